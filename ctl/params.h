@@ -1,0 +1,53 @@
+/* The configuration parameters of VMs and containers: one table that the namespace
+ * template (ns/X/config/), every object's config/, validation, defaults and the docs read,
+ * so they cannot disagree. */
+#ifndef VMFS_PARAMS_H
+#define VMFS_PARAMS_H
+#include <stddef.h>
+
+enum param_type {
+	PT_STRING,   /* free text on one line */
+	PT_SIZE,     /* value_size */
+	PT_COUNT,    /* value_count within [min, max] */
+	PT_BOOL,     /* value_bool */
+	PT_PATH,     /* one path: absolute, or relative to the image store; must exist */
+	PT_PATHS,    /* space-separated PT_PATH list (disks) */
+	PT_NET,      /* value_net */
+	PT_CHOICE,   /* one of choices[] */
+	PT_UUID,     /* value_uuid */
+	PT_HOSTNAME, /* a name (name_check) */
+	PT_VOLUMES,  /* value_volumes */
+	PT_TAGS,     /* value_tags */
+	PT_WORD,     /* [A-Za-z0-9._,=+-]+ : machine, cpu, binary names */
+};
+
+#define PARAM_VM 1u
+#define PARAM_CT 2u
+
+struct param {
+	const char *name;
+	unsigned applies; /* PARAM_VM | PARAM_CT */
+	enum param_type type;
+	const char *def;  /* the value an unset parameter reads as */
+	long min, max;    /* PT_COUNT */
+	const char *const *choices; /* PT_CHOICE, NULL-terminated */
+	const char *help; /* one line for docs and errors */
+};
+
+extern const struct param params[];
+extern const size_t nparams;
+
+/* Index into params[] by name, or -1. */
+int param_index(const char *name);
+
+/* Checks the syntax of value for p (already stripped of its trailing newline and of
+ * surrounding blanks; "" always passes: it means "back to the default"). Existence of
+ * PT_PATH/PT_PATHS files is the caller's job (it needs the image store): after a
+ * successful check, param_paths() lists the paths to check. */
+int param_check(const struct param *p, const char *value, char *err, size_t errlen);
+
+/* For PT_PATH/PT_PATHS: calls fn for each path in value (the path part of a disk spec
+ * "path[,if][,cache]" too). Stops and returns fn's first non-zero result. */
+int param_paths(const struct param *p, const char *value, int (*fn)(const char *path, void *arg),
+		void *arg);
+#endif

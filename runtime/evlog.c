@@ -1,0 +1,106 @@
+/* Event logs: one line per event, appended to a file in the state directory with a single
+ * write(2) on an O_APPEND descriptor, so a crash never leaves half a line and two writers
+ * never interleave. Past LOG_ROTATE bytes the file moves to log.1 and a new one starts. */
+#include "runtime/model.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LOG_ROTATE (1u << 20)
+
+static void evlog_rotate(struct evlog *l)
+{
+	char old[sizeof(l->path) + 2];
+	snprintf(old, sizeof(old), "%s.1", l->path);
+	if (renameat(l->dirfd, l->path, l->dirfd, old) == 0)
+		l->size = 0;
+}
+
+static void evlog_vadd(struct evlog *l, const char *fmt, va_list ap)
+{
+	char line[2048], ts[32];
+	fmt_time(time(NULL), ts);
+	int n = snprintf(line, sizeof(line), "%s ", ts);
+	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (m < 0)
+		return;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (l->size > LOG_ROTATE)
+		evlog_rotate(l);
+	int fd = openat(l->dirfd, l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	ssize_t w = write(fd, line, n);
+	struct stat st;
+	l->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : l->size + (w > 0 ? w : 0);
+	close(fd);
+	waitq_wake_all(&l->wq);
+}
+
+void evlog_add(struct evlog *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	evlog_vadd(l, fmt, ap);
+	va_end(ap);
+}
+
+ssize_t evlog_read(struct evlog *l, char *buf, size_t size, uint64_t off)
+{
+	if (off >= l->size)
+		return 0;
+	int fd = openat(l->dirfd, l->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	ssize_t n = pread(fd, buf, size, off);
+	int e = errno;
+	close(fd);
+	return n < 0 ? -e : n;
+}
+
+/* Loads the size of an existing log (after a restart, the log goes on where it was). */
+void evlog_init(struct evlog *l, int dirfd, const char *path)
+{
+	struct stat st;
+	l->dirfd = dirfd;
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	l->size = fstatat(dirfd, path, &st, 0) == 0 ? (uint64_t)st.st_size : 0;
+	waitq_init(&l->wq);
+}
+
+void model_error(struct ns *ns, struct object *o, const char *what, const char *reason)
+{
+	if (o) {
+		evlog_add(&o->log, "error: %s: %s", what, reason);
+		free(o->error);
+		o->error = strdup(reason);
+	}
+	if (ns) {
+		if (o)
+			evlog_add(&ns->log, "error: %s/%s: %s: %s", otype_dir(o->type), o->name,
+				  what, reason);
+		else
+			evlog_add(&ns->log, "error: %s: %s", what, reason);
+	}
+}
+
+void model_event(struct ns *ns, struct object *o, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (o)
+		evlog_add(&o->log, "%s", text);
+	if (ns) {
+		if (o)
+			evlog_add(&ns->log, "%s/%s: %s", otype_dir(o->type), o->name, text);
+		else
+			evlog_add(&ns->log, "%s", text);
+	}
+}

@@ -1,0 +1,31 @@
+/* The lifecycle of VMs and containers: which verb is legal in which state, and the backend
+ * (QEMU, containers) that carries it out. ctl verbs, QMP events and child exits all end in
+ * lifecycle_set, so state changes are logged and saved in one place. */
+#ifndef VMFS_LIFECYCLE_H
+#define VMFS_LIFECYCLE_H
+#include "runtime/model.h"
+
+enum verb { V_START, V_STOP, V_PAUSE, V_RESUME, V_KILL, V_RESTART, V_FLUSH, V_MAX };
+
+/* What runs an object type; a NULL function means the type cannot do that yet. */
+struct backend {
+	const char *what; /* "QEMU VMs", "containers" */
+	int (*start)(struct model *m, struct object *o, char *err, size_t errlen);
+	int (*stop)(struct model *m, struct object *o, char *err, size_t errlen);
+	int (*pause)(struct model *m, struct object *o, char *err, size_t errlen);
+	int (*resume)(struct model *m, struct object *o, char *err, size_t errlen);
+	int (*kill)(struct model *m, struct object *o, char *err, size_t errlen);
+	int (*restart)(struct model *m, struct object *o, char *err, size_t errlen);
+};
+
+extern const struct backend *backends[2]; /* [OT_VM], [OT_CT] */
+
+const char *verb_name(enum verb v);
+int verb_parse(const char *word); /* -1 if unknown */
+/* 0 if o's state allows verb, else -EBUSY with the reason. */
+int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen);
+/* Carries out verb on o: -EBUSY (with the reason) if o's state does not allow it. */
+int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen);
+/* Records a new state (logged and saved). */
+void lifecycle_set(struct model *m, struct object *o, enum ostate s, const char *why);
+#endif

@@ -1,0 +1,150 @@
+/* The model: namespaces and the VMs and containers they hold, their configuration, state
+ * and event logs, and how all of it is kept in the state directory. Knows nothing of FUSE
+ * or HTTP: the node table (vmfs/) and the web server both call these functions.
+ *
+ * Single-threaded by design: everything here runs on the event loop's thread, so there are
+ * no locks. Objects and namespaces are reference counted because open files (handles) can
+ * outlive an rmdir; a removed one is marked gone and freed at its last put. */
+#ifndef VMFS_MODEL_H
+#define VMFS_MODEL_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ctl/ctl.h"
+#include "ctl/params.h"
+#include "runtime/util.h"
+#include "runtime/waitq.h"
+
+#define NPARAMS_MAX 64
+
+enum otype { OT_VM, OT_CT };
+enum ostate { ST_BUILDING, ST_RUNNING, ST_PAUSED, ST_QUIT, ST_ERROR };
+
+const char *otype_name(enum otype t);     /* "kvm", "container" */
+const char *otype_dir(enum otype t);      /* "vms", "containers" */
+const char *ostate_name(enum ostate s);   /* "BUILDING" ... */
+unsigned otype_mask(enum otype t);        /* PARAM_VM or PARAM_CT */
+
+/* An append-only event log kept as a file in the state directory; readers pread it, so a
+ * log costs no memory and `tail -f` works through the mount. */
+struct evlog {
+	int dirfd;      /* the namespace's state directory (borrowed) */
+	char path[NAME_MAX_LEN + 32]; /* "log" or "vms/NAME/log" below it */
+	uint64_t size;  /* bytes in the file now */
+	struct waitq wq; /* readers waiting for the log to grow */
+};
+
+struct ns;
+
+struct object {
+	int refs;
+	bool gone;
+	uint32_t slot;  /* runtime-unique, part of inode numbers */
+	struct ns *ns;
+	enum otype type;
+	char name[NAME_MAX_LEN + 1];
+	uint64_t id;    /* persistent, unique within the namespace */
+	enum ostate state;
+	char *cfg[NPARAMS_MAX]; /* NULL: the default of params[i] */
+	time_t ctime, mtime, cfg_mtime[NPARAMS_MAX];
+	char *error;    /* the last error, in words (info's "error" line) */
+	struct evlog log;
+	struct waitq console_wq; /* console readers waiting for output */
+};
+
+struct objlist {
+	struct object **v; /* sorted by name */
+	size_t n, cap;
+};
+
+struct ns {
+	int refs;
+	bool gone;
+	uint32_t slot;
+	char name[NAME_MAX_LEN + 1];
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;        /* permission bits of the namespace directory */
+	char *cfg[NPARAMS_MAX]; /* the template for new objects */
+	time_t cfg_mtime[NPARAMS_MAX];
+	char *hosts;        /* space-separated host names; "" means this host */
+	char *vlan_range;   /* "101-4096" */
+	uint64_t next_id;
+	time_t ctime, mtime;
+	struct objlist objs[2]; /* [OT_VM], [OT_CT] */
+	int dirfd;          /* state/ns/NAME */
+	struct evlog log;
+};
+
+struct model {
+	char *statedir, *imagedir;
+	int statefd, nsdirfd, imagefd;
+	struct ns **nss; /* sorted by name */
+	size_t nns, capns;
+	uint32_t next_slot;
+	struct slotmap *slots; /* slot -> ns or object */
+	time_t started;
+	uint64_t nobjs[2];
+};
+
+/* What a slot refers to, for decoding inode numbers. */
+enum slot_kind { SLOT_NS = 1, SLOT_OBJ = 2 };
+void *model_slot(struct model *m, uint32_t slot, enum slot_kind kind);
+
+/* Opens (creating) the state and image directories and loads every namespace and object.
+ * Bad entries on disk are skipped with a reason printed to stderr, never fatal. */
+int model_open(struct model *m, const char *statedir, const char *imagedir, char *err,
+	       size_t errlen);
+void model_close(struct model *m);
+
+struct ns *ns_find(struct model *m, const char *name);
+/* mkdir ns/NAME: uid/gid own it. -EEXIST, -EINVAL (reason in err). */
+int ns_create(struct model *m, const char *name, uid_t uid, gid_t gid, mode_t mode,
+	      struct ns **out, char *err, size_t errlen);
+/* rmdir ns/NAME: -ENOTEMPTY while it holds objects; "default" is -EBUSY. */
+int ns_remove(struct model *m, struct ns *ns, char *err, size_t errlen);
+int ns_set_owner(struct model *m, struct ns *ns, uid_t uid, gid_t gid, mode_t mode);
+int ns_save(struct model *m, struct ns *ns);
+void ns_get(struct ns *ns);
+void ns_put(struct ns *ns);
+
+struct object *obj_find(struct ns *ns, enum otype t, const char *name);
+/* Finds a name in either list: names are unique across a namespace's VMs and containers. */
+struct object *obj_find_any(struct ns *ns, const char *name);
+/* Creates objects from the namespace template (or from a copy of like's config). All or
+ * nothing: the names are checked first, then all written with one sync. */
+int obj_create_many(struct model *m, struct ns *ns, enum otype t, char **names, size_t n,
+		    const struct object *like, char *err, size_t errlen);
+int obj_remove(struct model *m, struct object *o, char *err, size_t errlen);
+int obj_save(struct model *m, struct object *o);
+void obj_get(struct object *o);
+void obj_put(struct object *o);
+
+/* The effective value of parameter i: the object's own, else the default. */
+const char *obj_param(const struct object *o, int i);
+const char *ns_param(const struct ns *ns, int i);
+/* Validates and sets (value "" resets to the default). Changes nothing on error. */
+int obj_param_set(struct model *m, struct object *o, int i, const char *value, char *err,
+		  size_t errlen);
+int ns_param_set(struct model *m, struct ns *ns, int i, const char *value, char *err,
+		 size_t errlen);
+int ns_hosts_set(struct model *m, struct ns *ns, const char *value, char *err, size_t errlen);
+int ns_vlan_range_set(struct model *m, struct ns *ns, const char *value, char *err,
+		      size_t errlen);
+
+void evlog_init(struct evlog *l, int dirfd, const char *path);
+/* Appends one line "TIME text" to the log. */
+void evlog_add(struct evlog *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error in words, in the object's log and the namespace's (either may be NULL). */
+void model_error(struct ns *ns, struct object *o, const char *what, const char *reason);
+void model_event(struct ns *ns, struct object *o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Reads the log at off; returns bytes read, 0 at the end, -errno. */
+ssize_t evlog_read(struct evlog *l, char *buf, size_t size, uint64_t off);
+
+/* Checks a path parameter value exists (absolute, or under the image store). */
+int model_check_paths(struct model *m, const struct param *p, const char *value, char *err,
+		      size_t errlen);
+#endif

@@ -1,0 +1,13 @@
+/* Internal to runtime/: shared between the model's files, not an API for vmfs/ or web/. */
+#ifndef VMFS_MODEL_INT_H
+#define VMFS_MODEL_INT_H
+#include "runtime/model.h"
+
+int objlist_insert(struct objlist *l, struct object *o);
+void objlist_remove(struct objlist *l, const char *name);
+int nslist_insert(struct model *m, struct ns *ns);
+struct ns *ns_alloc(struct model *m, const char *name);
+int ns_open_dir(struct model *m, struct ns *ns, bool create);
+struct object *obj_alloc(struct model *m, struct ns *ns, enum otype t, const char *name);
+int obj_insert(struct model *m, struct object *o);
+#endif

@@ -1,0 +1,173 @@
+/* Setting configuration values: validate everything first, then change memory and disk
+ * together, so a refused write leaves no trace but its reason. */
+#include "runtime/model.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct pathcheck {
+	struct model *m;
+	char *err;
+	size_t errlen;
+};
+
+static int path_exists(const char *path, void *arg)
+{
+	struct pathcheck *pc = arg;
+	struct stat st;
+	int r = path[0] == '/' ? stat(path, &st) : fstatat(pc->m->imagefd, path, &st, 0);
+	if (r == 0)
+		return 0;
+	if (path[0] == '/')
+		snprintf(pc->err, pc->errlen, "%s: %s", path, strerror(errno));
+	else
+		snprintf(pc->err, pc->errlen, "%s/%s: %s (relative paths are looked up in the image store)",
+			 pc->m->imagedir, path, strerror(errno));
+	return -ENOENT;
+}
+
+int model_check_paths(struct model *m, const struct param *p, const char *value, char *err,
+		      size_t errlen)
+{
+	if (p->type != PT_PATH && p->type != PT_PATHS)
+		return 0;
+	struct pathcheck pc = {m, err, errlen};
+	return param_paths(p, value, path_exists, &pc);
+}
+
+/* Validates value for parameter i and returns a copy to store (NULL for "" = default). */
+static int param_prepare(struct model *m, int i, const char *value, char **out, char *err,
+			 size_t errlen)
+{
+	const struct param *p = &params[i];
+	int r = param_check(p, value, err, errlen);
+	if (!r && *value)
+		r = model_check_paths(m, p, value, err, errlen);
+	if (r)
+		return r;
+	*out = NULL;
+	if (*value && !(*out = strdup(value)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int cfg_set(char **cfg, time_t *mtimes, int i, char *v, int (*save)(void *), void *arg,
+		   char *err, size_t errlen)
+{
+	char *old = cfg[i];
+	cfg[i] = v;
+	int r = save(arg);
+	if (r) {
+		cfg[i] = old;
+		free(v);
+		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
+		return r;
+	}
+	free(old);
+	mtimes[i] = time(NULL);
+	return 0;
+}
+
+struct saver {
+	struct model *m;
+	struct ns *ns;
+	struct object *o;
+};
+
+static int save_ns(void *arg)
+{
+	struct saver *s = arg;
+	return ns_save(s->m, s->ns);
+}
+
+static int save_obj(void *arg)
+{
+	struct saver *s = arg;
+	return obj_save(s->m, s->o);
+}
+
+int obj_param_set(struct model *m, struct object *o, int i, const char *value, char *err,
+		  size_t errlen)
+{
+	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
+		snprintf(err, errlen, "%s is %s: its config changes only while it is stopped",
+			 o->name, ostate_name(o->state));
+		return -EBUSY;
+	}
+	char *v;
+	int r = param_prepare(m, i, value, &v, err, errlen);
+	if (r)
+		return r;
+	struct saver s = {m, o->ns, o};
+	r = cfg_set(o->cfg, o->cfg_mtime, i, v, save_obj, &s, err, errlen);
+	if (!r) {
+		o->mtime = time(NULL);
+		evlog_add(&o->log, "config/%s = %s", params[i].name, obj_param(o, i));
+	}
+	return r;
+}
+
+int ns_param_set(struct model *m, struct ns *ns, int i, const char *value, char *err,
+		 size_t errlen)
+{
+	char *v;
+	int r = param_prepare(m, i, value, &v, err, errlen);
+	if (r)
+		return r;
+	struct saver s = {m, ns, NULL};
+	r = cfg_set(ns->cfg, ns->cfg_mtime, i, v, save_ns, &s, err, errlen);
+	if (!r)
+		evlog_add(&ns->log, "config/%s = %s", params[i].name, ns_param(ns, i));
+	return r;
+}
+
+/* Replaces *field with a copy of value and saves the namespace, or changes nothing. */
+static int ns_field_set(struct model *m, struct ns *ns, char **field, const char *value, char *err,
+			size_t errlen)
+{
+	char *v = strdup(value), *old = *field;
+	if (!v)
+		return -ENOMEM;
+	*field = v;
+	int r = ns_save(m, ns);
+	if (r) {
+		*field = old;
+		free(v);
+		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
+		return r;
+	}
+	free(old);
+	ns->mtime = time(NULL);
+	return 0;
+}
+
+int ns_hosts_set(struct model *m, struct ns *ns, const char *value, char *err, size_t errlen)
+{
+	char host[256], buf[1024];
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	snprintf(buf, sizeof(buf), "%s", value);
+	char *save = NULL;
+	for (char *h = strtok_r(buf, " \t,", &save); h; h = strtok_r(NULL, " \t,", &save)) {
+		/* until hosts join (the cluster work), this host is the only one there is */
+		if (strcmp(h, host) && strcmp(h, "localhost")) {
+			snprintf(err, errlen, "%s is not a known host (hosts/ lists them: %s)", h,
+				 host);
+			return -ENOENT;
+		}
+	}
+	return ns_field_set(m, ns, &ns->hosts, value, err, errlen);
+}
+
+int ns_vlan_range_set(struct model *m, struct ns *ns, const char *value, char *err,
+		      size_t errlen)
+{
+	long lo, hi;
+	int r = value_vlan_range(value, &lo, &hi, err, errlen);
+	if (r)
+		return r;
+	char canon[32];
+	snprintf(canon, sizeof(canon), "%ld-%ld", lo, hi);
+	return ns_field_set(m, ns, &ns->vlan_range, canon, err, errlen);
+}

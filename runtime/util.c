@@ -1,0 +1,178 @@
+#include "runtime/util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void sb_grow(struct sbuf *b, size_t need)
+{
+	if (b->oom || b->len + need + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = 1;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	sb_grow(b, n);
+	if (b->oom)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void sb_puts(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		sb_add(b, small, n);
+		return;
+	}
+	sb_grow(b, n);
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, n + 1, fmt, ap);
+	va_end(ap);
+	b->len += n;
+}
+
+void sb_free(struct sbuf *b)
+{
+	free(b->p);
+	*b = (struct sbuf){0};
+}
+
+int write_atomic(int dirfd, const char *name, const char *data, size_t len, int sync)
+{
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			close(fd);
+			unlinkat(dirfd, tmp, 0);
+			return e;
+		}
+		done += n;
+	}
+	if ((sync && fsync(fd) < 0) || close(fd) < 0) {
+		int e = -errno;
+		unlinkat(dirfd, tmp, 0);
+		return e;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int e = -errno;
+		unlinkat(dirfd, tmp, 0);
+		return e;
+	}
+	return 0;
+}
+
+int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
+{
+	auto_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct sbuf b = {0};
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sb_free(&b);
+			return -errno;
+		}
+		if (b.len + n > max) {
+			sb_free(&b);
+			return -EFBIG;
+		}
+		sb_add(&b, chunk, n);
+	}
+	sb_grow(&b, 0);
+	if (b.oom) {
+		sb_free(&b);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	if (len)
+		*len = b.len;
+	return 0;
+}
+
+int remove_tree(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		int r = remove_tree(fd, de->d_name);
+		if (r && !rc)
+			rc = r;
+	}
+	closedir(d);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !rc)
+		rc = -errno;
+	return rc;
+}
+
+void fmt_time(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void fmt_duration(long s, char out[32])
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 86400)
+		snprintf(out, 32, "%ldd%ldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(out, 32, "%ldh%ldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(out, 32, "%ldm%lds", s / 60, s % 60);
+	else
+		snprintf(out, 32, "%lds", s);
+}

@@ -1,0 +1,121 @@
+# Shared by the integration tests: mount a real vmfs on a temporary directory, drive it
+# with the tools a user has, and always clean up (unmount, kill, remove), even on failure.
+# Each test script prints TAP; exit 77 means skipped (with the reason on stdout).
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMFS=${VMFS:-$ROOT/vmfs/vmfs}
+XWRITE=$ROOT/tests/tools/xwrite
+T=$(mktemp -d /tmp/vmfs-test.XXXXXX)
+M=$T/mnt
+S=$T/state
+mkdir -p "$M"
+VMFS_PID=
+TAP_N=0
+TAP_FAIL=0
+
+ok() { # ok DESC CMD...: passes when CMD succeeds
+	local desc=$1
+	shift
+	TAP_N=$((TAP_N + 1))
+	if "$@" >/dev/null 2>&1; then
+		echo "ok $TAP_N - $desc"
+	else
+		echo "not ok $TAP_N - $desc"
+		echo "#   command: $*"
+		TAP_FAIL=$((TAP_FAIL + 1))
+	fi
+}
+
+is() { # is GOT WANT DESC
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" == "$2" ]; then
+		echo "ok $TAP_N - $3"
+	else
+		echo "not ok $TAP_N - $3"
+		printf '#   got:  %s\n#   want: %s\n' "$(printf '%s' "$1" | head -c 600)" "$2"
+		TAP_FAIL=$((TAP_FAIL + 1))
+	fi
+}
+
+like() { # like GOT REGEX DESC
+	TAP_N=$((TAP_N + 1))
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		echo "ok $TAP_N - $3"
+	else
+		echo "not ok $TAP_N - $3"
+		printf '#   got:  %s\n#   want: /%s/\n' "$(printf '%s' "$1" | head -c 600)" "$2"
+		TAP_FAIL=$((TAP_FAIL + 1))
+	fi
+}
+
+errno_of() { # errno_of FILE TEXT: the errno name a single write gets ("" if it succeeds)
+	"$XWRITE" "$1" "$2"
+}
+
+vmfs_start() { # vmfs_start [ARGS...]: mount on $M with state $S, wait until it answers
+	"$VMFS" -f --state "$S" "$@" "$M" 2>>"$T/vmfs.err" &
+	VMFS_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		if ! kill -0 "$VMFS_PID" 2>/dev/null; then
+			echo "# vmfs died at start:"; sed 's/^/#   /' "$T/vmfs.err"
+			return 1
+		fi
+		[ -r "$M/version" ] && return 0
+		sleep 0.05
+	done
+	echo "# vmfs did not mount within 5 s"
+	return 1
+}
+
+vmfs_stop() { # unmounts the way a user does and requires a clean exit
+	local rc=0
+	fusermount3 -u "$M" || rc=$?
+	if [ -n "$VMFS_PID" ]; then
+		wait "$VMFS_PID" || rc=$?
+	fi
+	VMFS_PID=
+	sanitizer_check || rc=1
+	return $rc
+}
+
+vmfs_kill9() {
+	kill -9 "$VMFS_PID"
+	wait "$VMFS_PID" 2>/dev/null
+	VMFS_PID=
+}
+
+# Under ASan/UBSan, a report in the daemon's stderr fails the test that caused it.
+sanitizer_check() {
+	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/vmfs.err" 2>/dev/null; then
+		echo "# sanitizer report from vmfs:"
+		sed 's/^/#   /' "$T/vmfs.err" | head -60
+		: >"$T/vmfs.err"
+		return 1
+	fi
+}
+
+cleanup() {
+	if [ -n "$VMFS_PID" ]; then
+		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M" 2>/dev/null
+		kill "$VMFS_PID" 2>/dev/null
+		wait "$VMFS_PID" 2>/dev/null
+	fi
+	grep -q " $M " /proc/mounts && { fusermount3 -uz "$M" 2>/dev/null || umount -l "$M"; }
+	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root (run the tests with sudo)"; }
+
+done_testing() {
+	sanitizer_check || { TAP_N=$((TAP_N + 1)); echo "not ok $TAP_N - no sanitizer reports"; TAP_FAIL=$((TAP_FAIL + 1)); }
+	echo "1..$TAP_N"
+	[ "$TAP_FAIL" = 0 ]
+}

@@ -1,0 +1,488 @@
+/* The FUSE adapter: the only file that sees libfuse. It turns kernel requests into node
+ * operations (vmfs/node.h) and their results into replies.
+ *
+ * Why the low-level API: a console read that has nothing to return yet must wait without
+ * holding a thread (DESIGN.md). Here such a request is parked on the object's wait queue
+ * and answered later from the event loop; 200 readers cost 200 small structs, and
+ * `cat info` is answered meanwhile.
+ *
+ * Threads: one. The event loop (vmfs/loop.c) reads /dev/fuse, signals (signalfd) and
+ * timers with epoll and runs every request to completion on this thread, so the model
+ * needs no locks. Nothing here ever touches a path under our own mount point. */
+#define FUSE_USE_VERSION 31
+#include "vmfs/fuse.h"
+
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "vmfs/kinds.h"
+#include "vmfs/loop.h"
+
+#define ENTRY_TIMEOUT 1.0
+#define ATTR_TIMEOUT 1.0
+
+struct parked {
+	struct waiter w;
+	struct parked *next_intr; /* on the interrupted list */
+	fuse_req_t req;
+	struct vhandle *h;
+	size_t size;
+	off_t off;
+	bool interrupted;
+};
+
+static struct vfuse {
+	struct vmfs *v;
+	struct fuse_session *se;
+	struct parked *interrupted; /* answered after the current request: see on_interrupt */
+	bool closing;
+} F;
+
+static struct vcred req_cred(fuse_req_t req)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	return (struct vcred){c->uid, c->gid, c->pid, c->umask};
+}
+
+static int node_of(fuse_ino_t ino, struct vnode *n) { return node_from_ino(F.v, ino, n); }
+
+static void reply_entry(fuse_req_t req, const struct vnode *n)
+{
+	struct fuse_entry_param e = {.ino = n->ino, .attr_timeout = ATTR_TIMEOUT,
+				     .entry_timeout = ENTRY_TIMEOUT};
+	int r = node_getattr(F.v, n, &e.attr);
+	if (r) {
+		node_forget(F.v, n->ino, 1);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fuse_reply_entry(req, &e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vnode dir, n;
+	int r = node_of(parent, &dir);
+	if (!r)
+		r = node_lookup(F.v, &dir, name, &n);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		reply_entry(req, &n);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	node_forget(F.v, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		node_forget(F.v, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vnode n;
+	struct stat st;
+	int r = node_of(ino, &n);
+	if (!r)
+		r = node_getattr(F.v, &n, &st);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	static const struct {
+		int fuse, node;
+	} map[] = {{FUSE_SET_ATTR_MODE, NA_MODE},   {FUSE_SET_ATTR_UID, NA_UID},
+		   {FUSE_SET_ATTR_GID, NA_GID},     {FUSE_SET_ATTR_SIZE, NA_SIZE},
+		   {FUSE_SET_ATTR_ATIME, NA_ATIME}, {FUSE_SET_ATTR_MTIME, NA_MTIME}};
+	struct vnode n;
+	struct stat out;
+	struct vcred c = req_cred(req);
+	int which = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (to_set & map[i].fuse)
+			which |= map[i].node;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		which |= NA_ATIME, clock_gettime(CLOCK_REALTIME, &attr->st_atim);
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		which |= NA_MTIME, clock_gettime(CLOCK_REALTIME, &attr->st_mtim);
+	struct vhandle *h = fi ? (struct vhandle *)(uintptr_t)fi->fh : NULL;
+	int r = node_of(ino, &n);
+	if (!r)
+		r = node_setattr(F.v, &n, attr, which, h, &c, &out);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &out, ATTR_TIMEOUT);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct vnode dir, n;
+	struct vcred c = req_cred(req);
+	int r = node_of(parent, &dir);
+	if (!r)
+		r = node_mkdir(F.v, &dir, name, mode, &c, &n);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		reply_entry(req, &n);
+}
+
+static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool isdir)
+{
+	struct vnode dir;
+	struct vcred c = req_cred(req);
+	int r = node_of(parent, &dir);
+	if (!r)
+		r = isdir ? node_rmdir(F.v, &dir, name, &c) : node_unlink(F.v, &dir, name, &c);
+	fuse_reply_err(req, -r);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	op_remove(req, parent, name, true);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	op_remove(req, parent, name, false);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct vnode dir, newdir;
+	struct vcred c = req_cred(req);
+	int r = node_of(parent, &dir);
+	if (!r)
+		r = node_of(newparent, &newdir);
+	if (!r)
+		r = node_rename(F.v, &dir, name, &newdir, newname, flags, &c);
+	fuse_reply_err(req, -r);
+}
+
+static void open_flags(const struct vhandle *h, struct fuse_file_info *fi)
+{
+	enum vfile f = h->n.e->file;
+	fi->fh = (uintptr_t)h;
+	/* generated content has no stable size, so the page cache must not be trusted */
+	fi->direct_io = f != VF_PASS;
+	fi->nonseekable = f == VF_CTL || f == VF_STREAM;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vnode n;
+	struct vhandle *h = NULL;
+	struct vcred c = req_cred(req);
+	int r = node_of(ino, &n);
+	if (!r)
+		r = node_open(F.v, &n, fi->flags, &c, &h);
+	if (r) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	open_flags(h, fi);
+	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
+		node_release(F.v, h);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct vnode dir, n;
+	struct vhandle *h = NULL;
+	struct vcred c = req_cred(req);
+	int r = node_of(parent, &dir);
+	if (!r)
+		r = node_create(F.v, &dir, name, mode, fi->flags, &c, &n, &h);
+	if (r) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	struct fuse_entry_param e = {.ino = n.ino, .attr_timeout = ATTR_TIMEOUT,
+				     .entry_timeout = ENTRY_TIMEOUT};
+	node_getattr(F.v, &n, &e.attr);
+	open_flags(h, fi);
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		node_release(F.v, h);
+}
+
+static void park_wake(struct waiter *w);
+
+/* Tries the read; a stream with nothing yet is parked on its wait queue (returns true),
+ * anything else is answered and p freed. */
+static bool read_or_park(struct parked *p)
+{
+	char stack[8192];
+	char *buf = p->size <= sizeof(stack) ? stack : malloc(p->size);
+	if (!buf) {
+		fuse_reply_err(p->req, ENOMEM);
+		free(p);
+		return false;
+	}
+	ssize_t n = node_read(F.v, p->h, buf, p->size, p->off);
+	struct waitq *q = n == -EAGAIN ? node_waitq(F.v, p->h) : NULL;
+	if (n == -EAGAIN && q && !(p->h->flags & O_NONBLOCK) && !F.closing) {
+		if (buf != stack)
+			free(buf);
+		p->w.wake = park_wake;
+		waitq_add(q, &p->w);
+		return true;
+	}
+	if (n < 0)
+		fuse_reply_err(p->req, -n);
+	else
+		fuse_reply_buf(p->req, buf, n);
+	if (buf != stack)
+		free(buf);
+	free(p);
+	return false;
+}
+
+static void park_wake(struct waiter *w)
+{
+	struct parked *p = (struct parked *)w;
+	if (F.closing) {
+		fuse_reply_err(p->req, EINTR);
+		free(p);
+		return;
+	}
+	read_or_park(p);
+}
+
+/* Called by libfuse while it holds the request's lock, and sometimes from inside
+ * fuse_req_interrupt_func: replying here would free the request under libfuse's feet, so
+ * the reader is unparked now and answered (EINTR) after the current request. */
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct parked *p = data;
+	if (p->interrupted)
+		return;
+	p->interrupted = true;
+	waiter_del(&p->w);
+	p->next_intr = F.interrupted;
+	F.interrupted = p;
+}
+
+static void answer_interrupted(void)
+{
+	while (F.interrupted) {
+		struct parked *p = F.interrupted;
+		F.interrupted = p->next_intr;
+		fuse_reply_err(p->req, EINTR);
+		free(p);
+	}
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct parked *p = calloc(1, sizeof(*p));
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p->req = req;
+	p->h = (struct vhandle *)(uintptr_t)fi->fh;
+	p->size = size;
+	p->off = off;
+	p->h->flags = (p->h->flags & ~O_NONBLOCK) | (fi->flags & O_NONBLOCK);
+	/* parked: an interrupt must be able to find it. The callback may run at once if the
+	 * reader was interrupted already, so p is not touched after this. */
+	if (read_or_park(p))
+		fuse_req_interrupt_func(req, on_interrupt, p);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct vhandle *h = (struct vhandle *)(uintptr_t)fi->fh;
+	struct vcred c = req_cred(req);
+	ssize_t n = node_write(F.v, h, buf, size, off, &c);
+	if (n < 0)
+		fuse_reply_err(req, -n);
+	else
+		fuse_reply_write(req, n);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	node_release(F.v, (struct vhandle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+struct rdbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+};
+
+static int rd_fill(void *ctx, const char *name, const struct stat *st, off_t next)
+{
+	struct rdbuf *b = ctx;
+	size_t need = fuse_add_direntry(b->req, NULL, 0, name, NULL, 0);
+	if (b->used + need > b->size)
+		return 1;
+	fuse_add_direntry(b->req, b->buf + b->used, b->size - b->used, name, st, next);
+	b->used += need;
+	return 0;
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct vnode dir;
+	struct rdbuf b = {req, malloc(size), size, 0};
+	int r = b.buf ? node_of(ino, &dir) : -ENOMEM;
+	if (!r)
+		r = node_readdir(F.v, &dir, off, rd_fill, &b);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, b.buf, b.used);
+	free(b.buf);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+	int r = node_statfs(F.v, &st);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct vnode n;
+	char buf[4096];
+	int r = node_of(ino, &n);
+	if (!r)
+		r = node_readlink(F.v, &n, buf, sizeof(buf));
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct vnode dir, n;
+	struct vcred c = req_cred(req);
+	int r = node_of(parent, &dir);
+	if (!r)
+		r = node_symlink(F.v, link, &dir, name, &c, &n);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		reply_entry(req, &n);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* open(O_TRUNC) arrives with the open, so `echo bad > config/x` cannot clear the
+	 * value before the write is refused */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+static const struct fuse_lowlevel_ops vmfs_ll_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.release = op_release,
+	.readdir = op_readdir,
+	.statfs = op_statfs,
+	.create = op_create,
+};
+
+static int on_fuse_readable(void *arg)
+{
+	static struct fuse_buf buf;
+	for (int i = 0; i < 64; i++) { /* a batch, then let timers and signals in */
+		int n = fuse_session_receive_buf(F.se, &buf);
+		if (n == -EAGAIN || n == -EINTR)
+			break;
+		if (n <= 0 || fuse_session_exited(F.se)) {
+			free(buf.mem);
+			buf.mem = NULL;
+			return 1; /* unmounted: stop the loop */
+		}
+		fuse_session_process_buf(F.se, &buf);
+		answer_interrupted();
+	}
+	return 0;
+}
+
+static int on_tick(void *arg)
+{
+	struct vmfs *v = arg;
+	hoststats_sample(v->stats);
+	return 0;
+}
+
+/* At exit, every parked reader is answered so that no process is left waiting. */
+static void unpark_all(struct vmfs *v)
+{
+	F.closing = true;
+	for (size_t i = 0; i < v->m.nns; i++)
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < v->m.nss[i]->objs[t].n; j++)
+				waitq_wake_all(&v->m.nss[i]->objs[t].v[j]->console_wq);
+	answer_interrupted();
+}
+
+int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint,
+		  bool foreground)
+{
+	F.v = v;
+	F.se = fuse_session_new(args, &vmfs_ll_ops, sizeof(vmfs_ll_ops), v);
+	if (!F.se)
+		return 2; /* libfuse said why (an unknown -o option, usually) */
+	if (fuse_session_mount(F.se, mountpoint) != 0) {
+		fuse_session_destroy(F.se);
+		return 1;
+	}
+	evlog_add(&v->log, "mounted at %s (pid %d)", mountpoint, (int)getpid());
+	fuse_daemonize(foreground);
+	int fd = fuse_session_fd(F.se);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	struct loop *l = loop_new();
+	int rc = 1;
+	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
+	    loop_add_timer(l, 1000, on_tick, v) == 0)
+		rc = loop_run(l);
+	unpark_all(v);
+	loop_free(l);
+	evlog_add(&v->log, "unmounting %s", mountpoint);
+	fuse_session_unmount(F.se);
+	fuse_session_destroy(F.se);
+	return rc;
+}

@@ -1,0 +1,274 @@
+/* Open files: what open, read, write and release do for each kind of file (enum vfile). */
+#include "vmfs/node.h"
+
+#include <fcntl.h>
+#include <string.h>
+
+#include "vmfs/kinds.h"
+
+static void handle_refs(struct vhandle *h, int delta)
+{
+	if (delta > 0) {
+		if (h->n.ns)
+			ns_get(h->n.ns);
+		if (h->n.obj)
+			obj_get(h->n.obj);
+		return;
+	}
+	if (h->n.obj)
+		obj_put(h->n.obj);
+	if (h->n.ns)
+		ns_put(h->n.ns);
+}
+
+/* What reading a ctl file shows before any command: the commands it takes. */
+static void ctl_help(const struct vnode *n, struct sbuf *out)
+{
+	switch (n->e->kind) {
+	case VK_NS_CTL:
+		sb_puts(out, "launch kvm|container NAMES [like NAME]\n"
+			     "start|stop|pause|resume|kill|restart|flush all|NAME|GLOB|RANGE\n");
+		break;
+	case VK_OBJ_CTL:
+		sb_puts(out, "start|stop|pause|resume|kill|restart|flush|commit IMAGE\n");
+		break;
+	case VK_HOSTS_CTL:
+		sb_puts(out, "add NAME PATH|ssh://USER@HOST/PATH\nremove NAME\n");
+		break;
+	default:
+		break;
+	}
+}
+
+int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcred *c,
+	      struct vhandle **out)
+{
+	if (S_ISDIR(n->e->mode) && n->e->file != VF_PASS)
+		return -EISDIR;
+	int acc = flags & O_ACCMODE;
+	bool writable = (n->e->mode & 0222) != 0;
+	if (acc != O_RDONLY && !writable)
+		return -EACCES;
+	struct vhandle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->n = *n;
+	h->flags = flags;
+	h->fd = -1;
+	handle_refs(h, +1);
+	int r = 0;
+	switch (n->e->file) {
+	case VF_GEN:
+		r = n->e->gen(v, n, &h->buf);
+		if (!r)
+			r = sb_err(&h->buf);
+		break;
+	case VF_VALUE:
+		h->truncated = (flags & O_TRUNC) != 0;
+		break;
+	case VF_CTL:
+		ctl_help(n, &h->reply);
+		break;
+	case VF_STREAM:
+		h->pos = 0; /* a new reader starts with the scrollback */
+		break;
+	case VF_PASS:
+		r = img_open(v, h, flags);
+		break;
+	default:
+		break;
+	}
+	if (r) {
+		node_release(v, h);
+		return r;
+	}
+	*out = h;
+	return 0;
+}
+
+static ssize_t copy_out(const char *src, size_t len, char *buf, size_t size, off_t off)
+{
+	if (off < 0 || (size_t)off >= len)
+		return 0;
+	size_t n = len - off < size ? len - off : size;
+	memcpy(buf, src + off, n);
+	return n;
+}
+
+ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
+{
+	const struct vnode *n = &h->n;
+	switch (n->e->file) {
+	case VF_GEN:
+		return copy_out(h->buf.p, h->buf.len, buf, size, off);
+	case VF_VALUE: {
+		/* a value is read fresh: a writer on another descriptor may have changed it */
+		struct sbuf b = {0};
+		int r = n->e->gen(v, n, &b);
+		ssize_t got = r ? r : copy_out(b.p, b.len, buf, size, off);
+		sb_free(&b);
+		return got;
+	}
+	case VF_CTL: {
+		/* Plan 9's transaction file: the answer is read once, whatever the offset */
+		ssize_t got = copy_out(h->reply.p, h->reply.len, buf, size, h->reply_pos);
+		h->reply_pos += got;
+		return got;
+	}
+	case VF_LOG:
+		return evlog_read(n->obj ? &n->obj->log : n->ns ? &n->ns->log : &v->log, buf, size,
+				  off);
+	case VF_STREAM:
+		/* the console's live output arrives with the runtimes; until then a reader waits,
+		 * and sees the end when the object is removed */
+		if (n->obj->gone)
+			return 0;
+		return -EAGAIN;
+	case VF_PASS: {
+		ssize_t got = pread(h->fd, buf, size, off);
+		return got < 0 ? -errno : got;
+	}
+	default:
+		return -EISDIR;
+	}
+}
+
+struct waitq *node_waitq(struct vmfs *v, struct vhandle *h)
+{
+	return h->n.e->file == VF_STREAM ? &h->n.obj->console_wq : NULL;
+}
+
+/* Strips one trailing newline and surrounding blanks: `echo 512M > memory` sets "512M". */
+static char *value_text(const char *buf, size_t len)
+{
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	while (len && (*buf == ' ' || *buf == '\t')) {
+		buf++;
+		len--;
+	}
+	return strndup(buf, len);
+}
+
+static const char *node_relpath(const struct vnode *n, char *out, size_t outlen)
+{
+	const char *leaf = n->e->name ? n->e->name : params[n->sub].name;
+	if (n->e->kind == VK_NS_PARAM || n->e->kind == VK_OBJ_PARAM)
+		snprintf(out, outlen, "config/%s", leaf);
+	else if (n->e->kind == VK_VLANS_RANGE)
+		snprintf(out, outlen, "vlans/%s", leaf);
+	else
+		snprintf(out, outlen, "%s", leaf);
+	return out;
+}
+
+static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
+			   off_t off)
+{
+	if (off < 0 || (size_t)off > h->buf.len)
+		off = h->buf.len; /* O_APPEND and seeks past the end just add to the value */
+	h->buf.len = off;
+	sb_add(&h->buf, buf, size);
+	if (h->buf.oom)
+		return -ENOMEM;
+	char what[96], err[512];
+	auto_free char *text = value_text(h->buf.p, h->buf.len);
+	if (!text)
+		return -ENOMEM;
+	if (memchr(text, '\n', strlen(text))) {
+		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)),
+			    "one value per file: the text written has more than one line");
+		return -EINVAL;
+	}
+	int r = h->n.e->set(v, &h->n, text, err, sizeof(err));
+	if (r) {
+		h->buf.len = off;
+		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), err);
+		return r;
+	}
+	h->wrote = true;
+	return size;
+}
+
+/* Runs each line written as one command; stops at the first that fails. */
+static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
+{
+	auto_free char *text = strndup(buf, size);
+	if (!text)
+		return -ENOMEM;
+	h->reply.len = 0;
+	h->reply_pos = 0;
+	char *save = NULL, err[1024], what[64];
+	bool any = false;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		any = true;
+		auto_free char *cmd = strdup(p);
+		err[0] = 0;
+		int r = cmd ? h->n.e->ctl(v, &h->n, p, &h->reply, err, sizeof(err)) : -ENOMEM;
+		if (r) {
+			node_relpath(&h->n, what, sizeof(what));
+			char full[1200];
+			snprintf(full, sizeof(full), "\"%s\": %s", cmd ? cmd : p,
+				 err[0] ? err : strerror(-r));
+			node_reject(v, &h->n, what, full);
+			h->reply.len = 0;
+			sb_printf(&h->reply, "error: %s\n", full);
+			return r;
+		}
+	}
+	if (!any) {
+		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)),
+			    "empty command (read the file for the commands it takes)");
+		h->reply.len = 0;
+		sb_puts(&h->reply, "error: empty command\n");
+		return -EINVAL;
+	}
+	if (!h->reply.len)
+		sb_puts(&h->reply, "ok\n");
+	return sb_err(&h->reply) ? -ENOMEM : (ssize_t)size;
+}
+
+ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
+		   const struct vcred *c)
+{
+	if ((h->n.obj && h->n.obj->gone) || (h->n.ns && h->n.ns->gone))
+		return -ENOENT; /* removed while this descriptor stayed open */
+	switch (h->n.e->file) {
+	case VF_VALUE:
+		return value_write(v, h, buf, size, off);
+	case VF_CTL:
+		return ctl_write(v, h, buf, size);
+	case VF_STREAM: {
+		const char *why = "nothing is running to type into: start it first";
+		node_reject(v, &h->n, "console", why);
+		return -EBUSY;
+	}
+	case VF_PASS: {
+		ssize_t n = pwrite(h->fd, buf, size, off);
+		return n < 0 ? -errno : n;
+	}
+	default:
+		return -EACCES;
+	}
+}
+
+void node_release(struct vmfs *v, struct vhandle *h)
+{
+	if (h->n.e->file == VF_VALUE && h->truncated && !h->wrote) {
+		/* `: > config/kernel` opened with O_TRUNC and wrote nothing: back to default */
+		char err[256], what[96];
+		if (h->n.e->set(v, &h->n, "", err, sizeof(err)))
+			node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), err);
+	}
+	if (h->fd >= 0)
+		close(h->fd);
+	sb_free(&h->buf);
+	sb_free(&h->reply);
+	handle_refs(h, -1);
+	free(h);
+}

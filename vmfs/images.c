@@ -1,0 +1,386 @@
+/* images/: the image store, a real directory shown as it is. cp, ls -l, mv and rm work on
+ * real files; rm of an image that a VM or container names is refused (EBUSY).
+ *
+ * Unlike the rest of the tree, these inodes stand for paths that users create, so a table
+ * maps slot <-> relative path and counts the kernel's references (forget frees them). Every
+ * path is relative to the store's directory descriptor and built from single names that
+ * the kernel looked up, so nothing outside the store can be reached. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runtime/slotmap.h"
+#include "vmfs/kinds.h"
+
+#define IMG_BUCKETS 1024
+
+struct image {
+	char *path; /* relative to the store; "" is the store itself */
+	uint64_t nlookup;
+	uint32_t slot;
+	struct image *hnext;
+};
+
+struct imgtab {
+	struct image *bucket[IMG_BUCKETS];
+	struct slotmap *slots;
+	uint32_t next;
+};
+
+struct imgtab *imgtab_new(void)
+{
+	struct imgtab *t = calloc(1, sizeof(*t));
+	if (t && !(t->slots = slotmap_new())) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void imgtab_free(struct imgtab *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < IMG_BUCKETS; i++)
+		for (struct image *e = t->bucket[i], *nx; e; e = nx) {
+			nx = e->hnext;
+			free(e->path);
+			free(e);
+		}
+	slotmap_free(t->slots);
+	free(t);
+}
+
+uint32_t img_slot(const struct image *img) { return img->slot; }
+
+static size_t path_hash(const char *s)
+{
+	size_t h = 5381;
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % IMG_BUCKETS;
+}
+
+static struct image *img_get(struct imgtab *t, const char *path, bool add)
+{
+	size_t b = path_hash(path);
+	for (struct image *e = t->bucket[b]; e; e = e->hnext)
+		if (!strcmp(e->path, path))
+			return e;
+	if (!add)
+		return NULL;
+	struct image *e = calloc(1, sizeof(*e));
+	if (!e || !(e->path = strdup(path))) {
+		free(e);
+		return NULL;
+	}
+	e->slot = ++t->next;
+	if (slotmap_put(t->slots, e->slot, 1, e) < 0) {
+		free(e->path);
+		free(e);
+		return NULL;
+	}
+	e->hnext = t->bucket[b];
+	t->bucket[b] = e;
+	return e;
+}
+
+static void img_drop(struct imgtab *t, struct image *img)
+{
+	struct image **pp = &t->bucket[path_hash(img->path)];
+	while (*pp && *pp != img)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = img->hnext;
+	slotmap_del(t->slots, img->slot);
+	free(img->path);
+	free(img);
+}
+
+void img_forget(struct vmfs *v, uint32_t slot, uint64_t n)
+{
+	struct image *img = slotmap_get(v->images->slots, slot, 1);
+	if (!img)
+		return;
+	img->nlookup = img->nlookup > n ? img->nlookup - n : 0;
+	if (!img->nlookup)
+		img_drop(v->images, img);
+}
+
+int img_from_slot(struct vmfs *v, uint32_t slot, struct vnode *out)
+{
+	out->img = slotmap_get(v->images->slots, slot, 1);
+	return out->img ? 0 : -ENOENT;
+}
+
+/* The path of dir's child name, relative to the store ("." for the store itself). */
+static int child_path(const struct vnode *dir, const char *name, char *out, size_t outlen)
+{
+	const char *base = dir->img ? dir->img->path : "";
+	int n = *base ? snprintf(out, outlen, "%s/%s", base, name) : snprintf(out, outlen, "%s", name);
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+static const char *node_path(const struct vnode *n)
+{
+	return n->img && *n->img->path ? n->img->path : ".";
+}
+
+static int img_node(struct vmfs *v, const char *path, struct vnode *out)
+{
+	*out = (struct vnode){.e = vtab_find(VK_IMAGE)};
+	out->img = img_get(v->images, path, true);
+	if (!out->img)
+		return -ENOMEM;
+	/* the front end replies with this entry, and the kernel counts one more reference */
+	out->img->nlookup++;
+	out->ino = (uint64_t)VK_IMAGE << 56 | (uint64_t)out->img->slot << 16;
+	return 0;
+}
+
+int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
+{
+	char path[4096];
+	struct stat st;
+	int r = child_path(dir, name, path, sizeof(path));
+	if (r)
+		return r;
+	if (fstatat(v->m.imagefd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return img_node(v, path, out);
+}
+
+int img_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
+{
+	if (fstatat(v->m.imagefd, node_path(n), st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	st->st_ino = n->ino;
+	return 0;
+}
+
+int img_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx)
+{
+	int fd = openat(v->m.imagefd, node_path(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	off_t pos = 0;
+	while ((de = readdir(d))) {
+		if (++pos <= off)
+			continue;
+		struct stat st = {.st_ino = de->d_ino, .st_mode = DTTOIF(de->d_type)};
+		if (fill(ctx, de->d_name, &st, pos))
+			break;
+	}
+	closedir(d);
+	return 0;
+}
+
+int img_open(struct vmfs *v, struct vhandle *h, int flags)
+{
+	int fl = flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECTORY);
+	h->fd = openat(v->m.imagefd, node_path(&h->n), fl | O_NOFOLLOW | O_CLOEXEC);
+	return h->fd < 0 ? -errno : 0;
+}
+
+int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
+	      const struct vcred *c, struct vnode *out)
+{
+	char path[4096];
+	int r = child_path(dir, name, path, sizeof(path));
+	if (r)
+		return r;
+	if (mkdirat(v->m.imagefd, path, mode & ~c->umask) < 0)
+		return -errno;
+	if (fchownat(v->m.imagefd, path, c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
+		return -errno;
+	return img_node(v, path, out);
+}
+
+struct inuse {
+	const char *rel, *abs;
+};
+
+static int path_matches(const char *p, void *arg)
+{
+	const struct inuse *u = arg;
+	return !strcmp(p, u->rel) || !strcmp(p, u->abs);
+}
+
+/* Which object's config names this image, if any (rm would pull it from under them). */
+static bool img_in_use(struct vmfs *v, const char *rel, char *who, size_t wholen)
+{
+	char abs[4200];
+	snprintf(abs, sizeof(abs), "%s/%s", v->m.imagedir, rel);
+	struct inuse u = {rel, abs};
+	for (size_t i = 0; i < v->m.nns; i++)
+		for (int t = 0; t < 2; t++) {
+			const struct objlist *l = &v->m.nss[i]->objs[t];
+			for (size_t j = 0; j < l->n; j++)
+				for (size_t p = 0; p < nparams; p++) {
+					const char *val = l->v[j]->cfg[p];
+					if (!val || (params[p].type != PT_PATH && params[p].type != PT_PATHS))
+						continue;
+					if (param_paths(&params[p], val, path_matches, &u) > 0) {
+						snprintf(who, wholen, "ns/%s/%s/%s (config/%s)",
+							 v->m.nss[i]->name, otype_dir(t),
+							 l->v[j]->name, params[p].name);
+						return true;
+					}
+				}
+		}
+	return false;
+}
+
+int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool isdir)
+{
+	char path[4096], who[200], why[4400];
+	int r = child_path(dir, name, path, sizeof(path));
+	if (r)
+		return r;
+	if (img_in_use(v, path, who, sizeof(who))) {
+		snprintf(why, sizeof(why), "images/%s is in use by %s", path, who);
+		evlog_add(&v->log, "error: rm images/%s: %s", path, why);
+		return -EBUSY;
+	}
+	if (unlinkat(v->m.imagefd, path, isdir ? AT_REMOVEDIR : 0) < 0)
+		return -errno;
+	evlog_add(&v->log, "images/%s removed", path);
+	return 0;
+}
+
+int img_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
+	       const struct vcred *c, struct vnode *out, int *fd)
+{
+	char path[4096];
+	int r = child_path(dir, name, path, sizeof(path));
+	if (r)
+		return r;
+	int fl = (flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_EXCL)) | O_CREAT | O_NOFOLLOW;
+	*fd = openat(v->m.imagefd, path, fl | O_CLOEXEC, mode);
+	if (*fd < 0)
+		return -errno;
+	if (fchown(*fd, c->uid, c->gid) < 0 && errno != EPERM) {
+		r = -errno;
+		close(*fd);
+		return r;
+	}
+	r = img_node(v, path, out);
+	if (r)
+		close(*fd);
+	return r;
+}
+
+/* Keeps the table's paths right for the renamed entry and everything below it. */
+static void img_rekey(struct imgtab *t, const char *from, const char *to)
+{
+	size_t fl = strlen(from);
+	struct image *moved = NULL;
+	for (size_t b = 0; b < IMG_BUCKETS; b++)
+		for (struct image **pp = &t->bucket[b]; *pp;) {
+			struct image *e = *pp;
+			if (strncmp(e->path, from, fl) || (e->path[fl] && e->path[fl] != '/')) {
+				pp = &e->hnext;
+				continue;
+			}
+			*pp = e->hnext;
+			char *np = NULL;
+			if (asprintf(&np, "%s%s", to, e->path + fl) < 0)
+				np = NULL;
+			if (np) {
+				free(e->path);
+				e->path = np;
+			}
+			e->hnext = moved;
+			moved = e;
+		}
+	while (moved) {
+		struct image *e = moved;
+		moved = e->hnext;
+		size_t b = path_hash(e->path);
+		e->hnext = t->bucket[b];
+		t->bucket[b] = e;
+	}
+}
+
+int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
+	       const struct vnode *newdir, const char *newname, unsigned flags)
+{
+	char from[4096], to[4096];
+	int r = child_path(dir, name, from, sizeof(from));
+	if (!r)
+		r = child_path(newdir, newname, to, sizeof(to));
+	if (r)
+		return r;
+	if (renameat2(v->m.imagefd, from, v->m.imagefd, to, flags) < 0)
+		return -errno;
+	struct image *old = img_get(v->images, to, false);
+	if (old) /* the replaced target: its inode lives on with a path no one can reach */
+		img_rekey(v->images, to, "\x01replaced");
+	img_rekey(v->images, from, to);
+	return 0;
+}
+
+int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which,
+		struct vhandle *h)
+{
+	const char *p = node_path(n);
+	int fd = v->m.imagefd;
+	if ((which & NA_MODE) && fchmodat(fd, p, a->st_mode & 07777, 0) < 0)
+		return -errno;
+	if ((which & (NA_UID | NA_GID)) &&
+	    fchownat(fd, p, which & NA_UID ? a->st_uid : (uid_t)-1,
+		     which & NA_GID ? a->st_gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (which & NA_SIZE) {
+		int r;
+		if (h && h->fd >= 0)
+			r = ftruncate(h->fd, a->st_size);
+		else {
+			int tfd = openat(fd, p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+			r = tfd < 0 ? -1 : ftruncate(tfd, a->st_size);
+			if (tfd >= 0)
+				close(tfd);
+		}
+		if (r < 0)
+			return -errno;
+	}
+	if (which & (NA_ATIME | NA_MTIME)) {
+		struct timespec ts[2] = {a->st_atim, a->st_mtim};
+		if (!(which & NA_ATIME))
+			ts[0].tv_nsec = UTIME_OMIT;
+		if (!(which & NA_MTIME))
+			ts[1].tv_nsec = UTIME_OMIT;
+		if (utimensat(fd, p, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int img_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
+{
+	ssize_t len = readlinkat(v->m.imagefd, node_path(n), buf, size - 1);
+	if (len < 0)
+		return -errno;
+	buf[len] = 0;
+	return 0;
+}
+
+int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
+		const struct vcred *c, struct vnode *out)
+{
+	char path[4096];
+	int r = child_path(dir, name, path, sizeof(path));
+	if (r)
+		return r;
+	if (symlinkat(target, v->m.imagefd, path) < 0)
+		return -errno;
+	fchownat(v->m.imagefd, path, c->uid, c->gid, AT_SYMLINK_NOFOLLOW);
+	return img_node(v, path, out);
+}

@@ -1,0 +1,206 @@
+/* vmfs: mounts the tree. Start-up order (STYLE.md §3): options and config, the state
+ * directory (locked, so two daemons never share it), a stale mount cleared, mount,
+ * daemonize, then the event loop. No thread is started before the fork. */
+#define FUSE_USE_VERSION 31
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vmfs/fuse.h"
+#include "vmfs/kinds.h"
+
+struct cli {
+	const char *conf, *state, *images;
+	int help, version;
+};
+
+#define CLI_OPT(t, p) {t, offsetof(struct cli, p), 1}
+static const struct fuse_opt cli_opts[] = {
+	CLI_OPT("--conf=%s", conf),     CLI_OPT("--conf %s", conf),
+	CLI_OPT("--state=%s", state),   CLI_OPT("--state %s", state),
+	CLI_OPT("--images=%s", images), CLI_OPT("--images %s", images),
+	CLI_OPT("-h", help),            CLI_OPT("--help", help),
+	CLI_OPT("-V", version),         CLI_OPT("--version", version),
+	FUSE_OPT_END,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vmfs [-f] [-d] [-o OPTIONS] [--conf FILE] [--state DIR] [--images DIR] "
+		"MOUNTPOINT\n\n"
+		"Mounts the vmfs tree (namespaces, VMs, containers, images, hosts) at MOUNTPOINT.\n\n"
+		"  -f              stay in the foreground\n"
+		"  -d              debug: print every FUSE request (implies -f)\n"
+		"  -o OPTIONS      FUSE mount options, e.g. allow_other\n"
+		"  --conf FILE     read FILE (INI); default /etc/vmfs.conf if it exists\n"
+		"  --state DIR     the state directory (default /var/lib/vmfs)\n"
+		"  --images DIR    the image store shown as images/ (default STATE/images)\n"
+		"  -h, --help      this help;  -V, --version  the version\n\n"
+		"Configuration keys (command-line options win):\n");
+	conf_usage(out);
+	fprintf(out, "\nUnmount with `fusermount3 -u MOUNTPOINT` or SIGTERM.\n");
+}
+
+/* Makes path absolute: the daemon changes to / when it detaches. */
+static char *absolute(const char *path)
+{
+	if (path[0] == '/')
+		return strdup(path);
+	char cwd[PATH_MAX], *out = NULL;
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cmdline_opts *fo)
+{
+	char err[512];
+	const char *path = cli->conf ? cli->conf : "/etc/vmfs.conf";
+	int r = conf_load(conf, path, err, sizeof(err));
+	if (r && (cli->conf || r != -ENOENT)) {
+		fprintf(stderr, "vmfs: %s\n", err);
+		return 2;
+	}
+	if ((cli->state && conf_set(conf, "vmfs", "state", cli->state, err, sizeof(err))) ||
+	    (cli->images && conf_set(conf, "vmfs", "images", cli->images, err, sizeof(err))) ||
+	    (fo->mountpoint && conf_set(conf, "vmfs", "mountpoint", fo->mountpoint, err, sizeof(err))))
+		return 2;
+	conf->foreground |= fo->foreground || fo->debug;
+	conf->debug |= fo->debug;
+	if (!*conf->mountpoint) {
+		fprintf(stderr, "vmfs: no mount point given (vmfs --help)\n");
+		return 2;
+	}
+	char *abs[3] = {absolute(conf->state), absolute(conf->mountpoint),
+			*conf->images ? absolute(conf->images) : strdup("")};
+	char **dst[3] = {&conf->state, &conf->mountpoint, &conf->images};
+	for (int i = 0; i < 3; i++) {
+		if (!abs[i])
+			return 1;
+		free(*dst[i]);
+		*dst[i] = abs[i];
+	}
+	return 0;
+}
+
+/* A vmfs killed with -9 leaves its mount behind, answering ENOTCONN to everything. */
+static int clear_stale_mount(const char *mp)
+{
+	struct stat st;
+	if (stat(mp, &st) == 0)
+		return 0;
+	if (errno != ENOTCONN) {
+		fprintf(stderr, "vmfs: mount point %s: %s\n", mp, strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "vmfs: %s: clearing a stale mount left by a vmfs that died\n", mp);
+	if (umount2(mp, MNT_DETACH) == 0)
+		return 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "-z", mp, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    !WEXITSTATUS(status))
+		return 0;
+	fprintf(stderr, "vmfs: %s: cannot clear the stale mount; run fusermount3 -uz %s\n", mp, mp);
+	return 1;
+}
+
+/* One daemon per state directory: a second one would overwrite the first one's files. */
+static int lock_state(struct vmfs *v)
+{
+	int fd = openat(v->m.statefd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, n, 0) < 0)
+			n = 0;
+		return fd; /* held until exit; flock follows the descriptor across the fork */
+	}
+	char owner[32] = "?";
+	if (fd >= 0 && pread(fd, owner, sizeof(owner) - 1, 0) > 0)
+		owner[strcspn(owner, "\n")] = 0;
+	fprintf(stderr, "vmfs: the state directory %s is in use by another vmfs (pid %s)\n",
+		v->m.statedir, owner);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int add_mount_options(struct fuse_args *args, const struct vmfs_conf *conf)
+{
+	/* the kernel checks modes against what getattr reports: Unix permissions are
+	 * vmfs's access control */
+	if (fuse_opt_add_arg(args, "-odefault_permissions,fsname=vmfs,subtype=vmfs") < 0)
+		return -1;
+	if (conf->allow_other && fuse_opt_add_arg(args, "-oallow_other") < 0)
+		return -1;
+	if (*conf->options) {
+		char *o = NULL;
+		if (asprintf(&o, "-o%s", conf->options) < 0 || fuse_opt_add_arg(args, o) < 0) {
+			free(o);
+			return -1;
+		}
+		free(o);
+	}
+	if (conf->debug && fuse_opt_add_arg(args, "-d") < 0)
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct cli cli = {0};
+	struct fuse_cmdline_opts fo = {0};
+	struct vmfs_conf conf;
+	struct vmfs v;
+	char err[512];
+	int rc = 2, lockfd = -1;
+	if (conf_defaults(&conf) < 0 || fuse_opt_parse(&args, &cli, cli_opts, NULL) < 0 ||
+	    fuse_parse_cmdline(&args, &fo) != 0)
+		goto out;
+	if (cli.help || fo.show_help) {
+		usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	if (cli.version || fo.show_version) {
+		printf("vmfs %s (libfuse %s)\n", VMFS_VERSION, fuse_pkgversion());
+		rc = 0;
+		goto out;
+	}
+	if ((rc = conf_from_cli(&conf, &cli, &fo)))
+		goto out;
+	rc = 1;
+	if (vmfs_init(&v, &conf, err, sizeof(err))) {
+		fprintf(stderr, "vmfs: %s\n", err);
+		vmfs_fini(&v);
+		goto out;
+	}
+	if ((lockfd = lock_state(&v)) >= 0 && !clear_stale_mount(conf.mountpoint) &&
+	    !add_mount_options(&args, &conf))
+		rc = vmfs_fuse_run(&v, &args, conf.mountpoint, conf.foreground);
+	if (lockfd >= 0)
+		close(lockfd);
+	vmfs_fini(&v);
+out:
+	free(fo.mountpoint);
+	fuse_opt_free_args(&args);
+	conf_free(&conf);
+	return rc;
+}

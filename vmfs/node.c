@@ -1,0 +1,335 @@
+/* The one path table and the lookups, attributes and listings that read it. getattr,
+ * readdir, lookup and the web server all go through vtab, so they cannot disagree. */
+#include "vmfs/node.h"
+
+#include <string.h>
+
+#include "vmfs/kinds.h"
+
+#define D S_IFDIR
+#define F S_IFREG
+#define ANY (PARAM_VM | PARAM_CT)
+
+const struct ventry vtab[] = {
+	/* kind              parent          name              mode      file       types     gen / set / ctl */
+	{VK_ROOT,            VK_NONE,        "",               D | 0755, VF_DIR,    0},
+	{VK_VERSION,         VK_ROOT,        "version",        F | 0444, VF_GEN,    0, gen_version},
+	{VK_HOST,            VK_ROOT,        "host",           D | 0555, VF_DIR,    0},
+	{VK_HOST_INFO,       VK_HOST,        "info",           F | 0444, VF_GEN,    0, gen_host_info},
+	{VK_HOST_TOP,        VK_HOST,        "top",            F | 0444, VF_GEN,    0, gen_host_top},
+	{VK_HOST_LOG,        VK_HOST,        "log",            F | 0444, VF_LOG,    0},
+	{VK_HOSTS,           VK_ROOT,        "hosts",          D | 0755, VF_DIR,    0},
+	{VK_HOSTS_CTL,       VK_HOSTS,       "ctl",            F | 0644, VF_CTL,    0, NULL, NULL, ctl_hosts},
+	{VK_MEMBER,          VK_HOSTS,       NULL,             D | 0555, VF_DIR,    0},
+	{VK_MEMBER_INFO,     VK_MEMBER,      "info",           F | 0444, VF_GEN,    0, gen_host_info},
+	{VK_MEMBER_TOP,      VK_MEMBER,      "top",            F | 0444, VF_GEN,    0, gen_host_top},
+	{VK_MEMBER_STATE,    VK_MEMBER,      "state",          F | 0444, VF_GEN,    0, gen_member_state},
+	{VK_IMAGES,          VK_ROOT,        "images",         D | 0755, VF_PASS,   0},
+	{VK_IMAGE,           VK_IMAGES,      NULL,             F | 0644, VF_PASS,   0},
+	{VK_NSDIR,           VK_ROOT,        "ns",             D | 0755, VF_DIR,    0},
+	{VK_NS,              VK_NSDIR,       NULL,             D | 0777, VF_DIR,    0},
+	{VK_NS_CTL,          VK_NS,          "ctl",            F | 0666, VF_CTL,    0, NULL, NULL, ctl_ns},
+	{VK_NS_INFO,         VK_NS,          "info",           F | 0444, VF_GEN,    0, gen_ns_info},
+	{VK_NS_TOP,          VK_NS,          "top",            F | 0444, VF_GEN,    0, gen_ns_top},
+	{VK_NS_HOSTS,        VK_NS,          "hosts",          F | 0666, VF_VALUE,  0, gen_ns_hosts, set_ns_hosts},
+	{VK_NS_LOG,          VK_NS,          "log",            F | 0444, VF_LOG,    0},
+	{VK_NS_CONFIG,       VK_NS,          "config",         D | 0777, VF_DIR,    0},
+	{VK_NS_PARAM,        VK_NS_CONFIG,   NULL,             F | 0666, VF_VALUE,  0, gen_ns_param, set_ns_param},
+	{VK_NS_VMS,          VK_NS,          "vms",            D | 0777, VF_DIR,    0},
+	{VK_NS_CTS,          VK_NS,          "containers",     D | 0777, VF_DIR,    0},
+	{VK_VLANS,           VK_NS,          "vlans",          D | 0777, VF_DIR,    0},
+	{VK_VLANS_RANGE,     VK_VLANS,       "range",          F | 0666, VF_VALUE,  0, gen_vlan_range, set_vlan_range},
+	{VK_OBJ,             VK_NS_VMS,      NULL,             D | 0777, VF_DIR,    0},
+	{VK_OBJ_CTL,         VK_OBJ,         "ctl",            F | 0666, VF_CTL,    ANY, NULL, NULL, ctl_obj},
+	{VK_OBJ_STATE,       VK_OBJ,         "state",          F | 0444, VF_GEN,    ANY, gen_obj_state},
+	{VK_OBJ_INFO,        VK_OBJ,         "info",           F | 0444, VF_GEN,    ANY, gen_obj_info},
+	{VK_OBJ_TOP,         VK_OBJ,         "top",            F | 0444, VF_GEN,    ANY, gen_obj_top},
+	{VK_OBJ_CONFIG,      VK_OBJ,         "config",         D | 0777, VF_DIR,    ANY},
+	{VK_OBJ_PARAM,       VK_OBJ_CONFIG,  NULL,             F | 0666, VF_VALUE,  ANY, gen_obj_param, set_obj_param},
+	{VK_OBJ_CONSOLE,     VK_OBJ,         "console",        F | 0666, VF_STREAM, ANY},
+	{VK_OBJ_LOG,         VK_OBJ,         "log",            F | 0444, VF_LOG,    ANY},
+	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0444, VF_GEN,    PARAM_VM, gen_obj_screenshot},
+	{VK_OBJ_VNC,         VK_OBJ,         "vnc",            F | 0444, VF_GEN,    PARAM_VM, gen_obj_vnc},
+	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0666, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
+	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
+};
+const size_t vtab_len = ARRAY_SIZE(vtab);
+
+const struct ventry *vtab_find(enum vkind k)
+{
+	static const struct ventry *by_kind[VK_MAX];
+	if (!by_kind[VK_ROOT])
+		for (size_t i = 0; i < vtab_len; i++)
+			by_kind[vtab[i].kind] = &vtab[i];
+	return k > VK_NONE && k < VK_MAX ? by_kind[k] : NULL;
+}
+
+static uint64_t ino_make(enum vkind k, uint32_t slot, int sub)
+{
+	if (k == VK_ROOT)
+		return NODE_ROOT_INO;
+	return (uint64_t)k << 56 | (uint64_t)slot << 16 | (uint64_t)(sub & 0xffff);
+}
+
+/* Fills in the inode number from what the node refers to. */
+static void node_seal(struct vnode *n)
+{
+	uint32_t slot = 0;
+	if (n->img)
+		slot = img_slot(n->img);
+	else if (n->obj)
+		slot = n->obj->slot;
+	else if (n->ns)
+		slot = n->ns->slot;
+	n->ino = ino_make(n->e->kind, slot, n->sub);
+}
+
+static bool kind_under_obj(enum vkind k)
+{
+	return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO;
+}
+
+int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
+{
+	memset(out, 0, sizeof(*out));
+	enum vkind k = ino == NODE_ROOT_INO ? VK_ROOT : (enum vkind)(ino >> 56);
+	uint32_t slot = (ino >> 16) & 0xffffffffu;
+	out->e = vtab_find(k);
+	if (!out->e)
+		return -ENOENT;
+	out->sub = ino & 0xffff;
+	out->ino = ino;
+	if (k == VK_IMAGE)
+		return img_from_slot(v, slot, out);
+	if (k == VK_OBJ || kind_under_obj(k)) {
+		out->obj = model_slot(&v->m, slot, SLOT_OBJ);
+		if (!out->obj)
+			return -ENOENT;
+		out->ns = out->obj->ns;
+	} else if (k >= VK_NS && k <= VK_VLANS_RANGE) {
+		out->ns = model_slot(&v->m, slot, SLOT_NS);
+		if (!out->ns)
+			return -ENOENT;
+	}
+	return 0;
+}
+
+static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *name,
+			  struct vnode *out)
+{
+	switch (dir->e->kind) {
+	case VK_HOSTS:
+		if (strcmp(name, v->hostname))
+			return -ENOENT;
+		out->e = vtab_find(VK_MEMBER);
+		return 0;
+	case VK_NSDIR:
+		out->ns = ns_find(&v->m, name);
+		out->e = vtab_find(VK_NS);
+		return out->ns ? 0 : -ENOENT;
+	case VK_NS_CONFIG:
+		out->sub = param_index(name);
+		out->e = vtab_find(VK_NS_PARAM);
+		return out->sub >= 0 ? 0 : -ENOENT;
+	case VK_NS_VMS:
+	case VK_NS_CTS:
+		out->obj = obj_find(dir->ns, dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT, name);
+		out->e = vtab_find(VK_OBJ);
+		return out->obj ? 0 : -ENOENT;
+	case VK_OBJ_CONFIG:
+		out->sub = param_index(name);
+		out->e = vtab_find(VK_OBJ_PARAM);
+		if (out->sub < 0 || !(params[out->sub].applies & otype_mask(dir->obj->type)))
+			return -ENOENT;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+static bool entry_fits(const struct ventry *e, const struct vnode *dir)
+{
+	if (e->parent != dir->e->kind || !e->name)
+		return false;
+	return !e->types || !dir->obj || (e->types & otype_mask(dir->obj->type));
+}
+
+int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
+{
+	if (dir->e->file == VF_PASS)
+		return img_lookup(v, dir, name, out);
+	if (!S_ISDIR(dir->e->mode))
+		return -ENOTDIR;
+	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj};
+	for (size_t i = 0; i < vtab_len; i++)
+		if (entry_fits(&vtab[i], dir) && !strcmp(vtab[i].name, name)) {
+			out->e = &vtab[i];
+			node_seal(out);
+			return 0;
+		}
+	int r = lookup_dynamic(v, dir, name, out);
+	if (r)
+		return r;
+	node_seal(out);
+	return 0;
+}
+
+/* The permission bits a node shows: inside a namespace, its mode caps everything. */
+static mode_t node_perm(const struct vnode *n)
+{
+	mode_t perm = n->e->mode & 07777;
+	if (n->ns && n->e->kind != VK_NSDIR)
+		perm &= n->ns->mode & 0777;
+	return perm;
+}
+
+static off_t node_size(struct vmfs *v, const struct vnode *n)
+{
+	switch (n->e->file) {
+	case VF_GEN:
+	case VF_VALUE: {
+		/* Cheap for everything but the namespace tables; those are snapshotted at open
+		 * with direct_io, so a size of 0 costs readers nothing. */
+		if (n->e->kind == VK_NS_INFO || n->e->kind == VK_NS_TOP ||
+		    n->e->kind == VK_OBJ_SCREENSHOT)
+			return 0;
+		struct sbuf b = {0};
+		int r = n->e->gen(v, n, &b);
+		off_t len = r ? 0 : (off_t)b.len;
+		sb_free(&b);
+		return len;
+	}
+	case VF_LOG:
+		if (n->obj)
+			return n->obj->log.size;
+		return n->ns ? n->ns->log.size : v->log.size;
+	default:
+		return 0;
+	}
+}
+
+static time_t node_mtime(struct vmfs *v, const struct vnode *n)
+{
+	if (n->e->kind == VK_OBJ_PARAM)
+		return n->obj->cfg_mtime[n->sub];
+	if (n->e->kind == VK_NS_PARAM)
+		return n->ns->cfg_mtime[n->sub];
+	if (n->obj)
+		return n->obj->mtime;
+	if (n->ns)
+		return n->ns->mtime;
+	return v->m.started;
+}
+
+int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
+{
+	if (n->e->file == VF_PASS)
+		return img_getattr(v, n, st);
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_mode = (n->e->mode & S_IFMT) | node_perm(n);
+	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+	st->st_uid = n->ns ? n->ns->uid : v->owner;
+	st->st_gid = n->ns ? n->ns->gid : v->group;
+	st->st_size = node_size(v, n);
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_mtime = st->st_ctime = st->st_atime = node_mtime(v, n);
+	return 0;
+}
+
+/* The run-time children of dir, in order: calls fn(name) until it returns non-zero. */
+static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
+			 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
+{
+	switch (dir->e->kind) {
+	case VK_HOSTS:
+		return from == 0 ? fn(ctx, v->hostname, 0) : 0;
+	case VK_NSDIR:
+		for (size_t i = from; i < v->m.nns; i++)
+			if (fn(ctx, v->m.nss[i]->name, i))
+				return 1;
+		return 0;
+	case VK_NS_VMS:
+	case VK_NS_CTS: {
+		const struct objlist *l = &dir->ns->objs[dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT];
+		for (size_t i = from; i < l->n; i++)
+			if (fn(ctx, l->v[i]->name, i))
+				return 1;
+		return 0;
+	}
+	case VK_NS_CONFIG:
+	case VK_OBJ_CONFIG:
+		for (size_t i = from; i < nparams; i++) {
+			if (dir->obj && !(params[i].applies & otype_mask(dir->obj->type)))
+				continue;
+			if (fn(ctx, params[i].name, i))
+				return 1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+struct rdctx {
+	struct vmfs *v;
+	const struct vnode *dir;
+	node_fill_fn fill;
+	void *ctx;
+	off_t base;
+};
+
+static int rd_one(void *arg, const char *name, size_t idx)
+{
+	struct rdctx *rc = arg;
+	struct vnode child;
+	struct stat st = {0};
+	if (node_lookup(rc->v, rc->dir, name, &child) == 0) {
+		st.st_ino = child.ino;
+		st.st_mode = child.e->mode & S_IFMT;
+	}
+	return rc->fill(rc->ctx, name, &st, rc->base + idx + 1);
+}
+
+/* Offsets: 1, 2 are "." and ".."; then the table's fixed children; then run-time ones at
+ * FIXED_BASE + their index, so removals elsewhere in the list shift nothing fixed. */
+#define FIXED_BASE 64
+
+int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx)
+{
+	if (dir->e->file == VF_PASS)
+		return img_readdir(v, dir, off, fill, ctx);
+	if (!S_ISDIR(dir->e->mode))
+		return -ENOTDIR;
+	struct stat st = {.st_mode = S_IFDIR, .st_ino = dir->ino};
+	if (off < 1 && fill(ctx, ".", &st, 1))
+		return 0;
+	if (off < 2 && fill(ctx, "..", &st, 2))
+		return 0;
+	off_t pos = 2;
+	for (size_t i = 0; i < vtab_len; i++) {
+		if (!entry_fits(&vtab[i], dir))
+			continue;
+		pos++;
+		if (pos <= off)
+			continue;
+		struct vnode child = {.e = &vtab[i], .ns = dir->ns, .obj = dir->obj};
+		node_seal(&child);
+		st = (struct stat){.st_ino = child.ino, .st_mode = vtab[i].mode & S_IFMT};
+		if (fill(ctx, vtab[i].name, &st, pos))
+			return 0;
+	}
+	struct rdctx rc = {v, dir, fill, ctx, FIXED_BASE};
+	size_t from = off > FIXED_BASE ? (size_t)(off - FIXED_BASE) : 0;
+	dynamic_names(v, dir, from, rd_one, &rc);
+	return 0;
+}
+
+void node_reject(struct vmfs *v, const struct vnode *n, const char *what, const char *why)
+{
+	if (n && (n->obj || n->ns))
+		model_error(n->ns, n->obj, what, why);
+	else
+		evlog_add(&v->log, "error: %s: %s", what, why);
+}

@@ -1,0 +1,190 @@
+/* The node table: every file and directory of the tree, described once (vtab in node.c),
+ * and the node operations that both front ends call: the FUSE adapter (vmfs/fuse.c) and,
+ * later, the HTTP server (web/). Nothing here includes FUSE headers.
+ *
+ * A node is named by an inode number that encodes what it is: kind << 56 | slot << 16 |
+ * sub, where slot is the runtime-unique slot of its namespace or object and sub a parameter
+ * index. Nothing needs to be remembered per inode (forget is free) and an inode of a
+ * removed object can never reach another one: slots are never reused. Only images/ (a real
+ * directory) keeps a table of paths. */
+#ifndef VMFS_NODE_H
+#define VMFS_NODE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include "conf/conf.h"
+#include "runtime/model.h"
+
+enum vkind {
+	VK_NONE,
+	VK_ROOT,
+	VK_VERSION,
+	VK_HOST,
+	VK_HOST_INFO,
+	VK_HOST_TOP,
+	VK_HOST_LOG,
+	VK_HOSTS,
+	VK_HOSTS_CTL,
+	VK_MEMBER,
+	VK_MEMBER_INFO,
+	VK_MEMBER_TOP,
+	VK_MEMBER_STATE,
+	VK_IMAGES,
+	VK_IMAGE,
+	VK_NSDIR,
+	VK_NS,
+	VK_NS_CTL,
+	VK_NS_INFO,
+	VK_NS_TOP,
+	VK_NS_HOSTS,
+	VK_NS_LOG,
+	VK_NS_CONFIG,
+	VK_NS_PARAM,
+	VK_NS_VMS,
+	VK_NS_CTS,
+	VK_VLANS,
+	VK_VLANS_RANGE,
+	VK_OBJ,
+	VK_OBJ_CTL,
+	VK_OBJ_STATE,
+	VK_OBJ_INFO,
+	VK_OBJ_TOP,
+	VK_OBJ_CONFIG,
+	VK_OBJ_PARAM,
+	VK_OBJ_CONSOLE,
+	VK_OBJ_LOG,
+	VK_OBJ_SCREENSHOT,
+	VK_OBJ_VNC,
+	VK_OBJ_QMP,
+	VK_OBJ_FIFO,
+	VK_MAX
+};
+
+/* How a file behaves when opened, read and written. */
+enum vfile {
+	VF_DIR,
+	VF_GEN,    /* generated text, snapshotted at open */
+	VF_VALUE,  /* one value: reads it, a write sets it (validated), truncate resets it */
+	VF_CTL,    /* commands: one per line written; read back "ok" or "error: why" */
+	VF_LOG,    /* an append-only log: a growing file, `tail -f` works */
+	VF_STREAM, /* a console: scrollback, then blocks for live output */
+	VF_PASS,   /* images/: a real file of the image store */
+};
+
+struct vmfs;
+struct vnode;
+
+struct ventry {
+	enum vkind kind, parent;
+	const char *name;  /* NULL: children named at run time (namespaces, objects, params) */
+	mode_t mode;       /* type and the most permissive bits; masked by a namespace's mode */
+	enum vfile file;
+	unsigned types;    /* under an object: PARAM_VM, PARAM_CT or both */
+	int (*gen)(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+	int (*set)(struct vmfs *v, const struct vnode *n, const char *value, char *err,
+		   size_t errlen);
+	int (*ctl)(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply,
+		   char *err, size_t errlen);
+};
+
+struct vnode {
+	const struct ventry *e;
+	struct ns *ns;        /* borrowed: valid for the current request only */
+	struct object *obj;
+	int sub;              /* parameter index */
+	struct image *img;    /* images/ entries */
+	uint64_t ino;
+};
+
+struct vcred {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	mode_t umask;
+};
+
+struct vmfs {
+	struct model m;
+	struct vmfs_conf *conf;
+	char hostname[256];
+	struct evlog log;     /* host/log: the daemon's own events */
+	struct imgtab *images;
+	struct hoststats *stats;
+	uid_t owner;
+	gid_t group;
+};
+
+/* An open file. The front end keeps the pointer (FUSE: fi->fh) and hands it back. */
+struct vhandle {
+	struct vnode n;       /* with references held on n.ns and n.obj */
+	int flags;            /* open(2) flags */
+	struct sbuf buf;      /* VF_GEN: the snapshot; VF_VALUE: what was written */
+	struct sbuf reply;    /* VF_CTL: the last command's answer, read back once */
+	size_t reply_pos;
+	bool wrote, truncated;
+	int fd;               /* VF_PASS */
+	uint64_t pos;         /* VF_STREAM: how far this reader has read */
+};
+
+#define NODE_ROOT_INO 1
+
+int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen);
+void vmfs_fini(struct vmfs *v);
+
+int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out);
+int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
+int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st);
+/* Lists dir from position off (0 at the start); fill returns non-zero when it is full. */
+typedef int (*node_fill_fn)(void *ctx, const char *name, const struct stat *st, off_t next);
+int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx);
+
+int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcred *c,
+	      struct vhandle **out);
+/* Bytes read, 0 at the end, -EAGAIN when a stream has nothing yet (park and retry), -errno. */
+ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off);
+/* Where a reader that got -EAGAIN waits; NULL if the file never blocks. */
+struct waitq *node_waitq(struct vmfs *v, struct vhandle *h);
+ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
+		   const struct vcred *c);
+void node_release(struct vmfs *v, struct vhandle *h);
+
+int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
+	       const struct vcred *c, struct vnode *out);
+int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c);
+int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c);
+int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
+		const struct vcred *c, struct vnode *out, struct vhandle **h);
+int node_rename(struct vmfs *v, const struct vnode *dir, const char *name,
+		const struct vnode *newdir, const char *newname, unsigned flags,
+		const struct vcred *c);
+
+/* Which attributes a setattr changes. */
+enum {
+	NA_MODE = 1,
+	NA_UID = 2,
+	NA_GID = 4,
+	NA_SIZE = 8,
+	NA_ATIME = 16,
+	NA_MTIME = 32,
+};
+int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr, int which,
+		 struct vhandle *h, const struct vcred *c, struct stat *out);
+int node_statfs(struct vmfs *v, struct statvfs *st);
+int node_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size);
+int node_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
+		 const struct vcred *c, struct vnode *out);
+/* The kernel dropped n references to ino (only images/ keeps count). */
+void node_forget(struct vmfs *v, uint64_t ino, uint64_t n);
+
+/* Where a rejected request's reason goes: the object's log, else the namespace's, else
+ * host/log. */
+void node_reject(struct vmfs *v, const struct vnode *n, const char *what, const char *why);
+
+/* For the node kinds' files (vmfs/gen.c, vmfs/ctl_*.c, vmfs/images.c). */
+const struct ventry *vtab_find(enum vkind k);
+extern const struct ventry vtab[];
+extern const size_t vtab_len;
+#endif

@@ -1,0 +1,224 @@
+/* A namespace directory: ctl (launch and act on many), info and top tables, hosts, the
+ * template config/, and vlans/range. */
+#include <fnmatch.h>
+#include <string.h>
+
+#include "runtime/lifecycle.h"
+#include "vmfs/kinds.h"
+
+static const char info_header[] = "id\tname\ttype\tstate\thost\tuptime\tvcpus\tmemory\tvlan\ttap\t"
+				  "mac\tip\tpid\tdisk\tsnapshot\ttags\n";
+static const char top_header[] = "name\ttype\tstate\thost\tcpu%\trss\trx/s\ttx/s\tdisk_rd/s\t"
+				 "disk_wr/s\n";
+
+int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	sb_puts(out, info_header);
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0; i < n->ns->objs[t].n; i++)
+			obj_info_row(v, n->ns->objs[t].v[i], out);
+	return 0;
+}
+
+int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	sb_puts(out, top_header);
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0; i < n->ns->objs[t].n; i++)
+			obj_top_row(v, n->ns->objs[t].v[i], out);
+	return 0;
+}
+
+int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	sb_printf(out, "%s\n", *n->ns->hosts ? n->ns->hosts : v->hostname);
+	return 0;
+}
+
+int set_ns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen)
+{
+	return ns_hosts_set(&v->m, n->ns, value, err, errlen);
+}
+
+int gen_ns_param(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	sb_printf(out, "%s\n", ns_param(n->ns, n->sub));
+	return 0;
+}
+
+int set_ns_param(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen)
+{
+	return ns_param_set(&v->m, n->ns, n->sub, value, err, errlen);
+}
+
+int gen_vlan_range(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	sb_printf(out, "%s\n", n->ns->vlan_range);
+	return 0;
+}
+
+int set_vlan_range(struct vmfs *v, const struct vnode *n, const char *value, char *err,
+		   size_t errlen)
+{
+	return ns_vlan_range_set(&v->m, n->ns, value, err, errlen);
+}
+
+/* The objects a target names. "all" and globs pick only objects the verb can act on now;
+ * names, ids and ranges must all exist. */
+struct targets {
+	struct object **v;
+	size_t n, cap;
+	bool explicit;
+};
+
+static int targets_add(struct targets *t, struct object *o)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i] == o)
+			return 0;
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 16;
+		struct object **nv = realloc(t->v, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		t->v = nv;
+		t->cap = nc;
+	}
+	t->v[t->n++] = o;
+	return 0;
+}
+
+static struct object *find_by_id(struct ns *ns, const char *s)
+{
+	char *end;
+	unsigned long long id = strtoull(s, &end, 10);
+	if (*end || !*s)
+		return NULL;
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0; i < ns->objs[t].n; i++)
+			if (ns->objs[t].v[i]->id == id)
+				return ns->objs[t].v[i];
+	return NULL;
+}
+
+static int targets_pattern(struct ns *ns, const char *pat, struct targets *t)
+{
+	bool all = !strcmp(pat, "all");
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < ns->objs[k].n; i++) {
+			struct object *o = ns->objs[k].v[i];
+			if ((all || fnmatch(pat, o->name, 0) == 0) && targets_add(t, o))
+				return -ENOMEM;
+		}
+	return 0;
+}
+
+static int targets_find(struct ns *ns, const char *spec, struct targets *t, char *err,
+			size_t errlen)
+{
+	if (!strcmp(spec, "all") || strpbrk(spec, "*?"))
+		return targets_pattern(ns, spec, t);
+	t->explicit = true;
+	char **names;
+	size_t count;
+	int r = range_expand(spec, &names, &count, err, errlen);
+	if (r)
+		return r;
+	for (size_t i = 0; i < count && !r; i++) {
+		struct object *o = obj_find_any(ns, names[i]);
+		if (!o)
+			o = find_by_id(ns, names[i]);
+		if (!o) {
+			snprintf(err, errlen, "no VM or container named %s in namespace %s", names[i],
+				 ns->name);
+			r = -ENOENT;
+		} else
+			r = targets_add(t, o);
+	}
+	range_free(names);
+	return r;
+}
+
+static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spec,
+		  struct sbuf *reply, char *err, size_t errlen)
+{
+	struct targets t = {0};
+	int r = targets_find(ns, spec, &t, err, errlen);
+	size_t done = 0;
+	/* check everything before acting: a refused command changes nothing */
+	for (size_t i = 0; i < t.n && !r; i++)
+		if (t.explicit)
+			r = lifecycle_legal(t.v[i], verb, err, errlen);
+	for (size_t i = 0; i < t.n && !r; i++) {
+		char why[256];
+		if (!t.explicit && lifecycle_legal(t.v[i], verb, why, sizeof(why)))
+			continue;
+		r = lifecycle_do(&v->m, t.v[i], verb, err, errlen);
+		done += !r;
+	}
+	free(t.v);
+	if (!r)
+		sb_printf(reply, "ok: %s %zu\n", verb_name(verb), done);
+	return r;
+}
+
+static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struct sbuf *reply,
+		     char *err, size_t errlen)
+{
+	enum otype type;
+	if (!strcmp(argv[1], "kvm") || !strcmp(argv[1], "vm"))
+		type = OT_VM;
+	else if (!strcmp(argv[1], "container"))
+		type = OT_CT;
+	else {
+		snprintf(err, errlen, "launch: \"%s\" is not a type (kvm or container)", argv[1]);
+		return -EINVAL;
+	}
+	const struct object *like = NULL;
+	if (argc == 5 && !strcmp(argv[3], "like")) {
+		like = obj_find(ns, type, argv[4]);
+		if (!like) {
+			snprintf(err, errlen, "launch: like %s: no %s named %s in namespace %s",
+				 argv[4], type == OT_VM ? "VM" : "container", argv[4], ns->name);
+			return obj_find_any(ns, argv[4]) ? -EINVAL : -ENOENT;
+		}
+	} else if (argc != 3) {
+		snprintf(err, errlen, "usage: launch kvm|container NAMES [like NAME]");
+		return -EINVAL;
+	}
+	char **names;
+	size_t count;
+	int r = range_expand(argv[2], &names, &count, err, errlen);
+	if (r)
+		return r;
+	r = obj_create_many(&v->m, ns, type, names, count, like, err, errlen);
+	range_free(names);
+	if (!r)
+		sb_printf(reply, "ok: launched %zu\n", count);
+	return r;
+}
+
+int ctl_ns(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+	   size_t errlen)
+{
+	static const struct ctl_cmd cmds[] = {
+		{"launch", -1, 2, 4, "launch kvm|container NAMES [like NAME]"},
+		{"start", V_START, 1, 1, "start all|NAME|GLOB|RANGE"},
+		{"stop", V_STOP, 1, 1, "stop all|NAME|GLOB|RANGE"},
+		{"pause", V_PAUSE, 1, 1, "pause all|NAME|GLOB|RANGE"},
+		{"resume", V_RESUME, 1, 1, "resume all|NAME|GLOB|RANGE"},
+		{"kill", V_KILL, 1, 1, "kill all|NAME|GLOB|RANGE"},
+		{"restart", V_RESTART, 1, 1, "restart all|NAME|GLOB|RANGE"},
+		{"flush", V_FLUSH, 1, 1, "flush all|NAME|GLOB|RANGE"},
+	};
+	char *argv[8];
+	int argc = ctl_split(line, argv, 8, err, errlen);
+	if (argc < 0)
+		return argc;
+	const struct ctl_cmd *c = ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen);
+	if (!c)
+		return -EINVAL;
+	if (c->id < 0)
+		return ns_launch(v, n->ns, argc, argv, reply, err, errlen);
+	return ns_act(v, n->ns, c->id, argv[1], reply, err, errlen);
+}

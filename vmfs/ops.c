@@ -1,0 +1,202 @@
+/* Creating, removing and changing nodes: mkdir makes namespaces and objects, rmdir removes
+ * them, chown/chmod on a namespace set who may use it; images/ passes through. */
+#include "vmfs/node.h"
+
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "vmfs/kinds.h"
+
+static enum otype dir_type(const struct vnode *dir)
+{
+	return dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT;
+}
+
+int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
+	       const struct vcred *c, struct vnode *out)
+{
+	char err[512], what[128];
+	int r;
+	switch (dir->e->kind) {
+	case VK_IMAGES:
+	case VK_IMAGE:
+		return img_mkdir(v, dir, name, mode, c, out);
+	case VK_NSDIR:
+		r = ns_create(&v->m, name, c->uid, c->gid, (mode & ~c->umask) & 0777, NULL, err,
+			      sizeof(err));
+		snprintf(what, sizeof(what), "mkdir ns/%s", name);
+		break;
+	case VK_NS_VMS:
+	case VK_NS_CTS: {
+		char *names[] = {(char *)name, NULL};
+		r = name_check(name, err, sizeof(err));
+		if (!r)
+			r = obj_create_many(&v->m, dir->ns, dir_type(dir), names, 1, NULL, err,
+					    sizeof(err));
+		snprintf(what, sizeof(what), "mkdir %s/%s", dir->e->name, name);
+		break;
+	}
+	default:
+		snprintf(what, sizeof(what), "mkdir %s", name);
+		snprintf(err, sizeof(err), "directories are made only in ns/, vms/, containers/ and images/");
+		r = -EPERM;
+	}
+	if (r) {
+		node_reject(v, dir, what, err);
+		return r;
+	}
+	return node_lookup(v, dir, name, out);
+}
+
+int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c)
+{
+	char err[512], what[128];
+	struct vnode n;
+	if (dir->e->file == VF_PASS)
+		return img_remove(v, dir, name, true);
+	int r = node_lookup(v, dir, name, &n);
+	if (r)
+		return r;
+	snprintf(what, sizeof(what), "rmdir %s/%s", dir->e->name, name);
+	switch (n.e->kind) {
+	case VK_NS:
+		r = ns_remove(&v->m, n.ns, err, sizeof(err));
+		break;
+	case VK_OBJ:
+		r = obj_remove(&v->m, n.obj, err, sizeof(err));
+		break;
+	default:
+		snprintf(err, sizeof(err), "%s is part of the tree and cannot be removed", name);
+		r = S_ISDIR(n.e->mode) ? -EPERM : -ENOTDIR;
+	}
+	if (r)
+		node_reject(v, &n, what, err);
+	else if (n.e->kind == VK_NS)
+		evlog_add(&v->log, "namespace %s removed", name);
+	return r;
+}
+
+int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c)
+{
+	if (dir->e->file == VF_PASS)
+		return img_remove(v, dir, name, false);
+	struct vnode n;
+	int r = node_lookup(v, dir, name, &n);
+	if (r)
+		return r;
+	if (S_ISDIR(n.e->mode))
+		return -EISDIR;
+	char what[128];
+	snprintf(what, sizeof(what), "rm %s", name);
+	node_reject(v, dir, what, "files of the tree cannot be removed (rmdir removes objects)");
+	return -EPERM;
+}
+
+int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
+		const struct vcred *c, struct vnode *out, struct vhandle **h)
+{
+	if (dir->e->file != VF_PASS) {
+		char what[128], why[256];
+		snprintf(what, sizeof(what), "create %s", name);
+		if (dir->e->kind == VK_NS_CONFIG || dir->e->kind == VK_OBJ_CONFIG)
+			snprintf(why, sizeof(why), "%s is not a parameter (ls config/ lists them)", name);
+		else
+			snprintf(why, sizeof(why), "new files can be made only in images/");
+		node_reject(v, dir, what, why);
+		return dir->e->kind == VK_NS_CONFIG || dir->e->kind == VK_OBJ_CONFIG ? -ENOENT
+										      : -EACCES;
+	}
+	int fd = -1;
+	int r = img_create(v, dir, name, mode & ~c->umask, flags, c, out, &fd);
+	if (r)
+		return r;
+	struct vhandle *nh = calloc(1, sizeof(*nh));
+	if (!nh) {
+		close(fd);
+		return -ENOMEM;
+	}
+	nh->n = *out;
+	nh->flags = flags;
+	nh->fd = fd;
+	*h = nh;
+	return 0;
+}
+
+int node_rename(struct vmfs *v, const struct vnode *dir, const char *name,
+		const struct vnode *newdir, const char *newname, unsigned flags,
+		const struct vcred *c)
+{
+	if (dir->e->file == VF_PASS && newdir->e->file == VF_PASS)
+		return img_rename(v, dir, name, newdir, newname, flags);
+	char what[300];
+	snprintf(what, sizeof(what), "mv %s %s", name, newname);
+	node_reject(v, dir, what, "only files in images/ can be renamed");
+	return dir->e->file == VF_PASS || newdir->e->file == VF_PASS ? -EXDEV : -EPERM;
+}
+
+/* chown and chmod of a namespace directory: who may use it. The kernel has already checked
+ * (default_permissions) that the caller may make the change. */
+static int ns_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which)
+{
+	uid_t uid = which & NA_UID ? a->st_uid : n->ns->uid;
+	gid_t gid = which & NA_GID ? a->st_gid : n->ns->gid;
+	mode_t mode = which & NA_MODE ? a->st_mode & 0777 : n->ns->mode;
+	int r = ns_set_owner(&v->m, n->ns, uid, gid, mode);
+	if (r)
+		node_reject(v, n, "chown/chmod", strerror(-r));
+	else
+		evlog_add(&n->ns->log, "owner %u:%u, mode %04o", (unsigned)uid, (unsigned)gid,
+			  (unsigned)mode);
+	return r;
+}
+
+int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr, int which,
+		 struct vhandle *h, const struct vcred *c, struct stat *out)
+{
+	int r = 0;
+	if (n->e->file == VF_PASS)
+		r = img_setattr(v, n, attr, which, h);
+	else if (which & (NA_MODE | NA_UID | NA_GID)) {
+		if (n->e->kind != VK_NS) {
+			node_reject(v, n, "chown/chmod",
+				    "owners and modes are set on the namespace directory, and "
+				    "everything inside follows it");
+			return -EPERM;
+		}
+		r = ns_setattr(v, n, attr, which);
+	} else if ((which & NA_SIZE) && n->e->file == VF_VALUE && attr->st_size == 0) {
+		/* truncate(1) or O_TRUNC without atomic_o_trunc: back to the default */
+		char err[256];
+		if (h)
+			h->truncated = true;
+		else if ((r = n->e->set(v, n, "", err, sizeof(err))))
+			node_reject(v, n, "truncate", err);
+	}
+	/* other sizes on ctl and value files, and times, are accepted and ignored: shells
+	 * truncate before writing and touch(1) should not fail */
+	if (r)
+		return r;
+	return node_getattr(v, n, out);
+}
+
+int node_statfs(struct vmfs *v, struct statvfs *st)
+{
+	return fstatvfs(v->m.imagefd, st) < 0 ? -errno : 0;
+}
+
+int node_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
+{
+	return n->e->file == VF_PASS ? img_readlink(v, n, buf, size) : -EINVAL;
+}
+
+int node_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
+		 const struct vcred *c, struct vnode *out)
+{
+	return dir->e->file == VF_PASS ? img_symlink(v, target, dir, name, c, out) : -EPERM;
+}
+
+void node_forget(struct vmfs *v, uint64_t ino, uint64_t n)
+{
+	if (ino != NODE_ROOT_INO && (enum vkind)(ino >> 56) == VK_IMAGE)
+		img_forget(v, (ino >> 16) & 0xffffffffu, n);
+}

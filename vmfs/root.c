@@ -1,0 +1,95 @@
+/* The top of the tree: version, host/ (this machine) and hosts/ (cluster members). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "vmfs/kinds.h"
+
+int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	sb_puts(out, "vmfs " VMFS_VERSION "\n");
+	return 0;
+}
+
+/* Which cgroup hierarchy containers will use: pure v2, v1 (with or without a v2 tree
+ * beside it: the "hybrid" layout). */
+static const char *cgroup_mode(void)
+{
+	struct stat st;
+	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0)
+		return "v2";
+	if (stat("/sys/fs/cgroup/unified/cgroup.controllers", &st) == 0)
+		return "v1 (hybrid: cgroup2 at /sys/fs/cgroup/unified)";
+	return "v1";
+}
+
+static void mem_line(struct sbuf *out, const char *key, unsigned long long bytes)
+{
+	sb_printf(out, "%s %.1fG\n", key, bytes / (1024.0 * 1024 * 1024));
+}
+
+int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	struct sysinfo si;
+	char up[32];
+	sysinfo(&si);
+	fmt_duration(time(NULL) - v->m.started, up);
+	sb_printf(out, "name %s\n", v->hostname);
+	sb_printf(out, "version vmfs %s\n", VMFS_VERSION);
+	sb_printf(out, "cpus %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+	mem_line(out, "memory", (unsigned long long)si.totalram * si.mem_unit);
+	mem_line(out, "memory_free", (unsigned long long)(si.freeram + si.bufferram) * si.mem_unit);
+	sb_printf(out, "load %.2f %.2f %.2f\n", si.loads[0] / 65536.0, si.loads[1] / 65536.0,
+		  si.loads[2] / 65536.0);
+	sb_printf(out, "kvm %s\n", access("/dev/kvm", R_OK | W_OK) == 0
+					   ? "present (/dev/kvm; tested when a VM starts)"
+					   : "absent (VMs run under TCG emulation)");
+	sb_printf(out, "cgroup %s\n", cgroup_mode());
+	sb_printf(out, "namespaces %zu\n", v->m.nns);
+	sb_printf(out, "vms %llu\n", (unsigned long long)v->m.nobjs[OT_VM]);
+	sb_printf(out, "containers %llu\n", (unsigned long long)v->m.nobjs[OT_CT]);
+	sb_printf(out, "uptime %s\n", up);
+	sb_printf(out, "pid %d\n", (int)getpid());
+	sb_printf(out, "state %s\n", v->m.statedir);
+	sb_printf(out, "images %s\n", v->m.imagedir);
+	return 0;
+}
+
+int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	struct sysinfo si;
+	sysinfo(&si);
+	unsigned long long total = (unsigned long long)si.totalram * si.mem_unit;
+	unsigned long long used = total - (unsigned long long)(si.freeram + si.bufferram) * si.mem_unit;
+	sb_puts(out, "host\tcpu%\tload1\tmem_used\tmem_total\tvms\tcontainers\n");
+	sb_printf(out, "%s\t%.1f\t%.2f\t%lluM\t%lluM\t%llu\t%llu\n", v->hostname,
+		  hoststats_cpu(v->stats), si.loads[0] / 65536.0, used >> 20, total >> 20,
+		  (unsigned long long)v->m.nobjs[OT_VM], (unsigned long long)v->m.nobjs[OT_CT]);
+	return 0;
+}
+
+int gen_member_state(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	sb_puts(out, "up\n"); /* this host answers: it is the one serving this read */
+	return 0;
+}
+
+int ctl_hosts(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+	      size_t errlen)
+{
+	static const struct ctl_cmd cmds[] = {
+		{"add", 0, 2, 2, "add NAME PATH|ssh://USER@HOST/PATH"},
+		{"remove", 1, 1, 1, "remove NAME"},
+	};
+	char *argv[8];
+	int argc = ctl_split(line, argv, 8, err, errlen);
+	if (argc < 0)
+		return argc;
+	if (!ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen))
+		return -EINVAL;
+	snprintf(err, errlen, "%s: clustering is not built yet; this host is the only member",
+		 argv[0]);
+	return -EOPNOTSUPP;
+}
