@@ -89,8 +89,8 @@ static int cmd_args(const struct ctl_cmd *c, int nargs, char *err, size_t errlen
 	if (!few && (c->maxargs < 0 || nargs <= c->maxargs))
 		return 0;
 	if (lim == 0)
-		return ctl_fail(err, errlen, "\"%s\" takes no arguments, not %d; usage: %s", c->word,
-				nargs, u);
+		return ctl_fail(err, errlen, "\"%s\" takes no arguments, not %d; usage: %s",
+				c->word, nargs, u);
 	bound = c->minargs == c->maxargs ? "" : few ? "at least " : "at most ";
 	return ctl_fail(err, errlen, "\"%s\" %s %s%d argument%s, not %d; usage: %s", c->word,
 			few ? "needs" : "takes", bound, lim, lim == 1 ? "" : "s", nargs, u);

@@ -44,10 +44,7 @@ static bool field_is_number(const struct field *f)
 	return ctl_uint(f->s, f->n, &v) >= 0;
 }
 
-static bool char_in(char c, const char *set)
-{
-	return c && strchr(set, c);
-}
+static bool char_in(char c, const char *set) { return c && strchr(set, c); }
 
 static bool nic_bridge(const struct field *f, struct nic_spec *out)
 {
@@ -81,13 +78,13 @@ static int nic_vlan(const struct field *f, struct nic_spec *out, const char *q, 
 		return 0;
 	}
 	if (f->n > NAME_MAX_LEN)
-		return ctl_fail(err, errlen, "NIC \"%s\": the VLAN alias is longer than %d bytes", q,
-				NAME_MAX_LEN);
+		return ctl_fail(err, errlen, "NIC \"%s\": the VLAN alias is longer than %d bytes",
+				q, NAME_MAX_LEN);
 	memcpy(name, f->s, f->n);
 	name[f->n] = '\0';
 	if (name_check(name, why, sizeof why))
-		return ctl_fail(err, errlen, "NIC \"%s\": the VLAN is neither a number nor a name: %s",
-				q, why);
+		return ctl_fail(err, errlen,
+				"NIC \"%s\": the VLAN is neither a number nor a name: %s", q, why);
 	memcpy(out->vlan, name, f->n + 1);
 	return 0;
 }
@@ -125,12 +122,14 @@ static int nic_mac(const struct field *f, struct nic_spec *out, const char *q, c
 	mac[17] = '\0';
 	/* Bit 0 of the first byte marks a group address, which no NIC may own. */
 	if (hexval(mac[1]) & 1)
-		return ctl_fail(err, errlen,
-				"NIC \"%s\": \"%s\" is a multicast MAC address: a NIC needs a unicast "
-				"one (the first byte must be even)",
-				q, qf);
+		return ctl_fail(
+		    err, errlen,
+		    "NIC \"%s\": \"%s\" is a multicast MAC address: a NIC needs a unicast "
+		    "one (the first byte must be even)",
+		    q, qf);
 	if (zero)
-		return ctl_fail(err, errlen, "NIC \"%s\": the all-zero MAC address is not usable", q);
+		return ctl_fail(err, errlen, "NIC \"%s\": the all-zero MAC address is not usable",
+				q);
 	memcpy(out->mac, mac, sizeof mac);
 	return 0;
 }
@@ -145,10 +144,11 @@ static int nic_driver(const struct field *f, struct nic_spec *out, const char *q
 	for (i = 0; i < f->n && char_in(f->s[i], "abcdefghijklmnopqrstuvwxyz0123456789-_"); i++)
 		;
 	if (i < f->n || f->n >= sizeof out->driver || f->s[0] == '-')
-		return ctl_fail(err, errlen,
-				"NIC \"%s\": \"%s\" is not a NIC model: use a QEMU model name such as "
-				"e1000, virtio-net-pci or rtl8139",
-				q, ctl_quote(f->s, f->n, qf, sizeof qf));
+		return ctl_fail(
+		    err, errlen,
+		    "NIC \"%s\": \"%s\" is not a NIC model: use a QEMU model name such as "
+		    "e1000, virtio-net-pci or rtl8139",
+		    q, ctl_quote(f->s, f->n, qf, sizeof qf));
 	memcpy(out->driver, f->s, f->n);
 	return 0;
 }
@@ -172,8 +172,8 @@ static int nic_split(const char *s, struct field f[4])
 }
 
 /* Sets b, v, m, d to the bridge, VLAN, MAC and driver fields (or NULL), as minimega does. */
-static void nic_roles(struct field *f, int n, struct field **b, struct field **v,
-		      struct field **m, struct field **d)
+static void nic_roles(struct field *f, int n, struct field **b, struct field **v, struct field **m,
+		      struct field **d)
 {
 	*b = *v = *m = *d = NULL;
 	if (n == 1) {

@@ -23,38 +23,38 @@ static const char *const disk_caches[] = {"none",   "writeback",  "writethrough"
 
 /* Sorted by name: readdir of config/ lists them in this order. */
 const struct param params[] = {
-	{"accel", PARAM_VM, PT_CHOICE, "auto", 0, 0, accels, "accelerator: auto, kvm or tcg"},
-	{"append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "kernel command line"},
-	{"cdrom", PARAM_VM, PT_PATH, "", 0, 0, NULL, "ISO image for the CD-ROM drive"},
-	{"cpu", PARAM_VM, PT_WORD, "max", 0, 0, NULL, "QEMU CPU model (-cpu)"},
-	{"disk", PARAM_VM, PT_PATHS, "", 0, 0, NULL,
-	 "disk images, space-separated, each path[,interface][,cache]"},
-	{"fifo", PARAM_CT, PT_COUNT, "0", 0, 64, NULL, "number of named pipes in fifo/"},
-	{"filesystem", PARAM_CT, PT_PATH, "", 0, 0, NULL, "root filesystem directory"},
-	{"host", BOTH, PT_WORD, "", 0, 0, NULL, "cluster host to run on (empty: any)"},
-	{"hostname", PARAM_CT, PT_HOSTNAME, "", 0, 0, NULL, "hostname (empty: the name)"},
-	{"init", PARAM_CT, PT_STRING, "/init", 0, 0, NULL, "command run as pid 1"},
-	{"initrd", PARAM_VM, PT_PATH, "", 0, 0, NULL, "initial ramdisk for kernel"},
-	{"kernel", PARAM_VM, PT_PATH, "", 0, 0, NULL, "kernel image to boot directly"},
-	{"machine", PARAM_VM, PT_WORD, "pc", 0, 0, NULL, "QEMU machine type (-machine)"},
-	{"memory", BOTH, PT_SIZE, "256M", 0, 0, NULL, "memory size (512M, 2G; bare number: MiB)"},
-	{"net", BOTH, PT_NET, "", 0, 0, NULL,
-	 "NICs, space-separated, each [bridge,]VLAN[,mac][,driver]"},
-	{"preinit", PARAM_CT, PT_PATH, "", 0, 0, NULL, "script run before init, as root"},
-	{"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64", 0, 0, NULL,
-	 "QEMU binary: a name in PATH or an absolute path"},
-	{"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments"},
-	{"serial", PARAM_VM, PT_COUNT, "1", 0, 8, NULL, "serial ports; the first is the console"},
-	{"snapshot", BOTH, PT_BOOL, "true", 0, 0, NULL,
-	 "discard disk or filesystem writes when stopped"},
-	{"tags", BOTH, PT_TAGS, "", 0, 0, NULL, "key=value pairs, space-separated"},
-	{"thumbnail", PARAM_VM, PT_COUNT, "320", 16, 4096, NULL,
-	 "largest dimension of screenshot thumbnails, in pixels"},
-	{"uuid", PARAM_VM, PT_UUID, "", 0, 0, NULL, "SMBIOS UUID (empty: generated)"},
-	{"vcpus", BOTH, PT_COUNT, "1", 1, 256, NULL, "number of virtual CPUs"},
-	{"vga", PARAM_VM, PT_CHOICE, "std", 0, 0, vgas, "display adapter"},
-	{"volume", PARAM_CT, PT_VOLUMES, "", 0, 0, NULL,
-	 "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]"},
+    {"accel", PARAM_VM, PT_CHOICE, "auto", 0, 0, accels, "accelerator: auto, kvm or tcg"},
+    {"append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "kernel command line"},
+    {"cdrom", PARAM_VM, PT_PATH, "", 0, 0, NULL, "ISO image for the CD-ROM drive"},
+    {"cpu", PARAM_VM, PT_WORD, "max", 0, 0, NULL, "QEMU CPU model (-cpu)"},
+    {"disk", PARAM_VM, PT_PATHS, "", 0, 0, NULL,
+     "disk images, space-separated, each path[,interface][,cache]"},
+    {"fifo", PARAM_CT, PT_COUNT, "0", 0, 64, NULL, "number of named pipes in fifo/"},
+    {"filesystem", PARAM_CT, PT_PATH, "", 0, 0, NULL, "root filesystem directory"},
+    {"host", BOTH, PT_WORD, "", 0, 0, NULL, "cluster host to run on (empty: any)"},
+    {"hostname", PARAM_CT, PT_HOSTNAME, "", 0, 0, NULL, "hostname (empty: the name)"},
+    {"init", PARAM_CT, PT_STRING, "/init", 0, 0, NULL, "command run as pid 1"},
+    {"initrd", PARAM_VM, PT_PATH, "", 0, 0, NULL, "initial ramdisk for kernel"},
+    {"kernel", PARAM_VM, PT_PATH, "", 0, 0, NULL, "kernel image to boot directly"},
+    {"machine", PARAM_VM, PT_WORD, "pc", 0, 0, NULL, "QEMU machine type (-machine)"},
+    {"memory", BOTH, PT_SIZE, "256M", 0, 0, NULL, "memory size (512M, 2G; bare number: MiB)"},
+    {"net", BOTH, PT_NET, "", 0, 0, NULL,
+     "NICs, space-separated, each [bridge,]VLAN[,mac][,driver]"},
+    {"preinit", PARAM_CT, PT_PATH, "", 0, 0, NULL, "script run before init, as root"},
+    {"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64", 0, 0, NULL,
+     "QEMU binary: a name in PATH or an absolute path"},
+    {"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments"},
+    {"serial", PARAM_VM, PT_COUNT, "1", 0, 8, NULL, "serial ports; the first is the console"},
+    {"snapshot", BOTH, PT_BOOL, "true", 0, 0, NULL,
+     "discard disk or filesystem writes when stopped"},
+    {"tags", BOTH, PT_TAGS, "", 0, 0, NULL, "key=value pairs, space-separated"},
+    {"thumbnail", PARAM_VM, PT_COUNT, "320", 16, 4096, NULL,
+     "largest dimension of screenshot thumbnails, in pixels"},
+    {"uuid", PARAM_VM, PT_UUID, "", 0, 0, NULL, "SMBIOS UUID (empty: generated)"},
+    {"vcpus", BOTH, PT_COUNT, "1", 1, 256, NULL, "number of virtual CPUs"},
+    {"vga", PARAM_VM, PT_CHOICE, "std", 0, 0, vgas, "display adapter"},
+    {"volume", PARAM_CT, PT_VOLUMES, "", 0, 0, NULL,
+     "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]"},
 };
 const size_t nparams = sizeof params / sizeof params[0];
 
@@ -86,8 +86,12 @@ static const char *choice_list(const char *const *set, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; set[i] && o < len; i++) {
-		k = snprintf(buf + o, len - o, "%s%s", i == 0 ? "" : set[i + 1] ? ", " : " or ",
-			     set[i]);
+		const char *sep = ", ";
+		if (i == 0)
+			sep = "";
+		else if (!set[i + 1])
+			sep = " or ";
+		k = snprintf(buf + o, len - o, "%s%s", sep, set[i]);
 		o += k > 0 ? (size_t)k : 0;
 	}
 	return buf;
@@ -122,7 +126,8 @@ static int check_disk(const char *d, size_t n, char *err, size_t errlen)
 	choice_list(disk_caches, caches, sizeof caches);
 	if (c2 && memchr(c2 + 1, ',', n2))
 		return ctl_fail(err, errlen, "\"%s\": use path[,interface][,cache]", q);
-	if (!c2 && choice_find(disk_ifs, c1 + 1, n1) < 0 && choice_find(disk_caches, c1 + 1, n1) < 0)
+	if (!c2 && choice_find(disk_ifs, c1 + 1, n1) < 0 &&
+	    choice_find(disk_caches, c1 + 1, n1) < 0)
 		return ctl_fail(err, errlen,
 				"\"%s\": \"%s\" is neither an interface (%s) nor a cache mode "
 				"(%s)",
@@ -181,9 +186,9 @@ static int check_line(const char *s, char *err, size_t errlen)
 	for (i = 0; s[i]; i++) {
 		unsigned char b = (unsigned char)s[i];
 		if (b == '\n')
-			return ctl_fail(err, errlen,
-					"the value holds a newline (at byte %zu): a value is one line",
-					i + 1);
+			return ctl_fail(
+			    err, errlen,
+			    "the value holds a newline (at byte %zu): a value is one line", i + 1);
 		if (b < 0x20 || b == 0x7f)
 			return ctl_fail(err, errlen,
 					"the value holds the control character '%s' (at byte %zu): "

@@ -18,7 +18,7 @@ enum param_type {
 	PT_HOSTNAME, /* a name (name_check) */
 	PT_VOLUMES,  /* value_volumes */
 	PT_TAGS,     /* value_tags */
-	PT_WORD,     /* [A-Za-z0-9._,=+-]+ : machine, cpu, binary names */
+	PT_WORD,     /* [A-Za-z0-9._,=+/:-]+ : machine, cpu, host, qemu (a name or a path) */
 };
 
 #define PARAM_VM 1u

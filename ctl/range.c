@@ -55,8 +55,8 @@ oom:
 
 /* Appends pre + mid + suf. The length is checked before anything is copied, so a huge
  * prefix cannot make RANGE_MAX huge allocations. */
-static int rvec_push(struct rvec *r, const struct rpart *p, const char *mid, size_t nmid,
-		     char *err, size_t errlen)
+static int rvec_push(struct rvec *r, const struct rpart *p, const char *mid, size_t nmid, char *err,
+		     size_t errlen)
 {
 	char name[128], q[80];
 	size_t len = p->npre + nmid + p->nsuf, o = 0, k;
@@ -71,7 +71,8 @@ static int rvec_push(struct rvec *r, const struct rpart *p, const char *mid, siz
 	memcpy(name + o, p->suf, k);
 	name[o + k] = '\0';
 	if (len > NAME_MAX_LEN)
-		return ctl_fail(err, errlen, "\"%s\" is too long (%zu bytes): names are at most %d bytes",
+		return ctl_fail(err, errlen,
+				"\"%s\" is too long (%zu bytes): names are at most %d bytes",
 				ctl_quote(name, sizeof name, q, sizeof q), len, NAME_MAX_LEN);
 	if (name_check(name, err, errlen))
 		return -EINVAL;
@@ -79,8 +80,8 @@ static int rvec_push(struct rvec *r, const struct rpart *p, const char *mid, siz
 }
 
 /* LO-HI: the numbers keep the width of LO when LO is written with leading zeros. */
-static int range_numbers(struct rvec *r, const struct rpart *p, const char *it, size_t n,
-			 char *err, size_t errlen)
+static int range_numbers(struct rvec *r, const struct rpart *p, const char *it, size_t n, char *err,
+			 size_t errlen)
 {
 	char q[80], num[NAME_MAX_LEN + 24];
 	const char *dash = memchr(it, '-', n);
@@ -131,8 +132,8 @@ static int range_item(struct rvec *r, const struct rpart *p, const char *it, siz
 }
 
 /* Splits the bracket group of a part, already known to hold no '[' or ']'. */
-static int range_items(struct rvec *r, const struct rpart *p, const char *in, size_t n,
-		       char *err, size_t errlen)
+static int range_items(struct rvec *r, const struct rpart *p, const char *in, size_t n, char *err,
+		       size_t errlen)
 {
 	const char *end = in + n, *comma;
 	char q[80];
@@ -231,7 +232,8 @@ int range_expand(const char *spec, char ***names, size_t *count, char *err, size
 	*names = NULL;
 	*count = 0;
 	if (!spec || !*spec)
-		return ctl_fail(err, errlen, "no names given: write a name or a range such as web[1-10]");
+		return ctl_fail(err, errlen,
+				"no names given: write a name or a range such as web[1-10]");
 	for (;;) {
 		n = range_part_len(p);
 		if (n == 0)

@@ -81,7 +81,8 @@ int value_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
 	if (v > SIZE_LIMIT)
 		goto big;
 	if (v == 0)
-		return ctl_fail(err, errlen, "\"%s\" is too small: a size must be more than zero", q);
+		return ctl_fail(err, errlen, "\"%s\" is too small: a size must be more than zero",
+				q);
 	*bytes = v;
 	return 0;
 big:
@@ -97,13 +98,15 @@ int value_count(const char *s, long min, long max, long *out, char *err, size_t 
 
 	ctl_quote(p, strlen(p), q, sizeof q);
 	if (n == 0 || p[neg + n])
-		return ctl_fail(err, errlen, "\"%s\" is not a whole number: use one from %ld to %ld",
-				q, min, max);
+		return ctl_fail(err, errlen,
+				"\"%s\" is not a whole number: use one from %ld to %ld", q, min,
+				max);
 	errno = 0;
 	v = strtol(p, NULL, 10);
 	if (errno == ERANGE || v < min || v > max)
-		return ctl_fail(err, errlen, "\"%s\" is out of range: use a whole number from %ld to %ld",
-				q, min, max);
+		return ctl_fail(err, errlen,
+				"\"%s\" is out of range: use a whole number from %ld to %ld", q,
+				min, max);
 	*out = v;
 	return 0;
 }
@@ -159,9 +162,11 @@ int value_vlan_range(const char *s, long *lo, long *hi, char *err, size_t errlen
 	ra = dash ? ctl_uint(p, nlo, &a) : -1;
 	rb = dash ? ctl_uint(dash + 1, strlen(dash + 1), &b) : -1;
 	if (ra < 0 || rb < 0)
-		return ctl_fail(err, errlen, "\"%s\" is not a VLAN range: use LO-HI, as in 100-200", q);
+		return ctl_fail(err, errlen, "\"%s\" is not a VLAN range: use LO-HI, as in 100-200",
+				q);
 	if (ra || rb || a < 1 || a > 4094 || b < 1 || b > 4094)
-		return ctl_fail(err, errlen, "\"%s\" is out of range: VLAN ids go from 1 to 4094", q);
+		return ctl_fail(err, errlen, "\"%s\" is out of range: VLAN ids go from 1 to 4094",
+				q);
 	if (a > b)
 		return ctl_fail(err, errlen, "\"%s\": the range runs backwards (%llu > %llu)", q,
 				(unsigned long long)a, (unsigned long long)b);
@@ -191,8 +196,8 @@ static bool path_has_dotdot(const char *s, size_t n)
 
 static int volume_check(const char *v, size_t n, char *err, size_t errlen)
 {
-	const char *f[4], *end = v + n, *c;
-	size_t len[4], nf = 0;
+	const char *f[4] = {0}, *end = v + n, *c;
+	size_t len[4] = {0}, nf = 0;
 	char q[80];
 
 	ctl_quote(v, n, q, sizeof q);
@@ -205,19 +210,17 @@ static int volume_check(const char *v, size_t n, char *err, size_t errlen)
 		c = colon;
 	}
 	if (nf < 2 || nf > 3)
-		return ctl_fail(err, errlen, "volume \"%s\": " VOLUME_HINT "%s", q,
+		return ctl_fail(err, errlen, "\"%s\": " VOLUME_HINT "%s", q,
 				nf > 3 ? " (paths cannot contain ':')" : "");
 	if (len[0] == 0 || f[0][0] != '/')
-		return ctl_fail(err, errlen, "volume \"%s\": the host path must start with '/'", q);
+		return ctl_fail(err, errlen, "\"%s\": the host path must start with '/'", q);
 	if (len[1] == 0 || f[1][0] != '/')
-		return ctl_fail(err, errlen, "volume \"%s\": the container path must start with '/'",
-				q);
+		return ctl_fail(err, errlen, "\"%s\": the container path must start with '/'", q);
 	/* A ".." could lead the mount out of the container's root filesystem. */
 	if (path_has_dotdot(f[1], len[1]))
-		return ctl_fail(err, errlen, "volume \"%s\": the container path cannot contain '..'",
-				q);
+		return ctl_fail(err, errlen, "\"%s\": the container path cannot contain '..'", q);
 	if (nf == 3 && !(len[2] == 2 && (!memcmp(f[2], "ro", 2) || !memcmp(f[2], "rw", 2))))
-		return ctl_fail(err, errlen, "volume \"%s\": the mode must be ro or rw", q);
+		return ctl_fail(err, errlen, "\"%s\": the mode must be ro or rw", q);
 	return 0;
 }
 
@@ -240,10 +243,11 @@ static int tag_key(const char *t, size_t n, size_t *klen, char *err, size_t errl
 	char key[NAME_MAX_LEN + 1], q[80], why[160];
 
 	if (!eq)
-		return ctl_fail(err, errlen,
-				"tag \"%s\" has no '=': use KEY=VALUE pairs separated by spaces, as in "
-				"role=web",
-				ctl_quote(t, n, q, sizeof q));
+		return ctl_fail(
+		    err, errlen,
+		    "tag \"%s\" has no '=': use KEY=VALUE pairs separated by spaces, as in "
+		    "role=web",
+		    ctl_quote(t, n, q, sizeof q));
 	*klen = (size_t)(eq - t);
 	if (*klen > NAME_MAX_LEN)
 		return ctl_fail(err, errlen, "tag \"%s\": the key is longer than %d bytes",
@@ -259,7 +263,7 @@ static int tag_key(const char *t, size_t n, size_t *klen, char *err, size_t errl
 int value_tags(const char *s, char *err, size_t errlen)
 {
 	const char *cur = s ? s : "", *t, *prev, *pcur;
-	size_t n, k, pn, pk;
+	size_t n, k = 0, pn, pk;
 	char q[80];
 
 	while ((t = ctl_token(&cur, &n))) {

@@ -87,6 +87,9 @@ struct model {
 	struct slotmap *slots; /* slot -> ns or object */
 	time_t started;
 	uint64_t nobjs[2];
+	/* Told when an object leaves, so a front end can drop what it cached of it. */
+	void (*on_remove)(void *arg, const struct object *o);
+	void *on_remove_arg;
 };
 
 /* What a slot refers to, for decoding inode numbers. */

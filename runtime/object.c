@@ -200,6 +200,8 @@ int obj_remove(struct model *m, struct object *o, char *err, size_t errlen)
 	o->gone = true;
 	waitq_wake_all(&o->console_wq); /* parked readers see the end */
 	waitq_wake_all(&o->log.wq);
+	if (m->on_remove)
+		m->on_remove(m->on_remove_arg, o);
 	obj_put(o);
 	return 0;
 }

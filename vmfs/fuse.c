@@ -6,9 +6,11 @@
  * and answered later from the event loop; 200 readers cost 200 small structs, and
  * `cat info` is answered meanwhile.
  *
- * Threads: one. The event loop (vmfs/loop.c) reads /dev/fuse, signals (signalfd) and
- * timers with epoll and runs every request to completion on this thread, so the model
- * needs no locks. Nothing here ever touches a path under our own mount point. */
+ * Threads: the event loop (vmfs/loop.c) reads /dev/fuse, signals (signalfd) and timers
+ * with epoll and runs every request to completion, so the model needs no locks. A second,
+ * tiny thread (vmfs/notify.c) only sends the kernel "this name is gone" notices, which may
+ * have to wait for a directory lock; it shares nothing but its own queue. Nothing here
+ * ever touches a path under our own mount point. */
 #define FUSE_USE_VERSION 31
 #include "vmfs/fuse.h"
 
@@ -19,6 +21,7 @@
 
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
+#include "vmfs/notify.h"
 
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
@@ -441,6 +444,12 @@ static int on_fuse_readable(void *arg)
 	return 0;
 }
 
+static void on_obj_remove(void *arg, const struct object *o)
+{
+	enum vkind dir = o->type == OT_VM ? VK_NS_VMS : VK_NS_CTS;
+	notify_inval(node_ino(dir, o->ns->slot, 0), o->name);
+}
+
 static int on_tick(void *arg)
 {
 	struct vmfs *v = arg;
@@ -476,10 +485,14 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	struct loop *l = loop_new();
 	int rc = 1;
+	v->m.on_remove = on_obj_remove;
+	notify_start(F.se);
 	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
 	    loop_add_timer(l, 1000, on_tick, v) == 0)
 		rc = loop_run(l);
 	unpark_all(v);
+	notify_stop();
+	v->m.on_remove = NULL;
 	loop_free(l);
 	evlog_add(&v->log, "unmounting %s", mountpoint);
 	fuse_session_unmount(F.se);

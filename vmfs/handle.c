@@ -165,6 +165,7 @@ static const char *node_relpath(const struct vnode *n, char *out, size_t outlen)
 static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
 			   off_t off)
 {
+	h->wrote = true; /* even a refused write means the O_TRUNC was not a reset */
 	if (off < 0 || (size_t)off > h->buf.len)
 		off = h->buf.len; /* O_APPEND and seeks past the end just add to the value */
 	h->buf.len = off;
@@ -186,7 +187,6 @@ static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, s
 		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), err);
 		return r;
 	}
-	h->wrote = true;
 	return size;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,17 +95,28 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 	return 0;
 }
 
-/* A vmfs killed with -9 leaves its mount behind, answering ENOTCONN to everything. */
-static int clear_stale_mount(const char *mp)
+/* Is a vmfs (live or dead) mounted exactly at mp? */
+static bool vmfs_mounted_at(const char *mp)
 {
-	struct stat st;
-	if (stat(mp, &st) == 0)
-		return 0;
-	if (errno != ENOTCONN) {
-		fprintf(stderr, "vmfs: mount point %s: %s\n", mp, strerror(errno));
-		return 1;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], where[4096], type[256];
+	bool found = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		/* id parent maj:min root MOUNTPOINT opts [optional...] - TYPE source opts */
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", where) != 1 ||
+		    sscanf(dash + 3, "%255s", type) != 1)
+			continue;
+		if (!strcmp(where, mp) && !strcmp(type, "fuse.vmfs"))
+			found = true;
 	}
-	fprintf(stderr, "vmfs: %s: clearing a stale mount left by a vmfs that died\n", mp);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int unmount_lazy(const char *mp)
+{
 	if (umount2(mp, MNT_DETACH) == 0)
 		return 0;
 	pid_t pid = fork();
@@ -113,11 +125,35 @@ static int clear_stale_mount(const char *mp)
 		_exit(127);
 	}
 	int status;
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	    !WEXITSTATUS(status))
-		return 0;
-	fprintf(stderr, "vmfs: %s: cannot clear the stale mount; run fusermount3 -uz %s\n", mp, mp);
-	return 1;
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+			       !WEXITSTATUS(status)
+		       ? 0
+		       : -1;
+}
+
+/* A vmfs killed with -9 leaves its mount behind, answering ENOTCONN. statvfs asks the
+ * daemon every time (stat may be answered from the kernel's attribute cache). */
+static int clear_stale_mount(const char *mp)
+{
+	struct statvfs sv;
+	for (int i = 0; i < 8 && statvfs(mp, &sv) < 0; i++) {
+		if (errno != ENOTCONN && errno != ECONNABORTED) {
+			fprintf(stderr, "vmfs: mount point %s: %s\n", mp, strerror(errno));
+			return 1;
+		}
+		fprintf(stderr, "vmfs: %s: clearing a stale mount left by a vmfs that died\n", mp);
+		if (unmount_lazy(mp) < 0) {
+			fprintf(stderr, "vmfs: %s: cannot clear the stale mount; run fusermount3 -uz %s\n",
+				mp, mp);
+			return 1;
+		}
+	}
+	if (vmfs_mounted_at(mp)) {
+		fprintf(stderr, "vmfs: %s: a running vmfs is mounted there already "
+				"(fusermount3 -u %s first)\n", mp, mp);
+		return 1;
+	}
+	return 0;
 }
 
 /* One daemon per state directory: a second one would overwrite the first one's files. */

@@ -64,7 +64,7 @@ const struct ventry *vtab_find(enum vkind k)
 	return k > VK_NONE && k < VK_MAX ? by_kind[k] : NULL;
 }
 
-static uint64_t ino_make(enum vkind k, uint32_t slot, int sub)
+uint64_t node_ino(enum vkind k, uint32_t slot, int sub)
 {
 	if (k == VK_ROOT)
 		return NODE_ROOT_INO;
@@ -81,7 +81,7 @@ static void node_seal(struct vnode *n)
 		slot = n->obj->slot;
 	else if (n->ns)
 		slot = n->ns->slot;
-	n->ino = ino_make(n->e->kind, slot, n->sub);
+	n->ino = node_ino(n->e->kind, slot, n->sub);
 }
 
 static bool kind_under_obj(enum vkind k)

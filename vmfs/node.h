@@ -134,6 +134,8 @@ struct vhandle {
 int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen);
 void vmfs_fini(struct vmfs *v);
 
+/* The inode number of a node of kind k for a namespace or object slot. */
+uint64_t node_ino(enum vkind k, uint32_t slot, int sub);
 int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out);
 int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
 int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st);

@@ -10,10 +10,10 @@
 #include "ctl/params.h"
 
 static const struct ctl_cmd cmds[] = {
-	{"start", 0, 0, 0, "start"},
-	{"kill", 1, 0, 1, "kill [SIGNAL]"},
-	{"launch", 2, 2, 4, "launch kvm|container NAMES [like NAME]"},
-	{"tag", 3, 1, -1, "tag KEY=VALUE..."},
+    {"start", 0, 0, 0, "start"},
+    {"kill", 1, 0, 1, "kill [SIGNAL]"},
+    {"launch", 2, 2, 4, "launch kvm|container NAMES [like NAME]"},
+    {"tag", 3, 1, -1, "tag KEY=VALUE..."},
 };
 
 static int count_path(const char *path, void *arg)

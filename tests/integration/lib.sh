@@ -61,7 +61,7 @@ vmfs_start() { # vmfs_start [ARGS...]: mount on $M with state $S, wait until it 
 			echo "# vmfs died at start:"; sed 's/^/#   /' "$T/vmfs.err"
 			return 1
 		fi
-		[ -r "$M/version" ] && return 0
+		cat "$M/version" >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
 	echo "# vmfs did not mount within 5 s"
@@ -70,10 +70,22 @@ vmfs_start() { # vmfs_start [ARGS...]: mount on $M with state $S, wait until it 
 
 vmfs_stop() { # unmounts the way a user does and requires a clean exit
 	local rc=0
-	fusermount3 -u "$M" || rc=$?
+	if ! fusermount3 -u "$M"; then
+		rc=1
+		[ -n "$VMFS_PID" ] && kill "$VMFS_PID" 2>/dev/null
+	fi
 	if [ -n "$VMFS_PID" ]; then
 		wait "$VMFS_PID" || rc=$?
 	fi
+	VMFS_PID=
+	sanitizer_check || rc=1
+	return $rc
+}
+
+vmfs_term() { # SIGTERM, as an init system stops it; requires a clean exit
+	local rc=0
+	kill -TERM "$VMFS_PID"
+	wait "$VMFS_PID" || rc=$?
 	VMFS_PID=
 	sanitizer_check || rc=1
 	return $rc

@@ -17,32 +17,32 @@ static void test_table(void)
 		enum param_type type;
 		const char *def;
 	} want[] = {
-		{"accel", PARAM_VM, PT_CHOICE, "auto"},
-		{"append", PARAM_VM, PT_STRING, ""},
-		{"cdrom", PARAM_VM, PT_PATH, ""},
-		{"cpu", PARAM_VM, PT_WORD, "max"},
-		{"disk", PARAM_VM, PT_PATHS, ""},
-		{"fifo", PARAM_CT, PT_COUNT, "0"},
-		{"filesystem", PARAM_CT, PT_PATH, ""},
-		{"host", BOTH, PT_WORD, ""},
-		{"hostname", PARAM_CT, PT_HOSTNAME, ""},
-		{"init", PARAM_CT, PT_STRING, "/init"},
-		{"initrd", PARAM_VM, PT_PATH, ""},
-		{"kernel", PARAM_VM, PT_PATH, ""},
-		{"machine", PARAM_VM, PT_WORD, "pc"},
-		{"memory", BOTH, PT_SIZE, "256M"},
-		{"net", BOTH, PT_NET, ""},
-		{"preinit", PARAM_CT, PT_PATH, ""},
-		{"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64"},
-		{"qemu-append", PARAM_VM, PT_STRING, ""},
-		{"serial", PARAM_VM, PT_COUNT, "1"},
-		{"snapshot", BOTH, PT_BOOL, "true"},
-		{"tags", BOTH, PT_TAGS, ""},
-		{"thumbnail", PARAM_VM, PT_COUNT, "320"},
-		{"uuid", PARAM_VM, PT_UUID, ""},
-		{"vcpus", BOTH, PT_COUNT, "1"},
-		{"vga", PARAM_VM, PT_CHOICE, "std"},
-		{"volume", PARAM_CT, PT_VOLUMES, ""},
+	    {"accel", PARAM_VM, PT_CHOICE, "auto"},
+	    {"append", PARAM_VM, PT_STRING, ""},
+	    {"cdrom", PARAM_VM, PT_PATH, ""},
+	    {"cpu", PARAM_VM, PT_WORD, "max"},
+	    {"disk", PARAM_VM, PT_PATHS, ""},
+	    {"fifo", PARAM_CT, PT_COUNT, "0"},
+	    {"filesystem", PARAM_CT, PT_PATH, ""},
+	    {"host", BOTH, PT_WORD, ""},
+	    {"hostname", PARAM_CT, PT_HOSTNAME, ""},
+	    {"init", PARAM_CT, PT_STRING, "/init"},
+	    {"initrd", PARAM_VM, PT_PATH, ""},
+	    {"kernel", PARAM_VM, PT_PATH, ""},
+	    {"machine", PARAM_VM, PT_WORD, "pc"},
+	    {"memory", BOTH, PT_SIZE, "256M"},
+	    {"net", BOTH, PT_NET, ""},
+	    {"preinit", PARAM_CT, PT_PATH, ""},
+	    {"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64"},
+	    {"qemu-append", PARAM_VM, PT_STRING, ""},
+	    {"serial", PARAM_VM, PT_COUNT, "1"},
+	    {"snapshot", BOTH, PT_BOOL, "true"},
+	    {"tags", BOTH, PT_TAGS, ""},
+	    {"thumbnail", PARAM_VM, PT_COUNT, "320"},
+	    {"uuid", PARAM_VM, PT_UUID, ""},
+	    {"vcpus", BOTH, PT_COUNT, "1"},
+	    {"vga", PARAM_VM, PT_CHOICE, "std"},
+	    {"volume", PARAM_CT, PT_VOLUMES, ""},
 	};
 	char err[256];
 	size_t i;
@@ -51,17 +51,18 @@ static void test_table(void)
 	for (i = 0; i < nparams && i < N(want); i++) {
 		const struct param *p = &params[i];
 		ok(!strcmp(p->name, want[i].name) && p->applies == want[i].applies &&
-			   p->type == want[i].type && !strcmp(p->def, want[i].def),
+		       p->type == want[i].type && !strcmp(p->def, want[i].def),
 		   "param %s: applies, type, default", want[i].name);
 		ok(i == 0 || strcmp(params[i - 1].name, p->name) < 0, "param %s: sorted", p->name);
 		ok(p->help && *p->help && !strchr(p->help, '\n'), "param %s: help", p->name);
 		ok(param_index(p->name) == (int)i, "param %s: param_index", p->name);
-		ok(param_check(p, p->def, err, sizeof err) == 0, "param %s: default passes", p->name);
+		ok(param_check(p, p->def, err, sizeof err) == 0, "param %s: default passes",
+		   p->name);
 		ok(p->type != PT_CHOICE || p->choices, "param %s: choices", p->name);
 		ok(p->type != PT_COUNT || p->min <= p->max, "param %s: bounds", p->name);
 	}
 	ok(param_index("nope") == -1 && param_index("") == -1 && param_index(NULL) == -1 &&
-		   param_index("Memory") == -1 && param_index("mem") == -1,
+	       param_index("Memory") == -1 && param_index("mem") == -1,
 	   "param_index: unknown names");
 }
 
@@ -76,100 +77,100 @@ static const struct param *P(const char *name)
 static const struct {
 	const char *param, *value, *err;
 } check_cases[] = {
-	{"memory", "", NULL},
-	{"memory", "2G", NULL},
-	{"memory", "12Q",
-	 "memory: \"12Q\" is not a size: use a number with an optional K, M, G or T suffix (512M, "
-	 "2G)"},
-	{"memory", "17T", "~is too large"},
-	{"append", "root=/dev/sda console=ttyS0 quiet", NULL},
-	{"append", "a\nb", "append: the value holds a newline (at byte 2): a value is one line"},
-	{"append", "a\tb",
-	 "append: the value holds the control character '\\t' (at byte 2): use printable text"},
-	{"append", "x\x01", "~the control character '\\x01' (at byte 2)"},
-	{"append", "x\x7f", "~the control character '\\x7f'"},
-	{"append", "x\r", "~the control character '\\r'"},
-	{"append", "caf\xc3\xa9 \"quoted\"", NULL},
-	{"memory", "2G\n", "~holds a newline"},
-	{"vcpus", "1", NULL},
-	{"vcpus", "256", NULL},
-	{"vcpus", "0", "vcpus: \"0\" is out of range: use a whole number from 1 to 256"},
-	{"vcpus", "257", "~out of range"},
-	{"vcpus", "two", "~is not a whole number"},
-	{"serial", "0", NULL},
-	{"serial", "8", NULL},
-	{"serial", "9", "~from 0 to 8"},
-	{"thumbnail", "15", "~from 16 to 4096"},
-	{"thumbnail", "16", NULL},
-	{"thumbnail", "4096", NULL},
-	{"thumbnail", "4097", "~out of range"},
-	{"fifo", "64", NULL},
-	{"fifo", "65", "~from 0 to 64"},
-	{"snapshot", "no", NULL},
-	{"snapshot", "OFF", NULL},
-	{"snapshot", "nah", "~is not true or false"},
-	{"accel", "kvm", NULL},
-	{"accel", "tcg", NULL},
-	{"accel", "xen", "accel: \"xen\" is not one of the choices: use auto, kvm or tcg"},
-	{"accel", "KVM", "~is not one of the choices"},
-	{"accel", "kvm ", "~is not one of the choices"},
-	{"vga", "virtio", NULL},
-	{"vga", "none", NULL},
-	{"vga", "VGA",
-	 "vga: \"VGA\" is not one of the choices: use std, cirrus, vmware, qxl, virtio or none"},
-	{"machine", "pc-q35-8.2", NULL},
-	{"machine", "q35,accel=kvm", NULL},
-	{"machine", "pc q35",
-	 "machine: \"pc q35\" is not a single word: use letters, digits and . _ , = + / : -"},
-	{"machine", "pc;reboot", "~is not a single word"},
-	{"cpu", "host,+vmx,-svm", NULL},
-	{"cpu", "Skylake-Client-v4", NULL},
-	{"qemu", "/usr/local/bin/qemu-system-x86_64", NULL},
-	{"qemu", "qemu-system-aarch64", NULL},
-	{"qemu", "qemu $(id)", "~is not a single word"},
-	{"host", "node1.lab:22", NULL},
-	{"host", "node 1", "~is not a single word"},
-	{"uuid", "123e4567-e89b-12d3-a456-426614174000", NULL},
-	{"uuid", "123e4567", "~is not a UUID"},
-	{"hostname", "web1", NULL},
-	{"hostname", "-x", "~starts with '-'"},
-	{"hostname", "a b", "~contains ' '"},
-	{"init", "/sbin/init --log-level=debug", NULL},
-	{"kernel", "/boot/vmlinuz", NULL},
-	{"kernel", "vmlinuz-6.1", NULL},
-	{"kernel", "/My Images/vmlinuz", NULL},
-	{"filesystem", "rootfs/busybox", NULL},
-	{"disk", "a.qcow2", NULL},
-	{"disk", "/img/a.qcow2,virtio", NULL},
-	{"disk", "a.img,writeback", NULL},
-	{"disk", "a.img,none", NULL},
-	{"disk", "a.img,sd,directsync", NULL},
-	{"disk", "a.img,none,none", NULL},
-	{"disk", "a.img  b.img,ide c.img,scsi,unsafe", NULL},
-	{"disk", "a.img\tb.img", "~control character '\\t'"},
-	{"disk", "a.img,floppy",
-	 "disk: \"a.img,floppy\": \"floppy\" is neither an interface (ide, scsi, virtio, sd or "
-	 "none) nor a cache mode (none, writeback, writethrough, unsafe or directsync)"},
-	{"disk", "a.img,writeback,ide",
-	 "disk: \"a.img,writeback,ide\": \"writeback\" is not an interface: use ide, scsi, "
-	 "virtio, sd or none"},
-	{"disk", "a.img,virtio,bogus",
-	 "disk: \"a.img,virtio,bogus\": \"bogus\" is not a cache mode: use none, writeback, "
-	 "writethrough, unsafe or directsync"},
-	{"disk", "a.img,virtio,none,x",
-	 "disk: \"a.img,virtio,none,x\": use path[,interface][,cache]"},
-	{"disk", ",virtio", "disk: \",virtio\": the path is missing"},
-	{"disk", "a.img,", "~\"\" is neither an interface"},
-	{"disk", "a.img,,none", "~\"\" is not an interface"},
-	{"disk", "a.img,VIRTIO", "~is neither an interface"},
-	{"disk", "ok.img bad.img,floppy", "~\"bad.img,floppy\""},
-	{"net", "100 br0,200,52:54:00:12:34:56", NULL},
-	{"net", "0", "net: NIC \"0\": VLAN 0 is out of range: use 1 to 4094, or an alias name such "
-		     "as LAN1"},
-	{"volume", "/srv:/srv:ro /tmp/x:/x", NULL},
-	{"volume", "a:b", "~the host path must start with '/'"},
-	{"tags", "role=web tier=1", NULL},
-	{"tags", "role", "~has no '='"},
+    {"memory", "", NULL},
+    {"memory", "2G", NULL},
+    {"memory", "12Q",
+     "memory: \"12Q\" is not a size: use a number with an optional K, M, G or T suffix (512M, "
+     "2G)"},
+    {"memory", "17T", "~is too large"},
+    {"append", "root=/dev/sda console=ttyS0 quiet", NULL},
+    {"append", "a\nb", "append: the value holds a newline (at byte 2): a value is one line"},
+    {"append", "a\tb",
+     "append: the value holds the control character '\\t' (at byte 2): use printable text"},
+    {"append", "x\x01", "~the control character '\\x01' (at byte 2)"},
+    {"append", "x\x7f", "~the control character '\\x7f'"},
+    {"append", "x\r", "~the control character '\\r'"},
+    {"append", "caf\xc3\xa9 \"quoted\"", NULL},
+    {"memory", "2G\n", "~holds a newline"},
+    {"vcpus", "1", NULL},
+    {"vcpus", "256", NULL},
+    {"vcpus", "0", "vcpus: \"0\" is out of range: use a whole number from 1 to 256"},
+    {"vcpus", "257", "~out of range"},
+    {"vcpus", "two", "~is not a whole number"},
+    {"serial", "0", NULL},
+    {"serial", "8", NULL},
+    {"serial", "9", "~from 0 to 8"},
+    {"thumbnail", "15", "~from 16 to 4096"},
+    {"thumbnail", "16", NULL},
+    {"thumbnail", "4096", NULL},
+    {"thumbnail", "4097", "~out of range"},
+    {"fifo", "64", NULL},
+    {"fifo", "65", "~from 0 to 64"},
+    {"snapshot", "no", NULL},
+    {"snapshot", "OFF", NULL},
+    {"snapshot", "nah", "~is not true or false"},
+    {"accel", "kvm", NULL},
+    {"accel", "tcg", NULL},
+    {"accel", "xen", "accel: \"xen\" is not one of the choices: use auto, kvm or tcg"},
+    {"accel", "KVM", "~is not one of the choices"},
+    {"accel", "kvm ", "~is not one of the choices"},
+    {"vga", "virtio", NULL},
+    {"vga", "none", NULL},
+    {"vga", "VGA",
+     "vga: \"VGA\" is not one of the choices: use std, cirrus, vmware, qxl, virtio or none"},
+    {"machine", "pc-q35-8.2", NULL},
+    {"machine", "q35,accel=kvm", NULL},
+    {"machine", "pc q35",
+     "machine: \"pc q35\" is not a single word: use letters, digits and . _ , = + / : -"},
+    {"machine", "pc;reboot", "~is not a single word"},
+    {"cpu", "host,+vmx,-svm", NULL},
+    {"cpu", "Skylake-Client-v4", NULL},
+    {"qemu", "/usr/local/bin/qemu-system-x86_64", NULL},
+    {"qemu", "qemu-system-aarch64", NULL},
+    {"qemu", "qemu $(id)", "~is not a single word"},
+    {"host", "node1.lab:22", NULL},
+    {"host", "node 1", "~is not a single word"},
+    {"uuid", "123e4567-e89b-12d3-a456-426614174000", NULL},
+    {"uuid", "123e4567", "~is not a UUID"},
+    {"hostname", "web1", NULL},
+    {"hostname", "-x", "~starts with '-'"},
+    {"hostname", "a b", "~contains ' '"},
+    {"init", "/sbin/init --log-level=debug", NULL},
+    {"kernel", "/boot/vmlinuz", NULL},
+    {"kernel", "vmlinuz-6.1", NULL},
+    {"kernel", "/My Images/vmlinuz", NULL},
+    {"filesystem", "rootfs/busybox", NULL},
+    {"disk", "a.qcow2", NULL},
+    {"disk", "/img/a.qcow2,virtio", NULL},
+    {"disk", "a.img,writeback", NULL},
+    {"disk", "a.img,none", NULL},
+    {"disk", "a.img,sd,directsync", NULL},
+    {"disk", "a.img,none,none", NULL},
+    {"disk", "a.img  b.img,ide c.img,scsi,unsafe", NULL},
+    {"disk", "a.img\tb.img", "~control character '\\t'"},
+    {"disk", "a.img,floppy",
+     "disk: \"a.img,floppy\": \"floppy\" is neither an interface (ide, scsi, virtio, sd or "
+     "none) nor a cache mode (none, writeback, writethrough, unsafe or directsync)"},
+    {"disk", "a.img,writeback,ide",
+     "disk: \"a.img,writeback,ide\": \"writeback\" is not an interface: use ide, scsi, "
+     "virtio, sd or none"},
+    {"disk", "a.img,virtio,bogus",
+     "disk: \"a.img,virtio,bogus\": \"bogus\" is not a cache mode: use none, writeback, "
+     "writethrough, unsafe or directsync"},
+    {"disk", "a.img,virtio,none,x", "disk: \"a.img,virtio,none,x\": use path[,interface][,cache]"},
+    {"disk", ",virtio", "disk: \",virtio\": the path is missing"},
+    {"disk", "a.img,", "~\"\" is neither an interface"},
+    {"disk", "a.img,,none", "~\"\" is not an interface"},
+    {"disk", "a.img,VIRTIO", "~is neither an interface"},
+    {"disk", "ok.img bad.img,floppy", "~\"bad.img,floppy\""},
+    {"net", "100 br0,200,52:54:00:12:34:56", NULL},
+    {"net", "0",
+     "net: NIC \"0\": VLAN 0 is out of range: use 1 to 4094, or an alias name such "
+     "as LAN1"},
+    {"volume", "/srv:/srv:ro /tmp/x:/x", NULL},
+    {"volume", "a:b", "~the host path must start with '/'"},
+    {"tags", "role=web tier=1", NULL},
+    {"tags", "role", "~has no '='"},
 };
 
 static void test_check(void)
@@ -212,13 +213,13 @@ static void test_check_edges(void)
 	/* "" always passes, whatever the type: it means "back to the default". */
 	for (i = 0; i < nparams; i++)
 		ok(param_check(&params[i], "", err, sizeof err) == 0 &&
-			   param_check(&params[i], NULL, err, sizeof err) == 0,
+		       param_check(&params[i], NULL, err, sizeof err) == 0,
 		   "param %s: empty value passes", params[i].name);
 	ok(param_check(NULL, "x", err, sizeof err) == -EINVAL, "param_check(NULL) refused");
 	memset(longpath, 'a', sizeof longpath - 1);
 	longpath[0] = '/';
 	ok(param_check(P("kernel"), longpath, err, sizeof err) == -EINVAL &&
-		   !strcmp(err, "kernel: the path is longer than 4095 bytes"),
+	       !strcmp(err, "kernel: the path is longer than 4095 bytes"),
 	   "kernel: a 4999-byte path is refused (%s)", err);
 	ok(param_check(P("disk"), longpath, err, sizeof err) == -EINVAL, "disk: long path refused");
 	ok(param_check(P("append"), longpath, err, sizeof err) == 0, "append: long text is fine");
@@ -245,16 +246,16 @@ static void test_paths(void)
 	static const struct {
 		const char *param, *value, *paths;
 	} cases[] = {
-		{"disk", "a.img", "a.img"},
-		{"disk", "a.img /x/b.img,virtio,none\tc.img,ide ", "a.img|/x/b.img|c.img"},
-		{"disk", "", ""},
-		{"kernel", "/boot/vmlinuz", "/boot/vmlinuz"},
-		{"kernel", "/My Images/k", "/My Images/k"},
-		{"initrd", "initrd.img", "initrd.img"},
-		{"filesystem", "rootfs", "rootfs"},
-		{"memory", "2G", ""},
-		{"append", "root=/dev/sda", ""},
-		{"volume", "/a:/b", ""},
+	    {"disk", "a.img", "a.img"},
+	    {"disk", "a.img /x/b.img,virtio,none\tc.img,ide ", "a.img|/x/b.img|c.img"},
+	    {"disk", "", ""},
+	    {"kernel", "/boot/vmlinuz", "/boot/vmlinuz"},
+	    {"kernel", "/My Images/k", "/My Images/k"},
+	    {"initrd", "initrd.img", "initrd.img"},
+	    {"filesystem", "rootfs", "rootfs"},
+	    {"memory", "2G", ""},
+	    {"append", "root=/dev/sda", ""},
+	    {"volume", "/a:/b", ""},
 	};
 	struct collect c;
 	size_t i;
@@ -264,7 +265,8 @@ static void test_paths(void)
 		memset(&c, 0, sizeof c);
 		rc = param_paths(P(cases[i].param), cases[i].value, collect, &c);
 		ok(rc == 0, "paths %s=%s: 0", cases[i].param, cases[i].value);
-		is_str(c.buf, cases[i].paths, "paths %s=%s: listed", cases[i].param, cases[i].value);
+		is_str(c.buf, cases[i].paths, "paths %s=%s: listed", cases[i].param,
+		       cases[i].value);
 	}
 	memset(&c, 0, sizeof c);
 	c.stop_at = 2;
