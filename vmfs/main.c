@@ -21,7 +21,7 @@
 #include "vmfs/kinds.h"
 
 struct cli {
-	const char *conf, *state, *images;
+	char *conf, *state, *images; /* fuse_opt_parse strdup()s them */
 	int help, version;
 };
 
@@ -235,6 +235,9 @@ int main(int argc, char **argv)
 		close(lockfd);
 	vmfs_fini(&v);
 out:
+	free(cli.conf);
+	free(cli.state);
+	free(cli.images);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
 	conf_free(&conf);
