@@ -8,10 +8,7 @@
 
 #include "ctl/ctl.h"
 
-int ctl_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-const char *ctl_quote(const char *s, size_t n, char *buf, size_t len);
-int ctl_uint(const char *s, size_t n, uint64_t *out);
-const char *ctl_token(const char **cur, size_t *len);
+#include "ctl/util.h"
 
 /* Copies one word from *rp to w, dropping the quotes: as in sh, quoted and bare pieces
  * join ('a b'c is "a bc"). w never passes *rp, so this works in place. */

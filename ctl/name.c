@@ -5,10 +5,7 @@
 
 #include "ctl/ctl.h"
 
-int ctl_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-const char *ctl_quote(const char *s, size_t n, char *buf, size_t len);
-int ctl_uint(const char *s, size_t n, uint64_t *out);
-const char *ctl_token(const char **cur, size_t *len);
+#include "ctl/util.h"
 
 static int name_alnum(char c)
 {

@@ -1,23 +1,11 @@
-/* Helpers shared by the ctl/ files. They stay out of ctl.h, which is the public contract
- * (and another engineer's to change), so each file that uses them repeats this block of
- * declarations; keep the copies identical:
- *
- *	int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
- *		__attribute__((format(printf, 3, 4)));
- *	const char *ctl_quote(const char *s, size_t n, char *buf, size_t len);
- *	int ctl_uint(const char *s, size_t n, uint64_t *out);
- *	const char *ctl_token(const char **cur, size_t *len);
- */
+/* Helpers shared by the ctl/ files (ctl/util.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-int ctl_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-const char *ctl_quote(const char *s, size_t n, char *buf, size_t len);
-int ctl_uint(const char *s, size_t n, uint64_t *out);
-const char *ctl_token(const char **cur, size_t *len);
+#include "ctl/util.h"
 
 /* Sets err (if there is room) and returns -EINVAL, so that a check fails in one line. */
 int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
