@@ -2,8 +2,10 @@
 
 #include <string.h>
 
-/* No runtime is built in yet: every object stays in BUILDING until one is. */
-const struct backend *backends[2] = {NULL, NULL};
+extern const struct backend container_backend;
+
+/* QEMU VMs arrive with their issue; until then a VM stays BUILDING. */
+const struct backend *backends[2] = {NULL, &container_backend};
 
 static const char *const verb_names[V_MAX] = {"start", "stop",    "pause", "resume",
 					      "kill",  "restart", "flush"};
@@ -95,7 +97,7 @@ int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size
 	if (r)
 		return r;
 	if (v == V_FLUSH)
-		return obj_remove(m, o, err, errlen);
+		return lifecycle_remove(m, o, err, errlen);
 	if (v == V_KILL && o->state == ST_BUILDING) {
 		/* nothing runs yet: as in minimega, killing a BUILDING object quits it */
 		lifecycle_set(m, o, ST_QUIT, "killed before it started");
@@ -108,4 +110,22 @@ int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size
 		return -EOPNOTSUPP;
 	}
 	return fn(m, o, err, errlen);
+}
+
+int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
+		int r = lifecycle_do(m, o, V_KILL, err, errlen);
+		if (r)
+			return r;
+	}
+	char run[NAME_MAX_LEN + 16];
+	snprintf(run, sizeof(run), "%s/%s/run", otype_dir(o->type), o->name);
+	int r = remove_tree(o->ns->dirfd, run);
+	if (r) {
+		snprintf(err, errlen, "cannot remove the run directory of %s: %s", o->name,
+			 strerror(-r));
+		return r;
+	}
+	return obj_remove(m, o, err, errlen);
 }

@@ -26,6 +26,8 @@ int verb_parse(const char *word); /* -1 if unknown */
 int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen);
 /* Carries out verb on o: -EBUSY (with the reason) if o's state does not allow it. */
 int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen);
+/* rmdir and flush: kills it if it runs, then removes every trace. */
+int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen);
 /* Records a new state (logged and saved). */
 void lifecycle_set(struct model *m, struct object *o, enum ostate s, const char *why);
 #endif

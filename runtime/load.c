@@ -171,7 +171,7 @@ static int open_dir(const char *path, char *err, size_t errlen, const char *what
 int model_open(struct model *m, const char *statedir, const char *imagedir, char *err,
 	       size_t errlen)
 {
-	*m = (struct model){.statefd = -1, .nsdirfd = -1, .imagefd = -1};
+	*m = (struct model){.statefd = -1, .nsdirfd = -1, .imagefd = -1, .inotify = -1};
 	m->started = time(NULL);
 	m->statedir = strdup(statedir);
 	m->imagedir = strdup(imagedir);
@@ -195,7 +195,7 @@ int model_open(struct model *m, const char *statedir, const char *imagedir, char
 			ns_load(m, de->d_name);
 	closedir(d);
 	if (!ns_find(m, "default"))
-		return ns_create(m, "default", 0, 0, 0755, NULL, err, errlen);
+		return ns_create(m, "default", getuid(), getgid(), 0755, NULL, err, errlen);
 	return 0;
 }
 

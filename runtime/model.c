@@ -170,7 +170,7 @@ struct ns *ns_alloc(struct model *m, const char *name)
 	for (size_t i = 0; i < NPARAMS_MAX; i++)
 		ns->cfg_mtime[i] = ns->ctime;
 	ns->hosts = strdup("");
-	ns->vlan_range = strdup("101-4096");
+	ns->vlan_range = strdup("101-4094");
 	if (!ns->hosts || !ns->vlan_range || slotmap_put(m->slots, ns->slot, SLOT_NS, ns) < 0) {
 		ns_put(ns);
 		return NULL;

@@ -38,6 +38,21 @@ struct evlog {
 
 struct ns;
 
+/* What a running object is, as its runtime found it (nothing of it is saved: it is read
+ * back from the run directory and /proc when vmfs starts). */
+struct objrt {
+	pid_t pid;              /* the container's init or QEMU, in our PID namespace */
+	unsigned long long pid_start; /* its start time (/proc/PID/stat field 22) */
+	time_t started;
+	time_t stop_deadline;   /* stop: SIGKILL after this, 0 if not stopping */
+	int wd;                 /* inotify watch on the run directory, -1 if none */
+	int console_fd;         /* connection to console.sock for input, -1 if none */
+	uint64_t cpu_usec;      /* last sample, for cpu% */
+	double cpu;             /* percent of one CPU over the last second */
+	uint64_t mem, pids;     /* last sample */
+	char exit[128];         /* how it ended: "exited 0", "killed KILL", ... */
+};
+
 struct object {
 	int refs;
 	bool gone;
@@ -52,6 +67,7 @@ struct object {
 	char *error;    /* the last error, in words (info's "error" line) */
 	struct evlog log;
 	struct waitq console_wq; /* console readers waiting for output */
+	struct objrt rt;
 };
 
 struct objlist {
@@ -80,6 +96,9 @@ struct ns {
 
 struct model {
 	char *statedir, *imagedir;
+	const char *mountpoint; /* never looked at from inside: it would ask us */
+	char *shim;      /* the vmfs-shim binary */
+	int inotify;     /* run directories of running objects */
 	int statefd, nsdirfd, imagefd;
 	struct ns **nss; /* sorted by name */
 	size_t nns, capns;

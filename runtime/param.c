@@ -12,10 +12,37 @@ struct pathcheck {
 	size_t errlen;
 };
 
+/* Relative paths name something in the image store, spelled one way only: no ".", "..",
+ * or empty parts, so that "in use" checks and the store's boundary hold. */
+static bool rel_path_clean(const char *p)
+{
+	for (const char *s = p;;) {
+		size_t n = strcspn(s, "/");
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return false;
+		if (!s[n])
+			return true;
+		s += n + 1;
+	}
+}
+
 static int path_exists(const char *path, void *arg)
 {
 	struct pathcheck *pc = arg;
 	struct stat st;
+	const char *mp = pc->m->mountpoint;
+	size_t mpl = mp ? strlen(mp) : 0;
+	if (path[0] == '/' && mpl && !strncmp(path, mp, mpl) && (!path[mpl] || path[mpl] == '/')) {
+		/* vmfs must never look at its own mount: the kernel would ask vmfs itself */
+		snprintf(pc->err, pc->errlen, "%s is inside the vmfs mount: name images by their "
+			 "path in the image store (e.g. %s)", path, path[mpl] ? path + mpl + 1 : "vmlinuz");
+		return -EINVAL;
+	}
+	if (path[0] != '/' && !rel_path_clean(path)) {
+		snprintf(pc->err, pc->errlen, "%s: a relative path names a file in the image store "
+			 "and may not have \".\", \"..\" or empty parts", path);
+		return -EINVAL;
+	}
 	int r = path[0] == '/' ? stat(path, &st) : fstatat(pc->m->imagefd, path, &st, 0);
 	if (r == 0)
 		return 0;
@@ -33,7 +60,8 @@ int model_check_paths(struct model *m, const struct param *p, const char *value,
 	if (p->type != PT_PATH && p->type != PT_PATHS)
 		return 0;
 	struct pathcheck pc = {m, err, errlen};
-	return param_paths(p, value, path_exists, &pc);
+	int r = param_paths(p, value, path_exists, &pc);
+	return r < 0 ? r : r ? -ENOENT : 0;
 }
 
 /* Validates value for parameter i and returns a copy to store (NULL for "" = default). */
@@ -164,6 +192,8 @@ int ns_vlan_range_set(struct model *m, struct ns *ns, const char *value, char *e
 		      size_t errlen)
 {
 	long lo, hi;
+	if (!*value)
+		value = "101-4094"; /* empty: back to the default */
 	int r = value_vlan_range(value, &lo, &hi, err, errlen);
 	if (r)
 		return r;

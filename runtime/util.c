@@ -127,12 +127,17 @@ int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-int remove_tree(int dirfd, const char *name)
+/* rm -rf that never leaves the file system it started on: a run directory may still have
+ * a container's root (or, without a snapshot, an image) mounted inside it. */
+static int remove_tree_dev(int dirfd, const char *name, dev_t dev)
 {
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (dev && st.st_dev != dev)
+		return -EBUSY; /* a mount point: not ours to empty */
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -146,7 +151,7 @@ int remove_tree(int dirfd, const char *name)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		int r = remove_tree(fd, de->d_name);
+		int r = remove_tree_dev(fd, de->d_name, st.st_dev);
 		if (r && !rc)
 			rc = r;
 	}
@@ -154,6 +159,14 @@ int remove_tree(int dirfd, const char *name)
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !rc)
 		rc = -errno;
 	return rc;
+}
+
+int remove_tree(int dirfd, const char *name)
+{
+	struct stat parent;
+	if (fstat(dirfd, &parent) < 0)
+		return -errno;
+	return remove_tree_dev(dirfd, name, parent.st_dev);
 }
 
 void fmt_time(time_t t, char out[32])

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "runtime/run.h"
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
 #include "vmfs/notify.h"
@@ -454,6 +455,14 @@ static int on_tick(void *arg)
 {
 	struct vmfs *v = arg;
 	hoststats_sample(v->stats);
+	run_tick(&v->m);
+	return 0;
+}
+
+static int on_run_event(void *arg)
+{
+	struct vmfs *v = arg;
+	run_events(&v->m);
 	return 0;
 }
 
@@ -469,7 +478,7 @@ static void unpark_all(struct vmfs *v)
 }
 
 int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint,
-		  bool foreground)
+		  bool foreground, int lockfd)
 {
 	F.v = v;
 	F.se = fuse_session_new(args, &vmfs_ll_ops, sizeof(vmfs_ll_ops), v);
@@ -479,8 +488,9 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 		fuse_session_destroy(F.se);
 		return 1;
 	}
-	evlog_add(&v->log, "mounted at %s (pid %d)", mountpoint, (int)getpid());
 	fuse_daemonize(foreground);
+	lock_note_pid(lockfd); /* the daemon's pid, not the parent's that just exited */
+	evlog_add(&v->log, "mounted at %s (pid %d)", mountpoint, (int)getpid());
 	int fd = fuse_session_fd(F.se);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	struct loop *l = loop_new();
@@ -488,7 +498,8 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 	v->m.on_remove = on_obj_remove;
 	notify_start(F.se);
 	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
-	    loop_add_timer(l, 1000, on_tick, v) == 0)
+	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
+	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0)
 		rc = loop_run(l);
 	unpark_all(v);
 	notify_stop();

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "runtime/run.h"
 #include "vmfs/kinds.h"
 
 static void handle_refs(struct vhandle *h, int delta)
@@ -119,11 +120,7 @@ ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off
 		return evlog_read(n->obj ? &n->obj->log : n->ns ? &n->ns->log : &v->log, buf, size,
 				  off);
 	case VF_STREAM:
-		/* the console's live output arrives with the runtimes; until then a reader waits,
-		 * and sees the end when the object is removed */
-		if (n->obj->gone)
-			return 0;
-		return -EAGAIN;
+		return console_read(&v->m, n->obj, buf, size, &h->pos);
 	case VF_PASS: {
 		ssize_t got = pread(h->fd, buf, size, off);
 		return got < 0 ? -errno : got;
@@ -244,9 +241,10 @@ ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t si
 	case VF_CTL:
 		return ctl_write(v, h, buf, size);
 	case VF_STREAM: {
-		const char *why = "nothing is running to type into: start it first";
-		node_reject(v, &h->n, "console", why);
-		return -EBUSY;
+		ssize_t n = console_write(&v->m, h->n.obj, buf, size);
+		if (n == -EBUSY)
+			node_reject(v, &h->n, "console", "nothing is running to type into: start it first");
+		return n;
 	}
 	case VF_PASS: {
 		ssize_t n = pwrite(h->fd, buf, size, off);

@@ -6,6 +6,8 @@
  * path is relative to the store's directory descriptor and built from single names that
  * the kernel looked up, so nothing outside the store can be reached. */
 #include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -204,37 +206,62 @@ int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t 
 }
 
 struct inuse {
-	const char *rel, *abs;
+	const struct model *m;
+	const char *target; /* realpath of what is removed or renamed */
+	size_t tlen;
 };
 
+/* Does config path p name the target, something inside it, or a directory holding it
+ * (a container's root filesystem)? Compared as real paths, so "./k", "a//b" or an
+ * absolute path into the store cannot slip by. */
 static int path_matches(const char *p, void *arg)
 {
 	const struct inuse *u = arg;
-	return !strcmp(p, u->rel) || !strcmp(p, u->abs);
+	char abs[4200], real[PATH_MAX];
+	if (p[0] == '/')
+		snprintf(abs, sizeof(abs), "%s", p);
+	else
+		snprintf(abs, sizeof(abs), "%s/%s", u->m->imagedir, p);
+	if (!realpath(abs, real))
+		return 0;
+	size_t rl = strlen(real);
+	if (!strncmp(real, u->target, u->tlen) && (!real[u->tlen] || real[u->tlen] == '/'))
+		return 1;
+	return !strncmp(u->target, real, rl) && u->target[rl] == '/';
 }
 
-/* Which object's config names this image, if any (rm would pull it from under them). */
+static bool cfg_in_use(char *const *cfg, struct inuse *u)
+{
+	for (size_t p = 0; p < nparams; p++)
+		if (cfg[p] && (params[p].type == PT_PATH || params[p].type == PT_PATHS) &&
+		    param_paths(&params[p], cfg[p], path_matches, u) > 0)
+			return true;
+	return false;
+}
+
+/* Which namespace template or object names this image, if any (rm or mv would pull it
+ * from under them). */
 static bool img_in_use(struct vmfs *v, const char *rel, char *who, size_t wholen)
 {
-	char abs[4200];
+	char abs[4200], real[PATH_MAX];
 	snprintf(abs, sizeof(abs), "%s/%s", v->m.imagedir, rel);
-	struct inuse u = {rel, abs};
-	for (size_t i = 0; i < v->m.nns; i++)
-		for (int t = 0; t < 2; t++) {
-			const struct objlist *l = &v->m.nss[i]->objs[t];
-			for (size_t j = 0; j < l->n; j++)
-				for (size_t p = 0; p < nparams; p++) {
-					const char *val = l->v[j]->cfg[p];
-					if (!val || (params[p].type != PT_PATH && params[p].type != PT_PATHS))
-						continue;
-					if (param_paths(&params[p], val, path_matches, &u) > 0) {
-						snprintf(who, wholen, "ns/%s/%s/%s (config/%s)",
-							 v->m.nss[i]->name, otype_dir(t),
-							 l->v[j]->name, params[p].name);
-						return true;
-					}
-				}
+	if (!realpath(abs, real))
+		return false;
+	struct inuse u = {&v->m, real, strlen(real)};
+	for (size_t i = 0; i < v->m.nns; i++) {
+		struct ns *ns = v->m.nss[i];
+		if (cfg_in_use(ns->cfg, &u)) {
+			snprintf(who, wholen, "the template ns/%s/config", ns->name);
+			return true;
 		}
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < ns->objs[t].n; j++)
+				if (cfg_in_use(ns->objs[t].v[j]->cfg, &u)) {
+					snprintf(who, wholen, "ns/%s/%s/%s", ns->name, otype_dir(t),
+						 ns->objs[t].v[j]->name);
+					return true;
+				}
+	}
 	return false;
 }
 
@@ -318,6 +345,11 @@ int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 		r = child_path(newdir, newname, to, sizeof(to));
 	if (r)
 		return r;
+	char who[200];
+	if (img_in_use(v, from, who, sizeof(who))) {
+		evlog_add(&v->log, "error: mv images/%s: it is in use by %s", from, who);
+		return -EBUSY;
+	}
 	if (renameat2(v->m.imagefd, from, v->m.imagefd, to, flags) < 0)
 		return -errno;
 	struct image *old = img_get(v->images, to, false);

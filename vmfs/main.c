@@ -77,8 +77,8 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 	    (cli->images && conf_set(conf, "vmfs", "images", cli->images, err, sizeof(err))) ||
 	    (fo->mountpoint && conf_set(conf, "vmfs", "mountpoint", fo->mountpoint, err, sizeof(err))))
 		return 2;
-	conf->foreground |= fo->foreground || fo->debug;
 	conf->debug |= fo->debug;
+	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */
 	if (!*conf->mountpoint) {
 		fprintf(stderr, "vmfs: no mount point given (vmfs --help)\n");
 		return 2;
@@ -156,15 +156,21 @@ static int clear_stale_mount(const char *mp)
 	return 0;
 }
 
+/* Records who holds the lock; called again after detaching, when the pid changes. */
+void lock_note_pid(int fd)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, n, 0) < 0)
+		n = 0;
+}
+
 /* One daemon per state directory: a second one would overwrite the first one's files. */
 static int lock_state(struct vmfs *v)
 {
 	int fd = openat(v->m.statefd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		char pid[32];
-		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, n, 0) < 0)
-			n = 0;
+		lock_note_pid(fd);
 		return fd; /* held until exit; flock follows the descriptor across the fork */
 	}
 	char owner[32] = "?";
@@ -230,7 +236,7 @@ int main(int argc, char **argv)
 	}
 	if ((lockfd = lock_state(&v)) >= 0 && !clear_stale_mount(conf.mountpoint) &&
 	    !add_mount_options(&args, &conf))
-		rc = vmfs_fuse_run(&v, &args, conf.mountpoint, conf.foreground);
+		rc = vmfs_fuse_run(&v, &args, conf.mountpoint, conf.foreground, lockfd);
 	if (lockfd >= 0)
 		close(lockfd);
 	vmfs_fini(&v);

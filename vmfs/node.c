@@ -2,6 +2,7 @@
  * readdir, lookup and the web server all go through vtab, so they cannot disagree. */
 #include "vmfs/node.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmfs/kinds.h"
@@ -52,6 +53,7 @@ const struct ventry vtab[] = {
 	{VK_OBJ_VNC,         VK_OBJ,         "vnc",            F | 0444, VF_GEN,    PARAM_VM, gen_obj_vnc},
 	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0666, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
 	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
+	{VK_OBJ_FIFO_N,      VK_OBJ_FIFO,    NULL,             S_IFLNK | 0777, VF_DIR, PARAM_CT},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
 
@@ -86,7 +88,16 @@ static void node_seal(struct vnode *n)
 
 static bool kind_under_obj(enum vkind k)
 {
-	return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO;
+	return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N;
+}
+
+/* fifo/N are symlinks to the named pipes in the run directory: a FIFO inode of our own
+ * would get a pipe of the kernel's, not the one the container holds. */
+static long fifo_count(const struct object *o)
+{
+	if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+		return 0;
+	return strtol(obj_param(o, param_index("fifo")), NULL, 10);
 }
 
 int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
@@ -136,6 +147,13 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->obj = obj_find(dir->ns, dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT, name);
 		out->e = vtab_find(VK_OBJ);
 		return out->obj ? 0 : -ENOENT;
+	case VK_OBJ_FIFO: {
+		char *end;
+		long i = strtol(name, &end, 10);
+		out->sub = i;
+		out->e = vtab_find(VK_OBJ_FIFO_N);
+		return *end || end == name || i < 0 || i >= fifo_count(dir->obj) ? -ENOENT : 0;
+	}
 	case VK_OBJ_CONFIG:
 		out->sub = param_index(name);
 		out->e = vtab_find(VK_OBJ_PARAM);
@@ -191,8 +209,8 @@ static off_t node_size(struct vmfs *v, const struct vnode *n)
 		/* Cheap for everything but the namespace tables; those are snapshotted at open
 		 * with direct_io, so a size of 0 costs readers nothing. */
 		if (n->e->kind == VK_NS_INFO || n->e->kind == VK_NS_TOP ||
-		    n->e->kind == VK_OBJ_SCREENSHOT)
-			return 0;
+		    n->e->kind == VK_OBJ_SCREENSHOT || n->e->kind == VK_OBJ_VNC)
+			return 0; /* the last two are made (and fail, with a log line) at open */
 		struct sbuf b = {0};
 		int r = n->e->gen(v, n, &b);
 		off_t len = r ? 0 : (off_t)b.len;
@@ -258,6 +276,14 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 				return 1;
 		return 0;
 	}
+	case VK_OBJ_FIFO:
+		for (long i = from; i < fifo_count(dir->obj); i++) {
+			char num[24];
+			snprintf(num, sizeof(num), "%ld", i);
+			if (fn(ctx, num, i))
+				return 1;
+		}
+		return 0;
 	case VK_NS_CONFIG:
 	case VK_OBJ_CONFIG:
 		for (size_t i = from; i < nparams; i++) {

@@ -60,6 +60,7 @@ enum vkind {
 	VK_OBJ_VNC,
 	VK_OBJ_QMP,
 	VK_OBJ_FIFO,
+	VK_OBJ_FIFO_N,
 	VK_MAX
 };
 

@@ -8,8 +8,8 @@
 
 static const char info_header[] = "id\tname\ttype\tstate\thost\tuptime\tvcpus\tmemory\tvlan\ttap\t"
 				  "mac\tip\tpid\tdisk\tsnapshot\ttags\n";
-static const char top_header[] = "name\ttype\tstate\thost\tcpu%\trss\trx/s\ttx/s\tdisk_rd/s\t"
-				 "disk_wr/s\n";
+static const char top_header[] = "name\ttype\tstate\thost\tcpu%\trss\tprocs\trx/s\ttx/s\t"
+				 "disk_rd/s\tdisk_wr/s\n";
 
 int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
@@ -116,8 +116,17 @@ static int targets_pattern(struct ns *ns, const char *pat, struct targets *t)
 static int targets_find(struct ns *ns, const char *spec, struct targets *t, char *err,
 			size_t errlen)
 {
-	if (!strcmp(spec, "all") || strpbrk(spec, "*?"))
+	if (!strcmp(spec, "all"))
 		return targets_pattern(ns, spec, t);
+	if (strpbrk(spec, "*?")) {
+		int r = targets_pattern(ns, spec, t);
+		if (!r && !t->n) {
+			snprintf(err, errlen, "no VM or container in namespace %s matches %s", ns->name,
+				 spec);
+			return -ENOENT;
+		}
+		return r;
+	}
 	t->explicit = true;
 	char **names;
 	size_t count;

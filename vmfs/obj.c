@@ -43,26 +43,45 @@ static const char *obj_disk(const struct object *o)
 	return param_or_dash(o, o->type == OT_VM ? "disk" : "filesystem");
 }
 
+static bool live(const struct object *o)
+{
+	return o->state == ST_RUNNING || o->state == ST_PAUSED;
+}
+
+/* uptime and pid, "-" for an object that does not run */
+static void run_fields(const struct object *o, char uptime[32], char pid[16])
+{
+	strcpy(uptime, "-");
+	strcpy(pid, "-");
+	if (!live(o))
+		return;
+	fmt_duration(time(NULL) - o->rt.started, uptime);
+	snprintf(pid, 16, "%d", (int)o->rt.pid);
+}
+
 void obj_info_row(struct vmfs *v, const struct object *o, struct sbuf *out)
 {
-	sb_printf(out, "%llu\t%s\t%s\t%s\t%s\t-\t%s\t%s\t", (unsigned long long)o->id, o->name,
-		  otype_name(o->type), ostate_name(o->state), v->hostname,
+	char up[32], pid[16];
+	run_fields(o, up, pid);
+	sb_printf(out, "%llu\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", (unsigned long long)o->id, o->name,
+		  otype_name(o->type), ostate_name(o->state), v->hostname, up,
 		  param_or_dash(o, "vcpus"), param_or_dash(o, "memory"));
 	net_vlans(o, out);
-	sb_printf(out, "\t-\t-\t-\t-\t%s\t%s\t%s\n", obj_disk(o), param_or_dash(o, "snapshot"),
-		  param_or_dash(o, "tags"));
+	sb_printf(out, "\t-\t-\t-\t%s\t%s\t%s\t%s\n", pid, obj_disk(o),
+		  param_or_dash(o, "snapshot"), param_or_dash(o, "tags"));
 }
 
 int gen_obj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	const struct object *o = n->obj;
-	char created[32];
+	char created[32], up[32], pid[16];
 	fmt_time(o->ctime, created);
+	run_fields(o, up, pid);
 	sb_printf(out, "id %llu\nname %s\nnamespace %s\ntype %s\nstate %s\nhost %s\n",
 		  (unsigned long long)o->id, o->name, o->ns->name, otype_name(o->type),
 		  ostate_name(o->state), v->hostname);
-	sb_printf(out, "uptime -\npid -\nvcpus %s\nmemory %s\nvlan ", param_or_dash(o, "vcpus"),
-		  param_or_dash(o, "memory"));
+	sb_printf(out, "uptime %s\npid %s\nvcpus %s\nmemory %s\nvlan ", up, pid,
+		  param_or_dash(o, "vcpus"), param_or_dash(o, "memory"));
 	net_vlans(o, out);
 	sb_puts(out, "\ntap -\nmac -\nip -\n");
 	if (o->type == OT_VM)
@@ -70,21 +89,30 @@ int gen_obj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 			  obj_disk(o));
 	else
 		sb_printf(out, "filesystem %s\n", obj_disk(o));
-	sb_printf(out, "snapshot %s\ntags %s\ncreated %s\nerror %s\n", param_or_dash(o, "snapshot"),
-		  param_or_dash(o, "tags"), created, o->error ? o->error : "-");
+	sb_printf(out, "snapshot %s\ntags %s\ncreated %s\nexit %s\nerror %s\n",
+		  param_or_dash(o, "snapshot"), param_or_dash(o, "tags"), created,
+		  o->rt.exit[0] ? o->rt.exit : "-", o->error ? o->error : "-");
 	return 0;
 }
 
+/* Figures sampled once a second in the background (runtime/run.c): reading never waits.
+ * Network and disk rates arrive with VLANs and QEMU. */
 void obj_top_row(struct vmfs *v, const struct object *o, struct sbuf *out)
 {
-	/* nothing runs yet, so nothing uses CPU, memory, network or disk */
-	sb_printf(out, "%s\t%s\t%s\t%s\t0.0\t0\t0\t0\t0\t0\n", o->name, otype_name(o->type),
-		  ostate_name(o->state), v->hostname);
+	bool on = live(o);
+	sb_printf(out, "%s\t%s\t%s\t%s\t%.1f\t%lluK\t%llu\t0\t0\t0\t0\n", o->name,
+		  otype_name(o->type), ostate_name(o->state), v->hostname, on ? o->rt.cpu : 0.0,
+		  on ? (unsigned long long)o->rt.mem >> 10 : 0ULL,
+		  on ? (unsigned long long)o->rt.pids : 0ULL);
 }
 
 int gen_obj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
-	sb_printf(out, "cpu%% 0.0\nrss 0\nrx/s 0\ntx/s 0\ndisk_rd/s 0\ndisk_wr/s 0\n");
+	const struct object *o = n->obj;
+	bool on = live(o);
+	sb_printf(out, "cpu%% %.1f\nrss %lluK\nprocs %llu\nrx/s 0\ntx/s 0\ndisk_rd/s 0\ndisk_wr/s 0\n",
+		  on ? o->rt.cpu : 0.0, on ? (unsigned long long)o->rt.mem >> 10 : 0ULL,
+		  on ? (unsigned long long)o->rt.pids : 0ULL);
 	return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "runtime/lifecycle.h"
+#include "runtime/run.h"
 #include "vmfs/kinds.h"
 
 static enum otype dir_type(const struct vnode *dir)
@@ -57,13 +59,13 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const 
 	int r = node_lookup(v, dir, name, &n);
 	if (r)
 		return r;
-	snprintf(what, sizeof(what), "rmdir %s/%s", dir->e->name, name);
+	snprintf(what, sizeof(what), "rmdir %s", name);
 	switch (n.e->kind) {
 	case VK_NS:
 		r = ns_remove(&v->m, n.ns, err, sizeof(err));
 		break;
 	case VK_OBJ:
-		r = obj_remove(&v->m, n.obj, err, sizeof(err));
+		r = lifecycle_remove(&v->m, n.obj, err, sizeof(err));
 		break;
 	default:
 		snprintf(err, sizeof(err), "%s is part of the tree and cannot be removed", name);
@@ -186,6 +188,12 @@ int node_statfs(struct vmfs *v, struct statvfs *st)
 
 int node_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 {
+	if (n->e->kind == VK_OBJ_FIFO_N) {
+		char dir[4200];
+		run_dir(&v->m, n->obj, dir, sizeof(dir));
+		snprintf(buf, size, "%s/fifo/%d", dir, n->sub);
+		return 0;
+	}
 	return n->e->file == VF_PASS ? img_readlink(v, n, buf, size) : -EINVAL;
 }
 

@@ -1,8 +1,27 @@
 /* The daemon's state as a whole: the model, this host's name, host/log, images/. */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/run.h"
 #include "vmfs/kinds.h"
+
+/* vmfs-shim lives beside the vmfs binary (the build and `make install` put it there);
+ * VMFS_SHIM overrides, for tests of other builds. */
+static char *shim_path(void)
+{
+	const char *env = getenv("VMFS_SHIM");
+	if (env && *env)
+		return strdup(env);
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
+	if (n <= 0)
+		return strdup("vmfs-shim");
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	strcpy(slash + 1, "vmfs-shim");
+	return strdup(exe);
+}
 
 int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 {
@@ -19,9 +38,15 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 	else
 		snprintf(images, sizeof(images), "%s/images", conf->state);
 	int r = model_open(&v->m, conf->state, images, err, errlen);
+	v->m.mountpoint = conf->mountpoint;
 	if (r)
 		return r;
 	evlog_init(&v->log, v->m.statefd, "log");
+	v->m.shim = shim_path();
+	if (!v->m.shim || (r = run_init(&v->m)) < 0) {
+		snprintf(err, errlen, "cannot watch run directories: %s", strerror(r < 0 ? -r : ENOMEM));
+		return r < 0 ? r : -ENOMEM;
+	}
 	v->images = imgtab_new();
 	v->stats = hoststats_new();
 	if (!v->images || !v->stats)
@@ -31,6 +56,8 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 
 void vmfs_fini(struct vmfs *v)
 {
+	run_fini(&v->m);
+	free(v->m.shim);
 	imgtab_free(v->images);
 	hoststats_free(v->stats);
 	model_close(&v->m);

@@ -108,13 +108,13 @@ sanitizer_check() {
 }
 
 cleanup() {
+	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
 	if [ -n "$VMFS_PID" ]; then
 		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M" 2>/dev/null
 		kill "$VMFS_PID" 2>/dev/null
 		wait "$VMFS_PID" 2>/dev/null
 	fi
 	grep -q " $M " /proc/mounts && { fusermount3 -uz "$M" 2>/dev/null || umount -l "$M"; }
-	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
 	rm -rf "$T"
 }
 trap cleanup EXIT

@@ -23,7 +23,7 @@ static void test_table(void)
 	    {"cpu", PARAM_VM, PT_WORD, "max"},
 	    {"disk", PARAM_VM, PT_PATHS, ""},
 	    {"fifo", PARAM_CT, PT_COUNT, "0"},
-	    {"filesystem", PARAM_CT, PT_PATH, ""},
+	    {"filesystem", PARAM_CT, PT_PATH, "busybox"},
 	    {"host", BOTH, PT_WORD, ""},
 	    {"hostname", PARAM_CT, PT_HOSTNAME, ""},
 	    {"init", PARAM_CT, PT_STRING, "/init"},

@@ -1,0 +1,563 @@
+/* Control groups on cgroup v1 and pure cgroup v2: see cgroup.h for the contract.
+ *
+ * The layout is probed once (cg_probe) and cached; that cached result is the only mutable
+ * state here. Every value is written with one write(2), as cgroup files parse each write
+ * on its own. Reasons name the file and the errno. */
+#include "runtime/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CG_PERIOD 100000  /* us: the kernel's default CFS period */
+#define CG_MIN_QUOTA 1000 /* us: the kernel refuses a quota under 1 ms (EINVAL) */
+#define CG_WAIT_NAPS 200  /* of 10 ms: freezing and killing wait 2 s at most */
+#define CG_RMDIR_NAPS 100 /* rmdir retries EBUSY for 1 s */
+
+enum { C_MEMORY, C_CPU, C_CPUACCT, C_FREEZER, C_PIDS, C_DEVICES, C_N };
+static const char *const ctrl_name[C_N] = {"memory",  "cpu",  "cpuacct",
+					   "freezer", "pids", "devices"};
+#define V2 (-1) /* the "controller" index of the single v2 hierarchy */
+
+/* The probe result. v1: have = a bit per controller mounted at root/<name>; dup = a bit per
+ * controller co-mounted with an earlier one (cpu,cpuacct behind two symlinks), whose
+ * directories are the same ones, to be made, joined and removed once. */
+static struct {
+	pthread_once_t once;
+	enum cg_mode mode;
+	unsigned have, dup;
+	char root[PATH_MAX / 2];
+} cg = {.once = PTHREAD_ONCE_INIT};
+
+#define HAVE(c) ((cg.have >> (c)) & 1u)
+
+/* The hierarchies to walk, from hnext(V2 - 1) until C_N: the v2 one, or each distinct v1
+ * one. */
+static int hnext(int c)
+{
+	if (cg.mode == CG_V2)
+		return c == V2 - 1 ? V2 : C_N;
+	for (c = c < 0 ? 0 : c + 1; c < C_N && (!HAVE(c) || (cg.dup >> c & 1u)); c++)
+		;
+	return c;
+}
+
+/* One call's group, and where its reason goes. */
+struct grp {
+	const char *ns, *name;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(const struct grp *g, int rc, const char *fmt,
+						      ...)
+{
+	va_list ap;
+	if (g->err && g->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(g->err, g->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static void nap(void) { nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL); }
+
+/* root[/controller][/vmfs[/ns[/name]]][/file]; depth 0 is the hierarchy's root, 3 the leaf. */
+static int cpath(char *buf, int c, int depth, const struct grp *g, const char *file)
+{
+	const char *part[] = {c == V2 ? NULL : ctrl_name[c], depth > 0 ? "vmfs" : NULL,
+			      depth > 1 ? g->ns : NULL, depth > 2 ? g->name : NULL, file};
+	size_t n = snprintf(buf, PATH_MAX, "%s", cg.root);
+	for (size_t i = 0; i < sizeof part / sizeof *part; i++) {
+		int k = part[i] ? snprintf(buf + n, PATH_MAX - n, "/%s", part[i]) : 0;
+		if (k < 0 || (size_t)k >= PATH_MAX - n)
+			return -ENAMETOOLONG;
+		n += k;
+	}
+	return 0;
+}
+
+static int wpath(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, val, strlen(val));
+	int rc = n < 0 ? -errno : (size_t)n == strlen(val) ? 0 : -EIO;
+	close(fd);
+	return rc;
+}
+
+/* Reads a whole (small) file; returns its length or -errno. */
+static ssize_t rpath(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n = 0;
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	int rc = n < 0 ? -errno : 0;
+	close(fd);
+	buf[len] = 0;
+	return rc ? rc : (ssize_t)len;
+}
+
+/* Writes val to the leaf's file; optional: a missing file is not an error. */
+static int wleaf(const struct grp *g, int c, const char *file, const char *val, int optional)
+{
+	char p[PATH_MAX];
+	int rc = cpath(p, c, 3, g, file);
+	if (rc == 0)
+		rc = wpath(p, val);
+	if (rc == 0 || (rc == -ENOENT && optional))
+		return 0;
+	errno = -rc;
+	return fail(g, rc, "cannot write %s to %s: %m", val, p);
+}
+
+/* The number in the leaf's file, or the one after "key " at the start of one of its lines.
+ * "max" and v1's "unlimited" (2^63 rounded down to a page) read as 0. */
+static int rleaf_u64(const struct grp *g, int c, const char *file, const char *key, uint64_t *v)
+{
+	char p[PATH_MAX], buf[4096], *s = buf;
+	size_t klen = key ? strlen(key) : 0;
+	ssize_t rc = cpath(p, c, 3, g, file);
+	if (rc || (rc = rpath(p, buf, sizeof buf)) < 0)
+		return (int)rc;
+	while (key && s && !(strncmp(s, key, klen) == 0 && s[klen] == ' '))
+		if ((s = strchr(s, '\n')))
+			s++;
+	if (!s)
+		return -ENOENT;
+	*v = strtoull(s + klen, NULL, 10);
+	if (strncmp(s + klen + strspn(s + klen, " "), "max", 3) == 0 || *v >= (1ull << 62))
+		*v = 0;
+	return 0;
+}
+
+static int has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *s = text; (s = strstr(s, word)); s += n)
+		if ((s == text || s[-1] == ' ' || s[-1] == '\n') && s[n] <= ' ')
+			return 1;
+	return 0;
+}
+
+static int is_fs(const char *path, unsigned long magic)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == magic;
+}
+
+/* Each controller's own mount at root/<name>; the name=systemd one and any other are not
+ * ours. Co-mounted controllers share one superblock, hence one st_dev. */
+static void probe_v1(void)
+{
+	dev_t dev[C_N];
+	char p[PATH_MAX];
+	struct stat st;
+	for (int c = 0; c < C_N; c++) {
+		snprintf(p, sizeof p, "%s/%s", cg.root, ctrl_name[c]);
+		if (!is_fs(p, CGROUP_SUPER_MAGIC) || stat(p, &st) != 0)
+			continue;
+		dev[c] = st.st_dev;
+		cg.have |= 1u << c;
+		for (int d = 0; d < c; d++)
+			if (HAVE(d) && dev[d] == st.st_dev)
+				cg.dup |= 1u << c;
+	}
+}
+
+static void probe(void)
+{
+	const char *env = getenv("VMFS_CGROUP_ROOT");
+	char p[PATH_MAX];
+	snprintf(cg.root, sizeof cg.root, "%s", env && *env ? env : "/sys/fs/cgroup");
+	for (size_t n = strlen(cg.root); n > 1 && cg.root[n - 1] == '/';)
+		cg.root[--n] = 0;
+	if (is_fs(cg.root, CGROUP2_SUPER_MAGIC)) {
+		cg.mode = CG_V2;
+		return;
+	}
+	probe_v1();
+	cg.mode = cg.have ? CG_V1 : CG_NONE;
+	/* The hybrid layout's cgroup2 at root/unified is ignored while any v1 controller is
+	 * mounted (they are bound to v1), but taken when none is (cgroup_no_v1=all). */
+	snprintf(p, sizeof p, "%s/unified", cg.root);
+	if (!cg.have && is_fs(p, CGROUP2_SUPER_MAGIC) && strlen(p) < sizeof cg.root) {
+		memcpy(cg.root, p, strlen(p) + 1);
+		cg.mode = CG_V2;
+	}
+}
+
+enum cg_mode cg_probe(void)
+{
+	pthread_once(&cg.once, probe);
+	return cg.mode;
+}
+
+const char *cg_mode_name(enum cg_mode m) { return m == CG_V2 ? "v2" : m == CG_V1 ? "v1" : "none"; }
+
+static int valid(const char *s)
+{
+	return s && *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") &&
+	       strlen(s) < NAME_MAX;
+}
+
+/* Every call starts here: an empty reason, valid names, a layout. */
+static int begin(const struct grp *g)
+{
+	if (g->err && g->errlen)
+		g->err[0] = 0;
+	if (!valid(g->ns) || !valid(g->name))
+		return fail(g, -EINVAL, "invalid cgroup name %s/%s", g->ns ? g->ns : "(null)",
+			    g->name ? g->name : "(null)");
+	if (cg_probe() == CG_NONE)
+		return fail(g, -ENOSYS, "no cgroup hierarchy under %s", cg.root);
+	return 0;
+}
+
+/* The leaf exists on at least one hierarchy. */
+static int exists(const struct grp *g)
+{
+	char p[PATH_MAX];
+	for (int c = hnext(V2 - 1); c < C_N; c = hnext(c))
+		if (cpath(p, c, 3, g, NULL) == 0 && access(p, F_OK) == 0)
+			return 1;
+	return 0;
+}
+
+/* Counts the processes in the leaf's cgroup.procs, sending each sig if not 0. Zombies are
+ * not listed: the kernel drops a task from it as it exits. */
+static int procs(const struct grp *g, int c, int sig)
+{
+	char p[PATH_MAX];
+	int pid, n = 0;
+	FILE *f;
+	if (cpath(p, c, 3, g, "cgroup.procs") || !(f = fopen(p, "re")))
+		return 0;
+	while (fscanf(f, "%d", &pid) == 1)
+		n += !sig || kill(pid, sig) == 0 || errno != ESRCH;
+	fclose(f);
+	return n;
+}
+
+/* mkdir vmfs, vmfs/ns, vmfs/ns/name under one hierarchy; an existing leaf is reused if
+ * it holds no process. ENOENT: a concurrent cg_destroy removed a parent just now. */
+static int make_dirs(const struct grp *g, int c)
+{
+	char p[PATH_MAX];
+	int rc = 0;
+	for (int tries = 0; tries < 5 && (tries == 0 || rc == -ENOENT); tries++)
+		for (int d = 1; d <= 3 && !(rc = cpath(p, c, d, g, NULL)); d++)
+			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+				rc = -errno;
+				break;
+			}
+	errno = -rc;
+	if (rc)
+		return fail(g, rc, "cannot create %s: %m", p);
+	if (procs(g, c, 0))
+		return fail(g, -EBUSY, "%s already holds processes: the group is in use", p);
+	return 0;
+}
+
+static int unavailable(const struct grp *g, const char *what)
+{
+	return fail(g, -EOPNOTSUPP, "the %s controller is not available: no limit can be enforced",
+		    what);
+}
+
+static long long quota(double cpus)
+{
+	long long q = (long long)(cpus * CG_PERIOD + 0.5);
+	return q < CG_MIN_QUOTA ? CG_MIN_QUOTA : q;
+}
+
+/* v1 keeps memory.memsw.limit_in_bytes >= memory.limit_in_bytes at every step (EINVAL
+ * otherwise): raise memsw first, lower it last. memsw exists only with swap accounting. */
+static int v1_memory(const struct grp *g, uint64_t bytes)
+{
+	char v[24] = "-1";
+	uint64_t cur = 0;
+	int rc;
+	if (!HAVE(C_MEMORY))
+		return 0;
+	if (bytes)
+		snprintf(v, sizeof v, "%" PRIu64, bytes);
+	rleaf_u64(g, C_MEMORY, "memory.limit_in_bytes", NULL, &cur);
+	int raise = !bytes || (cur && bytes > cur);
+	if (raise && (rc = wleaf(g, C_MEMORY, "memory.memsw.limit_in_bytes", v, 1)))
+		return rc;
+	if ((rc = wleaf(g, C_MEMORY, "memory.limit_in_bytes", v, 0)))
+		return rc;
+	return raise ? 0 : wleaf(g, C_MEMORY, "memory.memsw.limit_in_bytes", v, 1);
+}
+
+/* cpu, pids, and a thawed freezer: a group left FROZEN freezes whatever joins it. */
+static int v1_limits(const struct grp *g, const struct cg_limits *lim)
+{
+	char v[32];
+	int rc;
+	snprintf(v, sizeof v, "%d", CG_PERIOD);
+	if (HAVE(C_CPU) && lim->cpus > 0 && (rc = wleaf(g, C_CPU, "cpu.cfs_period_us", v, 0)))
+		return rc;
+	snprintf(v, sizeof v, "%lld", lim->cpus > 0 ? quota(lim->cpus) : -1);
+	if (HAVE(C_CPU) && (rc = wleaf(g, C_CPU, "cpu.cfs_quota_us", v, 0)))
+		return rc;
+	snprintf(v, sizeof v, lim->pids ? "%" PRIu64 : "max", lim->pids);
+	if (HAVE(C_PIDS) && (rc = wleaf(g, C_PIDS, "pids.max", v, 0)))
+		return rc;
+	return HAVE(C_FREEZER) ? wleaf(g, C_FREEZER, "freezer.state", "THAWED", 0) : 0;
+}
+
+/* The whitelist of cgroup.h. "a" in devices.deny empties the list, which the kernel only
+ * accepts in a group without children (a leaf is one). Without the controller, nothing
+ * is enforced, as on v2: the container's own /dev holds only these. */
+static int v1_devices(const struct grp *g)
+{
+	static const char *const allow[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
+					    "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
+					    "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+	int rc = HAVE(C_DEVICES) ? wleaf(g, C_DEVICES, "devices.deny", "a", 0) : 0;
+	for (size_t i = 0; HAVE(C_DEVICES) && !rc && i < sizeof allow / sizeof *allow; i++)
+		rc = wleaf(g, C_DEVICES, "devices.allow", allow[i], 0);
+	return rc;
+}
+
+static int v1_create(const struct grp *g, const struct cg_limits *lim)
+{
+	int rc = 0;
+	if (lim->memory && !HAVE(C_MEMORY))
+		return unavailable(g, "memory");
+	if (lim->cpus > 0 && !HAVE(C_CPU))
+		return unavailable(g, "cpu");
+	if (lim->pids && !HAVE(C_PIDS))
+		return unavailable(g, "pids");
+	for (int c = hnext(V2 - 1); c < C_N && !rc; c = hnext(c))
+		rc = make_dirs(g, c);
+	if (rc || (rc = v1_memory(g, lim->memory)) || (rc = v1_limits(g, lim)))
+		return rc;
+	return v1_devices(g);
+}
+
+/* Turns memory, cpu and pids on in the subtree_control of root, vmfs and vmfs/ns, as far
+ * as each offers them. Best effort: a cgroup namespace's root holding processes refuses
+ * (EBUSY, "no internal processes"); the leaf's cgroup.controllers tells what came. */
+static void v2_enable(const struct grp *g)
+{
+	static const char *const want[] = {"+memory", "+cpu", "+pids"};
+	char p[PATH_MAX], have[512], on[512];
+	for (int d = 0; d <= 2; d++) {
+		if (cpath(p, V2, d, g, "cgroup.controllers") || rpath(p, have, sizeof have) < 0)
+			continue;
+		cpath(p, V2, d, g, "cgroup.subtree_control");
+		for (size_t i = 0; rpath(p, on, sizeof on) >= 0 && i < sizeof want / sizeof *want;
+		     i++)
+			if (has_word(have, want[i] + 1) && !has_word(on, want[i] + 1))
+				wpath(p, want[i]);
+	}
+}
+
+static int v2_create(const struct grp *g, const struct cg_limits *lim)
+{
+	char p[PATH_MAX], have[512] = "", v[48];
+	int rc = make_dirs(g, V2);
+	if (rc)
+		return rc;
+	v2_enable(g);
+	if (cpath(p, V2, 3, g, "cgroup.controllers") == 0)
+		rpath(p, have, sizeof have);
+	int mem = has_word(have, "memory"), cpu = has_word(have, "cpu"),
+	    pids = has_word(have, "pids");
+	if ((lim->memory && !mem) || (lim->cpus > 0 && !cpu) || (lim->pids && !pids))
+		return unavailable(g, lim->memory && !mem     ? "memory"
+				      : lim->cpus > 0 && !cpu ? "cpu"
+							      : "pids");
+	snprintf(v, sizeof v, lim->memory ? "%" PRIu64 : "max", lim->memory);
+	if (mem && ((rc = wleaf(g, V2, "memory.max", v, 0)) ||
+		    (rc = wleaf(g, V2, "memory.swap.max", lim->memory ? "0" : "max", 1))))
+		return rc;
+	if (lim->cpus > 0)
+		snprintf(v, sizeof v, "%lld %d", quota(lim->cpus), CG_PERIOD);
+	else
+		snprintf(v, sizeof v, "max %d", CG_PERIOD);
+	if (cpu && (rc = wleaf(g, V2, "cpu.max", v, 0)))
+		return rc;
+	snprintf(v, sizeof v, lim->pids ? "%" PRIu64 : "max", lim->pids);
+	if (pids && (rc = wleaf(g, V2, "pids.max", v, 0)))
+		return rc;
+	return wleaf(g, V2, "cgroup.freeze", "0", 1); /* a stale frozen group freezes newcomers */
+}
+
+int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
+	      size_t errlen)
+{
+	struct grp g = {ns, name, err, errlen};
+	struct cg_limits none = {0};
+	int rc = begin(&g);
+	if (rc)
+		return rc;
+	if (!lim)
+		lim = &none;
+	if (!(lim->cpus >= 0 && lim->cpus <= 1e6)) /* also NaN; and no overflow in quota() */
+		return fail(&g, -EINVAL, "invalid CPU limit %g", lim->cpus);
+	int existed = exists(&g);
+	rc = cg.mode == CG_V2 ? v2_create(&g, lim) : v1_create(&g, lim);
+	if (rc && !existed)
+		cg_destroy(ns, name); /* leave no half-made group; err keeps the first reason */
+	return rc;
+}
+
+int cg_attach(const char *ns, const char *name, pid_t pid, char *err, size_t errlen)
+{
+	struct grp g = {ns, name, err, errlen};
+	char v[16];
+	int rc = begin(&g);
+	snprintf(v, sizeof v, "%d", (int)pid);
+	/* v1: one write per hierarchy; a failure part way leaves pid in the earlier ones. */
+	for (int c = hnext(V2 - 1); c < C_N && !rc; c = hnext(c))
+		rc = wleaf(&g, c, "cgroup.procs", v, 0);
+	return rc;
+}
+
+/* Waits until the leaf's file says want: v1 freezer.state reads FREEZING until every task
+ * is in the refrigerator (and reading it is what moves it on, on older kernels); v2
+ * cgroup.events says "frozen 1" once every task stopped. */
+static int settle(const struct grp *g, int c, const char *file, const char *want)
+{
+	char p[PATH_MAX], buf[256] = "";
+	for (int i = 0; cpath(p, c, 3, g, file) == 0 && i <= CG_WAIT_NAPS; i++, nap()) {
+		ssize_t rc = rpath(p, buf, sizeof buf);
+		errno = (int)-rc;
+		if (rc < 0)
+			return fail(g, (int)rc, "cannot read %s: %m", p);
+		if (c == V2 ? has_word(buf, want) : strncmp(buf, want, strlen(want)) == 0)
+			return 0;
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	return fail(g, -EBUSY, "%s still says %s, not %s, after 2 s", p, buf, want);
+}
+
+int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t errlen)
+{
+	struct grp g = {ns, name, err, errlen};
+	int rc = begin(&g), c = cg.mode == CG_V2 ? V2 : C_FREEZER;
+	if (rc)
+		return rc;
+	if (c != V2 && !HAVE(C_FREEZER))
+		return fail(&g, -EOPNOTSUPP, "the freezer controller is not available");
+	const char *file = c == V2 ? "cgroup.freeze" : "freezer.state";
+	const char *on = c == V2 ? "1" : "FROZEN", *off = c == V2 ? "0" : "THAWED";
+	if ((rc = wleaf(&g, c, file, frozen ? on : off, 0)))
+		return rc;
+	rc = settle(&g, c, c == V2 ? "cgroup.events" : file,
+		    c == V2  ? (frozen ? "frozen 1" : "frozen 0")
+		    : frozen ? on
+			     : off);
+	if (rc && frozen) /* not left half frozen */
+		wleaf(&(struct grp){ns, name, NULL, 0}, c, file, off, 0);
+	return rc;
+}
+
+/* Kills until cgroup.procs is empty (2 s at most): processes may fork meanwhile. v1
+ * freezer: a frozen task ignores even SIGKILL until thawed, so thaw after signalling; it
+ * then dies without running user code. The caller must not be in the group. */
+static int kill_loop(const struct grp *g)
+{
+	for (int i = 0; i <= CG_WAIT_NAPS; i++, nap()) {
+		int n = 0;
+		for (int c = hnext(V2 - 1); c < C_N; c = hnext(c))
+			n += procs(g, c, SIGKILL);
+		if (cg.mode == CG_V1 && HAVE(C_FREEZER))
+			wleaf(g, C_FREEZER, "freezer.state", "THAWED", 1);
+		if (!n)
+			return 0;
+	}
+	return -EBUSY;
+}
+
+int cg_kill(const char *ns, const char *name)
+{
+	struct grp g = {ns, name, NULL, 0};
+	int rc = begin(&g);
+	if (rc)
+		return rc;
+	/* v2 (5.14+): cgroup.kill signals the whole group at once, frozen or not. */
+	if (cg.mode == CG_V2)
+		wleaf(&g, V2, "cgroup.kill", "1", 0);
+	return kill_loop(&g);
+}
+
+/* rmdir fails with EBUSY for a while after the last process died: the kernel frees the
+ * group asynchronously (dying tasks, css offlining). *naps is shared by the hierarchies, so
+ * that a group still in use costs 1 s in all, not 1 s for each. */
+static int rm_leaf(const struct grp *g, int c, int *naps)
+{
+	char p[PATH_MAX];
+	int rc = cpath(p, c, 3, g, NULL);
+	while (rc == 0 && rmdir(p) != 0 && errno != ENOENT) {
+		if (errno != EBUSY || --*naps < 0)
+			return -errno;
+		nap();
+	}
+	return rc;
+}
+
+int cg_destroy(const char *ns, const char *name)
+{
+	struct grp g = {ns, name, NULL, 0};
+	char p[PATH_MAX];
+	int rc = begin(&g), r, naps = CG_RMDIR_NAPS;
+	for (int c = rc ? C_N : hnext(V2 - 1); c < C_N; c = hnext(c)) {
+		if ((r = rm_leaf(&g, c, &naps)) && !rc)
+			rc = r;
+		/* The parents go once empty; another group or a concurrent cg_create keeps them
+		 * (ENOTEMPTY, EBUSY), which is fine. */
+		for (int d = 2; d >= 1; d--)
+			if (cpath(p, c, d, &g, NULL) == 0)
+				rmdir(p);
+	}
+	return rc;
+}
+
+int cg_stats(const char *ns, const char *name, struct cg_stats *out)
+{
+	struct grp g = {ns, name, NULL, 0};
+	int rc = begin(&g), v2 = cg.mode == CG_V2;
+	memset(out, 0, sizeof *out);
+	if (rc || !exists(&g))
+		return rc ? rc : -ENOENT;
+	/* Best effort: a missing controller leaves its figures at 0. */
+	rleaf_u64(&g, v2 ? V2 : C_MEMORY, v2 ? "memory.current" : "memory.usage_in_bytes", NULL,
+		  &out->memory);
+	rleaf_u64(&g, v2 ? V2 : C_MEMORY, v2 ? "memory.max" : "memory.limit_in_bytes", NULL,
+		  &out->memory_max);
+	if (v2)
+		rleaf_u64(&g, V2, "cpu.stat", "usage_usec", &out->cpu_usec);
+	else if (rleaf_u64(&g, C_CPUACCT, "cpuacct.usage", NULL, &out->cpu_usec) == 0)
+		out->cpu_usec /= 1000; /* ns */
+	/* v1: "oom_kill N" in memory.oom_control since 4.13. memory.failcnt is no substitute:
+	 * it counts every charge that hit the limit, and most end in reclaim, not a kill. */
+	rleaf_u64(&g, v2 ? V2 : C_MEMORY, v2 ? "memory.events" : "memory.oom_control", "oom_kill",
+		  &out->oom_kills);
+	if (rleaf_u64(&g, v2 ? V2 : C_PIDS, "pids.current", NULL, &out->pids) != 0)
+		out->pids = procs(&g, hnext(V2 - 1), 0);
+	return 0;
+}

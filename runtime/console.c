@@ -1,0 +1,90 @@
+/* Consoles, through the run directory: the scrollback and live output are console.log,
+ * written by the process that holds the pty (vmfs-shim) or by QEMU's chardev log; input
+ * goes to console.sock. Both outlive vmfs, so a restarted vmfs loses nothing. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "runtime/run.h"
+
+static bool obj_live(const struct object *o)
+{
+	return o->state == ST_RUNNING || o->state == ST_PAUSED;
+}
+
+ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, uint64_t *pos)
+{
+	char path[4200];
+	run_dir(m, o, path, sizeof(path));
+	strncat(path, "/console.log", sizeof(path) - strlen(path) - 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < *pos)
+			*pos = 0; /* the log was rotated: go on from the new file's start */
+		ssize_t n = pread(fd, buf, size, *pos);
+		close(fd);
+		if (n > 0) {
+			*pos += n;
+			return n;
+		}
+	}
+	/* nothing new: a live or not yet started object may still write; one that ended
+	 * has said all it will */
+	if (o->gone || o->state == ST_QUIT || o->state == ST_ERROR)
+		return 0;
+	return -EAGAIN;
+}
+
+static int console_connect(struct model *m, struct object *o)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[4200];
+	run_dir(m, o, dir, sizeof(dir));
+	/* the socket path can be longer than sun_path: connect through the directory */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/console.sock", dfd);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int r = fd < 0 ? -errno : 0;
+	if (!r && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	close(dfd);
+	if (r) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	o->rt.console_fd = fd;
+	return 0;
+}
+
+ssize_t console_write(struct model *m, struct object *o, const char *buf, size_t size)
+{
+	if (!obj_live(o))
+		return -EBUSY;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (o->rt.console_fd < 0) {
+			int r = console_connect(m, o);
+			if (r)
+				return r == -ENOENT ? -EBUSY : r;
+		}
+		ssize_t n = send(o->rt.console_fd, buf, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN)
+			return -EAGAIN;
+		console_close(o); /* the shim restarted or went away: connect again once */
+	}
+	return -EIO;
+}
+
+void console_close(struct object *o)
+{
+	if (o->rt.console_fd >= 0)
+		close(o->rt.console_fd);
+	o->rt.console_fd = -1;
+}

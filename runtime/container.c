@@ -1,0 +1,264 @@
+/* The container backend: a start writes the spec into the run directory and starts
+ * vmfs-shim detached (runtime/shim/shim.h), which builds the container and holds its
+ * console; pause and resume are the freezer; stop is SIGTERM to init, then SIGKILL after
+ * a grace period; kill is SIGKILL, which ends init's PID namespace and everything in it. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "runtime/cgroup.h"
+#include "runtime/lifecycle.h"
+#include "runtime/run.h"
+
+#define STOP_GRACE 5       /* seconds between SIGTERM and SIGKILL */
+#define START_TIMEOUT 15000 /* ms for the shim to report */
+#define PIDS_MAX 4096      /* a fork bomb stops here */
+
+static const char *cfg(const struct object *o, const char *name)
+{
+	return obj_param(o, param_index(name));
+}
+
+static void abs_image(const struct model *m, const char *v, char *out, size_t outlen)
+{
+	if (v[0] == '/')
+		snprintf(out, outlen, "%s", v);
+	else
+		snprintf(out, outlen, "%s/%s", m->imagedir, v);
+}
+
+/* Without a snapshot the container writes into the image itself: one at a time. */
+static int rootfs_free(struct model *m, struct object *self, const char *rootfs, char *err,
+		       size_t errlen)
+{
+	for (size_t i = 0; i < m->nns; i++) {
+		struct objlist *l = &m->nss[i]->objs[OT_CT];
+		for (size_t j = 0; j < l->n; j++) {
+			struct object *o = l->v[j];
+			char other[4200];
+			if (o == self || (o->state != ST_RUNNING && o->state != ST_PAUSED))
+				continue;
+			abs_image(m, cfg(o, "filesystem"), other, sizeof(other));
+			if (!strcmp(other, rootfs)) {
+				snprintf(err, errlen, "%s is in use by ns/%s/containers/%s: with snapshot "
+					 "false a root filesystem can serve one container at a time",
+					 rootfs, o->ns->name, o->name);
+				return -EBUSY;
+			}
+		}
+	}
+	return 0;
+}
+
+static int spec_write(struct model *m, struct object *o, int dfd, const char *rootfs)
+{
+	uint64_t mem = 0;
+	char e[128], pre[4200] = "";
+	value_size(cfg(o, "memory"), &mem, e, sizeof(e));
+	if (*cfg(o, "preinit"))
+		abs_image(m, cfg(o, "preinit"), pre, sizeof(pre));
+	struct sbuf b = {0};
+	sb_printf(&b, "namespace=%s\nname=%s\nhostname=%s\nrootfs=%s\n", o->ns->name, o->name,
+		  *cfg(o, "hostname") ? cfg(o, "hostname") : o->name, rootfs);
+	sb_printf(&b, "snapshot=%s\ninit=%s\n", cfg(o, "snapshot"), cfg(o, "init"));
+	if (*pre)
+		sb_printf(&b, "preinit=%s\n", pre);
+	sb_printf(&b, "memory=%llu\ncpus=%s\npids=%d\nfifos=%s\n", (unsigned long long)mem,
+		  cfg(o, "vcpus"), PIDS_MAX, cfg(o, "fifo"));
+	char vols[4096];
+	snprintf(vols, sizeof(vols), "%s", cfg(o, "volume"));
+	char *save = NULL;
+	for (char *v = strtok_r(vols, " ", &save); v; v = strtok_r(NULL, " ", &save))
+		sb_printf(&b, "volume=%s\n", v);
+	int r = sb_err(&b);
+	if (!r)
+		r = write_atomic(dfd, "spec", b.p, b.len, 0);
+	sb_free(&b);
+	return r;
+}
+
+/* Starts the shim detached: a double fork, so it is never our child and a dying vmfs
+ * takes nothing with it. Returns the read end of its ready pipe. */
+static int shim_spawn(struct model *m, const char *rundir)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t child = fork();
+	if (child < 0) {
+		int e = -errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	}
+	if (child == 0) {
+		setsid();
+		if (fork() == 0) {
+			char fd[16];
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL); /* vmfs blocks signals for signalfd */
+			/* nothing of vmfs may leak into the shim: above all not /dev/fuse, which
+			 * would keep a dead vmfs's mount hanging instead of failing */
+			if (p[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(p[1], 3) < 0)
+				_exit(127);
+			close_range(4, ~0U, 0);
+			snprintf(fd, sizeof(fd), "%d", 3);
+			execl(m->shim, "vmfs-shim", rundir, fd, (char *)NULL);
+			dprintf(3, "error: cannot run %s: %s\n", m->shim, strerror(errno));
+			_exit(127);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	waitpid(child, NULL, 0);
+	return p[0];
+}
+
+/* The shim's one line: "ok PID" or "error: REASON". */
+static int shim_ready(int fd, char *line, size_t len)
+{
+	size_t got = 0;
+	struct pollfd pfd = {fd, POLLIN, 0};
+	while (got < len - 1 && poll(&pfd, 1, START_TIMEOUT) > 0) {
+		ssize_t n = read(fd, line + got, len - 1 - got);
+		if (n <= 0)
+			break;
+		got += n;
+		if (memchr(line, '\n', got))
+			break;
+	}
+	line[got] = 0;
+	line[strcspn(line, "\n")] = 0;
+	return got ? 0 : -ETIMEDOUT;
+}
+
+static int start_failed(struct model *m, struct object *o, const char *why, int r, char *err,
+			size_t errlen)
+{
+	snprintf(err, errlen, "%s", why);
+	snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
+	lifecycle_set(m, o, ST_ERROR, why);
+	return r;
+}
+
+static int ct_start(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	char rootfs[4200], rundir[4200], why[8600];
+	struct stat st;
+	abs_image(m, cfg(o, "filesystem"), rootfs, sizeof(rootfs));
+	if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, sizeof(why), "config/filesystem: %s is not a directory (%s); ./setup "
+			 "builds the default busybox image", rootfs, strerror(errno ? errno : ENOTDIR));
+		return start_failed(m, o, why, -ENOENT, err, errlen);
+	}
+	if (!strcmp(cfg(o, "snapshot"), "false") && rootfs_free(m, o, rootfs, err, errlen))
+		return -EBUSY;
+	run_dir(m, o, rundir, sizeof(rundir));
+	char objdir[NAME_MAX_LEN + 16];
+	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
+	int r = remove_tree(o->ns->dirfd, objdir);
+	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
+		r = -errno;
+	int dfd = r ? -1 : openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r || dfd < 0 || (r = spec_write(m, o, dfd, rootfs))) {
+		snprintf(why, sizeof(why), "cannot prepare %s: %s", rundir, strerror(-r ? -r : errno));
+		if (dfd >= 0)
+			close(dfd);
+		return start_failed(m, o, why, -EIO, err, errlen);
+	}
+	int rfd = shim_spawn(m, rundir);
+	char line[1024] = "";
+	r = rfd < 0 ? rfd : shim_ready(rfd, line, sizeof(line));
+	if (rfd >= 0)
+		close(rfd);
+	if (r || strncmp(line, "ok ", 3) || !run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start)) {
+		close(dfd);
+		if (!strncmp(line, "error: ", 7))
+			snprintf(why, sizeof(why), "%s", line + 7);
+		else
+			snprintf(why, sizeof(why), "vmfs-shim did not report within %d s",
+				 START_TIMEOUT / 1000);
+		return start_failed(m, o, why, r ? r : -EIO, err, errlen);
+	}
+	close(dfd);
+	o->rt.started = time(NULL);
+	o->rt.exit[0] = 0;
+	o->rt.cpu_usec = 0;
+	run_watch(m, o);
+	lifecycle_set(m, o, ST_RUNNING, NULL);
+	model_event(o->ns, o, "started (pid %d)", (int)o->rt.pid);
+	run_reap(m, o); /* init may already have ended */
+	return 0;
+}
+
+static int ct_signal(struct object *o, int sig, char *err, size_t errlen)
+{
+	if (o->rt.pid <= 0 || kill(o->rt.pid, sig) < 0) {
+		snprintf(err, errlen, "%s: its init (pid %d) is gone", o->name, (int)o->rt.pid);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static int ct_stop(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	if (o->state == ST_PAUSED)
+		cg_freeze(o->ns->name, o->name, 0, err, errlen); /* a frozen init cannot stop */
+	int r = ct_signal(o, SIGTERM, err, errlen);
+	if (!r) {
+		o->rt.stop_deadline = time(NULL) + STOP_GRACE;
+		model_event(o->ns, o, "stop: SIGTERM sent to init, SIGKILL in %d s", STOP_GRACE);
+	}
+	return r;
+}
+
+static int ct_kill(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	if (o->state == ST_PAUSED)
+		cg_freeze(o->ns->name, o->name, 0, err, errlen);
+	int r = ct_signal(o, SIGKILL, err, errlen);
+	if (r)
+		return r;
+	/* the shim records the end at once; wait for it so `cat state` right after says QUIT */
+	if (!run_wait_exit(m, o, 3000)) {
+		snprintf(err, errlen, "%s: killed, but vmfs-shim has not recorded the end yet", o->name);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+static int ct_pause(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	int r = cg_freeze(o->ns->name, o->name, 1, err, errlen);
+	if (!r)
+		lifecycle_set(m, o, ST_PAUSED, NULL);
+	return r;
+}
+
+static int ct_resume(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	int r = cg_freeze(o->ns->name, o->name, 0, err, errlen);
+	if (!r)
+		lifecycle_set(m, o, ST_RUNNING, NULL);
+	return r;
+}
+
+static int ct_restart(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	int r = ct_kill(m, o, err, errlen);
+	return r ? r : ct_start(m, o, err, errlen);
+}
+
+const struct backend container_backend = {
+	.what = "containers",
+	.start = ct_start,
+	.stop = ct_stop,
+	.pause = ct_pause,
+	.resume = ct_resume,
+	.kill = ct_kill,
+	.restart = ct_restart,
+};

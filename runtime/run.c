@@ -1,0 +1,208 @@
+/* Watching what runs. Each running object's run directory is watched with inotify: a
+ * growing console.log wakes its console readers; an exit file moves it to QUIT or ERROR.
+ * Once a second, stop deadlines are enforced and stats sampled for top (so that reading
+ * top never waits). */
+#include "runtime/run.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "runtime/cgroup.h"
+#include "runtime/lifecycle.h"
+#include "runtime/slotmap.h"
+
+#define SLOT_WD 3
+
+void run_dir(const struct model *m, const struct object *o, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/ns/%s/%s/%s/run", m->statedir, o->ns->name, otype_dir(o->type),
+		 o->name);
+}
+
+unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	unsigned long long start = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+				"%*d %*d %*d %llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+bool run_pid_alive(int dirfd, const char *file, pid_t *pid, unsigned long long *start)
+{
+	auto_free char *text = NULL;
+	int p = 0;
+	unsigned long long s = 0;
+	if (read_small(dirfd, file, 256, &text, NULL) < 0 || sscanf(text, "%d %llu", &p, &s) != 2 ||
+	    p <= 0)
+		return false;
+	if (pid)
+		*pid = p;
+	if (start)
+		*start = s;
+	return proc_starttime(p) == s; /* same pid, same start: not a recycled pid */
+}
+
+int run_watch(struct model *m, struct object *o)
+{
+	char dir[4200];
+	run_dir(m, o, dir, sizeof(dir));
+	int wd = inotify_add_watch(m->inotify, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO);
+	if (wd < 0)
+		return -errno;
+	o->rt.wd = wd;
+	return slotmap_put(m->slots, (uint32_t)wd | 0x80000000u, SLOT_WD, o);
+}
+
+static void run_unwatch(struct model *m, struct object *o)
+{
+	if (o->rt.wd < 0)
+		return;
+	inotify_rm_watch(m->inotify, o->rt.wd);
+	slotmap_del(m->slots, (uint32_t)o->rt.wd | 0x80000000u);
+	o->rt.wd = -1;
+}
+
+bool run_reap(struct model *m, struct object *o)
+{
+	char dir[4200];
+	auto_free char *text = NULL;
+	run_dir(m, o, dir, sizeof(dir));
+	strncat(dir, "/exit", sizeof(dir) - strlen(dir) - 1);
+	if (read_small(AT_FDCWD, dir, 4096, &text, NULL) < 0)
+		return false;
+	text[strcspn(text, "\n")] = 0;
+	run_unwatch(m, o);
+	console_close(o);
+	snprintf(o->rt.exit, sizeof(o->rt.exit), "%s", text);
+	o->rt.pid = 0;
+	o->rt.stop_deadline = 0;
+	if (!strncmp(text, "error: ", 7)) {
+		model_error(o->ns, o, "start", text + 7);
+		lifecycle_set(m, o, ST_ERROR, text + 7);
+	} else if (!strcmp(text, "oom")) {
+		model_error(o->ns, o, "memory", "killed by the OOM killer: config/memory is too small");
+		lifecycle_set(m, o, ST_ERROR, "out of memory");
+	} else
+		lifecycle_set(m, o, ST_QUIT, text);
+	waitq_wake_all(&o->console_wq); /* readers at the end now see the end */
+	return true;
+}
+
+bool run_wait_exit(struct model *m, struct object *o, int ms)
+{
+	for (int i = 0; i <= ms / 10; i++) {
+		if (run_reap(m, o))
+			return true;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+void run_events(struct model *m)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	while ((n = read(m->inotify, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			p += sizeof(*ev) + ev->len;
+			struct object *o = slotmap_get(m->slots, (uint32_t)ev->wd | 0x80000000u, SLOT_WD);
+			if (!o || !ev->len)
+				continue;
+			if (!strcmp(ev->name, "console.log"))
+				waitq_wake_all(&o->console_wq);
+			else if (!strcmp(ev->name, "exit"))
+				run_reap(m, o);
+		}
+	}
+}
+
+static void run_sample(struct object *o)
+{
+	struct cg_stats st;
+	if (o->type != OT_CT || cg_stats(o->ns->name, o->name, &st) < 0)
+		return;
+	if (o->rt.cpu_usec && st.cpu_usec >= o->rt.cpu_usec)
+		o->rt.cpu = (st.cpu_usec - o->rt.cpu_usec) / 10000.0; /* per second: usec/1e6*100 */
+	o->rt.cpu_usec = st.cpu_usec;
+	o->rt.mem = st.memory;
+	o->rt.pids = st.pids;
+}
+
+void run_tick(struct model *m)
+{
+	time_t now = time(NULL);
+	for (size_t i = 0; i < m->nns; i++)
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
+				struct object *o = m->nss[i]->objs[t].v[j];
+				if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+					continue;
+				if (o->rt.stop_deadline && now >= o->rt.stop_deadline && o->rt.pid > 0) {
+					model_event(o->ns, o, "stop: still running after the grace period, killing it");
+					kill(o->rt.pid, SIGKILL);
+					o->rt.stop_deadline = 0;
+				}
+				run_sample(o);
+			}
+}
+
+/* After a vmfs restart: what still runs is adopted, what ended meanwhile is reaped. */
+static void run_adopt(struct model *m, struct object *o)
+{
+	char dir[4200];
+	struct stat st;
+	run_dir(m, o, dir, sizeof(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool alive = dfd >= 0 && run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start);
+	if (alive)
+		o->rt.started = fstatat(dfd, "pid", &st, 0) == 0 ? st.st_mtime : time(NULL);
+	if (dfd >= 0)
+		close(dfd);
+	if (alive) {
+		run_watch(m, o);
+		model_event(o->ns, o, "adopted after a vmfs restart (pid %d)", (int)o->rt.pid);
+		run_reap(m, o); /* it may have ended between the two looks */
+		return;
+	}
+	if (!run_reap(m, o))
+		lifecycle_set(m, o, ST_ERROR, "it ended while vmfs was not running, leaving no exit status");
+}
+
+int run_init(struct model *m)
+{
+	m->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (m->inotify < 0)
+		return -errno;
+	for (size_t i = 0; i < m->nns; i++)
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
+				struct object *o = m->nss[i]->objs[t].v[j];
+				if (o->state == ST_RUNNING || o->state == ST_PAUSED)
+					run_adopt(m, o);
+			}
+	return 0;
+}
+
+void run_fini(struct model *m)
+{
+	if (m->inotify >= 0)
+		close(m->inotify);
+	m->inotify = -1;
+}

@@ -1,0 +1,34 @@
+/* What runs: the run directory of a VM or container (state/ns/NS/TYPE/NAME/run), watched
+ * with inotify, and the per-second sampling and stop deadlines. Shared by the container
+ * and (later) QEMU backends: both leave console.log, console.sock, pid and exit there. */
+#ifndef VMFS_RUN_H
+#define VMFS_RUN_H
+#include "runtime/model.h"
+
+/* Opens the inotify descriptor and re-adopts what still runs after a vmfs restart. */
+int run_init(struct model *m);
+void run_fini(struct model *m);
+/* The event loop calls this when m->inotify is readable, and run_tick once a second. */
+void run_events(struct model *m);
+void run_tick(struct model *m);
+
+/* "STATEDIR/ns/NS/TYPE/NAME/run" */
+void run_dir(const struct model *m, const struct object *o, char *out, size_t outlen);
+/* Starts watching o's run directory (after the backend started it). */
+int run_watch(struct model *m, struct object *o);
+/* Reads run/exit if it is there and moves o to QUIT or ERROR; true if it did. */
+bool run_reap(struct model *m, struct object *o);
+/* Waits (bounded) until run/exit appears and reaps it. */
+bool run_wait_exit(struct model *m, struct object *o, int ms);
+/* pid's start time (/proc/PID/stat field 22), 0 if it is gone. */
+unsigned long long proc_starttime(pid_t pid);
+/* Reads "PID STARTTIME" from a run file; true if that process is alive and the same one. */
+bool run_pid_alive(int dirfd, const char *file, pid_t *pid, unsigned long long *start);
+
+/* The console: run/console.log read from *pos (scrollback, then live). Returns bytes,
+ * -EAGAIN when there is nothing new yet and more may come, 0 at the end. */
+ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, uint64_t *pos);
+/* Types into run/console.sock; -EBUSY if nothing runs. */
+ssize_t console_write(struct model *m, struct object *o, const char *buf, size_t size);
+void console_close(struct object *o);
+#endif

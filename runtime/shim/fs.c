@@ -1,0 +1,177 @@
+/* The container's file system. The root is mounted by the shim in the host's mount
+ * namespace (so vmfs can see into RUNDIR/root, and the shim unmounts it at the end); the
+ * rest is mounted by the child in the container's own mount namespace, before pivot_root.
+ * Every path inside the root is resolved with RESOLVE_IN_ROOT and mounted on through
+ * /proc/self/fd/N, so a symlink in an image (/proc -> /host/...) cannot aim a mount at the
+ * host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime/shim/shim_int.h"
+
+int fs_mount_root(struct shim *sh, char *err)
+{
+	const struct spec *s = &sh->spec;
+	struct stat st;
+	int e = stat(s->rootfs, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if ((errno = e))
+		return shim_fail(err, "(is config/filesystem right?)", "rootfs %s", s->rootfs);
+	if (mkdir("root", 0755) < 0 && errno != EEXIST)
+		return shim_fail(err, NULL, "mkdir %s", sh->root);
+	umount2("root", MNT_DETACH); /* left mounted by a shim that was killed */
+	if (!s->snapshot) {
+		if (mount(s->rootfs, "root", NULL, MS_BIND | MS_REC, NULL) < 0)
+			return shim_fail(err, NULL, "bind %s on %s", s->rootfs, sh->root);
+		return sh->root_mounted = true, 0;
+	}
+	if (strpbrk(s->rootfs, ",:") || strpbrk(sh->rundir, ",:"))
+		return shim_msg(err, "overlay: the paths %s and %s must not hold ',' or ':'",
+				s->rootfs, sh->rundir);
+	if ((mkdir("upper", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir("work", 0700) < 0 && errno != EEXIST))
+		return shim_fail(err, NULL, "mkdir %s/upper, work", sh->rundir);
+	char opts[3 * 4200];
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", s->rootfs,
+		 sh->rundir, sh->rundir);
+	if (mount("overlay", "root", "overlay", 0, opts) < 0)
+		return shim_fail(
+		    err, errno == EINVAL ? "(upperdir on a filesystem without d_type?)" : NULL,
+		    "mount overlay on %s", sh->root);
+	return sh->root_mounted = true, 0;
+}
+
+int fs_make_fifos(struct shim *sh, char *err)
+{
+	char p[32];
+	struct stat st;
+	if (!sh->spec.fifos)
+		return 0;
+	if (mkdir("fifo", 0755) < 0 && errno != EEXIST)
+		return shim_fail(err, NULL, "mkdir %s/fifo", sh->rundir);
+	for (unsigned i = 0; i < sh->spec.fifos; i++) {
+		snprintf(p, sizeof(p), "fifo/%u", i);
+		if (mkfifo(p, 0666) < 0 && errno != EEXIST)
+			return shim_fail(err, NULL, "mkfifo %s/%s", sh->rundir, p);
+		if (stat(p, &st) < 0 || !S_ISFIFO(st.st_mode))
+			return shim_msg(err, "%s/%s exists and is not a named pipe", sh->rundir, p);
+		chmod(p, 0666); /* the umask must not keep a container user out */
+	}
+	return 0;
+}
+
+int fs_open_in(int rootfd, const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	return syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+/* path inside the root as an O_PATH fd, created when missing (with its parents): a
+ * directory, or an empty file when dir is false (a mount point for a file). */
+int fs_in_root(int rootfd, const char *path, bool dir, char *err)
+{
+	int fd = fs_open_in(rootfd, path);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : shim_fail(err, NULL, "%s in the container", path);
+	char parent[4096];
+	snprintf(parent, sizeof(parent), "%s", path);
+	char *slash = strrchr(parent, '/');
+	const char *base = slash ? slash + 1 : parent;
+	if (slash)
+		*slash = 0;
+	int pfd = fs_in_root(rootfd, slash && slash != parent ? parent : "/", true, err);
+	if (pfd < 0)
+		return -1;
+	int r = dir ? mkdirat(pfd, base, 0755)
+		    : openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (r < 0 && errno != EEXIST) {
+		close(pfd);
+		return shim_fail(err, NULL, "create %s in the container", path);
+	}
+	if (!dir && r >= 0)
+		close(r);
+	close(pfd);
+	fd = fs_open_in(rootfd, path);
+	return fd >= 0 ? fd : shim_fail(err, NULL, "%s in the container", path);
+}
+
+/* mount(2) on what fd names (the magic link resolves to exactly that directory). */
+int fs_mount_fd(const char *src, int fd, const char *type, unsigned long flags, const char *data)
+{
+	char p[32];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return mount(src, p, type, flags, data);
+}
+
+/* Mounts on path inside the root and returns an fd of what is now there (the new mount's
+ * root, not the directory beneath it); -1 with the reason in err. */
+int fs_mount_in(int rootfd, const char *path, bool dir, const char *src, const char *type,
+		unsigned long flags, const char *data, char *err)
+{
+	int fd = fs_in_root(rootfd, path, dir, err);
+	if (fd < 0)
+		return -1;
+	int r = fs_mount_fd(src, fd, type, flags, data);
+	close(fd);
+	if (r < 0)
+		return shim_fail(err, NULL, "mount %s on %s in the container", type ? type : src,
+				 path);
+	fd = fs_open_in(rootfd, path);
+	return fd >= 0 ? fd : shim_fail(err, NULL, "%s in the container", path);
+}
+
+/* A bind mount made read-only. The remount must repeat nosuid/nodev/noexec the source
+ * has, or it would clear them. */
+int fs_remount_ro(int fd, const char *what, char *err)
+{
+	struct statvfs sv;
+	unsigned long keep = 0;
+	if (fstatvfs(fd, &sv) == 0)
+		keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME |
+				    ST_RELATIME);
+	unsigned long flags =
+	    (keep & ST_NOSUID ? MS_NOSUID : 0) | (keep & ST_NODEV ? MS_NODEV : 0) |
+	    (keep & ST_NOEXEC ? MS_NOEXEC : 0) | (keep & ST_NOATIME ? MS_NOATIME : 0) |
+	    (keep & ST_NODIRATIME ? MS_NODIRATIME : 0) | (keep & ST_RELATIME ? MS_RELATIME : 0);
+	if (fs_mount_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL) < 0)
+		return shim_fail(err, NULL, "remount %s read-only", what);
+	return 0;
+}
+
+static int mount_volume(int rootfd, const struct volume *v, char *err)
+{
+	struct stat st;
+	if (stat(v->host, &st) < 0)
+		return shim_fail(err, "(is config/volume right?)", "volume %s", v->host);
+	int fd = fs_mount_in(rootfd, v->guest, S_ISDIR(st.st_mode), v->host, NULL, MS_BIND | MS_REC,
+			     NULL, err);
+	if (fd < 0)
+		return -1;
+	int r = v->ro ? fs_remount_ro(fd, v->guest, err) : 0;
+	close(fd);
+	return r;
+}
+
+int fs_setup(struct shim *sh, char *err)
+{
+	int rootfd = open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return shim_fail(err, NULL, "%s", sh->root);
+	int r = kfs_proc(rootfd, err);
+	if (!r)
+		r = kfs_sys(rootfd, err);
+	if (!r)
+		r = kfs_dev(sh, rootfd, err);
+	for (int i = 0; !r && i < sh->spec.nvol; i++)
+		r = mount_volume(rootfd, &sh->spec.vol[i], err);
+	close(rootfd);
+	return r;
+}

@@ -1,0 +1,169 @@
+/* The child of clone(): PID 1 of new PID, mount, UTS, IPC and network namespaces. It
+ * waits until the shim has put it in the cgroup, builds the container's view (fs.c,
+ * kfs.c), runs preinit, pivots into the root, drops capabilities and execs init. Any
+ * failure goes to the shim as text on the error pipe, which a successful exec closes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/shim/shim_int.h"
+
+#define CLONE_FLAGS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
+
+/* The network namespace starts with lo down; many programs expect localhost to work. */
+static int lo_up(char *err)
+{
+	struct ifreq ifr = {.ifr_name = "lo"};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return shim_fail(err, NULL, "socket for lo");
+	int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (r == 0)
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return r < 0 ? shim_fail(err, NULL, "bring lo up") : 0;
+}
+
+/* preinit runs from the host's file system with every privilege, in the container's
+ * namespaces, on the console; its exit status decides whether the start goes on. */
+static int run_preinit(struct shim *sh, char *err)
+{
+	const char *pre = sh->spec.preinit;
+	if (!pre)
+		return 0;
+	if (access(pre, X_OK) < 0)
+		return shim_fail(err, "(is config/preinit right?)", "preinit %s", pre);
+	pid_t pid = fork();
+	if (pid < 0)
+		return shim_fail(err, NULL, "fork for preinit");
+	if (pid == 0) {
+		setenv("CONTAINER_ROOT", sh->root, 1);
+		execl(pre, pre, (char *)NULL);
+		fprintf(stderr, "vmfs-shim: exec preinit %s: %s\n", pre, strerror(errno));
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return shim_fail(err, NULL, "wait for preinit");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st))
+		return shim_msg(err, "preinit %s exited %d (its output is in console.log)", pre,
+				WEXITSTATUS(st));
+	return shim_msg(err, "preinit %s was killed by SIG%s", pre, sigabbrev_np(WTERMSIG(st)));
+}
+
+/* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no
+ * path back to the host's tree (the state directory included). */
+static int pivot(struct shim *sh, char *err)
+{
+	if (chdir(sh->root) < 0)
+		return shim_fail(err, NULL, "chdir %s", sh->root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return shim_fail(err, NULL, "pivot_root to %s", sh->root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return shim_fail(err, NULL, "detach the old root");
+	if (chdir("/") < 0)
+		return shim_fail(err, NULL, "chdir /");
+	return 0;
+}
+
+static int setup(struct shim *sh, char *err)
+{
+	umask(0); /* device nodes and mount points get exactly the modes asked for */
+	if (console_attach(sh, err))
+		return -1;
+	/* nothing mounted from here on may propagate back to the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return shim_fail(err, NULL, "make the mounts private");
+	if (fs_setup(sh, err))
+		return -1;
+	const char *h = sh->spec.hostname;
+	if (sethostname(h, strlen(h)) < 0)
+		return shim_fail(err, NULL, "sethostname %s", h);
+	if (lo_up(err) || run_preinit(sh, err) || pivot(sh, err))
+		return -1;
+	umask(022);
+	return caps_drop(err);
+}
+
+static char *init_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			   "HOME=/", "TERM=linux", "container=vmfs", NULL};
+
+/* Returns only on failure, with the reason and a hint at the likely mistake in err. */
+static void exec_init(struct shim *sh, char *err)
+{
+	extern char **environ;
+	char **argv = sh->spec.init;
+	environ = init_env; /* execvp looks init up in this PATH, not the shim's */
+	execvp(argv[0], argv);
+	int e = errno;
+	const char *hint = NULL;
+	if (e == ENOENT && strchr(argv[0], '/') && access(argv[0], F_OK) == 0)
+		hint =
+		    "(it exists: is its #! interpreter or dynamic loader missing in the rootfs?)";
+	else if (e == ENOENT)
+		hint = "(is config/init right?)";
+	else if (e == EACCES)
+		hint = "(not executable, or a directory?)";
+	else if (e == ENOEXEC)
+		hint = "(not a program for this machine, and no #! line?)";
+	errno = e;
+	shim_fail(err, hint, "exec %s", argv[0]);
+}
+
+static void child_main(struct shim *sh)
+{
+	char err[ERRLEN] = "", c;
+	sigset_t none;
+	close(sh->errpipe[0]);
+	close(sh->syncpipe[1]);
+	/* the shim's blocked and ignored signals would otherwise pass on to init */
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* go on once the shim has put us in the cgroup; EOF means it gave up */
+	ssize_t n;
+	while ((n = read(sh->syncpipe[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		_exit(1);
+	close(sh->syncpipe[0]);
+	if (setup(sh, err) == 0)
+		exec_init(sh, err);
+	if (write(sh->errpipe[1], err, strlen(err)) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+/* Returns init's host pid. The raw clone without a new stack forks into the namespaces:
+ * the child runs on a copy of this stack, like fork(). */
+pid_t setup_spawn(struct shim *sh, char *err)
+{
+	if (pipe2(sh->errpipe, O_CLOEXEC) < 0 || pipe2(sh->syncpipe, O_CLOEXEC) < 0)
+		return shim_fail(err, NULL, "pipe");
+	pid_t pid = syscall(SYS_clone, CLONE_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0)
+		return shim_fail(err, NULL, "clone the container's namespaces");
+	if (pid == 0)
+		child_main(sh);
+	close(sh->errpipe[1]);
+	close(sh->syncpipe[0]);
+	sh->errpipe[1] = sh->syncpipe[0] = -1;
+	return pid;
+}
