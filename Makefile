@@ -30,10 +30,13 @@ libvmfs.a: $(LIB_OBJ)
 vmfs/vmfs: vmfs/main.o libvmfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The per-container shim: beside vmfs, which finds it there.
+# The per-container shim: beside vmfs, which finds it there. Linked statically (RSS about
+# 0.9 MiB instead of 1.7, one per container), except under ASan, which cannot be.
 SHIM_SRC := $(wildcard runtime/shim/*.c)
+SHIM_STATIC := $(if $(SANITIZE),,-static)
+$(SHIM_SRC:.c=.o): $(wildcard runtime/shim/*.h)
 vmfs/vmfs-shim: $(SHIM_SRC:.c=.o) libvmfs.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcap
+	$(CC) $(LDFLAGS) $(SHIM_STATIC) -o $@ $^ -lcap
 
 tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h libvmfs.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libvmfs.a $(LDLIBS)

@@ -145,7 +145,10 @@ static int start_failed(struct model *m, struct object *o, const char *why, int 
 	return r;
 }
 
-static int ct_start(struct model *m, struct object *o, char *err, size_t errlen)
+/* First half of a start: prepares the run directory and starts the shim. Returns the
+ * shim's ready pipe, or -errno (o is then ERROR, with the reason). Starting many
+ * containers spawns all their shims first, so they set up side by side. */
+static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	char rootfs[4200], rundir[4200], why[8600];
 	struct stat st;
@@ -164,27 +167,47 @@ static int ct_start(struct model *m, struct object *o, char *err, size_t errlen)
 	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
 		r = -errno;
 	int dfd = r ? -1 : openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r || dfd < 0 || (r = spec_write(m, o, dfd, rootfs))) {
-		snprintf(why, sizeof(why), "cannot prepare %s: %s", rundir, strerror(-r ? -r : errno));
-		if (dfd >= 0)
-			close(dfd);
+	if (!r && dfd < 0)
+		r = -errno;
+	if (!r)
+		r = spec_write(m, o, dfd, rootfs);
+	if (dfd >= 0)
+		close(dfd);
+	if (r) {
+		snprintf(why, sizeof(why), "cannot prepare %s: %s", rundir, strerror(-r));
 		return start_failed(m, o, why, -EIO, err, errlen);
 	}
 	int rfd = shim_spawn(m, rundir);
-	char line[1024] = "";
-	r = rfd < 0 ? rfd : shim_ready(rfd, line, sizeof(line));
-	if (rfd >= 0)
-		close(rfd);
-	if (r || strncmp(line, "ok ", 3) || !run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start)) {
+	if (rfd < 0) {
+		snprintf(why, sizeof(why), "cannot start vmfs-shim: %s", strerror(-rfd));
+		return start_failed(m, o, why, rfd, err, errlen);
+	}
+	return rfd;
+}
+
+/* Second half: the shim's word on the ready pipe (closed here). */
+static int ct_start_finish(struct model *m, struct object *o, int rfd, char *err, size_t errlen)
+{
+	char line[1024] = "", why[1100], objdir[NAME_MAX_LEN + 16];
+	int r = shim_ready(rfd, line, sizeof(line));
+	close(rfd);
+	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
+	int dfd = openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool alive = dfd >= 0 && run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start);
+	if (dfd >= 0)
 		close(dfd);
+	if (r || strncmp(line, "ok ", 3) || !alive) {
 		if (!strncmp(line, "error: ", 7))
 			snprintf(why, sizeof(why), "%s", line + 7);
+		else if (!strncmp(line, "ok ", 3))
+			snprintf(why, sizeof(why), "init ended at once, before vmfs could see it run");
 		else
 			snprintf(why, sizeof(why), "vmfs-shim did not report within %d s",
 				 START_TIMEOUT / 1000);
+		if (!strncmp(line, "ok ", 3) && run_wait_exit(m, o, 1000))
+			return 0; /* it ran and ended: QUIT with its exit status, not an error */
 		return start_failed(m, o, why, r ? r : -EIO, err, errlen);
 	}
-	close(dfd);
 	o->rt.started = time(NULL);
 	o->rt.exit[0] = 0;
 	o->rt.cpu_usec = 0;
@@ -193,6 +216,12 @@ static int ct_start(struct model *m, struct object *o, char *err, size_t errlen)
 	model_event(o->ns, o, "started (pid %d)", (int)o->rt.pid);
 	run_reap(m, o); /* init may already have ended */
 	return 0;
+}
+
+static int ct_start(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	int rfd = ct_start_spawn(m, o, err, errlen);
+	return rfd < 0 ? rfd : ct_start_finish(m, o, rfd, err, errlen);
 }
 
 static int ct_signal(struct object *o, int sig, char *err, size_t errlen)
@@ -216,19 +245,27 @@ static int ct_stop(struct model *m, struct object *o, char *err, size_t errlen)
 	return r;
 }
 
-static int ct_kill(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_kill_signal(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	if (o->state == ST_PAUSED)
 		cg_freeze(o->ns->name, o->name, 0, err, errlen);
-	int r = ct_signal(o, SIGKILL, err, errlen);
-	if (r)
-		return r;
+	return ct_signal(o, SIGKILL, err, errlen);
+}
+
+static int ct_kill_wait(struct model *m, struct object *o, char *err, size_t errlen)
+{
 	/* the shim records the end at once; wait for it so `cat state` right after says QUIT */
 	if (!run_wait_exit(m, o, 3000)) {
 		snprintf(err, errlen, "%s: killed, but vmfs-shim has not recorded the end yet", o->name);
 		return -ETIMEDOUT;
 	}
 	return 0;
+}
+
+static int ct_kill(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	int r = ct_kill_signal(m, o, err, errlen);
+	return r ? r : ct_kill_wait(m, o, err, errlen);
 }
 
 static int ct_pause(struct model *m, struct object *o, char *err, size_t errlen)
@@ -261,4 +298,8 @@ const struct backend container_backend = {
 	.resume = ct_resume,
 	.kill = ct_kill,
 	.restart = ct_restart,
+	.start_spawn = ct_start_spawn,
+	.start_finish = ct_start_finish,
+	.kill_signal = ct_kill_signal,
+	.kill_wait = ct_kill_wait,
 };

@@ -1,5 +1,6 @@
 #include "runtime/lifecycle.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 extern const struct backend container_backend;
@@ -128,4 +129,62 @@ int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen
 		return r;
 	}
 	return obj_remove(m, o, err, errlen);
+}
+
+/* The two halves of a verb, when the backend splits it and the object is in the state
+ * where the split applies (a BUILDING kill needs no backend). */
+static bool split(const struct object *o, enum verb v)
+{
+	const struct backend *b = backends[o->type];
+	if (!b)
+		return false;
+	if (v == V_START)
+		return b->start_spawn && b->start_finish;
+	return v == V_KILL && o->state != ST_BUILDING && b->kill_signal && b->kill_wait;
+}
+
+static int do_first(struct model *m, struct object *o, enum verb v, int *fd, char *err,
+		    size_t errlen)
+{
+	const struct backend *b = backends[o->type];
+	if (!split(o, v))
+		return lifecycle_do(m, o, v, err, errlen);
+	int r = lifecycle_legal(o, v, err, errlen);
+	if (r)
+		return r;
+	if (v == V_START) {
+		*fd = b->start_spawn(m, o, err, errlen);
+		return *fd < 0 ? *fd : 0;
+	}
+	return b->kill_signal(m, o, err, errlen);
+}
+
+int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v, size_t *done,
+		      char *err, size_t errlen)
+{
+	int *fds = calloc(n ? n : 1, sizeof(*fds));
+	signed char *state = calloc(n ? n : 1, 1); /* 0 not tried, 1 first half done, 2 done */
+	int r = fds && state ? 0 : -ENOMEM;
+	*done = 0;
+	for (size_t i = 0; i < n && !r; i++) {
+		bool halves = split(objs[i], v);
+		r = do_first(m, objs[i], v, &fds[i], err, errlen);
+		if (!r)
+			state[i] = halves ? 1 : 2;
+	}
+	/* finish every first half that went out, even after a failure: nothing half-done */
+	for (size_t j = 0; j < n && state; j++) {
+		if (state[j] == 1) {
+			const struct backend *b = backends[objs[j]->type];
+			int rj = v == V_START ? b->start_finish(m, objs[j], fds[j], err, errlen)
+					      : b->kill_wait(m, objs[j], err, errlen);
+			if (rj && !r)
+				r = rj;
+			state[j] = rj ? 0 : 2;
+		}
+		*done += state[j] == 2;
+	}
+	free(fds);
+	free(state);
+	return r;
 }

@@ -16,6 +16,12 @@ struct backend {
 	int (*resume)(struct model *m, struct object *o, char *err, size_t errlen);
 	int (*kill)(struct model *m, struct object *o, char *err, size_t errlen);
 	int (*restart)(struct model *m, struct object *o, char *err, size_t errlen);
+	/* Optional halves of start and kill, so that many objects proceed side by side:
+	 * start_spawn returns a descriptor that start_finish waits on. */
+	int (*start_spawn)(struct model *m, struct object *o, char *err, size_t errlen);
+	int (*start_finish)(struct model *m, struct object *o, int fd, char *err, size_t errlen);
+	int (*kill_signal)(struct model *m, struct object *o, char *err, size_t errlen);
+	int (*kill_wait)(struct model *m, struct object *o, char *err, size_t errlen);
 };
 
 extern const struct backend *backends[2]; /* [OT_VM], [OT_CT] */
@@ -26,6 +32,10 @@ int verb_parse(const char *word); /* -1 if unknown */
 int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen);
 /* Carries out verb on o: -EBUSY (with the reason) if o's state does not allow it. */
 int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen);
+/* verb on every object of objs (all in a legal state): starts and kills overlap. Stops
+ * at the first failure, with its reason; returns how many were done in *done. */
+int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v, size_t *done,
+		      char *err, size_t errlen);
 /* rmdir and flush: kills it if it runs, then removes every trace. */
 int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen);
 /* Records a new state (logged and saved). */

@@ -153,18 +153,19 @@ static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spe
 {
 	struct targets t = {0};
 	int r = targets_find(ns, spec, &t, err, errlen);
-	size_t done = 0;
-	/* check everything before acting: a refused command changes nothing */
-	for (size_t i = 0; i < t.n && !r; i++)
-		if (t.explicit)
-			r = lifecycle_legal(t.v[i], verb, err, errlen);
+	/* check everything before acting: a refused command changes nothing. "all" and globs
+	 * act on the objects the verb fits and skip the rest */
+	size_t n = 0, done = 0;
 	for (size_t i = 0; i < t.n && !r; i++) {
 		char why[256];
-		if (!t.explicit && lifecycle_legal(t.v[i], verb, why, sizeof(why)))
+		if (t.explicit)
+			r = lifecycle_legal(t.v[i], verb, err, errlen);
+		else if (lifecycle_legal(t.v[i], verb, why, sizeof(why)))
 			continue;
-		r = lifecycle_do(&v->m, t.v[i], verb, err, errlen);
-		done += !r;
+		t.v[n++] = t.v[i];
 	}
+	if (!r)
+		r = lifecycle_do_many(&v->m, t.v, n, verb, &done, err, errlen);
 	free(t.v);
 	if (!r)
 		sb_printf(reply, "ok: %s %zu\n", verb_name(verb), done);

@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "vmfs/kinds.h"
 
 int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
@@ -13,16 +14,16 @@ int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	return 0;
 }
 
-/* Which cgroup hierarchy containers will use: pure v2, v1 (with or without a v2 tree
- * beside it: the "hybrid" layout). */
-static const char *cgroup_mode(void)
+/* Which cgroup layout containers use (probed once), and the cgroup2 tree that a hybrid
+ * layout mounts beside the v1 controllers without using it. */
+static void cgroup_line(struct sbuf *out)
 {
 	struct stat st;
-	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0)
-		return "v2";
-	if (stat("/sys/fs/cgroup/unified/cgroup.controllers", &st) == 0)
-		return "v1 (hybrid: cgroup2 at /sys/fs/cgroup/unified)";
-	return "v1";
+	enum cg_mode m = cg_probe();
+	sb_printf(out, "cgroup %s%s\n", cg_mode_name(m),
+		  m == CG_V1 && stat("/sys/fs/cgroup/unified/cgroup.controllers", &st) == 0
+			  ? " (hybrid layout: the cgroup2 tree at /sys/fs/cgroup/unified is not used)"
+			  : m == CG_NONE ? " (no cgroups: containers cannot start)" : "");
 }
 
 static void mem_line(struct sbuf *out, const char *key, unsigned long long bytes)
@@ -46,7 +47,7 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	sb_printf(out, "kvm %s\n", access("/dev/kvm", R_OK | W_OK) == 0
 					   ? "present (/dev/kvm; tested when a VM starts)"
 					   : "absent (VMs run under TCG emulation)");
-	sb_printf(out, "cgroup %s\n", cgroup_mode());
+	cgroup_line(out);
 	sb_printf(out, "namespaces %zu\n", v->m.nns);
 	sb_printf(out, "vms %llu\n", (unsigned long long)v->m.nobjs[OT_VM]);
 	sb_printf(out, "containers %llu\n", (unsigned long long)v->m.nobjs[OT_CT]);
