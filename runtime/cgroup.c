@@ -75,10 +75,20 @@ __attribute__((format(printf, 3, 4))) static int fail(const struct grp *g, int r
 
 static void nap(void) { nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL); }
 
-/* root[/controller][/vmfs[/ns[/name]]][/file]; depth 0 is the hierarchy's root, 3 the leaf. */
+/* The top group of this vmfs: "vmfs", or another name so that several vmfs on one kernel
+ * (tests, cluster members on one machine) never share groups. */
+static char cg_top[64] = "vmfs";
+
+void cg_set_top(const char *name)
+{
+	if (name && *name && !strchr(name, '/') && strlen(name) < sizeof(cg_top))
+		snprintf(cg_top, sizeof(cg_top), "%s", name);
+}
+
+/* root[/controller][/TOP[/ns[/name]]][/file]; depth 0 is the hierarchy's root, 3 the leaf. */
 static int cpath(char *buf, int c, int depth, const struct grp *g, const char *file)
 {
-	const char *part[] = {c == V2 ? NULL : ctrl_name[c], depth > 0 ? "vmfs" : NULL,
+	const char *part[] = {c == V2 ? NULL : ctrl_name[c], depth > 0 ? cg_top : NULL,
 			      depth > 1 ? g->ns : NULL, depth > 2 ? g->name : NULL, file};
 	size_t n = snprintf(buf, PATH_MAX, "%s", cg.root);
 	for (size_t i = 0; i < sizeof part / sizeof *part; i++) {

@@ -22,6 +22,8 @@
 
 enum cg_mode { CG_NONE, CG_V1, CG_V2 };
 
+/* Names the top group (default "vmfs"): every group is then TOP/<ns>/<name>. */
+void cg_set_top(const char *name);
 /* The layout of this machine; "v2", "v1" or "none" for host/info. */
 enum cg_mode cg_probe(void);
 const char *cg_mode_name(enum cg_mode m);

@@ -61,6 +61,7 @@ static int spec_write(struct model *m, struct object *o, int dfd, const char *ro
 	if (*cfg(o, "preinit"))
 		abs_image(m, cfg(o, "preinit"), pre, sizeof(pre));
 	struct sbuf b = {0};
+	sb_printf(&b, "cgroup=%s\n", m->cgroup_top);
 	sb_printf(&b, "namespace=%s\nname=%s\nhostname=%s\nrootfs=%s\n", o->ns->name, o->name,
 		  *cfg(o, "hostname") ? cfg(o, "hostname") : o->name, rootfs);
 	sb_printf(&b, "snapshot=%s\ninit=%s\n", cfg(o, "snapshot"), cfg(o, "init"));

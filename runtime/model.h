@@ -98,6 +98,7 @@ struct model {
 	char *statedir, *imagedir;
 	const char *mountpoint; /* never looked at from inside: it would ask us */
 	char *shim;      /* the vmfs-shim binary */
+	char cgroup_top[32]; /* our top cgroup: "vmfs", or vmfs-HASH for another state dir */
 	int inotify;     /* run directories of running objects */
 	int statefd, nsdirfd, imagefd;
 	struct ns **nss; /* sorted by name */

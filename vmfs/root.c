@@ -16,14 +16,16 @@ int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 /* Which cgroup layout containers use (probed once), and the cgroup2 tree that a hybrid
  * layout mounts beside the v1 controllers without using it. */
-static void cgroup_line(struct sbuf *out)
+static void cgroup_line(struct vmfs *v, struct sbuf *out)
 {
 	struct stat st;
 	enum cg_mode m = cg_probe();
-	sb_printf(out, "cgroup %s%s\n", cg_mode_name(m),
+	sb_printf(out, "cgroup %s%s, groups under %s/NAMESPACE/NAME\n", cg_mode_name(m),
 		  m == CG_V1 && stat("/sys/fs/cgroup/unified/cgroup.controllers", &st) == 0
 			  ? " (hybrid layout: the cgroup2 tree at /sys/fs/cgroup/unified is not used)"
-			  : m == CG_NONE ? " (no cgroups: containers cannot start)" : "");
+			  : m == CG_NONE ? " (no cgroups: containers cannot start)" : "",
+		  v->m.cgroup_top);
+	sb_printf(out, "cgroup_top %s\n", v->m.cgroup_top);
 }
 
 static void mem_line(struct sbuf *out, const char *key, unsigned long long bytes)
@@ -47,7 +49,7 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	sb_printf(out, "kvm %s\n", access("/dev/kvm", R_OK | W_OK) == 0
 					   ? "present (/dev/kvm; tested when a VM starts)"
 					   : "absent (VMs run under TCG emulation)");
-	cgroup_line(out);
+	cgroup_line(v, out);
 	sb_printf(out, "namespaces %zu\n", v->m.nns);
 	sb_printf(out, "vms %llu\n", (unsigned long long)v->m.nobjs[OT_VM]);
 	sb_printf(out, "containers %llu\n", (unsigned long long)v->m.nobjs[OT_CT]);

@@ -3,8 +3,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/run.h"
 #include "vmfs/kinds.h"
+
+/* Two vmfs on one kernel (tests, cluster members on one machine) must not share cgroups:
+ * the default state directory gets "vmfs", any other a name derived from its path. */
+static void cgroup_top(struct model *m)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = m->statedir; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	if (!strcmp(m->statedir, "/var/lib/vmfs"))
+		snprintf(m->cgroup_top, sizeof(m->cgroup_top), "vmfs");
+	else
+		snprintf(m->cgroup_top, sizeof(m->cgroup_top), "vmfs-%08x", h);
+	cg_set_top(m->cgroup_top);
+}
 
 /* vmfs-shim lives beside the vmfs binary (the build and `make install` put it there);
  * VMFS_SHIM overrides, for tests of other builds. */
@@ -39,6 +54,7 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 		snprintf(images, sizeof(images), "%s/images", conf->state);
 	int r = model_open(&v->m, conf->state, images, err, errlen);
 	v->m.mountpoint = conf->mountpoint;
+	cgroup_top(&v->m);
 	if (r)
 		return r;
 	evlog_init(&v->log, v->m.statefd, "log");

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "ctl/ctl.h"
+#include "runtime/cgroup.h"
 #include "runtime/shim/shim_int.h"
 #include "runtime/util.h"
 
@@ -62,7 +63,9 @@ static int parse_line(struct spec *s, char *line, char *err)
 		return *line ? shim_msg(err, "spec: line \"%s\" has no '='", line) : 0;
 	*v++ = 0;
 	uint64_t n;
-	if (!strcmp(line, "namespace"))
+	if (!strcmp(line, "cgroup"))
+		cg_set_top(v); /* the top group of the vmfs that started us */
+	else if (!strcmp(line, "namespace"))
 		s->ns = v;
 	else if (!strcmp(line, "name"))
 		s->name = v;

@@ -98,8 +98,9 @@ like "$(tail -3 "$C/nofs/log")" "config/filesystem: .* is not a directory" "and 
 mkdir "$C/lim"
 echo 48M >"$C/lim/config/memory"
 "$XWRITE" "$C/lim/ctl" start
-lim=$(cat /sys/fs/cgroup/memory/vmfs/default/lim/memory.limit_in_bytes 2>/dev/null ||
-	cat /sys/fs/cgroup/vmfs/default/lim/memory.max)
+G=$(cg_top)
+lim=$(cat /sys/fs/cgroup/memory/$G/default/lim/memory.limit_in_bytes 2>/dev/null ||
+	cat /sys/fs/cgroup/$G/default/lim/memory.max)
 is "$lim" "50331648" "config/memory is the cgroup's hard limit"
 follow lim
 wait_for 5 console_has lim "is up"
@@ -151,12 +152,13 @@ shim_count() { pgrep -f "vmfs-shim $S/ns/default/containers/$1/run" | wc -l; }
 ok "rmdir a running container" rmdir "$C/m2"
 ok "its directory is gone" test ! -e "$C/m2"
 is "$(shim_count m2)" "0" "no shim left"
-ok "no cgroup left" sh -c "! ls -d /sys/fs/cgroup/*/vmfs/default/m2 /sys/fs/cgroup/vmfs/default/m2 2>/dev/null | grep -q ."
+ok "no cgroup left" sh -c "! ls -d /sys/fs/cgroup/*/$G/default/m2 /sys/fs/cgroup/$G/default/m2 2>/dev/null | grep -q ."
 ok "no mount left" sh -c "! grep -q 'containers/m2/' /proc/mounts"
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "flush all" "$XWRITE" "$D/ctl" "flush all"
 is "$(ls "$C" | wc -l)" "0" "everything flushed"
 is "$(pgrep -f "vmfs-shim $S" | wc -l)" "0" "no shim left at all"
+is "$(ls -d /sys/fs/cgroup/*/$G/default/* /sys/fs/cgroup/$G/default/* 2>/dev/null | grep -vc '/[a-z_]*\.[a-z_.]*$\|/tasks$\|notify_on_release$')" "0" "no container cgroup left at all"
 ok "no overlay left" sh -c "! grep -q '$S' /proc/mounts"
 vmfs_stop
 done_testing

@@ -119,6 +119,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+cg_top() { # the top cgroup of the mounted vmfs (each state directory has its own)
+	awk '$1=="cgroup_top"{print $2}' "$M/host/info"
+}
+
 skip_all() {
 	echo "1..0 # SKIP $*"
 	exit 77
