@@ -14,6 +14,7 @@ C=$D/containers
 SC=$S/ns/default/containers
 N=100
 K=20
+G= # this vmfs's top cgroup (one per state directory): $(cg_top) once it is mounted
 declare -A INIT_START=() # host pid of each container's init -> its start time (/proc/PID/stat)
 
 starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
@@ -32,16 +33,13 @@ scrub() {
 	for pid in "${!INIT_START[@]}"; do
 		same_proc "$pid" "${INIT_START[$pid]}" && kill -9 "$pid" 2>/dev/null
 	done
-	for g in $(ls -d /sys/fs/cgroup/*/vmfs/default/s* /sys/fs/cgroup/vmfs/default/s* 2>/dev/null); do
-		[[ $(basename "$g") =~ ^s[0-9]+$ ]] || continue
+	for g in $(cgroups_left); do
 		[ -e "$g/freezer.state" ] && echo THAWED >"$g/freezer.state" 2>/dev/null
 		[ -e "$g/cgroup.kill" ] && echo 1 >"$g/cgroup.kill" 2>/dev/null
 		for pid in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 	done
 	sleep 0.2
-	for g in $(ls -d /sys/fs/cgroup/*/vmfs/default/s* /sys/fs/cgroup/vmfs/default/s* 2>/dev/null); do
-		[[ $(basename "$g") =~ ^s[0-9]+$ ]] && rmdir "$g" 2>/dev/null
-	done
+	for g in $({ cgroups_left; top_left; } | sort -r); do rmdir "$g" 2>/dev/null; done
 	for m in $(awk -v s="$S" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done
@@ -61,8 +59,14 @@ col() { # col NAME: the column NAME of ns info, as "name value" lines
 }
 running_count() { col state | awk '$1 ~ /^s[0-9]+$/ && $2=="RUNNING"' | wc -l; }
 shims() { pgrep -f "vmfs-shim $S" | wc -l; }
-cgroups_left() { ls -d /sys/fs/cgroup/*/vmfs/default/s* /sys/fs/cgroup/vmfs/default/s* 2>/dev/null |
-	grep -E '/s[0-9]+$'; }
+cgroups_left() { # the containers' groups
+	[ -n "$G" ] && ls -d /sys/fs/cgroup/*/"$G"/default/s* /sys/fs/cgroup/"$G"/default/s* 2>/dev/null |
+		grep -E '/s[0-9]+$'
+}
+top_left() { # this vmfs's own parents: gone once its last container is gone
+	[ -n "$G" ] && ls -d /sys/fs/cgroup/*/"$G"/default /sys/fs/cgroup/"$G"/default \
+		/sys/fs/cgroup/*/"$G" /sys/fs/cgroup/"$G" 2>/dev/null
+}
 mounts_left() { grep -F "$S" /proc/mounts; }
 inits_left() {
 	local pid
@@ -82,12 +86,15 @@ nothing_left() { # nothing_left WHEN: shims, inits, cgroups, mounts, state files
 	is "$(shims)" "0" "$1: no vmfs-shim process left"
 	is "$(inits_left | wc -l)" "0" "$1: no container init left (of ${#INIT_START[@]})"
 	is "$(cgroups_left | head -5)" "" "$1: no cgroup left"
+	is "$(top_left | head -5)" "" "$1: no $G/default or $G parent group left"
 	is "$(mounts_left | head -5)" "" "$1: no mount left"
 	is "$(files_left | head -5)" "" "$1: no file left in the state's containers/"
 	is "$(ls "$C" | wc -l)" "0" "$1: containers/ is empty"
 }
 
 vmfs_start --images "$T/images" || exit 1
+G=$(cg_top)
+[ -n "$G" ] || { echo "not ok 1 - host/info names cgroup_top"; exit 1; }
 
 # --- 100 at once
 t0=$SECONDS
@@ -101,7 +108,7 @@ alive=0
 for pid in "${!INIT_START[@]}"; do same_proc "$pid" "${INIT_START[$pid]}" && alive=$((alive + 1)); done
 is "$alive" "$N" "all $N inits are alive"
 is "$(shims)" "$N" "one shim each"
-is "$(ls -d /sys/fs/cgroup/pids/vmfs/default/s* /sys/fs/cgroup/vmfs/default/s* 2>/dev/null |
+is "$(ls -d /sys/fs/cgroup/pids/"$G"/default/s* /sys/fs/cgroup/"$G"/default/s* 2>/dev/null |
 	grep -cE '/s[0-9]+$')" "$N" "one cgroup each"
 is "$(grep -F "$S" /proc/mounts | grep -c overlay)" "$N" "one overlay each"
 like "$(timeout 2 cat "$C/s$N/console")" "vmfs container s$N is up" "the last one's console has its banner"
@@ -148,10 +155,12 @@ while read -r name pid; do
 		same_proc "$pid" "${INIT_START[$pid]:-}" && same=$((same + 1))
 done < <(col pid)
 is "$same" "$K" "each with the same init (pid and start time)"
+readers=()
 for i in $(seq 1 $K); do
 	timeout 2 cat "$C/s$i/console" >"$T/replay.s$i" 2>&1 &
+	readers+=($!)
 done
-wait
+wait "${readers[@]}"
 banner=0 marker=0
 for i in $(seq 1 $K); do
 	grep -q "vmfs container s$i is up" "$T/replay.s$i" && banner=$((banner + 1))

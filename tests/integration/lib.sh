@@ -68,13 +68,21 @@ vmfs_start() { # vmfs_start [ARGS...]: mount on $M with state $S, wait until it 
 	return 1
 }
 
-vmfs_stop() { # unmounts the way a user does and requires a clean exit
-	local rc=0
+vmfs_stop() { # unmounts the way a user does and requires a clean exit (within 10 s)
+	local rc=0 i
 	if ! fusermount3 -u "$M"; then
 		rc=1
 		[ -n "$VMFS_PID" ] && kill "$VMFS_PID" 2>/dev/null
 	fi
 	if [ -n "$VMFS_PID" ]; then
+		# the daemon ends when the kernel drops the connection; a copy of the mount in
+		# another mount namespace (someone's unshare --mount) would keep it alive
+		for i in $(seq 100); do kill -0 "$VMFS_PID" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$VMFS_PID" 2>/dev/null; then
+			echo "# vmfs still runs 10 s after the unmount: another mount namespace holds the mount?"
+			kill "$VMFS_PID"
+			rc=1
+		fi
 		wait "$VMFS_PID" || rc=$?
 	fi
 	VMFS_PID=
