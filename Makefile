@@ -1,7 +1,7 @@
 # vmfs — plain Makefile. Everything but main() goes into libvmfs.a, which the
 # daemon and the unit tests both link, so tests exercise the very same code.
 CC      ?= cc
-PKGS    := fuse3 inih
+PKGS    := fuse3 inih json-c
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))
@@ -57,9 +57,13 @@ bench: all
 # The default container image, from Debian's busybox-static (for tests; ./setup builds
 # it into the image store).
 # (a stamp: the image's own times are the package's, so make cannot judge it by them)
-images: build/.busybox.stamp
+images: build/.busybox.stamp build/.boot.stamp
 build/.busybox.stamp: scripts/mkrootfs
 	scripts/mkrootfs build/images/busybox
+	@touch $@
+# The default VM boot image (vmlinuz, initrd) from Debian's cloud kernel and busybox.
+build/.boot.stamp: scripts/mkbootimg
+	scripts/mkbootimg build/boot
 	@touch $@
 
 # Sets up a fresh Debian machine and mounts vmfs (README, first command).

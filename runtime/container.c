@@ -162,16 +162,8 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	if (!strcmp(cfg(o, "snapshot"), "false") && rootfs_free(m, o, rootfs, err, errlen))
 		return -EBUSY;
 	run_dir(m, o, rundir, sizeof(rundir));
-	char objdir[NAME_MAX_LEN + 16];
-	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
-	int r = remove_tree(o->ns->dirfd, objdir);
-	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
-		r = -errno;
-	int dfd = r ? -1 : openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!r && dfd < 0)
-		r = -errno;
-	if (!r)
-		r = spec_write(m, o, dfd, rootfs);
+	int dfd = run_prepare(m, o);
+	int r = dfd < 0 ? dfd : spec_write(m, o, dfd, rootfs);
 	if (dfd >= 0)
 		close(dfd);
 	if (r) {
@@ -189,11 +181,10 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 /* Second half: the shim's word on the ready pipe (closed here). */
 static int ct_start_finish(struct model *m, struct object *o, int rfd, char *err, size_t errlen)
 {
-	char line[1024] = "", why[1100], objdir[NAME_MAX_LEN + 16];
+	char line[1024] = "", why[1100];
 	int r = shim_ready(rfd, line, sizeof(line));
 	close(rfd);
-	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
-	int dfd = openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = run_open(m, o);
 	bool alive = dfd >= 0 && run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start);
 	if (dfd >= 0)
 		close(dfd);
@@ -256,7 +247,7 @@ static int ct_kill_signal(struct model *m, struct object *o, char *err, size_t e
 static int ct_kill_wait(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	/* the shim records the end at once; wait for it so `cat state` right after says QUIT */
-	if (!run_wait_exit(m, o, 3000)) {
+	if (!run_wait_exit(m, o, 15000)) { /* thousands of processes take seconds to die */
 		snprintf(err, errlen, "%s: killed, but vmfs-shim has not recorded the end yet", o->name);
 		return -ETIMEDOUT;
 	}

@@ -3,10 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct backend container_backend;
+extern const struct backend container_backend, qemu_backend;
 
-/* QEMU VMs arrive with their issue; until then a VM stays BUILDING. */
-const struct backend *backends[2] = {NULL, &container_backend};
+const struct backend *backends[2] = {&qemu_backend, &container_backend};
 
 static const char *const verb_names[V_MAX] = {"start", "stop",    "pause", "resume",
 					      "kill",  "restart", "flush"};

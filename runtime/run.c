@@ -154,6 +154,10 @@ void run_tick(struct model *m)
 				struct object *o = m->nss[i]->objs[t].v[j];
 				if (o->state != ST_RUNNING && o->state != ST_PAUSED)
 					continue;
+				if (o->type == OT_VM)
+					vm_check(m, o);
+				if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+					continue;
 				if (o->rt.stop_deadline && now >= o->rt.stop_deadline && o->rt.pid > 0) {
 					model_event(o->ns, o, "stop: still running after the grace period, killing it");
 					kill(o->rt.pid, SIGKILL);
@@ -205,4 +209,30 @@ void run_fini(struct model *m)
 	if (m->inotify >= 0)
 		close(m->inotify);
 	m->inotify = -1;
+}
+
+int run_prepare(struct model *m, struct object *o)
+{
+	char objdir[NAME_MAX_LEN + 16];
+	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
+	int r = remove_tree(o->ns->dirfd, objdir); /* the last run's, but never through a mount */
+	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
+		r = -errno;
+	int dfd = r ? -1 : openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return r ? r : dfd < 0 ? -errno : dfd;
+}
+
+int run_open(struct model *m, struct object *o)
+{
+	char objdir[NAME_MAX_LEN + 16];
+	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
+	int dfd = openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return dfd < 0 ? -errno : dfd;
+}
+
+int run_write_pid(int dirfd, const char *file, pid_t pid)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%d %llu\n", (int)pid, proc_starttime(pid));
+	return write_atomic(dirfd, file, line, n, 0);
 }

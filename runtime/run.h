@@ -12,6 +12,8 @@ void run_fini(struct model *m);
 void run_events(struct model *m);
 void run_tick(struct model *m);
 
+/* runtime/qemu.c: notices that a VM's QEMU ended (it has no shim to say so). */
+void vm_check(struct model *m, struct object *o);
 /* "STATEDIR/ns/NS/TYPE/NAME/run" */
 void run_dir(const struct model *m, const struct object *o, char *out, size_t outlen);
 /* Starts watching o's run directory (after the backend started it). */
@@ -20,6 +22,12 @@ int run_watch(struct model *m, struct object *o);
 bool run_reap(struct model *m, struct object *o);
 /* Waits (bounded) until run/exit appears and reaps it. */
 bool run_wait_exit(struct model *m, struct object *o, int ms);
+/* Empties (never through a mount) and recreates o's run directory; returns its fd. */
+int run_prepare(struct model *m, struct object *o);
+/* Opens o's run directory; -errno. */
+int run_open(struct model *m, struct object *o);
+/* Writes "PID STARTTIME" to dirfd/file. */
+int run_write_pid(int dirfd, const char *file, pid_t pid);
 /* pid's start time (/proc/PID/stat field 22), 0 if it is gone. */
 unsigned long long proc_starttime(pid_t pid);
 /* Reads "PID STARTTIME" from a run file; true if that process is alive and the same one. */
