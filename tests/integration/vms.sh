@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# QEMU VMs through the tree, under TCG: boot the default image and see the banner on the
+# console, a command round trip, pause/resume, power-off, kill, a broken kernel path, and
+# survival of a vmfs restart. Real QEMU guests.
+. "$(dirname "$0")/lib.sh"
+command -v qemu-system-x86_64 >/dev/null || { echo "not ok 1 - qemu-system-x86_64 is installed (./setup --deps)"; exit 1; }
+make -s -C "$ROOT" images >/dev/null || { echo "not ok 1 - make images"; exit 1; }
+mkdir -p "$T/images"
+cp "$ROOT/build/boot/vmlinuz" "$ROOT/build/boot/initrd" "$T/images/"
+vmfs_start --images "$T/images" || exit 1
+D=$M/ns/default
+V=$D/vms
+EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "process=vmfs-[a-z0-9]*" 2>/dev/null'
+
+wait_for() { # wait_for SECONDS CMD...
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+console_has() { timeout 1 cat "$V/$1/console" 2>/dev/null | grep -aq -- "$2"; }
+
+mkdir "$V/v1"
+ok "start" "$XWRITE" "$V/v1/ctl" start
+is "$(cat "$V/v1/state")" "RUNNING" "state RUNNING"
+pid=$(awk '$1=="pid"{print $2}' "$V/v1/info")
+like "$(cat /proc/$pid/cmdline 2>/dev/null | tr '\0' ' ')" "qemu-system-x86_64 .*-accel (tcg|kvm)" "info's pid is the QEMU"
+ok "the banner appears on the console" wait_for 60 console_has v1 "vmfs guest v1 is up"
+printf 'echo answer=$((6*7))\n' >"$V/v1/console"
+ok "a command typed into the console runs in the guest" wait_for 20 console_has v1 "answer=42"
+ok "pause" "$XWRITE" "$V/v1/ctl" pause
+is "$(cat "$V/v1/state")" "PAUSED" "state PAUSED"
+printf 'echo paused=$((1+1))\n' >"$V/v1/console"
+sleep 2
+ok "a paused guest does not run" sh -c "! timeout 1 cat '$V/v1/console' | grep -aq paused=2"
+ok "resume" "$XWRITE" "$V/v1/ctl" resume
+ok "after resume it runs again" wait_for 20 console_has v1 "paused=2"
+
+# kill -9 vmfs: the VM keeps running, a new vmfs adopts it
+vmfs_kill9
+ok "the VM outlives vmfs" kill -0 "$pid"
+vmfs_start --images "$T/images" || exit 1
+is "$(cat "$V/v1/state")" "RUNNING" "adopted: RUNNING"
+is "$(awk '$1=="pid"{print $2}' "$V/v1/info")" "$pid" "the same QEMU"
+ok "console scrollback intact" console_has v1 "answer=42"
+printf 'echo again=$((2+3))\n' >"$V/v1/console"
+ok "console input works after the restart" wait_for 20 console_has v1 "again=5"
+
+# guest power-off: QUIT
+printf 'poweroff -f\n' >"$V/v1/console"
+ok "a guest power-off makes it QUIT" wait_for 30 grep -qx QUIT "$V/v1/state"
+is "$(awk '$1=="exit"{$1=""; print substr($0,2)}' "$V/v1/info")" "powered off" "info says how it ended"
+ok "QEMU is gone" sh -c "! kill -0 $pid 2>/dev/null"
+
+# kill
+ok "start again" "$XWRITE" "$V/v1/ctl" start
+ok "kill" "$XWRITE" "$V/v1/ctl" kill
+is "$(cat "$V/v1/state")" "QUIT" "killed: QUIT at once"
+
+# a kernel that is not a kernel: ERROR with QEMU's own words
+mkdir "$V/bad"
+echo junk >"$T/images/notakernel"
+echo notakernel >"$V/bad/config/kernel"
+is "$(errno_of "$V/bad/ctl" start)" "EIO" "a start with a broken kernel fails"
+is "$(cat "$V/bad/state")" "ERROR" "state ERROR"
+like "$(cat "$V/bad/log")" "qemu|kernel|linux" "the log has QEMU's own words"
+
+# rmdir kills and removes; nothing left behind
+ok "start v1" "$XWRITE" "$V/v1/ctl" start
+pid=$(awk '$1=="pid"{print $2}' "$V/v1/info")
+ok "rmdir a running VM" rmdir "$V/v1"
+ok "QEMU is gone" sh -c "! kill -0 $pid 2>/dev/null"
+ok "its run directory is gone" test ! -e "$S/ns/default/vms/v1"
+ok "flush the rest" "$XWRITE" "$D/ctl" "flush all"
+is "$(pgrep -fc "process=vmfs-v1")" "0" "no QEMU left"
+vmfs_stop
+done_testing
