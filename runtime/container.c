@@ -3,6 +3,8 @@
  * console; pause and resume are the freezer; stop is SIGTERM to init, then SIGKILL after
  * a grace period; kill is SIGKILL, which ends init's PID namespace and everything in it. */
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -38,11 +40,13 @@ static int rootfs_free(struct model *m, struct object *self, const char *rootfs,
 		struct objlist *l = &m->nss[i]->objs[OT_CT];
 		for (size_t j = 0; j < l->n; j++) {
 			struct object *o = l->v[j];
-			char other[4200];
+			char other[4200], a[PATH_MAX], b[PATH_MAX];
 			if (o == self || (o->state != ST_RUNNING && o->state != ST_PAUSED))
 				continue;
+			if (strcmp(cfg(o, "snapshot"), "false") && strcmp(cfg(self, "snapshot"), "false"))
+				continue; /* overlays over one image: fine */
 			abs_image(m, cfg(o, "filesystem"), other, sizeof(other));
-			if (!strcmp(other, rootfs)) {
+			if (realpath(other, a) && realpath(rootfs, b) && !strcmp(a, b)) {
 				snprintf(err, errlen, "%s is in use by ns/%s/containers/%s: with snapshot "
 					 "false a root filesystem can serve one container at a time",
 					 rootfs, o->ns->name, o->name);
@@ -154,12 +158,13 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	char rootfs[4200], rundir[4200], why[8600];
 	struct stat st;
 	abs_image(m, cfg(o, "filesystem"), rootfs, sizeof(rootfs));
-	if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	int e = stat(rootfs, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (e) {
 		snprintf(why, sizeof(why), "config/filesystem: %s is not a directory (%s); ./setup "
-			 "builds the default busybox image", rootfs, strerror(errno ? errno : ENOTDIR));
+			 "builds the default busybox image", rootfs, strerror(e));
 		return start_failed(m, o, why, -ENOENT, err, errlen);
 	}
-	if (!strcmp(cfg(o, "snapshot"), "false") && rootfs_free(m, o, rootfs, err, errlen))
+	if (rootfs_free(m, o, rootfs, err, errlen))
 		return -EBUSY;
 	run_dir(m, o, rundir, sizeof(rundir));
 	int dfd = run_prepare(m, o);
@@ -241,6 +246,7 @@ static int ct_kill_signal(struct model *m, struct object *o, char *err, size_t e
 {
 	if (o->state == ST_PAUSED)
 		cg_freeze(o->ns->name, o->name, 0, err, errlen);
+	o->rt.killing = true;
 	return ct_signal(o, SIGKILL, err, errlen);
 }
 

@@ -45,6 +45,7 @@ struct objrt {
 	unsigned long long pid_start; /* its start time (/proc/PID/stat field 22) */
 	time_t started;
 	time_t stop_deadline;   /* stop: SIGKILL after this, 0 if not stopping */
+	bool killing;           /* vmfs sent the SIGKILL: not the OOM killer's doing */
 	int wd;                 /* inotify watch on the run directory, -1 if none */
 	int console_fd;         /* connection to console.sock for input, -1 if none */
 	uint64_t cpu_usec;      /* last sample, for cpu% */

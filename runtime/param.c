@@ -26,16 +26,50 @@ static bool rel_path_clean(const char *p)
 	}
 }
 
+/* path with "//", "/./" and "/../" folded, without asking the file system (which, for a
+ * path into our own mount, would be asking ourselves). */
+static void path_fold(const char *path, char *out, size_t outlen)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (const char *s = path; *s;) {
+		while (*s == '/')
+			s++;
+		size_t len = strcspn(s, "/");
+		if (len == 0)
+			break;
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			while (n > 0 && out[--n] != '/')
+				;
+			out[n] = 0;
+		} else if (!(len == 1 && s[0] == '.') && n + len + 2 < outlen) {
+			out[n++] = '/';
+			memcpy(out + n, s, len);
+			n += len;
+			out[n] = 0;
+		}
+		s += len;
+	}
+	if (!n)
+		snprintf(out, outlen, "/");
+}
+
 static int path_exists(const char *path, void *arg)
 {
 	struct pathcheck *pc = arg;
 	struct stat st;
 	const char *mp = pc->m->mountpoint;
 	size_t mpl = mp ? strlen(mp) : 0;
-	if (path[0] == '/' && mpl && !strncmp(path, mp, mpl) && (!path[mpl] || path[mpl] == '/')) {
+	char folded[4200];
+	path_fold(path, folded, sizeof(folded));
+	if (path[0] == '/' && mpl && !strncmp(folded, mp, mpl) &&
+	    (!folded[mpl] || folded[mpl] == '/')) {
 		/* vmfs must never look at its own mount: the kernel would ask vmfs itself */
+		const char *in = folded + mpl;
+		if (!strncmp(in, "/images/", 8))
+			in += 8;
 		snprintf(pc->err, pc->errlen, "%s is inside the vmfs mount: name images by their "
-			 "path in the image store (e.g. %s)", path, path[mpl] ? path + mpl + 1 : "vmlinuz");
+			 "path in the image store (%s)", path, *in && *in != '/' ? in : "e.g. vmlinuz");
 		return -EINVAL;
 	}
 	if (path[0] != '/' && !rel_path_clean(path)) {

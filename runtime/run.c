@@ -91,9 +91,14 @@ bool run_reap(struct model *m, struct object *o)
 	snprintf(o->rt.exit, sizeof(o->rt.exit), "%s", text);
 	o->rt.pid = 0;
 	o->rt.stop_deadline = 0;
+	bool killing = o->rt.killing;
+	o->rt.killing = false;
 	if (!strncmp(text, "error: ", 7)) {
 		model_error(o->ns, o, "start", text + 7);
 		lifecycle_set(m, o, ST_ERROR, text + 7);
+	} else if (!strcmp(text, "oom") && killing) {
+		lifecycle_set(m, o, ST_QUIT, "killed KILL");
+		snprintf(o->rt.exit, sizeof(o->rt.exit), "killed KILL");
 	} else if (!strcmp(text, "oom")) {
 		model_error(o->ns, o, "memory", "killed by the OOM killer: config/memory is too small");
 		lifecycle_set(m, o, ST_ERROR, "out of memory");
@@ -160,11 +165,25 @@ void run_tick(struct model *m)
 					continue;
 				if (o->rt.stop_deadline && now >= o->rt.stop_deadline && o->rt.pid > 0) {
 					model_event(o->ns, o, "stop: still running after the grace period, killing it");
+					o->rt.killing = true;
 					kill(o->rt.pid, SIGKILL);
 					o->rt.stop_deadline = 0;
 				}
 				run_sample(o);
 			}
+}
+
+/* How an object that ended before this vmfs started ended, for info's exit line. */
+static void run_exit_text(struct model *m, struct object *o)
+{
+	char path[4200];
+	auto_free char *text = NULL;
+	run_dir(m, o, path, sizeof(path));
+	strncat(path, "/exit", sizeof(path) - strlen(path) - 1);
+	if (read_small(AT_FDCWD, path, 4096, &text, NULL) == 0) {
+		text[strcspn(text, "\n")] = 0;
+		snprintf(o->rt.exit, sizeof(o->rt.exit), "%s", text);
+	}
 }
 
 /* After a vmfs restart: what still runs is adopted, what ended meanwhile is reaped. */
@@ -200,6 +219,8 @@ int run_init(struct model *m)
 				struct object *o = m->nss[i]->objs[t].v[j];
 				if (o->state == ST_RUNNING || o->state == ST_PAUSED)
 					run_adopt(m, o);
+				else if (o->state == ST_QUIT || o->state == ST_ERROR)
+					run_exit_text(m, o);
 			}
 	return 0;
 }

@@ -230,12 +230,17 @@ static int path_matches(const char *p, void *arg)
 	return !strncmp(u->target, real, rl) && u->target[rl] == '/';
 }
 
-static bool cfg_in_use(char *const *cfg, struct inuse *u)
+/* cfg's own values; with o, the defaults that apply to o too (a container on the default
+ * image uses images/busybox without naming it). */
+static bool cfg_in_use(char *const *cfg, const struct object *o, struct inuse *u)
 {
-	for (size_t p = 0; p < nparams; p++)
-		if (cfg[p] && (params[p].type == PT_PATH || params[p].type == PT_PATHS) &&
-		    param_paths(&params[p], cfg[p], path_matches, u) > 0)
+	for (size_t p = 0; p < nparams; p++) {
+		const char *val = o ? (params[p].applies & otype_mask(o->type) ? obj_param(o, p) : NULL)
+				    : cfg[p];
+		if (val && *val && (params[p].type == PT_PATH || params[p].type == PT_PATHS) &&
+		    param_paths(&params[p], val, path_matches, u) > 0)
 			return true;
+	}
 	return false;
 }
 
@@ -244,19 +249,23 @@ static bool cfg_in_use(char *const *cfg, struct inuse *u)
 static bool img_in_use(struct vmfs *v, const char *rel, char *who, size_t wholen)
 {
 	char abs[4200], real[PATH_MAX];
-	snprintf(abs, sizeof(abs), "%s/%s", v->m.imagedir, rel);
-	if (!realpath(abs, real))
+	/* the real path of the entry itself: a symlink being removed is not its target */
+	const char *slash = strrchr(rel, '/');
+	snprintf(abs, sizeof(abs), "%s/%.*s", v->m.imagedir, slash ? (int)(slash - rel) : 0, rel);
+	if (!realpath(abs, real) || strlen(real) + strlen(rel) + 2 > sizeof(real))
 		return false;
+	strcat(real, "/");
+	strcat(real, slash ? slash + 1 : rel);
 	struct inuse u = {&v->m, real, strlen(real)};
 	for (size_t i = 0; i < v->m.nns; i++) {
 		struct ns *ns = v->m.nss[i];
-		if (cfg_in_use(ns->cfg, &u)) {
+		if (cfg_in_use(ns->cfg, NULL, &u)) {
 			snprintf(who, wholen, "the template ns/%s/config", ns->name);
 			return true;
 		}
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < ns->objs[t].n; j++)
-				if (cfg_in_use(ns->objs[t].v[j]->cfg, &u)) {
+				if (cfg_in_use(ns->objs[t].v[j]->cfg, ns->objs[t].v[j], &u)) {
 					snprintf(who, wholen, "ns/%s/%s/%s", ns->name, otype_dir(t),
 						 ns->objs[t].v[j]->name);
 					return true;

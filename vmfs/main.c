@@ -166,9 +166,21 @@ void lock_note_pid(int fd)
 }
 
 /* One daemon per state directory: a second one would overwrite the first one's files. */
-static int lock_state(struct vmfs *v)
+static int lock_state(const char *statedir)
 {
-	int fd = openat(v->m.statefd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s", statedir);
+	for (char *p = path + 1;; p++) /* mkdir -p */
+		if (*p == '/' || !*p) {
+			char c = *p;
+			*p = 0;
+			mkdir(path, 0755);
+			*p = c;
+			if (!c)
+				break;
+		}
+	snprintf(path, sizeof(path), "%s/lock", statedir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		lock_note_pid(fd);
 		return fd; /* held until exit; flock follows the descriptor across the fork */
@@ -176,8 +188,11 @@ static int lock_state(struct vmfs *v)
 	char owner[32] = "?";
 	if (fd >= 0 && pread(fd, owner, sizeof(owner) - 1, 0) > 0)
 		owner[strcspn(owner, "\n")] = 0;
-	fprintf(stderr, "vmfs: the state directory %s is in use by another vmfs (pid %s)\n",
-		v->m.statedir, owner);
+	if (fd < 0)
+		fprintf(stderr, "vmfs: cannot open %s: %s\n", path, strerror(errno));
+	else
+		fprintf(stderr, "vmfs: the state directory %s is in use by another vmfs (pid %s)\n",
+			statedir, owner);
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -229,12 +244,15 @@ int main(int argc, char **argv)
 	if ((rc = conf_from_cli(&conf, &cli, &fo)))
 		goto out;
 	rc = 1;
+	/* the lock first: a refused second vmfs must not touch the state (adopt, reap, log) */
+	if ((lockfd = lock_state(conf.state)) < 0)
+		goto out;
 	if (vmfs_init(&v, &conf, err, sizeof(err))) {
 		fprintf(stderr, "vmfs: %s\n", err);
 		vmfs_fini(&v);
 		goto out;
 	}
-	if ((lockfd = lock_state(&v)) >= 0 && !clear_stale_mount(conf.mountpoint) &&
+	if (!clear_stale_mount(conf.mountpoint) &&
 	    !add_mount_options(&args, &conf))
 		rc = vmfs_fuse_run(&v, &args, conf.mountpoint, conf.foreground, lockfd);
 	if (lockfd >= 0)

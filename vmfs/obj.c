@@ -166,9 +166,9 @@ int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *repl
 		int r = name_check(argv[1], err, errlen);
 		if (r)
 			return r;
-		snprintf(err, errlen, "commit: %s has no disk written yet (it has never run)",
+		snprintf(err, errlen, "commit: saving %s as an image is not built yet",
 			 n->obj->name);
-		return -EBUSY;
+		return -EOPNOTSUPP;
 	}
 	return lifecycle_do(&v->m, n->obj, c->id, err, errlen);
 }

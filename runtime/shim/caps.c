@@ -6,6 +6,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/shim/shim_int.h"
 
 const cap_value_t shim_caps[] = {
@@ -16,8 +17,12 @@ const cap_value_t shim_caps[] = {
 };
 const int shim_ncaps = sizeof(shim_caps) / sizeof(*shim_caps);
 
+/* cgroup v2 has no devices file (it needs an eBPF program, which vmfs does not load yet):
+ * there a container may not make device nodes at all, or it could open host disks. */
 static bool kept(cap_value_t c)
 {
+	if (c == CAP_MKNOD && cg_probe() == CG_V2)
+		return false;
 	for (int i = 0; i < shim_ncaps; i++)
 		if (shim_caps[i] == c)
 			return true;
@@ -36,10 +41,15 @@ int caps_drop(char *err)
 	cap_t caps = cap_init();
 	if (!caps)
 		return shim_fail(err, NULL, "cap_init");
+	cap_value_t keep[32];
+	int n = 0;
+	for (int i = 0; i < shim_ncaps; i++)
+		if (kept(shim_caps[i]))
+			keep[n++] = shim_caps[i];
 	int r = 0;
-	if (cap_set_flag(caps, CAP_EFFECTIVE, shim_ncaps, shim_caps, CAP_SET) ||
-	    cap_set_flag(caps, CAP_PERMITTED, shim_ncaps, shim_caps, CAP_SET) ||
-	    cap_set_flag(caps, CAP_INHERITABLE, shim_ncaps, shim_caps, CAP_SET) ||
+	if (cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) ||
+	    cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) ||
+	    cap_set_flag(caps, CAP_INHERITABLE, n, keep, CAP_SET) ||
 	    cap_set_proc(caps))
 		r = shim_fail(err, NULL, "set the container's capabilities");
 	cap_free(caps);
