@@ -83,6 +83,8 @@ record_inits() { # record_inits: INIT_START for every container now in ns info
 	done < <(col pid)
 }
 nothing_left() { # nothing_left WHEN: shims, inits, cgroups, mounts, state files
+	local i
+	for i in $(seq 50); do [ "$(shims)" = 0 ] && break; sleep 0.1; done # each exits just after its record
 	is "$(shims)" "0" "$1: no vmfs-shim process left"
 	is "$(inits_left | wc -l)" "0" "$1: no container init left (of ${#INIT_START[@]})"
 	is "$(cgroups_left | head -5)" "" "$1: no cgroup left"
