@@ -44,10 +44,15 @@ static void obj_render(const struct object *o, struct sbuf *b)
 	store_params(b, "", o->cfg);
 }
 
-int obj_save(struct model *m, struct object *o)
+/* Writes o's config, making its directory when new. A new object is written without a
+ * sync: the caller syncs once for a whole batch (1,000 fsyncs would make `launch` take
+ * seconds); a change to an existing one is synced at once. */
+static int obj_write(struct object *o, bool is_new)
 {
 	char dir[NAME_MAX_LEN + 16];
 	snprintf(dir, sizeof(dir), "%s/%s", otype_dir(o->type), o->name);
+	if (is_new && mkdirat(o->ns->dirfd, dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
 	auto_close int fd = openat(o->ns->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -55,29 +60,14 @@ int obj_save(struct model *m, struct object *o)
 	obj_render(o, &b);
 	int r = sb_err(&b);
 	if (!r)
-		r = write_atomic(fd, "config", b.p, b.len, 1);
+		r = write_atomic(fd, "config", b.p, b.len, !is_new);
 	sb_free(&b);
 	return r;
 }
 
-/* Writes a new object's directory and config without syncing: the caller syncs once for a
- * whole batch (1,000 fsyncs would make `launch` take seconds). */
-static int obj_write_new(struct object *o)
+int obj_save(struct model *m, struct object *o)
 {
-	char dir[NAME_MAX_LEN + 16];
-	snprintf(dir, sizeof(dir), "%s/%s", otype_dir(o->type), o->name);
-	if (mkdirat(o->ns->dirfd, dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	auto_close int fd = openat(o->ns->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct sbuf b = {0};
-	obj_render(o, &b);
-	int r = sb_err(&b);
-	if (!r)
-		r = write_atomic(fd, "config", b.p, b.len, 0);
-	sb_free(&b);
-	return r;
+	return obj_write(o, false);
 }
 
 static int obj_copy_cfg(struct object *o, char *const *src)
@@ -147,7 +137,7 @@ int obj_create_many(struct model *m, struct ns *ns, enum otype t, char **names, 
 		o->id = ns->next_id + k;
 		r = obj_copy_cfg(o, like ? like->cfg : ns->cfg);
 		if (!r)
-			r = obj_write_new(o);
+			r = obj_write(o, true);
 		if (r)
 			break;
 	}

@@ -11,14 +11,6 @@ D=$M/ns/default
 C=$D/containers
 EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "vmfs-shim $S" 2>/dev/null'
 
-wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 console_has() { grep -q -- "$2" "$T/console.$1"; }
 follow() { # follow NAME: keeps a copy of NAME's console in $T/console.NAME
 	cat "$C/$1/console" >"$T/console.$1" 2>&1 &

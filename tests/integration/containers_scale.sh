@@ -46,14 +46,6 @@ scrub() {
 }
 EXTRA_CLEANUP=scrub
 
-wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 col() { # col NAME: the column NAME of ns info, as "name value" lines
 	awk -F'\t' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} {print $2, $k}' "$D/info"
 }

@@ -49,14 +49,6 @@ scrub() {
 }
 EXTRA_CLEANUP=scrub
 
-wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 follow() { # follow NAME: keeps a copy of NAME's console in $T/console.NAME
 	cat "$C/$1/console" >"$T/console.$1" 2>&1 &
 }

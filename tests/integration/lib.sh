@@ -127,6 +127,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds, false after SECONDS
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
 cg_top() { # the top cgroup of the mounted vmfs (each state directory has its own)
 	awk '$1=="cgroup_top"{print $2}' "$M/host/info"
 }

@@ -12,14 +12,6 @@ D=$M/ns/default
 V=$D/vms
 EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "process=vmfs-[a-z0-9]*" 2>/dev/null'
 
-wait_for() { # wait_for SECONDS CMD...
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
 console_has() { timeout 1 cat "$V/$1/console" 2>/dev/null | grep -aq -- "$2"; }
 
 mkdir "$V/v1"
