@@ -19,19 +19,6 @@
 #define START_TIMEOUT 15000 /* ms for the shim to report */
 #define PIDS_MAX 4096      /* a fork bomb stops here */
 
-static const char *cfg(const struct object *o, const char *name)
-{
-	return obj_param(o, param_index(name));
-}
-
-static void abs_image(const struct model *m, const char *v, char *out, size_t outlen)
-{
-	if (v[0] == '/')
-		snprintf(out, outlen, "%s", v);
-	else
-		snprintf(out, outlen, "%s/%s", m->imagedir, v);
-}
-
 /* Without a snapshot the container writes into the image itself: one at a time. */
 static int rootfs_free(struct model *m, struct object *self, const char *rootfs, char *err,
 		       size_t errlen)
@@ -43,9 +30,9 @@ static int rootfs_free(struct model *m, struct object *self, const char *rootfs,
 			char other[4200], a[PATH_MAX], b[PATH_MAX];
 			if (o == self || (o->state != ST_RUNNING && o->state != ST_PAUSED))
 				continue;
-			if (strcmp(cfg(o, "snapshot"), "false") && strcmp(cfg(self, "snapshot"), "false"))
+			if (strcmp(obj_cfg(o, "snapshot"), "false") && strcmp(obj_cfg(self, "snapshot"), "false"))
 				continue; /* overlays over one image: fine */
-			abs_image(m, cfg(o, "filesystem"), other, sizeof(other));
+			model_image_path(m, obj_cfg(o, "filesystem"), other, sizeof(other));
 			if (realpath(other, a) && realpath(rootfs, b) && !strcmp(a, b)) {
 				snprintf(err, errlen, "%s is in use by ns/%s/containers/%s: with snapshot "
 					 "false a root filesystem can serve one container at a time",
@@ -61,20 +48,20 @@ static int spec_write(struct model *m, struct object *o, int dfd, const char *ro
 {
 	uint64_t mem = 0;
 	char e[128], pre[4200] = "";
-	value_size(cfg(o, "memory"), &mem, e, sizeof(e));
-	if (*cfg(o, "preinit"))
-		abs_image(m, cfg(o, "preinit"), pre, sizeof(pre));
+	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
+	if (*obj_cfg(o, "preinit"))
+		model_image_path(m, obj_cfg(o, "preinit"), pre, sizeof(pre));
 	struct sbuf b = {0};
 	sb_printf(&b, "cgroup=%s\n", m->cgroup_top);
 	sb_printf(&b, "namespace=%s\nname=%s\nhostname=%s\nrootfs=%s\n", o->ns->name, o->name,
-		  *cfg(o, "hostname") ? cfg(o, "hostname") : o->name, rootfs);
-	sb_printf(&b, "snapshot=%s\ninit=%s\n", cfg(o, "snapshot"), cfg(o, "init"));
+		  *obj_cfg(o, "hostname") ? obj_cfg(o, "hostname") : o->name, rootfs);
+	sb_printf(&b, "snapshot=%s\ninit=%s\n", obj_cfg(o, "snapshot"), obj_cfg(o, "init"));
 	if (*pre)
 		sb_printf(&b, "preinit=%s\n", pre);
 	sb_printf(&b, "memory=%llu\ncpus=%s\npids=%d\nfifos=%s\n", (unsigned long long)mem,
-		  cfg(o, "vcpus"), PIDS_MAX, cfg(o, "fifo"));
+		  obj_cfg(o, "vcpus"), PIDS_MAX, obj_cfg(o, "fifo"));
 	char vols[4096];
-	snprintf(vols, sizeof(vols), "%s", cfg(o, "volume"));
+	snprintf(vols, sizeof(vols), "%s", obj_cfg(o, "volume"));
 	char *save = NULL;
 	for (char *v = strtok_r(vols, " ", &save); v; v = strtok_r(NULL, " ", &save))
 		sb_printf(&b, "volume=%s\n", v);
@@ -157,7 +144,7 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 {
 	char rootfs[4200], rundir[4200], why[8600];
 	struct stat st;
-	abs_image(m, cfg(o, "filesystem"), rootfs, sizeof(rootfs));
+	model_image_path(m, obj_cfg(o, "filesystem"), rootfs, sizeof(rootfs));
 	int e = stat(rootfs, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 	if (e) {
 		snprintf(why, sizeof(why), "config/filesystem: %s is not a directory (%s); ./setup "

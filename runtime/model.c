@@ -150,6 +150,19 @@ const char *obj_param(const struct object *o, int i)
 	return o->cfg[i] ? o->cfg[i] : params[i].def;
 }
 
+const char *obj_cfg(const struct object *o, const char *name)
+{
+	return obj_param(o, param_index(name));
+}
+
+void model_image_path(const struct model *m, const char *v, char *out, size_t outlen)
+{
+	if (v[0] == '/')
+		snprintf(out, outlen, "%s", v);
+	else
+		snprintf(out, outlen, "%s/%s", m->imagedir, v);
+}
+
 const char *ns_param(const struct ns *ns, int i)
 {
 	return ns->cfg[i] ? ns->cfg[i] : params[i].def;

@@ -21,23 +21,10 @@
 #define QMP_TIMEOUT 5000
 #define ARGV_MAX 96
 
-static const char *cfg(const struct object *o, const char *name)
-{
-	return obj_param(o, param_index(name));
-}
-
-static void image_path(const struct model *m, const char *v, char *out, size_t outlen)
-{
-	if (v[0] == '/')
-		snprintf(out, outlen, "%s", v);
-	else
-		snprintf(out, outlen, "%s/%s", m->imagedir, v);
-}
-
 /* KVM where it is there; everything else runs under TCG emulation. */
 static const char *qemu_accel(const struct object *o)
 {
-	const char *a = cfg(o, "accel");
+	const char *a = obj_cfg(o, "accel");
 	if (!strcmp(a, "auto"))
 		return access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "tcg";
 	return a;
@@ -68,13 +55,13 @@ static void arg(struct argv *a, const char *fmt, ...)
 static void kernel_args(struct model *m, struct object *o, struct argv *a, const char *accel)
 {
 	char append[2048] = "";
-	if (!strstr(cfg(o, "append"), "console="))
+	if (!strstr(obj_cfg(o, "append"), "console="))
 		strcat(append, "console=ttyS0 ");
 	/* microvm has no HPET or PM timer: under TCG the TSC cannot be calibrated without this */
-	if (!strcmp(cfg(o, "machine"), "microvm") && !strcmp(accel, "tcg"))
+	if (!strcmp(obj_cfg(o, "machine"), "microvm") && !strcmp(accel, "tcg"))
 		strcat(append, "tsc_early_khz=2600000 ");
 	snprintf(append + strlen(append), sizeof(append) - strlen(append), "vmfs.name=%s %s",
-		 o->name, cfg(o, "append"));
+		 o->name, obj_cfg(o, "append"));
 	arg(a, "-append");
 	arg(a, "%s", append);
 }
@@ -82,37 +69,37 @@ static void kernel_args(struct model *m, struct object *o, struct argv *a, const
 static void boot_args(struct model *m, struct object *o, struct argv *a, const char *accel)
 {
 	char path[4200];
-	const char *kernel = cfg(o, "kernel"), *initrd = cfg(o, "initrd");
-	if (!*kernel && !*cfg(o, "disk") && !*cfg(o, "cdrom")) {
+	const char *kernel = obj_cfg(o, "kernel"), *initrd = obj_cfg(o, "initrd");
+	if (!*kernel && !*obj_cfg(o, "disk") && !*obj_cfg(o, "cdrom")) {
 		kernel = "vmlinuz"; /* nothing to boot given: the default image ./setup builds */
 		initrd = *initrd ? initrd : "initrd";
 	}
 	if (*kernel) {
-		image_path(m, kernel, path, sizeof(path));
+		model_image_path(m, kernel, path, sizeof(path));
 		arg(a, "-kernel");
 		arg(a, "%s", path);
 		if (*initrd) {
-			image_path(m, initrd, path, sizeof(path));
+			model_image_path(m, initrd, path, sizeof(path));
 			arg(a, "-initrd");
 			arg(a, "%s", path);
 		}
 		kernel_args(m, o, a, accel);
 	}
 	char disks[4096];
-	snprintf(disks, sizeof(disks), "%s", cfg(o, "disk"));
+	snprintf(disks, sizeof(disks), "%s", obj_cfg(o, "disk"));
 	char *save = NULL;
-	bool snap = !strcmp(cfg(o, "snapshot"), "true");
+	bool snap = !strcmp(obj_cfg(o, "snapshot"), "true");
 	for (char *d = strtok_r(disks, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
 		char *opt = strchr(d, ',');
 		if (opt)
 			*opt++ = 0;
-		image_path(m, d, path, sizeof(path));
+		model_image_path(m, d, path, sizeof(path));
 		arg(a, "-drive");
 		arg(a, "file=%s,if=%s%s", path, opt && *opt ? strtok(opt, ",") : "virtio",
 		    snap ? ",snapshot=on" : "");
 	}
-	if (*cfg(o, "cdrom")) {
-		image_path(m, cfg(o, "cdrom"), path, sizeof(path));
+	if (*obj_cfg(o, "cdrom")) {
+		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
 		arg(a, "-cdrom");
 		arg(a, "%s", path);
 	}
@@ -120,11 +107,11 @@ static void boot_args(struct model *m, struct object *o, struct argv *a, const c
 
 static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 {
-	const char *accel = qemu_accel(o), *machine = cfg(o, "machine");
+	const char *accel = qemu_accel(o), *machine = obj_cfg(o, "machine");
 	uint64_t mem = 0;
 	char e[128];
-	value_size(cfg(o, "memory"), &mem, e, sizeof(e));
-	arg(a, "%s", cfg(o, "qemu"));
+	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
+	arg(a, "%s", obj_cfg(o, "qemu"));
 	arg(a, "-name");
 	arg(a, "%s,process=vmfs-%s", o->name, o->name);
 	arg(a, "-accel");
@@ -132,11 +119,11 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	arg(a, "-M");
 	arg(a, "%s", machine);
 	arg(a, "-cpu");
-	arg(a, "%s", !strcmp(accel, "kvm") && !strcmp(cfg(o, "cpu"), "max") ? "host" : cfg(o, "cpu"));
+	arg(a, "%s", !strcmp(accel, "kvm") && !strcmp(obj_cfg(o, "cpu"), "max") ? "host" : obj_cfg(o, "cpu"));
 	arg(a, "-m");
 	arg(a, "%lluM", (unsigned long long)(mem >> 20));
 	arg(a, "-smp");
-	arg(a, "%s", cfg(o, "vcpus"));
+	arg(a, "%s", obj_cfg(o, "vcpus"));
 	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-daemonize",
 			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
 			       "-chardev",
@@ -145,17 +132,17 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 			       "-serial", "chardev:ser0"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		arg(a, "%s", fixed[i]);
-	if (strcmp(cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
+	if (strcmp(obj_cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
 		arg(a, "-vga");
-		arg(a, "%s", cfg(o, "vga"));
+		arg(a, "%s", obj_cfg(o, "vga"));
 	}
-	if (*cfg(o, "uuid")) {
+	if (*obj_cfg(o, "uuid")) {
 		arg(a, "-uuid");
-		arg(a, "%s", cfg(o, "uuid"));
+		arg(a, "%s", obj_cfg(o, "uuid"));
 	}
 	boot_args(m, o, a, accel);
 	char extra[4096];
-	snprintf(extra, sizeof(extra), "%s", cfg(o, "qemu-append"));
+	snprintf(extra, sizeof(extra), "%s", obj_cfg(o, "qemu-append"));
 	char *save = NULL;
 	for (char *w = strtok_r(extra, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		arg(a, "%s", w);

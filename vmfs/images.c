@@ -218,10 +218,7 @@ static int path_matches(const char *p, void *arg)
 {
 	const struct inuse *u = arg;
 	char abs[4200], real[PATH_MAX];
-	if (p[0] == '/')
-		snprintf(abs, sizeof(abs), "%s", p);
-	else
-		snprintf(abs, sizeof(abs), "%s/%s", u->m->imagedir, p);
+	model_image_path(u->m, p, abs, sizeof(abs));
 	if (!realpath(abs, real))
 		return 0;
 	size_t rl = strlen(real);
