@@ -128,15 +128,6 @@ static int shim_ready(int fd, char *line, size_t len)
 	return got ? 0 : -ETIMEDOUT;
 }
 
-static int start_failed(struct model *m, struct object *o, const char *why, int r, char *err,
-			size_t errlen)
-{
-	snprintf(err, errlen, "%s", why);
-	snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
-	lifecycle_set(m, o, ST_ERROR, why);
-	return r;
-}
-
 /* First half of a start: prepares the run directory and starts the shim. Returns the
  * shim's ready pipe, or -errno (o is then ERROR, with the reason). Starting many
  * containers spawns all their shims first, so they set up side by side. */
@@ -149,7 +140,7 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	if (e) {
 		snprintf(why, sizeof(why), "config/filesystem: %s is not a directory (%s); ./setup "
 			 "builds the default busybox image", rootfs, strerror(e));
-		return start_failed(m, o, why, -ENOENT, err, errlen);
+		return lifecycle_fail(m, o, why, -ENOENT, err, errlen);
 	}
 	if (rootfs_free(m, o, rootfs, err, errlen))
 		return -EBUSY;
@@ -160,12 +151,12 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		close(dfd);
 	if (r) {
 		snprintf(why, sizeof(why), "cannot prepare %s: %s", rundir, strerror(-r));
-		return start_failed(m, o, why, -EIO, err, errlen);
+		return lifecycle_fail(m, o, why, -EIO, err, errlen);
 	}
 	int rfd = shim_spawn(m, rundir);
 	if (rfd < 0) {
 		snprintf(why, sizeof(why), "cannot start vmfs-shim: %s", strerror(-rfd));
-		return start_failed(m, o, why, rfd, err, errlen);
+		return lifecycle_fail(m, o, why, rfd, err, errlen);
 	}
 	return rfd;
 }
@@ -190,7 +181,7 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, char *err
 				 START_TIMEOUT / 1000);
 		if (!strncmp(line, "ok ", 3) && run_wait_exit(m, o, 1000))
 			return 0; /* it ran and ended: QUIT with its exit status, not an error */
-		return start_failed(m, o, why, r ? r : -EIO, err, errlen);
+		return lifecycle_fail(m, o, why, r ? r : -EIO, err, errlen);
 	}
 	o->rt.started = time(NULL);
 	o->rt.exit[0] = 0;

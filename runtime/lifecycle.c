@@ -187,3 +187,12 @@ int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb
 	free(state);
 	return r;
 }
+
+int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, char *err,
+		   size_t errlen)
+{
+	snprintf(err, errlen, "%s", why);
+	snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
+	lifecycle_set(m, o, ST_ERROR, why);
+	return r;
+}

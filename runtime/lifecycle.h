@@ -38,6 +38,9 @@ int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb
 		      char *err, size_t errlen);
 /* rmdir and flush: kills it if it runs, then removes every trace. */
 int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen);
+/* A start that failed: o is ERROR with why (also in err and info's exit line); returns r. */
+int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, char *err,
+		   size_t errlen);
 /* Records a new state (logged and saved). */
 void lifecycle_set(struct model *m, struct object *o, enum ostate s, const char *why);
 #endif

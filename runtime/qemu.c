@@ -149,15 +149,6 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	a->v[a->n] = NULL;
 }
 
-static int vm_failed(struct model *m, struct object *o, const char *why, int r, char *err,
-		     size_t errlen)
-{
-	snprintf(err, errlen, "%s", why);
-	snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
-	lifecycle_set(m, o, ST_ERROR, why);
-	return r;
-}
-
 /* QEMU's own last words, from its stderr (run/qemu.log), on one line. */
 static void last_words(int dfd, char *out, size_t outlen)
 {
@@ -182,7 +173,7 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	int dfd = run_prepare(m, o);
 	if (!a || dfd < 0) {
 		free(a);
-		return vm_failed(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
+		return lifecycle_fail(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
 				 err, errlen);
 	}
 	qemu_argv(m, o, a);
@@ -205,12 +196,12 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	free(a);
 	close(dfd);
 	if (pid < 0)
-		return vm_failed(m, o, "cannot fork", -errno, err, errlen);
+		return lifecycle_fail(m, o, "cannot fork", -errno, err, errlen);
 	int pfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pfd < 0) {
 		int st;
 		waitpid(pid, &st, 0); /* no pidfd: wait here */
-		return vm_failed(m, o, "pidfd_open failed", -errno, err, errlen);
+		return lifecycle_fail(m, o, "pidfd_open failed", -errno, err, errlen);
 	}
 	o->rt.pid = pid; /* the parent QEMU, until it hands over */
 	return pfd;
@@ -228,7 +219,7 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, char *err
 	o->rt.pid = 0;
 	int dfd = run_open(m, o);
 	if (dfd < 0)
-		return vm_failed(m, o, "the run directory vanished", dfd, err, errlen);
+		return lifecycle_fail(m, o, "the run directory vanished", dfd, err, errlen);
 	auto_free char *pidtext = NULL;
 	int qpid = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) ||
@@ -237,7 +228,7 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, char *err
 	    !run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start)) {
 		last_words(dfd, why, sizeof(why));
 		close(dfd);
-		return vm_failed(m, o, why, -EIO, err, errlen);
+		return lifecycle_fail(m, o, why, -EIO, err, errlen);
 	}
 	close(dfd);
 	o->rt.started = time(NULL);

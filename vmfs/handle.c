@@ -244,6 +244,11 @@ ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t si
 		ssize_t n = console_write(&v->m, h->n.obj, buf, size);
 		if (n == -EBUSY)
 			node_reject(v, &h->n, "console", "nothing is running to type into: start it first");
+		else if (n == -EAGAIN)
+			node_reject(v, &h->n, "console", "input is not being read (paused, or its buffer "
+							 "is full): try again later");
+		else if (n < 0)
+			node_reject(v, &h->n, "console", strerror(-n));
 		return n;
 	}
 	case VF_PASS: {

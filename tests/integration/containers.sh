@@ -3,9 +3,7 @@
 # errors, and survival of a vmfs restart. Real namespaces, cgroups and overlayfs.
 . "$(dirname "$0")/lib.sh"
 need_root
-make -s -C "$ROOT" images >/dev/null || { echo "not ok 1 - make images"; exit 1; }
-mkdir -p "$T/images"
-cp -a "$ROOT/build/images/busybox" "$T/images/busybox"
+use_busybox_image
 vmfs_start --images "$T/images" || exit 1
 D=$M/ns/default
 C=$D/containers

@@ -6,9 +6,7 @@
 # nothing left. Real namespaces, cgroups and overlayfs.
 . "$(dirname "$0")/lib.sh"
 need_root
-make -s -C "$ROOT" images >/dev/null || { echo "not ok 1 - make images"; exit 1; }
-mkdir -p "$T/images"
-cp -a "$ROOT/build/images/busybox" "$T/images/busybox"
+use_busybox_image
 D=$M/ns/default
 C=$D/containers
 SC=$S/ns/default/containers

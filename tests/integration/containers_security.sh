@@ -5,9 +5,7 @@
 # when the container's shell has expanded it). Real namespaces, cgroups and overlayfs.
 . "$(dirname "$0")/lib.sh"
 need_root
-make -s -C "$ROOT" images >/dev/null || { echo "not ok 1 - make images"; exit 1; }
-mkdir -p "$T/images"
-cp -a "$ROOT/build/images/busybox" "$T/images/busybox"
+use_busybox_image
 D=$M/ns/default
 C=$D/containers
 G= # this vmfs's top cgroup, $(cg_top) once mounted

@@ -136,6 +136,12 @@ wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds, false after SE
 	done
 }
 
+use_busybox_image() { # builds the default container image and puts it in $T/images
+	make -s -C "$ROOT" images >/dev/null || { echo "not ok 1 - make images"; exit 1; }
+	mkdir -p "$T/images"
+	cp -a "$ROOT/build/images/busybox" "$T/images/busybox"
+}
+
 cg_top() { # the top cgroup of the mounted vmfs (each state directory has its own)
 	awk '$1=="cgroup_top"{print $2}' "$M/host/info"
 }
