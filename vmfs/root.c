@@ -46,9 +46,12 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	mem_line(out, "memory_free", (unsigned long long)(si.freeram + si.bufferram) * si.mem_unit);
 	sb_printf(out, "load %.2f %.2f %.2f\n", si.loads[0] / 65536.0, si.loads[1] / 65536.0,
 		  si.loads[2] / 65536.0);
-	sb_printf(out, "kvm %s\n", access("/dev/kvm", R_OK | W_OK) == 0
-					   ? "present (/dev/kvm; tested when a VM starts)"
-					   : "absent (VMs run under TCG emulation)");
+	/* the startup probe's verdict: only a KVM that ran a guest is used */
+	if (v->m.kvm.verdict == KVM_WORKS)
+		sb_printf(out, "kvm works (%s)\n", v->m.kvm.why);
+	else
+		sb_printf(out, "kvm %s: %s (VMs run under TCG emulation)\n",
+			  kvm_verdict_name(v->m.kvm.verdict), v->m.kvm.why);
 	cgroup_line(v, out);
 	sb_printf(out, "namespaces %zu\n", v->m.nns);
 	sb_printf(out, "vms %llu\n", (unsigned long long)v->m.nobjs[OT_VM]);

@@ -7,6 +7,8 @@
 #include "runtime/run.h"
 #include "vmfs/kinds.h"
 
+#define KVM_PROBE_MS 1500 /* a working KVM runs the probe guest in a few ms */
+
 /* Two vmfs on one kernel (tests, cluster members on one machine) must not share cgroups:
  * the default state directory gets "vmfs", any other a name derived from its path. */
 static void cgroup_top(struct model *m)
@@ -38,6 +40,16 @@ static char *shim_path(void)
 	return strdup(exe);
 }
 
+/* Once, before any VM starts: a /dev/kvm whose guests hang must not hang every start.
+ * VMFS_KVM_DEVICE names another device, for tests. */
+static void kvm_check(struct vmfs *v)
+{
+	const char *dev = getenv("VMFS_KVM_DEVICE");
+	kvm_probe(dev && *dev ? dev : "/dev/kvm", KVM_PROBE_MS, &v->m.kvm);
+	evlog_add(&v->log, "kvm %s: %s%s", kvm_verdict_name(v->m.kvm.verdict), v->m.kvm.why,
+		  v->m.kvm.verdict == KVM_WORKS ? "" : " (VMs run under TCG emulation)");
+}
+
 int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
@@ -58,6 +70,7 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 	if (r)
 		return r;
 	evlog_init(&v->log, v->m.statefd, "log");
+	kvm_check(v);
 	v->m.shim = shim_path();
 	if (!v->m.shim || (r = run_init(&v->m)) < 0) {
 		snprintf(err, errlen, "cannot watch run directories: %s", strerror(r < 0 ? -r : ENOMEM));

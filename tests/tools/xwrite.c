@@ -18,7 +18,8 @@ static const char *errname(int e)
 		 {EEXIST, "EEXIST"},   {EACCES, "EACCES"},   {EPERM, "EPERM"},
 		 {ENOSPC, "ENOSPC"},   {ENOMEM, "ENOMEM"},   {ENOTEMPTY, "ENOTEMPTY"},
 		 {EOPNOTSUPP, "EOPNOTSUPP"}, {EISDIR, "EISDIR"}, {ENOTDIR, "ENOTDIR"},
-		 {EXDEV, "EXDEV"},     {EAGAIN, "EAGAIN"},   {EIO, "EIO"}};
+		 {EXDEV, "EXDEV"},     {EAGAIN, "EAGAIN"},   {EIO, "EIO"},
+		 {ENODEV, "ENODEV"}};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].e == e)
 			return t[i].n;

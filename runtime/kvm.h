@@ -1,0 +1,23 @@
+/* Does KVM work here? A /dev/kvm can exist where guests hang (nested virtualisation on some
+ * clouds, an old host kernel): QEMU would then hang at start, or run a guest that never
+ * moves. So vmfs runs a tiny guest once at startup, bounded by a timeout, and only a guest
+ * that ran makes `accel auto` choose KVM. */
+#ifndef VMFS_KVM_H
+#define VMFS_KVM_H
+
+enum kvm_verdict { KVM_ABSENT, KVM_WORKS, KVM_BROKEN };
+
+struct kvm_probe {
+	enum kvm_verdict verdict;
+	char why[200]; /* "a probe guest ran in 3 ms", "/dev/kvm: No such file or directory" */
+	unsigned ms;   /* how long the probe took */
+};
+
+/* Runs a tiny real guest on dev (normally "/dev/kvm") in a detached process, bounded by
+ * timeout_ms. Never blocks longer than timeout_ms, never leaves a zombie, even if the prober
+ * is stuck in the kernel: the caller waits only on an intermediate child that exits at
+ * once; the prober (its child, reparented to init) is SIGKILLed on timeout. A dev that does
+ * not exist is ABSENT without any child. */
+void kvm_probe(const char *dev, int timeout_ms, struct kvm_probe *out);
+const char *kvm_verdict_name(enum kvm_verdict v); /* "absent", "works", "broken" */
+#endif
