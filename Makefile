@@ -1,7 +1,7 @@
 # vmfs — plain Makefile. Everything but main() goes into libvmfs.a, which the
 # daemon and the unit tests both link, so tests exercise the very same code.
 CC      ?= cc
-PKGS    := fuse3 inih json-c
+PKGS    := fuse3 inih json-c libpng
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))
@@ -18,7 +18,7 @@ LIB_OBJ := $(LIB_SRC:.c=.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
-TOOLS := tests/tools/xwrite
+TOOLS := tests/tools/xwrite tests/tools/hangfs tests/tools/pnginfo
 
 all: vmfs-bin $(UNIT_BIN) $(TOOLS)
 
@@ -43,6 +43,14 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h libvmfs.a
 
 tests/tools/%: tests/tools/%.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# A FUSE file whose open never returns, for the KVM probe's tests.
+tests/tools/hangfs: tests/tools/hangfs.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs fuse3)
+
+# Decodes screenshots for the VM tests.
+tests/tools/pnginfo: tests/tools/pnginfo.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs libpng)
 
 %.o: %.c $(wildcard */*.h)
 	$(CC) $(CFLAGS) -c -o $@ $<

@@ -88,3 +88,53 @@ void console_close(struct object *o)
 		close(o->rt.console_fd);
 	o->rt.console_fd = -1;
 }
+
+/* Terminal control sequences (ESC [ ... final byte, ESC ] ... BEL) and other control
+ * bytes are dropped: info shows the text a person would have seen. */
+static size_t plain_text(const char *in, size_t len, char *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = in[i];
+		if (c == 0x1b && i + 1 < len && in[i + 1] == '[') {
+			for (i += 2; i < len && !(in[i] >= 0x40 && in[i] <= 0x7e); i++)
+				;
+		} else if (c == 0x1b && i + 1 < len && in[i + 1] == ']') {
+			for (i += 2; i < len && in[i] != 0x07; i++)
+				;
+		} else if (c == 0x1b)
+			i++;
+		else if (c == '\n' || c == '\t' || c >= 0x20)
+			out[n++] = c == '\t' ? ' ' : c;
+	}
+	return n;
+}
+
+void console_last_line(struct model *m, const struct object *o, char *out, size_t outlen)
+{
+	char path[4200], raw[4096], text[4096];
+	snprintf(out, outlen, "-");
+	run_dir(m, o, path, sizeof(path));
+	strncat(path, "/console.log", sizeof(path) - strlen(path) - 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return;
+	ssize_t n = fstat(fd, &st) < 0 ? -1
+		  : pread(fd, raw, sizeof(raw), st.st_size > (off_t)sizeof(raw) ? st.st_size - (off_t)sizeof(raw) : 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	size_t len = plain_text(raw, n, text);
+	/* the last line with something on it: a prompt counts, a bare newline does not */
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		len--;
+	if (!len)
+		return;
+	text[len] = 0;
+	char *line = strrchr(text, '\n');
+	line = line ? line + 1 : text;
+	while (*line == ' ')
+		line++;
+	snprintf(out, outlen, "%s", line);
+}

@@ -14,6 +14,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/params.h"
+#include "runtime/kvm.h"
 #include "runtime/util.h"
 #include "runtime/waitq.h"
 
@@ -52,6 +53,17 @@ struct objrt {
 	double cpu;             /* percent of one CPU over the last second */
 	uint64_t mem, pids;     /* last sample */
 	char exit[128];         /* how it ended: "exited 0", "killed KILL", ... */
+	/* VMs only */
+	struct qmon *qmon;      /* the event monitor (runtime/qmon.c), NULL if none */
+	char status[24];        /* QEMU's run state as it last reported it */
+	char accel[8];          /* the accelerator QEMU reports in use (query-kvm) */
+	char shutdown[32];      /* the reason of QEMU's SHUTDOWN event, "" if none came */
+	int vnc_display;        /* VNC on port 5900 + this, websocket on 5700 + this; -1 */
+	uint64_t disk_rd, disk_wr; /* bytes since QEMU started (query-blockstats) */
+	double disk_rd_rate, disk_wr_rate;
+	struct timespec disk_at;
+	uint64_t guest_ticks;   /* last sample of /proc/PID/stat guest_time */
+	double guest_cpu;       /* percent of one CPU spent running guest code */
 };
 
 struct object {
@@ -101,6 +113,7 @@ struct model {
 	char *shim;      /* the vmfs-shim binary */
 	char cgroup_top[32]; /* our top cgroup: "vmfs", or vmfs-HASH for another state dir */
 	int inotify;     /* run directories of running objects */
+	int qmonep;      /* epoll set of the VMs' event monitors (runtime/qmon.c) */
 	int statefd, nsdirfd, imagefd;
 	struct ns **nss; /* sorted by name */
 	size_t nns, capns;
@@ -108,6 +121,7 @@ struct model {
 	struct slotmap *slots; /* slot -> ns or object */
 	time_t started;
 	uint64_t nobjs[2];
+	struct kvm_probe kvm; /* probed once at startup: whether `accel auto` may use KVM */
 	/* Told when an object leaves, so a front end can drop what it cached of it. */
 	void (*on_remove)(void *arg, const struct object *o);
 	void *on_remove_arg;

@@ -30,6 +30,7 @@ struct object *obj_alloc(struct model *m, struct ns *ns, enum otype t, const cha
 	waitq_init(&o->console_wq);
 	o->rt.wd = -1;
 	o->rt.console_fd = -1;
+	o->rt.vnc_display = -1;
 	return o;
 }
 

@@ -12,21 +12,29 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "runtime/lifecycle.h"
+#include "runtime/qmon.h"
 #include "runtime/qmp.h"
 #include "runtime/run.h"
+#include "runtime/vm.h"
 
 #define STOP_GRACE 10      /* seconds from ACPI power-down to SIGKILL */
 #define START_TIMEOUT 30000
 #define QMP_TIMEOUT 5000
 #define ARGV_MAX 96
 
-/* KVM where it is there; everything else runs under TCG emulation. */
-static const char *qemu_accel(const struct object *o)
+/* KVM where a probe guest ran at startup (a /dev/kvm alone can hang QEMU); everything else
+ * runs under TCG emulation. */
+static const char *qemu_accel(const struct model *m, const struct object *o)
 {
 	const char *a = obj_cfg(o, "accel");
 	if (!strcmp(a, "auto"))
-		return access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "tcg";
+		return m->kvm.verdict == KVM_WORKS ? "kvm" : "tcg";
 	return a;
 }
 
@@ -85,18 +93,12 @@ static void boot_args(struct model *m, struct object *o, struct argv *a, const c
 		}
 		kernel_args(m, o, a, accel);
 	}
-	char disks[4096];
-	snprintf(disks, sizeof(disks), "%s", obj_cfg(o, "disk"));
-	char *save = NULL;
-	bool snap = !strcmp(obj_cfg(o, "snapshot"), "true");
-	for (char *d = strtok_r(disks, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
-		char *opt = strchr(d, ',');
-		if (opt)
-			*opt++ = 0;
-		model_image_path(m, d, path, sizeof(path));
+	static struct vm_disk d[VM_DISKS_MAX];
+	int n = vm_disks(m, o, d, VM_DISKS_MAX);
+	for (int i = 0; i < n; i++) {
 		arg(a, "-drive");
-		arg(a, "file=%s,if=%s%s", path, opt && *opt ? strtok(opt, ",") : "virtio",
-		    snap ? ",snapshot=on" : "");
+		arg(a, "file=%s,format=%s,if=%s%s%s", d[i].path, d[i].format, d[i].iface,
+		    d[i].cache ? ",cache=" : "", d[i].cache ? d[i].cache : "");
 	}
 	if (*obj_cfg(o, "cdrom")) {
 		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
@@ -107,7 +109,7 @@ static void boot_args(struct model *m, struct object *o, struct argv *a, const c
 
 static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 {
-	const char *accel = qemu_accel(o), *machine = obj_cfg(o, "machine");
+	const char *accel = qemu_accel(m, o), *machine = obj_cfg(o, "machine");
 	uint64_t mem = 0;
 	char e[128];
 	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
@@ -126,6 +128,7 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	arg(a, "%s", obj_cfg(o, "vcpus"));
 	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-daemonize",
 			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
+			       "-qmp", "unix:events.sock,server=on,wait=off",
 			       "-chardev",
 			       "socket,id=ser0,path=console.sock,server=on,wait=off,"
 			       "logfile=console.log,logappend=on",
@@ -135,6 +138,12 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	if (strcmp(obj_cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
 		arg(a, "-vga");
 		arg(a, "%s", obj_cfg(o, "vga"));
+	}
+	if (o->rt.vnc_display >= 0) {
+		const char *host = obj_cfg(o, "vnc-listen");
+		arg(a, "-vnc");
+		arg(a, "%s:%d,websocket=%s:%d", host, o->rt.vnc_display, host,
+		    VNC_WS_PORT(o->rt.vnc_display));
 	}
 	if (*obj_cfg(o, "uuid")) {
 		arg(a, "-uuid");
@@ -165,16 +174,83 @@ static void last_words(int dfd, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", line);
 }
 
+static bool port_free(const char *host, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, host, &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static bool display_taken(struct model *m, int d)
+{
+	for (size_t i = 0; i < m->nns; i++)
+		for (size_t j = 0; j < m->nss[i]->objs[OT_VM].n; j++)
+			if (m->nss[i]->objs[OT_VM].v[j]->rt.vnc_display == d)
+				return true;
+	return false;
+}
+
+/* A VNC display whose two ports are free and that no other VM (perhaps still starting,
+ * not yet listening) holds. -1 with a reason for a VM that gets no VNC. */
+static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	struct in_addr ia;
+	const char *host = obj_cfg(o, "vnc-listen");
+	o->rt.vnc_display = -1;
+	if (!strcmp(host, "none") || !vm_has_display(o, NULL, 0))
+		return 0;
+	if (inet_pton(AF_INET, host, &ia) != 1) {
+		snprintf(err, errlen, "config/vnc-listen: %s is not an IPv4 address (or none)", host);
+		return -EINVAL;
+	}
+	for (int d = 0; d < VNC_DISPLAYS; d++)
+		if (!display_taken(m, d) && port_free(host, VNC_PORT(d)) &&
+		    port_free(host, VNC_WS_PORT(d))) {
+			o->rt.vnc_display = d;
+			return 0;
+		}
+	snprintf(err, errlen, "no free VNC port between %d and %d on %s", VNC_PORT(0),
+		 VNC_PORT(VNC_DISPLAYS - 1), host);
+	return -EADDRINUSE;
+}
+
+/* Disks and VNC, before QEMU runs: what can fail here fails with our words, not QEMU's. */
+static int vm_prepare(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	char why[1024];
+	int r = vm_disks_prepare(m, o, why, sizeof(why));
+	if (!r)
+		r = vnc_pick(m, o, why, sizeof(why));
+	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
+}
+
 /* First half of a start: forks the QEMU that daemonizes itself. Returns a pidfd of the
  * parent QEMU, which exits once the machine is set up (0) or failed (1). */
 static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t errlen)
 {
+	if (!strcmp(obj_cfg(o, "accel"), "kvm") && m->kvm.verdict != KVM_WORKS) {
+		/* at once: QEMU on a broken KVM hangs until START_TIMEOUT, or runs a stuck guest */
+		char why[300];
+		snprintf(why, sizeof(why), "accel kvm: %s; set config/accel to auto or tcg",
+			 m->kvm.why);
+		return lifecycle_fail(m, o, why, -ENODEV, err, errlen);
+	}
 	struct argv *a = calloc(1, sizeof(*a));
 	int dfd = run_prepare(m, o);
 	if (!a || dfd < 0) {
 		free(a);
 		return lifecycle_fail(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
 				 err, errlen);
+	}
+	int r = vm_prepare(m, o, err, errlen);
+	if (r) {
+		free(a);
+		close(dfd);
+		return r;
 	}
 	qemu_argv(m, o, a);
 	pid_t pid = fork();
@@ -228,15 +304,26 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, char *err
 	    !run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start)) {
 		last_words(dfd, why, sizeof(why));
 		close(dfd);
+		o->rt.vnc_display = -1;
 		return lifecycle_fail(m, o, why, -EIO, err, errlen);
 	}
-	close(dfd);
 	o->rt.started = time(NULL);
 	o->rt.exit[0] = 0;
 	o->rt.cpu_usec = 0;
+	o->rt.status[0] = o->rt.shutdown[0] = o->rt.accel[0] = 0;
+	o->rt.disk_rd = o->rt.disk_wr = 0;
+	o->rt.disk_rd_rate = o->rt.disk_wr_rate = o->rt.guest_cpu = 0;
+	o->rt.disk_at = (struct timespec){0};
+	if (o->rt.vnc_display >= 0) {
+		char line[16];
+		int n = snprintf(line, sizeof(line), "%d\n", o->rt.vnc_display);
+		write_atomic(dfd, "vnc", line, n, 0);
+	}
+	close(dfd);
 	run_watch(m, o);
+	vm_adopt(m, o);
 	lifecycle_set(m, o, ST_RUNNING, NULL);
-	model_event(o->ns, o, "started (QEMU pid %d, %s)", (int)o->rt.pid, qemu_accel(o));
+	model_event(o->ns, o, "started (QEMU pid %d, %s)", (int)o->rt.pid, qemu_accel(m, o));
 	return 0;
 }
 
@@ -246,7 +333,7 @@ static int vm_start(struct model *m, struct object *o, char *err, size_t errlen)
 	return pfd < 0 ? pfd : vm_start_finish(m, o, pfd, err, errlen);
 }
 
-static int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen)
+int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen)
 {
 	int dfd = run_open(m, o);
 	if (dfd < 0)
@@ -328,8 +415,9 @@ static int vm_kill(struct model *m, struct object *o, char *err, size_t errlen)
 	return r ? r : vm_kill_wait(m, o, err, errlen);
 }
 
-/* QEMU is not our child and has no shim: its end is noticed once a second. A guest that
- * powered off leaves QEMU's log quiet; QEMU's own failure leaves its reason there. */
+/* QEMU is not our child and has no shim: its end is noticed by the event monitor's
+ * hang-up, or once a second here. The SHUTDOWN event said why it ended; without one, a
+ * quiet QEMU log means the guest powered off, and anything QEMU said is its reason. */
 void vm_check(struct model *m, struct object *o)
 {
 	if (o->rt.pid <= 0 || proc_starttime(o->rt.pid) == o->rt.pid_start)
@@ -338,14 +426,78 @@ void vm_check(struct model *m, struct object *o)
 	if (dfd < 0)
 		return;
 	char words[600], line[700];
+	const char *why = o->rt.shutdown;
 	last_words(dfd, words, sizeof(words));
-	if (!strcmp(words, "QEMU said nothing"))
+	if (!strcmp(why, "guest-panic"))
+		snprintf(line, sizeof(line), "error: the guest kernel panicked\n");
+	else if (!strcmp(why, "guest-shutdown") || (!*why && !strcmp(words, "QEMU said nothing")))
 		snprintf(line, sizeof(line), "powered off\n");
+	else if (!strcmp(why, "host-qmp-quit"))
+		snprintf(line, sizeof(line), "quit (a QMP quit command)\n");
+	else if (!strcmp(why, "host-signal"))
+		snprintf(line, sizeof(line), "killed (QEMU got a signal)\n");
 	else
 		snprintf(line, sizeof(line), "error: QEMU ended: %s\n", words);
 	write_atomic(dfd, "exit", line, strlen(line), 0);
 	close(dfd);
 	run_reap(m, o);
+}
+
+void vm_adopt(struct model *m, struct object *o)
+{
+	auto_free char *text = NULL;
+	int dfd = run_open(m, o);
+	o->rt.vnc_display = -1;
+	if (dfd >= 0 && read_small(dfd, "vnc", 64, &text, NULL) == 0)
+		o->rt.vnc_display = atoi(text);
+	if (dfd >= 0)
+		close(dfd);
+	qmon_attach(m, o);
+}
+
+bool vm_has_display(const struct object *o, char *why, size_t whylen)
+{
+	if (!strcmp(obj_cfg(o, "machine"), "microvm")) {
+		snprintf(why, whylen, "%s has no display: machine microvm has no graphics adapter",
+			 o->name);
+		return false;
+	}
+	if (!strcmp(obj_cfg(o, "vga"), "none")) {
+		snprintf(why, whylen, "%s has no display: config/vga is none", o->name);
+		return false;
+	}
+	return true;
+}
+
+int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf *reply,
+		char *err, size_t errlen)
+{
+	json_object *j = json_tokener_parse(cmd), *ex;
+	bool good = j && json_object_is_type(j, json_type_object) &&
+		    json_object_object_get_ex(j, "execute", &ex) &&
+		    json_object_is_type(ex, json_type_string);
+	json_object_put(j);
+	if (!good) {
+		snprintf(err, errlen, "not a QMP command: write one JSON object such as "
+				      "{\"execute\":\"query-status\"}");
+		return -EINVAL;
+	}
+	if (o->state != ST_RUNNING && o->state != ST_PAUSED) {
+		snprintf(err, errlen, "no QMP: %s is not running (state %s)", o->name,
+			 ostate_name(o->state));
+		return -EBUSY;
+	}
+	int dfd = run_open(m, o);
+	if (dfd < 0)
+		return dfd;
+	static char out[1 << 20]; /* one command at a time; answers can be long */
+	int r = qmp_run(dfd, cmd, QMP_TIMEOUT, out, sizeof(out), err, errlen);
+	close(dfd);
+	if (!r) {
+		sb_puts(reply, out);
+		sb_puts(reply, "\n");
+	}
+	return r;
 }
 
 const struct backend qemu_backend = {

@@ -12,6 +12,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
+#include "runtime/qmon.h"
 #include "runtime/slotmap.h"
 
 #define SLOT_WD 3
@@ -88,6 +89,8 @@ bool run_reap(struct model *m, struct object *o)
 	text[strcspn(text, "\n")] = 0;
 	run_unwatch(m, o);
 	console_close(o);
+	qmon_detach(m, o);
+	o->rt.vnc_display = -1;
 	snprintf(o->rt.exit, sizeof(o->rt.exit), "%s", text);
 	o->rt.pid = 0;
 	o->rt.stop_deadline = 0;
@@ -138,10 +141,48 @@ void run_events(struct model *m)
 	}
 }
 
-static void run_sample(struct object *o)
+/* A VM's figures come from its QEMU process: cpu and guest time and RSS from /proc. */
+static void vm_sample(struct model *m, struct object *o)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)o->rt.pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	char *p = n > 0 ? (buf[n] = 0, strrchr(buf, ')')) : NULL;
+	unsigned long long ut, st, guest;
+	long rss;
+	/* fields 14, 15 (utime, stime), 24 (rss pages) and 43 (guest_time) */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+				"%*d %*d %*d %*u %*u %ld %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u %*u "
+				"%*u %*u %*d %*d %*u %*u %*u %llu", &ut, &st, &rss, &guest) != 4)
+		return;
+	static long hz, page;
+	if (!hz) {
+		hz = sysconf(_SC_CLK_TCK);
+		page = sysconf(_SC_PAGESIZE);
+	}
+	uint64_t usec = (ut + st) * 1000000ULL / hz, gticks = guest;
+	if (o->rt.cpu_usec && usec >= o->rt.cpu_usec)
+		o->rt.cpu = (usec - o->rt.cpu_usec) / 10000.0;
+	if (o->rt.cpu_usec && gticks >= o->rt.guest_ticks)
+		o->rt.guest_cpu = (gticks - o->rt.guest_ticks) * 100.0 / hz;
+	o->rt.cpu_usec = usec;
+	o->rt.guest_ticks = gticks;
+	o->rt.mem = (uint64_t)rss * page;
+	o->rt.pids = 1;
+	qmon_sample(m, o);
+}
+
+static void run_sample(struct model *m, struct object *o)
 {
 	struct cg_stats st;
-	if (o->type != OT_CT || cg_stats(o->ns->name, o->name, &st) < 0)
+	if (o->type == OT_VM) {
+		vm_sample(m, o);
+		return;
+	}
+	if (cg_stats(o->ns->name, o->name, &st) < 0)
 		return;
 	if (o->rt.cpu_usec && st.cpu_usec >= o->rt.cpu_usec)
 		o->rt.cpu = (st.cpu_usec - o->rt.cpu_usec) / 10000.0; /* per second: usec/1e6*100 */
@@ -169,7 +210,7 @@ void run_tick(struct model *m)
 					kill(o->rt.pid, SIGKILL);
 					o->rt.stop_deadline = 0;
 				}
-				run_sample(o);
+				run_sample(m, o);
 			}
 }
 
@@ -200,6 +241,8 @@ static void run_adopt(struct model *m, struct object *o)
 		close(dfd);
 	if (alive) {
 		run_watch(m, o);
+		if (o->type == OT_VM)
+			vm_adopt(m, o);
 		model_event(o->ns, o, "adopted after a vmfs restart (pid %d)", (int)o->rt.pid);
 		run_reap(m, o); /* it may have ended between the two looks */
 		return;
@@ -211,7 +254,7 @@ static void run_adopt(struct model *m, struct object *o)
 int run_init(struct model *m)
 {
 	m->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (m->inotify < 0)
+	if (m->inotify < 0 || qmon_init(m) < 0)
 		return -errno;
 	for (size_t i = 0; i < m->nns; i++)
 		for (int t = 0; t < 2; t++)
@@ -230,6 +273,10 @@ void run_fini(struct model *m)
 	if (m->inotify >= 0)
 		close(m->inotify);
 	m->inotify = -1;
+	for (size_t i = 0; i < m->nns; i++)
+		for (size_t j = 0; j < m->nss[i]->objs[OT_VM].n; j++)
+			qmon_detach(m, m->nss[i]->objs[OT_VM].v[j]);
+	qmon_fini(m);
 }
 
 int run_prepare(struct model *m, struct object *o)

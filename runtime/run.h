@@ -14,6 +14,8 @@ void run_tick(struct model *m);
 
 /* runtime/qemu.c: notices that a VM's QEMU ended (it has no shim to say so). */
 void vm_check(struct model *m, struct object *o);
+/* runtime/qemu.c: reconnects what a restarted vmfs finds of a running VM (monitor, VNC). */
+void vm_adopt(struct model *m, struct object *o);
 /* "STATEDIR/ns/NS/TYPE/NAME/run" */
 void run_dir(const struct model *m, const struct object *o, char *out, size_t outlen);
 /* Starts watching o's run directory (after the backend started it). */
@@ -39,4 +41,6 @@ ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, 
 /* Types into run/console.sock; -EBUSY if nothing runs. */
 ssize_t console_write(struct model *m, struct object *o, const char *buf, size_t size);
 void console_close(struct object *o);
+/* The last line with text in the console log, without terminal controls; "-" if none. */
+void console_last_line(struct model *m, const struct object *o, char *out, size_t outlen);
 #endif

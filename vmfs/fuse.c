@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "runtime/qmon.h"
 #include "runtime/run.h"
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
@@ -466,6 +467,13 @@ static int on_run_event(void *arg)
 	return 0;
 }
 
+static int on_qmon_event(void *arg)
+{
+	struct vmfs *v = arg;
+	qmon_events(&v->m);
+	return 0;
+}
+
 /* At exit, every parked reader is answered so that no process is left waiting. */
 static void unpark_all(struct vmfs *v)
 {
@@ -499,7 +507,8 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 	notify_start(F.se);
 	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
 	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
-	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0)
+	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0 &&
+	    loop_add_fd(l, v->m.qmonep, on_qmon_event, v) == 0)
 		rc = loop_run(l);
 	unpark_all(v);
 	notify_stop();

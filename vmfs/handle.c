@@ -33,6 +33,9 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 	case VK_OBJ_CTL:
 		sb_puts(out, "start|stop|pause|resume|kill|restart|flush|commit IMAGE\n");
 		break;
+	case VK_OBJ_QMP:
+		sb_puts(out, "one QMP command per line, e.g. {\"execute\":\"query-status\"}\n");
+		break;
 	case VK_HOSTS_CTL:
 		sb_puts(out, "add NAME PATH|ssh://USER@HOST/PATH\nremove NAME\n");
 		break;

@@ -35,6 +35,7 @@ int set_obj_param(struct vmfs *v, const struct vnode *n, const char *value, char
 		  size_t errlen);
 int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_obj_screenshot(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int gen_obj_thumbnail(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
 	    size_t errlen);
 int ctl_qmp(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,

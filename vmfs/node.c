@@ -50,6 +50,7 @@ const struct ventry vtab[] = {
 	{VK_OBJ_CONSOLE,     VK_OBJ,         "console",        F | 0666, VF_STREAM, ANY},
 	{VK_OBJ_LOG,         VK_OBJ,         "log",            F | 0444, VF_LOG,    ANY},
 	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0444, VF_GEN,    PARAM_VM, gen_obj_screenshot},
+	{VK_OBJ_THUMBNAIL,   VK_OBJ,         "thumbnail.png",  F | 0444, VF_GEN,    PARAM_VM, gen_obj_thumbnail},
 	{VK_OBJ_VNC,         VK_OBJ,         "vnc",            F | 0444, VF_GEN,    PARAM_VM, gen_obj_vnc},
 	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0666, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
 	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
@@ -209,8 +210,9 @@ static off_t node_size(struct vmfs *v, const struct vnode *n)
 		/* Cheap for everything but the namespace tables; those are snapshotted at open
 		 * with direct_io, so a size of 0 costs readers nothing. */
 		if (n->e->kind == VK_NS_INFO || n->e->kind == VK_NS_TOP ||
-		    n->e->kind == VK_OBJ_SCREENSHOT || n->e->kind == VK_OBJ_VNC)
-			return 0; /* the last two are made (and fail, with a log line) at open */
+		    n->e->kind == VK_OBJ_SCREENSHOT || n->e->kind == VK_OBJ_THUMBNAIL ||
+		    n->e->kind == VK_OBJ_VNC)
+			return 0; /* the screen and VNC are made (or fail, with a log line) at open */
 		struct sbuf b = {0};
 		int r = n->e->gen(v, n, &b);
 		off_t len = r ? 0 : (off_t)b.len;

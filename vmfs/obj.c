@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/run.h"
+#include "runtime/vm.h"
 #include "vmfs/kinds.h"
 
 int gen_obj_state(struct vmfs *v, const struct vnode *n, struct sbuf *out)
@@ -71,6 +73,34 @@ void obj_info_row(struct vmfs *v, const struct object *o, struct sbuf *out)
 		  param_or_dash(o, "snapshot"), param_or_dash(o, "tags"));
 }
 
+/* The kernel counts guest time only for KVM's vcpu threads: under TCG it is "-", not 0. */
+static void guest_cpu(const struct object *o, struct sbuf *out)
+{
+	if (live(o) && !strcmp(o->rt.accel, "kvm"))
+		sb_printf(out, "guest_cpu%% %.1f\n", o->rt.guest_cpu);
+	else
+		sb_puts(out, "guest_cpu% -\n");
+}
+
+/* What QEMU itself reports: its run state, accelerator, VNC and disk traffic. */
+static void vm_info(struct vmfs *v, const struct object *o, struct sbuf *out)
+{
+	bool on = live(o);
+	const char *host = obj_cfg(o, "vnc-listen");
+	sb_printf(out, "status %s\naccel %s\n", on && *o->rt.status ? o->rt.status : "-",
+		  on && *o->rt.accel ? o->rt.accel : "-");
+	if (on && o->rt.vnc_display >= 0)
+		sb_printf(out, "vnc %s:%d\nvnc_websocket %s:%d\n", host,
+			  VNC_PORT(o->rt.vnc_display), host, VNC_WS_PORT(o->rt.vnc_display));
+	else
+		sb_puts(out, "vnc -\nvnc_websocket -\n");
+	sb_printf(out, "kernel %s\ndisks %s\n", param_or_dash(o, "kernel"), obj_disk(o));
+	guest_cpu(o, out);
+	sb_printf(out, "disk_read %llu\ndisk_written %llu\n",
+		  on ? (unsigned long long)o->rt.disk_rd : 0ULL,
+		  on ? (unsigned long long)o->rt.disk_wr : 0ULL);
+}
+
 int gen_obj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	const struct object *o = n->obj;
@@ -85,34 +115,45 @@ int gen_obj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	net_vlans(o, out);
 	sb_puts(out, "\ntap -\nmac -\nip -\n");
 	if (o->type == OT_VM)
-		sb_printf(out, "vnc -\nkernel %s\ndisks %s\n", param_or_dash(o, "kernel"),
-			  obj_disk(o));
+		vm_info(v, o, out);
 	else
 		sb_printf(out, "filesystem %s\n", obj_disk(o));
+	char last[512];
+	if (live(o) || o->state == ST_QUIT || o->state == ST_ERROR)
+		console_last_line(&v->m, o, last, sizeof(last));
+	else
+		strcpy(last, "-");
+	sb_printf(out, "cpu%% %.1f\nrss %lluK\nconsole_last %s\n", live(o) ? o->rt.cpu : 0.0,
+		  live(o) ? (unsigned long long)o->rt.mem >> 10 : 0ULL, last);
 	sb_printf(out, "snapshot %s\ntags %s\ncreated %s\nexit %s\nerror %s\n",
 		  param_or_dash(o, "snapshot"), param_or_dash(o, "tags"), created,
 		  o->rt.exit[0] ? o->rt.exit : "-", o->error ? o->error : "-");
 	return 0;
 }
 
-/* Figures sampled once a second in the background (runtime/run.c): reading never waits.
- * Network and disk rates arrive with VLANs and QEMU. */
+/* Figures sampled once a second in the background (runtime/run.c, runtime/qmon.c):
+ * reading never waits. Network rates arrive with VLANs. */
 void obj_top_row(struct vmfs *v, const struct object *o, struct sbuf *out)
 {
 	bool on = live(o);
-	sb_printf(out, "%s\t%s\t%s\t%s\t%.1f\t%lluK\t%llu\t0\t0\t0\t0\n", o->name,
+	sb_printf(out, "%s\t%s\t%s\t%s\t%.1f\t%lluK\t%llu\t0\t0\t%.0f\t%.0f\n", o->name,
 		  otype_name(o->type), ostate_name(o->state), v->hostname, on ? o->rt.cpu : 0.0,
 		  on ? (unsigned long long)o->rt.mem >> 10 : 0ULL,
-		  on ? (unsigned long long)o->rt.pids : 0ULL);
+		  on ? (unsigned long long)o->rt.pids : 0ULL, on ? o->rt.disk_rd_rate : 0.0,
+		  on ? o->rt.disk_wr_rate : 0.0);
 }
 
 int gen_obj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	const struct object *o = n->obj;
 	bool on = live(o);
-	sb_printf(out, "cpu%% %.1f\nrss %lluK\nprocs %llu\nrx/s 0\ntx/s 0\ndisk_rd/s 0\ndisk_wr/s 0\n",
-		  on ? o->rt.cpu : 0.0, on ? (unsigned long long)o->rt.mem >> 10 : 0ULL,
-		  on ? (unsigned long long)o->rt.pids : 0ULL);
+	sb_printf(out, "cpu%% %.1f\n", on ? o->rt.cpu : 0.0);
+	if (o->type == OT_VM)
+		guest_cpu(o, out);
+	sb_printf(out, "rss %lluK\nprocs %llu\nrx/s 0\ntx/s 0\ndisk_rd/s %.0f\ndisk_wr/s %.0f\n",
+		  on ? (unsigned long long)o->rt.mem >> 10 : 0ULL,
+		  on ? (unsigned long long)o->rt.pids : 0ULL, on ? o->rt.disk_rd_rate : 0.0,
+		  on ? o->rt.disk_wr_rate : 0.0);
 	return 0;
 }
 
@@ -130,20 +171,40 @@ int set_obj_param(struct vmfs *v, const struct vnode *n, const char *value, char
 
 int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
-	if (n->obj->state != ST_RUNNING && n->obj->state != ST_PAUSED) {
-		model_error(n->ns, n->obj, "vnc", "no VNC server: the VM is not running");
-		return -EBUSY;
+	const struct object *o = n->obj;
+	char why[256];
+	if (!vm_has_display(o, why, sizeof(why)))
+		;
+	else if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+		snprintf(why, sizeof(why), "no VNC server: %s is not running (state %s)", o->name,
+			 ostate_name(o->state));
+	else if (o->rt.vnc_display < 0)
+		snprintf(why, sizeof(why), "no VNC server: config/vnc-listen was none at start");
+	else {
+		sb_printf(out, "%s:%d\n", obj_cfg(o, "vnc-listen"), VNC_PORT(o->rt.vnc_display));
+		return 0;
 	}
-	return -EOPNOTSUPP;
+	model_error(n->ns, n->obj, "vnc", why);
+	return strstr(why, "has no display") ? -ENODEV : -EBUSY;
+}
+
+static int screenshot(struct vmfs *v, const struct vnode *n, unsigned maxdim, struct sbuf *out)
+{
+	char err[1024];
+	int r = vm_screenshot(&v->m, n->obj, maxdim, out, err, sizeof(err));
+	if (r)
+		model_error(n->ns, n->obj, maxdim ? "thumbnail.png" : "screenshot.png", err);
+	return r;
 }
 
 int gen_obj_screenshot(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
-	if (n->obj->state != ST_RUNNING && n->obj->state != ST_PAUSED) {
-		model_error(n->ns, n->obj, "screenshot.png", "no screen: the VM is not running");
-		return -EBUSY;
-	}
-	return -EOPNOTSUPP;
+	return screenshot(v, n, 0, out);
+}
+
+int gen_obj_thumbnail(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	return screenshot(v, n, strtoul(obj_cfg(n->obj, "thumbnail"), NULL, 10), out);
 }
 
 int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
@@ -164,11 +225,7 @@ int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *repl
 		return -EINVAL;
 	if (c->id < 0) {
 		int r = name_check(argv[1], err, errlen);
-		if (r)
-			return r;
-		snprintf(err, errlen, "commit: saving %s as an image is not built yet",
-			 n->obj->name);
-		return -EOPNOTSUPP;
+		return r ? r : vm_commit(&v->m, n->obj, argv[1], err, errlen);
 	}
 	return lifecycle_do(&v->m, n->obj, c->id, err, errlen);
 }
@@ -176,6 +233,5 @@ int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *repl
 int ctl_qmp(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
 	    size_t errlen)
 {
-	snprintf(err, errlen, "no QMP connection: the VM is not running");
-	return -EBUSY;
+	return vm_qmp_user(&v->m, n->obj, line, reply, err, errlen);
 }

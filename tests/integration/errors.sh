@@ -44,7 +44,7 @@ like "$(tail -1 "$D/vms/v1/log")" "console: nothing is running" "and says why"
 is "$(errno_of "$M/hosts/ctl" "add h2 /tmp/x")" "EOPNOTSUPP" "clustering is refused for now, clearly"
 like "$(tail -1 "$M/host/log")" "hosts/ctl|clustering is not built yet" "in host/log"
 like "$(cat "$D/vms/v1/screenshot.png" 2>&1)" "busy" "screenshot of a VM that is not running: EBUSY"
-like "$(tail -1 "$D/vms/v1/log")" "screenshot.png: no screen: the VM is not running" "and says why"
+like "$(tail -1 "$D/vms/v1/log")" "screenshot.png: no screen: v1 is not running" "and says why"
 
 vmfs_stop
 done_testing

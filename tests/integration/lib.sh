@@ -142,6 +142,18 @@ use_busybox_image() { # builds the default container image and puts it in $T/ima
 	cp -a "$ROOT/build/images/busybox" "$T/images/busybox"
 }
 
+use_boot_image() { # builds the default VM boot image and puts vmlinuz and initrd in $T/images
+	command -v qemu-system-x86_64 >/dev/null ||
+		{ echo "not ok 1 - qemu-system-x86_64 is installed (./setup --deps)"; exit 1; }
+	make -s -C "$ROOT" images >/dev/null || { echo "not ok 1 - make images"; exit 1; }
+	mkdir -p "$T/images"
+	cp "$ROOT/build/boot/vmlinuz" "$ROOT/build/boot/initrd" "$T/images/"
+}
+
+console_has() { # console_has OBJDIR TEXT: TEXT is in the console's scrollback
+	timeout 1 cat "$1/console" 2>/dev/null | grep -aq -- "$2"
+}
+
 cg_top() { # the top cgroup of the mounted vmfs (each state directory has its own)
 	awk '$1=="cgroup_top"{print $2}' "$M/host/info"
 }

@@ -31,7 +31,7 @@ is "$(cat "$M/ns/default/config/accel")" "auto" "accel default"
 like "$(cat "$M/ns/default/ctl")" "launch kvm\|container" "reading ctl lists its commands"
 
 mkdir "$M/ns/default/vms/v1" "$M/ns/default/containers/c1"
-is "$(ls "$M/ns/default/vms/v1" | tr '\n' ' ')" "config console ctl info log qmp screenshot.png state top vnc " "a VM's files"
+is "$(ls "$M/ns/default/vms/v1" | tr '\n' ' ')" "config console ctl info log qmp screenshot.png state thumbnail.png top vnc " "a VM's files"
 is "$(ls "$M/ns/default/containers/c1" | tr '\n' ' ')" "config console ctl fifo info log state top " "a container's files"
 ok "a VM has kernel in config/" test -f "$M/ns/default/vms/v1/config/kernel"
 ok "a container has no kernel in config/" test ! -e "$M/ns/default/containers/c1/config/kernel"

@@ -3,42 +3,48 @@
 # console, a command round trip, pause/resume, power-off, kill, a broken kernel path, and
 # survival of a vmfs restart. Real QEMU guests.
 . "$(dirname "$0")/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || { echo "not ok 1 - qemu-system-x86_64 is installed (./setup --deps)"; exit 1; }
-make -s -C "$ROOT" images >/dev/null || { echo "not ok 1 - make images"; exit 1; }
-mkdir -p "$T/images"
-cp "$ROOT/build/boot/vmlinuz" "$ROOT/build/boot/initrd" "$T/images/"
+use_boot_image
 vmfs_start --images "$T/images" || exit 1
 D=$M/ns/default
 V=$D/vms
 EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "process=vmfs-[a-z0-9]*" 2>/dev/null'
 
-console_has() { timeout 1 cat "$V/$1/console" 2>/dev/null | grep -aq -- "$2"; }
 
 mkdir "$V/v1"
 ok "start" "$XWRITE" "$V/v1/ctl" start
 is "$(cat "$V/v1/state")" "RUNNING" "state RUNNING"
 pid=$(awk '$1=="pid"{print $2}' "$V/v1/info")
 like "$(cat /proc/$pid/cmdline 2>/dev/null | tr '\0' ' ')" "qemu-system-x86_64 .*-accel (tcg|kvm)" "info's pid is the QEMU"
-ok "the banner appears on the console" wait_for 60 console_has v1 "vmfs guest v1 is up"
+ok "the banner appears on the console" wait_for 60 console_has "$V/v1" "vmfs guest v1 is up"
+ok "then a shell prompt" wait_for 30 console_has "$V/v1" "v1:/#"
 printf 'echo answer=$((6*7))\n' >"$V/v1/console"
-ok "a command typed into the console runs in the guest" wait_for 20 console_has v1 "answer=42"
+ok "a command typed into the console runs in the guest" wait_for 20 console_has "$V/v1" "answer=42"
 ok "pause" "$XWRITE" "$V/v1/ctl" pause
 is "$(cat "$V/v1/state")" "PAUSED" "state PAUSED"
 printf 'echo paused=$((1+1))\n' >"$V/v1/console"
 sleep 2
 ok "a paused guest does not run" sh -c "! timeout 1 cat '$V/v1/console' | grep -aq paused=2"
 ok "resume" "$XWRITE" "$V/v1/ctl" resume
-ok "after resume it runs again" wait_for 20 console_has v1 "paused=2"
+ok "after resume it runs again" wait_for 20 console_has "$V/v1" "paused=2"
 
-# kill -9 vmfs: the VM keeps running, a new vmfs adopts it
+# kill -9 vmfs with three VMs running: they keep running, a new vmfs adopts them all
+ok "launch two more" "$XWRITE" "$D/ctl" "launch kvm v[2-3]"
+ok "start them" "$XWRITE" "$D/ctl" "start v[2-3]"
+ok "both boot" wait_for 60 sh -c "timeout 1 cat '$V/v2/console' | grep -aq 'guest v2 is up' && timeout 1 cat '$V/v3/console' | grep -aq 'guest v3 is up'"
+pids="$pid $(awk '$1=="pid"{print $2}' "$V/v2/info") $(awk '$1=="pid"{print $2}' "$V/v3/info")"
 vmfs_kill9
-ok "the VM outlives vmfs" kill -0 "$pid"
+ok "the VMs outlive vmfs" kill -0 $pids
 vmfs_start --images "$T/images" || exit 1
-is "$(cat "$V/v1/state")" "RUNNING" "adopted: RUNNING"
-is "$(awk '$1=="pid"{print $2}' "$V/v1/info")" "$pid" "the same QEMU"
-ok "console scrollback intact" console_has v1 "answer=42"
+is "$(cat "$V/v1/state" "$V/v2/state" "$V/v3/state" | tr '\n' ' ')" "RUNNING RUNNING RUNNING " "adopted: all RUNNING"
+is "$(awk '$1=="pid"{print $2}' "$V/v1/info" "$V/v2/info" "$V/v3/info" | tr '\n' ' ')" "$pids " "the same QEMUs"
+ok "console scrollback intact" console_has "$V/v1" "answer=42"
+ok "every console's scrollback" sh -c "timeout 1 cat '$V/v2/console' | grep -aq 'guest v2 is up' && timeout 1 cat '$V/v3/console' | grep -aq 'guest v3 is up'"
+like "$(awk '$1=="status"{print $2}' "$V/v2/info")" "running" "QMP reconnected: QEMU's status is known again"
+ok "ctl works on an adopted VM" "$XWRITE" "$V/v2/ctl" pause
+is "$(cat "$V/v2/state")" "PAUSED" "paused"
+ok "kill v2 and v3" "$XWRITE" "$D/ctl" "kill v[2-3]"
 printf 'echo again=$((2+3))\n' >"$V/v1/console"
-ok "console input works after the restart" wait_for 20 console_has v1 "again=5"
+ok "console input works after the restart" wait_for 20 console_has "$V/v1" "again=5"
 
 # guest power-off: QUIT
 printf 'poweroff -f\n' >"$V/v1/console"

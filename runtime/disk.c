@@ -1,0 +1,108 @@
+#include "runtime/disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/util.h"
+
+const char *disk_format(const char *path)
+{
+	unsigned char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, magic, 4) != 4)
+			memset(magic, 0, 4);
+		close(fd);
+	}
+	return !memcmp(magic, "QFI\xfb", 4) ? "qcow2" : "raw";
+}
+
+/* Runs qemu-img in dirfd (-1: here) and keeps the last line it printed as the reason. */
+static int qemu_img(int dirfd, char *const argv[], char *err, size_t errlen)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL); /* vmfs blocks signals for its signalfd */
+		if ((dirfd >= 0 && fchdir(dirfd) < 0) || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(127);
+		close_range(3, ~0U, 0);
+		execvp("qemu-img", argv);
+		printf("cannot run qemu-img: %s (Debian's qemu-utils installs it)\n", strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -errno;
+	}
+	char out[4096];
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0 && len + n < sizeof(out) - 1)
+		len += n;
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	out[len] = 0;
+	while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
+		out[--len] = 0;
+	char *line = strrchr(out, '\n');
+	snprintf(err, errlen, "qemu-img: %s", line ? line + 1 : len ? out : "failed");
+	return -EIO;
+}
+
+int disk_overlay(int dirfd, const char *name, const char *base, bool *fresh, char *err,
+		 size_t errlen)
+{
+	char side[300];
+	auto_free char *was = NULL;
+	struct stat st;
+	snprintf(side, sizeof(side), "%s.base", name);
+	*fresh = false;
+	if (read_small(dirfd, side, 8192, &was, NULL) == 0 && !strcmp(was, base) &&
+	    fstatat(dirfd, name, &st, 0) == 0)
+		return 0;
+	unlinkat(dirfd, name, 0); /* made for another base: its writes no longer apply */
+	char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", (char *)disk_format(base),
+			"-b", (char *)base, (char *)name, NULL};
+	int r = qemu_img(dirfd, argv, err, errlen);
+	if (!r)
+		r = write_atomic(dirfd, side, base, strlen(base), 0);
+	*fresh = !r;
+	return r;
+}
+
+int disk_commit(const char *src, const char *dst, bool share, char *err, size_t errlen)
+{
+	char part[4200];
+	snprintf(part, sizeof(part), "%s.part", dst);
+	char *argv[16] = {"qemu-img", "convert", "-q", "-f", (char *)disk_format(src), "-O", "qcow2"};
+	int n = 7;
+	if (share)
+		argv[n++] = "-U";
+	argv[n++] = (char *)src;
+	argv[n++] = part;
+	argv[n] = NULL;
+	int r = qemu_img(-1, argv, err, errlen);
+	if (!r && renameat2(AT_FDCWD, part, AT_FDCWD, dst, RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot rename %s: %s", part, strerror(errno));
+	}
+	if (r)
+		unlink(part);
+	return r;
+}

@@ -1,0 +1,20 @@
+/* The event monitor: one persistent QMP connection per running VM (run/events.sock, a
+ * second -qmp of QEMU's), read from the event loop. VM state follows what QEMU reports
+ * (STOP, RESUME, SHUTDOWN events, then query-status for the truth), not what vmfs last
+ * asked for; disk figures for top come from query-blockstats sent on the same connection
+ * once a second, so that reading top never waits for QEMU. */
+#ifndef VMFS_QMON_H
+#define VMFS_QMON_H
+#include "runtime/model.h"
+
+/* Creates m->qmonep, the epoll set of all monitors (the event loop polls that one fd). */
+int qmon_init(struct model *m);
+void qmon_fini(struct model *m);
+/* Connects to o's events.sock. Quietly does nothing for a QEMU started without one. */
+int qmon_attach(struct model *m, struct object *o);
+void qmon_detach(struct model *m, struct object *o);
+/* The event loop calls this when m->qmonep is readable. */
+void qmon_events(struct model *m);
+/* Once a second: asks each monitor for block stats (answered later, in qmon_events). */
+void qmon_sample(struct model *m, struct object *o);
+#endif

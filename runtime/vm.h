@@ -1,0 +1,41 @@
+/* What the tree asks of a VM beyond the lifecycle verbs: its disks, commit, the screen,
+ * VNC and raw QMP. The lifecycle itself is runtime/qemu.c. */
+#ifndef VMFS_VM_H
+#define VMFS_VM_H
+#include "runtime/model.h"
+
+#define VM_DISKS_MAX 16
+/* QEMU's VNC display N listens on 5900 + N, its websocket on 6900 + N (above every
+ * display vmfs hands out, where QEMU's own default 5700 + N would meet them). */
+#define VNC_PORT(d) (5900 + (d))
+#define VNC_WS_PORT(d) (6900 + (d))
+#define VNC_DISPLAYS 1000
+
+/* One entry of config/disk: "path[,interface][,cache]". */
+struct vm_disk {
+	char path[4200];  /* what QEMU opens: the image, or the VM's overlay over it */
+	char image[4200]; /* the image itself */
+	const char *format, *iface, *cache;
+};
+/* Parses config/disk (paths made absolute). Returns the number of disks. */
+int vm_disks(struct model *m, struct object *o, struct vm_disk *d, int max);
+/* Before a start: with config/snapshot true, makes the per-VM overlays that are missing
+ * (kept across stop and start, removed with the VM). 0 or -errno with the reason. */
+int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen);
+/* ctl "commit IMAGE": the VM's first disk, as it is now, becomes images/IMAGE. A running
+ * VM is paused for the copy (QMP stop flushes its writes) and resumed after. */
+int vm_commit(struct model *m, struct object *o, const char *image, char *err, size_t errlen);
+
+/* screenshot.png (maxdim 0) and thumbnail.png: the screen now, as PNG, appended to png.
+ * -ENODEV for a VM without a display, -EBUSY for one that is not running. */
+int vm_screenshot(struct model *m, struct object *o, unsigned maxdim, struct sbuf *png,
+		  char *err, size_t errlen);
+/* Whether o has a display (a VGA adapter on a machine that takes one); why not if not. */
+bool vm_has_display(const struct object *o, char *why, size_t whylen);
+
+/* Runs one QMP command on run/qmp.sock (5 s at most); 0 or -errno with the reason. */
+int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen);
+/* The qmp file: runs one QMP command (a JSON object with "execute") for the user. */
+int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf *reply,
+		char *err, size_t errlen);
+#endif

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# VM disks under TCG: with snapshot true each VM writes to its own qcow2 overlay (the image
+# stays as it was; the writes survive stop and start; flush removes them), commit turns a
+# VM's disk into a new image that another VM boots with, disk figures come from QEMU, and
+# bad disks are refused with the path.
+. "$(dirname "$0")/lib.sh"
+command -v qemu-img >/dev/null || { echo "not ok 1 - qemu-img is installed (./setup --deps: qemu-utils)"; exit 1; }
+use_boot_image
+qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
+truncate -s 8M "$T/images/raw.img"
+vmfs_start --images "$T/images" || exit 1
+D=$M/ns/default
+V=$D/vms
+EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "process=vmfs-d[0-9]" 2>/dev/null'
+
+field() { awk -v k="$2" '$1==k{$1=""; print substr($0,2)}' "$V/$1/info"; }
+boots() { # boots VM: the default kernel and initrd with the disks in config/disk
+	echo vmlinuz >"$V/$1/config/kernel" && echo initrd >"$V/$1/config/initrd"
+}
+run_in() { # run_in VM MARK CMD: types CMD (again, should the shell not have been reading yet) until MARK shows
+	local i
+	for i in 1 2 3 4 5 6; do
+		printf '%s\n' "$3" >"$V/$1/console"
+		wait_for 5 console_has "$V/$1" "$2" && return 0
+	done
+	return 1
+}
+
+mkdir "$V/d1"
+boots d1
+is "$(errno_of "$V/d1/config/disk" nosuch.qcow2)" "ENOENT" "a disk that does not exist is refused"
+like "$(tail -1 "$V/d1/log")" "nosuch.qcow2" "with the path in the log"
+ok "config/disk takes an image" "$XWRITE" "$V/d1/config/disk" base.qcow2
+ok "start" "$XWRITE" "$V/d1/ctl" start
+ok "boots to a shell" wait_for 60 console_has "$V/d1" "d1:/#"
+ok "the guest writes its disk" run_in d1 "wrote-0" 'echo mark-d1-$((1+1)) | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo wrote-$?'
+ok "disk_written counts it (query-blockstats)" wait_for 5 sh -c "awk '\$1==\"disk_written\" && \$2>0' '$V/d1/info' | grep -q ."
+like "$(field d1 disk_read)" "^[1-9][0-9]*$" "disk_read too"
+ok "the image itself is untouched (the writes are in the overlay)" sh -c "! grep -aq mark-d1 '$T/images/base.qcow2'"
+ok "the overlay is in the VM's state directory" test -f "$S/ns/default/vms/d1/disk0.qcow2"
+
+# kept across stop and start
+ok "kill" "$XWRITE" "$V/d1/ctl" kill
+ok "start again" "$XWRITE" "$V/d1/ctl" start
+ok "boots to a shell again" wait_for 60 console_has "$V/d1" "d1:/#"
+ok "the writes survived stop and start" run_in d1 "got-mark-d1-2" 'echo got-$(head -c 9 /dev/vda)'
+
+# commit, while it runs: a new image another VM boots with
+ok "commit a running VM" "$XWRITE" "$V/d1/ctl" "commit saved.qcow2"
+is "$(cat "$V/d1/state")" "RUNNING" "it runs on after the commit"
+ok "images/saved.qcow2 appeared" test -f "$M/images/saved.qcow2"
+like "$(tail -1 "$V/d1/log")" "committed disk 0 to images/saved.qcow2" "the log says so"
+is "$(errno_of "$V/d1/ctl" "commit saved.qcow2")" "EEXIST" "commit never overwrites an image"
+is "$(errno_of "$V/d1/ctl" "commit ../x")" "EINVAL" "an image name with a slash is refused"
+mkdir "$V/d2"
+boots d2
+echo saved.qcow2 >"$V/d2/config/disk"
+ok "a VM with the committed image starts" "$XWRITE" "$V/d2/ctl" start
+ok "boots to a shell" wait_for 60 console_has "$V/d2" "d2:/#"
+ok "and sees what the first VM wrote" run_in d2 "got-mark-d1-2" 'echo got-$(head -c 9 /dev/vda)'
+
+# snapshot false: the VM writes the image itself
+mkdir "$V/d3"
+boots d3
+echo raw.img >"$V/d3/config/disk"
+echo false >"$V/d3/config/snapshot"
+ok "a VM writing a raw image directly starts" "$XWRITE" "$V/d3/ctl" start
+ok "boots to a shell" wait_for 60 console_has "$V/d3" "d3:/#"
+ok "its write" run_in d3 "wrote-0" 'echo mark-d3 | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo wrote-$?'
+ok "lands in the image" grep -aq mark-d3 "$T/images/raw.img"
+ok "no overlay for it" test ! -e "$S/ns/default/vms/d3/disk0.qcow2"
+like "$(tr '\0' ' ' </proc/$(field d3 pid)/cmdline)" "file=$T/images/raw.img,format=raw" "QEMU is told the format (never left to guess)"
+
+# a VM without a disk has nothing to commit
+mkdir "$V/d4"
+is "$(errno_of "$V/d4/ctl" "commit x")" "EINVAL" "commit of a VM without a disk is refused"
+like "$(tail -1 "$V/d4/log")" "has no disk" "the log says why"
+
+# flush removes the overlays with the VMs
+ok "kill and flush" sh -c "'$XWRITE' '$D/ctl' 'kill all' && '$XWRITE' '$D/ctl' 'flush all'"
+ok "the overlays are gone" sh -c "! ls '$S'/ns/default/vms/*/disk0.qcow2"
+ok "no QEMU left" sh -c "! pgrep -f 'process=vmfs-d[0-9]'"
+ok "the images stay" test -f "$T/images/saved.qcow2" -a -f "$T/images/base.qcow2"
+vmfs_stop
+done_testing
