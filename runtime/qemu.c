@@ -135,6 +135,15 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 			       "-serial", "chardev:ser0"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		arg(a, "%s", fixed[i]);
+	/* ports after the console: a socket and a log each in the run directory */
+	long nserial = strtol(obj_cfg(o, "serial"), NULL, 10);
+	for (long i = 1; i < nserial; i++) {
+		arg(a, "-chardev");
+		arg(a, "socket,id=ser%ld,path=serial%ld.sock,server=on,wait=off,logfile=serial%ld.log", i,
+		    i, i);
+		arg(a, "-serial");
+		arg(a, "chardev:ser%ld", i);
+	}
 	if (strcmp(obj_cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
 		arg(a, "-vga");
 		arg(a, "%s", obj_cfg(o, "vga"));

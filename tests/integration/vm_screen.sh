@@ -21,11 +21,18 @@ qmp() { # qmp VM JSON: one transaction, prints the reply
 
 mkdir "$V/s1"
 echo 200 >"$V/s1/config/thumbnail"
+echo 2 >"$V/s1/config/serial"
 is "$(errno_of "$V/s1/screenshot.png" x)" "EACCES" "screenshot.png is read-only"
 ok "no screenshot before start" sh -c "! cat '$V/s1/screenshot.png'"
 like "$(cat "$V/s1/log")" "screenshot.png: no screen: s1 is not running" "the log says why"
 ok "start" "$XWRITE" "$V/s1/ctl" start
 ok "the banner appears on the console" wait_for 60 console_has "$V/s1" "vmfs guest s1 is up"
+
+# a second serial port: a socket and a log in the run directory
+ok "a shell prompt" wait_for 30 console_has "$V/s1" "s1:/#"
+printf 'echo second-$((1+1)) > /dev/ttyS1\n' >"$V/s1/console"
+ok "the guest's ttyS1 is run/serial1.log (config/serial 2)" wait_for 10 grep -aq second-2 "$S/ns/default/vms/s1/run/serial1.log"
+ok "with its socket beside it" test -S "$S/ns/default/vms/s1/run/serial1.sock"
 
 # the screen: the banner is on the VGA text screen too
 cat "$V/s1/screenshot.png" >"$T/shot.png"
