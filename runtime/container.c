@@ -111,11 +111,11 @@ static int shim_spawn(struct model *m, const char *rundir)
 }
 
 /* The shim's one line: "ok PID" or "error: REASON". */
-static int shim_ready(int fd, char *line, size_t len)
+static int shim_ready(int fd, int timeout_ms, char *line, size_t len)
 {
 	size_t got = 0;
 	struct pollfd pfd = {fd, POLLIN, 0};
-	while (got < len - 1 && poll(&pfd, 1, START_TIMEOUT) > 0) {
+	while (got < len - 1 && poll(&pfd, 1, timeout_ms) > 0) {
 		ssize_t n = read(fd, line + got, len - 1 - got);
 		if (n <= 0)
 			break;
@@ -162,10 +162,11 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 }
 
 /* Second half: the shim's word on the ready pipe (closed here). */
-static int ct_start_finish(struct model *m, struct object *o, int rfd, char *err, size_t errlen)
+static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeout_ms, char *err,
+			   size_t errlen)
 {
 	char line[1024] = "", why[1100];
-	int r = shim_ready(rfd, line, sizeof(line));
+	int r = shim_ready(rfd, timeout_ms, line, sizeof(line));
 	close(rfd);
 	int dfd = run_open(m, o);
 	bool alive = dfd >= 0 && run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start);
@@ -196,7 +197,7 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, char *err
 static int ct_start(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	int rfd = ct_start_spawn(m, o, err, errlen);
-	return rfd < 0 ? rfd : ct_start_finish(m, o, rfd, err, errlen);
+	return rfd < 0 ? rfd : ct_start_finish(m, o, rfd, START_TIMEOUT, err, errlen);
 }
 
 static int ct_signal(struct object *o, int sig, char *err, size_t errlen)
@@ -276,6 +277,7 @@ const struct backend container_backend = {
 	.restart = ct_restart,
 	.start_spawn = ct_start_spawn,
 	.start_finish = ct_start_finish,
+	.start_timeout_ms = START_TIMEOUT,
 	.kill_signal = ct_kill_signal,
 	.kill_wait = ct_kill_wait,
 };

@@ -23,8 +23,9 @@ const char *disk_format(const char *path)
 	return !memcmp(magic, "QFI\xfb", 4) ? "qcow2" : "raw";
 }
 
-/* Runs qemu-img in dirfd (-1: here) and keeps the last line it printed as the reason. */
-static int qemu_img(int dirfd, char *const argv[], char *err, size_t errlen)
+/* Starts qemu-img in dirfd (-1: here), its output into a pipe (*outfd): the last line is
+ * the reason when it fails. */
+static pid_t qemu_img_start(int dirfd, char *const argv[], int *outfd)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -41,28 +42,51 @@ static int qemu_img(int dirfd, char *const argv[], char *err, size_t errlen)
 		printf("cannot run qemu-img: %s (Debian's qemu-utils installs it)\n", strerror(errno));
 		_exit(127);
 	}
+	int e = errno;
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
-		return -errno;
+		return -e;
 	}
+	*outfd = p[0];
+	return pid;
+}
+
+/* After qemu-img exited with status st: 0, or -EIO with its last line. Closes outfd (its
+ * output is a line or two: it fits the pipe, so it never blocked qemu-img's exit). */
+static int qemu_img_status(int st, int outfd, char *err, size_t errlen)
+{
 	char out[4096];
 	size_t len = 0;
 	ssize_t n;
-	while ((n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0 && len + n < sizeof(out) - 1)
+	fcntl(outfd, F_SETFL, O_NONBLOCK);
+	while (len < sizeof(out) - 1 && (n = read(outfd, out + len, sizeof(out) - 1 - len)) > 0)
 		len += n;
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	close(outfd);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	out[len] = 0;
 	while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
 		out[--len] = 0;
 	char *line = strrchr(out, '\n');
-	snprintf(err, errlen, "qemu-img: %s", line ? line + 1 : len ? out : "failed");
+	if (len)
+		snprintf(err, errlen, "qemu-img: %s", line ? line + 1 : out);
+	else if (WIFSIGNALED(st))
+		snprintf(err, errlen, "qemu-img was killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(err, errlen, "qemu-img failed (exit %d)", WEXITSTATUS(st));
 	return -EIO;
+}
+
+static int qemu_img(int dirfd, char *const argv[], char *err, size_t errlen)
+{
+	int outfd, st;
+	pid_t pid = qemu_img_start(dirfd, argv, &outfd);
+	if (pid < 0)
+		return pid;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return qemu_img_status(st, outfd, err, errlen);
 }
 
 int disk_overlay(int dirfd, const char *name, const char *base, bool *fresh, char *err,
@@ -86,7 +110,7 @@ int disk_overlay(int dirfd, const char *name, const char *base, bool *fresh, cha
 	return r;
 }
 
-int disk_commit(const char *src, const char *dst, bool share, char *err, size_t errlen)
+pid_t disk_commit_start(const char *src, const char *dst, bool share, int *outfd)
 {
 	char part[4200];
 	snprintf(part, sizeof(part), "%s.part", dst);
@@ -97,7 +121,14 @@ int disk_commit(const char *src, const char *dst, bool share, char *err, size_t 
 	argv[n++] = (char *)src;
 	argv[n++] = part;
 	argv[n] = NULL;
-	int r = qemu_img(-1, argv, err, errlen);
+	return qemu_img_start(-1, argv, outfd);
+}
+
+int disk_commit_end(int st, int outfd, const char *dst, char *err, size_t errlen)
+{
+	char part[4200];
+	snprintf(part, sizeof(part), "%s.part", dst);
+	int r = qemu_img_status(st, outfd, err, errlen);
 	if (!r && renameat2(AT_FDCWD, part, AT_FDCWD, dst, RENAME_NOREPLACE) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot rename %s: %s", part, strerror(errno));

@@ -5,6 +5,7 @@
 #define VMFS_DISK_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* "qcow2" or "raw", from the image's first bytes: QEMU is never left to guess (a raw disk
  * whose guest wrote a qcow2 header there would be opened as qcow2 the next time). */
@@ -14,7 +15,11 @@ const char *disk_format(const char *path);
  * *fresh tells whether a new one was made. 0 or -errno with qemu-img's words in err. */
 int disk_overlay(int dirfd, const char *name, const char *base, bool *fresh, char *err,
 		 size_t errlen);
-/* Copies src (every layer flattened) to the new qcow2 image dst, through dst.part so that a
- * half-written image never appears. share: src is open in a running QEMU (paused). */
-int disk_commit(const char *src, const char *dst, bool share, char *err, size_t errlen);
+/* Starts copying src (every layer flattened) to the new qcow2 image dst in the background,
+ * through dst.part so that a half-written image never appears; share: src is open in a
+ * (paused) QEMU. Returns qemu-img's pid, its output in *outfd; -errno. */
+pid_t disk_commit_start(const char *src, const char *dst, bool share, int *outfd);
+/* Once that qemu-img exited with wait status st: renames dst.part to dst (never over an
+ * existing file) or removes it. Closes outfd. 0, or -errno with the reason in err. */
+int disk_commit_end(int st, int outfd, const char *dst, char *err, size_t errlen);
 #endif

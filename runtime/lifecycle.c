@@ -2,6 +2,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "runtime/vm.h"
 
 extern const struct backend container_backend, qemu_backend;
 
@@ -84,6 +88,19 @@ static backend_fn backend_verb(const struct backend *b, enum verb v)
 
 int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen)
 {
+	/* a commit copies the disk of a paused VM: only kill and removal may cut in */
+	if (o->rt.starting && (v == V_KILL || v == V_FLUSH))
+		return 0; /* judged again once the start has finished (lifecycle_start_settle) */
+	if (o->rt.starting) {
+		snprintf(err, errlen, "%s is starting: %s waits until it has started", o->name,
+			 verb_names[v]);
+		return -EBUSY;
+	}
+	if (o->rt.job && v != V_KILL && v != V_FLUSH) {
+		snprintf(err, errlen, "%s is being committed to an image: %s waits until the copy ends "
+				      "(kill or rmdir cancel it)", o->name, verb_names[v]);
+		return -EBUSY;
+	}
 	if (legal[v] & (1u << o->state))
 		return 0;
 	snprintf(err, errlen, "%s is %s: %s needs it %s", o->name, ostate_name(o->state),
@@ -93,6 +110,8 @@ int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errle
 
 int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen)
 {
+	if (v == V_KILL || v == V_FLUSH)
+		lifecycle_start_settle(m, o, false); /* what a kill hits must have finished starting */
 	int r = lifecycle_legal(o, v, err, errlen);
 	if (r)
 		return r;
@@ -114,6 +133,8 @@ int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size
 
 int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen)
 {
+	lifecycle_start_settle(m, o, false); /* a QEMU half-started would run on, orphaned */
+	vm_job_cancel(m, o, "the VM is being removed");
 	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
 		int r = lifecycle_do(m, o, V_KILL, err, errlen);
 		if (r)
@@ -158,14 +179,107 @@ static int do_first(struct model *m, struct object *o, enum verb v, int *fd, cha
 	return b->kill_signal(m, o, err, errlen);
 }
 
-int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v, size_t *done,
-		      char *err, size_t errlen)
+/* Starts whose second half waits for the process (QEMU daemonizing, a shim reporting):
+ * each pending object's descriptor is in m->rtep, and only the ctl write that asked
+ * waits, on the batch's queue; vmfs answers everything else meanwhile. */
+struct lcbatch {
+	struct waitq wq;
+	enum verb v;
+	size_t left, done;
+	int r;
+	bool abandoned; /* nobody waits for the answer: free it at the end */
+	char err[1024];
+};
+
+struct lcpend {
+	struct rtsrc src; /* first: the epoll data points here */
+	struct lcbatch *b;
+	struct object *o;
+	int fd;
+	struct timespec deadline;
+};
+
+static long ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+static void batch_note(struct lcbatch *b, int r, const char *err)
+{
+	if (r && !b->r) {
+		b->r = r;
+		snprintf(b->err, sizeof(b->err), "%s", err);
+	}
+	b->done += !r;
+}
+
+static void pend_finish(struct model *m, struct lcpend *p, int timeout_ms)
+{
+	struct lcbatch *b = p->b;
+	struct object *o = p->o;
+	char err[1024] = "";
+	epoll_ctl(m->rtep, EPOLL_CTL_DEL, p->fd, NULL);
+	o->rt.starting = NULL;
+	int r = backends[o->type]->start_finish(m, o, p->fd, timeout_ms, err, sizeof(err));
+	batch_note(b, r, err);
+	free(p);
+	obj_put(o);
+	if (--b->left)
+		return;
+	if (b->abandoned)
+		free(b);
+	else
+		waitq_wake_all(&b->wq);
+}
+
+static void pend_ready(struct model *m, struct rtsrc *s)
+{
+	struct lcpend *p = (struct lcpend *)s;
+	pend_finish(m, p, (int)ms_until(&p->deadline));
+}
+
+void lifecycle_start_settle(struct model *m, struct object *o, bool deadline_only)
+{
+	struct lcpend *p = o->rt.starting;
+	if (p && (!deadline_only || ms_until(&p->deadline) == 0))
+		pend_finish(m, p, (int)ms_until(&p->deadline));
+}
+
+/* Hands a spawned start to the event loop; false if it cannot (then it finishes here). */
+static bool pend_add(struct model *m, struct lcbatch *b, struct object *o, int fd)
+{
+	struct lcpend *p = calloc(1, sizeof(*p));
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
+	if (!p || epoll_ctl(m->rtep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(p);
+		return false;
+	}
+	p->src.ready = pend_ready;
+	p->b = b;
+	p->o = o;
+	p->fd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &p->deadline);
+	p->deadline.tv_sec += backends[o->type]->start_timeout_ms / 1000;
+	obj_get(o);
+	o->rt.starting = p;
+	b->left++;
+	return true;
+}
+
+int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v,
+		      struct lcbatch **wait, size_t *done, char *err, size_t errlen)
 {
 	int *fds = calloc(n ? n : 1, sizeof(*fds));
 	signed char *state = calloc(n ? n : 1, 1); /* 0 not tried, 1 first half done, 2 done */
-	int r = fds && state ? 0 : -ENOMEM;
+	struct lcbatch *b = wait && v == V_START ? calloc(1, sizeof(*b)) : NULL;
+	int r = fds && state && (b || !wait || v != V_START) ? 0 : -ENOMEM;
 	*done = 0;
 	for (size_t i = 0; i < n && !r; i++) {
+		if (v == V_KILL || v == V_FLUSH) /* what they hit must have finished starting */
+			lifecycle_start_settle(m, objs[i], false);
 		bool halves = split(objs[i], v);
 		r = do_first(m, objs[i], v, &fds[i], err, errlen);
 		if (!r)
@@ -173,10 +287,13 @@ int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb
 	}
 	/* finish every first half that went out, even after a failure: nothing half-done */
 	for (size_t j = 0; j < n && state; j++) {
+		if (state[j] == 1 && b && pend_add(m, b, objs[j], fds[j]))
+			continue;
 		if (state[j] == 1) {
-			const struct backend *b = backends[objs[j]->type];
-			int rj = v == V_START ? b->start_finish(m, objs[j], fds[j], err, errlen)
-					      : b->kill_wait(m, objs[j], err, errlen);
+			const struct backend *be = backends[objs[j]->type];
+			int rj = v == V_START ? be->start_finish(m, objs[j], fds[j], be->start_timeout_ms,
+								 err, errlen)
+					      : be->kill_wait(m, objs[j], err, errlen);
 			if (rj && !r)
 				r = rj;
 			state[j] = rj ? 0 : 2;
@@ -185,7 +302,40 @@ int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb
 	}
 	free(fds);
 	free(state);
+	if (b && b->left) {
+		waitq_init(&b->wq);
+		b->v = v;
+		b->r = r;
+		b->done = *done;
+		snprintf(b->err, sizeof(b->err), "%s", r ? err : "");
+		*wait = b;
+		return -EINPROGRESS;
+	}
+	free(b);
 	return r;
+}
+
+struct waitq *lifecycle_batch_wq(struct lcbatch *b) { return &b->wq; }
+
+int lifecycle_batch_end(struct lcbatch *b, enum verb *v, size_t *done, char *err, size_t errlen)
+{
+	if (b->left)
+		return -EINPROGRESS;
+	int r = b->r;
+	*v = b->v;
+	*done = b->done;
+	if (r)
+		snprintf(err, errlen, "%s", b->err);
+	free(b);
+	return r;
+}
+
+void lifecycle_batch_abandon(struct lcbatch *b)
+{
+	if (b->left)
+		b->abandoned = true;
+	else
+		free(b);
 }
 
 int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, char *err,

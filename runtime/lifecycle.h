@@ -19,7 +19,9 @@ struct backend {
 	/* Optional halves of start and kill, so that many objects proceed side by side:
 	 * start_spawn returns a descriptor that start_finish waits on. */
 	int (*start_spawn)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*start_finish)(struct model *m, struct object *o, int fd, char *err, size_t errlen);
+	int (*start_finish)(struct model *m, struct object *o, int fd, int timeout_ms, char *err,
+			    size_t errlen);
+	int start_timeout_ms; /* how long start_finish may wait in all */
 	int (*kill_signal)(struct model *m, struct object *o, char *err, size_t errlen);
 	int (*kill_wait)(struct model *m, struct object *o, char *err, size_t errlen);
 };
@@ -33,9 +35,20 @@ int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errle
 /* Carries out verb on o: -EBUSY (with the reason) if o's state does not allow it. */
 int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen);
 /* verb on every object of objs (all in a legal state): starts and kills overlap. Stops
- * at the first failure, with its reason; returns how many were done in *done. */
-int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v, size_t *done,
-		      char *err, size_t errlen);
+ * at the first failure, with its reason; returns how many were done in *done. With wait,
+ * starts finish in the background: -EINPROGRESS and *wait, a batch whose queue wakes when
+ * the last has finished (then lifecycle_batch_end), while vmfs answers everything else. */
+struct lcbatch;
+int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v,
+		      struct lcbatch **wait, size_t *done, char *err, size_t errlen);
+struct waitq *lifecycle_batch_wq(struct lcbatch *b);
+/* A batch's outcome, like lifecycle_do_many's; frees it. -EINPROGRESS while some wait. */
+int lifecycle_batch_end(struct lcbatch *b, enum verb *v, size_t *done, char *err, size_t errlen);
+/* Nobody waits for the answer any more: the batch goes on and frees itself. */
+void lifecycle_batch_abandon(struct lcbatch *b);
+/* Finishes o's pending start now (waiting until its deadline at most): before a removal,
+ * at exit, and from run_tick once the deadline has passed. */
+void lifecycle_start_settle(struct model *m, struct object *o, bool deadline_only);
 /* rmdir and flush: kills it if it runs, then removes every trace. */
 int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen);
 /* A start that failed: o is ERROR with why (also in err and info's exit line); returns r. */

@@ -171,7 +171,7 @@ static int open_dir(const char *path, char *err, size_t errlen, const char *what
 int model_open(struct model *m, const char *statedir, const char *imagedir, char *err,
 	       size_t errlen)
 {
-	*m = (struct model){.statefd = -1, .nsdirfd = -1, .imagefd = -1, .inotify = -1, .qmonep = -1};
+	*m = (struct model){.statefd = -1, .nsdirfd = -1, .imagefd = -1, .inotify = -1, .rtep = -1};
 	m->started = time(NULL);
 	m->statedir = strdup(statedir);
 	m->imagedir = strdup(imagedir);

@@ -41,6 +41,13 @@ struct ns;
 
 /* What a running object is, as its runtime found it (nothing of it is saved: it is read
  * back from the run directory and /proc when vmfs starts). */
+/* Something of the runtime's that the event loop watches through m->rtep (a VM's monitor,
+ * a background job): the epoll data points at it, and ready is called when it is. */
+struct model;
+struct rtsrc {
+	void (*ready)(struct model *m, struct rtsrc *s);
+};
+
 struct objrt {
 	pid_t pid;              /* the container's init or QEMU, in our PID namespace */
 	unsigned long long pid_start; /* its start time (/proc/PID/stat field 22) */
@@ -64,6 +71,10 @@ struct objrt {
 	struct timespec disk_at;
 	uint64_t guest_ticks;   /* last sample of /proc/PID/stat guest_time */
 	double guest_cpu;       /* percent of one CPU spent running guest code */
+	struct vmjob *job;      /* a commit in progress (runtime/vmdisk.c), NULL if none */
+	struct lcpend *starting; /* a start waiting for its process (lifecycle.c), NULL if none */
+	int job_result;         /* how the last one ended: 0 or -errno ... */
+	char job_err[600];      /* ... and why */
 };
 
 struct object {
@@ -80,6 +91,7 @@ struct object {
 	char *error;    /* the last error, in words (info's "error" line) */
 	struct evlog log;
 	struct waitq console_wq; /* console readers waiting for output */
+	struct waitq job_wq;     /* ctl writes waiting for a commit to end */
 	struct objrt rt;
 };
 
@@ -113,7 +125,7 @@ struct model {
 	char *shim;      /* the vmfs-shim binary */
 	char cgroup_top[32]; /* our top cgroup: "vmfs", or vmfs-HASH for another state dir */
 	int inotify;     /* run directories of running objects */
-	int qmonep;      /* epoll set of the VMs' event monitors (runtime/qmon.c) */
+	int rtep;        /* epoll set of struct rtsrc: VM monitors, background jobs */
 	int statefd, nsdirfd, imagefd;
 	struct ns **nss; /* sorted by name */
 	size_t nns, capns;

@@ -28,6 +28,7 @@ struct object *obj_alloc(struct model *m, struct ns *ns, enum otype t, const cha
 	snprintf(path, sizeof(path), "%s/%s/log", otype_dir(t), name);
 	evlog_init(&o->log, ns->dirfd, path);
 	waitq_init(&o->console_wq);
+	waitq_init(&o->job_wq);
 	o->rt.wd = -1;
 	o->rt.console_fd = -1;
 	o->rt.vnc_display = -1;

@@ -292,12 +292,13 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	return pfd;
 }
 
-static int vm_start_finish(struct model *m, struct object *o, int pfd, char *err, size_t errlen)
+static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeout_ms, char *err,
+			   size_t errlen)
 {
 	struct pollfd p = {pfd, POLLIN, 0};
 	int st = -1;
 	char why[600];
-	if (poll(&p, 1, START_TIMEOUT) <= 0)
+	if (poll(&p, 1, timeout_ms) <= 0)
 		kill(o->rt.pid, SIGKILL); /* a QEMU that hangs while setting up */
 	waitpid(o->rt.pid, &st, 0);
 	close(pfd);
@@ -339,7 +340,7 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, char *err
 static int vm_start(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	int pfd = vm_start_spawn(m, o, err, errlen);
-	return pfd < 0 ? pfd : vm_start_finish(m, o, pfd, err, errlen);
+	return pfd < 0 ? pfd : vm_start_finish(m, o, pfd, START_TIMEOUT, err, errlen);
 }
 
 int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen)
@@ -519,6 +520,7 @@ const struct backend qemu_backend = {
 	.restart = vm_restart,
 	.start_spawn = vm_start_spawn,
 	.start_finish = vm_start_finish,
+	.start_timeout_ms = START_TIMEOUT,
 	.kill_signal = vm_kill_signal,
 	.kill_wait = vm_kill_wait,
 };

@@ -15,6 +15,7 @@
 #include "runtime/run.h"
 
 struct qmon {
+	struct rtsrc src; /* first: the epoll data points here */
 	struct object *o;
 	int fd;
 	bool ready;     /* qmp_capabilities answered */
@@ -24,18 +25,7 @@ struct qmon {
 	char buf[32768];
 };
 
-int qmon_init(struct model *m)
-{
-	m->qmonep = epoll_create1(EPOLL_CLOEXEC);
-	return m->qmonep < 0 ? -errno : 0;
-}
-
-void qmon_fini(struct model *m)
-{
-	if (m->qmonep >= 0)
-		close(m->qmonep);
-	m->qmonep = -1;
-}
+static void qmon_ready(struct model *m, struct rtsrc *s);
 
 static void qmon_send(struct qmon *q, const char *cmd)
 {
@@ -45,7 +35,7 @@ static void qmon_send(struct qmon *q, const char *cmd)
 
 int qmon_attach(struct model *m, struct object *o)
 {
-	if (o->rt.qmon || m->qmonep < 0)
+	if (o->rt.qmon || m->rtep < 0)
 		return 0;
 	int dfd = run_open(m, o);
 	if (dfd < 0)
@@ -62,10 +52,11 @@ int qmon_attach(struct model *m, struct object *o)
 			close(fd);
 		return r ? r : -ENOMEM;
 	}
+	q->src.ready = qmon_ready;
 	q->o = o;
 	q->fd = fd;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = q};
-	if (epoll_ctl(m->qmonep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (epoll_ctl(m->rtep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		r = -errno;
 		close(fd);
 		free(q);
@@ -82,7 +73,7 @@ void qmon_detach(struct model *m, struct object *o)
 	struct qmon *q = o->rt.qmon;
 	if (!q)
 		return;
-	epoll_ctl(m->qmonep, EPOLL_CTL_DEL, q->fd, NULL);
+	epoll_ctl(m->rtep, EPOLL_CTL_DEL, q->fd, NULL);
 	close(q->fd);
 	o->rt.qmon = NULL;
 	free(q);
@@ -219,8 +210,9 @@ static void qmon_hangup(struct model *m, struct qmon *q)
 	obj_put(o);
 }
 
-static void qmon_read(struct model *m, struct qmon *q)
+static void qmon_ready(struct model *m, struct rtsrc *s)
 {
+	struct qmon *q = (struct qmon *)s;
 	for (;;) {
 		if (q->len == sizeof(q->buf))
 			q->len = 0; /* a line longer than any answer we ask for: drop it */
@@ -241,14 +233,6 @@ static void qmon_read(struct model *m, struct qmon *q)
 		q->len -= start - q->buf;
 		memmove(q->buf, start, q->len);
 	}
-}
-
-void qmon_events(struct model *m)
-{
-	struct epoll_event ev[16];
-	int n = epoll_wait(m->qmonep, ev, 16, 0);
-	for (int i = 0; i < n; i++)
-		qmon_read(m, ev[i].data.ptr);
 }
 
 void qmon_sample(struct model *m, struct object *o)

@@ -7,14 +7,9 @@
 #define VMFS_QMON_H
 #include "runtime/model.h"
 
-/* Creates m->qmonep, the epoll set of all monitors (the event loop polls that one fd). */
-int qmon_init(struct model *m);
-void qmon_fini(struct model *m);
 /* Connects to o's events.sock. Quietly does nothing for a QEMU started without one. */
 int qmon_attach(struct model *m, struct object *o);
 void qmon_detach(struct model *m, struct object *o);
-/* The event loop calls this when m->qmonep is readable. */
-void qmon_events(struct model *m);
-/* Once a second: asks each monitor for block stats (answered later, in qmon_events). */
+/* Once a second: asks each monitor for block stats (answered when they come). */
 void qmon_sample(struct model *m, struct object *o);
 #endif

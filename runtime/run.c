@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
 #include "runtime/qmon.h"
+#include "runtime/vm.h"
 #include "runtime/slotmap.h"
 
 #define SLOT_WD 3
@@ -37,10 +39,21 @@ unsigned long long proc_starttime(pid_t pid)
 	buf[n] = 0;
 	char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
 	unsigned long long start = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-				"%*d %*d %*d %llu", &start) != 1)
+	char state = 0;
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+				"%*d %*d %*d %llu", &state, &start) != 2)
 		return 0;
-	return start;
+	/* A zombie has ended: whoever reaps it (init, for QEMU and the shims) may take seconds.
+	 * But a zombie leader may still have threads tearing down (QEMU's, freeing guest
+	 * memory): ended only once its memory is gone, which empties its cmdline. */
+	if (state != 'Z' && state != 'X')
+		return start;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? 0 : read(fd, buf, 1);
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? start : 0;
 }
 
 bool run_pid_alive(int dirfd, const char *file, pid_t *pid, unsigned long long *start)
@@ -175,6 +188,16 @@ static void vm_sample(struct model *m, struct object *o)
 	qmon_sample(m, o);
 }
 
+void run_sources(struct model *m)
+{
+	struct epoll_event ev[16];
+	int n = epoll_wait(m->rtep, ev, 16, 0);
+	for (int i = 0; i < n; i++) {
+		struct rtsrc *s = ev[i].data.ptr;
+		s->ready(m, s);
+	}
+}
+
 static void run_sample(struct model *m, struct object *o)
 {
 	struct cg_stats st;
@@ -198,6 +221,7 @@ void run_tick(struct model *m)
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
 				struct object *o = m->nss[i]->objs[t].v[j];
+				lifecycle_start_settle(m, o, true); /* one that is past its deadline */
 				if (o->state != ST_RUNNING && o->state != ST_PAUSED)
 					continue;
 				if (o->type == OT_VM)
@@ -254,7 +278,8 @@ static void run_adopt(struct model *m, struct object *o)
 int run_init(struct model *m)
 {
 	m->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (m->inotify < 0 || qmon_init(m) < 0)
+	m->rtep = epoll_create1(EPOLL_CLOEXEC);
+	if (m->inotify < 0 || m->rtep < 0)
 		return -errno;
 	for (size_t i = 0; i < m->nns; i++)
 		for (int t = 0; t < 2; t++)
@@ -270,13 +295,22 @@ int run_init(struct model *m)
 
 void run_fini(struct model *m)
 {
+	/* first what still waits: a start finishes (it may watch its run directory), a commit
+	 * stops and resumes its VM */
+	for (size_t i = 0; i < m->nns; i++)
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
+				struct object *o = m->nss[i]->objs[t].v[j];
+				lifecycle_start_settle(m, o, false);
+				vm_job_cancel(m, o, "vmfs is exiting");
+				qmon_detach(m, o);
+			}
 	if (m->inotify >= 0)
 		close(m->inotify);
 	m->inotify = -1;
-	for (size_t i = 0; i < m->nns; i++)
-		for (size_t j = 0; j < m->nss[i]->objs[OT_VM].n; j++)
-			qmon_detach(m, m->nss[i]->objs[OT_VM].v[j]);
-	qmon_fini(m);
+	if (m->rtep >= 0)
+		close(m->rtep);
+	m->rtep = -1;
 }
 
 int run_prepare(struct model *m, struct object *o)

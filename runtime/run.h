@@ -11,6 +11,8 @@ void run_fini(struct model *m);
 /* The event loop calls this when m->inotify is readable, and run_tick once a second. */
 void run_events(struct model *m);
 void run_tick(struct model *m);
+/* ... and this when m->rtep is readable. */
+void run_sources(struct model *m);
 
 /* runtime/qemu.c: notices that a VM's QEMU ended (it has no shim to say so). */
 void vm_check(struct model *m, struct object *o);
@@ -30,7 +32,7 @@ int run_prepare(struct model *m, struct object *o);
 int run_open(struct model *m, struct object *o);
 /* Writes "PID STARTTIME" to dirfd/file. */
 int run_write_pid(int dirfd, const char *file, pid_t pid);
-/* pid's start time (/proc/PID/stat field 22), 0 if it is gone. */
+/* pid's start time (/proc/PID/stat field 22), 0 if it is gone or a zombie. */
 unsigned long long proc_starttime(pid_t pid);
 /* Reads "PID STARTTIME" from a run file; true if that process is alive and the same one. */
 bool run_pid_alive(int dirfd, const char *file, pid_t *pid, unsigned long long *start);

@@ -23,8 +23,13 @@ int vm_disks(struct model *m, struct object *o, struct vm_disk *d, int max);
  * (kept across stop and start, removed with the VM). 0 or -errno with the reason. */
 int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen);
 /* ctl "commit IMAGE": the VM's first disk, as it is now, becomes images/IMAGE. A running
- * VM is paused for the copy (QMP stop flushes its writes) and resumed after. */
+ * VM is paused for the copy (QMP stop flushes its writes) and resumed after. The copy runs
+ * in the background: -EINPROGRESS once it started, and o->job_wq wakes when it ended. */
 int vm_commit(struct model *m, struct object *o, const char *image, char *err, size_t errlen);
+/* The last commit's outcome: -EINPROGRESS while it runs, else 0 or -errno with the reason. */
+int vm_job_result(struct object *o, char *err, size_t errlen);
+/* Stops a running commit (the VM is removed, or vmfs exits): the partial image goes. */
+void vm_job_cancel(struct model *m, struct object *o, const char *why);
 
 /* screenshot.png (maxdim 0) and thumbnail.png: the screen now, as PNG, appended to png.
  * -ENODEV for a VM without a display, -EBUSY for one that is not running. */

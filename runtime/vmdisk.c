@@ -3,8 +3,12 @@
  * its own writes until it is flushed (QEMU's own snapshot=on would lose them at every
  * stop, and would leave nothing to commit). */
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "runtime/disk.h"
@@ -87,50 +91,143 @@ int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen
 	return 0;
 }
 
+/* A commit in progress: qemu-img runs as our child, watched through a pidfd in m->rtep, so
+ * that a copy of a large disk stalls nothing but the ctl write that asked for it. */
+struct vmjob {
+	struct rtsrc src; /* first: the epoll data points here */
+	struct object *o;
+	pid_t pid;
+	int pidfd, outfd;
+	bool resume; /* the commit paused the VM: resume it after */
+	struct timespec t0;
+	char dst[4200], image[NAME_MAX_LEN + 1];
+};
+
+/* cancelled: why the copy was stopped, NULL if it ran to its end */
+static void job_end(struct model *m, struct vmjob *j, int st, const char *cancelled)
+{
+	struct object *o = j->o;
+	char why[512] = "";
+	struct timespec t1;
+	struct stat sb;
+	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->pidfd, NULL);
+	close(j->pidfd);
+	int r = disk_commit_end(st, j->outfd, j->dst, why, sizeof(why));
+	if (j->resume && o->state == ST_PAUSED && vm_qmp(m, o, "{\"execute\":\"cont\"}", why + strlen(why), sizeof(why) - strlen(why)))
+		model_error(o->ns, o, "commit", "could not resume the VM after the copy");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	o->rt.job = NULL;
+	o->rt.job_result = cancelled ? -ECANCELED : r;
+	if (cancelled) {
+		snprintf(o->rt.job_err, sizeof(o->rt.job_err), "commit cancelled: %s", cancelled);
+		model_event(o->ns, o, "commit to images/%s cancelled: %s", j->image, cancelled);
+	} else if (r) {
+		snprintf(o->rt.job_err, sizeof(o->rt.job_err), "commit: %s", why);
+	} else {
+		stat(j->dst, &sb);
+		model_event(o->ns, o, "committed disk 0 to images/%s (%.1f MiB in %.2f s)", j->image,
+			    sb.st_size / 1048576.0,
+			    (t1.tv_sec - j->t0.tv_sec) + (t1.tv_nsec - j->t0.tv_nsec) / 1e9);
+	}
+	free(j);
+	waitq_wake_all(&o->job_wq);
+	obj_put(o);
+}
+
+static void job_ready(struct model *m, struct rtsrc *s)
+{
+	struct vmjob *j = (struct vmjob *)s;
+	int st;
+	if (waitpid(j->pid, &st, WNOHANG) == j->pid)
+		job_end(m, j, st, NULL);
+}
+
+void vm_job_cancel(struct model *m, struct object *o, const char *why)
+{
+	struct vmjob *j = o->rt.job;
+	int st;
+	if (!j)
+		return;
+	kill(j->pid, SIGKILL);
+	while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	job_end(m, j, st, why); /* removes the part written, resumes the VM */
+}
+
 int vm_commit(struct model *m, struct object *o, const char *image, char *err, size_t errlen)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
-	char dst[4200], why[512];
+	char why[512];
 	struct stat st;
 	if (o->type != OT_VM) {
 		snprintf(err, errlen, "commit: %s is a container; only VM disks can be committed",
 			 o->name);
 		return -EOPNOTSUPP;
 	}
+	if (o->rt.job) {
+		snprintf(err, errlen, "commit: %s is being committed already", o->name);
+		return -EBUSY;
+	}
 	if (vm_disks(m, o, d, VM_DISKS_MAX) == 0) {
 		snprintf(err, errlen, "commit: %s has no disk (config/disk is empty)", o->name);
 		return -EINVAL;
 	}
-	model_image_path(m, image, dst, sizeof(dst));
-	if (lstat(dst, &st) == 0) {
+	struct vmjob *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	model_image_path(m, image, j->dst, sizeof(j->dst));
+	snprintf(j->image, sizeof(j->image), "%s", image);
+	if (lstat(j->dst, &st) == 0) {
 		snprintf(err, errlen, "commit: images/%s already exists", image);
+		free(j);
 		return -EEXIST;
 	}
 	const char *src = d[0].path;
 	if (stat(src, &st) < 0) /* a snapshot VM that never ran has no overlay yet */
 		src = d[0].image;
-	bool live = o->state == ST_RUNNING || o->state == ST_PAUSED;
-	bool resume = o->state == ST_RUNNING;
-	if (resume) {
-		int r = vm_qmp(m, o, "{\"execute\":\"stop\"}", why, sizeof(why));
-		if (r) {
-			snprintf(err, errlen, "commit: cannot pause %s for the copy: %s", o->name, why);
-			return r;
+	j->resume = o->state == ST_RUNNING;
+	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", why, sizeof(why))) {
+		snprintf(err, errlen, "commit: cannot pause %s for the copy: %s", o->name, why);
+		free(j);
+		return -EIO;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->src.ready = job_ready;
+	j->o = o;
+	j->outfd = -1;
+	j->pid = disk_commit_start(src, j->dst, o->state == ST_RUNNING || o->state == ST_PAUSED,
+				   &j->outfd);
+	j->pidfd = j->pid > 0 ? syscall(SYS_pidfd_open, j->pid, 0) : -1;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = j};
+	if (j->pid < 0 || j->pidfd < 0 || epoll_ctl(m->rtep, EPOLL_CTL_ADD, j->pidfd, &ev) < 0) {
+		int e = j->pid < 0 ? (int)j->pid : -errno;
+		snprintf(err, errlen, "commit: cannot run qemu-img: %s", strerror(-e));
+		if (j->pid > 0) {
+			int status;
+			kill(j->pid, SIGKILL);
+			waitpid(j->pid, &status, 0);
+			disk_commit_end(status, j->outfd, j->dst, why, sizeof(why));
 		}
+		if (j->pidfd >= 0)
+			close(j->pidfd);
+		if (j->resume)
+			vm_qmp(m, o, "{\"execute\":\"cont\"}", why, sizeof(why));
+		free(j);
+		return e;
 	}
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int r = disk_commit(src, dst, live, why, sizeof(why));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (resume && vm_qmp(m, o, "{\"execute\":\"cont\"}", err, errlen))
-		model_error(o->ns, o, "commit", "could not resume the VM after the copy");
-	if (r) {
-		snprintf(err, errlen, "commit: %s", why);
-		return r;
-	}
-	stat(dst, &st);
-	model_event(o->ns, o, "committed disk 0 to images/%s (%.1f MiB in %.2f s)", image,
-		    st.st_size / 1048576.0,
-		    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	return 0;
+	obj_get(o);
+	o->rt.job = j;
+	o->rt.job_result = 0;
+	model_event(o->ns, o, "commit: copying disk 0 to images/%s%s", image,
+		    j->resume ? " (paused for the copy)" : "");
+	return -EINPROGRESS;
+}
+
+int vm_job_result(struct object *o, char *err, size_t errlen)
+{
+	if (o->rt.job)
+		return -EINPROGRESS;
+	if (o->rt.job_result)
+		snprintf(err, errlen, "%s", o->rt.job_err);
+	return o->rt.job_result;
 }

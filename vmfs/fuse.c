@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "runtime/qmon.h"
+#include "runtime/lifecycle.h"
 #include "runtime/run.h"
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
@@ -36,6 +36,7 @@ struct parked {
 	size_t size;
 	off_t off;
 	bool interrupted;
+	bool write; /* a ctl write waiting for its command (a start, a commit), not a read */
 };
 
 static struct vfuse {
@@ -288,6 +289,8 @@ static void answer_interrupted(void)
 	while (F.interrupted) {
 		struct parked *p = F.interrupted;
 		F.interrupted = p->next_intr;
+		if (p->write)
+			node_write_abandon(p->h); /* the command goes on; its end is logged */
 		fuse_reply_err(p->req, EINTR);
 		free(p);
 	}
@@ -312,12 +315,48 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_req_interrupt_func(req, on_interrupt, p);
 }
 
+static void write_wake(struct waiter *w)
+{
+	struct parked *p = (struct parked *)w;
+	ssize_t n = node_write_resume(F.v, p->h);
+	if (n == -EINPROGRESS && !F.closing) {
+		waitq_add(node_waitq(F.v, p->h), &p->w);
+		return;
+	}
+	if (n == -EINPROGRESS) {
+		node_write_abandon(p->h); /* vmfs is exiting: the command is cut short */
+		n = -EINTR;
+	}
+	if (n < 0)
+		fuse_reply_err(p->req, -n);
+	else
+		fuse_reply_write(p->req, n);
+	free(p);
+}
+
+/* A ctl command that goes on in the background (a start waiting for its process, a commit)
+ * parks its write like a console read: nothing else waits for it. */
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	struct vhandle *h = (struct vhandle *)(uintptr_t)fi->fh;
 	struct vcred c = req_cred(req);
 	ssize_t n = node_write(F.v, h, buf, size, off, &c);
+	struct waitq *q = n == -EINPROGRESS ? node_waitq(F.v, h) : NULL;
+	struct parked *p = q ? calloc(1, sizeof(*p)) : NULL;
+	if (p) {
+		p->req = req;
+		p->h = h;
+		p->write = true;
+		p->w.wake = write_wake;
+		waitq_add(q, &p->w);
+		fuse_req_interrupt_func(req, on_interrupt, p);
+		return;
+	}
+	if (n == -EINPROGRESS) {
+		node_write_abandon(h);
+		n = q ? -ENOMEM : -EIO;
+	}
 	if (n < 0)
 		fuse_reply_err(req, -n);
 	else
@@ -467,10 +506,10 @@ static int on_run_event(void *arg)
 	return 0;
 }
 
-static int on_qmon_event(void *arg)
+static int on_rt_event(void *arg)
 {
 	struct vmfs *v = arg;
-	qmon_events(&v->m);
+	run_sources(&v->m);
 	return 0;
 }
 
@@ -480,8 +519,13 @@ static void unpark_all(struct vmfs *v)
 	F.closing = true;
 	for (size_t i = 0; i < v->m.nns; i++)
 		for (int t = 0; t < 2; t++)
-			for (size_t j = 0; j < v->m.nss[i]->objs[t].n; j++)
-				waitq_wake_all(&v->m.nss[i]->objs[t].v[j]->console_wq);
+			for (size_t j = 0; j < v->m.nss[i]->objs[t].n; j++) {
+				struct object *o = v->m.nss[i]->objs[t].v[j];
+				/* starts end now, so that their writers get the real answer */
+				lifecycle_start_settle(&v->m, o, false);
+				waitq_wake_all(&o->console_wq);
+				waitq_wake_all(&o->job_wq);
+			}
 	answer_interrupted();
 }
 
@@ -508,7 +552,7 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
 	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
 	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0 &&
-	    loop_add_fd(l, v->m.qmonep, on_qmon_event, v) == 0)
+	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0)
 		rc = loop_run(l);
 	unpark_all(v);
 	notify_stop();

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "runtime/lifecycle.h"
 #include "runtime/run.h"
+#include "runtime/vm.h"
 #include "vmfs/kinds.h"
 
 static void handle_refs(struct vhandle *h, int delta)
@@ -135,7 +137,11 @@ ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off
 
 struct waitq *node_waitq(struct vmfs *v, struct vhandle *h)
 {
-	return h->n.e->file == VF_STREAM ? &h->n.obj->console_wq : NULL;
+	if (h->n.e->file == VF_STREAM)
+		return &h->n.obj->console_wq;
+	if (h->n.e->file == VF_CTL && h->batch)
+		return lifecycle_batch_wq(h->batch);
+	return h->n.e->file == VF_CTL && h->n.obj ? &h->n.obj->job_wq : NULL;
 }
 
 /* Strips one trailing newline and surrounding blanks: `echo 512M > memory` sets "512M". */
@@ -190,38 +196,61 @@ static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, s
 	return size;
 }
 
-/* Runs each line written as one command; stops at the first that fails. */
-static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
+static void ctl_done(struct vhandle *h)
 {
-	auto_free char *text = strndup(buf, size);
-	if (!text)
-		return -ENOMEM;
+	if (h->batch)
+		lifecycle_batch_abandon(h->batch);
+	h->batch = NULL;
+	free(h->ctl_text);
+	free(h->ctl_cmd);
+	h->ctl_text = h->ctl_next = h->ctl_cmd = NULL;
+}
+
+static ssize_t ctl_fail(struct vmfs *v, struct vhandle *h, const char *err, int r)
+{
+	char what[64], full[1200];
+	node_relpath(&h->n, what, sizeof(what));
+	snprintf(full, sizeof(full), "\"%s\": %s", h->ctl_cmd ? h->ctl_cmd : "?",
+		 err[0] ? err : strerror(-r));
+	node_reject(v, &h->n, what, full);
 	h->reply.len = 0;
-	h->reply_pos = 0;
-	char *save = NULL, err[1024], what[64];
-	bool any = false;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '#')
+	sb_printf(&h->reply, "error: %s\n", full);
+	ctl_done(h);
+	return r;
+}
+
+/* Runs the lines written, from h->ctl_next on, each as one command; stops at the first
+ * that fails, or at one that goes on in the background (-EINPROGRESS: the write waits on
+ * node_waitq, then node_write_resume goes on from the next line). */
+static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
+{
+	char err[1024], what[64];
+	while (h->ctl_next) {
+		char *line = h->ctl_next, *nl = strchr(line, '\n');
+		h->ctl_next = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = 0;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (!*line || *line == '#')
 			continue;
-		any = true;
-		auto_free char *cmd = strdup(p);
+		h->ctl_any = true;
+		free(h->ctl_cmd);
+		h->ctl_cmd = strdup(line); /* for messages: the handler cuts line into words */
 		err[0] = 0;
-		int r = cmd ? h->n.e->ctl(v, &h->n, p, &h->reply, err, sizeof(err)) : -ENOMEM;
-		if (r) {
-			node_relpath(&h->n, what, sizeof(what));
-			char full[1200];
-			snprintf(full, sizeof(full), "\"%s\": %s", cmd ? cmd : p,
-				 err[0] ? err : strerror(-r));
-			node_reject(v, &h->n, what, full);
-			h->reply.len = 0;
-			sb_printf(&h->reply, "error: %s\n", full);
+		v->wait = NULL;
+		int r = h->ctl_cmd ? h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err)) : -ENOMEM;
+		if (r == -EINPROGRESS) {
+			h->batch = v->wait;
+			h->batch_count = v->wait_count;
+			v->wait = NULL;
 			return r;
 		}
+		if (r)
+			return ctl_fail(v, h, err, r);
 	}
-	if (!any) {
+	ctl_done(h);
+	if (!h->ctl_any) {
 		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)),
 			    "empty command (read the file for the commands it takes)");
 		h->reply.len = 0;
@@ -230,7 +259,44 @@ static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, siz
 	}
 	if (!h->reply.len)
 		sb_puts(&h->reply, "ok\n");
-	return sb_err(&h->reply) ? -ENOMEM : (ssize_t)size;
+	return sb_err(&h->reply) ? -ENOMEM : (ssize_t)h->ctl_size;
+}
+
+static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
+{
+	if (h->ctl_text)
+		return -EBUSY; /* a write on this descriptor still waits for its command */
+	h->ctl_text = h->ctl_next = strndup(buf, size);
+	if (!h->ctl_text)
+		return -ENOMEM;
+	h->ctl_size = size;
+	h->ctl_any = false;
+	h->reply.len = 0;
+	h->reply_pos = 0;
+	return ctl_run(v, h);
+}
+
+ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
+{
+	char err[1024];
+	int r;
+	if (h->batch) {
+		enum verb verb;
+		size_t done;
+		r = lifecycle_batch_end(h->batch, &verb, &done, err, sizeof(err));
+		if (r == -EINPROGRESS)
+			return r;
+		h->batch = NULL;
+		if (!r && h->batch_count)
+			sb_printf(&h->reply, "ok: %s %zu\n", verb_name(verb), done);
+	} else if ((r = h->n.obj ? vm_job_result(h->n.obj, err, sizeof(err)) : 0) == -EINPROGRESS)
+		return r;
+	return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
+}
+
+void node_write_abandon(struct vhandle *h)
+{
+	ctl_done(h);
 }
 
 ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
@@ -273,6 +339,7 @@ void node_release(struct vmfs *v, struct vhandle *h)
 	}
 	if (h->fd >= 0)
 		close(h->fd);
+	ctl_done(h);
 	sb_free(&h->buf);
 	sb_free(&h->reply);
 	handle_refs(h, -1);

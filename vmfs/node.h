@@ -117,6 +117,11 @@ struct vmfs {
 	struct hoststats *stats;
 	uid_t owner;
 	gid_t group;
+	/* A ctl handler that returns -EINPROGRESS for starts leaves their batch here, for the
+	 * write to wait on (a commit needs none: it waits on its object). count: answer
+	 * "ok: VERB N" as the namespace ctl does. */
+	struct lcbatch *wait;
+	bool wait_count;
 };
 
 /* An open file. The front end keeps the pointer (FUSE: fi->fh) and hands it back. */
@@ -129,6 +134,12 @@ struct vhandle {
 	bool wrote, truncated;
 	int fd;               /* VF_PASS */
 	uint64_t pos;         /* VF_STREAM: how far this reader has read */
+	/* VF_CTL: the text of a write whose commands are still running (see ctl_run) */
+	char *ctl_text, *ctl_next, *ctl_cmd;
+	size_t ctl_size;
+	bool ctl_any;
+	struct lcbatch *batch; /* the starts this write waits for, if any */
+	bool batch_count;
 };
 
 #define NODE_ROOT_INO 1
@@ -151,6 +162,10 @@ int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcr
 ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off);
 /* Where a reader that got -EAGAIN waits; NULL if the file never blocks. */
 struct waitq *node_waitq(struct vmfs *v, struct vhandle *h);
+/* A write that returned -EINPROGRESS: call again when node_waitq wakes; it returns the
+ * write's outcome, or -EINPROGRESS to wait again. abandon: its writer went away. */
+ssize_t node_write_resume(struct vmfs *v, struct vhandle *h);
+void node_write_abandon(struct vhandle *h);
 ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
 		   const struct vcred *c);
 void node_release(struct vmfs *v, struct vhandle *h);

@@ -165,8 +165,10 @@ static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spe
 		t.v[n++] = t.v[i];
 	}
 	if (!r)
-		r = lifecycle_do_many(&v->m, t.v, n, verb, &done, err, errlen);
+		r = lifecycle_do_many(&v->m, t.v, n, verb, &v->wait, &done, err, errlen);
 	free(t.v);
+	if (r == -EINPROGRESS)
+		v->wait_count = true; /* the write waits; "ok: start N" when all have started */
 	if (!r)
 		sb_printf(reply, "ok: %s %zu\n", verb_name(verb), done);
 	return r;

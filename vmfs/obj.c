@@ -227,6 +227,16 @@ int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *repl
 		int r = name_check(argv[1], err, errlen);
 		return r ? r : vm_commit(&v->m, n->obj, argv[1], err, errlen);
 	}
+	if (c->id == V_START) {
+		/* the write waits for the start; the rest of vmfs does not */
+		struct object *o = n->obj;
+		size_t done;
+		int r = lifecycle_legal(o, V_START, err, errlen);
+		if (!r)
+			r = lifecycle_do_many(&v->m, &o, 1, V_START, &v->wait, &done, err, errlen);
+		v->wait_count = false;
+		return r;
+	}
 	return lifecycle_do(&v->m, n->obj, c->id, err, errlen);
 }
 

@@ -154,6 +154,10 @@ console_has() { # console_has OBJDIR TEXT: TEXT is in the console's scrollback
 	timeout 1 cat "$1/console" 2>/dev/null | grep -aq -- "$2"
 }
 
+gone() { # gone PID: the process has ended (a zombie waiting for init to reap it counts)
+	[ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
 cg_top() { # the top cgroup of the mounted vmfs (each state directory has its own)
 	awk '$1=="cgroup_top"{print $2}' "$M/host/info"
 }

@@ -49,7 +49,7 @@ ok "the writes survived stop and start" run_in d1 "got-mark-d1-2" 'echo got-$(he
 ok "commit a running VM" "$XWRITE" "$V/d1/ctl" "commit saved.qcow2"
 is "$(cat "$V/d1/state")" "RUNNING" "it runs on after the commit"
 ok "images/saved.qcow2 appeared" test -f "$M/images/saved.qcow2"
-like "$(tail -1 "$V/d1/log")" "committed disk 0 to images/saved.qcow2" "the log says so"
+ok "the log says so" grep -q "committed disk 0 to images/saved.qcow2" "$V/d1/log"
 is "$(errno_of "$V/d1/ctl" "commit saved.qcow2")" "EEXIST" "commit never overwrites an image"
 is "$(errno_of "$V/d1/ctl" "commit ../x")" "EINVAL" "an image name with a slash is refused"
 mkdir "$V/d2"
@@ -75,6 +75,50 @@ like "$(tr '\0' ' ' </proc/$(field d3 pid)/cmdline)" "file=$T/images/raw.img,for
 mkdir "$V/d4"
 is "$(errno_of "$V/d4/ctl" "commit x")" "EINVAL" "commit of a VM without a disk is refused"
 like "$(tail -1 "$V/d4/log")" "has no disk" "the log says why"
+
+# a commit copies in the background: the write waits, vmfs does not
+head -c 400M /dev/urandom >"$T/images/big.raw"
+mkdir "$V/d5"
+echo big.raw >"$V/d5/config/disk"
+ok "start a VM with a 400 MiB disk" "$XWRITE" "$V/d5/ctl" start
+copier() { pgrep -f "qemu-img convert .*$1.part"; }
+echo "commit big1" >"$V/d5/ctl" &
+writer=$!
+for i in $(seq 1000); do cp=$(copier big1) && break; sleep 0.005; done
+ok "qemu-img copies" test -n "$cp"
+kill -STOP $cp 2>/dev/null # hold the copy where it is
+ok "while it copies, the writer waits" kill -0 $writer
+is "$(cat "$V/d5/state")" "PAUSED" "the VM is paused for the copy (QEMU's STOP)"
+is "$(errno_of "$D/ctl" "resume d5")" "EBUSY" "verbs through the namespace are refused during the copy"
+ok "and say why" grep -q "d5 is being committed to an image" "$D/log"
+"$XWRITE" "$V/d5/ctl" resume >/dev/null &
+other=$!
+sleep 0.5
+ok "a write to the VM's own ctl waits for the copy (the kernel orders writes to a file)" kill -0 $other
+ok "the rest of the tree answers" grep -qx RUNNING "$V/d1/state"
+kill -CONT $cp 2>/dev/null
+ok "the write returns when the copy ends" wait "$writer"
+ok "and so does the one that waited" wait_for 5 sh -c "! kill -0 $other"
+ok "images/big1 is there" test -f "$M/images/big1"
+ok "the VM runs again" wait_for 5 grep -qx RUNNING "$V/d5/state"
+ok "no part left" test ! -e "$T/images/big1.part"
+echo "commit big2" >"$V/d5/ctl" 2>/dev/null &
+writer=$!
+for i in $(seq 1000); do cp=$(copier big2) && break; sleep 0.005; done
+kill -STOP $cp 2>/dev/null
+kill -INT $writer
+ok "an interrupted writer goes away" wait_for 5 sh -c "! kill -0 $writer"
+kill -CONT $cp 2>/dev/null
+ok "the copy goes on and ends" wait_for 30 test -f "$M/images/big2"
+ok "the log says so" wait_for 5 grep -q "committed disk 0 to images/big2" "$V/d5/log"
+echo "commit big3" >"$V/d5/ctl" 2>/dev/null &
+writer=$!
+for i in $(seq 1000); do cp=$(copier big3) && break; sleep 0.005; done
+kill -STOP $cp 2>/dev/null
+ok "rmdir during a commit" rmdir "$V/d5"
+ok "cancels it: the writer is told" sh -c "! wait $writer"
+ok "no copy left running" sh -c "! kill -0 $cp 2>/dev/null"
+ok "no partial image" test ! -e "$T/images/big3" -a ! -e "$T/images/big3.part"
 
 # flush removes the overlays with the VMs
 ok "kill and flush" sh -c "'$XWRITE' '$D/ctl' 'kill all' && '$XWRITE' '$D/ctl' 'flush all'"

@@ -50,7 +50,7 @@ ok "console input works after the restart" wait_for 20 console_has "$V/v1" "agai
 printf 'poweroff -f\n' >"$V/v1/console"
 ok "a guest power-off makes it QUIT" wait_for 30 grep -qx QUIT "$V/v1/state"
 is "$(awk '$1=="exit"{$1=""; print substr($0,2)}' "$V/v1/info")" "powered off" "info says how it ended"
-ok "QEMU is gone" sh -c "! kill -0 $pid 2>/dev/null"
+ok "QEMU is gone" gone "$pid"
 
 # kill
 ok "start again" "$XWRITE" "$V/v1/ctl" start
@@ -65,11 +65,35 @@ is "$(errno_of "$V/bad/ctl" start)" "EIO" "a start with a broken kernel fails"
 is "$(cat "$V/bad/state")" "ERROR" "state ERROR"
 like "$(cat "$V/bad/log")" "qemu|kernel|linux" "the log has QEMU's own words"
 
+# a start waits for QEMU, and nothing else does
+printf '#!/bin/sh\nsleep 2\nexec qemu-system-x86_64 "$@"\n' >"$T/slowqemu"
+chmod +x "$T/slowqemu"
+mkdir "$V/slow"
+echo "$T/slowqemu" >"$V/slow/config/qemu"
+"$XWRITE" "$V/slow/ctl" start >/dev/null &
+w=$!
+sleep 0.5
+ok "the start's write waits for QEMU" kill -0 $w
+ok "the tree answers meanwhile" sh -c "cat '$M/version' '$D/info' >/dev/null && grep -qx BUILDING '$V/slow/state' && kill -0 $w"
+is "$(errno_of "$D/ctl" "start slow")" "EBUSY" "a second start is refused"
+like "$(tail -1 "$D/log")" "slow is starting" "saying why"
+ok "the write returns once QEMU is up" wait $w
+is "$(cat "$V/slow/state")" "RUNNING" "RUNNING"
+ok "kill" "$XWRITE" "$V/slow/ctl" kill
+"$XWRITE" "$V/slow/ctl" start >/dev/null &
+w=$!
+sleep 0.5
+ok "a kill during a start waits for the start, then kills" "$XWRITE" "$D/ctl" "kill slow"
+wait $w
+is "$(cat "$V/slow/state")" "QUIT" "QUIT"
+ok "no QEMU left behind" sh -c "! pgrep -f 'process=vmfs-slo[w]'"
+ok "flush it" "$XWRITE" "$D/ctl" "flush slow"
+
 # rmdir kills and removes; nothing left behind
 ok "start v1" "$XWRITE" "$V/v1/ctl" start
 pid=$(awk '$1=="pid"{print $2}' "$V/v1/info")
 ok "rmdir a running VM" rmdir "$V/v1"
-ok "QEMU is gone" sh -c "! kill -0 $pid 2>/dev/null"
+ok "QEMU is gone" gone "$pid"
 ok "its run directory is gone" test ! -e "$S/ns/default/vms/v1"
 ok "flush the rest" "$XWRITE" "$D/ctl" "flush all"
 is "$(pgrep -fc "process=vmfs-v1")" "0" "no QEMU left"
