@@ -30,7 +30,7 @@ static int rootfs_free(struct model *m, struct object *self, const char *rootfs,
 			char other[4200], a[PATH_MAX], b[PATH_MAX];
 			if (o == self || (o->state != ST_RUNNING && o->state != ST_PAUSED))
 				continue;
-			if (strcmp(obj_cfg(o, "snapshot"), "false") && strcmp(obj_cfg(self, "snapshot"), "false"))
+			if (obj_cfg_bool(o, "snapshot") && obj_cfg_bool(self, "snapshot"))
 				continue; /* overlays over one image: fine */
 			model_image_path(m, obj_cfg(o, "filesystem"), other, sizeof(other));
 			if (realpath(other, a) && realpath(rootfs, b) && !strcmp(a, b)) {

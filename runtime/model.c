@@ -155,6 +155,14 @@ const char *obj_cfg(const struct object *o, const char *name)
 	return obj_param(o, param_index(name));
 }
 
+bool obj_cfg_bool(const struct object *o, const char *name)
+{
+	bool b = false;
+	char err[8];
+	value_bool(obj_cfg(o, name), &b, err, sizeof(err));
+	return b;
+}
+
 void model_image_path(const struct model *m, const char *v, char *out, size_t outlen)
 {
 	if (v[0] == '/')

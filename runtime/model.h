@@ -177,6 +177,8 @@ const char *obj_param(const struct object *o, int i);
 const char *ns_param(const struct ns *ns, int i);
 /* The same, by parameter name (the name must be in params[]). */
 const char *obj_cfg(const struct object *o, const char *name);
+/* A boolean parameter as ctl/value.c reads it: true, yes, on, 1 (any case), or false. */
+bool obj_cfg_bool(const struct object *o, const char *name);
 /* A path parameter's value as a host path: absolute as it is, else in the image store. */
 void model_image_path(const struct model *m, const char *v, char *out, size_t outlen);
 /* Validates and sets (value "" resets to the default). Changes nothing on error. */

@@ -430,7 +430,8 @@ static int vm_kill(struct model *m, struct object *o, char *err, size_t errlen)
  * quiet QEMU log means the guest powered off, and anything QEMU said is its reason. */
 void vm_check(struct model *m, struct object *o)
 {
-	if (o->rt.pid <= 0 || proc_starttime(o->rt.pid) == o->rt.pid_start)
+	/* with a monitor, its hang-up decides, after the events QEMU sent before it ended */
+	if (o->rt.pid <= 0 || o->rt.qmon || proc_starttime(o->rt.pid) == o->rt.pid_start)
 		return;
 	int dfd = run_open(m, o);
 	if (dfd < 0)
@@ -440,8 +441,15 @@ void vm_check(struct model *m, struct object *o)
 	last_words(dfd, words, sizeof(words));
 	if (!strcmp(why, "guest-panic"))
 		snprintf(line, sizeof(line), "error: the guest kernel panicked\n");
-	else if (!strcmp(why, "guest-shutdown") || (!*why && !strcmp(words, "QEMU said nothing")))
+	else if (!strcmp(why, "guest-shutdown"))
 		snprintf(line, sizeof(line), "powered off\n");
+	else if (!*why && o->rt.killing)
+		snprintf(line, sizeof(line), "killed KILL\n"); /* stop's grace period ran out */
+	else if (!*why && !strcmp(words, "QEMU said nothing") && !*o->rt.status)
+		snprintf(line, sizeof(line), "powered off\n"); /* a QEMU without our monitor */
+	else if (!*why && !strcmp(words, "QEMU said nothing"))
+		snprintf(line, sizeof(line), "error: QEMU ended without shutting down: killed "
+					     "by a signal, or it crashed\n");
 	else if (!strcmp(why, "host-qmp-quit"))
 		snprintf(line, sizeof(line), "quit (a QMP quit command)\n");
 	else if (!strcmp(why, "host-signal"))

@@ -21,7 +21,7 @@ int vm_disks(struct model *m, struct object *o, struct vm_disk *d, int max)
 {
 	char list[8192];
 	snprintf(list, sizeof(list), "%s", obj_cfg(o, "disk"));
-	bool snap = !strcmp(obj_cfg(o, "snapshot"), "true");
+	bool snap = obj_cfg_bool(o, "snapshot");
 	int n = 0;
 	char *save = NULL;
 	for (char *w = strtok_r(list, " ", &save); w && n < max; w = strtok_r(NULL, " ", &save), n++) {
@@ -66,15 +66,34 @@ static int obj_dirfd(struct object *o)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether o's first overlay is over image (and not over what config/disk said before). */
+static bool overlay_of(struct object *o, const char *image)
+{
+	char side[NAME_MAX_LEN + 32];
+	auto_free char *base = NULL;
+	snprintf(side, sizeof(side), "vms/%s/disk0.qcow2.base", o->name);
+	return read_small(o->ns->dirfd, side, 8192, &base, NULL) == 0 && !strcmp(base, image);
+}
+
 int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	static struct vm_disk d[VM_DISKS_MAX]; /* 130 KiB: one start at a time */
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
-	if (!n || strcmp(obj_cfg(o, "snapshot"), "true"))
-		return 0;
 	auto_close int dfd = obj_dirfd(o);
 	if (dfd < 0)
 		return dfd;
+	if (!obj_cfg_bool(o, "snapshot")) {
+		/* the VM now writes its images: overlays over them would be stale if used again */
+		for (int i = 0; i < VM_DISKS_MAX; i++) {
+			char name[40];
+			snprintf(name, sizeof(name), "disk%d.qcow2.base", i);
+			unlinkat(dfd, name, 0);
+			name[strlen(name) - 5] = 0;
+			if (unlinkat(dfd, name, 0) == 0)
+				model_event(o->ns, o, "disk %d: overlay dropped (snapshot is false now)", i);
+		}
+		return 0;
+	}
 	for (int i = 0; i < n; i++) {
 		char name[32], why[512];
 		bool fresh;
@@ -183,8 +202,8 @@ int vm_commit(struct model *m, struct object *o, const char *image, char *err, s
 		return -EEXIST;
 	}
 	const char *src = d[0].path;
-	if (stat(src, &st) < 0) /* a snapshot VM that never ran has no overlay yet */
-		src = d[0].image;
+	if (stat(src, &st) < 0 || !overlay_of(o, d[0].image))
+		src = d[0].image; /* never started, or config/disk changed since: no overlay of it */
 	j->resume = o->state == ST_RUNNING;
 	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", why, sizeof(why))) {
 		snprintf(err, errlen, "commit: cannot pause %s for the copy: %s", o->name, why);

@@ -71,6 +71,14 @@ ok "lands in the image" grep -aq mark-d3 "$T/images/raw.img"
 ok "no overlay for it" test ! -e "$S/ns/default/vms/d3/disk0.qcow2"
 like "$(tr '\0' ' ' </proc/$(field d3 pid)/cmdline)" "file=$T/images/raw.img,format=raw" "QEMU is told the format (never left to guess)"
 
+# snapshot off (any boolean spelling): the overlay goes, the VM opens its image
+ok "kill d1" "$XWRITE" "$V/d1/ctl" kill
+echo no >"$V/d1/config/snapshot"
+ok "start d1 with snapshot no" "$XWRITE" "$V/d1/ctl" start
+ok "its overlay is dropped" test ! -e "$S/ns/default/vms/d1/disk0.qcow2"
+ok "the log says so" grep -q "disk 0: overlay dropped (snapshot is false now)" "$V/d1/log"
+like "$(tr '\0' ' ' </proc/$(field d1 pid)/cmdline)" "file=$T/images/base.qcow2,format=qcow2" "QEMU opens the image itself"
+
 # a VM without a disk has nothing to commit
 mkdir "$V/d4"
 is "$(errno_of "$V/d4/ctl" "commit x")" "EINVAL" "commit of a VM without a disk is refused"

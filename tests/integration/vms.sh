@@ -89,6 +89,12 @@ is "$(cat "$V/slow/state")" "QUIT" "QUIT"
 ok "no QEMU left behind" sh -c "! pgrep -f 'process=vmfs-slo[w]'"
 ok "flush it" "$XWRITE" "$D/ctl" "flush slow"
 
+# QEMU killed behind vmfs's back: not a power-off
+ok "start v1 again" "$XWRITE" "$V/v1/ctl" start
+kill -9 "$(awk '$1=="pid"{print $2}' "$V/v1/info")"
+ok "a QEMU killed from outside makes it ERROR" wait_for 10 grep -qx ERROR "$V/v1/state"
+like "$(awk '$1=="exit"' "$V/v1/info")" "QEMU ended without shutting down" "and says so, not 'powered off'"
+
 # rmdir kills and removes; nothing left behind
 ok "start v1" "$XWRITE" "$V/v1/ctl" start
 pid=$(awk '$1=="pid"{print $2}' "$V/v1/info")
