@@ -88,7 +88,6 @@ static backend_fn backend_verb(const struct backend *b, enum verb v)
 
 int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen)
 {
-	/* a commit copies the disk of a paused VM: only kill and removal may cut in */
 	if (o->rt.starting && (v == V_KILL || v == V_FLUSH))
 		return 0; /* judged again once the start has finished (lifecycle_start_settle) */
 	if (o->rt.starting) {
@@ -96,6 +95,7 @@ int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errle
 			 verb_names[v]);
 		return -EBUSY;
 	}
+	/* a commit copies the disk of a paused VM: only kill and removal may cut in */
 	if (o->rt.job && v != V_KILL && v != V_FLUSH) {
 		snprintf(err, errlen, "%s is being committed to an image: %s waits until the copy ends "
 				      "(kill or rmdir cancel it)", o->name, verb_names[v]);

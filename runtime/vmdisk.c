@@ -132,7 +132,11 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->pidfd, NULL);
 	close(j->pidfd);
 	int r = disk_commit_end(st, j->outfd, j->dst, why, sizeof(why));
-	if (j->resume && o->state == ST_PAUSED && vm_qmp(m, o, "{\"execute\":\"cont\"}", why + strlen(why), sizeof(why) - strlen(why)))
+	char qerr[256];
+	/* the commit paused it, so it resumes it, whatever the state says: QEMU's STOP event
+	 * may not have been read yet */
+	if (j->resume && (o->state == ST_RUNNING || o->state == ST_PAUSED) &&
+	    vm_qmp(m, o, "{\"execute\":\"cont\"}", qerr, sizeof(qerr)))
 		model_error(o->ns, o, "commit", "could not resume the VM after the copy");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	o->rt.job = NULL;
