@@ -1,6 +1,7 @@
 /* Opening the state directory at start: every namespace and object comes back as it was.
  * Nothing on disk is trusted: a bad name, value or file is skipped with a reason, and a
  * directory a crash left half-made (no config yet) is removed. */
+#include "runtime/vlan.h"
 #include "runtime/model.h"
 
 #include <dirent.h>
@@ -68,6 +69,8 @@ static int ns_kv(const char *k, const char *v, void *arg)
 		ns->vlan_range = strdup(v);
 	} else if (!strncmp(k, "config.", 7))
 		return set_cfg(ns->cfg, k + 7, v, ns->name);
+	else if (!strncmp(k, "vlan.", 5))
+		return vlan_load(ns, k + 5, v);
 	return ns->hosts && ns->vlan_range ? 0 : -ENOMEM;
 }
 

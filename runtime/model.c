@@ -8,6 +8,7 @@
 #include "runtime/model_int.h"
 #include "runtime/slotmap.h"
 #include "runtime/store.h"
+#include "runtime/vlan.h"
 
 static const char *const otype_names[] = {"kvm", "container"};
 static const char *const otype_dirs[] = {"vms", "containers"};
@@ -128,6 +129,7 @@ void ns_put(struct ns *ns)
 	cfg_free(ns->cfg);
 	free(ns->hosts);
 	free(ns->vlan_range);
+	vlan_free(ns);
 	free(ns->objs[0].v);
 	free(ns->objs[1].v);
 	if (ns->dirfd >= 0)
@@ -223,6 +225,7 @@ int ns_save(struct model *m, struct ns *ns)
 	store_kv(&b, "ctime", num);
 	store_kv(&b, "hosts", ns->hosts);
 	store_kv(&b, "vlan-range", ns->vlan_range);
+	vlan_store(ns, &b);
 	store_params(&b, "config.", ns->cfg);
 	int r = sb_err(&b);
 	if (!r)

@@ -112,6 +112,9 @@ struct ns {
 	time_t cfg_mtime[NPARAMS_MAX];
 	char *hosts;        /* space-separated host names; "" means this host */
 	char *vlan_range;   /* "101-4096" */
+	struct vlan_alias *vlans; /* vlans/ALIAS (runtime/vlan.c), in the order made */
+	size_t nvlans;
+	unsigned vlan_serial;
 	uint64_t next_id;
 	time_t ctime, mtime;
 	struct objlist objs[2]; /* [OT_VM], [OT_CT] */

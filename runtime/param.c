@@ -1,5 +1,6 @@
 /* Setting configuration values: validate everything first, then change memory and disk
  * together, so a refused write leaves no trace but its reason. */
+#include "runtime/vlan.h"
 #include "runtime/model.h"
 
 #include <fcntl.h>
@@ -159,6 +160,9 @@ int obj_param_set(struct model *m, struct object *o, int i, const char *value, c
 	}
 	char *v;
 	int r = param_prepare(m, i, value, &v, err, errlen);
+	if (!r && !strcmp(params[i].name, "net") &&
+	    (r = vlan_claim_net(m, o->ns, v ? v : "", err, errlen)))
+		free(v);
 	if (r)
 		return r;
 	struct saver s = {m, o->ns, o};
@@ -175,6 +179,9 @@ int ns_param_set(struct model *m, struct ns *ns, int i, const char *value, char 
 {
 	char *v;
 	int r = param_prepare(m, i, value, &v, err, errlen);
+	if (!r && !strcmp(params[i].name, "net") &&
+	    (r = vlan_claim_net(m, ns, v ? v : "", err, errlen)))
+		free(v);
 	if (r)
 		return r;
 	struct saver s = {m, ns, NULL};

@@ -6,6 +6,7 @@
 
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
+#include "runtime/vlan.h"
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
 
@@ -163,6 +164,10 @@ static const char *node_relpath(const struct vnode *n, char *out, size_t outlen)
 		snprintf(out, outlen, "config/%s", leaf);
 	else if (n->e->kind == VK_VLANS_RANGE)
 		snprintf(out, outlen, "vlans/%s", leaf);
+	else if (n->e->kind == VK_VLAN) {
+		const struct vlan_alias *a = vlan_by_serial(n->ns, n->sub);
+		snprintf(out, outlen, "vlans/%s", a ? a->name : "?");
+	}
 	else
 		snprintf(out, outlen, "%s", leaf);
 	return out;

@@ -34,6 +34,8 @@ int gen_obj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_obj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
 		  size_t errlen);
 int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int gen_vlan(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int set_vlan(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);
 int gen_obj_screenshot(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_obj_thumbnail(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 
 #define D S_IFDIR
@@ -40,6 +41,7 @@ const struct ventry vtab[] = {
 	{VK_NS_CTS,          VK_NS,          "containers",     D | 0777, VF_DIR,    0},
 	{VK_VLANS,           VK_NS,          "vlans",          D | 0777, VF_DIR,    0},
 	{VK_VLANS_RANGE,     VK_VLANS,       "range",          F | 0666, VF_VALUE,  0, gen_vlan_range, set_vlan_range},
+	{VK_VLAN,            VK_VLANS,       NULL,             F | 0666, VF_VALUE,  0, gen_vlan, set_vlan},
 	{VK_OBJ,             VK_NS_VMS,      NULL,             D | 0777, VF_DIR,    0},
 	{VK_OBJ_CTL,         VK_OBJ,         "ctl",            F | 0666, VF_CTL,    ANY, NULL, NULL, ctl_obj},
 	{VK_OBJ_STATE,       VK_OBJ,         "state",          F | 0444, VF_GEN,    ANY, gen_obj_state},
@@ -118,9 +120,9 @@ int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
 		if (!out->obj)
 			return -ENOENT;
 		out->ns = out->obj->ns;
-	} else if (k >= VK_NS && k <= VK_VLANS_RANGE) {
+	} else if (k >= VK_NS && k <= VK_VLAN) {
 		out->ns = model_slot(&v->m, slot, SLOT_NS);
-		if (!out->ns)
+		if (!out->ns || (k == VK_VLAN && !vlan_by_serial(out->ns, out->sub)))
 			return -ENOENT;
 	}
 	return 0;
@@ -148,6 +150,12 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->obj = obj_find(dir->ns, dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT, name);
 		out->e = vtab_find(VK_OBJ);
 		return out->obj ? 0 : -ENOENT;
+	case VK_VLANS: {
+		const struct vlan_alias *a = vlan_find(dir->ns, name);
+		out->sub = a ? (int)a->serial : 0;
+		out->e = vtab_find(VK_VLAN);
+		return a ? 0 : -ENOENT;
+	}
 	case VK_OBJ_FIFO: {
 		char *end;
 		long i = strtol(name, &end, 10);
@@ -278,6 +286,11 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 				return 1;
 		return 0;
 	}
+	case VK_VLANS:
+		for (size_t i = from; i < dir->ns->nvlans; i++)
+			if (fn(ctx, dir->ns->vlans[i].name, i))
+				return 1;
+		return 0;
 	case VK_OBJ_FIFO:
 		for (long i = from; i < fifo_count(dir->obj); i++) {
 			char num[24];

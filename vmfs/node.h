@@ -47,6 +47,7 @@ enum vkind {
 	VK_NS_CTS,
 	VK_VLANS,
 	VK_VLANS_RANGE,
+	VK_VLAN,
 	VK_OBJ,
 	VK_OBJ_CTL,
 	VK_OBJ_STATE,

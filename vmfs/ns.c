@@ -1,9 +1,10 @@
 /* A namespace directory: ctl (launch and act on many), info and top tables, hosts, the
- * template config/, and vlans/range. */
+ * template config/, and vlans/ (range and the aliases). */
 #include <fnmatch.h>
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 
 static const char info_header[] = "id\tname\ttype\tstate\thost\tuptime\tvcpus\tmemory\tvlan\ttap\t"
@@ -49,6 +50,27 @@ int gen_ns_param(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 int set_ns_param(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen)
 {
 	return ns_param_set(&v->m, n->ns, n->sub, value, err, errlen);
+}
+
+int gen_vlan(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	const struct vlan_alias *a = vlan_by_serial(n->ns, n->sub);
+	if (!a)
+		return -ENOENT;
+	sb_printf(out, "%u\n", a->id);
+	return 0;
+}
+
+int set_vlan(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen)
+{
+	const struct vlan_alias *a = vlan_by_serial(n->ns, n->sub);
+	if (!a)
+		return -ENOENT;
+	if (!*value)
+		return 0; /* `touch vlans/LAN5` or an empty write: the id it was given stays */
+	char alias[NAME_MAX_LEN + 1];
+	snprintf(alias, sizeof(alias), "%s", a->name);
+	return vlan_pin(&v->m, n->ns, alias, value, err, errlen);
 }
 
 int gen_vlan_range(struct vmfs *v, const struct vnode *n, struct sbuf *out)

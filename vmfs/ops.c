@@ -2,11 +2,13 @@
  * them, chown/chmod on a namespace set who may use it; images/ passes through. */
 #include "vmfs/node.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
+#include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 
 static enum otype dir_type(const struct vnode *dir)
@@ -88,15 +90,46 @@ int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, const
 		return r;
 	if (S_ISDIR(n.e->mode))
 		return -EISDIR;
-	char what[128];
+	char what[128], why[256];
 	snprintf(what, sizeof(what), "rm %s", name);
+	if (n.e->kind == VK_VLAN) {
+		snprintf(what, sizeof(what), "rm vlans/%s", name);
+		if ((r = vlan_remove(&v->m, dir->ns, name, why, sizeof(why))))
+			node_reject(v, dir, what, why);
+		return r;
+	}
 	node_reject(v, dir, what, "files of the tree cannot be removed (rmdir removes objects)");
 	return -EPERM;
+}
+
+/* echo 200 > vlans/LAN5: the alias gets a free id at once, which the write then pins. */
+static int vlan_create(struct vmfs *v, const struct vnode *dir, const char *name, int flags,
+		       struct vnode *out, struct vhandle **h)
+{
+	char what[128], why[256], net[NAME_MAX_LEN + 1];
+	snprintf(what, sizeof(what), "create vlans/%s", name);
+	int r = name_check(name, why, sizeof(why));
+	if (!r && strspn(name, "0123456789") == strlen(name)) {
+		snprintf(why, sizeof(why), "a VLAN alias is a name such as LAN1, not a number");
+		r = -EINVAL;
+	}
+	snprintf(net, sizeof(net), "%s", name);
+	if (!r)
+		r = vlan_claim_net(&v->m, dir->ns, net, why, sizeof(why));
+	if (!r)
+		r = node_lookup(v, dir, name, out);
+	if (!r)
+		r = node_open(v, out, flags & ~(O_CREAT | O_EXCL), NULL, h);
+	if (r)
+		node_reject(v, dir, what, why);
+	return r;
 }
 
 int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
 		const struct vcred *c, struct vnode *out, struct vhandle **h)
 {
+	if (dir->e->kind == VK_VLANS)
+		return vlan_create(v, dir, name, flags, out, h);
 	if (dir->e->file != VF_PASS) {
 		char what[128], why[256];
 		snprintf(what, sizeof(what), "create %s", name);

@@ -1,0 +1,232 @@
+#include "runtime/vlan.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "runtime/store.h"
+
+const struct vlan_alias *vlan_find(const struct ns *ns, const char *alias)
+{
+	for (size_t i = 0; i < ns->nvlans; i++)
+		if (!strcmp(ns->vlans[i].name, alias))
+			return &ns->vlans[i];
+	return NULL;
+}
+
+const struct vlan_alias *vlan_by_id(const struct ns *ns, unsigned id)
+{
+	for (size_t i = 0; i < ns->nvlans; i++)
+		if (ns->vlans[i].id == id)
+			return &ns->vlans[i];
+	return NULL;
+}
+
+const struct vlan_alias *vlan_by_serial(const struct ns *ns, unsigned serial)
+{
+	for (size_t i = 0; i < ns->nvlans; i++)
+		if (ns->vlans[i].serial == serial)
+			return &ns->vlans[i];
+	return NULL;
+}
+
+/* A NIC's VLAN is an alias unless it is a number. */
+static bool is_alias(const char *vlan)
+{
+	for (const char *p = vlan; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return true;
+	return false;
+}
+
+/* Calls fn for each alias a config/net value names; stops at the first non-zero. */
+static int net_aliases(const char *net, int (*fn)(void *arg, const char *alias), void *arg)
+{
+	char buf[4096], err[256];
+	snprintf(buf, sizeof(buf), "%s", net);
+	char *save = NULL;
+	for (char *nic = strtok_r(buf, " ", &save); nic; nic = strtok_r(NULL, " ", &save)) {
+		struct nic_spec spec;
+		int r = value_nic(nic, &spec, err, sizeof(err)) == 0 && is_alias(spec.vlan)
+				? fn(arg, spec.vlan)
+				: 0;
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int same_alias(void *arg, const char *alias) { return !strcmp(arg, alias); }
+
+bool vlan_in_use(const struct ns *ns, const char *alias)
+{
+	int net = param_index("net");
+	if (net_aliases(ns_param(ns, net), same_alias, (void *)alias))
+		return true;
+	for (int t = 0; t < 2; t++)
+		for (size_t j = 0; j < ns->objs[t].n; j++)
+			if (net_aliases(obj_param(ns->objs[t].v[j], net), same_alias, (void *)alias))
+				return true;
+	return false;
+}
+
+static struct vlan_alias *vlan_add(struct ns *ns, const char *alias, unsigned id, bool pinned)
+{
+	struct vlan_alias *v = realloc(ns->vlans, (ns->nvlans + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	ns->vlans = v;
+	v = &ns->vlans[ns->nvlans++];
+	snprintf(v->name, sizeof(v->name), "%s", alias);
+	v->id = id;
+	v->pinned = pinned;
+	v->serial = ++ns->vlan_serial & 0xffff;
+	return v;
+}
+
+/* VLAN ids are the host's: one bridge carries every namespace, so an id belongs to one
+ * alias of one namespace, and LAN1 of two namespaces are two VLANs. */
+static const struct vlan_alias *id_owner(const struct model *m, unsigned id, const struct ns **ns)
+{
+	for (size_t i = 0; i < m->nns; i++) {
+		const struct vlan_alias *a = vlan_by_id(m->nss[i], id);
+		if (a) {
+			*ns = m->nss[i];
+			return a;
+		}
+	}
+	return NULL;
+}
+
+struct claim {
+	struct model *m;
+	struct ns *ns;
+	long lo, hi;
+	bool added;
+	char *err;
+	size_t errlen;
+};
+
+static int claim_one(void *arg, const char *alias)
+{
+	struct claim *c = arg;
+	if (vlan_find(c->ns, alias))
+		return 0;
+	const struct ns *owner;
+	for (long id = c->lo; id <= c->hi; id++)
+		if (!vlan_by_id(c->ns, id) && !id_owner(c->m, id, &owner)) {
+			c->added = true;
+			return vlan_add(c->ns, alias, id, false) ? 0 : -ENOMEM;
+		}
+	snprintf(c->err, c->errlen, "no free VLAN id left for %s in vlans/range %ld-%ld", alias,
+		 c->lo, c->hi);
+	return -ENOSPC;
+}
+
+int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen)
+{
+	struct claim c = {m, ns, 101, VLAN_ID_MAX, false, err, errlen};
+	value_vlan_range(ns->vlan_range, &c.lo, &c.hi, err, errlen);
+	size_t before = ns->nvlans;
+	int r = net_aliases(net, claim_one, &c);
+	if (!r && c.added && (r = ns_save(m, ns)) < 0)
+		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
+	if (r) {
+		ns->nvlans = before; /* nothing allocated unless all of it is */
+		return r;
+	}
+	for (size_t i = before; i < ns->nvlans; i++)
+		evlog_add(&ns->log, "vlans/%s = %u (allocated)", ns->vlans[i].name, ns->vlans[i].id);
+	return 0;
+}
+
+int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
+	     size_t errlen)
+{
+	char *end;
+	long id = strtol(value, &end, 10);
+	if (!*value || *end || id < 1 || id > VLAN_ID_MAX) {
+		snprintf(err, errlen, "\"%s\" is not a VLAN id: use a number from 1 to %d", value,
+			 VLAN_ID_MAX);
+		return -EINVAL;
+	}
+	const struct ns *owner;
+	const struct vlan_alias *other = id_owner(m, id, &owner);
+	if (other && (owner != ns || strcmp(other->name, alias))) {
+		snprintf(err, errlen, "VLAN %ld is vlans/%s of namespace %s already", id, other->name,
+			 owner->name);
+		return -EBUSY;
+	}
+	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias), saved = {0};
+	bool added = !v;
+	if (v)
+		saved = *v;
+	else if (!(v = vlan_add(ns, alias, id, true)))
+		return -ENOMEM;
+	v->id = id;
+	v->pinned = true;
+	int r = ns_save(m, ns);
+	if (r) {
+		if (added)
+			ns->nvlans--;
+		else
+			*v = saved;
+		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
+		return r;
+	}
+	evlog_add(&ns->log, "vlans/%s = %ld (pinned)", alias, id);
+	return 0;
+}
+
+int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen)
+{
+	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias);
+	if (!v)
+		return -ENOENT;
+	if (vlan_in_use(ns, alias)) {
+		snprintf(err, errlen, "vlans/%s is in use: a NIC in config/net names it", alias);
+		return -EBUSY;
+	}
+	struct vlan_alias saved = *v;
+	size_t i = v - ns->vlans;
+	memmove(v, v + 1, (ns->nvlans - i - 1) * sizeof(*v));
+	ns->nvlans--;
+	int r = ns_save(m, ns);
+	if (r) {
+		memmove(&ns->vlans[i + 1], &ns->vlans[i], (ns->nvlans - i) * sizeof(*v));
+		ns->vlans[i] = saved;
+		ns->nvlans++;
+		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
+		return r;
+	}
+	evlog_add(&ns->log, "vlans/%s removed (VLAN %u is free)", alias, saved.id);
+	return 0;
+}
+
+int vlan_load(struct ns *ns, const char *alias, const char *value)
+{
+	char err[128], *end;
+	long id = strtol(value, &end, 10);
+	if (name_check(alias, err, sizeof(err)) || id < 1 || id > VLAN_ID_MAX ||
+	    vlan_find(ns, alias) || vlan_by_id(ns, id)) {
+		fprintf(stderr, "vmfs: ns/%s: vlan.%s = %s ignored\n", ns->name, alias, value);
+		return 0;
+	}
+	return vlan_add(ns, alias, id, !strcmp(end, " pinned")) ? 0 : -ENOMEM;
+}
+
+void vlan_store(const struct ns *ns, struct sbuf *b)
+{
+	for (size_t i = 0; i < ns->nvlans; i++) {
+		char key[NAME_MAX_LEN + 8], val[32];
+		snprintf(key, sizeof(key), "vlan.%s", ns->vlans[i].name);
+		snprintf(val, sizeof(val), "%u%s", ns->vlans[i].id, ns->vlans[i].pinned ? " pinned" : "");
+		store_kv(b, key, val);
+	}
+}
+
+void vlan_free(struct ns *ns)
+{
+	free(ns->vlans);
+	ns->vlans = NULL;
+	ns->nvlans = 0;
+}

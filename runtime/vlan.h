@@ -1,0 +1,35 @@
+/* A namespace's VLAN aliases (vlans/ALIAS): LAN1 means one VLAN id in one namespace, so
+ * the same alias in two namespaces is two isolated VLANs. An alias gets its id on first
+ * use (a config/net that names it) from the namespace's vlans/range, the lowest that no
+ * namespace uses (one bridge carries them all); writing an id pins it. Kept in ns.conf as vlan.ALIAS. */
+#ifndef VMFS_VLAN_H
+#define VMFS_VLAN_H
+#include "runtime/model.h"
+
+#define VLAN_ID_MAX 4094
+
+struct vlan_alias {
+	char name[NAME_MAX_LEN + 1];
+	unsigned id;
+	bool pinned; /* written by hand, not allocated */
+	unsigned serial; /* names its file while vmfs runs (inode numbers), whatever its id */
+};
+
+const struct vlan_alias *vlan_find(const struct ns *ns, const char *alias);
+const struct vlan_alias *vlan_by_id(const struct ns *ns, unsigned id);
+const struct vlan_alias *vlan_by_serial(const struct ns *ns, unsigned serial);
+/* Whether a NIC of the template or of any object in ns names the alias. */
+bool vlan_in_use(const struct ns *ns, const char *alias);
+/* Gives every alias a config/net value names an id (allocating and saving new ones).
+ * -ENOSPC with the reason when the range is full. */
+int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen);
+/* vlans/ALIAS written: creates or re-pins it. -EINVAL (not 1-4094), -EBUSY (taken). */
+int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
+	     size_t errlen);
+/* rm vlans/ALIAS: -EBUSY while a NIC names it. */
+int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen);
+/* Loading and saving (ns.conf): "vlan.ALIAS" = "ID" or "ID pinned". */
+int vlan_load(struct ns *ns, const char *alias, const char *value);
+void vlan_store(const struct ns *ns, struct sbuf *b);
+void vlan_free(struct ns *ns);
+#endif
