@@ -50,22 +50,6 @@ static const char *lpath(const char *ctrl, const char *leaf, const char *file)
 	return p;
 }
 
-/* The file's text without its trailing newline, or NULL; rotating buffers. */
-static const char *slurp(const char *path)
-{
-	static char buf[4][8192];
-	static int i;
-	char *b = buf[i++ % 4];
-	int fd = open(path, O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, b, sizeof buf[0] - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n < 0)
-		return NULL;
-	for (b[n] = 0; n > 0 && b[n - 1] == '\n';)
-		b[--n] = 0;
-	return b;
-}
 
 static void put(const char *path, const char *val)
 {

@@ -1,0 +1,63 @@
+/* Host networking for VLANs through rtnetlink (libmnl), never by spawning `ip`: one
+ * VLAN-filtering Linux bridge, taps for VMs, veth pairs for containers, and the bridge
+ * port VLAN table (the kernel's own VLAN filtering, so no Open vSwitch is needed).
+ *
+ * Everything returns 0 or -errno. Where a function has err, it writes "" there on success
+ * and a reason in words on failure: the kernel's extended-ack message when it sent one
+ * (it often names the real problem, where the errno alone is just EINVAL), otherwise the
+ * errno's text, prefixed by what was being done and to which device.
+ *
+ * Names are interface names: 1..15 bytes, no '/', ':' or white space (-EINVAL otherwise).
+ * VLAN ids are 1..4094 (0 and 4095 are reserved by 802.1Q: -EINVAL).
+ *
+ * One struct nl is one NETLINK_ROUTE socket in the network namespace of the thread that
+ * opened it. Calls on it are serialized by a mutex inside, so threads may share one. */
+#ifndef VMFS_NETLINK_H
+#define VMFS_NETLINK_H
+#include <stddef.h>
+#include <sys/types.h>
+
+struct nl;
+
+int nl_open(struct nl **out);
+void nl_close(struct nl *nl);
+
+/* A bridge with vlan_filtering on and default_pvid 0 (a new port is in no VLAN until told,
+ * rather than silently in VLAN 1 with every other forgotten port), up. -EEXIST if there;
+ * -EOPNOTSUPP if the kernel was built without CONFIG_BRIDGE_VLAN_FILTERING (no bridge is
+ * made then: one without filtering would join every VLAN). */
+int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen);
+
+/* A veth pair: host end `host` in our netns, up; the peer created directly in the network
+ * namespace of process `pid` as `peer` (e.g. "eth0"), with MAC mac (NULL: the kernel's),
+ * down: the kernel cannot bring it up at creation (ENOTCONN), so whoever runs in that
+ * namespace (the container's setup) does. */
+int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
+		const unsigned char mac[6], char *err, size_t errlen);
+
+/* A persistent TAP device (IFF_TAP|IFF_NO_PI), up, for QEMU's
+ * -netdev tap,ifname=NAME,script=no,downscript=no. -EEXIST if a link has that name. */
+int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen);
+
+/* Removes any link (a veth's peer goes with it). -ENODEV if absent. */
+int nl_link_del(struct nl *nl, const char *name);
+int nl_link_up(struct nl *nl, const char *name);
+/* Makes name a port of bridge. */
+int nl_link_set_master(struct nl *nl, const char *name, const char *bridge);
+
+/* Makes port (already a bridge port) an untagged member of vid with vid as its PVID, and
+ * removes it from every other VLAN it was in. */
+int nl_port_vlan(struct nl *nl, const char *port, unsigned vid, char *err, size_t errlen);
+/* Adds vid as a tagged VLAN on port (a trunk/uplink), leaving its other VLANs alone. */
+int nl_port_vlan_tagged(struct nl *nl, const char *port, unsigned vid, char *err,
+			size_t errlen);
+/* The VLANs port is in, ascending: fills vids with at most n of them and returns how many
+ * it filled (0 for a link that is no bridge port), or -errno (-ENODEV: no such link). */
+int nl_port_vlans(struct nl *nl, const char *port, unsigned *vids, int n);
+
+/* Calls fn for each link whose name starts with prefix (to remove what a crashed vmfs
+ * left). fn is called after the dump is over, so it may use nl itself (nl_link_del).
+ * Returns how many links matched, or -errno. */
+int nl_links(struct nl *nl, const char *prefix, void (*fn)(void *arg, const char *name),
+	     void *arg);
+#endif
