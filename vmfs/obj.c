@@ -173,8 +173,9 @@ int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	const struct object *o = n->obj;
 	char why[256];
+	int r = -EBUSY;
 	if (!vm_has_display(o, why, sizeof(why)))
-		;
+		r = -ENODEV;
 	else if (o->state != ST_RUNNING && o->state != ST_PAUSED)
 		snprintf(why, sizeof(why), "no VNC server: %s is not running (state %s)", o->name,
 			 ostate_name(o->state));
@@ -185,7 +186,7 @@ int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 		return 0;
 	}
 	model_error(n->ns, n->obj, "vnc", why);
-	return strstr(why, "has no display") ? -ENODEV : -EBUSY;
+	return r;
 }
 
 static int screenshot(struct vmfs *v, const struct vnode *n, unsigned maxdim, struct sbuf *out)
