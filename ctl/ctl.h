@@ -51,6 +51,9 @@ int value_volumes(const char *s, char *err, size_t errlen);
 /* "key=value" pairs separated by spaces (config/tags); keys are names. */
 int value_tags(const char *s, char *err, size_t errlen);
 
+/* An IPv4 address to listen on ("127.0.0.1", "0.0.0.0"), or "none". */
+int value_listen(const char *s, char *err, size_t errlen);
+
 /* 8-4-4-4-12 hex digits. */
 int value_uuid(const char *s, char *err, size_t errlen);
 

@@ -52,7 +52,7 @@ const struct param params[] = {
     {"uuid", PARAM_VM, PT_UUID, "", 0, 0, NULL, "SMBIOS UUID (empty: generated)"},
     {"vcpus", BOTH, PT_COUNT, "1", 1, 256, NULL, "number of virtual CPUs"},
     {"vga", PARAM_VM, PT_CHOICE, "std", 0, 0, vgas, "display adapter"},
-    {"vnc-listen", PARAM_VM, PT_WORD, "127.0.0.1", 0, 0, NULL,
+    {"vnc-listen", PARAM_VM, PT_LISTEN, "127.0.0.1", 0, 0, NULL,
      "IPv4 address QEMU's VNC server and its websocket listen on, or none"},
     {"volume", PARAM_CT, PT_VOLUMES, "", 0, 0, NULL,
      "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]"},
@@ -232,6 +232,8 @@ static int check_type(const struct param *p, const char *s, char *err, size_t er
 		return value_tags(s, err, errlen);
 	case PT_WORD:
 		return check_word(s, err, errlen);
+	case PT_LISTEN:
+		return value_listen(s, err, errlen);
 	}
 	return ctl_fail(err, errlen, "parameter type %d is unknown", (int)p->type);
 }

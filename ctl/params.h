@@ -19,6 +19,7 @@ enum param_type {
 	PT_VOLUMES,  /* value_volumes */
 	PT_TAGS,     /* value_tags */
 	PT_WORD,     /* [A-Za-z0-9._,=+/:-]+ : machine, cpu, host, qemu (a name or a path) */
+	PT_LISTEN,   /* value_listen: an IPv4 address, or none */
 };
 
 #define PARAM_VM 1u

@@ -1,5 +1,6 @@
 /* Checkers for single parameter values: sizes, counts, booleans, UUIDs, VLAN ranges,
  * volume lists and tag lists. NICs are in nic.c. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -275,4 +276,12 @@ int value_tags(const char *s, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+int value_listen(const char *s, char *err, size_t errlen)
+{
+	struct in_addr a;
+	if (!strcmp(s, "none") || inet_pton(AF_INET, s, &a) == 1)
+		return 0;
+	return ctl_fail(err, errlen, "\"%s\" is not an IPv4 address (such as 127.0.0.1) or none", s);
 }

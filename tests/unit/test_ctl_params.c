@@ -42,7 +42,7 @@ static void test_table(void)
 	    {"uuid", PARAM_VM, PT_UUID, ""},
 	    {"vcpus", BOTH, PT_COUNT, "1"},
 	    {"vga", PARAM_VM, PT_CHOICE, "std"},
-	    {"vnc-listen", PARAM_VM, PT_WORD, "127.0.0.1"},
+	    {"vnc-listen", PARAM_VM, PT_LISTEN, "127.0.0.1"},
 	    {"volume", PARAM_CT, PT_VOLUMES, ""},
 	};
 	char err[256];
@@ -102,6 +102,11 @@ static const struct {
     {"serial", "1", NULL},
     {"serial", "8", NULL},
     {"serial", "9", "~from 1 to 8"},
+    {"vnc-listen", "127.0.0.1", NULL},
+    {"vnc-listen", "none", NULL},
+    {"vnc-listen", "0.0.0.0", NULL},
+    {"vnc-listen", "localhost", "~not an IPv4 address"},
+    {"vnc-listen", "10.0.0.256", "~not an IPv4 address"},
     {"thumbnail", "15", "~from 16 to 4096"},
     {"thumbnail", "16", NULL},
     {"thumbnail", "4096", NULL},
