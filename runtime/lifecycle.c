@@ -140,15 +140,7 @@ int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen
 		if (r)
 			return r;
 	}
-	char run[NAME_MAX_LEN + 16];
-	snprintf(run, sizeof(run), "%s/%s/run", otype_dir(o->type), o->name);
-	int r = remove_tree(o->ns->dirfd, run);
-	if (r) {
-		snprintf(err, errlen, "cannot remove the run directory of %s: %s", o->name,
-			 strerror(-r));
-		return r;
-	}
-	return obj_remove(m, o, err, errlen);
+	return obj_remove(m, o, err, errlen); /* its directory holds the run directory */
 }
 
 /* The two halves of a verb, when the backend splits it and the object is in the state

@@ -212,7 +212,7 @@ static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
 	o->rt.vnc_display = -1;
 	if (!strcmp(host, "none") || !vm_has_display(o, NULL, 0))
 		return 0;
-	if (inet_pton(AF_INET, host, &ia) != 1) {
+	if (inet_pton(AF_INET, host, &ia) != 1) { /* checked on write (value_listen) */
 		snprintf(err, errlen, "config/vnc-listen: %s is not an IPv4 address (or none)", host);
 		return -EINVAL;
 	}
@@ -343,14 +343,22 @@ static int vm_start(struct model *m, struct object *o, char *err, size_t errlen)
 	return pfd < 0 ? pfd : vm_start_finish(m, o, pfd, START_TIMEOUT, err, errlen);
 }
 
-int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen)
+static int vm_qmp_reply(struct model *m, struct object *o, const char *cmd, char *reply,
+			size_t replylen, char *err, size_t errlen)
 {
 	int dfd = run_open(m, o);
-	if (dfd < 0)
+	if (dfd < 0) {
+		snprintf(err, errlen, "%s has no run directory: %s", o->name, strerror(-dfd));
 		return dfd;
-	int r = qmp_run(dfd, cmd, QMP_TIMEOUT, NULL, 0, err, errlen);
+	}
+	int r = qmp_run(dfd, cmd, QMP_TIMEOUT, reply, replylen, err, errlen);
 	close(dfd);
 	return r;
+}
+
+int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen)
+{
+	return vm_qmp_reply(m, o, cmd, NULL, 0, err, errlen);
 }
 
 static int vm_pause(struct model *m, struct object *o, char *err, size_t errlen)
@@ -505,12 +513,8 @@ int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf 
 			 ostate_name(o->state));
 		return -EBUSY;
 	}
-	int dfd = run_open(m, o);
-	if (dfd < 0)
-		return dfd;
 	static char out[1 << 20]; /* one command at a time; answers can be long */
-	int r = qmp_run(dfd, cmd, QMP_TIMEOUT, out, sizeof(out), err, errlen);
-	close(dfd);
+	int r = vm_qmp_reply(m, o, cmd, out, sizeof(out), err, errlen);
 	if (!r) {
 		sb_puts(reply, out);
 		sb_puts(reply, "\n");

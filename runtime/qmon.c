@@ -27,6 +27,9 @@ struct qmon {
 
 static void qmon_ready(struct model *m, struct rtsrc *s);
 
+/* Sent whenever QEMU's run state may have changed; the answer carries id "status". */
+#define QUERY_STATUS "{\"execute\":\"query-status\",\"id\":\"status\"}\n"
+
 static void qmon_send(struct qmon *q, const char *cmd)
 {
 	/* a monitor whose socket is full is stuck: skipping a query costs one stale second */
@@ -153,7 +156,7 @@ static void qmon_event(struct model *m, struct qmon *q, const char *name, json_o
 	json_object *data = NULL;
 	json_object_object_get_ex(msg, "data", &data);
 	if (!strcmp(name, "STOP") || !strcmp(name, "RESUME"))
-		qmon_send(q, "{\"execute\":\"query-status\",\"id\":\"status\"}\n");
+		qmon_send(q, QUERY_STATUS);
 	else if (!strcmp(name, "SHUTDOWN")) {
 		const char *reason = data ? jstr(data, "reason") : NULL;
 		snprintf(o->rt.shutdown, sizeof(o->rt.shutdown), "%s", reason ? reason : "unknown");
@@ -183,7 +186,7 @@ static void qmon_line(struct model *m, struct qmon *q, const char *line)
 		qmon_event(m, q, ev, msg);
 	else if (answer && !id && !q->ready) {
 		q->ready = true; /* the capabilities reply; a restarted vmfs learns the state now */
-		qmon_send(q, "{\"execute\":\"query-status\",\"id\":\"status\"}\n"
+		qmon_send(q, QUERY_STATUS
 			     "{\"execute\":\"query-kvm\",\"id\":\"kvm\"}\n");
 	} else if (answer && id && !strcmp(id, "status"))
 		qmon_status(m, q->o, ret);

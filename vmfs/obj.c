@@ -232,11 +232,8 @@ int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *repl
 		/* the write waits for the start; the rest of vmfs does not */
 		struct object *o = n->obj;
 		size_t done;
-		int r = lifecycle_legal(o, V_START, err, errlen);
-		if (!r)
-			r = lifecycle_do_many(&v->m, &o, 1, V_START, &v->wait, &done, err, errlen);
 		v->wait_count = false;
-		return r;
+		return lifecycle_do_many(&v->m, &o, 1, V_START, &v->wait, &done, err, errlen);
 	}
 	return lifecycle_do(&v->m, n->obj, c->id, err, errlen);
 }

@@ -206,17 +206,25 @@ vga_text() { # vga_text FILE: the characters of a dump of VGA text memory, 80 to
 		$t =~ s/[^\x20-\x7e]/ /g; print substr($t, 80 * $_, 80), "\n" for 0 .. int(length($t) / 80) - 1' "$1"
 }
 
+# banner LOG LABEL NAME: the boot banner on the serial console, its time (ns since START)
+# in BANNER_NS for the report
+banner() {
+	BANNER_NS=
+	if wait_for "$1" "$BOOT_TIMEOUT" "^vmfs guest $3 is up\$"; then
+		BANNER_NS=$(($(date +%s%N) - START))
+		echo "ok $((TAP_N += 1)) - $2: the banner 'vmfs guest $3 is up' on the serial console ($(secs $BANNER_NS) s)"
+	else
+		echo "not ok $((TAP_N += 1)) - $2: the banner 'vmfs guest $3 is up' on the serial console"
+		TAP_FAIL=$((TAP_FAIL + 1))
+		show_log "$1"
+	fi
+}
+
 # --- machine pc: VGA, a virtio-net NIC (isolated: user networking with restrict=on)
 boot pc 'console=ttyS0 vmfs.name=t1 vmfs.ip=10.0.2.15/24' -M pc -vga std \
 	-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0,romfile=
-if wait_for pc "$BOOT_TIMEOUT" '^vmfs guest t1 is up$'; then
-	pc_ns=$(($(date +%s%N) - START))
-	echo "ok $((TAP_N += 1)) - pc: the banner 'vmfs guest t1 is up' on the serial console ($(secs $pc_ns) s)"
-else
-	echo "not ok $((TAP_N += 1)) - pc: the banner 'vmfs guest t1 is up' on the serial console"
-	TAP_FAIL=$((TAP_FAIL + 1))
-	show_log pc
-fi
+banner pc pc t1
+pc_ns=$BANNER_NS
 ok "pc: eth0 is configured before the banner" wait_for pc 1 '^vmfs-init: eth0 10\.0\.2\.15/24$'
 ok "pc: a shell prompt on ttyS0" wait_for pc 20 '^t1:/# '
 # shellcheck disable=SC2016 # typed into the guest
@@ -261,14 +269,8 @@ ok "pc: 'poweroff -f' in the guest makes QEMU exit (status 0)" exited 30
 # --- machine microvm: no VGA, virtio-mmio; under TCG it needs tsc_early_khz to boot
 boot micro 'console=ttyS0 tsc_early_khz=2600000 vmfs.name=m1 vmfs.ip=10.0.2.15/24' -M microvm \
 	-netdev user,id=n0,restrict=on -device virtio-net-device,netdev=n0
-if wait_for micro "$BOOT_TIMEOUT" '^vmfs guest m1 is up$'; then
-	micro_ns=$(($(date +%s%N) - START))
-	echo "ok $((TAP_N += 1)) - microvm: the banner 'vmfs guest m1 is up' on the serial console ($(secs $micro_ns) s)"
-else
-	echo "not ok $((TAP_N += 1)) - microvm: the banner 'vmfs guest m1 is up' on the serial console"
-	TAP_FAIL=$((TAP_FAIL + 1))
-	show_log micro
-fi
+banner micro microvm m1
+micro_ns=$BANNER_NS
 ok "microvm: a shell prompt on ttyS0" wait_for micro 20 '^m1:/# '
 # shellcheck disable=SC2016
 type_in micro 'echo $((6*7))'$'\n'
