@@ -3,6 +3,8 @@
  * goes to console.sock. Both outlive vmfs, so a restarted vmfs loses nothing. */
 #include <fcntl.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,6 +40,18 @@ ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, 
 	return -EAGAIN;
 }
 
+/* The serial output is in console.log already: what comes back on the socket is a copy. */
+static void console_drain(struct model *m, struct rtsrc *s)
+{
+	struct object *o = (struct object *)((char *)s - offsetof(struct object, rt.console_src));
+	char buf[4096];
+	ssize_t n;
+	while ((n = recv(o->rt.console_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		console_close(o); /* QEMU went away; the next write connects again */
+}
+
 static int console_connect(struct model *m, struct object *o)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -59,6 +73,13 @@ static int console_connect(struct model *m, struct object *o)
 		return r;
 	}
 	o->rt.console_fd = fd;
+	if (o->type == OT_VM) {
+		/* QEMU copies the serial output to every client: unread, it fills the socket
+		 * (a byte per message) and QEMU stops the guest's serial line until it drains */
+		o->rt.console_src.ready = console_drain;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &o->rt.console_src};
+		epoll_ctl(m->rtep, EPOLL_CTL_ADD, fd, &ev);
+	}
 	return 0;
 }
 

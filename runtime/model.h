@@ -44,6 +44,7 @@ struct ns;
 /* Something of the runtime's that the event loop watches through m->rtep (a VM's monitor,
  * a background job): the epoll data points at it, and ready is called when it is. */
 struct model;
+struct netnic;
 struct rtsrc {
 	void (*ready)(struct model *m, struct rtsrc *s);
 };
@@ -56,6 +57,7 @@ struct objrt {
 	bool killing;           /* vmfs sent the SIGKILL: not the OOM killer's doing */
 	int wd;                 /* inotify watch on the run directory, -1 if none */
 	int console_fd;         /* connection to console.sock for input, -1 if none */
+	struct rtsrc console_src; /* VMs: drains what QEMU sends back on it (runtime/console.c) */
 	uint64_t cpu_usec;      /* last sample, for cpu% */
 	double cpu;             /* percent of one CPU over the last second */
 	uint64_t mem, pids;     /* last sample */
@@ -75,6 +77,8 @@ struct objrt {
 	struct lcpend *starting; /* a start waiting for its process (lifecycle.c), NULL if none */
 	int job_result;         /* how the last one ended: 0 or -errno ... */
 	char job_err[600];      /* ... and why */
+	struct netnic *nics;    /* while it runs (runtime/net.c), NULL if none */
+	int nnics;
 };
 
 struct object {
@@ -112,6 +116,7 @@ struct ns {
 	time_t cfg_mtime[NPARAMS_MAX];
 	char *hosts;        /* space-separated host names; "" means this host */
 	char *vlan_range;   /* "101-4096" */
+	char *taps;         /* host interfaces: "VLAN=ADDR/PREFIX ..." (runtime/net.c), NULL: none */
 	struct vlan_alias *vlans; /* vlans/ALIAS (runtime/vlan.c), in the order made */
 	size_t nvlans;
 	unsigned vlan_serial;
@@ -136,6 +141,7 @@ struct model {
 	struct slotmap *slots; /* slot -> ns or object */
 	time_t started;
 	uint64_t nobjs[2];
+	struct net *net; /* runtime/net.c: bridges, taps, veths, learned addresses */
 	struct kvm_probe kvm; /* probed once at startup: whether `accel auto` may use KVM */
 	/* Told when an object leaves, so a front end can drop what it cached of it. */
 	void (*on_remove)(void *arg, const struct object *o);
