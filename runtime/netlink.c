@@ -3,10 +3,13 @@
  * The socket asks for extended acks (NETLINK_EXT_ACK) because the kernel's message is the
  * only place the real reason shows for many EINVALs, and for capped acks
  * (NETLINK_CAP_ACK) so an error does not echo our whole request back. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_addr.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
@@ -217,54 +220,119 @@ static struct nlmsghdr *msg_start(char *buf, int type, int flags, int family, in
 	return nlh;
 }
 
-static int index_cb(const struct nlmsghdr *nlh, void *arg)
+/* What an RTM_NEWLINK says about one link, as far as vmfs asks. */
+struct link {
+	int index, master, maclen;
+	char name[IFNAMSIZ], kind[16];
+	unsigned char mac[6];
+};
+
+static void link_parse(const struct nlmsghdr *nlh, struct link *l)
 {
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a, *i;
+
+	memset(l, 0, sizeof *l);
+	l->index = ifm->ifi_index;
+	mnl_attr_for_each(a, nlh, sizeof *ifm)
+	{
+		switch (mnl_attr_get_type(a)) {
+		case IFLA_IFNAME:
+			if (!mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+				snprintf(l->name, sizeof l->name, "%s", mnl_attr_get_str(a));
+			break;
+		case IFLA_MASTER:
+			if (!mnl_attr_validate(a, MNL_TYPE_U32))
+				l->master = (int)mnl_attr_get_u32(a);
+			break;
+		case IFLA_ADDRESS:
+			/* 6 bytes for Ethernet; other lengths (IP tunnels' 4) are no MAC. */
+			if (mnl_attr_get_payload_len(a) == sizeof l->mac) {
+				memcpy(l->mac, mnl_attr_get_payload(a), sizeof l->mac);
+				l->maclen = sizeof l->mac;
+			}
+			break;
+		case IFLA_LINKINFO:
+			mnl_attr_for_each_nested(i, a)
+			{
+				if (mnl_attr_get_type(i) != IFLA_INFO_KIND ||
+				    mnl_attr_validate(i, MNL_TYPE_NUL_STRING))
+					continue;
+				snprintf(l->kind, sizeof l->kind, "%s", mnl_attr_get_str(i));
+			}
+			break;
+		}
+	}
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *arg)
+{
 	if (nlh->nlmsg_type == RTM_NEWLINK)
-		*(int *)arg = ifm->ifi_index;
+		link_parse(nlh, arg);
 	return MNL_CB_OK;
+}
+
+/* The link called name, or with index index if name is NULL: 0, or -ENODEV. */
+static int link_get(struct nl *nl, const char *name, int index, struct link *l)
+{
+	char buf[NL_SEND_SIZE];
+	struct nlmsghdr *nlh = msg_start(buf, RTM_GETLINK, 0, AF_UNSPEC, name ? 0 : index);
+	int rc;
+	memset(l, 0, sizeof *l);
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	/* Only the header is wanted: skip the per-VF stats a big NIC would add. */
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	if ((rc = talk(nl, nlh, link_cb, l, "", NULL, 0)))
+		return rc;
+	return l->index > 0 ? 0 : -ENODEV;
 }
 
 /* The link's index, or -ENODEV. */
 static int link_index(struct nl *nl, const char *name)
 {
-	char buf[NL_SEND_SIZE];
-	struct nlmsghdr *nlh = msg_start(buf, RTM_GETLINK, 0, AF_UNSPEC, 0);
-	int index = 0, rc;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	/* Only the header is wanted: skip the per-VF stats a big NIC would add. */
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	rc = talk(nl, nlh, index_cb, &index, "", NULL, 0);
-	if (rc)
-		return rc;
-	return index > 0 ? index : -ENODEV;
+	struct link l;
+	int rc = link_get(nl, name, 0, &l);
+	return rc ? rc : l.index;
 }
 
-int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen)
+/* A bridge, up, filtering VLANs or not; on failure err says "what: reason". */
+static int bridge_add(struct nl *nl, const char *name, int filtering, const char *what,
+		      char *err, size_t errlen)
 {
 	char buf[NL_SEND_SIZE];
 	struct nlmsghdr *nlh;
 	struct nlattr *info, *data;
-	int rc;
 
-	seterr(err, errlen, "%s", "");
-	if ((rc = name_ok("bridge", name, err, errlen)))
-		return rc;
 	nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
 	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
 	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	/* The kernel applies filtering before the default PVID whatever the order here. */
-	mnl_attr_put_u8(nlh, IFLA_BR_VLAN_FILTERING, 1);
-	mnl_attr_put_u16(nlh, IFLA_BR_VLAN_DEFAULT_PVID, 0);
-	mnl_attr_nest_end(nlh, data);
+	/* Nothing at all for a plain bridge: without CONFIG_BRIDGE_VLAN_FILTERING the kernel
+	 * refuses even vlan_filtering 0. */
+	if (filtering) {
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		/* The kernel applies filtering before the default PVID whatever the order. */
+		mnl_attr_put_u8(nlh, IFLA_BR_VLAN_FILTERING, 1);
+		mnl_attr_put_u16(nlh, IFLA_BR_VLAN_DEFAULT_PVID, 0);
+		mnl_attr_nest_end(nlh, data);
+	}
 	mnl_attr_nest_end(nlh, info);
+	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+}
+
+int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen)
+{
 	char what[64];
+	int rc;
+
+	seterr(err, errlen, "%s", "");
+	if ((rc = name_ok("bridge", name, err, errlen)))
+		return rc;
 	snprintf(what, sizeof what, "creating bridge %s", name);
-	rc = talk(nl, nlh, NULL, NULL, what, err, errlen);
+	rc = bridge_add(nl, name, 1, what, err, errlen);
 	/* Refused rather than made without: a bridge that ignores VLANs would join them all. */
 	if (rc == -EOPNOTSUPP)
 		seterr(err, errlen, "%s: this kernel has no bridge VLAN filtering "
@@ -272,10 +340,55 @@ int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen)
 	return rc;
 }
 
-int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
-		const unsigned char mac[6], char *err, size_t errlen)
+int nl_bridge_plain_add(struct nl *nl, const char *name, char *err, size_t errlen)
 {
-	char buf[NL_SEND_SIZE], what[96];
+	char what[64];
+	int rc;
+
+	seterr(err, errlen, "%s", "");
+	if ((rc = name_ok("bridge", name, err, errlen)))
+		return rc;
+	snprintf(what, sizeof what, "creating bridge %s", name);
+	return bridge_add(nl, name, 0, what, err, errlen);
+}
+
+int nl_vlan_filtering(struct nl *nl, char *why, size_t whylen)
+{
+	char name[IFNAMSIZ], e[256];
+	int rc;
+
+	seterr(why, whylen, "%s", "");
+	/* Named by thread id, unique among live threads (pid_max is at most 2^22, 7 digits),
+	 * so probes running at once never meet. */
+	snprintf(name, sizeof name, "vfprobe%u", (unsigned)gettid() % 10000000u);
+	rc = bridge_add(nl, name, 1, "bridge vlan_filtering", e, sizeof e);
+	if (rc == -EEXIST) {
+		/* Then a dead thread's probe left it there. */
+		nl_link_del(nl, name);
+		rc = bridge_add(nl, name, 1, "bridge vlan_filtering", e, sizeof e);
+	}
+	if (rc == -EOPNOTSUPP) {
+		seterr(why, whylen, "the kernel has no VLAN-filtering bridges "
+				    "(CONFIG_BRIDGE_VLAN_FILTERING): %s", e);
+		return 0;
+	}
+	if (rc) {
+		seterr(why, whylen, "probing with bridge %s: %s", name, e);
+		return rc;
+	}
+	if ((rc = nl_link_del(nl, name))) {
+		seterr(why, whylen, "removing probe bridge %s: %s", name, strerror(-rc));
+		return rc;
+	}
+	return 1;
+}
+
+/* nl_veth_add and nl_veth_add_ns: the peer's namespace is attribute nsattr
+ * (IFLA_NET_NS_PID or IFLA_NET_NS_FD) with value ns, called where in messages. */
+static int veth_add(struct nl *nl, const char *host, const char *peer, int nsattr, int ns,
+		    const char *where, const unsigned char mac[6], char *err, size_t errlen)
+{
+	char buf[NL_SEND_SIZE], what[128];
 	struct nlmsghdr *nlh;
 	struct nlattr *info, *data, *pe;
 	int rc;
@@ -283,8 +396,9 @@ int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
 	seterr(err, errlen, "%s", "");
 	if ((rc = name_ok("veth", host, err, errlen)) || (rc = name_ok("peer", peer, err, errlen)))
 		return rc;
-	if (pid <= 0) {
-		seterr(err, errlen, "veth %s: no process %d to put the peer in", host, (int)pid);
+	/* Pid 0 would be read by the kernel as ours, but fd 0 is a file like any other. */
+	if (nsattr == IFLA_NET_NS_PID ? ns <= 0 : ns < 0) {
+		seterr(err, errlen, "veth %s: no %s to put the peer in", host, where);
 		return -EINVAL;
 	}
 	nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
@@ -300,15 +414,30 @@ int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
 	 * fails with ENOTCONN; its namespace's owner brings it up. */
 	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-	mnl_attr_put_u32(nlh, IFLA_NET_NS_PID, (uint32_t)pid);
+	mnl_attr_put_u32(nlh, nsattr, (uint32_t)ns);
 	if (mac)
 		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	mnl_attr_nest_end(nlh, pe);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
-	snprintf(what, sizeof what, "creating veth %s (peer %s in process %d)", host, peer,
-		 (int)pid);
+	snprintf(what, sizeof what, "creating veth %s (peer %s in %s)", host, peer, where);
 	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+}
+
+int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
+		const unsigned char mac[6], char *err, size_t errlen)
+{
+	char where[32];
+	snprintf(where, sizeof where, "process %d", (int)pid);
+	return veth_add(nl, host, peer, IFLA_NET_NS_PID, (int)pid, where, mac, err, errlen);
+}
+
+int nl_veth_add_ns(struct nl *nl, const char *host, const char *peer, int netnsfd,
+		   const unsigned char mac[6], char *err, size_t errlen)
+{
+	char where[48];
+	snprintf(where, sizeof where, "network namespace fd %d", netnsfd);
+	return veth_add(nl, host, peer, IFLA_NET_NS_FD, netnsfd, where, mac, err, errlen);
 }
 
 int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen)
@@ -385,6 +514,120 @@ int nl_link_set_master(struct nl *nl, const char *name, const char *bridge)
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br);
 	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
+}
+
+int nl_link_master(struct nl *nl, const char *name, char *master, size_t len)
+{
+	struct link l;
+	int rc, m;
+	if ((rc = name_ok("link", name, NULL, 0)))
+		return rc;
+	if ((rc = link_get(nl, name, 0, &l)))
+		return rc;
+	m = l.master;
+	l.name[0] = 0;
+	/* A master removed between the two asks took its ports' master with it: none. */
+	if (m > 0 && (rc = link_get(nl, NULL, m, &l)) && rc != -ENODEV)
+		return rc;
+	return snprintf(master, len, "%s", l.name) < (int)len ? 0 : -ERANGE;
+}
+
+int nl_link_mac(struct nl *nl, const char *name, unsigned char mac[6])
+{
+	struct link l;
+	int rc;
+	if ((rc = name_ok("link", name, NULL, 0)))
+		return rc;
+	if ((rc = link_get(nl, name, 0, &l)))
+		return rc;
+	if (l.maclen != 6)
+		return -ENODATA;
+	memcpy(mac, l.mac, 6);
+	return 0;
+}
+
+/* cidr "ADDR/PREFIX" into family, address (4 or 16 bytes) and prefix length. */
+static int cidr_parse(const char *cidr, int *family, unsigned char addr[16], unsigned *plen,
+		      char *err, size_t errlen)
+{
+	const char *slash = cidr ? strchr(cidr, '/') : NULL;
+	char a[INET6_ADDRSTRLEN];
+	unsigned long n, max;
+	char *end = "";
+	int alen;
+
+	if (!slash) {
+		seterr(err, errlen, "address '%s' is not ADDR/PREFIX", cidr ? cidr : "");
+		return -EINVAL;
+	}
+	alen = (int)(slash - cidr);
+	/* Too long is checked, not cut: a cut string could still parse. */
+	snprintf(a, sizeof a, "%.*s", alen, cidr);
+	if (alen < (int)sizeof a && inet_pton(AF_INET, a, addr) == 1)
+		*family = AF_INET;
+	else if (alen < (int)sizeof a && inet_pton(AF_INET6, a, addr) == 1)
+		*family = AF_INET6;
+	else {
+		seterr(err, errlen, "address '%s': '%.*s' is not an IPv4 or IPv6 address", cidr,
+		       alen, cidr);
+		return -EINVAL;
+	}
+	max = *family == AF_INET ? 32 : 128;
+	/* strtoul alone would take "", " 24", "+24" and "24x". */
+	n = isdigit((unsigned char)slash[1]) ? strtoul(slash + 1, &end, 10) : max + 1;
+	if (n > max || *end) {
+		seterr(err, errlen, "address '%s': the prefix length must be 0 to %lu", cidr, max);
+		return -EINVAL;
+	}
+	*plen = (unsigned)n;
+	return 0;
+}
+
+/* RTM_NEWADDR or RTM_DELADDR of cidr on link name. */
+static int addr_change(struct nl *nl, int type, const char *name, const char *cidr, char *err,
+		       size_t errlen)
+{
+	char buf[NL_SEND_SIZE], what[128];
+	unsigned char addr[16];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	int family, index, rc;
+	unsigned plen;
+
+	seterr(err, errlen, "%s", "");
+	if ((rc = name_ok("link", name, err, errlen)) ||
+	    (rc = cidr_parse(cidr, &family, addr, &plen, err, errlen)))
+		return rc;
+	if (type == RTM_NEWADDR)
+		snprintf(what, sizeof what, "adding address %s to %s", cidr, name);
+	else
+		snprintf(what, sizeof what, "removing address %s from %s", cidr, name);
+	if ((index = link_index(nl, name)) < 0) {
+		seterr(err, errlen, "%s: %s", what, strerror(-index));
+		return index;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
+	ifa->ifa_family = family;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_index = index;
+	/* IFA_LOCAL is the address; IFA_ADDRESS the far end's, which off point-to-point links
+	 * is the same (`ip addr add` sends both). */
+	mnl_attr_put(nlh, IFA_LOCAL, family == AF_INET ? 4 : 16, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, family == AF_INET ? 4 : 16, addr);
+	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+}
+
+int nl_addr_add(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen)
+{
+	return addr_change(nl, RTM_NEWADDR, name, cidr, err, errlen);
+}
+
+int nl_addr_del(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen)
+{
+	return addr_change(nl, RTM_DELADDR, name, cidr, err, errlen);
 }
 
 /* What one bridge-port dump collects: the VLANs of the port with index `index`. */
@@ -523,47 +766,91 @@ int nl_port_vlan_tagged(struct nl *nl, const char *port, unsigned vid, char *err
 	return port_vlan_set(nl, port, vid, 0, err, errlen);
 }
 
-/* Matching names, gathered during the dump and handed to the caller after it. */
+/* A dump of every link, each handed to fn during it (so fn must not use nl). master > 0
+ * asks the kernel to send only that bridge's ports. */
 struct link_dump {
-	const char *prefix;
-	struct sbuf names; /* NUL-separated */
-	int n;
+	void (*fn)(const struct link *l, void *arg);
+	void *arg;
 };
 
-static int links_cb(const struct nlmsghdr *nlh, void *arg)
+static int dump_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct link_dump *d = arg;
-	const struct nlattr *a;
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg))
-	{
-		if (mnl_attr_get_type(a) != IFLA_IFNAME || mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
-			continue;
-		const char *name = mnl_attr_get_str(a);
-		if (!strncmp(name, d->prefix, strlen(d->prefix))) {
-			sb_add(&d->names, name, strlen(name) + 1);
-			d->n++;
-		}
+	struct link l;
+	if (nlh->nlmsg_type == RTM_NEWLINK) {
+		link_parse(nlh, &l);
+		d->fn(&l, d->arg);
 	}
 	return MNL_CB_OK;
 }
 
-int nl_links(struct nl *nl, const char *prefix, void (*fn)(void *arg, const char *name),
-	     void *arg)
+static int links_dump(struct nl *nl, int master, void (*fn)(const struct link *, void *),
+		      void *arg)
 {
 	char buf[NL_SEND_SIZE];
-	struct link_dump d = {prefix ? prefix : ""};
+	struct link_dump d = {fn, arg};
 	struct nlmsghdr *nlh = msg_start(buf, RTM_GETLINK, NLM_F_DUMP, AF_UNSPEC, 0);
-	int rc;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	rc = talk(nl, nlh, links_cb, &d, "", NULL, 0);
-	if (!rc && (rc = sb_err(&d.names)) == 0) {
-		const char *p = d.names.p;
-		for (int i = 0; i < d.n; i++, p += strlen(p) + 1)
-			fn(arg, p);
-		rc = d.n;
+	if (master > 0)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+	return talk(nl, nlh, dump_cb, &d, "", NULL, 0);
+}
+
+/* Matching names and kinds, gathered during the dump and handed to the caller after it. */
+struct prefix_match {
+	const char *prefix;
+	struct sbuf names; /* name NUL kind NUL, for each */
+	int n;
+};
+
+static void prefix_cb(const struct link *l, void *arg)
+{
+	struct prefix_match *m = arg;
+	if (l->name[0] && !strncmp(l->name, m->prefix, strlen(m->prefix))) {
+		sb_add(&m->names, l->name, strlen(l->name) + 1);
+		sb_add(&m->names, l->kind, strlen(l->kind) + 1);
+		m->n++;
 	}
-	sb_free(&d.names);
+}
+
+int nl_links(struct nl *nl, const char *prefix,
+	     void (*fn)(void *arg, const char *name, const char *kind), void *arg)
+{
+	struct prefix_match m = {prefix ? prefix : ""};
+	int rc = links_dump(nl, 0, prefix_cb, &m);
+	if (!rc && (rc = sb_err(&m.names)) == 0) {
+		const char *p = m.names.p;
+		for (int i = 0; i < m.n; i++) {
+			const char *kind = p + strlen(p) + 1;
+			fn(arg, p, kind);
+			p = kind + strlen(kind) + 1;
+		}
+		rc = m.n;
+	}
+	sb_free(&m.names);
 	return rc;
+}
+
+struct port_count {
+	int master, n;
+};
+
+static void port_cb(const struct link *l, void *arg)
+{
+	struct port_count *c = arg;
+	/* Checked here too: an older kernel ignores the dump's master filter. */
+	if (l->master == c->master)
+		c->n++;
+}
+
+int nl_bridge_ports(struct nl *nl, const char *bridge)
+{
+	struct port_count c = {0, 0};
+	int rc;
+	if ((rc = name_ok("bridge", bridge, NULL, 0)))
+		return rc;
+	if ((c.master = link_index(nl, bridge)) < 0)
+		return c.master;
+	rc = links_dump(nl, c.master, port_cb, &c);
+	return rc ? rc : c.n;
 }

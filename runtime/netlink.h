@@ -1,6 +1,7 @@
 /* Host networking for VLANs through rtnetlink (libmnl), never by spawning `ip`: one
  * VLAN-filtering Linux bridge, taps for VMs, veth pairs for containers, and the bridge
- * port VLAN table (the kernel's own VLAN filtering, so no Open vSwitch is needed).
+ * port VLAN table (the kernel's own VLAN filtering, so no Open vSwitch is needed); where
+ * the kernel lacks VLAN filtering, one plain bridge per VLAN instead. Also addresses.
  *
  * Everything returns 0 or -errno. Where a function has err, it writes "" there on success
  * and a reason in words on failure: the kernel's extended-ack message when it sent one
@@ -27,6 +28,16 @@ void nl_close(struct nl *nl);
  * -EOPNOTSUPP if the kernel was built without CONFIG_BRIDGE_VLAN_FILTERING (no bridge is
  * made then: one without filtering would join every VLAN). */
 int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen);
+/* A bridge without VLAN filtering, up: every port is in one broadcast domain, so it stands
+ * for a single VLAN on a kernel without filtering. -EEXIST if there. */
+int nl_bridge_plain_add(struct nl *nl, const char *name, char *err, size_t errlen);
+/* Whether nl_bridge_add can work here, asked of the kernel itself (a kernel's config is
+ * not always readable) with a throwaway bridge. 1 yes; 0 no, with the reason in why;
+ * -errno (reason in why) if the probe itself failed, e.g. -EPERM. */
+int nl_vlan_filtering(struct nl *nl, char *why, size_t whylen);
+/* How many links have bridge as their master (a bridge with none can go), -ENODEV if
+ * there is no such link. */
+int nl_bridge_ports(struct nl *nl, const char *bridge);
 
 /* A veth pair: host end `host` in our netns, up; the peer created directly in the network
  * namespace of process `pid` as `peer` (e.g. "eth0"), with MAC mac (NULL: the kernel's),
@@ -34,6 +45,11 @@ int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen);
  * namespace (the container's setup) does. */
 int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
 		const unsigned char mac[6], char *err, size_t errlen);
+/* The same, the peer going into the network namespace open as netnsfd (/proc/PID/ns/net
+ * or a bind mount of it): for a namespace no process holds, or one whose pid may be
+ * reused. The fd stays the caller's. */
+int nl_veth_add_ns(struct nl *nl, const char *host, const char *peer, int netnsfd,
+		   const unsigned char mac[6], char *err, size_t errlen);
 
 /* A persistent TAP device (IFF_TAP|IFF_NO_PI), up, for QEMU's
  * -netdev tap,ifname=NAME,script=no,downscript=no. -EEXIST if a link has that name. */
@@ -44,6 +60,18 @@ int nl_link_del(struct nl *nl, const char *name);
 int nl_link_up(struct nl *nl, const char *name);
 /* Makes name a port of bridge. */
 int nl_link_set_master(struct nl *nl, const char *name, const char *bridge);
+/* Writes the name of name's master (its bridge) into master, "" if it has none.
+ * -ENODEV if no such link, -ERANGE if len is too small (IFNAMSIZ always fits). */
+int nl_link_master(struct nl *nl, const char *name, char *master, size_t len);
+/* The link's MAC address. -ENODEV if no such link, -ENODATA if it has no Ethernet
+ * address (a TUN, not TAP, device). */
+int nl_link_mac(struct nl *nl, const char *name, unsigned char mac[6]);
+
+/* Adds or removes the address cidr, "ADDR/PREFIX", IPv4 or IPv6 ("10.0.0.1/24",
+ * "fd00::1/64"), on link name. -EINVAL for a malformed cidr; adding one that is there:
+ * -EEXIST; removing one that is not: -EADDRNOTAVAIL. */
+int nl_addr_add(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen);
+int nl_addr_del(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen);
 
 /* Makes port (already a bridge port) an untagged member of vid with vid as its PVID, and
  * removes it from every other VLAN it was in. */
@@ -56,8 +84,9 @@ int nl_port_vlan_tagged(struct nl *nl, const char *port, unsigned vid, char *err
 int nl_port_vlans(struct nl *nl, const char *port, unsigned *vids, int n);
 
 /* Calls fn for each link whose name starts with prefix (to remove what a crashed vmfs
- * left). fn is called after the dump is over, so it may use nl itself (nl_link_del).
- * Returns how many links matched, or -errno. */
-int nl_links(struct nl *nl, const char *prefix, void (*fn)(void *arg, const char *name),
-	     void *arg);
+ * left), with its kind ("bridge", "veth", "tun" for a tap, "" for one without, like lo),
+ * so a cleanup can tell its own bridge from its taps. fn is called after the dump is over,
+ * so it may use nl itself (nl_link_del). Returns how many links matched, or -errno. */
+int nl_links(struct nl *nl, const char *prefix,
+	     void (*fn)(void *arg, const char *name, const char *kind), void *arg);
 #endif

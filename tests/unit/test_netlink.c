@@ -6,9 +6,12 @@
  * namespace. Everything made is removed at exit whatever failed, and the namespaces go
  * with the processes anyway. Traffic is checked with busybox (ip, ping) run inside the
  * guests' namespaces: two guests on VLAN 101 reach each other, one on 102, in the same
- * IP subnet, does not, until it is moved to 101. */
+ * IP subnet, does not, until it is moved to 101. Addresses are read back with getifaddrs,
+ * which asks the kernel itself. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,7 +43,7 @@ static int is_up(const char *dev)
 	return f && (strtoul(f, NULL, 16) & 1);
 }
 
-static void del_one(void *arg, const char *name)
+static void del_one(void *arg, const char *name, const char *kind)
 {
 	int rc = nl_link_del(nl, name);
 	if (arg)
@@ -162,32 +165,110 @@ static const char *vlans(const char *port)
 	return o;
 }
 
-static void collect(void *arg, const char *name)
+/* Appends "name:kind"; links come in index order, which is the order they were made. */
+static void collect(void *arg, const char *name, const char *kind)
 {
 	char *s = arg;
-	/* names come in index order; the test makes them in sorted order */
-	snprintf(s + strlen(s), 256 - strlen(s), "%s%s", *s ? " " : "", name);
+	snprintf(s + strlen(s), 256 - strlen(s), "%s%s:%s", *s ? " " : "", name, kind);
+}
+
+static const char *fmt_mac(const unsigned char m[6])
+{
+	static char out[2][18];
+	static int k;
+	char *o = out[k++ % 2];
+	snprintf(o, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return o;
+}
+
+/* The address bytes of an IPv4 or IPv6 sockaddr. */
+static const unsigned char *sa_bytes(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	return (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+}
+
+/* Whether dev has the address cidr ("10.0.0.1/24"). */
+static int has_addr(const char *dev, const char *cidr)
+{
+	struct ifaddrs *all, *i;
+	char a[INET6_ADDRSTRLEN], c[64];
+	int found = 0;
+	if (getifaddrs(&all))
+		return 0;
+	for (i = all; i && !found; i = i->ifa_next) {
+		int fam = i->ifa_addr ? i->ifa_addr->sa_family : 0, plen = 0;
+		if (strcmp(i->ifa_name, dev) || (fam != AF_INET && fam != AF_INET6) ||
+		    !i->ifa_netmask)
+			continue;
+		for (int k = 0; k < (fam == AF_INET ? 4 : 16); k++)
+			plen += __builtin_popcount(sa_bytes(i->ifa_netmask)[k]);
+		inet_ntop(fam, sa_bytes(i->ifa_addr), a, sizeof a);
+		snprintf(c, sizeof c, "%s/%d", a, plen);
+		found = !strcmp(c, cidr);
+	}
+	freeifaddrs(all);
+	return found;
+}
+
+static void test_probe(void)
+{
+	char why[256], name[16], names[256] = "";
+	/* One left by a probe that died: the next probe steps over it. A single-threaded
+	 * process's thread id is its pid. */
+	snprintf(name, sizeof name, "vfprobe%u", (unsigned)getpid() % 10000000u);
+	int rc = nl_bridge_plain_add(nl, name, err, sizeof err);
+	ok(rc == 0, "a stale probe bridge %s: %s", name, rc ? err : "ok");
+	rc = nl_vlan_filtering(nl, why, sizeof why);
+	ok(rc == 0 || rc == 1, "nl_vlan_filtering: %d (%s)", rc, rc == 1 ? "supported" : why);
+	if (rc == 1)
+		is_str(why, "", "and no reason given");
+	else
+		ok(strstr(why, "(CONFIG_BRIDGE_VLAN_FILTERING): bridge vlan_filtering: "),
+		   "and it says why: %s", why);
+	ok(nl_links(nl, "vfprobe", collect, names) == 0, "no probe bridge is left (%s)", names);
+	vf = rc == 1;
+}
+
+/* vtbr1, without VLAN filtering whatever the kernel has. */
+static void test_bridge_plain(void)
+{
+	int rc = nl_bridge_plain_add(nl, "vtbr1", err, sizeof err);
+	ok(rc == 0, "plain bridge vtbr1 made: %s", rc ? err : "ok");
+	ok(sysnet("vtbr1", "bridge/forward_delay") != NULL, "it is a bridge");
+	if (vf)
+		is_str(sysnet("vtbr1", "bridge/vlan_filtering"), "0", "it does not filter VLANs");
+	else
+		ok(sysnet("vtbr1", "bridge/vlan_filtering") == NULL,
+		   "it does not filter VLANs (no vlan_filtering knob in this kernel)");
+	ok(is_up("vtbr1"), "it is up");
+	rc = nl_bridge_plain_add(nl, "vtbr1", err, sizeof err);
+	ok(rc == -EEXIST && *err, "making it again: -EEXIST (%s)", err);
+	rc = nl_bridge_plain_add(nl, "vt br", err, sizeof err);
+	ok(rc == -EINVAL && *err, "a name with a space: -EINVAL (%s)", err);
 }
 
 static void test_bridge(void)
 {
 	int rc = nl_bridge_add(nl, "vtbr0", err, sizeof err);
-	if (rc == -EOPNOTSUPP) {
+	if (!vf) {
 		/* A plain bridge instead, so veths, taps and traffic still get tested. */
-		ok(*err && sysnet("vtbr0", "flags") == NULL,
-		   "# SKIP VLAN parts: nl_bridge_add says '%s' and leaves nothing", err);
-		rc = in_guest(0, "ip", "link", "add", "vtbr0", "type", "bridge", NULL) ||
-		     nl_link_up(nl, "vtbr0");
-		ok(rc == 0, "a plain bridge vtbr0 made with busybox ip instead");
+		ok(rc == -EOPNOTSUPP && *err && sysnet("vtbr0", "flags") == NULL,
+		   "# SKIP VLAN parts: nl_bridge_add agrees with the probe, says '%s' and leaves "
+		   "nothing", err);
+		rc = nl_bridge_plain_add(nl, "vtbr0", err, sizeof err);
+		ok(rc == 0, "a plain bridge vtbr0 instead: %s", rc ? err : "ok");
+		test_bridge_plain();
 		return;
 	}
-	vf = 1;
 	ok(rc == 0, "bridge vtbr0 made: %s", rc ? err : "ok");
 	is_str(sysnet("vtbr0", "bridge/vlan_filtering"), "1", "it filters VLANs");
 	is_str(sysnet("vtbr0", "bridge/default_pvid"), "0", "its default PVID is 0");
 	ok(is_up("vtbr0"), "it is up");
 	rc = nl_bridge_add(nl, "vtbr0", err, sizeof err);
 	ok(rc == -EEXIST && *err, "making it again: -EEXIST (%s)", err);
+	test_bridge_plain();
 }
 
 static void test_guests(void)
@@ -243,6 +324,49 @@ static void test_guests(void)
 	ok(rc == 0, "now guest 1 reaches guest 3");
 }
 
+/* Peers put in a namespace by an open fd: guest 1's, then our own. */
+static void test_veth_ns(void)
+{
+	unsigned char mac[6] = {0x02, 0x00, 0x00, 0x00, 0x02, 0x01}, got[6];
+	char p[64];
+	int fd, rc;
+
+	snprintf(p, sizeof p, "/proc/%d/ns/net", (int)guest[0]);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0, "guest 1's network namespace open: %s", fd < 0 ? strerror(errno) : "ok");
+	rc = nl_veth_add_ns(nl, "vtve4", "eth1", fd, mac, err, sizeof err);
+	ok(rc == 0, "veth vtve4, peer eth1 in guest 1 by fd: %s", rc ? err : "ok");
+	ok(is_up("vtve4"), "vtve4 is up");
+	is_str(guest_mac(guest[0], "eth1"), "02:00:00:00:02:01",
+	       "guest 1's eth1 has the MAC asked for");
+	ok(sysnet("eth1", "address") == NULL, "no eth1 on our side");
+	rc = nl_veth_add_ns(nl, "vtve4", "eth2", fd, NULL, err, sizeof err);
+	ok(rc == -EEXIST && *err, "a second vtve4: -EEXIST (%s)", err);
+	close(fd);
+
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	mac[5] = 0x02;
+	rc = nl_veth_add_ns(nl, "vtve5", "vtp5", fd, mac, err, sizeof err);
+	ok(rc == 0, "veth vtve5, peer vtp5 by the fd of our own namespace: %s", rc ? err : "ok");
+	close(fd);
+	rc = nl_link_mac(nl, "vtp5", got);
+	is_str(rc ? strerror(-rc) : fmt_mac(got), "02:00:00:00:02:02",
+	       "nl_link_mac(vtp5) is the MAC asked for");
+	ok(sysnet("vtp5", "flags") && !is_up("vtp5"),
+	   "vtp5 is left down, for its namespace's owner");
+	rc = nl_link_mac(nl, "vtve5", got);
+	is_str(rc ? strerror(-rc) : fmt_mac(got), sysnet("vtve5", "address"), "nl_link_mac(vtve5)");
+	ok(nl_link_mac(nl, "vtnone", got) == -ENODEV, "nl_link_mac of a missing link: -ENODEV");
+
+	rc = nl_veth_add_ns(nl, "vtve6", "eth0", -1, NULL, err, sizeof err);
+	ok(rc == -EINVAL && *err, "namespace fd -1: -EINVAL (%s)", err);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	rc = nl_veth_add_ns(nl, "vtve6", "eth0", fd, NULL, err, sizeof err);
+	ok(rc < 0 && *err && !sysnet("vtve6", "flags"), "an fd that is no namespace: %s (%s)",
+	   strerror(-rc), err);
+	close(fd);
+}
+
 static void test_tap(void)
 {
 	int rc = nl_tap_add(nl, "vttap0", err, sizeof err);
@@ -273,6 +397,73 @@ static void test_tap(void)
 	is_str(vlans("vttap0"), "4094", "and out of 102 and 103");
 }
 
+static void test_ports(void)
+{
+	char m[16];
+	int rc = nl_link_set_master(nl, "vtve4", "vtbr1");
+	ok(rc == 0, "vtve4 attached to vtbr1: %s", strerror(-rc));
+	rc = nl_link_master(nl, "vtve4", m, sizeof m);
+	is_str(rc ? strerror(-rc) : m, "vtbr1", "nl_link_master(vtve4)");
+	rc = nl_link_master(nl, "vtve1", m, sizeof m);
+	is_str(rc ? strerror(-rc) : m, "vtbr0", "nl_link_master(vtve1)");
+	rc = nl_link_master(nl, "vtbr0", m, sizeof m);
+	is_str(rc ? strerror(-rc) : m, "", "a bridge has no master");
+	ok(nl_link_master(nl, "vtve4", m, 5) == -ERANGE, "a name that does not fit: -ERANGE");
+	ok(nl_link_master(nl, "vtnone", m, sizeof m) == -ENODEV, "a missing link: -ENODEV");
+
+	rc = nl_bridge_ports(nl, "vtbr0");
+	ok(rc == 4, "vtbr0 has 4 ports, vtve1-3 and vttap0 (%d)", rc);
+	rc = nl_bridge_ports(nl, "vtbr1");
+	ok(rc == 1, "vtbr1 has 1 (%d)", rc);
+	rc = nl_link_set_master(nl, "vttap0", "vtbr1");
+	ok(rc == 0, "vttap0 moved to vtbr1: %s", strerror(-rc));
+	rc = nl_link_master(nl, "vttap0", m, sizeof m);
+	is_str(rc ? strerror(-rc) : m, "vtbr1", "nl_link_master(vttap0)");
+	ok(nl_bridge_ports(nl, "vtbr0") == 3 && nl_bridge_ports(nl, "vtbr1") == 2,
+	   "now vtbr0 has 3 ports and vtbr1 2");
+	rc = nl_bridge_ports(nl, "lo");
+	ok(rc == 0, "lo has none (%d)", rc);
+	ok(nl_bridge_ports(nl, "vtnone") == -ENODEV, "nl_bridge_ports of a missing link: -ENODEV");
+}
+
+static void test_addr(void)
+{
+	static const char *bad[] = {"10.0.0.1", "10.0.0.1/33", "fd00::1/129", "10.0.0/24",
+				    "10.0.0.1/24x", "/24", "10.0.0.1/", "10.0.0.1/-1",
+				    "10.0.0.1/ 24", "10.0.0.1/+24", "", "fd00::1%eth0/64"};
+	int rc = nl_addr_add(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
+	ok(rc == 0, "10.0.101.254/24 added to vtbr0: %s", rc ? err : "ok");
+	ok(has_addr("vtbr0", "10.0.101.254/24"), "vtbr0 has it");
+	if (vf) {
+		ok(1, "# SKIP guest 1 reaching it: vtbr0 itself is in no VLAN");
+	} else {
+		rc = in_guest(guest[0], "ping", "-c1", "-W2", "10.0.101.254", NULL, NULL, NULL);
+		ok(rc == 0, "guest 1 reaches it");
+	}
+	rc = nl_addr_add(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
+	ok(rc == -EEXIST && *err, "adding it again: -EEXIST (%s)", err);
+	rc = nl_addr_add(nl, "vtbr0", "fd00:101::fe/64", err, sizeof err);
+	ok(rc == 0, "fd00:101::fe/64 added to vtbr0: %s", rc ? err : "ok");
+	ok(has_addr("vtbr0", "fd00:101::fe/64"), "vtbr0 has it");
+	rc = nl_addr_del(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
+	ok(rc == 0 && !has_addr("vtbr0", "10.0.101.254/24"), "10.0.101.254/24 removed: %s",
+	   rc ? err : "ok");
+	ok(has_addr("vtbr0", "fd00:101::fe/64"), "the other stays");
+	rc = nl_addr_del(nl, "vtbr0", "fd00:101::fe/64", err, sizeof err);
+	ok(rc == 0 && !has_addr("vtbr0", "fd00:101::fe/64"), "fd00:101::fe/64 removed: %s",
+	   rc ? err : "ok");
+	rc = nl_addr_del(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
+	ok(rc == -EADDRNOTAVAIL && *err, "removing it again: -EADDRNOTAVAIL (%s)", err);
+	rc = nl_addr_add(nl, "vtnone", "10.0.101.254/24", err, sizeof err);
+	ok(rc == -ENODEV && *err, "on a missing link: -ENODEV (%s)", err);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		rc = nl_addr_add(nl, "vtbr0", bad[i], err, sizeof err);
+		ok(rc == -EINVAL && *err, "'%s': -EINVAL (%s)", bad[i], err);
+	}
+	rc = nl_addr_del(nl, "vtbr0", NULL, err, sizeof err);
+	ok(rc == -EINVAL && *err, "removing NULL: -EINVAL (%s)", err);
+}
+
 static void test_errors(void)
 {
 	int rc = nl_bridge_add(nl, "vt-sixteen-chars", err, sizeof err);
@@ -301,11 +492,18 @@ static void test_cleanup(void)
 {
 	char names[256] = "";
 	int rc = nl_links(nl, "vt", collect, names);
-	ok(rc == 5, "nl_links(vt) finds 5 links (%d)", rc);
-	is_str(names, "vtbr0 vtve1 vtve2 vtve3 vttap0", "the ones made, nothing else");
+	ok(rc == 9, "nl_links(vt) finds 9 links (%d)", rc);
+	is_str(names,
+	       "vtbr0:bridge vtbr1:bridge vtve1:veth vtve2:veth vtve3:veth vtve4:veth vtp5:veth "
+	       "vtve5:veth vttap0:tun",
+	       "the ones made with their kinds, nothing else");
+	names[0] = 0;
+	ok(nl_links(nl, "lo", collect, names) == 1, "nl_links(lo) finds lo");
+	is_str(names, "lo:", "lo has no kind");
 	ok(nl_links(nl, "vtx", collect, names) == 0, "a prefix nothing has: 0");
 	nl_links(nl, "vtve", del_one, "report");
 	ok(guest_mac(guest[0], "eth0") == NULL, "the peer went with its host end");
+	ok(sysnet("vtp5", "flags") == NULL, "so did vtp5");
 	nl_links(nl, "vt", del_one, "report");
 	ok(nl_links(nl, "vt", collect, names) == 0, "nothing left");
 	rc = nl_link_del(nl, "vtve1");
@@ -331,9 +529,13 @@ int main(void)
 	ok(rc == 0, "nl_open: %s", strerror(-rc));
 	if (rc)
 		return tap_done();
+	test_probe();
 	test_bridge();
 	test_guests();
+	test_veth_ns();
 	test_tap();
+	test_ports();
+	test_addr();
 	test_errors();
 	test_cleanup();
 	return tap_done();
