@@ -3,6 +3,7 @@
  * fuzzed. Every checker returns 0, or -EINVAL with a reason in words in err[0..errlen). */
 #ifndef VMFS_CTL_H
 #define VMFS_CTL_H
+#include <netinet/in.h> /* INET6_ADDRSTRLEN */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,12 +35,18 @@ int value_bool(const char *s, bool *out, char *err, size_t errlen);
 
 /* One NIC, minimega's "[bridge,]VLAN[,mac][,driver]": VLAN is an alias name (LAN1) or a
  * number 1-4094; mac is xx:xx:xx:xx:xx:xx, unicast; driver is a QEMU NIC model name
- * (e1000, virtio-net-pci, rtl8139, ...: [a-z0-9-]+). A field is told apart by its shape. */
+ * (e1000, virtio-net-pci, rtl8139, ...: [a-z0-9_-]+). A field is told apart by its shape.
+ * Ours, not minimega's: an optional ADDR/PREFIX field in any position (LAN1,10.0.0.2/24),
+ * IPv4 with prefix 1-32 or IPv6 with 1-128, unicast; the only field that holds a '/'.
+ * addr is kept canonical (inet_ntop, then "/prefix": fd00::2/64). Empty: none; containers
+ * get it on eth N; a VM booted with config/kernel gets the first NIC's as vmfs.ip= on its
+ * command line. */
 struct nic_spec {
 	char bridge[16]; /* empty: the default bridge */
 	char vlan[NAME_MAX_LEN + 1];
 	char mac[18];    /* empty: generated at start */
 	char driver[32]; /* empty: the default model */
+	char addr[INET6_ADDRSTRLEN + 4]; /* + "/128" */
 };
 int value_nic(const char *s, struct nic_spec *out, char *err, size_t errlen);
 /* A space-separated list of NICs (config/net); an empty string is no NICs. */

@@ -1,7 +1,13 @@
 /* NIC specs, minimega's "[bridge,]VLAN[,mac][,driver]". Which field is which follows
  * minimega's rules so that its specs mean the same here: a field with a ':' is a MAC, and
  * with two fields and no MAC, a numeric first field is a VLAN ("100,e1000") and anything
- * else a bridge ("mega_bridge,LAN1"). */
+ * else a bridge ("mega_bridge,LAN1").
+ *
+ * Our one addition is an address, ADDR/PREFIX, in any position ("LAN1,10.0.0.2/24"). No
+ * other kind of field can hold a '/', so it is found by that alone and taken out before
+ * minimega's rules see the rest. The '/' test comes first because an IPv6 address holds
+ * ':' and would otherwise be read as a MAC. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,7 +17,10 @@
 
 #include "ctl/util.h"
 
-#define NIC_HINT "use [BRIDGE,]VLAN[,MAC][,DRIVER], as in LAN1 or mega_bridge,101,e1000"
+#define NIC_HINT                                                                                   \
+	"use [BRIDGE,]VLAN[,MAC][,DRIVER][,ADDR/PREFIX], as in LAN1, mega_bridge,101,e1000 or "    \
+	"LAN1,10.0.0.2/24"
+#define NIC_FIELDS 5 /* 4 of minimega's and an address */
 
 struct field {
 	const char *s;
@@ -150,15 +159,88 @@ static int nic_driver(const struct field *f, struct nic_spec *out, const char *q
 	return 0;
 }
 
-/* Splits s into at most 4 fields; returns their number, or 0 if there are more. */
-static int nic_split(const char *s, struct field f[4])
+/* Kept as inet_ntop writes it (FD00:0::2/064 becomes fd00::2/64), so that equal addresses
+ * compare equal. */
+static int nic_addr(const struct field *f, struct nic_spec *out, const char *q, char *err,
+		    size_t errlen)
+{
+	static const unsigned char none[16], all[4] = {255, 255, 255, 255};
+	const char *slash = memchr(f->s, '/', f->n), *eg;
+	char qf[80], text[INET6_ADDRSTRLEN];
+	size_t alen = (size_t)(slash - f->s);
+	unsigned char a[16];
+	uint64_t prefix;
+	int v6, len;
+
+	ctl_quote(f->s, f->n, qf, sizeof qf);
+	if (alen >= sizeof text)
+		alen = 0; /* too long to be an address, and so is "" */
+	memcpy(text, f->s, alen);
+	text[alen] = '\0';
+	v6 = strchr(text, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, text, a) != 1)
+		return ctl_fail(err, errlen,
+				"NIC \"%s\": \"%s\" is not an address: use ADDR/PREFIX with an "
+				"IPv4 or IPv6 address, as in 10.0.0.2/24 or fd00::2/64",
+				q, qf);
+	eg = v6 ? "fd00::2/64" : "10.0.0.2/24";
+	len = v6 ? 16 : 4;
+	if (ctl_uint(slash + 1, f->n - alen - 1, &prefix) || prefix < 1 ||
+	    prefix > (uint64_t)len * 8)
+		return ctl_fail(err, errlen,
+				"NIC \"%s\": \"%s\" has a bad prefix length: use 1 to %d for an "
+				"IPv%c address, as in %s",
+				q, qf, len * 8, v6 ? '6' : '4', eg);
+	/* 224.0.0.0/4 and ff00::/8 are group addresses, which no NIC may own. */
+	if (v6 ? a[0] == 0xff : a[0] >= 224 && a[0] <= 239)
+		return ctl_fail(err, errlen,
+				"NIC \"%s\": \"%s\" is a multicast address: a NIC needs a unicast "
+				"one, as in %s",
+				q, qf, eg);
+	if (!memcmp(a, none, len) || (!v6 && !memcmp(a, all, 4)))
+		return ctl_fail(err, errlen,
+				"NIC \"%s\": \"%s\" is the %s address, which no NIC can own: use "
+				"one of its own, as in %s",
+				q, qf, a[0] ? "broadcast" : "unspecified", eg);
+	inet_ntop(v6 ? AF_INET6 : AF_INET, a, text, sizeof text);
+	snprintf(out->addr, sizeof out->addr, "%s/%u", text, (unsigned)prefix);
+	return 0;
+}
+
+/* Takes the address (the one field with a '/') out of f[0..*n), wherever it is. */
+static int nic_take_addr(struct field *f, int *n, struct nic_spec *out, const char *q, char *err,
+			 size_t errlen)
+{
+	int i, at = -1;
+
+	for (i = 0; i < *n; i++) {
+		if (!memchr(f[i].s, '/', f[i].n))
+			continue;
+		if (at >= 0)
+			return ctl_fail(err, errlen,
+					"NIC \"%s\" has more than one address: a NIC takes at most "
+					"one ADDR/PREFIX",
+					q);
+		at = i;
+	}
+	if (at < 0)
+		return 0;
+	if (nic_addr(&f[at], out, q, err, errlen))
+		return -EINVAL;
+	memmove(&f[at], &f[at + 1], (size_t)(*n - at - 1) * sizeof *f);
+	(*n)--;
+	return 0;
+}
+
+/* Splits s into at most NIC_FIELDS fields; returns their number, or -1 if there are more. */
+static int nic_split(const char *s, struct field f[NIC_FIELDS])
 {
 	const char *comma;
 	int n = 0;
 
 	for (;;) {
-		if (n == 4)
-			return 0;
+		if (n == NIC_FIELDS)
+			return -1;
 		comma = strchr(s, ',');
 		f[n].s = s;
 		f[n++].n = comma ? (size_t)(comma - s) : strlen(s);
@@ -197,7 +279,7 @@ static void nic_roles(struct field *f, int n, struct field **b, struct field **v
 int value_nic(const char *s, struct nic_spec *out, char *err, size_t errlen)
 {
 	struct nic_spec nic;
-	struct field f[4], *b, *v, *m, *d;
+	struct field f[NIC_FIELDS], *b, *v, *m, *d;
 	char q[80], qb[80];
 	int n, i;
 
@@ -206,11 +288,17 @@ int value_nic(const char *s, struct nic_spec *out, char *err, size_t errlen)
 		return ctl_fail(err, errlen, "an empty NIC spec: " NIC_HINT);
 	ctl_quote(s, strlen(s), q, sizeof q);
 	n = nic_split(s, f);
-	if (n == 0)
-		return ctl_fail(err, errlen, "NIC \"%s\" has more than 4 fields: " NIC_HINT, q);
 	for (i = 0; i < n; i++)
 		if (f[i].n == 0)
 			return ctl_fail(err, errlen, "NIC \"%s\" has an empty field: " NIC_HINT, q);
+	if (nic_take_addr(f, &n, &nic, q, err, errlen))
+		return -EINVAL;
+	if (n < 0 || n > 4)
+		return ctl_fail(
+		    err, errlen,
+		    "NIC \"%s\" has too many fields: up to 4, or 5 with an address: " NIC_HINT, q);
+	if (n == 0) /* the spec was an address alone */
+		return ctl_fail(err, errlen, "NIC \"%s\" has an address but no VLAN: " NIC_HINT, q);
 	nic_roles(f, n, &b, &v, &m, &d);
 	if (b && !nic_bridge(b, &nic))
 		return ctl_fail(err, errlen,

@@ -257,7 +257,9 @@ static void test_vlan_ranges(void)
 	ok(value_vlan_range("1-2", NULL, NULL, err, sizeof err) == 0, "vlan range: NULL outputs");
 }
 
-#define NIC_HINT "use [BRIDGE,]VLAN[,MAC][,DRIVER], as in LAN1 or mega_bridge,101,e1000"
+#define NIC_HINT                                                                                   \
+	"use [BRIDGE,]VLAN[,MAC][,DRIVER][,ADDR/PREFIX], as in LAN1, mega_bridge,101,e1000 or "    \
+	"LAN1,10.0.0.2/24"
 
 static void test_nics(void)
 {
@@ -322,7 +324,8 @@ static void test_nics(void)
 	     "name starts with a letter or a digit"},
 	    {"all", 0, 0, 0, 0, "~\"all\" is reserved"},
 	    {"br0,100,52:54:00:12:34:56,e1000,x", 0, 0, 0, 0,
-	     "NIC \"br0,100,52:54:00:12:34:56,e1000,x\" has more than 4 fields: " NIC_HINT},
+	     "NIC \"br0,100,52:54:00:12:34:56,e1000,x\" has too many fields: up to 4, or 5 with an "
+	     "address: " NIC_HINT},
 	    {"br0,,100", 0, 0, 0, 0, "NIC \"br0,,100\" has an empty field: " NIC_HINT},
 	    {",100", 0, 0, 0, 0, "~has an empty field"},
 	    {"100,", 0, 0, 0, 0, "~has an empty field"},
@@ -343,9 +346,125 @@ static void test_nics(void)
 		is_str(nic.vlan, cases[i].vlan, "nic %s: vlan", cases[i].s);
 		is_str(nic.mac, cases[i].mac, "nic %s: mac", cases[i].s);
 		is_str(nic.driver, cases[i].driver, "nic %s: driver", cases[i].s);
+		is_str(nic.addr, "", "nic %s: no addr", cases[i].s);
 	}
 	ok(value_nic("100", NULL, err, sizeof err) == 0, "nic: NULL out");
 	ok(value_nic(NULL, &nic, err, sizeof err) == -EINVAL, "nic: NULL spec refused");
+}
+
+#define ADDR_HINT "use ADDR/PREFIX with an IPv4 or IPv6 address, as in 10.0.0.2/24 or fd00::2/64"
+
+/* The address field: wherever it stands, the other fields keep minimega's roles. */
+static void test_nic_addrs(void)
+{
+	static const struct {
+		const char *s, *bridge, *vlan, *mac, *driver, *addr, *err;
+	} cases[] = {
+	    {"LAN1,10.0.0.2/24", "", "LAN1", "", "", "10.0.0.2/24", NULL},
+	    {"10.0.0.2/24,LAN1", "", "LAN1", "", "", "10.0.0.2/24", NULL},
+	    {"mega_bridge,LAN1,52:54:00:12:34:56,10.0.0.2/24", "mega_bridge", "LAN1",
+	     "52:54:00:12:34:56", "", "10.0.0.2/24", NULL},
+	    {"br0,LAN1,10.0.0.2/24,02:00:00:00:00:01,rtl8139", "br0", "LAN1", "02:00:00:00:00:01",
+	     "rtl8139", "10.0.0.2/24", NULL},
+	    {"br0,LAN1,02:00:00:00:00:01,rtl8139,10.0.0.2/24", "br0", "LAN1", "02:00:00:00:00:01",
+	     "rtl8139", "10.0.0.2/24", NULL},
+	    /* Two fields left: minimega's number rule (VLAN,DRIVER) and name rule (BRIDGE,VLAN). */
+	    {"101,e1000,192.168.1.5/24", "", "101", "", "e1000", "192.168.1.5/24", NULL},
+	    {"192.168.1.5/24,101,e1000", "", "101", "", "e1000", "192.168.1.5/24", NULL},
+	    {"LAN1,e1000,192.168.1.5/24", "LAN1", "e1000", "", "", "192.168.1.5/24", NULL},
+	    {"100,52:54:00:12:34:56,10.0.0.2/24", "", "100", "52:54:00:12:34:56", "", "10.0.0.2/24",
+	     NULL},
+	    {"100,10.0.0.2/24,52:54:00:12:34:56,e1000", "", "100", "52:54:00:12:34:56", "e1000",
+	     "10.0.0.2/24", NULL},
+	    /* An IPv6 address holds ':', yet is no MAC. */
+	    {"LAN1,fd00::2/64", "", "LAN1", "", "", "fd00::2/64", NULL},
+	    {"fd00::2/64,100,52:54:00:12:34:56", "", "100", "52:54:00:12:34:56", "", "fd00::2/64",
+	     NULL},
+	    {"LAN1,2001:db8::1/128", "", "LAN1", "", "", "2001:db8::1/128", NULL},
+	    {"LAN1,fe80::1/10", "", "LAN1", "", "", "fe80::1/10", NULL},
+	    /* Canonical form: inet_ntop's spelling and a plain prefix number. */
+	    {"LAN1,FD00:0:0:0::2/064", "", "LAN1", "", "", "fd00::2/64", NULL},
+	    {"LAN1,10.0.0.2/024", "", "LAN1", "", "", "10.0.0.2/24", NULL},
+	    {"LAN1,10.0.0.1/32", "", "LAN1", "", "", "10.0.0.1/32", NULL},
+	    {"LAN1,10.0.0.1/1", "", "LAN1", "", "", "10.0.0.1/1", NULL},
+	    {"LAN1,223.255.255.254/8", "", "LAN1", "", "", "223.255.255.254/8", NULL},
+	    {"LAN1,fd00::2/1", "", "LAN1", "", "", "fd00::2/1", NULL},
+	    {"LAN1,fd00::2/128", "", "LAN1", "", "", "fd00::2/128", NULL},
+	    {"LAN1,10.0.0.2/24,10.0.0.3/24", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,10.0.0.2/24,10.0.0.3/24\" has more than one address: a NIC takes at most "
+	     "one ADDR/PREFIX"},
+	    {"10.0.0.2/24,LAN1,fd00::2/64", 0, 0, 0, 0, 0, "~has more than one address"},
+	    {"10.0.0.2/24", 0, 0, 0, 0, 0,
+	     "NIC \"10.0.0.2/24\" has an address but no VLAN: " NIC_HINT},
+	    {"fd00::2/64", 0, 0, 0, 0, 0, "~has an address but no VLAN"},
+	    {"br0,100,52:54:00:12:34:56,e1000,x,10.0.0.2/24", 0, 0, 0, 0, 0,
+	     "NIC \"br0,100,52:54:00:12:34:56,e1000,x,10.0.0.2/24\" has too many fields: up to 4, "
+	     "or 5 with an address: " NIC_HINT},
+	    {"10.0.0.2/24,br0,100,52:54:00:12:34:56,e1000,x", 0, 0, 0, 0, 0,
+	     "~has too many fields"},
+	    {"LAN1,10.0.0.2/24,", 0, 0, 0, 0, 0, "~has an empty field"},
+	    {",10.0.0.2/24", 0, 0, 0, 0, 0, "~has an empty field"},
+	    {"LAN1,10.0.0.256/24", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,10.0.0.256/24\": \"10.0.0.256/24\" is not an address: " ADDR_HINT},
+	    {"LAN1,10.0.0/24", 0, 0, 0, 0, 0, "~\"10.0.0/24\" is not an address"},
+	    {"LAN1,010.0.0.2/24", 0, 0, 0, 0, 0, "~is not an address"},
+	    {"LAN1,/24", 0, 0, 0, 0, 0, "~\"/24\" is not an address"},
+	    {"LAN1,/", 0, 0, 0, 0, 0, "~is not an address"},
+	    {"LAN1,host.example/24", 0, 0, 0, 0, 0, "~is not an address"},
+	    {"LAN1,fd00::2::3/64", 0, 0, 0, 0, 0, "~is not an address"},
+	    {"LAN1,fe80::1%eth0/64", 0, 0, 0, 0, 0, "~is not an address"},
+	    {"LAN1,52:54:00:12:34:56/24", 0, 0, 0, 0, 0, "~is not an address"},
+	    {"LAN1,1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa/64", 0, 0, 0, 0, 0,
+	     "~is not an address"},
+	    {"LAN1,10.0.0.2/", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,10.0.0.2/\": \"10.0.0.2/\" has a bad prefix length: use 1 to 32 for an "
+	     "IPv4 address, as in 10.0.0.2/24"},
+	    {"LAN1,10.0.0.2/0", 0, 0, 0, 0, 0, "~has a bad prefix length: use 1 to 32"},
+	    {"LAN1,10.0.0.2/33", 0, 0, 0, 0, 0, "~has a bad prefix length: use 1 to 32"},
+	    {"LAN1,10.0.0.2/24x", 0, 0, 0, 0, 0, "~has a bad prefix length"},
+	    {"LAN1,10.0.0.2/+24", 0, 0, 0, 0, 0, "~has a bad prefix length"},
+	    {"LAN1,10.0.0.2/24/8", 0, 0, 0, 0, 0, "~has a bad prefix length"},
+	    {"LAN1,10.0.0.2/99999999999999999999999", 0, 0, 0, 0, 0, "~has a bad prefix length"},
+	    {"LAN1,fd00::2/129", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,fd00::2/129\": \"fd00::2/129\" has a bad prefix length: use 1 to 128 for "
+	     "an IPv6 address, as in fd00::2/64"},
+	    {"LAN1,fd00::2/0", 0, 0, 0, 0, 0, "~use 1 to 128"},
+	    {"LAN1,224.0.0.1/24", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,224.0.0.1/24\": \"224.0.0.1/24\" is a multicast address: a NIC needs a "
+	     "unicast one, as in 10.0.0.2/24"},
+	    {"LAN1,239.255.255.255/8", 0, 0, 0, 0, 0, "~is a multicast address"},
+	    {"LAN1,ff02::1/64", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,ff02::1/64\": \"ff02::1/64\" is a multicast address: a NIC needs a "
+	     "unicast one, as in fd00::2/64"},
+	    {"LAN1,0.0.0.0/8", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,0.0.0.0/8\": \"0.0.0.0/8\" is the unspecified address, which no NIC can "
+	     "own: use one of its own, as in 10.0.0.2/24"},
+	    {"LAN1,::/64", 0, 0, 0, 0, 0, "~\"::/64\" is the unspecified address"},
+	    {"LAN1,255.255.255.255/32", 0, 0, 0, 0, 0,
+	     "NIC \"LAN1,255.255.255.255/32\": \"255.255.255.255/32\" is the broadcast address, "
+	     "which no NIC can own: use one of its own, as in 10.0.0.2/24"},
+	    /* The other fields are still checked once the address is out. */
+	    {"10.0.0.2/24,0", 0, 0, 0, 0, 0, "~VLAN 0 is out of range"},
+	    {"LAN1,fd00::2/64,52-54-00-12-34-56", 0, 0, 0, 0, 0, "~is not a MAC address"},
+	    {"100,E1000,10.0.0.2/24", 0, 0, 0, 0, 0, "~is not a NIC model"},
+	};
+	char err[512];
+	struct nic_spec nic;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < N(cases); i++) {
+		memset(&nic, 'x', sizeof nic);
+		rc = value_nic(cases[i].s, &nic, err, sizeof err);
+		expect(rc, err, cases[i].err, cases[i].s);
+		if (cases[i].err)
+			continue;
+		is_str(nic.bridge, cases[i].bridge, "nic %s: bridge", cases[i].s);
+		is_str(nic.vlan, cases[i].vlan, "nic %s: vlan", cases[i].s);
+		is_str(nic.mac, cases[i].mac, "nic %s: mac", cases[i].s);
+		is_str(nic.driver, cases[i].driver, "nic %s: driver", cases[i].s);
+		is_str(nic.addr, cases[i].addr, "nic %s: addr", cases[i].s);
+	}
 }
 
 static void test_nets(void)
@@ -361,6 +480,8 @@ static void test_nets(void)
 	     "NIC \"0\": VLAN 0 is out of range: use 1 to 4094, or an alias name such as LAN1"},
 	    {"100 100,01:00:00:00:00:00", "~multicast"},
 	    {"100,,e1000", "~has an empty field"},
+	    {"LAN1,10.0.0.2/24 br0,100,fd00::2/64", NULL},
+	    {"LAN1,10.0.0.2/24 100,224.0.0.1/24", "~is a multicast address"},
 	};
 	char err[512], big[400];
 	size_t i;
@@ -448,6 +569,7 @@ int main(void)
 	test_uuids();
 	test_vlan_ranges();
 	test_nics();
+	test_nic_addrs();
 	test_nets();
 	test_volumes();
 	test_tags();
