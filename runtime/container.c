@@ -13,6 +13,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
+#include "runtime/net.h"
 #include "runtime/run.h"
 
 #define STOP_GRACE 5       /* seconds between SIGTERM and SIGKILL */
@@ -65,6 +66,8 @@ static int spec_write(struct model *m, struct object *o, int dfd, const char *ro
 	char *save = NULL;
 	for (char *v = strtok_r(vols, " ", &save); v; v = strtok_r(NULL, " ", &save))
 		sb_printf(&b, "volume=%s\n", v);
+	if (o->rt.nnics)
+		sb_puts(&b, "netns=netns\n"); /* made and configured by runtime/net.c */
 	int r = sb_err(&b);
 	if (!r)
 		r = write_atomic(dfd, "spec", b.p, b.len, 0);
@@ -146,7 +149,12 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		return -EBUSY;
 	run_dir(m, o, rundir, sizeof(rundir));
 	int dfd = run_prepare(m, o);
-	int r = dfd < 0 ? dfd : spec_write(m, o, dfd, rootfs);
+	int r = dfd < 0 ? dfd : net_start(m, o, dfd, why, sizeof(why));
+	if (r && dfd >= 0) {
+		close(dfd);
+		return lifecycle_fail(m, o, why, r, err, errlen);
+	}
+	r = dfd < 0 ? dfd : spec_write(m, o, dfd, rootfs);
 	if (dfd >= 0)
 		close(dfd);
 	if (r) {

@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "runtime/net.h"
 #include "runtime/vm.h"
 
 extern const struct backend container_backend, qemu_backend;
@@ -60,6 +61,8 @@ void lifecycle_set(struct model *m, struct object *o, enum ostate s, const char 
 	o->state = s;
 	o->mtime = time(NULL);
 	obj_save(m, o);
+	if (s == ST_QUIT || s == ST_ERROR)
+		net_stop(m, o); /* however it ended: its devices go */
 }
 
 typedef int (*backend_fn)(struct model *, struct object *, char *, size_t);

@@ -64,6 +64,10 @@ static int ns_kv(const char *k, const char *v, void *arg)
 	else if (!strcmp(k, "hosts")) {
 		free(ns->hosts);
 		ns->hosts = strdup(v);
+	} else if (!strcmp(k, "taps")) {
+		free(ns->taps);
+		if (!(ns->taps = strdup(v)))
+			return -ENOMEM;
 	} else if (!strcmp(k, "vlan-range")) {
 		free(ns->vlan_range);
 		ns->vlan_range = strdup(v);

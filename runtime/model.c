@@ -128,6 +128,7 @@ void ns_put(struct ns *ns)
 		return;
 	cfg_free(ns->cfg);
 	free(ns->hosts);
+	free(ns->taps);
 	free(ns->vlan_range);
 	vlan_free(ns);
 	free(ns->objs[0].v);
@@ -143,6 +144,7 @@ void obj_put(struct object *o)
 		return;
 	cfg_free(o->cfg);
 	free(o->error);
+	free(o->rt.nics);
 	ns_put(o->ns);
 	free(o);
 }
@@ -225,6 +227,8 @@ int ns_save(struct model *m, struct ns *ns)
 	store_kv(&b, "ctime", num);
 	store_kv(&b, "hosts", ns->hosts);
 	store_kv(&b, "vlan-range", ns->vlan_range);
+	if (ns->taps && *ns->taps)
+		store_kv(&b, "taps", ns->taps);
 	vlan_store(ns, &b);
 	store_params(&b, "config.", ns->cfg);
 	int r = sb_err(&b);

@@ -79,6 +79,8 @@ struct objrt {
 	char job_err[600];      /* ... and why */
 	struct netnic *nics;    /* while it runs (runtime/net.c), NULL if none */
 	int nnics;
+	uint64_t net_rx, net_tx; /* bytes the guest received and sent, all NICs (last sample) */
+	double net_rx_rate, net_tx_rate;
 };
 
 struct object {

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/net.h"
 #include "runtime/qmon.h"
 #include "runtime/qmp.h"
 #include "runtime/run.h"
@@ -68,6 +69,10 @@ static void kernel_args(struct model *m, struct object *o, struct argv *a, const
 	/* microvm has no HPET or PM timer: under TCG the TSC cannot be calibrated without this */
 	if (!strcmp(obj_cfg(o, "machine"), "microvm") && !strcmp(accel, "tcg"))
 		strcat(append, "tsc_early_khz=2600000 ");
+	/* the default image's init configures eth0 from this (scripts/mkbootimg) */
+	if (o->rt.nnics && *o->rt.nics[0].addr)
+		snprintf(append + strlen(append), sizeof(append) - strlen(append), "vmfs.ip=%s ",
+			 o->rt.nics[0].addr);
 	snprintf(append + strlen(append), sizeof(append) - strlen(append), "vmfs.name=%s %s",
 		 o->name, obj_cfg(o, "append"));
 	arg(a, "-append");
@@ -104,6 +109,21 @@ static void boot_args(struct model *m, struct object *o, struct argv *a, const c
 		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
 		arg(a, "-cdrom");
 		arg(a, "%s", path);
+	}
+}
+
+/* A tap per NIC, made and bridged by runtime/net.c before QEMU runs: QEMU only opens it. */
+static void nic_args(struct object *o, struct argv *a)
+{
+	/* the cloud kernel has virtio drivers only; microvm has no PCI bus */
+	const char *def = strcmp(obj_cfg(o, "machine"), "microvm") ? "virtio-net-pci"
+								   : "virtio-net-device";
+	for (int i = 0; i < o->rt.nnics; i++) {
+		const struct netnic *n = &o->rt.nics[i];
+		arg(a, "-netdev");
+		arg(a, "tap,id=net%d,ifname=%s,script=no,downscript=no", i, n->dev);
+		arg(a, "-device");
+		arg(a, "%s,netdev=net%d,mac=%s", *n->driver ? n->driver : def, i, n->mac);
 	}
 }
 
@@ -159,6 +179,7 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 		arg(a, "%s", obj_cfg(o, "uuid"));
 	}
 	boot_args(m, o, a, accel);
+	nic_args(o, a);
 	char extra[4096];
 	snprintf(extra, sizeof(extra), "%s", obj_cfg(o, "qemu-append"));
 	char *save = NULL;
@@ -256,6 +277,9 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 				 err, errlen);
 	}
 	int r = vm_prepare(m, o, err, errlen);
+	char why[1024];
+	if (!r && (r = net_start(m, o, dfd, why, sizeof(why))))
+		r = lifecycle_fail(m, o, why, r, err, errlen);
 	if (r) {
 		free(a);
 		close(dfd);

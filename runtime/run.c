@@ -9,10 +9,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
+#include "runtime/net.h"
 #include "runtime/qmon.h"
 #include "runtime/vm.h"
 #include "runtime/slotmap.h"
@@ -201,6 +203,7 @@ void run_sources(struct model *m)
 static void run_sample(struct model *m, struct object *o)
 {
 	struct cg_stats st;
+	net_sample(o);
 	if (o->type == OT_VM) {
 		vm_sample(m, o);
 		return;
@@ -264,6 +267,11 @@ static void run_adopt(struct model *m, struct object *o)
 	if (dfd >= 0)
 		close(dfd);
 	if (alive) {
+		int nfd = run_open(m, o);
+		if (nfd >= 0) {
+			net_adopt(m, o, nfd);
+			close(nfd);
+		}
 		run_watch(m, o);
 		if (o->type == OT_VM)
 			vm_adopt(m, o);
@@ -317,6 +325,10 @@ int run_prepare(struct model *m, struct object *o)
 {
 	char objdir[NAME_MAX_LEN + 16];
 	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
+	char netns[NAME_MAX_LEN + 64];
+	/* a container's network namespace, if a crash left it mounted */
+	snprintf(netns, sizeof(netns), "/proc/self/fd/%d/%s/netns", o->ns->dirfd, objdir);
+	umount2(netns, MNT_DETACH);
 	int r = remove_tree(o->ns->dirfd, objdir); /* the last run's, but never through a mount */
 	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
 		r = -errno;

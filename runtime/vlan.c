@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "runtime/net.h"
 #include "runtime/store.h"
 
 const struct vlan_alias *vlan_find(const struct ns *ns, const char *alias)
@@ -60,7 +61,7 @@ static int same_alias(void *arg, const char *alias) { return !strcmp(arg, alias)
 bool vlan_in_use(const struct ns *ns, const char *alias)
 {
 	int net = param_index("net");
-	if (net_aliases(ns_param(ns, net), same_alias, (void *)alias))
+	if (net_aliases(ns_param(ns, net), same_alias, (void *)alias) || net_tap_names(ns, alias))
 		return true;
 	for (int t = 0; t < 2; t++)
 		for (size_t j = 0; j < ns->objs[t].n; j++)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/net.h"
 #include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 
@@ -244,6 +245,7 @@ int ctl_ns(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply
 		{"kill", V_KILL, 1, 1, "kill all|NAME|GLOB|RANGE"},
 		{"restart", V_RESTART, 1, 1, "restart all|NAME|GLOB|RANGE"},
 		{"flush", V_FLUSH, 1, 1, "flush all|NAME|GLOB|RANGE"},
+		{"tap", -2, 2, 2, "tap VLAN ADDR/PREFIX | tap delete VLAN"},
 	};
 	char *argv[8];
 	int argc = ctl_split(line, argv, 8, err, errlen);
@@ -252,6 +254,14 @@ int ctl_ns(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply
 	const struct ctl_cmd *c = ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen);
 	if (!c)
 		return -EINVAL;
+	if (c->id == -2) {
+		bool del = !strcmp(argv[1], "delete");
+		int r = net_host_tap(&v->m, n->ns, del ? argv[2] : argv[1], del ? NULL : argv[2], err,
+				     errlen);
+		if (!r)
+			sb_puts(reply, "ok\n");
+		return r;
+	}
 	if (c->id < 0)
 		return ns_launch(v, n->ns, argc, argv, reply, err, errlen);
 	return ns_act(v, n->ns, c->id, argv[1], reply, err, errlen);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/net.h"
 #include "runtime/run.h"
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
@@ -40,6 +41,38 @@ static void net_vlans(const struct object *o, struct sbuf *out)
 	}
 }
 
+/* One NIC field of a running object, comma-separated like vlan's; "-" for none. */
+static void nic_field(const struct object *o, struct sbuf *out, int field)
+{
+	if (!o->rt.nnics) {
+		sb_puts(out, "-");
+		return;
+	}
+	for (int i = 0; i < o->rt.nnics; i++) {
+		const struct netnic *n = &o->rt.nics[i];
+		const char *v = field == 0 ? n->dev : field == 1 ? n->mac : field == 2 ? n->ip
+			      : field == 3 ? n->bridge : n->ip6;
+		sb_printf(out, "%s%s", i ? "," : "", *v ? v : "-");
+	}
+}
+
+/* info's network lines: vlan (alias=id), bridge, tap, mac, ip, ip6. */
+static void net_lines(const struct object *o, struct sbuf *out)
+{
+	sb_puts(out, "vlan ");
+	if (o->rt.nnics)
+		for (int i = 0; i < o->rt.nnics; i++)
+			sb_printf(out, "%s%s=%u", i ? "," : "", o->rt.nics[i].vlan, o->rt.nics[i].vid);
+	else
+		net_vlans(o, out);
+	static const char *const keys[] = {"tap", "mac", "ip", "bridge", "ip6"};
+	for (int f = 0; f < 5; f++) {
+		sb_printf(out, "\n%s ", keys[f]);
+		nic_field(o, out, f);
+	}
+	sb_puts(out, "\n");
+}
+
 static const char *obj_disk(const struct object *o)
 {
 	return param_or_dash(o, o->type == OT_VM ? "disk" : "filesystem");
@@ -69,7 +102,11 @@ void obj_info_row(struct vmfs *v, const struct object *o, struct sbuf *out)
 		  otype_name(o->type), ostate_name(o->state), v->hostname, up,
 		  param_or_dash(o, "vcpus"), param_or_dash(o, "memory"));
 	net_vlans(o, out);
-	sb_printf(out, "\t-\t-\t-\t%s\t%s\t%s\t%s\n", pid, obj_disk(o),
+	for (int f = 0; f < 3; f++) {
+		sb_puts(out, "\t");
+		nic_field(o, out, f);
+	}
+	sb_printf(out, "\t%s\t%s\t%s\t%s\n", pid, obj_disk(o),
 		  param_or_dash(o, "snapshot"), param_or_dash(o, "tags"));
 }
 
@@ -110,10 +147,9 @@ int gen_obj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	sb_printf(out, "id %llu\nname %s\nnamespace %s\ntype %s\nstate %s\nhost %s\n",
 		  (unsigned long long)o->id, o->name, o->ns->name, otype_name(o->type),
 		  ostate_name(o->state), v->hostname);
-	sb_printf(out, "uptime %s\npid %s\nvcpus %s\nmemory %s\nvlan ", up, pid,
+	sb_printf(out, "uptime %s\npid %s\nvcpus %s\nmemory %s\n", up, pid,
 		  param_or_dash(o, "vcpus"), param_or_dash(o, "memory"));
-	net_vlans(o, out);
-	sb_puts(out, "\ntap -\nmac -\nip -\n");
+	net_lines(o, out);
 	if (o->type == OT_VM)
 		vm_info(v, o, out);
 	else
@@ -136,10 +172,11 @@ int gen_obj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 void obj_top_row(struct vmfs *v, const struct object *o, struct sbuf *out)
 {
 	bool on = live(o);
-	sb_printf(out, "%s\t%s\t%s\t%s\t%.1f\t%lluK\t%llu\t0\t0\t%.0f\t%.0f\n", o->name,
+	sb_printf(out, "%s\t%s\t%s\t%s\t%.1f\t%lluK\t%llu\t%.0f\t%.0f\t%.0f\t%.0f\n", o->name,
 		  otype_name(o->type), ostate_name(o->state), v->hostname, on ? o->rt.cpu : 0.0,
 		  on ? (unsigned long long)o->rt.mem >> 10 : 0ULL,
-		  on ? (unsigned long long)o->rt.pids : 0ULL, on ? o->rt.disk_rd_rate : 0.0,
+		  on ? (unsigned long long)o->rt.pids : 0ULL, on ? o->rt.net_rx_rate : 0.0,
+		  on ? o->rt.net_tx_rate : 0.0, on ? o->rt.disk_rd_rate : 0.0,
 		  on ? o->rt.disk_wr_rate : 0.0);
 }
 
@@ -150,9 +187,10 @@ int gen_obj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	sb_printf(out, "cpu%% %.1f\n", on ? o->rt.cpu : 0.0);
 	if (o->type == OT_VM)
 		guest_cpu(o, out);
-	sb_printf(out, "rss %lluK\nprocs %llu\nrx/s 0\ntx/s 0\ndisk_rd/s %.0f\ndisk_wr/s %.0f\n",
+	sb_printf(out, "rss %lluK\nprocs %llu\nrx/s %.0f\ntx/s %.0f\ndisk_rd/s %.0f\ndisk_wr/s %.0f\n",
 		  on ? (unsigned long long)o->rt.mem >> 10 : 0ULL,
-		  on ? (unsigned long long)o->rt.pids : 0ULL, on ? o->rt.disk_rd_rate : 0.0,
+		  on ? (unsigned long long)o->rt.pids : 0ULL, on ? o->rt.net_rx_rate : 0.0,
+		  on ? o->rt.net_tx_rate : 0.0, on ? o->rt.disk_rd_rate : 0.0,
 		  on ? o->rt.disk_wr_rate : 0.0);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/net.h"
 #include "vmfs/kinds.h"
 
 int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
@@ -53,6 +54,7 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 		sb_printf(out, "kvm %s: %s (VMs run under TCG emulation)\n",
 			  kvm_verdict_name(v->m.kvm.verdict), v->m.kvm.why);
 	cgroup_line(v, out);
+	sb_printf(out, "network %s\n", net_mode(&v->m));
 	sb_printf(out, "namespaces %zu\n", v->m.nns);
 	sb_printf(out, "vms %llu\n", (unsigned long long)v->m.nobjs[OT_VM]);
 	sb_printf(out, "containers %llu\n", (unsigned long long)v->m.nobjs[OT_CT]);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/net.h"
 #include "runtime/run.h"
 #include "vmfs/kinds.h"
 
@@ -76,6 +77,9 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot watch run directories: %s", strerror(r < 0 ? -r : ENOMEM));
 		return r < 0 ? r : -ENOMEM;
 	}
+	net_open(&v->m);
+	net_sweep(&v->m);
+	evlog_add(&v->log, "network: %s", net_mode(&v->m));
 	v->images = imgtab_new();
 	v->stats = hoststats_new();
 	if (!v->images || !v->stats)
@@ -86,6 +90,7 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 void vmfs_fini(struct vmfs *v)
 {
 	run_fini(&v->m);
+	net_close(&v->m);
 	free(v->m.shim);
 	imgtab_free(v->images);
 	hoststats_free(v->stats);

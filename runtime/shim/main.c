@@ -195,6 +195,8 @@ static void finish(struct shim *sh)
 		;
 	if (sh->root_mounted)
 		umount2("root", MNT_DETACH);
+	if (s->netns)
+		umount2(s->netns, MNT_DETACH); /* the namespace ends with its last process */
 	if (sh->cg_made)
 		cg_destroy(s->ns, s->name);
 	unlink("console.sock");
@@ -220,7 +222,8 @@ int main(int argc, char **argv)
 				 .listenfd = -1,
 				 .sigfd = -1,
 				 .errpipe = {-1, -1},
-				 .syncpipe = {-1, -1}};
+				 .syncpipe = {-1, -1},
+				 .netnsfd = -1};
 	static char cwd[4096];
 	char *end;
 	long fd = argc == 3 ? strtol(argv[2], &end, 10) : -1;

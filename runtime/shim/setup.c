@@ -144,7 +144,9 @@ static void child_main(struct shim *sh)
 	if (n != 1)
 		_exit(1);
 	close(sh->syncpipe[0]);
-	if (setup(sh, err) == 0)
+	if (sh->netnsfd >= 0 && setns(sh->netnsfd, CLONE_NEWNET) < 0)
+		shim_fail(err, NULL, "join the network namespace");
+	else if (setup(sh, err) == 0)
 		exec_init(sh, err);
 	if (write(sh->errpipe[1], err, strlen(err)) < 0)
 		_exit(2);
@@ -157,7 +159,15 @@ pid_t setup_spawn(struct shim *sh, char *err)
 {
 	if (pipe2(sh->errpipe, O_CLOEXEC) < 0 || pipe2(sh->syncpipe, O_CLOEXEC) < 0)
 		return shim_fail(err, NULL, "pipe");
-	pid_t pid = syscall(SYS_clone, CLONE_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
+	unsigned long flags = CLONE_FLAGS;
+	if (sh->spec.netns) {
+		/* vmfs made the namespace and its NICs: the child joins it before anything else */
+		sh->netnsfd = open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
+		if (sh->netnsfd < 0)
+			return shim_fail(err, NULL, "open the network namespace %s", sh->spec.netns);
+		flags &= ~CLONE_NEWNET;
+	}
+	pid_t pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid < 0)
 		return shim_fail(err, NULL, "clone the container's namespaces");
 	if (pid == 0)
@@ -165,5 +175,8 @@ pid_t setup_spawn(struct shim *sh, char *err)
 	close(sh->errpipe[1]);
 	close(sh->syncpipe[0]);
 	sh->errpipe[1] = sh->syncpipe[0] = -1;
+	if (sh->netnsfd >= 0)
+		close(sh->netnsfd);
+	sh->netnsfd = -1;
 	return pid;
 }

@@ -17,6 +17,9 @@
  *                     memory=BYTES  cpus=N.N  pids=N   (0: no limit)
  *                     fifos=N                 (named pipes RUNDIR/fifo/0..N-1, shared)
  *                     volume=/host:/guest[:ro]  (zero or more lines)
+ *                     netns=netns             (optional: a network namespace file, relative
+ *                                             to RUNDIR, that vmfs made with the NICs in it;
+ *                                             joined instead of a new one, unmounted at the end)
  * and written by the shim:
  *   shim.pid        "PID STARTTIME\n" of the shim (STARTTIME: field 22 of /proc/PID/stat)
  *   pid             "PID STARTTIME\n" of the container's init, in the host's PID namespace

@@ -21,6 +21,7 @@ struct volume {
 struct spec {
 	char *buf;
 	const char *ns, *name, *hostname, *rootfs, *preinit;
+	const char *netns; /* a network namespace vmfs made and bound here, NULL: a new one */
 	bool snapshot;
 	char *init[SPEC_MAXARGS + 1];
 	struct cg_limits lim;
@@ -46,6 +47,7 @@ struct shim {
 	int sigfd;	  /* SIGCHLD, SIGTERM, SIGINT */
 	int errpipe[2];	  /* child -> shim: setup errors; a successful exec closes it */
 	int syncpipe[2];  /* shim -> child: "you are in the cgroup, go on" */
+	int netnsfd;      /* spec.netns opened, for the child's setns; -1 if none */
 	char err[ERRLEN]; /* why the start failed, "" if it did not */
 };
 

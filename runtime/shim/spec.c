@@ -73,6 +73,8 @@ static int parse_line(struct spec *s, char *line, char *err)
 		s->hostname = v;
 	else if (!strcmp(line, "rootfs"))
 		s->rootfs = v;
+	else if (!strcmp(line, "netns"))
+		s->netns = *v ? v : NULL;
 	else if (!strcmp(line, "preinit"))
 		s->preinit = *v ? v : NULL;
 	else if (!strcmp(line, "snapshot"))

@@ -1,0 +1,693 @@
+#include "runtime/net.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "runtime/addrlearn.h"
+#include "runtime/netlink.h"
+#include "runtime/run.h"
+#include "runtime/vlan.h"
+
+struct net {
+	struct nl *nl;      /* NULL: no networking, why says so */
+	int hostns;         /* vmfs's own network namespace, to come back to */
+	bool filtering;     /* one VLAN-filtering bridge, else a bridge per VLAN */
+	char prefix[8];
+	char mode[300];
+	unsigned next;      /* where the search for a free device number starts */
+	struct addrlearn *al;
+	struct rtsrc src;
+};
+
+const char *net_mode(const struct model *m)
+{
+	return m->net ? m->net->mode : "unavailable: out of memory";
+}
+
+static void learned(void *arg, int ifindex, const unsigned char mac[6], const char *addr)
+{
+	struct model *m = arg;
+	char text[18];
+	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	for (size_t i = 0; i < m->nns; i++)
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
+				struct object *o = m->nss[i]->objs[t].v[j];
+				for (int k = 0; k < o->rt.nnics; k++) {
+					struct netnic *n = &o->rt.nics[k];
+					/* the MAC alone could be forged by another guest */
+					if (n->ifindex != ifindex || strcmp(n->mac, text))
+						continue;
+					char *slot = strchr(addr, ':') ? n->ip6 : n->ip;
+					size_t len = strchr(addr, ':') ? sizeof(n->ip6) : sizeof(n->ip);
+					if (strcmp(slot, addr)) {
+						snprintf(slot, len, "%s", addr);
+						model_event(o->ns, o, "NIC %d (%s) uses %s", k, n->mac, addr);
+					}
+				}
+			}
+}
+
+static void learn_ready(struct model *m, struct rtsrc *s)
+{
+	addrlearn_drain(m->net->al, learned, m);
+}
+
+/* The same prefix for the same state directory, so a restart finds its devices again. */
+static void net_prefix(const struct model *m, char out[8])
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = m->statedir; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	if (!strcmp(m->statedir, "/var/lib/vmfs"))
+		snprintf(out, 8, "vmfs");
+	else
+		snprintf(out, 8, "v%04x", (h ^ h >> 16) & 0xffff);
+}
+
+void net_open(struct model *m)
+{
+	struct net *n = calloc(1, sizeof(*n));
+	if (!(m->net = n))
+		return;
+	n->hostns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	net_prefix(m, n->prefix);
+	n->next = 1;
+	char why[256] = "";
+	int r = n->hostns < 0 ? -errno : nl_open(&n->nl);
+	if (r) {
+		snprintf(n->mode, sizeof(n->mode), "unavailable: rtnetlink: %s", strerror(-r));
+		n->nl = NULL;
+		return;
+	}
+	r = nl_vlan_filtering(n->nl, why, sizeof(why));
+	n->filtering = r == 1;
+	if (r == 1)
+		snprintf(n->mode, sizeof(n->mode), "vlan-filtering bridge %s0", n->prefix);
+	else
+		snprintf(n->mode, sizeof(n->mode), "a bridge per VLAN (%s.VID): %s", n->prefix,
+			 r == 0 ? why : strerror(-r));
+	char err[256];
+	if (addrlearn_open(&n->al, err, sizeof(err)) == 0) {
+		n->src.ready = learn_ready;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &n->src};
+		epoll_ctl(m->rtep, EPOLL_CTL_ADD, addrlearn_fd(n->al), &ev);
+	} else {
+		snprintf(n->mode + strlen(n->mode), sizeof(n->mode) - strlen(n->mode),
+			 "; addresses not learned: %s", err);
+	}
+}
+
+void net_close(struct model *m)
+{
+	struct net *n = m->net;
+	if (!n)
+		return;
+	if (n->al)
+		addrlearn_close(n->al);
+	if (n->nl)
+		nl_close(n->nl);
+	if (n->hostns >= 0)
+		close(n->hostns);
+	free(n);
+	m->net = NULL;
+}
+
+void net_default_mac(const struct object *o, int i, char out[18])
+{
+	uint32_t h = 2166136261u;
+	char key[2 * NAME_MAX_LEN + 16];
+	snprintf(key, sizeof(key), "%s/%s/%d", o->ns->name, o->name, i);
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	/* 52:54 is QEMU's range: locally administered, unicast */
+	snprintf(out, 18, "52:54:%02x:%02x:%02x:%02x", h >> 24, h >> 16 & 0xff, h >> 8 & 0xff,
+		 h & 0xff);
+}
+
+static bool dev_claimed(struct model *m, const char *dev)
+{
+	for (size_t i = 0; i < m->nns; i++)
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
+				const struct object *o = m->nss[i]->objs[t].v[j];
+				for (int k = 0; k < o->rt.nnics; k++)
+					if (!strcmp(o->rt.nics[k].dev, dev))
+						return true;
+			}
+	return false;
+}
+
+/* A free name PREFIX + kind + N: neither a link nor claimed by a NIC vmfs knows. */
+static int dev_pick(struct model *m, char kind, const struct netnic *mine, int nmine,
+		    char out[16])
+{
+	struct net *n = m->net;
+	for (unsigned tries = 0; tries < 100000; tries++, n->next = n->next % 99999 + 1) {
+		snprintf(out, 16, "%s%c%u", n->prefix, kind, n->next);
+		bool taken = if_nametoindex(out) || dev_claimed(m, out);
+		for (int i = 0; i < nmine && !taken; i++)
+			taken = !strcmp(mine[i].dev, out);
+		if (!taken)
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+/* config/net into NICs: VLAN ids, bridges, MACs. */
+static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, char *why,
+			size_t whylen)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", obj_cfg(o, "net"));
+	int n = 0;
+	char *save = NULL;
+	for (char *s = strtok_r(buf, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
+		struct nic_spec spec;
+		char err[300];
+		if (n == NET_NICS_MAX) {
+			snprintf(why, whylen, "config/net: more than %d NICs", NET_NICS_MAX);
+			return -EINVAL;
+		}
+		if (value_nic(s, &spec, err, sizeof(err))) {
+			snprintf(why, whylen, "config/net: %s", err);
+			return -EINVAL;
+		}
+		struct netnic *nic = &nics[n];
+		memset(nic, 0, sizeof(*nic));
+		snprintf(nic->vlan, sizeof(nic->vlan), "%s", spec.vlan);
+		const struct vlan_alias *a = vlan_find(o->ns, spec.vlan);
+		nic->vid = a ? a->id : (unsigned)strtoul(spec.vlan, NULL, 10);
+		if (!nic->vid) {
+			snprintf(why, whylen, "config/net: the VLAN alias %s has no id (write one "
+				 "to vlans/%s)", spec.vlan, spec.vlan);
+			return -EINVAL;
+		}
+		const char *br = *spec.bridge ? spec.bridge : NULL;
+		char def[16];
+		snprintf(def, sizeof(def), "%s%s", m->net->prefix, m->net->filtering ? "0" : "");
+		if (m->net->filtering) {
+			snprintf(nic->bridge, sizeof(nic->bridge), "%s", br ? br : def);
+		} else if ((size_t)snprintf(nic->bridge, sizeof(nic->bridge), "%s.%u", br ? br : def,
+					    nic->vid) >= sizeof(nic->bridge)) {
+			snprintf(why, whylen, "config/net: bridge %s cannot carry VLAN %u as a bridge "
+				 "of its own named %s.%u (over 15 bytes; this kernel has no "
+				 "VLAN-filtering bridges): use a shorter bridge name", br, nic->vid,
+				 br, nic->vid);
+			return -EINVAL;
+		}
+		if (*spec.mac)
+			snprintf(nic->mac, sizeof(nic->mac), "%s", spec.mac);
+		else
+			net_default_mac(o, n, nic->mac);
+		snprintf(nic->driver, sizeof(nic->driver), "%s", spec.driver);
+		snprintf(nic->addr, sizeof(nic->addr), "%s", spec.addr);
+		n++;
+	}
+	return n;
+}
+
+static int bridge_ensure(struct net *n, const char *name, char *why, size_t whylen)
+{
+	if (if_nametoindex(name))
+		return 0;
+	int r = n->filtering ? nl_bridge_add(n->nl, name, why, whylen)
+			     : nl_bridge_plain_add(n->nl, name, why, whylen);
+	return r == -EEXIST ? 0 : r;
+}
+
+/* Attaches a host end that exists to its bridge, in its VLAN. */
+static int port_join(struct net *n, const struct netnic *nic, char *why, size_t whylen)
+{
+	int r = bridge_ensure(n, nic->bridge, why, whylen);
+	if (!r && (r = nl_link_set_master(n->nl, nic->dev, nic->bridge)))
+		snprintf(why, whylen, "attach %s to bridge %s: %s", nic->dev, nic->bridge,
+			 strerror(-r));
+	if (!r && n->filtering)
+		r = nl_port_vlan(n->nl, nic->dev, nic->vid, why, whylen);
+	if (!r && (r = nl_link_up(n->nl, nic->dev)))
+		snprintf(why, whylen, "bring %s up: %s", nic->dev, strerror(-r));
+	return r;
+}
+
+static void nics_write(int rundfd, const struct netnic *nics, int n)
+{
+	struct sbuf b = {0};
+	for (int i = 0; i < n; i++)
+		sb_printf(&b, "%s %s %u %s %s %s\n", nics[i].dev, nics[i].bridge, nics[i].vid,
+			  nics[i].vlan, nics[i].mac, *nics[i].addr ? nics[i].addr : "-");
+	if (!sb_err(&b))
+		write_atomic(rundfd, "nics", b.p ? b.p : "", b.len, 0);
+	sb_free(&b);
+}
+
+/* A new network namespace, bind-mounted on rundfd/netns (kept while the mount is), and a
+ * rtnetlink socket inside it. The calling thread goes in and comes straight back. */
+static int netns_new(struct net *n, int rundfd, int *nsfd, struct nl **in, char *why,
+		     size_t whylen)
+{
+	int fd = openat(rundfd, "netns", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(why, whylen, "create run/netns: %s", strerror(errno));
+		return -errno;
+	}
+	close(fd);
+	if (unshare(CLONE_NEWNET) < 0) {
+		int e = errno;
+		snprintf(why, whylen, "a new network namespace: %s", strerror(e));
+		return -e;
+	}
+	*nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int e = *nsfd < 0 ? errno : 0;
+	int r = e ? -e : nl_open(in);
+	if (setns(n->hostns, CLONE_NEWNET) < 0)
+		abort(); /* in the wrong namespace, every device would be made in the wrong place */
+	if (r) {
+		snprintf(why, whylen, "the new network namespace: %s", strerror(-r));
+		return r;
+	}
+	char src[64], dst[64];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", *nsfd);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/netns", rundfd);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+		e = errno;
+		snprintf(why, whylen, "bind the network namespace on run/netns: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static void netns_drop(int rundfd)
+{
+	char dst[64];
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/netns", rundfd);
+	umount2(dst, MNT_DETACH);
+	unlinkat(rundfd, "netns", 0);
+}
+
+/* A container's NICs: veth pairs into its new namespace, eth0... inside, up, addressed. */
+static int ct_nics(struct net *n, struct netnic *nics, int count, int rundfd, char *why,
+		   size_t whylen)
+{
+	int nsfd = -1;
+	struct nl *in = NULL;
+	int r = netns_new(n, rundfd, &nsfd, &in, why, whylen);
+	for (int i = 0; !r && i < count; i++) {
+		struct netnic *nic = &nics[i];
+		char eth[16];
+		unsigned char mac[6];
+		snprintf(eth, sizeof(eth), "eth%d", i);
+		sscanf(nic->mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
+		       &mac[3], &mac[4], &mac[5]);
+		r = nl_veth_add_ns(n->nl, nic->dev, eth, nsfd, mac, why, whylen);
+		if (!r)
+			r = port_join(n, nic, why, whylen);
+		if (!r && (r = nl_link_up(in, eth)))
+			snprintf(why, whylen, "bring %s up in the container: %s", eth, strerror(-r));
+		if (!r && *nic->addr)
+			r = nl_addr_add(in, eth, nic->addr, why, whylen);
+	}
+	if (in)
+		nl_close(in);
+	if (nsfd >= 0)
+		close(nsfd);
+	return r;
+}
+
+static int vm_nics(struct net *n, struct netnic *nics, int count, char *why, size_t whylen)
+{
+	int r = 0;
+	for (int i = 0; !r && i < count; i++) {
+		r = nl_tap_add(n->nl, nics[i].dev, why, whylen);
+		if (!r)
+			r = port_join(n, &nics[i], why, whylen);
+	}
+	return r;
+}
+
+static void nics_remove(struct model *m, struct netnic *nics, int count);
+static unsigned tap_vid(const struct ns *ns, const char *vlan);
+
+int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t whylen)
+{
+	struct net *n = m->net;
+	if (!*obj_cfg(o, "net"))
+		return 0;
+	if (!n || !n->nl) {
+		snprintf(why, whylen, "config/net names NICs, but networking is %s", net_mode(m));
+		return -ENOTSUP;
+	}
+	struct netnic *nics = calloc(NET_NICS_MAX, sizeof(*nics));
+	if (!nics)
+		return -ENOMEM;
+	int count = nics_resolve(m, o, nics, why, whylen), r = count < 0 ? count : 0;
+	for (int i = 0; !r && i < count; i++)
+		r = dev_pick(m, o->type == OT_VM ? 't' : 'v', nics, i, nics[i].dev);
+	if (!r)
+		r = o->type == OT_VM ? vm_nics(n, nics, count, why, whylen)
+				     : ct_nics(n, nics, count, rundfd, why, whylen);
+	if (r) {
+		nics_remove(m, nics, count);
+		if (o->type == OT_CT)
+			netns_drop(rundfd);
+		free(nics);
+		return r;
+	}
+	nics_write(rundfd, nics, count);
+	for (int i = 0; i < count; i++)
+		nics[i].ifindex = if_nametoindex(nics[i].dev);
+	o->rt.nics = nics;
+	o->rt.nnics = count;
+	return 0;
+}
+
+/* Bridges of our prefix with no port left go too: nothing stays that no one uses. */
+static void bridge_gc(struct net *n, const char *bridge)
+{
+	if (strncmp(bridge, n->prefix, strlen(n->prefix)) || nl_bridge_ports(n->nl, bridge) != 0)
+		return;
+	nl_link_del(n->nl, bridge);
+}
+
+static void nics_remove(struct model *m, struct netnic *nics, int count)
+{
+	struct net *n = m->net;
+	for (int i = 0; i < count && n && n->nl; i++)
+		if (*nics[i].dev)
+			nl_link_del(n->nl, nics[i].dev); /* a veth's peer goes with it */
+	for (int i = 0; i < count && n && n->nl; i++)
+		if (*nics[i].bridge)
+			bridge_gc(n, nics[i].bridge);
+}
+
+void net_stop(struct model *m, struct object *o)
+{
+	if (o->type == OT_CT) {
+		int dfd = run_open(m, o);
+		if (dfd >= 0) {
+			netns_drop(dfd);
+			close(dfd);
+		}
+	}
+	if (!o->rt.nics)
+		return;
+	nics_remove(m, o->rt.nics, o->rt.nnics);
+	free(o->rt.nics);
+	o->rt.nics = NULL;
+	o->rt.nnics = 0;
+	o->rt.net_rx = o->rt.net_tx = 0;
+	o->rt.net_rx_rate = o->rt.net_tx_rate = 0;
+}
+
+static uint64_t dev_counter(const char *dev, const char *name)
+{
+	char path[96], buf[32];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", dev, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? (buf[n] = 0, strtoull(buf, NULL, 10)) : 0;
+}
+
+void net_sample(struct object *o)
+{
+	uint64_t rx = 0, tx = 0;
+	for (int i = 0; i < o->rt.nnics; i++) {
+		rx += dev_counter(o->rt.nics[i].dev, "tx_bytes");
+		tx += dev_counter(o->rt.nics[i].dev, "rx_bytes");
+	}
+	/* sampled once a second; a first sample or a counter reset gives no rate */
+	o->rt.net_rx_rate = o->rt.net_rx && rx >= o->rt.net_rx ? (double)(rx - o->rt.net_rx) : 0;
+	o->rt.net_tx_rate = o->rt.net_tx && tx >= o->rt.net_tx ? (double)(tx - o->rt.net_tx) : 0;
+	o->rt.net_rx = rx;
+	o->rt.net_tx = tx;
+}
+
+void net_adopt(struct model *m, struct object *o, int rundfd)
+{
+	auto_free char *text = NULL;
+	if (read_small(rundfd, "nics", 1 << 16, &text, NULL) < 0)
+		return;
+	struct netnic *nics = calloc(NET_NICS_MAX, sizeof(*nics));
+	if (!nics)
+		return;
+	int count = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l && count < NET_NICS_MAX;
+	     l = strtok_r(NULL, "\n", &save)) {
+		struct netnic *nic = &nics[count];
+		if (sscanf(l, "%15s %15s %u %63s %17s %51s", nic->dev, nic->bridge, &nic->vid,
+			   nic->vlan, nic->mac, nic->addr) != 6)
+			continue;
+		if (!strcmp(nic->addr, "-"))
+			nic->addr[0] = 0;
+		nic->ifindex = if_nametoindex(nic->dev);
+		count++;
+	}
+	free(o->rt.nics);
+	o->rt.nics = nics;
+	o->rt.nnics = count;
+}
+
+/* What a crashed vmfs may have left: PREFIX0, PREFIX.VID, PREFIXtN, PREFIXvN, PREFIXhVID
+ * and PREFIXhVIDp. Returns the kind letter ('0' and '.' are bridges), 0 if not ours. */
+static char dev_kind(const struct net *n, const char *name, unsigned *num)
+{
+	const char *rest = name + strlen(n->prefix);
+	char *end;
+	if (strncmp(name, n->prefix, strlen(n->prefix)))
+		return 0;
+	if (!strcmp(rest, "0"))
+		return '0';
+	if (!strchr(".tvh", *rest) || !rest[0] || !isdigit((unsigned char)rest[1]))
+		return 0;
+	*num = strtoul(rest + 1, &end, 10);
+	return !*end || (*rest == 'h' && !strcmp(end, "p")) ? *rest : 0;
+}
+
+struct sweep {
+	struct model *m;
+	char names[512][16];
+	int n;
+};
+
+static void sweep_one(void *arg, const char *name, const char *kind)
+{
+	struct sweep *s = arg;
+	unsigned num;
+	if (dev_kind(s->m->net, name, &num) && s->n < (int)ARRAY_SIZE(s->names))
+		snprintf(s->names[s->n++], 16, "%s", name);
+}
+
+static bool tap_claimed(struct model *m, unsigned vid)
+{
+	for (size_t i = 0; i < m->nns; i++) {
+		char buf[4096];
+		snprintf(buf, sizeof(buf), "%s", m->nss[i]->taps ? m->nss[i]->taps : "");
+		char *save = NULL;
+		for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(t, '=');
+			if (eq && (*eq = 0, tap_vid(m->nss[i], t) == vid))
+				return true;
+		}
+	}
+	return false;
+}
+
+void net_sweep(struct model *m)
+{
+	struct net *n = m->net;
+	if (!n || !n->nl)
+		return;
+	net_host_taps_restore(m);
+	struct sweep *s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	s->m = m;
+	nl_links(n->nl, n->prefix, sweep_one, s);
+	int removed = 0;
+	for (int pass = 0; pass < 2; pass++) /* ports first: then the bridges are empty */
+		for (int i = 0; i < s->n; i++) {
+			unsigned num = 0;
+			char k = dev_kind(n, s->names[i], &num);
+			bool bridge = k == '0' || k == '.';
+			if (pass != bridge)
+				continue;
+			bool keep = bridge ? nl_bridge_ports(n->nl, s->names[i]) != 0
+				  : k == 'h' ? tap_claimed(m, num) : dev_claimed(m, s->names[i]);
+			if (!keep && nl_link_del(n->nl, s->names[i]) == 0)
+				removed++;
+		}
+	if (removed)
+		fprintf(stderr, "vmfs: removed %d network device(s) a previous vmfs left\n", removed);
+	free(s);
+}
+
+/* A namespace's host interfaces: PREFIXhVID (the address, in vmfs's network namespace) and
+ * its peer PREFIXhVIDp on the VLAN's bridge. VLAN ids are unique across namespaces, so the
+ * names are too, and a restart finds them from ns->taps alone. */
+static int host_tap_make(struct net *n, unsigned vid, const char *addr, char *why, size_t whylen)
+{
+	struct netnic port = {.vid = vid};
+	char host[16];
+	snprintf(host, sizeof(host), "%sh%u", n->prefix, vid);
+	snprintf(port.dev, sizeof(port.dev), "%sh%up", n->prefix, vid);
+	snprintf(port.bridge, sizeof(port.bridge), n->filtering ? "%s0" : "%s.%u", n->prefix, vid);
+	int r = nl_veth_add(n->nl, port.dev, host, getpid(), NULL, why, whylen);
+	if (!r)
+		r = port_join(n, &port, why, whylen);
+	if (!r && (r = nl_link_up(n->nl, host)))
+		snprintf(why, whylen, "bring %s up: %s", host, strerror(-r));
+	if (!r)
+		r = nl_addr_add(n->nl, host, addr, why, whylen);
+	if (r) {
+		nl_link_del(n->nl, port.dev);
+		bridge_gc(n, port.bridge);
+	}
+	return r;
+}
+
+static void host_tap_remove(struct net *n, unsigned vid)
+{
+	char dev[16], bridge[16];
+	snprintf(dev, sizeof(dev), "%sh%u", n->prefix, vid);
+	snprintf(bridge, sizeof(bridge), n->filtering ? "%s0" : "%s.%u", n->prefix, vid);
+	nl_link_del(n->nl, dev);
+	bridge_gc(n, bridge);
+}
+
+/* The id of a VLAN as a tap names it (alias or number); 0 if it has none. */
+static unsigned tap_vid(const struct ns *ns, const char *vlan)
+{
+	const struct vlan_alias *a = vlan_find(ns, vlan);
+	return a ? a->id : (unsigned)strtoul(vlan, NULL, 10);
+}
+
+/* ns->taps without VLAN's entry, plus "VLAN=ADDR" if addr. */
+static char *taps_with(const char *taps, const char *vlan, const char *addr)
+{
+	struct sbuf b = {0};
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", taps ? taps : "");
+	char *save = NULL;
+	size_t vl = strlen(vlan);
+	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+		if (strncmp(t, vlan, vl) || t[vl] != '=')
+			sb_printf(&b, "%s%s", b.len ? " " : "", t);
+	if (addr)
+		sb_printf(&b, "%s%s=%s", b.len ? " " : "", vlan, addr);
+	if (sb_err(&b)) {
+		sb_free(&b);
+		return NULL;
+	}
+	return b.p ? b.p : strdup("");
+}
+
+/* The address a namespace's tap on VLAN has, "" if none. */
+static void tap_addr(const char *taps, const char *vlan, char *out, size_t outlen)
+{
+	const char *p = taps;
+	size_t vl = strlen(vlan);
+	*out = 0;
+	while (p && *p) {
+		if (!strncmp(p, vlan, vl) && p[vl] == '=') {
+			snprintf(out, outlen, "%.*s", (int)strcspn(p + vl + 1, " "), p + vl + 1);
+			return;
+		}
+		p = strchr(p, ' ');
+		p = p ? p + 1 : NULL;
+	}
+}
+
+int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *addr, char *why,
+		 size_t whylen)
+{
+	struct net *n = m->net;
+	struct nic_spec spec;
+	char spec_text[160], have[64];
+	if (!n || !n->nl) {
+		snprintf(why, whylen, "tap: networking is %s", net_mode(m));
+		return -ENOTSUP;
+	}
+	/* the same checks as a NIC: "VLAN,ADDR" */
+	snprintf(spec_text, sizeof(spec_text), "%s%s%s", vlan, addr ? "," : "", addr ? addr : "");
+	if (value_nic(spec_text, &spec, why, whylen) || (addr && !*spec.addr) || *spec.bridge ||
+	    *spec.mac || *spec.driver) {
+		if (!*why)
+			snprintf(why, whylen, "tap: use tap VLAN ADDR/PREFIX, as in tap LAN1 10.0.0.1/24");
+		return -EINVAL;
+	}
+	tap_addr(ns->taps, vlan, have, sizeof(have));
+	if (!addr && !*have) {
+		snprintf(why, whylen, "tap delete %s: namespace %s has no tap on %s", vlan, ns->name,
+			 vlan);
+		return -ENOENT;
+	}
+	if (addr && *have) {
+		snprintf(why, whylen, "tap %s: namespace %s has one on %s already (%s): tap delete "
+			 "%s first", vlan, ns->name, vlan, have, vlan);
+		return -EEXIST;
+	}
+	int r = addr ? vlan_claim_net(m, ns, vlan, why, whylen) : 0;
+	unsigned vid = tap_vid(ns, vlan);
+	if (!r && addr)
+		r = host_tap_make(n, vid, spec.addr, why, whylen);
+	char *taps = r ? NULL : taps_with(ns->taps, vlan, addr ? spec.addr : NULL);
+	if (!r && !taps)
+		r = -ENOMEM;
+	if (r)
+		return r;
+	char *old = ns->taps;
+	ns->taps = taps;
+	if ((r = ns_save(m, ns)) < 0) {
+		ns->taps = old;
+		free(taps);
+		if (addr)
+			host_tap_remove(n, vid);
+		snprintf(why, whylen, "cannot save to the state directory: %s", strerror(-r));
+		return r;
+	}
+	free(old);
+	if (!addr)
+		host_tap_remove(n, vid);
+	evlog_add(&ns->log, addr ? "tap %s %s: %sh%u on VLAN %u" : "tap delete %s%s: %sh%u gone (VLAN %u)",
+		  vlan, addr ? spec.addr : "", n->prefix, vid, vid);
+	return 0;
+}
+
+bool net_tap_names(const struct ns *ns, const char *vlan)
+{
+	char have[64];
+	tap_addr(ns->taps, vlan, have, sizeof(have));
+	return *have;
+}
+
+void net_host_taps_restore(struct model *m)
+{
+	struct net *n = m->net;
+	for (size_t i = 0; n && n->nl && i < m->nns; i++) {
+		struct ns *ns = m->nss[i];
+		char buf[4096], why[300], dev[16];
+		snprintf(buf, sizeof(buf), "%s", ns->taps ? ns->taps : "");
+		char *save = NULL;
+		for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(t, '=');
+			if (!eq)
+				continue;
+			*eq = 0;
+			unsigned vid = tap_vid(ns, t);
+			snprintf(dev, sizeof(dev), "%sh%u", n->prefix, vid);
+			if (vid && !if_nametoindex(dev) && host_tap_make(n, vid, eq + 1, why, sizeof(why)))
+				evlog_add(&ns->log, "tap %s %s: cannot restore it: %s", t, eq + 1, why);
+		}
+	}
+}
