@@ -20,6 +20,7 @@ struct net {
 	int hostns;         /* vmfs's own network namespace, to come back to */
 	bool filtering;     /* one VLAN-filtering bridge, else a bridge per VLAN */
 	char prefix[8];
+	char uplink[16];    /* the trunk carrying our VLANs tagged off the host, "" if none */
 	char mode[300];
 	unsigned next;      /* where the search for a free device number starts */
 	struct addrlearn *al;
@@ -73,13 +74,14 @@ static void net_prefix(const struct model *m, char out[8])
 		snprintf(out, 8, "v%04x", (h ^ h >> 16) & 0xffff);
 }
 
-void net_open(struct model *m)
+void net_open(struct model *m, const char *uplink)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	if (!(m->net = n))
 		return;
 	n->hostns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	net_prefix(m, n->prefix);
+	snprintf(n->uplink, sizeof(n->uplink), "%s", uplink ? uplink : "");
 	n->next = 1;
 	char why[256] = "";
 	int r = n->hostns < 0 ? -errno : nl_open(&n->nl);
@@ -95,6 +97,9 @@ void net_open(struct model *m)
 	else
 		snprintf(n->mode, sizeof(n->mode), "a bridge per VLAN (%s.VID): %s", n->prefix,
 			 r == 0 ? why : strerror(-r));
+	if (*n->uplink)
+		snprintf(n->mode + strlen(n->mode), sizeof(n->mode) - strlen(n->mode),
+			 "; uplink %s%s", n->uplink, if_nametoindex(n->uplink) ? "" : " (missing)");
 	char err[256];
 	if (addrlearn_open(&n->al, err, sizeof(err)) == 0) {
 		n->src.ready = learn_ready;
@@ -215,19 +220,56 @@ static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, 
 	return n;
 }
 
-static int bridge_ensure(struct net *n, const char *name, char *why, size_t whylen)
+static bool ours(const struct net *n, const char *dev)
+{
+	return !strncmp(dev, n->prefix, strlen(n->prefix));
+}
+
+/* Our bridges reach the uplink: the filtering one has it as a port (tagged per VLAN, in
+ * port_join), each per-VLAN one has an 802.1Q interface of it. */
+static int uplink_attach(struct net *n, const char *bridge, unsigned vid, char *why,
+			 size_t whylen)
+{
+	char dev[16];
+	int r;
+	if (!*n->uplink || !ours(n, bridge))
+		return 0;
+	if (n->filtering) {
+		if ((r = nl_link_set_master(n->nl, n->uplink, bridge)) ||
+		    (r = nl_link_up(n->nl, n->uplink)))
+			snprintf(why, whylen, "uplink %s: attach to bridge %s: %s", n->uplink, bridge,
+				 strerror(-r));
+		return r;
+	}
+	snprintf(dev, sizeof(dev), "%su%u", n->prefix, vid);
+	r = nl_vlan_add(n->nl, dev, n->uplink, vid, why, whylen);
+	if (!r && (r = nl_link_set_master(n->nl, dev, bridge))) {
+		snprintf(why, whylen, "attach %s to bridge %s: %s", dev, bridge, strerror(-r));
+		nl_link_del(n->nl, dev);
+	}
+	return r;
+}
+
+static int bridge_ensure(struct net *n, const char *name, unsigned vid, char *why,
+			 size_t whylen)
 {
 	if (if_nametoindex(name))
 		return 0;
 	int r = n->filtering ? nl_bridge_add(n->nl, name, why, whylen)
 			     : nl_bridge_plain_add(n->nl, name, why, whylen);
-	return r == -EEXIST ? 0 : r;
+	if (r == -EEXIST)
+		return 0;
+	if (!r && (r = uplink_attach(n, name, vid, why, whylen)))
+		nl_link_del(n->nl, name);
+	return r;
 }
 
 /* Attaches a host end that exists to its bridge, in its VLAN. */
 static int port_join(struct net *n, const struct netnic *nic, char *why, size_t whylen)
 {
-	int r = bridge_ensure(n, nic->bridge, why, whylen);
+	int r = bridge_ensure(n, nic->bridge, nic->vid, why, whylen);
+	if (!r && n->filtering && *n->uplink && ours(n, nic->bridge))
+		r = nl_port_vlan_tagged(n->nl, n->uplink, nic->vid, why, whylen);
 	if (!r && (r = nl_link_set_master(n->nl, nic->dev, nic->bridge)))
 		snprintf(why, whylen, "attach %s to bridge %s: %s", nic->dev, nic->bridge,
 			 strerror(-r));
@@ -372,9 +414,23 @@ int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t w
 /* Bridges of our prefix with no port left go too: nothing stays that no one uses. */
 static void bridge_gc(struct net *n, const char *bridge)
 {
-	if (strncmp(bridge, n->prefix, strlen(n->prefix)) || nl_bridge_ports(n->nl, bridge) != 0)
+	char master[16] = "";
+	if (!ours(n, bridge))
 		return;
-	nl_link_del(n->nl, bridge);
+	int ports = nl_bridge_ports(n->nl, bridge);
+	/* the uplink's port alone keeps no bridge */
+	if (ports == 1 && *n->uplink && n->filtering &&
+	    !nl_link_master(n->nl, n->uplink, master, sizeof(master)) && !strcmp(master, bridge))
+		ports = 0; /* deleting the bridge releases it */
+	if (ports == 1 && *n->uplink && !n->filtering) {
+		char dev[16];
+		snprintf(dev, sizeof(dev), "%su%s", n->prefix, bridge + strlen(n->prefix) + 1);
+		if (!nl_link_master(n->nl, dev, master, sizeof(master)) && !strcmp(master, bridge) &&
+		    !nl_link_del(n->nl, dev))
+			ports = 0;
+	}
+	if (ports == 0)
+		nl_link_del(n->nl, bridge);
 }
 
 static void nics_remove(struct model *m, struct netnic *nics, int count)
@@ -458,8 +514,8 @@ void net_adopt(struct model *m, struct object *o, int rundfd)
 	o->rt.nnics = count;
 }
 
-/* What a crashed vmfs may have left: PREFIX0, PREFIX.VID, PREFIXtN, PREFIXvN, PREFIXhVID
- * and PREFIXhVIDp. Returns the kind letter ('0' and '.' are bridges), 0 if not ours. */
+/* What a crashed vmfs may have left: PREFIX0, PREFIX.VID, PREFIXtN, PREFIXvN, PREFIXhVID,
+ * PREFIXhVIDp and PREFIXuVID. Returns the kind letter ('0' and '.' are bridges), 0 if not ours. */
 static char dev_kind(const struct net *n, const char *name, unsigned *num)
 {
 	const char *rest = name + strlen(n->prefix);
@@ -468,7 +524,7 @@ static char dev_kind(const struct net *n, const char *name, unsigned *num)
 		return 0;
 	if (!strcmp(rest, "0"))
 		return '0';
-	if (!strchr(".tvh", *rest) || !rest[0] || !isdigit((unsigned char)rest[1]))
+	if (!strchr(".tvhu", *rest) || !rest[0] || !isdigit((unsigned char)rest[1]))
 		return 0;
 	*num = strtoul(rest + 1, &end, 10);
 	return !*end || (*rest == 'h' && !strcmp(end, "p")) ? *rest : 0;
@@ -515,18 +571,22 @@ void net_sweep(struct model *m)
 	s->m = m;
 	nl_links(n->nl, n->prefix, sweep_one, s);
 	int removed = 0;
-	for (int pass = 0; pass < 2; pass++) /* ports first: then the bridges are empty */
-		for (int i = 0; i < s->n; i++) {
-			unsigned num = 0;
-			char k = dev_kind(n, s->names[i], &num);
-			bool bridge = k == '0' || k == '.';
-			if (pass != bridge)
-				continue;
-			bool keep = bridge ? nl_bridge_ports(n->nl, s->names[i]) != 0
-				  : k == 'h' ? tap_claimed(m, num) : dev_claimed(m, s->names[i]);
-			if (!keep && nl_link_del(n->nl, s->names[i]) == 0)
-				removed++;
-		}
+	for (int i = 0; i < s->n; i++) { /* ports first: then the bridges may be empty */
+		unsigned num = 0;
+		char k = dev_kind(n, s->names[i], &num), master[16] = "";
+		bool keep = k == '0' || k == '.' ||
+			    (k == 'h' ? tap_claimed(m, num)
+			     : k == 'u' ? !nl_link_master(n->nl, s->names[i], master, sizeof(master)) && *master
+					: dev_claimed(m, s->names[i]));
+		if (!keep && nl_link_del(n->nl, s->names[i]) == 0)
+			removed++;
+	}
+	for (int i = 0; i < s->n; i++) {
+		unsigned num = 0;
+		char k = dev_kind(n, s->names[i], &num);
+		if ((k == '0' || k == '.') && (bridge_gc(n, s->names[i]), !if_nametoindex(s->names[i])))
+			removed++;
+	}
 	if (removed)
 		fprintf(stderr, "vmfs: removed %d network device(s) a previous vmfs left\n", removed);
 	free(s);

@@ -12,6 +12,8 @@
  *   PREFIX0        the VLAN-filtering bridge        PREFIX.VID   a VLAN's own bridge
  *   PREFIXtN       a VM's tap                       PREFIXvN     a container's veth (host end)
  *   PREFIXhVID     a namespace's host interface on VLAN VID, PREFIXhVIDp its bridge port
+ *   PREFIXuVID     with a bridge per VLAN, the uplink's 802.1Q interface for VID (with the
+ *                  filtering bridge, the uplink itself is a port, tagged in every VLAN used)
  * A container's network namespace is made by vmfs and bind-mounted on run/netns, where the
  * shim joins it (its eth0, eth1... are configured before init runs, by vmfs). The NICs of
  * a running object are kept in run/nics, one line each: DEV BRIDGE VID VLAN MAC ADDR. */
@@ -35,7 +37,7 @@ struct netnic {
 
 /* Probes the bridge kind and starts learning addresses. Never fatal: without netlink,
  * objects with NICs fail to start with the reason, the rest works. */
-void net_open(struct model *m);
+void net_open(struct model *m, const char *uplink);
 void net_close(struct model *m);
 /* host/info's line: how VLANs are carried here, or why there is no networking. */
 const char *net_mode(const struct model *m);

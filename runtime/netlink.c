@@ -487,6 +487,39 @@ int nl_link_del(struct nl *nl, const char *name)
 	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
 }
 
+int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, char *err,
+		size_t errlen)
+{
+	char buf[NL_SEND_SIZE], what[64];
+	struct nlmsghdr *nlh;
+	struct nlattr *info, *data;
+	int rc, index;
+	if ((rc = name_ok("VLAN interface", name, err, errlen)) || (rc = vid_ok(vid, err, errlen)))
+		return rc;
+	if ((index = link_index(nl, parent)) < 0) {
+		seterr(err, errlen, "uplink %s: %s", parent, strerror(-index));
+		return index;
+	}
+	nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
+	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
+	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_LINK, index);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vlan");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u16(nlh, IFLA_VLAN_ID, vid);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	snprintf(what, sizeof what, "VLAN interface %s on %s", name, parent);
+	rc = talk(nl, nlh, NULL, NULL, what, err, errlen);
+	/* without 8021q the kernel knows no link kind "vlan" */
+	if (rc == -EOPNOTSUPP)
+		seterr(err, errlen, "VLAN interface %s on %s: this kernel has no 802.1Q VLAN "
+				    "interfaces (CONFIG_VLAN_8021Q, module 8021q)", name, parent);
+	return rc;
+}
+
 int nl_link_up(struct nl *nl, const char *name)
 {
 	char buf[NL_SEND_SIZE];

@@ -55,6 +55,11 @@ int nl_veth_add_ns(struct nl *nl, const char *host, const char *peer, int netnsf
  * -netdev tap,ifname=NAME,script=no,downscript=no. -EEXIST if a link has that name. */
 int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen);
 
+/* An 802.1Q VLAN interface name on parent (an uplink), carrying vid tagged, up. The
+ * kernel needs 8021q: -EOPNOTSUPP (and says so) without it. */
+int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, char *err,
+		size_t errlen);
+
 /* Removes any link (a veth's peer goes with it). -ENODEV if absent. */
 int nl_link_del(struct nl *nl, const char *name);
 int nl_link_up(struct nl *nl, const char *name);

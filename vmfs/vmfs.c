@@ -77,7 +77,7 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot watch run directories: %s", strerror(r < 0 ? -r : ENOMEM));
 		return r < 0 ? r : -ENOMEM;
 	}
-	net_open(&v->m);
+	net_open(&v->m, conf->uplink);
 	net_sweep(&v->m);
 	evlog_add(&v->log, "network: %s", net_mode(&v->m));
 	v->images = imgtab_new();
