@@ -62,16 +62,14 @@ static void learn_ready(struct model *m, struct rtsrc *s)
 	addrlearn_drain(m->net->al, learned, m);
 }
 
-/* The same prefix for the same state directory, so a restart finds its devices again. */
+/* The same prefix for the same state directory, so a restart finds its devices again:
+ * from the top cgroup's name ("vmfs", or vmfs-HASH for another state directory). */
 static void net_prefix(const struct model *m, char out[8])
 {
-	uint32_t h = 2166136261u;
-	for (const char *p = m->statedir; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	if (!strcmp(m->statedir, "/var/lib/vmfs"))
-		snprintf(out, 8, "vmfs");
+	if (!strncmp(m->cgroup_top, "vmfs-", 5))
+		snprintf(out, 8, "v%.4s", m->cgroup_top + 5);
 	else
-		snprintf(out, 8, "v%04x", (h ^ h >> 16) & 0xffff);
+		snprintf(out, 8, "vmfs");
 }
 
 void net_open(struct model *m, const char *uplink)
@@ -161,8 +159,10 @@ static int dev_pick(struct model *m, char kind, const struct netnic *mine, int n
 		bool taken = if_nametoindex(out) || dev_claimed(m, out);
 		for (int i = 0; i < nmine && !taken; i++)
 			taken = !strcmp(mine[i].dev, out);
-		if (!taken)
+		if (!taken) {
+			n->next = n->next % 99999 + 1; /* the next search starts past it */
 			return 0;
+		}
 	}
 	return -ENOSPC;
 }
@@ -205,8 +205,8 @@ static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, 
 					    nic->vid) >= sizeof(nic->bridge)) {
 			snprintf(why, whylen, "config/net: bridge %s cannot carry VLAN %u as a bridge "
 				 "of its own named %s.%u (over 15 bytes; this kernel has no "
-				 "VLAN-filtering bridges): use a shorter bridge name", br, nic->vid,
-				 br, nic->vid);
+				 "VLAN-filtering bridges): use a shorter bridge name", br ? br : def,
+				 nic->vid, br ? br : def, nic->vid);
 			return -EINVAL;
 		}
 		if (*spec.mac)
@@ -298,8 +298,9 @@ static int netns_new(struct net *n, int rundfd, int *nsfd, struct nl **in, char 
 {
 	int fd = openat(rundfd, "netns", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(why, whylen, "create run/netns: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(why, whylen, "create run/netns: %s", strerror(e));
+		return -e;
 	}
 	close(fd);
 	if (unshare(CLONE_NEWNET) < 0) {
