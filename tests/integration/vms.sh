@@ -19,6 +19,9 @@ ok "the banner appears on the console" wait_for 60 console_has "$V/v1" "vmfs gue
 ok "then a shell prompt" wait_for 30 console_has "$V/v1" "v1:/#"
 printf 'echo answer=$((6*7))\n' >"$V/v1/console"
 ok "a command typed into the console runs in the guest" wait_for 20 console_has "$V/v1" "answer=42"
+# QEMU copies the output to the typing connection too: unread, it once held the serial line
+printf 'i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done; echo many=$((300*2))\n' >"$V/v1/console"
+ok "typing, then 3 KB of output: none of it held back" wait_for 30 console_has "$V/v1" "many=600"
 ok "pause" "$XWRITE" "$V/v1/ctl" pause
 is "$(cat "$V/v1/state")" "PAUSED" "state PAUSED"
 printf 'echo paused=$((1+1))\n' >"$V/v1/console"
