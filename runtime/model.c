@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "runtime/model_int.h"
+#include "runtime/net.h"
 #include "runtime/slotmap.h"
 #include "runtime/store.h"
 #include "runtime/vlan.h"
@@ -307,6 +308,8 @@ int ns_remove(struct model *m, struct ns *ns, char *err, size_t errlen)
 		return -ENOTEMPTY;
 	}
 	int r = remove_tree(m->nsdirfd, ns->name);
+	if (!r)
+		net_host_taps_drop(m, ns); /* its devices; the record went with its directory */
 	if (r) {
 		snprintf(err, errlen, "cannot remove namespace %s from the state directory: %s",
 			 ns->name, strerror(-r));

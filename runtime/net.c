@@ -700,6 +700,14 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 	}
 	int r = addr ? vlan_claim_net(m, ns, vlan, why, whylen) : 0;
 	unsigned vid = tap_vid(ns, vlan);
+	char dev[16];
+	snprintf(dev, sizeof(dev), "%sh%u", n->prefix, vid);
+	if (!r && addr && if_nametoindex(dev)) {
+		/* a VLAN given by number may be another namespace's too */
+		snprintf(why, whylen, "tap %s: VLAN %u has a host tap already (%s), made by another "
+			 "namespace", vlan, vid, dev);
+		return -EEXIST;
+	}
 	if (!r && addr)
 		r = host_tap_make(n, vid, spec.addr, why, whylen);
 	char *taps = r ? NULL : taps_with(ns->taps, vlan, addr ? spec.addr : NULL);
@@ -723,6 +731,19 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 	evlog_add(&ns->log, addr ? "tap %s %s: %sh%u on VLAN %u" : "tap delete %s%s: %sh%u gone (VLAN %u)",
 		  vlan, addr ? spec.addr : "", n->prefix, vid, vid);
 	return 0;
+}
+
+void net_host_taps_drop(struct model *m, struct ns *ns)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", ns->taps ? ns->taps : "");
+	char *save = NULL;
+	for (char *t = strtok_r(buf, " ", &save); m->net && m->net->nl && t;
+	     t = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(t, '=');
+		if (eq && (*eq = 0, tap_vid(ns, t)))
+			host_tap_remove(m->net, tap_vid(ns, t));
+	}
 }
 
 bool net_tap_names(const struct ns *ns, const char *vlan)

@@ -158,6 +158,12 @@ int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *valu
 		return -EBUSY;
 	}
 	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias), saved = {0};
+	if (v && v->id != (unsigned)id && net_tap_names(ns, alias)) {
+		/* its device is named by the id: tap delete, pin, tap again */
+		snprintf(err, errlen, "vlans/%s has a tap of the namespace on it: tap delete %s "
+			 "first", alias, alias);
+		return -EBUSY;
+	}
 	bool added = !v;
 	if (v)
 		saved = *v;
@@ -184,7 +190,9 @@ int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, si
 	if (!v)
 		return -ENOENT;
 	if (vlan_in_use(ns, alias)) {
-		snprintf(err, errlen, "vlans/%s is in use: a NIC in config/net names it", alias);
+		snprintf(err, errlen, "vlans/%s is in use: %s", alias,
+			 net_tap_names(ns, alias) ? "the namespace has a tap on it (tap delete it first)"
+						  : "a NIC in config/net names it");
 		return -EBUSY;
 	}
 	struct vlan_alias saved = *v;

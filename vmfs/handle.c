@@ -31,7 +31,8 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 	switch (n->e->kind) {
 	case VK_NS_CTL:
 		sb_puts(out, "launch kvm|container NAMES [like NAME]\n"
-			     "start|stop|pause|resume|kill|restart|flush all|NAME|GLOB|RANGE\n");
+			     "start|stop|pause|resume|kill|restart|flush all|NAME|GLOB|RANGE\n"
+			     "tap VLAN ADDR/PREFIX | tap delete VLAN\n");
 		break;
 	case VK_OBJ_CTL:
 		sb_puts(out, "start|stop|pause|resume|kill|restart|flush|commit IMAGE\n");

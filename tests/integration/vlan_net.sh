@@ -83,7 +83,17 @@ is "$(errno_of "$D/ctl" "tap LAN1 10.77.1.1/24")" "EEXIST" "a second tap on LAN1
 like "$(tail -1 "$D/log")" "has one on LAN1 already" "saying why"
 is "$(errno_of "$D/ctl" "tap LAN1 10.77.1.1")" "EINVAL" "an address without its prefix: EINVAL"
 like "$(rm "$D/vlans/LAN1" 2>&1)" "busy" "an alias a tap uses cannot be removed"
+like "$(tail -1 "$D/log")" "has a tap on it" "saying why"
 is "$(errno_of "$D/ctl" "tap delete LAN9")" "ENOENT" "deleting a tap that is not there: ENOENT"
+like "$(cat "$D/ctl")" "tap VLAN ADDR/PREFIX \| tap delete VLAN" "reading ctl lists tap"
+L=$M/ns/lab
+ok "lab gets a tap on its own LAN1" "$XWRITE" "$L/ctl" "tap LAN1 10.78.5.1/24"
+labvid=$(cat "$L/vlans/LAN1")
+ok "a device of its own (${PFX}h$labvid)" ip link show "${PFX}h$labvid"
+is "$(errno_of "$L/vlans/LAN1" 999)" "EBUSY" "re-pinning an alias a tap is on: EBUSY"
+like "$(tail -1 "$L/log")" "tap delete LAN1 first" "saying what to do"
+is "$(errno_of "$L/ctl" "tap 101 10.78.6.1/24")" "EEXIST" "a VLAN by number whose host tap another namespace made: EEXIST"
+like "$(tail -1 "$L/log")" "made by another namespace" "saying so"
 
 # bad input changes nothing
 mkdir "$C/bad"
@@ -121,6 +131,8 @@ ok "kill the VM" "$XWRITE" "$D/ctl" "kill v1"
 ok "its tap is gone" sh -c "! ip link show $tap 2>/dev/null"
 ok "flush it" "$XWRITE" "$D/ctl" "flush v1"
 ok "rmdir lab's container" rmdir "$M/ns/lab/containers/l1"
+ok "rmdir ns/lab, which has a tap" rmdir "$M/ns/lab"
+ok "its tap device goes with it" sh -c "! ip link show ${PFX}h$labvid 2>/dev/null"
 ok "tap delete LAN1" "$XWRITE" "$D/ctl" "tap delete LAN1"
 ok "kill the rest" "$XWRITE" "$D/ctl" "kill all"
 is "$(devs)" "" "nothing vmfs made is left"
