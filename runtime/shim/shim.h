@@ -47,8 +47,9 @@
  * /proc/sched_debug, /proc/acpi, /proc/scsi that exist, and /proc/sys, /proc/irq,
  * /proc/bus read-only), /sys read-only, /dev a tmpfs with null zero full random urandom
  * tty console(=the pty) ptmx and devpts (plus shm, fd, stdin/stdout/stderr and fifo/N);
- * lo up, and (netns=) the NICs vmfs configured there, else no other interface; the hostname; capabilities dropped to the set
- * in shim_caps[] (docs/tree.md lists it); the cgroup (runtime/cgroup.h) with the limits.
+ * lo up, and (netns=) the NICs vmfs configured there, else no other interface; the
+ * hostname; capabilities dropped to the set in shim_caps[] (docs/tree.md lists it); the
+ * cgroup (runtime/cgroup.h) with the limits.
  * preinit runs with full privileges in the container's namespaces, before pivot_root,
  * with CONTAINER_ROOT set to the new root; a non-zero exit fails the start.
  *
