@@ -488,6 +488,26 @@ static void test_errors(void)
 	ok(nl_link_set_master(nl, "vtve1", "vtnone") == -ENODEV, "attaching to a missing bridge");
 }
 
+/* An uplink's 802.1Q interface: made where the kernel has 8021q, refused in words where not. */
+static void test_vlan_iface(void)
+{
+	int rc = nl_vlan_add(nl, "xv101", "vttap0", 101, err, sizeof err);
+	if (rc == -EOPNOTSUPP) {
+		ok(strstr(err, "no 802.1Q VLAN interfaces (CONFIG_VLAN_8021Q, module 8021q)") != NULL,
+		   "without 8021q: -EOPNOTSUPP, saying so (%s)", err);
+		ok(sysnet("xv101", "flags") == NULL, "and nothing made");
+	} else {
+		ok(rc == 0, "xv101 on vttap0, VLAN 101: %s", rc ? err : "ok");
+		ok(is_up("xv101"), "it is up");
+		ok(nl_link_del(nl, "xv101") == 0, "and removed");
+	}
+	rc = nl_vlan_add(nl, "xv102", "nosuchlink0", 102, err, sizeof err);
+	ok(rc == -ENODEV && strstr(err, "uplink nosuchlink0"), "on a missing uplink: -ENODEV (%s)",
+	   err);
+	rc = nl_vlan_add(nl, "xv4095", "vttap0", 4095, err, sizeof err);
+	ok(rc == -EINVAL && *err, "VLAN 4095: -EINVAL (%s)", err);
+}
+
 static void test_cleanup(void)
 {
 	char names[256] = "";
@@ -537,6 +557,7 @@ int main(void)
 	test_ports();
 	test_addr();
 	test_errors();
+	test_vlan_iface();
 	test_cleanup();
 	return tap_done();
 }
