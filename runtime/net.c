@@ -733,6 +733,21 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 	return 0;
 }
 
+void net_host_taps_list(const struct model *m, const struct ns *ns, struct sbuf *out)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", ns->taps ? ns->taps : "");
+	char *save = NULL;
+	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(t, '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		unsigned vid = tap_vid(ns, t);
+		sb_printf(out, "%s %u %s %sh%u\n", t, vid, eq + 1, m->net ? m->net->prefix : "?", vid);
+	}
+}
+
 void net_host_taps_drop(struct model *m, struct ns *ns)
 {
 	char buf[4096];

@@ -59,6 +59,8 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 /* Whether the namespace has a tap on VLAN (so its alias is in use). */
 bool net_tap_names(const struct ns *ns, const char *vlan);
 void net_host_taps_restore(struct model *m);
+/* ns/NS/taps: "VLAN ID ADDR DEVICE" per tap. */
+void net_host_taps_list(const struct model *m, const struct ns *ns, struct sbuf *out);
 /* rmdir ns/NS: its taps' devices go (ns->taps is left as it was). */
 void net_host_taps_drop(struct model *m, struct ns *ns);
 /* Once a second: the guest's traffic from its host ends' counters (a guest's receive is

@@ -17,6 +17,7 @@ int ctl_hosts(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *re
 int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int gen_ns_taps(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_ns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);
 int gen_ns_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_ns_param(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);

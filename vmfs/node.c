@@ -35,6 +35,7 @@ const struct ventry vtab[] = {
 	{VK_NS_TOP,          VK_NS,          "top",            F | 0444, VF_GEN,    0, gen_ns_top},
 	{VK_NS_HOSTS,        VK_NS,          "hosts",          F | 0666, VF_VALUE,  0, gen_ns_hosts, set_ns_hosts},
 	{VK_NS_LOG,          VK_NS,          "log",            F | 0444, VF_LOG,    0},
+	{VK_NS_TAPS,         VK_NS,          "taps",           F | 0444, VF_GEN,    0, gen_ns_taps},
 	{VK_NS_CONFIG,       VK_NS,          "config",         D | 0777, VF_DIR,    0},
 	{VK_NS_PARAM,        VK_NS_CONFIG,   NULL,             F | 0666, VF_VALUE,  0, gen_ns_param, set_ns_param},
 	{VK_NS_VMS,          VK_NS,          "vms",            D | 0777, VF_DIR,    0},

@@ -41,6 +41,7 @@ enum vkind {
 	VK_NS_TOP,
 	VK_NS_HOSTS,
 	VK_NS_LOG,
+	VK_NS_TAPS, /* within VK_NS..VK_VLAN: node.c decodes those by their namespace's slot */
 	VK_NS_CONFIG,
 	VK_NS_PARAM,
 	VK_NS_VMS,

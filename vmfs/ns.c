@@ -31,6 +31,13 @@ int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	return 0;
 }
 
+/* The namespace's host taps (ctl tap), a line each: VLAN ID ADDR DEVICE. */
+int gen_ns_taps(struct vmfs *v, const struct vnode *n, struct sbuf *out)
+{
+	net_host_taps_list(&v->m, n->ns, out);
+	return 0;
+}
+
 int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	sb_printf(out, "%s\n", *n->ns->hosts ? n->ns->hosts : v->hostname);

@@ -77,6 +77,7 @@ ok "lab's LAN1 cannot reach default's LAN1" says_no "$M/ns/lab/containers/l1" "p
 # a host tap
 ok "a host tap on LAN1" "$XWRITE" "$D/ctl" "tap LAN1 10.77.0.254/24"
 ok "it is a device with the address" sh -c "ip -o addr show ${PFX}h101 | grep -q 10.77.0.254/24"
+is "$(cat "$D/taps")" "LAN1 101 10.77.0.254/24 ${PFX}h101" "ns/NS/taps lists it"
 ok "the host reaches a guest through it" "$T/images/busybox/bin/busybox" ping -c 2 -W 2 -I "${PFX}h101" 10.77.0.2
 ok "and a guest the host" says "$C/c2" "ping -c 1 -W 2 10.77.0.254"
 is "$(errno_of "$D/ctl" "tap LAN1 10.77.1.1/24")" "EEXIST" "a second tap on LAN1: EEXIST"
