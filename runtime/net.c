@@ -679,6 +679,11 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 		snprintf(why, whylen, "tap: networking is %s", net_mode(m));
 		return -ENOTSUP;
 	}
+	if (addr && !strchr(addr, '/')) {
+		snprintf(why, whylen, "tap %s %s: the address needs its prefix length, as in "
+			 "10.0.0.1/24", vlan, addr);
+		return -EINVAL;
+	}
 	/* the same checks as a NIC: "VLAN,ADDR" */
 	snprintf(spec_text, sizeof(spec_text), "%s%s%s", vlan, addr ? "," : "", addr ? addr : "");
 	if (value_nic(spec_text, &spec, why, whylen) || (addr && !*spec.addr) || *spec.bridge ||
