@@ -1,7 +1,7 @@
 # vmfs — plain Makefile. Everything but main() goes into libvmfs.a, which the
 # daemon and the unit tests both link, so tests exercise the very same code.
 CC      ?= cc
-PKGS    := fuse3 inih json-c libpng libmnl
+PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))

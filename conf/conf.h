@@ -16,7 +16,8 @@
 	X(vmfs, allow_other, bool, "false", "let other users into the tree (modes still apply)")   \
 	X(vmfs, foreground, bool, "false", "stay in the foreground, as -f")                        \
 	X(vmfs, debug, bool, "false", "print every FUSE request, as -d")                           \
-	X(vmfs, uplink, str, "", "an interface that carries every VLAN tagged off the host (a trunk)")
+	X(vmfs, uplink, str, "", "an interface that carries every VLAN tagged off the host (a trunk)") \
+	X(vmfs, web, str, "", "serve the tree over HTTP on ADDR:PORT (loopback only for now)")
 
 #define CONF_TYPE_str char *
 #define CONF_TYPE_bool bool

@@ -23,6 +23,7 @@
 #include "runtime/run.h"
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
+#include "web/http.h"
 #include "vmfs/notify.h"
 
 #define ENTRY_TIMEOUT 1.0
@@ -552,8 +553,11 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
 	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
 	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0 &&
-	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0)
+	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0 &&
+	    (!v->web || web_attach(v->web, l) == 0))
 		rc = loop_run(l);
+	web_close(v->web); /* its waiting requests first: they hold handles */
+	v->web = NULL;
 	unpark_all(v);
 	notify_stop();
 	v->m.on_remove = NULL;

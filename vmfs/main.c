@@ -19,9 +19,10 @@
 
 #include "vmfs/fuse.h"
 #include "vmfs/kinds.h"
+#include "web/http.h"
 
 struct cli {
-	char *conf, *state, *images; /* fuse_opt_parse strdup()s them */
+	char *conf, *state, *images, *web; /* fuse_opt_parse strdup()s them */
 	int help, version;
 };
 
@@ -30,6 +31,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("--conf=%s", conf),     CLI_OPT("--conf %s", conf),
 	CLI_OPT("--state=%s", state),   CLI_OPT("--state %s", state),
 	CLI_OPT("--images=%s", images), CLI_OPT("--images %s", images),
+	CLI_OPT("--web=%s", web),       CLI_OPT("--web %s", web),
 	CLI_OPT("-h", help),            CLI_OPT("--help", help),
 	CLI_OPT("-V", version),         CLI_OPT("--version", version),
 	FUSE_OPT_END,
@@ -47,6 +49,7 @@ static void usage(FILE *out)
 		"  --conf FILE     read FILE (INI); default /etc/vmfs.conf if it exists\n"
 		"  --state DIR     the state directory (default /var/lib/vmfs)\n"
 		"  --images DIR    the image store shown as images/ (default STATE/images)\n"
+		"  --web ADDR:PORT serve the tree over HTTP too (loopback only for now)\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
@@ -75,6 +78,7 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 	}
 	if ((cli->state && conf_set(conf, "vmfs", "state", cli->state, err, sizeof(err))) ||
 	    (cli->images && conf_set(conf, "vmfs", "images", cli->images, err, sizeof(err))) ||
+	    (cli->web && conf_set(conf, "vmfs", "web", cli->web, err, sizeof(err))) ||
 	    (fo->mountpoint && conf_set(conf, "vmfs", "mountpoint", fo->mountpoint, err, sizeof(err))))
 		return 2;
 	conf->debug |= fo->debug;
@@ -252,6 +256,12 @@ int main(int argc, char **argv)
 		vmfs_fini(&v);
 		goto out;
 	}
+	/* before the mount, so that a port in use fails the start rather than a daemon */
+	if (*conf.web && web_open(&v, conf.web, &v.web, err, sizeof(err))) {
+		fprintf(stderr, "vmfs: %s\n", err);
+		vmfs_fini(&v);
+		goto out;
+	}
 	if (!clear_stale_mount(conf.mountpoint) &&
 	    !add_mount_options(&args, &conf))
 		rc = vmfs_fuse_run(&v, &args, conf.mountpoint, conf.foreground, lockfd);
@@ -262,6 +272,7 @@ out:
 	free(cli.conf);
 	free(cli.state);
 	free(cli.images);
+	free(cli.web);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
 	conf_free(&conf);

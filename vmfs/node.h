@@ -124,6 +124,10 @@ struct vmfs {
 	 * "ok: VERB N" as the namespace ctl does. */
 	struct lcbatch *wait;
 	bool wait_count;
+	/* The reason of the last refusal (node_reject), for a front end that answers with it
+	 * (HTTP); cleared by the front end before an operation. */
+	char last_err[1024];
+	struct web *web; /* the HTTP door (web/http.h), NULL if off */
 };
 
 /* An open file. The front end keeps the pointer (FUSE: fi->fh) and hands it back. */
