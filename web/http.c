@@ -20,6 +20,7 @@ struct web {
 	struct vmfs *v;
 	struct MHD_Daemon *d;
 	char addr[64];
+	struct req *parked; /* suspended requests, for web_close */
 };
 
 /* One request: its body as it arrives, and for a ctl write that goes on in the background
@@ -31,6 +32,7 @@ struct req {
 	bool too_big, done;
 	struct vhandle *h;
 	struct waiter wt;
+	struct req *next, **prevp; /* in w->parked while suspended */
 	int status;
 	struct sbuf out;
 	const char *type;
@@ -277,15 +279,23 @@ static void write_done(struct req *q, ssize_t n)
 	node_release(v, q->h);
 	q->h = NULL;
 	if (n < 0) {
-		/* a ctl's reply is "error: REASON" already */
+		/* a ctl's reply is "error: REASON\n" already */
+		buf[strcspn(buf, "\n")] = 0;
 		fail(q, (int)-n, !strncmp(buf, "error: ", 7) ? buf + 7 : NULL);
-		q->out.len -= q->out.len && q->out.p[q->out.len - 1] == '\n' &&
-			      q->out.len > 1 && q->out.p[q->out.len - 2] == '\n';
 		return;
 	}
 	q->status = MHD_HTTP_OK;
 	q->type = "text/plain; charset=utf-8";
 	sb_puts(&q->out, got > 0 ? buf : "ok\n");
+}
+
+static void unpark(struct req *q)
+{
+	if (q->prevp && (*q->prevp = q->next))
+		q->next->prevp = q->prevp;
+	q->prevp = NULL;
+	q->done = true;
+	MHD_resume_connection(q->c);
 }
 
 static void write_wake(struct waiter *wt)
@@ -297,8 +307,7 @@ static void write_wake(struct waiter *wt)
 		return;
 	}
 	write_done(q, n);
-	q->done = true;
-	MHD_resume_connection(q->c);
+	unpark(q);
 }
 
 static void put_file(struct req *q, const struct vnode *n)
@@ -314,6 +323,10 @@ static void put_file(struct req *q, const struct vnode *n)
 	if (w == -EINPROGRESS) {
 		q->wt.wake = write_wake;
 		waitq_add(node_waitq(v, q->h), &q->wt);
+		if ((q->next = q->w->parked))
+			q->next->prevp = &q->next;
+		q->w->parked = q;
+		q->prevp = &q->w->parked;
 		MHD_suspend_connection(q->c);
 		return;
 	}
@@ -448,6 +461,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 		node_write_abandon(q->h);
 		node_release(q->w->v, q->h);
 	}
+	if (q->prevp && (*q->prevp = q->next))
+		q->next->prevp = q->prevp;
 	sb_free(&q->body);
 	sb_free(&q->out);
 	free(q);
@@ -517,6 +532,18 @@ void web_close(struct web *w)
 {
 	if (!w)
 		return;
+	/* libmicrohttpd must not be stopped with requests suspended: they are answered first */
+	while (w->parked) {
+		struct req *q = w->parked;
+		waiter_del(&q->wt);
+		node_write_abandon(q->h);
+		node_release(w->v, q->h);
+		q->h = NULL;
+		fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
+		q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		unpark(q);
+	}
+	MHD_run(w->d);
 	MHD_stop_daemon(w->d);
 	free(w);
 }

@@ -85,5 +85,16 @@ is "$(code -X DELETE $U/ns/default)" 409 "DELETE the default namespace: 409"
 is "$(code -X DELETE $U/ns/default/containers/c1)" 200 "DELETE a container"
 is "$(code -X PUT $U/ns/lab/)" 201 "PUT ns/lab/: a namespace"
 is "$(code -X DELETE $U/ns/lab)" 200 "DELETE it"
+
+# vmfs stopping while a request waits for a start: answered, and a clean exit
+is "$(code -X PUT $U/ns/default/vms/v2/)" 201 "mkdir v2"
+curl -s -o "$T/start" -w '%{http_code}' -X POST --data-binary start $U/ns/default/vms/v2/ctl >"$T/start.code" &
+cpid=$!
+wait_for 5 sh -c "ps -eo args | grep -q '[q]emu-system.*process=vmfs-v2'"
+ok "SIGTERM while a request waits: a clean exit" vmfs_term
+wait $cpid
+like "$(cat "$T/start.code")" "^(503|200)$" "the waiting request is answered ($(cat "$T/start.code"))"
+vmfs_start --images "$T/images" || exit 1
+ok "kill what runs" "$XWRITE" "$D/ctl" "kill all"
 vmfs_stop
 done_testing
