@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "runtime/screen.h"
+#include "runtime/vm.h"
 #include "vmfs/loop.h"
 #include "vmfs/node.h"
 
@@ -269,6 +271,29 @@ static void get_file(struct req *q, const struct vnode *n, const char *url, bool
 	}
 }
 
+/* screenshot.png?size=N: the screen scaled so that its larger side is at most N pixels,
+ * as minimega's screenshots take a size. */
+static void screenshot_sized(struct req *q, const struct vnode *n, const char *size)
+{
+	char *end, err[1024];
+	unsigned long px = strtoul(size, &end, 10);
+	if (!*size || *end || px < 1 || px > SCREEN_MAX_DIM) {
+		snprintf(err, sizeof(err), "screenshot.png?size=%.32s: use a number of pixels from 1 "
+			 "to %d", size, SCREEN_MAX_DIM);
+		node_reject(q->w->v, n, "screenshot.png", err);
+		fail(q, EINVAL, err);
+		return;
+	}
+	int r = vm_screenshot(&q->w->v->m, n->obj, (unsigned)px, &q->out, err, sizeof(err));
+	if (r) {
+		node_reject(q->w->v, n, "screenshot.png", err);
+		fail(q, -r, err);
+		return;
+	}
+	q->status = MHD_HTTP_OK;
+	q->type = "image/png";
+}
+
 /* A write's outcome: a ctl's answer (what reading it back gives), or "ok". */
 static void write_done(struct req *q, ssize_t n)
 {
@@ -400,6 +425,11 @@ static void handle(struct req *q, const char *url, const char *method)
 		}
 		const char *accept = MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, "Accept");
 		get_dir(q, &n, url, accept && strstr(accept, "text/html"));
+		return;
+	}
+	const char *size = MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, "size");
+	if (get && size && n.e->kind == VK_OBJ_SCREENSHOT) {
+		screenshot_sized(q, &n, size);
 		return;
 	}
 	if (get) {

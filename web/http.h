@@ -5,6 +5,7 @@
  *   GET  /PATH          a file's content (image/png for .png, text/plain otherwise; a
  *                       console or log: what there is now); a directory's listing as JSON
  *                       [{"name","kind":"dir"|"file","size","mtime"}], or HTML for a browser
+ *   GET  .../screenshot.png?size=N   the screen, its larger side scaled to N pixels
  *   GET  /PATH?format=json   tables (info, top of a namespace) as an array of objects, and
  *                       "key value" files (an object's info, top; host/info) as one object
  *   PUT, POST /PATH     writes the body to the file (a ctl command, a value); a ctl write

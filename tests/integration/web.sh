@@ -79,6 +79,14 @@ ok "answered in ${ms} ms" test "$ms" -lt 2000
 wait $cpid
 is "$(cat "$T/start.code")" 200 "the start answers 200 when QEMU is up"
 is "$(cat "$D/vms/v1/state")" "RUNNING" "RUNNING"
+is "$(code $U/ns/default/vms/v1/screenshot.png)" 200 "GET screenshot.png"
+is "$(curl -s -o /dev/null -w '%{content_type}' $U/ns/default/vms/v1/screenshot.png)" "image/png" "as image/png"
+read -r w h _ < <("$ROOT/tests/tools/pnginfo" "$T/body")
+is "$(code "$U/ns/default/vms/v1/screenshot.png?size=100")" 200 "screenshot.png?size=100"
+read -r sw sh _ < <("$ROOT/tests/tools/pnginfo" "$T/body")
+ok "scaled: ${w}x${h} -> ${sw}x${sh}, the larger side 100" test "$((sw > sh ? sw : sh))" = 100 -a "$w" -gt 100
+is "$(code "$U/ns/default/vms/v1/screenshot.png?size=0")" 400 "size=0: 400"
+like "$(body)" "use a number of pixels from 1 to 16384" "saying why"
 is "$(code -X DELETE $U/ns/default/vms/v1)" 200 "DELETE a running VM: rmdir kills and removes it"
 ok "it is gone" test ! -e "$D/vms/v1"
 is "$(code -X DELETE $U/ns/default)" 409 "DELETE the default namespace: 409"
