@@ -412,10 +412,12 @@ static void handle(struct req *q, const char *url, const char *method)
 							 target.e->kind == VK_IMAGES)
 				? node_rmdir(v, &n, name, cred(q->w))
 				: node_unlink(v, &n, name, cred(q->w));
-		if (r)
+		if (r) {
 			fail(q, -r, NULL);
-		else
-			q->status = mk ? MHD_HTTP_CREATED : MHD_HTTP_OK, sb_puts(&q->out, "ok\n");
+			return;
+		}
+		q->status = mk ? MHD_HTTP_CREATED : MHD_HTTP_OK;
+		sb_puts(&q->out, "ok\n");
 		return;
 	}
 	if (n.e->file == VF_DIR || (get && n.e->kind == VK_IMAGES)) {
