@@ -89,6 +89,9 @@ IN_N=0
 in_ct() {
 	IN_N=$((IN_N + 1))
 	local f=out$IN_N
+	# is "$(in_ct ...)" runs this in a subshell, so IN_N does not move and names repeat: the
+	# last command's file must go, or a slow command's caller reads the one before's output
+	rm -f "$RUN/root/tmp/$f"
 	send "run { $1 ; } >/tmp/$f.tmp 2>&1; mv /tmp/$f.tmp /tmp/$f
 "
 	local i
