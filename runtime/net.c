@@ -377,7 +377,6 @@ static int vm_nics(struct net *n, struct netnic *nics, int count, char *why, siz
 }
 
 static void nics_remove(struct model *m, struct netnic *nics, int count);
-static unsigned tap_vid(const struct ns *ns, const char *vlan);
 
 int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t whylen)
 {
@@ -393,7 +392,10 @@ int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t w
 		return -ENOMEM;
 	int count = nics_resolve(m, o, nics, why, whylen), r = count < 0 ? count : 0;
 	for (int i = 0; !r && i < count; i++)
-		r = dev_pick(m, o->type == OT_VM ? 't' : 'v', nics, i, nics[i].dev);
+		if ((r = dev_pick(m, o->type == OT_VM ? 't' : 'v', nics, i, nics[i].dev)))
+			snprintf(why, whylen, "no free device name %s%c1 to %s%c99999",
+				 n->prefix, o->type == OT_VM ? 't' : 'v', n->prefix,
+				 o->type == OT_VM ? 't' : 'v');
 	if (!r)
 		r = o->type == OT_VM ? vm_nics(n, nics, count, why, whylen)
 				     : ct_nics(n, nics, count, rundfd, why, whylen);
@@ -447,15 +449,13 @@ static void nics_remove(struct model *m, struct netnic *nics, int count)
 
 void net_stop(struct model *m, struct object *o)
 {
-	if (o->type == OT_CT) {
-		int dfd = run_open(m, o);
-		if (dfd >= 0) {
-			netns_drop(dfd);
-			close(dfd);
-		}
-	}
 	if (!o->rt.nics)
-		return;
+		return; /* no NICs, no namespace of ours: a container without made its own */
+	int dfd = o->type == OT_CT ? run_open(m, o) : -1;
+	if (dfd >= 0) { /* the shim unmounts it as it ends; not if it was killed */
+		netns_drop(dfd);
+		close(dfd);
+	}
 	nics_remove(m, o->rt.nics, o->rt.nnics);
 	free(o->rt.nics);
 	o->rt.nics = NULL;
@@ -515,6 +515,48 @@ void net_adopt(struct model *m, struct object *o, int rundfd)
 	o->rt.nnics = count;
 }
 
+/* The id of a VLAN as a tap names it (alias or number); 0 if it has none. */
+static unsigned tap_vid(const struct ns *ns, const char *vlan)
+{
+	const struct vlan_alias *a = vlan_find(ns, vlan);
+	return a ? a->id : (unsigned)strtoul(vlan, NULL, 10);
+}
+
+/* Calls fn for each tap of ns->taps ("VLAN=ADDR ..."), with the VLAN's id; stops at the
+ * first non-zero return and returns it. */
+static int taps_each(const struct ns *ns,
+		     int (*fn)(void *arg, const char *vlan, unsigned vid, const char *addr),
+		     void *arg)
+{
+	char buf[4096], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", ns->taps ? ns->taps : "");
+	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(t, '=');
+		int r = eq ? (*eq = 0, fn(arg, t, tap_vid(ns, t), eq + 1)) : 0;
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+struct tapq {
+	const char *vlan; /* in: the VLAN asked about, or NULL */
+	unsigned vid;     /* in: the id asked about, or 0 */
+	const char *addr; /* out: its address */
+	struct sbuf *b;   /* taps_with: the others */
+	struct net *n;
+	const struct ns *ns;
+};
+
+static int tap_match(void *arg, const char *vlan, unsigned vid, const char *addr)
+{
+	struct tapq *q = arg;
+	if (q->vlan ? strcmp(q->vlan, vlan) : q->vid != vid)
+		return 0;
+	q->addr = addr;
+	return 1;
+}
+
 /* What a crashed vmfs may have left: PREFIX0, PREFIX.VID, PREFIXtN, PREFIXvN, PREFIXhVID,
  * PREFIXhVIDp and PREFIXuVID. Returns the kind letter ('0' and '.' are bridges), 0 if not ours. */
 static char dev_kind(const struct net *n, const char *name, unsigned *num)
@@ -548,14 +590,9 @@ static void sweep_one(void *arg, const char *name, const char *kind)
 static bool tap_claimed(struct model *m, unsigned vid)
 {
 	for (size_t i = 0; i < m->nns; i++) {
-		char buf[4096];
-		snprintf(buf, sizeof(buf), "%s", m->nss[i]->taps ? m->nss[i]->taps : "");
-		char *save = NULL;
-		for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(t, '=');
-			if (eq && (*eq = 0, tap_vid(m->nss[i], t) == vid))
-				return true;
-		}
+		struct tapq q = {.vid = vid};
+		if (taps_each(m->nss[i], tap_match, &q))
+			return true;
 	}
 	return false;
 }
@@ -626,24 +663,27 @@ static void host_tap_remove(struct net *n, unsigned vid)
 	bridge_gc(n, bridge);
 }
 
-/* The id of a VLAN as a tap names it (alias or number); 0 if it has none. */
-static unsigned tap_vid(const struct ns *ns, const char *vlan)
+/* The address a namespace's tap on VLAN has, "" if none. */
+static void tap_addr(const struct ns *ns, const char *vlan, char *out, size_t outlen)
 {
-	const struct vlan_alias *a = vlan_find(ns, vlan);
-	return a ? a->id : (unsigned)strtoul(vlan, NULL, 10);
+	struct tapq q = {.vlan = vlan};
+	snprintf(out, outlen, "%s", taps_each(ns, tap_match, &q) ? q.addr : "");
+}
+
+static int tap_keep(void *arg, const char *vlan, unsigned vid, const char *addr)
+{
+	struct tapq *q = arg;
+	if (strcmp(vlan, q->vlan))
+		sb_printf(q->b, "%s%s=%s", q->b->len ? " " : "", vlan, addr);
+	return 0;
 }
 
 /* ns->taps without VLAN's entry, plus "VLAN=ADDR" if addr. */
-static char *taps_with(const char *taps, const char *vlan, const char *addr)
+static char *taps_with(const struct ns *ns, const char *vlan, const char *addr)
 {
 	struct sbuf b = {0};
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", taps ? taps : "");
-	char *save = NULL;
-	size_t vl = strlen(vlan);
-	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
-		if (strncmp(t, vlan, vl) || t[vl] != '=')
-			sb_printf(&b, "%s%s", b.len ? " " : "", t);
+	struct tapq q = {.vlan = vlan, .b = &b};
+	taps_each(ns, tap_keep, &q);
 	if (addr)
 		sb_printf(&b, "%s%s=%s", b.len ? " " : "", vlan, addr);
 	if (sb_err(&b)) {
@@ -651,22 +691,6 @@ static char *taps_with(const char *taps, const char *vlan, const char *addr)
 		return NULL;
 	}
 	return b.p ? b.p : strdup("");
-}
-
-/* The address a namespace's tap on VLAN has, "" if none. */
-static void tap_addr(const char *taps, const char *vlan, char *out, size_t outlen)
-{
-	const char *p = taps;
-	size_t vl = strlen(vlan);
-	*out = 0;
-	while (p && *p) {
-		if (!strncmp(p, vlan, vl) && p[vl] == '=') {
-			snprintf(out, outlen, "%.*s", (int)strcspn(p + vl + 1, " "), p + vl + 1);
-			return;
-		}
-		p = strchr(p, ' ');
-		p = p ? p + 1 : NULL;
-	}
 }
 
 int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *addr, char *why,
@@ -692,7 +716,7 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 			snprintf(why, whylen, "tap: use tap VLAN ADDR/PREFIX, as in tap LAN1 10.0.0.1/24");
 		return -EINVAL;
 	}
-	tap_addr(ns->taps, vlan, have, sizeof(have));
+	tap_addr(ns, vlan, have, sizeof(have));
 	if (!addr && !*have) {
 		snprintf(why, whylen, "tap delete %s: namespace %s has no tap on %s", vlan, ns->name,
 			 vlan);
@@ -715,7 +739,7 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 	}
 	if (!r && addr)
 		r = host_tap_make(n, vid, spec.addr, why, whylen);
-	char *taps = r ? NULL : taps_with(ns->taps, vlan, addr ? spec.addr : NULL);
+	char *taps = r ? NULL : taps_with(ns, vlan, addr ? spec.addr : NULL);
 	if (!r && !taps)
 		r = -ENOMEM;
 	if (r)
@@ -738,58 +762,56 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 	return 0;
 }
 
+static int tap_line(void *arg, const char *vlan, unsigned vid, const char *addr)
+{
+	struct tapq *q = arg;
+	sb_printf(q->b, "%s %u %s %sh%u\n", vlan, vid, addr, q->n ? q->n->prefix : "?", vid);
+	return 0;
+}
+
 void net_host_taps_list(const struct model *m, const struct ns *ns, struct sbuf *out)
 {
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", ns->taps ? ns->taps : "");
-	char *save = NULL;
-	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		char *eq = strchr(t, '=');
-		if (!eq)
-			continue;
-		*eq = 0;
-		unsigned vid = tap_vid(ns, t);
-		sb_printf(out, "%s %u %s %sh%u\n", t, vid, eq + 1, m->net ? m->net->prefix : "?", vid);
-	}
+	struct tapq q = {.b = out, .n = m->net};
+	taps_each(ns, tap_line, &q);
+}
+
+static int tap_drop(void *arg, const char *vlan, unsigned vid, const char *addr)
+{
+	struct tapq *q = arg;
+	if (vid)
+		host_tap_remove(q->n, vid);
+	return 0;
 }
 
 void net_host_taps_drop(struct model *m, struct ns *ns)
 {
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", ns->taps ? ns->taps : "");
-	char *save = NULL;
-	for (char *t = strtok_r(buf, " ", &save); m->net && m->net->nl && t;
-	     t = strtok_r(NULL, " ", &save)) {
-		char *eq = strchr(t, '=');
-		if (eq && (*eq = 0, tap_vid(ns, t)))
-			host_tap_remove(m->net, tap_vid(ns, t));
-	}
+	struct tapq q = {.n = m->net};
+	if (m->net && m->net->nl)
+		taps_each(ns, tap_drop, &q);
 }
 
 bool net_tap_names(const struct ns *ns, const char *vlan)
 {
-	char have[64];
-	tap_addr(ns->taps, vlan, have, sizeof(have));
-	return *have;
+	struct tapq q = {.vlan = vlan};
+	return taps_each(ns, tap_match, &q);
+}
+
+/* A tap a crash or a reboot lost is made again; failing, the namespace's log says why. */
+static int tap_restore(void *arg, const char *vlan, unsigned vid, const char *addr)
+{
+	struct tapq *q = arg;
+	char why[300], dev[16];
+	snprintf(dev, sizeof(dev), "%sh%u", q->n->prefix, vid);
+	if (vid && !if_nametoindex(dev) && host_tap_make(q->n, vid, addr, why, sizeof(why)))
+		evlog_add(&((struct ns *)q->ns)->log, "tap %s %s: cannot restore it: %s", vlan,
+			  addr, why);
+	return 0;
 }
 
 void net_host_taps_restore(struct model *m)
 {
-	struct net *n = m->net;
-	for (size_t i = 0; n && n->nl && i < m->nns; i++) {
-		struct ns *ns = m->nss[i];
-		char buf[4096], why[300], dev[16];
-		snprintf(buf, sizeof(buf), "%s", ns->taps ? ns->taps : "");
-		char *save = NULL;
-		for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(t, '=');
-			if (!eq)
-				continue;
-			*eq = 0;
-			unsigned vid = tap_vid(ns, t);
-			snprintf(dev, sizeof(dev), "%sh%u", n->prefix, vid);
-			if (vid && !if_nametoindex(dev) && host_tap_make(n, vid, eq + 1, why, sizeof(why)))
-				evlog_add(&ns->log, "tap %s %s: cannot restore it: %s", t, eq + 1, why);
-		}
+	for (size_t i = 0; m->net && m->net->nl && i < m->nns; i++) {
+		struct tapq q = {.n = m->net, .ns = m->nss[i]};
+		taps_each(m->nss[i], tap_restore, &q);
 	}
 }
