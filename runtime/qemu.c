@@ -248,13 +248,16 @@ static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
 	return -EADDRINUSE;
 }
 
-/* Disks and VNC, before QEMU runs: what can fail here fails with our words, not QEMU's. */
-static int vm_prepare(struct model *m, struct object *o, char *err, size_t errlen)
+/* Disks, VNC and NICs, before QEMU runs: what can fail here fails with our words, not
+ * QEMU's. */
+static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
 {
 	char why[1024];
 	int r = vm_disks_prepare(m, o, why, sizeof(why));
 	if (!r)
 		r = vnc_pick(m, o, why, sizeof(why));
+	if (!r)
+		r = net_start(m, o, rundfd, why, sizeof(why));
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
 }
 
@@ -276,10 +279,7 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		return lifecycle_fail(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
 				 err, errlen);
 	}
-	int r = vm_prepare(m, o, err, errlen);
-	char why[1024];
-	if (!r && (r = net_start(m, o, dfd, why, sizeof(why))))
-		r = lifecycle_fail(m, o, why, r, err, errlen);
+	int r = vm_prepare(m, o, dfd, err, errlen);
 	if (r) {
 		free(a);
 		close(dfd);

@@ -262,16 +262,13 @@ static void run_adopt(struct model *m, struct object *o)
 	run_dir(m, o, dir, sizeof(dir));
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	bool alive = dfd >= 0 && run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start);
-	if (alive)
+	if (alive) {
 		o->rt.started = fstatat(dfd, "pid", &st, 0) == 0 ? st.st_mtime : time(NULL);
+		net_adopt(m, o, dfd);
+	}
 	if (dfd >= 0)
 		close(dfd);
 	if (alive) {
-		int nfd = run_open(m, o);
-		if (nfd >= 0) {
-			net_adopt(m, o, nfd);
-			close(nfd);
-		}
 		run_watch(m, o);
 		if (o->type == OT_VM)
 			vm_adopt(m, o);
