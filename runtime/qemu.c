@@ -256,8 +256,8 @@ static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, 
 	int r = vm_disks_prepare(m, o, why, sizeof(why));
 	if (!r)
 		r = vnc_pick(m, o, why, sizeof(why));
-	if (!r)
-		r = net_start(m, o, rundfd, why, sizeof(why));
+	if (!r && (r = net_start(m, o, rundfd, why, sizeof(why))))
+		o->rt.vnc_display = -1; /* no QEMU will hold it */
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
 }
 
