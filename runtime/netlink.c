@@ -296,6 +296,18 @@ static int link_index(struct nl *nl, const char *name)
 	return rc ? rc : l.index;
 }
 
+/* A link request naming the link, optionally bringing it up. */
+static struct nlmsghdr *link_msg(char *buf, int type, int flags, const char *name, bool up)
+{
+	struct nlmsghdr *nlh = msg_start(buf, type, flags, AF_UNSPEC, 0);
+	if (up) {
+		((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
+		((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
+	}
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nlh;
+}
+
 /* A bridge, up, filtering VLANs or not; on failure err says "what: reason". */
 static int bridge_add(struct nl *nl, const char *name, int filtering, const char *what,
 		      char *err, size_t errlen)
@@ -304,10 +316,7 @@ static int bridge_add(struct nl *nl, const char *name, int filtering, const char
 	struct nlmsghdr *nlh;
 	struct nlattr *info, *data;
 
-	nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, true);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	/* Nothing at all for a plain bridge: without CONFIG_BRIDGE_VLAN_FILTERING the kernel
@@ -401,10 +410,7 @@ static int veth_add(struct nl *nl, const char *host, const char *peer, int nsatt
 		seterr(err, errlen, "veth %s: no %s to put the peer in", host, where);
 		return -EINVAL;
 	}
-	nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, host, true);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -482,8 +488,7 @@ int nl_link_del(struct nl *nl, const char *name)
 	int rc;
 	if ((rc = name_ok("link", name, NULL, 0)))
 		return rc;
-	nlh = msg_start(buf, RTM_DELLINK, 0, AF_UNSPEC, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_msg(buf, RTM_DELLINK, 0, name, false);
 	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
 }
 
@@ -500,10 +505,7 @@ int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vi
 		seterr(err, errlen, "uplink %s: %s", parent, strerror(-index));
 		return index;
 	}
-	nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, true);
 	mnl_attr_put_u32(nlh, IFLA_LINK, index);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vlan");
@@ -527,10 +529,7 @@ int nl_link_up(struct nl *nl, const char *name)
 	int rc;
 	if ((rc = name_ok("link", name, NULL, 0)))
 		return rc;
-	nlh = msg_start(buf, RTM_SETLINK, 0, AF_UNSPEC, 0);
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
-	((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_msg(buf, RTM_SETLINK, 0, name, true);
 	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
 }
 
@@ -543,8 +542,7 @@ int nl_link_set_master(struct nl *nl, const char *name, const char *bridge)
 		return -EINVAL;
 	if ((br = link_index(nl, bridge)) < 0)
 		return br;
-	nlh = msg_start(buf, RTM_SETLINK, 0, AF_UNSPEC, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_msg(buf, RTM_SETLINK, 0, name, false);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br);
 	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
 }
