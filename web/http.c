@@ -22,6 +22,7 @@ struct web {
 	struct vmfs *v;
 	struct MHD_Daemon *d;
 	char addr[64];
+	struct vcred cred;  /* who a request acts as: without authentication, the mounting user */
 	struct req *parked; /* suspended requests, for web_close */
 };
 
@@ -106,14 +107,6 @@ static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last,
 	if (!r && last)
 		snprintf(last, lastlen, "%s", comp[n - 1]);
 	return r;
-}
-
-static const struct vcred *cred(const struct web *w)
-{
-	/* without authentication (loopback only), a request is the mounting user's */
-	static struct vcred c;
-	c = (struct vcred){w->v->owner, w->v->group, 0, 022};
-	return &c;
 }
 
 /* Names in images/ are any file name, and the URL is the client's: both are escaped. */
@@ -239,7 +232,7 @@ static void get_file(struct req *q, const struct vnode *n, const char *url, bool
 {
 	struct vmfs *v = q->w->v;
 	struct vhandle *h;
-	int r = node_open(v, n, O_RDONLY | O_NONBLOCK, cred(q->w), &h);
+	int r = node_open(v, n, O_RDONLY | O_NONBLOCK, &q->w->cred, &h);
 	if (r) {
 		fail(q, -r, NULL);
 		return;
@@ -248,11 +241,18 @@ static void get_file(struct req *q, const struct vnode *n, const char *url, bool
 	off_t off = 0;
 	ssize_t got;
 	/* a console or a followed log answers what there is now (-EAGAIN: nothing more yet) */
-	while ((got = node_read(v, h, buf, sizeof(buf), off)) > 0 && off < (off_t)READ_MAX) {
+	while ((got = node_read(v, h, buf, sizeof(buf), off)) > 0 && off + got <= (off_t)READ_MAX) {
 		sb_add(&q->out, buf, got);
 		off += got;
 	}
 	node_release(v, h);
+	if (got > 0) { /* never a cut file that looks whole */
+		snprintf(buf, sizeof(buf), "%s is larger than %u MiB: copy it through the mount",
+			 url, READ_MAX >> 20);
+		node_reject(v, n, url, buf);
+		fail(q, EFBIG, buf);
+		return;
+	}
 	if (got < 0 && got != -EAGAIN) {
 		fail(q, (int)-got, NULL);
 		return;
@@ -339,12 +339,12 @@ static void put_file(struct req *q, const struct vnode *n)
 {
 	struct vmfs *v = q->w->v;
 	int flags = n->e->file == VF_CTL ? O_RDWR : O_WRONLY | O_TRUNC;
-	int r = node_open(v, n, flags, cred(q->w), &q->h);
+	int r = node_open(v, n, flags, &q->w->cred, &q->h);
 	if (r) {
 		fail(q, -r, NULL);
 		return;
 	}
-	ssize_t w = node_write(v, q->h, q->body.p ? q->body.p : "", q->body.len, 0, cred(q->w));
+	ssize_t w = node_write(v, q->h, q->body.p ? q->body.p : "", q->body.len, 0, &q->w->cred);
 	if (w == -EINPROGRESS) {
 		q->wt.wake = write_wake;
 		waitq_add(node_waitq(v, q->h), &q->wt);
@@ -406,12 +406,12 @@ static void handle(struct req *q, const char *url, const char *method)
 	if (mk || del) {
 		struct vnode made, target;
 		if (mk)
-			r = node_mkdir(v, &n, name, 0777, cred(q->w), &made);
+			r = node_mkdir(v, &n, name, 0777, &q->w->cred, &made);
 		else if (!(r = node_lookup(v, &n, name, &target)))
 			r = target.e->file == VF_DIR || (target.e->file == VF_PASS &&
 							 target.e->kind == VK_IMAGES)
-				? node_rmdir(v, &n, name, cred(q->w))
-				: node_unlink(v, &n, name, cred(q->w));
+				? node_rmdir(v, &n, name, &q->w->cred)
+				: node_unlink(v, &n, name, &q->w->cred);
 		if (r) {
 			fail(q, -r, NULL);
 			return;
@@ -528,6 +528,7 @@ int web_open(struct vmfs *v, const char *addrport, struct web **out, char *err, 
 	if (!w)
 		return -ENOMEM;
 	w->v = v;
+	w->cred = (struct vcred){v->owner, v->group, 0, 022};
 	snprintf(w->addr, sizeof(w->addr), "%s", addrport);
 	w->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL,
 				answer, w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
