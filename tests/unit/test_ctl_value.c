@@ -261,6 +261,24 @@ static void test_vlan_ranges(void)
 	"use [BRIDGE,]VLAN[,MAC][,DRIVER][,ADDR/PREFIX], as in LAN1, mega_bridge,101,e1000 or "    \
 	"LAN1,10.0.0.2/24"
 
+/* One NIC spec: refused with err, or parsed into these fields. */
+static void check_nic(const char *s, const char *bridge, const char *vlan, const char *mac,
+		      const char *driver, const char *addr, const char *want_err)
+{
+	char err[512];
+	struct nic_spec nic;
+	memset(&nic, 'x', sizeof nic);
+	int rc = value_nic(s, &nic, err, sizeof err);
+	expect(rc, err, want_err, s);
+	if (want_err)
+		return;
+	is_str(nic.bridge, bridge, "nic %s: bridge", s);
+	is_str(nic.vlan, vlan, "nic %s: vlan", s);
+	is_str(nic.mac, mac, "nic %s: mac", s);
+	is_str(nic.driver, driver, "nic %s: driver", s);
+	is_str(nic.addr, addr, *addr ? "nic %s: addr" : "nic %s: no addr", s);
+}
+
 static void test_nics(void)
 {
 	static const struct {
@@ -331,23 +349,11 @@ static void test_nics(void)
 	    {"100,", 0, 0, 0, 0, "~has an empty field"},
 	    {",", 0, 0, 0, 0, "~has an empty field"},
 	};
+	for (size_t i = 0; i < N(cases); i++)
+		check_nic(cases[i].s, cases[i].bridge, cases[i].vlan, cases[i].mac, cases[i].driver,
+			  "", cases[i].err);
 	char err[512];
 	struct nic_spec nic;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < N(cases); i++) {
-		memset(&nic, 'x', sizeof nic);
-		rc = value_nic(cases[i].s, &nic, err, sizeof err);
-		expect(rc, err, cases[i].err, cases[i].s);
-		if (cases[i].err)
-			continue;
-		is_str(nic.bridge, cases[i].bridge, "nic %s: bridge", cases[i].s);
-		is_str(nic.vlan, cases[i].vlan, "nic %s: vlan", cases[i].s);
-		is_str(nic.mac, cases[i].mac, "nic %s: mac", cases[i].s);
-		is_str(nic.driver, cases[i].driver, "nic %s: driver", cases[i].s);
-		is_str(nic.addr, "", "nic %s: no addr", cases[i].s);
-	}
 	ok(value_nic("100", NULL, err, sizeof err) == 0, "nic: NULL out");
 	ok(value_nic(NULL, &nic, err, sizeof err) == -EINVAL, "nic: NULL spec refused");
 }
@@ -448,23 +454,9 @@ static void test_nic_addrs(void)
 	    {"LAN1,fd00::2/64,52-54-00-12-34-56", 0, 0, 0, 0, 0, "~is not a MAC address"},
 	    {"100,E1000,10.0.0.2/24", 0, 0, 0, 0, 0, "~is not a NIC model"},
 	};
-	char err[512];
-	struct nic_spec nic;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < N(cases); i++) {
-		memset(&nic, 'x', sizeof nic);
-		rc = value_nic(cases[i].s, &nic, err, sizeof err);
-		expect(rc, err, cases[i].err, cases[i].s);
-		if (cases[i].err)
-			continue;
-		is_str(nic.bridge, cases[i].bridge, "nic %s: bridge", cases[i].s);
-		is_str(nic.vlan, cases[i].vlan, "nic %s: vlan", cases[i].s);
-		is_str(nic.mac, cases[i].mac, "nic %s: mac", cases[i].s);
-		is_str(nic.driver, cases[i].driver, "nic %s: driver", cases[i].s);
-		is_str(nic.addr, cases[i].addr, "nic %s: addr", cases[i].s);
-	}
+	for (size_t i = 0; i < N(cases); i++)
+		check_nic(cases[i].s, cases[i].bridge, cases[i].vlan, cases[i].mac, cases[i].driver,
+			  cases[i].addr, cases[i].err);
 }
 
 static void test_nets(void)
