@@ -481,15 +481,17 @@ int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen)
 	return rc;
 }
 
-int nl_link_del(struct nl *nl, const char *name)
+/* A request on a named link that says nothing but its errno. */
+static int link_plain(struct nl *nl, const char *name, int type, bool up)
 {
 	char buf[NL_SEND_SIZE];
-	struct nlmsghdr *nlh;
-	int rc;
-	if ((rc = name_ok("link", name, NULL, 0)))
-		return rc;
-	nlh = link_msg(buf, RTM_DELLINK, 0, name, false);
-	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
+	int rc = name_ok("link", name, NULL, 0);
+	return rc ? rc : talk(nl, link_msg(buf, type, 0, name, up), NULL, NULL, "", NULL, 0);
+}
+
+int nl_link_del(struct nl *nl, const char *name)
+{
+	return link_plain(nl, name, RTM_DELLINK, false);
 }
 
 int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, char *err,
@@ -524,13 +526,7 @@ int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vi
 
 int nl_link_up(struct nl *nl, const char *name)
 {
-	char buf[NL_SEND_SIZE];
-	struct nlmsghdr *nlh;
-	int rc;
-	if ((rc = name_ok("link", name, NULL, 0)))
-		return rc;
-	nlh = link_msg(buf, RTM_SETLINK, 0, name, true);
-	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
+	return link_plain(nl, name, RTM_SETLINK, true);
 }
 
 int nl_link_set_master(struct nl *nl, const char *name, const char *bridge)
