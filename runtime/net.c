@@ -32,29 +32,48 @@ const char *net_mode(const struct model *m)
 	return m->net ? m->net->mode : "unavailable: out of memory";
 }
 
-static void learned(void *arg, int ifindex, const unsigned char mac[6], const char *addr)
+/* Calls fn for each NIC of every object vmfs knows; stops at the first non-zero. */
+static int nics_each(struct model *m, int (*fn)(void *arg, struct object *o, int k), void *arg)
 {
-	struct model *m = arg;
-	char text[18];
-	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
 	for (size_t i = 0; i < m->nns; i++)
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
 				struct object *o = m->nss[i]->objs[t].v[j];
-				for (int k = 0; k < o->rt.nnics; k++) {
-					struct netnic *n = &o->rt.nics[k];
-					/* the MAC alone could be forged by another guest */
-					if (n->ifindex != ifindex || strcmp(n->mac, text))
-						continue;
-					char *slot = strchr(addr, ':') ? n->ip6 : n->ip;
-					size_t len = strchr(addr, ':') ? sizeof(n->ip6) : sizeof(n->ip);
-					if (strcmp(slot, addr)) {
-						snprintf(slot, len, "%s", addr);
-						model_event(o->ns, o, "NIC %d (%s) uses %s", k, n->mac, addr);
-					}
-				}
+				for (int k = 0, r; k < o->rt.nnics; k++)
+					if ((r = fn(arg, o, k)))
+						return r;
 			}
+	return 0;
+}
+
+struct sighting {
+	int ifindex;
+	char mac[18];
+	const char *addr;
+};
+
+static int learn_one(void *arg, struct object *o, int k)
+{
+	struct sighting *s = arg;
+	struct netnic *n = &o->rt.nics[k];
+	/* the MAC alone could be forged by another guest */
+	if (n->ifindex != s->ifindex || strcmp(n->mac, s->mac))
+		return 0;
+	bool v6 = strchr(s->addr, ':');
+	char *slot = v6 ? n->ip6 : n->ip;
+	if (strcmp(slot, s->addr)) {
+		snprintf(slot, v6 ? sizeof(n->ip6) : sizeof(n->ip), "%s", s->addr);
+		model_event(o->ns, o, "NIC %d (%s) uses %s", k, n->mac, s->addr);
+	}
+	return 1;
+}
+
+static void learned(void *arg, int ifindex, const unsigned char mac[6], const char *addr)
+{
+	struct sighting s = {ifindex, "", addr};
+	snprintf(s.mac, sizeof(s.mac), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	nics_each(arg, learn_one, &s);
 }
 
 static void learn_ready(struct model *m, struct rtsrc *s)
@@ -136,17 +155,14 @@ void net_default_mac(const struct object *o, int i, char out[18])
 		 h & 0xff);
 }
 
+static int same_dev(void *arg, struct object *o, int k)
+{
+	return !strcmp(o->rt.nics[k].dev, arg);
+}
+
 static bool dev_claimed(struct model *m, const char *dev)
 {
-	for (size_t i = 0; i < m->nns; i++)
-		for (int t = 0; t < 2; t++)
-			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
-				const struct object *o = m->nss[i]->objs[t].v[j];
-				for (int k = 0; k < o->rt.nnics; k++)
-					if (!strcmp(o->rt.nics[k].dev, dev))
-						return true;
-			}
-	return false;
+	return nics_each(m, same_dev, (void *)dev);
 }
 
 /* A free name PREFIX + kind + N: neither a link nor claimed by a NIC vmfs knows. */
