@@ -19,5 +19,8 @@ struct kvm_probe {
  * once; the prober (its child, reparented to init) is SIGKILLed on timeout. A dev that does
  * not exist is ABSENT without any child. */
 void kvm_probe(const char *dev, int timeout_ms, struct kvm_probe *out);
+/* Then, if KVM works: starts QEMU (stopped) as VMs run it (-cpu host) and waits for it to
+ * answer over QMP, within timeout_ms; a QEMU that aborts on this KVM makes it BROKEN. */
+void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p);
 const char *kvm_verdict_name(enum kvm_verdict v); /* "absent", "works", "broken" */
 #endif

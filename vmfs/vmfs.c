@@ -47,6 +47,8 @@ static void kvm_check(struct vmfs *v)
 {
 	const char *dev = getenv("VMFS_KVM_DEVICE");
 	kvm_probe(dev && *dev ? dev : "/dev/kvm", KVM_PROBE_MS, &v->m.kvm);
+	if (v->m.kvm.verdict == KVM_WORKS && !(dev && *dev))
+		kvm_probe_qemu("qemu-system-x86_64", 3000, &v->m.kvm);
 	evlog_add(&v->log, "kvm %s: %s%s", kvm_verdict_name(v->m.kvm.verdict), v->m.kvm.why,
 		  v->m.kvm.verdict == KVM_WORKS ? "" : " (VMs run under TCG emulation)");
 }
