@@ -1,11 +1,11 @@
 # vmfs — plain Makefile. Everything but main() goes into libvmfs.a, which the
 # daemon and the unit tests both link, so tests exercise the very same code.
 CC      ?= cc
-PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd
+PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd gnutls
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))
-override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
+override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lcrypt -lpthread
 
 ifdef SANITIZE
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -22,7 +22,7 @@ TOOLS := tests/tools/xwrite tests/tools/hangfs tests/tools/pnginfo
 
 all: vmfs-bin $(UNIT_BIN) $(TOOLS)
 
-vmfs-bin: vmfs/vmfs vmfs/vmfs-shim
+vmfs-bin: vmfs/vmfs vmfs/vmfs-shim vmfs/vmfs-passwd
 
 libvmfs.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -37,6 +37,11 @@ SHIM_STATIC := $(if $(SANITIZE),,-static)
 $(SHIM_SRC:.c=.o): $(wildcard runtime/shim/*.h)
 vmfs/vmfs-shim: $(SHIM_SRC:.c=.o) libvmfs.a
 	$(CC) $(LDFLAGS) $(SHIM_STATIC) -o $@ $^ -lcap
+
+# Writes the HTTP door's password file; its source is not in web/ itself, whose files all go
+# into the library.
+vmfs/vmfs-passwd: web/passwd/vmfs-passwd.o libvmfs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h libvmfs.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libvmfs.a $(LDLIBS)
@@ -79,10 +84,11 @@ run: all
 	scripts/run
 
 format:
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
+	clang-format -i $(wildcard */*.c */*.h web/passwd/*.c tests/*/*.c tests/*/*.h)
 
 clean:
 	rm -rf build
 	rm -f $(LIB_OBJ) $(SHIM_SRC:.c=.o) vmfs/main.o libvmfs.a vmfs/vmfs vmfs/vmfs-shim $(UNIT_BIN) $(TOOLS)
+	rm -f web/passwd/vmfs-passwd.o vmfs/vmfs-passwd
 
 .PHONY: all vmfs-bin check test bench run format clean images

@@ -17,7 +17,12 @@
 	X(vmfs, foreground, bool, "false", "stay in the foreground, as -f")                        \
 	X(vmfs, debug, bool, "false", "print every FUSE request, as -d")                           \
 	X(vmfs, uplink, str, "", "an interface that carries every VLAN tagged off the host (a trunk)") \
-	X(vmfs, web, str, "", "serve the tree over HTTP on ADDR:PORT (loopback only for now)")
+	X(vmfs, web, str, "", "serve the tree over HTTP on ADDR:PORT, e.g. 127.0.0.1:9001")         \
+	X(vmfs, web_passwd, str, "", "the web's password file (users, rules; vmfs-passwd makes it)") \
+	X(vmfs, web_cert, str, "", "the web's TLS certificate (PEM); with web_key, HTTPS only")  \
+	X(vmfs, web_key, str, "", "the web's TLS private key (PEM)")                               \
+	X(vmfs, web_insecure, bool, "false", "serve a non-loopback address without a password file") \
+	X(vmfs, web_ui, str, "", "the browser pages (default: web/ui beside the vmfs binary)")
 
 #define CONF_TYPE_str char *
 #define CONF_TYPE_bool bool

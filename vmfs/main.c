@@ -22,20 +22,52 @@
 #include "web/http.h"
 
 struct cli {
-	char *conf, *state, *images, *web; /* fuse_opt_parse strdup()s them */
-	int help, version;
+	char *conf, *state, *images, *web, *web_passwd, *web_cert, *web_key; /* strdup()ed */
+	int help, version, web_insecure;
 };
 
 #define CLI_OPT(t, p) {t, offsetof(struct cli, p), 1}
 static const struct fuse_opt cli_opts[] = {
-	CLI_OPT("--conf=%s", conf),     CLI_OPT("--conf %s", conf),
-	CLI_OPT("--state=%s", state),   CLI_OPT("--state %s", state),
-	CLI_OPT("--images=%s", images), CLI_OPT("--images %s", images),
-	CLI_OPT("--web=%s", web),       CLI_OPT("--web %s", web),
+	/* only "--opt=%s": fuse_opt applies every template that matches, and "--web %s" would
+	 * match "--web-passwd" too; join_values turns "--opt VALUE" into "--opt=VALUE" */
+	CLI_OPT("--conf=%s", conf),
+	CLI_OPT("--state=%s", state),
+	CLI_OPT("--images=%s", images),
+	CLI_OPT("--web=%s", web),
+	CLI_OPT("--web-passwd=%s", web_passwd),
+	CLI_OPT("--web-cert=%s", web_cert),
+	CLI_OPT("--web-key=%s", web_key),
+	CLI_OPT("--web-insecure", web_insecure),
 	CLI_OPT("-h", help),            CLI_OPT("--help", help),
 	CLI_OPT("-V", version),         CLI_OPT("--version", version),
 	FUSE_OPT_END,
 };
+
+/* "--web 127.0.0.1:9001" as "--web=127.0.0.1:9001", for the templates above. */
+static int join_values(int argc, char **argv, char ***out)
+{
+	static const char *const with_value[] = {"--conf", "--state", "--images", "--web",
+						 "--web-passwd", "--web-cert", "--web-key"};
+	char **v = calloc(argc + 1, sizeof(*v));
+	int n = 0;
+	if (!v)
+		return -1;
+	for (int i = 0; i < argc; i++) {
+		bool joined = false;
+		for (size_t k = 0; i + 1 < argc && k < sizeof(with_value) / sizeof(*with_value); k++)
+			if (!strcmp(argv[i], with_value[k])) {
+				if (asprintf(&v[n++], "%s=%s", argv[i], argv[i + 1]) < 0)
+					return -1;
+				joined = true;
+				i++;
+				break;
+			}
+		if (!joined && !(v[n++] = strdup(argv[i])))
+			return -1;
+	}
+	*out = v;
+	return n;
+}
 
 static void usage(FILE *out)
 {
@@ -49,7 +81,10 @@ static void usage(FILE *out)
 		"  --conf FILE     read FILE (INI); default /etc/vmfs.conf if it exists\n"
 		"  --state DIR     the state directory (default /var/lib/vmfs)\n"
 		"  --images DIR    the image store shown as images/ (default STATE/images)\n"
-		"  --web ADDR:PORT serve the tree over HTTP too (loopback only for now)\n"
+		"  --web ADDR:PORT serve the tree over HTTP too (and the browser pages at /ui/)\n"
+		"  --web-passwd FILE  users and their rules for the web (made by vmfs-passwd)\n"
+		"  --web-cert FILE, --web-key FILE  HTTPS with this certificate and key (PEM)\n"
+		"  --web-insecure  serve an address other than loopback without a password file\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
@@ -79,22 +114,29 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 	if ((cli->state && conf_set(conf, "vmfs", "state", cli->state, err, sizeof(err))) ||
 	    (cli->images && conf_set(conf, "vmfs", "images", cli->images, err, sizeof(err))) ||
 	    (cli->web && conf_set(conf, "vmfs", "web", cli->web, err, sizeof(err))) ||
+	    (cli->web_passwd && conf_set(conf, "vmfs", "web_passwd", cli->web_passwd, err, sizeof(err))) ||
+	    (cli->web_cert && conf_set(conf, "vmfs", "web_cert", cli->web_cert, err, sizeof(err))) ||
+	    (cli->web_key && conf_set(conf, "vmfs", "web_key", cli->web_key, err, sizeof(err))) ||
 	    (fo->mountpoint && conf_set(conf, "vmfs", "mountpoint", fo->mountpoint, err, sizeof(err))))
 		return 2;
+	conf->web_insecure |= cli->web_insecure;
 	conf->debug |= fo->debug;
 	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */
 	if (!*conf->mountpoint) {
 		fprintf(stderr, "vmfs: no mount point given (vmfs --help)\n");
 		return 2;
 	}
-	char *abs[3] = {absolute(conf->state), absolute(conf->mountpoint),
-			*conf->images ? absolute(conf->images) : strdup("")};
-	char **dst[3] = {&conf->state, &conf->mountpoint, &conf->images};
-	for (int i = 0; i < 3; i++) {
-		if (!abs[i])
+	/* the daemon changes to /: every path it keeps is made absolute */
+	char **dst[] = {&conf->state, &conf->mountpoint, &conf->images, &conf->web_passwd,
+			&conf->web_cert, &conf->web_key, &conf->web_ui};
+	for (size_t i = 0; i < sizeof(dst) / sizeof(dst[0]); i++) {
+		if (!**dst[i])
+			continue;
+		char *abs = absolute(*dst[i]);
+		if (!abs)
 			return 1;
 		free(*dst[i]);
-		*dst[i] = abs[i];
+		*dst[i] = abs;
 	}
 	return 0;
 }
@@ -225,7 +267,13 @@ static int add_mount_options(struct fuse_args *args, const struct vmfs_conf *con
 
 int main(int argc, char **argv)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	char **joined;
+	argc = join_values(argc, argv, &joined);
+	if (argc < 0) {
+		perror("vmfs");
+		return 1;
+	}
+	struct fuse_args args = FUSE_ARGS_INIT(argc, joined);
 	struct cli cli = {0};
 	struct fuse_cmdline_opts fo = {0};
 	struct vmfs_conf conf;
@@ -257,7 +305,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* before the mount, so that a port in use fails the start rather than a daemon */
-	if (*conf.web && web_open(&v, conf.web, &v.web, err, sizeof(err))) {
+	if (*conf.web && web_open(&v, &conf, &v.web, err, sizeof(err))) {
 		fprintf(stderr, "vmfs: %s\n", err);
 		vmfs_fini(&v);
 		goto out;
@@ -273,8 +321,14 @@ out:
 	free(cli.state);
 	free(cli.images);
 	free(cli.web);
+	free(cli.web_passwd);
+	free(cli.web_cert);
+	free(cli.web_key);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
+	for (int i = 0; i < argc; i++)
+		free(joined[i]);
+	free(joined);
 	conf_free(&conf);
 	return rc;
 }

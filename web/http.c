@@ -3,43 +3,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
-#include <microhttpd.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "runtime/screen.h"
-#include "runtime/vm.h"
 #include "vmfs/loop.h"
-#include "vmfs/node.h"
+#include "web/auth.h"
+#include "web/web_int.h"
 
-#define BODY_MAX (1u << 20)   /* a command or a value; images are copied in through the mount */
-#define READ_MAX (64u << 20)  /* a file's content in one answer */
-
-struct web {
-	struct vmfs *v;
-	struct MHD_Daemon *d;
-	char addr[64];
-	struct vcred cred;  /* who a request acts as: without authentication, the mounting user */
-	struct req *parked; /* suspended requests, for web_close */
-};
-
-/* One request: its body as it arrives, and for a ctl write that goes on in the background
- * (a start), the open file and the waiter that resumes the connection. */
-struct req {
-	struct web *w;
-	struct MHD_Connection *c;
-	struct sbuf body;
-	bool too_big, done;
-	struct vhandle *h;
-	struct waiter wt;
-	struct req *next, **prevp; /* in w->parked while suspended */
-	int status;
-	struct sbuf out;
-	const char *type;
-};
+#define BODY_MAX (1u << 20) /* a command or a value; images are copied in through the mount */
 
 static int http_status(int err)
 {
@@ -66,8 +41,7 @@ static int http_status(int err)
 	}
 }
 
-/* The answer to an operation that failed with -err: the reason log recorded, if any. */
-static void fail(struct req *q, int err, const char *why)
+void web_fail(struct req *q, int err, const char *why)
 {
 	struct vmfs *v = q->w->v;
 	q->status = http_status(err);
@@ -109,191 +83,6 @@ static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last,
 	return r;
 }
 
-/* Names in images/ are any file name, and the URL is the client's: both are escaped. */
-static void html_text(struct sbuf *out, const char *s)
-{
-	for (; *s; s++)
-		if (*s == '<' || *s == '>' || *s == '&' || *s == '"')
-			sb_printf(out, "&#%d;", *s);
-		else
-			sb_add(out, s, 1);
-}
-
-struct listing {
-	struct vmfs *v;
-	const struct vnode *dir;
-	json_object *arr;
-	struct sbuf *html;
-	const char *base;
-};
-
-static int list_one(void *ctx, const char *name, const struct stat *st, off_t next)
-{
-	struct listing *l = ctx;
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	struct vnode n;
-	struct stat full = *st;
-	/* readdir gives the type only: size and mtime are the node's */
-	if (!node_lookup(l->v, l->dir, name, &n))
-		node_getattr(l->v, &n, &full);
-	st = &full;
-	bool dir = S_ISDIR(st->st_mode);
-	if (l->html) {
-		sb_puts(l->html, "<li><a href=\"");
-		html_text(l->html, l->base);
-		html_text(l->html, name);
-		sb_printf(l->html, "%s\">", dir ? "/" : "");
-		html_text(l->html, name);
-		sb_printf(l->html, "%s</a></li>\n", dir ? "/" : "");
-		return 0;
-	}
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "kind", json_object_new_string(dir ? "dir" : "file"));
-	json_object_object_add(o, "size", json_object_new_int64(st->st_size));
-	json_object_object_add(o, "mtime", json_object_new_int64(st->st_mtime));
-	json_object_array_add(l->arr, o);
-	return 0;
-}
-
-static void get_dir(struct req *q, const struct vnode *n, const char *url, bool html)
-{
-	struct listing l = {q->w->v, n, NULL, NULL, url};
-	if (html) {
-		l.html = &q->out;
-		sb_puts(&q->out, "<!doctype html><meta charset=utf-8><title>vmfs ");
-		html_text(&q->out, url);
-		sb_puts(&q->out, "</title><h1>");
-		html_text(&q->out, url);
-		sb_puts(&q->out, "</h1><ul>\n");
-		/* links from the root: the directory's URL may or may not end in '/' */
-		static char base[4200];
-		snprintf(base, sizeof(base), "%s%s", url, url[strlen(url) - 1] == '/' ? "" : "/");
-		l.base = base;
-	} else {
-		l.arr = json_object_new_array();
-	}
-	int r = node_readdir(q->w->v, n, 0, list_one, &l);
-	if (r) {
-		json_object_put(l.arr);
-		fail(q, -r, NULL);
-		return;
-	}
-	if (html) {
-		sb_puts(&q->out, "</ul>\n");
-		q->type = "text/html; charset=utf-8";
-	} else {
-		sb_puts(&q->out, json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PLAIN));
-		sb_puts(&q->out, "\n");
-		json_object_put(l.arr);
-		q->type = "application/json";
-	}
-	q->status = MHD_HTTP_OK;
-}
-
-/* A table (a header line, then rows, tab-separated) as an array of objects; "key value"
- * lines as one object. */
-static json_object *to_json(char *text)
-{
-	char *save = NULL, *first = strtok_r(text, "\n", &save);
-	if (first && strchr(first, '\t')) {
-		json_object *arr = json_object_new_array();
-		char *keys[64];
-		int nk = 0;
-		char *ks = NULL;
-		for (char *k = strtok_r(first, "\t", &ks); k && nk < 64; k = strtok_r(NULL, "\t", &ks))
-			keys[nk++] = k;
-		for (char *row = strtok_r(NULL, "\n", &save); row; row = strtok_r(NULL, "\n", &save)) {
-			json_object *o = json_object_new_object();
-			char *cell = row;
-			for (int i = 0; i < nk && cell; i++) {
-				char *tab = strchr(cell, '\t');
-				if (tab)
-					*tab = 0;
-				json_object_object_add(o, keys[i], json_object_new_string(cell));
-				cell = tab ? tab + 1 : NULL;
-			}
-			json_object_array_add(arr, o);
-		}
-		return arr;
-	}
-	json_object *o = json_object_new_object();
-	for (char *l = first; l; l = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(l, ' ');
-		if (sp)
-			*sp = 0;
-		json_object_object_add(o, l, json_object_new_string(sp ? sp + 1 : ""));
-	}
-	return o;
-}
-
-static void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
-{
-	struct vmfs *v = q->w->v;
-	struct vhandle *h;
-	int r = node_open(v, n, O_RDONLY | O_NONBLOCK, &q->w->cred, &h);
-	if (r) {
-		fail(q, -r, NULL);
-		return;
-	}
-	char buf[65536];
-	off_t off = 0;
-	ssize_t got;
-	/* a console or a followed log answers what there is now (-EAGAIN: nothing more yet) */
-	while ((got = node_read(v, h, buf, sizeof(buf), off)) > 0 && off + got <= (off_t)READ_MAX) {
-		sb_add(&q->out, buf, got);
-		off += got;
-	}
-	node_release(v, h);
-	if (got > 0) { /* never a cut file that looks whole */
-		snprintf(buf, sizeof(buf), "%s is larger than %u MiB: copy it through the mount",
-			 url, READ_MAX >> 20);
-		node_reject(v, n, url, buf);
-		fail(q, EFBIG, buf);
-		return;
-	}
-	if (got < 0 && got != -EAGAIN) {
-		fail(q, (int)-got, NULL);
-		return;
-	}
-	q->status = MHD_HTTP_OK;
-	size_t len = strlen(url);
-	q->type = len > 4 && !strcmp(url + len - 4, ".png") ? "image/png" : "text/plain; charset=utf-8";
-	if (json && !sb_err(&q->out)) {
-		sb_add(&q->out, "", 1); /* a terminating NUL for the parser */
-		json_object *o = to_json(q->out.p);
-		q->out.len = 0;
-		sb_puts(&q->out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		sb_puts(&q->out, "\n");
-		json_object_put(o);
-		q->type = "application/json";
-	}
-}
-
-/* screenshot.png?size=N: the screen scaled so that its larger side is at most N pixels,
- * as minimega's screenshots take a size. */
-static void screenshot_sized(struct req *q, const struct vnode *n, const char *size)
-{
-	char *end, err[1024];
-	unsigned long px = strtoul(size, &end, 10);
-	if (!*size || *end || px < 1 || px > SCREEN_MAX_DIM) {
-		snprintf(err, sizeof(err), "screenshot.png?size=%.32s: use a number of pixels from 1 "
-			 "to %d", size, SCREEN_MAX_DIM);
-		node_reject(q->w->v, n, "screenshot.png", err);
-		fail(q, EINVAL, err);
-		return;
-	}
-	int r = vm_screenshot(&q->w->v->m, n->obj, (unsigned)px, &q->out, err, sizeof(err));
-	if (r) {
-		node_reject(q->w->v, n, "screenshot.png", err);
-		fail(q, -r, err);
-		return;
-	}
-	q->status = MHD_HTTP_OK;
-	q->type = "image/png";
-}
-
 /* A write's outcome: a ctl's answer (what reading it back gives), or "ok". */
 static void write_done(struct req *q, ssize_t n)
 {
@@ -306,7 +95,7 @@ static void write_done(struct req *q, ssize_t n)
 	if (n < 0) {
 		/* a ctl's reply is "error: REASON\n" already */
 		buf[strcspn(buf, "\n")] = 0;
-		fail(q, (int)-n, !strncmp(buf, "error: ", 7) ? buf + 7 : NULL);
+		web_fail(q, (int)-n, !strncmp(buf, "error: ", 7) ? buf + 7 : NULL);
 		return;
 	}
 	q->status = MHD_HTTP_OK;
@@ -314,13 +103,31 @@ static void write_done(struct req *q, ssize_t n)
 	sb_puts(&q->out, got > 0 ? buf : "ok\n");
 }
 
-static void unpark(struct req *q)
+void web_park(struct req *q)
+{
+	if ((q->next = q->w->parked))
+		q->next->prevp = &q->next;
+	q->w->parked = q;
+	q->prevp = &q->w->parked;
+	MHD_suspend_connection(q->c);
+}
+
+void web_unpark(struct req *q)
 {
 	if (q->prevp && (*q->prevp = q->next))
 		q->next->prevp = q->prevp;
 	q->prevp = NULL;
-	q->done = true;
 	MHD_resume_connection(q->c);
+}
+
+const char *web_header(struct req *q, const char *name)
+{
+	return MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, name);
+}
+
+const char *web_arg(struct req *q, const char *name)
+{
+	return MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void write_wake(struct waiter *wt)
@@ -332,7 +139,8 @@ static void write_wake(struct waiter *wt)
 		return;
 	}
 	write_done(q, n);
-	unpark(q);
+	q->done = true;
+	web_unpark(q);
 }
 
 static void put_file(struct req *q, const struct vnode *n)
@@ -341,33 +149,77 @@ static void put_file(struct req *q, const struct vnode *n)
 	int flags = n->e->file == VF_CTL ? O_RDWR : O_WRONLY | O_TRUNC;
 	int r = node_open(v, n, flags, &q->w->cred, &q->h);
 	if (r) {
-		fail(q, -r, NULL);
+		web_fail(q, -r, NULL);
 		return;
 	}
 	ssize_t w = node_write(v, q->h, q->body.p ? q->body.p : "", q->body.len, 0, &q->w->cred);
 	if (w == -EINPROGRESS) {
 		q->wt.wake = write_wake;
 		waitq_add(node_waitq(v, q->h), &q->wt);
-		if ((q->next = q->w->parked))
-			q->next->prevp = &q->next;
-		q->w->parked = q;
-		q->prevp = &q->w->parked;
-		MHD_suspend_connection(q->c);
+		web_park(q);
 		return;
 	}
 	write_done(q, w);
 }
 
-/* A request that changes something from a page of another site is refused (CSRF): its
- * Origin, when the browser sends one, must be this server. */
+/* A request that changes something, or opens a VNC session, from a page of another site is
+ * refused (CSRF, cross-site websocket hijacking): its Origin, when the browser sends one,
+ * must be this server. */
 static bool foreign(struct req *q)
 {
-	const char *origin = MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, "Origin");
-	const char *host = MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, "Host");
+	const char *origin = web_header(q, "Origin");
+	const char *host = web_header(q, "Host");
 	if (!origin)
 		return false;
 	const char *o = strstr(origin, "://");
 	return !host || !o || strcmp(o + 3, host);
+}
+
+/* Refusals are logged with who asked, for the admin reading host/log. */
+static void refuse(struct req *q, const char *method, const char *url, const char *user,
+		   const char *why)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char from[64] = "?";
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, from,
+			  sizeof(from));
+	evlog_add(&q->w->v->log, "error: http %s %s from %s%s%s: refused: %s", method, url, from,
+		  user ? " as " : "", user ? user : "", why);
+}
+
+/* With a password file: HTTP Basic credentials, and a rule of that user covering the
+ * path for this method. 401 asks for credentials, 403 says no. */
+static bool authorized(struct req *q, const char *method, const char *url, enum auth_op op)
+{
+	struct web *w = q->w;
+	if (!w->auth)
+		return true;
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(q->c, &pass);
+	char why[512];
+	enum auth_verdict v = auth_check(w->auth, user, pass, url, op, why, sizeof(why));
+	if (v != AUTH_ALLOW) {
+		refuse(q, method, url, user, why);
+		if (v == AUTH_NEED_LOGIN) {
+			q->status = MHD_HTTP_UNAUTHORIZED;
+			sb_printf(&q->out, "error: %s\n", why);
+		} else {
+			web_fail(q, EACCES, why);
+		}
+	}
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	MHD_free(user);
+	return v == AUTH_ALLOW;
+}
+
+static bool is_dir(const struct vnode *n)
+{
+	return n->e->file == VF_DIR || n->e->kind == VK_IMAGES;
 }
 
 static void handle(struct req *q, const char *url, const char *method)
@@ -378,31 +230,48 @@ static void handle(struct req *q, const char *url, const char *method)
 	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	bool mk = !strcmp(method, "PUT") && url[strlen(url) - 1] == '/' && strlen(url) > 1;
 	bool del = !strcmp(method, "DELETE");
+	const char *upgrade = web_header(q, "Upgrade");
+	bool ws = get && upgrade && !strcasecmp(upgrade, "websocket");
 	v->last_err[0] = 0;
 	if (!get && !del && strcmp(method, "PUT") && strcmp(method, "POST")) {
 		q->status = MHD_HTTP_METHOD_NOT_ALLOWED;
 		sb_puts(&q->out, "error: use GET, PUT, POST or DELETE\n");
 		return;
 	}
-	if (!get && foreign(q)) {
-		evlog_add(&v->log, "error: http %s %s: refused: a request from another origin", method, url);
-		fail(q, EACCES, "a request from another origin (Origin does not match Host)");
+	if ((!get || ws) && foreign(q)) {
+		refuse(q, method, url, NULL, "a request from another origin");
+		web_fail(q, EACCES, "a request from another origin (Origin does not match Host)");
 		return;
 	}
 	if (q->too_big) {
-		fail(q, E2BIG, "the body is larger than 1 MiB");
+		web_fail(q, E2BIG, "the body is larger than 1 MiB");
 		return;
 	}
+	if (!strncmp(url, "/ui/", 4) || !strcmp(url, "/ui")) {
+		if (!get)
+			web_fail(q, EACCES, "the browser pages are read only");
+		else if (authorized(q, method, "/", AUTH_LIST))
+			ui_get(q, url + 3);
+		return;
+	}
+	/* who asks is settled before the path is looked at, so that a stranger cannot even
+	 * tell which paths exist; a GET of a file is checked again below (a directory can be
+	 * listed on the way to a rule's path, a file not); a VNC session types into the guest:
+	 * it needs a writer */
+	if (!authorized(q, method, url, get && !ws ? AUTH_LIST : AUTH_WRITE))
+		return;
 	int r = walk(v, url, &n, mk || del ? name : NULL, sizeof(name));
 	if (r) {
-		if (r == -EACCES)
-			evlog_add(&v->log, "error: http %s %s: refused: not a path of the tree", method, url);
 		char why[4200];
 		snprintf(why, sizeof(why), "%s: %s", url,
 			 r == -EACCES ? "not a path of the tree" : strerror(-r));
-		fail(q, -r, why);
+		if (r == -EACCES)
+			refuse(q, method, url, NULL, "not a path of the tree");
+		web_fail(q, -r, why);
 		return;
 	}
+	if (get && !is_dir(&n) && !authorized(q, method, url, AUTH_READ))
+		return;
 	if (mk || del) {
 		struct vnode made, target;
 		if (mk)
@@ -413,29 +282,49 @@ static void handle(struct req *q, const char *url, const char *method)
 				? node_rmdir(v, &n, name, &q->w->cred)
 				: node_unlink(v, &n, name, &q->w->cred);
 		if (r) {
-			fail(q, -r, NULL);
+			web_fail(q, -r, NULL);
 			return;
 		}
 		q->status = mk ? MHD_HTTP_CREATED : MHD_HTTP_OK;
 		sb_puts(&q->out, "ok\n");
 		return;
 	}
-	if (n.e->file == VF_DIR || (get && n.e->kind == VK_IMAGES)) {
+	if (is_dir(&n)) {
 		if (!get) {
-			fail(q, EISDIR, "a directory: PUT DIR/NAME/ makes one in it");
+			web_fail(q, EISDIR, "a directory: PUT DIR/NAME/ makes one in it");
 			return;
 		}
-		const char *accept = MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, "Accept");
-		get_dir(q, &n, url, accept && strstr(accept, "text/html"));
+		const char *accept = web_header(q, "Accept");
+		bool html = accept && strstr(accept, "text/html");
+		if (html && n.e->kind == VK_ROOT && q->w->ui_dfd >= 0) {
+			/* a browser at the server's address wants the pages */
+			q->status = MHD_HTTP_FOUND;
+			snprintf(q->location, sizeof(q->location), "/ui/");
+			sb_puts(&q->out, "see /ui/\n");
+			return;
+		}
+		get_dir(q, &n, url, html);
 		return;
 	}
-	const char *size = MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, "size");
+	if (ws) {
+		if (n.e->kind != VK_OBJ_VNC) {
+			web_fail(q, EINVAL, "a websocket is served on a VM's vnc only");
+			return;
+		}
+		vnc_upgrade(q, &n);
+		return;
+	}
+	const char *size = web_arg(q, "size");
 	if (get && size && n.e->kind == VK_OBJ_SCREENSHOT) {
-		screenshot_sized(q, &n, size);
+		get_screenshot(q, &n, size);
+		return;
+	}
+	if (get && web_arg(q, "follow") && n.e->file == VF_STREAM) {
+		stream_console(q, &n);
 		return;
 	}
 	if (get) {
-		const char *fmt = MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, "format");
+		const char *fmt = web_arg(q, "format");
 		get_file(q, &n, url, fmt && !strcmp(fmt, "json"));
 	} else {
 		put_file(q, &n);
@@ -465,18 +354,28 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (!q->done && !q->h) {
 		handle(q, url, method);
-		if (q->h)
+		if (q->h && !q->stream)
 			return MHD_YES; /* suspended: a start goes on; write_wake resumes */
 		q->done = true;
 	}
 	if (sb_err(&q->out))
 		return MHD_NO;
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(q->out.len, q->out.p ? q->out.p : "", MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", q->type ? q->type : "text/plain; charset=utf-8");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
+	struct MHD_Response *r = q->resp;
+	q->resp = NULL;
+	if (!r) {
+		r = MHD_create_response_from_buffer(q->out.len, q->out.p ? q->out.p : "",
+						    MHD_RESPMEM_MUST_COPY);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, "Content-Type",
+					q->type ? q->type : "text/plain; charset=utf-8");
+	}
+	if (q->status != MHD_HTTP_SWITCHING_PROTOCOLS && !MHD_get_response_header(r, "Cache-Control"))
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (*q->location)
+		MHD_add_response_header(r, "Location", q->location);
+	if (q->status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, "WWW-Authenticate", "Basic realm=\"vmfs\", charset=\"UTF-8\"");
 	enum MHD_Result ret = MHD_queue_response(c, q->status ? q->status : 500, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -488,21 +387,65 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	struct req *q = *state;
 	if (!q)
 		return;
-	if (q->h) { /* gone while its start went on: the start goes on without it */
-		waiter_del(&q->wt);
-		node_write_abandon(q->h);
+	waiter_del(&q->wt);
+	if (q->h) {
+		if (!q->stream) /* gone while its start went on: the start goes on without it */
+			node_write_abandon(q->h);
 		node_release(q->w->v, q->h);
 	}
 	if (q->prevp && (*q->prevp = q->next))
 		q->next->prevp = q->prevp;
+	if (q->resp)
+		MHD_destroy_response(q->resp);
+	vnc_abandon(q);
 	sb_free(&q->body);
 	sb_free(&q->out);
 	free(q);
 	*state = NULL;
 }
 
-int web_open(struct vmfs *v, const char *addrport, struct web **out, char *err, size_t errlen)
+static char *read_pem(const char *path, char *err, size_t errlen)
 {
+	char *text = NULL;
+	int r = read_small(AT_FDCWD, path, 1 << 20, &text, NULL);
+	if (r) {
+		snprintf(err, errlen, "web: cannot read %s: %s", path, strerror(-r));
+		return NULL;
+	}
+	return text;
+}
+
+/* web/ui beside the binary's directory (the source tree's layout: vmfs/vmfs, web/ui). */
+static void ui_default(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	if (snprintf(out, len, "%.4000s/../web/ui", exe) >= (int)len)
+		*out = 0;
+}
+
+static void web_free(struct web *w)
+{
+	if (w->d)
+		MHD_stop_daemon(w->d);
+	auth_free(w->auth);
+	free(w->cert);
+	free(w->key);
+	if (w->ui_dfd >= 0)
+		close(w->ui_dfd);
+	if (w->pep >= 0)
+		close(w->pep);
+	free(w);
+}
+
+int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *err,
+	     size_t errlen)
+{
+	const char *addrport = c->web;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	char host[64];
 	const char *colon = strrchr(addrport, ':');
@@ -518,28 +461,72 @@ int web_open(struct vmfs *v, const char *addrport, struct web **out, char *err, 
 		snprintf(err, errlen, "web: \"%s\" is not an IPv4 address", host);
 		return -EINVAL;
 	}
-	if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
+	bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+	if (!loopback && !*c->web_passwd && !c->web_insecure) {
 		snprintf(err, errlen, "web: %s is not a loopback address: without a password file "
-			 "(not built yet) the server answers this host only", host);
+			 "(web_passwd) anyone who reaches it could do anything; give one, or set "
+			 "web_insecure = true to serve it anyway", host);
 		return -EACCES;
+	}
+	if (!*c->web_cert != !*c->web_key) {
+		snprintf(err, errlen, "web: TLS needs both web_cert and web_key (PEM files)");
+		return -EINVAL;
 	}
 	sa.sin_port = htons((uint16_t)port);
 	struct web *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->v = v;
+	w->ui_dfd = w->pep = -1;
 	w->cred = (struct vcred){v->owner, v->group, 0, 022};
 	snprintf(w->addr, sizeof(w->addr), "%s", addrport);
-	w->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL,
-				answer, w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	int r = 0;
+	if (*c->web_passwd && (r = auth_load(c->web_passwd, &w->auth, err, errlen))) {
+		web_free(w);
+		return r;
+	}
+	if (*c->web_cert && (!(w->cert = read_pem(c->web_cert, err, errlen)) ||
+			     !(w->key = read_pem(c->web_key, err, errlen)))) {
+		web_free(w);
+		return -EINVAL;
+	}
+	w->tls = w->cert != NULL;
+	char ui[PATH_MAX];
+	if (*c->web_ui)
+		snprintf(ui, sizeof(ui), "%s", c->web_ui);
+	else
+		ui_default(ui, sizeof(ui));
+	if (ui_open(w, ui) && *c->web_ui) {
+		snprintf(err, errlen, "web: web_ui %s: %s", ui, strerror(errno));
+		web_free(w);
+		return -ENOENT;
+	}
+	if ((r = vnc_init(w))) {
+		snprintf(err, errlen, "web: %s", strerror(-r));
+		web_free(w);
+		return r;
+	}
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+			 (w->tls ? MHD_USE_TLS : 0);
+	w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, w,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, w,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+				w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->cert,
+				MHD_OPTION_HTTPS_MEM_KEY, w->key, MHD_OPTION_END);
 	if (!w->d) {
-		snprintf(err, errlen, "web: cannot listen on %s: %s", addrport, strerror(errno));
-		free(w);
+		snprintf(err, errlen, "web: cannot listen on %s%s: %s", addrport,
+			 w->tls ? " with TLS (is the key the certificate's?)" : "", strerror(errno));
+		web_free(w);
 		return -EADDRINUSE;
 	}
+	if (!loopback && !w->auth)
+		evlog_add(&v->log, "warning: web: serving %s with no password file (web_insecure)",
+			  addrport);
+	else if (!loopback && !w->tls)
+		evlog_add(&v->log, "warning: web: passwords to %s travel in clear text: give "
+			  "web_cert and web_key for TLS", addrport);
 	*out = w;
 	return 0;
 }
@@ -551,32 +538,52 @@ static int web_run(void *arg)
 	return 0;
 }
 
+/* Every half second: timeouts and resumed connections; every two, followers whose client
+ * left and a changed password file. */
+static int web_tick(void *arg)
+{
+	struct web *w = arg;
+	MHD_run(w->d);
+	if (++w->ticks % 4)
+		return 0;
+	stream_reap(w);
+	char err[1024];
+	if (w->auth && auth_reload_if_changed(&w->auth, err, sizeof(err)) < 0)
+		evlog_add(&w->v->log, "error: web: %s (the previous rules stay)", err);
+	return 0;
+}
+
 int web_attach(struct web *w, struct loop *l)
 {
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!i)
 		return -EINVAL;
 	int r = loop_add_fd(l, i->epoll_fd, web_run, w);
-	/* timeouts and resumed connections are handled on the tick too */
-	return r ? r : loop_add_timer(l, 500, web_run, w);
+	if (!r)
+		r = loop_add_fd(l, w->pep, vnc_run, w);
+	return r ? r : loop_add_timer(l, 500, web_tick, w);
 }
 
 void web_close(struct web *w)
 {
 	if (!w)
 		return;
+	vnc_close_all(w);
 	/* libmicrohttpd must not be stopped with requests suspended: they are answered first */
 	while (w->parked) {
 		struct req *q = w->parked;
 		waiter_del(&q->wt);
-		node_write_abandon(q->h);
-		node_release(w->v, q->h);
-		q->h = NULL;
-		fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
-		q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		unpark(q);
+		q->closing = true;
+		if (!q->stream) {
+			node_write_abandon(q->h);
+			node_release(w->v, q->h);
+			q->h = NULL;
+			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
+			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			q->done = true;
+		}
+		web_unpark(q);
 	}
 	MHD_run(w->d);
-	MHD_stop_daemon(w->d);
-	free(w);
+	web_free(w);
 }

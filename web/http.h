@@ -17,8 +17,14 @@
  * (ENOENT), 409 (EBUSY, EEXIST, ENOTEMPTY), 500 otherwise; the body is "error: REASON",
  * the reason that log records.
  *
- * Not yet here: authentication and TLS, so it binds loopback addresses only; streaming of
- * consoles; the VNC websocket; the browser pages. */
+ *   GET  .../console?follow=1   the console's scrollback, then its output as it comes
+ *                       (chunked, endless; a POST to console types)
+ *   GET  .../vnc with a websocket upgrade: QEMU's VNC websocket, passed through (noVNC)
+ *   GET  /ui/...        the browser pages (web/ui); a browser's GET / is sent there
+ * With a password file (web_passwd, web/auth.h), HTTP Basic credentials and a rule that
+ * covers the path: 401 without them, 403 when no rule allows it. TLS with web_cert and
+ * web_key (PEM). Without a password file only loopback addresses are served, unless
+ * web_insecure is set. Every refusal is logged in host/log. */
 #ifndef VMFS_WEB_HTTP_H
 #define VMFS_WEB_HTTP_H
 #include <stddef.h>
@@ -26,10 +32,11 @@
 struct vmfs;
 struct loop;
 struct web;
+struct vmfs_conf;
 
-/* Listens on ADDR:PORT (an IPv4 loopback address: -EACCES otherwise, as nothing checks who
- * asks yet). err says why on failure. */
-int web_open(struct vmfs *v, const char *addrport, struct web **out, char *err, size_t errlen);
+/* Listens on c->web (ADDR:PORT, IPv4) with the web_* keys of c. err says why on failure. */
+int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *err,
+	     size_t errlen);
 /* Joins the event loop (the listening socket and connections, and a per-second tick). */
 int web_attach(struct web *w, struct loop *l);
 /* After the loop ended: connections are closed, suspended requests dropped. */

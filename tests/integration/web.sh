@@ -56,7 +56,7 @@ is "$(code -X POST --data-binary x $U/ns/default)" 409 "a write to a directory: 
 # nothing outside the tree
 is "$(code --path-as-is $U/ns/../../etc/passwd)" 403 "/ns/../../etc/passwd: 403"
 is "$(code --path-as-is "$U/ns/%2e%2e/%2e%2e/etc/passwd")" 403 "%2e%2e: 403"
-like "$(tail -1 "$M/host/log")" "http GET /ns/../../etc/passwd: refused: not a path of the tree" "logged"
+like "$(tail -1 "$M/host/log")" "http GET /ns/../../etc/passwd from 127.0.0.1: refused: not a path of the tree" "logged"
 ln -s /etc "$T/images/etc"
 is "$(code $U/images/etc/passwd)" 403 "a symlink in images/ is not followed: 403"
 is "$(code $U/images/busybox/init)" 200 "a real file of images/ is served"
@@ -71,6 +71,44 @@ is "$(code -H "Origin: http://127.0.0.1:$PORT" -X POST --data-binary 'kill c1' $
 is "$(body)" "ok: kill 1" "killed"
 head -c 2000000 /dev/zero | tr '\0' x >"$T/big"
 is "$(code -X PUT --data-binary @"$T/big" $U/ns/default/containers/c1/config/tags)" 400 "a body over 1 MiB: 400"
+
+# a live console: followed by two viewers at once, typed into with POST
+is "$(code -X POST --data-binary start $U/ns/default/containers/c1/ctl)" 200 "start c1 again"
+curl -s -N "$U/ns/default/containers/c1/console?follow=1" >"$T/follow1" &
+f1=$!
+curl -s -N "$U/ns/default/containers/c1/console?follow=1" >"$T/follow2" &
+f2=$!
+sleep 0.5
+is "$(code -X POST --data-binary 'echo hi$((6*7))
+' $U/ns/default/containers/c1/console)" 200 "POST to console types"
+ok "the first viewer sees the answer as it comes" wait_for 5 grep -q hi42 "$T/follow1"
+ok "the second viewer too" wait_for 5 grep -q hi42 "$T/follow2"
+ok "the answer is still open (endless)" kill -0 $f1
+is "$(curl -s -D - -o /dev/null --max-time 1 "$U/ns/default/containers/c1/console?follow=1" | tr -d '\r' | grep -i '^transfer-encoding')" \
+	"Transfer-Encoding: chunked" "chunked"
+kill $f2
+"$XWRITE" "$D/containers/c1/ctl" kill >/dev/null
+"$XWRITE" "$D/containers/c1/ctl" start >/dev/null
+is "$(code -X POST --data-binary 'echo again$((6*7))
+' $U/ns/default/containers/c1/console)" 200 "after a restart"
+ok "the follower goes on with the new run's output" wait_for 5 grep -q again42 "$T/follow1"
+"$XWRITE" "$D/containers/c1/ctl" kill >/dev/null
+rmdir "$D/containers/c1" 2>/dev/null || "$XWRITE" "$D/ctl" "delete c1" >/dev/null
+ok "the answer ends when the container is removed" wait_for 5 sh -c "! kill -0 $f1 2>/dev/null"
+wait $f1 2>/dev/null
+is "$(code -X PUT $U/ns/default/containers/c1/)" 201 "mkdir c1 again"
+
+# the browser pages
+is "$(code -H 'Accept: text/html' $U/)" 302 "a browser at / is sent to the pages"
+is "$(curl -s -o /dev/null -w '%{redirect_url}' -H 'Accept: text/html' $U/)" "$U/ui/" "at /ui/"
+is "$(code $U/ui/)" 200 "GET /ui/: the page"
+is "$(curl -s -o /dev/null -w '%{content_type}' $U/ui/)" "text/html; charset=utf-8" "as HTML"
+is "$(code $U/ui/app.js)" 200 "its script"
+is "$(curl -s -o /dev/null -w '%{content_type}' $U/ui/app.js)" "text/javascript; charset=utf-8" "as JavaScript"
+is "$(code --path-as-is $U/ui/../../../etc/passwd)" 403 "/ui/../../../etc/passwd: 403"
+is "$(code --path-as-is "$U/ui/%2e%2e/%2e%2e/setup")" 403 "/ui/%2e%2e/%2e%2e/setup: 403"
+is "$(code $U/ui/nope.html)" 404 "a page that is not there: 404"
+is "$(code -X POST --data-binary x $U/ui/index.html)" 403 "the pages are read only: 403"
 
 # a VM's start waits for QEMU; the server answers meanwhile
 is "$(code -X PUT $U/ns/default/vms/v1/)" 201 "mkdir a VM"
@@ -91,6 +129,21 @@ read -r sw sh _ < <("$ROOT/tests/tools/pnginfo" "$T/body")
 ok "scaled: ${w}x${h} -> ${sw}x${sh}, the larger side 100" test "$((sw > sh ? sw : sh))" = 100 -a "$w" -gt 100
 is "$(code "$U/ns/default/vms/v1/screenshot.png?size=0")" 400 "size=0: 400"
 like "$(body)" "use a number of pixels from 1 to 16384" "saying why"
+# VNC: a websocket on vnc is QEMU's own, passed through (QEMU's RFB greeting comes back)
+ws() { curl -s -i -N --max-time 3 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+	-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+	-H 'Sec-WebSocket-Protocol: binary' "$@" | tr -d '\0' | tr '\r' ' '; }
+out=$(ws $U/ns/default/vms/v1/vnc)
+like "$out" "^HTTP/1.1 101 " "a websocket on vms/v1/vnc: 101"
+like "$out" "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=" "with the accept key for the client's key (RFC 6455's example)"
+like "$out" "RFB 003.008" "then QEMU's VNC greeting"
+like "$(tail -1 "$D/vms/v1/log")" "vnc: a viewer connected over the web" "the VM's log says so"
+out=$(ws -H 'Origin: http://evil.example' $U/ns/default/vms/v1/vnc)
+like "$out" "^HTTP/1.1 403 " "a websocket from another origin: 403"
+like "$(tail -1 "$M/host/log")" "refused: a request from another origin" "logged"
+out=$(ws $U/ns/default/vms/v1/info)
+like "$out" "^HTTP/1.1 400 " "a websocket elsewhere: 400"
+like "$out" "error: a websocket is served on a VM's vnc only" "saying where"
 is "$(code -X DELETE $U/ns/default/vms/v1)" 200 "DELETE a running VM: rmdir kills and removes it"
 ok "it is gone" test ! -e "$D/vms/v1"
 is "$(code -X DELETE $U/ns/default)" 409 "DELETE the default namespace: 409"

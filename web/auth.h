@@ -1,0 +1,55 @@
+/* Who may do what through the HTTP door: the password file, one rule a line,
+ *
+ *     USER  ACCESS  PATH       HASH
+ *     alice ro      /          $2b$12$...
+ *     alice rw      /ns/lab/   $2b$12$...      (the same hash: one password per user)
+ *
+ * ACCESS is rw (every method) or ro (GET and HEAD); PATH a directory of the tree, covering
+ * itself and all below it; HASH a crypt(3) hash, bcrypt as vmfs-passwd makes it. For a
+ * request, the longest of the user's paths that covers it decides. docs/web-auth.md says it
+ * for users.
+ *
+ * No HTTP and no FUSE here, so the unit tests drive it directly. Not thread-safe (the cache
+ * of verified passwords): one caller at a time, as the HTTP door on vmfs's single loop is. */
+#ifndef VMFS_WEB_AUTH_H
+#define VMFS_WEB_AUTH_H
+#include <stddef.h>
+
+#define AUTH_USER_MAX 64
+#define AUTH_PATH_MAX 1024 /* with the NUL */
+
+struct auth;
+
+/* Reads the file at path (refused if group or others may write it). 0, or -errno with err
+ * naming the file, the line and why: "/etc/vmfs/web.passwd:3: "rx" is not an access kind: use
+ * rw or ro". */
+int auth_load(const char *path, struct auth **out, char *err, size_t errlen);
+/* Reads the file again if it changed (inode, size, mtime or ctime): 1 when *a was replaced
+ * (the old one freed), 0 when unchanged, -errno with err set when the new version cannot be
+ * used; *a then keeps the old rules, and the same version is not reported again. */
+int auth_reload_if_changed(struct auth **a, char *err, size_t errlen);
+void auth_free(struct auth *a);
+
+enum auth_op {
+	AUTH_READ,  /* GET, HEAD of a file */
+	AUTH_WRITE, /* every other method */
+	AUTH_LIST,  /* GET of a directory: allowed too on the way to a rule's path */
+};
+enum auth_verdict {
+	AUTH_ALLOW,
+	AUTH_NEED_LOGIN, /* 401: no such user, no or wrong password */
+	AUTH_DENY,	 /* 403: the user is known, the path or method is not theirs */
+};
+/* May user (with pass) do op on path, a URL path without "." or ".." components? why gets a
+ * sentence for the log: "alice may only read /ns/lab/", "wrong password for alice". */
+enum auth_verdict auth_check(struct auth *a, const char *user, const char *pass, const char *path,
+			     enum auth_op op, char *why, size_t whylen);
+/* How often crypt(3) ran: a cached password costs nothing (for the tests and the log). */
+unsigned long auth_crypt_calls(const struct auth *a);
+
+/* Checks a rule's USER, ACCESS and PATH as the file's parser does and writes PATH with its
+ * trailing slash to norm (AUTH_PATH_MAX bytes); vmfs-passwd checks its arguments with it.
+ * 0, or -EINVAL with err saying why (no file or line). */
+int auth_rule_check(const char *user, const char *access, const char *path,
+		    char norm[AUTH_PATH_MAX], char *err, size_t errlen);
+#endif

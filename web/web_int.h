@@ -1,0 +1,78 @@
+/* What the files of the HTTP door share: the server, one request, and the helpers each
+ * kind of answer uses. Only web/ includes this. */
+#ifndef VMFS_WEB_INT_H
+#define VMFS_WEB_INT_H
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/waitq.h"
+#include "vmfs/node.h"
+
+struct auth;
+struct proxy;
+
+struct web {
+	struct vmfs *v;
+	struct MHD_Daemon *d;
+	char addr[64];
+	bool tls;
+	struct vcred cred;  /* who a request acts as in the tree: the mounting user */
+	struct auth *auth;  /* the password file's rules; NULL: everyone may do everything */
+	char *cert, *key;   /* PEM, kept while the daemon runs */
+	int ui_dfd;         /* web/ui, the browser pages; -1 if not found */
+	struct req *parked; /* suspended requests, for web_close */
+	int pep;            /* epoll of the VNC proxies, itself in vmfs's loop */
+	struct proxy *proxies;
+	unsigned ticks;
+};
+
+/* One request: its body as it arrives, and for an answer that waits (a start, a followed
+ * console) the open file and the waiter that resumes the connection. */
+struct req {
+	struct web *w;
+	struct MHD_Connection *c;
+	struct sbuf body;
+	bool too_big, done, stream, closing;
+	struct vhandle *h;
+	struct waiter wt;
+	struct req *next, **prevp; /* in w->parked while suspended */
+	int status;
+	struct sbuf out;
+	const char *type;
+	struct MHD_Response *resp; /* made by the handler instead of out (a stream, a file) */
+	char location[64];         /* a redirect */
+	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
+};
+
+/* The answer to an operation that failed with errno err, with its reason (else the one
+ * log recorded, else strerror). */
+void web_fail(struct req *q, int err, const char *why);
+/* Suspends q's connection until unpark; web_close answers it if vmfs exits first. */
+void web_park(struct req *q);
+void web_unpark(struct req *q);
+const char *web_header(struct req *q, const char *name);
+const char *web_arg(struct req *q, const char *name);
+
+/* web/get.c: GET of a directory (JSON or HTML), a file (?format=json), a screenshot. */
+void get_dir(struct req *q, const struct vnode *n, const char *url, bool html);
+void get_file(struct req *q, const struct vnode *n, const char *url, bool json);
+void get_screenshot(struct req *q, const struct vnode *n, const char *size);
+
+/* web/stream.c: GET console?follow=1, an endless answer of the console's output. */
+void stream_console(struct req *q, const struct vnode *n);
+/* Ends followers whose client has gone (checked on the tick). */
+void stream_reap(struct web *w);
+
+/* web/vnc.c: a websocket on a VM's vnc, passed through to QEMU's websocket listener. */
+void vnc_upgrade(struct req *q, const struct vnode *n);
+int vnc_init(struct web *w);
+/* The proxies' epoll is ready: moves what can be moved. */
+int vnc_run(void *w);
+void vnc_close_all(struct web *w);
+void vnc_abandon(struct req *q);
+
+/* web/ui.c: the browser pages under /ui/. */
+int ui_open(struct web *w, const char *dir);
+void ui_get(struct req *q, const char *path);
+#endif
