@@ -167,6 +167,52 @@ static void test_hang(int deaf)
 	hangfs_stop();
 }
 
+/* kvm_probe_qemu with stand-ins for QEMU (shell scripts): one that answers QMP, one that
+ * aborts as QEMU does on a nested host, one that never answers. */
+static void test_qemu_stage(void)
+{
+	static const struct {
+		const char *script, *what, *why;
+		enum kvm_verdict verdict;
+	} cases[] = {
+	    {"read a; read b; echo '{\"QMP\": {}}'; echo '{\"return\": {}}';"
+	     " echo '{\"return\": {\"status\": \"prelaunch\", \"running\": false}}'; read c",
+	     "a QEMU that answers", "", KVM_WORKS},
+	    {"echo '{\"QMP\": {}}'; echo 'qemu: error: failed to set MSR 0x10a to 0x69' >&2;"
+	     " echo 'qemu: kvm.c:3183: Assertion failed.' >&2; kill -ABRT $$",
+	     "a QEMU that aborts", "QEMU cannot run a VM on KVM here: qemu: error: failed to set MSR "
+	     "0x10a to 0x69", KVM_BROKEN},
+	    {"exec sleep 30", "a QEMU that never answers",
+	     "QEMU cannot run a VM on KVM here: it did not answer within the time", KVM_BROKEN},
+	};
+	char dir[] = "/tmp/vmfs-test-qemu.XXXXXX", path[PATH_MAX];
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/qemu", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		FILE *f = fopen(path, "w");
+		fprintf(f, "#!/bin/sh\n%s\n", cases[i].script);
+		fclose(f);
+		chmod(path, 0755);
+		struct kvm_probe p = {.verdict = KVM_WORKS};
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		kvm_probe_qemu(path, TIMEOUT, &p);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		ok(p.verdict == cases[i].verdict, "%s: %s", cases[i].what,
+		   kvm_verdict_name(cases[i].verdict));
+		if (cases[i].verdict == KVM_BROKEN)
+			is_str(p.why, cases[i].why, "%s: and why", cases[i].what);
+		ok(ms < TIMEOUT + SLACK, "%s: within the time (%ld ms)", cases[i].what, ms);
+		ok(children(0) == 0, "%s: nothing is left", cases[i].what);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 static void cleanup(void)
 {
 	hangfs_stop();
@@ -180,6 +226,7 @@ int main(int argc, char **argv)
 	test_absent();
 	test_not_kvm("/dev/null", "KVM_GET_API_VERSION failed");
 	test_not_kvm("/", "/: Is a directory");
+	test_qemu_stage();
 
 	struct stat st;
 	if (stat("/dev/kvm", &st) == 0) {
