@@ -17,8 +17,11 @@ static void evlog_rotate(struct evlog *l)
 		l->size = 0;
 }
 
+uint64_t model_changes;
+
 static void evlog_vadd(struct evlog *l, const char *fmt, va_list ap)
 {
+	model_changes++;
 	char line[2048], ts[32];
 	fmt_time(time(NULL), ts);
 	int n = snprintf(line, sizeof(line), "%s ", ts);

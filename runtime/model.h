@@ -204,6 +204,12 @@ int ns_vlan_range_set(struct model *m, struct ns *ns, const char *value, char *e
 void evlog_init(struct evlog *l, int dirfd, const char *path);
 /* Appends one line "TIME text" to the log. */
 void evlog_add(struct evlog *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Counts changes of anything a generated file shows: every logged event (states, errors,
+ * learned addresses), every write through either door, every sampling of the figures. A
+ * front end may keep a generated file while the count and the second (uptimes) are the same
+ * (web/get.c does, for tables served many times a second). */
+extern uint64_t model_changes;
 /* An error in words, in the object's log and the namespace's (either may be NULL). */
 void model_error(struct ns *ns, struct object *o, const char *what, const char *reason);
 void model_event(struct ns *ns, struct object *o, const char *fmt, ...)

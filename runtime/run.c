@@ -239,6 +239,7 @@ void run_tick(struct model *m)
 				}
 				run_sample(m, o);
 			}
+	model_changes++; /* the figures moved */
 }
 
 /* How an object that ended before this vmfs started ended, for info's exit line. */

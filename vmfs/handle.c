@@ -308,6 +308,7 @@ void node_write_abandon(struct vhandle *h)
 ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
 		   const struct vcred *c)
 {
+	model_changes++;
 	if ((h->n.obj && h->n.obj->gone) || (h->n.ns && h->n.ns->gone))
 		return -ENOENT; /* removed while this descriptor stayed open */
 	switch (h->n.e->file) {

@@ -19,6 +19,7 @@ static enum otype dir_type(const struct vnode *dir)
 int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
 	       const struct vcred *c, struct vnode *out)
 {
+	model_changes++;
 	char err[512], what[128];
 	int r;
 	switch (dir->e->kind) {
@@ -54,6 +55,7 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 
 int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c)
 {
+	model_changes++;
 	char err[512], what[128];
 	struct vnode n;
 	if (dir->e->file == VF_PASS)
@@ -82,6 +84,7 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const 
 
 int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c)
 {
+	model_changes++;
 	if (dir->e->file == VF_PASS)
 		return img_remove(v, dir, name, false);
 	struct vnode n;
@@ -161,6 +164,7 @@ int node_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 		const struct vnode *newdir, const char *newname, unsigned flags,
 		const struct vcred *c)
 {
+	model_changes++;
 	if (dir->e->file == VF_PASS && newdir->e->file == VF_PASS)
 		return img_rename(v, dir, name, newdir, newname, flags);
 	char what[300];
@@ -188,6 +192,7 @@ static int ns_setattr(struct vmfs *v, const struct vnode *n, const struct stat *
 int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr, int which,
 		 struct vhandle *h, const struct vcred *c, struct stat *out)
 {
+	model_changes++;
 	int r = 0;
 	if (n->e->file == VF_PASS)
 		r = img_setattr(v, n, attr, which, h);

@@ -433,6 +433,7 @@ static void web_free(struct web *w)
 	if (w->d)
 		MHD_stop_daemon(w->d);
 	auth_free(w->auth);
+	get_cache_free(w);
 	free(w->cert);
 	free(w->key);
 	if (w->ui_dfd >= 0)

@@ -5,12 +5,25 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "runtime/waitq.h"
 #include "vmfs/node.h"
 
 struct auth;
 struct proxy;
+
+/* A generated file's answer, kept while nothing changed (model_changes) within the same
+ * second: a browser refreshing a table every second, or many, costs one generation. */
+struct cached {
+	uint64_t ino, changes;
+	time_t sec;
+	bool json;
+	struct sbuf body;
+	const char *type;
+	unsigned long used;
+};
+#define WEB_CACHE 16
 
 struct web {
 	struct vmfs *v;
@@ -25,6 +38,8 @@ struct web {
 	int pep;            /* epoll of the VNC proxies, itself in vmfs's loop */
 	struct proxy *proxies;
 	unsigned ticks;
+	struct cached cache[WEB_CACHE];
+	unsigned long uses;
 };
 
 /* One request: its body as it arrives, and for an answer that waits (a start, a followed
@@ -58,6 +73,7 @@ const char *web_arg(struct req *q, const char *name);
 void get_dir(struct req *q, const struct vnode *n, const char *url, bool html);
 void get_file(struct req *q, const struct vnode *n, const char *url, bool json);
 void get_screenshot(struct req *q, const struct vnode *n, const char *size);
+void get_cache_free(struct web *w);
 
 /* web/stream.c: GET console?follow=1, an endless answer of the console's output. */
 void stream_console(struct req *q, const struct vnode *n);
