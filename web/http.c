@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "vmfs/loop.h"
@@ -118,6 +119,7 @@ void web_unpark(struct req *q)
 		q->next->prevp = q->prevp;
 	q->prevp = NULL;
 	MHD_resume_connection(q->c);
+	web_soon(q->w);
 }
 
 const char *web_header(struct req *q, const char *name)
@@ -440,6 +442,8 @@ static void web_free(struct web *w)
 		close(w->ui_dfd);
 	if (w->pep >= 0)
 		close(w->pep);
+	if (w->tfd >= 0)
+		close(w->tfd);
 	free(w);
 }
 
@@ -479,6 +483,12 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 		return -ENOMEM;
 	w->v = v;
 	w->ui_dfd = w->pep = -1;
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (w->tfd < 0) {
+		snprintf(err, errlen, "web: %s", strerror(errno));
+		web_free(w);
+		return -errno;
+	}
 	w->cred = (struct vcred){v->owner, v->group, 0, 022};
 	snprintf(w->addr, sizeof(w->addr), "%s", addrport);
 	int r = 0;
@@ -532,25 +542,60 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 	return 0;
 }
 
+/* Runs libmicrohttpd until it has nothing to do now, then arms the timer for when it will:
+ * its epoll is edge-triggered, so a connection with more to send (a file, a stream) or one
+ * just resumed would otherwise wait for the next event. */
+static void web_kick(struct web *w)
+{
+	MHD_UNSIGNED_LONG_LONG t = 0;
+	for (int i = 0; i < 64; i++) {
+		MHD_run(w->d);
+		if (MHD_get_timeout(w->d, &t) != MHD_YES || t)
+			break;
+	}
+	struct itimerspec it = {{0, 0}, {0, 0}};
+	if (MHD_get_timeout(w->d, &t) == MHD_YES) {
+		if (!t)
+			t = 1;
+		it.it_value.tv_sec = t / 1000;
+		it.it_value.tv_nsec = (long)(t % 1000) * 1000000L;
+	}
+	timerfd_settime(w->tfd, 0, &it, NULL);
+}
+
+/* Soon, from the loop: a resumed connection is served at once, not at the next tick. */
+void web_soon(struct web *w)
+{
+	struct itimerspec it = {{0, 0}, {0, 100000}};
+	timerfd_settime(w->tfd, 0, &it, NULL);
+}
+
 static int web_run(void *arg)
 {
-	struct web *w = arg;
-	MHD_run(w->d);
+	web_kick(arg);
 	return 0;
 }
 
-/* Every half second: timeouts and resumed connections; every two, followers whose client
- * left and a changed password file. */
+static int web_timer(void *arg)
+{
+	struct web *w = arg;
+	uint64_t n;
+	if (read(w->tfd, &n, sizeof(n)) < 0) {
+		/* a spurious wake: run anyway */
+	}
+	web_kick(w);
+	return 0;
+}
+
+/* Every two seconds: followers whose client left, a changed password file. */
 static int web_tick(void *arg)
 {
 	struct web *w = arg;
-	MHD_run(w->d);
-	if (++w->ticks % 4)
-		return 0;
 	stream_reap(w);
 	char err[1024];
 	if (w->auth && auth_reload_if_changed(&w->auth, err, sizeof(err)) < 0)
 		evlog_add(&w->v->log, "error: web: %s (the previous rules stay)", err);
+	web_kick(w);
 	return 0;
 }
 
@@ -562,7 +607,9 @@ int web_attach(struct web *w, struct loop *l)
 	int r = loop_add_fd(l, i->epoll_fd, web_run, w);
 	if (!r)
 		r = loop_add_fd(l, w->pep, vnc_run, w);
-	return r ? r : loop_add_timer(l, 500, web_tick, w);
+	if (!r)
+		r = loop_add_fd(l, w->tfd, web_timer, w);
+	return r ? r : loop_add_timer(l, 2000, web_tick, w);
 }
 
 void web_close(struct web *w)

@@ -36,6 +36,7 @@ struct web {
 	int ui_dfd;         /* web/ui, the browser pages; -1 if not found */
 	struct req *parked; /* suspended requests, for web_close */
 	int pep;            /* epoll of the VNC proxies, itself in vmfs's loop */
+	int tfd;            /* when libmicrohttpd wants to run next */
 	struct proxy *proxies;
 	unsigned ticks;
 	struct cached cache[WEB_CACHE];
@@ -66,6 +67,8 @@ void web_fail(struct req *q, int err, const char *why);
 /* Suspends q's connection until unpark; web_close answers it if vmfs exits first. */
 void web_park(struct req *q);
 void web_unpark(struct req *q);
+/* libmicrohttpd runs again as soon as the loop is back (a connection was resumed). */
+void web_soon(struct web *w);
 const char *web_header(struct req *q, const char *name);
 const char *web_arg(struct req *q, const char *name);
 

@@ -79,8 +79,8 @@ function makeRow(r) {
 		: h('span.thumbicon', { title: 'container', text: '›_' });
 	return h('tr', { dataset: { name: r.name, type: r.type } },
 		h('td.thumb', {}, thumb),
-		h('td.name', {}, h('span.label', { text: r.name }), h('span.id', { title: 'id' })),
-		h('td.type', { text: isVM ? 'VM' : 'container' }),
+		h('td.name', {}, h('div.label', { text: r.name }),
+			h('div.sub', {}, h('span.type', { text: isVM ? 'VM' : 'container' }), ' · ', h('span.id', { title: 'id' }))),
 		h('td.state', {}, h('span.badge')),
 		h('td.uptime'),
 		h('td.cpu.num'),
@@ -94,12 +94,21 @@ function makeRow(r) {
 
 function updateRow(tr, r, t) {
 	const st = r.state;
-	if (tr.dataset.state !== st) tr.dataset.state = st;
+	if (tr.dataset.state !== st) {
+		tr.dataset.state = st;
+		if (st === 'QUIT' || st === 'ERROR') why(tr, r);
+	}
 	setText(tr.querySelector('.id'), `#${r.id}`);
 	const badge = tr.querySelector('.state .badge');
 	setText(badge, st);
 	badge.className = `badge ${st.toLowerCase()}`;
-	setText(tr.querySelector('.uptime'), dash(r.uptime));
+	const up = tr.querySelector('.uptime');
+	if (running(st)) {
+		setText(up, dash(r.uptime));
+		up.title = 'uptime';
+	} else if (st === 'BUILDING') {
+		setText(up, '');
+	} // QUIT, ERROR: how it ended (why)
 	const cpu = t && running(st) ? `${t['cpu%']}%` : '';
 	setText(tr.querySelector('.cpu'), cpu);
 	const rss = t && running(st) ? kib(t.rss) : '';
@@ -114,6 +123,21 @@ function updateRow(tr, r, t) {
 		b.disabled = busy || !can;
 	}
 	if (kindDir(r.type) === 'vms') thumbnail(tr, r);
+}
+
+// How an object ended (info's exit line, or its error), in the uptime cell: fetched once
+// per change to QUIT or ERROR.
+async function why(tr, r) {
+	const up = tr.querySelector('.uptime');
+	try {
+		const i = await getJSON(`${objectURL(ui.ns, r.type, r.name)}/info?format=json`);
+		if (tr.dataset.state !== r.state) return;
+		const text = dash(i.error) || dash(i.exit);
+		setText(up, text);
+		up.title = text;
+	} catch (e) {
+		setText(up, '');
+	}
 }
 
 // A running VM's screen, refreshed every few seconds (one request at a time per VM).
@@ -261,7 +285,7 @@ function selectNamespace(ns) {
 async function hostLine() {
 	try {
 		const i = await getJSON('/host/info?format=json');
-		const kvm = (i.kvm || '').split(' ')[0];
+		const kvm = (i.kvm || '').split(' ')[0].replace(/:$/, '');
 		setText($('#host'), `${i.name} · ${i.cpus} CPUs · load ${(i.load || '').split(' ')[0]} · ` +
 			`memory ${i.memory_free} free of ${i.memory} · KVM ${kvm || '?'} · ${i.version || ''}`);
 	} catch (e) {
