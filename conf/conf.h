@@ -22,7 +22,9 @@
 	X(vmfs, web_cert, str, "", "the web's TLS certificate (PEM); with web_key, HTTPS only")  \
 	X(vmfs, web_key, str, "", "the web's TLS private key (PEM)")                               \
 	X(vmfs, web_insecure, bool, "false", "serve a non-loopback address without a password file") \
-	X(vmfs, web_ui, str, "", "the browser pages (default: web/ui beside the vmfs binary)")
+	X(vmfs, web_ui, str, "", "the browser pages (default: web/ui beside the vmfs binary)")     \
+	X(vmfs, members, str, "", "cluster members, NAME=URL separated by spaces (as hosts/ctl add)") \
+	X(vmfs, sshfs_options, str, "", "extra sshfs -o options for ssh:// members (IdentityFile=...)")
 
 #define CONF_TYPE_str char *
 #define CONF_TYPE_bool bool

@@ -15,6 +15,7 @@
 static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
 static const char *const vgas[] = {"std", "cirrus", "vmware", "qxl", "virtio", "none", NULL};
 static const char *const disk_ifs[] = {"ide", "scsi", "virtio", "sd", "none", NULL};
+static const char *const schedules[] = {"fewest", "cpu", "memory", NULL};
 static const char *const disk_caches[] = {"none",   "writeback",  "writethrough",
 					  "unsafe", "directsync", NULL};
 
@@ -23,6 +24,10 @@ const struct param params[] = {
     {"accel", PARAM_VM, PT_CHOICE, "auto", 0, 0, accels, "accelerator: auto, kvm or tcg"},
     {"append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "kernel command line"},
     {"cdrom", PARAM_VM, PT_PATH, "", 0, 0, NULL, "ISO image for the CD-ROM drive"},
+    {"colocate", BOTH, PT_WORD, "", 0, 0, NULL,
+     "cluster: launch it on the host of this VM or container (empty: anywhere)"},
+    {"coschedule", BOTH, PT_COUNT, "", 0, 100000, NULL,
+     "cluster: at most this many others on its host (empty: no limit)"},
     {"cpu", PARAM_VM, PT_WORD, "max", 0, 0, NULL, "QEMU CPU model (-cpu)"},
     {"disk", PARAM_VM, PT_PATHS, "", 0, 0, NULL,
      "disk images, space-separated, each path[,interface][,cache]"},
@@ -42,6 +47,8 @@ const struct param params[] = {
     {"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64", 0, 0, NULL,
      "QEMU binary: a name in PATH or an absolute path"},
     {"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments"},
+    {"schedule", BOTH, PT_CHOICE, "fewest", 0, 0, schedules,
+     "cluster: how launch picks a host: fewest objects, cpu or memory commit"},
     {"serial", PARAM_VM, PT_COUNT, "1", 1, 8, NULL,
      "serial ports: the first is the console, the others run/serialN.sock"},
     {"snapshot", BOTH, PT_BOOL, "true", 0, 0, NULL,

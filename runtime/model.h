@@ -130,6 +130,9 @@ struct ns {
 };
 
 struct model {
+	/* 0 if a namespace may name this host in its hosts (this host, a member) */
+	int (*host_check)(void *arg, const char *name);
+	void *host_check_arg;
 	char *statedir, *imagedir;
 	const char *mountpoint; /* never looked at from inside: it would ask us */
 	char *shim;      /* the vmfs-shim binary */

@@ -219,10 +219,10 @@ int ns_hosts_set(struct model *m, struct ns *ns, const char *value, char *err, s
 	snprintf(buf, sizeof(buf), "%s", value);
 	char *save = NULL;
 	for (char *h = strtok_r(buf, " \t,", &save); h; h = strtok_r(NULL, " \t,", &save)) {
-		/* until hosts join (the cluster work), this host is the only one there is */
-		if (strcmp(h, host) && strcmp(h, "localhost")) {
-			snprintf(err, errlen, "%s is not a known host (hosts/ lists them: %s)", h,
-				 host);
+		bool known = m->host_check ? m->host_check(m->host_check_arg, h) == 0
+					   : !strcmp(h, host) || !strcmp(h, "localhost");
+		if (!known) {
+			snprintf(err, errlen, "%s is not a known host (hosts/ lists them)", h);
 			return -ENOENT;
 		}
 	}

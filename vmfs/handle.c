@@ -1,5 +1,6 @@
 /* Open files: what open, read, write and release do for each kind of file (enum vfile). */
 #include "vmfs/node.h"
+#include "vmfs/remote.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -83,6 +84,9 @@ int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcr
 	case VF_PASS:
 		r = img_open(v, h, flags);
 		break;
+	case VF_REMOTE:
+		r = remote_open(v, h);
+		break;
 	default:
 		break;
 	}
@@ -128,6 +132,8 @@ ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off
 				  off);
 	case VF_STREAM:
 		return console_read(&v->m, n->obj, buf, size, &h->pos);
+	case VF_REMOTE:
+		return remote_read(v, h, buf, size, off);
 	case VF_PASS: {
 		ssize_t got = pread(h->fd, buf, size, off);
 		return got < 0 ? -errno : got;
@@ -141,8 +147,12 @@ struct waitq *node_waitq(struct vmfs *v, struct vhandle *h)
 {
 	if (h->n.e->file == VF_STREAM)
 		return &h->n.obj->console_wq;
+	if (h->n.e->file == VF_REMOTE)
+		return remote_waitq(h);
 	if (h->n.e->file == VF_CTL && h->batch)
 		return lifecycle_batch_wq(h->batch);
+	if (h->n.e->file == VF_CTL && h->rbatch)
+		return &h->rbatch->wq;
 	return h->n.e->file == VF_CTL && h->n.obj ? &h->n.obj->job_wq : NULL;
 }
 
@@ -207,6 +217,8 @@ static void ctl_done(struct vhandle *h)
 	if (h->batch)
 		lifecycle_batch_abandon(h->batch);
 	h->batch = NULL;
+	rbatch_put(h->rbatch); /* the members' part goes on, unwaited */
+	h->rbatch = NULL;
 	free(h->ctl_text);
 	free(h->ctl_cmd);
 	h->ctl_text = h->ctl_next = h->ctl_cmd = NULL;
@@ -245,11 +257,15 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 		h->ctl_cmd = strdup(line); /* for messages: the handler cuts line into words */
 		err[0] = 0;
 		v->wait = NULL;
+		v->rwait = NULL;
 		int r = h->ctl_cmd ? h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err)) : -ENOMEM;
 		if (r == -EINPROGRESS) {
 			h->batch = v->wait;
 			h->batch_count = v->wait_count;
+			h->rbatch = v->rwait;
+			h->rverb = v->rwait_reply;
 			v->wait = NULL;
+			v->rwait = NULL;
 			return r;
 		}
 		if (r)
@@ -284,8 +300,10 @@ static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, siz
 
 ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
 {
-	char err[1024];
-	int r;
+	char err[1024] = "";
+	int r = 0;
+	if (h->n.e->file == VF_REMOTE)
+		return remote_write_resume(v, h);
 	if (h->batch) {
 		enum verb verb;
 		size_t done;
@@ -293,10 +311,29 @@ ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
 		if (r == -EINPROGRESS)
 			return r;
 		h->batch = NULL;
-		if (!r && h->batch_count)
+		if (!r && h->rbatch)
+			h->rbatch->count += done; /* the answer counts the members' too */
+		else if (!r && h->batch_count)
 			sb_printf(&h->reply, "ok: %s %zu\n", verb_name(verb), done);
-	} else if ((r = h->n.obj ? vm_job_result(h->n.obj, err, sizeof(err)) : 0) == -EINPROGRESS)
+	} else if (h->rbatch) {
+		/* members only */
+	} else if ((r = h->n.obj ? vm_job_result(h->n.obj, err, sizeof(err)) : 0) == -EINPROGRESS) {
 		return r;
+	}
+	if (h->rbatch) {
+		struct rbatch *b = h->rbatch;
+		if (b->pending)
+			return -EINPROGRESS;
+		h->rbatch = NULL;
+		if (!r && b->err) {
+			r = b->err;
+			snprintf(err, sizeof(err), "%s", b->why);
+		} else if (!r) {
+			h->reply.len = 0;
+			sb_printf(&h->reply, "ok: %s %lu\n", h->rverb, b->count);
+		}
+		rbatch_put(b);
+	}
 	return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
 }
 
@@ -331,6 +368,8 @@ ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t si
 		ssize_t n = pwrite(h->fd, buf, size, off);
 		return n < 0 ? -errno : n;
 	}
+	case VF_REMOTE:
+		return remote_write(v, h, buf, size);
 	default:
 		return -EACCES;
 	}
@@ -346,6 +385,7 @@ void node_release(struct vmfs *v, struct vhandle *h)
 	}
 	if (h->fd >= 0)
 		close(h->fd);
+	remote_release(h);
 	ctl_done(h);
 	sb_free(&h->buf);
 	sb_free(&h->reply);

@@ -76,4 +76,11 @@ struct hoststats *hoststats_new(void);
 void hoststats_free(struct hoststats *s);
 void hoststats_sample(struct hoststats *s);
 double hoststats_cpu(const struct hoststats *s);
+/* vmfs/launch.c: a namespace that spans members */
+bool ns_spans_members(const struct vmfs *v, const struct ns *ns);
+int ns_launch_placed(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t count,
+		     struct sbuf *reply, char *err, size_t errlen);
+struct rbatch *ns_forward_all(struct vmfs *v, struct ns *ns, const char *verb, const char *spec);
+int ns_forward_one(struct vmfs *v, struct ns *ns, const char *verb, const struct robj *ro,
+		   struct rbatch **b);
 #endif

@@ -1,6 +1,7 @@
 /* The one path table and the lookups, attributes and listings that read it. getattr,
  * readdir, lookup and the web server all go through vtab, so they cannot disagree. */
 #include "vmfs/node.h"
+#include "vmfs/remote.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,10 @@ const struct ventry vtab[] = {
 	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0666, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
 	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
 	{VK_OBJ_FIFO_N,      VK_OBJ_FIFO,    NULL,             S_IFLNK | 0777, VF_DIR, PARAM_CT},
+	{VK_ROBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_ROBJ_FILE,       VK_ROBJ,        NULL,             F | 0666, VF_REMOTE, 0},
+	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_ROBJ_PARAM,      VK_ROBJ_CONFIG, NULL,             F | 0666, VF_REMOTE, 0},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
 
@@ -83,6 +88,10 @@ static void node_seal(struct vnode *n)
 	uint32_t slot = 0;
 	if (n->img)
 		slot = img_slot(n->img);
+	else if (n->ro)
+		slot = n->ro->id;
+	else if (n->mb)
+		slot = n->mb->slot;
 	else if (n->obj)
 		slot = n->obj->slot;
 	else if (n->ns)
@@ -116,6 +125,15 @@ int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
 	out->ino = ino;
 	if (k == VK_IMAGE)
 		return img_from_slot(v, slot, out);
+	if (k >= VK_ROBJ && k <= VK_ROBJ_PARAM) {
+		out->ro = cluster_robj(&v->cl, slot);
+		out->ns = out->ro ? ns_find(&v->m, out->ro->ns) : NULL;
+		return out->ns ? 0 : -ENOENT;
+	}
+	if (k >= VK_MEMBER && k <= VK_MEMBER_STATE && slot) {
+		out->mb = cluster_slot(&v->cl, slot);
+		return out->mb ? 0 : -ENOENT;
+	}
 	if (k == VK_OBJ || kind_under_obj(k)) {
 		out->obj = model_slot(&v->m, slot, SLOT_OBJ);
 		if (!out->obj)
@@ -134,10 +152,11 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 {
 	switch (dir->e->kind) {
 	case VK_HOSTS:
-		if (strcmp(name, v->hostname))
-			return -ENOENT;
 		out->e = vtab_find(VK_MEMBER);
-		return 0;
+		if (!strcmp(name, v->hostname))
+			return 0;
+		out->mb = cluster_find(&v->cl, name);
+		return out->mb ? 0 : -ENOENT;
 	case VK_NSDIR:
 		out->ns = ns_find(&v->m, name);
 		out->e = vtab_find(VK_NS);
@@ -147,10 +166,23 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->e = vtab_find(VK_NS_PARAM);
 		return out->sub >= 0 ? 0 : -ENOENT;
 	case VK_NS_VMS:
-	case VK_NS_CTS:
-		out->obj = obj_find(dir->ns, dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT, name);
+	case VK_NS_CTS: {
+		int type = dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT;
+		out->obj = obj_find(dir->ns, type, name);
 		out->e = vtab_find(VK_OBJ);
-		return out->obj ? 0 : -ENOENT;
+		if (out->obj)
+			return 0;
+		out->ro = cluster_robj_find(&v->cl, dir->ns, type, name);
+		out->e = vtab_find(VK_ROBJ);
+		return out->ro ? 0 : -ENOENT;
+	}
+	case VK_ROBJ:
+		return remote_lookup(dir, name, out);
+	case VK_ROBJ_CONFIG:
+		out->sub = param_index(name);
+		out->e = vtab_find(VK_ROBJ_PARAM);
+		return out->sub >= 0 && (params[out->sub].applies & otype_mask(dir->ro->type)) ? 0
+											 : -ENOENT;
 	case VK_VLANS: {
 		const struct vlan_alias *a = vlan_find(dir->ns, name);
 		out->sub = a ? (int)a->serial : 0;
@@ -188,7 +220,7 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 		return img_lookup(v, dir, name, out);
 	if (!S_ISDIR(dir->e->mode))
 		return -ENOTDIR;
-	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj};
+	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ro = dir->ro};
 	for (size_t i = 0; i < vtab_len; i++)
 		if (entry_fits(&vtab[i], dir) && !strcmp(vtab[i].name, name)) {
 			out->e = &vtab[i];
@@ -267,13 +299,31 @@ int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
 	return 0;
 }
 
+struct remote_names {
+	int (*fn)(void *ctx, const char *name, size_t idx);
+	void *ctx;
+	size_t idx, from;
+};
+
+static int remote_name(void *ctx, const char *name)
+{
+	struct remote_names *rn = ctx;
+	size_t i = rn->idx++;
+	return i >= rn->from && rn->fn(rn->ctx, name, i);
+}
+
 /* The run-time children of dir, in order: calls fn(name) until it returns non-zero. */
 static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
 {
 	switch (dir->e->kind) {
 	case VK_HOSTS:
-		return from == 0 ? fn(ctx, v->hostname, 0) : 0;
+		if (from == 0 && fn(ctx, v->hostname, 0))
+			return 1;
+		for (size_t i = from ? from - 1 : 0; i < v->cl.n; i++)
+			if (fn(ctx, v->cl.v[i]->name, i + 1))
+				return 1;
+		return 0;
 	case VK_NSDIR:
 		for (size_t i = from; i < v->m.nns; i++)
 			if (fn(ctx, v->m.nss[i]->name, i))
@@ -281,12 +331,22 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 		return 0;
 	case VK_NS_VMS:
 	case VK_NS_CTS: {
-		const struct objlist *l = &dir->ns->objs[dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT];
+		int type = dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT;
+		const struct objlist *l = &dir->ns->objs[type];
 		for (size_t i = from; i < l->n; i++)
 			if (fn(ctx, l->v[i]->name, i))
 				return 1;
-		return 0;
+		/* then the members', numbered after the local ones */
+		struct remote_names rn = {fn, ctx, l->n, from};
+		return cluster_robj_names(&v->cl, dir->ns, type, remote_name, &rn);
 	}
+	case VK_ROBJ:
+		return remote_names(dir, from, fn, ctx);
+	case VK_ROBJ_CONFIG:
+		for (size_t i = from; i < nparams; i++)
+			if ((params[i].applies & otype_mask(dir->ro->type)) && fn(ctx, params[i].name, i))
+				return 1;
+		return 0;
 	case VK_VLANS:
 		for (size_t i = from; i < dir->ns->nvlans; i++)
 			if (fn(ctx, dir->ns->vlans[i].name, i))

@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include "cluster/cluster.h"
 #include "conf/conf.h"
 #include "runtime/model.h"
 
@@ -64,6 +65,10 @@ enum vkind {
 	VK_OBJ_QMP,
 	VK_OBJ_FIFO,
 	VK_OBJ_FIFO_N,
+	VK_ROBJ,       /* a member's VM or container, seen from the head */
+	VK_ROBJ_FILE,  /* one of its files: sub is the index in remote_files */
+	VK_ROBJ_CONFIG,
+	VK_ROBJ_PARAM, /* sub is the parameter's index */
 	VK_MAX
 };
 
@@ -76,6 +81,7 @@ enum vfile {
 	VF_LOG,    /* an append-only log: a growing file, `tail -f` works */
 	VF_STREAM, /* a console: scrollback, then blocks for live output */
 	VF_PASS,   /* images/: a real file of the image store */
+	VF_REMOTE, /* a file of a member's object: read and written through its worker */
 };
 
 struct vmfs;
@@ -100,6 +106,8 @@ struct vnode {
 	struct object *obj;
 	int sub;              /* parameter index */
 	struct image *img;    /* images/ entries */
+	struct member *mb;    /* hosts/NAME of a member (NULL: this host) */
+	struct robj *ro;      /* a member's object and its files */
 	uint64_t ino;
 };
 
@@ -124,10 +132,14 @@ struct vmfs {
 	 * "ok: VERB N" as the namespace ctl does. */
 	struct lcbatch *wait;
 	bool wait_count;
+	/* ... and for members' answers (vmfs/launch.c): the batch and the verb of "ok: VERB N" */
+	struct rbatch *rwait;
+	const char *rwait_reply;
 	/* The reason of the last refusal (node_reject), for a front end that answers with it
 	 * (HTTP); cleared by the front end before an operation. */
 	char last_err[1024];
 	struct web *web; /* the HTTP door (web/http.h), NULL if off */
+	struct cluster cl; /* the other hosts (cluster/cluster.h) */
 };
 
 /* An open file. The front end keeps the pointer (FUSE: fi->fh) and hands it back. */
@@ -146,6 +158,9 @@ struct vhandle {
 	bool ctl_any;
 	struct lcbatch *batch; /* the starts this write waits for, if any */
 	bool batch_count;
+	struct rreq *rr;       /* VF_REMOTE: the member's answer to the last request */
+	struct rbatch *rbatch; /* members' answers this write waits for, after batch */
+	const char *rverb;
 };
 
 #define NODE_ROOT_INO 1

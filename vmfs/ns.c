@@ -19,6 +19,7 @@ int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0; i < n->ns->objs[t].n; i++)
 			obj_info_row(v, n->ns->objs[t].v[i], out);
+	cluster_rows(&v->cl, n->ns, false, out);
 	return 0;
 }
 
@@ -28,6 +29,7 @@ int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0; i < n->ns->objs[t].n; i++)
 			obj_top_row(v, n->ns->objs[t].v[i], out);
+	cluster_rows(&v->cl, n->ns, true, out);
 	return 0;
 }
 
@@ -178,11 +180,85 @@ static int targets_find(struct ns *ns, const char *spec, struct targets *t, char
 	return r;
 }
 
+/* After this host's part of a verb: what the members do is waited for too, if any were
+ * asked; the answer counts both. */
+static int with_members(struct vmfs *v, struct rbatch *b, enum verb verb, int r, size_t done,
+			struct sbuf *reply)
+{
+	if (!b)
+		return r;
+	if (r && r != -EINPROGRESS) {
+		rbatch_put(b); /* refused here: the members' part goes on, unwaited */
+		return r;
+	}
+	if (!b->pending && !r) {
+		if (b->err) {
+			int e = b->err;
+			rbatch_put(b);
+			return e;
+		}
+		reply->len = 0;
+		sb_printf(reply, "ok: %s %lu\n", verb_name(verb), done + b->count);
+		rbatch_put(b);
+		return 0;
+	}
+	b->count += r ? 0 : done; /* a start here adds its count when it ends */
+	v->rwait = b;
+	v->rwait_reply = verb_name(verb);
+	return -EINPROGRESS;
+}
+
+/* The objects spec names in a namespace that spans members: this host's in t, the
+ * members' forwarded into *b. A name found nowhere refuses the whole command. */
+static int targets_cluster(struct vmfs *v, struct ns *ns, enum verb verb, const char *spec,
+			   struct targets *t, struct rbatch **b, char *err, size_t errlen)
+{
+	if (!strcmp(spec, "all") || strpbrk(spec, "*?")) {
+		int r = targets_pattern(ns, spec, t);
+		if (!r)
+			*b = ns_forward_all(v, ns, verb_name(verb), spec);
+		return r ? r : *b ? 0 : -ENOMEM;
+	}
+	t->explicit = true;
+	char **names;
+	size_t count;
+	int r = range_expand(spec, &names, &count, err, errlen);
+	if (r)
+		return r;
+	struct robj **remote = calloc(count + 1, sizeof(*remote));
+	for (size_t i = 0; remote && i < count && !r; i++) {
+		struct object *o = obj_find_any(ns, names[i]);
+		if (!o)
+			o = find_by_id(ns, names[i]);
+		if (o) {
+			r = targets_add(t, o);
+			continue;
+		}
+		if (!(remote[i] = cluster_robj_find(&v->cl, ns, OT_VM, names[i])))
+			remote[i] = cluster_robj_find(&v->cl, ns, OT_CT, names[i]);
+		if (!remote[i]) {
+			snprintf(err, errlen, "no VM or container named %s in namespace %s (on any of "
+				 "its hosts)", names[i], ns->name);
+			r = -ENOENT;
+		}
+	}
+	for (size_t i = 0; remote && i < count && !r; i++)
+		if (remote[i])
+			r = ns_forward_one(v, ns, verb_name(verb), remote[i], b);
+	if (!remote)
+		r = -ENOMEM;
+	free(remote);
+	range_free(names);
+	return r;
+}
+
 static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spec,
 		  struct sbuf *reply, char *err, size_t errlen)
 {
 	struct targets t = {0};
-	int r = targets_find(ns, spec, &t, err, errlen);
+	struct rbatch *b = NULL;
+	int r = ns_spans_members(v, ns) ? targets_cluster(v, ns, verb, spec, &t, &b, err, errlen)
+					: targets_find(ns, spec, &t, err, errlen);
 	/* check everything before acting: a refused command changes nothing. "all" and globs
 	 * act on the objects the verb fits and skip the rest */
 	size_t n = 0, done = 0;
@@ -199,6 +275,8 @@ static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spe
 	free(t.v);
 	if (r == -EINPROGRESS)
 		v->wait_count = true; /* the write waits; "ok: start N" when all have started */
+	if (b)
+		return with_members(v, b, verb, r, done, reply);
 	if (!r)
 		sb_printf(reply, "ok: %s %zu\n", verb_name(verb), done);
 	return r;
@@ -233,6 +311,11 @@ static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struc
 	int r = range_expand(argv[2], &names, &count, err, errlen);
 	if (r)
 		return r;
+	if (ns_spans_members(v, ns) && !like) {
+		r = ns_launch_placed(v, ns, type, names, count, reply, err, errlen);
+		range_free(names);
+		return r;
+	}
 	r = obj_create_many(&v->m, ns, type, names, count, like, err, errlen);
 	range_free(names);
 	if (!r)

@@ -38,6 +38,10 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	struct sysinfo si;
 	char up[32];
+	if (n->mb) { /* a member's, as it last answered */
+		sb_add(out, n->mb->info.p ? n->mb->info.p : "", n->mb->info.len);
+		return 0;
+	}
 	sysinfo(&si);
 	fmt_duration(time(NULL) - v->m.started, up);
 	sb_printf(out, "name %s\n", v->hostname);
@@ -67,6 +71,10 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
+	if (n->mb) { /* a member's, as it last answered */
+		sb_add(out, n->mb->top.p ? n->mb->top.p : "", n->mb->top.len);
+		return 0;
+	}
 	struct sysinfo si;
 	sysinfo(&si);
 	unsigned long long total = (unsigned long long)si.totalram * si.mem_unit;
@@ -80,7 +88,10 @@ int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_member_state(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
-	sb_puts(out, "up\n"); /* this host answers: it is the one serving this read */
+	if (n->mb)
+		member_state_text(n->mb, out);
+	else
+		sb_puts(out, "up\n"); /* this host answers: it is the one serving this read */
 	return 0;
 }
 
@@ -97,7 +108,10 @@ int ctl_hosts(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *re
 		return argc;
 	if (!ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen))
 		return -EINVAL;
-	snprintf(err, errlen, "%s: clustering is not built yet; this host is the only member",
-		 argv[0]);
-	return -EOPNOTSUPP;
+	if (!strcmp(argv[0], "add") && (!strcmp(argv[1], v->hostname) || !strcmp(argv[1], "localhost"))) {
+		snprintf(err, errlen, "%s is this host", argv[1]);
+		return -EEXIST;
+	}
+	return !strcmp(argv[0], "add") ? cluster_add(&v->cl, argv[1], argv[2], err, errlen)
+				       : cluster_remove(&v->cl, argv[1], err, errlen);
 }

@@ -53,6 +53,33 @@ static void kvm_check(struct vmfs *v)
 		  v->m.kvm.verdict == KVM_WORKS ? "" : " (VMs run under TCG emulation)");
 }
 
+/* ns/NS/hosts names this host or members. */
+static int host_check(void *arg, const char *name)
+{
+	struct vmfs *v = arg;
+	return !strcmp(name, v->hostname) || !strcmp(name, "localhost") || cluster_find(&v->cl, name)
+		   ? 0
+		   : -ENOENT;
+}
+
+/* members = NAME=URL ... in vmfs.conf: added unless members.conf has them already. */
+static void members_from_conf(struct vmfs *v, const char *list)
+{
+	char buf[4096], err[512];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	for (char *m = strtok_r(buf, " \t", &save); m; m = strtok_r(NULL, " \t", &save)) {
+		char *eq = strchr(m, '=');
+		if (!eq) {
+			evlog_add(&v->log, "error: vmfs.conf: members: \"%s\" is not NAME=URL", m);
+			continue;
+		}
+		*eq = 0;
+		if (!cluster_find(&v->cl, m) && cluster_add(&v->cl, m, eq + 1, err, sizeof(err)))
+			evlog_add(&v->log, "error: vmfs.conf: members: %s: %s", m, err);
+	}
+}
+
 int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
@@ -86,11 +113,17 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 	v->stats = hoststats_new();
 	if (!v->images || !v->stats)
 		return -ENOMEM;
+	if ((r = cluster_open(&v->cl, &v->m, &v->log, conf->sshfs_options, err, errlen)))
+		return r;
+	v->m.host_check = host_check;
+	v->m.host_check_arg = v;
+	members_from_conf(v, conf->members);
 	return 0;
 }
 
 void vmfs_fini(struct vmfs *v)
 {
+	cluster_close(&v->cl);
 	run_fini(&v->m);
 	net_close(&v->m);
 	free(v->m.shim);

@@ -41,8 +41,8 @@ timeout 0.5 cat "$D/vms/v1/console" >/dev/null 2>&1
 is "$?" "124" "reading the console of a BUILDING object waits for output (no error)"
 is "$(errno_of "$D/vms/v1/console" "ls")" "EBUSY" "typing into a console with nothing running is EBUSY"
 like "$(tail -1 "$D/vms/v1/log")" "console: nothing is running" "and says why"
-is "$(errno_of "$M/hosts/ctl" "add h2 /tmp/x")" "EOPNOTSUPP" "clustering is refused for now, clearly"
-like "$(tail -1 "$M/host/log")" "hosts/ctl|clustering is not built yet" "in host/log"
+is "$(errno_of "$M/hosts/ctl" "add h2 tmp/x")" "EINVAL" "a member that is neither ssh:// nor an absolute path: EINVAL"
+like "$(tail -1 "$M/host/log")" "ctl: \"add h2 tmp/x\": \"tmp/x\" is neither ssh://USER@HOST/PATH nor an absolute path" "in host/log"
 like "$(cat "$D/vms/v1/screenshot.png" 2>&1)" "busy" "screenshot of a VM that is not running: EBUSY"
 like "$(tail -1 "$D/vms/v1/log")" "screenshot.png: no screen: v1 is not running" "and says why"
 

@@ -1,0 +1,234 @@
+/* The files of a member's VM or container, seen in the head's tree: every open, read and
+ * write goes to the same file of the member's tree through its worker (cluster/rjob.h), and
+ * waits for the answer the way a console read or a start waits: parked, never blocking the
+ * loop. What a local file answers, the remote one answers, because the member's vmfs is
+ * the one answering; the head adds only the time of the trip. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmfs/node.h"
+#include "vmfs/remote.h"
+
+#define REMOTE_MS 10000 /* a start through a member waits for its QEMU */
+#define STREAM_MS (24u * 3600 * 1000)
+
+/* The answer to one request, shared by the handle and the job (either may go first). */
+struct rreq {
+	int refs;
+	bool done;
+	int err;
+	struct sbuf out;
+	struct waitq wq;
+	int fd;             /* a console's descriptor on the member's tree, -1 */
+	struct rworker *w;  /* a console's own worker: its reads wait for output */
+	size_t size;        /* a write's size */
+};
+
+static const char *const vm_files[] = {"ctl", "state", "info", "top", "config", "console", "log",
+				       "screenshot.png", "thumbnail.png", "vnc", "qmp"};
+static const char *const ct_files[] = {"ctl", "state", "info", "top", "config", "console", "log"};
+
+static const char *const *files_of(int type, size_t *n)
+{
+	*n = type == OT_VM ? ARRAY_SIZE(vm_files) : ARRAY_SIZE(ct_files);
+	return type == OT_VM ? vm_files : ct_files;
+}
+
+int remote_lookup(const struct vnode *dir, const char *name, struct vnode *out)
+{
+	size_t n;
+	const char *const *f = files_of(dir->ro->type, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(f[i], name)) {
+			out->sub = (int)i;
+			out->e = vtab_find(strcmp(name, "config") ? VK_ROBJ_FILE : VK_ROBJ_CONFIG);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int remote_names(const struct vnode *dir, size_t from,
+		 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
+{
+	size_t n;
+	const char *const *f = files_of(dir->ro->type, &n);
+	for (size_t i = from; i < n; i++)
+		if (fn(ctx, f[i], i))
+			return 1;
+	return 0;
+}
+
+static const char *file_name(const struct vnode *n)
+{
+	size_t len;
+	const char *const *f = files_of(n->ro->type, &len);
+	return n->e->kind == VK_ROBJ_PARAM ? params[n->sub].name : f[n->sub];
+}
+
+/* The path of n in the member's tree. */
+static void rel_path(const struct vnode *n, char *out, size_t len)
+{
+	snprintf(out, len, "ns/%s/%s/%s/%s%s", n->ro->ns, n->ro->type == OT_VM ? "vms" : "containers",
+		 n->ro->name, n->e->kind == VK_ROBJ_PARAM ? "config/" : "", file_name(n));
+}
+
+static bool is_console(const struct vnode *n)
+{
+	return n->e->kind == VK_ROBJ_FILE && !strcmp(file_name(n), "console");
+}
+
+static bool is_ctl(const struct vnode *n)
+{
+	const char *f = file_name(n);
+	return n->e->kind == VK_ROBJ_FILE && (!strcmp(f, "ctl") || !strcmp(f, "qmp"));
+}
+
+static void rreq_put(struct rreq *rr)
+{
+	if (--rr->refs)
+		return;
+	if (rr->w)
+		rworker_drop(rr->w);
+	if (rr->fd >= 0)
+		close(rr->fd);
+	sb_free(&rr->out);
+	free(rr);
+}
+
+static void req_done(struct rjob *j)
+{
+	struct rreq *rr = j->arg;
+	rr->done = true;
+	rr->err = j->err;
+	if (j->op == ROP_OPEN && !j->err)
+		rr->fd = j->fd;
+	sb_free(&rr->out);
+	rr->out = j->out;
+	j->out = (struct sbuf){0};
+	rjob_free(j);
+	waitq_wake_all(&rr->wq);
+	rreq_put(rr);
+}
+
+/* Starts op on n's file for h (a new answer replaces the last). */
+static int request(struct vhandle *h, enum rop op, const char *data, size_t len, int fd)
+{
+	struct rreq *rr = h->rr;
+	char rel[1024];
+	rel_path(&h->n, rel, sizeof(rel));
+	struct rjob *j = rjob_new(op, "", req_done, rr);
+	if (!j)
+		return -ENOMEM;
+	sb_add(&j->in, data, len);
+	j->fd = fd;
+	rr->done = false;
+	rr->err = 0;
+	rr->refs++;
+	if (rr->w) { /* a console's worker: its path is made here */
+		snprintf(j->path, sizeof(j->path), "%.3000s/%.1000s", h->n.ro->mb->root, rel);
+		rworker_submit(rr->w, j, STREAM_MS);
+	} else {
+		member_job(h->n.ro->mb, j, rel, REMOTE_MS);
+	}
+	return 0;
+}
+
+int remote_open(struct vmfs *v, struct vhandle *h)
+{
+	struct rreq *rr = calloc(1, sizeof(*rr));
+	if (!rr)
+		return -ENOMEM;
+	rr->refs = 1;
+	rr->fd = -1;
+	rr->done = true;
+	waitq_init(&rr->wq);
+	h->rr = rr;
+	if (h->n.ro->mb->state == MS_DOWN)
+		return -EHOSTDOWN;
+	int acc = h->flags & O_ACCMODE;
+	if (is_console(&h->n) && acc == O_RDONLY) {
+		/* its reads wait for output: a worker of its own, the descriptor kept open */
+		if (!(rr->w = rworker_new(&v->m)))
+			return -ENOMEM;
+		return request(h, ROP_OPEN, NULL, 0, O_RDONLY);
+	}
+	if (acc == O_RDONLY)
+		return request(h, ROP_READ, NULL, 0, -1);
+	return 0;
+}
+
+ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
+{
+	struct rreq *rr = h->rr;
+	if (!rr->done)
+		return -EAGAIN;
+	if (is_console(&h->n) && rr->w) {
+		if (rr->err)
+			return rr->err == -EHOSTDOWN ? 0 : rr->err;
+		if (rr->out.len) { /* what the last read brought; the next asks again */
+			size_t n = rr->out.len < size ? rr->out.len : size;
+			memcpy(buf, rr->out.p, n);
+			memmove(rr->out.p, rr->out.p + n, rr->out.len - n);
+			rr->out.len -= n;
+			if (!rr->out.len)
+				request(h, ROP_READFD, NULL, 0, rr->fd);
+			return n;
+		}
+		if (rr->fd >= 0 && request(h, ROP_READFD, NULL, 0, rr->fd) == 0)
+			return -EAGAIN;
+		return 0;
+	}
+	if (rr->err)
+		return rr->err;
+	if (off < 0 || (size_t)off >= rr->out.len)
+		return 0;
+	size_t n = rr->out.len - off < size ? rr->out.len - off : size;
+	memcpy(buf, rr->out.p + off, n);
+	return n;
+}
+
+ssize_t remote_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
+{
+	if (h->n.ro->mb->state == MS_DOWN)
+		return -EHOSTDOWN;
+	h->rr->size = size;
+	int r = request(h, is_ctl(&h->n) ? ROP_CTL : ROP_WRITE, buf, size, -1);
+	return r ? r : -EINPROGRESS;
+}
+
+ssize_t remote_write_resume(struct vmfs *v, struct vhandle *h)
+{
+	struct rreq *rr = h->rr;
+	if (!rr->done)
+		return -EINPROGRESS;
+	if (rr->err && rr->out.len) { /* the member's reason, for the head's log too */
+		char why[1024], what[256];
+		snprintf(why, sizeof(why), "%.*s", (int)rr->out.len, rr->out.p);
+		why[strcspn(why, "\n")] = 0;
+		snprintf(what, sizeof(what), "%s/%s (on %s)", h->n.ro->name, file_name(&h->n),
+			 h->n.ro->mb->name);
+		node_reject(v, &h->n, what, strncmp(why, "error: ", 7) ? why : why + 7);
+	}
+	return rr->err ? rr->err : (ssize_t)rr->size;
+}
+
+struct waitq *remote_waitq(struct vhandle *h)
+{
+	return &h->rr->wq;
+}
+
+void remote_release(struct vhandle *h)
+{
+	struct rreq *rr = h->rr;
+	if (!rr)
+		return;
+	h->rr = NULL;
+	if (rr->w) { /* a read waiting for output is let go: its answer comes now */
+		struct rworker *w = rr->w;
+		rr->w = NULL;
+		rworker_drop(w);
+	}
+	rreq_put(rr);
+}
