@@ -212,25 +212,14 @@ void get_cache_free(struct web *w)
 		sb_free(&w->cache[i].body);
 }
 
-void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
+/* The content read so far is the answer (a remote file's, once its member answered). */
+static void get_finish(struct req *q, struct vhandle *h, const char *url, bool json,
+		       struct cached *c)
 {
-	bool hit;
-	struct cached *c = cache_slot(q->w, n, json, &hit);
-	if (hit) {
-		sb_add(&q->out, c->body.p, c->body.len);
-		q->type = c->type;
-		q->status = MHD_HTTP_OK;
-		return;
-	}
 	struct vmfs *v = q->w->v;
-	struct vhandle *h;
-	int r = node_open(v, n, O_RDONLY | O_NONBLOCK, &q->w->cred, &h);
-	if (r) {
-		web_fail(q, -r, NULL);
-		return;
-	}
+	const struct vnode n = h->n;
 	char buf[65536];
-	off_t off = 0;
+	off_t off = (off_t)q->out.len;
 	ssize_t got;
 	/* a console or a followed log answers what there is now (-EAGAIN: nothing more yet) */
 	while ((got = node_read(v, h, buf, sizeof(buf), off)) > 0 && off + got <= (off_t)READ_MAX) {
@@ -241,7 +230,7 @@ void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
 	if (got > 0) { /* never a cut file that looks whole */
 		snprintf(buf, sizeof(buf), "%s is larger than %u MiB: copy it through the mount",
 			 url, READ_MAX >> 20);
-		node_reject(v, n, url, buf);
+		node_reject(v, &n, url, buf);
 		web_fail(q, EFBIG, buf);
 		return;
 	}
@@ -260,7 +249,7 @@ void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
 		q->type = "application/json";
 	}
 	if (c && !sb_err(&q->out)) {
-		c->ino = n->ino;
+		c->ino = n.ino;
 		c->json = json;
 		c->changes = model_changes;
 		c->sec = time(NULL);
@@ -274,6 +263,56 @@ void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
 	}
 }
 
+/* A member's file answered: the parked request goes on. */
+static void remote_wake(struct waiter *wt)
+{
+	struct req *q = (struct req *)((char *)wt - offsetof(struct req, wt));
+	struct vhandle *h = q->h;
+	char buf[1];
+	if (node_read(q->w->v, h, buf, 0, 0) == -EAGAIN) { /* not this one's answer yet */
+		waitq_add(node_waitq(q->w->v, h), &q->wt);
+		return;
+	}
+	q->h = NULL;
+	q->reading = false;
+	get_finish(q, h, q->url, q->json, NULL);
+	free(q->url);
+	q->url = NULL;
+	q->done = true;
+	web_unpark(q);
+}
+
+void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
+{
+	bool hit;
+	struct cached *c = cache_slot(q->w, n, json, &hit);
+	if (hit) {
+		sb_add(&q->out, c->body.p, c->body.len);
+		q->type = c->type;
+		q->status = MHD_HTTP_OK;
+		return;
+	}
+	struct vmfs *v = q->w->v;
+	struct vhandle *h;
+	int r = node_open(v, n, O_RDONLY | O_NONBLOCK, &q->w->cred, &h);
+	if (r) {
+		web_fail(q, -r, NULL);
+		return;
+	}
+	char buf[1];
+	if (n->e->file == VF_REMOTE && node_read(v, h, buf, 0, 0) == -EAGAIN &&
+	    (q->url = strdup(url))) {
+		/* a member's file: the answer comes from its worker */
+		q->h = h;
+		q->reading = true;
+		q->json = json;
+		q->wt.wake = remote_wake;
+		waitq_add(node_waitq(v, h), &q->wt);
+		web_park(q);
+		return;
+	}
+	get_finish(q, h, url, json, c);
+}
 /* screenshot.png?size=N: the screen scaled so that its larger side is at most N pixels,
  * as minimega's screenshots take a size. */
 void get_screenshot(struct req *q, const struct vnode *n, const char *size)

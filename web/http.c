@@ -321,7 +321,10 @@ static void handle(struct req *q, const char *url, const char *method)
 		get_screenshot(q, &n, size);
 		return;
 	}
-	if (get && web_arg(q, "follow") && n.e->file == VF_STREAM) {
+	size_t ulen = strlen(url);
+	bool console = n.e->file == VF_STREAM ||
+		       (n.e->file == VF_REMOTE && ulen > 8 && !strcmp(url + ulen - 8, "/console"));
+	if (get && web_arg(q, "follow") && console) {
 		stream_console(q, &n);
 		return;
 	}
@@ -357,7 +360,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	if (!q->done && !q->h) {
 		handle(q, url, method);
 		if (q->h && !q->stream)
-			return MHD_YES; /* suspended: a start goes on; write_wake resumes */
+			return MHD_YES; /* suspended: a start goes on, a member answers; resumed */
 		q->done = true;
 	}
 	if (sb_err(&q->out))
@@ -391,10 +394,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 		return;
 	waiter_del(&q->wt);
 	if (q->h) {
-		if (!q->stream) /* gone while its start went on: the start goes on without it */
+		if (!q->stream && !q->reading) /* gone while its start went on: it goes on */
 			node_write_abandon(q->h);
 		node_release(q->w->v, q->h);
 	}
+	free(q->url);
 	if (q->prevp && (*q->prevp = q->next))
 		q->next->prevp = q->prevp;
 	if (q->resp)
@@ -623,7 +627,8 @@ void web_close(struct web *w)
 		waiter_del(&q->wt);
 		q->closing = true;
 		if (!q->stream) {
-			node_write_abandon(q->h);
+			if (!q->reading)
+				node_write_abandon(q->h);
 			node_release(w->v, q->h);
 			q->h = NULL;
 			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");

@@ -25,7 +25,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *q = cls;
 	struct vmfs *v = q->w->v;
-	if (q->closing || q->h->n.obj->gone)
+	if (q->closing || (q->h->n.obj && q->h->n.obj->gone))
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	ssize_t n = node_read(v, q->h, buf, max, 0);
 	if (n > 0)

@@ -49,7 +49,8 @@ struct req {
 	struct web *w;
 	struct MHD_Connection *c;
 	struct sbuf body;
-	bool too_big, done, stream, closing;
+	bool too_big, done, stream, closing, reading, json;
+	char *url; /* a remote file's read: the URL, for the answer */
 	struct vhandle *h;
 	struct waiter wt;
 	struct req *next, **prevp; /* in w->parked while suspended */
