@@ -187,7 +187,9 @@ static void open_flags(const struct vhandle *h, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)h;
 	/* generated content has no stable size, so the page cache must not be trusted */
 	fi->direct_io = f != VF_PASS;
-	fi->nonseekable = f == VF_CTL || f == VF_STREAM;
+	/* ctl and console ignore offsets, but an lseek must succeed: sftp-server (sshfs, the
+	 * way members are reached) seeks before every read and write */
+	fi->nonseekable = 0;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
