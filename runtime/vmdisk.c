@@ -135,9 +135,12 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 	char qerr[256];
 	/* the commit paused it, so it resumes it, whatever the state says: QEMU's STOP event
 	 * may not have been read yet */
-	if (j->resume && (o->state == ST_RUNNING || o->state == ST_PAUSED) &&
-	    vm_qmp(m, o, "{\"execute\":\"cont\"}", qerr, sizeof(qerr)))
-		model_error(o->ns, o, "commit", "could not resume the VM after the copy");
+	if (j->resume && (o->state == ST_RUNNING || o->state == ST_PAUSED)) {
+		if (vm_qmp(m, o, "{\"execute\":\"cont\"}", qerr, sizeof(qerr)))
+			model_error(o->ns, o, "commit", "could not resume the VM after the copy");
+		else if (o->state == ST_PAUSED) /* QEMU's RESUME event may come after the answer */
+			lifecycle_set(m, o, ST_RUNNING, NULL);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	o->rt.job = NULL;
 	o->rt.job_result = cancelled ? -ECANCELED : r;
