@@ -33,6 +33,13 @@ struct mtab {
 	bool fresh; /* from the last probe that answered */
 };
 
+/* A VLAN's peers as last told to a member (vxlan.c). */
+struct vxsent {
+	unsigned vid;
+	char peers[512];
+	bool wanted; /* in this pass */
+};
+
 struct member {
 	struct cluster *cl;
 	uint32_t slot; /* for inode numbers; never reused */
@@ -45,11 +52,15 @@ struct member {
 	char why[512];
 	unsigned latency_ms;
 	struct sbuf info, top; /* its host/info and host/top */
-	struct rworker *w;
+	struct rworker *w;  /* the users' requests */
+	struct rworker *hw; /* probes, tables, mounts: never queued behind a slow command */
 	bool probing, mounting, removed;
 	unsigned pending;  /* jobs of ours in flight (probes, tables) */
+	unsigned down_ticks;
 	struct mtab *tabs;
 	size_t ntabs;
+	struct vxsent *vx;
+	size_t nvx;
 	unsigned refs;
 };
 
@@ -74,6 +85,10 @@ struct cluster {
 	bool running; /* the event loop runs: workers may start */
 	struct robj **robjs;
 	size_t nrobjs;
+	struct vxself {
+		char peers[512];
+		bool wanted;
+	} *self_vx; /* by VLAN id: this host's VXLANs (vxlan.c) */
 	int tfd;
 	struct rtsrc tick;
 };
@@ -91,6 +106,8 @@ struct member *cluster_slot(const struct cluster *cl, uint32_t slot);
 const char *mstate_name(enum mstate s);
 /* hosts/NAME/state: "up since T, 3 ms" or "down since T: why". */
 void member_state_text(const struct member *mb, struct sbuf *out);
+/* A new copy of NS's info (or top) table of mb (text is taken). */
+void member_table_set(struct member *mb, const char *ns, bool top, struct sbuf *text);
 /* The member's copy of NS's tables, NULL if it has none. */
 const struct mtab *member_tab(const struct member *mb, const char *ns);
 /* The rows of every member that ns spans, for the head's info (or top) table. */
@@ -118,6 +135,11 @@ void rbatch_put(struct rbatch *b);
  * success (EEXIST for a namespace that is there already). */
 void rbatch_add(struct rbatch *b, struct member *mb, enum rop op, const char *rel,
 		const char *data, size_t len, int ok_err);
+/* Then mb's tables of ns read again, so that the command's answer comes with them. */
+void rbatch_refresh(struct rbatch *b, struct member *mb, const char *ns);
+
+/* Once a second: the VXLANs every host of every namespace should have (vxlan.c). */
+void cluster_vxlan_sync(struct cluster *cl);
 
 /* The remote object ns/NS/(vms|containers)/NAME, if a member that ns spans lists it. */
 struct robj *cluster_robj_find(struct cluster *cl, const struct ns *ns, int type, const char *name);

@@ -15,7 +15,7 @@
 #include "ctl/ctl.h"
 #include "runtime/model.h"
 
-#define PROBE_MS 1500  /* a probe that takes longer marks the member down */
+#define PROBE_MS 2500  /* a probe that takes longer marks the member down: within 3.5 s */
 #define MOUNT_MS 15000 /* sshfs: an SSH connection and its login */
 #define CONF "members.conf"
 
@@ -74,6 +74,7 @@ void member_put(struct member *mb)
 		sb_free(&mb->tabs[i].top);
 	}
 	free(mb->tabs);
+	free(mb->vx);
 	sb_free(&mb->info);
 	sb_free(&mb->top);
 	free(mb);
@@ -82,19 +83,30 @@ void member_put(struct member *mb)
 /* A job of ours: the member stays allocated until its answer came, even if removed. */
 static void job_done(struct rjob *j);
 
-void member_job(struct member *mb, struct rjob *j, const char *rel, unsigned timeout_ms)
+static void job_on(struct member *mb, struct rworker **w, struct rjob *j, const char *rel,
+		   unsigned timeout_ms)
 {
 	char path[sizeof(j->path)];
 	snprintf(path, sizeof(path), "%s/%s", mb->root, rel);
 	memcpy(j->path, path, sizeof(path));
-	if (!mb->w && !mb->removed)
-		mb->w = rworker_new(mb->cl->m);
-	if (!mb->w) {
+	if (!*w && !mb->removed)
+		*w = rworker_new(mb->cl->m);
+	if (!*w) {
 		j->err = -EHOSTDOWN;
 		j->done(j);
 		return;
 	}
-	rworker_submit(mb->w, j, timeout_ms);
+	rworker_submit(*w, j, timeout_ms);
+}
+
+void member_job(struct member *mb, struct rjob *j, const char *rel, unsigned timeout_ms)
+{
+	if (mb->state == MS_DOWN) { /* answered at once: the probes say when it is back */
+		j->err = -EHOSTDOWN;
+		j->done(j);
+		return;
+	}
+	job_on(mb, &mb->w, j, rel, timeout_ms);
 }
 
 static const char *err_text(int err, char *buf, size_t len)
@@ -131,6 +143,19 @@ static struct mtab *tab_for(struct member *mb, const char *ns)
 	memset(t, 0, sizeof(*t));
 	snprintf(t->ns, sizeof(t->ns), "%s", ns);
 	return t;
+}
+
+void member_table_set(struct member *mb, const char *ns, bool top, struct sbuf *text)
+{
+	struct mtab *t = tab_for(mb, ns);
+	if (!t)
+		return;
+	struct sbuf *dst = top ? &t->top : &t->info;
+	sb_free(dst);
+	*dst = *text;
+	*text = (struct sbuf){0};
+	t->fresh = true;
+	model_changes++;
 }
 
 const struct mtab *member_tab(const struct member *mb, const char *ns)
@@ -202,15 +227,15 @@ static void submit(struct member *mb, enum jkind kind, const char *ns, enum rop 
 	if (kind == J_MOUNT) {
 		sb_add(&j->in, rel, ms); /* rel: the NUL-separated argv, ms: its length */
 		snprintf(j->path, sizeof(j->path), "%s", mb->root);
-		if (!mb->w)
-			mb->w = rworker_new(mb->cl->m);
-		if (mb->w)
-			rworker_submit(mb->w, j, MOUNT_MS);
+		if (!mb->hw)
+			mb->hw = rworker_new(mb->cl->m);
+		if (mb->hw)
+			rworker_submit(mb->hw, j, MOUNT_MS);
 		else
 			j->err = -ENOMEM, job_done(j);
 		return;
 	}
-	member_job(mb, j, rel, ms);
+	job_on(mb, &mb->hw, j, rel, ms);
 }
 
 /* The tables of each namespace that spans mb, after a probe that answered. */
@@ -316,8 +341,9 @@ static int sshfs_argv(const struct member *mb, const char *options, struct sbuf 
 		*colon = 0;
 	}
 	sb_printf(out, "sshfs%c%s:%s%c%s%c-o%creconnect,ServerAliveInterval=1,ServerAliveCountMax=3,"
-		  "ConnectTimeout=5,BatchMode=yes,direct_io,attr_timeout=0,entry_timeout=0,"
-		  "negative_timeout=0%s%s%c", 0, host, slash, 0, mb->root, 0, 0,
+		  "ConnectTimeout=5,BatchMode=yes,direct_io,dir_cache=no,sshfs_sync,max_conns=4,"
+		  "attr_timeout=0,"
+		  "entry_timeout=0,negative_timeout=0%s%s%c", 0, host, slash, 0, mb->root, 0, 0,
 		  *options ? "," : "", options, 0);
 	if (*port)
 		sb_printf(out, "-p%c%s%c", 0, port, 0);
@@ -357,16 +383,21 @@ static bool is_mounted(const char *path)
 
 static void probe(struct member *mb)
 {
+	if (mb->hw && rworker_expire(mb->hw))
+		mb->hw = NULL; /* its probe was answered ETIMEDOUT: the member is down */
 	if (mb->w && rworker_expire(mb->w))
-		mb->w = NULL; /* its jobs were answered (ETIMEDOUT): the member is down */
+		mb->w = NULL; /* a request overstayed: it failed, the next gets a new worker */
 	if (mb->probing || mb->mounting)
 		return;
 	if (mb->ssh && !is_mounted(mb->root)) {
+		if (mb->state == MS_UP) /* sshfs went away: nothing reaches it until it is back */
+			set_state(mb, MS_DOWN, "its sshfs mount went away: mounting it again");
 		mount_member(mb);
 		return;
 	}
-	/* a member that is down is asked again, but not by more threads than it holds */
-	if (mb->state == MS_DOWN && rworker_stuck() > 8)
+	/* a member that is down is asked every 2 s: each ask may leave a thread waiting on
+	 * the network filesystem until it gives up */
+	if (mb->state == MS_DOWN && ++mb->down_ticks % 4)
 		return;
 	mb->probing = true;
 	submit(mb, J_PROBE, NULL, ROP_READ, "host/info", PROBE_MS);
@@ -380,6 +411,7 @@ static int on_tick_fd(struct cluster *cl)
 	cl->running = true;
 	for (size_t i = 0; i < cl->n; i++)
 		probe(cl->v[i]);
+	cluster_vxlan_sync(cl);
 	return 0;
 }
 
@@ -478,7 +510,9 @@ int cluster_remove(struct cluster *cl, const char *name, char *err, size_t errle
 	mb->removed = true;
 	if (mb->w)
 		rworker_drop(mb->w);
-	mb->w = NULL;
+	if (mb->hw)
+		rworker_drop(mb->hw);
+	mb->w = mb->hw = NULL;
 	if (mb->ssh) {
 		/* lazily: a dead connection must not hold the command */
 		struct rworker *w = rworker_new(cl->m);
@@ -518,7 +552,7 @@ int cluster_open(struct cluster *cl, struct model *m, struct evlog *log, const c
 		snprintf(err, errlen, "members: %s", strerror(errno));
 		return -errno;
 	}
-	struct itimerspec it = {{1, 0}, {0, 100000000}};
+	struct itimerspec it = {{0, 500000000}, {0, 100000000}}; /* ask every 500 ms */
 	timerfd_settime(cl->tfd, 0, &it, NULL);
 	cl->tick.ready = tick_ready;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cl->tick};
@@ -550,11 +584,15 @@ void cluster_close(struct cluster *cl)
 	free(cl->robjs);
 	cl->robjs = NULL;
 	cl->nrobjs = 0;
+	free(cl->self_vx);
+	cl->self_vx = NULL;
 	for (size_t i = 0; i < cl->n; i++) {
 		struct member *mb = cl->v[i];
 		mb->removed = true;
 		if (mb->w)
 			rworker_drop(mb->w);
+		if (mb->hw)
+			rworker_drop(mb->hw);
 		member_put(mb);
 	}
 	free(cl->v);

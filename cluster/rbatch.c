@@ -11,6 +11,8 @@ struct bjob {
 	struct rbatch *b;
 	struct member *mb;
 	int ok_err;
+	int table; /* 1: this reads ns/NS/info, 2: ns/NS/top, for the member's copy */
+	char ns[64];
 };
 
 struct rbatch *rbatch_new(void)
@@ -33,7 +35,10 @@ static void bjob_done(struct rjob *j)
 {
 	struct bjob *c = j->arg;
 	struct rbatch *b = c->b;
-	if (j->err && j->err != c->ok_err && !b->err) {
+	if (c->table) {
+		if (!j->err && !c->mb->removed)
+			member_table_set(c->mb, c->ns, c->table == 2, &j->out);
+	} else if (j->err && j->err != c->ok_err && !b->err) {
 		char text[900] = "";
 		snprintf(text, sizeof(text), "%.*s", (int)j->out.len, j->out.p ? j->out.p : "");
 		text[strcspn(text, "\n")] = 0;
@@ -57,8 +62,26 @@ static void bjob_done(struct rjob *j)
 	rbatch_put(b);
 }
 
+static void add(struct rbatch *b, struct member *mb, enum rop op, const char *rel,
+		const char *data, size_t len, int ok_err, int table, const char *ns);
+
 void rbatch_add(struct rbatch *b, struct member *mb, enum rop op, const char *rel,
 		const char *data, size_t len, int ok_err)
+{
+	add(b, mb, op, rel, data, len, ok_err, 0, "");
+}
+
+void rbatch_refresh(struct rbatch *b, struct member *mb, const char *ns)
+{
+	char rel[256];
+	for (int t = 1; t <= 2; t++) {
+		snprintf(rel, sizeof(rel), "ns/%s/%s", ns, t == 1 ? "info" : "top");
+		add(b, mb, ROP_READ, rel, NULL, 0, 0, t, ns);
+	}
+}
+
+static void add(struct rbatch *b, struct member *mb, enum rop op, const char *rel,
+		const char *data, size_t len, int ok_err, int table, const char *ns)
 {
 	struct bjob *c = calloc(1, sizeof(*c));
 	struct rjob *j = c ? rjob_new(op, "", bjob_done, c) : NULL;
@@ -73,6 +96,8 @@ void rbatch_add(struct rbatch *b, struct member *mb, enum rop op, const char *re
 	c->b = b;
 	c->mb = mb;
 	c->ok_err = ok_err;
+	c->table = table;
+	snprintf(c->ns, sizeof(c->ns), "%s", ns);
 	mb->refs++;
 	b->refs++;
 	b->pending++;

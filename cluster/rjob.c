@@ -137,23 +137,41 @@ static int list_dir(const char *path, struct sbuf *out)
 	return sb_err(out);
 }
 
-static int do_op(enum rop op, const char *path, const struct sbuf *in, struct sbuf *out, int *jfd)
+/* A new run starts its file again: a size below off means read from its start. */
+static int tail(const char *path, struct sbuf *out, uint64_t *off)
+{
+	char buf[65536];
+	for (int i = 0; i < 80; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			return -errno;
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size < *off)
+			*off = 0;
+		ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf), (off_t)*off) : 0;
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (n < 0)
+			return -e;
+		if (n > 0) {
+			sb_add(out, buf, n);
+			*off += n;
+			return sb_err(out);
+		}
+		struct timespec ts = {0, 250000000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static int do_op(enum rop op, const char *path, const struct sbuf *in, struct sbuf *out,
+		 uint64_t *off)
 {
 	int fd, r;
 	switch (op) {
-	case ROP_OPEN:
-		if ((fd = open(path, *jfd | O_CLOEXEC)) < 0)
-			return -errno;
-		*jfd = fd;
-		return 0;
-	case ROP_READFD: {
-		char buf[65536];
-		ssize_t n = read(*jfd, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		sb_add(out, buf, n);
-		return sb_err(out);
-	}
+	case ROP_TAIL:
+		return tail(path, out, off);
 	case ROP_READ:
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			return -errno;
@@ -162,7 +180,7 @@ static int do_op(enum rop op, const char *path, const struct sbuf *in, struct sb
 		return r;
 	case ROP_WRITE:
 	case ROP_CTL:
-		if ((fd = open(path, (op == ROP_CTL ? O_RDWR : O_WRONLY | O_TRUNC) | O_CLOEXEC)) < 0)
+		if ((fd = open(path, (op == ROP_CTL ? O_RDWR : O_WRONLY | O_TRUNC | O_CREAT) | O_CLOEXEC, 0666)) < 0)
 			return -errno;
 		r = write_all(fd, in->p ? in->p : "", in->len);
 		if (op == ROP_CTL) /* the answer says why, also after a failed write */
@@ -205,19 +223,21 @@ static void *work(void *arg)
 		struct rjob *j = w->queue;
 		w->queue = j->next;
 		w->cur = j;
+		/* the time runs from here: a job waiting behind a slow one is not late */
+		j->deadline = now_ms() + j->timeout;
 		enum rop op = j->op;
 		char path[sizeof(j->path)];
 		memcpy(path, j->path, sizeof(path));
 		struct sbuf in = {0}, out = {0};
-		int fd = j->fd;
+		uint64_t off = j->off;
 		sb_add(&in, j->in.p ? j->in.p : "", j->in.len);
 		pthread_mutex_unlock(&w->mu);
-		int r = sb_err(&in) ? -ENOMEM : do_op(op, path, &in, &out, &fd);
+		int r = sb_err(&in) ? -ENOMEM : do_op(op, path, &in, &out, &off);
 		sb_free(&in);
 		pthread_mutex_lock(&w->mu);
 		if (w->cur == j && !w->abandoned) {
 			j->err = r;
-			j->fd = fd;
+			j->off = off;
 			sb_free(&j->out);
 			j->out = out;
 			j->next = w->done;
@@ -228,8 +248,6 @@ static void *work(void *arg)
 			}
 		} else {
 			sb_free(&out);
-			if (op == ROP_OPEN && !r)
-				close(fd); /* opened for nobody */
 		}
 		w->cur = NULL;
 	}
@@ -319,7 +337,7 @@ struct rworker *rworker_new(struct model *m)
 void rworker_submit(struct rworker *w, struct rjob *j, unsigned timeout_ms)
 {
 	j->t0 = now_ms();
-	j->deadline = j->t0 + timeout_ms;
+	j->timeout = timeout_ms;
 	j->next = NULL;
 	pthread_mutex_lock(&w->mu);
 	struct rjob **p = &w->queue;

@@ -27,22 +27,22 @@ enum rop {
 	ROP_RMDIR,
 	ROP_LIST,  /* the names of a directory, one a line, into out */
 	ROP_RUN,   /* runs argv (in: NUL-separated) and waits for it: mounts, unmounts */
-	ROP_OPEN,  /* opens path with flags (in fd: the flags), the descriptor into fd */
-	ROP_READFD, /* one read of up to 64 KiB from fd into out (a console: waits for output) */
+	ROP_TAIL,  /* what a growing file (console.log) has from off, waiting up to 20 s for
+		    * more: polled, so the other host's file server is never held */
 };
 
 struct rjob {
 	enum rop op;
 	char path[4200];
 	struct sbuf in, out;
-	int fd;      /* ROP_OPEN's result, ROP_READFD's descriptor */
+	uint64_t off; /* ROP_TAIL: from where; after: where the next read goes on */
 	int err;     /* 0, or -errno (-ETIMEDOUT when the deadline passed, -EHOSTDOWN if dropped) */
 	unsigned ms; /* how long it took */
 	void (*done)(struct rjob *j); /* in the main thread; it may free j (rjob_free) */
 	void *arg;
 	/* the worker's */
 	struct rjob *next;
-	uint64_t deadline, t0;
+	uint64_t deadline, t0, timeout;
 };
 
 struct rjob *rjob_new(enum rop op, const char *path, void (*done)(struct rjob *), void *arg);

@@ -40,6 +40,35 @@ ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, 
 	return -EAGAIN;
 }
 
+static int console_open(struct model *m, struct object *o)
+{
+	char path[4200];
+	run_dir(m, o, path, sizeof(path));
+	strncat(path, "/console.log", sizeof(path) - strlen(path) - 1);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+ssize_t console_read_at(struct model *m, struct object *o, char *buf, size_t size, uint64_t off)
+{
+	int fd = console_open(m, o);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	ssize_t n = pread(fd, buf, size, (off_t)off);
+	int e = errno;
+	close(fd);
+	return n < 0 ? -e : n;
+}
+
+off_t console_size(struct model *m, struct object *o)
+{
+	struct stat st;
+	int fd = console_open(m, o);
+	off_t size = fd >= 0 && fstat(fd, &st) == 0 ? st.st_size : 0;
+	if (fd >= 0)
+		close(fd);
+	return size;
+}
+
 /* The serial output is in console.log already: what comes back on the socket is a copy. */
 static void console_drain(struct model *m, struct rtsrc *s)
 {

@@ -441,6 +441,13 @@ static void bridge_gc(struct net *n, const char *bridge)
 	if (ports == 1 && *n->uplink && n->filtering &&
 	    !nl_link_master(n->nl, n->uplink, master, sizeof(master)) && !strcmp(master, bridge))
 		ports = 0; /* deleting the bridge releases it */
+	if (ports >= 1 && !n->filtering) { /* a VXLAN to other hosts alone keeps no bridge */
+		char dev[16];
+		snprintf(dev, sizeof(dev), "%sx%s", n->prefix, bridge + strlen(n->prefix) + 1);
+		if (!nl_link_master(n->nl, dev, master, sizeof(master)) && !strcmp(master, bridge) &&
+		    ports == 1 + (*n->uplink ? 1 : 0) && !nl_link_del(n->nl, dev))
+			ports--;
+	}
 	if (ports == 1 && *n->uplink && !n->filtering) {
 		char dev[16];
 		snprintf(dev, sizeof(dev), "%su%s", n->prefix, bridge + strlen(n->prefix) + 1);
@@ -583,7 +590,7 @@ static char dev_kind(const struct net *n, const char *name, unsigned *num)
 		return 0;
 	if (!strcmp(rest, "0"))
 		return '0';
-	if (!strchr(".tvhu", *rest) || !rest[0] || !isdigit((unsigned char)rest[1]))
+	if (!strchr(".tvhux", *rest) || !rest[0] || !isdigit((unsigned char)rest[1]))
 		return 0;
 	*num = strtoul(rest + 1, &end, 10);
 	return !*end || (*rest == 'h' && !strcmp(end, "p")) ? *rest : 0;
@@ -630,8 +637,9 @@ void net_sweep(struct model *m)
 		char k = dev_kind(n, s->names[i], &num), master[16] = "";
 		bool keep = k == '0' || k == '.' ||
 			    (k == 'h' ? tap_claimed(m, num)
-			     : k == 'u' ? !nl_link_master(n->nl, s->names[i], master, sizeof(master)) && *master
-					: dev_claimed(m, s->names[i]));
+			     : k == 'u' || k == 'x'
+				 ? !nl_link_master(n->nl, s->names[i], master, sizeof(master)) && *master
+				 : dev_claimed(m, s->names[i]));
 		if (!keep && nl_link_del(n->nl, s->names[i]) == 0)
 			removed++;
 	}
@@ -644,6 +652,50 @@ void net_sweep(struct model *m)
 	if (removed)
 		fprintf(stderr, "vmfs: removed %d network device(s) a previous vmfs left\n", removed);
 	free(s);
+}
+
+/* The VLAN's bridge here joined to other hosts' by VXLAN: PREFIXxVID, VNI = VLAN id, with a
+ * flood entry per peer (unicast head-end replication: no multicast on the path). Made again
+ * whenever the peers change; with none, it goes (and its bridge, if nothing else uses it). */
+int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen)
+{
+	struct net *n = m->net;
+	char dev[16], bridge[16], list[1024];
+	int r = 0;
+	if (!n || !n->nl) {
+		snprintf(why, whylen, "no networking here: %s", net_mode(m));
+		return -EOPNOTSUPP;
+	}
+	if (vid < 1 || vid > 4094) {
+		snprintf(why, whylen, "%u is not a VLAN id (1 to 4094)", vid);
+		return -EINVAL;
+	}
+	snprintf(dev, sizeof(dev), "%sx%u", n->prefix, vid);
+	snprintf(bridge, sizeof(bridge), n->filtering ? "%s0" : "%s.%u", n->prefix, vid);
+	if (if_nametoindex(dev))
+		nl_link_del(n->nl, dev);
+	if (!*peers) {
+		bridge_gc(n, bridge);
+		return 0;
+	}
+	snprintf(list, sizeof(list), "%s", peers);
+	if ((r = bridge_ensure(n, bridge, vid, why, whylen)) ||
+	    (r = nl_vxlan_add(n->nl, dev, vid, why, whylen)))
+		return r;
+	char *save = NULL;
+	for (char *p = strtok_r(list, ", ", &save); p && !r; p = strtok_r(NULL, ", ", &save))
+		r = nl_fdb_flood(n->nl, dev, p, why, whylen);
+	if (!r && (r = nl_link_set_master(n->nl, dev, bridge)))
+		snprintf(why, whylen, "attach %s to bridge %s: %s", dev, bridge, strerror(-r));
+	if (!r && n->filtering)
+		r = nl_port_vlan(n->nl, dev, vid, why, whylen);
+	if (!r && (r = nl_link_up(n->nl, dev)))
+		snprintf(why, whylen, "bring %s up: %s", dev, strerror(-r));
+	if (r) {
+		nl_link_del(n->nl, dev);
+		bridge_gc(n, bridge);
+	}
+	return r;
 }
 
 /* A namespace's host interfaces: PREFIXhVID (the address, in vmfs's network namespace) and

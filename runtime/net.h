@@ -12,6 +12,7 @@
  *   PREFIX0        the VLAN-filtering bridge        PREFIX.VID   a VLAN's own bridge
  *   PREFIXtN       a VM's tap                       PREFIXvN     a container's veth (host end)
  *   PREFIXhVID     a namespace's host interface on VLAN VID, PREFIXhVIDp its bridge port
+ *   PREFIXxVID     VLAN VID's VXLAN to the other hosts of a cluster (VNI = VID)
  *   PREFIXuVID     with a bridge per VLAN, the uplink's 802.1Q interface for VID (with the
  *                  filtering bridge, the uplink itself is a port, tagged in every VLAN used)
  * A container's network namespace is made by vmfs and bind-mounted on run/netns, where the
@@ -66,6 +67,8 @@ void net_host_taps_drop(struct model *m, struct ns *ns);
 /* Once a second: the guest's traffic from its host ends' counters (a guest's receive is
  * its host end's transmit). */
 void net_sample(struct object *o);
+/* VLAN vid's bridge joined by VXLAN to peers ("ADDR,ADDR", IPv4), or disjoined (""). */
+int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen);
 /* The MAC a NIC gets when config/net gives none: stable for the same object and NIC. */
 void net_default_mac(const struct object *o, int i, char out[18]);
 #endif

@@ -524,6 +524,49 @@ int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vi
 	return rc;
 }
 
+int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, char *err, size_t errlen)
+{
+	char buf[NL_SEND_SIZE], what[64];
+	int rc;
+	if ((rc = name_ok("VXLAN interface", name, err, errlen)))
+		return rc;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, false);
+	struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vxlan");
+	struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_VXLAN_ID, vni);
+	mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(4789)); /* IANA's, network order */
+	mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, 1);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	snprintf(what, sizeof what, "VXLAN interface %s (VNI %u)", name, vni);
+	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+}
+
+int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, char *err, size_t errlen)
+{
+	char buf[NL_SEND_SIZE], what[96];
+	unsigned char zero[6] = {0};
+	struct in_addr a;
+	int index = link_index(nl, dev);
+	if (index < 0 || inet_pton(AF_INET, ipv4, &a) != 1) {
+		seterr(err, errlen, "%s: %s", dev, index < 0 ? strerror(-index) : "not an IPv4 peer");
+		return index < 0 ? index : -EINVAL;
+	}
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
+	struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof *nd);
+	nd->ndm_family = AF_BRIDGE;
+	nd->ndm_ifindex = index;
+	nd->ndm_state = NUD_PERMANENT | NUD_NOARP;
+	nd->ndm_flags = NTF_SELF;
+	mnl_attr_put(nlh, NDA_LLADDR, sizeof zero, zero);
+	mnl_attr_put(nlh, NDA_DST, sizeof a, &a);
+	snprintf(what, sizeof what, "flood entry of %s to %s", dev, ipv4);
+	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+}
+
 int nl_link_up(struct nl *nl, const char *name)
 {
 	return link_plain(nl, name, RTM_SETLINK, true);

@@ -57,6 +57,10 @@ int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen);
 
 /* An 802.1Q VLAN interface name on parent (an uplink), carrying vid tagged, up. The
  * kernel needs 8021q: -EOPNOTSUPP (and says so) without it. */
+/* A VXLAN interface (VNI vni, UDP 4789, learning), down; nl_fdb_flood adds a peer that
+ * gets its broadcast and unknown traffic (head-end replication: no multicast needed). */
+int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, char *err, size_t errlen);
+int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, char *err, size_t errlen);
 int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, char *err,
 		size_t errlen);
 

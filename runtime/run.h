@@ -40,6 +40,10 @@ bool run_pid_alive(int dirfd, const char *file, pid_t *pid, unsigned long long *
 /* The console: run/console.log read from *pos (scrollback, then live). Returns bytes,
  * -EAGAIN when there is nothing new yet and more may come, 0 at the end. */
 ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, uint64_t *pos);
+/* console.log: the same output as a file, read at an offset; its end is the end (no
+ * waiting), so that another host can poll it through a network filesystem. */
+ssize_t console_read_at(struct model *m, struct object *o, char *buf, size_t size, uint64_t off);
+off_t console_size(struct model *m, struct object *o);
 /* Types into run/console.sock; -EBUSY if nothing runs. */
 ssize_t console_write(struct model *m, struct object *o, const char *buf, size_t size);
 void console_close(struct object *o);

@@ -128,6 +128,8 @@ ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off
 		return got;
 	}
 	case VF_LOG:
+		if (n->e->kind == VK_OBJ_CONSOLE_LOG)
+			return console_read_at(&v->m, n->obj, buf, size, off);
 		return evlog_read(n->obj ? &n->obj->log : n->ns ? &n->ns->log : &v->log, buf, size,
 				  off);
 	case VF_STREAM:

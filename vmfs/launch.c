@@ -14,6 +14,7 @@
 #include "ctl/ctl.h"
 #include "ctl/params.h"
 #include "runtime/lifecycle.h"
+#include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 #include "vmfs/node.h"
 
@@ -176,9 +177,15 @@ static void existing_free(struct existing *e)
  * would here. */
 static void push_template(struct rbatch *b, struct member *mb, const struct ns *ns)
 {
-	char rel[256];
+	char rel[256], id[16];
 	snprintf(rel, sizeof(rel), "ns/%s", ns->name);
 	rbatch_add(b, mb, ROP_MKDIR, rel, NULL, 0, -EEXIST);
+	/* VLAN aliases are the head's: LAN1 is one VLAN id on every host */
+	for (size_t i = 0; i < ns->nvlans; i++) {
+		snprintf(rel, sizeof(rel), "ns/%s/vlans/%s", ns->name, ns->vlans[i].name);
+		snprintf(id, sizeof(id), "%u", ns->vlans[i].id);
+		rbatch_add(b, mb, ROP_WRITE, rel, id, strlen(id), 0);
+	}
 	for (size_t i = 0; i < nparams; i++) {
 		if (!ns->cfg[i] || !strcmp(params[i].name, "host"))
 			continue;
@@ -204,8 +211,12 @@ int ns_launch_placed(struct vmfs *v, struct ns *ns, enum otype type, char **name
 				 "its hosts)", names[i], ns->name);
 			return -EEXIST;
 		}
+	/* the template's VLANs get their ids here, before they are pushed */
+	int r = vlan_claim_net(&v->m, ns, ns_param(ns, param_index("net")), err, errlen);
+	if (r)
+		return r;
 	enum sched_policy pol;
-	int r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
+	r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
 	if (r)
 		return r;
 	struct existing ex = {0};
@@ -254,6 +265,7 @@ int ns_launch_placed(struct vmfs *v, struct ns *ns, enum otype type, char **name
 			if (asprintf(&cmd, "launch %s %s\n", type == OT_VM ? "kvm" : "container",
 				     line.p) > 0) {
 				rbatch_add(b, hs.mb[h], ROP_CTL, rel, cmd, strlen(cmd), 0);
+				rbatch_refresh(b, hs.mb[h], ns->name);
 				free(cmd);
 			}
 		}
@@ -288,8 +300,10 @@ struct rbatch *ns_forward_all(struct vmfs *v, struct ns *ns, const char *verb, c
 	snprintf(rel, sizeof(rel), "ns/%s/ctl", ns->name);
 	snprintf(cmd, sizeof(cmd), "%s %s\n", verb, spec);
 	for (size_t h = 0; h < hs.n; h++)
-		if (hs.mb[h] && hs.mb[h]->state == MS_UP)
+		if (hs.mb[h] && hs.mb[h]->state == MS_UP) {
 			rbatch_add(b, hs.mb[h], ROP_CTL, rel, cmd, strlen(cmd), 0);
+			rbatch_refresh(b, hs.mb[h], ns->name);
+		}
 	return b;
 }
 
@@ -303,5 +317,6 @@ int ns_forward_one(struct vmfs *v, struct ns *ns, const char *verb, const struct
 	snprintf(rel, sizeof(rel), "ns/%s/ctl", ns->name);
 	snprintf(cmd, sizeof(cmd), "%s %s\n", verb, ro->name);
 	rbatch_add(*b, ro->mb, ROP_CTL, rel, cmd, strlen(cmd), 0);
+	rbatch_refresh(*b, ro->mb, ns->name);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/run.h"
 #include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 
@@ -52,6 +53,7 @@ const struct ventry vtab[] = {
 	{VK_OBJ_CONFIG,      VK_OBJ,         "config",         D | 0777, VF_DIR,    ANY},
 	{VK_OBJ_PARAM,       VK_OBJ_CONFIG,  NULL,             F | 0666, VF_VALUE,  ANY, gen_obj_param, set_obj_param},
 	{VK_OBJ_CONSOLE,     VK_OBJ,         "console",        F | 0666, VF_STREAM, ANY},
+	{VK_OBJ_CONSOLE_LOG, VK_OBJ,         "console.log",    F | 0444, VF_LOG,    ANY},
 	{VK_OBJ_LOG,         VK_OBJ,         "log",            F | 0444, VF_LOG,    ANY},
 	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0444, VF_GEN,    PARAM_VM, gen_obj_screenshot},
 	{VK_OBJ_THUMBNAIL,   VK_OBJ,         "thumbnail.png",  F | 0444, VF_GEN,    PARAM_VM, gen_obj_thumbnail},
@@ -261,6 +263,8 @@ static off_t node_size(struct vmfs *v, const struct vnode *n)
 		return len;
 	}
 	case VF_LOG:
+		if (n->e->kind == VK_OBJ_CONSOLE_LOG)
+			return console_size(&v->m, n->obj);
 		if (n->obj)
 			return n->obj->log.size;
 		return n->ns ? n->ns->log.size : v->log.size;

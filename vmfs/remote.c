@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/vlan.h"
 #include "vmfs/node.h"
 #include "vmfs/remote.h"
 
@@ -21,14 +22,16 @@ struct rreq {
 	int err;
 	struct sbuf out;
 	struct waitq wq;
-	int fd;             /* a console's descriptor on the member's tree, -1 */
+	uint64_t off;       /* a console: how far into the member's console.log */
 	struct rworker *w;  /* a console's own worker: its reads wait for output */
 	size_t size;        /* a write's size */
 };
 
-static const char *const vm_files[] = {"ctl", "state", "info", "top", "config", "console", "log",
-				       "screenshot.png", "thumbnail.png", "vnc", "qmp"};
-static const char *const ct_files[] = {"ctl", "state", "info", "top", "config", "console", "log"};
+static const char *const vm_files[] = {"ctl",		 "state", "info", "top",	  "config",
+				       "console",	 "console.log", "log",  "screenshot.png",
+				       "thumbnail.png", "vnc",   "qmp"};
+static const char *const ct_files[] = {"ctl",     "state",	 "info", "top",
+				       "config", "console", "console.log", "log"};
 
 static const char *const *files_of(int type, size_t *n)
 {
@@ -91,8 +94,6 @@ static void rreq_put(struct rreq *rr)
 		return;
 	if (rr->w)
 		rworker_drop(rr->w);
-	if (rr->fd >= 0)
-		close(rr->fd);
 	sb_free(&rr->out);
 	free(rr);
 }
@@ -102,8 +103,8 @@ static void req_done(struct rjob *j)
 	struct rreq *rr = j->arg;
 	rr->done = true;
 	rr->err = j->err;
-	if (j->op == ROP_OPEN && !j->err)
-		rr->fd = j->fd;
+	if (j->op == ROP_TAIL && !j->err)
+		rr->off = j->off;
 	sb_free(&rr->out);
 	rr->out = j->out;
 	j->out = (struct sbuf){0};
@@ -112,17 +113,20 @@ static void req_done(struct rjob *j)
 	rreq_put(rr);
 }
 
-/* Starts op on n's file for h (a new answer replaces the last). */
-static int request(struct vhandle *h, enum rop op, const char *data, size_t len, int fd)
+/* Starts op on n's file for h (a new answer replaces the last); a console's reads go to
+ * its console.log, which never waits. */
+static int request(struct vhandle *h, enum rop op, const char *data, size_t len)
 {
 	struct rreq *rr = h->rr;
 	char rel[1024];
 	rel_path(&h->n, rel, sizeof(rel));
+	if (op == ROP_TAIL)
+		strncat(rel, ".log", sizeof(rel) - strlen(rel) - 1);
 	struct rjob *j = rjob_new(op, "", req_done, rr);
 	if (!j)
 		return -ENOMEM;
 	sb_add(&j->in, data, len);
-	j->fd = fd;
+	j->off = rr->off;
 	rr->done = false;
 	rr->err = 0;
 	rr->refs++;
@@ -141,7 +145,6 @@ int remote_open(struct vmfs *v, struct vhandle *h)
 	if (!rr)
 		return -ENOMEM;
 	rr->refs = 1;
-	rr->fd = -1;
 	rr->done = true;
 	waitq_init(&rr->wq);
 	h->rr = rr;
@@ -152,10 +155,10 @@ int remote_open(struct vmfs *v, struct vhandle *h)
 		/* its reads wait for output: a worker of its own, the descriptor kept open */
 		if (!(rr->w = rworker_new(&v->m)))
 			return -ENOMEM;
-		return request(h, ROP_OPEN, NULL, 0, O_RDONLY);
+		return request(h, ROP_TAIL, NULL, 0);
 	}
 	if (acc == O_RDONLY)
-		return request(h, ROP_READ, NULL, 0, -1);
+		return request(h, ROP_READ, NULL, 0);
 	return 0;
 }
 
@@ -167,18 +170,18 @@ ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, o
 	if (is_console(&h->n) && rr->w) {
 		if (rr->err)
 			return rr->err == -EHOSTDOWN ? 0 : rr->err;
-		if (rr->out.len) { /* what the last read brought; the next asks again */
+		if (rr->out.len && size) { /* what the last read brought; the next asks again */
 			size_t n = rr->out.len < size ? rr->out.len : size;
 			memcpy(buf, rr->out.p, n);
 			memmove(rr->out.p, rr->out.p + n, rr->out.len - n);
 			rr->out.len -= n;
 			if (!rr->out.len)
-				request(h, ROP_READFD, NULL, 0, rr->fd);
+				request(h, ROP_TAIL, NULL, 0);
 			return n;
 		}
-		if (rr->fd >= 0 && request(h, ROP_READFD, NULL, 0, rr->fd) == 0)
-			return -EAGAIN;
-		return 0;
+		if (rr->out.len)
+			return 0;
+		return request(h, ROP_TAIL, NULL, 0) ? 0 : -EAGAIN;
 	}
 	if (rr->err)
 		return rr->err;
@@ -189,12 +192,48 @@ ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, o
 	return n;
 }
 
+static void alias_done(struct rjob *j)
+{
+	rjob_free(j); /* a failure shows in the write that follows (an unknown alias) */
+}
+
+/* config/net of a member's object names VLAN aliases: they get their ids at the head, and
+ * the member is told them first (its jobs run in order), so LAN1 is one VLAN everywhere. */
+static int push_aliases(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
+{
+	char value[4096], err[512];
+	snprintf(value, sizeof(value), "%.*s", (int)size, buf);
+	value[strcspn(value, "\n")] = 0;
+	struct ns *ns = h->n.ns;
+	int r = vlan_claim_net(&v->m, ns, value, err, sizeof(err));
+	if (r) {
+		node_reject(v, &h->n, "config/net", err);
+		return r;
+	}
+	for (size_t i = 0; i < ns->nvlans; i++) {
+		char rel[256], id[16];
+		struct rjob *j = rjob_new(ROP_WRITE, "", alias_done, NULL);
+		if (!j)
+			return -ENOMEM;
+		snprintf(rel, sizeof(rel), "ns/%s/vlans/%s", ns->name, ns->vlans[i].name);
+		snprintf(id, sizeof(id), "%u", ns->vlans[i].id);
+		sb_puts(&j->in, id);
+		member_job(h->n.ro->mb, j, rel, REMOTE_MS);
+	}
+	return 0;
+}
+
 ssize_t remote_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
 {
 	if (h->n.ro->mb->state == MS_DOWN)
 		return -EHOSTDOWN;
+	if (h->n.e->kind == VK_ROBJ_PARAM && !strcmp(params[h->n.sub].name, "net")) {
+		int r = push_aliases(v, h, buf, size);
+		if (r)
+			return r;
+	}
 	h->rr->size = size;
-	int r = request(h, is_ctl(&h->n) ? ROP_CTL : ROP_WRITE, buf, size, -1);
+	int r = request(h, is_ctl(&h->n) ? ROP_CTL : ROP_WRITE, buf, size);
 	return r ? r : -EINPROGRESS;
 }
 

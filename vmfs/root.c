@@ -101,6 +101,7 @@ int ctl_hosts(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *re
 	static const struct ctl_cmd cmds[] = {
 		{"add", 0, 2, 2, "add NAME PATH|ssh://USER@HOST/PATH"},
 		{"remove", 1, 1, 1, "remove NAME"},
+		{"vxlan", 2, 2, 2, "vxlan VLAN_ID ADDR[,ADDR...]|none"},
 	};
 	char *argv[8];
 	int argc = ctl_split(line, argv, 8, err, errlen);
@@ -108,6 +109,16 @@ int ctl_hosts(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *re
 		return argc;
 	if (!ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen))
 		return -EINVAL;
+	if (!strcmp(argv[0], "vxlan")) { /* from the head: this VLAN's bridge spans hosts */
+		char *end;
+		unsigned long vid = strtoul(argv[1], &end, 10);
+		if (*end || vid < 1 || vid > 4094) {
+			snprintf(err, errlen, "vxlan: \"%s\" is not a VLAN id (1 to 4094)", argv[1]);
+			return -EINVAL;
+		}
+		return net_vxlan(&v->m, (unsigned)vid, strcmp(argv[2], "none") ? argv[2] : "", err,
+				 errlen);
+	}
 	if (!strcmp(argv[0], "add") && (!strcmp(argv[1], v->hostname) || !strcmp(argv[1], "localhost"))) {
 		snprintf(err, errlen, "%s is this host", argv[1]);
 		return -EEXIST;

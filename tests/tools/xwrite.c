@@ -19,7 +19,7 @@ static const char *errname(int e)
 		 {ENOSPC, "ENOSPC"},   {ENOMEM, "ENOMEM"},   {ENOTEMPTY, "ENOTEMPTY"},
 		 {EOPNOTSUPP, "EOPNOTSUPP"}, {EISDIR, "EISDIR"}, {ENOTDIR, "ENOTDIR"},
 		 {EXDEV, "EXDEV"},     {EAGAIN, "EAGAIN"},   {EIO, "EIO"},
-		 {ENODEV, "ENODEV"}};
+		 {ENODEV, "ENODEV"},   {EHOSTDOWN, "EHOSTDOWN"}, {ETIMEDOUT, "ETIMEDOUT"}};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].e == e)
 			return t[i].n;
