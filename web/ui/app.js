@@ -80,7 +80,8 @@ function makeRow(r) {
 	return h('tr', { dataset: { name: r.name, type: r.type } },
 		h('td.thumb', {}, thumb),
 		h('td.name', {}, h('div.label', { text: r.name }),
-			h('div.sub', {}, h('span.type', { text: isVM ? 'VM' : 'container' }), ' · ', h('span.id', { title: 'id' }))),
+			h('div.sub', {}, h('span.type', { text: isVM ? 'VM' : 'container' }), ' · ', h('span.id', { title: 'id' }),
+				' · ', h('span.host', { title: 'the host it runs on (a cluster spreads a namespace over hosts)' }))),
 		h('td.state', {}, h('span.badge')),
 		h('td.uptime'),
 		h('td.cpu.num'),
@@ -99,6 +100,7 @@ function updateRow(tr, r, t) {
 		if (st === 'QUIT' || st === 'ERROR') why(tr, r);
 	}
 	setText(tr.querySelector('.id'), `#${r.id}`);
+	setText(tr.querySelector('.host'), `on ${r.host}`);
 	const badge = tr.querySelector('.state .badge');
 	setText(badge, st);
 	badge.className = `badge ${st.toLowerCase()}`;
