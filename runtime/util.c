@@ -27,7 +27,8 @@ void sb_add(struct sbuf *b, const char *s, size_t n)
 	sb_grow(b, n);
 	if (b->oom)
 		return;
-	memcpy(b->p + b->len, s, n);
+	if (n) /* s may be NULL then: memcpy must not see it */
+		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = 0;
 }

@@ -117,6 +117,11 @@ sanitizer_check() {
 
 cleanup() {
 	[ -n "${EXTRA_CLEANUP:-}" ] && eval "$EXTRA_CLEANUP"
+	# what vmfs said on stderr (a crash, a sanitizer's report) is shown before it goes
+	if [ -s "$T/vmfs.err" ] && grep -qv '^vmfs: removed [0-9]* network device' "$T/vmfs.err"; then
+		echo "# vmfs's stderr:"
+		tail -n 40 "$T/vmfs.err" | sed 's/^/#   /'
+	fi
 	if [ -n "$VMFS_PID" ]; then
 		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M" 2>/dev/null
 		kill "$VMFS_PID" 2>/dev/null
