@@ -135,7 +135,8 @@ void rbatch_put(struct rbatch *b);
  * success (EEXIST for a namespace that is there already). */
 void rbatch_add(struct rbatch *b, struct member *mb, enum rop op, const char *rel,
 		const char *data, size_t len, int ok_err);
-/* Then mb's tables of ns read again, so that the command's answer comes with them. */
+/* Then mb's tables of ns and its host/info read again, so that the command's answer comes
+ * with them (and the next launch places by what is there now). */
 void rbatch_refresh(struct rbatch *b, struct member *mb, const char *ns);
 
 /* Once a second: the VXLANs every host of every namespace should have (vxlan.c). */

@@ -11,7 +11,7 @@ struct bjob {
 	struct rbatch *b;
 	struct member *mb;
 	int ok_err;
-	int table; /* 1: this reads ns/NS/info, 2: ns/NS/top, for the member's copy */
+	int table; /* 1: this reads ns/NS/info, 2: ns/NS/top, 3: host/info, for the head's copy */
 	char ns[64];
 };
 
@@ -35,7 +35,13 @@ static void bjob_done(struct rjob *j)
 {
 	struct bjob *c = j->arg;
 	struct rbatch *b = c->b;
-	if (c->table) {
+	if (c->table == 3) { /* its counts, which the next launch places by */
+		if (!j->err && !c->mb->removed) {
+			sb_free(&c->mb->info);
+			c->mb->info = j->out;
+			j->out = (struct sbuf){0};
+		}
+	} else if (c->table) {
 		if (!j->err && !c->mb->removed)
 			member_table_set(c->mb, c->ns, c->table == 2, &j->out);
 	} else if (j->err && j->err != c->ok_err && !b->err) {
@@ -78,6 +84,7 @@ void rbatch_refresh(struct rbatch *b, struct member *mb, const char *ns)
 		snprintf(rel, sizeof(rel), "ns/%s/%s", ns, t == 1 ? "info" : "top");
 		add(b, mb, ROP_READ, rel, NULL, 0, 0, t, ns);
 	}
+	add(b, mb, ROP_READ, "host/info", NULL, 0, 0, 3, ns);
 }
 
 static void add(struct rbatch *b, struct member *mb, enum rop op, const char *rel,
