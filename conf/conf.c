@@ -78,6 +78,17 @@ int conf_load(struct vmfs_conf *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
+	/* inih cuts a longer line and reads the rest as a line of its own ("unknown key"):
+	 * say so instead */
+	char buf[4096];
+	for (int n = 1; fgets(buf, sizeof(buf), f); n++)
+		if (strcspn(buf, "\n") > INI_MAX_LINE - 2) {
+			fclose(f);
+			snprintf(err, errlen, "%s:%d: the line is longer than %d bytes, the most the INI "
+				 "reader takes", path, n, INI_MAX_LINE - 2);
+			return -EINVAL;
+		}
+	rewind(f);
 	struct conf_parse p = {.c = c};
 	int line = ini_parse_file(f, conf_handler, &p);
 	fclose(f);

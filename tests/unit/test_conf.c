@@ -60,6 +60,15 @@ int main(void)
 		     "a key before any section");
 	expect_error("[vmfs]\nthis is not ini\n",
 		     ":2: not an INI line (expected [section] or key = value)", "a line without =");
+	char longline[400];
+	snprintf(longline, sizeof(longline), "[vmfs]\nsshfs_options = %0250d\n", 0);
+	expect_error(longline, ":2: the line is longer than 198 bytes, the most the INI reader takes",
+		     "a line the INI reader would cut");
+	snprintf(longline, sizeof(longline), "[vmfs]\nsshfs_options = %0170d\n", 0);
+	struct vmfs_conf l;
+	ok(load(&l, longline, err, sizeof(err)) == 0 && strlen(l.sshfs_options) == 170,
+	   "a line of 186 bytes is read whole");
+	conf_free(&l);
 	struct vmfs_conf b;
 	int r = load(&b, "[vmfs]\n\nforeground = perhaps\n", err, sizeof(err));
 	ok(r == -EINVAL && strstr(err, ":3: ") && strstr(err, "perhaps"),
