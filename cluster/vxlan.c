@@ -142,8 +142,8 @@ static void vx_done(struct rjob *j)
 		char text[300];
 		snprintf(text, sizeof(text), "%.*s", (int)j->out.len, j->out.p ? j->out.p : "");
 		text[strcspn(text, "\n")] = 0;
-		evlog_add(mb->cl->log, "error: hosts/%s: %.200s: %s", mb->name, j->in.p,
-			  *text ? text : strerror(-j->err));
+		evlog_add(mb->cl->log, "error: hosts/%s: %.*s: %s", mb->name,
+			  (int)strcspn(j->in.p, "\n"), j->in.p, *text ? text : strerror(-j->err));
 		mb->nvx = 0; /* forget what was sent: it is sent again */
 	}
 	rjob_free(j);
