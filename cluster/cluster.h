@@ -55,7 +55,6 @@ struct member {
 	struct rworker *w;  /* the users' requests */
 	struct rworker *hw; /* probes, tables, mounts: never queued behind a slow command */
 	bool probing, mounting, removed;
-	unsigned pending;  /* jobs of ours in flight (probes, tables) */
 	unsigned down_ticks;
 	struct mtab *tabs;
 	size_t ntabs;

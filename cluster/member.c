@@ -223,7 +223,6 @@ static void submit(struct member *mb, enum jkind kind, const char *ns, enum rop 
 	c->kind = kind;
 	snprintf(c->ns, sizeof(c->ns), "%s", ns ? ns : "");
 	mb->refs++;
-	mb->pending++;
 	if (kind == J_MOUNT) {
 		sb_add(&j->in, rel, ms); /* rel: the NUL-separated argv, ms: its length */
 		snprintf(j->path, sizeof(j->path), "%s", mb->root);
@@ -258,7 +257,6 @@ static void job_done(struct rjob *j)
 	struct jctx *c = j->arg;
 	struct member *mb = c->mb;
 	char why[512];
-	mb->pending--;
 	if (mb->removed)
 		goto out;
 	switch (c->kind) {
@@ -522,7 +520,6 @@ int cluster_remove(struct cluster *cl, const char *name, char *err, size_t errle
 			c->mb = mb;
 			c->kind = J_MOUNT;
 			mb->refs++;
-			mb->pending++;
 			sb_add(&j->in, "fusermount3\0-u\0-z\0", 18);
 			sb_add(&j->in, mb->root, strlen(mb->root) + 1);
 			rworker_submit(w, j, MOUNT_MS);

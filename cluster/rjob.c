@@ -1,11 +1,9 @@
 #include "cluster/rjob.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -30,13 +28,6 @@ struct rworker {
 	int refs; /* the thread's and the owner's */
 	unsigned busy;
 };
-
-static atomic_uint stuck;
-
-unsigned rworker_stuck(void)
-{
-	return atomic_load(&stuck);
-}
 
 static uint64_t now_ms(void)
 {
@@ -124,19 +115,6 @@ static int run_argv(const char *args, size_t len, struct sbuf *out)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
-static int list_dir(const char *path, struct sbuf *out)
-{
-	DIR *d = opendir(path);
-	if (!d)
-		return -errno;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			sb_printf(out, "%s\n", e->d_name);
-	closedir(d);
-	return sb_err(out);
-}
-
 /* A new run starts its file again: a size below off means read from its start. */
 static int tail(const char *path, struct sbuf *out, uint64_t *off)
 {
@@ -189,10 +167,6 @@ static int do_op(enum rop op, const char *path, const struct sbuf *in, struct sb
 		return r;
 	case ROP_MKDIR:
 		return mkdir(path, 0777) < 0 ? -errno : 0;
-	case ROP_RMDIR:
-		return rmdir(path) < 0 ? -errno : 0;
-	case ROP_LIST:
-		return list_dir(path, out);
 	case ROP_RUN:
 		return run_argv(in->p ? in->p : "", in->len, out);
 	}
@@ -251,8 +225,6 @@ static void *work(void *arg)
 		}
 		w->cur = NULL;
 	}
-	if (w->abandoned)
-		atomic_fetch_sub(&stuck, 1);
 	put(w);
 	return NULL;
 }
@@ -349,11 +321,6 @@ void rworker_submit(struct rworker *w, struct rjob *j, unsigned timeout_ms)
 	pthread_mutex_unlock(&w->mu);
 }
 
-unsigned rworker_busy(const struct rworker *w)
-{
-	return w->busy;
-}
-
 /* Takes every job from w and lets the thread go; the running job fails with err. */
 static void abandon(struct rworker *w, int err)
 {
@@ -361,10 +328,8 @@ static void abandon(struct rworker *w, int err)
 	struct rjob *cur = w->cur, *queue = w->queue, *done = w->done;
 	w->cur = w->queue = w->done = NULL;
 	w->quit = true;
-	if (cur) {
+	if (cur)
 		w->abandoned = true;
-		atomic_fetch_add(&stuck, 1);
-	}
 	epoll_ctl(w->m->rtep, EPOLL_CTL_DEL, w->efd, NULL);
 	pthread_cond_signal(&w->cv);
 	put(w); /* the owner's reference; the thread's goes when it ends */

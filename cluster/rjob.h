@@ -24,8 +24,6 @@ enum rop {
 	ROP_WRITE, /* in, written at offset 0 (O_WRONLY | O_TRUNC) */
 	ROP_CTL,   /* in written to a ctl, then its answer read back on the same descriptor */
 	ROP_MKDIR,
-	ROP_RMDIR,
-	ROP_LIST,  /* the names of a directory, one a line, into out */
 	ROP_RUN,   /* runs argv (in: NUL-separated) and waits for it: mounts, unmounts */
 	ROP_TAIL,  /* what a growing file (console.log) has from off, waiting up to 20 s for
 		    * more: polled, so the other host's file server is never held */
@@ -61,8 +59,4 @@ bool rworker_expire(struct rworker *w);
 void rworker_drop(struct rworker *w);
 /* Lets w go once its queued jobs are done and delivered (an unmount at remove). */
 void rworker_retire(struct rworker *w);
-/* Jobs queued or running. */
-unsigned rworker_busy(const struct rworker *w);
-/* Workers abandoned but still stuck in a call, in the whole process (for host/info). */
-unsigned rworker_stuck(void);
 #endif

@@ -494,7 +494,6 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 		return -errno;
 	}
 	w->cred = (struct vcred){v->owner, v->group, 0, 022};
-	snprintf(w->addr, sizeof(w->addr), "%s", addrport);
 	int r = 0;
 	if (*c->web_passwd && (r = auth_load(c->web_passwd, &w->auth, err, errlen))) {
 		web_free(w);

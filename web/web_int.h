@@ -28,7 +28,6 @@ struct cached {
 struct web {
 	struct vmfs *v;
 	struct MHD_Daemon *d;
-	char addr[64];
 	bool tls;
 	struct vcred cred;  /* who a request acts as in the tree: the mounting user */
 	struct auth *auth;  /* the password file's rules; NULL: everyone may do everything */
@@ -38,7 +37,6 @@ struct web {
 	int pep;            /* epoll of the VNC proxies, itself in vmfs's loop */
 	int tfd;            /* when libmicrohttpd wants to run next */
 	struct proxy *proxies;
-	unsigned ticks;
 	struct cached cache[WEB_CACHE];
 	unsigned long uses;
 };
