@@ -111,6 +111,8 @@ void member_table_set(struct member *mb, const char *ns, bool top, struct sbuf *
 const struct mtab *member_tab(const struct member *mb, const char *ns);
 /* The rows of every member that ns spans, for the head's info (or top) table. */
 void cluster_rows(const struct cluster *cl, const struct ns *ns, bool top, struct sbuf *out);
+/* Each name of ns's hosts value, in order (this host's too): fn until it returns non-zero. */
+int ns_hosts_each(const struct ns *ns, int (*fn)(void *ctx, const char *host), void *ctx);
 /* The members ns spans, in its hosts order: calls fn until it returns non-zero. */
 int cluster_spanned(const struct cluster *cl, const struct ns *ns,
 		    int (*fn)(void *ctx, struct member *mb), void *ctx);

@@ -119,15 +119,25 @@ static const char *err_text(int err, char *buf, size_t len)
 }
 
 /* A namespace spans mb when its hosts value names it. */
-static bool spans(const struct ns *ns, const char *name)
+int ns_hosts_each(const struct ns *ns, int (*fn)(void *ctx, const char *host), void *ctx)
 {
 	char buf[1024];
 	snprintf(buf, sizeof(buf), "%s", ns->hosts ? ns->hosts : "");
 	char *save = NULL;
 	for (char *h = strtok_r(buf, " \t,", &save); h; h = strtok_r(NULL, " \t,", &save))
-		if (!strcmp(h, name))
-			return true;
-	return false;
+		if (fn(ctx, h))
+			return 1;
+	return 0;
+}
+
+static int same_name(void *ctx, const char *host)
+{
+	return !strcmp(host, ctx);
+}
+
+static bool spans(const struct ns *ns, const char *name)
+{
+	return ns_hosts_each(ns, same_name, (void *)name);
 }
 
 static struct mtab *tab_for(struct member *mb, const char *ns)
@@ -166,18 +176,24 @@ const struct mtab *member_tab(const struct member *mb, const char *ns)
 	return NULL;
 }
 
+struct spanned_ctx {
+	const struct cluster *cl;
+	int (*fn)(void *ctx, struct member *mb);
+	void *ctx;
+};
+
+static int spanned_one(void *ctx, const char *host)
+{
+	struct spanned_ctx *c = ctx;
+	struct member *mb = cluster_find(c->cl, host);
+	return mb && c->fn(c->ctx, mb);
+}
+
 int cluster_spanned(const struct cluster *cl, const struct ns *ns,
 		    int (*fn)(void *ctx, struct member *mb), void *ctx)
 {
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", ns->hosts ? ns->hosts : "");
-	char *save = NULL;
-	for (char *h = strtok_r(buf, " \t,", &save); h; h = strtok_r(NULL, " \t,", &save)) {
-		struct member *mb = cluster_find(cl, h);
-		if (mb && fn(ctx, mb))
-			return 1;
-	}
-	return 0;
+	struct spanned_ctx c = {cl, fn, ctx};
+	return ns_hosts_each(ns, spanned_one, &c);
 }
 
 struct rows_ctx {

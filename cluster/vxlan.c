@@ -163,23 +163,33 @@ static void send_vx(struct member *mb, unsigned vid, const char *peers)
 	member_job(mb, j, "hosts/ctl", 5000);
 }
 
+/* The members a namespace spans, and whether this host is one of its hosts too. */
+struct hosts_of {
+	struct cluster *cl;
+	struct member *mbs[HOSTS_MAX];
+	size_t n;
+	bool self;
+};
+
+static int host_of(void *ctx, const char *h)
+{
+	struct hosts_of *hs = ctx;
+	struct member *mb = cluster_find(hs->cl, h);
+	if (!mb)
+		hs->self = true; /* this host (the value was checked when written) */
+	else if (hs->n < HOSTS_MAX - 1)
+		hs->mbs[hs->n++] = mb;
+	return 0;
+}
+
 /* One namespace that spans members: what each of its hosts should have. */
 static void sync_ns(struct cluster *cl, struct ns *ns)
 {
-	struct member *mbs[HOSTS_MAX];
-	bool self = false;
-	size_t n = 0;
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", ns->hosts ? ns->hosts : "");
-	char *save = NULL;
-	for (char *h = strtok_r(buf, " \t,", &save); h && n < HOSTS_MAX - 1;
-	     h = strtok_r(NULL, " \t,", &save)) {
-		struct member *mb = cluster_find(cl, h);
-		if (mb)
-			mbs[n++] = mb;
-		else
-			self = true; /* this host (the value was checked when written) */
-	}
+	struct hosts_of hs = {cl};
+	ns_hosts_each(ns, host_of, &hs);
+	struct member **mbs = hs.mbs;
+	size_t n = hs.n;
+	bool self = hs.self;
 	if (!n)
 		return;
 	struct usage *u = calloc(1, sizeof(*u));

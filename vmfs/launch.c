@@ -62,58 +62,69 @@ static uint64_t param_bytes(const char *value)
 	return value_size(value, &b, err, sizeof(err)) ? 0 : b;
 }
 
-/* The hosts of ns, with what runs there: this host from the model, members from their
- * last answers. */
+struct hosts_ctx {
+	struct vmfs *v;
+	struct ns *ns;
+	struct hosts *hs;
+};
+
+/* One host of ns, with what runs there: this host from the model, a member from its last
+ * answers. */
+static int host_add(void *ctx, const char *h)
+{
+	struct hosts_ctx *c = ctx;
+	struct hosts *hs = c->hs;
+	struct vmfs *v = c->v;
+	char val[64];
+	int imem = param_index("memory"), icpu = param_index("vcpus");
+	if (hs->n == MAX_HOSTS)
+		return 1;
+	struct sched_host *s = &hs->h[hs->n];
+	memset(s, 0, sizeof(*s));
+	if (is_self(v, h)) {
+		struct sysinfo si;
+		sysinfo(&si);
+		s->name = v->hostname;
+		s->up = true;
+		s->cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+		s->mem_total = (uint64_t)si.totalram * si.mem_unit;
+		s->vms = (unsigned)v->m.nobjs[OT_VM];
+		s->containers = (unsigned)v->m.nobjs[OT_CT];
+		for (int t = 0; t < 2; t++)
+			for (size_t i = 0; i < c->ns->objs[t].n; i++) {
+				s->cpu_commit += strtoul(obj_param(c->ns->objs[t].v[i], icpu), NULL, 10);
+				s->mem_commit += param_bytes(obj_param(c->ns->objs[t].v[i], imem));
+			}
+		hs->mb[hs->n++] = NULL;
+		return 0;
+	}
+	struct member *mb = cluster_find(&v->cl, h);
+	if (!mb)
+		return 0;
+	s->name = mb->name;
+	s->up = mb->state == MS_UP;
+	s->cpus = (unsigned)strtoul(info_value(&mb->info, "cpus", val, sizeof(val)), NULL, 10);
+	s->mem_total = info_bytes(info_value(&mb->info, "memory", val, sizeof(val)));
+	s->vms = (unsigned)strtoul(info_value(&mb->info, "vms", val, sizeof(val)), NULL, 10);
+	s->containers = (unsigned)strtoul(info_value(&mb->info, "containers", val, sizeof(val)), NULL, 10);
+	hs->mb[hs->n++] = mb;
+	return 0;
+}
+
 static void hosts_of(struct vmfs *v, struct ns *ns, struct hosts *hs)
 {
-	char buf[1024], val[64];
-	snprintf(buf, sizeof(buf), "%s", ns->hosts ? ns->hosts : "");
-	char *save = NULL;
-	int imem = param_index("memory"), icpu = param_index("vcpus");
-	for (char *h = strtok_r(buf, " \t,", &save); h && hs->n < MAX_HOSTS;
-	     h = strtok_r(NULL, " \t,", &save)) {
-		struct sched_host *s = &hs->h[hs->n];
-		memset(s, 0, sizeof(*s));
-		if (is_self(v, h)) {
-			struct sysinfo si;
-			sysinfo(&si);
-			s->name = v->hostname;
-			s->up = true;
-			s->cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-			s->mem_total = (uint64_t)si.totalram * si.mem_unit;
-			s->vms = (unsigned)v->m.nobjs[OT_VM];
-			s->containers = (unsigned)v->m.nobjs[OT_CT];
-			for (int t = 0; t < 2; t++)
-				for (size_t i = 0; i < ns->objs[t].n; i++) {
-					s->cpu_commit += strtoul(obj_param(ns->objs[t].v[i], icpu), NULL, 10);
-					s->mem_commit += param_bytes(obj_param(ns->objs[t].v[i], imem));
-				}
-			hs->mb[hs->n++] = NULL;
-			continue;
-		}
-		struct member *mb = cluster_find(&v->cl, h);
-		if (!mb)
-			continue;
-		s->name = mb->name;
-		s->up = mb->state == MS_UP;
-		s->cpus = (unsigned)strtoul(info_value(&mb->info, "cpus", val, sizeof(val)), NULL, 10);
-		s->mem_total = info_bytes(info_value(&mb->info, "memory", val, sizeof(val)));
-		s->vms = (unsigned)strtoul(info_value(&mb->info, "vms", val, sizeof(val)), NULL, 10);
-		s->containers =
-		    (unsigned)strtoul(info_value(&mb->info, "containers", val, sizeof(val)), NULL, 10);
-		hs->mb[hs->n++] = mb;
-	}
+	struct hosts_ctx c = {v, ns, hs};
+	ns_hosts_each(ns, host_add, &c);
+}
+
+static int any_member(void *ctx, struct member *mb)
+{
+	return 1;
 }
 
 bool ns_spans_members(const struct vmfs *v, const struct ns *ns)
 {
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", ns->hosts ? ns->hosts : "");
-	char *save = NULL;
-	for (char *h = strtok_r(buf, " \t,", &save); h; h = strtok_r(NULL, " \t,", &save))
-		if (!is_self(v, h))
-			return true;
-	return false;
+	return cluster_spanned(&v->cl, ns, any_member, NULL);
 }
 
 /* Existing objects of ns and their hosts, for colocate and coschedule. */

@@ -145,6 +145,13 @@ static int targets_pattern(struct ns *ns, const char *pat, struct targets *t)
 	return 0;
 }
 
+/* An object of this host by name or id. */
+static struct object *find_named(struct ns *ns, const char *name)
+{
+	struct object *o = obj_find_any(ns, name);
+	return o ? o : find_by_id(ns, name);
+}
+
 static int targets_find(struct ns *ns, const char *spec, struct targets *t, char *err,
 			size_t errlen)
 {
@@ -166,9 +173,7 @@ static int targets_find(struct ns *ns, const char *spec, struct targets *t, char
 	if (r)
 		return r;
 	for (size_t i = 0; i < count && !r; i++) {
-		struct object *o = obj_find_any(ns, names[i]);
-		if (!o)
-			o = find_by_id(ns, names[i]);
+		struct object *o = find_named(ns, names[i]);
 		if (!o) {
 			snprintf(err, errlen, "no VM or container named %s in namespace %s", names[i],
 				 ns->name);
@@ -227,9 +232,7 @@ static int targets_cluster(struct vmfs *v, struct ns *ns, enum verb verb, const 
 		return r;
 	struct robj **remote = calloc(count + 1, sizeof(*remote));
 	for (size_t i = 0; remote && i < count && !r; i++) {
-		struct object *o = obj_find_any(ns, names[i]);
-		if (!o)
-			o = find_by_id(ns, names[i]);
+		struct object *o = find_named(ns, names[i]);
 		if (o) {
 			r = targets_add(t, o);
 			continue;
