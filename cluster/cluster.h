@@ -82,6 +82,7 @@ struct cluster {
 	size_t n;
 	uint32_t next_slot;
 	bool running; /* the event loop runs: workers may start */
+	uint64_t synced; /* model_changes at the last VXLAN decision */
 	struct robj **robjs;
 	size_t nrobjs;
 	struct vxself {

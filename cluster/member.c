@@ -425,7 +425,10 @@ static int on_tick_fd(struct cluster *cl)
 	cl->running = true;
 	for (size_t i = 0; i < cl->n; i++)
 		probe(cl->v[i]);
-	cluster_vxlan_sync(cl);
+	if (cl->synced != model_changes) { /* only when a table or a state moved */
+		cl->synced = model_changes;
+		cluster_vxlan_sync(cl);
+	}
 	return 0;
 }
 

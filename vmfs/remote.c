@@ -139,6 +139,26 @@ static int request(struct vhandle *h, enum rop op, const char *data, size_t len)
 	return 0;
 }
 
+/* A file of a member that is down: EHOSTDOWN at once, and the log says since when and why. */
+static int member_down(struct vmfs *v, const struct vnode *n)
+{
+	char what[256];
+	struct sbuf why = {0};
+	snprintf(what, sizeof(what), "%s/%s (on %s)", n->ro->name, file_name(n), n->ro->mb->name);
+	sb_printf(&why, "%s is ", n->ro->mb->name);
+	member_state_text(n->ro->mb, &why);
+	if (why.len)
+		why.p[--why.len] = 0; /* its newline */
+	node_reject(v, n, what, why.p ? why.p : "down");
+	sb_free(&why);
+	return -EHOSTDOWN;
+}
+
+bool remote_is_console(const struct vnode *n)
+{
+	return n->e->file == VF_REMOTE && is_console(n);
+}
+
 int remote_open(struct vmfs *v, struct vhandle *h)
 {
 	struct rreq *rr = calloc(1, sizeof(*rr));
@@ -149,7 +169,7 @@ int remote_open(struct vmfs *v, struct vhandle *h)
 	waitq_init(&rr->wq);
 	h->rr = rr;
 	if (h->n.ro->mb->state == MS_DOWN)
-		return -EHOSTDOWN;
+		return member_down(v, &h->n);
 	int acc = h->flags & O_ACCMODE;
 	if (is_console(&h->n) && acc == O_RDONLY) {
 		/* its reads wait for output: a worker of its own, the descriptor kept open */
@@ -226,7 +246,7 @@ static int push_aliases(struct vmfs *v, struct vhandle *h, const char *buf, size
 ssize_t remote_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
 {
 	if (h->n.ro->mb->state == MS_DOWN)
-		return -EHOSTDOWN;
+		return member_down(v, &h->n);
 	if (h->n.e->kind == VK_ROBJ_PARAM && !strcmp(params[h->n.sub].name, "net")) {
 		int r = push_aliases(v, h, buf, size);
 		if (r)

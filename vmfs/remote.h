@@ -1,6 +1,7 @@
 /* The files of members' objects in the head's tree (vmfs/remote.c). */
 #ifndef VMFS_REMOTE_H
 #define VMFS_REMOTE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -12,6 +13,8 @@ struct waitq;
 int remote_lookup(const struct vnode *dir, const char *name, struct vnode *out);
 int remote_names(const struct vnode *dir, size_t from,
 		 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
+/* A member's console (follow it like a local one). */
+bool remote_is_console(const struct vnode *n);
 int remote_open(struct vmfs *v, struct vhandle *h);
 /* -EAGAIN until the member answered (park on remote_waitq). */
 ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off);

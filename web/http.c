@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vmfs/loop.h"
+#include "vmfs/remote.h"
 #include "web/auth.h"
 #include "web/web_int.h"
 
@@ -321,10 +322,7 @@ static void handle(struct req *q, const char *url, const char *method)
 		get_screenshot(q, &n, size);
 		return;
 	}
-	size_t ulen = strlen(url);
-	bool console = n.e->file == VF_STREAM ||
-		       (n.e->file == VF_REMOTE && ulen > 8 && !strcmp(url + ulen - 8, "/console"));
-	if (get && web_arg(q, "follow") && console) {
+	if (get && web_arg(q, "follow") && (n.e->file == VF_STREAM || remote_is_console(&n))) {
 		stream_console(q, &n);
 		return;
 	}
