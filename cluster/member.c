@@ -341,12 +341,9 @@ out:
 static int sshfs_argv(const struct member *mb, const char *options, struct sbuf *out, char *err,
 		      size_t errlen)
 {
+	/* add() checked the URL's shape */
 	const char *rest = mb->url + strlen("ssh://");
 	const char *slash = strchr(rest, '/');
-	if (!slash || slash == rest || !slash[1]) {
-		snprintf(err, errlen, "\"%.200s\" is not ssh://USER@HOST/PATH", mb->url);
-		return -EINVAL;
-	}
 	char host[512], port[16] = "";
 	snprintf(host, sizeof(host), "%.*s", (int)(slash - rest), rest);
 	char *colon = strrchr(host, ':');
@@ -362,6 +359,8 @@ static int sshfs_argv(const struct member *mb, const char *options, struct sbuf 
 	if (*port)
 		sb_printf(out, "-p%c%s%c", 0, port, 0);
 	out->len--; /* the last NUL is the string's own */
+	if (sb_err(out))
+		snprintf(err, errlen, "sshfs: %s", strerror(ENOMEM));
 	return sb_err(out);
 }
 
@@ -468,6 +467,12 @@ static int add(struct cluster *cl, const char *name, const char *url, char *err,
 	if (strlen(url) >= sizeof(((struct member *)0)->url)) {
 		snprintf(err, errlen, "the URL is too long");
 		return -ENAMETOOLONG;
+	}
+	const char *rest = url + 6, *slash = ssh ? strchr(rest, '/') : NULL;
+	if (ssh && (!slash || slash == rest || *rest == '@' || !slash[1])) {
+		snprintf(err, errlen, "\"%.200s\" is not ssh://USER@HOST/PATH (the path of the "
+			 "member's mount point is missing)", url);
+		return -EINVAL;
 	}
 	struct member *mb = calloc(1, sizeof(*mb));
 	struct member **v = mb ? realloc(cl->v, (cl->n + 1) * sizeof(*v)) : NULL;
