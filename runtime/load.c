@@ -327,6 +327,8 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	else if ((other = idset_find(ids, o->id)))
 		snprintf(why, sizeof(why), "id %llu is already ns/%s/%s/%s's",
 			 (unsigned long long)o->id, ns->name, otype_dir(other->type), other->name);
+	if (o->id >= ns->next_id) /* a damaged object's id too: it may be put back */
+		ns->next_id = o->id + 1;
 	if (why[0] || obj_insert(m, o)) {
 		obj_put(o);
 		if (why[0])
@@ -337,8 +339,6 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	idset_add(ids, o); /* out of memory: only this id goes unchecked for duplicates */
 	for (size_t i = 0; i < NPARAMS_MAX; i++)
 		o->cfg_mtime[i] = o->mtime;
-	if (o->id >= ns->next_id)
-		ns->next_id = o->id + 1;
 }
 
 static void ns_load_objs(struct model *m, struct ns *ns, struct idset *ids, enum otype t)

@@ -123,6 +123,7 @@ int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
 		sb_free(&b);
 		return -ENOMEM;
 	}
+	b.p[b.len] = 0; /* an empty file is "", not what malloc left */
 	*out = b.p;
 	if (len)
 		*len = b.len;
