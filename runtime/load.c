@@ -87,10 +87,10 @@ struct nsload {
 
 static int hosts_check(const char *v, char *err, size_t errlen)
 {
-	char buf[4096], *save = NULL;
-	if (strlen(v) >= sizeof(buf))
-		return ctl_fail(err, errlen, "too long (%zu bytes)", strlen(v));
-	snprintf(buf, sizeof(buf), "%s", v);
+	auto_free char *buf = strdup(v);
+	char *save = NULL;
+	if (!buf)
+		return -ENOMEM;
 	for (char *h = strtok_r(buf, " \t,", &save); h; h = strtok_r(NULL, " \t,", &save))
 		if (name_check(h, err, errlen))
 			return -EINVAL;
@@ -101,15 +101,14 @@ static int hosts_check(const char *v, char *err, size_t errlen)
  * they were set and are checked again when the taps are made. */
 static int taps_check(const char *v, char *err, size_t errlen)
 {
-	char buf[4096], *save = NULL, q[80];
-	if (strlen(v) >= sizeof(buf))
-		return ctl_fail(err, errlen, "too long (%zu bytes)", strlen(v));
-	snprintf(buf, sizeof(buf), "%s", v);
+	auto_free char *buf = strdup(v);
+	char *save = NULL, q[80];
+	if (!buf)
+		return -ENOMEM;
 	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(t, '=');
-		if (eq)
-			*eq = 0;
-		if (!eq || !eq[1] || name_check(t, err, errlen) || strcspn(eq + 1, "\t\r\n\\\"") != strlen(eq + 1))
+		if (!eq || !eq[1] || strcspn(eq + 1, "\t\r\n\\\"") != strlen(eq + 1) ||
+		    (*eq = 0, name_check(t, err, errlen)))
 			return ctl_fail(err, errlen, "\"%s\" is not VLAN=ADDRESS",
 					ctl_quote(t, strlen(t), q, sizeof(q)));
 	}
@@ -261,13 +260,13 @@ static void ns_damaged(struct model *m, struct ns *ns, const char *rel, const ch
 {
 	char what[600], where[300], text[1200], q[400];
 	snprintf(what, sizeof(what), "ns/%s/%s", ns->name, rel);
-	rel = ctl_quote(rel, strlen(rel), q, sizeof(q)); /* for the log: a bad name may hold a newline */
 	if (damaged_move(m, ns->dirfd, rel, what, why, where, sizeof(where)) == 0)
 		snprintf(text, sizeof(text), "damaged, moved aside to %s in the state directory: %s",
 			 where, why);
 	else
 		snprintf(text, sizeof(text), "damaged, not loaded: %s", why);
-	model_error(ns, NULL, rel, text);
+	/* quoted: a bad name may hold a newline, which would forge a line of the log */
+	model_error(ns, NULL, ctl_quote(rel, strlen(rel), q, sizeof(q)), text);
 }
 
 /* Loads ns/NS/TYPE/name, or says why not and moves it aside. */
@@ -293,7 +292,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	size_t len = 0;
 	int r = dfd < 0 ? -errno : read_state(dfd, "config", STORE_FILE_MAX, &text, &len, err, sizeof(err));
 	if (dfd < 0)
-		snprintf(err, sizeof(err), "cannot be opened: %s", strerror(-r));
+		snprintf(err, sizeof(err), "the directory cannot be opened: %s", strerror(-r));
 	if (r == -ENOENT && half_made(ns->dirfd, rel, false)) {
 		r = remove_tree(ns->dirfd, rel);
 		damage_note(m, "state ns/%s/%s: %s a directory a crash left half-made (no config yet, "

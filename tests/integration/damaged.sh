@@ -116,4 +116,34 @@ vmfs_start || exit 1
 is "$(ls "$S/damaged" | wc -l)" "$ndam" "at the next start nothing more is damaged (a good ns.conf was written)"
 is "$(stat -c '%a' "$N/e1")" "700" "... and the safe mode stays"
 vmfs_stop
+
+# ns.conf missing beside objects; a namespace a crash left half-made; links where
+# directories should be
+rm "$S/ns/g1/ns.conf"
+mkdir -p "$S/ns/half/vms" "$S/ns/half/containers"
+echo x >"$S/ns/half/.ns.conf.tmp"
+mkdir "$T/elsewhere"
+echo keep >"$T/elsewhere/ns.conf"
+ln -s "$T/elsewhere" "$S/ns/evil"
+ln -s "$T/elsewhere" "$CT/lnk"
+bad=$(printf 'bad\n2026-01-01T00:00:00Z forged')
+cp -a "$CT/c01" "$CT/$bad"
+vmfs_start || exit 1
+ent=$(ls -d "$S"/damaged/*-ns-default-containers-bad_* | head -1)
+ok "a bad name in containers/ is moved aside, under its own name" test -f "$ent/$bad/config"
+like "$(cat "$N/default/log")" 'error: containers/bad\\n2026-01-01T00:00:00Z forged: damaged, moved aside .*: not a name vmfs gives' \
+	"... the log says so on one line, the newline escaped"
+ok "... and holds no forged line" sh -c "! grep -q '^2026-01-01T00:00:00Z forged' '$N/default/log' '$M/host/log'"
+is "$(ls "$N" | tr '\n' ' ')" "default e1 g1 " "the namespaces are there, the link and the half-made one are not"
+is "$(ls "$N/g1/containers" | tr '\n' ' ')" "g1 g2 " "ns.conf missing: the objects are there"
+like "$(cat "$N/g1/log")" "error: ns.conf: ns.conf is missing; namespace g1 kept with its objects and safe settings" "... its log says so"
+ok "a half-made namespace (only temporary files) is removed" test ! -e "$S/ns/half"
+like "$(cat "$M/host/log")" "state ns/half: removed a directory a crash left half-made" "... host/log says so"
+ent=$(ls -d "$S"/damaged/*-ns-evil | head -1)
+ok "a link in ns/ is moved aside, as a link" test -L "$ent/evil"
+is "$(cat "$T/elsewhere/ns.conf")" "keep" "... what it pointed to is untouched"
+like "$(cat "$M/host/log")" "damaged state ns/evil moved aside to damaged/[^ ]*-ns-evil: a symbolic link, not a namespace's directory" "... host/log says so"
+like "$(cat "$N/default/log")" "error: containers/lnk: damaged, moved aside .*: a symbolic link, not the object's directory" "a link in containers/ too"
+ok "mkdir of the link's name works" mkdir "$N/evil"
+vmfs_stop
 done_testing
