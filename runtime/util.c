@@ -99,9 +99,13 @@ int write_atomic(int dirfd, const char *name, const char *data, size_t len, int 
 
 int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
 {
-	auto_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* never blocking on a FIFO someone put there: only a regular file is read */
+	auto_close int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	struct sbuf b = {0};
 	char chunk[4096];
 	ssize_t n;

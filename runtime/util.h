@@ -60,7 +60,9 @@ static inline int sb_err(const struct sbuf *b) { return b->oom ? -ENOMEM : 0; }
 
 /* Writes data to dirfd/name atomically: name.tmp, fsync (when sync), rename. */
 int write_atomic(int dirfd, const char *name, const char *data, size_t len, int sync);
-/* Reads a whole small file (at most max bytes) into a NUL-terminated malloc'd buffer. */
+/* Reads a whole small file (at most max bytes) into a NUL-terminated malloc'd buffer. A
+ * regular file only (-EISDIR, -EINVAL for a FIFO or device), never blocking on opening it;
+ * links are followed (a certificate may be one): state files use read_state. */
 int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len);
 /* Reads a state file strictly: a regular file only (never following a link, never blocking
  * on a FIFO or opening a device), of at most max bytes. On error, why says what is wrong

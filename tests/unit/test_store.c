@@ -154,6 +154,8 @@ static void reader(const char *dir)
 	ok(read_state(dfd, "fifo", 100, &text, &len, why, sizeof(why)) == -EINVAL,
 	   "... is refused without blocking");
 	is_str(why, "fifo is a FIFO, not a regular file", "... saying so");
+	ok(read_small(dfd, "fifo", 100, &text, NULL) == -EINVAL,
+	   "read_small (run files, certificates) does not block on a FIFO either");
 	ok(symlinkat("loop", dfd, "loop") == 0 && symlinkat("empty", dfd, "link") == 0, "links");
 	ok(read_state(dfd, "loop", 100, &text, &len, why, sizeof(why)) == -EINVAL, "a symlink loop is refused");
 	ok(read_state(dfd, "link", 100, &text, &len, why, sizeof(why)) == -EINVAL,
@@ -237,6 +239,94 @@ static void loading(const char *dir)
 	model_close(&m);
 }
 
+/* Writes text to STATE/rel (making its directories), opens the model and returns what it
+ * found damaged ("" if nothing). */
+static const char *damage_of(const char *state, const char *images, const char *rel,
+			     const char *text)
+{
+	static char out[4096];
+	char path[512], cmd[700], err[256];
+	snprintf(path, sizeof(path), "%s/%s", state, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	if (system(cmd) != 0)
+		return "(mkdir failed)";
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return "(write failed)";
+	close(fd);
+	struct model m;
+	if (model_open(&m, state, images, err, sizeof(err)))
+		snprintf(out, sizeof(out), "(model_open: %s)", err);
+	else
+		snprintf(out, sizeof(out), "%s", m.damage.p ? m.damage.p : "");
+	model_close(&m);
+	return out;
+}
+
+/* Each field of a config and of ns.conf is checked: what is refused, and the words. */
+static void field_checks(const char *dir)
+{
+	static const struct {
+		const char *text, *want;
+	} objs[] = {
+	    {"id=5\nctime=1\nstate=QUIT\n", ""},
+	    {"id=0\nctime=1\nstate=QUIT\n", "line 1: id: 0 is out of range (1 to 9223372036854775807)"},
+	    {"id=abc\nctime=1\nstate=QUIT\n", "line 1: id: \"abc\" is not a number"},
+	    {"id=5\nctime=-1\nstate=QUIT\n", "line 2: ctime: \"-1\" is not a number"},
+	    {"id=5\nctime=1\nstate=FLYING\n", "line 3: state: \"FLYING\" is not a state"},
+	    {"id=5\nctime=1\n", "config: it has no state"},
+	    {"state=QUIT\n", "config: it has no id, ctime"},
+	    {"id=5\nctime=1\nstate=QUIT\nmemory=lots\n", "line 4: memory: "},
+	    {"id=5\nctime=1\nstate=QUIT\nmemory=\n", "line 4: memory: empty"},
+	    {"id=5\nctime=1\nstate=QUIT\ncolour=red\n", "line 4: colour: not a parameter vmfs knows"},
+	    {"id=5\nctime=1\nstate=QUIT\nstate=QUIT\n", "the key state is given twice (lines 3 and 4)"},
+	};
+	static const struct {
+		const char *extra, *want;
+	} nss[] = {
+	    {"", ""},
+	    {"uid=abc\n", "uid: \"abc\" is not a number"},
+	    {"uid=4294967295\n", "uid: 4294967295 is out of range (0 to 4294967294)"},
+	    {"mode=0999\n", "mode: \"0999\" is not an octal number"},
+	    {"mode=17777\n", "mode: 17777 is out of range (0 to 7777)"},
+	    {"next-id=0\n", "next-id: 0 is out of range"},
+	    {"hosts=a,-b\n", "hosts: \"-b\" starts with '-'"},
+	    {"vlan-range=300-200\n", "vlan-range: \"300-200\": the range runs backwards"},
+	    {"vlan.web=abc\n", "vlan.web: \"abc\" is not a VLAN id (1 to 4094), pinned or not"},
+	    {"vlan.web=5 stuck\n", "vlan.web: \"5 stuck\" is not a VLAN id"},
+	    {"vlan.web=5\nvlan.db=5 pinned\n", "vlan.db: VLAN 5 or the alias db is given twice"},
+	    {"taps=junk\n", "taps: \"junk\" is not VLAN=ADDRESS"},
+	    {"config.colour=1\n", "config.colour: not a parameter vmfs knows"},
+	    {"config.vcpus=many\n", "config.vcpus: "},
+	    {"colour=1\n", "colour: not a key of ns.conf"},
+	};
+	char state[128], images[128], text[512];
+	snprintf(state, sizeof(state), "%s/fields", dir);
+	snprintf(images, sizeof(images), "%s/images", dir);
+	ok(!*damage_of(state, images, "first", ""), "a new state directory");
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
+		const char *d = damage_of(state, images, "ns/default/vms/x/config", objs[i].text);
+		ok(*objs[i].want ? strstr(d, objs[i].want) && strstr(d, "moved aside") : !*d,
+		   "config case %zu: %s", i, *objs[i].want ? objs[i].want : "a good one loads");
+		if (*objs[i].want ? !strstr(d, objs[i].want) : *d != 0)
+			printf("#   got: %s\n", d);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(nss); i++) {
+		snprintf(text, sizeof(text), "%s%s", nss[i].extra,
+			 strncmp(nss[i].extra, "uid=", 4) ? "uid=1000\n" : "");
+		size_t n = strlen(text);
+		snprintf(text + n, sizeof(text) - n, "gid=1000\n%snext-id=7\nctime=1\n",
+			 strncmp(nss[i].extra, "mode=", 5) ? "mode=0750\n" : "");
+		if (!strncmp(nss[i].extra, "next-id=", 8))
+			*strstr(text, "next-id=7\n") = 0;
+		const char *d = damage_of(state, images, "ns/t/ns.conf", text);
+		ok(*nss[i].want ? strstr(d, nss[i].want) && strstr(d, "namespace t kept") : !*d,
+		   "ns.conf case %zu: %s", i, *nss[i].want ? nss[i].want : "a good one loads");
+		if (*nss[i].want ? !strstr(d, nss[i].want) : *d != 0)
+			printf("#   got: %s\n", d);
+	}
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vmfs-store-XXXXXX";
@@ -246,6 +336,7 @@ int main(void)
 	fields();
 	reader(dir);
 	loading(dir);
+	field_checks(dir);
 	char cmd[100];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
