@@ -264,11 +264,13 @@ static const char *damage_of(const char *state, const char *images, const char *
 }
 
 /* Each field of a config and of ns.conf is checked: what is refused, and the words. */
+struct fieldcase {
+	const char *text, *want; /* the file (for ns.conf: lines put first), the words refusing it */
+};
+
 static void field_checks(const char *dir)
 {
-	static const struct {
-		const char *text, *want;
-	} objs[] = {
+	static const struct fieldcase objs[] = {
 	    {"id=5\nctime=1\nstate=QUIT\n", ""},
 	    {"id=0\nctime=1\nstate=QUIT\n", "line 1: id: 0 is out of range (1 to 9223372036854775807)"},
 	    {"id=abc\nctime=1\nstate=QUIT\n", "line 1: id: \"abc\" is not a number"},
@@ -281,9 +283,7 @@ static void field_checks(const char *dir)
 	    {"id=5\nctime=1\nstate=QUIT\ncolour=red\n", "line 4: colour: not a parameter vmfs knows"},
 	    {"id=5\nctime=1\nstate=QUIT\nstate=QUIT\n", "the key state is given twice (lines 3 and 4)"},
 	};
-	static const struct {
-		const char *extra, *want;
-	} nss[] = {
+	static const struct fieldcase nss[] = {
 	    {"", ""},
 	    {"uid=abc\n", "uid: \"abc\" is not a number"},
 	    {"uid=4294967295\n", "uid: 4294967295 is out of range (0 to 4294967294)"},
@@ -312,12 +312,12 @@ static void field_checks(const char *dir)
 			printf("#   got: %s\n", d);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(nss); i++) {
-		snprintf(text, sizeof(text), "%s%s", nss[i].extra,
-			 strncmp(nss[i].extra, "uid=", 4) ? "uid=1000\n" : "");
+		snprintf(text, sizeof(text), "%s%s", nss[i].text,
+			 strncmp(nss[i].text, "uid=", 4) ? "uid=1000\n" : "");
 		size_t n = strlen(text);
 		snprintf(text + n, sizeof(text) - n, "gid=1000\n%snext-id=7\nctime=1\n",
-			 strncmp(nss[i].extra, "mode=", 5) ? "mode=0750\n" : "");
-		if (!strncmp(nss[i].extra, "next-id=", 8))
+			 strncmp(nss[i].text, "mode=", 5) ? "mode=0750\n" : "");
+		if (!strncmp(nss[i].text, "next-id=", 8))
 			*strstr(text, "next-id=7\n") = 0;
 		const char *d = damage_of(state, images, "ns/t/ns.conf", text);
 		ok(*nss[i].want ? strstr(d, nss[i].want) && strstr(d, "namespace t kept") : !*d,
