@@ -269,6 +269,28 @@ static void ns_damaged(struct model *m, struct ns *ns, const char *rel, const ch
 	model_error(ns, NULL, ctl_quote(rel, strlen(rel), q, sizeof(q)), text);
 }
 
+/* A log that is not a regular file would hang the first event written to it (a FIFO) or
+ * send it elsewhere (a link): it alone goes aside, and a new log starts. dir is "" for the
+ * namespace's own logs, else "containers/c1/"; without ns, host/log's in the state directory. */
+static void logs_check(struct model *m, struct ns *ns, const char *dir)
+{
+	static const char *const logs[] = {"log", "log.1"};
+	for (size_t i = 0; i < ARRAY_SIZE(logs); i++) {
+		char rel[300], why[200], where[300];
+		struct stat st;
+		snprintf(rel, sizeof(rel), "%s%s", dir, logs[i]);
+		if (fstatat(ns ? ns->dirfd : m->statefd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISREG(st.st_mode))
+			continue;
+		snprintf(why, sizeof(why), "%s is %s, not a regular file; a new log starts", logs[i],
+			 file_kind(st.st_mode));
+		if (ns)
+			ns_damaged(m, ns, rel, why);
+		else
+			damaged_move(m, m->statefd, rel, rel, why, where, sizeof(where));
+	}
+}
+
 /* Loads ns/NS/TYPE/name, or says why not and moves it aside. */
 static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum otype t,
 		     const char *name)
@@ -336,6 +358,8 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 		return;
 	}
 	idset_add(ids, o); /* out of memory: only this id goes unchecked for duplicates */
+	snprintf(rel, sizeof(rel), "%s/%s/", otype_dir(t), name);
+	logs_check(m, ns, rel);
 	for (size_t i = 0; i < NPARAMS_MAX; i++)
 		o->cfg_mtime[i] = o->mtime;
 }
@@ -431,6 +455,7 @@ static void ns_load(struct model *m, const char *name)
 		}
 		return;
 	}
+	logs_check(m, ns, "");
 	ns_conf_read(ns, why, sizeof(why));
 	bool missing = fstatat(ns->dirfd, "ns.conf", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 	if (why[0] && missing && half_made(m->nsdirfd, name, true)) {
@@ -496,6 +521,7 @@ int model_open(struct model *m, const char *statedir, const char *imagedir, char
 	if ((m->statefd = open_dir(statedir, err, errlen, "state directory")) < 0 ||
 	    (m->imagefd = open_dir(imagedir, err, errlen, "image directory")) < 0)
 		return -EIO;
+	logs_check(m, NULL, "");
 	if (mkdirat(m->statefd, "ns", 0700) < 0 && errno != EEXIST)
 		return -errno;
 	m->nsdirfd = openat(m->statefd, "ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

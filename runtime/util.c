@@ -134,7 +134,7 @@ int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-static const char *ftype_name(mode_t mode)
+const char *file_kind(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFDIR: return "a directory";
@@ -143,7 +143,8 @@ static const char *ftype_name(mode_t mode)
 	case S_IFSOCK: return "a socket";
 	case S_IFCHR: return "a character device";
 	case S_IFBLK: return "a block device";
-	default: return "not a regular file";
+	case S_IFREG: return "a regular file";
+	default: return "of an unknown kind";
 	}
 }
 
@@ -167,7 +168,7 @@ int read_state(int dirfd, const char *name, size_t max, char **out, size_t *len,
 	if (fd >= 0 && fstat(fd, &st) < 0)
 		fd = -1;
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "%s is %s, not a regular file", name, ftype_name(st.st_mode));
+		snprintf(why, whylen, "%s is %s, not a regular file", name, file_kind(st.st_mode));
 		return -EINVAL;
 	}
 	if (fd < 0) {

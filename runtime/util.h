@@ -64,6 +64,8 @@ int write_atomic(int dirfd, const char *name, const char *data, size_t len, int 
  * regular file only (-EISDIR, -EINVAL for a FIFO or device), never blocking on opening it;
  * links are followed (a certificate may be one): state files use read_state. */
 int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len);
+/* "a FIFO", "a symbolic link", "a directory" ...: what st_mode says a file is, in words. */
+const char *file_kind(mode_t mode);
 /* Reads a state file strictly: a regular file only (never following a link, never blocking
  * on a FIFO or opening a device), of at most max bytes. On error, why says what is wrong
  * with it, in words, beginning with name. out is NUL-terminated; len counts any NUL inside. */

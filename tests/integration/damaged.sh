@@ -146,4 +146,21 @@ like "$(cat "$M/host/log")" "damaged state ns/evil moved aside to damaged/[^ ]*-
 like "$(cat "$N/default/log")" "error: containers/lnk: damaged, moved aside .*: a symbolic link, not the object's directory" "a link in containers/ too"
 ok "mkdir of the link's name works" mkdir "$N/evil"
 vmfs_stop
+
+# logs that are not regular files: each goes aside alone, a new one starts, nothing hangs
+rm "$CT/c02/log" "$S/ns/e1/log" "$S/log"
+mkfifo "$CT/c02/log" "$S/log"
+ln -s "$T/elsewhere/nslog" "$S/ns/e1/log"
+vmfs_start || exit 1
+ok "a FIFO for an object's log: the object is there" test -d "$N/default/containers/c02"
+ok "... its FIFO is in damaged/" test -p "$(ls -d "$S"/damaged/*-ns-default-containers-c02-log | head -1)/log"
+like "$(timeout 5 cat "$N/default/log")" "error: containers/c02/log: damaged, moved aside .*: log is a FIFO, not a regular file; a new log starts" \
+	"... the namespace's log says so"
+ok "... its new log reads" timeout 5 cat "$N/default/containers/c02/log"
+like "$(timeout 5 cat "$M/host/log")" "error: damaged state log moved aside to damaged/[^ ]*-log: log is a FIFO, not a regular file; a new log starts" \
+	"a FIFO for host/log: moved aside, host/log says so in a new one"
+like "$(timeout 5 cat "$N/e1/log")" "error: log: damaged, moved aside .*: log is a symbolic link, not a regular file" \
+	"a link for a namespace's log: moved aside, its new log says so"
+ok "... nothing was written where the link pointed" test ! -e "$T/elsewhere/nslog"
+vmfs_stop
 done_testing
