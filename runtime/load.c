@@ -305,8 +305,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	if (fstatat(ns->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return; /* gone since readdir saw it */
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, sizeof(why), "%s, not the object's directory",
-			 S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+		snprintf(why, sizeof(why), "%s, not the object's directory", file_kind(st.st_mode));
 		return ns_damaged(m, ns, rel, why);
 	}
 	auto_close int dfd = openat(ns->dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -369,7 +368,9 @@ static void ns_load_objs(struct model *m, struct ns *ns, struct idset *ids, enum
 	struct stat st;
 	const char *dir = otype_dir(t);
 	if (fstatat(ns->dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
-		ns_damaged(m, ns, dir, "not a directory");
+		char why[100];
+		snprintf(why, sizeof(why), "%s is %s, not a directory", dir, file_kind(st.st_mode));
+		ns_damaged(m, ns, dir, why);
 		mkdirat(ns->dirfd, dir, 0700);
 	}
 	int fd = openat(ns->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -440,8 +441,7 @@ static void ns_load(struct model *m, const char *name)
 	if (fstatat(m->nsdirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, sizeof(why), "%s, not a namespace's directory",
-			 S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+		snprintf(why, sizeof(why), "%s, not a namespace's directory", file_kind(st.st_mode));
 		damaged_move(m, m->nsdirfd, name, what, why, where, sizeof(where));
 		return;
 	}
