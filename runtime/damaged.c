@@ -87,8 +87,8 @@ int damaged_move(struct model *m, int dirfd, const char *name, const char *what,
 	}
 	if (!r && renameat(dirfd, name, efd, base) < 0)
 		r = -errno;
-	if (!r && fsync(efd) < 0)
-		r = -errno;
+	if (!r)
+		fsync(efd); /* moved either way: a failed sync must not undo the REASON */
 	if (efd >= 0)
 		close(efd);
 	free(parent);

@@ -237,6 +237,21 @@ static void loading(const char *dir)
 	ok(model_open(&m, state, images, err, sizeof(err)) == 0 && !m.damage.len,
 	   "the next start finds nothing damaged");
 	model_close(&m);
+
+	/* when damaged/ cannot be made, the damaged thing stays where it is, untouched */
+	snprintf(cmd, sizeof(cmd), "mv %s/damaged %s/damaged.old && touch %s/damaged", state,
+		 state, state);
+	ok(system(cmd) == 0, "damaged is a file");
+	snprintf(path, sizeof(path), "%s/ns/lab/vms/w3/config", state);
+	rewrite(path, "id=abc\n");
+	ok(model_open(&m, state, images, err, sizeof(err)) == 0, "it opens");
+	d = m.damage.p ? m.damage.p : "";
+	ok(strstr(d, "error: damaged state ns/lab/vms/w3, not loaded and left where it is (moving "
+		     "it to damaged/ failed: Not a directory): config: line 1: id: \"abc\" is not "
+		     "a number"),
+	   "the damage says it could not be moved");
+	ok(slurp(path) && !strcmp(slurp(path), "id=abc"), "... and the file is as it was");
+	model_close(&m);
 }
 
 /* Writes text to STATE/rel (making its directories), opens the model and returns what it
