@@ -291,6 +291,19 @@ static void logs_check(struct model *m, struct ns *ns, const char *dir)
 	}
 }
 
+/* An object's run directory goes aside with it, and with it what vmfs would need to adopt a
+ * container or VM still running: that is said, since nothing else will say it. */
+static void obj_damaged(struct model *m, struct ns *ns, const char *rel, int dfd, char *why,
+			size_t whylen)
+{
+	struct stat st;
+	size_t n = strlen(why);
+	if (fstatat(dfd, "run", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		snprintf(why + n, whylen - n, "; its run directory went with it, so a container or "
+			 "VM it was running is not adopted");
+	ns_damaged(m, ns, rel, why);
+}
+
 /* Loads ns/NS/TYPE/name, or says why not and moves it aside. */
 static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum otype t,
 		     const char *name)
@@ -322,7 +335,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	}
 	if (r) {
 		snprintf(why, sizeof(why), "%s", err);
-		return ns_damaged(m, ns, rel, why);
+		return obj_damaged(m, ns, rel, dfd, why, sizeof(why));
 	}
 	struct object *o = obj_alloc(m, ns, t, name), *other;
 	if (!o) {
@@ -352,7 +365,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	if (why[0] || obj_insert(m, o)) {
 		obj_put(o);
 		if (why[0])
-			return ns_damaged(m, ns, rel, why);
+			return obj_damaged(m, ns, rel, dfd, why, sizeof(why));
 		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
 		return;
 	}

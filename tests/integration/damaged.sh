@@ -66,7 +66,8 @@ damage "a symlink loop for config" c05 "config is a symbolic link, not a regular
 damage "a directory for config" c06 "config is a directory, not a regular file" \
 	sh -c "rm '$CT/c06/config' && mkdir '$CT/c06/config'"
 damage "id=abc" c07 'config: line 1: id: "abc" is not a number' sed -i 's/^id=.*/id=abc/' "$CT/c07/config"
-damage "state=FLYING" c08 'config: line 3: state: "FLYING" is not a state' sed -i 's/^state=.*/state=FLYING/' "$CT/c08/config"
+damage "state=FLYING, a run directory" c08 'config: line 3: state: "FLYING" is not a state .*; its run directory went with it, so a container or VM it was running is not adopted' \
+	sh -c "sed -i 's/^state=.*/state=FLYING/' '$CT/c08/config' && mkdir '$CT/c08/run' && echo 1 >'$CT/c08/run/pid'"
 damage "a key twice" c09 "config: the key memory is given twice" sh -c "echo memory=1G >>'$CT/c09/config'; echo memory=2G >>'$CT/c09/config'"
 damage "an unknown key" c10 "config: line 4: colour: not a parameter vmfs knows" sh -c "echo colour=blue >>'$CT/c10/config'"
 damage "no config, a log" c11 "config is missing" rm "$CT/c11/config"
