@@ -1,6 +1,9 @@
 /* Opening the state directory at start: every namespace and object comes back as it was.
- * Nothing on disk is trusted: a bad name, value or file is skipped with a reason, and a
- * directory a crash left half-made (no config yet) is removed. */
+ * Nothing on disk is trusted, and nothing on disk is thrown away for being unreadable: a
+ * file or directory that is not what vmfs writes is moved aside to damaged/ with the reason
+ * (runtime/damaged.c), said in host/log and in the namespace's log, and everything else
+ * loads. Only a directory a crash left half-made (mkdir done, config not renamed in yet:
+ * nothing inside but temporary files) is removed, since nothing was ever in it. */
 #include "runtime/vlan.h"
 #include "runtime/model.h"
 
@@ -9,9 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctl/util.h"
+#include "runtime/damaged.h"
 #include "runtime/model_int.h"
 #include "runtime/slotmap.h"
 #include "runtime/store.h"
+
+#define ID_MAX ((1ull << 63) - 1) /* ids and times are kept in 64 signed bits elsewhere */
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -30,102 +37,356 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int set_cfg(char **cfg, const char *key, const char *value, const char *where)
+/* A parameter as the model keeps it: known, valid, and not empty (an unset one is not
+ * written). Whether a path exists is not checked: an image may come back later. */
+static int set_cfg(char **cfg, const char *key, const char *value, char *err, size_t errlen)
 {
 	int i = param_index(key);
-	char err[256];
-	if (i < 0) {
-		fprintf(stderr, "vmfs: %s: unknown parameter %s ignored\n", where, key);
-		return 0;
-	}
-	if (param_check(&params[i], value, err, sizeof(err))) {
-		fprintf(stderr, "vmfs: %s: %s ignored: %s\n", where, key, err);
-		return 0;
-	}
+	if (i < 0)
+		return ctl_fail(err, errlen, "not a parameter vmfs knows");
+	if (!*value)
+		return ctl_fail(err, errlen, "empty (vmfs never writes an unset parameter)");
+	int r = param_check(&params[i], value, err, errlen);
+	if (r)
+		return r;
 	free(cfg[i]);
 	cfg[i] = strdup(value);
 	return cfg[i] ? 0 : -ENOMEM;
 }
 
-static int ns_kv(const char *k, const char *v, void *arg)
+/* Keys a file must have, with no default that could stand in for them. */
+struct required {
+	const char *const *keys;
+	unsigned seen; /* bit i: keys[i] was given */
+};
+
+static void required_seen(struct required *q, const char *key)
 {
-	struct ns *ns = arg;
-	char *end;
-	if (!strcmp(k, "uid"))
-		ns->uid = strtoul(v, &end, 10);
-	else if (!strcmp(k, "gid"))
-		ns->gid = strtoul(v, &end, 10);
-	else if (!strcmp(k, "mode"))
-		ns->mode = strtoul(v, &end, 8) & 07777;
-	else if (!strcmp(k, "next-id"))
-		ns->next_id = strtoull(v, &end, 10);
-	else if (!strcmp(k, "ctime"))
-		ns->ctime = ns->mtime = strtoll(v, &end, 10);
-	else if (!strcmp(k, "hosts")) {
-		free(ns->hosts);
-		ns->hosts = strdup(v);
-	} else if (!strcmp(k, "taps")) {
-		free(ns->taps);
-		if (!(ns->taps = strdup(v)))
-			return -ENOMEM;
-	} else if (!strcmp(k, "vlan-range")) {
-		free(ns->vlan_range);
-		ns->vlan_range = strdup(v);
-	} else if (!strncmp(k, "config.", 7))
-		return set_cfg(ns->cfg, k + 7, v, ns->name);
-	else if (!strncmp(k, "vlan.", 5))
-		return vlan_load(ns, k + 5, v);
-	return ns->hosts && ns->vlan_range ? 0 : -ENOMEM;
+	for (unsigned i = 0; q->keys[i]; i++)
+		if (!strcmp(key, q->keys[i]))
+			q->seen |= 1u << i;
 }
 
-static int obj_kv(const char *k, const char *v, void *arg)
+/* "" if all were given, else "; it has no uid, gid". */
+static void required_missing(const struct required *q, char *out, size_t outlen)
 {
-	struct object *o = arg;
-	if (!strcmp(k, "id"))
-		o->id = strtoull(v, NULL, 10);
-	else if (!strcmp(k, "ctime"))
-		o->ctime = o->mtime = strtoll(v, NULL, 10);
-	else if (!strcmp(k, "state")) {
-		for (int s = ST_BUILDING; s <= ST_ERROR; s++)
-			if (!strcmp(v, ostate_name(s)))
-				o->state = s;
-	} else
-		return set_cfg(o->cfg, k, v, o->name);
+	size_t n = 0;
+	out[0] = 0;
+	for (unsigned i = 0; q->keys[i]; i++)
+		if (!(q->seen & 1u << i) && n < outlen)
+			n += snprintf(out + n, outlen - n, "%s%s", n ? ", " : "it has no ", q->keys[i]);
+}
+
+static const char *const ns_required[] = {"uid", "gid", "mode", "next-id", "ctime", NULL};
+static const char *const obj_required[] = {"id", "ctime", "state", NULL};
+
+struct nsload {
+	struct ns *ns;
+	struct required req;
+};
+
+static int hosts_check(const char *v, char *err, size_t errlen)
+{
+	auto_free char *buf = strdup(v);
+	char *save = NULL;
+	if (!buf)
+		return -ENOMEM;
+	for (char *h = strtok_r(buf, " \t,", &save); h; h = strtok_r(NULL, " \t,", &save))
+		if (name_check(h, err, errlen))
+			return -EINVAL;
 	return 0;
 }
 
-static void obj_load(struct model *m, struct ns *ns, enum otype t, const char *name)
+/* "VLAN=ADDR ..." (runtime/net.c reads it): the shape only; the addresses were checked when
+ * they were set and are checked again when the taps are made. */
+static int taps_check(const char *v, char *err, size_t errlen)
 {
-	char path[NAME_MAX_LEN * 2 + 32], err[256];
-	snprintf(path, sizeof(path), "%s/%s", otype_dir(t), name);
-	if (name_check(name, err, sizeof(err))) {
-		fprintf(stderr, "vmfs: state %s/%s skipped: %s\n", ns->name, path, err);
-		return;
+	auto_free char *buf = strdup(v);
+	char *save = NULL, q[80];
+	if (!buf)
+		return -ENOMEM;
+	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(t, '=');
+		if (!eq || !eq[1] || strcspn(eq + 1, "\t\r\n\\\"") != strlen(eq + 1) ||
+		    (*eq = 0, name_check(t, err, errlen)))
+			return ctl_fail(err, errlen, "\"%s\" is not VLAN=ADDRESS",
+					ctl_quote(t, strlen(t), q, sizeof(q)));
 	}
-	auto_free char *text = NULL;
-	snprintf(path, sizeof(path), "%s/%s/config", otype_dir(t), name);
-	if (read_small(ns->dirfd, path, 1 << 20, &text, NULL) < 0) {
-		/* mkdir happened, the config rename did not: the create never completed */
-		snprintf(path, sizeof(path), "%s/%s", otype_dir(t), name);
-		remove_tree(ns->dirfd, path);
-		return;
-	}
-	struct object *o = obj_alloc(m, ns, t, name);
-	if (!o || store_parse(text, obj_kv, o) || obj_find_any(ns, name) || obj_insert(m, o)) {
-		fprintf(stderr, "vmfs: state %s/%s: cannot load\n", ns->name, path);
-		if (o)
-			obj_put(o);
-		return;
-	}
-	for (size_t i = 0; i < NPARAMS_MAX; i++)
-		o->cfg_mtime[i] = o->mtime;
-	if (o->id >= ns->next_id)
-		ns->next_id = o->id + 1;
+	return 0;
 }
 
-static void ns_load_objs(struct model *m, struct ns *ns, enum otype t)
+static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)
 {
-	int fd = openat(ns->dirfd, otype_dir(t), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct nsload *l = arg;
+	struct ns *ns = l->ns;
+	unsigned long long x;
+	long lo, hi;
+	int r;
+	required_seen(&l->req, k);
+	if (!strncmp(k, "config.", 7))
+		return set_cfg(ns->cfg, k + 7, v, err, errlen);
+	if (!strncmp(k, "vlan.", 5))
+		return vlan_load(ns, k + 5, v, err, errlen);
+	char **text = !strcmp(k, "hosts") ? &ns->hosts
+		     : !strcmp(k, "taps")       ? &ns->taps
+		     : !strcmp(k, "vlan-range") ? &ns->vlan_range
+						: NULL;
+	if (text) {
+		r = text == &ns->hosts  ? hosts_check(v, err, errlen)
+		    : text == &ns->taps ? taps_check(v, err, errlen)
+					: value_vlan_range(v, &lo, &hi, err, errlen);
+		char *copy = r ? NULL : strdup(v);
+		if (!r && !copy)
+			r = -ENOMEM;
+		if (!r) {
+			free(*text);
+			*text = copy;
+		}
+		return r;
+	}
+	if (!strcmp(k, "uid") || !strcmp(k, "gid")) {
+		if (!(r = store_num(v, 10, 0, UINT32_MAX - 1, &x, err, errlen)))
+			*(k[0] == 'u' ? &ns->uid : &ns->gid) = x;
+	} else if (!strcmp(k, "mode")) {
+		if (!(r = store_num(v, 8, 0, 07777, &x, err, errlen)))
+			ns->mode = x;
+	} else if (!strcmp(k, "next-id")) {
+		if (!(r = store_num(v, 10, 1, ID_MAX, &x, err, errlen)))
+			ns->next_id = x;
+	} else if (!strcmp(k, "ctime")) {
+		if (!(r = store_num(v, 10, 0, ID_MAX, &x, err, errlen)))
+			ns->ctime = ns->mtime = x;
+	} else
+		r = ctl_fail(err, errlen, "not a key of ns.conf");
+	return r;
+}
+
+struct objload {
+	struct object *o;
+	struct required req;
+};
+
+static int obj_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)
+{
+	struct objload *l = arg;
+	struct object *o = l->o;
+	unsigned long long x;
+	int r;
+	required_seen(&l->req, k);
+	if (!strcmp(k, "id")) {
+		if (!(r = store_num(v, 10, 1, ID_MAX, &x, err, errlen)))
+			o->id = x;
+	} else if (!strcmp(k, "ctime")) {
+		if (!(r = store_num(v, 10, 0, ID_MAX, &x, err, errlen)))
+			o->ctime = o->mtime = x;
+	} else if (!strcmp(k, "state"))
+		r = store_state(v, &o->state, err, errlen);
+	else
+		r = set_cfg(o->cfg, k, v, err, errlen);
+	return r;
+}
+
+/* Ids of one namespace's objects loaded so far: two objects with one id cannot both be
+ * right, and 20,000 objects must not cost 20,000 list walks each. */
+struct idset {
+	struct object **v; /* open addressing, a power of two long */
+	size_t cap, n;
+};
+
+static size_t id_slot(const struct idset *s, uint64_t id)
+{
+	size_t i = (id * 0x9e3779b97f4a7c15ull >> 20) & (s->cap - 1);
+	while (s->v[i] && s->v[i]->id != id)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static struct object *idset_find(const struct idset *s, uint64_t id)
+{
+	return s->cap ? s->v[id_slot(s, id)] : NULL;
+}
+
+static int idset_add(struct idset *s, struct object *o)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		struct idset g = {calloc(s->cap ? s->cap * 2 : 64, sizeof(*g.v)), s->cap ? s->cap * 2 : 64};
+		if (!g.v)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i])
+				g.v[id_slot(&g, s->v[i]->id)] = s->v[i];
+		g.n = s->n;
+		free(s->v);
+		*s = g;
+	}
+	s->v[id_slot(s, o->id)] = o;
+	s->n++;
+	return 0;
+}
+
+/* Nothing in it but what write_atomic leaves before its rename (".NAME.tmp"), or, for a
+ * namespace, its empty vms/ and containers/: a mkdir whose first write never landed. */
+static bool half_made(int dirfd, const char *name, bool ns)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	bool only_tmp = true;
+	struct dirent *de;
+	while (only_tmp && (de = readdir(d))) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		struct stat st;
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		if (fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			only_tmp = false;
+		else if (ns && S_ISDIR(st.st_mode) && (!strcmp(n, "vms") || !strcmp(n, "containers")))
+			only_tmp = half_made(fd, n, false);
+		else
+			only_tmp = S_ISREG(st.st_mode) && n[0] == '.' && len > 5 &&
+				   !strcmp(n + len - 4, ".tmp");
+	}
+	closedir(d);
+	return only_tmp;
+}
+
+/* Moves ns's REL ("containers/c1", "ns.conf") aside and says so in the namespace's log too. */
+static void ns_damaged(struct model *m, struct ns *ns, const char *rel, const char *why)
+{
+	char what[600], where[300], text[1200], q[400];
+	snprintf(what, sizeof(what), "ns/%s/%s", ns->name, rel);
+	if (damaged_move(m, ns->dirfd, rel, what, why, where, sizeof(where)) == 0)
+		snprintf(text, sizeof(text), "damaged, moved aside to %s in the state directory: %s",
+			 where, why);
+	else
+		snprintf(text, sizeof(text), "damaged, not loaded: %s", why);
+	/* quoted: a bad name may hold a newline, which would forge a line of the log */
+	model_error(ns, NULL, ctl_quote(rel, strlen(rel), q, sizeof(q)), text);
+}
+
+/* A log that is not a regular file would hang the first event written to it (a FIFO) or
+ * send it elsewhere (a link): it alone goes aside, and a new log starts. dir is "" for the
+ * namespace's own logs, else "containers/c1/"; without ns, host/log's in the state directory. */
+static void logs_check(struct model *m, struct ns *ns, const char *dir)
+{
+	static const char *const logs[] = {"log", "log.1"};
+	for (size_t i = 0; i < ARRAY_SIZE(logs); i++) {
+		char rel[300], why[200], where[300];
+		struct stat st;
+		snprintf(rel, sizeof(rel), "%s%s", dir, logs[i]);
+		if (fstatat(ns ? ns->dirfd : m->statefd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISREG(st.st_mode))
+			continue;
+		snprintf(why, sizeof(why), "%s is %s, not a regular file; a new log starts", logs[i],
+			 file_kind(st.st_mode));
+		if (ns)
+			ns_damaged(m, ns, rel, why);
+		else
+			damaged_move(m, m->statefd, rel, rel, why, where, sizeof(where));
+	}
+}
+
+/* An object's run directory goes aside with it, and with it what vmfs would need to adopt a
+ * container or VM still running: that is said, since nothing else will say it. */
+static void obj_damaged(struct model *m, struct ns *ns, const char *rel, int dfd, char *why,
+			size_t whylen)
+{
+	struct stat st;
+	size_t n = strlen(why);
+	if (fstatat(dfd, "run", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		snprintf(why + n, whylen - n, "; its run directory went with it, so a container or "
+			 "VM it was running is not adopted");
+	ns_damaged(m, ns, rel, why);
+}
+
+/* Loads ns/NS/TYPE/name, or says why not and moves it aside. */
+static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum otype t,
+		     const char *name)
+{
+	char rel[300], why[1024], err[900], miss[64];
+	snprintf(rel, sizeof(rel), "%s/%s", otype_dir(t), name);
+	struct stat st;
+	if (name_check(name, err, sizeof(err))) {
+		snprintf(why, sizeof(why), "not a name vmfs gives: %s", err);
+		return ns_damaged(m, ns, rel, why);
+	}
+	if (fstatat(ns->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return; /* gone since readdir saw it */
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, sizeof(why), "%s, not the object's directory", file_kind(st.st_mode));
+		return ns_damaged(m, ns, rel, why);
+	}
+	auto_close int dfd = openat(ns->dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	auto_free char *text = NULL;
+	size_t len = 0;
+	int r = dfd < 0 ? -errno : read_state(dfd, "config", STORE_FILE_MAX, &text, &len, err, sizeof(err));
+	if (dfd < 0)
+		snprintf(err, sizeof(err), "the directory cannot be opened: %s", strerror(-r));
+	if (r == -ENOENT && half_made(ns->dirfd, rel, false)) {
+		r = remove_tree(ns->dirfd, rel);
+		damage_note(m, "state ns/%s/%s: %s a directory a crash left half-made (no config yet, "
+			       "only temporary files)", ns->name, rel, r ? "cannot remove" : "removed");
+		return;
+	}
+	if (r) {
+		snprintf(why, sizeof(why), "%s", err);
+		return obj_damaged(m, ns, rel, dfd, why, sizeof(why));
+	}
+	struct object *o = obj_alloc(m, ns, t, name), *other;
+	if (!o) {
+		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
+		return;
+	}
+	struct objload l = {o, {obj_required, 0}};
+	why[0] = 0;
+	if ((r = store_parse(text, len, obj_kv, &l, err, sizeof(err))) == -ENOMEM) {
+		obj_put(o);
+		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
+		return;
+	}
+	if (r)
+		snprintf(why, sizeof(why), "config: %s", err);
+	else if (required_missing(&l.req, miss, sizeof(miss)), miss[0])
+		snprintf(why, sizeof(why), "config: %s", miss);
+	else if ((other = obj_find_any(ns, name)))
+		snprintf(why, sizeof(why), "the name %s is already ns/%s/%s/%s's (names are unique "
+			 "across a namespace's VMs and containers)", name, ns->name,
+			 otype_dir(other->type), other->name);
+	else if ((other = idset_find(ids, o->id)))
+		snprintf(why, sizeof(why), "id %llu is already ns/%s/%s/%s's",
+			 (unsigned long long)o->id, ns->name, otype_dir(other->type), other->name);
+	if (o->id >= ns->next_id) /* a damaged object's id too: it may be put back */
+		ns->next_id = o->id + 1;
+	if (why[0] || obj_insert(m, o)) {
+		obj_put(o);
+		if (why[0])
+			return obj_damaged(m, ns, rel, dfd, why, sizeof(why));
+		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
+		return;
+	}
+	idset_add(ids, o); /* out of memory: only this id goes unchecked for duplicates */
+	snprintf(rel, sizeof(rel), "%s/%s/", otype_dir(t), name);
+	logs_check(m, ns, rel);
+	for (size_t i = 0; i < NPARAMS_MAX; i++)
+		o->cfg_mtime[i] = o->mtime;
+}
+
+static void ns_load_objs(struct model *m, struct ns *ns, struct idset *ids, enum otype t)
+{
+	struct stat st;
+	const char *dir = otype_dir(t);
+	if (fstatat(ns->dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+		char why[100];
+		snprintf(why, sizeof(why), "%s is %s, not a directory", dir, file_kind(st.st_mode));
+		ns_damaged(m, ns, dir, why);
+		mkdirat(ns->dirfd, dir, 0700);
+	}
+	int fd = openat(ns->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		if (fd >= 0)
@@ -134,33 +395,118 @@ static void ns_load_objs(struct model *m, struct ns *ns, enum otype t)
 	}
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			obj_load(m, ns, t, de->d_name);
+		if (de->d_name[0] != '.') /* never a name; whoever made it may be using it */
+			obj_load(m, ns, ids, t, de->d_name);
 	closedir(d);
+}
+
+/* Reads ns.conf into ns; "" in why if it is good. */
+static void ns_conf_read(struct ns *ns, char *why, size_t whylen)
+{
+	auto_free char *text = NULL;
+	size_t len = 0;
+	char err[900], miss[64];
+	struct nsload l = {ns, {ns_required, 0}};
+	why[0] = 0;
+	if (read_state(ns->dirfd, "ns.conf", STORE_FILE_MAX, &text, &len, err, sizeof(err)))
+		snprintf(why, whylen, "%s", err);
+	else if (store_parse(text, len, ns_kv, &l, err, sizeof(err)))
+		snprintf(why, whylen, "ns.conf: %s", err);
+	else if (required_missing(&l.req, miss, sizeof(miss)), miss[0])
+		snprintf(why, whylen, "ns.conf: %s", miss);
+}
+
+/* A namespace whose ns.conf cannot be read keeps its objects: they are what matters and
+ * they are each whole. Moving the namespace aside instead would hide every VM and
+ * container in it, running ones included, for want of a few settings. What it loses is
+ * its settings, and those come back safe rather than guessed: owned by root, mode 0700
+ * (nobody gains access they may not have had), an empty template, no hosts, VLAN aliases or
+ * taps, the default VLAN range; ids go on after the highest its objects hold. The bad
+ * ns.conf is kept in damaged/ to copy settings back from. */
+static struct ns *ns_safe(struct model *m, struct ns *bad)
+{
+	struct ns *ns = ns_alloc(m, bad->name);
+	slotmap_del(m->slots, bad->slot);
+	ns_put(bad);
+	if (!ns)
+		return NULL;
+	if (ns_open_dir(m, ns, false) < 0) {
+		slotmap_del(m->slots, ns->slot);
+		ns_put(ns);
+		return NULL;
+	}
+	ns->uid = 0;
+	ns->gid = 0;
+	ns->mode = 0700;
+	return ns;
 }
 
 static void ns_load(struct model *m, const char *name)
 {
-	char err[256];
+	char what[300], why[1024], where[300], err[256];
+	struct stat st;
+	snprintf(what, sizeof(what), "ns/%s", name);
 	if (name_check(name, err, sizeof(err))) {
-		fprintf(stderr, "vmfs: state ns/%s skipped: %s\n", name, err);
+		snprintf(why, sizeof(why), "not a name vmfs gives: %s", err);
+		damaged_move(m, m->nsdirfd, name, what, why, where, sizeof(where));
+		return;
+	}
+	if (fstatat(m->nsdirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, sizeof(why), "%s, not a namespace's directory", file_kind(st.st_mode));
+		damaged_move(m, m->nsdirfd, name, what, why, where, sizeof(where));
 		return;
 	}
 	struct ns *ns = ns_alloc(m, name);
-	if (!ns)
+	int r = ns ? ns_open_dir(m, ns, false) : -ENOMEM;
+	if (r) {
+		damage_note(m, "error: state %s not loaded: %s", what, strerror(-r));
+		if (ns) {
+			slotmap_del(m->slots, ns->slot);
+			ns_put(ns);
+		}
 		return;
-	auto_free char *text = NULL;
-	if (ns_open_dir(m, ns, false) < 0 || read_small(ns->dirfd, "ns.conf", 1 << 20, &text, NULL) < 0 ||
-	    store_parse(text, ns_kv, ns) || nslist_insert(m, ns)) {
-		fprintf(stderr, "vmfs: state ns/%s: cannot load, skipped\n", name);
+	}
+	logs_check(m, ns, "");
+	ns_conf_read(ns, why, sizeof(why));
+	bool missing = fstatat(ns->dirfd, "ns.conf", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+	if (why[0] && missing && half_made(m->nsdirfd, name, true)) {
+		slotmap_del(m->slots, ns->slot);
+		ns_put(ns);
+		r = remove_tree(m->nsdirfd, name);
+		damage_note(m, "state %s: %s a directory a crash left half-made (no ns.conf yet, "
+			       "only temporary files)", what, r ? "cannot remove" : "removed");
+		return;
+	}
+	if (why[0]) {
+		if (!(ns = ns_safe(m, ns))) {
+			damage_note(m, "error: state %s not loaded: %s", what, why);
+			return;
+		}
+		size_t n = strlen(why);
+		snprintf(why + n, sizeof(why) - n, "; namespace %s kept with its objects and safe "
+			 "settings (owner root, mode 0700, an empty template)", name);
+		if (missing) {
+			damage_note(m, "error: damaged state %s/ns.conf: %s", what, why);
+			model_error(ns, NULL, "ns.conf", why);
+		} else
+			ns_damaged(m, ns, "ns.conf", why);
+	}
+	if (nslist_insert(m, ns)) {
+		damage_note(m, "error: state %s not loaded: out of memory", what);
 		slotmap_del(m->slots, ns->slot);
 		ns_put(ns);
 		return;
 	}
 	for (size_t i = 0; i < NPARAMS_MAX; i++)
 		ns->cfg_mtime[i] = ns->mtime;
-	ns_load_objs(m, ns, OT_VM);
-	ns_load_objs(m, ns, OT_CT);
+	struct idset ids = {0};
+	ns_load_objs(m, ns, &ids, OT_VM);
+	ns_load_objs(m, ns, &ids, OT_CT);
+	free(ids.v);
+	if (why[0] && (r = ns_save(m, ns)))
+		damage_note(m, "error: state %s: cannot write a new ns.conf: %s", what, strerror(-r));
 }
 
 static int open_dir(const char *path, char *err, size_t errlen, const char *what)
@@ -188,6 +534,7 @@ int model_open(struct model *m, const char *statedir, const char *imagedir, char
 	if ((m->statefd = open_dir(statedir, err, errlen, "state directory")) < 0 ||
 	    (m->imagefd = open_dir(imagedir, err, errlen, "image directory")) < 0)
 		return -EIO;
+	logs_check(m, NULL, "");
 	if (mkdirat(m->statefd, "ns", 0700) < 0 && errno != EEXIST)
 		return -errno;
 	m->nsdirfd = openat(m->statefd, "ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -223,4 +570,5 @@ void model_close(struct model *m)
 			close(fds[i]);
 	free(m->statedir);
 	free(m->imagedir);
+	sb_free(&m->damage);
 }

@@ -148,6 +148,9 @@ struct model {
 	uint64_t nobjs[2];
 	struct net *net; /* runtime/net.c: bridges, taps, veths, learned addresses */
 	struct kvm_probe kvm; /* probed once at startup: whether `accel auto` may use KVM */
+	/* What model_open found unreadable and moved aside to damaged/ (or removed: a half-made
+	 * directory), a line each: the front end writes it to host/log once that is open. */
+	struct sbuf damage;
 	/* Told when an object leaves, so a front end can drop what it cached of it. */
 	void (*on_remove)(void *arg, const struct object *o);
 	void *on_remove_arg;
@@ -158,7 +161,8 @@ enum slot_kind { SLOT_NS = 1, SLOT_OBJ = 2 };
 void *model_slot(struct model *m, uint32_t slot, enum slot_kind kind);
 
 /* Opens (creating) the state and image directories and loads every namespace and object.
- * Bad entries on disk are skipped with a reason printed to stderr, never fatal. */
+ * What cannot be read is moved aside to damaged/ (runtime/damaged.h), never deleted and never
+ * fatal; m->damage and the namespace's log say so. */
 int model_open(struct model *m, const char *statedir, const char *imagedir, char *err,
 	       size_t errlen);
 void model_close(struct model *m);

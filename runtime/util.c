@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <time.h>
 
 void sb_grow(struct sbuf *b, size_t need)
@@ -98,9 +99,13 @@ int write_atomic(int dirfd, const char *name, const char *data, size_t len, int 
 
 int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
 {
-	auto_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* never blocking on a FIFO someone put there: only a regular file is read */
+	auto_close int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	struct sbuf b = {0};
 	char chunk[4096];
 	ssize_t n;
@@ -122,9 +127,84 @@ int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
 		sb_free(&b);
 		return -ENOMEM;
 	}
+	b.p[b.len] = 0; /* an empty file is "", not what malloc left */
 	*out = b.p;
 	if (len)
 		*len = b.len;
+	return 0;
+}
+
+const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symbolic link";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFREG: return "a regular file";
+	default: return "of an unknown kind";
+	}
+}
+
+/* Looked at before it is opened, and again after: opening a FIFO would block, a device
+ * could act, a link would lead out of the state directory. */
+int read_state(int dirfd, const char *name, size_t max, char **out, size_t *len, char *why,
+	       size_t whylen)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(why, whylen, "%s is missing", name);
+		else
+			snprintf(why, whylen, "%s: %s", name, strerror(e));
+		return -e;
+	}
+	auto_close int fd = -1;
+	if (S_ISREG(st.st_mode))
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) < 0)
+		fd = -1;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is %s, not a regular file", name, file_kind(st.st_mode));
+		return -EINVAL;
+	}
+	if (fd < 0) {
+		int e = errno;
+		snprintf(why, whylen, "%s cannot be opened: %s", name, strerror(e));
+		return -e;
+	}
+	if ((uint64_t)st.st_size > max) {
+		snprintf(why, whylen, "%s is too large: %lld bytes, a state file is at most %zu",
+			 name, (long long)st.st_size, max);
+		return -EFBIG;
+	}
+	struct sbuf b = {0};
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		int e = n < 0 ? errno : b.len + n > max ? EFBIG : 0;
+		if (e) {
+			snprintf(why, whylen, "%s %s%s", name, e == EFBIG ? "grew past " : "cannot be read: ",
+				 e == EFBIG ? "the size limit while read" : strerror(e));
+			sb_free(&b);
+			return -e;
+		}
+		sb_add(&b, chunk, n);
+	}
+	sb_grow(&b, 0);
+	if (b.oom) {
+		snprintf(why, whylen, "%s cannot be read: %s", name, strerror(ENOMEM));
+		sb_free(&b);
+		return -ENOMEM;
+	}
+	b.p[b.len] = 0; /* an empty file too: the parser gets a string, never stale memory */
+	*out = b.p;
+	*len = b.len;
 	return 0;
 }
 

@@ -60,8 +60,17 @@ static inline int sb_err(const struct sbuf *b) { return b->oom ? -ENOMEM : 0; }
 
 /* Writes data to dirfd/name atomically: name.tmp, fsync (when sync), rename. */
 int write_atomic(int dirfd, const char *name, const char *data, size_t len, int sync);
-/* Reads a whole small file (at most max bytes) into a NUL-terminated malloc'd buffer. */
+/* Reads a whole small file (at most max bytes) into a NUL-terminated malloc'd buffer. A
+ * regular file only (-EISDIR, -EINVAL for a FIFO or device), never blocking on opening it;
+ * links are followed (a certificate may be one): state files use read_state. */
 int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len);
+/* "a FIFO", "a symbolic link", "a directory" ...: what st_mode says a file is, in words. */
+const char *file_kind(mode_t mode);
+/* Reads a state file strictly: a regular file only (never following a link, never blocking
+ * on a FIFO or opening a device), of at most max bytes. On error, why says what is wrong
+ * with it, in words, beginning with name. out is NUL-terminated; len counts any NUL inside. */
+int read_state(int dirfd, const char *name, size_t max, char **out, size_t *len, char *why,
+	       size_t whylen);
 /* rm -rf below dirfd/name. */
 int remove_tree(int dirfd, const char *name);
 /* Seconds since the epoch as "2026-11-23T13:00:00Z". */

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "ctl/util.h"
 #include "runtime/net.h"
 #include "runtime/store.h"
 
@@ -211,16 +212,26 @@ int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, si
 	return 0;
 }
 
-int vlan_load(struct ns *ns, const char *alias, const char *value)
+int vlan_load(struct ns *ns, const char *alias, const char *value, char *err, size_t errlen)
 {
-	char err[128], *end;
+	char *end;
+	errno = 0;
 	long id = strtol(value, &end, 10);
-	if (name_check(alias, err, sizeof(err)) || id < 1 || id > VLAN_ID_MAX ||
-	    vlan_find(ns, alias) || vlan_by_id(ns, id)) {
-		fprintf(stderr, "vmfs: ns/%s: vlan.%s = %s ignored\n", ns->name, alias, value);
-		return 0;
+	int r = name_check(alias, err, errlen);
+	if (r)
+		return r;
+	if (value[0] < '0' || value[0] > '9' || errno || id < 1 || id > VLAN_ID_MAX ||
+	    (*end && strcmp(end, " pinned"))) {
+		char q[64];
+		snprintf(err, errlen, "\"%s\" is not a VLAN id (1 to %d), pinned or not",
+			 ctl_quote(value, strlen(value), q, sizeof(q)), VLAN_ID_MAX);
+		return -EINVAL;
 	}
-	return vlan_add(ns, alias, id, !strcmp(end, " pinned")) ? 0 : -ENOMEM;
+	if (vlan_find(ns, alias) || vlan_by_id(ns, id)) {
+		snprintf(err, errlen, "VLAN %ld or the alias %s is given twice", id, alias);
+		return -EINVAL;
+	}
+	return vlan_add(ns, alias, id, *end != 0) ? 0 : -ENOMEM;
 }
 
 void vlan_store(const struct ns *ns, struct sbuf *b)

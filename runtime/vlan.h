@@ -29,7 +29,8 @@ int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *valu
 /* rm vlans/ALIAS: -EBUSY while a NIC names it. */
 int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen);
 /* Loading and saving (ns.conf): "vlan.ALIAS" = "ID" or "ID pinned". */
-int vlan_load(struct ns *ns, const char *alias, const char *value);
+/* -EINVAL with the reason in err for a bad alias or id, or one given twice. */
+int vlan_load(struct ns *ns, const char *alias, const char *value, char *err, size_t errlen);
 void vlan_store(const struct ns *ns, struct sbuf *b);
 void vlan_free(struct ns *ns);
 #endif

@@ -53,6 +53,16 @@ static void kvm_check(struct vmfs *v)
 		  v->m.kvm.verdict == KVM_WORKS ? "" : " (VMs run under TCG emulation)");
 }
 
+/* What the model moved aside (or removed half-made) while loading, now that host/log is open. */
+static void damage_log(struct vmfs *v)
+{
+	char *save = NULL;
+	for (char *l = v->m.damage.p ? strtok_r(v->m.damage.p, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save))
+		evlog_add(&v->log, "%s", l);
+	sb_free(&v->m.damage);
+}
+
 /* ns/NS/hosts names this host or members. */
 static int host_check(void *arg, const char *name)
 {
@@ -100,6 +110,7 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 	if (r)
 		return r;
 	evlog_init(&v->log, v->m.statefd, "log");
+	damage_log(v);
 	kvm_check(v);
 	v->m.shim = shim_path();
 	if (!v->m.shim || (r = run_init(&v->m)) < 0) {
