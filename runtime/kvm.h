@@ -22,5 +22,10 @@ void kvm_probe(const char *dev, int timeout_ms, struct kvm_probe *out);
 /* Then, if KVM works: starts QEMU (stopped) as VMs run it (-cpu host) and waits for it to
  * answer over QMP, within timeout_ms; a QEMU that aborts on this KVM makes it BROKEN. */
 void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p);
+/* Then: boots kernel (the default image's) on KVM as VMs do; no banner on its serial line
+ * within timeout_ms makes it BROKEN. The verdict is kept in the file cache for the rest of
+ * the host's boot. Nothing happens if kernel does not exist. */
+void kvm_probe_boot(const char *qemu, const char *kernel, const char *cache, int timeout_ms,
+		    struct kvm_probe *p);
 const char *kvm_verdict_name(enum kvm_verdict v); /* "absent", "works", "broken" */
 #endif

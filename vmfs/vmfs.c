@@ -43,12 +43,19 @@ static char *shim_path(void)
 
 /* Once, before any VM starts: a /dev/kvm whose guests hang must not hang every start.
  * VMFS_KVM_DEVICE names another device, for tests. */
+#define KVM_BOOT_CACHE "/run/vmfs-kvm-boot"
+
 static void kvm_check(struct vmfs *v)
 {
 	const char *dev = getenv("VMFS_KVM_DEVICE");
 	kvm_probe(dev && *dev ? dev : "/dev/kvm", KVM_PROBE_MS, &v->m.kvm);
 	if (v->m.kvm.verdict == KVM_WORKS && !(dev && *dev))
 		kvm_probe_qemu("qemu-system-x86_64", 3000, &v->m.kvm);
+	if (v->m.kvm.verdict == KVM_WORKS && !(dev && *dev)) {
+		char kernel[4200];
+		model_image_path(&v->m, "vmlinuz", kernel, sizeof(kernel));
+		kvm_probe_boot("qemu-system-x86_64", kernel, KVM_BOOT_CACHE, 3000, &v->m.kvm);
+	}
 	evlog_add(&v->log, "kvm %s: %s%s", kvm_verdict_name(v->m.kvm.verdict), v->m.kvm.why,
 		  v->m.kvm.verdict == KVM_WORKS ? "" : " (VMs run under TCG emulation)");
 }

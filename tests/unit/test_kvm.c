@@ -213,6 +213,60 @@ static void test_qemu_stage(void)
 	rmdir(dir);
 }
 
+/* kvm_probe_boot with stand-ins: a QEMU whose kernel prints its banner, one whose kernel
+ * stays silent (this host's nested KVM), and the verdict kept for the boot. */
+static void test_boot_stage(void)
+{
+	char dir[] = "/tmp/vmfs-test-boot.XXXXXX", qemu[PATH_MAX], kernel[PATH_MAX], cache[PATH_MAX];
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(qemu, sizeof(qemu), "%s/qemu", dir);
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	FILE *f = fopen(kernel, "w");
+	fclose(f);
+	static const struct {
+		const char *script, *what;
+		enum kvm_verdict verdict;
+	} cases[] = {
+	    {"echo 'Probing EDD'; echo '[0.0] Linux version 6.1'; exec sleep 30", "a kernel that boots",
+	     KVM_WORKS},
+	    {"echo 'Probing EDD (edd=off to disable)... ok'; exec sleep 30", "a kernel that hangs",
+	     KVM_BROKEN},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		f = fopen(qemu, "w");
+		fprintf(f, "#!/bin/sh\n%s\n", cases[i].script);
+		fclose(f);
+		chmod(qemu, 0755);
+		unlink(cache);
+		struct kvm_probe p = {.verdict = KVM_WORKS};
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		kvm_probe_boot(qemu, kernel, cache, TIMEOUT, &p);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		ok(p.verdict == cases[i].verdict, "boot stage, %s: %s", cases[i].what,
+		   kvm_verdict_name(cases[i].verdict));
+		ok(ms < TIMEOUT + SLACK, "boot stage, %s: within the time (%ld ms)", cases[i].what, ms);
+		ok(children(0) == 0, "boot stage, %s: nothing is left", cases[i].what);
+		/* the same boot, no kernel this time: the kept verdict decides, at once */
+		struct kvm_probe again = {.verdict = KVM_WORKS};
+		kvm_probe_boot(qemu, "/nonexistent/vmlinuz", cache, TIMEOUT, &again);
+		ok(again.verdict == cases[i].verdict, "boot stage, %s: kept for the boot",
+		   cases[i].what);
+	}
+	struct kvm_probe none = {.verdict = KVM_WORKS};
+	unlink(cache);
+	kvm_probe_boot(qemu, "/nonexistent/vmlinuz", cache, TIMEOUT, &none);
+	ok(none.verdict == KVM_WORKS, "boot stage without a kernel or a kept verdict: no change");
+	unlink(qemu);
+	unlink(kernel);
+	rmdir(dir);
+}
+
 static void cleanup(void)
 {
 	hangfs_stop();
@@ -227,6 +281,7 @@ int main(int argc, char **argv)
 	test_not_kvm("/dev/null", "KVM_GET_API_VERSION failed");
 	test_not_kvm("/", "/: Is a directory");
 	test_qemu_stage();
+	test_boot_stage();
 
 	struct stat st;
 	if (stat("/dev/kvm", &st) == 0) {
