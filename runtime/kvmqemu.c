@@ -78,10 +78,11 @@ void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p)
 	char why[1024] = "";
 	bool ok = pid > 0 && write(in[1], cmds, sizeof(cmds) - 1) == (ssize_t)sizeof(cmds) - 1 &&
 		  wait_status(out[0], err[0], why, sizeof(why), &t0, timeout_ms);
-	close(in[1]); /* QMP on stdio: the end of its input quits QEMU */
+	close(in[1]);
 	if (pid > 0) {
-		if (!ok)
-			kill(pid, SIGKILL);
+		/* the end of its QMP input does not end QEMU (7.2 keeps polling), and the probe
+		 * guest holds nothing worth a clean exit */
+		kill(pid, SIGKILL);
 		int st;
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
