@@ -48,7 +48,8 @@ declare -A TOOK=([vmstart]=300 [commit]=300 [vmstop]=100) # ms, as last measured
 declare -A LOST_SEEN=() STRAND_OBJ=() STRAND_PROC=() STRAND_MOUNT=() STRAND_CG=() STRAND_DEV=()
 lost_total=0
 
-pick() { # pick N WORDS...: up to N of the words, in random order
+pick() { # pick N WORDS...: sets PICKED to up to N of the words, in random order (not in a
+	# subshell, which would draw from a new seed)
 	local n=$1
 	shift
 	local a=("$@") out=() i j t
@@ -57,7 +58,7 @@ pick() { # pick N WORDS...: up to N of the words, in random order
 		t=${a[i]} a[i]=${a[j]} a[j]=$t
 	done
 	for ((i = 0; i < ${#a[@]} && i < n; i++)); do out+=("${a[i]}"); done
-	echo "${out[*]}"
+	PICKED="${out[*]}"
 }
 
 # names in BEFORE (the listing before the round) by kind and state
@@ -75,7 +76,8 @@ plan_launch() {
 	local m=$(missing_from $CONTAINERS $VMS)
 	[ -n "$m" ] || return 1
 	local n
-	for n in $(pick 3 $m); do
+	pick 3 $m
+	for n in $PICKED; do
 		LAUNCHED+=" $n"
 		case $n in
 		v*) OP_CMDS+="vm $n"$'\n' ;;
@@ -85,19 +87,22 @@ plan_launch() {
 	OP_DESC="launch$LAUNCHED"
 }
 plan_start() {
-	local c=$(pick 6 $(names_where container 'BUILDING|QUIT|ERROR'))
+	pick 6 $(names_where container 'BUILDING|QUIT|ERROR')
+	local c=$PICKED
 	[ -n "$c" ] || return 1
 	OP_DESC="start $c"
 	OP_CMDS="$D/ctl	$(printf 'start %s\\n' $c)"$'\n'
 }
 plan_stop() {
-	local c=$(pick 3 $(names_where container 'RUNNING|PAUSED'))
+	pick 3 $(names_where container 'RUNNING|PAUSED')
+	local c=$PICKED
 	[ -n "$c" ] || return 1
 	OP_DESC="stop $c"
 	OP_CMDS="$D/ctl	$(printf 'stop %s\\n' $c)"$'\n'
 }
 plan_flush() {
-	local c=$(pick 3 $(names_where container 'QUIT|ERROR') $(names_where kvm 'QUIT|ERROR'))
+	pick 3 $(names_where container 'QUIT|ERROR') $(names_where kvm 'QUIT|ERROR')
+	local c=$PICKED
 	[ -n "$c" ] || return 1
 	OP_DESC="flush $c"
 	FLUSHED=$c
@@ -112,7 +117,8 @@ plan_vmstart() {
 }
 plan_commit() {
 	local v n
-	for n in $(pick 2 $(names_where kvm 'RUNNING|PAUSED')); do
+	pick 2 $(names_where kvm 'RUNNING|PAUSED')
+	for n in $PICKED; do
 		[ -n "$(timeout 5 cat "$D/vms/$n/config/disk" 2>/dev/null)" ] && { v=$n; break; }
 	done
 	[ -n "$v" ] || return 1
@@ -120,7 +126,8 @@ plan_commit() {
 	OP_CMDS="$D/vms/$v/ctl	commit img$ROUND"$'\n'
 }
 plan_vmstop() {
-	local v=$(pick 1 $(names_where kvm 'RUNNING|PAUSED'))
+	pick 1 $(names_where kvm 'RUNNING|PAUSED')
+	local v=$PICKED
 	[ -n "$v" ] || return 1
 	OP_DESC="stop $v"
 	OP_CMDS="$D/vms/$v/ctl	stop"$'\n'
@@ -319,12 +326,14 @@ check_images() { # a commit cut short leaves no partial image
 }
 
 tree_works() { # a start and a kill of one container succeed
-	local c=$(awk '$2=="container" && $3!="RUNNING" && $3!="PAUSED" {print $1; exit}' <<<"$AFTER")
+	pick 1 $(awk '$2=="container" && $3!="RUNNING" && $3!="PAUSED" {print $1}' <<<"$AFTER")
+	local c=$PICKED
 	if [ -n "$c" ]; then
 		w "$D/containers/$c/ctl" start || { echo "#   start $c: $(timeout 30 "$XWRITE" "$D/containers/$c/ctl" start; tail -1 "$D/containers/$c/log")"; return 1; }
 		w "$D/containers/$c/ctl" kill || { echo "#   kill $c: $(tail -1 "$D/containers/$c/log")"; return 1; }
 	else
-		c=$(awk '$2=="container" {print $1; exit}' <<<"$AFTER")
+		pick 1 $(awk '$2=="container" {print $1}' <<<"$AFTER")
+		c=$PICKED
 		[ -n "$c" ] || { echo "#   no container is listed"; return 1; }
 		w "$D/containers/$c/ctl" kill || { echo "#   kill $c: $(tail -1 "$D/containers/$c/log")"; return 1; }
 		w "$D/containers/$c/ctl" start || { echo "#   start $c: $(tail -1 "$D/containers/$c/log")"; return 1; }
