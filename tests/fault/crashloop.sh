@@ -91,14 +91,15 @@ plan_start() {
 	local c=$PICKED
 	[ -n "$c" ] || return 1
 	OP_DESC="start $c"
-	OP_CMDS="$D/ctl	$(printf 'start %s\\n' $c)"$'\n'
+	local n
+	for n in $c; do OP_CMDS+="$D/ctl	start $n"$'\n'; done
 }
 plan_stop() {
 	pick 3 $(names_where container 'RUNNING|PAUSED')
 	local c=$PICKED
 	[ -n "$c" ] || return 1
 	OP_DESC="stop $c"
-	OP_CMDS="$D/ctl	$(printf 'stop %s\\n' $c)"$'\n'
+	OP_CMDS="$D/ctl	$(printf 'stop %s\\n' $c)"$'\n' # one write of several lines
 }
 plan_flush() {
 	pick 3 $(names_where container 'QUIT|ERROR') $(names_where kvm 'QUIT|ERROR')
@@ -110,13 +111,15 @@ plan_flush() {
 	for n in $c; do OP_CMDS+="$D/ctl	flush $n"$'\n'; done
 }
 plan_vmstart() {
-	local v=$(names_where kvm 'BUILDING|QUIT|ERROR')
+	local v=$(names_where kvm 'BUILDING|QUIT|ERROR' | tr '\n' ' ')
+	v=${v% }
 	[ -n "$v" ] || return 1
-	OP_DESC="start $v" # both at once when both are down
-	OP_CMDS="$D/ctl	$(printf 'start %s\\n' $v)"$'\n'
+	OP_DESC="start $v" # both when both are down
+	local n
+	for n in $v; do OP_CMDS+="$D/vms/$n/ctl	start"$'\n'; done
 }
 plan_commit() {
-	local v n
+	local v= n
 	pick 2 $(names_where kvm 'RUNNING|PAUSED')
 	for n in $PICKED; do
 		[ -n "$(timeout 5 cat "$D/vms/$n/config/disk" 2>/dev/null)" ] && { v=$n; break; }
@@ -143,14 +146,14 @@ run_op() {
 		[ -e "$T/killed" ] && return
 		if [ "${f%% *}" = vm ]; then # a VM's launch, then its config
 			w "$D/ctl" "launch kvm ${f#vm }" || return
-			echo "launch kvm ${f#vm }" >>"$T/answered"
+			echo "ctl: launch kvm ${f#vm }" >>"$T/answered"
 			w "$D/vms/${f#vm }/config/memory" 128M && w "$D/vms/${f#vm }/config/disk" base.qcow2
 		elif w "$f" "$(printf '%b' "$text")"; then
-			echo "$text" >>"$T/answered"
+			echo "${f#"$D"/}: $text" >>"$T/answered"
 		elif [ -e "$T/killed" ]; then
 			return
 		else
-			echo "refused: $text" >>"$T/answered"
+			echo "${f#"$D"/}: $text (refused)" >>"$T/answered"
 		fi
 	done <<<"$OP_CMDS"
 	echo $(((${EPOCHREALTIME/./} - t0) / 1000)) >"$T/took"
@@ -177,7 +180,7 @@ check_flushed() { # a flushed object is gone whole (nothing left in $S) or kept 
 		k=$(grep "^$n " <<<"$BEFORE" | cut -d' ' -f2)
 		local dir=$S/ns/default/$(kind_dir "$k")/$n
 		if grep -q "^$n " <<<"$AFTER"; then
-			if grep -qx "flush $n" "$T/answered" 2>/dev/null; then
+			if grep -qx "ctl: flush $n" "$T/answered" 2>/dev/null; then
 				echo "#   $n: its flush was answered, yet it is listed"
 				rc=1
 			fi
@@ -325,19 +328,27 @@ check_images() { # a commit cut short leaves no partial image
 	[ -z "$p" ] || { echo "#   partial images in the store: $p"; return 1; }
 }
 
-tree_works() { # a start and a kill of one container succeed
-	pick 1 $(awk '$2=="container" && $3!="RUNNING" && $3!="PAUSED" {print $1}' <<<"$AFTER")
-	local c=$PICKED
-	if [ -n "$c" ]; then
-		w "$D/containers/$c/ctl" start || { echo "#   start $c: $(timeout 30 "$XWRITE" "$D/containers/$c/ctl" start; tail -1 "$D/containers/$c/log")"; return 1; }
-		w "$D/containers/$c/ctl" kill || { echo "#   kill $c: $(tail -1 "$D/containers/$c/log")"; return 1; }
-	else
-		pick 1 $(awk '$2=="container" {print $1}' <<<"$AFTER")
-		c=$PICKED
-		[ -n "$c" ] || { echo "#   no container is listed"; return 1; }
-		w "$D/containers/$c/ctl" kill || { echo "#   kill $c: $(tail -1 "$D/containers/$c/log")"; return 1; }
-		w "$D/containers/$c/ctl" start || { echo "#   start $c: $(tail -1 "$D/containers/$c/log")"; return 1; }
-	fi
+verb() { # verb NAME KIND VERB: one verb on an object's ctl; says why it failed
+	local ctl=$D/$(kind_dir "$2")/$1/ctl r
+	r=$(timeout 30 "$XWRITE" "$ctl" "$3" 2>&1) && return 0
+	echo "#   $3 $1: ${r:-timed out} ($(tail -n 1 "${ctl%/ctl}/log"))"
+	return 1
+}
+
+tree_works() { # a start and a kill of one object, picked at random, succeed
+	pick 1 $(awk '{print $1 ":" $2 ":" $3}' <<<"$AFTER")
+	[ -n "$PICKED" ] || { echo "#   nothing is listed"; return 1; }
+	local IFS=:
+	set -- $PICKED
+	IFS=$' \t\n'
+	case $3 in
+	RUNNING | PAUSED)
+		verb "$1" "$2" kill && verb "$1" "$2" start || return 1
+		# a VM is left down, or the VM starts of later rounds would have nothing to start
+		[ "$2" = container ] || verb "$1" "$2" kill
+		;;
+	*) verb "$1" "$2" start && verb "$1" "$2" kill ;;
+	esac
 }
 
 check() { # check DESC FUNC: one TAP line; FUNC's # lines explain a failure
@@ -386,7 +397,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	wait "$opid"
 	[ -s "$T/took" ] && TOOK[$op]=$(($(cat "$T/took") + 1))
 	ANSWERED=$(cat "$T/answered" 2>/dev/null | tr '\n' ';')
-	ANSWERED_LAUNCH=$(sed -n 's/^launch [a-z]* //p' "$T/answered" 2>/dev/null | tr '\n' ' ')
+	ANSWERED_LAUNCH=$(sed -n 's/^ctl: launch [a-z]* //p' "$T/answered" 2>/dev/null | tr '\n' ' ')
 	echo "# round $ROUND: $OP_DESC; kill -9 at $ms ms; answered before: ${ANSWERED:-nothing}"
 	# the killed vmfs's mount is stale until the next vmfs clears it, as a user's restart does
 	if ! vmfs_start --images "$T/images"; then
