@@ -135,7 +135,8 @@ plan_vmstop() {
 	OP_DESC="stop $v"
 	OP_CMDS="$D/vms/$v/ctl	stop"$'\n'
 }
-OPS=(${OPS:-launch start stop flush vmstart commit vmstop})
+ALL_OPS=(launch start stop flush vmstart commit vmstop)
+OPS=(${OPS:-${ALL_OPS[*]}})
 
 # runs the planned writes one after the other, each answered one noted in $T/answered, and
 # stops at the first that vmfs's death cut off
@@ -163,11 +164,12 @@ run_op() {
 check_present() { # every object that existed, or whose launch was answered, is listed
 	local n lost=()
 	for n in $(awk '{print $1}' <<<"$BEFORE") $ANSWERED_LAUNCH; do
-		[[ " $FLUSHED " == *" $n "* ]] && continue
+		# a flush may take it, unless the flush was refused: then it must be whole
+		[[ " $FLUSHED " == *" $n "* ]] && ! grep -qx "ctl: flush $n (refused)" "$T/answered" 2>/dev/null && continue
 		grep -q "^$n " <<<"$AFTER" || lost+=("$n")
 	done
 	for n in "${lost[@]}"; do
-		echo "#   lost: $n (was: $(grep "^$n " <<<"$BEFORE" | cut -d' ' -f2-))"
+		echo "#   lost: $n (was: $(grep "^$n " <<<"$BEFORE" | cut -d' ' -f2-)$(grep -qx "ctl: flush $n (refused)" "$T/answered" 2>/dev/null && echo ", and its flush was refused"))"
 		LOST_SEEN[$n]=1
 		lost_total=$((lost_total + 1))
 	done
@@ -323,6 +325,21 @@ check_devices() {
 	return $rc
 }
 
+check_nics() { # every running object still has the NICs it was started with
+	local n k s d rc=0
+	while read -r n k s; do
+		case $s in RUNNING | PAUSED) ;; *) continue ;; esac
+		local nics=$S/ns/default/$(kind_dir "$k")/$n/run/nics
+		[ -f "$nics" ] || continue
+		for d in $(awk '{print $1}' "$nics"); do
+			ip link show "$d" >/dev/null 2>&1 && continue
+			echo "#   $n is $s, but its NIC $d is gone"
+			rc=1
+		done
+	done <<<"$AFTER"
+	return $rc
+}
+
 check_images() { # a commit cut short leaves no partial image
 	local p=$(cd "$T/images" && ls -A | grep '\.part$')
 	[ -z "$p" ] || { echo "#   partial images in the store: $p"; return 1; }
@@ -372,9 +389,9 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		break
 	fi
 	OP_DESC= OP_CMDS= FLUSHED= LAUNCHED=
+	# the operation drawn, or the next one that has something to work on
 	first=$((RANDOM % ${#OPS[@]}))
-	for ((i = 0; i < ${#OPS[@]}; i++)); do
-		op=${OPS[(first + i) % ${#OPS[@]}]}
+	for op in "${OPS[@]:first}" "${OPS[@]:0:first}" "${ALL_OPS[@]}"; do
 		OP_DESC= OP_CMDS= FLUSHED= LAUNCHED=
 		"plan_$op" && break
 	done
@@ -415,10 +432,13 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	check "round $ROUND ($op): no mount under the state directory without a running object" check_mounts
 	check "round $ROUND ($op): no cgroup of this vmfs without a running object" check_cgroups
 	check "round $ROUND ($op): no network device of this vmfs without a running object" check_devices
+	check "round $ROUND ($op): every running object has its NICs" check_nics
 	check "round $ROUND ($op): no partial image in the image store" check_images
 	check "round $ROUND ($op): a start and a kill of one object work" tree_works
 done
 rounds_done=$((ROUND - 1))
 [ "$rounds_done" -gt "$ROUNDS" ] && rounds_done=$ROUNDS
+timeout 60 "$XWRITE" "$D/ctl" "kill all" >/dev/null 2>&1
+stop_clean
 echo "# crash loop: $rounds_done rounds in $((SECONDS - t0)) s, $lost_total objects lost (${!LOST_SEEN[*]}), ${#STRAND_OBJ[@]} objects stranded (${#STRAND_PROC[@]} processes, ${#STRAND_MOUNT[@]} mounts, ${#STRAND_CG[@]} cgroups, ${#STRAND_DEV[@]} network devices)"
 done_testing

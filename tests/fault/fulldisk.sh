@@ -122,10 +122,10 @@ like "$(tail -n 1 "$D/log")" "c2" "the log is written again"
 is "$(half_made)" "" "nothing half-made in the state directory"
 
 after=$(listing)
-vmfs_stop
+stop_clean
 vmfs_start --images "$T/images" || exit 1
 is "$(listing)" "$after" "a restart loads every object, in its state"
 is "$(ls "$M/ns" | tr '\n' ' ')" "default full lab " "and every namespace"
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
-vmfs_stop
+stop_clean
 done_testing

@@ -102,6 +102,16 @@ fault_devices() { # network devices whose name starts with this vmfs's prefix
 		while read -r d; do [ "${d#"$NET_PREFIX"}" != "$d" ] && echo "$d"; done
 }
 
+stop_clean() { # one TAP line: vmfs unmounts and exits cleanly, without a sanitizer's report
+	TAP_N=$((TAP_N + 1))
+	if vmfs_stop; then
+		echo "ok $TAP_N - vmfs unmounts and exits cleanly, without a sanitizer's report"
+	else
+		echo "not ok $TAP_N - vmfs unmounts and exits cleanly, without a sanitizer's report"
+		TAP_FAIL=$((TAP_FAIL + 1))
+	fi
+}
+
 # Ends and removes everything found through $S: the last step of every fault test, run from
 # the EXIT trap even when the test failed. vmfs is stopped first so it starts nothing anew.
 fault_sweep() {
