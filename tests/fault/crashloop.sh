@@ -16,7 +16,8 @@ echo "# seed $SEED (SEED=$SEED replays these choices), $ROUNDS rounds"
 use_boot_image
 use_busybox_image
 qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
-EXTRA_CLEANUP=fault_sweep
+# a check that dies (it runs in this shell, to count what it finds) says where, then the sweep
+EXTRA_CLEANUP='[ -z "${FINISHED:-}" ] && [ -s "$T/check.out" ] && { echo "# the crash loop ended early; the last check said:"; tail -n 5 "$T/check.out" | sed "s/^/#   /"; }; fault_sweep'
 vmfs_start --images "$T/images" || exit 1
 fault_learn || { echo "not ok 1 - host/info names this vmfs's cgroup and device prefix"; exit 1; }
 D=$M/ns/default
@@ -353,8 +354,11 @@ verb() { # verb NAME KIND VERB: one verb on an object's ctl; says why it failed
 }
 
 tree_works() { # a start and a kill of one object, picked at random, succeed
-	pick 1 $(awk '{print $1 ":" $2 ":" $3}' <<<"$AFTER")
-	[ -n "$PICKED" ] || { echo "#   nothing is listed"; return 1; }
+	pick 1 $(awk 'NF==3 {print $1 ":" $2 ":" $3}' <<<"$AFTER")
+	if [ -z "$PICKED" ]; then # every object was flushed: one new one to try the tree with
+		w "$D/ctl" "launch container c1" || { echo "#   nothing is listed, and launch c1 fails"; return 1; }
+		PICKED=c1:container:BUILDING
+	fi
 	local IFS=:
 	set -- $PICKED
 	IFS=$' \t\n'
@@ -438,6 +442,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 done
 rounds_done=$((ROUND - 1))
 [ "$rounds_done" -gt "$ROUNDS" ] && rounds_done=$ROUNDS
+FINISHED=1
 timeout 60 "$XWRITE" "$D/ctl" "kill all" >/dev/null 2>&1
 stop_clean
 echo "# crash loop: $rounds_done rounds in $((SECONDS - t0)) s, $lost_total objects lost (${!LOST_SEEN[*]}), ${#STRAND_OBJ[@]} objects stranded (${#STRAND_PROC[@]} processes, ${#STRAND_MOUNT[@]} mounts, ${#STRAND_CG[@]} cgroups, ${#STRAND_DEV[@]} network devices)"
