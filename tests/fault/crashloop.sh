@@ -12,7 +12,7 @@ command -v qemu-img >/dev/null || { echo "not ok 1 - qemu-img is installed (./se
 ROUNDS=${ROUNDS:-20}
 SEED=${SEED:-$(($(date +%s) % 32768))}
 RANDOM=$SEED
-echo "# seed $SEED (SEED=$SEED replays these choices), $ROUNDS rounds"
+echo "# seed $SEED (SEED=$SEED replays these choices), $ROUNDS rounds, state in $S"
 use_boot_image
 use_busybox_image
 qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
@@ -127,6 +127,7 @@ plan_commit() {
 	done
 	[ -n "$v" ] || return 1
 	OP_DESC="commit $v to images/img$ROUND"
+	COMMITTED=$v
 	OP_CMDS="$D/vms/$v/ctl	commit img$ROUND"$'\n'
 }
 plan_vmstop() {
@@ -341,9 +342,15 @@ check_nics() { # every running object still has the NICs it was started with
 	return $rc
 }
 
-check_images() { # a commit cut short leaves no partial image
-	local p=$(cd "$T/images" && ls -A | grep '\.part$')
-	[ -z "$p" ] || { echo "#   partial images in the store: $p"; return 1; }
+check_images() { # a commit cut short leaves no partial image, nor its VM paused
+	local p=$(cd "$T/images" && ls -A | grep '\.part$' | tr '\n' ' ') rc=0
+	[ -z "$p" ] || { echo "#   partial images in the store: $p"; rc=1; }
+	if [ -n "$COMMITTED" ] && grep -q "^$COMMITTED kvm RUNNING" <<<"$BEFORE" &&
+		grep -q "^$COMMITTED kvm PAUSED" <<<"$AFTER"; then
+		echo "#   $COMMITTED was RUNNING before its commit and is PAUSED after: the commit's pause outlived it"
+		rc=1
+	fi
+	return $rc
 }
 
 verb() { # verb NAME KIND VERB: one verb on an object's ctl; says why it failed
@@ -392,11 +399,10 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		echo "not ok $TAP_N - round $ROUND: ns/default/info can be read"
 		break
 	fi
-	OP_DESC= OP_CMDS= FLUSHED= LAUNCHED=
 	# the operation drawn, or the next one that has something to work on
 	first=$((RANDOM % ${#OPS[@]}))
 	for op in "${OPS[@]:first}" "${OPS[@]:0:first}" "${ALL_OPS[@]}"; do
-		OP_DESC= OP_CMDS= FLUSHED= LAUNCHED=
+		OP_DESC= OP_CMDS= FLUSHED= LAUNCHED= COMMITTED=
 		"plan_$op" && break
 	done
 	# the instant of the kill: half the time anywhere in 0-1.5 s, half the time within
@@ -437,7 +443,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	check "round $ROUND ($op): no cgroup of this vmfs without a running object" check_cgroups
 	check "round $ROUND ($op): no network device of this vmfs without a running object" check_devices
 	check "round $ROUND ($op): every running object has its NICs" check_nics
-	check "round $ROUND ($op): no partial image in the image store" check_images
+	check "round $ROUND ($op): no partial image in the image store, no VM left paused by a commit" check_images
 	check "round $ROUND ($op): a start and a kill of one object work" tree_works
 done
 rounds_done=$((ROUND - 1))
