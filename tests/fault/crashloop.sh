@@ -40,6 +40,8 @@ launch_vm() { # a small VM with a disk: the cloud kernel boots in 128M under TCG
 # every object gets a NIC on VLAN 101, so that devices are made and must be accounted for
 w "$D/config/net" 101
 w "$D/config/memory" 128M
+# TCG whatever the host offers: on nested hosts a KVM guest may stop at once (internal-error)
+w "$D/config/accel" tcg
 ok "launch the containers" w "$D/ctl" "launch container c[1-6]"
 ok "launch VM v1" launch_vm v1
 ok "launch VM v2" launch_vm v2
@@ -422,7 +424,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	touch "$T/killed"
 	vmfs_kill9
 	wait "$opid"
-	[ -s "$T/took" ] && TOOK[$op]=$(($(cat "$T/took") + 1))
+	[ -s "$T/took" ] && TOOK[$op]=$(($(cat "$T/took") + 1)) && ((TOOK[$op] > 1500)) && TOOK[$op]=1500
 	ANSWERED=$(cat "$T/answered" 2>/dev/null | tr '\n' ';')
 	ANSWERED_LAUNCH=$(sed -n 's/^ctl: launch [a-z]* //p' "$T/answered" 2>/dev/null | tr '\n' ' ')
 	echo "# round $ROUND: $OP_DESC; kill -9 at $ms ms; answered before: ${ANSWERED:-nothing}"
