@@ -43,6 +43,7 @@ ok "start c1" "$XWRITE" "$C/c1/ctl" start
 mkdir "$M/ns/lab" && ok "a second namespace" "$XWRITE" "$M/ns/lab/ctl" "launch container l1"
 ok "a VM with a NIC" "$XWRITE" "$D/ctl" "launch kvm v1"
 ok "its NIC" "$XWRITE" "$D/vms/v1/config/net" 101
+ok "under TCG" "$XWRITE" "$D/vms/v1/config/accel" tcg
 before=$(listing)
 conf_before=$(configs)
 files_before=$(cd "$S" && find . -type f ! -name 'log*' | sort)
