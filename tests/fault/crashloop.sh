@@ -215,6 +215,19 @@ check_statedir() { # the state directory holds the listed objects, each with its
 	return $rc
 }
 
+check_configs() { # every object keeps the values it was launched with (from the template)
+	local n k s rc=0 v
+	while read -r n k s; do
+		[ -n "$n" ] || continue
+		local c=$D/$(kind_dir "$k")/$n/config
+		v="$(timeout 5 cat "$c/memory") $(timeout 5 cat "$c/net")"
+		[ "$v" = "128M 101" ] && continue
+		echo "#   $n: memory and net read \"$v\", not \"128M 101\""
+		rc=1
+	done <<<"$AFTER"
+	return $rc
+}
+
 owned_pids() { # the processes running objects hold: their recorded pids, cgroups, children
 	local n k s cg
 	{
@@ -439,6 +452,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	check "round $ROUND ($op): every object that existed or was launched is listed" check_present
 	check "round $ROUND ($op): a flushed object is gone whole or kept whole" check_flushed
 	check "round $ROUND ($op): the state directory holds the listed objects with their configs, nothing else" check_statedir
+	check "round $ROUND ($op): every object keeps its configuration" check_configs
 	check "round $ROUND ($op): every state is true (RUNNING/PAUSED iff its process runs)" check_states
 	check "round $ROUND ($op): no process of this vmfs without a running object" check_procs
 	check "round $ROUND ($op): no mount under the state directory without a running object" check_mounts
