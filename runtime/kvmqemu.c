@@ -80,8 +80,8 @@ void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p)
 		  wait_status(out[0], err[0], why, sizeof(why), &t0, timeout_ms);
 	close(in[1]);
 	if (pid > 0) {
-		/* the end of its QMP input does not end QEMU (7.2 keeps polling), and the probe
-		 * guest holds nothing worth a clean exit */
+		/* the probe's work is done either way; QEMU does not always quit at the end of its
+		 * QMP input (7.2 on a working KVM waited on), and a probe must never hold vmfs */
 		kill(pid, SIGKILL);
 		int st;
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
