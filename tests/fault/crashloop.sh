@@ -48,7 +48,8 @@ ok "launch VM v2" launch_vm v2
 ok "start three containers and a VM" w "$D/ctl" "$(printf 'start c1\nstart c2\nstart c3\nstart v1')"
 
 declare -A TOOK=([vmstart]=300 [commit]=300 [vmstop]=100) # ms, as last measured
-declare -A LOST_SEEN=() STRAND_OBJ=() STRAND_PROC=() STRAND_MOUNT=() STRAND_CG=() STRAND_DEV=()
+LOST_NAMES= # one name per loss: an object relaunched and lost again counts twice
+declare -A STRAND_OBJ=() STRAND_PROC=() STRAND_MOUNT=() STRAND_CG=() STRAND_DEV=()
 lost_total=0
 
 pick() { # pick N WORDS...: sets PICKED to up to N of the words, in random order (not in a
@@ -174,7 +175,7 @@ check_present() { # every object that existed, or whose launch was answered, is 
 	done
 	for n in "${lost[@]}"; do
 		echo "#   lost: $n (was: $(grep "^$n " <<<"$BEFORE" | cut -d' ' -f2-)$(grep -qx "ctl: flush $n (refused)" "$T/answered" 2>/dev/null && echo ", and its flush was refused"))"
-		LOST_SEEN[$n]=1
+		LOST_NAMES+=" $n"
 		lost_total=$((lost_total + 1))
 	done
 	[ ${#lost[@]} = 0 ]
@@ -467,5 +468,5 @@ rounds_done=$((ROUND - 1))
 FINISHED=1
 timeout 60 "$XWRITE" "$D/ctl" "kill all" >/dev/null 2>&1
 stop_clean
-echo "# crash loop: $rounds_done rounds in $((SECONDS - t0)) s, $lost_total objects lost (${!LOST_SEEN[*]}), ${#STRAND_OBJ[@]} objects stranded (${#STRAND_PROC[@]} processes, ${#STRAND_MOUNT[@]} mounts, ${#STRAND_CG[@]} cgroups, ${#STRAND_DEV[@]} network devices)"
+echo "# crash loop: $rounds_done rounds in $((SECONDS - t0)) s, $lost_total objects lost (${LOST_NAMES# }), ${#STRAND_OBJ[@]} objects stranded (${#STRAND_PROC[@]} processes, ${#STRAND_MOUNT[@]} mounts, ${#STRAND_CG[@]} cgroups, ${#STRAND_DEV[@]} network devices)"
 done_testing
