@@ -15,7 +15,7 @@
 #include "runtime/net.h"
 #include "runtime/run.h"
 
-#define SETTLE_MS 5000 /* how long a start cut short by the crash may take to finish */
+#define SETTLE_MS 3000 /* how long a start cut short by the crash may take to finish */
 
 struct proc {
 	pid_t pid;
@@ -220,6 +220,13 @@ static bool look_once(struct model *m, struct look *l, bool final)
 		if (alive(l->mine[i]))
 			live[nlive++] = l->mine[i];
 	bool decided = true;
+	struct proc legacy = {0};
+	if (!nlive && dfd >= 0 && (o->state == ST_RUNNING || o->state == ST_PAUSED) &&
+	    run_pid_alive(dfd, o->type == OT_CT ? "shim.pid" : "pid", &legacy.pid, &legacy.start)) {
+		/* started by a vmfs that put no prefix in command lines: its pid files say it */
+		legacy.qemu = o->type == OT_VM;
+		live[nlive++] = &legacy;
+	}
 	if (!nlive) {
 		settle_ended(m, o, dfd, intent);
 	} else if (o->type == OT_CT && nlive == 1 &&

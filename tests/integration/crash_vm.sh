@@ -41,6 +41,7 @@ stranded() { # QEMUs without a RUNNING VM, RUNNING VMs without their QEMU
 }
 
 rounds=0
+cut=0
 lost=0
 nstranded=0
 for delay in 0.05 0.15 0.3 1.5; do
@@ -59,14 +60,16 @@ for delay in 0.05 0.15 0.3 1.5; do
 	nstranded=$((nstranded + $(printf '%s' "$s" | grep -c .)))
 	is "$s" "" "round $rounds: every QEMU belongs to a RUNNING VM and each RUNNING VM has its QEMU"
 	echo "# round $rounds: states: $(cat "$V"/*/state | tr '\n' ' ')"
-	grep -h "adopted\|killed while\|ended QEMU\|-> ERROR" "$V"/*/log | sed 's/^/#   /'
+	grep -h "adopted\|killed while\|ended QEMU\|-> ERROR\|had finished" "$V"/*/log | sed 's/^/#   /'
+	cut=$((cut + $(cat "$V"/*/log | grep -c "had finished when vmfs was killed\|killed while it started")))
 	echo 'kill all' >"$D/ctl" 2>/dev/null
 	is "$(qemus)" "" "round $rounds: kill all leaves no QEMU"
 	ok "round $rounds: flush all" sh -c "echo 'flush all' >'$D/ctl'"
 	is "$(ls "$V" | wc -l)" "0" "round $rounds: both VMs are gone"
 	is "$(devs)" "" "round $rounds: no tap or bridge is left"
 done
-echo "# VM crash rounds: $rounds, objects lost: $lost, stranded: $nstranded"
+echo "# VM crash rounds: $rounds, objects lost: $lost, stranded: $nstranded, starts cut: $cut"
+ok "some kills fell inside a start ($cut starts cut)" test "$cut" -gt 0
 
 # a QEMU that is not adopted must not write the console of the next one of that name
 echo 'launch kvm w1' >"$D/ctl"
