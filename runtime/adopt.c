@@ -146,11 +146,17 @@ static bool rundir_parts(const struct model *m, const char *rundir, char *ns, ch
 /* A process whose run directory names no object: ended, its container's leftovers too. */
 static void end_stray(struct model *m, struct proc *p)
 {
-	char ns[NAME_MAX_LEN + 1], type[16], name[NAME_MAX_LEN + 1];
+	char ns[NAME_MAX_LEN + 1], type[16], name[NAME_MAX_LEN + 1], cwd[4200], link[64];
+	/* the shim works in its run directory, wherever it has been moved since (damaged/) */
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)p->pid);
+	ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+	cwd[n > 0 ? n : 0] = 0;
+	if (n <= 0 || strstr(cwd, " (deleted)"))
+		snprintf(cwd, sizeof(cwd), "%s", p->rundir);
 	end_proc(p);
 	bool parsed = rundir_parts(m, p->rundir, ns, type, name);
 	if (parsed && !p->qemu)
-		run_ct_cleanup(ns, name, p->rundir);
+		run_ct_cleanup(ns, name, cwd);
 	struct ns *owner = parsed ? ns_find(m, ns) : NULL;
 	if (owner)
 		evlog_add(&owner->log, "%s/%s: ended %s (pid %d) left by a vmfs that was killed: no "
@@ -268,14 +274,60 @@ static bool look_once(struct model *m, struct look *l, bool final)
 	return decided;
 }
 
+static int proc_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct proc *)a)->rundir, ((const struct proc *)b)->rundir);
+}
+
+/* The next unclaimed process of rundir (ps sorted by run directory: a binary search, as
+ * there may be thousands of objects and processes). */
 static struct proc *claim(struct procs *ps, const char *rundir, size_t *from)
 {
-	for (; *from < ps->n; (*from)++)
-		if (!ps->v[*from].claimed && !strcmp(ps->v[*from].rundir, rundir)) {
+	if (*from == 0) {
+		size_t lo = 0, hi = ps->n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (strcmp(ps->v[mid].rundir, rundir) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		*from = lo;
+	}
+	for (; *from < ps->n && !strcmp(ps->v[*from].rundir, rundir); (*from)++)
+		if (!ps->v[*from].claimed) {
 			ps->v[*from].claimed = true;
 			return &ps->v[(*from)++];
 		}
 	return NULL;
+}
+
+/* A run directory without an object (its config gone, or moved aside as damaged): what a
+ * container of it may hold (cgroup, mounts) goes, and the namespace's log says so. */
+static void clean_orphan_dirs(struct model *m, struct ns *ns)
+{
+	for (int t = 0; t < 2; t++) {
+		int fd = openat(ns->dirfd, otype_dir(t), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd < 0 ? NULL : fdopendir(fd);
+		struct dirent *de;
+		if (!d && fd >= 0)
+			close(fd);
+		while (d && (de = readdir(d))) {
+			char run[300], rundir[4400];
+			snprintf(run, sizeof(run), "%s/run", de->d_name);
+			if (de->d_name[0] == '.' || faccessat(fd, run, F_OK, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    obj_find(ns, t, de->d_name))
+				continue;
+			snprintf(rundir, sizeof(rundir), "%s/ns/%s/%s/%s/run", m->statedir, ns->name,
+				 otype_dir(t), de->d_name);
+			if (t == OT_CT)
+				run_ct_cleanup(ns->name, de->d_name, rundir);
+			evlog_add(&ns->log, "%s/%s: a run directory without an object: what a "
+				  "container of it held (cgroup, mounts) is removed", otype_dir(t), de->d_name);
+		}
+		if (d)
+			closedir(d);
+	}
 }
 
 void run_end_procs(struct model *m, const char *rundir)
@@ -292,6 +344,8 @@ void run_adopt_all(struct model *m)
 {
 	struct procs ps = {0};
 	procs_scan(m, &ps);
+	if (ps.n)
+		qsort(ps.v, ps.n, sizeof(*ps.v), proc_cmp);
 	size_t nobj = 0;
 	for (size_t i = 0; i < m->nns; i++)
 		nobj += m->nss[i]->objs[OT_VM].n + m->nss[i]->objs[OT_CT].n;
@@ -317,6 +371,8 @@ void run_adopt_all(struct model *m)
 	for (size_t i = 0; i < ps.n; i++)
 		if (!ps.v[i].claimed)
 			end_stray(m, &ps.v[i]);
+	for (size_t i = 0; i < m->nns; i++)
+		clean_orphan_dirs(m, m->nss[i]);
 	for (size_t i = 0; i < k; i++) { /* only the claimed ones stay in mine */
 		int n = 0;
 		for (int j = 0; j < ls[i].nmine; j++)

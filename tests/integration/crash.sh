@@ -92,6 +92,22 @@ done
 echo "# crash rounds: $rounds, objects lost: $lost_total, stranded: $stranded_total, adopted: $adopted_total"
 ok "some kills fell inside a start ($cut_total starts cut)" test "$cut_total" -gt 0
 
+# a shim of this vmfs that no object owns (its config gone while vmfs was down) is ended,
+# with its mounts and cgroup, and the namespace's log says so
+echo 'launch container x1' >"$D/ctl"
+echo start >"$C/x1/ctl"
+xshim=$(cut -d' ' -f1 "$S/ns/default/containers/x1/run/shim.pid")
+vmfs_kill9
+rm "$S/ns/default/containers/x1/config"
+vmfs_start --images "$T/images" || exit 1
+ok "x1 (no config) is not listed" test ! -e "$C/x1"
+ok "its shim is ended" wait_for 2 gone "$xshim"
+like "$(cat "$D/log")" "containers/x1: ended vmfs-shim \(pid $xshim\)" "the namespace's log says so"
+is "$(mounts; cgroups)" "" "its mounts and cgroup are gone"
+vmfs_stop
+vmfs_start --images "$T/images" || exit 1
+ok "its directory is gone after the next start" test ! -e "$S/ns/default/containers/x1"
+
 # a shim killed from outside: the container is ended, cleaned and ERROR at once
 echo 'launch container s[1-2]' >"$D/ctl"
 echo start >"$C/s1/ctl"
