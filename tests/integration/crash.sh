@@ -147,5 +147,26 @@ ok "flush of s2 with a stale mount in run/ succeeds (vmfs unmounts it)" sh -c "e
 ok "s2 is gone" test ! -e "$C/s2"
 is "$(mounts)" "" "no mount left under the state directory"
 
+# all or nothing: a run directory vmfs cannot empty refuses the flush, the config intact
+echo 'launch container f1' >"$D/ctl"
+echo start >"$C/f1/ctl"
+echo kill >"$C/f1/ctl"
+touch "$S/ns/default/containers/f1/run/pinned"
+if chattr +i "$S/ns/default/containers/f1/run/pinned" 2>/dev/null; then
+	EXTRA_CLEANUP="chattr -i '$S/ns/default/containers/f1/run/pinned' 2>/dev/null; $EXTRA_CLEANUP"
+	err=$(errno_of "$C/f1/ctl" flush)
+	ok "flush of f1 with a file it cannot remove fails ($err)" test -n "$err"
+	ok "f1 is still listed" test -e "$C/f1"
+	ok "... with its config" test -s "$S/ns/default/containers/f1/config"
+	like "$(cat "$D/log")" "cannot remove f1" "the log says why"
+	chattr -i "$S/ns/default/containers/f1/run/pinned"
+	ok "once it can, flush f1 works" sh -c "echo flush >'$C/f1/ctl'"
+	ok "f1 is gone" test ! -e "$S/ns/default/containers/f1"
+else
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - flush all or nothing # SKIP no chattr +i on this file system"
+	echo flush >"$C/f1/ctl"
+fi
+
 vmfs_stop
 done_testing
