@@ -42,37 +42,47 @@ static void unescape_commas(const char *in, char *out, size_t outlen)
 	out[k] = 0;
 }
 
-/* The run directory a process of ours works for, from its argv; false if it is not ours.
- * vmfs-shim: "vmfs-shim RUNDIR FD PREFIX". QEMU: "-name N,process=PREFIX-N" and a console
- * chardev ending in "logfile=RUNDIR/console.log". */
-static bool owner_of(const struct model *m, char **argv, int argc, bool *qemu, char *rundir,
-		     size_t len)
+/* QEMU's "-name N,process=PREFIX-N", PREFIX-N exactly. */
+static bool qemu_named(char **argv, int argc, const char *prefix, const char *name)
 {
-	char base[4200], tag[64];
-	snprintf(base, sizeof(base), "%s/ns/", m->statedir);
+	char tag[NAME_MAX_LEN + 64];
+	int n = snprintf(tag, sizeof(tag), ",process=%s-%s", prefix, name);
+	for (int i = 0; i + 1 < argc; i++) {
+		const char *t = strcmp(argv[i], "-name") ? NULL : strstr(argv[i + 1], tag);
+		if (t && (t[n] == 0 || t[n] == ','))
+			return true;
+	}
+	return false;
+}
+
+bool run_cmdline_owner(const char *statedir, const char *prefix, char **argv, int argc,
+		       bool *qemu, char *rundir, size_t len)
+{
+	char base[4200];
+	snprintf(base, sizeof(base), "%s/ns/", statedir);
 	const char *slash = argc ? strrchr(argv[0], '/') : NULL;
 	if (argc >= 4 && !strcmp(slash ? slash + 1 : argv[0], "vmfs-shim") &&
-	    !strcmp(argv[3], m->cgroup_top) && !strncmp(argv[1], base, strlen(base))) {
+	    !strcmp(argv[3], prefix) && !strncmp(argv[1], base, strlen(base))) {
 		*qemu = false;
 		snprintf(rundir, len, "%s", argv[1]);
 		return true;
 	}
-	snprintf(tag, sizeof(tag), ",process=%s-", m->cgroup_top);
-	bool named = false;
-	for (int i = 0; i + 1 < argc && !named; i++)
-		named = !strcmp(argv[i], "-name") && strstr(argv[i + 1], tag);
-	for (int i = 0; named && i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		const char *lf = strstr(argv[i], ",logfile=");
 		char path[4200];
 		if (!lf || strncmp(argv[i], "socket,id=ser0,", 15))
 			continue;
 		unescape_commas(lf + 9, path, sizeof(path));
-		size_t n = strlen(path), tail = strlen("/console.log");
-		if (strncmp(path, base, strlen(base)) || n <= tail || strcmp(path + n - tail, "/console.log"))
+		size_t n = strlen(path), tail = strlen("/run/console.log");
+		if (strncmp(path, base, strlen(base)) || n <= tail ||
+		    strcmp(path + n - tail, "/run/console.log"))
 			return false;
-		path[n - tail] = 0;
+		path[n - tail] = 0; /* STATEDIR/ns/NS/vms/NAME */
+		const char *name = strrchr(path, '/') + 1;
+		if (!qemu_named(argv, argc, prefix, name))
+			return false;
 		*qemu = true;
-		snprintf(rundir, len, "%s", path);
+		snprintf(rundir, len, "%s/run", path);
 		return true;
 	}
 	return false;
@@ -97,7 +107,8 @@ static void procs_scan(const struct model *m, struct procs *ps)
 		for (size_t i = 0; i < len && argc < 256; i += strlen(text + i) + 1)
 			argv[argc++] = text + i;
 		struct proc p = {.pid = (pid_t)pid};
-		if (!owner_of(m, argv, argc, &p.qemu, p.rundir, sizeof(p.rundir)) ||
+		if (!run_cmdline_owner(m->statedir, m->cgroup_top, argv, argc, &p.qemu, p.rundir,
+				       sizeof(p.rundir)) ||
 		    !(p.start = proc_starttime(p.pid)))
 			continue;
 		if (ps->n == ps->cap) {

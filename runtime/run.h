@@ -12,6 +12,11 @@ int run_init(struct model *m);
  * ended, with what it held cleaned and the decision in the object's log. Strays (no
  * object) are ended. */
 void run_adopt_all(struct model *m);
+/* runtime/adopt.c: the run directory a process works for, from its argv, if it is one of
+ * the vmfs of statedir and prefix: "vmfs-shim RUNDIR FD PREFIX", or a QEMU with "-name
+ * N,process=PREFIX-N" and a console chardev ending in "logfile=RUNDIR/console.log". */
+bool run_cmdline_owner(const char *statedir, const char *prefix, char **argv, int argc,
+		       bool *qemu, char *rundir, size_t len);
 /* runtime/adopt.c: ends every process of ours working for rundir (a start given up). */
 void run_end_procs(struct model *m, const char *rundir);
 /* Records, synced (file and directories), that a process is about to be started in o's
