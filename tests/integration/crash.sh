@@ -147,6 +147,20 @@ ok "flush of s2 with a stale mount in run/ succeeds (vmfs unmounts it)" sh -c "e
 ok "s2 is gone" test ! -e "$C/s2"
 is "$(mounts)" "" "no mount left under the state directory"
 
+# a shim killed while vmfs is down: at the restart its container is ended and cleaned, ERROR
+echo 'launch container s3' >"$D/ctl"
+echo start >"$C/s3/ctl"
+init=$(awk '$1=="pid"{print $2}' "$C/s3/info")
+vmfs_kill9
+kill -9 "$(cut -d' ' -f1 "$S/ns/default/containers/s3/run/shim.pid")"
+vmfs_start --images "$T/images" || exit 1
+is "$(state s3)" "ERROR" "s3, whose shim was killed while vmfs was down, is ERROR"
+like "$(cat "$C/s3/log")" "ended while vmfs was not running" "its log says why"
+ok "its init is ended" wait_for 2 gone "$init"
+is "$(stranded)" "" "no mount, cgroup or process of s3 is left"
+ok "rmdir s3 works" rmdir "$C/s3"
+ok "s3 is gone, with its state" test ! -e "$S/ns/default/containers/s3"
+
 # all or nothing: a run directory vmfs cannot empty refuses the flush, the config intact
 echo 'launch container f1' >"$D/ctl"
 echo start >"$C/f1/ctl"
