@@ -61,7 +61,7 @@ for delay in 0.05 0.15 0.3 1.5; do
 	is "$s" "" "round $rounds: every QEMU belongs to a RUNNING VM and each RUNNING VM has its QEMU"
 	echo "# round $rounds: states: $(cat "$V"/*/state | tr '\n' ' ')"
 	grep -h "adopted\|killed while\|ended QEMU\|-> ERROR\|had finished" "$V"/*/log | sed 's/^/#   /'
-	cut=$((cut + $(cat "$V"/*/log | grep -c "had finished when vmfs was killed\|killed while it started")))
+	cut=$((cut + $(grep -l "had finished when vmfs was killed\|killed while it started" "$V"/*/log | wc -l)))
 	echo 'kill all' >"$D/ctl" 2>/dev/null
 	is "$(qemus)" "" "round $rounds: kill all leaves no QEMU"
 	ok "round $rounds: flush all" sh -c "echo 'flush all' >'$D/ctl'"
