@@ -102,7 +102,8 @@ static int shim_spawn(struct model *m, const char *rundir)
 				_exit(127);
 			close_range(4, ~0U, 0);
 			snprintf(fd, sizeof(fd), "%d", 3);
-			execl(m->shim, "vmfs-shim", rundir, fd, (char *)NULL);
+			/* the last word says whose it is, so a restarted vmfs finds it in /proc */
+			execl(m->shim, "vmfs-shim", rundir, fd, m->cgroup_top, (char *)NULL);
 			dprintf(3, "error: cannot run %s: %s\n", m->shim, strerror(errno));
 			_exit(127);
 		}
@@ -155,6 +156,8 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		return lifecycle_fail(m, o, why, r, err, errlen);
 	}
 	r = dfd < 0 ? dfd : spec_write(m, o, dfd, rootfs);
+	if (!r)
+		r = run_intent(m, o, dfd);
 	if (dfd >= 0)
 		close(dfd);
 	if (r) {
@@ -167,6 +170,19 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		return lifecycle_fail(m, o, why, rfd, err, errlen);
 	}
 	return rfd;
+}
+
+/* The shim's end is seen at once, through a pidfd: it ends only after writing run/exit,
+ * so an end without one means it was killed, leaving the container to clean up. */
+static void watch_shim(struct model *m, struct object *o)
+{
+	pid_t pid;
+	unsigned long long start;
+	int dfd = run_open(m, o);
+	if (dfd >= 0 && run_pid_alive(dfd, "shim.pid", &pid, &start))
+		run_watch_pid(m, o, pid, start);
+	if (dfd >= 0)
+		close(dfd);
 }
 
 /* Second half: the shim's word on the ready pipe (closed here). */
@@ -186,17 +202,27 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeo
 		else if (!strncmp(line, "ok ", 3))
 			snprintf(why, sizeof(why), "init ended at once, before vmfs could see it run");
 		else
-			snprintf(why, sizeof(why), "vmfs-shim did not report within %d s",
+			snprintf(why, sizeof(why), "vmfs-shim did not report within %d s; vmfs ended it",
 				 START_TIMEOUT / 1000);
-		if (!strncmp(line, "ok ", 3) && run_wait_exit(m, o, 1000))
+		if (!strncmp(line, "ok ", 3) && run_wait_exit(m, o, 1000)) {
+			run_intent_clear(m, o);
 			return 0; /* it ran and ended: QUIT with its exit status, not an error */
+		}
+		if (strncmp(line, "error: ", 7)) { /* a shim that reported its error cleaned up */
+			char rundir[4200];
+			run_dir(m, o, rundir, sizeof(rundir));
+			run_end_procs(m, rundir);
+			run_ct_cleanup_obj(m, o);
+		}
 		return lifecycle_fail(m, o, why, r ? r : -EIO, err, errlen);
 	}
 	o->rt.started = time(NULL);
 	o->rt.exit[0] = 0;
 	o->rt.cpu_usec = 0;
 	run_watch(m, o);
+	watch_shim(m, o);
 	lifecycle_set(m, o, ST_RUNNING, NULL);
+	run_intent_clear(m, o);
 	model_event(o->ns, o, "started (pid %d)", (int)o->rt.pid);
 	run_reap(m, o); /* init may already have ended */
 	return 0;
@@ -234,17 +260,38 @@ static int ct_kill_signal(struct model *m, struct object *o, char *err, size_t e
 	if (o->state == ST_PAUSED)
 		cg_freeze(o->ns->name, o->name, 0, err, errlen);
 	o->rt.killing = true;
-	return ct_signal(o, SIGKILL, err, errlen);
+	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start)
+		kill(o->rt.pid, SIGKILL);
+	return 0; /* an init that is gone already: kill_wait finds how it ended */
+}
+
+/* A shim that is gone without recording the end: what it held is cleaned here. True if
+ * o has ended (recorded now or before). */
+static bool shim_gone(struct model *m, struct object *o)
+{
+	if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+		return true;
+	if (run_reap(m, o))
+		return true;
+	if (!run_pid_ended(o))
+		return false;
+	run_lost(m, o, "vmfs-shim had ended unexpectedly (killed from outside?); vmfs ended the "
+		 "container");
+	return true;
 }
 
 static int ct_kill_wait(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	/* the shim records the end at once; wait for it so `cat state` right after says QUIT */
-	if (!run_wait_exit(m, o, 15000)) { /* thousands of processes take seconds to die */
-		snprintf(err, errlen, "%s: killed, but vmfs-shim has not recorded the end yet", o->name);
-		return -ETIMEDOUT;
+	/* the shim records the end at once; wait for it so `cat state` right after says QUIT
+	 * (thousands of processes take seconds to die) */
+	for (int i = 0; i < 1500; i++) {
+		if (shim_gone(m, o))
+			return 0;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
 	}
-	return 0;
+	snprintf(err, errlen, "%s: killed, but vmfs-shim has not recorded the end yet", o->name);
+	return -ETIMEDOUT;
 }
 
 static int ct_kill(struct model *m, struct object *o, char *err, size_t errlen)

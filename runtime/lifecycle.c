@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "runtime/net.h"
+#include "runtime/run.h"
 #include "runtime/vm.h"
 
 extern const struct backend container_backend, qemu_backend;
@@ -143,6 +144,11 @@ int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen
 		if (r)
 			return r;
 	}
+	/* all or nothing: what it holds outside the state directory goes first */
+	int r = run_gone(m, o, err, errlen);
+	if (r)
+		return r;
+	run_unwatch_pid(m, o);
 	return obj_remove(m, o, err, errlen); /* its directory holds the run directory */
 }
 
@@ -339,5 +345,7 @@ int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, ch
 	snprintf(err, errlen, "%s", why);
 	snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
 	lifecycle_set(m, o, ST_ERROR, why);
+	net_stop(m, o); /* also when it was ERROR before: lifecycle_set did nothing then */
+	run_intent_clear(m, o);
 	return r;
 }

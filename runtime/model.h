@@ -58,6 +58,8 @@ struct objrt {
 	int wd;                 /* inotify watch on the run directory, -1 if none */
 	int console_fd;         /* connection to console.sock for input, -1 if none */
 	struct rtsrc console_src; /* VMs: drains what QEMU sends back on it (runtime/console.c) */
+	int pidfd;              /* the shim's or QEMU's pidfd in m->rtep: its end, at once */
+	struct rtsrc pid_src;
 	uint64_t cpu_usec;      /* last sample, for cpu% */
 	double cpu;             /* percent of one CPU over the last second */
 	uint64_t mem, pids;     /* last sample */

@@ -31,6 +31,7 @@ struct object *obj_alloc(struct model *m, struct ns *ns, enum otype t, const cha
 	waitq_init(&o->job_wq);
 	o->rt.wd = -1;
 	o->rt.console_fd = -1;
+	o->rt.pidfd = -1;
 	o->rt.vnc_display = -1;
 	return o;
 }
@@ -177,9 +178,13 @@ int obj_remove(struct model *m, struct object *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s is %s: kill it first", o->name, ostate_name(o->state));
 		return -EBUSY;
 	}
-	char dir[NAME_MAX_LEN + 16];
+	char dir[NAME_MAX_LEN + 16], run[NAME_MAX_LEN + 24];
 	snprintf(dir, sizeof(dir), "%s/%s", otype_dir(o->type), o->name);
-	int r = remove_tree(o->ns->dirfd, dir);
+	snprintf(run, sizeof(run), "%s/run", dir);
+	/* run/ first: what can refuse (a mount left in it) refuses while the config is intact */
+	int r = remove_tree(o->ns->dirfd, run);
+	if (!r)
+		r = remove_tree(o->ns->dirfd, dir);
 	if (r) {
 		snprintf(err, errlen, "cannot remove %s from the state directory: %s", o->name,
 			 strerror(-r));

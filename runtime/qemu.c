@@ -135,7 +135,9 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
 	arg(a, "%s", obj_cfg(o, "qemu"));
 	arg(a, "-name");
-	arg(a, "%s,process=vmfs-%s", o->name, o->name);
+	/* the prefix (and the run directory in the console's logfile) say whose it is, so
+	 * that a restarted vmfs finds it in /proc */
+	arg(a, "%s,process=%s-%s", o->name, m->cgroup_top, o->name);
 	arg(a, "-accel");
 	arg(a, "%s", accel);
 	arg(a, "-M");
@@ -148,13 +150,23 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	arg(a, "%s", obj_cfg(o, "vcpus"));
 	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-daemonize",
 			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
-			       "-qmp", "unix:events.sock,server=on,wait=off",
-			       "-chardev",
-			       "socket,id=ser0,path=console.sock,server=on,wait=off,"
-			       "logfile=console.log,logappend=on",
-			       "-serial", "chardev:ser0"};
+			       "-qmp", "unix:events.sock,server=on,wait=off"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		arg(a, "%s", fixed[i]);
+	char rundir[4200], esc[8400];
+	run_dir(m, o, rundir, sizeof(rundir));
+	size_t k = 0;
+	for (const char *p = rundir; *p && k + 2 < sizeof(esc); p++) {
+		esc[k++] = *p;
+		if (*p == ',')
+			esc[k++] = ','; /* QEMU's escape for a comma in a value */
+	}
+	esc[k] = 0;
+	arg(a, "-chardev");
+	arg(a, "socket,id=ser0,path=console.sock,server=on,wait=off,logappend=on,"
+	       "logfile=%s/console.log", esc);
+	arg(a, "-serial");
+	arg(a, "chardev:ser0");
 	/* ports after the console: a socket and a log each in the run directory */
 	long nserial = strtol(obj_cfg(o, "serial"), NULL, 10);
 	for (long i = 1; i < nserial; i++) {
@@ -280,6 +292,11 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 				 err, errlen);
 	}
 	int r = vm_prepare(m, o, dfd, err, errlen);
+	if (!r && (r = run_intent(m, o, dfd)) < 0) {
+		net_stop(m, o);
+		o->rt.vnc_display = -1;
+		r = lifecycle_fail(m, o, "cannot record the start in the run directory", r, err, errlen);
+	}
 	if (r) {
 		free(a);
 		close(dfd);
@@ -339,6 +356,10 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 		last_words(dfd, why, sizeof(why));
 		close(dfd);
 		o->rt.vnc_display = -1;
+		o->rt.pid = 0;
+		char rundir[4200];
+		run_dir(m, o, rundir, sizeof(rundir));
+		run_end_procs(m, rundir); /* a daemonized half that outlived its parent */
 		return lifecycle_fail(m, o, why, -EIO, err, errlen);
 	}
 	o->rt.started = time(NULL);
@@ -355,8 +376,10 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 	}
 	close(dfd);
 	run_watch(m, o);
+	run_watch_pid(m, o, o->rt.pid, o->rt.pid_start);
 	vm_adopt(m, o);
 	lifecycle_set(m, o, ST_RUNNING, NULL);
+	run_intent_clear(m, o);
 	model_event(o->ns, o, "started (QEMU pid %d, %s)", (int)o->rt.pid, qemu_accel(m, o));
 	return 0;
 }
@@ -425,15 +448,19 @@ static int vm_restart(struct model *m, struct object *o, char *err, size_t errle
 
 static int vm_kill_signal(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	if (o->rt.pid <= 0 || kill(o->rt.pid, SIGKILL) < 0) {
-		snprintf(err, errlen, "%s: QEMU (pid %d) is gone", o->name, (int)o->rt.pid);
-		return -ESRCH;
+	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start) {
+		kill(o->rt.pid, SIGKILL);
+		return 0;
 	}
+	qmon_detach(m, o); /* gone already: how it ended is recorded now, the kill succeeds */
+	vm_check(m, o);
 	return 0;
 }
 
 static int vm_kill_wait(struct model *m, struct object *o, char *err, size_t errlen)
 {
+	if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+		return 0;
 	for (int i = 0; i < 300 && proc_starttime(o->rt.pid) == o->rt.pid_start; i++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);

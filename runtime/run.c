@@ -10,7 +10,10 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
+#include <poll.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
@@ -103,6 +106,7 @@ bool run_reap(struct model *m, struct object *o)
 		return false;
 	text[strcspn(text, "\n")] = 0;
 	run_unwatch(m, o);
+	run_unwatch_pid(m, o);
 	console_close(o);
 	qmon_detach(m, o);
 	o->rt.vnc_display = -1;
@@ -242,8 +246,7 @@ void run_tick(struct model *m)
 	model_changes++; /* the figures moved */
 }
 
-/* How an object that ended before this vmfs started ended, for info's exit line. */
-static void run_exit_text(struct model *m, struct object *o)
+void run_exit_text(struct model *m, struct object *o)
 {
 	char path[4200];
 	auto_free char *text = NULL;
@@ -255,47 +258,13 @@ static void run_exit_text(struct model *m, struct object *o)
 	}
 }
 
-/* After a vmfs restart: what still runs is adopted, what ended meanwhile is reaped. */
-static void run_adopt(struct model *m, struct object *o)
-{
-	char dir[4200];
-	struct stat st;
-	run_dir(m, o, dir, sizeof(dir));
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool alive = dfd >= 0 && run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start);
-	if (alive) {
-		o->rt.started = fstatat(dfd, "pid", &st, 0) == 0 ? st.st_mtime : time(NULL);
-		net_adopt(m, o, dfd);
-	}
-	if (dfd >= 0)
-		close(dfd);
-	if (alive) {
-		run_watch(m, o);
-		if (o->type == OT_VM)
-			vm_adopt(m, o);
-		model_event(o->ns, o, "adopted after a vmfs restart (pid %d)", (int)o->rt.pid);
-		run_reap(m, o); /* it may have ended between the two looks */
-		return;
-	}
-	if (!run_reap(m, o))
-		lifecycle_set(m, o, ST_ERROR, "it ended while vmfs was not running, leaving no exit status");
-}
-
 int run_init(struct model *m)
 {
 	m->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	m->rtep = epoll_create1(EPOLL_CLOEXEC);
 	if (m->inotify < 0 || m->rtep < 0)
 		return -errno;
-	for (size_t i = 0; i < m->nns; i++)
-		for (int t = 0; t < 2; t++)
-			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
-				struct object *o = m->nss[i]->objs[t].v[j];
-				if (o->state == ST_RUNNING || o->state == ST_PAUSED)
-					run_adopt(m, o);
-				else if (o->state == ST_QUIT || o->state == ST_ERROR)
-					run_exit_text(m, o);
-			}
+	run_adopt_all(m);
 	return 0;
 }
 
@@ -310,6 +279,7 @@ void run_fini(struct model *m)
 				lifecycle_start_settle(m, o, false);
 				vm_job_cancel(m, o, "vmfs is exiting");
 				qmon_detach(m, o);
+				run_unwatch_pid(m, o);
 			}
 	if (m->inotify >= 0)
 		close(m->inotify);
@@ -347,4 +317,151 @@ int run_write_pid(int dirfd, const char *file, pid_t pid)
 	char line[64];
 	int n = snprintf(line, sizeof(line), "%d %llu\n", (int)pid, proc_starttime(pid));
 	return write_atomic(dirfd, file, line, n, 0);
+}
+
+int run_intent(struct model *m, struct object *o, int dfd)
+{
+	char line[128], objdir[NAME_MAX_LEN + 16];
+	int n = snprintf(line, sizeof(line), "start %s %lld\n", m->cgroup_top, (long long)time(NULL));
+	int r = write_atomic(dfd, "intent", line, n, 1);
+	if (!r && fsync(dfd) < 0)
+		r = -errno;
+	/* and the directory that holds run/, which run_prepare has just made again */
+	snprintf(objdir, sizeof(objdir), "%s/%s", otype_dir(o->type), o->name);
+	int ofd = r ? -1 : openat(o->ns->dirfd, objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!r && (ofd < 0 || fsync(ofd) < 0))
+		r = -errno;
+	if (ofd >= 0)
+		close(ofd);
+	return r;
+}
+
+void run_intent_clear(struct model *m, struct object *o)
+{
+	char path[4200];
+	run_dir(m, o, path, sizeof(path));
+	strncat(path, "/intent", sizeof(path) - strlen(path) - 1);
+	unlink(path);
+}
+
+static void pid_ended(struct model *m, struct rtsrc *s)
+{
+	struct object *o = (struct object *)((char *)s - offsetof(struct object, rt.pid_src));
+	run_unwatch_pid(m, o);
+	if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+		return;
+	if (o->type == OT_VM)
+		vm_check(m, o); /* with a monitor, its hang-up decides (at the same time) */
+	else if (!run_reap(m, o)) /* a shim that ends writes run/exit first */
+		run_lost(m, o, "vmfs-shim ended unexpectedly (killed from outside?) before init; "
+			 "vmfs ended the container");
+}
+
+int run_watch_pid(struct model *m, struct object *o, pid_t pid, unsigned long long start)
+{
+	run_unwatch_pid(m, o);
+	int fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -errno;
+	if (proc_starttime(pid) != start) { /* the pid was free again, or reused */
+		close(fd);
+		return -ESRCH;
+	}
+	o->rt.pid_src.ready = pid_ended;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &o->rt.pid_src};
+	if (epoll_ctl(m->rtep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	o->rt.pidfd = fd;
+	return 0;
+}
+
+void run_unwatch_pid(struct model *m, struct object *o)
+{
+	if (o->rt.pidfd < 0)
+		return;
+	if (m->rtep >= 0)
+		epoll_ctl(m->rtep, EPOLL_CTL_DEL, o->rt.pidfd, NULL);
+	close(o->rt.pidfd);
+	o->rt.pidfd = -1;
+}
+
+bool run_pid_ended(const struct object *o)
+{
+	struct pollfd p = {o->rt.pidfd, POLLIN, 0};
+	return o->rt.pidfd < 0 || poll(&p, 1, 0) > 0;
+}
+
+int run_ct_cleanup(const char *ns, const char *name, const char *rundir)
+{
+	char path[4300];
+	int r = cg_kill(ns, name); /* init and all its processes, which hold the mounts */
+	snprintf(path, sizeof(path), "%s/root", rundir);
+	umount2(path, MNT_DETACH);
+	snprintf(path, sizeof(path), "%s/netns", rundir);
+	umount2(path, MNT_DETACH);
+	int r2 = cg_destroy(ns, name);
+	return r ? r : r2;
+}
+
+int run_ct_cleanup_obj(struct model *m, struct object *o)
+{
+	char dir[4200];
+	run_dir(m, o, dir, sizeof(dir));
+	return run_ct_cleanup(o->ns->name, o->name, dir);
+}
+
+void run_lost(struct model *m, struct object *o, const char *why)
+{
+	char line[600];
+	if (o->type == OT_CT)
+		run_ct_cleanup_obj(m, o);
+	snprintf(line, sizeof(line), "error: %s\n", why);
+	int dfd = run_open(m, o);
+	if (dfd >= 0) {
+		write_atomic(dfd, "exit", line, strlen(line), 1);
+		close(dfd);
+	}
+	if (!run_reap(m, o)) { /* no run directory to record it in */
+		run_unwatch_pid(m, o);
+		o->rt.pid = 0;
+		snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
+		model_error(o->ns, o, "start", why);
+		lifecycle_set(m, o, ST_ERROR, why);
+	}
+}
+
+/* A mount on name in dfd: another file system than the directory's. */
+static bool mounted_on(int dfd, const char *name)
+{
+	struct stat d, st;
+	return fstat(dfd, &d) == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_dev != d.st_dev;
+}
+
+int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	if (o->rt.pidfd >= 0 && !run_pid_ended(o)) {
+		snprintf(err, errlen, "cannot remove %s: its %s still runs", o->name,
+			 o->type == OT_VM ? "QEMU" : "vmfs-shim");
+		return -EBUSY;
+	}
+	int dfd = o->type == OT_CT ? run_open(m, o) : -1;
+	if (dfd < 0)
+		return 0; /* never started here: nothing of it outside the state directory */
+	struct cg_stats st;
+	int cg = run_ct_cleanup_obj(m, o);
+	int cgs = cg_stats(o->ns->name, o->name, &st);
+	const char *what = cgs == 0 ? "its cgroup cannot be removed (a process in it does not die)"
+			   : mounted_on(dfd, "root") ? "its root filesystem stays mounted on run/root"
+			   : mounted_on(dfd, "netns") ? "its network namespace stays mounted on run/netns"
+						      : NULL;
+	close(dfd);
+	if (!what)
+		return 0;
+	snprintf(err, errlen, "cannot remove %s: %s%s%s; nothing was removed", o->name, what,
+		 cg ? ": " : "", cg ? strerror(-cg) : "");
+	return -EBUSY;
 }

@@ -7,6 +7,41 @@
 
 /* Opens the inotify descriptor and re-adopts what still runs after a vmfs restart. */
 int run_init(struct model *m);
+/* runtime/adopt.c: finds every shim and QEMU of this vmfs in /proc (by the prefix and run
+ * directory in its command line); each is adopted by its object (RUNNING with its pid) or
+ * ended, with what it held cleaned and the decision in the object's log. Strays (no
+ * object) are ended. */
+void run_adopt_all(struct model *m);
+/* runtime/adopt.c: the run directory a process works for, from its argv, if it is one of
+ * the vmfs of statedir and prefix: "vmfs-shim RUNDIR FD PREFIX", or a QEMU with "-name
+ * N,process=PREFIX-N" and a console chardev ending in "logfile=RUNDIR/console.log". */
+bool run_cmdline_owner(const char *statedir, const char *prefix, char **argv, int argc,
+		       bool *qemu, char *rundir, size_t len);
+/* runtime/adopt.c: ends every process of ours working for rundir (a start given up). */
+void run_end_procs(struct model *m, const char *rundir);
+/* Records, synced (file and directories), that a process is about to be started in o's
+ * run directory dfd, so that a vmfs killed at any instant knows to look for it. Cleared
+ * once the start's outcome is saved in the state. */
+int run_intent(struct model *m, struct object *o, int dfd);
+void run_intent_clear(struct model *m, struct object *o);
+/* Watches pid (the shim, or QEMU) through a pidfd in m->rtep: its end is seen at once.
+ * pid must still have start time start, else it has ended: -ESRCH. */
+int run_watch_pid(struct model *m, struct object *o, pid_t pid, unsigned long long start);
+void run_unwatch_pid(struct model *m, struct object *o);
+/* True if the watched process has ended (or none is watched). */
+bool run_pid_ended(const struct object *o);
+/* The process of o ended without recording how: what it held goes (a container's cgroup,
+ * root and netns mounts), run/exit says "error: WHY", and o becomes ERROR. */
+void run_lost(struct model *m, struct object *o, const char *why);
+/* A container's leftovers: its cgroup's processes killed, root/ and netns unmounted,
+ * the cgroup removed. 0, or -EBUSY with what stays in err. */
+int run_ct_cleanup(const char *ns, const char *name, const char *rundir);
+int run_ct_cleanup_obj(struct model *m, struct object *o);
+/* How o ended before this vmfs started (run/exit), for info's exit line. */
+void run_exit_text(struct model *m, struct object *o);
+/* rmdir and flush: 0 once nothing of o is left outside its state directory (no process,
+ * mount, cgroup), else -EBUSY with what stays. */
+int run_gone(struct model *m, struct object *o, char *err, size_t errlen);
 void run_fini(struct model *m);
 /* The event loop calls this when m->inotify is readable, and run_tick once a second. */
 void run_events(struct model *m);

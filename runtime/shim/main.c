@@ -1,4 +1,4 @@
-/* vmfs-shim RUNDIR READYFD (shim.h): detaches from whatever started it, prepares the
+/* vmfs-shim RUNDIR READYFD [OWNER] (shim.h): detaches from whatever started it, prepares the
  * container, starts init, runs the console loop (loop.c) until init ends, then records
  * how it ended and removes what the container held. */
 #include <errno.h>
@@ -210,7 +210,7 @@ static void finish(struct shim *sh)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vmfs-shim RUNDIR READYFD (started by vmfs; see runtime/shim/shim.h)\n");
+		"usage: vmfs-shim RUNDIR READYFD [OWNER] (started by vmfs; see runtime/shim/shim.h)\n");
 }
 
 int main(int argc, char **argv)
@@ -226,8 +226,9 @@ int main(int argc, char **argv)
 				 .netnsfd = -1};
 	static char cwd[4096];
 	char *end;
-	long fd = argc == 3 ? strtol(argv[2], &end, 10) : -1;
-	if (argc != 3 || end == argv[2] || *end || fd < 0 || fd > 1 << 20 ||
+	/* OWNER, the optional last word, is read by no one but a restarted vmfs, in /proc */
+	long fd = argc == 3 || argc == 4 ? strtol(argv[2], &end, 10) : -1;
+	if (fd < 0 || end == argv[2] || *end || fd > 1 << 20 ||
 	    fcntl((int)fd, F_GETFD) < 0) {
 		usage();
 		return 2;

@@ -5,7 +5,7 @@
  * ended. vmfs reads and writes only files in the run directory, so a restarted vmfs finds
  * everything where it was.
  *
- * Usage: vmfs-shim RUNDIR READYFD
+ * Usage: vmfs-shim RUNDIR READYFD [OWNER] (OWNER: the prefix of the vmfs that started it)
  *
  * RUNDIR (state/ns/NS/containers/NAME/run/) holds, written by vmfs before the start:
  *   spec            key=value lines:
