@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "runtime/kvm.h"
+#include "runtime/orphan.h"
 #include "runtime/util.h"
 
 #define BANNER "Linux version"
@@ -61,25 +61,15 @@ static bool boot_ok(const char *qemu, const char *kernel, int timeout_ms)
 	int out[2];
 	if (pipe2(out, O_CLOEXEC))
 		return true; /* cannot tell: the earlier stages' verdict stands */
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(out[1], 1);
-		dup2(null, 2);
-		execlp(qemu, qemu, "-accel", "kvm", "-M", "pc", "-cpu", "host", "-m", "128",
-		       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
-		       kernel, "-append", "console=ttyS0 panic=-1", "-serial", "stdio", (char *)NULL);
-		_exit(127);
-	}
+	char *argv[] = {(char *)qemu, "-accel", "kvm", "-M", "pc", "-cpu", "host", "-m", "128",
+			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
+			(char *)kernel, "-append", "console=ttyS0 panic=-1", "-serial", "stdio", NULL};
+	struct orphan q;
+	int r = orphan_spawn(argv, -1, out[1], -1, &q);
 	close(out[1]);
-	bool ok = pid < 0 || banner_seen(out[0], &t0, timeout_ms);
+	bool ok = r || banner_seen(out[0], &t0, timeout_ms);
 	close(out[0]);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	orphan_kill(&q);
 	return ok;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/kvm.h"
+#include "runtime/orphan.h"
 
 static long ms_left(const struct timespec *t0, int timeout_ms)
 {
@@ -60,36 +61,24 @@ void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p)
 	int in[2], out[2], err[2];
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
 		return; /* the first probe's verdict stands */
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		execlp(qemu, qemu, "-accel", "kvm", "-M", "microvm", "-cpu", "host", "-m", "16",
-		       "-nodefaults", "-no-user-config", "-display", "none", "-S", "-qmp", "stdio",
-		       (char *)NULL);
-		_exit(127);
-	}
+	char *argv[] = {(char *)qemu, "-accel", "kvm", "-M", "microvm", "-cpu", "host", "-m", "16",
+			"-nodefaults", "-no-user-config", "-display", "none", "-S", "-qmp", "stdio",
+			NULL};
+	struct orphan q;
+	int r = orphan_spawn(argv, in[0], out[1], err[1], &q);
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
 	static const char cmds[] = "{\"execute\":\"qmp_capabilities\"}\n"
 				   "{\"execute\":\"query-status\"}\n";
 	char why[1024] = "";
-	bool ok = pid > 0 && write(in[1], cmds, sizeof(cmds) - 1) == (ssize_t)sizeof(cmds) - 1 &&
+	bool ok = !r && write(in[1], cmds, sizeof(cmds) - 1) == (ssize_t)sizeof(cmds) - 1 &&
 		  wait_status(out[0], err[0], why, sizeof(why), &t0, timeout_ms);
 	close(in[1]);
-	if (pid > 0) {
-		/* the probe's work is done either way; QEMU does not always quit at the end of its
-		 * QMP input (7.2 on a working KVM waited on), and a probe must never hold vmfs */
-		kill(pid, SIGKILL);
-		int st;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-	}
+	orphan_kill(&q); /* its work is done either way, and a probe must never hold vmfs */
 	close(out[0]);
 	close(err[0]);
-	if (ok || pid < 0)
+	if (ok || r)
 		return;
 	p->verdict = KVM_BROKEN;
 	why[strcspn(why, "\n")] = 0; /* QEMU's first complaint names the cause */
