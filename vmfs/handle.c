@@ -11,6 +11,9 @@
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
 
+#define CTL_MAX_COMMANDS 1000
+#define CTL_MAX_BYTES 65536
+
 static void handle_refs(struct vhandle *h, int delta)
 {
 	if (delta > 0) {
@@ -186,30 +189,52 @@ static const char *node_relpath(const struct vnode *n, char *out, size_t outlen)
 	return out;
 }
 
+/* The longest value a value file takes (docs/tree.md lists them). */
+static size_t value_max(const struct vnode *n)
+{
+	if (n->e->kind == VK_NS_PARAM || n->e->kind == VK_OBJ_PARAM)
+		return param_max_len(&params[n->sub]);
+	return PARAM_VALUE_MAX;
+}
+
+/* A refused write poisons its descriptor: what follows on it (the rest of a value cut into
+ * several writes, a lone newline) would otherwise be taken as a value of its own, and
+ * `printf 'bad'; echo` would reset the value to its default. */
+static ssize_t value_refuse(struct vmfs *v, struct vhandle *h, const char *why, int r)
+{
+	char what[96];
+	node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), why);
+	if (!h->refused_why)
+		h->refused_why = strdup(why);
+	h->refused = r;
+	return r;
+}
+
 static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
 			   off_t off)
 {
+	char err[700];
 	h->wrote = true; /* even a refused write means the O_TRUNC was not a reset */
+	if (h->refused) {
+		snprintf(err, sizeof(err), "an earlier write on this descriptor was refused (%.500s): "
+			 "the writes after it are refused too", h->refused_why ? h->refused_why : "");
+		return value_refuse(v, h, err, h->refused);
+	}
 	if (off < 0 || (size_t)off > h->buf.len)
 		off = h->buf.len; /* O_APPEND and seeks past the end just add to the value */
 	h->buf.len = off;
 	sb_add(&h->buf, buf, size);
 	if (h->buf.oom)
 		return -ENOMEM;
-	char what[96], err[512];
-	auto_free char *text = value_text(h->buf.p, h->buf.len);
-	if (!text)
-		return -ENOMEM;
-	if (memchr(text, '\n', strlen(text))) {
-		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)),
-			    "one value per file: the text written has more than one line");
-		return -EINVAL;
+	size_t len;
+	int r = value_line(h->buf.p, h->buf.len, value_max(&h->n), &len, err, sizeof(err));
+	if (!r) {
+		auto_free char *text = value_text(h->buf.p, len);
+		r = text ? h->n.e->set(v, &h->n, text, err, sizeof(err)) : -ENOMEM;
 	}
-	int r = h->n.e->set(v, &h->n, text, err, sizeof(err));
 	if (r) {
 		h->buf.len = off;
-		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), err);
-		return r;
+		return value_refuse(v, h, r == -ENOMEM ? strerror(ENOMEM) : err, r);
 	}
 	return size;
 }
@@ -286,10 +311,57 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 	return sb_err(&h->reply) ? -ENOMEM : (ssize_t)h->ctl_size;
 }
 
+/* A write to ctl is answered only when all its commands are done, so it is bounded: a
+ * 10,000-line write would keep its writer waiting for long and its answer could not say
+ * what happened to each line. Bytes that cannot be part of a command are refused with the
+ * rest (a NUL would cut a command short without a word). */
+static int ctl_check(const char *buf, size_t size, char *why, size_t whylen)
+{
+	size_t lines = 0;
+	bool text = false;
+	if (size > CTL_MAX_BYTES) {
+		snprintf(why, whylen, "the write is %zu bytes long: a write to ctl takes at most %d",
+			 size, CTL_MAX_BYTES);
+		return -EFBIG;
+	}
+	for (size_t i = 0; i < size; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		if (b == '\n') {
+			lines += text;
+			text = false;
+		} else if ((b < 0x20 && b != '\t') || b == 0x7f) {
+			char c[8];
+			ctl_escape(buf + i, 1, c, sizeof(c));
+			snprintf(why, whylen, "the write holds the control byte '%s' at byte %zu: "
+				 "commands are printable text, one a line", c, i + 1);
+			return -EINVAL;
+		} else if (b != ' ' && b != '\t') {
+			text = true;
+		}
+	}
+	lines += text;
+	if (lines > CTL_MAX_COMMANDS) {
+		snprintf(why, whylen, "the write holds %zu commands: a write to ctl takes at most %d "
+			 "(split it, or name many objects at once with a range such as web[1-5000])",
+			 lines, CTL_MAX_COMMANDS);
+		return -E2BIG;
+	}
+	return 0;
+}
+
 static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
 {
+	char why[300], what[64];
 	if (h->ctl_text)
 		return -EBUSY; /* a write on this descriptor still waits for its command */
+	int r = ctl_check(buf, size, why, sizeof(why));
+	if (r) {
+		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), why);
+		h->reply.len = 0;
+		h->reply_pos = 0;
+		sb_printf(&h->reply, "error: %s\n", why);
+		return r;
+	}
 	h->ctl_text = h->ctl_next = strndup(buf, size);
 	if (!h->ctl_text)
 		return -ENOMEM;
@@ -391,6 +463,7 @@ void node_release(struct vmfs *v, struct vhandle *h)
 	ctl_done(h);
 	sb_free(&h->buf);
 	sb_free(&h->reply);
+	free(h->refused_why);
 	handle_refs(h, -1);
 	free(h);
 }

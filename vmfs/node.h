@@ -151,6 +151,8 @@ struct vhandle {
 	struct sbuf reply;    /* VF_CTL: the last command's answer, read back once */
 	size_t reply_pos;
 	bool wrote, truncated;
+	int refused;          /* VF_VALUE: a write was refused; every later one is too */
+	char *refused_why;
 	int fd;               /* VF_PASS */
 	uint64_t pos;         /* VF_STREAM: how far this reader has read */
 	/* VF_CTL: the text of a write whose commands are still running (see ctl_run) */
