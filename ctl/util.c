@@ -141,7 +141,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 size_t ctl_escape(const char *s, size_t n, char *out, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t o = 0, i = 0, el, step, room;
+	size_t o = 0, i = 0, el, step, cut = SIZE_MAX;
 	char e[5];
 
 	if (!len)
@@ -158,17 +158,18 @@ size_t ctl_escape(const char *s, size_t n, char *out, size_t len)
 		} else {
 			el = quote_char(u[i], e);
 		}
-		step = step ? step : 1;
-		room = len - 1 - o;
-		/* a cut leaves room for "...": each piece but the last keeps 3 bytes free */
-		if (el > room || (i + step < n && el + 3 > room)) {
-			memcpy(out + o, "...", room < 3 ? room : 3);
-			o += room < 3 ? room : 3;
+		/* where "..." goes if the rest turns out not to fit */
+		if (cut == SIZE_MAX && o + el + 3 > len - 1)
+			cut = o;
+		if (o + el > len - 1) {
+			o = cut;
+			memcpy(out + o, "...", len - 1 - o < 3 ? len - 1 - o : 3);
+			o += len - 1 - o < 3 ? len - 1 - o : 3;
 			break;
 		}
 		memcpy(out + o, src, el);
 		o += el;
-		i += step;
+		i += step ? step : 1;
 	}
 	out[o] = '\0';
 	return o;
