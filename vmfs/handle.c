@@ -10,6 +10,7 @@
 #include "runtime/vlan.h"
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
+#include "vmfs/slice.h"
 
 #define CTL_MAX_COMMANDS 1000
 #define CTL_MAX_BYTES 65536
@@ -154,6 +155,8 @@ struct waitq *node_waitq(struct vmfs *v, struct vhandle *h)
 		return &h->n.obj->console_wq;
 	if (h->n.e->file == VF_REMOTE)
 		return remote_waitq(h);
+	if (h->n.e->file == VF_CTL && (h->sliced || h->job))
+		return slice_wq();
 	if (h->n.e->file == VF_CTL && h->batch)
 		return lifecycle_batch_wq(h->batch);
 	if (h->n.e->file == VF_CTL && h->rbatch)
@@ -244,6 +247,9 @@ static void ctl_done(struct vhandle *h)
 	if (h->batch)
 		lifecycle_batch_abandon(h->batch);
 	h->batch = NULL;
+	nsjob_free(h->job);
+	h->job = NULL;
+	h->sliced = false;
 	rbatch_put(h->rbatch); /* the members' part goes on, unwaited */
 	h->rbatch = NULL;
 	free(h->ctl_text);
@@ -271,6 +277,11 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 {
 	char err[1024], what[64];
 	while (h->ctl_next) {
+		if (h->ctl_any && slice_over()) {
+			h->sliced = true; /* the next lines in the loop's next turn */
+			slice_yield();
+			return -EINPROGRESS;
+		}
 		char *line = h->ctl_next, *nl = strchr(line, '\n');
 		h->ctl_next = nl ? nl + 1 : NULL;
 		if (nl)
@@ -285,14 +296,17 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 		err[0] = 0;
 		v->wait = NULL;
 		v->rwait = NULL;
+		v->job = NULL;
 		int r = h->ctl_cmd ? h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err)) : -ENOMEM;
 		if (r == -EINPROGRESS) {
 			h->batch = v->wait;
 			h->batch_count = v->wait_count;
 			h->rbatch = v->rwait;
 			h->rverb = v->rwait_reply;
+			h->job = v->job;
 			v->wait = NULL;
 			v->rwait = NULL;
+			v->job = NULL;
 			return r;
 		}
 		if (r)
@@ -367,6 +381,7 @@ static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, siz
 		return -ENOMEM;
 	h->ctl_size = size;
 	h->ctl_any = false;
+	slice_begin();
 	h->reply.len = 0;
 	h->reply_pos = 0;
 	return ctl_run(v, h);
@@ -378,6 +393,19 @@ ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
 	int r = 0;
 	if (h->n.e->file == VF_REMOTE)
 		return remote_write_resume(v, h);
+	slice_begin();
+	if (h->sliced) {
+		h->sliced = false;
+		return ctl_run(v, h);
+	}
+	if (h->job) {
+		r = nsjob_run(v, h->job, &h->reply, err, sizeof(err));
+		if (r == -EINPROGRESS)
+			return r;
+		nsjob_free(h->job);
+		h->job = NULL;
+		return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
+	}
 	if (h->batch) {
 		enum verb verb;
 		size_t done;
