@@ -557,7 +557,7 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
 	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
 	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0 &&
-	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0 && slice_attach(l) == 0 &&
+	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0 && slice_attach(l, fd) == 0 &&
 	    (!v->web || web_attach(v->web, l) == 0))
 		rc = loop_run(l);
 	web_close(v->web); /* its waiting requests first: they hold handles */

@@ -2,6 +2,7 @@
 #include "vmfs/slice.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,10 @@ static bool overlaps(const struct object *o, enum verb v)
 
 static struct {
 	int fd; /* an eventfd, readable while some work waits for its next slice */
+	int urgent;
 	struct waitq wq;
 	struct timespec t0;
-} S = {.fd = -1};
+} S = {.fd = -1, .urgent = -1};
 
 static int on_slice(void *arg)
 {
@@ -37,8 +39,9 @@ static int on_slice(void *arg)
 	return 0;
 }
 
-int slice_attach(struct loop *l)
+int slice_attach(struct loop *l, int urgent_fd)
 {
+	S.urgent = urgent_fd;
 	waitq_init(&S.wq);
 	S.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (S.fd < 0)
@@ -55,12 +58,16 @@ struct waitq *slice_wq(void)
 
 void slice_begin(void) { clock_gettime(CLOCK_MONOTONIC, &S.t0); }
 
+/* A request that came during the slice waits for no more than the step in hand: a `cat`
+ * is several requests in a row, each of which would otherwise wait for a whole slice. */
 bool slice_over(void)
 {
 	struct timespec now;
+	struct pollfd p = {.fd = S.urgent, .events = POLLIN};
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - S.t0.tv_sec) * 1000 + (now.tv_nsec - S.t0.tv_nsec) / 1000000 >=
-	       SLICE_MS;
+		       SLICE_MS ||
+	       (S.urgent >= 0 && poll(&p, 1, 0) == 1);
 }
 
 void slice_yield(void)
@@ -200,18 +207,16 @@ int nsjob_run(struct vmfs *v, struct nsjob *j, struct sbuf *reply, char *err, si
 		r = -ENOENT;
 	}
 	while (!r && j->next < j->n) {
-		if (slice_over()) {
-			slice_yield();
-			return -EINPROGRESS;
-		}
 		if (j->names) {
 			r = launch_chunk(v, j, err, errlen);
-			continue;
-		}
-		r = next_chunk(j, chunk, CHUNK_KILL, &k, err, errlen);
-		if (!r && k) {
+		} else if (!(r = next_chunk(j, chunk, CHUNK_KILL, &k, err, errlen)) && k) {
 			r = lifecycle_do_many(&v->m, chunk, k, j->verb, NULL, &d, err, errlen);
 			j->done += d;
+		}
+		/* at least one step a call, so that the work goes on whatever else comes */
+		if (!r && j->next < j->n && slice_over()) {
+			slice_yield();
+			return -EINPROGRESS;
 		}
 	}
 	j->next = j->n; /* ended, well or not: nothing left to say at free */

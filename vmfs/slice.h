@@ -15,11 +15,12 @@
 struct loop;
 struct vmfs;
 
-/* The event loop wakes the slice queue in its next turn once slice_yield was called. */
-int slice_attach(struct loop *l);
+/* The event loop wakes the slice queue in its next turn once slice_yield was called. A
+ * request readable on urgent_fd (the FUSE device) ends the slice at once. */
+int slice_attach(struct loop *l, int urgent_fd);
 /* Where a write that yielded waits for its next slice. */
 struct waitq *slice_wq(void);
-/* A piece of work starts now; slice_over: its SLICE_MS are spent. */
+/* A piece of work starts now; slice_over: its SLICE_MS are spent, or a request waits. */
 void slice_begin(void);
 bool slice_over(void);
 /* The work stops here and goes on when slice_wq wakes. */

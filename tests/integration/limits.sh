@@ -5,7 +5,10 @@
 # the tree.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip_all "needs python3"
-vmfs_start || exit 1
+command -v curl >/dev/null || skip_all "needs curl"
+PORT=$((20000 + $$ % 20000))
+U=http://127.0.0.1:$PORT
+vmfs_start --web 127.0.0.1:$PORT || exit 1
 D=$M/ns/default
 mkdir "$D/containers/c1" "$D/vms/v1"
 C=$D/containers/c1
@@ -92,5 +95,82 @@ is "$("$XWRITE" -r "$D/ctl" "$(cat "$T/many")" | head -c 200)" \
 	"1001 commands in one write: refused with the limit"
 like "$(tail -1 "$D/log")" "error: ctl: the write holds 1001 commands" "in the log"
 is "$(ls "$D/containers" | wc -l)" 1 "and nothing was launched"
+
+# the HTTP door goes through the same checks
+code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+echo 2G >"$C/config/memory"
+printf '1G\0garbage' >"$T/nul"
+is "$(code -X PUT --data-binary @"$T/nul" $U/ns/default/containers/c1/config/memory)" 400 "HTTP: a NUL in a value: 400"
+like "$(cat "$T/body")" "control byte" "with the reason"
+head -c 5000 /dev/zero | tr '\0' x >"$T/big"
+is "$(code -X PUT --data-binary @"$T/big" $U/ns/default/containers/c1/config/init)" 400 "HTTP: an oversize value: 400"
+is "$(cat "$C/config/memory") $(cat "$C/config/init")" "2G /init" "HTTP: nothing changed"
+curl -s -o /dev/null "$U/x%0a2026-01-01T00:00:00Z%20namespace%20default%20removed%20by%20root"
+ok "HTTP: a URL with %0a forges no line in host/log" eval "! grep -q '^2026-01-01T00:00:00Z' '$M/host/log'"
+ok "every line of host/log starts with a timestamp" stamped "$M/host/log"
+
+# long batches never stall the tree
+N=2000
+t0=$EPOCHREALTIME
+echo "launch container b[1-$N]" >"$D/ctl"
+echo "# launch of $N: $(echo "$EPOCHREALTIME - $t0" | bc) s"
+echo "kill b*" >"$D/ctl"
+# during CMD...: runs CMD while `cat version` is timed every 10 ms; prints the 95th
+# percentile and the slowest answer in ms (CMD's output goes to $T/out)
+during() {
+	rm -f "$T/stop"
+	python3 - "$T/stop" "$M/version" >"$T/lat" <<'EOF' &
+import os, sys, time
+stop, f, lat = sys.argv[1], sys.argv[2], []
+while not os.path.exists(stop):
+    t = time.monotonic()
+    open(f, 'rb').read()
+    lat.append((time.monotonic() - t) * 1000)
+    time.sleep(0.01)
+lat = sorted(lat) or [0]
+print(int(lat[len(lat) * 95 // 100]), int(lat[-1]))
+EOF
+	local lpid=$!
+	sleep 0.2
+	"$@" >"$T/out"
+	touch "$T/stop"
+	wait "$lpid"
+	cat "$T/lat"
+}
+# The tree is answered between the steps of a batch (one object's flush: a few file
+# system calls); on a quiet machine a step takes well under a millisecond and `cat version`
+# answers within 50 ms. The machine is shared: when other tests keep the disk busy a step
+# takes several, and a `cat` (four requests, each of which may wait for one step) takes
+# longer; then the 50 ms are not asserted (SKIP, with the figures). What holds anywhere:
+# no answer waits for the batch as a whole, as it did before slices.
+within() { # within P95 TOOK N DESC: p95 < 50 ms, unless a step took over 1 ms on average
+	if [ $(($2 * 1000 / $3)) -gt 1000 ]; then
+		TAP_N=$((TAP_N + 1))
+		echo "ok $TAP_N # SKIP $4: the machine is busy (a step took $(($2 * 1000 / $3)) us; p95 $1 ms)"
+	else
+		ok "$4 (p95 $1 ms)" test "$1" -lt 50
+	fi
+}
+t0=$EPOCHREALTIME
+read -r p95 slowest < <(during "$XWRITE" -r "$D/ctl" "flush b*")
+took=$(echo "($EPOCHREALTIME - $t0) * 1000 / 1" | bc)
+is "$(cat "$T/out")" "ok: flush $N" "flush of $N objects: ok"
+echo "# flush of $N: $took ms; cat version: p95 $p95 ms, slowest $slowest ms"
+within "$p95" "$took" "$N" "cat version answered within 50 ms through the flush"
+ok "and never waited for the flush as a whole (slowest $slowest ms of $took)" test "$slowest" -lt $((took / 4))
+is "$(ls "$D/containers" | grep -c '^b')" 0 "every one flushed"
+
+# a long ctl write is served in slices: the tree answers meanwhile
+echo "launch container k[1-1000]" >"$D/ctl"
+seq 1 1000 | sed 's/^/kill k/' >"$T/kills"
+t0=$EPOCHREALTIME
+read -r p95 slowest < <(during errno_of "$D/ctl" "$(cat "$T/kills")")
+took=$(echo "($EPOCHREALTIME - $t0) * 1000 / 1" | bc)
+is "$(cat "$T/out")" "" "1000 commands in one write: done"
+echo "# 1000 kills in one write: $took ms; cat version: p95 $p95 ms, slowest $slowest ms"
+within "$p95" "$took" 1000 "cat version answered within 50 ms through it"
+ok "and never waited for the write as a whole (slowest $slowest ms of $took)" test "$slowest" -lt $((took / 4))
+is "$(cat "$D/containers/k1/state") $(cat "$D/containers/k1000/state")" "QUIT QUIT" \
+	"the first and the last took their kill"
 
 done_testing
