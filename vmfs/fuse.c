@@ -485,6 +485,7 @@ static int on_fuse_readable(void *arg)
 		}
 		fuse_session_process_buf(F.se, &buf);
 		answer_interrupted();
+		slice_note_request();
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
  * within a chunk (all are signalled, then all waited for); anything else gains nothing
  * from more, and each costs a synced state file, so it goes one at a time. */
 #define CHUNK_KILL 16
+#define GRACE_US 1000
 
 static bool overlaps(const struct object *o, enum verb v)
 {
@@ -26,27 +28,63 @@ static bool overlaps(const struct object *o, enum verb v)
 static struct {
 	int fd; /* an eventfd, readable while some work waits for its next slice */
 	int urgent;
+	int grace; /* a timerfd: the slices wait for it while requests come in a row */
+	struct timespec last_req;
 	struct waitq wq;
 	struct timespec t0;
-} S = {.fd = -1, .urgent = -1};
+} S = {.fd = -1, .urgent = -1, .grace = -1};
+
+static long us_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000000 + (now.tv_nsec - t->tv_nsec) / 1000;
+}
+
+/* A reader's requests come one after the other (lookup, open, read, release): right after
+ * one was answered, the next is likely on its way, and the slices wait GRACE_US for it
+ * rather than make it wait for a step in hand. */
+static void wake_or_wait(void)
+{
+	long since = us_since(&S.last_req);
+	if (since >= GRACE_US) {
+		waitq_wake_all(&S.wq); /* a waiter that yields again waits for the next turn */
+		return;
+	}
+	struct itimerspec it = {.it_value = {0, (GRACE_US - since) * 1000}};
+	timerfd_settime(S.grace, 0, &it, NULL);
+}
 
 static int on_slice(void *arg)
 {
 	uint64_t n;
 	if (read(S.fd, &n, sizeof(n)) < 0 && errno == EAGAIN)
 		return 0;
-	waitq_wake_all(&S.wq); /* a waiter that yields again waits for the next turn */
+	wake_or_wait();
 	return 0;
 }
+
+static int on_grace(void *arg)
+{
+	uint64_t n;
+	if (read(S.grace, &n, sizeof(n)) < 0 && errno == EAGAIN)
+		return 0;
+	waitq_wake_all(&S.wq); /* one grace at most: a stream of requests must not starve them */
+	return 0;
+}
+
+void slice_note_request(void) { clock_gettime(CLOCK_MONOTONIC, &S.last_req); }
 
 int slice_attach(struct loop *l, int urgent_fd)
 {
 	S.urgent = urgent_fd;
 	waitq_init(&S.wq);
 	S.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (S.fd < 0)
+	S.grace = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (S.fd < 0 || S.grace < 0)
 		return -errno;
-	return loop_add_fd(l, S.fd, on_slice, NULL);
+	int r = loop_add_fd(l, S.fd, on_slice, NULL);
+	return r ? r : loop_add_fd(l, S.grace, on_grace, NULL);
 }
 
 struct waitq *slice_wq(void)

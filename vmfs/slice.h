@@ -18,6 +18,8 @@ struct vmfs;
 /* The event loop wakes the slice queue in its next turn once slice_yield was called. A
  * request readable on urgent_fd (the FUSE device) ends the slice at once. */
 int slice_attach(struct loop *l, int urgent_fd);
+/* The front end answered a request just now. */
+void slice_note_request(void);
 /* Where a write that yielded waits for its next slice. */
 struct waitq *slice_wq(void);
 /* A piece of work starts now; slice_over: its SLICE_MS are spent, or a request waits. */
