@@ -19,6 +19,10 @@
  * from more, and each costs a synced state file, so it goes one at a time. */
 #define CHUNK_KILL 16
 #define GRACE_US 1000
+/* A launch chunk ends in a syncfs, which takes milliseconds whatever the chunk: fewer than
+ * LAUNCH_MIN objects a chunk would make a launch of thousands mostly syncfs. */
+#define LAUNCH_MIN 16
+#define LAUNCH_MAX 1024
 
 static bool overlaps(const struct object *o, enum verb v)
 {
@@ -175,12 +179,13 @@ int nsjob_launch(struct ns *ns, enum otype type, char **names, size_t n,
 	j->names = names;
 	j->n = n;
 	j->type = type;
-	j->chunk = 8;
+	j->chunk = LAUNCH_MIN;
 	*out = j;
 	return 0;
 }
 
-/* One chunk of a launch; the chunk doubles while it takes less than half a slice. */
+/* One chunk of a launch; the chunk doubles while it takes less than half a slice, and
+ * halves (down to LAUNCH_MIN) when it takes more than one. */
 static int launch_chunk(struct vmfs *v, struct nsjob *j, char *err, size_t errlen)
 {
 	size_t k = j->n - j->next < j->chunk ? j->n - j->next : j->chunk;
@@ -198,9 +203,9 @@ static int launch_chunk(struct vmfs *v, struct nsjob *j, char *err, size_t errle
 	j->next += k;
 	j->done += k;
 	long us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
-	if (us < SLICE_MS * 500 && j->chunk < 1024)
+	if (us < SLICE_MS * 500 && j->chunk < LAUNCH_MAX)
 		j->chunk *= 2;
-	else if (us > SLICE_MS * 1000 && j->chunk > 1)
+	else if (us > SLICE_MS * 1000 && j->chunk > LAUNCH_MIN)
 		j->chunk /= 2;
 	return 0;
 }
