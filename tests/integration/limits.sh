@@ -141,10 +141,10 @@ EOF
 # system calls); on a quiet machine a step takes well under a millisecond and `cat version`
 # answers within 50 ms. The machine is shared: when other tests keep the disk busy a step
 # takes several, and a `cat` (four requests, each of which may wait for one step) takes
-# longer; then the 50 ms are not asserted (SKIP, with the figures). What holds anywhere:
+# longer; then 50 ms missed are not a failure (SKIP, with the figures). What holds anywhere:
 # no answer waits for the batch as a whole, as it did before slices.
 within() { # within P95 TOOK N DESC: p95 < 50 ms, unless a step took over 1 ms on average
-	if [ $(($2 * 1000 / $3)) -gt 1000 ]; then
+	if [ "$1" -ge 50 ] && [ $(($2 * 1000 / $3)) -gt 1000 ]; then
 		TAP_N=$((TAP_N + 1))
 		echo "ok $TAP_N # SKIP $4: the machine is busy (a step took $(($2 * 1000 / $3)) us; p95 $1 ms)"
 	else
