@@ -22,7 +22,7 @@
 /* A launch chunk ends in a syncfs, which takes milliseconds whatever the chunk: fewer than
  * LAUNCH_MIN objects a chunk would make a launch of thousands mostly syncfs. */
 #define LAUNCH_MIN 16
-#define LAUNCH_MAX 1024
+#define LAUNCH_MAX 64
 
 static bool overlaps(const struct object *o, enum verb v)
 {
