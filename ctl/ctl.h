@@ -27,6 +27,20 @@ void range_free(char **names);
  * bytes; refuses 0, negatives, junk and values over 16 TiB. */
 int value_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
 
+/* What a write to a value file holds, checked before it is parsed: at most max bytes (not
+ * counting one trailing newline; -EFBIG), and no NUL or other control byte but that one
+ * newline (-EINVAL), so that a NUL cannot cut a value short nor a newline add a line.
+ * *textlen gets the length without the trailing newline. */
+int value_line(const char *buf, size_t len, size_t max, size_t *textlen, char *err,
+	       size_t errlen);
+
+/* s[0..n) for a log line: "\n", "\r", "\t" for those, "\xHH" for other control bytes
+ * (C0, DEL, C1) and for bytes that are not UTF-8, "\\" for a backslash; anything else
+ * (printable ASCII, valid UTF-8) as it is. So nothing written to a log can start a line of
+ * its own or move a terminal's cursor, and the original bytes can be read back. Cut short
+ * with "..." to fit len (NUL included); returns the bytes written. */
+size_t ctl_escape(const char *s, size_t n, char *out, size_t len);
+
 /* A decimal integer within [min, max]. */
 int value_count(const char *s, long min, long max, long *out, char *err, size_t errlen);
 

@@ -30,7 +30,7 @@ const struct param params[] = {
      "cluster: at most this many others on its host (empty: no limit)"},
     {"cpu", PARAM_VM, PT_WORD, "max", 0, 0, NULL, "QEMU CPU model (-cpu)"},
     {"disk", PARAM_VM, PT_PATHS, "", 0, 0, NULL,
-     "disk images, space-separated, each path[,interface][,cache]"},
+     "disk images, space-separated, each path[,interface][,cache]", PARAM_LIST_MAX},
     {"fifo", PARAM_CT, PT_COUNT, "0", 0, 64, NULL, "number of named pipes in fifo/"},
     {"filesystem", PARAM_CT, PT_PATH, "busybox", 0, 0, NULL,
      "root filesystem directory (default: the busybox image ./setup builds)"},
@@ -46,7 +46,7 @@ const struct param params[] = {
     {"preinit", PARAM_CT, PT_PATH, "", 0, 0, NULL, "script run before init, as root"},
     {"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64", 0, 0, NULL,
      "QEMU binary: a name in PATH or an absolute path"},
-    {"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments"},
+    {"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments", PARAM_LIST_MAX},
     {"schedule", BOTH, PT_CHOICE, "fewest", 0, 0, schedules,
      "cluster: how launch picks a host: fewest objects, cpu or memory commit"},
     {"serial", PARAM_VM, PT_COUNT, "1", 1, 8, NULL,
@@ -62,9 +62,14 @@ const struct param params[] = {
     {"vnc-listen", PARAM_VM, PT_LISTEN, "127.0.0.1", 0, 0, NULL,
      "IPv4 address QEMU's VNC server and its websocket listen on, or none"},
     {"volume", PARAM_CT, PT_VOLUMES, "", 0, 0, NULL,
-     "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]"},
+     "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]", PARAM_LIST_MAX},
 };
 const size_t nparams = sizeof params / sizeof params[0];
+
+size_t param_max_len(const struct param *p)
+{
+	return p && p->maxlen ? p->maxlen : PARAM_VALUE_MAX;
+}
 
 int param_index(const char *name)
 {
@@ -255,6 +260,11 @@ int param_check(const struct param *p, const char *value, char *err, size_t errl
 		return ctl_fail(err, errlen, "no such parameter");
 	if (!value || !*value)
 		return 0;
+	if (strlen(value) > param_max_len(p)) {
+		ctl_fail(err, errlen, "%s: the value is %zu bytes long: %s takes at most %zu",
+			 p->name, strlen(value), p->name, param_max_len(p));
+		return -EFBIG;
+	}
 	rc = check_line(value, why, sizeof why);
 	if (!rc)
 		rc = check_type(p, value, why, sizeof why);

@@ -33,16 +33,27 @@ struct param {
 	long min, max;    /* PT_COUNT */
 	const char *const *choices; /* PT_CHOICE, NULL-terminated */
 	const char *help; /* one line for docs and errors */
+	size_t maxlen;    /* longest value in bytes; 0: PARAM_VALUE_MAX */
 };
+
+/* Most values fit in a line of this many bytes; lists of paths and QEMU's extra arguments
+ * may take PARAM_LIST_MAX. All of them together stay far below what the state files'
+ * reader takes (1 MiB). */
+#define PARAM_VALUE_MAX 4096
+#define PARAM_LIST_MAX 16384
 
 extern const struct param params[];
 extern const size_t nparams;
+
+/* The longest value p takes, in bytes. */
+size_t param_max_len(const struct param *p);
 
 /* Index into params[] by name, or -1. */
 int param_index(const char *name);
 
 /* Checks the syntax of value for p (already stripped of its trailing newline and of
- * surrounding blanks; "" always passes: it means "back to the default"). Existence of
+ * surrounding blanks; "" always passes: it means "back to the default"). A value longer than
+ * param_max_len is -EFBIG; any other fault -EINVAL. Existence of
  * PT_PATH/PT_PATHS files is the caller's job (it needs the image store): after a
  * successful check, param_paths() lists the paths to check. */
 int param_check(const struct param *p, const char *value, char *err, size_t errlen);

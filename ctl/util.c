@@ -104,3 +104,73 @@ const char *ctl_token(const char **cur, size_t *len)
 	*cur = p;
 	return start;
 }
+
+/* The length of the valid UTF-8 sequence at s[0..n) (2 to 4), or 0 if there is none; C1
+ * controls (U+0080 to U+009F) count as none: terminals act on them as on ESC [. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (s[0] == 0xf4)
+		hi = 0x8f; /* past U+10FFFF */
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	if (s[0] == 0xc2 && s[1] <= 0x9f)
+		return 0;
+	return len;
+}
+
+size_t ctl_escape(const char *s, size_t n, char *out, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0, i = 0, el, step, cut = SIZE_MAX;
+	char e[5];
+
+	if (!len)
+		return 0;
+	while (i < n) {
+		const char *src = e;
+		step = u[i] >= 0x80 ? utf8_len(u + i, n - i) : 0;
+		if (step) {
+			src = s + i;
+			el = step;
+		} else if (u[i] == '"') {
+			el = 1; /* quote_char's \" is for quoted values: here it would be noise */
+			e[0] = '"';
+		} else {
+			el = quote_char(u[i], e);
+		}
+		/* where "..." goes if the rest turns out not to fit */
+		if (cut == SIZE_MAX && o + el + 3 > len - 1)
+			cut = o;
+		if (o + el > len - 1) {
+			o = cut;
+			memcpy(out + o, "...", len - 1 - o < 3 ? len - 1 - o : 3);
+			o += len - 1 - o < 3 ? len - 1 - o : 3;
+			break;
+		}
+		memcpy(out + o, src, el);
+		o += el;
+		i += step ? step : 1;
+	}
+	out[o] = '\0';
+	return o;
+}

@@ -285,3 +285,31 @@ int value_listen(const char *s, char *err, size_t errlen)
 		return 0;
 	return ctl_fail(err, errlen, "\"%s\" is not an IPv4 address (such as 127.0.0.1) or none", s);
 }
+
+int value_line(const char *buf, size_t len, size_t max, size_t *textlen, char *err,
+	       size_t errlen)
+{
+	size_t n = len && buf[len - 1] == '\n' ? len - 1 : len, i;
+	char c[8];
+
+	if (n > max) {
+		ctl_fail(err, errlen, "the value is %zu bytes long: this file holds at most %zu",
+			 n, max);
+		return -EFBIG;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		if (b == '\n')
+			return ctl_fail(err, errlen,
+					"the text written has more than one line (a newline at "
+					"byte %zu): one value per file",
+					i + 1);
+		if (b < 0x20 || b == 0x7f)
+			return ctl_fail(err, errlen,
+					"the value holds the control byte '%s' at byte %zu: a "
+					"value is printable text on one line",
+					(ctl_escape(buf + i, 1, c, sizeof c), c), i + 1);
+	}
+	*textlen = n;
+	return 0;
+}

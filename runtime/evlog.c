@@ -19,18 +19,20 @@ static void evlog_rotate(struct evlog *l)
 
 uint64_t model_changes;
 
+/* Every event line passes here, and what it says often quotes users (names, values, URLs,
+ * commands): its control bytes are escaped (ctl_escape), so that no text can end the line
+ * early, forge a line of its own or send escape codes to a terminal reading the log. */
 static void evlog_vadd(struct evlog *l, const char *fmt, va_list ap)
 {
 	model_changes++;
-	char line[2048], ts[32];
-	fmt_time(time(NULL), ts);
-	int n = snprintf(line, sizeof(line), "%s ", ts);
-	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	char text[2048], line[4096];
+	int m = vsnprintf(text, sizeof(text), fmt, ap);
 	if (m < 0)
 		return;
-	n += m;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	fmt_time(time(NULL), line);
+	size_t n = strlen(line);
+	line[n++] = ' ';
+	n += ctl_escape(text, strlen(text), line + n, sizeof(line) - n - 1);
 	line[n++] = '\n';
 	if (l->size > LOG_ROTATE)
 		evlog_rotate(l);

@@ -213,7 +213,12 @@ static int ns_field_set(struct model *m, struct ns *ns, char **field, const char
 
 int ns_hosts_set(struct model *m, struct ns *ns, const char *value, char *err, size_t errlen)
 {
-	char host[256], buf[1024];
+	char host[256], buf[PARAM_VALUE_MAX + 1];
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(err, errlen, "the list is %zu bytes long: hosts takes at most %d",
+			 strlen(value), PARAM_VALUE_MAX);
+		return -EFBIG;
+	}
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	snprintf(buf, sizeof(buf), "%s", value);

@@ -25,6 +25,7 @@
 #include "vmfs/loop.h"
 #include "web/http.h"
 #include "vmfs/notify.h"
+#include "vmfs/slice.h"
 
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
@@ -484,6 +485,7 @@ static int on_fuse_readable(void *arg)
 		}
 		fuse_session_process_buf(F.se, &buf);
 		answer_interrupted();
+		slice_note_request();
 	}
 	return 0;
 }
@@ -529,6 +531,7 @@ static void unpark_all(struct vmfs *v)
 				waitq_wake_all(&o->console_wq);
 				waitq_wake_all(&o->job_wq);
 			}
+	waitq_wake_all(slice_wq()); /* long commands stop where they are */
 	answer_interrupted();
 }
 
@@ -555,7 +558,7 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
 	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
 	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0 &&
-	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0 &&
+	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0 && slice_attach(l, fd) == 0 &&
 	    (!v->web || web_attach(v->web, l) == 0))
 		rc = loop_run(l);
 	web_close(v->web); /* its waiting requests first: they hold handles */

@@ -10,6 +10,10 @@
 #include "runtime/vlan.h"
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
+#include "vmfs/slice.h"
+
+#define CTL_MAX_COMMANDS 1000
+#define CTL_MAX_BYTES 65536
 
 static void handle_refs(struct vhandle *h, int delta)
 {
@@ -151,6 +155,8 @@ struct waitq *node_waitq(struct vmfs *v, struct vhandle *h)
 		return &h->n.obj->console_wq;
 	if (h->n.e->file == VF_REMOTE)
 		return remote_waitq(h);
+	if (h->n.e->file == VF_CTL && (h->sliced || h->job))
+		return slice_wq();
 	if (h->n.e->file == VF_CTL && h->batch)
 		return lifecycle_batch_wq(h->batch);
 	if (h->n.e->file == VF_CTL && h->rbatch)
@@ -186,30 +192,52 @@ static const char *node_relpath(const struct vnode *n, char *out, size_t outlen)
 	return out;
 }
 
+/* The longest value a value file takes (docs/tree.md lists them). */
+static size_t value_max(const struct vnode *n)
+{
+	if (n->e->kind == VK_NS_PARAM || n->e->kind == VK_OBJ_PARAM)
+		return param_max_len(&params[n->sub]);
+	return PARAM_VALUE_MAX;
+}
+
+/* A refused write poisons its descriptor: what follows on it (the rest of a value cut into
+ * several writes, a lone newline) would otherwise be taken as a value of its own, and
+ * `printf 'bad'; echo` would reset the value to its default. */
+static ssize_t value_refuse(struct vmfs *v, struct vhandle *h, const char *why, int r)
+{
+	char what[96];
+	node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), why);
+	if (!h->refused_why)
+		h->refused_why = strdup(why);
+	h->refused = r;
+	return r;
+}
+
 static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
 			   off_t off)
 {
+	char err[700];
 	h->wrote = true; /* even a refused write means the O_TRUNC was not a reset */
+	if (h->refused) {
+		snprintf(err, sizeof(err), "an earlier write on this descriptor was refused (%.500s): "
+			 "the writes after it are refused too", h->refused_why ? h->refused_why : "");
+		return value_refuse(v, h, err, h->refused);
+	}
 	if (off < 0 || (size_t)off > h->buf.len)
 		off = h->buf.len; /* O_APPEND and seeks past the end just add to the value */
 	h->buf.len = off;
 	sb_add(&h->buf, buf, size);
 	if (h->buf.oom)
 		return -ENOMEM;
-	char what[96], err[512];
-	auto_free char *text = value_text(h->buf.p, h->buf.len);
-	if (!text)
-		return -ENOMEM;
-	if (memchr(text, '\n', strlen(text))) {
-		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)),
-			    "one value per file: the text written has more than one line");
-		return -EINVAL;
+	size_t len;
+	int r = value_line(h->buf.p, h->buf.len, value_max(&h->n), &len, err, sizeof(err));
+	if (!r) {
+		auto_free char *text = value_text(h->buf.p, len);
+		r = text ? h->n.e->set(v, &h->n, text, err, sizeof(err)) : -ENOMEM;
 	}
-	int r = h->n.e->set(v, &h->n, text, err, sizeof(err));
 	if (r) {
 		h->buf.len = off;
-		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), err);
-		return r;
+		return value_refuse(v, h, r == -ENOMEM ? strerror(ENOMEM) : err, r);
 	}
 	return size;
 }
@@ -219,6 +247,9 @@ static void ctl_done(struct vhandle *h)
 	if (h->batch)
 		lifecycle_batch_abandon(h->batch);
 	h->batch = NULL;
+	nsjob_free(h->job);
+	h->job = NULL;
+	h->sliced = false;
 	rbatch_put(h->rbatch); /* the members' part goes on, unwaited */
 	h->rbatch = NULL;
 	free(h->ctl_text);
@@ -246,6 +277,11 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 {
 	char err[1024], what[64];
 	while (h->ctl_next) {
+		if (h->ctl_any && slice_over()) {
+			h->sliced = true; /* the next lines in the loop's next turn */
+			slice_yield();
+			return -EINPROGRESS;
+		}
 		char *line = h->ctl_next, *nl = strchr(line, '\n');
 		h->ctl_next = nl ? nl + 1 : NULL;
 		if (nl)
@@ -260,14 +296,17 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 		err[0] = 0;
 		v->wait = NULL;
 		v->rwait = NULL;
+		v->job = NULL;
 		int r = h->ctl_cmd ? h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err)) : -ENOMEM;
 		if (r == -EINPROGRESS) {
 			h->batch = v->wait;
 			h->batch_count = v->wait_count;
 			h->rbatch = v->rwait;
 			h->rverb = v->rwait_reply;
+			h->job = v->job;
 			v->wait = NULL;
 			v->rwait = NULL;
+			v->job = NULL;
 			return r;
 		}
 		if (r)
@@ -286,15 +325,63 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 	return sb_err(&h->reply) ? -ENOMEM : (ssize_t)h->ctl_size;
 }
 
+/* A write to ctl is answered only when all its commands are done, so it is bounded: a
+ * 10,000-line write would keep its writer waiting for long and its answer could not say
+ * what happened to each line. Bytes that cannot be part of a command are refused with the
+ * rest (a NUL would cut a command short without a word). */
+static int ctl_check(const char *buf, size_t size, char *why, size_t whylen)
+{
+	size_t lines = 0;
+	bool text = false;
+	if (size > CTL_MAX_BYTES) {
+		snprintf(why, whylen, "the write is %zu bytes long: a write to ctl takes at most %d",
+			 size, CTL_MAX_BYTES);
+		return -EFBIG;
+	}
+	for (size_t i = 0; i < size; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		if (b == '\n') {
+			lines += text;
+			text = false;
+		} else if ((b < 0x20 && b != '\t') || b == 0x7f) {
+			char c[8];
+			ctl_escape(buf + i, 1, c, sizeof(c));
+			snprintf(why, whylen, "the write holds the control byte '%s' at byte %zu: "
+				 "commands are printable text, one a line", c, i + 1);
+			return -EINVAL;
+		} else if (b != ' ' && b != '\t') {
+			text = true;
+		}
+	}
+	lines += text;
+	if (lines > CTL_MAX_COMMANDS) {
+		snprintf(why, whylen, "the write holds %zu commands: a write to ctl takes at most %d "
+			 "(split it, or name many objects at once with a range such as web[1-5000])",
+			 lines, CTL_MAX_COMMANDS);
+		return -E2BIG;
+	}
+	return 0;
+}
+
 static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
 {
+	char why[300], what[64];
 	if (h->ctl_text)
 		return -EBUSY; /* a write on this descriptor still waits for its command */
+	int r = ctl_check(buf, size, why, sizeof(why));
+	if (r) {
+		node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), why);
+		h->reply.len = 0;
+		h->reply_pos = 0;
+		sb_printf(&h->reply, "error: %s\n", why);
+		return r;
+	}
 	h->ctl_text = h->ctl_next = strndup(buf, size);
 	if (!h->ctl_text)
 		return -ENOMEM;
 	h->ctl_size = size;
 	h->ctl_any = false;
+	slice_begin();
 	h->reply.len = 0;
 	h->reply_pos = 0;
 	return ctl_run(v, h);
@@ -306,6 +393,19 @@ ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
 	int r = 0;
 	if (h->n.e->file == VF_REMOTE)
 		return remote_write_resume(v, h);
+	slice_begin();
+	if (h->sliced) {
+		h->sliced = false;
+		return ctl_run(v, h);
+	}
+	if (h->job) {
+		r = nsjob_run(v, h->job, &h->reply, err, sizeof(err));
+		if (r == -EINPROGRESS)
+			return r;
+		nsjob_free(h->job);
+		h->job = NULL;
+		return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
+	}
 	if (h->batch) {
 		enum verb verb;
 		size_t done;
@@ -391,6 +491,7 @@ void node_release(struct vmfs *v, struct vhandle *h)
 	ctl_done(h);
 	sb_free(&h->buf);
 	sb_free(&h->reply);
+	free(h->refused_why);
 	handle_refs(h, -1);
 	free(h);
 }

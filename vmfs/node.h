@@ -136,6 +136,8 @@ struct vmfs {
 	/* ... and for members' answers (vmfs/launch.c): the batch and the verb of "ok: VERB N" */
 	struct rbatch *rwait;
 	const char *rwait_reply;
+	/* ... and for a verb on many objects that goes on in slices (vmfs/slice.h) */
+	struct nsjob *job;
 	/* The reason of the last refusal (node_reject), for a front end that answers with it
 	 * (HTTP); cleared by the front end before an operation. */
 	char last_err[1024];
@@ -151,6 +153,8 @@ struct vhandle {
 	struct sbuf reply;    /* VF_CTL: the last command's answer, read back once */
 	size_t reply_pos;
 	bool wrote, truncated;
+	int refused;          /* VF_VALUE: a write was refused; every later one is too */
+	char *refused_why;
 	int fd;               /* VF_PASS */
 	uint64_t pos;         /* VF_STREAM: how far this reader has read */
 	/* VF_CTL: the text of a write whose commands are still running (see ctl_run) */
@@ -158,6 +162,8 @@ struct vhandle {
 	size_t ctl_size;
 	bool ctl_any;
 	struct lcbatch *batch; /* the starts this write waits for, if any */
+	struct nsjob *job;     /* the verb on many objects it waits for, done in slices */
+	bool sliced;           /* its commands go on in the event loop's next turn */
 	bool batch_count;
 	struct rreq *rr;       /* VF_REMOTE: the member's answer to the last request */
 	struct rbatch *rbatch; /* members' answers this write waits for, after batch */

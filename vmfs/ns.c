@@ -7,6 +7,7 @@
 #include "runtime/net.h"
 #include "runtime/vlan.h"
 #include "vmfs/kinds.h"
+#include "vmfs/slice.h"
 
 static const char info_header[] = "id\tname\ttype\tstate\thost\tuptime\tvcpus\tmemory\tvlan\ttap\t"
 				  "mac\tip\tpid\tdisk\tsnapshot\ttags\n";
@@ -273,6 +274,13 @@ static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spe
 			continue;
 		t.v[n++] = t.v[i];
 	}
+	if (!r && !b && verb != V_START) {
+		/* starts are spawned at once and finish in the background; the rest may take
+		 * long (flush all of 20,000): in slices, between which the tree is answered */
+		struct nsjob *j = nsjob_new(ns, verb, t.v, n, t.explicit);
+		free(t.v);
+		return j ? nsjob_start(v, j, reply, err, errlen) : -ENOMEM;
+	}
 	if (!r)
 		r = lifecycle_do_many(&v->m, t.v, n, verb, &v->wait, &done, err, errlen);
 	free(t.v);
@@ -319,11 +327,10 @@ static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struc
 		range_free(names);
 		return r;
 	}
-	r = obj_create_many(&v->m, ns, type, names, count, like, err, errlen);
-	range_free(names);
-	if (!r)
-		sb_printf(reply, "ok: launched %zu\n", count);
-	return r;
+	/* 20,000 names take seconds to write and sync: in slices */
+	struct nsjob *j;
+	r = nsjob_launch(ns, type, names, count, like, &j, err, errlen);
+	return r ? r : nsjob_start(v, j, reply, err, errlen);
 }
 
 int ctl_ns(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,

@@ -98,6 +98,8 @@ static void write_done(struct req *q, ssize_t n)
 		/* a ctl's reply is "error: REASON\n" already */
 		buf[strcspn(buf, "\n")] = 0;
 		web_fail(q, (int)-n, !strncmp(buf, "error: ", 7) ? buf + 7 : NULL);
+		if (n == -EFBIG) /* a value or command too long: the request's fault */
+			q->status = MHD_HTTP_BAD_REQUEST;
 		return;
 	}
 	q->status = MHD_HTTP_OK;

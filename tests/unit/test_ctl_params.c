@@ -228,11 +228,15 @@ static void test_check_edges(void)
 	ok(param_check(NULL, "x", err, sizeof err) == -EINVAL, "param_check(NULL) refused");
 	memset(longpath, 'a', sizeof longpath - 1);
 	longpath[0] = '/';
-	ok(param_check(P("kernel"), longpath, err, sizeof err) == -EINVAL &&
-	       !strcmp(err, "kernel: the path is longer than 4095 bytes"),
+	ok(param_check(P("kernel"), longpath, err, sizeof err) == -EFBIG &&
+	       !strcmp(err, "kernel: the value is 4999 bytes long: kernel takes at most 4096"),
 	   "kernel: a 4999-byte path is refused (%s)", err);
 	ok(param_check(P("disk"), longpath, err, sizeof err) == -EINVAL, "disk: long path refused");
-	ok(param_check(P("append"), longpath, err, sizeof err) == 0, "append: long text is fine");
+	longpath[PARAM_VALUE_MAX] = '\0';
+	ok(param_check(P("kernel"), longpath, err, sizeof err) == -EINVAL &&
+	       !strcmp(err, "kernel: the path is longer than 4095 bytes"),
+	   "kernel: a 4096-byte path is refused (%s)", err);
+	ok(param_check(P("append"), longpath, err, sizeof err) == 0, "append: 4096 bytes are fine");
 	ok(param_check(P("memory"), "12Q", err, 10) == -EINVAL && !strcmp(err, "memory: \""),
 	   "message cut to errlen");
 }
@@ -287,11 +291,53 @@ static void test_paths(void)
 	ok(param_paths(P("disk"), NULL, collect, &c) == 0 && c.calls == 0, "paths: NULL value");
 }
 
+/* Every value has a size limit: 4 KiB, 16 KiB for lists of paths and QEMU's arguments. */
+static void test_limits(void)
+{
+	static char v[PARAM_LIST_MAX + 2];
+	char err[256];
+	size_t i, total = 0;
+
+	for (i = 0; i < nparams; i++) {
+		size_t want = !strcmp(params[i].name, "disk") || !strcmp(params[i].name, "volume") ||
+				      !strcmp(params[i].name, "qemu-append")
+				  ? PARAM_LIST_MAX
+				  : PARAM_VALUE_MAX;
+		ok(param_max_len(&params[i]) == want, "limit of %s: %zu", params[i].name, want);
+		total += param_max_len(&params[i]) + 64;
+	}
+	ok(total < (1u << 20) / 2, "all values at their limits fit a state file twice over (%zu)",
+	   total);
+	memset(v, 'x', PARAM_VALUE_MAX);
+	v[PARAM_VALUE_MAX] = '\0';
+	v[0] = '/';
+	ok(param_check(P("init"), v, err, sizeof err) == 0, "init of 4096 bytes: 0");
+	v[PARAM_VALUE_MAX] = 'x';
+	v[PARAM_VALUE_MAX + 1] = '\0';
+	ok(param_check(P("init"), v, err, sizeof err) == -EFBIG, "init of 4097 bytes: -EFBIG");
+	is_str(err, "init: the value is 4097 bytes long: init takes at most 4096",
+	       "init of 4097 bytes: the reason");
+	ok(param_check(P("memory"), v, err, sizeof err) == -EFBIG,
+	   "the size is checked before the type: -EFBIG, not -EINVAL");
+	memset(v, ' ', PARAM_LIST_MAX);
+	v[PARAM_LIST_MAX] = '\0';
+	v[0] = '-';
+	ok(param_check(P("qemu-append"), v, err, sizeof err) == 0, "qemu-append of 16384 bytes: 0");
+	v[PARAM_LIST_MAX] = 'x';
+	v[PARAM_LIST_MAX + 1] = '\0';
+	ok(param_check(P("qemu-append"), v, err, sizeof err) == -EFBIG,
+	   "qemu-append of 16385 bytes: -EFBIG");
+	ok(param_check(P("init"), "/init\x1b[2J", err, sizeof err) == -EINVAL,
+	   "an escape code in a value: -EINVAL");
+	ok(strstr(err, "control character '\\x1b'") != NULL, "and names it (%s)", err);
+}
+
 int main(void)
 {
 	test_table();
 	test_check();
 	test_check_edges();
 	test_paths();
+	test_limits();
 	return tap_done();
 }

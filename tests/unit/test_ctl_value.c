@@ -553,6 +553,95 @@ static void test_tags(void)
 		expect(value_tags(cases[i].s, err, sizeof err), err, cases[i].err, cases[i].s);
 }
 
+/* value_line: a write's bytes, before any parsing. */
+static void test_lines(void)
+{
+	static const struct {
+		const char *s;
+		size_t len, max;
+		int rc;
+		size_t textlen;
+		const char *err;
+	} cases[] = {
+	    {"2G\n", 3, 10, 0, 2, NULL},
+	    {"2G", 2, 10, 0, 2, NULL},
+	    {"\n", 1, 10, 0, 0, NULL},
+	    {"", 0, 10, 0, 0, NULL},
+	    {"0123456789\n", 11, 10, 0, 10, NULL},
+	    {"0123456789a", 11, 10, -EFBIG, 0,
+	     "the value is 11 bytes long: this file holds at most 10"},
+	    {"1G\0garbage", 10, 100, -EINVAL, 0,
+	     "the value holds the control byte '\\x00' at byte 3: a value is printable text on "
+	     "one line"},
+	    {"1G\n\n", 4, 100, -EINVAL, 0,
+	     "the text written has more than one line (a newline at byte 3): one value per file"},
+	    {"a\nb", 3, 100, -EINVAL, 0, "~a newline at byte 2"},
+	    {"1G\r\n", 4, 100, -EINVAL, 0, "~'\\r' at byte 3"},
+	    {"\x1b[2J", 4, 100, -EINVAL, 0, "~'\\x1b' at byte 1"},
+	    {"a\tb", 3, 100, -EINVAL, 0, "~'\\t' at byte 2"},
+	    {"a\x7f", 2, 100, -EINVAL, 0, "~'\\x7f' at byte 2"},
+	    {"caf\xc3\xa9", 5, 100, 0, 5, NULL},
+	};
+	char err[256];
+	size_t i, tl;
+	int rc;
+
+	for (i = 0; i < N(cases); i++) {
+		tl = 99;
+		err[0] = '\0';
+		rc = value_line(cases[i].s, cases[i].len, cases[i].max, &tl, err, sizeof err);
+		ok(rc == cases[i].rc, "line %zu: rc %d", i, cases[i].rc);
+		if (!rc)
+			ok(tl == cases[i].textlen, "line %zu: text is %zu bytes", i,
+			   cases[i].textlen);
+		else if (cases[i].err[0] == '~')
+			ok(strstr(err, cases[i].err + 1) != NULL, "line %zu: says %s (%s)", i,
+			   cases[i].err + 1, err);
+		else
+			is_str(err, cases[i].err, "line %zu: the reason", i);
+	}
+}
+
+/* ctl_escape: what a log line may hold. */
+static void test_escape(void)
+{
+	static const struct {
+		const char *s;
+		size_t n, len;
+		const char *want;
+	} cases[] = {
+	    {"plain text", 10, 64, "plain text"},
+	    {"a\nb", 3, 64, "a\\nb"},
+	    {"x\n2026-01-01T00:00:00Z forged", 29, 64, "x\\n2026-01-01T00:00:00Z forged"},
+	    {"\x1b[31mred", 8, 64, "\\x1b[31mred"},
+	    {"back\\slash", 10, 64, "back\\\\slash"},
+	    {"\"quoted\"", 8, 64, "\"quoted\""},
+	    {"nul\0in", 6, 64, "nul\\x00in"},
+	    {"t\tr\r", 4, 64, "t\\tr\\r"},
+	    {"del\x7f", 4, 64, "del\\x7f"},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, 64,
+	     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	    {"c1 \xc2\x9b", 5, 64, "c1 \\xc2\\x9b"},
+	    {"bad \xff\xc3", 6, 64, "bad \\xff\\xc3"},
+	    {"overlong \xc0\xaf \xe0\x80\xaf", 15, 64,
+	     "overlong \\xc0\\xaf \\xe0\\x80\\xaf"},
+	    {"surrogate \xed\xa0\x80", 13, 64, "surrogate \\xed\\xa0\\x80"},
+	    {"0123456789", 10, 11, "0123456789"},
+	    {"0123456789", 10, 10, "012345..."},
+	    {"\n\n\n\n", 4, 8, "\\n\\n..."},
+	    {"", 0, 1, ""},
+	};
+	char out[64];
+	size_t i, n;
+
+	for (i = 0; i < N(cases); i++) {
+		memset(out, 'Z', sizeof out);
+		n = ctl_escape(cases[i].s, cases[i].n, out, cases[i].len);
+		is_str(out, cases[i].want, "escape %zu", i);
+		ok(n == strlen(out) && n < cases[i].len, "escape %zu: length %zu fits", i, n);
+	}
+}
+
 int main(void)
 {
 	test_sizes();
@@ -565,5 +654,7 @@ int main(void)
 	test_nets();
 	test_volumes();
 	test_tags();
+	test_lines();
+	test_escape();
 	return tap_done();
 }
