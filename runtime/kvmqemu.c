@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,6 +55,21 @@ static bool wait_status(int out, int err, char *errbuf, size_t errlen, const str
 	return false;
 }
 
+/* A QEMU that aborted at once has closed its input: EPIPE, never SIGPIPE for the caller
+ * (vmfs ignores it; a test program need not). */
+static bool write_nosigpipe(int fd, const char *buf, size_t len)
+{
+	sigset_t pipe, old;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	bool ok = write(fd, buf, len) == (ssize_t)len;
+	if (!ok && errno == EPIPE)
+		sigtimedwait(&pipe, NULL, &(struct timespec){0, 0}); /* ours, not another's */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ok;
+}
+
 void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p)
 {
 	struct timespec t0;
@@ -72,8 +88,9 @@ void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p)
 	static const char cmds[] = "{\"execute\":\"qmp_capabilities\"}\n"
 				   "{\"execute\":\"query-status\"}\n";
 	char why[1024] = "";
-	bool ok = !r && write(in[1], cmds, sizeof(cmds) - 1) == (ssize_t)sizeof(cmds) - 1 &&
-		  wait_status(out[0], err[0], why, sizeof(why), &t0, timeout_ms);
+	/* read even when the write failed: a QEMU that aborted at once said why on stderr */
+	bool wrote = !r && write_nosigpipe(in[1], cmds, sizeof(cmds) - 1);
+	bool ok = !r && wait_status(out[0], err[0], why, sizeof(why), &t0, timeout_ms) && wrote;
 	close(in[1]);
 	orphan_kill(&q); /* its work is done either way, and a probe must never hold vmfs */
 	close(out[0]);

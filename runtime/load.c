@@ -258,15 +258,14 @@ static bool half_made(int dirfd, const char *name, bool ns)
 /* Moves ns's REL ("containers/c1", "ns.conf") aside and says so in the namespace's log too. */
 static void ns_damaged(struct model *m, struct ns *ns, const char *rel, const char *why)
 {
-	char what[600], where[300], text[1200], q[400];
+	char what[600], where[300], text[1200];
 	snprintf(what, sizeof(what), "ns/%s/%s", ns->name, rel);
 	if (damaged_move(m, ns->dirfd, rel, what, why, where, sizeof(where)) == 0)
 		snprintf(text, sizeof(text), "damaged, moved aside to %s in the state directory: %s",
 			 where, why);
 	else
 		snprintf(text, sizeof(text), "damaged, not loaded: %s", why);
-	/* quoted: a bad name may hold a newline, which would forge a line of the log */
-	model_error(ns, NULL, ctl_quote(rel, strlen(rel), q, sizeof(q)), text);
+	model_error(ns, NULL, rel, text); /* the log escapes a newline in a bad name */
 }
 
 /* A log that is not a regular file would hang the first event written to it (a FIFO) or

@@ -44,7 +44,7 @@ rounds=0
 cut=0
 lost=0
 nstranded=0
-for delay in 0.05 0.15 0.3 1.5; do
+for delay in 0.01 0.02 0.05 0.15 0.3 1.5; do
 	rounds=$((rounds + 1))
 	echo 'launch kvm w[1-2]' >"$D/ctl"
 	for n in w1 w2; do echo 128M >"$V/$n/config/memory"; echo 100 >"$V/$n/config/net"; done
