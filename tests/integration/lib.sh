@@ -5,6 +5,7 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMFS=${VMFS:-$ROOT/vmfs/vmfs}
 XWRITE=$ROOT/tests/tools/xwrite
+. "$ROOT/tests/integration/ours_lib.sh"
 T=$(mktemp -d /tmp/vmfs-test.XXXXXX)
 M=$T/mnt
 S=$T/state
@@ -52,19 +53,23 @@ errno_of() { # errno_of FILE TEXT: the errno name a single write gets ("" if it 
 	"$XWRITE" "$1" "$2"
 }
 
+VMFS_PREFIX=() # a command vmfs runs under (env --default-signal=INT: as from a terminal)
 vmfs_start() { # vmfs_start [ARGS...]: mount on $M with state $S, wait until it answers
-	"$VMFS" -f --state "$S" "$@" "$M" 2>>"$T/vmfs.err" &
+	"${VMFS_PREFIX[@]}" "$VMFS" -f --state "$S" "$@" "$M" 2>>"$T/vmfs.err" &
 	VMFS_PID=$!
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 1200); do
 		if ! kill -0 "$VMFS_PID" 2>/dev/null; then
 			echo "# vmfs died at start:"; sed 's/^/#   /' "$T/vmfs.err"
 			return 1
 		fi
-		cat "$M/version" >/dev/null 2>&1 && return 0
+		if cat "$M/version" >/dev/null 2>&1; then
+			names_of_ours
+			return 0
+		fi
 		sleep 0.05
 	done
-	echo "# vmfs did not mount within 5 s"
+	echo "# vmfs did not mount within 60 s"
 	return 1
 }
 
@@ -128,6 +133,7 @@ cleanup() {
 		wait "$VMFS_PID" 2>/dev/null
 	fi
 	grep -q " $M " /proc/mounts && { fusermount3 -uz "$M" 2>/dev/null || umount -l "$M"; }
+	scrub_ours
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -159,9 +165,6 @@ console_has() { # console_has OBJDIR TEXT: TEXT is in the console's scrollback
 	timeout 1 cat "$1/console" 2>/dev/null | grep -aq -- "$2"
 }
 
-gone() { # gone PID: the process has ended (a zombie waiting for init to reap it counts)
-	[ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
-}
 
 cg_top() { # the top cgroup of the mounted vmfs (each state directory has its own)
 	awk '$1=="cgroup_top"{print $2}' "$M/host/info"
