@@ -176,7 +176,7 @@ ok "no mount left" sh -c "! grep -q 'containers/m2/' /proc/mounts"
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "flush all" "$XWRITE" "$D/ctl" "flush all"
 is "$(ls "$C" | wc -l)" "0" "everything flushed"
-no_shims() { [ -z "$(ours)" ]; }
+no_shims() { none_of_ours; }
 ok "no shim left at all" wait_for 5 no_shims
 is "$(ls -d /sys/fs/cgroup/*/$G/default/* /sys/fs/cgroup/$G/default/* 2>/dev/null | grep -vc '/[a-z_]*\.[a-z_.]*$\|/tasks$\|notify_on_release$')" "0" "no container cgroup left at all"
 ok "no overlay left" sh -c "! grep -q '$S' /proc/mounts"

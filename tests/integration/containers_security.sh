@@ -279,7 +279,7 @@ is "$(cat "$C/bomb/state")" "QUIT" "state QUIT"
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "flush all" "$XWRITE" "$D/ctl" "flush all"
 is "$(ls "$C" | wc -l)" "0" "everything flushed"
-is "$(ours)" "" "no process of this vmfs left"
+ok "no process of this vmfs left" wait_for 3 none_of_ours
 ok "no group of this vmfs left" wait_for 3 sh -c "! ls -d /sys/fs/cgroup/*/$G /sys/fs/cgroup/$G 2>/dev/null | grep -q ."
 is "$(grep -F "$S" /proc/mounts)" "" "no mount left"
 kill "$HOST_SLEEP" 2>/dev/null

@@ -6,11 +6,11 @@ gone() { # gone PID: the process has ended (a zombie waiting for init to reap it
 	[ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-proc_start() { # proc_start PID: its start time (field 22 of /proc/PID/stat); fails once gone
-	local st
+proc_start() { # proc_start PID: its start time (field 22 of /proc/PID/stat); fails once it
+	local st # has ended (a zombie included)
 	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	set -- ${st##*) } # the fields after "PID (COMM) ", which may hold spaces
-	[ -n "${20:-}" ] && echo "${20}"
+	[ "$1" != Z ] && [ "$1" != X ] && [ -n "${20:-}" ] && echo "${20}"
 }
 
 ours() { # ours [DIR]: "PID START" of each process vmfs started under DIR (default $S)
@@ -37,6 +37,8 @@ ours() { # ours [DIR]: "PID START" of each process vmfs started under DIR (defau
 			done
 	} | sort -u
 }
+
+none_of_ours() { [ -z "$(ours "$@")" ]; } # none_of_ours [DIR]
 
 kill_ours() { # kill_ours [DIR]: SIGKILL to every process of ours (see ours), no other; waits
 	local p s i killed=()

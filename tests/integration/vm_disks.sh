@@ -136,7 +136,7 @@ ok "no partial image" test ! -e "$T/images/big3" -a ! -e "$T/images/big3.part"
 # flush removes the overlays with the VMs
 ok "kill and flush" sh -c "'$XWRITE' '$D/ctl' 'kill all' && '$XWRITE' '$D/ctl' 'flush all'"
 ok "the overlays are gone" sh -c "! ls '$S'/ns/default/vms/*/disk0.qcow2"
-is "$(ours)" "" "no QEMU left"
+ok "no QEMU left" wait_for 3 none_of_ours
 ok "the images stay" test -f "$T/images/saved.qcow2" -a -f "$T/images/base.qcow2"
 vmfs_stop
 done_testing

@@ -96,7 +96,7 @@ like "$(cat "$V/s3/log")" "s3 has no display: config/vga is none" "the log says 
 
 # stop and gone: nothing left
 ok "kill and flush" sh -c "'$XWRITE' '$D/ctl' 'kill all' && '$XWRITE' '$D/ctl' 'flush all'"
-is "$(ours)" "" "no QEMU left"
+ok "no QEMU left" wait_for 3 none_of_ours
 ok "the VNC port is closed" sh -c "! timeout 1 bash -c 'exec 5<>/dev/tcp/127.0.0.1/$port' 2>/dev/null"
 vmfs_stop
 done_testing
