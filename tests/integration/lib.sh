@@ -114,16 +114,16 @@ vmfs_kill9() {
 # caused it, on a TAP line of its own. Leaks count: LeakSanitizer reports when vmfs exits.
 export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-sanitizer_check() {
-	local what
+sanitizer_check() { # sanitizer_check [FILE WHO]: FILE is $T/vmfs.err (WHO: vmfs) by default
+	local err=${1:-$T/vmfs.err} who=${2:-vmfs} what
 	what=$(grep -Eo 'ERROR: (AddressSanitizer|LeakSanitizer)[^:]*: [a-z -]*|LeakSanitizer has encountered a fatal error|runtime error: .*' \
-		"$T/vmfs.err" 2>/dev/null | head -1)
+		"$err" 2>/dev/null | head -1)
 	[ -n "$what" ] || return 0
 	TAP_N=$((TAP_N + 1))
 	TAP_FAIL=$((TAP_FAIL + 1))
-	echo "not ok $TAP_N - vmfs's stderr has no sanitizer report: $what"
-	sed 's/^/#   /' "$T/vmfs.err" | grep -v '^#   vmfs: ' | head -120
-	: >"$T/vmfs.err"
+	echo "not ok $TAP_N - $who's stderr has no sanitizer report: $what"
+	sed 's/^/#   /' "$err" | grep -v '^#   vmfs: ' | head -120
+	: >"$err"
 	return 1
 }
 
