@@ -92,8 +92,9 @@ ok "start a VM with a 400 MiB disk" "$XWRITE" "$V/d5/ctl" start
 copier() { # copier NAME: the qemu-img our vmfs runs to commit NAME (its child, by its arguments)
 	local p
 	for p in $(pgrep -P "$VMFS_PID" -x qemu-img); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "/$1[.a-z0-9]*\.part " && echo "$p"
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "/$1[.a-z0-9]*\.part " && echo "$p" && return 0
 	done
+	return 1
 }
 echo "commit big1" >"$V/d5/ctl" &
 writer=$!
