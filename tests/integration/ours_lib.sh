@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by lib.sh and tests/canary: what a vmfs started and made (processes, cgroups,
 # network devices, mounts), found through its own state directory and host/info, never by a
 # name pattern (another vmfs on the host, a user's, has QEMUs and shims of the same names).
@@ -41,19 +42,19 @@ ours() { # ours [DIR]: "PID START" of each process vmfs started under DIR (defau
 none_of_ours() { [ -z "$(ours "$@")" ]; } # none_of_ours [DIR]
 
 kill_ours() { # kill_ours [DIR]: SIGKILL to every process of ours (see ours), no other; waits
-	local p s i killed=()
+	local p s killed=()
 	while read -r p s; do
 		[ "$(proc_start "$p")" = "$s" ] && kill -9 "$p" 2>/dev/null && killed+=("$p")
 	done < <(ours "$@")
 	for p in "${killed[@]}"; do
-		for i in $(seq 30); do gone "$p" && break; sleep 0.1; done
+		for _ in $(seq 30); do gone "$p" && break; sleep 0.1; done
 	done
 	return 0
 }
 
 # What names this vmfs gives its cgroups and network devices: both derive from the state
 # directory (host/info), so the cleanup removes ours and never another vmfs's.
-OUR_CGTOP= OUR_NETPREFIX=
+OUR_CGTOP='' OUR_NETPREFIX=''
 names_of_ours() {
 	local info
 	info=$(cat "$M/host/info" 2>/dev/null) || return 0
