@@ -132,9 +132,12 @@ static void child_main(struct shim *sh)
 	sigset_t none;
 	close(sh->errpipe[0]);
 	close(sh->syncpipe[1]);
-	/* the shim's blocked and ignored signals would otherwise pass on to init */
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
+	/* the shim's (and through it vmfs's) ignored and blocked signals would otherwise pass
+	 * on to init: a vmfs started from a script ignores SIGINT, and so would every command
+	 * typed into the console, which Ctrl-C could then never interrupt */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL); /* EINVAL for the C library's own: nothing to do */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* go on once the shim has put us in the cgroup; EOF means it gave up */

@@ -355,11 +355,7 @@ cluster_teardown() {
 		while kill -0 "$pid" 2>/dev/null && ! gone "$pid" && [ $SECONDS -lt $end ]; do sleep 0.05; done
 		kill -0 "$pid" 2>/dev/null && ! gone "$pid" && { kill -KILL "$pid" 2>/dev/null; rc=1; }
 		wait "$pid" 2>/dev/null
-		if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$d/vmfs.err" 2>/dev/null; then
-			echo "# sanitizer report from member h$i's vmfs:"
-			sed 's/^/#   /' "$d/vmfs.err" | head -60
-			rc=1
-		fi
+		sanitizer_check "$d/vmfs.err" "member h$i's vmfs" || rc=1
 	done
 	for i in $(seq 1 "$CLUSTER_N"); do
 		ip link del "$(cluster_var VETH "$i")" 2>/dev/null
@@ -386,6 +382,7 @@ cleanup() {
 		kill "$VMFS_PID" 2>/dev/null
 		wait "$VMFS_PID" 2>/dev/null
 		VMFS_PID=
+		sanitizer_check
 	fi
 	cluster_teardown
 	_cluster_lib_cleanup

@@ -7,7 +7,7 @@ use_busybox_image
 vmfs_start --images "$T/images" || exit 1
 D=$M/ns/default
 C=$D/containers
-EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "vmfs-shim $S" 2>/dev/null'
+EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; kill_ours'
 
 console_has() { grep -q -- "$2" "$T/console.$1"; }
 follow() { # follow NAME: keeps a copy of NAME's console in $T/console.NAME
@@ -137,8 +137,36 @@ printf 'echo still-$((4))-here\n' >"$C/m1/console"
 ok "console input works after the restart" wait_for 5 console_has m1 still-4-here
 like "$(cat "$C/m1/log")" "adopted after a vmfs restart" "the log says it was adopted"
 
+# Ctrl-C in the console interrupts the command that runs and never ends the container, with
+# vmfs started from a script (SIGINT ignored, as a background job of this script is) and as
+# from a terminal (SIGINT at its default)
+ctrl_c() { # ctrl_c NAME HOW
+	mkdir "$C/$1" && "$XWRITE" "$C/$1/ctl" start >/dev/null
+	follow "$1"
+	wait_for 5 console_has "$1" "is up"
+	printf 'sleep 100; echo slept-$((1+1))\n' >"$C/$1/console"
+	sleep 1
+	printf '\003' >"$C/$1/console"
+	printf 'echo back-$((2+3))\n' >"$C/$1/console"
+	ok "$2: Ctrl-C interrupts the foreground command, the prompt comes back" wait_for 5 console_has "$1" back-5
+	ok "$2: ... and only that command" sh -c "! grep -q slept-2 '$T/console.$1'"
+	is "$(cat "$C/$1/state")" "RUNNING" "$2: the container still runs"
+	printf 'echo still-$((3+4))\n' >"$C/$1/console"
+	ok "$2: and its console answers" wait_for 5 console_has "$1" still-7
+	printf '\003' >"$C/$1/console"
+	printf 'echo idle-$((4+4))\n' >"$C/$1/console"
+	ok "$2: Ctrl-C at the prompt changes nothing" wait_for 5 console_has "$1" idle-8
+	is "$(cat "$C/$1/state")" "RUNNING" "$2: still running"
+}
+ctrl_c int1 "vmfs started from a script"
+vmfs_kill9
+VMFS_PREFIX=(env --default-signal=INT)
+vmfs_start --images "$T/images" || exit 1
+VMFS_PREFIX=()
+ctrl_c int2 "vmfs started with SIGINT at its default"
+
 # rmdir kills and removes every trace
-shim_count() { pgrep -f "vmfs-shim $S/ns/default/containers/$1/run" | wc -l; }
+shim_count() { ours "$S/ns/default/containers/$1" | wc -l; }
 ok "rmdir a running container" rmdir "$C/m2"
 ok "its directory is gone" test ! -e "$C/m2"
 no_shim() { [ "$(shim_count "$1")" = 0 ]; }
@@ -148,7 +176,7 @@ ok "no mount left" sh -c "! grep -q 'containers/m2/' /proc/mounts"
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "flush all" "$XWRITE" "$D/ctl" "flush all"
 is "$(ls "$C" | wc -l)" "0" "everything flushed"
-no_shims() { ! pgrep -f "vmfs-shim $S" >/dev/null; }
+no_shims() { none_of_ours; }
 ok "no shim left at all" wait_for 5 no_shims
 is "$(ls -d /sys/fs/cgroup/*/$G/default/* /sys/fs/cgroup/$G/default/* 2>/dev/null | grep -vc '/[a-z_]*\.[a-z_.]*$\|/tasks$\|notify_on_release$')" "0" "no container cgroup left at all"
 ok "no overlay left" sh -c "! grep -q '$S' /proc/mounts"

@@ -27,7 +27,7 @@ scrub() {
 		echo "kill all" >"$D/ctl" 2>/dev/null
 		echo "flush all" >"$D/ctl" 2>/dev/null
 	fi
-	pkill -9 -f "vmfs-shim $S" 2>/dev/null
+	kill_ours
 	for pid in "${!INIT_START[@]}"; do
 		same_proc "$pid" "${INIT_START[$pid]}" && kill -9 "$pid" 2>/dev/null
 	done
@@ -48,7 +48,7 @@ col() { # col NAME: the column NAME of ns info, as "name value" lines
 	awk -F'\t' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i; next} {print $2, $k}' "$D/info"
 }
 running_count() { col state | awk '$1 ~ /^s[0-9]+$/ && $2=="RUNNING"' | wc -l; }
-shims() { pgrep -f "vmfs-shim $S" | wc -l; }
+shims() { ours | while read -r p _; do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = vmfs-shim ] && echo; done | wc -l; }
 cgroups_left() { # the containers' groups
 	[ -n "$G" ] && ls -d /sys/fs/cgroup/*/"$G"/default/s* /sys/fs/cgroup/"$G"/default/s* 2>/dev/null |
 		grep -E '/s[0-9]+$'

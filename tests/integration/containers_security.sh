@@ -30,7 +30,7 @@ scrub() {
 		echo "kill all" >"$D/ctl" 2>/dev/null
 		echo "flush all" >"$D/ctl" 2>/dev/null
 	fi
-	pkill -9 -f "vmfs-shim $S" 2>/dev/null
+	kill_ours
 	for g in $(groups_left); do
 		[ -e "$g/freezer.state" ] && echo THAWED >"$g/freezer.state" 2>/dev/null
 		[ -e "$g/cgroup.kill" ] && echo 1 >"$g/cgroup.kill" 2>/dev/null
@@ -279,7 +279,7 @@ is "$(cat "$C/bomb/state")" "QUIT" "state QUIT"
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "flush all" "$XWRITE" "$D/ctl" "flush all"
 is "$(ls "$C" | wc -l)" "0" "everything flushed"
-is "$(pgrep -f "vmfs-shim $S" | wc -l)" "0" "no shim left"
+ok "no process of this vmfs left" wait_for 3 none_of_ours
 ok "no group of this vmfs left" wait_for 3 sh -c "! ls -d /sys/fs/cgroup/*/$G /sys/fs/cgroup/$G 2>/dev/null | grep -q ."
 is "$(grep -F "$S" /proc/mounts)" "" "no mount left"
 kill "$HOST_SLEEP" 2>/dev/null

@@ -18,10 +18,8 @@ SHIMS=()
 # Kills whatever a failed test left running, then mounts and cgroups, before lib.sh's
 # cleanup removes $T.
 shim_cleanup() {
-	local p run
-	for run in "$T"/ct/*/run; do
-		[ -f "$run/pid" ] && kill -9 "$(cut -d' ' -f1 "$run/pid")" 2>/dev/null
-	done
+	local p
+	kill_ours "$T/ct"
 	for p in "${SHIMS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in "${SHIMS[@]}"; do kill -9 "$p" 2>/dev/null; done

@@ -11,7 +11,7 @@ truncate -s 8M "$T/images/raw.img"
 vmfs_start --images "$T/images" || exit 1
 D=$M/ns/default
 V=$D/vms
-EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "process=vmfs-d[0-9]" 2>/dev/null'
+EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; kill_ours'
 
 field() { awk -v k="$2" '$1==k{$1=""; print substr($0,2)}' "$V/$1/info"; }
 boots() { # boots VM: the default kernel and initrd with the disks in config/disk
@@ -89,7 +89,13 @@ head -c 400M /dev/urandom >"$T/images/big.raw"
 mkdir "$V/d5"
 echo big.raw >"$V/d5/config/disk"
 ok "start a VM with a 400 MiB disk" "$XWRITE" "$V/d5/ctl" start
-copier() { pgrep -f "qemu-img convert .*$1.part"; }
+copier() { # copier NAME: the qemu-img our vmfs runs to commit NAME (its child, by its arguments)
+	local p
+	for p in $(pgrep -P "$VMFS_PID" -x qemu-img); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "/$1[.a-z0-9]*\.part " && echo "$p" && return 0
+	done
+	return 1
+}
 echo "commit big1" >"$V/d5/ctl" &
 writer=$!
 for i in $(seq 1000); do cp=$(copier big1) && break; sleep 0.005; done
@@ -131,7 +137,7 @@ ok "no partial image" test ! -e "$T/images/big3" -a ! -e "$T/images/big3.part"
 # flush removes the overlays with the VMs
 ok "kill and flush" sh -c "'$XWRITE' '$D/ctl' 'kill all' && '$XWRITE' '$D/ctl' 'flush all'"
 ok "the overlays are gone" sh -c "! ls '$S'/ns/default/vms/*/disk0.qcow2"
-ok "no QEMU left" sh -c "! pgrep -f 'process=vmfs-d[0-9]'"
+ok "no QEMU left" wait_for 3 none_of_ours
 ok "the images stay" test -f "$T/images/saved.qcow2" -a -f "$T/images/base.qcow2"
 vmfs_stop
 done_testing

@@ -9,7 +9,7 @@ use_boot_image
 vmfs_start --images "$T/images" || exit 1
 D=$M/ns/default
 V=$D/vms
-EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; pkill -9 -f "process=vmfs-s[0-9]" 2>/dev/null'
+EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; kill_ours'
 
 field() { awk -v k="$2" '$1==k{$1=""; print substr($0,2)}' "$V/$1/info"; }
 qmp() { # qmp VM JSON: one transaction, prints the reply
@@ -96,7 +96,7 @@ like "$(cat "$V/s3/log")" "s3 has no display: config/vga is none" "the log says 
 
 # stop and gone: nothing left
 ok "kill and flush" sh -c "'$XWRITE' '$D/ctl' 'kill all' && '$XWRITE' '$D/ctl' 'flush all'"
-ok "no QEMU left" sh -c "! pgrep -f 'process=vmfs-s[0-9]'"
+ok "no QEMU left" wait_for 3 none_of_ours
 ok "the VNC port is closed" sh -c "! timeout 1 bash -c 'exec 5<>/dev/tcp/127.0.0.1/$port' 2>/dev/null"
 vmfs_stop
 done_testing

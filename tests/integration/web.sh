@@ -155,7 +155,7 @@ is "$(code -X DELETE $U/ns/lab)" 200 "DELETE it"
 is "$(code -X PUT $U/ns/default/vms/v2/)" 201 "mkdir v2"
 curl -s -o "$T/start" -w '%{http_code}' -X POST --data-binary start $U/ns/default/vms/v2/ctl >"$T/start.code" &
 cpid=$!
-wait_for 5 sh -c "ps -eo args | grep -q '[q]emu-system.*process=vmfs-v2'"
+wait_for 5 eval '[ -n "$(ours "$S/ns/default/vms/v2")" ]' # its QEMU runs
 ok "SIGTERM while a request waits: a clean exit" vmfs_term
 wait $cpid
 like "$(cat "$T/start.code")" "^(503|200)$" "the waiting request is answered ($(cat "$T/start.code"))"
