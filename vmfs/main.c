@@ -69,6 +69,9 @@ static int join_values(int argc, char **argv, char ***out)
 		for (size_t k = 0; i + 1 == argc && k < sizeof(with_value) / sizeof(*with_value); k++)
 			if (!strcmp(argv[i], with_value[k])) {
 				fprintf(stderr, "vmfs: %s needs a value (vmfs --help)\n", argv[i]);
+				while (n)
+					free(v[--n]);
+				free(v);
 				errno = 0;
 				return -1;
 			}
@@ -138,11 +141,17 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 		{"--web-key", "web_key", cli->web_key},
 		{"MOUNTPOINT", "mountpoint", fo->mountpoint},
 	};
-	for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++)
-		if (over[i].value && conf_set(conf, "vmfs", over[i].key, over[i].value, cwd, err, sizeof(err))) {
+	for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++) {
+		/* an option given empty is a mistake (an unset variable), not "the default" */
+		if (over[i].value && !*over[i].value)
+			snprintf(err, sizeof(err), "the value is empty (leave the option out for the default)");
+		if (over[i].value &&
+		    (!*over[i].value ||
+		     conf_set(conf, "vmfs", over[i].key, over[i].value, cwd, err, sizeof(err)))) {
 			fprintf(stderr, "vmfs: %s: %s\n", over[i].opt, err);
 			return 2;
 		}
+	}
 	conf->web_insecure |= cli->web_insecure;
 	conf->debug |= fo->debug;
 	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */

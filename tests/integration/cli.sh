@@ -154,7 +154,9 @@ ok "no state directory made by the refused files" test ! -e "$T/st1" -a ! -e "$T
 # the command line: empty or bad values are refused in words, before anything is touched
 run_vmfs -f --conf "$EMPTY" --state "" "$M"
 is "$RC" "2" "--state \"\": exit 2, no crash"
-is "$OUT" "vmfs: --state: the path is empty (leave it out for the default)" "--state \"\": says so"
+is "$OUT" "vmfs: --state: the value is empty (leave the option out for the default)" "--state \"\": says so"
+run_vmfs -f --conf "$EMPTY" --state "$S" --web= "$M"
+is "$OUT" "vmfs: --web: the value is empty (leave the option out for the default)" "--web= (empty): says so"
 run_vmfs -f --conf "" --state "$S" "$M"
 is "$OUT" "vmfs: --conf: the path is empty" "--conf \"\": says so"
 run_vmfs -f --conf "$EMPTY" --state "$S" --web 127.0.0.1 "$M"
