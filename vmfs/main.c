@@ -142,15 +142,15 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 		{"MOUNTPOINT", "mountpoint", fo->mountpoint},
 	};
 	for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++) {
+		if (!over[i].value)
+			continue;
 		/* an option given empty is a mistake (an unset variable), not "the default" */
-		if (over[i].value && !*over[i].value)
+		if (!*over[i].value)
 			snprintf(err, sizeof(err), "the value is empty (leave the option out for the default)");
-		if (over[i].value &&
-		    (!*over[i].value ||
-		     conf_set(conf, "vmfs", over[i].key, over[i].value, cwd, err, sizeof(err)))) {
-			fprintf(stderr, "vmfs: %s: %s\n", over[i].opt, err);
-			return 2;
-		}
+		else if (!conf_set(conf, "vmfs", over[i].key, over[i].value, cwd, err, sizeof(err)))
+			continue;
+		fprintf(stderr, "vmfs: %s: %s\n", over[i].opt, err);
+		return 2;
 	}
 	conf->web_insecure |= cli->web_insecure;
 	conf->debug |= fo->debug;
