@@ -83,6 +83,28 @@ build/.boot.stamp: scripts/mkbootimg
 run: all
 	scripts/run
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang apart from the gcc objects: the
+# library's sources again into build/fuzz/obj, instrumented. tests/fuzz/run runs them.
+FUZZ_DIR := build/fuzz
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wno-unused-parameter -D_GNU_SOURCE -I. \
+	$(shell pkg-config --cflags $(PKGS)) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libvmfs.a: $(FUZZ_OBJ)
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libvmfs.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libvmfs.a $(LDLIBS)
+
 format:
 	clang-format -i $(wildcard */*.c */*.h web/passwd/*.c tests/*/*.c tests/*/*.h)
 
@@ -91,4 +113,4 @@ clean:
 	rm -f $(LIB_OBJ) $(SHIM_SRC:.c=.o) vmfs/main.o libvmfs.a vmfs/vmfs vmfs/vmfs-shim $(UNIT_BIN) $(TOOLS)
 	rm -f web/passwd/vmfs-passwd.o vmfs/vmfs-passwd
 
-.PHONY: all vmfs-bin check test bench run format clean images
+.PHONY: all vmfs-bin check test bench run format clean images fuzz

@@ -99,6 +99,8 @@ int cluster_open(struct cluster *cl, struct model *m, struct evlog *log, const c
 void cluster_close(struct cluster *cl);
 /* hosts/ctl: add NAME URL, remove NAME. */
 int cluster_add(struct cluster *cl, const char *name, const char *url, char *err, size_t errlen);
+/* Is url one add takes (ssh://USER@HOST/PATH or an absolute path)? For vmfs.conf's members. */
+int member_url_check(const char *url, char *err, size_t errlen);
 int cluster_remove(struct cluster *cl, const char *name, char *err, size_t errlen);
 struct member *cluster_find(const struct cluster *cl, const char *name);
 void member_put(struct member *mb);

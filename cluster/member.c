@@ -449,19 +449,12 @@ static int save(struct cluster *cl, char *err, size_t errlen)
 	return r;
 }
 
-static int add(struct cluster *cl, const char *name, const char *url, char *err, size_t errlen)
+int member_url_check(const char *url, char *err, size_t errlen)
 {
-	char sdir[4096], link[64];
-	if (name_check(name, err, errlen))
-		return -EINVAL;
-	if (cluster_find(cl, name)) {
-		snprintf(err, errlen, "%s is a member already (remove it first)", name);
-		return -EEXIST;
-	}
 	bool ssh = !strncmp(url, "ssh://", 6);
 	if (!ssh && url[0] != '/') {
-		snprintf(err, errlen, "\"%s\" is neither ssh://USER@HOST/PATH nor an absolute path "
-			 "where the member's tree is mounted", url);
+		snprintf(err, errlen, "\"%.200s\" is neither ssh://USER@HOST/PATH nor an absolute "
+			 "path where the member's tree is mounted", url);
 		return -EINVAL;
 	}
 	if (strlen(url) >= sizeof(((struct member *)0)->url)) {
@@ -474,6 +467,22 @@ static int add(struct cluster *cl, const char *name, const char *url, char *err,
 			 "member's mount point is missing)", url);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int add(struct cluster *cl, const char *name, const char *url, char *err, size_t errlen)
+{
+	char sdir[4096], link[64];
+	if (name_check(name, err, errlen))
+		return -EINVAL;
+	if (cluster_find(cl, name)) {
+		snprintf(err, errlen, "%s is a member already (remove it first)", name);
+		return -EEXIST;
+	}
+	int r = member_url_check(url, err, errlen);
+	if (r)
+		return r;
+	bool ssh = !strncmp(url, "ssh://", 6);
 	struct member *mb = calloc(1, sizeof(*mb));
 	struct member **v = mb ? realloc(cl->v, (cl->n + 1) * sizeof(*v)) : NULL;
 	if (!v) {

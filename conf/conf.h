@@ -7,42 +7,69 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* X(section, key, type, default, help); type is str or bool. */
+/* X(section, key, type, default, help). The type says how a value is checked:
+ *   path    a file or directory; a relative one is taken from the config file's directory
+ *           (from the working directory on the command line); never empty
+ *   bool    true/false, yes/no, on/off, 1/0
+ *   ifname  a network interface name (at most 15 bytes, no '/', ':' or blank)
+ *   addr    IPV4:PORT
+ *   opts    comma-separated options, no empty one
+ *   members NAME=URL separated by blanks */
 #define VMFS_CONF_KEYS(X)                                                                          \
-	X(vmfs, mountpoint, str, "", "where the tree is mounted (MOUNTPOINT on the command line wins)") \
-	X(vmfs, state, str, "/var/lib/vmfs", "the state directory: namespaces, objects, logs")     \
-	X(vmfs, images, str, "", "the image store shown as images/ (default: STATE/images)")       \
-	X(vmfs, options, str, "", "FUSE mount options, comma-separated, as with -o")               \
+	X(vmfs, mountpoint, path, "", "where the tree is mounted (MOUNTPOINT on the command line wins)") \
+	X(vmfs, state, path, "/var/lib/vmfs", "the state directory: namespaces, objects, logs")    \
+	X(vmfs, images, path, "", "the image store shown as images/ (default: STATE/images)")      \
+	X(vmfs, options, opts, "", "FUSE mount options, comma-separated, as with -o")              \
 	X(vmfs, allow_other, bool, "false", "let other users into the tree (modes still apply)")   \
 	X(vmfs, foreground, bool, "false", "stay in the foreground, as -f")                        \
 	X(vmfs, debug, bool, "false", "print every FUSE request, as -d")                           \
-	X(vmfs, uplink, str, "", "an interface that carries every VLAN tagged off the host (a trunk)") \
-	X(vmfs, web, str, "", "serve the tree over HTTP on ADDR:PORT, e.g. 127.0.0.1:9001")         \
-	X(vmfs, web_passwd, str, "", "the web's password file (users, rules; vmfs-passwd makes it)") \
-	X(vmfs, web_cert, str, "", "the web's TLS certificate (PEM); with web_key, HTTPS only")  \
-	X(vmfs, web_key, str, "", "the web's TLS private key (PEM)")                               \
+	X(vmfs, uplink, ifname, "", "an interface that carries every VLAN tagged off the host (a trunk)") \
+	X(vmfs, web, addr, "", "serve the tree over HTTP on ADDR:PORT, e.g. 127.0.0.1:9001")        \
+	X(vmfs, web_passwd, path, "", "the web's password file (users, rules; vmfs-passwd makes it)") \
+	X(vmfs, web_cert, path, "", "the web's TLS certificate (PEM); with web_key, HTTPS only") \
+	X(vmfs, web_key, path, "", "the web's TLS private key (PEM)")                              \
 	X(vmfs, web_insecure, bool, "false", "serve a non-loopback address without a password file") \
-	X(vmfs, web_ui, str, "", "the browser pages (default: web/ui beside the vmfs binary)")     \
-	X(vmfs, members, str, "", "cluster members, NAME=URL separated by spaces (as hosts/ctl add)") \
-	X(vmfs, sshfs_options, str, "", "extra sshfs -o options for ssh:// members (IdentityFile=...)")
+	X(vmfs, web_ui, path, "", "the browser pages (default: web/ui beside the vmfs binary)")    \
+	X(vmfs, members, members, "", "cluster members, NAME=URL separated by spaces (as hosts/ctl add)") \
+	X(vmfs, sshfs_options, opts, "", "extra sshfs -o options for ssh:// members (IdentityFile=...)")
 
-#define CONF_TYPE_str char *
-#define CONF_TYPE_bool bool
-#define CONF_FIELD(sec, key, type, def, help) CONF_TYPE_##type key;
+/* What each type is stored as: a string (strdup()ed) or a bool. */
+#define CONF_KIND_path text
+#define CONF_KIND_ifname text
+#define CONF_KIND_addr text
+#define CONF_KIND_opts text
+#define CONF_KIND_members text
+#define CONF_KIND_bool flag
+#define CONF_CAT_(a, b) a##b
+#define CONF_CAT(a, b) CONF_CAT_(a, b)
+#define CONF_TYPE_text char *
+#define CONF_TYPE_flag bool
+#define CONF_FIELD(sec, key, type, def, help) CONF_CAT(CONF_TYPE_, CONF_KIND_##type) key;
 
 struct vmfs_conf {
 	VMFS_CONF_KEYS(CONF_FIELD)
 	char *path; /* the file it came from, or NULL */
 };
 
+/* The longest path a key takes, after a relative one is made absolute. */
+#define CONF_PATH_MAX 4000
+/* The largest configuration file read. */
+#define CONF_FILE_MAX (64 * 1024)
+
 /* Fills every key with its default. */
 int conf_defaults(struct vmfs_conf *c);
 /* Reads path over the current values. On error returns -EINVAL (-ENOENT if the file is
  * missing) with "FILE:LINE: reason" in err. */
 int conf_load(struct vmfs_conf *c, const char *path, char *err, size_t errlen);
-/* Sets one key from text (used by the file and by command-line overrides). */
+/* Parses the text of a configuration file (len bytes; NUL bytes in it are refused) named
+ * name, whose relative paths are taken from the directory dir (absolute). Each key is
+ * given at most once, in one [vmfs] section. Errors as conf_load. */
+int conf_parse(struct vmfs_conf *c, const char *text, size_t len, const char *name,
+	       const char *dir, char *err, size_t errlen);
+/* Sets one key from text, checked as the file's keys are (used by the file and by
+ * command-line overrides); a relative path is taken from dir. */
 int conf_set(struct vmfs_conf *c, const char *section, const char *key, const char *value,
-	     char *err, size_t errlen);
+	     const char *dir, char *err, size_t errlen);
 void conf_free(struct vmfs_conf *c);
 /* Prints the keys with their defaults and help, for --help. */
 void conf_usage(FILE *out);

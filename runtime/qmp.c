@@ -13,7 +13,7 @@
 struct qconn {
 	int fd;
 	char buf[65536];
-	size_t len;
+	size_t len, used;
 	long deadline_ms;
 };
 
@@ -24,20 +24,22 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-/* Reads one JSON line; -ETIMEDOUT past the deadline, -ECONNRESET if QEMU went away. */
-static int qmp_line(struct qconn *c, json_object **out)
+/* Reads one line (NUL-terminated in place, valid until the next call); -ETIMEDOUT past the
+ * deadline, -ECONNRESET if QEMU went away. */
+static int qmp_line(struct qconn *c, char **out)
 {
+	if (c->used) { /* the line returned last time */
+		memmove(c->buf, c->buf + c->used, c->len - c->used);
+		c->len -= c->used;
+		c->used = 0;
+	}
 	for (;;) {
 		char *nl = memchr(c->buf, '\n', c->len);
 		if (nl) {
 			*nl = 0;
-			*out = json_tokener_parse(c->buf);
-			size_t used = nl + 1 - c->buf;
-			memmove(c->buf, nl + 1, c->len - used);
-			c->len -= used;
-			if (*out)
-				return 0;
-			continue; /* not JSON: skip it */
+			c->used = nl + 1 - c->buf;
+			*out = c->buf;
+			return 0;
 		}
 		long left = c->deadline_ms - now_ms();
 		if (left <= 0)
@@ -54,32 +56,36 @@ static int qmp_line(struct qconn *c, json_object **out)
 	}
 }
 
+int qmp_reply_parse(const char *line, char *reply, size_t replylen, char *err, size_t errlen)
+{
+	json_object *o = json_tokener_parse(line), *v;
+	int r = 1; /* not JSON, an event, or the greeting: not the answer */
+	if (json_object_object_get_ex(o, "return", &v)) {
+		if (reply)
+			snprintf(reply, replylen, "%s",
+				 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		r = 0;
+	} else if (json_object_object_get_ex(o, "error", &v)) {
+		json_object *cls = NULL, *desc = NULL;
+		json_object_object_get_ex(v, "class", &cls);
+		json_object_object_get_ex(v, "desc", &desc);
+		snprintf(err, errlen, "QEMU: %s: %s",
+			 json_object_is_type(cls, json_type_string) ? json_object_get_string(cls) : "?",
+			 json_object_is_type(desc, json_type_string) ? json_object_get_string(desc) : "?");
+		r = -EIO;
+	}
+	json_object_put(o);
+	return r;
+}
+
 /* Waits for the answer to the last command: {"return": ...} or {"error": ...}. */
 static int qmp_answer(struct qconn *c, char *reply, size_t replylen, char *err, size_t errlen)
 {
 	for (;;) {
-		json_object *o, *v;
-		int r = qmp_line(c, &o);
-		if (r)
+		char *line;
+		int r = qmp_line(c, &line);
+		if (r || (r = qmp_reply_parse(line, reply, replylen, err, errlen)) <= 0)
 			return r;
-		if (json_object_object_get_ex(o, "return", &v)) {
-			if (reply)
-				snprintf(reply, replylen, "%s",
-					 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-			json_object_put(o);
-			return 0;
-		}
-		if (json_object_object_get_ex(o, "error", &v)) {
-			json_object *cls = NULL, *desc = NULL;
-			json_object_object_get_ex(v, "class", &cls);
-			json_object_object_get_ex(v, "desc", &desc);
-			snprintf(err, errlen, "QEMU: %s: %s",
-				 json_object_is_type(cls, json_type_string) ? json_object_get_string(cls) : "?",
-				 json_object_is_type(desc, json_type_string) ? json_object_get_string(desc) : "?");
-			json_object_put(o);
-			return -EIO;
-		}
-		json_object_put(o); /* an event, or the greeting: not the answer */
 	}
 }
 
@@ -113,14 +119,17 @@ int qmp_run(int dirfd, const char *cmd, int timeout_ms, char *reply, size_t repl
 	json_object *greeting = NULL;
 	if (errlen)
 		err[0] = 0;
-	c.len = 0;
+	c.len = c.used = 0;
 	c.deadline_ms = now_ms() + timeout_ms;
 	c.fd = qmp_connect(dirfd);
 	if (c.fd < 0) {
 		snprintf(err, errlen, "cannot reach QEMU's QMP socket: %s", strerror(-c.fd));
 		return c.fd;
 	}
-	int r = qmp_line(&c, &greeting);
+	char *line;
+	int r;
+	while (!(r = qmp_line(&c, &line)) && !(greeting = json_tokener_parse(line)))
+		; /* not JSON: skip it */
 	if (!r && !json_object_object_get_ex(greeting, "QMP", NULL))
 		r = -EPROTO;
 	json_object_put(greeting);

@@ -12,4 +12,8 @@
  * -errno (ETIMEDOUT: QEMU silent; EIO: QEMU's error, with its class and desc in err). */
 int qmp_run(int dirfd, const char *cmd, int timeout_ms, char *reply, size_t replylen, char *err,
 	    size_t errlen);
+/* One line QEMU sent, parsed: 0 for {"return": V} (V as JSON text in reply, if given),
+ * -EIO for {"error": ...} (its class and desc in err), 1 for anything else (an event, the
+ * greeting, not JSON), which the caller skips. */
+int qmp_reply_parse(const char *line, char *reply, size_t replylen, char *err, size_t errlen);
 #endif

@@ -43,6 +43,18 @@ static const struct fuse_opt cli_opts[] = {
 	FUSE_OPT_END,
 };
 
+/* An option neither ours nor libfuse's command-line one (-f, -d, -s) is refused here:
+ * libfuse passes a "--word" it does not know over without a word. -o's options reach this
+ * one by one, without a dash; libfuse checks those. */
+static int cli_other(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	if (key != FUSE_OPT_KEY_OPT || arg[0] != '-' || !strcmp(arg, "-f") || !strcmp(arg, "-d") ||
+	    !strcmp(arg, "-s"))
+		return 1;
+	fprintf(stderr, "vmfs: unknown option %s (vmfs --help)\n", arg);
+	return -1;
+}
+
 /* "--web 127.0.0.1:9001" as "--web=127.0.0.1:9001", for the templates above. */
 static int join_values(int argc, char **argv, char ***out)
 {
@@ -54,6 +66,15 @@ static int join_values(int argc, char **argv, char ***out)
 		return -1;
 	for (int i = 0; i < argc; i++) {
 		bool joined = false;
+		for (size_t k = 0; i + 1 == argc && k < sizeof(with_value) / sizeof(*with_value); k++)
+			if (!strcmp(argv[i], with_value[k])) {
+				fprintf(stderr, "vmfs: %s needs a value (vmfs --help)\n", argv[i]);
+				while (n)
+					free(v[--n]);
+				free(v);
+				errno = 0;
+				return -1;
+			}
 		for (size_t k = 0; i + 1 < argc && k < sizeof(with_value) / sizeof(*with_value); k++)
 			if (!strcmp(argv[i], with_value[k])) {
 				if (asprintf(&v[n++], "%s=%s", argv[i], argv[i + 1]) < 0)
@@ -91,52 +112,52 @@ static void usage(FILE *out)
 	fprintf(out, "\nUnmount with `fusermount3 -u MOUNTPOINT` or SIGTERM.\n");
 }
 
-/* Makes path absolute: the daemon changes to / when it detaches. */
-static char *absolute(const char *path)
-{
-	if (path[0] == '/')
-		return strdup(path);
-	char cwd[PATH_MAX], *out = NULL;
-	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&out, "%s/%s", cwd, path) < 0)
-		return NULL;
-	return out;
-}
-
 static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cmdline_opts *fo)
 {
-	char err[512];
+	char err[512], cwd[PATH_MAX];
 	const char *path = cli->conf ? cli->conf : "/etc/vmfs.conf";
+	if (!*path) {
+		fprintf(stderr, "vmfs: --conf: the path is empty\n");
+		return 2;
+	}
 	int r = conf_load(conf, path, err, sizeof(err));
 	if (r && (cli->conf || r != -ENOENT)) {
 		fprintf(stderr, "vmfs: %s\n", err);
 		return 2;
 	}
-	if ((cli->state && conf_set(conf, "vmfs", "state", cli->state, err, sizeof(err))) ||
-	    (cli->images && conf_set(conf, "vmfs", "images", cli->images, err, sizeof(err))) ||
-	    (cli->web && conf_set(conf, "vmfs", "web", cli->web, err, sizeof(err))) ||
-	    (cli->web_passwd && conf_set(conf, "vmfs", "web_passwd", cli->web_passwd, err, sizeof(err))) ||
-	    (cli->web_cert && conf_set(conf, "vmfs", "web_cert", cli->web_cert, err, sizeof(err))) ||
-	    (cli->web_key && conf_set(conf, "vmfs", "web_key", cli->web_key, err, sizeof(err))) ||
-	    (fo->mountpoint && conf_set(conf, "vmfs", "mountpoint", fo->mountpoint, err, sizeof(err))))
+	/* the daemon changes to /: a relative path on the command line is made absolute now */
+	if (!getcwd(cwd, sizeof(cwd))) {
+		perror("vmfs: the working directory");
+		return 1;
+	}
+	const struct {
+		const char *opt, *key, *value;
+	} over[] = {
+		{"--state", "state", cli->state},
+		{"--images", "images", cli->images},
+		{"--web", "web", cli->web},
+		{"--web-passwd", "web_passwd", cli->web_passwd},
+		{"--web-cert", "web_cert", cli->web_cert},
+		{"--web-key", "web_key", cli->web_key},
+		{"MOUNTPOINT", "mountpoint", fo->mountpoint},
+	};
+	for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++) {
+		if (!over[i].value)
+			continue;
+		/* an option given empty is a mistake (an unset variable), not "the default" */
+		if (!*over[i].value)
+			snprintf(err, sizeof(err), "the value is empty (leave the option out for the default)");
+		else if (!conf_set(conf, "vmfs", over[i].key, over[i].value, cwd, err, sizeof(err)))
+			continue;
+		fprintf(stderr, "vmfs: %s: %s\n", over[i].opt, err);
 		return 2;
+	}
 	conf->web_insecure |= cli->web_insecure;
 	conf->debug |= fo->debug;
 	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */
 	if (!*conf->mountpoint) {
 		fprintf(stderr, "vmfs: no mount point given (vmfs --help)\n");
 		return 2;
-	}
-	/* the daemon changes to /: every path it keeps is made absolute */
-	char **dst[] = {&conf->state, &conf->mountpoint, &conf->images, &conf->web_passwd,
-			&conf->web_cert, &conf->web_key, &conf->web_ui};
-	for (size_t i = 0; i < sizeof(dst) / sizeof(dst[0]); i++) {
-		if (!**dst[i])
-			continue;
-		char *abs = absolute(*dst[i]);
-		if (!abs)
-			return 1;
-		free(*dst[i]);
-		*dst[i] = abs;
 	}
 	return 0;
 }
@@ -270,8 +291,9 @@ int main(int argc, char **argv)
 	char **joined;
 	argc = join_values(argc, argv, &joined);
 	if (argc < 0) {
-		perror("vmfs");
-		return 1;
+		if (errno)
+			perror("vmfs");
+		return 2;
 	}
 	struct fuse_args args = FUSE_ARGS_INIT(argc, joined);
 	struct cli cli = {0};
@@ -280,7 +302,7 @@ int main(int argc, char **argv)
 	struct vmfs v;
 	char err[512];
 	int rc = 2, lockfd = -1;
-	if (conf_defaults(&conf) < 0 || fuse_opt_parse(&args, &cli, cli_opts, NULL) < 0 ||
+	if (conf_defaults(&conf) < 0 || fuse_opt_parse(&args, &cli, cli_opts, cli_other) < 0 ||
 	    fuse_parse_cmdline(&args, &fo) != 0)
 		goto out;
 	if (cli.help || fo.show_help) {

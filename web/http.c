@@ -14,6 +14,7 @@
 #include "vmfs/loop.h"
 #include "vmfs/remote.h"
 #include "web/auth.h"
+#include "web/path.h"
 #include "web/web_int.h"
 
 #define BODY_MAX (1u << 20) /* a command or a value; images are copied in through the mount */
@@ -58,16 +59,10 @@ void web_fail(struct req *q, int err, const char *why)
  * last component is not looked up but copied there (mkdir and rmdir act on it). */
 static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last, size_t lastlen)
 {
-	char buf[4096], *save = NULL, *comp[128];
-	int n = 0;
-	if (strlen(path) >= sizeof(buf) || path[0] != '/')
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(c, ".") || !strcmp(c, "..") || n == (int)ARRAY_SIZE(comp))
-			return -EACCES;
-		comp[n++] = c;
-	}
+	char buf[4096], *comp[128];
+	int n = web_path_split(path, buf, sizeof(buf), comp, (int)ARRAY_SIZE(comp));
+	if (n < 0)
+		return n;
 	if (last && !n)
 		return -EINVAL;
 	int r = node_from_ino(v, NODE_ROOT_INO, out);

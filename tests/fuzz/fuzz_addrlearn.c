@@ -1,7 +1,5 @@
 /* libFuzzer target for the frame parser of runtime/addrlearn.c (guest bytes, untrusted).
- *   clang -std=gnu11 -D_GNU_SOURCE -I. -g -fsanitize=fuzzer,address,undefined \
- *         -o fuzz_addrlearn tests/fuzz/fuzz_addrlearn.c runtime/addrlearn.c && \
- *   ./fuzz_addrlearn -max_total_time=60
+ * Built and run by `make fuzz` and tests/fuzz/run (build/fuzz/fuzz_addrlearn).
  * The input is the frame, copied to a buffer of exactly its size so that ASan sees any read
  * past its end. Whatever the parser reports must also be sound: a unicast MAC and an address
  * that parses back to itself. */

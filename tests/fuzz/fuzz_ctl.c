@@ -1,6 +1,5 @@
-/* libFuzzer target for ctl/: every parser gets the same input.
- *   clang -std=gnu11 -D_GNU_SOURCE -I. -g -fsanitize=fuzzer,address,undefined \
- *         -o fuzz_ctl tests/fuzz/fuzz_ctl.c ctl/[a-z]*.c && ./fuzz_ctl -max_total_time=60
+/* libFuzzer target for ctl/: every parser gets the same input. Built and run by `make fuzz`
+ * and tests/fuzz/run (build/fuzz/fuzz_ctl).
  * The first byte picks the error buffer size, so that truncation is exercised too. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -125,6 +125,57 @@ ok "options = an unknown FUSE option is refused like -o" test "$RC" != 0
 like "$OUT" "no_such_option" "options = an unknown FUSE option: libfuse names it"
 is "$(mounts_at "$M")" "0" "nothing mounted after the refused configurations"
 
+# a strict file: a key twice, a second [vmfs], a bad value, an empty path: FILE:LINE, the
+# reason, exit 2, nothing mounted, no state made
+printf '[vmfs]\nstate = %s\ndebug = no\nstate = %s\n' "$T/st1" "$T/st2" >"$T/twice.conf"
+run_vmfs -f --conf "$T/twice.conf" "$M"
+is "$RC" "2" "a key given twice: exit 2"
+is "$OUT" "vmfs: $T/twice.conf:4: state is given twice (first on line 2)" "a key given twice: FILE:LINE and the first line"
+printf '[vmfs]\nforeground = yes\n[vmfs]\n' >"$T/sections.conf"
+run_vmfs -f --conf "$T/sections.conf" --state "$S" "$M"
+is "$OUT" "vmfs: $T/sections.conf:3: a second [vmfs] section (the first is on line 1)" "a second [vmfs] section: FILE:LINE"
+printf '[vmfs]\nuplink = enp0s31f6-trunk-to-the-switch-upstairs-01234\n' >"$T/uplink.conf"
+run_vmfs -f --conf "$T/uplink.conf" --state "$S" "$M"
+like "$OUT" "^vmfs: $T/uplink.conf:2: uplink: .* is 44 bytes long; an interface name is at most 15$" "a 44-byte uplink: FILE:LINE, not cut to 15"
+printf '[vmfs]\nmembers = h1=/mnt/h1 h2\n' >"$T/members.conf"
+run_vmfs -f --conf "$T/members.conf" --state "$S" "$M"
+is "$OUT" "vmfs: $T/members.conf:2: members: \"h2\" is not NAME=URL" "a bad members entry: FILE:LINE"
+printf '[vmfs]\nstate =\n' >"$T/empty_state.conf"
+run_vmfs -f --conf "$T/empty_state.conf" "$M"
+is "$RC" "2" "state = (empty): exit 2, no crash"
+is "$OUT" "vmfs: $T/empty_state.conf:2: state: the path is empty (leave it out for the default)" "state = (empty): says so"
+mkfifo "$T/fifo.conf"
+run_vmfs -f --conf "$T/fifo.conf" --state "$S" "$M"
+is "$OUT" "vmfs: $T/fifo.conf: not a regular file" "a FIFO as the file: refused at once, not waited on"
+is "$(mounts_at "$M")" "0" "nothing mounted after the refused files"
+ok "no state directory made by the refused files" test ! -e "$T/st1" -a ! -e "$T/st2"
+
+# the command line: empty or bad values are refused in words, before anything is touched
+run_vmfs -f --conf "$EMPTY" --state "" "$M"
+is "$RC" "2" "--state \"\": exit 2, no crash"
+is "$OUT" "vmfs: --state: the value is empty (leave the option out for the default)" "--state \"\": says so"
+run_vmfs -f --conf "$EMPTY" --state "$S" --web= "$M"
+is "$OUT" "vmfs: --web: the value is empty (leave the option out for the default)" "--web= (empty): says so"
+run_vmfs -f --conf "" --state "$S" "$M"
+is "$OUT" "vmfs: --conf: the path is empty" "--conf \"\": says so"
+run_vmfs -f --conf "$EMPTY" --state "$S" --web 127.0.0.1 "$M"
+is "$OUT" "vmfs: --web: \"127.0.0.1\" is not ADDR:PORT, an IPv4 address and a port from 1 to 65535, as in 127.0.0.1:9001" "--web without a port: says so"
+run_vmfs -f --conf "$EMPTY" "$M" --state
+is "$OUT" "vmfs: --state needs a value (vmfs --help)" "--state without a value: says so"
+run_vmfs -f --conf "$EMPTY" --state "$S" --no-such-option "$M"
+is "$RC" "2" "an unknown --option: exit 2"
+is "$OUT" "vmfs: unknown option --no-such-option (vmfs --help)" "an unknown --option: names it"
+is "$(mounts_at "$M")" "0" "nothing mounted after the refused command lines"
+
+# a relative path in the file: from the file's directory, not the working one
+mkdir -p "$T/etc"
+printf '[vmfs]\nstate = rel-state\n' >"$T/etc/rel.conf"
+cd /
+start_raw -f --conf "$T/etc/rel.conf" "$M"
+cd "$OLDPWD"
+is "$(host_info state)" "$T/etc/rel-state" "state = rel-state: under the file's own directory"
+stop_any
+
 # conf/vmfs.conf, the shipped default, parses; --state on the command line wins over its state
 vmfs_start --conf "$ROOT/conf/vmfs.conf"
 ok "vmfs --conf conf/vmfs.conf mounts" test -r "$M/version"
