@@ -319,6 +319,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_req_interrupt_func(req, on_interrupt, p);
 }
 
+#define NOTIFY_SETTLE_MS 100 /* what a write that removed objects may wait for the kernel */
+
 static void write_wake(struct waiter *w)
 {
 	struct parked *p = (struct parked *)w;
@@ -331,6 +333,7 @@ static void write_wake(struct waiter *w)
 		node_write_abandon(p->h); /* vmfs is exiting: the command is cut short */
 		n = -EINTR;
 	}
+	notify_settle(NOTIFY_SETTLE_MS);
 	if (n < 0)
 		fuse_reply_err(p->req, -n);
 	else
@@ -361,6 +364,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		node_write_abandon(h);
 		n = q ? -ENOMEM : -EIO;
 	}
+	notify_settle(NOTIFY_SETTLE_MS);
 	if (n < 0)
 		fuse_reply_err(req, -n);
 	else

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct inval {
 	struct inval *next;
@@ -21,12 +22,12 @@ struct inval {
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond, idle;
 	struct inval *head, **tail;
 	struct fuse_session *se;
 	pthread_t thread;
-	bool running, stop;
-} N = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+	bool running, stop, busy;
+} N = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static void *notify_main(void *arg)
 {
@@ -40,11 +41,15 @@ static void *notify_main(void *arg)
 		N.head = iv->next;
 		if (!N.head)
 			N.tail = &N.head;
+		N.busy = true;
 		pthread_mutex_unlock(&N.lock);
 		/* ENOENT (the kernel had no such entry) is the common, harmless answer */
 		fuse_lowlevel_notify_inval_entry(N.se, iv->parent, iv->name, strlen(iv->name));
 		free(iv);
 		pthread_mutex_lock(&N.lock);
+		N.busy = false;
+		if (!N.head)
+			pthread_cond_broadcast(&N.idle);
 	}
 	pthread_mutex_unlock(&N.lock);
 	return NULL;
@@ -79,6 +84,21 @@ void notify_inval(uint64_t parent, const char *name)
 	*N.tail = iv;
 	N.tail = &iv->next;
 	pthread_cond_signal(&N.cond);
+	pthread_mutex_unlock(&N.lock);
+}
+
+void notify_settle(int max_ms)
+{
+	if (!N.running)
+		return;
+	struct timespec end;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_nsec += (long)max_ms * 1000000;
+	end.tv_sec += end.tv_nsec / 1000000000;
+	end.tv_nsec %= 1000000000;
+	pthread_mutex_lock(&N.lock);
+	while ((N.head || N.busy) && pthread_cond_timedwait(&N.idle, &N.lock, &end) == 0)
+		;
 	pthread_mutex_unlock(&N.lock);
 }
 
