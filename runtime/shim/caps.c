@@ -19,7 +19,7 @@ const int shim_ncaps = sizeof(shim_caps) / sizeof(*shim_caps);
 
 /* cgroup v2 has no devices file (it needs an eBPF program, which vmfs does not load yet):
  * there a container may not make device nodes at all, or it could open host disks. */
-static bool kept(cap_value_t c)
+bool caps_kept(int c)
 {
 	if (c == CAP_MKNOD && cg_probe() == CG_V2)
 		return false;
@@ -36,7 +36,7 @@ int caps_drop(char *err)
 {
 	int max = cap_max_bits(); /* the kernel's, which may know more than libcap's headers */
 	for (cap_value_t c = 0; c < max; c++)
-		if (!kept(c) && cap_drop_bound(c) < 0 && errno != EINVAL)
+		if (!caps_kept(c) && cap_drop_bound(c) < 0 && errno != EINVAL)
 			return shim_fail(err, NULL, "drop capability %d from the bounding set", c);
 	cap_t caps = cap_init();
 	if (!caps)
@@ -44,7 +44,7 @@ int caps_drop(char *err)
 	cap_value_t keep[32];
 	int n = 0;
 	for (int i = 0; i < shim_ncaps; i++)
-		if (kept(shim_caps[i]))
+		if (caps_kept(shim_caps[i]))
 			keep[n++] = shim_caps[i];
 	int r = 0;
 	if (cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) ||
