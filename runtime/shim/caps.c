@@ -7,19 +7,15 @@
 #include <sys/prctl.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/shim/caps_list.h"
 #include "runtime/shim/shim_int.h"
 
-const cap_value_t shim_caps[] = {
-    CAP_CHOWN,	 CAP_DAC_OVERRIDE, CAP_FSETID,		 CAP_FOWNER,
-    CAP_MKNOD,	 CAP_NET_RAW,	   CAP_SETGID,		 CAP_SETUID,
-    CAP_SETFCAP, CAP_SETPCAP,	   CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-    CAP_KILL,	 CAP_AUDIT_WRITE,
-};
+const cap_value_t shim_caps[] = {SHIM_CAPS};
 const int shim_ncaps = sizeof(shim_caps) / sizeof(*shim_caps);
 
 /* cgroup v2 has no devices file (it needs an eBPF program, which vmfs does not load yet):
  * there a container may not make device nodes at all, or it could open host disks. */
-bool caps_kept(int c)
+static bool kept(cap_value_t c)
 {
 	if (c == CAP_MKNOD && cg_probe() == CG_V2)
 		return false;
@@ -36,7 +32,7 @@ int caps_drop(char *err)
 {
 	int max = cap_max_bits(); /* the kernel's, which may know more than libcap's headers */
 	for (cap_value_t c = 0; c < max; c++)
-		if (!caps_kept(c) && cap_drop_bound(c) < 0 && errno != EINVAL)
+		if (!kept(c) && cap_drop_bound(c) < 0 && errno != EINVAL)
 			return shim_fail(err, NULL, "drop capability %d from the bounding set", c);
 	cap_t caps = cap_init();
 	if (!caps)
@@ -44,7 +40,7 @@ int caps_drop(char *err)
 	cap_value_t keep[32];
 	int n = 0;
 	for (int i = 0; i < shim_ncaps; i++)
-		if (caps_kept(shim_caps[i]))
+		if (kept(shim_caps[i]))
 			keep[n++] = shim_caps[i];
 	int r = 0;
 	if (cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) ||

@@ -98,7 +98,6 @@ pid_t setup_spawn(struct shim *sh, char *err);
 
 /* caps.c */
 int caps_drop(char *err);
-bool caps_kept(int cap); /* does the container keep this capability? */
 
 /* seccomp.c: no_new_privs and the system-call filter, the last step before exec. */
 int seccomp_confine(char *err);

@@ -169,11 +169,9 @@ RSS=$(awk '/^VmRSS/ {print $2}' "/proc/$SHIM_PID/status")
 echo "# vmfs-shim RSS: $RSS kB"
 if [ -n "${SANITIZE:-}" ]; then # ASan cannot link statically and maps far more
 	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - the shim's RSS is under 1.125 MiB # SKIP sanitizer build"
+	echo "ok $TAP_N - the shim's RSS is under 1 MiB # SKIP sanitizer build"
 else
-	# nearly all of it is the binary's text and rodata, shared by every shim (libseccomp's
-	# code and syscall tables add 130 kB); linked dynamically it would be 1.7 MiB
-	ok "the shim's RSS is under 1.125 MiB ($RSS kB; it must be linked -static)" test "$RSS" -lt 1152
+	ok "the shim's RSS is under 1 MiB ($RSS kB; it must be linked -static)" test "$RSS" -lt 1024
 fi
 
 # SIGTERM to the shim goes to init, whose trap exits 3
