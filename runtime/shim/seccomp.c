@@ -10,20 +10,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "runtime/shim/seccomp_bpf.h"
 #include "runtime/shim/shim_int.h"
-
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
 
 static int load(const struct sock_filter *prog, size_t len, const char *what, char *err)
 {
@@ -47,9 +37,7 @@ int seccomp_confine(char *err)
 		fprintf(stderr, "vmfs-shim: VMFS_SHIM_SECCOMP=off: no system-call filter\n");
 		return 0;
 	}
-	/* ptrace, process_vm_readv/writev: allowed from 4.8 on, as Docker (before, a traced
-	 * process could skip the filter) */
-	int r = kernel_at_least(4, 8) ? LOAD(seccomp_allow, "system-call", err)
-				      : LOAD(seccomp_allow_old, "system-call", err);
-	return r ? r : LOAD(seccomp_tty, "terminal ioctl", err);
+	if (LOAD(seccomp_allow, "system-call", err))
+		return -1;
+	return LOAD(seccomp_tty, "terminal ioctl", err);
 }
