@@ -31,6 +31,10 @@ done
 EOF
 chmod 755 "$IMG/bin/escape-agent"
 
+skip() { # skip DESC REASON
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1 # SKIP $2"
+}
 stop_all() {
 	if [ -n "$VMFS_PID" ] && [ -e "$D/ctl" ]; then
 		echo "kill all" >"$D/ctl" 2>/dev/null
@@ -116,6 +120,13 @@ attack unshare-user EPERM "seccomp (unshare needs CAP_SYS_ADMIN)" host
 attack clone-user EPERM "seccomp (clone with a CLONE_NEW* flag)" host
 attack clone3-user ENOSYS "seccomp (clone3 refused as absent, so the C library uses clone)" host
 refused "unshare -U (busybox)" "seccomp" 'unshare -U true'
+
+# --- the 32-bit x86 entry (int 0x80): refused as a whole
+if [ "$("$IMG/bin/escape" ia32-getpid 2>&1)" = "ia32-getpid OK" ]; then
+	attack ia32-getpid EPERM "seccomp (a foreign architecture: only the native ABI is allowed)" host
+else
+	skip "ia32-getpid: refused inside" "this kernel has no 32-bit x86 entry"
+fi
 
 # --- the host's console
 inside 'stat -c %t:%T /dev/console; stat -Lc %t /proc/self/fd/0'

@@ -83,6 +83,24 @@ static long clone3_userns(void)
 	return clone_child(syscall(SYS_clone3, &a, sizeof(a)));
 }
 
+/* getpid through the 32-bit x86 entry (int 0x80), which a filter for x86_64 alone must not
+ * let through unchecked. */
+static long ia32_getpid(void)
+{
+#if defined(__x86_64__)
+	long r;
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "rcx", "r11", "memory");
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 /* The host's console: made, opened, then a byte pushed into its input. */
 static int console(void)
 {
@@ -127,9 +145,11 @@ int main(int argc, char **argv)
 		return result(a, ioctl(0, TIOCSTI, &c));
 	if (!strcmp(a, "tiocsti-high")) /* the request with bits above 32, which the kernel drops */
 		return result(a, syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), &c));
+	if (!strcmp(a, "ia32-getpid"))
+		return result(a, ia32_getpid());
 	if (!strcmp(a, "console"))
 		return console();
 	fprintf(stderr, "usage: escape keyctl|add_key|io_uring_setup|perf_event_open|bpf|"
-			"unshare-user|clone-user|clone3-user|tiocsti|tiocsti-high|console\n");
+			"unshare-user|clone-user|clone3-user|tiocsti|tiocsti-high|ia32-getpid|console\n");
 	return 2;
 }

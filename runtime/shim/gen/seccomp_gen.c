@@ -268,8 +268,10 @@ static scmp_filter_ctx allowlist(void)
 static scmp_filter_ctx tty_filter(void)
 {
 	static const unsigned long refused[] = {TIOCSTI, TIOCLINUX};
+	/* a foreign architecture's call gets the allowlist's answer here too, not libseccomp's
+	 * default (kill), which would win over it */
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx) {
+	if (!ctx || seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM)) < 0) {
 		fprintf(stderr, "seccomp_gen: cannot make the terminal filter\n");
 		exit(1);
 	}
