@@ -105,6 +105,8 @@ is "$(printf '%s\n' "$OUT" | awk '{print $1 $2}' | sort | paste -sd' ')" "NoNewP
 inside 'sh -c "echo forked" && ls / >/dev/null && ping -c1 -W1 127.0.0.1 >/dev/null; echo $?'
 is "$RC:$(printf '%s\n' "$OUT" | paste -sd' ')" "0:forked 0" \
 	"control: fork, exec, ls and ping (a raw socket) still work under the filter"
+inside '/bin/escape thread'
+is "$RC:$OUT" "0:thread OK" "control: threads work (glibc's clone3 gets ENOSYS and falls back to clone)"
 
 # --- the kernel keyring (not namespaced: host root's keys would be reachable)
 attack keyctl EPERM "seccomp (keyctl is not in the allowlist)" host

@@ -4,6 +4,7 @@
  * stage. No libc wrappers, so the call reaches the kernel (or the filter) as written. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/keyctl.h>
@@ -83,6 +84,19 @@ static long clone3_userns(void)
 	return clone_child(syscall(SYS_clone3, &a, sizeof(a)));
 }
 
+/* Not an attack: a thread, which glibc makes with clone3 first and, refused that, clone. */
+static void *nothing(void *arg) { return arg; }
+static long thread(void)
+{
+	pthread_t t;
+	int e = pthread_create(&t, NULL, nothing, NULL);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return pthread_join(t, NULL) ? -1 : 0;
+}
+
 /* getpid through the 32-bit x86 entry (int 0x80), which a filter for x86_64 alone must not
  * let through unchecked. */
 static long ia32_getpid(void)
@@ -145,11 +159,13 @@ int main(int argc, char **argv)
 		return result(a, ioctl(0, TIOCSTI, &c));
 	if (!strcmp(a, "tiocsti-high")) /* the request with bits above 32, which the kernel drops */
 		return result(a, syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), &c));
+	if (!strcmp(a, "thread"))
+		return result(a, thread());
 	if (!strcmp(a, "ia32-getpid"))
 		return result(a, ia32_getpid());
 	if (!strcmp(a, "console"))
 		return console();
 	fprintf(stderr, "usage: escape keyctl|add_key|io_uring_setup|perf_event_open|bpf|"
-			"unshare-user|clone-user|clone3-user|tiocsti|tiocsti-high|ia32-getpid|console\n");
+			"unshare-user|clone-user|clone3-user|tiocsti|tiocsti-high|ia32-getpid|console|thread\n");
 	return 2;
 }
