@@ -38,6 +38,15 @@ $(SHIM_SRC:.c=.o): $(wildcard runtime/shim/*.h)
 vmfs/vmfs-shim: $(SHIM_SRC:.c=.o) libvmfs.a
 	$(CC) $(LDFLAGS) $(SHIM_STATIC) -o $@ $^ -lcap
 
+# The containers' system-call filter, compiled to BPF by libseccomp at build time from the
+# table in the generator; the shim loads it as it is (nothing to build at each start, and no
+# libseccomp in the shim).
+runtime/shim/gen/seccomp_gen: runtime/shim/gen/seccomp_gen.c runtime/shim/caps_list.h
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lseccomp
+runtime/shim/seccomp_bpf.h: runtime/shim/gen/seccomp_gen
+	runtime/shim/gen/seccomp_gen >$@.tmp && mv $@.tmp $@
+runtime/shim/seccomp.o: runtime/shim/seccomp_bpf.h
+
 # Writes the HTTP door's password file; its source is not in web/ itself, whose files all go
 # into the library.
 vmfs/vmfs-passwd: web/passwd/vmfs-passwd.o libvmfs.a
@@ -111,6 +120,7 @@ format:
 clean:
 	rm -rf build
 	rm -f $(LIB_OBJ) $(SHIM_SRC:.c=.o) vmfs/main.o libvmfs.a vmfs/vmfs vmfs/vmfs-shim $(UNIT_BIN) $(TOOLS)
+	rm -f runtime/shim/gen/seccomp_gen runtime/shim/seccomp_bpf.h
 	rm -f web/passwd/vmfs-passwd.o vmfs/vmfs-passwd
 
 .PHONY: all vmfs-bin check test bench run format clean images fuzz

@@ -339,12 +339,13 @@ static int v1_limits(const struct grp *g, const struct cg_limits *lim)
 
 /* The whitelist of cgroup.h. "a" in devices.deny empties the list, which the kernel only
  * accepts in a group without children (a leaf is one). Without the controller, nothing
- * is enforced, as on v2: the container's own /dev holds only these. */
+ * is enforced, as on v2: the container's own /dev holds only these. Not 5:1: the
+ * container's /dev/console is its pty (136:N); 5:1 would be the host's console. */
 static int v1_devices(const struct grp *g)
 {
 	static const char *const allow[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
 					    "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
-					    "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+					    "c 5:2 rwm", "c 136:* rwm"};
 	int rc = HAVE(C_DEVICES) ? wleaf(g, C_DEVICES, "devices.deny", "a", 0) : 0;
 	for (size_t i = 0; HAVE(C_DEVICES) && !rc && i < sizeof allow / sizeof *allow; i++)
 		rc = wleaf(g, C_DEVICES, "devices.allow", allow[i], 0);

@@ -35,7 +35,7 @@ struct cg_limits {
 };
 
 /* Creates the group (and its parents), applies limits, and on v1 sets the devices
- * whitelist (null zero full random urandom tty console ptmx and the pts devices: rwm; all else denied;
+ * whitelist (null zero full random urandom tty ptmx and the pts devices: rwm; all else denied;
  * on v2 devices are governed by the container's own /dev, which holds only those). */
 int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
 	      size_t errlen);

@@ -7,14 +7,10 @@
 #include <sys/prctl.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/shim/caps_list.h"
 #include "runtime/shim/shim_int.h"
 
-const cap_value_t shim_caps[] = {
-    CAP_CHOWN,	 CAP_DAC_OVERRIDE, CAP_FSETID,		 CAP_FOWNER,
-    CAP_MKNOD,	 CAP_NET_RAW,	   CAP_SETGID,		 CAP_SETUID,
-    CAP_SETFCAP, CAP_SETPCAP,	   CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-    CAP_KILL,	 CAP_AUDIT_WRITE,
-};
+const cap_value_t shim_caps[] = {SHIM_CAPS};
 const int shim_ncaps = sizeof(shim_caps) / sizeof(*shim_caps);
 
 /* cgroup v2 has no devices file (it needs an eBPF program, which vmfs does not load yet):

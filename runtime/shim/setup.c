@@ -1,7 +1,8 @@
 /* The child of clone(): PID 1 of new PID, mount, UTS, IPC and network namespaces. It
  * waits until the shim has put it in the cgroup, builds the container's view (fs.c,
- * kfs.c), runs preinit, pivots into the root, drops capabilities and execs init. Any
- * failure goes to the shim as text on the error pipe, which a successful exec closes. */
+ * kfs.c), runs preinit, pivots into the root, drops capabilities, loads the system-call
+ * filter (seccomp.c) and execs init. Any failure goes to the shim as text on the error
+ * pipe, which a successful exec closes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -98,7 +99,7 @@ static int setup(struct shim *sh, char *err)
 	if (lo_up(err) || run_preinit(sh, err) || pivot(sh, err))
 		return -1;
 	umask(022);
-	return caps_drop(err);
+	return caps_drop(err) || seccomp_confine(err) ? -1 : 0;
 }
 
 static char *init_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

@@ -98,4 +98,7 @@ pid_t setup_spawn(struct shim *sh, char *err);
 
 /* caps.c */
 int caps_drop(char *err);
+
+/* seccomp.c: no_new_privs and the system-call filter, the last step before exec. */
+int seccomp_confine(char *err);
 #endif
