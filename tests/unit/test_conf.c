@@ -207,6 +207,7 @@ int main(void)
 	r = conf_load(&c, path, err, sizeof(err));
 	ok(r == -EINVAL && strstr(err, ": not a regular file"), "a FIFO is refused, without waiting (%s)", err);
 	unlink(path);
+	conf_free(&c); /* load() starts from the defaults again */
 	char *big = malloc(70000);
 	memset(big, ';', 69999);
 	big[69999] = 0;
