@@ -141,7 +141,8 @@ struct nsjob *nsjob_new(struct ns *ns, enum verb verb, struct object **objs, siz
 		free(j);
 		return NULL;
 	}
-	memcpy(j->objs, objs, n * sizeof(*objs));
+	if (n) /* objs may be NULL when nothing matched here (a glob that matched on a member) */
+		memcpy(j->objs, objs, n * sizeof(*objs));
 	for (size_t i = 0; i < n; i++)
 		obj_get(objs[i]);
 	ns_get(ns);
