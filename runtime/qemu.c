@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "runtime/backing.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "runtime/qmon.h"
@@ -265,7 +266,9 @@ static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
 static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
 {
 	char why[1024];
-	int r = vm_disks_prepare(m, o, why, sizeof(why));
+	int r = vm_paths_check(m, o, why, sizeof(why));
+	if (!r)
+		r = vm_disks_prepare(m, o, why, sizeof(why));
 	if (!r)
 		r = vnc_pick(m, o, why, sizeof(why));
 	if (!r && (r = net_start(m, o, rundfd, why, sizeof(why))))

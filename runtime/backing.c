@@ -1,0 +1,208 @@
+/* The backing-chain check. Each layer is read with `qemu-img info` of that one file, which
+ * opens no backing file: the next layer is looked at only once its path has been resolved
+ * (through an O_PATH descriptor, so that every symbolic link on the way is followed) and
+ * found inside a root. qemu-img info --backing-chain would open the whole chain first. */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <string.h>
+
+#include "runtime/backing.h"
+#include "runtime/disk.h"
+#include "runtime/vm.h"
+
+#define CHAIN_MAX 16
+#define INFO_TIMEOUT 5000 /* ms, per layer */
+
+struct roots {
+	char dir[2][PATH_MAX];
+	int n;
+};
+
+/* The real path of path (what an open would reach), or -errno. */
+static int resolve(const char *path, char *out, size_t outlen)
+{
+	char link[64];
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, out, outlen - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	out[n] = 0;
+	return 0;
+}
+
+/* what: "disk 0", "the kernel" ...; the resolved path in real. */
+static int confined(const struct roots *rt, const char *what, const char *path, char *real,
+		    size_t reallen, char *err, size_t errlen)
+{
+	int r = resolve(path, real, reallen);
+	if (r) {
+		snprintf(err, errlen, "%s: %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	for (int i = 0; i < rt->n; i++) {
+		size_t l = strlen(rt->dir[i]);
+		if (!strncmp(real, rt->dir[i], l) && real[l] == '/')
+			return 0;
+	}
+	if (strcmp(path, real))
+		snprintf(err, errlen, "%s: %s is %s, outside images/ and the VM's state directory: "
+			 "refused", what, path, real);
+	else
+		snprintf(err, errlen, "%s: %s is outside images/ and the VM's state directory: refused",
+			 what, path);
+	return -EACCES;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+/* A file name QEMU would take for a file (json:{...}, nbd://, http: ... are not). */
+static bool plain_name(const char *name)
+{
+	const char *colon = strchr(name, ':'), *slash = strchr(name, '/');
+	return !colon || (slash && slash < colon);
+}
+
+/* name as QEMU resolves it: a relative one from the directory of the layer naming it */
+static void beside(const char *layer, const char *name, char *out, size_t outlen)
+{
+	const char *slash = strrchr(layer, '/');
+	if (name[0] == '/' || !slash)
+		snprintf(out, outlen, "%s", name);
+	else
+		snprintf(out, outlen, "%.*s/%s", (int)(slash - layer), layer, name);
+}
+
+/* One layer's info: its external data file checked, the next layer's name (empty: none)
+ * and format (NULL: QEMU would guess it) in next / nextfmt. */
+static int layer(const struct roots *rt, const char *what, const char *real, const char *format,
+		 char *next, size_t nextlen, char *nextfmt, size_t fmtlen, char *err,
+		 size_t errlen)
+{
+	struct sbuf out = {0};
+	char why[600], data[PATH_MAX], dreal[PATH_MAX];
+	int r = disk_info(real, format, INFO_TIMEOUT, &out, why, sizeof(why));
+	json_object *j = r ? NULL : json_tokener_parse(out.p), *fs, *fsd;
+	sb_free(&out);
+	if (r || !j) {
+		snprintf(err, errlen, "%s: cannot read %s: %s", what, real,
+			 r ? why : "qemu-img info gave no JSON");
+		json_object_put(j);
+		return r ? r : -EIO;
+	}
+	const char *df = NULL, *bf = jstr(j, "full-backing-filename"), *bfmt, *f = jstr(j, "format");
+	if (!f || (strcmp(f, "qcow2") && strcmp(f, "raw"))) {
+		/* vmdk extents, quorum children ...: more files this check knows nothing of */
+		snprintf(err, errlen, "%s: %s is of format %s: only qcow2 and raw are taken", what,
+			 real, f ? f : "unknown");
+		json_object_put(j);
+		return -EPERM;
+	}
+	if (json_object_object_get_ex(j, "format-specific", &fs) &&
+	    json_object_object_get_ex(fs, "data", &fsd))
+		df = jstr(fsd, "data-file");
+	if (!bf)
+		bf = jstr(j, "backing-filename");
+	bfmt = jstr(j, "backing-filename-format");
+	*next = *nextfmt = 0;
+	if (df && !plain_name(df)) {
+		snprintf(err, errlen, "%s: %s has the data file %s, which is not a file: refused",
+			 what, real, df);
+		r = -EPERM;
+	} else if (df) {
+		beside(real, df, data, sizeof(data));
+		r = confined(rt, what, data, dreal, sizeof(dreal), why, sizeof(why));
+		if (r)
+			snprintf(err, errlen, "%s: the data file of %s: %s", what, real, why);
+	}
+	if (!r && bf && !plain_name(bf)) {
+		snprintf(err, errlen, "%s: %s is backed by %s, which is not a file: refused", what,
+			 real, bf);
+		r = -EPERM;
+	} else if (!r && bf) {
+		beside(real, bf, next, nextlen);
+		snprintf(nextfmt, fmtlen, "%s", bfmt ? bfmt : "");
+	}
+	json_object_put(j);
+	return r;
+}
+
+/* path and every layer under it */
+/* pinned: QEMU is told the first layer's format (runtime/vmdisk.c), else it probes it */
+static int chain_check(const struct roots *rt, const char *what, const char *path, bool pinned,
+		       char *err, size_t errlen)
+{
+	char cur[PATH_MAX], real[PATH_MAX], next[PATH_MAX], fmt[32] = "", why[900];
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int depth = 0; depth < CHAIN_MAX; depth++) {
+		int r = confined(rt, what, cur, real, sizeof(real), why, sizeof(why));
+		if (r && depth)
+			snprintf(err, errlen, "%s: the backing chain of %s: %s", what, path, why);
+		else if (r)
+			snprintf(err, errlen, "%s", why);
+		if (r)
+			return r;
+		if (!depth && pinned)
+			snprintf(fmt, sizeof(fmt), "%s", disk_format(real));
+		/* the format named by the layer above, else qemu-img probes it as QEMU will */
+		r = layer(rt, what, real, *fmt ? fmt : NULL, next, sizeof(next), fmt, sizeof(fmt),
+			  err, errlen);
+		if (r || !*next)
+			return r;
+		snprintf(cur, sizeof(cur), "%s", next);
+	}
+	snprintf(err, errlen, "%s: the backing chain of %s is deeper than %d files: refused", what,
+		 path, CHAIN_MAX);
+	return -ELOOP;
+}
+
+int vm_paths_check(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	static struct vm_disk d[VM_DISKS_MAX];
+	struct roots rt = {.n = 0};
+	char dir[PATH_MAX], path[PATH_MAX], real[PATH_MAX], what[32];
+	snprintf(dir, sizeof(dir), "%s/ns/%s/vms/%s", m->statedir, o->ns->name, o->name);
+	if (realpath(m->imagedir, rt.dir[rt.n]))
+		rt.n++;
+	if (realpath(dir, rt.dir[rt.n]))
+		rt.n++;
+	const char *kernel = obj_cfg(o, "kernel"), *initrd = obj_cfg(o, "initrd");
+	if (!*kernel && !*obj_cfg(o, "disk") && !*obj_cfg(o, "cdrom")) {
+		kernel = "vmlinuz"; /* as runtime/qemu.c boots it */
+		initrd = *initrd ? initrd : "initrd";
+	}
+	const char *files[][2] = {{"config/kernel", kernel}, {"config/initrd", *kernel ? initrd : ""}};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (!*files[i][1])
+			continue;
+		model_image_path(m, files[i][1], path, sizeof(path));
+		int r = confined(&rt, files[i][0], path, real, sizeof(real), err, errlen);
+		if (r)
+			return r;
+	}
+	if (*obj_cfg(o, "cdrom")) {
+		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
+		int r = chain_check(&rt, "config/cdrom", path, false, err, errlen);
+		if (r)
+			return r;
+	}
+	int n = vm_disks(m, o, d, VM_DISKS_MAX);
+	for (int i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "disk %d", i);
+		int r = chain_check(&rt, what, d[i].image, true, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
