@@ -1,7 +1,9 @@
-/* The QEMU backend. A start runs QEMU with -daemonize in the VM's run directory: QEMU
- * detaches by itself (a vmfs that dies takes no VM with it) and its parent exits only once
- * the machine is set up, so its exit status says whether the start worked and its stderr
- * (run/qemu.log) says why not. The serial console is a socket chardev (console.sock, for
+/* The QEMU backend. A start runs QEMU in the VM's run directory under its seccomp sandbox
+ * (-sandbox, which forbids QEMU any fork: no -daemonize, so vmfs detaches it) through a
+ * small parent of ours that exits only once the machine is set up (QMP greets) or QEMU
+ * died: its exit status says whether the start worked, QEMU's stderr (run/qemu.log) why not.
+ * QEMU is that parent's child, so when it exits QEMU belongs to init: a vmfs that dies takes
+ * no VM with it. The serial console is a socket chardev (console.sock, for
  * input) with a log file (console.log: scrollback and live output), the same files a
  * container has; QMP (qmp.sock) carries pause, resume, powerdown and reset. */
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "runtime/backing.h"
 #include "runtime/lifecycle.h"
@@ -149,7 +152,9 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	arg(a, "%lluM", (unsigned long long)(mem >> 20));
 	arg(a, "-smp");
 	arg(a, "%s", obj_cfg(o, "vcpus"));
-	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-daemonize",
+	/* spawn=deny: no process, and so no shell, from a guest that took QEMU over */
+	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-sandbox",
+			       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
 			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
 			       "-qmp", "unix:events.sock,server=on,wait=off"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
@@ -276,8 +281,61 @@ static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, 
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
 }
 
-/* First half of a start: forks the QEMU that daemonizes itself. Returns a pidfd of the
- * parent QEMU, which exits once the machine is set up (0) or failed (1). */
+/* Reads from fd until a line that has want in it: 0, or -1 at the end (QEMU ended). */
+static int qmp_line_with(int fd, const char *want)
+{
+	char buf[4096];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		len += n;
+		buf[len] = 0;
+		for (char *nl; (nl = strchr(buf, '\n'));) {
+			*nl = 0;
+			if (strstr(buf, want))
+				return 0;
+			len -= nl + 1 - buf;
+			memmove(buf, nl + 1, len + 1);
+		}
+		if (len == sizeof(buf) - 1)
+			len = 0; /* a line longer than any QEMU sends before its answer */
+	}
+}
+
+/* In the parent of QEMU (pid q), in the run directory: 0 once QMP answers a command on
+ * qmp.sock, 1 if QEMU ends first. The greeting alone would be too early: QMP lives in a
+ * thread of its own that greets while the machine is still being set up, but commands run
+ * in the main loop, which starts after. System calls only: this is a child of vmfs. */
+static int qemu_wait_ready(pid_t q)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "qmp.sock"};
+	int st;
+	for (;;) {
+		if (waitpid(q, &st, WNOHANG) != 0)
+			return 1; /* ended (or, impossible here, not ours to wait for) */
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return 1;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			/* QEMU's end closes the socket too */
+			static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+			return qmp_line_with(fd, "\"QMP\"") ||
+				       write(fd, caps, sizeof(caps) - 1) != sizeof(caps) - 1 ||
+				       qmp_line_with(fd, "\"return\"")
+				       ? 1 : 0;
+		}
+		close(fd);
+		struct timespec ts = {0, 1000 * 1000}; /* the socket is bound early in QEMU's set-up */
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* First half of a start: forks the parent of QEMU. Returns its pidfd; it exits once the
+ * machine is set up (0) or failed (1). */
 static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	if (!strcmp(obj_cfg(o, "accel"), "kvm") && m->kvm.verdict != KVM_WORKS) {
@@ -312,15 +370,21 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* vmfs blocks signals for its signalfd */
 		int log = openat(dfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fchdir(dfd) < 0 || log < 0 || dup2(log, 2) < 0)
+		if (fchdir(dfd) < 0 || log < 0)
 			_exit(127);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		close_range(3, ~0U, 0); /* above all not /dev/fuse */
-		execvp(a->v[0], a->v);
-		fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
-		_exit(127);
+		setsid(); /* a session of its own: no signal to vmfs's group reaches the VM */
+		pid_t q = fork();
+		if (q == 0) {
+			int null = open("/dev/null", O_RDWR);
+			if (dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+				_exit(127);
+			close_range(3, ~0U, 0); /* above all not /dev/fuse */
+			execvp(a->v[0], a->v);
+			fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
+			_exit(127);
+		}
+		close_range(3, ~0U, 0);
+		_exit(q < 0 ? 127 : qemu_wait_ready(q));
 	}
 	free(a);
 	close(dfd);
@@ -362,7 +426,7 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 		o->rt.pid = 0;
 		char rundir[4200];
 		run_dir(m, o, rundir, sizeof(rundir));
-		run_end_procs(m, rundir); /* a daemonized half that outlived its parent */
+		run_end_procs(m, rundir); /* a QEMU that outlived its parent (timed out) */
 		return lifecycle_fail(m, o, why, -EIO, err, errlen);
 	}
 	o->rt.started = time(NULL);

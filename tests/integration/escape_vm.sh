@@ -59,6 +59,19 @@ echo top.qcow2 >"$V/g/config/disk"
 ok "a chain inside images/ (top.qcow2 over base.qcow2, relative) starts" "$XWRITE" "$V/g/ctl" start
 ok "it boots" wait_for 60 console_has "$V/g" "vmfs guest g is up"
 
+# QEMU's seccomp sandbox
+qp=$(pid_of g)
+like "$(tr '\0' ' ' </proc/$qp/cmdline)" " -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny " \
+	"QEMU runs with -sandbox, everything it can deny denied"
+is "$(awk '$1=="Seccomp:"{print $2}' /proc/$qp/status)" "2" "its /proc status says Seccomp: 2 (a filter)"
+ok "pause under the sandbox" "$XWRITE" "$V/g/ctl" pause
+is "$(cat "$V/g/state")" "PAUSED" "PAUSED"
+ok "resume" "$XWRITE" "$V/g/ctl" resume
+ok "a screenshot under the sandbox" sh -c "head -c 8 '$V/g/screenshot.png' | grep -aq PNG"
+ok "a commit under the sandbox (qemu-img runs outside QEMU)" "$XWRITE" "$V/g/ctl" "commit saved.qcow2"
+ok "the committed image is there" test -s "$I/saved.qcow2"
+is "$(cat "$V/g/state")" "RUNNING" "and the VM runs on"
+
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "no QEMU left" wait_for 5 none_of_ours
 vmfs_stop
