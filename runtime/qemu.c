@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -186,11 +187,18 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 		arg(a, "-vga");
 		arg(a, "%s", obj_cfg(o, "vga"));
 	}
-	if (o->rt.vnc_display >= 0) {
-		const char *host = obj_cfg(o, "vnc-listen");
+	if (vm_has_display(o, NULL, 0)) {
+		/* a socket only root reaches (the web door passes viewers through to it) */
 		arg(a, "-vnc");
-		arg(a, "%s:%d,websocket=%s:%d", host, o->rt.vnc_display, host,
-		    VNC_WS_PORT(o->rt.vnc_display));
+		arg(a, "unix:" VNC_SOCKET);
+	}
+	if (o->rt.vnc_display >= 0) {
+		/* a port any local user reaches: it asks for the password only vnc shows */
+		arg(a, "-object");
+		arg(a, "secret,id=vncpw,file=" VNC_SECRET);
+		arg(a, "-vnc");
+		arg(a, "%s:%d,id=tcp,password-secret=vncpw", obj_cfg(o, "vnc-listen"),
+		    o->rt.vnc_display);
 	}
 	if (*obj_cfg(o, "uuid")) {
 		arg(a, "-uuid");
@@ -242,9 +250,36 @@ static bool display_taken(struct model *m, int d)
 	return false;
 }
 
-/* A VNC display whose two ports are free and that no other VM (perhaps still starting,
- * not yet listening) holds. -1 with a reason for a VM that gets no VNC. */
-static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
+/* The TCP listener's password, new at each start: RFB's DES scheme uses 8 characters. */
+static int vnc_secret(int rundfd)
+{
+	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char raw[8];
+	char pw[9];
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		pw[i] = set[raw[i] % (sizeof(set) - 1)];
+	pw[8] = 0;
+	return write_atomic(rundfd, VNC_SECRET, pw, 8, 0); /* 0600 */
+}
+
+int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen)
+{
+	auto_free char *text = NULL;
+	int dfd = run_open(m, o);
+	if (dfd < 0)
+		return dfd;
+	int r = read_small(dfd, VNC_SECRET, 64, &text, NULL);
+	close(dfd);
+	if (!r)
+		snprintf(pw, pwlen, "%s", text);
+	return r;
+}
+
+/* For config/vnc-listen other than none: a VNC display whose port is free and that no
+ * other VM (perhaps still starting, not yet listening) holds, and its password. */
+static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
 {
 	struct in_addr ia;
 	const char *host = obj_cfg(o, "vnc-listen");
@@ -255,9 +290,13 @@ static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
 		snprintf(err, errlen, "config/vnc-listen: %s is not an IPv4 address (or none)", host);
 		return -EINVAL;
 	}
+	int r = vnc_secret(rundfd);
+	if (r) {
+		snprintf(err, errlen, "cannot write the VNC password: %s", strerror(-r));
+		return r;
+	}
 	for (int d = 0; d < VNC_DISPLAYS; d++)
-		if (!display_taken(m, d) && port_free(host, VNC_PORT(d)) &&
-		    port_free(host, VNC_WS_PORT(d))) {
+		if (!display_taken(m, d) && port_free(host, VNC_PORT(d))) {
 			o->rt.vnc_display = d;
 			return 0;
 		}
@@ -275,7 +314,7 @@ static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, 
 	if (!r)
 		r = vm_disks_prepare(m, o, why, sizeof(why));
 	if (!r)
-		r = vnc_pick(m, o, why, sizeof(why));
+		r = vnc_pick(m, o, rundfd, why, sizeof(why));
 	if (!r && (r = net_start(m, o, rundfd, why, sizeof(why))))
 		o->rt.vnc_display = -1; /* no QEMU will hold it */
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;

@@ -67,10 +67,26 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
+/* Reads fd into buf until want appears in what was read; what names the wait in a failure. */
+static void read_until(int fd, char *buf, size_t size, const char *want, int timeout_ms,
+		       const char *dir, const char *what)
+{
+	size_t len = 0;
+	while (!memmem(buf, len, want, strlen(want))) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (len == size || poll(&p, 1, timeout_ms) <= 0)
+			die("%s/qmp.sock: no %s within %d ms", dir, what, timeout_ms);
+		ssize_t n = read(fd, buf + len, size - len);
+		if (n <= 0)
+			die("%s/qmp.sock: closed before %s", dir, what);
+		len += n;
+	}
+}
+
 /* Connects to DIR/qmp.sock (through /proc/self/fd: a run directory's path can be longer than
- * sun_path), reads the greeting line, sends qmp_capabilities and reads its answer. A refused or missing socket is
- * retried every 1 ms for 5 s (*retries counts them: after a start that has returned there
- * should be none). */
+ * sun_path), reads the greeting, sends qmp_capabilities and reads its answer. A refused or
+ * missing socket is retried every 1 ms for 5 s (*retries counts them: after a start that
+ * has returned there should be none). */
 static void greeting(const char *dir, int *retries)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -94,31 +110,11 @@ static void greeting(const char *dir, int *retries)
 		nap_ms(1);
 	}
 	char buf[4096];
-	size_t len = 0;
-	while (!memchr(buf, '\n', len)) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (len == sizeof(buf) || poll(&p, 1, 5000) <= 0)
-			die("%s/qmp.sock: no greeting within 5 s", dir);
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n <= 0)
-			die("%s/qmp.sock: closed before the greeting", dir);
-		len += n;
-	}
-	if (!memmem(buf, len, "\"QMP\"", 5))
-		die("%s/qmp.sock: the first line is not a QMP greeting", dir);
+	read_until(fd, buf, sizeof(buf), "\"QMP\"", 5000, dir, "greeting");
 	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
 	if (write(fd, caps, sizeof(caps) - 1) != sizeof(caps) - 1)
 		die("%s/qmp.sock: write: %s", dir, strerror(errno));
-	len = 0;
-	while (!memmem(buf, len, "\"return\"", 8)) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (len == sizeof(buf) || poll(&p, 1, 30000) <= 0)
-			die("%s/qmp.sock: no answer to qmp_capabilities within 30 s", dir);
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n <= 0)
-			die("%s/qmp.sock: closed before answering qmp_capabilities", dir);
-		len += n;
-	}
+	read_until(fd, buf, sizeof(buf), "\"return\"", 30000, dir, "the qmp_capabilities answer");
 	close(fd);
 	close(dfd);
 }

@@ -23,12 +23,96 @@ qemu-img create -q -f qcow2 -o data_file="$O/secret" "$I/data.qcow2" 1M 2>/dev/n
 qemu-img create -q -f qcow2 "$I/base.qcow2" 16M
 qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 "$I/top.qcow2" 16M
 touch -a -d 2000-01-01 "$O/secret" "$O/disk.qcow2"
-vmfs_start --images "$I" || exit 1
+chmod 755 "$T" # mktemp made it 0700: nobody could not even reach the mount point
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+PORT=$((20000 + $$ % 20000))
+U=http://127.0.0.1:$PORT
+cat >"$T/wsvnc.py" <<'PY'
+#!/usr/bin/env python3
+"""wsvnc.py URL: a VNC viewer's first steps through a websocket (RFC 6455, masked client
+frames): RFB greeting, security type None, ClientInit, ServerInit, then one full
+FramebufferUpdateRequest. Prints "WxH BYTES" (BYTES: update bytes received within 10 s,
+at most 100 KiB counted) or exits 1 with the reason."""
+import base64, os, socket, struct, sys, urllib.parse
+
+url = urllib.parse.urlsplit(sys.argv[1])
+s = socket.create_connection((url.hostname, url.port), timeout=10)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Protocol: binary\r\n\r\n" % (url.path, url.netloc, key)).encode())
+buf = b""
+while b"\r\n\r\n" not in buf:
+    c = s.recv(4096)
+    if not c:
+        sys.exit("closed during the handshake")
+    buf += c
+head, buf = buf.split(b"\r\n\r\n", 1)
+if not head.startswith(b"HTTP/1.1 101"):
+    sys.exit("no upgrade: " + head.split(b"\r\n")[0].decode())
+
+def recv_exact(n):
+    global buf
+    while len(buf) < n:
+        c = s.recv(65536)
+        if not c:
+            sys.exit("closed")
+        buf += c
+    out, buf = buf[:n], buf[n:]
+    return out
+
+data = b""
+def rfb(n):  # n bytes of RFB, unframed
+    global data
+    while len(data) < n:
+        h = recv_exact(2)
+        if h[1] & 0x80:
+            sys.exit("a server frame is masked")
+        ln = h[1] & 0x7f
+        if ln == 126:
+            ln = struct.unpack(">H", recv_exact(2))[0]
+        elif ln == 127:
+            ln = struct.unpack(">Q", recv_exact(8))[0]
+        data += recv_exact(ln)
+    out, data = data[:n], data[n:]
+    return out
+
+def send(payload):
+    m = os.urandom(4)
+    ln = len(payload)
+    h = bytes([0x82]) + (bytes([0x80 | ln]) if ln < 126 else bytes([0x80 | 126]) + struct.pack(">H", ln))
+    s.sendall(h + m + bytes(b ^ m[i % 4] for i, b in enumerate(payload)))
+
+if rfb(12) != b"RFB 003.008\n":
+    sys.exit("no RFB greeting")
+send(b"RFB 003.008\n")
+n = rfb(1)[0]
+types = rfb(n)
+if 1 not in types:
+    sys.exit("security types %s: no None" % list(types))
+send(bytes([1]))
+if rfb(4) != b"\0\0\0\0":
+    sys.exit("security failed")
+send(bytes([1]))  # ClientInit, shared
+w, h = struct.unpack(">HH", rfb(4))
+rfb(16)
+rfb(struct.unpack(">I", rfb(4))[0])  # the desktop's name
+send(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))
+got = 0
+try:
+    while got < 100 * 1024:
+        got += len(rfb(1024))
+except socket.timeout:
+    pass
+print("%dx%d %d" % (w, h, got))
+PY
+vmfs_start --images "$I" --web 127.0.0.1:$PORT || exit 1
 D=$M/ns/default
 V=$D/vms
 EXTRA_CLEANUP='[ -e "$D/ctl" ] && echo "kill all" > "$D/ctl" 2>/dev/null; kill_ours'
 echo tcg >"$D/config/accel"
-pid_of() { awk '$1=="pid"{print $2}' "$V/$1/info"; }
+field() { awk -v k="$2" '$1==k{$1=""; print substr($0,2)}' "$V/$1/info"; }
+pid_of() { field "$1" pid; }
 
 mkdir "$V/e"
 echo vmlinuz >"$V/e/config/kernel" && echo initrd >"$V/e/config/initrd"
@@ -71,6 +155,34 @@ ok "a screenshot under the sandbox" sh -c "head -c 8 '$V/g/screenshot.png' | gre
 ok "a commit under the sandbox (qemu-img runs outside QEMU)" "$XWRITE" "$V/g/ctl" "commit saved.qcow2"
 ok "the committed image is there" test -s "$I/saved.qcow2"
 is "$(cat "$V/g/state")" "RUNNING" "and the VM runs on"
+
+# VNC: by default a socket in the run directory, no TCP port
+ok "QEMU listens on no TCP port" sh -c "! ss -Hltnp | grep -q 'pid=$qp,'"
+sock=$(field g vnc_socket)
+ok "VNC listens on a socket in the run directory" test -S "$sock"
+like "$(as_nobody /usr/bin/python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" "$sock" 2>&1)" \
+	"PermissionError" "which another user cannot connect to"
+like "$(cat "$V/g/vnc")" "^socket $sock$" "vnc names the socket"
+is "$(stat -c %a "$V/g/vnc")" "400" "vnc is readable by its owner only"
+like "$(python3 "$T/wsvnc.py" "$U/ns/default/vms/g/vnc" 2>&1)" "^[0-9]+x[0-9]+ [1-9][0-9]{4,}$" \
+	"the HTTP door's VNC: RFB both ways through the socket, a full screen update in frames"
+
+# with config/vnc-listen: a TCP port that asks for the password only vnc shows
+mkdir "$V/h"
+echo vmlinuz >"$V/h/config/kernel" && echo initrd >"$V/h/config/initrd"
+echo 127.0.0.1 >"$V/h/config/vnc-listen"
+ok "a VM with vnc-listen 127.0.0.1 starts" "$XWRITE" "$V/h/ctl" start
+addr=$(head -1 "$V/h/vnc")
+like "$addr" "^127\.0\.0\.1:59[0-9][0-9]$" "vnc names its port"
+like "$(sed -n 2p "$V/h/vnc")" "^password [A-Za-z0-9]{8}$" "and its password"
+ok "another user cannot read vnc" sh -c "! as_nobody cat '$V/h/vnc' 2>/dev/null"
+is "$(ss -Hltnp | awk -v p="pid=$(pid_of h)," 'index($0, p) { print $4 }')" "$addr" "QEMU listens on that port only"
+sec=$(python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
+s.recv(12); s.sendall(b'RFB 003.008\n'); n = s.recv(1)[0]
+print(' '.join(str(b) for b in s.recv(n)))" "${addr##*:}" 2>&1)
+is "$sec" "2" "the port asks for a password: RFB security type 2 (VNC authentication) only"
 
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "no QEMU left" wait_for 5 none_of_ours
