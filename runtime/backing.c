@@ -84,57 +84,69 @@ static void beside(const char *layer, const char *name, char *out, size_t outlen
 		snprintf(out, outlen, "%.*s/%s", (int)(slash - layer), layer, name);
 }
 
-/* One layer's info: its external data file checked, the next layer's name (empty: none)
- * and format (NULL: QEMU would guess it) in next / nextfmt. */
-static int layer(const struct roots *rt, const char *what, const char *real, const char *format,
-		 char *next, size_t nextlen, char *nextfmt, size_t fmtlen, char *err,
-		 size_t errlen)
+int backing_parse(const char *json, const char *path, struct backing_layer *l, char *err,
+		  size_t errlen)
 {
-	struct sbuf out = {0};
-	char why[600], data[PATH_MAX], dreal[PATH_MAX];
-	int r = disk_info(real, format, INFO_TIMEOUT, &out, why, sizeof(why));
-	json_object *j = r ? NULL : json_tokener_parse(out.p), *fs, *fsd;
-	sb_free(&out);
-	if (r || !j) {
-		snprintf(err, errlen, "%s: cannot read %s: %s", what, real,
-			 r ? why : "qemu-img info gave no JSON");
+	json_object *j = json_tokener_parse(json), *fs, *fsd;
+	*l->backing = *l->backing_format = *l->data_file = 0;
+	if (!j || !json_object_is_type(j, json_type_object)) {
+		snprintf(err, errlen, "cannot read %s: qemu-img info gave no JSON object", path);
 		json_object_put(j);
-		return r ? r : -EIO;
+		return -EIO;
 	}
-	const char *df = NULL, *bf = jstr(j, "full-backing-filename"), *bfmt, *f = jstr(j, "format");
-	if (!f || (strcmp(f, "qcow2") && strcmp(f, "raw"))) {
-		/* vmdk extents, quorum children ...: more files this check knows nothing of */
-		snprintf(err, errlen, "%s: %s is of format %s: only qcow2 and raw are taken", what,
-			 real, f ? f : "unknown");
-		json_object_put(j);
-		return -EPERM;
-	}
+	int r = 0;
+	const char *df = NULL, *bf = jstr(j, "full-backing-filename"), *f = jstr(j, "format");
+	const char *bfmt = jstr(j, "backing-filename-format");
+	if (!bf)
+		bf = jstr(j, "backing-filename");
 	if (json_object_object_get_ex(j, "format-specific", &fs) &&
 	    json_object_object_get_ex(fs, "data", &fsd))
 		df = jstr(fsd, "data-file");
-	if (!bf)
-		bf = jstr(j, "backing-filename");
-	bfmt = jstr(j, "backing-filename-format");
-	*next = *nextfmt = 0;
-	if (df && !plain_name(df)) {
-		snprintf(err, errlen, "%s: %s has the data file %s, which is not a file: refused",
-			 what, real, df);
+	if (!f || (strcmp(f, "qcow2") && strcmp(f, "raw"))) {
+		/* vmdk extents, quorum children ...: more files this check knows nothing of */
+		snprintf(err, errlen, "%s is of format %s: only qcow2 and raw are taken", path,
+			 f ? f : "unknown");
 		r = -EPERM;
-	} else if (df) {
-		beside(real, df, data, sizeof(data));
-		r = confined(rt, what, data, dreal, sizeof(dreal), why, sizeof(why));
-		if (r)
-			snprintf(err, errlen, "%s: the data file of %s: %s", what, real, why);
-	}
-	if (!r && bf && !plain_name(bf)) {
-		snprintf(err, errlen, "%s: %s is backed by %s, which is not a file: refused", what,
-			 real, bf);
+	} else if (df && !plain_name(df)) {
+		snprintf(err, errlen, "%s has the data file %s, which is not a file: refused", path, df);
 		r = -EPERM;
-	} else if (!r && bf) {
-		beside(real, bf, next, nextlen);
-		snprintf(nextfmt, fmtlen, "%s", bfmt ? bfmt : "");
+	} else if (df && *df != '/') {
+		/* QEMU opens it from its own working directory, not beside the image */
+		snprintf(err, errlen, "%s has the relative data file %s: refused (give it a full path)",
+			 path, df);
+		r = -EPERM;
+	} else if (bf && !plain_name(bf)) {
+		snprintf(err, errlen, "%s is backed by %s, which is not a file: refused", path, bf);
+		r = -EPERM;
+	} else {
+		if (df)
+			snprintf(l->data_file, sizeof(l->data_file), "%s", df);
+		if (bf)
+			beside(path, bf, l->backing, sizeof(l->backing));
+		snprintf(l->backing_format, sizeof(l->backing_format), "%s", bfmt ? bfmt : "");
 	}
 	json_object_put(j);
+	return r;
+}
+
+/* One layer (real, as QEMU will open it as format; NULL: probed): its data file checked,
+ * the next layer's name and format (empty: none, or not recorded) in l. */
+static int layer(const struct roots *rt, const char *what, const char *real, const char *format,
+		 struct backing_layer *l, char *err, size_t errlen)
+{
+	struct sbuf out = {0};
+	char why[600], dreal[PATH_MAX];
+	int r = disk_info(real, format, INFO_TIMEOUT, &out, why, sizeof(why));
+	if (!r)
+		r = backing_parse(out.p, real, l, why, sizeof(why));
+	sb_free(&out);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", what, why);
+		return r;
+	}
+	if (*l->data_file &&
+	    (r = confined(rt, what, l->data_file, dreal, sizeof(dreal), why, sizeof(why))))
+		snprintf(err, errlen, "%s: the data file of %s: %s", what, real, why);
 	return r;
 }
 
@@ -143,7 +155,8 @@ static int layer(const struct roots *rt, const char *what, const char *real, con
 static int chain_check(const struct roots *rt, const char *what, const char *path, bool pinned,
 		       char *err, size_t errlen)
 {
-	char cur[PATH_MAX], real[PATH_MAX], next[PATH_MAX], fmt[32] = "", why[900];
+	static struct backing_layer l; /* 8 KiB: one start at a time */
+	char cur[PATH_MAX], real[PATH_MAX], fmt[32] = "", why[900];
 	snprintf(cur, sizeof(cur), "%s", path);
 	for (int depth = 0; depth < CHAIN_MAX; depth++) {
 		int r = confined(rt, what, cur, real, sizeof(real), why, sizeof(why));
@@ -156,11 +169,11 @@ static int chain_check(const struct roots *rt, const char *what, const char *pat
 		if (!depth && pinned)
 			snprintf(fmt, sizeof(fmt), "%s", disk_format(real));
 		/* the format named by the layer above, else qemu-img probes it as QEMU will */
-		r = layer(rt, what, real, *fmt ? fmt : NULL, next, sizeof(next), fmt, sizeof(fmt),
-			  err, errlen);
-		if (r || !*next)
+		r = layer(rt, what, real, *fmt ? fmt : NULL, &l, err, errlen);
+		if (r || !*l.backing)
 			return r;
-		snprintf(cur, sizeof(cur), "%s", next);
+		snprintf(cur, sizeof(cur), "%s", l.backing);
+		snprintf(fmt, sizeof(fmt), "%s", l.backing_format);
 	}
 	snprintf(err, errlen, "%s: the backing chain of %s is deeper than %d files: refused", what,
 		 path, CHAIN_MAX);

@@ -1,7 +1,7 @@
 /* The QEMU backend. A start runs QEMU in the VM's run directory under its seccomp sandbox
  * (-sandbox, which forbids QEMU any fork: no -daemonize, so vmfs detaches it) through a
- * small parent of ours that exits only once the machine is set up (QMP greets) or QEMU
- * died: its exit status says whether the start worked, QEMU's stderr (run/qemu.log) why not.
+ * small parent of ours that exits only once the machine is set up (QMP answers on a socket
+ * pair) or QEMU died: its exit status says whether the start worked, QEMU's stderr (run/qemu.log) why not.
  * QEMU is that parent's child, so when it exits QEMU belongs to init: a vmfs that dies takes
  * no VM with it. The serial console is a socket chardev (console.sock, for
  * input) with a log file (console.log: scrollback and live output), the same files a
@@ -19,7 +19,6 @@
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "runtime/backing.h"
 #include "runtime/lifecycle.h"
@@ -33,6 +32,9 @@
 #define START_TIMEOUT 30000
 #define QMP_TIMEOUT 5000
 #define ARGV_MAX 96
+/* the descriptor QEMU gets for the QMP monitor that says when it is set up */
+#define READY_FD 3
+#define READY_FD_STR "3"
 
 /* KVM where a probe guest ran at startup (a /dev/kvm alone can hang QEMU); everything else
  * runs under TCG emulation. */
@@ -157,7 +159,8 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-sandbox",
 			       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
 			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
-			       "-qmp", "unix:events.sock,server=on,wait=off"};
+			       "-qmp", "unix:events.sock,server=on,wait=off", "-chardev",
+			       "socket,id=ready,fd=" READY_FD_STR, "-mon", "chardev=ready,mode=control"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		arg(a, "%s", fixed[i]);
 	char rundir[4200], esc[8400];
@@ -345,32 +348,17 @@ static int qmp_line_with(int fd, const char *want)
 	}
 }
 
-/* In the parent of QEMU (pid q), in the run directory: 0 once QMP answers a command on
- * qmp.sock, 1 if QEMU ends first. The greeting alone would be too early: QMP lives in a
+/* In the parent of QEMU: 0 once QMP answers a command on fd (QEMU's READY_FD), 1 if QEMU
+ * ends first (the socket closes). The greeting alone would be too early: QMP lives in a
  * thread of its own that greets while the machine is still being set up, but commands run
  * in the main loop, which starts after. System calls only: this is a child of vmfs. */
-static int qemu_wait_ready(pid_t q)
+static int qemu_wait_ready(int fd)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "qmp.sock"};
-	int st;
-	for (;;) {
-		if (waitpid(q, &st, WNOHANG) != 0)
-			return 1; /* ended (or, impossible here, not ours to wait for) */
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return 1;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			/* QEMU's end closes the socket too */
-			static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
-			return qmp_line_with(fd, "\"QMP\"") ||
-				       write(fd, caps, sizeof(caps) - 1) != sizeof(caps) - 1 ||
-				       qmp_line_with(fd, "\"return\"")
-				       ? 1 : 0;
-		}
-		close(fd);
-		struct timespec ts = {0, 1000 * 1000}; /* the socket is bound early in QEMU's set-up */
-		nanosleep(&ts, NULL);
-	}
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	return write(fd, caps, sizeof(caps) - 1) != sizeof(caps) - 1 ||
+			       qmp_line_with(fd, "\"return\"")
+		       ? 1
+		       : 0;
 }
 
 /* First half of a start: forks the parent of QEMU. Returns its pidfd; it exits once the
@@ -412,18 +400,24 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		if (fchdir(dfd) < 0 || log < 0)
 			_exit(127);
 		setsid(); /* a session of its own: no signal to vmfs's group reaches the VM */
+		int sp[2]; /* a QMP monitor of its own: no polling of a socket QEMU has yet to make */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			_exit(127);
 		pid_t q = fork();
 		if (q == 0) {
 			int null = open("/dev/null", O_RDWR);
-			if (dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+			if (dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+			    (sp[1] == READY_FD ? fcntl(READY_FD, F_SETFD, 0)
+					       : dup2(sp[1], READY_FD)) < 0)
 				_exit(127);
-			close_range(3, ~0U, 0); /* above all not /dev/fuse */
+			close_range(READY_FD + 1, ~0U, 0); /* above all not /dev/fuse */
 			execvp(a->v[0], a->v);
 			fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
 			_exit(127);
 		}
-		close_range(3, ~0U, 0);
-		_exit(q < 0 ? 127 : qemu_wait_ready(q));
+		int ready = sp[0];
+		close(sp[1]);
+		_exit(q < 0 ? 127 : qemu_wait_ready(ready));
 	}
 	free(a);
 	close(dfd);

@@ -4,7 +4,8 @@
  *
  *   vmbench raw DIR QEMU ARGS...        spawn QEMU (cwd DIR, stderr DIR/qemu.log) as vmfs
  *                                       does (QEMU under -sandbox cannot daemonize: it is
- *                                       this process's child); connect DIR/qmp.sock, read the
+ *                                       this process's child, given descriptor 3 for the
+ *                                       monitor its command line names); connect DIR/qmp.sock, read the
  *                                       greeting, and the answer to qmp_capabilities (which
  *                                       QEMU's main loop gives once the machine is set up).
  *                                       prints: FORK_MS READY_MS CONNECT_RETRIES
@@ -137,6 +138,9 @@ static int cmd_raw(int argc, char **argv)
 		die("usage: raw DIR QEMU ARGS...");
 	const char *dir = argv[2];
 	int retries;
+	int sp[2]; /* vmfs's command line gives QEMU a QMP monitor on descriptor 3 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		die("socketpair: %s", strerror(errno));
 	double t0 = now_ms();
 	pid_t pid = fork();
 	if (pid < 0)
@@ -146,9 +150,10 @@ static int cmd_raw(int argc, char **argv)
 			_exit(127);
 		int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int null = open("/dev/null", O_RDWR);
-		if (log < 0 || null < 0 || dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+		if (log < 0 || null < 0 || dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    (sp[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(sp[1], 3)) < 0)
 			_exit(127);
-		close_range(3, ~0U, 0);
+		close_range(4, ~0U, 0);
 		execvp(argv[3], argv + 3);
 		fprintf(stderr, "cannot run %s: %s\n", argv[3], strerror(errno));
 		_exit(127);
