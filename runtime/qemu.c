@@ -478,6 +478,9 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 	run_watch(m, o);
 	run_watch_pid(m, o, o->rt.pid, o->rt.pid_start);
 	vm_adopt(m, o);
+	/* QEMU answered from its main loop and was not told -S: it runs. Known now, a QEMU
+	 * killed before its monitor's first answer is not taken for a guest's power-off. */
+	snprintf(o->rt.status, sizeof(o->rt.status), "running");
 	lifecycle_set(m, o, ST_RUNNING, NULL);
 	run_intent_clear(m, o);
 	model_event(o->ns, o, "started (QEMU pid %d, %s)", (int)o->rt.pid, qemu_accel(m, o));
