@@ -36,13 +36,13 @@ static int resolve(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-/* what: "disk 0", "the kernel" ...; the resolved path in real. */
-static int confined(const struct roots *rt, const char *what, const char *path, char *real,
-		    size_t reallen, char *err, size_t errlen)
+/* Whether path resolves inside a root; the resolved path in real. */
+static int confined(const struct roots *rt, const char *path, char *real, size_t reallen,
+		    char *err, size_t errlen)
 {
 	int r = resolve(path, real, reallen);
 	if (r) {
-		snprintf(err, errlen, "%s: %s: %s", what, path, strerror(-r));
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	for (int i = 0; i < rt->n; i++) {
@@ -51,11 +51,11 @@ static int confined(const struct roots *rt, const char *what, const char *path, 
 			return 0;
 	}
 	if (strcmp(path, real))
-		snprintf(err, errlen, "%s: %s is %s, outside images/ and the VM's state directory: "
-			 "refused", what, path, real);
+		snprintf(err, errlen, "%s is %s, outside images/ and the VM's state directory: "
+			 "refused", path, real);
 	else
-		snprintf(err, errlen, "%s: %s is outside images/ and the VM's state directory: refused",
-			 what, path);
+		snprintf(err, errlen, "%s is outside images/ and the VM's state directory: refused",
+			 path);
 	return -EACCES;
 }
 
@@ -145,7 +145,7 @@ static int layer(const struct roots *rt, const char *what, const char *real, con
 		return r;
 	}
 	if (*l->data_file &&
-	    (r = confined(rt, what, l->data_file, dreal, sizeof(dreal), why, sizeof(why))))
+	    (r = confined(rt, l->data_file, dreal, sizeof(dreal), why, sizeof(why))))
 		snprintf(err, errlen, "%s: the data file of %s: %s", what, real, why);
 	return r;
 }
@@ -159,11 +159,11 @@ static int chain_check(const struct roots *rt, const char *what, const char *pat
 	char cur[PATH_MAX], real[PATH_MAX], fmt[32] = "", why[900];
 	snprintf(cur, sizeof(cur), "%s", path);
 	for (int depth = 0; depth < CHAIN_MAX; depth++) {
-		int r = confined(rt, what, cur, real, sizeof(real), why, sizeof(why));
+		int r = confined(rt, cur, real, sizeof(real), why, sizeof(why));
 		if (r && depth)
 			snprintf(err, errlen, "%s: the backing chain of %s: %s", what, path, why);
 		else if (r)
-			snprintf(err, errlen, "%s", why);
+			snprintf(err, errlen, "%s: %s", what, why);
 		if (r)
 			return r;
 		if (!depth && pinned)
@@ -200,9 +200,12 @@ int vm_paths_check(struct model *m, struct object *o, char *err, size_t errlen)
 		if (!*files[i][1])
 			continue;
 		model_image_path(m, files[i][1], path, sizeof(path));
-		int r = confined(&rt, files[i][0], path, real, sizeof(real), err, errlen);
-		if (r)
+		char why[900];
+		int r = confined(&rt, path, real, sizeof(real), why, sizeof(why));
+		if (r) {
+			snprintf(err, errlen, "%s: %s", files[i][0], why);
 			return r;
+		}
 	}
 	if (*obj_cfg(o, "cdrom")) {
 		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
