@@ -59,8 +59,8 @@ const struct param params[] = {
     {"uuid", PARAM_VM, PT_UUID, "", 0, 0, NULL, "SMBIOS UUID (empty: generated)"},
     {"vcpus", BOTH, PT_COUNT, "1", 1, 256, NULL, "number of virtual CPUs"},
     {"vga", PARAM_VM, PT_CHOICE, "std", 0, 0, vgas, "display adapter"},
-    {"vnc-listen", PARAM_VM, PT_LISTEN, "127.0.0.1", 0, 0, NULL,
-     "IPv4 address QEMU's VNC server and its websocket listen on, or none"},
+    {"vnc-listen", PARAM_VM, PT_LISTEN, "none", 0, 0, NULL,
+     "IPv4 address for a VNC port with a password (see vnc), or none: the run directory's socket only"},
     {"volume", PARAM_CT, PT_VOLUMES, "", 0, 0, NULL,
      "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]", PARAM_LIST_MAX},
 };

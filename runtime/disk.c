@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,6 +89,68 @@ static int qemu_img(int dirfd, char *const argv[], char *err, size_t errlen)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return qemu_img_status(st, outfd, err, errlen);
+}
+
+int disk_info(const char *path, const char *format, int timeout_ms, struct sbuf *out, char *err,
+	      size_t errlen)
+{
+	/* one layer only: with --backing-chain qemu-img would open each backing file before
+	 * anyone has looked at where it lies */
+	char *argv[] = {"qemu-img", "info", "--output=json", "-U", "-f", (char *)format,
+			(char *)path, NULL};
+	if (!format) { /* let it probe, as QEMU will */
+		argv[4] = (char *)path;
+		argv[5] = NULL;
+	}
+	int outfd, st;
+	pid_t pid = qemu_img_start(-1, argv, &outfd);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot run qemu-img: %s", strerror(-pid));
+		return pid;
+	}
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int r = 0;
+	char buf[4096];
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd p = {outfd, POLLIN, 0};
+		if (left <= 0 || poll(&p, 1, left) == 0) {
+			kill(pid, SIGKILL); /* an image on a hung mount, say */
+			r = -ETIMEDOUT;
+			break;
+		}
+		ssize_t n = read(outfd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (out->len + n > (1 << 20)) { /* a header cannot say this much */
+			kill(pid, SIGKILL);
+			r = -E2BIG;
+			break;
+		}
+		sb_add(out, buf, n);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(outfd);
+	if (r == -ETIMEDOUT)
+		snprintf(err, errlen, "qemu-img info %s took over %d ms", path, timeout_ms);
+	else if (r)
+		snprintf(err, errlen, "qemu-img info %s said too much", path);
+	else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		while (out->len && (out->p[out->len - 1] == '\n' || out->p[out->len - 1] == ' '))
+			out->len--;
+		sb_add(out, "", 1); /* NUL */
+		char *line = out->len ? strrchr(out->p, '\n') : NULL;
+		snprintf(err, errlen, "qemu-img: %s", line ? line + 1 : out->len ? out->p : "failed");
+		r = -EIO;
+	}
+	if (!r)
+		sb_add(out, "", 1);
+	return r ? r : sb_err(out);
 }
 
 int disk_overlay(int dirfd, const char *name, const char *base, bool *fresh, char *err,

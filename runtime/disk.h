@@ -7,9 +7,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "runtime/util.h"
+
 /* "qcow2" or "raw", from the image's first bytes: QEMU is never left to guess (a raw disk
  * whose guest wrote a qcow2 header there would be opened as qcow2 the next time). */
 const char *disk_format(const char *path);
+/* qemu-img info --output=json of path alone (its backing files are not opened), read as
+ * format (NULL: as qemu-img guesses it), killed after timeout_ms: the JSON text, NUL-terminated, appended to out. 0, or
+ * -errno with the reason in err. */
+int disk_info(const char *path, const char *format, int timeout_ms, struct sbuf *out, char *err,
+	      size_t errlen);
 /* Makes dirfd/name a qcow2 overlay backed by base (absolute path), unless one already is
  * there for that same base (a VM keeps its writes across stop and start until flush).
  * *fresh tells whether a new one was made. 0 or -errno with qemu-img's words in err. */

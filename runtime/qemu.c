@@ -1,7 +1,9 @@
-/* The QEMU backend. A start runs QEMU with -daemonize in the VM's run directory: QEMU
- * detaches by itself (a vmfs that dies takes no VM with it) and its parent exits only once
- * the machine is set up, so its exit status says whether the start worked and its stderr
- * (run/qemu.log) says why not. The serial console is a socket chardev (console.sock, for
+/* The QEMU backend. A start runs QEMU in the VM's run directory under its seccomp sandbox
+ * (-sandbox, which forbids QEMU any fork: no -daemonize, so vmfs detaches it) through a
+ * small parent of ours that exits only once the machine is set up (QMP answers on a socket
+ * pair) or QEMU died: its exit status says whether the start worked, QEMU's stderr (run/qemu.log) why not.
+ * QEMU is that parent's child, so when it exits QEMU belongs to init: a vmfs that dies takes
+ * no VM with it. The serial console is a socket chardev (console.sock, for
  * input) with a log file (console.log: scrollback and live output), the same files a
  * container has; QMP (qmp.sock) carries pause, resume, powerdown and reset. */
 #include <fcntl.h>
@@ -9,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -17,6 +20,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "runtime/backing.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "runtime/qmon.h"
@@ -28,6 +32,9 @@
 #define START_TIMEOUT 30000
 #define QMP_TIMEOUT 5000
 #define ARGV_MAX 96
+/* the descriptor QEMU gets for the QMP monitor that says when it is set up */
+#define READY_FD 3
+#define READY_FD_STR "3"
 
 /* KVM where a probe guest ran at startup (a /dev/kvm alone can hang QEMU); everything else
  * runs under TCG emulation. */
@@ -148,9 +155,12 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	arg(a, "%lluM", (unsigned long long)(mem >> 20));
 	arg(a, "-smp");
 	arg(a, "%s", obj_cfg(o, "vcpus"));
-	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-daemonize",
+	/* spawn=deny: no process, and so no shell, from a guest that took QEMU over */
+	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-sandbox",
+			       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
 			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
-			       "-qmp", "unix:events.sock,server=on,wait=off"};
+			       "-qmp", "unix:events.sock,server=on,wait=off", "-chardev",
+			       "socket,id=ready,fd=" READY_FD_STR, "-mon", "chardev=ready,mode=control"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		arg(a, "%s", fixed[i]);
 	char rundir[4200], esc[8400];
@@ -180,11 +190,18 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 		arg(a, "-vga");
 		arg(a, "%s", obj_cfg(o, "vga"));
 	}
-	if (o->rt.vnc_display >= 0) {
-		const char *host = obj_cfg(o, "vnc-listen");
+	if (vm_has_display(o, NULL, 0)) {
+		/* a socket only root reaches (the web door passes viewers through to it) */
 		arg(a, "-vnc");
-		arg(a, "%s:%d,websocket=%s:%d", host, o->rt.vnc_display, host,
-		    VNC_WS_PORT(o->rt.vnc_display));
+		arg(a, "unix:" VNC_SOCKET);
+	}
+	if (o->rt.vnc_display >= 0) {
+		/* a port any local user reaches: it asks for the password only vnc shows */
+		arg(a, "-object");
+		arg(a, "secret,id=vncpw,file=" VNC_SECRET);
+		arg(a, "-vnc");
+		arg(a, "%s:%d,id=tcp,password-secret=vncpw", obj_cfg(o, "vnc-listen"),
+		    o->rt.vnc_display);
 	}
 	if (*obj_cfg(o, "uuid")) {
 		arg(a, "-uuid");
@@ -236,9 +253,36 @@ static bool display_taken(struct model *m, int d)
 	return false;
 }
 
-/* A VNC display whose two ports are free and that no other VM (perhaps still starting,
- * not yet listening) holds. -1 with a reason for a VM that gets no VNC. */
-static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
+/* The TCP listener's password, new at each start: RFB's DES scheme uses 8 characters. */
+static int vnc_secret(int rundfd)
+{
+	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char raw[8];
+	char pw[9];
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		pw[i] = set[raw[i] % (sizeof(set) - 1)];
+	pw[8] = 0;
+	return write_atomic(rundfd, VNC_SECRET, pw, 8, 0); /* 0600 */
+}
+
+int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen)
+{
+	auto_free char *text = NULL;
+	int dfd = run_open(m, o);
+	if (dfd < 0)
+		return dfd;
+	int r = read_small(dfd, VNC_SECRET, 64, &text, NULL);
+	close(dfd);
+	if (!r)
+		snprintf(pw, pwlen, "%s", text);
+	return r;
+}
+
+/* For config/vnc-listen other than none: a VNC display whose port is free and that no
+ * other VM (perhaps still starting, not yet listening) holds, and its password. */
+static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
 {
 	struct in_addr ia;
 	const char *host = obj_cfg(o, "vnc-listen");
@@ -249,9 +293,13 @@ static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
 		snprintf(err, errlen, "config/vnc-listen: %s is not an IPv4 address (or none)", host);
 		return -EINVAL;
 	}
+	int r = vnc_secret(rundfd);
+	if (r) {
+		snprintf(err, errlen, "cannot write the VNC password: %s", strerror(-r));
+		return r;
+	}
 	for (int d = 0; d < VNC_DISPLAYS; d++)
-		if (!display_taken(m, d) && port_free(host, VNC_PORT(d)) &&
-		    port_free(host, VNC_WS_PORT(d))) {
+		if (!display_taken(m, d) && port_free(host, VNC_PORT(d))) {
 			o->rt.vnc_display = d;
 			return 0;
 		}
@@ -265,16 +313,56 @@ static int vnc_pick(struct model *m, struct object *o, char *err, size_t errlen)
 static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
 {
 	char why[1024];
-	int r = vm_disks_prepare(m, o, why, sizeof(why));
+	int r = vm_paths_check(m, o, why, sizeof(why));
 	if (!r)
-		r = vnc_pick(m, o, why, sizeof(why));
+		r = vm_disks_prepare(m, o, why, sizeof(why));
+	if (!r)
+		r = vnc_pick(m, o, rundfd, why, sizeof(why));
 	if (!r && (r = net_start(m, o, rundfd, why, sizeof(why))))
 		o->rt.vnc_display = -1; /* no QEMU will hold it */
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
 }
 
-/* First half of a start: forks the QEMU that daemonizes itself. Returns a pidfd of the
- * parent QEMU, which exits once the machine is set up (0) or failed (1). */
+/* Reads from fd until a line that has want in it: 0, or -1 at the end (QEMU ended). */
+static int qmp_line_with(int fd, const char *want)
+{
+	char buf[4096];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		len += n;
+		buf[len] = 0;
+		for (char *nl; (nl = strchr(buf, '\n'));) {
+			*nl = 0;
+			if (strstr(buf, want))
+				return 0;
+			len -= nl + 1 - buf;
+			memmove(buf, nl + 1, len + 1);
+		}
+		if (len == sizeof(buf) - 1)
+			len = 0; /* a line longer than any QEMU sends before its answer */
+	}
+}
+
+/* In the parent of QEMU: 0 once QMP answers a command on fd (QEMU's READY_FD), 1 if QEMU
+ * ends first (the socket closes). The greeting alone would be too early: QMP lives in a
+ * thread of its own that greets while the machine is still being set up, but commands run
+ * in the main loop, which starts after. System calls only: this is a child of vmfs. */
+static int qemu_wait_ready(int fd)
+{
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	return write(fd, caps, sizeof(caps) - 1) != sizeof(caps) - 1 ||
+			       qmp_line_with(fd, "\"return\"")
+		       ? 1
+		       : 0;
+}
+
+/* First half of a start: forks the parent of QEMU. Returns its pidfd; it exits once the
+ * machine is set up (0) or failed (1). */
 static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	if (!strcmp(obj_cfg(o, "accel"), "kvm") && m->kvm.verdict != KVM_WORKS) {
@@ -309,15 +397,27 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* vmfs blocks signals for its signalfd */
 		int log = openat(dfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fchdir(dfd) < 0 || log < 0 || dup2(log, 2) < 0)
+		if (fchdir(dfd) < 0 || log < 0)
 			_exit(127);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		close_range(3, ~0U, 0); /* above all not /dev/fuse */
-		execvp(a->v[0], a->v);
-		fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
-		_exit(127);
+		setsid(); /* a session of its own: no signal to vmfs's group reaches the VM */
+		int sp[2]; /* a QMP monitor of its own: no polling of a socket QEMU has yet to make */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			_exit(127);
+		pid_t q = fork();
+		if (q == 0) {
+			int null = open("/dev/null", O_RDWR);
+			if (dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+			    (sp[1] == READY_FD ? fcntl(READY_FD, F_SETFD, 0)
+					       : dup2(sp[1], READY_FD)) < 0)
+				_exit(127);
+			close_range(READY_FD + 1, ~0U, 0); /* above all not /dev/fuse */
+			execvp(a->v[0], a->v);
+			fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
+			_exit(127);
+		}
+		int ready = sp[0];
+		close(sp[1]);
+		_exit(q < 0 ? 127 : qemu_wait_ready(ready));
 	}
 	free(a);
 	close(dfd);
@@ -359,7 +459,7 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 		o->rt.pid = 0;
 		char rundir[4200];
 		run_dir(m, o, rundir, sizeof(rundir));
-		run_end_procs(m, rundir); /* a daemonized half that outlived its parent */
+		run_end_procs(m, rundir); /* a QEMU that outlived its parent (timed out) */
 		return lifecycle_fail(m, o, why, -EIO, err, errlen);
 	}
 	o->rt.started = time(NULL);
@@ -378,6 +478,9 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 	run_watch(m, o);
 	run_watch_pid(m, o, o->rt.pid, o->rt.pid_start);
 	vm_adopt(m, o);
+	/* QEMU answered from its main loop and was not told -S: it runs. Known now, a QEMU
+	 * killed before its monitor's first answer is not taken for a guest's power-off. */
+	snprintf(o->rt.status, sizeof(o->rt.status), "running");
 	lifecycle_set(m, o, ST_RUNNING, NULL);
 	run_intent_clear(m, o);
 	model_event(o->ns, o, "started (QEMU pid %d, %s)", (int)o->rt.pid, qemu_accel(m, o));

@@ -5,10 +5,11 @@
 #include "runtime/model.h"
 
 #define VM_DISKS_MAX 16
-/* QEMU's VNC display N listens on 5900 + N, its websocket on 6900 + N (above every
- * display vmfs hands out, where QEMU's own default 5700 + N would meet them). */
+/* QEMU's VNC server listens on VNC_SOCKET in the VM's run directory; with config/vnc-listen
+ * an address, display N also on its port 5900 + N, behind the password in VNC_SECRET. */
+#define VNC_SOCKET "vnc.sock"
+#define VNC_SECRET "vnc.secret"
 #define VNC_PORT(d) (5900 + (d))
-#define VNC_WS_PORT(d) (6900 + (d))
 #define VNC_DISPLAYS 1000
 
 /* One entry of config/disk: "path[,interface][,cache]". */
@@ -37,6 +38,9 @@ int vm_screenshot(struct model *m, struct object *o, unsigned maxdim, struct sbu
 		  char *err, size_t errlen);
 /* Whether o has a display (a VGA adapter on a machine that takes one); why not if not. */
 bool vm_has_display(const struct object *o, char *why, size_t whylen);
+
+/* The password of a running VM's VNC port (config/vnc-listen not none); 0 or -errno. */
+int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen);
 
 /* Runs one QMP command on run/qmp.sock (5 s at most); 0 or -errno with the reason. */
 int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen);

@@ -57,7 +57,7 @@ const struct ventry vtab[] = {
 	{VK_OBJ_LOG,         VK_OBJ,         "log",            F | 0444, VF_LOG,    ANY},
 	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0444, VF_GEN,    PARAM_VM, gen_obj_screenshot},
 	{VK_OBJ_THUMBNAIL,   VK_OBJ,         "thumbnail.png",  F | 0444, VF_GEN,    PARAM_VM, gen_obj_thumbnail},
-	{VK_OBJ_VNC,         VK_OBJ,         "vnc",            F | 0444, VF_GEN,    PARAM_VM, gen_obj_vnc},
+	{VK_OBJ_VNC,         VK_OBJ,         "vnc",            F | 0400, VF_GEN,    PARAM_VM, gen_obj_vnc},
 	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0666, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
 	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
 	{VK_OBJ_FIFO_N,      VK_OBJ_FIFO,    NULL,             S_IFLNK | 0777, VF_DIR, PARAM_CT},

@@ -126,11 +126,16 @@ static void vm_info(struct vmfs *v, const struct object *o, struct sbuf *out)
 	const char *host = obj_cfg(o, "vnc-listen");
 	sb_printf(out, "status %s\naccel %s\n", on && *o->rt.status ? o->rt.status : "-",
 		  on && *o->rt.accel ? o->rt.accel : "-");
+	char rundir[4200];
+	run_dir(&v->m, o, rundir, sizeof(rundir));
 	if (on && o->rt.vnc_display >= 0)
-		sb_printf(out, "vnc %s:%d\nvnc_websocket %s:%d\n", host,
-			  VNC_PORT(o->rt.vnc_display), host, VNC_WS_PORT(o->rt.vnc_display));
+		sb_printf(out, "vnc %s:%d\n", host, VNC_PORT(o->rt.vnc_display));
 	else
-		sb_puts(out, "vnc -\nvnc_websocket -\n");
+		sb_puts(out, "vnc -\n");
+	if (on && vm_has_display(o, NULL, 0))
+		sb_printf(out, "vnc_socket %s/%s\n", rundir, VNC_SOCKET);
+	else
+		sb_puts(out, "vnc_socket -\n");
 	sb_printf(out, "kernel %s\ndisks %s\n", param_or_dash(o, "kernel"), obj_disk(o));
 	guest_cpu(o, out);
 	sb_printf(out, "disk_read %llu\ndisk_written %llu\n",
@@ -217,10 +222,22 @@ int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	else if (o->state != ST_RUNNING && o->state != ST_PAUSED)
 		snprintf(why, sizeof(why), "no VNC server: %s is not running (state %s)", o->name,
 			 ostate_name(o->state));
-	else if (o->rt.vnc_display < 0)
-		snprintf(why, sizeof(why), "no VNC server: config/vnc-listen was none at start");
 	else {
-		sb_printf(out, "%s:%d\n", obj_cfg(o, "vnc-listen"), VNC_PORT(o->rt.vnc_display));
+		/* the password too: the file is its owner's only (vmfs/node.c) */
+		char pw[64], rundir[4200];
+		if (o->rt.vnc_display >= 0) {
+			r = vm_vnc_password(&v->m, n->obj, pw, sizeof(pw));
+			if (r) {
+				snprintf(why, sizeof(why), "cannot read the VNC password: %s",
+					 strerror(-r));
+				model_error(n->ns, n->obj, "vnc", why);
+				return r;
+			}
+			sb_printf(out, "%s:%d\npassword %s\n", obj_cfg(o, "vnc-listen"),
+				  VNC_PORT(o->rt.vnc_display), pw);
+		}
+		run_dir(&v->m, o, rundir, sizeof(rundir));
+		sb_printf(out, "socket %s/%s\n", rundir, VNC_SOCKET);
 		return 0;
 	}
 	model_error(n->ns, n->obj, "vnc", why);

@@ -1,13 +1,12 @@
-/* A VM's VNC in the browser: a websocket on .../vnc is passed through to QEMU's own
- * websocket listener (-vnc ...,websocket=), so noVNC speaks RFB to QEMU and vmfs only
- * copies bytes, after it has checked who asks (auth and Origin, in http.c).
+/* A VM's VNC in the browser: a websocket on .../vnc is passed through to QEMU's VNC server
+ * on its Unix socket (run/vnc.sock, which only root reaches), after http.c has checked who
+ * asks (auth and Origin). QEMU cannot serve websockets on a Unix socket, so vmfs speaks the
+ * websocket side (RFC 6455) itself: the handshake, client frames unmasked into bytes for
+ * QEMU, QEMU's bytes sent as binary frames. RFB itself passes untouched.
  *
- * The handshake is QEMU's: the client's key goes to QEMU, and QEMU's answer (its
- * Sec-WebSocket-Accept) goes back in the 101, so vmfs computes nothing of the protocol.
- * Then both sockets join an epoll of their own (in vmfs's loop) and each direction has one
+ * Both sockets join an epoll of their own (in vmfs's loop) and each direction has one
  * buffer: a full buffer stops reading its source until the other side drains it, so a slow
  * browser slows QEMU's updates down instead of growing memory. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,12 +15,19 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "runtime/run.h"
 #include "runtime/vm.h"
 #include "web/web_int.h"
 
 #define BUF (64 * 1024)
+#define WS_HEAD 4 /* a server frame's header for a payload under 64 KiB */
+#define WS_RAW 4096 /* the browser's frames, before unmasking */
 
 struct end {
 	struct proxy *p;
@@ -39,6 +45,13 @@ struct proxy {
 	struct MHD_UpgradeResponseHandle *urh;
 	size_t len[2], off[2]; /* buf[i]: read from fd[i], not yet written to fd[!i] */
 	char buf[2][BUF];
+	/* the browser's side: frames read, not yet unmasked into buf[0] */
+	size_t rawlen;
+	uint64_t left; /* bytes of the current frame's payload still to come */
+	unsigned kpos;
+	bool data; /* the current frame carries RFB (not a ping or pong) */
+	unsigned char key[4];
+	unsigned char raw[WS_RAW];
 };
 
 int vnc_init(struct web *w)
@@ -66,21 +79,93 @@ static void proxy_free(struct proxy *p)
 	free(p);
 }
 
+/* Unmasks what raw holds of the browser's frames into buf[0], as far as it has room. -1 for
+ * a close frame or one that breaks the protocol (a client's frames are masked). */
+static int ws_decode(struct proxy *p)
+{
+	size_t r = 0;
+	while (r < p->rawlen && p->len[0] < BUF) {
+		if (!p->left) {
+			const unsigned char *h = p->raw + r;
+			size_t avail = p->rawlen - r, hl = 2;
+			if (avail < 2)
+				break;
+			uint64_t len = h[1] & 0x7f;
+			hl += len == 126 ? 2 : len == 127 ? 8 : 0;
+			if (!(h[1] & 0x80) || (h[0] & 0x0f) == 8)
+				return -1;
+			if (avail < hl + 4)
+				break;
+			if (len >= 126) {
+				len = 0;
+				for (size_t i = 2; i < hl; i++)
+					len = len << 8 | h[i];
+			}
+			memcpy(p->key, h + hl, 4);
+			p->data = (h[0] & 0x0f) <= 2; /* continuation, text or binary */
+			p->left = len;
+			p->kpos = 0;
+			r += hl + 4;
+			continue;
+		}
+		size_t take = p->rawlen - r;
+		if (take > p->left)
+			take = p->left;
+		if (p->data && take > BUF - p->len[0])
+			take = BUF - p->len[0];
+		for (size_t i = 0; p->data && i < take; i++)
+			p->buf[0][p->len[0]++] = p->raw[r + i] ^ p->key[p->kpos++ & 3];
+		r += take;
+		p->left -= take;
+	}
+	memmove(p->raw, p->raw + r, p->rawlen - r);
+	p->rawlen -= r;
+	return 0;
+}
+
+/* Refills an empty buf[i]: 1 when it holds something, 0 when nothing came, -1 at the end. */
+static int fill(struct proxy *p, int i)
+{
+	p->off[i] = 0;
+	for (;;) {
+		if (!i && ws_decode(p) < 0)
+			return -1;
+		if (!i && p->len[0])
+			return 1;
+		ssize_t n = i ? recv(p->fd[1], p->buf[1] + WS_HEAD, BUF - WS_HEAD, MSG_DONTWAIT)
+			      : recv(p->fd[0], p->raw + p->rawlen, WS_RAW - p->rawlen, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (n < 0)
+			return 0;
+		if (!i) {
+			p->rawlen += n;
+			continue;
+		}
+		/* one binary frame per read: FIN, opcode 2, no mask, a 7- or 16-bit length */
+		unsigned char *h = (unsigned char *)p->buf[1] + (n < 126 ? 2 : 0);
+		h[0] = 0x82;
+		if (n < 126)
+			h[1] = n;
+		else
+			h[1] = 126, h[2] = n >> 8, h[3] = n & 0xff;
+		p->off[1] = n < 126 ? 2 : 0;
+		p->len[1] = WS_HEAD + n;
+		return 1;
+	}
+}
+
 /* Moves what can move both ways; marks the proxy dead when either side ends. */
 static void proxy_pump(struct proxy *p)
 {
 	for (int i = 0; i < 2 && !p->dead; i++) {
 		for (;;) {
 			if (!p->len[i]) {
-				ssize_t n = recv(p->fd[i], p->buf[i], BUF, MSG_DONTWAIT);
-				if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				int r = fill(p, i);
+				if (r < 0)
 					p->dead = true;
+				if (r <= 0)
 					break;
-				}
-				if (n < 0)
-					break;
-				p->len[i] = n;
-				p->off[i] = 0;
 			}
 			ssize_t n = send(p->fd[!i], p->buf[i] + p->off[i], p->len[i] - p->off[i],
 					 MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -137,10 +222,10 @@ static void upgraded(void *cls, struct MHD_Connection *c, void *state, const cha
 	p->urh = urh;
 	p->fd[0] = sock;
 	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
-	if (extra_len > BUF)
+	if (extra_len > WS_RAW)
 		extra_len = 0, p->dead = true; /* not a VNC client: nothing that large comes first */
-	memcpy(p->buf[0], extra, extra_len);
-	p->len[0] = extra_len;
+	memcpy(p->raw, extra, extra_len);
+	p->rawlen = extra_len;
 	for (int i = 0; i < 2; i++) {
 		p->end[i] = (struct end){p, i};
 		p->mask[i] = EPOLLIN;
@@ -154,86 +239,54 @@ static void upgraded(void *cls, struct MHD_Connection *c, void *state, const cha
 		vnc_run(p->w);
 }
 
-/* One header's value from QEMU's answer, into out. */
-static bool answer_header(const char *head, const char *name, char *out, size_t len)
+/* RFC 6455's answer to the browser's key: base64(SHA-1(key GUID)). */
+static int ws_accept(const char *key, char *accept, size_t len)
 {
-	size_t nl = strlen(name);
-	for (const char *l = strstr(head, "\r\n"); l; l = strstr(l + 2, "\r\n"))
-		if (!strncasecmp(l + 2, name, nl) && l[2 + nl] == ':') {
-			const char *v = l + 3 + nl;
-			while (*v == ' ')
-				v++;
-			snprintf(out, len, "%.*s", (int)strcspn(v, "\r\n"), v);
-			return true;
-		}
-	return false;
+	char in[128];
+	unsigned char sum[20];
+	int n = snprintf(in, sizeof(in), "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
+	gnutls_datum_t d = {sum, sizeof(sum)}, b64 = {0};
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA1, in, n, sum) || gnutls_base64_encode2(&d, &b64))
+		return -EIO;
+	snprintf(accept, len, "%.*s", (int)b64.size, (char *)b64.data);
+	gnutls_free(b64.data);
+	return 0;
 }
 
-/* Connects to QEMU's websocket listener and makes the handshake with the browser's key.
- * QEMU answers at once from its main loop; the wait is bounded all the same. */
-static int qemu_handshake(struct req *q, struct object *o, struct proxy *p, char *accept,
-			  char *proto, char *err, size_t errlen)
+/* Checks the browser's websocket request and connects to QEMU's VNC socket (through the
+ * run directory's descriptor: its path may be longer than sun_path). */
+static int qemu_connect(struct req *q, struct object *o, struct proxy *p, char *accept,
+			char *proto, char *err, size_t errlen)
 {
 	const char *key = web_header(q, "Sec-WebSocket-Key");
 	const char *want = web_header(q, "Sec-WebSocket-Protocol");
-	const char *listen = obj_cfg(o, "vnc-listen");
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons(VNC_WS_PORT(o->rt.vnc_display))};
-	if (!key || strlen(key) > 64 || strpbrk(key, "\r\n") || (want && (strlen(want) > 128 ||
-								    strpbrk(want, "\r\n")))) {
+	if (!key || strlen(key) > 64 || strpbrk(key, "\r\n")) {
 		snprintf(err, errlen, "not a websocket request (Sec-WebSocket-Key)");
 		return -EINVAL;
 	}
-	if (!listen || inet_pton(AF_INET, listen, &sa.sin_addr) != 1 || !sa.sin_addr.s_addr)
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = {2, 0};
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		snprintf(err, errlen, "QEMU's VNC websocket (port %d) does not answer: %s",
-			 VNC_WS_PORT(o->rt.vnc_display), strerror(errno));
+	/* noVNC asks for binary, or for nothing */
+	snprintf(proto, 128, "%s", want && strstr(want, "binary") ? "binary" : "");
+	if (ws_accept(key, accept, 64)) {
+		snprintf(err, errlen, "cannot compute the websocket answer");
+		return -EIO;
+	}
+	int dfd = run_open(&q->w->v->m, o);
+	if (dfd < 0) {
+		snprintf(err, errlen, "%s has no run directory: %s", o->name, strerror(-dfd));
+		return dfd;
+	}
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, VNC_SOCKET);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int r = fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	close(dfd);
+	if (r) {
+		snprintf(err, errlen, "QEMU's VNC socket does not answer: %s", strerror(-r));
 		if (fd >= 0)
 			close(fd);
 		return -EIO;
 	}
 	p->fd[1] = fd;
-	char head[4096];
-	int n = snprintf(head, sizeof(head),
-			 "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-			 "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n",
-			 key, want ? "Sec-WebSocket-Protocol: " : "", want ? want : "",
-			 want ? "\r\n" : "");
-	if (send(fd, head, n, MSG_NOSIGNAL) != n) {
-		snprintf(err, errlen, "QEMU's VNC websocket: %s", strerror(errno));
-		return -EIO;
-	}
-	size_t got = 0;
-	char *end = NULL;
-	while (!end && got < sizeof(head) - 1) {
-		ssize_t r = recv(fd, head + got, sizeof(head) - 1 - got, 0);
-		if (r <= 0) {
-			snprintf(err, errlen, "QEMU's VNC websocket did not answer the handshake");
-			return -EIO;
-		}
-		got += r;
-		head[got] = 0;
-		end = strstr(head, "\r\n\r\n");
-	}
-	if (!end || strncmp(head, "HTTP/1.1 101", 12) ||
-	    !answer_header(head, "Sec-WebSocket-Accept", accept, 64)) {
-		snprintf(err, errlen, "QEMU refused the websocket: %.*s", (int)strcspn(head, "\r\n"),
-			 head);
-		return -EIO;
-	}
-	if (!answer_header(head, "Sec-WebSocket-Protocol", proto, 128))
-		*proto = 0;
-	/* what QEMU sent after its answer (the RFB greeting) is the browser's already */
-	end += 4;
-	p->len[1] = got - (end - head);
-	memcpy(p->buf[1], end, p->len[1]);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return 0;
 }
 
@@ -247,10 +300,9 @@ void vnc_upgrade(struct req *q, const struct vnode *n)
 		web_fail(q, EAGAIN, err);
 		return;
 	}
-	if (o->rt.vnc_display < 0) {
-		snprintf(err, sizeof(err), "%s has no VNC server (config/vnc-listen)", o->name);
+	if (!vm_has_display(o, err, sizeof(err))) {
 		node_reject(q->w->v, n, "vnc", err);
-		web_fail(q, ENOENT, err);
+		web_fail(q, ENODEV, err);
 		return;
 	}
 	struct proxy *p = calloc(1, sizeof(*p));
@@ -263,7 +315,7 @@ void vnc_upgrade(struct req *q, const struct vnode *n)
 	p->fd[0] = p->fd[1] = -1;
 	p->next = q->w->proxies;
 	q->w->proxies = p;
-	int r = qemu_handshake(q, o, p, accept, proto, err, sizeof(err));
+	int r = qemu_connect(q, o, p, accept, proto, err, sizeof(err));
 	if (!r && !(q->resp = MHD_create_response_for_upgrade(upgraded, p)))
 		r = -ENOMEM, snprintf(err, sizeof(err), "%s", strerror(ENOMEM));
 	if (r) {

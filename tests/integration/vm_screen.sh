@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a running VM shows besides its console, under TCG: screenshot.png and thumbnail.png
-# (decoded with libpng), vnc and its websocket (real RFB and HTTP upgrade answers), the qmp
+# (decoded with libpng), vnc (a real RFB server on a port asked for, and its socket), the qmp
 # transaction file (state follows what QEMU reports, whoever stopped the guest), info and
 # top figures from QEMU, and the clear errors of a VM without a display.
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +22,7 @@ qmp() { # qmp VM JSON: one transaction, prints the reply
 mkdir "$V/s1"
 echo 200 >"$V/s1/config/thumbnail"
 echo 2 >"$V/s1/config/serial"
+echo 127.0.0.1 >"$V/s1/config/vnc-listen" # a TCP port besides the socket
 is "$(errno_of "$V/s1/screenshot.png" x)" "EACCES" "screenshot.png is read-only"
 ok "no screenshot before start" sh -c "! cat '$V/s1/screenshot.png'"
 like "$(cat "$V/s1/log")" "screenshot.png: no screen: s1 is not running" "the log says why"
@@ -46,18 +47,13 @@ ok "pause" "$XWRITE" "$V/s1/ctl" pause
 ok "a paused VM still has a screen" sh -c "cat '$V/s1/screenshot.png' > '$T/p.png' && '$PNGINFO' '$T/p.png'"
 ok "resume" "$XWRITE" "$V/s1/ctl" resume
 
-# VNC: a real RFB server on the port vnc names, and the websocket beside it
-vnc=$(cat "$V/s1/vnc")
+# VNC: a real RFB server on the port vnc names (its password and socket beside it)
+vnc=$(head -1 "$V/s1/vnc")
 like "$vnc" '^127\.0\.0\.1:[0-9]+$' "vnc is host:port on localhost"
 port=${vnc##*:}
 rfb=$(timeout 3 bash -c "exec 5<>/dev/tcp/127.0.0.1/$port; head -c 11 <&5")
 is "$rfb" "RFB 003.008" "the port answers as a VNC server"
-ws=$(field s1 vnc_websocket)
-wsport=${ws##*:}
-upgrade=$(timeout 3 bash -c "exec 5<>/dev/tcp/127.0.0.1/$wsport
-printf 'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n' >&5
-head -n1 <&5")
-like "$upgrade" "HTTP/1.1 101" "the websocket listener upgrades a browser's connection"
+like "$(field s1 vnc_socket)" "/run/vnc.sock$" "info: the VNC socket in the run directory"
 
 # qmp: a transaction file
 like "$(cat "$V/s1/qmp")" "one QMP command per line" "reading qmp first says what it takes"
