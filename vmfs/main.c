@@ -232,6 +232,8 @@ void lock_note_pid(int fd)
 		n = 0;
 }
 
+#define LOCK_TRIES 30 /* 3 s */
+
 /* One daemon per state directory: a second one would overwrite the first one's files. */
 static int lock_state(const char *statedir)
 {
@@ -248,9 +250,16 @@ static int lock_state(const char *statedir)
 		}
 	snprintf(path, sizeof(path), "%s/lock", statedir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		lock_note_pid(fd);
-		return fd; /* held until exit; flock follows the descriptor across the fork */
+	/* A vmfs just killed may leave a child of its own for a moment (forked, not yet
+	 * exec'd: it shares the lock): a restart right after a kill -9 waits for it, briefly. */
+	for (int i = 0; fd >= 0 && i < LOCK_TRIES; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			lock_note_pid(fd);
+			return fd; /* held until exit; flock follows the descriptor across the fork */
+		}
+		if (errno != EWOULDBLOCK)
+			break;
+		usleep(100 * 1000);
 	}
 	char owner[32] = "?";
 	if (fd >= 0 && pread(fd, owner, sizeof(owner) - 1, 0) > 0)
