@@ -14,6 +14,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
+#include "runtime/vm.h"
 
 #define SETTLE_MS 3000 /* how long a start cut short by the crash may take to finish */
 
@@ -214,9 +215,11 @@ static void settle_ended(struct model *m, struct object *o, int dfd, bool intent
 			run_exit_text(m, o);
 		return;
 	}
+	/* nothing runs: what its start made goes, whether or not its process ever ran (a start
+	 * cut after its network namespace was mounted left that) */
+	if (o->type == OT_CT)
+		run_ct_cleanup_obj(m, o);
 	if (has_exit) {
-		if (o->type == OT_CT)
-			run_ct_cleanup_obj(m, o);
 		run_reap(m, o);
 	} else
 		run_lost(m, o, running ? "it ended while vmfs was not running, leaving no exit status"
@@ -405,6 +408,9 @@ void run_adopt_all(struct model *m)
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	for (size_t i = 0; i < k; i++)
+		if (ls[i].o->type == OT_VM)
+			vm_job_recover(m, ls[i].o); /* after adoption: a live VM can be resumed */
 	free(ls);
 	free(ps.v);
 }

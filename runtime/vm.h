@@ -31,6 +31,9 @@ int vm_commit(struct model *m, struct object *o, const char *image, char *err, s
 int vm_job_result(struct object *o, char *err, size_t errlen);
 /* Stops a running commit (the VM is removed, or vmfs exits): the partial image goes. */
 void vm_job_cancel(struct model *m, struct object *o, const char *why);
+/* After a vmfs restart: undoes a commit the killed vmfs left half-done (run/commit): its
+ * qemu-img ended, its partial image removed, the VM resumed if the commit paused it. */
+void vm_job_recover(struct model *m, struct object *o);
 
 /* screenshot.png (maxdim 0) and thumbnail.png: the screen now, as PNG, appended to png.
  * -ENODEV for a VM without a display, -EBUSY for one that is not running. */

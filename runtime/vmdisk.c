@@ -2,6 +2,7 @@
  * VM's state directory instead of the image, so many VMs share one image and each keeps
  * its own writes until it is flushed (QEMU's own snapshot=on would lose them at every
  * stop, and would leave nothing to commit). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -122,6 +123,89 @@ struct vmjob {
 	char dst[4200], image[NAME_MAX_LEN + 1];
 };
 
+/* A commit pauses its VM and writes images/IMAGE.part: a vmfs killed meanwhile would leave
+ * both for good. So run/commit ("IMAGE RESUME", synced) says what to undo, before the
+ * pause, until the end; a restarted vmfs undoes it (vm_job_recover). */
+static void intent_set(struct model *m, struct object *o, const char *image, bool resume)
+{
+	char line[NAME_MAX_LEN + 16];
+	int n = snprintf(line, sizeof(line), "%s %d\n", image, resume);
+	int dfd = run_open(m, o);
+	if (dfd >= 0 && write_atomic(dfd, "commit", line, n, 1) == 0)
+		fsync(dfd);
+	if (dfd >= 0)
+		close(dfd);
+}
+
+static void intent_clear(struct model *m, struct object *o)
+{
+	int dfd = run_open(m, o);
+	if (dfd >= 0) {
+		unlinkat(dfd, "commit", 0);
+		close(dfd);
+	}
+}
+
+/* The qemu-img a killed vmfs left writing part: ended (its command line names the file). */
+static void part_writer_end(const char *part)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[300], *text = NULL;
+		size_t len = 0;
+		int pid = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		if (pid <= 0 || read_small(AT_FDCWD, path, 65536, &text, &len) < 0) {
+			free(text);
+			continue;
+		}
+		const char *base = strrchr(text, '/') ? strrchr(text, '/') + 1 : text;
+		bool mine = !strcmp(base, "qemu-img");
+		bool writes = false;
+		for (size_t i = strlen(text) + 1; mine && i < len; i += strlen(text + i) + 1)
+			writes |= !strcmp(text + i, part);
+		if (mine && writes)
+			kill(pid, SIGKILL);
+		free(text);
+	}
+	if (d)
+		closedir(d);
+}
+
+void vm_job_recover(struct model *m, struct object *o)
+{
+	auto_free char *text = NULL;
+	int dfd = run_open(m, o);
+	if (dfd < 0 || read_small(dfd, "commit", 256, &text, NULL) < 0) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	char image[NAME_MAX_LEN + 1] = "", dst[4200], part[4300], err[256] = "";
+	int resume = 0;
+	/* a state file: the image name must be one a commit could have made */
+	if (sscanf(text, "%63s %d", image, &resume) != 2 || name_check(image, err, sizeof(err))) {
+		model_error(o->ns, o, "commit", "run/commit is not what vmfs writes: removed");
+		unlinkat(dfd, "commit", 0);
+		close(dfd);
+		return;
+	}
+	model_image_path(m, image, dst, sizeof(dst));
+	snprintf(part, sizeof(part), "%s.part", dst);
+	part_writer_end(part);
+	bool removed = unlink(part) == 0;
+	bool alive = o->state == ST_RUNNING || o->state == ST_PAUSED;
+	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", err, sizeof(err)) == 0;
+	if (resumed && o->state == ST_PAUSED)
+		lifecycle_set(m, o, ST_RUNNING, "resumed after a commit that vmfs's end cut short");
+	model_event(o->ns, o, "commit to images/%s was cut short when vmfs was killed:%s%s", image,
+		    removed ? " its partial copy removed" : " no partial copy left",
+		    resumed ? ", the VM resumed" : "");
+	unlinkat(dfd, "commit", 0);
+	close(dfd);
+}
+
 /* cancelled: why the copy was stopped, NULL if it ran to its end */
 static void job_end(struct model *m, struct vmjob *j, int st, const char *cancelled)
 {
@@ -156,6 +240,7 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 			    (t1.tv_sec - j->t0.tv_sec) + (t1.tv_nsec - j->t0.tv_nsec) / 1e9);
 	}
 	free(j);
+	intent_clear(m, o);
 	waitq_wake_all(&o->job_wq);
 	obj_put(o);
 }
@@ -212,8 +297,10 @@ int vm_commit(struct model *m, struct object *o, const char *image, char *err, s
 	if (stat(src, &st) < 0 || !overlay_of(o, d[0].image))
 		src = d[0].image; /* never started, or config/disk changed since: no overlay of it */
 	j->resume = o->state == ST_RUNNING;
+	intent_set(m, o, image, j->resume);
 	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", why, sizeof(why))) {
 		snprintf(err, errlen, "commit: cannot pause %s for the copy: %s", o->name, why);
+		intent_clear(m, o);
 		free(j);
 		return -EIO;
 	}
@@ -238,6 +325,7 @@ int vm_commit(struct model *m, struct object *o, const char *image, char *err, s
 			close(j->pidfd);
 		if (j->resume)
 			vm_qmp(m, o, "{\"execute\":\"cont\"}", why, sizeof(why));
+		intent_clear(m, o);
 		free(j);
 		return e;
 	}
