@@ -34,10 +34,11 @@ enum { C_MEMORY, C_CPU, C_CPUACCT, C_FREEZER, C_PIDS, C_DEVICES, C_N, C_MAX = 24
 static const char *const ctrl_name[C_N] = {"memory",  "cpu",  "cpuacct",
 					   "freezer", "pids", "devices"};
 #define V2 (-1) /* the "controller" index of the v2 hierarchy */
-/* On v2 the container's processes live one level below the group that holds its limits:
- * its cgroup namespace is rooted there, so that even a cgroupfs it manages to mount shows
- * no file that bounds it (cgroup2 without nsdelegate lets the namespace root write its own
- * memory.max). */
+/* The container's processes live one level below the group that holds its limits, in every
+ * hierarchy: its cgroup namespace is rooted there, so that a cgroupfs it mounts from a user
+ * namespace of its own (which the kernel allows for a hierarchy already mounted, v1
+ * controllers included, and which shows the namespace root's files writable to a root
+ * mapped to root; cgroup2 without nsdelegate too) holds no file that bounds it. */
 #define INNER "container"
 
 /* The probe result. v1: have = a bit per hierarchy mounted at root/<name>; dup = a bit per
@@ -67,9 +68,6 @@ static int hnext(int c)
 		;
 	return c < cg.n ? c : C_MAX;
 }
-
-/* The depth of the group the container's processes join: 4 on v2 (INNER), else 3. */
-static int home(int c) { return c == V2 ? 4 : 3; }
 
 /* One call's group, and where its reason goes. */
 struct grp {
@@ -167,11 +165,12 @@ static int wleaf(const struct grp *g, int c, const char *file, const char *val, 
 
 /* The number in the leaf's file, or the one after "key " at the start of one of its lines.
  * "max" and v1's "unlimited" (2^63 rounded down to a page) read as 0. */
-static int rleaf_u64(const struct grp *g, int c, const char *file, const char *key, uint64_t *v)
+static int rat_u64(const struct grp *g, int c, int depth, const char *file, const char *key,
+		   uint64_t *v)
 {
 	char p[PATH_MAX], buf[4096], *s = buf;
 	size_t klen = key ? strlen(key) : 0;
-	ssize_t rc = cpath(p, c, 3, g, file);
+	ssize_t rc = cpath(p, c, depth, g, file);
 	if (rc || (rc = rpath(p, buf, sizeof buf)) < 0)
 		return (int)rc;
 	while (key && s && !(strncmp(s, key, klen) == 0 && s[klen] == ' '))
@@ -183,6 +182,11 @@ static int rleaf_u64(const struct grp *g, int c, const char *file, const char *k
 	if (strncmp(s + klen + strspn(s + klen, " "), "max", 3) == 0 || *v >= (1ull << 62))
 		*v = 0;
 	return 0;
+}
+
+static int rleaf_u64(const struct grp *g, int c, const char *file, const char *key, uint64_t *v)
+{
+	return rat_u64(g, c, 3, file, key, v);
 }
 
 static int has_word(const char *text, const char *word)
@@ -360,16 +364,23 @@ static void cpuset_inherit(const char *dir)
 	}
 }
 
-/* mkdir vmfs, vmfs/ns, vmfs/ns/name (and INNER on v2) under one hierarchy; an existing leaf
- * is reused if it holds no process. ENOENT: a concurrent cg_destroy removed a parent just
- * now. */
+static int rm_one(const char *dir, void *arg);
+
+/* mkdir vmfs, vmfs/ns, vmfs/ns/name under one hierarchy (v1 memory: hierarchical, for kernels
+ * where that is not yet the only way); an existing leaf is reused if it holds no process,
+ * without what a container made below it (INNER comes after the limits: v1's devices.deny
+ * wants a group without children). ENOENT: a concurrent cg_destroy removed a parent. */
 static int make_dirs(const struct grp *g, int c)
 {
 	char p[PATH_MAX];
-	int rc = 0;
+	int rc = 0, naps[2] = {CG_RMDIR_NAPS, 0};
 	for (int tries = 0; tries < 5 && (tries == 0 || rc == -ENOENT); tries++)
-		for (int d = 1; d <= home(c) && !(rc = cpath(p, c, d, g, NULL)); d++) {
-			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+		for (int d = 1; d <= 3 && !(rc = cpath(p, c, d, g, NULL)); d++) {
+			if (mkdir(p, 0755) == 0) {
+				if (c == C_MEMORY)
+					wat(&(struct grp){g->ns, g->name, NULL, 0}, c, d,
+					    "memory.use_hierarchy", "1", 1);
+			} else if (errno != EEXIST) {
 				rc = -errno;
 				break;
 			}
@@ -381,6 +392,29 @@ static int make_dirs(const struct grp *g, int c)
 		return fail(g, rc, "cannot create %s: %m", p);
 	if (procs(g, c, 0))
 		return fail(g, -EBUSY, "%s already holds processes: the group is in use", p);
+	if (cpath(p, c, 4, g, NULL) == 0 && walk(p, 0, rm_one, naps))
+		return fail(g, -EBUSY, "cannot remove %s, left by the last run: %s", p,
+			    strerror(naps[1] ? naps[1] : EBUSY));
+	return 0;
+}
+
+/* INNER, in every hierarchy, once the limits are set; v2: thawed (a stale frozen group
+ * freezes newcomers). */
+static int make_inner(const struct grp *g)
+{
+	char p[PATH_MAX];
+	for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c)) {
+		int rc = cpath(p, c, 4, g, NULL);
+		if (rc || (mkdir(p, 0755) != 0 && errno != EEXIST)) {
+			errno = rc ? -rc : errno;
+			return fail(g, rc ? rc : -errno, "cannot create %s: %m", p);
+		}
+		if (c != V2)
+			cpuset_inherit(p);
+		else if ((rc = wat(g, V2, 3, "cgroup.freeze", "0", 1)) ||
+			 (rc = wat(g, V2, 4, "cgroup.freeze", "0", 1)))
+			return rc;
+	}
 	return 0;
 }
 
@@ -441,17 +475,17 @@ static int v1_devices(const struct grp *g)
 	static const char *const allow[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
 					    "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
 					    "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
-	int rc = HAVE(C_DEVICES) ? wleaf(g, C_DEVICES, "devices.deny", "a", 0) : 0;
+	char p[PATH_MAX], list[4096] = "a";
+	/* A reused leaf has the list already, and "a" would fail for a while after its INNER
+	 * was removed (the kernel offlines a group asynchronously): only a new one, which
+	 * starts with everything allowed ("a *:* rwm"), needs emptying. */
+	if (HAVE(C_DEVICES) && cpath(p, C_DEVICES, 3, g, "devices.list") == 0)
+		rpath(p, list, sizeof list);
+	int rc = HAVE(C_DEVICES) && has_word(list, "a") ? wleaf(g, C_DEVICES, "devices.deny", "a", 0)
+							: 0;
 	for (size_t i = 0; HAVE(C_DEVICES) && !rc && i < sizeof allow / sizeof *allow; i++)
 		rc = wleaf(g, C_DEVICES, "devices.allow", allow[i], 0);
 	return rc;
-}
-
-/* A stale frozen group freezes newcomers: both v2 levels are thawed. */
-static int v2_thaw(const struct grp *g)
-{
-	int rc = wat(g, V2, 3, "cgroup.freeze", "0", 1);
-	return rc ? rc : wat(g, V2, 4, "cgroup.freeze", "0", 1);
 }
 
 static int v1_create(const struct grp *g, const struct cg_limits *lim)
@@ -465,10 +499,10 @@ static int v1_create(const struct grp *g, const struct cg_limits *lim)
 		return unavailable(g, "pids");
 	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
 		rc = make_dirs(g, c);
-	if (rc || (cg.uni && (rc = v2_thaw(g))) || (rc = v1_memory(g, lim->memory)) ||
-	    (rc = v1_limits(g, lim)))
+	if (rc || (rc = v1_memory(g, lim->memory)) || (rc = v1_limits(g, lim)) ||
+	    (rc = v1_devices(g)))
 		return rc;
-	return v1_devices(g);
+	return make_inner(g);
 }
 
 /* Turns memory, cpu and pids on in the subtree_control of root, vmfs and vmfs/ns, as far
@@ -517,7 +551,7 @@ static int v2_create(const struct grp *g, const struct cg_limits *lim)
 	snprintf(v, sizeof v, lim->pids ? "%" PRIu64 : "max", lim->pids);
 	if (pids && (rc = wleaf(g, V2, "pids.max", v, 0)))
 		return rc;
-	return v2_thaw(g);
+	return make_inner(g);
 }
 
 int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
@@ -547,7 +581,7 @@ int cg_attach(const char *ns, const char *name, pid_t pid, char *err, size_t err
 	snprintf(v, sizeof v, "%d", (int)pid);
 	/* v1: one write per hierarchy; a failure part way leaves pid in the earlier ones. */
 	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
-		rc = wat(&g, c, home(c), "cgroup.procs", v, 0);
+		rc = wat(&g, c, 4, "cgroup.procs", v, 0);
 	return rc;
 }
 
@@ -593,14 +627,24 @@ int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t er
 /* Kills until cgroup.procs is empty (2 s at most): processes may fork meanwhile. v1
  * freezer: a frozen task ignores even SIGKILL until thawed, so thaw after signalling; it
  * then dies without running user code. The caller must not be in the group. */
+static int thaw_one(const char *dir, void *arg)
+{
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof p, "%s/freezer.state", dir) < sizeof p)
+		wpath(p, "THAWED");
+	return 0;
+}
+
+/* The container may have frozen its own groups, below the leaf: all are thawed. */
 static int kill_loop(const struct grp *g)
 {
+	char p[PATH_MAX];
 	for (int i = 0; i <= CG_WAIT_NAPS; i++, nap()) {
 		int n = 0;
 		for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c))
 			n += procs(g, c, SIGKILL);
-		if (cg.mode == CG_V1 && HAVE(C_FREEZER))
-			wleaf(g, C_FREEZER, "freezer.state", "THAWED", 1);
+		if (cg.mode == CG_V1 && HAVE(C_FREEZER) && cpath(p, C_FREEZER, 3, g, NULL) == 0)
+			walk(p, 0, thaw_one, NULL);
 		if (!n)
 			return 0;
 	}
@@ -686,6 +730,9 @@ int cg_stats(const char *ns, const char *name, struct cg_stats *out)
 	 * it counts every charge that hit the limit, and most end in reclaim, not a kill. */
 	rleaf_u64(&g, v2 ? V2 : C_MEMORY, v2 ? "memory.events" : "memory.oom_control", "oom_kill",
 		  &out->oom_kills);
+	uint64_t inner = 0; /* v1 counts a kill in the task's own group only */
+	if (!v2 && rat_u64(&g, C_MEMORY, 4, "memory.oom_control", "oom_kill", &inner) == 0)
+		out->oom_kills += inner;
 	if (rleaf_u64(&g, v2 ? V2 : C_PIDS, "pids.current", NULL, &out->pids) != 0)
 		out->pids = procs(&g, hnext(V2 - 1), 0);
 	return 0;

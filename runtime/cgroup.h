@@ -7,10 +7,10 @@
  * A container's group is named vmfs/<ns>/<name> below each hierarchy's root (v2: below
  * /sys/fs/cgroup; v1: below /sys/fs/cgroup/{memory,cpu,cpuacct,freezer,pids,devices}, which
  * hold the limits, and below every other hierarchy mounted there, unified, cpuset, blkio,
- * name=systemd..., which only give it a group of its own). On cgroup2 (pure or hybrid) the
- * processes go one level down, into vmfs/<ns>/<name>/container, so that the limits are out
- * of sight of a cgroup namespace rooted where the processes are. Groups that the container
- * makes below its own are killed and removed with it.
+ * name=systemd..., which only give it a group of its own). In every hierarchy the processes
+ * go one level down, into vmfs/<ns>/<name>/container, so that the limits are out of sight
+ * of a cgroup namespace rooted where the processes are. Groups that the container makes
+ * below its own are thawed, killed and removed with it.
  * Every function returns 0 or -errno and, where it has err, writes a reason in words into
  * it naming the file and the errno ("" on success). -EOPNOTSUPP: a limit or freezing was
  * asked for and its controller is missing ("the memory controller is not available: no
@@ -45,7 +45,7 @@ struct cg_limits {
 int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
 	      size_t errlen);
 /* Moves pid (its whole thread group) into the group (all hierarchies, one at a time, so a
- * failure part way leaves it in the earlier ones; on cgroup2 into .../container). */
+ * failure part way leaves it in the earlier ones), into .../container. */
 int cg_attach(const char *ns, const char *name, pid_t pid, char *err, size_t errlen);
 /* Freezes or thaws every process of the group, waiting (bounded, 2 s) until it is done. */
 int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t errlen);

@@ -230,23 +230,23 @@ static int gone(const char *leaf)
 }
 
 /* Every line of /proc/PID/cgroup names the group of its own (none leaves it where the host
- * is); on v2, and the hybrid layout's cgroup2 ("0::"), one level below it, in INNER. */
+ * is), one level below the one with the limits: vmfs/NS/c1/container. */
 static void check_own_groups(const char *cgf)
 {
 	char want[128], line[512];
 	int bad = 0, lines = 0, v2 = 0;
-	snprintf(want, sizeof want, ":/vmfs/%s/c1", ns);
+	snprintf(want, sizeof want, ":/vmfs/%s/c1/container", ns);
 	for (const char *p = cgf; p && *p; p += strcspn(p, "\n"), p += !!*p, lines++) {
 		snprintf(line, sizeof line, "%.*s", (int)strcspn(p, "\n"), p);
-		if (strncmp(line, "0::", 3) == 0) {
-			v2 = 1;
-			bad += !strstr(line, "/c1/container");
-		} else if (!strstr(line, want) || strstr(line, "/c1/")) {
+		v2 |= strncmp(line, "0::", 3) == 0;
+		if (strlen(line) < strlen(want) ||
+		    strcmp(line + strlen(line) - strlen(want), want) != 0) {
 			bad++;
 			printf("# not in a group of its own: %s\n", line);
 		}
 	}
-	ok(lines > 0 && bad == 0, "the child is in vmfs/%s/c1 in all %d hierarchies", ns, lines);
+	ok(lines > 0 && bad == 0, "the child is in vmfs/%s/c1/container in all %d hierarchies", ns,
+	   lines);
 	struct statfs sf;
 	if (statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
 		ok(v2, "the hybrid layout's cgroup2 too (0::/vmfs/%s/c1/container)", ns);
