@@ -82,6 +82,8 @@ static int kfs_cgroup(int sysfd, char *err)
 	if (cg_probe() != CG_V2)
 		return 0;
 	int fd = openat(sysfd, "fs/cgroup", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0; /* a kernel without cgroups in sysfs: nothing to show, nothing to guard */
 	int r = fd < 0 ? -1
 		       : fs_mount_fd("cgroup2", fd, "cgroup2",
 				     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
