@@ -43,7 +43,9 @@ cat >"$T/cgview.c" <<'EOF'
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 static void put(const char *f, const char *v)
 {
@@ -116,6 +118,22 @@ int main(void)
 		look("/mnt", 0);
 		umount("/mnt");
 	}
+	/* with whatever it raised: 400 MB, over config/memory's 256M */
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		size_t n = 400u << 20;
+		char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		for (size_t i = 0; m != MAP_FAILED && i < n; i += 4096)
+			m[i] = 1;
+		_exit(m == MAP_FAILED ? 2 : 0);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (WIFSIGNALED(st))
+		printf("hog killed by signal %d\n", WTERMSIG(st));
+	else
+		printf("hog exited %d\n", WEXITSTATUS(st));
 	return 0;
 }
 EOF
@@ -200,6 +218,8 @@ else
 	is "$(printf '%s\n' "$U" | grep -c '^kill ')" "$(printf '%s\n' "$U" | grep -c '^cgroup2 mounted')" \
 		"... one cgroup.kill per cgroup2 view, its own: no other group's processes can be killed"
 	echo "# limits it could raise, its own group's, one level below those that bound it: $(printf '%s\n' "$U" | grep -c '^limit .* raised$')"
+	is "$(printf '%s\n' "$U" | grep '^hog ')" "hog killed by signal 9" \
+		"... which changes nothing: 400 MB touched after raising them is OOM-killed at config/memory's 256M"
 fi
 leaf() { cat /sys/fs/cgroup/"$1"/"$G"/default/jail/"$2" /sys/fs/cgroup/"$G"/default/jail/"$2" 2>/dev/null | head -1; }
 is "$(leaf memory memory.limit_in_bytes)$(leaf . memory.max)" "268435456" "the memory limit is still config/memory's 256M"
