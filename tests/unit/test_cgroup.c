@@ -403,6 +403,10 @@ static void test_v2(void)
 	st = reap(pid2, 3000);
 	ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 	   "and so did the one in the subgroup");
+	snprintf(path, sizeof path, "%s/sub", lpath(0, "v2c1", "container"));
+	ok(cg_create(ns, "v2c1", NULL, err, sizeof err) == 0 && access(path, F_OK) != 0 &&
+	       access(lpath(0, "v2c1", "container"), F_OK) == 0,
+	   "reused, without the subgroup the last run made %s", err);
 	ok(cg_destroy(ns, "v2c1") == 0, "cg_destroy");
 	ok(gone("v2c1") && access(lpath(0, NULL, NULL), F_OK) != 0, "v2c1 and vmfs/%s are gone",
 	   ns);
