@@ -5,6 +5,7 @@
  * on its own. Reasons name the file and the errno. */
 #include "runtime/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,32 +27,46 @@
 #define CG_WAIT_NAPS 200  /* of 10 ms: freezing and killing wait 2 s at most */
 #define CG_RMDIR_NAPS 100 /* rmdir retries EBUSY for 1 s */
 
-enum { C_MEMORY, C_CPU, C_CPUACCT, C_FREEZER, C_PIDS, C_DEVICES, C_N };
+/* v1: the controllers vmfs uses, then (up to C_MAX) every other hierarchy mounted below the
+ * root (cpuset, blkio, name=systemd, ...), where the container only gets a group of its own,
+ * so that no hierarchy leaves it in a group shared with the host. */
+enum { C_MEMORY, C_CPU, C_CPUACCT, C_FREEZER, C_PIDS, C_DEVICES, C_N, C_MAX = 24 };
 static const char *const ctrl_name[C_N] = {"memory",  "cpu",  "cpuacct",
 					   "freezer", "pids", "devices"};
-#define V2 (-1) /* the "controller" index of the single v2 hierarchy */
+#define V2 (-1) /* the "controller" index of the v2 hierarchy */
+/* The container's processes live one level below the group that holds its limits, in every
+ * hierarchy: its cgroup namespace is rooted there, so that a cgroupfs it mounts from a user
+ * namespace of its own (which the kernel allows for a hierarchy already mounted, v1
+ * controllers included, and which shows the namespace root's files writable to a root
+ * mapped to root; cgroup2 without nsdelegate too) holds no file that bounds it. */
+#define INNER "container"
 
-/* The probe result. v1: have = a bit per controller mounted at root/<name>; dup = a bit per
- * controller co-mounted with an earlier one (cpu,cpuacct behind two symlinks), whose
- * directories are the same ones, to be made, joined and removed once. */
+/* The probe result. v1: have = a bit per hierarchy mounted at root/<name>; dup = a bit per
+ * one co-mounted with an earlier one (cpu,cpuacct behind two symlinks), whose directories
+ * are the same ones, to be made, joined and removed once. uni: the hybrid layout's cgroup2
+ * at root/unified, walked as V2 beside the v1 ones. */
 static struct {
 	pthread_once_t once;
 	enum cg_mode mode;
 	unsigned have, dup;
+	int n, uni; /* n: C_N plus the other hierarchies found */
+	char name[C_MAX][32];
 	char root[PATH_MAX / 2];
 } cg = {.once = PTHREAD_ONCE_INIT};
 
 #define HAVE(c) ((cg.have >> (c)) & 1u)
 
-/* The hierarchies to walk, from hnext(V2 - 1) until C_N: the v2 one, or each distinct v1
+/* The hierarchies to walk, from hnext(V2 - 1) until C_MAX: the v2 one, then each distinct v1
  * one. */
 static int hnext(int c)
 {
+	if (c == V2 - 1 && (cg.mode == CG_V2 || cg.uni))
+		return V2;
 	if (cg.mode == CG_V2)
-		return c == V2 - 1 ? V2 : C_N;
-	for (c = c < 0 ? 0 : c + 1; c < C_N && (!HAVE(c) || (cg.dup >> c & 1u)); c++)
+		return C_MAX;
+	for (c = c < 0 ? 0 : c + 1; c < cg.n && (!HAVE(c) || (cg.dup >> c & 1u)); c++)
 		;
-	return c;
+	return c < cg.n ? c : C_MAX;
 }
 
 /* One call's group, and where its reason goes. */
@@ -85,11 +100,13 @@ void cg_set_top(const char *name)
 		snprintf(cg_top, sizeof(cg_top), "%s", name);
 }
 
-/* root[/controller][/TOP[/ns[/name]]][/file]; depth 0 is the hierarchy's root, 3 the leaf. */
+/* root[/controller][/TOP[/ns[/name[/INNER]]]][/file]; depth 0 is the hierarchy's root, 3 the
+ * leaf. */
 static int cpath(char *buf, int c, int depth, const struct grp *g, const char *file)
 {
-	const char *part[] = {c == V2 ? NULL : ctrl_name[c], depth > 0 ? cg_top : NULL,
-			      depth > 1 ? g->ns : NULL, depth > 2 ? g->name : NULL, file};
+	const char *part[] = {c != V2 ? cg.name[c] : cg.uni ? "unified" : NULL,
+			      depth > 0 ? cg_top : NULL, depth > 1 ? g->ns : NULL,
+			      depth > 2 ? g->name : NULL, depth > 3 ? INNER : NULL, file};
 	size_t n = snprintf(buf, PATH_MAX, "%s", cg.root);
 	for (size_t i = 0; i < sizeof part / sizeof *part; i++) {
 		int k = part[i] ? snprintf(buf + n, PATH_MAX - n, "/%s", part[i]) : 0;
@@ -127,11 +144,12 @@ static ssize_t rpath(const char *path, char *buf, size_t size)
 	return rc ? rc : (ssize_t)len;
 }
 
-/* Writes val to the leaf's file; optional: a missing file is not an error. */
-static int wleaf(const struct grp *g, int c, const char *file, const char *val, int optional)
+/* Writes val to the file of the group at depth; optional: a missing file is not an error. */
+static int wat(const struct grp *g, int c, int depth, const char *file, const char *val,
+	       int optional)
 {
 	char p[PATH_MAX];
-	int rc = cpath(p, c, 3, g, file);
+	int rc = cpath(p, c, depth, g, file);
 	if (rc == 0)
 		rc = wpath(p, val);
 	if (rc == 0 || (rc == -ENOENT && optional))
@@ -140,13 +158,19 @@ static int wleaf(const struct grp *g, int c, const char *file, const char *val, 
 	return fail(g, rc, "cannot write %s to %s: %m", val, p);
 }
 
+static int wleaf(const struct grp *g, int c, const char *file, const char *val, int optional)
+{
+	return wat(g, c, 3, file, val, optional);
+}
+
 /* The number in the leaf's file, or the one after "key " at the start of one of its lines.
  * "max" and v1's "unlimited" (2^63 rounded down to a page) read as 0. */
-static int rleaf_u64(const struct grp *g, int c, const char *file, const char *key, uint64_t *v)
+static int rat_u64(const struct grp *g, int c, int depth, const char *file, const char *key,
+		   uint64_t *v)
 {
 	char p[PATH_MAX], buf[4096], *s = buf;
 	size_t klen = key ? strlen(key) : 0;
-	ssize_t rc = cpath(p, c, 3, g, file);
+	ssize_t rc = cpath(p, c, depth, g, file);
 	if (rc || (rc = rpath(p, buf, sizeof buf)) < 0)
 		return (int)rc;
 	while (key && s && !(strncmp(s, key, klen) == 0 && s[klen] == ' '))
@@ -158,6 +182,11 @@ static int rleaf_u64(const struct grp *g, int c, const char *file, const char *k
 	if (strncmp(s + klen + strspn(s + klen, " "), "max", 3) == 0 || *v >= (1ull << 62))
 		*v = 0;
 	return 0;
+}
+
+static int rleaf_u64(const struct grp *g, int c, const char *file, const char *key, uint64_t *v)
+{
+	return rat_u64(g, c, 3, file, key, v);
 }
 
 static int has_word(const char *text, const char *word)
@@ -175,23 +204,45 @@ static int is_fs(const char *path, unsigned long magic)
 	return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == magic;
 }
 
-/* Each controller's own mount at root/<name>; the name=systemd one and any other are not
- * ours. Co-mounted controllers share one superblock, hence one st_dev. */
-static void probe_v1(void)
+/* Mounted v1 hierarchy c: its bit, and its dup bit if it shares a superblock (hence an
+ * st_dev) with an earlier one. */
+static void probe_one(int c, dev_t *dev)
 {
-	dev_t dev[C_N];
 	char p[PATH_MAX];
 	struct stat st;
-	for (int c = 0; c < C_N; c++) {
-		snprintf(p, sizeof p, "%s/%s", cg.root, ctrl_name[c]);
-		if (!is_fs(p, CGROUP_SUPER_MAGIC) || stat(p, &st) != 0)
-			continue;
-		dev[c] = st.st_dev;
-		cg.have |= 1u << c;
-		for (int d = 0; d < c; d++)
-			if (HAVE(d) && dev[d] == st.st_dev)
-				cg.dup |= 1u << c;
+	snprintf(p, sizeof p, "%s/%s", cg.root, cg.name[c]);
+	if (!is_fs(p, CGROUP_SUPER_MAGIC) || stat(p, &st) != 0)
+		return;
+	dev[c] = st.st_dev;
+	cg.have |= 1u << c;
+	for (int d = 0; d < c; d++)
+		if (HAVE(d) && dev[d] == st.st_dev)
+			cg.dup |= 1u << c;
+}
+
+/* Each controller's own mount at root/<name>, then every other v1 mount there. */
+static void probe_v1(void)
+{
+	dev_t dev[C_MAX];
+	struct dirent *e;
+	DIR *d;
+	for (cg.n = 0; cg.n < C_N; cg.n++) {
+		snprintf(cg.name[cg.n], sizeof cg.name[cg.n], "%s", ctrl_name[cg.n]);
+		probe_one(cg.n, dev);
 	}
+	if (!cg.have || !(d = opendir(cg.root)))
+		return;
+	while ((e = readdir(d)) && cg.n < C_MAX) {
+		int ours = e->d_name[0] == '.' || strlen(e->d_name) >= sizeof cg.name[0];
+		for (int c = 0; c < C_N && !ours; c++)
+			ours = strcmp(e->d_name, ctrl_name[c]) == 0;
+		if (ours)
+			continue;
+		snprintf(cg.name[cg.n], sizeof cg.name[cg.n], "%s", e->d_name);
+		probe_one(cg.n, dev);
+		cg.n += HAVE(cg.n);
+	}
+	closedir(d);
 }
 
 static void probe(void)
@@ -207,10 +258,15 @@ static void probe(void)
 	}
 	probe_v1();
 	cg.mode = cg.have ? CG_V1 : CG_NONE;
-	/* The hybrid layout's cgroup2 at root/unified is ignored while any v1 controller is
-	 * mounted (they are bound to v1), but taken when none is (cgroup_no_v1=all). */
+	/* The hybrid layout's cgroup2 at root/unified holds no controller while v1 ones are
+	 * mounted, but its groups still name who is where (and cgroup.kill reaches them): the
+	 * container gets one there too. With no v1 controller (cgroup_no_v1=all) it is the
+	 * layout. */
 	snprintf(p, sizeof p, "%s/unified", cg.root);
-	if (!cg.have && is_fs(p, CGROUP2_SUPER_MAGIC) && strlen(p) < sizeof cg.root) {
+	if (!is_fs(p, CGROUP2_SUPER_MAGIC))
+		return;
+	cg.uni = cg.have != 0;
+	if (!cg.have && strlen(p) < sizeof cg.root) {
 		memcpy(cg.root, p, strlen(p) + 1);
 		cg.mode = CG_V2;
 	}
@@ -247,44 +303,118 @@ static int begin(const struct grp *g)
 static int exists(const struct grp *g)
 {
 	char p[PATH_MAX];
-	for (int c = hnext(V2 - 1); c < C_N; c = hnext(c))
+	for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c))
 		if (cpath(p, c, 3, g, NULL) == 0 && access(p, F_OK) == 0)
 			return 1;
 	return 0;
 }
 
-/* Counts the processes in the leaf's cgroup.procs, sending each sig if not 0. Zombies are
- * not listed: the kernel drops a task from it as it exits. */
-static int procs(const struct grp *g, int c, int sig)
+/* The subgroups of dir (a container with a cgroupfs of its own may have made some, and
+ * moved processes there), depth first, each passed to fn; then dir itself. Bounded depth. */
+static int walk(const char *dir, int depth, int (*fn)(const char *dir, void *arg), void *arg)
+{
+	char p[PATH_MAX];
+	struct dirent *e;
+	int n = 0;
+	DIR *d = depth < 16 ? opendir(dir) : NULL;
+	while (d && (e = readdir(d)))
+		if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+		    (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p)
+			n += walk(p, depth + 1, fn, arg);
+	if (d)
+		closedir(d);
+	return n + fn(dir, arg);
+}
+
+/* The processes in dir's cgroup.procs, each sent *sig if not 0. Zombies are not listed: the
+ * kernel drops a task from it as it exits. */
+static int procs_in(const char *dir, void *sig)
 {
 	char p[PATH_MAX];
 	int pid, n = 0;
 	FILE *f;
-	if (cpath(p, c, 3, g, "cgroup.procs") || !(f = fopen(p, "re")))
+	if ((size_t)snprintf(p, sizeof p, "%s/cgroup.procs", dir) >= sizeof p ||
+	    !(f = fopen(p, "re")))
 		return 0;
 	while (fscanf(f, "%d", &pid) == 1)
-		n += !sig || kill(pid, sig) == 0 || errno != ESRCH;
+		n += !*(int *)sig || kill(pid, *(int *)sig) == 0 || errno != ESRCH;
 	fclose(f);
 	return n;
 }
 
-/* mkdir vmfs, vmfs/ns, vmfs/ns/name under one hierarchy; an existing leaf is reused if
- * it holds no process. ENOENT: a concurrent cg_destroy removed a parent just now. */
+/* Counts the processes in the leaf and the groups below it, sending each sig if not 0. */
+static int procs(const struct grp *g, int c, int sig)
+{
+	char p[PATH_MAX];
+	return cpath(p, c, 3, g, NULL) ? 0 : walk(p, 0, procs_in, &sig);
+}
+
+/* A new v1 cpuset group starts with no CPU and no memory node, and takes no process until
+ * given some: it gets its parent's. */
+static void cpuset_inherit(const char *dir)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	char p[PATH_MAX + 32], up[PATH_MAX + 32], v[1024], cur[1024];
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		snprintf(up, sizeof up, "%s/../%s", dir, files[i]);
+		/* absent, or already set: only an empty one ("\n") is filled */
+		if (rpath(p, cur, sizeof cur) == 1 && rpath(up, v, sizeof v) > 1)
+			wpath(p, v);
+	}
+}
+
+static int rm_one(const char *dir, void *arg);
+
+/* mkdir vmfs, vmfs/ns, vmfs/ns/name under one hierarchy (v1 memory: hierarchical, for kernels
+ * where that is not yet the only way); an existing leaf is reused if it holds no process,
+ * without what a container made below it (INNER comes after the limits: v1's devices.deny
+ * wants a group without children). ENOENT: a concurrent cg_destroy removed a parent. */
 static int make_dirs(const struct grp *g, int c)
 {
 	char p[PATH_MAX];
-	int rc = 0;
+	int rc = 0, naps[2] = {CG_RMDIR_NAPS, 0};
 	for (int tries = 0; tries < 5 && (tries == 0 || rc == -ENOENT); tries++)
-		for (int d = 1; d <= 3 && !(rc = cpath(p, c, d, g, NULL)); d++)
-			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+		for (int d = 1; d <= 3 && !(rc = cpath(p, c, d, g, NULL)); d++) {
+			if (mkdir(p, 0755) == 0) {
+				if (c == C_MEMORY)
+					wat(&(struct grp){g->ns, g->name, NULL, 0}, c, d,
+					    "memory.use_hierarchy", "1", 1);
+			} else if (errno != EEXIST) {
 				rc = -errno;
 				break;
 			}
+			if (c != V2)
+				cpuset_inherit(p);
+		}
 	errno = -rc;
 	if (rc)
 		return fail(g, rc, "cannot create %s: %m", p);
 	if (procs(g, c, 0))
 		return fail(g, -EBUSY, "%s already holds processes: the group is in use", p);
+	if (cpath(p, c, 4, g, NULL) == 0 && walk(p, 0, rm_one, naps))
+		return fail(g, -EBUSY, "cannot remove %s, left by the last run: %s", p,
+			    strerror(naps[1] ? naps[1] : EBUSY));
+	return 0;
+}
+
+/* INNER, in every hierarchy, once the limits are set; v2: thawed (a stale frozen group
+ * freezes newcomers). */
+static int make_inner(const struct grp *g)
+{
+	char p[PATH_MAX];
+	for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c)) {
+		int rc = cpath(p, c, 4, g, NULL);
+		if (rc || (mkdir(p, 0755) != 0 && errno != EEXIST)) {
+			errno = rc ? -rc : errno;
+			return fail(g, rc ? rc : -errno, "cannot create %s: %m", p);
+		}
+		if (c != V2)
+			cpuset_inherit(p);
+		else if ((rc = wat(g, V2, 3, "cgroup.freeze", "0", 1)) ||
+			 (rc = wat(g, V2, 4, "cgroup.freeze", "0", 1)))
+			return rc;
+	}
 	return 0;
 }
 
@@ -346,7 +476,14 @@ static int v1_devices(const struct grp *g)
 	static const char *const allow[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
 					    "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
 					    "c 5:2 rwm", "c 136:* rwm"};
-	int rc = HAVE(C_DEVICES) ? wleaf(g, C_DEVICES, "devices.deny", "a", 0) : 0;
+	char p[PATH_MAX], list[4096] = "a";
+	/* A reused leaf has the list already, and "a" would fail for a while after its INNER
+	 * was removed (the kernel offlines a group asynchronously): only a new one, which
+	 * starts with everything allowed ("a *:* rwm"), needs emptying. */
+	if (HAVE(C_DEVICES) && cpath(p, C_DEVICES, 3, g, "devices.list") == 0)
+		rpath(p, list, sizeof list);
+	int rc = HAVE(C_DEVICES) && has_word(list, "a") ? wleaf(g, C_DEVICES, "devices.deny", "a", 0)
+							: 0;
 	for (size_t i = 0; HAVE(C_DEVICES) && !rc && i < sizeof allow / sizeof *allow; i++)
 		rc = wleaf(g, C_DEVICES, "devices.allow", allow[i], 0);
 	return rc;
@@ -361,11 +498,12 @@ static int v1_create(const struct grp *g, const struct cg_limits *lim)
 		return unavailable(g, "cpu");
 	if (lim->pids && !HAVE(C_PIDS))
 		return unavailable(g, "pids");
-	for (int c = hnext(V2 - 1); c < C_N && !rc; c = hnext(c))
+	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
 		rc = make_dirs(g, c);
-	if (rc || (rc = v1_memory(g, lim->memory)) || (rc = v1_limits(g, lim)))
+	if (rc || (rc = v1_memory(g, lim->memory)) || (rc = v1_limits(g, lim)) ||
+	    (rc = v1_devices(g)))
 		return rc;
-	return v1_devices(g);
+	return make_inner(g);
 }
 
 /* Turns memory, cpu and pids on in the subtree_control of root, vmfs and vmfs/ns, as far
@@ -414,7 +552,7 @@ static int v2_create(const struct grp *g, const struct cg_limits *lim)
 	snprintf(v, sizeof v, lim->pids ? "%" PRIu64 : "max", lim->pids);
 	if (pids && (rc = wleaf(g, V2, "pids.max", v, 0)))
 		return rc;
-	return wleaf(g, V2, "cgroup.freeze", "0", 1); /* a stale frozen group freezes newcomers */
+	return make_inner(g);
 }
 
 int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
@@ -443,8 +581,8 @@ int cg_attach(const char *ns, const char *name, pid_t pid, char *err, size_t err
 	int rc = begin(&g);
 	snprintf(v, sizeof v, "%d", (int)pid);
 	/* v1: one write per hierarchy; a failure part way leaves pid in the earlier ones. */
-	for (int c = hnext(V2 - 1); c < C_N && !rc; c = hnext(c))
-		rc = wleaf(&g, c, "cgroup.procs", v, 0);
+	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
+		rc = wat(&g, c, 4, "cgroup.procs", v, 0);
 	return rc;
 }
 
@@ -490,14 +628,24 @@ int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t er
 /* Kills until cgroup.procs is empty (2 s at most): processes may fork meanwhile. v1
  * freezer: a frozen task ignores even SIGKILL until thawed, so thaw after signalling; it
  * then dies without running user code. The caller must not be in the group. */
+static int thaw_one(const char *dir, void *arg)
+{
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof p, "%s/freezer.state", dir) < sizeof p)
+		wpath(p, "THAWED");
+	return 0;
+}
+
+/* The container may have frozen its own groups, below the leaf: all are thawed. */
 static int kill_loop(const struct grp *g)
 {
+	char p[PATH_MAX];
 	for (int i = 0; i <= CG_WAIT_NAPS; i++, nap()) {
 		int n = 0;
-		for (int c = hnext(V2 - 1); c < C_N; c = hnext(c))
+		for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c))
 			n += procs(g, c, SIGKILL);
-		if (cg.mode == CG_V1 && HAVE(C_FREEZER))
-			wleaf(g, C_FREEZER, "freezer.state", "THAWED", 1);
+		if (cg.mode == CG_V1 && HAVE(C_FREEZER) && cpath(p, C_FREEZER, 3, g, NULL) == 0)
+			walk(p, 0, thaw_one, NULL);
 		if (!n)
 			return 0;
 	}
@@ -510,34 +658,49 @@ int cg_kill(const char *ns, const char *name)
 	int rc = begin(&g);
 	if (rc)
 		return rc;
-	/* v2 (5.14+): cgroup.kill signals the whole group at once, frozen or not. */
-	if (cg.mode == CG_V2)
+	/* v2 (5.14+): cgroup.kill signals the whole group at once, frozen or not, subgroups
+	 * included; on the hybrid layout too. */
+	if (cg.mode == CG_V2 || cg.uni)
 		wleaf(&g, V2, "cgroup.kill", "1", 0);
 	return kill_loop(&g);
 }
 
 /* rmdir fails with EBUSY for a while after the last process died: the kernel frees the
  * group asynchronously (dying tasks, css offlining). *naps is shared by the hierarchies, so
- * that a group still in use costs 1 s in all, not 1 s for each. */
+ * that a group still in use costs 1 s in all, not 1 s for each. Returns 1 on failure, with
+ * the first errno in naps[1]. */
+static int rm_one(const char *dir, void *arg)
+{
+	int *naps = arg;
+	while (rmdir(dir) != 0 && errno != ENOENT) {
+		if (errno != EBUSY || --naps[0] < 0) {
+			if (!naps[1])
+				naps[1] = errno;
+			return 1;
+		}
+		nap();
+	}
+	return 0;
+}
+
+/* The leaf and every group below it (INNER, and any the container made). */
 static int rm_leaf(const struct grp *g, int c, int *naps)
 {
 	char p[PATH_MAX];
 	int rc = cpath(p, c, 3, g, NULL);
-	while (rc == 0 && rmdir(p) != 0 && errno != ENOENT) {
-		if (errno != EBUSY || --*naps < 0)
-			return -errno;
-		nap();
-	}
-	return rc;
+	if (rc)
+		return rc;
+	naps[1] = 0;
+	return walk(p, 0, rm_one, naps) ? -(naps[1] ? naps[1] : EBUSY) : 0;
 }
 
 int cg_destroy(const char *ns, const char *name)
 {
 	struct grp g = {ns, name, NULL, 0};
 	char p[PATH_MAX];
-	int rc = begin(&g), r, naps = CG_RMDIR_NAPS;
-	for (int c = rc ? C_N : hnext(V2 - 1); c < C_N; c = hnext(c)) {
-		if ((r = rm_leaf(&g, c, &naps)) && !rc)
+	int rc = begin(&g), r, naps[2] = {CG_RMDIR_NAPS, 0};
+	for (int c = rc ? C_MAX : hnext(V2 - 1); c < C_MAX; c = hnext(c)) {
+		if ((r = rm_leaf(&g, c, naps)) && !rc)
 			rc = r;
 		/* The parents go once empty; another group or a concurrent cg_create keeps them
 		 * (ENOTEMPTY, EBUSY), which is fine. */
@@ -568,6 +731,9 @@ int cg_stats(const char *ns, const char *name, struct cg_stats *out)
 	 * it counts every charge that hit the limit, and most end in reclaim, not a kill. */
 	rleaf_u64(&g, v2 ? V2 : C_MEMORY, v2 ? "memory.events" : "memory.oom_control", "oom_kill",
 		  &out->oom_kills);
+	uint64_t inner = 0; /* v1 counts a kill in the task's own group only */
+	if (!v2 && rat_u64(&g, C_MEMORY, 4, "memory.oom_control", "oom_kill", &inner) == 0)
+		out->oom_kills += inner;
 	if (rleaf_u64(&g, v2 ? V2 : C_PIDS, "pids.current", NULL, &out->pids) != 0)
 		out->pids = procs(&g, hnext(V2 - 1), 0);
 	return 0;

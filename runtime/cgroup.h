@@ -1,11 +1,16 @@
 /* Control groups for containers, on both layouts: pure cgroup v2 (most users) and cgroup
  * v1 with one directory per controller (this machine: v1 controllers under
  * /sys/fs/cgroup/<controller>, cgroup2 beside them at /sys/fs/cgroup/unified, which holds
- * none of ours (only hugetlb) and is ignored; co-mounted cpu,cpuacct behind symlinks is
- * handled as one hierarchy). The layout is probed once at run time.
+ * none of ours (only hugetlb); co-mounted cpu,cpuacct behind symlinks is handled as one
+ * hierarchy). The layout is probed once at run time.
  *
  * A container's group is named vmfs/<ns>/<name> below each hierarchy's root (v2: below
- * /sys/fs/cgroup; v1: below /sys/fs/cgroup/{memory,cpu,cpuacct,freezer,pids,devices}).
+ * /sys/fs/cgroup; v1: below /sys/fs/cgroup/{memory,cpu,cpuacct,freezer,pids,devices}, which
+ * hold the limits, and below every other hierarchy mounted there, unified, cpuset, blkio,
+ * name=systemd..., which only give it a group of its own). In every hierarchy the processes
+ * go one level down, into vmfs/<ns>/<name>/container, so that the limits are out of sight
+ * of a cgroup namespace rooted where the processes are. Groups that the container makes
+ * below its own are thawed, killed and removed with it.
  * Every function returns 0 or -errno and, where it has err, writes a reason in words into
  * it naming the file and the errno ("" on success). -EOPNOTSUPP: a limit or freezing was
  * asked for and its controller is missing ("the memory controller is not available: no
@@ -39,8 +44,8 @@ struct cg_limits {
  * on v2 devices are governed by the container's own /dev, which holds only those). */
 int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
 	      size_t errlen);
-/* Moves pid (its whole thread group) into the group (all hierarchies; v1: one at a time,
- * so a failure part way leaves it in the earlier ones). */
+/* Moves pid (its whole thread group) into the group (all hierarchies, one at a time, so a
+ * failure part way leaves it in the earlier ones), into .../container. */
 int cg_attach(const char *ns, const char *name, pid_t pid, char *err, size_t errlen);
 /* Freezes or thaws every process of the group, waiting (bounded, 2 s) until it is done. */
 int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t errlen);

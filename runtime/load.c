@@ -508,8 +508,14 @@ static void ns_load(struct model *m, const char *name)
 		damage_note(m, "error: state %s: cannot write a new ns.conf: %s", what, strerror(-r));
 }
 
-static int open_dir(const char *path, char *err, size_t errlen, const char *what)
+/* The state directory and the image store hold what containers wrote as root (a setuid
+ * binary, with snapshot false): no other host user may enter them (0700; the parents made
+ * here stay 0755). One that an earlier vmfs made open is tightened, and host/log says so. */
+static int open_dir(struct model *m, const char *path, char *err, size_t errlen,
+		    const char *what)
 {
+	struct stat st;
+	int existed = stat(path, &st) == 0;
 	int r = mkdir_p(path, 0755);
 	int fd = r ? r : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -517,6 +523,14 @@ static int open_dir(const char *path, char *err, size_t errlen, const char *what
 			 strerror(fd == -1 ? errno : -fd));
 		return -1;
 	}
+	if (fstat(fd, &st) < 0 || !(st.st_mode & 077))
+		return fd;
+	if (fchmod(fd, st.st_mode & 07700) < 0)
+		damage_note(m, "error: cannot make the %s %s private (mode %04o): %s", what, path,
+			    st.st_mode & 07777, strerror(errno));
+	else if (existed)
+		damage_note(m, "the %s %s was mode %04o, open to other host users: now %04o", what,
+			    path, st.st_mode & 07777, st.st_mode & 07700);
 	return fd;
 }
 
@@ -530,8 +544,8 @@ int model_open(struct model *m, const char *statedir, const char *imagedir, char
 	m->slots = slotmap_new();
 	if (!m->statedir || !m->imagedir || !m->slots)
 		return -ENOMEM;
-	if ((m->statefd = open_dir(statedir, err, errlen, "state directory")) < 0 ||
-	    (m->imagefd = open_dir(imagedir, err, errlen, "image directory")) < 0)
+	if ((m->statefd = open_dir(m, statedir, err, errlen, "state directory")) < 0 ||
+	    (m->imagefd = open_dir(m, imagedir, err, errlen, "image directory")) < 0)
 		return -EIO;
 	logs_check(m, NULL, "");
 	if (mkdirat(m->statefd, "ns", 0700) < 0 && errno != EEXIST)

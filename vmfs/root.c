@@ -16,14 +16,14 @@ int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 }
 
 /* Which cgroup layout containers use (probed once), and the cgroup2 tree that a hybrid
- * layout mounts beside the v1 controllers without using it. */
+ * layout mounts beside the v1 controllers, where containers get a group too. */
 static void cgroup_line(struct vmfs *v, struct sbuf *out)
 {
 	struct stat st;
 	enum cg_mode m = cg_probe();
 	sb_printf(out, "cgroup %s%s, groups under %s/NAMESPACE/NAME\n", cg_mode_name(m),
 		  m == CG_V1 && stat("/sys/fs/cgroup/unified/cgroup.controllers", &st) == 0
-			  ? " (hybrid layout: the cgroup2 tree at /sys/fs/cgroup/unified is not used)"
+			  ? " (hybrid layout: containers have a group in the cgroup2 tree at /sys/fs/cgroup/unified too)"
 			  : m == CG_NONE ? " (no cgroups: containers cannot start)" : "",
 		  v->m.cgroup_top);
 	sb_printf(out, "cgroup_top %s\n", v->m.cgroup_top);

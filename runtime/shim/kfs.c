@@ -1,6 +1,7 @@
-/* The kernel's file systems as the container sees them: its own /proc with the paths that
- * leak or control the host masked or read-only, /sys read-only, and a /dev that holds
- * only what a container may use (on cgroup v1 the devices whitelist enforces the same). */
+/* The kernel's file systems as the container sees them: its own /proc and a read-only /sys
+ * with the paths that leak or control the host masked or read-only (runc's default lists),
+ * its own cgroup tree read-only, and a /dev that holds only what a container may use (on
+ * cgroup v1 the devices whitelist enforces the same). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,18 +13,22 @@
 #include "runtime/shim/shim_int.h"
 
 /* Masked: /dev/null over files, an empty read-only tmpfs over directories. Only those that
- * exist on this kernel: insisting on one that is absent (kcore, sysrq-trigger on some
+ * exist on this kernel: insisting on one that is absent (kcore, timer_stats on most
  * kernels) would fail every container for nothing. */
-static const char *const proc_masked[] = {"kcore",	   "sysrq-trigger", "timer_list", "keys",
-					  "latency_stats", "sched_debug",   "acpi",	  "scsi"};
-static const char *const proc_ro[] = {"sys", "irq", "bus"};
+static const char *const proc_masked[] = {"acpi",	   "asound",	 "kcore",	"keys",
+					  "latency_stats", "timer_list", "timer_stats", "sched_debug",
+					  "scsi"};
+static const char *const proc_ro[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
+/* Firmware tables (ACPI, EFI variables, DMI) and the power-capping knobs, relative to /sys */
+static const char *const sys_masked[] = {"firmware", "devices/virtual/powercap"};
 
-static int proc_mask(int procfd, const char *name, char *err)
+/* dirfd: the container's /proc or /sys, named top in reasons. */
+static int kfs_mask(int dirfd, const char *top, const char *name, char *err)
 {
 	struct stat st;
-	int fd = openat(procfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : shim_fail(err, NULL, "/proc/%s", name);
+		return errno == ENOENT ? 0 : shim_fail(err, NULL, "%s/%s", top, name);
 	int r = fstat(fd, &st);
 	if (r == 0 && S_ISDIR(st.st_mode))
 		r = fs_mount_fd("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -31,7 +36,7 @@ static int proc_mask(int procfd, const char *name, char *err)
 	else if (r == 0)
 		r = fs_mount_fd("/dev/null", fd, NULL, MS_BIND, NULL);
 	close(fd);
-	return r < 0 ? shim_fail(err, NULL, "mask /proc/%s", name) : 0;
+	return r < 0 ? shim_fail(err, NULL, "mask %s/%s", top, name) : 0;
 }
 
 /* Read-only: bound on itself, then that bind mount remounted read-only. */
@@ -62,11 +67,29 @@ int kfs_proc(int rootfd, char *err)
 		return -1;
 	int r = 0;
 	for (size_t i = 0; !r && i < sizeof(proc_masked) / sizeof(*proc_masked); i++)
-		r = proc_mask(procfd, proc_masked[i], err);
+		r = kfs_mask(procfd, "/proc", proc_masked[i], err);
 	for (size_t i = 0; !r && i < sizeof(proc_ro) / sizeof(*proc_ro); i++)
 		r = proc_readonly(procfd, proc_ro[i], err);
 	close(procfd);
 	return r;
+}
+
+/* On cgroup2 the container's own tree, as runc mounts it: read-only, and (the cgroup
+ * namespace being rooted at its group) nothing above it. The v1 hierarchies are not
+ * mounted: /sys/fs/cgroup stays the empty directory of a read-only sysfs. */
+static int kfs_cgroup(int sysfd, char *err)
+{
+	if (cg_probe() != CG_V2)
+		return 0;
+	int fd = openat(sysfd, "fs/cgroup", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0; /* a kernel without cgroups in sysfs: nothing to show, nothing to guard */
+	int r = fd < 0 ? -1
+		       : fs_mount_fd("cgroup2", fd, "cgroup2",
+				     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	if (fd >= 0)
+		close(fd);
+	return r < 0 ? shim_fail(err, NULL, "mount cgroup2 read-only on /sys/fs/cgroup") : 0;
 }
 
 int kfs_sys(int rootfd, char *err)
@@ -75,8 +98,13 @@ int kfs_sys(int rootfd, char *err)
 			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
 	if (fd < 0)
 		return -1;
+	int r = 0;
+	for (size_t i = 0; !r && i < sizeof(sys_masked) / sizeof(*sys_masked); i++)
+		r = kfs_mask(fd, "/sys", sys_masked[i], err);
+	if (!r)
+		r = kfs_cgroup(fd, err);
 	close(fd);
-	return 0;
+	return r;
 }
 
 /* src (a host path: the console pty, a named pipe, a device) bound on an empty file

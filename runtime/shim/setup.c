@@ -1,8 +1,8 @@
 /* The child of clone(): PID 1 of new PID, mount, UTS, IPC and network namespaces. It
- * waits until the shim has put it in the cgroup, builds the container's view (fs.c,
- * kfs.c), runs preinit, pivots into the root, drops capabilities, loads the system-call
- * filter (seccomp.c) and execs init. Any failure goes to the shim as text on the error
- * pipe, which a successful exec closes. */
+ * waits until the shim has put it in the cgroup, enters a cgroup namespace rooted there,
+ * builds the container's view (fs.c, kfs.c), runs preinit, pivots into the root, drops
+ * capabilities, loads the system-call filter (seccomp.c) and execs init. Any failure goes
+ * to the shim as text on the error pipe, which a successful exec closes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -86,6 +86,10 @@ static int pivot(struct shim *sh, char *err)
 static int setup(struct shim *sh, char *err)
 {
 	umask(0); /* device nodes and mount points get exactly the modes asked for */
+	/* now that the shim has put us in our groups: the namespace is rooted there, so the
+	 * container sees "/" for its own group and cannot name any other */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return shim_fail(err, NULL, "enter a cgroup namespace");
 	if (console_attach(sh, err))
 		return -1;
 	/* nothing mounted from here on may propagate back to the host */

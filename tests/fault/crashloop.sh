@@ -239,7 +239,9 @@ owned_pids() { # the processes running objects hold: their recorded pids, cgroup
 				rec_alive "$f" && awk '{print $1}' "$f"
 			done
 			if [ "$k" = container ]; then
-				for cg in $(cg_dirs); do cat "$cg/default/$n/cgroup.procs" 2>/dev/null; done
+				for cg in $(cg_dirs); do # (the processes sit in container/, below the limits)
+					cat "$cg/default/$n/cgroup.procs" "$cg/default/$n/container/cgroup.procs" 2>/dev/null
+				done
 			fi
 		done <<<"$AFTER"
 	} | sort -u >"$T/owned"

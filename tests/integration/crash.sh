@@ -22,7 +22,9 @@ shims() { # "PID NAME" of every vmfs-shim working in $S
 	done
 }
 mounts() { awk -v s="$S/" 'index($2, s) == 1 {print $2}' /proc/mounts; }
-cgroups() { find /sys/fs/cgroup -maxdepth 5 -mindepth 1 -type d -path "*/$G/default/*" 2>/dev/null; }
+cgroups() { # the containers' groups (not the container/ each holds its processes in)
+	find /sys/fs/cgroup -maxdepth 5 -mindepth 1 -type d -path "*/$G/default/*" ! -path "*/$G/default/*/*" 2>/dev/null
+}
 EXTRA_CLEANUP='for p in $(shims | cut -d" " -f1); do kill -9 $p; done; sleep 0.5;
 	for x in $(mounts); do umount -l "$x"; done
 	for x in $(cgroups); do rmdir "$x"; done 2>/dev/null'

@@ -153,7 +153,7 @@ is "$(in_ct 'grep CapBnd /proc/self/status')" $'CapBnd:\t00000000a80425fb' "the 
 is "$(in_ct 'cat /sys/class/net/lo/flags; ls /sys/class/net')" $'0x9\nlo' "lo is up and alone in the network namespace"
 like "$(in_ct 'ls -l /dev/null /dev/console; echo x >/dev/null && echo null-ok')" 'null-ok' "/dev/null works"
 is "$(cat "$(cg_file a memory memory.limit_in_bytes memory.max)" 2>/dev/null)" "67108864" "the memory limit is in the cgroup"
-ok "init is in the cgroup" grep -qx "$INIT" "$(cg_file a pids cgroup.procs cgroup.procs)"
+ok "init is in the cgroup (container/, below the limits)" grep -qx "$INIT" "$(cg_file a pids container/cgroup.procs container/cgroup.procs)"
 
 send $'run cat /dev/fifo/0 >/tmp/fifo.out &\n'
 sleep 0.2

@@ -229,6 +229,29 @@ static int gone(const char *leaf)
 	return 1;
 }
 
+/* Every line of /proc/PID/cgroup names the group of its own (none leaves it where the host
+ * is), one level below the one with the limits: vmfs/NS/c1/container. */
+static void check_own_groups(const char *cgf)
+{
+	char want[128], line[512];
+	int bad = 0, lines = 0, v2 = 0;
+	snprintf(want, sizeof want, ":/vmfs/%s/c1/container", ns);
+	for (const char *p = cgf; p && *p; p += strcspn(p, "\n"), p += !!*p, lines++) {
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(p, "\n"), p);
+		v2 |= strncmp(line, "0::", 3) == 0;
+		if (strlen(line) < strlen(want) ||
+		    strcmp(line + strlen(line) - strlen(want), want) != 0) {
+			bad++;
+			printf("# not in a group of its own: %s\n", line);
+		}
+	}
+	ok(lines > 0 && bad == 0, "the child is in vmfs/%s/c1/container in all %d hierarchies", ns,
+	   lines);
+	struct statfs sf;
+	if (statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+		ok(v2, "the hybrid layout's cgroup2 too (0::/vmfs/%s/c1/container)", ns);
+}
+
 static void check_errors(pid_t pid)
 {
 	char err[512] = "";
@@ -247,6 +270,7 @@ static void check_errors(pid_t pid)
 	snprintf(err, sizeof err, "/proc/%d/cgroup", (int)pid);
 	const char *cgf = slurp(err);
 	ok(cgf && strstr(cgf, want), "/proc/PID/cgroup names %s", want);
+	check_own_groups(cgf);
 }
 
 static void test_host(void)
@@ -319,7 +343,7 @@ static void private_umount(char *tmp, const char *sub)
 
 static void test_v2(void)
 {
-	char tmp[128], err[512] = "", want[80];
+	char tmp[128], err[512] = "", want[128];
 	struct cg_limits mem = {64 * MB, 0, 0}, cpu = {0, 0.5, 0};
 	struct cg_stats s;
 	int rc, arc;
@@ -352,11 +376,23 @@ static void test_v2(void)
 	ok(rc == 0, "create v2c1 %s", err);
 	pid_t pid = sleeper("v2c1", ctr, &arc);
 	ok(pid > 0 && arc == 0, "the child attached itself (%d)", arc);
-	snprintf(want, sizeof want, "0::/vmfs/%s/v2c1", ns);
+	snprintf(want, sizeof want, "0::/vmfs/%s/v2c1/container", ns);
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-	ok(strstr(slurp(path) ?: "", want), "/proc/PID/cgroup says %s", want);
-	ok(cg_stats(ns, "v2c1", &s) == 0 && s.pids == 1 && s.cpu_usec > 10000,
-	   "cg_stats: pids %llu, cpu %llu us, memory %llu", (unsigned long long)s.pids,
+	ok(strstr(slurp(path) ?: "", want), "/proc/PID/cgroup says %s: the limits are one level up, "
+	   "out of a cgroup namespace's sight", want);
+	/* what a container with a cgroupfs of its own could do: a subgroup, a process in it */
+	snprintf(path, sizeof path, "%s/sub", lpath(0, "v2c1", "container"));
+	ok(mkdir(path, 0755) == 0, "a subgroup below the container's group");
+	volatile unsigned long *ctr2 =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid2 = sleeper("v2c1", ctr2, &arc);
+	char v[16];
+	snprintf(v, sizeof v, "%d", (int)pid2);
+	snprintf(path, sizeof path, "%s/sub/cgroup.procs", lpath(0, "v2c1", "container"));
+	put(path, v);
+	ok(strstr(slurp(path) ?: "", v), "a second child moved into it");
+	ok(cg_stats(ns, "v2c1", &s) == 0 && s.pids == 2 && s.cpu_usec > 10000,
+	   "cg_stats counts the subgroup's too: pids %llu, cpu %llu us, memory %llu", (unsigned long long)s.pids,
 	   (unsigned long long)s.cpu_usec, (unsigned long long)s.memory);
 	check_freeze("v2c1", pid, ctr);
 	ok(cg_freeze(ns, "v2c1", 1, err, sizeof err) == 0, "freeze again before the kill %s", err);
@@ -364,6 +400,13 @@ static void test_v2(void)
 	int st = reap(pid, 3000);
 	ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 	   "the frozen child died of SIGKILL");
+	st = reap(pid2, 3000);
+	ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	   "and so did the one in the subgroup");
+	snprintf(path, sizeof path, "%s/sub", lpath(0, "v2c1", "container"));
+	ok(cg_create(ns, "v2c1", NULL, err, sizeof err) == 0 && access(path, F_OK) != 0 &&
+	       access(lpath(0, "v2c1", "container"), F_OK) == 0,
+	   "reused, without the subgroup the last run made %s", err);
 	ok(cg_destroy(ns, "v2c1") == 0, "cg_destroy");
 	ok(gone("v2c1") && access(lpath(0, NULL, NULL), F_OK) != 0, "v2c1 and vmfs/%s are gone",
 	   ns);
@@ -429,32 +472,36 @@ static void part(void (*fn)(void), const char *what)
 	munmap(res, 4096);
 }
 
-/* Thaws, kills and removes whatever the parts left under one hierarchy. */
-static void scrub_hier(const char hier[128])
+/* Thaws, kills and removes a group and those below it, depth first. */
+static void scrub_group(const char *leaf, int depth)
 {
-	char d[512], leaf[1024];
+	char sub[1024];
 	struct dirent *e;
-	DIR *dir;
-
-	snprintf(d, sizeof d, "%s/vmfs/%s", hier, ns);
-	if (!(dir = opendir(d)))
-		return;
-	while ((e = readdir(dir))) {
-		if (e->d_type != DT_DIR || e->d_name[0] == '.')
-			continue;
-		snprintf(leaf, sizeof leaf, "%s/%s", d, e->d_name);
+	DIR *dir = depth < 8 ? opendir(leaf) : NULL;
+	while (dir && (e = readdir(dir)))
+		if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+		    (size_t)snprintf(sub, sizeof sub, "%s/%s", leaf, e->d_name) < sizeof sub)
+			scrub_group(sub, depth + 1);
+	if (dir)
+		closedir(dir);
+	if (depth)
 		printf("# scrubbing %s\n", leaf);
-		for (int i = 0; i < 100 && rmdir(leaf) != 0 && errno == EBUSY; i++, msleep(10)) {
-			char f[sizeof leaf + 32];
-			snprintf(f, sizeof f, "%s/cgroup.procs", leaf);
-			for (const char *p = slurp(f); p && *p; p += strcspn(p, "\n"), p += !!*p)
-				kill(atoi(p), SIGKILL);
-			snprintf(f, sizeof f, "%s/freezer.state", leaf), put(f, "THAWED");
-			snprintf(f, sizeof f, "%s/cgroup.freeze", leaf), put(f, "0");
-		}
+	for (int i = 0; i < 100 && rmdir(leaf) != 0 && errno == EBUSY; i++, msleep(10)) {
+		char f[1024 + 32];
+		snprintf(f, sizeof f, "%s/cgroup.procs", leaf);
+		for (const char *p = slurp(f); p && *p; p += strcspn(p, "\n"), p += !!*p)
+			kill(atoi(p), SIGKILL);
+		snprintf(f, sizeof f, "%s/freezer.state", leaf), put(f, "THAWED");
+		snprintf(f, sizeof f, "%s/cgroup.freeze", leaf), put(f, "0");
 	}
-	closedir(dir);
-	rmdir(d);
+}
+
+/* Whatever the parts left under one hierarchy. */
+static void scrub_hier(const char *hier)
+{
+	char d[512];
+	snprintf(d, sizeof d, "%s/vmfs/%s", hier, ns);
+	scrub_group(d, 0);
 	snprintf(d, sizeof d, "%s/vmfs", hier);
 	rmdir(d);
 }
@@ -462,17 +509,24 @@ static void scrub_hier(const char hier[128])
 static int scrub(void)
 {
 	/* freezer first: a task frozen on v1 ignores SIGKILL until thawed, and holds the
-	 * other hierarchies' groups meanwhile */
-	static const char *const hier[] = {"/freezer", "/memory",  "/cpu",     "/cpuacct",
-					   "/pids",    "/devices", "/unified", ""};
-	char h[128], d[512];
+	 * other hierarchies' groups meanwhile; then every other one mounted there */
+	char h[300], d[512];
 	int left = 0;
-	for (size_t i = 0; i < sizeof hier / sizeof *hier; i++) {
-		snprintf(h, sizeof h, "/sys/fs/cgroup%s", hier[i]);
+	DIR *dir = opendir("/sys/fs/cgroup");
+	struct dirent *e = NULL;
+	for (int first = 1; first || (dir && (e = readdir(dir))); first = 0) {
+		if (e && (e->d_name[0] == '.' || strcmp(e->d_name, "freezer") == 0))
+			continue;
+		snprintf(h, sizeof h, "/sys/fs/cgroup/%s", e ? e->d_name : "freezer");
 		scrub_hier(h);
 		snprintf(d, sizeof d, "%s/vmfs/%s", h, ns);
 		left += access(d, F_OK) == 0;
 	}
+	if (dir)
+		closedir(dir);
+	scrub_hier("/sys/fs/cgroup");
+	snprintf(d, sizeof d, "/sys/fs/cgroup/vmfs/%s", ns);
+	left += access(d, F_OK) == 0;
 	snprintf(d, sizeof d, "/tmp/%s-cg1/pids", ns), rmdir(d);
 	snprintf(d, sizeof d, "/tmp/%s-cg1", ns), rmdir(d);
 	snprintf(d, sizeof d, "/tmp/%s-cg2", ns), rmdir(d);
