@@ -45,7 +45,7 @@ static void test_table(void)
 	    {"uuid", PARAM_VM, PT_UUID, ""},
 	    {"vcpus", BOTH, PT_COUNT, "1"},
 	    {"vga", PARAM_VM, PT_CHOICE, "std"},
-	    {"vnc-listen", PARAM_VM, PT_LISTEN, "127.0.0.1"},
+	    {"vnc-listen", PARAM_VM, PT_LISTEN, "none"},
 	    {"volume", PARAM_CT, PT_VOLUMES, ""},
 	};
 	char err[256];

@@ -262,7 +262,8 @@ static const char *damage_of(const char *state, const char *images, const char *
 	static char out[4096];
 	char path[512], cmd[700], err[256];
 	snprintf(path, sizeof(path), "%s/%s", state, rel);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	/* private, as vmfs keeps it: an open one is tightened, and that is said too */
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && chmod 0700 '%s'", path, state);
 	if (system(cmd) != 0)
 		return "(mkdir failed)";
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
