@@ -18,6 +18,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
+#include "runtime/orphan.h"
 #include "runtime/qmon.h"
 #include "runtime/vm.h"
 #include "runtime/slotmap.h"
@@ -243,6 +244,7 @@ void run_tick(struct model *m)
 				}
 				run_sample(m, o);
 			}
+	orphan_reap(); /* the KVM probe's QEMUs, once they have died */
 	model_changes++; /* the figures moved */
 }
 
