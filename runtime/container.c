@@ -150,14 +150,20 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		return -EBUSY;
 	run_dir(m, o, rundir, sizeof(rundir));
 	int dfd = run_prepare(m, o);
-	int r = dfd < 0 ? dfd : net_start(m, o, dfd, why, sizeof(why));
-	if (r && dfd >= 0) {
+	/* the intent first: a kill -9 after the network namespace is mounted must leave a
+	 * start for the restart to undo, not a QUIT object holding a mount */
+	int r = dfd < 0 ? dfd : run_intent(m, o, dfd);
+	if (r) {
+		if (dfd >= 0)
+			close(dfd);
+		snprintf(why, sizeof(why), "cannot record the start in %s: %s", rundir, strerror(-r));
+		return lifecycle_fail(m, o, why, -EIO, err, errlen);
+	}
+	if ((r = net_start(m, o, dfd, why, sizeof(why)))) {
 		close(dfd);
 		return lifecycle_fail(m, o, why, r, err, errlen);
 	}
-	r = dfd < 0 ? dfd : spec_write(m, o, dfd, rootfs);
-	if (!r)
-		r = run_intent(m, o, dfd);
+	r = spec_write(m, o, dfd, rootfs);
 	if (dfd >= 0)
 		close(dfd);
 	if (r) {
