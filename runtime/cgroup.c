@@ -5,6 +5,8 @@
  * on its own. Reasons name the file and the errno. */
 #include "runtime/cgroup.h"
 
+#include "runtime/cgdev.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -467,26 +469,49 @@ static int v1_limits(const struct grp *g, const struct cg_limits *lim)
 	return HAVE(C_FREEZER) ? wleaf(g, C_FREEZER, "freezer.state", "THAWED", 0) : 0;
 }
 
-/* The whitelist of cgroup.h. "a" in devices.deny empties the list, which the kernel only
- * accepts in a group without children (a leaf is one). Without the controller, nothing
- * is enforced, as on v2: the container's own /dev holds only these. Not 5:1: the
- * container's /dev/console is its pty (136:N); 5:1 would be the host's console. */
+/* The allowlist of cgdev.c. "a" in devices.deny empties the list, which the kernel only
+ * accepts in a group without children (a leaf is one). */
 static int v1_devices(const struct grp *g)
 {
-	static const char *const allow[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
-					    "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
-					    "c 5:2 rwm", "c 136:* rwm"};
-	char p[PATH_MAX], list[4096] = "a";
+	char p[PATH_MAX], list[4096] = "a", line[64];
+	if (!HAVE(C_DEVICES))
+		return 0;
 	/* A reused leaf has the list already, and "a" would fail for a while after its INNER
 	 * was removed (the kernel offlines a group asynchronously): only a new one, which
 	 * starts with everything allowed ("a *:* rwm"), needs emptying. */
-	if (HAVE(C_DEVICES) && cpath(p, C_DEVICES, 3, g, "devices.list") == 0)
+	if (cpath(p, C_DEVICES, 3, g, "devices.list") == 0)
 		rpath(p, list, sizeof list);
-	int rc = HAVE(C_DEVICES) && has_word(list, "a") ? wleaf(g, C_DEVICES, "devices.deny", "a", 0)
-							: 0;
-	for (size_t i = 0; HAVE(C_DEVICES) && !rc && i < sizeof allow / sizeof *allow; i++)
-		rc = wleaf(g, C_DEVICES, "devices.allow", allow[i], 0);
+	int rc = has_word(list, "a") ? wleaf(g, C_DEVICES, "devices.deny", "a", 0) : 0;
+	for (size_t i = 0; !rc && i < cgdev_nrules; i++)
+		if (!(rc = cgdev_v1_line(&cgdev_rules[i], line, sizeof line)))
+			rc = wleaf(g, C_DEVICES, "devices.allow", line, 0);
 	return rc;
+}
+
+/* The same list as a program on the leaf of the v2 hierarchy (pure or hybrid), before any
+ * process joins; the container cannot replace it (no CAP_BPF, bpf refused by seccomp, and
+ * no program may be attached below one attached without flags). */
+static int v2_devices(const struct grp *g)
+{
+	char p[PATH_MAX];
+	int rc = cpath(p, V2, 3, g, NULL), fd = rc ? -1 : open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		errno = rc ? -rc : errno;
+		return fail(g, rc ? rc : -errno, "cannot open %s: %m", p);
+	}
+	rc = cgdev_attach(fd, g->err, g->errlen);
+	close(fd);
+	return rc;
+}
+
+const char *cg_devices_name(void)
+{
+	enum cg_mode m = cg_probe();
+	int v1 = m == CG_V1 && HAVE(C_DEVICES), v2 = m == CG_V2 || cg.uni;
+	return v1 && v2 ? "the v1 devices list and a cgroup v2 device program (both must allow)"
+	       : v1	? "the v1 devices list"
+	       : v2	? "a cgroup v2 device program"
+			: "none";
 }
 
 static int v1_create(const struct grp *g, const struct cg_limits *lim)
@@ -501,7 +526,7 @@ static int v1_create(const struct grp *g, const struct cg_limits *lim)
 	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
 		rc = make_dirs(g, c);
 	if (rc || (rc = v1_memory(g, lim->memory)) || (rc = v1_limits(g, lim)) ||
-	    (rc = v1_devices(g)))
+	    (rc = v1_devices(g)) || (cg.uni && (rc = v2_devices(g))))
 		return rc;
 	return make_inner(g);
 }
@@ -550,7 +575,7 @@ static int v2_create(const struct grp *g, const struct cg_limits *lim)
 	if (cpu && (rc = wleaf(g, V2, "cpu.max", v, 0)))
 		return rc;
 	snprintf(v, sizeof v, lim->pids ? "%" PRIu64 : "max", lim->pids);
-	if (pids && (rc = wleaf(g, V2, "pids.max", v, 0)))
+	if ((pids && (rc = wleaf(g, V2, "pids.max", v, 0))) || (rc = v2_devices(g)))
 		return rc;
 	return make_inner(g);
 }

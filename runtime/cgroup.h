@@ -32,6 +32,8 @@ void cg_set_top(const char *name);
 /* The layout of this machine; "v2", "v1" or "none" for host/info. */
 enum cg_mode cg_probe(void);
 const char *cg_mode_name(enum cg_mode m);
+/* How device access is controlled, in words, for host/info. */
+const char *cg_devices_name(void);
 
 struct cg_limits {
 	uint64_t memory; /* bytes; 0: no limit. Swap is limited to the same (no swap beyond). */
@@ -39,9 +41,10 @@ struct cg_limits {
 	uint64_t pids;   /* most processes; 0: no limit */
 };
 
-/* Creates the group (and its parents), applies limits, and on v1 sets the devices
- * whitelist (null zero full random urandom tty ptmx and the pts devices: rwm; all else denied;
- * on v2 devices are governed by the container's own /dev, which holds only those). */
+/* Creates the group (and its parents), applies limits, and allows the devices of cgdev.c's
+ * table (null zero full random urandom tty ptmx and the pts devices: rwm; all else denied):
+ * v1 through the devices list, v2 (pure or the hybrid layout's unified tree) through a
+ * device program on the group; failing either refuses the start. */
 int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
 	      size_t errlen);
 /* Moves pid (its whole thread group) into the group (all hierarchies, one at a time, so a

@@ -27,6 +27,7 @@ static void cgroup_line(struct vmfs *v, struct sbuf *out)
 			  : m == CG_NONE ? " (no cgroups: containers cannot start)" : "",
 		  v->m.cgroup_top);
 	sb_printf(out, "cgroup_top %s\n", v->m.cgroup_top);
+	sb_printf(out, "devices %s\n", cg_devices_name());
 }
 
 static void mem_line(struct sbuf *out, const char *key, unsigned long long bytes)

@@ -6,19 +6,16 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
-#include "runtime/cgroup.h"
 #include "runtime/shim/caps_list.h"
 #include "runtime/shim/shim_int.h"
 
 const cap_value_t shim_caps[] = {SHIM_CAPS};
 const int shim_ncaps = sizeof(shim_caps) / sizeof(*shim_caps);
 
-/* cgroup v2 has no devices file (it needs an eBPF program, which vmfs does not load yet):
- * there a container may not make device nodes at all, or it could open host disks. */
+/* CAP_MKNOD is kept on cgroup v2 too: the group's device program refuses what the v1 list
+ * would (runtime/cgdev.c). */
 static bool kept(cap_value_t c)
 {
-	if (c == CAP_MKNOD && cg_probe() == CG_V2)
-		return false;
 	for (int i = 0; i < shim_ncaps; i++)
 		if (shim_caps[i] == c)
 			return true;
