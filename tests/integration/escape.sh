@@ -8,8 +8,14 @@
 # unconfined, the call gets through, so the refusal inside is the container's doing.
 #
 # Adding an attack: a section below ("# --- WHAT"), with `inside CMD` (sets OUT and RC),
-# `refused DESC DEFENCE CMD` (CMD must fail inside) or `attack NAME ERRNO DEFENCE [host]`
-# (tests/tools/escape.c NAME must print ERRNO inside; with "host", and succeed on the host).
+# `refused DESC DEFENCE CMD` (CMD must fail inside) or `attack "NAME [ARG]" ERRNO DEFENCE
+# [host]` (tests/tools/escape.c NAME must print ERRNO inside; with "host", and succeed on the
+# host). Each attack names the defence that stops it today in its own line, or in one of the
+# DEF_* variables below when several share it: after containers move into user namespaces
+# some of these become "the user namespace"; the checks themselves only require the attack to
+# fail. As an unprivileged host user (nobody), the attacks on the container's processes, its
+# run directory and its files in the tree are here; those on the state directory and image
+# store are in escape_cgroup.sh, those on a VM's VNC socket in escape_vm.sh.
 . "$(dirname "$0")/lib.sh"
 need_root
 use_busybox_image
@@ -43,11 +49,13 @@ stop_all() {
 }
 EXTRA_CLEANUP=stop_all
 
-# inside CMD [SECONDS]: CMD run by the agent in the container "jail"; OUT: its output, RC:
-# its exit status ("none" if the agent did not answer in time).
+# A failed redirection on a special builtin (":") ends a non-interactive sh, the agent
+# included: such commands go in a subshell.
+# inside CMD [SECONDS]: CMD run by the agent in the container $IN ("jail" unless set); OUT:
+# its output, RC: its exit status ("none" if the agent did not answer in time).
 inside() {
 	local all
-	all=$(timeout "${2:-10}" sh -c 'printf "%s\n" "$1" >"$2/0" && cat "$2/1"' _ "$1" "$C/jail/fifo")
+	all=$(timeout "${2:-10}" sh -c 'printf "%s\n" "$1" >"$2/0" && cat "$2/1"' _ "$1" "$C/${IN:-jail}/fifo")
 	case $(printf '%s\n' "$all" | tail -n 1) in
 	=[0-9]*) RC=$(printf '%s\n' "$all" | tail -n 1 | cut -c2-) OUT=$(printf '%s\n' "$all" | sed '$d') ;;
 	*) RC=none OUT=$all ;;
@@ -73,28 +81,50 @@ refused() {
 	verdict $good "$1: refused ($(printf '%s' "$OUT" | head -n 1 | cut -c1-60)), stopped by $2" \
 		"inside: $3" "status: $RC" "output: $(printf '%s' "$OUT" | head -n 3)"
 }
-# attack NAME ERRNO DEFENCE [host]: escape NAME inside must print "NAME ERRNO"
+# attack "NAME [ARG]" ERRNO DEFENCE [host]: escape NAME [ARG] inside must print "NAME ERRNO"
 attack() {
-	local name=$1 want=$2 defence=$3 host='' good=0
-	inside "/bin/escape $name"
+	local name=${1%% *} want=$2 defence=$3 host='' good=0
+	inside "/bin/escape $1"
 	if [ "${4:-}" = host ]; then
-		host=$("$IMG/bin/escape" "$name" 2>&1)
+		host=$("$IMG/bin/escape" $1 2>&1)
 		[ "$RC" = 1 ] && [ "$OUT" = "$name $want" ] && [ "$host" = "$name OK" ] && good=1
-		verdict $good "$name inside: $want, stopped by $defence (on the host, unconfined: ${host#"$name "})" \
+		verdict $good "$1 inside: $want, stopped by $defence (on the host, unconfined: ${host#"$name "})" \
 			"inside: $OUT (status $RC)" "host: $host"
 	else
 		[ "$RC" = 1 ] && [ "$OUT" = "$name $want" ] && good=1
-		verdict $good "$name inside: $want, stopped by $defence" "inside: $OUT (status $RC)"
+		verdict $good "$1 inside: $want, stopped by $defence" "inside: $OUT (status $RC)"
 	fi
 }
 
-vmfs_start --images "$T/images" || exit 1
+# Device nodes the attacker would like to find in its root: the host's first disk, and
+# /dev/null as a control (the root is not nodev, so a refusal is the devices cgroup's).
+DISK=$(awk 'NR > 2 && $4 !~ /^(loop|ram|zram)/ {print $1 ":" $2; exit}' /proc/partitions)
+DISK=${DISK:-8:0}
+mknod "$IMG/tmp/escape-disk" b "${DISK%:*}" "${DISK#*:}"
+mknod "$IMG/tmp/escape-null" c 1 3
+HOSTIF=$(ip route show default 2>/dev/null | awk '{print $5; exit}')
+HOSTIF=${HOSTIF:-$(ip -o link | awk -F': ' '$2 != "lo" {print $2; exit}')}
+chmod 0711 "$T" # nobody may pass through to the mount: the refusals below are not vacuous
+
+vmfs_start --images "$T/images" -o allow_other || exit 1
 G=$(cg_top)
-mkdir "$C/jail"
-echo 2 >"$C/jail/config/fifo"
-echo /bin/escape-agent >"$C/jail/config/init"
-ok "start a container with the defaults (the agent as init)" "$XWRITE" "$C/jail/ctl" start
-ok "the agent is up" wait_for 10 console_has "$C/jail" "escape agent up"
+for n in jail sib; do
+	mkdir "$C/$n"
+	echo 2 >"$C/$n/config/fifo"
+	echo /bin/escape-agent >"$C/$n/config/init"
+	ok "start container $n with the defaults (the agent as init)" "$XWRITE" "$C/$n/ctl" start
+	ok "its agent is up" wait_for 10 console_has "$C/$n" "escape agent up"
+done
+ipid=$(awk '$1=="pid"{print $2}' "$C/jail/info")
+shim=$(awk '{print $4}' "/proc/$ipid/stat")
+leaf() { # leaf FILE: the value in the container's own group (v1 controller dirs, or v2)
+	cat /sys/fs/cgroup/*/"$G"/default/jail/"$1" /sys/fs/cgroup/"$G"/default/jail/"$1" 2>/dev/null | head -1
+}
+# The defences several attacks share (see the comment at the top).
+DEF_MOUNT="seccomp (mount calls need CAP_SYS_ADMIN, which is not kept)"
+DEF_DEV="the devices cgroup: $(awk '$1 == "devices" {sub(/^devices /, ""); print}' "$M/host/info")"
+DEF_PROCSYS="the read-only bind mount of /proc/sys"
+DEF_PIDNS="the PID namespace (no host process has a number inside)"
 inside 'echo ready-$((6*7))'
 is "$RC:$OUT" "0:ready-42" "commands reach the container and their output comes back"
 
@@ -139,13 +169,141 @@ attack tiocsti-high EPERM "seccomp (the request is compared on its low 32 bits, 
 if [ -e "/sys/fs/cgroup/devices/$G/default/jail/devices.list" ]; then
 	list=$(cat "/sys/fs/cgroup/devices/$G/default/jail/devices.list")
 	is "$(printf '%s\n' "$list" | grep -E '^(a|c 5:1) ')" "" "the devices cgroup (v1) does not allow 5:1 (the host's console)"
-	defence="the devices cgroup (v1: 5:1 not allowed)"
-else
-	defence="no CAP_MKNOD (cgroup v2)"
 fi
-attack console EPERM "$defence"
+attack console EPERM "$DEF_DEV"
 inside 'ls /tmp/escape-console'
 is "$RC" "1" "... and no node was left behind"
+
+# --- release_agent: a cgroup v1 hierarchy mounted, release_agent set, notify_on_release on
+attack "mount-cgroup memory" EPERM "$DEF_MOUNT"
+attack "mount-cgroup none,name=escape" EPERM "$DEF_MOUNT"
+refused "find a release_agent to write" "no v1 hierarchy is mounted inside (/sys is a read-only sysfs)" \
+	'ls /sys/fs/cgroup/release_agent /sys/fs/cgroup/*/release_agent'
+refused "write release_agent" "the read-only /sys" 'echo /tmp/x >/sys/fs/cgroup/release_agent'
+refused "set notify_on_release" "the read-only /sys" 'echo 1 >/sys/fs/cgroup/notify_on_release'
+
+# --- mounts: new ones, and read-only ones made writable again
+for a in mount-proc mount-sysfs mount-tmpfs mount-bind remount-root remount-procsys umount-procsys; do
+	attack $a EPERM "$DEF_MOUNT"
+done
+attack fsopen EPERM "seccomp (the new mount API needs CAP_SYS_ADMIN)"
+attack open_tree EPERM "seccomp (the new mount API needs CAP_SYS_ADMIN)"
+refused "mount -o remount,rw /proc/sys (busybox)" "$DEF_MOUNT" 'mount -o remount,rw /proc/sys'
+refused "mount -t proc on /mnt (busybox)" "$DEF_MOUNT" 'mount -t proc proc /mnt'
+
+# --- devices: block nodes, the host's disks, /dev/kmsg
+attack "mknod-block $DISK" EPERM "$DEF_DEV"
+attack "mknod-block 8:0" EPERM "$DEF_DEV"
+attack "mknod-char 1:11" EPERM "$DEF_DEV (1:11 is /dev/kmsg)"
+attack "mknod-char 1:1" EPERM "$DEF_DEV (1:1 is /dev/mem)"
+inside '(: </tmp/escape-null) && echo opened'
+is "$RC:$OUT" "0:opened" "control: a /dev/null node put in the image opens inside (the root is not nodev)"
+refused "open the host's disk $DISK (a node put in the image)" "$DEF_DEV" '(: </tmp/escape-disk)'
+refused "mount the host's disk" "$DEF_MOUNT" 'mount -t ext4 /tmp/escape-disk /mnt'
+refused "read /dev/kmsg" "no such node in the container's /dev (and it cannot be made)" 'head -c1 /dev/kmsg'
+attack syslog EPERM "seccomp (syslog, dmesg's call, needs CAP_SYSLOG)" host
+
+# --- /proc/sys and /proc/sysrq-trigger
+core=$(cat /proc/sys/kernel/core_pattern)
+refused "write kernel/core_pattern" "$DEF_PROCSYS" 'echo "|/tmp/x" >/proc/sys/kernel/core_pattern'
+refused "write kernel/modprobe" "$DEF_PROCSYS" 'echo /tmp/x >/proc/sys/kernel/modprobe'
+refused "sysctl -w vm.overcommit_memory=1" "$DEF_PROCSYS" 'sysctl -w vm.overcommit_memory=1'
+refused "write vm/drop_caches" "$DEF_PROCSYS" 'echo 3 >/proc/sys/vm/drop_caches'
+refused "write /proc/sysrq-trigger" "its read-only bind mount" 'echo h >/proc/sysrq-trigger'
+is "$(cat /proc/sys/kernel/core_pattern)" "$core" "... the host's core_pattern is unchanged"
+
+# --- kernel modules, kexec, swap, reboot, I/O ports, file handles
+attack init_module EPERM "seccomp (init_module needs CAP_SYS_MODULE)"
+attack finit_module EPERM "seccomp (finit_module needs CAP_SYS_MODULE)"
+attack delete_module EPERM "seccomp (delete_module needs CAP_SYS_MODULE)"
+attack kexec_load EPERM "seccomp (not in the allowlist)"
+attack kexec_file_load EPERM "seccomp (not in the allowlist)"
+attack swapon EPERM "seccomp (not in the allowlist)"
+attack reboot EPERM "seccomp (reboot needs CAP_SYS_BOOT)"
+attack iopl EPERM "seccomp (iopl needs CAP_SYS_RAWIO)"
+attack shocker EPERM "seccomp (open_by_handle_at needs CAP_DAC_READ_SEARCH)" host
+
+# --- ptrace: what Docker allows (its own processes), and the host's, which it cannot name
+inside '/bin/escape ptrace-child'
+is "$RC:$OUT" "0:ptrace-child OK" "control: ptrace of its own child works, as in Docker (ptrace allowed, CAP_SYS_PTRACE not kept)"
+attack "ptrace $shim" ESRCH "$DEF_PIDNS: the shim, pid $shim on the host"
+attack "ptrace $VMFS_PID" ESRCH "$DEF_PIDNS: vmfs, pid $VMFS_PID on the host"
+attack "process_vm_readv $VMFS_PID" ESRCH "$DEF_PIDNS"
+attack "kill $VMFS_PID" ESRCH "$DEF_PIDNS"
+
+# --- raw sockets: CAP_NET_RAW is kept, as Docker keeps it; they reach its own interfaces only
+inside '/bin/escape raw-icmp'
+is "$RC:$OUT" "0:raw-icmp OK" "control: a raw ICMP socket works (CAP_NET_RAW kept, as in Docker)"
+attack "packet-host $HOSTIF" ENODEV "the network namespace (the host's $HOSTIF is not in it)" host
+
+# --- chroot: the classic climb out of a chroot
+inside '/bin/escape chroot'
+is "$RC:$OUT" "1:chroot CONTAINED" "chroot, fchdir to the old root, chdir .. 64 times, chroot .: still the container's root (pivot_root: the host's root is not in its mount namespace)"
+
+# --- /proc/self/exe (CVE-2019-5736): the shim's binary must not be reachable from inside
+sdev=$(stat -Lc %d:%i "/proc/$shim/exe")
+inside 'for p in /proc/[0-9]*; do stat -Lc %d:%i $p/exe 2>/dev/null; done'
+ok "control: the scan of /proc/*/exe inside finds init's binary" grep -qx "$(stat -Lc %d:%i "/proc/$ipid/exe")" <<<"$OUT"
+is "$(printf '%s\n' "$OUT" | grep -cx "$sdev")" "0" \
+	"no process inside runs the shim's binary ($(printf '%s\n' "$OUT" | grep -c .) seen): it never enters the container after init's exec"
+shimexe=$(readlink "/proc/$shim/exe")
+refused "reach the shim's binary by its host path" "the mount namespace (the host's tree is not in it)" "ls $shimexe"
+refused "open /proc/1/exe (its own init's binary) for writing" "the kernel (ETXTBSY: it runs)" '(: >>/proc/1/exe)'
+
+# --- a fork bomb, held 3 s at the limit, while the host and a sibling must still answer
+pmax=$(leaf pids.max)
+inside '/bin/escape forkbomb /tmp/bomb.out >/dev/null 2>&1 &'
+ok "a fork bomb starts inside" wait_for 10 grep -q full "/proc/$ipid/root/tmp/bomb.out" ||
+	echo "# $(ls -l "/proc/$ipid/root/tmp/" 2>&1 | paste -sd' ') $(cat "/proc/$ipid/root/tmp/bomb.out" 2>&1)"
+bomb=$(head -n 1 "/proc/$ipid/root/tmp/bomb.out" 2>/dev/null)
+IN=sib inside 'echo sib-alive' 3
+is "$OUT" "sib-alive" "... meanwhile the sibling container answers within 3 s"
+ok "... and the host forks 50 processes within 3 s" timeout 3 sh -c 'for i in $(seq 50); do /bin/true; done'
+set -- $bomb
+ok "... it stopped at ${2:-?} processes with ${3:-?}, below pids.max ($pmax): stopped by the pids cgroup" \
+	test "${3:-}" = EAGAIN -a "${2:-0}" -lt "$pmax" -a "${2:-0}" -gt $((pmax - 20))
+ok "... it ends (killed by itself after 3 s)" wait_for 10 grep -q done "/proc/$ipid/root/tmp/bomb.out"
+inside 'echo alive-after-bomb'
+is "$OUT" "alive-after-bomb" "... and the container's agent answers again"
+
+# --- memory over the limit, and the limit from inside
+mem=$(leaf memory.limit_in_bytes)$(leaf memory.max)
+refused "raise its memory limit" "the read-only /sys (the limit is out of its sight)" \
+	'echo max >/sys/fs/cgroup/memory.max || echo -1 >/sys/fs/cgroup/memory/memory.limit_in_bytes'
+inside '/bin/escape hog 512' 30
+is "$RC" "137" "touching 512 MB past config/memory ($((mem >> 20)) MB): the hog is killed (SIGKILL, status 137) by the OOM killer of its own group"
+IN=sib inside 'echo sib-alive'
+is "$OUT" "sib-alive" "... the sibling container lives"
+inside 'echo alive-after-hog'
+is "$OUT" "alive-after-hog" "... and so does the container's agent (the hog, the largest, was chosen)"
+is "$(leaf memory.limit_in_bytes)$(leaf memory.max)" "$mem" "... and the limit is still $mem"
+
+# --- the same attacker as an unprivileged host user (nobody), on the container and its files
+nob() { setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '"$@"' sh "$@"; }
+not() { ! "$@"; }
+ok "control: nobody reads host/info through the mount (allow_other)" nob cat "$M/host/info"
+ok "nobody cannot list the container's root through /proc/PID/root of its init (ptrace access: its processes are not nobody's)" not nob ls "/proc/$ipid/root/"
+ok "... nor read a file there" not nob cat "/proc/$ipid/root/etc/passwd"
+ok "... nor its environment, nor its open files" not nob sh -c "cat /proc/$ipid/environ || ls /proc/$ipid/fd"
+ok "... nor the shim's root or files" not nob sh -c "ls /proc/$shim/root/ || ls /proc/$shim/fd"
+run=$S/ns/default/containers/jail/run
+ok "nobody cannot list the run directory ($(ls "$run" | paste -sd' '))" not nob ls "$run"
+for f in "$run"/*; do
+	ok "nobody cannot even see run/${f##*/}" not nob test -e "$f"
+done
+if [ -S "$run/console.sock" ]; then
+	like "$(nob python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$run/console.sock" 2>&1)" \
+		"Permission denied" "nobody cannot connect to run/console.sock (the state directory is 0700)"
+fi
+# In the tree, the namespace's mode decides: ns/default is 0755, so others may look.
+like "$(nob timeout 1 cat "$C/jail/console")" "escape agent up" \
+	"control: with ns/default 0755, nobody reads the console's scrollback (others may look, as documented)"
+is "$(nob "$XWRITE" "$C/jail/console" 'echo pwned' 2>&1)" "EACCES" "... but cannot type on it (0644)"
+is "$(nob "$XWRITE" "$C/jail/fifo/0" 'echo pwned' 2>&1)" "EACCES" "... nor write fifo/0 (its agent's input; a link into the 0700 run directory)"
+is "$(nob "$XWRITE" "$C/jail/ctl" 'kill' 2>&1)" "EACCES" "... nor kill it"
+chmod 0750 "$M/ns/default"
+ok "with ns/default 0750, nobody cannot read the console any more" not nob timeout 1 cat "$C/jail/console"
+chmod 0755 "$M/ns/default"
 
 # --- the container still works, and nothing is left
 inside 'echo alive'
