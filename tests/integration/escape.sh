@@ -96,11 +96,12 @@ attack() {
 	fi
 }
 
-# Device nodes the attacker would like to find in its root: the host's first disk, and
-# /dev/null as a control (the root is not nodev, so a refusal is the devices cgroup's).
-DISK=$(awk 'NR > 2 && $4 !~ /^(loop|ram|zram)/ {print $1 ":" $2; exit}' /proc/partitions)
-DISK=${DISK:-8:0}
-mknod "$IMG/tmp/escape-disk" b "${DISK%:*}" "${DISK#*:}"
+# Device nodes the attacker would like to find in its root: a disk of the host that root on
+# the host opens, and /dev/null as a control (the root is not nodev, so a refusal is the
+# devices cgroup's).
+set -- $(host_disk) || { echo "not ok 1 - a block device of the host that root opens"; exit 1; }
+DISK=$1:$2 DISKNAME=$3
+mknod "$IMG/tmp/escape-disk" b "$1" "$2"
 mknod "$IMG/tmp/escape-null" c 1 3
 HOSTIF=$(ip route show default 2>/dev/null | awk '{print $5; exit}')
 HOSTIF=${HOSTIF:-$(ip -o link | awk -F': ' '$2 != "lo" {print $2; exit}')}
@@ -198,7 +199,7 @@ attack "mknod-char 1:11" EPERM "$DEF_DEV (1:11 is /dev/kmsg)"
 attack "mknod-char 1:1" EPERM "$DEF_DEV (1:1 is /dev/mem)"
 inside '(: </tmp/escape-null) && echo opened'
 is "$RC:$OUT" "0:opened" "control: a /dev/null node put in the image opens inside (the root is not nodev)"
-refused "open the host's disk $DISK (a node put in the image)" "$DEF_DEV" '(: </tmp/escape-disk)'
+refused "open the host's $DISKNAME ($DISK, which root on the host opens; a node put in the image)" "$DEF_DEV" '(: </tmp/escape-disk)'
 refused "mount the host's disk" "$DEF_MOUNT" 'mount -t ext4 /tmp/escape-disk /mnt'
 refused "read /dev/kmsg" "no such node in the container's /dev (and it cannot be made)" 'head -c1 /dev/kmsg'
 attack syslog EPERM "seccomp (syslog, dmesg's call, needs CAP_SYSLOG)" host

@@ -4,7 +4,8 @@
 # must fail; each line says which defence stopped it. The attacks inside run as one script
 # (probe.sh, below) that the test puts into the container's root and starts from its console;
 # its answers come back in a file of the container's root. The userns+cgroupns attack needs
-# unshare(CLONE_NEWCGROUP), which busybox lacks: a small static helper does it.
+# unshare(CLONE_NEWCGROUP), which busybox lacks: a small static helper does it. The devices
+# part proves the cgroup v2 device program alone refuses what the v1 list would.
 . "$(dirname "$0")/lib.sh"
 need_root
 use_busybox_image
@@ -244,6 +245,66 @@ is "$(printf '%s\n' "$ros" | grep -Ev ': (absent|ro)$')" "" \
 like "$(got 'procfs touch')" "Read-only file system|Permission denied|No such file" "nothing can be created in /proc/fs"
 like "$(got 'procfs write')" "^none|Read-only file system" "no file of /proc/fs can be opened for writing ($(got 'procfs write' | cut -d' ' -f1))"
 like "$(got 'procsys write')" "Read-only file system" "/proc/sys cannot be written"
+
+# --- devices: the cgroup v2 program alone stops them. The v1 list of the container's group
+# (where there is one) is opened to every device by the test, then the program is detached
+# as a control: the same attempts then succeed, so it was the program that refused them.
+bpfq() { # bpfq query|detach DIR: BPF_PROG_QUERY (prints the count) or BPF_PROG_DETACH of BPF_CGROUP_DEVICE
+	python3 - "$@" <<'PY'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_bpf, PROG_DETACH, PROG_QUERY, CGROUP_DEVICE = 321, 9, 16, 6
+fd = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
+if sys.argv[1] == "query":  # target_fd, attach_type, query_flags, attach_flags, prog_ids, prog_cnt
+    attr = ctypes.create_string_buffer(struct.pack("=IIIIQI", fd, CGROUP_DEVICE, 0, 0, 0, 0), 120)
+    r = libc.syscall(SYS_bpf, PROG_QUERY, attr, 120)
+    print(struct.unpack_from("=I", attr.raw, 24)[0] if r == 0 else "error %d" % ctypes.get_errno())
+else:  # target_fd, attach_bpf_fd, attach_type
+    attr = ctypes.create_string_buffer(struct.pack("=III", fd, 0, CGROUP_DEVICE), 120)
+    sys.exit(libc.syscall(SYS_bpf, PROG_DETACH, attr, 120) != 0)
+PY
+}
+v2leaf=/sys/fs/cgroup/$G/default/jail
+[ -e /sys/fs/cgroup/unified/cgroup.controllers ] && v2leaf=/sys/fs/cgroup/unified/$G/default/jail
+v1leaf=/sys/fs/cgroup/devices/$G/default/jail
+DISK=$(host_disk | cut -d' ' -f1,2)
+ok "a block device of the host that root on the host opens: ${DISK:-none}" test -n "$DISK"
+like "$(awk '$1 == "devices"' "$M/host/info")" "program" "host/info names the device program: $(awk '$1 == "devices"' "$M/host/info")"
+is "$(bpfq query "$v2leaf")" "1" "one device program is attached to the container's cgroup v2 group"
+if [ -e "$v1leaf/devices.list" ]; then
+	for g in "$v1leaf" "$v1leaf/container"; do
+		echo 'c *:* rwm' >"$g/devices.allow" && echo 'b *:* rwm' >"$g/devices.allow"
+	done
+	like "$(cat "$v1leaf/container/devices.list")" "b \*:\* rwm" "the test opens the v1 list of the container's group to every device: the program stands alone"
+fi
+mknod "$root/tmp/esc-disk" b $DISK
+mknod "$root/tmp/esc-null" c 1 3
+mknod "$root/tmp/esc-console" c 5 1
+cat >"$root/tmp/devprobe.sh" <<EOS
+exec >/tmp/dev.out 2>&1
+for n in null disk console; do echo "open \$n: \$( (: </tmp/esc-\$n) 2>&1 && echo OPENED)"; done
+echo "mknod: \$(mknod /tmp/esc-made b $DISK 2>&1 && echo MADE)"
+rm -f /tmp/esc-made
+touch /tmp/dev.done
+EOS
+devprobe() { # runs devprobe.sh from the console; D: its answers
+	rm -f "$root/tmp/dev.done"
+	echo "sh /tmp/devprobe.sh" >"$C/jail/console"
+	wait_for 10 test -e "$root/tmp/dev.done"
+	DEVOUT=$(cat "$root/tmp/dev.out" 2>/dev/null)
+	printf '%s\n' "$DEVOUT" | sed 's/^/# inside: /'
+}
+devprobe
+like "$DEVOUT" "open null: OPENED" "control: a /dev/null node in its root opens (the root is not nodev)"
+like "$DEVOUT" "open disk: .*Operation not permitted" "a block device of the host ($DISK, which root on the host opens) does not open: the v2 device program"
+like "$DEVOUT" "open console: .*Operation not permitted" "nor the host's console (5 1)"
+like "$DEVOUT" "mknod: .*Operation not permitted" "no block node can be made (mknod b $DISK)"
+ok "control: the test detaches the program (BPF_PROG_DETACH)" bpfq detach "$v2leaf"
+is "$(bpfq query "$v2leaf")" "0" "... none is attached now"
+devprobe
+like "$DEVOUT" "open disk: OPENED" "... and the same open of that block device succeeds: the program was what refused it"
+like "$DEVOUT" "mknod: MADE" "... as does the mknod"
+rm -f "$root/tmp/esc-"* "$root/tmp/devprobe.sh" "$root/tmp/dev."*
 
 # --- the host, as an unprivileged user
 not() { ! "$@"; }

@@ -174,6 +174,23 @@ console_has() { # console_has OBJDIR TEXT: TEXT is in the console's scrollback
 }
 
 
+host_disk() { # "MAJ MIN NAME" of the first block device of the host (disks in /proc/partitions
+	local maj min name n=$T/host-disk f # first, then the rest of /sys/class/block) that root on
+	for f in $(awk 'NR > 2 {print "/sys/class/block/" $4 "/dev"}' /proc/partitions) \
+		/sys/class/block/*/dev; do # the host opens (a session's own cgroup may refuse some)
+		IFS=: read -r maj min <"$f" 2>/dev/null || continue
+		name=${f%/dev} name=${name##*/}
+		mknod "$n" b "$maj" "$min" 2>/dev/null || continue
+		if (: <"$n") 2>/dev/null; then
+			rm -f "$n"
+			echo "$maj $min $name"
+			return 0
+		fi
+		rm -f "$n"
+	done
+	return 1
+}
+
 cg_top() { # the top cgroup of the mounted vmfs (each state directory has its own)
 	awk '$1=="cgroup_top"{print $2}' "$M/host/info"
 }
