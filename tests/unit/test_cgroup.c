@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/bpf.h>
 #include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,20 @@ static void put(const char *path, const char *val)
 	if (write(fd, val, strlen(val)) < 0) /* best effort */
 		errno = 0;
 	close(fd);
+}
+
+/* How many device programs are attached to a cgroup2 directory (BPF_PROG_QUERY), or -1. */
+static int dev_progs(const char *dir)
+{
+	union bpf_attr a;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), r;
+	memset(&a, 0, sizeof a);
+	a.query.target_fd = fd;
+	a.query.attach_type = BPF_CGROUP_DEVICE;
+	r = fd < 0 || syscall(SYS_bpf, BPF_PROG_QUERY, &a, sizeof a) ? -1 : (int)a.query.prog_cnt;
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 /* waitpid with a deadline: the status, or -1. */
@@ -134,7 +150,12 @@ static void check_limits(void)
 		ok(dev && strstr(dev, "c 1:3 rwm") && strstr(dev, "c 136:* rwm") &&
 		       strstr(dev, "c 5:2 rwm") && !strstr(dev, "a *:*"),
 		   "devices.list is the whitelist");
+		char uni[PATH_MAX];
+		snprintf(uni, sizeof uni, "%s/unified/vmfs/%s/c1", root, ns);
+		if (access(uni, F_OK) == 0)
+			ok(dev_progs(uni) == 1, "the hybrid layout's unified group has a device program");
 	} else {
+		ok(dev_progs(lpath(0, "c1", NULL)) == 1, "a device program is attached to the group");
 		is_str(slurp(lpath(0, "c1", "memory.max")), "67108864", "memory.max is 64M");
 		const char *sw = slurp(lpath(0, "c1", "memory.swap.max"));
 		ok(!sw || strcmp(sw, "0") == 0, "memory.swap.max is 0 (%s)", sw ? sw : "absent");
@@ -374,6 +395,9 @@ static void test_v2(void)
 	}
 	rc = cg_create(ns, "v2c1", &mem, err, sizeof err);
 	ok(rc == 0, "create v2c1 %s", err);
+	ok(dev_progs(lpath(0, "v2c1", NULL)) == 1, "a device program is attached to it");
+	ok(dev_progs(lpath(0, "v2c1", "container")) == 0,
+	   "none to its inner group, which the program above covers");
 	pid_t pid = sleeper("v2c1", ctr, &arc);
 	ok(pid > 0 && arc == 0, "the child attached itself (%d)", arc);
 	snprintf(want, sizeof want, "0::/vmfs/%s/v2c1/container", ns);
