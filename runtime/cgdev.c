@@ -71,7 +71,8 @@ static size_t rule_code(const struct cgdev_rule *r, struct bpf_insn *out)
 	return n;
 }
 
-size_t cgdev_program(struct bpf_insn *out, size_t max)
+size_t cgdev_program_of(const struct cgdev_rule *rules, size_t nrules, struct bpf_insn *out,
+			size_t max)
 {
 	/* struct bpf_cgroup_dev_ctx: access_type = access << 16 | type, major, minor (u32 each) */
 	const struct bpf_insn head[] = {
@@ -85,15 +86,20 @@ size_t cgdev_program(struct bpf_insn *out, size_t max)
 	const struct bpf_insn deny[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
 					insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
 	size_t n = sizeof head / sizeof *head, total = n + sizeof deny / sizeof *deny;
-	for (size_t i = 0; i < cgdev_nrules; i++)
-		total += rule_code(&cgdev_rules[i], NULL);
+	for (size_t i = 0; i < nrules; i++)
+		total += rule_code(&rules[i], NULL);
 	if (total > max)
 		return 0;
 	memcpy(out, head, sizeof head);
-	for (size_t i = 0; i < cgdev_nrules; i++)
-		n += rule_code(&cgdev_rules[i], out + n);
+	for (size_t i = 0; i < nrules; i++)
+		n += rule_code(&rules[i], out + n);
 	memcpy(out + n, deny, sizeof deny);
 	return total;
+}
+
+size_t cgdev_program(struct bpf_insn *out, size_t max)
+{
+	return cgdev_program_of(cgdev_rules, cgdev_nrules, out, max);
 }
 
 static long sys_bpf(int cmd, union bpf_attr *a) { return syscall(SYS_bpf, cmd, a, sizeof *a); }

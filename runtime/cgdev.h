@@ -25,6 +25,9 @@ int cgdev_v1_line(const struct cgdev_rule *r, char *buf, size_t len);
 /* The program allowing the table's devices and nothing else into out (room for max
  * instructions); returns how many it wrote, or 0 if max is too small. */
 size_t cgdev_program(struct bpf_insn *out, size_t max);
+/* The same for another list (the tests'). */
+size_t cgdev_program_of(const struct cgdev_rule *rules, size_t nrules, struct bpf_insn *out,
+			size_t max);
 
 /* Loads the program and attaches it to the cgroup v2 directory cgfd, with no flag: a group
  * below cannot attach a program of its own (EPERM), and one already attached there is
