@@ -99,7 +99,8 @@ attack() {
 # Device nodes the attacker would like to find in its root: a disk of the host that root on
 # the host opens, and /dev/null as a control (the root is not nodev, so a refusal is the
 # devices cgroup's).
-set -- $(host_disk) || { echo "not ok 1 - a block device of the host that root opens"; exit 1; }
+hd=$(host_disk) || { echo "not ok 1 - a block device of the host that root opens"; exit 1; }
+set -- $hd
 DISK=$1:$2 DISKNAME=$3
 mknod "$IMG/tmp/escape-disk" b "$1" "$2"
 mknod "$IMG/tmp/escape-null" c 1 3
