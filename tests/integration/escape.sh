@@ -307,6 +307,33 @@ chmod 0750 "$M/ns/default"
 ok "with ns/default 0750, nobody cannot read the console any more" not nob timeout 1 cat "$C/jail/console"
 chmod 0755 "$M/ns/default"
 
+# --- the shell's fork bomb, whole processes, in a container of its own: whatever stops it
+# first (pids.max or config/memory), the host and the sibling answer, and `kill` ends it
+mkdir "$C/bomb"
+echo 2 >"$C/bomb/config/fifo"
+echo /bin/escape-agent >"$C/bomb/config/init"
+ok "start container bomb with the defaults" "$XWRITE" "$C/bomb/ctl" start
+ok "its agent is up" wait_for 10 console_has "$C/bomb" "escape agent up"
+IN=bomb inside 'f() { f | f & }; f >/dev/null 2>&1 </dev/null; echo lit' 5
+is "$OUT" "lit" "a shell fork bomb, f() { f | f & }; f, is lit inside"
+sleep 1
+bpids=$(cat /sys/fs/cgroup/pids/"$G"/default/bomb/pids.current /sys/fs/cgroup/"$G"/default/bomb/pids.current 2>/dev/null | head -1)
+echo "# after 1 s: ${bpids:-?} tasks in its group, $(awk '$1 == "oom_kill" {print $2}' /sys/fs/cgroup/memory/"$G"/default/bomb/memory.oom_control /sys/fs/cgroup/"$G"/default/bomb/memory.events 2>/dev/null | head -1) OOM kills"
+bstate=$(awk '$1 == "state" {print $2}' "$C/bomb/info")
+if [ "$bstate" = RUNNING ]; then
+	ok "... it holds at most pids.max ($(leaf pids.max), the default) tasks: ${bpids:-?}, stopped by the pids cgroup" \
+		test -n "$bpids" -a "${bpids:-0}" -le "$(leaf pids.max)" -a "${bpids:-0}" -gt 100
+else # the shell's processes are bigger than escape.c's: memory may come first
+	like "$(awk '$1 == "error"' "$C/bomb/info")" "OOM" \
+		"... it was stopped by config/memory: the OOM killer ended its init (state $bstate)"
+fi
+IN=sib inside 'echo sib-alive' 3
+is "$OUT" "sib-alive" "... meanwhile the sibling container answers within 3 s"
+ok "... and the host forks 50 processes within 3 s" timeout 3 sh -c 'for i in $(seq 50); do /bin/true; done'
+[ "$bstate" = RUNNING ] && ok "kill ends the bombed container" "$XWRITE" "$C/bomb/ctl" kill
+ok "... its group is empty within 10 s" wait_for 10 sh -c \
+	"! cat /sys/fs/cgroup/pids/$G/default/bomb/cgroup.procs /sys/fs/cgroup/$G/default/bomb/cgroup.procs 2>/dev/null | grep -q ."
+
 # --- the container still works, and nothing is left
 inside 'echo alive'
 is "$OUT" "alive" "the agent still answers after the attacks"

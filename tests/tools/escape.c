@@ -291,8 +291,9 @@ static void msleep(int ms) { nanosleep(&(struct timespec){ms / 1000, ms % 1000 *
  * next), makes children that wait, until that fails; writes "full N ERRNAME" to the file
  * arg, holds them for 3 s (the test checks the host and a sibling meanwhile), kills and
  * reaps them, then appends "done". The children share its memory (CLONE_VM), as threads
- * do, but each is a process of its own to the pids controller: a bomb of whole processes
- * (some 60 KiB of kernel memory each) meets config/memory's default before pids.max. */
+ * do, but each is a process of its own to the pids controller: forked, this program's
+ * children met config/memory's default (256M) here before pids.max, and the OOM killer
+ * took the container's init. (escape.sh also lights a shell's fork bomb.) */
 #define BOMB_MAX 65536
 #define BOMB_STACK 4096
 static int bomb_child(void *arg)
