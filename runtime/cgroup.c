@@ -523,6 +523,10 @@ static int v1_create(const struct grp *g, const struct cg_limits *lim)
 		return unavailable(g, "cpu");
 	if (lim->pids && !HAVE(C_PIDS))
 		return unavailable(g, "pids");
+	/* CAP_MKNOD is kept: with neither, a container could make and open the host's disks */
+	if (!HAVE(C_DEVICES) && !cg.uni)
+		return fail(g, -EOPNOTSUPP, "the devices controller is not available, nor a cgroup2 "
+					    "tree for a device program: devices cannot be confined");
 	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
 		rc = make_dirs(g, c);
 	if (rc || (rc = v1_memory(g, lim->memory)) || (rc = v1_limits(g, lim)) ||

@@ -44,7 +44,8 @@ struct cg_limits {
 /* Creates the group (and its parents), applies limits, and allows the devices of cgdev.c's
  * table (null zero full random urandom tty ptmx and the pts devices: rwm; all else denied):
  * v1 through the devices list, v2 (pure or the hybrid layout's unified tree) through a
- * device program on the group; failing either refuses the start. */
+ * device program on the group; failing either refuses the start, as does a v1 layout with
+ * neither the devices controller nor a cgroup2 tree (-EOPNOTSUPP). */
 int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
 	      size_t errlen);
 /* Moves pid (its whole thread group) into the group (all hierarchies, one at a time, so a

@@ -1,6 +1,7 @@
 /* runtime/cgroup.c on real cgroups: this machine's layout (v1 here, v2 on most machines),
  * a private cgroup2 mount reached through VMFS_CGROUP_ROOT (pure v2, whatever the host),
- * and a v1 layout with only the pids controller (the "not available" errors). Needs root.
+ * and v1 layouts with only the pids and devices controllers, and with pids alone (the "not
+ * available" errors). Needs root.
  *
  * cg_probe() caches its answer for the process, so each part runs in a forked child that
  * reports its TAP counters back. Groups live under vmfs/vmfs-test-PID/ and are scrubbed
@@ -450,8 +451,12 @@ static void test_v1_partial(void)
 		ok(1, "# SKIP no v1 pids hierarchy to mount alone");
 		return;
 	}
+	char dev[PATH_MAX];
+	snprintf(dev, sizeof dev, "%s/devices", tmp);
+	ok(mkdir(dev, 0755) == 0 && mount("none", dev, "cgroup", 0, "devices") == 0,
+	   "the devices hierarchy beside it (without, no start: test_v1_pids_alone)");
 	mode = cg_probe();
-	ok(mode == CG_V1, "a root with only pids probes as v1");
+	ok(mode == CG_V1, "a root with only pids and devices probes as v1");
 	rc = cg_create(ns, "p1", &mem, err, sizeof err);
 	ok(rc == -EOPNOTSUPP, "memory limit without the memory controller: %d", rc);
 	is_str(err, "the memory controller is not available: no limit can be enforced", "reason");
@@ -466,10 +471,32 @@ static void test_v1_partial(void)
 	ok(cg_stats(ns, "p1", &s) == 0 && s.memory == 0 && s.pids == 0,
 	   "stats skip what is missing");
 	ok(cg_destroy(ns, "p1") == 0 && gone("p1"), "destroy");
+	umount2(dev, MNT_DETACH);
+	rmdir(dev);
 	private_umount(tmp, "/pids");
 }
 
 /* Runs one part in a child (cg_probe's cache is per process) and takes its counters. */
+/* pids alone: no devices controller and no cgroup2 tree, so devices could not be confined
+ * (the container keeps CAP_MKNOD): refused. */
+static void test_v1_pids_alone(void)
+{
+	char tmp[128], err[512] = "";
+	struct cg_limits pids = {0, 0, 16};
+	snprintf(tmp, sizeof tmp, "/tmp/%s-cg1p", ns);
+	if (!slurp("/sys/fs/cgroup/pids/cgroup.procs") || private_mount(tmp, "/pids", "cgroup", "pids")) {
+		ok(1, "# SKIP no v1 pids hierarchy to mount alone");
+		return;
+	}
+	mode = cg_probe();
+	ok(cg_create(ns, "p2", &pids, err, sizeof err) == -EOPNOTSUPP,
+	   "no devices controller and no cgroup2: refused");
+	is_str(err, "the devices controller is not available, nor a cgroup2 tree for a device "
+		    "program: devices cannot be confined", "reason");
+	ok(gone("p2"), "nothing is left behind");
+	private_umount(tmp, "/pids");
+}
+
 static void part(void (*fn)(void), const char *what)
 {
 	int *res = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -583,7 +610,8 @@ int main(void)
 	signal(SIGINT, on_signal);
 	part(test_host, "this machine's layout");
 	part(test_v2, "pure v2 on a private cgroup2 mount");
-	part(test_v1_partial, "v1 with the pids controller alone");
+	part(test_v1_partial, "v1 with the pids and devices controllers alone");
+	part(test_v1_pids_alone, "v1 with the pids controller alone");
 	ok(scrub() == 0, "no group of vmfs/%s is left on any hierarchy", ns);
 	return tap_done();
 }
