@@ -24,7 +24,7 @@
 #define CLONE_FLAGS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
 
 /* The network namespace starts with lo down; many programs expect localhost to work. */
-static int lo_up(char *err)
+int setup_lo_up(char *err)
 {
 	struct ifreq ifr = {.ifr_name = "lo"};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -43,16 +43,26 @@ static int lo_up(char *err)
 static int run_preinit(struct shim *sh, char *err)
 {
 	const char *pre = sh->spec.preinit;
+	char croot[64];
 	if (!pre)
 		return 0;
-	if (access(pre, X_OK) < 0)
+	if (sh->prefd < 0 && access(pre, X_OK) < 0)
 		return shim_fail(err, "(is config/preinit right?)", "preinit %s", pre);
+	/* userns: the root by a path the namespace's root may follow: this process's cwd */
+	if (sh->prefd >= 0 && fchdir(sh->rootfd) < 0)
+		return shim_fail(err, NULL, "chdir to the container's root");
+	snprintf(croot, sizeof(croot), "/proc/%d/cwd", (int)getpid());
 	pid_t pid = fork();
 	if (pid < 0)
 		return shim_fail(err, NULL, "fork for preinit");
 	if (pid == 0) {
-		setenv("CONTAINER_ROOT", sh->root, 1);
-		execl(pre, pre, (char *)NULL);
+		setenv("CONTAINER_ROOT", sh->prefd >= 0 ? croot : sh->root, 1);
+		char *argv[] = {(char *)pre, NULL};
+		extern char **environ;
+		if (sh->prefd >= 0)
+			syscall(SYS_execveat, sh->prefd, "", argv, environ, AT_EMPTY_PATH);
+		else
+			execv(pre, argv);
 		fprintf(stderr, "vmfs-shim: exec preinit %s: %s\n", pre, strerror(errno));
 		_exit(127);
 	}
@@ -72,7 +82,7 @@ static int run_preinit(struct shim *sh, char *err)
  * path back to the host's tree (the state directory included). */
 static int pivot(struct shim *sh, char *err)
 {
-	if (chdir(sh->root) < 0)
+	if (sh->rootfd >= 0 ? fchdir(sh->rootfd) < 0 : chdir(sh->root) < 0)
 		return shim_fail(err, NULL, "chdir %s", sh->root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return shim_fail(err, NULL, "pivot_root to %s", sh->root);
@@ -83,9 +93,31 @@ static int pivot(struct shim *sh, char *err)
 	return 0;
 }
 
+/* userns: what lies in RUNDIR and the image store is opened while the child is still
+ * host root (kuid 0, its uid and gid unmapped), then it becomes the namespace's root: what
+ * it creates from here on (mount points, /dev) is owned by the mapped range. */
+static int userns_early(struct shim *sh, char *err)
+{
+	/* the root came from the host's mount namespace, locked, which pivot_root refuses:
+	 * a bind of it made in this namespace is not */
+	if (mount("root", "root", NULL, MS_BIND | MS_REC, NULL) < 0)
+		return shim_fail(err, NULL, "bind %s on itself", sh->root);
+	sh->rootfd = open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sh->rootfd < 0)
+		return shim_fail(err, NULL, "%s", sh->root);
+	if (sh->spec.fifos && (sh->fifofd = open("fifo", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return shim_fail(err, NULL, "%s/fifo", sh->rundir);
+	/* not close-on-exec: a script is run through /dev/fd/N */
+	if (sh->spec.preinit && (sh->prefd = open(sh->spec.preinit, O_RDONLY)) < 0)
+		return shim_fail(err, "(is config/preinit right?)", "preinit %s", sh->spec.preinit);
+	return setup_become_root(err);
+}
+
 static int setup(struct shim *sh, char *err)
 {
 	umask(0); /* device nodes and mount points get exactly the modes asked for */
+	if (sh->spec.userns && userns_early(sh, err))
+		return -1;
 	/* now that the shim has put us in our groups: the namespace is rooted there, so the
 	 * container sees "/" for its own group and cannot name any other */
 	if (unshare(CLONE_NEWCGROUP) < 0)
@@ -100,9 +132,12 @@ static int setup(struct shim *sh, char *err)
 	const char *h = sh->spec.hostname;
 	if (sethostname(h, strlen(h)) < 0)
 		return shim_fail(err, NULL, "sethostname %s", h);
-	if (lo_up(err) || run_preinit(sh, err) || pivot(sh, err))
+	/* in a user namespace the shim brought lo up: the network namespace is not ours */
+	if ((!sh->spec.userns && setup_lo_up(err)) || run_preinit(sh, err) || pivot(sh, err))
 		return -1;
 	umask(022);
+	if (sh->prefd >= 0)
+		close(sh->prefd);
 	return caps_drop(err) || seccomp_confine(err) ? -1 : 0;
 }
 
@@ -152,7 +187,7 @@ static void child_main(struct shim *sh)
 	if (n != 1)
 		_exit(1);
 	close(sh->syncpipe[0]);
-	if (sh->netnsfd >= 0 && setns(sh->netnsfd, CLONE_NEWNET) < 0)
+	if (!sh->spec.userns && sh->netnsfd >= 0 && setns(sh->netnsfd, CLONE_NEWNET) < 0)
 		shim_fail(err, NULL, "join the network namespace");
 	else if (setup(sh, err) == 0)
 		exec_init(sh, err);
@@ -168,7 +203,13 @@ pid_t setup_spawn(struct shim *sh, char *err)
 	if (pipe2(sh->errpipe, O_CLOEXEC) < 0 || pipe2(sh->syncpipe, O_CLOEXEC) < 0)
 		return shim_fail(err, NULL, "pipe");
 	unsigned long flags = CLONE_FLAGS;
-	if (sh->spec.netns) {
+	int hostnet = -1;
+	if (sh->spec.userns) {
+		/* the network namespace is entered by the shim and inherited (userns.c) */
+		if (shim_net_enter(sh, &hostnet, err))
+			return -1;
+		flags = (CLONE_FLAGS & ~CLONE_NEWNET) | CLONE_NEWUSER;
+	} else if (sh->spec.netns) {
 		/* vmfs made the namespace and its NICs: the child joins it before anything else */
 		sh->netnsfd = open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
 		if (sh->netnsfd < 0)
@@ -176,10 +217,20 @@ pid_t setup_spawn(struct shim *sh, char *err)
 		flags &= ~CLONE_NEWNET;
 	}
 	pid_t pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
-	if (pid < 0)
-		return shim_fail(err, NULL, "clone the container's namespaces");
 	if (pid == 0)
 		child_main(sh);
+	int e = errno;
+	if (hostnet >= 0 && shim_net_leave(hostnet, err) < 0 && pid > 0) {
+		kill(pid, SIGKILL); /* a shim left in the container's network is no shim */
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	if (sh->sysfd >= 0)
+		close(sh->sysfd); /* the child has its copy */
+	sh->sysfd = -1;
+	errno = e;
+	if (pid < 0)
+		return shim_fail(err, NULL, "clone the container's namespaces");
 	close(sh->errpipe[1]);
 	close(sh->syncpipe[0]);
 	sh->errpipe[1] = sh->syncpipe[0] = -1;
