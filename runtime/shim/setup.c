@@ -132,8 +132,8 @@ static int setup(struct shim *sh, char *err)
 	const char *h = sh->spec.hostname;
 	if (sethostname(h, strlen(h)) < 0)
 		return shim_fail(err, NULL, "sethostname %s", h);
-	/* in a user namespace the shim brought lo up: the network namespace is not ours */
-	if ((!sh->spec.userns && setup_lo_up(err)) || run_preinit(sh, err) || pivot(sh, err))
+	/* vmfs's network namespace is not the user namespace's: the shim brought lo up there */
+	if ((!(sh->spec.userns && sh->spec.netns) && setup_lo_up(err)) || run_preinit(sh, err) || pivot(sh, err))
 		return -1;
 	umask(022);
 	if (sh->prefd >= 0)
@@ -204,11 +204,15 @@ pid_t setup_spawn(struct shim *sh, char *err)
 		return shim_fail(err, NULL, "pipe");
 	unsigned long flags = CLONE_FLAGS;
 	int hostnet = -1;
-	if (sh->spec.userns) {
-		/* the network namespace is entered by the shim and inherited (userns.c) */
+	if (sh->spec.userns && sh->spec.netns) {
+		/* vmfs's network namespace is entered by the shim and inherited (userns.c) */
 		if (shim_net_enter(sh, &hostnet, err))
 			return -1;
 		flags = (CLONE_FLAGS & ~CLONE_NEWNET) | CLONE_NEWUSER;
+	} else if (sh->spec.userns) {
+		/* without NICs the network namespace is the container's own: raw sockets (ping)
+		 * and sysfs work as they do in the host's */
+		flags |= CLONE_NEWUSER;
 	} else if (sh->spec.netns) {
 		/* vmfs made the namespace and its NICs: the child joins it before anything else */
 		sh->netnsfd = open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
