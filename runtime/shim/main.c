@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -141,6 +142,19 @@ static int prepare(struct shim *sh)
 	return 0;
 }
 
+/* userns: config/preinit run by the shim, in init's namespaces (setup_preinit) */
+static int userns_preinit(struct shim *sh, pid_t pid)
+{
+	if (!sh->spec.preinit)
+		return 0;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return shim_fail(sh->err, NULL, "pidfd_open of init");
+	int r = setup_preinit(sh, fd, sh->err);
+	close(fd);
+	return r;
+}
+
 static int start(struct shim *sh)
 {
 	if (prepare(sh))
@@ -151,7 +165,8 @@ static int start(struct shim *sh)
 	sh->init = pid;
 	const struct spec *s = &sh->spec;
 	if ((s->userns && userns_map(pid, &s->ur, sh->err, ERRLEN) < 0) ||
-	    cg_attach(s->ns, s->name, pid, sh->err, ERRLEN) < 0) {
+	    cg_attach(s->ns, s->name, pid, sh->err, ERRLEN) < 0 ||
+	    (s->userns && userns_preinit(sh, pid) < 0)) {
 		close(sh->syncpipe[1]); /* the child reads EOF and exits */
 		sh->syncpipe[1] = -1;
 		return 0; /* the loop reaps it; sh->err says why */
@@ -230,8 +245,7 @@ int main(int argc, char **argv)
 				 .netnsfd = -1,
 				 .sysfd = -1,
 				 .rootfd = -1,
-				 .fifofd = -1,
-				 .prefd = -1};
+				 .fifofd = -1};
 	static char cwd[4096];
 	char *end;
 	/* OWNER, the optional last word, is read by no one but a restarted vmfs, in /proc */

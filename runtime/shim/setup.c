@@ -38,34 +38,52 @@ int setup_lo_up(char *err)
 	return r < 0 ? shim_fail(err, NULL, "bring lo up") : 0;
 }
 
-/* preinit runs from the host's file system with every privilege, in the container's
- * namespaces, on the console; its exit status decides whether the start goes on. */
-static int run_preinit(struct shim *sh, char *err)
+/* The forked preinit, in the shim (nsfd: a pidfd of init, whose UTS, IPC and network
+ * namespaces it joins, its host name set, the console its stdio) or in init (nsfd -1). */
+static void preinit_exec(struct shim *sh, int nsfd)
 {
 	const char *pre = sh->spec.preinit;
-	char croot[64];
+	const char *h = sh->spec.hostname;
+	char err[ERRLEN] = "enter the container";
+	/* as init would have them: its host name, lo up (before init sets them itself) */
+	if (nsfd >= 0 && (dup2(sh->slave, 0) < 0 || dup2(sh->slave, 1) < 0 ||
+			  dup2(sh->slave, 2) < 0 ||
+			  setns(nsfd, CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0 ||
+			  sethostname(h, strlen(h)) < 0 || setup_lo_up(err))) {
+		fprintf(stderr, "vmfs-shim: preinit %s: %s: %s\n", pre, err, strerror(errno));
+		_exit(126);
+	}
+	if (nsfd >= 0) { /* the shim's blocked and ignored signals are not preinit's */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+	}
+	setenv("CONTAINER_ROOT", sh->root, 1);
+	execl(pre, pre, (char *)NULL);
+	fprintf(stderr, "vmfs-shim: exec preinit %s: %s\n", pre, strerror(errno));
+	_exit(127);
+}
+
+/* preinit runs from the host's file system with every privilege, in the container's
+ * namespaces, on the console; its exit status decides whether the start goes on. With a
+ * user namespace the shim runs it (nsfd, see preinit_exec) before init goes on: as host
+ * root, so that it keeps its privileges over vmfs's network namespace (a route), which
+ * the container's root has not; in the host's mount namespace, where the root is mounted
+ * but not yet /proc, /sys, /dev or the volumes. */
+int setup_preinit(struct shim *sh, int nsfd, char *err)
+{
+	const char *pre = sh->spec.preinit;
 	if (!pre)
 		return 0;
-	if (sh->prefd < 0 && access(pre, X_OK) < 0)
+	if (access(pre, X_OK) < 0)
 		return shim_fail(err, "(is config/preinit right?)", "preinit %s", pre);
-	/* userns: the root by a path the namespace's root may follow: this process's cwd */
-	if (sh->prefd >= 0 && fchdir(sh->rootfd) < 0)
-		return shim_fail(err, NULL, "chdir to the container's root");
-	snprintf(croot, sizeof(croot), "/proc/%d/cwd", (int)getpid());
 	pid_t pid = fork();
 	if (pid < 0)
 		return shim_fail(err, NULL, "fork for preinit");
-	if (pid == 0) {
-		setenv("CONTAINER_ROOT", sh->prefd >= 0 ? croot : sh->root, 1);
-		char *argv[] = {(char *)pre, NULL};
-		extern char **environ;
-		if (sh->prefd >= 0)
-			syscall(SYS_execveat, sh->prefd, "", argv, environ, AT_EMPTY_PATH);
-		else
-			execv(pre, argv);
-		fprintf(stderr, "vmfs-shim: exec preinit %s: %s\n", pre, strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		preinit_exec(sh, nsfd);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
@@ -93,7 +111,7 @@ static int pivot(struct shim *sh, char *err)
 	return 0;
 }
 
-/* userns: what lies in RUNDIR and the image store is opened while the child is still
+/* userns: what lies in RUNDIR is opened while the child is still
  * host root (kuid 0, its uid and gid unmapped), then it becomes the namespace's root: what
  * it creates from here on (mount points, /dev) is owned by the mapped range. */
 static int userns_early(struct shim *sh, char *err)
@@ -107,9 +125,6 @@ static int userns_early(struct shim *sh, char *err)
 		return shim_fail(err, NULL, "%s", sh->root);
 	if (sh->spec.fifos && (sh->fifofd = open("fifo", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return shim_fail(err, NULL, "%s/fifo", sh->rundir);
-	/* not close-on-exec: a script is run through /dev/fd/N */
-	if (sh->spec.preinit && (sh->prefd = open(sh->spec.preinit, O_RDONLY)) < 0)
-		return shim_fail(err, "(is config/preinit right?)", "preinit %s", sh->spec.preinit);
 	return setup_become_root(err);
 }
 
@@ -133,11 +148,10 @@ static int setup(struct shim *sh, char *err)
 	if (sethostname(h, strlen(h)) < 0)
 		return shim_fail(err, NULL, "sethostname %s", h);
 	/* vmfs's network namespace is not the user namespace's: the shim brought lo up there */
-	if ((!(sh->spec.userns && sh->spec.netns) && setup_lo_up(err)) || run_preinit(sh, err) || pivot(sh, err))
+	if ((!(sh->spec.userns && sh->spec.netns) && setup_lo_up(err)) ||
+	    (!sh->spec.userns && setup_preinit(sh, -1, err)) || pivot(sh, err))
 		return -1;
 	umask(022);
-	if (sh->prefd >= 0)
-		close(sh->prefd);
 	return caps_drop(err) || seccomp_confine(err) ? -1 : 0;
 }
 

@@ -52,9 +52,9 @@ struct shim {
 	int syncpipe[2];  /* shim -> child: "you are in the cgroup, go on" */
 	int netnsfd;      /* spec.netns opened, for the child's setns; -1 if none */
 	int sysfd;	  /* userns: a detached sysfs of the container's netns, or -1 */
-	/* userns, in the child: what it opens in RUNDIR and the image store (0700, host root's)
-	 * before it becomes the namespace's root, which may not look in there; -1 if not */
-	int rootfd, fifofd, prefd;
+	/* userns, in the child: what it opens in RUNDIR (0700, host root's) before it becomes
+	 * the namespace's root, which may not look in there; -1 if not */
+	int rootfd, fifofd;
 	char err[ERRLEN]; /* why the start failed, "" if it did not */
 };
 
@@ -104,6 +104,9 @@ int kfs_dev(struct shim *sh, int rootfd, char *err);
 pid_t setup_spawn(struct shim *sh, char *err);
 /* In the child: brings lo up (setup.c). */
 int setup_lo_up(char *err);
+/* config/preinit, run and waited for: by init (nsfd -1) or, in userns mode, by the shim in
+ * init's namespaces (nsfd: a pidfd of init). */
+int setup_preinit(struct shim *sh, int nsfd, char *err);
 
 /* userns.c (the shim's part): the network namespace entered before the clone, and back. */
 int shim_net_enter(struct shim *sh, int *hostnet, char *err);

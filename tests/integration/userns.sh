@@ -56,8 +56,8 @@ ct() {
 	echo 2 >"$C/$name/config/fifo"
 	echo /bin/userns-agent >"$C/$name/config/init"
 	for kv in "$@"; do echo "${kv#*=}" >"$C/$name/config/${kv%%=*}"; done
-	ok "$name: starts" "$XWRITE" "$C/$name/ctl" start &&
-		ok "$name: its agent is up" wait_for 10 console_has "$C/$name" "userns agent up"
+	ok "$name: starts" "$XWRITE" "$C/$name/ctl" start || sed 's/^/#   log: /' "$C/$name/log"
+	ok "$name: its agent is up" wait_for 10 console_has "$C/$name" "userns agent up"
 }
 squash() { printf '%s\n' "$1" | tr -s ' \t' ' ' | sed 's/^ //'; }
 
@@ -115,6 +115,30 @@ inct u "ls /proc/$VMFS_PID/root"
 like "$RC" "^[1-9]" "the host's processes (vmfs, pid $VMFS_PID) are out of reach"
 inct u 'nsenter -t 1 -U true'
 like "$RC:$OUT" "^[1-9][0-9]*:.*Operation not permitted" "setns into a user namespace: refused"
+
+# --- config/preinit: run by the shim as host root, in the container's UTS and network
+# namespaces (so it may add a route, which the container's root may not)
+printf '#!/bin/sh\nhostname >"$CONTAINER_ROOT/tmp/pre.host" && ip route add 10.99.0.0/24 dev lo\n' \
+	>"$T/images/pre.sh"
+chmod 755 "$T/images/pre.sh"
+ct r preinit=pre.sh
+inct r 'cat /tmp/pre.host; ip route | grep -c 10.99.0.0/24; ip route add 10.98.0.0/24 dev lo'
+like "$(printf '%s' "$OUT" | paste -sd' ')" "^r 1 .*(Operation not permitted|Permission denied)" \
+	"preinit ran in its UTS namespace and added a route; the container's root may not add one"
+is "$(stat -c %u "$S/ns/default/containers/r/run/upper/tmp/pre.host")" "0" \
+	"... what preinit wrote is host root's (it is the host's program)"
+
+# --- a container with a NIC: vmfs's network namespace, the user namespace's sysfs
+ct w net=LAN1,10.79.0.1/24
+inct w 'cat /proc/self/uid_map; ls /sys/class/net | paste -sd" "; ip -o -4 addr show eth0 | grep -o "10.79.0.1/24"'
+is "$(squash "$OUT")" "0 $START 65536
+eth0 lo
+10.79.0.1/24" "with a NIC: mapped, /sys shows its network namespace (eth0 lo), and its address"
+wpid=$(awk '$1 == "pid" {print $2}' "$C/w/info")
+is "$(squash "$(nsenter --net="/proc/$wpid/ns/net" cat /proc/sys/net/ipv4/ping_group_range)")" \
+	"0 2147483647" "... where ICMP echo sockets are allowed to every group"
+inct w 'ls /sys/firmware | wc -l; touch /sys/x'
+like "$(printf '%s' "$OUT" | paste -sd' ')" "^0 .*Read-only file system" "... /sys read-only, /sys/firmware masked"
 
 # --- snapshot=false: the image itself, idmapped
 ct x filesystem=excl snapshot=false
