@@ -88,7 +88,7 @@ static int overlay_idmapped(struct shim *sh, int lower, char *err)
 		return shim_fail(err, NULL, "fsopen overlay");
 	int r = 0;
 	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) < 0)
-		r = shim_fail(err, "(a kernel before 6.7?)", "overlay: the idmapped image as its "
+		r = shim_fail(err, "(a kernel before 6.13?)", "overlay: the idmapped image as its "
 			      "lower layer");
 	else if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
 		 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||

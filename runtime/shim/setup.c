@@ -44,13 +44,15 @@ static void preinit_exec(struct shim *sh, int nsfd)
 {
 	const char *pre = sh->spec.preinit;
 	const char *h = sh->spec.hostname;
-	char err[ERRLEN] = "enter the container";
+	char err[ERRLEN] = "";
 	/* as init would have them: its host name, lo up (before init sets them itself) */
 	if (nsfd >= 0 && (dup2(sh->slave, 0) < 0 || dup2(sh->slave, 1) < 0 ||
 			  dup2(sh->slave, 2) < 0 ||
 			  setns(nsfd, CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0 ||
 			  sethostname(h, strlen(h)) < 0 || setup_lo_up(err))) {
-		fprintf(stderr, "vmfs-shim: preinit %s: %s: %s\n", pre, err, strerror(errno));
+		if (!*err)
+			shim_fail(err, NULL, "enter the container");
+		fprintf(stderr, "vmfs-shim: preinit %s: %s\n", pre, err);
 		_exit(126);
 	}
 	if (nsfd >= 0) { /* the shim's blocked and ignored signals are not preinit's */
@@ -111,9 +113,9 @@ static int pivot(struct shim *sh, char *err)
 	return 0;
 }
 
-/* userns: what lies in RUNDIR is opened while the child is still
- * host root (kuid 0, its uid and gid unmapped), then it becomes the namespace's root: what
- * it creates from here on (mount points, /dev) is owned by the mapped range. */
+/* userns: what lies in RUNDIR is opened while the child is still host root (kuid 0, its
+ * uid and gid unmapped), then it becomes the namespace's root: what it creates from here
+ * on (mount points, /dev) is owned by the mapped range. */
 static int userns_early(struct shim *sh, char *err)
 {
 	/* the root came from the host's mount namespace, locked, which pivot_root refuses:
@@ -131,6 +133,9 @@ static int userns_early(struct shim *sh, char *err)
 static int setup(struct shim *sh, char *err)
 {
 	umask(0); /* device nodes and mount points get exactly the modes asked for */
+	/* nothing mounted from here on may propagate back to the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return shim_fail(err, NULL, "make the mounts private");
 	if (sh->spec.userns && userns_early(sh, err))
 		return -1;
 	/* now that the shim has put us in our groups: the namespace is rooted there, so the
@@ -139,9 +144,6 @@ static int setup(struct shim *sh, char *err)
 		return shim_fail(err, NULL, "enter a cgroup namespace");
 	if (console_attach(sh, err))
 		return -1;
-	/* nothing mounted from here on may propagate back to the host */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return shim_fail(err, NULL, "make the mounts private");
 	if (fs_setup(sh, err))
 		return -1;
 	const char *h = sh->spec.hostname;
