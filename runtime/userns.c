@@ -33,15 +33,14 @@ static int subid_number(const char *s, size_t len, uint64_t *out)
 }
 
 /* One line, "NAME:START:COUNT". 1 if it is user's with a range of at least want ids. */
-static int subid_line(const char *path, unsigned no, const char *line, size_t len,
-		      const char *user, const char *uidstr, uint32_t want, uint32_t *start,
-		      uint32_t *found, char *err, size_t errlen)
+static int subid_line(const char *path, unsigned no, const char *line, size_t len, const char *user,
+		      const char *uidstr, uint32_t want, uint32_t *start, uint32_t *found,
+		      char *err, size_t errlen)
 {
 	const char *c1 = memchr(line, ':', len);
 	const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
 	uint64_t st, n;
-	if (!c1 || !c2 || c1 == line ||
-	    subid_number(c1 + 1, (size_t)(c2 - c1 - 1), &st) ||
+	if (!c1 || !c2 || c1 == line || subid_number(c1 + 1, (size_t)(c2 - c1 - 1), &st) ||
 	    subid_number(c2 + 1, len - (size_t)(c2 + 1 - line), &n)) {
 		snprintf(err, errlen, "%s:%u: \"%.*s\" is not NAME:START:COUNT (decimal numbers)",
 			 path, no, (int)(len > 80 ? 80 : len), line);
@@ -87,16 +86,20 @@ int userns_subid_find(const char *path, const char *text, const char *user, uid_
 		line += len + (nl ? 1 : 0);
 	}
 	if (found)
-		snprintf(err, errlen, "%s gives %s only %u ids, fewer than the %u a container "
-			 "needs", path, user, found, want);
+		snprintf(err, errlen,
+			 "%s gives %s only %u ids, fewer than the %u a container "
+			 "needs",
+			 path, user, found, want);
 	else
-		snprintf(err, errlen, "%s has no range for the user %s (./setup makes one: "
-			 "scripts/mkuser)", path, user);
+		snprintf(err, errlen,
+			 "%s has no range for the user %s (./setup makes one: "
+			 "scripts/mkuser)",
+			 path, user);
 	return -ENOENT;
 }
 
-int userns_subid_read(const char *path, const char *user, uid_t uid, uint32_t want,
-		      uint32_t *start, char *err, size_t errlen)
+int userns_subid_read(const char *path, const char *user, uid_t uid, uint32_t want, uint32_t *start,
+		      char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len;
@@ -180,8 +183,8 @@ int userns_make(const struct userns_range *r, char *err, size_t errlen)
 
 int userns_idmapped_tree(int dirfd, const char *path, int usernsfd, char *err, size_t errlen)
 {
-	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-			 (*path ? 0 : AT_EMPTY_PATH);
+	unsigned flags =
+	    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*path ? 0 : AT_EMPTY_PATH);
 	int fd = syscall(SYS_open_tree, dirfd, path, flags);
 	if (fd < 0) {
 		snprintf(err, errlen, "open_tree %s: %s", *path ? path : "(fd)", strerror(errno));

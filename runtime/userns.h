@@ -35,8 +35,8 @@ int userns_subid_find(const char *path, const char *text, const char *user, uid_
 		      uint32_t want, uint32_t *start, char *err, size_t errlen);
 
 /* The same, read from the file (at most USERNS_FILE_MAX bytes, a regular file). */
-int userns_subid_read(const char *path, const char *user, uid_t uid, uint32_t want,
-		      uint32_t *start, char *err, size_t errlen);
+int userns_subid_read(const char *path, const char *user, uid_t uid, uint32_t want, uint32_t *start,
+		      char *err, size_t errlen);
 
 /* A user namespace that maps 0..count-1 to r's host ids, held by the returned fd (for
  * MOUNT_ATTR_IDMAP); the process that made it is gone. -errno with err. */

@@ -14,7 +14,8 @@ static void find(const char *text, uid_t uid, long long want, int want_rc, const
 {
 	char err[256] = "";
 	uint32_t start = 0;
-	int r = userns_subid_find("/etc/subuid", text, "vmfs", uid, 65536, &start, err, sizeof(err));
+	int r =
+	    userns_subid_find("/etc/subuid", text, "vmfs", uid, 65536, &start, err, sizeof(err));
 	if (want >= 0) {
 		ok(r == 0 && start == want, "%s: range at %lld", what, want);
 		if (r)
@@ -50,8 +51,8 @@ int main(void)
 	find("vmfs:4294967295:65536\n", (uid_t)-1, -1, -EINVAL, "does not fit", "past 2^32-1");
 	find("vmfs:99999999999:1\n", (uid_t)-1, -1, -EINVAL, "is not", "an 11-digit number");
 	find("vmfs:131072:0\n", (uid_t)-1, -1, -EINVAL, "does not fit", "a count of 0");
-	find("alice:x:1\nvmfs:131072:65536\n", (uid_t)-1, -1, -EINVAL, "/etc/subuid:1:",
-	     "a bad line of another user is an error too");
+	find("alice:x:1\nvmfs:131072:65536\n", (uid_t)-1, -1, -EINVAL,
+	     "/etc/subuid:1:", "a bad line of another user is an error too");
 	find("vmfsx:131072:65536\nvmf:1:65536\n", (uid_t)-1, -1, -ENOENT, "no range",
 	     "names that only begin or end alike");
 
