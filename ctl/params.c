@@ -12,6 +12,8 @@
 
 #define BOTH (PARAM_VM | PARAM_CT)
 
+/* a root-only switch of confinement: the two plain words, nothing that could be misread */
+static const char *const truefalse[] = {"true", "false", NULL};
 static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
 static const char *const vgas[] = {"std", "cirrus", "vmware", "qxl", "virtio", "none", NULL};
 static const char *const disk_ifs[] = {"ide", "scsi", "virtio", "sd", "none", NULL};
@@ -44,6 +46,8 @@ const struct param params[] = {
     {"net", BOTH, PT_NET, "", 0, 0, NULL,
      "NICs, space-separated, each [bridge,]VLAN[,mac][,driver]"},
     {"preinit", PARAM_CT, PT_PATH, "", 0, 0, NULL, "script run before init, as root"},
+    {"privileged", PARAM_CT, PT_CHOICE, "false", 0, 0, truefalse,
+     "true: no user namespace, container root is host root (only host root may set it)"},
     {"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64", 0, 0, NULL,
      "QEMU binary: a name in PATH or an absolute path"},
     {"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments", PARAM_LIST_MAX},

@@ -68,6 +68,9 @@ static int spec_write(struct model *m, struct object *o, int dfd, const char *ro
 		sb_printf(&b, "volume=%s\n", v);
 	if (o->rt.nnics)
 		sb_puts(&b, "netns=netns\n"); /* made and configured by runtime/net.c */
+	if (!obj_cfg_bool(o, "privileged")) /* ct_start_spawn saw that it can */
+		sb_printf(&b, "userns=%u:%u:%u\n", m->userns.r.uid, m->userns.r.gid,
+			  m->userns.r.count);
 	int r = sb_err(&b);
 	if (!r)
 		r = write_atomic(dfd, "spec", b.p, b.len, 0);
@@ -148,6 +151,12 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	}
 	if (rootfs_free(m, o, rootfs, err, errlen))
 		return -EBUSY;
+	if (!obj_cfg_bool(o, "privileged") && !m->userns.ok) {
+		/* never silently unconfined: root in the container would be root on the host */
+		snprintf(why, sizeof(why), "userns no (%s): a container runs in a user namespace "
+			 "unless host root sets config/privileged to true", m->userns.why);
+		return lifecycle_fail(m, o, why, -EPERM, err, errlen);
+	}
 	run_dir(m, o, rundir, sizeof(rundir));
 	int dfd = run_prepare(m, o);
 	/* the intent first: a kill -9 after the network namespace is mounted must leave a

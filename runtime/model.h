@@ -15,6 +15,7 @@
 #include "ctl/ctl.h"
 #include "ctl/params.h"
 #include "runtime/kvm.h"
+#include "runtime/userns.h"
 #include "runtime/util.h"
 #include "runtime/waitq.h"
 
@@ -150,6 +151,7 @@ struct model {
 	uint64_t nobjs[2];
 	struct net *net; /* runtime/net.c: bridges, taps, veths, learned addresses */
 	struct kvm_probe kvm; /* probed once at startup: whether `accel auto` may use KVM */
+	struct userns_host userns; /* probed once at startup: containers' user namespaces */
 	/* What model_open found unreadable and moved aside to damaged/ (or removed: a half-made
 	 * directory), a line each: the front end writes it to host/log once that is open. */
 	struct sbuf damage;

@@ -53,6 +53,22 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 	}
 }
 
+/* config/privileged takes a container out of its user namespace, its root then the host's:
+ * only host root may set it, and never through the HTTP door, whose users are no host's. */
+static int root_only(struct vmfs *v, const struct vnode *n, const struct vcred *c)
+{
+	if (n->e->file != VF_VALUE || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM) ||
+	    n->sub < 0 || (size_t)n->sub >= nparams || strcmp(params[n->sub].name, "privileged"))
+		return 0;
+	if (c->uid == 0 && !c->door)
+		return 0;
+	node_reject(v, n, "config/privileged",
+		    c->door ? "the HTTP door may not set it: only host root, through the mount"
+			    : "only host root may set it (it runs the container without a user "
+			      "namespace, its root the host's root)");
+	return -EACCES;
+}
+
 int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcred *c,
 	      struct vhandle **out)
 {
@@ -61,6 +77,8 @@ int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcr
 	int acc = flags & O_ACCMODE;
 	bool writable = (n->e->mode & 0222) != 0;
 	if (acc != O_RDONLY && !writable)
+		return -EACCES;
+	if (acc != O_RDONLY && root_only(v, n, c))
 		return -EACCES;
 	struct vhandle *h = calloc(1, sizeof(*h));
 	if (!h)

@@ -117,6 +117,7 @@ struct vcred {
 	gid_t gid;
 	pid_t pid;
 	mode_t umask;
+	bool door; /* the HTTP door: its users are not host users, whatever uid it acts as */
 };
 
 struct vmfs {

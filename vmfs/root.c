@@ -35,6 +35,18 @@ static void mem_line(struct sbuf *out, const char *key, unsigned long long bytes
 	sb_printf(out, "%s %.1fG\n", key, bytes / (1024.0 * 1024 * 1024));
 }
 
+/* Containers run in user namespaces unless config/privileged; where they cannot, a start
+ * is refused, and this says why. */
+static void userns_line(struct vmfs *v, struct sbuf *out)
+{
+	const struct userns_host *u = &v->m.userns;
+	if (u->ok)
+		sb_printf(out, "userns yes (%s %u+%u, %s)\n", USERNS_USER, u->r.uid, u->r.count,
+			  u->why);
+	else
+		sb_printf(out, "userns no (%s)\n", u->why);
+}
+
 int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	struct sysinfo si;
@@ -59,6 +71,7 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 		sb_printf(out, "kvm %s: %s (VMs run under TCG emulation)\n",
 			  kvm_verdict_name(v->m.kvm.verdict), v->m.kvm.why);
 	cgroup_line(v, out);
+	userns_line(v, out);
 	sb_printf(out, "network %s\n", net_mode(&v->m));
 	sb_printf(out, "namespaces %zu\n", v->m.nns);
 	sb_printf(out, "vms %llu\n", (unsigned long long)v->m.nobjs[OT_VM]);

@@ -119,6 +119,8 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 	evlog_init(&v->log, v->m.statefd, "log");
 	damage_log(v);
 	kvm_check(v);
+	userns_probe(&v->m.userns, v->m.imagedir);
+	evlog_add(&v->log, "userns %s (%s)", v->m.userns.ok ? "yes" : "no", v->m.userns.why);
 	v->m.shim = shim_path();
 	if (!v->m.shim || (r = run_init(&v->m)) < 0) {
 		snprintf(err, errlen, "cannot watch run directories: %s", strerror(r < 0 ? -r : ENOMEM));

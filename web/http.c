@@ -488,7 +488,7 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 		web_free(w);
 		return -errno;
 	}
-	w->cred = (struct vcred){v->owner, v->group, 0, 022};
+	w->cred = (struct vcred){v->owner, v->group, 0, 022, true};
 	int r = 0;
 	if (*c->web_passwd && (r = auth_load(c->web_passwd, &w->auth, err, errlen))) {
 		web_free(w);

@@ -6,6 +6,7 @@
  * host. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,14 @@ int fs_mount_root(struct shim *sh, char *err)
 	if (mkdir("root", 0755) < 0 && errno != EEXIST)
 		return shim_fail(err, NULL, "mkdir %s", sh->root);
 	umount2("root", MNT_DETACH); /* left mounted by a shim that was killed */
+	if (s->userns) {
+		int ns = userns_make(&s->ur, err, ERRLEN);
+		if (ns < 0)
+			return -1;
+		int r = fs_mount_root_idmapped(sh, ns, err);
+		close(ns);
+		return r;
+	}
 	if (!s->snapshot) {
 		if (mount(s->rootfs, "root", NULL, MS_BIND | MS_REC, NULL) < 0)
 			return shim_fail(err, NULL, "bind %s on %s", s->rootfs, sh->root);
@@ -47,6 +56,69 @@ int fs_mount_root(struct shim *sh, char *err)
 		    err, errno == EINVAL ? "(upperdir on a filesystem without d_type?)" : NULL,
 		    "mount overlay on %s", sh->root);
 	return sh->root_mounted = true, 0;
+}
+
+/* The detached tree fd onto RUNDIR/root (closed). */
+static int attach_root(struct shim *sh, int fd, char *err)
+{
+	int r = (int)syscall(SYS_move_mount, fd, "", AT_FDCWD, "root", MOVE_MOUNT_F_EMPTY_PATH);
+	int e = errno;
+	close(fd);
+	errno = e;
+	if (r < 0)
+		return shim_fail(err, NULL, "mount the container's root on %s", sh->root);
+	return sh->root_mounted = true, 0;
+}
+
+/* An overlay over the idmapped image: the image's root-owned files appear owned by the
+ * mapped range, and what the container creates in upper/ is owned by it on the host. The
+ * overlay itself cannot be idmapped (overlayfs refuses MOUNT_ATTR_IDMAP), its lower layer
+ * can, given by descriptor (lowerdir+). upper/ belongs to the container's root, or its
+ * / would show as nobody's. */
+static int overlay_idmapped(struct shim *sh, int lower, char *err)
+{
+	const struct userns_range *u = &sh->spec.ur;
+	char upper[4300], work[4300];
+	snprintf(upper, sizeof(upper), "%s/upper", sh->rundir);
+	snprintf(work, sizeof(work), "%s/work", sh->rundir);
+	if (lchown("upper", u->uid, u->gid) < 0)
+		return shim_fail(err, NULL, "chown %s to the container's root", upper);
+	int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return shim_fail(err, NULL, "fsopen overlay");
+	int r = 0;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) < 0)
+		r = shim_fail(err, "(a kernel before 6.13?)", "overlay: the idmapped image as its "
+			      "lower layer");
+	else if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+		 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+		 syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		r = shim_fail(err, NULL, "overlay over the idmapped image %s", sh->spec.rootfs);
+	int m = r ? -1 : (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+	if (!r && m < 0)
+		r = shim_fail(err, NULL, "fsmount the overlay");
+	close(fs);
+	return r ? r : attach_root(sh, m, err);
+}
+
+int fs_mount_root_idmapped(struct shim *sh, int usernsfd, char *err)
+{
+	const struct spec *s = &sh->spec;
+	char why[ERRLEN];
+	int t = userns_idmapped_tree(AT_FDCWD, s->rootfs, usernsfd, why, sizeof(why));
+	if (t < 0)
+		return shim_msg(err, "%s; config/privileged=true runs it without a user namespace",
+				why);
+	if (!s->snapshot) /* the image itself: the container's root writes as root on disk */
+		return attach_root(sh, t, err);
+	int r = -1;
+	if ((mkdir("upper", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir("work", 0700) < 0 && errno != EEXIST))
+		shim_fail(err, NULL, "mkdir %s/upper, work", sh->rundir);
+	else
+		r = overlay_idmapped(sh, t, err);
+	close(t);
+	return r;
 }
 
 int fs_make_fifos(struct shim *sh, char *err)
@@ -162,16 +234,17 @@ static int mount_volume(int rootfd, const struct volume *v, char *err)
 
 int fs_setup(struct shim *sh, char *err)
 {
-	int rootfd = open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = sh->rootfd >= 0 ? sh->rootfd : open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return shim_fail(err, NULL, "%s", sh->root);
 	int r = kfs_proc(rootfd, err);
 	if (!r)
-		r = kfs_sys(rootfd, err);
+		r = kfs_sys(rootfd, sh->sysfd, err);
 	if (!r)
 		r = kfs_dev(sh, rootfd, err);
 	for (int i = 0; !r && i < sh->spec.nvol; i++)
 		r = mount_volume(rootfd, &sh->spec.vol[i], err);
-	close(rootfd);
+	if (rootfd != sh->rootfd)
+		close(rootfd);
 	return r;
 }

@@ -4,9 +4,11 @@
  * cgroup v1 the devices whitelist enforces the same). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -92,10 +94,26 @@ static int kfs_cgroup(int sysfd, char *err)
 	return r < 0 ? shim_fail(err, NULL, "mount cgroup2 read-only on /sys/fs/cgroup") : 0;
 }
 
-int kfs_sys(int rootfd, char *err)
+/* The sysfs the shim made in the container's network namespace (userns.c), moved here. */
+static int sys_move(int rootfd, int sysfd, char *err)
 {
-	int fd = fs_mount_in(rootfd, "/sys", true, "sysfs", "sysfs",
-			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+	int fd = fs_in_root(rootfd, "/sys", true, err);
+	if (fd < 0)
+		return -1;
+	int r = (int)syscall(SYS_move_mount, sysfd, "", fd, "",
+			     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	close(fd);
+	if (r < 0)
+		return shim_fail(err, NULL, "mount sysfs on /sys in the container");
+	fd = fs_open_in(rootfd, "/sys");
+	return fd >= 0 ? fd : shim_fail(err, NULL, "/sys in the container");
+}
+
+int kfs_sys(int rootfd, int sysfd, char *err)
+{
+	int fd = sysfd >= 0 ? sys_move(rootfd, sysfd, err)
+			    : fs_mount_in(rootfd, "/sys", true, "sysfs", "sysfs",
+					  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
 	if (fd < 0)
 		return -1;
 	int r = 0;
@@ -174,7 +192,10 @@ static int dev_fifos(struct shim *sh, int devfd, char *err)
 	int r = 0;
 	for (unsigned i = 0; !r && i < sh->spec.fifos; i++) {
 		snprintf(name, sizeof(name), "%u", i);
-		snprintf(src, sizeof(src), "%s/fifo/%u", sh->rundir, i);
+		if (sh->fifofd >= 0) /* userns: RUNDIR is out of the child's reach by path */
+			snprintf(src, sizeof(src), "/proc/self/fd/%d/%u", sh->fifofd, i);
+		else
+			snprintf(src, sizeof(src), "%s/fifo/%u", sh->rundir, i);
 		snprintf(what, sizeof(what), "/dev/fifo/%u", i);
 		r = bind_file(fd, name, src, what, err);
 	}

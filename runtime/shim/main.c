@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,7 +136,23 @@ static int prepare(struct shim *sh)
 	if (fs_mount_root(sh, err) || fs_make_fifos(sh, err) || console_open(sh, err) ||
 	    console_listen(sh, err))
 		return -1;
+	/* the container's root owns its console, or it could not reopen /dev/console */
+	if (s->userns && fchown(sh->slave, s->ur.uid, s->ur.gid) < 0)
+		return shim_fail(err, NULL, "chown %s to the container's root", sh->slave_path);
 	return 0;
+}
+
+/* userns: config/preinit run by the shim, in init's namespaces (setup_preinit) */
+static int userns_preinit(struct shim *sh, pid_t pid)
+{
+	if (!sh->spec.preinit)
+		return 0;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return shim_fail(sh->err, NULL, "pidfd_open of init");
+	int r = setup_preinit(sh, fd, sh->err);
+	close(fd);
+	return r;
 }
 
 static int start(struct shim *sh)
@@ -147,7 +164,9 @@ static int start(struct shim *sh)
 		return -1;
 	sh->init = pid;
 	const struct spec *s = &sh->spec;
-	if (cg_attach(s->ns, s->name, pid, sh->err, ERRLEN) < 0) {
+	if ((s->userns && userns_map(pid, &s->ur, sh->err, ERRLEN) < 0) ||
+	    cg_attach(s->ns, s->name, pid, sh->err, ERRLEN) < 0 ||
+	    (s->userns && userns_preinit(sh, pid) < 0)) {
 		close(sh->syncpipe[1]); /* the child reads EOF and exits */
 		sh->syncpipe[1] = -1;
 		return 0; /* the loop reaps it; sh->err says why */
@@ -223,7 +242,10 @@ int main(int argc, char **argv)
 				 .sigfd = -1,
 				 .errpipe = {-1, -1},
 				 .syncpipe = {-1, -1},
-				 .netnsfd = -1};
+				 .netnsfd = -1,
+				 .sysfd = -1,
+				 .rootfd = -1,
+				 .fifofd = -1};
 	static char cwd[4096];
 	char *end;
 	/* OWNER, the optional last word, is read by no one but a restarted vmfs, in /proc */

@@ -24,7 +24,7 @@
 #define CLONE_FLAGS (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
 
 /* The network namespace starts with lo down; many programs expect localhost to work. */
-static int lo_up(char *err)
+int setup_lo_up(char *err)
 {
 	struct ifreq ifr = {.ifr_name = "lo"};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -38,9 +38,43 @@ static int lo_up(char *err)
 	return r < 0 ? shim_fail(err, NULL, "bring lo up") : 0;
 }
 
+/* The forked preinit, in the shim (nsfd: a pidfd of init, whose UTS, IPC and network
+ * namespaces it joins, its host name set, the console its stdio) or in init (nsfd -1). */
+static void preinit_exec(struct shim *sh, int nsfd)
+{
+	const char *pre = sh->spec.preinit;
+	const char *h = sh->spec.hostname;
+	char err[ERRLEN] = "";
+	/* as init would have them: its host name, lo up (before init sets them itself) */
+	if (nsfd >= 0 && (dup2(sh->slave, 0) < 0 || dup2(sh->slave, 1) < 0 ||
+			  dup2(sh->slave, 2) < 0 ||
+			  setns(nsfd, CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0 ||
+			  sethostname(h, strlen(h)) < 0 || setup_lo_up(err))) {
+		if (!*err)
+			shim_fail(err, NULL, "enter the container");
+		fprintf(stderr, "vmfs-shim: preinit %s: %s\n", pre, err);
+		_exit(126);
+	}
+	if (nsfd >= 0) { /* the shim's blocked and ignored signals are not preinit's */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+	}
+	setenv("CONTAINER_ROOT", sh->root, 1);
+	execl(pre, pre, (char *)NULL);
+	fprintf(stderr, "vmfs-shim: exec preinit %s: %s\n", pre, strerror(errno));
+	_exit(127);
+}
+
 /* preinit runs from the host's file system with every privilege, in the container's
- * namespaces, on the console; its exit status decides whether the start goes on. */
-static int run_preinit(struct shim *sh, char *err)
+ * namespaces, on the console; its exit status decides whether the start goes on. With a
+ * user namespace the shim runs it (nsfd, see preinit_exec) before init goes on: as host
+ * root, so that it keeps its privileges over vmfs's network namespace (a route), which
+ * the container's root has not; in the host's mount namespace, where the root is mounted
+ * but not yet /proc, /sys, /dev or the volumes. */
+int setup_preinit(struct shim *sh, int nsfd, char *err)
 {
 	const char *pre = sh->spec.preinit;
 	if (!pre)
@@ -50,12 +84,8 @@ static int run_preinit(struct shim *sh, char *err)
 	pid_t pid = fork();
 	if (pid < 0)
 		return shim_fail(err, NULL, "fork for preinit");
-	if (pid == 0) {
-		setenv("CONTAINER_ROOT", sh->root, 1);
-		execl(pre, pre, (char *)NULL);
-		fprintf(stderr, "vmfs-shim: exec preinit %s: %s\n", pre, strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		preinit_exec(sh, nsfd);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
@@ -72,7 +102,7 @@ static int run_preinit(struct shim *sh, char *err)
  * path back to the host's tree (the state directory included). */
 static int pivot(struct shim *sh, char *err)
 {
-	if (chdir(sh->root) < 0)
+	if (sh->rootfd >= 0 ? fchdir(sh->rootfd) < 0 : chdir(sh->root) < 0)
 		return shim_fail(err, NULL, "chdir %s", sh->root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return shim_fail(err, NULL, "pivot_root to %s", sh->root);
@@ -83,24 +113,45 @@ static int pivot(struct shim *sh, char *err)
 	return 0;
 }
 
+/* userns: what lies in RUNDIR is opened while the child is still host root (kuid 0, its
+ * uid and gid unmapped), then it becomes the namespace's root: what it creates from here
+ * on (mount points, /dev) is owned by the mapped range. */
+static int userns_early(struct shim *sh, char *err)
+{
+	/* the root came from the host's mount namespace, locked, which pivot_root refuses:
+	 * a bind of it made in this namespace is not */
+	if (mount("root", "root", NULL, MS_BIND | MS_REC, NULL) < 0)
+		return shim_fail(err, NULL, "bind %s on itself", sh->root);
+	sh->rootfd = open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sh->rootfd < 0)
+		return shim_fail(err, NULL, "%s", sh->root);
+	if (sh->spec.fifos && (sh->fifofd = open("fifo", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return shim_fail(err, NULL, "%s/fifo", sh->rundir);
+	return setup_become_root(err);
+}
+
 static int setup(struct shim *sh, char *err)
 {
 	umask(0); /* device nodes and mount points get exactly the modes asked for */
+	/* nothing mounted from here on may propagate back to the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return shim_fail(err, NULL, "make the mounts private");
+	if (sh->spec.userns && userns_early(sh, err))
+		return -1;
 	/* now that the shim has put us in our groups: the namespace is rooted there, so the
 	 * container sees "/" for its own group and cannot name any other */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		return shim_fail(err, NULL, "enter a cgroup namespace");
 	if (console_attach(sh, err))
 		return -1;
-	/* nothing mounted from here on may propagate back to the host */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return shim_fail(err, NULL, "make the mounts private");
 	if (fs_setup(sh, err))
 		return -1;
 	const char *h = sh->spec.hostname;
 	if (sethostname(h, strlen(h)) < 0)
 		return shim_fail(err, NULL, "sethostname %s", h);
-	if (lo_up(err) || run_preinit(sh, err) || pivot(sh, err))
+	/* vmfs's network namespace is not the user namespace's: the shim brought lo up there */
+	if ((!(sh->spec.userns && sh->spec.netns) && setup_lo_up(err)) ||
+	    (!sh->spec.userns && setup_preinit(sh, -1, err)) || pivot(sh, err))
 		return -1;
 	umask(022);
 	return caps_drop(err) || seccomp_confine(err) ? -1 : 0;
@@ -152,7 +203,7 @@ static void child_main(struct shim *sh)
 	if (n != 1)
 		_exit(1);
 	close(sh->syncpipe[0]);
-	if (sh->netnsfd >= 0 && setns(sh->netnsfd, CLONE_NEWNET) < 0)
+	if (!sh->spec.userns && sh->netnsfd >= 0 && setns(sh->netnsfd, CLONE_NEWNET) < 0)
 		shim_fail(err, NULL, "join the network namespace");
 	else if (setup(sh, err) == 0)
 		exec_init(sh, err);
@@ -168,7 +219,17 @@ pid_t setup_spawn(struct shim *sh, char *err)
 	if (pipe2(sh->errpipe, O_CLOEXEC) < 0 || pipe2(sh->syncpipe, O_CLOEXEC) < 0)
 		return shim_fail(err, NULL, "pipe");
 	unsigned long flags = CLONE_FLAGS;
-	if (sh->spec.netns) {
+	int hostnet = -1;
+	if (sh->spec.userns && sh->spec.netns) {
+		/* vmfs's network namespace is entered by the shim and inherited (userns.c) */
+		if (shim_net_enter(sh, &hostnet, err))
+			return -1;
+		flags = (CLONE_FLAGS & ~CLONE_NEWNET) | CLONE_NEWUSER;
+	} else if (sh->spec.userns) {
+		/* without NICs the network namespace is the container's own: raw sockets (ping)
+		 * and sysfs work as they do in the host's */
+		flags |= CLONE_NEWUSER;
+	} else if (sh->spec.netns) {
 		/* vmfs made the namespace and its NICs: the child joins it before anything else */
 		sh->netnsfd = open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
 		if (sh->netnsfd < 0)
@@ -176,10 +237,20 @@ pid_t setup_spawn(struct shim *sh, char *err)
 		flags &= ~CLONE_NEWNET;
 	}
 	pid_t pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
-	if (pid < 0)
-		return shim_fail(err, NULL, "clone the container's namespaces");
 	if (pid == 0)
 		child_main(sh);
+	int e = errno;
+	if (hostnet >= 0 && shim_net_leave(hostnet, err) < 0 && pid > 0) {
+		kill(pid, SIGKILL); /* a shim left in the container's network is no shim */
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	if (sh->sysfd >= 0)
+		close(sh->sysfd); /* the child has its copy */
+	sh->sysfd = -1;
+	errno = e;
+	if (pid < 0)
+		return shim_fail(err, NULL, "clone the container's namespaces");
 	close(sh->errpipe[1]);
 	close(sh->syncpipe[0]);
 	sh->errpipe[1] = sh->syncpipe[0] = -1;

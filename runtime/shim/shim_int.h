@@ -6,6 +6,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/shim/shim.h"
+#include "runtime/userns.h"
 
 #define ERRLEN 512	/* a reason in words, as written to READYFD and exit */
 #define SPEC_MAXARGS 64 /* words of init= */
@@ -23,6 +24,8 @@ struct spec {
 	const char *ns, *name, *hostname, *rootfs, *preinit;
 	const char *netns; /* a network namespace vmfs made and bound here, NULL: a new one */
 	bool snapshot;
+	bool userns;		/* userns= given: a user namespace mapping ur, idmapped root */
+	struct userns_range ur;
 	char *init[SPEC_MAXARGS + 1];
 	struct cg_limits lim;
 	unsigned fifos;
@@ -48,6 +51,10 @@ struct shim {
 	int errpipe[2];	  /* child -> shim: setup errors; a successful exec closes it */
 	int syncpipe[2];  /* shim -> child: "you are in the cgroup, go on" */
 	int netnsfd;      /* spec.netns opened, for the child's setns; -1 if none */
+	int sysfd;	  /* userns: a detached sysfs of the container's netns, or -1 */
+	/* userns, in the child: what it opens in RUNDIR (0700, host root's) before it becomes
+	 * the namespace's root, which may not look in there; -1 if not */
+	int rootfd, fifofd;
 	char err[ERRLEN]; /* why the start failed, "" if it did not */
 };
 
@@ -90,11 +97,24 @@ int fs_remount_ro(int fd, const char *what, char *err);
 
 /* kfs.c: the kernel's file systems as the container sees them (/proc, /sys, /dev). */
 int kfs_proc(int rootfd, char *err);
-int kfs_sys(int rootfd, char *err);
+int kfs_sys(int rootfd, int sysfd, char *err); /* sysfd: a sysfs to move there, or -1 */
 int kfs_dev(struct shim *sh, int rootfd, char *err);
 
 /* setup.c: the child of clone(), which becomes init. */
 pid_t setup_spawn(struct shim *sh, char *err);
+/* In the child: brings lo up (setup.c). */
+int setup_lo_up(char *err);
+/* config/preinit, run and waited for: by init (nsfd -1) or, in userns mode, by the shim in
+ * init's namespaces (nsfd: a pidfd of init). */
+int setup_preinit(struct shim *sh, int nsfd, char *err);
+
+/* userns.c (the shim's part): the network namespace entered before the clone, and back. */
+int shim_net_enter(struct shim *sh, int *hostnet, char *err);
+int shim_net_leave(int hostnet, char *err);
+int setup_become_root(char *err);
+/* fs.c, in userns mode: the root is a detached tree (the idmapped image, or an overlay over
+ * it) moved onto RUNDIR/root; usernsfd carries the mapping. */
+int fs_mount_root_idmapped(struct shim *sh, int usernsfd, char *err);
 
 /* caps.c */
 int caps_drop(char *err);

@@ -2,6 +2,8 @@
  * an older shim still runs a spec from a newer vmfs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +44,20 @@ static int parse_volume(struct spec *s, char *v, char *err)
 	vol->host = v;
 	vol->guest = colon + 1;
 	s->nvol++;
+	return 0;
+}
+
+/* "UID:GID:COUNT": container ids 0..COUNT-1 are host UID.. and GID.. */
+static int parse_userns(struct spec *s, const char *v, char *err)
+{
+	unsigned long long u, g, c;
+	int end = 0;
+	if (sscanf(v, "%llu:%llu:%llu%n", &u, &g, &c, &end) != 3 || v[end] || *v == '-' ||
+	    !c || c > UINT32_MAX || u + c > UINT32_MAX || g + c > UINT32_MAX || strchr(v, '-') ||
+	    strchr(v, ' ') || strchr(v, '+'))
+		return shim_msg(err, "spec: userns=%s is not UID:GID:COUNT", v);
+	s->userns = true;
+	s->ur = (struct userns_range){(uint32_t)u, (uint32_t)g, (uint32_t)c};
 	return 0;
 }
 
@@ -96,6 +112,8 @@ static int parse_line(struct spec *s, char *line, char *err)
 		s->fifos = n;
 	} else if (!strcmp(line, "volume"))
 		return parse_volume(s, v, err);
+	else if (!strcmp(line, "userns"))
+		return parse_userns(s, v, err);
 	return 0;
 }
 
