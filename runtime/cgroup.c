@@ -694,6 +694,19 @@ int cg_kill(const char *ns, const char *name)
 	return kill_loop(&g);
 }
 
+int cg_kill_now(const char *ns, const char *name)
+{
+	struct grp g = {ns, name, NULL, 0};
+	int rc = begin(&g);
+	if (rc)
+		return rc;
+	if (cg.mode == CG_V2 || cg.uni)
+		return wleaf(&g, V2, "cgroup.kill", "1", 0);
+	for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c))
+		procs(&g, c, SIGKILL);
+	return 0;
+}
+
 /* rmdir fails with EBUSY for a while after the last process died: the kernel frees the
  * group asynchronously (dying tasks, css offlining). *naps is shared by the hierarchies, so
  * that a group still in use costs 1 s in all, not 1 s for each. Returns 1 on failure, with

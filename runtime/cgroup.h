@@ -58,6 +58,10 @@ int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t er
  * waits (2 s at most, else -EBUSY) until none is listed; the dead may still await their
  * parent's wait(). The caller must not be in the group. 0 if there is no such group. */
 int cg_kill(const char *ns, const char *name);
+/* SIGKILL to every process in the group at once, without waiting for them to end: a
+ * container whose processes are stuck at its memory limit (a fork bomb) would take its
+ * init's exit far too long to empty it. */
+int cg_kill_now(const char *ns, const char *name);
 /* Removes the group (it must be empty: call after the processes are reaped; retries
  * briefly, 1 s in all, while the kernel finishes tearing them down, else -EBUSY), then the
  * vmfs/<ns> and vmfs parents if nothing else is in them. 0 if there is no such group. */

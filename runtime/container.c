@@ -275,8 +275,12 @@ static int ct_kill_signal(struct model *m, struct object *o, char *err, size_t e
 	if (o->state == ST_PAUSED)
 		cg_freeze(o->ns->name, o->name, 0, err, errlen);
 	o->rt.killing = true;
-	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start)
+	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start) {
 		kill(o->rt.pid, SIGKILL);
+		/* init's end kills the rest, but only once its own exit is through: thousands of
+		 * processes blocked at the memory limit (a fork bomb) held it for over 15 s */
+		cg_kill_now(o->ns->name, o->name);
+	}
 	return 0; /* an init that is gone already: kill_wait finds how it ended */
 }
 
