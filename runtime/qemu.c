@@ -1,17 +1,22 @@
-/* The QEMU backend. A start runs QEMU in the VM's run directory under its seccomp sandbox
+/* The QEMU backend. A start runs QEMU as the host user vmfs (runtime/vmuser.c), in run/qemu,
+ * under its seccomp sandbox
  * (-sandbox, which forbids QEMU any fork: no -daemonize, so vmfs detaches it) through a
  * small parent of ours that exits only once the machine is set up (QMP answers on a socket
  * pair) or QEMU died: its exit status says whether the start worked, QEMU's stderr (run/qemu.log) why not.
  * QEMU is that parent's child, so when it exits QEMU belongs to init: a vmfs that dies takes
  * no VM with it. The serial console is a socket chardev (console.sock, for
  * input) with a log file (console.log: scrollback and live output), the same files a
- * container has; QMP (qmp.sock) carries pause, resume, powerdown and reset. */
+ * container has; QMP (qmp.sock) carries pause, resume, powerdown and reset. QEMU opens no
+ * file by name outside run/qemu: vmfs opens each (images checked by runtime/backing.c, the
+ * logs, listening sockets, taps) and passes the descriptor. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -19,10 +24,12 @@
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "runtime/backing.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
+#include "runtime/netlink.h"
 #include "runtime/qmon.h"
 #include "runtime/qmp.h"
 #include "runtime/run.h"
@@ -31,7 +38,8 @@
 #define STOP_GRACE 10      /* seconds from ACPI power-down to SIGKILL */
 #define START_TIMEOUT 30000
 #define QMP_TIMEOUT 5000
-#define ARGV_MAX 96
+#define ARGV_MAX 512
+#define PASS_MAX 256 /* descriptors QEMU gets */
 /* the descriptor QEMU gets for the QMP monitor that says when it is set up */
 #define READY_FD 3
 #define READY_FD_STR "3"
@@ -48,23 +56,114 @@ static const char *qemu_accel(const struct model *m, const struct object *o)
 
 struct argv {
 	char *v[ARGV_MAX + 1];
-	char store[16384];
+	char store[65536];
 	size_t n, used;
+	bool full; /* an argument did not fit */
 };
 
 static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void arg(struct argv *a, const char *fmt, ...)
 {
 	va_list ap;
-	if (a->n >= ARGV_MAX || a->used >= sizeof(a->store))
+	a->full |= a->n >= ARGV_MAX || a->used >= sizeof(a->store);
+	if (a->full)
 		return;
 	va_start(ap, fmt);
 	int n = vsnprintf(a->store + a->used, sizeof(a->store) - a->used, fmt, ap);
 	va_end(ap);
-	if (n < 0 || a->used + n + 1 > sizeof(a->store))
+	if (n < 0 || a->used + n + 1 > sizeof(a->store)) {
+		a->full = true;
 		return;
+	}
 	a->v[a->n++] = a->store + a->used;
 	a->used += n + 1;
+}
+
+/* The descriptors QEMU gets (kept at their numbers across exec); own: those opened here,
+ * closed once QEMU has them. */
+struct qfds {
+	int pass[PASS_MAX], own[PASS_MAX];
+	int npass, nown, sets;
+};
+
+static void qfds_close(struct qfds *q)
+{
+	for (int i = 0; i < q->nown; i++)
+		close(q->own[i]);
+	q->nown = q->npass = q->sets = 0;
+}
+
+/* fd (opened here if own) passed to QEMU at a number above its standard and ready ones:
+ * that number, or -1 (closed if own). */
+static int pass(struct qfds *q, int fd, bool own)
+{
+	if (fd >= 0 && fd <= READY_FD + 1) {
+		int hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+		if (own)
+			close(fd);
+		fd = hi;
+		own = true;
+	}
+	if (fd < 0 || q->npass == PASS_MAX || q->nown == PASS_MAX) {
+		if (fd >= 0 && own)
+			close(fd);
+		return -1;
+	}
+	if (own)
+		q->own[q->nown++] = fd;
+	q->pass[q->npass++] = fd;
+	return fd;
+}
+
+/* An fd set (-add-fd) of fd and fd2 (-1: none) for a /dev/fdset/N file name: its N, -1 if
+ * out of room. opaque: a note QEMU keeps with it (and /proc shows). */
+static int fdset(struct argv *a, struct qfds *q, int fd, int fd2, bool own, const char *opaque)
+{
+	int set = ++q->sets, fds[2] = {pass(q, fd, own), fd2 >= 0 ? pass(q, fd2, own) : -2};
+	if (fds[0] < 0 || fds[1] == -1)
+		return -1;
+	for (int i = 0; i < 2 && fds[i] >= 0; i++) {
+		arg(a, "-add-fd");
+		arg(a, "fd=%d,set=%d%s%s", fds[i], set, opaque && !i ? ",opaque=" : "",
+		    opaque && !i ? opaque : "");
+	}
+	return set;
+}
+
+/* A listening socket at dfd/name (root's), for QEMU's -chardev socket,fd=N,server=on. */
+static int listen_at(int dfd, const char *name)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, name);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* A file QEMU reads by name (-kernel, -initrd, a secret's file=): /proc/self/fd/N reopens
+ * it, which asks its mode for QEMU's user. One QEMU's user cannot read (mode 0600, say) is
+ * given as a copy in memory instead. The number to name, or -1. */
+static int readable(struct qfds *q, int fd, gid_t gid)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && ((st.st_mode & S_IROTH) || ((st.st_mode & S_IRGRP) &&
+								st.st_gid == gid)))
+		return pass(q, fd, false);
+	int mem = memfd_create("vmfs-boot", MFD_CLOEXEC);
+	off_t off = 0;
+	while (mem >= 0 && off < st.st_size) {
+		ssize_t n = sendfile(mem, fd, &off, st.st_size - off);
+		if (n <= 0) {
+			close(mem);
+			mem = -1;
+		}
+	}
+	return mem < 0 ? -1 : pass(q, mem, true);
 }
 
 /* The kernel command line: our console and name first, the user's append last (wins). */
@@ -86,55 +185,119 @@ static void kernel_args(struct model *m, struct object *o, struct argv *a, const
 	arg(a, "%s", append);
 }
 
-static void boot_args(struct model *m, struct object *o, struct argv *a, const char *accel)
+/* -drive head,... over chain c: each layer's format and descriptors given, each backing
+ * file named by the layer above (QEMU opens none by the name in a header). */
+static int drive_arg(struct argv *a, struct qfds *q, const struct vm_chain *c, const char *head)
 {
-	char path[4200];
-	const char *kernel = obj_cfg(o, "kernel"), *initrd = obj_cfg(o, "initrd");
-	if (!*kernel && !*obj_cfg(o, "disk") && !*obj_cfg(o, "cdrom")) {
-		kernel = "vmlinuz"; /* nothing to boot given: the default image ./setup builds */
-		initrd = *initrd ? initrd : "initrd";
+	char opt[8192], pre[CHAIN_MAX * 8 + 1] = "";
+	size_t k = snprintf(opt, sizeof(opt), "%s", head);
+	for (int j = 0; j < c->n && k < sizeof(opt); j++) {
+		const struct vm_layer *l = &c->l[j];
+		int set = fdset(a, q, l->fd, l->rwfd, false, NULL);
+		if (set < 0)
+			return -EMFILE;
+		k += snprintf(opt + k, sizeof(opt) - k, ",%sdriver=%s,%sfile.driver=%s,%sfile.filename="
+			      "/dev/fdset/%d", pre, l->format, pre, l->blockdev ? "host_device" : "file",
+			      pre, set);
+		if (l->datafd >= 0 && k < sizeof(opt)) {
+			if ((set = fdset(a, q, l->datafd, l->datarw, false, NULL)) < 0)
+				return -EMFILE;
+			k += snprintf(opt + k, sizeof(opt) - k, ",%sdata-file.driver=file,"
+				      "%sdata-file.filename=/dev/fdset/%d", pre, pre, set);
+		}
+		strcat(pre, "backing.");
 	}
-	if (*kernel) {
-		model_image_path(m, kernel, path, sizeof(path));
+	if (k >= sizeof(opt))
+		return -E2BIG;
+	arg(a, "-drive");
+	arg(a, "%s", opt);
+	return 0;
+}
+
+static int boot_args(struct model *m, struct object *o, struct argv *a, struct qfds *q,
+		     const struct vm_files *f, gid_t gid, const char *accel)
+{
+	if (f->kernel >= 0) {
+		int k = readable(q, f->kernel, gid), i = f->initrd >= 0 ? readable(q, f->initrd, gid) : 0;
+		if (k < 0 || i < 0)
+			return -EMFILE;
 		arg(a, "-kernel");
-		arg(a, "%s", path);
-		if (*initrd) {
-			model_image_path(m, initrd, path, sizeof(path));
+		arg(a, "/proc/self/fd/%d", k);
+		if (f->initrd >= 0) {
 			arg(a, "-initrd");
-			arg(a, "%s", path);
+			arg(a, "/proc/self/fd/%d", i);
 		}
 		kernel_args(m, o, a, accel);
 	}
 	static struct vm_disk d[VM_DISKS_MAX];
-	int n = vm_disks(m, o, d, VM_DISKS_MAX);
-	for (int i = 0; i < n; i++) {
-		arg(a, "-drive");
-		arg(a, "file=%s,format=%s,if=%s%s%s", d[i].path, d[i].format, d[i].iface,
-		    d[i].cache ? ",cache=" : "", d[i].cache ? d[i].cache : "");
+	int n = vm_disks(m, o, d, VM_DISKS_MAX), r = 0;
+	for (int i = 0; i < n && i < f->ndisks && !r; i++) {
+		char head[64];
+		snprintf(head, sizeof(head), "if=%s%s%s", d[i].iface, d[i].cache ? ",cache=" : "",
+			 d[i].cache ? d[i].cache : "");
+		r = drive_arg(a, q, &f->disk[i], head);
 	}
-	if (*obj_cfg(o, "cdrom")) {
-		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
-		arg(a, "-cdrom");
-		arg(a, "%s", path);
-	}
+	/* what -cdrom means */
+	if (!r && f->cdrom.n)
+		r = drive_arg(a, q, &f->cdrom, "media=cdrom,index=2,readonly=on");
+	return r;
 }
 
-/* A tap per NIC, made and bridged by runtime/net.c before QEMU runs: QEMU only opens it. */
-static void nic_args(struct object *o, struct argv *a)
+/* A tap per NIC, made and bridged by runtime/net.c before QEMU runs; opened here, as QEMU
+ * may not attach to a tap itself (and so no other QEMU of that user can either). */
+static int nic_args(struct object *o, struct argv *a, struct qfds *q, char *err, size_t errlen)
 {
 	/* the cloud kernel has virtio drivers only; microvm has no PCI bus */
 	const char *def = strcmp(obj_cfg(o, "machine"), "microvm") ? "virtio-net-pci"
 								   : "virtio-net-device";
 	for (int i = 0; i < o->rt.nnics; i++) {
 		const struct netnic *n = &o->rt.nics[i];
+		int fd = nl_tap_open(n->dev, err, errlen);
+		if (fd < 0)
+			return fd;
+		if ((fd = pass(q, fd, true)) < 0)
+			return -EMFILE;
 		arg(a, "-netdev");
-		arg(a, "tap,id=net%d,ifname=%s,script=no,downscript=no", i, n->dev);
+		arg(a, "tap,id=net%d,fd=%d", i, fd);
 		arg(a, "-device");
 		arg(a, "%s,netdev=net%d,mac=%s", *n->driver ? n->driver : def, i, n->mac);
 	}
+	return 0;
 }
 
-static void qemu_argv(struct model *m, struct object *o, struct argv *a)
+/* -chardev socket,id=ID on dfd/sock (made here: QEMU cannot write run/), its output logged
+ * into dfd/log (appended to if append) through an fd set noted with note. */
+static int chardev_arg(struct argv *a, struct qfds *q, int dfd, const char *id, const char *sock,
+		       const char *log, bool append, const char *note)
+{
+	int s = pass(q, listen_at(dfd, sock), true);
+	int lf = openat(dfd, log, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+			(append ? O_APPEND : O_TRUNC), 0600);
+	int set = lf < 0 ? -1 : fdset(a, q, lf, -1, true, note);
+	if (s < 0 || set < 0)
+		return -EIO;
+	arg(a, "-chardev");
+	arg(a, "socket,id=%s,fd=%d,server=on,wait=off,logfile=/dev/fdset/%d%s", id, s, set,
+	    append ? ",logappend=on" : "");
+	return 0;
+}
+
+/* A QMP monitor on dfd/sock. */
+static int qmp_arg(struct argv *a, struct qfds *q, int dfd, const char *id, const char *sock)
+{
+	int s = pass(q, listen_at(dfd, sock), true);
+	if (s < 0)
+		return -EMFILE;
+	arg(a, "-chardev");
+	arg(a, "socket,id=%s,fd=%d,server=on,wait=off", id, s);
+	arg(a, "-mon");
+	arg(a, "chardev=%s,mode=control", id);
+	return 0;
+}
+
+/* The command line, and the descriptors it names opened into q; 0 or -errno (why in err). */
+static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm_files *f,
+		     gid_t gid, struct argv *a, struct qfds *q, char *err, size_t errlen)
 {
 	const char *accel = qemu_accel(m, o), *machine = obj_cfg(o, "machine");
 	uint64_t mem = 0;
@@ -158,12 +321,11 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 	/* spawn=deny: no process, and so no shell, from a guest that took QEMU over */
 	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-sandbox",
 			       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
-			       "-qmp", "unix:events.sock,server=on,wait=off", "-chardev",
-			       "socket,id=ready,fd=" READY_FD_STR, "-mon", "chardev=ready,mode=control"};
+			       "-chardev", "socket,id=ready,fd=" READY_FD_STR, "-mon",
+			       "chardev=ready,mode=control"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		arg(a, "%s", fixed[i]);
-	char rundir[4200], esc[8400];
+	char rundir[4200], esc[8400], note[8500];
 	run_dir(m, o, rundir, sizeof(rundir));
 	size_t k = 0;
 	for (const char *p = rundir; *p && k + 2 < sizeof(esc); p++) {
@@ -172,33 +334,50 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 			esc[k++] = ','; /* QEMU's escape for a comma in a value */
 	}
 	esc[k] = 0;
-	arg(a, "-chardev");
-	arg(a, "socket,id=ser0,path=console.sock,server=on,wait=off,logappend=on,"
-	       "logfile=%s/console.log", esc);
+	/* the console log's set notes its path: a restarted vmfs finds this QEMU by it */
+	snprintf(note, sizeof(note), "%s/console.log", esc);
+	int r = qmp_arg(a, q, dfd, "qmp", "qmp.sock");
+	if (!r)
+		r = qmp_arg(a, q, dfd, "events", "events.sock");
+	if (!r)
+		r = chardev_arg(a, q, dfd, "ser0", "console.sock", "console.log", true, note);
 	arg(a, "-serial");
 	arg(a, "chardev:ser0");
 	/* ports after the console: a socket and a log each in the run directory */
 	long nserial = strtol(obj_cfg(o, "serial"), NULL, 10);
-	for (long i = 1; i < nserial; i++) {
-		arg(a, "-chardev");
-		arg(a, "socket,id=ser%ld,path=serial%ld.sock,server=on,wait=off,logfile=serial%ld.log", i,
-		    i, i);
+	for (long i = 1; i < nserial && !r; i++) {
+		char id[32], sock[40], log[40];
+		snprintf(id, sizeof(id), "ser%ld", i);
+		snprintf(sock, sizeof(sock), "serial%ld.sock", i);
+		snprintf(log, sizeof(log), "serial%ld.log", i);
+		r = chardev_arg(a, q, dfd, id, sock, log, false, NULL);
 		arg(a, "-serial");
 		arg(a, "chardev:ser%ld", i);
+	}
+	if (r) {
+		snprintf(err, errlen, "cannot make QEMU's sockets and logs in its run directory: %s",
+			 strerror(-r));
+		return r;
 	}
 	if (strcmp(obj_cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
 		arg(a, "-vga");
 		arg(a, "%s", obj_cfg(o, "vga"));
 	}
 	if (vm_has_display(o, NULL, 0)) {
-		/* a socket only root reaches (the web door passes viewers through to it) */
+		/* a socket in run/qemu, which only root (and QEMU's user) reaches; the web door
+		 * passes viewers through to it */
 		arg(a, "-vnc");
 		arg(a, "unix:" VNC_SOCKET);
 	}
 	if (o->rt.vnc_display >= 0) {
 		/* a port any local user reaches: it asks for the password only vnc shows */
+		int sfd = openat(dfd, VNC_SECRET, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0 || (sfd = pass(q, sfd, true)) < 0) {
+			snprintf(err, errlen, "cannot pass the VNC password to QEMU");
+			return -EIO;
+		}
 		arg(a, "-object");
-		arg(a, "secret,id=vncpw,file=" VNC_SECRET);
+		arg(a, "secret,id=vncpw,file=/proc/self/fd/%d", sfd);
 		arg(a, "-vnc");
 		arg(a, "%s:%d,id=tcp,password-secret=vncpw", obj_cfg(o, "vnc-listen"),
 		    o->rt.vnc_display);
@@ -207,14 +386,23 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 		arg(a, "-uuid");
 		arg(a, "%s", obj_cfg(o, "uuid"));
 	}
-	boot_args(m, o, a, accel);
-	nic_args(o, a);
+	if ((r = boot_args(m, o, a, q, f, gid, accel))) {
+		snprintf(err, errlen, "cannot pass the disks to QEMU: %s", strerror(-r));
+		return r;
+	}
+	if ((r = nic_args(o, a, q, err, errlen)))
+		return r;
 	char extra[4096];
 	snprintf(extra, sizeof(extra), "%s", obj_cfg(o, "qemu-append"));
 	char *save = NULL;
 	for (char *w = strtok_r(extra, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		arg(a, "%s", w);
 	a->v[a->n] = NULL;
+	if (a->full) {
+		snprintf(err, errlen, "QEMU's command line is too long");
+		return -E2BIG;
+	}
+	return 0;
 }
 
 /* QEMU's own last words, from its stderr (run/qemu.log), on one line. */
@@ -254,7 +442,7 @@ static bool display_taken(struct model *m, int d)
 }
 
 /* The TCP listener's password, new at each start: RFB's DES scheme uses 8 characters. */
-static int vnc_secret(int rundfd)
+static int vnc_secret(int rundfd, gid_t gid)
 {
 	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	unsigned char raw[8];
@@ -264,7 +452,13 @@ static int vnc_secret(int rundfd)
 	for (size_t i = 0; i < sizeof(raw); i++)
 		pw[i] = set[raw[i] % (sizeof(set) - 1)];
 	pw[8] = 0;
-	return write_atomic(rundfd, VNC_SECRET, pw, 8, 0); /* 0600 */
+	int r = write_atomic(rundfd, VNC_SECRET, pw, 8, 0);
+	/* QEMU reads it through its descriptor as its user: group-readable, in a run/ that only
+	 * root reaches by name */
+	if (!r && (fchownat(rundfd, VNC_SECRET, 0, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		   fchmodat(rundfd, VNC_SECRET, 0640, 0) < 0))
+		r = -errno;
+	return r;
 }
 
 int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen)
@@ -282,7 +476,8 @@ int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen)
 
 /* For config/vnc-listen other than none: a VNC display whose port is free and that no
  * other VM (perhaps still starting, not yet listening) holds, and its password. */
-static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
+static int vnc_pick(struct model *m, struct object *o, int rundfd, gid_t gid, char *err,
+		    size_t errlen)
 {
 	struct in_addr ia;
 	const char *host = obj_cfg(o, "vnc-listen");
@@ -293,7 +488,7 @@ static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, si
 		snprintf(err, errlen, "config/vnc-listen: %s is not an IPv4 address (or none)", host);
 		return -EINVAL;
 	}
-	int r = vnc_secret(rundfd);
+	int r = vnc_secret(rundfd, gid);
 	if (r) {
 		snprintf(err, errlen, "cannot write the VNC password: %s", strerror(-r));
 		return r;
@@ -308,19 +503,69 @@ static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, si
 	return -EADDRINUSE;
 }
 
-/* Disks, VNC and NICs, before QEMU runs: what can fail here fails with our words, not
- * QEMU's. */
-static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
+/* run/qemu, QEMU's user's: its working directory. */
+static int qemu_dir(int rundfd, uid_t uid, gid_t gid, char *why, size_t whylen)
+{
+	int fd = mkdirat(rundfd, QEMU_DIR, 0700) < 0
+			 ? -1
+			 : openat(rundfd, QEMU_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, uid, gid) < 0) {
+		int e = -errno;
+		snprintf(why, whylen, "cannot make run/%s for QEMU's user: %s", QEMU_DIR, strerror(-e));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* QEMU's user, its directory, disks, VNC and NICs, before QEMU runs: what can fail here fails
+ * with our words, not QEMU's. The files QEMU gets are open in f. */
+static int vm_prepare(struct model *m, struct object *o, int rundfd, struct vm_files *f,
+		      uid_t *uid, gid_t *gid, int *qdfd, char *err, size_t errlen)
 {
 	char why[1024];
-	int r = vm_paths_check(m, o, why, sizeof(why));
+	vm_files_init(f);
+	*qdfd = -1;
+	int r = vm_user(uid, gid, why, sizeof(why));
+	if (!r && (*qdfd = qemu_dir(rundfd, *uid, *gid, why, sizeof(why))) < 0)
+		r = *qdfd;
+	if (!r)
+		r = vm_files_open(m, o, f, why, sizeof(why));
 	if (!r)
 		r = vm_disks_prepare(m, o, why, sizeof(why));
 	if (!r)
-		r = vnc_pick(m, o, rundfd, why, sizeof(why));
+		r = vm_files_overlays(m, o, f, why, sizeof(why));
+	if (!r)
+		r = vnc_pick(m, o, rundfd, *gid, why, sizeof(why));
 	if (!r && (r = net_start(m, o, rundfd, why, sizeof(why))))
 		o->rt.vnc_display = -1; /* no QEMU will hold it */
+	if (r) {
+		vm_files_close(f);
+		if (*qdfd >= 0)
+			close(*qdfd);
+		*qdfd = -1;
+	}
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
+}
+
+static int int_cmp(const void *x, const void *y)
+{
+	return *(const int *)x - *(const int *)y;
+}
+
+/* In QEMU's process before exec: only stdio, the ready monitor and q's descriptors open,
+ * those at their numbers (sorted). */
+static void keep_only(struct qfds *q)
+{
+	unsigned from = READY_FD + 1;
+	for (int i = 0; i < q->npass; i++) {
+		fcntl(q->pass[i], F_SETFD, 0);
+		if (q->pass[i] > (int)from)
+			close_range(from, q->pass[i] - 1, 0);
+		from = q->pass[i] + 1;
+	}
+	close_range(from, ~0U, 0); /* above all not /dev/fuse */
 }
 
 /* Reads from fd until a line that has want in it: 0, or -1 at the end (QEMU ended). */
@@ -372,57 +617,89 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 			 m->kvm.why);
 		return lifecycle_fail(m, o, why, -ENODEV, err, errlen);
 	}
+	static struct vm_files files; /* one start at a time */
+	static struct qfds q;
 	struct argv *a = calloc(1, sizeof(*a));
-	int dfd = run_prepare(m, o);
+	int dfd = run_prepare(m, o), qdfd = -1;
+	uid_t uid;
+	gid_t gid;
+	char why[1024];
 	if (!a || dfd < 0) {
 		free(a);
 		return lifecycle_fail(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
 				 err, errlen);
 	}
-	int r = vm_prepare(m, o, dfd, err, errlen);
+	int r = vm_prepare(m, o, dfd, &files, &uid, &gid, &qdfd, err, errlen);
+	if (!r && (r = qemu_argv(m, o, dfd, &files, gid, a, &q, why, sizeof(why))) < 0) {
+		net_stop(m, o);
+		o->rt.vnc_display = -1;
+		r = lifecycle_fail(m, o, why, r, err, errlen);
+	}
 	if (!r && (r = run_intent(m, o, dfd)) < 0) {
 		net_stop(m, o);
 		o->rt.vnc_display = -1;
 		r = lifecycle_fail(m, o, "cannot record the start in the run directory", r, err, errlen);
 	}
 	if (r) {
+		if (qdfd >= 0) {
+			vm_files_close(&files);
+			qfds_close(&q);
+			close(qdfd);
+		}
 		free(a);
 		close(dfd);
 		return r;
 	}
-	qemu_argv(m, o, a);
+	qsort(q.pass, q.npass, sizeof(q.pass[0]), int_cmp);
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* vmfs blocks signals for its signalfd */
-		int log = openat(dfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fchdir(dfd) < 0 || log < 0)
+		int log = openat(dfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+		if (fchdir(qdfd) < 0 || log < 0)
 			_exit(127);
 		setsid(); /* a session of its own: no signal to vmfs's group reaches the VM */
 		int sp[2]; /* a QMP monitor of its own: no polling of a socket QEMU has yet to make */
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 			_exit(127);
-		pid_t q = fork();
-		if (q == 0) {
+		pid_t qp = fork();
+		if (qp == 0) {
 			int null = open("/dev/null", O_RDWR);
 			if (dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
 			    (sp[1] == READY_FD ? fcntl(READY_FD, F_SETFD, 0)
 					       : dup2(sp[1], READY_FD)) < 0)
 				_exit(127);
-			close_range(READY_FD + 1, ~0U, 0); /* above all not /dev/fuse */
+			keep_only(&q);
+			int e = vm_user_drop();
+			if (e) {
+				fprintf(stderr, "cannot run QEMU as its user: %s\n", strerror(-e));
+				_exit(127);
+			}
 			execvp(a->v[0], a->v);
 			fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
 			_exit(127);
 		}
 		int ready = sp[0];
 		close(sp[1]);
-		_exit(q < 0 ? 127 : qemu_wait_ready(ready));
+		if (qp > 0) { /* QEMU's pid, written by root in root's run/ (no -pidfile in run/qemu) */
+			char line[32];
+			int n = snprintf(line, sizeof(line), "%d\n", (int)qp);
+			int pf = openat(dfd, "qemu.pid", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+			if (pf < 0 || write(pf, line, n) != n)
+				_exit(1);
+			close(pf);
+		}
+		_exit(qp < 0 ? 127 : qemu_wait_ready(ready));
 	}
+	int fork_errno = errno;
 	free(a);
 	close(dfd);
+	close(qdfd);
+	vm_files_close(&files);
+	qfds_close(&q);
 	if (pid < 0)
-		return lifecycle_fail(m, o, "cannot fork", -errno, err, errlen);
+		return lifecycle_fail(m, o, "cannot fork", -fork_errno, err, errlen);
 	int pfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pfd < 0) {
 		int st;
