@@ -82,6 +82,25 @@ ok "the socket the link named got no connection" test ! -e "$T/trapped"
 rm -f "$R/qemu/vnc.sock"
 mv "$R/qemu/vnc.real" "$R/qemu/vnc.sock"
 ok "kill" "$XWRITE" "$V/u/ctl" kill
+
+# every file QEMU uses, given open: a disk over a base, a CD-ROM, a kernel only root can read
+cp "$I/vmlinuz" "$I/closed-vmlinuz"
+chmod 600 "$I/closed-vmlinuz"
+qemu-img create -q -f qcow2 "$I/base.qcow2" 16M
+qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 "$I/top.qcow2"
+truncate -s 1M "$I/cd.iso"
+mkdir "$V/c"
+echo closed-vmlinuz >"$V/c/config/kernel" && echo initrd >"$V/c/config/initrd"
+echo top.qcow2 >"$V/c/config/disk" && echo cd.iso >"$V/c/config/cdrom"
+ok "a VM with a disk chain, a CD-ROM and a 0600 kernel starts" "$XWRITE" "$V/c/ctl" start
+ok "it boots" wait_for 60 console_has "$V/c" "vmfs guest c is up"
+cp_=$(field c pid)
+fds=$(for f in /proc/$cp_/fd/*; do readlink "$f"; done | sort -u)
+for f in "$I/top.qcow2" "$I/base.qcow2" "$I/cd.iso" "$S/ns/default/vms/c/disk0.qcow2"; do
+	ok "QEMU holds ${f#"$T"/} open (given by vmfs)" grep -qxF "$f" <<<"$fds"
+done
+ok "the 0600 kernel as a copy in memory (QEMU's user could not read the file)" grep -q '^/memfd:vmfs-boot' <<<"$fds"
+ok "kill it" "$XWRITE" "$V/c/ctl" kill
 vmfs_stop
 
 # no such user: VMs are refused, with the reason
