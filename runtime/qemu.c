@@ -151,8 +151,9 @@ static int listen_at(int dfd, const char *name)
 static int readable(struct qfds *q, int fd, gid_t gid)
 {
 	struct stat st;
-	if (fstat(fd, &st) == 0 && ((st.st_mode & S_IROTH) || ((st.st_mode & S_IRGRP) &&
-								st.st_gid == gid)))
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if ((st.st_mode & S_IROTH) || ((st.st_mode & S_IRGRP) && st.st_gid == gid))
 		return pass(q, fd, false);
 	int mem = memfd_create("vmfs-boot", MFD_CLOEXEC);
 	off_t off = 0;
