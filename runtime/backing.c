@@ -290,7 +290,7 @@ static int chain_open(const struct roots *rt, const char *what, const char *path
 		struct stat st;
 		v->blockdev = fstat(v->fd, &st) == 0 && S_ISBLK(st.st_mode);
 		if (!depth && pinned)
-			snprintf(fmt, sizeof(fmt), "%s", disk_format(real));
+			snprintf(fmt, sizeof(fmt), "%s", disk_format_fd(v->fd));
 		/* the format named by the layer above, else qemu-img probes it as QEMU would */
 		r = layer(rt, what, real, v->fd, *fmt ? fmt : NULL, rw, &l, v, err, errlen);
 		if (r || !*l.backing)
