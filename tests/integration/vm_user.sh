@@ -83,6 +83,30 @@ rm -f "$R/qemu/vnc.sock"
 mv "$R/qemu/vnc.real" "$R/qemu/vnc.sock"
 ok "kill" "$XWRITE" "$V/u/ctl" kill
 
+# a QEMU that plants links as it starts (a wrapper, run as QEMU is: the user vmfs, in run/qemu)
+cat >"$T/plantingqemu" <<'SH'
+#!/bin/sh
+ln -sf /etc/shadow ../qemu.pid 2>/dev/null && touch planted
+ln -sf /etc/shadow ../console.log 2>/dev/null && touch planted
+ln -s /etc/shadow screen.ppm
+exec qemu-system-x86_64 "$@"
+SH
+chmod 755 "$T/plantingqemu"
+chmod 711 "$T" # the wrapper must be reachable by the user vmfs (state/ stays 0700)
+mkdir "$V/p"
+echo vmlinuz >"$V/p/config/kernel" && echo initrd >"$V/p/config/initrd"
+echo "$T/plantingqemu" >"$V/p/config/qemu"
+ok "a QEMU that plants links starts" "$XWRITE" "$V/p/ctl" start
+PR=$S/ns/default/vms/p/run
+ok "it could not replace qemu.pid or console.log in run/" test ! -e "$PR/qemu/planted"
+ok "qemu.pid is still a file vmfs made" test -f "$PR/qemu.pid" -a ! -L "$PR/qemu.pid"
+ok "console.log too" test -f "$PR/console.log" -a ! -L "$PR/console.log"
+ok "its link in run/qemu is there" test -L "$PR/qemu/screen.ppm"
+ok "a screenshot through it fails" sh -c "! cat '$V/p/screenshot.png' >/dev/null 2>&1"
+like "$(tail -1 "$V/p/log")" "screenshot of p: .*(Permission denied|Too many levels of symbolic links)" \
+	"the log says why"
+ok "kill it" "$XWRITE" "$V/p/ctl" kill
+
 # every file QEMU uses, given open: a disk over a base, a CD-ROM, a kernel only root can read
 cp "$I/vmlinuz" "$I/closed-vmlinuz"
 chmod 600 "$I/closed-vmlinuz"
