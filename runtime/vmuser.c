@@ -12,8 +12,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
-
 #include "runtime/vm.h"
 
 #define GROUPS_MAX 64
@@ -101,8 +99,9 @@ int vm_user_drop(void)
 		return -EPERM;
 	if (qu.root)
 		return 0;
-	/* no capability may come back through an exec of a file that has some */
-	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+	/* no capability may come back through an exec of a file that has some (up to 63: the
+	 * running kernel may know more than these headers; EINVAL past its last) */
+	for (int cap = 0; cap < 64; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
 	if (setgroups(qu.ngroups, qu.groups) < 0 || setresgid(qu.gid, qu.gid, qu.gid) < 0 ||
