@@ -33,16 +33,12 @@
 #include "runtime/qmon.h"
 #include "runtime/qmp.h"
 #include "runtime/run.h"
+#include "runtime/vmpass.h"
 #include "runtime/vm.h"
 
 #define STOP_GRACE 10      /* seconds from ACPI power-down to SIGKILL */
 #define START_TIMEOUT 30000
 #define QMP_TIMEOUT 5000
-#define ARGV_MAX 512
-#define PASS_MAX 256 /* descriptors QEMU gets */
-/* the descriptor QEMU gets for the QMP monitor that says when it is set up */
-#define READY_FD 3
-#define READY_FD_STR "3"
 
 /* KVM where a probe guest ran at startup (a /dev/kvm alone can hang QEMU); everything else
  * runs under TCG emulation. */
@@ -54,121 +50,8 @@ static const char *qemu_accel(const struct model *m, const struct object *o)
 	return a;
 }
 
-struct argv {
-	char *v[ARGV_MAX + 1];
-	char store[65536];
-	size_t n, used;
-	bool full; /* an argument did not fit */
-};
-
-static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct argv *a, const char *fmt, ...)
-{
-	va_list ap;
-	a->full |= a->n >= ARGV_MAX || a->used >= sizeof(a->store);
-	if (a->full)
-		return;
-	va_start(ap, fmt);
-	int n = vsnprintf(a->store + a->used, sizeof(a->store) - a->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || a->used + n + 1 > sizeof(a->store)) {
-		a->full = true;
-		return;
-	}
-	a->v[a->n++] = a->store + a->used;
-	a->used += n + 1;
-}
-
-/* The descriptors QEMU gets (kept at their numbers across exec); own: those opened here,
- * closed once QEMU has them. */
-struct qfds {
-	int pass[PASS_MAX], own[PASS_MAX];
-	int npass, nown, sets;
-};
-
-static void qfds_close(struct qfds *q)
-{
-	for (int i = 0; i < q->nown; i++)
-		close(q->own[i]);
-	q->nown = q->npass = q->sets = 0;
-}
-
-/* fd (opened here if own) passed to QEMU at a number above its standard and ready ones:
- * that number, or -1 (closed if own). */
-static int pass(struct qfds *q, int fd, bool own)
-{
-	if (fd >= 0 && fd <= READY_FD + 1) {
-		int hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-		if (own)
-			close(fd);
-		fd = hi;
-		own = true;
-	}
-	if (fd < 0 || q->npass == PASS_MAX || q->nown == PASS_MAX) {
-		if (fd >= 0 && own)
-			close(fd);
-		return -1;
-	}
-	if (own)
-		q->own[q->nown++] = fd;
-	q->pass[q->npass++] = fd;
-	return fd;
-}
-
-/* An fd set (-add-fd) of fd and fd2 (-1: none) for a /dev/fdset/N file name: its N, -1 if
- * out of room. opaque: a note QEMU keeps with it (and /proc shows). */
-static int fdset(struct argv *a, struct qfds *q, int fd, int fd2, bool own, const char *opaque)
-{
-	int set = ++q->sets, fds[2] = {pass(q, fd, own), fd2 >= 0 ? pass(q, fd2, own) : -2};
-	if (fds[0] < 0 || fds[1] == -1)
-		return -1;
-	for (int i = 0; i < 2 && fds[i] >= 0; i++) {
-		arg(a, "-add-fd");
-		arg(a, "fd=%d,set=%d%s%s", fds[i], set, opaque && !i ? ",opaque=" : "",
-		    opaque && !i ? opaque : "");
-	}
-	return set;
-}
-
-/* A listening socket at dfd/name (root's), for QEMU's -chardev socket,fd=N,server=on. */
-static int listen_at(int dfd, const char *name)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, name);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-/* A file QEMU reads by name (-kernel, -initrd, a secret's file=): /proc/self/fd/N reopens
- * it, which asks its mode for QEMU's user. One QEMU's user cannot read (mode 0600, say) is
- * given as a copy in memory instead. The number to name, or -1. */
-static int readable(struct qfds *q, int fd, gid_t gid)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -1;
-	if ((st.st_mode & S_IROTH) || ((st.st_mode & S_IRGRP) && st.st_gid == gid))
-		return pass(q, fd, false);
-	int mem = memfd_create("vmfs-boot", MFD_CLOEXEC);
-	off_t off = 0;
-	while (mem >= 0 && off < st.st_size) {
-		ssize_t n = sendfile(mem, fd, &off, st.st_size - off);
-		if (n <= 0) {
-			close(mem);
-			mem = -1;
-		}
-	}
-	return mem < 0 ? -1 : pass(q, mem, true);
-}
-
 /* The kernel command line: our console and name first, the user's append last (wins). */
-static void kernel_args(struct model *m, struct object *o, struct argv *a, const char *accel)
+static void kernel_args(struct model *m, struct object *o, struct qargv *a, const char *accel)
 {
 	char append[2048] = "";
 	if (!strstr(obj_cfg(o, "append"), "console="))
@@ -182,51 +65,22 @@ static void kernel_args(struct model *m, struct object *o, struct argv *a, const
 			 o->rt.nics[0].addr);
 	snprintf(append + strlen(append), sizeof(append) - strlen(append), "vmfs.name=%s %s",
 		 o->name, obj_cfg(o, "append"));
-	arg(a, "-append");
-	arg(a, "%s", append);
+	qarg(a, "-append");
+	qarg(a, "%s", append);
 }
 
-/* -drive head,... over chain c: each layer's format and descriptors given, each backing
- * file named by the layer above (QEMU opens none by the name in a header). */
-static int drive_arg(struct argv *a, struct qfds *q, const struct vm_chain *c, const char *head)
-{
-	char opt[8192], pre[CHAIN_MAX * 8 + 1] = "";
-	size_t k = snprintf(opt, sizeof(opt), "%s", head);
-	for (int j = 0; j < c->n && k < sizeof(opt); j++) {
-		const struct vm_layer *l = &c->l[j];
-		int set = fdset(a, q, l->fd, l->rwfd, false, NULL);
-		if (set < 0)
-			return -EMFILE;
-		k += snprintf(opt + k, sizeof(opt) - k, ",%sdriver=%s,%sfile.driver=%s,%sfile.filename="
-			      "/dev/fdset/%d", pre, l->format, pre, l->blockdev ? "host_device" : "file",
-			      pre, set);
-		if (l->datafd >= 0 && k < sizeof(opt)) {
-			if ((set = fdset(a, q, l->datafd, l->datarw, false, NULL)) < 0)
-				return -EMFILE;
-			k += snprintf(opt + k, sizeof(opt) - k, ",%sdata-file.driver=file,"
-				      "%sdata-file.filename=/dev/fdset/%d", pre, pre, set);
-		}
-		strcat(pre, "backing.");
-	}
-	if (k >= sizeof(opt))
-		return -E2BIG;
-	arg(a, "-drive");
-	arg(a, "%s", opt);
-	return 0;
-}
-
-static int boot_args(struct model *m, struct object *o, struct argv *a, struct qfds *q,
+static int boot_args(struct model *m, struct object *o, struct qargv *a, struct qfds *q,
 		     const struct vm_files *f, gid_t gid, const char *accel)
 {
 	if (f->kernel >= 0) {
-		int k = readable(q, f->kernel, gid), i = f->initrd >= 0 ? readable(q, f->initrd, gid) : 0;
+		int k = qfd_readable(q, f->kernel, gid), i = f->initrd >= 0 ? qfd_readable(q, f->initrd, gid) : 0;
 		if (k < 0 || i < 0)
 			return -EMFILE;
-		arg(a, "-kernel");
-		arg(a, "/proc/self/fd/%d", k);
+		qarg(a, "-kernel");
+		qarg(a, "/proc/self/fd/%d", k);
 		if (f->initrd >= 0) {
-			arg(a, "-initrd");
-			arg(a, "/proc/self/fd/%d", i);
+			qarg(a, "-initrd");
+			qarg(a, "/proc/self/fd/%d", i);
 		}
 		kernel_args(m, o, a, accel);
 	}
@@ -236,17 +90,17 @@ static int boot_args(struct model *m, struct object *o, struct argv *a, struct q
 		char head[64];
 		snprintf(head, sizeof(head), "if=%s%s%s", d[i].iface, d[i].cache ? ",cache=" : "",
 			 d[i].cache ? d[i].cache : "");
-		r = drive_arg(a, q, &f->disk[i], head);
+		r = qarg_drive(a, q, &f->disk[i], head);
 	}
 	/* what -cdrom means */
 	if (!r && f->cdrom.n)
-		r = drive_arg(a, q, &f->cdrom, "media=cdrom,index=2,readonly=on");
+		r = qarg_drive(a, q, &f->cdrom, "media=cdrom,index=2,readonly=on");
 	return r;
 }
 
 /* A tap per NIC, made and bridged by runtime/net.c before QEMU runs; opened here, as QEMU
  * may not attach to a tap itself (and so no other QEMU of that user can either). */
-static int nic_args(struct object *o, struct argv *a, struct qfds *q, char *err, size_t errlen)
+static int nic_args(struct object *o, struct qargv *a, struct qfds *q, char *err, size_t errlen)
 {
 	/* the cloud kernel has virtio drivers only; microvm has no PCI bus */
 	const char *def = strcmp(obj_cfg(o, "machine"), "microvm") ? "virtio-net-pci"
@@ -256,76 +110,46 @@ static int nic_args(struct object *o, struct argv *a, struct qfds *q, char *err,
 		int fd = nl_tap_open(n->dev, err, errlen);
 		if (fd < 0)
 			return fd;
-		if ((fd = pass(q, fd, true)) < 0)
+		if ((fd = qfd_pass(q, fd, true)) < 0)
 			return -EMFILE;
-		arg(a, "-netdev");
-		arg(a, "tap,id=net%d,fd=%d", i, fd);
-		arg(a, "-device");
-		arg(a, "%s,netdev=net%d,mac=%s", *n->driver ? n->driver : def, i, n->mac);
+		qarg(a, "-netdev");
+		qarg(a, "tap,id=net%d,fd=%d", i, fd);
+		qarg(a, "-device");
+		qarg(a, "%s,netdev=net%d,mac=%s", *n->driver ? n->driver : def, i, n->mac);
 	}
-	return 0;
-}
-
-/* -chardev socket,id=ID on dfd/sock (made here: QEMU cannot write run/), its output logged
- * into dfd/log (appended to if append) through an fd set noted with note. */
-static int chardev_arg(struct argv *a, struct qfds *q, int dfd, const char *id, const char *sock,
-		       const char *log, bool append, const char *note)
-{
-	int s = pass(q, listen_at(dfd, sock), true);
-	int lf = openat(dfd, log, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-			(append ? O_APPEND : O_TRUNC), 0600);
-	int set = lf < 0 ? -1 : fdset(a, q, lf, -1, true, note);
-	if (s < 0 || set < 0)
-		return -EIO;
-	arg(a, "-chardev");
-	arg(a, "socket,id=%s,fd=%d,server=on,wait=off,logfile=/dev/fdset/%d%s", id, s, set,
-	    append ? ",logappend=on" : "");
-	return 0;
-}
-
-/* A QMP monitor on dfd/sock. */
-static int qmp_arg(struct argv *a, struct qfds *q, int dfd, const char *id, const char *sock)
-{
-	int s = pass(q, listen_at(dfd, sock), true);
-	if (s < 0)
-		return -EMFILE;
-	arg(a, "-chardev");
-	arg(a, "socket,id=%s,fd=%d,server=on,wait=off", id, s);
-	arg(a, "-mon");
-	arg(a, "chardev=%s,mode=control", id);
 	return 0;
 }
 
 /* The command line, and the descriptors it names opened into q; 0 or -errno (why in err). */
 static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm_files *f,
-		     gid_t gid, struct argv *a, struct qfds *q, char *err, size_t errlen)
+		     gid_t gid, struct qargv *a, struct qfds *q, char *err, size_t errlen)
 {
 	const char *accel = qemu_accel(m, o), *machine = obj_cfg(o, "machine");
 	uint64_t mem = 0;
 	char e[128];
 	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
-	arg(a, "%s", obj_cfg(o, "qemu"));
-	arg(a, "-name");
+	qarg(a, "%s", obj_cfg(o, "qemu"));
+	qarg(a, "-name");
 	/* the prefix (and the run directory in the console's logfile) say whose it is, so
 	 * that a restarted vmfs finds it in /proc */
-	arg(a, "%s,process=%s-%s", o->name, m->cgroup_top, o->name);
-	arg(a, "-accel");
-	arg(a, "%s", accel);
-	arg(a, "-M");
-	arg(a, "%s", machine);
-	arg(a, "-cpu");
-	arg(a, "%s", !strcmp(accel, "kvm") && !strcmp(obj_cfg(o, "cpu"), "max") ? "host" : obj_cfg(o, "cpu"));
-	arg(a, "-m");
-	arg(a, "%lluM", (unsigned long long)(mem >> 20));
-	arg(a, "-smp");
-	arg(a, "%s", obj_cfg(o, "vcpus"));
+	qarg(a, "%s,process=%s-%s", o->name, m->cgroup_top, o->name);
+	qarg(a, "-accel");
+	qarg(a, "%s", accel);
+	qarg(a, "-M");
+	qarg(a, "%s", machine);
+	qarg(a, "-cpu");
+	qarg(a, "%s", !strcmp(accel, "kvm") && !strcmp(obj_cfg(o, "cpu"), "max") ? "host" : obj_cfg(o, "cpu"));
+	qarg(a, "-m");
+	qarg(a, "%lluM", (unsigned long long)(mem >> 20));
+	qarg(a, "-smp");
+	qarg(a, "%s", obj_cfg(o, "vcpus"));
 	/* spawn=deny: no process, and so no shell, from a guest that took QEMU over */
 	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-sandbox",
 			       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-			       "-chardev", "socket,id=ready,fd=" READY_FD_STR, "-mon",
+			       "-chardev", "socket,id=ready,fd=" QEMU_READY_FD_STR, "-mon",
 			       "chardev=ready,mode=control"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		arg(a, "%s", fixed[i]);
+		qarg(a, "%s", fixed[i]);
 	char rundir[4200], esc[8400], note[8500];
 	run_dir(m, o, rundir, sizeof(rundir));
 	size_t k = 0;
@@ -337,13 +161,13 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 	esc[k] = 0;
 	/* the console log's set notes its path: a restarted vmfs finds this QEMU by it */
 	snprintf(note, sizeof(note), "%s/console.log", esc);
-	int r = qmp_arg(a, q, dfd, "qmp", "qmp.sock");
+	int r = qarg_qmp(a, q, dfd, "qmp", "qmp.sock");
 	if (!r)
-		r = qmp_arg(a, q, dfd, "events", "events.sock");
+		r = qarg_qmp(a, q, dfd, "events", "events.sock");
 	if (!r)
-		r = chardev_arg(a, q, dfd, "ser0", "console.sock", "console.log", true, note);
-	arg(a, "-serial");
-	arg(a, "chardev:ser0");
+		r = qarg_chardev(a, q, dfd, "ser0", "console.sock", "console.log", true, note);
+	qarg(a, "-serial");
+	qarg(a, "chardev:ser0");
 	/* ports after the console: a socket and a log each in the run directory */
 	long nserial = strtol(obj_cfg(o, "serial"), NULL, 10);
 	for (long i = 1; i < nserial && !r; i++) {
@@ -351,9 +175,9 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 		snprintf(id, sizeof(id), "ser%ld", i);
 		snprintf(sock, sizeof(sock), "serial%ld.sock", i);
 		snprintf(log, sizeof(log), "serial%ld.log", i);
-		r = chardev_arg(a, q, dfd, id, sock, log, false, NULL);
-		arg(a, "-serial");
-		arg(a, "chardev:ser%ld", i);
+		r = qarg_chardev(a, q, dfd, id, sock, log, false, NULL);
+		qarg(a, "-serial");
+		qarg(a, "chardev:ser%ld", i);
 	}
 	if (r) {
 		snprintf(err, errlen, "cannot make QEMU's sockets and logs in its run directory: %s",
@@ -361,31 +185,31 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 		return r;
 	}
 	if (strcmp(obj_cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
-		arg(a, "-vga");
-		arg(a, "%s", obj_cfg(o, "vga"));
+		qarg(a, "-vga");
+		qarg(a, "%s", obj_cfg(o, "vga"));
 	}
 	if (vm_has_display(o, NULL, 0)) {
 		/* a socket in run/qemu, which only root (and QEMU's user) reaches; the web door
 		 * passes viewers through to it */
-		arg(a, "-vnc");
-		arg(a, "unix:" VNC_SOCKET);
+		qarg(a, "-vnc");
+		qarg(a, "unix:" VNC_SOCKET);
 	}
 	if (o->rt.vnc_display >= 0) {
 		/* a port any local user reaches: it asks for the password only vnc shows */
 		int sfd = openat(dfd, VNC_SECRET, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0 || (sfd = pass(q, sfd, true)) < 0) {
+		if (sfd < 0 || (sfd = qfd_pass(q, sfd, true)) < 0) {
 			snprintf(err, errlen, "cannot pass the VNC password to QEMU");
 			return -EIO;
 		}
-		arg(a, "-object");
-		arg(a, "secret,id=vncpw,file=/proc/self/fd/%d", sfd);
-		arg(a, "-vnc");
-		arg(a, "%s:%d,id=tcp,password-secret=vncpw", obj_cfg(o, "vnc-listen"),
+		qarg(a, "-object");
+		qarg(a, "secret,id=vncpw,file=/proc/self/fd/%d", sfd);
+		qarg(a, "-vnc");
+		qarg(a, "%s:%d,id=tcp,password-secret=vncpw", obj_cfg(o, "vnc-listen"),
 		    o->rt.vnc_display);
 	}
 	if (*obj_cfg(o, "uuid")) {
-		arg(a, "-uuid");
-		arg(a, "%s", obj_cfg(o, "uuid"));
+		qarg(a, "-uuid");
+		qarg(a, "%s", obj_cfg(o, "uuid"));
 	}
 	if ((r = boot_args(m, o, a, q, f, gid, accel))) {
 		snprintf(err, errlen, "cannot pass the disks to QEMU: %s", strerror(-r));
@@ -397,7 +221,7 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 	snprintf(extra, sizeof(extra), "%s", obj_cfg(o, "qemu-append"));
 	char *save = NULL;
 	for (char *w = strtok_r(extra, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		arg(a, "%s", w);
+		qarg(a, "%s", w);
 	a->v[a->n] = NULL;
 	if (a->full) {
 		snprintf(err, errlen, "QEMU's command line is too long");
@@ -550,25 +374,6 @@ static int vm_prepare(struct model *m, struct object *o, int rundfd, struct vm_f
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
 }
 
-static int int_cmp(const void *x, const void *y)
-{
-	return *(const int *)x - *(const int *)y;
-}
-
-/* In QEMU's process before exec: only stdio, the ready monitor and q's descriptors open,
- * those at their numbers (sorted). */
-static void keep_only(struct qfds *q)
-{
-	unsigned from = READY_FD + 1;
-	for (int i = 0; i < q->npass; i++) {
-		fcntl(q->pass[i], F_SETFD, 0);
-		if (q->pass[i] > (int)from)
-			close_range(from, q->pass[i] - 1, 0);
-		from = q->pass[i] + 1;
-	}
-	close_range(from, ~0U, 0); /* above all not /dev/fuse */
-}
-
 /* Reads from fd until a line that has want in it: 0, or -1 at the end (QEMU ended). */
 static int qmp_line_with(int fd, const char *want)
 {
@@ -594,7 +399,7 @@ static int qmp_line_with(int fd, const char *want)
 	}
 }
 
-/* In the parent of QEMU: 0 once QMP answers a command on fd (QEMU's READY_FD), 1 if QEMU
+/* In the parent of QEMU: 0 once QMP answers a command on fd (QEMU_READY_FD), 1 if QEMU
  * ends first (the socket closes). The greeting alone would be too early: QMP lives in a
  * thread of its own that greets while the machine is still being set up, but commands run
  * in the main loop, which starts after. System calls only: this is a child of vmfs. */
@@ -620,7 +425,7 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	}
 	static struct vm_files files; /* one start at a time */
 	static struct qfds q;
-	struct argv *a = calloc(1, sizeof(*a));
+	struct qargv *a = calloc(1, sizeof(*a));
 	int dfd = run_prepare(m, o), qdfd = -1;
 	uid_t uid;
 	gid_t gid;
@@ -651,7 +456,7 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		close(dfd);
 		return r;
 	}
-	qsort(q.pass, q.npass, sizeof(q.pass[0]), int_cmp);
+	qfds_sort(&q);
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigset_t none;
@@ -668,10 +473,10 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		if (qp == 0) {
 			int null = open("/dev/null", O_RDWR);
 			if (dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-			    (sp[1] == READY_FD ? fcntl(READY_FD, F_SETFD, 0)
-					       : dup2(sp[1], READY_FD)) < 0)
+			    (sp[1] == QEMU_READY_FD ? fcntl(QEMU_READY_FD, F_SETFD, 0)
+					       : dup2(sp[1], QEMU_READY_FD)) < 0)
 				_exit(127);
-			keep_only(&q);
+			qfds_keep_only(&q);
 			int e = vm_user_drop();
 			if (e) {
 				fprintf(stderr, "cannot run QEMU as its user: %s\n", strerror(-e));
