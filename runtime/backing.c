@@ -62,7 +62,11 @@ static int reopen(int pathfd, int flags, const char *path, char *err, size_t err
 {
 	char link[64];
 	struct stat st;
-	if (fstat(pathfd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+	if (fstat(pathfd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
 		snprintf(err, errlen, "%s is %s, not a file: refused", path, file_kind(st.st_mode));
 		return -EINVAL;
 	}
@@ -76,6 +80,25 @@ static int reopen(int pathfd, int flags, const char *path, char *err, size_t err
 	return fd;
 }
 
+/* QEMU reopens what it was given through /proc/self/fd/N, where the file's mode decides:
+ * a file its user may write, given to read (a base many VMs share), it could write. */
+static int writable_by_qemu(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	char why[300];
+	if (vm_user(&uid, &gid, why, sizeof(why)) || !uid || fstat(fd, &st) < 0)
+		return 0;
+	if (!(st.st_mode & S_IWOTH) && !((st.st_mode & S_IWGRP) && st.st_gid == gid) &&
+	    st.st_uid != uid)
+		return 0;
+	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is writable by QEMU's user: a VM that "
+		 "only reads it could write it; refused (chmod go-w, and root as its owner)", path,
+		 (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
+	return -EPERM;
+}
+
 /* confined, then open: the descriptor for reading (and *rw for writing if rw), or -errno */
 static int open_checked(const struct roots *rt, const char *path, char *real, size_t reallen,
 			int *rw, char *err, size_t errlen)
@@ -83,6 +106,11 @@ static int open_checked(const struct roots *rt, const char *path, char *real, si
 	int pfd = confined(rt, path, real, reallen, err, errlen);
 	if (pfd < 0)
 		return pfd;
+	int e = rw ? 0 : writable_by_qemu(pfd, path, err, errlen);
+	if (e) {
+		close(pfd);
+		return e;
+	}
 	int fd = reopen(pfd, O_RDONLY, path, err, errlen);
 	if (fd >= 0 && rw && (*rw = reopen(pfd, O_RDWR, path, err, errlen)) < 0) {
 		close(fd);

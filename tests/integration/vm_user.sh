@@ -125,6 +125,14 @@ for f in "$I/top.qcow2" "$I/base.qcow2" "$I/cd.iso" "$S/ns/default/vms/c/disk0.q
 done
 ok "the 0600 kernel as a copy in memory (QEMU's user could not read the file)" grep -q '^/memfd:vmfs-boot' <<<"$fds"
 ok "kill it" "$XWRITE" "$V/c/ctl" kill
+# a base QEMU only reads, but could reopen for writing through /proc/self/fd/N
+chmod 666 "$I/base.qcow2"
+is "$(errno_of "$V/c/ctl" start)" "EPERM" "a base image others may write is refused"
+like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0666, owner 0:0\) is writable by QEMU's user" "saying why"
+chown vmfs "$I/base.qcow2"
+chmod 644 "$I/base.qcow2"
+is "$(errno_of "$V/c/ctl" start)" "EPERM" "one QEMU's user owns too"
+chown root "$I/base.qcow2"
 vmfs_stop
 
 # no such user: VMs are refused, with the reason
