@@ -69,9 +69,14 @@ bool run_cmdline_owner(const char *statedir, const char *prefix, char **argv, in
 		return true;
 	}
 	for (int i = 0; i < argc; i++) {
-		const char *lf = strstr(argv[i], ",logfile=");
+		/* the console log's path: its fd set's note (-add-fd ...,opaque=PATH), or, from a
+		 * vmfs whose QEMU opened it itself, the console's logfile= */
+		const char *lf = strstr(argv[i], ",logfile="), *note = strstr(argv[i], ",opaque=");
 		char path[4200];
-		if (!lf || strncmp(argv[i], "socket,id=ser0,", 15))
+		if (i && note && !strcmp(argv[i - 1], "-add-fd"))
+			lf = note - 1; /* ",opaque=" is one longer than ",logfile=" */
+		else if (!lf || strncmp(argv[i], "socket,id=ser0,", 15) ||
+			 !strncmp(lf + 9, "/dev/fdset/", 11))
 			continue;
 		unescape_commas(lf + 9, path, sizeof(path));
 		size_t n = strlen(path), tail = strlen("/run/console.log");

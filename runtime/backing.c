@@ -6,12 +6,13 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/backing.h"
 #include "runtime/disk.h"
 #include "runtime/vm.h"
 
-#define CHAIN_MAX 16
 #define INFO_TIMEOUT 5000 /* ms, per layer */
 
 struct roots {
@@ -19,37 +20,33 @@ struct roots {
 	int n;
 };
 
-/* The real path of path (what an open would reach), or -errno. */
-static int resolve(const char *path, char *out, size_t outlen)
-{
-	char link[64];
-	int fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, out, outlen - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	out[n] = 0;
-	return 0;
-}
-
-/* Whether path resolves inside a root; the resolved path in real. */
+/* path opened without reading it (O_PATH: a FIFO does not block, a device is not
+ * started), its real path in real (every link followed), and checked to lie inside a root:
+ * the O_PATH descriptor, or -errno. */
 static int confined(const struct roots *rt, const char *path, char *real, size_t reallen,
 		    char *err, size_t errlen)
 {
-	int r = resolve(path, real, reallen);
-	if (r) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		return r;
+	char link[64];
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
 	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, reallen - 1);
+	if (n < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-e));
+		close(fd);
+		return e;
+	}
+	real[n] = 0;
 	for (int i = 0; i < rt->n; i++) {
 		size_t l = strlen(rt->dir[i]);
 		if (!strncmp(real, rt->dir[i], l) && real[l] == '/')
-			return 0;
+			return fd;
 	}
+	close(fd);
 	if (strcmp(path, real))
 		snprintf(err, errlen, "%s is %s, outside images/ and the VM's state directory: "
 			 "refused", path, real);
@@ -57,6 +54,70 @@ static int confined(const struct roots *rt, const char *path, char *real, size_t
 		snprintf(err, errlen, "%s is outside images/ and the VM's state directory: refused",
 			 path);
 	return -EACCES;
+}
+
+/* The file behind an O_PATH descriptor opened for reading (or writing): the same inode,
+ * whatever its name points at by now. Only regular files and block devices. */
+static int reopen(int pathfd, int flags, const char *path, char *err, size_t errlen)
+{
+	char link[64];
+	struct stat st;
+	if (fstat(pathfd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		snprintf(err, errlen, "%s is %s, not a file: refused", path, file_kind(st.st_mode));
+		return -EINVAL;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", pathfd);
+	int fd = open(link, flags | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-e));
+		return e;
+	}
+	return fd;
+}
+
+/* QEMU reopens what it was given through /proc/self/fd/N, where the file's mode decides:
+ * a file its user may write, given to read (a base many VMs share), it could write. */
+static int writable_by_qemu(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	char why[300];
+	if (vm_user(&uid, &gid, why, sizeof(why)) || !uid || fstat(fd, &st) < 0)
+		return 0;
+	if (!(st.st_mode & S_IWOTH) && !((st.st_mode & S_IWGRP) && st.st_gid == gid) &&
+	    st.st_uid != uid)
+		return 0;
+	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is writable by QEMU's user: a VM that "
+		 "only reads it could write it; refused (chmod go-w, and root as its owner)", path,
+		 (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
+	return -EPERM;
+}
+
+/* confined, then open: the descriptor for reading (and *rw for writing if rw), or -errno */
+static int open_checked(const struct roots *rt, const char *path, char *real, size_t reallen,
+			int *rw, char *err, size_t errlen)
+{
+	int pfd = confined(rt, path, real, reallen, err, errlen);
+	if (pfd < 0)
+		return pfd;
+	int e = rw ? 0 : writable_by_qemu(pfd, path, err, errlen);
+	if (e) {
+		close(pfd);
+		return e;
+	}
+	int fd = reopen(pfd, O_RDONLY, path, err, errlen);
+	if (fd >= 0 && rw && (*rw = reopen(pfd, O_RDWR, path, err, errlen)) < 0) {
+		close(fd);
+		fd = *rw;
+	}
+	close(pfd);
+	return fd;
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -88,17 +149,19 @@ int backing_parse(const char *json, const char *path, struct backing_layer *l, c
 		  size_t errlen)
 {
 	json_object *j = json_tokener_parse(json), *fs, *fsd;
-	*l->backing = *l->backing_format = *l->data_file = 0;
+	*l->backing = *l->backing_format = *l->data_file = *l->format = 0;
 	if (!j || !json_object_is_type(j, json_type_object)) {
 		snprintf(err, errlen, "cannot read %s: qemu-img info gave no JSON object", path);
 		json_object_put(j);
 		return -EIO;
 	}
 	int r = 0;
-	const char *df = NULL, *bf = jstr(j, "full-backing-filename"), *f = jstr(j, "format");
+	/* the name as recorded, resolved here: qemu-img read the file as /proc/PID/fd/N, so
+	 * its own full-backing-filename would lie under /proc */
+	const char *df = NULL, *bf = jstr(j, "backing-filename"), *f = jstr(j, "format");
 	const char *bfmt = jstr(j, "backing-filename-format");
 	if (!bf)
-		bf = jstr(j, "backing-filename");
+		bf = jstr(j, "full-backing-filename");
 	if (json_object_object_get_ex(j, "format-specific", &fs) &&
 	    json_object_object_get_ex(fs, "data", &fsd))
 		df = jstr(fsd, "data-file");
@@ -124,52 +187,140 @@ int backing_parse(const char *json, const char *path, struct backing_layer *l, c
 		if (bf)
 			beside(path, bf, l->backing, sizeof(l->backing));
 		snprintf(l->backing_format, sizeof(l->backing_format), "%s", bfmt ? bfmt : "");
+		snprintf(l->format, sizeof(l->format), "%s", f);
 	}
 	json_object_put(j);
 	return r;
 }
 
-/* One layer (real, as QEMU will open it as format; NULL: probed): its data file checked,
- * the next layer's name and format (empty: none, or not recorded) in l. */
-static int layer(const struct roots *rt, const char *what, const char *real, const char *format,
-		 struct backing_layer *l, char *err, size_t errlen)
+
+/* What qemu-img said of a layer, kept while the file is unchanged (same inode, size, mtime
+ * and ctime: a write to a header changes them), so that starting a VM again spawns no
+ * qemu-img for an image that did not change. */
+#define CACHE_MAX 32
+static struct cached {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	char asked[16];
+	char *real;
+	struct backing_layer l;
+} *cache[CACHE_MAX];
+static unsigned cache_next;
+
+static bool same(const struct cached *c, const struct stat *st, const char *real,
+		 const char *asked)
 {
+	return c && c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+	       c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       c->ctime.tv_sec == st->st_ctim.tv_sec && c->ctime.tv_nsec == st->st_ctim.tv_nsec &&
+	       !strcmp(c->asked, asked) && !strcmp(c->real, real);
+}
+
+static int info_cached(int fd, const char *real, const char *format, struct backing_layer *l,
+		       char *err, size_t errlen)
+{
+	struct stat st;
+	const char *asked = format ? format : "";
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	for (int i = 0; i < CACHE_MAX; i++)
+		if (same(cache[i], &st, real, asked)) {
+			*l = cache[i]->l;
+			return 0;
+		}
+	/* qemu-img reads the very file vmfs holds open, not whatever the name is by now */
+	char path[64];
 	struct sbuf out = {0};
-	char why[600], dreal[PATH_MAX];
-	int r = disk_info(real, format, INFO_TIMEOUT, &out, why, sizeof(why));
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), fd);
+	int r = disk_info(path, format, INFO_TIMEOUT, &out, err, errlen);
 	if (!r)
-		r = backing_parse(out.p, real, l, why, sizeof(why));
+		r = backing_parse(out.p, real, l, err, errlen);
 	sb_free(&out);
+	struct cached *c = r ? NULL : calloc(1, sizeof(*c));
+	if (!c || !(c->real = strdup(real))) {
+		free(c);
+		return r;
+	}
+	*c = (struct cached){st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, "", c->real,
+			     *l};
+	snprintf(c->asked, sizeof(c->asked), "%s", asked);
+	struct cached **slot = &cache[cache_next++ % CACHE_MAX];
+	if (*slot)
+		free((*slot)->real);
+	free(*slot);
+	*slot = c;
+	return 0;
+}
+
+/* One layer, open in fd (real, as QEMU will read it as format; NULL: probed): what it is and
+ * names in l, its data file checked and opened into v. */
+static int layer(const struct roots *rt, const char *what, const char *real, int fd,
+		 const char *format, bool writable, struct backing_layer *l, struct vm_layer *v,
+		 char *err, size_t errlen)
+{
+	char why[600], dreal[PATH_MAX];
+	int r = info_cached(fd, real, format, l, why, sizeof(why));
 	if (r) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		return r;
 	}
-	if (*l->data_file &&
-	    (r = confined(rt, l->data_file, dreal, sizeof(dreal), why, sizeof(why))))
-		snprintf(err, errlen, "%s: the data file of %s: %s", what, real, why);
-	return r;
+	snprintf(v->format, sizeof(v->format), "%s", l->format);
+	if (!*l->data_file)
+		return 0;
+	v->datafd = open_checked(rt, l->data_file, dreal, sizeof(dreal),
+				 writable ? &v->datarw : NULL, why, sizeof(why));
+	if (v->datafd >= 0)
+		return 0;
+	snprintf(err, errlen, "%s: the data file of %s: %s", what, real, why);
+	return v->datafd;
 }
 
-/* path and every layer under it */
+static void chain_close(struct vm_chain *c)
+{
+	for (int i = 0; i < c->n; i++) {
+		int *fds[] = {&c->l[i].fd, &c->l[i].rwfd, &c->l[i].datafd, &c->l[i].datarw};
+		for (size_t k = 0; k < ARRAY_SIZE(fds); k++)
+			if (*fds[k] >= 0)
+				close(*fds[k]);
+	}
+	c->n = 0;
+}
+
+static struct vm_layer *layer_new(struct vm_chain *c)
+{
+	struct vm_layer *v = &c->l[c->n++];
+	*v = (struct vm_layer){.fd = -1, .rwfd = -1, .datafd = -1, .datarw = -1};
+	return v;
+}
+
+/* path and every layer under it, into c */
 /* pinned: QEMU is told the first layer's format (runtime/vmdisk.c), else it probes it */
-static int chain_check(const struct roots *rt, const char *what, const char *path, bool pinned,
-		       char *err, size_t errlen)
+static int chain_open(const struct roots *rt, const char *what, const char *path, bool pinned,
+		      bool writable, struct vm_chain *c, char *err, size_t errlen)
 {
 	static struct backing_layer l; /* 8 KiB: one start at a time */
 	char cur[PATH_MAX], real[PATH_MAX], fmt[32] = "", why[900];
 	snprintf(cur, sizeof(cur), "%s", path);
 	for (int depth = 0; depth < CHAIN_MAX; depth++) {
-		int r = confined(rt, cur, real, sizeof(real), why, sizeof(why));
+		struct vm_layer *v = layer_new(c);
+		bool rw = writable && !depth;
+		v->fd = open_checked(rt, cur, real, sizeof(real), rw ? &v->rwfd : NULL, why,
+				     sizeof(why));
+		int r = v->fd < 0 ? v->fd : 0;
 		if (r && depth)
 			snprintf(err, errlen, "%s: the backing chain of %s: %s", what, path, why);
 		else if (r)
 			snprintf(err, errlen, "%s: %s", what, why);
 		if (r)
 			return r;
+		struct stat st;
+		v->blockdev = fstat(v->fd, &st) == 0 && S_ISBLK(st.st_mode);
 		if (!depth && pinned)
-			snprintf(fmt, sizeof(fmt), "%s", disk_format(real));
-		/* the format named by the layer above, else qemu-img probes it as QEMU will */
-		r = layer(rt, what, real, *fmt ? fmt : NULL, &l, err, errlen);
+			snprintf(fmt, sizeof(fmt), "%s", disk_format_fd(v->fd));
+		/* the format named by the layer above, else qemu-img probes it as QEMU would */
+		r = layer(rt, what, real, v->fd, *fmt ? fmt : NULL, rw, &l, v, err, errlen);
 		if (r || !*l.backing)
 			return r;
 		snprintf(cur, sizeof(cur), "%s", l.backing);
@@ -180,7 +331,26 @@ static int chain_check(const struct roots *rt, const char *what, const char *pat
 	return -ELOOP;
 }
 
-int vm_paths_check(struct model *m, struct object *o, char *err, size_t errlen)
+void vm_files_init(struct vm_files *f)
+{
+	f->kernel = f->initrd = -1;
+	f->cdrom.n = f->ndisks = 0;
+}
+
+void vm_files_close(struct vm_files *f)
+{
+	if (f->kernel >= 0)
+		close(f->kernel);
+	if (f->initrd >= 0)
+		close(f->initrd);
+	chain_close(&f->cdrom);
+	for (int i = 0; i < f->ndisks; i++)
+		chain_close(&f->disk[i]);
+	vm_files_init(f);
+}
+
+static int files_open(struct model *m, struct object *o, struct vm_files *f, char *err,
+		      size_t errlen)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
 	struct roots rt = {.n = 0};
@@ -196,29 +366,75 @@ int vm_paths_check(struct model *m, struct object *o, char *err, size_t errlen)
 		initrd = *initrd ? initrd : "initrd";
 	}
 	const char *files[][2] = {{"config/kernel", kernel}, {"config/initrd", *kernel ? initrd : ""}};
+	int *fds[] = {&f->kernel, &f->initrd};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		if (!*files[i][1])
 			continue;
 		model_image_path(m, files[i][1], path, sizeof(path));
 		char why[900];
-		int r = confined(&rt, path, real, sizeof(real), why, sizeof(why));
-		if (r) {
+		*fds[i] = open_checked(&rt, path, real, sizeof(real), NULL, why, sizeof(why));
+		if (*fds[i] < 0) {
 			snprintf(err, errlen, "%s: %s", files[i][0], why);
-			return r;
+			return *fds[i];
 		}
 	}
 	if (*obj_cfg(o, "cdrom")) {
 		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
-		int r = chain_check(&rt, "config/cdrom", path, false, err, errlen);
+		int r = chain_open(&rt, "config/cdrom", path, false, false, &f->cdrom, err, errlen);
 		if (r)
 			return r;
 	}
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
+	bool snap = obj_cfg_bool(o, "snapshot");
 	for (int i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "disk %d", i);
-		int r = chain_check(&rt, what, d[i].image, true, err, errlen);
+		f->ndisks = i + 1;
+		int r = chain_open(&rt, what, d[i].image, true, !snap, &f->disk[i], err, errlen);
 		if (r)
 			return r;
+	}
+	return 0;
+}
+
+int vm_files_open(struct model *m, struct object *o, struct vm_files *f, char *err,
+		  size_t errlen)
+{
+	vm_files_init(f);
+	int r = files_open(m, o, f, err, errlen);
+	if (r)
+		vm_files_close(f);
+	return r;
+}
+
+int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, char *err,
+		      size_t errlen)
+{
+	static struct vm_disk d[VM_DISKS_MAX];
+	if (!obj_cfg_bool(o, "snapshot"))
+		return 0;
+	int n = vm_disks(m, o, d, VM_DISKS_MAX);
+	for (int i = 0; i < n && i < f->ndisks; i++) {
+		struct vm_chain *c = &f->disk[i];
+		if (c->n > CHAIN_MAX) {
+			snprintf(err, errlen, "disk %d: the chain is too deep for an overlay", i);
+			return -ELOOP;
+		}
+		/* made by vmfs in the VM's own directory (root's): no link can be there */
+		int rw = open(d[i].path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", rw);
+		int ro = rw < 0 ? -1 : open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (ro < 0) {
+			int e = -errno;
+			snprintf(err, errlen, "disk %d: the overlay %s: %s", i, d[i].path, strerror(-e));
+			if (rw >= 0)
+				close(rw);
+			return e;
+		}
+		memmove(&c->l[1], &c->l[0], c->n * sizeof(c->l[0]));
+		c->n++;
+		c->l[0] = (struct vm_layer){.fd = ro, .rwfd = rw, .datafd = -1, .datarw = -1};
+		snprintf(c->l[0].format, sizeof(c->l[0].format), "qcow2");
 	}
 	return 0;
 }

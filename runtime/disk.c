@@ -13,16 +13,21 @@
 
 #include "runtime/util.h"
 
-const char *disk_format(const char *path)
+const char *disk_format_fd(int fd)
 {
 	unsigned char magic[4] = {0};
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (read(fd, magic, 4) != 4)
-			memset(magic, 0, 4);
-		close(fd);
-	}
+	if (pread(fd, magic, 4, 0) != 4)
+		memset(magic, 0, 4);
 	return !memcmp(magic, "QFI\xfb", 4) ? "qcow2" : "raw";
+}
+
+const char *disk_format(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *f = disk_format_fd(fd);
+	if (fd >= 0)
+		close(fd);
+	return f;
 }
 
 /* Starts qemu-img in dirfd (-1: here), its output into a pipe (*outfd): the last line is

@@ -12,6 +12,8 @@
 /* "qcow2" or "raw", from the image's first bytes: QEMU is never left to guess (a raw disk
  * whose guest wrote a qcow2 header there would be opened as qcow2 the next time). */
 const char *disk_format(const char *path);
+/* The same, of an open file (read at offset 0). */
+const char *disk_format_fd(int fd);
 /* qemu-img info --output=json of path alone (its backing files are not opened), read as
  * format (NULL: as qemu-img guesses it), killed after timeout_ms: the JSON text, NUL-terminated, appended to out. 0, or
  * -errno with the reason in err. */

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "runtime/kvm.h"
+#include "runtime/orphan.h"
+#include "runtime/vm.h"
 
 #define PROBE_PORT 0x10
 #define PROBE_VALUE 0x2a
@@ -131,12 +133,30 @@ static void guest_run(int kvm, struct kvm_probe *p)
 }
 #endif
 
+static bool as_user;
+
+void kvm_probe_as_qemu_user(void)
+{
+	uid_t uid;
+	gid_t gid;
+	char why[300];
+	/* no such user: VMs do not start at all; the probe still says what KVM does */
+	as_user = vm_user(&uid, &gid, why, sizeof(why)) == 0;
+	orphan_before_exec = as_user ? vm_user_drop : NULL;
+}
+
 static void probe_dev(const char *dev, struct kvm_probe *p)
 {
+	int e = as_user ? vm_user_drop() : 0;
+	if (e) {
+		snprintf(p->why, sizeof(p->why), "cannot probe as QEMU's user: %s", strerror(-e));
+		return;
+	}
 	int kvm = open(dev, O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
 		p->verdict = errno == ENOENT ? KVM_ABSENT : KVM_BROKEN;
-		snprintf(p->why, sizeof(p->why), "%s: %s", dev, strerror(errno));
+		snprintf(p->why, sizeof(p->why), "%s: %s%s", dev, strerror(errno),
+			 errno == EACCES && as_user ? " (for QEMU's user: is it in group kvm?)" : "");
 		return;
 	}
 	int api = ioctl(kvm, KVM_GET_API_VERSION, 0);

@@ -27,5 +27,8 @@ void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p);
  * the host's boot. Nothing happens if kernel does not exist. */
 void kvm_probe_boot(const char *qemu, const char *kernel, const char *cache, int timeout_ms,
 		    struct kvm_probe *p);
+/* From now on the probes run as QEMU's user (runtime/vmuser.c), as VMs will: a /dev/kvm that
+ * user cannot open (not in group kvm) is then no KVM for VMs either. Not for a test's device. */
+void kvm_probe_as_qemu_user(void);
 const char *kvm_verdict_name(enum kvm_verdict v); /* "absent", "works", "broken" */
 #endif

@@ -59,13 +59,21 @@ static bool boot_ok(const char *qemu, const char *kernel, int timeout_ms)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int out[2];
-	if (pipe2(out, O_CLOEXEC))
+	/* given as its stdin: QEMU's user may not reach images/ by name */
+	int kfd = open(kernel, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return true;
+	if (pipe2(out, O_CLOEXEC)) {
+		close(kfd);
 		return true; /* cannot tell: the earlier stages' verdict stands */
+	}
 	char *argv[] = {(char *)qemu, "-accel", "kvm", "-M", "pc", "-cpu", "host", "-m", "128",
 			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
-			(char *)kernel, "-append", "console=ttyS0 panic=-1", "-serial", "stdio", NULL};
+			"/proc/self/fd/0", "-append", "console=ttyS0 panic=-1", "-serial", "stdio",
+			NULL};
 	struct orphan q;
-	int r = orphan_spawn(argv, -1, out[1], -1, &q);
+	int r = orphan_spawn(argv, kfd, out[1], -1, &q);
+	close(kfd);
 	close(out[1]);
 	bool ok = r || banner_seen(out[0], &t0, timeout_ms);
 	close(out[0]);

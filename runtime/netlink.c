@@ -481,6 +481,26 @@ int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen)
 	return rc;
 }
 
+int nl_tap_open(const char *name, char *err, size_t errlen)
+{
+	struct ifreq ifr = {0};
+	int rc = name_ok("tap", name, err, errlen);
+	if (rc)
+		return rc;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+	/* as QEMU attaches with ifname=: with a virtio-net header when the kernel has it */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "opening tap %s: %s", name, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 /* A request on a named link that says nothing but its errno. */
 static int link_plain(struct nl *nl, const char *name, int type, bool up)
 {

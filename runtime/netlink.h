@@ -51,9 +51,12 @@ int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
 int nl_veth_add_ns(struct nl *nl, const char *host, const char *peer, int netnsfd,
 		   const unsigned char mac[6], char *err, size_t errlen);
 
-/* A persistent TAP device (IFF_TAP|IFF_NO_PI), up, for QEMU's
- * -netdev tap,ifname=NAME,script=no,downscript=no. -EEXIST if a link has that name. */
+/* A persistent TAP device (IFF_TAP|IFF_NO_PI), up, for a VM (nl_tap_open gives it to
+ * QEMU). -EEXIST if a link has that name. */
 int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen);
+/* The tap name (made by nl_tap_add), open for QEMU's -netdev tap,fd=: QEMU, not root, may not
+ * attach to it itself, and the descriptor lets only that QEMU use it. fd or -errno. */
+int nl_tap_open(const char *name, char *err, size_t errlen);
 
 /* An 802.1Q VLAN interface name on parent (an uplink), carrying vid tagged, up. The
  * kernel needs 8021q: -EOPNOTSUPP (and says so) without it. */

@@ -11,6 +11,7 @@
 #define KILLED_MAX 8
 
 static pid_t killed[KILLED_MAX]; /* killed, not yet reaped */
+int (*orphan_before_exec)(void);
 
 static void child_exec(char *const argv[], int in, int out, int err, pid_t parent)
 {
@@ -22,6 +23,8 @@ static void child_exec(char *const argv[], int in, int out, int err, pid_t paren
 	for (int i = 0; i < 3; i++)
 		dup2(fds[i] >= 0 ? fds[i] : null, i);
 	close_range(3, ~0U, 0); /* nothing of vmfs's, above all not /dev/fuse */
+	if (orphan_before_exec && orphan_before_exec())
+		_exit(127);
 	execvp(argv[0], argv);
 	_exit(127);
 }

@@ -12,6 +12,8 @@ struct orphan {
 	int pidfd; /* names it even after it ended, so a kill never hits a recycled pid */
 };
 
+/* When set, what the child runs before exec (dropping to QEMU's user); nonzero: no exec. */
+extern int (*orphan_before_exec)(void);
 /* Runs argv (PATH searched) with stdin, stdout and stderr from in, out and err (-1:
  * /dev/null). 0 or -errno. */
 int orphan_spawn(char *const argv[], int in, int out, int err, struct orphan *o);

@@ -1,17 +1,22 @@
-/* The QEMU backend. A start runs QEMU in the VM's run directory under its seccomp sandbox
+/* The QEMU backend. A start runs QEMU as the host user vmfs (runtime/vmuser.c), in run/qemu,
+ * under its seccomp sandbox
  * (-sandbox, which forbids QEMU any fork: no -daemonize, so vmfs detaches it) through a
  * small parent of ours that exits only once the machine is set up (QMP answers on a socket
  * pair) or QEMU died: its exit status says whether the start worked, QEMU's stderr (run/qemu.log) why not.
  * QEMU is that parent's child, so when it exits QEMU belongs to init: a vmfs that dies takes
  * no VM with it. The serial console is a socket chardev (console.sock, for
  * input) with a log file (console.log: scrollback and live output), the same files a
- * container has; QMP (qmp.sock) carries pause, resume, powerdown and reset. */
+ * container has; QMP (qmp.sock) carries pause, resume, powerdown and reset. QEMU opens no
+ * file by name outside run/qemu: vmfs opens each (images checked by runtime/backing.c, the
+ * logs, listening sockets, taps) and passes the descriptor. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -19,22 +24,21 @@
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "runtime/backing.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
+#include "runtime/netlink.h"
 #include "runtime/qmon.h"
 #include "runtime/qmp.h"
 #include "runtime/run.h"
+#include "runtime/vmpass.h"
 #include "runtime/vm.h"
 
 #define STOP_GRACE 10      /* seconds from ACPI power-down to SIGKILL */
 #define START_TIMEOUT 30000
 #define QMP_TIMEOUT 5000
-#define ARGV_MAX 96
-/* the descriptor QEMU gets for the QMP monitor that says when it is set up */
-#define READY_FD 3
-#define READY_FD_STR "3"
 
 /* KVM where a probe guest ran at startup (a /dev/kvm alone can hang QEMU); everything else
  * runs under TCG emulation. */
@@ -46,29 +50,8 @@ static const char *qemu_accel(const struct model *m, const struct object *o)
 	return a;
 }
 
-struct argv {
-	char *v[ARGV_MAX + 1];
-	char store[16384];
-	size_t n, used;
-};
-
-static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct argv *a, const char *fmt, ...)
-{
-	va_list ap;
-	if (a->n >= ARGV_MAX || a->used >= sizeof(a->store))
-		return;
-	va_start(ap, fmt);
-	int n = vsnprintf(a->store + a->used, sizeof(a->store) - a->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || a->used + n + 1 > sizeof(a->store))
-		return;
-	a->v[a->n++] = a->store + a->used;
-	a->used += n + 1;
-}
-
 /* The kernel command line: our console and name first, the user's append last (wins). */
-static void kernel_args(struct model *m, struct object *o, struct argv *a, const char *accel)
+static void kernel_args(struct model *m, struct object *o, struct qargv *a, const char *accel)
 {
 	char append[2048] = "";
 	if (!strstr(obj_cfg(o, "append"), "console="))
@@ -82,88 +65,92 @@ static void kernel_args(struct model *m, struct object *o, struct argv *a, const
 			 o->rt.nics[0].addr);
 	snprintf(append + strlen(append), sizeof(append) - strlen(append), "vmfs.name=%s %s",
 		 o->name, obj_cfg(o, "append"));
-	arg(a, "-append");
-	arg(a, "%s", append);
+	qarg(a, "-append");
+	qarg(a, "%s", append);
 }
 
-static void boot_args(struct model *m, struct object *o, struct argv *a, const char *accel)
+static int boot_args(struct model *m, struct object *o, struct qargv *a, struct qfds *q,
+		     const struct vm_files *f, gid_t gid, const char *accel)
 {
-	char path[4200];
-	const char *kernel = obj_cfg(o, "kernel"), *initrd = obj_cfg(o, "initrd");
-	if (!*kernel && !*obj_cfg(o, "disk") && !*obj_cfg(o, "cdrom")) {
-		kernel = "vmlinuz"; /* nothing to boot given: the default image ./setup builds */
-		initrd = *initrd ? initrd : "initrd";
-	}
-	if (*kernel) {
-		model_image_path(m, kernel, path, sizeof(path));
-		arg(a, "-kernel");
-		arg(a, "%s", path);
-		if (*initrd) {
-			model_image_path(m, initrd, path, sizeof(path));
-			arg(a, "-initrd");
-			arg(a, "%s", path);
+	if (f->kernel >= 0) {
+		int k = qfd_readable(q, f->kernel, gid), i = f->initrd >= 0 ? qfd_readable(q, f->initrd, gid) : 0;
+		if (k < 0 || i < 0)
+			return -EMFILE;
+		qarg(a, "-kernel");
+		qarg(a, "/proc/self/fd/%d", k);
+		if (f->initrd >= 0) {
+			qarg(a, "-initrd");
+			qarg(a, "/proc/self/fd/%d", i);
 		}
 		kernel_args(m, o, a, accel);
 	}
 	static struct vm_disk d[VM_DISKS_MAX];
-	int n = vm_disks(m, o, d, VM_DISKS_MAX);
-	for (int i = 0; i < n; i++) {
-		arg(a, "-drive");
-		arg(a, "file=%s,format=%s,if=%s%s%s", d[i].path, d[i].format, d[i].iface,
-		    d[i].cache ? ",cache=" : "", d[i].cache ? d[i].cache : "");
+	int n = vm_disks(m, o, d, VM_DISKS_MAX), r = 0;
+	for (int i = 0; i < n && i < f->ndisks && !r; i++) {
+		char head[64];
+		snprintf(head, sizeof(head), "if=%s%s%s", d[i].iface, d[i].cache ? ",cache=" : "",
+			 d[i].cache ? d[i].cache : "");
+		r = qarg_drive(a, q, &f->disk[i], head);
 	}
-	if (*obj_cfg(o, "cdrom")) {
-		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
-		arg(a, "-cdrom");
-		arg(a, "%s", path);
-	}
+	/* what -cdrom means */
+	if (!r && f->cdrom.n)
+		r = qarg_drive(a, q, &f->cdrom, "media=cdrom,index=2,readonly=on");
+	return r;
 }
 
-/* A tap per NIC, made and bridged by runtime/net.c before QEMU runs: QEMU only opens it. */
-static void nic_args(struct object *o, struct argv *a)
+/* A tap per NIC, made and bridged by runtime/net.c before QEMU runs; opened here, as QEMU
+ * may not attach to a tap itself (and so no other QEMU of that user can either). */
+static int nic_args(struct object *o, struct qargv *a, struct qfds *q, char *err, size_t errlen)
 {
 	/* the cloud kernel has virtio drivers only; microvm has no PCI bus */
 	const char *def = strcmp(obj_cfg(o, "machine"), "microvm") ? "virtio-net-pci"
 								   : "virtio-net-device";
 	for (int i = 0; i < o->rt.nnics; i++) {
 		const struct netnic *n = &o->rt.nics[i];
-		arg(a, "-netdev");
-		arg(a, "tap,id=net%d,ifname=%s,script=no,downscript=no", i, n->dev);
-		arg(a, "-device");
-		arg(a, "%s,netdev=net%d,mac=%s", *n->driver ? n->driver : def, i, n->mac);
+		int fd = nl_tap_open(n->dev, err, errlen);
+		if (fd < 0)
+			return fd;
+		if ((fd = qfd_pass(q, fd, true)) < 0)
+			return -EMFILE;
+		qarg(a, "-netdev");
+		qarg(a, "tap,id=net%d,fd=%d", i, fd);
+		qarg(a, "-device");
+		qarg(a, "%s,netdev=net%d,mac=%s", *n->driver ? n->driver : def, i, n->mac);
 	}
+	return 0;
 }
 
-static void qemu_argv(struct model *m, struct object *o, struct argv *a)
+/* The command line, and the descriptors it names opened into q; 0 or -errno (why in err). */
+static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm_files *f,
+		     gid_t gid, struct qargv *a, struct qfds *q, char *err, size_t errlen)
 {
 	const char *accel = qemu_accel(m, o), *machine = obj_cfg(o, "machine");
 	uint64_t mem = 0;
 	char e[128];
 	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
-	arg(a, "%s", obj_cfg(o, "qemu"));
-	arg(a, "-name");
+	qarg(a, "%s", obj_cfg(o, "qemu"));
+	qarg(a, "-name");
 	/* the prefix (and the run directory in the console's logfile) say whose it is, so
 	 * that a restarted vmfs finds it in /proc */
-	arg(a, "%s,process=%s-%s", o->name, m->cgroup_top, o->name);
-	arg(a, "-accel");
-	arg(a, "%s", accel);
-	arg(a, "-M");
-	arg(a, "%s", machine);
-	arg(a, "-cpu");
-	arg(a, "%s", !strcmp(accel, "kvm") && !strcmp(obj_cfg(o, "cpu"), "max") ? "host" : obj_cfg(o, "cpu"));
-	arg(a, "-m");
-	arg(a, "%lluM", (unsigned long long)(mem >> 20));
-	arg(a, "-smp");
-	arg(a, "%s", obj_cfg(o, "vcpus"));
+	qarg(a, "%s,process=%s-%s", o->name, m->cgroup_top, o->name);
+	qarg(a, "-accel");
+	qarg(a, "%s", accel);
+	qarg(a, "-M");
+	qarg(a, "%s", machine);
+	qarg(a, "-cpu");
+	qarg(a, "%s", !strcmp(accel, "kvm") && !strcmp(obj_cfg(o, "cpu"), "max") ? "host" : obj_cfg(o, "cpu"));
+	qarg(a, "-m");
+	qarg(a, "%lluM", (unsigned long long)(mem >> 20));
+	qarg(a, "-smp");
+	qarg(a, "%s", obj_cfg(o, "vcpus"));
 	/* spawn=deny: no process, and so no shell, from a guest that took QEMU over */
 	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-sandbox",
 			       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-			       "-pidfile", "qemu.pid", "-qmp", "unix:qmp.sock,server=on,wait=off",
-			       "-qmp", "unix:events.sock,server=on,wait=off", "-chardev",
-			       "socket,id=ready,fd=" READY_FD_STR, "-mon", "chardev=ready,mode=control"};
+			       "-chardev", "socket,id=ready,fd=" QEMU_READY_FD_STR, "-mon",
+			       "chardev=ready,mode=control"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		arg(a, "%s", fixed[i]);
-	char rundir[4200], esc[8400];
+		qarg(a, "%s", fixed[i]);
+	char rundir[4200], esc[8400], note[8500];
 	run_dir(m, o, rundir, sizeof(rundir));
 	size_t k = 0;
 	for (const char *p = rundir; *p && k + 2 < sizeof(esc); p++) {
@@ -172,49 +159,75 @@ static void qemu_argv(struct model *m, struct object *o, struct argv *a)
 			esc[k++] = ','; /* QEMU's escape for a comma in a value */
 	}
 	esc[k] = 0;
-	arg(a, "-chardev");
-	arg(a, "socket,id=ser0,path=console.sock,server=on,wait=off,logappend=on,"
-	       "logfile=%s/console.log", esc);
-	arg(a, "-serial");
-	arg(a, "chardev:ser0");
+	/* the console log's set notes its path: a restarted vmfs finds this QEMU by it */
+	snprintf(note, sizeof(note), "%s/console.log", esc);
+	int r = qarg_qmp(a, q, dfd, "qmp", "qmp.sock");
+	if (!r)
+		r = qarg_qmp(a, q, dfd, "events", "events.sock");
+	if (!r)
+		r = qarg_chardev(a, q, dfd, "ser0", "console.sock", "console.log", true, note);
+	qarg(a, "-serial");
+	qarg(a, "chardev:ser0");
 	/* ports after the console: a socket and a log each in the run directory */
 	long nserial = strtol(obj_cfg(o, "serial"), NULL, 10);
-	for (long i = 1; i < nserial; i++) {
-		arg(a, "-chardev");
-		arg(a, "socket,id=ser%ld,path=serial%ld.sock,server=on,wait=off,logfile=serial%ld.log", i,
-		    i, i);
-		arg(a, "-serial");
-		arg(a, "chardev:ser%ld", i);
+	for (long i = 1; i < nserial && !r; i++) {
+		char id[32], sock[40], log[40];
+		snprintf(id, sizeof(id), "ser%ld", i);
+		snprintf(sock, sizeof(sock), "serial%ld.sock", i);
+		snprintf(log, sizeof(log), "serial%ld.log", i);
+		r = qarg_chardev(a, q, dfd, id, sock, log, false, NULL);
+		qarg(a, "-serial");
+		qarg(a, "chardev:ser%ld", i);
+	}
+	if (r) {
+		snprintf(err, errlen, "cannot make QEMU's sockets and logs in its run directory: %s",
+			 strerror(-r));
+		return r;
 	}
 	if (strcmp(obj_cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
-		arg(a, "-vga");
-		arg(a, "%s", obj_cfg(o, "vga"));
+		qarg(a, "-vga");
+		qarg(a, "%s", obj_cfg(o, "vga"));
 	}
 	if (vm_has_display(o, NULL, 0)) {
-		/* a socket only root reaches (the web door passes viewers through to it) */
-		arg(a, "-vnc");
-		arg(a, "unix:" VNC_SOCKET);
+		/* a socket in run/qemu, which only root (and QEMU's user) reaches; the web door
+		 * passes viewers through to it */
+		qarg(a, "-vnc");
+		qarg(a, "unix:" VNC_SOCKET);
 	}
 	if (o->rt.vnc_display >= 0) {
 		/* a port any local user reaches: it asks for the password only vnc shows */
-		arg(a, "-object");
-		arg(a, "secret,id=vncpw,file=" VNC_SECRET);
-		arg(a, "-vnc");
-		arg(a, "%s:%d,id=tcp,password-secret=vncpw", obj_cfg(o, "vnc-listen"),
+		int sfd = openat(dfd, VNC_SECRET, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0 || (sfd = qfd_pass(q, sfd, true)) < 0) {
+			snprintf(err, errlen, "cannot pass the VNC password to QEMU");
+			return -EIO;
+		}
+		qarg(a, "-object");
+		qarg(a, "secret,id=vncpw,file=/proc/self/fd/%d", sfd);
+		qarg(a, "-vnc");
+		qarg(a, "%s:%d,id=tcp,password-secret=vncpw", obj_cfg(o, "vnc-listen"),
 		    o->rt.vnc_display);
 	}
 	if (*obj_cfg(o, "uuid")) {
-		arg(a, "-uuid");
-		arg(a, "%s", obj_cfg(o, "uuid"));
+		qarg(a, "-uuid");
+		qarg(a, "%s", obj_cfg(o, "uuid"));
 	}
-	boot_args(m, o, a, accel);
-	nic_args(o, a);
+	if ((r = boot_args(m, o, a, q, f, gid, accel))) {
+		snprintf(err, errlen, "cannot pass the disks to QEMU: %s", strerror(-r));
+		return r;
+	}
+	if ((r = nic_args(o, a, q, err, errlen)))
+		return r;
 	char extra[4096];
 	snprintf(extra, sizeof(extra), "%s", obj_cfg(o, "qemu-append"));
 	char *save = NULL;
 	for (char *w = strtok_r(extra, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		arg(a, "%s", w);
+		qarg(a, "%s", w);
 	a->v[a->n] = NULL;
+	if (a->full) {
+		snprintf(err, errlen, "QEMU's command line is too long");
+		return -E2BIG;
+	}
+	return 0;
 }
 
 /* QEMU's own last words, from its stderr (run/qemu.log), on one line. */
@@ -254,7 +267,7 @@ static bool display_taken(struct model *m, int d)
 }
 
 /* The TCP listener's password, new at each start: RFB's DES scheme uses 8 characters. */
-static int vnc_secret(int rundfd)
+static int vnc_secret(int rundfd, gid_t gid)
 {
 	static const char set[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 	unsigned char raw[8];
@@ -264,7 +277,13 @@ static int vnc_secret(int rundfd)
 	for (size_t i = 0; i < sizeof(raw); i++)
 		pw[i] = set[raw[i] % (sizeof(set) - 1)];
 	pw[8] = 0;
-	return write_atomic(rundfd, VNC_SECRET, pw, 8, 0); /* 0600 */
+	int r = write_atomic(rundfd, VNC_SECRET, pw, 8, 0);
+	/* QEMU reads it through its descriptor as its user: group-readable, in a run/ that only
+	 * root reaches by name */
+	if (!r && (fchownat(rundfd, VNC_SECRET, 0, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		   fchmodat(rundfd, VNC_SECRET, 0640, 0) < 0))
+		r = -errno;
+	return r;
 }
 
 int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen)
@@ -282,7 +301,8 @@ int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen)
 
 /* For config/vnc-listen other than none: a VNC display whose port is free and that no
  * other VM (perhaps still starting, not yet listening) holds, and its password. */
-static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
+static int vnc_pick(struct model *m, struct object *o, int rundfd, gid_t gid, char *err,
+		    size_t errlen)
 {
 	struct in_addr ia;
 	const char *host = obj_cfg(o, "vnc-listen");
@@ -293,7 +313,7 @@ static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, si
 		snprintf(err, errlen, "config/vnc-listen: %s is not an IPv4 address (or none)", host);
 		return -EINVAL;
 	}
-	int r = vnc_secret(rundfd);
+	int r = vnc_secret(rundfd, gid);
 	if (r) {
 		snprintf(err, errlen, "cannot write the VNC password: %s", strerror(-r));
 		return r;
@@ -308,18 +328,49 @@ static int vnc_pick(struct model *m, struct object *o, int rundfd, char *err, si
 	return -EADDRINUSE;
 }
 
-/* Disks, VNC and NICs, before QEMU runs: what can fail here fails with our words, not
- * QEMU's. */
-static int vm_prepare(struct model *m, struct object *o, int rundfd, char *err, size_t errlen)
+/* run/qemu, QEMU's user's: its working directory. */
+static int qemu_dir(int rundfd, uid_t uid, gid_t gid, char *why, size_t whylen)
+{
+	int fd = mkdirat(rundfd, QEMU_DIR, 0700) < 0
+			 ? -1
+			 : openat(rundfd, QEMU_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, uid, gid) < 0) {
+		int e = -errno;
+		snprintf(why, whylen, "cannot make run/%s for QEMU's user: %s", QEMU_DIR, strerror(-e));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* QEMU's user, its directory, disks, VNC and NICs, before QEMU runs: what can fail here fails
+ * with our words, not QEMU's. The files QEMU gets are open in f. */
+static int vm_prepare(struct model *m, struct object *o, int rundfd, struct vm_files *f,
+		      uid_t *uid, gid_t *gid, int *qdfd, char *err, size_t errlen)
 {
 	char why[1024];
-	int r = vm_paths_check(m, o, why, sizeof(why));
+	vm_files_init(f);
+	*qdfd = -1;
+	int r = vm_user(uid, gid, why, sizeof(why));
+	if (!r && (*qdfd = qemu_dir(rundfd, *uid, *gid, why, sizeof(why))) < 0)
+		r = *qdfd;
+	if (!r)
+		r = vm_files_open(m, o, f, why, sizeof(why));
 	if (!r)
 		r = vm_disks_prepare(m, o, why, sizeof(why));
 	if (!r)
-		r = vnc_pick(m, o, rundfd, why, sizeof(why));
+		r = vm_files_overlays(m, o, f, why, sizeof(why));
+	if (!r)
+		r = vnc_pick(m, o, rundfd, *gid, why, sizeof(why));
 	if (!r && (r = net_start(m, o, rundfd, why, sizeof(why))))
 		o->rt.vnc_display = -1; /* no QEMU will hold it */
+	if (r) {
+		vm_files_close(f);
+		if (*qdfd >= 0)
+			close(*qdfd);
+		*qdfd = -1;
+	}
 	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
 }
 
@@ -348,7 +399,7 @@ static int qmp_line_with(int fd, const char *want)
 	}
 }
 
-/* In the parent of QEMU: 0 once QMP answers a command on fd (QEMU's READY_FD), 1 if QEMU
+/* In the parent of QEMU: 0 once QMP answers a command on fd (QEMU_READY_FD), 1 if QEMU
  * ends first (the socket closes). The greeting alone would be too early: QMP lives in a
  * thread of its own that greets while the machine is still being set up, but commands run
  * in the main loop, which starts after. System calls only: this is a child of vmfs. */
@@ -372,57 +423,89 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 			 m->kvm.why);
 		return lifecycle_fail(m, o, why, -ENODEV, err, errlen);
 	}
-	struct argv *a = calloc(1, sizeof(*a));
-	int dfd = run_prepare(m, o);
+	static struct vm_files files; /* one start at a time */
+	static struct qfds q;
+	struct qargv *a = calloc(1, sizeof(*a));
+	int dfd = run_prepare(m, o), qdfd = -1;
+	uid_t uid;
+	gid_t gid;
+	char why[1024];
 	if (!a || dfd < 0) {
 		free(a);
 		return lifecycle_fail(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
 				 err, errlen);
 	}
-	int r = vm_prepare(m, o, dfd, err, errlen);
+	int r = vm_prepare(m, o, dfd, &files, &uid, &gid, &qdfd, err, errlen);
+	if (!r && (r = qemu_argv(m, o, dfd, &files, gid, a, &q, why, sizeof(why))) < 0) {
+		net_stop(m, o);
+		o->rt.vnc_display = -1;
+		r = lifecycle_fail(m, o, why, r, err, errlen);
+	}
 	if (!r && (r = run_intent(m, o, dfd)) < 0) {
 		net_stop(m, o);
 		o->rt.vnc_display = -1;
 		r = lifecycle_fail(m, o, "cannot record the start in the run directory", r, err, errlen);
 	}
 	if (r) {
+		if (qdfd >= 0) {
+			vm_files_close(&files);
+			qfds_close(&q);
+			close(qdfd);
+		}
 		free(a);
 		close(dfd);
 		return r;
 	}
-	qemu_argv(m, o, a);
+	qfds_sort(&q);
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* vmfs blocks signals for its signalfd */
-		int log = openat(dfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fchdir(dfd) < 0 || log < 0)
+		int log = openat(dfd, "qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+		if (fchdir(qdfd) < 0 || log < 0)
 			_exit(127);
 		setsid(); /* a session of its own: no signal to vmfs's group reaches the VM */
 		int sp[2]; /* a QMP monitor of its own: no polling of a socket QEMU has yet to make */
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 			_exit(127);
-		pid_t q = fork();
-		if (q == 0) {
+		pid_t qp = fork();
+		if (qp == 0) {
 			int null = open("/dev/null", O_RDWR);
 			if (dup2(log, 2) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-			    (sp[1] == READY_FD ? fcntl(READY_FD, F_SETFD, 0)
-					       : dup2(sp[1], READY_FD)) < 0)
+			    (sp[1] == QEMU_READY_FD ? fcntl(QEMU_READY_FD, F_SETFD, 0)
+					       : dup2(sp[1], QEMU_READY_FD)) < 0)
 				_exit(127);
-			close_range(READY_FD + 1, ~0U, 0); /* above all not /dev/fuse */
+			qfds_keep_only(&q);
+			int e = vm_user_drop();
+			if (e) {
+				fprintf(stderr, "cannot run QEMU as its user: %s\n", strerror(-e));
+				_exit(127);
+			}
 			execvp(a->v[0], a->v);
 			fprintf(stderr, "cannot run %s: %s\n", a->v[0], strerror(errno));
 			_exit(127);
 		}
 		int ready = sp[0];
 		close(sp[1]);
-		_exit(q < 0 ? 127 : qemu_wait_ready(ready));
+		if (qp > 0) { /* QEMU's pid, written by root in root's run/ (no -pidfile in run/qemu) */
+			char line[32];
+			int n = snprintf(line, sizeof(line), "%d\n", (int)qp);
+			int pf = openat(dfd, "qemu.pid", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+			if (pf < 0 || write(pf, line, n) != n)
+				_exit(1);
+			close(pf);
+		}
+		_exit(qp < 0 ? 127 : qemu_wait_ready(ready));
 	}
+	int fork_errno = errno;
 	free(a);
 	close(dfd);
+	close(qdfd);
+	vm_files_close(&files);
+	qfds_close(&q);
 	if (pid < 0)
-		return lifecycle_fail(m, o, "cannot fork", -errno, err, errlen);
+		return lifecycle_fail(m, o, "cannot fork", -fork_errno, err, errlen);
 	int pfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pfd < 0) {
 		int st;

@@ -14,7 +14,8 @@ int run_init(struct model *m);
 void run_adopt_all(struct model *m);
 /* runtime/adopt.c: the run directory a process works for, from its argv, if it is one of
  * the vmfs of statedir and prefix: "vmfs-shim RUNDIR FD PREFIX", or a QEMU with "-name
- * N,process=PREFIX-N" and a console chardev ending in "logfile=RUNDIR/console.log". */
+ * N,process=PREFIX-N" and its console log's fd set noted "opaque=RUNDIR/console.log" (or,
+ * from a vmfs that ran QEMU as root, a console chardev's "logfile=RUNDIR/console.log"). */
 bool run_cmdline_owner(const char *statedir, const char *prefix, char **argv, int argc,
 		       bool *qemu, char *rundir, size_t len);
 /* runtime/adopt.c: ends every process of ours working for rundir (a start given up). */

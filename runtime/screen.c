@@ -211,7 +211,8 @@ int screen_load_ppm(int dirfd, const char *name, struct screen *s, char *err, si
 	struct why w = {name, err, errlen};
 
 	*s = (struct screen){0};
-	auto_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* the dump lies in a directory QEMU owns: a link it put there is not followed */
+	auto_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return fail(&w, -errno, "%s", strerror(errno));
 	return ppm_read(&w, fd, s);

@@ -5,8 +5,11 @@
 #include "runtime/model.h"
 
 #define VM_DISKS_MAX 16
-/* QEMU's VNC server listens on VNC_SOCKET in the VM's run directory; with config/vnc-listen
- * an address, display N also on its port 5900 + N, behind the password in VNC_SECRET. */
+/* run/qemu: QEMU's working directory, its user's, the one place it can make files in (its
+ * VNC socket, screen dumps). Everything else in run/ is root's: QEMU gets descriptors. */
+#define QEMU_DIR "qemu"
+/* QEMU's VNC server listens on VNC_SOCKET in QEMU_DIR; with config/vnc-listen an address,
+ * display N also on its port 5900 + N, behind the password in VNC_SECRET (in run/). */
 #define VNC_SOCKET "vnc.sock"
 #define VNC_SECRET "vnc.secret"
 #define VNC_PORT(d) (5900 + (d))
@@ -41,6 +44,15 @@ int vm_screenshot(struct model *m, struct object *o, unsigned maxdim, struct sbu
 		  char *err, size_t errlen);
 /* Whether o has a display (a VGA adapter on a machine that takes one); why not if not. */
 bool vm_has_display(const struct object *o, char *why, size_t whylen);
+
+/* The host user QEMU runs as (runtime/vmuser.c): its uid and gid, or -EPERM with the reason
+ * (no such user: VMs do not start). */
+int vm_user(uid_t *uid, gid_t *gid, char *why, size_t whylen);
+/* host/info's "qemu user: vmfs (uid N)" or "qemu user: none (why)". */
+void vm_user_line(char *out, size_t len);
+/* In the child about to exec QEMU: no capabilities (none can come back), that user's groups
+ * (kvm among them) and uid. 0, or -errno: the child must not exec. */
+int vm_user_drop(void);
 
 /* The password of a running VM's VNC port (config/vnc-listen not none); 0 or -errno. */
 int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen);

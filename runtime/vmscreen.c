@@ -1,4 +1,4 @@
-/* screenshot.png and thumbnail.png: one QMP screendump into the run directory, read back
+/* screenshot.png and thumbnail.png: one QMP screendump into run/qemu, read back
  * and encoded here, so that each open shows the screen as it is at that moment. */
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -21,12 +21,10 @@ int vm_screenshot(struct model *m, struct object *o, unsigned maxdim, struct sbu
 			 ostate_name(o->state));
 		return -EBUSY;
 	}
-	char dir[4200], cmd[4400], why[512];
-	run_dir(m, o, dir, sizeof(dir));
-	/* QEMU runs in / after it daemonized: the dump's path is absolute; json-c quotes it */
+	char cmd[4400], why[512];
+	/* in QEMU's working directory, run/qemu (the one it may write) */
 	json_object *args = json_object_new_object(), *c = json_object_new_object();
-	snprintf(cmd, sizeof(cmd), "%s/" DUMP, dir);
-	json_object_object_add(args, "filename", json_object_new_string(cmd));
+	json_object_object_add(args, "filename", json_object_new_string(DUMP));
 	json_object_object_add(c, "execute", json_object_new_string("screendump"));
 	json_object_object_add(c, "arguments", args);
 	snprintf(cmd, sizeof(cmd), "%s", json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN));
@@ -35,11 +33,17 @@ int vm_screenshot(struct model *m, struct object *o, unsigned maxdim, struct sbu
 	if (dfd < 0)
 		return dfd;
 	int r = qmp_run(dfd, cmd, 5000, NULL, 0, why, sizeof(why));
-	struct screen full = {0}, small = {0};
-	if (!r)
-		r = screen_load_ppm(dfd, DUMP, &full, why, sizeof(why));
-	unlinkat(dfd, DUMP, 0);
+	int qdfd = openat(dfd, QEMU_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(dfd);
+	struct screen full = {0}, small = {0};
+	if (!r && qdfd < 0)
+		snprintf(why, sizeof(why), "run/%s: %s", QEMU_DIR, strerror(-(r = -errno)));
+	if (!r) /* QEMU's file: screen_load_ppm follows no link and reads only a file */
+		r = screen_load_ppm(qdfd, DUMP, &full, why, sizeof(why));
+	if (qdfd >= 0) {
+		unlinkat(qdfd, DUMP, 0);
+		close(qdfd);
+	}
 	if (!r && maxdim && (r = screen_scale(&full, maxdim, &small)) < 0)
 		snprintf(why, sizeof(why), "cannot scale the screen: %s", strerror(-r));
 	if (!r)

@@ -133,7 +133,7 @@ static void vm_info(struct vmfs *v, const struct object *o, struct sbuf *out)
 	else
 		sb_puts(out, "vnc -\n");
 	if (on && vm_has_display(o, NULL, 0))
-		sb_printf(out, "vnc_socket %s/%s\n", rundir, VNC_SOCKET);
+		sb_printf(out, "vnc_socket %s/" QEMU_DIR "/%s\n", rundir, VNC_SOCKET);
 	else
 		sb_puts(out, "vnc_socket -\n");
 	sb_printf(out, "kernel %s\ndisks %s\n", param_or_dash(o, "kernel"), obj_disk(o));
@@ -237,7 +237,7 @@ int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 				  VNC_PORT(o->rt.vnc_display), pw);
 		}
 		run_dir(&v->m, o, rundir, sizeof(rundir));
-		sb_printf(out, "socket %s/%s\n", rundir, VNC_SOCKET);
+		sb_printf(out, "socket %s/" QEMU_DIR "/%s\n", rundir, VNC_SOCKET);
 		return 0;
 	}
 	model_error(n->ns, n->obj, "vnc", why);

@@ -7,6 +7,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/net.h"
+#include "runtime/vm.h"
 #include "vmfs/kinds.h"
 
 int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
@@ -70,6 +71,9 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	else
 		sb_printf(out, "kvm %s: %s (VMs run under TCG emulation)\n",
 			  kvm_verdict_name(v->m.kvm.verdict), v->m.kvm.why);
+	char qu[300];
+	vm_user_line(qu, sizeof(qu));
+	sb_printf(out, "%s\n", qu);
 	cgroup_line(v, out);
 	userns_line(v, out);
 	sb_printf(out, "network %s\n", net_mode(&v->m));

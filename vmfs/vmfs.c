@@ -48,6 +48,8 @@ static char *shim_path(void)
 static void kvm_check(struct vmfs *v)
 {
 	const char *dev = getenv("VMFS_KVM_DEVICE");
+	if (!(dev && *dev))
+		kvm_probe_as_qemu_user();
 	kvm_probe(dev && *dev ? dev : "/dev/kvm", KVM_PROBE_MS, &v->m.kvm);
 	if (v->m.kvm.verdict == KVM_WORKS && !(dev && *dev))
 		kvm_probe_qemu("qemu-system-x86_64", 3000, &v->m.kvm);

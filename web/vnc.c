@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -276,10 +277,21 @@ static int qemu_connect(struct req *q, struct object *o, struct proxy *p, char *
 		return dfd;
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, VNC_SOCKET);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int r = fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	struct stat st;
+	/* QEMU (not root) made it in its own directory: a link there to another socket (a root
+	 * daemon's) is not followed, only a socket is connected to */
+	int sfd = openat(dfd, QEMU_DIR "/" VNC_SOCKET, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	close(dfd);
+	if (sfd >= 0 && (fstat(sfd, &st) < 0 || !S_ISSOCK(st.st_mode))) {
+		close(sfd);
+		sfd = -1;
+		errno = ENOTSOCK;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", sfd);
+	int fd = sfd < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int r = fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	if (sfd >= 0)
+		close(sfd);
 	if (r) {
 		snprintf(err, errlen, "QEMU's VNC socket does not answer: %s", strerror(-r));
 		if (fd >= 0)

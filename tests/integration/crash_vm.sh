@@ -10,12 +10,12 @@ vmfs_start --images "$T/images" || exit 1
 D=$M/ns/default
 V=$D/vms
 
-qemus() { # "PID NAME" of every QEMU whose console log is in $S
+qemus() { # "PID NAME" of every QEMU whose console log (its fd set's note) is in $S
 	local p c
 	for p in /proc/[0-9]*; do
 		{ c=$(tr '\0' ' ' <"$p/cmdline"); } 2>/dev/null || continue
 		case "$c" in
-		qemu-system-*"logfile=$S/"*) c=${c#*logfile=$S/}; c=${c%%/run/console.log*}; echo "${p#/proc/} ${c##*/}" ;;
+		qemu-system-*"opaque=$S/"*) c=${c#*opaque=$S/}; c=${c%%/run/console.log*}; echo "${p#/proc/} ${c##*/}" ;;
 		esac
 	done
 }

@@ -159,7 +159,8 @@ is "$(cat "$V/g/state")" "RUNNING" "and the VM runs on"
 # VNC: by default a socket in the run directory, no TCP port
 ok "QEMU listens on no TCP port" sh -c "! ss -Hltnp | grep -q 'pid=$qp,'"
 sock=$(field g vnc_socket)
-ok "VNC listens on a socket in the run directory" test -S "$sock"
+like "$sock" "/run/qemu/vnc.sock$" "VNC listens in run/qemu (QEMU's user's)"
+ok "on a socket" test -S "$sock"
 like "$(as_nobody /usr/bin/python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" "$sock" 2>&1)" \
 	"PermissionError" "which another user cannot connect to"
 like "$(cat "$V/g/vnc")" "^socket $sock$" "vnc names the socket"

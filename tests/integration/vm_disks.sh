@@ -69,7 +69,11 @@ ok "boots to a shell" wait_for 60 console_has "$V/d3" "d3:/#"
 ok "its write" run_in d3 "wrote-0" 'echo mark-d3 | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo wrote-$?'
 ok "lands in the image" grep -aq mark-d3 "$T/images/raw.img"
 ok "no overlay for it" test ! -e "$S/ns/default/vms/d3/disk0.qcow2"
-like "$(tr '\0' ' ' </proc/$(field d3 pid)/cmdline)" "file=$T/images/raw.img,format=raw" "QEMU is told the format (never left to guess)"
+like "$(tr '\0' ' ' </proc/$(field d3 pid)/cmdline)" "-drive if=virtio,driver=raw,file.driver=file,file.filename=/dev/fdset/[0-9]+ " "QEMU is told the format (never left to guess)"
+# QEMU (user vmfs) could not open the image by name: vmfs passes it open, for writing too
+ok "QEMU holds the image open, given by vmfs" sh -c "ls -l /proc/$(field d3 pid)/fd | grep -q ' -> $T/images/raw.img$'"
+like "$(for f in /proc/$(field d3 pid)/fd/*; do [ "$(readlink "$f")" = "$T/images/raw.img" ] && awk '$1=="flags:"{print $2}' "/proc/$(field d3 pid)/fdinfo/${f##*/}"; done | tr '\n' ' ')" "[0-7]*2 " \
+	"one descriptor of it for writing (snapshot false)"
 
 # snapshot off (any boolean spelling): the overlay goes, the VM opens its image
 ok "kill d1" "$XWRITE" "$V/d1/ctl" kill
@@ -77,7 +81,8 @@ echo no >"$V/d1/config/snapshot"
 ok "start d1 with snapshot no" "$XWRITE" "$V/d1/ctl" start
 ok "its overlay is dropped" test ! -e "$S/ns/default/vms/d1/disk0.qcow2"
 ok "the log says so" grep -q "disk 0: overlay dropped (snapshot is false now)" "$V/d1/log"
-like "$(tr '\0' ' ' </proc/$(field d1 pid)/cmdline)" "file=$T/images/base.qcow2,format=qcow2" "QEMU opens the image itself"
+like "$(tr '\0' ' ' </proc/$(field d1 pid)/cmdline)" "-drive if=virtio,driver=qcow2,file.driver=file,file.filename=/dev/fdset/[0-9]+ " "QEMU opens the image itself (no backing layer)"
+ok "the image, given by vmfs" sh -c "ls -l /proc/$(field d1 pid)/fd | grep -q ' -> $T/images/base.qcow2$'"
 
 # a VM without a disk has nothing to commit
 mkdir "$V/d4"

@@ -53,7 +53,7 @@ like "$vnc" '^127\.0\.0\.1:[0-9]+$' "vnc is host:port on localhost"
 port=${vnc##*:}
 rfb=$(timeout 3 bash -c "exec 5<>/dev/tcp/127.0.0.1/$port; head -c 11 <&5")
 is "$rfb" "RFB 003.008" "the port answers as a VNC server"
-like "$(field s1 vnc_socket)" "/run/vnc.sock$" "info: the VNC socket in the run directory"
+like "$(field s1 vnc_socket)" "/run/qemu/vnc.sock$" "info: the VNC socket in QEMU's directory of the run directory"
 
 # qmp: a transaction file
 like "$(cat "$V/s1/qmp")" "one QMP command per line" "reading qmp first says what it takes"

@@ -91,7 +91,8 @@ like "$(cat "$V/bad/log")" "qemu|kernel|linux" "the log has QEMU's own words"
 
 # a start waits for QEMU, and nothing else does
 printf '#!/bin/sh\nsleep 2\nexec qemu-system-x86_64 "$@"\n' >"$T/slowqemu"
-chmod +x "$T/slowqemu"
+chmod 755 "$T/slowqemu"
+chmod 711 "$T" # QEMU runs as the user vmfs: it must reach the wrapper (state/ stays 0700)
 mkdir "$V/slow"
 echo "$T/slowqemu" >"$V/slow/config/qemu"
 "$XWRITE" "$V/slow/ctl" start >/dev/null &

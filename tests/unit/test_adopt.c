@@ -46,6 +46,17 @@ int main(void)
 			 "socket,id=ser0,path=console.sock,logappend=on,logfile=/a,,b/ns/d/vms/w/run/console.log"};
 	ok(owner("/a,b", "vmfs", 5, comma), "a comma in the state directory is QEMU's doubled comma");
 	is_str(got, "/a,b/ns/d/vms/w/run", "... and read back single");
+	char *fds[] = {"qemu-system-x86_64", "-name", "w1,process=vmfs-w1", "-add-fd",
+		       "fd=12,set=3,opaque=/s/ns/lab/vms/w1/run/console.log", "-chardev",
+		       "socket,id=ser0,fd=11,server=on,wait=off,logfile=/dev/fdset/3,logappend=on"};
+	ok(owner("/s", "vmfs", 7, fds) && qemu, "a QEMU given its console log as a descriptor is found by the fd set's note");
+	is_str(got, "/s/ns/lab/vms/w1/run", "its run directory comes from the note");
+	char *fds2[] = {"qemu-system-x86_64", "-name", "w1,process=vmfs-w1", "-chardev",
+			"socket,id=ser0,fd=11,server=on,wait=off,logfile=/dev/fdset/3,logappend=on",
+			"-add-fd", "fd=12,set=3,opaque=/s/ns/lab/vms/w1/run/console.log"};
+	ok(owner("/s", "vmfs", 7, fds2), "... whichever comes first");
+	fds[4] = "fd=12,set=3,opaque=/etc/console.log";
+	ok(!owner("/s", "vmfs", 7, fds), "a note outside the state directory is not ours");
 	char *grep[] = {"grep", "/s/ns/default/containers/c1/run", "3", "vmfs-1a2b3c4d"};
 	ok(!owner("/s", "vmfs-1a2b3c4d", 4, grep), "a command that names the path is not ours");
 	char *none[] = {"vmfs-shim"};

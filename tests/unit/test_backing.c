@@ -22,6 +22,10 @@ int main(void)
 		     "\"full-backing-filename\":\"/img/base.qcow2\",\"backing-filename-format\":\"qcow2\"}") == 0, "a qcow2 with a backing file");
 	is_str(l.backing, "/img/base.qcow2", "the backing file, as QEMU resolved it");
 	is_str(l.backing_format, "qcow2", "and its recorded format");
+	ok(parse("{\"format\":\"qcow2\",\"backing-filename\":\"base.qcow2\","
+		 "\"full-backing-filename\":\"/proc/7/fd/base.qcow2\"}") == 0, "read through /proc/PID/fd/N");
+	is_str(l.backing, "/img/base.qcow2", "a relative name is resolved beside the real file, not under /proc");
+	is_str(l.format, "qcow2", "its own format");
 	ok(parse("{\"format\":\"qcow2\",\"backing-filename\":\"sub/base.raw\"}") == 0, "without full-backing-filename");
 	is_str(l.backing, "/img/sub/base.raw", "a relative name is resolved beside the file naming it");
 	is_str(l.backing_format, "", "no recorded format: empty (QEMU probes it)");

@@ -4,6 +4,7 @@
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/screen.h"
@@ -292,6 +293,20 @@ static void test_png(void)
 	sb_free(&b);
 }
 
+/* The dump lies in a directory QEMU (another user) writes: what it planted is not read. */
+static void test_load_planted(void)
+{
+	struct screen s;
+	char err[256] = "";
+	put_ppm("real.ppm", "P6\n4 2\n255\n", 24);
+	ok(symlinkat("real.ppm", dfd, "link.ppm") == 0, "a link to a good dump");
+	int rc = screen_load_ppm(dfd, "link.ppm", &s, err, sizeof err);
+	ok(rc == -ELOOP, "is not followed (%d, %s)", rc, err);
+	ok(mkfifoat(dfd, "fifo.ppm", 0600) == 0, "a FIFO");
+	rc = screen_load_ppm(dfd, "fifo.ppm", &s, err, sizeof err);
+	ok(rc == -EINVAL && strstr(err, "not a regular file"), "is not waited on (%d, %s)", rc, err);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir) || (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -300,6 +315,7 @@ int main(void)
 	}
 	test_load_good();
 	test_load_bad();
+	test_load_planted();
 	test_scale();
 	test_png();
 	close(dfd);
