@@ -295,10 +295,12 @@ int run_prepare(struct model *m, struct object *o)
 {
 	char objdir[NAME_MAX_LEN + 16];
 	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
-	char netns[NAME_MAX_LEN + 64];
+	char mnt[NAME_MAX_LEN + 64];
 	/* a container's network namespace, if a crash left it mounted */
-	snprintf(netns, sizeof(netns), "/proc/self/fd/%d/%s/netns", o->ns->dirfd, objdir);
-	umount2(netns, MNT_DETACH);
+	snprintf(mnt, sizeof(mnt), "/proc/self/fd/%d/%s/netns", o->ns->dirfd, objdir);
+	umount2(mnt, MNT_DETACH);
+	snprintf(mnt, sizeof(mnt), "/proc/self/fd/%d/%s/lower", o->ns->dirfd, objdir);
+	umount2(mnt, MNT_DETACH); /* and the overlay's lower layer on a kernel before 6.13 */
 	int r = remove_tree(o->ns->dirfd, objdir); /* the last run's, but never through a mount */
 	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
 		r = -errno;
@@ -403,6 +405,8 @@ int run_ct_cleanup(const char *ns, const char *name, const char *rundir)
 	snprintf(path, sizeof(path), "%s/root", rundir);
 	umount2(path, MNT_DETACH);
 	snprintf(path, sizeof(path), "%s/netns", rundir);
+	umount2(path, MNT_DETACH);
+	snprintf(path, sizeof(path), "%s/lower", rundir); /* an older kernel's overlay layer */
 	umount2(path, MNT_DETACH);
 	int r2 = cg_destroy(ns, name);
 	return r ? r : r2;

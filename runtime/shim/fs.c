@@ -9,6 +9,7 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -70,6 +71,32 @@ static int attach_root(struct shim *sh, int fd, char *err)
 	return sh->root_mounted = true, 0;
 }
 
+/* The idmapped image as the overlay's lower layer: by descriptor (lowerdir+, 6.13), or on
+ * older kernels (idmapped layers came in 5.19) by a path: the tree is put on RUNDIR/lower,
+ * inside the 0700 run directory, only until the overlay is made.
+ * VMFS_SHIM_OVERLAY_LOWER=path takes the older way here too, for its test. */
+static int lower_layer(struct shim *sh, int fs, int lower, char *err)
+{
+	const char *how = getenv("VMFS_SHIM_OVERLAY_LOWER");
+	if (!(how && !strcmp(how, "path"))) {
+		if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) == 0)
+			return 0;
+		if (errno != EINVAL)
+			return shim_fail(err, NULL, "overlay: the idmapped image as its lower layer");
+	}
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/lower", sh->rundir);
+	umount2("lower", MNT_DETACH); /* left by a shim that was killed */
+	if (mkdir("lower", 0700) < 0 && errno != EEXIST)
+		return shim_fail(err, NULL, "mkdir %s", path);
+	if (syscall(SYS_move_mount, lower, "", AT_FDCWD, "lower", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return shim_fail(err, NULL, "put the idmapped image on %s", path);
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", path, 0) < 0)
+		return shim_fail(err, "(a kernel before 5.19 has no idmapped overlay layers)",
+				 "overlay: the idmapped image on %s as its lower layer", path);
+	return 0;
+}
+
 /* An overlay over the idmapped image: the image's root-owned files appear owned by the
  * mapped range, and what the container creates in upper/ is owned by it on the host. The
  * overlay itself cannot be idmapped (overlayfs refuses MOUNT_ATTR_IDMAP), its lower layer
@@ -86,10 +113,9 @@ static int overlay_idmapped(struct shim *sh, int lower, char *err)
 	int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return shim_fail(err, NULL, "fsopen overlay");
-	int r = 0;
-	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) < 0)
-		r = shim_fail(err, "(a kernel before 6.13?)", "overlay: the idmapped image as its "
-			      "lower layer");
+	int r = lower_layer(sh, fs, lower, err);
+	if (r)
+		;
 	else if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
 		 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
 		 syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
@@ -98,6 +124,8 @@ static int overlay_idmapped(struct shim *sh, int lower, char *err)
 	if (!r && m < 0)
 		r = shim_fail(err, NULL, "fsmount the overlay");
 	close(fs);
+	umount2("lower", MNT_DETACH); /* the overlay holds its own copy of the layer */
+	rmdir("lower");
 	return r ? r : attach_root(sh, m, err);
 }
 

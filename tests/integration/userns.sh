@@ -172,9 +172,23 @@ is "$("$XWRITE" "$M/ns/lab/containers/c/config/privileged" yes)" "EINVAL" \
 	"root: privileged=yes is refused (true or false only)"
 is "$("$XWRITE" "$M/ns/lab/containers/c/config/privileged" true)" "" "root: privileged=true is taken"
 
-# --- a host without a range: refused, unless privileged
+# --- a kernel before 6.13 (no lowerdir+ by descriptor): the idmapped image reaches the
+# overlay by a path in the run directory, only while the overlay is made
 stop_all
 vmfs_stop || exit 1
+VMFS_SHIM_OVERLAY_LOWER=path vmfs_start --images "$T/images" || exit 1
+ct old
+inct old 'id -u; ls -ln /bin/busybox | awk "{print \$3}"; touch /old-made && echo made'
+is "$(printf '%s' "$OUT" | paste -sd' ')" "0 0 made" "the older kernels' way: root inside, the image root's, a file made"
+is "$(stat -c %u:%g "$S/ns/default/containers/old/run/upper/old-made")" "$START:$GSTART" \
+	"... owned by $START:$GSTART on the host"
+like "$(grep " $S/ns/default/containers/old/run/root " /proc/self/mountinfo)" "lowerdir=$S/ns/default/containers/old/run/lower" \
+	"... its overlay was given the layer by that path"
+ok "... and nothing stays mounted on run/lower" sh -c "! grep -q ' $S/ns/default/containers/old/run/lower ' /proc/self/mountinfo"
+stop_all
+vmfs_stop || exit 1
+
+# --- a host without a range: refused, unless privileged
 : >"$T/subuid.empty"
 VMFS_SUBUID=$T/subuid.empty vmfs_start --images "$T/images" || exit 1
 like "$(grep '^userns ' "$M/host/info")" "^userns no \($T/subuid.empty has no range for the user vmfs" \
