@@ -295,10 +295,12 @@ int run_prepare(struct model *m, struct object *o)
 {
 	char objdir[NAME_MAX_LEN + 16];
 	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
-	char netns[NAME_MAX_LEN + 64];
-	/* a container's network namespace, if a crash left it mounted */
-	snprintf(netns, sizeof(netns), "/proc/self/fd/%d/%s/netns", o->ns->dirfd, objdir);
-	umount2(netns, MNT_DETACH);
+	char ns[NAME_MAX_LEN + 64];
+	/* a container's network and user namespaces, if a crash left them mounted */
+	snprintf(ns, sizeof(ns), "/proc/self/fd/%d/%s/netns", o->ns->dirfd, objdir);
+	umount2(ns, MNT_DETACH);
+	snprintf(ns, sizeof(ns), "/proc/self/fd/%d/%s/userns", o->ns->dirfd, objdir);
+	umount2(ns, MNT_DETACH);
 	int r = remove_tree(o->ns->dirfd, objdir); /* the last run's, but never through a mount */
 	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
 		r = -errno;
@@ -404,6 +406,8 @@ int run_ct_cleanup(const char *ns, const char *name, const char *rundir)
 	umount2(path, MNT_DETACH);
 	snprintf(path, sizeof(path), "%s/netns", rundir);
 	umount2(path, MNT_DETACH);
+	snprintf(path, sizeof(path), "%s/userns", rundir);
+	umount2(path, MNT_DETACH);
 	int r2 = cg_destroy(ns, name);
 	return r ? r : r2;
 }
@@ -459,6 +463,7 @@ int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
 	const char *what = cgs == 0 ? "its cgroup cannot be removed (a process in it does not die)"
 			   : mounted_on(dfd, "root") ? "its root filesystem stays mounted on run/root"
 			   : mounted_on(dfd, "netns") ? "its network namespace stays mounted on run/netns"
+			   : mounted_on(dfd, "userns") ? "its user namespace stays mounted on run/userns"
 						      : NULL;
 	close(dfd);
 	if (!what)
