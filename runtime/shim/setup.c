@@ -149,8 +149,7 @@ static int setup(struct shim *sh, char *err)
 	const char *h = sh->spec.hostname;
 	if (sethostname(h, strlen(h)) < 0)
 		return shim_fail(err, NULL, "sethostname %s", h);
-	if (setup_lo_up(err) ||
-	    (!sh->spec.userns && setup_preinit(sh, -1, err)) || pivot(sh, err))
+	if (setup_lo_up(err) || (!sh->spec.userns && setup_preinit(sh, -1, err)) || pivot(sh, err))
 		return -1;
 	umask(022);
 	return caps_drop(err) || seccomp_confine(err) ? -1 : 0;

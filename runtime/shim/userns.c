@@ -29,7 +29,8 @@ static pid_t join_and_clone(struct shim *sh, int user, int net, int report, unsi
 		shim_fail(j.err, NULL, "join the user namespace %s", sh->spec.usernsfile);
 	else if (setns(net, CLONE_NEWNET) < 0)
 		shim_fail(j.err, NULL, "join the network namespace %s", sh->spec.netns);
-	else if ((j.pid = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, 0)) == 0) {
+	else if ((j.pid = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, 0)) ==
+		 0) {
 		close(report);
 		return 0;
 	} else if (j.pid < 0) {
