@@ -2,12 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/userns.h"
@@ -54,7 +54,8 @@ static void make(void)
 	ok(owner >= 0 && ino(owner) == ino(user) && ino(user),
 	   "the network namespace is owned by the user namespace");
 	ok(ioctl(user, NS_GET_OWNER_UID, &(uid_t){0}) == 0, "... which is a user namespace");
-	ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "the process that made them is reaped");
+	ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD,
+	   "the process that made them is reaped");
 	if (owner >= 0)
 		close(owner);
 	if (user >= 0)
