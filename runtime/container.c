@@ -66,8 +66,9 @@ static int spec_write(struct model *m, struct object *o, int dfd, const char *ro
 	char *save = NULL;
 	for (char *v = strtok_r(vols, " ", &save); v; v = strtok_r(NULL, " ", &save))
 		sb_printf(&b, "volume=%s\n", v);
-	if (o->rt.nnics)
-		sb_puts(&b, "netns=netns\n"); /* made and configured by runtime/net.c */
+	if (o->rt.nnics) /* made and configured by runtime/net.c; with a user namespace, in it */
+		sb_puts(&b, obj_cfg_bool(o, "privileged") ? "netns=netns\n"
+							   : "netns=netns\nusernsfile=userns\n");
 	if (!obj_cfg_bool(o, "privileged")) /* ct_start_spawn saw that it can */
 		sb_printf(&b, "userns=%u:%u:%u\n", m->userns.r.uid, m->userns.r.gid,
 			  m->userns.r.count);

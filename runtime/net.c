@@ -13,6 +13,7 @@
 #include "runtime/addrlearn.h"
 #include "runtime/netlink.h"
 #include "runtime/run.h"
+#include "runtime/userns.h"
 #include "runtime/vlan.h"
 
 struct net {
@@ -307,18 +308,44 @@ static void nics_write(int rundfd, const struct netnic *nics, int n)
 	sb_free(&b);
 }
 
-/* A new network namespace, bind-mounted on rundfd/netns (kept while the mount is), and a
- * rtnetlink socket inside it. The calling thread goes in and comes straight back. */
-static int netns_new(struct net *n, int rundfd, int *nsfd, struct nl **in, char *why,
-		     size_t whylen)
+/* An empty file rundfd/name to bind a namespace on. */
+static int ns_file(int rundfd, const char *name, char *why, size_t whylen)
 {
-	int fd = openat(rundfd, "netns", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	int fd = openat(rundfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(why, whylen, "create run/netns: %s", strerror(e));
+		snprintf(why, whylen, "create run/%s: %s", name, strerror(e));
 		return -e;
 	}
 	close(fd);
+	return 0;
+}
+
+static int ns_bind(int nsfd, int rundfd, const char *name, const char *what, char *why,
+		   size_t whylen)
+{
+	char src[64], dst[64];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", nsfd);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", rundfd, name);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+		int e = errno;
+		snprintf(why, whylen, "bind the %s namespace on run/%s: %s", what, name, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* The namespaces, each held by an fd: a network namespace of vmfs's own user namespace
+ * (ur NULL: a privileged container), or a user namespace mapping ur and a network
+ * namespace made inside it, which its root then has every capability over (raw sockets,
+ * sysfs). Host root, as vmfs is, keeps all of them over both: it configures the NICs. */
+static int netns_make(struct net *n, const struct userns_range *ur, int *userfd, int *nsfd,
+		      char *why, size_t whylen)
+{
+	if (ur) {
+		*userfd = userns_make(ur, nsfd, why, whylen);
+		return *userfd < 0 ? *userfd : 0;
+	}
 	if (unshare(CLONE_NEWNET) < 0) {
 		int e = errno;
 		snprintf(why, whylen, "a new network namespace: %s", strerror(e));
@@ -326,39 +353,64 @@ static int netns_new(struct net *n, int rundfd, int *nsfd, struct nl **in, char 
 	}
 	*nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	int e = *nsfd < 0 ? errno : 0;
-	int r = e ? -e : nl_open(in);
 	if (setns(n->hostns, CLONE_NEWNET) < 0)
 		abort(); /* in the wrong namespace, every device would be made in the wrong place */
-	if (r) {
-		snprintf(why, whylen, "the new network namespace: %s", strerror(-r));
-		return r;
-	}
-	char src[64], dst[64];
-	snprintf(src, sizeof(src), "/proc/self/fd/%d", *nsfd);
-	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/netns", rundfd);
-	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
-		e = errno;
-		snprintf(why, whylen, "bind the network namespace on run/netns: %s", strerror(e));
-		return -e;
-	}
-	return 0;
+	if (e)
+		snprintf(why, whylen, "the new network namespace: %s", strerror(e));
+	return -e;
+}
+
+/* A rtnetlink socket inside nsfd's namespace: the calling thread goes in and comes back. */
+static int netns_nl(struct net *n, int nsfd, struct nl **in, char *why, size_t whylen)
+{
+	int r = setns(nsfd, CLONE_NEWNET) < 0 ? -errno : nl_open(in);
+	if (setns(n->hostns, CLONE_NEWNET) < 0)
+		abort();
+	if (r)
+		snprintf(why, whylen, "the container's network namespace: %s", strerror(-r));
+	return r;
+}
+
+/* A container's new network namespace (see netns_make), bind-mounted on rundfd/netns and
+ * its user namespace on rundfd/userns (kept while the mounts are, for the shim to join),
+ * and a rtnetlink socket inside it. run/intent is written before: a vmfs killed in
+ * between leaves mounts its restart removes. */
+static int netns_new(struct net *n, int rundfd, const struct userns_range *ur, int *nsfd,
+		     struct nl **in, char *why, size_t whylen)
+{
+	int userfd = -1;
+	int r = ns_file(rundfd, "netns", why, whylen);
+	if (!r && ur)
+		r = ns_file(rundfd, "userns", why, whylen);
+	if (!r)
+		r = netns_make(n, ur, &userfd, nsfd, why, whylen);
+	if (!r && ur)
+		r = ns_bind(userfd, rundfd, "userns", "user", why, whylen);
+	if (!r)
+		r = ns_bind(*nsfd, rundfd, "netns", "network", why, whylen);
+	if (userfd >= 0)
+		close(userfd);
+	return r ? r : netns_nl(n, *nsfd, in, why, whylen);
 }
 
 static void netns_drop(int rundfd)
 {
+	static const char *const names[] = {"netns", "userns"};
 	char dst[64];
-	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/netns", rundfd);
-	umount2(dst, MNT_DETACH);
-	unlinkat(rundfd, "netns", 0);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", rundfd, names[i]);
+		umount2(dst, MNT_DETACH);
+		unlinkat(rundfd, names[i], 0);
+	}
 }
 
 /* A container's NICs: veth pairs into its new namespace, eth0... inside, up, addressed. */
-static int ct_nics(struct net *n, struct netnic *nics, int count, int rundfd, char *why,
-		   size_t whylen)
+static int ct_nics(struct net *n, struct netnic *nics, int count, int rundfd,
+		   const struct userns_range *ur, char *why, size_t whylen)
 {
 	int nsfd = -1;
 	struct nl *in = NULL;
-	int r = netns_new(n, rundfd, &nsfd, &in, why, whylen);
+	int r = netns_new(n, rundfd, ur, &nsfd, &in, why, whylen);
 	for (int i = 0; !r && i < count; i++) {
 		struct netnic *nic = &nics[i];
 		char eth[16];
@@ -394,6 +446,12 @@ static int vm_nics(struct net *n, struct netnic *nics, int count, char *why, siz
 
 static void nics_remove(struct model *m, struct netnic *nics, int count);
 
+/* The mapping a container's namespaces get: none for a privileged one (as in the spec). */
+static const struct userns_range *ct_userns(const struct model *m, const struct object *o)
+{
+	return obj_cfg_bool(o, "privileged") ? NULL : &m->userns.r;
+}
+
 int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t whylen)
 {
 	struct net *n = m->net;
@@ -414,7 +472,7 @@ int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t w
 				 o->type == OT_VM ? 't' : 'v');
 	if (!r)
 		r = o->type == OT_VM ? vm_nics(n, nics, count, why, whylen)
-				     : ct_nics(n, nics, count, rundfd, why, whylen);
+				     : ct_nics(n, nics, count, rundfd, ct_userns(m, o), why, whylen);
 	if (r) {
 		nics_remove(m, nics, count);
 		if (o->type == OT_CT)

@@ -296,11 +296,13 @@ int run_prepare(struct model *m, struct object *o)
 	char objdir[NAME_MAX_LEN + 16];
 	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
 	char mnt[NAME_MAX_LEN + 64];
-	/* a container's network namespace, if a crash left it mounted */
-	snprintf(mnt, sizeof(mnt), "/proc/self/fd/%d/%s/netns", o->ns->dirfd, objdir);
-	umount2(mnt, MNT_DETACH);
-	snprintf(mnt, sizeof(mnt), "/proc/self/fd/%d/%s/lower", o->ns->dirfd, objdir);
-	umount2(mnt, MNT_DETACH); /* and the overlay's lower layer on a kernel before 6.13 */
+	/* what a crash left mounted: a container's network and user namespaces, and the
+	 * overlay's lower layer on a kernel before 6.13 */
+	static const char *const mounts[] = {"netns", "userns", "lower"};
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts); i++) {
+		snprintf(mnt, sizeof(mnt), "/proc/self/fd/%d/%s/%s", o->ns->dirfd, objdir, mounts[i]);
+		umount2(mnt, MNT_DETACH);
+	}
 	int r = remove_tree(o->ns->dirfd, objdir); /* the last run's, but never through a mount */
 	if (!r && mkdirat(o->ns->dirfd, objdir, 0700) < 0)
 		r = -errno;
@@ -402,12 +404,12 @@ int run_ct_cleanup(const char *ns, const char *name, const char *rundir)
 {
 	char path[4300];
 	int r = cg_kill(ns, name); /* init and all its processes, which hold the mounts */
-	snprintf(path, sizeof(path), "%s/root", rundir);
-	umount2(path, MNT_DETACH);
-	snprintf(path, sizeof(path), "%s/netns", rundir);
-	umount2(path, MNT_DETACH);
-	snprintf(path, sizeof(path), "%s/lower", rundir); /* an older kernel's overlay layer */
-	umount2(path, MNT_DETACH);
+	/* its root, network and user namespaces, and an older kernel's overlay layer */
+	static const char *const mounts[] = {"root", "netns", "userns", "lower"};
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rundir, mounts[i]);
+		umount2(path, MNT_DETACH);
+	}
 	int r2 = cg_destroy(ns, name);
 	return r ? r : r2;
 }
@@ -463,6 +465,7 @@ int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
 	const char *what = cgs == 0 ? "its cgroup cannot be removed (a process in it does not die)"
 			   : mounted_on(dfd, "root") ? "its root filesystem stays mounted on run/root"
 			   : mounted_on(dfd, "netns") ? "its network namespace stays mounted on run/netns"
+			   : mounted_on(dfd, "userns") ? "its user namespace stays mounted on run/userns"
 						      : NULL;
 	close(dfd);
 	if (!what)

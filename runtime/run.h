@@ -34,7 +34,7 @@ bool run_pid_ended(const struct object *o);
 /* The process of o ended without recording how: what it held goes (a container's cgroup,
  * root and netns mounts), run/exit says "error: WHY", and o becomes ERROR. */
 void run_lost(struct model *m, struct object *o, const char *why);
-/* A container's leftovers: its cgroup's processes killed, root/ and netns unmounted,
+/* A container's leftovers: its cgroup's processes killed, root/, netns and userns unmounted,
  * the cgroup removed. 0, or -EBUSY with what stays in err. */
 int run_ct_cleanup(const char *ns, const char *name, const char *rundir);
 int run_ct_cleanup_obj(struct model *m, struct object *o);

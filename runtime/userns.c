@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,19 +147,37 @@ int userns_map(pid_t pid, const struct userns_range *r, char *err, size_t errlen
 	return write_line(path, line, err, errlen);
 }
 
-int userns_make(const struct userns_range *r, char *err, size_t errlen)
+/* /proc/PID/ns/NAME opened; -errno with err. */
+static int ns_open(pid_t pid, const char *name, char *err, size_t errlen)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return fd < 0 ? -errno : fd;
+}
+
+int userns_make(const struct userns_range *r, int *netfd, char *err, size_t errlen)
 {
 	int p[2];
-	char path[64];
+	pid_t parent = getpid();
+	if (netfd)
+		*netfd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -errno;
 	}
-	/* a process only holds the namespace until it is opened: it waits for EOF */
-	pid_t pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+	/* a process only holds the namespaces until they are opened: it waits for EOF, and
+	 * dies with its parent (vmfs may be killed meanwhile; a fork of it may hold p[1]).
+	 * With both flags the network namespace is made inside the user namespace: its own. */
+	unsigned long flags = CLONE_NEWUSER | (netfd ? CLONE_NEWNET : 0);
+	pid_t pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid == 0) {
 		char c;
 		close(p[1]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
 		_exit(0);
@@ -167,14 +186,14 @@ int userns_make(const struct userns_range *r, char *err, size_t errlen)
 	close(p[0]);
 	if (e)
 		snprintf(err, errlen, "make a user namespace: %s", strerror(-e));
-	else if (!(e = userns_map(pid, r, err, errlen))) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			e = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		}
+	else if (!(e = userns_map(pid, r, err, errlen)) &&
+		 (fd = ns_open(pid, "user", err, errlen)) >= 0 && netfd &&
+		 (*netfd = ns_open(pid, "net", err, errlen)) < 0) {
+		e = *netfd;
+		close(fd);
 	}
+	if (!e && fd < 0)
+		e = fd;
 	close(p[1]);
 	while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;

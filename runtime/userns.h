@@ -39,8 +39,11 @@ int userns_subid_read(const char *path, const char *user, uid_t uid, uint32_t wa
 		      char *err, size_t errlen);
 
 /* A user namespace that maps 0..count-1 to r's host ids, held by the returned fd (for
- * MOUNT_ATTR_IDMAP); the process that made it is gone. -errno with err. */
-int userns_make(const struct userns_range *r, char *err, size_t errlen);
+ * MOUNT_ATTR_IDMAP, or for a container to join); with netfd, also a network namespace
+ * owned by it, held by *netfd. The short-lived process that made them is gone (reaped;
+ * it dies with the caller). Its uid_map and gid_map are written from outside, by host
+ * root, so setgroups stays allowed inside. -errno with err, and nothing held. */
+int userns_make(const struct userns_range *r, int *netfd, char *err, size_t errlen);
 
 /* Writes "0 UID COUNT" into /proc/PID/uid_map and the gid line into gid_map. */
 int userns_map(pid_t pid, const struct userns_range *r, char *err, size_t errlen);

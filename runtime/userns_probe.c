@@ -47,7 +47,7 @@ void userns_probe(struct userns_host *u, const char *imagedir)
 	    userns_subid_read(env_or("VMFS_SUBGID", "/etc/subgid"), USERNS_USER, uid, USERNS_IDS,
 			      &u->r.gid, u->why, sizeof(u->why)))
 		return;
-	int ns = userns_make(&u->r, u->why, sizeof(u->why));
+	int ns = userns_make(&u->r, NULL, u->why, sizeof(u->why));
 	if (ns < 0)
 		return;
 	int fd = userns_idmapped_tree(AT_FDCWD, imagedir, ns, err, sizeof(err));

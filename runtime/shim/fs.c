@@ -31,9 +31,11 @@ int fs_mount_root(struct shim *sh, char *err)
 		return shim_fail(err, NULL, "mkdir %s", sh->root);
 	umount2("root", MNT_DETACH); /* left mounted by a shim that was killed */
 	if (s->userns) {
-		int ns = userns_make(&s->ur, err, ERRLEN);
+		/* the container's own, where vmfs made it; else one made for the mapping alone */
+		int ns = s->usernsfile ? open(s->usernsfile, O_RDONLY | O_CLOEXEC)
+				       : userns_make(&s->ur, NULL, err, ERRLEN);
 		if (ns < 0)
-			return -1;
+			return s->usernsfile ? shim_fail(err, NULL, "open %s", s->usernsfile) : -1;
 		int r = fs_mount_root_idmapped(sh, ns, err);
 		close(ns);
 		return r;
@@ -267,7 +269,7 @@ int fs_setup(struct shim *sh, char *err)
 		return shim_fail(err, NULL, "%s", sh->root);
 	int r = kfs_proc(rootfd, err);
 	if (!r)
-		r = kfs_sys(rootfd, sh->sysfd, err);
+		r = kfs_sys(rootfd, err);
 	if (!r)
 		r = kfs_dev(sh, rootfd, err);
 	for (int i = 0; !r && i < sh->spec.nvol; i++)

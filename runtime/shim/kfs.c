@@ -94,26 +94,10 @@ static int kfs_cgroup(int sysfd, char *err)
 	return r < 0 ? shim_fail(err, NULL, "mount cgroup2 read-only on /sys/fs/cgroup") : 0;
 }
 
-/* The sysfs the shim made in the container's network namespace (userns.c), moved here. */
-static int sys_move(int rootfd, int sysfd, char *err)
+int kfs_sys(int rootfd, char *err)
 {
-	int fd = fs_in_root(rootfd, "/sys", true, err);
-	if (fd < 0)
-		return -1;
-	int r = (int)syscall(SYS_move_mount, sysfd, "", fd, "",
-			     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-	close(fd);
-	if (r < 0)
-		return shim_fail(err, NULL, "mount sysfs on /sys in the container");
-	fd = fs_open_in(rootfd, "/sys");
-	return fd >= 0 ? fd : shim_fail(err, NULL, "/sys in the container");
-}
-
-int kfs_sys(int rootfd, int sysfd, char *err)
-{
-	int fd = sysfd >= 0 ? sys_move(rootfd, sysfd, err)
-			    : fs_mount_in(rootfd, "/sys", true, "sysfs", "sysfs",
-					  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+	int fd = fs_mount_in(rootfd, "/sys", true, "sysfs", "sysfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
 	if (fd < 0)
 		return -1;
 	int r = 0;

@@ -164,7 +164,8 @@ static int start(struct shim *sh)
 		return -1;
 	sh->init = pid;
 	const struct spec *s = &sh->spec;
-	if ((s->userns && userns_map(pid, &s->ur, sh->err, ERRLEN) < 0) ||
+	/* a user namespace vmfs made has its maps already */
+	if ((s->userns && !s->usernsfile && userns_map(pid, &s->ur, sh->err, ERRLEN) < 0) ||
 	    cg_attach(s->ns, s->name, pid, sh->err, ERRLEN) < 0 ||
 	    (s->userns && userns_preinit(sh, pid) < 0)) {
 		close(sh->syncpipe[1]); /* the child reads EOF and exits */
@@ -216,6 +217,8 @@ static void finish(struct shim *sh)
 		umount2("root", MNT_DETACH);
 	if (s->netns)
 		umount2(s->netns, MNT_DETACH); /* the namespace ends with its last process */
+	if (s->usernsfile)
+		umount2(s->usernsfile, MNT_DETACH);
 	if (sh->cg_made)
 		cg_destroy(s->ns, s->name);
 	unlink("console.sock");
@@ -243,7 +246,6 @@ int main(int argc, char **argv)
 				 .errpipe = {-1, -1},
 				 .syncpipe = {-1, -1},
 				 .netnsfd = -1,
-				 .sysfd = -1,
 				 .rootfd = -1,
 				 .fifofd = -1};
 	static char cwd[4096];

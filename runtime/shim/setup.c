@@ -149,9 +149,7 @@ static int setup(struct shim *sh, char *err)
 	const char *h = sh->spec.hostname;
 	if (sethostname(h, strlen(h)) < 0)
 		return shim_fail(err, NULL, "sethostname %s", h);
-	/* vmfs's network namespace is not the user namespace's: the shim brought lo up there */
-	if ((!(sh->spec.userns && sh->spec.netns) && setup_lo_up(err)) ||
-	    (!sh->spec.userns && setup_preinit(sh, -1, err)) || pivot(sh, err))
+	if (setup_lo_up(err) || (!sh->spec.userns && setup_preinit(sh, -1, err)) || pivot(sh, err))
 		return -1;
 	umask(022);
 	return caps_drop(err) || seccomp_confine(err) ? -1 : 0;
@@ -203,7 +201,7 @@ static void child_main(struct shim *sh)
 	if (n != 1)
 		_exit(1);
 	close(sh->syncpipe[0]);
-	if (!sh->spec.userns && sh->netnsfd >= 0 && setns(sh->netnsfd, CLONE_NEWNET) < 0)
+	if (sh->netnsfd >= 0 && setns(sh->netnsfd, CLONE_NEWNET) < 0)
 		shim_fail(err, NULL, "join the network namespace");
 	else if (setup(sh, err) == 0)
 		exec_init(sh, err);
@@ -219,38 +217,35 @@ pid_t setup_spawn(struct shim *sh, char *err)
 	if (pipe2(sh->errpipe, O_CLOEXEC) < 0 || pipe2(sh->syncpipe, O_CLOEXEC) < 0)
 		return shim_fail(err, NULL, "pipe");
 	unsigned long flags = CLONE_FLAGS;
-	int hostnet = -1;
-	if (sh->spec.userns && sh->spec.netns) {
-		/* vmfs's network namespace is entered by the shim and inherited (userns.c) */
-		if (shim_net_enter(sh, &hostnet, err))
+	pid_t pid;
+	if (sh->spec.userns && sh->spec.usernsfile) {
+		/* vmfs made the user namespace and the network namespace inside it, with the
+		 * NICs: init is made in both (userns.c) */
+		pid = shim_clone_joined(sh, (CLONE_FLAGS & ~CLONE_NEWNET) | SIGCHLD, err);
+		if (pid == 0)
+			child_main(sh);
+		if (pid < 0)
 			return -1;
-		flags = (CLONE_FLAGS & ~CLONE_NEWNET) | CLONE_NEWUSER;
-	} else if (sh->spec.userns) {
-		/* without NICs the network namespace is the container's own: raw sockets (ping)
-		 * and sysfs work as they do in the host's */
-		flags |= CLONE_NEWUSER;
-	} else if (sh->spec.netns) {
-		/* vmfs made the namespace and its NICs: the child joins it before anything else */
-		sh->netnsfd = open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
-		if (sh->netnsfd < 0)
-			return shim_fail(err, NULL, "open the network namespace %s", sh->spec.netns);
-		flags &= ~CLONE_NEWNET;
+	} else {
+		if (sh->spec.userns) {
+			/* and a new network namespace inside it: no NICs (spec_load saw to it) */
+			flags |= CLONE_NEWUSER;
+		}
+		if (sh->spec.netns) {
+			/* vmfs made the namespace and its NICs: the child joins it before anything
+			 * else */
+			sh->netnsfd = open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
+			if (sh->netnsfd < 0)
+				return shim_fail(err, NULL, "open the network namespace %s",
+						 sh->spec.netns);
+			flags &= ~CLONE_NEWNET;
+		}
+		pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+		if (pid == 0)
+			child_main(sh);
+		if (pid < 0)
+			return shim_fail(err, NULL, "clone the container's namespaces");
 	}
-	pid_t pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
-	if (pid == 0)
-		child_main(sh);
-	int e = errno;
-	if (hostnet >= 0 && shim_net_leave(hostnet, err) < 0 && pid > 0) {
-		kill(pid, SIGKILL); /* a shim left in the container's network is no shim */
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	if (sh->sysfd >= 0)
-		close(sh->sysfd); /* the child has its copy */
-	sh->sysfd = -1;
-	errno = e;
-	if (pid < 0)
-		return shim_fail(err, NULL, "clone the container's namespaces");
 	close(sh->errpipe[1]);
 	close(sh->syncpipe[0]);
 	sh->errpipe[1] = sh->syncpipe[0] = -1;

@@ -20,6 +20,12 @@
  *                     netns=netns             (optional: a network namespace file, relative
  *                                             to RUNDIR, that vmfs made with the NICs in it;
  *                                             joined instead of a new one, unmounted at the end)
+ *                     userns=UID:GID:COUNT    (optional: a user namespace mapping 0..COUNT-1 to
+ *                                             host UID.. and GID..; an idmapped root)
+ *                     usernsfile=userns       (with userns= and netns=: the user namespace,
+ *                                             already mapped, that vmfs made and that owns
+ *                                             netns; joined instead of a new one, unmounted
+ *                                             at the end)
  * and written by the shim:
  *   shim.pid        "PID STARTTIME\n" of the shim (STARTTIME: field 22 of /proc/PID/stat)
  *   pid             "PID STARTTIME\n" of the container's init, in the host's PID namespace

@@ -23,6 +23,7 @@ struct spec {
 	char *buf;
 	const char *ns, *name, *hostname, *rootfs, *preinit;
 	const char *netns; /* a network namespace vmfs made and bound here, NULL: a new one */
+	const char *usernsfile; /* userns: the user namespace vmfs made (owning netns), or NULL */
 	bool snapshot;
 	bool userns;		/* userns= given: a user namespace mapping ur, idmapped root */
 	struct userns_range ur;
@@ -51,7 +52,6 @@ struct shim {
 	int errpipe[2];	  /* child -> shim: setup errors; a successful exec closes it */
 	int syncpipe[2];  /* shim -> child: "you are in the cgroup, go on" */
 	int netnsfd;      /* spec.netns opened, for the child's setns; -1 if none */
-	int sysfd;	  /* userns: a detached sysfs of the container's netns, or -1 */
 	/* userns, in the child: what it opens in RUNDIR (0700, host root's) before it becomes
 	 * the namespace's root, which may not look in there; -1 if not */
 	int rootfd, fifofd;
@@ -97,7 +97,7 @@ int fs_remount_ro(int fd, const char *what, char *err);
 
 /* kfs.c: the kernel's file systems as the container sees them (/proc, /sys, /dev). */
 int kfs_proc(int rootfd, char *err);
-int kfs_sys(int rootfd, int sysfd, char *err); /* sysfd: a sysfs to move there, or -1 */
+int kfs_sys(int rootfd, char *err);
 int kfs_dev(struct shim *sh, int rootfd, char *err);
 
 /* setup.c: the child of clone(), which becomes init. */
@@ -108,9 +108,10 @@ int setup_lo_up(char *err);
  * init's namespaces (nsfd: a pidfd of init). */
 int setup_preinit(struct shim *sh, int nsfd, char *err);
 
-/* userns.c (the shim's part): the network namespace entered before the clone, and back. */
-int shim_net_enter(struct shim *sh, int *hostnet, char *err);
-int shim_net_leave(int hostnet, char *err);
+/* userns.c (the shim's part): init cloned inside vmfs's user and network namespaces
+ * (spec usernsfile, netns) with flags, as the shim's child. Returns its pid, 0 in init,
+ * -1 with err. */
+pid_t shim_clone_joined(struct shim *sh, unsigned long flags, char *err);
 int setup_become_root(char *err);
 /* fs.c, in userns mode: the root is a detached tree (the idmapped image, or an overlay over
  * it) moved onto RUNDIR/root; usernsfd carries the mapping. */

@@ -91,6 +91,8 @@ static int parse_line(struct spec *s, char *line, char *err)
 		s->rootfs = v;
 	else if (!strcmp(line, "netns"))
 		s->netns = *v ? v : NULL;
+	else if (!strcmp(line, "usernsfile"))
+		s->usernsfile = *v ? v : NULL;
 	else if (!strcmp(line, "preinit"))
 		s->preinit = *v ? v : NULL;
 	else if (!strcmp(line, "snapshot"))
@@ -138,6 +140,12 @@ int spec_load(struct spec *s, char *err)
 		return shim_msg(err, "spec: rootfs= must be an absolute path");
 	if (!s->init[0])
 		return shim_msg(err, "spec: init= is missing");
+	/* a user namespace can join no network namespace but one it owns */
+	if (s->userns && s->netns && !s->usernsfile)
+		return shim_msg(err, "spec: netns= with userns= needs usernsfile= (the user "
+				"namespace that owns it)");
+	if (s->usernsfile && (!s->userns || !s->netns))
+		return shim_msg(err, "spec: usernsfile= goes with userns= and netns=");
 	if (!s->hostname || !*s->hostname)
 		s->hostname = s->name;
 	return 0;

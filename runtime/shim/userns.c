@@ -1,78 +1,88 @@
-/* The shim's side of a user namespace (docs/security.md): a network namespace that vmfs made
- * (a container with NICs) is owned by the host's user namespace, so what needs privilege over
- * it is done by the shim, in it, before the clone: lo brought up, ICMP echo sockets allowed
- * (ping without a raw socket, which needs CAP_NET_RAW over the namespace), and a sysfs of it
- * made (a user namespace that does not own a network namespace cannot mount sysfs for it),
- * which the child moves onto its /sys. The child then becomes the namespace's root. */
+/* The shim's side of a user namespace (docs/security.md). A container with NICs gets its
+ * user namespace and, owned by it, its network namespace from vmfs (run/userns, run/netns:
+ * vmfs configures the NICs in there before the shim starts); its init must be made inside
+ * that user namespace, so that its PID, mount, UTS and IPC namespaces are owned by it too.
+ * But the shim must stay host root, to put init in its cgroups, run preinit and unmount the
+ * root at the end: a short-lived process joins both namespaces and clones init as the
+ * shim's own child (CLONE_PARENT), tells the shim its pid, and exits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/mount.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/shim/shim_int.h"
 
-static int make_sysfs(struct shim *sh, char *err)
+struct joined {
+	pid_t pid; /* init's, in the shim's PID namespace; 0: err says why */
+	char err[ERRLEN];
+};
+
+/* In the short-lived process: never returns, except as init (0). */
+static pid_t join_and_clone(struct shim *sh, int user, int net, int report, unsigned long flags)
 {
-	/* the sysfs context takes the network namespace of the process that opens it */
-	int fs = (int)syscall(SYS_fsopen, "sysfs", FSOPEN_CLOEXEC);
-	if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		int e = errno;
-		if (fs >= 0)
-			close(fs);
-		errno = e;
-		return shim_fail(err, NULL, "make a sysfs for the container");
+	struct joined j = {0};
+	if (setns(user, CLONE_NEWUSER) < 0)
+		shim_fail(j.err, NULL, "join the user namespace %s", sh->spec.usernsfile);
+	else if (setns(net, CLONE_NEWNET) < 0)
+		shim_fail(j.err, NULL, "join the network namespace %s", sh->spec.netns);
+	else if ((j.pid = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, 0)) ==
+		 0) {
+		close(report);
+		return 0;
+	} else if (j.pid < 0) {
+		j.pid = 0;
+		shim_fail(j.err, NULL, "clone the container's namespaces");
 	}
-	sh->sysfd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
-				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-				     MOUNT_ATTR_NOEXEC);
-	close(fs);
-	return sh->sysfd < 0 ? shim_fail(err, NULL, "fsmount the container's sysfs") : 0;
+	/* one write under PIPE_BUF: the shim reads it whole */
+	_exit(write(report, &j, sizeof(j)) == (ssize_t)sizeof(j) ? 0 : 1);
 }
 
-/* net.ipv4.ping_group_range of the namespace the shim is in: every group (Docker's default) */
-static int ping_groups(char *err)
+pid_t shim_clone_joined(struct shim *sh, unsigned long flags, char *err)
 {
-	const char *p = "/proc/sys/net/ipv4/ping_group_range", *v = "0 2147483647\n";
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0; /* a kernel without IPv4 */
-	ssize_t n = fd < 0 ? -1 : write(fd, v, strlen(v));
-	if (fd >= 0)
-		close(fd);
-	return n < 0 ? shim_fail(err, NULL, "write %s", p) : 0;
-}
-
-int shim_net_leave(int hostnet, char *err)
-{
-	int r = setns(hostnet, CLONE_NEWNET);
-	int e = errno;
-	close(hostnet);
-	errno = e;
-	return r < 0 && err ? shim_fail(err, NULL, "return to the host's network namespace") : r;
-}
-
-int shim_net_enter(struct shim *sh, int *hostnet, char *err)
-{
-	*hostnet = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (*hostnet < 0)
-		return shim_fail(err, NULL, "/proc/self/ns/net");
-	int fd = open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
-	int r = fd < 0 ? -1 : setns(fd, CLONE_NEWNET);
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		shim_fail(err, NULL, "join the network namespace %s", sh->spec.netns);
-	if (!r && (setup_lo_up(err) || ping_groups(err) || make_sysfs(sh, err)))
-		r = -1;
-	if (r < 0) {
-		shim_net_leave(*hostnet, NULL);
-		*hostnet = -1;
+	int user = open(sh->spec.usernsfile, O_RDONLY | O_CLOEXEC);
+	int net = user < 0 ? -1 : open(sh->spec.netns, O_RDONLY | O_CLOEXEC);
+	int p[2] = {-1, -1};
+	pid_t pid = -1, mid = -1;
+	if (user < 0 || net < 0)
+		shim_fail(err, NULL, "open %s", user < 0 ? sh->spec.usernsfile : sh->spec.netns);
+	else if (pipe2(p, O_CLOEXEC) < 0)
+		shim_fail(err, NULL, "pipe");
+	else if ((mid = fork()) < 0)
+		shim_fail(err, NULL, "fork to join the container's namespaces");
+	else if (mid == 0 && join_and_clone(sh, user, net, p[1], flags) == 0) {
+		close(p[0]); /* init: nothing of the shim's stays open */
+		close(user);
+		close(net);
+		return 0;
 	}
-	return r;
+	if (mid > 0) {
+		struct joined j = {0};
+		close(p[1]);
+		p[1] = -1;
+		ssize_t n;
+		while ((n = read(p[0], &j, sizeof(j))) < 0 && errno == EINTR)
+			;
+		while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (n == (ssize_t)sizeof(j) && j.pid > 0)
+			pid = j.pid;
+		else if (n == (ssize_t)sizeof(j))
+			shim_msg(err, "%s", j.err);
+		else
+			shim_msg(err, "the process joining the container's namespaces ended early");
+	}
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	if (user >= 0)
+		close(user);
+	if (net >= 0)
+		close(net);
+	return pid;
 }
 
 /* The child was cloned as host root (kuid 0, unmapped in its namespace: it shows as

@@ -128,15 +128,29 @@ like "$(printf '%s' "$OUT" | paste -sd' ')" "^r 1 .*(Operation not permitted|Per
 is "$(stat -c %u "$S/ns/default/containers/r/run/upper/tmp/pre.host")" "0" \
 	"... what preinit wrote is host root's (it is the host's program)"
 
-# --- a container with a NIC: vmfs's network namespace, the user namespace's sysfs
-ct w net=LAN1,10.79.0.1/24
+# --- a container with a NIC: vmfs makes its network namespace inside its user namespace
+ct w net=LAN1,10.79.0.1/24 preinit=pre.sh
+ct w2 net=LAN1,10.79.0.2/24
 inct w 'cat /proc/self/uid_map; ls /sys/class/net | paste -sd" "; ip -o -4 addr show eth0 | grep -o "10.79.0.1/24"'
 is "$(squash "$OUT")" "0 $START 65536
 eth0 lo
-10.79.0.1/24" "with a NIC: mapped, /sys shows its network namespace (eth0 lo), and its address"
+10.79.0.1/24" "with a NIC: mapped, /sys/class/net shows its own devices only (eth0 lo), and its address"
 wpid=$(awk '$1 == "pid" {print $2}' "$C/w/info")
 is "$(squash "$(nsenter --net="/proc/$wpid/ns/net" cat /proc/sys/net/ipv4/ping_group_range)")" \
-	"0 2147483647" "... where ICMP echo sockets are allowed to every group"
+	"1 0" "its ping_group_range is the kernel's: no ICMP echo socket for anyone"
+inct w 'ping -c 2 -W 2 10.79.0.2'
+like "$RC:$(printf '%s' "$OUT" | grep 'packets received')" "^0:2 packets transmitted, 2 packets received" "busybox ping to w2 over LAN1 works: a raw socket (CAP_NET_RAW over its network)"
+inct w 'ip link add d0 type dummy'
+like "$RC:$OUT" "^[1-9][0-9]*:.*Operation not permitted" \
+	"ip link add in it: EPERM, no CAP_NET_ADMIN (Docker's default set)"
+ok "its network namespace is owned by its user namespace: every capability there suffices to add a link" \
+	nsenter --user="/proc/$wpid/ns/user" --net="/proc/$wpid/ns/net" ip link add vq0 type veth peer name vq1
+nsenter --net="/proc/$wpid/ns/net" ip link del vq0 2>/dev/null
+is "$(stat -L -c %i "/proc/$wpid/ns/user" "/proc/$wpid/ns/net" | paste -sd' ')" \
+	"$(stat -L -c %i "$S/ns/default/containers/w/run/userns" "$S/ns/default/containers/w/run/netns" | paste -sd' ')" \
+	"... the ones vmfs bound on run/userns and run/netns"
+inct w 'cat /tmp/pre.host; ip route | grep -c 10.99.0.0/24'
+is "$(printf '%s' "$OUT" | paste -sd' ')" "w 1" "preinit, as host root, added its route in that network namespace"
 inct w 'ls /sys/firmware | wc -l; touch /sys/x'
 like "$(printf '%s' "$OUT" | paste -sd' ')" "^0 .*Read-only file system" "... /sys read-only, /sys/firmware masked"
 

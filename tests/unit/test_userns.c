@@ -1,8 +1,13 @@
-/* runtime/userns.c: the subordinate id files, read strictly. */
+/* runtime/userns.c: the subordinate id files, read strictly; the namespaces it makes. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/userns.h"
@@ -27,8 +32,46 @@ static void find(const char *text, uid_t uid, long long want, int want_rc, const
 	}
 }
 
+static ino_t ino(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+/* As root: a user namespace, and a network namespace owned by it, whose maker is gone. */
+static void make(void)
+{
+	const struct userns_range r = {131072, 131072, 65536};
+	char err[256] = "";
+	int net = -2;
+	if (geteuid() != 0) {
+		ok(1, "# SKIP making namespaces needs root");
+		return;
+	}
+	int user = userns_make(&r, &net, err, sizeof(err));
+	ok(user >= 0 && net >= 0, "a user namespace and a network namespace (%s)", err);
+	int owner = net >= 0 ? ioctl(net, NS_GET_USERNS) : -1;
+	ok(owner >= 0 && ino(owner) == ino(user) && ino(user),
+	   "the network namespace is owned by the user namespace");
+	ok(ioctl(user, NS_GET_OWNER_UID, &(uid_t){0}) == 0, "... which is a user namespace");
+	ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD,
+	   "the process that made them is reaped");
+	if (owner >= 0)
+		close(owner);
+	if (user >= 0)
+		close(user);
+	if (net >= 0)
+		close(net);
+	net = -2;
+	user = userns_make(&r, NULL, err, sizeof(err));
+	ok(user >= 0 && net == -2, "without netfd: a user namespace alone");
+	if (user >= 0)
+		close(user);
+}
+
 int main(void)
 {
+	make();
 	find("vmfs:131072:1048576\n", (uid_t)-1, 131072, 0, NULL, "the line setup writes");
 	find("alice:100000:65536\nvmfs:231072:65536", (uid_t)-1, 231072, 0, NULL,
 	     "another user's line first, no final newline");
