@@ -107,6 +107,9 @@ mknod "$IMG/tmp/escape-null" c 1 3
 HOSTIF=$(ip route show default 2>/dev/null | awk '{print $5; exit}')
 HOSTIF=${HOSTIF:-$(ip -o link | awk -F': ' '$2 != "lo" {print $2; exit}')}
 chmod 0711 "$T" # nobody may pass through to the mount: the refusals below are not vacuous
+# xwrite as nobody runs: a checkout may lie in a directory only root enters (CI's mktemp -d)
+install -m 0755 "$XWRITE" "$T/xwrite"
+NXWRITE=$T/xwrite
 
 vmfs_start --images "$T/images" -o allow_other || exit 1
 G=$(cg_top)
@@ -300,9 +303,9 @@ fi
 # In the tree, the namespace's mode decides: ns/default is 0755, so others may look.
 like "$(nob timeout 1 cat "$C/jail/console")" "escape agent up" \
 	"control: with ns/default 0755, nobody reads the console's scrollback (others may look, as documented)"
-is "$(nob "$XWRITE" "$C/jail/console" 'echo pwned' 2>&1)" "EACCES" "... but cannot type on it (0644)"
-is "$(nob "$XWRITE" "$C/jail/fifo/0" 'echo pwned' 2>&1)" "EACCES" "... nor write fifo/0 (its agent's input; a link into the 0700 run directory)"
-is "$(nob "$XWRITE" "$C/jail/ctl" 'kill' 2>&1)" "EACCES" "... nor kill it"
+is "$(nob "$NXWRITE" "$C/jail/console" 'echo pwned' 2>&1)" "EACCES" "... but cannot type on it (0644)"
+is "$(nob "$NXWRITE" "$C/jail/fifo/0" 'echo pwned' 2>&1)" "EACCES" "... nor write fifo/0 (its agent's input; a link into the 0700 run directory)"
+is "$(nob "$NXWRITE" "$C/jail/ctl" 'kill' 2>&1)" "EACCES" "... nor kill it"
 chmod 0750 "$M/ns/default"
 ok "with ns/default 0750, nobody cannot read the console any more" not nob timeout 1 cat "$C/jail/console"
 chmod 0755 "$M/ns/default"
