@@ -4,7 +4,10 @@
  * Unlike the rest of the tree, these inodes stand for paths that users create, so a table
  * maps slot <-> relative path and counts the kernel's references (forget frees them). Every
  * path is relative to the store's directory descriptor and built from single names that
- * the kernel looked up, so nothing outside the store can be reached. */
+ * the kernel looked up. A user who owns a folder here can swap one of its directories for
+ * a symlink at any moment, so a stored path is never handed to a plain *at call: the file
+ * or the directory holding the name acted on is opened beneath the store by descriptor
+ * (runtime/beneath.c), no symlink followed, and the call acts on that descriptor. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runtime/beneath.h"
 #include "runtime/slotmap.h"
 #include "vmfs/kinds.h"
 
@@ -129,6 +133,20 @@ static const char *node_path(const struct vnode *n)
 	return n->img && *n->img->path ? n->img->path : ".";
 }
 
+/* fstatat of the entry itself (a symlink is not followed), from its parent's descriptor. */
+static int img_stat(struct vmfs *v, const char *path, struct stat *st)
+{
+	if (!strcmp(path, "."))
+		return fstat(v->m.imagefd, st) < 0 ? -errno : 0;
+	const char *last;
+	int dfd = beneath_parent(v->m.imagefd, path, &last);
+	if (dfd < 0)
+		return -errno;
+	int r = fstatat(dfd, last, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
 static int img_node(struct vmfs *v, const char *path, struct vnode *out)
 {
 	*out = (struct vnode){.e = vtab_find(VK_IMAGE)};
@@ -148,22 +166,23 @@ int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;
-	if (fstatat(v->m.imagefd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+	if ((r = img_stat(v, path, &st)))
+		return r;
 	return img_node(v, path, out);
 }
 
 int img_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
 {
-	if (fstatat(v->m.imagefd, node_path(n), st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+	int r = img_stat(v, node_path(n), st);
+	if (r)
+		return r;
 	st->st_ino = n->ino;
 	return 0;
 }
 
 int img_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx)
 {
-	int fd = openat(v->m.imagefd, node_path(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = beneath_open(v->m.imagefd, node_path(dir), O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return -errno;
 	DIR *d = fdopendir(fd);
@@ -187,7 +206,7 @@ int img_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn
 int img_open(struct vmfs *v, struct vhandle *h, int flags)
 {
 	int fl = flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECTORY);
-	h->fd = openat(v->m.imagefd, node_path(&h->n), fl | O_NOFOLLOW | O_CLOEXEC);
+	h->fd = beneath_open(v->m.imagefd, node_path(&h->n), fl | O_NOFOLLOW, 0);
 	return h->fd < 0 ? -errno : 0;
 }
 
@@ -198,11 +217,15 @@ int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t 
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;
-	if (mkdirat(v->m.imagefd, path, mode & ~c->umask) < 0)
+	const char *last;
+	int dfd = beneath_parent(v->m.imagefd, path, &last);
+	if (dfd < 0)
 		return -errno;
-	if (fchownat(v->m.imagefd, path, c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
-		return -errno;
-	return img_node(v, path, out);
+	if (mkdirat(dfd, last, mode & ~c->umask) < 0 ||
+	    (fchownat(dfd, last, c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM))
+		r = -errno;
+	close(dfd);
+	return r ? r : img_node(v, path, out);
 }
 
 struct inuse {
@@ -282,8 +305,14 @@ int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool i
 		evlog_add(&v->log, "error: rm images/%s: %s", path, why);
 		return -EBUSY;
 	}
-	if (unlinkat(v->m.imagefd, path, isdir ? AT_REMOVEDIR : 0) < 0)
+	const char *last;
+	int dfd = beneath_parent(v->m.imagefd, path, &last);
+	if (dfd < 0)
 		return -errno;
+	r = unlinkat(dfd, last, isdir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+	close(dfd);
+	if (r)
+		return r;
 	evlog_add(&v->log, "images/%s removed", path);
 	return 0;
 }
@@ -296,7 +325,7 @@ int img_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 	if (r)
 		return r;
 	int fl = (flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_EXCL)) | O_CREAT | O_NOFOLLOW;
-	*fd = openat(v->m.imagefd, path, fl | O_CLOEXEC, mode);
+	*fd = beneath_open(v->m.imagefd, path, fl, mode);
 	if (*fd < 0)
 		return -errno;
 	if (fchown(*fd, c->uid, c->gid) < 0 && errno != EPERM) {
@@ -356,8 +385,16 @@ int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 		evlog_add(&v->log, "error: mv images/%s: it is in use by %s", from, who);
 		return -EBUSY;
 	}
-	if (renameat2(v->m.imagefd, from, v->m.imagefd, to, flags) < 0)
-		return -errno;
+	const char *fl, *tl;
+	int ffd = beneath_parent(v->m.imagefd, from, &fl);
+	int tfd = ffd < 0 ? -1 : beneath_parent(v->m.imagefd, to, &tl);
+	r = tfd < 0 || renameat2(ffd, fl, tfd, tl, flags) < 0 ? -errno : 0;
+	if (ffd >= 0)
+		close(ffd);
+	if (tfd >= 0)
+		close(tfd);
+	if (r)
+		return r;
 	struct image *old = img_get(v->images, to, false);
 	if (old) /* the replaced target: its inode lives on with a path no one can reach */
 		img_rekey(v->images, to, "\x01replaced");
@@ -365,23 +402,47 @@ int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 	return 0;
 }
 
-int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which,
-		struct vhandle *h)
+/* Times of a symlink itself, set from its parent's descriptor. */
+static int link_times(struct vmfs *v, const char *p, const struct timespec ts[2])
 {
-	const char *p = node_path(n);
-	int fd = v->m.imagefd;
-	if ((which & NA_MODE) && fchmodat(fd, p, a->st_mode & 07777, 0) < 0)
+	const char *last;
+	int dfd = beneath_parent(v->m.imagefd, p, &last);
+	if (dfd < 0)
 		return -errno;
+	int r = utimensat(dfd, last, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
+/* Acts on the entry opened beneath the store (O_PATH, a symlink not followed) and named
+ * through /proc/self/fd, so a path swapped after the open changes nothing. */
+static int setattr_fd(struct vmfs *v, const char *p, int nfd, const struct stat *a, int which,
+		      struct vhandle *h)
+{
+	struct stat st;
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", nfd);
+	if (fstat(nfd, &st) < 0)
+		return -errno;
+	bool link = S_ISLNK(st.st_mode);
+	if (which & NA_MODE) {
+		if (link) /* as lchmod: a symlink has no mode of its own */
+			return -EOPNOTSUPP;
+		if (chmod(self, a->st_mode & 07777) < 0)
+			return -errno;
+	}
 	if ((which & (NA_UID | NA_GID)) &&
-	    fchownat(fd, p, which & NA_UID ? a->st_uid : (uid_t)-1,
-		     which & NA_GID ? a->st_gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+	    fchownat(nfd, "", which & NA_UID ? a->st_uid : (uid_t)-1,
+		     which & NA_GID ? a->st_gid : (gid_t)-1, AT_EMPTY_PATH) < 0)
 		return -errno;
 	if (which & NA_SIZE) {
 		int r;
 		if (h && h->fd >= 0)
 			r = ftruncate(h->fd, a->st_size);
+		else if (link)
+			r = (errno = ELOOP, -1);
 		else {
-			int tfd = openat(fd, p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+			int tfd = open(self, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 			r = tfd < 0 ? -1 : ftruncate(tfd, a->st_size);
 			if (tfd >= 0)
 				close(tfd);
@@ -395,15 +456,36 @@ int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int
 			ts[0].tv_nsec = UTIME_OMIT;
 		if (!(which & NA_MTIME))
 			ts[1].tv_nsec = UTIME_OMIT;
-		if (utimensat(fd, p, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		if (link)
+			return link_times(v, p, ts);
+		if (utimensat(AT_FDCWD, self, ts, 0) < 0)
 			return -errno;
 	}
 	return 0;
 }
 
+int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which,
+		struct vhandle *h)
+{
+	const char *p = node_path(n);
+	int nfd = beneath_open(v->m.imagefd, p, O_PATH | O_NOFOLLOW, 0);
+	if (nfd < 0)
+		return -errno;
+	int r = setattr_fd(v, p, nfd, a, which, h);
+	close(nfd);
+	return r;
+}
+
 int img_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 {
-	ssize_t len = readlinkat(v->m.imagefd, node_path(n), buf, size - 1);
+	const char *last;
+	int dfd = beneath_parent(v->m.imagefd, node_path(n), &last);
+	if (dfd < 0)
+		return -errno;
+	ssize_t len = readlinkat(dfd, last, buf, size - 1);
+	int e = errno;
+	close(dfd);
+	errno = e;
 	if (len < 0)
 		return -errno;
 	buf[len] = 0;
@@ -417,8 +499,14 @@ int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, con
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;
-	if (symlinkat(target, v->m.imagefd, path) < 0)
+	const char *last;
+	int dfd = beneath_parent(v->m.imagefd, path, &last);
+	if (dfd < 0)
 		return -errno;
-	fchownat(v->m.imagefd, path, c->uid, c->gid, AT_SYMLINK_NOFOLLOW);
-	return img_node(v, path, out);
+	if (symlinkat(target, dfd, last) < 0)
+		r = -errno;
+	else if (fchownat(dfd, last, c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
+		r = -errno;
+	close(dfd);
+	return r ? r : img_node(v, path, out);
 }
