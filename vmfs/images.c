@@ -395,6 +395,12 @@ int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 		close(tfd);
 	if (r)
 		return r;
+	if (flags & RENAME_EXCHANGE) { /* both live on, each under the other's name */
+		img_rekey(v->images, to, "\x01exchanging");
+		img_rekey(v->images, from, to);
+		img_rekey(v->images, "\x01exchanging", from);
+		return 0;
+	}
 	struct image *old = img_get(v->images, to, false);
 	if (old) /* the replaced target: its inode lives on with a path no one can reach */
 		img_rekey(v->images, to, "\x01replaced");
