@@ -56,6 +56,9 @@ static int spec_write(struct model *m, struct object *o, int dfd, const char *ro
 	sb_printf(&b, "cgroup=%s\n", m->cgroup_top);
 	sb_printf(&b, "namespace=%s\nname=%s\nhostname=%s\nrootfs=%s\n", o->ns->name, o->name,
 		  *obj_cfg(o, "hostname") ? obj_cfg(o, "hostname") : o->name, rootfs);
+	const char *fs = obj_cfg(o, "filesystem");
+	if (fs[0] != '/') /* in the store: the shim opens it beneath the store, by descriptor */
+		sb_printf(&b, "imagedir=%s\nimage=%s\n", m->imagedir, fs);
 	sb_printf(&b, "snapshot=%s\ninit=%s\n", obj_cfg(o, "snapshot"), obj_cfg(o, "init"));
 	if (*pre)
 		sb_printf(&b, "preinit=%s\n", pre);

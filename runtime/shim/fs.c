@@ -18,15 +18,53 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "runtime/beneath.h"
 #include "runtime/shim/shim_int.h"
+
+/* The root filesystem by descriptor: in the image store, opened beneath it with no
+ * symlink followed (a user who owns a folder there could swap a directory for a symlink to
+ * /, and the shim is host root); else the absolute path host root configured. The mounts
+ * below name it as /proc/self/fd/N, the directory itself and not a path looked up again. */
+static int root_open(const struct spec *s, char *err)
+{
+	if (!s->image) {
+		int fd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? shim_fail(err, "(is config/filesystem right?)", "rootfs %s",
+					  s->rootfs) : fd;
+	}
+	int store = open(s->imagedir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (store < 0)
+		return shim_fail(err, NULL, "the image store %s", s->imagedir);
+	int fd = beneath_open(store, s->image, O_PATH | O_DIRECTORY, 0);
+	int e = errno;
+	close(store);
+	errno = e;
+	if (fd < 0)
+		return shim_fail(err, errno == ELOOP || errno == EXDEV
+					  ? "(a symlink on the way: images/ paths are never followed "
+					    "through symlinks)"
+					  : "(is config/filesystem right?)",
+				 "rootfs images/%s", s->image);
+	return fd;
+}
+
+static int mount_root(struct shim *sh, const char *rootfs, int rootfd, char *err);
 
 int fs_mount_root(struct shim *sh, char *err)
 {
+	int fd = root_open(&sh->spec, err);
+	if (fd < 0)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int r = mount_root(sh, path, fd, err);
+	close(fd);
+	return r;
+}
+
+static int mount_root(struct shim *sh, const char *rootfs, int rootfd, char *err)
+{
 	const struct spec *s = &sh->spec;
-	struct stat st;
-	int e = stat(s->rootfs, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-	if ((errno = e))
-		return shim_fail(err, "(is config/filesystem right?)", "rootfs %s", s->rootfs);
 	if (mkdir("root", 0755) < 0 && errno != EEXIST)
 		return shim_fail(err, NULL, "mkdir %s", sh->root);
 	umount2("root", MNT_DETACH); /* left mounted by a shim that was killed */
@@ -36,23 +74,22 @@ int fs_mount_root(struct shim *sh, char *err)
 				       : userns_make(&s->ur, NULL, err, ERRLEN);
 		if (ns < 0)
 			return s->usernsfile ? shim_fail(err, NULL, "open %s", s->usernsfile) : -1;
-		int r = fs_mount_root_idmapped(sh, ns, err);
+		int r = fs_mount_root_idmapped(sh, rootfd, ns, err);
 		close(ns);
 		return r;
 	}
 	if (!s->snapshot) {
-		if (mount(s->rootfs, "root", NULL, MS_BIND | MS_REC, NULL) < 0)
+		if (mount(rootfs, "root", NULL, MS_BIND | MS_REC, NULL) < 0)
 			return shim_fail(err, NULL, "bind %s on %s", s->rootfs, sh->root);
 		return sh->root_mounted = true, 0;
 	}
-	if (strpbrk(s->rootfs, ",:") || strpbrk(sh->rundir, ",:"))
-		return shim_msg(err, "overlay: the paths %s and %s must not hold ',' or ':'",
-				s->rootfs, sh->rundir);
+	if (strpbrk(sh->rundir, ",:"))
+		return shim_msg(err, "overlay: the path %s must not hold ',' or ':'", sh->rundir);
 	if ((mkdir("upper", 0755) < 0 && errno != EEXIST) ||
 	    (mkdir("work", 0700) < 0 && errno != EEXIST))
 		return shim_fail(err, NULL, "mkdir %s/upper, work", sh->rundir);
 	char opts[3 * 4200];
-	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", s->rootfs,
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", rootfs,
 		 sh->rundir, sh->rundir);
 	if (mount("overlay", "root", "overlay", 0, opts) < 0)
 		return shim_fail(
@@ -131,11 +168,11 @@ static int overlay_idmapped(struct shim *sh, int lower, char *err)
 	return r ? r : attach_root(sh, m, err);
 }
 
-int fs_mount_root_idmapped(struct shim *sh, int usernsfd, char *err)
+int fs_mount_root_idmapped(struct shim *sh, int rootfd, int usernsfd, char *err)
 {
 	const struct spec *s = &sh->spec;
 	char why[ERRLEN];
-	int t = userns_idmapped_tree(AT_FDCWD, s->rootfs, usernsfd, why, sizeof(why));
+	int t = userns_idmapped_tree(rootfd, "", usernsfd, why, sizeof(why));
 	if (t < 0)
 		return shim_msg(err, "%s; config/privileged=true runs it without a user namespace",
 				why);

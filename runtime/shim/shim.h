@@ -11,6 +11,9 @@
  *   spec            key=value lines:
  *                     namespace=NS   name=NAME   hostname=H
  *                     rootfs=/abs/dir         (the image's root filesystem)
+ *                     imagedir=/abs image=rel (optional: rootfs lies in the image store, and
+ *                                             is opened as rel beneath imagedir by descriptor,
+ *                                             no symlink followed; rootfs is then for words)
  *                     snapshot=true|false     (true: an overlayfs upper layer in RUNDIR)
  *                     init=/init arg...       (split at blanks; quotes as in ctl_split)
  *                     preinit=/abs/host/script (optional; run before init, see below)

@@ -22,6 +22,9 @@ struct volume {
 struct spec {
 	char *buf;
 	const char *ns, *name, *hostname, *rootfs, *preinit;
+	/* a rootfs in the image store: the store and rootfs's path in it, so the shim finds it
+	 * beneath the store by descriptor (a user who owns a folder there may swap it) */
+	const char *imagedir, *image;
 	const char *netns; /* a network namespace vmfs made and bound here, NULL: a new one */
 	const char *usernsfile; /* userns: the user namespace vmfs made (owning netns), or NULL */
 	bool snapshot;
@@ -115,7 +118,7 @@ pid_t shim_clone_joined(struct shim *sh, unsigned long flags, char *err);
 int setup_become_root(char *err);
 /* fs.c, in userns mode: the root is a detached tree (the idmapped image, or an overlay over
  * it) moved onto RUNDIR/root; usernsfd carries the mapping. */
-int fs_mount_root_idmapped(struct shim *sh, int usernsfd, char *err);
+int fs_mount_root_idmapped(struct shim *sh, int rootfd, int usernsfd, char *err);
 
 /* caps.c */
 int caps_drop(char *err);

@@ -89,6 +89,10 @@ static int parse_line(struct spec *s, char *line, char *err)
 		s->hostname = v;
 	else if (!strcmp(line, "rootfs"))
 		s->rootfs = v;
+	else if (!strcmp(line, "imagedir"))
+		s->imagedir = *v ? v : NULL;
+	else if (!strcmp(line, "image"))
+		s->image = *v ? v : NULL;
 	else if (!strcmp(line, "netns"))
 		s->netns = *v ? v : NULL;
 	else if (!strcmp(line, "usernsfile"))
@@ -138,6 +142,8 @@ int spec_load(struct spec *s, char *err)
 		return shim_msg(err, "spec: namespace= and name= are required");
 	if (!s->rootfs || s->rootfs[0] != '/')
 		return shim_msg(err, "spec: rootfs= must be an absolute path");
+	if (!s->image != !s->imagedir || (s->imagedir && s->imagedir[0] != '/'))
+		return shim_msg(err, "spec: image= needs imagedir=, an absolute path");
 	if (!s->init[0])
 		return shim_msg(err, "spec: init= is missing");
 	/* a user namespace can join no network namespace but one it owns */

@@ -8,6 +8,7 @@
 # with no symlink followed, so nothing outside changes and nothing secret comes back.
 . "$(dirname "$0")/lib.sh"
 need_root
+use_busybox_image
 PY=/usr/bin/python3 # not a shim in root's home: nobody runs it too
 for c in setpriv $PY curl; do
 	command -v $c >/dev/null || { echo "not ok 1 - $c is installed"; exit 1; }
@@ -77,4 +78,17 @@ is "$AFTER" "$BEFORE" "the root-only directory is unchanged: no file made, delet
 ok "the symlink still points outside, untouched" test "$(readlink "$T/images/u/evil")" = "$X"
 is "$(as_nobody cat "$I/u/d/secret.txt")" mine "after it all, d/secret.txt is nobody's own file (an exchange keeps both names right)"
 ok "d is nobody's folder again" test -d "$T/images/u/d" -a ! -L "$T/images/u/d"
+
+# a container's root filesystem is found the same way: vmfs-shim (host root) opens it
+# beneath the store with no symlink followed, never by its path
+C=$M/ns/default/containers
+mkdir "$C/good" "$C/swap"
+EXTRA_CLEANUP='echo "kill all" >"$M/ns/default/ctl" 2>/dev/null; kill_ours'
+is "$(errno_of "$C/good/ctl" start)" "" "a container on images/busybox starts (its root found beneath the store)"
+echo u/evil >"$C/swap/config/filesystem"
+is "$(errno_of "$C/swap/ctl" start)" "EIO" "a container whose images/ root filesystem is a symlink does not start"
+like "$(tail -3 "$C/swap/log")" "rootfs images/u/evil: Too many levels of symbolic links \(a symlink on the way" \
+	"the log says why"
+is "$(snapshot)" "$BEFORE" "the root-only directory is still unchanged"
+echo "kill all" >"$M/ns/default/ctl"
 done_testing
