@@ -25,6 +25,7 @@ struct image {
 	char *path; /* relative to the store; "" is the store itself */
 	uint64_t nlookup;
 	uint32_t slot;
+	mode_t type; /* S_IFMT */
 	struct image *hnext;
 };
 
@@ -68,11 +69,13 @@ static size_t path_hash(const char *s)
 	return h % IMG_BUCKETS;
 }
 
-static struct image *img_get(struct imgtab *t, const char *path, bool add)
+/* A path swapped on the host (a folder for a symlink) is another inode for each type, as
+ * the kernel refuses an inode whose type changes; type 0 matches any. */
+static struct image *img_get(struct imgtab *t, const char *path, mode_t type, bool add)
 {
 	size_t b = path_hash(path);
 	for (struct image *e = t->bucket[b]; e; e = e->hnext)
-		if (!strcmp(e->path, path))
+		if (!strcmp(e->path, path) && (!type || e->type == type))
 			return e;
 	if (!add)
 		return NULL;
@@ -81,6 +84,7 @@ static struct image *img_get(struct imgtab *t, const char *path, bool add)
 		free(e);
 		return NULL;
 	}
+	e->type = type;
 	e->slot = ++t->next;
 	if (slotmap_put(t->slots, e->slot, 1, e) < 0) {
 		free(e->path);
@@ -147,10 +151,10 @@ static int img_stat(struct vmfs *v, const char *path, struct stat *st)
 	return r;
 }
 
-static int img_node(struct vmfs *v, const char *path, struct vnode *out)
+static int img_node(struct vmfs *v, const char *path, mode_t type, struct vnode *out)
 {
 	*out = (struct vnode){.e = vtab_find(VK_IMAGE)};
-	out->img = img_get(v->images, path, true);
+	out->img = img_get(v->images, path, type & S_IFMT, true);
 	if (!out->img)
 		return -ENOMEM;
 	/* the front end replies with this entry, and the kernel counts one more reference */
@@ -168,7 +172,7 @@ int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct
 		return r;
 	if ((r = img_stat(v, path, &st)))
 		return r;
-	return img_node(v, path, out);
+	return img_node(v, path, st.st_mode, out);
 }
 
 int img_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
@@ -225,7 +229,7 @@ int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t 
 	    (fchownat(dfd, last, c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM))
 		r = -errno;
 	close(dfd);
-	return r ? r : img_node(v, path, out);
+	return r ? r : img_node(v, path, S_IFDIR, out);
 }
 
 struct inuse {
@@ -333,7 +337,7 @@ int img_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 		close(*fd);
 		return r;
 	}
-	r = img_node(v, path, out);
+	r = img_node(v, path, S_IFREG, out);
 	if (r)
 		close(*fd);
 	return r;
@@ -401,7 +405,7 @@ int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 		img_rekey(v->images, "\x01exchanging", from);
 		return 0;
 	}
-	struct image *old = img_get(v->images, to, false);
+	struct image *old = img_get(v->images, to, 0, false);
 	if (old) /* the replaced target: its inode lives on with a path no one can reach */
 		img_rekey(v->images, to, "\x01replaced");
 	img_rekey(v->images, from, to);
@@ -514,5 +518,5 @@ int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, con
 	else if (fchownat(dfd, last, c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
 		r = -errno;
 	close(dfd);
-	return r ? r : img_node(v, path, out);
+	return r ? r : img_node(v, path, S_IFLNK, out);
 }

