@@ -225,9 +225,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	struct fuse_entry_param e = {.ino = n.ino, .attr_timeout = ATTR_TIMEOUT,
 				     .entry_timeout = ENTRY_TIMEOUT};
-	node_getattr(F.v, &n, &e.attr);
+	/* an images/ path swapped for a symlink since: the kernel would take no attributes,
+	 * and drop the open without a release */
+	if ((r = node_getattr(F.v, &n, &e.attr))) {
+		node_release(F.v, h);
+		fuse_reply_err(req, -r);
+		return;
+	}
 	open_flags(h, fi);
-	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+	if (fuse_reply_create(req, &e, fi))
 		node_release(F.v, h);
 }
 
