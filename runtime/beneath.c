@@ -65,10 +65,10 @@ int beneath_open(int rootfd, const char *rel, int flags, mode_t mode)
 	}
 	if (!force_walk) {
 		struct open_how how = {
-			.flags = (unsigned)(flags | O_CLOEXEC),
-			/* openat2 refuses type bits (S_IFREG) that open ignores */
-			.mode = flags & (O_CREAT | __O_TMPFILE) ? mode & 07777 : 0,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		    .flags = (unsigned)(flags | O_CLOEXEC),
+		    /* openat2 refuses type bits (S_IFREG) that open ignores */
+		    .mode = flags & (O_CREAT | __O_TMPFILE) ? mode & 07777 : 0,
+		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 		};
 		long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
 		if (fd >= 0 || errno != ENOSYS)

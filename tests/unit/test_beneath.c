@@ -22,9 +22,11 @@ static void run(int root, const char *how)
 	ok(opened(root, "a/b/f", O_RDONLY) == 0, "%s: a file two folders down opens", how);
 	ok(opened(root, "", O_RDONLY | O_DIRECTORY) == 0, "%s: \"\" is the root", how);
 	ok(opened(root, "./a//b/./f", O_RDONLY) == 0, "%s: . and empty names are skipped", how);
-	ok(opened(root, "out/passwd", O_RDONLY) != 0, "%s: a symlinked folder is not followed", how);
+	ok(opened(root, "out/passwd", O_RDONLY) != 0, "%s: a symlinked folder is not followed",
+	   how);
 	ok(opened(root, "a/up/a/b/f", O_RDONLY) != 0, "%s: a symlink to .. is not followed", how);
-	ok(opened(root, "a/../../../etc/passwd", O_RDONLY) != 0, "%s: .. out of the root is refused", how);
+	ok(opened(root, "a/../../../etc/passwd", O_RDONLY) != 0,
+	   "%s: .. out of the root is refused", how);
 	ok(opened(root, "/etc/passwd", O_RDONLY) != 0, "%s: an absolute path is refused", how);
 	ok(opened(root, "a/lf", O_RDONLY) == ELOOP, "%s: a final symlink is not followed", how);
 	int fd = beneath_open(root, "a/lf", O_PATH | O_NOFOLLOW, 0);
@@ -56,8 +58,8 @@ static void run(int root, const char *how)
 	if (fd >= 0)
 		close(fd);
 	ok(beneath_parent(root, "out/passwd", &last) < 0, "%s: a symlinked parent is refused", how);
-	ok(beneath_parent(root, "a/..", &last) < 0 && errno == EINVAL, "%s: a last name of .. is refused",
-	   how);
+	ok(beneath_parent(root, "a/..", &last) < 0 && errno == EINVAL,
+	   "%s: a last name of .. is refused", how);
 	ok(beneath_parent(root, "/etc", &last) < 0, "%s: an absolute name is refused", how);
 }
 
