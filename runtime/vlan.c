@@ -250,3 +250,29 @@ void vlan_free(struct ns *ns)
 	ns->vlans = NULL;
 	ns->nvlans = 0;
 }
+
+bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen)
+{
+	char buf[4096], err[256];
+	snprintf(buf, sizeof(buf), "%s", net);
+	char *save = NULL;
+	for (char *nic = strtok_r(buf, " ", &save); nic; nic = strtok_r(NULL, " ", &save)) {
+		struct nic_spec spec;
+		if (value_nic(nic, &spec, err, sizeof(err)))
+			continue; /* the syntax check says why */
+		if (*spec.bridge) {
+			snprintf(why, whylen, "net: NIC \"%s\" names the bridge %s, a device of the "
+				 "host: leave the bridge out (vmfs's own)", nic, spec.bridge);
+			return true;
+		}
+		/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's
+		 * own ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
+		if (!is_alias(spec.vlan) && !vlan_by_id(ns, (unsigned)strtoul(spec.vlan, NULL, 10))) {
+			snprintf(why, whylen, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
+				 "(vlans/): name it by an alias such as LAN1, or pin the number to one "
+				 "with vlans/ALIAS", nic, spec.vlan, ns->name);
+			return true;
+		}
+	}
+	return false;
+}

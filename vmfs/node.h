@@ -154,6 +154,8 @@ struct vhandle {
 	struct sbuf reply;    /* VF_CTL: the last command's answer, read back once */
 	size_t reply_pos;
 	bool wrote, truncated;
+	bool host;            /* its opener may reach the host (host root through the mount) */
+	bool door;            /* opened through the HTTP door */
 	int refused;          /* VF_VALUE: a write was refused; every later one is too */
 	char *refused_why;
 	int fd;               /* VF_PASS */
