@@ -236,12 +236,23 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 	return 0;
 }
 
+/* What the guest shows and takes (what is typed on its console, its screen, its monitor)
+ * is for those who may use the object, never "others", even where the namespace lets them
+ * list it (docs/security.md, "Who may do what"). */
+static bool guest_io(enum vkind k)
+{
+	return k == VK_OBJ_CONSOLE || k == VK_OBJ_CONSOLE_LOG || k == VK_OBJ_SCREENSHOT ||
+	       k == VK_OBJ_THUMBNAIL || k == VK_OBJ_VNC || k == VK_OBJ_QMP;
+}
+
 /* The permission bits a node shows: inside a namespace, its mode caps everything. */
 static mode_t node_perm(const struct vnode *n)
 {
 	mode_t perm = n->e->mode & 07777;
 	if (n->ns && n->e->kind != VK_NSDIR)
 		perm &= n->ns->mode & 0777;
+	if (guest_io(n->e->kind))
+		perm &= 0770;
 	return perm;
 }
 

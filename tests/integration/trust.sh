@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Who may do what (docs/security.md, "Who may do what"): principals x host-reaching knobs,
+# consoles, screens, qmp and ctl. Principals: host root through the mount; the namespace's
+# owner (uid 65534, owning ns/lab, 0755); another local user (uid 4242, no passwd entry
+# needed); web users with rw and ro rules on ns/lab; a web request without credentials.
+# No guest is started: every refusal comes before anything runs.
+. "$(dirname "$0")/lib.sh"
+need_root
+command -v setpriv >/dev/null || skip_all "needs setpriv (util-linux)"
+command -v curl >/dev/null || { echo "not ok 1 - curl is installed (./setup --deps)"; exit 1; }
+export LC_ALL=C
+umask 022
+chmod 755 "$T" # mktemp made it 0700: the other users could not reach the mount point
+install -m 0755 "$XWRITE" "$T/xwrite" # a checkout may lie where only root may enter
+NXWRITE=$T/xwrite
+PASSWD=$ROOT/vmfs/vmfs-passwd
+PORT=$((20000 + ($$ + 11) % 20000))
+U=http://127.0.0.1:$PORT
+F=$T/web.passwd
+
+owner() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+other() { setpriv --reuid=4242 --regid=4242 --clear-groups "$@"; }
+mkuser() { echo "$2" | "$PASSWD" -c 4 "$F" "$1" "${@:3}" >/dev/null; } # USER PASS ro|rw PATH
+code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+body() { cat "$T/body"; }
+mkuser labrw rwpw rw /ns/lab/
+mkuser labro ropw ro /ns/lab/
+mkuser all allpw rw /
+chmod 0600 "$F"
+
+mkdir -p "$T/images" "$T/rootfs"
+: >"$T/images/k"
+printf '#!/bin/sh\nid -u >/tmp/owned\n' >"$T/pre.sh"
+vmfs_start -o allow_other --images "$T/images" --web 127.0.0.1:$PORT --web-passwd "$F" || exit 1
+
+mkdir "$M/ns/lab" && chown 65534:65534 "$M/ns/lab"
+L=$M/ns/lab
+ok "the owner makes its container" owner mkdir "$L/containers/c"
+ok "the owner makes its VM" owner mkdir "$L/vms/v"
+mkdir "$M/ns/default/containers/d"
+is "$(errno_of "$M/ns/default/containers/d/config/net" LAN1)" "" \
+	"root: ns/default's d on LAN1 (VLAN $(cat "$M/ns/default/vlans/LAN1"))"
+lan1=$(cat "$M/ns/default/vlans/LAN1")
+
+# --- every host-reaching knob, by every principal: KNOB OBJ PARAM VALUE [WORDS]
+knob() {
+	local obj=$1 p=$2 val=$3 words=${4:-only host root may set it} f="$L/$1/config/$2"
+	local before; before=$(cat "$f")
+	is "$(other "$NXWRITE" "$f" "$val")" "EACCES" "$obj $p=$val: another local user: EACCES (mode)"
+	is "$(owner "$NXWRITE" "$f" "$val")" "EPERM" "... the namespace's owner: EPERM"
+	like "$(tail -1 "$L/$obj/log")" "error: config/$p: $words" "... and the log says why"
+	is "$(code -u labrw:rwpw -X PUT --data-binary "$val" "$U/ns/lab/$obj/config/$p")" 403 \
+		"... web rw on ns/lab: 403"
+	like "$(body)" "^error: config/$p: only host root may set it, through the mount .not the HTTP door" \
+		"... saying why"
+	is "$(code -u all:allpw -X PUT --data-binary "$val" "$U/ns/lab/$obj/config/$p")" 403 \
+		"... web rw on /: 403 (no web user reaches the host)"
+	is "$(code -u labro:ropw -X PUT --data-binary "$val" "$U/ns/lab/$obj/config/$p")" 403 \
+		"... web ro: 403"
+	is "$(code -X PUT --data-binary "$val" "$U/ns/lab/$obj/config/$p")" 401 "... no credentials: 401"
+	is "$(cat "$f")" "$before" "... and nothing changed"
+	is "$(errno_of "$f" "$val")" "" "... host root through the mount sets it"
+	is "$(cat "$f")" "$val" "... and it is set"
+	: >"$f"
+}
+knob containers/c preinit "$T/pre.sh"
+knob containers/c preinit k "only host root may set it.*preinit reaches the host"
+knob containers/c volume "/etc:/hostetc"
+knob containers/c privileged true
+knob containers/c filesystem "$T/rootfs" "only host root may set it.*absolute path"
+knob containers/c net "br0,LAN1" "only host root may set it.*names the bridge br0"
+knob containers/c net "$lan1" "only host root may set it.*VLAN $lan1 is not one of namespace lab's"
+knob vms/v kernel /etc/hostname
+knob vms/v initrd /etc/hostname
+knob vms/v cdrom /etc/hostname
+knob vms/v disk "/etc/hostname,virtio"
+knob vms/v disk "k /etc/hostname"
+knob vms/v qemu /bin/true
+knob vms/v qemu-append "-monitor stdio"
+knob vms/v vnc-listen 0.0.0.0
+knob vms/v machine "pc,dumpdtb=/tmp/x"
+
+# --- the same knobs are ordinary inside the namespace's own reach
+is "$(owner "$NXWRITE" "$L/vms/v/config/kernel" k)" "" "control: the owner's kernel from images/ (k)"
+is "$(owner "$NXWRITE" "$L/vms/v/config/machine" q35)" "" "control: a bare machine type"
+is "$(owner "$NXWRITE" "$L/containers/c/config/privileged" false)" "" "control: privileged=false"
+is "$(owner "$NXWRITE" "$L/containers/c/config/net" LAN1)" "" "control: the owner's LAN1"
+own=$(cat "$L/vlans/LAN1")
+ok "... is a VLAN of its own ($own, not ns/default's $lan1)" test "$own" != "$lan1"
+is "$(owner "$NXWRITE" "$L/containers/c/config/net" "$own")" "" "... and its number may be written"
+is "$(owner "$NXWRITE" "$L/containers/c/config/memory" 128M)" "" "control: memory"
+is "$(owner "$NXWRITE" "$L/containers/c/config/privileged" yes)" "EINVAL" \
+	"a bad value is refused for its fault first (EINVAL)"
+
+# --- the namespace's template and ctl
+is "$(owner "$NXWRITE" "$L/config/volume" /:/host)" "EPERM" "the template's volume: EPERM for the owner"
+like "$(tail -1 "$L/log")" "error: config/volume: only host root may set it" "... the namespace's log says why"
+is "$(cat "$L/config/volume")" "" "... nothing changed"
+is "$(owner "$NXWRITE" "$L/ctl" "tap LAN1 10.9.0.1/24")" "EPERM" "ctl tap (a host address): EPERM for the owner"
+like "$(tail -1 "$L/log")" "tap: only host root may give the host an interface" "... the log says why"
+is "$(code -u labrw:rwpw -X POST --data-binary "tap LAN1 10.9.0.1/24" "$U/ns/lab/ctl")" 403 "... web rw: 403"
+is "$(owner "$NXWRITE" "$L/ctl" "launch container c2 like c")" "" "control: the owner launches c2 like c"
+is "$(other "$NXWRITE" "$L/ctl" "launch container c3")" "EACCES" "another user may not launch (EACCES)"
+is "$(other "$NXWRITE" "$L/containers/c/ctl" kill)" "EACCES" "nor use an object's ctl"
+
+# --- qmp: query-* and the lifecycle only, for anyone but host root
+is "$(owner "$NXWRITE" "$L/vms/v/qmp" '{"execute":"migrate","arguments":{"uri":"exec:id"}}')" "EPERM" \
+	"qmp migrate: EPERM for the owner"
+like "$(tail -1 "$L/vms/v/log")" 'error: qmp: .*migrate: only host root may send it' "... the log says why"
+is "$(owner "$NXWRITE" "$L/vms/v/qmp" '{"execute":"human-monitor-command","arguments":{"command-line":"info"}}')" \
+	"EPERM" "qmp human-monitor-command: EPERM"
+is "$(owner "$NXWRITE" "$L/vms/v/qmp" '{"execute":"query-status"}')" "EBUSY" \
+	"qmp query-status passes the list (EBUSY: v is not running)"
+is "$(code -u labrw:rwpw -X POST --data-binary '{"execute":"migrate"}' "$U/ns/lab/vms/v/qmp")" 403 \
+	"qmp migrate from web rw: 403"
+like "$(body)" "migrate: only host root may send it" "... saying why"
+is "$(errno_of "$L/vms/v/qmp" '{"execute":"migrate","arguments":{"uri":"exec:id"}}')" "EBUSY" \
+	"host root's migrate passes (EBUSY: v is not running)"
+is "$(other "$NXWRITE" "$L/vms/v/qmp" '{"execute":"query-status"}')" "EACCES" "another user: EACCES (mode)"
+
+# --- what the guest shows and takes: the namespace's owner and group, never others
+is "$(stat -c '%a %u' "$L/vms/v/console" "$L/vms/v/console.log" "$L/vms/v/screenshot.png" \
+	"$L/vms/v/thumbnail.png" "$L/vms/v/vnc" "$L/vms/v/qmp" | paste -sd,)" \
+	"640 65534,440 65534,440 65534,440 65534,400 65534,640 65534" \
+	"console, console.log, screenshot, thumbnail, vnc, qmp: no bits for others in a 0755 ns"
+ok "control: another user lists the namespace" other ls "$L/vms/v"
+ok "... and reads the VM's state" other cat "$L/vms/v/state"
+for f in console console.log screenshot.png thumbnail.png vnc; do
+	like "$(other cat "$L/vms/v/$f" 2>&1)" "Permission denied" "another user cannot read $f"
+done
+like "$(other cat "$L/containers/c/console.log" 2>&1)" "Permission denied" "... nor a container's console.log"
+ok "the owner reads console.log" owner cat "$L/vms/v/console.log"
+owner cat "$L/vms/v/screenshot.png" >/dev/null 2>"$T/shot.err"
+ok "the owner may open screenshot.png (refused for v not running, not for the mode: $(cat "$T/shot.err"))" \
+	sh -c "! grep -q 'Permission denied' '$T/shot.err'"
+is "$(code -u labro:ropw "$U/ns/lab/vms/v/console.log")" 200 "web ro on ns/lab reads console.log (its rule)"
+is "$(code "$U/ns/lab/vms/v/console.log")" 401 "no credentials: 401"
+chmod 0750 "$L"
+chgrp 4242 "$L"
+is "$(stat -c %a "$L/vms/v/console.log")" "440" "with ns/lab 0750 and group 4242: console.log 440"
+ok "... the group (4242) reads it" setpriv --reuid=4242 --regid=4242 --groups=4242 cat "$L/vms/v/console.log"
+
+vmfs_stop
+done_testing
