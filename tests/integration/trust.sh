@@ -3,7 +3,8 @@
 # consoles, screens, qmp and ctl. Principals: host root through the mount; the namespace's
 # owner (uid 65534, owning ns/lab, 0755); another local user (uid 4242, no passwd entry
 # needed); web users with rw and ro rules on ns/lab; a web request without credentials.
-# No guest is started: every refusal comes before anything runs.
+# One VM is started, for the qmp allowlist on a live QEMU; every other refusal comes before
+# anything runs.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v setpriv >/dev/null || skip_all "needs setpriv (util-linux)"
@@ -28,7 +29,8 @@ mkuser labro ropw ro /ns/lab/
 mkuser all allpw rw /
 chmod 0600 "$F"
 
-mkdir -p "$T/images" "$T/rootfs"
+use_boot_image # vmlinuz and initrd, for the one VM the qmp checks start
+mkdir -p "$T/rootfs"
 : >"$T/images/k"
 printf '#!/bin/sh\nid -u >/tmp/owned\n' >"$T/pre.sh"
 vmfs_start -o allow_other --images "$T/images" --web 127.0.0.1:$PORT --web-passwd "$F" || exit 1
@@ -135,6 +137,24 @@ ok "the owner may open screenshot.png (refused for v not running, not for the mo
 	sh -c "! grep -q 'Permission denied' '$T/shot.err'"
 is "$(code -u labro:ropw "$U/ns/lab/vms/v/console.log")" 200 "web ro on ns/lab reads console.log (its rule)"
 is "$(code "$U/ns/lab/vms/v/console.log")" 401 "no credentials: 401"
+# --- live: one VM under TCG (QEMU's monitor answers while the guest boots)
+owner sh -c ': >"$1"' sh "$L/vms/v/config/kernel"
+is "$(owner "$NXWRITE" "$L/vms/v/config/memory" 64M)" "" "the owner sizes v at 64M"
+is "$(owner "$NXWRITE" "$L/vms/v/ctl" start)" "" "the owner starts v"
+qmp_as() { "$@" sh -c 'exec 3<>"$1"; printf "%s\n" "$2" >&3 && cat <&3' sh "$L/vms/v/qmp" "$cmd"; }
+cmd='{"execute":"migrate","execute":"query-status"}'
+like "$(qmp_as owner)" '"status": ?"running"' \
+	"the owner's query-status reaches QEMU (sent as parsed: the first execute key is gone)"
+cmd='{"execute":"migrate","arguments":{"uri":"exec:touch '"$T"'/owned"}}'
+is "$(owner "$NXWRITE" "$L/vms/v/qmp" "$cmd")" "EPERM" "a running VM: the owner's migrate to exec: is EPERM"
+ok "... and ran nothing" test ! -e "$T/owned"
+cmd='{"execute":"stop"}'
+like "$(qmp_as owner)" '^\{\}' "the owner's stop (a lifecycle command) is sent"
+is "$(cat "$L/vms/v/state")" PAUSED "... v is paused"
+cmd='{"execute":"query-status"}'
+like "$(qmp_as env)" '"status": ?"paused"' "host root's query-status"
+is "$(errno_of "$L/vms/v/ctl" kill)" "" "v killed"
+
 chmod 0750 "$L"
 chgrp 4242 "$L"
 is "$(stat -c %a "$L/vms/v/console.log")" "440" "with ns/lab 0750 and group 4242: console.log 440"
