@@ -58,7 +58,7 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
  * host root through the mount. The HTTP door acts as root but its users are no host's. */
 static bool cred_host(const struct vcred *c)
 {
-	return c->uid == 0 && !c->door;
+	return c && c->uid == 0 && !c->door; /* no credentials (a vlans/ file made): not root */
 }
 
 /* A value that reaches the host (ctl/params.h's reach): EPERM for anyone but host root. */
@@ -92,7 +92,7 @@ int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcr
 	h->flags = flags;
 	h->fd = -1;
 	h->host = cred_host(c);
-	h->door = c->door;
+	h->door = c && c->door;
 	handle_refs(h, +1);
 	int r = 0;
 	switch (n->e->file) {
