@@ -67,7 +67,8 @@ static int host_reaching(struct vmfs *v, struct vhandle *h, const char *text, ch
 {
 	const struct vnode *n = &h->n;
 	char why[600];
-	if (h->host || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM) || n->sub < 0 ||
+	if (h->host || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM &&
+			n->e->kind != VK_ROBJ_PARAM) || n->sub < 0 ||
 	    (size_t)n->sub >= nparams || param_check(&params[n->sub], text, why, sizeof(why)) ||
 	    !param_host_reaching(n->ns, n->sub, text, why, sizeof(why)))
 		return 0; /* a bad value is refused for what is wrong with it, by set */
@@ -524,8 +525,23 @@ ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t si
 		ssize_t n = pwrite(h->fd, buf, size, off);
 		return n < 0 ? -errno : n;
 	}
-	case VF_REMOTE:
-		return remote_write(v, h, buf, size);
+	case VF_REMOTE: {
+		/* the member takes the head's requests as host root's: the head checks for it */
+		char err[700], what[300];
+		auto_free char *text = value_text(buf, size);
+		int r = !text ? -ENOMEM : host_reaching(v, h, text, err, sizeof(err));
+		if (!r && !h->host && !strcmp(remote_file(&h->n), "qmp")) {
+			snprintf(err, sizeof(err), "only host root may send QMP to an object on another "
+				 "host");
+			r = -EPERM;
+		}
+		if (r == -EPERM) {
+			snprintf(what, sizeof(what), "%s/%s%s", h->n.ro->name,
+				 h->n.e->kind == VK_ROBJ_PARAM ? "config/" : "", remote_file(&h->n));
+			node_reject(v, &h->n, what, err);
+		}
+		return r ? r : remote_write(v, h, buf, size);
+	}
 	default:
 		return -EACCES;
 	}

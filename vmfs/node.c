@@ -239,12 +239,24 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 	return 0;
 }
 
+static bool guest_io_name(const char *f)
+{
+	static const char *const io[] = {"console", "console.log", "screenshot.png", "thumbnail.png",
+					 "vnc", "qmp"};
+	for (size_t i = 0; f && i < ARRAY_SIZE(io); i++)
+		if (!strcmp(f, io[i]))
+			return true;
+	return false;
+}
+
 /* The permission bits a node shows: inside a namespace, its mode caps everything. */
 static mode_t node_perm(const struct vnode *n)
 {
 	mode_t perm = n->e->mode & 07777;
 	if (n->ns && n->e->kind != VK_NSDIR)
 		perm &= n->ns->mode & 0777;
+	if (n->e->kind == VK_ROBJ_FILE && guest_io_name(remote_file(n)))
+		perm &= 0770; /* as the local ones (vtab) */
 	return perm;
 }
 

@@ -160,5 +160,29 @@ chgrp 4242 "$L"
 is "$(stat -c %a "$L/vms/v/console.log")" "440" "with ns/lab 0750 and group 4242: console.log 440"
 ok "... the group (4242) reads it" setpriv --reuid=4242 --regid=4242 --groups=4242 cat "$L/vms/v/console.log"
 
+# --- an object on another host (a second vmfs, a member by path): the head checks for it,
+# since the member takes the head's requests as host root's
+mkdir -p "$T/m2"
+"$VMFS" -f --state "$T/s2" --images "$T/images" "$T/m2" 2>>"$T/vmfs2.err" &
+M2_PID=$!
+EXTRA_CLEANUP='fusermount3 -uz "$T/m2" 2>/dev/null; kill $M2_PID 2>/dev/null; wait $M2_PID 2>/dev/null'
+ok "a second vmfs answers" wait_for 30 test -f "$T/m2/version"
+is "$(errno_of "$M/hosts/ctl" "add h2 $T/m2")" "" "hosts/ctl: add h2 (by path)"
+ok "h2 is up" wait_for 15 sh -c "grep -q '^up since' '$M/hosts/h2/state'"
+mkdir "$M/ns/far" && chown 65534:65534 "$M/ns/far"
+is "$(errno_of "$M/ns/far/hosts" h2)" "" "ns/far lives on h2"
+is "$(owner "$NXWRITE" "$M/ns/far/ctl" "launch container rc")" "" "the owner launches rc there"
+R=$M/ns/far/containers/rc
+ok "rc is on h2, seen through the head" wait_for 10 test -f "$R/state"
+is "$(owner "$NXWRITE" "$R/config/volume" /:/host)" "EPERM" "rc's volume=/:/host: EPERM for the owner"
+like "$(tail -1 "$M/ns/far/log")" "rc/config/volume: only host root may set it" "... the log says why"
+is "$(cat "$T/m2/ns/far/containers/rc/config/volume")" "" "... nothing changed on h2"
+is "$(owner "$NXWRITE" "$R/config/net" 101)" "EPERM" "rc's net=101 (not ns/far's): EPERM"
+is "$(owner "$NXWRITE" "$R/config/memory" 64M)" "" "control: the owner sets rc's memory"
+is "$(cat "$T/m2/ns/far/containers/rc/config/memory")" "64M" "... on h2"
+is "$(stat -c %a "$R/console" "$R/console.log" "$R/state" | paste -sd,)" "640,640,644" \
+	"rc's console and console.log: no bits for others"
+like "$(other cat "$R/console.log" 2>&1)" "Permission denied" "another user cannot read rc's console.log"
+
 vmfs_stop
 done_testing
