@@ -55,11 +55,15 @@ knob() {
 		"... web rw on ns/lab: 403"
 	like "$(body)" "^error: config/$p: only host root may set it, through the mount .not the HTTP door" \
 		"... saying why"
+	like "$(tail -1 "$L/$obj/log")" "error: config/$p: $words" "... in the object's log too"
 	is "$(code -u all:allpw -X PUT --data-binary "$val" "$U/ns/lab/$obj/config/$p")" 403 \
 		"... web rw on /: 403 (no web user reaches the host)"
 	is "$(code -u labro:ropw -X PUT --data-binary "$val" "$U/ns/lab/$obj/config/$p")" 403 \
 		"... web ro: 403"
+	like "$(tail -1 "$M/host/log")" "PUT /ns/lab/$obj/config/$p from 127.0.0.1 as labro: refused: labro may only read" \
+		"... host/log says why"
 	is "$(code -X PUT --data-binary "$val" "$U/ns/lab/$obj/config/$p")" 401 "... no credentials: 401"
+	like "$(tail -1 "$M/host/log")" "PUT /ns/lab/$obj/config/$p from 127.0.0.1: refused: " "... host/log says so"
 	is "$(cat "$f")" "$before" "... and nothing changed"
 	is "$(errno_of "$f" "$val")" "" "... host root through the mount sets it"
 	is "$(cat "$f")" "$val" "... and it is set"
