@@ -312,8 +312,10 @@ static int ctl_host_check(struct vhandle *h, char **line, char **alt, char *err,
 			*line = *alt;
 		return r;
 	}
-	if (h->n.e->kind == VK_NS_CTL && !strncmp(*line, "tap", 3) &&
-	    (!(*line)[3] || (*line)[3] == ' ' || (*line)[3] == '\t')) {
+	char *argv[8], why[256];
+	auto_free char *copy = h->n.e->kind == VK_NS_CTL ? strdup(*line) : NULL;
+	/* its first word as the namespace's ctl reads it (quotes and all) */
+	if (copy && ctl_split(copy, argv, 8, why, sizeof(why)) > 0 && !strcmp(argv[0], "tap")) {
 		snprintf(err, errlen, "tap: only host root may give the host an interface and an "
 			 "address on a VLAN");
 		return -EPERM;
@@ -348,7 +350,7 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 		v->wait = NULL;
 		v->rwait = NULL;
 		v->job = NULL;
-		char *alt;
+		char *alt = NULL;
 		int r = h->ctl_cmd ? ctl_host_check(h, &line, &alt, err, sizeof(err)) : -ENOMEM;
 		if (!r)
 			r = h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err));

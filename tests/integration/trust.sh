@@ -104,6 +104,8 @@ like "$(tail -1 "$L/log")" "error: config/volume: only host root may set it" "..
 is "$(cat "$L/config/volume")" "" "... nothing changed"
 is "$(owner "$NXWRITE" "$L/ctl" "tap LAN1 10.9.0.1/24")" "EPERM" "ctl tap (a host address): EPERM for the owner"
 like "$(tail -1 "$L/log")" "tap: only host root may give the host an interface" "... the log says why"
+is "$(owner "$NXWRITE" "$L/ctl" "'t'ap LAN1 10.9.0.1/24")" "EPERM" "... spelled with quotes ('t'ap) too"
+is "$(cat "$L/taps")" "" "... no tap was made"
 is "$(code -u labrw:rwpw -X POST --data-binary "tap LAN1 10.9.0.1/24" "$U/ns/lab/ctl")" 403 "... web rw: 403"
 is "$(owner "$NXWRITE" "$L/ctl" "launch container c2 like c")" "" "control: the owner launches c2 like c"
 is "$(other "$NXWRITE" "$L/ctl" "launch container c3")" "EACCES" "another user may not launch (EACCES)"
