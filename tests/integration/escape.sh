@@ -301,7 +301,7 @@ if [ -S "$run/console.sock" ]; then
 		"Permission denied" "nobody cannot connect to run/console.sock (the state directory is 0700)"
 fi
 # In the tree, the namespace's mode decides, but never for others on what the guest shows
-# and takes: ns/default is 0755, so nobody may list it, not read its console (0640).
+# and takes: ns/default is 0755, so nobody may list it, but not read its console (0640).
 ok "control: with ns/default 0755, nobody reads the container's state" nob cat "$C/jail/state"
 like "$(nob timeout 1 cat "$C/jail/console" 2>&1)" "Permission denied" \
 	"nobody cannot read the console's scrollback (the guest's screen is not others')"

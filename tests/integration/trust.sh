@@ -156,7 +156,7 @@ is "$(owner "$NXWRITE" "$L/vms/v/qmp" "$cmd")" "EPERM" "a running VM: the owner'
 ok "... and ran nothing" test ! -e "$T/owned"
 cmd='{"execute":"stop"}'
 like "$(qmp_as owner)" '^\{\}' "the owner's stop (a lifecycle command) is sent"
-is "$(cat "$L/vms/v/state")" PAUSED "... v is paused"
+ok "... v is paused (QEMU's STOP event)" wait_for 5 grep -qx PAUSED "$L/vms/v/state"
 cmd='{"execute":"query-status"}'
 like "$(qmp_as env)" '"status": ?"paused"' "host root's query-status"
 is "$(errno_of "$L/vms/v/ctl" kill)" "" "v killed"
