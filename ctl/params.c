@@ -56,7 +56,9 @@ const struct param params[] = {
     {"serial", PARAM_VM, PT_COUNT, "1", 1, 8, NULL,
      "serial ports: the first is the console, the others run/serialN.sock"},
     {"snapshot", BOTH, PT_BOOL, "true", 0, 0, NULL,
-     "write to a private layer over the image, not to the image itself"},
+     "write to a private layer over the image, not to the image itself", 0, PR_ALWAYS,
+     "false writes into the image itself, which vmfs opens as root whoever owns it (and other "
+     "namespaces may boot)"},
     {"tags", BOTH, PT_TAGS, "", 0, 0, NULL, "key=value pairs, space-separated"},
     {"thumbnail", PARAM_VM, PT_COUNT, "320", 16, 4096, NULL,
      "largest dimension of screenshot thumbnails, in pixels"},
@@ -302,6 +304,13 @@ int param_paths(const struct param *p, const char *value, int (*fn)(const char *
 	return 0;
 }
 
+static bool same_bool(const char *a, const char *b)
+{
+	bool x, y;
+	char err[160];
+	return !value_bool(a, &x, err, sizeof(err)) && !value_bool(b, &y, err, sizeof(err)) && x == y;
+}
+
 static int absolute_path(const char *path, void *arg)
 {
 	(void)arg;
@@ -314,9 +323,10 @@ bool param_reaches_host(const struct param *p, const char *value, char *why, siz
 		return false;
 	switch (p->reach) {
 	case PR_ALWAYS:
-		if (!strcmp(value, p->def))
+		if (!strcmp(value, p->def) || (p->type == PT_BOOL && same_bool(value, p->def)))
 			return false;
-		snprintf(why, whylen, "%s reaches the host: %s", p->name, p->help);
+		snprintf(why, whylen, "%s reaches the host: %s", p->name,
+			 p->reach_why ? p->reach_why : p->help);
 		return true;
 	case PR_PATHS:
 		if (param_paths(p, value, absolute_path, NULL) <= 0)

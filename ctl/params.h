@@ -46,6 +46,7 @@ struct param {
 	const char *help; /* one line for docs and errors */
 	size_t maxlen;    /* longest value in bytes; 0: PARAM_VALUE_MAX */
 	enum param_reach reach;
+	const char *reach_why; /* what a host-reaching value does, where help does not say */
 };
 
 /* Most values fit in a line of this many bytes; lists of paths and QEMU's extra arguments

@@ -73,6 +73,8 @@ knob containers/c preinit "$T/pre.sh"
 knob containers/c preinit k "only host root may set it.*preinit reaches the host"
 knob containers/c volume "/etc:/hostetc"
 knob containers/c privileged true
+knob containers/c snapshot false "only host root may set it.*false writes into the image itself"
+knob vms/v snapshot no
 knob containers/c filesystem "$T/rootfs" "only host root may set it.*absolute path"
 knob containers/c net "br0,LAN1" "only host root may set it.*names the bridge br0"
 knob containers/c net "$lan1" "only host root may set it.*VLAN $lan1 is not one of namespace lab's"
@@ -90,6 +92,7 @@ knob vms/v machine "pc,dumpdtb=/tmp/x"
 is "$(owner "$NXWRITE" "$L/vms/v/config/kernel" k)" "" "control: the owner's kernel from images/ (k)"
 is "$(owner "$NXWRITE" "$L/vms/v/config/machine" q35)" "" "control: a bare machine type"
 is "$(owner "$NXWRITE" "$L/containers/c/config/privileged" false)" "" "control: privileged=false"
+is "$(owner "$NXWRITE" "$L/containers/c/config/snapshot" yes)" "" "control: snapshot=yes (the default, spelled otherwise)"
 is "$(owner "$NXWRITE" "$L/containers/c/config/net" LAN1)" "" "control: the owner's LAN1"
 own=$(cat "$L/vlans/LAN1")
 ok "... is a VLAN of its own ($own, not ns/default's $lan1)" test "$own" != "$lan1"
