@@ -97,6 +97,12 @@ is "$(owner "$NXWRITE" "$L/containers/c/config/net" LAN1)" "" "control: the owne
 own=$(cat "$L/vlans/LAN1")
 ok "... is a VLAN of its own ($own, not ns/default's $lan1)" test "$own" != "$lan1"
 is "$(owner "$NXWRITE" "$L/containers/c/config/net" "$own")" "" "... and its number may be written"
+is "$(errno_of "$M/ns/default/containers/d/config/net" "LAN1 300")" "" "root puts d on VLAN 300 by number"
+is "$(owner "$NXWRITE" "$L/vlans/LAN1" 300)" "EBUSY" "the owner may not pin lab's LAN1 to it (EBUSY)"
+like "$(tail -1 "$L/log")" "VLAN 300 is used by number in namespace default" "... the log says why"
+is "$(errno_of "$M/ns/default/vlans/range" 300-310)" "" "with ns/default's range from 300"
+is "$(errno_of "$M/ns/default/containers/d/config/net" "LAN1 300 LAN2")" "" "root's LAN2 in ns/default..."
+is "$(cat "$M/ns/default/vlans/LAN2")" "301" "... is allocated past the VLAN 300 used by number"
 is "$(owner "$NXWRITE" "$L/containers/c/config/memory" 128M)" "" "control: memory"
 is "$(owner "$NXWRITE" "$L/containers/c/config/privileged" yes)" "EINVAL" \
 	"a bad value is refused for its fault first (EINVAL)"
