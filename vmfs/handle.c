@@ -55,10 +55,12 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 }
 
 /* Who may reach the host through what they write (docs/security.md, "Who may do what"):
- * host root through the mount. The HTTP door acts as root but its users are no host's. */
+ * host root through the mount. The HTTP door acts as root but its users are no host's,
+ * unless a rule makes one admin (docs/web-auth.md). */
 static bool cred_host(const struct vcred *c)
 {
-	return c && c->uid == 0 && !c->door; /* no credentials (a vlans/ file made): not root */
+	/* no credentials (a vlans/ file made): not root */
+	return c && c->uid == 0 && (!c->door || c->admin);
 }
 
 /* A value that reaches the host (ctl/params.h's reach): EPERM for anyone but host root. */
@@ -73,7 +75,7 @@ static int host_reaching(struct vmfs *v, struct vhandle *h, const char *text, ch
 	    !param_host_reaching(n->ns, n->sub, text, why, sizeof(why)))
 		return 0; /* a bad value is refused for what is wrong with it, by set */
 	snprintf(err, errlen, "only host root may set it, through the mount%s: %s",
-		 h->door ? " (not the HTTP door, whose users are no host's)" : "", why);
+		 h->door ? " (or a web user whose rule is admin)" : "", why);
 	return -EPERM;
 }
 

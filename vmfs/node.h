@@ -118,6 +118,7 @@ struct vcred {
 	pid_t pid;
 	mode_t umask;
 	bool door; /* the HTTP door: its users are not host users, whatever uid it acts as */
+	bool admin; /* a web user with an admin rule: may reach the host as host root */
 };
 
 struct vmfs {
