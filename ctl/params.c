@@ -25,38 +25,40 @@ static const char *const disk_caches[] = {"none",   "writeback",  "writethrough"
 const struct param params[] = {
     {"accel", PARAM_VM, PT_CHOICE, "auto", 0, 0, accels, "accelerator: auto, kvm or tcg"},
     {"append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "kernel command line"},
-    {"cdrom", PARAM_VM, PT_PATH, "", 0, 0, NULL, "ISO image for the CD-ROM drive"},
+    {"cdrom", PARAM_VM, PT_PATH, "", 0, 0, NULL, "ISO image for the CD-ROM drive", 0, PR_PATHS},
     {"colocate", BOTH, PT_WORD, "", 0, 0, NULL,
      "cluster: launch it on the host of this VM or container (empty: anywhere)"},
     {"coschedule", BOTH, PT_COUNT, "", 0, 100000, NULL,
      "cluster: at most this many others on its host (empty: no limit)"},
     {"cpu", PARAM_VM, PT_WORD, "max", 0, 0, NULL, "QEMU CPU model (-cpu)"},
     {"disk", PARAM_VM, PT_PATHS, "", 0, 0, NULL,
-     "disk images, space-separated, each path[,interface][,cache]", PARAM_LIST_MAX},
+     "disk images, space-separated, each path[,interface][,cache]", PARAM_LIST_MAX, PR_PATHS},
     {"fifo", PARAM_CT, PT_COUNT, "0", 0, 64, NULL, "number of named pipes in fifo/"},
     {"filesystem", PARAM_CT, PT_PATH, "busybox", 0, 0, NULL,
-     "root filesystem directory (default: the busybox image ./setup builds)"},
+     "root filesystem directory (default: the busybox image ./setup builds)", 0, PR_PATHS},
     {"host", BOTH, PT_WORD, "", 0, 0, NULL, "cluster host to run on (empty: any)"},
     {"hostname", PARAM_CT, PT_HOSTNAME, "", 0, 0, NULL, "hostname (empty: the name)"},
     {"init", PARAM_CT, PT_STRING, "/init", 0, 0, NULL, "command run as pid 1"},
-    {"initrd", PARAM_VM, PT_PATH, "", 0, 0, NULL, "initial ramdisk for kernel"},
-    {"kernel", PARAM_VM, PT_PATH, "", 0, 0, NULL, "kernel image to boot directly"},
-    {"machine", PARAM_VM, PT_WORD, "pc", 0, 0, NULL, "QEMU machine type (-machine)"},
+    {"initrd", PARAM_VM, PT_PATH, "", 0, 0, NULL, "initial ramdisk for kernel", 0, PR_PATHS},
+    {"kernel", PARAM_VM, PT_PATH, "", 0, 0, NULL, "kernel image to boot directly", 0, PR_PATHS},
+    {"machine", PARAM_VM, PT_WORD, "pc", 0, 0, NULL, "QEMU machine type (-machine)", 0, PR_OPTIONS},
     {"memory", BOTH, PT_SIZE, "256M", 0, 0, NULL, "memory size (512M, 2G; bare number: MiB)"},
     {"net", BOTH, PT_NET, "", 0, 0, NULL,
-     "NICs, space-separated, each [bridge,]VLAN[,mac][,driver]"},
-    {"preinit", PARAM_CT, PT_PATH, "", 0, 0, NULL, "script run before init, as root"},
+     "NICs, space-separated, each [bridge,]VLAN[,mac][,driver]", 0, PR_NET},
+    {"preinit", PARAM_CT, PT_PATH, "", 0, 0, NULL, "script run before init, as root", 0, PR_ALWAYS},
     {"privileged", PARAM_CT, PT_CHOICE, "false", 0, 0, truefalse,
-     "true: no user namespace, container root is host root (only host root may set it)"},
+     "true: no user namespace, container root is host root (only host root may set it)", 0, PR_ALWAYS},
     {"qemu", PARAM_VM, PT_WORD, "qemu-system-x86_64", 0, 0, NULL,
-     "QEMU binary: a name in PATH or an absolute path"},
-    {"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments", PARAM_LIST_MAX},
+     "QEMU binary: a name in PATH or an absolute path", 0, PR_ALWAYS},
+    {"qemu-append", PARAM_VM, PT_STRING, "", 0, 0, NULL, "extra QEMU arguments", PARAM_LIST_MAX, PR_ALWAYS},
     {"schedule", BOTH, PT_CHOICE, "fewest", 0, 0, schedules,
      "cluster: how launch picks a host: fewest objects, cpu or memory commit"},
     {"serial", PARAM_VM, PT_COUNT, "1", 1, 8, NULL,
      "serial ports: the first is the console, the others run/serialN.sock"},
     {"snapshot", BOTH, PT_BOOL, "true", 0, 0, NULL,
-     "write to a private layer over the image, not to the image itself"},
+     "write to a private layer over the image, not to the image itself", 0, PR_ALWAYS,
+     "false writes into the image itself, which vmfs opens as root whoever owns it (and other "
+     "namespaces may boot)"},
     {"tags", BOTH, PT_TAGS, "", 0, 0, NULL, "key=value pairs, space-separated"},
     {"thumbnail", PARAM_VM, PT_COUNT, "320", 16, 4096, NULL,
      "largest dimension of screenshot thumbnails, in pixels"},
@@ -64,9 +66,9 @@ const struct param params[] = {
     {"vcpus", BOTH, PT_COUNT, "1", 1, 256, NULL, "number of virtual CPUs"},
     {"vga", PARAM_VM, PT_CHOICE, "std", 0, 0, vgas, "display adapter"},
     {"vnc-listen", PARAM_VM, PT_LISTEN, "none", 0, 0, NULL,
-     "IPv4 address for a VNC port with a password (see vnc), or none: the run directory's socket only"},
+     "IPv4 address for a VNC port with a password (see vnc), or none: the run directory's socket only", 0, PR_ALWAYS},
     {"volume", PARAM_CT, PT_VOLUMES, "", 0, 0, NULL,
-     "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]", PARAM_LIST_MAX},
+     "bind mounts, space-separated, each HOSTPATH:GUESTPATH[:ro|:rw]", PARAM_LIST_MAX, PR_ALWAYS},
 };
 const size_t nparams = sizeof params / sizeof params[0];
 
@@ -300,4 +302,47 @@ int param_paths(const struct param *p, const char *value, int (*fn)(const char *
 			return rc;
 	}
 	return 0;
+}
+
+static bool same_bool(const char *a, const char *b)
+{
+	bool x, y;
+	char err[160];
+	return !value_bool(a, &x, err, sizeof(err)) && !value_bool(b, &y, err, sizeof(err)) && x == y;
+}
+
+static int absolute_path(const char *path, void *arg)
+{
+	(void)arg;
+	return path[0] == '/';
+}
+
+bool param_reaches_host(const struct param *p, const char *value, char *why, size_t whylen)
+{
+	if (!p || !value || !*value)
+		return false;
+	switch (p->reach) {
+	case PR_ALWAYS:
+		if (!strcmp(value, p->def) || (p->type == PT_BOOL && same_bool(value, p->def)))
+			return false;
+		snprintf(why, whylen, "%s reaches the host: %s", p->name,
+			 p->reach_why ? p->reach_why : p->help);
+		return true;
+	case PR_PATHS:
+		if (param_paths(p, value, absolute_path, NULL) <= 0)
+			return false;
+		snprintf(why, whylen, "%s names an absolute path, a file outside the image store: "
+			 "name images by their path in images/", p->name);
+		return true;
+	case PR_OPTIONS:
+		if (!strchr(value, ','))
+			return false;
+		snprintf(why, whylen, "%s has options after a comma, which may name host files: "
+			 "write the bare name", p->name);
+		return true;
+	case PR_NET:
+	case PR_NONE:
+		break;
+	}
+	return false;
 }

@@ -3,6 +3,7 @@
  * so they cannot disagree. */
 #ifndef VMFS_PARAMS_H
 #define VMFS_PARAMS_H
+#include <stdbool.h>
 #include <stddef.h>
 
 enum param_type {
@@ -25,6 +26,16 @@ enum param_type {
 #define PARAM_VM 1u
 #define PARAM_CT 2u
 
+/* Which values of a parameter reach past the object into the host (docs/security.md, "Who
+ * may do what"): only host root through the mount may write those. */
+enum param_reach {
+	PR_NONE,    /* ordinary: the guest's own business */
+	PR_ALWAYS,  /* any value but "" and the default (preinit, volume, qemu, privileged...) */
+	PR_PATHS,   /* an absolute path: a file outside the image store */
+	PR_NET,     /* a named bridge, or a VLAN number that is not one of the namespace's */
+	PR_OPTIONS, /* a word with options after a comma (-machine pc,dumpdtb=FILE) */
+};
+
 struct param {
 	const char *name;
 	unsigned applies; /* PARAM_VM | PARAM_CT */
@@ -34,6 +45,8 @@ struct param {
 	const char *const *choices; /* PT_CHOICE, NULL-terminated */
 	const char *help; /* one line for docs and errors */
 	size_t maxlen;    /* longest value in bytes; 0: PARAM_VALUE_MAX */
+	enum param_reach reach;
+	const char *reach_why; /* what a host-reaching value does, where help does not say */
 };
 
 /* Most values fit in a line of this many bytes; lists of paths and QEMU's extra arguments
@@ -62,4 +75,8 @@ int param_check(const struct param *p, const char *value, char *err, size_t errl
  * "path[,if][,cache]" too). Stops and returns fn's first non-zero result. */
 int param_paths(const struct param *p, const char *value, int (*fn)(const char *path, void *arg),
 		void *arg);
+
+/* Whether value of p reaches the host by itself (PR_ALWAYS, PR_PATHS, PR_OPTIONS; PR_NET
+ * needs the namespace's VLANs: runtime/reach.c), with why in words. */
+bool param_reaches_host(const struct param *p, const char *value, char *why, size_t whylen);
 #endif

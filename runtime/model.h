@@ -204,6 +204,9 @@ bool obj_cfg_bool(const struct object *o, const char *name);
 /* A path parameter's value as a host path: absolute as it is, else in the image store. */
 void model_image_path(const struct model *m, const char *v, char *out, size_t outlen);
 /* Validates and sets (value "" resets to the default). Changes nothing on error. */
+/* Whether value of parameter i, in namespace ns, reaches the host (ctl/params.h's reach):
+ * only host root may write it; why says what it reaches. */
+bool param_host_reaching(const struct ns *ns, int i, const char *value, char *why, size_t whylen);
 int obj_param_set(struct model *m, struct object *o, int i, const char *value, char *err,
 		  size_t errlen);
 int ns_param_set(struct model *m, struct ns *ns, int i, const char *value, char *err,

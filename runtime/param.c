@@ -99,6 +99,14 @@ int model_check_paths(struct model *m, const struct param *p, const char *value,
 	return r < 0 ? r : r ? -ENOENT : 0;
 }
 
+bool param_host_reaching(const struct ns *ns, int i, const char *value, char *why, size_t whylen)
+{
+	const struct param *p = &params[i];
+	if (p->reach == PR_NET)
+		return vlan_net_reaches_host(ns, value, why, whylen);
+	return param_reaches_host(p, value, why, whylen);
+}
+
 /* Validates value for parameter i and returns a copy to store (NULL for "" = default). */
 static int param_prepare(struct model *m, int i, const char *value, char **out, char *err,
 			 size_t errlen)

@@ -99,6 +99,40 @@ static const struct vlan_alias *id_owner(const struct model *m, unsigned id, con
 	return NULL;
 }
 
+/* Whether a config/net value names VLAN id by number. */
+static bool net_names_id(const char *net, unsigned id)
+{
+	char buf[4096], err[256];
+	snprintf(buf, sizeof(buf), "%s", net);
+	char *save = NULL;
+	for (char *nic = strtok_r(buf, " ", &save); nic; nic = strtok_r(NULL, " ", &save)) {
+		struct nic_spec spec;
+		if (!value_nic(nic, &spec, err, sizeof(err)) && !is_alias(spec.vlan) &&
+		    strtoul(spec.vlan, NULL, 10) == id)
+			return true;
+	}
+	return false;
+}
+
+/* The namespace (other than skip) whose template or object puts a NIC on id by number (host
+ * root's doing: docs/security.md), or NULL. An alias must not join it unawares. */
+static const struct ns *id_bare_user(const struct model *m, const struct ns *skip, unsigned id)
+{
+	int net = param_index("net");
+	for (size_t i = 0; i < m->nns; i++) {
+		const struct ns *o = m->nss[i];
+		if (o == skip)
+			continue;
+		if (net_names_id(ns_param(o, net), id))
+			return o;
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < o->objs[t].n; j++)
+				if (net_names_id(obj_param(o->objs[t].v[j], net), id))
+					return o;
+	}
+	return NULL;
+}
+
 struct claim {
 	struct model *m;
 	struct ns *ns;
@@ -115,7 +149,8 @@ static int claim_one(void *arg, const char *alias)
 		return 0;
 	const struct ns *owner;
 	for (long id = c->lo; id <= c->hi; id++)
-		if (!vlan_by_id(c->ns, id) && !id_owner(c->m, id, &owner)) {
+		if (!vlan_by_id(c->ns, id) && !id_owner(c->m, id, &owner) &&
+		    !id_bare_user(c->m, NULL, id)) {
 			c->added = true;
 			return vlan_add(c->ns, alias, id, false) ? 0 : -ENOMEM;
 		}
@@ -156,6 +191,11 @@ int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *valu
 	if (other && (owner != ns || strcmp(other->name, alias))) {
 		snprintf(err, errlen, "VLAN %ld is vlans/%s of namespace %s already", id, other->name,
 			 owner->name);
+		return -EBUSY;
+	}
+	if ((owner = id_bare_user(m, ns, id))) {
+		snprintf(err, errlen, "VLAN %ld is used by number in namespace %s (config/net): an "
+			 "alias of %s may not join it", id, owner->name, ns->name);
 		return -EBUSY;
 	}
 	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias), saved = {0};
@@ -249,4 +289,30 @@ void vlan_free(struct ns *ns)
 	free(ns->vlans);
 	ns->vlans = NULL;
 	ns->nvlans = 0;
+}
+
+bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen)
+{
+	char buf[4096], err[256];
+	snprintf(buf, sizeof(buf), "%s", net);
+	char *save = NULL;
+	for (char *nic = strtok_r(buf, " ", &save); nic; nic = strtok_r(NULL, " ", &save)) {
+		struct nic_spec spec;
+		if (value_nic(nic, &spec, err, sizeof(err)))
+			continue; /* the syntax check says why */
+		if (*spec.bridge) {
+			snprintf(why, whylen, "net: NIC \"%s\" names the bridge %s, a device of the "
+				 "host: leave the bridge out (vmfs's own)", nic, spec.bridge);
+			return true;
+		}
+		/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's
+		 * own ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
+		if (!is_alias(spec.vlan) && !vlan_by_id(ns, (unsigned)strtoul(spec.vlan, NULL, 10))) {
+			snprintf(why, whylen, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
+				 "(vlans/): name it by an alias such as LAN1, or pin the number to one "
+				 "with vlans/ALIAS", nic, spec.vlan, ns->name);
+			return true;
+		}
+	}
+	return false;
 }

@@ -23,6 +23,9 @@ bool vlan_in_use(const struct ns *ns, const char *alias);
 /* Gives every alias a config/net value names an id (allocating and saving new ones).
  * -ENOSPC with the reason when the range is full. */
 int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen);
+/* Whether config/net reaches past ns: a named (host) bridge, or a VLAN number that is not
+ * an id of one of ns's aliases (another namespace's VLAN, or one no namespace holds). */
+bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen);
 /* vlans/ALIAS written: creates or re-pins it. -EINVAL (not 1-4094), -EBUSY (taken). */
 int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
 	     size_t errlen);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/qmp_allow.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
 #include "runtime/vm.h"
@@ -53,20 +54,29 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 	}
 }
 
-/* config/privileged takes a container out of its user namespace, its root then the host's:
- * only host root may set it, and never through the HTTP door, whose users are no host's. */
-static int root_only(struct vmfs *v, const struct vnode *n, const struct vcred *c)
+/* Who may reach the host through what they write (docs/security.md, "Who may do what"):
+ * host root through the mount. The HTTP door acts as root but its users are no host's,
+ * unless a rule makes one admin (docs/web-auth.md). */
+static bool cred_host(const struct vcred *c)
 {
-	if (n->e->file != VF_VALUE || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM) ||
-	    n->sub < 0 || (size_t)n->sub >= nparams || strcmp(params[n->sub].name, "privileged"))
-		return 0;
-	if (c->uid == 0 && !c->door)
-		return 0;
-	node_reject(v, n, "config/privileged",
-		    c->door ? "the HTTP door may not set it: only host root, through the mount"
-			    : "only host root may set it (it runs the container without a user "
-			      "namespace, its root the host's root)");
-	return -EACCES;
+	/* no credentials (a vlans/ file made): not root */
+	return c && c->uid == 0 && (!c->door || c->admin);
+}
+
+/* A value that reaches the host (ctl/params.h's reach): EPERM for anyone but host root. */
+static int host_reaching(struct vmfs *v, struct vhandle *h, const char *text, char *err,
+			 size_t errlen)
+{
+	const struct vnode *n = &h->n;
+	char why[600];
+	if (h->host || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM &&
+			n->e->kind != VK_ROBJ_PARAM) || n->sub < 0 ||
+	    (size_t)n->sub >= nparams || param_check(&params[n->sub], text, why, sizeof(why)) ||
+	    !param_host_reaching(n->ns, n->sub, text, why, sizeof(why)))
+		return 0; /* a bad value is refused for what is wrong with it, by set */
+	snprintf(err, errlen, "only host root may set it, through the mount%s: %s",
+		 h->door ? " (or a web user whose rule is admin)" : "", why);
+	return -EPERM;
 }
 
 int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcred *c,
@@ -78,14 +88,14 @@ int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcr
 	bool writable = (n->e->mode & 0222) != 0;
 	if (acc != O_RDONLY && !writable)
 		return -EACCES;
-	if (acc != O_RDONLY && root_only(v, n, c))
-		return -EACCES;
 	struct vhandle *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->n = *n;
 	h->flags = flags;
 	h->fd = -1;
+	h->host = cred_host(c);
+	h->door = c && c->door;
 	handle_refs(h, +1);
 	int r = 0;
 	switch (n->e->file) {
@@ -251,7 +261,9 @@ static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, s
 	int r = value_line(h->buf.p, h->buf.len, value_max(&h->n), &len, err, sizeof(err));
 	if (!r) {
 		auto_free char *text = value_text(h->buf.p, len);
-		r = text ? h->n.e->set(v, &h->n, text, err, sizeof(err)) : -ENOMEM;
+		r = !text ? -ENOMEM : host_reaching(v, h, text, err, sizeof(err));
+		if (!r)
+			r = h->n.e->set(v, &h->n, text, err, sizeof(err));
 	}
 	if (r) {
 		h->buf.len = off;
@@ -288,6 +300,31 @@ static ssize_t ctl_fail(struct vmfs *v, struct vhandle *h, const char *err, int 
 	return r;
 }
 
+/* Commands that reach the host, for anyone but host root: a namespace's `tap` (an address
+ * on the host) and any QMP command off qmp_allow's list. *line may become a copy to run
+ * instead (*alt, freed by the caller). */
+static int ctl_host_check(struct vhandle *h, char **line, char **alt, char *err, size_t errlen)
+{
+	*alt = NULL;
+	if (h->host)
+		return 0;
+	if (h->n.e->kind == VK_OBJ_QMP) {
+		int r = qmp_allow(*line, alt, err, errlen);
+		if (*alt)
+			*line = *alt;
+		return r;
+	}
+	char *argv[8], why[256];
+	auto_free char *copy = h->n.e->kind == VK_NS_CTL ? strdup(*line) : NULL;
+	/* its first word as the namespace's ctl reads it (quotes and all) */
+	if (copy && ctl_split(copy, argv, 8, why, sizeof(why)) > 0 && !strcmp(argv[0], "tap")) {
+		snprintf(err, errlen, "tap: only host root may give the host an interface and an "
+			 "address on a VLAN");
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Runs the lines written, from h->ctl_next on, each as one command; stops at the first
  * that fails, or at one that goes on in the background (-EINPROGRESS: the write waits on
  * node_waitq, then node_write_resume goes on from the next line). */
@@ -315,7 +352,11 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 		v->wait = NULL;
 		v->rwait = NULL;
 		v->job = NULL;
-		int r = h->ctl_cmd ? h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err)) : -ENOMEM;
+		char *alt = NULL;
+		int r = h->ctl_cmd ? ctl_host_check(h, &line, &alt, err, sizeof(err)) : -ENOMEM;
+		if (!r)
+			r = h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err));
+		free(alt);
 		if (r == -EINPROGRESS) {
 			h->batch = v->wait;
 			h->batch_count = v->wait_count;
@@ -488,8 +529,23 @@ ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t si
 		ssize_t n = pwrite(h->fd, buf, size, off);
 		return n < 0 ? -errno : n;
 	}
-	case VF_REMOTE:
-		return remote_write(v, h, buf, size);
+	case VF_REMOTE: {
+		/* the member takes the head's requests as host root's: the head checks for it */
+		char err[700], what[300];
+		auto_free char *text = value_text(buf, size);
+		int r = !text ? -ENOMEM : host_reaching(v, h, text, err, sizeof(err));
+		if (!r && !h->host && !strcmp(remote_file(&h->n), "qmp")) {
+			snprintf(err, sizeof(err), "only host root may send QMP to an object on another "
+				 "host");
+			r = -EPERM;
+		}
+		if (r == -EPERM) {
+			snprintf(what, sizeof(what), "%s/%s%s", h->n.ro->name,
+				 h->n.e->kind == VK_ROBJ_PARAM ? "config/" : "", remote_file(&h->n));
+			node_reject(v, &h->n, what, err);
+		}
+		return r ? r : remote_write(v, h, buf, size);
+	}
 	default:
 		return -EACCES;
 	}

@@ -14,6 +14,9 @@
 #define F S_IFREG
 #define ANY (PARAM_VM | PARAM_CT)
 
+/* What the guest shows and takes (console, console.log, screenshot.png, thumbnail.png, vnc,
+ * qmp) has no bits for others, whatever the namespace's mode lets them list (docs/security.md,
+ * "Who may do what"). */
 const struct ventry vtab[] = {
 	/* kind              parent          name              mode      file       types     gen / set / ctl */
 	{VK_ROOT,            VK_NONE,        "",               D | 0755, VF_DIR,    0},
@@ -52,13 +55,13 @@ const struct ventry vtab[] = {
 	{VK_OBJ_TOP,         VK_OBJ,         "top",            F | 0444, VF_GEN,    ANY, gen_obj_top},
 	{VK_OBJ_CONFIG,      VK_OBJ,         "config",         D | 0777, VF_DIR,    ANY},
 	{VK_OBJ_PARAM,       VK_OBJ_CONFIG,  NULL,             F | 0666, VF_VALUE,  ANY, gen_obj_param, set_obj_param},
-	{VK_OBJ_CONSOLE,     VK_OBJ,         "console",        F | 0666, VF_STREAM, ANY},
-	{VK_OBJ_CONSOLE_LOG, VK_OBJ,         "console.log",    F | 0444, VF_LOG,    ANY},
+	{VK_OBJ_CONSOLE,     VK_OBJ,         "console",        F | 0660, VF_STREAM, ANY},
+	{VK_OBJ_CONSOLE_LOG, VK_OBJ,         "console.log",    F | 0440, VF_LOG,    ANY},
 	{VK_OBJ_LOG,         VK_OBJ,         "log",            F | 0444, VF_LOG,    ANY},
-	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0444, VF_GEN,    PARAM_VM, gen_obj_screenshot},
-	{VK_OBJ_THUMBNAIL,   VK_OBJ,         "thumbnail.png",  F | 0444, VF_GEN,    PARAM_VM, gen_obj_thumbnail},
+	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0440, VF_GEN,    PARAM_VM, gen_obj_screenshot},
+	{VK_OBJ_THUMBNAIL,   VK_OBJ,         "thumbnail.png",  F | 0440, VF_GEN,    PARAM_VM, gen_obj_thumbnail},
 	{VK_OBJ_VNC,         VK_OBJ,         "vnc",            F | 0400, VF_GEN,    PARAM_VM, gen_obj_vnc},
-	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0666, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
+	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0660, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
 	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
 	{VK_OBJ_FIFO_N,      VK_OBJ_FIFO,    NULL,             S_IFLNK | 0777, VF_DIR, PARAM_CT},
 	{VK_ROBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0},
@@ -236,12 +239,24 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 	return 0;
 }
 
+static bool guest_io_name(const char *f)
+{
+	static const char *const io[] = {"console", "console.log", "screenshot.png", "thumbnail.png",
+					 "vnc", "qmp"};
+	for (size_t i = 0; f && i < ARRAY_SIZE(io); i++)
+		if (!strcmp(f, io[i]))
+			return true;
+	return false;
+}
+
 /* The permission bits a node shows: inside a namespace, its mode caps everything. */
 static mode_t node_perm(const struct vnode *n)
 {
 	mode_t perm = n->e->mode & 07777;
 	if (n->ns && n->e->kind != VK_NSDIR)
 		perm &= n->ns->mode & 0777;
+	if (n->e->kind == VK_ROBJ_FILE && guest_io_name(remote_file(n)))
+		perm &= 0770; /* as the local ones (vtab) */
 	return perm;
 }
 

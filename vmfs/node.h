@@ -118,6 +118,7 @@ struct vcred {
 	pid_t pid;
 	mode_t umask;
 	bool door; /* the HTTP door: its users are not host users, whatever uid it acts as */
+	bool admin; /* a web user with an admin rule: may reach the host as host root */
 };
 
 struct vmfs {
@@ -154,6 +155,8 @@ struct vhandle {
 	struct sbuf reply;    /* VF_CTL: the last command's answer, read back once */
 	size_t reply_pos;
 	bool wrote, truncated;
+	bool host;            /* its opener may reach the host (host root through the mount) */
+	bool door;            /* opened through the HTTP door */
 	int refused;          /* VF_VALUE: a write was refused; every later one is too */
 	char *refused_why;
 	int fd;               /* VF_PASS */

@@ -159,6 +159,11 @@ bool remote_is_console(const struct vnode *n)
 	return n->e->file == VF_REMOTE && is_console(n);
 }
 
+const char *remote_file(const struct vnode *n)
+{
+	return n->e->file == VF_REMOTE ? file_name(n) : NULL;
+}
+
 int remote_open(struct vmfs *v, struct vhandle *h)
 {
 	struct rreq *rr = calloc(1, sizeof(*rr));

@@ -15,6 +15,8 @@ int remote_names(const struct vnode *dir, size_t from,
 		 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
 /* A member's console (follow it like a local one). */
 bool remote_is_console(const struct vnode *n);
+/* The name of a member's object's file (config/ values: the parameter's), or NULL. */
+const char *remote_file(const struct vnode *n);
 int remote_open(struct vmfs *v, struct vhandle *h);
 /* -EAGAIN until the member answered (park on remote_waitq). */
 ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off);

@@ -41,8 +41,8 @@ static int access_check(const char *access, char *err, size_t errlen)
 {
 	char q[40];
 
-	if (strcmp(access, "rw") && strcmp(access, "ro"))
-		return ctl_fail(err, errlen, "\"%s\" is not an access kind: use rw or ro",
+	if (strcmp(access, "rw") && strcmp(access, "ro") && strcmp(access, "admin"))
+		return ctl_fail(err, errlen, "\"%s\" is not an access kind: use rw, ro or admin",
 				ctl_quote(access, strlen(access), q, sizeof q));
 	return 0;
 }
@@ -160,7 +160,8 @@ static int rule_add(struct auth *a, const char *f[4], int line, char *err, size_
 	if ((e = auth_rule_check(f[0], f[1], f[2], norm, err, errlen)) ||
 	    (e = hash_check(f[3], err, errlen)))
 		return e;
-	r.rw = !strcmp(f[1], "rw");
+	r.admin = !strcmp(f[1], "admin");
+	r.rw = r.admin || !strcmp(f[1], "rw");
 	r.user = (char *)f[0];
 	r.path = norm;
 	r.hash = (char *)f[3];

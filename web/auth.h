@@ -4,7 +4,8 @@
  *     alice ro      /          $2b$12$...
  *     alice rw      /ns/lab/   $2b$12$...      (the same hash: one password per user)
  *
- * ACCESS is rw (every method) or ro (GET and HEAD); PATH a directory of the tree, covering
+ * ACCESS is rw (every method), ro (GET and HEAD) or admin (rw, and the host-reaching knobs
+ * of docs/security.md too); PATH a directory of the tree, covering
  * itself and all below it; HASH a crypt(3) hash, bcrypt as vmfs-passwd makes it. For a
  * request, the longest of the user's paths that covers it decides. docs/web-auth.md says it
  * for users.
@@ -13,6 +14,7 @@
  * of verified passwords): one caller at a time, as the HTTP door on vmfs's single loop is. */
 #ifndef VMFS_WEB_AUTH_H
 #define VMFS_WEB_AUTH_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #define AUTH_USER_MAX 64
@@ -22,7 +24,7 @@ struct auth;
 
 /* Reads the file at path (refused if group or others may write it). 0, or -errno with err
  * naming the file, the line and why: "/etc/vmfs/web.passwd:3: "rx" is not an access kind: use
- * rw or ro". */
+ * rw, ro or admin". */
 int auth_load(const char *path, struct auth **out, char *err, size_t errlen);
 /* Reads the file again if it changed (inode, size, mtime or ctime): 1 when *a was replaced
  * (the old one freed), 0 when unchanged, -errno with err set when the new version cannot be
@@ -44,6 +46,9 @@ enum auth_verdict {
  * sentence for the log: "alice may only read /ns/lab/", "wrong password for alice". */
 enum auth_verdict auth_check(struct auth *a, const char *user, const char *pass, const char *path,
 			     enum auth_op op, char *why, size_t whylen);
+/* After AUTH_ALLOW: whether the rule that decides for user on path is admin (the
+ * host-reaching knobs of docs/security.md too). */
+bool auth_admin(const struct auth *a, const char *user, const char *path);
 /* How often crypt(3) ran: a cached password costs nothing (for the tests and the log). */
 unsigned long auth_crypt_calls(const struct auth *a);
 

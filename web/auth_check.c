@@ -206,4 +206,14 @@ enum auth_verdict auth_check(struct auth *a, const char *user, const char *pass,
 	return path_verdict(a, r->user, p, op, why, whylen);
 }
 
+bool auth_admin(const struct auth *a, const char *user, const char *path)
+{
+	char p[AUTH_PATH_MAX];
+	const struct auth_rule *r;
+	if (!a || !user || !path_clean(path ? path : "/", p))
+		return false;
+	r = longest_cover(a, user, p);
+	return r && r->admin;
+}
+
 unsigned long auth_crypt_calls(const struct auth *a) { return a->crypt_calls; }

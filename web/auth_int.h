@@ -17,6 +17,7 @@ struct auth_rule {
 	char *path; /* with its trailing slash */
 	char *hash;
 	bool rw;
+	bool admin; /* rw, and the host-reaching knobs too */
 	int line;
 };
 

@@ -147,7 +147,9 @@ static void put_file(struct req *q, const struct vnode *n)
 {
 	struct vmfs *v = q->w->v;
 	int flags = n->e->file == VF_CTL ? O_RDWR : O_WRONLY | O_TRUNC;
-	int r = node_open(v, n, flags, &q->w->cred, &q->h);
+	struct vcred c = q->w->cred;
+	c.admin = q->admin;
+	int r = node_open(v, n, flags, &c, &q->h);
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;
@@ -200,6 +202,7 @@ static bool authorized(struct req *q, const char *method, const char *url, enum 
 	char *user = MHD_basic_auth_get_username_password(q->c, &pass);
 	char why[512];
 	enum auth_verdict v = auth_check(w->auth, user, pass, url, op, why, sizeof(why));
+	q->admin = v == AUTH_ALLOW && auth_admin(w->auth, user, url);
 	if (v != AUTH_ALLOW) {
 		refuse(q, method, url, user, why);
 		if (v == AUTH_NEED_LOGIN) {

@@ -58,6 +58,7 @@ struct req {
 	struct MHD_Response *resp; /* made by the handler instead of out (a stream, a file) */
 	char location[64];         /* a redirect */
 	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
+	bool admin;                /* its user's rule is admin (web/auth.h) */
 };
 
 /* The answer to an operation that failed with errno err, with its reason (else the one

@@ -147,7 +147,7 @@ refused() { # refused INPUT REGEX DESC ARGS...
 refused '\n' 'an empty password is refused: nothing changed' "an empty password" "$F" erin
 refused '' 'no password on standard input: nothing changed' "no input at all" "$F" erin
 refused "$(printf 'x%.0s' {1..73})\n" 'only the first 72 bytes' "a password of 73 bytes" "$F" erin
-refused 'x\n' '"rx" is not an access kind: use rw or ro' "access rx" "$F" erin rx /
+refused 'x\n' '"rx" is not an access kind: use rw, ro or admin' "access rx" "$F" erin rx /
 refused 'x\n' '"ns/lab" is not a path of the tree: it must start with /' "a relative path" \
 	"$F" erin rw ns/lab
 refused 'x\n' '"/ns/../x" is not a path of the tree: "." and ".." are not allowed' "a .. path" \
@@ -167,7 +167,7 @@ is "$(state)" "$before" "the file is unchanged"
 # a line vmfs would refuse, written by hand: the command refuses to write on top of it
 sed -i 's/^carol rw/carol rx/' "$F"
 before=$(state)
-refused 'x\n' "^vmfs-passwd: $F:[0-9]+: \"rx\" is not an access kind: use rw or ro: nothing changed" \
+refused 'x\n' "^vmfs-passwd: $F:[0-9]+: \"rx\" is not an access kind: use rw, ro or admin: nothing changed" \
 	"a hand-made bad line elsewhere (named by the real file and line)" "$F" erin rw /
 is "$(ls "$T" | grep -c 'web.passwd.')" 0 "no temporary file is left behind"
 sed -i 's/^carol rx/carol rw/' "$F"

@@ -175,12 +175,12 @@ as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 ok "nobody: mkdir its ns/lab/containers/c" as_nobody mkdir "$M/ns/lab/containers/c"
 is "$(as_nobody "$XWRITE" "$M/ns/lab/containers/c/config/memory" 128M)" "" \
 	"control: nobody sets its container's memory"
-is "$(as_nobody "$XWRITE" "$M/ns/lab/containers/c/config/privileged" true)" "EACCES" \
-	"nobody may not set config/privileged (EACCES)"
+is "$(as_nobody "$XWRITE" "$M/ns/lab/containers/c/config/privileged" true)" "EPERM" \
+	"nobody may not set config/privileged (EPERM)"
 is "$(cat "$M/ns/lab/containers/c/config/privileged")" "false" "... which stays false"
 like "$(cat "$M/ns/lab/containers/c/log")" "config/privileged: only host root may set it" \
 	"... and the container's log says why"
-is "$(as_nobody "$XWRITE" "$M/ns/lab/config/privileged" true)" "EACCES" \
+is "$(as_nobody "$XWRITE" "$M/ns/lab/config/privileged" true)" "EPERM" \
 	"nor in its namespace's defaults"
 is "$("$XWRITE" "$M/ns/lab/containers/c/config/privileged" yes)" "EINVAL" \
 	"root: privileged=yes is refused (true or false only)"

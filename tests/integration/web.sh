@@ -39,7 +39,7 @@ like "$(body)" "^error: .*12Q" "saying why"
 is "$(cat "$D/containers/c1/config/memory")" "128M" "and nothing changed"
 is "$(code -X PUT --data-binary true $U/ns/default/containers/c1/config/privileged)" 403 \
 	"PUT config/privileged: 403 (only host root, through the mount)"
-like "$(body)" "the HTTP door may not set it" "saying why"
+like "$(body)" "only host root may set it, through the mount .or a web user whose rule is admin" "saying why"
 is "$(cat "$D/containers/c1/config/privileged")" "false" "and it stays false"
 
 is "$(code -X POST --data-binary start $U/ns/default/containers/c1/ctl)" 200 "POST start to ctl: 200"

@@ -337,6 +337,40 @@ static void test_limits(void)
 	ok(strstr(err, "control character '\\x1b'") != NULL, "and names it (%s)", err);
 }
 
+/* Which values reach the host (docs/security.md, "Who may do what"). */
+static void test_reach(void)
+{
+	char why[512];
+
+	ok(!param_reaches_host(P("memory"), "64G", why, sizeof why), "reach: memory is ordinary");
+	ok(param_reaches_host(P("volume"), "/etc:/x", why, sizeof why), "reach: any volume");
+	ok(strstr(why, "volume reaches the host") != NULL, "reach: saying which");
+	ok(param_reaches_host(P("preinit"), "script", why, sizeof why),
+	   "reach: preinit, even from images/");
+	ok(!param_reaches_host(P("qemu"), "qemu-system-x86_64", why, sizeof why),
+	   "reach: qemu's default is ordinary");
+	ok(param_reaches_host(P("qemu"), "/bin/sh", why, sizeof why), "reach: another qemu");
+	ok(!param_reaches_host(P("privileged"), "false", why, sizeof why) &&
+	       param_reaches_host(P("privileged"), "true", why, sizeof why),
+	   "reach: privileged true, not false");
+	ok(!param_reaches_host(P("snapshot"), "YES", why, sizeof why) &&
+	       param_reaches_host(P("snapshot"), "off", why, sizeof why),
+	   "reach: snapshot off, not its default spelled YES");
+	ok(!param_reaches_host(P("disk"), "a.qcow2,virtio b/c.img", why, sizeof why) &&
+	       param_reaches_host(P("disk"), "a.qcow2 /dev/sda,virtio", why, sizeof why),
+	   "reach: a disk by absolute path, not from images/");
+	ok(param_reaches_host(P("kernel"), "/boot/vmlinuz", why, sizeof why) &&
+	       !param_reaches_host(P("kernel"), "vmlinuz", why, sizeof why),
+	   "reach: kernel by absolute path");
+	ok(param_reaches_host(P("machine"), "pc,dumpdtb=/x", why, sizeof why) &&
+	       !param_reaches_host(P("machine"), "q35", why, sizeof why),
+	   "reach: machine options, not a bare type");
+	ok(param_reaches_host(P("vnc-listen"), "127.0.0.1", why, sizeof why) &&
+	       !param_reaches_host(P("vnc-listen"), "none", why, sizeof why),
+	   "reach: vnc-listen but none");
+	ok(!param_reaches_host(P("volume"), "", why, sizeof why), "reach: \"\" (the default) never");
+}
+
 int main(void)
 {
 	test_table();
@@ -344,5 +378,6 @@ int main(void)
 	test_check_edges();
 	test_paths();
 	test_limits();
+	test_reach();
 	return tap_done();
 }

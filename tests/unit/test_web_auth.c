@@ -75,7 +75,7 @@ static void parse_errors(void)
 {
 	static char longuser[200];
 	static const struct bad bad[] = {
-	    {"# a comment\n\nalice rx / {A}\n", ":3: \"rx\" is not an access kind: use rw or ro"},
+	    {"# a comment\n\nalice rx / {A}\n", ":3: \"rx\" is not an access kind: use rw, ro or admin"},
 	    {"alice rw / {A} # why\n",
 	     ":1: too many fields where a rule has 4: USER ACCESS PATH HASH (a comment is a line "
 	     "of its own, starting with #)"},
@@ -393,6 +393,22 @@ static void reload(void)
 	auth_free(a);
 }
 
+/* admin: rw, and the host-reaching knobs (docs/security.md) where its rule decides. */
+static void admin(void)
+{
+	struct auth *a = NULL;
+	char err[512], why[256];
+	ok(load("carol admin /ns/lab/ {C}\ncarol rw /ns/lab/vms/web1/ {C}\ncarol ro / {C}\n", &a, err,
+		sizeof err) == 0, "admin is an access kind (%s)", err);
+	ok(auth_check(a, "carol", "cherry", "/ns/lab/ctl", AUTH_WRITE, why, sizeof why) == AUTH_ALLOW,
+	   "admin may write");
+	ok(auth_admin(a, "carol", "/ns/lab/containers/c/config/volume"), "admin under its path");
+	ok(!auth_admin(a, "carol", "/ns/lab/vms/web1/qmp"), "not where a longer rw rule decides");
+	ok(!auth_admin(a, "carol", "/ns/other/ctl"), "nor where ro decides");
+	ok(!auth_admin(a, "nobody", "/ns/lab/ctl"), "nor for an unknown user");
+	auth_free(a);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* what passed stays visible if a check crashes */
@@ -408,6 +424,7 @@ int main(void)
 	parse_errors();
 	file_errors();
 	good_file();
+	admin();
 	matrix();
 	cache();
 	reload();

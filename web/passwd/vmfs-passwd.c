@@ -1,6 +1,6 @@
 /* vmfs-passwd: writes the HTTP door's password file (web/auth.h, docs/web-auth.md).
  *
- *   vmfs-passwd [-c COST] FILE USER [ro|rw] [PATH]   sets USER's password (asked twice on a
+ *   vmfs-passwd [-c COST] FILE USER [ro|rw|admin] [PATH]   sets USER's password (asked twice on a
  *                                                    terminal, else one line of stdin)
  *   vmfs-passwd -d FILE USER [PATH]                  removes USER's lines, or the one for PATH
  *
@@ -37,7 +37,7 @@
 
 #define BCRYPT_MAX_PASS 72 /* bcrypt ignores what follows: refused rather than cut silently */
 
-static const char usage[] = "usage: vmfs-passwd [-c COST] FILE USER [ro|rw] [PATH]\n"
+static const char usage[] = "usage: vmfs-passwd [-c COST] FILE USER [ro|rw|admin] [PATH]\n"
 			    "       vmfs-passwd -d FILE USER [PATH]\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
