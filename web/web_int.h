@@ -9,6 +9,7 @@
 
 #include "runtime/waitq.h"
 #include "vmfs/node.h"
+#include "web/token.h"
 
 struct auth;
 struct proxy;
@@ -39,6 +40,13 @@ struct web {
 	struct proxy *proxies;
 	struct cached cache[WEB_CACHE];
 	unsigned long uses;
+	bool token_on;               /* no password file: the token is asked for */
+	char token[TOKEN_HEX + 1];
+	char cookie[32];             /* the token cookie's name, with the port */
+	char *hosts;                 /* web_hosts: names the Host header may give, a,b,c */
+	/* refusals logged in the current 10 s, and those left out of the log in it */
+	time_t refuse_win;
+	unsigned refused, unlogged;
 };
 
 /* One request: its body as it arrives, and for an answer that waits (a start, a followed
@@ -56,7 +64,8 @@ struct req {
 	struct sbuf out;
 	const char *type;
 	struct MHD_Response *resp; /* made by the handler instead of out (a stream, a file) */
-	char location[64];         /* a redirect */
+	char location[1024];       /* a redirect */
+	bool set_cookie;           /* the token came in the URL: a cookie holds it from now */
 	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
 };
 
