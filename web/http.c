@@ -19,6 +19,7 @@
 #include "vmfs/loop.h"
 #include "vmfs/remote.h"
 #include "web/auth.h"
+#include "web/authq.h"
 #include "web/path.h"
 #include "web/web_int.h"
 
@@ -343,8 +344,17 @@ static bool authorized(struct req *q, const char *method, const char *url, enum 
 	char *pass = NULL;
 	char *user = MHD_basic_auth_get_username_password(q->c, &pass);
 	char why[512];
-	enum auth_verdict v = auth_check(w->auth, user, pass, url, op, why, sizeof(why));
-	if (v != AUTH_ALLOW) {
+	enum auth_verdict v =
+	    auth_check_async(w->auth, user, pass, url, op, &q->proof, why, sizeof(why));
+	if (v == AUTH_PENDING) {
+		int r = authq_ask(w->aq, q, pass, q->proof.hash);
+		if (r)
+			web_fail(q, -r, "cannot check the password now");
+		else
+			q->authwait = true;
+		if (!r)
+			web_park(q);
+	} else if (v != AUTH_ALLOW) {
 		refuse(q, method, url, user, why);
 		if (v == AUTH_NEED_LOGIN) {
 			unauthorized(q, why);
@@ -507,6 +517,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (!q->done && !q->h) {
 		handle(q, url, method);
+		if (q->authwait)
+			return MHD_YES; /* parked until a worker has checked the password */
 		if (q->h && !q->stream)
 			return MHD_YES; /* suspended: a start goes on, a member answers; resumed */
 		q->done = true;
@@ -549,6 +561,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	if (!q)
 		return;
 	waiter_del(&q->wt);
+	if (q->authwait)
+		authq_forget(q->w->aq, q);
 	if (q->h) {
 		if (!q->stream && !q->reading) /* gone while its start went on: it goes on */
 			node_write_abandon(q->h);
@@ -631,6 +645,7 @@ static void web_free(struct web *w)
 {
 	if (w->d)
 		MHD_stop_daemon(w->d);
+	authq_free(w->aq);
 	auth_free(w->auth);
 	get_cache_free(w);
 	free(w->cert);
@@ -691,6 +706,11 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 	w->cred = (struct vcred){v->owner, v->group, 0, 022, true};
 	int r = 0;
 	if (*c->web_passwd && (r = auth_load(c->web_passwd, &w->auth, err, errlen))) {
+		web_free(w);
+		return r;
+	}
+	if (w->auth && (r = authq_new(&w->aq))) {
+		snprintf(err, errlen, "web: %s", strerror(-r));
 		web_free(w);
 		return r;
 	}
@@ -825,6 +845,21 @@ static int web_tick(void *arg)
 	return 0;
 }
 
+/* Passwords checked: their requests go on where they stopped (handle, from the top). */
+static int web_authq_done(void *arg)
+{
+	struct web *w = arg;
+	bool yes;
+	struct req *q;
+	while ((q = authq_take(w->aq, &yes))) {
+		q->proof.answered = true;
+		q->proof.yes = yes;
+		q->authwait = false;
+		web_unpark(q);
+	}
+	return 0;
+}
+
 int web_attach(struct web *w, struct loop *l)
 {
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -835,6 +870,8 @@ int web_attach(struct web *w, struct loop *l)
 		r = loop_add_fd(l, w->pep, vnc_run, w);
 	if (!r)
 		r = loop_add_fd(l, w->tfd, web_timer, w);
+	if (!r && w->aq)
+		r = loop_add_fd(l, authq_fd(w->aq), web_authq_done, w);
 	return r ? r : loop_add_timer(l, 2000, web_tick, w);
 }
 
@@ -848,7 +885,13 @@ void web_close(struct web *w)
 		struct req *q = w->parked;
 		waiter_del(&q->wt);
 		q->closing = true;
-		if (!q->stream) {
+		if (q->authwait) {
+			authq_forget(w->aq, q);
+			q->authwait = false;
+			web_fail(q, EINTR, "vmfs is exiting");
+			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			q->done = true;
+		} else if (!q->stream) {
 			if (!q->reading)
 				node_write_abandon(q->h);
 			node_release(w->v, q->h);

@@ -9,6 +9,7 @@
 
 #include "runtime/waitq.h"
 #include "vmfs/node.h"
+#include "web/auth.h"
 #include "web/token.h"
 
 struct auth;
@@ -31,7 +32,8 @@ struct web {
 	struct MHD_Daemon *d;
 	bool tls;
 	struct vcred cred;  /* who a request acts as in the tree: the mounting user */
-	struct auth *auth;  /* the password file's rules; NULL: everyone may do everything */
+	struct auth *auth;  /* the password file's rules; NULL: the token decides */
+	struct authq *aq;   /* password checks off the loop */
 	char *cert, *key;   /* PEM, kept while the daemon runs */
 	int ui_dfd;         /* web/ui, the browser pages; -1 if not found */
 	struct req *parked; /* suspended requests, for web_close */
@@ -66,6 +68,8 @@ struct req {
 	struct MHD_Response *resp; /* made by the handler instead of out (a stream, a file) */
 	char location[1024];       /* a redirect */
 	bool set_cookie;           /* the token came in the URL: a cookie holds it from now */
+	bool authwait;             /* parked while a worker checks its password */
+	struct auth_proof proof;
 	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
 };
 
