@@ -73,7 +73,8 @@ static int cli_other(void *data, const char *arg, int key, struct fuse_args *out
 static int join_values(int argc, char **argv, char ***out)
 {
 	static const char *const with_value[] = {"--conf", "--state", "--images", "--web",
-						 "--web-passwd", "--web-cert", "--web-key"};
+						 "--web-passwd", "--web-cert", "--web-key",
+						 "--web-host"};
 	char **v = calloc(argc + 1, sizeof(*v));
 	int n = 0;
 	if (!v)
