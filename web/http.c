@@ -20,6 +20,7 @@
 #include "vmfs/remote.h"
 #include "web/auth.h"
 #include "web/authq.h"
+#include "web/host.h"
 #include "web/path.h"
 #include "web/web_int.h"
 
@@ -224,51 +225,6 @@ static void refuse(struct req *q, const char *method, const char *url, const cha
 		  from, user ? " as " : "", user ? user : "", why);
 }
 
-/* A name in a comma-separated list, ignoring case. */
-static bool in_list(const char *list, const char *name, size_t n)
-{
-	for (const char *p = list; p && *p;) {
-		size_t len = strcspn(p, ",");
-		if (len == n && !strncasecmp(p, name, n))
-			return true;
-		p += len + (p[len] == ',');
-	}
-	return false;
-}
-
-/* The Host header names this server: an IP address (a page of another site reaching it
- * through DNS rebinding sends that site's name), localhost, or a name of web_hosts. */
-static bool host_ok(const struct web *w, const char *host)
-{
-	char name[256];
-	if (!host || !*host || strlen(host) >= sizeof(name))
-		return false;
-	const char *port = NULL;
-	size_t n;
-	if (host[0] == '[') {
-		const char *close = strchr(host, ']');
-		if (!close)
-			return false;
-		n = (size_t)(close - host - 1);
-		memcpy(name, host + 1, n);
-		port = close[1] == ':' ? close + 2 : close[1] ? "x" : NULL;
-	} else {
-		const char *colon = strchr(host, ':');
-		n = colon ? (size_t)(colon - host) : strlen(host);
-		memcpy(name, host, n);
-		port = colon ? colon + 1 : NULL;
-	}
-	name[n] = 0;
-	if (port && (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5))
-		return false;
-	struct in6_addr a6;
-	if (host[0] == '[')
-		return inet_pton(AF_INET6, name, &a6) == 1;
-	struct in_addr a4;
-	return inet_pton(AF_INET, name, &a4) == 1 || !strcasecmp(name, "localhost") ||
-	       in_list(w->hosts, name, n);
-}
-
 /* url, percent-encoded for a Location header ("/" if it does not fit). */
 static void location_of(struct req *q, const char *url)
 {
@@ -391,7 +347,7 @@ static void handle(struct req *q, const char *url, const char *method)
 		sb_puts(&q->out, "error: use GET, PUT, POST or DELETE\n");
 		return;
 	}
-	if (!host_ok(q->w, web_header(q, "Host"))) {
+	if (!web_host_ok(q->w->hosts, web_header(q, "Host"))) {
 		refuse(q, method, url, NULL, "DNS rebinding refused: the Host header names neither "
 		       "this server's address, localhost nor a name of web_hosts");
 		q->status = MHD_HTTP_MISDIRECTED_REQUEST;
