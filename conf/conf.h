@@ -29,6 +29,7 @@
 	X(vmfs, web_cert, path, "", "the web's TLS certificate (PEM); with web_key, HTTPS only") \
 	X(vmfs, web_key, path, "", "the web's TLS private key (PEM)")                              \
 	X(vmfs, web_insecure, bool, "false", "serve a non-loopback address without a password file") \
+	X(vmfs, web_hosts, opts, "", "names the web's Host header may give besides its address and localhost, a,b") \
 	X(vmfs, web_ui, path, "", "the browser pages (default: web/ui beside the vmfs binary)")    \
 	X(vmfs, members, members, "", "cluster members, NAME=URL separated by spaces (as hosts/ctl add)") \
 	X(vmfs, sshfs_options, opts, "", "extra sshfs -o options for ssh:// members (IdentityFile=...)")

@@ -23,10 +23,12 @@
 
 struct cli {
 	char *conf, *state, *images, *web, *web_passwd, *web_cert, *web_key; /* strdup()ed */
+	char *web_hosts; /* every --web-host, joined with commas */
 	int help, version, web_insecure;
 };
 
 #define CLI_OPT(t, p) {t, offsetof(struct cli, p), 1}
+#define KEY_WEB_HOST 1
 static const struct fuse_opt cli_opts[] = {
 	/* only "--opt=%s": fuse_opt applies every template that matches, and "--web %s" would
 	 * match "--web-passwd" too; join_values turns "--opt VALUE" into "--opt=VALUE" */
@@ -38,6 +40,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("--web-cert=%s", web_cert),
 	CLI_OPT("--web-key=%s", web_key),
 	CLI_OPT("--web-insecure", web_insecure),
+	FUSE_OPT_KEY("--web-host=%s", KEY_WEB_HOST),
 	CLI_OPT("-h", help),            CLI_OPT("--help", help),
 	CLI_OPT("-V", version),         CLI_OPT("--version", version),
 	FUSE_OPT_END,
@@ -48,6 +51,17 @@ static const struct fuse_opt cli_opts[] = {
  * one by one, without a dash; libfuse checks those. */
 static int cli_other(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
+	struct cli *cli = data;
+	if (key == KEY_WEB_HOST) { /* repeatable: the names add up */
+		const char *name = arg + strlen("--web-host=");
+		char *all = NULL;
+		if (asprintf(&all, "%s%s%s", cli->web_hosts ? cli->web_hosts : "",
+			     cli->web_hosts ? "," : "", name) < 0)
+			return -1;
+		free(cli->web_hosts);
+		cli->web_hosts = all;
+		return 0;
+	}
 	if (key != FUSE_OPT_KEY_OPT || arg[0] != '-' || !strcmp(arg, "-f") || !strcmp(arg, "-d") ||
 	    !strcmp(arg, "-s"))
 		return 1;
@@ -59,7 +73,8 @@ static int cli_other(void *data, const char *arg, int key, struct fuse_args *out
 static int join_values(int argc, char **argv, char ***out)
 {
 	static const char *const with_value[] = {"--conf", "--state", "--images", "--web",
-						 "--web-passwd", "--web-cert", "--web-key"};
+						 "--web-passwd", "--web-cert", "--web-key",
+						 "--web-host"};
 	char **v = calloc(argc + 1, sizeof(*v));
 	int n = 0;
 	if (!v)
@@ -106,6 +121,9 @@ static void usage(FILE *out)
 		"  --web-passwd FILE  users and their rules for the web (made by vmfs-passwd)\n"
 		"  --web-cert FILE, --web-key FILE  HTTPS with this certificate and key (PEM)\n"
 		"  --web-insecure  serve an address other than loopback without a password file\n"
+		"                  (the token in STATE/web-token is still asked for)\n"
+		"  --web-host NAME a name the Host header may give (besides the address and\n"
+		"                  localhost); repeatable\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
@@ -139,6 +157,7 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 		{"--web-passwd", "web_passwd", cli->web_passwd},
 		{"--web-cert", "web_cert", cli->web_cert},
 		{"--web-key", "web_key", cli->web_key},
+		{"--web-host", "web_hosts", cli->web_hosts},
 		{"MOUNTPOINT", "mountpoint", fo->mountpoint},
 	};
 	for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++) {
@@ -355,6 +374,7 @@ out:
 	free(cli.web_passwd);
 	free(cli.web_cert);
 	free(cli.web_key);
+	free(cli.web_hosts);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
 	for (int i = 0; i < argc; i++)

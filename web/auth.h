@@ -11,7 +11,8 @@
  * for users.
  *
  * No HTTP and no FUSE here, so the unit tests drive it directly. Not thread-safe (the cache
- * of verified passwords): one caller at a time, as the HTTP door on vmfs's single loop is. */
+ * of verified passwords): one caller at a time, as the HTTP door on vmfs's single loop is;
+ * only auth_crypt may run on another thread (web/authq.h). */
 #ifndef VMFS_WEB_AUTH_H
 #define VMFS_WEB_AUTH_H
 #include <stdbool.h>
@@ -41,6 +42,7 @@ enum auth_verdict {
 	AUTH_ALLOW,
 	AUTH_NEED_LOGIN, /* 401: no such user, no or wrong password */
 	AUTH_DENY,	 /* 403: the user is known, the path or method is not theirs */
+	AUTH_PENDING,	 /* crypt must run first: auth_check_async filled proof->hash */
 };
 /* May user (with pass) do op on path, a URL path without "." or ".." components? why gets a
  * sentence for the log: "alice may only read /ns/lab/", "wrong password for alice". */
@@ -49,6 +51,22 @@ enum auth_verdict auth_check(struct auth *a, const char *user, const char *pass,
 /* After AUTH_ALLOW: whether the rule that decides for user on path is admin (the
  * host-reaching knobs of docs/security.md too). */
 bool auth_admin(const struct auth *a, const char *user, const char *path);
+#define AUTH_HASH_MAX 256
+
+/* crypt's verdict on a password, worked out by the caller elsewhere (a worker thread), so
+ * that the check does not block: auth_check_async says AUTH_PENDING and names the hash in
+ * hash; the caller sets yes = auth_crypt(pass, hash) and answered, then asks again with the
+ * same credentials. */
+struct auth_proof {
+	char hash[AUTH_HASH_MAX];
+	bool answered, yes;
+};
+enum auth_verdict auth_check_async(struct auth *a, const char *user, const char *pass,
+				   const char *path, enum auth_op op, struct auth_proof *proof,
+				   char *why, size_t whylen);
+/* pass matches the crypt(3) hash; thread-safe, and as slow as the hash says. */
+bool auth_crypt(const char *pass, const char *hash);
+
 /* How often crypt(3) ran: a cached password costs nothing (for the tests and the log). */
 unsigned long auth_crypt_calls(const struct auth *a);
 

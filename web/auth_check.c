@@ -6,6 +6,7 @@
 #include <gnutls/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl/util.h"
@@ -24,18 +25,39 @@ static bool same_bytes(const void *x, const void *y, size_t n)
 	return d == 0;
 }
 
-static bool crypt_matches(struct auth *a, const char *pass, const char *hash)
+bool auth_crypt(const char *pass, const char *hash)
 {
-	struct crypt_data d; /* 32 KiB, on the stack: the loop's thread has 8 MiB */
+	struct crypt_data *d = calloc(1, sizeof(*d)); /* 32 KiB: not on a worker's stack */
 	const char *out;
 	bool yes;
 
-	memset(&d, 0, sizeof(d));
-	a->crypt_calls++;
-	out = crypt_rn(pass, hash, &d, sizeof(d));
+	if (!d)
+		return false;
+	out = crypt_rn(pass, hash, d, sizeof(*d));
 	yes = out && strlen(out) == strlen(hash) && same_bytes(out, hash, strlen(hash));
-	explicit_bzero(&d, sizeof(d)); /* it held the password */
+	explicit_bzero(d, sizeof(*d)); /* it held the password */
+	free(d);
 	return yes;
+}
+
+/* 1: pass matches hash, 0: it does not, -1: the proof must be worked out first. Without a
+ * proof, crypt runs here. */
+static int crypt_matches(struct auth *a, const char *pass, const char *hash,
+			 struct auth_proof *pf)
+{
+	if (!pf) {
+		a->crypt_calls++;
+		return auth_crypt(pass, hash);
+	}
+	if (pf->answered && !strcmp(pf->hash, hash)) {
+		a->crypt_calls++;
+		return pf->yes;
+	}
+	if (strlen(hash) >= sizeof(pf->hash))
+		return 0;
+	snprintf(pf->hash, sizeof(pf->hash), "%s", hash);
+	pf->answered = false;
+	return -1;
 }
 
 /* Every entry is looked at, so that the time does not tell which one matched. */
@@ -64,18 +86,20 @@ static void cache_add(struct auth *a, const char *user, const unsigned char *sum
 /* The cache holds a SHA-256 of the password, not the password. Reloading the file makes a
  * new struct auth, so a changed password empties it. Failures are never cached: a wrong
  * guess costs the guesser a whole bcrypt each time. */
-static bool password_ok(struct auth *a, const char *user, const char *hash, const char *pass)
+static int password_ok(struct auth *a, const char *user, const char *hash, const char *pass,
+		       struct auth_proof *pf)
 {
 	unsigned char sum[AUTH_SUM_LEN];
 	bool hashed = gnutls_hash_fast(GNUTLS_DIG_SHA256, pass, strlen(pass), sum) == 0;
+	int r;
 
 	if (hashed && cache_has(a, user, sum))
-		return true;
-	if (!crypt_matches(a, pass, hash))
-		return false;
+		return 1;
+	if ((r = crypt_matches(a, pass, hash, pf)) != 1)
+		return r;
 	if (hashed)
 		cache_add(a, user, sum);
-	return true;
+	return 1;
 }
 
 static const struct auth_rule *user_rule(const struct auth *a, const char *user)
@@ -177,8 +201,16 @@ static enum auth_verdict path_verdict(const struct auth *a, const char *user, co
 enum auth_verdict auth_check(struct auth *a, const char *user, const char *pass, const char *path,
 			     enum auth_op op, char *why, size_t whylen)
 {
+	return auth_check_async(a, user, pass, path, op, NULL, why, whylen);
+}
+
+enum auth_verdict auth_check_async(struct auth *a, const char *user, const char *pass,
+				   const char *path, enum auth_op op, struct auth_proof *pf,
+				   char *why, size_t whylen)
+{
 	const struct auth_rule *r;
 	char p[AUTH_PATH_MAX], q[80];
+	int ok;
 
 	if (!a) { /* no file could be read: nobody is let in */
 		snprintf(why, whylen, "no password file");
@@ -190,12 +222,14 @@ enum auth_verdict auth_check(struct auth *a, const char *user, const char *pass,
 	}
 	if (!(r = user_rule(a, user))) {
 		/* as long as a known user's check, so that the time does not tell who exists */
-		if (a->n)
-			crypt_matches(a, pass, a->rules[0].hash);
+		if (a->n && crypt_matches(a, pass, a->rules[0].hash, pf) < 0)
+			return AUTH_PENDING;
 		snprintf(why, whylen, "no user \"%s\"", ctl_quote(user, strlen(user), q, sizeof q));
 		return AUTH_NEED_LOGIN;
 	}
-	if (!password_ok(a, r->user, r->hash, pass)) {
+	if ((ok = password_ok(a, r->user, r->hash, pass, pf)) < 0)
+		return AUTH_PENDING;
+	if (!ok) {
 		snprintf(why, whylen, "wrong password for %s", r->user);
 		return AUTH_NEED_LOGIN;
 	}

@@ -7,17 +7,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
 #include "vmfs/loop.h"
 #include "vmfs/remote.h"
 #include "web/auth.h"
+#include "web/authq.h"
+#include "web/host.h"
 #include "web/path.h"
 #include "web/web_int.h"
 
 #define BODY_MAX (1u << 20) /* a command or a value; images are copied in through the mount */
+/* Connections: in all, from one client address (so that one cannot lock the others out),
+ * and the seconds one may stay idle (an upgraded websocket is the proxy's, not counted). */
+#define WEB_CONNS 512
+#define WEB_CONNS_PER_ADDR 32
+#define WEB_IDLE_S 30
 
 static int http_status(int err)
 {
@@ -177,18 +189,107 @@ static bool foreign(struct req *q)
 	return !host || !o || strcmp(o + 3, host);
 }
 
-/* Refusals are logged with who asked, for the admin reading host/log. */
+#define REFUSE_WINDOW 10 /* s */
+#define REFUSE_BURST 20  /* refusals logged in a window: a flood must not fill host/log */
+
+/* The count of refusals a flood kept out of the log, once its window is over. */
+static void refuse_flush(struct web *w, time_t now)
+{
+	if (now / REFUSE_WINDOW == w->refuse_win)
+		return;
+	if (w->unlogged)
+		evlog_add(&w->v->log, "error: http: %u more refusals in %d s were not logged (a "
+			  "flood)", w->unlogged, REFUSE_WINDOW);
+	w->refuse_win = now / REFUSE_WINDOW;
+	w->refused = w->unlogged = 0;
+}
+
+/* Refusals are logged with who asked, for the admin reading host/log (whose lines have
+ * their control bytes escaped: a URL cannot forge a line). */
 static void refuse(struct req *q, const char *method, const char *url, const char *user,
 		   const char *why)
 {
+	struct web *w = q->w;
+	refuse_flush(w, time(NULL));
+	if (++w->refused > REFUSE_BURST) {
+		w->unlogged++;
+		return;
+	}
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char from[64] = "?";
-	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, from,
-			  sizeof(from));
-	evlog_add(&q->w->v->log, "error: http %s %s from %s%s%s: refused: %s", method, url, from,
-		  user ? " as " : "", user ? user : "", why);
+	char from[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, from, sizeof(from));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, from, sizeof(from));
+	evlog_add(&w->v->log, "error: http %.16s %.1000s from %s%s%.64s: refused: %s", method, url,
+		  from, user ? " as " : "", user ? user : "", why);
+}
+
+/* url, percent-encoded for a Location header ("/" if it does not fit). */
+static void location_of(struct req *q, const char *url)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0, cap = sizeof(q->location);
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
+		if (o + 4 > cap) {
+			snprintf(q->location, cap, "/");
+			return;
+		}
+		if (plain) {
+			q->location[o++] = (char)*p;
+		} else {
+			q->location[o++] = '%';
+			q->location[o++] = hex[*p >> 4];
+			q->location[o++] = hex[*p & 15];
+		}
+	}
+	q->location[o] = 0;
+}
+
+static void unauthorized(struct req *q, const char *why)
+{
+	q->status = MHD_HTTP_UNAUTHORIZED;
+	q->out.len = 0;
+	q->type = "text/plain; charset=utf-8";
+	sb_printf(&q->out, "error: %s\n", why);
+}
+
+/* Without a password file: the token, as a bearer header, a cookie, or once in the URL
+ * (answered with the cookie and a redirect to the URL without it, so that it leaves the
+ * address bar and the history). */
+static bool token_ok(struct req *q, const char *method, const char *url)
+{
+	struct web *w = q->w;
+	const char *arg = web_arg(q, "token");
+	if (arg) {
+		if (!token_is(w->token, arg)) {
+			refuse(q, method, url, NULL, "a wrong token in the URL");
+			unauthorized(q, "the token in the URL is not this door's");
+			return false;
+		}
+		q->set_cookie = true;
+		q->status = MHD_HTTP_SEE_OTHER;
+		location_of(q, url);
+		sb_puts(&q->out, "logged in\n");
+		return false;
+	}
+	const char *bearer = web_header(q, "Authorization");
+	const char *cookie = MHD_lookup_connection_value(q->c, MHD_COOKIE_KIND, w->cookie);
+	if (bearer && !strncasecmp(bearer, "Bearer ", 7) && token_is(w->token, bearer + 7))
+		return true;
+	if (cookie && token_is(w->token, cookie))
+		return true;
+	refuse(q, method, url, NULL, bearer || cookie ? "a wrong token" : "no token");
+	unauthorized(q, bearer || cookie
+			    ? "the token is not this door's"
+			    : "this door needs its token: send \"Authorization: Bearer TOKEN\" "
+			      "(TOKEN is in the state directory's web-token file, readable by root) or "
+			      "open the URL with ?token= that vmfs printed at start");
+	return false;
 }
 
 /* With a password file: HTTP Basic credentials, and a rule of that user covering the
@@ -201,13 +302,22 @@ static bool authorized(struct req *q, const char *method, const char *url, enum 
 	char *pass = NULL;
 	char *user = MHD_basic_auth_get_username_password(q->c, &pass);
 	char why[512];
-	enum auth_verdict v = auth_check(w->auth, user, pass, url, op, why, sizeof(why));
-	q->admin = v == AUTH_ALLOW && auth_admin(w->auth, user, url);
-	if (v != AUTH_ALLOW) {
+	enum auth_verdict v =
+	    auth_check_async(w->auth, user, pass, url, op, &q->proof, why, sizeof(why));
+	if (v == AUTH_PENDING) {
+		int r = authq_ask(w->aq, q, pass, q->proof.hash);
+		if (r)
+			web_fail(q, -r, "cannot check the password now");
+		else
+			q->authwait = true;
+		if (!r)
+			web_park(q);
+	} else if (v == AUTH_ALLOW) {
+		q->admin = auth_admin(w->auth, user, url);
+	} else {
 		refuse(q, method, url, user, why);
 		if (v == AUTH_NEED_LOGIN) {
-			q->status = MHD_HTTP_UNAUTHORIZED;
-			sb_printf(&q->out, "error: %s\n", why);
+			unauthorized(q, why);
 		} else {
 			web_fail(q, EACCES, why);
 		}
@@ -241,6 +351,16 @@ static void handle(struct req *q, const char *url, const char *method)
 		sb_puts(&q->out, "error: use GET, PUT, POST or DELETE\n");
 		return;
 	}
+	if (!web_host_ok(q->w->hosts, web_header(q, "Host"))) {
+		refuse(q, method, url, NULL, "DNS rebinding refused: the Host header names neither "
+		       "this server's address, localhost nor a name of web_hosts");
+		q->status = MHD_HTTP_MISDIRECTED_REQUEST;
+		sb_puts(&q->out, "error: the Host header must be this server's address, localhost "
+			"or a name of web_hosts (a page of another site through DNS rebinding?)\n");
+		return;
+	}
+	if (q->w->token_on && !token_ok(q, method, url))
+		return;
 	if ((!get || ws) && foreign(q)) {
 		refuse(q, method, url, NULL, "a request from another origin");
 		web_fail(q, EACCES, "a request from another origin (Origin does not match Host)");
@@ -357,6 +477,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (!q->done && !q->h) {
 		handle(q, url, method);
+		if (q->authwait)
+			return MHD_YES; /* parked until a worker has checked the password */
 		if (q->h && !q->stream)
 			return MHD_YES; /* suspended: a start goes on, a member answers; resumed */
 		q->done = true;
@@ -378,7 +500,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	if (*q->location)
 		MHD_add_response_header(r, "Location", q->location);
 	if (q->status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, "WWW-Authenticate", "Basic realm=\"vmfs\", charset=\"UTF-8\"");
+		MHD_add_response_header(r, "WWW-Authenticate",
+					q->w->token_on ? "Bearer realm=\"vmfs\""
+						       : "Basic realm=\"vmfs\", charset=\"UTF-8\"");
+	if (q->set_cookie) {
+		char c[TOKEN_HEX + 128];
+		snprintf(c, sizeof(c), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s", q->w->cookie,
+			 q->w->token, q->w->tls ? "; Secure" : "");
+		MHD_add_response_header(r, "Set-Cookie", c);
+	}
 	enum MHD_Result ret = MHD_queue_response(c, q->status ? q->status : 500, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -391,6 +521,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	if (!q)
 		return;
 	waiter_del(&q->wt);
+	if (q->authwait)
+		authq_forget(q->w->aq, q);
 	if (q->h) {
 		if (!q->stream && !q->reading) /* gone while its start went on: it goes on */
 			node_write_abandon(q->h);
@@ -406,6 +538,43 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	sb_free(&q->out);
 	free(q);
 	*state = NULL;
+}
+
+/* A certificate or key that gnutls cannot use, with its reason: libmicrohttpd would only
+ * fail to start, leaving errno to say something unrelated. */
+static int tls_check(const struct web *w, const struct vmfs_conf *c, char *err, size_t errlen)
+{
+	gnutls_certificate_credentials_t cr;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t cd = {(unsigned char *)w->cert, (unsigned)strlen(w->cert)};
+	gnutls_datum_t kd = {(unsigned char *)w->key, (unsigned)strlen(w->key)};
+	unsigned n = 1;
+	int r = gnutls_x509_crt_init(&crt);
+	if (r >= 0) {
+		r = gnutls_x509_crt_list_import(&crt, &n, &cd, GNUTLS_X509_FMT_PEM,
+						GNUTLS_X509_CRT_LIST_IMPORT_FAIL_IF_EXCEED);
+		if (r == GNUTLS_E_SHORT_MEMORY_BUFFER) /* a chain: the first one was read */
+			r = 1;
+		if (r >= 0)
+			gnutls_x509_crt_deinit(crt);
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "web: web_cert %s is not a PEM certificate: %s", c->web_cert,
+			 gnutls_strerror(r));
+		return -EINVAL;
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&cr)) < 0) {
+		snprintf(err, errlen, "web: TLS: %s", gnutls_strerror(r));
+		return -ENOMEM;
+	}
+	r = gnutls_certificate_set_x509_key_mem(cr, &cd, &kd, GNUTLS_X509_FMT_PEM);
+	gnutls_certificate_free_credentials(cr);
+	if (r < 0) {
+		snprintf(err, errlen, "web: web_key %s cannot be used with web_cert %s: %s", c->web_key,
+			 c->web_cert, gnutls_strerror(r));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static char *read_pem(const char *path, char *err, size_t errlen)
@@ -436,10 +605,13 @@ static void web_free(struct web *w)
 {
 	if (w->d)
 		MHD_stop_daemon(w->d);
+	authq_free(w->aq);
 	auth_free(w->auth);
 	get_cache_free(w);
 	free(w->cert);
 	free(w->key);
+	free(w->hosts);
+	explicit_bzero(w->token, sizeof(w->token));
 	if (w->ui_dfd >= 0)
 		close(w->ui_dfd);
 	if (w->pep >= 0)
@@ -497,12 +669,32 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 		web_free(w);
 		return r;
 	}
+	if (w->auth && (r = authq_new(&w->aq))) {
+		snprintf(err, errlen, "web: %s", strerror(-r));
+		web_free(w);
+		return r;
+	}
 	if (*c->web_cert && (!(w->cert = read_pem(c->web_cert, err, errlen)) ||
 			     !(w->key = read_pem(c->web_key, err, errlen)))) {
 		web_free(w);
 		return -EINVAL;
 	}
 	w->tls = w->cert != NULL;
+	if (w->tls && (r = tls_check(w, c, err, errlen))) {
+		web_free(w);
+		return r;
+	}
+	if (*c->web_hosts && !(w->hosts = strdup(c->web_hosts))) {
+		web_free(w);
+		return -ENOMEM;
+	}
+	snprintf(w->cookie, sizeof(w->cookie), "vmfs_token_%ld", port);
+	bool made = false;
+	if (!w->auth && (r = token_load(v->m.statefd, w->token, &made, err, errlen))) {
+		web_free(w);
+		return r;
+	}
+	w->token_on = !w->auth;
 	char ui[PATH_MAX];
 	if (*c->web_ui)
 		snprintf(ui, sizeof(ui), "%s", c->web_ui);
@@ -523,13 +715,13 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 	w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, w,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, w,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_S,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_CONNS_PER_ADDR,
 				w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->cert,
 				MHD_OPTION_HTTPS_MEM_KEY, w->key, MHD_OPTION_END);
 	if (!w->d) {
-		snprintf(err, errlen, "web: cannot listen on %s%s: %s", addrport,
-			 w->tls ? " with TLS (is the key the certificate's?)" : "", strerror(errno));
+		snprintf(err, errlen, "web: cannot listen on %s: %s", addrport, strerror(errno));
 		web_free(w);
 		return -EADDRINUSE;
 	}
@@ -539,6 +731,18 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 	else if (!loopback && !w->tls)
 		evlog_add(&v->log, "warning: web: passwords to %s travel in clear text: give "
 			  "web_cert and web_key for TLS", addrport);
+	const char *scheme = w->tls ? "https" : "http";
+	if (w->token_on) {
+		/* the token goes to the terminal that started vmfs, never to host/log */
+		fprintf(stderr, "vmfs: web: open %s://%s/?token=%s (the token is in %s/%s)\n", scheme,
+			addrport, w->token, c->state, TOKEN_FILE);
+		evlog_add(&v->log, "web: serving %s://%s/ with a token%s (in %s/%s, root's only): "
+			  "open %s://%s/?token=TOKEN, or send \"Authorization: Bearer TOKEN\"", scheme,
+			  addrport, made ? " made now" : "", c->state, TOKEN_FILE, scheme, addrport);
+	} else {
+		evlog_add(&v->log, "web: serving %s://%s/ with the password file %s", scheme, addrport,
+			  c->web_passwd);
+	}
 	*out = w;
 	return 0;
 }
@@ -593,10 +797,26 @@ static int web_tick(void *arg)
 {
 	struct web *w = arg;
 	stream_reap(w);
+	refuse_flush(w, time(NULL));
 	char err[1024];
 	if (w->auth && auth_reload_if_changed(&w->auth, err, sizeof(err)) < 0)
 		evlog_add(&w->v->log, "error: web: %s (the previous rules stay)", err);
 	web_kick(w);
+	return 0;
+}
+
+/* Passwords checked: their requests go on where they stopped (handle, from the top). */
+static int web_authq_done(void *arg)
+{
+	struct web *w = arg;
+	bool yes;
+	struct req *q;
+	while ((q = authq_take(w->aq, &yes))) {
+		q->proof.answered = true;
+		q->proof.yes = yes;
+		q->authwait = false;
+		web_unpark(q);
+	}
 	return 0;
 }
 
@@ -610,6 +830,8 @@ int web_attach(struct web *w, struct loop *l)
 		r = loop_add_fd(l, w->pep, vnc_run, w);
 	if (!r)
 		r = loop_add_fd(l, w->tfd, web_timer, w);
+	if (!r && w->aq)
+		r = loop_add_fd(l, authq_fd(w->aq), web_authq_done, w);
 	return r ? r : loop_add_timer(l, 2000, web_tick, w);
 }
 
@@ -623,7 +845,13 @@ void web_close(struct web *w)
 		struct req *q = w->parked;
 		waiter_del(&q->wt);
 		q->closing = true;
-		if (!q->stream) {
+		if (q->authwait) {
+			authq_forget(w->aq, q);
+			q->authwait = false;
+			web_fail(q, EINTR, "vmfs is exiting");
+			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			q->done = true;
+		} else if (!q->stream) {
 			if (!q->reading)
 				node_write_abandon(q->h);
 			node_release(w->v, q->h);

@@ -1,6 +1,6 @@
 /* The HTTP door: URLs map onto the same tree as the mount, through the same node
- * operations (vmfs/node.h), served by libmicrohttpd from vmfs's own event loop (no thread:
- * the model is single-threaded).
+ * operations (vmfs/node.h), served by libmicrohttpd from vmfs's own event loop (no thread
+ * touches the model, which is single-threaded).
  *
  *   GET  /PATH          a file's content (image/png for .png, text/plain otherwise; a
  *                       console or log: what there is now); a directory's listing as JSON
@@ -22,9 +22,13 @@
  *   GET  .../vnc with a websocket upgrade: QEMU's VNC websocket, passed through (noVNC)
  *   GET  /ui/...        the browser pages (web/ui); a browser's GET / is sent there
  * With a password file (web_passwd, web/auth.h), HTTP Basic credentials and a rule that
- * covers the path: 401 without them, 403 when no rule allows it. TLS with web_cert and
- * web_key (PEM). Without a password file only loopback addresses are served, unless
- * web_insecure is set. Every refusal is logged in host/log. */
+ * covers the path: 401 without them, 403 when no rule allows it; bcrypt runs on worker
+ * threads (web/authq.h), the request suspended meanwhile. Without one, root's token
+ * (web/token.h): a bearer header or the cookie its one-time URL sets; only loopback
+ * addresses are served then, unless web_insecure is set. Always: a Host header that is an
+ * address, localhost or a web_hosts name (421 otherwise: DNS rebinding), 32 connections per
+ * client address, 30 s idle. TLS with web_cert and web_key (PEM). Every refusal is logged in
+ * host/log, at most 20 per 10 s. */
 #ifndef VMFS_WEB_HTTP_H
 #define VMFS_WEB_HTTP_H
 #include <stddef.h>

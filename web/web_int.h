@@ -9,6 +9,8 @@
 
 #include "runtime/waitq.h"
 #include "vmfs/node.h"
+#include "web/auth.h"
+#include "web/token.h"
 
 struct auth;
 struct proxy;
@@ -30,7 +32,8 @@ struct web {
 	struct MHD_Daemon *d;
 	bool tls;
 	struct vcred cred;  /* who a request acts as in the tree: the mounting user */
-	struct auth *auth;  /* the password file's rules; NULL: everyone may do everything */
+	struct auth *auth;  /* the password file's rules; NULL: the token decides */
+	struct authq *aq;   /* password checks off the loop */
 	char *cert, *key;   /* PEM, kept while the daemon runs */
 	int ui_dfd;         /* web/ui, the browser pages; -1 if not found */
 	struct req *parked; /* suspended requests, for web_close */
@@ -39,6 +42,13 @@ struct web {
 	struct proxy *proxies;
 	struct cached cache[WEB_CACHE];
 	unsigned long uses;
+	bool token_on;               /* no password file: the token is asked for */
+	char token[TOKEN_HEX + 1];
+	char cookie[32];             /* the token cookie's name, with the port */
+	char *hosts;                 /* web_hosts: names the Host header may give, a,b,c */
+	/* refusals logged in the current 10 s, and those left out of the log in it */
+	time_t refuse_win;
+	unsigned refused, unlogged;
 };
 
 /* One request: its body as it arrives, and for an answer that waits (a start, a followed
@@ -56,7 +66,10 @@ struct req {
 	struct sbuf out;
 	const char *type;
 	struct MHD_Response *resp; /* made by the handler instead of out (a stream, a file) */
-	char location[64];         /* a redirect */
+	char location[1024];       /* a redirect */
+	bool set_cookie;           /* the token came in the URL: a cookie holds it from now */
+	bool authwait;             /* parked while a worker checks its password */
+	struct auth_proof proof;
 	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
 	bool admin;                /* its user's rule is admin (web/auth.h) */
 };

@@ -15,6 +15,10 @@ if (!base) {
 	process.exit(2);
 }
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+// the door's token (vmfs without a password file): the browser gets its cookie from the
+// one-time URL, as a person would; node's own requests send it as a bearer header
+const token = process.env.VMFS_WEB_TOKEN || '';
+const auth = token ? { Authorization: `Bearer ${token}` } : {};
 const WAIT = 30000;
 
 let n = 0;
@@ -120,6 +124,12 @@ async function main() {
 		.map(([r, t]) => `still loading after ${Date.now() - t} ms: ${r.url()}`).join('\n');
 
 	// the overview
+	if (token) await step('the one-time URL /?token= logs the browser in and leaves the address bar', async () => {
+		await page.goto(`${base}/?token=${token}`, { waitUntil: 'load' });
+		if (page.url().includes(token)) throw new Error(`at ${page.url()}`);
+		const c = (await context.cookies()).find((k) => k.value === token);
+		if (!c || !c.httpOnly || c.sameSite !== 'Strict') throw new Error(`cookie ${JSON.stringify(c)}`);
+	});
 	await step('GET / from a browser leads to the pages (/ui/)', async () => {
 		await page.goto(`${base}/`, { waitUntil: 'load' });
 		if (!new URL(page.url()).pathname.startsWith('/ui/')) throw new Error(`at ${page.url()}`);
@@ -134,7 +144,7 @@ async function main() {
 		const took = [];
 		for (const lib of ['@xterm/xterm/lib/xterm.mjs', '@novnc/novnc/core/rfb.js']) {
 			const t0 = Date.now();
-			const r = await fetch(`${base}/ui/node_modules/${lib}`);
+			const r = await fetch(`${base}/ui/node_modules/${lib}`, { headers: auth });
 			const body = await r.arrayBuffer();
 			const ms = Date.now() - t0;
 			const type = r.headers.get('content-type') ?? '';

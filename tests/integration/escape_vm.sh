@@ -40,7 +40,9 @@ s = socket.create_connection((url.hostname, url.port), timeout=10)
 key = base64.b64encode(os.urandom(16)).decode()
 s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-           "Sec-WebSocket-Protocol: binary\r\n\r\n" % (url.path, url.netloc, key)).encode())
+           "Sec-WebSocket-Protocol: binary\r\n%s\r\n" % (url.path, url.netloc, key,
+           "Authorization: Bearer %s\r\n" % os.environ["WEB_TOKEN"]
+           if os.environ.get("WEB_TOKEN") else "")).encode())
 buf = b""
 while b"\r\n\r\n" not in buf:
     c = s.recv(4096)

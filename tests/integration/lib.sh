@@ -54,6 +54,16 @@ errno_of() { # errno_of FILE TEXT: the errno name a single write gets ("" if it 
 }
 
 VMFS_PREFIX=() # a command vmfs runs under (env --default-signal=INT: as from a terminal)
+# With --web and no password file the door asks for its token (STATE/web-token): curl sends
+# it from $T/.curlrc (CURL_HOME); `curl -q` (first) goes without. $WEB_TOKEN holds it.
+web_token_curlrc() {
+	WEB_TOKEN=
+	[ -f "$S/web-token" ] || return 0
+	export WEB_TOKEN=$(cat "$S/web-token")
+	printf 'header = "Authorization: Bearer %s"\n' "$WEB_TOKEN" >"$T/.curlrc"
+	export CURL_HOME=$T
+}
+
 vmfs_start() { # vmfs_start [ARGS...]: mount on $M with state $S, wait until it answers
 	"${VMFS_PREFIX[@]}" "$VMFS" -f --state "$S" "$@" "$M" 2>>"$T/vmfs.err" &
 	VMFS_PID=$!
@@ -64,6 +74,7 @@ vmfs_start() { # vmfs_start [ARGS...]: mount on $M with state $S, wait until it 
 			return 1
 		fi
 		if cat "$M/version" >/dev/null 2>&1; then
+			web_token_curlrc
 			names_of_ours
 			return 0
 		fi

@@ -3,7 +3,8 @@
 # headless, driven by tests/browser/ui.mjs (playwright-core). With a stopped container c1 and
 # a running VM v1, the page lists them, starts c1 and follows it to RUNNING, types into its
 # console (xterm.js) and reads the answer, shows v1's thumbnail and its screen (noVNC), and
-# pauses, resumes, launches, removes and kills from the buttons. Screenshots of the pages are
+# pauses, resumes, launches, removes and kills from the buttons. The browser logs in with the
+# door's one-time URL (/?token=), as a person would. Screenshots of the pages are
 # kept in $VMFS_ARTIFACTS (default build/artifacts), in web_browser/.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -49,7 +50,7 @@ echo "# screenshots go to $ART"
 # profile and anything else it writes live under $T (HOME, TMPDIR), which cleanup removes.
 mkdir -p "$T/home" "$T/tmp"
 fails_before=$TAP_FAIL
-HOME=$T/home TMPDIR=$T/tmp XDG_CONFIG_HOME=$T/home/.config XDG_CACHE_HOME=$T/home/.cache \
+VMFS_WEB_TOKEN=$WEB_TOKEN HOME=$T/home TMPDIR=$T/tmp XDG_CONFIG_HOME=$T/home/.config XDG_CACHE_HOME=$T/home/.cache \
 	timeout -k 10 360 node "$ROOT/tests/browser/ui.mjs" "$U" "$ART" >"$T/browser.out" 2>&1 &
 NODE_PID=$!
 while IFS= read -r line; do

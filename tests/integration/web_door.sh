@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The HTTP door's own defences: the token when there is no password file (bearer, or a cookie
+# from the one-time URL; never in host/log), the Host header (DNS rebinding: 421), refusals
+# logged with control bytes escaped and at most 20 per 10 s, 32 connections per client
+# address (300 idle ones from 127.0.0.2 leave 127.0.0.1 served) and a 30 s idle timeout that
+# spares an active VNC websocket, fusermount3 -u ending vmfs with the door busy, a garbage
+# certificate reported with gnutls's reason, and wrong bcrypt passwords (cost 12) from 20
+# clients at once leaving the mount answering within 50 ms.
+. "$(dirname "$0")/lib.sh"
+need_root
+use_boot_image
+for c in curl python3; do
+	command -v $c >/dev/null || { echo "not ok 1 - $c is installed (./setup --deps)"; exit 1; }
+done
+PORT=$((20000 + ($$ + 13) % 20000))
+U=http://127.0.0.1:$PORT
+D=$M/ns/default
+BG=""
+EXTRA_CLEANUP='for p in $BG; do kill "$p" 2>/dev/null; done; [ -n "$VMFS_PID" ] && "$XWRITE" "$M/ns/default/ctl" "kill all" >/dev/null 2>&1'
+# bare ARGS: curl without the token ($T/.curlrc skipped); the status, the body in $T/body
+bare() { curl -q -s -o "$T/body" -w '%{http_code}' "$@"; }
+code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; } # with the token
+body() { cat "$T/body"; }
+log() { cat "$M/host/log"; }
+
+# a certificate that cannot be loaded: gnutls's reason, not errno's
+printf 'not a certificate\n' >"$T/bad.pem"
+out=$("$VMFS" -f --state "$T/state2" --web 127.0.0.1:$PORT --web-cert "$T/bad.pem" --web-key "$T/bad.pem" "$T/mnt" 2>&1)
+like "$out" "web_cert $T/bad.pem is not a PEM certificate: [A-Za-z]" "a garbage certificate: refused with the reason ($out)"
+ok "not \"No such file or directory\"" eval "! printf '%s' '$out' | grep -q 'No such file'"
+
+vmfs_start --images "$T/images" --web 127.0.0.1:$PORT --web-host vmfs.example --web-host door.example || exit 1
+
+# an idle connection from the start: the door closes it after 30 s
+python3 - "$PORT" >"$T/idle.out" <<'EOF' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t = time.time()
+s.settimeout(60)
+try:
+    s.recv(1)
+except OSError:
+    pass
+print("closed after %d s" % (time.time() - t))
+EOF
+BG="$BG $!"
+
+# the token
+TOK=$(cat "$S/web-token")
+like "$TOK" '^[0-9a-f]{64}$' "STATE/web-token holds 64 hex digits"
+is "$(stat -c '%a %U' "$S/web-token")" "600 root" "mode 0600, root's"
+ok "the one-time URL is printed on stderr" grep -q "open $U/?token=$TOK " "$T/vmfs.err"
+like "$(grep 'web: serving' "$M/host/log")" "with a token made now \(in $S/web-token, root's only\)" "host/log says where the token is"
+is "$(bare $U/version)" 401 "no token: 401"
+like "$(body)" "this door needs its token: send \"Authorization: Bearer TOKEN\"" "saying how to give it"
+like "$(tail -1 "$M/host/log")" "error: http GET /version from 127\.0\.0\.1: refused: no token$" "logged"
+is "$(bare -H "Authorization: Bearer $TOK" $U/version)" 200 "Authorization: Bearer TOKEN: 200"
+is "$(bare -H "Authorization: Bearer $(printf '%064d' 0)" $U/version)" 401 "another token: 401"
+hdr=$(curl -q -s -D - -o /dev/null "$U/ui/?token=$TOK" | tr -d '\r')
+like "$hdr" "^HTTP/1.1 303 " "the one-time URL: 303"
+like "$hdr" "Location: /ui/"$'\n' "to the URL without the token"
+like "$hdr" "Set-Cookie: vmfs_token_$PORT=$TOK; Path=/; HttpOnly; SameSite=Strict"$'\n' "with an HttpOnly, SameSite=Strict cookie"
+curl -q -s -c "$T/jar" -o /dev/null "$U/?token=$TOK"
+is "$(bare -b "$T/jar" $U/version)" 200 "the cookie lets a browser in"
+is "$(bare "$U/?token=$(printf '%064d' 0)")" 401 "a wrong token in the URL: 401"
+is "$(bare -b "vmfs_token_$PORT=x" $U/version)" 401 "a wrong cookie: 401"
+is "$(grep -c "$TOK" "$M/host/log")" 0 "the token is never in host/log"
+
+# the Host header: a page of another site reaching the door through DNS rebinding
+is "$(code -X POST --data-binary 'kill all' -H 'Host: rebind.evil.example' -H 'Origin: http://rebind.evil.example' $U/ns/default/ctl)" 421 \
+	"Host: rebind.evil.example with a matching Origin: 421"
+like "$(body)" "the Host header must be this server's address, localhost or a name of web_hosts" "saying why"
+like "$(tail -1 "$M/host/log")" "POST /ns/default/ctl from 127\.0\.0\.1: refused: DNS rebinding refused" "logged"
+is "$(code -H "Host: rebind.evil.example:$PORT" $U/version)" 421 "with the port too: 421"
+for h in "localhost:$PORT" localhost "127.0.0.1:$PORT" "[::1]:$PORT" "vmfs.example:$PORT" door.example; do
+	is "$(code -H "Host: $h" $U/version)" 200 "Host: $h: 200"
+done
+
+# log lines cannot be forged, and a flood of refusals does not fill the log
+bare "$U/x%0a2026-01-01T00:00:00Z%20namespace%20default%20removed%20by%20root" >/dev/null
+ok "a URL with %0a forges no line in host/log" eval "! grep -q '^2026-01-01T00:00:00Z' '$M/host/log'"
+like "$(tail -1 "$M/host/log")" 'GET /x\\n2026-01-01T00:00:00Z namespace default removed by root from 127\.0\.0\.1: refused: no token$' \
+	"the refusal is logged with the newline escaped"
+n0=$(grep -c 'refused' "$M/host/log")
+for i in $(seq 100); do printf 'url = "%s"\noutput = "/dev/null"\n' "$U/flood$i"; done >"$T/flood.cfg"
+curl -q -s -K "$T/flood.cfg"
+n1=$(grep -c 'refused' "$M/host/log")
+ok "100 refusals: at most 20 lines per 10 s in host/log ($((n1 - n0)))" test $((n1 - n0)) -le 41
+ok "then one line counts those left out" wait_for 13 grep -q 'more refusals in 10 s were not logged (a flood)' "$M/host/log"
+
+# 300 idle connections from one address do not lock another out
+python3 - "$PORT" >"$T/hold.out" 2>&1 <<'EOF' &
+import socket, sys, time
+socks = []
+for i in range(300):
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    socks.append(s)
+time.sleep(2)
+alive = 0
+for s in socks:
+    try:
+        alive += s.recv(1, socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        alive += 1
+    except OSError:
+        pass
+print("alive %d" % alive, flush=True)
+time.sleep(20)
+EOF
+hold=$!
+BG="$BG $hold"
+ok "300 connections from 127.0.0.2 are made" wait_for 10 grep -q alive "$T/hold.out"
+is "$(cat "$T/hold.out")" "alive 32" "the door keeps 32 of them"
+is "$(code --max-time 3 $U/version)" 200 "127.0.0.1 is still served"
+is "$(code --max-time 3 --interface 127.0.0.2 $U/version)" 000 "a 33rd from 127.0.0.2 is not"
+kill $hold 2>/dev/null
+wait $hold 2>/dev/null
+
+# a VM's VNC websocket, kept busy (a ping every 2 s), outlives the idle timeout
+ok "mkdir a VM v1" mkdir "$D/vms/v1"
+ok "v1 under TCG" "$XWRITE" "$D/vms/v1/config/accel" tcg
+ok "start v1" "$XWRITE" "$D/vms/v1/ctl" start
+python3 - "$PORT" "$TOK" >"$T/ws.out" 2>&1 <<'EOF' &
+import base64, os, socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(("GET /ns/default/vms/v1/vnc HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+           "Authorization: Bearer %s\r\n\r\n"
+           % (base64.b64encode(os.urandom(16)).decode(), sys.argv[2])).encode())
+buf = b""
+while b"RFB " not in buf:
+    c = s.recv(4096)
+    if not c:
+        sys.exit("closed before the RFB greeting: %r" % buf[:200])
+    buf += c
+print("connected", flush=True)
+s.settimeout(0.2)
+t = time.time()
+while True:
+    s.sendall(bytes([0x89, 0x80]) + os.urandom(4))  # an empty masked ping
+    end = time.time() + 2
+    while time.time() < end:
+        try:
+            if s.recv(4096) == b"":
+                print("closed after %d s" % (time.time() - t), flush=True)
+                sys.exit(0)
+        except socket.timeout:
+            pass
+    print("open after %d s" % (time.time() - t), flush=True)
+EOF
+BG="$BG $!"
+ok "a VNC websocket on v1 is connected" wait_for 30 grep -q connected "$T/ws.out"
+
+# wrong passwords flooding in need another vmfs (with a password file): the flood runs
+# first, then this one's unmount with the websocket still connected
+ok "the idle connection was closed by the door after about 30 s" wait_for 40 grep -q closed "$T/idle.out"
+like "$(cat "$T/idle.out")" "^closed after (29|3[0-9]) s$" "$(cat "$T/idle.out")"
+ok "the websocket is still open past the idle timeout" wait_for 40 grep -Eq "open after (3[3-9]|[4-9][0-9]) s" "$T/ws.out"
+ok "it has not been closed" eval "! grep -q closed '$T/ws.out'"
+curl -s -N "$U/ns/default/vms/v1/console?follow=1" >"$T/follow" &
+BG="$BG $!"
+ok "a console follower is connected too" wait_for 10 test -s "$T/follow"
+ok "fusermount3 -u with the door busy: vmfs exits within 10 s" vmfs_stop
+ok "the websocket client saw the end" wait_for 5 grep -q closed "$T/ws.out"
+
+# bcrypt off the event loop
+F=$T/web.passwd
+echo right-password | "$ROOT/vmfs/vmfs-passwd" -c 12 "$F" admin rw / >/dev/null
+vmfs_start --images "$T/images" --web 127.0.0.1:$PORT --web-passwd "$F" || exit 1
+python3 - "$PORT" "$M/host/info" >"$T/flood.out" 2>&1 <<'EOF'
+import base64, http.client, sys, threading, time
+port, info = int(sys.argv[1]), sys.argv[2]
+stop, answers = False, []
+auth = "Basic " + base64.b64encode(b"admin:wrong-password").decode()
+def flood():
+    while not stop:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            c.request("GET", "/version", headers={"Authorization": auth})
+            answers.append(c.getresponse().status)
+            c.close()
+        except OSError:
+            pass
+threads = [threading.Thread(target=flood) for i in range(20)]
+for t in threads:
+    t.start()
+time.sleep(1)
+worst = 0
+for i in range(20):
+    t = time.monotonic()
+    with open(info) as f:
+        f.read()
+    worst = max(worst, time.monotonic() - t)
+    time.sleep(0.15)
+stop = True
+for t in threads:
+    t.join()
+print("worst %d ms, %d answers, %d of them 401" % (worst * 1000, len(answers), answers.count(401)))
+EOF
+echo "# $(cat "$T/flood.out")"
+read -r _ worst _ answered _ unauth _ < "$T/flood.out"
+ok "20 clients sending wrong bcrypt passwords: 20 reads of host/info each within 50 ms (worst $worst ms)" test "$worst" -lt 50
+ok "the wrong passwords were checked meanwhile ($unauth 401s)" test "$unauth" -ge 10 -a "$unauth" = "$answered"
+like "$(grep 'refused' "$M/host/log" | tail -1)" "as admin: refused: wrong password for admin$" "logged"
+is "$(bare -u admin:right-password $U/version)" 200 "the right password gets in"
+ok "kill what runs" "$XWRITE" "$D/ctl" "kill all"
+ok "vmfs stops cleanly" vmfs_stop
+done_testing
