@@ -190,7 +190,7 @@ static bool foreign(struct req *q)
 }
 
 #define REFUSE_WINDOW 10 /* s */
-#define REFUSE_BURST 20  /* refusals logged in a window: a flood must not fill host/log */
+#define REFUSE_BURST 200 /* refusals logged in a window: a flood must not fill host/log */
 
 /* The count of refusals a flood kept out of the log, once its window is over. */
 static void refuse_flush(struct web *w, time_t now)

@@ -28,7 +28,7 @@
  * addresses are served then, unless web_insecure is set. Always: a Host header that is an
  * address, localhost or a web_hosts name (421 otherwise: DNS rebinding), 32 connections per
  * client address, 30 s idle. TLS with web_cert and web_key (PEM). Every refusal is logged in
- * host/log, at most 20 per 10 s. */
+ * host/log, at most 200 per 10 s. */
 #ifndef VMFS_WEB_HTTP_H
 #define VMFS_WEB_HTTP_H
 #include <stddef.h>
