@@ -25,7 +25,7 @@ qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 "$I/top.qcow2" 16M
 touch -a -d 2000-01-01 "$O/secret" "$O/disk.qcow2"
 chmod 755 "$T" # mktemp made it 0700: nobody could not even reach the mount point
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-PORT=$((20000 + $$ % 20000))
+PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 cat >"$T/wsvnc.py" <<'PY'
 #!/usr/bin/env python3

@@ -16,7 +16,7 @@ export LC_ALL=C
 umask 022
 chmod 755 "$T" # mktemp made it 0700: nobody could not reach the mount point
 SECS=${RACE_SECS:-10}
-PORT=$((20000 + ($$ + 11) % 20000))
+PORT=$(free_port)
 F=$T/web.passwd
 SECRET=SECRET-$RANDOM$RANDOM
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

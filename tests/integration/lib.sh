@@ -157,6 +157,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+free_port() { # free_port: a TCP port on loopback that nothing listens on, below the
+	# ephemeral range (32768-60999), where a client's source port could take it first
+	local p i
+	for i in $(seq 50); do
+		p=$((20000 + RANDOM % 12000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+	echo "$p"
+}
+
 wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds, false after SECONDS
 	local end=$((SECONDS + $1))
 	shift

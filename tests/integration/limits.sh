@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip_all "needs python3"
 command -v curl >/dev/null || skip_all "needs curl"
-PORT=$((20000 + $$ % 20000))
+PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 vmfs_start --web 127.0.0.1:$PORT || exit 1
 D=$M/ns/default

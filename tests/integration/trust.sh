@@ -15,7 +15,7 @@ chmod 755 "$T" # mktemp made it 0700: the other users could not reach the mount 
 install -m 0755 "$XWRITE" "$T/xwrite" # a checkout may lie where only root may enter
 NXWRITE=$T/xwrite
 PASSWD=$ROOT/vmfs/vmfs-passwd
-PORT=$((20000 + RANDOM % 12000))
+PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 F=$T/web.passwd
 
@@ -38,7 +38,7 @@ printf '#!/bin/sh\nid -u >/tmp/owned\n' >"$T/pre.sh"
 for try in 1 2 3; do
 	vmfs_start -o allow_other --images "$T/images" --web 127.0.0.1:$PORT --web-passwd "$F" && break
 	[ $try = 3 ] && exit 1
-	PORT=$((20000 + RANDOM % 12000)) U=http://127.0.0.1:$PORT
+	PORT=$(free_port) U=http://127.0.0.1:$PORT
 done
 
 mkdir "$M/ns/lab" && chown 65534:65534 "$M/ns/lab"

@@ -10,7 +10,7 @@ use_boot_image
 I=$T/images
 VU=$(id -u vmfs)
 VG=$(id -g vmfs)
-PORT=$((20000 + ($$ + 7) % 20000))
+PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 vmfs_start --images "$I" --web 127.0.0.1:$PORT || exit 1
 D=$M/ns/default

@@ -8,7 +8,7 @@ need_root
 use_busybox_image
 use_boot_image
 command -v curl >/dev/null || { echo "not ok 1 - curl is installed (./setup --deps)"; exit 1; }
-PORT=$((20000 + $$ % 20000))
+PORT=$(free_port)
 like "$("$VMFS" -f --state "$T/state2" --web 0.0.0.0:$PORT "$T/mnt" 2>&1)" \
 	"0.0.0.0 is not a loopback address" "--web refuses anything but loopback (no auth yet)"
 like "$("$VMFS" -f --state "$T/state2" --web 127.0.0.1 "$T/mnt" 2>&1)" "is not ADDR:PORT" \

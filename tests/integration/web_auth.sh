@@ -11,7 +11,7 @@ for c in curl openssl; do
 	command -v $c >/dev/null || { echo "not ok 1 - $c is installed (./setup --deps)"; exit 1; }
 done
 PASSWD=$ROOT/vmfs/vmfs-passwd
-PORT=$((20000 + ($$ + 7) % 20000))
+PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 D=$M/ns/default
 F=$T/web.passwd

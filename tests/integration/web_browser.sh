@@ -24,7 +24,7 @@ fi
 
 use_busybox_image
 use_boot_image
-PORT=$((20000 + ($$ + 7919) % 20000))
+PORT=$(free_port)
 NODE_PID=
 # whatever happens: no browser left, and no container or QEMU left running (they outlive vmfs)
 EXTRA_CLEANUP='[ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null; [ -n "$VMFS_PID" ] && "$XWRITE" "$M/ns/default/ctl" "kill all" >/dev/null 2>&1'

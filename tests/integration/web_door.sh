@@ -12,7 +12,7 @@ use_boot_image
 for c in curl python3; do
 	command -v $c >/dev/null || { echo "not ok 1 - $c is installed (./setup --deps)"; exit 1; }
 done
-PORT=$((20000 + ($$ + 13) % 20000))
+PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 D=$M/ns/default
 BG=""
