@@ -548,15 +548,10 @@ static int tls_check(const struct web *w, const struct vmfs_conf *c, char *err, 
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t cd = {(unsigned char *)w->cert, (unsigned)strlen(w->cert)};
 	gnutls_datum_t kd = {(unsigned char *)w->key, (unsigned)strlen(w->key)};
-	unsigned n = 1;
 	int r = gnutls_x509_crt_init(&crt);
 	if (r >= 0) {
-		r = gnutls_x509_crt_list_import(&crt, &n, &cd, GNUTLS_X509_FMT_PEM,
-						GNUTLS_X509_CRT_LIST_IMPORT_FAIL_IF_EXCEED);
-		if (r == GNUTLS_E_SHORT_MEMORY_BUFFER) /* a chain: the first one was read */
-			r = 1;
-		if (r >= 0)
-			gnutls_x509_crt_deinit(crt);
+		r = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM); /* the first of a chain */
+		gnutls_x509_crt_deinit(crt);
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "web: web_cert %s is not a PEM certificate: %s", c->web_cert,
