@@ -156,6 +156,10 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a test ended by a signal (timeout's TERM, ^C) cleans up too: bash runs no EXIT trap then
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 
 free_port() { # free_port: a TCP port on loopback that nothing listens on, below the
 	# ephemeral range (32768-60999), where a client's source port could take it first
