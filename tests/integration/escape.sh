@@ -26,41 +26,19 @@ IMG=$T/images/busybox
 
 gcc -static -O2 -o "$IMG/bin/escape" "$ROOT/tests/tools/escape.c" ||
 	{ echo "not ok 1 - gcc -static tests/tools/escape.c"; exit 1; }
-cat >"$IMG/bin/escape-agent" <<'EOF'
-#!/bin/sh
-# escape.sh's agent (init): each line read from /dev/fifo/0 runs; output and "=RC" go to /dev/fifo/1
-echo "escape agent up"
-while :; do
-	line=$(cat /dev/fifo/0)
-	{ eval "$line"; echo "=$?"; } >/dev/fifo/1 2>&1
-done
-EOF
-chmod 755 "$IMG/bin/escape-agent"
+fifo_agent "$IMG/bin/escape-agent" "escape agent up" # init: see lib.sh
 
 skip() { # skip DESC REASON
 	TAP_N=$((TAP_N + 1))
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
-stop_all() {
-	if [ -n "$VMFS_PID" ] && [ -e "$D/ctl" ]; then
-		echo "kill all" >"$D/ctl" 2>/dev/null
-		echo "flush all" >"$D/ctl" 2>/dev/null
-	fi
-}
-EXTRA_CLEANUP=stop_all
+EXTRA_CLEANUP='kill_flush_all "$D"'
 
 # A failed redirection on a special builtin (":") ends a non-interactive sh, the agent
 # included: such commands go in a subshell.
 # inside CMD [SECONDS]: CMD run by the agent in the container $IN ("jail" unless set); OUT:
 # its output, RC: its exit status ("none" if the agent did not answer in time).
-inside() {
-	local all
-	all=$(timeout "${2:-10}" sh -c 'printf "%s\n" "$1" >"$2/0" && cat "$2/1"' _ "$1" "$C/${IN:-jail}/fifo")
-	case $(printf '%s\n' "$all" | tail -n 1) in
-	=[0-9]*) RC=$(printf '%s\n' "$all" | tail -n 1 | cut -c2-) OUT=$(printf '%s\n' "$all" | sed '$d') ;;
-	*) RC=none OUT=$all ;;
-	esac
-}
+inside() { fifo_run "$C/${IN:-jail}" "$1" "${2:-10}"; }
 verdict() { # verdict OK DESC [DETAIL...]: one TAP line, with details on failure
 	local good=$1 desc=$2
 	shift 2

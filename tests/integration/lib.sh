@@ -161,6 +161,39 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 
+# A container whose init is a small agent: each line written to its fifo/0 runs with sh, its
+# output and "=STATUS" come back on fifo/1 (no console echo to sort out). config/fifo must be
+# 2 and config/init the agent's path.
+fifo_agent() { # fifo_agent FILE BANNER: writes the agent script to FILE; it says BANNER first
+	cat >"$1" <<EOF
+#!/bin/sh
+echo "$2"
+while :; do
+	line=\$(cat /dev/fifo/0)
+	{ eval "\$line"; echo "=\$?"; } >/dev/fifo/1 2>&1
+done
+EOF
+	chmod 755 "$1"
+}
+# fifo_run OBJDIR CMD [SECONDS]: CMD run by the agent of the container at OBJDIR; OUT: its
+# output, RC: its exit status ("none" if the agent did not answer in time, 10 s by default)
+fifo_run() {
+	local all
+	all=$(timeout "${3:-10}" sh -c 'printf "%s\n" "$1" >"$2/0" && cat "$2/1"' _ "$2" "$1/fifo")
+	RC=none OUT=$all
+	if [[ $(printf '%s\n' "$all" | tail -n 1) =~ ^=([0-9]+)$ ]]; then
+		RC=${BASH_REMATCH[1]}
+		OUT=$(printf '%s\n' "$all" | sed '$d')
+	fi
+}
+# kill_flush_all NSDIR: for a test's cleanup, ends and removes every object of the namespace
+kill_flush_all() {
+	if [ -n "$VMFS_PID" ] && [ -e "$1/ctl" ]; then
+		echo "kill all" >"$1/ctl" 2>/dev/null
+		echo "flush all" >"$1/ctl" 2>/dev/null
+	fi
+}
+
 free_port() { # free_port: a TCP port on loopback that nothing listens on, below the
 	# ephemeral range (32768-60999), where a client's source port could take it first
 	local p i

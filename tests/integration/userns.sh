@@ -19,35 +19,14 @@ GSTART=$(awk -F: '$1 == "vmfs" {print $2; exit}' /etc/subgid)
 	exit 1
 }
 
-cat >"$IMG/bin/userns-agent" <<'EOF'
-#!/bin/sh
-echo "userns agent up"
-while :; do
-	line=$(cat /dev/fifo/0)
-	{ eval "$line"; echo "=$?"; } >/dev/fifo/1 2>&1
-done
-EOF
-chmod 755 "$IMG/bin/userns-agent"
+fifo_agent "$IMG/bin/userns-agent" "userns agent up"
 cp -a "$IMG" "$T/images/excl" # an image for snapshot=false, which writes into it
 
-stop_all() {
-	if [ -n "$VMFS_PID" ] && [ -e "$D/ctl" ]; then
-		echo "kill all" >"$D/ctl" 2>/dev/null
-		echo "flush all" >"$D/ctl" 2>/dev/null
-	fi
-}
+stop_all() { kill_flush_all "$D"; }
 EXTRA_CLEANUP=stop_all
 
 # inct NAME CMD: CMD run by NAME's agent; OUT: its output, RC: its status ("none": no answer)
-inct() {
-	local all
-	all=$(timeout 10 sh -c 'printf "%s\n" "$1" >"$2/0" && cat "$2/1"' _ "$2" "$C/$1/fifo")
-	RC=none OUT=$all
-	if [[ $(printf '%s\n' "$all" | tail -n 1) =~ ^=([0-9]+)$ ]]; then
-		RC=${BASH_REMATCH[1]}
-		OUT=$(printf '%s\n' "$all" | sed '$d')
-	fi
-}
+inct() { fifo_run "$C/$1" "$2"; }
 # ct NAME [KEY=VALUE...]: makes and starts a container running the agent
 ct() {
 	local name=$1 kv
