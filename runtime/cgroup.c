@@ -681,16 +681,24 @@ static int kill_loop(const struct grp *g)
 	return -EBUSY;
 }
 
+/* v2 (5.14+): cgroup.kill signals the whole group at once, frozen or not, subgroups
+ * included; on the hybrid layout too. v1: each process listed. */
+static int kill_all(const struct grp *g)
+{
+	if (cg.mode == CG_V2 || cg.uni)
+		return wleaf(g, V2, "cgroup.kill", "1", 0);
+	for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c))
+		procs(g, c, SIGKILL);
+	return 0;
+}
+
 int cg_kill(const char *ns, const char *name)
 {
 	struct grp g = {ns, name, NULL, 0};
 	int rc = begin(&g);
 	if (rc)
 		return rc;
-	/* v2 (5.14+): cgroup.kill signals the whole group at once, frozen or not, subgroups
-	 * included; on the hybrid layout too. */
-	if (cg.mode == CG_V2 || cg.uni)
-		wleaf(&g, V2, "cgroup.kill", "1", 0);
+	kill_all(&g);
 	return kill_loop(&g);
 }
 
@@ -698,13 +706,7 @@ int cg_kill_now(const char *ns, const char *name)
 {
 	struct grp g = {ns, name, NULL, 0};
 	int rc = begin(&g);
-	if (rc)
-		return rc;
-	if (cg.mode == CG_V2 || cg.uni)
-		return wleaf(&g, V2, "cgroup.kill", "1", 0);
-	for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c))
-		procs(&g, c, SIGKILL);
-	return 0;
+	return rc ? rc : kill_all(&g);
 }
 
 /* rmdir fails with EBUSY for a while after the last process died: the kernel frees the
