@@ -1,6 +1,9 @@
 #include "runtime/vlan.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl/util.h"
@@ -40,21 +43,41 @@ static bool is_alias(const char *vlan)
 	return false;
 }
 
+/* Calls fn for each NIC of a config/net value (spec NULL where it does not parse), on a
+ * copy of the whole value (a value may be as long as its limit); stops at the first non-zero. */
+static int net_nics(const char *net, int (*fn)(void *arg, const char *nic,
+					       const struct nic_spec *spec),
+		    void *arg)
+{
+	char *buf = strdup(net), err[256], *save = NULL;
+	if (!buf)
+		return -ENOMEM;
+	int r = 0;
+	for (char *nic = strtok_r(buf, " ", &save); nic && !r; nic = strtok_r(NULL, " ", &save)) {
+		struct nic_spec spec;
+		r = fn(arg, nic, value_nic(nic, &spec, err, sizeof(err)) ? NULL : &spec);
+	}
+	free(buf);
+	return r;
+}
+
+struct alias_walk {
+	int (*fn)(void *arg, const char *alias);
+	void *arg;
+};
+
+static int alias_of(void *arg, const char *nic, const struct nic_spec *spec)
+{
+	(void)nic;
+	struct alias_walk *w = arg;
+	return spec && is_alias(spec->vlan) ? w->fn(w->arg, spec->vlan) : 0;
+}
+
 /* Calls fn for each alias a config/net value names; stops at the first non-zero. */
 static int net_aliases(const char *net, int (*fn)(void *arg, const char *alias), void *arg)
 {
-	char buf[4096], err[256];
-	snprintf(buf, sizeof(buf), "%s", net);
-	char *save = NULL;
-	for (char *nic = strtok_r(buf, " ", &save); nic; nic = strtok_r(NULL, " ", &save)) {
-		struct nic_spec spec;
-		int r = value_nic(nic, &spec, err, sizeof(err)) == 0 && is_alias(spec.vlan)
-				? fn(arg, spec.vlan)
-				: 0;
-		if (r)
-			return r;
-	}
-	return 0;
+	struct alias_walk w = {fn, arg};
+	return net_nics(net, alias_of, &w);
 }
 
 static int same_alias(void *arg, const char *alias) { return !strcmp(arg, alias); }
@@ -99,19 +122,16 @@ static const struct vlan_alias *id_owner(const struct model *m, unsigned id, con
 	return NULL;
 }
 
+static int nic_on_id(void *arg, const char *nic, const struct nic_spec *spec)
+{
+	(void)nic;
+	return spec && !is_alias(spec->vlan) && strtoul(spec->vlan, NULL, 10) == *(unsigned *)arg;
+}
+
 /* Whether a config/net value names VLAN id by number. */
 static bool net_names_id(const char *net, unsigned id)
 {
-	char buf[4096], err[256];
-	snprintf(buf, sizeof(buf), "%s", net);
-	char *save = NULL;
-	for (char *nic = strtok_r(buf, " ", &save); nic; nic = strtok_r(NULL, " ", &save)) {
-		struct nic_spec spec;
-		if (!value_nic(nic, &spec, err, sizeof(err)) && !is_alias(spec.vlan) &&
-		    strtoul(spec.vlan, NULL, 10) == id)
-			return true;
-	}
-	return false;
+	return net_nics(net, nic_on_id, &id) > 0;
 }
 
 /* The namespace (other than skip) whose template or object puts a NIC on id by number (host
@@ -291,28 +311,40 @@ void vlan_free(struct ns *ns)
 	ns->nvlans = 0;
 }
 
+struct host_walk {
+	const struct ns *ns;
+	char *why;
+	size_t whylen;
+};
+
+static int nic_reaches_host(void *arg, const char *nic, const struct nic_spec *spec)
+{
+	struct host_walk *w = arg;
+	if (!spec) { /* the syntax check refuses it first; never let one through unread */
+		snprintf(w->why, w->whylen, "net: NIC \"%s\" cannot be read", nic);
+		return 1;
+	}
+	if (*spec->bridge) {
+		snprintf(w->why, w->whylen, "net: NIC \"%s\" names the bridge %s, a device of the "
+			 "host: leave the bridge out (vmfs's own)", nic, spec->bridge);
+		return 1;
+	}
+	/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's own
+	 * ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
+	if (!is_alias(spec->vlan) && !vlan_by_id(w->ns, (unsigned)strtoul(spec->vlan, NULL, 10))) {
+		snprintf(w->why, w->whylen, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
+			 "(vlans/): name it by an alias such as LAN1, or pin the number to one with "
+			 "vlans/ALIAS", nic, spec->vlan, w->ns->name);
+		return 1;
+	}
+	return 0;
+}
+
 bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen)
 {
-	char buf[4096], err[256];
-	snprintf(buf, sizeof(buf), "%s", net);
-	char *save = NULL;
-	for (char *nic = strtok_r(buf, " ", &save); nic; nic = strtok_r(NULL, " ", &save)) {
-		struct nic_spec spec;
-		if (value_nic(nic, &spec, err, sizeof(err)))
-			continue; /* the syntax check says why */
-		if (*spec.bridge) {
-			snprintf(why, whylen, "net: NIC \"%s\" names the bridge %s, a device of the "
-				 "host: leave the bridge out (vmfs's own)", nic, spec.bridge);
-			return true;
-		}
-		/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's
-		 * own ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
-		if (!is_alias(spec.vlan) && !vlan_by_id(ns, (unsigned)strtoul(spec.vlan, NULL, 10))) {
-			snprintf(why, whylen, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
-				 "(vlans/): name it by an alias such as LAN1, or pin the number to one "
-				 "with vlans/ALIAS", nic, spec.vlan, ns->name);
-			return true;
-		}
-	}
-	return false;
+	struct host_walk w = {ns, why, whylen};
+	int r = net_nics(net, nic_reaches_host, &w);
+	if (r < 0)
+		snprintf(why, whylen, "net: %s", strerror(-r));
+	return r != 0;
 }
