@@ -415,10 +415,6 @@ int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, cha
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
 	for (int i = 0; i < n && i < f->ndisks; i++) {
 		struct vm_chain *c = &f->disk[i];
-		if (c->n > CHAIN_MAX) {
-			snprintf(err, errlen, "disk %d: the chain is too deep for an overlay", i);
-			return -ELOOP;
-		}
 		/* made by vmfs in the VM's own directory (root's): no link can be there */
 		int rw = open(d[i].path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		char link[64];

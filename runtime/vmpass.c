@@ -112,7 +112,7 @@ int qfd_readable(struct qfds *q, int fd, gid_t gid)
 /* each backing file named by the layer above it: QEMU opens none by a header's name */
 int qarg_drive(struct qargv *a, struct qfds *q, const struct vm_chain *c, const char *head)
 {
-	char opt[8192], pre[CHAIN_MAX * 8 + 1] = "";
+	char opt[8192], pre[(CHAIN_MAX + 1) * 8 + 1] = ""; /* an overlay atop a full chain */
 	size_t k = snprintf(opt, sizeof(opt), "%s", head);
 	for (int j = 0; j < c->n && k < sizeof(opt); j++) {
 		const struct vm_layer *l = &c->l[j];
@@ -128,7 +128,8 @@ int qarg_drive(struct qargv *a, struct qfds *q, const struct vm_chain *c, const 
 			k += snprintf(opt + k, sizeof(opt) - k, ",%sdata-file.driver=file,"
 				      "%sdata-file.filename=/dev/fdset/%d", pre, pre, set);
 		}
-		strcat(pre, "backing.");
+		if (j + 1 < c->n)
+			strcat(pre, "backing.");
 	}
 	if (k >= sizeof(opt))
 		return -E2BIG;
