@@ -300,14 +300,20 @@ static ssize_t ctl_fail(struct vmfs *v, struct vhandle *h, const char *err, int 
 	return r;
 }
 
-/* Commands that reach the host, for anyone but host root: a namespace's `tap` (an address
- * on the host) and any QMP command off qmp_allow's list. *line may become a copy to run
+/* Commands that reach the host, for anyone but host root: hosts/ctl (sshfs and tunnels run
+ * by root), a namespace's `tap` (an address on the host) and any QMP command off
+ * qmp_allow's list. *line may become a copy to run
  * instead (*alt, freed by the caller). */
 static int ctl_host_check(struct vhandle *h, char **line, char **alt, char *err, size_t errlen)
 {
 	*alt = NULL;
 	if (h->host)
 		return 0;
+	if (h->n.e->kind == VK_HOSTS_CTL) { /* 0644 on the mount; the HTTP door writes as root */
+		snprintf(err, errlen, "hosts/ctl: only host root may join hosts or open tunnels to "
+			 "them");
+		return -EPERM;
+	}
 	if (h->n.e->kind == VK_OBJ_QMP) {
 		int r = qmp_allow(*line, alt, err, errlen);
 		if (*alt)

@@ -393,7 +393,10 @@ static void handle(struct req *q, const char *url, const char *method)
 		web_fail(q, -r, why);
 		return;
 	}
-	if (get && !is_dir(&n) && !authorized(q, method, url, AUTH_READ))
+	/* the vnc file shows the password of a VM's VNC port, which types into the guest as the
+	 * websocket does: a writer's, as its mode 0400 keeps it root's on the mount */
+	if (get && !is_dir(&n) &&
+	    !authorized(q, method, url, n.e->kind == VK_OBJ_VNC ? AUTH_WRITE : AUTH_READ))
 		return;
 	if (mk || del) {
 		struct vnode made, target;

@@ -167,6 +167,17 @@ ok "the owner may open screenshot.png (refused for v not running, not for the mo
 	sh -c "! grep -q 'Permission denied' '$T/shot.err'"
 is "$(code -u labro:ropw "$U/ns/lab/vms/v/console.log")" 200 "web ro on ns/lab reads console.log (its rule)"
 is "$(code "$U/ns/lab/vms/v/console.log")" 401 "no credentials: 401"
+# the vnc file shows the VNC port's password, which types into the guest: a writer's
+is "$(code -u labro:ropw "$U/ns/lab/vms/v/vnc")" 403 "web ro on ns/lab cannot read vnc (a writer's)"
+like "$(tail -1 "$M/host/log")" "GET /ns/lab/vms/v/vnc from 127.0.0.1 as labro: refused: labro may only read" \
+	"... host/log says why"
+like "$(code -u labrw:rwpw "$U/ns/lab/vms/v/vnc")" "^(200|409)$" \
+	"control: web rw on ns/lab is let through (409 while v is not running)"
+# hosts/ctl: sshfs and tunnels that root runs (0644 on the mount; the door writes as root)
+is "$(code -u all:allpw --data-binary "add h9 ssh://root@127.0.0.1/x" "$U/hosts/ctl")" 403 \
+	"web rw on / cannot write hosts/ctl (rw is not admin)"
+like "$(tail -1 "$M/host/log")" "hosts/ctl: only host root may join hosts" "... host/log says why"
+ok "... and no host h9 was added" test ! -e "$M/hosts/h9"
 # --- live: one VM under TCG (QEMU's monitor answers while the guest boots)
 owner sh -c ': >"$1"' sh "$L/vms/v/config/kernel"
 is "$(owner "$NXWRITE" "$L/vms/v/config/memory" 64M)" "" "the owner sizes v at 64M"
