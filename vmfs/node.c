@@ -239,14 +239,14 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 	return 0;
 }
 
-static bool guest_io_name(const char *f)
+/* The mode bits of the local object file called f (a remote object's file shows them too:
+ * a remote vnc holds a password as a local one does), or 0777 if there is none. */
+static mode_t local_obj_perm(const char *f)
 {
-	static const char *const io[] = {"console", "console.log", "screenshot.png", "thumbnail.png",
-					 "vnc", "qmp"};
-	for (size_t i = 0; f && i < ARRAY_SIZE(io); i++)
-		if (!strcmp(f, io[i]))
-			return true;
-	return false;
+	for (size_t i = 0; f && i < vtab_len; i++)
+		if (vtab[i].parent == VK_OBJ && !strcmp(vtab[i].name, f))
+			return vtab[i].mode & 0777;
+	return 0777;
 }
 
 /* The permission bits a node shows: inside a namespace, its mode caps everything. */
@@ -255,8 +255,8 @@ static mode_t node_perm(const struct vnode *n)
 	mode_t perm = n->e->mode & 07777;
 	if (n->ns && n->e->kind != VK_NSDIR)
 		perm &= n->ns->mode & 0777;
-	if (n->e->kind == VK_ROBJ_FILE && guest_io_name(remote_file(n)))
-		perm &= 0770; /* as the local ones (vtab) */
+	if (n->e->kind == VK_ROBJ_FILE)
+		perm &= local_obj_perm(remote_file(n));
 	return perm;
 }
 

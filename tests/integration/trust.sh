@@ -221,8 +221,8 @@ is "$(cat "$T/m2/ns/far/containers/rc/config/volume")" "" "... nothing changed o
 is "$(owner "$NXWRITE" "$R/config/net" 101)" "EPERM" "rc's net=101 (not ns/far's): EPERM"
 is "$(owner "$NXWRITE" "$R/config/memory" 64M)" "" "control: the owner sets rc's memory"
 is "$(cat "$T/m2/ns/far/containers/rc/config/memory")" "64M" "... on h2"
-is "$(stat -c %a "$R/console" "$R/console.log" "$R/state" | paste -sd,)" "640,640,644" \
-	"rc's console and console.log: no bits for others"
+is "$(stat -c %a "$R/console" "$R/console.log" "$R/state" | paste -sd,)" "640,440,444" \
+	"rc's console and console.log: no bits for others (the modes of a local container's)"
 like "$(other cat "$R/console.log" 2>&1)" "Permission denied" "another user cannot read rc's console.log"
 
 vmfs_stop
