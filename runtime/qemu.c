@@ -435,16 +435,17 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		return lifecycle_fail(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
 				 err, errlen);
 	}
-	int r = vm_prepare(m, o, dfd, &files, &uid, &gid, &qdfd, err, errlen);
+	/* the intent first: a kill -9 after the taps are made must leave a start for the
+	 * restart to undo */
+	int r = run_intent(m, o, dfd);
+	if (r < 0)
+		r = lifecycle_fail(m, o, "cannot record the start in the run directory", r, err, errlen);
+	if (!r)
+		r = vm_prepare(m, o, dfd, &files, &uid, &gid, &qdfd, err, errlen);
 	if (!r && (r = qemu_argv(m, o, dfd, &files, gid, a, &q, why, sizeof(why))) < 0) {
 		net_stop(m, o);
 		o->rt.vnc_display = -1;
 		r = lifecycle_fail(m, o, why, r, err, errlen);
-	}
-	if (!r && (r = run_intent(m, o, dfd)) < 0) {
-		net_stop(m, o);
-		o->rt.vnc_display = -1;
-		r = lifecycle_fail(m, o, "cannot record the start in the run directory", r, err, errlen);
 	}
 	if (r) {
 		if (qdfd >= 0) {
