@@ -132,6 +132,14 @@ refused vialink.qcow2 EACCES "secret.raw is $O/secret, outside images/" "a backi
 refused json.qcow2 EPERM "not a file" "a json: backing file"
 refused data.qcow2 EACCES "the data file of .*outside images/" "a qcow2 whose external data file is outside"
 refused "$O/disk.qcow2" EACCES "outside images/" "config/disk naming a file outside images/"
+mkdir -p "$S/ns/default/vms/e/run"
+cp "$I/disk.qcow2" "$S/ns/default/vms/e/run/planted.qcow2" 2>/dev/null ||
+	qemu-img create -q -f qcow2 "$S/ns/default/vms/e/run/planted.qcow2" 1M
+# run/ is made afresh at each start, and nothing in it counts as checked
+echo "$S/ns/default/vms/e/run/planted.qcow2" >"$V/e/config/disk"
+like "$(errno_of "$V/e/ctl" start)" "^(ENOENT|EACCES)$" "a disk planted in the VM's run directory (QEMU writes there): start refused"
+like "$(tail -1 "$V/e/log")" "No such file|its run/ is QEMU's own" "... the log says why"
+is "$(cat "$V/e/state") $(pid_of e)" "ERROR -" "... no QEMU ran"
 is "$(stat -c %X "$O/secret") $(stat -c %X "$O/disk.qcow2")" "946684800 946684800" "nothing read the files outside (atime unchanged)"
 echo >"$V/e/config/disk"
 echo "$O/secret" >"$V/e/config/kernel"
