@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,12 @@ static void preinit_exec(struct shim *sh, int nsfd)
 		fprintf(stderr, "vmfs-shim: preinit %s: %s\n", pre, err);
 		_exit(126);
 	}
+	/* in the container's groups, so that its limits hold it and a kill ends it with the
+	 * rest (the shim's own group is none of the container's) */
+	if (nsfd >= 0 && cg_attach(sh->spec.ns, sh->spec.name, getpid(), err, sizeof(err)) < 0) {
+		fprintf(stderr, "vmfs-shim: preinit %s: %s\n", pre, err);
+		_exit(126);
+	}
 	if (nsfd >= 0) { /* the shim's blocked and ignored signals are not preinit's */
 		sigset_t none;
 		sigemptyset(&none);
@@ -86,6 +93,21 @@ int setup_preinit(struct shim *sh, int nsfd, char *err)
 		return shim_fail(err, NULL, "fork for preinit");
 	if (pid == 0)
 		preinit_exec(sh, nsfd);
+	/* the console is drained meanwhile: a preinit that writes more than the terminal holds
+	 * would otherwise wait on the shim that waits on it */
+	int pfd = nsfd >= 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	for (struct pollfd p[2] = {{pfd, POLLIN, 0}, {sh->master, POLLIN, 0}}; pfd >= 0;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents & POLLIN)
+			console_pump(sh);
+		else if (p[1].revents)
+			p[1].fd = -1; /* no console to drain */
+		if (p[0].revents & POLLIN)
+			break;
+	}
+	if (pfd >= 0)
+		close(pfd);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)

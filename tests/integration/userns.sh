@@ -97,7 +97,9 @@ like "$RC:$OUT" "^[1-9][0-9]*:.*Operation not permitted" "setns into a user name
 
 # --- config/preinit: run by the shim as host root, in the container's UTS and network
 # namespaces (so it may add a route, which the container's root may not)
-printf '#!/bin/sh\nhostname >"$CONTAINER_ROOT/tmp/pre.host" && ip route add 10.99.0.0/24 dev lo\n' \
+# (it also says 64 KiB on the console, more than a terminal holds, and notes its groups)
+printf '#!/bin/sh\nhostname >"$CONTAINER_ROOT/tmp/pre.host" && ip route add 10.99.0.0/24 dev lo\n%s\n%s\n' \
+	'cat /proc/self/cgroup >"$CONTAINER_ROOT/tmp/pre.cg"' 'head -c 65536 /dev/zero | tr "\0" x' \
 	>"$T/images/pre.sh"
 chmod 755 "$T/images/pre.sh"
 ct r preinit=pre.sh
@@ -106,6 +108,10 @@ like "$(printf '%s' "$OUT" | paste -sd' ')" "^r 1 .*(Operation not permitted|Per
 	"preinit ran in its UTS namespace and added a route; the container's root may not add one"
 is "$(stat -c %u "$S/ns/default/containers/r/run/upper/tmp/pre.host")" "0" \
 	"... what preinit wrote is host root's (it is the host's program)"
+like "$(grep ':pids:' "$S/ns/default/containers/r/run/upper/tmp/pre.cg")" "/default/r(/container)?$" \
+	"... it ran in the container's groups (its limits hold it, a kill ends it)"
+ok "... and its 64 KiB of output did not hold the start (the console was drained)" \
+	sh -c "tr -cd x <'$C/r/console.log' | wc -c | grep -qx 65536"
 
 # --- a container with a NIC: vmfs makes its network namespace inside its user namespace
 ct w net=LAN1,10.79.0.1/24 preinit=pre.sh
