@@ -530,7 +530,11 @@ static int v1_create(const struct grp *g, const struct cg_limits *lim)
 	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
 		rc = make_dirs(g, c);
 	if (rc || (rc = v1_memory(g, lim->memory)) || (rc = v1_limits(g, lim)) ||
-	    (rc = v1_devices(g)) || (cg.uni && (rc = v2_devices(g))))
+	    (rc = v1_devices(g)))
+		return rc;
+	/* on the hybrid layout the v1 list already confines devices: the program is a second
+	 * guard there, which a kernel without cgroup BPF cannot give */
+	if (cg.uni && (rc = v2_devices(g)) && !HAVE(C_DEVICES))
 		return rc;
 	return make_inner(g);
 }
@@ -685,8 +689,9 @@ static int kill_loop(const struct grp *g)
  * included; on the hybrid layout too. v1: each process listed. */
 static int kill_all(const struct grp *g)
 {
-	if (cg.mode == CG_V2 || cg.uni)
-		return wleaf(g, V2, "cgroup.kill", "1", 0);
+	/* before 5.14 there is no cgroup.kill: each process then */
+	if ((cg.mode == CG_V2 || cg.uni) && wleaf(g, V2, "cgroup.kill", "1", 0) == 0)
+		return 0;
 	for (int c = hnext(V2 - 1); c < C_MAX; c = hnext(c))
 		procs(g, c, SIGKILL);
 	return 0;
