@@ -221,10 +221,10 @@ static void settle_ended(struct model *m, struct object *o, int dfd, bool intent
 		return;
 	}
 	/* nothing runs: what its start made goes, whether or not its process ever ran (a start
-	 * cut after its network namespace was mounted left that) */
-	if (o->type == OT_CT)
-		run_ct_cleanup_obj(m, o);
+	 * cut after its network namespace was mounted left that); run_lost does so itself */
 	if (has_exit) {
+		if (o->type == OT_CT)
+			run_ct_cleanup_obj(m, o);
 		run_reap(m, o);
 	} else
 		run_lost(m, o, running ? "it ended while vmfs was not running, leaving no exit status"
