@@ -291,16 +291,26 @@ void run_fini(struct model *m)
 	m->rtep = -1;
 }
 
+/* What a container's start mounts in its run directory, and what each holds: its root, its
+ * network and user namespaces, and an older kernel's overlay layer (runtime/shim/fs.c). */
+static const struct {
+	const char *name, *what;
+} run_mounts[] = {
+	{"root", "its root filesystem"},
+	{"netns", "its network namespace"},
+	{"userns", "its user namespace"},
+	{"lower", "its image's overlay layer"},
+};
+
 int run_prepare(struct model *m, struct object *o)
 {
 	char objdir[NAME_MAX_LEN + 16];
 	snprintf(objdir, sizeof(objdir), "%s/%s/run", otype_dir(o->type), o->name);
 	char mnt[NAME_MAX_LEN + 64];
-	/* what a crash left mounted: a container's network and user namespaces, and the
-	 * overlay's lower layer on a kernel before 6.13 */
-	static const char *const mounts[] = {"netns", "userns", "lower"};
-	for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts); i++) {
-		snprintf(mnt, sizeof(mnt), "/proc/self/fd/%d/%s/%s", o->ns->dirfd, objdir, mounts[i]);
+	/* what a crash left mounted (root is the shim's to clear) */
+	for (size_t i = 1; i < ARRAY_SIZE(run_mounts); i++) {
+		snprintf(mnt, sizeof(mnt), "/proc/self/fd/%d/%s/%s", o->ns->dirfd, objdir,
+			 run_mounts[i].name);
 		umount2(mnt, MNT_DETACH);
 	}
 	int r = remove_tree(o->ns->dirfd, objdir); /* the last run's, but never through a mount */
@@ -404,10 +414,8 @@ int run_ct_cleanup(const char *ns, const char *name, const char *rundir)
 {
 	char path[4300];
 	int r = cg_kill(ns, name); /* init and all its processes, which hold the mounts */
-	/* its root, network and user namespaces, and an older kernel's overlay layer */
-	static const char *const mounts[] = {"root", "netns", "userns", "lower"};
-	for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts); i++) {
-		snprintf(path, sizeof(path), "%s/%s", rundir, mounts[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(run_mounts); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rundir, run_mounts[i].name);
 		umount2(path, MNT_DETACH);
 	}
 	int r2 = cg_destroy(ns, name);
@@ -462,13 +470,16 @@ int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
 	struct cg_stats st;
 	int cg = run_ct_cleanup_obj(m, o);
 	int cgs = cg_stats(o->ns->name, o->name, &st);
-	const char *what = cgs == 0 ? "its cgroup cannot be removed (a process in it does not die)"
-			   : mounted_on(dfd, "root") ? "its root filesystem stays mounted on run/root"
-			   : mounted_on(dfd, "netns") ? "its network namespace stays mounted on run/netns"
-			   : mounted_on(dfd, "userns") ? "its user namespace stays mounted on run/userns"
-						      : NULL;
+	char what[128] = "";
+	if (cgs == 0)
+		snprintf(what, sizeof(what), "its cgroup cannot be removed (a process in it does not "
+			 "die)");
+	for (size_t i = 0; !*what && i < ARRAY_SIZE(run_mounts); i++)
+		if (mounted_on(dfd, run_mounts[i].name))
+			snprintf(what, sizeof(what), "%s stays mounted on run/%s", run_mounts[i].what,
+				 run_mounts[i].name);
 	close(dfd);
-	if (!what)
+	if (!*what)
 		return 0;
 	snprintf(err, errlen, "cannot remove %s: %s%s%s; nothing was removed", o->name, what,
 		 cg ? ": " : "", cg ? strerror(-cg) : "");
