@@ -125,6 +125,8 @@ static int lower_layer(struct shim *sh, int fs, int lower, char *err)
 	}
 	char path[4300];
 	snprintf(path, sizeof(path), "%s/lower", sh->rundir);
+	if (strpbrk(path, ",:")) /* overlayfs splits lowerdir there */
+		return shim_msg(err, "overlay: the path %s must not hold ',' or ':'", path);
 	umount2("lower", MNT_DETACH); /* left by a shim that was killed */
 	if (mkdir("lower", 0700) < 0 && errno != EEXIST)
 		return shim_fail(err, NULL, "mkdir %s", path);
@@ -153,11 +155,9 @@ static int overlay_idmapped(struct shim *sh, int lower, char *err)
 	if (fs < 0)
 		return shim_fail(err, NULL, "fsopen overlay");
 	int r = lower_layer(sh, fs, lower, err);
-	if (r)
-		;
-	else if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-		 syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
-		 syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+	if (!r && (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+		   syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+		   syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0))
 		r = shim_fail(err, NULL, "overlay over the idmapped image %s", sh->spec.rootfs);
 	int m = r ? -1 : (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
 	if (!r && m < 0)

@@ -1,7 +1,7 @@
 /* The kernel's file systems as the container sees them: its own /proc and a read-only /sys
  * with the paths that leak or control the host masked or read-only (runc's default lists),
- * its own cgroup tree read-only, and a /dev that holds only what a container may use (on
- * cgroup v1 the devices whitelist enforces the same). */
+ * its own cgroup tree read-only, and a /dev that holds only what a container may use (the
+ * cgroup's devices list or device program, runtime/cgdev.c, enforces the same). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>

@@ -188,8 +188,8 @@ static const struct allowed {
  * (which gdb and setarch ask for), and the query. */
 static const unsigned long personalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 
-/* The container's capabilities (caps.c keeps these, less CAP_MKNOD on cgroup v2, which
- * no rule here depends on). */
+/* The container's capabilities (caps.c keeps these; devices are confined by the cgroup's
+ * list or device program, runtime/cgdev.c). */
 static const int kept_caps[] = {SHIM_CAPS};
 
 static bool caps_kept(int cap)
