@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/util.h"
+
 static const char *const lifecycle[] = {"stop", "cont", "system_reset", "system_powerdown",
 					"system_wakeup", NULL};
 
@@ -39,15 +41,9 @@ int qmp_allow(const char *cmd, char **plain, char *why, size_t whylen)
 		r = -EPERM;
 	} else if (!allowed(name)) {
 		char q[80];
-		size_t i = 0;
-		for (const char *p = name; *p && i + 5 < sizeof(q); p++)
-			i += (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f
-				 ? (size_t)snprintf(q + i, sizeof(q) - i, "\\x%02x", (unsigned char)*p)
-				 : (size_t)snprintf(q + i, sizeof(q) - i, "%c", *p);
-		q[i] = 0;
 		snprintf(why, whylen, "%s: only host root may send it (it may reach the host); "
 			 "others may send query-* and stop, cont, system_reset, system_powerdown, "
-			 "system_wakeup", q);
+			 "system_wakeup", ctl_quote(name, strlen(name), q, sizeof(q)));
 		r = -EPERM;
 	} else if (!(*plain = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN)))) {
 		r = -ENOMEM;
