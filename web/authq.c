@@ -204,9 +204,6 @@ void authq_free(struct authq *q)
 	pthread_mutex_unlock(&q->mu);
 	for (int i = 0; i < q->nth; i++)
 		pthread_join(q->th[i], NULL);
-	/* a worker stopped with its job in hand: nobody else holds it */
-	for (int i = 0; i < AUTHQ_THREADS; i++)
-		job_free(q->running[i]);
 	while (q->todo) {
 		struct job *j = q->todo;
 		q->todo = j->next;
