@@ -497,6 +497,12 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 				_exit(1);
 			close(pf);
 		}
+		/* it holds what vmfs held when it forked (the state directory's lock among them):
+		 * when vmfs is killed meanwhile, a QEMU that never gets ready must not keep the next
+		 * vmfs out. Past the start's own timeout it ends; the QEMU, if any, is adopted or
+		 * ended by that next vmfs. */
+		signal(SIGALRM, SIG_DFL);
+		alarm(START_TIMEOUT / 1000 + 5);
 		_exit(qp < 0 ? 127 : qemu_wait_ready(ready));
 	}
 	int fork_errno = errno;
