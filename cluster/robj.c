@@ -5,9 +5,10 @@
 #include "cluster/cluster.h"
 #include "cluster/merge.h"
 
+/* the type column of a member's info, as otype_name writes it */
 static const char *type_word(int type)
 {
-	return type == OT_VM ? "vm" : "container";
+	return otype_name(type);
 }
 
 struct find_ctx {

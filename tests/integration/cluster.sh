@@ -74,6 +74,9 @@ like "$(tail -1 "$D/log")" "c5/ctl \\(on $h\\): .*pause needs it RUNNING" "and i
 
 # VLANs across hosts: LAN1 on h1 and h2 talks, LAN2 on h3 does not reach it
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
+ok "a VM made on h1 itself" cluster_ssh 1 mkdir "$(cluster_var MNT 1)/ns/default/vms/rv1"
+ok "vms/ lists it through the head" wait_for 5 sh -c "ls '$D/vms' | grep -qx rv1"
+is "$(cat "$D/vms/rv1/state" 2>&1)" "$(cluster_ssh 1 cat "$(cluster_var MNT 1)/ns/default/vms/rv1/state")" "its state reads through the head, as h1 has it"
 for i in 1 2 3; do
 	ok "pin v$i to h$i" "$XWRITE" "$D/config/host" "h$i"
 	ok "launch v$i" "$XWRITE" "$D/ctl" "launch container v$i"
