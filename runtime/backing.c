@@ -11,13 +11,16 @@
 
 #include "runtime/backing.h"
 #include "runtime/disk.h"
+#include "runtime/imgrights.h"
 #include "runtime/vm.h"
 
 #define INFO_TIMEOUT 5000 /* ms, per layer */
 
 struct roots {
 	char dir[2][PATH_MAX];
-	int n, vm; /* dir[vm] is the VM's own directory (-1: none) */
+	int n, vm;      /* dir[vm] is the VM's own directory (-1: none) */
+	int storefd;    /* dir[0]'s, when it is the image store (-1: no store) */
+	struct who who; /* the namespace's owner: images are theirs to name (runtime/imgrights.h) */
 };
 
 /* path opened without reading it (O_PATH: a FIFO does not block, a device is not
@@ -103,6 +106,25 @@ static int writable_by_qemu(int fd, const char *path, char *err, size_t errlen)
 	return -EPERM;
 }
 
+/* In a namespace a user owns, an image of the store only if that user could open it. */
+static int owner_may(const struct roots *rt, int pfd, const char *real, bool rw, char *err,
+		     size_t errlen)
+{
+	size_t l = strlen(rt->dir[0]);
+	struct stat st;
+	char why[600];
+	if (rt->storefd < 0 || !rt->who.uid || strncmp(real, rt->dir[0], l) || real[l] != '/')
+		return 0;
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	int r = imgrights_walk(rt->storefd, real + l, &rt->who, R_OK | (rw ? W_OK : 0), &st, why,
+			       sizeof(why));
+	if (r)
+		snprintf(err, errlen, "%s: the namespace's owner may not use it: %s", real + l + 1,
+			 why);
+	return r;
+}
+
 /* confined, then open: the descriptor for reading (and *rw for writing if rw), or -errno */
 static int open_checked(const struct roots *rt, const char *path, char *real, size_t reallen,
 			int *rw, char *err, size_t errlen)
@@ -111,6 +133,8 @@ static int open_checked(const struct roots *rt, const char *path, char *real, si
 	if (pfd < 0)
 		return pfd;
 	int e = rw ? 0 : writable_by_qemu(pfd, path, err, errlen);
+	if (!e)
+		e = owner_may(rt, pfd, real, rw != NULL, err, errlen);
 	if (e) {
 		close(pfd);
 		return e;
@@ -357,13 +381,16 @@ static int files_open(struct model *m, struct object *o, struct vm_files *f, cha
 		      size_t errlen)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
-	struct roots rt = {.n = 0, .vm = -1};
+	struct roots rt = {.n = 0, .vm = -1, .storefd = -1};
 	char dir[PATH_MAX], path[PATH_MAX], real[PATH_MAX], what[32];
 	snprintf(dir, sizeof(dir), "%s/ns/%s/vms/%s", m->statedir, o->ns->name, o->name);
-	if (realpath(m->imagedir, rt.dir[rt.n]))
+	if (realpath(m->imagedir, rt.dir[rt.n])) {
+		rt.storefd = m->imagefd;
 		rt.n++;
+	}
 	if (realpath(dir, rt.dir[rt.n]))
 		rt.vm = rt.n++;
+	who_of(&rt.who, o->ns->uid, o->ns->gid);
 	const char *kernel = obj_cfg(o, "kernel"), *initrd = obj_cfg(o, "initrd");
 	if (!*kernel && !*obj_cfg(o, "disk") && !*obj_cfg(o, "cdrom")) {
 		kernel = "vmlinuz"; /* as runtime/qemu.c boots it */

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/imgrights.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
@@ -152,6 +153,16 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 		snprintf(why, sizeof(why), "config/filesystem: %s is not a directory (%s); ./setup "
 			 "builds the default busybox image", rootfs, strerror(e));
 		return lifecycle_fail(m, o, why, -ENOENT, err, errlen);
+	}
+	struct who owner;
+	who_of(&owner, o->ns->uid, o->ns->gid);
+	char rights[700];
+	const char *fs = obj_cfg(o, "filesystem");
+	if (fs[0] != '/' && imgrights_name(m->imagefd, fs, &owner, R_OK | X_OK, rights,
+					   sizeof(rights))) {
+		snprintf(why, sizeof(why), "config/filesystem: the namespace's owner may not use "
+			 "it: %s", rights);
+		return lifecycle_fail(m, o, why, -EACCES, err, errlen);
 	}
 	if (rootfs_free(m, o, rootfs, err, errlen))
 		return -EBUSY;

@@ -3,8 +3,10 @@
 #include "vmfs/remote.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 
+#include "runtime/imgrights.h"
 #include "runtime/lifecycle.h"
 #include "runtime/qmp_allow.h"
 #include "runtime/run.h"
@@ -241,8 +243,54 @@ static ssize_t value_refuse(struct vmfs *v, struct vhandle *h, const char *why, 
 	return r;
 }
 
+/* One name of an image-naming value (config/disk, kernel, filesystem, ...), for image_rights. */
+struct img_ask {
+	struct vmfs *v;
+	const struct vcred *c;
+	int want;
+	char *err;
+	size_t errlen;
+};
+
+static int image_right(const char *name, void *arg)
+{
+	struct img_ask *a = arg;
+	char why[700], tree[PATH_MAX + 16];
+	if (name[0] == '/')
+		return 0; /* host root's alone: refused before as host-reaching */
+	if (a->c->door) {
+		snprintf(tree, sizeof(tree), "/images/%s", name);
+		if (a->c->may_read && a->c->may_read(a->c->ctx, tree))
+			return 0;
+		snprintf(a->err, a->errlen, "%s: no rule of yours lets you read %s", name, tree);
+		return -EACCES;
+	}
+	struct who w;
+	who_of(&w, a->c->uid, a->c->gid);
+	int r = imgrights_name(a->v->m.imagefd, name, &w, a->want, why, sizeof(why));
+	if (r)
+		snprintf(a->err, a->errlen, "you may not use %s: %s", name, why);
+	return r;
+}
+
+/* A value that names images (ctl/params.h's PT_PATH, PT_PATHS): only those its writer could
+ * open through the mount (or, through the door, read by their rules): vmfs opens them as
+ * root, so naming an image must not get round its mode (runtime/imgrights.h). */
+static int image_rights(struct vmfs *v, struct vhandle *h, const char *text, const struct vcred *c,
+			char *err, size_t errlen)
+{
+	const struct vnode *n = &h->n;
+	if (h->host || !c || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM) ||
+	    n->sub < 0 || (size_t)n->sub >= nparams)
+		return 0;
+	const struct param *p = &params[n->sub];
+	struct img_ask a = {v, c, R_OK | (!strcmp(p->name, "filesystem") ? X_OK : 0), err, errlen};
+	int r = param_paths(p, text, image_right, &a);
+	return r < 0 ? r : 0;
+}
+
 static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
-			   off_t off)
+			   off_t off, const struct vcred *c)
 {
 	char err[700];
 	h->wrote = true; /* even a refused write means the O_TRUNC was not a reset */
@@ -262,6 +310,8 @@ static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, s
 	if (!r) {
 		auto_free char *text = value_text(h->buf.p, len);
 		r = !text ? -ENOMEM : host_reaching(v, h, text, err, sizeof(err));
+		if (!r)
+			r = image_rights(v, h, text, c, err, sizeof(err));
 		if (!r)
 			r = h->n.e->set(v, &h->n, text, err, sizeof(err));
 	}
@@ -517,7 +567,7 @@ ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t si
 		return -ENOENT; /* removed while this descriptor stayed open */
 	switch (h->n.e->file) {
 	case VF_VALUE:
-		return value_write(v, h, buf, size, off);
+		return value_write(v, h, buf, size, off, c);
 	case VF_CTL:
 		return ctl_write(v, h, buf, size);
 	case VF_STREAM: {

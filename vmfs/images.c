@@ -140,8 +140,15 @@ static const char *node_path(const struct vnode *n)
 /* fstatat of the entry itself (a symlink is not followed), from its parent's descriptor. */
 static int img_stat(struct vmfs *v, const char *path, struct stat *st)
 {
-	if (!strcmp(path, "."))
-		return fstat(v->m.imagefd, st) < 0 ? -errno : 0;
+	if (!strcmp(path, ".")) {
+		if (fstat(v->m.imagefd, st) < 0)
+			return -errno;
+		/* the store is 0700 on the host, so that no host user reaches it by its path; in
+		 * the mount everyone enters it, and the modes below decide (only root makes names
+		 * at the top) */
+		st->st_mode = (st->st_mode & ~07777) | 0755;
+		return 0;
+	}
 	const char *last;
 	int dfd = beneath_parent(v->m.imagefd, path, &last);
 	if (dfd < 0)

@@ -119,6 +119,9 @@ struct vcred {
 	mode_t umask;
 	bool door; /* the HTTP door: its users are not host users, whatever uid it acts as */
 	bool admin; /* a web user with an admin rule: may reach the host as host root */
+	/* the door's: whether its user's rules let them read a path of the tree */
+	bool (*may_read)(const void *ctx, const char *path);
+	const void *ctx;
 };
 
 struct vmfs {

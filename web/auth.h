@@ -51,6 +51,8 @@ enum auth_verdict auth_check(struct auth *a, const char *user, const char *pass,
 /* After AUTH_ALLOW: whether the rule that decides for user on path is admin (the
  * host-reaching knobs of docs/security.md too). */
 bool auth_admin(const struct auth *a, const char *user, const char *path);
+/* Whether a rule of user lets them read path (a file an image-naming value names). */
+bool auth_may_read(const struct auth *a, const char *user, const char *path);
 #define AUTH_HASH_MAX 256
 
 /* crypt's verdict on a password, worked out by the caller elsewhere (a worker thread), so

@@ -250,4 +250,10 @@ bool auth_admin(const struct auth *a, const char *user, const char *path)
 	return r && r->admin;
 }
 
+bool auth_may_read(const struct auth *a, const char *user, const char *path)
+{
+	char p[AUTH_PATH_MAX];
+	return a && user && path_clean(path, p) && longest_cover(a, user, p);
+}
+
 unsigned long auth_crypt_calls(const struct auth *a) { return a->crypt_calls; }

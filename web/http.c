@@ -155,18 +155,38 @@ static void write_wake(struct waiter *wt)
 	web_unpark(q);
 }
 
+/* The request's user may read path by their rules (the token: everything). */
+static bool req_may_read(const void *ctx, const char *path)
+{
+	const struct req *q = ctx;
+	if (!q->w->auth)
+		return true;
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(q->c, &pass);
+	bool ok = auth_may_read(q->w->auth, user, path);
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return ok;
+}
+
 static void put_file(struct req *q, const struct vnode *n)
 {
 	struct vmfs *v = q->w->v;
 	int flags = n->e->file == VF_CTL ? O_RDWR : O_WRONLY | O_TRUNC;
 	struct vcred c = q->w->cred;
 	c.admin = q->admin;
+	c.may_read = req_may_read;
+	c.ctx = q;
 	int r = node_open(v, n, flags, &c, &q->h);
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;
 	}
-	ssize_t w = node_write(v, q->h, q->body.p ? q->body.p : "", q->body.len, 0, &q->w->cred);
+	ssize_t w = node_write(v, q->h, q->body.p ? q->body.p : "", q->body.len, 0, &c);
 	if (w == -EINPROGRESS) {
 		q->wt.wake = write_wake;
 		waitq_add(node_waitq(v, q->h), &q->wt);

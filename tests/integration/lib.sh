@@ -194,6 +194,15 @@ kill_flush_all() {
 	fi
 }
 
+web_vmfs_start() { # web_vmfs_start ARGS...: vmfs_start ARGS --web 127.0.0.1:PORT; PORT, U set
+	local try
+	for try in 1 2 3; do # another port if one is taken all the same
+		PORT=$(free_port) U=http://127.0.0.1:$PORT
+		vmfs_start "$@" --web "127.0.0.1:$PORT" && return 0
+	done
+	return 1
+}
+
 free_port() { # free_port: a TCP port on loopback that nothing listens on, below the
 	# ephemeral range (32768-60999), where a client's source port could take it first
 	local p i

@@ -15,8 +15,6 @@ chmod 755 "$T" # mktemp made it 0700: the other users could not reach the mount 
 install -m 0755 "$XWRITE" "$T/xwrite" # a checkout may lie where only root may enter
 NXWRITE=$T/xwrite
 PASSWD=$ROOT/vmfs/vmfs-passwd
-PORT=$(free_port)
-U=http://127.0.0.1:$PORT
 F=$T/web.passwd
 
 owner() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
@@ -34,12 +32,7 @@ use_boot_image # vmlinuz and initrd, for the one VM the qmp checks start
 mkdir -p "$T/rootfs"
 : >"$T/images/k"
 printf '#!/bin/sh\nid -u >/tmp/owned\n' >"$T/pre.sh"
-# below the ephemeral ports (32768-60999), and another port if one is taken all the same
-for try in 1 2 3; do
-	vmfs_start -o allow_other --images "$T/images" --web 127.0.0.1:$PORT --web-passwd "$F" && break
-	[ $try = 3 ] && exit 1
-	PORT=$(free_port) U=http://127.0.0.1:$PORT
-done
+web_vmfs_start -o allow_other --images "$T/images" --web-passwd "$F" || exit 1
 
 mkdir "$M/ns/lab" && chown 65534:65534 "$M/ns/lab"
 L=$M/ns/lab
