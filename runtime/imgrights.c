@@ -81,9 +81,9 @@ int imgrights_walk(int storefd, const char *rel, const struct who *w, int want,
 		}
 		close(dir);
 		dir = fd;
-		if (next && !S_ISDIR(cur.st_mode)) {
-			r = -ENOTDIR;
-			snprintf(why, whylen, "%s: %s", rel, strerror(ENOTDIR));
+		if (S_ISLNK(cur.st_mode) || (next && !S_ISDIR(cur.st_mode))) {
+			r = S_ISLNK(cur.st_mode) ? -ELOOP : -ENOTDIR;
+			snprintf(why, whylen, "%s: %s", rel, strerror(-r));
 			break;
 		}
 		int need = next ? X_OK : want;
