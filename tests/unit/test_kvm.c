@@ -228,18 +228,33 @@ static void test_qemu_stage(void)
 	rmdir(dir);
 }
 
+/* A directory (0755: QEMU's user enters it) for a stand-in QEMU, its kernel and the kept
+ * verdict; false if it cannot be made. */
+struct bootdir {
+	char dir[32], qemu[PATH_MAX], kernel[PATH_MAX], cache[PATH_MAX];
+};
+
+static bool bootdir_make(struct bootdir *b)
+{
+	snprintf(b->dir, sizeof(b->dir), "/tmp/vmfs-test-boot.XXXXXX");
+	if (!mkdtemp(b->dir) || chmod(b->dir, 0755)) {
+		ok(0, "mkdtemp");
+		return false;
+	}
+	snprintf(b->qemu, sizeof(b->qemu), "%s/qemu", b->dir);
+	snprintf(b->kernel, sizeof(b->kernel), "%s/vmlinuz", b->dir);
+	snprintf(b->cache, sizeof(b->cache), "%s/cache", b->dir);
+	return true;
+}
+
 /* kvm_probe_boot with stand-ins: a QEMU whose kernel prints its banner, one whose kernel
  * stays silent (this host's nested KVM), and the verdict kept for the boot. */
 static void test_boot_stage(void)
 {
-	char dir[] = "/tmp/vmfs-test-boot.XXXXXX", qemu[PATH_MAX], kernel[PATH_MAX], cache[PATH_MAX];
-	if (!mkdtemp(dir)) {
-		ok(0, "mkdtemp");
+	struct bootdir b;
+	if (!bootdir_make(&b))
 		return;
-	}
-	snprintf(qemu, sizeof(qemu), "%s/qemu", dir);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	char *dir = b.dir, *qemu = b.qemu, *kernel = b.kernel, *cache = b.cache;
 	FILE *f = fopen(kernel, "w");
 	fclose(f);
 	static const struct {
@@ -287,18 +302,14 @@ static void test_boot_stage(void)
  * large to copy is no verdict on KVM, and no verdict is kept for the boot. */
 static void test_boot_unreadable(void)
 {
-	char dir[] = "/tmp/vmfs-test-boot.XXXXXX", qemu[PATH_MAX], kernel[PATH_MAX], cache[PATH_MAX];
+	struct bootdir b;
 	if (getuid() != 0) {
 		ok(1, "# SKIP the boot stage as QEMU's user needs root");
 		return;
 	}
-	if (!mkdtemp(dir) || chmod(dir, 0755)) {
-		ok(0, "mkdtemp");
+	if (!bootdir_make(&b))
 		return;
-	}
-	snprintf(qemu, sizeof(qemu), "%s/qemu", dir);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	char *dir = b.dir, *qemu = b.qemu, *kernel = b.kernel, *cache = b.cache;
 	FILE *f = fopen(qemu, "w");
 	fprintf(f, "#!/bin/sh\nhead -c 2 /proc/self/fd/0 | grep -q MZ && echo 'Linux version 6.1'\n"
 		   "exec sleep 30\n");
