@@ -2,7 +2,7 @@
  * Nothing on disk is trusted, and nothing on disk is thrown away for being unreadable: a
  * file or directory that is not what vmfs writes is moved aside to damaged/ with the reason
  * (runtime/damaged.c), said in host/log and in the namespace's log, and everything else
- * loads. Only a directory a crash left half-made (mkdir done, config not renamed in yet:
+ * loads; a knob's bad value costs only that value (struct aside). Only a directory a crash left half-made (mkdir done, config not renamed in yet:
  * nothing inside but temporary files) is removed, since nothing was ever in it. */
 #include "runtime/vlan.h"
 #include "runtime/model.h"
