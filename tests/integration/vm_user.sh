@@ -143,6 +143,15 @@ like "$(tail -1 "$V/c/log")" "config/initrd: refused: QEMU's user cannot read it
 	"the log says why"
 ok "no QEMU ran" test -z "$(field c pid | grep -v '^-$')"
 like "$(cat "$M/host/info")" "^qemu user: " "vmfs still answers"
+# nothing that could block the copy: a FIFO, a device
+mkfifo -m 600 "$I/fifo-initrd"
+mknod -m 600 "$I/zero-initrd" c 1 5
+for f in fifo-initrd zero-initrd; do
+	echo "$f" >"$V/c/config/initrd"
+	is "$(timeout 10 "$XWRITE" "$V/c/ctl" start)" "EINVAL" "an initrd that is $(stat -c %F "$I/$f") is refused at once"
+	like "$(tail -1 "$V/c/log")" "config/initrd: .*$f is a (FIFO|character device), not a file: refused" "... the log says why"
+done
+like "$(cat "$M/host/info")" "^qemu user: " "vmfs still answers"
 vmfs_stop
 
 # no such user: VMs are refused, with the reason
