@@ -2,8 +2,9 @@
  * Nothing on disk is trusted, and nothing on disk is thrown away for being unreadable: a
  * file or directory that is not what vmfs writes is moved aside to damaged/ with the reason
  * (runtime/damaged.c), said in host/log and in the namespace's log, and everything else
- * loads; a knob's bad value costs only that value (struct aside). Only a directory a crash left half-made (mkdir done, config not renamed in yet:
- * nothing inside but temporary files) is removed, since nothing was ever in it. */
+ * loads; a knob's bad value costs only that value (struct aside). Only a directory a crash
+ * left half-made (mkdir done, config not renamed in yet: nothing inside but temporary files)
+ * is removed, since nothing was ever in it. */
 #include "runtime/vlan.h"
 #include "runtime/model.h"
 
@@ -86,20 +87,22 @@ static int cfg_or_aside(struct aside *a, char **cfg, unsigned mask, const char *
 
 /* The file as it was (orig) kept in damaged/, then written again by save without what was
  * set aside; each value said in the namespace's log and o's (NULL: a namespace's). Nothing
- * kept, nothing written: the values stay on disk, unused, refused again at the next start. */
+ * kept, nothing written: the values stay on disk, unused, until a change writes the file. */
 static void aside_keep(struct model *m, struct ns *ns, struct object *o, const char *rel,
 		       const char *orig, size_t len, struct aside *a)
 {
-	char what[600], where[300], done[400];
+	char what[600], where[300], done[600];
 	snprintf(what, sizeof(what), "ns/%s/%s", ns->name, rel);
-	int r = sb_err(&a->why);
+	int r = sb_err(&a->why), w = 0;
 	if (!r) {
 		a->why.p[a->why.len - 1] = 0; /* the last newline */
 		r = damaged_keep(m, what, orig, len, a->why.p, where, sizeof(where));
 	}
-	if (!r)
-		r = o ? obj_save(m, o) : ns_save(m, ns);
-	if (!r)
+	if (!r && (w = o ? obj_save(m, o) : ns_save(m, ns)))
+		snprintf(done, sizeof(done), "set aside (the file as it was is in %s in the state "
+			 "directory), the default is used; the file could not be written again "
+			 "without it: %s", where, strerror(-w));
+	else if (!r)
 		snprintf(done, sizeof(done), "set aside (the file as it was is in %s in the state "
 			 "directory), the default is used", where);
 	else
@@ -108,9 +111,9 @@ static void aside_keep(struct model *m, struct ns *ns, struct object *o, const c
 	char *save = NULL;
 	for (char *l = a->why.p ? strtok_r(a->why.p, "\n", &save) : NULL; l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		char text[1200];
+		char text[1400];
 		snprintf(text, sizeof(text), "%s; %s", l, done);
-		if (r)
+		if (r || w)
 			damage_note(m, "error: state %s: %s", what, text);
 		model_error(ns, o, o ? "config" : "ns.conf", text);
 	}

@@ -252,6 +252,21 @@ static void loading(const char *dir)
 	   "the damage says it could not be moved");
 	ok(slurp(path) && !strcmp(slurp(path), "id=abc"), "... and the file is as it was");
 	model_close(&m);
+
+	/* a refused value that cannot be set aside: not used, and the file stays as it was */
+	rewrite(path, "id=99\nctime=1\nstate=QUIT\nvcpus=abc\n");
+	ok(model_open(&m, state, images, err, sizeof(err)) == 0, "it opens");
+	d = m.damage.p ? m.damage.p : "";
+	ok(strstr(d, "error: state ns/lab/vms/w3/config: vcpus=\"abc\": \"abc\" is not a whole "
+		     "number: use one from 1 to 256; not used, the default is (it could not be set "
+		     "aside: Not a directory)") != NULL,
+	   "a refused value that cannot be set aside: the damage says so");
+	struct ns *lab = ns_find(&m, "lab");
+	struct object *w3 = lab ? obj_find_any(lab, "w3") : NULL;
+	ok(w3 && !strcmp(obj_cfg(w3, "vcpus"), "1"), "... the object loads, with the default");
+	const char *now = slurp(path);
+	ok(now && strstr(now, "vcpus=abc"), "... and the file is as it was");
+	model_close(&m);
 }
 
 /* Writes text to STATE/rel (making its directories), opens the model and returns what it
