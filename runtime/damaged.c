@@ -4,6 +4,9 @@
 #include "runtime/damaged.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -60,6 +63,36 @@ static int entry_make(struct model *m, const char *what, char *entry, size_t ent
 	return -EEXIST;
 }
 
+/* Undoes entry_make (after the entry's files, REASON at most, are gone or never were). */
+static void entry_drop(struct model *m, const char *entry)
+{
+	auto_close int dfd = openat(m->statefd, "damaged", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char reason[300];
+	snprintf(reason, sizeof(reason), "%s/REASON", entry);
+	unlinkat(dfd, reason, 0);
+	unlinkat(dfd, entry, AT_REMOVEDIR);
+}
+
+/* Makes an entry for what with a REASON of fmt: its descriptor, or -errno. */
+static int __attribute__((format(printf, 5, 6)))
+entry_with_reason(struct model *m, const char *what, char *entry, size_t entrylen,
+		  const char *fmt, ...)
+{
+	char *text = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	int efd = n < 0 ? -ENOMEM : entry_make(m, what, entry, entrylen);
+	int r = efd < 0 ? efd : write_atomic(efd, "REASON", text, n, 1);
+	free(n < 0 ? NULL : text);
+	if (r && efd >= 0) {
+		close(efd);
+		entry_drop(m, entry);
+	}
+	return r ? r : efd;
+}
+
 int damaged_move(struct model *m, int dirfd, const char *name, const char *what,
 		 const char *why, char *where, size_t wherelen)
 {
@@ -71,40 +104,55 @@ int damaged_move(struct model *m, int dirfd, const char *name, const char *what,
 	what = ctl_quote(what, strlen(what), q, sizeof(q));
 	ctl_quote(base, strlen(base), qbase, sizeof(qbase));
 	fmt_time(m->started, stamp);
-	int efd = entry_make(m, what, entry, sizeof(entry));
+	int efd = entry_with_reason(m, what, entry, sizeof(entry),
+		  "%s was moved here by vmfs at %s because it cannot be read:\n%s\n\n"
+		  "Nothing in it was changed. To have it back, stop vmfs, repair it and move %s "
+		  "back to %s/%s.\n",
+		  what, stamp, why, qbase, m->statedir, parent ? parent : "");
+	free(parent);
 	int r = efd < 0 ? efd : 0;
-	if (!r) {
-		struct sbuf b = {0};
-		sb_printf(&b,
-			  "%s was moved here by vmfs at %s because it cannot be read:\n%s\n\n"
-			  "Nothing in it was changed. To have it back, stop vmfs, repair it and move %s "
-			  "back to %s/%s.\n",
-			  what, stamp, why, qbase, m->statedir, parent ? parent : "");
-		r = sb_err(&b);
-		if (!r)
-			r = write_atomic(efd, "REASON", b.p, b.len, 1);
-		sb_free(&b);
-	}
 	if (!r && renameat(dirfd, name, efd, base) < 0)
 		r = -errno;
 	if (!r)
 		fsync(efd); /* moved either way: a failed sync must not undo the REASON */
 	if (efd >= 0)
 		close(efd);
-	free(parent);
 	if (r) {
-		if (efd >= 0) { /* no entry without the thing it is about */
-			auto_close int dfd = openat(m->statefd, "damaged", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			char reason[300];
-			snprintf(reason, sizeof(reason), "%s/REASON", entry);
-			unlinkat(dfd, reason, 0);
-			unlinkat(dfd, entry, AT_REMOVEDIR);
-		}
+		if (efd >= 0) /* no entry without the thing it is about */
+			entry_drop(m, entry);
 		damage_note(m, "error: damaged state %s, not loaded and left where it is (moving it "
 			       "to damaged/ failed: %s): %s", what, strerror(-r), why);
 		return r;
 	}
 	snprintf(where, wherelen, "damaged/%s", entry);
 	damage_note(m, "error: damaged state %s moved aside to damaged/%s: %s", what, entry, why);
+	return 0;
+}
+
+int damaged_keep(struct model *m, const char *what, const char *data, size_t len,
+		 const char *why, char *where, size_t wherelen)
+{
+	char entry[256], stamp[32];
+	const char *base = strrchr(what, '/') ? strrchr(what, '/') + 1 : what;
+	fmt_time(m->started, stamp);
+	int efd = entry_with_reason(m, what, entry, sizeof(entry),
+		  "%s is kept here as it was by vmfs at %s, because values in it were refused:\n"
+		  "%s\n\nvmfs uses their defaults and wrote the file again without them; the "
+		  "rest of it is in use. To have a value back, set it again through the mount.\n",
+		  what, stamp, why);
+	int r = efd < 0 ? efd : write_atomic(efd, base, data, len, 1);
+	if (efd >= 0)
+		close(efd);
+	if (r && efd >= 0)
+		entry_drop(m, entry);
+	if (r)
+		return r;
+	snprintf(where, wherelen, "damaged/%s", entry);
+	struct sbuf one = {0}; /* host/log's note is one line */
+	for (const char *p = why; *p; p++)
+		*p == '\n' ? sb_puts(&one, "; ") : sb_add(&one, p, 1);
+	damage_note(m, "error: state %s: values refused and set aside, the file as it was kept "
+		       "in %s: %s", what, where, sb_err(&one) ? why : one.p);
+	sb_free(&one);
 	return 0;
 }

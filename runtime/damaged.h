@@ -10,6 +10,12 @@
  * Returns 0 with where set to "damaged/STAMP-LABEL", or -errno (it was left in place). */
 int damaged_move(struct model *m, int dirfd, const char *name, const char *what,
 		 const char *why, char *where, size_t wherelen);
+/* State that is read, but with values in it refused: the file's bytes (data, len) kept as
+ * STATE/damaged/STAMP-LABEL/BASENAME (BASENAME: what's last name) with why in REASON, so that
+ * the caller may write the file again without them. 0 with where set, or -errno (nothing
+ * was kept: the caller must not write the file again). */
+int damaged_keep(struct model *m, const char *what, const char *data, size_t len,
+		 const char *why, char *where, size_t wherelen);
 /* Adds a line to m->damage (written to host/log once it is open). */
 void damage_note(struct model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #endif

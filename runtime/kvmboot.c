@@ -21,6 +21,8 @@
 #include "runtime/kvm.h"
 #include "runtime/orphan.h"
 #include "runtime/util.h"
+#include "runtime/vm.h"
+#include "runtime/vmpass.h"
 
 #define BANNER "Linux version"
 
@@ -54,18 +56,49 @@ static bool banner_seen(int fd, const struct timespec *t0, int timeout_ms)
 	return false;
 }
 
-static bool boot_ok(const char *qemu, const char *kernel, int timeout_ms)
+/* The kernel as VMs get it (runtime/vmpass.c): opened by root without reading it first
+ * (a FIFO must not block the probe), then given to QEMU's user as /proc/self/fd/0, as a copy
+ * in memory if that user may not read it. A descriptor, or -errno with why. */
+static int kernel_for_qemu(const char *kernel, char *why, size_t whylen)
+{
+	char link[64];
+	struct stat st;
+	uid_t uid;
+	gid_t gid = 0; /* no QEMU user: the probe runs as root, which a copy does not hurt */
+	int pfd = open(kernel, O_PATH | O_CLOEXEC), fd = -1, r;
+	if (pfd >= 0 && fstat(pfd, &st) == 0 && S_ISREG(st.st_mode)) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", pfd);
+		fd = open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	} else if (pfd >= 0)
+		errno = EINVAL;
+	r = fd < 0 ? -errno : 0;
+	if (pfd >= 0)
+		close(pfd);
+	off_t left = BOOT_COPY_MAX;
+	vm_user(&uid, &gid, why, whylen);
+	int k = r ? r : boot_readable(fd, gid, &left);
+	if (k != fd && fd >= 0)
+		close(fd);
+	if (k < 0)
+		snprintf(why, whylen, "%s", k == -EINVAL ? "not a regular file" : strerror(-k));
+	return k;
+}
+
+/* 1: the banner came; 0: it did not; -1: the kernel could not be given (why says why). */
+static int boot_ok(const char *qemu, const char *kernel, int timeout_ms, char *why,
+		   size_t whylen)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int out[2];
 	/* given as its stdin: QEMU's user may not reach images/ by name */
-	int kfd = open(kernel, O_RDONLY | O_CLOEXEC);
+	int kfd = kernel_for_qemu(kernel, why, whylen);
 	if (kfd < 0)
-		return true;
+		return -1;
 	if (pipe2(out, O_CLOEXEC)) {
 		close(kfd);
-		return true; /* cannot tell: the earlier stages' verdict stands */
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
 	}
 	char *argv[] = {(char *)qemu, "-accel", "kvm", "-M", "pc", "-cpu", "host", "-m", "128",
 			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
@@ -75,7 +108,7 @@ static bool boot_ok(const char *qemu, const char *kernel, int timeout_ms)
 	int r = orphan_spawn(argv, kfd, out[1], -1, &q);
 	close(kfd);
 	close(out[1]);
-	bool ok = r || banner_seen(out[0], &t0, timeout_ms);
+	int ok = r || banner_seen(out[0], &t0, timeout_ms);
 	close(out[0]);
 	orphan_kill(&q);
 	return ok;
@@ -121,9 +154,16 @@ void kvm_probe_boot(const char *qemu, const char *kernel, const char *cache, int
 		free(text);
 		return; /* no default image yet and no earlier verdict: the earlier stages decide */
 	}
-	bool ok = cached ? !strncmp(text + strlen(key) + 1, "works", 5)
-			 : boot_ok(qemu, kernel, timeout_ms);
+	char why[120];
+	int ok = cached ? !strncmp(text + strlen(key) + 1, "works", 5)
+			: boot_ok(qemu, kernel, timeout_ms, why, sizeof(why));
 	free(text);
+	if (ok < 0) { /* no kernel to boot is no verdict on KVM: the earlier stages stand */
+		size_t n = strnlen(p->why, sizeof(p->why) - 1);
+		snprintf(p->why + n, sizeof(p->why) - n, "%scannot read the probe's kernel, not "
+			 "booted: %.80s", n ? "; " : "", why);
+		return;
+	}
 	if (!cached && cache)
 		cache_write(cache, key, ok);
 	if (ok)

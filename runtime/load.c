@@ -2,8 +2,9 @@
  * Nothing on disk is trusted, and nothing on disk is thrown away for being unreadable: a
  * file or directory that is not what vmfs writes is moved aside to damaged/ with the reason
  * (runtime/damaged.c), said in host/log and in the namespace's log, and everything else
- * loads. Only a directory a crash left half-made (mkdir done, config not renamed in yet:
- * nothing inside but temporary files) is removed, since nothing was ever in it. */
+ * loads; a knob's bad value costs only that value (struct aside). Only a directory a crash
+ * left half-made (mkdir done, config not renamed in yet: nothing inside but temporary files)
+ * is removed, since nothing was ever in it. */
 #include "runtime/vlan.h"
 #include "runtime/model.h"
 
@@ -54,6 +55,70 @@ static int set_cfg(char **cfg, const char *key, const char *value, char *err, si
 	return cfg[i] ? 0 : -ENOMEM;
 }
 
+/* Knob values a state file holds that the table of knobs (ctl/params.c) refuses, as it
+ * would through the mount: wrong syntax, too long, a control byte, out of range, no such
+ * knob. None is used; its default stands. The object or namespace still loads with the rest
+ * (its running process is adopted): a bad value is no reason to hide the whole. The file as
+ * it was is kept in damaged/ before it is written again without them (runtime/damaged.c). */
+struct aside {
+	struct sbuf why; /* a line each: "vcpus=\"abc\": \"abc\" is not a whole number..." */
+	unsigned n;
+};
+
+/* key's value into cfg (mask: the object type's, 0 for a namespace's template), or aside. */
+static int cfg_or_aside(struct aside *a, char **cfg, unsigned mask, const char *key,
+			const char *name, const char *value)
+{
+	char why[600], q[80];
+	int i = param_index(name), r = 0;
+	if (i >= 0 && mask && !(params[i].applies & mask))
+		r = ctl_fail(why, sizeof(why), "not a parameter of a %s",
+			     mask == otype_mask(OT_VM) ? "VM" : "container");
+	else
+		r = set_cfg(cfg, name, value, why, sizeof(why));
+	if (!r || r == -ENOMEM)
+		return r;
+	size_t n = strlen(name);
+	const char *w = !strncmp(why, name, n) && !strncmp(why + n, ": ", 2) ? why + n + 2 : why;
+	a->n++;
+	sb_printf(&a->why, "%s=\"%s\": %s\n", key, ctl_quote(value, strlen(value), q, sizeof(q)), w);
+	return sb_err(&a->why);
+}
+
+/* The file as it was (orig) kept in damaged/, then written again by save without what was
+ * set aside; each value said in the namespace's log and o's (NULL: a namespace's). Nothing
+ * kept, nothing written: the values stay on disk, unused, until a change writes the file. */
+static void aside_keep(struct model *m, struct ns *ns, struct object *o, const char *rel,
+		       const char *orig, size_t len, struct aside *a)
+{
+	char what[600], where[300], done[600];
+	snprintf(what, sizeof(what), "ns/%s/%s", ns->name, rel);
+	int r = sb_err(&a->why), w = 0;
+	if (!r) {
+		a->why.p[a->why.len - 1] = 0; /* the last newline */
+		r = damaged_keep(m, what, orig, len, a->why.p, where, sizeof(where));
+	}
+	if (!r && (w = o ? obj_save(m, o) : ns_save(m, ns)))
+		snprintf(done, sizeof(done), "set aside (the file as it was is in %s in the state "
+			 "directory), the default is used; the file could not be written again "
+			 "without it: %s", where, strerror(-w));
+	else if (!r)
+		snprintf(done, sizeof(done), "set aside (the file as it was is in %s in the state "
+			 "directory), the default is used", where);
+	else
+		snprintf(done, sizeof(done), "not used, the default is (it could not be set aside: "
+			 "%s)", strerror(-r));
+	char *save = NULL;
+	for (char *l = a->why.p ? strtok_r(a->why.p, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char text[1400];
+		snprintf(text, sizeof(text), "%s; %s", l, done);
+		if (r || w)
+			damage_note(m, "error: state %s: %s", what, text);
+		model_error(ns, o, o ? "config" : "ns.conf", text);
+	}
+}
+
 /* Keys a file must have, with no default that could stand in for them. */
 struct required {
 	const char *const *keys;
@@ -83,6 +148,7 @@ static const char *const obj_required[] = {"id", "ctime", "state", NULL};
 struct nsload {
 	struct ns *ns;
 	struct required req;
+	struct aside aside;
 };
 
 static int hosts_check(const char *v, char *err, size_t errlen)
@@ -124,7 +190,7 @@ static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errl
 	int r;
 	required_seen(&l->req, k);
 	if (!strncmp(k, "config.", 7))
-		return set_cfg(ns->cfg, k + 7, v, err, errlen);
+		return cfg_or_aside(&l->aside, ns->cfg, 0, k, k + 7, v);
 	if (!strncmp(k, "vlan.", 5))
 		return vlan_load(ns, k + 5, v, err, errlen);
 	char **text = !strcmp(k, "hosts") ? &ns->hosts
@@ -164,6 +230,7 @@ static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errl
 struct objload {
 	struct object *o;
 	struct required req;
+	struct aside aside;
 };
 
 static int obj_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)
@@ -182,7 +249,7 @@ static int obj_kv(const char *k, const char *v, void *arg, char *err, size_t err
 	} else if (!strcmp(k, "state"))
 		r = store_state(v, &o->state, err, errlen);
 	else
-		r = set_cfg(o->cfg, k, v, err, errlen);
+		r = cfg_or_aside(&l->aside, o->cfg, otype_mask(o->type), k, k, v);
 	return r;
 }
 
@@ -341,9 +408,13 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
 		return;
 	}
-	struct objload l = {o, {obj_required, 0}};
+	struct objload l = {o, {obj_required, 0}, {{0}, 0}};
+	auto_free char *orig = malloc(len); /* store_parse cuts text up */
 	why[0] = 0;
-	if ((r = store_parse(text, len, obj_kv, &l, err, sizeof(err))) == -ENOMEM) {
+	if (orig)
+		memcpy(orig, text, len);
+	if (!orig || (r = store_parse(text, len, obj_kv, &l, err, sizeof(err))) == -ENOMEM) {
+		sb_free(&l.aside.why);
 		obj_put(o);
 		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
 		return;
@@ -362,6 +433,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	if (o->id >= ns->next_id) /* a damaged object's id too: it may be put back */
 		ns->next_id = o->id + 1;
 	if (why[0] || obj_insert(m, o)) {
+		sb_free(&l.aside.why);
 		obj_put(o);
 		if (why[0])
 			return obj_damaged(m, ns, rel, dfd, why, sizeof(why));
@@ -373,6 +445,11 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	logs_check(m, ns, rel);
 	for (size_t i = 0; i < NPARAMS_MAX; i++)
 		o->cfg_mtime[i] = o->mtime;
+	if (l.aside.n) {
+		snprintf(rel, sizeof(rel), "%s/%s/config", otype_dir(t), name);
+		aside_keep(m, ns, o, rel, orig, len, &l.aside);
+	}
+	sb_free(&l.aside.why);
 }
 
 static void ns_load_objs(struct model *m, struct ns *ns, struct idset *ids, enum otype t)
@@ -399,20 +476,26 @@ static void ns_load_objs(struct model *m, struct ns *ns, struct idset *ids, enum
 	closedir(d);
 }
 
-/* Reads ns.conf into ns; "" in why if it is good. */
-static void ns_conf_read(struct ns *ns, char *why, size_t whylen)
+/* Reads ns.conf into ns; "" in why if it is good. Its template's refused values go to
+ * *aside, with the file as it was in *orig (len bytes; the caller frees both). */
+static void ns_conf_read(struct ns *ns, char *why, size_t whylen, struct aside *aside,
+			 char **orig, size_t *len)
 {
 	auto_free char *text = NULL;
-	size_t len = 0;
 	char err[900], miss[64];
-	struct nsload l = {ns, {ns_required, 0}};
+	struct nsload l = {ns, {ns_required, 0}, {{0}, 0}};
 	why[0] = 0;
-	if (read_state(ns->dirfd, "ns.conf", STORE_FILE_MAX, &text, &len, err, sizeof(err)))
+	*orig = NULL;
+	*len = 0;
+	if (read_state(ns->dirfd, "ns.conf", STORE_FILE_MAX, &text, len, err, sizeof(err)))
 		snprintf(why, whylen, "%s", err);
-	else if (store_parse(text, len, ns_kv, &l, err, sizeof(err)))
+	else if (!(*orig = malloc(*len))) /* store_parse cuts text up */
+		snprintf(why, whylen, "ns.conf: %s", strerror(ENOMEM));
+	else if (memcpy(*orig, text, *len), store_parse(text, *len, ns_kv, &l, err, sizeof(err)))
 		snprintf(why, whylen, "ns.conf: %s", err);
 	else if (required_missing(&l.req, miss, sizeof(miss)), miss[0])
 		snprintf(why, whylen, "ns.conf: %s", miss);
+	*aside = l.aside;
 }
 
 /* A namespace whose ns.conf cannot be read keeps its objects: they are what matters and
@@ -468,7 +551,12 @@ static void ns_load(struct model *m, const char *name)
 		return;
 	}
 	logs_check(m, ns, "");
-	ns_conf_read(ns, why, sizeof(why));
+	struct aside aside;
+	auto_free char *orig = NULL;
+	size_t len;
+	ns_conf_read(ns, why, sizeof(why), &aside, &orig, &len);
+	if (why[0]) /* the whole file goes aside */
+		sb_free(&aside.why);
 	bool missing = fstatat(ns->dirfd, "ns.conf", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 	if (why[0] && missing && half_made(m->nsdirfd, name, true)) {
 		slotmap_del(m->slots, ns->slot);
@@ -493,6 +581,7 @@ static void ns_load(struct model *m, const char *name)
 			ns_damaged(m, ns, "ns.conf", why);
 	}
 	if (nslist_insert(m, ns)) {
+		sb_free(&aside.why);
 		damage_note(m, "error: state %s not loaded: out of memory", what);
 		slotmap_del(m->slots, ns->slot);
 		ns_put(ns);
@@ -506,6 +595,9 @@ static void ns_load(struct model *m, const char *name)
 	free(ids.v);
 	if (why[0] && (r = ns_save(m, ns)))
 		damage_note(m, "error: state %s: cannot write a new ns.conf: %s", what, strerror(-r));
+	if (!why[0] && aside.n)
+		aside_keep(m, ns, NULL, "ns.conf", orig, len, &aside);
+	sb_free(&aside.why);
 }
 
 /* The state directory and the image store hold what containers wrote as root (a setuid

@@ -69,13 +69,34 @@ static void kernel_args(struct model *m, struct object *o, struct qargv *a, cons
 	qarg(a, "%s", append);
 }
 
+/* Why a kernel or initrd could not be handed to QEMU (r from qfd_readable), in err. */
+static void boot_refusal(const char *knob, int r, char *err, size_t errlen)
+{
+	if (r == -EFBIG)
+		snprintf(err, errlen, "%s: refused: QEMU's user cannot read it, and with the kernel "
+			 "it is more than the %lld MiB vmfs copies into memory for a start (make "
+			 "the kernel and initrd readable by QEMU's user)", knob,
+			 (long long)(BOOT_COPY_MAX >> 20));
+	else if (r == -EINVAL)
+		snprintf(err, errlen, "%s: refused: QEMU's user cannot read it, and it is not a "
+			 "regular file vmfs could copy for it", knob);
+	else
+		snprintf(err, errlen, "%s: cannot pass it to QEMU: %s", knob, strerror(-r));
+}
+
 static int boot_args(struct model *m, struct object *o, struct qargv *a, struct qfds *q,
-		     const struct vm_files *f, gid_t gid, const char *accel)
+		     const struct vm_files *f, gid_t gid, const char *accel, char *err,
+		     size_t errlen)
 {
 	if (f->kernel >= 0) {
-		int k = qfd_readable(q, f->kernel, gid), i = f->initrd >= 0 ? qfd_readable(q, f->initrd, gid) : 0;
-		if (k < 0 || i < 0)
-			return -EMFILE;
+		off_t left = BOOT_COPY_MAX;
+		int k = qfd_readable(q, f->kernel, gid, &left);
+		int i = k >= 0 && f->initrd >= 0 ? qfd_readable(q, f->initrd, gid, &left) : 0;
+		if (k < 0 || i < 0) {
+			boot_refusal(k < 0 ? "config/kernel" : "config/initrd", k < 0 ? k : i, err,
+				     errlen);
+			return k < 0 ? k : i;
+		}
 		qarg(a, "-kernel");
 		qarg(a, "/proc/self/fd/%d", k);
 		if (f->initrd >= 0) {
@@ -95,6 +116,8 @@ static int boot_args(struct model *m, struct object *o, struct qargv *a, struct 
 	/* what -cdrom means */
 	if (!r && f->cdrom.n)
 		r = qarg_drive(a, q, &f->cdrom, "media=cdrom,index=2,readonly=on");
+	if (r)
+		snprintf(err, errlen, "cannot pass the disks to QEMU: %s", strerror(-r));
 	return r;
 }
 
@@ -211,10 +234,8 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 		qarg(a, "-uuid");
 		qarg(a, "%s", obj_cfg(o, "uuid"));
 	}
-	if ((r = boot_args(m, o, a, q, f, gid, accel))) {
-		snprintf(err, errlen, "cannot pass the disks to QEMU: %s", strerror(-r));
+	if ((r = boot_args(m, o, a, q, f, gid, accel, err, errlen)))
 		return r;
-	}
 	if ((r = nic_args(o, a, q, err, errlen)))
 		return r;
 	char extra[4096];

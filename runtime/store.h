@@ -9,8 +9,8 @@ void store_kv(struct sbuf *b, const char *key, const char *value);
 
 /* Checks one key's value and takes it; on refusal returns non-zero, with why in err.
  * Unknown keys are refused: a key added to what obj_render (object.c) or ns_save (model.c)
- * writes must be taken by obj_kv or ns_kv (load.c), or the next start moves every object or
- * namespace that has it aside to damaged/. */
+ * writes must be taken by obj_kv or ns_kv (load.c), or the next start sets it aside (a knob's
+ * name: its value dropped) or moves every object or namespace that has it to damaged/. */
 typedef int (*store_fn)(const char *key, const char *value, void *arg, char *err, size_t errlen);
 /* Checks that text[0..len) is what vmfs writes: one or more "KEY=VALUE\n" lines, no NUL,
  * no empty line, no key twice, keys of letters, digits, '.', '_', '-'; then calls fn for

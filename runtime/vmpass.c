@@ -87,26 +87,40 @@ int qfd_listen(int dfd, const char *name)
 	return fd;
 }
 
-/* A file QEMU reads by name (-kernel, -initrd, a secret's file=): /proc/self/fd/N reopens
- * it, which asks its mode for QEMU's user. One QEMU's user cannot read (mode 0600, say) is
- * given as a copy in memory instead. The number to name, or -1. */
-int qfd_readable(struct qfds *q, int fd, gid_t gid)
+int boot_readable(int fd, gid_t gid, off_t *left)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return -1;
+		return -errno;
 	if ((st.st_mode & S_IROTH) || ((st.st_mode & S_IRGRP) && st.st_gid == gid))
-		return qfd_pass(q, fd, false);
+		return fd;
+	/* a device's size says nothing of what reading it costs, or whether it ends */
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size > *left)
+		return -EFBIG;
+	*left -= st.st_size;
 	int mem = memfd_create("vmfs-boot", MFD_CLOEXEC);
 	off_t off = 0;
 	while (mem >= 0 && off < st.st_size) {
 		ssize_t n = sendfile(mem, fd, &off, st.st_size - off);
-		if (n <= 0) {
+		if (n <= 0) { /* shrunk meanwhile: a kernel cut short must not boot */
+			int e = n ? errno : EIO;
 			close(mem);
+			errno = e;
 			mem = -1;
 		}
 	}
-	return mem < 0 ? -1 : qfd_pass(q, mem, true);
+	return mem < 0 ? -errno : mem;
+}
+
+int qfd_readable(struct qfds *q, int fd, gid_t gid, off_t *left)
+{
+	int r = boot_readable(fd, gid, left);
+	if (r < 0)
+		return r;
+	r = qfd_pass(q, r, r != fd);
+	return r < 0 ? -EMFILE : r;
 }
 
 /* each backing file named by the layer above it: QEMU opens none by a header's name */

@@ -41,8 +41,17 @@ int qfd_pass(struct qfds *q, int fd, bool own);
 int qfd_set(struct qargv *a, struct qfds *q, int fd, int fd2, bool own, const char *opaque);
 /* A listening socket at dfd/name, for QEMU's -chardev socket,fd=N,server=on; -1 (errno). */
 int qfd_listen(int dfd, const char *name);
-/* For a file QEMU reads by name as /proc/self/fd/N (-kernel, -initrd): that N, or -1. */
-int qfd_readable(struct qfds *q, int fd, gid_t gid);
+/* The most vmfs copies into memory for one start's kernel and initrd (boot_readable). */
+#define BOOT_COPY_MAX ((off_t)512 << 20)
+/* A file QEMU reads by name (-kernel, -initrd, a secret's file=) as /proc/self/fd/N: that
+ * reopens it, which asks its mode for QEMU's user (group gid). fd itself if that user may
+ * read it, else a copy in memory (a memfd, the caller's to close), charged to *left:
+ * -EFBIG past *left (a huge file would cost the host its memory at every start), -EINVAL
+ * for what is not a regular file (a device need never end), or -errno. fd must have been
+ * opened without following a name someone could swap (runtime/backing.c's reopen). */
+int boot_readable(int fd, gid_t gid, off_t *left);
+/* boot_readable's file passed to QEMU: its N for /proc/self/fd/N, or -errno. */
+int qfd_readable(struct qfds *q, int fd, gid_t gid, off_t *left);
 
 /* -drive HEAD,... over chain c, every layer given by descriptor. 0 or -errno. */
 int qarg_drive(struct qargv *a, struct qfds *q, const struct vm_chain *c, const char *head);

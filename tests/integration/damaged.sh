@@ -69,7 +69,7 @@ damage "id=abc" c07 'config: line 1: id: "abc" is not a number' sed -i 's/^id=.*
 damage "state=FLYING, a run directory" c08 'config: line 3: state: "FLYING" is not a state .*; its run directory went with it, so a container or VM it was running is not adopted' \
 	sh -c "sed -i 's/^state=.*/state=FLYING/' '$CT/c08/config' && mkdir '$CT/c08/run' && echo 1 >'$CT/c08/run/pid'"
 damage "a key twice" c09 "config: the key memory is given twice" sh -c "echo memory=1G >>'$CT/c09/config'; echo memory=2G >>'$CT/c09/config'"
-damage "an unknown key" c10 "config: line 4: colour: not a parameter vmfs knows" sh -c "echo colour=blue >>'$CT/c10/config'"
+damage "a key with a space" c10 'config: line 4: the key "col our" holds a character keys never have' sh -c "echo 'col our=blue' >>'$CT/c10/config'"
 damage "no config, a log" c11 "config is missing" rm "$CT/c11/config"
 
 # two objects with one id: the second found goes, naming the first
@@ -87,6 +87,79 @@ like "$(cat "$ent/REASON")" "id $id12 is already ns/default/containers/$kept's" 
 ok "... with all its bytes" same_tree "$T/bytes/$gone" "$ent/$gone"
 like "$(cat "$M/host/log")" "ns/default/containers/$gone moved aside .*id $id12 is already ns/default/containers/$kept's" "... host/log says so"
 like "$(cat "$N/default/log")" "containers/$gone: damaged, .*id $id12 is already" "... and the namespace's log"
+vmfs_stop
+
+# values the knobs' table refuses: only they are set aside (a copy of the file as it was in
+# damaged/), their defaults used, said in the logs; the object and the rest of its config stay
+use_busybox_image
+EXTRA_CLEANUP=kill_ours
+vmfs_start --images "$T/images" || exit 1
+echo 3 >"$N/default/containers/c05/config/fifo"
+c05_state=$(cat "$N/default/containers/c05/state")
+mkdir "$N/default/containers/r1"
+ok "a container runs" "$XWRITE" "$N/default/containers/r1/ctl" start
+r1pid=$(awk '$1=="pid"{print $2}' "$N/default/containers/r1/info")
+vmfs_stop
+echo vcpus=0 >>"$CT/r1/config"
+{
+	echo vcpus=abc
+	echo memory=99999999T
+	printf 'init=/%s\n' "$(head -c 10000 /dev/zero | tr '\0' x)"
+	printf 'hostname=a\001b\n'
+	echo colour=blue
+	echo kernel=vmlinuz
+} >>"$CT/c05/config"
+cp "$CT/c05/config" "$T/bytes/c05.config"
+printf 'config.memory=1X\nconfig.shade=dark\n' >>"$S/ns/default/ns.conf"
+cp "$S/ns/default/ns.conf" "$T/bytes/default.refused"
+ndam=$(ls "$S/damaged" | wc -l)
+vmfs_start --images "$T/images" || exit 1
+is "$(cat "$N/default/containers/r1/state")" RUNNING "a refused value in a running container's config: it is adopted, RUNNING"
+is "$(awk '$1=="pid"{print $2}' "$N/default/containers/r1/info")" "$r1pid" "... its init the same process ($r1pid)"
+ok "... alive" kill -0 "$r1pid"
+like "$(cat "$N/default/containers/r1/log")" 'error: config: vcpus="0": .*; set aside' "... its log says why its vcpus is the default"
+ok "... it can be killed" "$XWRITE" "$N/default/containers/r1/ctl" kill
+ok "refused values: the object is there" test -d "$N/default/containers/c05"
+is "$(cat "$N/default/containers/c05/state")" "$c05_state" "... in its state ($c05_state)"
+is "$(cat "$N/default/containers/c05/config/vcpus")" "1" "... vcpus=abc: the default"
+is "$(cat "$N/default/containers/c05/config/memory")" "256M" "... memory=99999999T: the default"
+is "$(cat "$N/default/containers/c05/config/init")" "/init" "... a 10 kB init: the default"
+is "$(cat "$N/default/containers/c05/config/hostname")" "" "... a control byte in hostname: the default"
+ok "... no config/colour, no config/kernel for a container" test ! -e "$N/default/containers/c05/config/colour" -a ! -e "$N/default/containers/c05/config/kernel"
+is "$(cat "$N/default/containers/c05/config/fifo")" "3" "... the good values stay"
+ent=$(ls -d "$S"/damaged/*-ns-default-containers-c05-config 2>/dev/null | head -1)
+ok "... the config as it was is in damaged/, byte for byte" cmp "$T/bytes/c05.config" "$ent/config"
+like "$(cat "$ent/REASON" 2>&1)" 'ns/default/containers/c05/config is kept here as it was by vmfs at .*because values in it were refused:
+vcpus="abc": "abc" is not a whole number: use one from 1 to 256
+memory="99999999T": "99999999T" is too large: sizes go up to 16T
+init="/x+[^"]*": the value is 10001 bytes long: init takes at most [0-9]+
+hostname="a\\x01b": the value holds the control character .\\x01. \(at byte 2\): use printable text
+colour="blue": not a parameter vmfs knows
+kernel="vmlinuz": not a parameter of a container
+' "... with a REASON naming each"
+nslog=$(grep 'containers/c05: config' "$N/default/log")
+is "$(wc -l <<<"$nslog")" 6 "the namespace's log has a line for each"
+like "$nslog" 'error: containers/c05: config: memory="99999999T": "99999999T" is too large: sizes go up to 16T; set aside \(the file as it was is in damaged/[^ ]*-ns-default-containers-c05-config in the state directory\), the default is used' \
+	"... saying why and where the file went"
+like "$nslog" 'error: containers/c05: config: hostname="a\\+x01b": ' "... the control byte escaped"
+ok "... (no raw control byte in the log)" sh -c "! grep -qa \"\$(printf '\\001')\" '$N/default/log'"
+like "$(grep -a 'error: config' "$N/default/containers/c05/log")" 'error: config: vcpus="abc": .*; set aside' "the object's log says so"
+like "$(awk '$1=="error"' "$N/default/containers/c05/info")" "^error .*set aside" "... and its info"
+like "$(cat "$M/host/log")" 'error: state ns/default/containers/c05/config: values refused and set aside, the file as it was kept in damaged/[^ ]*: vcpus="abc": .*; kernel="vmlinuz": not a parameter of a container' \
+	"... and host/log, on one line"
+ok "... the config on disk no longer holds them" sh -c "! grep -aq -e '^vcpus=' -e '^memory=' -e '^init=' -e '^hostname=' -e '^colour=' -e '^kernel=' '$CT/c05/config'"
+ok "... and still holds the good ones" grep -qx fifo=3 "$CT/c05/config"
+is "$(stat -c '%a %u' "$N/default")" "755 0" "a refused template value: the namespace keeps its owner and mode"
+is "$(cat "$N/default/config/memory")" "256M" "... memory=1X: the default"
+ent=$(ls -d "$S"/damaged/*-ns-default-ns.conf 2>/dev/null | head -1)
+ok "... ns.conf as it was is in damaged/" cmp "$T/bytes/default.refused" "$ent/ns.conf"
+like "$(cat "$N/default/log")" 'error: ns.conf: config.shade="dark": not a parameter vmfs knows; set aside' \
+	"... its log says so"
+vmfs_stop
+ndam=$((ndam + 3))
+vmfs_start || exit 1
+is "$(ls "$S/damaged" | wc -l)" "$ndam" "at the next start nothing more is set aside"
+is "$(cat "$N/default/containers/c05/config/fifo")" "3" "... and the good value is there"
 vmfs_stop
 
 # a damaged ns.conf: the namespace and its objects stay, with safe settings

@@ -133,6 +133,25 @@ chown vmfs "$I/base.qcow2"
 chmod 644 "$I/base.qcow2"
 is "$(errno_of "$V/c/ctl" start)" "EPERM" "one QEMU's user owns too"
 chown root "$I/base.qcow2"
+chmod 644 "$I/base.qcow2"
+# what QEMU's user cannot read is copied into memory at each start: 512 MiB at most
+truncate -s 600M "$I/huge-initrd"
+chmod 600 "$I/huge-initrd"
+echo huge-initrd >"$V/c/config/initrd"
+is "$(errno_of "$V/c/ctl" start)" "File too large" "a 600 MiB initrd only root can read is refused"
+like "$(tail -1 "$V/c/log")" "config/initrd: refused: QEMU's user cannot read it, and with the kernel it is more than the 512 MiB vmfs copies into memory" \
+	"the log says why"
+ok "no QEMU ran" test -z "$(field c pid | grep -v '^-$')"
+like "$(cat "$M/host/info")" "^qemu user: " "vmfs still answers"
+# nothing that could block the copy: a FIFO, a device
+mkfifo -m 600 "$I/fifo-initrd"
+mknod -m 600 "$I/zero-initrd" c 1 5
+for f in fifo-initrd zero-initrd; do
+	echo "$f" >"$V/c/config/initrd"
+	is "$(timeout 10 "$XWRITE" "$V/c/ctl" start)" "EINVAL" "an initrd that is $(stat -c %F "$I/$f") is refused at once"
+	like "$(tail -1 "$V/c/log")" "config/initrd: .*$f is a (FIFO|character device), not a file: refused" "... the log says why"
+done
+like "$(cat "$M/host/info")" "^qemu user: " "vmfs still answers"
 vmfs_stop
 
 # no such user: VMs are refused, with the reason

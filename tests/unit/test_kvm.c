@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "runtime/kvm.h"
+#include "runtime/orphan.h"
 #include "tests/unit/tap.h"
 
 #define TIMEOUT 500
@@ -227,18 +228,33 @@ static void test_qemu_stage(void)
 	rmdir(dir);
 }
 
+/* A directory (0755: QEMU's user enters it) for a stand-in QEMU, its kernel and the kept
+ * verdict; false if it cannot be made. */
+struct bootdir {
+	char dir[32], qemu[PATH_MAX], kernel[PATH_MAX], cache[PATH_MAX];
+};
+
+static bool bootdir_make(struct bootdir *b)
+{
+	snprintf(b->dir, sizeof(b->dir), "/tmp/vmfs-test-boot.XXXXXX");
+	if (!mkdtemp(b->dir) || chmod(b->dir, 0755)) {
+		ok(0, "mkdtemp");
+		return false;
+	}
+	snprintf(b->qemu, sizeof(b->qemu), "%s/qemu", b->dir);
+	snprintf(b->kernel, sizeof(b->kernel), "%s/vmlinuz", b->dir);
+	snprintf(b->cache, sizeof(b->cache), "%s/cache", b->dir);
+	return true;
+}
+
 /* kvm_probe_boot with stand-ins: a QEMU whose kernel prints its banner, one whose kernel
  * stays silent (this host's nested KVM), and the verdict kept for the boot. */
 static void test_boot_stage(void)
 {
-	char dir[] = "/tmp/vmfs-test-boot.XXXXXX", qemu[PATH_MAX], kernel[PATH_MAX], cache[PATH_MAX];
-	if (!mkdtemp(dir)) {
-		ok(0, "mkdtemp");
+	struct bootdir b;
+	if (!bootdir_make(&b))
 		return;
-	}
-	snprintf(qemu, sizeof(qemu), "%s/qemu", dir);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	char *dir = b.dir, *qemu = b.qemu, *kernel = b.kernel, *cache = b.cache;
 	FILE *f = fopen(kernel, "w");
 	fclose(f);
 	static const struct {
@@ -281,6 +297,47 @@ static void test_boot_stage(void)
 	rmdir(dir);
 }
 
+/* The boot stage as QEMU's user (kvm_probe_as_qemu_user) with a kernel only root may read:
+ * the stand-in QEMU reopens /proc/self/fd/0 as QEMU does, so it gets a copy. A kernel too
+ * large to copy is no verdict on KVM, and no verdict is kept for the boot. */
+static void test_boot_unreadable(void)
+{
+	struct bootdir b;
+	if (getuid() != 0) {
+		ok(1, "# SKIP the boot stage as QEMU's user needs root");
+		return;
+	}
+	if (!bootdir_make(&b))
+		return;
+	char *dir = b.dir, *qemu = b.qemu, *kernel = b.kernel, *cache = b.cache;
+	FILE *f = fopen(qemu, "w");
+	fprintf(f, "#!/bin/sh\nhead -c 2 /proc/self/fd/0 | grep -q MZ && echo 'Linux version 6.1'\n"
+		   "exec sleep 30\n");
+	fclose(f);
+	chmod(qemu, 0755);
+	f = fopen(kernel, "w");
+	fprintf(f, "MZ a kernel");
+	fclose(f);
+	chmod(kernel, 0600);
+	kvm_probe_as_qemu_user();
+	struct kvm_probe p = {.verdict = KVM_WORKS, .why = "a probe guest ran in 1 ms"};
+	kvm_probe_boot(qemu, kernel, cache, TIMEOUT, &p);
+	ok(p.verdict == KVM_WORKS, "boot stage, a 0600 kernel as QEMU's user: works (%s)", p.why);
+	ok(orphans_gone(2000), "boot stage, a 0600 kernel: nothing is left");
+	unlink(cache);
+	ok(truncate(kernel, 600 << 20) == 0, "a sparse 600 MiB kernel");
+	struct kvm_probe big = {.verdict = KVM_WORKS, .why = "a probe guest ran in 1 ms"};
+	kvm_probe_boot(qemu, kernel, cache, TIMEOUT, &big);
+	ok(big.verdict == KVM_WORKS, "boot stage, a 0600 kernel too large to copy: still works");
+	is_str(big.why, "a probe guest ran in 1 ms; cannot read the probe's kernel, not booted: "
+			"File too large", "... and why the kernel was not booted");
+	ok(access(cache, F_OK) < 0, "... no verdict kept for the boot");
+	unlink(cache);
+	unlink(qemu);
+	unlink(kernel);
+	rmdir(dir);
+}
+
 static void cleanup(void)
 {
 	hangfs_stop();
@@ -313,11 +370,12 @@ int main(int argc, char **argv)
 	    !mkdtemp(mnt)) {
 		*mnt = 0;
 		ok(1, "# SKIP hanging opens need root, /dev/fuse and %s", hangfs);
-		return tap_done();
+	} else {
+		snprintf(dev, sizeof(dev), "%s/kvm", mnt);
+		atexit(cleanup);
+		test_hang(0);
+		test_hang(1);
 	}
-	snprintf(dev, sizeof(dev), "%s/kvm", mnt);
-	atexit(cleanup);
-	test_hang(0);
-	test_hang(1);
+	test_boot_unreadable(); /* last: from then on the probes run as QEMU's user */
 	return tap_done();
 }

@@ -252,6 +252,21 @@ static void loading(const char *dir)
 	   "the damage says it could not be moved");
 	ok(slurp(path) && !strcmp(slurp(path), "id=abc"), "... and the file is as it was");
 	model_close(&m);
+
+	/* a refused value that cannot be set aside: not used, and the file stays as it was */
+	rewrite(path, "id=99\nctime=1\nstate=QUIT\nvcpus=abc\n");
+	ok(model_open(&m, state, images, err, sizeof(err)) == 0, "it opens");
+	d = m.damage.p ? m.damage.p : "";
+	ok(strstr(d, "error: state ns/lab/vms/w3/config: vcpus=\"abc\": \"abc\" is not a whole "
+		     "number: use one from 1 to 256; not used, the default is (it could not be set "
+		     "aside: Not a directory)") != NULL,
+	   "a refused value that cannot be set aside: the damage says so");
+	struct ns *lab = ns_find(&m, "lab");
+	struct object *w3 = lab ? obj_find_any(lab, "w3") : NULL;
+	ok(w3 && !strcmp(obj_cfg(w3, "vcpus"), "1"), "... the object loads, with the default");
+	const char *now = slurp(path);
+	ok(now && strstr(now, "vcpus=abc"), "... and the file is as it was");
+	model_close(&m);
 }
 
 /* Writes text to STATE/rel (making its directories), opens the model and returns what it
@@ -282,6 +297,7 @@ static const char *damage_of(const char *state, const char *images, const char *
 /* Each field of a config and of ns.conf is checked: what is refused, and the words. */
 struct fieldcase {
 	const char *text, *want; /* the file (for ns.conf: lines put first), the words refusing it */
+	bool aside; /* a knob's value: only it is set aside, the rest loads */
 };
 
 static void field_checks(const char *dir)
@@ -294,9 +310,11 @@ static void field_checks(const char *dir)
 	    {"id=5\nctime=1\nstate=FLYING\n", "line 3: state: \"FLYING\" is not a state"},
 	    {"id=5\nctime=1\n", "config: it has no state"},
 	    {"state=QUIT\n", "config: it has no id, ctime"},
-	    {"id=5\nctime=1\nstate=QUIT\nmemory=lots\n", "line 4: memory: "},
-	    {"id=5\nctime=1\nstate=QUIT\nmemory=\n", "line 4: memory: empty"},
-	    {"id=5\nctime=1\nstate=QUIT\ncolour=red\n", "line 4: colour: not a parameter vmfs knows"},
+	    {"id=5\nctime=1\nstate=QUIT\nmemory=lots\n", "memory=\"lots\": \"lots\" is not a size", true},
+	    {"id=5\nctime=1\nstate=QUIT\nmemory=\n", "memory=\"\": empty", true},
+	    {"id=5\nctime=1\nstate=QUIT\ncolour=red\n", "colour=\"red\": not a parameter vmfs knows", true},
+	    {"id=5\nctime=1\nstate=QUIT\ninit=/x\n", "init=\"/x\": not a parameter of a VM", true},
+	    {"id=5\nctime=1\nstate=QUIT\nappend=a\x7f\n", "append=\"a\\x7f\": the value holds the control character", true},
 	    {"id=5\nctime=1\nstate=QUIT\nstate=QUIT\n", "the key state is given twice (lines 3 and 4)"},
 	};
 	static const struct fieldcase nss[] = {
@@ -312,8 +330,8 @@ static void field_checks(const char *dir)
 	    {"vlan.web=5 stuck\n", "vlan.web: \"5 stuck\" is not a VLAN id"},
 	    {"vlan.web=5\nvlan.db=5 pinned\n", "vlan.db: VLAN 5 or the alias db is given twice"},
 	    {"taps=junk\n", "taps: \"junk\" is not VLAN=ADDRESS"},
-	    {"config.colour=1\n", "config.colour: not a parameter vmfs knows"},
-	    {"config.vcpus=many\n", "config.vcpus: "},
+	    {"config.colour=1\n", "config.colour=\"1\": not a parameter vmfs knows", true},
+	    {"config.vcpus=many\n", "config.vcpus=\"many\": \"many\" is not a whole number", true},
 	    {"colour=1\n", "colour: not a key of ns.conf"},
 	};
 	char state[128], images[128], text[512];
@@ -322,7 +340,10 @@ static void field_checks(const char *dir)
 	ok(!*damage_of(state, images, "first", ""), "a new state directory");
 	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
 		const char *d = damage_of(state, images, "ns/default/vms/x/config", objs[i].text);
-		ok(*objs[i].want ? strstr(d, objs[i].want) && strstr(d, "moved aside") : !*d,
+		ok(*objs[i].want ? strstr(d, objs[i].want) &&
+				       strstr(d, objs[i].aside ? "values refused and set aside"
+							       : "moved aside")
+				 : !*d,
 		   "config case %zu: %s", i, *objs[i].want ? objs[i].want : "a good one loads");
 		if (*objs[i].want ? !strstr(d, objs[i].want) : *d != 0)
 			printf("#   got: %s\n", d);
@@ -336,7 +357,10 @@ static void field_checks(const char *dir)
 		if (!strncmp(nss[i].text, "next-id=", 8))
 			*strstr(text, "next-id=7\n") = 0;
 		const char *d = damage_of(state, images, "ns/t/ns.conf", text);
-		ok(*nss[i].want ? strstr(d, nss[i].want) && strstr(d, "namespace t kept") : !*d,
+		ok(*nss[i].want ? strstr(d, nss[i].want) &&
+				      strstr(d, nss[i].aside ? "values refused and set aside"
+							     : "namespace t kept")
+				: !*d,
 		   "ns.conf case %zu: %s", i, *nss[i].want ? nss[i].want : "a good one loads");
 		if (*nss[i].want ? !strstr(d, nss[i].want) : *d != 0)
 			printf("#   got: %s\n", d);
