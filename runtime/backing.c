@@ -94,8 +94,8 @@ static int writable_by_qemu(int fd, const char *path, char *err, size_t errlen)
 	char why[300];
 	if (vm_user(&uid, &gid, why, sizeof(why)) || !uid || fstat(fd, &st) < 0)
 		return 0;
-	if (!(st.st_mode & S_IWOTH) && !((st.st_mode & S_IWGRP) && st.st_gid == gid) &&
-	    st.st_uid != uid)
+	/* its owner may chmod it; else its mode, for QEMU's groups too (kvm) */
+	if (st.st_uid != uid && !vm_user_may(&st, S_IWOTH))
 		return 0;
 	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is writable by QEMU's user: a VM that "
 		 "only reads it could write it; refused (chmod go-w, and root as its owner)", path,

@@ -4,6 +4,8 @@
 #define VMFS_VM_H
 #include "runtime/model.h"
 
+#include <sys/stat.h>
+
 #define VM_DISKS_MAX 16
 /* run/qemu: QEMU's working directory, its user's, the one place it can make files in (its
  * VNC socket, screen dumps). Everything else in run/ is root's: QEMU gets descriptors. */
@@ -50,6 +52,10 @@ bool vm_has_display(const struct object *o, char *why, size_t whylen);
 int vm_user(uid_t *uid, gid_t *gid, char *why, size_t whylen);
 /* host/info's "qemu user: vmfs (uid N)" or "qemu user: none (why)". */
 void vm_user_line(char *out, size_t len);
+/* Whether QEMU's user may read (bit S_IROTH) or write (S_IWOTH) a file of st by its mode,
+ * as the kernel decides it for a name or /proc/self/fd/N: owner, else its groups (kvm
+ * among them), else others. Root (VMFS_QEMU_USER=root) may all. */
+bool vm_user_may(const struct stat *st, mode_t bit);
 /* In the child about to exec QEMU: no capabilities (none can come back), that user's groups
  * (kvm among them) and uid. 0, or -errno: the child must not exec. */
 int vm_user_drop(void);

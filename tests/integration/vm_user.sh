@@ -132,7 +132,12 @@ like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0666, owner 0:0\) is writable by
 chown vmfs "$I/base.qcow2"
 chmod 644 "$I/base.qcow2"
 is "$(errno_of "$V/c/ctl" start)" "EPERM" "one QEMU's user owns too"
-chown root "$I/base.qcow2"
+chown root:kvm "$I/base.qcow2"
+chmod 664 "$I/base.qcow2"
+is "$(errno_of "$V/c/ctl" start)" "EPERM" "one group kvm may write (QEMU's user is in it) too"
+like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0664, owner 0:$(getent group kvm | cut -d: -f3)\) is writable by QEMU's user" "saying why"
+chown root:root "$I/base.qcow2"
+chmod 644 "$I/base.qcow2"
 vmfs_stop
 
 # no such user: VMs are refused, with the reason
