@@ -21,13 +21,15 @@
 struct vm_disk {
 	char path[4200];  /* what QEMU opens: the image, or the VM's overlay over it */
 	char image[4200]; /* the image itself */
-	const char *format, *iface, *cache;
+	const char *iface, *cache;
 };
 /* Parses config/disk (paths made absolute). Returns the number of disks. */
 int vm_disks(struct model *m, struct object *o, struct vm_disk *d, int max);
 /* Before a start: with config/snapshot true, makes the per-VM overlays that are missing
- * (kept across stop and start, removed with the VM). 0 or -errno with the reason. */
-int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen);
+ * (kept across stop and start, removed with the VM) over the images checked and open in f. 0 or -errno with the reason. */
+struct vm_files;
+int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f, char *err,
+		     size_t errlen);
 /* ctl "commit IMAGE": the VM's first disk, as it is now, becomes images/IMAGE. A running
  * VM is paused for the copy (QMP stop flushes its writes) and resumed after. The copy runs
  * in the background: -EINPROGRESS once it started, and o->job_wq wakes when it ended. */
