@@ -133,6 +133,21 @@ ok "an interrupted writer goes away" wait_for 5 sh -c "! kill -0 $writer"
 kill -CONT $cp 2>/dev/null
 ok "the copy goes on and ends" wait_for 30 test -f "$M/images/big2"
 ok "the log says so" wait_for 5 grep -q "committed disk 0 to images/big2" "$V/d5/log"
+# vmfs killed during a commit: the next one ends the copy left running, removes its part and
+# resumes the VM (run/commit said what to undo)
+echo "commit big4" >"$V/d5/ctl" 2>/dev/null &
+writer=$!
+for i in $(seq 1000); do cp=$(copier big4) && break; sleep 0.005; done
+kill -STOP $cp 2>/dev/null
+ok "a copy under way" test -n "$cp" -a -e "$T/images/big4.part"
+vmfs_kill9
+wait $writer 2>/dev/null
+vmfs_start --images "$T/images" || exit 1
+ok "vmfs mounted again ends the copy left running" \
+	wait_for 5 sh -c "! kill -0 $cp 2>/dev/null || grep -q '^State:.*Z' /proc/$cp/status"
+ok "removes its part" test ! -e "$T/images/big4.part" -a ! -e "$T/images/big4"
+ok "and the VM runs again" wait_for 5 grep -qx RUNNING "$V/d5/state"
+ok "the log says so" grep -q "commit to images/big4 was cut short when vmfs was killed: its partial copy removed, the VM resumed" "$V/d5/log"
 echo "commit big3" >"$V/d5/ctl" 2>/dev/null &
 writer=$!
 for i in $(seq 1000); do cp=$(copier big3) && break; sleep 0.005; done

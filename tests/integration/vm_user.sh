@@ -153,5 +153,7 @@ vmfs_stop
 # the opt-out, said to be unsafe
 VMFS_QEMU_USER=root vmfs_start --images "$I" || exit 1
 like "$(grep '^qemu user:' "$M/host/info")" "^qemu user: root \(VMFS_QEMU_USER=root: unsafe" "host/info: root, unsafe"
+ok "a commit works as before (qemu-img as root too)" "$XWRITE" "$V/c/ctl" "commit asroot.qcow2"
+is "$(qemu-img info -f qcow2 "$I/asroot.qcow2" | sed -n 's/^virtual size: .*(\([0-9]*\) bytes)$/\1/p')" "16777216" "its image is the disk's size"
 vmfs_stop
 done_testing
