@@ -1,7 +1,9 @@
-/* The backing-chain check. Each layer is read with `qemu-img info` of that one file, which
- * opens no backing file: the next layer is looked at only once its path has been resolved
- * (through an O_PATH descriptor, so that every symbolic link on the way is followed) and
- * found inside a root. qemu-img info --backing-chain would open the whole chain first. */
+/* The backing-chain check. Each qcow2 layer is read with `qemu-img info` of that one file
+ * (given open, as /proc/self/fd/3, to a qemu-img run as QEMU's user), which opens no
+ * backing file: the next layer is looked at only once its path has been resolved (through
+ * an O_PATH descriptor, so that every symbolic link on the way is followed) and found
+ * inside a root. qemu-img info --backing-chain would open the whole chain first. A raw
+ * layer has no header that could name another file: no qemu-img reads it. */
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -161,7 +163,7 @@ int backing_parse(const char *json, const char *path, struct backing_layer *l, c
 		return -EIO;
 	}
 	int r = 0;
-	/* the name as recorded, resolved here: qemu-img read the file as /proc/PID/fd/N, so
+	/* the name as recorded, resolved here: qemu-img read the file as /proc/self/fd/3, so
 	 * its own full-backing-filename would lie under /proc */
 	const char *df = NULL, *bf = jstr(j, "backing-filename"), *f = jstr(j, "format");
 	const char *bfmt = jstr(j, "backing-filename-format");
