@@ -148,8 +148,9 @@ static void intent_clear(struct model *m, struct object *o)
 	}
 }
 
-/* The qemu-img a killed vmfs left writing part: ended (it holds the file open). */
-static bool holds(int pid, const char *part)
+/* The qemu-img a killed vmfs left writing part: ended (it holds the file open). Its links
+ * are read, no file behind them is touched (a qemu-img of someone else's on a hung mount). */
+static bool holds(int pid, const char *real)
 {
 	char dir[64], link[64], to[PATH_MAX];
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
@@ -160,7 +161,7 @@ static bool holds(int pid, const char *part)
 		snprintf(link, sizeof(link), "%.20s/%.20s", dir, de->d_name);
 		ssize_t n = readlink(link, to, sizeof(to) - 1);
 		to[n > 0 ? n : 0] = 0;
-		found = n > 0 && !strcmp(to, part);
+		found = n > 0 && !strcmp(to, real);
 	}
 	if (d)
 		closedir(d);
@@ -169,6 +170,9 @@ static bool holds(int pid, const char *part)
 
 static void part_writer_end(const char *part)
 {
+	char real[PATH_MAX];
+	if (!realpath(part, real)) /* as the kernel names it in /proc */
+		return;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
@@ -180,7 +184,7 @@ static void part_writer_end(const char *part)
 			continue;
 		}
 		const char *base = strrchr(text, '/') ? strrchr(text, '/') + 1 : text;
-		if (!strcmp(base, "qemu-img") && holds(pid, part))
+		if (!strcmp(base, "qemu-img") && holds(pid, real))
 			kill(pid, SIGKILL);
 		free(text);
 	}
