@@ -131,6 +131,10 @@ refused link.qcow2 EACCES "link.qcow2 is $O/disk.qcow2, outside images/" "a symb
 refused vialink.qcow2 EACCES "secret.raw is $O/secret, outside images/" "a backing file that is a link out of images/"
 refused json.qcow2 EPERM "not a file" "a json: backing file"
 refused data.qcow2 EACCES "the data file of .*outside images/" "a qcow2 whose external data file is outside"
+qemu-img create -q -f qcow2 -o data_file="$I/wdata.raw" "$I/wdata.qcow2" 1M
+chgrp kvm "$I/wdata.raw" && chmod 664 "$I/wdata.raw"
+refused wdata.qcow2 EPERM "the data file of .*wdata.qcow2: .*wdata.raw \(mode 0664, owner 0:[0-9]+\) is writable by QEMU's user" \
+	"a data file (of a layer QEMU only reads) group kvm may write"
 refused "$O/disk.qcow2" EACCES "outside images/" "config/disk naming a file outside images/"
 mkdir -p "$S/ns/default/vms/e/run"
 cp "$I/disk.qcow2" "$S/ns/default/vms/e/run/planted.qcow2" 2>/dev/null ||
