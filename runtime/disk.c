@@ -114,23 +114,26 @@ static int qemu_img_status(int st, int outfd, char *err, size_t errlen)
 
 /* Whether QEMU's user may read fd's file: qemu-img, as that user, reopens it by
  * /proc/self/fd/N, where its mode decides (QEMU itself gets it open). */
-static int user_reads(int fd, const char *name, char *err, size_t errlen)
+static int user_reads(int fd, char *err, size_t errlen)
 {
 	struct stat st;
 	uid_t uid;
 	gid_t gid;
-	char why[300];
+	char why[300], link[64], name[PATH_MAX];
 	int r = vm_user(&uid, &gid, why, sizeof(why));
 	if (r) {
 		snprintf(err, errlen, "%s", why);
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		snprintf(err, errlen, "%s", strerror(errno));
 		return -errno;
 	}
 	if (vm_user_may(&st, S_IROTH))
 		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, name, sizeof(name) - 1);
+	name[n > 0 ? n : 0] = 0;
 	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is not readable by QEMU's user, as which "
 		 "qemu-img reads it: refused (chmod a+r, or give it the group kvm)", name,
 		 (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
@@ -148,7 +151,7 @@ int disk_info(int fd, const char *name, const char *format, int timeout_ms, stru
 		argv[4] = argv[6];
 		argv[5] = NULL;
 	}
-	int r = user_reads(fd, name, err, errlen);
+	int r = user_reads(fd, err, errlen);
 	if (r)
 		return r;
 	int outfd, st;
@@ -283,6 +286,12 @@ pid_t disk_commit_start(const struct vm_chain *c, int storefd, const char *name,
 		sb_free(&spec);
 		snprintf(err, errlen, "the chain is too long");
 		return r ? r : -E2BIG;
+	}
+	for (int i = 0; i < nfds && !r; i++)
+		r = user_reads(fds[i], err, errlen);
+	if (r) {
+		sb_free(&spec);
+		return r;
 	}
 	snprintf(part, sizeof(part), "%s.part", name);
 	/* made here, beneath the store's descriptor; QEMU's user's while qemu-img writes it

@@ -288,7 +288,7 @@ void vm_job_cancel(struct model *m, struct object *o, const char *why)
 /* The image store, for the part a commit writes beneath it; -errno */
 static int store_open(struct model *m)
 {
-	int fd = open(m->imagedir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = fcntl(m->imagefd, F_DUPFD_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
 

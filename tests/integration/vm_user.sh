@@ -137,6 +137,10 @@ chmod 664 "$I/base.qcow2"
 is "$(errno_of "$V/c/ctl" start)" "EPERM" "one group kvm may write (QEMU's user is in it) too"
 like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0664, owner 0:$(getent group kvm | cut -d: -f3)\) is writable by QEMU's user" "saying why"
 chown root:root "$I/base.qcow2"
+# qemu-img reads a qcow2's header as QEMU's user: one only root may read is refused, in words
+chmod 600 "$I/base.qcow2"
+is "$(errno_of "$V/c/ctl" start)" "EACCES" "a qcow2 base QEMU's user may not read is refused"
+like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0600, owner 0:0\) is not readable by QEMU's user, as which qemu-img reads it" "saying why"
 chmod 644 "$I/base.qcow2"
 vmfs_stop
 
