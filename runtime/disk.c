@@ -283,9 +283,10 @@ pid_t disk_commit_start(const struct vm_chain *c, int storefd, const char *name,
 	if (r)
 		return r;
 	if (c->n > CHAIN_MAX + 1 || (r = chain_spec(c, &spec, fds, &nfds))) {
+		r = r ? r : -E2BIG;
 		sb_free(&spec);
-		snprintf(err, errlen, "the chain is too long");
-		return r ? r : -E2BIG;
+		snprintf(err, errlen, "cannot name the chain to qemu-img: %s", strerror(-r));
+		return r;
 	}
 	for (int i = 0; i < nfds && !r; i++)
 		r = user_reads(fds[i], err, errlen);
