@@ -213,7 +213,9 @@ void vm_job_recover(struct model *m, struct object *o)
 	model_image_path(m, image, dst, sizeof(dst));
 	snprintf(part, sizeof(part), "%s.part", dst);
 	part_writer_end(part);
-	bool removed = unlink(part) == 0;
+	char pname[NAME_MAX_LEN + 8];
+	snprintf(pname, sizeof(pname), "%s.part", image);
+	bool removed = unlinkat(m->imagefd, pname, 0) == 0; /* in the store's own descriptor */
 	bool alive = o->state == ST_RUNNING || o->state == ST_PAUSED;
 	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", err, sizeof(err)) == 0;
 	if (resumed && o->state == ST_PAUSED)
