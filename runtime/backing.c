@@ -1,7 +1,9 @@
-/* The backing-chain check. Each layer is read with `qemu-img info` of that one file, which
- * opens no backing file: the next layer is looked at only once its path has been resolved
- * (through an O_PATH descriptor, so that every symbolic link on the way is followed) and
- * found inside a root. qemu-img info --backing-chain would open the whole chain first. */
+/* The backing-chain check. Each qcow2 layer is read with `qemu-img info` of that one file
+ * (given open, as /proc/self/fd/3, to a qemu-img run as QEMU's user), which opens no
+ * backing file: the next layer is looked at only once its path has been resolved (through
+ * an O_PATH descriptor, so that every symbolic link on the way is followed) and found
+ * inside a root. qemu-img info --backing-chain would open the whole chain first. A raw
+ * layer has no header that could name another file: no qemu-img reads it. */
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -97,8 +99,8 @@ static int writable_by_qemu(int fd, const char *path, char *err, size_t errlen)
 	char why[300];
 	if (vm_user(&uid, &gid, why, sizeof(why)) || !uid || fstat(fd, &st) < 0)
 		return 0;
-	if (!(st.st_mode & S_IWOTH) && !((st.st_mode & S_IWGRP) && st.st_gid == gid) &&
-	    st.st_uid != uid)
+	/* its owner may chmod it; else its mode, for QEMU's groups too (kvm) */
+	if (st.st_uid != uid && !vm_user_may(&st, S_IWOTH))
 		return 0;
 	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is writable by QEMU's user: a VM that "
 		 "only reads it could write it; refused (chmod go-w, and root as its owner)", path,
@@ -178,16 +180,19 @@ int backing_parse(const char *json, const char *path, struct backing_layer *l, c
 {
 	json_object *j = json_tokener_parse(json), *fs, *fsd;
 	*l->backing = *l->backing_format = *l->data_file = *l->format = 0;
+	l->size = 0;
 	if (!j || !json_object_is_type(j, json_type_object)) {
 		snprintf(err, errlen, "cannot read %s: qemu-img info gave no JSON object", path);
 		json_object_put(j);
 		return -EIO;
 	}
 	int r = 0;
-	/* the name as recorded, resolved here: qemu-img read the file as /proc/PID/fd/N, so
+	/* the name as recorded, resolved here: qemu-img read the file as /proc/self/fd/3, so
 	 * its own full-backing-filename would lie under /proc */
 	const char *df = NULL, *bf = jstr(j, "backing-filename"), *f = jstr(j, "format");
 	const char *bfmt = jstr(j, "backing-filename-format");
+	json_object *vs;
+	l->size = json_object_object_get_ex(j, "virtual-size", &vs) ? json_object_get_int64(vs) : 0;
 	if (!bf)
 		bf = jstr(j, "full-backing-filename");
 	if (json_object_object_get_ex(j, "format-specific", &fs) &&
@@ -253,16 +258,18 @@ static int info_cached(int fd, const char *real, const char *format, struct back
 	const char *asked = format ? format : "";
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	if (!strcmp(asked, "raw")) { /* no header: nothing in it names another file */
+		*l = (struct backing_layer){.format = "raw", .size = disk_raw_size(fd)};
+		return 0;
+	}
 	for (int i = 0; i < CACHE_MAX; i++)
 		if (same(cache[i], &st, real, asked)) {
 			*l = cache[i]->l;
 			return 0;
 		}
 	/* qemu-img reads the very file vmfs holds open, not whatever the name is by now */
-	char path[64];
 	struct sbuf out = {0};
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), fd);
-	int r = disk_info(path, format, INFO_TIMEOUT, &out, err, errlen);
+	int r = disk_info(fd, real, format, INFO_TIMEOUT, &out, err, errlen);
 	if (!r)
 		r = backing_parse(out.p, real, l, err, errlen);
 	sb_free(&out);
@@ -295,6 +302,7 @@ static int layer(const struct roots *rt, const char *what, const char *real, int
 		return r;
 	}
 	snprintf(v->format, sizeof(v->format), "%s", l->format);
+	v->size = l->size;
 	if (!*l->data_file)
 		return 0;
 	v->datafd = open_checked(rt, l->data_file, dreal, sizeof(dreal),
@@ -305,7 +313,7 @@ static int layer(const struct roots *rt, const char *what, const char *real, int
 	return v->datafd;
 }
 
-static void chain_close(struct vm_chain *c)
+void vm_chain_close(struct vm_chain *c)
 {
 	for (int i = 0; i < c->n; i++) {
 		int *fds[] = {&c->l[i].fd, &c->l[i].rwfd, &c->l[i].datafd, &c->l[i].datarw};
@@ -371,26 +379,36 @@ void vm_files_close(struct vm_files *f)
 		close(f->kernel);
 	if (f->initrd >= 0)
 		close(f->initrd);
-	chain_close(&f->cdrom);
+	vm_chain_close(&f->cdrom);
 	for (int i = 0; i < f->ndisks; i++)
-		chain_close(&f->disk[i]);
+		vm_chain_close(&f->disk[i]);
 	vm_files_init(f);
+}
+
+/* images/ and o's own directory */
+static void roots_of(struct model *m, struct object *o, struct roots *rt)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/ns/%s/vms/%s", m->statedir, o->ns->name, o->name);
+	rt->n = 0;
+	rt->vm = -1;
+	rt->storefd = -1;
+	if (realpath(m->imagedir, rt->dir[rt->n])) {
+		rt->storefd = m->imagefd;
+		rt->n++;
+	}
+	if (realpath(dir, rt->dir[rt->n]))
+		rt->vm = rt->n++;
+	who_of(&rt->who, o->ns->uid, o->ns->gid);
 }
 
 static int files_open(struct model *m, struct object *o, struct vm_files *f, char *err,
 		      size_t errlen)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
-	struct roots rt = {.n = 0, .vm = -1, .storefd = -1};
-	char dir[PATH_MAX], path[PATH_MAX], real[PATH_MAX], what[32];
-	snprintf(dir, sizeof(dir), "%s/ns/%s/vms/%s", m->statedir, o->ns->name, o->name);
-	if (realpath(m->imagedir, rt.dir[rt.n])) {
-		rt.storefd = m->imagefd;
-		rt.n++;
-	}
-	if (realpath(dir, rt.dir[rt.n]))
-		rt.vm = rt.n++;
-	who_of(&rt.who, o->ns->uid, o->ns->gid);
+	struct roots rt;
+	char path[PATH_MAX], real[PATH_MAX], what[32];
+	roots_of(m, o, &rt);
 	const char *kernel = obj_cfg(o, "kernel"), *initrd = obj_cfg(o, "initrd");
 	if (!*kernel && !*obj_cfg(o, "disk") && !*obj_cfg(o, "cdrom")) {
 		kernel = "vmlinuz"; /* as runtime/qemu.c boots it */
@@ -437,6 +455,28 @@ int vm_files_open(struct model *m, struct object *o, struct vm_files *f, char *e
 	return r;
 }
 
+/* The overlay at path (made by vmfs in the VM's own directory, root's: no link can be
+ * there), open for writing too, on top of c. */
+static int overlay_top(const char *path, int i, struct vm_chain *c, char *err, size_t errlen)
+{
+	int rw = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", rw);
+	int ro = rw < 0 ? -1 : open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (ro < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "disk %d: the overlay %s: %s", i, path, strerror(-e));
+		if (rw >= 0)
+			close(rw);
+		return e;
+	}
+	memmove(&c->l[1], &c->l[0], c->n * sizeof(c->l[0]));
+	c->n++;
+	c->l[0] = (struct vm_layer){.fd = ro, .rwfd = rw, .datafd = -1, .datarw = -1};
+	snprintf(c->l[0].format, sizeof(c->l[0].format), "qcow2");
+	return 0;
+}
+
 int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, char *err,
 		      size_t errlen)
 {
@@ -445,23 +485,46 @@ int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, cha
 		return 0;
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
 	for (int i = 0; i < n && i < f->ndisks; i++) {
-		struct vm_chain *c = &f->disk[i];
-		/* made by vmfs in the VM's own directory (root's): no link can be there */
-		int rw = open(d[i].path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-		char link[64];
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", rw);
-		int ro = rw < 0 ? -1 : open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (ro < 0) {
-			int e = -errno;
-			snprintf(err, errlen, "disk %d: the overlay %s: %s", i, d[i].path, strerror(-e));
-			if (rw >= 0)
-				close(rw);
-			return e;
-		}
-		memmove(&c->l[1], &c->l[0], c->n * sizeof(c->l[0]));
-		c->n++;
-		c->l[0] = (struct vm_layer){.fd = ro, .rwfd = rw, .datafd = -1, .datarw = -1};
-		snprintf(c->l[0].format, sizeof(c->l[0].format), "qcow2");
+		int r = overlay_top(d[i].path, i, &f->disk[i], err, errlen);
+		if (r)
+			return r;
 	}
 	return 0;
+}
+
+static int commit_chain(struct model *m, struct object *o, bool overlay, struct vm_chain *c,
+			char *err, size_t errlen)
+{
+	static struct vm_disk d[VM_DISKS_MAX];
+	static struct backing_layer l;
+	struct roots rt;
+	char why[900];
+	roots_of(m, o, &rt);
+	if (vm_disks(m, o, d, VM_DISKS_MAX) < 1) {
+		snprintf(err, errlen, "%s has no disk", o->name);
+		return -EINVAL;
+	}
+	int r = chain_open(&rt, "disk 0", d[0].image, true, !obj_cfg_bool(o, "snapshot"), c,
+			   err, errlen);
+	if (r || !overlay || (r = overlay_top(d[0].path, 0, c, err, errlen)))
+		return r;
+	/* its header as QEMU left it: a data file there would be opened by its name */
+	if ((r = info_cached(c->l[0].fd, d[0].path, "qcow2", &l, why, sizeof(why))))
+		snprintf(err, errlen, "disk 0: the overlay: %s", why);
+	else if (*l.data_file) {
+		snprintf(err, errlen, "disk 0: the overlay %s names the data file %s, which vmfs "
+			 "never makes (QEMU wrote its header): refused", d[0].path, l.data_file);
+		r = -EPERM;
+	}
+	return r;
+}
+
+int vm_commit_chain(struct model *m, struct object *o, bool overlay, struct vm_chain *c,
+		    char *err, size_t errlen)
+{
+	c->n = 0;
+	int r = commit_chain(m, o, overlay, c, err, errlen);
+	if (r)
+		vm_chain_close(c);
+	return r;
 }

@@ -8,6 +8,7 @@
 #include "runtime/model.h"
 
 #include <limits.h>
+#include <stdint.h>
 
 #include "runtime/vm.h"
 
@@ -19,6 +20,7 @@ struct backing_layer {
 	char backing_format[32];   /* as recorded; "" if not (QEMU probes it) */
 	char data_file[PATH_MAX];  /* a qcow2's external data file; "" for none */
 	char format[16];           /* its own: qcow2 or raw */
+	long long size;            /* the disk it holds, in bytes */
 };
 /* Parses `qemu-img info --output=json` of path: a relative backing file resolved beside
  * path. 0, or -EPERM (a format other than qcow2 and raw, a json: or protocol name, a relative
@@ -32,6 +34,7 @@ struct vm_layer {
 	int fd, rwfd, datafd, datarw;
 	bool blockdev; /* a block device, not a file */
 	char format[16];
+	uint64_t size; /* the disk it holds, in bytes */
 };
 /* A disk top first, each layer backed by the next. */
 struct vm_chain {
@@ -53,6 +56,13 @@ void vm_files_close(struct vm_files *f);
  * file name: json:, nbd:, ...) or qemu-img's error, with the reason in err. */
 int vm_files_open(struct model *m, struct object *o, struct vm_files *f, char *err,
 		  size_t errlen);
+/* For a commit of o's first disk: its chain as it is now, every layer checked and open as
+ * for a start, topped by the VM's overlay if overlay. The overlay is QEMU's to write: the
+ * backing file its header names is never used (the checked chain is), and one naming a data
+ * file is refused. 0, or -errno with the reason in err. */
+int vm_commit_chain(struct model *m, struct object *o, bool overlay, struct vm_chain *c,
+		    char *err, size_t errlen);
+void vm_chain_close(struct vm_chain *c);
 /* With config/snapshot true, after the overlays were made: each disk's overlay, open for
  * writing, becomes the top of its chain. */
 int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, char *err,

@@ -2,16 +2,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/backing.h"
+#include "runtime/beneath.h"
 #include "runtime/util.h"
+#include "runtime/vm.h"
+
+#define FDS_MAX (2 * (CHAIN_MAX + 1) + 1) /* a chain's layers and data files, and an output */
 
 const char *disk_format_fd(int fd)
 {
@@ -21,30 +28,50 @@ const char *disk_format_fd(int fd)
 	return !memcmp(magic, "QFI\xfb", 4) ? "qcow2" : "raw";
 }
 
-const char *disk_format(const char *path)
+int64_t disk_raw_size(int fd)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	const char *f = disk_format_fd(fd);
-	if (fd >= 0)
-		close(fd);
-	return f;
+	struct stat st;
+	uint64_t n;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return st.st_size;
+	return ioctl(fd, BLKGETSIZE64, &n) < 0 ? -errno : (int64_t)n;
 }
 
-/* Starts qemu-img in dirfd (-1: here), its output into a pipe (*outfd): the last line is
- * the reason when it fails. */
-static pid_t qemu_img_start(int dirfd, char *const argv[], int *outfd)
+/* Starts qemu-img in dirfd (-1: /), its output into a pipe (*outfd): the last line is the
+ * reason when it fails. fds[i] becomes its descriptor 3 + i, named /proc/self/fd/(3 + i),
+ * and it has no other. drop: as QEMU's user, with QEMU's own drop. */
+static pid_t qemu_img_start(int dirfd, char *const argv[], const int *fds, int nfds, bool drop,
+			    int *outfd)
 {
 	int p[2];
+	if (nfds > FDS_MAX)
+		return -EMFILE;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigset_t none;
+		int hi[FDS_MAX];
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* vmfs blocks signals for its signalfd */
-		if ((dirfd >= 0 && fchdir(dirfd) < 0) || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+		if ((dirfd >= 0 ? fchdir(dirfd) : chdir("/")) < 0 || dup2(p[1], 1) < 0 ||
+		    dup2(p[1], 2) < 0)
 			_exit(127);
-		close_range(3, ~0U, 0);
+		/* above every number they go to first, so none is overwritten on the way */
+		for (int i = 0; i < nfds; i++)
+			if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + nfds)) < 0)
+				_exit(127);
+		for (int i = 0; i < nfds; i++)
+			if (dup2(hi[i], 3 + i) < 0)
+				_exit(127);
+		close_range(3 + nfds, ~0U, 0);
+		int e = drop ? vm_user_drop() : 0;
+		if (e) {
+			printf("cannot become QEMU's user to run qemu-img: %s\n", strerror(-e));
+			_exit(127);
+		}
 		execvp("qemu-img", argv);
 		printf("cannot run qemu-img: %s (Debian's qemu-utils installs it)\n", strerror(errno));
 		_exit(127);
@@ -85,37 +112,56 @@ static int qemu_img_status(int st, int outfd, char *err, size_t errlen)
 	return -EIO;
 }
 
-static int qemu_img(int dirfd, char *const argv[], char *err, size_t errlen)
+/* Whether QEMU's user may read fd's file: qemu-img, as that user, reopens it by
+ * /proc/self/fd/N, where its mode decides (QEMU itself gets it open). */
+static int user_reads(int fd, char *err, size_t errlen)
 {
-	int outfd, st;
-	pid_t pid = qemu_img_start(dirfd, argv, &outfd);
-	if (pid < 0)
-		return pid;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return qemu_img_status(st, outfd, err, errlen);
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	char why[300], link[64], name[PATH_MAX];
+	int r = vm_user(&uid, &gid, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "%s", why);
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -errno;
+	}
+	if (vm_user_may(&st, S_IROTH))
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, name, sizeof(name) - 1);
+	name[n > 0 ? n : 0] = 0;
+	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is not readable by QEMU's user, as which "
+		 "qemu-img reads it: refused (chmod a+r, or give it the group kvm)", name,
+		 (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
+	return -EACCES;
 }
 
-int disk_info(const char *path, const char *format, int timeout_ms, struct sbuf *out, char *err,
-	      size_t errlen)
+int disk_info(int fd, const char *name, const char *format, int timeout_ms, struct sbuf *out,
+	      char *err, size_t errlen)
 {
 	/* one layer only: with --backing-chain qemu-img would open each backing file before
 	 * anyone has looked at where it lies */
 	char *argv[] = {"qemu-img", "info", "--output=json", "-U", "-f", (char *)format,
-			(char *)path, NULL};
+			"/proc/self/fd/3", NULL};
 	if (!format) { /* let it probe, as QEMU will */
-		argv[4] = (char *)path;
+		argv[4] = argv[6];
 		argv[5] = NULL;
 	}
+	int r = user_reads(fd, err, errlen);
+	if (r)
+		return r;
 	int outfd, st;
-	pid_t pid = qemu_img_start(-1, argv, &outfd);
+	pid_t pid = qemu_img_start(-1, argv, &fd, 1, true, &outfd);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot run qemu-img: %s", strerror(-pid));
 		return pid;
 	}
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int r = 0;
 	char buf[4096];
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -142,9 +188,9 @@ int disk_info(const char *path, const char *format, int timeout_ms, struct sbuf 
 		;
 	close(outfd);
 	if (r == -ETIMEDOUT)
-		snprintf(err, errlen, "qemu-img info %s took over %d ms", path, timeout_ms);
+		snprintf(err, errlen, "qemu-img info %s took over %d ms", name, timeout_ms);
 	else if (r)
-		snprintf(err, errlen, "qemu-img info %s said too much", path);
+		snprintf(err, errlen, "qemu-img info %s said too much", name);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		while (out->len && (out->p[out->len - 1] == '\n' || out->p[out->len - 1] == ' '))
 			out->len--;
@@ -158,10 +204,10 @@ int disk_info(const char *path, const char *format, int timeout_ms, struct sbuf 
 	return r ? r : sb_err(out);
 }
 
-int disk_overlay(int dirfd, const char *name, const char *base, bool *fresh, char *err,
-		 size_t errlen)
+int disk_overlay(int dirfd, const char *name, const char *base, const char *format,
+		 uint64_t size, bool *fresh, char *err, size_t errlen)
 {
-	char side[300];
+	char side[300], bytes[32];
 	auto_free char *was = NULL;
 	struct stat st;
 	snprintf(side, sizeof(side), "%s.base", name);
@@ -170,39 +216,144 @@ int disk_overlay(int dirfd, const char *name, const char *base, bool *fresh, cha
 	    fstatat(dirfd, name, &st, 0) == 0)
 		return 0;
 	unlinkat(dirfd, name, 0); /* made for another base: its writes no longer apply */
-	char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", (char *)disk_format(base),
-			"-b", (char *)base, (char *)name, NULL};
-	int r = qemu_img(dirfd, argv, err, errlen);
+	/* -u: base is named, never opened (by root); the size is the checked base's own */
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)size);
+	char *argv[] = {"qemu-img", "create", "-q", "-u", "-f", "qcow2", "-F", (char *)format,
+			"-b", (char *)base, (char *)name, bytes, NULL};
+	int outfd, status;
+	pid_t pid = qemu_img_start(dirfd, argv, NULL, 0, false, &outfd);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot run qemu-img: %s", strerror(-pid));
+		return pid;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int r = qemu_img_status(status, outfd, err, errlen);
+	uid_t uid;
+	gid_t gid;
+	char why[300];
+	/* QEMU gets it open; qemu-img (a commit), as QEMU's user, reads it by its mode */
+	if (!r && !vm_user(&uid, &gid, why, sizeof(why)) &&
+	    (fchownat(dirfd, name, 0, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	     fchmodat(dirfd, name, 0640, 0) < 0)) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+	}
 	if (!r)
 		r = write_atomic(dirfd, side, base, strlen(base), 0);
 	*fresh = !r;
 	return r;
 }
 
-pid_t disk_commit_start(const char *src, const char *dst, bool share, int *outfd)
+/* The source of a commit: c as one json: file name, each layer's file, data file and
+ * backing given as the descriptors 3... (in the order of fds), the last with no backing. */
+static int chain_spec(const struct vm_chain *c, struct sbuf *spec, int *fds, int *nfds)
 {
-	char part[4200];
-	snprintf(part, sizeof(part), "%s.part", dst);
-	char *argv[16] = {"qemu-img", "convert", "-q", "-f", (char *)disk_format(src), "-O", "qcow2"};
-	int n = 7;
-	if (share)
-		argv[n++] = "-U";
-	argv[n++] = (char *)src;
-	argv[n++] = part;
-	argv[n] = NULL;
-	return qemu_img_start(-1, argv, outfd);
+	sb_puts(spec, "json:");
+	for (int j = 0; j < c->n; j++) {
+		const struct vm_layer *l = &c->l[j];
+		fds[(*nfds)++] = l->fd;
+		sb_printf(spec, "{\"driver\":\"%s\",\"file\":{\"driver\":\"%s\",\"filename\":"
+			  "\"/proc/self/fd/%d\"}", l->format, l->blockdev ? "host_device" : "file",
+			  2 + *nfds);
+		if (l->datafd >= 0) {
+			fds[(*nfds)++] = l->datafd;
+			sb_printf(spec, ",\"data-file\":{\"driver\":\"file\",\"filename\":"
+				  "\"/proc/self/fd/%d\"}", 2 + *nfds);
+		}
+		if (j + 1 < c->n)
+			sb_puts(spec, ",\"backing\":");
+		else if (!strcmp(l->format, "qcow2"))
+			sb_puts(spec, ",\"backing\":null");
+	}
+	for (int j = 0; j < c->n; j++)
+		sb_puts(spec, "}");
+	return sb_err(spec);
 }
 
-int disk_commit_end(int st, int outfd, const char *dst, char *err, size_t errlen)
+pid_t disk_commit_start(const struct vm_chain *c, int storefd, const char *name, bool share,
+			int *partfd, int *outfd, char *err, size_t errlen)
 {
-	char part[4200];
-	snprintf(part, sizeof(part), "%s.part", dst);
-	int r = qemu_img_status(st, outfd, err, errlen);
-	if (!r && renameat2(AT_FDCWD, part, AT_FDCWD, dst, RENAME_NOREPLACE) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot rename %s: %s", part, strerror(errno));
-	}
+	char part[300], out[32];
+	uid_t uid;
+	gid_t gid;
+	int fds[FDS_MAX], nfds = 0;
+	struct sbuf spec = {0};
+	int r = vm_user(&uid, &gid, err, errlen);
 	if (r)
-		unlink(part);
+		return r;
+	if (c->n > CHAIN_MAX + 1 || (r = chain_spec(c, &spec, fds, &nfds))) {
+		r = r ? r : -E2BIG;
+		sb_free(&spec);
+		snprintf(err, errlen, "cannot name the chain to qemu-img: %s", strerror(-r));
+		return r;
+	}
+	for (int i = 0; i < nfds && !r; i++)
+		r = user_reads(fds[i], err, errlen);
+	if (r) {
+		sb_free(&spec);
+		return r;
+	}
+	snprintf(part, sizeof(part), "%s.part", name);
+	/* made here, beneath the store's descriptor; QEMU's user's while qemu-img writes it
+	 * (it reopens it by /proc/self/fd/N), root's again before its rename */
+	*partfd = beneath_open(storefd, part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+	if (*partfd < 0 || (uid && fchown(*partfd, uid, gid) < 0)) {
+		r = -errno;
+		snprintf(err, errlen, "cannot make images/%s: %s", part, strerror(errno));
+		if (*partfd >= 0) {
+			close(*partfd);
+			unlinkat(storefd, part, 0);
+		}
+		sb_free(&spec);
+		return r;
+	}
+	fds[nfds++] = *partfd;
+	snprintf(out, sizeof(out), "/proc/self/fd/%d", 2 + nfds);
+	char *argv[10] = {"qemu-img", "convert", "-q"};
+	int n = 3;
+	if (share)
+		argv[n++] = "-U";
+	argv[n++] = spec.p;
+	argv[n++] = "-O";
+	argv[n++] = "qcow2";
+	argv[n++] = out;
+	pid_t pid = qemu_img_start(-1, argv, fds, nfds, true, outfd);
+	sb_free(&spec);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot run qemu-img: %s", strerror(-pid));
+		close(*partfd);
+		unlinkat(storefd, part, 0);
+	}
+	return pid;
+}
+
+int disk_commit_end(int st, int outfd, int storefd, int partfd, const char *name, char *err,
+		    size_t errlen)
+{
+	char part[300];
+	struct stat a, b;
+	snprintf(part, sizeof(part), "%s.part", name);
+	int r = qemu_img_status(st, outfd, err, errlen);
+	/* root's, as every image (QEMU's user reads it, as qemu-img did write it) */
+	if (!r && (fchown(partfd, 0, 0) < 0 || fchmod(partfd, 0644) < 0 || fsync(partfd) < 0)) {
+		r = -errno;
+		snprintf(err, errlen, "cannot hand images/%s to root: %s", part, strerror(errno));
+	}
+	/* the name still the file made for it (only root writes the store) */
+	if (!r && (fstat(partfd, &a) < 0 || fstatat(storefd, part, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+		   a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+		r = -ESTALE;
+		snprintf(err, errlen, "images/%s is no longer the file the copy wrote", part);
+	}
+	if (!r && renameat2(storefd, part, storefd, name, RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot rename images/%s: %s", part, strerror(errno));
+	}
+	if (r && fstatat(storefd, part, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstat(partfd, &a) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		unlinkat(storefd, part, 0);
+	close(partfd);
 	return r;
 }

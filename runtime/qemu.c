@@ -379,7 +379,7 @@ static int vm_prepare(struct model *m, struct object *o, int rundfd, struct vm_f
 	if (!r)
 		r = vm_files_open(m, o, f, why, sizeof(why));
 	if (!r)
-		r = vm_disks_prepare(m, o, why, sizeof(why));
+		r = vm_disks_prepare(m, o, f, why, sizeof(why));
 	if (!r)
 		r = vm_files_overlays(m, o, f, why, sizeof(why));
 	if (!r)

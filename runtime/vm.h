@@ -4,6 +4,8 @@
 #define VMFS_VM_H
 #include "runtime/model.h"
 
+#include <sys/stat.h>
+
 #define VM_DISKS_MAX 16
 /* run/qemu: QEMU's working directory, its user's, the one place it can make files in (its
  * VNC socket, screen dumps). Everything else in run/ is root's: QEMU gets descriptors. */
@@ -19,13 +21,15 @@
 struct vm_disk {
 	char path[4200];  /* what QEMU opens: the image, or the VM's overlay over it */
 	char image[4200]; /* the image itself */
-	const char *format, *iface, *cache;
+	const char *iface, *cache;
 };
 /* Parses config/disk (paths made absolute). Returns the number of disks. */
 int vm_disks(struct model *m, struct object *o, struct vm_disk *d, int max);
 /* Before a start: with config/snapshot true, makes the per-VM overlays that are missing
- * (kept across stop and start, removed with the VM). 0 or -errno with the reason. */
-int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen);
+ * (kept across stop and start, removed with the VM) over the images checked and open in f. 0 or -errno with the reason. */
+struct vm_files;
+int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f, char *err,
+		     size_t errlen);
 /* ctl "commit IMAGE": the VM's first disk, as it is now, becomes images/IMAGE. A running
  * VM is paused for the copy (QMP stop flushes its writes) and resumed after. The copy runs
  * in the background: -EINPROGRESS once it started, and o->job_wq wakes when it ended. */
@@ -50,6 +54,10 @@ bool vm_has_display(const struct object *o, char *why, size_t whylen);
 int vm_user(uid_t *uid, gid_t *gid, char *why, size_t whylen);
 /* host/info's "qemu user: vmfs (uid N)" or "qemu user: none (why)". */
 void vm_user_line(char *out, size_t len);
+/* Whether QEMU's user may read (bit S_IROTH) or write (S_IWOTH) a file of st by its mode,
+ * as the kernel decides it for a name or /proc/self/fd/N: owner, else its groups (kvm
+ * among them), else others. Root (VMFS_QEMU_USER=root) may all. */
+bool vm_user_may(const struct stat *st, mode_t bit);
 /* In the child about to exec QEMU: no capabilities (none can come back), that user's groups
  * (kvm among them) and uid. 0, or -errno: the child must not exec. */
 int vm_user_drop(void);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "runtime/backing.h"
 #include "runtime/disk.h"
 #include "runtime/lifecycle.h"
 #include "runtime/qmp.h"
@@ -47,14 +48,12 @@ int vm_disks(struct model *m, struct object *o, struct vm_disk *d, int max)
 				if (!strcmp(opt, caches[i]))
 					k->cache = caches[i];
 		}
-		if (snap) {
+		/* (nothing here opens the image: runtime/backing.c does, once it is checked) */
+		if (snap)
 			snprintf(k->path, sizeof(k->path), "%s/ns/%s/vms/%s/disk%d.qcow2", m->statedir,
 				 o->ns->name, o->name, n);
-			k->format = "qcow2";
-		} else {
+		else
 			snprintf(k->path, sizeof(k->path), "%s", k->image);
-			k->format = disk_format(k->image);
-		}
 	}
 	return n;
 }
@@ -76,7 +75,8 @@ static bool overlay_of(struct object *o, const char *image)
 	return read_small(o->ns->dirfd, side, 8192, &base, NULL) == 0 && !strcmp(base, image);
 }
 
-int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen)
+int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f, char *err,
+		     size_t errlen)
 {
 	static struct vm_disk d[VM_DISKS_MAX]; /* 130 KiB: one start at a time */
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
@@ -95,11 +95,13 @@ int vm_disks_prepare(struct model *m, struct object *o, char *err, size_t errlen
 		}
 		return 0;
 	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && i < f->ndisks; i++) {
 		char name[32], why[512];
 		bool fresh;
+		const struct vm_layer *base = &f->disk[i].l[0];
 		snprintf(name, sizeof(name), "disk%d.qcow2", i);
-		int r = disk_overlay(dfd, name, d[i].image, &fresh, why, sizeof(why));
+		int r = disk_overlay(dfd, name, d[i].image, base->format, base->size, &fresh, why,
+				     sizeof(why));
 		if (r) {
 			snprintf(err, errlen, "cannot make the overlay over %s: %s", d[i].image, why);
 			return r;
@@ -117,7 +119,7 @@ struct vmjob {
 	struct rtsrc src; /* first: the epoll data points here */
 	struct object *o;
 	pid_t pid;
-	int pidfd, outfd;
+	int pidfd, outfd, storefd, partfd;
 	bool resume; /* the commit paused the VM: resume it after */
 	struct timespec t0;
 	char dst[4200], image[NAME_MAX_LEN + 1];
@@ -146,26 +148,43 @@ static void intent_clear(struct model *m, struct object *o)
 	}
 }
 
-/* The qemu-img a killed vmfs left writing part: ended (its command line names the file). */
+/* The qemu-img a killed vmfs left writing part: ended (it holds the file open). Its links
+ * are read, no file behind them is touched (a qemu-img of someone else's on a hung mount). */
+static bool holds(int pid, const char *real)
+{
+	char dir[64], link[64], to[PATH_MAX];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool found = false;
+	while (d && !found && (de = readdir(d))) {
+		snprintf(link, sizeof(link), "%.20s/%.20s", dir, de->d_name);
+		ssize_t n = readlink(link, to, sizeof(to) - 1);
+		to[n > 0 ? n : 0] = 0;
+		found = n > 0 && !strcmp(to, real);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static void part_writer_end(const char *part)
 {
+	char real[PATH_MAX];
+	if (!realpath(part, real)) /* as the kernel names it in /proc */
+		return;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		char path[300], *text = NULL;
-		size_t len = 0;
 		int pid = atoi(de->d_name);
 		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		if (pid <= 0 || read_small(AT_FDCWD, path, 65536, &text, &len) < 0) {
+		if (pid <= 0 || read_small(AT_FDCWD, path, 65536, &text, NULL) < 0) {
 			free(text);
 			continue;
 		}
 		const char *base = strrchr(text, '/') ? strrchr(text, '/') + 1 : text;
-		bool mine = !strcmp(base, "qemu-img");
-		bool writes = false;
-		for (size_t i = strlen(text) + 1; mine && i < len; i += strlen(text + i) + 1)
-			writes |= !strcmp(text + i, part);
-		if (mine && writes)
+		if (!strcmp(base, "qemu-img") && holds(pid, real))
 			kill(pid, SIGKILL);
 		free(text);
 	}
@@ -194,7 +213,9 @@ void vm_job_recover(struct model *m, struct object *o)
 	model_image_path(m, image, dst, sizeof(dst));
 	snprintf(part, sizeof(part), "%s.part", dst);
 	part_writer_end(part);
-	bool removed = unlink(part) == 0;
+	char pname[NAME_MAX_LEN + 8];
+	snprintf(pname, sizeof(pname), "%s.part", image);
+	bool removed = unlinkat(m->imagefd, pname, 0) == 0; /* in the store's own descriptor */
 	bool alive = o->state == ST_RUNNING || o->state == ST_PAUSED;
 	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", err, sizeof(err)) == 0;
 	if (resumed && o->state == ST_PAUSED)
@@ -215,7 +236,8 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 	struct stat sb;
 	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->pidfd, NULL);
 	close(j->pidfd);
-	int r = disk_commit_end(st, j->outfd, j->dst, why, sizeof(why));
+	int r = disk_commit_end(st, j->outfd, j->storefd, j->partfd, j->image, why, sizeof(why));
+	close(j->storefd);
 	char qerr[256];
 	/* the commit paused it, so it resumes it, whatever the state says: QEMU's STOP event
 	 * may not have been read yet */
@@ -265,10 +287,18 @@ void vm_job_cancel(struct model *m, struct object *o, const char *why)
 	job_end(m, j, st, why); /* removes the part written, resumes the VM */
 }
 
+/* The image store, for the part a commit writes beneath it; -errno */
+static int store_open(struct model *m)
+{
+	int fd = fcntl(m->imagefd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
 int vm_commit(struct model *m, struct object *o, const char *image, char *err, size_t errlen)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
-	char why[512];
+	static struct vm_chain c;
+	char why[1024];
 	struct stat st;
 	if (o->type != OT_VM) {
 		snprintf(err, errlen, "commit: %s is a container; only VM disks can be committed",
@@ -293,36 +323,55 @@ int vm_commit(struct model *m, struct object *o, const char *image, char *err, s
 		free(j);
 		return -EEXIST;
 	}
-	const char *src = d[0].path;
-	if (stat(src, &st) < 0 || !overlay_of(o, d[0].image))
-		src = d[0].image; /* never started, or config/disk changed since: no overlay of it */
+	/* never started, or config/disk changed since: no overlay of it */
+	bool overlay = obj_cfg_bool(o, "snapshot") && stat(d[0].path, &st) == 0 &&
+		       overlay_of(o, d[0].image);
+	/* checked as for a start: what qemu-img copies is what QEMU may read */
+	int r = vm_commit_chain(m, o, overlay, &c, why, sizeof(why));
+	if (!r && (j->storefd = store_open(m)) < 0) {
+		r = j->storefd;
+		snprintf(why, sizeof(why), "%s: %s", m->imagedir, strerror(-r));
+	}
+	if (r) {
+		snprintf(err, errlen, "commit: %s", why);
+		vm_chain_close(&c);
+		free(j);
+		return r;
+	}
 	j->resume = o->state == ST_RUNNING;
 	intent_set(m, o, image, j->resume);
 	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", why, sizeof(why))) {
 		snprintf(err, errlen, "commit: cannot pause %s for the copy: %s", o->name, why);
 		intent_clear(m, o);
+		vm_chain_close(&c);
+		close(j->storefd);
 		free(j);
 		return -EIO;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	j->src.ready = job_ready;
 	j->o = o;
-	j->outfd = -1;
-	j->pid = disk_commit_start(src, j->dst, o->state == ST_RUNNING || o->state == ST_PAUSED,
-				   &j->outfd);
+	j->outfd = j->partfd = -1;
+	j->pid = disk_commit_start(&c, j->storefd, image, o->state == ST_RUNNING ||
+				   o->state == ST_PAUSED, &j->partfd, &j->outfd, why, sizeof(why));
+	vm_chain_close(&c); /* qemu-img has them */
 	j->pidfd = j->pid > 0 ? syscall(SYS_pidfd_open, j->pid, 0) : -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = j};
 	if (j->pid < 0 || j->pidfd < 0 || epoll_ctl(m->rtep, EPOLL_CTL_ADD, j->pidfd, &ev) < 0) {
 		int e = j->pid < 0 ? (int)j->pid : -errno;
-		snprintf(err, errlen, "commit: cannot run qemu-img: %s", strerror(-e));
+		if (j->pid < 0)
+			snprintf(err, errlen, "commit: %s", why);
+		else
+			snprintf(err, errlen, "commit: cannot watch qemu-img: %s", strerror(-e));
 		if (j->pid > 0) {
 			int status;
 			kill(j->pid, SIGKILL);
 			waitpid(j->pid, &status, 0);
-			disk_commit_end(status, j->outfd, j->dst, why, sizeof(why));
+			disk_commit_end(status, j->outfd, j->storefd, j->partfd, image, why, sizeof(why));
 		}
 		if (j->pidfd >= 0)
 			close(j->pidfd);
+		close(j->storefd);
 		if (j->resume)
 			vm_qmp(m, o, "{\"execute\":\"cont\"}", why, sizeof(why));
 		intent_clear(m, o);

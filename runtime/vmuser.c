@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/vm.h"
@@ -91,6 +92,21 @@ void vm_user_line(char *out, size_t len)
 			 "takes over is root)");
 	else
 		snprintf(out, len, "qemu user: %s (uid %d)", qu.name, (int)qu.uid);
+}
+
+bool vm_user_may(const struct stat *st, mode_t bit)
+{
+	lookup();
+	if (!qu.found)
+		return false;
+	if (qu.root)
+		return true;
+	if (st->st_uid == qu.uid) /* the owner's bits alone count for the owner */
+		return st->st_mode & (bit << 6);
+	bool member = st->st_gid == qu.gid;
+	for (int i = 0; i < qu.ngroups && !member; i++)
+		member = qu.groups[i] == st->st_gid;
+	return st->st_mode & (member ? bit << 3 : bit);
 }
 
 int vm_user_drop(void)

@@ -131,6 +131,10 @@ refused link.qcow2 EACCES "link.qcow2 is $O/disk.qcow2, outside images/" "a symb
 refused vialink.qcow2 EACCES "secret.raw is $O/secret, outside images/" "a backing file that is a link out of images/"
 refused json.qcow2 EPERM "not a file" "a json: backing file"
 refused data.qcow2 EACCES "the data file of .*outside images/" "a qcow2 whose external data file is outside"
+qemu-img create -q -f qcow2 -o data_file="$I/wdata.raw" "$I/wdata.qcow2" 1M
+chgrp kvm "$I/wdata.raw" && chmod 664 "$I/wdata.raw"
+refused wdata.qcow2 EPERM "the data file of .*wdata.qcow2: .*wdata.raw \(mode 0664, owner 0:[0-9]+\) is writable by QEMU's user" \
+	"a data file (of a layer QEMU only reads) group kvm may write"
 refused "$O/disk.qcow2" EACCES "outside images/" "config/disk naming a file outside images/"
 mkdir -p "$S/ns/default/vms/e/run"
 cp "$I/disk.qcow2" "$S/ns/default/vms/e/run/planted.qcow2" 2>/dev/null ||
@@ -146,6 +150,18 @@ echo "$O/secret" >"$V/e/config/kernel"
 is "$(errno_of "$V/e/ctl" start)" "EACCES" "a kernel outside images/ is refused"
 like "$(tail -1 "$V/e/log")" "config/kernel: .* outside images/" "the log says so"
 echo vmlinuz >"$V/e/config/kernel"
+# a FIFO as a disk QEMU writes itself: nothing opens it to look at it (that would block)
+mkfifo "$I/fifo.img"
+echo false >"$V/e/config/snapshot"
+echo fifo.img >"$V/e/config/disk"
+"$XWRITE" "$V/e/ctl" start >"$T/fifo.errno" 2>&1 &
+fifo_start=$!
+ok "a start with a FIFO as its disk: vmfs answers meanwhile" timeout 3 cat "$M/host/info"
+ok "the start returns" wait_for 5 sh -c "! kill -0 $fifo_start"
+: <>"$I/fifo.img" # should it have blocked: let it go
+is "$(cat "$T/fifo.errno")" "EINVAL" "it is refused (EINVAL)"
+like "$(tail -1 "$V/e/log")" "fifo.img is a FIFO, not a file: refused" "the log says why"
+echo true >"$V/e/config/snapshot"
 
 mkdir "$V/g"
 echo vmlinuz >"$V/g/config/kernel" && echo initrd >"$V/g/config/initrd"
@@ -194,6 +210,27 @@ s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
 s.recv(12); s.sendall(b'RFB 003.008\n'); n = s.recv(1)[0]
 print(' '.join(str(b) for b in s.recv(n)))" "${addr##*:}" 2>&1)
 is "$sec" "2" "the port asks for a password: RFB security type 2 (VNC authentication) only"
+
+# qemu-img reads what QEMU could have written as QEMU's user, given the layers vmfs checked:
+# a name QEMU writes into its overlay's header is never opened
+printf 'root-only-mark-%s\n' 42 >"$O/rootsecret"
+truncate -s 1M "$O/rootsecret"
+chmod 600 "$O/rootsecret"
+touch -a -d 2000-01-01 "$O/rootsecret"
+ov=$S/ns/default/vms/g/disk0.qcow2
+ok "kill g" "$XWRITE" "$V/g/ctl" kill
+ok "its overlay's header rewritten, as QEMU's user could: backed by a root-only file" \
+	qemu-img rebase -u -f qcow2 -b "$O/rootsecret" -F raw "$ov"
+ok "commit copies" "$XWRITE" "$V/g/ctl" "commit rebased.qcow2"
+ok "the image is there" test -s "$I/rebased.qcow2"
+ok "without the root-only file in it (the checked chain was copied, not the header's)" \
+	sh -c "! grep -aq root-only-mark '$I/rebased.qcow2'"
+is "$(stat -c %X "$O/rootsecret")" "946684800" "nothing read the root-only file (atime unchanged)"
+is "$(stat -c '%U %a' "$I/rebased.qcow2")" "root 644" "the image is root's"
+qemu-img rebase -u -f qcow2 -b "json:{\"driver\":\"file\",\"filename\":\"$O/rootsecret\"}" -F raw "$ov"
+is "$(errno_of "$V/g/ctl" "commit rebased2.qcow2")" "EPERM" "an overlay backed by a json: name: commit refused"
+like "$(tail -1 "$V/g/log")" "disk 0: the overlay: .* which is not a file: refused" "the log says why"
+ok "no image and no part of it" test ! -e "$I/rebased2.qcow2" -a ! -e "$I/rebased2.qcow2.part"
 
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "no QEMU left" wait_for 5 none_of_ours

@@ -94,10 +94,10 @@ head -c 400M /dev/urandom >"$T/images/big.raw"
 mkdir "$V/d5"
 echo big.raw >"$V/d5/config/disk"
 ok "start a VM with a 400 MiB disk" "$XWRITE" "$V/d5/ctl" start
-copier() { # copier NAME: the qemu-img our vmfs runs to commit NAME (its child, by its arguments)
+copier() { # copier NAME: the qemu-img our vmfs runs to commit NAME (its child, holding NAME.part)
 	local p
 	for p in $(pgrep -P "$VMFS_PID" -x qemu-img); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "/$1[.a-z0-9]*\.part " && echo "$p" && return 0
+		ls -l "/proc/$p/fd" 2>/dev/null | grep -q " -> $T/images/$1\.part$" && echo "$p" && return 0
 	done
 	return 1
 }
@@ -105,6 +105,9 @@ echo "commit big1" >"$V/d5/ctl" &
 writer=$!
 for i in $(seq 1000); do cp=$(copier big1) && break; sleep 0.005; done
 ok "qemu-img copies" test -n "$cp"
+is "$(stat -c %U "/proc/$cp")" "vmfs" "as QEMU's user (what it reads QEMU could have written)"
+like "$(tr '\0' ' ' <"/proc/$cp/cmdline")" "^qemu-img convert -q -U json:\{\"driver\":\"qcow2\",\"file\":\{\"driver\":\"file\",\"filename\":\"/proc/self/fd/3\"\},\"backing\":\{\"driver\":\"raw\",\"file\":\{\"driver\":\"file\",\"filename\":\"/proc/self/fd/4\"\}\}\} -O qcow2 /proc/self/fd/5 $" \
+	"on descriptors vmfs opened, every layer named to it"
 kill -STOP $cp 2>/dev/null # hold the copy where it is
 ok "while it copies, the writer waits" kill -0 $writer
 is "$(cat "$V/d5/state")" "PAUSED" "the VM is paused for the copy (QEMU's STOP)"
@@ -130,6 +133,21 @@ ok "an interrupted writer goes away" wait_for 5 sh -c "! kill -0 $writer"
 kill -CONT $cp 2>/dev/null
 ok "the copy goes on and ends" wait_for 30 test -f "$M/images/big2"
 ok "the log says so" wait_for 5 grep -q "committed disk 0 to images/big2" "$V/d5/log"
+# vmfs killed during a commit: the next one ends the copy left running, removes its part and
+# resumes the VM (run/commit said what to undo)
+echo "commit big4" >"$V/d5/ctl" 2>/dev/null &
+writer=$!
+for i in $(seq 1000); do cp=$(copier big4) && break; sleep 0.005; done
+kill -STOP $cp 2>/dev/null
+ok "a copy under way" test -n "$cp" -a -e "$T/images/big4.part"
+vmfs_kill9
+wait $writer 2>/dev/null
+vmfs_start --images "$T/images" || exit 1
+ok "vmfs mounted again ends the copy left running" \
+	wait_for 5 sh -c "! kill -0 $cp 2>/dev/null || grep -q '^State:.*Z' /proc/$cp/status"
+ok "removes its part" test ! -e "$T/images/big4.part" -a ! -e "$T/images/big4"
+ok "and the VM runs again" wait_for 5 grep -qx RUNNING "$V/d5/state"
+ok "the log says so" grep -q "commit to images/big4 was cut short when vmfs was killed: its partial copy removed, the VM resumed" "$V/d5/log"
 echo "commit big3" >"$V/d5/ctl" 2>/dev/null &
 writer=$!
 for i in $(seq 1000); do cp=$(copier big3) && break; sleep 0.005; done

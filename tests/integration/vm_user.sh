@@ -132,6 +132,16 @@ like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0666, owner 0:0\) is writable by
 chown vmfs "$I/base.qcow2"
 chmod 644 "$I/base.qcow2"
 is "$(errno_of "$V/c/ctl" start)" "EPERM" "one QEMU's user owns too"
+chown root:kvm "$I/base.qcow2"
+chmod 664 "$I/base.qcow2"
+is "$(errno_of "$V/c/ctl" start)" "EPERM" "one group kvm may write (QEMU's user is in it) too"
+like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0664, owner 0:$(getent group kvm | cut -d: -f3)\) is writable by QEMU's user" "saying why"
+chown root:root "$I/base.qcow2"
+# qemu-img reads a qcow2's header as QEMU's user: one only root may read is refused, in words
+chmod 600 "$I/base.qcow2"
+is "$(errno_of "$V/c/ctl" start)" "EACCES" "a qcow2 base QEMU's user may not read is refused"
+like "$(tail -1 "$V/c/log")" "base.qcow2 \(mode 0600, owner 0:0\) is not readable by QEMU's user, as which qemu-img reads it" "saying why"
+chmod 644 "$I/base.qcow2"
 chown root "$I/base.qcow2"
 chmod 644 "$I/base.qcow2"
 # what QEMU's user cannot read is copied into memory at each start: 512 MiB at most
@@ -167,5 +177,7 @@ vmfs_stop
 # the opt-out, said to be unsafe
 VMFS_QEMU_USER=root vmfs_start --images "$I" || exit 1
 like "$(grep '^qemu user:' "$M/host/info")" "^qemu user: root \(VMFS_QEMU_USER=root: unsafe" "host/info: root, unsafe"
+ok "a commit works as before (qemu-img as root too)" "$XWRITE" "$V/c/ctl" "commit asroot.qcow2"
+is "$(qemu-img info -f qcow2 "$I/asroot.qcow2" | sed -n 's/^virtual size: .*(\([0-9]*\) bytes)$/\1/p')" "16777216" "its image is the disk's size"
 vmfs_stop
 done_testing

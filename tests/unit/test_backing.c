@@ -31,7 +31,10 @@ int main(void)
 	is_str(l.backing_format, "", "no recorded format: empty (QEMU probes it)");
 	ok(parse("{\"format\":\"qcow2\",\"full-backing-filename\":\"/etc/shadow\"}") == 0, "an absolute backing file is parsed (the path check refuses it)");
 	is_str(l.backing, "/etc/shadow", "as it is");
+	ok(parse("{\"format\":\"qcow2\",\"virtual-size\":17179869184}") == 0, "a 16 GiB qcow2");
+	ok(l.size == 17179869184LL, "its virtual size (an overlay over it is made that size)");
 	ok(parse("{\"format\":\"raw\"}") == 0, "a raw file");
+	ok(l.size == 0, "no size said: 0");
 	is_str(l.backing, "", "names no backing file");
 	ok(parse("{\"format\":\"qcow2\",\"format-specific\":{\"type\":\"qcow2\",\"data\":"
 		 "{\"data-file\":\"/img/d.raw\"}}}") == 0, "a qcow2 with an external data file");

@@ -1,9 +1,11 @@
 /* runtime/vmuser.c: QEMU's host user, what host/info says of it, and the drop in a child. */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +65,19 @@ int main(void)
 	snprintf(want, sizeof(want), "qemu user: vmfs (uid %d)", (int)vu);
 	is_str(line, want, "the user vmfs: its name and uid");
 	ok(vm_user(&uid, &gid, why, sizeof(why)) == 0 && uid == vu && gid == vg, "its uid and gid");
+	struct group *kvm = getgrnam("kvm");
+	ok(kvm != NULL, "the group kvm exists (QEMU's user is in it)");
+	struct stat fs = {.st_uid = 0, .st_gid = kvm ? kvm->gr_gid : 0, .st_mode = S_IFREG | 0664};
+	ok(vm_user_may(&fs, S_IWOTH), "a file group-writable by kvm: QEMU's user may write it");
+	fs.st_mode = S_IFREG | 0646;
+	ok(!vm_user_may(&fs, S_IWOTH), "its group's bits count, not the others' (as the kernel has it)");
+	fs.st_gid = 0;
+	ok(vm_user_may(&fs, S_IWOTH), "writable by others: it may");
+	fs.st_mode = S_IFREG | 0640;
+	ok(!vm_user_may(&fs, S_IROTH), "root's, group root, 0640: it may not read");
+	fs.st_uid = vu;
+	fs.st_mode = S_IFREG | 0400;
+	ok(vm_user_may(&fs, S_IROTH) && !vm_user_may(&fs, S_IWOTH), "its own file: the owner's bits");
 	int pp[2];
 	if (pipe(pp))
 		return 1;
