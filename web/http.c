@@ -260,7 +260,8 @@ static void unauthorized(struct req *q, const char *why)
 
 /* Without a password file: the token, as a bearer header, a cookie, or once in the URL
  * (answered with the cookie and a redirect to the URL without it, so that it leaves the
- * address bar and the history). */
+ * address bar and the history). Its holder read a file only root may read: host root, so
+ * an admin (the host-reaching knobs too). */
 static bool token_ok(struct req *q, const char *method, const char *url)
 {
 	struct web *w = q->w;
@@ -279,10 +280,11 @@ static bool token_ok(struct req *q, const char *method, const char *url)
 	}
 	const char *bearer = web_header(q, "Authorization");
 	const char *cookie = MHD_lookup_connection_value(q->c, MHD_COOKIE_KIND, w->cookie);
-	if (bearer && !strncasecmp(bearer, "Bearer ", 7) && token_is(w->token, bearer + 7))
+	if ((bearer && !strncasecmp(bearer, "Bearer ", 7) && token_is(w->token, bearer + 7)) ||
+	    (cookie && token_is(w->token, cookie))) {
+		q->admin = true;
 		return true;
-	if (cookie && token_is(w->token, cookie))
-		return true;
+	}
 	refuse(q, method, url, NULL, bearer || cookie ? "a wrong token" : "no token");
 	unauthorized(q, bearer || cookie
 			    ? "the token is not this door's"

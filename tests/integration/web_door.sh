@@ -66,6 +66,17 @@ is "$(bare "$U/?token=$(printf '%064d' 0)")" 401 "a wrong token in the URL: 401"
 is "$(bare -b "vmfs_token_$PORT=x" $U/version)" 401 "a wrong cookie: 401"
 is "$(grep -c "$TOK" "$M/host/log")" 0 "the token is never in host/log"
 
+# the token's holder read a file only root may read: host root, so the host-reaching knobs too
+printf '#!/bin/sh\n' >"$T/pre.sh"
+ok "mkdir a container c" mkdir "$D/containers/c"
+is "$(bare -X PUT --data-binary "$T/pre.sh" "$U/ns/default/containers/c/config/preinit")" 401 \
+	"config/preinit without the token: 401"
+is "$(cat "$D/containers/c/config/preinit")" "" "... nothing changed"
+is "$(code -X PUT --data-binary "$T/pre.sh" "$U/ns/default/containers/c/config/preinit")" 200 \
+	"config/preinit (host-reaching) with the token: 200 ($(body))"
+is "$(cat "$D/containers/c/config/preinit")" "$T/pre.sh" "... and it is set"
+ok "rmdir c" rmdir "$D/containers/c"
+
 # the Host header: a page of another site reaching the door through DNS rebinding
 is "$(code -X POST --data-binary 'kill all' -H 'Host: rebind.evil.example' -H 'Origin: http://rebind.evil.example' $U/ns/default/ctl)" 421 \
 	"Host: rebind.evil.example with a matching Origin: 421"
