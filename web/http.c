@@ -227,27 +227,60 @@ static void refuse(struct req *q, const char *method, const char *url, const cha
 		  from, user ? " as " : "", user ? user : "", why);
 }
 
-/* url, percent-encoded for a Location header ("/" if it does not fit). */
-static void location_of(struct req *q, const char *url)
+/* A Location header being written: percent-encoded, "/" if it does not fit. */
+struct loc {
+	char *p;
+	size_t o, cap;
+	unsigned args;
+	bool over;
+};
+
+static void loc_put(struct loc *l, const char *s, size_t n, bool raw)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0, cap = sizeof(q->location);
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
-		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			     (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
-		if (o + 4 > cap) {
-			snprintf(q->location, cap, "/");
+	for (const unsigned char *c = (const unsigned char *)s; c < (const unsigned char *)s + n; c++) {
+		bool plain = raw || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			     (*c >= '0' && *c <= '9') || (*c && strchr("/-._~", *c));
+		if (l->o + 4 > l->cap) {
+			l->over = true;
 			return;
 		}
 		if (plain) {
-			q->location[o++] = (char)*p;
+			l->p[l->o++] = (char)*c;
 		} else {
-			q->location[o++] = '%';
-			q->location[o++] = hex[*p >> 4];
-			q->location[o++] = hex[*p & 15];
+			l->p[l->o++] = '%';
+			l->p[l->o++] = hex[*c >> 4];
+			l->p[l->o++] = hex[*c & 15];
 		}
 	}
-	q->location[o] = 0;
+}
+
+/* One argument of the URL, put back but for the token. */
+static enum MHD_Result loc_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t keylen,
+			       const char *value, size_t valuelen)
+{
+	struct loc *l = cls;
+	if ((keylen == 5 && !memcmp(key, "token", 5)) || (!keylen && !value))
+		return MHD_YES;
+	loc_put(l, l->args++ ? "&" : "?", 1, true);
+	loc_put(l, key, keylen, false);
+	if (value) {
+		loc_put(l, "=", 1, true);
+		loc_put(l, value, valuelen, false);
+	}
+	return MHD_YES;
+}
+
+/* The URL the one-time URL meant: its path and arguments, without token=. */
+static void location_of(struct req *q, const char *url)
+{
+	struct loc l = {q->location, 0, sizeof(q->location), 0, false};
+	loc_put(&l, url, strlen(url), false);
+	MHD_get_connection_values_n(q->c, MHD_GET_ARGUMENT_KIND, loc_arg, &l);
+	if (l.over)
+		snprintf(q->location, sizeof(q->location), "/");
+	else
+		q->location[l.o] = 0;
 }
 
 static void unauthorized(struct req *q, const char *why)
@@ -290,7 +323,7 @@ static bool token_ok(struct req *q, const char *method, const char *url)
 			    ? "the token is not this door's"
 			    : "this door needs its token: send \"Authorization: Bearer TOKEN\" "
 			      "(TOKEN is in the state directory's web-token file, readable by root) or "
-			      "open the URL with ?token= that vmfs printed at start");
+			      "open this address with ?token=TOKEN once, in a browser");
 	return false;
 }
 
@@ -733,9 +766,14 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 			  "web_cert and web_key for TLS", addrport);
 	const char *scheme = w->tls ? "https" : "http";
 	if (w->token_on) {
-		/* the token goes to the terminal that started vmfs, never to host/log */
-		fprintf(stderr, "vmfs: web: open %s://%s/?token=%s (the token is in %s/%s)\n", scheme,
-			addrport, w->token, c->state, TOKEN_FILE);
+		/* the token itself goes to a terminal only: a service's stderr ends in the journal,
+		 * which others read (group adm), and never to host/log */
+		fprintf(stderr, "vmfs: web: the token is in %s/%s (root's only): open "
+			"%s://%s/?token=$(cat %s/%s)\n", c->state, TOKEN_FILE, scheme, addrport,
+			c->state, TOKEN_FILE);
+		if (isatty(STDERR_FILENO))
+			fprintf(stderr, "vmfs: web: open %s://%s/?token=%s\n", scheme, addrport,
+				w->token);
 		evlog_add(&v->log, "web: serving %s://%s/ with a token%s (in %s/%s, root's only): "
 			  "open %s://%s/?token=TOKEN, or send \"Authorization: Bearer TOKEN\"", scheme,
 			  addrport, made ? " made now" : "", c->state, TOKEN_FILE, scheme, addrport);

@@ -16,7 +16,8 @@ PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 D=$M/ns/default
 BG=""
-EXTRA_CLEANUP='for p in $BG; do kill "$p" 2>/dev/null; done; [ -n "$VMFS_PID" ] && "$XWRITE" "$M/ns/default/ctl" "kill all" >/dev/null 2>&1'
+TTY_PID=""
+EXTRA_CLEANUP='fusermount3 -uz "$T/m3" 2>/dev/null; for p in $BG $TTY_PID; do kill "$p" 2>/dev/null; done; [ -n "$VMFS_PID" ] && "$XWRITE" "$M/ns/default/ctl" "kill all" >/dev/null 2>&1'
 # bare ARGS: curl without the token ($T/.curlrc skipped); the status, the body in $T/body
 bare() { curl -q -s -o "$T/body" -w '%{http_code}' "$@"; }
 code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; } # with the token
@@ -49,7 +50,19 @@ BG="$BG $!"
 TOK=$(cat "$S/web-token")
 like "$TOK" '^[0-9a-f]{64}$' "STATE/web-token holds 64 hex digits"
 is "$(stat -c '%a %U' "$S/web-token")" "600 root" "mode 0600, root's"
-ok "the one-time URL is printed on stderr" grep -q "open $U/?token=$TOK " "$T/vmfs.err"
+ok "stderr says where the token is and how to open the door with it" grep -qF \
+	"the token is in $S/web-token (root's only): open $U/?token=\$(cat $S/web-token)" "$T/vmfs.err"
+is "$(grep -c "$TOK" "$T/vmfs.err")" 0 "stderr, not a terminal here (a journal), never shows the token"
+# a terminal is shown the whole URL: a second vmfs, on a terminal of script(1)
+P3=$(free_port)
+mkdir "$T/m3"
+script -qefc "'$VMFS' -f --state '$T/state3' --web 127.0.0.1:$P3 '$T/m3'" "$T/tty.out" >/dev/null 2>&1 &
+TTY_PID=$!
+ok "a vmfs on a terminal answers" wait_for 30 test -f "$T/m3/version"
+fusermount3 -u "$T/m3"
+ok "... and ends at its unmount" wait_for 10 eval "! kill -0 $TTY_PID 2>/dev/null"
+like "$(cat "$T/tty.out")" "vmfs: web: open http://127\.0\.0\.1:$P3/\?token=$(cat "$T/state3/web-token")" \
+	"stderr on a terminal: the one-time URL"
 like "$(grep 'web: serving' "$M/host/log")" "with a token made now \(in $S/web-token, root's only\)" "host/log says where the token is"
 is "$(bare $U/version)" 401 "no token: 401"
 like "$(body)" "this door needs its token: send \"Authorization: Bearer TOKEN\"" "saying how to give it"
@@ -58,8 +71,11 @@ is "$(bare -H "Authorization: Bearer $TOK" $U/version)" 200 "Authorization: Bear
 is "$(bare -H "Authorization: Bearer $(printf '%064d' 0)" $U/version)" 401 "another token: 401"
 hdr=$(curl -q -s -D - -o /dev/null "$U/ui/?token=$TOK" | tr -d '\r')
 like "$hdr" "^HTTP/1.1 303 " "the one-time URL: 303"
-like "$hdr" "Location: /ui/"$'\n' "to the URL without the token"
-like "$hdr" "Set-Cookie: vmfs_token_$PORT=$TOK; Path=/; HttpOnly; SameSite=Strict"$'\n' "with an HttpOnly, SameSite=Strict cookie"
+like "$hdr" "^Location: /ui/$" "to the URL without the token"
+like "$hdr" "^Set-Cookie: vmfs_token_$PORT=$TOK; Path=/; HttpOnly; SameSite=Strict$" "with an HttpOnly, SameSite=Strict cookie"
+hdr=$(curl -q -s -D - -o /dev/null "$U/ns/default/log?follow&token=$TOK&x=a%20b%26c%3D" | tr -d '\r')
+like "$hdr" "^Location: /ns/default/log\\?follow&x=a%20b%26c%3D$" \
+	"the other arguments of the one-time URL are kept (token= alone removed)"
 curl -q -s -c "$T/jar" -o /dev/null "$U/?token=$TOK"
 is "$(bare -b "$T/jar" $U/version)" 200 "the cookie lets a browser in"
 is "$(bare "$U/?token=$(printf '%064d' 0)")" 401 "a wrong token in the URL: 401"
