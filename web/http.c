@@ -25,10 +25,8 @@
 #include "web/web_int.h"
 
 #define BODY_MAX (1u << 20) /* a command or a value; images are copied in through the mount */
-/* Connections: in all, from one client address (so that one cannot lock the others out),
- * and the seconds one may stay idle (an upgraded websocket is the proxy's, not counted). */
-#define WEB_CONNS 512
-#define WEB_CONNS_PER_ADDR 32
+/* The seconds a connection may stay idle (an upgraded websocket is the proxy's, not
+ * counted). */
 #define WEB_IDLE_S 30
 
 static int http_status(int err)
@@ -189,42 +187,19 @@ static bool foreign(struct req *q)
 	return !host || !o || strcmp(o + 3, host);
 }
 
-#define REFUSE_WINDOW 10 /* s */
-#define REFUSE_BURST 200 /* refusals logged in a window: a flood must not fill host/log */
-
-/* The count of refusals a flood kept out of the log, once its window is over. */
-static void refuse_flush(struct web *w, time_t now)
+static const struct sockaddr *client_of(struct req *q)
 {
-	if (now / REFUSE_WINDOW == w->refuse_win)
-		return;
-	if (w->unlogged)
-		evlog_add(&w->v->log, "error: http: %u more refusals in %d s were not logged (a "
-			  "flood)", w->unlogged, REFUSE_WINDOW);
-	w->refuse_win = now / REFUSE_WINDOW;
-	w->refused = w->unlogged = 0;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return ci ? ci->client_addr : NULL;
 }
 
-/* Refusals are logged with who asked, for the admin reading host/log (whose lines have
- * their control bytes escaped: a URL cannot forge a line). */
 static void refuse(struct req *q, const char *method, const char *url, const char *user,
 		   const char *why)
 {
-	struct web *w = q->w;
-	refuse_flush(w, time(NULL));
-	if (++w->refused > REFUSE_BURST) {
-		w->unlogged++;
-		return;
-	}
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char from[INET6_ADDRSTRLEN] = "?";
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, from, sizeof(from));
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, from, sizeof(from));
-	evlog_add(&w->v->log, "error: http %.16s %.1000s from %s%s%.64s: refused: %s", method, url,
-		  from, user ? " as " : "", user ? user : "", why);
+	char what[1100];
+	snprintf(what, sizeof(what), "%.16s %.1000s", method, url);
+	web_refuse(q->w, client_of(q), what, user, why);
 }
 
 /* A Location header being written: percent-encoded, "/" if it does not fit. */
@@ -745,12 +720,14 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 	}
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
 			 (w->tls ? MHD_USE_TLS : 0);
-	w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, w,
+	/* the limits are conns_admit's, which logs whom it refuses; libmicrohttpd's, one
+	 * above, would refuse first and silently */
+	w->d = MHD_start_daemon(flags, (uint16_t)port, conns_admit, w, answer, w,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, w,
+				MHD_OPTION_NOTIFY_CONNECTION, conns_notify, w,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_S,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNS,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_CONNS_PER_ADDR,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNS + 1,
 				w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->cert,
 				MHD_OPTION_HTTPS_MEM_KEY, w->key, MHD_OPTION_END);
 	if (!w->d) {
@@ -835,7 +812,7 @@ static int web_tick(void *arg)
 {
 	struct web *w = arg;
 	stream_reap(w);
-	refuse_flush(w, time(NULL));
+	web_refuse_flush(w, time(NULL));
 	char err[1024];
 	if (w->auth && auth_reload_if_changed(&w->auth, err, sizeof(err)) < 0)
 		evlog_add(&w->v->log, "error: web: %s (the previous rules stay)", err);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The HTTP door's own defences: the token when there is no password file (bearer, or a cookie
 # from the one-time URL; never in host/log), the Host header (DNS rebinding: 421), refusals
-# logged with control bytes escaped and at most 20 per 10 s, 32 connections per client
-# address (300 idle ones from 127.0.0.2 leave 127.0.0.1 served) and a 30 s idle timeout that
+# logged with control bytes escaped and at most 200 per 10 s, 32 connections per client
+# address (100 idle ones from 127.0.0.2 leave 127.0.0.1 served) and 512 in all, each refused
+# connection logged, and a 30 s idle timeout that
 # spares an active VNC websocket, fusermount3 -u ending vmfs with the door busy, a garbage
 # certificate reported with gnutls's reason, and wrong bcrypt passwords (cost 12) from 20
 # clients at once leaving the mount answering within 50 ms.
@@ -115,16 +116,19 @@ n1=$(grep -c 'refused' "$M/host/log")
 ok "500 refusals: at most 200 lines per 10 s in host/log ($((n1 - n0)))" test $((n1 - n0)) -le 401
 ok "then one line counts those left out" wait_for 13 grep -q 'more refusals in 10 s were not logged (a flood)' "$M/host/log"
 
-# 300 idle connections from one address do not lock another out
-python3 - "$PORT" >"$T/hold.out" 2>&1 <<'EOF' &
+# hold.py PORT FIRST LAST N: N idle connections from each of 127.0.0.FIRST to LAST; prints
+# how many the door kept, then holds them 20 s
+cat >"$T/hold.py" <<'EOF'
 import socket, sys, time
+port, first, last, n = map(int, sys.argv[1:])
 socks = []
-for i in range(300):
-    s = socket.socket()
-    s.bind(("127.0.0.2", 0))
-    s.connect(("127.0.0.1", int(sys.argv[1])))
-    socks.append(s)
-time.sleep(2)
+for a in range(first, last + 1):
+    for i in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.%d" % a, 0))
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
+time.sleep(3)
 alive = 0
 for s in socks:
     try:
@@ -136,14 +140,38 @@ for s in socks:
 print("alive %d" % alive, flush=True)
 time.sleep(20)
 EOF
+# 100 idle connections from one address do not lock another out; the refused are logged
+python3 "$T/hold.py" "$PORT" 2 2 100 >"$T/hold.out" 2>&1 &
 hold=$!
 BG="$BG $hold"
-ok "300 connections from 127.0.0.2 are made" wait_for 10 grep -q alive "$T/hold.out"
+ok "100 connections from 127.0.0.2 are made" wait_for 10 grep -q alive "$T/hold.out"
 is "$(cat "$T/hold.out")" "alive 32" "the door keeps 32 of them"
 is "$(code --max-time 3 $U/version)" 200 "127.0.0.1 is still served"
 is "$(code --max-time 3 --interface 127.0.0.2 $U/version)" 000 "a 33rd from 127.0.0.2 is not"
+is "$(grep -c 'error: http connection from 127\.0\.0\.2: refused: ' "$M/host/log")" 69 \
+	"each connection refused is logged (68 of the 100, and curl's)"
+like "$(grep 'connection from 127\.0\.0\.2' "$M/host/log" | tail -1)" \
+	"refused: this address has 32 connections open already, the most one address may$" "... saying why"
 kill $hold 2>/dev/null
 wait $hold 2>/dev/null
+# 544 from 17 addresses (32 each): the door takes 512 in all, and logs those it refuses
+python3 "$T/hold.py" "$PORT" 3 19 32 >"$T/hold2.out" 2>&1 &
+hold=$!
+BG="$BG $hold"
+ok "544 connections from 127.0.0.3-19 are made" wait_for 15 grep -q alive "$T/hold2.out"
+kept=$(sed 's/alive //' "$T/hold2.out")
+# the idle connection made at the start may still be open: 511 then
+ok "the door keeps 511 or 512 of them ($kept)" test "$kept" -ge 511 -a "$kept" -le 512
+is "$(code --max-time 3 $U/version)" 000 "127.0.0.1 is not served while 512 are open"
+like "$(grep 'connection from 127\.0\.0\.1' "$M/host/log" | tail -1)" \
+	"error: http connection from 127\.0\.0\.1: refused: the door has 512 connections open already, the most it takes$" \
+	"logged, saying why"
+n=$(grep -c 'connection from 127\.0\.0\.[0-9]*: refused: the door has 512' "$M/host/log")
+ok "so are those of 127.0.0.3-19 ($n lines)" test "$n" -ge 32
+kill $hold 2>/dev/null
+wait $hold 2>/dev/null
+ok "127.0.0.1 is served again once they are closed" \
+	wait_for 10 sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 $U/version)\" = 200"
 
 # a VM's VNC websocket, kept busy (a ping every 2 s), outlives the idle timeout
 ok "mkdir a VM v1" mkdir "$D/vms/v1"
