@@ -315,13 +315,24 @@ static bool authorized(struct req *q, const char *method, const char *url, enum 
 	enum auth_verdict v =
 	    auth_check_async(w->auth, user, pass, url, op, &q->proof, why, sizeof(why));
 	if (v == AUTH_PENDING) {
-		int r = authq_ask(w->aq, q, pass, q->proof.hash);
-		if (r)
+		char who[WEB_ADDR_MAX];
+		web_addr(client_of(q), who);
+		int r = authq_ask(w->aq, q, who, pass, q->proof.hash);
+		if (r == -EBUSY) {
+			char busy[80];
+			snprintf(busy, sizeof(busy), "%d password checks of this address are pending "
+				 "already (429)", AUTHQ_PER_WHO);
+			refuse(q, method, url, user, busy);
+			q->status = MHD_HTTP_TOO_MANY_REQUESTS;
+			q->retry_after = true;
+			sb_printf(&q->out, "error: %d password checks from your address are waiting "
+				  "already: try again in a second\n", AUTHQ_PER_WHO);
+		} else if (r) {
 			web_fail(q, -r, "cannot check the password now");
-		else
+		} else {
 			q->authwait = true;
-		if (!r)
 			web_park(q);
+		}
 	} else if (v == AUTH_ALLOW) {
 		q->admin = auth_admin(w->auth, user, url);
 	} else {
@@ -512,6 +523,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (*q->location)
 		MHD_add_response_header(r, "Location", q->location);
+	if (q->retry_after)
+		MHD_add_response_header(r, "Retry-After", "1");
 	if (q->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, "WWW-Authenticate",
 					q->w->token_on ? "Bearer realm=\"vmfs\""

@@ -81,6 +81,7 @@ struct req {
 	char location[1024];       /* a redirect */
 	bool set_cookie;           /* the token came in the URL: a cookie holds it from now */
 	bool authwait;             /* parked while a worker checks its password */
+	bool retry_after;          /* 429: too many checks of its address wait already */
 	struct auth_proof proof;
 	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
 	bool admin;                /* its user's rule is admin (web/auth.h) */
