@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -21,6 +22,7 @@
 
 struct job {
 	void *tag; /* NULL once forgotten while a worker runs it */
+	char who[AUTHQ_WHO_MAX];
 	char *pass;
 	char *hash;
 	bool yes;
@@ -52,6 +54,41 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+static unsigned running_for(const struct authq *q, const char *who)
+{
+	unsigned n = 0;
+	for (int i = 0; i < AUTHQ_THREADS; i++)
+		n += q->running[i] && !strcmp(q->running[i]->who, who);
+	return n;
+}
+
+/* The oldest job of the address with the fewest checks running: another client's password
+ * waits for one check at most, however many an address keeps sending. With q->mu held. */
+static struct job *take_fairly(struct authq *q)
+{
+	struct job **best = &q->todo;
+	unsigned fewest = running_for(q, q->todo->who);
+	for (struct job **p = &q->todo->next; *p && fewest; p = &(*p)->next) {
+		unsigned n = running_for(q, (*p)->who);
+		if (n < fewest) {
+			fewest = n;
+			best = p;
+		}
+	}
+	struct job *j = *best;
+	*best = j->next;
+	return j;
+}
+
+/* Checks of who's waiting or running (a forgotten one too: it holds a worker). */
+static unsigned pending_for(const struct authq *q, const char *who)
+{
+	unsigned n = running_for(q, who);
+	for (const struct job *j = q->todo; j; j = j->next)
+		n += !strcmp(j->who, who);
+	return n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker me = *(struct worker *)arg;
@@ -64,8 +101,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&q->cv, &q->mu);
 		if (q->stop)
 			break;
-		struct job *j = q->todo;
-		q->todo = j->next;
+		struct job *j = take_fairly(q);
 		q->running[me.i] = j;
 		pthread_mutex_unlock(&q->mu);
 		bool yes = auth_crypt(j->pass, j->hash);
@@ -127,7 +163,7 @@ static int start_workers(struct authq *q)
 	return q->nth ? 0 : -EAGAIN;
 }
 
-int authq_ask(struct authq *q, void *tag, const char *pass, const char *hash)
+int authq_ask(struct authq *q, void *tag, const char *who, const char *pass, const char *hash)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j || !(j->pass = strdup(pass)) || !(j->hash = strdup(hash))) {
@@ -137,8 +173,11 @@ int authq_ask(struct authq *q, void *tag, const char *pass, const char *hash)
 		return -ENOMEM;
 	}
 	j->tag = tag;
+	snprintf(j->who, sizeof(j->who), "%s", who);
 	pthread_mutex_lock(&q->mu);
 	int r = q->nth < AUTHQ_THREADS ? start_workers(q) : 0;
+	if (!r && pending_for(q, j->who) >= AUTHQ_PER_WHO)
+		r = -EBUSY;
 	if (!r) {
 		struct job **p = &q->todo;
 		while (*p)

@@ -13,9 +13,15 @@ int authq_new(struct authq **out);
 void authq_free(struct authq *q);
 /* Readable when answers wait for authq_take. */
 int authq_fd(const struct authq *q);
-/* Checks pass against hash for tag, whose answer authq_take gives later. The workers start
- * at the first call (after vmfs has detached: no thread before the fork). 0 or -errno. */
-int authq_ask(struct authq *q, void *tag, const char *pass, const char *hash);
+#define AUTHQ_WHO_MAX 48
+/* Checks of one client (who: its address) waiting or running at most: one address sending
+ * wrong passwords by the thousand must not delay everyone else's. */
+#define AUTHQ_PER_WHO 4
+/* Checks pass against hash for tag, whose answer authq_take gives later; the next check run
+ * is of the client with the fewest running. The workers start at the first call (after
+ * vmfs has detached: no thread before the fork). 0, -EBUSY when who has AUTHQ_PER_WHO
+ * pending already, or -errno. */
+int authq_ask(struct authq *q, void *tag, const char *who, const char *pass, const char *hash);
 /* The next answered tag, with crypt's verdict in *yes; NULL when none is left. */
 void *authq_take(struct authq *q, bool *yes);
 /* tag's request is gone: its job is dropped, or its answer never given. */

@@ -25,10 +25,8 @@
 #include "web/web_int.h"
 
 #define BODY_MAX (1u << 20) /* a command or a value; images are copied in through the mount */
-/* Connections: in all, from one client address (so that one cannot lock the others out),
- * and the seconds one may stay idle (an upgraded websocket is the proxy's, not counted). */
-#define WEB_CONNS 512
-#define WEB_CONNS_PER_ADDR 32
+/* The seconds a connection may stay idle (an upgraded websocket is the proxy's, not
+ * counted). */
 #define WEB_IDLE_S 30
 
 static int http_status(int err)
@@ -209,65 +207,75 @@ static bool foreign(struct req *q)
 	return !host || !o || strcmp(o + 3, host);
 }
 
-#define REFUSE_WINDOW 10 /* s */
-#define REFUSE_BURST 200 /* refusals logged in a window: a flood must not fill host/log */
-
-/* The count of refusals a flood kept out of the log, once its window is over. */
-static void refuse_flush(struct web *w, time_t now)
+static const struct sockaddr *client_of(struct req *q)
 {
-	if (now / REFUSE_WINDOW == w->refuse_win)
-		return;
-	if (w->unlogged)
-		evlog_add(&w->v->log, "error: http: %u more refusals in %d s were not logged (a "
-			  "flood)", w->unlogged, REFUSE_WINDOW);
-	w->refuse_win = now / REFUSE_WINDOW;
-	w->refused = w->unlogged = 0;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return ci ? ci->client_addr : NULL;
 }
 
-/* Refusals are logged with who asked, for the admin reading host/log (whose lines have
- * their control bytes escaped: a URL cannot forge a line). */
 static void refuse(struct req *q, const char *method, const char *url, const char *user,
 		   const char *why)
 {
-	struct web *w = q->w;
-	refuse_flush(w, time(NULL));
-	if (++w->refused > REFUSE_BURST) {
-		w->unlogged++;
-		return;
-	}
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char from[INET6_ADDRSTRLEN] = "?";
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, from, sizeof(from));
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, from, sizeof(from));
-	evlog_add(&w->v->log, "error: http %.16s %.1000s from %s%s%.64s: refused: %s", method, url,
-		  from, user ? " as " : "", user ? user : "", why);
+	char what[1100];
+	snprintf(what, sizeof(what), "%.16s %.1000s", method, url);
+	web_refuse(q->w, client_of(q), what, user, why);
 }
 
-/* url, percent-encoded for a Location header ("/" if it does not fit). */
-static void location_of(struct req *q, const char *url)
+/* A Location header being written: percent-encoded, "/" if it does not fit. */
+struct loc {
+	char *p;
+	size_t o, cap;
+	unsigned args;
+	bool over;
+};
+
+static void loc_put(struct loc *l, const char *s, size_t n, bool raw)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0, cap = sizeof(q->location);
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
-		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			     (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
-		if (o + 4 > cap) {
-			snprintf(q->location, cap, "/");
+	for (const unsigned char *c = (const unsigned char *)s; c < (const unsigned char *)s + n; c++) {
+		bool plain = raw || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			     (*c >= '0' && *c <= '9') || (*c && strchr("/-._~", *c));
+		if (l->o + 4 > l->cap) {
+			l->over = true;
 			return;
 		}
 		if (plain) {
-			q->location[o++] = (char)*p;
+			l->p[l->o++] = (char)*c;
 		} else {
-			q->location[o++] = '%';
-			q->location[o++] = hex[*p >> 4];
-			q->location[o++] = hex[*p & 15];
+			l->p[l->o++] = '%';
+			l->p[l->o++] = hex[*c >> 4];
+			l->p[l->o++] = hex[*c & 15];
 		}
 	}
-	q->location[o] = 0;
+}
+
+/* One argument of the URL, put back but for the token. */
+static enum MHD_Result loc_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t keylen,
+			       const char *value, size_t valuelen)
+{
+	struct loc *l = cls;
+	if ((keylen == 5 && !memcmp(key, "token", 5)) || (!keylen && !value))
+		return MHD_YES;
+	loc_put(l, l->args++ ? "&" : "?", 1, true);
+	loc_put(l, key, keylen, false);
+	if (value) {
+		loc_put(l, "=", 1, true);
+		loc_put(l, value, valuelen, false);
+	}
+	return MHD_YES;
+}
+
+/* The URL the one-time URL meant: its path and arguments, without token=. */
+static void location_of(struct req *q, const char *url)
+{
+	struct loc l = {q->location, 0, sizeof(q->location), 0, false};
+	loc_put(&l, url, strlen(url), false);
+	MHD_get_connection_values_n(q->c, MHD_GET_ARGUMENT_KIND, loc_arg, &l);
+	if (l.over)
+		snprintf(q->location, sizeof(q->location), "/");
+	else
+		q->location[l.o] = 0;
 }
 
 static void unauthorized(struct req *q, const char *why)
@@ -280,7 +288,8 @@ static void unauthorized(struct req *q, const char *why)
 
 /* Without a password file: the token, as a bearer header, a cookie, or once in the URL
  * (answered with the cookie and a redirect to the URL without it, so that it leaves the
- * address bar and the history). */
+ * address bar and the history). Its holder read a file only root may read: host root, so
+ * an admin (the host-reaching knobs too). */
 static bool token_ok(struct req *q, const char *method, const char *url)
 {
 	struct web *w = q->w;
@@ -299,16 +308,17 @@ static bool token_ok(struct req *q, const char *method, const char *url)
 	}
 	const char *bearer = web_header(q, "Authorization");
 	const char *cookie = MHD_lookup_connection_value(q->c, MHD_COOKIE_KIND, w->cookie);
-	if (bearer && !strncasecmp(bearer, "Bearer ", 7) && token_is(w->token, bearer + 7))
+	if ((bearer && !strncasecmp(bearer, "Bearer ", 7) && token_is(w->token, bearer + 7)) ||
+	    (cookie && token_is(w->token, cookie))) {
+		q->admin = true;
 		return true;
-	if (cookie && token_is(w->token, cookie))
-		return true;
+	}
 	refuse(q, method, url, NULL, bearer || cookie ? "a wrong token" : "no token");
 	unauthorized(q, bearer || cookie
 			    ? "the token is not this door's"
 			    : "this door needs its token: send \"Authorization: Bearer TOKEN\" "
 			      "(TOKEN is in the state directory's web-token file, readable by root) or "
-			      "open the URL with ?token= that vmfs printed at start");
+			      "open this address with ?token=TOKEN once, in a browser");
 	return false;
 }
 
@@ -325,13 +335,24 @@ static bool authorized(struct req *q, const char *method, const char *url, enum 
 	enum auth_verdict v =
 	    auth_check_async(w->auth, user, pass, url, op, &q->proof, why, sizeof(why));
 	if (v == AUTH_PENDING) {
-		int r = authq_ask(w->aq, q, pass, q->proof.hash);
-		if (r)
+		char who[WEB_ADDR_MAX];
+		web_addr(client_of(q), who);
+		int r = authq_ask(w->aq, q, who, pass, q->proof.hash);
+		if (r == -EBUSY) {
+			char busy[80];
+			snprintf(busy, sizeof(busy), "%d password checks of this address are pending "
+				 "already (429)", AUTHQ_PER_WHO);
+			refuse(q, method, url, user, busy);
+			q->status = MHD_HTTP_TOO_MANY_REQUESTS;
+			q->retry_after = true;
+			sb_printf(&q->out, "error: %d password checks from your address are waiting "
+				  "already: try again in a second\n", AUTHQ_PER_WHO);
+		} else if (r) {
 			web_fail(q, -r, "cannot check the password now");
-		else
+		} else {
 			q->authwait = true;
-		if (!r)
 			web_park(q);
+		}
 	} else if (v == AUTH_ALLOW) {
 		q->admin = auth_admin(w->auth, user, url);
 	} else {
@@ -522,6 +543,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (*q->location)
 		MHD_add_response_header(r, "Location", q->location);
+	if (q->retry_after)
+		MHD_add_response_header(r, "Retry-After", "1");
 	if (q->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, "WWW-Authenticate",
 					q->w->token_on ? "Bearer realm=\"vmfs\""
@@ -730,12 +753,14 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 	}
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
 			 (w->tls ? MHD_USE_TLS : 0);
-	w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, w,
+	/* the limits are conns_admit's, which logs whom it refuses; libmicrohttpd's, one
+	 * above, would refuse first and silently */
+	w->d = MHD_start_daemon(flags, (uint16_t)port, conns_admit, w, answer, w,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, w,
+				MHD_OPTION_NOTIFY_CONNECTION, conns_notify, w,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_S,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNS,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_CONNS_PER_ADDR,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNS + 1,
 				w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->cert,
 				MHD_OPTION_HTTPS_MEM_KEY, w->key, MHD_OPTION_END);
 	if (!w->d) {
@@ -751,9 +776,14 @@ int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *
 			  "web_cert and web_key for TLS", addrport);
 	const char *scheme = w->tls ? "https" : "http";
 	if (w->token_on) {
-		/* the token goes to the terminal that started vmfs, never to host/log */
-		fprintf(stderr, "vmfs: web: open %s://%s/?token=%s (the token is in %s/%s)\n", scheme,
-			addrport, w->token, c->state, TOKEN_FILE);
+		/* the token itself goes to a terminal only: a service's stderr ends in the journal,
+		 * which others read (group adm), and never to host/log */
+		fprintf(stderr, "vmfs: web: the token is in %s/%s (root's only): open "
+			"%s://%s/?token=$(cat %s/%s)\n", c->state, TOKEN_FILE, scheme, addrport,
+			c->state, TOKEN_FILE);
+		if (isatty(STDERR_FILENO))
+			fprintf(stderr, "vmfs: web: open %s://%s/?token=%s\n", scheme, addrport,
+				w->token);
 		evlog_add(&v->log, "web: serving %s://%s/ with a token%s (in %s/%s, root's only): "
 			  "open %s://%s/?token=TOKEN, or send \"Authorization: Bearer TOKEN\"", scheme,
 			  addrport, made ? " made now" : "", c->state, TOKEN_FILE, scheme, addrport);
@@ -815,7 +845,7 @@ static int web_tick(void *arg)
 {
 	struct web *w = arg;
 	stream_reap(w);
-	refuse_flush(w, time(NULL));
+	web_refuse_flush(w, time(NULL));
 	char err[1024];
 	if (w->auth && auth_reload_if_changed(&w->auth, err, sizeof(err)) < 0)
 		evlog_add(&w->v->log, "error: web: %s (the previous rules stay)", err);

@@ -23,11 +23,12 @@
  *   GET  /ui/...        the browser pages (web/ui); a browser's GET / is sent there
  * With a password file (web_passwd, web/auth.h), HTTP Basic credentials and a rule that
  * covers the path: 401 without them, 403 when no rule allows it; bcrypt runs on worker
- * threads (web/authq.h), the request suspended meanwhile. Without one, root's token
- * (web/token.h): a bearer header or the cookie its one-time URL sets; only loopback
- * addresses are served then, unless web_insecure is set. Always: a Host header that is an
- * address, localhost or a web_hosts name (421 otherwise: DNS rebinding), 32 connections per
- * client address, 30 s idle. TLS with web_cert and web_key (PEM). Every refusal is logged in
+ * threads (web/authq.h), the request suspended meanwhile, 4 checks per client address at
+ * most (429 beyond). Without one, root's token (web/token.h), whose holder is an admin: a
+ * bearer header or the cookie its one-time URL sets; only loopback addresses are served
+ * then, unless web_insecure is set. Always: a Host header that is an address, localhost or a
+ * web_hosts name (421 otherwise: DNS rebinding), 32 connections per client address and 512
+ * in all (web/conns.c), 30 s idle. TLS with web_cert and web_key (PEM). Every refusal is logged in
  * host/log, at most 200 per 10 s. */
 #ifndef VMFS_WEB_HTTP_H
 #define VMFS_WEB_HTTP_H

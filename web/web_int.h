@@ -27,6 +27,16 @@ struct cached {
 };
 #define WEB_CACHE 16
 
+/* Connections: in all, from one client address (so that one cannot lock the others out). */
+#define WEB_CONNS 512
+#define WEB_CONNS_PER_ADDR 32
+
+/* The connections open from one client address (n 0: a free entry). */
+struct conn_count {
+	unsigned char addr[16], len;
+	unsigned n;
+};
+
 struct web {
 	struct vmfs *v;
 	struct MHD_Daemon *d;
@@ -49,6 +59,8 @@ struct web {
 	/* refusals logged in the current 10 s, and those left out of the log in it */
 	time_t refuse_win;
 	unsigned refused, unlogged;
+	struct conn_count conns[WEB_CONNS + 1]; /* one more: libmicrohttpd's own limit's */
+	unsigned nconns;
 };
 
 /* One request: its body as it arrives, and for an answer that waits (a start, a followed
@@ -69,6 +81,7 @@ struct req {
 	char location[1024];       /* a redirect */
 	bool set_cookie;           /* the token came in the URL: a cookie holds it from now */
 	bool authwait;             /* parked while a worker checks its password */
+	bool retry_after;          /* 429: too many checks of its address wait already */
 	struct auth_proof proof;
 	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
 	bool admin;                /* its user's rule is admin (web/auth.h) */
@@ -84,6 +97,22 @@ void web_unpark(struct req *q);
 void web_soon(struct web *w);
 const char *web_header(struct req *q, const char *name);
 const char *web_arg(struct req *q, const char *name);
+
+/* web/refuse.c: a refusal in host/log, "error: http WHAT from ADDR[ as USER]: refused: WHY",
+ * at most 200 per 10 s (a flood must not fill it); web_refuse_flush, on the tick, then says
+ * how many were left out. */
+#define WEB_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
+void web_refuse(struct web *w, const struct sockaddr *from, const char *what, const char *user,
+		const char *why);
+void web_refuse_flush(struct web *w, time_t now);
+/* sa's address as text ("?" for none). */
+void web_addr(const struct sockaddr *sa, char out[WEB_ADDR_MAX]);
+
+/* web/conns.c: the limits on connections, as libmicrohttpd's accept policy and connection
+ * notifier; a connection over them is closed at once and logged. */
+enum MHD_Result conns_admit(void *cls, const struct sockaddr *sa, socklen_t salen);
+void conns_notify(void *cls, struct MHD_Connection *c, void **ctx,
+		  enum MHD_ConnectionNotificationCode what);
 
 /* web/get.c: GET of a directory (JSON or HTML), a file (?format=json), a screenshot. */
 void get_dir(struct req *q, const struct vnode *n, const char *url, bool html);
