@@ -246,21 +246,27 @@ threads = [threading.Thread(target=flood, args=(i,)) for i in range(20)]
 for t in threads:
     t.start()
 time.sleep(1)
-worst = 0
+worst, slow = 0, 0
 for i in range(20):
     t = time.monotonic()
     with open(info) as f:
         f.read()
-    worst = max(worst, time.monotonic() - t)
+    took = time.monotonic() - t
+    worst = max(worst, took)
+    slow += took >= 0.05
     time.sleep(0.15)
 stop = True
 for t in threads:
     t.join()
-print("worst %d ms, %d answers, %d of them 401" % (worst * 1000, len(answers), answers.count(401)))
+print("worst %d ms, %d answers, %d of them 401, %d reads over 50 ms" %
+      (worst * 1000, len(answers), answers.count(401), slow))
 EOF
 echo "# $(cat "$T/flood.out")"
-read -r _ worst _ answered _ unauth _ < "$T/flood.out"
-ok "20 clients (127.0.0.10-29) sending wrong bcrypt passwords: 20 reads of host/info each within 50 ms (worst $worst ms)" test "$worst" -lt 50
+read -r _ worst _ answered _ unauth _ _ _ slow _ < "$T/flood.out"
+# a password checked on the event loop would hold it ~0.5 s (cost 13) again and again, and
+# most reads with it; one read late on a machine busy with other work is the scheduler's
+ok "20 clients (127.0.0.10-29) sending wrong bcrypt passwords: 19 of 20 reads of host/info within 50 ms ($slow over), none near a bcrypt's time (worst $worst ms)" \
+	test "$slow" -le 1 -a "$worst" -lt 250
 ok "the wrong passwords were checked meanwhile ($unauth 401s)" test "$unauth" -ge 10 -a "$unauth" = "$answered"
 like "$(grep 'refused' "$M/host/log" | tail -1)" "as admin: refused: wrong password for admin$" "logged"
 # one address sending wrong passwords (cost 13) on 24 connections at once: 4 of its checks
