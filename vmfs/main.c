@@ -1,6 +1,6 @@
-/* vmfs: mounts the tree. Start-up order (STYLE.md §3): options and config, the state
+/* vmfs: mounts the tree. Start-up order: options and config, the state
  * directory (locked, so two daemons never share it), a stale mount cleared, mount,
- * daemonize, then the event loop. No thread is started before the fork. */
+ * daemonize, then the event loop. No thread is started before the fork, which would lose it. */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fcntl.h>
