@@ -45,7 +45,7 @@ struct member {
 	uint32_t slot; /* for inode numbers; never reused */
 	char name[64];
 	char url[1024];
-	char root[4096]; /* where its tree is, on this host */
+	char root[PATH_MAX]; /* where its tree is, on this host */
 	bool ssh;        /* vmfs mounts it with sshfs (and unmounts it) */
 	enum mstate state;
 	time_t since;

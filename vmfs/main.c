@@ -185,7 +185,7 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 static bool vmfs_mounted_at(const char *mp)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], where[4096], type[256];
+	char line[4096], where[PATH_MAX], type[256];
 	bool found = false;
 	while (f && fgets(line, sizeof(line), f)) {
 		/* id parent maj:min root MOUNTPOINT opts [optional...] - TYPE source opts */
@@ -256,7 +256,7 @@ void lock_note_pid(int fd)
 /* One daemon per state directory: a second one would overwrite the first one's files. */
 static int lock_state(const char *statedir)
 {
-	char path[4200];
+	char path[BUILT_PATH_MAX];
 	snprintf(path, sizeof(path), "%s", statedir);
 	for (char *p = path + 1;; p++) /* mkdir -p */
 		if (*p == '/' || !*p) {
