@@ -1,5 +1,5 @@
 /* Many hosts: the members of the cluster, each another host's vmfs tree reached through a
- * network filesystem (DESIGN.md, "Many hosts"). No wire protocol of ours: the head reads
+ * network filesystem (README.md, "Many hosts"). No wire protocol of ours: the head reads
  * and writes the member's files, and the network filesystem carries them. vmfs mounts a
  * member given as ssh://USER@HOST/PATH itself (sshfs, with reconnect); one given as a path
  * was mounted by the admin (9P, NFS, or anything else).
@@ -45,7 +45,7 @@ struct member {
 	uint32_t slot; /* for inode numbers; never reused */
 	char name[64];
 	char url[1024];
-	char root[4096]; /* where its tree is, on this host */
+	char root[PATH_MAX]; /* where its tree is, on this host */
 	bool ssh;        /* vmfs mounts it with sshfs (and unmounts it) */
 	enum mstate state;
 	time_t since;

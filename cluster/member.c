@@ -472,7 +472,7 @@ int member_url_check(const char *url, char *err, size_t errlen)
 
 static int add(struct cluster *cl, const char *name, const char *url, char *err, size_t errlen)
 {
-	char sdir[4096], link[64];
+	char sdir[PATH_MAX], link[64];
 	if (name_check(name, err, errlen))
 		return -EINVAL;
 	if (cluster_find(cl, name)) {

@@ -31,7 +31,7 @@ enum rop {
 
 struct rjob {
 	enum rop op;
-	char path[4200];
+	char path[BUILT_PATH_MAX];
 	struct sbuf in, out;
 	uint64_t off; /* ROP_TAIL: from where; after: where the next read goes on */
 	int err;     /* 0, or -errno (-ETIMEDOUT when the deadline passed, -EHOSTDOWN if dropped) */

@@ -23,7 +23,7 @@ struct proc {
 	unsigned long long start;
 	bool qemu;
 	bool claimed;
-	char rundir[4200];
+	char rundir[BUILT_PATH_MAX];
 };
 
 struct procs {
@@ -59,7 +59,7 @@ static bool qemu_named(char **argv, int argc, const char *prefix, const char *na
 bool run_cmdline_owner(const char *statedir, const char *prefix, char **argv, int argc,
 		       bool *qemu, char *rundir, size_t len)
 {
-	char base[4200];
+	char base[BUILT_PATH_MAX];
 	snprintf(base, sizeof(base), "%s/ns/", statedir);
 	const char *slash = argc ? strrchr(argv[0], '/') : NULL;
 	if (argc >= 4 && !strcmp(slash ? slash + 1 : argv[0], "vmfs-shim") &&
@@ -72,7 +72,7 @@ bool run_cmdline_owner(const char *statedir, const char *prefix, char **argv, in
 		/* the console log's path: its fd set's note (-add-fd ...,opaque=PATH), or, from a
 		 * vmfs whose QEMU opened it itself, the console's logfile= */
 		const char *lf = strstr(argv[i], ",logfile="), *note = strstr(argv[i], ",opaque=");
-		char path[4200];
+		char path[BUILT_PATH_MAX];
 		if (i && note && !strcmp(argv[i - 1], "-add-fd"))
 			lf = note - 1; /* ",opaque=" is one longer than ",logfile=" */
 		else if (!lf || strncmp(argv[i], "socket,id=ser0,", 15) ||
@@ -163,7 +163,7 @@ static bool rundir_parts(const struct model *m, const char *rundir, char *ns, ch
 /* A process whose run directory names no object: ended, its container's leftovers too. */
 static void end_stray(struct model *m, struct proc *p)
 {
-	char ns[NAME_MAX_LEN + 1], type[16], name[NAME_MAX_LEN + 1], cwd[4200], link[64];
+	char ns[NAME_MAX_LEN + 1], type[16], name[NAME_MAX_LEN + 1], cwd[BUILT_PATH_MAX], link[64];
 	/* the shim works in its run directory, wherever it has been moved since (damaged/) */
 	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)p->pid);
 	ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
@@ -374,7 +374,7 @@ void run_adopt_all(struct model *m)
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
 				struct look *l = &ls[k++];
-				char dir[4200];
+				char dir[BUILT_PATH_MAX];
 				size_t from = 0;
 				l->o = m->nss[i]->objs[t].v[j];
 				run_dir(m, l->o, dir, sizeof(dir));

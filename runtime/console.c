@@ -18,7 +18,7 @@ static bool obj_live(const struct object *o)
 
 ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, uint64_t *pos)
 {
-	char path[4200];
+	char path[BUILT_PATH_MAX];
 	run_dir(m, o, path, sizeof(path));
 	strncat(path, "/console.log", sizeof(path) - strlen(path) - 1);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -42,7 +42,7 @@ ssize_t console_read(struct model *m, struct object *o, char *buf, size_t size, 
 
 static int console_open(struct model *m, struct object *o)
 {
-	char path[4200];
+	char path[BUILT_PATH_MAX];
 	run_dir(m, o, path, sizeof(path));
 	strncat(path, "/console.log", sizeof(path) - strlen(path) - 1);
 	return open(path, O_RDONLY | O_CLOEXEC);
@@ -84,7 +84,7 @@ static void console_drain(struct model *m, struct rtsrc *s)
 static int console_connect(struct model *m, struct object *o)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[4200];
+	char dir[BUILT_PATH_MAX];
 	run_dir(m, o, dir, sizeof(dir));
 	/* the socket path can be longer than sun_path: connect through the directory */
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -162,7 +162,7 @@ static size_t plain_text(const char *in, size_t len, char *out)
 
 void console_last_line(struct model *m, const struct object *o, char *out, size_t outlen)
 {
-	char path[4200], raw[4096], text[4096];
+	char path[BUILT_PATH_MAX], raw[4096], text[4096];
 	snprintf(out, outlen, "-");
 	run_dir(m, o, path, sizeof(path));
 	strncat(path, "/console.log", sizeof(path) - strlen(path) - 1);

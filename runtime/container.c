@@ -29,7 +29,7 @@ static int rootfs_free(struct model *m, struct object *self, const char *rootfs,
 		struct objlist *l = &m->nss[i]->objs[OT_CT];
 		for (size_t j = 0; j < l->n; j++) {
 			struct object *o = l->v[j];
-			char other[4200], a[PATH_MAX], b[PATH_MAX];
+			char other[BUILT_PATH_MAX], a[PATH_MAX], b[PATH_MAX];
 			if (o == self || (o->state != ST_RUNNING && o->state != ST_PAUSED))
 				continue;
 			if (obj_cfg_bool(o, "snapshot") && obj_cfg_bool(self, "snapshot"))
@@ -49,7 +49,7 @@ static int rootfs_free(struct model *m, struct object *self, const char *rootfs,
 static int spec_write(struct model *m, struct object *o, int dfd, const char *rootfs)
 {
 	uint64_t mem = 0;
-	char e[128], pre[4200] = "";
+	char e[128], pre[BUILT_PATH_MAX] = "";
 	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
 	if (*obj_cfg(o, "preinit"))
 		model_image_path(m, obj_cfg(o, "preinit"), pre, sizeof(pre));
@@ -145,7 +145,7 @@ static int shim_ready(int fd, int timeout_ms, char *line, size_t len)
  * containers spawns all their shims first, so they set up side by side. */
 static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	char rootfs[4200], rundir[4200], why[8600];
+	char rootfs[BUILT_PATH_MAX], rundir[BUILT_PATH_MAX], why[8600];
 	struct stat st;
 	model_image_path(m, obj_cfg(o, "filesystem"), rootfs, sizeof(rootfs));
 	int e = stat(rootfs, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
@@ -239,7 +239,7 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeo
 			return 0; /* it ran and ended: QUIT with its exit status, not an error */
 		}
 		if (strncmp(line, "error: ", 7)) { /* a shim that reported its error cleaned up */
-			char rundir[4200];
+			char rundir[BUILT_PATH_MAX];
 			run_dir(m, o, rundir, sizeof(rundir));
 			run_end_procs(m, rundir);
 			run_ct_cleanup_obj(m, o);

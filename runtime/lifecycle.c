@@ -128,7 +128,7 @@ int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size
 	}
 	backend_fn fn = backend_verb(backends[o->type], v);
 	if (!fn) {
-		snprintf(err, errlen, "cannot %s %s: vmfs has no runtime for %s yet", verb_names[v],
+		snprintf(err, errlen, "cannot %s %s: no backend for %s does that", verb_names[v],
 			 o->name, o->type == OT_VM ? "QEMU VMs" : "containers");
 		return -EOPNOTSUPP;
 	}

@@ -61,7 +61,7 @@ static int path_exists(const char *path, void *arg)
 	struct stat st;
 	const char *mp = pc->m->mountpoint;
 	size_t mpl = mp ? strlen(mp) : 0;
-	char folded[4200];
+	char folded[BUILT_PATH_MAX];
 	path_fold(path, folded, sizeof(folded));
 	if (path[0] == '/' && mpl && !strncmp(folded, mp, mpl) &&
 	    (!folded[mpl] || folded[mpl] == '/')) {

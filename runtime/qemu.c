@@ -173,7 +173,7 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 			       "chardev=ready,mode=control"};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		qarg(a, "%s", fixed[i]);
-	char rundir[4200], esc[8400], note[8500];
+	char rundir[BUILT_PATH_MAX], esc[2 * BUILT_PATH_MAX], note[2 * BUILT_PATH_MAX + 100];
 	run_dir(m, o, rundir, sizeof(rundir));
 	size_t k = 0;
 	for (const char *p = rundir; *p && k + 2 < sizeof(esc); p++) {
@@ -568,7 +568,7 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 		close(dfd);
 		o->rt.vnc_display = -1;
 		o->rt.pid = 0;
-		char rundir[4200];
+		char rundir[BUILT_PATH_MAX];
 		run_dir(m, o, rundir, sizeof(rundir));
 		run_end_procs(m, rundir); /* a QEMU that outlived its parent (timed out) */
 		return lifecycle_fail(m, o, why, -EIO, err, errlen);

@@ -79,7 +79,7 @@ bool run_pid_alive(int dirfd, const char *file, pid_t *pid, unsigned long long *
 
 int run_watch(struct model *m, struct object *o)
 {
-	char dir[4200];
+	char dir[BUILT_PATH_MAX];
 	run_dir(m, o, dir, sizeof(dir));
 	int wd = inotify_add_watch(m->inotify, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO);
 	if (wd < 0)
@@ -99,7 +99,7 @@ static void run_unwatch(struct model *m, struct object *o)
 
 bool run_reap(struct model *m, struct object *o)
 {
-	char dir[4200];
+	char dir[BUILT_PATH_MAX];
 	auto_free char *text = NULL;
 	run_dir(m, o, dir, sizeof(dir));
 	strncat(dir, "/exit", sizeof(dir) - strlen(dir) - 1);
@@ -250,7 +250,7 @@ void run_tick(struct model *m)
 
 void run_exit_text(struct model *m, struct object *o)
 {
-	char path[4200];
+	char path[BUILT_PATH_MAX];
 	auto_free char *text = NULL;
 	run_dir(m, o, path, sizeof(path));
 	strncat(path, "/exit", sizeof(path) - strlen(path) - 1);
@@ -354,7 +354,7 @@ int run_intent(struct model *m, struct object *o, int dfd)
 
 void run_intent_clear(struct model *m, struct object *o)
 {
-	char path[4200];
+	char path[BUILT_PATH_MAX];
 	run_dir(m, o, path, sizeof(path));
 	strncat(path, "/intent", sizeof(path) - strlen(path) - 1);
 	unlink(path);
@@ -412,7 +412,7 @@ bool run_pid_ended(const struct object *o)
 
 int run_ct_cleanup(const char *ns, const char *name, const char *rundir)
 {
-	char path[4300];
+	char path[BUILT_PATH_MAX + 100];
 	int r = cg_kill(ns, name); /* init and all its processes, which hold the mounts */
 	for (size_t i = 0; i < ARRAY_SIZE(run_mounts); i++) {
 		snprintf(path, sizeof(path), "%s/%s", rundir, run_mounts[i].name);
@@ -424,7 +424,7 @@ int run_ct_cleanup(const char *ns, const char *name, const char *rundir)
 
 int run_ct_cleanup_obj(struct model *m, struct object *o)
 {
-	char dir[4200];
+	char dir[BUILT_PATH_MAX];
 	run_dir(m, o, dir, sizeof(dir));
 	return run_ct_cleanup(o->ns->name, o->name, dir);
 }

@@ -3,12 +3,20 @@
 #ifndef VMFS_UTIL_H
 #define VMFS_UTIL_H
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+/* The size of a path vmfs builds below a directory it was given (the state directory, the
+ * image store: at most CONF_PATH_MAX bytes, conf/conf.h; a member's tree: PATH_MAX) from
+ * names it has checked (a namespace's, an object's, a file's): more than PATH_MAX, so that
+ * building one never cuts it; the kernel itself refuses one longer than PATH_MAX
+ * (ENAMETOOLONG). Such a path with a suffix of its own gets BUILT_PATH_MAX + 100. */
+#define BUILT_PATH_MAX 4200
 
 static inline void free_p(void *p) { free(*(void **)p); }
 static inline void close_p(int *fd)

@@ -19,8 +19,8 @@
 
 /* One entry of config/disk: "path[,interface][,cache]". */
 struct vm_disk {
-	char path[4200];  /* what QEMU opens: the image, or the VM's overlay over it */
-	char image[4200]; /* the image itself */
+	char path[BUILT_PATH_MAX];  /* what QEMU opens: the image, or the VM's overlay over it */
+	char image[BUILT_PATH_MAX]; /* the image itself */
 	const char *iface, *cache;
 };
 /* Parses config/disk (paths made absolute). Returns the number of disks. */

@@ -122,7 +122,7 @@ struct vmjob {
 	int pidfd, outfd, storefd, partfd;
 	bool resume; /* the commit paused the VM: resume it after */
 	struct timespec t0;
-	char dst[4200], image[NAME_MAX_LEN + 1];
+	char dst[BUILT_PATH_MAX], image[NAME_MAX_LEN + 1];
 };
 
 /* A commit pauses its VM and writes images/IMAGE.part: a vmfs killed meanwhile would leave
@@ -201,7 +201,8 @@ void vm_job_recover(struct model *m, struct object *o)
 			close(dfd);
 		return;
 	}
-	char image[NAME_MAX_LEN + 1] = "", dst[4200], part[4300], err[256] = "";
+	char image[NAME_MAX_LEN + 1] = "", dst[BUILT_PATH_MAX], err[256] = "";
+	char part[BUILT_PATH_MAX + 100];
 	int resume = 0;
 	/* a state file: the image name must be one a commit could have made */
 	if (sscanf(text, "%63s %d", image, &resume) != 2 || name_check(image, err, sizeof(err))) {

@@ -2,7 +2,7 @@
  * operations (vmfs/node.h) and their results into replies.
  *
  * Why the low-level API: a console read that has nothing to return yet must wait without
- * holding a thread (DESIGN.md). Here such a request is parked on the object's wait queue
+ * holding a thread (hundreds of readers). Here such a request is parked on the object's wait queue
  * and answered later from the event loop; 200 readers cost 200 small structs, and
  * `cat info` is answered meanwhile.
  *

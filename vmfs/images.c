@@ -172,7 +172,7 @@ static int img_node(struct vmfs *v, const char *path, mode_t type, struct vnode 
 
 int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	struct stat st;
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
@@ -224,7 +224,7 @@ int img_open(struct vmfs *v, struct vhandle *h, int flags)
 int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
 	      const struct vcred *c, struct vnode *out)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;
@@ -251,7 +251,7 @@ struct inuse {
 static int path_matches(const char *p, void *arg)
 {
 	const struct inuse *u = arg;
-	char abs[4200], real[PATH_MAX];
+	char abs[BUILT_PATH_MAX], real[PATH_MAX];
 	model_image_path(u->m, p, abs, sizeof(abs));
 	if (!realpath(abs, real))
 		return 0;
@@ -279,7 +279,7 @@ static bool cfg_in_use(char *const *cfg, const struct object *o, struct inuse *u
  * from under them). */
 static bool img_in_use(struct vmfs *v, const char *rel, char *who, size_t wholen)
 {
-	char abs[4200], real[PATH_MAX];
+	char abs[BUILT_PATH_MAX], real[PATH_MAX];
 	/* the real path of the entry itself: a symlink being removed is not its target */
 	const char *slash = strrchr(rel, '/');
 	snprintf(abs, sizeof(abs), "%s/%.*s", v->m.imagedir, slash ? (int)(slash - rel) : 0, rel);
@@ -307,7 +307,7 @@ static bool img_in_use(struct vmfs *v, const char *rel, char *who, size_t wholen
 
 int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool isdir)
 {
-	char path[4096], who[200], why[4400];
+	char path[PATH_MAX], who[200], why[4400];
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;
@@ -331,7 +331,7 @@ int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool i
 int img_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
 	       const struct vcred *c, struct vnode *out, int *fd)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;
@@ -385,7 +385,7 @@ static void img_rekey(struct imgtab *t, const char *from, const char *to)
 int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 	       const struct vnode *newdir, const char *newname, unsigned flags)
 {
-	char from[4096], to[4096];
+	char from[PATH_MAX], to[PATH_MAX];
 	int r = child_path(dir, name, from, sizeof(from));
 	if (!r)
 		r = child_path(newdir, newname, to, sizeof(to));
@@ -512,7 +512,7 @@ int img_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
 		const struct vcred *c, struct vnode *out)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;

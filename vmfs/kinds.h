@@ -1,4 +1,4 @@
-/* The node kinds' operations, one file per directory kind (STYLE.md §1). */
+/* The node kinds' operations, one file per directory kind. */
 #ifndef VMFS_KINDS_H
 #define VMFS_KINDS_H
 #include "vmfs/node.h"

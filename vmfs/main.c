@@ -1,6 +1,6 @@
-/* vmfs: mounts the tree. Start-up order (STYLE.md §3): options and config, the state
+/* vmfs: mounts the tree. Start-up order: options and config, the state
  * directory (locked, so two daemons never share it), a stale mount cleared, mount,
- * daemonize, then the event loop. No thread is started before the fork. */
+ * daemonize, then the event loop. No thread is started before the fork, which would lose it. */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fcntl.h>
@@ -185,7 +185,7 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cm
 static bool vmfs_mounted_at(const char *mp)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], where[4096], type[256];
+	char line[4096], where[PATH_MAX], type[256];
 	bool found = false;
 	while (f && fgets(line, sizeof(line), f)) {
 		/* id parent maj:min root MOUNTPOINT opts [optional...] - TYPE source opts */
@@ -256,7 +256,7 @@ void lock_note_pid(int fd)
 /* One daemon per state directory: a second one would overwrite the first one's files. */
 static int lock_state(const char *statedir)
 {
-	char path[4200];
+	char path[BUILT_PATH_MAX];
 	snprintf(path, sizeof(path), "%s", statedir);
 	for (char *p = path + 1;; p++) /* mkdir -p */
 		if (*p == '/' || !*p) {

@@ -1,6 +1,6 @@
 /* The node table: every file and directory of the tree, described once (vtab in node.c),
- * and the node operations that both front ends call: the FUSE adapter (vmfs/fuse.c) and,
- * later, the HTTP server (web/). Nothing here includes FUSE headers.
+ * and the node operations that both front ends call: the FUSE adapter (vmfs/fuse.c) and
+ * the HTTP server (web/). Nothing here includes FUSE headers.
  *
  * A node is named by an inode number that encodes what it is: kind << 56 | slot << 16 |
  * sub, where slot is the runtime-unique slot of its namespace or object and sub a parameter
@@ -67,7 +67,7 @@ enum vkind {
 	VK_OBJ_FIFO,
 	VK_OBJ_FIFO_N,
 	VK_ROBJ,       /* a member's VM or container, seen from the head */
-	VK_ROBJ_FILE,  /* one of its files: sub is the index in remote_files */
+	VK_ROBJ_FILE,  /* one of its files: sub is the index in remote.c's vm_files or ct_files */
 	VK_ROBJ_CONFIG,
 	VK_ROBJ_PARAM, /* sub is the parameter's index */
 	VK_MAX
@@ -237,7 +237,7 @@ void node_forget(struct vmfs *v, uint64_t ino, uint64_t n);
  * host/log. */
 void node_reject(struct vmfs *v, const struct vnode *n, const char *what, const char *why);
 
-/* For the node kinds' files (vmfs/gen.c, vmfs/ctl_*.c, vmfs/images.c). */
+/* For the node kinds' files (vmfs/images.c, vmfs/remote.c). */
 const struct ventry *vtab_find(enum vkind k);
 extern const struct ventry vtab[];
 extern const size_t vtab_len;

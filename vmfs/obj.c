@@ -126,7 +126,7 @@ static void vm_info(struct vmfs *v, const struct object *o, struct sbuf *out)
 	const char *host = obj_cfg(o, "vnc-listen");
 	sb_printf(out, "status %s\naccel %s\n", on && *o->rt.status ? o->rt.status : "-",
 		  on && *o->rt.accel ? o->rt.accel : "-");
-	char rundir[4200];
+	char rundir[BUILT_PATH_MAX];
 	run_dir(&v->m, o, rundir, sizeof(rundir));
 	if (on && o->rt.vnc_display >= 0)
 		sb_printf(out, "vnc %s:%d\n", host, VNC_PORT(o->rt.vnc_display));
@@ -224,7 +224,7 @@ int gen_obj_vnc(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 			 ostate_name(o->state));
 	else {
 		/* the password too: the file is its owner's only (vmfs/node.c) */
-		char pw[64], rundir[4200];
+		char pw[64], rundir[BUILT_PATH_MAX];
 		if (o->rt.vnc_display >= 0) {
 			r = vm_vnc_password(&v->m, n->obj, pw, sizeof(pw));
 			if (r) {

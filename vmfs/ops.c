@@ -227,7 +227,7 @@ int node_statfs(struct vmfs *v, struct statvfs *st)
 int node_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 {
 	if (n->e->kind == VK_OBJ_FIFO_N) {
-		char dir[4200];
+		char dir[BUILT_PATH_MAX];
 		run_dir(&v->m, n->obj, dir, sizeof(dir));
 		snprintf(buf, size, "%s/fifo/%d", dir, n->sub);
 		return 0;

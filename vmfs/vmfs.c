@@ -31,7 +31,7 @@ static char *shim_path(void)
 	const char *env = getenv("VMFS_SHIM");
 	if (env && *env)
 		return strdup(env);
-	char exe[4096];
+	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
 	if (n <= 0)
 		return strdup("vmfs-shim");
@@ -54,7 +54,7 @@ static void kvm_check(struct vmfs *v)
 	if (v->m.kvm.verdict == KVM_WORKS && !(dev && *dev))
 		kvm_probe_qemu("qemu-system-x86_64", 3000, &v->m.kvm);
 	if (v->m.kvm.verdict == KVM_WORKS && !(dev && *dev)) {
-		char kernel[4200];
+		char kernel[BUILT_PATH_MAX];
 		model_image_path(&v->m, "vmlinuz", kernel, sizeof(kernel));
 		kvm_probe_boot("qemu-system-x86_64", kernel, KVM_BOOT_CACHE, 3000, &v->m.kvm);
 	}
@@ -108,7 +108,7 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 	if (gethostname(v->hostname, sizeof(v->hostname)) < 0 || !v->hostname[0] ||
 	    name_check(v->hostname, err, errlen))
 		snprintf(v->hostname, sizeof(v->hostname), "localhost");
-	char images[4200];
+	char images[BUILT_PATH_MAX];
 	if (*conf->images)
 		snprintf(images, sizeof(images), "%s", conf->images);
 	else

@@ -44,7 +44,7 @@ static const char *ui_type(const char *path)
 
 void ui_get(struct req *q, const char *path)
 {
-	char rel[4096];
+	char rel[PATH_MAX];
 	if (q->w->ui_dfd < 0) {
 		web_fail(q, ENOENT, "the browser pages (web/ui) are not installed: see web_ui in "
 			 "vmfs.conf(5)");

@@ -88,7 +88,7 @@ static int mount_root(struct shim *sh, const char *rootfs, int rootfd, char *err
 	if ((mkdir("upper", 0755) < 0 && errno != EEXIST) ||
 	    (mkdir("work", 0700) < 0 && errno != EEXIST))
 		return shim_fail(err, NULL, "mkdir %s/upper, work", sh->rundir);
-	char opts[3 * 4200];
+	char opts[3 * BUILT_PATH_MAX];
 	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", rootfs,
 		 sh->rundir, sh->rundir);
 	if (mount("overlay", "root", "overlay", 0, opts) < 0)
@@ -123,7 +123,7 @@ static int lower_layer(struct shim *sh, int fs, int lower, char *err)
 		if (errno != EINVAL)
 			return shim_fail(err, NULL, "overlay: the idmapped image as its lower layer");
 	}
-	char path[4300];
+	char path[BUILT_PATH_MAX + 100];
 	snprintf(path, sizeof(path), "%s/lower", sh->rundir);
 	if (strpbrk(path, ",:")) /* overlayfs splits lowerdir there */
 		return shim_msg(err, "overlay: the path %s must not hold ',' or ':'", path);
@@ -146,7 +146,7 @@ static int lower_layer(struct shim *sh, int fs, int lower, char *err)
 static int overlay_idmapped(struct shim *sh, int lower, char *err)
 {
 	const struct userns_range *u = &sh->spec.ur;
-	char upper[4300], work[4300];
+	char upper[BUILT_PATH_MAX + 100], work[BUILT_PATH_MAX + 100];
 	snprintf(upper, sizeof(upper), "%s/upper", sh->rundir);
 	snprintf(work, sizeof(work), "%s/work", sh->rundir);
 	if (lchown("upper", u->uid, u->gid) < 0)
@@ -220,7 +220,7 @@ int fs_in_root(int rootfd, const char *path, bool dir, char *err)
 	int fd = fs_open_in(rootfd, path);
 	if (fd >= 0 || errno != ENOENT)
 		return fd >= 0 ? fd : shim_fail(err, NULL, "%s in the container", path);
-	char parent[4096];
+	char parent[PATH_MAX];
 	snprintf(parent, sizeof(parent), "%s", path);
 	char *slash = strrchr(parent, '/');
 	const char *base = slash ? slash + 1 : parent;

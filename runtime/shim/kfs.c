@@ -165,7 +165,7 @@ static int dev_mount(int devfd, const char *name, mode_t mode, const char *type,
 /* /dev/fifo/N: the run directory's named pipes. */
 static int dev_fifos(struct shim *sh, int devfd, char *err)
 {
-	char src[4300], name[16], what[32];
+	char src[BUILT_PATH_MAX + 100], name[16], what[32];
 	if (!sh->spec.fifos)
 		return 0;
 	if (mkdirat(devfd, "fifo", 0755) < 0)

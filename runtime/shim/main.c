@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 				 .netnsfd = -1,
 				 .rootfd = -1,
 				 .fifofd = -1};
-	static char cwd[4096];
+	static char cwd[PATH_MAX];
 	char *end;
 	/* OWNER, the optional last word, is read by no one but a restarted vmfs, in /proc */
 	long fd = argc == 3 || argc == 4 ? strtol(argv[2], &end, 10) : -1;

@@ -7,6 +7,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/shim/shim.h"
 #include "runtime/userns.h"
+#include "runtime/util.h"
 
 #define ERRLEN 512	/* a reason in words, as written to READYFD and exit */
 #define SPEC_MAXARGS 64 /* words of init= */
@@ -40,7 +41,7 @@ struct spec {
 /* Everything the shim holds. The child of clone() gets a copy and uses the same fields. */
 struct shim {
 	const char *rundir; /* absolute; the shim's cwd is this directory */
-	char root[4200];    /* rundir + "/root" */
+	char root[BUILT_PATH_MAX]; /* rundir + "/root" */
 	struct spec spec;
 	int readyfd;
 	pid_t init;	 /* host pid of the container's init, 0 once reaped */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole tree of DESIGN.md exists and reads sensibly.
+# The whole tree of docs/tree.md exists and reads sensibly.
 . "$(dirname "$0")/lib.sh"
 vmfs_start || exit 1
 

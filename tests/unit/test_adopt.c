@@ -6,7 +6,7 @@
 #include "runtime/run.h"
 #include "tests/unit/tap.h"
 
-static char got[4200];
+static char got[BUILT_PATH_MAX];
 static bool qemu;
 
 static bool owner(const char *statedir, const char *prefix, int argc, char **argv)

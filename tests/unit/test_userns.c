@@ -13,7 +13,7 @@
 #include "runtime/userns.h"
 #include "tests/unit/tap.h"
 
-/* want_start >= 0: found there; else the error (-errno) and a piece of its message. */
+/* want >= 0: found there; else the error (-errno) and a piece of its message. */
 static void find(const char *text, uid_t uid, long long want, int want_rc, const char *msg,
 		 const char *what)
 {
