@@ -909,11 +909,19 @@ static int tap_drop(void *arg, const char *vlan, unsigned vid, const char *addr)
 	return 0;
 }
 
-void net_host_taps_drop(struct model *m, struct ns *ns)
+/* rmdir ns/NS: its taps' devices go (ns->taps is left as it was). */
+static int net_on_model(void *ctx, struct model *m, const struct model_ev *ev)
 {
 	struct tapq q = {.n = m->net};
-	if (m->net && m->net->nl)
-		taps_each(ns, tap_drop, &q);
+	if (ev->kind == MEV_NS_REMOVED && m->net && m->net->nl)
+		taps_each(ev->ns, tap_drop, &q);
+	return ev->kind == MEV_NS_KEY ? 1 : 0;
+}
+
+int net_subscribe(struct model *m)
+{
+	int r = model_subscribe(m, vlan_on_model, NULL);
+	return r ? r : model_subscribe(m, net_on_model, NULL);
 }
 
 bool net_tap_names(const struct ns *ns, const char *vlan)

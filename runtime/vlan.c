@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl/util.h"
+#include "runtime/err.h"
 #include "runtime/net.h"
 #include "runtime/store.h"
 
@@ -272,29 +273,26 @@ int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, si
 	return 0;
 }
 
-int vlan_load(struct ns *ns, const char *alias, const char *value, char *err, size_t errlen)
+/* ns.conf's "vlan.ALIAS" = "ID" or "ID pinned". */
+static int vlan_load(struct ns *ns, const char *alias, const char *value, struct err *e)
 {
-	char *end;
+	char *end, why[256];
 	errno = 0;
 	long id = strtol(value, &end, 10);
-	int r = name_check(alias, err, errlen);
-	if (r)
-		return r;
+	if (name_check(alias, why, sizeof(why)))
+		return err_set(e, EINVAL, "%s", why);
 	if (value[0] < '0' || value[0] > '9' || errno || id < 1 || id > VLAN_ID_MAX ||
 	    (*end && strcmp(end, " pinned"))) {
 		char q[64];
-		snprintf(err, errlen, "\"%s\" is not a VLAN id (1 to %d), pinned or not",
-			 ctl_quote(value, strlen(value), q, sizeof(q)), VLAN_ID_MAX);
-		return -EINVAL;
+		return err_set(e, EINVAL, "\"%s\" is not a VLAN id (1 to %d), pinned or not",
+			       ctl_quote(value, strlen(value), q, sizeof(q)), VLAN_ID_MAX);
 	}
-	if (vlan_find(ns, alias) || vlan_by_id(ns, id)) {
-		snprintf(err, errlen, "VLAN %ld or the alias %s is given twice", id, alias);
-		return -EINVAL;
-	}
-	return vlan_add(ns, alias, id, *end != 0) ? 0 : -ENOMEM;
+	if (vlan_find(ns, alias) || vlan_by_id(ns, id))
+		return err_set(e, EINVAL, "VLAN %ld or the alias %s is given twice", id, alias);
+	return vlan_add(ns, alias, id, *end != 0) ? 0 : err_set(e, ENOMEM, "out of memory");
 }
 
-void vlan_store(const struct ns *ns, struct sbuf *b)
+static void vlan_store(const struct ns *ns, struct sbuf *b)
 {
 	for (size_t i = 0; i < ns->nvlans; i++) {
 		char key[NAME_MAX_LEN + 8], val[32];
@@ -304,11 +302,22 @@ void vlan_store(const struct ns *ns, struct sbuf *b)
 	}
 }
 
-void vlan_free(struct ns *ns)
+static void vlan_free(struct ns *ns)
 {
 	free(ns->vlans);
 	ns->vlans = NULL;
 	ns->nvlans = 0;
+}
+
+int vlan_on_model(void *ctx, struct model *m, const struct model_ev *ev)
+{
+	if (ev->kind == MEV_NS_KEY)
+		return strncmp(ev->key, "vlan.", 5) ? 1 : vlan_load(ev->ns, ev->key + 5, ev->value, ev->err);
+	if (ev->kind == MEV_NS_SAVING)
+		vlan_store(ev->ns, ev->conf);
+	else if (ev->kind == MEV_NS_FREED)
+		vlan_free(ev->ns);
+	return 0;
 }
 
 struct host_walk {

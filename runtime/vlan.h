@@ -31,9 +31,8 @@ int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *valu
 	     size_t errlen);
 /* rm vlans/ALIAS: -EBUSY while a NIC names it. */
 int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen);
-/* Loading and saving (ns.conf): "vlan.ALIAS" = "ID" or "ID pinned". */
-/* -EINVAL with the reason in err for a bad alias or id, or one given twice. */
-int vlan_load(struct ns *ns, const char *alias, const char *value, char *err, size_t errlen);
-void vlan_store(const struct ns *ns, struct sbuf *b);
-void vlan_free(struct ns *ns);
+/* The model's events (model_subscribe; net_subscribe subscribes it): the records load from
+ * and are saved in ns.conf as vlan.ALIAS, in the same write as the rest of the namespace, and
+ * go with the namespace's last reference. A bad record is -EINVAL with the reason. */
+int vlan_on_model(void *ctx, struct model *m, const struct model_ev *ev);
 #endif
