@@ -90,3 +90,22 @@ int err_out(const struct err *e, char *buf, size_t len)
 		mark_cut(buf, len);
 	return -e->no;
 }
+
+int err_result(struct err *e, int r, char *buf, size_t len)
+{
+	if (!r)
+		return 0;
+	if (!e->no || !*e->why)
+		err_set(e, r, "%s", strerror(-r));
+	err_out(e, buf, len);
+	return r;
+}
+
+int err_took(struct err *e, int r)
+{
+	if (r < 0) {
+		e->no = -r;
+		e->cut = false;
+	}
+	return r;
+}

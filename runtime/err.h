@@ -47,4 +47,10 @@ void err_clear(struct err *e);
 /* The boundary to code still on (buf, len): copies the reason, ending in ERR_CUT if it does
  * not fit; returns -e->no. */
 int err_out(const struct err *e, char *buf, size_t len);
+/* The same for an entry point's result r (0 or -errno): on failure the reason goes to buf,
+ * the errno's text where no one set one (e was err_clear'd first). Returns r. */
+int err_result(struct err *e, int r, char *buf, size_t len);
+/* A callee still on (buf, len) was given e->why and sizeof(e->why) and returned r (0 or
+ * -errno): e takes its errno. Returns r. */
+int err_took(struct err *e, int r);
 #endif

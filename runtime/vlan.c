@@ -159,8 +159,7 @@ struct claim {
 	struct ns *ns;
 	long lo, hi;
 	bool added;
-	char *err;
-	size_t errlen;
+	struct err *e;
 };
 
 static int claim_one(void *arg, const char *alias)
@@ -175,19 +174,19 @@ static int claim_one(void *arg, const char *alias)
 			c->added = true;
 			return vlan_add(c->ns, alias, id, false) ? 0 : -ENOMEM;
 		}
-	snprintf(c->err, c->errlen, "no free VLAN id left for %s in vlans/range %ld-%ld", alias,
-		 c->lo, c->hi);
-	return -ENOSPC;
+	return err_set(c->e, ENOSPC, "no free VLAN id left for %s in vlans/range %ld-%ld", alias,
+		       c->lo, c->hi);
 }
 
-int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen)
+int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e)
 {
-	struct claim c = {m, ns, 101, VLAN_ID_MAX, false, err, errlen};
-	value_vlan_range(ns->vlan_range, &c.lo, &c.hi, err, errlen);
+	struct claim c = {m, ns, 101, VLAN_ID_MAX, false, e};
+	char why[128];
+	value_vlan_range(ns->vlan_range, &c.lo, &c.hi, why, sizeof(why)); /* loaded: it reads */
 	size_t before = ns->nvlans;
 	int r = net_aliases(net, claim_one, &c);
 	if (!r && c.added && (r = ns_save(m, ns)) < 0)
-		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
+		err_sys(e, r, "cannot save to the state directory");
 	if (r) {
 		ns->nvlans = before; /* nothing allocated unless all of it is */
 		return r;
@@ -197,35 +196,33 @@ int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, s
 	return 0;
 }
 
-int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
-	     size_t errlen)
+int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, vlan_claim(m, ns, net, &e), err, errlen);
+}
+
+static int pin(struct model *m, struct ns *ns, const char *alias, const char *value,
+	       struct err *e)
 {
 	char *end;
 	long id = strtol(value, &end, 10);
-	if (!*value || *end || id < 1 || id > VLAN_ID_MAX) {
-		snprintf(err, errlen, "\"%s\" is not a VLAN id: use a number from 1 to %d", value,
-			 VLAN_ID_MAX);
-		return -EINVAL;
-	}
+	if (!*value || *end || id < 1 || id > VLAN_ID_MAX)
+		return err_set(e, EINVAL, "\"%s\" is not a VLAN id: use a number from 1 to %d",
+			       value, VLAN_ID_MAX);
 	const struct ns *owner;
 	const struct vlan_alias *other = id_owner(m, id, &owner);
-	if (other && (owner != ns || strcmp(other->name, alias))) {
-		snprintf(err, errlen, "VLAN %ld is vlans/%s of namespace %s already", id, other->name,
-			 owner->name);
-		return -EBUSY;
-	}
-	if ((owner = id_bare_user(m, ns, id))) {
-		snprintf(err, errlen, "VLAN %ld is used by number in namespace %s (config/net): an "
-			 "alias of %s may not join it", id, owner->name, ns->name);
-		return -EBUSY;
-	}
+	if (other && (owner != ns || strcmp(other->name, alias)))
+		return err_set(e, EBUSY, "VLAN %ld is vlans/%s of namespace %s already", id,
+			       other->name, owner->name);
+	if ((owner = id_bare_user(m, ns, id)))
+		return err_set(e, EBUSY, "VLAN %ld is used by number in namespace %s (config/net): "
+			       "an alias of %s may not join it", id, owner->name, ns->name);
 	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias), saved = {0};
-	if (v && v->id != (unsigned)id && net_tap_names(ns, alias)) {
-		/* its device is named by the id: tap delete, pin, tap again */
-		snprintf(err, errlen, "vlans/%s has a tap of the namespace on it: tap delete %s "
-			 "first", alias, alias);
-		return -EBUSY;
-	}
+	if (v && v->id != (unsigned)id && net_tap_names(ns, alias)) /* its device bears the id */
+		return err_set(e, EBUSY, "vlans/%s has a tap of the namespace on it: tap delete %s "
+			       "first", alias, alias);
 	bool added = !v;
 	if (v)
 		saved = *v;
@@ -239,24 +236,30 @@ int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *valu
 			ns->nvlans--;
 		else
 			*v = saved;
-		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
-		return r;
+		return err_sys(e, r, "cannot save to the state directory");
 	}
 	evlog_add(&ns->log, "vlans/%s = %ld (pinned)", alias, id);
 	return 0;
 }
 
-int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen)
+int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
+	     size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, pin(m, ns, alias, value, &e), err, errlen);
+}
+
+static int alias_remove(struct model *m, struct ns *ns, const char *alias, struct err *e)
 {
 	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias);
 	if (!v)
-		return -ENOENT;
-	if (vlan_in_use(ns, alias)) {
-		snprintf(err, errlen, "vlans/%s is in use: %s", alias,
-			 net_tap_names(ns, alias) ? "the namespace has a tap on it (tap delete it first)"
-						  : "a NIC in config/net names it");
-		return -EBUSY;
-	}
+		return err_set(e, ENOENT, "no vlans/%s", alias);
+	if (vlan_in_use(ns, alias))
+		return err_set(e, EBUSY, "vlans/%s is in use: %s", alias,
+			       net_tap_names(ns, alias) ? "the namespace has a tap on it (tap "
+							  "delete it first)"
+							: "a NIC in config/net names it");
 	struct vlan_alias saved = *v;
 	size_t i = v - ns->vlans;
 	memmove(v, v + 1, (ns->nvlans - i - 1) * sizeof(*v));
@@ -266,11 +269,17 @@ int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, si
 		memmove(&ns->vlans[i + 1], &ns->vlans[i], (ns->nvlans - i) * sizeof(*v));
 		ns->vlans[i] = saved;
 		ns->nvlans++;
-		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
-		return r;
+		return err_sys(e, r, "cannot save to the state directory");
 	}
 	evlog_add(&ns->log, "vlans/%s removed (VLAN %u is free)", alias, saved.id);
 	return 0;
+}
+
+int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, alias_remove(m, ns, alias, &e), err, errlen);
 }
 
 /* ns.conf's "vlan.ALIAS" = "ID" or "ID pinned". */
@@ -312,7 +321,8 @@ static void vlan_free(struct ns *ns)
 int vlan_on_model(void *ctx, struct model *m, const struct model_ev *ev)
 {
 	if (ev->kind == MEV_NS_KEY)
-		return strncmp(ev->key, "vlan.", 5) ? 1 : vlan_load(ev->ns, ev->key + 5, ev->value, ev->err);
+		return strncmp(ev->key, "vlan.", 5) ? 1
+						    : vlan_load(ev->ns, ev->key + 5, ev->value, ev->err);
 	if (ev->kind == MEV_NS_SAVING)
 		vlan_store(ev->ns, ev->conf);
 	else if (ev->kind == MEV_NS_FREED)

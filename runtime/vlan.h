@@ -4,6 +4,7 @@
  * namespace uses (one bridge carries them all); writing an id pins it. Kept in ns.conf as vlan.ALIAS. */
 #ifndef VMFS_VLAN_H
 #define VMFS_VLAN_H
+#include "runtime/err.h"
 #include "runtime/model.h"
 
 #define VLAN_ID_MAX 4094
@@ -21,7 +22,9 @@ const struct vlan_alias *vlan_by_serial(const struct ns *ns, unsigned serial);
 /* Whether a NIC of the template or of any object in ns names the alias. */
 bool vlan_in_use(const struct ns *ns, const char *alias);
 /* Gives every alias a config/net value names an id (allocating and saving new ones).
- * -ENOSPC with the reason when the range is full. */
+ * -ENOSPC with the reason when the range is full. vlan_claim_net is the same for callers
+ * still on (err, errlen) (runtime/err.h). */
+int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e);
 int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen);
 /* Whether config/net reaches past ns: a named (host) bridge, or a VLAN number that is not
  * an id of one of ns's aliases (another namespace's VLAN, or one no namespace holds). */

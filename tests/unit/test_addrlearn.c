@@ -462,8 +462,9 @@ static void test_live(void)
 	ok(rc == 0, "nl_open: %s", strerror(-rc));
 	if (rc)
 		return;
-	rc = nl_veth_add(nl, "alhost", "alguest", getpid(), GUEST, err, sizeof err);
-	ok(rc == 0, "veth alhost/alguest: %s", rc ? err : "ok");
+	struct err e;
+	rc = nl_veth_add(nl, "alhost", "alguest", getpid(), GUEST, &e);
+	ok(rc == 0, "veth alhost/alguest: %s", rc ? e.why : "ok");
 	rc = rc ? rc : nl_link_up(nl, "alguest");
 	ok(rc == 0, "both ends up: %s", strerror(-rc));
 	if_host = (int)if_nametoindex("alhost");

@@ -49,7 +49,8 @@ int main(void)
 	longer[big] = 0;
 	err_set(&e, E2BIG, "%s", longer);
 	ok(e.cut && e.no == E2BIG, "a reason that does not fit is marked cut, errno kept");
-	ok(strlen(e.why) < sizeof(e.why) && ends_with(e.why, ERR_CUT), "... and ends in %s", ERR_CUT);
+	ok(strlen(e.why) < sizeof(e.why) && ends_with(e.why, ERR_CUT), "... and ends in %s",
+	   ERR_CUT);
 
 	/* never half a UTF-8 character before the mark */
 	size_t at = ERR_WHY_MAX - sizeof(ERR_CUT) - 1; /* "é" (2 bytes) straddles the cut */
@@ -81,5 +82,21 @@ int main(void)
 	   "one that does not fit ends in the mark (%s)", small);
 	err_out(&e, tiny, sizeof(tiny));
 	is_str(tiny, "a r", "a buffer too small for the mark holds what fits");
+
+	/* an entry point's result at the boundary */
+	char buf[64] = "untouched";
+	err_clear(&e);
+	ok(err_result(&e, 0, buf, sizeof(buf)) == 0 && !strcmp(buf, "untouched"),
+	   "err_result of a success leaves the buffer");
+	ok(err_result(&e, -ENOMEM, buf, sizeof(buf)) == -ENOMEM, "a failure no one explained");
+	is_str(buf, "Cannot allocate memory", "... gets the errno's text");
+	err_set(&e, EBUSY, "in use");
+	ok(err_result(&e, -EBUSY, buf, sizeof(buf)) == -EBUSY, "an explained failure");
+	is_str(buf, "in use", "... gets its reason");
+
+	/* a callee still on (buf, len), given e's own buffer */
+	snprintf(e.why, sizeof(e.why), "old code's reason");
+	ok(err_took(&e, -EPERM) == -EPERM && e.no == EPERM && !e.cut, "err_took keeps the errno");
+	is_str(e.why, "old code's reason", "... and the reason the callee wrote");
 	return tap_done();
 }
