@@ -28,12 +28,13 @@ int model_subscribe(struct model *m, model_fn fn, void *ctx)
 
 int model_notify(struct model *m, const struct model_ev *ev)
 {
+	bool owned = ev->kind == MEV_NS_KEY || ev->kind == MEV_CFG_REACH;
 	for (size_t i = 0; i < m->nsubs; i++) {
 		int r = m->subs[i].fn(m->subs[i].ctx, m, ev);
-		if (ev->kind == MEV_NS_KEY && r != 1)
+		if (owned ? r != 1 : ev->kind == MEV_CFG_SETTING && r < 0)
 			return r;
 	}
-	return ev->kind == MEV_NS_KEY ? 1 : 0;
+	return owned ? 1 : 0;
 }
 
 void *model_slot(struct model *m, uint32_t slot, enum slot_kind kind)

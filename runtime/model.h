@@ -143,15 +143,27 @@ enum model_ev_kind {
 	MEV_NS_SAVING,  /* ns.conf is being written: append your keys to conf (same write) */
 	MEV_NS_REMOVED, /* its directory is gone; it is still in the list, its fields intact */
 	MEV_NS_FREED,   /* its last reference goes: free what you hung on it */
+	/* config/NAME (param, value) of the namespace's template (o NULL) or of object o is to
+	 * be set, checked already: a subscriber may refuse (-errno, reason in err) or make
+	 * ready what the value needs (networking gives the VLAN aliases it names their ids);
+	 * the others return 1. */
+	MEV_CFG_SETTING,
+	/* Whether value of param reaches past the namespace (ctl/params.h's reach), for a
+	 * param whose reach is a subscriber's to judge (PR_NET: the namespace's VLANs): its
+	 * judge returns 0 (it stays inside) or -EPERM with the reason; the others return 1. No
+	 * judge: it reaches. */
+	MEV_CFG_REACH,
 };
 
 struct err;
 struct model_ev {
 	enum model_ev_kind kind;
 	struct ns *ns;
-	const char *key, *value; /* MEV_NS_KEY */
+	struct object *o;        /* MEV_CFG_SETTING: NULL for the template */
+	int param;               /* MEV_CFG_*: an index in params[] */
+	const char *key, *value; /* MEV_NS_KEY; value also MEV_CFG_* */
 	struct sbuf *conf;       /* MEV_NS_SAVING */
-	struct err *err;         /* MEV_NS_KEY: why a key was refused */
+	struct err *err;         /* why a subscriber refused (MEV_NS_KEY, MEV_CFG_*) */
 };
 
 typedef int (*model_fn)(void *ctx, struct model *m, const struct model_ev *ev);

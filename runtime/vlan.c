@@ -282,6 +282,41 @@ int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, si
 	return err_result(&e, alias_remove(m, ns, alias, &e), err, errlen);
 }
 
+struct host_walk {
+	const struct ns *ns;
+	struct err *e;
+};
+
+static int nic_reaches_host(void *arg, const char *nic, const struct nic_spec *spec)
+{
+	struct host_walk *w = arg;
+	if (!spec) /* the syntax check refuses it first; never let one through unread */
+		return err_set(w->e, EPERM, "net: NIC \"%s\" cannot be read", nic);
+	if (*spec->bridge)
+		return err_set(w->e, EPERM, "net: NIC \"%s\" names the bridge %s, a device of the "
+			       "host: leave the bridge out (vmfs's own)", nic, spec->bridge);
+	/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's own
+	 * ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
+	if (!is_alias(spec->vlan) && !vlan_by_id(w->ns, (unsigned)strtoul(spec->vlan, NULL, 10)))
+		return err_set(w->e, EPERM, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
+			       "(vlans/): name it by an alias such as LAN1, or pin the number to "
+			       "one with vlans/ALIAS", nic, spec->vlan, w->ns->name);
+	return 0;
+}
+
+/* 0 if config/net stays inside ns: no named (host) bridge, no VLAN number that is not an id
+ * of one of ns's aliases (another namespace's VLAN, or one no namespace holds); else -EPERM
+ * with the reason (or the errno that kept it from being read: refused all the same). */
+static int net_reach(const struct ns *ns, const char *net, struct err *e)
+{
+	struct host_walk w = {ns, e};
+	err_clear(e);
+	int r = net_nics(net, nic_reaches_host, &w);
+	if (r && !e->no)
+		err_sys(e, r, "net");
+	return r;
+}
+
 /* ns.conf's "vlan.ALIAS" = "ID" or "ID pinned". */
 static int vlan_load(struct ns *ns, const char *alias, const char *value, struct err *e)
 {
@@ -327,43 +362,10 @@ int vlan_on_model(void *ctx, struct model *m, const struct model_ev *ev)
 		vlan_store(ev->ns, ev->conf);
 	else if (ev->kind == MEV_NS_FREED)
 		vlan_free(ev->ns);
+	else if (ev->kind == MEV_CFG_SETTING)
+		return strcmp(params[ev->param].name, "net") ? 1
+							      : vlan_claim(m, ev->ns, ev->value, ev->err);
+	else if (ev->kind == MEV_CFG_REACH)
+		return params[ev->param].reach == PR_NET ? net_reach(ev->ns, ev->value, ev->err) : 1;
 	return 0;
-}
-
-struct host_walk {
-	const struct ns *ns;
-	char *why;
-	size_t whylen;
-};
-
-static int nic_reaches_host(void *arg, const char *nic, const struct nic_spec *spec)
-{
-	struct host_walk *w = arg;
-	if (!spec) { /* the syntax check refuses it first; never let one through unread */
-		snprintf(w->why, w->whylen, "net: NIC \"%s\" cannot be read", nic);
-		return 1;
-	}
-	if (*spec->bridge) {
-		snprintf(w->why, w->whylen, "net: NIC \"%s\" names the bridge %s, a device of the "
-			 "host: leave the bridge out (vmfs's own)", nic, spec->bridge);
-		return 1;
-	}
-	/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's own
-	 * ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
-	if (!is_alias(spec->vlan) && !vlan_by_id(w->ns, (unsigned)strtoul(spec->vlan, NULL, 10))) {
-		snprintf(w->why, w->whylen, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
-			 "(vlans/): name it by an alias such as LAN1, or pin the number to one with "
-			 "vlans/ALIAS", nic, spec->vlan, w->ns->name);
-		return 1;
-	}
-	return 0;
-}
-
-bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen)
-{
-	struct host_walk w = {ns, why, whylen};
-	int r = net_nics(net, nic_reaches_host, &w);
-	if (r < 0)
-		snprintf(why, whylen, "net: %s", strerror(-r));
-	return r != 0;
 }

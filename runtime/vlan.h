@@ -26,9 +26,6 @@ bool vlan_in_use(const struct ns *ns, const char *alias);
  * still on (err, errlen) (runtime/err.h). */
 int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e);
 int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen);
-/* Whether config/net reaches past ns: a named (host) bridge, or a VLAN number that is not
- * an id of one of ns's aliases (another namespace's VLAN, or one no namespace holds). */
-bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen);
 /* vlans/ALIAS written: creates or re-pins it. -EINVAL (not 1-4094), -EBUSY (taken). */
 int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
 	     size_t errlen);
@@ -36,6 +33,8 @@ int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *valu
 int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen);
 /* The model's events (model_subscribe; net_subscribe subscribes it): the records load from
  * and are saved in ns.conf as vlan.ALIAS, in the same write as the rest of the namespace, and
- * go with the namespace's last reference. A bad record is -EINVAL with the reason. */
+ * go with the namespace's last reference (a bad record is -EINVAL with the reason); a
+ * config/net being set gets its aliases' ids first (vlan_claim); whether a config/net reaches
+ * past the namespace (a named bridge, a VLAN number not of its aliases) is judged here. */
 int vlan_on_model(void *ctx, struct model *m, const struct model_ev *ev);
 #endif

@@ -35,15 +35,19 @@ static int record(void *ctx, struct model *m, const struct model_ev *ev)
 	struct recorder *r = ctx;
 	size_t n = strlen(r->seen);
 	if (n + 1 < sizeof(r->seen))
-		r->seen[n] = "KSRF"[ev->kind], r->seen[n + 1] = 0;
+		r->seen[n] = "KSRFCH"[ev->kind], r->seen[n + 1] = 0;
 	if (ev->kind == MEV_NS_SAVING)
 		sb_printf(ev->conf, "x.k=%s\n", ev->ns->name);
+	if (ev->kind == MEV_CFG_SETTING && !strcmp(ev->value, "13"))
+		return err_set(ev->err, EDOM, "%s 13 is unlucky here", params[ev->param].name);
+	if (ev->kind == MEV_CFG_REACH) /* the judge of net: only "inside" stays inside */
+		return strcmp(ev->value, "inside") ? err_set(ev->err, EPERM, "it goes out") : 0;
 	if (ev->kind != MEV_NS_KEY)
-		return 0;
+		return 1;
 	if (strncmp(ev->key, "x.", 2))
 		return 1;
 	if (!strcmp(ev->value, "bad"))
-		return err_set(ev->err, EINVAL, "x.k does not take \"bad\"");
+		return err_set(ev->err, EINVAL, "it does not take \"bad\"");
 	snprintf(r->loaded, sizeof(r->loaded), "%s", ev->value);
 	return 0;
 }
@@ -52,7 +56,7 @@ static int other(void *ctx, struct model *m, const struct model_ev *ev)
 {
 	int *calls = ctx;
 	++*calls;
-	return ev->kind == MEV_NS_KEY ? 1 : 0;
+	return 1; /* nothing is its own */
 }
 
 static void events(void)
@@ -62,7 +66,7 @@ static void events(void)
 	int calls = 0;
 	char err[256], path[300];
 	struct ns *ns;
-	ok(model_subscribe(&m, record, &rec) == 0 && model_subscribe(&m, other, &calls) == 0,
+	ok(model_subscribe(&m, other, &calls) == 0 && model_subscribe(&m, record, &rec) == 0,
 	   "two subscribers");
 	ok(model_subscribe(&m, other, &calls) == 0 && model_subscribe(&m, other, &calls) == 0 &&
 		   model_subscribe(&m, other, &calls) == -ENOSPC,
@@ -85,10 +89,24 @@ static void events(void)
 	ok(ns && ns_remove(&m, ns, err, sizeof(err)) == 0, "the namespace is removed");
 	is_str(rec.seen, "RF", "... said removed, then freed");
 	ok(calls == 2, "every subscriber hears every event, in order");
+	ns = ns_find(&m, "default");
+	int vcpus = param_index("vcpus"), net = param_index("net");
+	ok(ns_param_set(&m, ns, vcpus, "13", err, sizeof(err)) == -EDOM,
+	   "a subscriber refuses a config value");
+	is_str(err, "vcpus 13 is unlucky here", "... with its reason");
+	ok(!strcmp(ns_param(ns, vcpus), "1"), "... and nothing changed");
+	ok(ns_param_set(&m, ns, vcpus, "12", err, sizeof(err)) == 0, "a value it lets through");
+	ok(!param_host_reaching(ns, net, "inside", err, sizeof(err)), "net's judge says inside");
+	ok(param_host_reaching(ns, net, "LAN1", err, sizeof(err)), "... or not");
+	is_str(err, "it goes out", "... with its reason");
+	m.nsubs = 1; /* only other(), who judges nothing */
+	ok(param_host_reaching(ns, net, "inside", err, sizeof(err)) && strstr(err, "no one"),
+	   "with no judge, net reaches the host (%s)", err);
+	m.nsubs = 2;
 	snprintf(path, sizeof(path), "%s/ns/default/ns.conf", state);
 	FILE *f = fopen(path, "a");
-	ok(f && fputs("x.k=bad\n", f) >= 0 && fclose(f) == 0, "a value its owner refuses");
-	ok(reopen(&m) == 0 && m.damage.p && strstr(m.damage.p, "x.k: x.k does not take \"bad\""),
+	ok(f && fputs("x.j=bad\n", f) >= 0 && fclose(f) == 0, "a value its owner refuses");
+	ok(reopen(&m) == 0 && m.damage.p && strstr(m.damage.p, "x.j: it does not take \"bad\""),
 	   "ns.conf is damaged, with the owner's reason");
 	snprintf(path, sizeof(path), "%s/ns/default/ns.conf", state);
 	f = fopen(path, "a");
