@@ -16,11 +16,16 @@
  * success and need not be initialised.
  *
  * Moving the rest of runtime/ to it: netlink.c, vlan.c and net.c carry struct err inside;
- * their entry points that other files call still take (why, whylen) and fill it once with
- * err_out, so no caller had to change. Move one caller at a time: give it a struct err,
- * call the err variant (or change the entry point's signature once all its callers carry
- * one), and drop the err_out at that boundary. At the doors (vmfs/, web/) the reason is
- * written once into the reply or the log; err_out is for that last copy only. */
+ * their entry points that other files call (net_start, net_vxlan, net_host_tap, vlan_pin,
+ * vlan_remove, vlan_claim_net, nl_tap_open) still take (why, whylen) and fill it once with
+ * err_result, so no caller had to change. Move one caller at a time: give it a struct err,
+ * call the err variant (vlan_claim for vlan_claim_net; otherwise change the entry point's
+ * signature once all its callers carry one) and drop the copy at that boundary. A callee
+ * not moved yet can write into e->why directly (err_took). Next in line: the lifecycle and
+ * backends (lifecycle.c, container.c, qemu.c: net_start's callers), then model.c, object.c
+ * and param.c, whose (err, errlen) the front ends pass. At the doors (vmfs/, web/) the reason
+ * is written once into the reply or the log; err_out is for that last copy only. The ctl/
+ * parsers stay on (err, errlen): pure functions with short reasons, called with a buffer. */
 #ifndef VMFS_ERR_H
 #define VMFS_ERR_H
 #include <stdbool.h>

@@ -36,7 +36,8 @@ struct netnic {
 	char ip[48], ip6[48]; /* learned from the guest's traffic, "" until seen */
 };
 
-/* Networking hears the model's events (runtime/model.h): VLAN records kept in ns.conf,
+/* Networking hears the model's events (runtime/model.h) instead of the model calling it:
+ * VLAN records kept in ns.conf, a config/net's VLAN ids and where it reaches (runtime/vlan.h),
  * a removed namespace's taps. Before model_open, which loads the records. */
 int net_subscribe(struct model *m);
 /* Probes the bridge kind and starts learning addresses. Never fatal: without netlink,
