@@ -185,11 +185,12 @@ static int taps_check(const char *v, char *err, size_t errlen)
 static int ns_other_key(struct ns *ns, const char *k, const char *v, char *err, size_t errlen)
 {
 	struct err e;
+	err_clear(&e);
 	int r = model_notify(ns->model, &(struct model_ev){.kind = MEV_NS_KEY, .ns = ns, .key = k,
 							   .value = v, .err = &e});
 	if (r == 1)
 		return ctl_fail(err, errlen, "not a key of ns.conf");
-	return r ? err_out(&e, err, errlen) : 0;
+	return err_result(&e, r, err, errlen);
 }
 
 static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)

@@ -144,11 +144,11 @@ void ns_put(struct ns *ns)
 {
 	if (--ns->refs > 0)
 		return;
+	model_notify(ns->model, &(struct model_ev){.kind = MEV_NS_FREED, .ns = ns}); /* whole */
 	cfg_free(ns->cfg);
 	free(ns->hosts);
 	free(ns->taps);
 	free(ns->vlan_range);
-	model_notify(ns->model, &(struct model_ev){.kind = MEV_NS_FREED, .ns = ns});
 	free(ns->objs[0].v);
 	free(ns->objs[1].v);
 	if (ns->dirfd >= 0)

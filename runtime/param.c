@@ -112,11 +112,8 @@ bool param_host_reaching(const struct ns *ns, int i, const char *value, char *wh
 							   .ns = (struct ns *)ns, .param = i,
 							   .value = value, .err = &e});
 	if (r == 1)
-		err_set(&e, EPERM, "%s: no one here can tell where it reaches", p->name);
-	if (!r)
-		return false;
-	err_out(&e, why, whylen);
-	return true;
+		r = err_set(&e, EPERM, "%s: no one here can tell where it reaches", p->name);
+	return err_result(&e, r, why, whylen) != 0;
 }
 
 /* The subscribers may refuse a value or make ready what it needs (networking: VLAN ids). */
@@ -124,9 +121,10 @@ static int cfg_setting(struct model *m, struct ns *ns, struct object *o, int i, 
 		       char *err, size_t errlen)
 {
 	struct err e;
+	err_clear(&e);
 	int r = model_notify(m, &(struct model_ev){.kind = MEV_CFG_SETTING, .ns = ns, .o = o,
 						   .param = i, .value = v ? v : "", .err = &e});
-	return r ? err_out(&e, err, errlen) : 0;
+	return err_result(&e, r, err, errlen);
 }
 
 /* Validates value for parameter i and returns a copy to store (NULL for "" = default). */
