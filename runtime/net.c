@@ -122,14 +122,13 @@ void net_open(struct model *m, const char *uplink)
 	if (*n->uplink)
 		snprintf(n->mode + strlen(n->mode), sizeof(n->mode) - strlen(n->mode),
 			 "; uplink %s%s", n->uplink, if_nametoindex(n->uplink) ? "" : " (missing)");
-	char err[256];
-	if (addrlearn_open(&n->al, err, sizeof(err)) == 0) {
+	if (addrlearn_open(&n->al, &e) == 0) {
 		n->src.ready = learn_ready;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &n->src};
 		epoll_ctl(m->rtep, EPOLL_CTL_ADD, addrlearn_fd(n->al), &ev);
 	} else {
 		snprintf(n->mode + strlen(n->mode), sizeof(n->mode) - strlen(n->mode),
-			 "; addresses not learned: %s", err);
+			 "; addresses not learned: %s", e.why);
 	}
 }
 
