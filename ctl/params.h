@@ -77,6 +77,7 @@ int param_paths(const struct param *p, const char *value, int (*fn)(const char *
 		void *arg);
 
 /* Whether value of p reaches the host by itself (PR_ALWAYS, PR_PATHS, PR_OPTIONS; PR_NET
- * needs the namespace's VLANs: param_host_reaching in runtime/param.c), with why in words. */
+ * needs the namespace's VLANs: param_host_reaching in runtime/param.c asks runtime/vlan.c
+ * through the model), with why in words. */
 bool param_reaches_host(const struct param *p, const char *value, char *why, size_t whylen);
 #endif

@@ -222,14 +222,7 @@ static const struct sock_filter filter[] = {
 };
 _Static_assert(ARRAY_SIZE(filter) == L_DROP + 1, "filter labels out of step");
 
-static int open_fail(char *err, size_t errlen, const char *what)
-{
-	int e = errno;
-	snprintf(err, errlen, "address learning: %s: %s", what, strerror(e));
-	return -e;
-}
-
-int addrlearn_open(struct addrlearn **out, char *err, size_t errlen)
+int addrlearn_open(struct addrlearn **out, struct err *e)
 {
 	struct sock_fprog prog = {ARRAY_SIZE(filter), (struct sock_filter *)filter};
 	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
@@ -238,19 +231,15 @@ int addrlearn_open(struct addrlearn **out, char *err, size_t errlen)
 	 * no unfiltered frame is ever queued. */
 	auto_close int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return open_fail(err, errlen, "AF_PACKET socket");
+		return err_sys(e, errno, "address learning: AF_PACKET socket");
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
-		return open_fail(err, errlen, "attaching the filter");
+		return err_sys(e, errno, "address learning: attaching the filter");
 	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0)
-		return open_fail(err, errlen, "binding to every interface");
-	if (!(a = malloc(sizeof *a))) {
-		errno = ENOMEM;
-		return open_fail(err, errlen, "allocating");
-	}
+		return err_sys(e, errno, "address learning: binding to every interface");
+	if (!(a = malloc(sizeof *a)))
+		return err_sys(e, ENOMEM, "address learning: allocating");
 	a->fd = take_fd(fd);
 	*out = a;
-	if (errlen)
-		*err = 0;
 	return 0;
 }
 

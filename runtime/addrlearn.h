@@ -26,6 +26,8 @@
 #define VMFS_ADDRLEARN_H
 #include <stddef.h>
 
+#include "runtime/err.h"
+
 #define ADDRLEARN_ADDRLEN 46 /* INET6_ADDRSTRLEN */
 
 /* What addrlearn_parse learned from. */
@@ -36,8 +38,8 @@ struct addrlearn;
 /* The socket, in the calling thread's network namespace, seeing every interface, non-
  * blocking and close-on-exec, with a classic BPF filter that lets only the frames above
  * through (everything else never leaves the kernel). Needs CAP_NET_RAW. 0 or -errno, with
- * the reason in err ("" on success). */
-int addrlearn_open(struct addrlearn **out, char *err, size_t errlen);
+ * the reason in e. */
+int addrlearn_open(struct addrlearn **out, struct err *e);
 /* For epoll (level-triggered: drain reads a bounded batch). */
 int addrlearn_fd(const struct addrlearn *a);
 /* Reads pending frames, at most ADDRLEARN_BATCH so that a guest's ARP flood cannot hold

@@ -5,7 +5,6 @@
  * loads; a knob's bad value costs only that value (struct aside). Only a directory a crash
  * left half-made (mkdir done, config not renamed in yet: nothing inside but temporary files)
  * is removed, since nothing was ever in it. */
-#include "runtime/vlan.h"
 #include "runtime/model.h"
 
 #include <dirent.h>
@@ -15,6 +14,7 @@
 
 #include "ctl/util.h"
 #include "runtime/damaged.h"
+#include "runtime/err.h"
 #include "runtime/model_int.h"
 #include "runtime/slotmap.h"
 #include "runtime/store.h"
@@ -181,6 +181,18 @@ static int taps_check(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* A key the subscribers own (networking's vlan.ALIAS), or one no one knows. */
+static int ns_other_key(struct ns *ns, const char *k, const char *v, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	int r = model_notify(ns->model, &(struct model_ev){.kind = MEV_NS_KEY, .ns = ns, .key = k,
+							   .value = v, .err = &e});
+	if (r == 1)
+		return ctl_fail(err, errlen, "not a key of ns.conf");
+	return err_result(&e, r, err, errlen);
+}
+
 static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)
 {
 	struct nsload *l = arg;
@@ -191,8 +203,6 @@ static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errl
 	required_seen(&l->req, k);
 	if (!strncmp(k, "config.", 7))
 		return cfg_or_aside(&l->aside, ns->cfg, 0, k, k + 7, v);
-	if (!strncmp(k, "vlan.", 5))
-		return vlan_load(ns, k + 5, v, err, errlen);
 	char **text = !strcmp(k, "hosts") ? &ns->hosts
 		     : !strcmp(k, "taps")       ? &ns->taps
 		     : !strcmp(k, "vlan-range") ? &ns->vlan_range
@@ -223,7 +233,7 @@ static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errl
 		if (!(r = store_num(v, 10, 0, ID_MAX, &x, err, errlen)))
 			ns->ctime = ns->mtime = x;
 	} else
-		r = ctl_fail(err, errlen, "not a key of ns.conf");
+		r = ns_other_key(ns, k, v, err, errlen);
 	return r;
 }
 
@@ -629,7 +639,12 @@ static int open_dir(struct model *m, const char *path, char *err, size_t errlen,
 int model_open(struct model *m, const char *statedir, const char *imagedir, char *err,
 	       size_t errlen)
 {
+	struct model_sub subs[MODEL_SUBS_MAX];
+	size_t nsubs = m->nsubs;
+	memcpy(subs, m->subs, sizeof(subs));
 	*m = (struct model){.statefd = -1, .nsdirfd = -1, .imagefd = -1, .inotify = -1, .rtep = -1};
+	memcpy(m->subs, subs, sizeof(subs));
+	m->nsubs = nsubs;
 	m->started = time(NULL);
 	m->statedir = strdup(statedir);
 	m->imagedir = strdup(imagedir);

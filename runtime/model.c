@@ -6,10 +6,8 @@
 #include <sys/stat.h>
 
 #include "runtime/model_int.h"
-#include "runtime/net.h"
 #include "runtime/slotmap.h"
 #include "runtime/store.h"
-#include "runtime/vlan.h"
 
 static const char *const otype_names[] = {"kvm", "container"};
 static const char *const otype_dirs[] = {"vms", "containers"};
@@ -19,6 +17,25 @@ const char *otype_name(enum otype t) { return otype_names[t]; }
 const char *otype_dir(enum otype t) { return otype_dirs[t]; }
 const char *ostate_name(enum ostate s) { return ostate_names[s]; }
 unsigned otype_mask(enum otype t) { return t == OT_VM ? PARAM_VM : PARAM_CT; }
+
+int model_subscribe(struct model *m, model_fn fn, void *ctx)
+{
+	if (m->nsubs == MODEL_SUBS_MAX)
+		return -ENOSPC;
+	m->subs[m->nsubs++] = (struct model_sub){fn, ctx};
+	return 0;
+}
+
+int model_notify(struct model *m, const struct model_ev *ev)
+{
+	bool owned = ev->kind == MEV_NS_KEY || ev->kind == MEV_CFG_REACH;
+	for (size_t i = 0; i < m->nsubs; i++) {
+		int r = m->subs[i].fn(m->subs[i].ctx, m, ev);
+		if (owned ? r != 1 : ev->kind == MEV_CFG_SETTING && r < 0)
+			return r;
+	}
+	return owned ? 1 : 0;
+}
 
 void *model_slot(struct model *m, uint32_t slot, enum slot_kind kind)
 {
@@ -127,11 +144,11 @@ void ns_put(struct ns *ns)
 {
 	if (--ns->refs > 0)
 		return;
+	model_notify(ns->model, &(struct model_ev){.kind = MEV_NS_FREED, .ns = ns}); /* whole */
 	cfg_free(ns->cfg);
 	free(ns->hosts);
 	free(ns->taps);
 	free(ns->vlan_range);
-	vlan_free(ns);
 	free(ns->objs[0].v);
 	free(ns->objs[1].v);
 	if (ns->dirfd >= 0)
@@ -187,6 +204,7 @@ struct ns *ns_alloc(struct model *m, const char *name)
 	if (!ns)
 		return NULL;
 	ns->refs = 1;
+	ns->model = m;
 	ns->slot = ++m->next_slot;
 	snprintf(ns->name, sizeof(ns->name), "%s", name);
 	ns->mode = 0755;
@@ -230,7 +248,7 @@ int ns_save(struct model *m, struct ns *ns)
 	store_kv(&b, "vlan-range", ns->vlan_range);
 	if (ns->taps && *ns->taps)
 		store_kv(&b, "taps", ns->taps);
-	vlan_store(ns, &b);
+	model_notify(m, &(struct model_ev){.kind = MEV_NS_SAVING, .ns = ns, .conf = &b});
 	store_params(&b, "config.", ns->cfg);
 	int r = sb_err(&b);
 	if (!r)
@@ -308,8 +326,8 @@ int ns_remove(struct model *m, struct ns *ns, char *err, size_t errlen)
 		return -ENOTEMPTY;
 	}
 	int r = remove_tree(m->nsdirfd, ns->name);
-	if (!r)
-		net_host_taps_drop(m, ns); /* its devices; the record went with its directory */
+	if (!r) /* networking drops its devices; the record went with the directory */
+		model_notify(m, &(struct model_ev){.kind = MEV_NS_REMOVED, .ns = ns});
 	if (r) {
 		snprintf(err, errlen, "cannot remove namespace %s from the state directory: %s",
 			 ns->name, strerror(-r));

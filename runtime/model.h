@@ -113,6 +113,7 @@ struct ns {
 	int refs;
 	bool gone;
 	uint32_t slot;
+	struct model *model; /* whose subscribers hear of it (model_subscribe) */
 	char name[NAME_MAX_LEN + 1];
 	uid_t uid;
 	gid_t gid;
@@ -132,7 +133,51 @@ struct ns {
 	struct evlog log;
 };
 
+/* What the model tells the layers above it (networking) that keep a part of a namespace:
+ * they subscribe to its events instead of the model calling up into them. */
+enum model_ev_kind {
+	/* Loading ns.conf: a key the model does not know (key, value). The subscriber that
+	 * owns it returns 0, or -errno with the reason in err; the others return 1. A key no
+	 * one owns makes ns.conf damaged, so subscribe before model_open. */
+	MEV_NS_KEY,
+	MEV_NS_SAVING,  /* ns.conf is being written: append your keys to conf (same write) */
+	MEV_NS_REMOVED, /* its directory is gone; it is still in the list, its fields intact */
+	MEV_NS_FREED,   /* its last reference goes: free what you hung on it */
+	/* config/NAME (param, value) of the namespace's template (o NULL) or of object o is to
+	 * be set, checked already: a subscriber may refuse (-errno, reason in err) or make
+	 * ready what the value needs (networking gives the VLAN aliases it names their ids);
+	 * the others return 1. */
+	MEV_CFG_SETTING,
+	/* Whether value of param reaches past the namespace (ctl/params.h's reach), for a
+	 * param whose reach is a subscriber's to judge (PR_NET: the namespace's VLANs): its
+	 * judge returns 0 (it stays inside) or -EPERM with the reason; the others return 1. No
+	 * judge: it reaches. */
+	MEV_CFG_REACH,
+};
+
+struct err;
+struct model_ev {
+	enum model_ev_kind kind;
+	struct ns *ns;
+	struct object *o;        /* MEV_CFG_SETTING: NULL for the template */
+	int param;               /* MEV_CFG_*: an index in params[] */
+	const char *key, *value; /* MEV_NS_KEY; value also MEV_CFG_* */
+	struct sbuf *conf;       /* MEV_NS_SAVING */
+	struct err *err;         /* why a subscriber refused (MEV_NS_KEY, MEV_CFG_*) */
+};
+
+typedef int (*model_fn)(void *ctx, struct model *m, const struct model_ev *ev);
+
+#define MODEL_SUBS_MAX 4
+
 struct model {
+	/* Told of the model's events, in the order they subscribed (kept by model_open and
+	 * model_close: subscribe once, on a zeroed model, before model_open). */
+	struct model_sub {
+		model_fn fn;
+		void *ctx;
+	} subs[MODEL_SUBS_MAX];
+	size_t nsubs;
 	/* 0 if a namespace may name this host in its hosts (this host, a member) */
 	int (*host_check)(void *arg, const char *name);
 	void *host_check_arg;
@@ -164,9 +209,13 @@ struct model {
 enum slot_kind { SLOT_NS = 1, SLOT_OBJ = 2 };
 void *model_slot(struct model *m, uint32_t slot, enum slot_kind kind);
 
+/* fn(ctx, m, ev) is told of every event from now on. -ENOSPC past MODEL_SUBS_MAX. */
+int model_subscribe(struct model *m, model_fn fn, void *ctx);
+
 /* Opens (creating) the state and image directories and loads every namespace and object.
  * What cannot be read is moved aside to damaged/ (runtime/damaged.h), never deleted and never
- * fatal; m->damage and the namespace's log say so. */
+ * fatal; m->damage and the namespace's log say so. m is zeroed, or as model_close left it:
+ * its subscribers are kept, the rest is set anew. */
 int model_open(struct model *m, const char *statedir, const char *imagedir, char *err,
 	       size_t errlen);
 void model_close(struct model *m);

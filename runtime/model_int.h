@@ -10,4 +10,8 @@ struct ns *ns_alloc(struct model *m, const char *name);
 int ns_open_dir(struct model *m, struct ns *ns, bool create);
 struct object *obj_alloc(struct model *m, struct ns *ns, enum otype t, const char *name);
 int obj_insert(struct model *m, struct object *o);
+/* Tells the subscribers in turn. MEV_NS_KEY and MEV_CFG_REACH: the first answer other than
+ * 1 (not mine), or 1 if no one's; MEV_CFG_SETTING: the first refusal (< 0), else 0; the
+ * rest cannot be refused: 0. */
+int model_notify(struct model *m, const struct model_ev *ev);
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "runtime/addrlearn.h"
+#include "runtime/err.h"
 #include "runtime/netlink.h"
 #include "runtime/run.h"
 #include "runtime/userns.h"
@@ -101,31 +102,33 @@ void net_open(struct model *m, const char *uplink)
 	net_prefix(m, n->prefix);
 	snprintf(n->uplink, sizeof(n->uplink), "%s", uplink ? uplink : "");
 	n->next = 1;
-	char why[256] = "";
+	struct err e;
 	int r = n->hostns < 0 ? -errno : nl_open(&n->nl);
 	if (r) {
 		snprintf(n->mode, sizeof(n->mode), "unavailable: rtnetlink: %s", strerror(-r));
 		n->nl = NULL;
 		return;
 	}
-	r = nl_vlan_filtering(n->nl, why, sizeof(why));
+	r = nl_vlan_filtering(n->nl, &e);
 	n->filtering = r == 1;
 	if (r == 1)
 		snprintf(n->mode, sizeof(n->mode), "vlan-filtering bridge %s0", n->prefix);
-	else
-		snprintf(n->mode, sizeof(n->mode), "a bridge per VLAN (%s.VID): %s", n->prefix,
-			 r == 0 ? why : strerror(-r));
+	else {
+		if (r < 0)
+			err_set(&e, r, "%s", strerror(-r));
+		err_wrap(&e, "a bridge per VLAN (%s.VID)", n->prefix);
+		err_out(&e, n->mode, sizeof(n->mode));
+	}
 	if (*n->uplink)
 		snprintf(n->mode + strlen(n->mode), sizeof(n->mode) - strlen(n->mode),
 			 "; uplink %s%s", n->uplink, if_nametoindex(n->uplink) ? "" : " (missing)");
-	char err[256];
-	if (addrlearn_open(&n->al, err, sizeof(err)) == 0) {
+	if (addrlearn_open(&n->al, &e) == 0) {
 		n->src.ready = learn_ready;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &n->src};
 		epoll_ctl(m->rtep, EPOLL_CTL_ADD, addrlearn_fd(n->al), &ev);
 	} else {
 		snprintf(n->mode + strlen(n->mode), sizeof(n->mode) - strlen(n->mode),
-			 "; addresses not learned: %s", err);
+			 "; addresses not learned: %s", e.why);
 	}
 }
 
@@ -185,8 +188,7 @@ static int dev_pick(struct model *m, char kind, const struct netnic *mine, int n
 }
 
 /* config/net into NICs: VLAN ids, bridges, MACs. */
-static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, char *why,
-			size_t whylen)
+static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, struct err *e)
 {
 	char buf[4096];
 	snprintf(buf, sizeof(buf), "%s", obj_cfg(o, "net"));
@@ -194,25 +196,19 @@ static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, 
 	char *save = NULL;
 	for (char *s = strtok_r(buf, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
 		struct nic_spec spec;
-		char err[300];
-		if (n == NET_NICS_MAX) {
-			snprintf(why, whylen, "config/net: more than %d NICs", NET_NICS_MAX);
-			return -EINVAL;
-		}
-		if (value_nic(s, &spec, err, sizeof(err))) {
-			snprintf(why, whylen, "config/net: %s", err);
-			return -EINVAL;
-		}
+		char why[300];
+		if (n == NET_NICS_MAX)
+			return err_set(e, EINVAL, "config/net: more than %d NICs", NET_NICS_MAX);
+		if (value_nic(s, &spec, why, sizeof(why)))
+			return err_set(e, EINVAL, "config/net: %s", why);
 		struct netnic *nic = &nics[n];
 		memset(nic, 0, sizeof(*nic));
 		snprintf(nic->vlan, sizeof(nic->vlan), "%s", spec.vlan);
 		const struct vlan_alias *a = vlan_find(o->ns, spec.vlan);
 		nic->vid = a ? a->id : (unsigned)strtoul(spec.vlan, NULL, 10);
-		if (!nic->vid) {
-			snprintf(why, whylen, "config/net: the VLAN alias %s has no id (write one "
-				 "to vlans/%s)", spec.vlan, spec.vlan);
-			return -EINVAL;
-		}
+		if (!nic->vid)
+			return err_set(e, EINVAL, "config/net: the VLAN alias %s has no id (write "
+				       "one to vlans/%s)", spec.vlan, spec.vlan);
 		const char *br = *spec.bridge ? spec.bridge : NULL;
 		char def[16];
 		snprintf(def, sizeof(def), "%s%s", m->net->prefix, m->net->filtering ? "0" : "");
@@ -220,11 +216,10 @@ static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, 
 			snprintf(nic->bridge, sizeof(nic->bridge), "%s", br ? br : def);
 		} else if ((size_t)snprintf(nic->bridge, sizeof(nic->bridge), "%s.%u", br ? br : def,
 					    nic->vid) >= sizeof(nic->bridge)) {
-			snprintf(why, whylen, "config/net: bridge %s cannot carry VLAN %u as a bridge "
-				 "of its own named %s.%u (over 15 bytes; this kernel has no "
-				 "VLAN-filtering bridges): use a shorter bridge name", br ? br : def,
-				 nic->vid, br ? br : def, nic->vid);
-			return -EINVAL;
+			return err_set(e, EINVAL, "config/net: bridge %s cannot carry VLAN %u as "
+				       "a bridge of its own named %s.%u (over 15 bytes; this kernel "
+				       "has no VLAN-filtering bridges): use a shorter bridge name",
+				       br ? br : def, nic->vid, br ? br : def, nic->vid);
 		}
 		if (*spec.mac)
 			snprintf(nic->mac, sizeof(nic->mac), "%s", spec.mac);
@@ -244,8 +239,7 @@ static bool ours(const struct net *n, const char *dev)
 
 /* Our bridges reach the uplink: the filtering one has it as a port (tagged per VLAN, in
  * port_join), each per-VLAN one has an 802.1Q interface of it. */
-static int uplink_attach(struct net *n, const char *bridge, unsigned vid, char *why,
-			 size_t whylen)
+static int uplink_attach(struct net *n, const char *bridge, unsigned vid, struct err *e)
 {
 	char dev[16];
 	int r;
@@ -254,46 +248,43 @@ static int uplink_attach(struct net *n, const char *bridge, unsigned vid, char *
 	if (n->filtering) {
 		if ((r = nl_link_set_master(n->nl, n->uplink, bridge)) ||
 		    (r = nl_link_up(n->nl, n->uplink)))
-			snprintf(why, whylen, "uplink %s: attach to bridge %s: %s", n->uplink, bridge,
-				 strerror(-r));
+			err_sys(e, r, "uplink %s: attach to bridge %s", n->uplink, bridge);
 		return r;
 	}
 	snprintf(dev, sizeof(dev), "%su%u", n->prefix, vid);
-	r = nl_vlan_add(n->nl, dev, n->uplink, vid, why, whylen);
+	r = nl_vlan_add(n->nl, dev, n->uplink, vid, e);
 	if (!r && (r = nl_link_set_master(n->nl, dev, bridge))) {
-		snprintf(why, whylen, "attach %s to bridge %s: %s", dev, bridge, strerror(-r));
+		err_sys(e, r, "attach %s to bridge %s", dev, bridge);
 		nl_link_del(n->nl, dev);
 	}
 	return r;
 }
 
-static int bridge_ensure(struct net *n, const char *name, unsigned vid, char *why,
-			 size_t whylen)
+static int bridge_ensure(struct net *n, const char *name, unsigned vid, struct err *e)
 {
 	if (if_nametoindex(name))
 		return 0;
-	int r = n->filtering ? nl_bridge_add(n->nl, name, why, whylen)
-			     : nl_bridge_plain_add(n->nl, name, why, whylen);
+	int r = n->filtering ? nl_bridge_add(n->nl, name, e)
+			     : nl_bridge_plain_add(n->nl, name, e);
 	if (r == -EEXIST)
 		return 0;
-	if (!r && (r = uplink_attach(n, name, vid, why, whylen)))
+	if (!r && (r = uplink_attach(n, name, vid, e)))
 		nl_link_del(n->nl, name);
 	return r;
 }
 
 /* Attaches a host end that exists to its bridge, in its VLAN. */
-static int port_join(struct net *n, const struct netnic *nic, char *why, size_t whylen)
+static int port_join(struct net *n, const struct netnic *nic, struct err *e)
 {
-	int r = bridge_ensure(n, nic->bridge, nic->vid, why, whylen);
+	int r = bridge_ensure(n, nic->bridge, nic->vid, e);
 	if (!r && n->filtering && *n->uplink && ours(n, nic->bridge))
-		r = nl_port_vlan_tagged(n->nl, n->uplink, nic->vid, why, whylen);
+		r = nl_port_vlan_tagged(n->nl, n->uplink, nic->vid, e);
 	if (!r && (r = nl_link_set_master(n->nl, nic->dev, nic->bridge)))
-		snprintf(why, whylen, "attach %s to bridge %s: %s", nic->dev, nic->bridge,
-			 strerror(-r));
+		err_sys(e, r, "attach %s to bridge %s", nic->dev, nic->bridge);
 	if (!r && n->filtering)
-		r = nl_port_vlan(n->nl, nic->dev, nic->vid, why, whylen);
+		r = nl_port_vlan(n->nl, nic->dev, nic->vid, e);
 	if (!r && (r = nl_link_up(n->nl, nic->dev)))
-		snprintf(why, whylen, "bring %s up: %s", nic->dev, strerror(-r));
+		err_sys(e, r, "bring %s up", nic->dev);
 	return r;
 }
 
@@ -309,29 +300,22 @@ static void nics_write(int rundfd, const struct netnic *nics, int n)
 }
 
 /* An empty file rundfd/name to bind a namespace on. */
-static int ns_file(int rundfd, const char *name, char *why, size_t whylen)
+static int ns_file(int rundfd, const char *name, struct err *e)
 {
 	int fd = openat(rundfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(why, whylen, "create run/%s: %s", name, strerror(e));
-		return -e;
-	}
+	if (fd < 0)
+		return err_sys(e, errno, "create run/%s", name);
 	close(fd);
 	return 0;
 }
 
-static int ns_bind(int nsfd, int rundfd, const char *name, const char *what, char *why,
-		   size_t whylen)
+static int ns_bind(int nsfd, int rundfd, const char *name, const char *what, struct err *e)
 {
 	char src[64], dst[64];
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", nsfd);
 	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", rundfd, name);
-	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
-		int e = errno;
-		snprintf(why, whylen, "bind the %s namespace on run/%s: %s", what, name, strerror(e));
-		return -e;
-	}
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		return err_sys(e, errno, "bind the %s namespace on run/%s", what, name);
 	return 0;
 }
 
@@ -340,35 +324,28 @@ static int ns_bind(int nsfd, int rundfd, const char *name, const char *what, cha
  * namespace made inside it, which its root then has every capability over (raw sockets,
  * sysfs). Host root, as vmfs is, keeps all of them over both: it configures the NICs. */
 static int netns_make(struct net *n, const struct userns_range *ur, int *userfd, int *nsfd,
-		      char *why, size_t whylen)
+		      struct err *e)
 {
-	if (ur) {
-		*userfd = userns_make(ur, nsfd, why, whylen);
-		return *userfd < 0 ? *userfd : 0;
+	if (ur) { /* userns.c is still on (why, whylen): its reason lands in e->why */
+		*userfd = userns_make(ur, nsfd, e->why, sizeof(e->why));
+		return *userfd < 0 ? err_took(e, *userfd) : 0;
 	}
-	if (unshare(CLONE_NEWNET) < 0) {
-		int e = errno;
-		snprintf(why, whylen, "a new network namespace: %s", strerror(e));
-		return -e;
-	}
+	if (unshare(CLONE_NEWNET) < 0)
+		return err_sys(e, errno, "a new network namespace");
 	*nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int e = *nsfd < 0 ? errno : 0;
+	int no = *nsfd < 0 ? errno : 0;
 	if (setns(n->hostns, CLONE_NEWNET) < 0)
 		abort(); /* in the wrong namespace, every device would be made in the wrong place */
-	if (e)
-		snprintf(why, whylen, "the new network namespace: %s", strerror(e));
-	return -e;
+	return no ? err_sys(e, no, "the new network namespace") : 0;
 }
 
 /* A rtnetlink socket inside nsfd's namespace: the calling thread goes in and comes back. */
-static int netns_nl(struct net *n, int nsfd, struct nl **in, char *why, size_t whylen)
+static int netns_nl(struct net *n, int nsfd, struct nl **in, struct err *e)
 {
 	int r = setns(nsfd, CLONE_NEWNET) < 0 ? -errno : nl_open(in);
 	if (setns(n->hostns, CLONE_NEWNET) < 0)
 		abort();
-	if (r)
-		snprintf(why, whylen, "the container's network namespace: %s", strerror(-r));
-	return r;
+	return r ? err_sys(e, r, "the container's network namespace") : 0;
 }
 
 /* A container's new network namespace (see netns_make), bind-mounted on rundfd/netns and
@@ -376,21 +353,21 @@ static int netns_nl(struct net *n, int nsfd, struct nl **in, char *why, size_t w
  * and a rtnetlink socket inside it. run/intent is written before: a vmfs killed in
  * between leaves mounts its restart removes. */
 static int netns_new(struct net *n, int rundfd, const struct userns_range *ur, int *nsfd,
-		     struct nl **in, char *why, size_t whylen)
+		     struct nl **in, struct err *e)
 {
 	int userfd = -1;
-	int r = ns_file(rundfd, "netns", why, whylen);
+	int r = ns_file(rundfd, "netns", e);
 	if (!r && ur)
-		r = ns_file(rundfd, "userns", why, whylen);
+		r = ns_file(rundfd, "userns", e);
 	if (!r)
-		r = netns_make(n, ur, &userfd, nsfd, why, whylen);
+		r = netns_make(n, ur, &userfd, nsfd, e);
 	if (!r && ur)
-		r = ns_bind(userfd, rundfd, "userns", "user", why, whylen);
+		r = ns_bind(userfd, rundfd, "userns", "user", e);
 	if (!r)
-		r = ns_bind(*nsfd, rundfd, "netns", "network", why, whylen);
+		r = ns_bind(*nsfd, rundfd, "netns", "network", e);
 	if (userfd >= 0)
 		close(userfd);
-	return r ? r : netns_nl(n, *nsfd, in, why, whylen);
+	return r ? r : netns_nl(n, *nsfd, in, e);
 }
 
 static void netns_drop(int rundfd)
@@ -406,11 +383,11 @@ static void netns_drop(int rundfd)
 
 /* A container's NICs: veth pairs into its new namespace, eth0... inside, up, addressed. */
 static int ct_nics(struct net *n, struct netnic *nics, int count, int rundfd,
-		   const struct userns_range *ur, char *why, size_t whylen)
+		   const struct userns_range *ur, struct err *e)
 {
 	int nsfd = -1;
 	struct nl *in = NULL;
-	int r = netns_new(n, rundfd, ur, &nsfd, &in, why, whylen);
+	int r = netns_new(n, rundfd, ur, &nsfd, &in, e);
 	for (int i = 0; !r && i < count; i++) {
 		struct netnic *nic = &nics[i];
 		char eth[16];
@@ -418,13 +395,13 @@ static int ct_nics(struct net *n, struct netnic *nics, int count, int rundfd,
 		snprintf(eth, sizeof(eth), "eth%d", i);
 		sscanf(nic->mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
 		       &mac[3], &mac[4], &mac[5]);
-		r = nl_veth_add_ns(n->nl, nic->dev, eth, nsfd, mac, why, whylen);
+		r = nl_veth_add_ns(n->nl, nic->dev, eth, nsfd, mac, e);
 		if (!r)
-			r = port_join(n, nic, why, whylen);
+			r = port_join(n, nic, e);
 		if (!r && (r = nl_link_up(in, eth)))
-			snprintf(why, whylen, "bring %s up in the container: %s", eth, strerror(-r));
+			err_sys(e, r, "bring %s up in the container", eth);
 		if (!r && *nic->addr)
-			r = nl_addr_add(in, eth, nic->addr, why, whylen);
+			r = nl_addr_add(in, eth, nic->addr, e);
 	}
 	if (in)
 		nl_close(in);
@@ -433,13 +410,13 @@ static int ct_nics(struct net *n, struct netnic *nics, int count, int rundfd,
 	return r;
 }
 
-static int vm_nics(struct net *n, struct netnic *nics, int count, char *why, size_t whylen)
+static int vm_nics(struct net *n, struct netnic *nics, int count, struct err *e)
 {
 	int r = 0;
 	for (int i = 0; !r && i < count; i++) {
-		r = nl_tap_add(n->nl, nics[i].dev, why, whylen);
+		r = nl_tap_add(n->nl, nics[i].dev, e);
 		if (!r)
-			r = port_join(n, &nics[i], why, whylen);
+			r = port_join(n, &nics[i], e);
 	}
 	return r;
 }
@@ -452,27 +429,26 @@ static const struct userns_range *ct_userns(const struct model *m, const struct 
 	return obj_cfg_bool(o, "privileged") ? NULL : &m->userns.r;
 }
 
-int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t whylen)
+static int start(struct model *m, struct object *o, int rundfd, struct err *e)
 {
 	struct net *n = m->net;
 	if (!*obj_cfg(o, "net"))
 		return 0;
-	if (!n || !n->nl) {
-		snprintf(why, whylen, "config/net names NICs, but networking is %s", net_mode(m));
-		return -ENOTSUP;
-	}
+	if (!n || !n->nl)
+		return err_set(e, ENOTSUP, "config/net names NICs, but networking is %s",
+			       net_mode(m));
 	struct netnic *nics = calloc(NET_NICS_MAX, sizeof(*nics));
 	if (!nics)
 		return -ENOMEM;
-	int count = nics_resolve(m, o, nics, why, whylen), r = count < 0 ? count : 0;
+	int count = nics_resolve(m, o, nics, e), r = count < 0 ? count : 0;
+	char kind = o->type == OT_VM ? 't' : 'v';
 	for (int i = 0; !r && i < count; i++)
-		if ((r = dev_pick(m, o->type == OT_VM ? 't' : 'v', nics, i, nics[i].dev)))
-			snprintf(why, whylen, "no free device name %s%c1 to %s%c99999",
-				 n->prefix, o->type == OT_VM ? 't' : 'v', n->prefix,
-				 o->type == OT_VM ? 't' : 'v');
+		if ((r = dev_pick(m, kind, nics, i, nics[i].dev)))
+			err_set(e, r, "no free device name %s%c1 to %s%c99999", n->prefix, kind,
+				n->prefix, kind);
 	if (!r)
-		r = o->type == OT_VM ? vm_nics(n, nics, count, why, whylen)
-				     : ct_nics(n, nics, count, rundfd, ct_userns(m, o), why, whylen);
+		r = o->type == OT_VM ? vm_nics(n, nics, count, e)
+				     : ct_nics(n, nics, count, rundfd, ct_userns(m, o), e);
 	if (r) {
 		nics_remove(m, nics, count);
 		if (o->type == OT_CT)
@@ -486,6 +462,13 @@ int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t w
 	o->rt.nics = nics;
 	o->rt.nnics = count;
 	return 0;
+}
+
+int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t whylen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, start(m, o, rundfd, &e), why, whylen);
 }
 
 /* Bridges of our prefix with no port left go too: nothing stays that no one uses. */
@@ -715,19 +698,15 @@ void net_sweep(struct model *m)
 /* The VLAN's bridge here joined to other hosts' by VXLAN: PREFIXxVID, VNI = VLAN id, with a
  * flood entry per peer (unicast head-end replication: no multicast on the path). Made again
  * whenever the peers change; with none, it goes (and its bridge, if nothing else uses it). */
-int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen)
+static int vxlan(struct model *m, unsigned vid, const char *peers, struct err *e)
 {
 	struct net *n = m->net;
 	char dev[16], bridge[16], list[1024];
 	int r = 0;
-	if (!n || !n->nl) {
-		snprintf(why, whylen, "no networking here: %s", net_mode(m));
-		return -EOPNOTSUPP;
-	}
-	if (vid < 1 || vid > 4094) {
-		snprintf(why, whylen, "%u is not a VLAN id (1 to 4094)", vid);
-		return -EINVAL;
-	}
+	if (!n || !n->nl)
+		return err_set(e, EOPNOTSUPP, "no networking here: %s", net_mode(m));
+	if (vid < 1 || vid > 4094)
+		return err_set(e, EINVAL, "%u is not a VLAN id (1 to 4094)", vid);
 	snprintf(dev, sizeof(dev), "%sx%u", n->prefix, vid);
 	snprintf(bridge, sizeof(bridge), n->filtering ? "%s0" : "%s.%u", n->prefix, vid);
 	if (if_nametoindex(dev))
@@ -737,18 +716,18 @@ int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_
 		return 0;
 	}
 	snprintf(list, sizeof(list), "%s", peers);
-	if ((r = bridge_ensure(n, bridge, vid, why, whylen)) ||
-	    (r = nl_vxlan_add(n->nl, dev, vid, why, whylen)))
+	if ((r = bridge_ensure(n, bridge, vid, e)) ||
+	    (r = nl_vxlan_add(n->nl, dev, vid, e)))
 		return r;
 	char *save = NULL;
 	for (char *p = strtok_r(list, ", ", &save); p && !r; p = strtok_r(NULL, ", ", &save))
-		r = nl_fdb_flood(n->nl, dev, p, why, whylen);
+		r = nl_fdb_flood(n->nl, dev, p, e);
 	if (!r && (r = nl_link_set_master(n->nl, dev, bridge)))
-		snprintf(why, whylen, "attach %s to bridge %s: %s", dev, bridge, strerror(-r));
+		err_sys(e, r, "attach %s to bridge %s", dev, bridge);
 	if (!r && n->filtering)
-		r = nl_port_vlan(n->nl, dev, vid, why, whylen);
+		r = nl_port_vlan(n->nl, dev, vid, e);
 	if (!r && (r = nl_link_up(n->nl, dev)))
-		snprintf(why, whylen, "bring %s up: %s", dev, strerror(-r));
+		err_sys(e, r, "bring %s up", dev);
 	if (r) {
 		nl_link_del(n->nl, dev);
 		bridge_gc(n, bridge);
@@ -756,23 +735,30 @@ int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_
 	return r;
 }
 
+int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, vxlan(m, vid, peers, &e), why, whylen);
+}
+
 /* A namespace's host interfaces: PREFIXhVID (the address, in vmfs's network namespace) and
  * its peer PREFIXhVIDp on the VLAN's bridge. VLAN ids are unique across namespaces, so the
  * names are too, and a restart finds them from ns->taps alone. */
-static int host_tap_make(struct net *n, unsigned vid, const char *addr, char *why, size_t whylen)
+static int host_tap_make(struct net *n, unsigned vid, const char *addr, struct err *e)
 {
 	struct netnic port = {.vid = vid};
 	char host[16];
 	snprintf(host, sizeof(host), "%sh%u", n->prefix, vid);
 	snprintf(port.dev, sizeof(port.dev), "%sh%up", n->prefix, vid);
 	snprintf(port.bridge, sizeof(port.bridge), n->filtering ? "%s0" : "%s.%u", n->prefix, vid);
-	int r = nl_veth_add(n->nl, port.dev, host, getpid(), NULL, why, whylen);
+	int r = nl_veth_add(n->nl, port.dev, host, getpid(), NULL, e);
 	if (!r)
-		r = port_join(n, &port, why, whylen);
+		r = port_join(n, &port, e);
 	if (!r && (r = nl_link_up(n->nl, host)))
-		snprintf(why, whylen, "bring %s up: %s", host, strerror(-r));
+		err_sys(e, r, "bring %s up", host);
 	if (!r)
-		r = nl_addr_add(n->nl, host, addr, why, whylen);
+		r = nl_addr_add(n->nl, host, addr, e);
 	if (r) {
 		nl_link_del(n->nl, port.dev);
 		bridge_gc(n, port.bridge);
@@ -819,52 +805,39 @@ static char *taps_with(const struct ns *ns, const char *vlan, const char *addr)
 	return b.p ? b.p : strdup("");
 }
 
-int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *addr, char *why,
-		 size_t whylen)
+static int host_tap(struct model *m, struct ns *ns, const char *vlan, const char *addr,
+		    struct err *e)
 {
 	struct net *n = m->net;
 	struct nic_spec spec;
-	char spec_text[160], have[64];
-	if (!n || !n->nl) {
-		snprintf(why, whylen, "tap: networking is %s", net_mode(m));
-		return -ENOTSUP;
-	}
-	if (addr && !strchr(addr, '/')) {
-		snprintf(why, whylen, "tap %s %s: the address needs its prefix length, as in "
-			 "10.0.0.1/24", vlan, addr);
-		return -EINVAL;
-	}
+	char spec_text[160], have[64], why[300] = "";
+	if (!n || !n->nl)
+		return err_set(e, ENOTSUP, "tap: networking is %s", net_mode(m));
+	if (addr && !strchr(addr, '/'))
+		return err_set(e, EINVAL, "tap %s %s: the address needs its prefix length, as in "
+			       "10.0.0.1/24", vlan, addr);
 	/* the same checks as a NIC: "VLAN,ADDR" */
 	snprintf(spec_text, sizeof(spec_text), "%s%s%s", vlan, addr ? "," : "", addr ? addr : "");
-	if (value_nic(spec_text, &spec, why, whylen) || (addr && !*spec.addr) || *spec.bridge ||
-	    *spec.mac || *spec.driver) {
-		if (!*why)
-			snprintf(why, whylen, "tap: use tap VLAN ADDR/PREFIX, as in tap LAN1 10.0.0.1/24");
-		return -EINVAL;
-	}
+	if (value_nic(spec_text, &spec, why, sizeof(why)) || (addr && !*spec.addr) ||
+	    *spec.bridge || *spec.mac || *spec.driver)
+		return err_set(e, EINVAL, "%s", *why ? why : "tap: use tap VLAN ADDR/PREFIX, as in "
+								     "tap LAN1 10.0.0.1/24");
 	tap_addr(ns, vlan, have, sizeof(have));
-	if (!addr && !*have) {
-		snprintf(why, whylen, "tap delete %s: namespace %s has no tap on %s", vlan, ns->name,
-			 vlan);
-		return -ENOENT;
-	}
-	if (addr && *have) {
-		snprintf(why, whylen, "tap %s: namespace %s has one on %s already (%s): tap delete "
-			 "%s first", vlan, ns->name, vlan, have, vlan);
-		return -EEXIST;
-	}
-	int r = addr ? vlan_claim_net(m, ns, vlan, why, whylen) : 0;
+	if (!addr && !*have)
+		return err_set(e, ENOENT, "tap delete %s: namespace %s has no tap on %s", vlan,
+			       ns->name, vlan);
+	if (addr && *have)
+		return err_set(e, EEXIST, "tap %s: namespace %s has one on %s already (%s): tap "
+			       "delete %s first", vlan, ns->name, vlan, have, vlan);
+	int r = addr ? vlan_claim(m, ns, vlan, e) : 0;
 	unsigned vid = tap_vid(ns, vlan);
 	char dev[16];
 	snprintf(dev, sizeof(dev), "%sh%u", n->prefix, vid);
-	if (!r && addr && if_nametoindex(dev)) {
-		/* a VLAN given by number may be another namespace's too */
-		snprintf(why, whylen, "tap %s: VLAN %u has a host tap already (%s), made by another "
-			 "namespace", vlan, vid, dev);
-		return -EEXIST;
-	}
+	if (!r && addr && if_nametoindex(dev)) /* a VLAN given by number may be another's too */
+		return err_set(e, EEXIST, "tap %s: VLAN %u has a host tap already (%s), made by "
+			       "another namespace", vlan, vid, dev);
 	if (!r && addr)
-		r = host_tap_make(n, vid, spec.addr, why, whylen);
+		r = host_tap_make(n, vid, spec.addr, e);
 	char *taps = r ? NULL : taps_with(ns, vlan, addr ? spec.addr : NULL);
 	if (!r && !taps)
 		r = -ENOMEM;
@@ -877,8 +850,7 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 		free(taps);
 		if (addr)
 			host_tap_remove(n, vid);
-		snprintf(why, whylen, "cannot save to the state directory: %s", strerror(-r));
-		return r;
+		return err_sys(e, r, "cannot save to the state directory");
 	}
 	free(old);
 	if (!addr)
@@ -886,6 +858,14 @@ int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *a
 	evlog_add(&ns->log, addr ? "tap %s %s: %sh%u on VLAN %u" : "tap delete %s%s: %sh%u gone (VLAN %u)",
 		  vlan, addr ? spec.addr : "", n->prefix, vid, vid);
 	return 0;
+}
+
+int net_host_tap(struct model *m, struct ns *ns, const char *vlan, const char *addr, char *why,
+		 size_t whylen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, host_tap(m, ns, vlan, addr, &e), why, whylen);
 }
 
 static int tap_line(void *arg, const char *vlan, unsigned vid, const char *addr)
@@ -909,11 +889,19 @@ static int tap_drop(void *arg, const char *vlan, unsigned vid, const char *addr)
 	return 0;
 }
 
-void net_host_taps_drop(struct model *m, struct ns *ns)
+/* rmdir ns/NS: its taps' devices go (ns->taps is left as it was). */
+static int net_on_model(void *ctx, struct model *m, const struct model_ev *ev)
 {
 	struct tapq q = {.n = m->net};
-	if (m->net && m->net->nl)
-		taps_each(ns, tap_drop, &q);
+	if (ev->kind == MEV_NS_REMOVED && m->net && m->net->nl)
+		taps_each(ev->ns, tap_drop, &q);
+	return ev->kind == MEV_NS_KEY ? 1 : 0;
+}
+
+int net_subscribe(struct model *m)
+{
+	int r = model_subscribe(m, vlan_on_model, NULL);
+	return r ? r : model_subscribe(m, net_on_model, NULL);
 }
 
 bool net_tap_names(const struct ns *ns, const char *vlan)
@@ -926,11 +914,12 @@ bool net_tap_names(const struct ns *ns, const char *vlan)
 static int tap_restore(void *arg, const char *vlan, unsigned vid, const char *addr)
 {
 	struct tapq *q = arg;
-	char why[300], dev[16];
+	struct err e;
+	char dev[16];
 	snprintf(dev, sizeof(dev), "%sh%u", q->n->prefix, vid);
-	if (vid && !if_nametoindex(dev) && host_tap_make(q->n, vid, addr, why, sizeof(why)))
+	if (vid && !if_nametoindex(dev) && host_tap_make(q->n, vid, addr, &e))
 		evlog_add(&((struct ns *)q->ns)->log, "tap %s %s: cannot restore it: %s", vlan,
-			  addr, why);
+			  addr, e.why);
 	return 0;
 }
 

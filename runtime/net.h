@@ -36,6 +36,10 @@ struct netnic {
 	char ip[48], ip6[48]; /* learned from the guest's traffic, "" until seen */
 };
 
+/* Networking hears the model's events (runtime/model.h) instead of the model calling it:
+ * VLAN records kept in ns.conf, a config/net's VLAN ids and where it reaches (runtime/vlan.h),
+ * a removed namespace's taps. Before model_open, which loads the records. */
+int net_subscribe(struct model *m);
 /* Probes the bridge kind and starts learning addresses. Never fatal: without netlink,
  * objects with NICs fail to start with the reason, the rest works. */
 void net_open(struct model *m, const char *uplink);
@@ -62,8 +66,6 @@ bool net_tap_names(const struct ns *ns, const char *vlan);
 void net_host_taps_restore(struct model *m);
 /* ns/NS/taps: "VLAN ID ADDR DEVICE" per tap. */
 void net_host_taps_list(const struct model *m, const struct ns *ns, struct sbuf *out);
-/* rmdir ns/NS: its taps' devices go (ns->taps is left as it was). */
-void net_host_taps_drop(struct model *m, struct ns *ns);
 /* Once a second: the guest's traffic from its host ends' counters (a guest's receive is
  * its host end's transmit). */
 void net_sample(struct object *o);

@@ -17,7 +17,6 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "runtime/netlink.h"
+#include "runtime/err.h"
 #include "runtime/util.h"
 
 #define NL_SEND_SIZE 4096
@@ -49,41 +49,29 @@ struct talk {
 	char kmsg[256];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* The kernel's own checks (dev_valid_name), made here so the reason is ours, not EINVAL. */
-static int name_ok(const char *what, const char *name, char *err, size_t errlen)
+/* The kernel's own checks (dev_valid_name), made here so the reason is ours, not EINVAL.
+ * e NULL: the errno alone. */
+static int name_ok(const char *what, const char *name, struct err *e)
 {
 	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n >= IFNAMSIZ) {
-		seterr(err, errlen, "%s name '%s' must be 1 to %d bytes long", what,
-		       name ? name : "", IFNAMSIZ - 1);
+	if ((n == 0 || n >= IFNAMSIZ) && e)
+		return err_set(e, EINVAL, "%s name '%s' must be 1 to %d bytes long", what,
+			       name ? name : "", IFNAMSIZ - 1);
+	if (n == 0 || n >= IFNAMSIZ)
 		return -EINVAL;
-	}
-	if (!strcmp(name, ".") || !strcmp(name, "..") || strpbrk(name, "/: \t\n\r\v\f")) {
-		seterr(err, errlen, "%s name '%s' may not be '.' or '..' or contain '/', ':' or "
-				    "white space", what, name);
-		return -EINVAL;
-	}
+	if (!strcmp(name, ".") || !strcmp(name, "..") || strpbrk(name, "/: \t\n\r\v\f"))
+		return e ? err_set(e, EINVAL, "%s name '%s' may not be '.' or '..' or contain '/', "
+				   "':' or white space", what, name)
+			 : -EINVAL;
 	return 0;
 }
 
-static int vid_ok(unsigned vid, char *err, size_t errlen)
+static int vid_ok(unsigned vid, struct err *e)
 {
 	if (vid >= 1 && vid <= 4094)
 		return 0;
-	seterr(err, errlen, "VLAN id %u is out of range 1-4094 (0 and 4095 are reserved)", vid);
-	return -EINVAL;
+	return err_set(e, EINVAL, "VLAN id %u is out of range 1-4094 (0 and 4095 are reserved)",
+		       vid);
 }
 
 int nl_open(struct nl **out)
@@ -174,9 +162,9 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* Sends nlh and reads replies until its ack or NLMSG_DONE, passing each to cb. On error
- * writes "what: reason" into err. */
+ * sets e (unless NULL) to "what: reason". */
 static int talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg, const char *what,
-		char *err, size_t errlen)
+		struct err *e)
 {
 	/* Given an array, libmnl uses no default for the control types: all are set here. */
 	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
@@ -204,8 +192,8 @@ static int talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg, con
 			break;
 	}
 	pthread_mutex_unlock(&nl->lock);
-	if (rc)
-		seterr(err, errlen, "%s: %s", what, t.kmsg[0] ? t.kmsg : strerror(-rc));
+	if (rc && e)
+		err_set(e, rc, "%s: %s", what, t.kmsg[0] ? t.kmsg : strerror(-rc));
 	return rc;
 }
 
@@ -283,7 +271,7 @@ static int link_get(struct nl *nl, const char *name, int index, struct link *l)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	/* Only the header is wanted: skip the per-VF stats a big NIC would add. */
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	if ((rc = talk(nl, nlh, link_cb, l, "", NULL, 0)))
+	if ((rc = talk(nl, nlh, link_cb, l, "", NULL)))
 		return rc;
 	return l->index > 0 ? 0 : -ENODEV;
 }
@@ -310,7 +298,7 @@ static struct nlmsghdr *link_msg(char *buf, int type, int flags, const char *nam
 
 /* A bridge, up, filtering VLANs or not; on failure err says "what: reason". */
 static int bridge_add(struct nl *nl, const char *name, int filtering, const char *what,
-		      char *err, size_t errlen)
+		      struct err *e)
 {
 	char buf[NL_SEND_SIZE];
 	struct nlmsghdr *nlh;
@@ -329,87 +317,78 @@ static int bridge_add(struct nl *nl, const char *name, int filtering, const char
 		mnl_attr_nest_end(nlh, data);
 	}
 	mnl_attr_nest_end(nlh, info);
-	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+	return talk(nl, nlh, NULL, NULL, what, e);
 }
 
-int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen)
+int nl_bridge_add(struct nl *nl, const char *name, struct err *e)
 {
 	char what[64];
 	int rc;
 
-	seterr(err, errlen, "%s", "");
-	if ((rc = name_ok("bridge", name, err, errlen)))
+	if ((rc = name_ok("bridge", name, e)))
 		return rc;
 	snprintf(what, sizeof what, "creating bridge %s", name);
-	rc = bridge_add(nl, name, 1, what, err, errlen);
+	rc = bridge_add(nl, name, 1, what, e);
 	/* Refused rather than made without: a bridge that ignores VLANs would join them all. */
 	if (rc == -EOPNOTSUPP)
-		seterr(err, errlen, "%s: this kernel has no bridge VLAN filtering "
-				    "(CONFIG_BRIDGE_VLAN_FILTERING)", what);
+		err_set(e, rc, "%s: this kernel has no bridge VLAN filtering "
+			       "(CONFIG_BRIDGE_VLAN_FILTERING)", what);
 	return rc;
 }
 
-int nl_bridge_plain_add(struct nl *nl, const char *name, char *err, size_t errlen)
+int nl_bridge_plain_add(struct nl *nl, const char *name, struct err *e)
 {
 	char what[64];
 	int rc;
 
-	seterr(err, errlen, "%s", "");
-	if ((rc = name_ok("bridge", name, err, errlen)))
+	if ((rc = name_ok("bridge", name, e)))
 		return rc;
 	snprintf(what, sizeof what, "creating bridge %s", name);
-	return bridge_add(nl, name, 0, what, err, errlen);
+	return bridge_add(nl, name, 0, what, e);
 }
 
-int nl_vlan_filtering(struct nl *nl, char *why, size_t whylen)
+int nl_vlan_filtering(struct nl *nl, struct err *e)
 {
-	char name[IFNAMSIZ], e[256];
+	char name[IFNAMSIZ];
 	int rc;
 
-	seterr(why, whylen, "%s", "");
+	err_clear(e);
 	/* Named by thread id, unique among live threads (pid_max is at most 2^22, 7 digits),
 	 * so probes running at once never meet. */
 	snprintf(name, sizeof name, "vfprobe%u", (unsigned)gettid() % 10000000u);
-	rc = bridge_add(nl, name, 1, "bridge vlan_filtering", e, sizeof e);
+	rc = bridge_add(nl, name, 1, "bridge vlan_filtering", e);
 	if (rc == -EEXIST) {
 		/* Then a dead thread's probe left it there. */
 		nl_link_del(nl, name);
-		rc = bridge_add(nl, name, 1, "bridge vlan_filtering", e, sizeof e);
+		rc = bridge_add(nl, name, 1, "bridge vlan_filtering", e);
 	}
 	if (rc == -EOPNOTSUPP) {
-		seterr(why, whylen, "the kernel has no VLAN-filtering bridges "
-				    "(CONFIG_BRIDGE_VLAN_FILTERING): %s", e);
+		err_wrap(e, "the kernel has no VLAN-filtering bridges "
+			    "(CONFIG_BRIDGE_VLAN_FILTERING)");
 		return 0;
 	}
-	if (rc) {
-		seterr(why, whylen, "probing with bridge %s: %s", name, e);
-		return rc;
-	}
-	if ((rc = nl_link_del(nl, name))) {
-		seterr(why, whylen, "removing probe bridge %s: %s", name, strerror(-rc));
-		return rc;
-	}
+	if (rc)
+		return err_wrap(e, "probing with bridge %s", name);
+	if ((rc = nl_link_del(nl, name)))
+		return err_sys(e, rc, "removing probe bridge %s", name);
 	return 1;
 }
 
 /* nl_veth_add and nl_veth_add_ns: the peer's namespace is attribute nsattr
  * (IFLA_NET_NS_PID or IFLA_NET_NS_FD) with value ns, called where in messages. */
 static int veth_add(struct nl *nl, const char *host, const char *peer, int nsattr, int ns,
-		    const char *where, const unsigned char mac[6], char *err, size_t errlen)
+		    const char *where, const unsigned char mac[6], struct err *e)
 {
 	char buf[NL_SEND_SIZE], what[128];
 	struct nlmsghdr *nlh;
 	struct nlattr *info, *data, *pe;
 	int rc;
 
-	seterr(err, errlen, "%s", "");
-	if ((rc = name_ok("veth", host, err, errlen)) || (rc = name_ok("peer", peer, err, errlen)))
+	if ((rc = name_ok("veth", host, e)) || (rc = name_ok("peer", peer, e)))
 		return rc;
 	/* Pid 0 would be read by the kernel as ours, but fd 0 is a file like any other. */
-	if (nsattr == IFLA_NET_NS_PID ? ns <= 0 : ns < 0) {
-		seterr(err, errlen, "veth %s: no %s to put the peer in", host, where);
-		return -EINVAL;
-	}
+	if (nsattr == IFLA_NET_NS_PID ? ns <= 0 : ns < 0)
+		return err_set(e, EINVAL, "veth %s: no %s to put the peer in", host, where);
 	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, host, true);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
@@ -427,64 +406,54 @@ static int veth_add(struct nl *nl, const char *host, const char *peer, int nsatt
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	snprintf(what, sizeof what, "creating veth %s (peer %s in %s)", host, peer, where);
-	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+	return talk(nl, nlh, NULL, NULL, what, e);
 }
 
 int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
-		const unsigned char mac[6], char *err, size_t errlen)
+		const unsigned char mac[6], struct err *e)
 {
 	char where[32];
 	snprintf(where, sizeof where, "process %d", (int)pid);
-	return veth_add(nl, host, peer, IFLA_NET_NS_PID, (int)pid, where, mac, err, errlen);
+	return veth_add(nl, host, peer, IFLA_NET_NS_PID, (int)pid, where, mac, e);
 }
 
 int nl_veth_add_ns(struct nl *nl, const char *host, const char *peer, int netnsfd,
-		   const unsigned char mac[6], char *err, size_t errlen)
+		   const unsigned char mac[6], struct err *e)
 {
 	char where[48];
 	snprintf(where, sizeof where, "network namespace fd %d", netnsfd);
-	return veth_add(nl, host, peer, IFLA_NET_NS_FD, netnsfd, where, mac, err, errlen);
+	return veth_add(nl, host, peer, IFLA_NET_NS_FD, netnsfd, where, mac, e);
 }
 
-int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen)
+int nl_tap_add(struct nl *nl, const char *name, struct err *e)
 {
 	struct ifreq ifr = {0};
 	int rc;
 
-	seterr(err, errlen, "%s", "");
-	if ((rc = name_ok("tap", name, err, errlen)))
+	if ((rc = name_ok("tap", name, e)))
 		return rc;
 	/* TUNSETIFF on an existing persistent tap would attach to it rather than fail. */
 	if ((rc = link_index(nl, name)) != -ENODEV) {
-		if (rc > 0)
-			rc = -EEXIST;
-		seterr(err, errlen, "creating tap %s: %s", name, strerror(-rc));
-		return rc;
+		return err_sys(e, rc > 0 ? EEXIST : rc, "creating tap %s", name);
 	}
 	auto_close int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		seterr(err, errlen, "creating tap %s: /dev/net/tun: %s", name, strerror(-rc));
-		return rc;
-	}
+	if (fd < 0)
+		return err_sys(e, errno, "creating tap %s: /dev/net/tun", name);
 	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
-		rc = -errno;
-		seterr(err, errlen, "creating tap %s: %s", name, strerror(-rc));
-		return rc;
-	}
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
+		return err_sys(e, errno, "creating tap %s", name);
 	if ((rc = nl_link_up(nl, name))) {
-		seterr(err, errlen, "bringing tap %s up: %s", name, strerror(-rc));
+		err_sys(e, rc, "bringing tap %s up", name);
 		nl_link_del(nl, name);
 	}
 	return rc;
 }
 
-int nl_tap_open(const char *name, char *err, size_t errlen)
+static int tap_open(const char *name, struct err *e)
 {
 	struct ifreq ifr = {0};
-	int rc = name_ok("tap", name, err, errlen);
+	int rc = name_ok("tap", name, e);
 	if (rc)
 		return rc;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -492,8 +461,7 @@ int nl_tap_open(const char *name, char *err, size_t errlen)
 	/* as QEMU attaches with ifname=: with a virtio-net header when the kernel has it */
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		rc = -errno;
-		seterr(err, errlen, "opening tap %s: %s", name, strerror(-rc));
+		rc = err_sys(e, errno, "opening tap %s", name);
 		if (fd >= 0)
 			close(fd);
 		return rc;
@@ -501,12 +469,19 @@ int nl_tap_open(const char *name, char *err, size_t errlen)
 	return fd;
 }
 
+int nl_tap_open(const char *name, char *err, size_t errlen)
+{
+	struct err e;
+	int fd = tap_open(name, &e);
+	return fd < 0 ? err_out(&e, err, errlen) : fd;
+}
+
 /* A request on a named link that says nothing but its errno. */
 static int link_plain(struct nl *nl, const char *name, int type, bool up)
 {
 	char buf[NL_SEND_SIZE];
-	int rc = name_ok("link", name, NULL, 0);
-	return rc ? rc : talk(nl, link_msg(buf, type, 0, name, up), NULL, NULL, "", NULL, 0);
+	int rc = name_ok("link", name, NULL);
+	return rc ? rc : talk(nl, link_msg(buf, type, 0, name, up), NULL, NULL, "", NULL);
 }
 
 int nl_link_del(struct nl *nl, const char *name)
@@ -514,19 +489,16 @@ int nl_link_del(struct nl *nl, const char *name)
 	return link_plain(nl, name, RTM_DELLINK, false);
 }
 
-int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, char *err,
-		size_t errlen)
+int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, struct err *e)
 {
 	char buf[NL_SEND_SIZE], what[64];
 	struct nlmsghdr *nlh;
 	struct nlattr *info, *data;
 	int rc, index;
-	if ((rc = name_ok("VLAN interface", name, err, errlen)) || (rc = vid_ok(vid, err, errlen)))
+	if ((rc = name_ok("VLAN interface", name, e)) || (rc = vid_ok(vid, e)))
 		return rc;
-	if ((index = link_index(nl, parent)) < 0) {
-		seterr(err, errlen, "uplink %s: %s", parent, strerror(-index));
-		return index;
-	}
+	if ((index = link_index(nl, parent)) < 0)
+		return err_sys(e, index, "uplink %s", parent);
 	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, true);
 	mnl_attr_put_u32(nlh, IFLA_LINK, index);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -536,19 +508,19 @@ int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vi
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	snprintf(what, sizeof what, "VLAN interface %s on %s", name, parent);
-	rc = talk(nl, nlh, NULL, NULL, what, err, errlen);
+	rc = talk(nl, nlh, NULL, NULL, what, e);
 	/* without 8021q the kernel knows no link kind "vlan" */
 	if (rc == -EOPNOTSUPP)
-		seterr(err, errlen, "VLAN interface %s on %s: this kernel has no 802.1Q VLAN "
-				    "interfaces (CONFIG_VLAN_8021Q, module 8021q)", name, parent);
+		err_set(e, rc, "VLAN interface %s on %s: this kernel has no 802.1Q VLAN interfaces "
+			       "(CONFIG_VLAN_8021Q, module 8021q)", name, parent);
 	return rc;
 }
 
-int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, char *err, size_t errlen)
+int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, struct err *e)
 {
 	char buf[NL_SEND_SIZE], what[64];
 	int rc;
-	if ((rc = name_ok("VXLAN interface", name, err, errlen)))
+	if ((rc = name_ok("VXLAN interface", name, e)))
 		return rc;
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, false);
 	struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -560,19 +532,19 @@ int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, char *err, size_
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	snprintf(what, sizeof what, "VXLAN interface %s (VNI %u)", name, vni);
-	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+	return talk(nl, nlh, NULL, NULL, what, e);
 }
 
-int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, char *err, size_t errlen)
+int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, struct err *e)
 {
 	char buf[NL_SEND_SIZE], what[96];
 	unsigned char zero[6] = {0};
 	struct in_addr a;
 	int index = link_index(nl, dev);
-	if (index < 0 || inet_pton(AF_INET, ipv4, &a) != 1) {
-		seterr(err, errlen, "%s: %s", dev, index < 0 ? strerror(-index) : "not an IPv4 peer");
-		return index < 0 ? index : -EINVAL;
-	}
+	if (index < 0)
+		return err_sys(e, index, "%s", dev);
+	if (inet_pton(AF_INET, ipv4, &a) != 1)
+		return err_set(e, EINVAL, "%s: not an IPv4 peer", dev);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWNEIGH;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
@@ -584,7 +556,7 @@ int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, char *err, si
 	mnl_attr_put(nlh, NDA_LLADDR, sizeof zero, zero);
 	mnl_attr_put(nlh, NDA_DST, sizeof a, &a);
 	snprintf(what, sizeof what, "flood entry of %s to %s", dev, ipv4);
-	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+	return talk(nl, nlh, NULL, NULL, what, e);
 }
 
 int nl_link_up(struct nl *nl, const char *name)
@@ -597,20 +569,20 @@ int nl_link_set_master(struct nl *nl, const char *name, const char *bridge)
 	char buf[NL_SEND_SIZE];
 	struct nlmsghdr *nlh;
 	int br;
-	if (name_ok("link", name, NULL, 0) || name_ok("bridge", bridge, NULL, 0))
+	if (name_ok("link", name, NULL) || name_ok("bridge", bridge, NULL))
 		return -EINVAL;
 	if ((br = link_index(nl, bridge)) < 0)
 		return br;
 	nlh = link_msg(buf, RTM_SETLINK, 0, name, false);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)br);
-	return talk(nl, nlh, NULL, NULL, "", NULL, 0);
+	return talk(nl, nlh, NULL, NULL, "", NULL);
 }
 
 int nl_link_master(struct nl *nl, const char *name, char *master, size_t len)
 {
 	struct link l;
 	int rc, m;
-	if ((rc = name_ok("link", name, NULL, 0)))
+	if ((rc = name_ok("link", name, NULL)))
 		return rc;
 	if ((rc = link_get(nl, name, 0, &l)))
 		return rc;
@@ -626,7 +598,7 @@ int nl_link_mac(struct nl *nl, const char *name, unsigned char mac[6])
 {
 	struct link l;
 	int rc;
-	if ((rc = name_ok("link", name, NULL, 0)))
+	if ((rc = name_ok("link", name, NULL)))
 		return rc;
 	if ((rc = link_get(nl, name, 0, &l)))
 		return rc;
@@ -638,7 +610,7 @@ int nl_link_mac(struct nl *nl, const char *name, unsigned char mac[6])
 
 /* cidr "ADDR/PREFIX" into family, address (4 or 16 bytes) and prefix length. */
 static int cidr_parse(const char *cidr, int *family, unsigned char addr[16], unsigned *plen,
-		      char *err, size_t errlen)
+		      struct err *e)
 {
 	const char *slash = cidr ? strchr(cidr, '/') : NULL;
 	char a[INET6_ADDRSTRLEN];
@@ -646,10 +618,8 @@ static int cidr_parse(const char *cidr, int *family, unsigned char addr[16], uns
 	char *end = "";
 	int alen;
 
-	if (!slash) {
-		seterr(err, errlen, "address '%s' is not ADDR/PREFIX", cidr ? cidr : "");
-		return -EINVAL;
-	}
+	if (!slash)
+		return err_set(e, EINVAL, "address '%s' is not ADDR/PREFIX", cidr ? cidr : "");
 	alen = (int)(slash - cidr);
 	/* Too long is checked, not cut: a cut string could still parse. */
 	snprintf(a, sizeof a, "%.*s", alen, cidr);
@@ -657,45 +627,38 @@ static int cidr_parse(const char *cidr, int *family, unsigned char addr[16], uns
 		*family = AF_INET;
 	else if (alen < (int)sizeof a && inet_pton(AF_INET6, a, addr) == 1)
 		*family = AF_INET6;
-	else {
-		seterr(err, errlen, "address '%s': '%.*s' is not an IPv4 or IPv6 address", cidr,
-		       alen, cidr);
-		return -EINVAL;
-	}
+	else
+		return err_set(e, EINVAL, "address '%s': '%.*s' is not an IPv4 or IPv6 address",
+			       cidr, alen, cidr);
 	max = *family == AF_INET ? 32 : 128;
 	/* strtoul alone would take "", " 24", "+24" and "24x". */
 	n = isdigit((unsigned char)slash[1]) ? strtoul(slash + 1, &end, 10) : max + 1;
-	if (n > max || *end) {
-		seterr(err, errlen, "address '%s': the prefix length must be 0 to %lu", cidr, max);
-		return -EINVAL;
-	}
+	if (n > max || *end)
+		return err_set(e, EINVAL, "address '%s': the prefix length must be 0 to %lu", cidr,
+			       max);
 	*plen = (unsigned)n;
 	return 0;
 }
 
 /* RTM_NEWADDR or RTM_DELADDR of cidr on link name. */
-static int addr_change(struct nl *nl, int type, const char *name, const char *cidr, char *err,
-		       size_t errlen)
+static int addr_change(struct nl *nl, int type, const char *name, const char *cidr, struct err *e)
 {
 	char buf[NL_SEND_SIZE], what[128];
 	unsigned char addr[16];
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
-	int family, index, rc;
-	unsigned plen;
+	int family = 0, index, rc;
+	unsigned plen = 0;
 
-	seterr(err, errlen, "%s", "");
-	if ((rc = name_ok("link", name, err, errlen)) ||
-	    (rc = cidr_parse(cidr, &family, addr, &plen, err, errlen)))
+	if ((rc = name_ok("link", name, e)) ||
+	    (rc = cidr_parse(cidr, &family, addr, &plen, e)))
 		return rc;
 	if (type == RTM_NEWADDR)
 		snprintf(what, sizeof what, "adding address %s to %s", cidr, name);
 	else
 		snprintf(what, sizeof what, "removing address %s from %s", cidr, name);
-	if ((index = link_index(nl, name)) < 0) {
-		seterr(err, errlen, "%s: %s", what, strerror(-index));
-		return index;
-	}
+	if ((index = link_index(nl, name)) < 0)
+		return err_sys(e, index, "%s", what);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
@@ -707,17 +670,17 @@ static int addr_change(struct nl *nl, int type, const char *name, const char *ci
 	 * is the same (`ip addr add` sends both). */
 	mnl_attr_put(nlh, IFA_LOCAL, family == AF_INET ? 4 : 16, addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, family == AF_INET ? 4 : 16, addr);
-	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+	return talk(nl, nlh, NULL, NULL, what, e);
 }
 
-int nl_addr_add(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen)
+int nl_addr_add(struct nl *nl, const char *name, const char *cidr, struct err *e)
 {
-	return addr_change(nl, RTM_NEWADDR, name, cidr, err, errlen);
+	return addr_change(nl, RTM_NEWADDR, name, cidr, e);
 }
 
-int nl_addr_del(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen)
+int nl_addr_del(struct nl *nl, const char *name, const char *cidr, struct err *e)
 {
-	return addr_change(nl, RTM_DELADDR, name, cidr, err, errlen);
+	return addr_change(nl, RTM_DELADDR, name, cidr, e);
 }
 
 /* What one bridge-port dump collects: the VLANs of the port with index `index`. */
@@ -771,14 +734,14 @@ static int port_vlan_bits(struct nl *nl, const char *port, struct vlan_dump *d)
 	/* AF_BRIDGE GETLINK has no single-link form (no doit): dump all ports, keep ours. */
 	nlh = msg_start(buf, RTM_GETLINK, NLM_F_DUMP, AF_BRIDGE, 0);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN);
-	return talk(nl, nlh, vlan_cb, d, "", NULL, 0);
+	return talk(nl, nlh, vlan_cb, d, "", NULL);
 }
 
 int nl_port_vlans(struct nl *nl, const char *port, unsigned *vids, int n)
 {
 	struct vlan_dump d;
 	int rc, k = 0;
-	if (name_ok("port", port, NULL, 0))
+	if (name_ok("port", port, NULL))
 		return -EINVAL;
 	if ((rc = port_vlan_bits(nl, port, &d)))
 		return rc;
@@ -790,7 +753,7 @@ int nl_port_vlans(struct nl *nl, const char *port, unsigned *vids, int n)
 
 /* One RTM_SETLINK (add) or RTM_DELLINK (remove) of VLANs on a bridge port. */
 static int port_vlan_msg(struct nl *nl, int type, int index, const unsigned *vids, int n,
-			 uint16_t flags, const char *what, char *err, size_t errlen)
+			 uint16_t flags, const char *what, struct err *e)
 {
 	auto_free char *buf = malloc(NL_SEND_SIZE + n * 8);
 	struct nlmsghdr *nlh;
@@ -804,37 +767,32 @@ static int port_vlan_msg(struct nl *nl, int type, int index, const unsigned *vid
 		mnl_attr_put(nlh, IFLA_BRIDGE_VLAN_INFO, sizeof vi, &vi);
 	}
 	mnl_attr_nest_end(nlh, spec);
-	return talk(nl, nlh, NULL, NULL, what, err, errlen);
+	return talk(nl, nlh, NULL, NULL, what, e);
 }
 
 static int port_vlan_set(struct nl *nl, const char *port, unsigned vid, int untagged,
-			 char *err, size_t errlen)
+			 struct err *e)
 {
 	char what[64];
 	struct vlan_dump d;
 	int index, rc, n = 0;
 
-	seterr(err, errlen, "%s", "");
-	if ((rc = name_ok("port", port, err, errlen)) || (rc = vid_ok(vid, err, errlen)))
+	if ((rc = name_ok("port", port, e)) || (rc = vid_ok(vid, e)))
 		return rc;
 	snprintf(what, sizeof what, "VLAN %u on %s", vid, port);
-	if ((index = link_index(nl, port)) < 0) {
-		seterr(err, errlen, "%s: %s", what, strerror(-index));
-		return index;
-	}
+	if ((index = link_index(nl, port)) < 0)
+		return err_sys(e, index, "%s", what);
 	rc = port_vlan_msg(nl, RTM_SETLINK, index, &vid, 1,
 			   untagged ? BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED : 0, what,
-			   err, errlen);
+			   e);
 	if (rc == -EOPNOTSUPP)
-		seterr(err, errlen, "%s: %s is not a bridge port, or the kernel has no bridge "
-				    "VLAN filtering", what, port);
+		err_set(e, rc, "%s: %s is not a bridge port, or the kernel has no bridge VLAN "
+			       "filtering", what, port);
 	if (rc || !untagged)
 		return rc;
 	/* Added first, then the rest removed: the port is never in no VLAN at all. */
-	if ((rc = port_vlan_bits(nl, port, &d))) {
-		seterr(err, errlen, "%s: listing its VLANs: %s", what, strerror(-rc));
-		return rc;
-	}
+	if ((rc = port_vlan_bits(nl, port, &d)))
+		return err_sys(e, rc, "%s: listing its VLANs", what);
 	auto_free unsigned *old = malloc(VID_BITS * sizeof *old);
 	if (!old)
 		return -ENOMEM;
@@ -842,18 +800,17 @@ static int port_vlan_set(struct nl *nl, const char *port, unsigned vid, int unta
 		if (id != vid && (d.bits[id / 8] & (1u << (id % 8))))
 			old[n++] = id;
 	snprintf(what, sizeof what, "removing %s from its other VLANs", port);
-	return n ? port_vlan_msg(nl, RTM_DELLINK, index, old, n, 0, what, err, errlen) : 0;
+	return n ? port_vlan_msg(nl, RTM_DELLINK, index, old, n, 0, what, e) : 0;
 }
 
-int nl_port_vlan(struct nl *nl, const char *port, unsigned vid, char *err, size_t errlen)
+int nl_port_vlan(struct nl *nl, const char *port, unsigned vid, struct err *e)
 {
-	return port_vlan_set(nl, port, vid, 1, err, errlen);
+	return port_vlan_set(nl, port, vid, 1, e);
 }
 
-int nl_port_vlan_tagged(struct nl *nl, const char *port, unsigned vid, char *err,
-			size_t errlen)
+int nl_port_vlan_tagged(struct nl *nl, const char *port, unsigned vid, struct err *e)
 {
-	return port_vlan_set(nl, port, vid, 0, err, errlen);
+	return port_vlan_set(nl, port, vid, 0, e);
 }
 
 /* A dump of every link, each handed to fn during it (so fn must not use nl). master > 0
@@ -883,7 +840,7 @@ static int links_dump(struct nl *nl, int master, void (*fn)(const struct link *,
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	if (master > 0)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
-	return talk(nl, nlh, dump_cb, &d, "", NULL, 0);
+	return talk(nl, nlh, dump_cb, &d, "", NULL);
 }
 
 /* Matching names and kinds, gathered during the dump and handed to the caller after it. */
@@ -937,7 +894,7 @@ int nl_bridge_ports(struct nl *nl, const char *bridge)
 {
 	struct port_count c = {0, 0};
 	int rc;
-	if ((rc = name_ok("bridge", bridge, NULL, 0)))
+	if ((rc = name_ok("bridge", bridge, NULL)))
 		return rc;
 	if ((c.master = link_index(nl, bridge)) < 0)
 		return c.master;

@@ -3,10 +3,11 @@
  * port VLAN table (the kernel's own VLAN filtering, so no Open vSwitch is needed); where
  * the kernel lacks VLAN filtering, one plain bridge per VLAN instead. Also addresses.
  *
- * Everything returns 0 or -errno. Where a function has err, it writes "" there on success
- * and a reason in words on failure: the kernel's extended-ack message when it sent one
- * (it often names the real problem, where the errno alone is just EINVAL), otherwise the
- * errno's text, prefixed by what was being done and to which device.
+ * Everything returns 0 or -errno. Where a function has e (runtime/err.h), it sets it on
+ * failure to a reason in words: the kernel's extended-ack message when it sent one (it
+ * often names the real problem, where the errno alone is just EINVAL), otherwise the
+ * errno's text, prefixed by what was being done and to which device. nl_tap_open, which
+ * qemu.c calls, still takes (err, errlen) until qemu.c carries a struct err.
  *
  * Names are interface names: 1..15 bytes, no '/', ':' or white space (-EINVAL otherwise).
  * VLAN ids are 1..4094 (0 and 4095 are reserved by 802.1Q: -EINVAL).
@@ -18,6 +19,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "runtime/err.h"
+
 struct nl;
 
 int nl_open(struct nl **out);
@@ -27,14 +30,14 @@ void nl_close(struct nl *nl);
  * rather than silently in VLAN 1 with every other forgotten port), up. -EEXIST if there;
  * -EOPNOTSUPP if the kernel was built without CONFIG_BRIDGE_VLAN_FILTERING (no bridge is
  * made then: one without filtering would join every VLAN). */
-int nl_bridge_add(struct nl *nl, const char *name, char *err, size_t errlen);
+int nl_bridge_add(struct nl *nl, const char *name, struct err *e);
 /* A bridge without VLAN filtering, up: every port is in one broadcast domain, so it stands
  * for a single VLAN on a kernel without filtering. -EEXIST if there. */
-int nl_bridge_plain_add(struct nl *nl, const char *name, char *err, size_t errlen);
+int nl_bridge_plain_add(struct nl *nl, const char *name, struct err *e);
 /* Whether nl_bridge_add can work here, asked of the kernel itself (a kernel's config is
- * not always readable) with a throwaway bridge. 1 yes; 0 no, with the reason in why;
- * -errno (reason in why) if the probe itself failed, e.g. -EPERM. */
-int nl_vlan_filtering(struct nl *nl, char *why, size_t whylen);
+ * not always readable) with a throwaway bridge. 1 yes (e->why ""); 0 no, with the reason in
+ * e; -errno (reason in e) if the probe itself failed, e.g. -EPERM. */
+int nl_vlan_filtering(struct nl *nl, struct err *e);
 /* How many links have bridge as their master (a bridge with none can go), -ENODEV if
  * there is no such link. */
 int nl_bridge_ports(struct nl *nl, const char *bridge);
@@ -44,16 +47,16 @@ int nl_bridge_ports(struct nl *nl, const char *bridge);
  * down: the kernel cannot bring it up at creation (ENOTCONN), so whoever runs in that
  * namespace (the container's setup) does. */
 int nl_veth_add(struct nl *nl, const char *host, const char *peer, pid_t pid,
-		const unsigned char mac[6], char *err, size_t errlen);
+		const unsigned char mac[6], struct err *e);
 /* The same, the peer going into the network namespace open as netnsfd (/proc/PID/ns/net
  * or a bind mount of it): for a namespace no process holds, or one whose pid may be
  * reused. The fd stays the caller's. */
 int nl_veth_add_ns(struct nl *nl, const char *host, const char *peer, int netnsfd,
-		   const unsigned char mac[6], char *err, size_t errlen);
+		   const unsigned char mac[6], struct err *e);
 
 /* A persistent TAP device (IFF_TAP|IFF_NO_PI), up, for a VM (nl_tap_open gives it to
  * QEMU). -EEXIST if a link has that name. */
-int nl_tap_add(struct nl *nl, const char *name, char *err, size_t errlen);
+int nl_tap_add(struct nl *nl, const char *name, struct err *e);
 /* The tap name (made by nl_tap_add), open for QEMU's -netdev tap,fd=: QEMU, not root, may not
  * attach to it itself, and the descriptor lets only that QEMU use it. fd or -errno. */
 int nl_tap_open(const char *name, char *err, size_t errlen);
@@ -62,10 +65,9 @@ int nl_tap_open(const char *name, char *err, size_t errlen);
  * kernel needs 8021q: -EOPNOTSUPP (and says so) without it. */
 /* A VXLAN interface (VNI vni, UDP 4789, learning), down; nl_fdb_flood adds a peer that
  * gets its broadcast and unknown traffic (head-end replication: no multicast needed). */
-int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, char *err, size_t errlen);
-int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, char *err, size_t errlen);
-int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, char *err,
-		size_t errlen);
+int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, struct err *e);
+int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, struct err *e);
+int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, struct err *e);
 
 /* Removes any link (a veth's peer goes with it). -ENODEV if absent. */
 int nl_link_del(struct nl *nl, const char *name);
@@ -82,15 +84,14 @@ int nl_link_mac(struct nl *nl, const char *name, unsigned char mac[6]);
 /* Adds or removes the address cidr, "ADDR/PREFIX", IPv4 or IPv6 ("10.0.0.1/24",
  * "fd00::1/64"), on link name. -EINVAL for a malformed cidr; adding one that is there:
  * -EEXIST; removing one that is not: -EADDRNOTAVAIL. */
-int nl_addr_add(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen);
-int nl_addr_del(struct nl *nl, const char *name, const char *cidr, char *err, size_t errlen);
+int nl_addr_add(struct nl *nl, const char *name, const char *cidr, struct err *e);
+int nl_addr_del(struct nl *nl, const char *name, const char *cidr, struct err *e);
 
 /* Makes port (already a bridge port) an untagged member of vid with vid as its PVID, and
  * removes it from every other VLAN it was in. */
-int nl_port_vlan(struct nl *nl, const char *port, unsigned vid, char *err, size_t errlen);
+int nl_port_vlan(struct nl *nl, const char *port, unsigned vid, struct err *e);
 /* Adds vid as a tagged VLAN on port (a trunk/uplink), leaving its other VLANs alone. */
-int nl_port_vlan_tagged(struct nl *nl, const char *port, unsigned vid, char *err,
-			size_t errlen);
+int nl_port_vlan_tagged(struct nl *nl, const char *port, unsigned vid, struct err *e);
 /* The VLANs port is in, ascending: fills vids with at most n of them and returns how many
  * it filled (0 for a link that is no bridge port), or -errno (-ENODEV: no such link). */
 int nl_port_vlans(struct nl *nl, const char *port, unsigned *vids, int n);

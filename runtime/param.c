@@ -1,11 +1,13 @@
 /* Setting configuration values: validate everything first, then change memory and disk
  * together, so a refused write leaves no trace but its reason. */
-#include "runtime/vlan.h"
 #include "runtime/model.h"
 
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "runtime/err.h"
+#include "runtime/model_int.h"
 
 struct pathcheck {
 	struct model *m;
@@ -102,9 +104,27 @@ int model_check_paths(struct model *m, const struct param *p, const char *value,
 bool param_host_reaching(const struct ns *ns, int i, const char *value, char *why, size_t whylen)
 {
 	const struct param *p = &params[i];
-	if (p->reach == PR_NET)
-		return vlan_net_reaches_host(ns, value, why, whylen);
-	return param_reaches_host(p, value, why, whylen);
+	if (p->reach != PR_NET)
+		return param_reaches_host(p, value, why, whylen);
+	struct err e;
+	err_clear(&e);
+	int r = model_notify(ns->model, &(struct model_ev){.kind = MEV_CFG_REACH,
+							   .ns = (struct ns *)ns, .param = i,
+							   .value = value, .err = &e});
+	if (r == 1)
+		r = err_set(&e, EPERM, "%s: no one here can tell where it reaches", p->name);
+	return err_result(&e, r, why, whylen) != 0;
+}
+
+/* The subscribers may refuse a value or make ready what it needs (networking: VLAN ids). */
+static int cfg_setting(struct model *m, struct ns *ns, struct object *o, int i, const char *v,
+		       char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	int r = model_notify(m, &(struct model_ev){.kind = MEV_CFG_SETTING, .ns = ns, .o = o,
+						   .param = i, .value = v ? v : "", .err = &e});
+	return err_result(&e, r, err, errlen);
 }
 
 /* Validates value for parameter i and returns a copy to store (NULL for "" = default). */
@@ -168,8 +188,7 @@ int obj_param_set(struct model *m, struct object *o, int i, const char *value, c
 	}
 	char *v;
 	int r = param_prepare(m, i, value, &v, err, errlen);
-	if (!r && !strcmp(params[i].name, "net") &&
-	    (r = vlan_claim_net(m, o->ns, v ? v : "", err, errlen)))
+	if (!r && (r = cfg_setting(m, o->ns, o, i, v, err, errlen)))
 		free(v);
 	if (r)
 		return r;
@@ -187,8 +206,7 @@ int ns_param_set(struct model *m, struct ns *ns, int i, const char *value, char 
 {
 	char *v;
 	int r = param_prepare(m, i, value, &v, err, errlen);
-	if (!r && !strcmp(params[i].name, "net") &&
-	    (r = vlan_claim_net(m, ns, v ? v : "", err, errlen)))
+	if (!r && (r = cfg_setting(m, ns, NULL, i, v, err, errlen)))
 		free(v);
 	if (r)
 		return r;

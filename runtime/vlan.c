@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl/util.h"
+#include "runtime/err.h"
 #include "runtime/net.h"
 #include "runtime/store.h"
 
@@ -158,8 +159,7 @@ struct claim {
 	struct ns *ns;
 	long lo, hi;
 	bool added;
-	char *err;
-	size_t errlen;
+	struct err *e;
 };
 
 static int claim_one(void *arg, const char *alias)
@@ -174,19 +174,19 @@ static int claim_one(void *arg, const char *alias)
 			c->added = true;
 			return vlan_add(c->ns, alias, id, false) ? 0 : -ENOMEM;
 		}
-	snprintf(c->err, c->errlen, "no free VLAN id left for %s in vlans/range %ld-%ld", alias,
-		 c->lo, c->hi);
-	return -ENOSPC;
+	return err_set(c->e, ENOSPC, "no free VLAN id left for %s in vlans/range %ld-%ld", alias,
+		       c->lo, c->hi);
 }
 
-int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen)
+int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e)
 {
-	struct claim c = {m, ns, 101, VLAN_ID_MAX, false, err, errlen};
-	value_vlan_range(ns->vlan_range, &c.lo, &c.hi, err, errlen);
+	struct claim c = {m, ns, 101, VLAN_ID_MAX, false, e};
+	char why[128];
+	value_vlan_range(ns->vlan_range, &c.lo, &c.hi, why, sizeof(why)); /* loaded: it reads */
 	size_t before = ns->nvlans;
 	int r = net_aliases(net, claim_one, &c);
 	if (!r && c.added && (r = ns_save(m, ns)) < 0)
-		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
+		err_sys(e, r, "cannot save to the state directory");
 	if (r) {
 		ns->nvlans = before; /* nothing allocated unless all of it is */
 		return r;
@@ -196,35 +196,33 @@ int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, s
 	return 0;
 }
 
-int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
-	     size_t errlen)
+int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, vlan_claim(m, ns, net, &e), err, errlen);
+}
+
+static int pin(struct model *m, struct ns *ns, const char *alias, const char *value,
+	       struct err *e)
 {
 	char *end;
 	long id = strtol(value, &end, 10);
-	if (!*value || *end || id < 1 || id > VLAN_ID_MAX) {
-		snprintf(err, errlen, "\"%s\" is not a VLAN id: use a number from 1 to %d", value,
-			 VLAN_ID_MAX);
-		return -EINVAL;
-	}
+	if (!*value || *end || id < 1 || id > VLAN_ID_MAX)
+		return err_set(e, EINVAL, "\"%s\" is not a VLAN id: use a number from 1 to %d",
+			       value, VLAN_ID_MAX);
 	const struct ns *owner;
 	const struct vlan_alias *other = id_owner(m, id, &owner);
-	if (other && (owner != ns || strcmp(other->name, alias))) {
-		snprintf(err, errlen, "VLAN %ld is vlans/%s of namespace %s already", id, other->name,
-			 owner->name);
-		return -EBUSY;
-	}
-	if ((owner = id_bare_user(m, ns, id))) {
-		snprintf(err, errlen, "VLAN %ld is used by number in namespace %s (config/net): an "
-			 "alias of %s may not join it", id, owner->name, ns->name);
-		return -EBUSY;
-	}
+	if (other && (owner != ns || strcmp(other->name, alias)))
+		return err_set(e, EBUSY, "VLAN %ld is vlans/%s of namespace %s already", id,
+			       other->name, owner->name);
+	if ((owner = id_bare_user(m, ns, id)))
+		return err_set(e, EBUSY, "VLAN %ld is used by number in namespace %s (config/net): "
+			       "an alias of %s may not join it", id, owner->name, ns->name);
 	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias), saved = {0};
-	if (v && v->id != (unsigned)id && net_tap_names(ns, alias)) {
-		/* its device is named by the id: tap delete, pin, tap again */
-		snprintf(err, errlen, "vlans/%s has a tap of the namespace on it: tap delete %s "
-			 "first", alias, alias);
-		return -EBUSY;
-	}
+	if (v && v->id != (unsigned)id && net_tap_names(ns, alias)) /* its device bears the id */
+		return err_set(e, EBUSY, "vlans/%s has a tap of the namespace on it: tap delete %s "
+			       "first", alias, alias);
 	bool added = !v;
 	if (v)
 		saved = *v;
@@ -238,24 +236,30 @@ int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *valu
 			ns->nvlans--;
 		else
 			*v = saved;
-		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
-		return r;
+		return err_sys(e, r, "cannot save to the state directory");
 	}
 	evlog_add(&ns->log, "vlans/%s = %ld (pinned)", alias, id);
 	return 0;
 }
 
-int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen)
+int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
+	     size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, pin(m, ns, alias, value, &e), err, errlen);
+}
+
+static int alias_remove(struct model *m, struct ns *ns, const char *alias, struct err *e)
 {
 	struct vlan_alias *v = (struct vlan_alias *)vlan_find(ns, alias);
 	if (!v)
-		return -ENOENT;
-	if (vlan_in_use(ns, alias)) {
-		snprintf(err, errlen, "vlans/%s is in use: %s", alias,
-			 net_tap_names(ns, alias) ? "the namespace has a tap on it (tap delete it first)"
-						  : "a NIC in config/net names it");
-		return -EBUSY;
-	}
+		return err_set(e, ENOENT, "no vlans/%s", alias);
+	if (vlan_in_use(ns, alias))
+		return err_set(e, EBUSY, "vlans/%s is in use: %s", alias,
+			       net_tap_names(ns, alias) ? "the namespace has a tap on it (tap "
+							  "delete it first)"
+							: "a NIC in config/net names it");
 	struct vlan_alias saved = *v;
 	size_t i = v - ns->vlans;
 	memmove(v, v + 1, (ns->nvlans - i - 1) * sizeof(*v));
@@ -265,36 +269,74 @@ int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, si
 		memmove(&ns->vlans[i + 1], &ns->vlans[i], (ns->nvlans - i) * sizeof(*v));
 		ns->vlans[i] = saved;
 		ns->nvlans++;
-		snprintf(err, errlen, "cannot save to the state directory: %s", strerror(-r));
-		return r;
+		return err_sys(e, r, "cannot save to the state directory");
 	}
 	evlog_add(&ns->log, "vlans/%s removed (VLAN %u is free)", alias, saved.id);
 	return 0;
 }
 
-int vlan_load(struct ns *ns, const char *alias, const char *value, char *err, size_t errlen)
+int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen)
 {
-	char *end;
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, alias_remove(m, ns, alias, &e), err, errlen);
+}
+
+struct host_walk {
+	const struct ns *ns;
+	struct err *e;
+};
+
+static int nic_reaches_host(void *arg, const char *nic, const struct nic_spec *spec)
+{
+	struct host_walk *w = arg;
+	if (!spec) /* the syntax check refuses it first; never let one through unread */
+		return err_set(w->e, EPERM, "net: NIC \"%s\" cannot be read", nic);
+	if (*spec->bridge)
+		return err_set(w->e, EPERM, "net: NIC \"%s\" names the bridge %s, a device of the "
+			       "host: leave the bridge out (vmfs's own)", nic, spec->bridge);
+	/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's own
+	 * ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
+	if (!is_alias(spec->vlan) && !vlan_by_id(w->ns, (unsigned)strtoul(spec->vlan, NULL, 10)))
+		return err_set(w->e, EPERM, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
+			       "(vlans/): name it by an alias such as LAN1, or pin the number to "
+			       "one with vlans/ALIAS", nic, spec->vlan, w->ns->name);
+	return 0;
+}
+
+/* 0 if config/net stays inside ns: no named (host) bridge, no VLAN number that is not an id
+ * of one of ns's aliases (another namespace's VLAN, or one no namespace holds); else -EPERM
+ * with the reason (or the errno that kept it from being read: refused all the same). */
+static int net_reach(const struct ns *ns, const char *net, struct err *e)
+{
+	struct host_walk w = {ns, e};
+	err_clear(e);
+	int r = net_nics(net, nic_reaches_host, &w);
+	if (r && !e->no)
+		err_sys(e, r, "net");
+	return r;
+}
+
+/* ns.conf's "vlan.ALIAS" = "ID" or "ID pinned". */
+static int vlan_load(struct ns *ns, const char *alias, const char *value, struct err *e)
+{
+	char *end, why[256];
 	errno = 0;
 	long id = strtol(value, &end, 10);
-	int r = name_check(alias, err, errlen);
-	if (r)
-		return r;
+	if (name_check(alias, why, sizeof(why)))
+		return err_set(e, EINVAL, "%s", why);
 	if (value[0] < '0' || value[0] > '9' || errno || id < 1 || id > VLAN_ID_MAX ||
 	    (*end && strcmp(end, " pinned"))) {
 		char q[64];
-		snprintf(err, errlen, "\"%s\" is not a VLAN id (1 to %d), pinned or not",
-			 ctl_quote(value, strlen(value), q, sizeof(q)), VLAN_ID_MAX);
-		return -EINVAL;
+		return err_set(e, EINVAL, "\"%s\" is not a VLAN id (1 to %d), pinned or not",
+			       ctl_quote(value, strlen(value), q, sizeof(q)), VLAN_ID_MAX);
 	}
-	if (vlan_find(ns, alias) || vlan_by_id(ns, id)) {
-		snprintf(err, errlen, "VLAN %ld or the alias %s is given twice", id, alias);
-		return -EINVAL;
-	}
-	return vlan_add(ns, alias, id, *end != 0) ? 0 : -ENOMEM;
+	if (vlan_find(ns, alias) || vlan_by_id(ns, id))
+		return err_set(e, EINVAL, "VLAN %ld or the alias %s is given twice", id, alias);
+	return vlan_add(ns, alias, id, *end != 0) ? 0 : err_set(e, ENOMEM, "out of memory");
 }
 
-void vlan_store(const struct ns *ns, struct sbuf *b)
+static void vlan_store(const struct ns *ns, struct sbuf *b)
 {
 	for (size_t i = 0; i < ns->nvlans; i++) {
 		char key[NAME_MAX_LEN + 8], val[32];
@@ -304,47 +346,26 @@ void vlan_store(const struct ns *ns, struct sbuf *b)
 	}
 }
 
-void vlan_free(struct ns *ns)
+static void vlan_free(struct ns *ns)
 {
 	free(ns->vlans);
 	ns->vlans = NULL;
 	ns->nvlans = 0;
 }
 
-struct host_walk {
-	const struct ns *ns;
-	char *why;
-	size_t whylen;
-};
-
-static int nic_reaches_host(void *arg, const char *nic, const struct nic_spec *spec)
+int vlan_on_model(void *ctx, struct model *m, const struct model_ev *ev)
 {
-	struct host_walk *w = arg;
-	if (!spec) { /* the syntax check refuses it first; never let one through unread */
-		snprintf(w->why, w->whylen, "net: NIC \"%s\" cannot be read", nic);
-		return 1;
-	}
-	if (*spec->bridge) {
-		snprintf(w->why, w->whylen, "net: NIC \"%s\" names the bridge %s, a device of the "
-			 "host: leave the bridge out (vmfs's own)", nic, spec->bridge);
-		return 1;
-	}
-	/* A number is one VLAN on the host's bridges, whoever's it is: only the namespace's own
-	 * ids stay inside it (issue 15: net=101 joined another namespace's LAN1). */
-	if (!is_alias(spec->vlan) && !vlan_by_id(w->ns, (unsigned)strtoul(spec->vlan, NULL, 10))) {
-		snprintf(w->why, w->whylen, "net: NIC \"%s\": VLAN %s is not one of namespace %s's "
-			 "(vlans/): name it by an alias such as LAN1, or pin the number to one with "
-			 "vlans/ALIAS", nic, spec->vlan, w->ns->name);
-		return 1;
-	}
+	if (ev->kind == MEV_NS_KEY)
+		return strncmp(ev->key, "vlan.", 5) ? 1
+						    : vlan_load(ev->ns, ev->key + 5, ev->value, ev->err);
+	if (ev->kind == MEV_NS_SAVING)
+		vlan_store(ev->ns, ev->conf);
+	else if (ev->kind == MEV_NS_FREED)
+		vlan_free(ev->ns);
+	else if (ev->kind == MEV_CFG_SETTING)
+		return strcmp(params[ev->param].name, "net") ? 1
+							      : vlan_claim(m, ev->ns, ev->value, ev->err);
+	else if (ev->kind == MEV_CFG_REACH)
+		return params[ev->param].reach == PR_NET ? net_reach(ev->ns, ev->value, ev->err) : 1;
 	return 0;
-}
-
-bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen)
-{
-	struct host_walk w = {ns, why, whylen};
-	int r = net_nics(net, nic_reaches_host, &w);
-	if (r < 0)
-		snprintf(why, whylen, "net: %s", strerror(-r));
-	return r != 0;
 }

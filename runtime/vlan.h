@@ -4,6 +4,7 @@
  * namespace uses (one bridge carries them all); writing an id pins it. Kept in ns.conf as vlan.ALIAS. */
 #ifndef VMFS_VLAN_H
 #define VMFS_VLAN_H
+#include "runtime/err.h"
 #include "runtime/model.h"
 
 #define VLAN_ID_MAX 4094
@@ -21,19 +22,19 @@ const struct vlan_alias *vlan_by_serial(const struct ns *ns, unsigned serial);
 /* Whether a NIC of the template or of any object in ns names the alias. */
 bool vlan_in_use(const struct ns *ns, const char *alias);
 /* Gives every alias a config/net value names an id (allocating and saving new ones).
- * -ENOSPC with the reason when the range is full. */
+ * -ENOSPC with the reason when the range is full. vlan_claim_net is the same for callers
+ * still on (err, errlen) (runtime/err.h). */
+int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e);
 int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen);
-/* Whether config/net reaches past ns: a named (host) bridge, or a VLAN number that is not
- * an id of one of ns's aliases (another namespace's VLAN, or one no namespace holds). */
-bool vlan_net_reaches_host(const struct ns *ns, const char *net, char *why, size_t whylen);
 /* vlans/ALIAS written: creates or re-pins it. -EINVAL (not 1-4094), -EBUSY (taken). */
 int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
 	     size_t errlen);
 /* rm vlans/ALIAS: -EBUSY while a NIC names it. */
 int vlan_remove(struct model *m, struct ns *ns, const char *alias, char *err, size_t errlen);
-/* Loading and saving (ns.conf): "vlan.ALIAS" = "ID" or "ID pinned". */
-/* -EINVAL with the reason in err for a bad alias or id, or one given twice. */
-int vlan_load(struct ns *ns, const char *alias, const char *value, char *err, size_t errlen);
-void vlan_store(const struct ns *ns, struct sbuf *b);
-void vlan_free(struct ns *ns);
+/* The model's events (model_subscribe; net_subscribe subscribes it): the records load from
+ * and are saved in ns.conf as vlan.ALIAS, in the same write as the rest of the namespace, and
+ * go with the namespace's last reference (a bad record is -EINVAL with the reason); a
+ * config/net being set gets its aliases' ids first (vlan_claim); whether a config/net reaches
+ * past the namespace (a named bridge, a VLAN number not of its aliases) is judged here. */
+int vlan_on_model(void *ctx, struct model *m, const struct model_ev *ev);
 #endif

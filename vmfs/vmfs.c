@@ -113,7 +113,9 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 		snprintf(images, sizeof(images), "%s", conf->images);
 	else
 		snprintf(images, sizeof(images), "%s/images", conf->state);
-	int r = model_open(&v->m, conf->state, images, err, errlen);
+	int r = net_subscribe(&v->m);
+	if (!r)
+		r = model_open(&v->m, conf->state, images, err, errlen);
 	v->m.mountpoint = conf->mountpoint;
 	cgroup_top(&v->m);
 	if (r)

@@ -448,7 +448,6 @@ static void test_live(void)
 {
 	struct addrlearn *a = NULL;
 	struct nl *nl = NULL;
-	char err[256];
 	int rc, fl;
 
 	/* No IPv6 of the kernel's own on the new links (router solicitations, duplicate
@@ -462,8 +461,9 @@ static void test_live(void)
 	ok(rc == 0, "nl_open: %s", strerror(-rc));
 	if (rc)
 		return;
-	rc = nl_veth_add(nl, "alhost", "alguest", getpid(), GUEST, err, sizeof err);
-	ok(rc == 0, "veth alhost/alguest: %s", rc ? err : "ok");
+	struct err e;
+	rc = nl_veth_add(nl, "alhost", "alguest", getpid(), GUEST, &e);
+	ok(rc == 0, "veth alhost/alguest: %s", rc ? e.why : "ok");
 	rc = rc ? rc : nl_link_up(nl, "alguest");
 	ok(rc == 0, "both ends up: %s", strerror(-rc));
 	if_host = (int)if_nametoindex("alhost");
@@ -471,8 +471,8 @@ static void test_live(void)
 	tx = socket(AF_PACKET, SOCK_RAW, 0); /* protocol 0: sends, never receives */
 	ok(tx >= 0 && if_host > 0 && if_guest > 0, "a sending socket on alguest");
 
-	rc = addrlearn_open(&a, err, sizeof err);
-	ok(rc == 0 && !*err, "addrlearn_open: %s", rc ? err : "ok");
+	rc = addrlearn_open(&a, &e);
+	ok(rc == 0, "addrlearn_open: %s", rc ? e.why : "ok");
 	if (rc == 0) {
 		fl = fcntl(addrlearn_fd(a), F_GETFL);
 		ok(fl >= 0 && (fl & O_NONBLOCK), "its socket is non-blocking");

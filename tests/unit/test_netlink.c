@@ -26,7 +26,13 @@
 #define NGUEST 3
 static pid_t guest[NGUEST];
 static struct nl *nl;
-static char err[256];
+static struct err ne; /* the reason of the last nl_ call that failed */
+
+/* The call failed with want, and said so in ne: its errno and a reason. */
+static bool said(int rc, int want)
+{
+	return rc < 0 && rc == want && ne.no == -rc && *ne.why;
+}
 static int vf; /* the kernel has bridge VLAN filtering */
 
 
@@ -214,19 +220,20 @@ static int has_addr(const char *dev, const char *cidr)
 
 static void test_probe(void)
 {
-	char why[256], name[16], names[256] = "";
+	char name[16], names[256] = "";
+	struct err why;
 	/* One left by a probe that died: the next probe steps over it. A single-threaded
 	 * process's thread id is its pid. */
 	snprintf(name, sizeof name, "vfprobe%u", (unsigned)getpid() % 10000000u);
-	int rc = nl_bridge_plain_add(nl, name, err, sizeof err);
-	ok(rc == 0, "a stale probe bridge %s: %s", name, rc ? err : "ok");
-	rc = nl_vlan_filtering(nl, why, sizeof why);
-	ok(rc == 0 || rc == 1, "nl_vlan_filtering: %d (%s)", rc, rc == 1 ? "supported" : why);
+	int rc = nl_bridge_plain_add(nl, name, &ne);
+	ok(rc == 0, "a stale probe bridge %s: %s", name, rc ? ne.why : "ok");
+	rc = nl_vlan_filtering(nl, &why);
+	ok(rc == 0 || rc == 1, "nl_vlan_filtering: %d (%s)", rc, rc == 1 ? "supported" : why.why);
 	if (rc == 1)
-		is_str(why, "", "and no reason given");
+		is_str(why.why, "", "and no reason given");
 	else
-		ok(strstr(why, "(CONFIG_BRIDGE_VLAN_FILTERING): bridge vlan_filtering: "),
-		   "and it says why: %s", why);
+		ok(strstr(why.why, "(CONFIG_BRIDGE_VLAN_FILTERING): bridge vlan_filtering: "),
+		   "and it says why: %s", why.why);
 	ok(nl_links(nl, "vfprobe", collect, names) == 0, "no probe bridge is left (%s)", names);
 	vf = rc == 1;
 }
@@ -234,8 +241,8 @@ static void test_probe(void)
 /* vtbr1, without VLAN filtering whatever the kernel has. */
 static void test_bridge_plain(void)
 {
-	int rc = nl_bridge_plain_add(nl, "vtbr1", err, sizeof err);
-	ok(rc == 0, "plain bridge vtbr1 made: %s", rc ? err : "ok");
+	int rc = nl_bridge_plain_add(nl, "vtbr1", &ne);
+	ok(rc == 0, "plain bridge vtbr1 made: %s", rc ? ne.why : "ok");
 	ok(sysnet("vtbr1", "bridge/forward_delay") != NULL, "it is a bridge");
 	if (vf)
 		is_str(sysnet("vtbr1", "bridge/vlan_filtering"), "0", "it does not filter VLANs");
@@ -243,31 +250,31 @@ static void test_bridge_plain(void)
 		ok(sysnet("vtbr1", "bridge/vlan_filtering") == NULL,
 		   "it does not filter VLANs (no vlan_filtering knob in this kernel)");
 	ok(is_up("vtbr1"), "it is up");
-	rc = nl_bridge_plain_add(nl, "vtbr1", err, sizeof err);
-	ok(rc == -EEXIST && *err, "making it again: -EEXIST (%s)", err);
-	rc = nl_bridge_plain_add(nl, "vt br", err, sizeof err);
-	ok(rc == -EINVAL && *err, "a name with a space: -EINVAL (%s)", err);
+	rc = nl_bridge_plain_add(nl, "vtbr1", &ne);
+	ok(said(rc, -EEXIST), "making it again: -EEXIST (%s)", ne.why);
+	rc = nl_bridge_plain_add(nl, "vt br", &ne);
+	ok(said(rc, -EINVAL), "a name with a space: -EINVAL (%s)", ne.why);
 }
 
 static void test_bridge(void)
 {
-	int rc = nl_bridge_add(nl, "vtbr0", err, sizeof err);
+	int rc = nl_bridge_add(nl, "vtbr0", &ne);
 	if (!vf) {
 		/* A plain bridge instead, so veths, taps and traffic still get tested. */
-		ok(rc == -EOPNOTSUPP && *err && sysnet("vtbr0", "flags") == NULL,
+		ok(said(rc, -EOPNOTSUPP) && sysnet("vtbr0", "flags") == NULL,
 		   "# SKIP VLAN parts: nl_bridge_add agrees with the probe, says '%s' and leaves "
-		   "nothing", err);
-		rc = nl_bridge_plain_add(nl, "vtbr0", err, sizeof err);
-		ok(rc == 0, "a plain bridge vtbr0 instead: %s", rc ? err : "ok");
+		   "nothing", ne.why);
+		rc = nl_bridge_plain_add(nl, "vtbr0", &ne);
+		ok(rc == 0, "a plain bridge vtbr0 instead: %s", rc ? ne.why : "ok");
 		test_bridge_plain();
 		return;
 	}
-	ok(rc == 0, "bridge vtbr0 made: %s", rc ? err : "ok");
+	ok(rc == 0, "bridge vtbr0 made: %s", rc ? ne.why : "ok");
 	is_str(sysnet("vtbr0", "bridge/vlan_filtering"), "1", "it filters VLANs");
 	is_str(sysnet("vtbr0", "bridge/default_pvid"), "0", "its default PVID is 0");
 	ok(is_up("vtbr0"), "it is up");
-	rc = nl_bridge_add(nl, "vtbr0", err, sizeof err);
-	ok(rc == -EEXIST && *err, "making it again: -EEXIST (%s)", err);
+	rc = nl_bridge_add(nl, "vtbr0", &ne);
+	ok(said(rc, -EEXIST), "making it again: -EEXIST (%s)", ne.why);
 	test_bridge_plain();
 }
 
@@ -282,8 +289,8 @@ static void test_guests(void)
 		guest[i] = guest_start();
 		ok(guest[i] > 0, "guest %d in its own network namespace", i + 1);
 		snprintf(host, sizeof host, "vtve%d", i + 1);
-		rc = nl_veth_add(nl, host, "eth0", guest[i], mac, err, sizeof err);
-		ok(rc == 0, "veth %s, peer eth0 in guest %d: %s", host, i + 1, rc ? err : "ok");
+		rc = nl_veth_add(nl, host, "eth0", guest[i], mac, &ne);
+		ok(rc == 0, "veth %s, peer eth0 in guest %d: %s", host, i + 1, rc ? ne.why : "ok");
 		ok(is_up(host), "%s is up", host);
 		snprintf(want, sizeof want, "02:00:00:00:01:%02x", i + 1);
 		is_str(guest_mac(guest[i], "eth0"), want, "guest %d's eth0 has the MAC asked for",
@@ -294,13 +301,13 @@ static void test_guests(void)
 		if (!vf)
 			continue;
 		is_str(vlans(host), "", "%s is in no VLAN yet (default PVID 0)", host);
-		rc = nl_port_vlan(nl, host, vid[i], err, sizeof err);
-		ok(rc == 0, "%s on VLAN %u: %s", host, vid[i], rc ? err : "ok");
+		rc = nl_port_vlan(nl, host, vid[i], &ne);
+		ok(rc == 0, "%s on VLAN %u: %s", host, vid[i], rc ? ne.why : "ok");
 		snprintf(want, sizeof want, "%u", vid[i]);
 		is_str(vlans(host), want, "nl_port_vlans(%s)", host);
 	}
-	rc = nl_veth_add(nl, "vtve1", "eth1", guest[0], NULL, err, sizeof err);
-	ok(rc == -EEXIST && *err, "a second vtve1: -EEXIST (%s)", err);
+	rc = nl_veth_add(nl, "vtve1", "eth1", guest[0], NULL, &ne);
+	ok(said(rc, -EEXIST), "a second vtve1: -EEXIST (%s)", ne.why);
 
 	for (int i = 0; i < NGUEST; i++) {
 		char addr[32];
@@ -317,8 +324,8 @@ static void test_guests(void)
 	}
 	rc = in_guest(guest[0], "ping", "-c1", "-W2", "10.0.101.3", NULL, NULL, NULL);
 	ok(rc != 0, "guest 1 does not reach guest 3 on another VLAN, same subnet");
-	rc = nl_port_vlan(nl, "vtve3", 101, err, sizeof err);
-	ok(rc == 0, "vtve3 moved to VLAN 101: %s", rc ? err : "ok");
+	rc = nl_port_vlan(nl, "vtve3", 101, &ne);
+	ok(rc == 0, "vtve3 moved to VLAN 101: %s", rc ? ne.why : "ok");
 	is_str(vlans("vtve3"), "101", "and out of 102");
 	rc = in_guest(guest[0], "ping", "-c1", "-W2", "10.0.101.3", NULL, NULL, NULL);
 	ok(rc == 0, "now guest 1 reaches guest 3");
@@ -334,20 +341,20 @@ static void test_veth_ns(void)
 	snprintf(p, sizeof p, "/proc/%d/ns/net", (int)guest[0]);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	ok(fd >= 0, "guest 1's network namespace open: %s", fd < 0 ? strerror(errno) : "ok");
-	rc = nl_veth_add_ns(nl, "vtve4", "eth1", fd, mac, err, sizeof err);
-	ok(rc == 0, "veth vtve4, peer eth1 in guest 1 by fd: %s", rc ? err : "ok");
+	rc = nl_veth_add_ns(nl, "vtve4", "eth1", fd, mac, &ne);
+	ok(rc == 0, "veth vtve4, peer eth1 in guest 1 by fd: %s", rc ? ne.why : "ok");
 	ok(is_up("vtve4"), "vtve4 is up");
 	is_str(guest_mac(guest[0], "eth1"), "02:00:00:00:02:01",
 	       "guest 1's eth1 has the MAC asked for");
 	ok(sysnet("eth1", "address") == NULL, "no eth1 on our side");
-	rc = nl_veth_add_ns(nl, "vtve4", "eth2", fd, NULL, err, sizeof err);
-	ok(rc == -EEXIST && *err, "a second vtve4: -EEXIST (%s)", err);
+	rc = nl_veth_add_ns(nl, "vtve4", "eth2", fd, NULL, &ne);
+	ok(said(rc, -EEXIST), "a second vtve4: -EEXIST (%s)", ne.why);
 	close(fd);
 
 	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	mac[5] = 0x02;
-	rc = nl_veth_add_ns(nl, "vtve5", "vtp5", fd, mac, err, sizeof err);
-	ok(rc == 0, "veth vtve5, peer vtp5 by the fd of our own namespace: %s", rc ? err : "ok");
+	rc = nl_veth_add_ns(nl, "vtve5", "vtp5", fd, mac, &ne);
+	ok(rc == 0, "veth vtve5, peer vtp5 by the fd of our own namespace: %s", rc ? ne.why : "ok");
 	close(fd);
 	rc = nl_link_mac(nl, "vtp5", got);
 	is_str(rc ? strerror(-rc) : fmt_mac(got), "02:00:00:00:02:02",
@@ -358,42 +365,42 @@ static void test_veth_ns(void)
 	is_str(rc ? strerror(-rc) : fmt_mac(got), sysnet("vtve5", "address"), "nl_link_mac(vtve5)");
 	ok(nl_link_mac(nl, "vtnone", got) == -ENODEV, "nl_link_mac of a missing link: -ENODEV");
 
-	rc = nl_veth_add_ns(nl, "vtve6", "eth0", -1, NULL, err, sizeof err);
-	ok(rc == -EINVAL && *err, "namespace fd -1: -EINVAL (%s)", err);
+	rc = nl_veth_add_ns(nl, "vtve6", "eth0", -1, NULL, &ne);
+	ok(said(rc, -EINVAL), "namespace fd -1: -EINVAL (%s)", ne.why);
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	rc = nl_veth_add_ns(nl, "vtve6", "eth0", fd, NULL, err, sizeof err);
-	ok(rc < 0 && *err && !sysnet("vtve6", "flags"), "an fd that is no namespace: %s (%s)",
-	   strerror(-rc), err);
+	rc = nl_veth_add_ns(nl, "vtve6", "eth0", fd, NULL, &ne);
+	ok(said(rc, rc) && !sysnet("vtve6", "flags"), "an fd that is no namespace: %s (%s)",
+	   strerror(-rc), ne.why);
 	close(fd);
 }
 
 static void test_tap(void)
 {
-	int rc = nl_tap_add(nl, "vttap0", err, sizeof err);
-	ok(rc == 0, "tap vttap0 made: %s", rc ? err : "ok");
+	int rc = nl_tap_add(nl, "vttap0", &ne);
+	ok(rc == 0, "tap vttap0 made: %s", rc ? ne.why : "ok");
 	/* 0x0800 is IFF_PERSIST, reported there beside IFF_TAP and IFF_NO_PI */
 	is_str(sysnet("vttap0", "tun_flags"), "0x1802", "a persistent tap without packet info");
 	ok(is_up("vttap0"), "it is up");
-	rc = nl_tap_add(nl, "vttap0", err, sizeof err);
-	ok(rc == -EEXIST && *err, "making it again: -EEXIST (%s)", err);
-	rc = nl_tap_add(nl, "vtbr0", err, sizeof err);
-	ok(rc == -EEXIST, "a tap named like the bridge: -EEXIST (%s)", err);
+	rc = nl_tap_add(nl, "vttap0", &ne);
+	ok(said(rc, -EEXIST), "making it again: -EEXIST (%s)", ne.why);
+	rc = nl_tap_add(nl, "vtbr0", &ne);
+	ok(rc == -EEXIST, "a tap named like the bridge: -EEXIST (%s)", ne.why);
 	rc = nl_link_set_master(nl, "vttap0", "vtbr0");
 	ok(rc == 0, "vttap0 attached: %s", strerror(-rc));
 	if (!vf) {
-		rc = nl_port_vlan(nl, "vttap0", 102, err, sizeof err);
-		ok(rc < 0 && *err, "# SKIP VLANs on vttap0: %s", err);
+		rc = nl_port_vlan(nl, "vttap0", 102, &ne);
+		ok(said(rc, rc), "# SKIP VLANs on vttap0: %s", ne.why);
 		return;
 	}
-	rc = nl_port_vlan(nl, "vttap0", 102, err, sizeof err);
-	ok(rc == 0, "vttap0 on VLAN 102: %s", rc ? err : "ok");
+	rc = nl_port_vlan(nl, "vttap0", 102, &ne);
+	ok(rc == 0, "vttap0 on VLAN 102: %s", rc ? ne.why : "ok");
 	is_str(vlans("vttap0"), "102", "nl_port_vlans(vttap0)");
-	rc = nl_port_vlan_tagged(nl, "vttap0", 103, err, sizeof err);
-	ok(rc == 0, "vttap0 also tagged on 103: %s", rc ? err : "ok");
+	rc = nl_port_vlan_tagged(nl, "vttap0", 103, &ne);
+	ok(rc == 0, "vttap0 also tagged on 103: %s", rc ? ne.why : "ok");
 	is_str(vlans("vttap0"), "102 103", "nl_port_vlans(vttap0)");
 	is_str(sysnet("vttap0", "brport/state"), "3", "it forwards");
-	rc = nl_port_vlan(nl, "vttap0", 4094, err, sizeof err);
-	ok(rc == 0, "vttap0 moved to VLAN 4094: %s", rc ? err : "ok");
+	rc = nl_port_vlan(nl, "vttap0", 4094, &ne);
+	ok(rc == 0, "vttap0 moved to VLAN 4094: %s", rc ? ne.why : "ok");
 	is_str(vlans("vttap0"), "4094", "and out of 102 and 103");
 }
 
@@ -431,8 +438,8 @@ static void test_addr(void)
 	static const char *bad[] = {"10.0.0.1", "10.0.0.1/33", "fd00::1/129", "10.0.0/24",
 				    "10.0.0.1/24x", "/24", "10.0.0.1/", "10.0.0.1/-1",
 				    "10.0.0.1/ 24", "10.0.0.1/+24", "", "fd00::1%eth0/64"};
-	int rc = nl_addr_add(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
-	ok(rc == 0, "10.0.101.254/24 added to vtbr0: %s", rc ? err : "ok");
+	int rc = nl_addr_add(nl, "vtbr0", "10.0.101.254/24", &ne);
+	ok(rc == 0, "10.0.101.254/24 added to vtbr0: %s", rc ? ne.why : "ok");
 	ok(has_addr("vtbr0", "10.0.101.254/24"), "vtbr0 has it");
 	if (vf) {
 		ok(1, "# SKIP guest 1 reaching it: vtbr0 itself is in no VLAN");
@@ -440,72 +447,72 @@ static void test_addr(void)
 		rc = in_guest(guest[0], "ping", "-c1", "-W2", "10.0.101.254", NULL, NULL, NULL);
 		ok(rc == 0, "guest 1 reaches it");
 	}
-	rc = nl_addr_add(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
-	ok(rc == -EEXIST && *err, "adding it again: -EEXIST (%s)", err);
-	rc = nl_addr_add(nl, "vtbr0", "fd00:101::fe/64", err, sizeof err);
-	ok(rc == 0, "fd00:101::fe/64 added to vtbr0: %s", rc ? err : "ok");
+	rc = nl_addr_add(nl, "vtbr0", "10.0.101.254/24", &ne);
+	ok(said(rc, -EEXIST), "adding it again: -EEXIST (%s)", ne.why);
+	rc = nl_addr_add(nl, "vtbr0", "fd00:101::fe/64", &ne);
+	ok(rc == 0, "fd00:101::fe/64 added to vtbr0: %s", rc ? ne.why : "ok");
 	ok(has_addr("vtbr0", "fd00:101::fe/64"), "vtbr0 has it");
-	rc = nl_addr_del(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
+	rc = nl_addr_del(nl, "vtbr0", "10.0.101.254/24", &ne);
 	ok(rc == 0 && !has_addr("vtbr0", "10.0.101.254/24"), "10.0.101.254/24 removed: %s",
-	   rc ? err : "ok");
+	   rc ? ne.why : "ok");
 	ok(has_addr("vtbr0", "fd00:101::fe/64"), "the other stays");
-	rc = nl_addr_del(nl, "vtbr0", "fd00:101::fe/64", err, sizeof err);
+	rc = nl_addr_del(nl, "vtbr0", "fd00:101::fe/64", &ne);
 	ok(rc == 0 && !has_addr("vtbr0", "fd00:101::fe/64"), "fd00:101::fe/64 removed: %s",
-	   rc ? err : "ok");
-	rc = nl_addr_del(nl, "vtbr0", "10.0.101.254/24", err, sizeof err);
-	ok(rc == -EADDRNOTAVAIL && *err, "removing it again: -EADDRNOTAVAIL (%s)", err);
-	rc = nl_addr_add(nl, "vtnone", "10.0.101.254/24", err, sizeof err);
-	ok(rc == -ENODEV && *err, "on a missing link: -ENODEV (%s)", err);
+	   rc ? ne.why : "ok");
+	rc = nl_addr_del(nl, "vtbr0", "10.0.101.254/24", &ne);
+	ok(said(rc, -EADDRNOTAVAIL), "removing it again: -EADDRNOTAVAIL (%s)", ne.why);
+	rc = nl_addr_add(nl, "vtnone", "10.0.101.254/24", &ne);
+	ok(said(rc, -ENODEV), "on a missing link: -ENODEV (%s)", ne.why);
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		rc = nl_addr_add(nl, "vtbr0", bad[i], err, sizeof err);
-		ok(rc == -EINVAL && *err, "'%s': -EINVAL (%s)", bad[i], err);
+		rc = nl_addr_add(nl, "vtbr0", bad[i], &ne);
+		ok(said(rc, -EINVAL), "'%s': -EINVAL (%s)", bad[i], ne.why);
 	}
-	rc = nl_addr_del(nl, "vtbr0", NULL, err, sizeof err);
-	ok(rc == -EINVAL && *err, "removing NULL: -EINVAL (%s)", err);
+	rc = nl_addr_del(nl, "vtbr0", NULL, &ne);
+	ok(said(rc, -EINVAL), "removing NULL: -EINVAL (%s)", ne.why);
 }
 
 static void test_errors(void)
 {
-	int rc = nl_bridge_add(nl, "vt-sixteen-chars", err, sizeof err);
-	ok(rc == -EINVAL && *err, "a 16-byte name: -EINVAL (%s)", err);
-	rc = nl_veth_add(nl, "vtok", "a/b", guest[0], NULL, err, sizeof err);
-	ok(rc == -EINVAL && *err, "a name with '/': -EINVAL (%s)", err);
-	rc = nl_port_vlan(nl, "vtve1", 0, err, sizeof err);
-	ok(rc == -EINVAL && *err, "VLAN 0: -EINVAL (%s)", err);
-	rc = nl_port_vlan(nl, "vtve1", 4095, err, sizeof err);
-	ok(rc == -EINVAL && *err, "VLAN 4095: -EINVAL (%s)", err);
-	rc = nl_port_vlan_tagged(nl, "vtve1", 4095, err, sizeof err);
-	ok(rc == -EINVAL && *err, "tagged VLAN 4095: -EINVAL (%s)", err);
+	int rc = nl_bridge_add(nl, "vt-sixteen-chars", &ne);
+	ok(said(rc, -EINVAL), "a 16-byte name: -EINVAL (%s)", ne.why);
+	rc = nl_veth_add(nl, "vtok", "a/b", guest[0], NULL, &ne);
+	ok(said(rc, -EINVAL), "a name with '/': -EINVAL (%s)", ne.why);
+	rc = nl_port_vlan(nl, "vtve1", 0, &ne);
+	ok(said(rc, -EINVAL), "VLAN 0: -EINVAL (%s)", ne.why);
+	rc = nl_port_vlan(nl, "vtve1", 4095, &ne);
+	ok(said(rc, -EINVAL), "VLAN 4095: -EINVAL (%s)", ne.why);
+	rc = nl_port_vlan_tagged(nl, "vtve1", 4095, &ne);
+	ok(said(rc, -EINVAL), "tagged VLAN 4095: -EINVAL (%s)", ne.why);
 	if (vf)
 		is_str(vlans("vtve1"), "101", "vtve1 kept its VLAN");
-	rc = nl_port_vlan(nl, "lo", 101, err, sizeof err);
-	ok(rc < 0 && *err, "VLAN on lo, no bridge port: %s (%s)", strerror(-rc), err);
-	rc = nl_port_vlan(nl, "vtnone", 101, err, sizeof err);
-	ok(rc == -ENODEV && *err, "VLAN on a missing link: -ENODEV (%s)", err);
+	rc = nl_port_vlan(nl, "lo", 101, &ne);
+	ok(said(rc, rc), "VLAN on lo, no bridge port: %s (%s)", strerror(-rc), ne.why);
+	rc = nl_port_vlan(nl, "vtnone", 101, &ne);
+	ok(said(rc, -ENODEV), "VLAN on a missing link: -ENODEV (%s)", ne.why);
 	ok(nl_port_vlans(nl, "vtnone", NULL, 0) == -ENODEV, "nl_port_vlans of a missing link");
-	rc = nl_veth_add(nl, "vtve9", "eth0", 0x3fffffff, NULL, err, sizeof err);
-	ok(rc < 0 && *err, "veth into a missing process: %s (%s)", strerror(-rc), err);
+	rc = nl_veth_add(nl, "vtve9", "eth0", 0x3fffffff, NULL, &ne);
+	ok(said(rc, rc), "veth into a missing process: %s (%s)", strerror(-rc), ne.why);
 	ok(nl_link_set_master(nl, "vtve1", "vtnone") == -ENODEV, "attaching to a missing bridge");
 }
 
 /* An uplink's 802.1Q interface: made where the kernel has 8021q, refused in words where not. */
 static void test_vlan_iface(void)
 {
-	int rc = nl_vlan_add(nl, "xv101", "vttap0", 101, err, sizeof err);
+	int rc = nl_vlan_add(nl, "xv101", "vttap0", 101, &ne);
 	if (rc == -EOPNOTSUPP) {
-		ok(strstr(err, "no 802.1Q VLAN interfaces (CONFIG_VLAN_8021Q, module 8021q)") != NULL,
-		   "without 8021q: -EOPNOTSUPP, saying so (%s)", err);
+		ok(strstr(ne.why, "no 802.1Q VLAN interfaces (CONFIG_VLAN_8021Q, module 8021q)") != NULL,
+		   "without 8021q: -EOPNOTSUPP, saying so (%s)", ne.why);
 		ok(sysnet("xv101", "flags") == NULL, "and nothing made");
 	} else {
-		ok(rc == 0, "xv101 on vttap0, VLAN 101: %s", rc ? err : "ok");
+		ok(rc == 0, "xv101 on vttap0, VLAN 101: %s", rc ? ne.why : "ok");
 		ok(is_up("xv101"), "it is up");
 		ok(nl_link_del(nl, "xv101") == 0, "and removed");
 	}
-	rc = nl_vlan_add(nl, "xv102", "nosuchlink0", 102, err, sizeof err);
-	ok(rc == -ENODEV && strstr(err, "uplink nosuchlink0"), "on a missing uplink: -ENODEV (%s)",
-	   err);
-	rc = nl_vlan_add(nl, "xv4095", "vttap0", 4095, err, sizeof err);
-	ok(rc == -EINVAL && *err, "VLAN 4095: -EINVAL (%s)", err);
+	rc = nl_vlan_add(nl, "xv102", "nosuchlink0", 102, &ne);
+	ok(rc == -ENODEV && strstr(ne.why, "uplink nosuchlink0"), "on a missing uplink: -ENODEV (%s)",
+	   ne.why);
+	rc = nl_vlan_add(nl, "xv4095", "vttap0", 4095, &ne);
+	ok(said(rc, -EINVAL), "VLAN 4095: -EINVAL (%s)", ne.why);
 }
 
 static void test_cleanup(void)

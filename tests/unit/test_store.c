@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runtime/model.h"
+#include "runtime/net.h"
 #include "runtime/store.h"
 #include "tests/unit/tap.h"
 
@@ -191,10 +192,11 @@ static void rewrite(const char *path, const char *text)
 static void loading(const char *dir)
 {
 	char state[128], images[128], path[256], err[256];
-	struct model m;
+	struct model m = {0};
 	struct ns *ns;
 	snprintf(state, sizeof(state), "%s/state", dir);
 	snprintf(images, sizeof(images), "%s/images", dir);
+	net_subscribe(&m); /* as vmfs does: its VLAN records are in ns.conf */
 	ok(model_open(&m, state, images, err, sizeof(err)) == 0, "a new state directory");
 	char *names[] = {"w1", "w2", "w3"};
 	ok(ns_create(&m, "lab", 1000, 1000, 0750, &ns, err, sizeof(err)) == 0 &&
@@ -285,7 +287,8 @@ static const char *damage_of(const char *state, const char *images, const char *
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		return "(write failed)";
 	close(fd);
-	struct model m;
+	struct model m = {0};
+	net_subscribe(&m);
 	if (model_open(&m, state, images, err, sizeof(err)))
 		snprintf(out, sizeof(out), "(model_open: %s)", err);
 	else
