@@ -55,6 +55,10 @@ void imgtab_free(struct imgtab *t);
 int remote_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
 int remote_names(struct vmfs *v, const struct vnode *dir, size_t from,
 		 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
+int remote_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
+			 struct vnode *out);
+int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
+			int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
 
 /* vmfs/stats.c: host load, sampled in the background so that top never waits */
 struct hoststats *hoststats_new(void);

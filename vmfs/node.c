@@ -66,7 +66,7 @@ const struct ventry vtab[] = {
 	{VK_OBJ_FIFO_N,      VK_OBJ_FIFO,    NULL,             S_IFLNK | 0777, VF_DIR, PARAM_CT},
 	{VK_ROBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0, NULL, NULL, NULL, remote_lookup, remote_names},
 	{VK_ROBJ_FILE,       VK_ROBJ,        NULL,             F | 0666, VF_REMOTE, 0},
-	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0, NULL, NULL, NULL, remote_config_lookup, remote_config_names},
 	{VK_ROBJ_PARAM,      VK_ROBJ_CONFIG, NULL,             F | 0666, VF_REMOTE, 0},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
@@ -200,11 +200,6 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->e = vtab_find(VK_ROBJ);
 		return out->ro ? 0 : -ENOENT;
 	}
-	case VK_ROBJ_CONFIG:
-		out->sub = param_index(name);
-		out->e = vtab_find(VK_ROBJ_PARAM);
-		return out->sub >= 0 && (params[out->sub].applies & otype_mask(dir->ro->type)) ? 0
-											 : -ENOENT;
 	case VK_VLANS: {
 		const struct vlan_alias *a = vlan_find(dir->ns, name);
 		out->sub = a ? (int)a->serial : 0;
@@ -342,11 +337,6 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 		struct remote_names rn = {fn, ctx, l->n, from};
 		return cluster_robj_names(&v->cl, dir->ns, type, remote_name, &rn);
 	}
-	case VK_ROBJ_CONFIG:
-		for (size_t i = from; i < nparams; i++)
-			if ((params[i].applies & otype_mask(dir->ro->type)) && fn(ctx, params[i].name, i))
-				return 1;
-		return 0;
 	case VK_VLANS:
 		for (size_t i = from; i < dir->ns->nvlans; i++)
 			if (fn(ctx, dir->ns->vlans[i].name, i))

@@ -65,6 +65,25 @@ int remote_names(struct vmfs *v, const struct vnode *dir, size_t from,
 	return 0;
 }
 
+/* config/ of a member's object: the parameters that apply to its type. */
+int remote_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
+			 struct vnode *out)
+{
+	out->sub = param_index(name);
+	out->e = vtab_find(VK_ROBJ_PARAM);
+	return out->sub >= 0 && (params[out->sub].applies & otype_mask(dir->ro->type)) ? 0
+										 : -ENOENT;
+}
+
+int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
+			int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
+{
+	for (size_t i = from; i < nparams; i++)
+		if ((params[i].applies & otype_mask(dir->ro->type)) && fn(ctx, params[i].name, i))
+			return 1;
+	return 0;
+}
+
 static const char *file_name(const struct vnode *n)
 {
 	size_t len;
