@@ -18,7 +18,7 @@
  * qmp) has no bits for others, whatever the namespace's mode lets them list (docs/security.md,
  * "Who may do what"). */
 const struct ventry vtab[] = {
-	/* kind              parent          name              mode      file       types     gen / set / ctl / lookup / names */
+	/* kind              parent          name              mode      file       types     gen / set / ctl, or .lookup / .names */
 	{VK_ROOT,            VK_NONE,        "",               D | 0755, VF_DIR,    0},
 	{VK_VERSION,         VK_ROOT,        "version",        F | 0444, VF_GEN,    0, gen_version},
 	{VK_HOST,            VK_ROOT,        "host",           D | 0555, VF_DIR,    0},
@@ -64,9 +64,9 @@ const struct ventry vtab[] = {
 	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0660, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
 	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
 	{VK_OBJ_FIFO_N,      VK_OBJ_FIFO,    NULL,             S_IFLNK | 0777, VF_DIR, PARAM_CT},
-	{VK_ROBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0, NULL, NULL, NULL, remote_lookup, remote_names},
+	{VK_ROBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_lookup, .names = remote_names},
 	{VK_ROBJ_FILE,       VK_ROBJ,        NULL,             F | 0666, VF_REMOTE, 0},
-	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0, NULL, NULL, NULL, remote_config_lookup, remote_config_names},
+	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_config_lookup, .names = remote_config_names},
 	{VK_ROBJ_PARAM,      VK_ROBJ_CONFIG, NULL,             F | 0666, VF_REMOTE, 0},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
