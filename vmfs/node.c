@@ -296,15 +296,15 @@ int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
 	return 0;
 }
 
-struct remote_names {
+struct robj_names {
 	int (*fn)(void *ctx, const char *name, size_t idx);
 	void *ctx;
 	size_t idx, from;
 };
 
-static int remote_name(void *ctx, const char *name)
+static int robj_name(void *ctx, const char *name)
 {
-	struct remote_names *rn = ctx;
+	struct robj_names *rn = ctx;
 	size_t i = rn->idx++;
 	return i >= rn->from && rn->fn(rn->ctx, name, i);
 }
@@ -334,8 +334,8 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			if (fn(ctx, l->v[i]->name, i))
 				return 1;
 		/* then the members', numbered after the local ones */
-		struct remote_names rn = {fn, ctx, l->n, from};
-		return cluster_robj_names(&v->cl, dir->ns, type, remote_name, &rn);
+		struct robj_names rn = {fn, ctx, l->n, from};
+		return cluster_robj_names(&v->cl, dir->ns, type, robj_name, &rn);
 	}
 	case VK_VLANS:
 		for (size_t i = from; i < dir->ns->nvlans; i++)

@@ -11,7 +11,6 @@
 #include "runtime/run.h"
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
-#include "vmfs/kinds.h"
 
 static const struct ftree *tree_of(const struct vnode *n)
 {
