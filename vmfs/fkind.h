@@ -63,6 +63,7 @@ extern const struct fkind fk_log;    /* vmfs/genfile.c */
 extern const struct fkind fk_value;  /* vmfs/valuefile.c */
 extern const struct fkind fk_ctl;    /* vmfs/ctlfile.c */
 extern const struct fkind fk_stream; /* vmfs/streamfile.c */
+extern const struct fkind fk_scrollback; /* vmfs/streamfile.c */
 extern const struct fkind fk_pass;   /* vmfs/images.c */
 extern const struct fkind fk_remote; /* vmfs/remote.c */
 

@@ -3,7 +3,6 @@
  * (`tail -f` works on them). */
 #include "vmfs/node.h"
 
-#include "runtime/run.h"
 #include "vmfs/fkind.h"
 
 static int gen_open(struct vmfs *v, struct vhandle *h, int flags)
@@ -38,19 +37,15 @@ const struct fkind fk_gen = {
 	.size = gen_size,
 };
 
-/* host/log, a namespace's log or an object's, or its console's scrollback */
+/* host/log, a namespace's log or an object's */
 static ssize_t log_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
 {
 	const struct vnode *n = &h->n;
-	if (n->e->kind == VK_OBJ_CONSOLE_LOG)
-		return console_read_at(&v->m, n->obj, buf, size, off);
 	return evlog_read(n->obj ? &n->obj->log : n->ns ? &n->ns->log : &v->log, buf, size, off);
 }
 
 static off_t log_size(struct vmfs *v, const struct vnode *n)
 {
-	if (n->e->kind == VK_OBJ_CONSOLE_LOG)
-		return console_size(&v->m, n->obj);
 	if (n->obj)
 		return n->obj->log.size;
 	return n->ns ? n->ns->log.size : v->log.size;

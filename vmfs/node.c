@@ -56,7 +56,7 @@ const struct ventry vtab[] = {
 	{VK_OBJ_CONFIG,      VK_OBJ,         "config",         D | 0777, VF_DIR,    ANY},
 	{VK_OBJ_PARAM,       VK_OBJ_CONFIG,  NULL,             F | 0666, VF_VALUE,  ANY, gen_obj_param, set_obj_param},
 	{VK_OBJ_CONSOLE,     VK_OBJ,         "console",        F | 0660, VF_STREAM, ANY},
-	{VK_OBJ_CONSOLE_LOG, VK_OBJ,         "console.log",    F | 0440, VF_LOG,    ANY},
+	{VK_OBJ_CONSOLE_LOG, VK_OBJ,         "console.log",    F | 0440, VF_SCROLLBACK, ANY},
 	{VK_OBJ_LOG,         VK_OBJ,         "log",            F | 0444, VF_LOG,    ANY},
 	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0440, VF_GEN,    PARAM_VM, gen_obj_screenshot},
 	{VK_OBJ_THUMBNAIL,   VK_OBJ,         "thumbnail.png",  F | 0440, VF_GEN,    PARAM_VM, gen_obj_thumbnail},
@@ -82,6 +82,7 @@ static const struct fkind *const fkinds[] = {
 	[VF_CTL] = &fk_ctl,
 	[VF_LOG] = &fk_log,
 	[VF_STREAM] = &fk_stream,
+	[VF_SCROLLBACK] = &fk_scrollback,
 	[VF_PASS] = &fk_pass,
 	[VF_REMOTE] = &fk_remote,
 };

@@ -82,6 +82,7 @@ enum vfile {
 	VF_CTL,    /* commands: one per line written; read back "ok" or "error: why" */
 	VF_LOG,    /* an append-only log: a growing file, `tail -f` works */
 	VF_STREAM, /* a console: scrollback, then blocks for live output */
+	VF_SCROLLBACK, /* a console's scrollback alone: a growing file, as a log */
 	VF_PASS,   /* images/: a real file of the image store */
 	VF_REMOTE, /* a file of a member's object: read and written through its worker */
 };

@@ -1,5 +1,5 @@
 /* An object's console: a new reader gets the scrollback, then blocks for live output; what
- * is written is typed into it. */
+ * is written is typed into it. console.log is the scrollback alone, a file that grows. */
 #include "vmfs/node.h"
 
 #include <string.h>
@@ -36,4 +36,20 @@ const struct fkind fk_stream = {
 	.read = stream_read,
 	.write = stream_write,
 	.waitq = stream_waitq,
+};
+
+static ssize_t scrollback_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size,
+			       off_t off)
+{
+	return console_read_at(&v->m, h->n.obj, buf, size, off);
+}
+
+static off_t scrollback_size(struct vmfs *v, const struct vnode *n)
+{
+	return console_size(&v->m, n->obj);
+}
+
+const struct fkind fk_scrollback = {
+	.read = scrollback_read,
+	.size = scrollback_size,
 };

@@ -80,9 +80,16 @@ int main(void)
 	const struct {
 		const char *name;
 		const struct fkind *fk;
-	} kinds[] = {{"gen", &fk_gen},	       {"log", &fk_log},   {"value", &fk_value},
-		     {"ctl", &fk_ctl},	       {"stream", &fk_stream}, {"images/", &fk_pass},
-		     {"a member's file", &fk_remote}};
+	} kinds[] = {
+		{"gen", &fk_gen},
+		{"log", &fk_log},
+		{"value", &fk_value},
+		{"ctl", &fk_ctl},
+		{"stream", &fk_stream},
+		{"scrollback", &fk_scrollback},
+		{"images/", &fk_pass},
+		{"a member's file", &fk_remote},
+	};
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		check_kind(kinds[i].name, kinds[i].fk);
 	copy_out();
