@@ -1,8 +1,11 @@
 /* The table of file kinds: what opening, reading, writing, waiting on and releasing a file
  * do, and what size it shows, for each kind of file (enum vfile, node.h). It is to files what
  * vtab (node.c) is to nodes: one entry per kind, each in the file that owns the kind, and
- * vmfs/handle.c and vmfs/node.c only look the entry up. An operation left NULL does what its
- * comment says. A kind whose nodes are a real directory (images/) adds a tree of its own. */
+ * vmfs/handle.c, node.c and ops.c only look the entry up. An operation left NULL does what its
+ * comment says. A kind whose nodes are a real directory (images/) adds a tree of its own.
+ *
+ * A new kind: a value of enum vfile (node.h), its entry (const struct fkind) in the file that
+ * owns it, declared below, and its row in fkinds (node.c); then vtab's rows name the value. */
 #ifndef VMFS_FKIND_H
 #define VMFS_FKIND_H
 #include "vmfs/node.h"

@@ -7,7 +7,9 @@
  * the kernel looked up. A user who owns a folder here can swap one of its directories for
  * a symlink at any moment, so a stored path is never handed to a plain *at call: the file
  * or the directory holding the name acted on is opened beneath the store by descriptor
- * (runtime/beneath.c), no symlink followed, and the call acts on that descriptor. */
+ * (runtime/beneath.c), no symlink followed, and the call acts on that descriptor.
+ *
+ * Its kind is fk_pass (vmfs/fkind.h), whose tree the node operations hand images/ to. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * write goes to the same file of the member's tree through its worker (cluster/rjob.h), and
  * waits for the answer the way a console read or a start waits: parked, never blocking the
  * loop. What a local file answers, the remote one answers, because the member's vmfs is
- * the one answering; the head adds only the time of the trip. */
+ * the one answering; the head adds only the time of the trip. Their kind is fk_remote
+ * (vmfs/fkind.h); their directories' rows of vtab name remote_lookup and remote_names. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
