@@ -7,7 +7,9 @@
  * the kernel looked up. A user who owns a folder here can swap one of its directories for
  * a symlink at any moment, so a stored path is never handed to a plain *at call: the file
  * or the directory holding the name acted on is opened beneath the store by descriptor
- * (runtime/beneath.c), no symlink followed, and the call acts on that descriptor. */
+ * (runtime/beneath.c), no symlink followed, and the call acts on that descriptor.
+ *
+ * Its kind is fk_pass (vmfs/fkind.h), whose tree the node operations hand images/ to. */
 #include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #include "runtime/beneath.h"
 #include "runtime/slotmap.h"
+#include "vmfs/fkind.h"
 #include "vmfs/kinds.h"
 
 #define IMG_BUCKETS 1024
@@ -58,8 +61,6 @@ void imgtab_free(struct imgtab *t)
 	slotmap_free(t->slots);
 	free(t);
 }
-
-uint32_t img_slot(const struct image *img) { return img->slot; }
 
 static size_t path_hash(const char *s)
 {
@@ -108,7 +109,7 @@ static void img_drop(struct imgtab *t, struct image *img)
 	free(img);
 }
 
-void img_forget(struct vmfs *v, uint32_t slot, uint64_t n)
+static void img_forget(struct vmfs *v, uint32_t slot, uint64_t n)
 {
 	struct image *img = slotmap_get(v->images->slots, slot, 1);
 	if (!img)
@@ -118,23 +119,27 @@ void img_forget(struct vmfs *v, uint32_t slot, uint64_t n)
 		img_drop(v->images, img);
 }
 
-int img_from_slot(struct vmfs *v, uint32_t slot, struct vnode *out)
+static int img_from_slot(struct vmfs *v, uint32_t slot, struct vnode *out)
 {
-	out->img = slotmap_get(v->images->slots, slot, 1);
-	return out->img ? 0 : -ENOENT;
+	if (out->e->kind == VK_IMAGES)
+		return 0; /* the store itself: a fixed node */
+	out->aux = slotmap_get(v->images->slots, slot, 1);
+	return out->aux ? 0 : -ENOENT;
 }
 
 /* The path of dir's child name, relative to the store ("." for the store itself). */
 static int child_path(const struct vnode *dir, const char *name, char *out, size_t outlen)
 {
-	const char *base = dir->img ? dir->img->path : "";
+	const struct image *img = dir->aux;
+	const char *base = img ? img->path : "";
 	int n = *base ? snprintf(out, outlen, "%s/%s", base, name) : snprintf(out, outlen, "%s", name);
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
 static const char *node_path(const struct vnode *n)
 {
-	return n->img && *n->img->path ? n->img->path : ".";
+	const struct image *img = n->aux;
+	return img && *img->path ? img->path : ".";
 }
 
 /* fstatat of the entry itself (a symlink is not followed), from its parent's descriptor. */
@@ -160,17 +165,17 @@ static int img_stat(struct vmfs *v, const char *path, struct stat *st)
 
 static int img_node(struct vmfs *v, const char *path, mode_t type, struct vnode *out)
 {
-	*out = (struct vnode){.e = vtab_find(VK_IMAGE)};
-	out->img = img_get(v->images, path, type & S_IFMT, true);
-	if (!out->img)
+	struct image *img = img_get(v->images, path, type & S_IFMT, true);
+	*out = (struct vnode){.e = vtab_find(VK_IMAGE), .aux = img};
+	if (!img)
 		return -ENOMEM;
 	/* the front end replies with this entry, and the kernel counts one more reference */
-	out->img->nlookup++;
-	out->ino = (uint64_t)VK_IMAGE << 56 | (uint64_t)out->img->slot << 16;
+	img->nlookup++;
+	out->ino = node_ino(VK_IMAGE, img->slot, 0);
 	return 0;
 }
 
-int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
+static int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -182,7 +187,7 @@ int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct
 	return img_node(v, path, st.st_mode, out);
 }
 
-int img_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
+static int img_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
 {
 	int r = img_stat(v, node_path(n), st);
 	if (r)
@@ -191,7 +196,7 @@ int img_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
 	return 0;
 }
 
-int img_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx)
+static int img_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx)
 {
 	int fd = beneath_open(v->m.imagefd, node_path(dir), O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
@@ -214,14 +219,14 @@ int img_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn
 	return 0;
 }
 
-int img_open(struct vmfs *v, struct vhandle *h, int flags)
+static int img_open(struct vmfs *v, struct vhandle *h, int flags)
 {
 	int fl = flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECTORY);
 	h->fd = beneath_open(v->m.imagefd, node_path(&h->n), fl | O_NOFOLLOW, 0);
 	return h->fd < 0 ? -errno : 0;
 }
 
-int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
+static int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
 	      const struct vcred *c, struct vnode *out)
 {
 	char path[PATH_MAX];
@@ -305,7 +310,7 @@ static bool img_in_use(struct vmfs *v, const char *rel, char *who, size_t wholen
 	return false;
 }
 
-int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool isdir)
+static int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool isdir)
 {
 	char path[PATH_MAX], who[200], why[4400];
 	int r = child_path(dir, name, path, sizeof(path));
@@ -328,7 +333,7 @@ int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool i
 	return 0;
 }
 
-int img_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
+static int img_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
 	       const struct vcred *c, struct vnode *out, int *fd)
 {
 	char path[PATH_MAX];
@@ -382,7 +387,7 @@ static void img_rekey(struct imgtab *t, const char *from, const char *to)
 	}
 }
 
-int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
+static int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 	       const struct vnode *newdir, const char *newname, unsigned flags)
 {
 	char from[PATH_MAX], to[PATH_MAX];
@@ -481,7 +486,7 @@ static int setattr_fd(struct vmfs *v, const char *p, int nfd, const struct stat 
 	return 0;
 }
 
-int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which,
+static int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which,
 		struct vhandle *h)
 {
 	const char *p = node_path(n);
@@ -493,7 +498,7 @@ int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int
 	return r;
 }
 
-int img_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
+static int img_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 {
 	const char *last;
 	int dfd = beneath_parent(v->m.imagefd, node_path(n), &last);
@@ -509,7 +514,7 @@ int img_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 	return 0;
 }
 
-int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
+static int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
 		const struct vcred *c, struct vnode *out)
 {
 	char path[PATH_MAX];
@@ -527,3 +532,45 @@ int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, con
 	close(dfd);
 	return r ? r : img_node(v, path, S_IFLNK, out);
 }
+
+static ssize_t pass_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
+{
+	ssize_t got = pread(h->fd, buf, size, off);
+	return got < 0 ? -errno : got;
+}
+
+static ssize_t pass_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
+			  off_t off, const struct vcred *c)
+{
+	ssize_t n = pwrite(h->fd, buf, size, off);
+	return n < 0 ? -errno : n;
+}
+
+static void pass_release(struct vmfs *v, struct vhandle *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+}
+
+static const struct ftree img_tree = {
+	.from_ino = img_from_slot,
+	.lookup = img_lookup,
+	.getattr = img_getattr,
+	.readdir = img_readdir,
+	.mkdir = img_mkdir,
+	.remove = img_remove,
+	.create = img_create,
+	.rename = img_rename,
+	.setattr = img_setattr,
+	.readlink = img_readlink,
+	.symlink = img_symlink,
+	.forget = img_forget,
+};
+
+const struct fkind fk_pass = {
+	.open = img_open,
+	.read = pass_read,
+	.write = pass_write,
+	.release = pass_release,
+	.tree = &img_tree,
+};

@@ -47,29 +47,18 @@ int ctl_qmp(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *repl
 void obj_info_row(struct vmfs *v, const struct object *o, struct sbuf *out);
 void obj_top_row(struct vmfs *v, const struct object *o, struct sbuf *out);
 
-/* vmfs/images.c: images/, a real directory */
-struct image;
+/* vmfs/images.c: images/, a real directory (its kind and tree: fk_pass, vmfs/fkind.h) */
 struct imgtab *imgtab_new(void);
 void imgtab_free(struct imgtab *t);
-int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
-int img_from_slot(struct vmfs *v, uint32_t slot, struct vnode *out);
-int img_getattr(struct vmfs *v, const struct vnode *n, struct stat *st);
-int img_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx);
-int img_open(struct vmfs *v, struct vhandle *h, int flags);
-int img_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
-	      const struct vcred *c, struct vnode *out);
-int img_remove(struct vmfs *v, const struct vnode *dir, const char *name, bool isdir);
-int img_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
-	       const struct vcred *c, struct vnode *out, int *fd);
-int img_rename(struct vmfs *v, const struct vnode *dir, const char *name,
-	       const struct vnode *newdir, const char *newname, unsigned flags);
-int img_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr, int which,
-		struct vhandle *h);
-int img_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size);
-int img_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
-		const struct vcred *c, struct vnode *out);
-void img_forget(struct vmfs *v, uint32_t slot, uint64_t n);
-uint32_t img_slot(const struct image *img);
+
+/* vmfs/remote.c: a member's VM or container, its files named at run time */
+int remote_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
+int remote_names(struct vmfs *v, const struct vnode *dir, size_t from,
+		 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
+int remote_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
+			 struct vnode *out);
+int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
+			int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
 
 /* vmfs/stats.c: host load, sampled in the background so that top never waits */
 struct hoststats *hoststats_new(void);

@@ -1,13 +1,13 @@
 /* The one path table and the lookups, attributes and listings that read it. getattr,
  * readdir, lookup and the web server all go through vtab, so they cannot disagree. */
 #include "vmfs/node.h"
-#include "vmfs/remote.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/run.h"
 #include "runtime/vlan.h"
+#include "vmfs/fkind.h"
 #include "vmfs/kinds.h"
 
 #define D S_IFDIR
@@ -18,7 +18,7 @@
  * qmp) has no bits for others, whatever the namespace's mode lets them list (docs/security.md,
  * "Who may do what"). */
 const struct ventry vtab[] = {
-	/* kind              parent          name              mode      file       types     gen / set / ctl */
+	/* kind              parent          name              mode      file       types     gen / set / ctl, or .lookup / .names */
 	{VK_ROOT,            VK_NONE,        "",               D | 0755, VF_DIR,    0},
 	{VK_VERSION,         VK_ROOT,        "version",        F | 0444, VF_GEN,    0, gen_version},
 	{VK_HOST,            VK_ROOT,        "host",           D | 0555, VF_DIR,    0},
@@ -56,7 +56,7 @@ const struct ventry vtab[] = {
 	{VK_OBJ_CONFIG,      VK_OBJ,         "config",         D | 0777, VF_DIR,    ANY},
 	{VK_OBJ_PARAM,       VK_OBJ_CONFIG,  NULL,             F | 0666, VF_VALUE,  ANY, gen_obj_param, set_obj_param},
 	{VK_OBJ_CONSOLE,     VK_OBJ,         "console",        F | 0660, VF_STREAM, ANY},
-	{VK_OBJ_CONSOLE_LOG, VK_OBJ,         "console.log",    F | 0440, VF_LOG,    ANY},
+	{VK_OBJ_CONSOLE_LOG, VK_OBJ,         "console.log",    F | 0440, VF_SCROLLBACK, ANY},
 	{VK_OBJ_LOG,         VK_OBJ,         "log",            F | 0444, VF_LOG,    ANY},
 	{VK_OBJ_SCREENSHOT,  VK_OBJ,         "screenshot.png", F | 0440, VF_GEN,    PARAM_VM, gen_obj_screenshot},
 	{VK_OBJ_THUMBNAIL,   VK_OBJ,         "thumbnail.png",  F | 0440, VF_GEN,    PARAM_VM, gen_obj_thumbnail},
@@ -64,12 +64,33 @@ const struct ventry vtab[] = {
 	{VK_OBJ_QMP,         VK_OBJ,         "qmp",            F | 0660, VF_CTL,    PARAM_VM, NULL, NULL, ctl_qmp},
 	{VK_OBJ_FIFO,        VK_OBJ,         "fifo",           D | 0777, VF_DIR,    PARAM_CT},
 	{VK_OBJ_FIFO_N,      VK_OBJ_FIFO,    NULL,             S_IFLNK | 0777, VF_DIR, PARAM_CT},
-	{VK_ROBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_ROBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_lookup, .names = remote_names},
 	{VK_ROBJ_FILE,       VK_ROBJ,        NULL,             F | 0666, VF_REMOTE, 0},
-	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_config_lookup, .names = remote_config_names},
 	{VK_ROBJ_PARAM,      VK_ROBJ_CONFIG, NULL,             F | 0666, VF_REMOTE, 0},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
+
+/* Directories and fifo/N's links: no file operation of their own. */
+static const struct fkind fk_dir = {0};
+
+/* The table of file kinds (vmfs/fkind.h), by enum vfile. */
+static const struct fkind *const fkinds[] = {
+	[VF_DIR] = &fk_dir,
+	[VF_GEN] = &fk_gen,
+	[VF_VALUE] = &fk_value,
+	[VF_CTL] = &fk_ctl,
+	[VF_LOG] = &fk_log,
+	[VF_STREAM] = &fk_stream,
+	[VF_SCROLLBACK] = &fk_scrollback,
+	[VF_PASS] = &fk_pass,
+	[VF_REMOTE] = &fk_remote,
+};
+
+const struct fkind *fkind_of(const struct ventry *e)
+{
+	return fkinds[e->file];
+}
 
 const struct ventry *vtab_find(enum vkind k)
 {
@@ -91,9 +112,7 @@ uint64_t node_ino(enum vkind k, uint32_t slot, int sub)
 static void node_seal(struct vnode *n)
 {
 	uint32_t slot = 0;
-	if (n->img)
-		slot = img_slot(n->img);
-	else if (n->ro)
+	if (n->ro)
 		slot = n->ro->id;
 	else if (n->mb)
 		slot = n->mb->slot;
@@ -128,8 +147,9 @@ int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
 		return -ENOENT;
 	out->sub = ino & 0xffff;
 	out->ino = ino;
-	if (k == VK_IMAGE)
-		return img_from_slot(v, slot, out);
+	const struct ftree *tree = fkind_of(out->e)->tree;
+	if (tree)
+		return tree->from_ino(v, slot, out);
 	if (k >= VK_ROBJ && k <= VK_ROBJ_PARAM) {
 		out->ro = cluster_robj(&v->cl, slot);
 		out->ns = out->ro ? ns_find(&v->m, out->ro->ns) : NULL;
@@ -181,13 +201,6 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->e = vtab_find(VK_ROBJ);
 		return out->ro ? 0 : -ENOENT;
 	}
-	case VK_ROBJ:
-		return remote_lookup(dir, name, out);
-	case VK_ROBJ_CONFIG:
-		out->sub = param_index(name);
-		out->e = vtab_find(VK_ROBJ_PARAM);
-		return out->sub >= 0 && (params[out->sub].applies & otype_mask(dir->ro->type)) ? 0
-											 : -ENOENT;
 	case VK_VLANS: {
 		const struct vlan_alias *a = vlan_find(dir->ns, name);
 		out->sub = a ? (int)a->serial : 0;
@@ -221,8 +234,9 @@ static bool entry_fits(const struct ventry *e, const struct vnode *dir)
 
 int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
 {
-	if (dir->e->file == VF_PASS)
-		return img_lookup(v, dir, name, out);
+	const struct ftree *tree = fkind_of(dir->e)->tree;
+	if (tree)
+		return tree->lookup(v, dir, name, out);
 	if (!S_ISDIR(dir->e->mode))
 		return -ENOTDIR;
 	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ro = dir->ro};
@@ -232,21 +246,12 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 			node_seal(out);
 			return 0;
 		}
-	int r = lookup_dynamic(v, dir, name, out);
+	int r = dir->e->lookup ? dir->e->lookup(v, dir, name, out)
+			       : lookup_dynamic(v, dir, name, out);
 	if (r)
 		return r;
 	node_seal(out);
 	return 0;
-}
-
-/* The mode bits of the local object file called f (a remote object's file shows them too:
- * a remote vnc holds a password as a local one does), or 0777 if there is none. */
-static mode_t local_obj_perm(const char *f)
-{
-	for (size_t i = 0; f && i < vtab_len; i++)
-		if (vtab[i].parent == VK_OBJ && !strcmp(vtab[i].name, f))
-			return vtab[i].mode & 0777;
-	return 0777;
 }
 
 /* The permission bits a node shows: inside a namespace, its mode caps everything. */
@@ -255,37 +260,10 @@ static mode_t node_perm(const struct vnode *n)
 	mode_t perm = n->e->mode & 07777;
 	if (n->ns && n->e->kind != VK_NSDIR)
 		perm &= n->ns->mode & 0777;
-	if (n->e->kind == VK_ROBJ_FILE)
-		perm &= local_obj_perm(remote_file(n));
+	const struct fkind *fk = fkind_of(n->e);
+	if (fk->perm)
+		perm &= fk->perm(n);
 	return perm;
-}
-
-static off_t node_size(struct vmfs *v, const struct vnode *n)
-{
-	switch (n->e->file) {
-	case VF_GEN:
-	case VF_VALUE: {
-		/* Cheap for everything but the namespace tables; those are snapshotted at open
-		 * with direct_io, so a size of 0 costs readers nothing. */
-		if (n->e->kind == VK_NS_INFO || n->e->kind == VK_NS_TOP ||
-		    n->e->kind == VK_OBJ_SCREENSHOT || n->e->kind == VK_OBJ_THUMBNAIL ||
-		    n->e->kind == VK_OBJ_VNC)
-			return 0; /* the screen and VNC are made (or fail, with a log line) at open */
-		struct sbuf b = {0};
-		int r = n->e->gen(v, n, &b);
-		off_t len = r ? 0 : (off_t)b.len;
-		sb_free(&b);
-		return len;
-	}
-	case VF_LOG:
-		if (n->e->kind == VK_OBJ_CONSOLE_LOG)
-			return console_size(&v->m, n->obj);
-		if (n->obj)
-			return n->obj->log.size;
-		return n->ns ? n->ns->log.size : v->log.size;
-	default:
-		return 0;
-	}
 }
 
 static time_t node_mtime(struct vmfs *v, const struct vnode *n)
@@ -303,30 +281,31 @@ static time_t node_mtime(struct vmfs *v, const struct vnode *n)
 
 int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
 {
-	if (n->e->file == VF_PASS)
-		return img_getattr(v, n, st);
+	const struct fkind *fk = fkind_of(n->e);
+	if (fk->tree)
+		return fk->tree->getattr(v, n, st);
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_mode = (n->e->mode & S_IFMT) | node_perm(n);
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = n->ns ? n->ns->uid : v->owner;
 	st->st_gid = n->ns ? n->ns->gid : v->group;
-	st->st_size = node_size(v, n);
+	st->st_size = fk->size ? fk->size(v, n) : 0;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_mtime = st->st_ctime = st->st_atime = node_mtime(v, n);
 	return 0;
 }
 
-struct remote_names {
+struct robj_names {
 	int (*fn)(void *ctx, const char *name, size_t idx);
 	void *ctx;
 	size_t idx, from;
 };
 
-static int remote_name(void *ctx, const char *name)
+static int robj_name(void *ctx, const char *name)
 {
-	struct remote_names *rn = ctx;
+	struct robj_names *rn = ctx;
 	size_t i = rn->idx++;
 	return i >= rn->from && rn->fn(rn->ctx, name, i);
 }
@@ -356,16 +335,9 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			if (fn(ctx, l->v[i]->name, i))
 				return 1;
 		/* then the members', numbered after the local ones */
-		struct remote_names rn = {fn, ctx, l->n, from};
-		return cluster_robj_names(&v->cl, dir->ns, type, remote_name, &rn);
+		struct robj_names rn = {fn, ctx, l->n, from};
+		return cluster_robj_names(&v->cl, dir->ns, type, robj_name, &rn);
 	}
-	case VK_ROBJ:
-		return remote_names(dir, from, fn, ctx);
-	case VK_ROBJ_CONFIG:
-		for (size_t i = from; i < nparams; i++)
-			if ((params[i].applies & otype_mask(dir->ro->type)) && fn(ctx, params[i].name, i))
-				return 1;
-		return 0;
 	case VK_VLANS:
 		for (size_t i = from; i < dir->ns->nvlans; i++)
 			if (fn(ctx, dir->ns->vlans[i].name, i))
@@ -419,8 +391,9 @@ static int rd_one(void *arg, const char *name, size_t idx)
 
 int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx)
 {
-	if (dir->e->file == VF_PASS)
-		return img_readdir(v, dir, off, fill, ctx);
+	const struct ftree *tree = fkind_of(dir->e)->tree;
+	if (tree)
+		return tree->readdir(v, dir, off, fill, ctx);
 	if (!S_ISDIR(dir->e->mode))
 		return -ENOTDIR;
 	struct stat st = {.st_mode = S_IFDIR, .st_ino = dir->ino};
@@ -443,7 +416,10 @@ int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_f
 	}
 	struct rdctx rc = {v, dir, fill, ctx, FIXED_BASE};
 	size_t from = off > FIXED_BASE ? (size_t)(off - FIXED_BASE) : 0;
-	dynamic_names(v, dir, from, rd_one, &rc);
+	if (dir->e->names)
+		dir->e->names(v, dir, from, rd_one, &rc);
+	else
+		dynamic_names(v, dir, from, rd_one, &rc);
 	return 0;
 }
 

@@ -73,7 +73,8 @@ enum vkind {
 	VK_MAX
 };
 
-/* How a file behaves when opened, read and written. */
+/* How a file behaves when opened, read and written: its entry in the table of file kinds
+ * (vmfs/fkind.h) says. */
 enum vfile {
 	VF_DIR,
 	VF_GEN,    /* generated text, snapshotted at open */
@@ -81,6 +82,7 @@ enum vfile {
 	VF_CTL,    /* commands: one per line written; read back "ok" or "error: why" */
 	VF_LOG,    /* an append-only log: a growing file, `tail -f` works */
 	VF_STREAM, /* a console: scrollback, then blocks for live output */
+	VF_SCROLLBACK, /* a console's scrollback alone: a growing file, as a log */
 	VF_PASS,   /* images/: a real file of the image store */
 	VF_REMOTE, /* a file of a member's object: read and written through its worker */
 };
@@ -99,6 +101,11 @@ struct ventry {
 		   size_t errlen);
 	int (*ctl)(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply,
 		   char *err, size_t errlen);
+	/* a directory whose children the file that owns it names (a member's object): lookup
+	 * of one, and names from index from on, until fn returns non-zero */
+	int (*lookup)(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
+	int (*names)(struct vmfs *v, const struct vnode *dir, size_t from,
+		     int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
 };
 
 struct vnode {
@@ -106,9 +113,9 @@ struct vnode {
 	struct ns *ns;        /* borrowed: valid for the current request only */
 	struct object *obj;
 	int sub;              /* parameter index */
-	struct image *img;    /* images/ entries */
 	struct member *mb;    /* hosts/NAME of a member (NULL: this host) */
 	struct robj *ro;      /* a member's object and its files */
+	void *aux;            /* its kind's own: images/'s entry in its table of paths */
 	uint64_t ino;
 };
 
@@ -172,7 +179,7 @@ struct vhandle {
 	struct nsjob *job;     /* the verb on many objects it waits for, done in slices */
 	bool sliced;           /* its commands go on in the event loop's next turn */
 	bool batch_count;
-	struct rreq *rr;       /* VF_REMOTE: the member's answer to the last request */
+	void *aux;             /* its kind's own: VF_REMOTE's answer to its last request */
 	struct rbatch *rbatch; /* members' answers this write waits for, after batch */
 	const char *rverb;
 };
@@ -237,7 +244,7 @@ void node_forget(struct vmfs *v, uint64_t ino, uint64_t n);
  * host/log. */
 void node_reject(struct vmfs *v, const struct vnode *n, const char *what, const char *why);
 
-/* For the node kinds' files (vmfs/images.c, vmfs/remote.c). */
+/* For the files that own node kinds (vmfs/root.c, ns.c, obj.c) and file kinds (vmfs/fkind.h). */
 const struct ventry *vtab_find(enum vkind k);
 extern const struct ventry vtab[];
 extern const size_t vtab_len;

@@ -1,5 +1,6 @@
 /* Creating, removing and changing nodes: mkdir makes namespaces and objects, rmdir removes
- * them, chown/chmod on a namespace set who may use it; images/ passes through. */
+ * them, chown/chmod on a namespace set who may use it; a subtree of its own (images/) is
+ * its kind's tree's (vmfs/fkind.h). */
 #include "vmfs/node.h"
 
 #include <fcntl.h>
@@ -9,7 +10,12 @@
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
-#include "vmfs/kinds.h"
+#include "vmfs/fkind.h"
+
+static const struct ftree *tree_of(const struct vnode *n)
+{
+	return fkind_of(n->e)->tree;
+}
 
 static enum otype dir_type(const struct vnode *dir)
 {
@@ -22,10 +28,9 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 	model_changes++;
 	char err[512], what[128];
 	int r;
+	if (tree_of(dir))
+		return tree_of(dir)->mkdir(v, dir, name, mode, c, out);
 	switch (dir->e->kind) {
-	case VK_IMAGES:
-	case VK_IMAGE:
-		return img_mkdir(v, dir, name, mode, c, out);
 	case VK_NSDIR:
 		r = ns_create(&v->m, name, c->uid, c->gid, (mode & ~c->umask) & 0777, NULL, err,
 			      sizeof(err));
@@ -58,8 +63,8 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const 
 	model_changes++;
 	char err[512], what[128];
 	struct vnode n;
-	if (dir->e->file == VF_PASS)
-		return img_remove(v, dir, name, true);
+	if (tree_of(dir))
+		return tree_of(dir)->remove(v, dir, name, true);
 	int r = node_lookup(v, dir, name, &n);
 	if (r)
 		return r;
@@ -85,8 +90,8 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const 
 int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c)
 {
 	model_changes++;
-	if (dir->e->file == VF_PASS)
-		return img_remove(v, dir, name, false);
+	if (tree_of(dir))
+		return tree_of(dir)->remove(v, dir, name, false);
 	struct vnode n;
 	int r = node_lookup(v, dir, name, &n);
 	if (r)
@@ -133,7 +138,8 @@ int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_
 {
 	if (dir->e->kind == VK_VLANS)
 		return vlan_create(v, dir, name, flags, out, h);
-	if (dir->e->file != VF_PASS) {
+	const struct ftree *tree = tree_of(dir);
+	if (!tree) {
 		char what[128], why[256];
 		snprintf(what, sizeof(what), "create %s", name);
 		if (dir->e->kind == VK_NS_CONFIG || dir->e->kind == VK_OBJ_CONFIG)
@@ -145,7 +151,7 @@ int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_
 										      : -EACCES;
 	}
 	int fd = -1;
-	int r = img_create(v, dir, name, mode & ~c->umask, flags, c, out, &fd);
+	int r = tree->create(v, dir, name, mode & ~c->umask, flags, c, out, &fd);
 	if (r)
 		return r;
 	struct vhandle *nh = calloc(1, sizeof(*nh));
@@ -165,12 +171,13 @@ int node_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 		const struct vcred *c)
 {
 	model_changes++;
-	if (dir->e->file == VF_PASS && newdir->e->file == VF_PASS)
-		return img_rename(v, dir, name, newdir, newname, flags);
+	const struct ftree *tree = tree_of(dir), *newtree = tree_of(newdir);
+	if (tree && tree == newtree)
+		return tree->rename(v, dir, name, newdir, newname, flags);
 	char what[300];
 	snprintf(what, sizeof(what), "mv %s %s", name, newname);
 	node_reject(v, dir, what, "only files in images/ can be renamed");
-	return dir->e->file == VF_PASS || newdir->e->file == VF_PASS ? -EXDEV : -EPERM;
+	return tree || newtree ? -EXDEV : -EPERM;
 }
 
 /* chown and chmod of a namespace directory: who may use it. The kernel has already checked
@@ -194,8 +201,9 @@ int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr,
 {
 	model_changes++;
 	int r = 0;
-	if (n->e->file == VF_PASS)
-		r = img_setattr(v, n, attr, which, h);
+	const struct fkind *fk = fkind_of(n->e);
+	if (fk->tree)
+		r = fk->tree->setattr(v, n, attr, which, h);
 	else if (which & (NA_MODE | NA_UID | NA_GID)) {
 		if (n->e->kind != VK_NS) {
 			node_reject(v, n, "chown/chmod",
@@ -204,13 +212,8 @@ int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr,
 			return -EPERM;
 		}
 		r = ns_setattr(v, n, attr, which);
-	} else if ((which & NA_SIZE) && n->e->file == VF_VALUE && attr->st_size == 0) {
-		/* truncate(1) or O_TRUNC without atomic_o_trunc: back to the default */
-		char err[256];
-		if (h)
-			h->truncated = true;
-		else if ((r = n->e->set(v, n, "", err, sizeof(err))))
-			node_reject(v, n, "truncate", err);
+	} else if ((which & NA_SIZE) && fk->truncate && attr->st_size == 0) {
+		r = fk->truncate(v, n, h);
 	}
 	/* other sizes on ctl and value files, and times, are accepted and ignored: shells
 	 * truncate before writing and touch(1) should not fail */
@@ -232,17 +235,19 @@ int node_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 		snprintf(buf, size, "%s/fifo/%d", dir, n->sub);
 		return 0;
 	}
-	return n->e->file == VF_PASS ? img_readlink(v, n, buf, size) : -EINVAL;
+	return tree_of(n) ? tree_of(n)->readlink(v, n, buf, size) : -EINVAL;
 }
 
 int node_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
 		 const struct vcred *c, struct vnode *out)
 {
-	return dir->e->file == VF_PASS ? img_symlink(v, target, dir, name, c, out) : -EPERM;
+	return tree_of(dir) ? tree_of(dir)->symlink(v, target, dir, name, c, out) : -EPERM;
 }
 
 void node_forget(struct vmfs *v, uint64_t ino, uint64_t n)
 {
-	if (ino != NODE_ROOT_INO && (enum vkind)(ino >> 56) == VK_IMAGE)
-		img_forget(v, (ino >> 16) & 0xffffffffu, n);
+	const struct ventry *e = ino == NODE_ROOT_INO ? NULL : vtab_find((enum vkind)(ino >> 56));
+	const struct ftree *tree = e ? fkind_of(e)->tree : NULL;
+	if (tree)
+		tree->forget(v, (ino >> 16) & 0xffffffffu, n);
 }

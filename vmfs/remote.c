@@ -2,13 +2,16 @@
  * write goes to the same file of the member's tree through its worker (cluster/rjob.h), and
  * waits for the answer the way a console read or a start waits: parked, never blocking the
  * loop. What a local file answers, the remote one answers, because the member's vmfs is
- * the one answering; the head adds only the time of the trip. */
+ * the one answering; the head adds only the time of the trip. Their kind is fk_remote
+ * (vmfs/fkind.h); their directories' rows of vtab name remote_lookup and remote_names. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/vlan.h"
+#include "vmfs/fkind.h"
+#include "vmfs/kinds.h"
 #include "vmfs/node.h"
 #include "vmfs/remote.h"
 
@@ -39,7 +42,7 @@ static const char *const *files_of(int type, size_t *n)
 	return type == OT_VM ? vm_files : ct_files;
 }
 
-int remote_lookup(const struct vnode *dir, const char *name, struct vnode *out)
+int remote_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
 {
 	size_t n;
 	const char *const *f = files_of(dir->ro->type, &n);
@@ -52,13 +55,32 @@ int remote_lookup(const struct vnode *dir, const char *name, struct vnode *out)
 	return -ENOENT;
 }
 
-int remote_names(const struct vnode *dir, size_t from,
+int remote_names(struct vmfs *v, const struct vnode *dir, size_t from,
 		 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
 {
 	size_t n;
 	const char *const *f = files_of(dir->ro->type, &n);
 	for (size_t i = from; i < n; i++)
 		if (fn(ctx, f[i], i))
+			return 1;
+	return 0;
+}
+
+/* config/ of a member's object: the parameters that apply to its type. */
+int remote_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
+			 struct vnode *out)
+{
+	out->sub = param_index(name);
+	out->e = vtab_find(VK_ROBJ_PARAM);
+	return out->sub >= 0 && (params[out->sub].applies & otype_mask(dir->ro->type)) ? 0
+										 : -ENOENT;
+}
+
+int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
+			int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
+{
+	for (size_t i = from; i < nparams; i++)
+		if ((params[i].applies & otype_mask(dir->ro->type)) && fn(ctx, params[i].name, i))
 			return 1;
 	return 0;
 }
@@ -117,7 +139,7 @@ static void req_done(struct rjob *j)
  * its console.log, which never waits. */
 static int request(struct vhandle *h, enum rop op, const char *data, size_t len)
 {
-	struct rreq *rr = h->rr;
+	struct rreq *rr = h->aux;
 	char rel[1024];
 	rel_path(&h->n, rel, sizeof(rel));
 	if (op == ROP_TAIL)
@@ -159,12 +181,7 @@ bool remote_is_console(const struct vnode *n)
 	return n->e->file == VF_REMOTE && is_console(n);
 }
 
-const char *remote_file(const struct vnode *n)
-{
-	return n->e->file == VF_REMOTE ? file_name(n) : NULL;
-}
-
-int remote_open(struct vmfs *v, struct vhandle *h)
+static int remote_open(struct vmfs *v, struct vhandle *h, int flags)
 {
 	struct rreq *rr = calloc(1, sizeof(*rr));
 	if (!rr)
@@ -172,7 +189,7 @@ int remote_open(struct vmfs *v, struct vhandle *h)
 	rr->refs = 1;
 	rr->done = true;
 	waitq_init(&rr->wq);
-	h->rr = rr;
+	h->aux = rr;
 	if (h->n.ro->mb->state == MS_DOWN)
 		return member_down(v, &h->n);
 	int acc = h->flags & O_ACCMODE;
@@ -187,9 +204,9 @@ int remote_open(struct vmfs *v, struct vhandle *h)
 	return 0;
 }
 
-ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
+static ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
 {
-	struct rreq *rr = h->rr;
+	struct rreq *rr = h->aux;
 	if (!rr->done)
 		return -EAGAIN;
 	if (is_console(&h->n) && rr->w) {
@@ -248,7 +265,7 @@ static int push_aliases(struct vmfs *v, struct vhandle *h, const char *buf, size
 	return 0;
 }
 
-ssize_t remote_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
+static ssize_t remote_send(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
 {
 	if (h->n.ro->mb->state == MS_DOWN)
 		return member_down(v, &h->n);
@@ -257,14 +274,15 @@ ssize_t remote_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t 
 		if (r)
 			return r;
 	}
-	h->rr->size = size;
+	struct rreq *rr = h->aux;
+	rr->size = size;
 	int r = request(h, is_ctl(&h->n) ? ROP_CTL : ROP_WRITE, buf, size);
 	return r ? r : -EINPROGRESS;
 }
 
-ssize_t remote_write_resume(struct vmfs *v, struct vhandle *h)
+static ssize_t remote_write_resume(struct vmfs *v, struct vhandle *h)
 {
-	struct rreq *rr = h->rr;
+	struct rreq *rr = h->aux;
 	if (!rr->done)
 		return -EINPROGRESS;
 	if (rr->err && rr->out.len) { /* the member's reason, for the head's log too */
@@ -278,17 +296,18 @@ ssize_t remote_write_resume(struct vmfs *v, struct vhandle *h)
 	return rr->err ? rr->err : (ssize_t)rr->size;
 }
 
-struct waitq *remote_waitq(struct vhandle *h)
+static struct waitq *remote_waitq(struct vmfs *v, struct vhandle *h)
 {
-	return &h->rr->wq;
+	struct rreq *rr = h->aux;
+	return &rr->wq;
 }
 
-void remote_release(struct vhandle *h)
+static void remote_release(struct vmfs *v, struct vhandle *h)
 {
-	struct rreq *rr = h->rr;
+	struct rreq *rr = h->aux;
 	if (!rr)
 		return;
-	h->rr = NULL;
+	h->aux = NULL;
 	if (rr->w) { /* a read waiting for output is let go: its answer comes now */
 		struct rworker *w = rr->w;
 		rr->w = NULL;
@@ -296,3 +315,44 @@ void remote_release(struct vhandle *h)
 	}
 	rreq_put(rr);
 }
+
+/* The member takes the head's requests as host root's: the head checks for it. */
+static ssize_t remote_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
+			    off_t off, const struct vcred *c)
+{
+	char err[700], what[300];
+	auto_free char *text = value_text(buf, size);
+	int r = !text ? -ENOMEM : value_host_reaching(v, h, text, err, sizeof(err));
+	if (!r && !h->host && !strcmp(file_name(&h->n), "qmp")) {
+		snprintf(err, sizeof(err), "only host root may send QMP to an object on another "
+			 "host");
+		r = -EPERM;
+	}
+	if (r == -EPERM) {
+		snprintf(what, sizeof(what), "%s/%s%s", h->n.ro->name,
+			 h->n.e->kind == VK_ROBJ_PARAM ? "config/" : "", file_name(&h->n));
+		node_reject(v, &h->n, what, err);
+	}
+	return r ? r : remote_send(v, h, buf, size);
+}
+
+/* A remote object's file shows the mode bits of the local one of its name (a remote vnc
+ * holds a password as a local one does); config/ values have no local namesake. */
+static mode_t remote_perm(const struct vnode *n)
+{
+	const char *f = file_name(n);
+	for (size_t i = 0; n->e->kind == VK_ROBJ_FILE && i < vtab_len; i++)
+		if (vtab[i].parent == VK_OBJ && !strcmp(vtab[i].name, f))
+			return vtab[i].mode & 0777;
+	return 0777;
+}
+
+const struct fkind fk_remote = {
+	.open = remote_open,
+	.read = remote_read,
+	.write = remote_write,
+	.resume = remote_write_resume,
+	.waitq = remote_waitq,
+	.release = remote_release,
+	.perm = remote_perm,
+};
