@@ -59,6 +59,7 @@ static const struct row {
 	/* an end is news in any state: init may end before its start has finished */
 	{EV_EXITED,		B | R | P | Q | E,	{ST_QUIT, A_NONE}},
 	{EV_FAILED,		B | R | P | Q | E,	{ST_ERROR, A_NONE}},
+	/* QEMU's run state comes after each of its events: what the state says already is no news */
 	{EV_RESUMED,		R,			{LC_SAME, A_NONE}},
 	{EV_RESUMED,		P,			{ST_RUNNING, A_NONE}},
 	{EV_GUEST_STOPPED,	R,			{ST_PAUSED, A_NONE}},
