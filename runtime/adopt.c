@@ -193,15 +193,12 @@ struct look {
 static void adopt_as_running(struct model *m, struct object *o, int dfd, struct proc *watch)
 {
 	struct stat st;
-	bool was_running = o->state == ST_RUNNING || o->state == ST_PAUSED;
 	o->rt.started = fstatat(dfd, "pid", &st, 0) == 0 ? st.st_mtime : time(NULL);
 	net_adopt(m, o, dfd);
 	run_watch(m, o);
 	if (o->type == OT_VM)
 		vm_adopt(m, o);
-	if (!was_running)
-		lifecycle_set(m, o, ST_RUNNING, "its start had finished when vmfs was killed");
-	run_intent_clear(m, o);
+	lifecycle_event(m, o, EV_ADOPTED, NULL);
 	model_event(o->ns, o, "adopted after a vmfs restart (pid %d)", (int)o->rt.pid);
 	run_watch_pid(m, o, watch->pid, watch->start);
 	if (o->type == OT_CT)

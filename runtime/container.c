@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "runtime/backend.h"
 #include "runtime/cgroup.h"
 #include "runtime/imgrights.h"
 #include "runtime/lifecycle.h"
@@ -251,17 +252,10 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeo
 	o->rt.cpu_usec = 0;
 	run_watch(m, o);
 	watch_shim(m, o);
-	lifecycle_set(m, o, ST_RUNNING, NULL);
-	run_intent_clear(m, o);
+	lifecycle_event(m, o, EV_READY, NULL);
 	model_event(o->ns, o, "started (pid %d)", (int)o->rt.pid);
 	run_reap(m, o); /* init may already have ended */
 	return 0;
-}
-
-static int ct_start(struct model *m, struct object *o, char *err, size_t errlen)
-{
-	int rfd = ct_start_spawn(m, o, err, errlen);
-	return rfd < 0 ? rfd : ct_start_finish(m, o, rfd, START_TIMEOUT, err, errlen);
 }
 
 static int ct_signal(struct object *o, int sig, char *err, size_t errlen)
@@ -328,45 +322,36 @@ static int ct_kill_wait(struct model *m, struct object *o, char *err, size_t err
 	return -ETIMEDOUT;
 }
 
-static int ct_kill(struct model *m, struct object *o, char *err, size_t errlen)
-{
-	int r = ct_kill_signal(m, o, err, errlen);
-	return r ? r : ct_kill_wait(m, o, err, errlen);
-}
-
 static int ct_pause(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	int r = cg_freeze(o->ns->name, o->name, 1, err, errlen);
-	if (!r)
-		lifecycle_set(m, o, ST_PAUSED, NULL);
-	return r;
+	return cg_freeze(o->ns->name, o->name, 1, err, errlen);
 }
 
 static int ct_resume(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	int r = cg_freeze(o->ns->name, o->name, 0, err, errlen);
-	if (!r)
-		lifecycle_set(m, o, ST_RUNNING, NULL);
-	return r;
+	return cg_freeze(o->ns->name, o->name, 0, err, errlen);
 }
 
+/* A new init: the kill's end (QUIT), then a start as any other, spawn then finish. */
 static int ct_restart(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	int r = ct_kill(m, o, err, errlen);
-	return r ? r : ct_start(m, o, err, errlen);
+	int r = ct_kill_signal(m, o, err, errlen);
+	if (!r)
+		r = ct_kill_wait(m, o, err, errlen);
+	if (!r && (r = ct_start_spawn(m, o, err, errlen)) >= 0)
+		r = ct_start_finish(m, o, r, START_TIMEOUT, err, errlen);
+	return r;
 }
 
 const struct backend container_backend = {
 	.what = "containers",
-	.start = ct_start,
-	.stop = ct_stop,
-	.pause = ct_pause,
-	.resume = ct_resume,
-	.kill = ct_kill,
-	.restart = ct_restart,
 	.start_spawn = ct_start_spawn,
 	.start_finish = ct_start_finish,
 	.start_timeout_ms = START_TIMEOUT,
 	.kill_signal = ct_kill_signal,
 	.kill_wait = ct_kill_wait,
+	.stop = ct_stop,
+	.pause = ct_pause,
+	.resume = ct_resume,
+	.restart = ct_restart,
 };

@@ -1,27 +1,30 @@
+/* The lifecycle's table, the one place a state changes, and the verbs carried out on one
+ * object (runtime/lifecycle_batch.c carries them out on many). */
 #include "runtime/lifecycle.h"
 
-#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <time.h>
 
+#include "runtime/backend.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
 #include "runtime/vm.h"
 
-extern const struct backend container_backend, qemu_backend;
+#define NSTATES (ST_ERROR + 1)
 
-const struct backend *backends[2] = {&qemu_backend, &container_backend};
+static const char *const event_names[EV_MAX] = {
+	"start", "stop",         "pause",  "resume", "kill",    "restart",       "flush",
+	"ready", "start-failed", "exited", "failed", "resumed", "guest-stopped", "adopted",
+};
 
-static const char *const verb_names[V_MAX] = {"start", "stop",    "pause", "resume",
-					      "kill",  "restart", "flush"};
+const char *verb_name(enum verb v) { return event_names[v]; }
 
-const char *verb_name(enum verb v) { return verb_names[v]; }
+const char *lifecycle_event_name(enum lcevent e) { return event_names[e]; }
 
 int verb_parse(const char *word)
 {
 	for (int v = 0; v < V_MAX; v++)
-		if (!strcmp(word, verb_names[v]))
+		if (!strcmp(word, event_names[v]))
 			return v;
 	return -1;
 }
@@ -32,28 +35,72 @@ int verb_parse(const char *word)
 #define Q (1u << ST_QUIT)
 #define E (1u << ST_ERROR)
 
-/* The states each verb is legal in (s6-supervise's action table, in one row per verb). */
-static const unsigned legal[V_MAX] = {
-	[V_START] = B | Q | E,
-	[V_STOP] = R | P,
-	[V_PAUSE] = R,
-	[V_RESUME] = P,
-	[V_KILL] = B | R | P,
-	[V_RESTART] = R | P,
-	[V_FLUSH] = Q | E,
+/* The lifecycle: in the states of a row, the event does the action and leads to the next
+ * state; an event in a state no row names is refused (s6-supervise's action table, with the
+ * events the backends report beside the verbs). docs/tree.md's "States and verbs" shows it as
+ * a grid; tests/unit/test_lifecycle.c holds the two together. */
+static const struct row {
+	enum lcevent event;
+	unsigned states;
+	struct lcstep step; /* next state, action, words for the log */
+} table[] = {
+	// clang-format off
+	{EV_START,		B | Q | E,		{LC_SAME, A_START}},
+	{EV_STOP,		R | P,			{LC_SAME, A_STOP}},
+	{EV_PAUSE,		R,			{ST_PAUSED, A_PAUSE}},
+	{EV_RESUME,		P,			{ST_RUNNING, A_RESUME}},
+	/* as in minimega: nothing runs yet */
+	{EV_KILL,		B,			{ST_QUIT, A_NONE, "killed before it started"}},
+	{EV_KILL,		R | P,			{LC_SAME, A_KILL}},
+	{EV_RESTART,		R | P,			{LC_SAME, A_RESTART}},
+	{EV_FLUSH,		Q | E,			{LC_SAME, A_REMOVE}},
+	{EV_READY,		B | Q | E,		{ST_RUNNING, A_CLEAR_INTENT}},
+	{EV_START_FAILED,	B | Q | E,		{ST_ERROR, A_UNDO_START}},
+	/* an end is news in any state: init may end before its start has finished */
+	{EV_EXITED,		B | R | P | Q | E,	{ST_QUIT, A_NONE}},
+	{EV_FAILED,		B | R | P | Q | E,	{ST_ERROR, A_NONE}},
+	/* QEMU's run state comes after each of its events: what the state says already is no news */
+	{EV_RESUMED,		R,			{LC_SAME, A_NONE}},
+	{EV_RESUMED,		P,			{ST_RUNNING, A_NONE}},
+	{EV_GUEST_STOPPED,	R,			{ST_PAUSED, A_NONE}},
+	{EV_ADOPTED,		B | Q | E,		{ST_RUNNING, A_CLEAR_INTENT,
+						 "its start had finished when vmfs was killed"}},
+	{EV_ADOPTED,		R | P,			{LC_SAME, A_CLEAR_INTENT}},
+	// clang-format on
 };
 
-static const char *const legal_words[V_MAX] = {
-	[V_START] = "BUILDING, QUIT or ERROR",
-	[V_STOP] = "RUNNING or PAUSED",
-	[V_PAUSE] = "RUNNING",
-	[V_RESUME] = "PAUSED",
-	[V_KILL] = "BUILDING, RUNNING or PAUSED",
-	[V_RESTART] = "RUNNING or PAUSED",
-	[V_FLUSH] = "QUIT or ERROR",
-};
+const struct lcstep *lifecycle_step(enum ostate s, enum lcevent e)
+{
+	for (size_t i = 0; (unsigned)s < NSTATES && i < ARRAY_SIZE(table); i++)
+		if (table[i].event == e && table[i].states & (1u << s))
+			return &table[i].step;
+	return NULL;
+}
 
-void lifecycle_set(struct model *m, struct object *o, enum ostate s, const char *why)
+int lifecycle_allows(const struct object *o, enum lcevent e, char *err, size_t errlen)
+{
+	if (lifecycle_step(o->state, e))
+		return 0;
+	if (!err)
+		return -EBUSY;
+	/* the states that take it, in the table's order: "BUILDING, QUIT or ERROR" */
+	enum ostate take[NSTATES];
+	int n = 0;
+	for (int s = 0; s < NSTATES; s++)
+		if (lifecycle_step(s, e))
+			take[n++] = s;
+	int len = snprintf(err, errlen, "%s is %s: %s needs it", o->name, ostate_name(o->state),
+			   event_names[e]);
+	for (int i = 0; i < n && len >= 0 && (size_t)len < errlen; i++)
+		len += snprintf(err + len, errlen - len, "%s%s", i == 0 ? " " : i == n - 1 ? " or " : ", ",
+				ostate_name(take[i]));
+	return -EBUSY;
+}
+
+void lifecycle_init(struct object *o, enum ostate s) { o->state = s; }
+
+/* The one place a state changes. */
+static void enter(struct model *m, struct object *o, enum ostate s, const char *why)
 {
 	if (o->state == s)
 		return;
@@ -66,28 +113,47 @@ void lifecycle_set(struct model *m, struct object *o, enum ostate s, const char 
 		net_stop(m, o); /* however it ended: its devices go */
 }
 
-typedef int (*backend_fn)(struct model *, struct object *, char *, size_t);
-
-static backend_fn backend_verb(const struct backend *b, enum verb v)
+static int act(struct model *m, struct object *o, enum lcaction a, char *err, size_t errlen)
 {
-	if (!b)
-		return NULL;
-	switch (v) {
-	case V_START:
-		return b->start;
-	case V_STOP:
-		return b->stop;
-	case V_PAUSE:
-		return b->pause;
-	case V_RESUME:
-		return b->resume;
-	case V_KILL:
-		return b->kill;
-	case V_RESTART:
-		return b->restart;
-	default:
-		return NULL;
+	const struct backend *b = backend_of(o);
+	int r;
+	switch (a) {
+	case A_START:
+		r = b->start_spawn(m, o, err, errlen);
+		return r < 0 ? r : b->start_finish(m, o, r, b->start_timeout_ms, err, errlen);
+	case A_KILL:
+		r = b->kill_signal(m, o, err, errlen);
+		return r ? r : b->kill_wait(m, o, err, errlen);
+	case A_STOP:
+		return b->stop(m, o, err, errlen);
+	case A_PAUSE:
+		return b->pause(m, o, err, errlen);
+	case A_RESUME:
+		return b->resume(m, o, err, errlen);
+	case A_RESTART:
+		return b->restart(m, o, err, errlen);
+	case A_REMOVE:
+		return lifecycle_remove(m, o, err, errlen);
+	case A_UNDO_START:
+		net_stop(m, o); /* also when it was ERROR before: enter did nothing then */
+		/* fall through */
+	case A_CLEAR_INTENT:
+		run_intent_clear(m, o);
+		return 0;
+	case A_NONE:
+		break;
 	}
+	return 0;
+}
+
+int lifecycle_event(struct model *m, struct object *o, enum lcevent e, const char *why)
+{
+	const struct lcstep *s = e >= EV_READY ? lifecycle_step(o->state, e) : NULL;
+	if (!s)
+		return -EBUSY;
+	if (s->next != LC_SAME)
+		enter(m, o, s->next, why ? why : s->why);
+	return act(m, o, s->action, NULL, 0);
 }
 
 int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen)
@@ -96,20 +162,16 @@ int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errle
 		return 0; /* judged again once the start has finished (lifecycle_start_settle) */
 	if (o->rt.starting) {
 		snprintf(err, errlen, "%s is starting: %s waits until it has started", o->name,
-			 verb_names[v]);
+			 event_names[v]);
 		return -EBUSY;
 	}
 	/* a commit copies the disk of a paused VM: only kill and removal may cut in */
 	if (o->rt.job && v != V_KILL && v != V_FLUSH) {
 		snprintf(err, errlen, "%s is being committed to an image: %s waits until the copy ends "
-				      "(kill or rmdir cancel it)", o->name, verb_names[v]);
+				      "(kill or rmdir cancel it)", o->name, event_names[v]);
 		return -EBUSY;
 	}
-	if (legal[v] & (1u << o->state))
-		return 0;
-	snprintf(err, errlen, "%s is %s: %s needs it %s", o->name, ostate_name(o->state),
-		 verb_names[v], legal_words[v]);
-	return -EBUSY;
+	return lifecycle_allows(o, (enum lcevent)v, err, errlen);
 }
 
 int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen)
@@ -119,20 +181,13 @@ int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size
 	int r = lifecycle_legal(o, v, err, errlen);
 	if (r)
 		return r;
-	if (v == V_FLUSH)
-		return lifecycle_remove(m, o, err, errlen);
-	if (v == V_KILL && o->state == ST_BUILDING) {
-		/* nothing runs yet: as in minimega, killing a BUILDING object quits it */
-		lifecycle_set(m, o, ST_QUIT, "killed before it started");
-		return 0;
-	}
-	backend_fn fn = backend_verb(backends[o->type], v);
-	if (!fn) {
-		snprintf(err, errlen, "cannot %s %s: no backend for %s does that", verb_names[v],
-			 o->name, o->type == OT_VM ? "QEMU VMs" : "containers");
-		return -EOPNOTSUPP;
-	}
-	return fn(m, o, err, errlen);
+	enum ostate before = o->state;
+	const struct lcstep *s = lifecycle_step(before, (enum lcevent)v);
+	r = act(m, o, s->action, err, errlen);
+	/* the action's own events (an end seen meanwhile) have the last word */
+	if (!r && s->next != LC_SAME && o->state == before)
+		enter(m, o, s->next, s->why);
+	return r;
 }
 
 int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen)
@@ -152,200 +207,11 @@ int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen
 	return obj_remove(m, o, err, errlen); /* its directory holds the run directory */
 }
 
-/* The two halves of a verb, when the backend splits it and the object is in the state
- * where the split applies (a BUILDING kill needs no backend). */
-static bool split(const struct object *o, enum verb v)
-{
-	const struct backend *b = backends[o->type];
-	if (!b)
-		return false;
-	if (v == V_START)
-		return b->start_spawn && b->start_finish;
-	return v == V_KILL && o->state != ST_BUILDING && b->kill_signal && b->kill_wait;
-}
-
-static int do_first(struct model *m, struct object *o, enum verb v, int *fd, char *err,
-		    size_t errlen)
-{
-	const struct backend *b = backends[o->type];
-	if (!split(o, v))
-		return lifecycle_do(m, o, v, err, errlen);
-	int r = lifecycle_legal(o, v, err, errlen);
-	if (r)
-		return r;
-	if (v == V_START) {
-		*fd = b->start_spawn(m, o, err, errlen);
-		return *fd < 0 ? *fd : 0;
-	}
-	return b->kill_signal(m, o, err, errlen);
-}
-
-/* Starts whose second half waits for the process (QEMU daemonizing, a shim reporting):
- * each pending object's descriptor is in m->rtep, and only the ctl write that asked
- * waits, on the batch's queue; vmfs answers everything else meanwhile. */
-struct lcbatch {
-	struct waitq wq;
-	enum verb v;
-	size_t left, done;
-	int r;
-	bool abandoned; /* nobody waits for the answer: free it at the end */
-	char err[1024];
-};
-
-struct lcpend {
-	struct rtsrc src; /* first: the epoll data points here */
-	struct lcbatch *b;
-	struct object *o;
-	int fd;
-	struct timespec deadline;
-};
-
-static long ms_until(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms = (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-static void batch_note(struct lcbatch *b, int r, const char *err)
-{
-	if (r && !b->r) {
-		b->r = r;
-		snprintf(b->err, sizeof(b->err), "%s", err);
-	}
-	b->done += !r;
-}
-
-static void pend_finish(struct model *m, struct lcpend *p, int timeout_ms)
-{
-	struct lcbatch *b = p->b;
-	struct object *o = p->o;
-	char err[1024] = "";
-	epoll_ctl(m->rtep, EPOLL_CTL_DEL, p->fd, NULL);
-	o->rt.starting = NULL;
-	int r = backends[o->type]->start_finish(m, o, p->fd, timeout_ms, err, sizeof(err));
-	batch_note(b, r, err);
-	free(p);
-	obj_put(o);
-	if (--b->left)
-		return;
-	if (b->abandoned)
-		free(b);
-	else
-		waitq_wake_all(&b->wq);
-}
-
-static void pend_ready(struct model *m, struct rtsrc *s)
-{
-	struct lcpend *p = (struct lcpend *)s;
-	pend_finish(m, p, (int)ms_until(&p->deadline));
-}
-
-void lifecycle_start_settle(struct model *m, struct object *o, bool deadline_only)
-{
-	struct lcpend *p = o->rt.starting;
-	if (p && (!deadline_only || ms_until(&p->deadline) == 0))
-		pend_finish(m, p, (int)ms_until(&p->deadline));
-}
-
-/* Hands a spawned start to the event loop; false if it cannot (then it finishes here). */
-static bool pend_add(struct model *m, struct lcbatch *b, struct object *o, int fd)
-{
-	struct lcpend *p = calloc(1, sizeof(*p));
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
-	if (!p || epoll_ctl(m->rtep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		free(p);
-		return false;
-	}
-	p->src.ready = pend_ready;
-	p->b = b;
-	p->o = o;
-	p->fd = fd;
-	clock_gettime(CLOCK_MONOTONIC, &p->deadline);
-	p->deadline.tv_sec += backends[o->type]->start_timeout_ms / 1000;
-	obj_get(o);
-	o->rt.starting = p;
-	b->left++;
-	return true;
-}
-
-int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v,
-		      struct lcbatch **wait, size_t *done, char *err, size_t errlen)
-{
-	int *fds = calloc(n ? n : 1, sizeof(*fds));
-	signed char *state = calloc(n ? n : 1, 1); /* 0 not tried, 1 first half done, 2 done */
-	struct lcbatch *b = wait && v == V_START ? calloc(1, sizeof(*b)) : NULL;
-	int r = fds && state && (b || !wait || v != V_START) ? 0 : -ENOMEM;
-	*done = 0;
-	for (size_t i = 0; i < n && !r; i++) {
-		if (v == V_KILL || v == V_FLUSH) /* what they hit must have finished starting */
-			lifecycle_start_settle(m, objs[i], false);
-		bool halves = split(objs[i], v);
-		r = do_first(m, objs[i], v, &fds[i], err, errlen);
-		if (!r)
-			state[i] = halves ? 1 : 2;
-	}
-	/* finish every first half that went out, even after a failure: nothing half-done */
-	for (size_t j = 0; j < n && state; j++) {
-		if (state[j] == 1 && b && pend_add(m, b, objs[j], fds[j]))
-			continue;
-		if (state[j] == 1) {
-			const struct backend *be = backends[objs[j]->type];
-			int rj = v == V_START ? be->start_finish(m, objs[j], fds[j], be->start_timeout_ms,
-								 err, errlen)
-					      : be->kill_wait(m, objs[j], err, errlen);
-			if (rj && !r)
-				r = rj;
-			state[j] = rj ? 0 : 2;
-		}
-		*done += state[j] == 2;
-	}
-	free(fds);
-	free(state);
-	if (b && b->left) {
-		waitq_init(&b->wq);
-		b->v = v;
-		b->r = r;
-		b->done = *done;
-		snprintf(b->err, sizeof(b->err), "%s", r ? err : "");
-		*wait = b;
-		return -EINPROGRESS;
-	}
-	free(b);
-	return r;
-}
-
-struct waitq *lifecycle_batch_wq(struct lcbatch *b) { return &b->wq; }
-
-int lifecycle_batch_end(struct lcbatch *b, enum verb *v, size_t *done, char *err, size_t errlen)
-{
-	if (b->left)
-		return -EINPROGRESS;
-	int r = b->r;
-	*v = b->v;
-	*done = b->done;
-	if (r)
-		snprintf(err, errlen, "%s", b->err);
-	free(b);
-	return r;
-}
-
-void lifecycle_batch_abandon(struct lcbatch *b)
-{
-	if (b->left)
-		b->abandoned = true;
-	else
-		free(b);
-}
-
 int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, char *err,
 		   size_t errlen)
 {
 	snprintf(err, errlen, "%s", why);
 	snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
-	lifecycle_set(m, o, ST_ERROR, why);
-	net_stop(m, o); /* also when it was ERROR before: lifecycle_set did nothing then */
-	run_intent_clear(m, o);
+	lifecycle_event(m, o, EV_START_FAILED, why);
 	return r;
 }

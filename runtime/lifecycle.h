@@ -1,36 +1,18 @@
-/* The lifecycle of VMs and containers: which verb is legal in which state, and the backend
- * (QEMU, containers) that carries it out. ctl verbs, QMP events and child exits all end in
- * lifecycle_set, so state changes are logged and saved in one place. */
+/* The lifecycle of VMs and containers: one table (runtime/lifecycle.c) says, for each state
+ * and each event, what is done and which state follows. Events are the ctl verbs (asked) and
+ * what the backends (runtime/backend.h) and vmfs's restart report; lifecycle_do and
+ * lifecycle_event are the only ways a state changes, so every change is logged and saved in
+ * one place. */
 #ifndef VMFS_LIFECYCLE_H
 #define VMFS_LIFECYCLE_H
 #include "runtime/model.h"
 
 enum verb { V_START, V_STOP, V_PAUSE, V_RESUME, V_KILL, V_RESTART, V_FLUSH, V_MAX };
 
-/* What runs an object type; a NULL function means the type cannot do that yet. */
-struct backend {
-	const char *what; /* "QEMU VMs", "containers" */
-	int (*start)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*stop)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*pause)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*resume)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*kill)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*restart)(struct model *m, struct object *o, char *err, size_t errlen);
-	/* Optional halves of start and kill, so that many objects proceed side by side:
-	 * start_spawn returns a descriptor that start_finish waits on. */
-	int (*start_spawn)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*start_finish)(struct model *m, struct object *o, int fd, int timeout_ms, char *err,
-			    size_t errlen);
-	int start_timeout_ms; /* how long start_finish may wait in all */
-	int (*kill_signal)(struct model *m, struct object *o, char *err, size_t errlen);
-	int (*kill_wait)(struct model *m, struct object *o, char *err, size_t errlen);
-};
-
-extern const struct backend *backends[2]; /* [OT_VM], [OT_CT] */
-
 const char *verb_name(enum verb v);
 int verb_parse(const char *word); /* -1 if unknown */
-/* 0 if o's state allows verb, else -EBUSY with the reason. */
+/* 0 if o's state allows verb and no start or commit of o is in its way, else -EBUSY with
+ * the reason. */
 int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen);
 /* Carries out verb on o: -EBUSY (with the reason) if o's state does not allow it. */
 int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen);
@@ -54,6 +36,62 @@ int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen
 /* A start that failed: o is ERROR with why (also in err and info's exit line); returns r. */
 int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, char *err,
 		   size_t errlen);
-/* Records a new state (logged and saved). */
-void lifecycle_set(struct model *m, struct object *o, enum ostate s, const char *why);
+
+/* What happens to an object. The first are the verbs, asked through ctl (enum verb's order);
+ * the rest are reported by the backends and by vmfs's restart. */
+enum lcevent {
+	EV_START = V_START,
+	EV_STOP = V_STOP,
+	EV_PAUSE = V_PAUSE,
+	EV_RESUME = V_RESUME,
+	EV_KILL = V_KILL,
+	EV_RESTART = V_RESTART,
+	EV_FLUSH = V_FLUSH,
+	EV_READY = V_MAX, /* a start has finished: its process runs */
+	EV_START_FAILED,  /* a start failed (lifecycle_fail) */
+	EV_EXITED,        /* its process ended: stopped, killed, init's exit, the guest off */
+	EV_FAILED,        /* it ended in error (the OOM killer, a panic, found gone unrecorded) */
+	EV_RESUMED,       /* its guest runs again: QEMU says so, a commit's or restart's cont */
+	EV_GUEST_STOPPED, /* QEMU stopped the guest (through the qmp file, a disk error) */
+	EV_ADOPTED,       /* a restarted vmfs found its process running */
+	EV_MAX
+};
+
+/* What an allowed event does besides the change of state. */
+enum lcaction {
+	A_NONE,
+	A_START,        /* the backend's start_spawn, then start_finish */
+	A_STOP,         /* the backend's verbs */
+	A_PAUSE,
+	A_RESUME,
+	A_KILL,         /* kill_signal, then kill_wait */
+	A_RESTART,
+	A_REMOVE,       /* lifecycle_remove */
+	A_CLEAR_INTENT, /* the start is over: run/intent goes */
+	A_UNDO_START,   /* a failed start: its devices and run/intent go */
+};
+
+#define LC_SAME (-1) /* the state does not change here (the action's own events may change it) */
+
+/* One cell of the table. A verb's next state is entered once its action has succeeded; a
+ * reported event's at once, its action after. */
+struct lcstep {
+	signed char next; /* an enum ostate, or LC_SAME */
+	unsigned char action; /* enum lcaction */
+	const char *why; /* the reason logged with the change, unless the event gives one */
+};
+
+const char *lifecycle_event_name(enum lcevent e); /* "start" ... "adopted" */
+/* The cell for e in state s; NULL if s refuses e. */
+const struct lcstep *lifecycle_step(enum ostate s, enum lcevent e);
+/* 0 if o's state allows e, else -EBUSY with the reason in err (if err): "NAME is STATE: EVENT
+ * needs it STATES". */
+int lifecycle_allows(const struct object *o, enum lcevent e, char *err, size_t errlen);
+/* e has happened to o (a reported event, not a verb): enters its next state (logged with why,
+ * or the table's words) and does its action. -EBUSY, changing nothing, if o's state refuses
+ * it: the callers that report what may be stale (QEMU's run state) rely on that. */
+int lifecycle_event(struct model *m, struct object *o, enum lcevent e, const char *why);
+/* The state an object is created in (BUILDING) or loaded in from its state file: set as it
+ * is, not logged or saved, since nothing happened to it. */
+void lifecycle_init(struct object *o, enum ostate s);
 #endif

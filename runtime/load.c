@@ -15,6 +15,7 @@
 #include "ctl/util.h"
 #include "runtime/damaged.h"
 #include "runtime/err.h"
+#include "runtime/lifecycle.h"
 #include "runtime/model_int.h"
 #include "runtime/slotmap.h"
 #include "runtime/store.h"
@@ -256,9 +257,11 @@ static int obj_kv(const char *k, const char *v, void *arg, char *err, size_t err
 	} else if (!strcmp(k, "ctime")) {
 		if (!(r = store_num(v, 10, 0, ID_MAX, &x, err, errlen)))
 			o->ctime = o->mtime = x;
-	} else if (!strcmp(k, "state"))
-		r = store_state(v, &o->state, err, errlen);
-	else
+	} else if (!strcmp(k, "state")) {
+		enum ostate s;
+		if (!(r = store_state(v, &s, err, errlen)))
+			lifecycle_init(o, s);
+	} else
 		r = cfg_or_aside(&l->aside, o->cfg, otype_mask(o->type), k, k, v);
 	return r;
 }

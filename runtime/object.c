@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runtime/lifecycle.h"
 #include "runtime/model_int.h"
 #include "runtime/slotmap.h"
 #include "runtime/store.h"
@@ -20,7 +21,7 @@ struct object *obj_alloc(struct model *m, struct ns *ns, enum otype t, const cha
 	ns_get(ns);
 	o->type = t;
 	snprintf(o->name, sizeof(o->name), "%s", name);
-	o->state = ST_BUILDING;
+	lifecycle_init(o, ST_BUILDING);
 	o->ctime = o->mtime = time(NULL);
 	for (size_t i = 0; i < NPARAMS_MAX; i++)
 		o->cfg_mtime[i] = o->ctime;

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "runtime/backend.h"
 #include "runtime/backing.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
@@ -592,16 +593,9 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 	/* QEMU answered from its main loop and was not told -S: it runs. Known now, a QEMU
 	 * killed before its monitor's first answer is not taken for a guest's power-off. */
 	snprintf(o->rt.status, sizeof(o->rt.status), "running");
-	lifecycle_set(m, o, ST_RUNNING, NULL);
-	run_intent_clear(m, o);
+	lifecycle_event(m, o, EV_READY, NULL);
 	model_event(o->ns, o, "started (QEMU pid %d, %s)", (int)o->rt.pid, qemu_accel(m, o));
 	return 0;
-}
-
-static int vm_start(struct model *m, struct object *o, char *err, size_t errlen)
-{
-	int pfd = vm_start_spawn(m, o, err, errlen);
-	return pfd < 0 ? pfd : vm_start_finish(m, o, pfd, START_TIMEOUT, err, errlen);
 }
 
 static int vm_qmp_reply(struct model *m, struct object *o, const char *cmd, char *reply,
@@ -624,18 +618,12 @@ int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t
 
 static int vm_pause(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	int r = vm_qmp(m, o, "{\"execute\":\"stop\"}", err, errlen);
-	if (!r)
-		lifecycle_set(m, o, ST_PAUSED, NULL);
-	return r;
+	return vm_qmp(m, o, "{\"execute\":\"stop\"}", err, errlen);
 }
 
 static int vm_resume(struct model *m, struct object *o, char *err, size_t errlen)
 {
-	int r = vm_qmp(m, o, "{\"execute\":\"cont\"}", err, errlen);
-	if (!r)
-		lifecycle_set(m, o, ST_RUNNING, NULL);
-	return r;
+	return vm_qmp(m, o, "{\"execute\":\"cont\"}", err, errlen);
 }
 
 static int vm_stop(struct model *m, struct object *o, char *err, size_t errlen)
@@ -653,8 +641,8 @@ static int vm_stop(struct model *m, struct object *o, char *err, size_t errlen)
 static int vm_restart(struct model *m, struct object *o, char *err, size_t errlen)
 {
 	int r = vm_qmp(m, o, "{\"execute\":\"system_reset\"}", err, errlen);
-	if (!r && o->state == ST_PAUSED)
-		r = vm_resume(m, o, err, errlen);
+	if (!r && o->state == ST_PAUSED && !(r = vm_resume(m, o, err, errlen)))
+		lifecycle_event(m, o, EV_RESUMED, NULL);
 	if (!r)
 		model_event(o->ns, o, "restart: reset");
 	return r;
@@ -690,12 +678,6 @@ static int vm_kill_wait(struct model *m, struct object *o, char *err, size_t err
 	}
 	run_reap(m, o);
 	return 0;
-}
-
-static int vm_kill(struct model *m, struct object *o, char *err, size_t errlen)
-{
-	int r = vm_kill_signal(m, o, err, errlen);
-	return r ? r : vm_kill_wait(m, o, err, errlen);
 }
 
 /* QEMU is not our child and has no shim: its end is noticed by the event monitor's
@@ -789,15 +771,13 @@ int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf 
 
 const struct backend qemu_backend = {
 	.what = "QEMU VMs",
-	.start = vm_start,
-	.stop = vm_stop,
-	.pause = vm_pause,
-	.resume = vm_resume,
-	.kill = vm_kill,
-	.restart = vm_restart,
 	.start_spawn = vm_start_spawn,
 	.start_finish = vm_start_finish,
 	.start_timeout_ms = START_TIMEOUT,
 	.kill_signal = vm_kill_signal,
 	.kill_wait = vm_kill_wait,
+	.stop = vm_stop,
+	.pause = vm_pause,
+	.resume = vm_resume,
+	.restart = vm_restart,
 };

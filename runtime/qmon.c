@@ -99,20 +99,19 @@ static void qmon_status(struct model *m, struct object *o, json_object *ret)
 		return;
 	snprintf(o->rt.status, sizeof(o->rt.status), "%s", status);
 	if (!strcmp(status, "running")) {
-		if (o->state == ST_PAUSED)
-			lifecycle_set(m, o, ST_RUNNING, "QEMU reports it running");
+		lifecycle_event(m, o, EV_RESUMED, "QEMU reports it running");
 		return;
 	}
 	/* shutdown, postmigrate and the like end in QEMU's exit, which vm_check reports */
 	static const char *const halted[] = {"paused", "io-error", "guest-panicked",
 					     "internal-error", "watchdog", "suspended", "debug"};
 	for (size_t i = 0; i < ARRAY_SIZE(halted); i++)
-		if (!strcmp(status, halted[i]) && o->state == ST_RUNNING) {
+		if (!strcmp(status, halted[i]) && !lifecycle_allows(o, EV_GUEST_STOPPED, NULL, 0)) {
 			char why[64];
 			snprintf(why, sizeof(why), "QEMU stopped the guest (%s)", status);
 			if (strcmp(status, "paused"))
 				model_error(o->ns, o, "guest", why);
-			lifecycle_set(m, o, ST_PAUSED, why);
+			lifecycle_event(m, o, EV_GUEST_STOPPED, why);
 		}
 }
 

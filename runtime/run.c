@@ -118,15 +118,15 @@ bool run_reap(struct model *m, struct object *o)
 	o->rt.killing = false;
 	if (!strncmp(text, "error: ", 7)) {
 		model_error(o->ns, o, "start", text + 7);
-		lifecycle_set(m, o, ST_ERROR, text + 7);
+		lifecycle_event(m, o, EV_FAILED, text + 7);
 	} else if (!strcmp(text, "oom") && killing) {
-		lifecycle_set(m, o, ST_QUIT, "killed KILL");
+		lifecycle_event(m, o, EV_EXITED, "killed KILL");
 		snprintf(o->rt.exit, sizeof(o->rt.exit), "killed KILL");
 	} else if (!strcmp(text, "oom")) {
 		model_error(o->ns, o, "memory", "killed by the OOM killer: config/memory is too small");
-		lifecycle_set(m, o, ST_ERROR, "out of memory");
+		lifecycle_event(m, o, EV_FAILED, "out of memory");
 	} else
-		lifecycle_set(m, o, ST_QUIT, text);
+		lifecycle_event(m, o, EV_EXITED, text);
 	waitq_wake_all(&o->console_wq); /* readers at the end now see the end */
 	return true;
 }
@@ -445,7 +445,7 @@ void run_lost(struct model *m, struct object *o, const char *why)
 		o->rt.pid = 0;
 		snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
 		model_error(o->ns, o, "start", why);
-		lifecycle_set(m, o, ST_ERROR, why);
+		lifecycle_event(m, o, EV_FAILED, why);
 	}
 }
 

@@ -219,8 +219,8 @@ void vm_job_recover(struct model *m, struct object *o)
 	bool removed = unlinkat(m->imagefd, pname, 0) == 0; /* in the store's own descriptor */
 	bool alive = o->state == ST_RUNNING || o->state == ST_PAUSED;
 	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", err, sizeof(err)) == 0;
-	if (resumed && o->state == ST_PAUSED)
-		lifecycle_set(m, o, ST_RUNNING, "resumed after a commit that vmfs's end cut short");
+	if (resumed)
+		lifecycle_event(m, o, EV_RESUMED, "resumed after a commit that vmfs's end cut short");
 	model_event(o->ns, o, "commit to images/%s was cut short when vmfs was killed:%s%s", image,
 		    removed ? " its partial copy removed" : " no partial copy left",
 		    resumed ? ", the VM resumed" : "");
@@ -245,8 +245,8 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 	if (j->resume && (o->state == ST_RUNNING || o->state == ST_PAUSED)) {
 		if (vm_qmp(m, o, "{\"execute\":\"cont\"}", qerr, sizeof(qerr)))
 			model_error(o->ns, o, "commit", "could not resume the VM after the copy");
-		else if (o->state == ST_PAUSED) /* QEMU's RESUME event may come after the answer */
-			lifecycle_set(m, o, ST_RUNNING, NULL);
+		else /* QEMU's RESUME event may come after the answer */
+			lifecycle_event(m, o, EV_RESUMED, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	o->rt.job = NULL;
