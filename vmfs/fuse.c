@@ -1,13 +1,14 @@
-/* The FUSE adapter: the only file that sees libfuse. It turns kernel requests into node
- * operations (vmfs/node.h) and their results into replies.
+/* The FUSE adapter, a door (vmfs/door.h): with vmfs/notify.c, the only file that sees
+ * libfuse. It turns kernel requests into node operations (vmfs/node.h) and their results
+ * into replies.
  *
  * Why the low-level API: a console read that has nothing to return yet must wait without
  * holding a thread (DESIGN.md). Here such a request is parked on the object's wait queue
  * and answered later from the event loop; 200 readers cost 200 small structs, and
  * `cat info` is answered meanwhile.
  *
- * Threads: the event loop (vmfs/loop.c) reads /dev/fuse, signals (signalfd) and timers
- * with epoll and runs every request to completion, so the model needs no locks. A second,
+ * Threads: the daemon's event loop (vmfs/daemon.c) reads /dev/fuse among its other
+ * sources and runs every request to completion, so the model needs no locks. A second,
  * tiny thread (vmfs/notify.c) only sends the kernel "this name is gone" notices, which may
  * have to wait for a directory lock; it shares nothing but its own queue. Nothing here
  * ever touches a path under our own mount point. */
@@ -19,11 +20,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "runtime/lifecycle.h"
-#include "runtime/run.h"
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
-#include "web/http.h"
 #include "vmfs/notify.h"
 #include "vmfs/slice.h"
 
@@ -46,6 +44,7 @@ static struct vfuse {
 	struct fuse_session *se;
 	struct parked *interrupted; /* answered after the current request: see on_interrupt */
 	bool closing;
+	const char *mountpoint;
 } F;
 
 static struct vcred req_cred(fuse_req_t req)
@@ -506,49 +505,70 @@ static void on_obj_remove(void *arg, const struct object *o)
 	notify_inval(node_ino(dir, o->ns->slot, 0), o->name);
 }
 
-static int on_tick(void *arg)
+static int fuse_attach(void *self, struct loop *l)
 {
-	struct vmfs *v = arg;
-	hoststats_sample(v->stats);
-	run_tick(&v->m);
-	return 0;
+	F.v->m.on_remove = on_obj_remove;
+	notify_start(F.se);
+	return loop_add_fd(l, fuse_session_fd(F.se), on_fuse_readable, NULL);
 }
 
-static int on_run_event(void *arg)
-{
-	struct vmfs *v = arg;
-	run_events(&v->m);
-	return 0;
-}
-
-static int on_rt_event(void *arg)
-{
-	struct vmfs *v = arg;
-	run_sources(&v->m);
-	return 0;
-}
-
-/* At exit, every parked reader is answered so that no process is left waiting. */
-static void unpark_all(struct vmfs *v)
+/* From now on a parked reader or writer that the daemon wakes is answered, not parked
+ * again, so that no process is left waiting. */
+static void fuse_stop(void *self)
 {
 	F.closing = true;
-	for (size_t i = 0; i < v->m.nns; i++)
-		for (int t = 0; t < 2; t++)
-			for (size_t j = 0; j < v->m.nss[i]->objs[t].n; j++) {
-				struct object *o = v->m.nss[i]->objs[t].v[j];
-				/* starts end now, so that their writers get the real answer */
-				lifecycle_start_settle(&v->m, o, false);
-				waitq_wake_all(&o->console_wq);
-				waitq_wake_all(&o->job_wq);
-			}
-	waitq_wake_all(slice_wq()); /* long commands stop where they are */
-	answer_interrupted();
 }
 
-int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint,
-		  bool foreground, int lockfd)
+static void fuse_close(void *self)
+{
+	answer_interrupted();
+	notify_stop();
+	F.v->m.on_remove = NULL;
+	evlog_add(&F.v->log, "unmounting %s", F.mountpoint);
+	fuse_session_unmount(F.se);
+	fuse_session_destroy(F.se);
+}
+
+static const struct door_ops fuse_door_ops = {fuse_attach, fuse_stop, fuse_close};
+
+int fuse_door_cmdline(struct fuse_args *args, struct fuse_cli *out)
+{
+	struct fuse_cmdline_opts fo = {0};
+	if (fuse_parse_cmdline(args, &fo) != 0)
+		return -1;
+	*out = (struct fuse_cli){fo.mountpoint, fo.foreground, fo.debug, fo.show_help,
+				 fo.show_version};
+	return 0;
+}
+
+const char *fuse_door_libversion(void) { return fuse_pkgversion(); }
+
+int fuse_door_options(struct fuse_args *args, const struct vmfs_conf *conf)
+{
+	/* the kernel checks modes against what getattr reports: Unix permissions are
+	 * vmfs's access control */
+	if (fuse_opt_add_arg(args, "-odefault_permissions,fsname=vmfs,subtype=vmfs") < 0)
+		return -1;
+	if (conf->allow_other && fuse_opt_add_arg(args, "-oallow_other") < 0)
+		return -1;
+	if (*conf->options) {
+		char *o = NULL;
+		if (asprintf(&o, "-o%s", conf->options) < 0 || fuse_opt_add_arg(args, o) < 0) {
+			free(o);
+			return -1;
+		}
+		free(o);
+	}
+	if (conf->debug && fuse_opt_add_arg(args, "-d") < 0)
+		return -1;
+	return 0;
+}
+
+int fuse_door_open(struct vmfs *v, struct fuse_args *args, const char *mountpoint,
+		   bool foreground, struct door *out)
 {
 	F.v = v;
+	F.mountpoint = mountpoint;
 	F.se = fuse_session_new(args, &vmfs_ll_ops, sizeof(vmfs_ll_ops), v);
 	if (!F.se)
 		return 2; /* libfuse said why (an unknown -o option, usually) */
@@ -556,29 +576,11 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 		fuse_session_destroy(F.se);
 		return 1;
 	}
+	/* libfuse's: the parent exits once the mount is there */
 	fuse_daemonize(foreground);
-	lock_note_pid(lockfd); /* the daemon's pid, not the parent's that just exited */
 	evlog_add(&v->log, "mounted at %s (pid %d)", mountpoint, (int)getpid());
 	int fd = fuse_session_fd(F.se);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	struct loop *l = loop_new();
-	int rc = 1;
-	v->m.on_remove = on_obj_remove;
-	notify_start(F.se);
-	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
-	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
-	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0 &&
-	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0 && slice_attach(l, fd) == 0 &&
-	    (!v->web || web_attach(v->web, l) == 0))
-		rc = loop_run(l);
-	web_close(v->web); /* its waiting requests first: they hold handles */
-	v->web = NULL;
-	unpark_all(v);
-	notify_stop();
-	v->m.on_remove = NULL;
-	loop_free(l);
-	evlog_add(&v->log, "unmounting %s", mountpoint);
-	fuse_session_unmount(F.se);
-	fuse_session_destroy(F.se);
-	return rc;
+	*out = (struct door){&fuse_door_ops, &F, fd};
+	return 0;
 }

@@ -146,7 +146,6 @@ struct vmfs {
 	/* The reason of the last refusal (node_reject), for a front end that answers with it
 	 * (HTTP); cleared by the front end before an operation. */
 	char last_err[1024];
-	struct web *web; /* the HTTP door (web/http.h), NULL if off */
 	struct cluster cl; /* the other hosts (cluster/cluster.h) */
 };
 

@@ -16,6 +16,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "vmfs/door.h"
 #include "vmfs/loop.h"
 #include "vmfs/remote.h"
 #include "web/auth.h"
@@ -662,8 +663,8 @@ static void web_free(struct web *w)
 	free(w);
 }
 
-int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *err,
-	     size_t errlen)
+static int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *err,
+		    size_t errlen)
 {
 	const char *addrport = c->web;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -868,8 +869,9 @@ static int web_authq_done(void *arg)
 	return 0;
 }
 
-int web_attach(struct web *w, struct loop *l)
+static int web_attach(void *self, struct loop *l)
 {
+	struct web *w = self;
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!i)
 		return -EINVAL;
@@ -883,10 +885,10 @@ int web_attach(struct web *w, struct loop *l)
 	return r ? r : loop_add_timer(l, 2000, web_tick, w);
 }
 
-void web_close(struct web *w)
+/* After the loop ended: connections are closed, suspended requests answered. */
+static void web_close(void *self)
 {
-	if (!w)
-		return;
+	struct web *w = self;
 	vnc_close_all(w);
 	/* libmicrohttpd must not be stopped with requests suspended: they are answered first */
 	while (w->parked) {
@@ -912,4 +914,16 @@ void web_close(struct web *w)
 	}
 	MHD_run(w->d);
 	web_free(w);
+}
+
+static const struct door_ops web_door_ops = {web_attach, web_close, NULL};
+
+int web_door_open(struct vmfs *v, const struct vmfs_conf *c, struct door *out, char *err,
+		  size_t errlen)
+{
+	struct web *w;
+	int r = web_open(v, c, &w, err, errlen);
+	if (!r)
+		*out = (struct door){&web_door_ops, w, -1};
+	return r;
 }
