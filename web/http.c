@@ -30,41 +30,6 @@
  * counted). */
 #define WEB_IDLE_S 30
 
-static int http_status(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		return MHD_HTTP_NOT_FOUND;
-	case EACCES:
-	case EPERM:
-		return MHD_HTTP_FORBIDDEN;
-	case EINVAL:
-	case ENAMETOOLONG:
-	case ERANGE:
-	case E2BIG:
-		return MHD_HTTP_BAD_REQUEST;
-	case EBUSY:
-	case EEXIST:
-	case ENOTEMPTY:
-	case EISDIR:
-	case EAGAIN:
-		return MHD_HTTP_CONFLICT;
-	default:
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	}
-}
-
-void web_fail(struct req *q, int err, const char *why)
-{
-	struct vmfs *v = q->w->v;
-	q->status = http_status(err);
-	q->out.len = 0;
-	q->type = "text/plain; charset=utf-8";
-	sb_printf(&q->out, "error: %s\n", why && *why ? why : *v->last_err ? v->last_err
-							: strerror(err));
-}
-
 /* Walks path from the root: components "." and ".." (also as %2e%2e: libmicrohttpd has
  * decoded the path) never name anything, and a symlink is not followed. With last, the
  * last component is not looked up but copied there (mkdir and rmdir act on it). */
@@ -111,34 +76,6 @@ static void write_done(struct req *q, ssize_t n)
 	q->status = MHD_HTTP_OK;
 	q->type = "text/plain; charset=utf-8";
 	sb_puts(&q->out, got > 0 ? buf : "ok\n");
-}
-
-void web_park(struct req *q)
-{
-	if ((q->next = q->w->parked))
-		q->next->prevp = &q->next;
-	q->w->parked = q;
-	q->prevp = &q->w->parked;
-	MHD_suspend_connection(q->c);
-}
-
-void web_unpark(struct req *q)
-{
-	if (q->prevp && (*q->prevp = q->next))
-		q->next->prevp = q->prevp;
-	q->prevp = NULL;
-	MHD_resume_connection(q->c);
-	web_soon(q->w);
-}
-
-const char *web_header(struct req *q, const char *name)
-{
-	return MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, name);
-}
-
-const char *web_arg(struct req *q, const char *name)
-{
-	return MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void write_wake(struct waiter *wt)
@@ -814,13 +751,6 @@ static void web_kick(struct web *w)
 		it.it_value.tv_sec = t / 1000;
 		it.it_value.tv_nsec = (long)(t % 1000) * 1000000L;
 	}
-	timerfd_settime(w->tfd, 0, &it, NULL);
-}
-
-/* Soon, from the loop: a resumed connection is served at once, not at the next tick. */
-void web_soon(struct web *w)
-{
-	struct itimerspec it = {{0, 0}, {0, 100000}};
 	timerfd_settime(w->tfd, 0, &it, NULL);
 }
 

@@ -87,6 +87,8 @@ struct req {
 	bool admin;                /* its user's rule is admin (web/auth.h) */
 };
 
+/* web/req.c, the helpers every kind of answer uses (http.c is the server, which calls the
+ * answers; nothing calls back into it). */
 /* The answer to an operation that failed with errno err, with its reason (else the one
  * log recorded, else strerror). */
 void web_fail(struct req *q, int err, const char *why);
