@@ -68,8 +68,11 @@ int daemon_run(struct vmfs *v, struct door *doors, size_t n)
 	int rc = 1;
 	if (l && !attach_all(v, l, doors, n))
 		rc = loop_run(l);
+	/* from now on a waiting request that is woken is answered, not made to wait again */
+	v->exiting = true;
 	for (size_t i = 0; i < n; i++)
-		doors[i].ops->stop(doors[i].self);
+		if (doors[i].ops->stop)
+			doors[i].ops->stop(doors[i].self);
 	wake_all(v);
 	loop_free(l);
 	for (size_t i = 0; i < n; i++)

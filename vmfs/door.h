@@ -9,8 +9,9 @@ struct loop;
 struct door_ops {
 	/* Joins the event loop: the door's descriptors and timers. */
 	int (*attach)(void *self, struct loop *l);
-	/* The loop has ended: every request the door holds waiting is answered (or marked to
-	 * be answered when the model next wakes it: the daemon wakes every queue after). */
+	/* The loop has ended: every request the door holds waiting is answered. NULL: its
+	 * requests wait on the model's queues, which the daemon wakes after (struct vmfs's
+	 * exiting then says to answer them). */
 	void (*stop)(void *self);
 	/* After the loop is gone: the door closes and frees itself. NULL: stop did it all. */
 	void (*close)(void *self);

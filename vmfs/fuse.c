@@ -24,12 +24,14 @@
 #include "vmfs/loop.h"
 #include "vmfs/notify.h"
 #include "vmfs/slice.h"
+#include "vmfs/vreq.h"
 
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
 
 struct parked {
-	struct waiter w;
+	struct waiter w;          /* a read's */
+	struct vreq q;            /* a write's (its waiter is q.w) */
 	struct parked *next_intr; /* on the interrupted list */
 	fuse_req_t req;
 	struct vhandle *h;
@@ -43,7 +45,6 @@ static struct vfuse {
 	struct vmfs *v;
 	struct fuse_session *se;
 	struct parked *interrupted; /* answered after the current request: see on_interrupt */
-	bool closing;
 	const char *mountpoint;
 } F;
 
@@ -251,7 +252,7 @@ static bool read_or_park(struct parked *p)
 	}
 	ssize_t n = node_read(F.v, p->h, buf, p->size, p->off);
 	struct waitq *q = n == -EAGAIN ? node_waitq(F.v, p->h) : NULL;
-	if (n == -EAGAIN && q && !(p->h->flags & O_NONBLOCK) && !F.closing) {
+	if (n == -EAGAIN && q && !(p->h->flags & O_NONBLOCK) && !F.v->exiting) {
 		if (buf != stack)
 			free(buf);
 		p->w.wake = park_wake;
@@ -271,7 +272,7 @@ static bool read_or_park(struct parked *p)
 static void park_wake(struct waiter *w)
 {
 	struct parked *p = (struct parked *)w;
-	if (F.closing) {
+	if (F.v->exiting) {
 		fuse_reply_err(p->req, EINTR);
 		free(p);
 		return;
@@ -288,7 +289,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 	if (p->interrupted)
 		return;
 	p->interrupted = true;
-	waiter_del(&p->w);
+	waiter_del(p->write ? &p->q.w : &p->w);
 	p->next_intr = F.interrupted;
 	F.interrupted = p;
 }
@@ -299,7 +300,7 @@ static void answer_interrupted(void)
 		struct parked *p = F.interrupted;
 		F.interrupted = p->next_intr;
 		if (p->write)
-			node_write_abandon(p->h); /* the command goes on; its end is logged */
+			vreq_abandon(&p->q); /* the command goes on; its end is logged */
 		fuse_reply_err(p->req, EINTR);
 		free(p);
 	}
@@ -326,18 +327,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 #define NOTIFY_SETTLE_MS 100 /* what a write that removed objects may wait for the kernel */
 
-static void write_wake(struct waiter *w)
+static void write_respond(struct vreq *q, ssize_t n)
 {
-	struct parked *p = (struct parked *)w;
-	ssize_t n = node_write_resume(F.v, p->h);
-	if (n == -EINPROGRESS && !F.closing) {
-		waitq_add(node_waitq(F.v, p->h), &p->w);
-		return;
-	}
-	if (n == -EINPROGRESS) {
-		node_write_abandon(p->h); /* vmfs is exiting: the command is cut short */
-		n = -EINTR;
-	}
+	struct parked *p = (struct parked *)((char *)q - offsetof(struct parked, q));
 	notify_settle(NOTIFY_SETTLE_MS);
 	if (n < 0)
 		fuse_reply_err(p->req, -n);
@@ -351,29 +343,19 @@ static void write_wake(struct waiter *w)
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct vhandle *h = (struct vhandle *)(uintptr_t)fi->fh;
-	struct vcred c = req_cred(req);
-	ssize_t n = node_write(F.v, h, buf, size, off, &c);
-	struct waitq *q = n == -EINPROGRESS ? node_waitq(F.v, h) : NULL;
-	struct parked *p = q ? calloc(1, sizeof(*p)) : NULL;
-	if (p) {
-		p->req = req;
-		p->h = h;
-		p->write = true;
-		p->w.wake = write_wake;
-		waitq_add(q, &p->w);
-		fuse_req_interrupt_func(req, on_interrupt, p);
+	struct parked *p = calloc(1, sizeof(*p));
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (n == -EINPROGRESS) {
-		node_write_abandon(h);
-		n = q ? -ENOMEM : -EIO;
-	}
-	notify_settle(NOTIFY_SETTLE_MS);
-	if (n < 0)
-		fuse_reply_err(req, -n);
-	else
-		fuse_reply_write(req, n);
+	p->req = req;
+	p->write = true;
+	p->h = (struct vhandle *)(uintptr_t)fi->fh;
+	p->q = (struct vreq){.v = F.v, .cred = req_cred(req), .h = p->h,
+			     .respond = write_respond};
+	/* waiting: an interrupt must be able to find it (p is not touched after this) */
+	if (vreq_write(&p->q, buf, size, off))
+		fuse_req_interrupt_func(req, on_interrupt, p);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -512,13 +494,6 @@ static int fuse_attach(void *self, struct loop *l)
 	return loop_add_fd(l, fuse_session_fd(F.se), on_fuse_readable, NULL);
 }
 
-/* From now on a parked reader or writer that the daemon wakes is answered, not parked
- * again, so that no process is left waiting. */
-static void fuse_stop(void *self)
-{
-	F.closing = true;
-}
-
 static void fuse_close(void *self)
 {
 	answer_interrupted();
@@ -529,7 +504,7 @@ static void fuse_close(void *self)
 	fuse_session_destroy(F.se);
 }
 
-static const struct door_ops fuse_door_ops = {fuse_attach, fuse_stop, fuse_close};
+static const struct door_ops fuse_door_ops = {fuse_attach, NULL, fuse_close};
 
 int fuse_door_cmdline(struct fuse_args *args, struct fuse_cli *out)
 {

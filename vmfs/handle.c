@@ -14,6 +14,7 @@
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
 #include "vmfs/slice.h"
+#include "vmfs/vreq.h"
 
 #define CTL_MAX_COMMANDS 1000
 #define CTL_MAX_BYTES 65536
@@ -384,8 +385,9 @@ static int ctl_host_check(struct vhandle *h, char **line, char **alt, char *err,
 /* Runs the lines written, from h->ctl_next on, each as one command; stops at the first
  * that fails, or at one that goes on in the background (-EINPROGRESS: the write waits on
  * node_waitq, then node_write_resume goes on from the next line). */
-static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
+static ssize_t ctl_run(struct vmfs *v, struct vreq *q)
 {
+	struct vhandle *h = q->h;
 	char err[1024], what[64];
 	while (h->ctl_next) {
 		if (h->ctl_any && slice_over()) {
@@ -405,23 +407,18 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 		free(h->ctl_cmd);
 		h->ctl_cmd = strdup(line); /* for messages: the handler cuts line into words */
 		err[0] = 0;
-		v->wait = NULL;
-		v->rwait = NULL;
-		v->job = NULL;
+		q->wait = (struct vwait){0};
 		char *alt = NULL;
 		int r = h->ctl_cmd ? ctl_host_check(h, &line, &alt, err, sizeof(err)) : -ENOMEM;
 		if (!r)
-			r = h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err));
+			r = h->n.e->ctl(v, q, line, &h->reply, err, sizeof(err));
 		free(alt);
 		if (r == -EINPROGRESS) {
-			h->batch = v->wait;
-			h->batch_count = v->wait_count;
-			h->rbatch = v->rwait;
-			h->rverb = v->rwait_reply;
-			h->job = v->job;
-			v->wait = NULL;
-			v->rwait = NULL;
-			v->job = NULL;
+			h->batch = q->wait.batch;
+			h->batch_count = q->wait.count;
+			h->rbatch = q->wait.rbatch;
+			h->rverb = q->wait.rverb;
+			h->job = q->wait.job;
 			return r;
 		}
 		if (r)
@@ -478,8 +475,9 @@ static int ctl_check(const char *buf, size_t size, char *why, size_t whylen)
 	return 0;
 }
 
-static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
+static ssize_t ctl_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size)
 {
+	struct vhandle *h = q->h;
 	char why[300], what[64];
 	if (h->ctl_text)
 		return -EBUSY; /* a write on this descriptor still waits for its command */
@@ -499,11 +497,12 @@ static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, siz
 	slice_begin();
 	h->reply.len = 0;
 	h->reply_pos = 0;
-	return ctl_run(v, h);
+	return ctl_run(v, q);
 }
 
-ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
+ssize_t node_write_resume(struct vmfs *v, struct vreq *q)
 {
+	struct vhandle *h = q->h;
 	char err[1024] = "";
 	int r = 0;
 	if (h->n.e->file == VF_REMOTE)
@@ -511,7 +510,7 @@ ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
 	slice_begin();
 	if (h->sliced) {
 		h->sliced = false;
-		return ctl_run(v, h);
+		return ctl_run(v, q);
 	}
 	if (h->job) {
 		r = nsjob_run(v, h->job, &h->reply, err, sizeof(err));
@@ -519,7 +518,7 @@ ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
 			return r;
 		nsjob_free(h->job);
 		h->job = NULL;
-		return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
+		return r ? ctl_fail(v, h, err, r) : ctl_run(v, q);
 	}
 	if (h->batch) {
 		enum verb verb;
@@ -551,7 +550,7 @@ ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
 		}
 		rbatch_put(b);
 	}
-	return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
+	return r ? ctl_fail(v, h, err, r) : ctl_run(v, q);
 }
 
 void node_write_abandon(struct vhandle *h)
@@ -559,17 +558,17 @@ void node_write_abandon(struct vhandle *h)
 	ctl_done(h);
 }
 
-ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
-		   const struct vcred *c)
+ssize_t node_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size, off_t off)
 {
+	struct vhandle *h = q->h;
 	model_changes++;
 	if ((h->n.obj && h->n.obj->gone) || (h->n.ns && h->n.ns->gone))
 		return -ENOENT; /* removed while this descriptor stayed open */
 	switch (h->n.e->file) {
 	case VF_VALUE:
-		return value_write(v, h, buf, size, off, c);
+		return value_write(v, h, buf, size, off, &q->cred);
 	case VF_CTL:
-		return ctl_write(v, h, buf, size);
+		return ctl_write(v, q, buf, size);
 	case VF_STREAM: {
 		ssize_t n = console_write(&v->m, h->n.obj, buf, size);
 		if (n == -EBUSY)

@@ -78,17 +78,14 @@ static void write_done(struct req *q, ssize_t n)
 	sb_puts(&q->out, got > 0 ? buf : "ok\n");
 }
 
-static void write_wake(struct waiter *wt)
+static void write_respond(struct vreq *vq, ssize_t n)
 {
-	struct req *q = (struct req *)((char *)wt - offsetof(struct req, wt));
-	ssize_t n = node_write_resume(q->w->v, q->h);
-	if (n == -EINPROGRESS) {
-		waitq_add(node_waitq(q->w->v, q->h), &q->wt);
-		return;
-	}
+	struct req *q = (struct req *)((char *)vq - offsetof(struct req, vq));
 	write_done(q, n);
-	q->done = true;
-	web_unpark(q);
+	if (vq->later) { /* the connection was suspended meanwhile */
+		q->done = true;
+		web_unpark(q);
+	}
 }
 
 /* The request's user may read path by their rules (the token: everything). */
@@ -122,14 +119,11 @@ static void put_file(struct req *q, const struct vnode *n)
 		web_fail(q, -r, NULL);
 		return;
 	}
-	ssize_t w = node_write(v, q->h, q->body.p ? q->body.p : "", q->body.len, 0, &c);
-	if (w == -EINPROGRESS) {
-		q->wt.wake = write_wake;
-		waitq_add(node_waitq(v, q->h), &q->wt);
+	q->vq.cred = c;
+	q->vq.h = q->h;
+	q->vq.respond = write_respond;
+	if (vreq_write(&q->vq, q->body.p ? q->body.p : "", q->body.len, 0))
 		web_park(q);
-		return;
-	}
-	write_done(q, w);
 }
 
 /* A request that changes something, or opens a VNC session, from a page of another site is
@@ -314,7 +308,7 @@ static bool is_dir(const struct vnode *n)
 	return n->e->file == VF_DIR || n->e->kind == VK_IMAGES;
 }
 
-static void handle(struct req *q, const char *url, const char *method)
+static void serve(struct req *q, const char *url, const char *method)
 {
 	struct vmfs *v = q->w->v;
 	struct vnode n;
@@ -324,7 +318,6 @@ static void handle(struct req *q, const char *url, const char *method)
 	bool del = !strcmp(method, "DELETE");
 	const char *upgrade = web_header(q, "Upgrade");
 	bool ws = get && upgrade && !strcasecmp(upgrade, "websocket");
-	v->last_err[0] = 0;
 	if (!get && !del && strcmp(method, "PUT") && strcmp(method, "POST")) {
 		q->status = MHD_HTTP_METHOD_NOT_ALLOWED;
 		sb_puts(&q->out, "error: use GET, PUT, POST or DELETE\n");
@@ -436,6 +429,16 @@ static void handle(struct req *q, const char *url, const char *method)
 	}
 }
 
+/* The request as the node operations see it (vmfs/vreq.h) is q->vq, current while it is
+ * served: the reasons of its refusals are its own. */
+static void handle(struct req *q, const char *url, const char *method)
+{
+	q->vq = (struct vreq){.v = q->w->v, .cred = q->w->cred};
+	struct vreq *was = vreq_enter(&q->vq);
+	serve(q, url, method);
+	vreq_enter(was);
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *data,
 			      size_t *size, void **state)
@@ -509,7 +512,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 		authq_forget(q->w->aq, q);
 	if (q->h) {
 		if (!q->stream && !q->reading) /* gone while its start went on: it goes on */
-			node_write_abandon(q->h);
+			vreq_abandon(&q->vq);
 		node_release(q->w->v, q->h);
 	}
 	free(q->url);
@@ -833,7 +836,7 @@ static void web_close(void *self)
 			q->done = true;
 		} else if (!q->stream) {
 			if (!q->reading)
-				node_write_abandon(q->h);
+				vreq_abandon(&q->vq);
 			node_release(w->v, q->h);
 			q->h = NULL;
 			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");

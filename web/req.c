@@ -35,11 +35,10 @@ static int http_status(int err)
 
 void web_fail(struct req *q, int err, const char *why)
 {
-	struct vmfs *v = q->w->v;
 	q->status = http_status(err);
 	q->out.len = 0;
 	q->type = "text/plain; charset=utf-8";
-	sb_printf(&q->out, "error: %s\n", why && *why ? why : *v->last_err ? v->last_err
+	sb_printf(&q->out, "error: %s\n", why && *why ? why : *q->vq.why ? q->vq.why
 							: strerror(err));
 }
 

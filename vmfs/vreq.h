@@ -1,0 +1,58 @@
+/* A request: one operation from any door (FUSE, HTTP, the 9P one to come), as the node
+ * operations see it. It carries who asks, the open file it acts on (and so its node,
+ * h->n), what a command that goes on leaves to be waited for, and how the door answers:
+ * once, through respond, either at once or later from the event loop (as lib9p's Req and
+ * respond()). A door embeds it in its own request and keeps it alive until respond.
+ *
+ * A write through vreq_write: node_write runs; a ctl command that goes on in the
+ * background (a start, a commit, a verb in slices, members' answers) says what it waits
+ * for in q->wait; the request then waits on node_waitq and node_write_resume is called
+ * when it wakes, until the write has its outcome. */
+#ifndef VMFS_VREQ_H
+#define VMFS_VREQ_H
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/waitq.h"
+#include "vmfs/node.h"
+
+/* What a ctl handler that returns -EINPROGRESS leaves for the write to wait on: the batch
+ * of starts (count: answer "ok: VERB N" as the namespace ctl does), members' answers and
+ * the verb of their "ok: VERB N", a verb on many objects done in slices (vmfs/slice.h). A
+ * commit needs none: it waits on its object. */
+struct vwait {
+	struct lcbatch *batch;
+	bool count;
+	struct rbatch *rbatch;
+	const char *rverb;
+	struct nsjob *job;
+};
+
+struct vreq {
+	struct vmfs *v;
+	struct vcred cred;   /* who asks */
+	struct vhandle *h;   /* the open file */
+	struct vwait wait;   /* set by the ctl handler of the command being run */
+	struct waiter w;     /* while it waits: on node_waitq(h) */
+	bool later;          /* it waited: respond comes from the event loop */
+	/* The reason of the last refusal while it ran (node_reject), for a door that answers
+	 * with words (HTTP); "" if none. */
+	char why[1024];
+	/* The door's answer, called once: bytes written, or -errno. */
+	void (*respond)(struct vreq *q, ssize_t result);
+};
+
+/* Writes size bytes of buf at off to q->h; q->respond is called at once or, when the write
+ * waits for its command, later. Returns true when it waits (q->later). */
+bool vreq_write(struct vreq *q, const char *buf, size_t size, off_t off);
+/* The request being run, which node_reject's reasons go to: a door sets it around each
+ * operation it runs (and back to what it was after: vreq_enter returns that); a woken
+ * request is entered by whoever wakes it. The loop runs one request at a time, so there
+ * is one. NULL: none (the reason is only logged). */
+struct vreq *vreq_enter(struct vreq *q);
+/* node_reject's: "what: why" becomes the current request's reason. */
+void vreq_reason(const char *what, const char *why);
+/* A waiting write whose asker went away (an interrupt, a closed connection): it waits no
+ * more and is not answered; its command goes on, and its end is logged. */
+void vreq_abandon(struct vreq *q);
+#endif
