@@ -3,9 +3,9 @@
  * into replies.
  *
  * Why the low-level API: a console read that has nothing to return yet must wait without
- * holding a thread (DESIGN.md). Here such a request is parked on the object's wait queue
- * and answered later from the event loop; 200 readers cost 200 small structs, and
- * `cat info` is answered meanwhile.
+ * holding a thread. Here such a request is a struct vreq (vmfs/vreq.h), parked on the
+ * object's wait queue and answered later from the event loop; 200 readers cost 200 small
+ * structs, and `cat info` is answered meanwhile.
  *
  * Threads: the daemon's event loop (vmfs/daemon.c) reads /dev/fuse among its other
  * sources and runs every request to completion, so the model needs no locks. A second,
@@ -29,16 +29,12 @@
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
 
+/* A read or write that may wait (a console with nothing yet, a ctl command that goes on). */
 struct parked {
-	struct waiter w;          /* a read's */
-	struct vreq q;            /* a write's (its waiter is q.w) */
+	struct vreq q; /* first: respond's q is the parked request */
 	struct parked *next_intr; /* on the interrupted list */
 	fuse_req_t req;
-	struct vhandle *h;
-	size_t size;
-	off_t off;
 	bool interrupted;
-	bool write; /* a ctl write waiting for its command (a start, a commit), not a read */
 };
 
 static struct vfuse {
@@ -237,49 +233,6 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		node_release(F.v, h);
 }
 
-static void park_wake(struct waiter *w);
-
-/* Tries the read; a stream with nothing yet is parked on its wait queue (returns true),
- * anything else is answered and p freed. */
-static bool read_or_park(struct parked *p)
-{
-	char stack[8192];
-	char *buf = p->size <= sizeof(stack) ? stack : malloc(p->size);
-	if (!buf) {
-		fuse_reply_err(p->req, ENOMEM);
-		free(p);
-		return false;
-	}
-	ssize_t n = node_read(F.v, p->h, buf, p->size, p->off);
-	struct waitq *q = n == -EAGAIN ? node_waitq(F.v, p->h) : NULL;
-	if (n == -EAGAIN && q && !(p->h->flags & O_NONBLOCK) && !F.v->exiting) {
-		if (buf != stack)
-			free(buf);
-		p->w.wake = park_wake;
-		waitq_add(q, &p->w);
-		return true;
-	}
-	if (n < 0)
-		fuse_reply_err(p->req, -n);
-	else
-		fuse_reply_buf(p->req, buf, n);
-	if (buf != stack)
-		free(buf);
-	free(p);
-	return false;
-}
-
-static void park_wake(struct waiter *w)
-{
-	struct parked *p = (struct parked *)w;
-	if (F.v->exiting) {
-		fuse_reply_err(p->req, EINTR);
-		free(p);
-		return;
-	}
-	read_or_park(p);
-}
-
 /* Called by libfuse while it holds the request's lock, and sometimes from inside
  * fuse_req_interrupt_func: replying here would free the request under libfuse's feet, so
  * the reader is unparked now and answered (EINTR) after the current request. */
@@ -289,7 +242,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 	if (p->interrupted)
 		return;
 	p->interrupted = true;
-	waiter_del(p->write ? &p->q.w : &p->w);
+	waiter_del(&p->q.w);
 	p->next_intr = F.interrupted;
 	F.interrupted = p;
 }
@@ -299,29 +252,56 @@ static void answer_interrupted(void)
 	while (F.interrupted) {
 		struct parked *p = F.interrupted;
 		F.interrupted = p->next_intr;
-		if (p->write)
-			vreq_abandon(&p->q); /* the command goes on; its end is logged */
+		vreq_abandon(&p->q); /* a write's command goes on; its end is logged */
 		fuse_reply_err(p->req, EINTR);
 		free(p);
 	}
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+static void read_respond(struct vreq *q, ssize_t n)
+{
+	struct parked *p = (struct parked *)q;
+	if (n < 0)
+		fuse_reply_err(p->req, -n);
+	else
+		fuse_reply_buf(p->req, q->data, n);
+	free(p);
+}
+
+static struct parked *parked_new(fuse_req_t req, struct fuse_file_info *fi,
+				 void (*respond)(struct vreq *q, ssize_t n))
 {
 	struct parked *p = calloc(1, sizeof(*p));
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
-		return;
+		return NULL;
 	}
 	p->req = req;
-	p->h = (struct vhandle *)(uintptr_t)fi->fh;
-	p->size = size;
-	p->off = off;
-	p->h->flags = (p->h->flags & ~O_NONBLOCK) | (fi->flags & O_NONBLOCK);
+	p->q = (struct vreq){.v = F.v, .cred = req_cred(req),
+			     .h = (struct vhandle *)(uintptr_t)fi->fh, .respond = respond};
+	return p;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct parked *p = parked_new(req, fi, read_respond);
+	if (!p)
+		return;
+	char stack[8192];
+	char *buf = size <= sizeof(stack) ? stack : malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		free(p);
+		return;
+	}
+	p->q.h->flags = (p->q.h->flags & ~O_NONBLOCK) | (fi->flags & O_NONBLOCK);
 	/* parked: an interrupt must be able to find it. The callback may run at once if the
 	 * reader was interrupted already, so p is not touched after this. */
-	if (read_or_park(p))
+	bool waits = vreq_read(&p->q, buf, size, off);
+	if (buf != stack)
+		free(buf);
+	if (waits)
 		fuse_req_interrupt_func(req, on_interrupt, p);
 }
 
@@ -329,7 +309,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void write_respond(struct vreq *q, ssize_t n)
 {
-	struct parked *p = (struct parked *)((char *)q - offsetof(struct parked, q));
+	struct parked *p = (struct parked *)q;
 	notify_settle(NOTIFY_SETTLE_MS);
 	if (n < 0)
 		fuse_reply_err(p->req, -n);
@@ -343,18 +323,9 @@ static void write_respond(struct vreq *q, ssize_t n)
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct parked *p = calloc(1, sizeof(*p));
-	if (!p) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	p->req = req;
-	p->write = true;
-	p->h = (struct vhandle *)(uintptr_t)fi->fh;
-	p->q = (struct vreq){.v = F.v, .cred = req_cred(req), .h = p->h,
-			     .respond = write_respond};
+	struct parked *p = parked_new(req, fi, write_respond);
 	/* waiting: an interrupt must be able to find it (p is not touched after this) */
-	if (vreq_write(&p->q, buf, size, off))
+	if (p && vreq_write(&p->q, buf, size, off))
 		fuse_req_interrupt_func(req, on_interrupt, p);
 }
 
