@@ -49,16 +49,17 @@ struct vreq {
 	void (*respond)(struct vreq *q, ssize_t result);
 };
 
-/* Reads at most size bytes at off of q->h into buf (the caller's, for the try at once); q->respond
- * is called at once or, when a stream has nothing yet, later. Returns true when it waits. */
+/* Reads at most size bytes at off of q->h into buf (the caller's, for the try at once);
+ * q->respond is called at once or, when a stream has nothing yet, later. Returns true when
+ * it waits. */
 bool vreq_read(struct vreq *q, char *buf, size_t size, off_t off);
 /* Writes size bytes of buf at off to q->h; q->respond is called at once or, when the write
  * waits for its command, later. Returns true when it waits (q->later). */
 bool vreq_write(struct vreq *q, const char *buf, size_t size, off_t off);
 /* The request being run, which node_reject's reasons go to: a door sets it around each
- * operation it runs (and back to what it was after: vreq_enter returns that); a woken
- * request is entered by whoever wakes it. The loop runs one request at a time, so there
- * is one. NULL: none (the reason is only logged). */
+ * operation it runs (and back to what it was after: vreq_enter returns that); vreq_read
+ * and vreq_write enter theirs, and so do their wakes. The loop runs one request at a time,
+ * so there is one. NULL: none (the reason is only logged). */
 struct vreq *vreq_enter(struct vreq *q);
 /* node_reject's: "what: why" becomes the current request's reason. */
 void vreq_reason(const char *what, const char *why);
