@@ -192,18 +192,17 @@ static void open_flags(const struct vhandle *h, struct fuse_file_info *fi)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vnode n;
-	struct vhandle *h = NULL;
-	struct vcred c = req_cred(req);
+	struct vreq q = {.v = F.v, .cred = req_cred(req)};
 	int r = node_of(ino, &n);
 	if (!r)
-		r = node_open(F.v, &n, fi->flags, &c, &h);
+		r = vreq_open(&q, &n, fi->flags);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	open_flags(h, fi);
+	open_flags(q.h, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
-		node_release(F.v, h);
+		vreq_release(&q);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -331,7 +330,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	node_release(F.v, (struct vhandle *)(uintptr_t)fi->fh);
+	struct vreq q = {.v = F.v, .cred = req_cred(req), .h = (struct vhandle *)(uintptr_t)fi->fh};
+	vreq_release(&q);
 	fuse_reply_err(req, 0);
 }
 

@@ -22,6 +22,22 @@ void vreq_reason(const char *what, const char *why)
 		snprintf(current->why, sizeof(current->why), "%s: %s", what, why);
 }
 
+int vreq_open(struct vreq *q, const struct vnode *n, int flags)
+{
+	struct vreq *was = vreq_enter(q);
+	int r = node_open(q->v, n, flags, &q->cred, &q->h);
+	vreq_enter(was);
+	return r;
+}
+
+void vreq_release(struct vreq *q)
+{
+	struct vreq *was = vreq_enter(q);
+	node_release(q->v, q->h);
+	vreq_enter(was);
+	q->h = NULL;
+}
+
 static void read_wake(struct waiter *w);
 
 /* Tries q's read into buf: answered, or parked on the stream's queue (true). */

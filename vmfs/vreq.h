@@ -4,6 +4,7 @@
  * once, through respond, either at once or later from the event loop (as lib9p's Req and
  * respond()). A door embeds it in its own request and keeps it alive until respond.
  *
+ * A file is opened (vreq_open), read and written, and released (vreq_release) through it.
  * A read through vreq_read: a stream with nothing yet (a console) waits on node_waitq
  * and is tried again when it wakes, unless its file is O_NONBLOCK.
  *
@@ -49,6 +50,10 @@ struct vreq {
 	void (*respond)(struct vreq *q, ssize_t result);
 };
 
+/* Opens n for q (flags: open(2)'s) as q's asker: q->h. 0 or -errno. */
+int vreq_open(struct vreq *q, const struct vnode *n, int flags);
+/* Closes q->h (the last of its descriptors). */
+void vreq_release(struct vreq *q);
 /* Reads at most size bytes at off of q->h into buf (the caller's, for the try at once);
  * q->respond is called at once or, when a stream has nothing yet, later. Returns true when
  * it waits. */

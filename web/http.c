@@ -63,7 +63,7 @@ static void write_done(struct req *q, ssize_t n)
 	char buf[8192];
 	ssize_t got = q->h->n.e->file == VF_CTL ? node_read(v, q->h, buf, sizeof(buf) - 1, 0) : 0;
 	buf[got > 0 ? got : 0] = 0;
-	node_release(v, q->h);
+	vreq_release(&q->vq);
 	q->h = NULL;
 	if (n < 0) {
 		/* a ctl's reply is "error: REASON\n" already */
@@ -108,19 +108,16 @@ static bool req_may_read(const void *ctx, const char *path)
 
 static void put_file(struct req *q, const struct vnode *n)
 {
-	struct vmfs *v = q->w->v;
 	int flags = n->e->file == VF_CTL ? O_RDWR : O_WRONLY | O_TRUNC;
-	struct vcred c = q->w->cred;
-	c.admin = q->admin;
-	c.may_read = req_may_read;
-	c.ctx = q;
-	int r = node_open(v, n, flags, &c, &q->h);
+	q->vq.cred.admin = q->admin;
+	q->vq.cred.may_read = req_may_read;
+	q->vq.cred.ctx = q;
+	int r = vreq_open(&q->vq, n, flags);
+	q->h = q->vq.h;
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;
 	}
-	q->vq.cred = c;
-	q->vq.h = q->h;
 	q->vq.respond = write_respond;
 	if (vreq_write(&q->vq, q->body.p ? q->body.p : "", q->body.len, 0))
 		web_park(q);
