@@ -49,7 +49,7 @@ static struct vreq *start(struct vmfs *v, struct vreq *q, const char *text)
 	*q = (struct vreq){.v = v, .cred = root, .respond = respond};
 	answers = 0;
 	answer = 0;
-	int r = node_open(v, &n, O_RDWR, &root, &q->h);
+	int r = vreq_open(q, &n, O_RDWR);
 	ok(r == 0, "%s: opened", text);
 	return q;
 }
@@ -80,18 +80,18 @@ int main(void)
 	ok(!vreq_read(&q, buf, sizeof(buf), 0), "reading the reply back does not wait");
 	ok(answers == 1 && answer == 9 && !memcmp(q.data, "ok: good\n", 9),
 	   "answered once, with the reply");
-	node_release(&v, q.h);
+	vreq_release(&q);
 
 	start(&v, &q, "bad");
 	ok(!vreq_write(&q, "bad\n", 4, 0), "a refused command does not wait");
 	ok(answers == 1 && answer == -EINVAL, "answered once, with the error");
 	is_str(q.why, "ctl: \"bad\": no such command", "the reason is the request's");
-	node_release(&v, q.h);
+	vreq_release(&q);
 
 	start(&v, &q, "nowhere");
 	ok(!vreq_write(&q, "nowhere\n", 8, 0), "a command with nothing to wait on does not wait");
 	ok(answers == 1 && answer == -EIO, "answered EIO");
-	node_release(&v, q.h);
+	vreq_release(&q);
 
 	members = rbatch_new();
 	members->refs++; /* this test's own */
@@ -104,7 +104,7 @@ int main(void)
 	waitq_wake_all(&members->wq);
 	ok(answers == 1 && answer == 10, "answered when woken, with the whole write's bytes");
 	is_str(reply_of(&v, q.h), "ok: waited 3\nok: good\n", "the lines after it ran then");
-	node_release(&v, q.h);
+	vreq_release(&q);
 	rbatch_put(members);
 
 	members = rbatch_new();
@@ -115,7 +115,7 @@ int main(void)
 	v.exiting = true;
 	waitq_wake_all(&members->wq);
 	ok(answers == 1 && answer == -EINTR, "woken while vmfs exits: EINTR, not waiting again");
-	node_release(&v, q.h);
+	vreq_release(&q);
 	rbatch_put(members);
 
 	struct vreq a = {0}, b = {0};
