@@ -8,6 +8,7 @@
 #include "runtime/qmp_allow.h"
 #include "runtime/vm.h"
 #include "vmfs/fkind.h"
+#include "vmfs/vreq.h"
 #include "vmfs/slice.h"
 
 #define CTL_MAX_COMMANDS 1000
@@ -98,8 +99,9 @@ static int ctl_host_check(struct vhandle *h, char **line, char **alt, char *err,
 /* Runs the lines written, from h->ctl_next on, each as one command; stops at the first
  * that fails, or at one that goes on in the background (-EINPROGRESS: the write waits on
  * node_waitq, then node_write_resume goes on from the next line). */
-static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
+static ssize_t ctl_run(struct vmfs *v, struct vreq *q)
 {
+	struct vhandle *h = q->h;
 	char err[1024], what[64];
 	while (h->ctl_next) {
 		if (h->ctl_any && slice_over()) {
@@ -119,23 +121,18 @@ static ssize_t ctl_run(struct vmfs *v, struct vhandle *h)
 		free(h->ctl_cmd);
 		h->ctl_cmd = strdup(line); /* for messages: the handler cuts line into words */
 		err[0] = 0;
-		v->wait = NULL;
-		v->rwait = NULL;
-		v->job = NULL;
+		q->wait = (struct vwait){0};
 		char *alt = NULL;
 		int r = h->ctl_cmd ? ctl_host_check(h, &line, &alt, err, sizeof(err)) : -ENOMEM;
 		if (!r)
-			r = h->n.e->ctl(v, &h->n, line, &h->reply, err, sizeof(err));
+			r = h->n.e->ctl(v, q, line, &h->reply, err, sizeof(err));
 		free(alt);
 		if (r == -EINPROGRESS) {
-			h->batch = v->wait;
-			h->batch_count = v->wait_count;
-			h->rbatch = v->rwait;
-			h->rverb = v->rwait_reply;
-			h->job = v->job;
-			v->wait = NULL;
-			v->rwait = NULL;
-			v->job = NULL;
+			h->batch = q->wait.batch;
+			h->batch_count = q->wait.count;
+			h->rbatch = q->wait.rbatch;
+			h->rverb = q->wait.rverb;
+			h->job = q->wait.job;
 			return r;
 		}
 		if (r)
@@ -192,9 +189,10 @@ static int ctl_check(const char *buf, size_t size, char *why, size_t whylen)
 	return 0;
 }
 
-static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
-			 off_t off, const struct vcred *c)
+static ssize_t ctl_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size,
+			 off_t off)
 {
+	struct vhandle *h = q->h;
 	char why[300], what[64];
 	if (h->ctl_text)
 		return -EBUSY; /* a write on this descriptor still waits for its command */
@@ -214,19 +212,20 @@ static ssize_t ctl_write(struct vmfs *v, struct vhandle *h, const char *buf, siz
 	slice_begin();
 	h->reply.len = 0;
 	h->reply_pos = 0;
-	return ctl_run(v, h);
+	return ctl_run(v, q);
 }
 
 
 /* A write whose commands went on in the background: their outcome, then its next lines. */
-static ssize_t ctl_resume(struct vmfs *v, struct vhandle *h)
+static ssize_t ctl_resume(struct vmfs *v, struct vreq *q)
 {
+	struct vhandle *h = q->h;
 	char err[1024] = "";
 	int r = 0;
 	slice_begin();
 	if (h->sliced) {
 		h->sliced = false;
-		return ctl_run(v, h);
+		return ctl_run(v, q);
 	}
 	if (h->job) {
 		r = nsjob_run(v, h->job, &h->reply, err, sizeof(err));
@@ -234,7 +233,7 @@ static ssize_t ctl_resume(struct vmfs *v, struct vhandle *h)
 			return r;
 		nsjob_free(h->job);
 		h->job = NULL;
-		return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
+		return r ? ctl_fail(v, h, err, r) : ctl_run(v, q);
 	}
 	if (h->batch) {
 		enum verb verb;
@@ -266,7 +265,7 @@ static ssize_t ctl_resume(struct vmfs *v, struct vhandle *h)
 		}
 		rbatch_put(b);
 	}
-	return r ? ctl_fail(v, h, err, r) : ctl_run(v, h);
+	return r ? ctl_fail(v, h, err, r) : ctl_run(v, q);
 }
 
 static int ctl_open(struct vmfs *v, struct vhandle *h, int flags)

@@ -42,9 +42,8 @@ struct fkind {
 	/* as node_read (node.h). NULL: -EISDIR */
 	ssize_t (*read)(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off);
 	/* as node_write; -EINPROGRESS: resume gives the outcome once waitq wakes. NULL: -EACCES */
-	ssize_t (*write)(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
-			 off_t off, const struct vcred *c);
-	ssize_t (*resume)(struct vmfs *v, struct vhandle *h);
+	ssize_t (*write)(struct vmfs *v, struct vreq *q, const char *buf, size_t size, off_t off);
+	ssize_t (*resume)(struct vmfs *v, struct vreq *q);
 	/* the writer of a write in progress went away. NULL: nothing to do */
 	void (*abandon)(struct vhandle *h);
 	/* where a read that got -EAGAIN or a write in progress waits. NULL: it never blocks */

@@ -1,13 +1,14 @@
-/* The FUSE adapter: the only file that sees libfuse. It turns kernel requests into node
- * operations (vmfs/node.h) and their results into replies.
+/* The FUSE adapter, a door (vmfs/door.h): with vmfs/notify.c, the only file that sees
+ * libfuse. It turns kernel requests into node operations (vmfs/node.h) and their results
+ * into replies.
  *
  * Why the low-level API: a console read that has nothing to return yet must wait without
- * holding a thread (hundreds of readers). Here such a request is parked on the object's wait queue
- * and answered later from the event loop; 200 readers cost 200 small structs, and
- * `cat info` is answered meanwhile.
+ * holding a thread. Here such a request is a struct vreq (vmfs/vreq.h), parked on the
+ * object's wait queue and answered later from the event loop; 200 readers cost 200 small
+ * structs, and `cat info` is answered meanwhile.
  *
- * Threads: the event loop (vmfs/loop.c) reads /dev/fuse, signals (signalfd) and timers
- * with epoll and runs every request to completion, so the model needs no locks. A second,
+ * Threads: the daemon's event loop (vmfs/daemon.c) reads /dev/fuse among its other
+ * sources and runs every request to completion, so the model needs no locks. A second,
  * tiny thread (vmfs/notify.c) only sends the kernel "this name is gone" notices, which may
  * have to wait for a directory lock; it shares nothing but its own queue. Nothing here
  * ever touches a path under our own mount point. */
@@ -19,33 +20,28 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "runtime/lifecycle.h"
-#include "runtime/run.h"
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
-#include "web/http.h"
 #include "vmfs/notify.h"
 #include "vmfs/slice.h"
+#include "vmfs/vreq.h"
 
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
 
+/* A read or write that may wait (a console with nothing yet, a ctl command that goes on). */
 struct parked {
-	struct waiter w;
+	struct vreq q; /* first: respond's q is the parked request */
 	struct parked *next_intr; /* on the interrupted list */
 	fuse_req_t req;
-	struct vhandle *h;
-	size_t size;
-	off_t off;
 	bool interrupted;
-	bool write; /* a ctl write waiting for its command (a start, a commit), not a read */
 };
 
 static struct vfuse {
 	struct vmfs *v;
 	struct fuse_session *se;
 	struct parked *interrupted; /* answered after the current request: see on_interrupt */
-	bool closing;
+	const char *mountpoint;
 } F;
 
 static struct vcred req_cred(fuse_req_t req)
@@ -196,18 +192,17 @@ static void open_flags(const struct vhandle *h, struct fuse_file_info *fi)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vnode n;
-	struct vhandle *h = NULL;
-	struct vcred c = req_cred(req);
+	struct vreq q = {.v = F.v, .cred = req_cred(req)};
 	int r = node_of(ino, &n);
 	if (!r)
-		r = node_open(F.v, &n, fi->flags, &c, &h);
+		r = vreq_open(&q, &n, fi->flags);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	open_flags(h, fi);
+	open_flags(q.h, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
-		node_release(F.v, h);
+		vreq_release(&q);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -237,49 +232,6 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		node_release(F.v, h);
 }
 
-static void park_wake(struct waiter *w);
-
-/* Tries the read; a stream with nothing yet is parked on its wait queue (returns true),
- * anything else is answered and p freed. */
-static bool read_or_park(struct parked *p)
-{
-	char stack[8192];
-	char *buf = p->size <= sizeof(stack) ? stack : malloc(p->size);
-	if (!buf) {
-		fuse_reply_err(p->req, ENOMEM);
-		free(p);
-		return false;
-	}
-	ssize_t n = node_read(F.v, p->h, buf, p->size, p->off);
-	struct waitq *q = n == -EAGAIN ? node_waitq(F.v, p->h) : NULL;
-	if (n == -EAGAIN && q && !(p->h->flags & O_NONBLOCK) && !F.closing) {
-		if (buf != stack)
-			free(buf);
-		p->w.wake = park_wake;
-		waitq_add(q, &p->w);
-		return true;
-	}
-	if (n < 0)
-		fuse_reply_err(p->req, -n);
-	else
-		fuse_reply_buf(p->req, buf, n);
-	if (buf != stack)
-		free(buf);
-	free(p);
-	return false;
-}
-
-static void park_wake(struct waiter *w)
-{
-	struct parked *p = (struct parked *)w;
-	if (F.closing) {
-		fuse_reply_err(p->req, EINTR);
-		free(p);
-		return;
-	}
-	read_or_park(p);
-}
-
 /* Called by libfuse while it holds the request's lock, and sometimes from inside
  * fuse_req_interrupt_func: replying here would free the request under libfuse's feet, so
  * the reader is unparked now and answered (EINTR) after the current request. */
@@ -289,7 +241,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 	if (p->interrupted)
 		return;
 	p->interrupted = true;
-	waiter_del(&p->w);
+	waiter_del(&p->q.w);
 	p->next_intr = F.interrupted;
 	F.interrupted = p;
 }
@@ -299,46 +251,64 @@ static void answer_interrupted(void)
 	while (F.interrupted) {
 		struct parked *p = F.interrupted;
 		F.interrupted = p->next_intr;
-		if (p->write)
-			node_write_abandon(p->h); /* the command goes on; its end is logged */
+		vreq_abandon(&p->q); /* a write's command goes on; its end is logged */
 		fuse_reply_err(p->req, EINTR);
 		free(p);
 	}
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+static void read_respond(struct vreq *q, ssize_t n)
+{
+	struct parked *p = (struct parked *)q;
+	if (n < 0)
+		fuse_reply_err(p->req, -n);
+	else
+		fuse_reply_buf(p->req, q->data, n);
+	free(p);
+}
+
+static struct parked *parked_new(fuse_req_t req, struct fuse_file_info *fi,
+				 void (*respond)(struct vreq *q, ssize_t n))
 {
 	struct parked *p = calloc(1, sizeof(*p));
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
-		return;
+		return NULL;
 	}
 	p->req = req;
-	p->h = (struct vhandle *)(uintptr_t)fi->fh;
-	p->size = size;
-	p->off = off;
-	p->h->flags = (p->h->flags & ~O_NONBLOCK) | (fi->flags & O_NONBLOCK);
+	p->q = (struct vreq){.v = F.v, .cred = req_cred(req),
+			     .h = (struct vhandle *)(uintptr_t)fi->fh, .respond = respond};
+	return p;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct parked *p = parked_new(req, fi, read_respond);
+	if (!p)
+		return;
+	char stack[8192];
+	char *buf = size <= sizeof(stack) ? stack : malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		free(p);
+		return;
+	}
+	p->q.h->flags = (p->q.h->flags & ~O_NONBLOCK) | (fi->flags & O_NONBLOCK);
 	/* parked: an interrupt must be able to find it. The callback may run at once if the
 	 * reader was interrupted already, so p is not touched after this. */
-	if (read_or_park(p))
+	bool waits = vreq_read(&p->q, buf, size, off);
+	if (buf != stack)
+		free(buf);
+	if (waits)
 		fuse_req_interrupt_func(req, on_interrupt, p);
 }
 
 #define NOTIFY_SETTLE_MS 100 /* what a write that removed objects may wait for the kernel */
 
-static void write_wake(struct waiter *w)
+static void write_respond(struct vreq *q, ssize_t n)
 {
-	struct parked *p = (struct parked *)w;
-	ssize_t n = node_write_resume(F.v, p->h);
-	if (n == -EINPROGRESS && !F.closing) {
-		waitq_add(node_waitq(F.v, p->h), &p->w);
-		return;
-	}
-	if (n == -EINPROGRESS) {
-		node_write_abandon(p->h); /* vmfs is exiting: the command is cut short */
-		n = -EINTR;
-	}
+	struct parked *p = (struct parked *)q;
 	notify_settle(NOTIFY_SETTLE_MS);
 	if (n < 0)
 		fuse_reply_err(p->req, -n);
@@ -352,34 +322,16 @@ static void write_wake(struct waiter *w)
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct vhandle *h = (struct vhandle *)(uintptr_t)fi->fh;
-	struct vcred c = req_cred(req);
-	ssize_t n = node_write(F.v, h, buf, size, off, &c);
-	struct waitq *q = n == -EINPROGRESS ? node_waitq(F.v, h) : NULL;
-	struct parked *p = q ? calloc(1, sizeof(*p)) : NULL;
-	if (p) {
-		p->req = req;
-		p->h = h;
-		p->write = true;
-		p->w.wake = write_wake;
-		waitq_add(q, &p->w);
+	struct parked *p = parked_new(req, fi, write_respond);
+	/* waiting: an interrupt must be able to find it (p is not touched after this) */
+	if (p && vreq_write(&p->q, buf, size, off))
 		fuse_req_interrupt_func(req, on_interrupt, p);
-		return;
-	}
-	if (n == -EINPROGRESS) {
-		node_write_abandon(h);
-		n = q ? -ENOMEM : -EIO;
-	}
-	notify_settle(NOTIFY_SETTLE_MS);
-	if (n < 0)
-		fuse_reply_err(req, -n);
-	else
-		fuse_reply_write(req, n);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	node_release(F.v, (struct vhandle *)(uintptr_t)fi->fh);
+	struct vreq q = {.v = F.v, .cred = req_cred(req), .h = (struct vhandle *)(uintptr_t)fi->fh};
+	vreq_release(&q);
 	fuse_reply_err(req, 0);
 }
 
@@ -506,49 +458,63 @@ static void on_obj_remove(void *arg, const struct object *o)
 	notify_inval(node_ino(dir, o->ns->slot, 0), o->name);
 }
 
-static int on_tick(void *arg)
+static int fuse_attach(void *self, struct loop *l)
 {
-	struct vmfs *v = arg;
-	hoststats_sample(v->stats);
-	run_tick(&v->m);
-	return 0;
+	F.v->m.on_remove = on_obj_remove;
+	notify_start(F.se);
+	return loop_add_fd(l, fuse_session_fd(F.se), on_fuse_readable, NULL);
 }
 
-static int on_run_event(void *arg)
+static void fuse_close(void *self)
 {
-	struct vmfs *v = arg;
-	run_events(&v->m);
-	return 0;
-}
-
-static int on_rt_event(void *arg)
-{
-	struct vmfs *v = arg;
-	run_sources(&v->m);
-	return 0;
-}
-
-/* At exit, every parked reader is answered so that no process is left waiting. */
-static void unpark_all(struct vmfs *v)
-{
-	F.closing = true;
-	for (size_t i = 0; i < v->m.nns; i++)
-		for (int t = 0; t < 2; t++)
-			for (size_t j = 0; j < v->m.nss[i]->objs[t].n; j++) {
-				struct object *o = v->m.nss[i]->objs[t].v[j];
-				/* starts end now, so that their writers get the real answer */
-				lifecycle_start_settle(&v->m, o, false);
-				waitq_wake_all(&o->console_wq);
-				waitq_wake_all(&o->job_wq);
-			}
-	waitq_wake_all(slice_wq()); /* long commands stop where they are */
 	answer_interrupted();
+	notify_stop();
+	F.v->m.on_remove = NULL;
+	evlog_add(&F.v->log, "unmounting %s", F.mountpoint);
+	fuse_session_unmount(F.se);
+	fuse_session_destroy(F.se);
 }
 
-int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint,
-		  bool foreground, int lockfd)
+static const struct door_ops fuse_door_ops = {fuse_attach, NULL, fuse_close};
+
+int fuse_door_cmdline(struct fuse_args *args, struct fuse_cli *out)
+{
+	struct fuse_cmdline_opts fo = {0};
+	if (fuse_parse_cmdline(args, &fo) != 0)
+		return -1;
+	*out = (struct fuse_cli){fo.mountpoint, fo.foreground, fo.debug, fo.show_help,
+				 fo.show_version};
+	return 0;
+}
+
+const char *fuse_door_libversion(void) { return fuse_pkgversion(); }
+
+int fuse_door_options(struct fuse_args *args, const struct vmfs_conf *conf)
+{
+	/* the kernel checks modes against what getattr reports: Unix permissions are
+	 * vmfs's access control */
+	if (fuse_opt_add_arg(args, "-odefault_permissions,fsname=vmfs,subtype=vmfs") < 0)
+		return -1;
+	if (conf->allow_other && fuse_opt_add_arg(args, "-oallow_other") < 0)
+		return -1;
+	if (*conf->options) {
+		char *o = NULL;
+		if (asprintf(&o, "-o%s", conf->options) < 0 || fuse_opt_add_arg(args, o) < 0) {
+			free(o);
+			return -1;
+		}
+		free(o);
+	}
+	if (conf->debug && fuse_opt_add_arg(args, "-d") < 0)
+		return -1;
+	return 0;
+}
+
+int fuse_door_open(struct vmfs *v, struct fuse_args *args, const char *mountpoint,
+		   bool foreground, struct door *out)
 {
 	F.v = v;
+	F.mountpoint = mountpoint;
 	F.se = fuse_session_new(args, &vmfs_ll_ops, sizeof(vmfs_ll_ops), v);
 	if (!F.se)
 		return 2; /* libfuse said why (an unknown -o option, usually) */
@@ -556,29 +522,11 @@ int vmfs_fuse_run(struct vmfs *v, struct fuse_args *args, const char *mountpoint
 		fuse_session_destroy(F.se);
 		return 1;
 	}
+	/* libfuse's: the parent exits once the mount is there */
 	fuse_daemonize(foreground);
-	lock_note_pid(lockfd); /* the daemon's pid, not the parent's that just exited */
 	evlog_add(&v->log, "mounted at %s (pid %d)", mountpoint, (int)getpid());
 	int fd = fuse_session_fd(F.se);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	struct loop *l = loop_new();
-	int rc = 1;
-	v->m.on_remove = on_obj_remove;
-	notify_start(F.se);
-	if (l && loop_add_fd(l, fd, on_fuse_readable, NULL) == 0 && loop_add_signals(l) == 0 &&
-	    loop_add_timer(l, 1000, on_tick, v) == 0 &&
-	    loop_add_fd(l, v->m.inotify, on_run_event, v) == 0 &&
-	    loop_add_fd(l, v->m.rtep, on_rt_event, v) == 0 && slice_attach(l, fd) == 0 &&
-	    (!v->web || web_attach(v->web, l) == 0))
-		rc = loop_run(l);
-	web_close(v->web); /* its waiting requests first: they hold handles */
-	v->web = NULL;
-	unpark_all(v);
-	notify_stop();
-	v->m.on_remove = NULL;
-	loop_free(l);
-	evlog_add(&v->log, "unmounting %s", mountpoint);
-	fuse_session_unmount(F.se);
-	fuse_session_destroy(F.se);
-	return rc;
+	*out = (struct door){&fuse_door_ops, &F, fd};
+	return 0;
 }

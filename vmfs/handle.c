@@ -7,6 +7,7 @@
 
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
+#include "vmfs/vreq.h"
 
 static void handle_refs(struct vhandle *h, int delta)
 {
@@ -97,10 +98,10 @@ const char *node_relpath(const struct vnode *n, char *out, size_t outlen)
 	return out;
 }
 
-ssize_t node_write_resume(struct vmfs *v, struct vhandle *h)
+ssize_t node_write_resume(struct vmfs *v, struct vreq *q)
 {
-	const struct fkind *fk = fkind_of(h->n.e);
-	return fk->resume ? fk->resume(v, h) : 0;
+	const struct fkind *fk = fkind_of(q->h->n.e);
+	return fk->resume ? fk->resume(v, q) : 0;
 }
 
 void node_write_abandon(struct vhandle *h)
@@ -110,14 +111,14 @@ void node_write_abandon(struct vhandle *h)
 		fk->abandon(h);
 }
 
-ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
-		   const struct vcred *c)
+ssize_t node_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size, off_t off)
 {
+	struct vhandle *h = q->h;
 	model_changes++;
 	if ((h->n.obj && h->n.obj->gone) || (h->n.ns && h->n.ns->gone))
 		return -ENOENT; /* removed while this descriptor stayed open */
 	const struct fkind *fk = fkind_of(h->n.e);
-	return fk->write ? fk->write(v, h, buf, size, off, c) : -EACCES;
+	return fk->write ? fk->write(v, q, buf, size, off) : -EACCES;
 }
 
 void node_release(struct vmfs *v, struct vhandle *h)

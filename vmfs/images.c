@@ -20,6 +20,7 @@
 #include "runtime/beneath.h"
 #include "runtime/slotmap.h"
 #include "vmfs/fkind.h"
+#include "vmfs/vreq.h"
 #include "vmfs/kinds.h"
 
 #define IMG_BUCKETS 1024
@@ -539,9 +540,10 @@ static ssize_t pass_read(struct vmfs *v, struct vhandle *h, char *buf, size_t si
 	return got < 0 ? -errno : got;
 }
 
-static ssize_t pass_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
-			  off_t off, const struct vcred *c)
+static ssize_t pass_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size,
+			  off_t off)
 {
+	struct vhandle *h = q->h;
 	ssize_t n = pwrite(h->fd, buf, size, off);
 	return n < 0 ? -errno : n;
 }

@@ -3,6 +3,8 @@
 #define VMFS_KINDS_H
 #include "vmfs/node.h"
 
+struct vwait;
+
 #define VMFS_VERSION "0.1.0"
 
 /* vmfs/root.c: version, host/, hosts/ */
@@ -10,7 +12,7 @@ int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_member_state(struct vmfs *v, const struct vnode *n, struct sbuf *out);
-int ctl_hosts(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	      size_t errlen);
 
 /* vmfs/ns.c: a namespace directory */
@@ -24,7 +26,7 @@ int set_ns_param(struct vmfs *v, const struct vnode *n, const char *value, char 
 int gen_vlan_range(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_vlan_range(struct vmfs *v, const struct vnode *n, const char *value, char *err,
 		   size_t errlen);
-int ctl_ns(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_ns(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	   size_t errlen);
 
 /* vmfs/obj.c: one VM or container */
@@ -39,9 +41,9 @@ int gen_vlan(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_vlan(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);
 int gen_obj_screenshot(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_obj_thumbnail(struct vmfs *v, const struct vnode *n, struct sbuf *out);
-int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	    size_t errlen);
-int ctl_qmp(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_qmp(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	    size_t errlen);
 /* One row of ns info / ns top, shared with the object's own files. */
 void obj_info_row(struct vmfs *v, const struct object *o, struct sbuf *out);
@@ -68,7 +70,7 @@ double hoststats_cpu(const struct hoststats *s);
 /* vmfs/launch.c: a namespace that spans members */
 bool ns_spans_members(const struct vmfs *v, const struct ns *ns);
 int ns_launch_placed(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t count,
-		     struct sbuf *reply, char *err, size_t errlen);
+		     struct vwait *wait, struct sbuf *reply, char *err, size_t errlen);
 struct rbatch *ns_forward_all(struct vmfs *v, struct ns *ns, const char *verb, const char *spec);
 int ns_forward_one(struct vmfs *v, struct ns *ns, const char *verb, const struct robj *ro,
 		   struct rbatch **b);

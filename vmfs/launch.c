@@ -17,6 +17,7 @@
 #include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 #include "vmfs/node.h"
+#include "vmfs/vreq.h"
 
 #define MAX_HOSTS 64
 
@@ -212,7 +213,7 @@ static bool name_taken(struct vmfs *v, struct ns *ns, const char *name)
 }
 
 int ns_launch_placed(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t count,
-		     struct sbuf *reply, char *err, size_t errlen)
+		     struct vwait *wait, struct sbuf *reply, char *err, size_t errlen)
 {
 	struct hosts hs = {0};
 	hosts_of(v, ns, &hs);
@@ -293,8 +294,8 @@ int ns_launch_placed(struct vmfs *v, struct ns *ns, enum otype type, char **name
 		rbatch_put(b);
 		return 0;
 	}
-	v->rwait = b;
-	v->rwait_reply = "launched";
+	wait->rbatch = b;
+	wait->rverb = "launched";
 	return -EINPROGRESS;
 }
 

@@ -1,10 +1,10 @@
-/* vmfs: mounts the tree. Start-up order: options and config, the state
- * directory (locked, so two daemons never share it), a stale mount cleared, mount,
- * daemonize, then the event loop. No thread is started before the fork, which would lose it. */
-#define FUSE_USE_VERSION 31
+/* vmfs: mounts the tree, and wires the doors to the daemon. Start-up order: options and
+ * config, the state directory (locked, so two daemons never share it), the HTTP door, a
+ * stale mount cleared, mount, daemonize, then the event loop (vmfs/daemon.c). No thread is
+ * started before the fork. */
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
+#include <fuse_opt.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vmfs/daemon.h"
 #include "vmfs/fuse.h"
 #include "vmfs/kinds.h"
 #include "web/http.h"
@@ -130,7 +131,7 @@ static void usage(FILE *out)
 	fprintf(out, "\nUnmount with `fusermount3 -u MOUNTPOINT` or SIGTERM.\n");
 }
 
-static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cmdline_opts *fo)
+static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cli *fo)
 {
 	char err[512], cwd[PATH_MAX];
 	const char *path = cli->conf ? cli->conf : "/etc/vmfs.conf";
@@ -243,7 +244,7 @@ static int clear_stale_mount(const char *mp)
 }
 
 /* Records who holds the lock; called again after detaching, when the pid changes. */
-void lock_note_pid(int fd)
+static void lock_note_pid(int fd)
 {
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -293,27 +294,6 @@ static int lock_state(const char *statedir)
 	return -1;
 }
 
-static int add_mount_options(struct fuse_args *args, const struct vmfs_conf *conf)
-{
-	/* the kernel checks modes against what getattr reports: Unix permissions are
-	 * vmfs's access control */
-	if (fuse_opt_add_arg(args, "-odefault_permissions,fsname=vmfs,subtype=vmfs") < 0)
-		return -1;
-	if (conf->allow_other && fuse_opt_add_arg(args, "-oallow_other") < 0)
-		return -1;
-	if (*conf->options) {
-		char *o = NULL;
-		if (asprintf(&o, "-o%s", conf->options) < 0 || fuse_opt_add_arg(args, o) < 0) {
-			free(o);
-			return -1;
-		}
-		free(o);
-	}
-	if (conf->debug && fuse_opt_add_arg(args, "-d") < 0)
-		return -1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	char **joined;
@@ -325,13 +305,15 @@ int main(int argc, char **argv)
 	}
 	struct fuse_args args = FUSE_ARGS_INIT(argc, joined);
 	struct cli cli = {0};
-	struct fuse_cmdline_opts fo = {0};
+	struct fuse_cli fo = {0};
 	struct vmfs_conf conf;
 	struct vmfs v;
+	struct door doors[2];
+	size_t ndoors = 0;
 	char err[512];
 	int rc = 2, lockfd = -1;
 	if (conf_defaults(&conf) < 0 || fuse_opt_parse(&args, &cli, cli_opts, cli_other) < 0 ||
-	    fuse_parse_cmdline(&args, &fo) != 0)
+	    fuse_door_cmdline(&args, &fo) != 0)
 		goto out;
 	if (cli.help || fo.show_help) {
 		usage(stdout);
@@ -339,7 +321,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cli.version || fo.show_version) {
-		printf("vmfs %s (libfuse %s)\n", VMFS_VERSION, fuse_pkgversion());
+		printf("vmfs %s (libfuse %s)\n", VMFS_VERSION, fuse_door_libversion());
 		rc = 0;
 		goto out;
 	}
@@ -355,14 +337,18 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* before the mount, so that a port in use fails the start rather than a daemon */
-	if (*conf.web && web_open(&v, &conf, &v.web, err, sizeof(err))) {
+	if (*conf.web && web_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) {
 		fprintf(stderr, "vmfs: %s\n", err);
 		vmfs_fini(&v);
 		goto out;
 	}
-	if (!clear_stale_mount(conf.mountpoint) &&
-	    !add_mount_options(&args, &conf))
-		rc = vmfs_fuse_run(&v, &args, conf.mountpoint, conf.foreground, lockfd);
+	if (!clear_stale_mount(conf.mountpoint) && !fuse_door_options(&args, &conf) &&
+	    !(rc = fuse_door_open(&v, &args, conf.mountpoint, conf.foreground, &doors[ndoors]))) {
+		lock_note_pid(lockfd); /* the daemon's pid, not the parent's that just exited */
+		rc = daemon_run(&v, doors, ++ndoors);
+	} else if (ndoors) { /* the HTTP door's, opened before the mount failed */
+		doors[0].ops->stop(doors[0].self);
+	}
 	if (lockfd >= 0)
 		close(lockfd);
 	vmfs_fini(&v);

@@ -9,6 +9,7 @@
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
 #include "vmfs/kinds.h"
+#include "vmfs/vreq.h"
 
 #define D S_IFDIR
 #define F S_IFREG
@@ -425,7 +426,7 @@ int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_f
 
 void node_reject(struct vmfs *v, const struct vnode *n, const char *what, const char *why)
 {
-	snprintf(v->last_err, sizeof(v->last_err), "%s: %s", what, why);
+	vreq_reason(what, why);
 	if (n && (n->obj || n->ns))
 		model_error(n->ns, n->obj, what, why);
 	else

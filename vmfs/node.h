@@ -89,6 +89,7 @@ enum vfile {
 
 struct vmfs;
 struct vnode;
+struct vreq;
 
 struct ventry {
 	enum vkind kind, parent;
@@ -99,8 +100,10 @@ struct ventry {
 	int (*gen)(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 	int (*set)(struct vmfs *v, const struct vnode *n, const char *value, char *err,
 		   size_t errlen);
-	int (*ctl)(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply,
-		   char *err, size_t errlen);
+	/* runs one command of q's write (the node: q->h->n); one that goes on returns
+	 * -EINPROGRESS and says in q->wait what the write waits for (vmfs/vreq.h) */
+	int (*ctl)(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
+		   size_t errlen);
 	/* a directory whose children the file that owns it names (a member's object): lookup
 	 * of one, and names from index from on, until fn returns non-zero */
 	int (*lookup)(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
@@ -140,20 +143,8 @@ struct vmfs {
 	struct hoststats *stats;
 	uid_t owner;
 	gid_t group;
-	/* A ctl handler that returns -EINPROGRESS for starts leaves their batch here, for the
-	 * write to wait on (a commit needs none: it waits on its object). count: answer
-	 * "ok: VERB N" as the namespace ctl does. */
-	struct lcbatch *wait;
-	bool wait_count;
-	/* ... and for members' answers (vmfs/launch.c): the batch and the verb of "ok: VERB N" */
-	struct rbatch *rwait;
-	const char *rwait_reply;
-	/* ... and for a verb on many objects that goes on in slices (vmfs/slice.h) */
-	struct nsjob *job;
-	/* The reason of the last refusal (node_reject), for a front end that answers with it
-	 * (HTTP); cleared by the front end before an operation. */
-	char last_err[1024];
-	struct web *web; /* the HTTP door (web/http.h), NULL if off */
+	/* The loop has ended: a request woken now is answered, not made to wait again. */
+	bool exiting;
 	struct cluster cl; /* the other hosts (cluster/cluster.h) */
 };
 
@@ -204,12 +195,13 @@ int node_open(struct vmfs *v, const struct vnode *n, int flags, const struct vcr
 ssize_t node_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off);
 /* Where a reader that got -EAGAIN waits; NULL if the file never blocks. */
 struct waitq *node_waitq(struct vmfs *v, struct vhandle *h);
-/* A write that returned -EINPROGRESS: call again when node_waitq wakes; it returns the
- * write's outcome, or -EINPROGRESS to wait again. abandon: its writer went away. */
-ssize_t node_write_resume(struct vmfs *v, struct vhandle *h);
+/* A write, of q's file as q's asker; a door calls vreq_write (vmfs/vreq.h), which waits
+ * when this returns -EINPROGRESS: node_write_resume is called when node_waitq wakes; it
+ * returns the write's outcome, or -EINPROGRESS to wait again. abandon: its writer went
+ * away. */
+ssize_t node_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size, off_t off);
+ssize_t node_write_resume(struct vmfs *v, struct vreq *q);
 void node_write_abandon(struct vhandle *h);
-ssize_t node_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size, off_t off,
-		   const struct vcred *c);
 void node_release(struct vmfs *v, struct vhandle *h);
 
 int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
@@ -241,7 +233,7 @@ int node_symlink(struct vmfs *v, const char *target, const struct vnode *dir, co
 void node_forget(struct vmfs *v, uint64_t ino, uint64_t n);
 
 /* Where a rejected request's reason goes: the object's log, else the namespace's, else
- * host/log. */
+ * host/log; and the request being run (vmfs/vreq.h), for its door's answer. */
 void node_reject(struct vmfs *v, const struct vnode *n, const char *what, const char *why);
 
 /* For the files that own node kinds (vmfs/root.c, ns.c, obj.c) and file kinds (vmfs/fkind.h). */

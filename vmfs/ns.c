@@ -8,6 +8,7 @@
 #include "runtime/vlan.h"
 #include "vmfs/kinds.h"
 #include "vmfs/slice.h"
+#include "vmfs/vreq.h"
 
 static const char info_header[] = "id\tname\ttype\tstate\thost\tuptime\tvcpus\tmemory\tvlan\ttap\t"
 				  "mac\tip\tpid\tdisk\tsnapshot\ttags\n";
@@ -188,8 +189,8 @@ static int targets_find(struct ns *ns, const char *spec, struct targets *t, char
 
 /* After this host's part of a verb: what the members do is waited for too, if any were
  * asked; the answer counts both. */
-static int with_members(struct vmfs *v, struct rbatch *b, enum verb verb, int r, size_t done,
-			struct sbuf *reply)
+static int with_members(struct vwait *wait, struct rbatch *b, enum verb verb, int r,
+			size_t done, struct sbuf *reply)
 {
 	if (!b)
 		return r;
@@ -209,8 +210,8 @@ static int with_members(struct vmfs *v, struct rbatch *b, enum verb verb, int r,
 		return 0;
 	}
 	b->count += r ? 0 : done; /* a start here adds its count when it ends */
-	v->rwait = b;
-	v->rwait_reply = verb_name(verb);
+	wait->rbatch = b;
+	wait->rverb = verb_name(verb);
 	return -EINPROGRESS;
 }
 
@@ -257,7 +258,7 @@ static int targets_cluster(struct vmfs *v, struct ns *ns, enum verb verb, const 
 }
 
 static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spec,
-		  struct sbuf *reply, char *err, size_t errlen)
+		  struct vwait *wait, struct sbuf *reply, char *err, size_t errlen)
 {
 	struct targets t = {0};
 	struct rbatch *b = NULL;
@@ -279,22 +280,22 @@ static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spe
 		 * long (flush all of 20,000): in slices, between which the tree is answered */
 		struct nsjob *j = nsjob_new(ns, verb, t.v, n, t.explicit);
 		free(t.v);
-		return j ? nsjob_start(v, j, reply, err, errlen) : -ENOMEM;
+		return j ? nsjob_start(v, j, &wait->job, reply, err, errlen) : -ENOMEM;
 	}
 	if (!r)
-		r = lifecycle_do_many(&v->m, t.v, n, verb, &v->wait, &done, err, errlen);
+		r = lifecycle_do_many(&v->m, t.v, n, verb, &wait->batch, &done, err, errlen);
 	free(t.v);
 	if (r == -EINPROGRESS)
-		v->wait_count = true; /* the write waits; "ok: start N" when all have started */
+		wait->count = true; /* the write waits; "ok: start N" when all have started */
 	if (b)
-		return with_members(v, b, verb, r, done, reply);
+		return with_members(wait, b, verb, r, done, reply);
 	if (!r)
 		sb_printf(reply, "ok: %s %zu\n", verb_name(verb), done);
 	return r;
 }
 
-static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struct sbuf *reply,
-		     char *err, size_t errlen)
+static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struct vwait *wait,
+		     struct sbuf *reply, char *err, size_t errlen)
 {
 	enum otype type;
 	if (!strcmp(argv[1], "kvm") || !strcmp(argv[1], "vm"))
@@ -323,19 +324,20 @@ static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struc
 	if (r)
 		return r;
 	if (ns_spans_members(v, ns) && !like) {
-		r = ns_launch_placed(v, ns, type, names, count, reply, err, errlen);
+		r = ns_launch_placed(v, ns, type, names, count, wait, reply, err, errlen);
 		range_free(names);
 		return r;
 	}
 	/* 20,000 names take seconds to write and sync: in slices */
 	struct nsjob *j;
 	r = nsjob_launch(ns, type, names, count, like, &j, err, errlen);
-	return r ? r : nsjob_start(v, j, reply, err, errlen);
+	return r ? r : nsjob_start(v, j, &wait->job, reply, err, errlen);
 }
 
-int ctl_ns(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_ns(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	   size_t errlen)
 {
+	const struct vnode *n = &q->h->n;
 	static const struct ctl_cmd cmds[] = {
 		{"launch", -1, 2, 4, "launch kvm|container NAMES [like NAME]"},
 		{"start", V_START, 1, 1, "start all|NAME|GLOB|RANGE"},
@@ -363,6 +365,6 @@ int ctl_ns(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply
 		return r;
 	}
 	if (c->id < 0)
-		return ns_launch(v, n->ns, argc, argv, reply, err, errlen);
-	return ns_act(v, n->ns, c->id, argv[1], reply, err, errlen);
+		return ns_launch(v, n->ns, argc, argv, &q->wait, reply, err, errlen);
+	return ns_act(v, n->ns, c->id, argv[1], &q->wait, reply, err, errlen);
 }

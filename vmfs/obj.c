@@ -7,6 +7,7 @@
 #include "runtime/run.h"
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
+#include "vmfs/vreq.h"
 
 int gen_obj_state(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
@@ -263,9 +264,10 @@ int gen_obj_thumbnail(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	return screenshot(v, n, strtoul(obj_cfg(n->obj, "thumbnail"), NULL, 10), out);
 }
 
-int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	    size_t errlen)
 {
+	const struct vnode *n = &q->h->n;
 	static const struct ctl_cmd cmds[] = {
 		{"start", V_START, 0, 0, "start"},       {"stop", V_STOP, 0, 0, "stop"},
 		{"pause", V_PAUSE, 0, 0, "pause"},       {"resume", V_RESUME, 0, 0, "resume"},
@@ -287,14 +289,13 @@ int ctl_obj(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *repl
 		/* the write waits for the start; the rest of vmfs does not */
 		struct object *o = n->obj;
 		size_t done;
-		v->wait_count = false;
-		return lifecycle_do_many(&v->m, &o, 1, V_START, &v->wait, &done, err, errlen);
+		return lifecycle_do_many(&v->m, &o, 1, V_START, &q->wait.batch, &done, err, errlen);
 	}
 	return lifecycle_do(&v->m, n->obj, c->id, err, errlen);
 }
 
-int ctl_qmp(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_qmp(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	    size_t errlen)
 {
-	return vm_qmp_user(&v->m, n->obj, line, reply, err, errlen);
+	return vm_qmp_user(&v->m, q->h->n.obj, line, reply, err, errlen);
 }

@@ -11,6 +11,7 @@
 
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
+#include "vmfs/vreq.h"
 #include "vmfs/kinds.h"
 #include "vmfs/node.h"
 #include "vmfs/remote.h"
@@ -280,8 +281,9 @@ static ssize_t remote_send(struct vmfs *v, struct vhandle *h, const char *buf, s
 	return r ? r : -EINPROGRESS;
 }
 
-static ssize_t remote_write_resume(struct vmfs *v, struct vhandle *h)
+static ssize_t remote_write_resume(struct vmfs *v, struct vreq *q)
 {
+	struct vhandle *h = q->h;
 	struct rreq *rr = h->aux;
 	if (!rr->done)
 		return -EINPROGRESS;
@@ -317,9 +319,10 @@ static void remote_release(struct vmfs *v, struct vhandle *h)
 }
 
 /* The member takes the head's requests as host root's: the head checks for it. */
-static ssize_t remote_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
-			    off_t off, const struct vcred *c)
+static ssize_t remote_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size,
+			    off_t off)
 {
+	struct vhandle *h = q->h;
 	char err[700], what[300];
 	auto_free char *text = value_text(buf, size);
 	int r = !text ? -ENOMEM : value_host_reaching(v, h, text, err, sizeof(err));

@@ -113,7 +113,7 @@ int gen_member_state(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	return 0;
 }
 
-int ctl_hosts(struct vmfs *v, const struct vnode *n, char *line, struct sbuf *reply, char *err,
+int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	      size_t errlen)
 {
 	static const struct ctl_cmd cmds[] = {

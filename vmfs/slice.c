@@ -274,11 +274,12 @@ int nsjob_run(struct vmfs *v, struct nsjob *j, struct sbuf *reply, char *err, si
 	return r;
 }
 
-int nsjob_start(struct vmfs *v, struct nsjob *j, struct sbuf *reply, char *err, size_t errlen)
+int nsjob_start(struct vmfs *v, struct nsjob *j, struct nsjob **wait, struct sbuf *reply,
+		char *err, size_t errlen)
 {
 	int r = nsjob_run(v, j, reply, err, errlen);
 	if (r == -EINPROGRESS)
-		v->job = j;
+		*wait = j;
 	else
 		nsjob_free(j);
 	return r;

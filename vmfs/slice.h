@@ -41,9 +41,10 @@ int nsjob_launch(struct ns *ns, enum otype type, char **names, size_t n,
 /* Works until the slice is over: -EINPROGRESS (it yielded), or the outcome: 0 and
  * "ok: VERB N" in reply, or the first failure with its reason in err. */
 int nsjob_run(struct vmfs *v, struct nsjob *j, struct sbuf *reply, char *err, size_t errlen);
-/* Runs j's first slice: if it is not done, j goes on in the background (v->job, for the
- * write to wait on) and this returns -EINPROGRESS; else it is freed. */
-int nsjob_start(struct vmfs *v, struct nsjob *j, struct sbuf *reply, char *err, size_t errlen);
+/* Runs j's first slice: if it is not done, j goes on in the background (in *wait, for the
+ * write to wait on: vmfs/vreq.h) and this returns -EINPROGRESS; else it is freed. */
+int nsjob_start(struct vmfs *v, struct nsjob *j, struct nsjob **wait, struct sbuf *reply,
+		char *err, size_t errlen);
 /* Frees it; a job not finished stops where it is (its writer went away), and says so in
  * the namespace's log. */
 void nsjob_free(struct nsjob *j);

@@ -6,6 +6,7 @@
 
 #include "runtime/run.h"
 #include "vmfs/fkind.h"
+#include "vmfs/vreq.h"
 
 static ssize_t stream_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
 {
@@ -13,9 +14,10 @@ static ssize_t stream_read(struct vmfs *v, struct vhandle *h, char *buf, size_t 
 	return console_read(&v->m, h->n.obj, buf, size, &h->pos);
 }
 
-static ssize_t stream_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
-			    off_t off, const struct vcred *c)
+static ssize_t stream_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size,
+			    off_t off)
 {
+	struct vhandle *h = q->h;
 	ssize_t n = console_write(&v->m, h->n.obj, buf, size);
 	if (n == -EBUSY)
 		node_reject(v, &h->n, "console", "nothing is running to type into: start it first");

@@ -8,6 +8,7 @@
 
 #include "runtime/imgrights.h"
 #include "vmfs/fkind.h"
+#include "vmfs/vreq.h"
 
 
 int value_host_reaching(struct vmfs *v, struct vhandle *h, const char *text, char *err,
@@ -104,9 +105,11 @@ static int image_rights(struct vmfs *v, struct vhandle *h, const char *text, con
 	return r < 0 ? r : 0;
 }
 
-static ssize_t value_write(struct vmfs *v, struct vhandle *h, const char *buf, size_t size,
-			   off_t off, const struct vcred *c)
+static ssize_t value_write(struct vmfs *v, struct vreq *q, const char *buf, size_t size,
+			   off_t off)
 {
+	struct vhandle *h = q->h;
+	const struct vcred *c = &q->cred;
 	char err[700];
 	h->wrote = true; /* even a refused write means the O_TRUNC was not a reset */
 	if (h->refused) {

@@ -269,13 +269,16 @@ static void remote_wake(struct waiter *wt)
 	struct req *q = (struct req *)((char *)wt - offsetof(struct req, wt));
 	struct vhandle *h = q->h;
 	char buf[1];
+	struct vreq *was = vreq_enter(&q->vq); /* its reasons are its own */
 	if (node_read(q->w->v, h, buf, 0, 0) == -EAGAIN) { /* not this one's answer yet */
 		waitq_add(node_waitq(q->w->v, h), &q->wt);
+		vreq_enter(was);
 		return;
 	}
 	q->h = NULL;
 	q->reading = false;
 	get_finish(q, h, q->url, q->json, NULL);
+	vreq_enter(was);
 	free(q->url);
 	q->url = NULL;
 	q->done = true;

@@ -16,6 +16,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "vmfs/door.h"
 #include "vmfs/loop.h"
 #include "vmfs/remote.h"
 #include "web/auth.h"
@@ -28,41 +29,6 @@
 /* The seconds a connection may stay idle (an upgraded websocket is the proxy's, not
  * counted). */
 #define WEB_IDLE_S 30
-
-static int http_status(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		return MHD_HTTP_NOT_FOUND;
-	case EACCES:
-	case EPERM:
-		return MHD_HTTP_FORBIDDEN;
-	case EINVAL:
-	case ENAMETOOLONG:
-	case ERANGE:
-	case E2BIG:
-		return MHD_HTTP_BAD_REQUEST;
-	case EBUSY:
-	case EEXIST:
-	case ENOTEMPTY:
-	case EISDIR:
-	case EAGAIN:
-		return MHD_HTTP_CONFLICT;
-	default:
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	}
-}
-
-void web_fail(struct req *q, int err, const char *why)
-{
-	struct vmfs *v = q->w->v;
-	q->status = http_status(err);
-	q->out.len = 0;
-	q->type = "text/plain; charset=utf-8";
-	sb_printf(&q->out, "error: %s\n", why && *why ? why : *v->last_err ? v->last_err
-							: strerror(err));
-}
 
 /* Walks path from the root: components "." and ".." (also as %2e%2e: libmicrohttpd has
  * decoded the path) never name anything, and a symlink is not followed. With last, the
@@ -97,7 +63,7 @@ static void write_done(struct req *q, ssize_t n)
 	char buf[8192];
 	ssize_t got = q->h->n.e->file == VF_CTL ? node_read(v, q->h, buf, sizeof(buf) - 1, 0) : 0;
 	buf[got > 0 ? got : 0] = 0;
-	node_release(v, q->h);
+	vreq_release(&q->vq);
 	q->h = NULL;
 	if (n < 0) {
 		/* a ctl's reply is "error: REASON\n" already */
@@ -112,45 +78,14 @@ static void write_done(struct req *q, ssize_t n)
 	sb_puts(&q->out, got > 0 ? buf : "ok\n");
 }
 
-void web_park(struct req *q)
+static void write_respond(struct vreq *vq, ssize_t n)
 {
-	if ((q->next = q->w->parked))
-		q->next->prevp = &q->next;
-	q->w->parked = q;
-	q->prevp = &q->w->parked;
-	MHD_suspend_connection(q->c);
-}
-
-void web_unpark(struct req *q)
-{
-	if (q->prevp && (*q->prevp = q->next))
-		q->next->prevp = q->prevp;
-	q->prevp = NULL;
-	MHD_resume_connection(q->c);
-	web_soon(q->w);
-}
-
-const char *web_header(struct req *q, const char *name)
-{
-	return MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, name);
-}
-
-const char *web_arg(struct req *q, const char *name)
-{
-	return MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, name);
-}
-
-static void write_wake(struct waiter *wt)
-{
-	struct req *q = (struct req *)((char *)wt - offsetof(struct req, wt));
-	ssize_t n = node_write_resume(q->w->v, q->h);
-	if (n == -EINPROGRESS) {
-		waitq_add(node_waitq(q->w->v, q->h), &q->wt);
-		return;
-	}
+	struct req *q = (struct req *)((char *)vq - offsetof(struct req, vq));
 	write_done(q, n);
-	q->done = true;
-	web_unpark(q);
+	if (vq->later) { /* the connection was suspended meanwhile */
+		q->done = true;
+		web_unpark(q);
+	}
 }
 
 /* The request's user may read path by their rules (the token: everything). */
@@ -173,25 +108,19 @@ static bool req_may_read(const void *ctx, const char *path)
 
 static void put_file(struct req *q, const struct vnode *n)
 {
-	struct vmfs *v = q->w->v;
 	int flags = n->e->file == VF_CTL ? O_RDWR : O_WRONLY | O_TRUNC;
-	struct vcred c = q->w->cred;
-	c.admin = q->admin;
-	c.may_read = req_may_read;
-	c.ctx = q;
-	int r = node_open(v, n, flags, &c, &q->h);
+	q->vq.cred.admin = q->admin;
+	q->vq.cred.may_read = req_may_read;
+	q->vq.cred.ctx = q;
+	int r = vreq_open(&q->vq, n, flags);
+	q->h = q->vq.h;
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;
 	}
-	ssize_t w = node_write(v, q->h, q->body.p ? q->body.p : "", q->body.len, 0, &c);
-	if (w == -EINPROGRESS) {
-		q->wt.wake = write_wake;
-		waitq_add(node_waitq(v, q->h), &q->wt);
+	q->vq.respond = write_respond;
+	if (vreq_write(&q->vq, q->body.p ? q->body.p : "", q->body.len, 0))
 		web_park(q);
-		return;
-	}
-	write_done(q, w);
 }
 
 /* A request that changes something, or opens a VNC session, from a page of another site is
@@ -376,7 +305,7 @@ static bool is_dir(const struct vnode *n)
 	return n->e->file == VF_DIR || n->e->kind == VK_IMAGES;
 }
 
-static void handle(struct req *q, const char *url, const char *method)
+static void serve(struct req *q, const char *url, const char *method)
 {
 	struct vmfs *v = q->w->v;
 	struct vnode n;
@@ -386,7 +315,6 @@ static void handle(struct req *q, const char *url, const char *method)
 	bool del = !strcmp(method, "DELETE");
 	const char *upgrade = web_header(q, "Upgrade");
 	bool ws = get && upgrade && !strcasecmp(upgrade, "websocket");
-	v->last_err[0] = 0;
 	if (!get && !del && strcmp(method, "PUT") && strcmp(method, "POST")) {
 		q->status = MHD_HTTP_METHOD_NOT_ALLOWED;
 		sb_puts(&q->out, "error: use GET, PUT, POST or DELETE\n");
@@ -498,6 +426,16 @@ static void handle(struct req *q, const char *url, const char *method)
 	}
 }
 
+/* The request as the node operations see it (vmfs/vreq.h) is q->vq, current while it is
+ * served: the reasons of its refusals are its own. */
+static void handle(struct req *q, const char *url, const char *method)
+{
+	q->vq = (struct vreq){.v = q->w->v, .cred = q->w->cred};
+	struct vreq *was = vreq_enter(&q->vq);
+	serve(q, url, method);
+	vreq_enter(was);
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *data,
 			      size_t *size, void **state)
@@ -571,7 +509,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 		authq_forget(q->w->aq, q);
 	if (q->h) {
 		if (!q->stream && !q->reading) /* gone while its start went on: it goes on */
-			node_write_abandon(q->h);
+			vreq_abandon(&q->vq);
 		node_release(q->w->v, q->h);
 	}
 	free(q->url);
@@ -662,8 +600,8 @@ static void web_free(struct web *w)
 	free(w);
 }
 
-int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *err,
-	     size_t errlen)
+static int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *err,
+		    size_t errlen)
 {
 	const char *addrport = c->web;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -816,13 +754,6 @@ static void web_kick(struct web *w)
 	timerfd_settime(w->tfd, 0, &it, NULL);
 }
 
-/* Soon, from the loop: a resumed connection is served at once, not at the next tick. */
-void web_soon(struct web *w)
-{
-	struct itimerspec it = {{0, 0}, {0, 100000}};
-	timerfd_settime(w->tfd, 0, &it, NULL);
-}
-
 static int web_run(void *arg)
 {
 	web_kick(arg);
@@ -868,8 +799,9 @@ static int web_authq_done(void *arg)
 	return 0;
 }
 
-int web_attach(struct web *w, struct loop *l)
+static int web_attach(void *self, struct loop *l)
 {
+	struct web *w = self;
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!i)
 		return -EINVAL;
@@ -883,10 +815,10 @@ int web_attach(struct web *w, struct loop *l)
 	return r ? r : loop_add_timer(l, 2000, web_tick, w);
 }
 
-void web_close(struct web *w)
+/* After the loop ended: connections are closed, suspended requests answered. */
+static void web_close(void *self)
 {
-	if (!w)
-		return;
+	struct web *w = self;
 	vnc_close_all(w);
 	/* libmicrohttpd must not be stopped with requests suspended: they are answered first */
 	while (w->parked) {
@@ -901,7 +833,7 @@ void web_close(struct web *w)
 			q->done = true;
 		} else if (!q->stream) {
 			if (!q->reading)
-				node_write_abandon(q->h);
+				vreq_abandon(&q->vq);
 			node_release(w->v, q->h);
 			q->h = NULL;
 			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
@@ -912,4 +844,16 @@ void web_close(struct web *w)
 	}
 	MHD_run(w->d);
 	web_free(w);
+}
+
+static const struct door_ops web_door_ops = {web_attach, web_close, NULL};
+
+int web_door_open(struct vmfs *v, const struct vmfs_conf *c, struct door *out, char *err,
+		  size_t errlen)
+{
+	struct web *w;
+	int r = web_open(v, c, &w, err, errlen);
+	if (!r)
+		*out = (struct door){&web_door_ops, w, -1};
+	return r;
 }

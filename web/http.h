@@ -35,15 +35,13 @@
 #include <stddef.h>
 
 struct vmfs;
-struct loop;
-struct web;
 struct vmfs_conf;
+struct door;
 
-/* Listens on c->web (ADDR:PORT, IPv4) with the web_* keys of c. err says why on failure. */
-int web_open(struct vmfs *v, const struct vmfs_conf *c, struct web **out, char *err,
-	     size_t errlen);
-/* Joins the event loop (the listening socket and connections, and a per-second tick). */
-int web_attach(struct web *w, struct loop *l);
-/* After the loop ended: connections are closed, suspended requests dropped. */
-void web_close(struct web *w);
+/* Listens on c->web (ADDR:PORT, IPv4) with the web_* keys of c, and fills out for the
+ * daemon (vmfs/daemon.h): attached, it serves the listening socket and connections, with a
+ * tick every two seconds; stopped, it answers its suspended requests and closes. err says
+ * why on failure. */
+int web_door_open(struct vmfs *v, const struct vmfs_conf *c, struct door *out, char *err,
+		  size_t errlen);
 #endif

@@ -9,6 +9,7 @@
 
 #include "runtime/waitq.h"
 #include "vmfs/node.h"
+#include "vmfs/vreq.h"
 #include "web/auth.h"
 #include "web/token.h"
 
@@ -64,7 +65,7 @@ struct web {
 };
 
 /* One request: its body as it arrives, and for an answer that waits (a start, a followed
- * console) the open file and the waiter that resumes the connection. */
+ * console) the open file and the waiter that resumes the connection (a write's: vq's). */
 struct req {
 	struct web *w;
 	struct MHD_Connection *c;
@@ -73,6 +74,7 @@ struct req {
 	char *url; /* a remote file's read: the URL, for the answer */
 	struct vhandle *h;
 	struct waiter wt;
+	struct vreq vq; /* as the node operations see it (vmfs/vreq.h): its reason, a write */
 	struct req *next, **prevp; /* in w->parked while suspended */
 	int status;
 	struct sbuf out;
@@ -87,8 +89,10 @@ struct req {
 	bool admin;                /* its user's rule is admin (web/auth.h) */
 };
 
+/* web/req.c, the helpers every kind of answer uses (http.c is the server, which calls the
+ * answers; nothing calls back into it). */
 /* The answer to an operation that failed with errno err, with its reason (else the one
- * log recorded, else strerror). */
+ * log recorded for the request, else strerror). */
 void web_fail(struct req *q, int err, const char *why);
 /* Suspends q's connection until unpark; web_close answers it if vmfs exits first. */
 void web_park(struct req *q);

@@ -1,0 +1,129 @@
+/* Requests (vmfs/vreq.h): the waiting of a read or a write, the same for every door. */
+#include "vmfs/vreq.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static struct vreq *current;
+
+struct vreq *vreq_enter(struct vreq *q)
+{
+	struct vreq *was = current;
+	current = q;
+	return was;
+}
+
+void vreq_reason(const char *what, const char *why)
+{
+	if (current)
+		snprintf(current->why, sizeof(current->why), "%s: %s", what, why);
+}
+
+int vreq_open(struct vreq *q, const struct vnode *n, int flags)
+{
+	struct vreq *was = vreq_enter(q);
+	int r = node_open(q->v, n, flags, &q->cred, &q->h);
+	vreq_enter(was);
+	return r;
+}
+
+void vreq_release(struct vreq *q)
+{
+	struct vreq *was = vreq_enter(q);
+	node_release(q->v, q->h);
+	vreq_enter(was);
+	q->h = NULL;
+}
+
+static void read_wake(struct waiter *w);
+
+/* Tries q's read into buf: answered, or parked on the stream's queue (true). */
+static bool read_try(struct vreq *q, char *buf)
+{
+	struct vreq *was = vreq_enter(q);
+	ssize_t n = node_read(q->v, q->h, buf, q->size, q->off);
+	vreq_enter(was);
+	struct waitq *wq = n == -EAGAIN ? node_waitq(q->v, q->h) : NULL;
+	if (wq && !(q->h->flags & O_NONBLOCK) && !q->v->exiting) {
+		q->later = true;
+		q->w.wake = read_wake;
+		waitq_add(wq, &q->w);
+		return true;
+	}
+	q->data = buf;
+	q->respond(q, n);
+	return false;
+}
+
+static void read_wake(struct waiter *w)
+{
+	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
+	if (q->v->exiting) {
+		q->respond(q, -EINTR);
+		return;
+	}
+	char stack[8192];
+	char *buf = q->size <= sizeof(stack) ? stack : malloc(q->size);
+	if (!buf) {
+		q->respond(q, -ENOMEM);
+		return;
+	}
+	read_try(q, buf); /* q may be gone after this */
+	if (buf != stack)
+		free(buf);
+}
+
+bool vreq_read(struct vreq *q, char *buf, size_t size, off_t off)
+{
+	q->size = size;
+	q->off = off;
+	return read_try(q, buf);
+}
+
+static void vreq_wake(struct waiter *w)
+{
+	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
+	struct vreq *was = vreq_enter(q);
+	ssize_t n = node_write_resume(q->v, q);
+	vreq_enter(was);
+	if (n == -EINPROGRESS && !q->v->exiting) {
+		waitq_add(node_waitq(q->v, q->h), &q->w);
+		return;
+	}
+	if (n == -EINPROGRESS) {
+		node_write_abandon(q->h); /* vmfs is exiting: the command is cut short */
+		n = -EINTR;
+	}
+	q->respond(q, n);
+}
+
+bool vreq_write(struct vreq *q, const char *buf, size_t size, off_t off)
+{
+	struct vreq *was = vreq_enter(q);
+	q->write = true;
+	ssize_t n = node_write(q->v, q, buf, size, off);
+	vreq_enter(was);
+	struct waitq *wq = n == -EINPROGRESS ? node_waitq(q->v, q->h) : NULL;
+	if (wq) {
+		q->later = true;
+		q->w.wake = vreq_wake;
+		waitq_add(wq, &q->w);
+		return true;
+	}
+	if (n == -EINPROGRESS) {
+		node_write_abandon(q->h);
+		n = -EIO;
+	}
+	q->respond(q, n);
+	return false;
+}
+
+void vreq_abandon(struct vreq *q)
+{
+	waiter_del(&q->w);
+	if (q->write)
+		node_write_abandon(q->h);
+}

@@ -1,0 +1,74 @@
+/* A request: one operation from any door (FUSE, HTTP, the 9P one to come), as the node
+ * operations see it. It carries who asks, the open file it acts on (and so its node,
+ * h->n), what a command that goes on leaves to be waited for, and how the door answers:
+ * once, through respond, either at once or later from the event loop (as lib9p's Req and
+ * respond()). A door embeds it in its own request and keeps it alive until respond.
+ *
+ * A file is opened (vreq_open), read and written, and released (vreq_release) through it.
+ * A read through vreq_read: a stream with nothing yet (a console) waits on node_waitq
+ * and is tried again when it wakes, unless its file is O_NONBLOCK.
+ *
+ * A write through vreq_write: node_write runs; a ctl command that goes on in the
+ * background (a start, a commit, a verb in slices, members' answers) says what it waits
+ * for in q->wait; the request then waits on node_waitq and node_write_resume is called
+ * when it wakes, until the write has its outcome. */
+#ifndef VMFS_VREQ_H
+#define VMFS_VREQ_H
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/waitq.h"
+#include "vmfs/node.h"
+
+/* What a ctl handler that returns -EINPROGRESS leaves for the write to wait on: the batch
+ * of starts (count: answer "ok: VERB N" as the namespace ctl does), members' answers and
+ * the verb of their "ok: VERB N", a verb on many objects done in slices (vmfs/slice.h). A
+ * commit needs none: it waits on its object. */
+struct vwait {
+	struct lcbatch *batch;
+	bool count;
+	struct rbatch *rbatch;
+	const char *rverb;
+	struct nsjob *job;
+};
+
+struct vreq {
+	struct vmfs *v;
+	struct vcred cred;   /* who asks */
+	struct vhandle *h;   /* the open file */
+	size_t size;         /* a read's: at most size bytes at off */
+	off_t off;
+	const char *data;    /* a read's bytes, for respond (valid during it only) */
+	bool write;          /* a write (vreq_write), not a read */
+	struct vwait wait;   /* set by the ctl handler of the command being run */
+	struct waiter w;     /* while it waits: on node_waitq(h) */
+	bool later;          /* it waited: respond comes from the event loop */
+	/* The reason of the last refusal while it ran (node_reject), for a door that answers
+	 * with words (HTTP); "" if none. */
+	char why[1024];
+	/* The door's answer, called once: bytes read (in data) or written, or -errno. */
+	void (*respond)(struct vreq *q, ssize_t result);
+};
+
+/* Opens n for q (flags: open(2)'s) as q's asker: q->h. 0 or -errno. */
+int vreq_open(struct vreq *q, const struct vnode *n, int flags);
+/* Closes q->h (the last of its descriptors). */
+void vreq_release(struct vreq *q);
+/* Reads at most size bytes at off of q->h into buf (the caller's, for the try at once);
+ * q->respond is called at once or, when a stream has nothing yet, later. Returns true when
+ * it waits. */
+bool vreq_read(struct vreq *q, char *buf, size_t size, off_t off);
+/* Writes size bytes of buf at off to q->h; q->respond is called at once or, when the write
+ * waits for its command, later. Returns true when it waits (q->later). */
+bool vreq_write(struct vreq *q, const char *buf, size_t size, off_t off);
+/* The request being run, which node_reject's reasons go to: a door sets it around each
+ * operation it runs (and back to what it was after: vreq_enter returns that); vreq_read
+ * and vreq_write enter theirs, and so do their wakes. The loop runs one request at a time,
+ * so there is one. NULL: none (the reason is only logged). */
+struct vreq *vreq_enter(struct vreq *q);
+/* node_reject's: "what: why" becomes the current request's reason. */
+void vreq_reason(const char *what, const char *why);
+/* A waiting request whose asker went away (an interrupt, a closed connection): it waits no
+ * more and is not answered; a write's command goes on, and its end is logged. */
+void vreq_abandon(struct vreq *q);
+#endif
