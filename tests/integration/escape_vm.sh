@@ -219,8 +219,10 @@ chmod 600 "$O/rootsecret"
 touch -a -d 2000-01-01 "$O/rootsecret"
 ov=$S/ns/default/vms/g/disk0.qcow2
 ok "kill g" "$XWRITE" "$V/g/ctl" kill
+# (the killed QEMU's lock on the overlay goes with its last descriptor: retried until then)
 ok "its overlay's header rewritten, as QEMU's user could: backed by a root-only file" \
-	qemu-img rebase -u -f qcow2 -b "$O/rootsecret" -F raw "$ov"
+	wait_for 10 qemu-img rebase -u -f qcow2 -b "$O/rootsecret" -F raw "$ov"
+like "$(qemu-img info -U "$ov" 2>&1)" "backing file: $O/rootsecret" "the header names it now"
 ok "commit copies" "$XWRITE" "$V/g/ctl" "commit rebased.qcow2"
 ok "the image is there" test -s "$I/rebased.qcow2"
 ok "without the root-only file in it (the checked chain was copied, not the header's)" \
