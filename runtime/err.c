@@ -91,12 +91,18 @@ int err_out(const struct err *e, char *buf, size_t len)
 	return -e->no;
 }
 
+int err_ensure(struct err *e, int r)
+{
+	if (r && (!e->no || !*e->why))
+		err_set(e, r, "%s", strerror(-r));
+	return r;
+}
+
 int err_result(struct err *e, int r, char *buf, size_t len)
 {
 	if (!r)
 		return 0;
-	if (!e->no || !*e->why)
-		err_set(e, r, "%s", strerror(-r));
+	err_ensure(e, r);
 	err_out(e, buf, len);
 	return r;
 }

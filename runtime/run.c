@@ -457,13 +457,11 @@ static bool mounted_on(int dfd, const char *name)
 	       st.st_dev != d.st_dev;
 }
 
-int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
+int run_gone(struct model *m, struct object *o, struct err *e)
 {
-	if (o->rt.pidfd >= 0 && !run_pid_ended(o)) {
-		snprintf(err, errlen, "cannot remove %s: its %s still runs", o->name,
-			 o->type == OT_VM ? "QEMU" : "vmfs-shim");
-		return -EBUSY;
-	}
+	if (o->rt.pidfd >= 0 && !run_pid_ended(o))
+		return err_set(e, EBUSY, "cannot remove %s: its %s still runs", o->name,
+			       o->type == OT_VM ? "QEMU" : "vmfs-shim");
 	int dfd = o->type == OT_CT ? run_open(m, o) : -1;
 	if (dfd < 0)
 		return 0; /* never started here: nothing of it outside the state directory */
@@ -481,7 +479,6 @@ int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
 	close(dfd);
 	if (!*what)
 		return 0;
-	snprintf(err, errlen, "cannot remove %s: %s%s%s; nothing was removed", o->name, what,
-		 cg ? ": " : "", cg ? strerror(-cg) : "");
-	return -EBUSY;
+	return err_set(e, EBUSY, "cannot remove %s: %s%s%s; nothing was removed", o->name, what,
+		       cg ? ": " : "", cg ? strerror(-cg) : "");
 }
