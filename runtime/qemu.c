@@ -360,11 +360,11 @@ static int vm_prepare(struct model *m, struct object *o, int rundfd, struct vm_f
 	if (!r && (*qdfd = qemu_dir(rundfd, *uid, *gid, e)) < 0)
 		r = *qdfd;
 	if (!r)
-		r = err_took(e, vm_files_open(m, o, f, e->why, sizeof(e->why)));
+		r = vm_files_open(m, o, f, e);
 	if (!r)
-		r = err_took(e, vm_disks_prepare(m, o, f, e->why, sizeof(e->why)));
+		r = vm_disks_prepare(m, o, f, e);
 	if (!r)
-		r = err_took(e, vm_files_overlays(m, o, f, e->why, sizeof(e->why)));
+		r = vm_files_overlays(m, o, f, e);
 	if (!r)
 		r = vnc_pick(m, o, rundfd, *gid, e);
 	if (!r && (r = net_start(m, o, rundfd, e)))
