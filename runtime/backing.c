@@ -247,8 +247,7 @@ static int info_cached(int fd, const char *real, const char *format, struct back
 		}
 	/* qemu-img reads the very file vmfs holds open, not whatever the name is by now */
 	struct sbuf out = {0};
-	/* disk.c is still on (err, errlen) */
-	int r = err_took(e, disk_info(fd, real, format, INFO_TIMEOUT, &out, e->why, sizeof(e->why)));
+	int r = disk_info(fd, real, format, INFO_TIMEOUT, &out, e);
 	if (!r)
 		r = backing_parse(out.p, real, l, e);
 	sb_free(&out);

@@ -99,9 +99,7 @@ int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f
 		bool fresh;
 		const struct vm_layer *base = &f->disk[i].l[0];
 		snprintf(name, sizeof(name), "disk%d.qcow2", i);
-		/* disk.c is still on (err, errlen) */
-		int r = err_took(e, disk_overlay(dfd, name, d[i].image, base->format, base->size,
-						 &fresh, e->why, sizeof(e->why)));
+		int r = disk_overlay(dfd, name, d[i].image, base->format, base->size, &fresh, e);
 		if (r)
 			return err_wrap(e, "cannot make the overlay over %s", d[i].image);
 		if (fresh)
@@ -235,13 +233,12 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 	struct stat sb;
 	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->pidfd, NULL);
 	close(j->pidfd);
-	/* disk.c and qmp.c are still on (err, errlen) */
-	int r = err_took(&e, disk_commit_end(st, j->outfd, j->storefd, j->partfd, j->image, e.why,
-					     sizeof(e.why)));
+	int r = disk_commit_end(st, j->outfd, j->storefd, j->partfd, j->image, &e);
 	close(j->storefd);
 	/* the commit paused it, so it resumes it, whatever the state says: QEMU's STOP event
 	 * may not have been read yet */
 	if (j->resume && (o->state == ST_RUNNING || o->state == ST_PAUSED)) {
+		/* qmp.c is still on (err, errlen) */
 		if (vm_qmp(m, o, "{\"execute\":\"cont\"}", ignored.why, sizeof(ignored.why)))
 			model_error(o->ns, o, "commit", "could not resume the VM after the copy");
 		else /* QEMU's RESUME event may come after the answer */
@@ -333,7 +330,7 @@ static int commit(struct model *m, struct object *o, const char *image, struct e
 	}
 	j->resume = o->state == ST_RUNNING;
 	intent_set(m, o, image, j->resume);
-	/* qmp.c and disk.c are still on (err, errlen): they write into e->why */
+	/* qmp.c is still on (err, errlen): it writes into e->why */
 	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", e->why, sizeof(e->why))) {
 		err_took(e, -EIO);
 		err_wrap(e, "cannot pause %s for the copy", o->name);
@@ -348,21 +345,18 @@ static int commit(struct model *m, struct object *o, const char *image, struct e
 	j->o = o;
 	j->outfd = j->partfd = -1;
 	j->pid = disk_commit_start(&c, j->storefd, image, o->state == ST_RUNNING ||
-				   o->state == ST_PAUSED, &j->partfd, &j->outfd, e->why,
-				   sizeof(e->why));
+				   o->state == ST_PAUSED, &j->partfd, &j->outfd, e);
 	vm_chain_close(&c); /* qemu-img has them */
 	j->pidfd = j->pid > 0 ? syscall(SYS_pidfd_open, j->pid, 0) : -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = j};
 	if (j->pid < 0 || j->pidfd < 0 || epoll_ctl(m->rtep, EPOLL_CTL_ADD, j->pidfd, &ev) < 0) {
 		struct err ignored; /* the undoing's own reasons: the first failure is told */
-		r = j->pid < 0 ? err_took(e, (int)j->pid)
-			       : err_sys(e, errno, "cannot watch qemu-img");
+		r = j->pid < 0 ? (int)j->pid : err_sys(e, errno, "cannot watch qemu-img");
 		if (j->pid > 0) {
 			int status;
 			kill(j->pid, SIGKILL);
 			waitpid(j->pid, &status, 0);
-			disk_commit_end(status, j->outfd, j->storefd, j->partfd, image, ignored.why,
-					sizeof(ignored.why));
+			disk_commit_end(status, j->outfd, j->storefd, j->partfd, image, &ignored);
 		}
 		if (j->pidfd >= 0)
 			close(j->pidfd);
