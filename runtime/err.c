@@ -52,6 +52,12 @@ int err_set(struct err *e, int no, const char *fmt, ...)
 	return -e->no;
 }
 
+int err_vset(struct err *e, int no, const char *fmt, va_list ap)
+{
+	set(e, no, fmt, ap);
+	return -e->no;
+}
+
 int err_sys(struct err *e, int no, const char *fmt, ...)
 {
 	va_list ap;

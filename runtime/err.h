@@ -34,6 +34,7 @@
  * (err, errlen): pure functions with short reasons, called with a buffer. */
 #ifndef VMFS_ERR_H
 #define VMFS_ERR_H
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/limits.h>
@@ -49,6 +50,9 @@ struct err {
 
 /* Sets errno no (either sign: a -errno return passes as it is) and the reason; returns -no. */
 int err_set(struct err *e, int no, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* err_set from a va_list, for a helper that puts a prefix of its own (err_wrap after). */
+int err_vset(struct err *e, int no, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* The same, the reason followed by ": " and no's text (strerror). */
 int err_sys(struct err *e, int no, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Puts "CONTEXT: " in front of the reason, keeping its errno; returns -e->no. */
