@@ -584,44 +584,38 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 }
 
 static int vm_qmp_reply(struct model *m, struct object *o, const char *cmd, char *reply,
-			size_t replylen, char *err, size_t errlen)
+			size_t replylen, struct err *e)
 {
 	int dfd = run_open(m, o);
-	if (dfd < 0) {
-		snprintf(err, errlen, "%s has no run directory: %s", o->name, strerror(-dfd));
-		return dfd;
-	}
-	int r = qmp_run(dfd, cmd, QMP_TIMEOUT, reply, replylen, err, errlen);
+	if (dfd < 0)
+		return err_sys(e, dfd, "%s has no run directory", o->name);
+	/* qmp.c is still on (err, errlen) */
+	int r = err_took(e, qmp_run(dfd, cmd, QMP_TIMEOUT, reply, replylen, e->why,
+				    sizeof(e->why)));
 	close(dfd);
 	return r;
 }
 
-int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen)
+int vm_qmp(struct model *m, struct object *o, const char *cmd, struct err *e)
 {
-	return vm_qmp_reply(m, o, cmd, NULL, 0, err, errlen);
-}
-
-/* A QMP command for a verb (qmp.c is still on (err, errlen)). */
-static int verb_qmp(struct model *m, struct object *o, const char *cmd, struct err *e)
-{
-	return err_took(e, vm_qmp(m, o, cmd, e->why, sizeof(e->why)));
+	return vm_qmp_reply(m, o, cmd, NULL, 0, e);
 }
 
 static int vm_pause(struct model *m, struct object *o, struct err *e)
 {
-	return verb_qmp(m, o, "{\"execute\":\"stop\"}", e);
+	return vm_qmp(m, o, "{\"execute\":\"stop\"}", e);
 }
 
 static int vm_resume(struct model *m, struct object *o, struct err *e)
 {
-	return verb_qmp(m, o, "{\"execute\":\"cont\"}", e);
+	return vm_qmp(m, o, "{\"execute\":\"cont\"}", e);
 }
 
 static int vm_stop(struct model *m, struct object *o, struct err *e)
 {
 	if (o->state == ST_PAUSED)
-		verb_qmp(m, o, "{\"execute\":\"cont\"}", e); /* a paused guest cannot hear ACPI */
-	int r = verb_qmp(m, o, "{\"execute\":\"system_powerdown\"}", e);
+		vm_qmp(m, o, "{\"execute\":\"cont\"}", e); /* a paused guest cannot hear ACPI */
+	int r = vm_qmp(m, o, "{\"execute\":\"system_powerdown\"}", e);
 	if (r)
 		return r;
 	o->rt.stop_deadline = time(NULL) + STOP_GRACE;
@@ -631,7 +625,7 @@ static int vm_stop(struct model *m, struct object *o, struct err *e)
 
 static int vm_restart(struct model *m, struct object *o, struct err *e)
 {
-	int r = verb_qmp(m, o, "{\"execute\":\"system_reset\"}", e);
+	int r = vm_qmp(m, o, "{\"execute\":\"system_reset\"}", e);
 	if (!r && o->state == ST_PAUSED && !(r = vm_resume(m, o, e)))
 		lifecycle_event(m, o, EV_RESUMED, NULL);
 	if (!r)
@@ -754,12 +748,14 @@ int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf 
 		return -EBUSY;
 	}
 	static char out[1 << 20]; /* one command at a time; answers can be long */
-	int r = vm_qmp_reply(m, o, cmd, out, sizeof(out), err, errlen);
+	struct err e;
+	err_clear(&e);
+	int r = vm_qmp_reply(m, o, cmd, out, sizeof(out), &e);
 	if (!r) {
 		sb_puts(reply, out);
 		sb_puts(reply, "\n");
 	}
-	return r;
+	return err_result(&e, r, err, errlen);
 }
 
 const struct backend qemu_backend = {

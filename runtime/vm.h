@@ -67,7 +67,7 @@ int vm_user_drop(void);
 int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen);
 
 /* Runs one QMP command on run/qmp.sock (5 s at most); 0 or -errno with the reason. */
-int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen);
+int vm_qmp(struct model *m, struct object *o, const char *cmd, struct err *e);
 /* The qmp file: runs one QMP command (a JSON object with "execute") for the user. */
 int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf *reply,
 		char *err, size_t errlen);

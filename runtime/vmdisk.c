@@ -199,6 +199,7 @@ void vm_job_recover(struct model *m, struct object *o)
 	}
 	char image[NAME_MAX_LEN + 1] = "", dst[BUILT_PATH_MAX], err[256] = "";
 	char part[BUILT_PATH_MAX + 100];
+	struct err ignored;
 	int resume = 0;
 	/* a state file: the image name must be one a commit could have made */
 	if (sscanf(text, "%63s %d", image, &resume) != 2 || name_check(image, err, sizeof(err))) {
@@ -214,7 +215,7 @@ void vm_job_recover(struct model *m, struct object *o)
 	snprintf(pname, sizeof(pname), "%s.part", image);
 	bool removed = unlinkat(m->imagefd, pname, 0) == 0; /* in the store's own descriptor */
 	bool alive = o->state == ST_RUNNING || o->state == ST_PAUSED;
-	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", err, sizeof(err)) == 0;
+	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", &ignored) == 0;
 	if (resumed)
 		lifecycle_event(m, o, EV_RESUMED, "resumed after a commit that vmfs's end cut short");
 	model_event(o->ns, o, "commit to images/%s was cut short when vmfs was killed:%s%s", image,
@@ -238,8 +239,7 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 	/* the commit paused it, so it resumes it, whatever the state says: QEMU's STOP event
 	 * may not have been read yet */
 	if (j->resume && (o->state == ST_RUNNING || o->state == ST_PAUSED)) {
-		/* qmp.c is still on (err, errlen) */
-		if (vm_qmp(m, o, "{\"execute\":\"cont\"}", ignored.why, sizeof(ignored.why)))
+		if (vm_qmp(m, o, "{\"execute\":\"cont\"}", &ignored))
 			model_error(o->ns, o, "commit", "could not resume the VM after the copy");
 		else /* QEMU's RESUME event may come after the answer */
 			lifecycle_event(m, o, EV_RESUMED, NULL);
@@ -330,8 +330,7 @@ static int commit(struct model *m, struct object *o, const char *image, struct e
 	}
 	j->resume = o->state == ST_RUNNING;
 	intent_set(m, o, image, j->resume);
-	/* qmp.c is still on (err, errlen): it writes into e->why */
-	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", e->why, sizeof(e->why))) {
+	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", e)) {
 		err_took(e, -EIO);
 		err_wrap(e, "cannot pause %s for the copy", o->name);
 		intent_clear(m, o);
@@ -362,7 +361,7 @@ static int commit(struct model *m, struct object *o, const char *image, struct e
 			close(j->pidfd);
 		close(j->storefd);
 		if (j->resume)
-			vm_qmp(m, o, "{\"execute\":\"cont\"}", ignored.why, sizeof(ignored.why));
+			vm_qmp(m, o, "{\"execute\":\"cont\"}", &ignored);
 		intent_clear(m, o);
 		free(j);
 		return r;
