@@ -262,10 +262,9 @@ static int ct_signal(struct object *o, int sig, struct err *e)
 	return 0;
 }
 
-/* Thaws or freezes o's cgroup (cgroup.c is still on (err, errlen)). */
 static int ct_freeze(struct object *o, int frozen, struct err *e)
 {
-	return err_took(e, cg_freeze(o->ns->name, o->name, frozen, e->why, sizeof(e->why)));
+	return cg_freeze(o->ns->name, o->name, frozen, e);
 }
 
 static int ct_stop(struct model *m, struct object *o, struct err *e)
