@@ -18,21 +18,22 @@
  * Moving the rest of runtime/ to it: netlink.c, vlan.c and net.c carry struct err inside; so
  * do the lifecycle (lifecycle.c, lifecycle_batch.c), the backends (backend.h's operations,
  * container.c, qemu.c), what a VM's start and commit check and make (backing.c, vmdisk.c,
- * disk.c) and its screenshots (screen.c, vmscreen.c), down to net_start, nl_tap_open, run_gone
- * and vm_qmp. Entry points that files not moved yet call still take (why, whylen) and fill it
- * once with err_result (vlan_pin, vlan_remove, vlan_claim_net, net_vxlan, net_host_tap;
- * lifecycle_do_many, lifecycle_batch_end, vm_commit, vm_job_result, vm_screenshot,
- * vm_qmp_user, and lifecycle_do, lifecycle_legal and lifecycle_remove beside their _err
- * variants), so no caller had to change. Move one caller at a time: give it a struct err, call
- * the err variant (vlan_claim for vlan_claim_net) or change the entry point's signature once
- * all its callers carry one, and drop the copy at that boundary. A callee not moved yet can
- * write into e->why directly (err_took): qmp.c (qmp_run, which bench/vms calls too), vmuser.c,
- * imgrights.c, cgroup.c and userns.c (both shared with vmfs-shim, whose reasons cross a pipe
- * in fixed buffers) are next, then object.c, model.c and param.c, whose (err, errlen) the
- * front ends pass. At the doors (vmfs/, web/) the reason is written once into the reply or the
- * log; err_out is for that last copy only (and for a one-line summary of fixed size: info's
- * exit line, host/info's kvm line). The ctl/ parsers stay on (err, errlen): pure functions
- * with short reasons, called with a buffer. */
+ * disk.c), its screenshots (screen.c, vmscreen.c) and a container's cgroup (cgroup.c), down to
+ * net_start, nl_tap_open, run_gone, vm_qmp and cg_freeze. Entry points that files not moved
+ * yet call still take (why, whylen) and fill it once with err_result (vlan_pin, vlan_remove,
+ * vlan_claim_net, net_vxlan, net_host_tap; lifecycle_do_many, lifecycle_batch_end, vm_commit,
+ * vm_job_result, vm_screenshot, vm_qmp_user; cg_create and cg_attach, which vmfs-shim calls;
+ * and lifecycle_do, lifecycle_legal and lifecycle_remove beside their _err variants), so no
+ * caller had to change. Move one caller at a time: give it a struct err, call the err variant
+ * (vlan_claim for vlan_claim_net) or change the entry point's signature once all its callers
+ * carry one, and drop the copy at that boundary. A callee not moved yet can write into e->why
+ * directly (err_took): qmp.c (qmp_run, which bench/vms calls too), vmuser.c, imgrights.c,
+ * cgdev.c and userns.c (the last two called by vmfs-shim too, whose reasons cross a pipe in
+ * fixed buffers) are next, then object.c, model.c and param.c, whose (err, errlen) the front
+ * ends pass. At the doors (vmfs/, web/) the reason is written once into the reply or the log;
+ * err_out is for that last copy only (and for a one-line summary of fixed size: info's exit
+ * line, host/info's kvm line). The ctl/ parsers stay on (err, errlen): pure functions with
+ * short reasons, called with a buffer. */
 #ifndef VMFS_ERR_H
 #define VMFS_ERR_H
 #include <stdarg.h>
