@@ -238,8 +238,7 @@ int lifecycle_fail(struct model *m, struct object *o, struct err *e)
 	if (!e->no)
 		e->no = EIO;
 	err_ensure(e, -e->no);
-	int n = snprintf(o->rt.exit, sizeof(o->rt.exit), "error: ");
-	err_out(e, o->rt.exit + n, sizeof(o->rt.exit) - n); /* a line of info: cut, marked */
+	run_exit_error(o, e->why);
 	lifecycle_event(m, o, EV_START_FAILED, e->why);
 	return -e->no;
 }
