@@ -29,21 +29,18 @@ struct roots {
  * started), its real path in real (every link followed), and checked to lie inside a root:
  * the O_PATH descriptor, or -errno. */
 static int confined(const struct roots *rt, const char *path, char *real, size_t reallen,
-		    char *err, size_t errlen)
+		    struct err *e)
 {
 	char link[64];
 	int fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
+	if (fd < 0)
+		return err_sys(e, errno, "%s", path);
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, real, reallen - 1);
 	if (n < 0) {
-		int e = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-e));
+		int r = err_sys(e, errno, "%s", path);
 		close(fd);
-		return e;
+		return r;
 	}
 	real[n] = 0;
 	for (int i = 0; i < rt->n; i++) {
@@ -57,92 +54,78 @@ static int confined(const struct roots *rt, const char *path, char *real, size_t
 	}
 	close(fd);
 	if (strcmp(path, real))
-		snprintf(err, errlen, "%s is %s, outside images/ and the VM's state directory: "
-			 "refused (its run/ is QEMU's own)", path, real);
-	else
-		snprintf(err, errlen, "%s is outside images/ and the VM's state directory: refused "
-			 "(its run/ is QEMU's own)", path);
-	return -EACCES;
+		return err_set(e, EACCES, "%s is %s, outside images/ and the VM's state directory: "
+			       "refused (its run/ is QEMU's own)", path, real);
+	return err_set(e, EACCES, "%s is outside images/ and the VM's state directory: refused "
+		       "(its run/ is QEMU's own)", path);
 }
 
 /* The file behind an O_PATH descriptor opened for reading (or writing): the same inode,
  * whatever its name points at by now. Only regular files and block devices. */
-static int reopen(int pathfd, int flags, const char *path, char *err, size_t errlen)
+static int reopen(int pathfd, int flags, const char *path, struct err *e)
 {
 	char link[64];
 	struct stat st;
-	if (fstat(pathfd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		snprintf(err, errlen, "%s is %s, not a file: refused", path, file_kind(st.st_mode));
-		return -EINVAL;
-	}
+	if (fstat(pathfd, &st) < 0)
+		return err_sys(e, errno, "%s", path);
+	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return err_set(e, EINVAL, "%s is %s, not a file: refused", path,
+			       file_kind(st.st_mode));
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", pathfd);
 	int fd = open(link, flags | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		int e = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-e));
-		return e;
-	}
-	return fd;
+	return fd < 0 ? err_sys(e, errno, "%s", path) : fd;
 }
 
 /* QEMU reopens what it was given through /proc/self/fd/N, where the file's mode decides:
  * a file its user may write, given to read (a base many VMs share), it could write. */
-static int writable_by_qemu(int fd, const char *path, char *err, size_t errlen)
+static int writable_by_qemu(int fd, const char *path, struct err *e)
 {
 	struct stat st;
 	uid_t uid;
 	gid_t gid;
-	char why[300];
-	if (vm_user(&uid, &gid, why, sizeof(why)) || !uid || fstat(fd, &st) < 0)
+	/* without QEMU's user the start fails later, saying why (runtime/vmuser.c) */
+	if (vm_user(&uid, &gid, e->why, sizeof(e->why)) || !uid || fstat(fd, &st) < 0)
 		return 0;
 	/* its owner may chmod it; else its mode, for QEMU's groups too (kvm) */
 	if (st.st_uid != uid && !vm_user_may(&st, S_IWOTH))
 		return 0;
-	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is writable by QEMU's user: a VM that "
-		 "only reads it could write it; refused (chmod go-w, and root as its owner)", path,
-		 (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
-	return -EPERM;
+	return err_set(e, EPERM, "%s (mode %04o, owner %d:%d) is writable by QEMU's user: a VM "
+		       "that only reads it could write it; refused (chmod go-w, and root as its "
+		       "owner)", path, (unsigned)(st.st_mode & 07777), (int)st.st_uid,
+		       (int)st.st_gid);
 }
 
 /* In a namespace a user owns, an image of the store only if that user could open it. */
-static int owner_may(const struct roots *rt, int pfd, const char *real, bool rw, char *err,
-		     size_t errlen)
+static int owner_may(const struct roots *rt, int pfd, const char *real, bool rw, struct err *e)
 {
 	size_t l = strlen(rt->dir[0]);
 	struct stat st;
-	char why[600];
 	if (rt->storefd < 0 || !rt->who.uid || strncmp(real, rt->dir[0], l) || real[l] != '/')
 		return 0;
 	if (fstat(pfd, &st) < 0)
-		return -errno;
-	int r = imgrights_walk(rt->storefd, real + l, &rt->who, R_OK | (rw ? W_OK : 0), &st, why,
-			       sizeof(why));
-	if (r)
-		snprintf(err, errlen, "%s: the namespace's owner may not use it: %s", real + l + 1,
-			 why);
-	return r;
+		return err_sys(e, errno, "%s", real);
+	/* imgrights.c is still on (why, whylen) */
+	int r = err_took(e, imgrights_walk(rt->storefd, real + l, &rt->who, R_OK | (rw ? W_OK : 0),
+					   &st, e->why, sizeof(e->why)));
+	return r ? err_wrap(e, "%s: the namespace's owner may not use it", real + l + 1) : 0;
 }
 
 /* confined, then open: the descriptor for reading (and *rw for writing if rw), or -errno */
 static int open_checked(const struct roots *rt, const char *path, char *real, size_t reallen,
-			int *rw, char *err, size_t errlen)
+			int *rw, struct err *e)
 {
-	int pfd = confined(rt, path, real, reallen, err, errlen);
+	int pfd = confined(rt, path, real, reallen, e);
 	if (pfd < 0)
 		return pfd;
-	int e = rw ? 0 : writable_by_qemu(pfd, path, err, errlen);
-	if (!e)
-		e = owner_may(rt, pfd, real, rw != NULL, err, errlen);
-	if (e) {
+	int r = rw ? 0 : writable_by_qemu(pfd, path, e);
+	if (!r)
+		r = owner_may(rt, pfd, real, rw != NULL, e);
+	if (r) {
 		close(pfd);
-		return e;
+		return r;
 	}
-	int fd = reopen(pfd, O_RDONLY, path, err, errlen);
-	if (fd >= 0 && rw && (*rw = reopen(pfd, O_RDWR, path, err, errlen)) < 0) {
+	int fd = reopen(pfd, O_RDONLY, path, e);
+	if (fd >= 0 && rw && (*rw = reopen(pfd, O_RDWR, path, e)) < 0) {
 		close(fd);
 		fd = *rw;
 	}
@@ -175,16 +158,14 @@ static void beside(const char *layer, const char *name, char *out, size_t outlen
 		snprintf(out, outlen, "%.*s/%s", (int)(slash - layer), layer, name);
 }
 
-int backing_parse(const char *json, const char *path, struct backing_layer *l, char *err,
-		  size_t errlen)
+int backing_parse(const char *json, const char *path, struct backing_layer *l, struct err *e)
 {
 	json_object *j = json_tokener_parse(json), *fs, *fsd;
 	*l->backing = *l->backing_format = *l->data_file = *l->format = 0;
 	l->size = 0;
 	if (!j || !json_object_is_type(j, json_type_object)) {
-		snprintf(err, errlen, "cannot read %s: qemu-img info gave no JSON object", path);
 		json_object_put(j);
-		return -EIO;
+		return err_set(e, EIO, "cannot read %s: qemu-img info gave no JSON object", path);
 	}
 	int r = 0;
 	/* the name as recorded, resolved here: qemu-img read the file as /proc/self/fd/3, so
@@ -200,20 +181,17 @@ int backing_parse(const char *json, const char *path, struct backing_layer *l, c
 		df = jstr(fsd, "data-file");
 	if (!f || (strcmp(f, "qcow2") && strcmp(f, "raw"))) {
 		/* vmdk extents, quorum children ...: more files this check knows nothing of */
-		snprintf(err, errlen, "%s is of format %s: only qcow2 and raw are taken", path,
-			 f ? f : "unknown");
-		r = -EPERM;
+		r = err_set(e, EPERM, "%s is of format %s: only qcow2 and raw are taken", path,
+			    f ? f : "unknown");
 	} else if (df && !plain_name(df)) {
-		snprintf(err, errlen, "%s has the data file %s, which is not a file: refused", path, df);
-		r = -EPERM;
+		r = err_set(e, EPERM, "%s has the data file %s, which is not a file: refused", path,
+			    df);
 	} else if (df && *df != '/') {
 		/* QEMU opens it from its own working directory, not beside the image */
-		snprintf(err, errlen, "%s has the relative data file %s: refused (give it a full path)",
-			 path, df);
-		r = -EPERM;
+		r = err_set(e, EPERM, "%s has the relative data file %s: refused (give it a full "
+			    "path)", path, df);
 	} else if (bf && !plain_name(bf)) {
-		snprintf(err, errlen, "%s is backed by %s, which is not a file: refused", path, bf);
-		r = -EPERM;
+		r = err_set(e, EPERM, "%s is backed by %s, which is not a file: refused", path, bf);
 	} else {
 		if (df)
 			snprintf(l->data_file, sizeof(l->data_file), "%s", df);
@@ -252,12 +230,12 @@ static bool same(const struct cached *c, const struct stat *st, const char *real
 }
 
 static int info_cached(int fd, const char *real, const char *format, struct backing_layer *l,
-		       char *err, size_t errlen)
+		       struct err *e)
 {
 	struct stat st;
 	const char *asked = format ? format : "";
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return err_sys(e, errno, "%s", real);
 	if (!strcmp(asked, "raw")) { /* no header: nothing in it names another file */
 		*l = (struct backing_layer){.format = "raw", .size = disk_raw_size(fd)};
 		return 0;
@@ -269,9 +247,9 @@ static int info_cached(int fd, const char *real, const char *format, struct back
 		}
 	/* qemu-img reads the very file vmfs holds open, not whatever the name is by now */
 	struct sbuf out = {0};
-	int r = disk_info(fd, real, format, INFO_TIMEOUT, &out, err, errlen);
+	int r = disk_info(fd, real, format, INFO_TIMEOUT, &out, e);
 	if (!r)
-		r = backing_parse(out.p, real, l, err, errlen);
+		r = backing_parse(out.p, real, l, e);
 	sb_free(&out);
 	struct cached *c = r ? NULL : calloc(1, sizeof(*c));
 	if (!c || !(c->real = strdup(real))) {
@@ -293,24 +271,19 @@ static int info_cached(int fd, const char *real, const char *format, struct back
  * names in l, its data file checked and opened into v. */
 static int layer(const struct roots *rt, const char *what, const char *real, int fd,
 		 const char *format, bool writable, struct backing_layer *l, struct vm_layer *v,
-		 char *err, size_t errlen)
+		 struct err *e)
 {
-	char why[600], dreal[PATH_MAX];
-	int r = info_cached(fd, real, format, l, why, sizeof(why));
-	if (r) {
-		snprintf(err, errlen, "%s: %s", what, why);
-		return r;
-	}
+	char dreal[PATH_MAX];
+	int r = info_cached(fd, real, format, l, e);
+	if (r)
+		return err_wrap(e, "%s", what);
 	snprintf(v->format, sizeof(v->format), "%s", l->format);
 	v->size = l->size;
 	if (!*l->data_file)
 		return 0;
 	v->datafd = open_checked(rt, l->data_file, dreal, sizeof(dreal),
-				 writable ? &v->datarw : NULL, why, sizeof(why));
-	if (v->datafd >= 0)
-		return 0;
-	snprintf(err, errlen, "%s: the data file of %s: %s", what, real, why);
-	return v->datafd;
+				 writable ? &v->datarw : NULL, e);
+	return v->datafd >= 0 ? 0 : err_wrap(e, "%s: the data file of %s", what, real);
 }
 
 void vm_chain_close(struct vm_chain *c)
@@ -334,37 +307,32 @@ static struct vm_layer *layer_new(struct vm_chain *c)
 /* path and every layer under it, into c */
 /* pinned: QEMU is told the first layer's format (runtime/vmdisk.c), else it probes it */
 static int chain_open(const struct roots *rt, const char *what, const char *path, bool pinned,
-		      bool writable, struct vm_chain *c, char *err, size_t errlen)
+		      bool writable, struct vm_chain *c, struct err *e)
 {
 	static struct backing_layer l; /* 8 KiB: one start at a time */
-	char cur[PATH_MAX], real[PATH_MAX], fmt[32] = "", why[900];
+	char cur[PATH_MAX], real[PATH_MAX], fmt[32] = "";
 	snprintf(cur, sizeof(cur), "%s", path);
 	for (int depth = 0; depth < CHAIN_MAX; depth++) {
 		struct vm_layer *v = layer_new(c);
 		bool rw = writable && !depth;
-		v->fd = open_checked(rt, cur, real, sizeof(real), rw ? &v->rwfd : NULL, why,
-				     sizeof(why));
-		int r = v->fd < 0 ? v->fd : 0;
-		if (r && depth)
-			snprintf(err, errlen, "%s: the backing chain of %s: %s", what, path, why);
-		else if (r)
-			snprintf(err, errlen, "%s: %s", what, why);
-		if (r)
-			return r;
+		v->fd = open_checked(rt, cur, real, sizeof(real), rw ? &v->rwfd : NULL, e);
+		if (v->fd < 0 && depth)
+			return err_wrap(e, "%s: the backing chain of %s", what, path);
+		if (v->fd < 0)
+			return err_wrap(e, "%s", what);
 		struct stat st;
 		v->blockdev = fstat(v->fd, &st) == 0 && S_ISBLK(st.st_mode);
 		if (!depth && pinned)
 			snprintf(fmt, sizeof(fmt), "%s", disk_format_fd(v->fd));
 		/* the format named by the layer above, else qemu-img probes it as QEMU would */
-		r = layer(rt, what, real, v->fd, *fmt ? fmt : NULL, rw, &l, v, err, errlen);
+		int r = layer(rt, what, real, v->fd, *fmt ? fmt : NULL, rw, &l, v, e);
 		if (r || !*l.backing)
 			return r;
 		snprintf(cur, sizeof(cur), "%s", l.backing);
 		snprintf(fmt, sizeof(fmt), "%s", l.backing_format);
 	}
-	snprintf(err, errlen, "%s: the backing chain of %s is deeper than %d files: refused", what,
-		 path, CHAIN_MAX);
-	return -ELOOP;
+	return err_set(e, ELOOP, "%s: the backing chain of %s is deeper than %d files: refused",
+		       what, path, CHAIN_MAX);
 }
 
 void vm_files_init(struct vm_files *f)
@@ -402,8 +370,7 @@ static void roots_of(struct model *m, struct object *o, struct roots *rt)
 	who_of(&rt->who, o->ns->uid, o->ns->gid);
 }
 
-static int files_open(struct model *m, struct object *o, struct vm_files *f, char *err,
-		      size_t errlen)
+static int files_open(struct model *m, struct object *o, struct vm_files *f, struct err *e)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
 	struct roots rt;
@@ -420,16 +387,13 @@ static int files_open(struct model *m, struct object *o, struct vm_files *f, cha
 		if (!*files[i][1])
 			continue;
 		model_image_path(m, files[i][1], path, sizeof(path));
-		char why[900];
-		*fds[i] = open_checked(&rt, path, real, sizeof(real), NULL, why, sizeof(why));
-		if (*fds[i] < 0) {
-			snprintf(err, errlen, "%s: %s", files[i][0], why);
-			return *fds[i];
-		}
+		*fds[i] = open_checked(&rt, path, real, sizeof(real), NULL, e);
+		if (*fds[i] < 0)
+			return err_wrap(e, "%s", files[i][0]);
 	}
 	if (*obj_cfg(o, "cdrom")) {
 		model_image_path(m, obj_cfg(o, "cdrom"), path, sizeof(path));
-		int r = chain_open(&rt, "config/cdrom", path, false, false, &f->cdrom, err, errlen);
+		int r = chain_open(&rt, "config/cdrom", path, false, false, &f->cdrom, e);
 		if (r)
 			return r;
 	}
@@ -438,18 +402,17 @@ static int files_open(struct model *m, struct object *o, struct vm_files *f, cha
 	for (int i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "disk %d", i);
 		f->ndisks = i + 1;
-		int r = chain_open(&rt, what, d[i].image, true, !snap, &f->disk[i], err, errlen);
+		int r = chain_open(&rt, what, d[i].image, true, !snap, &f->disk[i], e);
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-int vm_files_open(struct model *m, struct object *o, struct vm_files *f, char *err,
-		  size_t errlen)
+int vm_files_open(struct model *m, struct object *o, struct vm_files *f, struct err *e)
 {
 	vm_files_init(f);
-	int r = files_open(m, o, f, err, errlen);
+	int r = files_open(m, o, f, e);
 	if (r)
 		vm_files_close(f);
 	return r;
@@ -457,18 +420,17 @@ int vm_files_open(struct model *m, struct object *o, struct vm_files *f, char *e
 
 /* The overlay at path (made by vmfs in the VM's own directory, root's: no link can be
  * there), open for writing too, on top of c. */
-static int overlay_top(const char *path, int i, struct vm_chain *c, char *err, size_t errlen)
+static int overlay_top(const char *path, int i, struct vm_chain *c, struct err *e)
 {
 	int rw = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	char link[64];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", rw);
 	int ro = rw < 0 ? -1 : open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (ro < 0) {
-		int e = -errno;
-		snprintf(err, errlen, "disk %d: the overlay %s: %s", i, path, strerror(-e));
+		int r = err_sys(e, errno, "disk %d: the overlay %s", i, path);
 		if (rw >= 0)
 			close(rw);
-		return e;
+		return r;
 	}
 	memmove(&c->l[1], &c->l[0], c->n * sizeof(c->l[0]));
 	c->n++;
@@ -477,15 +439,14 @@ static int overlay_top(const char *path, int i, struct vm_chain *c, char *err, s
 	return 0;
 }
 
-int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, char *err,
-		      size_t errlen)
+int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, struct err *e)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
 	if (!obj_cfg_bool(o, "snapshot"))
 		return 0;
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
 	for (int i = 0; i < n && i < f->ndisks; i++) {
-		int r = overlay_top(d[i].path, i, &f->disk[i], err, errlen);
+		int r = overlay_top(d[i].path, i, &f->disk[i], e);
 		if (r)
 			return r;
 	}
@@ -493,37 +454,32 @@ int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, cha
 }
 
 static int commit_chain(struct model *m, struct object *o, bool overlay, struct vm_chain *c,
-			char *err, size_t errlen)
+			struct err *e)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
 	static struct backing_layer l;
 	struct roots rt;
-	char why[900];
 	roots_of(m, o, &rt);
-	if (vm_disks(m, o, d, VM_DISKS_MAX) < 1) {
-		snprintf(err, errlen, "%s has no disk", o->name);
-		return -EINVAL;
-	}
-	int r = chain_open(&rt, "disk 0", d[0].image, true, !obj_cfg_bool(o, "snapshot"), c,
-			   err, errlen);
-	if (r || !overlay || (r = overlay_top(d[0].path, 0, c, err, errlen)))
+	if (vm_disks(m, o, d, VM_DISKS_MAX) < 1)
+		return err_set(e, EINVAL, "%s has no disk", o->name);
+	int r = chain_open(&rt, "disk 0", d[0].image, true, !obj_cfg_bool(o, "snapshot"), c, e);
+	if (r || !overlay || (r = overlay_top(d[0].path, 0, c, e)))
 		return r;
 	/* its header as QEMU left it: a data file there would be opened by its name */
-	if ((r = info_cached(c->l[0].fd, d[0].path, "qcow2", &l, why, sizeof(why))))
-		snprintf(err, errlen, "disk 0: the overlay: %s", why);
-	else if (*l.data_file) {
-		snprintf(err, errlen, "disk 0: the overlay %s names the data file %s, which vmfs "
-			 "never makes (QEMU wrote its header): refused", d[0].path, l.data_file);
-		r = -EPERM;
-	}
-	return r;
+	if ((r = info_cached(c->l[0].fd, d[0].path, "qcow2", &l, e)))
+		return err_wrap(e, "disk 0: the overlay");
+	if (*l.data_file)
+		return err_set(e, EPERM, "disk 0: the overlay %s names the data file %s, which vmfs "
+			       "never makes (QEMU wrote its header): refused", d[0].path,
+			       l.data_file);
+	return 0;
 }
 
 int vm_commit_chain(struct model *m, struct object *o, bool overlay, struct vm_chain *c,
-		    char *err, size_t errlen)
+		    struct err *e)
 {
 	c->n = 0;
-	int r = commit_chain(m, o, overlay, c, err, errlen);
+	int r = commit_chain(m, o, overlay, c, e);
 	if (r)
 		vm_chain_close(c);
 	return r;

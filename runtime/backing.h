@@ -5,6 +5,7 @@
  * what QEMU reads, whatever happens to the names after. */
 #ifndef VMFS_BACKING_H
 #define VMFS_BACKING_H
+#include "runtime/err.h"
 #include "runtime/model.h"
 
 #include <limits.h>
@@ -24,9 +25,8 @@ struct backing_layer {
 };
 /* Parses `qemu-img info --output=json` of path: a relative backing file resolved beside
  * path. 0, or -EPERM (a format other than qcow2 and raw, a json: or protocol name, a relative
- * data file) or -EIO, with the reason in err. */
-int backing_parse(const char *json, const char *path, struct backing_layer *l, char *err,
-		  size_t errlen);
+ * data file) or -EIO, with the reason in e. */
+int backing_parse(const char *json, const char *path, struct backing_layer *l, struct err *e);
 
 /* One file of a chain, open: fd read-only, rwfd read-write (-1 unless QEMU writes it),
  * datafd (and datarw) its qcow2 data file's (-1: none). */
@@ -53,18 +53,16 @@ void vm_files_close(struct vm_files *f);
 /* Checks and opens o's kernel, initrd, CD-ROM and disks with their chains (with
  * config/snapshot false, a disk's top for writing too). 0, or -EACCES (a file outside those
  * roots, a symbolic link out of them included) or -EPERM (a backing file that is not a plain
- * file name: json:, nbd:, ...) or qemu-img's error, with the reason in err. */
-int vm_files_open(struct model *m, struct object *o, struct vm_files *f, char *err,
-		  size_t errlen);
+ * file name: json:, nbd:, ...) or qemu-img's error, with the reason in e. */
+int vm_files_open(struct model *m, struct object *o, struct vm_files *f, struct err *e);
 /* For a commit of o's first disk: its chain as it is now, every layer checked and open as
  * for a start, topped by the VM's overlay if overlay. The overlay is QEMU's to write: the
  * backing file its header names is never used (the checked chain is), and one naming a data
- * file is refused. 0, or -errno with the reason in err. */
+ * file is refused. 0, or -errno with the reason in e. */
 int vm_commit_chain(struct model *m, struct object *o, bool overlay, struct vm_chain *c,
-		    char *err, size_t errlen);
+		    struct err *e);
 void vm_chain_close(struct vm_chain *c);
 /* With config/snapshot true, after the overlays were made: each disk's overlay, open for
  * writing, becomes the top of its chain. */
-int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, char *err,
-		      size_t errlen);
+int vm_files_overlays(struct model *m, struct object *o, struct vm_files *f, struct err *e);
 #endif

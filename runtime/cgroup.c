@@ -71,20 +71,19 @@ static int hnext(int c)
 	return c < cg.n ? c : C_MAX;
 }
 
-/* One call's group, and where its reason goes. */
+/* One call's group, and where its reason goes (NULL: nowhere). */
 struct grp {
 	const char *ns, *name;
-	char *err;
-	size_t errlen;
+	struct err *e;
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(const struct grp *g, int rc, const char *fmt,
 						      ...)
 {
 	va_list ap;
-	if (g->err && g->errlen) {
+	if (g->e) {
 		va_start(ap, fmt);
-		vsnprintf(g->err, g->errlen, fmt, ap);
+		err_vset(g->e, rc, fmt, ap);
 		va_end(ap);
 	}
 	return rc;
@@ -291,8 +290,8 @@ static int valid(const char *s)
 /* Every call starts here: an empty reason, valid names, a layout. */
 static int begin(const struct grp *g)
 {
-	if (g->err && g->errlen)
-		g->err[0] = 0;
+	if (g->e)
+		err_clear(g->e);
 	if (!valid(g->ns) || !valid(g->name))
 		return fail(g, -EINVAL, "invalid cgroup name %s/%s", g->ns ? g->ns : "(null)",
 			    g->name ? g->name : "(null)");
@@ -380,7 +379,7 @@ static int make_dirs(const struct grp *g, int c)
 		for (int d = 1; d <= 3 && !(rc = cpath(p, c, d, g, NULL)); d++) {
 			if (mkdir(p, 0755) == 0) {
 				if (c == C_MEMORY)
-					wat(&(struct grp){g->ns, g->name, NULL, 0}, c, d,
+					wat(&(struct grp){g->ns, g->name, NULL}, c, d,
 					    "memory.use_hierarchy", "1", 1);
 			} else if (errno != EEXIST) {
 				rc = -errno;
@@ -499,7 +498,9 @@ static int v2_devices(const struct grp *g)
 		errno = rc ? -rc : errno;
 		return fail(g, rc ? rc : -errno, "cannot open %s: %m", p);
 	}
-	rc = cgdev_attach(fd, g->err, g->errlen);
+	/* cgdev.c is still on (err, errlen) */
+	rc = g->e ? err_took(g->e, cgdev_attach(fd, g->e->why, sizeof(g->e->why)))
+		  : cgdev_attach(fd, NULL, 0);
 	close(fd);
 	return rc;
 }
@@ -588,35 +589,51 @@ static int v2_create(const struct grp *g, const struct cg_limits *lim)
 	return make_inner(g);
 }
 
-int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
-	      size_t errlen)
+static int create(struct grp *g, const struct cg_limits *lim)
 {
-	struct grp g = {ns, name, err, errlen};
 	struct cg_limits none = {0};
-	int rc = begin(&g);
+	int rc = begin(g);
 	if (rc)
 		return rc;
 	if (!lim)
 		lim = &none;
 	if (!(lim->cpus >= 0 && lim->cpus <= 1e6)) /* also NaN; and no overflow in quota() */
-		return fail(&g, -EINVAL, "invalid CPU limit %g", lim->cpus);
-	int existed = exists(&g);
-	rc = cg.mode == CG_V2 ? v2_create(&g, lim) : v1_create(&g, lim);
+		return fail(g, -EINVAL, "invalid CPU limit %g", lim->cpus);
+	int existed = exists(g);
+	rc = cg.mode == CG_V2 ? v2_create(g, lim) : v1_create(g, lim);
 	if (rc && !existed)
-		cg_destroy(ns, name); /* leave no half-made group; err keeps the first reason */
+		cg_destroy(g->ns, g->name); /* leave no half-made group; e keeps the first reason */
 	return rc;
+}
+
+/* vmfs-shim's calls: its reasons go through a pipe from buffers of its own; err is "" on
+ * success, as the shim reads it. */
+static int shim_result(struct err *e, int rc, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	return err && errlen ? err_result(e, rc, err, errlen) : rc;
+}
+
+int cg_create(const char *ns, const char *name, const struct cg_limits *lim, char *err,
+	      size_t errlen)
+{
+	struct err e;
+	struct grp g = {ns, name, &e};
+	return shim_result(&e, create(&g, lim), err, errlen);
 }
 
 int cg_attach(const char *ns, const char *name, pid_t pid, char *err, size_t errlen)
 {
-	struct grp g = {ns, name, err, errlen};
+	struct err e;
+	struct grp g = {ns, name, &e};
 	char v[16];
 	int rc = begin(&g);
 	snprintf(v, sizeof v, "%d", (int)pid);
 	/* v1: one write per hierarchy; a failure part way leaves pid in the earlier ones. */
 	for (int c = hnext(V2 - 1); c < C_MAX && !rc; c = hnext(c))
 		rc = wat(&g, c, 4, "cgroup.procs", v, 0);
-	return rc;
+	return shim_result(&e, rc, err, errlen);
 }
 
 /* Waits until the leaf's file says want: v1 freezer.state reads FREEZING until every task
@@ -637,9 +654,9 @@ static int settle(const struct grp *g, int c, const char *file, const char *want
 	return fail(g, -EBUSY, "%s still says %s, not %s, after 2 s", p, buf, want);
 }
 
-int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t errlen)
+int cg_freeze(const char *ns, const char *name, int frozen, struct err *e)
 {
-	struct grp g = {ns, name, err, errlen};
+	struct grp g = {ns, name, e};
 	int rc = begin(&g), c = cg.mode == CG_V2 ? V2 : C_FREEZER;
 	if (rc)
 		return rc;
@@ -654,7 +671,7 @@ int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t er
 		    : frozen ? on
 			     : off);
 	if (rc && frozen) /* not left half frozen */
-		wleaf(&(struct grp){ns, name, NULL, 0}, c, file, off, 0);
+		wleaf(&(struct grp){ns, name, NULL}, c, file, off, 0);
 	return rc;
 }
 
@@ -699,7 +716,7 @@ static int kill_all(const struct grp *g)
 
 int cg_kill(const char *ns, const char *name)
 {
-	struct grp g = {ns, name, NULL, 0};
+	struct grp g = {ns, name, NULL};
 	int rc = begin(&g);
 	if (rc)
 		return rc;
@@ -709,7 +726,7 @@ int cg_kill(const char *ns, const char *name)
 
 int cg_kill_now(const char *ns, const char *name)
 {
-	struct grp g = {ns, name, NULL, 0};
+	struct grp g = {ns, name, NULL};
 	int rc = begin(&g);
 	return rc ? rc : kill_all(&g);
 }
@@ -745,7 +762,7 @@ static int rm_leaf(const struct grp *g, int c, int *naps)
 
 int cg_destroy(const char *ns, const char *name)
 {
-	struct grp g = {ns, name, NULL, 0};
+	struct grp g = {ns, name, NULL};
 	char p[PATH_MAX];
 	int rc = begin(&g), r, naps[2] = {CG_RMDIR_NAPS, 0};
 	for (int c = rc ? C_MAX : hnext(V2 - 1); c < C_MAX; c = hnext(c)) {
@@ -762,7 +779,7 @@ int cg_destroy(const char *ns, const char *name)
 
 int cg_stats(const char *ns, const char *name, struct cg_stats *out)
 {
-	struct grp g = {ns, name, NULL, 0};
+	struct grp g = {ns, name, NULL};
 	int rc = begin(&g), v2 = cg.mode == CG_V2;
 	memset(out, 0, sizeof *out);
 	if (rc || !exists(&g))

@@ -11,8 +11,9 @@
  * go one level down, into vmfs/<ns>/<name>/container, so that the limits are out of sight
  * of a cgroup namespace rooted where the processes are. Groups that the container makes
  * below its own are thawed, killed and removed with it.
- * Every function returns 0 or -errno and, where it has err, writes a reason in words into
- * it naming the file and the errno ("" on success). -EOPNOTSUPP: a limit or freezing was
+ * Every function returns 0 or -errno and, where it has err (vmfs-shim's calls) or e
+ * (runtime/err.h), writes a reason in words into it naming the file and the errno (err: ""
+ * on success). -EOPNOTSUPP: a limit or freezing was
  * asked for and its controller is missing ("the memory controller is not available: no
  * limit can be enforced"); stats just read 0 for what is missing.
  *
@@ -24,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "runtime/err.h"
 
 enum cg_mode { CG_NONE, CG_V1, CG_V2 };
 
@@ -52,7 +55,7 @@ int cg_create(const char *ns, const char *name, const struct cg_limits *lim, cha
  * failure part way leaves it in the earlier ones), into .../container. */
 int cg_attach(const char *ns, const char *name, pid_t pid, char *err, size_t errlen);
 /* Freezes or thaws every process of the group, waiting (bounded, 2 s) until it is done. */
-int cg_freeze(const char *ns, const char *name, int frozen, char *err, size_t errlen);
+int cg_freeze(const char *ns, const char *name, int frozen, struct err *e);
 /* SIGKILLs every process of the group (v2: cgroup.kill when present), frozen or not (v1:
  * the group is thawed after the signal, as a frozen task ignores SIGKILL until then), and
  * waits (2 s at most, else -EBUSY) until none is listed; the dead may still await their

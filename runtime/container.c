@@ -23,8 +23,7 @@
 #define PIDS_MAX 4096      /* a fork bomb stops here */
 
 /* Without a snapshot the container writes into the image itself: one at a time. */
-static int rootfs_free(struct model *m, struct object *self, const char *rootfs, char *err,
-		       size_t errlen)
+static int rootfs_free(struct model *m, struct object *self, const char *rootfs, struct err *e)
 {
 	for (size_t i = 0; i < m->nns; i++) {
 		struct objlist *l = &m->nss[i]->objs[OT_CT];
@@ -36,12 +35,10 @@ static int rootfs_free(struct model *m, struct object *self, const char *rootfs,
 			if (obj_cfg_bool(o, "snapshot") && obj_cfg_bool(self, "snapshot"))
 				continue; /* overlays over one image: fine */
 			model_image_path(m, obj_cfg(o, "filesystem"), other, sizeof(other));
-			if (realpath(other, a) && realpath(rootfs, b) && !strcmp(a, b)) {
-				snprintf(err, errlen, "%s is in use by ns/%s/containers/%s: with snapshot "
-					 "false a root filesystem can serve one container at a time",
-					 rootfs, o->ns->name, o->name);
-				return -EBUSY;
-			}
+			if (realpath(other, a) && realpath(rootfs, b) && !strcmp(a, b))
+				return err_set(e, EBUSY, "%s is in use by ns/%s/containers/%s: with "
+					       "snapshot false a root filesystem can serve one "
+					       "container at a time", rootfs, o->ns->name, o->name);
 		}
 	}
 	return 0;
@@ -144,34 +141,33 @@ static int shim_ready(int fd, int timeout_ms, char *line, size_t len)
 /* First half of a start: prepares the run directory and starts the shim. Returns the
  * shim's ready pipe, or -errno (o is then ERROR, with the reason). Starting many
  * containers spawns all their shims first, so they set up side by side. */
-static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_start_spawn(struct model *m, struct object *o, struct err *e)
 {
-	char rootfs[BUILT_PATH_MAX], rundir[BUILT_PATH_MAX], why[8600];
+	char rootfs[BUILT_PATH_MAX], rundir[BUILT_PATH_MAX];
 	struct stat st;
 	model_image_path(m, obj_cfg(o, "filesystem"), rootfs, sizeof(rootfs));
-	int e = stat(rootfs, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-	if (e) {
-		snprintf(why, sizeof(why), "config/filesystem: %s is not a directory (%s); ./setup "
-			 "builds the default busybox image", rootfs, strerror(e));
-		return lifecycle_fail(m, o, why, -ENOENT, err, errlen);
+	int no = stat(rootfs, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (no) {
+		err_set(e, ENOENT, "config/filesystem: %s is not a directory (%s); ./setup builds "
+			"the default busybox image", rootfs, strerror(no));
+		return lifecycle_fail(m, o, e);
 	}
 	struct who owner;
 	who_of(&owner, o->ns->uid, o->ns->gid);
-	char rights[700];
 	const char *fs = obj_cfg(o, "filesystem");
-	if (fs[0] != '/' && imgrights_name(m->imagefd, fs, &owner, R_OK | X_OK, rights,
-					   sizeof(rights))) {
-		snprintf(why, sizeof(why), "config/filesystem: the namespace's owner may not use "
-			 "it: %s", rights);
-		return lifecycle_fail(m, o, why, -EACCES, err, errlen);
+	if (fs[0] != '/' &&
+	    err_took(e, imgrights_name(m->imagefd, fs, &owner, R_OK | X_OK, e->why, sizeof(e->why)))) {
+		err_wrap(e, "config/filesystem: the namespace's owner may not use it");
+		e->no = EACCES;
+		return lifecycle_fail(m, o, e);
 	}
-	if (rootfs_free(m, o, rootfs, err, errlen))
+	if (rootfs_free(m, o, rootfs, e))
 		return -EBUSY;
 	if (!obj_cfg_bool(o, "privileged") && !m->userns.ok) {
 		/* never silently unconfined: root in the container would be root on the host */
-		snprintf(why, sizeof(why), "userns no (%s): a container runs in a user namespace "
-			 "unless host root sets config/privileged to true", m->userns.why);
-		return lifecycle_fail(m, o, why, -EPERM, err, errlen);
+		err_set(e, EPERM, "userns no (%s): a container runs in a user namespace unless host "
+			"root sets config/privileged to true", m->userns.why);
+		return lifecycle_fail(m, o, e);
 	}
 	run_dir(m, o, rundir, sizeof(rundir));
 	int dfd = run_prepare(m, o);
@@ -181,24 +177,24 @@ static int ct_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	if (r) {
 		if (dfd >= 0)
 			close(dfd);
-		snprintf(why, sizeof(why), "cannot record the start in %s: %s", rundir, strerror(-r));
-		return lifecycle_fail(m, o, why, -EIO, err, errlen);
+		err_set(e, EIO, "cannot record the start in %s: %s", rundir, strerror(-r));
+		return lifecycle_fail(m, o, e);
 	}
-	if ((r = net_start(m, o, dfd, why, sizeof(why)))) {
+	if (net_start(m, o, dfd, e)) {
 		close(dfd);
-		return lifecycle_fail(m, o, why, r, err, errlen);
+		return lifecycle_fail(m, o, e);
 	}
 	r = spec_write(m, o, dfd, rootfs);
 	if (dfd >= 0)
 		close(dfd);
 	if (r) {
-		snprintf(why, sizeof(why), "cannot prepare %s: %s", rundir, strerror(-r));
-		return lifecycle_fail(m, o, why, -EIO, err, errlen);
+		err_set(e, EIO, "cannot prepare %s: %s", rundir, strerror(-r));
+		return lifecycle_fail(m, o, e);
 	}
 	int rfd = shim_spawn(m, rundir);
 	if (rfd < 0) {
-		snprintf(why, sizeof(why), "cannot start vmfs-shim: %s", strerror(-rfd));
-		return lifecycle_fail(m, o, why, rfd, err, errlen);
+		err_set(e, rfd, "cannot start vmfs-shim: %s", strerror(-rfd));
+		return lifecycle_fail(m, o, e);
 	}
 	return rfd;
 }
@@ -217,10 +213,10 @@ static void watch_shim(struct model *m, struct object *o)
 }
 
 /* Second half: the shim's word on the ready pipe (closed here). */
-static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeout_ms, char *err,
-			   size_t errlen)
+static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeout_ms,
+			   struct err *e)
 {
-	char line[1024] = "", why[1100];
+	char line[ERR_WHY_MAX] = "";
 	int r = shim_ready(rfd, timeout_ms, line, sizeof(line));
 	close(rfd);
 	int dfd = run_open(m, o);
@@ -228,13 +224,14 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeo
 	if (dfd >= 0)
 		close(dfd);
 	if (r || strncmp(line, "ok ", 3) || !alive) {
+		int no = r ? r : EIO;
 		if (!strncmp(line, "error: ", 7))
-			snprintf(why, sizeof(why), "%s", line + 7);
+			err_set(e, no, "%s", line + 7);
 		else if (!strncmp(line, "ok ", 3))
-			snprintf(why, sizeof(why), "init ended at once, before vmfs could see it run");
+			err_set(e, no, "init ended at once, before vmfs could see it run");
 		else
-			snprintf(why, sizeof(why), "vmfs-shim did not report within %d s; vmfs ended it",
-				 START_TIMEOUT / 1000);
+			err_set(e, no, "vmfs-shim did not report within %d s; vmfs ended it",
+				START_TIMEOUT / 1000);
 		if (!strncmp(line, "ok ", 3) && run_wait_exit(m, o, 1000)) {
 			run_intent_clear(m, o);
 			return 0; /* it ran and ended: QUIT with its exit status, not an error */
@@ -245,7 +242,7 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeo
 			run_end_procs(m, rundir);
 			run_ct_cleanup_obj(m, o);
 		}
-		return lifecycle_fail(m, o, why, r ? r : -EIO, err, errlen);
+		return lifecycle_fail(m, o, e);
 	}
 	o->rt.started = time(NULL);
 	o->rt.exit[0] = 0;
@@ -258,20 +255,23 @@ static int ct_start_finish(struct model *m, struct object *o, int rfd, int timeo
 	return 0;
 }
 
-static int ct_signal(struct object *o, int sig, char *err, size_t errlen)
+static int ct_signal(struct object *o, int sig, struct err *e)
 {
-	if (o->rt.pid <= 0 || kill(o->rt.pid, sig) < 0) {
-		snprintf(err, errlen, "%s: its init (pid %d) is gone", o->name, (int)o->rt.pid);
-		return -ESRCH;
-	}
+	if (o->rt.pid <= 0 || kill(o->rt.pid, sig) < 0)
+		return err_set(e, ESRCH, "%s: its init (pid %d) is gone", o->name, (int)o->rt.pid);
 	return 0;
 }
 
-static int ct_stop(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_freeze(struct object *o, int frozen, struct err *e)
+{
+	return cg_freeze(o->ns->name, o->name, frozen, e);
+}
+
+static int ct_stop(struct model *m, struct object *o, struct err *e)
 {
 	if (o->state == ST_PAUSED)
-		cg_freeze(o->ns->name, o->name, 0, err, errlen); /* a frozen init cannot stop */
-	int r = ct_signal(o, SIGTERM, err, errlen);
+		ct_freeze(o, 0, e); /* a frozen init cannot stop */
+	int r = ct_signal(o, SIGTERM, e);
 	if (!r) {
 		o->rt.stop_deadline = time(NULL) + STOP_GRACE;
 		model_event(o->ns, o, "stop: SIGTERM sent to init, SIGKILL in %d s", STOP_GRACE);
@@ -279,10 +279,10 @@ static int ct_stop(struct model *m, struct object *o, char *err, size_t errlen)
 	return r;
 }
 
-static int ct_kill_signal(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_kill_signal(struct model *m, struct object *o, struct err *e)
 {
 	if (o->state == ST_PAUSED)
-		cg_freeze(o->ns->name, o->name, 0, err, errlen);
+		ct_freeze(o, 0, e);
 	o->rt.killing = true;
 	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start) {
 		kill(o->rt.pid, SIGKILL);
@@ -308,7 +308,7 @@ static bool shim_gone(struct model *m, struct object *o)
 	return true;
 }
 
-static int ct_kill_wait(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_kill_wait(struct model *m, struct object *o, struct err *e)
 {
 	/* the shim records the end at once; wait for it so `cat state` right after says QUIT
 	 * (thousands of processes take seconds to die) */
@@ -318,28 +318,28 @@ static int ct_kill_wait(struct model *m, struct object *o, char *err, size_t err
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
-	snprintf(err, errlen, "%s: killed, but vmfs-shim has not recorded the end yet", o->name);
-	return -ETIMEDOUT;
+	return err_set(e, ETIMEDOUT, "%s: killed, but vmfs-shim has not recorded the end yet",
+		       o->name);
 }
 
-static int ct_pause(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_pause(struct model *m, struct object *o, struct err *e)
 {
-	return cg_freeze(o->ns->name, o->name, 1, err, errlen);
+	return ct_freeze(o, 1, e);
 }
 
-static int ct_resume(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_resume(struct model *m, struct object *o, struct err *e)
 {
-	return cg_freeze(o->ns->name, o->name, 0, err, errlen);
+	return ct_freeze(o, 0, e);
 }
 
 /* A new init: the kill's end (QUIT), then a start as any other, spawn then finish. */
-static int ct_restart(struct model *m, struct object *o, char *err, size_t errlen)
+static int ct_restart(struct model *m, struct object *o, struct err *e)
 {
-	int r = ct_kill_signal(m, o, err, errlen);
+	int r = ct_kill_signal(m, o, e);
 	if (!r)
-		r = ct_kill_wait(m, o, err, errlen);
-	if (!r && (r = ct_start_spawn(m, o, err, errlen)) >= 0)
-		r = ct_start_finish(m, o, r, START_TIMEOUT, err, errlen);
+		r = ct_kill_wait(m, o, e);
+	if (!r && (r = ct_start_spawn(m, o, e)) >= 0)
+		r = ct_start_finish(m, o, r, START_TIMEOUT, e);
 	return r;
 }
 

@@ -88,7 +88,7 @@ static pid_t qemu_img_start(int dirfd, char *const argv[], const int *fds, int n
 
 /* After qemu-img exited with status st: 0, or -EIO with its last line. Closes outfd (its
  * output is a line or two: it fits the pipe, so it never blocked qemu-img's exit). */
-static int qemu_img_status(int st, int outfd, char *err, size_t errlen)
+static int qemu_img_status(int st, int outfd, struct err *e)
 {
 	char out[4096];
 	size_t len = 0;
@@ -104,44 +104,38 @@ static int qemu_img_status(int st, int outfd, char *err, size_t errlen)
 		out[--len] = 0;
 	char *line = strrchr(out, '\n');
 	if (len)
-		snprintf(err, errlen, "qemu-img: %s", line ? line + 1 : out);
-	else if (WIFSIGNALED(st))
-		snprintf(err, errlen, "qemu-img was killed by signal %d", WTERMSIG(st));
-	else
-		snprintf(err, errlen, "qemu-img failed (exit %d)", WEXITSTATUS(st));
-	return -EIO;
+		return err_set(e, EIO, "qemu-img: %s", line ? line + 1 : out);
+	if (WIFSIGNALED(st))
+		return err_set(e, EIO, "qemu-img was killed by signal %d", WTERMSIG(st));
+	return err_set(e, EIO, "qemu-img failed (exit %d)", WEXITSTATUS(st));
 }
 
 /* Whether QEMU's user may read fd's file: qemu-img, as that user, reopens it by
  * /proc/self/fd/N, where its mode decides (QEMU itself gets it open). */
-static int user_reads(int fd, char *err, size_t errlen)
+static int user_reads(int fd, struct err *e)
 {
 	struct stat st;
 	uid_t uid;
 	gid_t gid;
-	char why[300], link[64], name[PATH_MAX];
-	int r = vm_user(&uid, &gid, why, sizeof(why));
-	if (r) {
-		snprintf(err, errlen, "%s", why);
+	char link[64], name[PATH_MAX];
+	/* vmuser.c is still on (why, whylen) */
+	int r = err_took(e, vm_user(&uid, &gid, e->why, sizeof(e->why)));
+	if (r)
 		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return -errno;
-	}
+	if (fstat(fd, &st) < 0)
+		return err_set(e, errno, "%s", strerror(errno));
 	if (vm_user_may(&st, S_IROTH))
 		return 0;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, name, sizeof(name) - 1);
 	name[n > 0 ? n : 0] = 0;
-	snprintf(err, errlen, "%s (mode %04o, owner %d:%d) is not readable by QEMU's user, as which "
-		 "qemu-img reads it: refused (chmod a+r, or give it the group kvm)", name,
-		 (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
-	return -EACCES;
+	return err_set(e, EACCES, "%s (mode %04o, owner %d:%d) is not readable by QEMU's user, as "
+		       "which qemu-img reads it: refused (chmod a+r, or give it the group kvm)",
+		       name, (unsigned)(st.st_mode & 07777), (int)st.st_uid, (int)st.st_gid);
 }
 
 int disk_info(int fd, const char *name, const char *format, int timeout_ms, struct sbuf *out,
-	      char *err, size_t errlen)
+	      struct err *e)
 {
 	/* one layer only: with --backing-chain qemu-img would open each backing file before
 	 * anyone has looked at where it lies */
@@ -151,15 +145,13 @@ int disk_info(int fd, const char *name, const char *format, int timeout_ms, stru
 		argv[4] = argv[6];
 		argv[5] = NULL;
 	}
-	int r = user_reads(fd, err, errlen);
+	int r = user_reads(fd, e);
 	if (r)
 		return r;
 	int outfd, st;
 	pid_t pid = qemu_img_start(-1, argv, &fd, 1, true, &outfd);
-	if (pid < 0) {
-		snprintf(err, errlen, "cannot run qemu-img: %s", strerror(-pid));
-		return pid;
-	}
+	if (pid < 0)
+		return err_sys(e, pid, "cannot run qemu-img");
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char buf[4096];
@@ -188,24 +180,23 @@ int disk_info(int fd, const char *name, const char *format, int timeout_ms, stru
 		;
 	close(outfd);
 	if (r == -ETIMEDOUT)
-		snprintf(err, errlen, "qemu-img info %s took over %d ms", name, timeout_ms);
-	else if (r)
-		snprintf(err, errlen, "qemu-img info %s said too much", name);
-	else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		return err_set(e, r, "qemu-img info %s took over %d ms", name, timeout_ms);
+	if (r)
+		return err_set(e, r, "qemu-img info %s said too much", name);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		while (out->len && (out->p[out->len - 1] == '\n' || out->p[out->len - 1] == ' '))
 			out->len--;
 		sb_add(out, "", 1); /* NUL */
 		char *line = out->len ? strrchr(out->p, '\n') : NULL;
-		snprintf(err, errlen, "qemu-img: %s", line ? line + 1 : out->len ? out->p : "failed");
-		r = -EIO;
+		return err_set(e, EIO, "qemu-img: %s",
+			       line ? line + 1 : out->len ? out->p : "failed");
 	}
-	if (!r)
-		sb_add(out, "", 1);
-	return r ? r : sb_err(out);
+	sb_add(out, "", 1);
+	return sb_err(out) ? err_set(e, ENOMEM, "qemu-img info %s: out of memory", name) : 0;
 }
 
 int disk_overlay(int dirfd, const char *name, const char *base, const char *format,
-		 uint64_t size, bool *fresh, char *err, size_t errlen)
+		 uint64_t size, bool *fresh, struct err *e)
 {
 	char side[300], bytes[32];
 	auto_free char *was = NULL;
@@ -222,25 +213,21 @@ int disk_overlay(int dirfd, const char *name, const char *base, const char *form
 			"-b", (char *)base, (char *)name, bytes, NULL};
 	int outfd, status;
 	pid_t pid = qemu_img_start(dirfd, argv, NULL, 0, false, &outfd);
-	if (pid < 0) {
-		snprintf(err, errlen, "cannot run qemu-img: %s", strerror(-pid));
-		return pid;
-	}
+	if (pid < 0)
+		return err_sys(e, pid, "cannot run qemu-img");
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	int r = qemu_img_status(status, outfd, err, errlen);
+	int r = qemu_img_status(status, outfd, e);
 	uid_t uid;
 	gid_t gid;
-	char why[300];
-	/* QEMU gets it open; qemu-img (a commit), as QEMU's user, reads it by its mode */
-	if (!r && !vm_user(&uid, &gid, why, sizeof(why)) &&
+	/* QEMU gets it open; qemu-img (a commit), as QEMU's user, reads it by its mode (without
+	 * that user, the start fails later and says so) */
+	if (!r && !vm_user(&uid, &gid, e->why, sizeof(e->why)) &&
 	    (fchownat(dirfd, name, 0, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-	     fchmodat(dirfd, name, 0640, 0) < 0)) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", name, strerror(errno));
-	}
-	if (!r)
-		r = write_atomic(dirfd, side, base, strlen(base), 0);
+	     fchmodat(dirfd, name, 0640, 0) < 0))
+		r = err_sys(e, errno, "%s", name);
+	if (!r && (r = write_atomic(dirfd, side, base, strlen(base), 0)))
+		err_sys(e, r, "%s", side);
 	*fresh = !r;
 	return r;
 }
@@ -272,24 +259,22 @@ static int chain_spec(const struct vm_chain *c, struct sbuf *spec, int *fds, int
 }
 
 pid_t disk_commit_start(const struct vm_chain *c, int storefd, const char *name, bool share,
-			int *partfd, int *outfd, char *err, size_t errlen)
+			int *partfd, int *outfd, struct err *e)
 {
 	char part[300], out[32];
 	uid_t uid;
 	gid_t gid;
 	int fds[FDS_MAX], nfds = 0;
 	struct sbuf spec = {0};
-	int r = vm_user(&uid, &gid, err, errlen);
+	int r = err_took(e, vm_user(&uid, &gid, e->why, sizeof(e->why)));
 	if (r)
 		return r;
 	if (c->n > CHAIN_MAX + 1 || (r = chain_spec(c, &spec, fds, &nfds))) {
-		r = r ? r : -E2BIG;
 		sb_free(&spec);
-		snprintf(err, errlen, "cannot name the chain to qemu-img: %s", strerror(-r));
-		return r;
+		return err_sys(e, r ? r : -E2BIG, "cannot name the chain to qemu-img");
 	}
 	for (int i = 0; i < nfds && !r; i++)
-		r = user_reads(fds[i], err, errlen);
+		r = user_reads(fds[i], e);
 	if (r) {
 		sb_free(&spec);
 		return r;
@@ -300,8 +285,7 @@ pid_t disk_commit_start(const struct vm_chain *c, int storefd, const char *name,
 	*partfd = beneath_open(storefd, part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       0600);
 	if (*partfd < 0 || (uid && fchown(*partfd, uid, gid) < 0)) {
-		r = -errno;
-		snprintf(err, errlen, "cannot make images/%s: %s", part, strerror(errno));
+		r = err_sys(e, errno, "cannot make images/%s", part);
 		if (*partfd >= 0) {
 			close(*partfd);
 			unlinkat(storefd, part, 0);
@@ -322,35 +306,29 @@ pid_t disk_commit_start(const struct vm_chain *c, int storefd, const char *name,
 	pid_t pid = qemu_img_start(-1, argv, fds, nfds, true, outfd);
 	sb_free(&spec);
 	if (pid < 0) {
-		snprintf(err, errlen, "cannot run qemu-img: %s", strerror(-pid));
+		err_sys(e, pid, "cannot run qemu-img");
 		close(*partfd);
 		unlinkat(storefd, part, 0);
 	}
 	return pid;
 }
 
-int disk_commit_end(int st, int outfd, int storefd, int partfd, const char *name, char *err,
-		    size_t errlen)
+int disk_commit_end(int st, int outfd, int storefd, int partfd, const char *name,
+		    struct err *e)
 {
 	char part[300];
 	struct stat a, b;
 	snprintf(part, sizeof(part), "%s.part", name);
-	int r = qemu_img_status(st, outfd, err, errlen);
+	int r = qemu_img_status(st, outfd, e);
 	/* root's, as every image (QEMU's user reads it, as qemu-img did write it) */
-	if (!r && (fchown(partfd, 0, 0) < 0 || fchmod(partfd, 0644) < 0 || fsync(partfd) < 0)) {
-		r = -errno;
-		snprintf(err, errlen, "cannot hand images/%s to root: %s", part, strerror(errno));
-	}
+	if (!r && (fchown(partfd, 0, 0) < 0 || fchmod(partfd, 0644) < 0 || fsync(partfd) < 0))
+		r = err_sys(e, errno, "cannot hand images/%s to root", part);
 	/* the name still the file made for it (only root writes the store) */
 	if (!r && (fstat(partfd, &a) < 0 || fstatat(storefd, part, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
-		   a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
-		r = -ESTALE;
-		snprintf(err, errlen, "images/%s is no longer the file the copy wrote", part);
-	}
-	if (!r && renameat2(storefd, part, storefd, name, RENAME_NOREPLACE) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot rename images/%s: %s", part, strerror(errno));
-	}
+		   a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+		r = err_set(e, ESTALE, "images/%s is no longer the file the copy wrote", part);
+	if (!r && renameat2(storefd, part, storefd, name, RENAME_NOREPLACE) < 0)
+		r = err_sys(e, errno, "cannot rename images/%s", part);
 	if (r && fstatat(storefd, part, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    fstat(partfd, &a) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 		unlinkat(storefd, part, 0);

@@ -52,6 +52,12 @@ int err_set(struct err *e, int no, const char *fmt, ...)
 	return -e->no;
 }
 
+int err_vset(struct err *e, int no, const char *fmt, va_list ap)
+{
+	set(e, no, fmt, ap);
+	return -e->no;
+}
+
 int err_sys(struct err *e, int no, const char *fmt, ...)
 {
 	va_list ap;
@@ -91,12 +97,18 @@ int err_out(const struct err *e, char *buf, size_t len)
 	return -e->no;
 }
 
+int err_ensure(struct err *e, int r)
+{
+	if (r && (!e->no || !*e->why))
+		err_set(e, r, "%s", strerror(-r));
+	return r;
+}
+
 int err_result(struct err *e, int r, char *buf, size_t len)
 {
 	if (!r)
 		return 0;
-	if (!e->no || !*e->why)
-		err_set(e, r, "%s", strerror(-r));
+	err_ensure(e, r);
 	err_out(e, buf, len);
 	return r;
 }

@@ -4,10 +4,14 @@
 #include "runtime/model.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define LOG_ROTATE (1u << 20)
+/* An event's text is kept whole up to this (more than any reason, ERR_WHY_MAX): a line is
+ * one write(2), and a reader takes a line at a time. */
+#define LINE_TEXT_MAX (16u << 10)
 
 static void evlog_rotate(struct evlog *l)
 {
@@ -25,25 +29,40 @@ uint64_t model_changes;
 static void evlog_vadd(struct evlog *l, const char *fmt, va_list ap)
 {
 	model_changes++;
-	char text[2048], line[4096];
-	int m = vsnprintf(text, sizeof(text), fmt, ap);
-	if (m < 0)
-		return;
+	/* whole (a reason may quote two paths), on the heap; cut to fixed buffers only if
+	 * memory ran out */
+	char small[2048], fixed[4096], *text = NULL, *heap = NULL, *line = fixed;
+	va_list again;
+	va_copy(again, ap);
+	if (vasprintf(&text, fmt, ap) < 0) {
+		text = NULL;
+		vsnprintf(small, sizeof(small), fmt, again);
+	}
+	va_end(again);
+	const char *t = text ? text : small;
+	size_t len = strlen(t), size = sizeof(fixed);
+	size_t need = 32 + 4 * (len < LINE_TEXT_MAX ? len : LINE_TEXT_MAX) + 2;
+	if (need > size && (heap = malloc(need))) {
+		line = heap;
+		size = need; /* past LINE_TEXT_MAX, ctl_escape marks the cut with "..." */
+	}
 	fmt_time(time(NULL), line);
 	size_t n = strlen(line);
 	line[n++] = ' ';
-	n += ctl_escape(text, strlen(text), line + n, sizeof(line) - n - 1);
+	n += ctl_escape(t, len, line + n, size - n - 1);
 	line[n++] = '\n';
+	free(text);
 	if (l->size > LOG_ROTATE)
 		evlog_rotate(l);
 	int fd = openat(l->dirfd, l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	ssize_t w = write(fd, line, n);
-	struct stat st;
-	l->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : l->size + (w > 0 ? w : 0);
-	close(fd);
-	waitq_wake_all(&l->wq);
+	if (fd >= 0) {
+		ssize_t w = write(fd, line, n);
+		struct stat st;
+		l->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : l->size + (w > 0 ? w : 0);
+		close(fd);
+		waitq_wake_all(&l->wq);
+	}
+	free(heap);
 }
 
 void evlog_add(struct evlog *l, const char *fmt, ...)
@@ -95,11 +114,13 @@ void model_error(struct ns *ns, struct object *o, const char *what, const char *
 
 void model_event(struct ns *ns, struct object *o, const char *fmt, ...)
 {
-	char text[1024];
+	auto_free char *text = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	int n = vasprintf(&text, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return; /* out of memory: evlog_add could not write it either */
 	if (o)
 		evlog_add(&o->log, "%s", text);
 	if (ns) {

@@ -139,9 +139,10 @@ void kvm_probe_as_qemu_user(void)
 {
 	uid_t uid;
 	gid_t gid;
-	char why[300];
-	/* no such user: VMs do not start at all; the probe still says what KVM does */
-	as_user = vm_user(&uid, &gid, why, sizeof(why)) == 0;
+	struct err ignored;
+	/* no such user: VMs do not start at all (vm_start_spawn says why); the probe still
+	 * says what KVM does */
+	as_user = vm_user(&uid, &gid, ignored.why, sizeof(ignored.why)) == 0;
 	orphan_before_exec = as_user ? vm_user_drop : NULL;
 }
 

@@ -9,7 +9,10 @@ enum kvm_verdict { KVM_ABSENT, KVM_WORKS, KVM_BROKEN };
 
 struct kvm_probe {
 	enum kvm_verdict verdict;
-	char why[200]; /* "a probe guest ran in 3 ms", "/dev/kvm: No such file or directory" */
+	/* "a probe guest ran in 3 ms", "/dev/kvm: No such file or directory": one line of
+	 * host/info, sent whole through the prober's pipe, so of a fixed size; a longer
+	 * reason is cut with runtime/err.h's mark */
+	char why[200];
 	unsigned ms;   /* how long the probe took */
 };
 

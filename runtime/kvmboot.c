@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/err.h"
 #include "runtime/kvm.h"
 #include "runtime/orphan.h"
 #include "runtime/util.h"
@@ -59,7 +60,7 @@ static bool banner_seen(int fd, const struct timespec *t0, int timeout_ms)
 /* The kernel as VMs get it (runtime/vmpass.c): opened by root without reading it first
  * (a FIFO must not block the probe), then given to QEMU's user as /proc/self/fd/0, as a copy
  * in memory if that user may not read it. A descriptor, or -errno with why. */
-static int kernel_for_qemu(const char *kernel, char *why, size_t whylen)
+static int kernel_for_qemu(const char *kernel, struct err *e)
 {
 	char link[64];
 	struct stat st;
@@ -75,29 +76,28 @@ static int kernel_for_qemu(const char *kernel, char *why, size_t whylen)
 	if (pfd >= 0)
 		close(pfd);
 	off_t left = BOOT_COPY_MAX;
-	vm_user(&uid, &gid, why, whylen);
+	vm_user(&uid, &gid, e->why, sizeof(e->why));
 	int k = r ? r : boot_readable(fd, gid, &left);
 	if (k != fd && fd >= 0)
 		close(fd);
-	if (k < 0)
-		snprintf(why, whylen, "%s", k == -EINVAL ? "not a regular file" : strerror(-k));
-	return k;
+	if (k == -EINVAL)
+		return err_set(e, k, "not a regular file");
+	return k < 0 ? err_set(e, k, "%s", strerror(-k)) : k;
 }
 
 /* 1: the banner came; 0: it did not; -1: the kernel could not be given (why says why). */
-static int boot_ok(const char *qemu, const char *kernel, int timeout_ms, char *why,
-		   size_t whylen)
+static int boot_ok(const char *qemu, const char *kernel, int timeout_ms, struct err *e)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int out[2];
 	/* given as its stdin: QEMU's user may not reach images/ by name */
-	int kfd = kernel_for_qemu(kernel, why, whylen);
+	int kfd = kernel_for_qemu(kernel, e);
 	if (kfd < 0)
 		return -1;
 	if (pipe2(out, O_CLOEXEC)) {
+		err_sys(e, errno, "pipe");
 		close(kfd);
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	char *argv[] = {(char *)qemu, "-accel", "kvm", "-M", "pc", "-cpu", "host", "-m", "128",
@@ -154,14 +154,17 @@ void kvm_probe_boot(const char *qemu, const char *kernel, const char *cache, int
 		free(text);
 		return; /* no default image yet and no earlier verdict: the earlier stages decide */
 	}
-	char why[120];
+	struct err why;
 	int ok = cached ? !strncmp(text + strlen(key) + 1, "works", 5)
-			: boot_ok(qemu, kernel, timeout_ms, why, sizeof(why));
+			: boot_ok(qemu, kernel, timeout_ms, &why);
 	free(text);
 	if (ok < 0) { /* no kernel to boot is no verdict on KVM: the earlier stages stand */
+		err_wrap(&why, "cannot read the probe's kernel, not booted");
 		size_t n = strnlen(p->why, sizeof(p->why) - 1);
-		snprintf(p->why + n, sizeof(p->why) - n, "%scannot read the probe's kernel, not "
-			 "booted: %.80s", n ? "; " : "", why);
+		if (n)
+			n += snprintf(p->why + n, sizeof(p->why) - n, "; ");
+		if (n < sizeof(p->why))
+			err_out(&why, p->why + n, sizeof(p->why) - n); /* a line of host/info */
 		return;
 	}
 	if (!cached && cache)

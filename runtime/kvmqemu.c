@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/err.h"
 #include "runtime/kvm.h"
 #include "runtime/orphan.h"
 
@@ -99,6 +100,8 @@ void kvm_probe_qemu(const char *qemu, int timeout_ms, struct kvm_probe *p)
 		return;
 	p->verdict = KVM_BROKEN;
 	why[strcspn(why, "\n")] = 0; /* QEMU's first complaint names the cause */
-	snprintf(p->why, sizeof(p->why), "QEMU cannot run a VM on KVM here: %.150s",
-		 *why ? why : "it did not answer within the time");
+	struct err e;
+	err_set(&e, EIO, "QEMU cannot run a VM on KVM here: %s",
+		*why ? why : "it did not answer within the time");
+	err_out(&e, p->why, sizeof(p->why)); /* a line of host/info: cut, marked */
 }

@@ -77,24 +77,31 @@ const struct lcstep *lifecycle_step(enum ostate s, enum lcevent e)
 	return NULL;
 }
 
-int lifecycle_allows(const struct object *o, enum lcevent e, char *err, size_t errlen)
+static int allows(const struct object *o, enum lcevent e, struct err *er)
 {
 	if (lifecycle_step(o->state, e))
 		return 0;
-	if (!err)
-		return -EBUSY;
 	/* the states that take it, in the table's order: "BUILDING, QUIT or ERROR" */
-	enum ostate take[NSTATES];
+	char take[NSTATES * 16] = "";
+	enum ostate in[NSTATES];
+	size_t len = 0;
 	int n = 0;
 	for (int s = 0; s < NSTATES; s++)
 		if (lifecycle_step(s, e))
-			take[n++] = s;
-	int len = snprintf(err, errlen, "%s is %s: %s needs it", o->name, ostate_name(o->state),
-			   event_names[e]);
-	for (int i = 0; i < n && len >= 0 && (size_t)len < errlen; i++)
-		len += snprintf(err + len, errlen - len, "%s%s", i == 0 ? " " : i == n - 1 ? " or " : ", ",
-				ostate_name(take[i]));
-	return -EBUSY;
+			in[n++] = s;
+	for (int i = 0; i < n; i++)
+		len += snprintf(take + len, sizeof(take) - len, "%s%s",
+				i == 0 ? " " : i == n - 1 ? " or " : ", ", ostate_name(in[i]));
+	return err_set(er, EBUSY, "%s is %s: %s needs it%s", o->name, ostate_name(o->state),
+		       event_names[e], take);
+}
+
+int lifecycle_allows(const struct object *o, enum lcevent e, char *err, size_t errlen)
+{
+	struct err er;
+	if (!err)
+		return lifecycle_step(o->state, e) ? 0 : -EBUSY;
+	return err_result(&er, allows(o, e, &er), err, errlen);
 }
 
 void lifecycle_init(struct object *o, enum ostate s) { o->state = s; }
@@ -113,27 +120,27 @@ static void enter(struct model *m, struct object *o, enum ostate s, const char *
 		net_stop(m, o); /* however it ended: its devices go */
 }
 
-static int act(struct model *m, struct object *o, enum lcaction a, char *err, size_t errlen)
+static int act(struct model *m, struct object *o, enum lcaction a, struct err *e)
 {
 	const struct backend *b = backend_of(o);
 	int r;
 	switch (a) {
 	case A_START:
-		r = b->start_spawn(m, o, err, errlen);
-		return r < 0 ? r : b->start_finish(m, o, r, b->start_timeout_ms, err, errlen);
+		r = b->start_spawn(m, o, e);
+		return r < 0 ? r : b->start_finish(m, o, r, b->start_timeout_ms, e);
 	case A_KILL:
-		r = b->kill_signal(m, o, err, errlen);
-		return r ? r : b->kill_wait(m, o, err, errlen);
+		r = b->kill_signal(m, o, e);
+		return r ? r : b->kill_wait(m, o, e);
 	case A_STOP:
-		return b->stop(m, o, err, errlen);
+		return b->stop(m, o, e);
 	case A_PAUSE:
-		return b->pause(m, o, err, errlen);
+		return b->pause(m, o, e);
 	case A_RESUME:
-		return b->resume(m, o, err, errlen);
+		return b->resume(m, o, e);
 	case A_RESTART:
-		return b->restart(m, o, err, errlen);
+		return b->restart(m, o, e);
 	case A_REMOVE:
-		return lifecycle_remove(m, o, err, errlen);
+		return lifecycle_remove_err(m, o, e);
 	case A_UNDO_START:
 		net_stop(m, o); /* also when it was ERROR before: enter did nothing then */
 		/* fall through */
@@ -153,65 +160,85 @@ int lifecycle_event(struct model *m, struct object *o, enum lcevent e, const cha
 		return -EBUSY;
 	if (s->next != LC_SAME)
 		enter(m, o, s->next, why ? why : s->why);
-	return act(m, o, s->action, NULL, 0);
+	struct err ignored; /* a reported event's action has no one to answer */
+	return act(m, o, s->action, &ignored);
 }
 
-int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen)
+int lifecycle_legal_err(const struct object *o, enum verb v, struct err *e)
 {
 	if (o->rt.starting && (v == V_KILL || v == V_FLUSH))
 		return 0; /* judged again once the start has finished (lifecycle_start_settle) */
-	if (o->rt.starting) {
-		snprintf(err, errlen, "%s is starting: %s waits until it has started", o->name,
-			 event_names[v]);
-		return -EBUSY;
-	}
+	if (o->rt.starting)
+		return err_set(e, EBUSY, "%s is starting: %s waits until it has started", o->name,
+			       event_names[v]);
 	/* a commit copies the disk of a paused VM: only kill and removal may cut in */
-	if (o->rt.job && v != V_KILL && v != V_FLUSH) {
-		snprintf(err, errlen, "%s is being committed to an image: %s waits until the copy ends "
-				      "(kill or rmdir cancel it)", o->name, event_names[v]);
-		return -EBUSY;
-	}
-	return lifecycle_allows(o, (enum lcevent)v, err, errlen);
+	if (o->rt.job && v != V_KILL && v != V_FLUSH)
+		return err_set(e, EBUSY, "%s is being committed to an image: %s waits until the "
+			       "copy ends (kill or rmdir cancel it)", o->name, event_names[v]);
+	return allows(o, (enum lcevent)v, e);
 }
 
-int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen)
+int lifecycle_do_err(struct model *m, struct object *o, enum verb v, struct err *e)
 {
 	if (v == V_KILL || v == V_FLUSH)
 		lifecycle_start_settle(m, o, false); /* what a kill hits must have finished starting */
-	int r = lifecycle_legal(o, v, err, errlen);
+	int r = lifecycle_legal_err(o, v, e);
 	if (r)
 		return r;
 	enum ostate before = o->state;
 	const struct lcstep *s = lifecycle_step(before, (enum lcevent)v);
-	r = act(m, o, s->action, err, errlen);
+	r = act(m, o, s->action, e);
 	/* the action's own events (an end seen meanwhile) have the last word */
 	if (!r && s->next != LC_SAME && o->state == before)
 		enter(m, o, s->next, s->why);
 	return r;
 }
 
-int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen)
+int lifecycle_remove_err(struct model *m, struct object *o, struct err *e)
 {
 	lifecycle_start_settle(m, o, false); /* a QEMU half-started would run on, orphaned */
 	vm_job_cancel(m, o, "the VM is being removed");
 	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
-		int r = lifecycle_do(m, o, V_KILL, err, errlen);
+		int r = lifecycle_do_err(m, o, V_KILL, e);
 		if (r)
 			return r;
 	}
 	/* all or nothing: what it holds outside the state directory goes first */
-	int r = run_gone(m, o, err, errlen);
+	int r = run_gone(m, o, e);
 	if (r)
 		return r;
 	run_unwatch_pid(m, o);
-	return obj_remove(m, o, err, errlen); /* its directory holds the run directory */
+	/* its directory holds the run directory */
+	return err_took(e, obj_remove(m, o, e->why, sizeof(e->why)));
 }
 
-int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, char *err,
-		   size_t errlen)
+int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s", why);
-	snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
-	lifecycle_event(m, o, EV_START_FAILED, why);
-	return r;
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, lifecycle_legal_err(o, v, &e), err, errlen);
+}
+
+int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, lifecycle_do_err(m, o, v, &e), err, errlen);
+}
+
+int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	return err_result(&e, lifecycle_remove_err(m, o, &e), err, errlen);
+}
+
+int lifecycle_fail(struct model *m, struct object *o, struct err *e)
+{
+	if (!e->no)
+		e->no = EIO;
+	err_ensure(e, -e->no);
+	run_exit_error(o, e->why);
+	lifecycle_event(m, o, EV_START_FAILED, e->why);
+	return -e->no;
 }

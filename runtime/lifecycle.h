@@ -5,6 +5,7 @@
  * one place. */
 #ifndef VMFS_LIFECYCLE_H
 #define VMFS_LIFECYCLE_H
+#include "runtime/err.h"
 #include "runtime/model.h"
 
 enum verb { V_START, V_STOP, V_PAUSE, V_RESUME, V_KILL, V_RESTART, V_FLUSH, V_MAX };
@@ -13,8 +14,11 @@ const char *verb_name(enum verb v);
 int verb_parse(const char *word); /* -1 if unknown */
 /* 0 if o's state allows verb and no start or commit of o is in its way, else -EBUSY with
  * the reason. */
-int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen);
+int lifecycle_legal_err(const struct object *o, enum verb v, struct err *e);
 /* Carries out verb on o: -EBUSY (with the reason) if o's state does not allow it. */
+int lifecycle_do_err(struct model *m, struct object *o, enum verb v, struct err *e);
+/* The same for vmfs, which still passes (err, errlen): the reason is copied once, here. */
+int lifecycle_legal(const struct object *o, enum verb v, char *err, size_t errlen);
 int lifecycle_do(struct model *m, struct object *o, enum verb v, char *err, size_t errlen);
 /* verb on every object of objs (all in a legal state): starts and kills overlap. Stops
  * at the first failure, with its reason; returns how many were done in *done. With wait,
@@ -32,10 +36,11 @@ void lifecycle_batch_abandon(struct lcbatch *b);
  * at exit, and from run_tick once the deadline has passed. */
 void lifecycle_start_settle(struct model *m, struct object *o, bool deadline_only);
 /* rmdir and flush: kills it if it runs, then removes every trace. */
+int lifecycle_remove_err(struct model *m, struct object *o, struct err *e);
 int lifecycle_remove(struct model *m, struct object *o, char *err, size_t errlen);
-/* A start that failed: o is ERROR with why (also in err and info's exit line); returns r. */
-int lifecycle_fail(struct model *m, struct object *o, const char *why, int r, char *err,
-		   size_t errlen);
+/* A start that failed, e saying why: o is ERROR, the reason whole in its log (info's exit
+ * line has its start); returns -e->no. */
+int lifecycle_fail(struct model *m, struct object *o, struct err *e);
 
 /* What happens to an object. The first are the verbs, asked through ctl (enum verb's order);
  * the rest are reported by the backends and by vmfs's restart. */

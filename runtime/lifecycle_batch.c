@@ -17,20 +17,19 @@ static bool split(const struct object *o, enum verb v)
 	return s && (s->action == A_START || s->action == A_KILL);
 }
 
-static int do_first(struct model *m, struct object *o, enum verb v, int *fd, char *err,
-		    size_t errlen)
+static int do_first(struct model *m, struct object *o, enum verb v, int *fd, struct err *e)
 {
 	const struct backend *b = backend_of(o);
 	if (!split(o, v))
-		return lifecycle_do(m, o, v, err, errlen);
-	int r = lifecycle_legal(o, v, err, errlen);
+		return lifecycle_do_err(m, o, v, e);
+	int r = lifecycle_legal_err(o, v, e);
 	if (r)
 		return r;
 	if (v == V_START) {
-		*fd = b->start_spawn(m, o, err, errlen);
+		*fd = b->start_spawn(m, o, e);
 		return *fd < 0 ? *fd : 0;
 	}
-	return b->kill_signal(m, o, err, errlen);
+	return b->kill_signal(m, o, e);
 }
 
 /* Starts whose second half waits for the process (QEMU daemonizing, a shim reporting):
@@ -42,7 +41,7 @@ struct lcbatch {
 	size_t left, done;
 	int r;
 	bool abandoned; /* nobody waits for the answer: free it at the end */
-	char err[1024];
+	struct err e;   /* the first failure's reason */
 };
 
 struct lcpend {
@@ -61,11 +60,11 @@ static long ms_until(const struct timespec *t)
 	return ms > 0 ? ms : 0;
 }
 
-static void batch_note(struct lcbatch *b, int r, const char *err)
+static void batch_note(struct lcbatch *b, int r, const struct err *e)
 {
 	if (r && !b->r) {
 		b->r = r;
-		snprintf(b->err, sizeof(b->err), "%s", err);
+		b->e = *e;
 	}
 	b->done += !r;
 }
@@ -74,11 +73,12 @@ static void pend_finish(struct model *m, struct lcpend *p, int timeout_ms)
 {
 	struct lcbatch *b = p->b;
 	struct object *o = p->o;
-	char err[1024] = "";
+	struct err e;
+	err_clear(&e);
 	epoll_ctl(m->rtep, EPOLL_CTL_DEL, p->fd, NULL);
 	o->rt.starting = NULL;
-	int r = backend_of(o)->start_finish(m, o, p->fd, timeout_ms, err, sizeof(err));
-	batch_note(b, r, err);
+	int r = err_ensure(&e, backend_of(o)->start_finish(m, o, p->fd, timeout_ms, &e));
+	batch_note(b, r, &e);
 	free(p);
 	obj_put(o);
 	if (--b->left)
@@ -123,8 +123,8 @@ static bool pend_add(struct model *m, struct lcbatch *b, struct object *o, int f
 	return true;
 }
 
-int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v,
-		      struct lcbatch **wait, size_t *done, char *err, size_t errlen)
+static int do_many(struct model *m, struct object **objs, size_t n, enum verb v,
+		   struct lcbatch **wait, size_t *done, struct err *e)
 {
 	int *fds = calloc(n ? n : 1, sizeof(*fds));
 	signed char *state = calloc(n ? n : 1, 1); /* 0 not tried, 1 first half done, 2 done */
@@ -135,7 +135,7 @@ int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb
 		if (v == V_KILL || v == V_FLUSH) /* what they hit must have finished starting */
 			lifecycle_start_settle(m, objs[i], false);
 		bool halves = split(objs[i], v);
-		r = do_first(m, objs[i], v, &fds[i], err, errlen);
+		r = do_first(m, objs[i], v, &fds[i], e);
 		if (!r)
 			state[i] = halves ? 1 : 2;
 	}
@@ -145,11 +145,15 @@ int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb
 			continue;
 		if (state[j] == 1) {
 			const struct backend *be = backend_of(objs[j]);
+			struct err ej; /* the first failure's reason is the one told */
+			err_clear(&ej);
 			int rj = v == V_START ? be->start_finish(m, objs[j], fds[j], be->start_timeout_ms,
-								 err, errlen)
-					      : be->kill_wait(m, objs[j], err, errlen);
-			if (rj && !r)
-				r = rj;
+								 &ej)
+					      : be->kill_wait(m, objs[j], &ej);
+			if (rj && !r) {
+				r = err_ensure(&ej, rj);
+				*e = ej;
+			}
 			state[j] = rj ? 0 : 2;
 		}
 		*done += state[j] == 2;
@@ -161,12 +165,22 @@ int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb
 		b->v = v;
 		b->r = r;
 		b->done = *done;
-		snprintf(b->err, sizeof(b->err), "%s", r ? err : "");
+		if (r)
+			b->e = *e;
 		*wait = b;
 		return -EINPROGRESS;
 	}
 	free(b);
 	return r;
+}
+
+int lifecycle_do_many(struct model *m, struct object **objs, size_t n, enum verb v,
+		      struct lcbatch **wait, size_t *done, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	int r = do_many(m, objs, n, v, wait, done, &e);
+	return r == -EINPROGRESS ? r : err_result(&e, r, err, errlen);
 }
 
 struct waitq *lifecycle_batch_wq(struct lcbatch *b) { return &b->wq; }
@@ -178,8 +192,7 @@ int lifecycle_batch_end(struct lcbatch *b, enum verb *v, size_t *done, char *err
 	int r = b->r;
 	*v = b->v;
 	*done = b->done;
-	if (r)
-		snprintf(err, errlen, "%s", b->err);
+	err_result(&b->e, r, err, errlen);
 	free(b);
 	return r;
 }

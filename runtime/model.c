@@ -162,6 +162,7 @@ void obj_put(struct object *o)
 		return;
 	cfg_free(o->cfg);
 	free(o->error);
+	free(o->rt.job_err);
 	free(o->rt.nics);
 	ns_put(o->ns);
 	free(o);

@@ -79,7 +79,7 @@ struct objrt {
 	struct vmjob *job;      /* a commit in progress (runtime/vmdisk.c), NULL if none */
 	struct lcpend *starting; /* a start waiting for its process (lifecycle.c), NULL if none */
 	int job_result;         /* how the last one ended: 0 or -errno ... */
-	char job_err[600];      /* ... and why */
+	char *job_err;          /* ... and why (malloc'd; NULL: out of memory) */
 	struct netnic *nics;    /* while it runs (runtime/net.c), NULL if none */
 	int nnics;
 	uint64_t net_rx, net_tx; /* bytes the guest received and sent, all NICs (last sample) */

@@ -464,11 +464,10 @@ static int start(struct model *m, struct object *o, int rundfd, struct err *e)
 	return 0;
 }
 
-int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t whylen)
+int net_start(struct model *m, struct object *o, int rundfd, struct err *e)
 {
-	struct err e;
-	err_clear(&e);
-	return err_result(&e, start(m, o, rundfd, &e), why, whylen);
+	err_clear(e);
+	return err_ensure(e, start(m, o, rundfd, e));
 }
 
 /* Bridges of our prefix with no port left go too: nothing stays that no one uses. */

@@ -20,6 +20,7 @@
  * a running object are kept in run/nics, one line each: DEV BRIDGE VID VLAN MAC ADDR. */
 #ifndef VMFS_NET_H
 #define VMFS_NET_H
+#include "runtime/err.h"
 #include "runtime/model.h"
 
 #define NET_NICS_MAX 16
@@ -49,8 +50,8 @@ const char *net_mode(const struct model *m);
 
 /* Before the process starts: the object's NICs from config/net, their bridges, taps (VMs)
  * or network namespace and veths (containers), recorded in rundfd/nics. All or nothing:
- * on failure nothing is left and why says what failed. */
-int net_start(struct model *m, struct object *o, int rundfd, char *why, size_t whylen);
+ * on failure nothing is left and e says what failed. */
+int net_start(struct model *m, struct object *o, int rundfd, struct err *e);
 /* After it ended (any way): removes its devices and bridges no one uses any more. */
 void net_stop(struct model *m, struct object *o);
 /* A restarted vmfs reads run/nics of what still runs ... */

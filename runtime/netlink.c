@@ -450,7 +450,7 @@ int nl_tap_add(struct nl *nl, const char *name, struct err *e)
 	return rc;
 }
 
-static int tap_open(const char *name, struct err *e)
+int nl_tap_open(const char *name, struct err *e)
 {
 	struct ifreq ifr = {0};
 	int rc = name_ok("tap", name, e);
@@ -467,13 +467,6 @@ static int tap_open(const char *name, struct err *e)
 		return rc;
 	}
 	return fd;
-}
-
-int nl_tap_open(const char *name, char *err, size_t errlen)
-{
-	struct err e;
-	int fd = tap_open(name, &e);
-	return fd < 0 ? err_out(&e, err, errlen) : fd;
 }
 
 /* A request on a named link that says nothing but its errno. */

@@ -6,8 +6,7 @@
  * Everything returns 0 or -errno. Where a function has e (runtime/err.h), it sets it on
  * failure to a reason in words: the kernel's extended-ack message when it sent one (it
  * often names the real problem, where the errno alone is just EINVAL), otherwise the
- * errno's text, prefixed by what was being done and to which device. nl_tap_open, which
- * qemu.c calls, still takes (err, errlen) until qemu.c carries a struct err.
+ * errno's text, prefixed by what was being done and to which device.
  *
  * Names are interface names: 1..15 bytes, no '/', ':' or white space (-EINVAL otherwise).
  * VLAN ids are 1..4094 (0 and 4095 are reserved by 802.1Q: -EINVAL).
@@ -59,7 +58,7 @@ int nl_veth_add_ns(struct nl *nl, const char *host, const char *peer, int netnsf
 int nl_tap_add(struct nl *nl, const char *name, struct err *e);
 /* The tap name (made by nl_tap_add), open for QEMU's -netdev tap,fd=: QEMU, not root, may not
  * attach to it itself, and the descriptor lets only that QEMU use it. fd or -errno. */
-int nl_tap_open(const char *name, char *err, size_t errlen);
+int nl_tap_open(const char *name, struct err *e);
 
 /* An 802.1Q VLAN interface name on parent (an uplink), carrying vid tagged, up. The
  * kernel needs 8021q: -EOPNOTSUPP (and says so) without it. */

@@ -70,34 +70,29 @@ static void kernel_args(struct model *m, struct object *o, struct qargv *a, cons
 	qarg(a, "%s", append);
 }
 
-/* Why a kernel or initrd could not be handed to QEMU (r from qfd_readable), in err. */
-static void boot_refusal(const char *knob, int r, char *err, size_t errlen)
+/* Why a kernel or initrd could not be handed to QEMU (r from qfd_readable); returns r. */
+static int boot_refusal(const char *knob, int r, struct err *e)
 {
 	if (r == -EFBIG)
-		snprintf(err, errlen, "%s: refused: QEMU's user cannot read it, and with the kernel "
-			 "it is more than the %lld MiB vmfs copies into memory for a start (make "
-			 "the kernel and initrd readable by QEMU's user)", knob,
-			 (long long)(BOOT_COPY_MAX >> 20));
-	else if (r == -EINVAL)
-		snprintf(err, errlen, "%s: refused: QEMU's user cannot read it, and it is not a "
-			 "regular file vmfs could copy for it", knob);
-	else
-		snprintf(err, errlen, "%s: cannot pass it to QEMU: %s", knob, strerror(-r));
+		return err_set(e, r, "%s: refused: QEMU's user cannot read it, and with the kernel "
+			       "it is more than the %lld MiB vmfs copies into memory for a start "
+			       "(make the kernel and initrd readable by QEMU's user)", knob,
+			       (long long)(BOOT_COPY_MAX >> 20));
+	if (r == -EINVAL)
+		return err_set(e, r, "%s: refused: QEMU's user cannot read it, and it is not a "
+			       "regular file vmfs could copy for it", knob);
+	return err_sys(e, r, "%s: cannot pass it to QEMU", knob);
 }
 
 static int boot_args(struct model *m, struct object *o, struct qargv *a, struct qfds *q,
-		     const struct vm_files *f, gid_t gid, const char *accel, char *err,
-		     size_t errlen)
+		     const struct vm_files *f, gid_t gid, const char *accel, struct err *e)
 {
 	if (f->kernel >= 0) {
 		off_t left = BOOT_COPY_MAX;
 		int k = qfd_readable(q, f->kernel, gid, &left);
 		int i = k >= 0 && f->initrd >= 0 ? qfd_readable(q, f->initrd, gid, &left) : 0;
-		if (k < 0 || i < 0) {
-			boot_refusal(k < 0 ? "config/kernel" : "config/initrd", k < 0 ? k : i, err,
-				     errlen);
-			return k < 0 ? k : i;
-		}
+		if (k < 0 || i < 0)
+			return boot_refusal(k < 0 ? "config/kernel" : "config/initrd", k < 0 ? k : i, e);
 		qarg(a, "-kernel");
 		qarg(a, "/proc/self/fd/%d", k);
 		if (f->initrd >= 0) {
@@ -117,25 +112,23 @@ static int boot_args(struct model *m, struct object *o, struct qargv *a, struct 
 	/* what -cdrom means */
 	if (!r && f->cdrom.n)
 		r = qarg_drive(a, q, &f->cdrom, "media=cdrom,index=2,readonly=on");
-	if (r)
-		snprintf(err, errlen, "cannot pass the disks to QEMU: %s", strerror(-r));
-	return r;
+	return r ? err_sys(e, r, "cannot pass the disks to QEMU") : 0;
 }
 
 /* A tap per NIC, made and bridged by runtime/net.c before QEMU runs; opened here, as QEMU
  * may not attach to a tap itself (and so no other QEMU of that user can either). */
-static int nic_args(struct object *o, struct qargv *a, struct qfds *q, char *err, size_t errlen)
+static int nic_args(struct object *o, struct qargv *a, struct qfds *q, struct err *e)
 {
 	/* the cloud kernel has virtio drivers only; microvm has no PCI bus */
 	const char *def = strcmp(obj_cfg(o, "machine"), "microvm") ? "virtio-net-pci"
 								   : "virtio-net-device";
 	for (int i = 0; i < o->rt.nnics; i++) {
 		const struct netnic *n = &o->rt.nics[i];
-		int fd = nl_tap_open(n->dev, err, errlen);
+		int fd = nl_tap_open(n->dev, e);
 		if (fd < 0)
 			return fd;
 		if ((fd = qfd_pass(q, fd, true)) < 0)
-			return -EMFILE;
+			return err_sys(e, EMFILE, "tap %s", n->dev);
 		qarg(a, "-netdev");
 		qarg(a, "tap,id=net%d,fd=%d", i, fd);
 		qarg(a, "-device");
@@ -144,14 +137,14 @@ static int nic_args(struct object *o, struct qargv *a, struct qfds *q, char *err
 	return 0;
 }
 
-/* The command line, and the descriptors it names opened into q; 0 or -errno (why in err). */
+/* The command line, and the descriptors it names opened into q; 0 or -errno (why in e). */
 static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm_files *f,
-		     gid_t gid, struct qargv *a, struct qfds *q, char *err, size_t errlen)
+		     gid_t gid, struct qargv *a, struct qfds *q, struct err *e)
 {
 	const char *accel = qemu_accel(m, o), *machine = obj_cfg(o, "machine");
 	uint64_t mem = 0;
-	char e[128];
-	value_size(obj_cfg(o, "memory"), &mem, e, sizeof(e));
+	char bad[128]; /* checked on write */
+	value_size(obj_cfg(o, "memory"), &mem, bad, sizeof(bad));
 	qarg(a, "%s", obj_cfg(o, "qemu"));
 	qarg(a, "-name");
 	/* the prefix (and the run directory in the console's logfile) say whose it is, so
@@ -203,11 +196,8 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 		qarg(a, "-serial");
 		qarg(a, "chardev:ser%ld", i);
 	}
-	if (r) {
-		snprintf(err, errlen, "cannot make QEMU's sockets and logs in its run directory: %s",
-			 strerror(-r));
-		return r;
-	}
+	if (r)
+		return err_sys(e, r, "cannot make QEMU's sockets and logs in its run directory");
 	if (strcmp(obj_cfg(o, "vga"), "none") && strcmp(machine, "microvm")) {
 		qarg(a, "-vga");
 		qarg(a, "%s", obj_cfg(o, "vga"));
@@ -221,10 +211,8 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 	if (o->rt.vnc_display >= 0) {
 		/* a port any local user reaches: it asks for the password only vnc shows */
 		int sfd = openat(dfd, VNC_SECRET, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0 || (sfd = qfd_pass(q, sfd, true)) < 0) {
-			snprintf(err, errlen, "cannot pass the VNC password to QEMU");
-			return -EIO;
-		}
+		if (sfd < 0 || (sfd = qfd_pass(q, sfd, true)) < 0)
+			return err_set(e, EIO, "cannot pass the VNC password to QEMU");
 		qarg(a, "-object");
 		qarg(a, "secret,id=vncpw,file=/proc/self/fd/%d", sfd);
 		qarg(a, "-vnc");
@@ -235,9 +223,9 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 		qarg(a, "-uuid");
 		qarg(a, "%s", obj_cfg(o, "uuid"));
 	}
-	if ((r = boot_args(m, o, a, q, f, gid, accel, err, errlen)))
+	if ((r = boot_args(m, o, a, q, f, gid, accel, e)))
 		return r;
-	if ((r = nic_args(o, a, q, err, errlen)))
+	if ((r = nic_args(o, a, q, e)))
 		return r;
 	char extra[4096];
 	snprintf(extra, sizeof(extra), "%s", obj_cfg(o, "qemu-append"));
@@ -245,19 +233,20 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 	for (char *w = strtok_r(extra, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		qarg(a, "%s", w);
 	a->v[a->n] = NULL;
-	if (a->full) {
-		snprintf(err, errlen, "QEMU's command line is too long");
-		return -E2BIG;
-	}
+	if (a->full)
+		return err_set(e, E2BIG, "QEMU's command line is too long");
 	return 0;
 }
 
-/* QEMU's own last words, from its stderr (run/qemu.log), on one line. */
-static void last_words(int dfd, char *out, size_t outlen)
+#define QEMU_SILENT "QEMU said nothing"
+
+/* QEMU's own last words, from its stderr (run/qemu.log), on one line: in e (errno EIO), whole
+ * unless past what a reason holds (then marked). */
+static void last_words(int dfd, struct err *e)
 {
 	auto_free char *text = NULL;
 	size_t len = 0;
-	snprintf(out, outlen, "QEMU said nothing");
+	err_set(e, EIO, QEMU_SILENT);
 	if (read_small(dfd, "qemu.log", 1 << 20, &text, &len) < 0 || !len)
 		return;
 	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
@@ -265,7 +254,7 @@ static void last_words(int dfd, char *out, size_t outlen)
 	char *line = text;
 	for (char *nl; (nl = strchr(line, '\n')) && nl[1];)
 		line = nl + 1; /* the last line holds the reason */
-	snprintf(out, outlen, "%s", line);
+	err_set(e, EIO, "%s", line);
 }
 
 static bool port_free(const char *host, int port)
@@ -323,45 +312,39 @@ int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen)
 
 /* For config/vnc-listen other than none: a VNC display whose port is free and that no
  * other VM (perhaps still starting, not yet listening) holds, and its password. */
-static int vnc_pick(struct model *m, struct object *o, int rundfd, gid_t gid, char *err,
-		    size_t errlen)
+static int vnc_pick(struct model *m, struct object *o, int rundfd, gid_t gid, struct err *e)
 {
 	struct in_addr ia;
 	const char *host = obj_cfg(o, "vnc-listen");
 	o->rt.vnc_display = -1;
 	if (!strcmp(host, "none") || !vm_has_display(o, NULL, 0))
 		return 0;
-	if (inet_pton(AF_INET, host, &ia) != 1) { /* checked on write (value_listen) */
-		snprintf(err, errlen, "config/vnc-listen: %s is not an IPv4 address (or none)", host);
-		return -EINVAL;
-	}
+	if (inet_pton(AF_INET, host, &ia) != 1) /* checked on write (value_listen) */
+		return err_set(e, EINVAL, "config/vnc-listen: %s is not an IPv4 address (or none)",
+			       host);
 	int r = vnc_secret(rundfd, gid);
-	if (r) {
-		snprintf(err, errlen, "cannot write the VNC password: %s", strerror(-r));
-		return r;
-	}
+	if (r)
+		return err_sys(e, r, "cannot write the VNC password");
 	for (int d = 0; d < VNC_DISPLAYS; d++)
 		if (!display_taken(m, d) && port_free(host, VNC_PORT(d))) {
 			o->rt.vnc_display = d;
 			return 0;
 		}
-	snprintf(err, errlen, "no free VNC port between %d and %d on %s", VNC_PORT(0),
-		 VNC_PORT(VNC_DISPLAYS - 1), host);
-	return -EADDRINUSE;
+	return err_set(e, EADDRINUSE, "no free VNC port between %d and %d on %s", VNC_PORT(0),
+		       VNC_PORT(VNC_DISPLAYS - 1), host);
 }
 
 /* run/qemu, QEMU's user's: its working directory. */
-static int qemu_dir(int rundfd, uid_t uid, gid_t gid, char *why, size_t whylen)
+static int qemu_dir(int rundfd, uid_t uid, gid_t gid, struct err *e)
 {
 	int fd = mkdirat(rundfd, QEMU_DIR, 0700) < 0
 			 ? -1
 			 : openat(rundfd, QEMU_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fchown(fd, uid, gid) < 0) {
-		int e = -errno;
-		snprintf(why, whylen, "cannot make run/%s for QEMU's user: %s", QEMU_DIR, strerror(-e));
+		int r = err_sys(e, errno, "cannot make run/%s for QEMU's user", QEMU_DIR);
 		if (fd >= 0)
 			close(fd);
-		return e;
+		return r;
 	}
 	return fd;
 }
@@ -369,23 +352,22 @@ static int qemu_dir(int rundfd, uid_t uid, gid_t gid, char *why, size_t whylen)
 /* QEMU's user, its directory, disks, VNC and NICs, before QEMU runs: what can fail here fails
  * with our words, not QEMU's. The files QEMU gets are open in f. */
 static int vm_prepare(struct model *m, struct object *o, int rundfd, struct vm_files *f,
-		      uid_t *uid, gid_t *gid, int *qdfd, char *err, size_t errlen)
+		      uid_t *uid, gid_t *gid, int *qdfd, struct err *e)
 {
-	char why[1024];
 	vm_files_init(f);
 	*qdfd = -1;
-	int r = vm_user(uid, gid, why, sizeof(why));
-	if (!r && (*qdfd = qemu_dir(rundfd, *uid, *gid, why, sizeof(why))) < 0)
+	int r = err_took(e, vm_user(uid, gid, e->why, sizeof(e->why)));
+	if (!r && (*qdfd = qemu_dir(rundfd, *uid, *gid, e)) < 0)
 		r = *qdfd;
 	if (!r)
-		r = vm_files_open(m, o, f, why, sizeof(why));
+		r = vm_files_open(m, o, f, e);
 	if (!r)
-		r = vm_disks_prepare(m, o, f, why, sizeof(why));
+		r = vm_disks_prepare(m, o, f, e);
 	if (!r)
-		r = vm_files_overlays(m, o, f, why, sizeof(why));
+		r = vm_files_overlays(m, o, f, e);
 	if (!r)
-		r = vnc_pick(m, o, rundfd, *gid, why, sizeof(why));
-	if (!r && (r = net_start(m, o, rundfd, why, sizeof(why))))
+		r = vnc_pick(m, o, rundfd, *gid, e);
+	if (!r && (r = net_start(m, o, rundfd, e)))
 		o->rt.vnc_display = -1; /* no QEMU will hold it */
 	if (r) {
 		vm_files_close(f);
@@ -393,7 +375,7 @@ static int vm_prepare(struct model *m, struct object *o, int rundfd, struct vm_f
 			close(*qdfd);
 		*qdfd = -1;
 	}
-	return r ? lifecycle_fail(m, o, why, r, err, errlen) : 0;
+	return r ? lifecycle_fail(m, o, e) : 0;
 }
 
 /* Reads from fd until a line that has want in it: 0, or -1 at the end (QEMU ended). */
@@ -436,14 +418,12 @@ static int qemu_wait_ready(int fd)
 
 /* First half of a start: forks the parent of QEMU. Returns its pidfd; it exits once the
  * machine is set up (0) or failed (1). */
-static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t errlen)
+static int vm_start_spawn(struct model *m, struct object *o, struct err *e)
 {
 	if (!strcmp(obj_cfg(o, "accel"), "kvm") && m->kvm.verdict != KVM_WORKS) {
 		/* at once: QEMU on a broken KVM hangs until START_TIMEOUT, or runs a stuck guest */
-		char why[300];
-		snprintf(why, sizeof(why), "accel kvm: %s; set config/accel to auto or tcg",
-			 m->kvm.why);
-		return lifecycle_fail(m, o, why, -ENODEV, err, errlen);
+		err_set(e, ENODEV, "accel kvm: %s; set config/accel to auto or tcg", m->kvm.why);
+		return lifecycle_fail(m, o, e);
 	}
 	static struct vm_files files; /* one start at a time */
 	static struct qfds q;
@@ -451,23 +431,24 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	int dfd = run_prepare(m, o), qdfd = -1;
 	uid_t uid;
 	gid_t gid;
-	char why[1024];
 	if (!a || dfd < 0) {
 		free(a);
-		return lifecycle_fail(m, o, "cannot prepare the run directory", dfd < 0 ? dfd : -ENOMEM,
-				 err, errlen);
+		err_set(e, dfd < 0 ? dfd : -ENOMEM, "cannot prepare the run directory");
+		return lifecycle_fail(m, o, e);
 	}
 	/* the intent first: a kill -9 after the taps are made must leave a start for the
 	 * restart to undo */
 	int r = run_intent(m, o, dfd);
-	if (r < 0)
-		r = lifecycle_fail(m, o, "cannot record the start in the run directory", r, err, errlen);
+	if (r < 0) {
+		err_set(e, r, "cannot record the start in the run directory");
+		r = lifecycle_fail(m, o, e);
+	}
 	if (!r)
-		r = vm_prepare(m, o, dfd, &files, &uid, &gid, &qdfd, err, errlen);
-	if (!r && (r = qemu_argv(m, o, dfd, &files, gid, a, &q, why, sizeof(why))) < 0) {
+		r = vm_prepare(m, o, dfd, &files, &uid, &gid, &qdfd, e);
+	if (!r && (r = qemu_argv(m, o, dfd, &files, gid, a, &q, e)) < 0) {
 		net_stop(m, o);
 		o->rt.vnc_display = -1;
-		r = lifecycle_fail(m, o, why, r, err, errlen);
+		r = lifecycle_fail(m, o, e);
 	}
 	if (r) {
 		if (qdfd >= 0) {
@@ -533,46 +514,50 @@ static int vm_start_spawn(struct model *m, struct object *o, char *err, size_t e
 	close(qdfd);
 	vm_files_close(&files);
 	qfds_close(&q);
-	if (pid < 0)
-		return lifecycle_fail(m, o, "cannot fork", -fork_errno, err, errlen);
+	if (pid < 0) {
+		err_set(e, fork_errno, "cannot fork");
+		return lifecycle_fail(m, o, e);
+	}
 	int pfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pfd < 0) {
-		int st;
+		int st, no = errno;
 		waitpid(pid, &st, 0); /* no pidfd: wait here */
-		return lifecycle_fail(m, o, "pidfd_open failed", -errno, err, errlen);
+		err_set(e, no, "pidfd_open failed");
+		return lifecycle_fail(m, o, e);
 	}
 	o->rt.pid = pid; /* the parent QEMU, until it hands over */
 	return pfd;
 }
 
-static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeout_ms, char *err,
-			   size_t errlen)
+static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeout_ms,
+			   struct err *e)
 {
 	struct pollfd p = {pfd, POLLIN, 0};
 	int st = -1;
-	char why[600];
 	if (poll(&p, 1, timeout_ms) <= 0)
 		kill(o->rt.pid, SIGKILL); /* a QEMU that hangs while setting up */
 	waitpid(o->rt.pid, &st, 0);
 	close(pfd);
 	o->rt.pid = 0;
 	int dfd = run_open(m, o);
-	if (dfd < 0)
-		return lifecycle_fail(m, o, "the run directory vanished", dfd, err, errlen);
+	if (dfd < 0) {
+		err_set(e, dfd, "the run directory vanished");
+		return lifecycle_fail(m, o, e);
+	}
 	auto_free char *pidtext = NULL;
 	int qpid = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) ||
 	    read_small(dfd, "qemu.pid", 64, &pidtext, NULL) < 0 || sscanf(pidtext, "%d", &qpid) != 1 ||
 	    run_write_pid(dfd, "pid", qpid) < 0 ||
 	    !run_pid_alive(dfd, "pid", &o->rt.pid, &o->rt.pid_start)) {
-		last_words(dfd, why, sizeof(why));
+		last_words(dfd, e);
 		close(dfd);
 		o->rt.vnc_display = -1;
 		o->rt.pid = 0;
 		char rundir[BUILT_PATH_MAX];
 		run_dir(m, o, rundir, sizeof(rundir));
 		run_end_procs(m, rundir); /* a QEMU that outlived its parent (timed out) */
-		return lifecycle_fail(m, o, why, -EIO, err, errlen);
+		return lifecycle_fail(m, o, e);
 	}
 	o->rt.started = time(NULL);
 	o->rt.exit[0] = 0;
@@ -599,38 +584,38 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 }
 
 static int vm_qmp_reply(struct model *m, struct object *o, const char *cmd, char *reply,
-			size_t replylen, char *err, size_t errlen)
+			size_t replylen, struct err *e)
 {
 	int dfd = run_open(m, o);
-	if (dfd < 0) {
-		snprintf(err, errlen, "%s has no run directory: %s", o->name, strerror(-dfd));
-		return dfd;
-	}
-	int r = qmp_run(dfd, cmd, QMP_TIMEOUT, reply, replylen, err, errlen);
+	if (dfd < 0)
+		return err_sys(e, dfd, "%s has no run directory", o->name);
+	/* qmp.c is still on (err, errlen) */
+	int r = err_took(e, qmp_run(dfd, cmd, QMP_TIMEOUT, reply, replylen, e->why,
+				    sizeof(e->why)));
 	close(dfd);
 	return r;
 }
 
-int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen)
+int vm_qmp(struct model *m, struct object *o, const char *cmd, struct err *e)
 {
-	return vm_qmp_reply(m, o, cmd, NULL, 0, err, errlen);
+	return vm_qmp_reply(m, o, cmd, NULL, 0, e);
 }
 
-static int vm_pause(struct model *m, struct object *o, char *err, size_t errlen)
+static int vm_pause(struct model *m, struct object *o, struct err *e)
 {
-	return vm_qmp(m, o, "{\"execute\":\"stop\"}", err, errlen);
+	return vm_qmp(m, o, "{\"execute\":\"stop\"}", e);
 }
 
-static int vm_resume(struct model *m, struct object *o, char *err, size_t errlen)
+static int vm_resume(struct model *m, struct object *o, struct err *e)
 {
-	return vm_qmp(m, o, "{\"execute\":\"cont\"}", err, errlen);
+	return vm_qmp(m, o, "{\"execute\":\"cont\"}", e);
 }
 
-static int vm_stop(struct model *m, struct object *o, char *err, size_t errlen)
+static int vm_stop(struct model *m, struct object *o, struct err *e)
 {
 	if (o->state == ST_PAUSED)
-		vm_qmp(m, o, "{\"execute\":\"cont\"}", err, errlen); /* a paused guest cannot hear ACPI */
-	int r = vm_qmp(m, o, "{\"execute\":\"system_powerdown\"}", err, errlen);
+		vm_qmp(m, o, "{\"execute\":\"cont\"}", e); /* a paused guest cannot hear ACPI */
+	int r = vm_qmp(m, o, "{\"execute\":\"system_powerdown\"}", e);
 	if (r)
 		return r;
 	o->rt.stop_deadline = time(NULL) + STOP_GRACE;
@@ -638,17 +623,17 @@ static int vm_stop(struct model *m, struct object *o, char *err, size_t errlen)
 	return 0;
 }
 
-static int vm_restart(struct model *m, struct object *o, char *err, size_t errlen)
+static int vm_restart(struct model *m, struct object *o, struct err *e)
 {
-	int r = vm_qmp(m, o, "{\"execute\":\"system_reset\"}", err, errlen);
-	if (!r && o->state == ST_PAUSED && !(r = vm_resume(m, o, err, errlen)))
+	int r = vm_qmp(m, o, "{\"execute\":\"system_reset\"}", e);
+	if (!r && o->state == ST_PAUSED && !(r = vm_resume(m, o, e)))
 		lifecycle_event(m, o, EV_RESUMED, NULL);
 	if (!r)
 		model_event(o->ns, o, "restart: reset");
 	return r;
 }
 
-static int vm_kill_signal(struct model *m, struct object *o, char *err, size_t errlen)
+static int vm_kill_signal(struct model *m, struct object *o, struct err *e)
 {
 	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start) {
 		kill(o->rt.pid, SIGKILL);
@@ -659,7 +644,7 @@ static int vm_kill_signal(struct model *m, struct object *o, char *err, size_t e
 	return 0;
 }
 
-static int vm_kill_wait(struct model *m, struct object *o, char *err, size_t errlen)
+static int vm_kill_wait(struct model *m, struct object *o, struct err *e)
 {
 	if (o->state != ST_RUNNING && o->state != ST_PAUSED)
 		return 0;
@@ -667,10 +652,8 @@ static int vm_kill_wait(struct model *m, struct object *o, char *err, size_t err
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
-	if (proc_starttime(o->rt.pid) == o->rt.pid_start) {
-		snprintf(err, errlen, "%s: QEMU (pid %d) did not die", o->name, (int)o->rt.pid);
-		return -ETIMEDOUT;
-	}
+	if (proc_starttime(o->rt.pid) == o->rt.pid_start)
+		return err_set(e, ETIMEDOUT, "%s: QEMU (pid %d) did not die", o->name, (int)o->rt.pid);
 	int dfd = run_open(m, o);
 	if (dfd >= 0) {
 		write_atomic(dfd, "exit", "killed KILL\n", 12, 0);
@@ -691,27 +674,31 @@ void vm_check(struct model *m, struct object *o)
 	int dfd = run_open(m, o);
 	if (dfd < 0)
 		return;
-	char words[600], line[700];
-	const char *why = o->rt.shutdown;
-	last_words(dfd, words, sizeof(words));
+	struct err words;
+	struct sbuf said = {0};
+	const char *why = o->rt.shutdown, *line;
+	last_words(dfd, &words);
+	bool silent = !strcmp(words.why, QEMU_SILENT);
 	if (!strcmp(why, "guest-panic"))
-		snprintf(line, sizeof(line), "error: the guest kernel panicked\n");
+		line = "error: the guest kernel panicked\n";
 	else if (!strcmp(why, "guest-shutdown"))
-		snprintf(line, sizeof(line), "powered off\n");
+		line = "powered off\n";
 	else if (!*why && o->rt.killing)
-		snprintf(line, sizeof(line), "killed KILL\n"); /* stop's grace period ran out */
-	else if (!*why && !strcmp(words, "QEMU said nothing") && !*o->rt.status)
-		snprintf(line, sizeof(line), "powered off\n"); /* a QEMU without our monitor */
-	else if (!*why && !strcmp(words, "QEMU said nothing"))
-		snprintf(line, sizeof(line), "error: QEMU ended without shutting down: killed "
-					     "by a signal, or it crashed\n");
+		line = "killed KILL\n"; /* stop's grace period ran out */
+	else if (!*why && silent && !*o->rt.status)
+		line = "powered off\n"; /* a QEMU without our monitor */
+	else if (!*why && silent)
+		line = "error: QEMU ended without shutting down: killed by a signal, or it crashed\n";
 	else if (!strcmp(why, "host-qmp-quit"))
-		snprintf(line, sizeof(line), "quit (a QMP quit command)\n");
+		line = "quit (a QMP quit command)\n";
 	else if (!strcmp(why, "host-signal"))
-		snprintf(line, sizeof(line), "killed (QEMU got a signal)\n");
-	else
-		snprintf(line, sizeof(line), "error: QEMU ended: %s\n", words);
+		line = "killed (QEMU got a signal)\n";
+	else {
+		sb_printf(&said, "error: QEMU ended: %s\n", words.why);
+		line = sb_err(&said) ? "error: QEMU ended\n" : said.p;
+	}
 	write_atomic(dfd, "exit", line, strlen(line), 0);
+	sb_free(&said);
 	close(dfd);
 	run_reap(m, o);
 }
@@ -761,12 +748,14 @@ int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf 
 		return -EBUSY;
 	}
 	static char out[1 << 20]; /* one command at a time; answers can be long */
-	int r = vm_qmp_reply(m, o, cmd, out, sizeof(out), err, errlen);
+	struct err e;
+	err_clear(&e);
+	int r = vm_qmp_reply(m, o, cmd, out, sizeof(out), &e);
 	if (!r) {
 		sb_puts(reply, out);
 		sb_puts(reply, "\n");
 	}
-	return r;
+	return err_result(&e, r, err, errlen);
 }
 
 const struct backend qemu_backend = {

@@ -97,13 +97,25 @@ static void run_unwatch(struct model *m, struct object *o)
 	o->rt.wd = -1;
 }
 
+/* An exit file holds a reason whole (up to ERR_WHY_MAX and its words); read back past that
+ * too, so that an end is never missed for its length. */
+#define EXIT_FILE_MAX (1 << 16)
+
+/* info's exit line, prefix and text: cut with err.h's mark past its size. */
+static void exit_set(struct object *o, const char *prefix, const char *text)
+{
+	struct err e;
+	err_set(&e, 0, "%s%s", prefix, text);
+	err_out(&e, o->rt.exit, sizeof(o->rt.exit));
+}
+
 bool run_reap(struct model *m, struct object *o)
 {
 	char dir[BUILT_PATH_MAX];
 	auto_free char *text = NULL;
 	run_dir(m, o, dir, sizeof(dir));
 	strncat(dir, "/exit", sizeof(dir) - strlen(dir) - 1);
-	if (read_small(AT_FDCWD, dir, 4096, &text, NULL) < 0)
+	if (read_small(AT_FDCWD, dir, EXIT_FILE_MAX, &text, NULL) < 0)
 		return false;
 	text[strcspn(text, "\n")] = 0;
 	run_unwatch(m, o);
@@ -111,7 +123,7 @@ bool run_reap(struct model *m, struct object *o)
 	console_close(o);
 	qmon_detach(m, o);
 	o->rt.vnc_display = -1;
-	snprintf(o->rt.exit, sizeof(o->rt.exit), "%s", text);
+	exit_set(o, "", text);
 	o->rt.pid = 0;
 	o->rt.stop_deadline = 0;
 	bool killing = o->rt.killing;
@@ -254,9 +266,9 @@ void run_exit_text(struct model *m, struct object *o)
 	auto_free char *text = NULL;
 	run_dir(m, o, path, sizeof(path));
 	strncat(path, "/exit", sizeof(path) - strlen(path) - 1);
-	if (read_small(AT_FDCWD, path, 4096, &text, NULL) == 0) {
+	if (read_small(AT_FDCWD, path, EXIT_FILE_MAX, &text, NULL) == 0) {
 		text[strcspn(text, "\n")] = 0;
-		snprintf(o->rt.exit, sizeof(o->rt.exit), "%s", text);
+		exit_set(o, "", text);
 	}
 }
 
@@ -429,21 +441,27 @@ int run_ct_cleanup_obj(struct model *m, struct object *o)
 	return run_ct_cleanup(o->ns->name, o->name, dir);
 }
 
+void run_exit_error(struct object *o, const char *why)
+{
+	exit_set(o, "error: ", why);
+}
+
 void run_lost(struct model *m, struct object *o, const char *why)
 {
-	char line[600];
+	struct sbuf line = {0};
 	if (o->type == OT_CT)
 		run_ct_cleanup_obj(m, o);
-	snprintf(line, sizeof(line), "error: %s\n", why);
-	int dfd = run_open(m, o);
+	sb_printf(&line, "error: %s\n", why);
+	int dfd = sb_err(&line) ? -1 : run_open(m, o);
 	if (dfd >= 0) {
-		write_atomic(dfd, "exit", line, strlen(line), 1);
+		write_atomic(dfd, "exit", line.p, line.len, 1);
 		close(dfd);
 	}
+	sb_free(&line);
 	if (!run_reap(m, o)) { /* no run directory to record it in */
 		run_unwatch_pid(m, o);
 		o->rt.pid = 0;
-		snprintf(o->rt.exit, sizeof(o->rt.exit), "error: %.120s", why);
+		run_exit_error(o, why);
 		model_error(o->ns, o, "start", why);
 		lifecycle_event(m, o, EV_FAILED, why);
 	}
@@ -457,13 +475,11 @@ static bool mounted_on(int dfd, const char *name)
 	       st.st_dev != d.st_dev;
 }
 
-int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
+int run_gone(struct model *m, struct object *o, struct err *e)
 {
-	if (o->rt.pidfd >= 0 && !run_pid_ended(o)) {
-		snprintf(err, errlen, "cannot remove %s: its %s still runs", o->name,
-			 o->type == OT_VM ? "QEMU" : "vmfs-shim");
-		return -EBUSY;
-	}
+	if (o->rt.pidfd >= 0 && !run_pid_ended(o))
+		return err_set(e, EBUSY, "cannot remove %s: its %s still runs", o->name,
+			       o->type == OT_VM ? "QEMU" : "vmfs-shim");
 	int dfd = o->type == OT_CT ? run_open(m, o) : -1;
 	if (dfd < 0)
 		return 0; /* never started here: nothing of it outside the state directory */
@@ -481,7 +497,6 @@ int run_gone(struct model *m, struct object *o, char *err, size_t errlen)
 	close(dfd);
 	if (!*what)
 		return 0;
-	snprintf(err, errlen, "cannot remove %s: %s%s%s; nothing was removed", o->name, what,
-		 cg ? ": " : "", cg ? strerror(-cg) : "");
-	return -EBUSY;
+	return err_set(e, EBUSY, "cannot remove %s: %s%s%s; nothing was removed", o->name, what,
+		       cg ? ": " : "", cg ? strerror(-cg) : "");
 }

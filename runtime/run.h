@@ -3,6 +3,7 @@
  * and (later) QEMU backends: both leave console.log, console.sock, pid and exit there. */
 #ifndef VMFS_RUN_H
 #define VMFS_RUN_H
+#include "runtime/err.h"
 #include "runtime/model.h"
 
 /* Opens the inotify descriptor and re-adopts what still runs after a vmfs restart. */
@@ -40,9 +41,11 @@ int run_ct_cleanup(const char *ns, const char *name, const char *rundir);
 int run_ct_cleanup_obj(struct model *m, struct object *o);
 /* How o ended before this vmfs started (run/exit), for info's exit line. */
 void run_exit_text(struct model *m, struct object *o);
+/* info's exit line for a failure: "error: WHY", cut with err.h's mark past its size. */
+void run_exit_error(struct object *o, const char *why);
 /* rmdir and flush: 0 once nothing of o is left outside its state directory (no process,
  * mount, cgroup), else -EBUSY with what stays. */
-int run_gone(struct model *m, struct object *o, char *err, size_t errlen);
+int run_gone(struct model *m, struct object *o, struct err *e);
 void run_fini(struct model *m);
 /* The event loop calls this when m->inotify is readable, and run_tick once a second. */
 void run_events(struct model *m);

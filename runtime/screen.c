@@ -16,26 +16,20 @@
 /* QEMU's header is a dozen bytes ("P6\n720 400\n255\n"); the rest is room for comments. */
 #define PPM_HDR_MAX 4096
 
-/* Where one call's reason goes. */
+/* Where one call's reason goes, after the file's name. */
 struct why {
 	const char *name;
-	char *err;
-	size_t errlen;
+	struct err *e;
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(const struct why *w, int rc, const char *fmt,
 						      ...)
 {
 	va_list ap;
-	if (w->err && w->errlen) {
-		int n = snprintf(w->err, w->errlen, "%s: ", w->name);
-		if (n >= 0 && (size_t)n < w->errlen) {
-			va_start(ap, fmt);
-			vsnprintf(w->err + n, w->errlen - n, fmt, ap);
-			va_end(ap);
-		}
-	}
-	return rc;
+	va_start(ap, fmt);
+	err_vset(w->e, rc, fmt, ap);
+	va_end(ap);
+	return err_wrap(w->e, "%s", w->name);
 }
 
 void screen_free(struct screen *s)
@@ -206,9 +200,9 @@ static int ppm_read(const struct why *w, int fd, struct screen *s)
 	return 0;
 }
 
-int screen_load_ppm(int dirfd, const char *name, struct screen *s, char *err, size_t errlen)
+int screen_load_ppm(int dirfd, const char *name, struct screen *s, struct err *e)
 {
-	struct why w = {name, err, errlen};
+	struct why w = {name, e};
 
 	*s = (struct screen){0};
 	/* the dump lies in a directory QEMU owns: a link it put there is not followed */
@@ -315,8 +309,7 @@ int screen_scale(const struct screen *in, unsigned maxdim, struct screen *out)
 struct png_out {
 	struct sbuf *sb;
 	int rc;
-	char *err;
-	size_t errlen;
+	struct err *e;
 };
 
 static void png_on_error(png_structp png, png_const_charp msg)
@@ -326,8 +319,7 @@ static void png_on_error(png_structp png, png_const_charp msg)
 	/* libpng's own allocation failures only say so in words */
 	if (!o->rc)
 		o->rc = strstr(msg, "memory") ? -ENOMEM : -EIO;
-	if (o->err && o->errlen)
-		snprintf(o->err, o->errlen, "PNG encoding failed: %s", msg);
+	err_set(o->e, o->rc, "PNG encoding failed: %s", msg);
 	png_longjmp(png, 1);
 }
 
@@ -350,9 +342,7 @@ static void png_on_flush(png_structp png) {}
 
 static int png_oom(struct png_out *o)
 {
-	if (o->err && o->errlen)
-		snprintf(o->err, o->errlen, "PNG encoding failed: out of memory");
-	return -ENOMEM;
+	return err_set(o->e, ENOMEM, "PNG encoding failed: out of memory");
 }
 
 /* png and info are set before setjmp and not changed until after it, so they need no
@@ -389,16 +379,13 @@ static int png_encode(struct png_out *o, const struct screen *s)
 	return 0;
 }
 
-int screen_png(const struct screen *s, struct sbuf *out, char *err, size_t errlen)
+int screen_png(const struct screen *s, struct sbuf *out, struct err *e)
 {
-	struct png_out o = {out, 0, err, errlen};
+	struct png_out o = {out, 0, e};
 	size_t start = out->len;
 
-	if (!s->w || !s->h || !s->rgb) {
-		if (err && errlen)
-			snprintf(err, errlen, "PNG encoding failed: the image is empty");
-		return -EINVAL;
-	}
+	if (!s->w || !s->h || !s->rgb)
+		return err_set(e, EINVAL, "PNG encoding failed: the image is empty");
 	int rc = png_encode(&o, s);
 	if (rc)
 		out->len = start; /* no half a PNG in the caller's buffer */

@@ -2,6 +2,7 @@
  * VNC and raw QMP. The lifecycle itself is runtime/qemu.c. */
 #ifndef VMFS_VM_H
 #define VMFS_VM_H
+#include "runtime/err.h"
 #include "runtime/model.h"
 
 #include <sys/stat.h>
@@ -26,10 +27,10 @@ struct vm_disk {
 /* Parses config/disk (paths made absolute). Returns the number of disks. */
 int vm_disks(struct model *m, struct object *o, struct vm_disk *d, int max);
 /* Before a start: with config/snapshot true, makes the per-VM overlays that are missing
- * (kept across stop and start, removed with the VM) over the images checked and open in f. 0 or -errno with the reason. */
+ * (kept across stop and start, removed with the VM) over the images checked and open in f.
+ * 0 or -errno with the reason in e. */
 struct vm_files;
-int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f, char *err,
-		     size_t errlen);
+int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f, struct err *e);
 /* ctl "commit IMAGE": the VM's first disk, as it is now, becomes images/IMAGE. A running
  * VM is paused for the copy (QMP stop flushes its writes) and resumed after. The copy runs
  * in the background: -EINPROGRESS once it started, and o->job_wq wakes when it ended. */
@@ -66,7 +67,7 @@ int vm_user_drop(void);
 int vm_vnc_password(struct model *m, struct object *o, char *pw, size_t pwlen);
 
 /* Runs one QMP command on run/qmp.sock (5 s at most); 0 or -errno with the reason. */
-int vm_qmp(struct model *m, struct object *o, const char *cmd, char *err, size_t errlen);
+int vm_qmp(struct model *m, struct object *o, const char *cmd, struct err *e);
 /* The qmp file: runs one QMP command (a JSON object with "execute") for the user. */
 int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf *reply,
 		char *err, size_t errlen);

@@ -75,14 +75,13 @@ static bool overlay_of(struct object *o, const char *image)
 	return read_small(o->ns->dirfd, side, 8192, &base, NULL) == 0 && !strcmp(base, image);
 }
 
-int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f, char *err,
-		     size_t errlen)
+int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f, struct err *e)
 {
 	static struct vm_disk d[VM_DISKS_MAX]; /* 130 KiB: one start at a time */
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
 	auto_close int dfd = obj_dirfd(o);
 	if (dfd < 0)
-		return dfd;
+		return err_sys(e, dfd, "the directory of %s", o->name);
 	if (!obj_cfg_bool(o, "snapshot")) {
 		/* the VM now writes its images: overlays over them would be stale if used again */
 		for (int i = 0; i < VM_DISKS_MAX; i++) {
@@ -96,16 +95,13 @@ int vm_disks_prepare(struct model *m, struct object *o, const struct vm_files *f
 		return 0;
 	}
 	for (int i = 0; i < n && i < f->ndisks; i++) {
-		char name[32], why[512];
+		char name[32];
 		bool fresh;
 		const struct vm_layer *base = &f->disk[i].l[0];
 		snprintf(name, sizeof(name), "disk%d.qcow2", i);
-		int r = disk_overlay(dfd, name, d[i].image, base->format, base->size, &fresh, why,
-				     sizeof(why));
-		if (r) {
-			snprintf(err, errlen, "cannot make the overlay over %s: %s", d[i].image, why);
-			return r;
-		}
+		int r = disk_overlay(dfd, name, d[i].image, base->format, base->size, &fresh, e);
+		if (r)
+			return err_wrap(e, "cannot make the overlay over %s", d[i].image);
 		if (fresh)
 			model_event(o->ns, o, "disk %d: a new overlay over %s (writes kept until flush)",
 				    i, d[i].image);
@@ -203,6 +199,7 @@ void vm_job_recover(struct model *m, struct object *o)
 	}
 	char image[NAME_MAX_LEN + 1] = "", dst[BUILT_PATH_MAX], err[256] = "";
 	char part[BUILT_PATH_MAX + 100];
+	struct err ignored;
 	int resume = 0;
 	/* a state file: the image name must be one a commit could have made */
 	if (sscanf(text, "%63s %d", image, &resume) != 2 || name_check(image, err, sizeof(err))) {
@@ -218,7 +215,7 @@ void vm_job_recover(struct model *m, struct object *o)
 	snprintf(pname, sizeof(pname), "%s.part", image);
 	bool removed = unlinkat(m->imagefd, pname, 0) == 0; /* in the store's own descriptor */
 	bool alive = o->state == ST_RUNNING || o->state == ST_PAUSED;
-	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", err, sizeof(err)) == 0;
+	bool resumed = resume && alive && vm_qmp(m, o, "{\"execute\":\"cont\"}", &ignored) == 0;
 	if (resumed)
 		lifecycle_event(m, o, EV_RESUMED, "resumed after a commit that vmfs's end cut short");
 	model_event(o->ns, o, "commit to images/%s was cut short when vmfs was killed:%s%s", image,
@@ -232,18 +229,17 @@ void vm_job_recover(struct model *m, struct object *o)
 static void job_end(struct model *m, struct vmjob *j, int st, const char *cancelled)
 {
 	struct object *o = j->o;
-	char why[512] = "";
+	struct err e, ignored;
 	struct timespec t1;
 	struct stat sb;
 	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->pidfd, NULL);
 	close(j->pidfd);
-	int r = disk_commit_end(st, j->outfd, j->storefd, j->partfd, j->image, why, sizeof(why));
+	int r = disk_commit_end(st, j->outfd, j->storefd, j->partfd, j->image, &e);
 	close(j->storefd);
-	char qerr[256];
 	/* the commit paused it, so it resumes it, whatever the state says: QEMU's STOP event
 	 * may not have been read yet */
 	if (j->resume && (o->state == ST_RUNNING || o->state == ST_PAUSED)) {
-		if (vm_qmp(m, o, "{\"execute\":\"cont\"}", qerr, sizeof(qerr)))
+		if (vm_qmp(m, o, "{\"execute\":\"cont\"}", &ignored))
 			model_error(o->ns, o, "commit", "could not resume the VM after the copy");
 		else /* QEMU's RESUME event may come after the answer */
 			lifecycle_event(m, o, EV_RESUMED, NULL);
@@ -251,11 +247,15 @@ static void job_end(struct model *m, struct vmjob *j, int st, const char *cancel
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	o->rt.job = NULL;
 	o->rt.job_result = cancelled ? -ECANCELED : r;
+	free(o->rt.job_err);
+	o->rt.job_err = NULL;
 	if (cancelled) {
-		snprintf(o->rt.job_err, sizeof(o->rt.job_err), "commit cancelled: %s", cancelled);
+		if (asprintf(&o->rt.job_err, "commit cancelled: %s", cancelled) < 0)
+			o->rt.job_err = NULL;
 		model_event(o->ns, o, "commit to images/%s cancelled: %s", j->image, cancelled);
 	} else if (r) {
-		snprintf(o->rt.job_err, sizeof(o->rt.job_err), "commit: %s", why);
+		if (asprintf(&o->rt.job_err, "commit: %s", e.why) < 0)
+			o->rt.job_err = NULL;
 	} else {
 		stat(j->dst, &sb);
 		model_event(o->ns, o, "committed disk 0 to images/%s (%.1f MiB in %.2f s)", j->image,
@@ -295,54 +295,44 @@ static int store_open(struct model *m)
 	return fd < 0 ? -errno : fd;
 }
 
-int vm_commit(struct model *m, struct object *o, const char *image, char *err, size_t errlen)
+static int commit(struct model *m, struct object *o, const char *image, struct err *e)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
 	static struct vm_chain c;
-	char why[1024];
 	struct stat st;
-	if (o->type != OT_VM) {
-		snprintf(err, errlen, "commit: %s is a container; only VM disks can be committed",
-			 o->name);
-		return -EOPNOTSUPP;
-	}
-	if (o->rt.job) {
-		snprintf(err, errlen, "commit: %s is being committed already", o->name);
-		return -EBUSY;
-	}
-	if (vm_disks(m, o, d, VM_DISKS_MAX) == 0) {
-		snprintf(err, errlen, "commit: %s has no disk (config/disk is empty)", o->name);
-		return -EINVAL;
-	}
+	if (o->type != OT_VM)
+		return err_set(e, EOPNOTSUPP, "%s is a container; only VM disks can be committed",
+			       o->name);
+	if (o->rt.job)
+		return err_set(e, EBUSY, "%s is being committed already", o->name);
+	if (vm_disks(m, o, d, VM_DISKS_MAX) == 0)
+		return err_set(e, EINVAL, "%s has no disk (config/disk is empty)", o->name);
 	struct vmjob *j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
 	model_image_path(m, image, j->dst, sizeof(j->dst));
 	snprintf(j->image, sizeof(j->image), "%s", image);
 	if (lstat(j->dst, &st) == 0) {
-		snprintf(err, errlen, "commit: images/%s already exists", image);
 		free(j);
-		return -EEXIST;
+		return err_set(e, EEXIST, "images/%s already exists", image);
 	}
 	/* never started, or config/disk changed since: no overlay of it */
 	bool overlay = obj_cfg_bool(o, "snapshot") && stat(d[0].path, &st) == 0 &&
 		       overlay_of(o, d[0].image);
 	/* checked as for a start: what qemu-img copies is what QEMU may read */
-	int r = vm_commit_chain(m, o, overlay, &c, why, sizeof(why));
-	if (!r && (j->storefd = store_open(m)) < 0) {
-		r = j->storefd;
-		snprintf(why, sizeof(why), "%s: %s", m->imagedir, strerror(-r));
-	}
+	int r = vm_commit_chain(m, o, overlay, &c, e);
+	if (!r && (j->storefd = store_open(m)) < 0)
+		r = err_sys(e, j->storefd, "%s", m->imagedir);
 	if (r) {
-		snprintf(err, errlen, "commit: %s", why);
 		vm_chain_close(&c);
 		free(j);
 		return r;
 	}
 	j->resume = o->state == ST_RUNNING;
 	intent_set(m, o, image, j->resume);
-	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", why, sizeof(why))) {
-		snprintf(err, errlen, "commit: cannot pause %s for the copy: %s", o->name, why);
+	if (j->resume && vm_qmp(m, o, "{\"execute\":\"stop\"}", e)) {
+		err_took(e, -EIO);
+		err_wrap(e, "cannot pause %s for the copy", o->name);
 		intent_clear(m, o);
 		vm_chain_close(&c);
 		close(j->storefd);
@@ -354,30 +344,27 @@ int vm_commit(struct model *m, struct object *o, const char *image, char *err, s
 	j->o = o;
 	j->outfd = j->partfd = -1;
 	j->pid = disk_commit_start(&c, j->storefd, image, o->state == ST_RUNNING ||
-				   o->state == ST_PAUSED, &j->partfd, &j->outfd, why, sizeof(why));
+				   o->state == ST_PAUSED, &j->partfd, &j->outfd, e);
 	vm_chain_close(&c); /* qemu-img has them */
 	j->pidfd = j->pid > 0 ? syscall(SYS_pidfd_open, j->pid, 0) : -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = j};
 	if (j->pid < 0 || j->pidfd < 0 || epoll_ctl(m->rtep, EPOLL_CTL_ADD, j->pidfd, &ev) < 0) {
-		int e = j->pid < 0 ? (int)j->pid : -errno;
-		if (j->pid < 0)
-			snprintf(err, errlen, "commit: %s", why);
-		else
-			snprintf(err, errlen, "commit: cannot watch qemu-img: %s", strerror(-e));
+		struct err ignored; /* the undoing's own reasons: the first failure is told */
+		r = j->pid < 0 ? (int)j->pid : err_sys(e, errno, "cannot watch qemu-img");
 		if (j->pid > 0) {
 			int status;
 			kill(j->pid, SIGKILL);
 			waitpid(j->pid, &status, 0);
-			disk_commit_end(status, j->outfd, j->storefd, j->partfd, image, why, sizeof(why));
+			disk_commit_end(status, j->outfd, j->storefd, j->partfd, image, &ignored);
 		}
 		if (j->pidfd >= 0)
 			close(j->pidfd);
 		close(j->storefd);
 		if (j->resume)
-			vm_qmp(m, o, "{\"execute\":\"cont\"}", why, sizeof(why));
+			vm_qmp(m, o, "{\"execute\":\"cont\"}", &ignored);
 		intent_clear(m, o);
 		free(j);
-		return e;
+		return r;
 	}
 	obj_get(o);
 	o->rt.job = j;
@@ -387,11 +374,25 @@ int vm_commit(struct model *m, struct object *o, const char *image, char *err, s
 	return -EINPROGRESS;
 }
 
+int vm_commit(struct model *m, struct object *o, const char *image, char *err, size_t errlen)
+{
+	struct err e;
+	err_clear(&e);
+	int r = commit(m, o, image, &e);
+	if (!r || r == -EINPROGRESS)
+		return r;
+	err_ensure(&e, r);
+	err_wrap(&e, "commit");
+	return err_result(&e, r, err, errlen);
+}
+
 int vm_job_result(struct object *o, char *err, size_t errlen)
 {
 	if (o->rt.job)
 		return -EINPROGRESS;
-	if (o->rt.job_result)
-		snprintf(err, errlen, "%s", o->rt.job_err);
-	return o->rt.job_result;
+	struct err e;
+	err_clear(&e);
+	if (o->rt.job_result && o->rt.job_err)
+		err_set(&e, o->rt.job_result, "%s", o->rt.job_err);
+	return err_result(&e, o->rt.job_result, err, errlen);
 }

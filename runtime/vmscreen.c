@@ -21,7 +21,9 @@ int vm_screenshot(struct model *m, struct object *o, unsigned maxdim, struct sbu
 			 ostate_name(o->state));
 		return -EBUSY;
 	}
-	char cmd[4400], why[512];
+	char cmd[4400];
+	struct err e;
+	err_clear(&e);
 	/* in QEMU's working directory, run/qemu (the one it may write) */
 	json_object *args = json_object_new_object(), *c = json_object_new_object();
 	json_object_object_add(args, "filename", json_object_new_string(DUMP));
@@ -32,25 +34,28 @@ int vm_screenshot(struct model *m, struct object *o, unsigned maxdim, struct sbu
 	int dfd = run_open(m, o);
 	if (dfd < 0)
 		return dfd;
-	int r = qmp_run(dfd, cmd, 5000, NULL, 0, why, sizeof(why));
+	/* qmp.c is still on (err, errlen) */
+	int r = err_took(&e, qmp_run(dfd, cmd, 5000, NULL, 0, e.why, sizeof(e.why)));
 	int qdfd = openat(dfd, QEMU_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(dfd);
 	struct screen full = {0}, small = {0};
 	if (!r && qdfd < 0)
-		snprintf(why, sizeof(why), "run/%s: %s", QEMU_DIR, strerror(-(r = -errno)));
+		r = err_sys(&e, errno, "run/%s", QEMU_DIR);
 	if (!r) /* QEMU's file: screen_load_ppm follows no link and reads only a file */
-		r = screen_load_ppm(qdfd, DUMP, &full, why, sizeof(why));
+		r = screen_load_ppm(qdfd, DUMP, &full, &e);
 	if (qdfd >= 0) {
 		unlinkat(qdfd, DUMP, 0);
 		close(qdfd);
 	}
 	if (!r && maxdim && (r = screen_scale(&full, maxdim, &small)) < 0)
-		snprintf(why, sizeof(why), "cannot scale the screen: %s", strerror(-r));
+		err_sys(&e, r, "cannot scale the screen");
 	if (!r)
-		r = screen_png(maxdim ? &small : &full, png, why, sizeof(why));
+		r = screen_png(maxdim ? &small : &full, png, &e);
 	screen_free(&full);
 	screen_free(&small);
-	if (r)
-		snprintf(err, errlen, "screenshot of %s: %s", o->name, why);
-	return r;
+	if (r) {
+		err_ensure(&e, r);
+		err_wrap(&e, "screenshot of %s", o->name);
+	}
+	return err_result(&e, r, err, errlen);
 }

@@ -49,5 +49,18 @@ like "$(tail -1 "$M/host/log")" "ctl: \"add h2 tmp/x\": \"tmp/x\" is neither ssh
 like "$(cat "$D/vms/v1/screenshot.png" 2>&1)" "busy" "screenshot of a VM that is not running: EBUSY"
 like "$(tail -1 "$D/vms/v1/log")" "screenshot.png: no screen: v1 is not running" "and says why"
 
+# a reason is never cut: a start refused for a 2600-byte root filesystem path names it whole
+# in the object's log (a 1024-byte line cut it before)
+long=$T/long$(printf '/%0200d' $(seq 1 13))
+mkdir -p "$(dirname "$long")" && : >"$long" # a file, not a directory
+mkdir "$D/containers/longfs"
+printf '%s\n' "$long" >"$D/containers/longfs/config/filesystem"
+is "$(cat "$D/containers/longfs/config/filesystem")" "$long" "a 2600-byte path is a valid config/filesystem"
+is "$(errno_of "$D/containers/longfs/ctl" "start")" "ENOENT" "a start with a root filesystem that is a file: ENOENT"
+is "$(grep -cF -- "-> ERROR: config/filesystem: $long is not a directory (Not a directory); ./setup" "$D/containers/longfs/log")" "1" \
+	"the object's log has the whole reason, the whole path in it"
+like "$(awk '$1=="exit"' "$D/containers/longfs/info")" "^exit error: config/filesystem: .*"$'\xe2\x80\xa6'"\\(cut\\)$" "info's exit line has the start of it, cut, and says so"
+rmdir "$D/containers/longfs"
+
 vmfs_stop
 done_testing

@@ -8,12 +8,12 @@
 #include "tests/unit/tap.h"
 
 static struct backing_layer l;
-static char err[512];
+static struct err e;
 
 static int parse(const char *json)
 {
-	err[0] = 0;
-	return backing_parse(json, "/img/top.qcow2", &l, err, sizeof(err));
+	err_clear(&e);
+	return backing_parse(json, "/img/top.qcow2", &l, &e);
 }
 
 int main(void)
@@ -43,12 +43,12 @@ int main(void)
 		   -EPERM, "a relative data file is refused (QEMU opens it from its working directory)");
 	ok(parse("{\"format\":\"qcow2\",\"full-backing-filename\":"
 		     "\"json:{\\\"driver\\\":\\\"file\\\",\\\"filename\\\":\\\"/etc/shadow\\\"}\"}") == -EPERM, "a json: backing file is refused");
-	ok(strstr(err, "which is not a file") != NULL, "saying why");
+	ok(strstr(e.why, "which is not a file") != NULL, "saying why");
 	ok(parse("{\"format\":\"qcow2\",\"backing-filename\":\"nbd://h:10809/x\"}") == -EPERM, "a protocol backing file is refused");
 	ok(parse("{\"format\":\"qcow2\",\"backing-filename\":\"./a:b.qcow2\"}") == 0, "a colon after a slash is part of a file name");
 	ok(parse("{\"format\":\"qcow2\",\"format-specific\":{\"data\":{\"data-file\":\"nbd:h:1\"}}}") == -EPERM, "a data file that is not a file is refused");
 	ok(parse("{\"format\":\"vmdk\"}") == -EPERM, "a vmdk (extents name more files) is refused");
-	ok(strstr(err, "only qcow2 and raw") != NULL, "saying which formats are taken");
+	ok(strstr(e.why, "only qcow2 and raw") != NULL, "saying which formats are taken");
 	ok(parse("{\"filename\":\"/img/top.qcow2\"}") == -EPERM, "no format: refused");
 	ok(parse("not json") == -EIO, "text that is not JSON");
 	ok(parse("[1]") == -EIO, "JSON that is not an object");

@@ -35,6 +35,14 @@ static const char *root = "/sys/fs/cgroup"; /* what the part under test uses */
 static enum cg_mode mode;
 static volatile pid_t part_pid; /* the part running, for on_signal */
 
+/* cg_freeze's reason, copied into the buffer the other calls here use ("" on success). */
+static int freeze_into(const char *group_ns, const char *name, int frozen, char *buf, size_t len)
+{
+	struct err e;
+	buf[0] = 0;
+	return err_result(&e, cg_freeze(group_ns, name, frozen, &e), buf, len);
+}
+
 static void msleep(int ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -189,7 +197,7 @@ static void check_relimit(void)
 static void check_freeze(const char *leaf, pid_t pid, volatile unsigned long *ctr)
 {
 	char err[512] = "", st[64];
-	int rc = cg_freeze(ns, leaf, 1, err, sizeof err);
+	int rc = freeze_into(ns, leaf, 1, err, sizeof err);
 	ok(rc == 0, "cg_freeze(1) %s", err);
 	if (mode == CG_V1)
 		is_str(slurp(lpath("freezer", leaf, "freezer.state")), "FROZEN", "freezer.state");
@@ -201,7 +209,7 @@ static void check_freeze(const char *leaf, pid_t pid, volatile unsigned long *ct
 	const char *s = slurp(st), *state = s ? strstr(s, "State:") : NULL;
 	printf("# frozen child's %.*s\n", state ? (int)strcspn(state, "\n") : 4,
 	       state ? state : "none");
-	rc = cg_freeze(ns, leaf, 0, err, sizeof err);
+	rc = freeze_into(ns, leaf, 0, err, sizeof err);
 	ok(rc == 0, "cg_freeze(0) %s", err);
 	if (mode == CG_V1)
 		is_str(slurp(lpath("freezer", leaf, "freezer.state")), "THAWED", "thawed");
@@ -322,7 +330,7 @@ static void test_host(void)
 	   (unsigned long long)s.cpu_usec);
 	check_freeze("c1", pid, ctr);
 	check_oom();
-	ok(cg_freeze(ns, "c1", 1, err, sizeof err) == 0, "freeze again before the kill %s", err);
+	ok(freeze_into(ns, "c1", 1, err, sizeof err) == 0, "freeze again before the kill %s", err);
 	ok(cg_kill(ns, "c1") == 0, "cg_kill");
 	int st = reap(pid, 3000);
 	ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
@@ -420,7 +428,7 @@ static void test_v2(void)
 	   "cg_stats counts the subgroup's too: pids %llu, cpu %llu us, memory %llu", (unsigned long long)s.pids,
 	   (unsigned long long)s.cpu_usec, (unsigned long long)s.memory);
 	check_freeze("v2c1", pid, ctr);
-	ok(cg_freeze(ns, "v2c1", 1, err, sizeof err) == 0, "freeze again before the kill %s", err);
+	ok(freeze_into(ns, "v2c1", 1, err, sizeof err) == 0, "freeze again before the kill %s", err);
 	ok(cg_kill(ns, "v2c1") == 0, "cg_kill (cgroup.kill)");
 	int st = reap(pid, 3000);
 	ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
@@ -466,7 +474,7 @@ static void test_v1_partial(void)
 	ok(gone("p1"), "nothing is left behind");
 	ok(cg_create(ns, "p1", &pids, err, sizeof err) == 0, "pids limit alone works %s", err);
 	is_str(slurp(lpath("pids", "p1", "pids.max")), "16", "pids.max 16");
-	rc = cg_freeze(ns, "p1", 1, err, sizeof err);
+	rc = freeze_into(ns, "p1", 1, err, sizeof err);
 	ok(rc == -EOPNOTSUPP, "freeze without a freezer: %s", err);
 	ok(cg_stats(ns, "p1", &s) == 0 && s.memory == 0 && s.pids == 0,
 	   "stats skip what is missing");

@@ -1,5 +1,6 @@
 /* runtime/err.h: the errno kept, context in front, and a reason too long ending in a mark. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,17 @@ static int fails_middle(struct err *e)
 {
 	int r = fails_deep(e);
 	return r ? err_wrap(e, "bridge %s", "vtbr0") : 0;
+}
+
+/* A helper with a prefix of its own, as screen.c and cgroup.c have. */
+__attribute__((format(printf, 3, 4))) static int fails_in(struct err *e, const char *name,
+							  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_vset(e, EINVAL, fmt, ap);
+	va_end(ap);
+	return err_wrap(e, "%s", name);
 }
 
 static bool ends_with(const char *s, const char *end)
@@ -98,5 +110,17 @@ int main(void)
 	snprintf(e.why, sizeof(e.why), "old code's reason");
 	ok(err_took(&e, -EPERM) == -EPERM && e.no == EPERM && !e.cut, "err_took keeps the errno");
 	is_str(e.why, "old code's reason", "... and the reason the callee wrote");
+
+	ok(fails_in(&e, "screen.ppm", "bad header at byte %d", 3) == -EINVAL && e.no == EINVAL,
+	   "err_vset sets the errno from a va_list");
+	is_str(e.why, "screen.ppm: bad header at byte 3", "... and the reason, context in front");
+
+	err_clear(&e);
+	ok(err_ensure(&e, 0) == 0 && !e.no && !*e.why, "err_ensure leaves a success alone");
+	ok(err_ensure(&e, -ENOMEM) == -ENOMEM && e.no == ENOMEM, "a bare -errno gets its errno");
+	is_str(e.why, "Cannot allocate memory", "... and its text");
+	err_set(&e, EBUSY, "in use");
+	ok(err_ensure(&e, -EBUSY) == -EBUSY, "an explained failure");
+	is_str(e.why, "in use", "... keeps its reason");
 	return tap_done();
 }

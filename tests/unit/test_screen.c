@@ -34,14 +34,15 @@ static void put_ppm(const char *name, const char *hdr, size_t len)
 static void test_load_good(void)
 {
 	struct screen s;
-	char err[256] = "";
+	struct err e;
+	err_clear(&e);
 	int rc;
 
 	put_ppm("good.ppm", "P6\n4 2\n255\n", 24);
-	rc = screen_load_ppm(dfd, "good.ppm", &s, err, sizeof err);
+	rc = screen_load_ppm(dfd, "good.ppm", &s, &e);
 	ok(rc == 0, "a 4x2 P6 loads");
 	if (rc)
-		printf("#   %s\n", err);
+		printf("#   %s\n", e.why);
 	ok(s.w == 4 && s.h == 2, "4x2 (got %ux%u)", s.w, s.h);
 	int same = s.rgb != NULL;
 	for (int i = 0; same && i < 24; i++)
@@ -53,16 +54,16 @@ static void test_load_good(void)
 
 	put_ppm("comments.ppm", "P6\n# CREATOR: someone\n4 # width\n#\n2\n# maxval next\n255\n",
 		24);
-	rc = screen_load_ppm(dfd, "comments.ppm", &s, err, sizeof err);
+	rc = screen_load_ppm(dfd, "comments.ppm", &s, &e);
 	ok(rc == 0 && s.w == 4 && s.h == 2 && s.rgb[23] == 23,
 	   "comments in the header are skipped");
 	if (rc)
-		printf("#   %s\n", err);
+		printf("#   %s\n", e.why);
 	screen_free(&s);
 
 	/* pixel bytes that look like whitespace or '#' are pixels, not header */
 	put("ws.ppm", "P6 1 1 255\n# \n", 14);
-	rc = screen_load_ppm(dfd, "ws.ppm", &s, err, sizeof err);
+	rc = screen_load_ppm(dfd, "ws.ppm", &s, &e);
 	ok(rc == 0 && s.rgb[0] == '#' && s.rgb[1] == ' ' && s.rgb[2] == '\n',
 	   "one whitespace after the maxval, then pixels even if they look like text");
 	screen_free(&s);
@@ -72,12 +73,13 @@ static void test_load_good(void)
 static void refused(const char *name, int want_rc, const char *want, const char *what)
 {
 	struct screen s = {1, 1, (unsigned char *)"x"};
-	char err[256] = "";
-	int rc = screen_load_ppm(dfd, name, &s, err, sizeof err);
+	struct err e;
+	err_clear(&e);
+	int rc = screen_load_ppm(dfd, name, &s, &e);
 
-	ok(rc == want_rc && strstr(err, want) && strstr(err, name) && !s.rgb && !s.w,
+	ok(rc == want_rc && strstr(e.why, want) && strstr(e.why, name) && !s.rgb && !s.w,
 	   "%s: refused (%s)", what, want);
-	printf("#   rc %d, err: %s\n", rc, err);
+	printf("#   rc %d, err: %s\n", rc, e.why);
 }
 
 static void test_load_bad(void)
@@ -220,15 +222,16 @@ static void test_scale(void)
 static void roundtrip(const struct screen *s, const char *what)
 {
 	struct sbuf b = {0};
-	char err[256] = "";
+	struct err e;
+	err_clear(&e);
 	png_image img = {.version = PNG_IMAGE_VERSION};
 	static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
 	sb_puts(&b, "abc");
-	int rc = screen_png(s, &b, err, sizeof err);
+	int rc = screen_png(s, &b, &e);
 	ok(rc == 0 && b.len > 3 + 8, "%s: encodes (%zu bytes)", what, b.len - 3);
 	if (rc) {
-		printf("#   %s\n", err);
+		printf("#   %s\n", e.why);
 		sb_free(&b);
 		return;
 	}
@@ -269,10 +272,11 @@ static void test_png(void)
 
 	struct screen none = {0};
 	struct sbuf b = {0};
-	char err[256] = "";
+	struct err e;
+	err_clear(&e);
 	sb_puts(&b, "abc");
-	ok(screen_png(&none, &b, err, sizeof err) == -EINVAL && strstr(err, "empty") && b.len == 3,
-	   "an empty image: EINVAL, buffer untouched (%s)", err);
+	ok(screen_png(&none, &b, &e) == -EINVAL && strstr(e.why, "empty") && b.len == 3,
+	   "an empty image: EINVAL, buffer untouched (%s)", e.why);
 	sb_free(&b);
 
 	/* The longjmp paths: under ASan these also show that nothing leaks there. */
@@ -280,16 +284,16 @@ static void test_png(void)
 	b = (struct sbuf){0};
 	sb_puts(&b, "abc");
 	b.oom = 1; /* as if the buffer had failed to grow */
-	int rc = screen_png(&s, &b, err, sizeof err);
-	ok(rc == -ENOMEM && strstr(err, "out of memory") && b.len == 3,
-	   "no memory for the output: ENOMEM, length restored (%d, %s)", rc, err);
+	int rc = screen_png(&s, &b, &e);
+	ok(rc == -ENOMEM && strstr(e.why, "out of memory") && b.len == 3,
+	   "no memory for the output: ENOMEM, length restored (%d, %s)", rc, e.why);
 	sb_free(&b);
 	screen_free(&s);
 	struct screen wide = {1u << 31, 1, (unsigned char *)"rgb"};
 	b = (struct sbuf){0};
-	rc = screen_png(&wide, &b, err, sizeof err);
-	ok(rc == -EIO && strstr(err, "PNG encoding failed: ") && b.len == 0,
-	   "a width libpng refuses: EIO with its reason (%d, %s)", rc, err);
+	rc = screen_png(&wide, &b, &e);
+	ok(rc == -EIO && strstr(e.why, "PNG encoding failed: ") && b.len == 0,
+	   "a width libpng refuses: EIO with its reason (%d, %s)", rc, e.why);
 	sb_free(&b);
 }
 
@@ -297,14 +301,15 @@ static void test_png(void)
 static void test_load_planted(void)
 {
 	struct screen s;
-	char err[256] = "";
+	struct err e;
+	err_clear(&e);
 	put_ppm("real.ppm", "P6\n4 2\n255\n", 24);
 	ok(symlinkat("real.ppm", dfd, "link.ppm") == 0, "a link to a good dump");
-	int rc = screen_load_ppm(dfd, "link.ppm", &s, err, sizeof err);
-	ok(rc == -ELOOP, "is not followed (%d, %s)", rc, err);
+	int rc = screen_load_ppm(dfd, "link.ppm", &s, &e);
+	ok(rc == -ELOOP, "is not followed (%d, %s)", rc, e.why);
 	ok(mkfifoat(dfd, "fifo.ppm", 0600) == 0, "a FIFO");
-	rc = screen_load_ppm(dfd, "fifo.ppm", &s, err, sizeof err);
-	ok(rc == -EINVAL && strstr(err, "not a regular file"), "is not waited on (%d, %s)", rc, err);
+	rc = screen_load_ppm(dfd, "fifo.ppm", &s, &e);
+	ok(rc == -EINVAL && strstr(e.why, "not a regular file"), "is not waited on (%d, %s)", rc, e.why);
 }
 
 int main(void)
