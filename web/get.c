@@ -23,7 +23,7 @@ static void html_text(struct sbuf *out, const char *s)
 }
 
 struct listing {
-	struct vmfs *v;
+	struct vreq *q;
 	const struct vnode *dir;
 	json_object *arr;
 	struct sbuf *html;
@@ -38,8 +38,8 @@ static int list_one(void *ctx, const char *name, const struct stat *st, off_t ne
 	struct vnode n;
 	struct stat full = *st;
 	/* readdir gives the type only: size and mtime are the node's */
-	if (!node_lookup(l->v, l->dir, name, &n))
-		node_getattr(l->v, &n, &full);
+	if (!vreq_lookup(l->q, l->dir, name, &n))
+		vreq_getattr(l->q, &n, &full);
 	st = &full;
 	bool dir = S_ISDIR(st->st_mode);
 	if (l->html) {
@@ -62,7 +62,7 @@ static int list_one(void *ctx, const char *name, const struct stat *st, off_t ne
 
 void get_dir(struct req *q, const struct vnode *n, const char *url, bool html)
 {
-	struct listing l = {q->w->v, n, NULL, NULL, url};
+	struct listing l = {&q->vq, n, NULL, NULL, url};
 	if (html) {
 		l.html = &q->out;
 		sb_puts(&q->out, "<!doctype html><meta charset=utf-8><title>vmfs ");
@@ -77,7 +77,7 @@ void get_dir(struct req *q, const struct vnode *n, const char *url, bool html)
 	} else {
 		l.arr = json_object_new_array();
 	}
-	int r = node_readdir(q->w->v, n, 0, list_one, &l);
+	int r = vreq_readdir(&q->vq, n, 0, list_one, &l);
 	if (r) {
 		json_object_put(l.arr);
 		web_fail(q, -r, NULL);

@@ -33,7 +33,7 @@
 /* Walks path from the root: components "." and ".." (also as %2e%2e: libmicrohttpd has
  * decoded the path) never name anything, and a symlink is not followed. With last, the
  * last component is not looked up but copied there (mkdir and rmdir act on it). */
-static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last, size_t lastlen)
+static int walk(struct vreq *q, const char *path, struct vnode *out, char *last, size_t lastlen)
 {
 	char buf[4096], *comp[128];
 	int n = web_path_split(path, buf, sizeof(buf), comp, (int)ARRAY_SIZE(comp));
@@ -41,13 +41,13 @@ static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last,
 		return n;
 	if (last && !n)
 		return -EINVAL;
-	int r = node_from_ino(v, NODE_ROOT_INO, out);
+	int r = node_from_ino(q->v, NODE_ROOT_INO, out);
 	for (int i = 0; !r && i < n - (last ? 1 : 0); i++) {
 		struct vnode next;
 		struct stat st;
-		if ((r = node_lookup(v, out, comp[i], &next)))
+		if ((r = vreq_lookup(q, out, comp[i], &next)))
 			return r;
-		if (node_getattr(v, &next, &st) == 0 && S_ISLNK(st.st_mode))
+		if (vreq_getattr(q, &next, &st) == 0 && S_ISLNK(st.st_mode))
 			return -EACCES;
 		*out = next;
 	}
@@ -307,7 +307,6 @@ static bool is_dir(const struct vnode *n)
 
 static void serve(struct req *q, const char *url, const char *method)
 {
-	struct vmfs *v = q->w->v;
 	struct vnode n;
 	char name[256] = "";
 	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
@@ -352,7 +351,7 @@ static void serve(struct req *q, const char *url, const char *method)
 	 * it needs a writer */
 	if (!authorized(q, method, url, get && !ws ? AUTH_LIST : AUTH_WRITE))
 		return;
-	int r = walk(v, url, &n, mk || del ? name : NULL, sizeof(name));
+	int r = walk(&q->vq, url, &n, mk || del ? name : NULL, sizeof(name));
 	if (r) {
 		char why[4200];
 		snprintf(why, sizeof(why), "%s: %s", url,
@@ -370,12 +369,12 @@ static void serve(struct req *q, const char *url, const char *method)
 	if (mk || del) {
 		struct vnode made, target;
 		if (mk)
-			r = node_mkdir(v, &n, name, 0777, &q->w->cred, &made);
-		else if (!(r = node_lookup(v, &n, name, &target)))
+			r = vreq_mkdir(&q->vq, &n, name, 0777, &made);
+		else if (!(r = vreq_lookup(&q->vq, &n, name, &target)))
 			r = target.e->file == VF_DIR || (target.e->file == VF_PASS &&
 							 target.e->kind == VK_IMAGES)
-				? node_rmdir(v, &n, name, &q->w->cred)
-				: node_unlink(v, &n, name, &q->w->cred);
+				? vreq_rmdir(&q->vq, &n, name)
+				: vreq_unlink(&q->vq, &n, name);
 		if (r) {
 			web_fail(q, -r, NULL);
 			return;
