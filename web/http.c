@@ -59,9 +59,8 @@ static int walk(struct vreq *q, const char *path, struct vnode *out, char *last,
 /* A write's outcome: a ctl's answer (what reading it back gives), or "ok". */
 static void write_done(struct req *q, ssize_t n)
 {
-	struct vmfs *v = q->w->v;
 	char buf[8192];
-	ssize_t got = q->h->n.e->file == VF_CTL ? node_read(v, q->h, buf, sizeof(buf) - 1, 0) : 0;
+	ssize_t got = q->h->n.e->file == VF_CTL ? web_read_now(q, buf, sizeof(buf) - 1, 0) : 0;
 	buf[got > 0 ? got : 0] = 0;
 	vreq_release(&q->vq);
 	q->h = NULL;
@@ -507,9 +506,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	if (q->authwait)
 		authq_forget(q->w->aq, q);
 	if (q->h) {
-		if (!q->stream && !q->reading) /* gone while its start went on: it goes on */
-			vreq_abandon(&q->vq);
-		node_release(q->w->v, q->h);
+		/* gone while its start went on: it goes on; a read waits no more */
+		vreq_abandon(&q->vq);
+		vreq_release(&q->vq);
 	}
 	free(q->url);
 	if (q->prevp && (*q->prevp = q->next))
@@ -823,6 +822,8 @@ static void web_close(void *self)
 	while (w->parked) {
 		struct req *q = w->parked;
 		waiter_del(&q->wt);
+		if (q->stream)
+			vreq_abandon(&q->vq); /* a follower's read waits no more */
 		q->closing = true;
 		if (q->authwait) {
 			authq_forget(w->aq, q);
@@ -831,9 +832,8 @@ static void web_close(void *self)
 			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			q->done = true;
 		} else if (!q->stream) {
-			if (!q->reading)
-				vreq_abandon(&q->vq);
-			node_release(w->v, q->h);
+			vreq_abandon(&q->vq);
+			vreq_release(&q->vq);
 			q->h = NULL;
 			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
 			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
