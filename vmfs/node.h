@@ -1,6 +1,7 @@
 /* The node table: every file and directory of the tree, described once (vtab in node.c),
- * and the node operations that both front ends call: the FUSE adapter (vmfs/fuse.c) and
- * the HTTP server (web/). Nothing here includes FUSE headers.
+ * and the node operations under the request object (vmfs/vreq.h), through which the doors
+ * (the FUSE adapter, vmfs/fuse.c; the HTTP server, web/) call them. Nothing here includes
+ * FUSE headers.
  *
  * A node is named by an inode number that encodes what it is: kind << 56 | slot << 16 |
  * sub, where slot is the runtime-unique slot of its namespace or object and sub a parameter
