@@ -269,7 +269,6 @@ static void remote_respond(struct vreq *vq, ssize_t n)
 	vq->h->flags |= O_NONBLOCK;
 	if (!vq->later)
 		return; /* get_file goes on */
-	q->h = NULL;
 	q->reading = false;
 	struct vreq *was = vreq_enter(vq); /* its reasons are its own */
 	get_finish(q, q->url, q->json, NULL);
@@ -301,7 +300,6 @@ void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
 		q->vq.respond = remote_respond;
 		q->vq.h->flags &= ~O_NONBLOCK; /* this read waits */
 		if (vreq_read(&q->vq, buf, 0, 0)) {
-			q->h = q->vq.h;
 			q->reading = true;
 			web_park(q);
 			return;

@@ -60,10 +60,9 @@ static int walk(struct vreq *q, const char *path, struct vnode *out, char *last,
 static void write_done(struct req *q, ssize_t n)
 {
 	char buf[8192];
-	ssize_t got = q->h->n.e->file == VF_CTL ? web_read_now(q, buf, sizeof(buf) - 1, 0) : 0;
+	ssize_t got = q->vq.h->n.e->file == VF_CTL ? web_read_now(q, buf, sizeof(buf) - 1, 0) : 0;
 	buf[got > 0 ? got : 0] = 0;
 	vreq_release(&q->vq);
-	q->h = NULL;
 	if (n < 0) {
 		/* a ctl's reply is "error: REASON\n" already */
 		buf[strcspn(buf, "\n")] = 0;
@@ -112,7 +111,6 @@ static void put_file(struct req *q, const struct vnode *n)
 	q->vq.cred.may_read = req_may_read;
 	q->vq.cred.ctx = q;
 	int r = vreq_open(&q->vq, n, flags);
-	q->h = q->vq.h;
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;
@@ -455,11 +453,11 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		*size = 0;
 		return MHD_YES;
 	}
-	if (!q->done && !q->h) {
+	if (!q->done && !q->vq.h) {
 		handle(q, url, method);
 		if (q->authwait)
 			return MHD_YES; /* parked until a worker has checked the password */
-		if (q->h && !q->stream)
+		if (q->vq.h && !q->stream)
 			return MHD_YES; /* suspended: a start goes on, a member answers; resumed */
 		q->done = true;
 	}
@@ -505,7 +503,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	waiter_del(&q->wt);
 	if (q->authwait)
 		authq_forget(q->w->aq, q);
-	if (q->h) {
+	if (q->vq.h) {
 		/* gone while its start went on: it goes on; a read waits no more */
 		vreq_abandon(&q->vq);
 		vreq_release(&q->vq);
@@ -834,7 +832,6 @@ static void web_close(void *self)
 		} else if (!q->stream) {
 			vreq_abandon(&q->vq);
 			vreq_release(&q->vq);
-			q->h = NULL;
 			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
 			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			q->done = true;

@@ -46,7 +46,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		q->out.len -= n;
 		return n;
 	}
-	if (q->closing || (q->h->n.obj && q->h->n.obj->gone))
+	if (q->closing || (q->vq.h->n.obj && q->vq.h->n.obj->gone))
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (q->got < 0 && q->got != -EAGAIN) /* what a read that waited was answered */
 		return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -62,7 +62,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	/* the run ended (or vmfs is exiting): a start begins a new log, which follows */
 	q->wt.wake = stream_wake;
-	waitq_add(node_waitq(q->w->v, q->h), &q->wt);
+	waitq_add(node_waitq(q->w->v, q->vq.h), &q->wt);
 	web_park(q);
 	return 0;
 }
@@ -71,7 +71,6 @@ void stream_console(struct req *q, const struct vnode *n)
 {
 	/* not O_NONBLOCK: a read with nothing yet waits (vreq_read) */
 	int r = vreq_open(&q->vq, n, O_RDONLY);
-	q->h = q->vq.h;
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;

@@ -65,17 +65,17 @@ struct web {
 };
 
 /* One request: its body as it arrives, and for an answer that waits (a start, a followed
- * console) the open file and the waiter that resumes the connection (a write's: vq's). */
+ * console) the waiter that resumes the connection (wt, or vq's while a read or write
+ * waits). */
 struct req {
 	struct web *w;
 	struct MHD_Connection *c;
 	struct sbuf body;
 	bool too_big, done, stream, closing, reading, json;
 	char *url; /* a remote file's read: the URL, for the answer */
-	struct vhandle *h;
 	struct waiter wt;
-	/* as the node operations see it (vmfs/vreq.h): its reason, its open file (vq.h, also
-	 * h while it waits), a read or write */
+	/* as the node operations see it (vmfs/vreq.h): its reason, a read or write, and its
+	 * open file (vq.h; kept open past the handler while an answer waits or follows) */
 	struct vreq vq;
 	ssize_t got;    /* a read's result (web_read_now, a follower's) */
 	struct req *next, **prevp; /* in w->parked while suspended */
