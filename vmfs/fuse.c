@@ -50,13 +50,19 @@ static struct vcred req_cred(fuse_req_t req)
 	return (struct vcred){c->uid, c->gid, c->pid, c->umask};
 }
 
+/* A kernel request answered at once, as the node operations see it. */
+static struct vreq req_of(fuse_req_t req)
+{
+	return (struct vreq){.v = F.v, .cred = req_cred(req)};
+}
+
 static int node_of(fuse_ino_t ino, struct vnode *n) { return node_from_ino(F.v, ino, n); }
 
-static void reply_entry(fuse_req_t req, const struct vnode *n)
+static void reply_entry(fuse_req_t req, struct vreq *q, const struct vnode *n)
 {
 	struct fuse_entry_param e = {.ino = n->ino, .attr_timeout = ATTR_TIMEOUT,
 				     .entry_timeout = ENTRY_TIMEOUT};
-	int r = node_getattr(F.v, n, &e.attr);
+	int r = vreq_getattr(q, n, &e.attr);
 	if (r) {
 		node_forget(F.v, n->ino, 1);
 		fuse_reply_err(req, -r);
@@ -68,13 +74,14 @@ static void reply_entry(fuse_req_t req, const struct vnode *n)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct vnode dir, n;
+	struct vreq q = req_of(req);
 	int r = node_of(parent, &dir);
 	if (!r)
-		r = node_lookup(F.v, &dir, name, &n);
+		r = vreq_lookup(&q, &dir, name, &n);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
-		reply_entry(req, &n);
+		reply_entry(req, &q, &n);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -94,9 +101,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct vnode n;
 	struct stat st;
+	struct vreq q = req_of(req);
 	int r = node_of(ino, &n);
 	if (!r)
-		r = node_getattr(F.v, &n, &st);
+		r = vreq_getattr(&q, &n, &st);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -113,7 +121,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		   {FUSE_SET_ATTR_ATIME, NA_ATIME}, {FUSE_SET_ATTR_MTIME, NA_MTIME}};
 	struct vnode n;
 	struct stat out;
-	struct vcred c = req_cred(req);
+	struct vreq q = req_of(req);
 	int which = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (to_set & map[i].fuse)
@@ -122,10 +130,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		which |= NA_ATIME, clock_gettime(CLOCK_REALTIME, &attr->st_atim);
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		which |= NA_MTIME, clock_gettime(CLOCK_REALTIME, &attr->st_mtim);
-	struct vhandle *h = fi ? (struct vhandle *)(uintptr_t)fi->fh : NULL;
+	q.h = fi ? (struct vhandle *)(uintptr_t)fi->fh : NULL;
 	int r = node_of(ino, &n);
 	if (!r)
-		r = node_setattr(F.v, &n, attr, which, h, &c, &out);
+		r = vreq_setattr(&q, &n, attr, which, &out);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -135,23 +143,23 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct vnode dir, n;
-	struct vcred c = req_cred(req);
+	struct vreq q = req_of(req);
 	int r = node_of(parent, &dir);
 	if (!r)
-		r = node_mkdir(F.v, &dir, name, mode, &c, &n);
+		r = vreq_mkdir(&q, &dir, name, mode, &n);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
-		reply_entry(req, &n);
+		reply_entry(req, &q, &n);
 }
 
 static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool isdir)
 {
 	struct vnode dir;
-	struct vcred c = req_cred(req);
+	struct vreq q = req_of(req);
 	int r = node_of(parent, &dir);
 	if (!r)
-		r = isdir ? node_rmdir(F.v, &dir, name, &c) : node_unlink(F.v, &dir, name, &c);
+		r = isdir ? vreq_rmdir(&q, &dir, name) : vreq_unlink(&q, &dir, name);
 	fuse_reply_err(req, -r);
 }
 
@@ -169,12 +177,12 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		      const char *newname, unsigned int flags)
 {
 	struct vnode dir, newdir;
-	struct vcred c = req_cred(req);
+	struct vreq q = req_of(req);
 	int r = node_of(parent, &dir);
 	if (!r)
 		r = node_of(newparent, &newdir);
 	if (!r)
-		r = node_rename(F.v, &dir, name, &newdir, newname, flags, &c);
+		r = vreq_rename(&q, &dir, name, &newdir, newname, flags);
 	fuse_reply_err(req, -r);
 }
 
@@ -192,7 +200,7 @@ static void open_flags(const struct vhandle *h, struct fuse_file_info *fi)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vnode n;
-	struct vreq q = {.v = F.v, .cred = req_cred(req)};
+	struct vreq q = req_of(req);
 	int r = node_of(ino, &n);
 	if (!r)
 		r = vreq_open(&q, &n, fi->flags);
@@ -209,11 +217,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct vnode dir, n;
-	struct vhandle *h = NULL;
-	struct vcred c = req_cred(req);
+	struct vreq q = req_of(req);
 	int r = node_of(parent, &dir);
 	if (!r)
-		r = node_create(F.v, &dir, name, mode, fi->flags, &c, &n, &h);
+		r = vreq_create(&q, &dir, name, mode, fi->flags, &n);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;
@@ -222,14 +229,14 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 				     .entry_timeout = ENTRY_TIMEOUT};
 	/* an images/ path swapped for a symlink since: the kernel would take no attributes,
 	 * and drop the open without a release */
-	if ((r = node_getattr(F.v, &n, &e.attr))) {
-		node_release(F.v, h);
+	if ((r = vreq_getattr(&q, &n, &e.attr))) {
+		vreq_release(&q);
 		fuse_reply_err(req, -r);
 		return;
 	}
-	open_flags(h, fi);
+	open_flags(q.h, fi);
 	if (fuse_reply_create(req, &e, fi))
-		node_release(F.v, h);
+		vreq_release(&q);
 }
 
 /* Called by libfuse while it holds the request's lock, and sometimes from inside
@@ -276,8 +283,9 @@ static struct parked *parked_new(fuse_req_t req, struct fuse_file_info *fi,
 		return NULL;
 	}
 	p->req = req;
-	p->q = (struct vreq){.v = F.v, .cred = req_cred(req),
-			     .h = (struct vhandle *)(uintptr_t)fi->fh, .respond = respond};
+	p->q = req_of(req);
+	p->q.h = (struct vhandle *)(uintptr_t)fi->fh;
+	p->q.respond = respond;
 	return p;
 }
 
@@ -330,7 +338,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct vreq q = {.v = F.v, .cred = req_cred(req), .h = (struct vhandle *)(uintptr_t)fi->fh};
+	struct vreq q = req_of(req);
+	q.h = (struct vhandle *)(uintptr_t)fi->fh;
 	vreq_release(&q);
 	fuse_reply_err(req, 0);
 }
@@ -356,10 +365,11 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct vnode dir;
+	struct vreq q = req_of(req);
 	struct rdbuf b = {req, malloc(size), size, 0};
 	int r = b.buf ? node_of(ino, &dir) : -ENOMEM;
 	if (!r)
-		r = node_readdir(F.v, &dir, off, rd_fill, &b);
+		r = vreq_readdir(&q, &dir, off, rd_fill, &b);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -370,7 +380,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs st;
-	int r = node_statfs(F.v, &st);
+	struct vreq q = req_of(req);
+	int r = vreq_statfs(&q, &st);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -381,9 +392,10 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct vnode n;
 	char buf[4096];
+	struct vreq q = req_of(req);
 	int r = node_of(ino, &n);
 	if (!r)
-		r = node_readlink(F.v, &n, buf, sizeof(buf));
+		r = vreq_readlink(&q, &n, buf, sizeof(buf));
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -393,14 +405,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct vnode dir, n;
-	struct vcred c = req_cred(req);
+	struct vreq q = req_of(req);
 	int r = node_of(parent, &dir);
 	if (!r)
-		r = node_symlink(F.v, link, &dir, name, &c, &n);
+		r = vreq_symlink(&q, link, &dir, name, &n);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
-		reply_entry(req, &n);
+		reply_entry(req, &q, &n);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)

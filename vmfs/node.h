@@ -1,6 +1,7 @@
 /* The node table: every file and directory of the tree, described once (vtab in node.c),
- * and the node operations that both front ends call: the FUSE adapter (vmfs/fuse.c) and
- * the HTTP server (web/). Nothing here includes FUSE headers.
+ * and the node operations under the request object (vmfs/vreq.h), through which the doors
+ * (the FUSE adapter, vmfs/fuse.c; the HTTP server, web/) call them. Nothing here includes
+ * FUSE headers.
  *
  * A node is named by an inode number that encodes what it is: kind << 56 | slot << 16 |
  * sub, where slot is the runtime-unique slot of its namespace or object and sub a parameter
@@ -204,15 +205,17 @@ ssize_t node_write_resume(struct vmfs *v, struct vreq *q);
 void node_write_abandon(struct vhandle *h);
 void node_release(struct vmfs *v, struct vhandle *h);
 
+/* Making, removing and renaming names, as q's asker (q->cred): a door calls vreq_mkdir and
+ * the others (vmfs/vreq.h), which make q the current request. create opens what it made:
+ * q->h. */
 int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
-	       const struct vcred *c, struct vnode *out);
-int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c);
-int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c);
+	       struct vreq *q, struct vnode *out);
+int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q);
+int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q);
 int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
-		const struct vcred *c, struct vnode *out, struct vhandle **h);
+		struct vreq *q, struct vnode *out);
 int node_rename(struct vmfs *v, const struct vnode *dir, const char *name,
-		const struct vnode *newdir, const char *newname, unsigned flags,
-		const struct vcred *c);
+		const struct vnode *newdir, const char *newname, unsigned flags, struct vreq *q);
 
 /* Which attributes a setattr changes. */
 enum {
@@ -223,12 +226,13 @@ enum {
 	NA_ATIME = 16,
 	NA_MTIME = 32,
 };
+/* q->h: the open file it is made through, if any (a truncate of an open file). */
 int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr, int which,
-		 struct vhandle *h, const struct vcred *c, struct stat *out);
+		 struct vreq *q, struct stat *out);
 int node_statfs(struct vmfs *v, struct statvfs *st);
 int node_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size);
 int node_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
-		 const struct vcred *c, struct vnode *out);
+		 struct vreq *q, struct vnode *out);
 /* The kernel dropped n references to ino (only images/ keeps count). */
 void node_forget(struct vmfs *v, uint64_t ino, uint64_t n);
 

@@ -11,6 +11,7 @@
 #include "runtime/run.h"
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
+#include "vmfs/vreq.h"
 
 static const struct ftree *tree_of(const struct vnode *n)
 {
@@ -23,8 +24,9 @@ static enum otype dir_type(const struct vnode *dir)
 }
 
 int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
-	       const struct vcred *c, struct vnode *out)
+	       struct vreq *q, struct vnode *out)
 {
+	const struct vcred *c = &q->cred;
 	model_changes++;
 	char err[512], what[128];
 	int r;
@@ -58,7 +60,7 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 	return node_lookup(v, dir, name, out);
 }
 
-int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c)
+int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q)
 {
 	model_changes++;
 	char err[512], what[128];
@@ -87,7 +89,7 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, const 
 	return r;
 }
 
-int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, const struct vcred *c)
+int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q)
 {
 	model_changes++;
 	if (tree_of(dir))
@@ -134,10 +136,10 @@ static int vlan_create(struct vmfs *v, const struct vnode *dir, const char *name
 }
 
 int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,
-		const struct vcred *c, struct vnode *out, struct vhandle **h)
+		struct vreq *q, struct vnode *out)
 {
 	if (dir->e->kind == VK_VLANS)
-		return vlan_create(v, dir, name, flags, out, h);
+		return vlan_create(v, dir, name, flags, out, &q->h);
 	const struct ftree *tree = tree_of(dir);
 	if (!tree) {
 		char what[128], why[256];
@@ -151,7 +153,7 @@ int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_
 										      : -EACCES;
 	}
 	int fd = -1;
-	int r = tree->create(v, dir, name, mode & ~c->umask, flags, c, out, &fd);
+	int r = tree->create(v, dir, name, mode & ~q->cred.umask, flags, &q->cred, out, &fd);
 	if (r)
 		return r;
 	struct vhandle *nh = calloc(1, sizeof(*nh));
@@ -162,13 +164,12 @@ int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_
 	nh->n = *out;
 	nh->flags = flags;
 	nh->fd = fd;
-	*h = nh;
+	q->h = nh;
 	return 0;
 }
 
 int node_rename(struct vmfs *v, const struct vnode *dir, const char *name,
-		const struct vnode *newdir, const char *newname, unsigned flags,
-		const struct vcred *c)
+		const struct vnode *newdir, const char *newname, unsigned flags, struct vreq *q)
 {
 	model_changes++;
 	const struct ftree *tree = tree_of(dir), *newtree = tree_of(newdir);
@@ -197,8 +198,9 @@ static int ns_setattr(struct vmfs *v, const struct vnode *n, const struct stat *
 }
 
 int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr, int which,
-		 struct vhandle *h, const struct vcred *c, struct stat *out)
+		 struct vreq *q, struct stat *out)
 {
+	struct vhandle *h = q->h;
 	model_changes++;
 	int r = 0;
 	const struct fkind *fk = fkind_of(n->e);
@@ -239,9 +241,9 @@ int node_readlink(struct vmfs *v, const struct vnode *n, char *buf, size_t size)
 }
 
 int node_symlink(struct vmfs *v, const char *target, const struct vnode *dir, const char *name,
-		 const struct vcred *c, struct vnode *out)
+		 struct vreq *q, struct vnode *out)
 {
-	return tree_of(dir) ? tree_of(dir)->symlink(v, target, dir, name, c, out) : -EPERM;
+	return tree_of(dir) ? tree_of(dir)->symlink(v, target, dir, name, &q->cred, out) : -EPERM;
 }
 
 void node_forget(struct vmfs *v, uint64_t ino, uint64_t n)

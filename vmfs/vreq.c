@@ -22,13 +22,6 @@ void vreq_reason(const char *what, const char *why)
 		snprintf(current->why, sizeof(current->why), "%s: %s", what, why);
 }
 
-int vreq_open(struct vreq *q, const struct vnode *n, int flags)
-{
-	struct vreq *was = vreq_enter(q);
-	int r = node_open(q->v, n, flags, &q->cred, &q->h);
-	vreq_enter(was);
-	return r;
-}
 
 void vreq_release(struct vreq *q)
 {
@@ -36,6 +29,85 @@ void vreq_release(struct vreq *q)
 	node_release(q->v, q->h);
 	vreq_enter(was);
 	q->h = NULL;
+}
+
+/* The operations answered at once: each runs as q's, with q current for its reasons. */
+#define AS(q, call)                                                                        \
+	({                                                                                 \
+		struct vreq *was_ = vreq_enter(q);                                         \
+		int r_ = (call);                                                           \
+		vreq_enter(was_);                                                          \
+		r_;                                                                        \
+	})
+
+int vreq_open(struct vreq *q, const struct vnode *n, int flags)
+{
+	return AS(q, node_open(q->v, n, flags, &q->cred, &q->h));
+}
+
+int vreq_lookup(struct vreq *q, const struct vnode *dir, const char *name, struct vnode *out)
+{
+	return AS(q, node_lookup(q->v, dir, name, out));
+}
+
+int vreq_getattr(struct vreq *q, const struct vnode *n, struct stat *st)
+{
+	return AS(q, node_getattr(q->v, n, st));
+}
+
+int vreq_readdir(struct vreq *q, const struct vnode *dir, off_t off, node_fill_fn fill, void *ctx)
+{
+	return AS(q, node_readdir(q->v, dir, off, fill, ctx));
+}
+
+int vreq_readlink(struct vreq *q, const struct vnode *n, char *buf, size_t size)
+{
+	return AS(q, node_readlink(q->v, n, buf, size));
+}
+
+int vreq_statfs(struct vreq *q, struct statvfs *st)
+{
+	return AS(q, node_statfs(q->v, st));
+}
+
+int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
+	       struct vnode *out)
+{
+	return AS(q, node_mkdir(q->v, dir, name, mode, q, out));
+}
+
+int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name)
+{
+	return AS(q, node_rmdir(q->v, dir, name, q));
+}
+
+int vreq_unlink(struct vreq *q, const struct vnode *dir, const char *name)
+{
+	return AS(q, node_unlink(q->v, dir, name, q));
+}
+
+int vreq_create(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
+		int flags, struct vnode *out)
+{
+	return AS(q, node_create(q->v, dir, name, mode, flags, q, out));
+}
+
+int vreq_rename(struct vreq *q, const struct vnode *dir, const char *name,
+		const struct vnode *newdir, const char *newname, unsigned flags)
+{
+	return AS(q, node_rename(q->v, dir, name, newdir, newname, flags, q));
+}
+
+int vreq_setattr(struct vreq *q, const struct vnode *n, const struct stat *attr, int which,
+		 struct stat *out)
+{
+	return AS(q, node_setattr(q->v, n, attr, which, q, out));
+}
+
+int vreq_symlink(struct vreq *q, const char *target, const struct vnode *dir, const char *name,
+		 struct vnode *out)
+{
+	return AS(q, node_symlink(q->v, target, dir, name, q, out));
 }
 
 static void read_wake(struct waiter *w);

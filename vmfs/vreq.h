@@ -4,7 +4,9 @@
  * once, through respond, either at once or later from the event loop (as lib9p's Req and
  * respond()). A door embeds it in its own request and keeps it alive until respond.
  *
- * A file is opened (vreq_open), read and written, and released (vreq_release) through it.
+ * Every operation of a door goes through it: names and directories (vreq_lookup, vreq_mkdir,
+ * ...), and a file opened (vreq_open or vreq_create), read and written, and released
+ * (vreq_release).
  * A read through vreq_read: a stream with nothing yet (a console) waits on node_waitq
  * and is tried again when it wakes, unless its file is O_NONBLOCK.
  *
@@ -61,6 +63,29 @@ bool vreq_read(struct vreq *q, char *buf, size_t size, off_t off);
 /* Writes size bytes of buf at off to q->h; q->respond is called at once or, when the write
  * waits for its command, later. Returns true when it waits (q->later). */
 bool vreq_write(struct vreq *q, const char *buf, size_t size, off_t off);
+/* Names and directories, as q's asker; each makes q the current request while it runs (its
+ * refusal's reason: q->why) and returns 0 or -errno, answered at once: none waits. A node
+ * is named by node_from_ino (the root: NODE_ROOT_INO) or found by vreq_lookup. */
+int vreq_lookup(struct vreq *q, const struct vnode *dir, const char *name, struct vnode *out);
+int vreq_getattr(struct vreq *q, const struct vnode *n, struct stat *st);
+int vreq_readdir(struct vreq *q, const struct vnode *dir, off_t off, node_fill_fn fill,
+		 void *ctx);
+int vreq_readlink(struct vreq *q, const struct vnode *n, char *buf, size_t size);
+int vreq_statfs(struct vreq *q, struct statvfs *st);
+int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
+	       struct vnode *out);
+int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name);
+int vreq_unlink(struct vreq *q, const struct vnode *dir, const char *name);
+/* Makes name in dir and opens it (flags: open(2)'s): q->h, released by vreq_release. */
+int vreq_create(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
+		int flags, struct vnode *out);
+int vreq_rename(struct vreq *q, const struct vnode *dir, const char *name,
+		const struct vnode *newdir, const char *newname, unsigned flags);
+/* which: NA_* (vmfs/node.h); q->h, if set, is the open file it is made through. */
+int vreq_setattr(struct vreq *q, const struct vnode *n, const struct stat *attr, int which,
+		 struct stat *out);
+int vreq_symlink(struct vreq *q, const char *target, const struct vnode *dir, const char *name,
+		 struct vnode *out);
 /* The request being run, which node_reject's reasons go to: a door sets it around each
  * operation it runs (and back to what it was after: vreq_enter returns that); vreq_read
  * and vreq_write enter theirs, and so do their wakes. The loop runs one request at a time,

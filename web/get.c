@@ -23,7 +23,7 @@ static void html_text(struct sbuf *out, const char *s)
 }
 
 struct listing {
-	struct vmfs *v;
+	struct vreq *q;
 	const struct vnode *dir;
 	json_object *arr;
 	struct sbuf *html;
@@ -38,8 +38,8 @@ static int list_one(void *ctx, const char *name, const struct stat *st, off_t ne
 	struct vnode n;
 	struct stat full = *st;
 	/* readdir gives the type only: size and mtime are the node's */
-	if (!node_lookup(l->v, l->dir, name, &n))
-		node_getattr(l->v, &n, &full);
+	if (!vreq_lookup(l->q, l->dir, name, &n))
+		vreq_getattr(l->q, &n, &full);
 	st = &full;
 	bool dir = S_ISDIR(st->st_mode);
 	if (l->html) {
@@ -62,7 +62,7 @@ static int list_one(void *ctx, const char *name, const struct stat *st, off_t ne
 
 void get_dir(struct req *q, const struct vnode *n, const char *url, bool html)
 {
-	struct listing l = {q->w->v, n, NULL, NULL, url};
+	struct listing l = {&q->vq, n, NULL, NULL, url};
 	if (html) {
 		l.html = &q->out;
 		sb_puts(&q->out, "<!doctype html><meta charset=utf-8><title>vmfs ");
@@ -77,7 +77,7 @@ void get_dir(struct req *q, const struct vnode *n, const char *url, bool html)
 	} else {
 		l.arr = json_object_new_array();
 	}
-	int r = node_readdir(q->w->v, n, 0, list_one, &l);
+	int r = vreq_readdir(&q->vq, n, 0, list_one, &l);
 	if (r) {
 		json_object_put(l.arr);
 		web_fail(q, -r, NULL);
@@ -213,24 +213,22 @@ void get_cache_free(struct web *w)
 }
 
 /* The content read so far is the answer (a remote file's, once its member answered). */
-static void get_finish(struct req *q, struct vhandle *h, const char *url, bool json,
-		       struct cached *c)
+static void get_finish(struct req *q, const char *url, bool json, struct cached *c)
 {
-	struct vmfs *v = q->w->v;
-	const struct vnode n = h->n;
+	const struct vnode n = q->vq.h->n;
 	char buf[65536];
 	off_t off = (off_t)q->out.len;
 	ssize_t got;
 	/* a console or a followed log answers what there is now (-EAGAIN: nothing more yet) */
-	while ((got = node_read(v, h, buf, sizeof(buf), off)) > 0 && off + got <= (off_t)READ_MAX) {
+	while ((got = web_read_now(q, buf, sizeof(buf), off)) > 0 && off + got <= (off_t)READ_MAX) {
 		sb_add(&q->out, buf, got);
 		off += got;
 	}
-	node_release(v, h);
+	vreq_release(&q->vq);
 	if (got > 0) { /* never a cut file that looks whole */
 		snprintf(buf, sizeof(buf), "%s is larger than %u MiB: copy it through the mount",
 			 url, READ_MAX >> 20);
-		node_reject(v, &n, url, buf);
+		node_reject(q->w->v, &n, url, buf);
 		web_fail(q, EFBIG, buf);
 		return;
 	}
@@ -263,21 +261,17 @@ static void get_finish(struct req *q, struct vhandle *h, const char *url, bool j
 	}
 }
 
-/* A member's file answered: the parked request goes on. */
-static void remote_wake(struct waiter *wt)
+/* A member's file: its first read (of nothing) waits for the member's answer, then the
+ * content is read at once. Answered later, the parked request goes on. */
+static void remote_respond(struct vreq *vq, ssize_t n)
 {
-	struct req *q = (struct req *)((char *)wt - offsetof(struct req, wt));
-	struct vhandle *h = q->h;
-	char buf[1];
-	struct vreq *was = vreq_enter(&q->vq); /* its reasons are its own */
-	if (node_read(q->w->v, h, buf, 0, 0) == -EAGAIN) { /* not this one's answer yet */
-		waitq_add(node_waitq(q->w->v, h), &q->wt);
-		vreq_enter(was);
-		return;
-	}
-	q->h = NULL;
+	struct req *q = (struct req *)((char *)vq - offsetof(struct req, vq));
+	vq->h->flags |= O_NONBLOCK;
+	if (!vq->later)
+		return; /* get_file goes on */
 	q->reading = false;
-	get_finish(q, h, q->url, q->json, NULL);
+	struct vreq *was = vreq_enter(vq); /* its reasons are its own */
+	get_finish(q, q->url, q->json, NULL);
 	vreq_enter(was);
 	free(q->url);
 	q->url = NULL;
@@ -295,26 +289,25 @@ void get_file(struct req *q, const struct vnode *n, const char *url, bool json)
 		q->status = MHD_HTTP_OK;
 		return;
 	}
-	struct vmfs *v = q->w->v;
-	struct vhandle *h;
-	int r = node_open(v, n, O_RDONLY | O_NONBLOCK, &q->w->cred, &h);
+	int r = vreq_open(&q->vq, n, O_RDONLY | O_NONBLOCK);
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;
 	}
 	char buf[1];
-	if (n->e->file == VF_REMOTE && node_read(v, h, buf, 0, 0) == -EAGAIN &&
-	    (q->url = strdup(url))) {
-		/* a member's file: the answer comes from its worker */
-		q->h = h;
-		q->reading = true;
+	if (n->e->file == VF_REMOTE && (q->url = strdup(url))) {
 		q->json = json;
-		q->wt.wake = remote_wake;
-		waitq_add(node_waitq(v, h), &q->wt);
-		web_park(q);
-		return;
+		q->vq.respond = remote_respond;
+		q->vq.h->flags &= ~O_NONBLOCK; /* this read waits */
+		if (vreq_read(&q->vq, buf, 0, 0)) {
+			q->reading = true;
+			web_park(q);
+			return;
+		}
+		free(q->url);
+		q->url = NULL;
 	}
-	get_finish(q, h, url, json, c);
+	get_finish(q, url, json, c);
 }
 /* screenshot.png?size=N: the screen scaled so that its larger side is at most N pixels,
  * as minimega's screenshots take a size. */

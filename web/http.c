@@ -33,7 +33,7 @@
 /* Walks path from the root: components "." and ".." (also as %2e%2e: libmicrohttpd has
  * decoded the path) never name anything, and a symlink is not followed. With last, the
  * last component is not looked up but copied there (mkdir and rmdir act on it). */
-static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last, size_t lastlen)
+static int walk(struct vreq *q, const char *path, struct vnode *out, char *last, size_t lastlen)
 {
 	char buf[4096], *comp[128];
 	int n = web_path_split(path, buf, sizeof(buf), comp, (int)ARRAY_SIZE(comp));
@@ -41,13 +41,13 @@ static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last,
 		return n;
 	if (last && !n)
 		return -EINVAL;
-	int r = node_from_ino(v, NODE_ROOT_INO, out);
+	int r = node_from_ino(q->v, NODE_ROOT_INO, out);
 	for (int i = 0; !r && i < n - (last ? 1 : 0); i++) {
 		struct vnode next;
 		struct stat st;
-		if ((r = node_lookup(v, out, comp[i], &next)))
+		if ((r = vreq_lookup(q, out, comp[i], &next)))
 			return r;
-		if (node_getattr(v, &next, &st) == 0 && S_ISLNK(st.st_mode))
+		if (vreq_getattr(q, &next, &st) == 0 && S_ISLNK(st.st_mode))
 			return -EACCES;
 		*out = next;
 	}
@@ -59,12 +59,10 @@ static int walk(struct vmfs *v, const char *path, struct vnode *out, char *last,
 /* A write's outcome: a ctl's answer (what reading it back gives), or "ok". */
 static void write_done(struct req *q, ssize_t n)
 {
-	struct vmfs *v = q->w->v;
 	char buf[8192];
-	ssize_t got = q->h->n.e->file == VF_CTL ? node_read(v, q->h, buf, sizeof(buf) - 1, 0) : 0;
+	ssize_t got = q->vq.h->n.e->file == VF_CTL ? web_read_now(q, buf, sizeof(buf) - 1, 0) : 0;
 	buf[got > 0 ? got : 0] = 0;
 	vreq_release(&q->vq);
-	q->h = NULL;
 	if (n < 0) {
 		/* a ctl's reply is "error: REASON\n" already */
 		buf[strcspn(buf, "\n")] = 0;
@@ -113,7 +111,6 @@ static void put_file(struct req *q, const struct vnode *n)
 	q->vq.cred.may_read = req_may_read;
 	q->vq.cred.ctx = q;
 	int r = vreq_open(&q->vq, n, flags);
-	q->h = q->vq.h;
 	if (r) {
 		web_fail(q, -r, NULL);
 		return;
@@ -307,7 +304,6 @@ static bool is_dir(const struct vnode *n)
 
 static void serve(struct req *q, const char *url, const char *method)
 {
-	struct vmfs *v = q->w->v;
 	struct vnode n;
 	char name[256] = "";
 	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
@@ -352,7 +348,7 @@ static void serve(struct req *q, const char *url, const char *method)
 	 * it needs a writer */
 	if (!authorized(q, method, url, get && !ws ? AUTH_LIST : AUTH_WRITE))
 		return;
-	int r = walk(v, url, &n, mk || del ? name : NULL, sizeof(name));
+	int r = walk(&q->vq, url, &n, mk || del ? name : NULL, sizeof(name));
 	if (r) {
 		char why[4200];
 		snprintf(why, sizeof(why), "%s: %s", url,
@@ -370,12 +366,12 @@ static void serve(struct req *q, const char *url, const char *method)
 	if (mk || del) {
 		struct vnode made, target;
 		if (mk)
-			r = node_mkdir(v, &n, name, 0777, &q->w->cred, &made);
-		else if (!(r = node_lookup(v, &n, name, &target)))
+			r = vreq_mkdir(&q->vq, &n, name, 0777, &made);
+		else if (!(r = vreq_lookup(&q->vq, &n, name, &target)))
 			r = target.e->file == VF_DIR || (target.e->file == VF_PASS &&
 							 target.e->kind == VK_IMAGES)
-				? node_rmdir(v, &n, name, &q->w->cred)
-				: node_unlink(v, &n, name, &q->w->cred);
+				? vreq_rmdir(&q->vq, &n, name)
+				: vreq_unlink(&q->vq, &n, name);
 		if (r) {
 			web_fail(q, -r, NULL);
 			return;
@@ -457,11 +453,11 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		*size = 0;
 		return MHD_YES;
 	}
-	if (!q->done && !q->h) {
+	if (!q->done && !q->vq.h) {
 		handle(q, url, method);
 		if (q->authwait)
 			return MHD_YES; /* parked until a worker has checked the password */
-		if (q->h && !q->stream)
+		if (q->vq.h && !q->stream)
 			return MHD_YES; /* suspended: a start goes on, a member answers; resumed */
 		q->done = true;
 	}
@@ -507,10 +503,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	waiter_del(&q->wt);
 	if (q->authwait)
 		authq_forget(q->w->aq, q);
-	if (q->h) {
-		if (!q->stream && !q->reading) /* gone while its start went on: it goes on */
-			vreq_abandon(&q->vq);
-		node_release(q->w->v, q->h);
+	if (q->vq.h) {
+		/* gone while its start went on: it goes on; a read waits no more */
+		vreq_abandon(&q->vq);
+		vreq_release(&q->vq);
 	}
 	free(q->url);
 	if (q->prevp && (*q->prevp = q->next))
@@ -824,6 +820,8 @@ static void web_close(void *self)
 	while (w->parked) {
 		struct req *q = w->parked;
 		waiter_del(&q->wt);
+		if (q->stream)
+			vreq_abandon(&q->vq); /* a follower's read waits no more */
 		q->closing = true;
 		if (q->authwait) {
 			authq_forget(w->aq, q);
@@ -832,10 +830,8 @@ static void web_close(void *self)
 			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			q->done = true;
 		} else if (!q->stream) {
-			if (!q->reading)
-				vreq_abandon(&q->vq);
-			node_release(w->v, q->h);
-			q->h = NULL;
+			vreq_abandon(&q->vq);
+			vreq_release(&q->vq);
 			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
 			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			q->done = true;

@@ -1,5 +1,6 @@
 /* The request helpers that every kind of answer of the HTTP door uses (web/web_int.h): its
- * failure, suspending and resuming its connection, its headers and arguments. The server
+ * failure, a read answered at once, suspending and resuming its connection, its headers and
+ * arguments. The server
  * (web/http.c) and the answers (get.c, stream.c, ui.c, vnc.c) call these; this file calls
  * neither. */
 #include <errno.h>
@@ -40,6 +41,25 @@ void web_fail(struct req *q, int err, const char *why)
 	q->type = "text/plain; charset=utf-8";
 	sb_printf(&q->out, "error: %s\n", why && *why ? why : *q->vq.why ? q->vq.why
 							: strerror(err));
+}
+
+static void read_kept(struct vreq *vq, ssize_t n)
+{
+	struct req *q = (struct req *)((char *)vq - offsetof(struct req, vq));
+	q->got = n;
+}
+
+ssize_t web_read_now(struct req *q, char *buf, size_t size, off_t off)
+{
+	void (*respond)(struct vreq *, ssize_t) = q->vq.respond;
+	q->vq.respond = read_kept;
+	bool waits = vreq_read(&q->vq, buf, size, off);
+	q->vq.respond = respond;
+	if (waits) { /* not a file read at once: it is not read */
+		vreq_abandon(&q->vq);
+		return -EAGAIN;
+	}
+	return q->got;
 }
 
 void web_park(struct req *q)

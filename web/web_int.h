@@ -65,16 +65,19 @@ struct web {
 };
 
 /* One request: its body as it arrives, and for an answer that waits (a start, a followed
- * console) the open file and the waiter that resumes the connection (a write's: vq's). */
+ * console) the waiter that resumes the connection (wt, or vq's while a read or write
+ * waits). */
 struct req {
 	struct web *w;
 	struct MHD_Connection *c;
 	struct sbuf body;
 	bool too_big, done, stream, closing, reading, json;
 	char *url; /* a remote file's read: the URL, for the answer */
-	struct vhandle *h;
 	struct waiter wt;
-	struct vreq vq; /* as the node operations see it (vmfs/vreq.h): its reason, a write */
+	/* as the node operations see it (vmfs/vreq.h): its reason, a read or write, and its
+	 * open file (vq.h; kept open past the handler while an answer waits or follows) */
+	struct vreq vq;
+	ssize_t got;    /* a read's result (web_read_now, a follower's) */
 	struct req *next, **prevp; /* in w->parked while suspended */
 	int status;
 	struct sbuf out;
@@ -94,6 +97,10 @@ struct req {
 /* The answer to an operation that failed with errno err, with its reason (else the one
  * log recorded for the request, else strerror). */
 void web_fail(struct req *q, int err, const char *why);
+/* Reads q's open file (q->vq.h) through the request object, answered at once: the bytes
+ * read, or -errno (-EAGAIN: nothing yet). For a file that does not wait (O_NONBLOCK, a
+ * ctl's reply); respond is q's own again after it. */
+ssize_t web_read_now(struct req *q, char *buf, size_t size, off_t off);
 /* Suspends q's connection until unpark; web_close answers it if vmfs exits first. */
 void web_park(struct req *q);
 void web_unpark(struct req *q);

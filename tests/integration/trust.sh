@@ -214,6 +214,11 @@ is "$(cat "$T/m2/ns/far/containers/rc/config/volume")" "" "... nothing changed o
 is "$(owner "$NXWRITE" "$R/config/net" 101)" "EPERM" "rc's net=101 (not ns/far's): EPERM"
 is "$(owner "$NXWRITE" "$R/config/memory" 64M)" "" "control: the owner sets rc's memory"
 is "$(cat "$T/m2/ns/far/containers/rc/config/memory")" "64M" "... on h2"
+# a member's file over HTTP: the answer waits for the member's, not holding the door
+is "$(code -u all:allpw "$U/ns/far/containers/rc/config/memory")" 200 "GET rc's memory over HTTP: 200"
+is "$(body)" "64M" "... the member's answer"
+is "$(code -u all:allpw "$U/ns/far/containers/rc/state?format=json")" 200 "GET rc's state as JSON"
+like "$(body)" '^\{' "... an object"
 is "$(stat -c %a "$R/console" "$R/console.log" "$R/state" | paste -sd,)" "640,440,444" \
 	"rc's console and console.log: no bits for others (the modes of a local container's)"
 like "$(other cat "$R/console.log" 2>&1)" "Permission denied" "another user cannot read rc's console.log"

@@ -1,5 +1,6 @@
 /* vmfs/vreq.c: a write (or read) through the request object is answered once, at once or
- * after its command's wait; the reason of a refusal is the request's own. */
+ * after its command's wait; names and directories are answered at once; the reason of a
+ * refusal is the request's own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,6 +63,60 @@ static const char *reply_of(struct vmfs *v, struct vhandle *h)
 	return buf;
 }
 
+static int listed;
+
+static int count_one(void *ctx, const char *name, const struct stat *st, off_t next)
+{
+	listed += !strcmp(name, ctx);
+	return 0;
+}
+
+/* Names and directories: each answered at once, its refusal's reason the request's own,
+ * the request no longer current after it. */
+static void names(struct vmfs *v)
+{
+	struct vreq q = {.v = v};
+	struct vnode root, n, out;
+	struct stat st;
+	char buf[64];
+	ok(node_from_ino(v, NODE_ROOT_INO, &root) == 0, "the root");
+	ok(vreq_lookup(&q, &root, "version", &n) == 0 && n.e->kind == VK_VERSION,
+	   "vreq_lookup finds version");
+	ok(vreq_lookup(&q, &root, "nothing", &out) == -ENOENT, "and not what is not there");
+	ok(vreq_getattr(&q, &root, &st) == 0 && S_ISDIR(st.st_mode), "vreq_getattr: a directory");
+	listed = 0;
+	ok(vreq_readdir(&q, &root, 0, count_one, "version") == 0 && listed == 1,
+	   "vreq_readdir lists version");
+	ok(vreq_readlink(&q, &n, buf, sizeof(buf)) == -EINVAL, "vreq_readlink: not a link");
+	struct statvfs sv;
+	ok(vreq_statfs(&q, &sv) == 0, "vreq_statfs");
+	is_str(q.why, "", "nothing refused yet");
+
+	ok(vreq_mkdir(&q, &root, "x", 0755, &out) == -EPERM, "vreq_mkdir outside ns/, vms/: EPERM");
+	is_str(q.why, "mkdir x: directories are made only in ns/, vms/, containers/ and images/",
+	       "with its reason");
+	ok(vreq_rmdir(&q, &root, "version") == -ENOTDIR, "vreq_rmdir of a file: ENOTDIR");
+	is_str(q.why, "rmdir version: version is part of the tree and cannot be removed",
+	       "with its reason");
+	ok(vreq_unlink(&q, &root, "version") == -EPERM, "vreq_unlink of the tree's file: EPERM");
+	is_str(q.why, "rm version: files of the tree cannot be removed (rmdir removes objects)",
+	       "with its reason");
+	q.h = NULL;
+	ok(vreq_create(&q, &root, "new", 0644, O_WRONLY, &out) == -EACCES && !q.h,
+	   "vreq_create outside images/: EACCES, nothing open");
+	is_str(q.why, "create new: new files can be made only in images/", "with its reason");
+	ok(vreq_rename(&q, &root, "version", &root, "v2", 0) == -EPERM, "vreq_rename: EPERM");
+	is_str(q.why, "mv version v2: only files in images/ can be renamed", "with its reason");
+	struct stat attr = {.st_mode = 0600};
+	ok(vreq_setattr(&q, &n, &attr, NA_MODE, &st) == -EPERM, "vreq_setattr: chmod of a file");
+	ok(!strncmp(q.why, "chown/chmod: owners and modes are set on the namespace", 54),
+	   "with its reason");
+	ok(vreq_setattr(&q, &n, &attr, NA_MTIME, &st) == 0 && S_ISREG(st.st_mode),
+	   "a touch is taken, with the attributes");
+	ok(vreq_symlink(&q, "/etc", &root, "l", &out) == -EPERM, "vreq_symlink outside images/");
+	ok(vreq_enter(NULL) == NULL, "no request is current after them");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_vreq.XXXXXX";
@@ -117,6 +172,9 @@ int main(void)
 	ok(answers == 1 && answer == -EINTR, "woken while vmfs exits: EINTR, not waiting again");
 	vreq_release(&q);
 	rbatch_put(members);
+
+	v.m.imagefd = v.log.dirfd; /* statfs's */
+	names(&v);
 
 	struct vreq a = {0}, b = {0};
 	ok(vreq_enter(&a) == NULL, "no request was being run");
