@@ -1,0 +1,726 @@
+/* The 9P2000.L server core (p9/srv.h): each message decoded (p9/msg.c), run through the
+ * vreq_* operations as the connection's peer, and answered; errors are vmfs's own errno in
+ * Rlerror (9P2000.L's codes are Linux's). */
+#include "p9/srv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "p9/msg.h"
+#include "vmfs/vreq.h"
+
+/* Tlopen's and Tlcreate's flags are the protocol's (Linux x86's values), not this host's */
+#define DOTL_ACCMODE 03
+#define DOTL_NONBLOCK 04000
+#define DOTL_APPEND 02000
+#define DOTL_TRUNC 01000
+#define DOTL_EXCL 0200
+#define P9_AT_REMOVEDIR 0x200
+/* Tsetattr's valid bits */
+#define SA_MODE 0x01
+#define SA_UID 0x02
+#define SA_GID 0x04
+#define SA_SIZE 0x08
+#define SA_ATIME 0x10
+#define SA_MTIME 0x20
+#define SA_ATIME_SET 0x80
+#define SA_MTIME_SET 0x100
+#define V9FS_MAGIC 0x01021997
+
+struct fid {
+	struct fid *next;
+	uint32_t id;
+	uint64_t ino;
+	uint8_t qtype;
+	bool open;
+	struct vhandle *h; /* an open file's (a directory's open has none) */
+};
+
+/* A Tread or Twrite that may wait: its vreq first, so respond finds the rest. */
+struct pend {
+	struct vreq q;
+	struct p9_conn *c;
+	struct pend *next;
+	struct fid *fid;
+	uint16_t tag;
+	uint8_t type;
+};
+
+struct p9_conn {
+	struct vmfs *v;
+	struct vcred cred;
+	p9_send_fn send;
+	void *ctx;
+	uint32_t msize;
+	bool versioned;
+	struct fid *fids;
+	int nfids;
+	struct pend *pend;
+	int npend;
+	uint8_t *out; /* msize bytes: one reply at a time */
+	char why[256];
+};
+
+struct p9_conn *p9_conn_new(struct vmfs *v, const struct vcred *cred, p9_send_fn send, void *ctx)
+{
+	struct p9_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c =
+	    (struct p9_conn){.v = v, .cred = *cred, .send = send, .ctx = ctx, .msize = P9_MINMSIZE};
+	c->out = malloc(c->msize);
+	if (!c->out) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+uint32_t p9_conn_msize(const struct p9_conn *c) { return c->msize; }
+
+const char *p9_conn_why(const struct p9_conn *c) { return c->why; }
+
+int p9_conn_waiting(const struct p9_conn *c) { return c->npend; }
+
+static void reply(struct p9_conn *c, struct p9_msg *r)
+{
+	long n = p9_encode(r, c->out, c->msize);
+	if (n < 0) { /* only a reply vmfs made too big: say so rather than nothing */
+		struct p9_msg e = {.type = P9_RLERROR, .tag = r->tag, .ecode = EMSGSIZE};
+		n = p9_encode(&e, c->out, c->msize);
+	}
+	c->send(c->ctx, c->out, n);
+}
+
+static void lerror(struct p9_conn *c, uint16_t tag, int err)
+{
+	struct p9_msg r = {.type = P9_RLERROR, .tag = tag, .ecode = err};
+	reply(c, &r);
+}
+
+static int refuse(struct p9_conn *c, int err, const char *fmt, const char *arg)
+{
+	snprintf(c->why, sizeof(c->why), fmt, arg);
+	return err;
+}
+
+static struct vreq req(struct p9_conn *c) { return (struct vreq){.v = c->v, .cred = c->cred}; }
+
+/* ---- fids ---- */
+
+static struct fid *fid_get(struct p9_conn *c, uint32_t id)
+{
+	for (struct fid *f = c->fids; f; f = f->next)
+		if (f->id == id)
+			return f;
+	return NULL;
+}
+
+static struct fid *fid_new(struct p9_conn *c, uint32_t id, uint64_t ino, uint8_t qtype)
+{
+	if (id == P9_NOFID || c->nfids >= P9_MAXFIDS)
+		return NULL;
+	struct fid *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	*f = (struct fid){.next = c->fids, .id = id, .ino = ino, .qtype = qtype};
+	c->fids = f;
+	c->nfids++;
+	return f;
+}
+
+static void pend_unlink(struct p9_conn *c, struct pend *p)
+{
+	for (struct pend **pp = &c->pend; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			c->npend--;
+			return;
+		}
+}
+
+/* What waits on f waits no more (answered EINTR if answer: a clunk under its feet), then
+ * its open file closes and it goes. */
+static void fid_drop(struct p9_conn *c, struct fid *f, bool answer)
+{
+	for (struct pend *p = c->pend, *next; p; p = next) {
+		next = p->next;
+		if (p->fid != f)
+			continue;
+		vreq_abandon(&p->q);
+		pend_unlink(c, p);
+		if (answer)
+			lerror(c, p->tag, EINTR);
+		free(p);
+	}
+	if (f->h) {
+		struct vreq q = req(c);
+		q.h = f->h;
+		vreq_release(&q);
+	}
+	for (struct fid **pp = &c->fids; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			c->nfids--;
+			break;
+		}
+	free(f);
+}
+
+static void fids_drop_all(struct p9_conn *c)
+{
+	while (c->fids)
+		fid_drop(c, c->fids, false);
+}
+
+void p9_conn_free(struct p9_conn *c)
+{
+	if (!c)
+		return;
+	fids_drop_all(c);
+	free(c->out);
+	free(c);
+}
+
+/* ---- what a node is, in 9P's words ---- */
+
+static uint8_t qtype_of(mode_t mode)
+{
+	return S_ISDIR(mode) ? P9_QTDIR : S_ISLNK(mode) ? P9_QTSYMLINK : P9_QTFILE;
+}
+
+static struct p9_qid qid_of(const struct stat *st)
+{
+	return (struct p9_qid){qtype_of(st->st_mode), 0, st->st_ino};
+}
+
+/* n's qid, by its attributes (images/ holds real files of any type) */
+static int node_qid(struct vreq *q, const struct vnode *n, struct p9_qid *qid)
+{
+	struct stat st;
+	int r = vreq_getattr(q, n, &st);
+	if (!r) {
+		st.st_ino = n->ino;
+		*qid = qid_of(&st);
+	}
+	return r;
+}
+
+/* A name a client sends: one name, never "." or ".." (the tree's walk knows neither). */
+static int name_of(struct p9_conn *c, struct p9_str s, char *buf, size_t size)
+{
+	if (p9_str_copy(buf, size, s))
+		return refuse(c, -ENAMETOOLONG, "a name longer than %s bytes", "255");
+	if (!*buf || !strcmp(buf, ".") || !strcmp(buf, "..") || strchr(buf, '/'))
+		return refuse(c, -EINVAL, "\"%s\" is not a name in a directory", buf);
+	return 0;
+}
+
+static int fid_node(struct p9_conn *c, uint32_t id, struct fid **f, struct vnode *n)
+{
+	*f = fid_get(c, id);
+	if (!*f)
+		return refuse(c, -EBADF, "no such fid%s", "");
+	return node_from_ino(c->v, (*f)->ino, n);
+}
+
+/* ---- the messages ---- */
+
+static int do_version(struct p9_conn *c, const struct p9_msg *m)
+{
+	if (m->msize < P9_MINMSIZE)
+		return refuse(c, -EINVAL, "an msize under %s", "4096");
+	uint32_t msize = m->msize < P9_MAXMSIZE ? m->msize : P9_MAXMSIZE;
+	uint8_t *out = realloc(c->out, msize);
+	if (!out)
+		return -ENOMEM;
+	/* a new session: what the last one had open goes */
+	fids_drop_all(c);
+	c->out = out;
+	c->msize = msize;
+	bool ours = m->s1.len == strlen(P9_VERSION) && !memcmp(m->s1.s, P9_VERSION, m->s1.len);
+	c->versioned = ours;
+	struct p9_msg r = {.type = P9_RVERSION, .tag = m->tag, .msize = msize};
+	r.s1 =
+	    ours ? (struct p9_str){P9_VERSION, strlen(P9_VERSION)} : (struct p9_str){"unknown", 7};
+	reply(c, &r);
+	return 0;
+}
+
+static int do_attach(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct vreq q = req(c);
+	struct vnode root;
+	struct p9_msg r = {.type = P9_RATTACH, .tag = m->tag};
+	/* who asks is the peer the door saw, whatever uname and n_uname say */
+	if (m->fid2 != P9_NOFID)
+		return refuse(c, -EINVAL, "an attach with an afid: vmfs has no auth%s", "");
+	if (fid_get(c, m->fid))
+		return refuse(c, -EBADF, "an attach to a fid in use%s", "");
+	int r2 = node_from_ino(c->v, NODE_ROOT_INO, &root);
+	if (!r2)
+		r2 = node_qid(&q, &root, &r.qid);
+	if (r2)
+		return r2;
+	if (!fid_new(c, m->fid, NODE_ROOT_INO, r.qid.type))
+		return refuse(c, -EMFILE, "too many fids%s", "");
+	reply(c, &r);
+	return 0;
+}
+
+static int do_walk(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode n;
+	struct vreq q = req(c);
+	int err = fid_node(c, m->fid, &f, &n);
+	if (err)
+		return err;
+	if (f->open)
+		return refuse(c, -EBADF, "a walk from an open fid%s", "");
+	if (m->fid2 != m->fid && fid_get(c, m->fid2))
+		return refuse(c, -EBADF, "a walk to a fid in use%s", "");
+	struct p9_msg r = {.type = P9_RWALK, .tag = m->tag};
+	uint8_t qtype = f->qtype;
+	for (int i = 0; i < m->nwname; i++) {
+		char name[NAME_MAX + 1];
+		struct vnode out;
+		err = name_of(c, m->wname[i], name, sizeof(name));
+		if (!err)
+			err = vreq_lookup(&q, &n, name, &out);
+		if (!err)
+			err = node_qid(&q, &out, &r.wqid[i]);
+		if (err) {
+			if (i == 0)
+				return err;
+			break; /* a walk cut short: the qids so far, and no newfid */
+		}
+		n = out;
+		qtype = r.wqid[i].type;
+		r.nwqid = i + 1;
+	}
+	if (r.nwqid == m->nwname) {
+		if (m->fid2 == m->fid) {
+			f->ino = n.ino;
+			f->qtype = qtype;
+		} else if (!fid_new(c, m->fid2, n.ino, qtype))
+			return refuse(c, -EMFILE, "too many fids%s", "");
+	}
+	reply(c, &r);
+	return 0;
+}
+
+static int open_flags(uint32_t fl)
+{
+	int acc = fl & DOTL_ACCMODE;
+	return (acc == 1   ? O_WRONLY
+		: acc == 2 ? O_RDWR
+			   : O_RDONLY) |
+	       (fl & DOTL_NONBLOCK ? O_NONBLOCK : 0) | (fl & DOTL_APPEND ? O_APPEND : 0) |
+	       (fl & DOTL_TRUNC ? O_TRUNC : 0) | (fl & DOTL_EXCL ? O_EXCL : 0);
+}
+
+static int do_lopen(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode n;
+	struct vreq q = req(c);
+	int err = fid_node(c, m->fid, &f, &n);
+	if (err)
+		return err;
+	if (f->open)
+		return refuse(c, -EBADF, "a fid opened twice%s", "");
+	struct p9_msg r = {.type = P9_RLOPEN, .tag = m->tag};
+	if ((err = node_qid(&q, &n, &r.qid)))
+		return err;
+	/* a directory is read by Treaddir, through its node: nothing to open */
+	if (r.qid.type != P9_QTDIR && (err = vreq_open(&q, &n, open_flags(m->flags))))
+		return err;
+	f->h = q.h;
+	f->open = true;
+	reply(c, &r);
+	return 0;
+}
+
+static int do_lcreate(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode dir, out;
+	struct vreq q = req(c);
+	char name[NAME_MAX + 1];
+	int err = fid_node(c, m->fid, &f, &dir);
+	if (!err && f->open)
+		err = refuse(c, -EBADF, "a create through an open fid%s", "");
+	if (!err)
+		err = name_of(c, m->s1, name, sizeof(name));
+	if (!err)
+		err = vreq_create(&q, &dir, name, m->mode & 07777, open_flags(m->flags) | O_CREAT,
+				  &out);
+	if (err)
+		return err;
+	struct p9_msg r = {.type = P9_RLCREATE, .tag = m->tag};
+	if ((err = node_qid(&q, &out, &r.qid))) {
+		vreq_release(&q);
+		return err;
+	}
+	f->ino = out.ino;
+	f->qtype = r.qid.type;
+	f->h = q.h;
+	f->open = true;
+	reply(c, &r);
+	return 0;
+}
+
+static void io_respond(struct vreq *q, ssize_t n)
+{
+	struct pend *p = (struct pend *)q;
+	struct p9_conn *c = p->c;
+	pend_unlink(c, p);
+	if (n < 0) {
+		lerror(c, p->tag, -n);
+	} else {
+		struct p9_msg r = {.type = p->type + 1, .tag = p->tag, .count = n};
+		r.data = (const uint8_t *)q->data;
+		reply(c, &r);
+	}
+	free(p);
+}
+
+/* Tread and Twrite: through the fid's open file, as a request that may wait. */
+static int do_io(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f = fid_get(c, m->fid);
+	if (!f)
+		return refuse(c, -EBADF, "no such fid%s", "");
+	if (f->open && !f->h)
+		return -EISDIR;
+	int acc = f->h ? f->h->flags & O_ACCMODE : -1;
+	bool write = m->type == P9_TWRITE;
+	if (!f->h || (write ? acc == O_RDONLY : acc == O_WRONLY))
+		return refuse(c, -EBADF, "a fid not open for %s", write ? "writing" : "reading");
+	if (m->offset > LLONG_MAX)
+		return -EINVAL;
+	struct pend *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*p = (struct pend){.c = c, .next = c->pend, .fid = f, .tag = m->tag, .type = m->type};
+	p->q = req(c);
+	p->q.h = f->h;
+	p->q.respond = io_respond;
+	c->pend = p;
+	c->npend++;
+	/* answered through io_respond, now or later: p is not touched after the call */
+	if (write) {
+		vreq_write(&p->q, (const char *)m->data, m->count, m->offset);
+		return 0;
+	}
+	char stack[8192];
+	char *buf = m->count <= sizeof(stack) ? stack : malloc(m->count);
+	if (!buf) {
+		pend_unlink(c, p);
+		free(p);
+		return -ENOMEM;
+	}
+	vreq_read(&p->q, buf, m->count, m->offset);
+	if (buf != stack)
+		free(buf);
+	return 0;
+}
+
+static int do_flush(struct p9_conn *c, const struct p9_msg *m)
+{
+	for (struct pend *p = c->pend; p; p = p->next)
+		if (p->tag == m->oldtag) {
+			/* the flushed request is never answered: its Rflush says so */
+			vreq_abandon(&p->q);
+			pend_unlink(c, p);
+			free(p);
+			break;
+		}
+	struct p9_msg r = {.type = P9_RFLUSH, .tag = m->tag};
+	reply(c, &r);
+	return 0;
+}
+
+static int do_clunk(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f = fid_get(c, m->fid);
+	if (!f)
+		return refuse(c, -EBADF, "no such fid%s", "");
+	fid_drop(c, f, true);
+	if (m->type == P9_TREMOVE) /* removal by a fid alone: v9fs uses Tunlinkat */
+		return -EOPNOTSUPP;
+	struct p9_msg r = {.type = P9_RCLUNK, .tag = m->tag};
+	reply(c, &r);
+	return 0;
+}
+
+static void put_time(struct p9_time *t, struct timespec ts)
+{
+	t->sec = ts.tv_sec;
+	t->nsec = ts.tv_nsec;
+}
+
+static int do_getattr(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode n;
+	struct vreq q = req(c);
+	struct stat st;
+	int err = fid_node(c, m->fid, &f, &n);
+	if (!err)
+		err = vreq_getattr(&q, &n, &st);
+	if (err)
+		return err;
+	st.st_ino = n.ino;
+	struct p9_msg r = {.type = P9_RGETATTR, .tag = m->tag};
+	struct p9_attr *a = &r.attr;
+	a->valid = P9_GETATTR_BASIC;
+	a->qid = qid_of(&st);
+	a->mode = st.st_mode;
+	a->uid = st.st_uid;
+	a->gid = st.st_gid;
+	a->nlink = st.st_nlink;
+	a->rdev = st.st_rdev;
+	a->size = st.st_size;
+	a->blksize = st.st_blksize;
+	a->blocks = st.st_blocks;
+	put_time(&a->atime, st.st_atim);
+	put_time(&a->mtime, st.st_mtim);
+	put_time(&a->ctime, st.st_ctim);
+	reply(c, &r);
+	return 0;
+}
+
+static int do_setattr(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode n;
+	struct vreq q = req(c);
+	int err = fid_node(c, m->fid, &f, &n);
+	if (err)
+		return err;
+	struct stat attr = {
+	    .st_mode = m->mode, .st_uid = m->uid, .st_gid = m->gid, .st_size = m->size};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	attr.st_atim =
+	    m->valid & SA_ATIME_SET ? (struct timespec){m->atime.sec, m->atime.nsec} : now;
+	attr.st_mtim =
+	    m->valid & SA_MTIME_SET ? (struct timespec){m->mtime.sec, m->mtime.nsec} : now;
+	int which = (m->valid & SA_MODE ? NA_MODE : 0) | (m->valid & SA_UID ? NA_UID : 0) |
+		    (m->valid & SA_GID ? NA_GID : 0) | (m->valid & SA_SIZE ? NA_SIZE : 0) |
+		    (m->valid & SA_ATIME ? NA_ATIME : 0) | (m->valid & SA_MTIME ? NA_MTIME : 0);
+	struct stat out;
+	q.h = f->h;
+	if (which && (err = vreq_setattr(&q, &n, &attr, which, &out)))
+		return err;
+	struct p9_msg r = {.type = P9_RSETATTR, .tag = m->tag};
+	reply(c, &r);
+	return 0;
+}
+
+struct dirbuf {
+	uint8_t *buf;
+	size_t cap, len;
+};
+
+static int fill_dirent(void *ctx, const char *name, const struct stat *st, off_t next)
+{
+	struct dirbuf *d = ctx;
+	struct p9_qid qid = qid_of(st);
+	return p9_put_dirent(d->buf, d->cap, &d->len, &qid, next, (st->st_mode & S_IFMT) >> 12,
+			     name) != 0;
+}
+
+static int do_readdir(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode n;
+	struct vreq q = req(c);
+	int err = fid_node(c, m->fid, &f, &n);
+	if (err)
+		return err;
+	if (!f->open || f->qtype != P9_QTDIR)
+		return refuse(c, f->open ? -ENOTDIR : -EBADF,
+			      "a readdir of a fid not an open "
+			      "directory%s",
+			      "");
+	if (m->offset > LLONG_MAX)
+		return -EINVAL;
+	struct dirbuf d = {malloc(m->count ? m->count : 1), m->count, 0};
+	if (!d.buf)
+		return -ENOMEM;
+	err = vreq_readdir(&q, &n, m->offset, fill_dirent, &d);
+	if (!err) {
+		struct p9_msg r = {
+		    .type = P9_RREADDIR, .tag = m->tag, .count = d.len, .data = d.buf};
+		reply(c, &r);
+	}
+	free(d.buf);
+	return err;
+}
+
+static int do_statfs(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct vreq q = req(c);
+	struct statvfs sv;
+	if (!fid_get(c, m->fid))
+		return refuse(c, -EBADF, "no such fid%s", "");
+	int err = vreq_statfs(&q, &sv);
+	if (err)
+		return err;
+	struct p9_msg r = {.type = P9_RSTATFS, .tag = m->tag};
+	r.statfs = (struct p9_statfs){V9FS_MAGIC, sv.f_bsize, sv.f_blocks, sv.f_bfree,	sv.f_bavail,
+				      sv.f_files, sv.f_ffree, sv.f_fsid,   sv.f_namemax};
+	reply(c, &r);
+	return 0;
+}
+
+static int do_readlink(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode n;
+	struct vreq q = req(c);
+	char buf[PATH_MAX];
+	int err = fid_node(c, m->fid, &f, &n);
+	if (!err)
+		err = vreq_readlink(&q, &n, buf, sizeof(buf));
+	if (err)
+		return err;
+	buf[sizeof(buf) - 1] = 0;
+	struct p9_msg r = {.type = P9_RREADLINK, .tag = m->tag};
+	r.s1 = (struct p9_str){buf, strlen(buf)};
+	reply(c, &r);
+	return 0;
+}
+
+/* Tmkdir and Tsymlink: a new name in a directory, answered with its qid */
+static int do_make(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode dir, out;
+	struct vreq q = req(c);
+	char name[NAME_MAX + 1], target[PATH_MAX];
+	int err = fid_node(c, m->fid, &f, &dir);
+	if (!err)
+		err = name_of(c, m->s1, name, sizeof(name));
+	if (err)
+		return err;
+	if (m->type == P9_TMKDIR) {
+		err = vreq_mkdir(&q, &dir, name, m->mode & 07777, &out);
+	} else {
+		if (p9_str_copy(target, sizeof(target), m->s2))
+			return refuse(c, -ENAMETOOLONG, "a link target too long%s", "");
+		err = vreq_symlink(&q, target, &dir, name, &out);
+	}
+	struct p9_msg r = {.type = m->type + 1, .tag = m->tag};
+	if (!err)
+		err = node_qid(&q, &out, &r.qid);
+	if (err)
+		return err;
+	reply(c, &r);
+	return 0;
+}
+
+static int do_unlinkat(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f;
+	struct vnode dir;
+	struct vreq q = req(c);
+	char name[NAME_MAX + 1];
+	int err = fid_node(c, m->fid, &f, &dir);
+	if (!err)
+		err = name_of(c, m->s1, name, sizeof(name));
+	if (!err)
+		err = m->flags & P9_AT_REMOVEDIR ? vreq_rmdir(&q, &dir, name)
+						 : vreq_unlink(&q, &dir, name);
+	if (err)
+		return err;
+	struct p9_msg r = {.type = P9_RUNLINKAT, .tag = m->tag};
+	reply(c, &r);
+	return 0;
+}
+
+static int do_renameat(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f, *g;
+	struct vnode dir, newdir;
+	struct vreq q = req(c);
+	char name[NAME_MAX + 1], newname[NAME_MAX + 1];
+	int err = fid_node(c, m->fid, &f, &dir);
+	if (!err)
+		err = fid_node(c, m->fid2, &g, &newdir);
+	if (!err)
+		err = name_of(c, m->s1, name, sizeof(name));
+	if (!err)
+		err = name_of(c, m->s2, newname, sizeof(newname));
+	if (!err)
+		err = vreq_rename(&q, &dir, name, &newdir, newname, 0);
+	if (err)
+		return err;
+	struct p9_msg r = {.type = P9_RRENAMEAT, .tag = m->tag};
+	reply(c, &r);
+	return 0;
+}
+
+static int do_fsync(struct p9_conn *c, const struct p9_msg *m)
+{
+	if (!fid_get(c, m->fid))
+		return refuse(c, -EBADF, "no such fid%s", "");
+	struct p9_msg r = {.type = P9_RFSYNC, .tag = m->tag};
+	reply(c, &r);
+	return 0;
+}
+
+/* Tauth (none needed: the door knows its peer), Txattrwalk (no extended attributes) and
+ * any reply a client sends have none: EOPNOTSUPP */
+static int (*const handlers[128])(struct p9_conn *c, const struct p9_msg *m) = {
+    [P9_TATTACH] = do_attach,	[P9_TWALK] = do_walk,	      [P9_TLOPEN] = do_lopen,
+    [P9_TLCREATE] = do_lcreate, [P9_TREAD] = do_io,	      [P9_TWRITE] = do_io,
+    [P9_TFLUSH] = do_flush,	[P9_TCLUNK] = do_clunk,	      [P9_TREMOVE] = do_clunk,
+    [P9_TGETATTR] = do_getattr, [P9_TSETATTR] = do_setattr,   [P9_TREADDIR] = do_readdir,
+    [P9_TSTATFS] = do_statfs,	[P9_TREADLINK] = do_readlink, [P9_TMKDIR] = do_make,
+    [P9_TSYMLINK] = do_make,	[P9_TUNLINKAT] = do_unlinkat, [P9_TRENAMEAT] = do_renameat,
+    [P9_TFSYNC] = do_fsync,
+};
+
+static int dispatch(struct p9_conn *c, const struct p9_msg *m)
+{
+	if (m->type == P9_TVERSION)
+		return do_version(c, m);
+	if (!c->versioned)
+		return refuse(c, -EPROTO, "%s before Tversion", p9_type_name(m->type));
+	if (m->type < 128 && handlers[m->type])
+		return handlers[m->type](c, m);
+	return refuse(c, -EOPNOTSUPP, "%s is not served", p9_type_name(m->type));
+}
+
+int p9_conn_input(struct p9_conn *c, const uint8_t *buf, size_t len)
+{
+	struct p9_msg m;
+	const char *why = "";
+	c->why[0] = 0;
+	int r = p9_decode(buf, len, c->msize, &m, &why);
+	if (r == -EPROTO) {
+		snprintf(c->why, sizeof(c->why), "%s", why);
+		return r;
+	}
+	if (!r && (m.type & 1))
+		r = refuse(c, -EOPNOTSUPP, "%s is a reply, not a request", p9_type_name(m.type));
+	else if (r)
+		snprintf(c->why, sizeof(c->why), "%s%s%s", p9_type_name(m.type) ?: "",
+			 p9_type_name(m.type) ? ": " : "", why);
+	else
+		r = dispatch(c, &m);
+	if (r)
+		lerror(c, m.tag, -r);
+	return 0;
+}

@@ -1,0 +1,209 @@
+/* The 9P2000.L server core (p9/srv.c), fed messages without a socket: version and attach,
+ * walks by vreq_lookup, true sizes by vreq_getattr, a file read on the fid that opened it,
+ * directories by Treaddir, and refusals as Rlerror with vmfs's own errno. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "p9/msg.h"
+#include "p9/srv.h"
+#include "tests/unit/tap.h"
+#include "vmfs/vreq.h"
+
+static uint8_t got[P9_MAXMSIZE];
+static size_t got_len;
+static int replies;
+static struct p9_msg r; /* the last reply, decoded */
+
+static void capture(void *ctx, const uint8_t *buf, size_t len)
+{
+	const char *why;
+	replies++;
+	memcpy(got, buf, len);
+	got_len = len;
+	if (p9_decode(got, len, P9_MAXMSIZE, &r, &why))
+		memset(&r, 0, sizeof(r));
+}
+
+static struct p9_str S(const char *s) {
+	return (struct p9_str){s, strlen(s)};
+}
+
+/* sends m and says whether exactly one reply of type want came back, with m's tag */
+static int
+ask(struct p9_conn *c, struct p9_msg m, uint8_t want)
+{
+	static uint16_t tag;
+	uint8_t buf[8192];
+	m.tag = m.type == P9_TVERSION ? P9_NOTAG : ++tag;
+	long n = p9_encode(&m, buf, sizeof(buf));
+	replies = 0;
+	memset(&r, 0, sizeof(r));
+	if (n < 0 || p9_conn_input(c, buf, n))
+		return 0;
+	return replies == 1 && r.type == want && r.tag == m.tag;
+}
+
+static int lerror(struct p9_conn *c, struct p9_msg m, int err)
+{
+	return ask(c, m, P9_RLERROR) && r.ecode == (uint32_t)err;
+}
+
+static struct p9_msg walk(uint32_t fid, uint32_t newfid, int n, const char *a, const char *b)
+{
+	struct p9_msg m = {.type = P9_TWALK, .fid = fid, .fid2 = newfid, .nwname = n};
+	m.wname[0] = S(a ? a : "");
+	m.wname[1] = S(b ? b : "");
+	return m;
+}
+
+static int listed(const char *name)
+{
+	size_t o = 0;
+	while (o + 24 <= r.count) {
+		const uint8_t *e = r.data + o;
+		size_t nl = e[22] | e[23] << 8;
+		if (o + 24 + nl > r.count)
+			return 0;
+		if (nl == strlen(name) && !memcmp(e + 24, name, nl))
+			return 1;
+		o += 24 + nl;
+	}
+	return 0;
+}
+
+static void session(struct p9_conn *c)
+{
+	ok(lerror(c, (struct p9_msg){.type = P9_TATTACH, .fid = 0, .fid2 = P9_NOFID}, EPROTO),
+	   "an attach before Tversion: EPROTO");
+	ok(ask(c, (struct p9_msg){.type = P9_TVERSION, .msize = 1 << 30, .s1 = S("9P2000")},
+	       P9_RVERSION) &&
+	       r.s1.len == 7 && !memcmp(r.s1.s, "unknown", 7),
+	   "a version not 9P2000.L: \"unknown\"");
+	ok(ask(c, (struct p9_msg){.type = P9_TVERSION, .msize = 1 << 30, .s1 = S(P9_VERSION)},
+	       P9_RVERSION) &&
+	       r.msize == P9_MAXMSIZE && r.s1.len == 8,
+	   "9P2000.L, its msize cut to vmfs's (%u)", r.msize);
+	ok(lerror(c, (struct p9_msg){.type = P9_TVERSION, .msize = 512, .s1 = S(P9_VERSION)},
+		  EINVAL),
+	   "an msize under 4096 is refused");
+	ok(ask(c, (struct p9_msg){.type = P9_TVERSION, .msize = 8192, .s1 = S(P9_VERSION)},
+	       P9_RVERSION) &&
+	       r.msize == 8192 && p9_conn_msize(c) == 8192,
+	   "msize 8192 is taken");
+
+	ok(lerror(c, (struct p9_msg){.type = P9_TATTACH, .fid = 0, .fid2 = 5}, EINVAL),
+	   "an attach with an afid: EINVAL (no auth)");
+	ok(ask(c, (struct p9_msg){.type = P9_TATTACH, .fid = 0, .fid2 = P9_NOFID, .s1 = S("x")},
+	       P9_RATTACH) &&
+	       r.qid.type == P9_QTDIR && r.qid.path == NODE_ROOT_INO,
+	   "attach: the root, a directory");
+	ok(lerror(c, (struct p9_msg){.type = P9_TAUTH, .fid2 = 9}, EOPNOTSUPP),
+	   "Tauth: EOPNOTSUPP");
+
+	ok(ask(c, walk(0, 1, 1, "version", NULL), P9_RWALK) && r.nwqid == 1 &&
+	       r.wqid[0].type == P9_QTFILE,
+	   "a walk to version: one qid, a file");
+	ok(ask(c, (struct p9_msg){.type = P9_TGETATTR, .fid = 1, .mask = P9_GETATTR_BASIC},
+	       P9_RGETATTR),
+	   "getattr of version");
+	uint64_t size = r.attr.size;
+	ok(size > 0 && S_ISREG(r.attr.mode), "its size is there (%llu)", (unsigned long long)size);
+	ok(ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 1, .flags = 0}, P9_RLOPEN),
+	   "lopen read-only");
+	ok(ask(c, (struct p9_msg){.type = P9_TREAD, .fid = 1, .count = 4096}, P9_RREAD) &&
+	       r.count == size,
+	   "read: as many bytes as getattr said");
+	ok(lerror(c,
+		  (struct p9_msg){
+		      .type = P9_TWRITE, .fid = 1, .count = 1, .data = (const uint8_t *)"x"},
+		  EBADF),
+	   "a write on a fid open read-only: EBADF");
+	ok(lerror(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 1}, EBADF), "a second lopen: EBADF");
+
+	ok(lerror(c, walk(0, 2, 1, "nothing", NULL), ENOENT), "a walk to nothing: ENOENT");
+	ok(lerror(c, walk(0, 2, 1, "..", NULL), EINVAL), "a walk to \"..\": EINVAL");
+	ok(strstr(p9_conn_why(c), "\"..\""), "with its reason (%s)", p9_conn_why(c));
+	ok(ask(c, walk(0, 3, 2, "version", "x"), P9_RWALK) && r.nwqid == 1,
+	   "a walk cut short: the qids so far");
+	ok(lerror(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 3}, EBADF), "and no newfid made");
+	ok(lerror(c, walk(0, 1, 0, NULL, NULL), EBADF), "a walk to a fid in use: EBADF");
+
+	ok(ask(c, walk(0, 4, 0, NULL, NULL), P9_RWALK) && r.nwqid == 0, "a clone of the root");
+	ok(ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 4}, P9_RLOPEN) &&
+	       r.qid.type == P9_QTDIR,
+	   "lopen of a directory");
+	ok(lerror(c, (struct p9_msg){.type = P9_TREAD, .fid = 4, .count = 10}, EISDIR),
+	   "Tread of a directory: EISDIR");
+	ok(ask(c, (struct p9_msg){.type = P9_TREADDIR, .fid = 4, .count = 4000}, P9_RREADDIR) &&
+	       listed("version") && listed("ns"),
+	   "readdir lists version and ns");
+	ok(lerror(c, (struct p9_msg){.type = P9_TREADDIR, .fid = 0, .count = 4000}, EBADF),
+	   "readdir of a fid not open: EBADF");
+
+	ok(lerror(c, (struct p9_msg){.type = P9_TMKDIR, .fid = 0, .s1 = S("x"), .mode = 0755},
+		  EPERM),
+	   "mkdir outside ns/: vmfs's own EPERM");
+	ok(lerror(c, (struct p9_msg){.type = P9_TUNLINKAT, .fid = 0, .s1 = S("version")}, EPERM),
+	   "unlink of version: vmfs's EPERM");
+	ok(lerror(c, (struct p9_msg){.type = P9_TXATTRWALK, .fid = 0, .fid2 = 7, .s1 = S("")},
+		  EOPNOTSUPP),
+	   "Txattrwalk: EOPNOTSUPP");
+	ok(ask(c, (struct p9_msg){.type = P9_TSTATFS, .fid = 0}, P9_RSTATFS) &&
+	       r.statfs.namelen > 0,
+	   "statfs");
+	ok(ask(c, (struct p9_msg){.type = P9_TFLUSH, .oldtag = 999}, P9_RFLUSH),
+	   "a flush of nothing waiting: Rflush");
+	ok(ask(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 1}, P9_RCLUNK), "clunk");
+	ok(lerror(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 1}, EBADF), "a second: EBADF");
+	ok(lerror(c, (struct p9_msg){.type = P9_RCLUNK}, EOPNOTSUPP), "a reply sent as a request");
+	ok(p9_conn_waiting(c) == 0, "nothing waits");
+}
+
+static void hostile(struct p9_conn *c)
+{
+	uint8_t buf[64];
+	struct p9_msg m = walk(0, 2, 1, "version", NULL);
+	long n = p9_encode(&m, buf, sizeof(buf));
+	buf[17] = 60; /* the name's length, past the end */
+	replies = 0;
+	ok(p9_conn_input(c, buf, n) == 0 && replies == 1 && r.type == P9_RLERROR &&
+	       r.ecode == EINVAL,
+	   "a string past the end: Rlerror EINVAL");
+	ok(strstr(p9_conn_why(c), "Twalk: the message ends inside a field"), "why: %s",
+	   p9_conn_why(c));
+	buf[0] = 3;
+	replies = 0;
+	ok(p9_conn_input(c, buf, n) == -EPROTO && replies == 0,
+	   "a frame shorter than its header: the connection is to close");
+	buf[0] = n;
+	buf[4] = 126;
+	ok(p9_conn_input(c, buf, n) == 0 && r.type == P9_RLERROR && r.ecode == EOPNOTSUPP,
+	   "an unknown type: EOPNOTSUPP");
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/test_p9srv.XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	struct vmfs v = {0};
+	evlog_init(&v.log, open(dir, O_RDONLY | O_DIRECTORY), "log");
+	v.m.imagefd = v.log.dirfd; /* statfs's */
+	struct vcred root = {0};
+	struct p9_conn *c = p9_conn_new(&v, &root, capture, NULL);
+	ok(c != NULL, "a connection");
+	session(c);
+	hostile(c);
+	p9_conn_free(c);
+
+	close(v.log.dirfd);
+	char log[64];
+	snprintf(log, sizeof(log), "%s/log", dir);
+	unlink(log);
+	rmdir(dir);
+	return tap_done();
+}
