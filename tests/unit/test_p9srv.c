@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "p9/msg.h"
 #include "p9/srv.h"
+#include "runtime/model.h"
 #include "tests/unit/tap.h"
 #include "vmfs/vreq.h"
 
@@ -185,6 +187,81 @@ static void hostile(struct p9_conn *c)
 	   "an unknown type: EOPNOTSUPP");
 }
 
+/* sends m, whatever comes back (none, one or two replies): its tag */
+static uint16_t put(struct p9_conn *c, struct p9_msg m)
+{
+	static uint16_t tag = 1000;
+	uint8_t buf[512];
+	m.tag = ++tag;
+	replies = 0;
+	memset(&r, 0, sizeof(r));
+	p9_conn_input(c, buf, p9_encode(&m, buf, sizeof(buf)));
+	return m.tag;
+}
+
+static int walk_console(struct p9_conn *c, uint32_t fid)
+{
+	struct p9_msg m = {.type = P9_TWALK, .fid = 0, .fid2 = fid, .nwname = 5};
+	const char *path[] = {"ns", "lab", "containers", "c1", "console"};
+	for (int i = 0; i < 5; i++)
+		m.wname[i] = S(path[i]);
+	return ask(c, m, P9_RWALK) && r.nwqid == 5 &&
+	       ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = fid}, P9_RLOPEN);
+}
+
+/* A console read with nothing yet waits; Tflush answers at once and abandons it; a clunk
+ * under a waiting read answers it EINTR; a wake answers it later. */
+static void parked(const char *dir)
+{
+	struct vmfs v = {0};
+	char state[256], images[256], err[256];
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(images, sizeof(images), "%s/images", dir);
+	mkdir(state, 0700);
+	mkdir(images, 0700);
+	evlog_init(&v.log, open(dir, O_RDONLY | O_DIRECTORY), "log");
+	struct ns *ns;
+	char *names[] = {"c1"};
+	int ready = model_open(&v.m, state, images, err, sizeof(err)) == 0 &&
+		    ns_create(&v.m, "lab", 0, 0, 0755, &ns, err, sizeof(err)) == 0 &&
+		    obj_create_many(&v.m, ns, OT_CT, names, 1, NULL, err, sizeof(err)) == 0;
+	ok(ready, "a model with lab/c1%s%s", ready ? "" : ": ", ready ? "" : err);
+	if (!ready)
+		return;
+	struct object *o = obj_find(ns, OT_CT, "c1");
+	struct vcred root = {0};
+	struct p9_conn *c = p9_conn_new(&v, &root, capture, NULL);
+	ask(c, (struct p9_msg){.type = P9_TVERSION, .msize = 8192, .s1 = S(P9_VERSION)},
+	    P9_RVERSION);
+	ask(c, (struct p9_msg){.type = P9_TATTACH, .fid = 0, .fid2 = P9_NOFID}, P9_RATTACH);
+	ok(walk_console(c, 1), "a walk to ns/lab/containers/c1/console, opened");
+
+	uint16_t t = put(c, (struct p9_msg){.type = P9_TREAD, .fid = 1, .count = 100});
+	ok(replies == 0 && p9_conn_waiting(c) == 1, "a console read with nothing yet waits");
+	put(c, (struct p9_msg){.type = P9_TFLUSH, .oldtag = t});
+	ok(replies == 1 && r.type == P9_RFLUSH && p9_conn_waiting(c) == 0,
+	   "Tflush answers at once, the read abandoned");
+	replies = 0;
+	waitq_wake_all(&o->console_wq);
+	ok(replies == 0, "a wake after finds no one to answer");
+
+	put(c, (struct p9_msg){.type = P9_TREAD, .fid = 1, .count = 100});
+	put(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 1});
+	ok(replies == 2 && r.type == P9_RCLUNK && p9_conn_waiting(c) == 0,
+	   "a clunk under a waiting read: it is answered, then the clunk");
+
+	ok(walk_console(c, 2), "the console again");
+	t = put(c, (struct p9_msg){.type = P9_TREAD, .fid = 2, .count = 100});
+	ok(replies == 0, "waits");
+	o->state = ST_QUIT;
+	waitq_wake_all(&o->console_wq);
+	ok(replies == 1 && r.type == P9_RREAD && r.tag == t && r.count == 0,
+	   "answered later, when its object has ended: the end of the console");
+	p9_conn_free(c);
+	model_close(&v.m);
+	close(v.log.dirfd);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_p9srv.XXXXXX";
@@ -199,11 +276,11 @@ int main(void)
 	session(c);
 	hostile(c);
 	p9_conn_free(c);
-
 	close(v.log.dirfd);
-	char log[64];
-	snprintf(log, sizeof(log), "%s/log", dir);
-	unlink(log);
-	rmdir(dir);
+	parked(dir);
+
+	char rm[128];
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	ok(system(rm) == 0, "cleaned up");
 	return tap_done();
 }
