@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,9 +106,13 @@ static void lerror(struct p9_conn *c, uint16_t tag, int err)
 	reply(c, &r);
 }
 
-static int refuse(struct p9_conn *c, int err, const char *fmt, const char *arg)
+__attribute__((format(printf, 3, 4))) static int refuse(struct p9_conn *c, int err, const char *fmt,
+							...)
 {
-	snprintf(c->why, sizeof(c->why), fmt, arg);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
 	return err;
 }
 
@@ -217,7 +222,7 @@ static int node_qid(struct vreq *q, const struct vnode *n, struct p9_qid *qid)
 static int name_of(struct p9_conn *c, struct p9_str s, char *buf, size_t size)
 {
 	if (p9_str_copy(buf, size, s))
-		return refuse(c, -ENAMETOOLONG, "a name longer than %s bytes", "255");
+		return refuse(c, -ENAMETOOLONG, "a name longer than %d bytes", NAME_MAX);
 	if (!*buf || !strcmp(buf, ".") || !strcmp(buf, "..") || strchr(buf, '/'))
 		return refuse(c, -EINVAL, "\"%s\" is not a name in a directory", buf);
 	return 0;
@@ -227,7 +232,7 @@ static int fid_node(struct p9_conn *c, uint32_t id, struct fid **f, struct vnode
 {
 	*f = fid_get(c, id);
 	if (!*f)
-		return refuse(c, -EBADF, "no such fid%s", "");
+		return refuse(c, -EBADF, "no such fid");
 	return node_from_ino(c->v, (*f)->ino, n);
 }
 
@@ -236,7 +241,7 @@ static int fid_node(struct p9_conn *c, uint32_t id, struct fid **f, struct vnode
 static int do_version(struct p9_conn *c, const struct p9_msg *m)
 {
 	if (m->msize < P9_MINMSIZE)
-		return refuse(c, -EINVAL, "an msize under %s", "4096");
+		return refuse(c, -EINVAL, "an msize under %d", P9_MINMSIZE);
 	uint32_t msize = m->msize < P9_MAXMSIZE ? m->msize : P9_MAXMSIZE;
 	uint8_t *out = realloc(c->out, msize);
 	if (!out)
@@ -261,16 +266,16 @@ static int do_attach(struct p9_conn *c, const struct p9_msg *m)
 	struct p9_msg r = {.type = P9_RATTACH, .tag = m->tag};
 	/* who asks is the peer the door saw, whatever uname and n_uname say */
 	if (m->fid2 != P9_NOFID)
-		return refuse(c, -EINVAL, "an attach with an afid: vmfs has no auth%s", "");
+		return refuse(c, -EINVAL, "an attach with an afid: vmfs has no auth");
 	if (fid_get(c, m->fid))
-		return refuse(c, -EBADF, "an attach to a fid in use%s", "");
+		return refuse(c, -EBADF, "an attach to a fid in use");
 	int r2 = node_from_ino(c->v, NODE_ROOT_INO, &root);
 	if (!r2)
 		r2 = node_qid(&q, &root, &r.qid);
 	if (r2)
 		return r2;
 	if (!fid_new(c, m->fid, NODE_ROOT_INO, r.qid.type))
-		return refuse(c, -EMFILE, "too many fids%s", "");
+		return refuse(c, -EMFILE, "too many fids");
 	reply(c, &r);
 	return 0;
 }
@@ -284,9 +289,9 @@ static int do_walk(struct p9_conn *c, const struct p9_msg *m)
 	if (err)
 		return err;
 	if (f->open)
-		return refuse(c, -EBADF, "a walk from an open fid%s", "");
+		return refuse(c, -EBADF, "a walk from an open fid");
 	if (m->fid2 != m->fid && fid_get(c, m->fid2))
-		return refuse(c, -EBADF, "a walk to a fid in use%s", "");
+		return refuse(c, -EBADF, "a walk to a fid in use");
 	struct p9_msg r = {.type = P9_RWALK, .tag = m->tag};
 	uint8_t qtype = f->qtype;
 	for (int i = 0; i < m->nwname; i++) {
@@ -311,7 +316,7 @@ static int do_walk(struct p9_conn *c, const struct p9_msg *m)
 			f->ino = n.ino;
 			f->qtype = qtype;
 		} else if (!fid_new(c, m->fid2, n.ino, qtype))
-			return refuse(c, -EMFILE, "too many fids%s", "");
+			return refuse(c, -EMFILE, "too many fids");
 	}
 	reply(c, &r);
 	return 0;
@@ -336,7 +341,7 @@ static int do_lopen(struct p9_conn *c, const struct p9_msg *m)
 	if (err)
 		return err;
 	if (f->open)
-		return refuse(c, -EBADF, "a fid opened twice%s", "");
+		return refuse(c, -EBADF, "a fid opened twice");
 	struct p9_msg r = {.type = P9_RLOPEN, .tag = m->tag};
 	if ((err = node_qid(&q, &n, &r.qid)))
 		return err;
@@ -357,7 +362,7 @@ static int do_lcreate(struct p9_conn *c, const struct p9_msg *m)
 	char name[NAME_MAX + 1];
 	int err = fid_node(c, m->fid, &f, &dir);
 	if (!err && f->open)
-		err = refuse(c, -EBADF, "a create through an open fid%s", "");
+		err = refuse(c, -EBADF, "a create through an open fid");
 	if (!err)
 		err = name_of(c, m->s1, name, sizeof(name));
 	if (!err)
@@ -398,7 +403,7 @@ static int do_io(struct p9_conn *c, const struct p9_msg *m)
 {
 	struct fid *f = fid_get(c, m->fid);
 	if (!f)
-		return refuse(c, -EBADF, "no such fid%s", "");
+		return refuse(c, -EBADF, "no such fid");
 	if (f->open && !f->h)
 		return -EISDIR;
 	int acc = f->h ? f->h->flags & O_ACCMODE : -1;
@@ -453,7 +458,7 @@ static int do_clunk(struct p9_conn *c, const struct p9_msg *m)
 {
 	struct fid *f = fid_get(c, m->fid);
 	if (!f)
-		return refuse(c, -EBADF, "no such fid%s", "");
+		return refuse(c, -EBADF, "no such fid");
 	fid_drop(c, f, true);
 	if (m->type == P9_TREMOVE) /* removal by a fid alone: v9fs uses Tunlinkat */
 		return -EOPNOTSUPP;
@@ -551,8 +556,7 @@ static int do_readdir(struct p9_conn *c, const struct p9_msg *m)
 	if (!f->open || f->qtype != P9_QTDIR)
 		return refuse(c, f->open ? -ENOTDIR : -EBADF,
 			      "a readdir of a fid not an open "
-			      "directory%s",
-			      "");
+			      "directory");
 	if (m->offset > LLONG_MAX)
 		return -EINVAL;
 	struct dirbuf d = {malloc(m->count ? m->count : 1), m->count, 0};
@@ -573,7 +577,7 @@ static int do_statfs(struct p9_conn *c, const struct p9_msg *m)
 	struct vreq q = req(c);
 	struct statvfs sv;
 	if (!fid_get(c, m->fid))
-		return refuse(c, -EBADF, "no such fid%s", "");
+		return refuse(c, -EBADF, "no such fid");
 	int err = vreq_statfs(&q, &sv);
 	if (err)
 		return err;
@@ -618,7 +622,7 @@ static int do_make(struct p9_conn *c, const struct p9_msg *m)
 		err = vreq_mkdir(&q, &dir, name, m->mode & 07777, &out);
 	} else {
 		if (p9_str_copy(target, sizeof(target), m->s2))
-			return refuse(c, -ENAMETOOLONG, "a link target too long%s", "");
+			return refuse(c, -ENAMETOOLONG, "a link target too long");
 		err = vreq_symlink(&q, target, &dir, name, &out);
 	}
 	struct p9_msg r = {.type = m->type + 1, .tag = m->tag};
@@ -674,7 +678,7 @@ static int do_renameat(struct p9_conn *c, const struct p9_msg *m)
 static int do_fsync(struct p9_conn *c, const struct p9_msg *m)
 {
 	if (!fid_get(c, m->fid))
-		return refuse(c, -EBADF, "no such fid%s", "");
+		return refuse(c, -EBADF, "no such fid");
 	struct p9_msg r = {.type = P9_RFSYNC, .tag = m->tag};
 	reply(c, &r);
 	return 0;

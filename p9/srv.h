@@ -33,7 +33,8 @@ struct p9_conn *p9_conn_new(struct vmfs *v, const struct vcred *cred, p9_send_fn
 int p9_conn_input(struct p9_conn *c, const uint8_t *buf, size_t len);
 /* The connection's msize (P9_MINMSIZE before Tversion). */
 uint32_t p9_conn_msize(const struct p9_conn *c);
-/* The reason of the last message refused, "" if none. */
+/* The reason of the last message refused, "" if none. It may quote a client's bytes: log it
+ * through evlog, which escapes them. */
 const char *p9_conn_why(const struct p9_conn *c);
 /* Requests still waiting. */
 int p9_conn_waiting(const struct p9_conn *c);
