@@ -128,17 +128,19 @@ static struct fid *fid_get(struct p9_conn *c, uint32_t id)
 	return NULL;
 }
 
-static struct fid *fid_new(struct p9_conn *c, uint32_t id, uint64_t ino, uint8_t qtype)
+static int fid_new(struct p9_conn *c, uint32_t id, uint64_t ino, uint8_t qtype)
 {
-	if (id == P9_NOFID || c->nfids >= P9_MAXFIDS)
-		return NULL;
+	if (id == P9_NOFID)
+		return refuse(c, -EBADF, "NOFID (~0) named as a new fid");
+	if (c->nfids >= P9_MAXFIDS)
+		return refuse(c, -EMFILE, "more than %d fids on one connection", P9_MAXFIDS);
 	struct fid *f = calloc(1, sizeof(*f));
 	if (!f)
-		return NULL;
+		return -ENOMEM;
 	*f = (struct fid){.next = c->fids, .id = id, .ino = ino, .qtype = qtype};
 	c->fids = f;
 	c->nfids++;
-	return f;
+	return 0;
 }
 
 static void pend_unlink(struct p9_conn *c, struct pend *p)
@@ -274,8 +276,8 @@ static int do_attach(struct p9_conn *c, const struct p9_msg *m)
 		r2 = node_qid(&q, &root, &r.qid);
 	if (r2)
 		return r2;
-	if (!fid_new(c, m->fid, NODE_ROOT_INO, r.qid.type))
-		return refuse(c, -EMFILE, "too many fids");
+	if ((r2 = fid_new(c, m->fid, NODE_ROOT_INO, r.qid.type)))
+		return r2;
 	reply(c, &r);
 	return 0;
 }
@@ -315,8 +317,9 @@ static int do_walk(struct p9_conn *c, const struct p9_msg *m)
 		if (m->fid2 == m->fid) {
 			f->ino = n.ino;
 			f->qtype = qtype;
-		} else if (!fid_new(c, m->fid2, n.ino, qtype))
-			return refuse(c, -EMFILE, "too many fids");
+		} else if ((err = fid_new(c, m->fid2, n.ino, qtype))) {
+			return err;
+		}
 	}
 	reply(c, &r);
 	return 0;

@@ -133,6 +133,8 @@ static void session(struct p9_conn *c)
 	   "a walk cut short: the qids so far");
 	ok(lerror(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 3}, EBADF), "and no newfid made");
 	ok(lerror(c, walk(0, 1, 0, NULL, NULL), EBADF), "a walk to a fid in use: EBADF");
+	ok(lerror(c, walk(0, P9_NOFID, 0, NULL, NULL), EBADF), "a walk to NOFID: EBADF");
+	ok(strstr(p9_conn_why(c), "NOFID"), "with its reason (%s)", p9_conn_why(c));
 
 	ok(ask(c, walk(0, 4, 0, NULL, NULL), P9_RWALK) && r.nwqid == 0, "a clone of the root");
 	ok(ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 4}, P9_RLOPEN) &&
@@ -185,6 +187,12 @@ static void hostile(struct p9_conn *c)
 	buf[4] = 126;
 	ok(p9_conn_input(c, buf, n) == 0 && r.type == P9_RLERROR && r.ecode == EOPNOTSUPP,
 	   "an unknown type: EOPNOTSUPP");
+
+	int made = 0;
+	while (made <= P9_MAXFIDS && ask(c, walk(0, 10000 + made, 0, NULL, NULL), P9_RWALK))
+		made++;
+	ok(made < P9_MAXFIDS && r.type == P9_RLERROR && r.ecode == EMFILE,
+	   "fids end at %d a connection: EMFILE", P9_MAXFIDS);
 }
 
 /* sends m, whatever comes back (none, one or two replies): its tag */
