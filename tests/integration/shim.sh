@@ -169,9 +169,12 @@ RSS=$(awk '/^VmRSS/ {print $2}' "/proc/$SHIM_PID/status")
 echo "# vmfs-shim RSS: $RSS kB"
 if [ -n "${SANITIZE:-}" ]; then # ASan cannot link statically and maps far more
 	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - the shim's RSS is under 1 MiB # SKIP sanitizer build"
+	echo "ok $TAP_N - the shim is linked statically, its RSS under 1.25 MiB # SKIP sanitizer build"
 else
-	ok "the shim's RSS is under 1 MiB ($RSS kB; it must be linked -static)" test "$RSS" -lt 1024
+	# one shim per container: linked -static it holds about 1 MiB after a flood of output, a
+	# dynamically linked one 1.7 MiB (a page or two either way is the flood's, not a change)
+	ok "the shim is linked statically, its RSS under 1.25 MiB ($RSS kB)" \
+		sh -c "! readelf -l '$ROOT/vmfs/vmfs-shim' | grep -q INTERP && [ $RSS -lt 1280 ]"
 fi
 
 # SIGTERM to the shim goes to init, whose trap exits 3
