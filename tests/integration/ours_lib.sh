@@ -77,8 +77,9 @@ our_devices() {
 # network devices of this state directory) is named on a comment line, then removed.
 scrub_ours() {
 	local left p g m d
-	left=$(ours | awk '{printf " process %s", $1}')
-	kill_ours
+	# under $T, not only $S: a second vmfs the test ran has its own state directory there
+	left=$(ours "$T" | awk '{printf " process %s", $1}')
+	kill_ours "$T"
 	for g in $(our_cgroups); do
 		left+=" cgroup $g"
 		[ -e "$g/freezer.state" ] && echo THAWED >"$g/freezer.state" 2>/dev/null

@@ -199,7 +199,9 @@ ok "... the group (4242) reads it" setpriv --reuid=4242 --regid=4242 --groups=42
 mkdir -p "$T/m2"
 "$VMFS" -f --state "$T/s2" --images "$T/images" "$T/m2" 2>>"$T/vmfs2.err" &
 M2_PID=$!
-EXTRA_CLEANUP='fusermount3 -uz "$T/m2" 2>/dev/null; kill $M2_PID 2>/dev/null; wait $M2_PID 2>/dev/null'
+# its objects first, through its own mount, so that it ends their processes and cgroups
+EXTRA_CLEANUP='[ -e "$T/m2/ns/far/ctl" ] && { echo "kill all" >"$T/m2/ns/far/ctl"; echo "flush all" >"$T/m2/ns/far/ctl"; } 2>/dev/null
+	fusermount3 -uz "$T/m2" 2>/dev/null; kill $M2_PID 2>/dev/null; wait $M2_PID 2>/dev/null'
 ok "a second vmfs answers" wait_for 30 test -f "$T/m2/version"
 is "$(errno_of "$M/hosts/ctl" "add h2 $T/m2")" "" "hosts/ctl: add h2 (by path)"
 ok "h2 is up" wait_for 15 sh -c "grep -q '^up since' '$M/hosts/h2/state'"
@@ -222,6 +224,8 @@ like "$(body)" '^\{' "... an object"
 is "$(stat -c %a "$R/console" "$R/console.log" "$R/state" | paste -sd,)" "640,440,444" \
 	"rc's console and console.log: no bits for others (the modes of a local container's)"
 like "$(other cat "$R/console.log" 2>&1)" "Permission denied" "another user cannot read rc's console.log"
+ok "kill rc through the head" "$XWRITE" "$M/ns/far/ctl" "kill rc"
+ok "nothing of rc runs on h2" wait_for 10 none_of_ours "$T/s2"
 
 vmfs_stop
 done_testing
