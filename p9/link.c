@@ -82,7 +82,8 @@ static void link_send(void *ctx, const uint8_t *buf, size_t len)
 		return;
 	}
 	if (l->outoff + l->outlen + len > l->outcap) {
-		memmove(l->out, l->out + l->outoff, l->outlen);
+		if (l->outlen)
+			memmove(l->out, l->out + l->outoff, l->outlen);
 		l->outoff = 0;
 		if (l->outlen + len > l->outcap) {
 			size_t cap = l->outcap ? l->outcap : P9_MAXMSIZE;
