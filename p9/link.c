@@ -122,8 +122,10 @@ static void link_feed(struct link *l)
 		}
 		off += size;
 	}
-	memmove(l->in, l->in + off, l->inlen - off);
-	l->inlen -= off;
+	if (off) {
+		memmove(l->in, l->in + off, l->inlen - off);
+		l->inlen -= off;
+	}
 }
 
 static void link_read(struct link *l)
