@@ -163,6 +163,27 @@ static void admit_tcp(struct p9door *d, int fd, const struct sockaddr_in *sa)
 	}
 }
 
+/* The peer's supplementary groups when it connected (SO_PEERGROUPS): how many, the first
+ * WHO_GROUPS_MAX of them in groups; -1 if the kernel cannot say. */
+static int peer_groups(int fd, gid_t *groups)
+{
+	socklen_t len = WHO_GROUPS_MAX * sizeof(gid_t);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+		return (int)(len / sizeof(gid_t));
+	if (errno != ERANGE)
+		return -1;
+	gid_t *all = malloc(len); /* len says how much it needs: ask again, keep the first */
+	int n = all && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, all, &len) == 0
+		    ? (int)(len / sizeof(gid_t))
+		    : -1;
+	if (n > WHO_GROUPS_MAX)
+		n = WHO_GROUPS_MAX;
+	for (int i = 0; i < n; i++)
+		groups[i] = all[i];
+	free(all);
+	return n;
+}
+
 /* The peer on the socket: its uid, gid and groups when it connected, from the kernel. */
 static void admit_unix(struct p9door *d, int fd)
 {
@@ -177,11 +198,9 @@ static void admit_unix(struct p9door *d, int fd)
 		snprintf(who, sizeof(who), "uid %u (pid %d)", (unsigned)uc.uid, (int)uc.pid);
 		w.uid = uc.uid;
 		w.gid = uc.gid;
-		len = sizeof(w.groups);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, w.groups, &len) == 0)
-			w.ngroups = (int)(len / sizeof(gid_t));
-		else if (errno == ERANGE) /* more than fit: as who_of, the first ones */
-			w.ngroups = WHO_GROUPS_MAX;
+		int n = peer_groups(fd, w.groups);
+		if (n >= 0)
+			w.ngroups = n;
 		else
 			who_of(&w, uc.uid, uc.gid); /* a kernel before 4.13: the user's groups */
 		why = too_many(d, false, 0, uc.uid);

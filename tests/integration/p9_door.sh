@@ -96,6 +96,19 @@ like "$(nobody_uds ctl ns/nb/ctl 'stop all')" "^ok: " "socket as nobody: a comma
 is "$(as_nobody timeout 20 "$PY" "$T/p9client.py" --cmd "$T/vmfs-relay 9p-stdio --9p-socket $SOCK" \
 	ls ns/priv)" "errno 13: Permission denied" "9p-stdio run by nobody acts as nobody"
 like "$(uds ls ns/priv)" "ctl" "and root on the socket, as root"
+mkdir "$M/ns/grp" && chgrp 4242 "$M/ns/grp" && chmod 750 "$M/ns/grp"
+in_group() { setpriv --reuid=65534 --regid=65534 --groups="$1" "${@:2}"; }
+like "$(in_group 4242 ls "$M/ns/grp")" "ctl" "(the mount: nobody in group 4242 lists a 0750 namespace of that group)"
+like "$(in_group 4242 timeout 20 "$PY" "$T/p9client.py" --unix "$SOCK" ls ns/grp)" "ctl" \
+	"socket: so does nobody in group 4242 (its groups from the kernel)"
+is "$(in_group 4243 timeout 20 "$PY" "$T/p9client.py" --unix "$SOCK" ls ns/grp)" \
+	"errno 13: Permission denied" "and not in another group"
+many=$(seq -s, 5000 5080) # more groups than the door keeps: the first 64, in the kernel's order
+like "$(in_group "$many,4242" timeout 20 "$PY" "$T/p9client.py" --unix "$SOCK" ls ns/grp)" \
+	"ctl" "a peer in 82 groups: group 4242, among the first 64, counts"
+chgrp 9999 "$M/ns/grp"
+is "$(in_group "$many,9999" timeout 20 "$PY" "$T/p9client.py" --unix "$SOCK" ls ns/grp)" \
+	"errno 13: Permission denied" "group 9999, the 82nd, does not (the limit docs/tree.md states)"
 is "$("$T/vmfs-relay" 9p-stdio --9p-socket "$T/none.sock" 2>&1 </dev/null)" \
 	"vmfs 9p-stdio: cannot connect to $T/none.sock: No such file or directory (is vmfs running, with --9p-socket or p9_socket naming it?)" \
 	"9p-stdio without a socket says so"
