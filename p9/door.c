@@ -223,9 +223,18 @@ static void accept_some(struct p9door *d, bool tcp)
 		int fd = accept4(tcp ? d->tcpfd : d->unixfd, tcp ? (struct sockaddr *)&sa : NULL,
 				 tcp ? &len : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				p9door_log(d, "error: 9p: cannot accept a connection: %s",
-					   strerror(errno));
+			int e = errno;
+			/* out of descriptors or memory, the connection stays queued and the
+			 * listener readable: it rests until the next tick rather than wake the loop
+			 * without end */
+			bool full = e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS;
+			if (full) {
+				epoll_ctl(d->ep, EPOLL_CTL_DEL, tcp ? d->tcpfd : d->unixfd, NULL);
+				d->resting |= tcp ? 1 : 2;
+			}
+			if (full || (e != EAGAIN && e != EINTR && e != ECONNABORTED))
+				p9door_log(d, "error: 9p: cannot accept a connection: %s%s",
+					   strerror(e), full ? " (the next try in 2 s)" : "");
 			return;
 		}
 		if (tcp)
@@ -261,9 +270,16 @@ int p9door_run(void *arg)
 	return 0;
 }
 
-static int door_tick(void *arg)
+static int watch(struct p9door *d, int fd, enum src_kind *k);
+
+int p9door_tick(void *arg)
 {
-	p9door_log_flush(arg, time(NULL));
+	struct p9door *d = arg;
+	p9door_log_flush(d, time(NULL));
+	if ((d->resting & 1) && !watch(d, d->tcpfd, &d->tcp_kind))
+		d->resting &= ~1;
+	if ((d->resting & 2) && !watch(d, d->unixfd, &d->unix_kind))
+		d->resting &= ~2;
 	return 0;
 }
 
@@ -390,7 +406,7 @@ static int door_attach(void *self, struct loop *l)
 {
 	struct p9door *d = self;
 	int r = loop_add_fd(l, d->ep, p9door_run, d);
-	return r ? r : loop_add_timer(l, 2000, door_tick, d);
+	return r ? r : loop_add_timer(l, 2000, p9door_tick, d);
 }
 
 /* The loop has ended: what connections wait for is abandoned, they close. */

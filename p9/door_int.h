@@ -45,6 +45,7 @@ struct p9door {
 	int ep; /* the inner epoll: listeners and links; the loop watches it */
 	enum src_kind tcp_kind, unix_kind;
 	int tcpfd, unixfd;
+	unsigned resting; /* listeners out of the epoll until the tick: 1 TCP, 2 the socket */
 	char addr[64];
 	char sock[108];
 	dev_t sock_dev;
@@ -68,6 +69,8 @@ void p9door_log_flush(struct p9door *d, time_t now);
 /* The inner epoll is ready (the loop's callback; a test calls it by hand): each event, then
  * the links that ended are closed. */
 int p9door_run(void *arg);
+/* Every 2 s: the log's window, and listeners that rested (out of descriptors) watched again. */
+int p9door_tick(void *arg);
 
 /* A connection accepted (fd non-blocking) for who, acting as cred and groups; the door owns
  * it now. 0 or -errno (fd closed). */

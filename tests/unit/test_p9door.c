@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -260,6 +262,22 @@ int main(void)
 	for (int i = 0; i < 20; i++)
 		p9door_run(D);
 	ok(D->nlinks == before - (P9_CONNS_PER_PEER - 1), "the peers gone, their connections go");
+	/* out of descriptors: the listener rests until the tick, then the peer is served */
+	struct rlimit was, low;
+	getrlimit(RLIMIT_NOFILE, &was);
+	int lowest = dup(0);
+	close(lowest);
+	low = (struct rlimit){lowest + 1, was.rlim_max};
+	setrlimit(RLIMIT_NOFILE, &low);
+	int e = connect_unix(); /* takes the last descriptor: the door's accept has none */
+	p9door_run(D);
+	struct epoll_event ev;
+	ok(e >= 0 && D->resting == 2 && epoll_wait(D->ep, &ev, 1, 0) == 0,
+	   "out of descriptors (EMFILE): the socket's listener rests, the loop is not woken");
+	setrlimit(RLIMIT_NOFILE, &was);
+	p9door_tick(D);
+	ok(D->resting == 0 && hello(e, 0), "at the tick it is watched again: the peer is served");
+	close(e);
 	close(u);
 	close(t);
 	close(t2);
