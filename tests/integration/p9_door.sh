@@ -20,8 +20,8 @@ cp "$XWRITE" "$T/xwrite"
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 SOCK=$T/9p.sock
 start() { # start [ARGS]: vmfs with the socket and TCP on a free port
-	local try
-	for try in 1 2 3; do
+	local _
+	for _ in 1 2 3; do
 		PORT=$(free_port)
 		vmfs_start -o allow_other --images "$T/images" --9p "127.0.0.1:$PORT" \
 			--9p-socket "$SOCK" "$@" && return 0
