@@ -42,6 +42,7 @@ static struct vfuse {
 	struct fuse_session *se;
 	struct parked *interrupted; /* answered after the current request: see on_interrupt */
 	const char *mountpoint;
+	bool notifying; /* between attach and close: the kernel may be told of removals */
 } F;
 
 static struct vcred req_cred(fuse_req_t req)
@@ -470,16 +471,30 @@ static void on_obj_remove(void *arg, const struct object *o)
 	notify_inval(node_ino(dir, o->ns->slot, 0), o->name);
 }
 
+/* A namespace removed through another door (9P, HTTP): the kernel forgets its name now,
+ * not when its entry expires. The model cannot unsubscribe: F.notifying says when. */
+static int on_model_event(void *ctx, struct model *m, const struct model_ev *ev)
+{
+	if (ev->kind == MEV_NS_REMOVED && F.notifying)
+		notify_inval(node_ino(VK_NSDIR, 0, 0), ev->ns->name);
+	/* the events one subscriber owns are not this one's: 1 passes them on */
+	return ev->kind == MEV_NS_KEY || ev->kind == MEV_CFG_REACH ? 1 : 0;
+}
+
 static int fuse_attach(void *self, struct loop *l)
 {
 	F.v->m.on_remove = on_obj_remove;
 	notify_start(F.se);
+	F.notifying = true;
+	if (model_subscribe(&F.v->m, on_model_event, NULL))
+		return -1;
 	return loop_add_fd(l, fuse_session_fd(F.se), on_fuse_readable, NULL);
 }
 
 static void fuse_close(void *self)
 {
 	answer_interrupted();
+	F.notifying = false;
 	notify_stop();
 	F.v->m.on_remove = NULL;
 	evlog_add(&F.v->log, "unmounting %s", F.mountpoint);
