@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The checks a 9P server exporting a vmfs tree must pass, through tests/tools/p9client.py:
+# The checks a 9P server exporting a vmfs tree must pass, through tests/tools/p9client.py (a
+# library: tests/run runs no *_lib.sh itself):
 # sourced by a test after lib.sh, with P9 set to the client and its transport, e.g.
 #   P9=(python3 "$ROOT/tests/tools/p9client.py" --tcp 127.0.0.1:$PORT --aname /x)
 # Paths are relative to the attached root (vmfs's mount point); $M is the same tree through
