@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # diod (Debian's 9P2000.L server) exporting the FUSE mount: the peer vmfs's own 9P door is
-# compared with (p9_door.sh runs the same checks, tests/integration/p9_checks.sh). Over TCP
+# compared with (p9_door.sh runs the same checks, tests/integration/p9_lib.sh). Over TCP
 # on loopback, over diod's Unix socket, and over a pipe pair (diod -r/-w, as under ssh).
 # The known difference: diod cannot cancel a console read that waits (issue 17).
 . "$(dirname "$0")/lib.sh"
@@ -9,7 +9,7 @@ command -v diod >/dev/null || { echo "not ok 1 - diod is installed (./setup --de
 command -v qemu-system-x86_64 >/dev/null || { echo "not ok 1 - qemu-system-x86_64 is installed"; exit 1; }
 use_busybox_image
 cp "$ROOT/build/boot/vmlinuz" "$ROOT/build/boot/initrd" "$T/images/" || exit 1
-. "$ROOT/tests/integration/p9_checks.sh"
+. "$ROOT/tests/integration/p9_lib.sh"
 DIOD_PIDS=()
 diod_stop() { # diod first: a server holding the mount keeps it busy
 	local p

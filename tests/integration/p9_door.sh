@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vmfs's own 9P door (p9/door.c) driven by tests/tools/p9client.py over TCP, over the Unix
-# socket and through `vmfs 9p-stdio`: the checks diod passes too (p9_checks.sh: reads equal
+# socket and through `vmfs 9p-stdio`: the checks diod passes too (p9_lib.sh: reads equal
 # the mount's, ctl answers on their fid, EBUSY as errno 16, mkdir/rmdir, a VM's screenshot, a
 # console read after typing), then what only the door does: Tflush of a parked console read
 # at once; the socket's peer acting as its own user (nobody: refused where the mount refuses
@@ -12,7 +12,7 @@ PY=/usr/bin/python3 # the system's: another user may not reach a python under /r
 [ -x "$PY" ] || PY=$(command -v python3)
 use_busybox_image
 use_boot_image
-. "$ROOT/tests/integration/p9_checks.sh"
+. "$ROOT/tests/integration/p9_lib.sh"
 chmod 755 "$T" # mktemp made it 0700: nobody could not reach the socket
 cp "$P9CLIENT" "$T/p9client.py" # run by nobody: the checkout may be root's only
 cp "$VMFS" "$T/vmfs-relay"

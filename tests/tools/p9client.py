@@ -14,7 +14,7 @@ As a command (prints what a shell test compares):
   cat PATH | write PATH TEXT | ctl PATH TEXT | ls PATH | stat PATH | mkdir PATH | rmdir PATH
   get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
 PATH is relative to the attached root ('/' or '' is the root itself). A Rlerror prints
-`errno N: strerror` on stdout and exits 1.
+`errno N: strerror` on stdout and exits 1 (ctl prints the answer read back after it).
 """
 import argparse
 import errno as errnomod
@@ -33,7 +33,6 @@ MSIZE = 128 * 1024
 IOHDR = 24  # kept free of an Rread's data, as Linux does (diod refuses a count over msize - 24)
 
 # message types (T; the R is T + 1)
-TLERROR = 6
 RLERROR = 7
 TSTATFS, TLOPEN, TLCREATE, TGETATTR, TSETATTR = 8, 12, 14, 24, 26
 TREADDIR, TMKDIR, TUNLINKAT = 40, 72, 76
