@@ -153,8 +153,8 @@ static int request(struct vhandle *h, enum rop op, const char *data, size_t len)
 	rr->done = false;
 	rr->err = 0;
 	rr->refs++;
-	if (rr->w) { /* a console's worker: its path is made here */
-		snprintf(j->path, sizeof(j->path), "%.3000s/%.1000s", h->n.ro->mb->root, rel);
+	if (rr->w) { /* a console's worker */
+		snprintf(j->path, sizeof(j->path), "%s", rel);
 		rworker_submit(rr->w, j, STREAM_MS);
 	} else {
 		member_job(h->n.ro->mb, j, rel, REMOTE_MS);
@@ -196,7 +196,7 @@ static int remote_open(struct vmfs *v, struct vhandle *h, int flags)
 	int acc = h->flags & O_ACCMODE;
 	if (is_console(&h->n) && acc == O_RDONLY) {
 		/* its reads wait for output: a worker of its own, the descriptor kept open */
-		if (!(rr->w = rworker_new(&v->m)))
+		if (!(rr->w = member_worker_new(h->n.ro->mb)))
 			return -ENOMEM;
 		return request(h, ROP_TAIL, NULL, 0);
 	}

@@ -19,80 +19,22 @@
 #include "p9/msg.h"
 #include "p9/srv.h"
 #include "runtime/model.h"
+#include "tests/unit/p9_harness.h"
 #include "tests/unit/tap.h"
-#include "vmfs/vreq.h"
-
-static struct vmfs v;
-
-/* The server side of one connection, until the client closes it. */
-struct server {
-	int fd;
-	pthread_t t;
-	int flushes;     /* Tflush messages it took */
-	int waiting;     /* requests still parked when the client went */
-};
-
-static void srv_send(void *ctx, const uint8_t *buf, size_t len)
-{
-	struct server *s = ctx;
-	while (len) {
-		ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= n;
-	}
-}
-
-static int read_full(int fd, uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = read(fd, p, len);
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static void *serve(void *arg)
-{
-	struct server *s = arg;
-	struct vcred root = {0};
-	struct p9_conn *c = p9_conn_new(&v, &root, srv_send, s);
-	static uint8_t buf[P9_MAXMSIZE];
-	const char *why;
-	while (c && read_full(s->fd, buf, 4) == 0) {
-		long size = p9_frame_size(buf, P9_MAXMSIZE, &why);
-		if (size < 0 || read_full(s->fd, buf + 4, size - 4))
-			break;
-		if (buf[4] == P9_TFLUSH)
-			s->flushes++;
-		if (p9_conn_input(c, buf, size))
-			break;
-	}
-	s->waiting = c ? p9_conn_waiting(c) : -1;
-	p9_conn_free(c);
-	close(s->fd);
-	return NULL;
-}
 
 static struct p9c *start(struct server *s)
 {
 	int sv[2];
-	memset(s, 0, sizeof(*s));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return NULL;
-	s->fd = sv[1];
-	pthread_create(&s->t, NULL, serve, s);
+	harness_serve(s, sv[1], -1);
 	return p9c_new(sv[0], sv[0]);
 }
 
 static void stop(struct server *s, struct p9c *c)
 {
 	p9c_free(c);
-	pthread_join(s->t, NULL);
+	harness_stop(s);
 }
 
 /* The whole file at path, as the cluster's ROP_READ reads it. */
@@ -269,17 +211,8 @@ int main(void)
 	char dir[] = "/tmp/test_p9client.XXXXXX";
 	if (!mkdtemp(dir))
 		return 1;
-	char state[256], images[256], err[256];
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(images, sizeof(images), "%s/images", dir);
-	mkdir(state, 0700);
-	mkdir(images, 0700);
-	evlog_init(&v.log, open(dir, O_RDONLY | O_DIRECTORY), "log");
-	struct ns *ns;
-	char *names[] = {"c1"};
-	int ready = model_open(&v.m, state, images, err, sizeof(err)) == 0 &&
-		    ns_create(&v.m, "lab", 0, 0, 0755, &ns, err, sizeof(err)) == 0 &&
-		    obj_create_many(&v.m, ns, OT_CT, names, 1, NULL, err, sizeof(err)) == 0;
+	char err[256];
+	int ready = harness_model(dir, err, sizeof(err));
 	ok(ready, "a model with lab/c1 (BUILDING)%s%s", ready ? "" : ": ", ready ? "" : err);
 	if (ready) {
 		session();
