@@ -16,6 +16,7 @@
 #include "p9/msg.h"
 #include "p9/srv.h"
 #include "runtime/model.h"
+#include "runtime/net.h"
 #include "vmfs/vreq.h"
 
 static struct vmfs v;
@@ -120,6 +121,7 @@ static bool harness_model(const char *dir, char *err, size_t errlen)
 	evlog_init(&v.log, open(dir, O_RDONLY | O_DIRECTORY), "log");
 	struct ns *ns;
 	char *names[] = {"c1"};
+	net_subscribe(&v.m); /* as vmfs does: VLAN aliases (vlans/) are kept and freed */
 	return model_open(&v.m, state, images, err, errlen) == 0 &&
 	       ns_create(&v.m, "lab", 0, 0, 0755, &ns, err, errlen) == 0 &&
 	       obj_create_many(&v.m, ns, OT_CT, names, 1, NULL, err, errlen) == 0;
