@@ -174,5 +174,11 @@ ok "the namespace spans h2" "$XWRITE" "$D/hosts" "h2"
 ok "remove h1" "$XWRITE" "$M/hosts/ctl" "remove h1"
 ok "h1's sshfs mount goes" wait_for 5 sh -c "! grep -q ' $S/members/h1 ' /proc/mounts"
 is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl h2 $(hostname) " "hosts/ no longer lists them"
+
+# the head restarts: members.conf gives h2 back, over 9P
+vmfs_stop
+vmfs_start --conf "$T/head.conf" --images "$T/images" || exit 1
+ok "after a restart of the head, h2 is up again over 9P" wait_for 10 sh -c "grep -q '^up since' '$M/hosts/h2/state'"
+is "$(awk '$1 == "transport"' "$M/hosts/h2/info")" "transport 9p over TCP to $CLUSTER_ADDR_2:$CLUSTER_P9_PORT" "by the same transport"
 vmfs_stop
 done_testing
