@@ -153,6 +153,8 @@ static void admit_tcp(struct p9door *d, int fd, const struct sockaddr_in *sa)
 			  : !peer_listed(d, addr)   ? "its address is not in p9_peers"
 						    : too_many(d, true, addr, 0);
 	struct vcred cred = {.uid = d->tcp_who.uid, .gid = d->tcp_who.gid, .umask = 022};
+	int one = 1; /* a peer gone without a word does not hold its place for ever */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	if (why) {
 		p9door_log(d, "error: 9p: a connection from %s: refused: %s", who, why);
 		close(fd);

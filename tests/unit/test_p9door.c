@@ -179,6 +179,54 @@ int main(void)
 	   "its content read: %.*s", rep.count > 0 ? (int)rep.count - 1 : 0,
 	   (const char *)rep.data);
 
+	/* a client that sends without reading: its requests wait unread once the replies
+	 * queued pass P9_OUT_SOFT; none is lost, and the door never blocks */
+	fcntl(u, F_SETFL, O_NONBLOCK);
+	struct p9_msg rd = {.type = P9_TREAD, .fid = 1, .count = 4000, .tag = 1};
+	uint8_t req[64];
+	long reqlen = p9_encode(&rd, req, sizeof(req));
+	long sent = 0, most = 0;
+	for (int stuck = 0; stuck < 50 && sent < 500000;) {
+		if (write(u, req, reqlen) == reqlen) {
+			sent++;
+			stuck = 0;
+		} else {
+			stuck++;
+		}
+		if (sent % 64 == 0 || stuck)
+			p9door_run(D);
+		most = D->links->outlen > (size_t)most ? (long)D->links->outlen : most;
+	}
+	ok(sent > 1000 && most <= P9_OUT_SOFT + 8192,
+	   "%ld requests sent unread: at most %ld bytes of replies queued (the bound %d)", sent,
+	   most, P9_OUT_SOFT);
+	long answered = 0;
+	static uint8_t drain[65536];
+	size_t have = 0;
+	for (int idle = 0; idle < 200 && answered < sent;) {
+		p9door_run(D);
+		ssize_t k = read(u, drain + have, sizeof(drain) - have);
+		if (k <= 0) {
+			idle++;
+			usleep(1000);
+			continue;
+		}
+		idle = 0;
+		have += k;
+		size_t off = 0;
+		while (have - off >= 4) {
+			size_t size = drain[off] | drain[off + 1] << 8 | drain[off + 2] << 16;
+			if (have - off < size)
+				break;
+			answered++;
+			off += size;
+		}
+		memmove(drain, drain + off, have - off);
+		have -= off;
+	}
+	ok(answered == sent, "read at last, every one is answered (%ld)", answered);
+	fcntl(u, F_SETFL, 0);
+
 	int t = connect_tcp("127.0.0.1");
 	ok(t >= 0 && hello(t, 0), "over TCP from 127.0.0.1 (listed): version and attach");
 	int t2 = connect_tcp("127.0.0.2");
