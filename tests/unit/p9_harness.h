@@ -5,9 +5,12 @@
 #ifndef VMFS_TESTS_P9_HARNESS_H
 #define VMFS_TESTS_P9_HARNESS_H
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +20,7 @@
 #include "p9/srv.h"
 #include "runtime/model.h"
 #include "runtime/net.h"
+#include "tests/unit/tap.h"
 #include "vmfs/vreq.h"
 
 static struct vmfs v;
@@ -125,5 +129,38 @@ static bool harness_model(const char *dir, char *err, size_t errlen)
 	return model_open(&v.m, state, images, err, errlen) == 0 &&
 	       ns_create(&v.m, "lab", 0, 0, 0755, &ns, err, errlen) == 0 &&
 	       obj_create_many(&v.m, ns, OT_CT, names, 1, NULL, err, errlen) == 0;
+}
+
+/* The test's start: SIGPIPE ignored (a peer gone is an error, as in vmfs), dir made from its
+ * template (XXXXXX), the model in it. */
+static bool harness_open(char *dir)
+{
+	char err[256] = "mkdtemp failed";
+	signal(SIGPIPE, SIG_IGN);
+	bool ready = mkdtemp(dir) && harness_model(dir, err, sizeof(err));
+	ok(ready, "a model with lab/c1 (BUILDING)%s%s", ready ? "" : ": ", ready ? "" : err);
+	return ready;
+}
+
+static void harness_close(const char *dir)
+{
+	char rm[128];
+	model_close(&v.m);
+	close(v.log.dirfd);
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	ok(system(rm) == 0, "cleaned up");
+}
+
+/* A TCP listener on a free port of 127.0.0.1. */
+static inline int harness_listen(int *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl))
+		return -1;
+	*port = ntohs(sa.sin_port);
+	return fd;
 }
 #endif

@@ -207,22 +207,12 @@ static void silent(void)
 
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
 	char dir[] = "/tmp/test_p9client.XXXXXX";
-	if (!mkdtemp(dir))
-		return 1;
-	char err[256];
-	int ready = harness_model(dir, err, sizeof(err));
-	ok(ready, "a model with lab/c1 (BUILDING)%s%s", ready ? "" : ": ", ready ? "" : err);
-	if (ready) {
+	if (harness_open(dir)) {
 		session();
 		parked();
 		silent();
 	}
-	model_close(&v.m);
-	close(v.log.dirfd);
-	char rm[128];
-	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
-	ok(system(rm) == 0, "cleaned up");
+	harness_close(dir);
 	return tap_done();
 }

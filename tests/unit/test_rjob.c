@@ -62,22 +62,10 @@ static struct result *job(struct rworker *w, enum rop op, const char *path, cons
 	return r;
 }
 
-static int listen_lo(int *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl))
-		return -1;
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 static void workers(void)
 {
 	struct server s;
-	int port, lfd = listen_lo(&port);
+	int port, lfd = harness_listen(&port);
 	harness_serve(&s, -1, lfd);
 	struct rtarget tg = {.kind = RK_9P_TCP};
 	snprintf(tg.host, sizeof(tg.host), "127.0.0.1");
@@ -124,7 +112,7 @@ static void workers(void)
 	ok(s.conns == 2, "one connection a worker (%d)", s.conns);
 
 	/* a door that takes the connection and never answers */
-	lfd = listen_lo(&port);
+	lfd = harness_listen(&port);
 	snprintf(tg.port, sizeof(tg.port), "%d", port);
 	w = rworker_new_to(&v.m, &tg);
 	t0 = p9c_now_ms();
@@ -142,23 +130,13 @@ static void workers(void)
 
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
 	char dir[] = "/tmp/test_rjob.XXXXXX";
-	if (!mkdtemp(dir))
-		return 1;
-	char err[256];
-	int ready = harness_model(dir, err, sizeof(err));
-	v.m.rtep = epoll_create1(EPOLL_CLOEXEC); /* as run_init makes it: workers answer there */
-	ok(ready && v.m.rtep >= 0, "a model with lab/c1 (BUILDING)%s%s", ready ? "" : ": ", ready ? "" : err);
-	if (ready)
+	if (harness_open(dir)) {
+		v.m.rtep = epoll_create1(EPOLL_CLOEXEC); /* as run_init makes it: workers answer there */
 		workers();
-	usleep(300000); /* the abandoned workers' threads end (their connection's deadline) */
-	close(v.m.rtep);
-	v.m.rtep = -1;
-	model_close(&v.m);
-	close(v.log.dirfd);
-	char rm[128];
-	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
-	ok(system(rm) == 0, "cleaned up");
+		usleep(300000); /* the abandoned workers' threads end (their connection's deadline) */
+		close(v.m.rtep);
+	}
+	harness_close(dir);
 	return tap_done();
 }

@@ -74,18 +74,6 @@ static void urls(void)
 	is_str(a, "", "a host name: none");
 }
 
-static int listen_lo(int *port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl))
-		return -1;
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 static struct rtrans *transport(enum rkind kind, int port)
 {
 	struct rtarget tg = {.kind = kind};
@@ -192,7 +180,7 @@ static void fake_ssh(const char *dir, const char *self, int port, bool works)
 static void over_ssh(const char *dir, const char *self)
 {
 	struct server s;
-	int port, lfd = listen_lo(&port);
+	int port, lfd = harness_listen(&port);
 	harness_serve(&s, -1, lfd);
 	fake_ssh(dir, self, port, true);
 	struct rtarget tg = {.kind = RK_9P_SSH};
@@ -226,7 +214,7 @@ static void over_ssh(const char *dir, const char *self)
 static void over_tcp(void)
 {
 	struct server s;
-	int port, lfd = listen_lo(&port);
+	int port, lfd = harness_listen(&port);
 	harness_serve(&s, -1, lfd);
 	struct rtrans *t = transport(RK_9P_TCP, port);
 	operations(t, "9p");
@@ -244,7 +232,7 @@ static void over_tcp(void)
 	t->ops->free(t);
 
 	/* a listener that never accepts: the connection is made (backlog), no answer comes */
-	lfd = listen_lo(&port);
+	lfd = harness_listen(&port);
 	t = transport(RK_9P_TCP, port);
 	uint64_t t0 = p9c_now_ms();
 	soon(t, 300);
@@ -261,26 +249,16 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--relay"))
 		return relay(atoi(argv[2]));
-	signal(SIGPIPE, SIG_IGN);
 	urls();
-	char dir[] = "/tmp/test_rtrans.XXXXXX";
-	if (!mkdtemp(dir))
-		return 1;
-	char err[256], self[4096], path[8192];
+	char dir[] = "/tmp/test_rtrans.XXXXXX", self[4096], path[8192];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = 0;
-	snprintf(path, sizeof(path), "%s/bin:%s", dir, getenv("PATH") ? getenv("PATH") : "/bin");
-	setenv("PATH", path, 1);
-	int ready = harness_model(dir, err, sizeof(err));
-	ok(ready, "a model with lab/c1 (BUILDING)%s%s", ready ? "" : ": ", ready ? "" : err);
-	if (ready) {
+	if (harness_open(dir)) {
+		snprintf(path, sizeof(path), "%s/bin:%s", dir, getenv("PATH") ? getenv("PATH") : "/bin");
+		setenv("PATH", path, 1);
 		over_tcp();
 		over_ssh(dir, self);
 	}
-	model_close(&v.m);
-	close(v.log.dirfd);
-	char rm[128];
-	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
-	ok(system(rm) == 0, "cleaned up");
+	harness_close(dir);
 	return tap_done();
 }
