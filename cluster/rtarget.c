@@ -153,5 +153,5 @@ void rtarget_text(const struct rtarget *t, bool sshfs, char *out, size_t len)
 		snprintf(out, len, "9p over ssh to %s%s%s (vmfs 9p-stdio)", t->host,
 			 *t->port ? " port " : "", t->port);
 	else
-		snprintf(out, len, "%s, mounted at %s", sshfs ? "sshfs" : "a mounted tree", t->root);
+		snprintf(out, len, "%s %s", sshfs ? "sshfs, mounted at" : "a tree mounted at", t->root);
 }

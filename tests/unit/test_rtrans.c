@@ -72,6 +72,16 @@ static void urls(void)
 	is_str(a, "fd00::3", "of a 9p+ssh:// one");
 	rtarget_url_addr("9p://h2.lan", a, sizeof(a));
 	is_str(a, "", "a host name: none");
+	char text[512];
+	rtarget_parse("/mnt/h1", NULL, NULL, &t, err, sizeof(err));
+	rtarget_text(&t, false, text, sizeof(text));
+	is_str(text, "a tree mounted at /mnt/h1", "how it is reached: a path");
+	rtarget_parse("9p://[fd00::2]:9000", NULL, NULL, &t, err, sizeof(err));
+	rtarget_text(&t, false, text, sizeof(text));
+	is_str(text, "9p over TCP to [fd00::2]:9000", "9p://");
+	rtarget_parse("9p+ssh://root@h1:2222", NULL, NULL, &t, err, sizeof(err));
+	rtarget_text(&t, false, text, sizeof(text));
+	is_str(text, "9p over ssh to root@h1 port 2222 (vmfs 9p-stdio)", "9p+ssh://");
 }
 
 static struct rtrans *transport(enum rkind kind, int port)
