@@ -222,6 +222,11 @@ static int ensure(struct r9p *p)
 	e = p9c_connect(p->c, MSIZE, "root", &p->root);
 	if (e) {
 		snprintf(p->t.why, sizeof(p->t.why), "9p: %s", *p9c_why(p->c) ? p9c_why(p->c) : strerror(-e));
+		/* a door closes a peer it does not take before any answer */
+		if ((e == -ECONNRESET || e == -EPIPE) && p->tg.kind == RK_9P_TCP)
+			snprintf(p->t.why, sizeof(p->t.why), "9p: %.200s:%s closed the connection "
+				 "unanswered (is this host's address in the member's p9_peers? its "
+				 "host/log says why)", p->tg.host, p->tg.port);
 		if (p->ssh > 0)
 			ssh_reason(p);
 		hang_up(p);

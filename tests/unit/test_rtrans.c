@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +223,14 @@ static void over_ssh(const char *dir, const char *self)
 	sb_free(&out);
 }
 
+static void *accept_close(void *arg)
+{
+	int fd = accept((int)(intptr_t)arg, NULL, NULL);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 static void over_tcp(void)
 {
 	struct server s;
@@ -240,6 +250,19 @@ static void over_tcp(void)
 	ok(r == -ECONNREFUSED && strstr(t->why, "connect to 127.0.0.1:"), "a door not there: %s",
 	   t->why);
 	t->ops->free(t);
+
+	/* a door that does not take this peer: it closes the connection before any answer */
+	lfd = harness_listen(&port);
+	pthread_t closer;
+	pthread_create(&closer, NULL, accept_close, (void *)(intptr_t)lfd);
+	t = transport(RK_9P_TCP, port);
+	soon(t, 2000);
+	r = t->ops->read(t, "version", &out);
+	ok((r == -ECONNRESET || r == -EPIPE) && strstr(t->why, "p9_peers"), "a door that refuses this host: %s",
+	   t->why);
+	t->ops->free(t);
+	pthread_join(closer, NULL);
+	close(lfd);
 
 	/* a listener that never accepts: the connection is made (backlog), no answer comes */
 	lfd = harness_listen(&port);
