@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +15,6 @@
 #include "cluster/rtrans.h"
 #include "runtime/model.h"
 
-#define READ_MAX (16u << 20)
 #define TAIL_CALL_MS 5000
 
 struct rworker {
