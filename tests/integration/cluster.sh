@@ -27,12 +27,10 @@ sshfs_options = IdentityFile=$CLUSTER_KEY,UserKnownHostsFile=$CLUSTER_KNOWN,Iden
 EOF
 vmfs_start --conf "$T/head.conf" --images "$T/images" || exit 1
 D=$M/ns/default
-url1=ssh://root@$CLUSTER_ADDR_1$CLUSTER_MNT_1
-url2=9p://$CLUSTER_ADDR_2:$CLUSTER_P9_PORT
-url3=9p+ssh://root@$CLUSTER_ADDR_3$CLUSTER_SOCK_3
+urls=("" "ssh://root@$CLUSTER_ADDR_1$CLUSTER_MNT_1" "9p://$CLUSTER_ADDR_2:$CLUSTER_P9_PORT"
+	"9p+ssh://root@$CLUSTER_ADDR_3$CLUSTER_SOCK_3")
 for i in 1 2 3; do
-	url=$(eval echo "\$url$i")
-	ok "hosts/ctl: add h$i $url" "$XWRITE" "$M/hosts/ctl" "add h$i $url"
+	ok "hosts/ctl: add h$i ${urls[$i]}" "$XWRITE" "$M/hosts/ctl" "add h$i ${urls[$i]}"
 done
 for i in 1 2 3; do
 	ok "h$i is up" wait_for 15 sh -c "grep -q '^up since' '$M/hosts/h$i/state'"
@@ -41,7 +39,7 @@ is "$(awk '$1 == "transport"' "$M/hosts/h1/info")" "transport sshfs, mounted at 
 is "$(awk '$1 == "transport"' "$M/hosts/h2/info")" "transport 9p over TCP to $CLUSTER_ADDR_2:$CLUSTER_P9_PORT" "hosts/h2/info: 9P over TCP"
 is "$(awk '$1 == "transport"' "$M/hosts/h3/info")" "transport 9p over ssh to root@$CLUSTER_ADDR_3 (vmfs 9p-stdio)" "hosts/h3/info: 9P over ssh"
 is "$(awk '$1 == "name" { print $2 }' "$M/hosts/h3/info")" "h3" "hosts/h3/info is h3's host/info, read over 9P"
-like "$(cat "$S/members/members.conf")" "h2 $url2" "members.conf keeps the URL"
+like "$(cat "$S/members/members.conf")" "h2 ${urls[2]}" "members.conf keeps the URL"
 like "$(cat "$M/hosts/h2/state")" "^up since [0-9T:-]+Z, [0-9]+ ms$" "hosts/h2/state: up, since when, the round trip"
 is "$(awk '$1 == "name" { print $2 }' "$M/hosts/h2/info")" "h2" "hosts/h2/info is h2's host/info"
 is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl h1 h2 h3 $(hostname) " "hosts/ lists the members and this host"
@@ -87,7 +85,7 @@ ok "a follow of $o2's console (on h2) has a 9P connection of its own" wait_for 2
 kill "$follower"
 wait "$follower"
 fewer() { [ "$(conns)" -le "$before" ]; }
-ok "stopped, it lets the connection go within 1 s" wait_for 1 fewer
+ok "stopped, it lets the connection go (within 2 s: its next poll)" wait_for 2 fewer
 ok "and the console reads as before" wait_for 5 console_has "$D/containers/$o2" seen42
 ok "kill c5 through its ctl" "$XWRITE" "$D/containers/c5/ctl" kill
 is "$(cluster_ssh "${h#h}" cat "$(cluster_var MNT "${h#h}")/ns/default/containers/c5/state")" "QUIT" "it is QUIT on $h itself"
