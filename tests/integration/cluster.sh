@@ -104,6 +104,9 @@ for i in 1 2 3; do
 	is "$(errno_of "$D/containers/$o/ctl" "pause")" "$want" "h$i: a pause of QUIT $o refused through the head: $want"
 	like "$("$XWRITE" -r "$D/containers/$o/ctl" "pause")" "^error: .*$o is QUIT: pause needs it RUNNING" \
 		"h$i: and the member's answer reads back on the same descriptor at the head"
+	is "$(errno_of "$D/ctl" "pause $o")" "$want" "h$i: through the namespace's ctl too: $want"
+	like "$("$XWRITE" -r "$D/ctl" "pause $o")" "h$i: .*$o is QUIT: pause needs it RUNNING" \
+		"h$i: its answer names the member and says why"
 done
 
 # VLANs across hosts: LAN1 on h1 and h2 talks, LAN2 on h3 does not reach it
