@@ -29,6 +29,23 @@
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
 
+/* Under an NFS server (nfs_export, docs/export.md) a refusal must end: nfs-ganesha turns
+ * EBUSY and ETIMEDOUT into NFS4ERR_DELAY, which clients retry for ever. EPERM becomes
+ * NFS4ERR_PERM on every operation and every client gives it back as EPERM; ETXTBSY would
+ * say "busy" but ganesha answers NFS4ERR_LOCKED to a write and NFS4ERR_SHARE_DENIED to the
+ * rest. EIO is NFS4ERR_IO. Only the number on the wire changes, at reply time: the log
+ * keeps the reason in words. Every reply below goes through here (the #define). */
+static bool nfs_errnos;
+static int reply_err(fuse_req_t req, int err)
+{
+	if (nfs_errnos && err == EBUSY)
+		err = EPERM;
+	else if (nfs_errnos && err == ETIMEDOUT)
+		err = EIO;
+	return fuse_reply_err(req, err);
+}
+#define fuse_reply_err reply_err
+
 /* A read or write that may wait (a console with nothing yet, a ctl command that goes on). */
 struct parked {
 	struct vreq q; /* first: respond's q is the parked request */
@@ -509,6 +526,7 @@ int fuse_door_options(struct fuse_args *args, const struct vmfs_conf *conf)
 		return -1;
 	if (conf->allow_other && fuse_opt_add_arg(args, "-oallow_other") < 0)
 		return -1;
+	nfs_errnos = conf->nfs_export;
 	if (*conf->options) {
 		char *o = NULL;
 		if (asprintf(&o, "-o%s", conf->options) < 0 || fuse_opt_add_arg(args, o) < 0) {

@@ -25,7 +25,7 @@
 struct cli {
 	char *conf, *state, *images, *web, *web_passwd, *web_cert, *web_key; /* strdup()ed */
 	char *web_hosts; /* every --web-host, joined with commas */
-	int help, version, web_insecure;
+	int help, version, web_insecure, nfs_export;
 };
 
 #define CLI_OPT(t, p) {t, offsetof(struct cli, p), 1}
@@ -41,6 +41,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("--web-cert=%s", web_cert),
 	CLI_OPT("--web-key=%s", web_key),
 	CLI_OPT("--web-insecure", web_insecure),
+	CLI_OPT("--nfs-export", nfs_export),
 	FUSE_OPT_KEY("--web-host=%s", KEY_WEB_HOST),
 	CLI_OPT("-h", help),            CLI_OPT("--help", help),
 	CLI_OPT("-V", version),         CLI_OPT("--version", version),
@@ -125,6 +126,8 @@ static void usage(FILE *out)
 		"                  (the token in STATE/web-token is still asked for)\n"
 		"  --web-host NAME a name the Host header may give (besides the address and\n"
 		"                  localhost); repeatable\n"
+		"  --nfs-export    the mount is exported over NFS (nfs-ganesha): a refusal NFS\n"
+		"                  would have clients retry for ever (EBUSY) ends (docs/export.md)\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
@@ -173,6 +176,7 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cl
 		return 2;
 	}
 	conf->web_insecure |= cli->web_insecure;
+	conf->nfs_export |= cli->nfs_export;
 	conf->debug |= fo->debug;
 	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */
 	if (!*conf->mountpoint) {
