@@ -77,8 +77,8 @@ static int node_of(fuse_ino_t ino, struct vnode *n) { return node_from_ino(F.v, 
 
 static void reply_entry(fuse_req_t req, struct vreq *q, const struct vnode *n)
 {
-	struct fuse_entry_param e = {.ino = n->ino, .attr_timeout = ATTR_TIMEOUT,
-				     .entry_timeout = ENTRY_TIMEOUT};
+	struct fuse_entry_param e = {.ino = n->ino, .generation = node_generation(F.v, n),
+				     .attr_timeout = ATTR_TIMEOUT, .entry_timeout = ENTRY_TIMEOUT};
 	int r = vreq_getattr(q, n, &e.attr);
 	if (r) {
 		node_forget(F.v, n->ino, 1);
@@ -242,8 +242,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, -r);
 		return;
 	}
-	struct fuse_entry_param e = {.ino = n.ino, .attr_timeout = ATTR_TIMEOUT,
-				     .entry_timeout = ENTRY_TIMEOUT};
+	struct fuse_entry_param e = {.ino = n.ino, .generation = node_generation(F.v, &n),
+				     .attr_timeout = ATTR_TIMEOUT, .entry_timeout = ENTRY_TIMEOUT};
 	/* an images/ path swapped for a symlink since: the kernel would take no attributes,
 	 * and drop the open without a release */
 	if ((r = vreq_getattr(&q, &n, &e.attr))) {
@@ -438,6 +438,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * value before the write is refused */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* file handles (name_to_handle_at, an NFS server over the mount) are turned back into
+	 * nodes by LOOKUP of "." and ".." (node_lookup); inode numbers and generations hold
+	 * across restarts (vmfs/node.h) */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
 }
 
 static const struct fuse_lowlevel_ops vmfs_ll_ops = {
