@@ -52,7 +52,9 @@ todo like "${w:-0}x${h:-0}" "^[1-9][0-9]*x[1-9][0-9]*$" \
 # ctl writes through NFS take effect; a bad one is refused with vmfs's errno
 like "$(nfsop write "$(nfs_url ns/default/vms/s1/ctl)" pause)" "^ok 5" "write pause onto ctl through NFS"
 ok "the VM is paused" wait_for 10 grep -qx PAUSED "$V/s1/state"
-like "$(nfsop write "$(nfs_url ns/default/ctl)" "resume s1")" "^ok" "write 'resume s1' onto the namespace's ctl"
+out=$(nfsop ctl "$(nfs_url ns/default/ctl)" "resume s1")
+like "$out" "^ok 9" "write 'resume s1' onto the namespace's ctl"
+like "$out" "^ok: resume 1$" "its answer is read back on the same open (NFSv4: an open is a descriptor)"
 ok "it runs again" wait_for 10 grep -qx RUNNING "$V/s1/state"
 like "$(nfsop write "$(nfs_url ns/default/ctl)" "frobnicate s1")" "^error EINVAL .*NFS4ERR_INVAL" \
 	"an unknown command: NFS4ERR_INVAL (EINVAL)"

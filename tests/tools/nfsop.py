@@ -5,6 +5,8 @@ whatever size the server reports, and an old file handle put to the server again
 
 usage: nfsop.py mkdir|rmdir|read URL
        nfsop.py write URL TEXT       prints "ok N" or "error ERRNO MESSAGE"
+       nfsop.py ctl URL TEXT         the same on a read-write open, then what reading it
+                                     back gives (a ctl file's answer), line by line
        nfsop.py handle URL           prints "INO HEX": the file's inode number and NFS handle
        nfsop.py stathandle URL HEX   prints "now INO" for URL, then asks the server about the
                                      handle HEX (from before a restart, say): "old INO" or
@@ -145,11 +147,14 @@ def main(argv):
         r = getattr(L, "nfs_" + op)(nfs, path)
         if r < 0:
             fail(nfs, r)
-    elif op == "write" and len(argv) == 4:
-        fh = open_(nfs, path, os.O_WRONLY)
+    elif op in ("write", "ctl") and len(argv) == 4:
+        fh = open_(nfs, path, os.O_WRONLY if op == "write" else os.O_RDWR)
         data = argv[3].encode()
         r = L.nfs_write(nfs, fh, len(data), data)
         print("ok %d" % r if r >= 0 else "error " + why(nfs, r))
+        if op == "ctl":
+            answer, _ = read_all(nfs, fh)
+            sys.stdout.write(answer.decode(errors="replace"))
         L.nfs_close(nfs, fh)
         L.nfs_destroy_context(nfs)
         return 0 if r >= 0 else 1
