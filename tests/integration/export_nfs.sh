@@ -97,14 +97,12 @@ is "$(nfsop read "$(nfs_url ns/default/info)")" "$(cat "$D/info")" "info through
 # A handle from before must give the same file or a stale handle, never another object's.
 # Of aa and zz, the one whose node id is lower is removed; if ids were numbered afresh in
 # load order, the other one would get that id after the next restart.
+declare -A INO FH KFH
 for o in aa zz; do
-	read -r ino fh < <(nfsop handle "$(nfs_url ns/h/vms/$o/state)")
-	read -r _ kfh < <(python3 "$NFSOP" kernelhandle "$H/$o/state") # what ganesha's holds
-	printf -v "ino_$o" %s "$ino"
-	printf -v "fh_$o" %s "$fh"
-	printf -v "kfh_$o" %s "$kfh"
+	read -r "INO[$o]" "FH[$o]" < <(nfsop handle "$(nfs_url ns/h/vms/$o/state)")
+	read -r _ "KFH[$o]" < <(python3 "$NFSOP" kernelhandle "$H/$o/state") # what ganesha's holds
 done
-if [ "${ino_aa:-0}" -lt "${ino_zz:-0}" ]; then gone=aa kept=zz; else gone=zz kept=aa; fi
+if [ "${INO[aa]:-0}" -lt "${INO[zz]:-0}" ]; then gone=aa kept=zz; else gone=zz kept=aa; fi
 ok "rmdir vms/$gone" rmdir "$H/$gone"
 dev_before=$DEV
 ok "the same procedure again" restart
@@ -117,21 +115,20 @@ verdict() { # verdict ANSWER WANT: same (the inode WANT), stale, or what else it
 	*) echo "another file: $1 (the object's is ${2:-gone})" ;;
 	esac
 }
-eval "gone_fh=\$fh_$gone gone_kfh=\$kfh_$gone kept_fh=\$fh_$kept kept_kfh=\$kfh_$kept"
 stathandle() { nfsop stathandle "$(nfs_url ns/h/vms/$kept/state)" "${1:-00}" | awk '$1=="old"{$1=""; print substr($0,2)}'; }
 # ganesha's handles carry the mount's device number (FUSE gives no f_fsid): a new one after
 # the restart makes every old handle stale before vmfs is asked; the same one lets the node
 # id inside decide
 echo "# the mount's device: $dev_before before the restart, $DEV after"
-like "$(verdict "$(stathandle "$gone_fh")" none)" "^stale$" \
+like "$(verdict "$(stathandle "${FH[$gone]}")" none)" "^stale$" \
 	"through NFS, the old handle of the removed $gone/state is NFS4ERR_STALE, not $kept's file"
-like "$(verdict "$(stathandle "$kept_fh")" "$kept_ino")" "^(same|stale)$" \
+like "$(verdict "$(stathandle "${FH[$kept]}")" "$kept_ino")" "^(same|stale)$" \
 	"through NFS, the old handle of $kept/state gives $kept/state or NFS4ERR_STALE"
 # the same one layer down, whatever the device: the kernel's handle inside ganesha's,
 # opened on the new mount as ganesha opens it
-like "$(verdict "$(python3 "$NFSOP" kernelopen "$M" "${gone_kfh:-00}")" none)" "^stale$" \
+like "$(verdict "$(python3 "$NFSOP" kernelopen "$M" "${KFH[$gone]:-00}")" none)" "^stale$" \
 	"the kernel's old handle of the removed $gone/state (open_by_handle_at) is ESTALE, not $kept's file"
-like "$(verdict "$(python3 "$NFSOP" kernelopen "$M" "${kept_kfh:-00}")" "$kept_ino")" "^same$" \
+like "$(verdict "$(python3 "$NFSOP" kernelopen "$M" "${KFH[$kept]:-00}")" "$kept_ino")" "^same$" \
 	"the kernel's old handle of $kept/state still gives $kept/state (node ids from object ids)"
 
 ok "ganesha stops" ganesha_stop

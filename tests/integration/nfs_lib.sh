@@ -14,8 +14,10 @@ nfs_in() { nsenter --net="/run/netns/$NFS_NS" "$@"; } # nfs_in CMD...: CMD in th
 nfs_url() { echo "nfs://127.0.0.1$NFS_PSEUDO/$1?version=4"; } # nfs_url PATH (under $M)
 
 nfs_setup() { # the namespace (loopback up) and ganesha's configuration
-	command -v ganesha.nfsd >/dev/null && command -v nfs-cat >/dev/null ||
-		{ echo "not ok 1 - ganesha.nfsd and nfs-cat are installed (./setup --deps)"; exit 1; }
+	if ! command -v ganesha.nfsd >/dev/null || ! command -v nfs-cat >/dev/null; then
+		echo "not ok 1 - ganesha.nfsd and nfs-cat are installed (./setup --deps)"
+		exit 1
+	fi
 	ip netns add "$NFS_NS" || { echo "not ok 1 - ip netns add $NFS_NS"; exit 1; }
 	EXTRA_CLEANUP="nfs_teardown; ${EXTRA_CLEANUP:-}"
 	nfs_in ip link set lo up || return 1
@@ -76,9 +78,9 @@ ganesha_start() { # in the namespace, in the foreground; waits until the export 
 
 ganesha_stop() { # SIGTERM (ganesha's clean stop), SIGKILL after 10 s
 	[ -n "$GANESHA_PID" ] || return 0
-	local i rc=0
+	local rc=0
 	kill -TERM "$GANESHA_PID" 2>/dev/null
-	for i in $(seq 100); do gone "$GANESHA_PID" && break; sleep 0.1; done
+	for _ in $(seq 100); do gone "$GANESHA_PID" && break; sleep 0.1; done
 	if ! gone "$GANESHA_PID"; then
 		echo "# ganesha still runs 10 s after SIGTERM"
 		kill -9 "$GANESHA_PID" 2>/dev/null
