@@ -126,8 +126,8 @@ static void usage(FILE *out)
 		"                  (the token in STATE/web-token is still asked for)\n"
 		"  --web-host NAME a name the Host header may give (besides the address and\n"
 		"                  localhost); repeatable\n"
-		"  --nfs-export    the mount is exported over NFS (nfs-ganesha): a refusal NFS\n"
-		"                  would have clients retry for ever (EBUSY) ends (docs/export.md)\n"
+		"  --nfs-export    the mount is exported over NFS (nfs-ganesha): answer EBUSY as EPERM\n"
+		"                  and ETIMEDOUT as EIO, which NFS clients do not retry (docs/export.md)\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
