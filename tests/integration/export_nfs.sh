@@ -11,14 +11,6 @@ need_root
 PNGINFO=$ROOT/tests/tools/pnginfo
 D=$M/ns/default
 V=$D/vms
-# True sizes in getattr (branch fhandle) are not merged yet: the checks that need them are
-# TODO, the rest must pass.
-FH_TODO="needs true sizes in getattr (branch fhandle, not merged yet)"
-todo() { # todo is|like ... DESC: that check, on a TAP line marked TODO, failing nothing
-	local failed=$TAP_FAIL
-	"${@:1:$#-1}" "${!#} # TODO $FH_TODO"
-	TAP_FAIL=$failed
-}
 nfsop() { timeout 30 nsenter --net="/run/netns/$NFS_NS" python3 "$NFSOP" "$@"; } # bounded
 
 use_boot_image
@@ -32,7 +24,7 @@ mkdir "$V/b1"
 local_info=$(cat "$D/info")
 is "$(nfsop read "$(nfs_url ns/default/info)")" "$local_info" \
 	"ns/default/info read to its end through NFS equals the local read"
-todo is "$(nfs_in nfs-cat "$(nfs_url ns/default/info)")" "$local_info" \
+is "$(nfs_in nfs-cat "$(nfs_url ns/default/info)")" "$local_info" \
 	"nfs-cat ns/default/info (it reads the size getattr gives) equals the local read"
 like "$(nfs_in nfs-ls "$(nfs_url ns/default/vms)")" " b1$" "nfs-ls lists a VM made locally"
 
@@ -46,7 +38,7 @@ read -r w h _ < <("$PNGINFO" "$T/shot.png" 2>/dev/null)
 ok "screenshot.png read through NFS is a valid PNG (${w:-?}x${h:-?})" test "${w:-0}" -gt 0 -a "${h:-0}" -gt 0
 nfs_in nfs-cp "$(nfs_url ns/default/vms/s1/screenshot.png)" "$T/cp.png" >/dev/null 2>&1
 read -r w h _ < <("$PNGINFO" "$T/cp.png" 2>/dev/null)
-todo like "${w:-0}x${h:-0}" "^[1-9][0-9]*x[1-9][0-9]*$" \
+like "${w:-0}x${h:-0}" "^[1-9][0-9]*x[1-9][0-9]*$" \
 	"nfs-cp screenshot.png (it copies the size getattr gives) is a valid PNG"
 
 # ctl writes through NFS take effect; a bad one is refused with vmfs's errno
