@@ -79,6 +79,7 @@ restart() {
 	ganesha_stop && vmfs_stop && vmfs_start --nfs-export --images "$T/images" && ganesha_start &&
 		DEV=$(stat -c %d "$M") && nfsop read "$(nfs_url ns/default/info)" >"$T/info.nfs"
 }
+ok "while ganesha runs, the mount cannot be unmounted (busy)" sh -c "! fusermount3 -u '$M' 2>/dev/null"
 ok "ganesha stops (SIGTERM)" ganesha_stop
 ok "vmfs unmounts and ends (no one holds the mount)" vmfs_stop
 vmfs_start --nfs-export --images "$T/images" || exit 1
