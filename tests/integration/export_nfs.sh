@@ -9,6 +9,7 @@
 . "$(dirname "$0")/nfs_lib.sh"
 need_root
 PNGINFO=$ROOT/tests/tools/pnginfo
+FHANDLE=$ROOT/tests/tools/fhandle
 D=$M/ns/default
 V=$D/vms
 nfsop() { timeout 30 nsenter --net="/run/netns/$NFS_NS" python3 "$NFSOP" "$@"; } # bounded
@@ -90,39 +91,42 @@ is "$(nfsop read "$(nfs_url ns/default/info)")" "$(cat "$D/info")" "info through
 # A handle from before must give the same file or a stale handle, never another object's.
 # Of aa and zz, the one whose node id is lower is removed; if ids were numbered afresh in
 # load order, the other one would get that id after the next restart.
-declare -A INO FH KFH
+declare -A INO FH MEM=([aa]=300M [zz]=400M)
 for o in aa zz; do
-	read -r "INO[$o]" "FH[$o]" < <(nfsop handle "$(nfs_url ns/h/vms/$o/state)")
-	read -r _ "KFH[$o]" < <(python3 "$NFSOP" kernelhandle "$H/$o/state") # what ganesha's holds
+	echo "${MEM[$o]}" >"$H/$o/config/memory"
+	read -r "INO[$o]" "FH[$o]" < <(nfsop handle "$(nfs_url ns/h/vms/$o/config/memory)")
+	"$FHANDLE" save "$H/$o/config/memory" "$T/kh.$o" # the kernel's, inside ganesha's
 done
 if [ "${INO[aa]:-0}" -lt "${INO[zz]:-0}" ]; then gone=aa kept=zz; else gone=zz kept=aa; fi
 ok "rmdir vms/$gone" rmdir "$H/$gone"
 dev_before=$DEV
 ok "the same procedure again" restart
-cat "$H/$kept/state" >/dev/null # in the kernel's inode cache, as after any use
-kept_ino=$(stat -c %i "$H/$kept/state")
-verdict() { # verdict ANSWER WANT: same (the inode WANT), stale, or what else it gave
+cat "$H/$kept/config/memory" >/dev/null # in the kernel's inode cache, as after any use
+verdict() { # verdict ANSWER WANT: same (ANSWER is WANT), stale, or what else it gave
 	case $1 in
 	"$2") echo same ;;
-	"error ESTALE"*) echo stale ;;
+	"error ESTALE"* | "error: ESTALE") echo stale ;;
 	*) echo "another file: $1 (the object's is ${2:-gone})" ;;
 	esac
 }
-stathandle() { nfsop stathandle "$(nfs_url ns/h/vms/$kept/state)" "${1:-00}" | awk '$1=="old"{$1=""; print substr($0,2)}'; }
+stathandle() {
+	nfsop stathandle "$(nfs_url ns/h/vms/$kept/config/memory)" "${1:-00}" |
+		awk '$1=="old"{$1=""; print substr($0,2)}'
+}
 # ganesha's handles carry the mount's device number (FUSE gives no f_fsid): a new one after
 # the restart makes every old handle stale before vmfs is asked; the same one lets the node
 # id inside decide
 echo "# the mount's device: $dev_before before the restart, $DEV after"
 like "$(verdict "$(stathandle "${FH[$gone]}")" none)" "^stale$" \
-	"through NFS, the old handle of the removed $gone/state is NFS4ERR_STALE, not $kept's file"
-like "$(verdict "$(stathandle "${FH[$kept]}")" "$kept_ino")" "^(same|stale)$" \
-	"through NFS, the old handle of $kept/state gives $kept/state or NFS4ERR_STALE"
-# the same one layer down, whatever the device: the kernel's handle inside ganesha's,
-# opened on the new mount as ganesha opens it
-like "$(verdict "$(python3 "$NFSOP" kernelopen "$M" "${KFH[$gone]:-00}")" none)" "^stale$" \
-	"the kernel's old handle of the removed $gone/state (open_by_handle_at) is ESTALE, not $kept's file"
-like "$(verdict "$(python3 "$NFSOP" kernelopen "$M" "${KFH[$kept]:-00}")" "$kept_ino")" "^same$" \
-	"the kernel's old handle of $kept/state still gives $kept/state (node ids from object ids)"
+	"through NFS, the old handle of the removed $gone's config/memory is NFS4ERR_STALE, not $kept's"
+like "$(verdict "$(stathandle "${FH[$kept]}")" "$(stat -c %i "$H/$kept/config/memory")")" \
+	"^(same|stale)$" "through NFS, the old handle of $kept's config/memory gives that file or NFS4ERR_STALE"
+# one layer down, whatever the device: the kernel's handle inside ganesha's, opened on the
+# new mount as ganesha opens it (tests/tools/fhandle; export_fuse.sh has the rest)
+like "$(verdict "$("$FHANDLE" open "$M" "$T/kh.$gone" 2>/dev/null)" none)" "^stale$" \
+	"the kernel's old handle of the removed $gone's config/memory is ESTALE, not $kept's"
+like "$(verdict "$("$FHANDLE" open "$M" "$T/kh.$kept" 2>/dev/null)" "${MEM[$kept]}")" "^same$" \
+	"the kernel's old handle of $kept's config/memory still reads ${MEM[$kept]}"
 
 ok "ganesha stops" ganesha_stop
 vmfs_stop

@@ -11,10 +11,6 @@ usage: nfsop.py mkdir|rmdir|read URL
        nfsop.py stathandle URL HEX   prints "now INO" for URL, then asks the server about the
                                      handle HEX (from before a restart, say): "old INO" or
                                      "old error ERRNO MESSAGE"
-       nfsop.py kernelhandle PATH    prints "INO HEX": the handle the kernel gives ganesha for
-                                     a local PATH (name_to_handle_at), type included
-       nfsop.py kernelopen DIR HEX   opens the kernel handle HEX on the mount holding DIR as
-                                     ganesha does (open_by_handle_at): "INO" or "error ERRNO"
 URL as libnfs takes it: nfs://127.0.0.1/export/ns/default/info?version=4
 Errors: exit 1 with "error ERRNO MESSAGE" (ERRNO a name, MESSAGE libnfs's, with the NFS
 status) on stdout."""
@@ -105,43 +101,10 @@ def read_all(nfs, fh):
         out += buf.raw[:r]
 
 
-C = ctypes.CDLL(None, use_errno=True)
-HANDLE_MAX = 128  # MAX_HANDLE_SZ
-
-
-def kernel(op, argv):
-    """struct file_handle: u32 handle_bytes, i32 handle_type, then the bytes."""
-    buf = ctypes.create_string_buffer(8 + HANDLE_MAX)
-    if op == "kernelhandle" and len(argv) == 3:
-        ctypes.memmove(buf, HANDLE_MAX.to_bytes(4, "little"), 4)
-        mount_id = ctypes.c_int()
-        if C.name_to_handle_at(-100, argv[2].encode(), buf, ctypes.byref(mount_id), 0) < 0:
-            print("error", errno.errorcode[ctypes.get_errno()])
-            return 1
-        n = int.from_bytes(buf.raw[:4], "little")
-        print(os.stat(argv[2]).st_ino, buf.raw[:8 + n].hex())
-        return 0
-    if op == "kernelopen" and len(argv) == 4:
-        raw = bytes.fromhex(argv[3])
-        ctypes.memmove(buf, raw, min(len(raw), len(buf)))
-        mfd = os.open(argv[2], os.O_RDONLY | os.O_DIRECTORY)
-        fd = C.open_by_handle_at(mfd, buf, os.O_RDONLY)
-        if fd < 0:
-            print("error", errno.errorcode[ctypes.get_errno()])
-        else:
-            print(os.fstat(fd).st_ino)
-            os.close(fd)
-        os.close(mfd)
-        return 0
-    sys.exit(__doc__)
-
-
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
     op, url = argv[1], argv[2]
-    if op.startswith("kernel"):
-        return kernel(op, argv)
     nfs, path = connect(url)
     if op in ("mkdir", "rmdir"):
         r = getattr(L, "nfs_" + op)(nfs, path)
