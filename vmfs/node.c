@@ -151,6 +151,23 @@ uint32_t node_generation(const struct vmfs *v, const struct vnode *n)
 	return n->ns ? (uint32_t)n->ns->ctime : 0;
 }
 
+uint32_t node_version(const struct vnode *n, const struct stat *st)
+{
+	switch (n->e->file) {
+	case VF_GEN:
+	case VF_VALUE:
+	case VF_LOG:
+	case VF_REMOTE:
+		return (uint32_t)model_changes; /* bumped by every change the tree shows */
+	case VF_SCROLLBACK:
+		return (uint32_t)st->st_size; /* grows with each byte */
+	case VF_PASS:
+		return (uint32_t)(st->st_mtim.tv_sec * 1000000000ull + st->st_mtim.tv_nsec);
+	default:
+		return 0; /* directories; ctl and console, which no client may cache */
+	}
+}
+
 /* fifo/N are symlinks to the named pipes in the run directory: a FIFO inode of our own
  * would get a pipe of the kernel's, not the one the container holds. */
 static long fifo_count(const struct object *o)

@@ -191,6 +191,10 @@ uint64_t node_ino_key(uint64_t ino);
 /* Told apart with the inode number, what a file handle names: the pair is never given to
  * another node in the life of the state directory (-ESTALE from node_from_ino for it). */
 uint32_t node_generation(const struct vmfs *v, const struct vnode *n);
+/* 9P's qid.version of n (st: its attributes): changes whenever its content may have (also
+ * when it did not: generated text follows the count of every change in the tree); 0 for
+ * directories, ctl and console. */
+uint32_t node_version(const struct vnode *n, const struct stat *st);
 int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out);
 int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
 int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st);
