@@ -25,7 +25,7 @@ LIB_OBJ := $(LIB_SRC:.c=.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
-TOOLS := tests/tools/xwrite tests/tools/hangfs tests/tools/pnginfo
+TOOLS := tests/tools/xwrite tests/tools/hangfs tests/tools/pnginfo tests/tools/fhandle
 
 all: vmfs-bin $(UNIT_BIN) $(TOOLS)
 

@@ -23,6 +23,7 @@
 	X(vmfs, allow_other, bool, "false", "let other users into the tree (modes still apply)")   \
 	X(vmfs, foreground, bool, "false", "stay in the foreground, as -f")                        \
 	X(vmfs, debug, bool, "false", "print every FUSE request, as -d")                           \
+	X(vmfs, nfs_export, bool, "false", "the mount is exported over NFS: EBUSY is answered EPERM, ETIMEDOUT EIO (docs/export.md)") \
 	X(vmfs, uplink, ifname, "", "an interface that carries every VLAN tagged off the host (a trunk)") \
 	X(vmfs, web, addr, "", "serve the tree over HTTP on ADDR:PORT, e.g. 127.0.0.1:9001")        \
 	X(vmfs, web_passwd, path, "", "the web's password file (users, rules; vmfs-passwd makes it)") \

@@ -214,6 +214,8 @@ static uint8_t qtype_of(mode_t mode)
 	return S_ISDIR(mode) ? P9_QTDIR : S_ISLNK(mode) ? P9_QTSYMLINK : P9_QTFILE;
 }
 
+/* path: the inode number, the same across restarts (vmfs/node.h); version: node_version
+ * where the node is at hand, 0 in a listing */
 static struct p9_qid qid_of(const struct stat *st)
 {
 	return (struct p9_qid){qtype_of(st->st_mode), 0, st->st_ino};
@@ -227,6 +229,7 @@ static int node_qid(struct vreq *q, const struct vnode *n, struct p9_qid *qid)
 	if (!r) {
 		st.st_ino = n->ino;
 		*qid = qid_of(&st);
+		qid->version = node_version(n, &st);
 	}
 	return r;
 }
@@ -528,6 +531,7 @@ static int do_getattr(struct p9_conn *c, const struct p9_msg *m)
 	struct p9_attr *a = &r.attr;
 	a->valid = P9_GETATTR_BASIC;
 	a->qid = qid_of(&st);
+	a->qid.version = node_version(&n, &st);
 	a->mode = st.st_mode;
 	a->uid = st.st_uid;
 	a->gid = st.st_gid;

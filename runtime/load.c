@@ -227,6 +227,9 @@ static int ns_kv(const char *k, const char *v, void *arg, char *err, size_t errl
 	} else if (!strcmp(k, "mode")) {
 		if (!(r = store_num(v, 8, 0, 07777, &x, err, errlen)))
 			ns->mode = x;
+	} else if (!strcmp(k, "id")) {
+		if (!(r = store_num(v, 10, 1, NS_ID_MAX, &x, err, errlen)))
+			ns->id = x;
 	} else if (!strcmp(k, "next-id")) {
 		if (!(r = store_num(v, 10, 1, ID_MAX, &x, err, errlen)))
 			ns->next_id = x;
@@ -252,7 +255,7 @@ static int obj_kv(const char *k, const char *v, void *arg, char *err, size_t err
 	int r;
 	required_seen(&l->req, k);
 	if (!strcmp(k, "id")) {
-		if (!(r = store_num(v, 10, 1, ID_MAX, &x, err, errlen)))
+		if (!(r = store_num(v, 10, 1, OBJ_ID_MAX, &x, err, errlen)))
 			o->id = x;
 	} else if (!strcmp(k, "ctime")) {
 		if (!(r = store_num(v, 10, 0, ID_MAX, &x, err, errlen)))
@@ -593,6 +596,23 @@ static void ns_load(struct model *m, const char *name)
 		} else
 			ns_damaged(m, ns, "ns.conf", why);
 	}
+	/* an old state directory's (no id yet), or one copied from another's: it gets one once
+	 * every namespace's is known (ids_give) */
+	struct ns *twin = ns->id ? model_slot(m, ns->id << OBJ_ID_BITS, SLOT_NS) : NULL;
+	if (twin)
+		damage_note(m, "state %s: its id %llu is already namespace %s's: it gets a new one "
+			       "(handles of its files that NFS clients hold go stale)", what,
+			    (unsigned long long)ns->id, twin->name);
+	if (twin || !ns->id)
+		ns->id = 0;
+	else if (ns->id >= m->next_ns_id)
+		m->next_ns_id = ns->id + 1;
+	if (ns->id && (r = ns_register(m, ns))) {
+		sb_free(&aside.why);
+		damage_note(m, "error: state %s not loaded: %s", what, strerror(-r));
+		ns_put(ns);
+		return;
+	}
 	if (nslist_insert(m, ns)) {
 		sb_free(&aside.why);
 		damage_note(m, "error: state %s not loaded: out of memory", what);
@@ -658,6 +678,7 @@ int model_open(struct model *m, const char *statedir, const char *imagedir, char
 	    (m->imagefd = open_dir(m, imagedir, err, errlen, "image directory")) < 0)
 		return -EIO;
 	logs_check(m, NULL, "");
+	ids_open(m);
 	if (mkdirat(m->statefd, "ns", 0700) < 0 && errno != EEXIST)
 		return -errno;
 	m->nsdirfd = openat(m->statefd, "ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -671,9 +692,17 @@ int model_open(struct model *m, const char *statedir, const char *imagedir, char
 		if (de->d_name[0] != '.')
 			ns_load(m, de->d_name);
 	closedir(d);
-	if (!ns_find(m, "default"))
-		return ns_create(m, "default", getuid(), getgid(), 0755, NULL, err, errlen);
-	return 0;
+	int r = 0;
+	for (size_t i = 0; i < m->nns; i++)
+		if (!m->nss[i]->id)
+			ids_give(m, m->nss[i]);
+	if (!ns_find(m, "default") &&
+	    (r = ns_create(m, "default", getuid(), getgid(), 0755, NULL, err, errlen)))
+		return r;
+	ids_new_run(m);
+	if ((r = ids_save(m)))
+		snprintf(err, errlen, "cannot write %s/ids: %s", statedir, strerror(-r));
+	return r;
 }
 
 void model_close(struct model *m)

@@ -37,9 +37,9 @@ int model_notify(struct model *m, const struct model_ev *ev)
 	return owned ? 1 : 0;
 }
 
-void *model_slot(struct model *m, uint32_t slot, enum slot_kind kind)
+void *model_slot(struct model *m, uint64_t key, enum slot_kind kind)
 {
-	return slotmap_get(m->slots, slot, kind);
+	return slotmap_get(m->slots, key, kind);
 }
 
 /* Sorted arrays of pointers to structs that start with a name at name_off. */
@@ -206,7 +206,6 @@ struct ns *ns_alloc(struct model *m, const char *name)
 		return NULL;
 	ns->refs = 1;
 	ns->model = m;
-	ns->slot = ++m->next_slot;
 	snprintf(ns->name, sizeof(ns->name), "%s", name);
 	ns->mode = 0755;
 	ns->next_id = 1;
@@ -216,7 +215,7 @@ struct ns *ns_alloc(struct model *m, const char *name)
 		ns->cfg_mtime[i] = ns->ctime;
 	ns->hosts = strdup("");
 	ns->vlan_range = strdup("101-4094");
-	if (!ns->hosts || !ns->vlan_range || slotmap_put(m->slots, ns->slot, SLOT_NS, ns) < 0) {
+	if (!ns->hosts || !ns->vlan_range) {
 		ns_put(ns);
 		return NULL;
 	}
@@ -226,7 +225,7 @@ struct ns *ns_alloc(struct model *m, const char *name)
 static void ns_unlink(struct model *m, struct ns *ns)
 {
 	plist_remove((void **)m->nss, &m->nns, NS_OFF, ns->name);
-	slotmap_del(m->slots, ns->slot);
+	ns_unregister(m, ns);
 	ns->gone = true;
 	ns_put(ns);
 }
@@ -241,6 +240,8 @@ int ns_save(struct model *m, struct ns *ns)
 	store_kv(&b, "gid", num);
 	snprintf(num, sizeof(num), "%04o", (unsigned)ns->mode & 07777);
 	store_kv(&b, "mode", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)ns->id);
+	store_kv(&b, "id", num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ns->next_id);
 	store_kv(&b, "next-id", num);
 	snprintf(num, sizeof(num), "%lld", (long long)ns->ctime);
@@ -293,7 +294,13 @@ int ns_create(struct model *m, const char *name, uid_t uid, gid_t gid, mode_t mo
 	ns->uid = uid;
 	ns->gid = gid;
 	ns->mode = mode & 07777;
-	r = ns_open_dir(m, ns, true);
+	if ((r = ns_new_id(m, ns, err, errlen))) {
+		ns_put(ns);
+		return r;
+	}
+	r = ns_register(m, ns);
+	if (!r)
+		r = ns_open_dir(m, ns, true);
 	if (!r)
 		r = ns_save(m, ns);
 	if (!r)
@@ -303,7 +310,7 @@ int ns_create(struct model *m, const char *name, uid_t uid, gid_t gid, mode_t mo
 			 strerror(-r));
 		if (ns->dirfd >= 0)
 			remove_tree(m->nsdirfd, name);
-		slotmap_del(m->slots, ns->slot);
+		ns_unregister(m, ns);
 		ns_put(ns);
 		return r;
 	}

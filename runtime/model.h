@@ -89,11 +89,13 @@ struct objrt {
 struct object {
 	int refs;
 	bool gone;
-	uint32_t slot;  /* runtime-unique, part of inode numbers */
+	/* its key in m->slots once inserted: ns->id << OBJ_ID_BITS | id, the persistent part
+	 * of its inode numbers (vmfs/node.c); 0 before */
+	uint64_t slot;
 	struct ns *ns;
 	enum otype type;
 	char name[NAME_MAX_LEN + 1];
-	uint64_t id;    /* persistent, unique within the namespace */
+	uint64_t id;    /* persistent, unique within the namespace, never reused: 1..OBJ_ID_MAX */
 	enum ostate state;
 	char *cfg[NPARAMS_MAX]; /* NULL: the default of params[i] */
 	time_t ctime, mtime, cfg_mtime[NPARAMS_MAX];
@@ -112,7 +114,10 @@ struct objlist {
 struct ns {
 	int refs;
 	bool gone;
-	uint32_t slot;
+	/* persistent, unique within the state directory and never reused (state/ids keeps
+	 * the count): 1..NS_ID_MAX; 0 until it has one */
+	uint64_t id;
+	uint64_t slot; /* its key in m->slots once registered: id << OBJ_ID_BITS; 0 before */
 	struct model *model; /* whose subscribers hear of it (model_subscribe) */
 	char name[NAME_MAX_LEN + 1];
 	uid_t uid;
@@ -190,8 +195,11 @@ struct model {
 	int statefd, nsdirfd, imagefd;
 	struct ns **nss; /* sorted by name */
 	size_t nns, capns;
-	uint32_t next_slot;
-	struct slotmap *slots; /* slot -> ns or object */
+	uint64_t next_ns_id; /* kept in state/ids (runtime/ids.c) */
+	/* This start of the state directory, greater than every earlier one's (state/ids):
+	 * what lasts only while vmfs runs is told apart by it across restarts. */
+	uint32_t run;
+	struct slotmap *slots; /* persistent key -> ns or object */
 	time_t started;
 	uint64_t nobjs[2];
 	struct net *net; /* runtime/net.c: bridges, taps, veths, learned addresses */
@@ -205,9 +213,17 @@ struct model {
 	void *on_remove_arg;
 };
 
-/* What a slot refers to, for decoding inode numbers. */
+/* Inode numbers (vmfs/node.c) carry a namespace's id and an object's in 48 bits: past
+ * these, no namespace or object is made (ENOSPC) nor loaded (damaged). */
+#define OBJ_ID_BITS 28
+#define NS_ID_BITS 20
+#define OBJ_ID_MAX ((1ull << OBJ_ID_BITS) - 1)
+#define NS_ID_MAX ((1ull << NS_ID_BITS) - 1)
+
+/* What a key refers to, for decoding inode numbers: a namespace's is id << OBJ_ID_BITS,
+ * an object's that | its id. */
 enum slot_kind { SLOT_NS = 1, SLOT_OBJ = 2 };
-void *model_slot(struct model *m, uint32_t slot, enum slot_kind kind);
+void *model_slot(struct model *m, uint64_t key, enum slot_kind kind);
 
 /* fn(ctx, m, ev) is told of every event from now on. -ENOSPC past MODEL_SUBS_MAX. */
 int model_subscribe(struct model *m, model_fn fn, void *ctx);

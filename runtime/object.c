@@ -16,7 +16,6 @@ struct object *obj_alloc(struct model *m, struct ns *ns, enum otype t, const cha
 	if (!o)
 		return NULL;
 	o->refs = 1;
-	o->slot = ++m->next_slot;
 	o->ns = ns;
 	ns_get(ns);
 	o->type = t;
@@ -114,8 +113,10 @@ int obj_insert(struct model *m, struct object *o)
 	int r = objlist_insert(l, o);
 	if (r)
 		return r;
-	if (slotmap_put(m->slots, o->slot, SLOT_OBJ, o) < 0) {
+	o->slot = o->ns->slot ? o->ns->slot | o->id : 0; /* else ns_register puts it */
+	if (o->slot && slotmap_put(m->slots, o->slot, SLOT_OBJ, o) < 0) {
 		objlist_remove(l, o->name);
+		o->slot = 0;
 		return -ENOMEM;
 	}
 	m->nobjs[o->type]++;
@@ -128,6 +129,11 @@ int obj_create_many(struct model *m, struct ns *ns, enum otype t, char **names, 
 	int r = names_free(ns, names, n, err, errlen);
 	if (r)
 		return r;
+	if (n > OBJ_ID_MAX || ns->next_id > OBJ_ID_MAX + 1 - n) {
+		snprintf(err, errlen, "namespace %s has used all its %llu object ids: make another "
+			 "namespace", ns->name, (unsigned long long)OBJ_ID_MAX);
+		return -ENOSPC;
+	}
 	struct object **made = calloc(n ? n : 1, sizeof(*made));
 	if (!made)
 		return -ENOMEM;

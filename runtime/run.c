@@ -24,6 +24,8 @@
 #include "runtime/slotmap.h"
 
 #define SLOT_WD 3
+/* watches share the model's map: their keys lie above every id key (48 bits) */
+#define WD_KEY(wd) (1ull << 63 | (uint32_t)(wd))
 
 void run_dir(const struct model *m, const struct object *o, char *out, size_t outlen)
 {
@@ -85,7 +87,7 @@ int run_watch(struct model *m, struct object *o)
 	if (wd < 0)
 		return -errno;
 	o->rt.wd = wd;
-	return slotmap_put(m->slots, (uint32_t)wd | 0x80000000u, SLOT_WD, o);
+	return slotmap_put(m->slots, WD_KEY(wd), SLOT_WD, o);
 }
 
 static void run_unwatch(struct model *m, struct object *o)
@@ -93,7 +95,7 @@ static void run_unwatch(struct model *m, struct object *o)
 	if (o->rt.wd < 0)
 		return;
 	inotify_rm_watch(m->inotify, o->rt.wd);
-	slotmap_del(m->slots, (uint32_t)o->rt.wd | 0x80000000u);
+	slotmap_del(m->slots, WD_KEY(o->rt.wd));
 	o->rt.wd = -1;
 }
 
@@ -162,7 +164,7 @@ void run_events(struct model *m)
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 			p += sizeof(*ev) + ev->len;
-			struct object *o = slotmap_get(m->slots, (uint32_t)ev->wd | 0x80000000u, SLOT_WD);
+			struct object *o = slotmap_get(m->slots, WD_KEY(ev->wd), SLOT_WD);
 			if (!o || !ev->len)
 				continue;
 			if (!strcmp(ev->name, "console.log"))

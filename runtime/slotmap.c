@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 struct slotent {
-	uint32_t slot; /* 0: empty; slots start at 1 */
+	uint64_t slot; /* 0: empty; slots start at 1 */
 	int kind;      /* 0 with slot != 0: a tombstone */
 	void *p;
 };
@@ -37,7 +37,12 @@ void slotmap_free(struct slotmap *s)
 	free(s);
 }
 
-static size_t slot_hash(uint32_t slot) { return (size_t)slot * 2654435761u; }
+/* keys are ids in fields (ns << 28 | object): every bit must reach the low ones */
+static size_t slot_hash(uint64_t slot)
+{
+	uint64_t h = slot * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h ^ h >> 29);
+}
 
 static int slotmap_grow(struct slotmap *s)
 {
@@ -63,7 +68,7 @@ static int slotmap_grow(struct slotmap *s)
 	return 0;
 }
 
-int slotmap_put(struct slotmap *s, uint32_t slot, int kind, void *p)
+int slotmap_put(struct slotmap *s, uint64_t slot, int kind, void *p)
 {
 	if ((s->used + 1) * 2 > s->cap && slotmap_grow(s) < 0)
 		return -ENOMEM;
@@ -76,7 +81,7 @@ int slotmap_put(struct slotmap *s, uint32_t slot, int kind, void *p)
 	return 0;
 }
 
-static struct slotent *slotmap_at(const struct slotmap *s, uint32_t slot)
+static struct slotent *slotmap_at(const struct slotmap *s, uint64_t slot)
 {
 	size_t j = slot_hash(slot) & (s->cap - 1);
 	while (s->t[j].slot) {
@@ -87,13 +92,13 @@ static struct slotent *slotmap_at(const struct slotmap *s, uint32_t slot)
 	return NULL;
 }
 
-void *slotmap_get(const struct slotmap *s, uint32_t slot, int kind)
+void *slotmap_get(const struct slotmap *s, uint64_t slot, int kind)
 {
 	struct slotent *e = slotmap_at(s, slot);
 	return e && e->kind == kind ? e->p : NULL;
 }
 
-void slotmap_del(struct slotmap *s, uint32_t slot)
+void slotmap_del(struct slotmap *s, uint64_t slot)
 {
 	struct slotent *e = slotmap_at(s, slot);
 	if (e) {

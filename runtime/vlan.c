@@ -105,7 +105,7 @@ static struct vlan_alias *vlan_add(struct ns *ns, const char *alias, unsigned id
 	snprintf(v->name, sizeof(v->name), "%s", alias);
 	v->id = id;
 	v->pinned = pinned;
-	v->serial = ++ns->vlan_serial & 0xffff;
+	v->serial = ++ns->vlan_serial & OBJ_ID_MAX; /* within an inode number's object id */
 	return v;
 }
 

@@ -13,8 +13,8 @@
 /* A subtree that is not the node table's: images/, the image store shown as it is. Every
  * node under it is of the kind that holds the tree. */
 struct ftree {
-	/* ino's slot (its bits 16-47) back to the node; out->e is set */
-	int (*from_ino)(struct vmfs *v, uint32_t slot, struct vnode *out);
+	/* ino's key (node_ino_key) back to the node; out->e is set. -ESTALE: gone */
+	int (*from_ino)(struct vmfs *v, uint64_t key, struct vnode *out);
 	int (*lookup)(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
 	int (*getattr)(struct vmfs *v, const struct vnode *n, struct stat *st);
 	int (*readdir)(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_fn fill,
@@ -32,8 +32,8 @@ struct ftree {
 	int (*readlink)(struct vmfs *v, const struct vnode *n, char *buf, size_t size);
 	int (*symlink)(struct vmfs *v, const char *target, const struct vnode *dir,
 		       const char *name, const struct vcred *c, struct vnode *out);
-	/* the kernel dropped n references to the node of this slot */
-	void (*forget)(struct vmfs *v, uint32_t slot, uint64_t n);
+	/* the kernel dropped n references to the node of this key */
+	void (*forget)(struct vmfs *v, uint64_t key, uint64_t n);
 };
 
 struct fkind {

@@ -29,6 +29,22 @@
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
 
+/* Under an NFS server (nfs_export, docs/export.md) a refusal must end: nfs-ganesha turns
+ * EBUSY and ETIMEDOUT into NFS4ERR_DELAY, which clients retry for ever. EPERM becomes
+ * NFS4ERR_PERM on every operation and every client gives it back as EPERM; ETXTBSY would
+ * say "busy" but ganesha answers NFS4ERR_LOCKED to a write and NFS4ERR_SHARE_DENIED to the
+ * rest. EIO is NFS4ERR_IO. Only the number on the wire changes, at reply time: the log
+ * keeps the reason in words. Every refusal below goes through here. */
+static bool nfs_errnos;
+static int reply_err(fuse_req_t req, int err)
+{
+	if (nfs_errnos && err == EBUSY)
+		err = EPERM;
+	else if (nfs_errnos && err == ETIMEDOUT)
+		err = EIO;
+	return fuse_reply_err(req, err);
+}
+
 /* A read or write that may wait (a console with nothing yet, a ctl command that goes on). */
 struct parked {
 	struct vreq q; /* first: respond's q is the parked request */
@@ -61,12 +77,12 @@ static int node_of(fuse_ino_t ino, struct vnode *n) { return node_from_ino(F.v, 
 
 static void reply_entry(fuse_req_t req, struct vreq *q, const struct vnode *n)
 {
-	struct fuse_entry_param e = {.ino = n->ino, .attr_timeout = ATTR_TIMEOUT,
-				     .entry_timeout = ENTRY_TIMEOUT};
+	struct fuse_entry_param e = {.ino = n->ino, .generation = node_generation(F.v, n),
+				     .attr_timeout = ATTR_TIMEOUT, .entry_timeout = ENTRY_TIMEOUT};
 	int r = vreq_getattr(q, n, &e.attr);
 	if (r) {
 		node_forget(F.v, n->ino, 1);
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 		return;
 	}
 	fuse_reply_entry(req, &e);
@@ -80,7 +96,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!r)
 		r = vreq_lookup(&q, &dir, name, &n);
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		reply_entry(req, &q, &n);
 }
@@ -107,7 +123,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (!r)
 		r = vreq_getattr(&q, &n, &st);
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		fuse_reply_attr(req, &st, ATTR_TIMEOUT);
 }
@@ -136,7 +152,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (!r)
 		r = vreq_setattr(&q, &n, attr, which, &out);
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		fuse_reply_attr(req, &out, ATTR_TIMEOUT);
 }
@@ -149,7 +165,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (!r)
 		r = vreq_mkdir(&q, &dir, name, mode, &n);
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		reply_entry(req, &q, &n);
 }
@@ -161,7 +177,7 @@ static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool 
 	int r = node_of(parent, &dir);
 	if (!r)
 		r = isdir ? vreq_rmdir(&q, &dir, name) : vreq_unlink(&q, &dir, name);
-	fuse_reply_err(req, -r);
+	reply_err(req, -r);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -184,7 +200,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		r = node_of(newparent, &newdir);
 	if (!r)
 		r = vreq_rename(&q, &dir, name, &newdir, newname, flags);
-	fuse_reply_err(req, -r);
+	reply_err(req, -r);
 }
 
 static void open_flags(const struct vhandle *h, struct fuse_file_info *fi)
@@ -206,7 +222,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!r)
 		r = vreq_open(&q, &n, fi->flags);
 	if (r) {
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 		return;
 	}
 	open_flags(q.h, fi);
@@ -223,16 +239,16 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (!r)
 		r = vreq_create(&q, &dir, name, mode, fi->flags, &n);
 	if (r) {
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 		return;
 	}
-	struct fuse_entry_param e = {.ino = n.ino, .attr_timeout = ATTR_TIMEOUT,
-				     .entry_timeout = ENTRY_TIMEOUT};
+	struct fuse_entry_param e = {.ino = n.ino, .generation = node_generation(F.v, &n),
+				     .attr_timeout = ATTR_TIMEOUT, .entry_timeout = ENTRY_TIMEOUT};
 	/* an images/ path swapped for a symlink since: the kernel would take no attributes,
 	 * and drop the open without a release */
 	if ((r = vreq_getattr(&q, &n, &e.attr))) {
 		vreq_release(&q);
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 		return;
 	}
 	open_flags(q.h, fi);
@@ -260,7 +276,7 @@ static void answer_interrupted(void)
 		struct parked *p = F.interrupted;
 		F.interrupted = p->next_intr;
 		vreq_abandon(&p->q); /* a write's command goes on; its end is logged */
-		fuse_reply_err(p->req, EINTR);
+		reply_err(p->req, EINTR);
 		free(p);
 	}
 }
@@ -269,7 +285,7 @@ static void read_respond(struct vreq *q, ssize_t n)
 {
 	struct parked *p = (struct parked *)q;
 	if (n < 0)
-		fuse_reply_err(p->req, -n);
+		reply_err(p->req, -n);
 	else
 		fuse_reply_buf(p->req, q->data, n);
 	free(p);
@@ -280,7 +296,7 @@ static struct parked *parked_new(fuse_req_t req, struct fuse_file_info *fi,
 {
 	struct parked *p = calloc(1, sizeof(*p));
 	if (!p) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, ENOMEM);
 		return NULL;
 	}
 	p->req = req;
@@ -299,7 +315,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char stack[8192];
 	char *buf = size <= sizeof(stack) ? stack : malloc(size);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, ENOMEM);
 		free(p);
 		return;
 	}
@@ -320,7 +336,7 @@ static void write_respond(struct vreq *q, ssize_t n)
 	struct parked *p = (struct parked *)q;
 	notify_settle(NOTIFY_SETTLE_MS);
 	if (n < 0)
-		fuse_reply_err(p->req, -n);
+		reply_err(p->req, -n);
 	else
 		fuse_reply_write(p->req, n);
 	free(p);
@@ -342,7 +358,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct vreq q = req_of(req);
 	q.h = (struct vhandle *)(uintptr_t)fi->fh;
 	vreq_release(&q);
-	fuse_reply_err(req, 0);
+	reply_err(req, 0);
 }
 
 struct rdbuf {
@@ -372,7 +388,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!r)
 		r = vreq_readdir(&q, &dir, off, rd_fill, &b);
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		fuse_reply_buf(req, b.buf, b.used);
 	free(b.buf);
@@ -384,7 +400,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct vreq q = req_of(req);
 	int r = vreq_statfs(&q, &st);
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		fuse_reply_statfs(req, &st);
 }
@@ -398,7 +414,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	if (!r)
 		r = vreq_readlink(&q, &n, buf, sizeof(buf));
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		fuse_reply_readlink(req, buf);
 }
@@ -411,7 +427,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	if (!r)
 		r = vreq_symlink(&q, link, &dir, name, &n);
 	if (r)
-		fuse_reply_err(req, -r);
+		reply_err(req, -r);
 	else
 		reply_entry(req, &q, &n);
 }
@@ -422,6 +438,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * value before the write is refused */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* file handles (name_to_handle_at, an NFS server over the mount) are turned back into
+	 * nodes by LOOKUP of "." and ".." (node_lookup); inode numbers and generations hold
+	 * across restarts (vmfs/node.h) */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
 }
 
 static const struct fuse_lowlevel_ops vmfs_ll_ops = {
@@ -524,6 +545,7 @@ int fuse_door_options(struct fuse_args *args, const struct vmfs_conf *conf)
 		return -1;
 	if (conf->allow_other && fuse_opt_add_arg(args, "-oallow_other") < 0)
 		return -1;
+	nfs_errnos = conf->nfs_export;
 	if (*conf->options) {
 		char *o = NULL;
 		if (asprintf(&o, "-o%s", conf->options) < 0 || fuse_opt_add_arg(args, o) < 0) {

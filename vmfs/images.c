@@ -110,7 +110,7 @@ static void img_drop(struct imgtab *t, struct image *img)
 	free(img);
 }
 
-static void img_forget(struct vmfs *v, uint32_t slot, uint64_t n)
+static void img_forget(struct vmfs *v, uint64_t slot, uint64_t n)
 {
 	struct image *img = slotmap_get(v->images->slots, slot, 1);
 	if (!img)
@@ -120,12 +120,14 @@ static void img_forget(struct vmfs *v, uint32_t slot, uint64_t n)
 		img_drop(v->images, img);
 }
 
-static int img_from_slot(struct vmfs *v, uint32_t slot, struct vnode *out)
+/* A path's node lasts while the kernel holds it (forget drops it) and slots are numbered
+ * per run: a file handle of one is stale once the kernel let it go or vmfs restarted. */
+static int img_from_slot(struct vmfs *v, uint64_t slot, struct vnode *out)
 {
 	if (out->e->kind == VK_IMAGES)
 		return 0; /* the store itself: a fixed node */
 	out->aux = slotmap_get(v->images->slots, slot, 1);
-	return out->aux ? 0 : -ENOENT;
+	return out->aux ? 0 : -ESTALE;
 }
 
 /* The path of dir's child name, relative to the store ("." for the store itself). */
@@ -176,10 +178,30 @@ static int img_node(struct vmfs *v, const char *path, mode_t type, struct vnode 
 	return 0;
 }
 
+/* "." and "..", which the kernel asks for to turn a file handle back into a node */
+static int img_dots(struct vmfs *v, const struct vnode *dir, bool up, struct vnode *out)
+{
+	const struct image *img = dir->aux;
+	if (!img) /* the store: "..", the root */
+		return up ? node_from_ino(v, NODE_ROOT_INO, out) : (*out = *dir, 0);
+	if (!up)
+		return img_node(v, img->path, img->type, out);
+	char path[PATH_MAX];
+	const char *slash = strrchr(img->path, '/');
+	if (!slash) {
+		*out = (struct vnode){.e = vtab_find(VK_IMAGES), .ino = node_ino(VK_IMAGES, 0, 0)};
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(slash - img->path), img->path);
+	return img_node(v, path, S_IFDIR, out);
+}
+
 static int img_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return img_dots(v, dir, name[1] == '.', out);
 	int r = child_path(dir, name, path, sizeof(path));
 	if (r)
 		return r;

@@ -27,7 +27,7 @@ struct cli {
 	char *conf, *state, *images, *web, *web_passwd, *web_cert, *web_key; /* strdup()ed */
 	char *web_hosts; /* every --web-host, joined with commas */
 	char *p9, *p9_socket;
-	int help, version, web_insecure;
+	int help, version, web_insecure, nfs_export;
 };
 
 #define CLI_OPT(t, p) {t, offsetof(struct cli, p), 1}
@@ -45,6 +45,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("--web-insecure", web_insecure),
 	CLI_OPT("--9p=%s", p9),
 	CLI_OPT("--9p-socket=%s", p9_socket),
+	CLI_OPT("--nfs-export", nfs_export),
 	FUSE_OPT_KEY("--web-host=%s", KEY_WEB_HOST),
 	CLI_OPT("-h", help),            CLI_OPT("--help", help),
 	CLI_OPT("-V", version),         CLI_OPT("--version", version),
@@ -134,6 +135,8 @@ static void usage(FILE *out)
 		"  --9p-socket PATH  serve it over 9P on a Unix socket: each peer acts as itself\n"
 		"  vmfs 9p-stdio [--9p-socket PATH]  relay stdin and stdout to that socket (for\n"
 		"                  `ssh HOST vmfs 9p-stdio`: acts as the user ssh logged in as)\n"
+		"  --nfs-export    the mount is exported over NFS (nfs-ganesha): answer EBUSY as EPERM\n"
+		"                  and ETIMEDOUT as EIO, which NFS clients do not retry (docs/export.md)\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
@@ -184,6 +187,7 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cl
 		return 2;
 	}
 	conf->web_insecure |= cli->web_insecure;
+	conf->nfs_export |= cli->nfs_export;
 	conf->debug |= fo->debug;
 	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */
 	if (!*conf->mountpoint) {

@@ -102,31 +102,70 @@ const struct ventry *vtab_find(enum vkind k)
 	return k > VK_NONE && k < VK_MAX ? by_kind[k] : NULL;
 }
 
-uint64_t node_ino(enum vkind k, uint32_t slot, int sub)
+#define KEY_MASK ((1ull << (NS_ID_BITS + OBJ_ID_BITS)) - 1)
+
+uint64_t node_ino(enum vkind k, uint64_t key, int sub)
 {
 	if (k == VK_ROOT)
 		return NODE_ROOT_INO;
-	return (uint64_t)k << 56 | (uint64_t)slot << 16 | (uint64_t)(sub & 0xffff);
+	return (uint64_t)k << 56 | (key & KEY_MASK) << 8 | (uint64_t)(sub & 0xff);
 }
 
-/* Fills in the inode number from what the node refers to. */
+uint64_t node_ino_key(uint64_t ino) { return (ino >> 8) & KEY_MASK; }
+
+static bool kind_of_ns(enum vkind k) { return k >= VK_NS && k <= VK_VLAN; }
+static bool kind_under_obj(enum vkind k) { return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N; }
+static bool kind_of_obj(enum vkind k) { return k == VK_OBJ || kind_under_obj(k); }
+static bool kind_of_robj(enum vkind k) { return k >= VK_ROBJ && k <= VK_ROBJ_PARAM; }
+static bool kind_of_member(enum vkind k) { return k >= VK_MEMBER && k <= VK_MEMBER_STATE; }
+
+/* Fills in the inode number from what the node refers to. A VLAN's file carries its
+ * serial where an object's id would be: sub has 8 bits only. */
 static void node_seal(struct vnode *n)
 {
-	uint32_t slot = 0;
+	enum vkind k = n->e->kind;
+	uint64_t key = 0;
+	int sub = n->sub;
 	if (n->ro)
-		slot = n->ro->id;
+		key = n->ro->id;
 	else if (n->mb)
-		slot = n->mb->slot;
+		key = n->mb->slot;
 	else if (n->obj)
-		slot = n->obj->slot;
+		key = n->obj->slot;
 	else if (n->ns)
-		slot = n->ns->slot;
-	n->ino = node_ino(n->e->kind, slot, n->sub);
+		key = n->ns->slot;
+	if (k == VK_VLAN)
+		key |= (uint64_t)sub & OBJ_ID_MAX, sub = 0;
+	n->ino = node_ino(k, key, sub);
 }
 
-static bool kind_under_obj(enum vkind k)
+uint32_t node_generation(const struct vmfs *v, const struct vnode *n)
 {
-	return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N;
+	enum vkind k = n->e->kind;
+	if (n->ro || n->mb || k == VK_IMAGE || k == VK_VLAN)
+		return v->m.run; /* numbered per run */
+	/* the ids are never reused; should a lost state/ids or ns.conf give one again,
+	 * the creation time tells the two apart */
+	if (n->obj)
+		return (uint32_t)n->obj->ctime;
+	return n->ns ? (uint32_t)n->ns->ctime : 0;
+}
+
+uint32_t node_version(const struct vnode *n, const struct stat *st)
+{
+	switch (n->e->file) {
+	case VF_GEN:
+	case VF_VALUE:
+	case VF_LOG:
+	case VF_REMOTE:
+		return (uint32_t)model_changes; /* bumped by every change the tree shows */
+	case VF_SCROLLBACK:
+		return (uint32_t)st->st_size; /* grows with each byte */
+	case VF_PASS:
+		return (uint32_t)(st->st_mtim.tv_sec * 1000000000ull + st->st_mtim.tv_nsec);
+	default:
+		return 0; /* directories; ctl and console, which no client may cache */
+	}
 }
 
 /* fifo/N are symlinks to the named pipes in the run directory: a FIFO inode of our own
@@ -138,38 +177,65 @@ static long fifo_count(const struct object *o)
 	return strtol(obj_param(o, param_index("fifo")), NULL, 10);
 }
 
+/* A node that was there and is gone (its object removed, its member left) is stale, as an
+ * NFS server would say of its handle: never another node. */
 int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
 {
 	memset(out, 0, sizeof(*out));
 	enum vkind k = ino == NODE_ROOT_INO ? VK_ROOT : (enum vkind)(ino >> 56);
-	uint32_t slot = (ino >> 16) & 0xffffffffu;
+	uint64_t key = node_ino_key(ino);
 	out->e = vtab_find(k);
 	if (!out->e)
 		return -ENOENT;
-	out->sub = ino & 0xffff;
+	out->sub = ino & 0xff;
 	out->ino = ino;
 	const struct ftree *tree = fkind_of(out->e)->tree;
 	if (tree)
-		return tree->from_ino(v, slot, out);
-	if (k >= VK_ROBJ && k <= VK_ROBJ_PARAM) {
-		out->ro = cluster_robj(&v->cl, slot);
+		return tree->from_ino(v, key, out);
+	if (kind_of_robj(k)) {
+		out->ro = key <= UINT32_MAX ? cluster_robj(&v->cl, key) : NULL;
 		out->ns = out->ro ? ns_find(&v->m, out->ro->ns) : NULL;
-		return out->ns ? 0 : -ENOENT;
+		return out->ns ? 0 : -ESTALE;
 	}
-	if (k >= VK_MEMBER && k <= VK_MEMBER_STATE && slot) {
-		out->mb = cluster_slot(&v->cl, slot);
-		return out->mb ? 0 : -ENOENT;
+	if (kind_of_member(k) && key) {
+		out->mb = key <= UINT32_MAX ? cluster_slot(&v->cl, key) : NULL;
+		return out->mb ? 0 : -ESTALE;
 	}
-	if (k == VK_OBJ || kind_under_obj(k)) {
-		out->obj = model_slot(&v->m, slot, SLOT_OBJ);
+	if (kind_of_obj(k)) {
+		out->obj = model_slot(&v->m, key, SLOT_OBJ);
 		if (!out->obj)
-			return -ENOENT;
+			return -ESTALE;
 		out->ns = out->obj->ns;
-	} else if (k >= VK_NS && k <= VK_VLAN) {
-		out->ns = model_slot(&v->m, slot, SLOT_NS);
+	} else if (kind_of_ns(k)) {
+		if (k == VK_VLAN)
+			out->sub = key & OBJ_ID_MAX;
+		out->ns = model_slot(&v->m, key & ~OBJ_ID_MAX, SLOT_NS);
 		if (!out->ns || (k == VK_VLAN && !vlan_by_serial(out->ns, out->sub)))
-			return -ENOENT;
+			return -ESTALE;
 	}
+	return 0;
+}
+
+/* ".." of dir: the kind its table row names, with what of dir that kind has. */
+static int node_parent(struct vmfs *v, const struct vnode *dir, struct vnode *out)
+{
+	enum vkind k = dir->e->kind, up = dir->e->parent;
+	if (!S_ISDIR(dir->e->mode))
+		return -ENOTDIR;
+	if (k == VK_ROOT)
+		return node_from_ino(v, NODE_ROOT_INO, out);
+	if (k == VK_OBJ || k == VK_ROBJ)
+		up = (dir->obj ? (int)dir->obj->type : dir->ro->type) == OT_VM ? VK_NS_VMS : VK_NS_CTS;
+	*out = (struct vnode){.e = vtab_find(up)};
+	if (kind_of_ns(up) || kind_of_obj(up) || kind_of_robj(up))
+		out->ns = dir->ns;
+	if (kind_of_obj(up))
+		out->obj = dir->obj;
+	if (kind_of_robj(up))
+		out->ro = dir->ro;
+	if (kind_of_member(up))
+		out->mb = dir->mb;
+	node_seal(out);
 	return 0;
 }
 
@@ -233,11 +299,19 @@ static bool entry_fits(const struct ventry *e, const struct vnode *dir)
 	return !e->types || !dir->obj || (e->types & otype_mask(dir->obj->type));
 }
 
+/* "." and "..": the kernel asks for them to turn a file handle back into a node (FUSE's
+ * export support), "." of files too. */
 int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)
 {
 	const struct ftree *tree = fkind_of(dir->e)->tree;
 	if (tree)
 		return tree->lookup(v, dir, name, out);
+	if (!strcmp(name, ".")) {
+		*out = *dir;
+		return 0;
+	}
+	if (!strcmp(name, ".."))
+		return node_parent(v, dir, out);
 	if (!S_ISDIR(dir->e->mode))
 		return -ENOTDIR;
 	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ro = dir->ro};

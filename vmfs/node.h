@@ -3,11 +3,15 @@
  * (the FUSE adapter, vmfs/fuse.c; the HTTP server, web/) call them. Nothing here includes
  * FUSE headers.
  *
- * A node is named by an inode number that encodes what it is: kind << 56 | slot << 16 |
- * sub, where slot is the runtime-unique slot of its namespace or object and sub a parameter
- * index. Nothing needs to be remembered per inode (forget is free) and an inode of a
- * removed object can never reach another one: slots are never reused. Only images/ (a real
- * directory) keeps a table of paths. */
+ * A node is named by an inode number that encodes what it is: kind << 56 | key << 8 | sub,
+ * where key is built from the persistent ids of its namespace and object (runtime/model.h:
+ * ns->id << 28 | object id; a VLAN's file puts its serial in the object's place) and sub is
+ * a parameter index or fifo/N's N. So an inode number means the same node across restarts
+ * (an NFS server's file handles stay good), nothing needs to be remembered per inode
+ * (forget is free), and an inode of a removed object can never reach another one: ids are
+ * never reused. node_generation (FUSE's generation) guards what is numbered per run: a
+ * member's host and objects (their slots), VLAN files (serials) and images/, a real
+ * directory whose nodes are a table of paths kept while the kernel holds them. */
 #ifndef VMFS_NODE_H
 #define VMFS_NODE_H
 #include <stdbool.h>
@@ -181,8 +185,16 @@ struct vhandle {
 int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen);
 void vmfs_fini(struct vmfs *v);
 
-/* The inode number of a node of kind k for a namespace or object slot. */
-uint64_t node_ino(enum vkind k, uint32_t slot, int sub);
+/* The inode number of a node of kind k for a key (above). */
+uint64_t node_ino(enum vkind k, uint64_t key, int sub);
+uint64_t node_ino_key(uint64_t ino);
+/* Told apart with the inode number, what a file handle names: the pair is never given to
+ * another node in the life of the state directory (-ESTALE from node_from_ino for it). */
+uint32_t node_generation(const struct vmfs *v, const struct vnode *n);
+/* 9P's qid.version of n (st: its attributes): changes whenever its content may have (also
+ * when it did not: generated text follows the count of every change in the tree); 0 for
+ * directories, ctl and console. */
+uint32_t node_version(const struct vnode *n, const struct stat *st);
 int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out);
 int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
 int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st);

@@ -251,5 +251,5 @@ void node_forget(struct vmfs *v, uint64_t ino, uint64_t n)
 	const struct ventry *e = ino == NODE_ROOT_INO ? NULL : vtab_find((enum vkind)(ino >> 56));
 	const struct ftree *tree = e ? fkind_of(e)->tree : NULL;
 	if (tree)
-		tree->forget(v, (ino >> 16) & 0xffffffffu, n);
+		tree->forget(v, node_ino_key(ino), n);
 }

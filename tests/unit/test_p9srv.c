@@ -1,6 +1,7 @@
 /* The 9P2000.L server core (p9/srv.c), fed messages without a socket: version and attach,
  * walks by vreq_lookup, true sizes by vreq_getattr, a file read on the fid that opened it,
- * directories by Treaddir, and refusals as Rlerror with vmfs's own errno. */
+ * directories by Treaddir, and refusals as Rlerror with vmfs's own errno; qid.path the
+ * same across a restart, qid.version moving with the content. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -316,6 +317,75 @@ static void parked(const char *dir)
 	close(v.log.dirfd);
 }
 
+/* walks fid 0 to ns/lab/vms/w1/config/memory as fid 13; its qid in *qid */
+static int walk_memory(struct p9_conn *c, struct p9_qid *qid)
+{
+	int good = ask(c, walk(0, 11, 2, "ns", "lab"), P9_RWALK) && r.nwqid == 2 &&
+		ask(c, walk(11, 12, 2, "vms", "w1"), P9_RWALK) && r.nwqid == 2 &&
+		ask(c, walk(12, 13, 2, "config", "memory"), P9_RWALK) && r.nwqid == 2;
+	*qid = r.wqid[1];
+	ask(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 11}, P9_RCLUNK);
+	ask(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 12}, P9_RCLUNK);
+	return good;
+}
+
+static void session_on(struct p9_conn *c)
+{
+	ask(c, (struct p9_msg){.type = P9_TVERSION, .msize = 8192, .s1 = S(P9_VERSION)}, P9_RVERSION);
+	ask(c, (struct p9_msg){.type = P9_TATTACH, .fid = 0, .fid2 = P9_NOFID, .s1 = S("x")},
+	    P9_RATTACH);
+}
+
+/* qid.path is the inode number, built from persistent ids: the same after a restart;
+ * qid.version moves when the content does. */
+static void restart(const char *dir)
+{
+	char state[256], images[256], err[256];
+	snprintf(state, sizeof(state), "%s/restart", dir);
+	snprintf(images, sizeof(images), "%s/restart-images", dir);
+	static struct vmfs v;
+	struct vcred root = {0};
+	struct ns *ns;
+	char *w[] = {"w1"};
+	ok(model_open(&v.m, state, images, err, sizeof(err)) == 0 &&
+		   ns_create(&v.m, "lab", 0, 0, 0755, &ns, err, sizeof(err)) == 0 &&
+		   obj_create_many(&v.m, ns, OT_VM, w, 1, NULL, err, sizeof(err)) == 0,
+	   "a state directory with lab/w1");
+	evlog_init(&v.log, v.m.statefd, "log");
+	struct p9_conn *c = p9_conn_new(&v, &root, capture, NULL);
+	session_on(c);
+	struct p9_qid before, after;
+	ok(walk_memory(c, &before), "a walk to w1's config/memory");
+	ok(ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 13, .flags = O_WRONLY}, P9_RLOPEN) &&
+		   ask(c, (struct p9_msg){.type = P9_TWRITE, .fid = 13, .count = 5,
+					  .data = (const uint8_t *)"300M\n"},
+		       P9_RWRITE),
+	   "a write of 300M to it");
+	ask(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 13}, P9_RCLUNK);
+	ok(walk_memory(c, &after) && after.path == before.path && after.version != before.version,
+	   "its qid.path is the same, its qid.version moved (%u -> %u)", before.version,
+	   after.version);
+	ok(ask(c, (struct p9_msg){.type = P9_TGETATTR, .fid = 13, .mask = P9_GETATTR_BASIC},
+	       P9_RGETATTR) &&
+		   r.attr.qid.path == before.path && r.attr.size == 5,
+	   "getattr: the same qid.path, the true size (5)");
+	p9_conn_free(c);
+	model_close(&v.m);
+
+	ok(model_open(&v.m, state, images, err, sizeof(err)) == 0, "the state directory opens again");
+	evlog_init(&v.log, v.m.statefd, "log");
+	c = p9_conn_new(&v, &root, capture, NULL);
+	session_on(c);
+	ok(walk_memory(c, &after) && after.path == before.path && after.type == before.type,
+	   "after a restart w1's config/memory has the same qid.path");
+	ok(ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 13, .flags = O_RDONLY}, P9_RLOPEN) &&
+		   ask(c, (struct p9_msg){.type = P9_TREAD, .fid = 13, .count = 100}, P9_RREAD) &&
+		   r.count == 5 && !memcmp(r.data, "300M\n", 5),
+	   "... and reads 300M");
+	p9_conn_free(c);
+	model_close(&v.m);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_p9srv.XXXXXX";
@@ -332,6 +402,7 @@ int main(void)
 	p9_conn_free(c);
 	close(v.log.dirfd);
 	parked(dir);
+	restart(dir);
 
 	char rm[128];
 	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
