@@ -241,7 +241,8 @@ int ns_save(struct model *m, struct ns *ns)
 	snprintf(num, sizeof(num), "%04o", (unsigned)ns->mode & 07777);
 	store_kv(&b, "mode", num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ns->id);
-	store_kv(&b, "id", num);
+	if (ns->id) /* none yet: ids_give saves it once it has one */
+		store_kv(&b, "id", num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)ns->next_id);
 	store_kv(&b, "next-id", num);
 	snprintf(num, sizeof(num), "%lld", (long long)ns->ctime);

@@ -63,6 +63,11 @@ rmdir "$L"/containers/*
 ok "lab removed and made again" sh -c "rmdir '$L' && mkdir '$L'"
 is "$(by_handle "$T/h.ns")" "error: ESTALE" "a namespace removed and made again: the old one's handle is ESTALE"
 is "$(by_handle "$T/h.info")" "error: ESTALE" "... and its info's"
+"$FH" save "$L/info" "$T/h.info2"
+vmfs_stop || exit 1
+vmfs_start --images "$T/images" || exit 1
+is "$(by_handle "$T/h.ns")" "error: ESTALE" "... also after a restart"
+ok "the new lab's info by its handle after the restart" same "$T/h.info2" "$L/info"
 
 # images/ is numbered per run: a handle lasts while the kernel holds the file, never
 # reaching another file after
