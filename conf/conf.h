@@ -31,6 +31,8 @@
 	X(vmfs, web_insecure, bool, "false", "serve a non-loopback address without a password file") \
 	X(vmfs, web_hosts, opts, "", "names the web's Host header may give besides its address and localhost, a,b") \
 	X(vmfs, web_ui, path, "", "the browser pages (default: web/ui beside the vmfs binary)")    \
+	X(vmfs, announce, bool, "false", "announce the network doors on the LAN with Avahi (mDNS)") \
+	X(vmfs, discover, bool, "false", "list what other vmfs announce on the LAN in hosts/discovered") \
 	X(vmfs, members, members, "", "cluster members, NAME=URL separated by spaces (as hosts/ctl add)") \
 	X(vmfs, sshfs_options, opts, "", "extra sshfs -o options for ssh:// members (IdentityFile=...)")
 

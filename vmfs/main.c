@@ -19,13 +19,14 @@
 
 #include "vmfs/daemon.h"
 #include "vmfs/fuse.h"
+#include "mdns/mdns.h"
 #include "vmfs/kinds.h"
 #include "web/http.h"
 
 struct cli {
 	char *conf, *state, *images, *web, *web_passwd, *web_cert, *web_key; /* strdup()ed */
 	char *web_hosts; /* every --web-host, joined with commas */
-	int help, version, web_insecure;
+	int help, version, web_insecure, announce, discover;
 };
 
 #define CLI_OPT(t, p) {t, offsetof(struct cli, p), 1}
@@ -41,6 +42,8 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("--web-cert=%s", web_cert),
 	CLI_OPT("--web-key=%s", web_key),
 	CLI_OPT("--web-insecure", web_insecure),
+	CLI_OPT("--announce", announce),
+	CLI_OPT("--discover", discover),
 	FUSE_OPT_KEY("--web-host=%s", KEY_WEB_HOST),
 	CLI_OPT("-h", help),            CLI_OPT("--help", help),
 	CLI_OPT("-V", version),         CLI_OPT("--version", version),
@@ -125,6 +128,8 @@ static void usage(FILE *out)
 		"                  (the token in STATE/web-token is still asked for)\n"
 		"  --web-host NAME a name the Host header may give (besides the address and\n"
 		"                  localhost); repeatable\n"
+		"  --announce      announce the network doors on the LAN (Avahi, mDNS)\n"
+		"  --discover      list what other vmfs announce in hosts/discovered\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
@@ -173,6 +178,8 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cl
 		return 2;
 	}
 	conf->web_insecure |= cli->web_insecure;
+	conf->announce |= cli->announce;
+	conf->discover |= cli->discover;
 	conf->debug |= fo->debug;
 	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */
 	if (!*conf->mountpoint) {
@@ -308,7 +315,7 @@ int main(int argc, char **argv)
 	struct fuse_cli fo = {0};
 	struct vmfs_conf conf;
 	struct vmfs v;
-	struct door doors[2];
+	struct door doors[3];
 	size_t ndoors = 0;
 	char err[512];
 	int rc = 2, lockfd = -1;
@@ -345,7 +352,16 @@ int main(int argc, char **argv)
 	if (!clear_stale_mount(conf.mountpoint) && !fuse_door_options(&args, &conf) &&
 	    !(rc = fuse_door_open(&v, &args, conf.mountpoint, conf.foreground, &doors[ndoors]))) {
 		lock_note_pid(lockfd); /* the daemon's pid, not the parent's that just exited */
-		rc = daemon_run(&v, doors, ++ndoors);
+		ndoors++;
+		/* what announce publishes: each network door (the 9P door's ADDR:PORT joins here) */
+		const struct mdns_ad ads[] = {
+			{"web", *conf.web_cert ? "_https._tcp" : "_http._tcp", conf.web, "path=/"},
+		};
+		if ((conf.announce || conf.discover) &&
+		    !mdns_door_open(&v, ads, sizeof(ads) / sizeof(*ads), conf.announce, conf.discover,
+				    &doors[ndoors]))
+			ndoors++;
+		rc = daemon_run(&v, doors, ndoors);
 	} else if (ndoors) { /* the HTTP door's, opened before the mount failed */
 		doors[0].ops->stop(doors[0].self);
 	}

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Discovery with Avahi (mdns/): two network namespaces joined by a veth pair, each with its own
+# D-Bus system bus and avahi-daemon (each daemon in a mount namespace of its own, with a tmpfs
+# on /run/avahi-daemon for its pid file). A vmfs in A announces its web door (announce on):
+# avahi-browse in B sees it with its port and TXT items. A vmfs in B, started before B's
+# avahi-daemon, says in host/log that it is not reachable, then lists A's door in
+# hosts/discovered once the daemon is up, and not its own; its own announcement under the
+# same host name is renamed. A's vmfs stopping takes its row away. A vmfs with no D-Bus at all
+# starts, says so and serves the tree. Everything the test made is found through its own
+# variables (pids, names with its pid in them), never by a name pattern.
+. "$(dirname "$0")/lib.sh"
+need_root
+for c in dbus-daemon avahi-daemon avahi-browse nsenter unshare ip; do
+	command -v $c >/dev/null || { echo "not ok 1 - $c is installed (./setup --deps)"; exit 1; }
+done
+
+HOLD=() DAEMONS=() PID_B= VETH=vd$$a
+EXTRA_CLEANUP='end_b; for p in ${DAEMONS[@]}; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for p in ${HOLD[@]}; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	ip link del "$VETH" 2>/dev/null'
+end_b() {
+	[ -n "$PID_B" ] || return 0
+	fusermount3 -uz "$T/mnt2" 2>/dev/null
+	kill "$PID_B" 2>/dev/null
+	wait "$PID_B" 2>/dev/null
+	PID_B=
+}
+
+# the namespaces: each held by a sleep of ours; the veth's ends go into them
+declare -A NS ADDR IF
+for n in a b; do
+	unshare --net sleep 600 &
+	HOLD+=($!) NS[$n]=$!
+done
+sleep 0.2
+IF[a]=vd$$a IF[b]=vd$$b ADDR[a]=10.254.0.1 ADDR[b]=10.254.0.2
+ok "a veth pair joins the two namespaces" ip link add "${IF[a]}" type veth peer name "${IF[b]}"
+for n in a b; do
+	ip link set "${IF[$n]}" netns "${NS[$n]}"
+	nsenter -t "${NS[$n]}" -n sh -c "ip link set lo up && ip addr add ${ADDR[$n]}/24 dev ${IF[$n]} &&
+		ip link set ${IF[$n]} multicast on up"
+done
+# in_ns a|b CMD...: CMD in that network namespace, on its D-Bus (env and nsenter exec it: a
+# daemon started so in the background has $! for its pid)
+in_ns() { env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/$1/bus" nsenter -t "${NS[$1]}" -n "${@:2}"; }
+in_ns_exec() { exec env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/$1/bus" nsenter -t "${NS[$1]}" -n "${@:2}"; }
+
+start_bus() { # start_bus a|b: its own system bus, open to root (the test's daemons and vmfs)
+	local n=$1
+	mkdir -p "$T/$n"
+	cat >"$T/$n/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$T/$n/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="root"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOF
+	(in_ns_exec "$n" dbus-daemon --config-file="$T/$n/bus.conf" --nofork --nopidfile) 2>"$T/$n/dbus.err" &
+	DAEMONS+=($!)
+	wait_for 5 test -S "$T/$n/bus"
+}
+
+start_avahi() { # start_avahi a|b: on its veth only, IPv4, publishing nothing of its own
+	local n=$1
+	cat >"$T/$n/avahi.conf" <<EOF
+[server]
+host-name=vmfs-test-$n-$$
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=${IF[$n]}
+enable-dbus=yes
+[wide-area]
+enable-wide-area=no
+[publish]
+publish-workstation=no
+publish-hinfo=no
+publish-addresses=yes
+EOF
+	# its pid file is /run/avahi-daemon/pid whatever it is told: a tmpfs of its own there
+	# (and none of the test's mounts: a copy of a vmfs mount would outlive its unmount)
+	(in_ns_exec "$n" unshare -m --propagation private sh -c "mkdir -p /run/avahi-daemon &&
+		mount -t tmpfs tmpfs /run/avahi-daemon &&
+		for m in \$(awk -v t='$T/' 'index(\$2, t) == 1 {print \$2}' /proc/mounts); do
+			umount -l \$m; done && exec avahi-daemon --no-drop-root \
+		--no-chroot --no-rlimits -f $T/$n/avahi.conf") >"$T/$n/avahi.log" 2>&1 &
+	DAEMONS+=($!)
+	wait_for 10 grep -q 'Server startup complete' "$T/$n/avahi.log"
+}
+
+browse_b() { # what avahi-browse in B resolves of TYPE, parseable lines
+	in_ns b timeout 8 avahi-browse -rpt "$1" 2>/dev/null | grep '^='
+}
+as_b() { # as_b CMD...: a lib.sh function on B's vmfs (its mount, state and pid)
+	local M=$T/mnt2 S=$T/state2 VMFS_PID=$PID_B
+	"$@"
+	local rc=$?
+	PID_B=$VMFS_PID
+	return $rc
+}
+
+ok "A's D-Bus starts" start_bus a
+ok "A's avahi-daemon starts" start_avahi a
+ok "B's D-Bus starts" start_bus b
+
+HOST=$(hostname)
+PORT=9001
+VMFS_PREFIX=(env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/a/bus nsenter -t "${NS[a]}" -n)
+vmfs_start --web "${ADDR[a]}:$PORT" --web-insecure --announce --discover || exit 1
+ok "A's vmfs says it announced its web door" \
+	wait_for 15 grep -q "discovery: announced \"$HOST\": web door as _http._tcp port $PORT" "$M/host/log"
+
+# B's vmfs first, B's avahi-daemon after: it waits for the daemon, then browses
+mkdir -p "$T/mnt2"
+VMFS_PREFIX=(env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/b/bus nsenter -t "${NS[b]}" -n)
+as_b vmfs_start --web "${ADDR[b]}:$PORT" --web-insecure --announce --discover || exit 1
+ok "B's vmfs, before B's avahi-daemon: says so in host/log" \
+	wait_for 5 grep -q "discovery: avahi-daemon not reachable: it is not running (waiting for it)" \
+	"$T/mnt2/host/log"
+ok "B's avahi-daemon starts" start_avahi b
+
+row=$(browse_b _http._tcp | grep ";${ADDR[a]};")
+like "$row" "^=;${IF[b]};IPv4;$HOST;Web Site;local;vmfs-test-a-$$\\.local;${ADDR[a]};$PORT;" \
+	"avahi-browse in B resolves A's web door: its name is the host's, its address and port A's"
+like "$row" "\"host=$HOST\"" "its TXT says the host's name"
+like "$row" "\"vmfs=$(awk '{print $2}' "$M/version")\"" "its TXT says vmfs's version"
+like "$row" '"path=/"' "its TXT says the path of the tree"
+
+want="$HOST	http	${ADDR[a]}	$PORT	$(awk '{print $2}' "$M/version")	http://${ADDR[a]}:$PORT/"
+ok "B's vmfs lists A's web door in hosts/discovered once its avahi-daemon is up" \
+	wait_for 20 grep -qxF "$want" "$T/mnt2/hosts/discovered"
+d=$(cat "$T/mnt2/hosts/discovered")
+is "$(head -1 <<<"$d")" "host	service	address	port	version	url" "hosts/discovered: a table's header"
+is "$(grep -c "${ADDR[b]}" <<<"$d")" 0 "and not B's own door"
+ok "B's vmfs connected when its daemon came" grep -q "discovery: connected to avahi-daemon" "$T/mnt2/host/log"
+# both announce under the host's name: one of them (mDNS decides which) takes another
+ok "of two announcements under one host name, one is renamed" \
+	wait_for 15 grep -q "discovery: the name \"$HOST\" is taken on the LAN: announcing as \"$HOST #2\"" \
+	"$M/host/log" "$T/mnt2/host/log"
+ok "A's vmfs lists B's web door" \
+	wait_for 15 grep -qP "^$HOST\thttp\t${ADDR[b]}\t$PORT\t" "$M/hosts/discovered"
+ok "the web door A announced answers from B" \
+	in_ns b curl -q -sf -H "Authorization: Bearer $(cat "$S/web-token")" "http://${ADDR[a]}:$PORT/version"
+
+# what each side said, when something above failed
+if [ "$TAP_FAIL" != 0 ]; then
+	grep discovery: "$M/host/log" | sed 's/^/# A: /'
+	grep discovery: "$T/mnt2/host/log" | sed 's/^/# B: /'
+	sed 's/^/# B discovered: /' "$T/mnt2/hosts/discovered"
+	tail -n 15 "$T/b/avahi.log" | sed 's/^/# B avahi: /'
+fi
+
+# A's vmfs ends: its announcement goes with it
+ok "A's vmfs stops" vmfs_stop
+ok "its row leaves B's hosts/discovered" \
+	wait_for 15 sh -c "! grep -qF '${ADDR[a]}' '$T/mnt2/hosts/discovered'"
+ok "B's vmfs stops" as_b vmfs_stop
+
+# no D-Bus at all: a line in host/log, and the tree is served
+VMFS_PREFIX=(env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/no-bus)
+vmfs_start --web 127.0.0.1:$(free_port) --announce --discover || exit 1
+ok "without D-Bus: host/log says avahi-daemon is not reachable" \
+	wait_for 5 grep -q "discovery: avahi-daemon not reachable: Daemon not running (trying again every 5 s)" "$M/host/log"
+ok "a web door on loopback is not announced, and host/log says why" \
+	grep -q "discovery: the web door listens on 127.0.0.1:[0-9]*, a loopback address: not announced" "$M/host/log"
+ok "the tree is served" cat "$M/ns/default/info"
+is "$(cat "$M/hosts/discovered")" "host	service	address	port	version	url" "hosts/discovered: the header alone"
+ok "vmfs stops cleanly" vmfs_stop
+done_testing
