@@ -176,7 +176,8 @@ void found_table(const struct found_tab *t, struct sbuf *out)
 	for (size_t i = 0; i < t->n; i++)
 		if (t->v[i]->resolved && found_service(t->v[i]->type))
 			rows[n++] = t->v[i];
-	qsort(rows, n, sizeof(*rows), row_cmp);
+	if (n)
+		qsort(rows, n, sizeof(*rows), row_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const struct found *f = rows[i];
 		const char *svc = found_service(f->type);
