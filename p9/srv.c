@@ -13,8 +13,10 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "p9/msg.h"
+#include "p9/perm.h"
 #include "vmfs/vreq.h"
 
 /* Tlopen's and Tlcreate's flags are the protocol's (Linux x86's values), not this host's */
@@ -57,6 +59,7 @@ struct pend {
 struct p9_conn {
 	struct vmfs *v;
 	struct vcred cred;
+	struct who who; /* cred's uid and gid, with the peer's groups */
 	p9_send_fn send;
 	void *ctx;
 	uint32_t msize;
@@ -76,12 +79,20 @@ struct p9_conn *p9_conn_new(struct vmfs *v, const struct vcred *cred, p9_send_fn
 		return NULL;
 	*c =
 	    (struct p9_conn){.v = v, .cred = *cred, .send = send, .ctx = ctx, .msize = P9_MINMSIZE};
+	c->who = (struct who){.uid = cred->uid, .gid = cred->gid};
 	c->out = malloc(c->msize);
 	if (!c->out) {
 		free(c);
 		return NULL;
 	}
 	return c;
+}
+
+void p9_conn_set_groups(struct p9_conn *c, const gid_t *groups, int n)
+{
+	c->who.ngroups = n < WHO_GROUPS_MAX ? n : WHO_GROUPS_MAX;
+	for (int i = 0; i < c->who.ngroups; i++)
+		c->who.groups[i] = groups[i];
 }
 
 uint32_t p9_conn_msize(const struct p9_conn *c) { return c->msize; }
@@ -238,6 +249,22 @@ static int fid_node(struct p9_conn *c, uint32_t id, struct fid **f, struct vnode
 	return node_from_ino(c->v, (*f)->ino, n);
 }
 
+/* The kernel's check before it asks a FUSE daemon (p9/perm.h): vmfs's operations trust it
+ * was made. Root passes (a search of a file, the one thing it may not do, is no 9P request). */
+static int may(struct p9_conn *c, struct vreq *q, const struct vnode *n, int mask)
+{
+	struct stat st;
+	if (c->who.uid == 0)
+		return 0;
+	int r = vreq_getattr(q, n, &st);
+	if (!r && (r = p9_may(&c->who, &st, mask)))
+		refuse(c, r, "uid %u may not %s%s%s it (mode %04o, owner %u:%u)",
+		       (unsigned)c->who.uid, mask & R_OK ? "read " : "",
+		       mask & W_OK ? "write " : "", mask & X_OK ? "search" : "",
+		       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+	return r;
+}
+
 /* ---- the messages ---- */
 
 static int do_version(struct p9_conn *c, const struct p9_msg *m)
@@ -301,6 +328,8 @@ static int do_walk(struct p9_conn *c, const struct p9_msg *m)
 		struct vnode out;
 		err = name_of(c, m->wname[i], name, sizeof(name));
 		if (!err)
+			err = may(c, &q, &n, X_OK);
+		if (!err)
 			err = vreq_lookup(&q, &n, name, &out);
 		if (!err)
 			err = node_qid(&q, &out, &r.wqid[i]);
@@ -348,6 +377,11 @@ static int do_lopen(struct p9_conn *c, const struct p9_msg *m)
 	struct p9_msg r = {.type = P9_RLOPEN, .tag = m->tag};
 	if ((err = node_qid(&q, &n, &r.qid)))
 		return err;
+	int acc = m->flags & DOTL_ACCMODE;
+	int mask = (acc == 0 || acc == 2 ? R_OK : 0) | (acc ? W_OK : 0) |
+		   (m->flags & DOTL_TRUNC ? W_OK : 0);
+	if ((err = may(c, &q, &n, mask)))
+		return err;
 	/* a directory is read by Treaddir, through its node: nothing to open */
 	if (r.qid.type != P9_QTDIR && (err = vreq_open(&q, &n, open_flags(m->flags))))
 		return err;
@@ -368,6 +402,8 @@ static int do_lcreate(struct p9_conn *c, const struct p9_msg *m)
 		err = refuse(c, -EBADF, "a create through an open fid");
 	if (!err)
 		err = name_of(c, m->s1, name, sizeof(name));
+	if (!err)
+		err = may(c, &q, &dir, W_OK | X_OK);
 	if (!err)
 		err = vreq_create(&q, &dir, name, m->mode & 07777, open_flags(m->flags) | O_CREAT,
 				  &out);
@@ -526,8 +562,16 @@ static int do_setattr(struct p9_conn *c, const struct p9_msg *m)
 	int which = (m->valid & SA_MODE ? NA_MODE : 0) | (m->valid & SA_UID ? NA_UID : 0) |
 		    (m->valid & SA_GID ? NA_GID : 0) | (m->valid & SA_SIZE ? NA_SIZE : 0) |
 		    (m->valid & SA_ATIME ? NA_ATIME : 0) | (m->valid & SA_MTIME ? NA_MTIME : 0);
-	struct stat out;
+	struct stat out, st;
 	q.h = f->h;
+	bool writer = f->h && (f->h->flags & O_ACCMODE) != O_RDONLY;
+	if (which && c->who.uid && !(err = vreq_getattr(&q, &n, &st)) &&
+	    (err = p9_may_setattr(&c->who, &st, &attr, which,
+				  m->valid & (SA_ATIME_SET | SA_MTIME_SET), writer)))
+		refuse(c, err, "uid %u may not change it that way (owner %u:%u)",
+		       (unsigned)c->who.uid, (unsigned)st.st_uid, (unsigned)st.st_gid);
+	if (err)
+		return err;
 	if (which && (err = vreq_setattr(&q, &n, &attr, which, &out)))
 		return err;
 	struct p9_msg r = {.type = P9_RSETATTR, .tag = m->tag};
@@ -619,6 +663,8 @@ static int do_make(struct p9_conn *c, const struct p9_msg *m)
 	int err = fid_node(c, m->fid, &f, &dir);
 	if (!err)
 		err = name_of(c, m->s1, name, sizeof(name));
+	if (!err)
+		err = may(c, &q, &dir, W_OK | X_OK);
 	if (err)
 		return err;
 	if (m->type == P9_TMKDIR) {
@@ -647,6 +693,8 @@ static int do_unlinkat(struct p9_conn *c, const struct p9_msg *m)
 	if (!err)
 		err = name_of(c, m->s1, name, sizeof(name));
 	if (!err)
+		err = may(c, &q, &dir, W_OK | X_OK);
+	if (!err)
 		err = m->flags & P9_AT_REMOVEDIR ? vreq_rmdir(&q, &dir, name)
 						 : vreq_unlink(&q, &dir, name);
 	if (err)
@@ -669,6 +717,10 @@ static int do_renameat(struct p9_conn *c, const struct p9_msg *m)
 		err = name_of(c, m->s1, name, sizeof(name));
 	if (!err)
 		err = name_of(c, m->s2, newname, sizeof(newname));
+	if (!err)
+		err = may(c, &q, &dir, W_OK | X_OK);
+	if (!err)
+		err = may(c, &q, &newdir, W_OK | X_OK);
 	if (!err)
 		err = vreq_rename(&q, &dir, name, &newdir, newname, 0);
 	if (err)

@@ -26,6 +26,9 @@ typedef void (*p9_send_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 /* A connection acting as cred (the peer's: the door's, never what Tattach says). */
 struct p9_conn *p9_conn_new(struct vmfs *v, const struct vcred *cred, p9_send_fn send, void *ctx);
+/* The peer's supplementary groups (cred gives its uid and gid), for the checks of the mode
+ * bits the kernel makes for a user of the mount (p9/perm.h); at most WHO_GROUPS_MAX kept. */
+void p9_conn_set_groups(struct p9_conn *c, const gid_t *groups, int n);
 /* One whole message, buf[0..len) with len its size field (p9_frame_size), answered now or,
  * for a read or write that waits, later. 0, or -EPROTO when the connection must be closed
  * (its framing cannot be trusted): c->why says why. A message refused for its fields is

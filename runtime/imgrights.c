@@ -27,7 +27,7 @@ void who_of(struct who *w, uid_t uid, gid_t gid)
 	w->ngroups = n;
 }
 
-static bool in_group(const struct who *w, gid_t g)
+bool who_in_group(const struct who *w, gid_t g)
 {
 	if (w->gid == g)
 		return true;
@@ -42,7 +42,7 @@ bool who_may(const struct who *w, const struct stat *st, int want)
 	if (!w->uid)
 		return true;
 	/* as the kernel: the owner's bits alone for the owner, the group's for a member */
-	mode_t bits = st->st_uid == w->uid ? st->st_mode >> 6 : in_group(w, st->st_gid) ? st->st_mode >> 3
+	mode_t bits = st->st_uid == w->uid ? st->st_mode >> 6 : who_in_group(w, st->st_gid) ? st->st_mode >> 3
 										     : st->st_mode;
 	int have = (bits & 4 ? R_OK : 0) | (bits & 2 ? W_OK : 0) | (bits & 1 ? X_OK : 0);
 	return (have & want) == want;

@@ -23,6 +23,9 @@ struct who {
 /* uid with gid and, if uid has a passwd entry, its supplementary groups. */
 void who_of(struct who *w, uid_t uid, gid_t gid);
 
+/* Whether g is w's gid or one of its groups. */
+bool who_in_group(const struct who *w, gid_t g);
+
 /* Whether w may do want (R_OK, W_OK, X_OK bits) to a file of mode/owner st. */
 bool who_may(const struct who *w, const struct stat *st, int want);
 

@@ -21,11 +21,13 @@
 #include "vmfs/fuse.h"
 #include "mdns/mdns.h"
 #include "vmfs/kinds.h"
+#include "p9/door.h"
 #include "web/http.h"
 
 struct cli {
 	char *conf, *state, *images, *web, *web_passwd, *web_cert, *web_key; /* strdup()ed */
 	char *web_hosts; /* every --web-host, joined with commas */
+	char *p9, *p9_socket;
 	int help, version, web_insecure, announce, discover;
 };
 
@@ -42,6 +44,8 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("--web-cert=%s", web_cert),
 	CLI_OPT("--web-key=%s", web_key),
 	CLI_OPT("--web-insecure", web_insecure),
+	CLI_OPT("--9p=%s", p9),
+	CLI_OPT("--9p-socket=%s", p9_socket),
 	CLI_OPT("--announce", announce),
 	CLI_OPT("--discover", discover),
 	FUSE_OPT_KEY("--web-host=%s", KEY_WEB_HOST),
@@ -78,7 +82,7 @@ static int join_values(int argc, char **argv, char ***out)
 {
 	static const char *const with_value[] = {"--conf", "--state", "--images", "--web",
 						 "--web-passwd", "--web-cert", "--web-key",
-						 "--web-host"};
+						 "--web-host", "--9p", "--9p-socket"};
 	char **v = calloc(argc + 1, sizeof(*v));
 	int n = 0;
 	if (!v)
@@ -128,6 +132,11 @@ static void usage(FILE *out)
 		"                  (the token in STATE/web-token is still asked for)\n"
 		"  --web-host NAME a name the Host header may give (besides the address and\n"
 		"                  localhost); repeatable\n"
+		"  --9p ADDR:PORT  serve the tree over 9P2000.L on TCP to the peers of p9_peers,\n"
+		"                  acting as p9_user\n"
+		"  --9p-socket PATH  serve it over 9P on a Unix socket: each peer acts as itself\n"
+		"  vmfs 9p-stdio [--9p-socket PATH]  relay stdin and stdout to that socket (for\n"
+		"                  `ssh HOST vmfs 9p-stdio`: acts as the user ssh logged in as)\n"
 		"  --announce      announce the network doors on the LAN (Avahi, mDNS)\n"
 		"  --discover      list what other vmfs announce in hosts/discovered\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
@@ -164,6 +173,8 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cl
 		{"--web-cert", "web_cert", cli->web_cert},
 		{"--web-key", "web_key", cli->web_key},
 		{"--web-host", "web_hosts", cli->web_hosts},
+		{"--9p", "p9", cli->p9},
+		{"--9p-socket", "p9_socket", cli->p9_socket},
 		{"MOUNTPOINT", "mountpoint", fo->mountpoint},
 	};
 	for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++) {
@@ -304,6 +315,8 @@ static int lock_state(const char *statedir)
 int main(int argc, char **argv)
 {
 	char **joined;
+	if (argc > 1 && !strcmp(argv[1], "9p-stdio"))
+		return p9_stdio_main(argc - 1, argv + 1);
 	argc = join_values(argc, argv, &joined);
 	if (argc < 0) {
 		if (errno)
@@ -315,7 +328,7 @@ int main(int argc, char **argv)
 	struct fuse_cli fo = {0};
 	struct vmfs_conf conf;
 	struct vmfs v;
-	struct door doors[3];
+	struct door doors[4]; /* web, 9p, FUSE, discovery */
 	size_t ndoors = 0;
 	char err[512];
 	int rc = 2, lockfd = -1;
@@ -349,21 +362,31 @@ int main(int argc, char **argv)
 		vmfs_fini(&v);
 		goto out;
 	}
+	if ((*conf.p9 || *conf.p9_socket) &&
+	    p9_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) {
+		fprintf(stderr, "vmfs: %s\n", err);
+		for (size_t i = 0; i + 1 < ndoors; i++)
+			doors[i].ops->stop(doors[i].self);
+		vmfs_fini(&v);
+		goto out;
+	}
 	if (!clear_stale_mount(conf.mountpoint) && !fuse_door_options(&args, &conf) &&
 	    !(rc = fuse_door_open(&v, &args, conf.mountpoint, conf.foreground, &doors[ndoors]))) {
 		lock_note_pid(lockfd); /* the daemon's pid, not the parent's that just exited */
 		ndoors++;
-		/* what announce publishes: each network door (the 9P door's ADDR:PORT joins here) */
+		/* what announce publishes: each network door */
 		const struct mdns_ad ads[] = {
 			{"web", *conf.web_cert ? "_https._tcp" : "_http._tcp", conf.web, "path=/"},
+			{"9p", "_vmfs-9p._tcp", conf.p9, NULL},
 		};
 		if ((conf.announce || conf.discover) &&
 		    !mdns_door_open(&v, ads, sizeof(ads) / sizeof(*ads), conf.announce, conf.discover,
 				    &doors[ndoors]))
 			ndoors++;
 		rc = daemon_run(&v, doors, ndoors);
-	} else if (ndoors) { /* the HTTP door's, opened before the mount failed */
-		doors[0].ops->stop(doors[0].self);
+	} else { /* the network doors', opened before the mount failed */
+		for (size_t i = 0; i < ndoors; i++)
+			doors[i].ops->stop(doors[i].self);
 	}
 	if (lockfd >= 0)
 		close(lockfd);
@@ -377,6 +400,8 @@ out:
 	free(cli.web_cert);
 	free(cli.web_key);
 	free(cli.web_hosts);
+	free(cli.p9);
+	free(cli.p9_socket);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
 	for (int i = 0; i < argc; i++)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Discovery with Avahi (mdns/): two network namespaces joined by a veth pair, each with its own
 # D-Bus system bus and avahi-daemon (each daemon in a mount namespace of its own, with a tmpfs
-# on /run/avahi-daemon for its pid file). A vmfs in A announces its web door (announce on):
-# avahi-browse in B sees it with its port and TXT items. A vmfs in B, started before B's
+# on /run/avahi-daemon for its pid file). A vmfs in A announces its web and 9P doors (announce
+# on): avahi-browse in B sees them with their ports and TXT items. A vmfs in B, started before B's
 # avahi-daemon, says in host/log that it is not reachable, then lists A's door in
 # hosts/discovered once the daemon is up, and not its own; its own announcement under the
 # same host name is renamed. A's vmfs stopping takes its row away. A vmfs with no D-Bus at all
@@ -111,11 +111,13 @@ ok "A's avahi-daemon starts" start_avahi a
 ok "B's D-Bus starts" start_bus b
 
 HOST=$(hostname)
-PORT=9001
+PORT=9001 P9PORT=5640
 VMFS_PREFIX=(env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/a/bus nsenter -t "${NS[a]}" -n)
-vmfs_start --web "${ADDR[a]}:$PORT" --web-insecure --announce --discover || exit 1
-ok "A's vmfs says it announced its web door" \
-	wait_for 15 grep -q "discovery: announced \"$HOST\": web door as _http._tcp port $PORT" "$M/host/log"
+vmfs_start --web "${ADDR[a]}:$PORT" --web-insecure --9p "${ADDR[a]}:$P9PORT" --announce \
+	--discover || exit 1
+ok "A's vmfs says it announced its web and 9P doors" wait_for 15 grep -q \
+	"discovery: announced \"$HOST\": web door as _http._tcp port $PORT, 9p door as _vmfs-9p._tcp port $P9PORT" \
+	"$M/host/log"
 
 # B's vmfs first, B's avahi-daemon after: it waits for the daemon, then browses
 mkdir -p "$T/mnt2"
@@ -132,10 +134,18 @@ like "$row" "^=;${IF[b]};IPv4;$HOST;Web Site;local;vmfs-test-a-$$\\.local;${ADDR
 like "$row" "\"host=$HOST\"" "its TXT says the host's name"
 like "$row" "\"vmfs=$(awk '{print $2}' "$M/version")\"" "its TXT says vmfs's version"
 like "$row" '"path=/"' "its TXT says the path of the tree"
+row=$(browse_b _vmfs-9p._tcp | grep ";${ADDR[a]};")
+like "$row" "^=;${IF[b]};IPv4;$HOST;_vmfs-9p._tcp;local;vmfs-test-a-$$\\.local;${ADDR[a]};$P9PORT;" \
+	"avahi-browse in B resolves A's 9P door"
+like "$row" "\"host=$HOST\"" "its TXT says the host's name"
+like "$row" "\"vmfs=$(awk '{print $2}' "$M/version")\"" "its TXT says vmfs's version"
 
 want="$HOST	http	${ADDR[a]}	$PORT	$(awk '{print $2}' "$M/version")	http://${ADDR[a]}:$PORT/"
 ok "B's vmfs lists A's web door in hosts/discovered once its avahi-daemon is up" \
 	wait_for 20 grep -qxF "$want" "$T/mnt2/hosts/discovered"
+want="$HOST	9p	${ADDR[a]}	$P9PORT	$(awk '{print $2}' "$M/version")	9p://${ADDR[a]}:$P9PORT"
+ok "and A's 9P door, with the URL hosts/ctl add takes" \
+	wait_for 10 grep -qxF "$want" "$T/mnt2/hosts/discovered"
 d=$(cat "$T/mnt2/hosts/discovered")
 is "$(head -1 <<<"$d")" "host	service	address	port	version	url" "hosts/discovered: a table's header"
 is "$(grep -c "${ADDR[b]}" <<<"$d")" 0 "and not B's own door"
@@ -161,6 +171,8 @@ fi
 ok "A's vmfs stops" vmfs_stop
 ok "its row leaves B's hosts/discovered" \
 	wait_for 15 sh -c "! grep -qF '${ADDR[a]}' '$T/mnt2/hosts/discovered'"
+is "$(cat "$T/mnt2/hosts/discovered")" "host	service	address	port	version	url" \
+	"B's hosts/discovered: the header alone"
 ok "B's vmfs stops" as_b vmfs_stop
 
 # no D-Bus at all: a line in host/log, and the tree is served

@@ -217,6 +217,51 @@ static int walk_console(struct p9_conn *c, uint32_t fid)
 	       ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = fid}, P9_RLOPEN);
 }
 
+static struct p9_msg walk3(const char *a, const char *b, const char *c3)
+{
+	struct p9_msg m = walk(0, 5, 2, a, b);
+	m.wname[2] = S(c3);
+	m.nwname = 3;
+	return m;
+}
+
+/* A peer not root meets the mode bits as a user of the mount does (p9/perm.h): lab is
+ * root's 0755 (its console 0640: never others'), priv root's 0700, grp 0750 of group 50. */
+static void peer(struct vmfs *v)
+{
+	char err[256];
+	struct ns *ns;
+	ok(ns_create(&v->m, "priv", 0, 0, 0700, &ns, err, sizeof(err)) == 0 &&
+	       ns_create(&v->m, "grp", 0, 50, 0750, &ns, err, sizeof(err)) == 0,
+	   "namespaces priv (0700) and grp (0750, group 50)");
+	struct vcred user = {.uid = 1000, .gid = 1000};
+	struct p9_conn *c = p9_conn_new(v, &user, capture, NULL);
+	ask(c, (struct p9_msg){.type = P9_TVERSION, .msize = 8192, .s1 = S(P9_VERSION)},
+	    P9_RVERSION);
+	ask(c, (struct p9_msg){.type = P9_TATTACH, .fid = 0, .fid2 = P9_NOFID}, P9_RATTACH);
+	ok(ask(c, walk3("ns", "priv", "containers"), P9_RWALK) && r.nwqid == 2,
+	   "a walk into a 0700 namespace of root's stops at it");
+	ok(ask(c, walk3("ns", "grp", "containers"), P9_RWALK) && r.nwqid == 2,
+	   "and into a 0750 one of a group it is not in");
+	gid_t g = 50;
+	p9_conn_set_groups(c, &g, 1);
+	ok(ask(c, walk3("ns", "grp", "containers"), P9_RWALK) && r.nwqid == 3,
+	   "in group 50 (a supplementary group), it walks in");
+	ask(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 5}, P9_RCLUNK);
+	ok(!walk_console(c, 6) && r.type == P9_RLERROR && r.ecode == EACCES,
+	   "lab's console is walked to, but not opened: EACCES (0640, never others')");
+	ok(ask(c, walk(0, 7, 2, "ns", "lab"), P9_RWALK), "a walk to lab");
+	ok(lerror(
+	       c,
+	       (struct p9_msg){.type = P9_TMKDIR, .fid = 7, .s1 = S("containers2"), .mode = 0755},
+	       EACCES),
+	   "a make in root's 0755 lab: EACCES, as through the mount");
+	struct p9_msg chmod = {.type = P9_TSETATTR, .fid = 7, .valid = 1, .mode = 0777};
+	ok(lerror(c, chmod, EPERM), "chmod of root's namespace: EPERM");
+	ok(strstr(p9_conn_why(c), "uid 1000"), "why: %s", p9_conn_why(c));
+	p9_conn_free(c);
+}
+
 /* A console read with nothing yet waits; Tflush answers at once and abandons it; a clunk
  * under a waiting read answers it EINTR; a wake answers it later. */
 static void parked(const char *dir)
@@ -266,6 +311,7 @@ static void parked(const char *dir)
 	ok(replies == 1 && r.type == P9_RREAD && r.tag == t && r.count == 0,
 	   "answered later, when its object has ended: the end of the console");
 	p9_conn_free(c);
+	peer(&v);
 	model_close(&v.m);
 	close(v.log.dirfd);
 }
