@@ -410,7 +410,9 @@ void mdns_avahi_stop(struct mdns *m)
 {
 	if (!m->tp)
 		return;
-	avahi_threaded_poll_stop(m->tp); /* joins the thread: from now on all is ours */
+	/* joins the thread, from then on all is ours; a hung avahi-daemon holds this up to D-Bus's
+	 * reply timeout (25 s), at exit only */
+	avahi_threaded_poll_stop(m->tp);
 	drop_client(m);                  /* its services leave the LAN with its connection */
 	if (m->retry)
 		api(m)->timeout_free(m->retry);

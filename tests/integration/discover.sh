@@ -95,8 +95,14 @@ EOF
 	wait_for 10 grep -q 'Server startup complete' "$T/$n/avahi.log"
 }
 
-browse_b() { # what avahi-browse in B resolves of TYPE, parseable lines
-	in_ns b timeout 8 avahi-browse -rpt "$1" 2>/dev/null | grep '^='
+browse_b() { # browse_b TYPE ADDR: what avahi-browse in B resolves of TYPE at ADDR, once it
+	local i row # does (a daemon just started may say "all for now" before the LAN answers)
+	for i in $(seq 10); do
+		row=$(in_ns b timeout 8 avahi-browse -rpt "$1" 2>/dev/null | grep "^=.*;$2;")
+		[ -n "$row" ] && break
+		sleep 0.5
+	done
+	printf '%s\n' "$row"
 }
 as_b() { # as_b CMD...: a lib.sh function on B's vmfs (its mount, state and pid)
 	local M=$T/mnt2 S=$T/state2 VMFS_PID=$PID_B
@@ -128,13 +134,13 @@ ok "B's vmfs, before B's avahi-daemon: says so in host/log" \
 	"$T/mnt2/host/log"
 ok "B's avahi-daemon starts" start_avahi b
 
-row=$(browse_b _http._tcp | grep ";${ADDR[a]};")
+row=$(browse_b _http._tcp "${ADDR[a]}")
 like "$row" "^=;${IF[b]};IPv4;$HOST;Web Site;local;vmfs-test-a-$$\\.local;${ADDR[a]};$PORT;" \
 	"avahi-browse in B resolves A's web door: its name is the host's, its address and port A's"
 like "$row" "\"host=$HOST\"" "its TXT says the host's name"
 like "$row" "\"vmfs=$(awk '{print $2}' "$M/version")\"" "its TXT says vmfs's version"
 like "$row" '"path=/"' "its TXT says the path of the tree"
-row=$(browse_b _vmfs-9p._tcp | grep ";${ADDR[a]};")
+row=$(browse_b _vmfs-9p._tcp "${ADDR[a]}")
 like "$row" "^=;${IF[b]};IPv4;$HOST;_vmfs-9p._tcp;local;vmfs-test-a-$$\\.local;${ADDR[a]};$P9PORT;" \
 	"avahi-browse in B resolves A's 9P door"
 like "$row" "\"host=$HOST\"" "its TXT says the host's name"
