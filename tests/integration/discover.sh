@@ -165,6 +165,20 @@ ok "A's vmfs lists B's web door" \
 ok "the web door A announced answers from B" \
 	in_ns b curl -q -sf -H "Authorization: Bearer $(cat "$S/web-token")" "http://${ADDR[a]}:$PORT/version"
 
+# what else the LAN announces: another program's web server (no vmfs= item) is not listed and
+# not a word is said of it; a vmfs= item with a host= that is no member name is left out, and
+# B's host/log says why, escaped (ESC quoted as \x1b, whose backslash the log escapes)
+(in_ns_exec a avahi-publish -s printer _http._tcp 631 path=/) >/dev/null 2>&1 &
+DAEMONS+=($!)
+(in_ns_exec a avahi-publish -s bogus _vmfs-9p._tcp 564 vmfs=0.1 $'host=-x\e[2J') >/dev/null 2>&1 &
+DAEMONS+=($!)
+ok "a vmfs= service whose host= is no member name: left out, and B's host/log says why" \
+	wait_for 15 grep -qF "discovery: ignored a _vmfs-9p._tcp service on ${IF[b]} from ${ADDR[a]}: its host= \"-x\\\\x1b[2J\" is not well formed" \
+	"$T/mnt2/host/log"
+ok "another program's web server: nothing said of it" sh -c "! grep -q ':631\|printer' '$T/mnt2/host/log'"
+is "$(cut -f4 "$T/mnt2/hosts/discovered" | sort | tr '\n' ' ')" "$P9PORT $PORT port " \
+	"hosts/discovered lists neither (A's two doors alone)"
+
 # what each side said, when something above failed
 if [ "$TAP_FAIL" != 0 ]; then
 	grep discovery: "$M/host/log" | sed 's/^/# A: /'
