@@ -1,8 +1,9 @@
-/* Many hosts: the members of the cluster, each another host's vmfs tree reached through a
- * network filesystem (README.md, "Many hosts"). No wire protocol of ours: the head reads
- * and writes the member's files, and the network filesystem carries them. vmfs mounts a
- * member given as ssh://USER@HOST/PATH itself (sshfs, with reconnect); one given as a path
- * was mounted by the admin (9P, NFS, or anything else).
+/* Many hosts: the members of the cluster, each another host's vmfs tree (README.md, "Many
+ * hosts"). No wire protocol of ours: the head reads and writes the member's files, carried
+ * by a network filesystem or by 9P (cluster/rtrans.h). vmfs mounts a member given as
+ * ssh://USER@HOST/PATH itself (sshfs, with reconnect); one given as a path was mounted by the
+ * admin (NFS, or anything else); one given as 9p://HOST:PORT or 9p+ssh://USER@HOST is spoken
+ * to in 9P by the head itself, so the member's errno reaches the head's user.
  *
  * Every operation on a member goes through its worker (cluster/rjob.h), bounded in time, so
  * a member that stops answering never blocks the head: it is probed every second (its
@@ -17,6 +18,7 @@
 #include <time.h>
 
 #include "cluster/rjob.h"
+#include "cluster/rtrans.h"
 #include "runtime/model.h"
 #include "runtime/util.h"
 
@@ -45,8 +47,9 @@ struct member {
 	uint32_t slot; /* for inode numbers; never reused */
 	char name[64];
 	char url[1024];
-	char root[PATH_MAX]; /* where its tree is, on this host */
+	char root[PATH_MAX]; /* where its tree is, on this host (a mounted one) */
 	bool ssh;        /* vmfs mounts it with sshfs (and unmounts it) */
+	struct rtarget target; /* how its workers reach it */
 	enum mstate state;
 	time_t since;
 	char why[512];
@@ -99,13 +102,18 @@ int cluster_open(struct cluster *cl, struct model *m, struct evlog *log, const c
 void cluster_close(struct cluster *cl);
 /* hosts/ctl: add NAME URL, remove NAME. */
 int cluster_add(struct cluster *cl, const char *name, const char *url, char *err, size_t errlen);
-/* Is url one add takes (ssh://USER@HOST/PATH or an absolute path)? For vmfs.conf's members. */
+/* Is url one add takes (ssh://USER@HOST/PATH, 9p://HOST[:PORT], 9p+ssh://USER@HOST[:PORT], or
+ * an absolute path)? For vmfs.conf's members. */
 int member_url_check(const char *url, char *err, size_t errlen);
 int cluster_remove(struct cluster *cl, const char *name, char *err, size_t errlen);
 struct member *cluster_find(const struct cluster *cl, const char *name);
 void member_put(struct member *mb);
 struct member *cluster_slot(const struct cluster *cl, uint32_t slot);
 const char *mstate_name(enum mstate s);
+/* A worker of mb's own (a console's reads), reaching it as mb's do; jobs' paths relative. */
+struct rworker *member_worker_new(struct member *mb);
+/* hosts/NAME/info's last line: "transport 9p over TCP to 10.0.0.12:564". */
+void member_transport_text(const struct member *mb, struct sbuf *out);
 /* hosts/NAME/state: "up since T, 3 ms" or "down since T: why". */
 void member_state_text(const struct member *mb, struct sbuf *out);
 /* A new copy of NS's info (or top) table of mb (text is taken). */

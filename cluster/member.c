@@ -1,5 +1,6 @@
 /* Members: added and removed (hosts/ctl, members.conf), mounted with sshfs when given as
- * ssh://, probed every second, and the tables of the namespaces that span them copied. */
+ * ssh:// (reached in 9P by the workers when given as 9p:// or 9p+ssh://), probed every
+ * second, and the tables of the namespaces that span them copied. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,17 +87,27 @@ static void job_done(struct rjob *j);
 static void job_on(struct member *mb, struct rworker **w, struct rjob *j, const char *rel,
 		   unsigned timeout_ms)
 {
-	char path[sizeof(j->path)];
-	snprintf(path, sizeof(path), "%s/%s", mb->root, rel);
-	memcpy(j->path, path, sizeof(path));
+	snprintf(j->path, sizeof(j->path), "%s", rel);
 	if (!*w && !mb->removed)
-		*w = rworker_new(mb->cl->m);
+		*w = member_worker_new(mb);
 	if (!*w) {
 		j->err = -EHOSTDOWN;
 		j->done(j);
 		return;
 	}
 	rworker_submit(*w, j, timeout_ms);
+}
+
+struct rworker *member_worker_new(struct member *mb)
+{
+	return rworker_new_to(mb->cl->m, &mb->target);
+}
+
+void member_transport_text(const struct member *mb, struct sbuf *out)
+{
+	char text[PATH_MAX + 100];
+	rtarget_text(&mb->target, mb->ssh, text, sizeof(text));
+	sb_printf(out, "transport %s\n", text);
 }
 
 void member_job(struct member *mb, struct rjob *j, const char *rel, unsigned timeout_ms)
@@ -241,9 +252,8 @@ static void submit(struct member *mb, enum jkind kind, const char *ns, enum rop 
 	mb->refs++;
 	if (kind == J_MOUNT) {
 		sb_add(&j->in, rel, ms); /* rel: the NUL-separated argv, ms: its length */
-		snprintf(j->path, sizeof(j->path), "%s", mb->root);
 		if (!mb->hw)
-			mb->hw = rworker_new(mb->cl->m);
+			mb->hw = member_worker_new(mb);
 		if (mb->hw)
 			rworker_submit(mb->hw, j, MOUNT_MS);
 		else
@@ -279,7 +289,14 @@ static void job_done(struct rjob *j)
 	case J_PROBE:
 		mb->probing = false;
 		if (j->err) {
-			set_state(mb, MS_DOWN, err_text(j->err, why, sizeof(why)));
+			/* the transport's reason ("9p: connect to ...: Connection refused") */
+			if (j->out.len && j->err != -ETIMEDOUT) {
+				snprintf(why, sizeof(why), "%.*s", (int)j->out.len, j->out.p);
+				why[strcspn(why, "\n")] = 0;
+			} else {
+				err_text(j->err, why, sizeof(why));
+			}
+			set_state(mb, MS_DOWN, why);
 			for (size_t i = 0; i < mb->ntabs; i++)
 				mb->tabs[i].fresh = false;
 			break;
@@ -451,23 +468,7 @@ static int save(struct cluster *cl, char *err, size_t errlen)
 
 int member_url_check(const char *url, char *err, size_t errlen)
 {
-	bool ssh = !strncmp(url, "ssh://", 6);
-	if (!ssh && url[0] != '/') {
-		snprintf(err, errlen, "\"%.200s\" is neither ssh://USER@HOST/PATH nor an absolute "
-			 "path where the member's tree is mounted", url);
-		return -EINVAL;
-	}
-	if (strlen(url) >= sizeof(((struct member *)0)->url)) {
-		snprintf(err, errlen, "the URL is too long");
-		return -ENAMETOOLONG;
-	}
-	const char *rest = url + 6, *slash = ssh ? strchr(rest, '/') : NULL;
-	if (ssh && (!slash || slash == rest || *rest == '@' || !slash[1])) {
-		snprintf(err, errlen, "\"%.200s\" is not ssh://USER@HOST/PATH (the path of the "
-			 "member's mount point is missing)", url);
-		return -EINVAL;
-	}
-	return 0;
+	return rtarget_parse(url, NULL, NULL, NULL, err, errlen);
 }
 
 static int add(struct cluster *cl, const char *name, const char *url, char *err, size_t errlen)
@@ -503,8 +504,9 @@ static int add(struct cluster *cl, const char *name, const char *url, char *err,
 	sdir[n > 0 ? n : 0] = 0;
 	if (ssh)
 		snprintf(mb->root, sizeof(mb->root), "%.3000s/%s", sdir, name);
-	else
+	else if (url[0] == '/')
 		snprintf(mb->root, sizeof(mb->root), "%s", url);
+	rtarget_parse(url, mb->root, cl->sshfs_options, &mb->target, err, errlen);
 	cl->v[cl->n++] = mb;
 	if (cl->running) /* at start-up the first tick asks: vmfs forks after, threads do not */
 		probe(mb);

@@ -13,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/rtrans.h"
 #include "runtime/model.h"
 
 #define READ_MAX (16u << 20)
+#define TAIL_CALL_MS 5000
 
 struct rworker {
 	struct rtsrc src;
@@ -25,6 +27,8 @@ struct rworker {
 	pthread_cond_t cv;
 	struct rjob *queue, *cur, *done; /* done: newest first, delivered oldest first */
 	bool quit, abandoned, retiring;
+	int stop;                /* set when abandoned: a follow ends at its next poll */
+	struct rtarget *target;  /* NULL: POSIX calls on the paths as given */
 	int refs; /* the thread's and the owner's */
 	unsigned busy;
 };
@@ -57,30 +61,6 @@ void rjob_free(struct rjob *j)
 	free(j);
 }
 
-static int read_all(int fd, struct sbuf *out)
-{
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (out->len + n > READ_MAX)
-			return -EFBIG;
-		sb_add(out, buf, n);
-	}
-	return n < 0 ? -errno : sb_err(out);
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int run_argv(const char *args, size_t len, struct sbuf *out)
 {
 	char *argv[64];
@@ -107,7 +87,11 @@ static int run_argv(const char *args, size_t len, struct sbuf *out)
 		close(p[0]);
 		return -r;
 	}
-	read_all(p[0], out); /* until every holder of the pipe closed it */
+	char buf[4096];
+	ssize_t got;
+	while ((got = read(p[0], buf, sizeof(buf))) > 0) /* until every holder closed it */
+		if (out->len < 65536)
+			sb_add(out, buf, got);
 	close(p[0]);
 	int st;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -115,23 +99,20 @@ static int run_argv(const char *args, size_t len, struct sbuf *out)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
-/* A new run starts its file again: a size below off means read from its start. */
-static int tail(const char *path, struct sbuf *out, uint64_t *off)
+/* What a growing file (console.log) has from *off, polled every 250 ms for 20 s: a poll is a
+ * short read that the other host answers at once, so its file server is never held, and a
+ * worker let go stops at the next poll. Each poll has its own few seconds, so that a link
+ * that went dead fails the follow instead of holding it until the job's own deadline. */
+static int tail(struct rworker *w, struct rtrans *t, const char *path, uint64_t deadline,
+		struct sbuf *out, uint64_t *off)
 {
 	char buf[65536];
-	for (int i = 0; i < 80; i++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && errno != ENOENT)
-			return -errno;
-		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size < *off)
-			*off = 0;
-		ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf), (off_t)*off) : 0;
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		if (n < 0)
-			return -e;
+	for (int i = 0; i < 80 && !__atomic_load_n(&w->stop, __ATOMIC_RELAXED); i++) {
+		uint64_t now = now_ms();
+		t->deadline = deadline < now + TAIL_CALL_MS ? deadline : now + TAIL_CALL_MS;
+		ssize_t n = t->ops->pread(t, path, off, buf, sizeof(buf));
+		if (n < 0 && n != -ENOENT) /* a console not made yet is one with nothing yet */
+			return (int)n;
 		if (n > 0) {
 			sb_add(out, buf, n);
 			*off += n;
@@ -143,34 +124,39 @@ static int tail(const char *path, struct sbuf *out, uint64_t *off)
 	return 0;
 }
 
-static int do_op(enum rop op, const char *path, const struct sbuf *in, struct sbuf *out,
-		 uint64_t *off)
+/* The transport's calls for a job, on the worker's transport (made at its first job). */
+static int do_op(struct rworker *w, struct rtrans **tp, enum rop op, const char *path,
+		 uint64_t deadline, const struct sbuf *in, struct sbuf *out, uint64_t *off)
 {
-	int fd, r;
+	if (op == ROP_RUN)
+		return run_argv(in->p ? in->p : "", in->len, out);
+	if (!*tp && !(*tp = rtrans_new(w->target)))
+		return -ENOMEM;
+	struct rtrans *t = *tp;
+	t->deadline = deadline;
+	t->why[0] = 0;
+	int r = -EINVAL;
 	switch (op) {
 	case ROP_TAIL:
-		return tail(path, out, off);
+		r = tail(w, t, path, deadline, out, off);
+		break;
 	case ROP_READ:
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			return -errno;
-		r = read_all(fd, out);
-		close(fd);
-		return r;
+		r = t->ops->read(t, path, out);
+		break;
 	case ROP_WRITE:
 	case ROP_CTL:
-		if ((fd = open(path, (op == ROP_CTL ? O_RDWR : O_WRONLY | O_TRUNC | O_CREAT) | O_CLOEXEC, 0666)) < 0)
-			return -errno;
-		r = write_all(fd, in->p ? in->p : "", in->len);
-		if (op == ROP_CTL) /* the answer says why, also after a failed write */
-			read_all(fd, out);
-		close(fd);
-		return r;
+		r = t->ops->write(t, path, in->p ? in->p : "", in->len, op == ROP_CTL, out);
+		break;
 	case ROP_MKDIR:
-		return mkdir(path, 0777) < 0 ? -errno : 0;
+		r = t->ops->mkdir(t, path);
+		break;
 	case ROP_RUN:
-		return run_argv(in->p ? in->p : "", in->len, out);
+		break;
 	}
-	return -EINVAL;
+	/* the transport's own failure says why, where the member's answer would be */
+	if (r && *t->why && !out->len)
+		sb_puts(out, t->why);
+	return r;
 }
 
 static void put(struct rworker *w)
@@ -180,6 +166,7 @@ static void put(struct rworker *w)
 	if (!last)
 		return;
 	close(w->efd);
+	free(w->target);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);
@@ -188,6 +175,7 @@ static void put(struct rworker *w)
 static void *work(void *arg)
 {
 	struct rworker *w = arg;
+	struct rtrans *t = NULL; /* this thread's connection: it goes when the thread goes */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->queue && !w->quit)
@@ -203,10 +191,10 @@ static void *work(void *arg)
 		char path[sizeof(j->path)];
 		memcpy(path, j->path, sizeof(path));
 		struct sbuf in = {0}, out = {0};
-		uint64_t off = j->off;
+		uint64_t off = j->off, deadline = j->deadline;
 		sb_add(&in, j->in.p ? j->in.p : "", j->in.len);
 		pthread_mutex_unlock(&w->mu);
-		int r = sb_err(&in) ? -ENOMEM : do_op(op, path, &in, &out, &off);
+		int r = sb_err(&in) ? -ENOMEM : do_op(w, &t, op, path, deadline, &in, &out, &off);
 		sb_free(&in);
 		pthread_mutex_lock(&w->mu);
 		if (w->cur == j && !w->abandoned) {
@@ -225,6 +213,10 @@ static void *work(void *arg)
 		}
 		w->cur = NULL;
 	}
+	pthread_mutex_unlock(&w->mu);
+	if (t)
+		t->ops->free(t);
+	pthread_mutex_lock(&w->mu);
 	put(w);
 	return NULL;
 }
@@ -277,9 +269,20 @@ void rworker_retire(struct rworker *w)
 
 struct rworker *rworker_new(struct model *m)
 {
+	return rworker_new_to(m, NULL);
+}
+
+struct rworker *rworker_new_to(struct model *m, const struct rtarget *target)
+{
 	struct rworker *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
+	if (target && !(w->target = malloc(sizeof(*target)))) {
+		free(w);
+		return NULL;
+	}
+	if (target)
+		*w->target = *target;
 	w->src.ready = on_done;
 	w->m = m;
 	w->refs = 2;
@@ -299,6 +302,7 @@ struct rworker *rworker_new(struct model *m)
 			epoll_ctl(m->rtep, EPOLL_CTL_DEL, w->efd, NULL);
 			close(w->efd);
 		}
+		free(w->target);
 		free(w);
 		return NULL;
 	}
@@ -328,6 +332,7 @@ static void abandon(struct rworker *w, int err)
 	struct rjob *cur = w->cur, *queue = w->queue, *done = w->done;
 	w->cur = w->queue = w->done = NULL;
 	w->quit = true;
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
 	if (cur)
 		w->abandoned = true;
 	epoll_ctl(w->m->rtep, EPOLL_CTL_DEL, w->efd, NULL);

@@ -18,6 +18,7 @@
 
 struct model;
 struct rworker;
+struct rtarget;
 
 enum rop {
 	ROP_READ,  /* the whole file (at most 16 MiB) into out */
@@ -26,7 +27,8 @@ enum rop {
 	ROP_MKDIR,
 	ROP_RUN,   /* runs argv (in: NUL-separated) and waits for it: mounts, unmounts */
 	ROP_TAIL,  /* what a growing file (console.log) has from off, waiting up to 20 s for
-		    * more: polled, so the other host's file server is never held */
+		    * more: polled, so the other host's file server is never held, and a worker
+		    * let go stops at its next poll */
 };
 
 struct rjob {
@@ -34,7 +36,9 @@ struct rjob {
 	char path[BUILT_PATH_MAX];
 	struct sbuf in, out;
 	uint64_t off; /* ROP_TAIL: from where; after: where the next read goes on */
-	int err;     /* 0, or -errno (-ETIMEDOUT when the deadline passed, -EHOSTDOWN if dropped) */
+	int err;     /* 0, or -errno (-ETIMEDOUT when the deadline passed, -EHOSTDOWN if dropped);
+		      * the member's own errno over 9P. On a failure of the transport itself
+		      * (a connection refused), out says why in words */
 	unsigned ms; /* how long it took */
 	void (*done)(struct rjob *j); /* in the main thread; it may free j (rjob_free) */
 	void *arg;
@@ -46,8 +50,12 @@ struct rjob {
 struct rjob *rjob_new(enum rop op, const char *path, void (*done)(struct rjob *), void *arg);
 void rjob_free(struct rjob *j);
 
-/* A worker whose eventfd joins m's epoll. NULL on failure. */
+/* A worker whose eventfd joins m's epoll, its jobs' paths taken as they are (POSIX calls).
+ * NULL on failure. */
 struct rworker *rworker_new(struct model *m);
+/* One whose jobs' paths are relative to the member's tree that target names, reached by its
+ * transport (cluster/rtrans.h): a thread's own connection, made at its first job. */
+struct rworker *rworker_new_to(struct model *m, const struct rtarget *target);
 /* Queues j; its done is called exactly once, from the main thread. */
 void rworker_submit(struct rworker *w, struct rjob *j, unsigned timeout_ms);
 /* On the main thread's tick: true if the running job is past its deadline; then every job

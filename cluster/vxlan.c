@@ -18,20 +18,14 @@
 #define HOSTS_MAX 64
 #define VIDS_MAX 256
 
-/* The IPv4 address of a member's URL (ssh://USER@ADDR[:PORT]/PATH), "" if it has none. */
+/* The IPv4 address of a member's URL (ssh://USER@ADDR[:PORT]/PATH, 9p://ADDR[:PORT], ...), ""
+ * if it has none. */
 static void member_addr(const struct member *mb, char *out, size_t len)
 {
-	*out = 0;
-	if (strncmp(mb->url, "ssh://", 6))
-		return;
-	const char *h = strchr(mb->url + 6, '@');
-	h = h ? h + 1 : mb->url + 6;
-	size_t n = strcspn(h, ":/");
-	char a[64];
 	struct in_addr in;
-	snprintf(a, sizeof(a), "%.*s", (int)n, h);
-	if (inet_pton(AF_INET, a, &in) == 1)
-		snprintf(out, len, "%s", a);
+	rtarget_url_addr(mb->url, out, len);
+	if (inet_pton(AF_INET, out, &in) != 1)
+		*out = 0;
 }
 
 /* This host's address toward peer: the source the kernel would use. */

@@ -29,6 +29,7 @@ struct rreq {
 	uint64_t off;       /* a console: how far into the member's console.log */
 	struct rworker *w;  /* a console's own worker: its reads wait for output */
 	size_t size;        /* a write's size */
+	bool answer;        /* out is a ctl's answer: it reads back even after a refusal */
 };
 
 static const char *const vm_files[] = {"ctl",		 "state", "info", "top",	  "config",
@@ -152,9 +153,10 @@ static int request(struct vhandle *h, enum rop op, const char *data, size_t len)
 	j->off = rr->off;
 	rr->done = false;
 	rr->err = 0;
+	rr->answer = op == ROP_CTL;
 	rr->refs++;
-	if (rr->w) { /* a console's worker: its path is made here */
-		snprintf(j->path, sizeof(j->path), "%.3000s/%.1000s", h->n.ro->mb->root, rel);
+	if (rr->w) { /* a console's worker */
+		snprintf(j->path, sizeof(j->path), "%s", rel);
 		rworker_submit(rr->w, j, STREAM_MS);
 	} else {
 		member_job(h->n.ro->mb, j, rel, REMOTE_MS);
@@ -196,7 +198,7 @@ static int remote_open(struct vmfs *v, struct vhandle *h, int flags)
 	int acc = h->flags & O_ACCMODE;
 	if (is_console(&h->n) && acc == O_RDONLY) {
 		/* its reads wait for output: a worker of its own, the descriptor kept open */
-		if (!(rr->w = rworker_new(&v->m)))
+		if (!(rr->w = member_worker_new(h->n.ro->mb)))
 			return -ENOMEM;
 		return request(h, ROP_TAIL, NULL, 0);
 	}
@@ -226,7 +228,7 @@ static ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t 
 			return 0;
 		return request(h, ROP_TAIL, NULL, 0) ? 0 : -EAGAIN;
 	}
-	if (rr->err)
+	if (rr->err && !rr->answer) /* a ctl's answer says why its command was refused */
 		return rr->err;
 	if (off < 0 || (size_t)off >= rr->out.len)
 		return 0;

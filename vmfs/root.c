@@ -52,8 +52,9 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	struct sysinfo si;
 	char up[32];
-	if (n->mb) { /* a member's, as it last answered */
+	if (n->mb) { /* a member's, as it last answered, and how the head reaches it */
 		sb_add(out, n->mb->info.p ? n->mb->info.p : "", n->mb->info.len);
+		member_transport_text(n->mb, out);
 		return 0;
 	}
 	sysinfo(&si);
@@ -117,7 +118,7 @@ int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, ch
 	      size_t errlen)
 {
 	static const struct ctl_cmd cmds[] = {
-		{"add", 0, 2, 2, "add NAME PATH|ssh://USER@HOST/PATH"},
+		{"add", 0, 2, 2, "add NAME PATH|ssh://USER@HOST/PATH|9p://HOST:PORT|9p+ssh://USER@HOST"},
 		{"remove", 1, 1, 1, "remove NAME"},
 		{"vxlan", 2, 2, 2, "vxlan VLAN_ID ADDR[,ADDR...]|none"},
 	};

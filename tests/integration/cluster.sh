@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Many hosts: three members (network namespaces with their own sshd and vmfs, from
-# cluster_lib.sh) joined to the head (this host's vmfs) over sshfs. Launch spreads by the
+# cluster_lib.sh) joined to the head (this host's vmfs) each another way: h1 over sshfs, h2
+# over 9P on TCP (its vmfs's 9P door), h3 over 9P through ssh (`vmfs 9p-stdio`). Over 9P a
+# member's refusal keeps its errno (EBUSY, where sshfs gives EIO). Launch spreads by the
 # schedule, a pin and a coschedule limit are honoured, the head's info merges 30 rows with
 # their hosts, a remote container's console and ctl work through the head, VLANs span
 # hosts by VXLAN (LAN1 talks across hosts, LAN2 does not reach it), a cut member is down
@@ -13,6 +15,7 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 host_of() { awk -F'\t' -v n="$1" 'NR > 1 && $2 == n { print $5 }' "$D/info"; }
 state_of() { awk -F'\t' -v n="$1" 'NR > 1 && $2 == n { print $4 }' "$D/info"; }
 
+CLUSTER_9P=1
 if ! cluster_setup 3; then
 	echo "not ok 1 - three member hosts come up"
 	echo "1..1"
@@ -24,13 +27,21 @@ sshfs_options = IdentityFile=$CLUSTER_KEY,UserKnownHostsFile=$CLUSTER_KNOWN,Iden
 EOF
 vmfs_start --conf "$T/head.conf" --images "$T/images" || exit 1
 D=$M/ns/default
+url1=ssh://root@$CLUSTER_ADDR_1$CLUSTER_MNT_1
+url2=9p://$CLUSTER_ADDR_2:$CLUSTER_P9_PORT
+url3=9p+ssh://root@$CLUSTER_ADDR_3$CLUSTER_SOCK_3
 for i in 1 2 3; do
-	ok "hosts/ctl: add h$i over ssh" "$XWRITE" "$M/hosts/ctl" \
-		"add h$i ssh://root@$(cluster_var ADDR $i)$(cluster_var MNT $i)"
+	url=$(eval echo "\$url$i")
+	ok "hosts/ctl: add h$i $url" "$XWRITE" "$M/hosts/ctl" "add h$i $url"
 done
 for i in 1 2 3; do
 	ok "h$i is up" wait_for 15 sh -c "grep -q '^up since' '$M/hosts/h$i/state'"
 done
+is "$(awk '$1 == "transport"' "$M/hosts/h1/info")" "transport sshfs, mounted at $S/members/h1" "hosts/h1/info: the transport, sshfs"
+is "$(awk '$1 == "transport"' "$M/hosts/h2/info")" "transport 9p over TCP to $CLUSTER_ADDR_2:$CLUSTER_P9_PORT" "hosts/h2/info: 9P over TCP"
+is "$(awk '$1 == "transport"' "$M/hosts/h3/info")" "transport 9p over ssh to root@$CLUSTER_ADDR_3 (vmfs 9p-stdio)" "hosts/h3/info: 9P over ssh"
+is "$(awk '$1 == "name" { print $2 }' "$M/hosts/h3/info")" "h3" "hosts/h3/info is h3's host/info, read over 9P"
+like "$(cat "$S/members/members.conf")" "h2 $url2" "members.conf keeps the URL"
 like "$(cat "$M/hosts/h2/state")" "^up since [0-9T:-]+Z, [0-9]+ ms$" "hosts/h2/state: up, since when, the round trip"
 is "$(awk '$1 == "name" { print $2 }' "$M/hosts/h2/info")" "h2" "hosts/h2/info is h2's host/info"
 is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl h1 h2 h3 $(hostname) " "hosts/ lists the members and this host"
@@ -64,13 +75,38 @@ h=$(host_of c5)
 is "$(cat "$D/containers/c5/state")" "RUNNING" "c5's state, read through the head (on $h)"
 ok "type into c5's console through the head" "$XWRITE" "$D/containers/c5/console" $'echo hi$((6*7))\n'
 ok "and read the answer through the head" wait_for 5 console_has "$D/containers/c5" hi42
+# a follow of a console over 9P holds a connection of its own, and lets it go when stopped
+o2=$(awk -F'\t' 'NR > 1 && $5 == "h2" && $4 == "RUNNING" && $2 != "c5" { print $2; exit }' "$D/info")
+conns() { cluster_on 2 ss -Htn state established "( sport = :$CLUSTER_P9_PORT )" | wc -l; }
+before=$(conns)
+timeout 3 cat "$D/containers/$o2/console" >/dev/null &
+follower=$!
+more() { [ "$(conns)" -gt "$before" ]; }
+ok "a follow of $o2's console (on h2) has a 9P connection of its own" wait_for 2 more
+"$XWRITE" "$D/containers/$o2/console" $'echo seen$((6*7))\n'
+kill "$follower"
+wait "$follower"
+fewer() { [ "$(conns)" -le "$before" ]; }
+ok "stopped, it lets the connection go within 1 s" wait_for 1 fewer
+ok "and the console reads as before" wait_for 5 console_has "$D/containers/$o2" seen42
 ok "kill c5 through its ctl" "$XWRITE" "$D/containers/c5/ctl" kill
 is "$(cluster_ssh "${h#h}" cat "$(cluster_var MNT "${h#h}")/ns/default/containers/c5/state")" "QUIT" "it is QUIT on $h itself"
 like "$(grep -c . "$D/containers/c5/log")" "^[1-9]" "its log reads through the head"
 is "$(cat "$D/containers/c5/config/memory")" "256M" "its config too"
-# SFTP carries no errno: through sshfs a refusal is EIO, and the reason is the member's
-is "$(errno_of "$D/containers/c5/ctl" "pause")" "EIO" "a refused command through the head fails (EIO over sshfs)"
+# a refusal: SFTP carries no errno (through sshfs it is EIO); 9P carries the member's own
+want=EBUSY
+[ "$h" = h1 ] && want=EIO
+is "$(errno_of "$D/containers/c5/ctl" "pause")" "$want" "a refused command through the head fails ($want: c5 is on $h)"
 like "$(tail -1 "$D/log")" "c5/ctl \\(on $h\\): .*pause needs it RUNNING" "and its reason in the head's log"
+for i in 1 2 3; do
+	o=$(awk -F'\t' -v h="h$i" 'NR > 1 && $5 == h && $4 == "RUNNING" { print $2; exit }' "$D/info")
+	"$XWRITE" "$D/containers/$o/ctl" kill
+	want=EBUSY
+	[ $i = 1 ] && want=EIO
+	is "$(errno_of "$D/containers/$o/ctl" "pause")" "$want" "h$i: a pause of QUIT $o refused through the head: $want"
+	like "$("$XWRITE" -r "$D/containers/$o/ctl" "pause")" "^error: .*$o is QUIT: pause needs it RUNNING" \
+		"h$i: and the member's answer reads back on the same descriptor at the head"
+done
 
 # VLANs across hosts: LAN1 on h1 and h2 talks, LAN2 on h3 does not reach it
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
@@ -105,7 +141,7 @@ ok "v3 on LAN2 (h3) does not reach v1" wait_for 5 console_has "$D/containers/v3"
 ok "kill v[1-3]" "$XWRITE" "$D/ctl" "kill v[1-3]"
 ok "the VXLAN goes once LAN1 is no longer used" wait_for 5 cluster_on 1 sh -c "! ip -d link show | grep -q vxlan"
 
-# a member that stops answering
+# a member that stops answering (h2, over 9P on TCP)
 ok "cut h2's link" cluster_cut 2
 t0=$(ms)
 ok "h2 is down within 5 s" wait_for 5 sh -c "grep -q '^down since' '$M/hosts/h2/state'"
@@ -121,13 +157,28 @@ is "$(errno_of "$D/containers/c2/ctl" "start")" "EHOSTDOWN" "a command to one of
 ok "restore h2's link" cluster_restore 2
 ok "h2 comes back by itself" wait_for 20 sh -c "grep -q '^up since' '$M/hosts/h2/state'"
 ok "its rows are known again" wait_for 5 sh -c "! grep -q UNKNOWN '$D/info'"
+o=$(awk -F'\t' 'NR > 1 && $5 == "h2" { print $2; exit }' "$D/info")
+like "$("$XWRITE" -r "$D/containers/$o/ctl" "pause")" "pause needs it RUNNING" "a command to $o on h2 works again (a new connection)"
 
 # a member leaves
 is "$(errno_of "$M/hosts/ctl" "remove h3")" "EBUSY" "remove a member the namespace spans: EBUSY"
 ok "kill all" "$XWRITE" "$D/ctl" "kill all"
 ok "the namespace spans h1 h2" "$XWRITE" "$D/hosts" "h1 h2"
+# (the pattern's [9] keeps the shell that runs pgrep from matching itself)
+stdio_pids() { pgrep -f -- "[9]p-stdio --9p-socket $CLUSTER_SOCK_3"; }
+ok "h3's 9P goes through ssh: ssh and vmfs 9p-stdio on h3 run ($(stdio_pids | wc -l))" \
+	test "$(stdio_pids | wc -l)" -ge 2
 ok "remove h3" "$XWRITE" "$M/hosts/ctl" "remove h3"
-ok "its mount goes" wait_for 5 sh -c "! grep -q ' $S/members/h3 ' /proc/mounts"
-is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl h1 h2 $(hostname) " "hosts/ no longer lists it"
+ok "its ssh sessions end" wait_for 5 eval '! stdio_pids'
+ok "the namespace spans h2" "$XWRITE" "$D/hosts" "h2"
+ok "remove h1" "$XWRITE" "$M/hosts/ctl" "remove h1"
+ok "h1's sshfs mount goes" wait_for 5 sh -c "! grep -q ' $S/members/h1 ' /proc/mounts"
+is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl h2 $(hostname) " "hosts/ no longer lists them"
+
+# the head restarts: members.conf gives h2 back, over 9P
+vmfs_stop
+vmfs_start --conf "$T/head.conf" --images "$T/images" || exit 1
+ok "after a restart of the head, h2 is up again over 9P" wait_for 10 sh -c "grep -q '^up since' '$M/hosts/h2/state'"
+is "$(awk '$1 == "transport"' "$M/hosts/h2/info")" "transport 9p over TCP to $CLUSTER_ADDR_2:$CLUSTER_P9_PORT" "by the same transport"
 vmfs_stop
 done_testing

@@ -4,6 +4,7 @@
 #   . "$(dirname "$0")/cluster_lib.sh"
 #   need_root
 #   use_busybox_image              # optional: $T/images is shared by the members
+#   CLUSTER_9P=1                   # optional: each member's vmfs serves 9P too (below)
 #   cluster_setup 3 || exit 1
 # Member I (h1..hN) is a network namespace $CLUSTER_ID-hI, with eth0 at 10.R.0.(10+I)/24
 # (veth $CLUSTER_ID-hI on the root side, a port of the bridge $CLUSTER_ID-br, which has
@@ -11,6 +12,10 @@
 # its address and a vmfs: vmfs -f --state $T/hI/state --images $T/images $T/hI/mnt.
 # sshd and vmfs are started by one shell (the member's "holder"), so an ssh session lands
 # where the member's vmfs mount is: ssh root@ADDR cat $T/hI/mnt/version works.
+# With CLUSTER_9P=1, each member's vmfs also serves its 9P door on ADDR:$CLUSTER_P9_PORT (to
+# the head's address, acting as root) and on the socket $CLUSTER_SOCK_I, and `vmfs` is in
+# the PATH of its ssh sessions: a head reaches it as 9p://ADDR:PORT or
+# 9p+ssh://root@ADDR/SOCKET.
 #
 #   cluster_setup N          makes h1..hN and waits until each answers over ssh (false if not)
 #   cluster_ssh I CMD...     runs CMD on member I over ssh (as ssh does: the words are joined
@@ -34,7 +39,7 @@
 # prints), CLUSTER_SETUP_MS, and for each member I: CLUSTER_ADDR_I, CLUSTER_MNT_I (the path to
 # give in ssh://root@ADDR/PATH), CLUSTER_NS_I (its netns), CLUSTER_VETH_I (root side),
 # CLUSTER_DIR_I ($T/hI), CLUSTER_STATE_I, CLUSTER_PID_I (the holder shell: nsenter -t PID
-# -m -u -n enters the member).
+# -m -u -n enters the member), CLUSTER_SOCK_I (its 9P socket, with CLUSTER_9P).
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then # tests/run runs every *.sh: this one is no test
 	echo "1..0 # cluster_lib.sh is sourced by the cluster tests, it tests nothing itself"
@@ -51,7 +56,9 @@ CLUSTER_KEY=$CLUSTER_CDIR/id_ed25519
 CLUSTER_KNOWN=$CLUSTER_CDIR/known_hosts
 CLUSTER_HEAD_ADDR=
 CLUSTER_SSHFS_OPTS=
-export CLUSTER_N CLUSTER_ID CLUSTER_BRIDGE CLUSTER_KEY CLUSTER_KNOWN CLUSTER_HEAD_ADDR CLUSTER_SSHFS_OPTS
+CLUSTER_9P=${CLUSTER_9P:-}
+CLUSTER_P9_PORT=5640
+export CLUSTER_N CLUSTER_P9_PORT CLUSTER_ID CLUSTER_BRIDGE CLUSTER_KEY CLUSTER_KNOWN CLUSTER_HEAD_ADDR CLUSTER_SSHFS_OPTS
 
 # the packages (./setup --deps installs them): missing ones fail the test, nothing skips
 _cluster_missing=
@@ -114,7 +121,7 @@ _cluster_free() { # _cluster_free R: no route but the default overlaps 10.R.0.0/
 }
 
 # What the holder runs, in the member's new mount and UTS namespaces, in its netns:
-#   member.sh NAME DIR VMFS IMAGES
+#   member.sh NAME DIR VMFS IMAGES [VMFS OPTIONS...]
 _cluster_member_script() {
 	cat >"$CLUSTER_CDIR/member.sh" <<'EOF'
 set -u
@@ -139,7 +146,7 @@ mount -t tmpfs -o mode=755,size=4m tmpfs /run && mkdir -m 755 /run/sshd || fail 
 echo "$name" >/proc/sys/kernel/hostname || fail "hostname"
 "${SSHD:-/usr/sbin/sshd}" -D -e -f "$d/sshd_config" </dev/null 2>>"$d/sshd.log" &
 echo $! >"$d/sshd.pid"
-"$vmfs" -f --state "$d/state" --images "$images" "$d/mnt" </dev/null 2>>"$d/vmfs.err" &
+"$vmfs" -f --state "$d/state" --images "$images" "${@:5}" "$d/mnt" </dev/null 2>>"$d/vmfs.err" &
 echo $! >"$d/vmfs.pid"
 wait
 EOF
@@ -171,6 +178,12 @@ cluster_setup() { # cluster_setup N
 	: >"$CLUSTER_KNOWN"
 	_cluster_set_opts
 	_cluster_member_script
+	local p9env=
+	if [ -n "$CLUSTER_9P" ]; then # `vmfs 9p-stdio` over ssh finds this build's vmfs
+		mkdir -p "$CLUSTER_CDIR/bin"
+		ln -sf "$(readlink -f "$VMFS")" "$CLUSTER_CDIR/bin/vmfs"
+		p9env="SetEnv PATH=$CLUSTER_CDIR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	fi
 	for i in $(seq 1 "$n"); do
 		d=$T/h$i
 		addr=10.$r.0.$((10 + i))
@@ -180,9 +193,15 @@ cluster_setup() { # cluster_setup N
 		printf -v "CLUSTER_VETH_$i" %s "$CLUSTER_ID-h$i"
 		printf -v "CLUSTER_DIR_$i" %s "$d"
 		printf -v "CLUSTER_STATE_$i" %s "$d/state"
+		printf -v "CLUSTER_SOCK_$i" %s "$d/9p.sock"
 		export "CLUSTER_ADDR_$i" "CLUSTER_MNT_$i" "CLUSTER_NS_$i" "CLUSTER_VETH_$i" \
-			"CLUSTER_DIR_$i" "CLUSTER_STATE_$i"
+			"CLUSTER_DIR_$i" "CLUSTER_STATE_$i" "CLUSTER_SOCK_$i"
 		mkdir -p "$d/mnt" "$d/state"
+		local p9args=()
+		if [ -n "$CLUSTER_9P" ]; then
+			printf '[vmfs]\np9_peers = %s\np9_user = root\n' "$CLUSTER_HEAD_ADDR" >"$d/vmfs.conf"
+			p9args=(--conf "$d/vmfs.conf" --9p "$addr:$CLUSTER_P9_PORT" --9p-socket "$d/9p.sock")
+		fi
 		ip netns add "$CLUSTER_ID-h$i" || return 1
 		ip link add "$CLUSTER_ID-h$i" type veth peer name eth0 netns "$CLUSTER_ID-h$i" || return 1
 		ip link set "$CLUSTER_ID-h$i" master "$CLUSTER_BRIDGE" up || return 1
@@ -212,12 +231,13 @@ cluster_setup() { # cluster_setup N
 			ClientAliveCountMax 3
 			LogLevel INFO
 			Subsystem sftp $SFTP_SERVER
+			$p9env
 		EOF
 		# the holder: a new mount and UTS namespace, in the member's netns; it starts sshd
 		# and vmfs, and lives as long as either does
 		unshare --mount --uts --propagation private -- \
 			nsenter --net="/run/netns/$CLUSTER_ID-h$i" -- \
-			bash "$CLUSTER_CDIR/member.sh" "h$i" "$d" "$VMFS" "$T/images" >>"$d/holder.log" 2>&1 &
+			bash "$CLUSTER_CDIR/member.sh" "h$i" "$d" "$VMFS" "$T/images" "${p9args[@]}" >>"$d/holder.log" 2>&1 &
 		printf -v "CLUSTER_PID_$i" %s $!
 		export "CLUSTER_PID_$i"
 	done

@@ -119,8 +119,10 @@ ok "B's D-Bus starts" start_bus b
 HOST=$(hostname)
 PORT=9001 P9PORT=5640
 VMFS_PREFIX=(env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/a/bus nsenter -t "${NS[a]}" -n)
-vmfs_start --web "${ADDR[a]}:$PORT" --web-insecure --9p "${ADDR[a]}:$P9PORT" --announce \
-	--discover || exit 1
+# A's 9P door takes B's vmfs as a cluster's head (docs/tree.md, hosts/ctl)
+printf '[vmfs]\np9_peers = %s\np9_user = root\n' "${ADDR[b]}" >"$T/a.conf"
+vmfs_start --conf "$T/a.conf" --web "${ADDR[a]}:$PORT" --web-insecure --9p "${ADDR[a]}:$P9PORT" \
+	--announce --discover || exit 1
 ok "A's vmfs says it announced its web and 9P doors" wait_for 15 grep -q \
 	"discovery: announced \"$HOST\": web door as _http._tcp port $PORT, 9p door as _vmfs-9p._tcp port $P9PORT" \
 	"$M/host/log"
@@ -164,6 +166,15 @@ ok "A's vmfs lists B's web door" \
 	wait_for 15 grep -qP "^$HOST\thttp\t${ADDR[b]}\t$PORT\t" "$M/hosts/discovered"
 ok "the web door A announced answers from B" \
 	in_ns b curl -q -sf -H "Authorization: Bearer $(cat "$S/web-token")" "http://${ADDR[a]}:$PORT/version"
+
+# the 9P row, as the line hosts/ctl takes (the two vmfs share a host name here: h1 for A)
+line=$(awk -F'\t' '$2 == "9p" {print "add h1", $6}' "$T/mnt2/hosts/discovered")
+is "$line" "add h1 9p://${ADDR[a]}:$P9PORT" "hosts/discovered's 9P row gives the line for hosts/ctl"
+ok "B's hosts/ctl takes it" "$XWRITE" "$T/mnt2/hosts/ctl" "$line"
+ok "and A is B's member, up" wait_for 10 grep -q "^up since" "$T/mnt2/hosts/h1/state"
+ok "its host/info is A's, through 9P" \
+	grep -qF "state $S" "$T/mnt2/hosts/h1/info"
+ok "B lets it go" "$XWRITE" "$T/mnt2/hosts/ctl" "remove h1"
 
 # what else the LAN announces: another program's web server (no vmfs= item) is not listed and
 # not a word is said of it; a vmfs= item with a host= that is no member name is left out, and

@@ -41,11 +41,11 @@ timeout 0.5 cat "$D/vms/v1/console" >/dev/null 2>&1
 is "$?" "124" "reading the console of a BUILDING object waits for output (no error)"
 is "$(errno_of "$D/vms/v1/console" "ls")" "EBUSY" "typing into a console with nothing running is EBUSY"
 like "$(tail -1 "$D/vms/v1/log")" "console: nothing is running" "and says why"
-is "$(errno_of "$M/hosts/ctl" "add h2 tmp/x")" "EINVAL" "a member that is neither ssh:// nor an absolute path: EINVAL"
+is "$(errno_of "$M/hosts/ctl" "add h2 tmp/x")" "EINVAL" "a member that is none of ssh://, 9p://, 9p+ssh:// and an absolute path: EINVAL"
 is "$(errno_of "$M/hosts/ctl" "add h2 ssh://root@10.0.0.2")" "EINVAL" "an ssh:// member without a path: EINVAL"
 like "$(tail -1 "$M/host/log")" "is not ssh://USER@HOST/PATH \\(the path of the member's mount point is missing\\)" "saying what is missing"
 is "$(errno_of "$M/hosts/ctl" "add h2 tmp/x")" "EINVAL" "again a relative path"
-like "$(tail -1 "$M/host/log")" "ctl: \"add h2 tmp/x\": \"tmp/x\" is neither ssh://USER@HOST/PATH nor an absolute path" "in host/log"
+like "$(tail -1 "$M/host/log")" "ctl: \"add h2 tmp/x\": \"tmp/x\" is none of ssh://USER@HOST/PATH, 9p://HOST\\[:PORT\\], 9p\\+ssh://USER@HOST\\[:PORT\\] and an absolute path" "in host/log"
 like "$(cat "$D/vms/v1/screenshot.png" 2>&1)" "busy" "screenshot of a VM that is not running: EBUSY"
 like "$(tail -1 "$D/vms/v1/log")" "screenshot.png: no screen: v1 is not running" "and says why"
 

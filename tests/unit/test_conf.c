@@ -184,8 +184,8 @@ int main(void)
 	  "sshfs_options with an empty one");
 	R("[vmfs]\nmembers = h1=/x h2\n", ":2: members: \"h2\" is not NAME=URL", "a member without =");
 	R("[vmfs]\nmembers = h1=http://x/y\n",
-	  ":2: members: h1: \"http://x/y\" is neither ssh://USER@HOST/PATH nor an absolute path "
-	  "where the member's tree is mounted", "a member with a bad URL");
+	  ":2: members: h1: \"http://x/y\" is none of ssh://USER@HOST/PATH, 9p://HOST[:PORT], "
+	  "9p+ssh://USER@HOST[:PORT] and an absolute path where the member's tree is mounted", "a member with a bad URL");
 	R("[vmfs]\nmembers = h1=ssh://root@host\n",
 	  ":2: members: h1: \"ssh://root@host\" is not ssh://USER@HOST/PATH (the path of the "
 	  "member's mount point is missing)", "an ssh member without its path");
