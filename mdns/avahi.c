@@ -243,16 +243,20 @@ static void on_resolve(AvahiServiceResolver *r, AvahiIfIndex ifi, AvahiProtocol 
 	}
 	if (a)
 		avahi_address_snprint(addr, sizeof(addr), a);
+	bool ours = is_ours(m, type, addr, port); /* getifaddrs: not under the loop's lock */
 	pthread_mutex_lock(&m->lock);
 	struct found *f = found_get(&m->tab, ifi, name, type, domain);
 	int rc = f ? found_set(f, addr, port, items, lens, n, err, sizeof(err)) : 1;
-	if (!rc && is_ours(m, type, addr, port))
+	if (!rc && ours)
 		f->resolved = false;
-	if (f)
+	bool tell = rc < 0 && f && !f->told;
+	if (f) {
 		f->resolver = NULL;
+		f->told |= tell;
+	}
 	pthread_mutex_unlock(&m->lock);
 	avahi_service_resolver_free(r);
-	if (rc < 0) {
+	if (tell) {
 		char line[600];
 		if_indextoname(ifi, ifname);
 		snprintf(line, sizeof(line), "ignored a %s service on %s from %s: %s", type, ifname,

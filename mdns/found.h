@@ -19,6 +19,7 @@ struct found {
 	char name[64], type[32], domain[64];
 	void *resolver; /* the Avahi thread's, never touched by the table */
 	bool resolved;  /* a vmfs, with the fields below checked */
+	bool told;      /* why it is not listed went to host/log (once: it is resolved again) */
 	char host[64], version[32], path[128], addr[48];
 	uint16_t port;
 };

@@ -170,6 +170,8 @@ ok "the web door A announced answers from B" \
 # the 9P row, as the line hosts/ctl takes (the two vmfs share a host name here: h1 for A)
 line=$(awk -F'\t' '$2 == "9p" {print "add h1", $6}' "$T/mnt2/hosts/discovered")
 is "$line" "add h1 9p://${ADDR[a]}:$P9PORT" "hosts/discovered's 9P row gives the line for hosts/ctl"
+is "$(errno_of "$T/mnt2/hosts/ctl" "add discovered 9p://${ADDR[a]}:$P9PORT")" EEXIST \
+	"a member may not be named discovered (hosts/discovered would hide it)"
 ok "B's hosts/ctl takes it" "$XWRITE" "$T/mnt2/hosts/ctl" "$line"
 ok "and A is B's member, up" wait_for 10 grep -q "^up since" "$T/mnt2/hosts/h1/state"
 ok "its host/info is A's, through 9P" \
