@@ -57,6 +57,8 @@ static int mdns_attach(void *self, struct loop *l)
 	struct mdns *m = self;
 	if (loop_add_fd(l, m->efd, on_say, m))
 		return -1;
+	if (!m->npubs && !m->discover)
+		return 0; /* nothing to announce (host/log said why), nothing to look for */
 	/* Avahi is never needed: a thread that cannot start is a line in the log */
 	if (mdns_avahi_start(m))
 		mdns_say(m, "cannot start Avahi's thread: not announcing nor browsing");
