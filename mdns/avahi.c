@@ -407,17 +407,39 @@ int mdns_avahi_start(struct mdns *m)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int r = m->retry ? avahi_threaded_poll_start(m->tp) : -1;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	m->running = r == 0;
 	return r;
+}
+
+/* The client is freed in the thread that used it, so libdbus's connection is never touched by
+ * two threads. */
+static void on_end(AvahiTimeout *t, void *arg)
+{
+	struct mdns *m = arg;
+	drop_client(m); /* its services leave the LAN with its connection */
+	pthread_mutex_lock(&m->lock);
+	m->ended = true;
+	pthread_cond_signal(&m->ended_cv);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void mdns_avahi_stop(struct mdns *m)
 {
+	struct timeval now;
 	if (!m->tp)
 		return;
-	/* joins the thread, from then on all is ours; a hung avahi-daemon holds this up to D-Bus's
-	 * reply timeout (25 s), at exit only */
-	avahi_threaded_poll_stop(m->tp);
-	drop_client(m);                  /* its services leave the LAN with its connection */
+	if (m->running) {
+		/* a hung avahi-daemon holds this up to D-Bus's reply timeout (25 s), at exit only */
+		avahi_threaded_poll_lock(m->tp);
+		AvahiTimeout *end = api(m)->timeout_new(api(m), avahi_elapse_time(&now, 0, 0), on_end, m);
+		avahi_threaded_poll_unlock(m->tp);
+		pthread_mutex_lock(&m->lock);
+		while (end && !m->ended)
+			pthread_cond_wait(&m->ended_cv, &m->lock);
+		pthread_mutex_unlock(&m->lock);
+		avahi_threaded_poll_stop(m->tp); /* joins the thread: from then on all is ours */
+	}
+	drop_client(m); /* the thread never ran, or on_end could not be set */
 	if (m->retry)
 		api(m)->timeout_free(m->retry);
 	if (m->again)

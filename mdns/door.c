@@ -80,6 +80,7 @@ static void mdns_close(void *self)
 	sb_free(&m->out);
 	close(m->efd);
 	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->ended_cv);
 	free(m);
 }
 
@@ -138,6 +139,7 @@ int mdns_door_open(struct vmfs *v, const struct mdns_ad *ads, size_t n, bool ann
 		return -1;
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->ended_cv, NULL);
 	m->v = v;
 	m->discover = discover;
 	snprintf(m->hostname, sizeof(m->hostname), "%s", v->hostname);

@@ -33,6 +33,7 @@ struct mdns {
 	bool discover;
 	/* Avahi's thread's (the loop's before the thread starts and after it stops) */
 	AvahiThreadedPoll *tp;
+	bool running;      /* its thread was started */
 	AvahiClient *client;
 	AvahiEntryGroup *group;
 	char *name; /* the service name in use: the host's, or Avahi's alternative after a clash */
@@ -47,6 +48,8 @@ struct mdns {
 	struct found_tab tab;
 	struct sbuf out; /* lines for host/log, which the loop writes */
 	int efd;         /* eventfd: the loop's wake-up for out */
+	pthread_cond_t ended_cv; /* the thread let its client go (on_end): ended */
+	bool ended;
 };
 
 /* Any thread: a line for host/log, "discovery: " first. */
