@@ -27,7 +27,7 @@ end_b() {
 }
 
 # the namespaces: each held by a sleep of ours; the veth's ends go into them
-declare -A NS ADDR IF
+declare -A NS ADDR IF AVAHI
 for n in a b; do
 	unshare --net sleep 600 &
 	HOLD+=($!) NS[$n]=$!
@@ -91,7 +91,7 @@ EOF
 		for m in \$(awk -v t='$T/' 'index(\$2, t) == 1 {print \$2}' /proc/mounts); do
 			umount -l \$m; done && exec avahi-daemon --no-drop-root \
 		--no-chroot --no-rlimits -f $T/$n/avahi.conf") >"$T/$n/avahi.log" 2>&1 &
-	DAEMONS+=($!)
+	DAEMONS+=($!) AVAHI[$n]=$!
 	wait_for 10 grep -q 'Server startup complete' "$T/$n/avahi.log"
 }
 
@@ -191,6 +191,18 @@ ok "a vmfs= service whose host= is no member name: left out, and B's host/log sa
 ok "another program's web server: nothing said of it" sh -c "! grep -q ':631\|printer' '$T/mnt2/host/log'"
 is "$(cut -f4 "$T/mnt2/hosts/discovered" | sort | tr '\n' ' ')" "$P9PORT $PORT port " \
 	"hosts/discovered lists neither (A's two doors alone)"
+
+# A's avahi-daemon ends and comes back: A's vmfs says so, and announces again
+kill "${AVAHI[a]}"
+wait "${AVAHI[a]}" 2>/dev/null
+ok "A's avahi-daemon gone: A's vmfs says it is not reachable" wait_for 10 grep -q \
+	"discovery: avahi-daemon not reachable: it is not running (waiting for it)" "$M/host/log"
+n=$(grep -c "discovery: announced" "$M/host/log")
+ok "A's avahi-daemon starts again" start_avahi a
+ok "A's vmfs connects and announces again" wait_for 15 sh -c \
+	"[ \$(grep -c 'discovery: announced' '$M/host/log') -gt $n ]"
+ok "B's hosts/discovered lists A's 9P door again" \
+	wait_for 15 grep -qxF "$want" "$T/mnt2/hosts/discovered"
 
 # what each side said, when something above failed
 if [ "$TAP_FAIL" != 0 ]; then
