@@ -2,15 +2,18 @@
 # Discovery with Avahi (mdns/): two network namespaces joined by a veth pair, each with its own
 # D-Bus system bus and avahi-daemon (each daemon in a mount namespace of its own, with a tmpfs
 # on /run/avahi-daemon for its pid file). A vmfs in A announces its web and 9P doors (announce
-# on): avahi-browse in B sees them with their ports and TXT items. A vmfs in B, started before B's
-# avahi-daemon, says in host/log that it is not reachable, then lists A's door in
-# hosts/discovered once the daemon is up, and not its own; its own announcement under the
-# same host name is renamed. A's vmfs stopping takes its row away. A vmfs with no D-Bus at all
+# on): avahi-browse in B sees them with their ports and TXT items. A vmfs in B, started before
+# B's avahi-daemon, says in host/log that it is not reachable, then lists A's doors in
+# hosts/discovered once the daemon is up, and not its own; of the two announcements under one
+# host name, one is renamed. The 9P row's line added to B's hosts/ctl makes A a member, up over
+# 9P. What else the LAN says (another program's web server, a vmfs= service with a bad host=)
+# is not listed, the latter with a line in host/log. A's avahi-daemon ends and comes back: A's
+# vmfs announces again. A's vmfs stopping takes its rows away. A vmfs with no D-Bus at all
 # starts, says so and serves the tree. Everything the test made is found through its own
 # variables (pids, names with its pid in them), never by a name pattern.
 . "$(dirname "$0")/lib.sh"
 need_root
-for c in dbus-daemon avahi-daemon avahi-browse nsenter unshare ip; do
+for c in dbus-daemon avahi-daemon avahi-browse avahi-publish nsenter unshare ip curl; do
 	command -v $c >/dev/null || { echo "not ok 1 - $c is installed (./setup --deps)"; exit 1; }
 done
 
