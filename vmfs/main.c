@@ -19,8 +19,8 @@
 
 #include "vmfs/daemon.h"
 #include "vmfs/fuse.h"
-#include "mdns/mdns.h"
 #include "vmfs/kinds.h"
+#include "mdns/mdns.h"
 #include "p9/door.h"
 #include "web/http.h"
 
