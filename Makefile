@@ -1,7 +1,7 @@
 # vmfs — plain Makefile. Everything but main() goes into libvmfs.a, which the
 # daemon and the unit tests both link, so tests exercise the very same code.
 CC      ?= cc
-PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd gnutls
+PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd gnutls avahi-client
 CFLAGS  ?= -O2 -g
 # What the compiler gets: the user's CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS with the project's
 # (preprocessor flags: the project's first). The user's are left as given, so a make that a
@@ -19,7 +19,7 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard ctl/*.c conf/*.c runtime/*.c vmfs/*.c web/*.c p9/*.c cluster/*.c)
+LIB_SRC := $(wildcard ctl/*.c conf/*.c runtime/*.c vmfs/*.c web/*.c p9/*.c cluster/*.c mdns/*.c)
 LIB_SRC := $(filter-out vmfs/main.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:.c=.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

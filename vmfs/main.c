@@ -20,6 +20,7 @@
 #include "vmfs/daemon.h"
 #include "vmfs/fuse.h"
 #include "vmfs/kinds.h"
+#include "mdns/mdns.h"
 #include "p9/door.h"
 #include "web/http.h"
 
@@ -27,7 +28,7 @@ struct cli {
 	char *conf, *state, *images, *web, *web_passwd, *web_cert, *web_key; /* strdup()ed */
 	char *web_hosts; /* every --web-host, joined with commas */
 	char *p9, *p9_socket;
-	int help, version, web_insecure, nfs_export;
+	int help, version, web_insecure, nfs_export, announce, discover;
 };
 
 #define CLI_OPT(t, p) {t, offsetof(struct cli, p), 1}
@@ -46,6 +47,8 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("--9p=%s", p9),
 	CLI_OPT("--9p-socket=%s", p9_socket),
 	CLI_OPT("--nfs-export", nfs_export),
+	CLI_OPT("--announce", announce),
+	CLI_OPT("--discover", discover),
 	FUSE_OPT_KEY("--web-host=%s", KEY_WEB_HOST),
 	CLI_OPT("-h", help),            CLI_OPT("--help", help),
 	CLI_OPT("-V", version),         CLI_OPT("--version", version),
@@ -137,6 +140,8 @@ static void usage(FILE *out)
 		"                  `ssh HOST vmfs 9p-stdio`: acts as the user ssh logged in as)\n"
 		"  --nfs-export    the mount is exported over NFS (nfs-ganesha): answer EBUSY as EPERM\n"
 		"                  and ETIMEDOUT as EIO, which NFS clients do not retry (docs/export.md)\n"
+		"  --announce      announce the network doors on the LAN (Avahi, mDNS)\n"
+		"  --discover      list what other vmfs announce in hosts/discovered\n"
 		"  -h, --help      this help;  -V, --version  the version\n\n"
 		"Configuration keys (command-line options win):\n");
 	conf_usage(out);
@@ -188,6 +193,8 @@ static int conf_from_cli(struct vmfs_conf *conf, struct cli *cli, struct fuse_cl
 	}
 	conf->web_insecure |= cli->web_insecure;
 	conf->nfs_export |= cli->nfs_export;
+	conf->announce |= cli->announce;
+	conf->discover |= cli->discover;
 	conf->debug |= fo->debug;
 	conf->foreground |= fo->foreground || conf->debug; /* debug output needs a terminal */
 	if (!*conf->mountpoint) {
@@ -325,7 +332,7 @@ int main(int argc, char **argv)
 	struct fuse_cli fo = {0};
 	struct vmfs_conf conf;
 	struct vmfs v;
-	struct door doors[3];
+	struct door doors[4]; /* web, 9p, FUSE, discovery */
 	size_t ndoors = 0;
 	char err[512];
 	int rc = 2, lockfd = -1;
@@ -370,7 +377,17 @@ int main(int argc, char **argv)
 	if (!clear_stale_mount(conf.mountpoint) && !fuse_door_options(&args, &conf) &&
 	    !(rc = fuse_door_open(&v, &args, conf.mountpoint, conf.foreground, &doors[ndoors]))) {
 		lock_note_pid(lockfd); /* the daemon's pid, not the parent's that just exited */
-		rc = daemon_run(&v, doors, ++ndoors);
+		ndoors++;
+		/* what announce publishes: each network door */
+		const struct mdns_ad ads[] = {
+			{"web", *conf.web_cert ? "_https._tcp" : "_http._tcp", conf.web, "path=/"},
+			{"9p", "_vmfs-9p._tcp", conf.p9, NULL},
+		};
+		if ((conf.announce || conf.discover) &&
+		    !mdns_door_open(&v, ads, sizeof(ads) / sizeof(*ads), conf.announce, conf.discover,
+				    &doors[ndoors]))
+			ndoors++;
+		rc = daemon_run(&v, doors, ndoors);
 	} else { /* the network doors', opened before the mount failed */
 		for (size_t i = 0; i < ndoors; i++)
 			doors[i].ops->stop(doors[i].self);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdns/mdns.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
@@ -28,6 +29,7 @@ const struct ventry vtab[] = {
 	{VK_HOST_LOG,        VK_HOST,        "log",            F | 0444, VF_LOG,    0},
 	{VK_HOSTS,           VK_ROOT,        "hosts",          D | 0755, VF_DIR,    0},
 	{VK_HOSTS_CTL,       VK_HOSTS,       "ctl",            F | 0644, VF_CTL,    0, NULL, NULL, ctl_hosts},
+	{VK_HOSTS_DISCOVERED, VK_HOSTS,      "discovered",     F | 0444, VF_GEN,    0, gen_hosts_discovered},
 	{VK_MEMBER,          VK_HOSTS,       NULL,             D | 0555, VF_DIR,    0},
 	{VK_MEMBER_INFO,     VK_MEMBER,      "info",           F | 0444, VF_GEN,    0, gen_host_info},
 	{VK_MEMBER_TOP,      VK_MEMBER,      "top",            F | 0444, VF_GEN,    0, gen_host_top},

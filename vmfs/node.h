@@ -75,6 +75,7 @@ enum vkind {
 	VK_ROBJ_FILE,  /* one of its files: sub is the index in remote.c's vm_files or ct_files */
 	VK_ROBJ_CONFIG,
 	VK_ROBJ_PARAM, /* sub is the parameter's index */
+	VK_HOSTS_DISCOVERED, /* last: a kind's number is in its nodes' inode numbers */
 	VK_MAX
 };
 
@@ -151,6 +152,7 @@ struct vmfs {
 	/* The loop has ended: a request woken now is answered, not made to wait again. */
 	bool exiting;
 	struct cluster cl; /* the other hosts (cluster/cluster.h) */
+	struct mdns *mdns; /* announcement and discovery (mdns/mdns.h), or NULL */
 };
 
 /* An open file. The front end keeps the pointer (FUSE: fi->fh) and hands it back. */

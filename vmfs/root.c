@@ -142,6 +142,11 @@ int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, ch
 		snprintf(err, errlen, "%s is this host", argv[1]);
 		return -EEXIST;
 	}
+	for (size_t i = 0; !strcmp(argv[0], "add") && i < vtab_len; i++)
+		if (vtab[i].parent == VK_HOSTS && vtab[i].name && !strcmp(argv[1], vtab[i].name)) {
+			snprintf(err, errlen, "%s is a file of hosts/, not a name for a member", argv[1]);
+			return -EEXIST; /* its directory would hide behind the file */
+		}
 	return !strcmp(argv[0], "add") ? cluster_add(&v->cl, argv[1], argv[2], err, errlen)
 				       : cluster_remove(&v->cl, argv[1], err, errlen);
 }

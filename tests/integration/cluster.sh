@@ -42,7 +42,7 @@ is "$(awk '$1 == "name" { print $2 }' "$M/hosts/h3/info")" "h3" "hosts/h3/info i
 like "$(cat "$S/members/members.conf")" "h2 ${urls[2]}" "members.conf keeps the URL"
 like "$(cat "$M/hosts/h2/state")" "^up since [0-9T:-]+Z, [0-9]+ ms$" "hosts/h2/state: up, since when, the round trip"
 is "$(awk '$1 == "name" { print $2 }' "$M/hosts/h2/info")" "h2" "hosts/h2/info is h2's host/info"
-is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl h1 h2 h3 $(hostname) " "hosts/ lists the members and this host"
+is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl discovered h1 h2 h3 $(hostname) " "hosts/ lists the members and this host"
 is "$(errno_of "$M/hosts/ctl" "add h2 /tmp")" "EEXIST" "a member's name twice: EEXIST"
 is "$(errno_of "$D/hosts" "h1 h9")" "ENOENT" "ns hosts names only known hosts"
 ok "the namespace spans h1 h2 h3" "$XWRITE" "$D/hosts" "h1 h2 h3"
@@ -174,7 +174,7 @@ ok "its ssh sessions end" wait_for 5 eval '! stdio_pids'
 ok "the namespace spans h2" "$XWRITE" "$D/hosts" "h2"
 ok "remove h1" "$XWRITE" "$M/hosts/ctl" "remove h1"
 ok "h1's sshfs mount goes" wait_for 5 sh -c "! grep -q ' $S/members/h1 ' /proc/mounts"
-is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl h2 $(hostname) " "hosts/ no longer lists them"
+is "$(ls "$M/hosts" | tr '\n' ' ')" "ctl discovered h2 $(hostname) " "hosts/ no longer lists them"
 
 # the head restarts: members.conf gives h2 back, over 9P
 vmfs_stop
