@@ -609,6 +609,8 @@ int cluster_open(struct cluster *cl, struct model *m, struct evlog *log, const c
 
 void cluster_close(struct cluster *cl)
 {
+	if (!cl->m) /* never opened: vmfs_init stopped before (its descriptors are not set) */
+		return;
 	for (size_t i = 0; i < cl->nrobjs; i++) {
 		member_put(cl->robjs[i]->mb);
 		free(cl->robjs[i]);

@@ -699,10 +699,14 @@ int model_open(struct model *m, const char *statedir, const char *imagedir, char
 	if (!ns_find(m, "default") &&
 	    (r = ns_create(m, "default", getuid(), getgid(), 0755, NULL, err, errlen)))
 		return r;
+	/* A start that cannot record its number still starts (a full disk must not keep the
+	 * guests' manager away): the number is after the clock's seconds, so only a second start
+	 * within the same second could meet this one's per-run handles again. */
 	ids_new_run(m);
 	if ((r = ids_save(m)))
-		snprintf(err, errlen, "cannot write %s/ids: %s", statedir, strerror(-r));
-	return r;
+		damage_note(m, "warning: cannot write %s/ids: %s: this start's number is not kept",
+			    statedir, strerror(-r));
+	return 0;
 }
 
 void model_close(struct model *m)
