@@ -67,6 +67,8 @@ like "$(tcp ctl ns/nb/ctl 'kill all')" "^ok: " "tcp: a ctl write in nobody's nam
 is "$(tcp ctl ns/nb/ctl 'pause c2' | head -1)" "errno 16: Device or resource busy" "tcp: a refused pause is errno 16"
 ok "tcp: mkdir ns/nb/vms/v2" tcp mkdir ns/nb/vms/v2
 ok "tcp: rmdir it" tcp rmdir ns/nb/vms/v2
+ok "tcp: mkdir ns/nb/vms/v3" tcp mkdir ns/nb/vms/v3
+ok "tcp: Tremove of it (a fid's remove) and it is gone" eval 'tcp remove ns/nb/vms/v3 && ! test -e "$M/ns/nb/vms/v3"'
 is "$(tcp mkdir ns/p9t)" "errno 13: Permission denied" "tcp acts as nobody: no namespace in root's ns/"
 is "$(tcp cat ns/default/containers/c1/console)" "errno 13: Permission denied" \
 	"tcp acts as nobody: root's console refused (0640, never others')"
