@@ -26,8 +26,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
 TOOLS := tests/tools/xwrite tests/tools/hangfs tests/tools/pnginfo tests/tools/fhandle
+# bench/export's client, over p9/client.c
+BENCH_BIN := bench/export/p9read
 
-all: vmfs-bin $(UNIT_BIN) $(TOOLS)
+all: vmfs-bin $(UNIT_BIN) $(TOOLS) $(BENCH_BIN)
 
 vmfs-bin: vmfs/vmfs vmfs/vmfs-shim vmfs/vmfs-passwd
 
@@ -84,6 +86,9 @@ tests/unit/test_%: tests/unit/test_%.c libvmfs.a $(BUILD_FLAGS)
 
 tests/tools/%: tests/tools/%.c $(BUILD_FLAGS)
 	$(compile_link)
+
+bench/export/p9read: bench/export/p9read.c libvmfs.a $(BUILD_FLAGS)
+	$(compile_link) libvmfs.a $(ALL_LDLIBS)
 
 # A FUSE file whose open never returns, for the KVM probe's tests.
 tests/tools/hangfs: tests/tools/hangfs.c $(BUILD_FLAGS)
@@ -151,13 +156,13 @@ format:
 
 # the compiler's dependencies of every object and binary above
 DEPS := $(LIB_OBJ:.o=.d) $(SHIM_SRC:.c=.d) vmfs/main.d web/passwd/vmfs-passwd.d \
-	$(addsuffix .d,$(UNIT_BIN) $(TOOLS) runtime/shim/gen/seccomp_gen) \
+	$(addsuffix .d,$(UNIT_BIN) $(TOOLS) $(BENCH_BIN) runtime/shim/gen/seccomp_gen) \
 	$(FUZZ_OBJ:.o=.d) $(addsuffix .d,$(FUZZ_BIN))
 -include $(DEPS)
 
 clean:
 	rm -rf build
-	rm -f $(LIB_OBJ) $(SHIM_SRC:.c=.o) vmfs/main.o libvmfs.a vmfs/vmfs vmfs/vmfs-shim $(UNIT_BIN) $(TOOLS)
+	rm -f $(LIB_OBJ) $(SHIM_SRC:.c=.o) vmfs/main.o libvmfs.a vmfs/vmfs vmfs/vmfs-shim $(UNIT_BIN) $(TOOLS) $(BENCH_BIN)
 	rm -f runtime/shim/gen/seccomp_gen runtime/shim/seccomp_bpf.h
 	rm -f web/passwd/vmfs-passwd.o vmfs/vmfs-passwd
 	rm -f $(DEPS) $(BUILD_FLAGS)

@@ -240,6 +240,12 @@ static uint32_t new_fid(struct p9c *c)
 
 int p9c_connect(struct p9c *c, uint32_t msize, const char *uname, uint32_t *root)
 {
+	return p9c_connect_aname(c, msize, uname, "", root);
+}
+
+int p9c_connect_aname(struct p9c *c, uint32_t msize, const char *uname, const char *aname,
+		      uint32_t *root)
+{
 	struct p9_msg r;
 	struct p9_msg t = {.type = P9_TVERSION, .tag = P9_NOTAG, .s1 = str(P9_VERSION)};
 	t.msize = msize > CLIENT_MAXMSIZE ? CLIENT_MAXMSIZE : msize < P9_MINMSIZE ? P9_MINMSIZE : msize;
@@ -256,7 +262,7 @@ int p9c_connect(struct p9c *c, uint32_t msize, const char *uname, uint32_t *root
 	c->msize = r.msize;
 	uint32_t fid = new_fid(c);
 	t = (struct p9_msg){.type = P9_TATTACH, .fid = fid, .fid2 = P9_NOFID, .s1 = str(uname),
-			    .s2 = str(""), .n_uname = P9_NOFID};
+			    .s2 = str(aname), .n_uname = P9_NOFID};
 	e = rpc(c, &t, &r, P9_RATTACH);
 	if (!e)
 		*root = fid;

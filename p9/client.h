@@ -36,6 +36,9 @@ const char *p9c_why(const struct p9c *c);
 /* Tversion (9P2000.L, msize at most the one asked), then Tattach as uname: *root is the fid
  * of the tree's root. */
 int p9c_connect(struct p9c *c, uint32_t msize, const char *uname, uint32_t *root);
+/* The same, attaching to the tree aname names (diod's export: its path). */
+int p9c_connect_aname(struct p9c *c, uint32_t msize, const char *uname, const char *aname,
+		      uint32_t *root);
 /* A new fid for path ("ns/lab/ctl"; "" clones fid), walked from fid: 0 or -errno (the first
  * name that is not there gives its errno, ENOENT; no fid is left made). */
 int p9c_walk(struct p9c *c, uint32_t fid, const char *path, uint32_t *newfid);

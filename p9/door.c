@@ -1,6 +1,6 @@
 /* The 9P door (p9/door.h): its listeners, who each peer is, and whom it turns away. Its
- * sockets are in an epoll of its own, which the loop watches (the loop cannot remove a
- * source; connections come and go). */
+ * sockets are in vmfs's loop itself: one epoll_wait a message, not one for the loop and one
+ * more for an epoll of the door's. */
 #include "p9/door.h"
 
 #include <arpa/inet.h>
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -229,7 +228,7 @@ static void accept_some(struct p9door *d, bool tcp)
 			 * without end */
 			bool full = e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS;
 			if (full) {
-				epoll_ctl(d->ep, EPOLL_CTL_DEL, tcp ? d->tcpfd : d->unixfd, NULL);
+				loop_del_fd(d->loop, tcp ? d->tcpfd : d->unixfd);
 				d->resting |= tcp ? 1 : 2;
 			}
 			if (full || (e != EAGAIN && e != EINTR && e != ECONNABORTED))
@@ -244,41 +243,33 @@ static void accept_some(struct p9door *d, bool tcp)
 	}
 }
 
-/* The inner epoll is ready: each event, then the links that ended. */
-int p9door_run(void *arg)
+static int on_tcp(void *arg)
 {
-	struct p9door *d = arg;
-	struct epoll_event ev[32];
-	int n = epoll_wait(d->ep, ev, 32, 0);
-	for (int i = 0; i < n; i++) {
-		enum src_kind *k = ev[i].data.ptr;
-		if (*k == SRC_LINK)
-			link_event((struct link *)k, ev[i].events);
-		else
-			accept_some(d, *k == SRC_TCP);
-	}
-	for (struct link **pp = &d->links; *pp;) {
-		struct link *l = *pp;
-		if (!l->dead) {
-			pp = &l->next;
-			continue;
-		}
-		*pp = l->next;
-		d->nlinks--;
-		link_close(l);
-	}
+	accept_some(arg, true);
 	return 0;
 }
 
-static int watch(struct p9door *d, int fd, enum src_kind *k);
+static int on_unix(void *arg)
+{
+	accept_some(arg, false);
+	return 0;
+}
+
+int p9door_run(struct p9door *d) { return loop_poll(d->loop, 0); }
+
+static int watch(struct p9door *d, bool tcp)
+{
+	int fd = tcp ? d->tcpfd : d->unixfd;
+	return fd < 0 ? 0 : loop_add_fd(d->loop, fd, tcp ? on_tcp : on_unix, d);
+}
 
 int p9door_tick(void *arg)
 {
 	struct p9door *d = arg;
 	p9door_log_flush(d, time(NULL));
-	if ((d->resting & 1) && !watch(d, d->tcpfd, &d->tcp_kind))
+	if ((d->resting & 1) && !watch(d, true))
 		d->resting &= ~1;
-	if ((d->resting & 2) && !watch(d, d->unixfd, &d->unix_kind))
+	if ((d->resting & 2) && !watch(d, false))
 		d->resting &= ~2;
 	return 0;
 }
@@ -393,19 +384,31 @@ static void door_free(struct p9door *d)
 	if (*d->sock && !lstat(d->sock, &st) && st.st_dev == d->sock_dev &&
 	    st.st_ino == d->sock_ino)
 		unlink(d->sock);
-	if (d->tcpfd >= 0)
-		close(d->tcpfd);
-	if (d->unixfd >= 0)
-		close(d->unixfd);
-	if (d->ep >= 0)
-		close(d->ep);
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? d->unixfd : d->tcpfd;
+		if (fd >= 0 && d->loop && !(d->resting & (1u << i)))
+			loop_del_fd(d->loop, fd);
+		if (fd >= 0)
+			close(fd);
+	}
 	free(d);
+}
+
+int p9door_watch(struct p9door *d, struct loop *l)
+{
+	d->loop = l;
+	int r = watch(d, true);
+	if (!r && (r = watch(d, false)))
+		loop_del_fd(l, d->tcpfd); /* half watched: door_free must know what is */
+	if (r)
+		d->loop = NULL;
+	return r;
 }
 
 static int door_attach(void *self, struct loop *l)
 {
 	struct p9door *d = self;
-	int r = loop_add_fd(l, d->ep, p9door_run, d);
+	int r = p9door_watch(d, l);
 	return r ? r : loop_add_timer(l, 2000, p9door_tick, d);
 }
 
@@ -414,30 +417,20 @@ static void door_stop(void *self) { door_free(self); }
 
 static const struct door_ops p9_door_ops = {door_attach, door_stop, NULL};
 
-static int watch(struct p9door *d, int fd, enum src_kind *k)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = k};
-	return fd < 0 || !epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) ? 0 : -errno;
-}
-
 int p9_door_open(struct vmfs *v, const struct vmfs_conf *c, struct door *out, char *err,
 		 size_t errlen)
 {
 	struct p9door *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	*d = (struct p9door){
-	    .v = v, .tcp_kind = SRC_TCP, .unix_kind = SRC_UNIX, .tcpfd = -1, .unixfd = -1};
+	*d = (struct p9door){.v = v, .tcpfd = -1, .unixfd = -1};
 	*err = 0;
-	d->ep = epoll_create1(EPOLL_CLOEXEC);
-	int r = d->ep < 0 ? -errno : 0;
-	if (!r && *c->p9 && !(r = peers_parse(d, c->p9_peers, err, errlen)) &&
+	int r = 0;
+	if (*c->p9 && !(r = peers_parse(d, c->p9_peers, err, errlen)) &&
 	    !(r = user_parse(d, c->p9_user, err, errlen)))
 		r = listen_tcp(d, c->p9, err, errlen);
 	if (!r && *c->p9_socket)
 		r = listen_unix(d, c->p9_socket, err, errlen);
-	if (!r && !(r = watch(d, d->tcpfd, &d->tcp_kind)))
-		r = watch(d, d->unixfd, &d->unix_kind);
 	if (r) {
 		if (!*err)
 			snprintf(err, errlen, "9p: %s", strerror(-r));

@@ -18,21 +18,17 @@
 #define P9_OUT_MAX (64 * P9_MAXMSIZE)
 #define P9_PEERS_MAX 64
 
-/* What the inner epoll's events point to: a listener or a link. */
-enum src_kind { SRC_TCP, SRC_UNIX, SRC_LINK };
-
 struct link {
-	enum src_kind kind; /* SRC_LINK: first, as in a listener's */
 	struct p9door *d;
 	struct link *next;
 	int fd;
-	uint32_t events; /* what the inner epoll watches now */
+	uint32_t events; /* what the loop watches now */
 	struct p9_conn *c;
 	uint8_t *in; /* bytes read, not yet a whole message */
 	size_t inlen, incap;
 	uint8_t *out; /* replies the peer has not read yet: out[outoff, outoff + outlen) */
 	size_t outoff, outlen, outcap;
-	bool dead; /* closed at the end of this round of events, why says why ("" quietly) */
+	bool dead; /* closed at the end of its own event, why says why ("" quietly) */
 	char why[320];
 	bool tcp; /* the peer's key for its count: an address, or a uid on the socket */
 	uint32_t addr;
@@ -42,10 +38,9 @@ struct link {
 
 struct p9door {
 	struct vmfs *v;
-	int ep; /* the inner epoll: listeners and links; the loop watches it */
-	enum src_kind tcp_kind, unix_kind;
+	struct loop *loop; /* vmfs's: listeners and links are in it (NULL until attached) */
 	int tcpfd, unixfd;
-	unsigned resting; /* listeners out of the epoll until the tick: 1 TCP, 2 the socket */
+	unsigned resting; /* listeners out of the loop until the tick: 1 TCP, 2 the socket */
 	char addr[64];
 	char sock[108];
 	dev_t sock_dev;
@@ -66,9 +61,10 @@ struct p9door {
 void p9door_log(struct p9door *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void p9door_log_flush(struct p9door *d, time_t now);
 
-/* The inner epoll is ready (the loop's callback; a test calls it by hand): each event, then
- * the links that ended are closed. */
-int p9door_run(void *arg);
+/* The listeners join the loop l (the door's attach, less its tick: a test drives both). */
+int p9door_watch(struct p9door *d, struct loop *l);
+/* One round of the loop, not waiting (a test's, by hand): the events handled. */
+int p9door_run(struct p9door *d);
 /* Every 2 s: the log's window, and listeners that rested (out of descriptors) watched again. */
 int p9door_tick(void *arg);
 
@@ -76,10 +72,10 @@ int p9door_tick(void *arg);
  * it now. 0 or -errno (fd closed). */
 int link_open(struct p9door *d, int fd, const struct vcred *cred, const struct who *w,
 	      const char *who, bool tcp, uint32_t addr);
-/* What the inner epoll said of l: read, frame, answer, send. */
-void link_event(struct link *l, uint32_t events);
+/* What the loop said of l (a struct link *): read, frame, answer, send; closed if it ended. */
+int link_event(void *l, uint32_t events);
 /* l is to close: why is logged ("" for an ordinary end). */
 void link_kill(struct link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Closes and frees l (unlinked from d->links by the caller). */
+/* Out of the loop, closed and freed (unlinked from d->links by the caller). */
 void link_close(struct link *l);
 #endif

@@ -12,17 +12,17 @@
 
 #include "p9/door_int.h"
 #include "p9/msg.h"
+#include "vmfs/loop.h"
 
 #define READ_CHUNK (64 * 1024)
 
-/* The inner epoll watches what l needs now: requests while its queue is short, writability
- * while it holds replies. */
+/* The loop watches what l needs now: requests while its queue is short, writability while
+ * it holds replies. */
 static void link_arm(struct link *l)
 {
 	uint32_t want =
 	    (l->outlen <= P9_OUT_SOFT ? EPOLLIN | EPOLLRDHUP : 0) | (l->outlen ? EPOLLOUT : 0);
-	struct epoll_event ev = {.events = want, .data.ptr = l};
-	if (want != l->events && epoll_ctl(l->d->ep, EPOLL_CTL_MOD, l->fd, &ev) == 0)
+	if (want != l->events && loop_mod_fd(l->d->loop, l->fd, want) == 0)
 		l->events = want;
 }
 
@@ -35,8 +35,8 @@ void link_kill(struct link *l, const char *fmt, ...)
 	vsnprintf(l->why, sizeof(l->why), fmt, ap);
 	va_end(ap);
 	l->dead = true;
-	/* the inner epoll then reports it (EPOLLHUP), even when a reply that came later, from
-	 * outside the door's handler, killed it */
+	/* the loop then reports it (EPOLLHUP), so its own event closes it, even when a reply
+	 * that came later, from outside the door's handler, killed it */
 	shutdown(l->fd, SHUT_RDWR);
 }
 
@@ -154,8 +154,22 @@ static void link_read(struct link *l)
 	}
 }
 
-void link_event(struct link *l, uint32_t events)
+/* l ended: out of the door's list, closed */
+static void link_reap(struct link *l)
 {
+	struct p9door *d = l->d;
+	for (struct link **pp = &d->links; *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			d->nlinks--;
+			break;
+		}
+	link_close(l);
+}
+
+int link_event(void *arg, uint32_t events)
+{
+	struct link *l = arg;
 	if (!l->dead && (events & EPOLLOUT))
 		link_flush(l);
 	if (!l->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
@@ -165,6 +179,9 @@ void link_event(struct link *l, uint32_t events)
 		link_feed(l);
 	if (!l->dead)
 		link_arm(l);
+	else
+		link_reap(l);
+	return 0;
 }
 
 int link_open(struct p9door *d, int fd, const struct vcred *cred, const struct who *w,
@@ -175,22 +192,20 @@ int link_open(struct p9door *d, int fd, const struct vcred *cred, const struct w
 		close(fd);
 		return -ENOMEM;
 	}
-	*l = (struct link){.kind = SRC_LINK,
-			   .d = d,
+	*l = (struct link){.d = d,
 			   .fd = fd,
 			   .tcp = tcp,
 			   .addr = addr,
 			   .uid = cred->uid,
 			   .events = EPOLLIN | EPOLLRDHUP};
 	snprintf(l->who, sizeof(l->who), "%s", who);
-	struct epoll_event ev = {.events = l->events, .data.ptr = l};
+	int e = -ENOMEM;
 	if (!(l->c = p9_conn_new(d->v, cred, link_send, l)) ||
-	    epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int e = l->c ? errno : ENOMEM;
+	    (e = loop_add_io(d->loop, fd, l->events, link_event, l))) {
 		p9_conn_free(l->c);
 		close(fd);
 		free(l);
-		return -e;
+		return e;
 	}
 	p9_conn_set_groups(l->c, w->groups, w->ngroups);
 	l->next = d->links;
@@ -206,7 +221,8 @@ void link_close(struct link *l)
 	/* what waits is abandoned first: nothing is sent on a link going away */
 	l->dead = true;
 	p9_conn_free(l->c);
-	epoll_ctl(l->d->ep, EPOLL_CTL_DEL, l->fd, NULL);
+	if (l->d->loop)
+		loop_del_fd(l->d->loop, l->fd);
 	close(l->fd);
 	free(l->in);
 	free(l->out);

@@ -44,6 +44,10 @@ struct fid {
 	uint8_t qtype;
 	bool open;
 	struct vhandle *h; /* an open file's (a directory's open has none) */
+	/* where Tremove finds it: the directory and name it was last walked to by, NULL at
+	 * the root or when reached by ".." (no name known) */
+	uint64_t parent;
+	char *name;
 };
 
 /* A Tread or Twrite that may wait: its vreq first, so respond finds the rest. */
@@ -189,6 +193,7 @@ static void fid_drop(struct p9_conn *c, struct fid *f, bool answer)
 			c->nfids--;
 			break;
 		}
+	free(f->name);
 	free(f);
 }
 
@@ -234,7 +239,7 @@ static int node_qid(struct vreq *q, const struct vnode *n, struct p9_qid *qid)
 	return r;
 }
 
-/* A name a client sends: one name, never "." or ".." (the tree's walk knows neither). */
+/* A name a client sends: one name, never "." or ".." (a walk takes ".." itself). */
 static int name_of(struct p9_conn *c, struct p9_str s, char *buf, size_t size)
 {
 	if (p9_str_copy(buf, size, s))
@@ -312,6 +317,34 @@ static int do_attach(struct p9_conn *c, const struct p9_msg *m)
 	return 0;
 }
 
+/* Where Tremove will find f: in parent, by name ("": no name known). Out of memory, no name. */
+static void fid_place(struct fid *f, uint64_t parent, const char *name)
+{
+	free(f->name);
+	f->name = *name ? strdup(name) : NULL;
+	f->parent = parent;
+}
+
+/* One step of a walk from dir: a name, or ".." (the root's is the root, as 9P says); name
+ * gets the step's name, "" for "..". */
+static int walk_step(struct p9_conn *c, struct vreq *q, const struct vnode *dir, struct p9_str s,
+		     char *name, size_t size, struct vnode *out)
+{
+	bool up = s.len == 2 && !memcmp(s.s, "..", 2);
+	int err = up ? 0 : name_of(c, s, name, size);
+	if (!err)
+		err = may(c, q, dir, X_OK);
+	if (err)
+		return err;
+	if (!up)
+		return vreq_lookup(q, dir, name, out);
+	*name = 0;
+	if (dir->ino != NODE_ROOT_INO)
+		return vreq_lookup(q, dir, "..", out);
+	*out = *dir;
+	return 0;
+}
+
 static int do_walk(struct p9_conn *c, const struct p9_msg *m)
 {
 	struct fid *f;
@@ -326,14 +359,13 @@ static int do_walk(struct p9_conn *c, const struct p9_msg *m)
 		return refuse(c, -EBADF, "a walk to a fid in use");
 	struct p9_msg r = {.type = P9_RWALK, .tag = m->tag};
 	uint8_t qtype = f->qtype;
+	uint64_t parent = f->parent;
+	char name[NAME_MAX + 1];
+	snprintf(name, sizeof(name), "%s", f->name ? f->name : "");
 	for (int i = 0; i < m->nwname; i++) {
-		char name[NAME_MAX + 1];
+		char step[NAME_MAX + 1];
 		struct vnode out;
-		err = name_of(c, m->wname[i], name, sizeof(name));
-		if (!err)
-			err = may(c, &q, &n, X_OK);
-		if (!err)
-			err = vreq_lookup(&q, &n, name, &out);
+		err = walk_step(c, &q, &n, m->wname[i], step, sizeof(step), &out);
 		if (!err)
 			err = node_qid(&q, &out, &r.wqid[i]);
 		if (err) {
@@ -341,17 +373,19 @@ static int do_walk(struct p9_conn *c, const struct p9_msg *m)
 				return err;
 			break; /* a walk cut short: the qids so far, and no newfid */
 		}
+		parent = n.ino;
+		memcpy(name, step, sizeof(name));
 		n = out;
 		qtype = r.wqid[i].type;
 		r.nwqid = i + 1;
 	}
 	if (r.nwqid == m->nwname) {
-		if (m->fid2 == m->fid) {
-			f->ino = n.ino;
-			f->qtype = qtype;
-		} else if ((err = fid_new(c, m->fid2, n.ino, qtype))) {
+		if (m->fid2 != m->fid && (err = fid_new(c, m->fid2, n.ino, qtype)))
 			return err;
-		}
+		struct fid *to = fid_get(c, m->fid2);
+		to->ino = n.ino;
+		to->qtype = qtype;
+		fid_place(to, parent, name);
 	}
 	reply(c, &r);
 	return 0;
@@ -417,6 +451,7 @@ static int do_lcreate(struct p9_conn *c, const struct p9_msg *m)
 		vreq_release(&q);
 		return err;
 	}
+	fid_place(f, f->ino, name);
 	f->ino = out.ino;
 	f->qtype = r.qid.type;
 	f->h = q.h;
@@ -502,9 +537,43 @@ static int do_clunk(struct p9_conn *c, const struct p9_msg *m)
 	if (!f)
 		return refuse(c, -EBADF, "no such fid");
 	fid_drop(c, f, true);
-	if (m->type == P9_TREMOVE) /* removal by a fid alone: v9fs uses Tunlinkat */
-		return -EOPNOTSUPP;
 	struct p9_msg r = {.type = P9_RCLUNK, .tag = m->tag};
+	reply(c, &r);
+	return 0;
+}
+
+/* What the fid names goes, as unlinkat would take it from the directory it was walked
+ * from (a directory as rmdir); the fid is clunked first, whatever happens (9P says so), so
+ * its own open file holds nothing busy. */
+static int do_remove(struct p9_conn *c, const struct p9_msg *m)
+{
+	struct fid *f = fid_get(c, m->fid);
+	if (!f)
+		return refuse(c, -EBADF, "no such fid");
+	char name[NAME_MAX + 1];
+	snprintf(name, sizeof(name), "%s", f->name ? f->name : "");
+	uint64_t ino = f->ino, parent = f->parent;
+	bool dir = f->qtype == P9_QTDIR;
+	fid_drop(c, f, true);
+	if (!*name)
+		return ino == NODE_ROOT_INO
+			   ? refuse(c, -EBUSY, "a remove of the root")
+			   : refuse(c, -EINVAL, "a remove of a fid reached by \"..\": its name "
+						"is not known (walk to it by name)");
+	struct vreq q = req(c);
+	struct vnode d, n;
+	int err = node_from_ino(c->v, parent, &d);
+	if (!err)
+		err = may(c, &q, &d, W_OK | X_OK);
+	if (!err)
+		err = vreq_lookup(&q, &d, name, &n);
+	if (!err && n.ino != ino)
+		err = refuse(c, -ENOENT, "\"%s\" is no longer what the fid named", name);
+	if (!err)
+		err = dir ? vreq_rmdir(&q, &d, name) : vreq_unlink(&q, &d, name);
+	if (err)
+		return err;
+	struct p9_msg r = {.type = P9_RREMOVE, .tag = m->tag};
 	reply(c, &r);
 	return 0;
 }
@@ -748,7 +817,7 @@ static int do_fsync(struct p9_conn *c, const struct p9_msg *m)
 static int (*const handlers[128])(struct p9_conn *c, const struct p9_msg *m) = {
     [P9_TATTACH] = do_attach,	[P9_TWALK] = do_walk,	      [P9_TLOPEN] = do_lopen,
     [P9_TLCREATE] = do_lcreate, [P9_TREAD] = do_io,	      [P9_TWRITE] = do_io,
-    [P9_TFLUSH] = do_flush,	[P9_TCLUNK] = do_clunk,	      [P9_TREMOVE] = do_clunk,
+    [P9_TFLUSH] = do_flush,	[P9_TCLUNK] = do_clunk,	      [P9_TREMOVE] = do_remove,
     [P9_TGETATTR] = do_getattr, [P9_TSETATTR] = do_setattr,   [P9_TREADDIR] = do_readdir,
     [P9_TSTATFS] = do_statfs,	[P9_TREADLINK] = do_readlink, [P9_TMKDIR] = do_make,
     [P9_TSYMLINK] = do_make,	[P9_TUNLINKAT] = do_unlinkat, [P9_TRENAMEAT] = do_renameat,

@@ -46,6 +46,7 @@ p9_check_tree default
 P9=("$PY" "$T/p9client.py" --cmd "$T/vmfs-relay 9p-stdio --9p-socket $SOCK")
 is "$(p9 cat ns/default/info)" "$(cat "$D/info")" "9p-stdio relays: cat info equals the local read"
 is "$(tcp cat ns/default/info)" "$(cat "$D/info")" "tcp: cat info equals the local read"
+is "$(p9 cat ns/default/../../ns/default/info)" "$(cat "$D/info")" "a walk through \"..\": ns/default/../../ns/default/info is info"
 
 # running objects, over the socket: a VM's screen, a container's console, Tflush
 P9=("$PY" "$T/p9client.py" --unix "$SOCK")
@@ -67,6 +68,9 @@ like "$(tcp ctl ns/nb/ctl 'kill all')" "^ok: " "tcp: a ctl write in nobody's nam
 is "$(tcp ctl ns/nb/ctl 'pause c2' | head -1)" "errno 16: Device or resource busy" "tcp: a refused pause is errno 16"
 ok "tcp: mkdir ns/nb/vms/v2" tcp mkdir ns/nb/vms/v2
 ok "tcp: rmdir it" tcp rmdir ns/nb/vms/v2
+ok "tcp: mkdir ns/nb/vms/v3" tcp mkdir ns/nb/vms/v3
+removed() { tcp remove "$1" && ! test -e "$M/$1"; }
+ok "tcp: Tremove of it (a fid's remove) and it is gone" removed ns/nb/vms/v3
 is "$(tcp mkdir ns/p9t)" "errno 13: Permission denied" "tcp acts as nobody: no namespace in root's ns/"
 is "$(tcp cat ns/default/containers/c1/console)" "errno 13: Permission denied" \
 	"tcp acts as nobody: root's console refused (0640, never others')"

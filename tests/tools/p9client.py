@@ -11,7 +11,7 @@ tag; reply(tag) reads replies until that tag's comes (others are kept for their 
 which is how a test parks a read and flushes it.
 
 As a command (prints what a shell test compares):
-  cat PATH | write PATH TEXT | ctl PATH TEXT | ls PATH | stat PATH | mkdir PATH | rmdir PATH
+  cat PATH | write PATH TEXT | ctl PATH TEXT | ls PATH | stat PATH | mkdir PATH | rmdir PATH | remove PATH
   get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
 PATH is relative to the attached root ('/' or '' is the root itself). A Rlerror prints
 `errno N: strerror` on stdout and exits 1 (ctl prints the answer read back after it).
@@ -430,6 +430,10 @@ def cmd_rmdir(c, a):
         c.clunk(f)
 
 
+def cmd_remove(c, a):
+    c.remove(c.walkto(a.path))  # Tremove clunks the fid, whatever its answer
+
+
 def park_read(c, fid):
     """Reads what the file has now (a console's scrollback) and leaves a read waiting for
     more: its tag, or None if the file ended (it is not a stream)."""
@@ -505,7 +509,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="op", required=True)
     for name, args in (("cat", ["path"]), ("write", ["path", "text"]), ("ctl", ["path", "text"]),
                        ("ls", ["path"]), ("stat", ["path"]), ("mkdir", ["path"]),
-                       ("rmdir", ["path"]), ("get", ["path", "local"])):
+                       ("rmdir", ["path"]), ("remove", ["path"]), ("get", ["path", "local"])):
         p = sub.add_parser(name)
         for x in args:
             p.add_argument(x)

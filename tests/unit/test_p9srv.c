@@ -14,6 +14,7 @@
 #include "p9/srv.h"
 #include "runtime/model.h"
 #include "tests/unit/tap.h"
+#include "vmfs/kinds.h"
 #include "vmfs/vreq.h"
 
 static uint8_t got[P9_MAXMSIZE];
@@ -128,8 +129,8 @@ static void session(struct p9_conn *c)
 	ok(lerror(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 1}, EBADF), "a second lopen: EBADF");
 
 	ok(lerror(c, walk(0, 2, 1, "nothing", NULL), ENOENT), "a walk to nothing: ENOENT");
-	ok(lerror(c, walk(0, 2, 1, "..", NULL), EINVAL), "a walk to \"..\": EINVAL");
-	ok(strstr(p9_conn_why(c), "\"..\""), "with its reason (%s)", p9_conn_why(c));
+	ok(lerror(c, walk(0, 2, 1, ".", NULL), EINVAL), "a walk to \".\": EINVAL");
+	ok(strstr(p9_conn_why(c), "\".\""), "with its reason (%s)", p9_conn_why(c));
 	ok(ask(c, walk(0, 3, 2, "version", "x"), P9_RWALK) && r.nwqid == 1,
 	   "a walk cut short: the qids so far");
 	ok(lerror(c, (struct p9_msg){.type = P9_TCLUNK, .fid = 3}, EBADF), "and no newfid made");
@@ -386,6 +387,112 @@ static void restart(const char *dir)
 	model_close(&v.m);
 }
 
+static int gone(struct p9_conn *c, uint32_t fid)
+{
+	return lerror(c, (struct p9_msg){.type = P9_TCLUNK, .fid = fid}, EBADF);
+}
+
+static struct p9_msg remove_of(uint32_t fid)
+{
+	return (struct p9_msg){.type = P9_TREMOVE, .fid = fid};
+}
+
+/* ".." walks up (the root's is the root) with a walk's search check; Tremove takes away
+ * what its fid names through the directory it was walked from, with unlinkat's checks, and
+ * clunks the fid whatever the answer. */
+static void remove_and_up(const char *dir)
+{
+	static struct vmfs v;
+	char state[256], images[256], err[256], path[600];
+	snprintf(state, sizeof(state), "%s/rm", dir);
+	snprintf(images, sizeof(images), "%s/rm-images", dir);
+	mkdir(images, 0700);
+	snprintf(path, sizeof(path), "%s/x.img", images);
+	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+	if (fd >= 0)
+		close(fd);
+	struct ns *ns;
+	ok(fd >= 0 && model_open(&v.m, state, images, err, sizeof(err)) == 0 &&
+		   ns_create(&v.m, "lab", 0, 0, 0755, &ns, err, sizeof(err)) == 0 &&
+		   ns_create(&v.m, "priv", 0, 0, 0700, &ns, err, sizeof(err)) == 0 &&
+		   ns_create(&v.m, "tmp", 0, 0, 0755, &ns, err, sizeof(err)) == 0,
+	   "a model with lab (0755), priv (0700), tmp and images/x.img");
+	evlog_init(&v.log, v.m.statefd, "log");
+	v.images = imgtab_new();
+	struct vcred root = {0}, user = {.uid = 1000, .gid = 1000};
+	struct p9_conn *c = p9_conn_new(&v, &root, capture, NULL);
+	session_on(c);
+
+	ok(ask(c, walk(0, 1, 1, "..", NULL), P9_RWALK) && r.nwqid == 1 &&
+		   r.wqid[0].path == NODE_ROOT_INO,
+	   "\"..\" of the root is the root");
+	ok(ask(c, walk(0, 2, 1, "ns", NULL), P9_RWALK), "a walk to ns");
+	uint64_t ns_path = r.wqid[0].path;
+	struct p9_msg m = walk(0, 3, 2, "ns", "lab");
+	m.wname[2] = S("..");
+	m.wname[3] = S("lab");
+	m.wname[4] = S("..");
+	m.nwname = 5;
+	ok(ask(c, m, P9_RWALK) && r.nwqid == 5 && r.wqid[2].path == ns_path &&
+		   r.wqid[4].path == ns_path && r.wqid[4].type == P9_QTDIR,
+	   "ns/lab/../lab/.. is ns");
+	ok(lerror(c, remove_of(3), EINVAL) && strstr(p9_conn_why(c), "\"..\""),
+	   "a fid reached by \"..\" is not removed: EINVAL (%s)", p9_conn_why(c));
+	ok(gone(c, 3), "... and it is clunked");
+	ok(lerror(c, remove_of(1), EBUSY) && gone(c, 1), "a remove of the root: EBUSY, clunked");
+	ok(ask(c, walk(0, 4, 2, "ns", "tmp"), P9_RWALK) && ask(c, remove_of(4), P9_RREMOVE) &&
+		   gone(c, 4),
+	   "Tremove of the namespace tmp: Rremove, clunked");
+	ok(ask(c, walk(0, 5, 2, "ns", "tmp"), P9_RWALK) && r.nwqid == 1, "tmp is gone");
+	m = walk(0, 6, 2, "ns", "lab");
+	m.wname[2] = S("vms");
+	m.nwname = 3;
+	ok(ask(c, m, P9_RWALK) &&
+		   ask(c, (struct p9_msg){.type = P9_TMKDIR, .fid = 6, .s1 = S("v9"), .mode = 0755},
+		       P9_RMKDIR),
+	   "mkdir ns/lab/vms/v9");
+	ok(ask(c, walk(6, 7, 1, "v9", NULL), P9_RWALK) && ask(c, remove_of(7), P9_RREMOVE),
+	   "Tremove of v9: Rremove");
+	ok(gone(c, 7), "its fid is clunked");
+	ok(lerror(c, walk(6, 7, 1, "v9", NULL), ENOENT), "v9 is gone");
+	ok(ask(c, walk(0, 8, 2, "images", "x.img"), P9_RWALK) &&
+		   ask(c, (struct p9_msg){.type = P9_TLOPEN, .fid = 8, .flags = O_RDONLY},
+		       P9_RLOPEN) &&
+		   ask(c, remove_of(8), P9_RREMOVE) && gone(c, 8),
+	   "Tremove of an open images/x.img: Rremove, clunked");
+	ok(access(path, F_OK) < 0 && errno == ENOENT, "x.img is gone from the store");
+	ok(ask(c, walk(0, 9, 2, "ns", "lab"), P9_RWALK) && ask(c, walk(9, 9, 1, "info", NULL),
+								P9_RWALK) &&
+		   lerror(c, remove_of(9), EPERM) && gone(c, 9),
+	   "Tremove of a fixed file (lab/info): EPERM, as rm, and clunked");
+	ok(ask(c, (struct p9_msg){.type = P9_TMKDIR, .fid = 6, .s1 = S("v8"), .mode = 0755},
+	       P9_RMKDIR),
+	   "mkdir ns/lab/vms/v8");
+	p9_conn_free(c);
+
+	c = p9_conn_new(&v, &user, capture, NULL);
+	session_on(c);
+	m = walk(0, 1, 2, "ns", "lab");
+	m.wname[2] = S("vms");
+	m.wname[3] = S("v8");
+	m.nwname = 4;
+	ok(ask(c, m, P9_RWALK) && r.nwqid == 4, "uid 1000 walks to root's ns/lab/vms/v8");
+	ok(lerror(c, remove_of(1), EACCES) && strstr(p9_conn_why(c), "uid 1000") && gone(c, 1),
+	   "its Tremove: EACCES (vms/ is root's 0755), clunked (%s)", p9_conn_why(c));
+	ok(ask(c, m, P9_RWALK) && r.nwqid == 4, "v8 is still there");
+	m = walk(0, 2, 2, "ns", "priv");
+	m.wname[2] = S("..");
+	m.nwname = 3;
+	ok(ask(c, m, P9_RWALK) && r.nwqid == 2, "uid 1000's walk of ns/priv/.. stops at priv "
+						 "(0700: no search)");
+	ok(ask(c, walk(0, 2, 2, "ns", ".."), P9_RWALK) && r.nwqid == 2 &&
+		   r.wqid[1].path == NODE_ROOT_INO,
+	   "and ns/.. is the root");
+	p9_conn_free(c);
+	imgtab_free(v.images);
+	model_close(&v.m);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_p9srv.XXXXXX";
@@ -403,6 +510,7 @@ int main(void)
 	close(v.log.dirfd);
 	parked(dir);
 	restart(dir);
+	remove_and_up(dir);
 
 	char rm[128];
 	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
