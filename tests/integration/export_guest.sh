@@ -20,6 +20,8 @@ if [ ! -s "$G/initrd" ] || [ "$ROOT/scripts/mkbootimg" -nt "$G/initrd" ]; then
 		{ echo "not ok 1 - scripts/mkbootimg $G (linux-image-amd64 with 9p and nfsv4)"; sed 's/^/#   /' "$T/mkbootimg.log"; exit 1; }
 fi
 use_busybox_image
+use_boot_image
+PNGINFO=$ROOT/tests/tools/pnginfo
 PORT=5640 # in the test's own network namespace: nothing else listens there
 D=$M/ns/default
 
@@ -39,10 +41,17 @@ VMFS_PREFIX=(nsenter --net="/run/netns/$NFS_NS")
 vmfs_start --nfs-export --images "$T/images" --conf "$T/vmfs.conf" --9p "127.0.0.1:$PORT" || exit 1
 ok "ganesha exports the mount (NFSv4, in the test's network namespace)" ganesha_start
 
-# what the guest reads through each client: a running container's console, a VM to refuse
-mkdir "$D/containers/c1"
+# what the guest reads through each client: a running container's console, a paused VM's
+# screen, a stopped one, a directory long enough to take several Treaddir at msize 8192
+mkdir "$D/containers/c1" "$D/vms/s1" "$D/vms/off1"
 ok "start a container" "$XWRITE" "$D/containers/c1/ctl" start
+ok "start a VM" "$XWRITE" "$D/vms/s1/ctl" start
 ok "its shell is up" wait_for 10 console_has "$D/containers/c1" "c1#"
+ok "the VM runs" wait_for 20 grep -qx RUNNING "$D/vms/s1/state"
+ok "pause it (a still screen, no CPU taken from the guest)" "$XWRITE" "$D/vms/s1/ctl" pause
+mkdir "$M/ns/many"
+for i in $(seq 150); do mkdir "$M/ns/many/vms/a-vm-with-a-long-name-for-readdir-$i" || break; done
+ok "150 VMs in ns/many" test "$(ls "$M/ns/many/vms" | wc -l)" = 150
 
 # The guest's checks: "@@ KEY VALUE" lines on the serial console. $1: the mount point, $2:
 # a tag for names made. busybox sh prints a failed write as "sh: write error: REASON".
@@ -55,6 +64,15 @@ checks() { # checks MOUNT TAG
 	m=$1 t=$2 d=$1/ns/default
 	r "$t-version $(md5sum <"$m/version" | cut -d' ' -f1)"
 	r "$t-ls $(ls "$d" | tr '\n' ' ')"
+	r "$t-many $(ls "$m/ns/many/vms" | wc -l)"
+	r "$t-find $(cd "$m" && find ns/default | sort | md5sum | cut -d' ' -f1)"
+	r "$t-ls-off $(ls "$d/vms/off1" 2>&1 | tr '\n' ' ')"
+	out=$(cat "$d/vms/off1/screenshot.png" 2>&1)
+	r "$t-shot-off $?${out:+ $out}"
+	echo "@@< $t-shot"
+	base64 "$d/vms/s1/screenshot.png"
+	echo "@@> $t-shot"
+	r "$t-shot-size $(stat -c %s "$d/vms/s1/screenshot.png") $(wc -c <"$d/vms/s1/screenshot.png")"
 	r "$t-info-head $(head -n 1 "$d/info")"
 	r "$t-info-lines $(wc -l <"$d/info")"
 	r "$t-info-size $(stat -c %s "$d/info") $(wc -c <"$d/info")"
@@ -79,7 +97,7 @@ checks() { # checks MOUNT TAG
 	r "$t-rmdir-default $(rmdir "$d" 2>&1)"
 }
 mkdir -p /p9 /nfs
-if mount -t 9p -o trans=tcp,port=@PORT@,version=9p2000.L,cache=none,msize=131072 10.0.2.2 /p9; then
+if mount -t 9p -o trans=tcp,port=@PORT@,version=9p2000.L,cache=none,msize=8192 10.0.2.2 /p9; then
 	r "p9-mount ok"
 	checks /p9 p9
 	# a console read parked in the door, interrupted: the kernel sends Tflush and waits
@@ -122,13 +140,27 @@ fi
 for t in p9 nfs; do
 	case $t in
 	# over NFS: --nfs-export's EPERM for EBUSY; ctl's answer is not read back (below)
+	# a stopped VM's screen: the door's EBUSY; NFS reads nothing (size 0: no READ is sent)
 	p9) what="v9fs (9P door, trans=tcp)" busy="Device or resource busy" answer="ok: launched 1 "
+		shotoff="1 cat: read error: Device or resource busy"
 		statfs=$(stat -f -c '%b %s' "$M") ;;
-	nfs) what="NFS v4.1 (ganesha)" busy="Operation not permitted" answer='' statfs='^[1-9][0-9]* [1-9][0-9]*$' ;;
+	nfs) what="NFS v4.1 (ganesha)" busy="Operation not permitted" answer='' statfs='^[1-9][0-9]* [1-9][0-9]*$'
+		shotoff=0 ;;
 	esac
 	is "$(got $t-mount)" ok "$what: the guest mounts the tree"
 	is "$(got $t-version)" "$(md5sum <"$M/version" | cut -d' ' -f1)" "$what: cat version equals the local read"
 	is "$(got $t-ls)" "$(ls "$D" | tr '\n' ' ')" "$what: ls ns/default is what the mount lists"
+	is "$(got $t-many)" 150 "$what: ls of a directory of 150 VMs lists 150"
+	is "$(got $t-find)" "$(cd "$M" && find ns/default | LC_ALL=C sort | md5sum | cut -d' ' -f1)" \
+		"$what: find ns/default is what the mount finds"
+	is "$(got $t-ls-off)" "$(ls "$D/vms/off1" | tr '\n' ' ')" \
+		"$what: ls of a stopped VM's directory (its screenshot.png cannot be read)"
+	is "$(got $t-shot-off)" "$shotoff" "$what: cat of a stopped VM's screenshot.png: '$shotoff'"
+	sed -n "/^@@< $t-shot/,/^@@> $t-shot/p" "$T/serial.log" | tr -d '\r' | sed '1d;$d' |
+		base64 -d >"$T/$t-shot.png" 2>/dev/null
+	read -r w h _ < <("$PNGINFO" "$T/$t-shot.png" 2>/dev/null)
+	like "${w:-0}x${h:-0}" "^[1-9][0-9]*x[1-9][0-9]*$" "$what: cat screenshot.png is a valid PNG (${w:-?}x${h:-?})"
+	like "$(got $t-shot-size)" '^([0-9]+) \1$' "$what: stat -c %s screenshot.png is what cat reads"
 	is "$(got $t-info-head)" "$(head -n 1 "$D/info")" "$what: cat info: its first line is the local one"
 	is "$(got $t-info-lines)" "$(wc -l <"$D/info")" "$what: cat info: as many lines as the local read"
 	like "$(got $t-info-size)" '^([0-9]+) \1$' "$what: stat -c %s info is what cat reads"
