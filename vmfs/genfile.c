@@ -37,24 +37,8 @@ static void kept_sweep(void)
 		}
 }
 
-static int gen_open(struct vmfs *v, struct vhandle *h, int flags)
-{
-	const struct kept *k = kept_of(h->n.ino);
-	if (k) {
-		sb_add(&h->buf, k->b.p, k->b.len);
-		return sb_err(&h->buf);
-	}
-	int r = h->n.e->gen(v, &h->n, &h->buf);
-	return r ? r : sb_err(&h->buf);
-}
-
-static ssize_t gen_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
-{
-	return file_copy_out(h->buf.p, h->buf.len, buf, size, off);
-}
-
-/* The screen and VNC of an object that is not running cannot be read (the open fails, with
- * a log line): 0, and no line written for a mere stat. */
+/* The screen and VNC of an object that is not running cannot be read (the read fails, with
+ * a log line): size 0, and no line written for a mere stat. */
 static bool gen_unreadable(const struct vnode *n)
 {
 	enum vkind k = n->e->kind;
@@ -63,6 +47,23 @@ static bool gen_unreadable(const struct vnode *n)
 	char why[256];
 	return (n->obj->state != ST_RUNNING && n->obj->state != ST_PAUSED) ||
 	       !vm_has_display(n->obj, why, sizeof(why));
+}
+
+static int gen_open(struct vmfs *v, struct vhandle *h, int flags)
+{
+	/* An NFS server opens a file to stat it (nfs-ganesha's FSAL_VFS, for each entry it
+	 * lists): a failed open made a stopped VM's directory unlistable over NFS. */
+	if (gen_unreadable(&h->n)) {
+		h->gen_later = true;
+		return 0;
+	}
+	const struct kept *k = kept_of(h->n.ino);
+	if (k) {
+		sb_add(&h->buf, k->b.p, k->b.len);
+		return sb_err(&h->buf);
+	}
+	int r = h->n.e->gen(v, &h->n, &h->buf);
+	return r ? r : sb_err(&h->buf);
 }
 
 static off_t gen_size(struct vmfs *v, const struct vnode *n)
@@ -83,6 +84,19 @@ static off_t gen_size(struct vmfs *v, const struct vnode *n)
 	}
 	*k = (struct kept){n->ino, changes, time(NULL), k->b};
 	return k->b.len;
+}
+
+static ssize_t gen_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
+{
+	if (h->gen_later) {
+		int r = h->n.e->gen(v, &h->n, &h->buf);
+		if (r || (r = sb_err(&h->buf))) {
+			h->buf.len = 0;
+			return r;
+		}
+		h->gen_later = false;
+	}
+	return file_copy_out(h->buf.p, h->buf.len, buf, size, off);
 }
 
 const struct fkind fk_gen = {

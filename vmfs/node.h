@@ -160,6 +160,7 @@ struct vhandle {
 	struct vnode n;       /* with references held on n.ns and n.obj */
 	int flags;            /* open(2) flags */
 	struct sbuf buf;      /* VF_GEN: the snapshot; VF_VALUE: what was written */
+	bool gen_later;       /* VF_GEN: not readable when opened: the read makes it or fails */
 	struct sbuf reply;    /* VF_CTL: the last command's answer, read back once */
 	size_t reply_pos;
 	bool wrote, truncated;
