@@ -23,6 +23,7 @@
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
 #include "vmfs/notify.h"
+#include "vmfs/sigpend.h"
 #include "vmfs/slice.h"
 #include "vmfs/vreq.h"
 
@@ -259,10 +260,17 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 /* Called by libfuse while it holds the request's lock, and sometimes from inside
  * fuse_req_interrupt_func: replying here would free the request under libfuse's feet, so
  * the reader is unparked now and answered (EINTR) after the current request. */
+static void write_respond(struct vreq *q, ssize_t n);
+
 static void on_interrupt(fuse_req_t req, void *data)
 {
 	struct parked *p = data;
 	if (p->interrupted)
+		return;
+	/* A write (a ctl command) ends by itself in bounded time: a signal the caller only
+	 * catches to be told something (a shell's SIGCHLD) must not fail it. A read waits for
+	 * output without end, so any signal lets it go. */
+	if (p->q.respond == write_respond && !sigpend_wants_out(fuse_req_ctx(req)->pid))
 		return;
 	p->interrupted = true;
 	waiter_del(&p->q.w);
