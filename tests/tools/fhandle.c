@@ -67,8 +67,12 @@ static int list(int fd)
 	if (errno)
 		return fail("readdir");
 	qsort(v, n, sizeof(*v), names_cmp);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		printf("%s\n", v[i]);
+		free(v[i]);
+	}
+	free(v);
+	closedir(d);
 	return 0;
 }
 
