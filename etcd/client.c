@@ -46,7 +46,8 @@ static int check_key(const char *key, struct err *e)
 static int check_value(size_t len, struct err *e)
 {
 	if (len > ETCD_VALUE_MAX)
-		return err_set(e, EINVAL, "etcd: a value of %zu bytes (at most %d)", len, ETCD_VALUE_MAX);
+		return err_set(e, EINVAL, "etcd: a value of %zu bytes (at most %d)", len,
+			       ETCD_VALUE_MAX);
 	return 0;
 }
 
@@ -135,7 +136,8 @@ static int get_i64(json_object *o, const char *name, int64_t min, int64_t *v, co
 		goto bad;
 	}
 	if (*v < min)
-		return err_set(e, EPROTO, "%s: %s is %" PRId64 ", below %" PRId64, where, name, *v, min);
+		return err_set(e, EPROTO, "%s: %s is %" PRId64 ", below %" PRId64, where, name, *v,
+			       min);
 	return 0;
 bad:
 	return err_set(e, EPROTO, "%s: %s is not a 64-bit number: %.40s", where, name,
@@ -208,7 +210,9 @@ static int parse_kv(json_object *j, struct etcd_kv *kv, const char *where, struc
 	    (r = get_i64(j, "lease", 0, &kv->lease, where, e)))
 		goto fail;
 	if (kv->mod_revision < kv->create_revision) {
-		r = err_set(e, EPROTO, "%s: key %.80s was changed (%" PRId64 ") before it was made (%" PRId64 ")",
+		r = err_set(e, EPROTO,
+			    "%s: key %.80s was changed (%" PRId64 ") before it was made (%" PRId64
+			    ")",
 			    where, kv->key, kv->mod_revision, kv->create_revision);
 		goto fail;
 	}
@@ -258,7 +262,8 @@ static int header_revision(json_object *o, int64_t *rev, const char *where, stru
 {
 	json_object *h;
 	*rev = 0;
-	if (!json_object_object_get_ex(o, "header", &h) || !json_object_is_type(h, json_type_object))
+	if (!json_object_object_get_ex(o, "header", &h) ||
+	    !json_object_is_type(h, json_type_object))
 		return err_set(e, EPROTO, "%s: the answer has no header", where);
 	return get_i64(h, "revision", 1, rev, where, e);
 }
@@ -301,7 +306,8 @@ int etcd_range_prefix(struct etcd *c, const char *prefix, struct etcd_kvs *out, 
 	const char *p = "/v3/kv/range";
 	size_t n = strlen(prefix);
 	if (n > ETCD_KEY_MAX)
-		return err_set(e, EINVAL, "etcd: a prefix of %zu bytes (at most %d)", n, ETCD_KEY_MAX);
+		return err_set(e, EINVAL, "etcd: a prefix of %zu bytes (at most %d)", n,
+			       ETCD_KEY_MAX);
 	char key[ETCD_KEY_MAX + 1], end[ETCD_KEY_MAX + 1];
 	size_t kn = n ? n : 1, en = prefix_end(prefix, end);
 	memcpy(key, n ? prefix : "", kn); /* "" starts at "\0": every key */
@@ -317,8 +323,8 @@ int etcd_range_prefix(struct etcd *c, const char *prefix, struct etcd_kvs *out, 
 	json_object_put(rep);
 	for (size_t i = 0; !r && i < out->n; i++)
 		if (strncmp(out->kv[i].key, prefix, n)) {
-			r = err_set(e, EPROTO, "etcd /v3/kv/range: asked for %s..., got %.80s", prefix,
-				    out->kv[i].key);
+			r = err_set(e, EPROTO, "etcd /v3/kv/range: asked for %s..., got %.80s",
+				    prefix, out->kv[i].key);
 			etcd_kvs_free(out);
 		}
 	return r;
@@ -417,7 +423,8 @@ static int txn_put_or_get(struct etcd *c, const char *key, const char *target, c
 	if (!json_object_object_get_ex(rep, "responses", &resps) ||
 	    !json_object_is_type(resps, json_type_array) || json_object_array_length(resps) != 1 ||
 	    !json_object_is_type(one = json_object_array_get_idx(resps, 0), json_type_object)) {
-		r = err_set(e, EPROTO, "%s: the answer does not hold the one response asked for", where);
+		r = err_set(e, EPROTO, "%s: the answer does not hold the one response asked for",
+			    where);
 		goto out;
 	}
 	if (done) {
@@ -466,7 +473,8 @@ int etcd_cas(struct etcd *c, const char *key, int64_t mod_revision, const void *
 {
 	if (mod_revision < 0)
 		return err_set(e, EINVAL, "etcd: a negative revision");
-	return txn_put_or_get(c, key, "MOD", "mod_revision", mod_revision, value, len, lease, cur, e);
+	return txn_put_or_get(c, key, "MOD", "mod_revision", mod_revision, value, len, lease, cur,
+			      e);
 }
 
 /* Calls path with {name: "v"}, the lease calls' one argument. */
@@ -530,8 +538,9 @@ int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, struct err *e
 	if (json_object_object_get_ex(rep, "error", &res)) {
 		json_object *m;
 		const char *msg = json_object_object_get_ex(res, "message", &m) &&
-					  json_object_is_type(m, json_type_string) ?
-					  json_object_get_string(m) : "(no message)";
+					  json_object_is_type(m, json_type_string)
+				      ? json_object_get_string(m)
+				      : "(no message)";
 		r = err_set(e, EIO, "%s: etcd says: %.200s", where, msg);
 	} else if (!json_object_object_get_ex(rep, "result", &res) ||
 		   !json_object_is_type(res, json_type_object)) {
@@ -539,7 +548,8 @@ int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, struct err *e
 	} else if (!(r = get_i64(res, "ID", 0, &gid, where, e)) &&
 		   !(r = get_i64(res, "TTL", 0, &gttl, where, e))) {
 		if (gid != id)
-			r = err_set(e, EPROTO, "%s: renewed lease %" PRId64 ", not %" PRId64, where, gid, id);
+			r = err_set(e, EPROTO, "%s: renewed lease %" PRId64 ", not %" PRId64, where,
+				    gid, id);
 		else if (gttl == 0)
 			r = err_set(e, ENOENT, "%s: lease %" PRId64 " has lapsed", where, id);
 	}

@@ -37,7 +37,7 @@ struct etcd;
 
 struct etcd_opts {
 	const char *endpoints; /* "URL[,URL...]", each http://HOST:PORT or https://HOST:PORT */
-	const char *ca;        /* https: the CA file that signed etcd's certificates (or NULL) */
+	const char *ca;	       /* https: the CA file that signed etcd's certificates (or NULL) */
 	const char *cert;      /* https: this client's certificate and key (client-cert-auth) */
 	const char *key;
 	int timeout_ms; /* the bound of each call; 0: ETCD_TIMEOUT_MS */

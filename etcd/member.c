@@ -90,7 +90,8 @@ static int join(struct emember *m, struct err *e)
 		return 0;
 	}
 	if (r == 0) {
-		r = err_set(e, EEXIST, "%s is held by another host (lease %" PRId64 "): its value %.200s",
+		r = err_set(e, EEXIST,
+			    "%s is held by another host (lease %" PRId64 "): its value %.200s",
 			    m->key, cur.lease, cur.value);
 		etcd_kv_free(&cur);
 	}
@@ -122,19 +123,23 @@ static void *keep(void *arg)
 		int r;
 		if (!m->lease) {
 			if (!(r = join(m, &e))) {
-				say(m, "joined as %s, lease %" PRId64 " (%d s, renewed every %d ms)", m->key,
-				    m->lease, MEMBER_TTL_S, MEMBER_RENEW_MS);
+				say(m,
+				    "joined as %s, lease %" PRId64 " (%d s, renewed every %d ms)",
+				    m->key, m->lease, MEMBER_TTL_S, MEMBER_RENEW_MS);
 				last = 0;
 			}
 		} else if ((r = etcd_lease_keepalive(m->c, m->lease, NULL, &e)) == -ENOENT) {
-			say(m, "lease %" PRId64 " lapsed (not renewed in time): %s is gone; joining again",
+			say(m,
+			    "lease %" PRId64
+			    " lapsed (not renewed in time): %s is gone; joining again",
 			    m->lease, m->key);
 			m->lease = 0;
 			last = 0;
 			continue;
 		}
 		if (r && last != -r) {
-			say(m, "%s: %s", m->lease ? "cannot renew the lease" : "cannot join", e.why);
+			say(m, "%s: %s", m->lease ? "cannot renew the lease" : "cannot join",
+			    e.why);
 			last = -r;
 		} else if (!r && last) {
 			if (m->lease)
@@ -146,12 +151,13 @@ static void *keep(void *arg)
 		due.tv_nsec %= 1000000000L;
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > due.tv_sec + 1) /* behind (a call took its whole timeout): no burst */
+		if (now.tv_sec >
+		    due.tv_sec + 1) /* behind (a call took its whole timeout): no burst */
 			due = now;
 	} while (pause_until(m, &due));
 	if (m->lease && etcd_lease_revoke(m->c, m->lease, &e))
-		say(m, "cannot end lease %" PRId64 " (it lapses in %d s): %s", m->lease, MEMBER_TTL_S,
-		    e.why);
+		say(m, "cannot end lease %" PRId64 " (it lapses in %d s): %s", m->lease,
+		    MEMBER_TTL_S, e.why);
 	else if (m->lease)
 		say(m, "left: lease %" PRId64 " ended, %s removed", m->lease, m->key);
 	return NULL;
@@ -200,26 +206,28 @@ static void member_close(void *self)
 }
 
 static const struct door_ops member_ops = {
-	.attach = member_attach,
-	.stop = member_stop,
-	.close = member_close,
+    .attach = member_attach,
+    .stop = member_stop,
+    .close = member_close,
 };
 
 /* the key's value: who this host is and where its doors are */
 static char *describe(const struct vmfs *v, const struct vmfs_conf *conf)
 {
 	json_object *o = json_object_new_object();
-	char web[300];
+	char web[300], p9[300]; /* URLs as a head's hosts/ctl takes them (9p://HOST:PORT) */
 	snprintf(web, sizeof(web), "%s://%s/", *conf->web_cert ? "https" : "http", conf->web);
+	snprintf(p9, sizeof(p9), "9p://%s", conf->p9);
 	if (!o || json_object_object_add(o, "host", json_object_new_string(v->hostname)) ||
 	    json_object_object_add(o, "vmfs", json_object_new_string(VMFS_VERSION)) ||
 	    json_object_object_add(o, "since", json_object_new_int64((int64_t)time(NULL))) ||
 	    (*conf->web && json_object_object_add(o, "web", json_object_new_string(web))) ||
-	    (*conf->p9 && json_object_object_add(o, "p9", json_object_new_string(conf->p9)))) {
+	    (*conf->p9 && json_object_object_add(o, "p9", json_object_new_string(p9)))) {
 		json_object_put(o);
 		return NULL;
 	}
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *copy = s ? strdup(s) : NULL;
 	json_object_put(o);
 	return copy;
@@ -236,11 +244,11 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 	}
 	struct err e;
 	const struct etcd_opts o = {
-		.endpoints = conf->etcd,
-		.ca = *conf->etcd_ca ? conf->etcd_ca : NULL,
-		.cert = *conf->etcd_cert ? conf->etcd_cert : NULL,
-		.key = *conf->etcd_key ? conf->etcd_key : NULL,
-		.timeout_ms = 1000, /* two renewals' time: a lease of 2 s survives one slow call */
+	    .endpoints = conf->etcd,
+	    .ca = *conf->etcd_ca ? conf->etcd_ca : NULL,
+	    .cert = *conf->etcd_cert ? conf->etcd_cert : NULL,
+	    .key = *conf->etcd_key ? conf->etcd_key : NULL,
+	    .timeout_ms = 1000, /* two renewals' time: a lease of 2 s survives one slow call */
 	};
 	pthread_mutex_init(&m->lock, NULL);
 	m->v = v;

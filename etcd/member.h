@@ -2,10 +2,11 @@
  * keeps a lease of MEMBER_TTL_S seconds alive, renewed every MEMBER_RENEW_MS from a thread of
  * its own (etcd/client.h's calls block), and holds the key /vmfs/hosts/NAME (NAME: the host's
  * name) on it, its value JSON: {"host", "vmfs" (version), "since" (Unix time), "web" and "p9"
- * (the doors' URLs, when configured)}. A vmfs that stops revokes the lease, so its key goes at
- * once; one that dies or cannot reach etcd loses it within MEMBER_TTL_S + 1 s, with no probing
- * by anyone. The key is claimed (etcd/client.h's etcd_claim): a second host of the same name
- * does not take it over while the first holds it. What happens goes to host/log ("etcd: ...").
+ * (the doors' URLs, http(s)://ADDR:PORT/ and 9p://ADDR:PORT, when configured)}. A vmfs that stops
+ * revokes the lease, so its key goes at once; one that dies or cannot reach etcd loses it within
+ * MEMBER_TTL_S + 1 s, with no probing by anyone. The key is claimed (etcd/client.h's etcd_claim): a
+ * second host of the same name does not take it over while the first holds it. What happens goes to
+ * host/log ("etcd: ...").
  *
  * Nothing reads the keys yet: the other hosts' view (a watch on /vmfs/hosts/) is next. */
 #ifndef VMFS_ETCD_MEMBER_H

@@ -24,10 +24,7 @@ struct etcd {
 /* curl_global_init is not safe to run twice at once; every handle goes through here */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static int check_url(const char *u, size_t len, struct err *e)
 {
@@ -37,12 +34,15 @@ static int check_url(const char *u, size_t len, struct err *e)
 		return err_set(e, EINVAL, "etcd: endpoint %.40s... is too long", u);
 	size_t scheme = !strncmp(u, "http://", 7) ? 7 : !strncmp(u, "https://", 8) ? 8 : 0;
 	if (!scheme || len == scheme)
-		return err_set(e, EINVAL, "etcd: endpoint %.*s is not http://HOST:PORT or https://HOST:PORT",
+		return err_set(e, EINVAL,
+			       "etcd: endpoint %.*s is not http://HOST:PORT or https://HOST:PORT",
 			       (int)len, u);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f || u[i] == '?' || u[i] == '#')
-			return err_set(e, EINVAL, "etcd: endpoint %.*s holds a space, control character, '?' or '#'",
-				       (int)len, u);
+			return err_set(
+			    e, EINVAL,
+			    "etcd: endpoint %.*s holds a space, control character, '?' or '#'",
+			    (int)len, u);
 	return 0;
 }
 
@@ -61,7 +61,9 @@ int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err *e)
 	if (!o->endpoints || !*o->endpoints)
 		return err_set(e, EINVAL, "etcd: no endpoint given");
 	if (!o->cert != !o->key)
-		return err_set(e, EINVAL, "etcd: a client certificate needs its key and a key its certificate");
+		return err_set(
+		    e, EINVAL,
+		    "etcd: a client certificate needs its key and a key its certificate");
 	int r;
 	if ((r = check_file("CA file", o->ca, e)) || (r = check_file("certificate", o->cert, e)) ||
 	    (r = check_file("key", o->key, e)))
@@ -157,10 +159,23 @@ static long now_ms(void)
 static const char *grpc_name(int64_t code)
 {
 	static const char *names[] = {
-		"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
-		"AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-		"Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
-		"Unauthenticated",
+	    "OK",
+	    "Canceled",
+	    "Unknown",
+	    "InvalidArgument",
+	    "DeadlineExceeded",
+	    "NotFound",
+	    "AlreadyExists",
+	    "PermissionDenied",
+	    "ResourceExhausted",
+	    "FailedPrecondition",
+	    "Aborted",
+	    "OutOfRange",
+	    "Unimplemented",
+	    "Internal",
+	    "Unavailable",
+	    "DataLoss",
+	    "Unauthenticated",
 	};
 	return code >= 0 && code < (int64_t)(sizeof(names) / sizeof(names[0])) ? names[code] : "?";
 }
@@ -168,15 +183,27 @@ static const char *grpc_name(int64_t code)
 static int grpc_errno(int64_t code)
 {
 	switch (code) {
-	case 3: case 11: return EINVAL;
-	case 4: return ETIMEDOUT;
-	case 5: return ENOENT;
-	case 6: return EEXIST;
-	case 7: case 16: return EACCES;
-	case 8: return ENOSPC;
-	case 9: case 10: return EAGAIN;
-	case 14: return EHOSTDOWN;
-	default: return EIO;
+	case 3:
+	case 11:
+		return EINVAL;
+	case 4:
+		return ETIMEDOUT;
+	case 5:
+		return ENOENT;
+	case 6:
+		return EEXIST;
+	case 7:
+	case 16:
+		return EACCES;
+	case 8:
+		return ENOSPC;
+	case 9:
+	case 10:
+		return EAGAIN;
+	case 14:
+		return EHOSTDOWN;
+	default:
+		return EIO;
 	}
 }
 
@@ -207,8 +234,9 @@ static int refused(const char *where, long status, const struct body *b, int64_t
 	json_object *jc, *jm;
 	char text[512];
 	*code = -1;
-	if (j && json_object_is_type(j, json_type_object) && json_object_object_get_ex(j, "code", &jc) &&
-	    json_object_is_type(jc, json_type_int) && json_object_object_get_ex(j, "message", &jm) &&
+	if (j && json_object_is_type(j, json_type_object) &&
+	    json_object_object_get_ex(j, "code", &jc) && json_object_is_type(jc, json_type_int) &&
+	    json_object_object_get_ex(j, "message", &jm) &&
 	    json_object_is_type(jm, json_type_string)) {
 		*code = json_object_get_int64(jc);
 		clean(text, sizeof(text), json_object_get_string(jm),
@@ -243,7 +271,8 @@ static int parse(const char *where, const struct body *b, json_object **reply, s
 		clean(text, sizeof(text), b->buf, b->len, 80);
 		json_object_put(j);
 		return err_set(e, EPROTO, "%s: the answer is not JSON (%s): \"%s\"", where,
-			       je == json_tokener_continue ? "it ends early" : json_tokener_error_desc(je),
+			       je == json_tokener_continue ? "it ends early"
+							   : json_tokener_error_desc(je),
 			       text);
 	}
 	while (used < b->len && strchr(" \t\r\n", b->buf[used]))
@@ -268,11 +297,18 @@ static bool not_sent(CURL *h, CURLcode rc)
 static int curl_errno(CURLcode rc)
 {
 	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT: return ETIMEDOUT;
-	case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_CONNECT: return EHOSTUNREACH;
-	case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_CERTPROBLEM: return EPROTO;
-	default: return EIO;
+	case CURLE_OPERATION_TIMEDOUT:
+		return ETIMEDOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		return EHOSTUNREACH;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return EPROTO;
+	default:
+		return EIO;
 	}
 }
 
@@ -327,8 +363,8 @@ int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **
 		snprintf(where, sizeof(where), "etcd %s", url);
 		long left = deadline - now_ms();
 		if (left <= 0) {
-			r = err_set(e, ETIMEDOUT, "etcd %s: no endpoint answered within %ld ms%s%s", path,
-				    c->timeout_ms, tlen ? ": " : "", tried);
+			r = err_set(e, ETIMEDOUT, "etcd %s: no endpoint answered within %ld ms%s%s",
+				    path, c->timeout_ms, tlen ? ": " : "", tried);
 			goto out;
 		}
 		struct body b = {0};
@@ -341,20 +377,23 @@ int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **
 		if (rc == CURLE_OK)
 			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (rc != CURLE_OK) {
-			const char *why = b.too_big ? "the answer is larger than the most taken" :
-					  *curlerr ? curlerr : curl_easy_strerror(rc);
+			const char *why = b.too_big  ? "the answer is larger than the most taken"
+					  : *curlerr ? curlerr
+						     : curl_easy_strerror(rc);
 			if (!b.too_big && not_sent(c->curl, rc)) {
 				last_no = curl_errno(rc);
-				tlen += (size_t)snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s: %s",
-							 tlen ? "; " : "", c->url[i], why);
+				tlen +=
+				    (size_t)snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s: %s",
+						     tlen ? "; " : "", c->url[i], why);
 				if (tlen >= sizeof(tried))
 					tlen = sizeof(tried) - 1;
 				free(b.buf);
 				continue;
 			}
 			r = err_set(e, b.too_big ? EFBIG : curl_errno(rc), "%s: %s%s", where, why,
-				    rc == CURLE_OPERATION_TIMEDOUT ?
-					    " (the request was sent: it may have been applied)" : "");
+				    rc == CURLE_OPERATION_TIMEDOUT
+					? " (the request was sent: it may have been applied)"
+					: "");
 			free(b.buf);
 			goto out;
 		}

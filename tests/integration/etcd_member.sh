@@ -12,12 +12,15 @@ try() { timeout 20 "$TRY" "$@" 2>&1; }
 etcd_start one
 # shellcheck disable=SC2154 # set by etcd_start
 U=$ETCD_URL_one
-K=/vmfs/hosts/$(hostname)
-printf '[vmfs]\netcd = %s\n' "$U" >"$T/vmfs.conf"
+P9PORT=$(free_port)
+printf '[vmfs]\netcd = %s\np9 = 127.0.0.1:%s\n' "$U" "$P9PORT" >"$T/vmfs.conf"
 vmfs_start --conf "$T/vmfs.conf" || exit 1
+NAME=$(cat "$M/ns/default/hosts") # the name vmfs goes by (its host name, if it is a valid one)
+K=/vmfs/hosts/$NAME
 ok "vmfs joins: $K is in etcd" wait_for 3 sh -c '"$@" | grep -q "^$0="' "$K" "$TRY" "$U" get "$K"
 got=$(try "$U" get "$K")
-like "$got" "^$K=\\{\"host\":\"$(hostname)\",\"vmfs\":\"[0-9.]+\",\"since\":[0-9]+\\} " "its value says which host and vmfs, since when"
+like "$got" "^$K=\\{\"host\":\"$NAME\",\"vmfs\":\"[0-9.]+\",\"since\":[0-9]+,\"p9\":\"9p://127.0.0.1:$P9PORT\"\\} " \
+	"its value says which host and vmfs, since when, and its 9P door's URL"
 like "$got" ' lease=[1-9][0-9]*$' "on a lease"
 lease=${got##*lease=}
 like "$(cat "$M/host/log")" "etcd: joined as $K, lease $lease \\(2 s, renewed every 500 ms\\)" "host/log says it joined"

@@ -74,7 +74,8 @@ static int run(struct etcd *c, int argc, char **argv, struct err *e)
 		printf("deleted %" PRId64 "\n", n);
 	} else if (!strcmp(cmd, "claim")) {
 		NEED(2);
-		r = etcd_claim(c, argv[1], argv[2], strlen(argv[2]), argc > 3 ? num(argv[3]) : 0, &kv, e);
+		r = etcd_claim(c, argv[1], argv[2], strlen(argv[2]), argc > 3 ? num(argv[3]) : 0,
+			       &kv, e);
 		if (r < 0)
 			return r;
 		if (r == 1) {
@@ -144,7 +145,9 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (argc - i < 2) {
-		fprintf(stderr, "usage: etcdtry [--ca F] [--cert F --key F] [--timeout MS] URLS CMD ARGS...\n");
+		fprintf(
+		    stderr,
+		    "usage: etcdtry [--ca F] [--cert F --key F] [--timeout MS] URLS CMD ARGS...\n");
 		return 2;
 	}
 	o.endpoints = argv[i];
