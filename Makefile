@@ -1,7 +1,7 @@
 # vmfs — plain Makefile. Everything but main() goes into libvmfs.a, which the
 # daemon and the unit tests both link, so tests exercise the very same code.
 CC      ?= cc
-PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd gnutls avahi-client
+PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd gnutls avahi-client libcurl
 CFLAGS  ?= -O2 -g
 # What the compiler gets: the user's CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS with the project's
 # (preprocessor flags: the project's first). The user's are left as given, so a make that a
@@ -19,13 +19,14 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard ctl/*.c conf/*.c runtime/*.c vmfs/*.c web/*.c p9/*.c cluster/*.c mdns/*.c)
+LIB_SRC := $(wildcard ctl/*.c conf/*.c runtime/*.c vmfs/*.c web/*.c p9/*.c cluster/*.c mdns/*.c etcd/*.c)
 LIB_SRC := $(filter-out vmfs/main.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:.c=.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
-TOOLS := tests/tools/xwrite tests/tools/hangfs tests/tools/pnginfo tests/tools/fhandle
+TOOLS := tests/tools/xwrite tests/tools/hangfs tests/tools/pnginfo tests/tools/fhandle \
+	tests/tools/etcdtry
 # bench/export's client, over p9/client.c
 BENCH_BIN := bench/export/p9read
 
@@ -88,6 +89,10 @@ tests/tools/%: tests/tools/%.c $(BUILD_FLAGS)
 	$(compile_link)
 
 bench/export/p9read: bench/export/p9read.c libvmfs.a $(BUILD_FLAGS)
+	$(compile_link) libvmfs.a $(ALL_LDLIBS)
+
+# etcd/client.c from the shell, for the etcd tests
+tests/tools/etcdtry: tests/tools/etcdtry.c libvmfs.a $(BUILD_FLAGS)
 	$(compile_link) libvmfs.a $(ALL_LDLIBS)
 
 # A FUSE file whose open never returns, for the KVM probe's tests.

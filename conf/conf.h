@@ -39,7 +39,11 @@
 	X(vmfs, announce, bool, "false", "announce the network doors on the LAN with Avahi (mDNS)") \
 	X(vmfs, discover, bool, "false", "list what other vmfs announce on the LAN in hosts/discovered") \
 	X(vmfs, members, members, "", "cluster members, NAME=URL separated by spaces (as hosts/ctl add)") \
-	X(vmfs, sshfs_options, opts, "", "extra sshfs -o options for ssh:// members (IdentityFile=...)")
+	X(vmfs, sshfs_options, opts, "", "extra sshfs -o options for ssh:// members (IdentityFile=...)") \
+	X(vmfs, etcd, opts, "", "etcd's client URLs, URL[,URL...]: membership by lease (etcd/member.h)") \
+	X(vmfs, etcd_ca, path, "", "the CA file that signed etcd's certificates (https)")         \
+	X(vmfs, etcd_cert, path, "", "this host's client certificate for etcd (PEM)")            \
+	X(vmfs, etcd_key, path, "", "its private key (PEM)")
 
 /* What each type is stored as: a string (strdup()ed) or a bool. */
 #define CONF_KIND_path text

@@ -20,6 +20,7 @@
 #include "vmfs/daemon.h"
 #include "vmfs/fuse.h"
 #include "vmfs/kinds.h"
+#include "etcd/member.h"
 #include "mdns/mdns.h"
 #include "p9/door.h"
 #include "web/http.h"
@@ -332,7 +333,7 @@ int main(int argc, char **argv)
 	struct fuse_cli fo = {0};
 	struct vmfs_conf conf;
 	struct vmfs v;
-	struct door doors[4]; /* web, 9p, FUSE, discovery */
+	struct door doors[5]; /* web, 9p, etcd, FUSE, discovery */
 	size_t ndoors = 0;
 	char err[512];
 	int rc = 2, lockfd = -1;
@@ -366,8 +367,9 @@ int main(int argc, char **argv)
 		vmfs_fini(&v);
 		goto out;
 	}
-	if ((*conf.p9 || *conf.p9_socket) &&
-	    p9_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) {
+	if (((*conf.p9 || *conf.p9_socket) &&
+	     p9_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) ||
+	    (*conf.etcd && member_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err)))) {
 		fprintf(stderr, "vmfs: %s\n", err);
 		for (size_t i = 0; i + 1 < ndoors; i++)
 			doors[i].ops->stop(doors[i].self);

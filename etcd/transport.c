@@ -1,0 +1,425 @@
+#include "etcd/transport.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ENDPOINTS_MAX 16
+#define URL_MAX 512
+
+struct etcd {
+	char *url[ENDPOINTS_MAX];
+	size_t n;
+	size_t first; /* the endpoint that answered last: tried first */
+	char *ca, *cert, *key;
+	long timeout_ms;
+	CURL *curl;
+};
+
+/* curl_global_init is not safe to run twice at once; every handle goes through here */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static int check_url(const char *u, size_t len, struct err *e)
+{
+	if (len == 0)
+		return err_set(e, EINVAL, "etcd: an empty endpoint in the list");
+	if (len >= URL_MAX)
+		return err_set(e, EINVAL, "etcd: endpoint %.40s... is too long", u);
+	size_t scheme = !strncmp(u, "http://", 7) ? 7 : !strncmp(u, "https://", 8) ? 8 : 0;
+	if (!scheme || len == scheme)
+		return err_set(e, EINVAL,
+			       "etcd: endpoint %.*s is not http://HOST:PORT or https://HOST:PORT",
+			       (int)len, u);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f || u[i] == '?' || u[i] == '#')
+			return err_set(
+			    e, EINVAL,
+			    "etcd: endpoint %.*s holds a space, control character, '?' or '#'",
+			    (int)len, u);
+	return 0;
+}
+
+static int check_file(const char *what, const char *path, struct err *e)
+{
+	if (path && access(path, R_OK))
+		return err_sys(e, errno, "etcd: %s %s cannot be read", what, path);
+	return 0;
+}
+
+int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err *e)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc)
+		return err_set(e, EIO, "etcd: libcurl: %s", curl_easy_strerror(curl_init_rc));
+	if (!o->endpoints || !*o->endpoints)
+		return err_set(e, EINVAL, "etcd: no endpoint given");
+	if (!o->cert != !o->key)
+		return err_set(
+		    e, EINVAL,
+		    "etcd: a client certificate needs its key and a key its certificate");
+	int r;
+	if ((r = check_file("CA file", o->ca, e)) || (r = check_file("certificate", o->cert, e)) ||
+	    (r = check_file("key", o->key, e)))
+		return r;
+	if (o->timeout_ms < 0)
+		return err_set(e, EINVAL, "etcd: a negative timeout");
+	struct etcd *c = calloc(1, sizeof(*c));
+	if (!c)
+		return err_set(e, ENOMEM, "etcd: out of memory");
+	c->timeout_ms = o->timeout_ms ? o->timeout_ms : ETCD_TIMEOUT_MS;
+	for (const char *p = o->endpoints;;) {
+		size_t len = strcspn(p, ",");
+		if ((r = check_url(p, len, e)))
+			goto fail;
+		if (c->n == ENDPOINTS_MAX) {
+			r = err_set(e, EINVAL, "etcd: more than %d endpoints", ENDPOINTS_MAX);
+			goto fail;
+		}
+		/* a trailing '/' would make "//v3/..." */
+		size_t keep = len;
+		while (keep > 0 && p[keep - 1] == '/')
+			keep--;
+		if (!(c->url[c->n++] = strndup(p, keep)))
+			goto nomem;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	if ((o->ca && !(c->ca = strdup(o->ca))) || (o->cert && !(c->cert = strdup(o->cert))) ||
+	    (o->key && !(c->key = strdup(o->key))) || !(c->curl = curl_easy_init()))
+		goto nomem;
+	*out = c;
+	return 0;
+nomem:
+	r = err_set(e, ENOMEM, "etcd: out of memory");
+fail:
+	etcd_close(c);
+	return r;
+}
+
+void etcd_close(struct etcd *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->url[i]);
+	free(c->ca);
+	free(c->cert);
+	free(c->key);
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	free(c);
+}
+
+struct body {
+	char *buf;
+	size_t len, cap;
+	bool too_big;
+};
+
+static size_t take(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb;
+	if (n > ETCD_REPLY_MAX - b->len) {
+		b->too_big = true;
+		return 0; /* curl stops with CURLE_WRITE_ERROR */
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *nb = realloc(b->buf, cap);
+		if (!nb)
+			return 0;
+		b->buf = nb;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = 0;
+	return n;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* gRPC's status codes, as etcd's gateway gives them in "code" */
+static const char *grpc_name(int64_t code)
+{
+	static const char *names[] = {
+	    "OK",
+	    "Canceled",
+	    "Unknown",
+	    "InvalidArgument",
+	    "DeadlineExceeded",
+	    "NotFound",
+	    "AlreadyExists",
+	    "PermissionDenied",
+	    "ResourceExhausted",
+	    "FailedPrecondition",
+	    "Aborted",
+	    "OutOfRange",
+	    "Unimplemented",
+	    "Internal",
+	    "Unavailable",
+	    "DataLoss",
+	    "Unauthenticated",
+	};
+	return code >= 0 && code < (int64_t)(sizeof(names) / sizeof(names[0])) ? names[code] : "?";
+}
+
+static int grpc_errno(int64_t code)
+{
+	switch (code) {
+	case 3:
+	case 11:
+		return EINVAL;
+	case 4:
+		return ETIMEDOUT;
+	case 5:
+		return ENOENT;
+	case 6:
+		return EEXIST;
+	case 7:
+	case 16:
+		return EACCES;
+	case 8:
+		return ENOSPC;
+	case 9:
+	case 10:
+		return EAGAIN;
+	case 14:
+		return EHOSTDOWN;
+	default:
+		return EIO;
+	}
+}
+
+/* s (from a peer) for a reason in words: printable ASCII only, at most max characters */
+static void clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && i < max && o + 5 < dstlen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= ' ' && ch < 0x7f)
+			dst[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(dst + o, dstlen - o, "\\x%02x", ch);
+	}
+	if (len > max && o + 4 < dstlen)
+		o += (size_t)snprintf(dst + o, dstlen - o, "...");
+	dst[o] = 0;
+}
+
+/* An answer that is not HTTP 200: etcd's {"error","code","message"} if it has that shape. */
+static int refused(const char *where, long status, const struct body *b, int64_t *code,
+		   struct err *e)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *j = tok && b->len ? json_tokener_parse_ex(tok, b->buf, (int)b->len) : NULL;
+	if (tok)
+		json_tokener_free(tok);
+	json_object *jc, *jm;
+	char text[512];
+	*code = -1;
+	if (j && json_object_is_type(j, json_type_object) &&
+	    json_object_object_get_ex(j, "code", &jc) && json_object_is_type(jc, json_type_int) &&
+	    json_object_object_get_ex(j, "message", &jm) &&
+	    json_object_is_type(jm, json_type_string)) {
+		*code = json_object_get_int64(jc);
+		clean(text, sizeof(text), json_object_get_string(jm),
+		      (size_t)json_object_get_string_len(jm), 300);
+		json_object_put(j);
+		return err_set(e, grpc_errno(*code), "%s: HTTP %ld, gRPC code %lld (%s): %s", where,
+			       status, (long long)*code, grpc_name(*code), text);
+	}
+	json_object_put(j);
+	clean(text, sizeof(text), b->buf ? b->buf : "", b->len, 200);
+	return err_set(e, status == 404 ? ENOSYS : EIO,
+		       "%s: HTTP %ld and not an etcd error: \"%s\"%s", where, status, text,
+		       status == 404 ? " (is this etcd 3.4 or later?)" : "");
+}
+
+/* The answer (HTTP 200) as a JSON object. */
+static int parse(const char *where, const struct body *b, json_object **reply, struct err *e)
+{
+	if (!b->len)
+		return err_set(e, EPROTO, "%s: an empty answer", where);
+	if (b->len > INT32_MAX || strlen(b->buf) != b->len)
+		return err_set(e, EPROTO, "%s: the answer holds a NUL byte", where);
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return err_set(e, ENOMEM, "%s: out of memory", where);
+	json_object *j = json_tokener_parse_ex(tok, b->buf, (int)b->len);
+	enum json_tokener_error je = json_tokener_get_error(tok);
+	size_t used = (size_t)json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!j || je != json_tokener_success) {
+		char text[256];
+		clean(text, sizeof(text), b->buf, b->len, 80);
+		json_object_put(j);
+		return err_set(e, EPROTO, "%s: the answer is not JSON (%s): \"%s\"", where,
+			       je == json_tokener_continue ? "it ends early"
+							   : json_tokener_error_desc(je),
+			       text);
+	}
+	while (used < b->len && strchr(" \t\r\n", b->buf[used]))
+		used++;
+	if (used != b->len || !json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		return err_set(e, EPROTO, "%s: the answer is not one JSON object", where);
+	}
+	*reply = j;
+	return 0;
+}
+
+/* Whether a failed transfer surely did not reach the endpoint (so another may be asked). */
+static bool not_sent(CURL *h, CURLcode rc)
+{
+	long sent = 0;
+	if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT)
+		return true;
+	return curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
+}
+
+static int curl_errno(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return ETIMEDOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		return EHOSTUNREACH;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return EPROTO;
+	default:
+		return EIO;
+	}
+}
+
+static int setup(struct etcd *c, const char *url, const char *req, long left, struct body *b,
+		 char *curlerr, struct curl_slist *hdr)
+{
+	CURL *h = c->curl;
+	curl_easy_reset(h);
+	long connect = c->timeout_ms / (long)c->n;
+	if (connect < 200)
+		connect = 200;
+	/* (each setopt below can only fail for want of memory or an old libcurl) */
+	int bad = curl_easy_setopt(h, CURLOPT_URL, url) ||
+		  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
+		  curl_easy_setopt(h, CURLOPT_NOPROXY, "*") ||
+		  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
+		  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left) ||
+		  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect < left ? connect : left) ||
+		  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req) ||
+		  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req)) ||
+		  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) ||
+		  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take) ||
+		  curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
+		  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr) ||
+		  (c->ca && curl_easy_setopt(h, CURLOPT_CAINFO, c->ca)) ||
+		  (c->cert && curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert)) ||
+		  (c->key && curl_easy_setopt(h, CURLOPT_SSLKEY, c->key));
+	return bad ? -ENOMEM : 0;
+}
+
+int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **reply,
+	      struct err *e)
+{
+	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	char *body = text ? strdup(text) : NULL;
+	json_object_put(req);
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	if (!body || !hdr) {
+		free(body);
+		curl_slist_free_all(hdr);
+		return err_set(e, ENOMEM, "etcd %s: out of memory", path);
+	}
+	long deadline = now_ms() + c->timeout_ms;
+	/* the reasons of the endpoints that were not reached, for the error if none is */
+	char tried[1024] = "";
+	size_t tlen = 0;
+	int r = 0, last_no = EHOSTUNREACH;
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = (c->first + k) % c->n;
+		char url[URL_MAX + 64], where[URL_MAX + 80], curlerr[CURL_ERROR_SIZE] = "";
+		snprintf(url, sizeof(url), "%s%s", c->url[i], path);
+		snprintf(where, sizeof(where), "etcd %s", url);
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			r = err_set(e, ETIMEDOUT, "etcd %s: no endpoint answered within %ld ms%s%s",
+				    path, c->timeout_ms, tlen ? ": " : "", tried);
+			goto out;
+		}
+		struct body b = {0};
+		if (setup(c, url, body, left, &b, curlerr, hdr)) {
+			r = err_set(e, ENOMEM, "%s: cannot set up libcurl", where);
+			goto out;
+		}
+		CURLcode rc = curl_easy_perform(c->curl);
+		long status = 0;
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (rc != CURLE_OK) {
+			const char *why = b.too_big  ? "the answer is larger than the most taken"
+					  : *curlerr ? curlerr
+						     : curl_easy_strerror(rc);
+			if (!b.too_big && not_sent(c->curl, rc)) {
+				last_no = curl_errno(rc);
+				tlen +=
+				    (size_t)snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s: %s",
+						     tlen ? "; " : "", c->url[i], why);
+				if (tlen >= sizeof(tried))
+					tlen = sizeof(tried) - 1;
+				free(b.buf);
+				continue;
+			}
+			r = err_set(e, b.too_big ? EFBIG : curl_errno(rc), "%s: %s%s", where, why,
+				    rc == CURLE_OPERATION_TIMEDOUT
+					? " (the request was sent: it may have been applied)"
+					: "");
+			free(b.buf);
+			goto out;
+		}
+		if (status != 200) {
+			int64_t code;
+			r = refused(where, status, &b, &code, e);
+			free(b.buf);
+			if (code == 14) { /* Unavailable: this node cannot serve; another may */
+				last_no = EHOSTDOWN;
+				tlen += (size_t)snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s",
+							 tlen ? "; " : "", e->why);
+				if (tlen >= sizeof(tried))
+					tlen = sizeof(tried) - 1;
+				continue;
+			}
+			goto out;
+		}
+		r = parse(where, &b, reply, e);
+		free(b.buf);
+		if (!r)
+			c->first = i;
+		goto out;
+	}
+	r = err_set(e, last_no, "etcd %s: no endpoint answered: %s", path, tried);
+out:
+	free(body);
+	curl_slist_free_all(hdr);
+	return r;
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# etcd/client.c against a real etcd (one node, three, and one with TLS client certificates)
+# and against a false one that answers garbage: what issue 18's hosts will keep their shared
+# state with. Driven through tests/tools/etcdtry; no vmfs mount.
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/integration/etcd_lib.sh"
+TRY=$ROOT/tests/tools/etcdtry
+[ -x "$TRY" ] || { echo "not ok 1 - tests/tools/etcdtry is built (make)"; exit 1; }
+try() { timeout 20 "$TRY" "$@" 2>&1; }
+
+etcd_start one
+# shellcheck disable=SC2154 # set by etcd_start
+U=$ETCD_URL_one
+
+# --- keys ---
+try "$U" put /t/a/x hello >/dev/null
+try "$U" put /t/a/y world >/dev/null
+try "$U" put /t/b other >/dev/null
+like "$(try "$U" get /t/a/x)" '^/t/a/x=hello mod=[0-9]+ version=1 lease=0$' "get reads back what put wrote"
+is "$(try "$U" get /t/none)" "absent" "get of a key never written: absent"
+is "$(try "$U" range /t/a/ | cut -d' ' -f1)" "/t/a/x=hello
+/t/a/y=world" "range of a prefix lists its keys in order, and no other"
+is "$(try "$U" range /t/zz)" "" "range of a prefix nothing starts with: nothing"
+is "$(try "$U" del /t/a/x)" "deleted 1" "delete of a key removes it"
+is "$(try "$U" get /t/a/x)" "absent" "and it is gone"
+is "$(try "$U" delprefix /t/)" "deleted 2" "delete of a prefix removes every key under it"
+is "$(try "$U" range /t/)" "" "and they are gone"
+printf -v big '%*s' 2000 ''
+try "$U" put /t/big "${big// /é}" >/dev/null
+is "$(try "$U" get /t/big | cut -d' ' -f1)" "/t/big=${big// /é}" "a value of 4000 bytes of UTF-8 comes back whole"
+
+# --- the claim, compare-and-swap ---
+is "$(try "$U" claim /t/names/c1 host1)" "created" "a claim of a free name creates it"
+like "$(try "$U" claim /t/names/c1 host2)" '^exists: /t/names/c1=host1 ' "a second claim sees the first one's value"
+like "$(try "$U" get /t/names/c1)" '^/t/names/c1=host1 mod=[0-9]+ version=1 ' "and did not change it"
+mod=$(try "$U" get /t/names/c1 | sed -n 's/.* mod=\([0-9]*\) .*/\1/p')
+is "$(try "$U" cas /t/names/c1 "$mod" host3)" "swapped" "compare-and-swap at the key's mod_revision swaps"
+like "$(try "$U" cas /t/names/c1 "$mod" host4)" '^conflict: /t/names/c1=host3 ' "again at the old revision: a conflict, with the value that won"
+is "$(try "$U" cas /t/names/c9 0 h)" "swapped" "compare-and-swap at revision 0 creates a key that does not exist"
+is "$(try "$U" cas /t/names/c9 0 h)" "conflict: /t/names/c9=h mod=$(try "$U" get /t/names/c9 | sed -n 's/.* mod=\([0-9]*\) .*/\1/p') version=1 lease=0" \
+	"and conflicts once it exists"
+
+# --- leases ---
+lease=$(try "$U" grant 2)
+like "$lease" '^[1-9][0-9]*$' "a lease of 2 s is granted"
+try "$U" put /t/hosts/h1 addr "$lease" >/dev/null
+like "$(try "$U" get /t/hosts/h1)" "lease=$lease\$" "a key is put with the lease"
+like "$(try "$U" keep "$lease" 4)" '^kept 8 times, ttl [12]$' "keepalives every 500 ms for 4 s"
+like "$(try "$U" get /t/hosts/h1)" '^/t/hosts/h1=addr ' "keep it past its TTL"
+ok "once they stop, the key is gone within TTL + 1 s" wait_for 3 sh -c '"$@" | grep -qx absent' _ "$TRY" "$U" get /t/hosts/h1
+like "$(try "$U" keep "$lease" 1)" "lease $lease has lapsed" "a keepalive of a lapsed lease says it lapsed"
+lease=$(try "$U" grant 60)
+try "$U" put /t/hosts/h2 addr "$lease" >/dev/null
+is "$(try "$U" revoke "$lease")" "revoked" "a lease is revoked"
+is "$(try "$U" get /t/hosts/h2)" "absent" "and its key goes at once"
+like "$(try "$U" revoke "$lease")" 'HTTP 404, gRPC code 5 \(NotFound\): etcdserver: requested lease not found' \
+	"revoking it again: etcd's status, code and message"
+
+# --- endpoints ---
+dead=$(free_port)
+like "$(try "http://127.0.0.1:$dead" get /t/x)" "no endpoint answered: http://127.0.0.1:$dead: .*(connect|refused)" \
+	"an endpoint with nothing listening: an error in words that names it"
+ok "and etcdtry fails" sh -c '! "$@" 2>/dev/null' _ "$TRY" "http://127.0.0.1:$dead" get /t/x
+like "$(try "ftp://127.0.0.1:$dead" get /t/x)" 'is not http://HOST:PORT or https://HOST:PORT' "an endpoint that is not http(s): refused with words"
+like "$(try "http://127.0.0.1:$dead,$U" get /t/names/c1)" '^/t/names/c1=host3 ' "a dead endpoint first in the list: the next one answers"
+
+# --- garbage from a false etcd ---
+mkdir -p "$T/fake"
+python3 "$ROOT/tests/tools/fakeetcd.py" "$T/fake" 2>"$T/fake/err" &
+FAKE_PID=$!
+EXTRA_CLEANUP="kill $FAKE_PID 2>/dev/null; $EXTRA_CLEANUP"
+wait_for 5 test -s "$T/fake/port"
+F=http://127.0.0.1:$(cat "$T/fake/port")
+reply() { printf '%s\n%s' "$1" "$2" >"$T/fake/reply"; }
+H='"header":{"revision":"5"}'
+reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGk=\",\"create_revision\":\"2\",\"mod_revision\":\"3\",\"version\":\"2\"}],\"count\":\"1\"}"
+like "$(try "$F" get /t/x)" '^/t/x=hi mod=3 version=2 lease=0$' "the false etcd, well-formed: read as etcd would be"
+reply 200 "{$H,\"kvs\":[{\"key\":"
+like "$(try "$F" get /t/x)" 'the answer is not JSON \(it ends early\)' "an answer cut short: refused, saying so"
+reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGk*\",\"mod_revision\":\"3\"}]}"
+like "$(try "$F" get /t/x)" 'value is not base64: aGk\*' "a value that is not base64: refused, saying which"
+reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGl=\",\"mod_revision\":\"3\"}]}"
+like "$(try "$F" get /t/x)" 'value is not base64' "base64 with bits left over in its padding: refused"
+reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGk=\",\"create_revision\":\"1\",\"mod_revision\":\"3x\",\"version\":\"1\"}]}"
+like "$(try "$F" get /t/x)" 'mod_revision is not a 64-bit number: "3x"' "a revision that is not a number: refused"
+reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveQ==\",\"value\":\"aGk=\",\"create_revision\":\"1\",\"mod_revision\":\"3\",\"version\":\"1\"}]}"
+like "$(try "$F" get /t/x)" 'asked for /t/x, got another key' "an answer about another key: refused"
+reply 200 "{$H,\"kvs\":[{\"key\":\"L3QAeA==\",\"value\":\"aGk=\",\"create_revision\":\"1\",\"mod_revision\":\"3\",\"version\":\"1\"}]}"
+like "$(try "$F" range /t)" 'a key is empty or holds a NUL byte' "a key with a NUL byte: refused"
+reply 200 '[1,2]'
+like "$(try "$F" put /t/x v)" 'the answer is not one JSON object' "an answer that is not an object: refused"
+reply 500 '<html>oops</html>'
+like "$(try "$F" put /t/x v)" 'HTTP 500 and not an etcd error: "<html>oops</html>"' "an HTTP error that is not etcd's: its status and text"
+reply 200 "{$H,\"ID\":\"-4\",\"TTL\":\"2\"}"
+like "$(try "$F" grant 2)" 'ID is -4, below 1' "a negative lease id: refused"
+reply 200 "{$H}"
+like "$(try "$F" grant 2)" 'the answer has no lease id or TTL' "a grant without an id: refused"
+reply 200 "{\"result\":{$H,\"ID\":\"7\",\"TTL\":\"2\"}}"
+like "$(try "$F" keep 8 1)" 'renewed lease 7, not 8' "a keepalive answer for another lease: refused"
+reply hang ""
+start=$SECONDS
+out=$(try --timeout 700 "$F" put /t/x v)
+like "$out" 'timed out.*\(the request was sent: it may have been applied\)' "an etcd that does not answer: the call ends at its timeout, saying the request may have been applied"
+ok "within about its timeout (700 ms)" test $((SECONDS - start)) -le 2
+
+# --- three nodes, one down ---
+# shellcheck disable=SC2119 # no arguments for the nodes
+etcd_cluster3
+is "$(try "$ETCD_URLS" claim /t/c3 x)" "created" "three nodes: a claim through the list of endpoints"
+etcd_kill e1
+like "$(try "$ETCD_URLS" get /t/c3)" '^/t/c3=x ' "the first node killed: the others answer"
+like "$(try "$ETCD_URLS" claim /t/c3 y)" '^exists: /t/c3=x ' "and the claim still holds"
+etcd_stop_all
+
+# --- TLS with client certificates ---
+P=$T/pki
+mkdir -p "$P"
+(
+	cd "$P" || exit 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=test-ca -keyout ca.key -out ca.crt
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=etcd \
+		-keyout server.key -out server.csr
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile server.ext -out server.crt
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=vmfs \
+		-keyout client.key -out client.csr
+	printf 'extendedKeyUsage=clientAuth\n' >client.ext
+	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile client.ext -out client.crt
+	# a client certificate from a CA etcd does not trust
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=stranger -keyout stranger.key -out stranger.crt
+) >"$T/pki.log" 2>&1 || { echo "not ok - openssl made the test certificates"; sed 's/^/#   /' "$T/pki.log"; exit 1; }
+ETCD_SCHEME=https
+ETCD_CTL_TLS=(--cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key")
+etcd_start tls --cert-file "$P/server.crt" --key-file "$P/server.key" --client-cert-auth \
+	--trusted-ca-file "$P/ca.crt"
+# shellcheck disable=SC2154 # set by etcd_start
+V=$ETCD_URL_tls
+TLS=(--ca "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key")
+is "$(try "${TLS[@]}" "$V" claim /t/tls ok)" "created" "TLS: with the CA and a client certificate, a claim"
+like "$(try "${TLS[@]}" "$V" get /t/tls)" '^/t/tls=ok ' "TLS: and a read"
+out=$(try --ca "$P/ca.crt" "$V" get /t/tls)
+# (TLS 1.3: etcd refuses the certificate after the handshake, once the request is sent)
+like "$out" "(etcd $V/v3/kv/range: .*TLS|no endpoint answered: $V: )" "TLS: without a client certificate: refused, naming the endpoint"
+ok "TLS: and no value read" sh -c '! printf %s "$1" | grep -q /t/tls=' _ "$out"
+out=$(try --ca "$P/ca.crt" --cert "$P/stranger.crt" --key "$P/stranger.key" "$V" get /t/tls)
+like "$out" "(etcd $V/v3/kv/range: .*TLS|no endpoint answered: $V: )" "TLS: a client certificate from another CA: refused"
+ok "TLS: and no value read either" sh -c '! printf %s "$1" | grep -q /t/tls=' _ "$out"
+out=$(try --cert "$P/client.crt" --key "$P/client.key" "$V" get /t/tls)
+like "$out" "no endpoint answered: $V: .*(certificate|verif|issuer)" "TLS: etcd's certificate checked against the system's CAs only: refused, saying why"
+like "$(try --ca "$T/nothere.crt" "$V" get /t/tls)" "CA file $T/nothere.crt cannot be read" "TLS: a CA file that does not exist: said before any request"
+like "$(try --cert "$P/client.crt" "$V" get /t/tls)" "needs its key" "TLS: a certificate without its key: refused"
+done_testing

@@ -1,0 +1,166 @@
+/* Drives etcd/client.c from the shell, for tests/integration/etcd_client.sh:
+ *   etcdtry [--ca F] [--cert F --key F] [--timeout MS] URL[,URL...] CMD ARGS...
+ * CMD: get KEY | range PREFIX | put KEY VALUE [LEASE] | del KEY | delprefix PREFIX |
+ *      claim KEY VALUE [LEASE] | cas KEY MODREV VALUE | grant TTL |
+ *      keep LEASE SECONDS (a keepalive every 500 ms) | revoke LEASE
+ * Prints what etcd answered, one line per key; on failure "etcdtry: REASON" on stderr, exit 1. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "etcd/client.h"
+
+static void show(const struct etcd_kv *kv)
+{
+	printf("%s=%.*s mod=%" PRId64 " version=%" PRId64 " lease=%" PRId64 "\n", kv->key,
+	       (int)kv->value_len, kv->value, kv->mod_revision, kv->version, kv->lease);
+}
+
+static int64_t num(const char *s)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || !*s || *end) {
+		fprintf(stderr, "etcdtry: %s is not a number\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static int run(struct etcd *c, int argc, char **argv, struct err *e)
+{
+	const char *cmd = argv[0];
+	struct etcd_kv kv;
+	int r;
+#define NEED(n)                                                                                    \
+	if (argc < (n) + 1) {                                                                      \
+		fprintf(stderr, "etcdtry: %s needs %d arguments\n", cmd, n);                       \
+		exit(2);                                                                           \
+	}
+	if (!strcmp(cmd, "get")) {
+		NEED(1);
+		bool found;
+		if ((r = etcd_get(c, argv[1], &kv, &found, e)))
+			return r;
+		if (!found)
+			printf("absent\n");
+		else
+			show(&kv);
+		etcd_kv_free(&kv);
+	} else if (!strcmp(cmd, "range")) {
+		NEED(1);
+		struct etcd_kvs kvs;
+		if ((r = etcd_range_prefix(c, argv[1], &kvs, e)))
+			return r;
+		for (size_t i = 0; i < kvs.n; i++)
+			show(&kvs.kv[i]);
+		etcd_kvs_free(&kvs);
+	} else if (!strcmp(cmd, "put")) {
+		NEED(2);
+		int64_t rev;
+		if ((r = etcd_put(c, argv[1], argv[2], strlen(argv[2]), argc > 3 ? num(argv[3]) : 0,
+				  &rev, e)))
+			return r;
+		printf("revision %" PRId64 "\n", rev);
+	} else if (!strcmp(cmd, "del") || !strcmp(cmd, "delprefix")) {
+		NEED(1);
+		int64_t n;
+		if ((r = etcd_delete(c, argv[1], cmd[3] == 'p', &n, e)))
+			return r;
+		printf("deleted %" PRId64 "\n", n);
+	} else if (!strcmp(cmd, "claim")) {
+		NEED(2);
+		r = etcd_claim(c, argv[1], argv[2], strlen(argv[2]), argc > 3 ? num(argv[3]) : 0,
+			       &kv, e);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			printf("created\n");
+		} else {
+			printf("exists: ");
+			show(&kv);
+			etcd_kv_free(&kv);
+		}
+	} else if (!strcmp(cmd, "cas")) {
+		NEED(3);
+		r = etcd_cas(c, argv[1], num(argv[2]), argv[3], strlen(argv[3]), 0, &kv, e);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			printf("swapped\n");
+		} else if (!kv.key) {
+			printf("conflict: absent\n");
+		} else {
+			printf("conflict: ");
+			show(&kv);
+			etcd_kv_free(&kv);
+		}
+	} else if (!strcmp(cmd, "grant")) {
+		NEED(1);
+		int64_t id, ttl;
+		if ((r = etcd_lease_grant(c, num(argv[1]), &id, &ttl, e)))
+			return r;
+		printf("%" PRId64 "\n", id);
+	} else if (!strcmp(cmd, "keep")) {
+		NEED(2);
+		int64_t id = num(argv[1]), ttl;
+		struct timespec half = {0, 500000000};
+		int n = 0;
+		for (int64_t i = 0; i < num(argv[2]) * 2; i++, n++) {
+			if ((r = etcd_lease_keepalive(c, id, &ttl, e)))
+				return r;
+			nanosleep(&half, NULL);
+		}
+		printf("kept %d times, ttl %" PRId64 "\n", n, ttl);
+	} else if (!strcmp(cmd, "revoke")) {
+		NEED(1);
+		if ((r = etcd_lease_revoke(c, num(argv[1]), e)))
+			return r;
+		printf("revoked\n");
+	} else {
+		fprintf(stderr, "etcdtry: unknown command %s\n", cmd);
+		exit(2);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct etcd_opts o = {0};
+	int i = 1;
+	for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
+		if (!strcmp(argv[i], "--ca"))
+			o.ca = argv[i + 1];
+		else if (!strcmp(argv[i], "--cert"))
+			o.cert = argv[i + 1];
+		else if (!strcmp(argv[i], "--key"))
+			o.key = argv[i + 1];
+		else if (!strcmp(argv[i], "--timeout"))
+			o.timeout_ms = (int)num(argv[i + 1]);
+		else
+			break;
+	}
+	if (argc - i < 2) {
+		fprintf(
+		    stderr,
+		    "usage: etcdtry [--ca F] [--cert F --key F] [--timeout MS] URLS CMD ARGS...\n");
+		return 2;
+	}
+	o.endpoints = argv[i];
+	struct etcd *c;
+	struct err e;
+	int r = etcd_open(&o, &c, &e);
+	if (!r) {
+		r = run(c, argc - i - 1, argv + i + 1, &e);
+		etcd_close(c);
+	}
+	if (r) {
+		fprintf(stderr, "etcdtry: %s\n", e.why);
+		return 1;
+	}
+	return 0;
+}
