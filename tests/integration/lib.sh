@@ -213,11 +213,13 @@ free_port() { # free_port: a TCP port on loopback that nothing listens on, below
 	echo "$p"
 }
 
+# (by the clock in ms: bash's SECONDS counts whole seconds from a point within one, so a wait
+# of N seconds by it could end after N-1)
 wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds, false after SECONDS
-	local end=$((SECONDS + $1))
+	local end=$(($(date +%s%3N) + $1 * 1000))
 	shift
 	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
+		[ "$(date +%s%3N)" -ge $end ] && return 1
 		sleep 0.1
 	done
 }
