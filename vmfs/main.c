@@ -317,6 +317,17 @@ static int lock_state(const char *statedir)
 	return -1;
 }
 
+/* Doors opened before the mount failed: no loop ever ran, so they stop and go at once. */
+static void doors_abandon(struct door *doors, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (doors[i].ops->stop)
+			doors[i].ops->stop(doors[i].self);
+		if (doors[i].ops->close)
+			doors[i].ops->close(doors[i].self);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char **joined;
@@ -371,8 +382,7 @@ int main(int argc, char **argv)
 	     p9_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) ||
 	    (*conf.etcd && member_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err)))) {
 		fprintf(stderr, "vmfs: %s\n", err);
-		for (size_t i = 0; i + 1 < ndoors; i++)
-			doors[i].ops->stop(doors[i].self);
+		doors_abandon(doors, ndoors - 1); /* the last one did not open */
 		vmfs_fini(&v);
 		goto out;
 	}
@@ -391,8 +401,7 @@ int main(int argc, char **argv)
 			ndoors++;
 		rc = daemon_run(&v, doors, ndoors);
 	} else { /* the network doors', opened before the mount failed */
-		for (size_t i = 0; i < ndoors; i++)
-			doors[i].ops->stop(doors[i].self);
+		doors_abandon(doors, ndoors);
 	}
 	if (lockfd >= 0)
 		close(lockfd);
