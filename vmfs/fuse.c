@@ -257,11 +257,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		vreq_release(&q);
 }
 
+static void write_respond(struct vreq *q, ssize_t n);
+
 /* Called by libfuse while it holds the request's lock, and sometimes from inside
  * fuse_req_interrupt_func: replying here would free the request under libfuse's feet, so
  * the reader is unparked now and answered (EINTR) after the current request. */
-static void write_respond(struct vreq *q, ssize_t n);
-
 static void on_interrupt(fuse_req_t req, void *data)
 {
 	struct parked *p = data;
