@@ -4,12 +4,10 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,9 +17,7 @@
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
 #include "vmfs/node.h"
-
-/* lines the thread has for host/log, kept until the loop takes them (the log is the loop's) */
-#define PENDING_MAX 16
+#include "vmfs/threadlog.h"
 
 struct emember {
 	struct vmfs *v;
@@ -31,50 +27,11 @@ struct emember {
 	int64_t lease;
 	pthread_t th;
 	bool started;
-	int efd;
+	struct threadlog tl;  /* the thread's lines for host/log */
 	pthread_mutex_t lock; /* what follows */
 	pthread_cond_t cv;
 	bool stopping;
-	char pending[PENDING_MAX][600];
-	int npending;
-	unsigned dropped;
 };
-
-static void say(struct emember *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct emember *m, const char *fmt, ...)
-{
-	va_list ap;
-	pthread_mutex_lock(&m->lock);
-	if (m->npending == PENDING_MAX) {
-		m->dropped++;
-	} else {
-		va_start(ap, fmt);
-		vsnprintf(m->pending[m->npending++], sizeof(m->pending[0]), fmt, ap);
-		va_end(ap);
-	}
-	pthread_mutex_unlock(&m->lock);
-	uint64_t one = 1;
-	if (write(m->efd, &one, sizeof(one)) < 0) {
-		/* the counter is full: a wake-up is pending anyway */
-	}
-}
-
-static int take_lines(void *arg)
-{
-	struct emember *m = arg;
-	uint64_t n;
-	if (read(m->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return 0;
-	pthread_mutex_lock(&m->lock);
-	for (int i = 0; i < m->npending; i++)
-		evlog_add(&m->v->log, "etcd: %s", m->pending[i]);
-	if (m->dropped)
-		evlog_add(&m->v->log, "etcd: %u lines more were left out", m->dropped);
-	m->npending = 0;
-	m->dropped = 0;
-	pthread_mutex_unlock(&m->lock);
-	return 0;
-}
 
 /* Takes a lease and claims the key on it; 0, or -errno with the reason in e. */
 static int join(struct emember *m, struct err *e)
@@ -123,27 +80,28 @@ static void *keep(void *arg)
 		int r;
 		if (!m->lease) {
 			if (!(r = join(m, &e))) {
-				say(m,
-				    "joined as %s, lease %" PRId64 " (%d s, renewed every %d ms)",
-				    m->key, m->lease, MEMBER_TTL_S, MEMBER_RENEW_MS);
+				threadlog_say(&m->tl,
+					      "joined as %s, lease %" PRId64
+					      " (%d s, renewed every %d ms)",
+					      m->key, m->lease, MEMBER_TTL_S, MEMBER_RENEW_MS);
 				last = 0;
 			}
 		} else if ((r = etcd_lease_keepalive(m->c, m->lease, NULL, &e)) == -ENOENT) {
-			say(m,
-			    "lease %" PRId64
-			    " lapsed (not renewed in time): %s is gone; joining again",
-			    m->lease, m->key);
+			threadlog_say(&m->tl,
+				      "lease %" PRId64
+				      " lapsed (not renewed in time): %s is gone; joining again",
+				      m->lease, m->key);
 			m->lease = 0;
 			last = 0;
 			continue;
 		}
 		if (r && last != -r) {
-			say(m, "%s: %s", m->lease ? "cannot renew the lease" : "cannot join",
-			    e.why);
+			threadlog_say(&m->tl, "%s: %s",
+				      m->lease ? "cannot renew the lease" : "cannot join", e.why);
 			last = -r;
 		} else if (!r && last) {
 			if (m->lease)
-				say(m, "etcd answers again");
+				threadlog_say(&m->tl, "etcd answers again");
 			last = 0;
 		}
 		due.tv_nsec += MEMBER_RENEW_MS * 1000000L;
@@ -156,17 +114,18 @@ static void *keep(void *arg)
 			due = now;
 	} while (pause_until(m, &due));
 	if (m->lease && etcd_lease_revoke(m->c, m->lease, &e))
-		say(m, "cannot end lease %" PRId64 " (it lapses in %d s): %s", m->lease,
-		    MEMBER_TTL_S, e.why);
+		threadlog_say(&m->tl, "cannot end lease %" PRId64 " (it lapses in %d s): %s",
+			      m->lease, MEMBER_TTL_S, e.why);
 	else if (m->lease)
-		say(m, "left: lease %" PRId64 " ended, %s removed", m->lease, m->key);
+		threadlog_say(&m->tl, "left: lease %" PRId64 " ended, %s removed", m->lease,
+			      m->key);
 	return NULL;
 }
 
 static int member_attach(void *self, struct loop *l)
 {
 	struct emember *m = self;
-	if (loop_add_fd(l, m->efd, take_lines, m))
+	if (threadlog_attach(&m->tl, l))
 		return -1;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -192,7 +151,7 @@ static void member_stop(void *self)
 		pthread_cond_destroy(&m->cv);
 		m->started = false;
 	}
-	take_lines(m);
+	threadlog_flush(&m->tl);
 }
 
 static void member_close(void *self)
@@ -200,7 +159,7 @@ static void member_close(void *self)
 	struct emember *m = self;
 	etcd_close(m->c);
 	free(m->value);
-	close(m->efd);
+	threadlog_fini(&m->tl);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -237,7 +196,7 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 		     size_t errlen)
 {
 	struct emember *m = calloc(1, sizeof(*m));
-	if (!m || (m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	if (!m || threadlog_init(&m->tl, &v->log, "etcd: ")) {
 		free(m);
 		snprintf(err, errlen, "etcd: out of memory or descriptors");
 		return -1;

@@ -2,10 +2,8 @@
  * lines the Avahi thread has for host/log, and hosts/discovered. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "mdns/mdns_int.h"
@@ -14,48 +12,10 @@
 #include "vmfs/loop.h"
 #include "vmfs/node.h"
 
-void mdns_say(struct mdns *m, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&m->lock);
-	sb_printf(&m->out, "discovery: %s\n", line);
-	pthread_mutex_unlock(&m->lock);
-	uint64_t one = 1;
-	if (write(m->efd, &one, sizeof(one)) < 0) {
-		/* the counter is full: the loop has a wake-up pending anyway */
-	}
-}
-
-/* The loop writes host/log: evlog is the loop's alone. */
-static int on_say(void *arg)
-{
-	struct mdns *m = arg;
-	uint64_t n;
-	if (read(m->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return 0;
-	pthread_mutex_lock(&m->lock);
-	struct sbuf b = m->out;
-	m->out = (struct sbuf){0};
-	pthread_mutex_unlock(&m->lock);
-	for (char *p = b.p, *nl; p && p < b.p + b.len; p = nl + 1) {
-		nl = memchr(p, '\n', b.p + b.len - p);
-		if (!nl)
-			break;
-		*nl = 0;
-		evlog_add(&m->v->log, "%s", p);
-	}
-	sb_free(&b);
-	return 0;
-}
-
 static int mdns_attach(void *self, struct loop *l)
 {
 	struct mdns *m = self;
-	if (loop_add_fd(l, m->efd, on_say, m))
+	if (threadlog_attach(&m->tl, l))
 		return -1;
 	if (!m->npubs && !m->discover)
 		return 0; /* nothing to announce (host/log said why), nothing to look for */
@@ -69,7 +29,7 @@ static void mdns_stop(void *self)
 {
 	struct mdns *m = self;
 	mdns_avahi_stop(m);
-	on_say(m);
+	threadlog_flush(&m->tl);
 }
 
 static void mdns_close(void *self)
@@ -77,17 +37,16 @@ static void mdns_close(void *self)
 	struct mdns *m = self;
 	m->v->mdns = NULL;
 	found_clear(&m->tab);
-	sb_free(&m->out);
-	close(m->efd);
+	threadlog_fini(&m->tl);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->ended_cv);
 	free(m);
 }
 
 static const struct door_ops mdns_ops = {
-	.attach = mdns_attach,
-	.stop = mdns_stop,
-	.close = mdns_close,
+    .attach = mdns_attach,
+    .stop = mdns_stop,
+    .close = mdns_close,
 };
 
 /* ADDR:PORT as vmfs.conf checked it (an IPv4 address) */
@@ -113,13 +72,17 @@ static void add_ad(struct mdns *m, const struct mdns_ad *ad)
 	if (!ad->addr || !*ad->addr || m->npubs == MDNS_ADS)
 		return;
 	if (parse_addr(ad->addr, &p->ip, &p->port)) {
-		evlog_add(&m->v->log, "discovery: the %s door's address %s is not IPV4:PORT: not "
-			  "announced", ad->door, ad->addr);
+		evlog_add(&m->v->log,
+			  "discovery: the %s door's address %s is not IPV4:PORT: not "
+			  "announced",
+			  ad->door, ad->addr);
 		return;
 	}
 	if ((ntohl(p->ip.s_addr) >> 24) == 127) {
-		evlog_add(&m->v->log, "discovery: the %s door listens on %s, a loopback address: not "
-			  "announced (no other host could reach it)", ad->door, ad->addr);
+		evlog_add(&m->v->log,
+			  "discovery: the %s door listens on %s, a loopback address: not "
+			  "announced (no other host could reach it)",
+			  ad->door, ad->addr);
 		return;
 	}
 	snprintf(p->door, sizeof(p->door), "%s", ad->door);
@@ -134,7 +97,7 @@ int mdns_door_open(struct vmfs *v, const struct mdns_ad *ads, size_t n, bool ann
 	struct mdns *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -1;
-	if ((m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	if (threadlog_init(&m->tl, &v->log, "discovery: ")) {
 		free(m);
 		return -1;
 	}
@@ -151,7 +114,7 @@ int mdns_door_open(struct vmfs *v, const struct mdns_ad *ads, size_t n, bool ann
 	}
 	if (announce && !given)
 		evlog_add(&v->log, "discovery: announce is on, but no network door is configured "
-			  "(web, 9p): nothing to announce");
+				   "(web, 9p): nothing to announce");
 	v->mdns = m;
 	*out = (struct door){&mdns_ops, m, -1};
 	return 0;

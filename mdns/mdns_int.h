@@ -13,6 +13,7 @@
 #include "mdns/found.h"
 #include "mdns/mdns.h"
 #include "runtime/util.h"
+#include "vmfs/threadlog.h"
 
 #define MDNS_ADS 4
 #define MDNS_TYPES 3 /* found_types */
@@ -33,27 +34,26 @@ struct mdns {
 	bool discover;
 	/* Avahi's thread's (the loop's before the thread starts and after it stops) */
 	AvahiThreadedPoll *tp;
-	bool running;      /* its thread was started */
+	bool running; /* its thread was started */
 	AvahiClient *client;
 	AvahiEntryGroup *group;
 	char *name; /* the service name in use: the host's, or Avahi's alternative after a clash */
 	AvahiServiceBrowser *browsers[MDNS_TYPES];
 	AvahiTimeout *retry, *again; /* connecting again; resolving again */
-	char said[300];    /* the last word about the daemon, not repeated at each retry */
+	char said[300];	   /* the last word about the daemon, not repeated at each retry */
 	time_t quiet_from; /* at most a few lines a minute about what the LAN says */
 	unsigned quiet_n;
 	bool full_said;
 	/* shared: under lock */
 	pthread_mutex_t lock;
 	struct found_tab tab;
-	struct sbuf out; /* lines for host/log, which the loop writes */
-	int efd;         /* eventfd: the loop's wake-up for out */
+	struct threadlog tl;	 /* lines for host/log, which the loop writes (its own lock) */
 	pthread_cond_t ended_cv; /* the thread let its client go (on_end): ended */
 	bool ended;
 };
 
 /* Any thread: a line for host/log, "discovery: " first. */
-void mdns_say(struct mdns *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define mdns_say(m, ...) threadlog_say(&(m)->tl, __VA_ARGS__)
 
 /* avahi.c: the thread, started (connecting in it) and stopped (publications withdrawn). */
 int mdns_avahi_start(struct mdns *m);
