@@ -2,6 +2,7 @@
  * in sched.h. One pass in launch order over a private copy of the hosts' counters, so that a
  * failure halfway leaves the caller's where[] as it was. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,10 @@
 
 #include "cluster/sched.h"
 #include "ctl/util.h"
+#include "runtime/util.h"
 
 #define NONE ((size_t)-1) /* no such host, or no such object */
+#define GIB_F ((double)(1ULL << 30))
 
 static const char *const policy_words[] = {
     [SCHED_FEWEST] = "fewest",
@@ -226,6 +229,71 @@ static bool host_better(const struct sched_ns *ns, const struct load *loads, siz
 	}
 }
 
+/* A host's ratio as published, or the default when it gave none that makes sense. */
+static double ratio(double r, double dflt) { return r > 0 && isfinite(r) ? r : dflt; }
+
+static double cpu_cap(const struct sched_host *h) { return h->cpus * ratio(h->cpu_ratio, 4); }
+
+static long double mem_cap(const struct sched_host *h)
+{
+	return (long double)h->mem_total * ratio(h->mem_ratio, 1.0);
+}
+
+/* Would o leave h within its capacity, l being what h holds so far? */
+static bool has_room(const struct sched_host *h, const struct load *l, const struct sched_obj *o)
+{
+	return !h->limited ||
+	       (l->cpu + o->vcpus <= cpu_cap(h) && (long double)l->mem + o->memory <= mem_cap(h));
+}
+
+static bool no_room(const struct sched_host *h, const struct load *l, const struct sched_obj *o)
+{
+	return h->draining || !has_room(h, l, o);
+}
+
+/* A count of vcpus as people write it: "14", "1.5". */
+static const char *vcpus(double v, char *buf, size_t len)
+{
+	snprintf(buf, len, v == floor(v) && v < 1e15 ? "%.0f" : "%.1f", v);
+	return buf;
+}
+
+/* What h holds: "14 of 16 vcpus, 30.1 of 31.2 GiB committed" ("14 vcpus, 30.1 GiB
+ * committed" without limits). */
+static void msg_figures(struct msg *m, const struct sched_host *h, const struct load *l)
+{
+	char a[40], b[40];
+
+	if (h->limited)
+		msg_add(m, "%s of %s vcpus, %.1f of %.1f GiB committed", vcpus(l->cpu, a, sizeof a),
+			vcpus(cpu_cap(h), b, sizeof b), (double)l->mem / GIB_F,
+			(double)(mem_cap(h) / GIB_F));
+	else
+		msg_add(m, "%s vcpus, %.1f GiB committed", vcpus(l->cpu, a, sizeof a),
+			(double)l->mem / GIB_F);
+}
+
+/* A host's clause in an ENOSPC message: "h1: draining", "h3: down", or its figures. */
+static void msg_room(struct msg *m, const char *sep, const struct sched_host *h,
+		     const struct load *l)
+{
+	msg_add(m, "%s%s: ", sep, h->name);
+	if (!h->up)
+		msg_add(m, "down");
+	else if (h->draining)
+		msg_add(m, "draining");
+	else
+		msg_figures(m, h, l);
+}
+
+/* The object's needs, for the messages: "k7 (4 vcpus, 2.0 GiB)". */
+static const char *needs(const struct sched_obj *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s (%u vcpu%s, %.1f GiB)", o->name, o->vcpus, plural(o->vcpus),
+		 (double)o->memory / GIB_F);
+	return buf;
+}
+
 /* config/host: the host must exist and be up. */
 static int obj_pin(const struct sched_ns *ns, const struct sched_obj *o, size_t *host, char *err,
 		   size_t errlen)
@@ -312,12 +380,26 @@ static int obj_target(const struct sched_ns *ns, const struct sched_obj *objs, s
 	return 0;
 }
 
-/* o must go to target: only the coschedule limits can still refuse. */
+/* o must go to target: only its room and the coschedule limits can still refuse. */
 static int obj_fixed(const struct sched_ns *ns, const struct load *loads, const struct sched_obj *o,
 		     size_t target, size_t *host, char *err, size_t errlen)
 {
-	char why[512];
+	const struct sched_host *t = &ns->hosts[target];
+	struct msg m = {.o = 0};
+	char why[512], need[160];
 
+	if (no_room(t, &loads[target], o)) {
+		msg_room(&m, "", t, &loads[target]);
+		needs(o, need, sizeof need);
+		if (!unset(o->pin))
+			ctl_fail(err, errlen, "%s: pinned to %s, which has no room for it: %s", need,
+				 o->pin, m.b);
+		else
+			ctl_fail(err, errlen,
+				 "%s: colocated with %s on %s, which has no room for it: %s", need,
+				 o->colocate, t->name, m.b);
+		return -ENOSPC;
+	}
 	if (!cosched_refuses(ns, &loads[target], target, o, why, sizeof why)) {
 		*host = target;
 		return 0;
@@ -332,17 +414,29 @@ static int obj_fixed(const struct sched_ns *ns, const struct load *loads, const 
 static int obj_free(const struct sched_ns *ns, const struct load *loads, const struct sched_obj *o,
 		    size_t *host, char *err, size_t errlen)
 {
-	struct msg all = {.o = 0};
+	struct msg all = {.o = 0}, room = {.o = 0};
 	size_t h, best = NONE;
-	char why[512];
+	bool roomless = false;
+	char why[512], need[160];
 
 	for (h = 0; h < ns->nhosts; h++) {
-		if (!ns->hosts[h].up)
-			continue;
-		if (cosched_refuses(ns, &loads[h], h, o, why, sizeof why))
+		const char *sep = room.o ? "; " : "";
+		if (!ns->hosts[h].up) {
+			msg_room(&room, sep, &ns->hosts[h], &loads[h]);
+		} else if (no_room(&ns->hosts[h], &loads[h], o)) {
+			roomless = true;
+			msg_room(&room, sep, &ns->hosts[h], &loads[h]);
+		} else if (cosched_refuses(ns, &loads[h], h, o, why, sizeof why)) {
 			msg_add(&all, "%s%s", all.o ? "; " : "", why);
-		else if (best == NONE || host_better(ns, loads, h, best, o))
+			msg_add(&room, "%s%s", sep, why);
+		} else if (best == NONE || host_better(ns, loads, h, best, o)) {
 			best = h;
+		}
+	}
+	if (best == NONE && roomless) {
+		ctl_fail(err, errlen, "%s: no host has room for it: %s", needs(o, need, sizeof need),
+			 room.b);
+		return -ENOSPC;
 	}
 	if (best == NONE)
 		return ctl_fail(
@@ -403,4 +497,34 @@ int sched_place(const struct sched_ns *ns, const struct sched_obj *objs, size_t 
 	free(loads);
 	free(placed);
 	return rc;
+}
+
+void sched_plan(const struct sched_ns *ns, const struct sched_obj *objs, size_t n,
+		const size_t *where, struct sbuf *out)
+{
+	struct load *loads = calloc(ns->nhosts ? ns->nhosts : 1, sizeof *loads);
+	char ignored[8];
+	size_t i, h;
+
+	if (!loads) {
+		out->oom = 1;
+		return;
+	}
+	loads_init(ns, loads, ignored, sizeof ignored); /* its counters, even if an index is off */
+	for (i = 0; i < n; i++) {
+		if (where[i] >= ns->nhosts)
+			continue;
+		load_add(&loads[where[i]], &objs[i]);
+		sb_printf(out, "%s %s\n", objs[i].name, ns->hosts[where[i]].name);
+	}
+	for (h = 0; h < ns->nhosts; h++) {
+		const struct sched_host *sh = &ns->hosts[h];
+		struct msg m = {.o = 0};
+		msg_add(&m, "%s: %s%u object%s, ", sh->name,
+			!sh->up ? "down, " : sh->draining ? "draining, " : "", loads[h].objects,
+			plural(loads[h].objects));
+		msg_figures(&m, sh, &loads[h]);
+		sb_printf(out, "%s\n", m.b);
+	}
+	free(loads);
 }

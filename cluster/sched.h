@@ -6,6 +6,14 @@
  * Policies. Every policy only ranks the hosts that may take an object; none refuses a host
  * for being full. Overcommit is the operator's call (minimega does not refuse it either), and
  * a refusal from a guess at free memory would fail launches that would have run.
+ * Capacity (a host's `limited`, the cluster on etcd: docs/cluster-design.md, "Launch and
+ * placement") is a filter before the ranking, not a policy: such a host takes nothing beyond
+ * cpus x cpu_ratio vcpus and mem_total x mem_ratio bytes committed. That is no guess: the
+ * figures are then the reservations every head shares (P/cap/H), and the ratios, each host's
+ * own, keep overcommit the operator's call. A host without `limited` (the probing cluster,
+ * whose figures are guesses from probes) is placed on as before. A draining host takes
+ * nothing, like one that is down. When no host has room the answer is -ENOSPC with each
+ * host's figures ("h1: 14 of 16 vcpus, 30.1 of 31.2 GiB committed; h2: draining").
  * - fewest: the host with the fewest objects (VMs + containers). minimega's default: it
  *   knows nothing about sizes and needs no numbers that may be wrong, and with many small,
  *   equal objects it is as good as the others (30 on 3 equal hosts: 10/10/10).
@@ -60,6 +68,10 @@ struct sched_host {
 	unsigned vms, containers; /* objects running or defined there */
 	double cpu_commit;	  /* sum of the vcpus of those objects */
 	uint64_t mem_commit;	  /* sum of their memory, bytes */
+	bool draining;		  /* takes nothing new (drain H) */
+	bool limited;		  /* the capacity below binds; false: no limit (probing) */
+	double cpu_ratio;	  /* vcpus it accepts per core; 0 (or not a positive number): 4 */
+	double mem_ratio;	  /* memory it accepts committed per byte; 0 (...): 1.0 */
 };
 
 /* An object already in the namespace: a colocate target, and its limit still binds. It is
@@ -100,6 +112,7 @@ const char *sched_policy_name(enum sched_policy policy);
 /* Places objs[0..n) in order; on success where[i] is the index in ns->hosts of objs[i]'s
  * host and 0 is returned. On failure where[] is untouched, err holds one sentence, and the
  * result is -EHOSTDOWN when the namespace has no host that is up (or no host at all),
+ * -ENOSPC when an object fits no host for its capacity or drain (pinned: its host),
  * -EINVAL when a constraint cannot be met or the input is inconsistent (an existing
  * object's host index out of range), -ENOMEM when out of memory. Names appear in messages
  * as given (they have passed name_check()), except a pin or colocate value that matches
@@ -107,4 +120,11 @@ const char *sched_policy_name(enum sched_policy policy);
  * Cost: O(n * nhosts), plus a linear name search for each colocate. */
 int sched_place(const struct sched_ns *ns, const struct sched_obj *objs, size_t n, size_t *where,
 		char *err, size_t errlen);
+
+/* `plan launch ...`: where sched_place put each object, "k1 h2" a line, then each host's
+ * load once they are placed, a line each ("h1: 11 objects, 14 of 64 vcpus, 30.1 of 31.2
+ * GiB committed"; "h2: draining, ..."; "h3: down, ..."). where[] is sched_place's. */
+struct sbuf;
+void sched_plan(const struct sched_ns *ns, const struct sched_obj *objs, size_t n,
+		const size_t *where, struct sbuf *out);
 #endif

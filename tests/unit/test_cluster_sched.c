@@ -1,9 +1,12 @@
-/* cluster/sched: the placement policies, the constraints, and their messages. */
+/* cluster/sched: the placement policies, the constraints, capacity and drain, their messages,
+ * and the plan. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cluster/sched.h"
+#include "runtime/util.h"
 #include "tests/unit/tap.h"
 
 #define GIB (1ULL << 30)
@@ -615,6 +618,187 @@ static void test_large(void)
 		"a chain closed into a ring");
 }
 
+/* A host with limits: cores and GiB as given, default ratios, nothing on it. */
+#define CAPPED(n, c, g)                                                                            \
+	{                                                                                          \
+		.name = n, .up = true, .cpus = c, .mem_total = (g) * GIB, .limited = true          \
+	}
+
+/* Capacity: cpus x 4 vcpus and memory x 1.0 by default, at most; exactly full still fits. */
+static void test_capacity(void)
+{
+	struct sched_host h[] = {CAPPED("h1", 4, 8), CAPPED("h2", 4, 8)};
+	struct sched_ns ns = ns_of(h, 2, SCHED_FEWEST);
+	const struct sched_obj *o = batch((struct sched_obj){.vcpus = 2, .memory = GIB}, 17);
+
+	PLACED(run(&ns, o, 16), spread(16, 2), "8/8", "capacity: 16 fit exactly");
+	refused(run(&ns, o, 17), -ENOSPC, 17,
+		"c17 (2 vcpus, 1.0 GiB): no host has room for it: h1: 16 of 16 vcpus, 8.0 of "
+		"8.0 GiB committed; h2: 16 of 16 vcpus, 8.0 of 8.0 GiB committed",
+		"capacity: the 17th, all or nothing");
+	h[0].limited = h[1].limited = false;
+	PLACED(run(&ns, o, 17), spread(17, 2), "9/8",
+	       "without limits (the probing cluster): placed as before");
+	h[0].limited = h[1].limited = true;
+
+	/* memory binds before cpus */
+	o = batch((struct sched_obj){.vcpus = 1, .memory = 3 * GIB}, 6);
+	refused(run(&ns, o, 6), -ENOSPC, 6,
+		"c5 (1 vcpu, 3.0 GiB): no host has room for it: h1: 2 of 16 vcpus, 6.0 of 8.0 "
+		"GiB committed; h2: 2 of 16 vcpus, 6.0 of 8.0 GiB committed",
+		"capacity: memory");
+	/* a host already committed: the design's words, with a draining and a down host */
+	struct sched_host d[] = {
+	    {.name = "h1", .up = true, .cpus = 4, .mem_total = (uint64_t)(31.2 * GIB),
+	     .cpu_commit = 14, .mem_commit = (uint64_t)(30.1 * GIB), .vms = 7, .limited = true},
+	    {.name = "h2", .up = true, .cpus = 64, .mem_total = 256 * GIB, .draining = true,
+	     .limited = true},
+	    {.name = "h3", .up = false, .cpus = 64, .mem_total = 256 * GIB, .limited = true},
+	};
+	struct sched_ns dn = ns_of(d, 3, SCHED_MEM);
+	struct sched_obj k7 = {.name = "k7", .vcpus = 4, .memory = 2 * GIB};
+	refused(run(&dn, &k7, 1), -ENOSPC, 1,
+		"k7 (4 vcpus, 2.0 GiB): no host has room for it: h1: 14 of 16 vcpus, 30.1 of 31.2 "
+		"GiB committed; h2: draining; h3: down",
+		"ENOSPC: each host's figures");
+	k7.vcpus = 2;
+	k7.memory = GIB;
+	PLACED(run(&dn, &k7, 1), hosts_of(&dn, 1), "h1", "2 vcpus and 1 GiB still fit on h1");
+	/* the cpu and memory policies rank only the hosts with room */
+	struct sched_host p[] = {CAPPED("small", 2, 4), CAPPED("big", 2, 64)};
+	struct sched_ns pn = ns_of(p, 2, SCHED_CPU);
+	o = batch((struct sched_obj){.vcpus = 4, .memory = 3 * GIB}, 3);
+	PLACED(run(&pn, o, 3), hosts_of(&pn, 3), "small big big",
+	       "cpu policy: the small host is full after one");
+}
+
+static void test_ratios(void)
+{
+	struct sched_host h[] = {CAPPED("h1", 4, 8), CAPPED("h2", 4, 8)};
+	struct sched_ns ns = ns_of(h, 2, SCHED_FEWEST);
+	const struct sched_obj *o = batch((struct sched_obj){.vcpus = 2, .memory = GIB}, 24);
+
+	h[0].cpu_ratio = h[1].cpu_ratio = 1;
+	refused(run(&ns, o, 5), -ENOSPC, 5,
+		"c5 (2 vcpus, 1.0 GiB): no host has room for it: h1: 4 of 4 vcpus, 2.0 of 8.0 GiB "
+		"committed; h2: 4 of 4 vcpus, 2.0 of 8.0 GiB committed",
+		"cpu_ratio 1: a vcpu per core");
+	h[0].cpu_ratio = 1.5;
+	PLACED(run(&ns, o, 5), spread(5, 2), "3/2", "cpu_ratio 1.5: 6 vcpus on h1");
+	h[0].cpu_ratio = h[1].cpu_ratio = 8;
+	h[0].mem_ratio = h[1].mem_ratio = 1.5;
+	PLACED(run(&ns, o, 24), spread(24, 2), "12/12", "mem_ratio 1.5: 12 GiB each");
+	o = batch((struct sched_obj){.vcpus = 2, .memory = GIB}, 25);
+	ok(run(&ns, o, 25) == -ENOSPC && strstr(err, "h1: 24 of 32 vcpus, 12.0 of 12.0 GiB"),
+	   "mem_ratio 1.5: the 25th refused (%s)", err);
+	/* a ratio that makes no sense is the default's */
+	h[0].cpu_ratio = 0;
+	h[1].cpu_ratio = -3;
+	h[0].mem_ratio = NAN;
+	h[1].mem_ratio = INFINITY;
+	o = batch((struct sched_obj){.vcpus = 2, .memory = GIB}, 17);
+	ok(run(&ns, o, 17) == -ENOSPC &&
+	       strstr(err, "h1: 16 of 16 vcpus, 8.0 of 8.0 GiB committed; h2: 16 of 16 vcpus, "
+			   "8.0 of 8.0 GiB committed"),
+	   "0, negative, NaN, infinite ratios: 4 and 1.0 (%s)", err);
+	/* huge figures do not overflow */
+	struct sched_host big[] = {{.name = "b", .up = true, .cpus = 4096,
+				    .mem_total = 1ULL << 62, .limited = true, .mem_ratio = 1000}};
+	struct sched_ns bn = ns_of(big, 1, SCHED_MEM);
+	struct sched_obj huge = {.name = "x", .vcpus = 1, .memory = 1ULL << 63};
+	PLACED(run(&bn, &huge, 1), hosts_of(&bn, 1), "b", "2^63 bytes under 2^62 x 1000");
+}
+
+static void test_drain(void)
+{
+	struct sched_host h[] = {HOST("h1"), HOST("h2"), HOST("h3")};
+	struct sched_existing e[] = {{.name = "e1", .host = 1}};
+	struct sched_ns ns = {.hosts = h, .nhosts = 3, .existing = e, .nexisting = 1};
+	const struct sched_obj *o = batch((struct sched_obj){.vcpus = 1, .memory = GIB}, 30);
+	struct sched_obj pin = {.name = "c1", .vcpus = 1, .memory = GIB, .pin = "h2"};
+	struct sched_obj col = {.name = "c1", .vcpus = 1, .memory = GIB, .colocate = "e1"};
+
+	h[1].draining = true;
+	PLACED(run(&ns, o, 30), spread(30, 3), "15/0/15", "drain: h2 takes nothing (no limits)");
+	ns.policy = SCHED_CPU;
+	PLACED(run(&ns, o, 30), spread(30, 3), "15/0/15", "drain: by cpu too");
+	refused(run(&ns, &pin, 1), -ENOSPC, 1,
+		"c1 (1 vcpu, 1.0 GiB): pinned to h2, which has no room for it: h2: draining",
+		"drain: pinned there");
+	refused(run(&ns, &col, 1), -ENOSPC, 1,
+		"c1 (1 vcpu, 1.0 GiB): colocated with e1 on h2, which has no room for it: h2: "
+		"draining",
+		"drain: colocated there");
+	h[0].draining = h[2].draining = true;
+	refused(run(&ns, o, 1), -ENOSPC, 1,
+		"c1 (1 vcpu, 1.0 GiB): no host has room for it: h1: draining; h2: draining; h3: "
+		"draining",
+		"drain: every host");
+	h[0].up = false;
+	refused(run(&ns, o, 1), -ENOSPC, 1,
+		"c1 (1 vcpu, 1.0 GiB): no host has room for it: h1: down; h2: draining; h3: "
+		"draining",
+		"drain and down");
+	/* a pinned object over a full host, and room and coschedule refusing together */
+	struct sched_host c[] = {CAPPED("h1", 1, 1), CAPPED("h2", 8, 8)};
+	struct sched_existing alone[] = {{.name = "solo", .host = 1, .has_coschedule = true}};
+	struct sched_ns cn = {.hosts = c, .nhosts = 2, .existing = alone, .nexisting = 1};
+	struct sched_obj fat = {.name = "f", .vcpus = 8, .memory = 2 * GIB, .pin = "h1"};
+	c[1].vms = 1;
+	refused(run(&cn, &fat, 1), -ENOSPC, 1,
+		"f (8 vcpus, 2.0 GiB): pinned to h1, which has no room for it: h1: 0 of 4 vcpus, "
+		"0.0 of 1.0 GiB committed",
+		"pinned to a host too small");
+	fat.pin = NULL;
+	refused(run(&cn, &fat, 1), -ENOSPC, 1,
+		"f (8 vcpus, 2.0 GiB): no host has room for it: h1: 0 of 4 vcpus, 0.0 of 1.0 GiB "
+		"committed; h2 holds solo, whose coschedule allows 0 others beside it",
+		"room and coschedule: ENOSPC with both reasons");
+}
+
+static const char *plan(const struct sched_ns *ns, const struct sched_obj *o, size_t n)
+{
+	static char buf[4096];
+	struct sbuf b = {0};
+
+	sched_plan(ns, o, n, where, &b);
+	snprintf(buf, sizeof buf, "%.*s", (int)b.len, b.p ? b.p : "");
+	sb_free(&b);
+	return buf;
+}
+
+static void test_plan(void)
+{
+	struct sched_host h[] = {CAPPED("h1", 8, 32), CAPPED("h2", 8, 32), CAPPED("h3", 8, 32),
+				 HOST("h4")};
+	struct sched_ns ns = ns_of(h, 4, SCHED_FEWEST);
+	const struct sched_obj *o = batch((struct sched_obj){.vcpus = 2, .memory = GIB / 2}, 5);
+
+	h[1].containers = 1;
+	h[1].cpu_commit = 4;
+	h[1].mem_commit = 4 * GIB;
+	h[2].draining = true;
+	h[3].up = false;
+	PLACED(run(&ns, o, 5), hosts_of(&ns, 5), "h1 h1 h2 h1 h2", "plan: placed");
+	is_str(plan(&ns, o, 5),
+	       "c1 h1\nc2 h1\nc3 h2\nc4 h1\nc5 h2\n"
+	       "h1: 3 objects, 6 of 32 vcpus, 1.5 of 32.0 GiB committed\n"
+	       "h2: 3 objects, 8 of 32 vcpus, 5.0 of 32.0 GiB committed\n"
+	       "h3: draining, 0 objects, 0 of 32 vcpus, 0.0 of 32.0 GiB committed\n"
+	       "h4: down, 0 objects, 0 vcpus, 0.0 GiB committed\n",
+	       "plan: an object a line, then each host's load after");
+	h[0].limited = false;
+	h[0].cpu_commit = 0.5;
+	ok(strstr(plan(&ns, o, 1), "c1 h1\nh1: 1 object, 2.5 vcpus, 0.5 GiB committed\n") != NULL,
+	   "plan: a host without limits, one object, half a vcpu");
+	is_str(plan(&ns, o, 0),
+	       "h1: 0 objects, 0.5 vcpus, 0.0 GiB committed\n"
+	       "h2: 1 object, 4 of 32 vcpus, 4.0 of 32.0 GiB committed\n"
+	       "h3: draining, 0 objects, 0 of 32 vcpus, 0.0 of 32.0 GiB committed\n"
+	       "h4: down, 0 objects, 0 vcpus, 0.0 GiB committed\n",
+	       "plan of nothing: the loads as they are");
+}
+
 int main(void)
 {
 	test_policy_parse();
@@ -632,5 +816,9 @@ int main(void)
 	test_bad_input();
 	test_long_message();
 	test_large();
+	test_capacity();
+	test_ratios();
+	test_drain();
+	test_plan();
 	return tap_done();
 }
