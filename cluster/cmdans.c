@@ -13,16 +13,19 @@ static const struct {
 	int e;
 	const char *name;
 } errnos[] = {
-#define E(x) {x, #x}
-    E(EPERM),	E(ENOENT),	 E(ESRCH),	     E(EINTR),	      E(EIO),
-    E(E2BIG),	E(EBADF),	 E(EAGAIN),	     E(ENOMEM),	      E(EACCES),
-    E(EBUSY),	E(EEXIST),	 E(EXDEV),	     E(ENODEV),	      E(ENOTDIR),
-    E(EISDIR),	E(EINVAL),	 E(EMFILE),	     E(EFBIG),	      E(ENOSPC),
-    E(EROFS),	E(EPIPE),	 E(ERANGE),	     E(ENAMETOOLONG), E(ENOSYS),
-    E(ENOTEMPTY), E(ELOOP),	 E(ENODATA),	     E(EPROTO),	      E(EMSGSIZE),
+#define E(x)                                                                                       \
+	{                                                                                          \
+		x, #x                                                                              \
+	}
+    E(EPERM),		E(ENOENT),     E(ESRCH),      E(EINTR),	       E(EIO),
+    E(E2BIG),		E(EBADF),      E(EAGAIN),     E(ENOMEM),       E(EACCES),
+    E(EBUSY),		E(EEXIST),     E(EXDEV),      E(ENODEV),       E(ENOTDIR),
+    E(EISDIR),		E(EINVAL),     E(EMFILE),     E(EFBIG),	       E(ENOSPC),
+    E(EROFS),		E(EPIPE),      E(ERANGE),     E(ENAMETOOLONG), E(ENOSYS),
+    E(ENOTEMPTY),	E(ELOOP),      E(ENODATA),    E(EPROTO),       E(EMSGSIZE),
     E(EPROTONOSUPPORT), E(EOPNOTSUPP), E(EADDRINUSE), E(ECONNABORTED), E(ECONNRESET),
-    E(ENOTCONN), E(ETIMEDOUT),	 E(EHOSTDOWN),	     E(EHOSTUNREACH), E(ESTALE),
-    E(EDQUOT),	E(ECANCELED),
+    E(ENOTCONN),	E(ETIMEDOUT),  E(EHOSTDOWN),  E(EHOSTUNREACH), E(ESTALE),
+    E(EDQUOT),		E(ECANCELED),
 #undef E
 };
 #define NERRNOS (sizeof errnos / sizeof errnos[0])
@@ -48,10 +51,10 @@ int cmdans_errno_value(const char *name)
 static const struct {
 	const char *verb, *ok, *past;
 } verbs[] = {
-    {"start", "start", "started"},     {"stop", "stop", "stopped"},
-    {"pause", "pause", "paused"},      {"resume", "resume", "resumed"},
-    {"kill", "kill", "killed"},	       {"restart", "restart", "restarted"},
-    {"flush", "flush", "flushed"},     {"launch", "launched", "launched"},
+    {"start", "start", "started"}, {"stop", "stop", "stopped"},
+    {"pause", "pause", "paused"},  {"resume", "resume", "resumed"},
+    {"kill", "kill", "killed"},	   {"restart", "restart", "restarted"},
+    {"flush", "flush", "flushed"}, {"launch", "launched", "launched"},
 };
 
 static const char *verb_word(const char *verb, bool past)
@@ -181,7 +184,8 @@ void cmdans_line(const struct hostans *a, const char *verb, struct sbuf *out)
 		if (a->down_since)
 			sb_printf(out, " since %s%s", a->since_at_least ? "at least " : "",
 				  utc(a->down_since, t, sizeof t));
-		sb_printf(out, ": not sent (%u object%s)\n", a->objects, a->objects == 1 ? "" : "s");
+		sb_printf(out, ": not sent (%u object%s)\n", a->objects,
+			  a->objects == 1 ? "" : "s");
 		return;
 	case HA_CANCELLED:
 		sb_printf(out, "%s: not taken within %s: cancelled ", host,

@@ -19,27 +19,27 @@
 #define HOSTANS_REASON_MAX 512 /* bytes of a member's reason kept, and shown (escaped) */
 
 enum hostans_kind {
-	HA_DONE,          /* taken, applied, answered ok: count objects acted on */
-	HA_REFUSED,       /* taken and answered with an errno: err, reason (count done before) */
+	HA_DONE,	  /* taken, applied, answered ok: count objects acted on */
+	HA_REFUSED,	  /* taken and answered with an errno: err, reason (count done before) */
 	HA_DOWN_NOT_SENT, /* its host was down: nothing sent (objects, down_since) */
-	HA_CANCELLED,     /* not taken within the window (window_ms): the cancel won */
-	HA_LATE,          /* taken, but the take was answered after B (took_ms): not applied */
-	HA_UNKNOWN,       /* taken and no answer (or a cancel never confirmed): may be applied */
-	HA_FORGED,        /* taken by another host (taker): refused as forged, not applied */
+	HA_CANCELLED,	  /* not taken within the window (window_ms): the cancel won */
+	HA_LATE,	  /* taken, but the take was answered after B (took_ms): not applied */
+	HA_UNKNOWN,	  /* taken and no answer (or a cancel never confirmed): may be applied */
+	HA_FORGED,	  /* taken by another host (taker): refused as forged, not applied */
 };
 
 struct hostans {
 	char host[NAME_MAX_LEN + 1];
 	enum hostans_kind kind;
-	int err;               /* HA_REFUSED: the member's errno, positive (0 is taken as EIO) */
+	int err; /* HA_REFUSED: the member's errno, positive (0 is taken as EIO) */
 	char reason[HOSTANS_REASON_MAX]; /* HA_REFUSED: the member's words, as it sent them */
-	unsigned long count;   /* HA_DONE, HA_REFUSED: objects the verb acted on there */
-	time_t down_since;     /* HA_DOWN_NOT_SENT; HA_CANCELLED: nonzero if the host is down */
-	bool since_at_least;   /* nobody saw it go: "down since at least T" */
-	unsigned objects;      /* HA_DOWN_NOT_SENT: objects the command would have sent */
-	unsigned window_ms;    /* HA_CANCELLED: the take window; HA_UNKNOWN: how long waited */
-	unsigned took_ms;      /* HA_LATE: when the take's answer came */
-	bool taken;            /* HA_UNKNOWN: the take was seen (else the cancel never confirmed) */
+	unsigned long count;		 /* HA_DONE, HA_REFUSED: objects the verb acted on there */
+	time_t down_since;   /* HA_DOWN_NOT_SENT; HA_CANCELLED: nonzero if the host is down */
+	bool since_at_least; /* nobody saw it go: "down since at least T" */
+	unsigned objects;    /* HA_DOWN_NOT_SENT: objects the command would have sent */
+	unsigned window_ms;  /* HA_CANCELLED: the take window; HA_UNKNOWN: how long waited */
+	unsigned took_ms;    /* HA_LATE: when the take's answer came */
+	bool taken;	     /* HA_UNKNOWN: the take was seen (else the cancel never confirmed) */
 	char taker[NAME_MAX_LEN + 1]; /* HA_FORGED: the host that took it */
 };
 

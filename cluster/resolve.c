@@ -152,7 +152,8 @@ static int pick_named(const struct index *ix, const struct resolve_host *hosts, 
 			pick(p, i);
 			continue;
 		}
-		snprintf(err, errlen, "no VM or container named %s in namespace %s (on any of its hosts)",
+		snprintf(err, errlen,
+			 "no VM or container named %s in namespace %s (on any of its hosts)",
 			 names[k], ctl_quote(ns, strlen(ns), q, sizeof q));
 		r = -ENOENT;
 	}
@@ -162,8 +163,8 @@ static int pick_named(const struct index *ix, const struct resolve_host *hosts, 
 	return r;
 }
 
-static int pick_pattern(const struct index *ix, const char *ns, const char *spec,
-			struct picked *p, char *err, size_t errlen)
+static int pick_pattern(const struct index *ix, const char *ns, const char *spec, struct picked *p,
+			char *err, size_t errlen)
 {
 	bool all = !strcmp(spec, "all");
 	char q[80], qs[80];
@@ -174,7 +175,8 @@ static int pick_pattern(const struct index *ix, const char *ns, const char *spec
 	if (all || p->n)
 		return 0;
 	snprintf(err, errlen, "no VM or container in namespace %s matches %s (on any of its hosts)",
-		 ctl_quote(ns, strlen(ns), q, sizeof q), ctl_quote(spec, strlen(spec), qs, sizeof qs));
+		 ctl_quote(ns, strlen(ns), q, sizeof q),
+		 ctl_quote(spec, strlen(spec), qs, sizeof qs));
 	return -ENOENT;
 }
 
@@ -199,8 +201,8 @@ static int split(const struct resolve_obj *objs, const struct resolve_host *host
 	for (h = 0, k = 0; h < nhosts; h++) {
 		if (!per[h])
 			continue;
-		r->parts[k] = (struct resolve_part){.host = h, .down = !hosts[h].up,
-						    .ids = r->ids_ + o, .n = per[h]};
+		r->parts[k] = (struct resolve_part){
+		    .host = h, .down = !hosts[h].up, .ids = r->ids_ + o, .n = per[h]};
 		at[h] = o;
 		o += per[h];
 		k++;

@@ -58,7 +58,8 @@ struct resolution {
 };
 
 /* Resolves spec for verb over objs[0..nobjs) on hosts[0..nhosts) of namespace ns (its name,
- * for messages). 0 and *r filled (resolve_free after), or with err in words and *r empty:
+ * for messages). 0 and *r filled (resolve_free after; *r is overwritten, not freed), or with
+ * err in words and *r empty:
  * -ENOENT when a glob matches nothing, or a name or id is no object on any host;
  * -EBUSY when a named object on a host that is up is in a state that refuses the verb, or
  *  busy (checked here, before anything is sent, as one host does);

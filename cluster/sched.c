@@ -392,8 +392,8 @@ static int obj_fixed(const struct sched_ns *ns, const struct load *loads, const 
 		msg_room(&m, "", t, &loads[target]);
 		needs(o, need, sizeof need);
 		if (!unset(o->pin))
-			ctl_fail(err, errlen, "%s: pinned to %s, which has no room for it: %s", need,
-				 o->pin, m.b);
+			ctl_fail(err, errlen, "%s: pinned to %s, which has no room for it: %s",
+				 need, o->pin, m.b);
 		else
 			ctl_fail(err, errlen,
 				 "%s: colocated with %s on %s, which has no room for it: %s", need,
@@ -434,8 +434,8 @@ static int obj_free(const struct sched_ns *ns, const struct load *loads, const s
 		}
 	}
 	if (best == NONE && roomless) {
-		ctl_fail(err, errlen, "%s: no host has room for it: %s", needs(o, need, sizeof need),
-			 room.b);
+		ctl_fail(err, errlen, "%s: no host has room for it: %s",
+			 needs(o, need, sizeof need), room.b);
 		return -ENOSPC;
 	}
 	if (best == NONE)
@@ -521,8 +521,10 @@ void sched_plan(const struct sched_ns *ns, const struct sched_obj *objs, size_t 
 		const struct sched_host *sh = &ns->hosts[h];
 		struct msg m = {.o = 0};
 		msg_add(&m, "%s: %s%u object%s, ", sh->name,
-			!sh->up ? "down, " : sh->draining ? "draining, " : "", loads[h].objects,
-			plural(loads[h].objects));
+			!sh->up	       ? "down, "
+			: sh->draining ? "draining, "
+				       : "",
+			loads[h].objects, plural(loads[h].objects));
 		msg_figures(&m, sh, &loads[h]);
 		sb_printf(out, "%s\n", m.b);
 	}

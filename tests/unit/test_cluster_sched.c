@@ -621,7 +621,7 @@ static void test_large(void)
 /* A host with limits: cores and GiB as given, default ratios, nothing on it. */
 #define CAPPED(n, c, g)                                                                            \
 	{                                                                                          \
-		.name = n, .up = true, .cpus = c, .mem_total = (g) * GIB, .limited = true          \
+		.name = n, .up = true, .cpus = c, .mem_total = (g)*GIB, .limited = true            \
 	}
 
 /* Capacity: cpus x 4 vcpus and memory x 1.0 by default, at most; exactly full still fits. */
@@ -649,9 +649,19 @@ static void test_capacity(void)
 		"capacity: memory");
 	/* a host already committed: the design's words, with a draining and a down host */
 	struct sched_host d[] = {
-	    {.name = "h1", .up = true, .cpus = 4, .mem_total = (uint64_t)(31.2 * GIB),
-	     .cpu_commit = 14, .mem_commit = (uint64_t)(30.1 * GIB), .vms = 7, .limited = true},
-	    {.name = "h2", .up = true, .cpus = 64, .mem_total = 256 * GIB, .draining = true,
+	    {.name = "h1",
+	     .up = true,
+	     .cpus = 4,
+	     .mem_total = (uint64_t)(31.2 * GIB),
+	     .cpu_commit = 14,
+	     .mem_commit = (uint64_t)(30.1 * GIB),
+	     .vms = 7,
+	     .limited = true},
+	    {.name = "h2",
+	     .up = true,
+	     .cpus = 64,
+	     .mem_total = 256 * GIB,
+	     .draining = true,
 	     .limited = true},
 	    {.name = "h3", .up = false, .cpus = 64, .mem_total = 256 * GIB, .limited = true},
 	};
@@ -702,8 +712,12 @@ static void test_ratios(void)
 			   "8.0 of 8.0 GiB committed"),
 	   "0, negative, NaN, infinite ratios: 4 and 1.0 (%s)", err);
 	/* huge figures do not overflow */
-	struct sched_host big[] = {{.name = "b", .up = true, .cpus = 4096,
-				    .mem_total = 1ULL << 62, .limited = true, .mem_ratio = 1000}};
+	struct sched_host big[] = {{.name = "b",
+				    .up = true,
+				    .cpus = 4096,
+				    .mem_total = 1ULL << 62,
+				    .limited = true,
+				    .mem_ratio = 1000}};
 	struct sched_ns bn = ns_of(big, 1, SCHED_MEM);
 	struct sched_obj huge = {.name = "x", .vcpus = 1, .memory = 1ULL << 63};
 	PLACED(run(&bn, &huge, 1), hosts_of(&bn, 1), "b", "2^63 bytes under 2^62 x 1000");

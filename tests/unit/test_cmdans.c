@@ -127,8 +127,8 @@ static void test_lines(void)
 	is_str(line(&a, "start"), "h1: ok start 10\n", "done");
 	is_str(line(&a, "launch"), "h1: ok launched 10\n", "done, launch answers as on one host");
 	a = refused("h3", ENOENT, "c25: images/debian.qcow2: No such file or directory");
-	is_str(line(&a, "start"), "h3: ENOENT: c25: images/debian.qcow2: No such file or directory\n",
-	       "refused");
+	is_str(line(&a, "start"),
+	       "h3: ENOENT: c25: images/debian.qcow2: No such file or directory\n", "refused");
 	a = refused("h3", EBUSY, "");
 	is_str(line(&a, "start"), "h3: EBUSY: Device or resource busy\n",
 	       "refused without words: strerror");
@@ -146,9 +146,10 @@ static void test_lines(void)
 	a.down_since = 0;
 	is_str(line(&a, "start"), "h4: down: not sent (1 object)\n", "down, since unknown");
 	a = other("h5", HA_CANCELLED);
-	is_str(line(&a, "start"),
-	       "h5: not taken within 2.0 s: cancelled (h5 is up: its link to etcd is slow or cut)\n",
-	       "cancelled, host up");
+	is_str(
+	    line(&a, "start"),
+	    "h5: not taken within 2.0 s: cancelled (h5 is up: its link to etcd is slow or cut)\n",
+	    "cancelled, host up");
 	a.down_since = T0;
 	a.window_ms = 5000;
 	is_str(line(&a, "start"),
@@ -229,14 +230,17 @@ static void test_render(void)
 	a[0] = other("h1", HA_LATE);
 	r = rendered(a, 1, hosts, 5, "launch", out, sizeof out);
 	ok(r == -EHOSTDOWN, "late only: EHOSTDOWN");
-	is_str(out, "h1: the take was answered after 0.0 s: not applied\n"
-		    "error: launch: 0 launched; h1 failed\n", "launch's error sum");
+	is_str(out,
+	       "h1: the take was answered after 0.0 s: not applied\n"
+	       "error: launch: 0 launched; h1 failed\n",
+	       "launch's error sum");
 	a[0] = other("h9", HA_UNKNOWN);
 	a[1] = done("h3", 1);
 	r = rendered(a, 2, hosts, 5, "move", out, sizeof out);
 	ok(r == -ETIMEDOUT, "unknown: ETIMEDOUT");
-	is_str(out, "h3: ok move 1\nh9: no answer within 2.0 s, and the cancel could not be "
-		    "confirmed (this host lost etcd): outcome unknown\nerror: move: 1 done; h9 failed\n",
+	is_str(out,
+	       "h3: ok move 1\nh9: no answer within 2.0 s, and the cancel could not be "
+	       "confirmed (this host lost etcd): outcome unknown\nerror: move: 1 done; h9 failed\n",
 	       "a host outside hosts comes last; an unknown verb's sum");
 }
 
@@ -295,10 +299,10 @@ static void test_hostile(void)
 
 static void test_errno_names(void)
 {
-	static const int vmfs_uses[] = {EPERM,	   ENOENT,    EIO,	 EAGAIN,    ENOMEM,
-					EACCES,	   EBUSY,     EEXIST,	 EINVAL,    ENOSPC,
-					EFBIG,	   ENOTCONN,  ETIMEDOUT, EHOSTDOWN, EPROTO,
-					EOPNOTSUPP, ENOTSUP, ESTALE,	 ENAMETOOLONG, ECANCELED};
+	static const int vmfs_uses[] = {EPERM,	    ENOENT,   EIO,	 EAGAIN,       ENOMEM,
+					EACCES,	    EBUSY,    EEXIST,	 EINVAL,       ENOSPC,
+					EFBIG,	    ENOTCONN, ETIMEDOUT, EHOSTDOWN,    EPROTO,
+					EOPNOTSUPP, ENOTSUP,  ESTALE,	 ENAMETOOLONG, ECANCELED};
 	for (size_t i = 0; i < LEN(vmfs_uses); i++) {
 		const char *n = cmdans_errno_name(vmfs_uses[i]);
 		ok(n && cmdans_errno_value(n) == vmfs_uses[i], "%s <-> %d both ways",
@@ -326,8 +330,8 @@ static void test_ids(void)
 	ok(cmdid_parse(s, &back, err, sizeof err) == 0 && !strcmp(back.head, "h1") &&
 	       back.run == 3 && back.seq == 17,
 	   "parsed back");
-	ok(cmdid_parse("h1.lab.0.1", &back, err, sizeof err) == 0 &&
-	       !strcmp(back.head, "h1.lab") && back.run == 0 && back.seq == 1,
+	ok(cmdid_parse("h1.lab.0.1", &back, err, sizeof err) == 0 && !strcmp(back.head, "h1.lab") &&
+	       back.run == 0 && back.seq == 1,
 	   "a head with dots: the last two fields are the numbers");
 	memset(id.head, 'a', NAME_MAX_LEN);
 	id.head[NAME_MAX_LEN] = 0;
@@ -342,11 +346,25 @@ static void test_ids(void)
 	id.seq = 1;
 	ok(cmdid_format(&id, s, sizeof s, err, sizeof err) == -EINVAL, "a head that is no name");
 
-	static const char *const bad[] = {
-	    "",	       "h1",	     "h1.3",	  "h1.3.",    ".3.4",	  "h1..4",
-	    "h1.03.4", "h1.3.04",    "h1.3.+4",	  "h1.3.-4",  "h1.3.4 ",  "h1.3.4\n",
-	    "h/1.3.4", "all.3.4",    "h1.x.4",	  "h1.3.1e3", "h1.3.1000000000000000001",
-	    "h1.99999999999999999999.1", "-h.1.2"};
+	static const char *const bad[] = {"",
+					  "h1",
+					  "h1.3",
+					  "h1.3.",
+					  ".3.4",
+					  "h1..4",
+					  "h1.03.4",
+					  "h1.3.04",
+					  "h1.3.+4",
+					  "h1.3.-4",
+					  "h1.3.4 ",
+					  "h1.3.4\n",
+					  "h/1.3.4",
+					  "all.3.4",
+					  "h1.x.4",
+					  "h1.3.1e3",
+					  "h1.3.1000000000000000001",
+					  "h1.99999999999999999999.1",
+					  "-h.1.2"};
 	for (size_t i = 0; i < LEN(bad); i++) {
 		err[0] = 0;
 		ok(cmdid_parse(bad[i], &back, err, sizeof err) == -EINVAL && err[0],

@@ -17,11 +17,11 @@ static struct resolve_host hosts[3] = {
 
 /* In no particular order: the cache's order is not the hosts'. */
 static const struct resolve_obj objs[] = {
-    {"db", 8, ST_RUNNING, 2, NULL},    {"k1", 1, ST_RUNNING, 0, NULL},
-    {"k2", 2, ST_RUNNING, 0, NULL},    {"web1", 3, ST_QUIT, 0, NULL},
-    {"k3", 4, ST_BUILDING, 1, NULL},   {"k4", 5, ST_RUNNING, 1, NULL},
-    {"web2", 6, ST_PAUSED, 1, NULL},   {"k5", 7, ST_RUNNING, 2, NULL},
-    {"12", 9, ST_RUNNING, 2, NULL},    {"mv", 10, ST_QUIT, 1, "moving to h3"},
+    {"db", 8, ST_RUNNING, 2, NULL},  {"k1", 1, ST_RUNNING, 0, NULL},
+    {"k2", 2, ST_RUNNING, 0, NULL},  {"web1", 3, ST_QUIT, 0, NULL},
+    {"k3", 4, ST_BUILDING, 1, NULL}, {"k4", 5, ST_RUNNING, 1, NULL},
+    {"web2", 6, ST_PAUSED, 1, NULL}, {"k5", 7, ST_RUNNING, 2, NULL},
+    {"12", 9, ST_RUNNING, 2, NULL},  {"mv", 10, ST_QUIT, 1, "moving to h3"},
 };
 
 static char err[1024];
@@ -156,28 +156,30 @@ static void test_down(void)
 	hosts[2] = (struct resolve_host){.name = "h3", .up = true};
 }
 
+/* resolve() over other objects; it overwrites r, so what the last call made is freed first. */
+static int over(const struct resolve_obj *o, size_t n, const char *ns, enum verb v,
+		const char *spec)
+{
+	resolve_free(&r);
+	err[0] = 0;
+	return resolve(hosts, 3, o, n, ns, v, spec, &r, err, sizeof err);
+}
+
 static void test_edges(void)
 {
 	static const struct resolve_obj bad[] = {{"x", 1, ST_QUIT, 3, NULL}};
 	static const struct resolve_obj dup[] = {{"a", 1, ST_QUIT, 1, NULL},
 						 {"a", 2, ST_QUIT, 0, NULL}};
 
-	err[0] = 0;
-	ok(resolve(hosts, 3, NULL, 0, "lab", V_STOP, "all", &r, err, sizeof err) == 0 &&
-	       r.nparts == 0 && r.total == 0,
+	ok(over(NULL, 0, "lab", V_STOP, "all") == 0 && r.nparts == 0 && r.total == 0,
 	   "all in an empty namespace: nothing to ask (one host answers ok 0)");
-	ok(resolve(hosts, 3, NULL, 0, "lab", V_STOP, "*", &r, err, sizeof err) == -ENOENT,
-	   "a glob in an empty namespace: ENOENT");
-	ok(resolve(hosts, 3, bad, 1, "lab", V_STOP, "all", &r, err, sizeof err) == -EINVAL &&
-	       strstr(err, "out of range"),
+	ok(over(NULL, 0, "lab", V_STOP, "*") == -ENOENT, "a glob in an empty namespace: ENOENT");
+	ok(over(bad, 1, "lab", V_STOP, "all") == -EINVAL && strstr(err, "out of range"),
 	   "an object's host out of range: EINVAL (%s)", err);
-	ok(resolve(hosts, 3, dup, 2, "lab", V_FLUSH, "a", &r, err, sizeof err) == 0 &&
-	       r.nparts == 1 && r.parts[0].host == 1,
+	ok(over(dup, 2, "lab", V_FLUSH, "a") == 0 && r.nparts == 1 && r.parts[0].host == 1,
 	   "a name twice in the input (never, with claims): the first listed");
 	resolve_free(&r);
-	ok(resolve(hosts, 3, objs, LEN(objs), "l\nab", V_STOP, "zz*", &r, err, sizeof err) ==
-		   -ENOENT &&
-	       !strchr(err, '\n'),
+	ok(over(objs, LEN(objs), "l\nab", V_STOP, "zz*") == -ENOENT && !strchr(err, '\n'),
 	   "a namespace name with a newline is quoted in the words");
 }
 
@@ -192,6 +194,7 @@ static void test_large(void)
 		snprintf(names[i], sizeof names[i], "k%zu", N - i);
 		o[i] = (struct resolve_obj){names[i], N - i, ST_RUNNING, i % 3, NULL};
 	}
+	resolve_free(&r);
 	rc = resolve(hosts, 3, o, N, "lab", V_STOP, "k[1-30000]", &r, err, sizeof err);
 	ok(rc == 0 && r.nparts == 3 && r.total == N, "30000 names over 30000 objects (%s)", err);
 	ok(rc == 0 && r.parts[2].ids[0] == 1 && r.parts[1].ids[0] == 2 && r.parts[0].ids[0] == 3,
