@@ -115,10 +115,15 @@ void cmdans_order(const struct hostans *a, size_t n, const char *const *hosts, s
 {
 	size_t k = 0;
 
-	for (size_t h = 0; hosts && h < nhosts; h++)
-		for (size_t i = 0; i < n; i++)
-			if (hosts[h] && strcmp(a[i].host, hosts[h]) == 0)
+	for (size_t h = 0; hosts && h < nhosts; h++) {
+		bool again = !hosts[h];
+		/* a name listed twice would place its answers twice, past idx[n) */
+		for (size_t j = 0; j < h && !again; j++)
+			again = hosts[j] && strcmp(hosts[j], hosts[h]) == 0;
+		for (size_t i = 0; i < n && !again; i++)
+			if (strcmp(a[i].host, hosts[h]) == 0)
 				idx[k++] = i;
+	}
 	/* the rest, and any answer a duplicate name left out, keep their own order */
 	for (size_t i = 0; i < n && k < n; i++) {
 		bool listed = false;

@@ -252,6 +252,11 @@ static void test_order(void)
 
 	cmdans_order(a, 4, hosts, 3, idx);
 	ok(idx[0] == 3 && idx[1] == 0 && idx[2] == 2 && idx[3] == 1, "order: b a c, then x");
+	static const char *const twice[] = {"a", NULL, "a", "b", "a"};
+	size_t two[3] = {9, 9, 9};
+	struct hostans ab[2] = {done("b", 1), done("a", 1)};
+	cmdans_order(ab, 2, twice, 5, two);
+	ok(two[0] == 1 && two[1] == 0 && two[2] == 9, "a host listed twice (and NULL): each once");
 	/* rule 2 follows the order given to cmdans_errno: the caller orders first */
 	struct hostans r[2] = {refused("a", EBUSY, ""), refused("b", EINVAL, "")};
 	struct hostans s[2];
