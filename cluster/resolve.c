@@ -138,7 +138,8 @@ static int named_fits(const struct resolve_obj *o, const struct resolve_host *ho
 
 /* As on one host: every name is found first (ENOENT), then every state checked (EBUSY). */
 static int pick_named(const struct index *ix, const struct resolve_host *hosts, const char *ns,
-		      enum verb v, const char *spec, struct picked *p, char *err, size_t errlen)
+		      enum verb v, const char *spec, struct picked *p, char *missing, char *err,
+		      size_t errlen)
 {
 	char **names, q[80];
 	size_t count;
@@ -155,6 +156,7 @@ static int pick_named(const struct index *ix, const struct resolve_host *hosts, 
 		snprintf(err, errlen,
 			 "no VM or container named %s in namespace %s (on any of its hosts)",
 			 names[k], ctl_quote(ns, strlen(ns), q, sizeof q));
+		snprintf(missing, NAME_MAX_LEN + 1, "%s", names[k]);
 		r = -ENOENT;
 	}
 	for (size_t k = 0; !r && k < p->n; k++)
@@ -227,6 +229,7 @@ int resolve(const struct resolve_host *hosts, size_t nhosts, const struct resolv
 {
 	struct index ix = {0};
 	struct picked p = {0};
+	char missing[NAME_MAX_LEN + 1] = "";
 	int rc = 0;
 
 	memset(r, 0, sizeof *r);
@@ -249,7 +252,7 @@ int resolve(const struct resolve_host *hosts, size_t nhosts, const struct resolv
 		rc = pick_pattern(&ix, ns, spec, &p, err, errlen);
 	} else if (!rc) {
 		r->unfit = UNFIT_REFUSE;
-		rc = pick_named(&ix, hosts, ns, verb, spec, &p, err, errlen);
+		rc = pick_named(&ix, hosts, ns, verb, spec, &p, missing, err, errlen);
 	}
 	if (!rc)
 		rc = split(objs, hosts, nhosts, &p, r);
@@ -257,6 +260,7 @@ int resolve(const struct resolve_host *hosts, size_t nhosts, const struct resolv
 		snprintf(err, errlen, "out of memory");
 	if (rc)
 		resolve_free(r);
+	memcpy(r->missing, missing, sizeof missing);
 	index_free(&ix);
 	free(p.v);
 	free(p.seen);

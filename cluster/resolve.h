@@ -54,13 +54,17 @@ struct resolution {
 	struct resolve_part *parts; /* in hosts order; a host without a match is not here */
 	size_t nparts;
 	size_t total; /* ids in every part */
+	/* -ENOENT for a name or id: the first one found nowhere. The cache may lag another
+	 * host's launch by milliseconds: the caller looks it up in etcd (one range) before
+	 * answering ENOENT (docs/cluster-design.md, "Read your writes"). */
+	char missing[NAME_MAX_LEN + 1];
 	uint64_t *ids_;
 };
 
 /* Resolves spec for verb over objs[0..nobjs) on hosts[0..nhosts) of namespace ns (its name,
  * for messages). 0 and *r filled (resolve_free after; *r is overwritten, not freed), or with
- * err in words and *r empty:
- * -ENOENT when a glob matches nothing, or a name or id is no object on any host;
+ * err in words and *r empty (but for missing):
+ * -ENOENT when a glob matches nothing, or a name or id is no object on any host (missing);
  * -EBUSY when a named object on a host that is up is in a state that refuses the verb, or
  *  busy (checked here, before anything is sent, as one host does);
  * -EINVAL for a malformed target (range_expand's words), a verb out of range, or an

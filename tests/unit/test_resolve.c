@@ -83,6 +83,7 @@ static void test_names_ranges_ids(void)
 	ok(run(V_START, "k[1-30]") == -ENOENT, "a range with names on no host: ENOENT");
 	is_str(err, "no VM or container named k6 in namespace lab (on any of its hosts)",
 	       "the first missing name");
+	is_str(r.missing, "k6", "the name to look up in etcd before answering ENOENT");
 	ok(r.nparts == 0, "nothing to send");
 	ok(run(V_PAUSE, "k3,k9") == -ENOENT, "every name is found before any state is checked");
 
@@ -96,7 +97,10 @@ static void test_names_ranges_ids(void)
 	   "a name that is digits is the name first (as on one host)");
 	ok(run(V_STOP, "9") == 0 && !strcmp(shape(), "h3:9"), "an id is cluster-wide: 9 is 12");
 	ok(run(V_STOP, "5") == 0 && !strcmp(shape(), "h2:5"), "id 5 is k4 on h2");
-	ok(run(V_STOP, "11") == -ENOENT, "an id that is nowhere: ENOENT");
+	ok(run(V_STOP, "11") == -ENOENT && !strcmp(r.missing, "11"),
+	   "an id that is nowhere: ENOENT, missing 11");
+	ok(run(V_STOP, "zz*") == -ENOENT && !r.missing[0], "a glob names nothing missing");
+	ok(run(V_STOP, "k1") == 0 && !r.missing[0], "found: nothing missing");
 	ok(run(V_STOP, "k[1-") == -EINVAL && strstr(err, "never closed"),
 	   "a malformed range: range_expand's words (%s)", err);
 	ok(run(V_STOP, "") == -EINVAL, "no target: EINVAL");
