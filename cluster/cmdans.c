@@ -121,10 +121,11 @@ void cmdans_order(const struct hostans *a, size_t n, const char *const *hosts, s
 		for (size_t j = 0; j < h && !again; j++)
 			again = hosts[j] && strcmp(hosts[j], hosts[h]) == 0;
 		for (size_t i = 0; i < n && !again; i++)
-			if (strcmp(a[i].host, hosts[h]) == 0)
+			if (strnlen(a[i].host, sizeof a[i].host) < sizeof a[i].host &&
+			    strcmp(a[i].host, hosts[h]) == 0)
 				idx[k++] = i;
 	}
-	/* the rest, and any answer a duplicate name left out, keep their own order */
+	/* answers from hosts not in the list keep their own order */
 	for (size_t i = 0; i < n && k < n; i++) {
 		bool listed = false;
 		for (size_t j = 0; j < k && !listed; j++)
