@@ -235,12 +235,17 @@ int resolve(const struct resolve_host *hosts, size_t nhosts, const struct resolv
 	memset(r, 0, sizeof *r);
 	if ((unsigned)verb >= V_MAX)
 		return ctl_fail(err, errlen, "verb %d is not one of the lifecycle's", (int)verb);
-	for (size_t i = 0; i < nobjs; i++)
+	for (size_t i = 0; i < nobjs; i++) {
 		if (objs[i].host >= nhosts)
 			return ctl_fail(err, errlen,
 					"%s: host index %zu is out of range (the namespace has %zu "
 					"hosts)",
 					objs[i].name, objs[i].host, nhosts);
+		/* the lifecycle's words index its names by state, unchecked */
+		if ((unsigned)objs[i].state > ST_ERROR)
+			return ctl_fail(err, errlen, "%s: state %d is not a state", objs[i].name,
+					(int)objs[i].state);
+	}
 	if (!spec)
 		spec = "";
 	p.v = malloc((nobjs ? nobjs : 1) * sizeof *p.v);

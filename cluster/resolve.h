@@ -68,7 +68,7 @@ struct resolution {
  * -EBUSY when a named object on a host that is up is in a state that refuses the verb, or
  *  busy (checked here, before anything is sent, as one host does);
  * -EINVAL for a malformed target (range_expand's words), a verb out of range, or an
- *  object's host out of range; -ENOMEM.
+ *  object's host or state out of range; -ENOMEM.
  * `all` in a namespace without objects resolves to no part, as one host answers "ok: VERB 0". */
 int resolve(const struct resolve_host *hosts, size_t nhosts, const struct resolve_obj *objs,
 	    size_t nobjs, const char *ns, enum verb verb, const char *spec, struct resolution *r,

@@ -172,6 +172,7 @@ static int over(const struct resolve_obj *o, size_t n, const char *ns, enum verb
 static void test_edges(void)
 {
 	static const struct resolve_obj bad[] = {{"x", 1, ST_QUIT, 3, NULL}};
+	static const struct resolve_obj odd[] = {{"x", 1, (enum ostate)7, 0, NULL}};
 	static const struct resolve_obj dup[] = {{"a", 1, ST_QUIT, 1, NULL},
 						 {"a", 2, ST_QUIT, 0, NULL}};
 
@@ -180,6 +181,8 @@ static void test_edges(void)
 	ok(over(NULL, 0, "lab", V_STOP, "*") == -ENOENT, "a glob in an empty namespace: ENOENT");
 	ok(over(bad, 1, "lab", V_STOP, "all") == -EINVAL && strstr(err, "out of range"),
 	   "an object's host out of range: EINVAL (%s)", err);
+	ok(over(odd, 1, "lab", V_STOP, "x") == -EINVAL && strstr(err, "state 7 is not a state"),
+	   "a state out of range: EINVAL before any lookup (%s)", err);
 	ok(over(dup, 2, "lab", V_FLUSH, "a") == 0 && r.nparts == 1 && r.parts[0].host == 1,
 	   "a name twice in the input (never, with claims): the first listed");
 	resolve_free(&r);
