@@ -236,6 +236,8 @@ int resolve(const struct resolve_host *hosts, size_t nhosts, const struct resolv
 	if ((unsigned)verb >= V_MAX)
 		return ctl_fail(err, errlen, "verb %d is not one of the lifecycle's", (int)verb);
 	for (size_t i = 0; i < nobjs; i++) {
+		if (!objs[i].name)
+			return ctl_fail(err, errlen, "object %zu of the input has no name", i);
 		if (objs[i].host >= nhosts)
 			return ctl_fail(err, errlen,
 					"%s: host index %zu is out of range (the namespace has %zu "

@@ -173,6 +173,7 @@ static void test_edges(void)
 {
 	static const struct resolve_obj bad[] = {{"x", 1, ST_QUIT, 3, NULL}};
 	static const struct resolve_obj odd[] = {{"x", 1, (enum ostate)7, 0, NULL}};
+	static const struct resolve_obj anon[] = {{NULL, 1, ST_QUIT, 0, NULL}};
 	static const struct resolve_obj dup[] = {{"a", 1, ST_QUIT, 1, NULL},
 						 {"a", 2, ST_QUIT, 0, NULL}};
 
@@ -183,6 +184,7 @@ static void test_edges(void)
 	   "an object's host out of range: EINVAL (%s)", err);
 	ok(over(odd, 1, "lab", V_STOP, "x") == -EINVAL && strstr(err, "state 7 is not a state"),
 	   "a state out of range: EINVAL before any lookup (%s)", err);
+	ok(over(anon, 1, "lab", V_STOP, "all") == -EINVAL, "an object without a name: EINVAL");
 	ok(over(dup, 2, "lab", V_FLUSH, "a") == 0 && r.nparts == 1 && r.parts[0].host == 1,
 	   "a name twice in the input (never, with claims): the first listed");
 	resolve_free(&r);
