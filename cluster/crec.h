@@ -278,6 +278,18 @@ void crec_top_free(struct crec_top *t);
 void crec_top_begin(struct sbuf *out);
 void crec_top_row(struct sbuf *out, uint64_t id, const char *figures);
 
+/* Frees what a read of any kind allocated, by the pointer's type: crec_obj_free and the
+ * others, or nothing for a kind that allocates nothing (for code over every kind). */
+static inline void crec_nothing_to_free(const void *p) { (void)p; }
+#define CREC_FREE(o)                                                                               \
+	_Generic((o), struct crec_top *                                                            \
+		 : crec_top_free, struct crec_obj *                                                \
+		 : crec_obj_free, struct crec_ns *                                                 \
+		 : crec_ns_free, struct crec_cmd *                                                 \
+		 : crec_cmd_free, struct crec_intent *                                             \
+		 : crec_intent_free, default                                                       \
+		 : crec_nothing_to_free)(o)
+
 /* The errnos an answer carries, by name ("EBUSY") and back: NULL / 0 for one not in the
  * table. A reader refuses an errno= it does not know (a newer vmfs's answer reads as absent,
  * never as a wrong errno). */

@@ -16,16 +16,6 @@
 #include "cluster/crec.h"
 #include "ctl/params.h"
 
-static void nothing(void *p) { (void)p; }
-#define RELEASE(o)                                                                                 \
-	_Generic((o), struct crec_top *                                                            \
-		 : crec_top_free, struct crec_obj *                                                \
-		 : crec_obj_free, struct crec_ns *                                                 \
-		 : crec_ns_free, struct crec_cmd *                                                 \
-		 : crec_cmd_free, struct crec_intent *                                             \
-		 : crec_intent_free, default                                                       \
-		 : nothing)(o)
-
 /* Reads text as kind into a fresh struct, writes it to b: the reader's result. */
 #define ONE(kind)                                                                                  \
 	static int one_##kind(const char *text, size_t len, struct sbuf *b)                        \
@@ -35,7 +25,7 @@ static void nothing(void *p) { (void)p; }
 		int r = crec_##kind##_read(text, len, &o, err, sizeof(err));                       \
 		if (!r)                                                                            \
 			crec_##kind##_write(&o, b);                                                \
-		RELEASE(&o);                                                                       \
+		CREC_FREE(&o);                                                                     \
 		return r;                                                                          \
 	}
 ONE(layout)

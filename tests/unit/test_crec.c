@@ -22,16 +22,6 @@ static int zeroed(const void *p, size_t n)
 typedef int (*rt_fn)(const char *text, size_t len, struct sbuf *b, unsigned *unknown, int *zero,
 		     char *err, size_t errlen);
 
-static void nothing_to_free(void *p) { (void)p; }
-#define RELEASE(o)                                                                                 \
-	_Generic((o), struct crec_top *                                                            \
-		 : crec_top_free, struct crec_obj *                                                \
-		 : crec_obj_free, struct crec_ns *                                                 \
-		 : crec_ns_free, struct crec_cmd *                                                 \
-		 : crec_cmd_free, struct crec_intent *                                             \
-		 : crec_intent_free, default                                                       \
-		 : nothing_to_free)(o)
-
 #define RT(kind)                                                                                   \
 	static int rt_##kind(const char *text, size_t len, struct sbuf *b, unsigned *unknown,      \
 			     int *zero, char *err, size_t errlen)                                  \
@@ -44,7 +34,7 @@ static void nothing_to_free(void *p) { (void)p; }
 			return r;                                                                  \
 		*unknown = o.unknown;                                                              \
 		crec_##kind##_write(&o, b);                                                        \
-		RELEASE(&o);                                                                       \
+		CREC_FREE(&o);                                                                     \
 		return 0;                                                                          \
 	}
 RT(layout)
