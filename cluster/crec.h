@@ -292,7 +292,7 @@ static inline void crec_nothing_to_free(const void *p) { (void)p; }
 
 /* The errnos an answer carries, by name ("EBUSY") and back: NULL / 0 for one not in the
  * table. A reader refuses an errno= it does not know (a newer vmfs's answer reads as absent,
- * never as a wrong errno). */
+ * never as a wrong errno); the writer writes one not in the table as EIO. */
 const char *crec_errno_name(int err);
 int crec_errno_num(const char *name);
 #endif

@@ -500,6 +500,19 @@ static void errnos(void)
 		all &= crec_errno_num(crec_errno_name(used[i]) ?: "") == used[i];
 	ok(all, "errno: every errno the errno rule names maps both ways");
 	ok(crec_errno_num("ENOTSUP") == ENOTSUP, "errno: ENOTSUP read");
+	int named = 0, back = 1;
+	for (int e = 1; e < 200; e++)
+		if (crec_errno_name(e)) {
+			named++;
+			back &= crec_errno_num(crec_errno_name(e)) == e;
+		}
+	ok(named >= 50 && back, "errno: each of the %d in the table maps back to itself", named);
+	struct crec_ans a = {.state = CREC_ANS_DONE, .err = 9999};
+	struct sbuf b = {0};
+	crec_ans_write(&a, &b);
+	sb_puts(&b, "");
+	is_str(b.p, "v=1\nstate=done\nerrno=EIO\n", "errno: one not in the table is written EIO");
+	sb_free(&b);
 	ok(!crec_errno_name(0) && !crec_errno_name(-1) && !crec_errno_num("") &&
 	       !crec_errno_num("ebusy"),
 	   "errno: 0, negatives and lowercase are not in the table");
