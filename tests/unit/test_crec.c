@@ -202,6 +202,7 @@ static const struct refusal {
     {"obj", "type", "vm", "not one of kvm, container"},
     {"obj", "state", "FOO", "is not a state"},
     {"obj", "since", "x", "not a number"},
+    {"obj", "started", "253402300800", "out of range"},
     {"obj", "pid", "0", "out of range"},
     {"obj", "error", "a\tb", "control byte"},
     {"obj", "intent", "h1.3", "HOST.RUN.SEQ"},
@@ -270,8 +271,32 @@ static const struct refusal {
     {"forgotten", "by", "", "cannot be empty"},
 };
 
+/* key's family: "nic.", "cfg." or a top row's id stand for all of their kind */
+static int same_family(const char *kind, const char *a, const char *b)
+{
+	if (!strcmp(kind, "top"))
+		return 1;
+	if (!strncmp(a, "nic.", 4) || !strncmp(a, "cfg.", 4))
+		return !strncmp(a, b, 4);
+	return !strcmp(a, b);
+}
+
 static void field_refusals(void)
 {
+	int every = 1;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		for (const char *s = strchr(kinds[i].good, '\n') + 1; *s; s = strchr(s, '\n') + 1) {
+			char key[64];
+			int found = 0;
+			snprintf(key, sizeof(key), "%.*s", (int)(strchr(s, '=') - s), s);
+			for (size_t j = 0; j < ARRAY_SIZE(refusals); j++)
+				found |= !strcmp(refusals[j].kind, kinds[i].name) &&
+					 same_family(kinds[i].name, key, refusals[j].key);
+			if (!found)
+				printf("# no refusal for %s's %s\n", kinds[i].name, key);
+			every &= found;
+		}
+	ok(every, "every field of every kind has a refusal below");
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
 		const struct refusal *f = &refusals[i];
 		const struct kind *k = kind_of(f->kind);
