@@ -8,9 +8,9 @@
  * the words of store_parse ("line 4: state: \"FOO\" is not a state ..."). Within v=1 a key
  * the reader does not know is ignored and counted in out->unknown (a newer vmfs added it: the
  * caller logs once per kind). Fields marked "optional" may be absent (zero, "" or NULL);
- * the others are required. Writers write v=1, then the fields in the order listed, an
- * optional one only when set; they do not check (write what a reader of yours takes back);
- * the sbuf's oom says if an append failed.
+ * the others are required. Writers write v=1, then the fields in the order listed (an
+ * object's nic.N and cfg.PARAM last), an optional one only when set; they do not check
+ * (give them what a reader takes back); the sbuf's oom says if an append failed.
  *
  * Reader results: 0; -EINVAL (not a record of this kind); -EFBIG (longer than the kind's
  * limit); -EPROTONOSUPPORT (v is not 1: "written by a newer vmfs (v=2)", treated as
