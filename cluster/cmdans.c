@@ -6,45 +6,8 @@
 #include <string.h>
 
 #include "cluster/cmdans.h"
+#include "cluster/crec.h"
 #include "ctl/util.h"
-
-/* What vmfs answers with. ENOTSUP is EOPNOTSUPP on Linux: one row. */
-static const struct {
-	int e;
-	const char *name;
-} errnos[] = {
-#define E(x)                                                                                       \
-	{                                                                                          \
-		x, #x                                                                              \
-	}
-    E(EPERM),		E(ENOENT),     E(ESRCH),      E(EINTR),	       E(EIO),
-    E(E2BIG),		E(EBADF),      E(EAGAIN),     E(ENOMEM),       E(EACCES),
-    E(EBUSY),		E(EEXIST),     E(EXDEV),      E(ENODEV),       E(ENOTDIR),
-    E(EISDIR),		E(EINVAL),     E(EMFILE),     E(EFBIG),	       E(ENOSPC),
-    E(EROFS),		E(EPIPE),      E(ERANGE),     E(ENAMETOOLONG), E(ENOSYS),
-    E(ENOTEMPTY),	E(ELOOP),      E(ENODATA),    E(EPROTO),       E(EMSGSIZE),
-    E(EPROTONOSUPPORT), E(EOPNOTSUPP), E(EADDRINUSE), E(ECONNABORTED), E(ECONNRESET),
-    E(ENOTCONN),	E(ETIMEDOUT),  E(EHOSTDOWN),  E(EHOSTUNREACH), E(ESTALE),
-    E(EDQUOT),		E(ECANCELED),
-#undef E
-};
-#define NERRNOS (sizeof errnos / sizeof errnos[0])
-
-const char *cmdans_errno_name(int e)
-{
-	for (size_t i = 0; i < NERRNOS; i++)
-		if (errnos[i].e == e)
-			return errnos[i].name;
-	return NULL;
-}
-
-int cmdans_errno_value(const char *name)
-{
-	for (size_t i = 0; name && i < NERRNOS; i++)
-		if (strcmp(errnos[i].name, name) == 0)
-			return errnos[i].e;
-	return 0;
-}
 
 /* The command's word in "ok: start 19" and "19 started"; launch answers as it does on one
  * host ("ok: launched 30"). */
@@ -178,7 +141,7 @@ void cmdans_line(const struct hostans *a, const char *verb, struct sbuf *out)
 		return;
 	case HA_REFUSED:
 		e = hostans_errno(a);
-		name = cmdans_errno_name(e);
+		name = crec_errno_name(e);
 		clean(a->reason, sizeof a->reason, why, sizeof why);
 		if (name)
 			sb_printf(out, "%s: %s: %s\n", host, name, *why ? why : strerror(e));

@@ -73,11 +73,6 @@ void cmdans_line(const struct hostans *a, const char *verb, struct sbuf *out);
 int cmdans_render(const struct hostans *a, size_t n, const char *const *hosts, size_t nhosts,
 		  const char *verb, struct sbuf *out);
 
-/* Errno names both ways, for the errnos vmfs answers with ("EBUSY" <-> EBUSY). The name of
- * an errno outside the table is NULL; a name outside it is 0 (an answer record naming it is
- * refused by its reader). */
-const char *cmdans_errno_name(int e);
-int cmdans_errno_value(const char *name);
 
 /* A command's id, HEAD.RUN.SEQ: the head's name, its run (state/ids' start number) and a
  * counter. Unique without coordination; the key P/cmd/H/ID. The head is a vmfs name (it may

@@ -268,7 +268,7 @@ const char *crec_errno_name(int err)
 
 int crec_errno_num(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(errnos); i++)
+	for (size_t i = 0; name && i < ARRAY_SIZE(errnos); i++)
 		if (!strcmp(errnos[i].name, name))
 			return errnos[i].e;
 	return 0;

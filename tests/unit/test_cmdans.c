@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/cmdans.h"
+#include "cluster/crec.h"
 #include "tests/unit/tap.h"
 
 #define LEN(a) (sizeof a / sizeof a[0])
@@ -309,19 +310,19 @@ static void test_errno_names(void)
 					EFBIG,	    ENOTCONN, ETIMEDOUT, EHOSTDOWN,    EPROTO,
 					EOPNOTSUPP, ENOTSUP,  ESTALE,	 ENAMETOOLONG, ECANCELED};
 	for (size_t i = 0; i < LEN(vmfs_uses); i++) {
-		const char *n = cmdans_errno_name(vmfs_uses[i]);
-		ok(n && cmdans_errno_value(n) == vmfs_uses[i], "%s <-> %d both ways",
+		const char *n = crec_errno_name(vmfs_uses[i]);
+		ok(n && crec_errno_num(n) == vmfs_uses[i], "%s <-> %d both ways",
 		   n ? n : "(none)", vmfs_uses[i]);
 	}
-	is_str(cmdans_errno_name(EBUSY), "EBUSY", "EBUSY's name");
-	ok(cmdans_errno_value("EBUSY") == 16, "EBUSY is 16");
-	ok(cmdans_errno_value("ebusy") == 0, "names are exact: lower case is unknown");
-	ok(cmdans_errno_value("EBUSY ") == 0 && cmdans_errno_value("") == 0 &&
-	       cmdans_errno_value(NULL) == 0,
+	is_str(crec_errno_name(EBUSY), "EBUSY", "EBUSY's name");
+	ok(crec_errno_num("EBUSY") == 16, "EBUSY is 16");
+	ok(crec_errno_num("ebusy") == 0, "names are exact: lower case is unknown");
+	ok(crec_errno_num("EBUSY ") == 0 && crec_errno_num("") == 0 &&
+	       crec_errno_num(NULL) == 0,
 	   "junk, empty, NULL: 0");
-	ok(cmdans_errno_value("ENOTSUP") == 0, "ENOTSUP is spelled EOPNOTSUPP (same number)");
-	ok(cmdans_errno_name(0) == NULL && cmdans_errno_name(-16) == NULL &&
-	       cmdans_errno_name(4000) == NULL,
+	ok(crec_errno_num("ENOTSUP") == 0, "ENOTSUP is spelled EOPNOTSUPP (same number)");
+	ok(crec_errno_name(0) == NULL && crec_errno_name(-16) == NULL &&
+	       crec_errno_name(4000) == NULL,
 	   "0, negative, unknown: no name");
 }
 
