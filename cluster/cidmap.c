@@ -125,8 +125,10 @@ void cidmap_drop_ns(struct cidmap *m, uint64_t local)
 	size_t a = obj_pos(m, local, 0), b = obj_pos(m, local, UINT64_MAX);
 	if (b < m->nobj && m->obj[b].lns == local && m->obj[b].local == UINT64_MAX)
 		b++;
-	memmove(&m->obj[a], &m->obj[b], (m->nobj - b) * sizeof(*m->obj));
-	m->nobj -= b - a;
+	if (b > a) {
+		memmove(&m->obj[a], &m->obj[b], (m->nobj - b) * sizeof(*m->obj));
+		m->nobj -= b - a;
+	}
 }
 
 void cidmap_render(const struct cidmap *m, struct sbuf *out)
@@ -237,7 +239,7 @@ static int consistent(const struct cidmap *m, char *err, size_t errlen)
 				     (unsigned long long)m->obj[i].local,
 				     (unsigned long long)m->obj[i].lns);
 	}
-	if (!r)
+	if (!r && m->nobj)
 		qsort(c, m->nobj, sizeof(*c), cid_cmp);
 	for (size_t i = 1; i < m->nobj && !r; i++)
 		if (!cid_cmp(&c[i - 1], &c[i]))
