@@ -62,6 +62,8 @@ struct cpub {
 	struct ptop *tops;
 	size_t ntops;
 	char *info; /* the P/h/H/info etcd holds, NULL: none yet */
+	bool probed; /* QEMU was asked its version and machines (once) */
+	char qemu[CREC_QEMU_MAX + 1], machine[CREC_MACHINE_MAX + 1];
 	bool read;    /* this host's records were read back from etcd */
 	bool checked; /* the claims of every local object were looked at once */
 	/* the loop's side */

@@ -10,6 +10,7 @@
 
 #include "cluster/cpub.h"
 #include "cluster/cpub_int.h"
+#include "cluster/cqemu.h"
 #include "etcd/client.h"
 
 /* A transaction's worth of puts; bytes bounded far below etcd's 1.5 MiB request limit (a
@@ -197,8 +198,11 @@ static int put_tops(struct cpub *p, const struct psnap *s, struct batch *b, stru
 
 static int put_info(struct cpub *p, const struct psnap *s, struct batch *b, struct err *e)
 {
+	struct crec_hinfo h = s->info;
+	snprintf(h.qemu, sizeof(h.qemu), "%s", p->qemu);
+	snprintf(h.machine, sizeof(h.machine), "%s", p->machine);
 	struct sbuf text = {0};
-	crec_hinfo_write(&s->info, &text);
+	crec_hinfo_write(&h, &text);
 	if (!differs(p->info, &text)) {
 		sb_free(&text);
 		return 0;
@@ -215,6 +219,13 @@ static int put_info(struct cpub *p, const struct psnap *s, struct batch *b, stru
 int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 {
 	int r;
+	if (!p->probed) {
+		char why[300];
+		if (cqemu_probe(p->qemu, sizeof(p->qemu), p->machine, sizeof(p->machine), why,
+				sizeof(why)))
+			cpub_say(p, 0, "this host's info has no QEMU version nor machines: %s", why);
+		p->probed = true;
+	}
 	if (!p->read && (r = cns_read_back(p, e)))
 		return r;
 	p->read = true;

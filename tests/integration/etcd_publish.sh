@@ -51,6 +51,13 @@ ok "this host's info is published" wait_for 3 has "$P/h/$H/info"
 like "$(val "$P/h/$H/info")" "^v=1
 cpus=$(nproc)
 " "with its cpus"
+if command -v qemu-system-x86_64 >/dev/null; then
+	qv=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([0-9.]*\).*/\1/p')
+	is "$(field "$P/h/$H/info" qemu)" "$qv" "its QEMU's version"
+	like " $(field "$P/h/$H/info" machine) " " pc " "and QEMU's machine types"
+else
+	ok "no QEMU: host/log says the info has none" grep -q "cluster: this host's info has no QEMU version" "$M/host/log"
+fi
 
 "$XWRITE" "$D/ctl" "launch container c[1-3]"
 ok "3 containers launched: 3 claims" wait_for 3 has "$P/name/1/c3"
