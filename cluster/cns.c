@@ -283,7 +283,7 @@ static int claim_ns(struct cpub *p, const struct psnap_ns *sn, uint64_t *cns, st
 			r = crec_ns_read(kv.value, kv.value_len, &n, why, sizeof(why));
 			etcd_kv_free(&kv);
 			if (r)
-				return err_set(e, -r, "%s: %s", nkey, why);
+				return err_set(e, EBADMSG, "%s: %s", nkey, why);
 			*cns = n.id;
 			crec_ns_free(&n);
 			return 0;
@@ -298,7 +298,7 @@ static int claim_ns(struct cpub *p, const struct psnap_ns *sn, uint64_t *cns, st
 			rev = kv.mod_revision;
 			etcd_kv_free(&kv);
 			if (r)
-				return err_set(e, -r, "%s: %s", ckey, why);
+				return err_set(e, EBADMSG, "%s: %s", ckey, why);
 			next = nx.next;
 		}
 		if (next > NS_ID_MAX)
@@ -450,7 +450,7 @@ static int claim_chunk(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 	int64_t rev = kv.mod_revision;
 	etcd_kv_free(&kv);
 	if (r)
-		return err_set(e, -r, "%s: %s", nkey, why);
+		return err_set(e, EBADMSG, "%s: %s", nkey, why);
 	if (ns.id != cns) {
 		crec_ns_free(&ns);
 		cidmap_drop_ns(&p->map, sn->local);
@@ -546,40 +546,61 @@ static int settle(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 	return r;
 }
 
+/* A fault of one namespace's keys (a peer's value this vmfs cannot read, its ids used up, a
+ * race lost too often) leaves that namespace unpublished, said once until it is published,
+ * and the others go on (1); etcd's own failures fail the pass (r as it is). */
+static int ns_fault(struct cpub *p, const struct psnap_ns *sn, int r, struct err *e)
+{
+	struct ptop *t = top_of(p, sn->local, true);
+	if (r != -EBADMSG && r != -ENOSPC && r != -EAGAIN) {
+		if (!r && t)
+			t->said = false;
+		return r;
+	}
+	if (t && !t->said)
+		cpub_say(p, sn->local,
+			 "ns %s is not published in the cluster: %s (looked at again when something changes)",
+			 sn->name, e->why);
+	if (t)
+		t->said = true;
+	return 1;
+}
+
 int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e)
 {
 	const struct psnap_obj **todo = s->nobj ? calloc(s->nobj, sizeof(*todo)) : NULL;
 	if (s->nobj && !todo)
 		return err_set(e, ENOMEM, "out of memory");
-	bool dirty = false;
+	bool dirty = false, all = true;
 	int r = 0;
 	size_t j = 0;
 	for (size_t i = 0; i < s->nns && !r; i++) {
 		const struct psnap_ns *sn = &s->ns[i];
 		uint64_t cns = cidmap_ns(&p->map, sn->local);
 		if (!cns) {
-			if ((r = claim_ns(p, sn, &cns, e)))
-				break;
-			if (cidmap_set_ns(&p->map, sn->local, cns)) {
+			if (!(r = claim_ns(p, sn, &cns, e)) && cidmap_set_ns(&p->map, sn->local, cns))
 				r = err_set(e, ENOMEM, "out of memory");
-				break;
-			}
-			dirty = true;
+			dirty |= !r;
 		}
 		size_t n = 0;
 		for (; j < s->nobj && s->obj[j].lns < sn->local; j++)
 			;
-		for (; j < s->nobj && s->obj[j].lns == sn->local; j++) {
+		for (; !r && j < s->nobj && s->obj[j].lns == sn->local; j++) {
 			const struct pobj *o = cpub_obj(p, sn->local, s->obj[j].local);
 			if (o && o->refused)
 				continue;
 			if (!p->checked || !cidmap_obj(&p->map, sn->local, s->obj[j].local))
 				todo[n++] = &s->obj[j];
 		}
-		r = settle(p, sn, cns, todo, n, &dirty, e);
+		if (!r)
+			r = settle(p, sn, cns, todo, n, &dirty, e);
+		if ((r = ns_fault(p, sn, r, e)) > 0) {
+			all = false;
+			r = 0;
+		}
 	}
 	free(todo);
-	if (!r)
+	if (!r && all)
 		p->checked = true;
 	return saved(p, dirty, r, e);
 }

@@ -48,6 +48,7 @@ struct ptop {
 	uint64_t lns;
 	char *published;
 	struct timespec at; /* when it was put (monotonic) */
+	bool said; /* why the namespace is not published was said */
 };
 
 struct cpub {
@@ -102,6 +103,8 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e);
 /* At the first pass: this host's records in etcd, to keep their since and not put them again;
  * records of objects this host no longer has are deleted (said). */
 int cns_read_back(struct cpub *p, struct err *e);
+/* The thread's entry of a local namespace's top (made if make), NULL if none (or no memory). */
+struct ptop *top_of(struct cpub *p, uint64_t lns, bool make);
 /* The thread's entry of a local object, NULL if none. */
 struct pobj *cpub_obj(struct cpub *p, uint64_t lns, uint64_t local);
 int cpub_obj_add(struct cpub *p, uint64_t lns, uint64_t local, const char *name,

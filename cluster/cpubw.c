@@ -26,7 +26,7 @@ struct batch {
 	size_t n, bytes;
 };
 
-static struct ptop *top_of(struct cpub *p, uint64_t lns, bool make)
+struct ptop *top_of(struct cpub *p, uint64_t lns, bool make)
 {
 	for (size_t i = 0; i < p->ntops; i++)
 		if (p->tops[i].lns == lns)

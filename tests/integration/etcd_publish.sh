@@ -137,6 +137,19 @@ ok "and c1's record says $(cat "$C/c1/state")" wait_for 3 field_is "$P/h/$H/o/1/
 ok "host/log says it publishes again" wait_for 3 grep -q "cluster: etcd takes what this host publishes again" "$M/host/log"
 is "$(grep -c "cluster: cannot publish" "$M/host/log")" 1 "one line when it went"
 
+# a value another host wrote that this vmfs cannot read: that namespace is not published,
+# said once, with the key and why (here a line cut short); the others go on
+ectl put "$P/ns/lab" "$(printf 'v=1\nid=x\n')" >/dev/null
+mkdir "$M/ns/lab"
+ok "P/ns/lab unreadable: host/log says ns lab is not published, and why" \
+	wait_for 3 grep -q "cluster: ns lab is not published in the cluster: $P/ns/lab: line 2 " "$M/host/log"
+ok "... and so does ns lab's log" wait_for 2 grep -q "cluster: ns lab is not published" "$M/ns/lab/log"
+"$XWRITE" "$D/ctl" "launch container c5"
+ok "ns default is still published: c5 is claimed" wait_for 3 has "$P/name/1/c5"
+is "$(grep -c "ns lab is not published" "$M/host/log")" 1 "said once"
+is "$(val "$P/ns/lab")" "$(printf 'v=1\nid=x')" "the peer's value is left as it was"
+rmdir "$M/ns/lab"
+
 # a restart: the claims are looked at again, the records read back, nothing put again
 modrev() { ectl get "$1" -w fields | sed -n 's/^"ModRevision" : //p'; }
 K2=$P/h/$H/o/1/${ID[c2]}
