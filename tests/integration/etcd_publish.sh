@@ -97,6 +97,17 @@ ok "flush c3" "$XWRITE" "$D/ctl" "flush c3"
 ok "c3 flushed: its claim goes" wait_for 2 hasnt "$P/name/1/c3"
 ok "and its record" wait_for 2 hasnt "$P/h/$H/o/1/${ID[c3]}"
 
+# more objects than one transaction takes (128 operations): claimed and removed in chunks
+count_is() { [ "$(ectl get --prefix --keys-only "$2" | grep -c .)" = "$1" ]; } # count_is N PREFIX
+"$XWRITE" "$D/ctl" "launch container k[1-300]"
+ok "launch container k[1-300]: 300 claims" wait_for 5 count_is 300 "$P/name/1/k"
+is "$(ectl get --prefix --print-value-only "$P/name/1/" | grep -c '^id=')" \
+	"$(ectl get --prefix --print-value-only "$P/name/1/" | grep '^id=' | sort -u | wc -l)" "every claim's id is its own"
+ok "and 302 records (c1 c2 too)" wait_for 5 count_is 302 "$P/h/$H/o/1/"
+for i in $(seq 300); do rmdir "$C/k$i"; done
+ok "all removed: their claims go" wait_for 5 count_is 0 "$P/name/1/k"
+ok "and their records" wait_for 5 count_is 2 "$P/h/$H/o/1/"
+
 # a second host that ran alone joins with objects of its own: d1 and d2 are claimed with ids
 # of the cluster's namespace; c2 is the first host's, so the second's c2 stays local
 unshare_vmfs2() {
