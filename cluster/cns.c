@@ -349,6 +349,15 @@ static int claim_ns(struct cpub *p, const struct psnap_ns *sn, uint64_t *cns, st
 		       sn->name, TRIES);
 }
 
+/* o's record is under cid, which is no longer its id: deleted at this pass (put_records). */
+static void orphan(struct pobj *o, uint64_t cns, uint64_t cid)
+{
+	o->stale_ns = cns;
+	o->stale = cid;
+	free(o->published);
+	o->published = NULL;
+}
+
 /* What a claim read back says of local object so: 0 absent (to claim), 1 settled (this
  * host's: its id mapped; another's: refused, said). *dirty when the map changed. */
 static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
@@ -363,8 +372,7 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 			cpub_say(p, so->lns, "%s: its claim (id %llu) is gone from the cluster: claimed again",
 				 so->rec.name, (unsigned long long)mapped);
 			cidmap_drop_obj(&p->map, so->lns, so->local);
-			free(o->published);
-			o->published = NULL;
+			orphan(o, cns, mapped);
 			*dirty = true;
 		}
 		return 0;
@@ -377,12 +385,15 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 		if (mapped != c.id) {
 			if (cidmap_set_obj(&p->map, so->lns, so->local, c.id))
 				return 1;
+			if (mapped)
+				orphan(o, cns, mapped);
 			*dirty = true;
 		}
 		return 1;
 	}
 	if (mapped) {
 		cidmap_drop_obj(&p->map, so->lns, so->local);
+		orphan(o, cns, mapped);
 		*dirty = true;
 	}
 	o->refused = true;

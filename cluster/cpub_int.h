@@ -42,6 +42,7 @@ struct pobj {
 	uint64_t since;
 	char *published; /* the record etcd holds (as this host wrote it), NULL: none */
 	bool refused;    /* its name is another host's: it stays local and unlisted */
+	uint64_t stale_ns, stale; /* a record of it under an id it no longer has, to delete */
 };
 /* ... and of one local namespace's top. */
 struct ptop {

@@ -17,7 +17,7 @@
  * value grows by a third in base64). */
 #define BATCH_BYTES (768u << 10)
 
-enum pput { PUT_REC, PUT_TOP, PUT_INFO };
+enum pput { PUT_REC, PUT_TOP, PUT_INFO, DEL_STALE };
 struct batch {
 	struct etcd_op op[ETCD_TXN_MAX];
 	char *key[ETCD_TXN_MAX], *val[ETCD_TXN_MAX];
@@ -47,7 +47,9 @@ static void taken(struct cpub *p, struct batch *b, size_t i)
 	char **slot = NULL;
 	struct pobj *o;
 	struct ptop *t;
-	if (b->kind[i] == PUT_REC && (o = cpub_obj(p, b->a[i], b->b[i])))
+	if (b->kind[i] == DEL_STALE && (o = cpub_obj(p, b->a[i], b->b[i])))
+		o->stale = 0;
+	else if (b->kind[i] == PUT_REC && (o = cpub_obj(p, b->a[i], b->b[i])))
 		slot = &o->published;
 	else if (b->kind[i] == PUT_TOP && (t = top_of(p, b->a[i], false))) {
 		slot = &t->published;
@@ -79,7 +81,8 @@ static int flush(struct cpub *p, struct batch *b, struct err *e)
 	return r;
 }
 
-/* Queues a put of key (built here) to text (taken); a full batch is sent first. */
+/* Queues a put of key (built here) to text (taken), or its delete (DEL_STALE: text empty); a
+ * full batch is sent first. */
 static int put(struct cpub *p, struct batch *b, const char *key, struct sbuf *text,
 	       enum pput kind, uint64_t x, uint64_t y, struct err *e)
 {
@@ -98,8 +101,8 @@ static int put(struct cpub *p, struct batch *b, const char *key, struct sbuf *te
 		return err_set(e, ENOMEM, "out of memory");
 	}
 	b->val[i] = text->p;
-	b->op[i] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = b->key[i], .value = text->p,
-				    .len = text->len};
+	b->op[i] = (struct etcd_op){.kind = kind == DEL_STALE ? ETCD_OP_DELETE : ETCD_OP_PUT,
+				    .key = b->key[i], .value = text->p, .len = text->len};
 	b->kind[i] = kind;
 	b->a[i] = x;
 	b->b[i] = y;
@@ -123,6 +126,15 @@ static int put_records(struct cpub *p, const struct psnap *s, struct batch *b, s
 		struct pobj *o = cpub_obj(p, so->lns, so->local);
 		if (!o && cpub_obj_add(p, so->lns, so->local, so->rec.name, &o))
 			return err_set(e, ENOMEM, "out of memory");
+		char key[CKEY_MAX + 1];
+		int r;
+		if (o->stale) {
+			struct sbuf none = {0};
+			if ((r = ckey_obj(key, sizeof(key), p->cluster, p->host, o->stale_ns, o->stale)) < 0)
+				return err_set(e, -r, "no key for object %s", so->rec.name);
+			if ((r = put(p, b, key, &none, DEL_STALE, so->lns, so->local, e)))
+				return r;
+		}
 		if (o->refused || !cns || !cid)
 			continue;
 		if (!o->since || o->state != so->rec.state) {
@@ -137,9 +149,7 @@ static int put_records(struct cpub *p, const struct psnap *s, struct batch *b, s
 			sb_free(&text);
 			continue;
 		}
-		char key[CKEY_MAX + 1];
-		int r = ckey_obj(key, sizeof(key), p->cluster, p->host, cns, cid);
-		if (r < 0) {
+		if ((r = ckey_obj(key, sizeof(key), p->cluster, p->host, cns, cid)) < 0) {
 			sb_free(&text);
 			return err_set(e, -r, "no key for object %s", so->rec.name);
 		}

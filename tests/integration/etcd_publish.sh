@@ -171,6 +171,18 @@ ok "restarted: c4's record is there" wait_for 3 has "$P/h/$H/o/1/$(field "$P/nam
 sleep 1
 is "$(modrev "$K2"),$(field "$K2" since)" "$rev,$since" "c2's record is not put again: the same revision and since"
 
+# a claim gone while this host was down (the map says c2 had it): claimed again with a new id,
+# the record under the old id deleted
+vmfs_stop
+ectl del "$P/name/1/c2" >/dev/null
+vmfs_start --images "$T/images" --conf "$T/vmfs.conf" || exit 1
+ok "c2's claim gone meanwhile: claimed again" wait_for 3 has "$P/name/1/c2"
+new=$(field "$P/name/1/c2" id)
+ok "with a new id ($new, was ${ID[c2]})" test "$new" -gt "${ID[c2]}"
+ok "its record under the new id" wait_for 3 has "$P/h/$H/o/1/$new"
+ok "the one under the old id is deleted" wait_for 3 hasnt "$K2"
+like "$(cat "$M/host/log")" "cluster: c2: its claim \(id ${ID[c2]}\) is gone from the cluster: claimed again" "host/log says so"
+
 # a damaged map is refused whole, with words, and kept
 kill_flush_all "$D"
 vmfs_stop
