@@ -20,6 +20,7 @@
 #include "vmfs/daemon.h"
 #include "vmfs/fuse.h"
 #include "vmfs/kinds.h"
+#include "cluster/cpub.h"
 #include "etcd/member.h"
 #include "mdns/mdns.h"
 #include "p9/door.h"
@@ -344,7 +345,7 @@ int main(int argc, char **argv)
 	struct fuse_cli fo = {0};
 	struct vmfs_conf conf;
 	struct vmfs v;
-	struct door doors[5]; /* web, 9p, etcd, FUSE, discovery */
+	struct door doors[6]; /* web, 9p, etcd, cluster publisher, FUSE, discovery */
 	size_t ndoors = 0;
 	char err[512];
 	int rc = 2, lockfd = -1;
@@ -380,7 +381,8 @@ int main(int argc, char **argv)
 	}
 	if (((*conf.p9 || *conf.p9_socket) &&
 	     p9_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) ||
-	    (*conf.etcd && member_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err)))) {
+	    (*conf.etcd && member_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) ||
+	    (*conf.etcd && cpub_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err)))) {
 		fprintf(stderr, "vmfs: %s\n", err);
 		doors_abandon(doors, ndoors - 1); /* the last one did not open */
 		vmfs_fini(&v);

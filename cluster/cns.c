@@ -1,0 +1,617 @@
+/* Cluster namespaces and claims (cluster/cpub_int.h): what the publisher's thread does so that
+ * each local namespace and object has its cluster id, and stops having one when it goes. The
+ * transactions are the design's ("Names and ids"): a namespace by P/ns/NAME absent and the
+ * counter P/next-ns-id unchanged; objects by their P/name/NSID/NAME absent and P/ns/NAME
+ * unchanged (its next-id hands out their ids), in chunks within etcd's 128 operations. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/cpub.h"
+#include "cluster/cpub_int.h"
+#include "etcd/client.h"
+
+#define TRIES 5           /* a transaction that lost a race is made again this often */
+#define CLAIM_CHUNK 120   /* objects a claim transaction takes (one compare and one put each) */
+
+static int obj_pos_cmp(const struct pobj *o, uint64_t lns, uint64_t local)
+{
+	if (o->lns != lns)
+		return o->lns < lns ? -1 : 1;
+	return o->local < local ? -1 : o->local > local;
+}
+
+static size_t obj_pos(const struct cpub *p, uint64_t lns, uint64_t local)
+{
+	size_t lo = 0, hi = p->nobjs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (obj_pos_cmp(&p->objs[mid], lns, local) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct pobj *cpub_obj(struct cpub *p, uint64_t lns, uint64_t local)
+{
+	size_t i = obj_pos(p, lns, local);
+	return i < p->nobjs && !obj_pos_cmp(&p->objs[i], lns, local) ? &p->objs[i] : NULL;
+}
+
+int cpub_obj_add(struct cpub *p, uint64_t lns, uint64_t local, const char *name,
+		 struct pobj **out)
+{
+	size_t i = obj_pos(p, lns, local);
+	if (!(i < p->nobjs && !obj_pos_cmp(&p->objs[i], lns, local))) {
+		struct pobj *v = realloc(p->objs, (p->nobjs + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->objs = v;
+		memmove(&v[i + 1], &v[i], (p->nobjs - i) * sizeof(*v));
+		v[i] = (struct pobj){.lns = lns, .local = local};
+		p->nobjs++;
+	}
+	snprintf(p->objs[i].name, sizeof(p->objs[i].name), "%s", name);
+	*out = &p->objs[i];
+	return 0;
+}
+
+void cpub_obj_drop(struct cpub *p, uint64_t lns, uint64_t local)
+{
+	size_t i = obj_pos(p, lns, local);
+	if (i < p->nobjs && !obj_pos_cmp(&p->objs[i], lns, local)) {
+		free(p->objs[i].published);
+		memmove(&p->objs[i], &p->objs[i + 1], (p->nobjs - i - 1) * sizeof(*p->objs));
+		p->nobjs--;
+	}
+}
+
+static const struct psnap_obj *snap_find(const struct psnap *s, uint64_t lns, uint64_t local)
+{
+	size_t lo = 0, hi = s->nobj;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct psnap_obj *o = &s->obj[mid];
+		int c = o->lns != lns ? (o->lns < lns ? -1 : 1)
+				      : (o->local < local ? -1 : o->local > local);
+		if (!c)
+			return o;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool snap_has_ns(const struct psnap *s, uint64_t lns)
+{
+	for (size_t i = 0; i < s->nns; i++)
+		if (s->ns[i].local == lns)
+			return true;
+	return false;
+}
+
+static int save(struct cpub *p, struct err *e)
+{
+	int r = cidmap_save(p->statefd, &p->map);
+	return r ? err_set(e, -r, "cannot write STATE/cluster/" CIDMAP_FILE ": %s", strerror(-r)) : 0;
+}
+
+/* r, or the map's save's failure when r is 0 and the map changed */
+static int saved(struct cpub *p, bool dirty, int r, struct err *e)
+{
+	struct err se;
+	int sr = dirty ? save(p, &se) : 0;
+	if (sr && !r) {
+		*e = se;
+		r = sr;
+	}
+	return r;
+}
+
+static int txn(struct cpub *p, const struct etcd_cmp *cmp, size_t ncmp, const struct etcd_op *ok,
+	       size_t nok, const struct etcd_op *fail, size_t nfail, struct etcd_txn_result *res,
+	       struct err *e)
+{
+	*res = (struct etcd_txn_result){0};
+	return etcd_txn(p->c, cmp, ncmp, ok, nok, fail, nfail, res, e);
+}
+
+/* The claims of one object that went: its record always; its claim if it is still this
+ * host's with this id (its name known: it was seen in this run or read back). */
+static int unclaim(struct cpub *p, const struct cidmap_obj *mo, struct err *e)
+{
+	uint64_t cns = cidmap_ns(&p->map, mo->lns);
+	char rkey[CKEY_MAX + 1], ckey[CKEY_MAX + 1];
+	if (ckey_obj(rkey, sizeof(rkey), p->cluster, p->host, cns, mo->cid) < 0)
+		return err_set(e, EINVAL, "no key for object %llu", (unsigned long long)mo->cid);
+	const struct pobj *po = cpub_obj(p, mo->lns, mo->local);
+	struct etcd_op ops[2] = {{.kind = ETCD_OP_DELETE, .key = rkey}};
+	struct etcd_cmp cmp = {0};
+	size_t nops = 1, ncmp = 0;
+	struct etcd_kv kv = {0};
+	bool found = false;
+	int r;
+	if (po && ckey_claim(ckey, sizeof(ckey), p->cluster, cns, po->name) >= 0) {
+		if ((r = etcd_get(p->c, ckey, &kv, &found, e)))
+			return r;
+		struct crec_claim c;
+		char why[300];
+		if (found && !crec_claim_read(kv.value, kv.value_len, &c, why, sizeof(why)) &&
+		    !strcmp(c.host, p->host) && c.id == mo->cid) {
+			cmp = (struct etcd_cmp){.key = ckey, .target = ETCD_MOD, .num = kv.mod_revision};
+			ncmp = 1;
+			ops[nops++] = (struct etcd_op){.kind = ETCD_OP_DELETE, .key = ckey};
+		}
+	} else {
+		cpub_say(p, mo->lns,
+			 "object %llu of cluster namespace %llu is gone here; its name is not known, so its claim is left",
+			 (unsigned long long)mo->cid, (unsigned long long)cns);
+	}
+	struct etcd_txn_result res;
+	r = txn(p, &cmp, ncmp, ops, nops, ops, 1, &res, e);
+	etcd_txn_result_free(&res);
+	if (found)
+		etcd_kv_free(&kv);
+	return r;
+}
+
+int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
+{
+	int r = 0;
+	bool dirty = false;
+	for (size_t i = 0; i < p->map.nobj && !r;) {
+		struct cidmap_obj mo = p->map.obj[i];
+		if (snap_find(s, mo.lns, mo.local)) {
+			i++;
+			continue;
+		}
+		if (!(r = unclaim(p, &mo, e))) {
+			cidmap_drop_obj(&p->map, mo.lns, mo.local);
+			cpub_obj_drop(p, mo.lns, mo.local);
+			dirty = true;
+		}
+	}
+	/* objects never claimed (refused) that went */
+	for (size_t i = 0; i < p->nobjs;)
+		if (!snap_find(s, p->objs[i].lns, p->objs[i].local))
+			cpub_obj_drop(p, p->objs[i].lns, p->objs[i].local);
+		else
+			i++;
+	/* a namespace removed here: its top goes; the cluster's namespace stays (other hosts
+	 * may hold objects in it: removing it is a cluster-wide rmdir, a later step's) */
+	for (size_t i = 0; i < p->map.nns && !r;) {
+		uint64_t lns = p->map.ns[i].local, cns = p->map.ns[i].cid;
+		char key[CKEY_MAX + 1];
+		if (snap_has_ns(s, lns) || ckey_top(key, sizeof(key), p->cluster, p->host, cns) < 0) {
+			i++;
+			continue;
+		}
+		if ((r = etcd_delete(p->c, key, false, NULL, e)))
+			break;
+		for (size_t t = 0; t < p->ntops; t++)
+			if (p->tops[t].lns == lns) {
+				free(p->tops[t].published);
+				p->tops[t] = p->tops[--p->ntops];
+				break;
+			}
+		cidmap_drop_ns(&p->map, lns);
+		dirty = true;
+	}
+	return saved(p, dirty, r, e);
+}
+
+/* The map's objects by cluster ids, to find whose a record read back is. */
+struct rev {
+	uint64_t cns, cid, lns, local;
+};
+
+static int rev_cmp(const void *a, const void *b)
+{
+	const struct rev *x = a, *y = b;
+	if (x->cns != y->cns)
+		return x->cns < y->cns ? -1 : 1;
+	return x->cid < y->cid ? -1 : x->cid > y->cid;
+}
+
+int cns_read_back(struct cpub *p, struct err *e)
+{
+	char pre[CKEY_MAX + 8];
+	int n = ckey_host_prefix(pre, sizeof(pre) - 2, p->cluster, p->host);
+	if (n < 0)
+		return err_set(e, -n, "host %s: no key prefix", p->host);
+	strcat(pre, "o/");
+	struct rev *rv = p->map.nobj ? calloc(p->map.nobj, sizeof(*rv)) : NULL;
+	if (p->map.nobj && !rv)
+		return err_set(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->map.nobj; i++)
+		rv[i] = (struct rev){cidmap_ns(&p->map, p->map.obj[i].lns), p->map.obj[i].cid,
+				     p->map.obj[i].lns, p->map.obj[i].local};
+	if (p->map.nobj)
+		qsort(rv, p->map.nobj, sizeof(*rv), rev_cmp);
+	struct etcd_kvs kvs = {0};
+	int r = etcd_range_prefix(p->c, pre, &kvs, e);
+	for (size_t i = 0; !r && i < kvs.n; i++) {
+		struct ckey k;
+		if (ckey_parse(p->cluster, kvs.kv[i].key, &k) != CK_OBJ || strcmp(k.host, p->host))
+			continue;
+		struct rev want = {k.nsid, k.id, 0, 0};
+		const struct rev *m =
+			rv ? bsearch(&want, rv, p->map.nobj, sizeof(*rv), rev_cmp) : NULL;
+		if (!m) {
+			if (!(r = etcd_delete(p->c, kvs.kv[i].key, false, NULL, e)))
+				cpub_say(p, 0, "%s: the record of no object of this host: deleted",
+					 kvs.kv[i].key);
+			continue;
+		}
+		struct crec_obj rec;
+		char why[300];
+		struct pobj *o;
+		if (crec_obj_read(kvs.kv[i].value, kvs.kv[i].value_len, &rec, why, sizeof(why)))
+			continue; /* put again whole at this pass */
+		if (!cpub_obj_add(p, m->lns, m->local, rec.name, &o)) {
+			o->state = rec.state;
+			o->since = rec.since;
+			free(o->published);
+			o->published = strndup(kvs.kv[i].value, kvs.kv[i].value_len);
+		}
+		crec_obj_free(&rec);
+	}
+	etcd_kvs_free(&kvs);
+	free(rv);
+	return r;
+}
+
+/* P/ns/NAME's id, claiming it if the cluster has no such namespace. */
+static int claim_ns(struct cpub *p, const struct psnap_ns *sn, uint64_t *cns, struct err *e)
+{
+	char nkey[CKEY_MAX + 1], ckey[CKEY_MAX + 1], ikey[CKEY_MAX + 1], why[300];
+	if (ckey_ns(nkey, sizeof(nkey), p->cluster, sn->name) < 0 ||
+	    ckey_nextns(ckey, sizeof(ckey), p->cluster) < 0)
+		return err_set(e, EINVAL, "namespace %s: no key", sn->name);
+	for (int t = 0; t < TRIES; t++) {
+		struct etcd_kv kv;
+		bool found;
+		int r = etcd_get(p->c, nkey, &kv, &found, e);
+		if (r)
+			return r;
+		if (found) {
+			struct crec_ns n;
+			r = crec_ns_read(kv.value, kv.value_len, &n, why, sizeof(why));
+			etcd_kv_free(&kv);
+			if (r)
+				return err_set(e, EBADMSG, "%s: %s", nkey, why);
+			*cns = n.id;
+			crec_ns_free(&n);
+			return 0;
+		}
+		uint64_t next = 1;
+		int64_t rev = 0;
+		if ((r = etcd_get(p->c, ckey, &kv, &found, e)))
+			return r;
+		if (found) {
+			struct crec_nextns nx;
+			r = crec_nextns_read(kv.value, kv.value_len, &nx, why, sizeof(why));
+			rev = kv.mod_revision;
+			etcd_kv_free(&kv);
+			if (r)
+				return err_set(e, EBADMSG, "%s: %s", ckey, why);
+			next = nx.next;
+		}
+		if (next > NS_ID_MAX)
+			return err_set(e, ENOSPC, "the cluster has used all its %llu namespace ids",
+				       (unsigned long long)NS_ID_MAX);
+		if (ckey_nsid(ikey, sizeof(ikey), p->cluster, next) < 0)
+			return err_set(e, EINVAL, "namespace id %llu: no key", (unsigned long long)next);
+		char host[NAME_MAX_LEN + 1];
+		snprintf(host, sizeof(host), "%s", p->host);
+		struct crec_ns n = {.id = next, .hosts = &host, .nhosts = 1, .next_id = 1,
+				    .uid = sn->uid, .gid = sn->gid, .mode = sn->mode, .ctime = sn->ctime};
+		struct crec_nsid ni = {0};
+		snprintf(ni.name, sizeof(ni.name), "%s", sn->name);
+		struct crec_nextns nx = {.next = next + 1};
+		struct sbuf v[3] = {{0}};
+		crec_ns_write(&n, &v[0]);
+		crec_nsid_write(&ni, &v[1]);
+		crec_nextns_write(&nx, &v[2]);
+		const struct etcd_cmp cmp[] = {
+		    {.key = nkey, .target = ETCD_CREATE, .num = 0},
+		    {.key = ckey, .target = ETCD_MOD, .num = rev},
+		    {.key = ikey, .target = ETCD_CREATE, .num = 0},
+		};
+		const struct etcd_op ops[] = {
+		    {.kind = ETCD_OP_PUT, .key = nkey, .value = v[0].p, .len = v[0].len},
+		    {.kind = ETCD_OP_PUT, .key = ikey, .value = v[1].p, .len = v[1].len},
+		    {.kind = ETCD_OP_PUT, .key = ckey, .value = v[2].p, .len = v[2].len},
+		};
+		struct etcd_txn_result res;
+		r = sb_err(&v[0]) || sb_err(&v[1]) || sb_err(&v[2])
+			? err_set(e, ENOMEM, "out of memory")
+			: txn(p, cmp, 3, ops, 3, NULL, 0, &res, e);
+		bool won = !r && res.succeeded;
+		if (!r)
+			etcd_txn_result_free(&res);
+		for (int i = 0; i < 3; i++)
+			sb_free(&v[i]);
+		if (r)
+			return r;
+		if (won) {
+			*cns = next;
+			cpub_say(p, sn->local, "namespace %s claimed in cluster %s: id %llu", sn->name,
+				 p->cluster, (unsigned long long)next);
+			return 0;
+		}
+	}
+	return err_set(e, EAGAIN, "namespace %s: the cluster is busy making namespaces (%d tries)",
+		       sn->name, TRIES);
+}
+
+/* o's record is under cid, which is no longer its id: deleted at this pass (put_records). */
+static void orphan(struct pobj *o, uint64_t cns, uint64_t cid)
+{
+	o->stale_ns = cns;
+	o->stale = cid;
+	free(o->published);
+	o->published = NULL;
+}
+
+/* What a claim read back says of local object so: 0 absent (to claim), 1 settled (this
+ * host's: its id mapped; another's: refused, said). *dirty when the map changed. */
+static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
+		      const struct psnap_obj *so, const struct etcd_kvs *got, bool *dirty)
+{
+	struct pobj *o;
+	if (cpub_obj_add(p, so->lns, so->local, so->rec.name, &o))
+		return 1; /* out of memory: left for the next pass */
+	uint64_t mapped = cidmap_obj(&p->map, so->lns, so->local);
+	if (!got || !got->n) {
+		if (mapped) {
+			cpub_say(p, so->lns, "%s: its claim (id %llu) is gone from the cluster: claimed again",
+				 so->rec.name, (unsigned long long)mapped);
+			cidmap_drop_obj(&p->map, so->lns, so->local);
+			orphan(o, cns, mapped);
+			*dirty = true;
+		}
+		return 0;
+	}
+	struct crec_claim c;
+	char why[300];
+	const struct etcd_kv *kv = &got->kv[0];
+	int r = crec_claim_read(kv->value, kv->value_len, &c, why, sizeof(why));
+	if (!r && !strcmp(c.host, p->host)) {
+		if (mapped != c.id) {
+			if (cidmap_set_obj(&p->map, so->lns, so->local, c.id))
+				return 1;
+			if (mapped)
+				orphan(o, cns, mapped);
+			*dirty = true;
+		}
+		return 1;
+	}
+	if (mapped) {
+		cidmap_drop_obj(&p->map, so->lns, so->local);
+		orphan(o, cns, mapped);
+		*dirty = true;
+	}
+	o->refused = true;
+	if (r)
+		cpub_say(p, so->lns,
+			 "%s: its name is claimed in ns %s by a claim this vmfs cannot read (%s: %s): it stays local and is not listed in the cluster",
+			 so->rec.name, sn->name, kv->key, why);
+	else
+		cpub_say(p, so->lns,
+			 "%s: the name is held in ns %s by host %s (id %llu): this %s stays local and is not listed in the cluster; nothing is renamed or removed",
+			 so->rec.name, sn->name, c.host, (unsigned long long)c.id,
+			 otype_name(so->rec.type));
+	return 1;
+}
+
+/* The claims of todo[0..n) read in one transaction (a range each), and settled. Those still
+ * to claim are moved to the front: their count in *left. */
+static int look(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
+		const struct psnap_obj **todo, size_t n, size_t *left, bool *dirty, struct err *e)
+{
+	static __thread char keys[ETCD_TXN_MAX][CKEY_MAX + 1];
+	struct etcd_op ops[ETCD_TXN_MAX];
+	*left = 0;
+	for (size_t i = 0; i < n; i++) {
+		ckey_claim(keys[i], sizeof(keys[i]), p->cluster, cns, todo[i]->rec.name);
+		ops[i] = (struct etcd_op){.kind = ETCD_OP_RANGE, .key = keys[i]};
+	}
+	struct etcd_txn_result res;
+	int r = txn(p, NULL, 0, ops, n, NULL, 0, &res, e);
+	if (r)
+		return r;
+	if (res.nranges != n) {
+		etcd_txn_result_free(&res);
+		return err_set(e, EPROTO, "etcd answered %zu ranges for %zu", res.nranges, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!settle_one(p, sn, cns, todo[i], &res.ranges[i], dirty))
+			todo[(*left)++] = todo[i];
+	etcd_txn_result_free(&res);
+	return 0;
+}
+
+/* Claims todo[0..n) (all absent when looked at): one transaction, its ids from P/ns/NAME's
+ * next-id. 1: claimed; 0: a compare failed (looked at again by the caller). */
+static int claim_chunk(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
+		       const struct psnap_obj **todo, size_t n, bool *dirty, struct err *e)
+{
+	static __thread char keys[ETCD_TXN_MAX][CKEY_MAX + 1];
+	static __thread struct sbuf vals[ETCD_TXN_MAX];
+	char nkey[CKEY_MAX + 1], why[300];
+	if (ckey_ns(nkey, sizeof(nkey), p->cluster, sn->name) < 0)
+		return err_set(e, EINVAL, "namespace %s: no key", sn->name);
+	struct etcd_kv kv;
+	bool found;
+	int r = etcd_get(p->c, nkey, &kv, &found, e);
+	if (r)
+		return r;
+	if (!found) { /* removed from the cluster meanwhile: claimed again at the next pass */
+		cidmap_drop_ns(&p->map, sn->local);
+		*dirty = true;
+		return err_set(e, ENOENT, "%s is gone from the cluster", nkey);
+	}
+	struct crec_ns ns;
+	r = crec_ns_read(kv.value, kv.value_len, &ns, why, sizeof(why));
+	int64_t rev = kv.mod_revision;
+	etcd_kv_free(&kv);
+	if (r)
+		return err_set(e, EBADMSG, "%s: %s", nkey, why);
+	if (ns.id != cns) {
+		crec_ns_free(&ns);
+		cidmap_drop_ns(&p->map, sn->local);
+		*dirty = true;
+		return err_set(e, ESTALE, "%s has id %llu now, not %llu", nkey,
+			       (unsigned long long)ns.id, (unsigned long long)cns);
+	}
+	if (ns.next_id + n - 1 > OBJ_ID_MAX) {
+		crec_ns_free(&ns);
+		return err_set(e, ENOSPC, "ns %s has used all its object ids", sn->name);
+	}
+	struct etcd_cmp cmp[ETCD_TXN_MAX];
+	struct etcd_op ops[ETCD_TXN_MAX];
+	cmp[0] = (struct etcd_cmp){.key = nkey, .target = ETCD_MOD, .num = rev};
+	for (size_t i = 0; i < n; i++) {
+		ckey_claim(keys[i], sizeof(keys[i]), p->cluster, cns, todo[i]->rec.name);
+		struct crec_claim c = {.id = ns.next_id + i, .type = todo[i]->rec.type,
+				       .ctime = todo[i]->ctime};
+		snprintf(c.host, sizeof(c.host), "%s", p->host);
+		vals[i] = (struct sbuf){0};
+		crec_claim_write(&c, &vals[i]);
+		cmp[i + 1] = (struct etcd_cmp){.key = keys[i], .target = ETCD_VERSION, .num = 0};
+		ops[i] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = keys[i], .value = vals[i].p,
+					  .len = vals[i].len};
+	}
+	uint64_t first = ns.next_id;
+	ns.next_id += n;
+	bool listed = false;
+	for (size_t h = 0; h < ns.nhosts; h++)
+		listed |= !strcmp(ns.hosts[h], p->host);
+	char(*hosts)[NAME_MAX_LEN + 1] = NULL;
+	if (!listed) { /* a host that holds objects of a namespace is in its hosts */
+		hosts = calloc(ns.nhosts + 1, sizeof(*hosts));
+		if (hosts) {
+			memcpy(hosts, ns.hosts, ns.nhosts * sizeof(*hosts));
+			snprintf(hosts[ns.nhosts], sizeof(*hosts), "%s", p->host);
+			free(ns.hosts);
+			ns.hosts = hosts;
+			ns.nhosts++;
+		}
+	}
+	struct sbuf nv = {0};
+	crec_ns_write(&ns, &nv);
+	crec_ns_free(&ns);
+	ops[n] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = nkey, .value = nv.p, .len = nv.len};
+	bool oom = sb_err(&nv);
+	for (size_t i = 0; i < n; i++)
+		oom |= sb_err(&vals[i]) != 0;
+	struct etcd_txn_result res;
+	r = oom ? err_set(e, ENOMEM, "out of memory") : txn(p, cmp, n + 1, ops, n + 1, NULL, 0, &res, e);
+	bool won = !r && res.succeeded;
+	if (!r)
+		etcd_txn_result_free(&res);
+	sb_free(&nv);
+	for (size_t i = 0; i < n; i++)
+		sb_free(&vals[i]);
+	if (r)
+		return r;
+	if (!won)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (cidmap_set_obj(&p->map, todo[i]->lns, todo[i]->local, first + i))
+			return err_set(e, ENOMEM, "out of memory");
+	*dirty = true;
+	return 1;
+}
+
+/* The objects of one namespace to settle: looked at, then the absent ones claimed. */
+static int settle(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
+		  const struct psnap_obj **todo, size_t n, bool *dirty, struct err *e)
+{
+	int r = 0;
+	while (n && !r) {
+		size_t k = n < CLAIM_CHUNK ? n : CLAIM_CHUNK, left;
+		if ((r = look(p, sn, cns, todo, k, &left, dirty, e)))
+			break;
+		int t = 0;
+		while (left && (r = claim_chunk(p, sn, cns, todo, left, dirty, e)) == 0) {
+			if (++t == TRIES) {
+				r = err_set(e, EAGAIN, "ns %s: the cluster is busy claiming (%d tries)",
+					    sn->name, TRIES);
+				break;
+			}
+			/* lost a race: a name taken meanwhile, or the counter moved */
+			if ((r = look(p, sn, cns, todo, left, &left, dirty, e)))
+				break;
+		}
+		if (r > 0 || (!r && !left))
+			r = 0;
+		todo += k;
+		n -= k;
+	}
+	return r;
+}
+
+/* A fault of one namespace's keys (a peer's value this vmfs cannot read, its ids used up, a
+ * race lost too often) leaves that namespace unpublished, said once until it is published,
+ * and the others go on (1); etcd's own failures fail the pass (r as it is). */
+static int ns_fault(struct cpub *p, const struct psnap_ns *sn, int r, struct err *e)
+{
+	struct ptop *t = top_of(p, sn->local, true);
+	if (r != -EBADMSG && r != -ENOSPC && r != -EAGAIN) {
+		if (!r && t)
+			t->said = false;
+		return r;
+	}
+	if (t && !t->said)
+		cpub_say(p, sn->local,
+			 "ns %s is not published in the cluster: %s (looked at again when something changes)",
+			 sn->name, e->why);
+	if (t)
+		t->said = true;
+	return 1;
+}
+
+int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e)
+{
+	const struct psnap_obj **todo = s->nobj ? calloc(s->nobj, sizeof(*todo)) : NULL;
+	if (s->nobj && !todo)
+		return err_set(e, ENOMEM, "out of memory");
+	bool dirty = false, all = true;
+	int r = 0;
+	size_t j = 0;
+	for (size_t i = 0; i < s->nns && !r; i++) {
+		const struct psnap_ns *sn = &s->ns[i];
+		uint64_t cns = cidmap_ns(&p->map, sn->local);
+		if (!cns) {
+			if (!(r = claim_ns(p, sn, &cns, e)) && cidmap_set_ns(&p->map, sn->local, cns))
+				r = err_set(e, ENOMEM, "out of memory");
+			dirty |= !r;
+		}
+		size_t n = 0;
+		for (; j < s->nobj && s->obj[j].lns < sn->local; j++)
+			;
+		for (; !r && j < s->nobj && s->obj[j].lns == sn->local; j++) {
+			const struct pobj *o = cpub_obj(p, sn->local, s->obj[j].local);
+			if (o && o->refused)
+				continue;
+			if (!p->checked || !cidmap_obj(&p->map, sn->local, s->obj[j].local))
+				todo[n++] = &s->obj[j];
+		}
+		if (!r)
+			r = settle(p, sn, cns, todo, n, &dirty, e);
+		if ((r = ns_fault(p, sn, r, e)) > 0) {
+			all = false;
+			r = 0;
+		}
+	}
+	free(todo);
+	if (!r && all)
+		p->checked = true;
+	return saved(p, dirty, r, e);
+}

@@ -1,0 +1,36 @@
+/* What this host publishes in etcd (issue 18, step 4's first half; docs/cluster-design.md,
+ * "Keys" and "Names and ids"): with `etcd` in vmfs.conf, every local namespace is claimed as a
+ * cluster namespace (P/ns/NAME, P/nsid/ID; `default` is one for the whole cluster), every local
+ * object claimed (P/name/NSID/NAME, its id from the namespace's counter) and its record kept in
+ * P/h/H/o/NSID/ID as the object changes; P/h/H/top/NSID at most every 5 s and only when a
+ * figure changed; P/h/H/info at start and on change. The local id of each namespace and object
+ * and its cluster id are kept in STATE/cluster/ids (cluster/cidmap.h).
+ *
+ * etcd's calls block, so they run on a thread of the publisher's own with its own etcd handle;
+ * the loop hands it snapshots of the model and gets its log lines back (host/log: "cluster:
+ * ...", and the namespace's log for what concerns one). etcd down: what changed is published
+ * when it answers again (tried every second, said once each way); nothing of the host's own
+ * behaviour changes. A name another host holds leaves the object local and unlisted, said in
+ * both logs with that host's name: nothing is renamed or removed.
+ *
+ * Not here: the other hosts' records (the cache, cluster/ccache.c), inode numbers from cluster
+ * ids, removing a cluster namespace (a local rmdir only leaves it). */
+#ifndef VMFS_CLUSTER_CPUB_H
+#define VMFS_CLUSTER_CPUB_H
+#include <stddef.h>
+
+/* The cluster's name (the keys' prefix /vmfs/CLUSTER/) until vmfs.conf has a `cluster` key. */
+#define CPUB_CLUSTER "default"
+#define CPUB_RETRY_MS 1000 /* etcd did not take a pass: again after this */
+#define CPUB_TOP_S 5       /* a namespace's top is put at most this often */
+#define CPUB_TICK_MS 200   /* how often the loop looks whether the model changed */
+
+struct vmfs;
+struct vmfs_conf;
+struct door;
+
+/* Loads STATE/cluster/ids and fills out with the publisher's door (vmfs/door.h). -1 with the
+ * reason in err (a damaged map, etcd's options): the start fails, as with a bad key. */
+int cpub_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *out, char *err,
+		   size_t errlen);
+#endif

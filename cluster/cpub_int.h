@@ -1,0 +1,114 @@
+/* The publisher's parts (cluster/cpub.h): what the loop hands its thread, and what the thread
+ * keeps. cpub.c is the door and the loop's side (snapshots of the model), cpubw.c the thread's
+ * pass (records, top, info), cns.c the claims of namespaces and objects. */
+#ifndef VMFS_CLUSTER_CPUB_INT_H
+#define VMFS_CLUSTER_CPUB_INT_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/cidmap.h"
+#include "cluster/crec.h"
+#include "vmfs/threadlog.h"
+
+struct etcd;
+
+/* The model as the loop saw it at one moment: copies, so the thread never reads the model. */
+struct psnap_ns {
+	uint64_t local;
+	char name[NAME_MAX_LEN + 1];
+	uint64_t uid, gid, mode, ctime;
+};
+struct psnap_obj {
+	uint64_t lns, local;
+	uint64_t ctime;
+	struct crec_obj rec; /* since 0: the thread keeps when a state began */
+	char figures[CREC_FIGURES_MAX + 1]; /* its row of top */
+};
+struct psnap {
+	struct psnap_ns *ns; /* in local id order */
+	size_t nns;
+	struct psnap_obj *obj; /* in (lns, local) order */
+	size_t nobj;
+	struct crec_hinfo info;
+};
+void psnap_free(struct psnap *s);
+
+/* What the thread knows of one local object, in (lns, local) order. */
+struct pobj {
+	uint64_t lns, local;
+	char name[NAME_MAX_LEN + 1];
+	enum ostate state;
+	uint64_t since;
+	char *published; /* the record etcd holds (as this host wrote it), NULL: none */
+	bool refused;    /* its name is another host's: it stays local and unlisted */
+	uint64_t stale_ns, stale; /* a record of it under an id it no longer has, to delete */
+};
+/* ... and of one local namespace's top. */
+struct ptop {
+	uint64_t lns;
+	char *published;
+	struct timespec at; /* when it was put (monotonic) */
+	bool said; /* why the namespace is not published was said */
+};
+
+struct cpub {
+	struct vmfs *v;
+	struct etcd *c;
+	char cluster[64];
+	char host[NAME_MAX_LEN + 1];
+	int statefd;
+	struct cidmap map; /* the thread's, once it runs */
+	struct pobj *objs;
+	size_t nobjs;
+	struct ptop *tops;
+	size_t ntops;
+	char *info; /* the P/h/H/info etcd holds, NULL: none yet */
+	bool probed; /* QEMU was asked its version and machines (once) */
+	char qemu[CREC_QEMU_MAX + 1], machine[CREC_MACHINE_MAX + 1];
+	bool read;    /* this host's records were read back from etcd */
+	bool checked; /* the claims of every local object were looked at once */
+	/* the loop's side */
+	uint64_t changes; /* model_changes at the last snapshot */
+	struct timespec snap_at;
+	/* between them */
+	pthread_t th;
+	bool started;
+	struct threadlog tl; /* the thread's lines for host/log */
+	pthread_mutex_t lock; /* what follows */
+	pthread_cond_t cv;
+	bool stopping;
+	struct psnap *next; /* the newest snapshot not taken yet */
+	struct nsline { /* the thread's lines for namespaces' logs */
+		uint64_t lns;
+		char *text;
+	} *nslines;
+	size_t nnslines;
+};
+
+/* From the thread: a line for host/log and, if lns is not 0, for that namespace's log. */
+void cpub_say(struct cpub *p, uint64_t lns, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The thread's pass over one snapshot: 0 when all of it is in etcd, else -errno with the
+ * reason in e (etcd failed: the pass is made again later, from what is still to do). */
+int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e);
+
+/* cns.c. Every namespace of s gets its cluster id (claimed, or the one the cluster has), and
+ * every object of s not yet mapped its claim; a name another host holds leaves the object
+ * refused (said once). The map is saved when it changed. */
+int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e);
+/* The objects mapped but not in s (removed here): their records and claims go, and their
+ * entries. Namespaces no longer in s leave the map (the cluster's namespace stays). */
+int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e);
+/* At the first pass: this host's records in etcd, to keep their since and not put them again;
+ * records of objects this host no longer has are deleted (said). */
+int cns_read_back(struct cpub *p, struct err *e);
+/* The thread's entry of a local namespace's top (made if make), NULL if none (or no memory). */
+struct ptop *top_of(struct cpub *p, uint64_t lns, bool make);
+/* The thread's entry of a local object, NULL if none. */
+struct pobj *cpub_obj(struct cpub *p, uint64_t lns, uint64_t local);
+int cpub_obj_add(struct cpub *p, uint64_t lns, uint64_t local, const char *name,
+		 struct pobj **out);
+void cpub_obj_drop(struct cpub *p, uint64_t lns, uint64_t local);
+#endif
