@@ -17,7 +17,7 @@
  * was written by another host); a refusal says why, with the HTTP status, the gRPC code and
  * the message etcd gave. Errors go in struct err (runtime/err.h): 0 or -errno.
  *
- * Not here yet: watch (issue 18's merged tables will need it), auth by user and password. */
+ * The watch is in etcd/watch.h. */
 #ifndef VMFS_ETCD_CLIENT_H
 #define VMFS_ETCD_CLIENT_H
 #include <stdbool.h>
@@ -75,6 +75,42 @@ int etcd_put(struct etcd *c, const char *key, const void *value, size_t len, int
 	     int64_t *revision, struct err *e);
 /* Removes key, or every key that starts with it if prefix; *deleted (if not NULL): how many. */
 int etcd_delete(struct etcd *c, const char *key, bool prefix, int64_t *deleted, struct err *e);
+
+/* The general transaction: if every compare holds, the operations of ok run, else those of
+ * fail, all at one revision. */
+#define ETCD_TXN_MAX 128 /* etcd's default --max-txn-ops */
+enum etcd_target { ETCD_VERSION, ETCD_CREATE, ETCD_MOD, ETCD_VALUE, ETCD_LEASE };
+enum etcd_result { ETCD_EQUAL, ETCD_NOT_EQUAL, ETCD_LESS, ETCD_GREATER };
+struct etcd_cmp {
+	const char *key;
+	enum etcd_target target;
+	enum etcd_result result;
+	int64_t num;	   /* VERSION, CREATE, MOD, LEASE (an absent key: version and create 0) */
+	const void *value; /* VALUE: len bytes */
+	size_t len;
+};
+enum etcd_opkind { ETCD_OP_PUT, ETCD_OP_DELETE, ETCD_OP_RANGE };
+struct etcd_op {
+	enum etcd_opkind kind;
+	const char *key;
+	const void *value; /* PUT */
+	size_t len;
+	int64_t lease;	   /* PUT: 0 none */
+	bool ignore_lease; /* PUT: keep the key's lease */
+	bool prefix;	   /* DELETE, RANGE: every key starting with key ("": every key) */
+};
+struct etcd_txn_result {
+	bool succeeded;
+	int64_t revision;	 /* the store's revision after the txn */
+	struct etcd_kvs *ranges; /* one per RANGE op of the branch that ran, in its order */
+	size_t nranges;
+};
+/* 0 (res->succeeded says which branch ran) or -errno with the reason in e. At most
+ * ETCD_TXN_MAX (128) entries in each of cmp, ok, fail (refused EINVAL before sending). */
+int etcd_txn(struct etcd *c, const struct etcd_cmp *cmp, size_t ncmp, const struct etcd_op *ok,
+	     size_t nok, const struct etcd_op *fail, size_t nfail, struct etcd_txn_result *res,
+	     struct err *e);
+void etcd_txn_result_free(struct etcd_txn_result *r);
 
 /* The claim, in one transaction: if key does not exist (version 0), creates it with value
  * (attached to lease, 0: none) and returns 1; else returns 0 and its current value in *cur

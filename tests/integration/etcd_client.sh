@@ -40,6 +40,53 @@ is "$(try "$U" cas /t/names/c9 0 h)" "swapped" "compare-and-swap at revision 0 c
 is "$(try "$U" cas /t/names/c9 0 h)" "conflict: /t/names/c9=h mod=$(try "$U" get /t/names/c9 | sed -n 's/.* mod=\([0-9]*\) .*/\1/p') version=1 lease=0" \
 	"and conflicts once it exists"
 
+# --- the general transaction ---
+try "$U" put /t/x/a 1 >/dev/null
+try "$U" put /t/x/b 2 >/dev/null
+out=$(try "$U" txn /t/x/a value = 1 ok: put /t/x/c 3 getp /t/x/ fail: put /t/x/d 4)
+like "$out" '^succeeded revision [0-9]+
+range 0: 3 keys
+/t/x/a=1 .*
+/t/x/b=2 .*
+/t/x/c=3 .*$' "txn: a compare that holds runs the success branch, its range sees its own put"
+is "$(try "$U" get /t/x/d)" "absent" "and not the failure branch"
+out=$(try "$U" txn /t/x/a value = 9 ok: put /t/x/d 4 fail: get /t/x/b del /t/x/c)
+like "$out" '^failed revision [0-9]+
+range 0: 1 keys
+/t/x/b=2 .*$' "txn: a compare that fails runs the failure branch, with its range"
+is "$(try "$U" range /t/x/ | cut -d' ' -f1)" "/t/x/a=1
+/t/x/b=2" "and its delete, and not the success branch's put"
+amod=$(try "$U" get /t/x/a | sed -n 's/.* mod=\([0-9]*\) .*/\1/p')
+cmpok() { # cmpok DESCRIPTION KEY TARGET OP ARG: the compare holds
+	like "$(try "$U" txn "$2" "$3" "$4" "$5" ok: fail:)" '^succeeded ' "txn compare holds: $1"
+}
+cmpno() {
+	like "$(try "$U" txn "$2" "$3" "$4" "$5" ok: fail:)" '^failed ' "txn compare fails: $1"
+}
+cmpok "version = 1" /t/x/a version = 1
+cmpno "version > 1" /t/x/a version '>' 1
+cmpok "an absent key's version = 0" /t/x/none version = 0
+cmpok "create < its mod + 1" /t/x/a create '<' $((amod + 1))
+cmpno "create != itself" /t/x/a create '!=' "$amod"
+cmpok "mod = the key's mod_revision" /t/x/a mod = "$amod"
+cmpno "mod < the key's mod_revision" /t/x/a mod '<' "$amod"
+cmpok "value != another value" /t/x/a value '!=' 2
+cmpno "value > a larger value" /t/x/a value '>' 5
+cmpok "lease = 0 for a key without one" /t/x/a lease = 0
+lease=$(try "$U" grant 60)
+try "$U" put /t/x/l v "$lease" >/dev/null
+cmpok "lease = the key's lease" /t/x/l lease = "$lease"
+cmpno "lease = 0 for a key with one" /t/x/l lease = 0
+like "$(try "$U" txn ok: puti /t/x/l w fail:)" '^succeeded ' "txn: a put that keeps the key's lease (ignore_lease)"
+like "$(try "$U" get /t/x/l)" "^/t/x/l=w .* lease=$lease\$" "and the key kept it"
+like "$(try "$U" txn /t/x/a version = 1 /t/x/b version = 1 ok: delp /t/x/ fail:)" '^succeeded ' "txn: two compares that hold, a delete of a prefix"
+is "$(try "$U" range /t/x/)" "" "and the keys are gone"
+like "$(try "$U" txnmany 128)" '^succeeded ' "txn: 128 compares and 128 puts (etcd's limit)"
+is "$(try "$U" range /t/many/ | wc -l)" 128 "all made"
+like "$(try "$U" txnmany 129)" '129 compares \(at most 128' "txn: 129 compares refused before sending, with words"
+like "$(try "$U" txn ok: put /t/y 1 put /t/y 2 fail:)" 'HTTP 400, gRPC code 3 \(InvalidArgument\): etcdserver: duplicate key given in txn request' \
+	"txn: etcd's refusal (a key put twice) in its words"
+
 # --- leases ---
 lease=$(try "$U" grant 2)
 like "$lease" '^[1-9][0-9]*$' "a lease of 2 s is granted"
@@ -97,6 +144,14 @@ reply 200 "{$H}"
 like "$(try "$F" grant 2)" 'the answer has no lease id or TTL' "a grant without an id: refused"
 reply 200 "{\"result\":{$H,\"ID\":\"7\",\"TTL\":\"2\"}}"
 like "$(try "$F" keep 8 1)" 'renewed lease 7, not 8' "a keepalive answer for another lease: refused"
+reply 200 "{$H,\"succeeded\":true,\"responses\":[]}"
+like "$(try "$F" txn ok: put /t/x v fail:)" '0 responses to 1 operations' "a txn answer without its response: refused"
+reply 200 "{$H,\"succeeded\":true,\"responses\":[{\"response_range\":{}}]}"
+like "$(try "$F" txn ok: put /t/x v fail:)" 'the answer to the operation on /t/x is not a response_put' "a txn answer of another kind: refused"
+reply 200 "{$H,\"succeeded\":\"yes\"}"
+like "$(try "$F" txn ok: fail:)" 'succeeded is not a boolean' "a txn answer with a succeeded not boolean: refused"
+reply 200 "{$H,\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":\"L3UveA==\",\"mod_revision\":\"3\",\"create_revision\":\"3\",\"version\":\"1\"}]}}]}"
+like "$(try "$F" txn ok: fail: getp /t/)" 'asked for /t/\.\.\., got /u/x' "a txn range answer with a key outside the prefix: refused"
 reply hang ""
 start=$SECONDS
 out=$(try --timeout 700 "$F" put /t/x v)

@@ -2,7 +2,11 @@
  *   etcdtry [--ca F] [--cert F --key F] [--timeout MS] URL[,URL...] CMD ARGS...
  * CMD: get KEY | range PREFIX | put KEY VALUE [LEASE] | del KEY | delprefix PREFIX |
  *      claim KEY VALUE [LEASE] | cas KEY MODREV VALUE | grant TTL |
- *      keep LEASE SECONDS (a keepalive every 500 ms) | revoke LEASE
+ *      keep LEASE SECONDS (a keepalive every 500 ms) | revoke LEASE |
+ *      txn [KEY version|create|mod|value|lease =|!=|<|> ARG]... ok: OP... fail: OP...
+ *        (OP: put KEY VALUE | putl KEY VALUE LEASE | puti KEY VALUE (ignore_lease) |
+ *         del KEY | delp PREFIX | get KEY | getp PREFIX) |
+ *      txnmany N (N compares and N puts of /t/many/I)
  * Prints what etcd answered, one line per key; on failure "etcdtry: REASON" on stderr, exit 1. */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +33,108 @@ static int64_t num(const char *s)
 		exit(2);
 	}
 	return v;
+}
+
+static void txn_show(int r, const struct etcd_txn_result *res)
+{
+	if (r)
+		return;
+	printf("%s revision %" PRId64 "\n", res->succeeded ? "succeeded" : "failed", res->revision);
+	for (size_t i = 0; i < res->nranges; i++) {
+		printf("range %zu: %zu keys\n", i, res->ranges[i].n);
+		for (size_t k = 0; k < res->ranges[i].n; k++)
+			show(&res->ranges[i].kv[k]);
+	}
+}
+
+static int pick(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	fprintf(stderr, "etcdtry: unknown word %s\n", s);
+	exit(2);
+}
+
+/* the ops of argv up to stop (or the end); returns the index after */
+static int txn_ops(int argc, char **argv, int i, const char *stop, struct etcd_op *ops, size_t *n)
+{
+	static const char *const kinds[] = {"put", "putl", "puti", "del", "delp", "get", "getp"};
+	while (i < argc && (!stop || strcmp(argv[i], stop))) {
+		int k = pick(argv[i], kinds, 7), need = k == 1 ? 3 : k <= 2 ? 2 : 1;
+		if (i + need >= argc) {
+			fprintf(stderr, "etcdtry: %s needs %d arguments\n", argv[i], need);
+			exit(2);
+		}
+		struct etcd_op *o = &ops[(*n)++];
+		*o = (struct etcd_op){.key = argv[i + 1]};
+		o->kind = k <= 2 ? ETCD_OP_PUT : k <= 4 ? ETCD_OP_DELETE : ETCD_OP_RANGE;
+		o->prefix = k == 4 || k == 6;
+		if (k <= 2) {
+			o->value = argv[i + 2];
+			o->len = strlen(argv[i + 2]);
+		}
+		o->lease = k == 1 ? num(argv[i + 3]) : 0;
+		o->ignore_lease = k == 2;
+		i += need + 1;
+	}
+	return i + (i < argc);
+}
+
+static int txn(struct etcd *c, int argc, char **argv, struct err *e)
+{
+	static const char *const targets[] = {"version", "create", "mod", "value", "lease"};
+	static const char *const results[] = {"=", "!=", "<", ">"};
+	struct etcd_cmp cmp[16];
+	struct etcd_op ok[16], fail[16];
+	size_t ncmp = 0, nok = 0, nfail = 0;
+	int i = 1;
+	for (; i < argc && strcmp(argv[i], "ok:"); i += 4) {
+		if (i + 3 >= argc || ncmp == 16) {
+			fprintf(stderr, "etcdtry: a compare is KEY TARGET OP ARG\n");
+			exit(2);
+		}
+		struct etcd_cmp *m = &cmp[ncmp++];
+		*m = (struct etcd_cmp){.key = argv[i]};
+		m->target = (enum etcd_target)pick(argv[i + 1], targets, 5);
+		m->result = (enum etcd_result)pick(argv[i + 2], results, 4);
+		if (m->target == ETCD_VALUE) {
+			m->value = argv[i + 3];
+			m->len = strlen(argv[i + 3]);
+		} else {
+			m->num = num(argv[i + 3]);
+		}
+	}
+	i = txn_ops(argc, argv, i + 1, "fail:", ok, &nok);
+	txn_ops(argc, argv, i, NULL, fail, &nfail);
+	struct etcd_txn_result res;
+	int r = etcd_txn(c, cmp, ncmp, ok, nok, fail, nfail, &res, e);
+	txn_show(r, &res);
+	etcd_txn_result_free(&res);
+	return r;
+}
+
+static int txn_many(struct etcd *c, size_t n, struct err *e)
+{
+	struct etcd_cmp *cmp = calloc(n, sizeof(*cmp));
+	struct etcd_op *ops = calloc(n, sizeof(*ops));
+	char(*keys)[32] = calloc(n, 32);
+	if (!cmp || !ops || !keys)
+		exit(3);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(keys[i], 32, "/t/many/%zu", i);
+		cmp[i] = (struct etcd_cmp){.key = keys[i], .target = ETCD_VERSION};
+		ops[i] =
+		    (struct etcd_op){.kind = ETCD_OP_PUT, .key = keys[i], .value = "v", .len = 1};
+	}
+	struct etcd_txn_result res;
+	int r = etcd_txn(c, cmp, n, ops, n, NULL, 0, &res, e);
+	txn_show(r, &res);
+	etcd_txn_result_free(&res);
+	free(cmp);
+	free(ops);
+	free(keys);
+	return r;
 }
 
 static int run(struct etcd *c, int argc, char **argv, struct err *e)
@@ -121,6 +227,11 @@ static int run(struct etcd *c, int argc, char **argv, struct err *e)
 		if ((r = etcd_lease_revoke(c, num(argv[1]), e)))
 			return r;
 		printf("revoked\n");
+	} else if (!strcmp(cmd, "txn")) {
+		return txn(c, argc, argv, e);
+	} else if (!strcmp(cmd, "txnmany")) {
+		NEED(1);
+		return txn_many(c, (size_t)num(argv[1]), e);
 	} else {
 		fprintf(stderr, "etcdtry: unknown command %s\n", cmd);
 		exit(2);
