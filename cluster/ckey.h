@@ -27,21 +27,21 @@
 enum ckey_kind {
 	CK_NONE = 0,  /* not a key of this cluster's layout */
 	CK_LAYOUT,    /* P/layout */
-	CK_HID,       /* P/h/H/id                  host */
+	CK_HID,	      /* P/h/H/id                  host */
 	CK_ALIVE,     /* P/h/H/alive               host */
 	CK_HINFO,     /* P/h/H/info                host */
-	CK_TOP,       /* P/h/H/top/NSID            host nsid */
-	CK_OBJ,       /* P/h/H/o/NSID/ID           host nsid id */
-	CK_ANS,       /* P/h/H/ans/CMD             host tag */
+	CK_TOP,	      /* P/h/H/top/NSID            host nsid */
+	CK_OBJ,	      /* P/h/H/o/NSID/ID           host nsid id */
+	CK_ANS,	      /* P/h/H/ans/CMD             host tag */
 	CK_DOWN,      /* P/down/H                  host */
 	CK_NEXTNS,    /* P/next-ns-id */
-	CK_NS,        /* P/ns/NAME                 ns */
+	CK_NS,	      /* P/ns/NAME                 ns */
 	CK_NSID,      /* P/nsid/ID                 nsid */
 	CK_NSCFG,     /* P/ns/NAME/cfg/PARAM       ns param */
 	CK_VLAN,      /* P/ns/NAME/vlan/ALIAS      ns alias */
 	CK_CLAIM,     /* P/name/NSID/NAME          nsid name */
-	CK_CAP,       /* P/cap/H                   host */
-	CK_CMD,       /* P/cmd/H/CMD               host tag */
+	CK_CAP,	      /* P/cap/H                   host */
+	CK_CMD,	      /* P/cmd/H/CMD               host tag */
 	CK_INTENT,    /* P/intent/ID               tag */
 	CK_FORGOTTEN, /* P/forgotten/H             host */
 	CK_KINDS
@@ -60,15 +60,15 @@ struct ckey_tag {
  * are zero. */
 struct ckey {
 	enum ckey_kind kind;
-	char host[NAME_MAX_LEN + 1];  /* H */
-	char ns[NAME_MAX_LEN + 1];    /* NAME of P/ns/NAME */
-	uint64_t nsid;                /* NSID, or ID of P/nsid/ID: 1..NS_ID_MAX */
-	uint64_t id;                  /* an object's ID: 1..OBJ_ID_MAX */
-	char name[NAME_MAX_LEN + 1];  /* an object's NAME in a claim */
+	char host[NAME_MAX_LEN + 1];	/* H */
+	char ns[NAME_MAX_LEN + 1];	/* NAME of P/ns/NAME */
+	uint64_t nsid;			/* NSID, or ID of P/nsid/ID: 1..NS_ID_MAX */
+	uint64_t id;			/* an object's ID: 1..OBJ_ID_MAX */
+	char name[NAME_MAX_LEN + 1];	/* an object's NAME in a claim */
 	char param[CKEY_PARAM_MAX + 1]; /* PARAM: a name params[] knows (param_index) */
-	int param_index;              /* its index in params[] */
-	char alias[NAME_MAX_LEN + 1]; /* a VLAN's ALIAS */
-	struct ckey_tag tag;          /* CMD of CK_ANS, CK_CMD; ID of CK_INTENT */
+	int param_index;		/* its index in params[] */
+	char alias[NAME_MAX_LEN + 1];	/* a VLAN's ALIAS */
+	struct ckey_tag tag;		/* CMD of CK_ANS, CK_CMD; ID of CK_INTENT */
 };
 
 /* Classifies key (NUL-terminated: the caller refuses a key with a NUL inside) for cluster:
@@ -107,12 +107,15 @@ int ckey_forgotten(char *buf, size_t len, const char *cluster, const char *host)
 
 /* Prefixes for a watch, a range or a delete of a range, each ending in '/' (so that h1's
  * does not cover h10's): the length, -ENAMETOOLONG or -EINVAL as above. */
-int ckey_prefix(char *buf, size_t len, const char *cluster);         /* P/ */
+int ckey_prefix(char *buf, size_t len, const char *cluster);			    /* P/ */
 int ckey_host_prefix(char *buf, size_t len, const char *cluster, const char *host); /* P/h/H/ */
-int ckey_cmd_prefix(char *buf, size_t len, const char *cluster, const char *host); /* P/cmd/H/ */
-int ckey_claims_prefix(char *buf, size_t len, const char *cluster, uint64_t nsid); /* P/name/NSID/ */
-int ckey_nscfg_prefix(char *buf, size_t len, const char *cluster, const char *ns); /* P/ns/NAME/cfg/ */
-int ckey_vlan_prefix(char *buf, size_t len, const char *cluster, const char *ns); /* P/ns/NAME/vlan/ */
+int ckey_cmd_prefix(char *buf, size_t len, const char *cluster, const char *host);  /* P/cmd/H/ */
+int ckey_claims_prefix(char *buf, size_t len, const char *cluster,
+		       uint64_t nsid); /* P/name/NSID/ */
+int ckey_nscfg_prefix(char *buf, size_t len, const char *cluster,
+		      const char *ns); /* P/ns/NAME/cfg/ */
+int ckey_vlan_prefix(char *buf, size_t len, const char *cluster,
+		     const char *ns); /* P/ns/NAME/vlan/ */
 
 /* A tag as text "HOST.RUN.SEQ" (out of CKEY_TAG_LEN bytes), and back: 0, or -EINVAL with
  * why in err (a host that is not a name, a number with a leading zero or out of bounds). */

@@ -25,28 +25,28 @@
 #include "cluster/ckey.h"
 #include "runtime/model.h" /* enum otype, enum ostate, NPARAMS_MAX, struct sbuf */
 
-#define CREC_V 1          /* the v= this vmfs reads and writes */
-#define CREC_LAYOUT 1     /* the layout= this vmfs knows: P/layout */
+#define CREC_V 1		      /* the v= this vmfs reads and writes */
+#define CREC_LAYOUT 1		      /* the layout= this vmfs knows: P/layout */
 #define CREC_TIME_MAX 253402300799ull /* 9999-12-31T23:59:59Z */
 
 /* Size limits of a value, in bytes (the design's, plus those it leaves open). */
-#define CREC_SMALL_MAX 512u           /* alive, cap, layout, hid, down, nextns, nsid, vlan, forgotten */
-#define CREC_RECORD_MAX 4096u         /* ns, claim, ans */
-#define CREC_HINFO_MAX 8192u          /* info: its machine list is the long part */
+#define CREC_SMALL_MAX 512u   /* alive, cap, layout, hid, down, nextns, nsid, vlan, forgotten */
+#define CREC_RECORD_MAX 4096u /* ns, claim, ans */
+#define CREC_HINFO_MAX 8192u  /* info: its machine list is the long part */
 #define CREC_NSCFG_MAX (PARAM_LIST_MAX + 64u) /* one parameter's value */
-#define CREC_OBJ_MAX 65536u           /* an object (its parameters hold up to 16 KiB) */
-#define CREC_BIG_MAX 262144u          /* a command, a top table, an intent of many objects */
+#define CREC_OBJ_MAX 65536u		      /* an object (its parameters hold up to 16 KiB) */
+#define CREC_BIG_MAX 262144u /* a command, a top table, an intent of many objects */
 
-#define CREC_VERSION_MAX 64   /* alive's version: [A-Za-z0-9.+~_-] */
+#define CREC_VERSION_MAX 64			 /* alive's version: [A-Za-z0-9.+~_-] */
 #define CREC_HOSTPORT_MAX (INET6_ADDRSTRLEN + 8) /* "[v6]:65535" */
 #define CREC_URL_MAX 256
 #define CREC_QEMU_MAX 32      /* "8.2.2" */
 #define CREC_MACHINE_MAX 4096 /* machine types, space-separated words */
 #define CREC_TEXT_MAX 4096    /* an error, a reason: one line of text */
 #define CREC_VERB_MAX 32
-#define CREC_NONCE_MAX 64     /* hex digits */
-#define CREC_FIGURES_MAX 512  /* one top row's figures */
-#define CREC_NICS_MAX 64      /* nic.0 .. nic.63 */
+#define CREC_NONCE_MAX 64    /* hex digits */
+#define CREC_FIGURES_MAX 512 /* one top row's figures */
+#define CREC_NICS_MAX 64     /* nic.0 .. nic.63 */
 
 /* P/layout */
 struct crec_layout {
@@ -56,31 +56,31 @@ struct crec_layout {
 
 /* P/h/H/id: the claim of the name H */
 struct crec_hid {
-	char uuid[33];   /* 32 lowercase hex digits */
+	char uuid[33];	 /* 32 lowercase hex digits */
 	uint64_t joined; /* time */
 	unsigned unknown;
 };
 
 /* P/h/H/alive */
 struct crec_alive {
-	uint64_t run;                 /* the host's start number: 0..CKEY_RUN_MAX */
-	uint64_t started;             /* time */
+	uint64_t run;	  /* the host's start number: 0..CKEY_RUN_MAX */
+	uint64_t started; /* time */
 	char version[CREC_VERSION_MAX + 1];
-	char addr[INET6_ADDRSTRLEN];  /* an IPv4 or IPv6 address, as inet_ntop writes it */
-	char p9[CREC_HOSTPORT_MAX];   /* its 9P door: IPV4:PORT or [IPV6]:PORT */
-	char web[CREC_URL_MAX + 1];   /* optional: http:// or https://, no blank or control byte */
+	char addr[INET6_ADDRSTRLEN]; /* an IPv4 or IPv6 address, as inet_ntop writes it */
+	char p9[CREC_HOSTPORT_MAX];  /* its 9P door: IPV4:PORT or [IPV6]:PORT */
+	char web[CREC_URL_MAX + 1];  /* optional: http:// or https://, no blank or control byte */
 	uint16_t migrate_lo, migrate_hi; /* `migrate=LO-HI`, 1..65535, LO <= HI; optional: 0-0 */
 	unsigned unknown;
 };
 
 /* P/h/H/info. Ratios are in thousandths: 4000 is "4", 1500 "1.5" (at most 3 decimals). */
 struct crec_hinfo {
-	uint64_t cpus;      /* 1..65536 */
-	uint64_t memory;    /* bytes, 1..2^50 */
-	uint64_t cpu_ratio; /* 1..1000000 (0.001 to 1000) */
-	uint64_t mem_ratio; /* 1..1000000 */
-	bool kvm;           /* yes / no */
-	char qemu[CREC_QEMU_MAX + 1];       /* optional: [0-9.] */
+	uint64_t cpus;			    /* 1..65536 */
+	uint64_t memory;		    /* bytes, 1..2^50 */
+	uint64_t cpu_ratio;		    /* 1..1000000 (0.001 to 1000) */
+	uint64_t mem_ratio;		    /* 1..1000000 */
+	bool kvm;			    /* yes / no */
+	char qemu[CREC_QEMU_MAX + 1];	    /* optional: [0-9.] */
 	char machine[CREC_MACHINE_MAX + 1]; /* optional: words of [A-Za-z0-9._-], one space apart */
 	unsigned unknown;
 };
@@ -94,27 +94,27 @@ struct crec_top_row {
 struct crec_top {
 	struct crec_top_row *rows;
 	size_t n;
-	char *text_; /* owned copy the rows point into */
+	char *text_;	  /* owned copy the rows point into */
 	unsigned unknown; /* lines whose key is not an id, nor v */
 };
 
 /* One NIC of an object record: `nic.N=VLAN TAP MAC IP`, IP "-" when it has none. */
 struct crec_nic {
-	char vlan[NAME_MAX_LEN + 1]; /* a name (alias) or a number 1..4094 */
-	char tap[16];                /* an interface name: [A-Za-z0-9._-], 1..15 bytes */
-	char mac[18];                /* xx:xx:xx:xx:xx:xx, lowercase */
+	char vlan[NAME_MAX_LEN + 1];   /* a name (alias) or a number 1..4094 */
+	char tap[16];		       /* an interface name: [A-Za-z0-9._-], 1..15 bytes */
+	char mac[18];		       /* xx:xx:xx:xx:xx:xx, lowercase */
 	char ip[INET6_ADDRSTRLEN + 4]; /* ADDR/PREFIX, or "" (written "-") */
 };
 
 /* P/h/H/o/NSID/ID: the object as its host has it. Free with crec_obj_free. */
 struct crec_obj {
 	char name[NAME_MAX_LEN + 1];
-	enum otype type;   /* `type=kvm` or `container` */
+	enum otype type; /* `type=kvm` or `container` */
 	enum ostate state;
-	uint64_t since;    /* time: when state began */
-	uint64_t started;  /* optional: time */
-	uint64_t pid;      /* optional: 1..4194304 */
-	char *error;       /* optional: one line of text, at most CREC_TEXT_MAX bytes */
+	uint64_t since;	      /* time: when state began */
+	uint64_t started;     /* optional: time */
+	uint64_t pid;	      /* optional: 1..4194304 */
+	char *error;	      /* optional: one line of text, at most CREC_TEXT_MAX bytes */
 	struct crec_nic *nic; /* nic.0 .. nic.(nnic-1), no gap */
 	size_t nnic;
 	char *cfg[NPARAMS_MAX]; /* `cfg.PARAM`, indexed as params[]: each passed param_check and
@@ -128,10 +128,10 @@ void crec_obj_free(struct crec_obj *o);
 /* P/h/H/ans/CMD */
 enum crec_ans_state { CREC_ANS_TAKEN, CREC_ANS_DONE, CREC_ANS_LATE };
 struct crec_ans {
-	enum crec_ans_state state;  /* taken, done, late */
-	int err;                    /* optional: `errno=EBUSY`, a positive errno of crec_errno_name's table; 0 */
+	enum crec_ans_state state; /* taken, done, late */
+	int err; /* optional: `errno=EBUSY`, a positive errno of crec_errno_name's table; 0 */
 	char reason[CREC_TEXT_MAX + 1]; /* optional: one line */
-	uint64_t count;             /* optional: objects acted on */
+	uint64_t count;			/* optional: objects acted on */
 	unsigned unknown;
 };
 
@@ -152,13 +152,14 @@ struct crec_nextns {
 
 /* P/ns/NAME. Free with crec_ns_free. */
 struct crec_ns {
-	uint64_t id;         /* 1..NS_ID_MAX */
-	char (*hosts)[NAME_MAX_LEN + 1]; /* `hosts=h1 h2`: names one space apart, none twice, 1 or more */
+	uint64_t id; /* 1..NS_ID_MAX */
+	char (*hosts)[NAME_MAX_LEN +
+		      1]; /* `hosts=h1 h2`: names one space apart, none twice, 1 or more */
 	size_t nhosts;
-	uint64_t next_id;    /* `next-id`: 1..OBJ_ID_MAX + 1 */
-	uint64_t uid, gid;   /* 0..UINT32_MAX - 1 */
-	uint64_t mode;       /* octal, 0..07777 */
-	uint64_t ctime;      /* time */
+	uint64_t next_id;  /* `next-id`: 1..OBJ_ID_MAX + 1 */
+	uint64_t uid, gid; /* 0..UINT32_MAX - 1 */
+	uint64_t mode;	   /* octal, 0..07777 */
+	uint64_t ctime;	   /* time */
 	unsigned unknown;
 };
 void crec_ns_free(struct crec_ns *n);
@@ -184,11 +185,11 @@ struct crec_vlan {
 
 /* P/name/NSID/NAME: the claim */
 struct crec_claim {
-	uint64_t id;   /* 1..OBJ_ID_MAX */
+	uint64_t id; /* 1..OBJ_ID_MAX */
 	enum otype type;
-	char host[NAME_MAX_LEN + 1]; /* the owner */
-	struct ckey_tag intent;      /* optional: intent.host "" when none */
-	uint64_t ctime;              /* time */
+	char host[NAME_MAX_LEN + 1];   /* the owner */
+	struct ckey_tag intent;	       /* optional: intent.host "" when none */
+	uint64_t ctime;		       /* time */
 	char moving[NAME_MAX_LEN + 1]; /* optional: the host it is moving to */
 	unsigned unknown;
 };
@@ -196,23 +197,23 @@ struct crec_claim {
 /* P/cap/H */
 struct crec_cap {
 	uint64_t vcpus, memory, objects; /* memory in bytes; each 0..2^50 */
-	uint64_t drain;                  /* optional: time it began draining */
+	uint64_t drain;			 /* optional: time it began draining */
 	unsigned unknown;
 };
 
 /* P/cmd/H/CMD. Free with crec_cmd_free. */
 enum crec_unfit { CREC_UNFIT_SKIP, CREC_UNFIT_REFUSE };
 struct crec_cmd {
-	char from[NAME_MAX_LEN + 1]; /* the head */
-	uint64_t ns;                 /* the namespace's id */
+	char from[NAME_MAX_LEN + 1];  /* the head */
+	uint64_t ns;		      /* the namespace's id */
 	char verb[CREC_VERB_MAX + 1]; /* [a-z-], 1..CREC_VERB_MAX */
-	uint64_t *ids;               /* `ids=3 4 17`: 1..OBJ_ID_MAX one space apart, optional */
+	uint64_t *ids;		      /* `ids=3 4 17`: 1..OBJ_ID_MAX one space apart, optional */
 	size_t nids;
-	enum crec_unfit unfit;       /* skip, refuse */
-	char *args;                  /* optional: one line, no control byte, up to the record's limit */
-	uint64_t take_ms;            /* `take-ms`: 1..600000 */
-	uint64_t issued;             /* time */
-	char taken[NAME_MAX_LEN + 1]; /* optional: the taker */
+	enum crec_unfit unfit; /* skip, refuse */
+	char *args;	       /* optional: one line, no control byte, up to the record's limit */
+	uint64_t take_ms;      /* `take-ms`: 1..600000 */
+	uint64_t issued;       /* time */
+	char taken[NAME_MAX_LEN + 1];	/* optional: the taker */
 	char nonce[CREC_NONCE_MAX + 1]; /* optional: lowercase hex */
 	unsigned unknown;
 };
@@ -223,16 +224,16 @@ enum crec_intent_kind { CREC_INTENT_LAUNCH, CREC_INTENT_MOVE, CREC_INTENT_MIGRAT
 enum crec_phase { CREC_PHASE_CLAIMING, CREC_PHASE_CREATING, CREC_PHASE_ROLLBACK };
 struct crec_intent_obj {
 	char name[NAME_MAX_LEN + 1];
-	uint64_t id;                 /* 1..OBJ_ID_MAX */
+	uint64_t id; /* 1..OBJ_ID_MAX */
 	char host[NAME_MAX_LEN + 1];
 };
 struct crec_intent {
-	char host[NAME_MAX_LEN + 1]; /* who runs it (the launcher, or who adopted it) */
-	enum crec_intent_kind kind;  /* launch, move, migrate */
-	uint64_t ns;                 /* the namespace's id */
+	char host[NAME_MAX_LEN + 1];	 /* who runs it (the launcher, or who adopted it) */
+	enum crec_intent_kind kind;	 /* launch, move, migrate */
+	uint64_t ns;			 /* the namespace's id */
 	struct crec_intent_obj *objects; /* `objects=k1:17:h2 k2:18:h3`, 1 or more, no name twice */
 	size_t nobjects;
-	enum crec_phase phase;       /* claiming, creating, rollback */
+	enum crec_phase phase; /* claiming, creating, rollback */
 	unsigned unknown;
 };
 void crec_intent_free(struct crec_intent *i);
@@ -245,7 +246,7 @@ struct crec_forgotten {
 };
 
 #define CREC_KIND(kind)                                                                            \
-	int crec_##kind##_read(const char *text, size_t len, struct crec_##kind *out, char *err,  \
+	int crec_##kind##_read(const char *text, size_t len, struct crec_##kind *out, char *err,   \
 			       size_t errlen);                                                     \
 	void crec_##kind##_write(const struct crec_##kind *in, struct sbuf *out)
 CREC_KIND(layout);
