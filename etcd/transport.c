@@ -1,6 +1,5 @@
 #include "etcd/transport.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -118,6 +117,23 @@ void etcd_close(struct etcd *c)
 	free(c);
 }
 
+size_t etcd_endpoints(const struct etcd *c) { return c->n; }
+
+const char *etcd_endpoint(const struct etcd *c, size_t i) { return c->url[i % c->n]; }
+
+long etcd_timeout_ms(const struct etcd *c) { return c->timeout_ms; }
+
+int etcd_curl_tls(const struct etcd *c, CURL *h)
+{
+	int bad = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
+		  curl_easy_setopt(h, CURLOPT_NOPROXY, "*") ||
+		  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
+		  (c->ca && curl_easy_setopt(h, CURLOPT_CAINFO, c->ca)) ||
+		  (c->cert && curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert)) ||
+		  (c->key && curl_easy_setopt(h, CURLOPT_SSLKEY, c->key));
+	return bad ? -ENOMEM : 0;
+}
+
 struct body {
 	char *buf;
 	size_t len, cap;
@@ -184,8 +200,9 @@ static int grpc_errno(int64_t code)
 {
 	switch (code) {
 	case 3:
-	case 11:
 		return EINVAL;
+	case 11: /* OutOfRange: a revision compacted or not there yet */
+		return ERANGE;
 	case 4:
 		return ETIMEDOUT;
 	case 5:
@@ -208,7 +225,7 @@ static int grpc_errno(int64_t code)
 }
 
 /* s (from a peer) for a reason in words: printable ASCII only, at most max characters */
-static void clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
+void etcd_clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < len && i < max && o + 5 < dstlen; i++) {
@@ -224,11 +241,12 @@ static void clean(char *dst, size_t dstlen, const char *s, size_t len, size_t ma
 }
 
 /* An answer that is not HTTP 200: etcd's {"error","code","message"} if it has that shape. */
-static int refused(const char *where, long status, const struct body *b, int64_t *code,
-		   struct err *e)
+int etcd_refused(const char *where, long status, const char *buf, size_t len, int64_t *code,
+		 struct err *e)
 {
 	json_tokener *tok = json_tokener_new();
-	json_object *j = tok && b->len ? json_tokener_parse_ex(tok, b->buf, (int)b->len) : NULL;
+	json_object *j =
+	    tok && len && len < INT32_MAX ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
 	if (tok)
 		json_tokener_free(tok);
 	json_object *jc, *jm;
@@ -239,14 +257,14 @@ static int refused(const char *where, long status, const struct body *b, int64_t
 	    json_object_object_get_ex(j, "message", &jm) &&
 	    json_object_is_type(jm, json_type_string)) {
 		*code = json_object_get_int64(jc);
-		clean(text, sizeof(text), json_object_get_string(jm),
-		      (size_t)json_object_get_string_len(jm), 300);
+		etcd_clean(text, sizeof(text), json_object_get_string(jm),
+			   (size_t)json_object_get_string_len(jm), 300);
 		json_object_put(j);
 		return err_set(e, grpc_errno(*code), "%s: HTTP %ld, gRPC code %lld (%s): %s", where,
 			       status, (long long)*code, grpc_name(*code), text);
 	}
 	json_object_put(j);
-	clean(text, sizeof(text), b->buf ? b->buf : "", b->len, 200);
+	etcd_clean(text, sizeof(text), buf ? buf : "", len, 200);
 	return err_set(e, status == 404 ? ENOSYS : EIO,
 		       "%s: HTTP %ld and not an etcd error: \"%s\"%s", where, status, text,
 		       status == 404 ? " (is this etcd 3.4 or later?)" : "");
@@ -268,7 +286,7 @@ static int parse(const char *where, const struct body *b, json_object **reply, s
 	json_tokener_free(tok);
 	if (!j || je != json_tokener_success) {
 		char text[256];
-		clean(text, sizeof(text), b->buf, b->len, 80);
+		etcd_clean(text, sizeof(text), b->buf, b->len, 80);
 		json_object_put(j);
 		return err_set(e, EPROTO, "%s: the answer is not JSON (%s): \"%s\"", where,
 			       je == json_tokener_continue ? "it ends early"
@@ -321,10 +339,7 @@ static int setup(struct etcd *c, const char *url, const char *req, long left, st
 	if (connect < 200)
 		connect = 200;
 	/* (each setopt below can only fail for want of memory or an old libcurl) */
-	int bad = curl_easy_setopt(h, CURLOPT_URL, url) ||
-		  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
-		  curl_easy_setopt(h, CURLOPT_NOPROXY, "*") ||
-		  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
+	int bad = curl_easy_setopt(h, CURLOPT_URL, url) || etcd_curl_tls(c, h) ||
 		  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left) ||
 		  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect < left ? connect : left) ||
 		  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req) ||
@@ -332,10 +347,7 @@ static int setup(struct etcd *c, const char *url, const char *req, long left, st
 		  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) ||
 		  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take) ||
 		  curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
-		  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr) ||
-		  (c->ca && curl_easy_setopt(h, CURLOPT_CAINFO, c->ca)) ||
-		  (c->cert && curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert)) ||
-		  (c->key && curl_easy_setopt(h, CURLOPT_SSLKEY, c->key));
+		  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
 	return bad ? -ENOMEM : 0;
 }
 
@@ -399,7 +411,7 @@ int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **
 		}
 		if (status != 200) {
 			int64_t code;
-			r = refused(where, status, &b, &code, e);
+			r = etcd_refused(where, status, b.buf, b.len, &code, e);
 			free(b.buf);
 			if (code == 14) { /* Unavailable: this node cannot serve; another may */
 				last_no = EHOSTDOWN;

@@ -2,6 +2,7 @@
  * when the next endpoint is tried), its answer parsed and checked to be a JSON object. */
 #ifndef VMFS_ETCD_TRANSPORT_H
 #define VMFS_ETCD_TRANSPORT_H
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "etcd/client.h"
@@ -11,4 +12,19 @@
  * status, code and message. */
 int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **reply,
 	      struct err *e);
+
+/* The handle's endpoints (URLs without a trailing '/'), the i-th of them (modulo their
+ * number), and its bound of one call. */
+size_t etcd_endpoints(const struct etcd *c);
+const char *etcd_endpoint(const struct etcd *c, size_t i);
+long etcd_timeout_ms(const struct etcd *c);
+/* Sets h's protocols, no proxy, no signals, and the handle's TLS files: 0 or -ENOMEM. */
+int etcd_curl_tls(const struct etcd *c, CURL *h);
+/* An answer that is not HTTP 200 as an error in e: etcd's status, gRPC code (in *code, -1 if
+ * the body is not etcd's {"error","code","message"}) and message. Returns -errno. */
+int etcd_refused(const char *where, long status, const char *buf, size_t len, int64_t *code,
+		 struct err *e);
+/* len bytes of s from a peer, for a reason in words: printable ASCII (others as \xNN), at
+ * most max of them, "..." if cut; NUL-terminated in dst. */
+void etcd_clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max);
 #endif

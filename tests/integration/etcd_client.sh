@@ -112,13 +112,9 @@ like "$(try "ftp://127.0.0.1:$dead" get /t/x)" 'is not http://HOST:PORT or https
 like "$(try "http://127.0.0.1:$dead,$U" get /t/names/c1)" '^/t/names/c1=host3 ' "a dead endpoint first in the list: the next one answers"
 
 # --- garbage from a false etcd ---
-mkdir -p "$T/fake"
-python3 "$ROOT/tests/tools/fakeetcd.py" "$T/fake" 2>"$T/fake/err" &
-FAKE_PID=$!
-EXTRA_CLEANUP="kill $FAKE_PID 2>/dev/null; $EXTRA_CLEANUP"
-wait_for 5 test -s "$T/fake/port"
-F=http://127.0.0.1:$(cat "$T/fake/port")
-reply() { printf '%s\n%s' "$1" "$2" >"$T/fake/reply"; }
+etcd_fake
+# shellcheck disable=SC2154 # set by etcd_fake
+F=$ETCD_FAKE_URL
 H='"header":{"revision":"5"}'
 reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGk=\",\"create_revision\":\"2\",\"mod_revision\":\"3\",\"version\":\"2\"}],\"count\":\"1\"}"
 like "$(try "$F" get /t/x)" '^/t/x=hi mod=3 version=2 lease=0$' "the false etcd, well-formed: read as etcd would be"

@@ -4,6 +4,9 @@
 #   etcd_start NAME [ARGS...]        one node, its data in $T/etcd-NAME; sets ETCD_URL_NAME
 #   etcd_cluster3 [ARGS...]          three nodes e1 e2 e3 of one cluster; sets ETCD_URLS
 #   etcd_kill NAME                   kills one node (through its pid, as it was started)
+#   etcd_fake                        a false etcd (tests/tools/fakeetcd.py) in $T/fake, killed
+#                                    at the end; sets ETCD_FAKE_URL; `reply STATUS BODY` sets
+#                                    what it answers
 # ARGS go to each etcd (TLS: --cert-file ... --client-cert-auth); with ETCD_SCHEME=https the
 # client URLs are https://, and ETCD_CTL_TLS holds etcdctl's flags for the health check.
 # Each node is waited for with `etcdctl endpoint health` and killed through its pid at the
@@ -108,3 +111,14 @@ etcd_kill() { # etcd_kill NAME: SIGKILL to that node, as a crash
 	done
 	ETCD_PIDS=("${keep[@]}")
 }
+
+etcd_fake() {
+	mkdir -p "$T/fake"
+	python3 "$ROOT/tests/tools/fakeetcd.py" "$T/fake" 2>"$T/fake/err" &
+	EXTRA_CLEANUP="kill $! 2>/dev/null; $EXTRA_CLEANUP"
+	wait_for 5 test -s "$T/fake/port"
+	# shellcheck disable=SC2034 # for the test that sourced this
+	ETCD_FAKE_URL=http://127.0.0.1:$(cat "$T/fake/port")
+}
+
+reply() { printf '%s\n%s' "$1" "$2" >"$T/fake/reply"; }

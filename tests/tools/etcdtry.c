@@ -6,16 +6,22 @@
  *      txn [KEY version|create|mod|value|lease =|!=|<|> ARG]... ok: OP... fail: OP...
  *        (OP: put KEY VALUE | putl KEY VALUE LEASE | puti KEY VALUE (ignore_lease) |
  *         del KEY | delp PREFIX | get KEY | getp PREFIX) |
- *      txnmany N (N compares and N puts of /t/many/I)
+ *      txnmany N (N compares and N puts of /t/many/I) |
+ *      fill PREFIX N VALUE (puts PREFIX00000 ... with one handle; prints the last revision) |
+ *      snapshot PREFIX REV (prints "revision R", then the keys) |
+ *      watch PREFIX START N MS (prints events, DOWN, UP, COMPACTED as lines until N events,
+ *        COMPACTED or MS milliseconds; exit 1 on the timeout)
  * Prints what etcd answered, one line per key; on failure "etcdtry: REASON" on stderr, exit 1. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "etcd/client.h"
+#include "etcd/watch.h"
 
 static void show(const struct etcd_kv *kv)
 {
@@ -137,6 +143,53 @@ static int txn_many(struct etcd *c, size_t n, struct err *e)
 	return r;
 }
 
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int watch(const struct etcd_opts *o, char **argv, struct err *e)
+{
+	struct etcd_watch *w;
+	int64_t want = num(argv[3]), got = 0;
+	long end = now_ms() + num(argv[4]);
+	int r = etcd_watch_open(o, argv[1], num(argv[2]), &w, e);
+	if (r)
+		return r;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	bool over = false;
+	while (!over && got < want) {
+		long left = end - now_ms();
+		struct pollfd p = {.fd = etcd_watch_fd(w), .events = POLLIN};
+		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+			r = err_set(e, ETIMEDOUT, "timed out after %" PRId64 " events", got);
+			break;
+		}
+		struct etcd_wbatch b;
+		etcd_watch_take(w, &b);
+		for (size_t i = 0; i < b.n; i++, got++) {
+			const struct etcd_kv *kv = &b.events[i].kv;
+			if (b.events[i].type == ETCD_EV_PUT)
+				printf("PUT %s=%.*s rev=%" PRId64 "\n", kv->key, (int)kv->value_len,
+				       kv->value, kv->mod_revision);
+			else
+				printf("DELETE %s rev=%" PRId64 "\n", kv->key, kv->mod_revision);
+		}
+		if (b.status == ETCD_W_DOWN)
+			printf("DOWN %s\n", b.why);
+		else if (b.status == ETCD_W_UP)
+			printf("UP\n");
+		else if (b.status == ETCD_W_COMPACTED)
+			printf("COMPACTED %" PRId64 " %s\n", b.compact_revision, b.why);
+		over = b.status == ETCD_W_COMPACTED;
+		etcd_wbatch_free(&b);
+	}
+	etcd_watch_close(w);
+	return r;
+}
+
 static int run(struct etcd *c, int argc, char **argv, struct err *e)
 {
 	const char *cmd = argv[0];
@@ -229,6 +282,25 @@ static int run(struct etcd *c, int argc, char **argv, struct err *e)
 		printf("revoked\n");
 	} else if (!strcmp(cmd, "txn")) {
 		return txn(c, argc, argv, e);
+	} else if (!strcmp(cmd, "fill")) {
+		NEED(3);
+		int64_t rev = 0;
+		for (int64_t i = 0; i < num(argv[2]); i++) {
+			char key[ETCD_KEY_MAX + 1];
+			snprintf(key, sizeof(key), "%.4000s%05" PRId64, argv[1], i);
+			if ((r = etcd_put(c, key, argv[3], strlen(argv[3]), 0, &rev, e)))
+				return r;
+		}
+		printf("revision %" PRId64 "\n", rev);
+	} else if (!strcmp(cmd, "snapshot")) {
+		NEED(2);
+		struct etcd_kvs kvs;
+		if ((r = etcd_range_snapshot(c, argv[1], num(argv[2]), &kvs, e)))
+			return r;
+		printf("revision %" PRId64 "\n", kvs.revision);
+		for (size_t i = 0; i < kvs.n; i++)
+			show(&kvs.kv[i]);
+		etcd_kvs_free(&kvs);
 	} else if (!strcmp(cmd, "txnmany")) {
 		NEED(1);
 		return txn_many(c, (size_t)num(argv[1]), e);
@@ -264,8 +336,14 @@ int main(int argc, char **argv)
 	o.endpoints = argv[i];
 	struct etcd *c;
 	struct err e;
-	int r = etcd_open(&o, &c, &e);
-	if (!r) {
+	int r;
+	if (!strcmp(argv[i + 1], "watch")) {
+		if (argc - i - 1 < 5) {
+			fprintf(stderr, "etcdtry: watch needs 4 arguments\n");
+			return 2;
+		}
+		r = watch(&o, argv + i + 1, &e);
+	} else if (!(r = etcd_open(&o, &c, &e))) {
 		r = run(c, argc - i - 1, argv + i + 1, &e);
 		etcd_close(c);
 	}
