@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Membership of a cluster on etcd (etcd/member.h, docs/cluster-design.md "Membership"): five
+# hosts, each a vmfs in a network namespace of its own, on three etcd nodes. Each lists every
+# host in hosts/ with its state from the records (nobody probes); a host cut off is down on
+# the others within 3 s and back by itself; a clean stop is "stopped" at once; the etcd leader
+# killed downs nobody; a second machine of a taken name is refused; a restarted vmfs keeps the
+# others' "down since".
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/integration/etcd_lib.sh"
+need_root
+
+mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v}"; }
+state_of() { cat "$(mnt "$1")/hosts/$2/state" 2>/dev/null; } # state_of I H: H as host I sees it
+now_ms() { date +%s%3N; }
+# every host in $2 ("h1 h2") is "up since" on host I
+sees_up() {
+	local h
+	for h in $2; do state_of "$1" "$h" | grep -q '^up since [0-9TZ:-]*, run [0-9]*$' || return 1; done
+}
+sees() { state_of "$1" "$2" | grep -Eq "$3"; } # sees I H REGEX
+all_see() { # all_see "I..." H REGEX: on every host I
+	local i
+	for i in $1; do sees "$i" "$2" "$3" || return 1; done
+}
+all_see_up() { # all_see_up "I..." "H...": every H up on every I
+	local i
+	for i in $1; do sees_up "$i" "$2" || return 1; done
+}
+
+etcd_net
+etcd_cluster3
+# shellcheck disable=SC2154 # set by etcd_cluster3
+URLS=$ETCD_URLS
+etcd_members 5 "$URLS" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - five members start"; exit 1; }
+ALL="h1 h2 h3 h4 h5"
+
+t0=$(now_ms)
+ok "5 members join: each sees all 5 up" wait_for 10 all_see_up "1 2 3 4 5" "$ALL"
+echo "# all five up on every host after $(($(now_ms) - t0)) ms"
+for i in 1 2 3 4 5; do
+	# shellcheck disable=SC2012 # names of vmfs's own: no blanks
+	is "$(ls "$(mnt "$i")/hosts" | tr '\n' ' ')" "ctl discovered $ALL " "h$i's hosts/ lists the five hosts, itself too"
+done
+info=$(cat "$(mnt 1)/hosts/h2/info")
+like "$info" "addr $ETCD_NET\\.12" "h2's info on h1 has its cluster_addr, from its alive record"
+like "$info" "p9 $ETCD_NET\\.12:5640" "and its 9P door at that address"
+like "$(ETCDCTL_API=3 etcdctl --endpoints "$URLS" get "/vmfs/$ETCD_CLUSTER/h/h2/id" --print-value-only)" \
+	'^v=1' "P/h/h2/id holds h2's claim"
+# shellcheck disable=SC2153 # set by etcd_members
+ok "STATE/cluster/uuid is 0600" test "$(stat -c %a "$ETCD_STATE_2/cluster/uuid")" = 600
+is "$(errno_of "$(mnt 1)/hosts/ctl" 'add h9 9p://10.0.0.9:564')" EPERM "hosts/ctl add is refused in cluster mode"
+like "$(cat "$(mnt 1)/host/log")" 'hosts join it by their own vmfs.conf' "in words, in host/log"
+
+# h5 cut from the network: etcd lets its lease lapse, the first host that sees it writes down
+etcd_cut 5
+t0=$(now_ms)
+ok "h5 cut: down (lapsed) on h1" wait_for 6 sees 1 h5 '^down since .* \(lapsed\)$'
+ms=$(($(now_ms) - t0))
+echo "# h5 was down on h1 $ms ms after its link was cut"
+ok "... within 3 s ($ms ms)" test "$ms" -le 3000
+ok "and on h2, h3 and h4" wait_for 1 all_see "2 3 4" h5 '^down since .* \(lapsed\)$'
+ok "h5 itself says it is cut from etcd" wait_for 3 sees 5 h5 '^cut from etcd since '
+ok "and shows the others UNKNOWN" sees 5 h1 '^UNKNOWN since .*: this host is cut from etcd'
+etcd_restore 5
+ok "link back: h5 is up again on every host, by itself" wait_for 8 all_see_up "1 2 3 4 5" h5
+ok "and sees the others up" wait_for 3 sees_up 5 "$ALL"
+like "$(cat "$(mnt 1)/host/log")" "etcd: h5 is down since .* \\(lapsed, by h[1-4]\\)" "h1's host/log says h5 went down and who saw it"
+is "$(ETCDCTL_API=3 etcdctl --endpoints "$URLS" get "/vmfs/$ETCD_CLUSTER/down/h5" --print-value-only)" "" \
+	"h5's rejoin deleted P/down/h5"
+
+# a clean stop: down at once, and why
+etcd_member_stop 3
+t0=$(now_ms)
+ok "h3 stopped cleanly: down (stopped) on h1 at once" wait_for 1 sees 1 h3 '^down since .* \(stopped\)$'
+echo "# h3 was down (stopped) on h1 $(($(now_ms) - t0)) ms after its vmfs ended"
+h3_down=$(state_of 1 h3)
+
+# the etcd leader killed: a new one keeps every lease; nobody goes down
+leader=$(etcd_leader)
+ok "the etcd leader is known ($leader)" test -n "$leader"
+etcd_kill "$leader"
+sleep 4 # more than the TTL and an election
+ok "etcd's leader killed: h1, h2, h4, h5 still up on each of them" all_see_up "1 2 4 5" "h1 h2 h4 h5"
+for i in 1 2 4 5; do
+	ok "h$i saw no lease go but h3's and h5's" sh -c '! grep -Eq "etcd: (h[124].s lease is gone|h[124] is down)" "$0"' "$(mnt "$i")/host/log"
+done
+
+# a second machine named h2 (its own state: another uuid) is refused, in words
+# shellcheck disable=SC2034 # read by etcd_member_start
+ETCD_STATE_3=$T/h3/other-machine
+etcd_member_start 3 h2 || exit 1
+ok "a second machine named h2 says it is not a member" wait_for 3 sees 3 h2 '^not a member since .*: h2 is taken in cluster lab by another machine \(uuid [0-9a-f]{32}\)$'
+like "$(cat "$(mnt 3)/host/log")" "etcd: not joining: h2 is taken in cluster $ETCD_CLUSTER by another machine \\(uuid $(cat "$ETCD_STATE_2/cluster/uuid")\\)" \
+	"its host/log says whose the name is"
+ok "the real h2 stays up on h1" sees_up 1 h2
+etcd_member_stop 3
+
+# a restarted vmfs keeps what the others wrote: h3's down since, as it was
+etcd_member_stop 1
+etcd_member_start 1 || exit 1
+same_state() { [ "$(state_of "$1" "$2")" = "$3" ]; }
+ok "h1 restarted: it sees h3 down since the same time" wait_for 5 same_state 1 h3 "$h3_down"
+ok "and the others up" wait_for 3 sees_up 1 "h1 h2 h4 h5"
+
+# a bad key: the start fails, in words
+printf '[vmfs]\netcd = %s\ncluster = no/slash\n' "$URLS" >"$T/bad.conf"
+out=$(timeout 20 "$VMFS" -f --state "$S" --conf "$T/bad.conf" "$M" 2>&1)
+like "$out" 'no/slash' "cluster = no/slash: vmfs does not start, and says why"
+done_testing
