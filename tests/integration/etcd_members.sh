@@ -68,6 +68,19 @@ like "$(cat "$(mnt 1)/host/log")" "etcd: h5 is down since .* \\(lapsed, by h[1-4
 is "$(ETCDCTL_API=3 etcdctl --endpoints "$URLS" get "/vmfs/$ETCD_CLUSTER/down/h5" --print-value-only)" "" \
 	"h5's rejoin deleted P/down/h5"
 
+# h4's vmfs stopped by SIGSTOP (a stalled host): down as well; when it runs again its next
+# renewal finds the lease gone and it joins again by itself
+kill -STOP "$ETCD_PID_4"
+t0=$(now_ms)
+ok "h4 stalled: down (lapsed) on h1" wait_for 6 sees 1 h4 '^down since .* \(lapsed\)$'
+ms=$(($(now_ms) - t0))
+echo "# h4 was down on h1 $ms ms after its vmfs was stopped"
+ok "... within 3 s ($ms ms)" test "$ms" -le 3000
+kill -CONT "$ETCD_PID_4"
+ok "h4 runs again: up on h1 by itself" wait_for 5 sees_up 1 h4
+like "$(cat "$(mnt 4)/host/log")" 'etcd: lease [0-9]+ lapsed \(not renewed in time\): .*/h/h4/alive is gone; joining again' \
+	"h4's host/log says its lease lapsed and it joined again"
+
 # a clean stop: down at once, and why
 etcd_member_stop 3
 t0=$(now_ms)
@@ -76,13 +89,15 @@ echo "# h3 was down (stopped) on h1 $(($(now_ms) - t0)) ms after its vmfs ended"
 h3_down=$(state_of 1 h3)
 
 # the etcd leader killed: a new one keeps every lease; nobody goes down
+for i in 1 2 4 5; do printf -v "LOGLINES_$i" %s "$(wc -l <"$(mnt "$i")/host/log")"; done
 leader=$(etcd_leader)
 ok "the etcd leader is known ($leader)" test -n "$leader"
 etcd_kill "$leader"
 sleep 4 # more than the TTL and an election
 ok "etcd's leader killed: h1, h2, h4, h5 still up on each of them" all_see_up "1 2 4 5" "h1 h2 h4 h5"
+new_lines() { local v=LOGLINES_$1; tail -n +"$((${!v} + 1))" "$(mnt "$1")/host/log"; }
 for i in 1 2 4 5; do
-	ok "h$i saw no lease go but h3's and h5's" sh -c '! grep -Eq "etcd: (h[124].s lease is gone|h[124] is down)" "$0"' "$(mnt "$i")/host/log"
+	ok "h$i saw no lease go meanwhile" sh -c '! printf "%s" "$0" | grep -Eq "lease is gone|is down"' "$(new_lines "$i")"
 done
 
 # a second machine named h2 (its own state: another uuid) is refused, in words
@@ -101,6 +116,28 @@ etcd_member_start 1 || exit 1
 same_state() { [ "$(state_of "$1" "$2")" = "$3" ]; }
 ok "h1 restarted: it sees h3 down since the same time" wait_for 5 same_state 1 h3 "$h3_down"
 ok "and the others up" wait_for 3 sees_up 1 "h1 h2 h4 h5"
+
+# a lease that lapses while no vmfs runs: the first to start writes down "since at least"
+etcd_member_stop 1
+etcd_member_stop 2
+etcd_member_stop 4
+kill -KILL "$ETCD_PID_5"
+sleep 3 # its lease lapses unseen
+etcd_member_start 1 || exit 1
+ok "h5 died while nobody watched: h1 at its start says down since at least" \
+	wait_for 3 sees 1 h5 '^down since at least .* \(lapsed\)$'
+ok "and the others stopped" all_see 1 "h2" '^down since .* \(stopped\)$'
+
+# etcd unreachable: vmfs serves its tree all the same, says so once, and its hosts/ says why
+printf '[vmfs]\netcd = http://127.0.0.1:1\ncluster_addr = 127.0.0.1\n' >"$T/none.conf"
+vmfs_start --conf "$T/none.conf" || exit 1
+for NAME in "$M"/hosts/*; do [ -d "$NAME" ] && break; done
+NAME=${NAME##*/} # the name vmfs goes by: the one directory of its hosts/
+ok "etcd unreachable: vmfs serves its tree" test -f "$M/version"
+ok "host/log says it cannot join" wait_for 3 grep -q "etcd: cannot join: .*127.0.0.1:1" "$M/host/log"
+ok "its own hosts/ row says it is cut from etcd" wait_for 4 sh -c 'grep -q "^cut from etcd since .*127.0.0.1:1" "$0"' "$M/hosts/$NAME/state"
+is "$(grep -c 'etcd: cannot join' "$M/host/log")" 1 "said once, not at every try"
+vmfs_stop
 
 # a bad key: the start fails, in words
 printf '[vmfs]\netcd = %s\ncluster = no/slash\n' "$URLS" >"$T/bad.conf"
