@@ -400,14 +400,31 @@ static int robj_name(void *ctx, const char *name)
 	return i >= rn->from && rn->fn(rn->ctx, name, i);
 }
 
+/* With etcd, a host named as a file of hosts/ (ctl) would hide behind it: not listed. */
+struct host_names {
+	int (*fn)(void *ctx, const char *name, size_t idx);
+	void *ctx;
+};
+
+static int host_name(void *ctx, const char *name, size_t idx)
+{
+	struct host_names *hn = ctx;
+	for (size_t i = 0; i < vtab_len; i++)
+		if (vtab[i].parent == VK_HOSTS && vtab[i].name && !strcmp(vtab[i].name, name))
+			return 0;
+	return hn->fn(hn->ctx, name, idx);
+}
+
 /* The run-time children of dir, in order: calls fn(name) until it returns non-zero. */
 static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
 {
 	switch (dir->e->kind) {
 	case VK_HOSTS:
-		if (v->chosts)
-			return chosts_names(v->chosts, from, fn, ctx);
+		if (v->chosts) {
+			struct host_names hn = {fn, ctx};
+			return chosts_names(v->chosts, from, host_name, &hn);
+		}
 		if (from == 0 && fn(ctx, v->hostname, 0))
 			return 1;
 		for (size_t i = from ? from - 1 : 0; i < v->cl.n; i++)

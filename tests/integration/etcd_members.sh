@@ -110,6 +110,16 @@ like "$(cat "$(mnt 3)/host/log")" "etcd: not joining: h2 is taken in cluster $ET
 ok "the real h2 stays up on h1" sees_up 1 h2
 etcd_member_stop 3
 
+# a host named as a file of hosts/ joins, but is not listed over the file
+# shellcheck disable=SC2034 # read by etcd_member_start
+ETCD_STATE_3=$T/h3/ctl-machine
+etcd_member_start 3 ctl || exit 1
+ok "a host named ctl joins (h1's host/log)" wait_for 3 grep -q "etcd: ctl is up" "$(mnt 1)/host/log"
+# shellcheck disable=SC2010 # names of vmfs's own: no blanks
+is "$(ls "$(mnt 1)/hosts" | grep -c '^ctl$')" 1 "h1's hosts/ lists ctl once: the file"
+ok "hosts/ctl is still the file" test -f "$(mnt 1)/hosts/ctl"
+etcd_member_stop 3
+
 # a restarted vmfs keeps what the others wrote: h3's down since, as it was
 etcd_member_stop 1
 etcd_member_start 1 || exit 1
@@ -140,6 +150,10 @@ is "$(grep -c 'etcd: cannot join' "$M/host/log")" 1 "said once, not at every try
 vmfs_stop
 
 # a bad key: the start fails, in words
+printf '[vmfs]\netcd = %s\n' "$URLS" >"$T/noaddr.conf"
+out=$(timeout 20 "$VMFS" -f --state "$S" --conf "$T/noaddr.conf" "$M" 2>&1)
+like "$out" 'etcd: cluster_addr is not set: the address other hosts of the cluster reach this one at' \
+	"etcd without cluster_addr (nor a 9P door's address): vmfs does not start, and says why"
 printf '[vmfs]\netcd = %s\ncluster = no/slash\n' "$URLS" >"$T/bad.conf"
 out=$(timeout 20 "$VMFS" -f --state "$S" --conf "$T/bad.conf" "$M" 2>&1)
 like "$out" 'no/slash' "cluster = no/slash: vmfs does not start, and says why"
