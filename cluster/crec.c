@@ -344,6 +344,9 @@ static int field_read(const struct crec_field *f, const char *v, void *out, char
 static const struct crec_field *rows(const struct crec_kind *k, size_t *n)
 {
 	size_t i = 0, j;
+	*n = 0;
+	if (!k->f) /* top: its keys are all its own */
+		return NULL;
 	while (i < k->nf && k->f[i].tag != k->tag)
 		i++;
 	for (j = i; j < k->nf && k->f[j].tag == k->tag;)

@@ -8,9 +8,9 @@
  * the words of store_parse ("line 4: state: \"FOO\" is not a state ..."). Within v=1 a key
  * the reader does not know is ignored and counted in out->unknown (a newer vmfs added it: the
  * caller logs once per kind). Fields marked "optional" may be absent (zero, "" or NULL);
- * the others are required. Writers write v=1, then the fields in the order listed, an
- * optional one only when set; they do not check (write what a reader of yours takes back);
- * the sbuf's oom says if an append failed.
+ * the others are required. Writers write v=1, then the fields in the order listed (an
+ * object's nic.N and cfg.PARAM last), an optional one only when set; they do not check
+ * (give them what a reader takes back); the sbuf's oom says if an append failed.
  *
  * Reader results: 0; -EINVAL (not a record of this kind); -EFBIG (longer than the kind's
  * limit); -EPROTONOSUPPORT (v is not 1: "written by a newer vmfs (v=2)", treated as
@@ -278,9 +278,21 @@ void crec_top_free(struct crec_top *t);
 void crec_top_begin(struct sbuf *out);
 void crec_top_row(struct sbuf *out, uint64_t id, const char *figures);
 
+/* Frees what a read of any kind allocated, by the pointer's type: crec_obj_free and the
+ * others, or nothing for a kind that allocates nothing (for code over every kind). */
+static inline void crec_nothing_to_free(const void *p) { (void)p; }
+#define CREC_FREE(o)                                                                               \
+	_Generic((o), struct crec_top *                                                            \
+		 : crec_top_free, struct crec_obj *                                                \
+		 : crec_obj_free, struct crec_ns *                                                 \
+		 : crec_ns_free, struct crec_cmd *                                                 \
+		 : crec_cmd_free, struct crec_intent *                                             \
+		 : crec_intent_free, default                                                       \
+		 : crec_nothing_to_free)(o)
+
 /* The errnos an answer carries, by name ("EBUSY") and back: NULL / 0 for one not in the
  * table. A reader refuses an errno= it does not know (a newer vmfs's answer reads as absent,
- * never as a wrong errno). */
+ * never as a wrong errno); the writer writes one not in the table as EIO. */
 const char *crec_errno_name(int err);
 int crec_errno_num(const char *name);
 #endif

@@ -252,7 +252,9 @@ static const struct {
     E(EMSGSIZE),     E(EPROTONOSUPPORT), E(EOPNOTSUPP),	 E(EADDRINUSE),	  E(ECONNABORTED),
     E(ECONNRESET),   E(ENOTCONN),	 E(ETIMEDOUT),	 E(ECONNREFUSED), E(EHOSTDOWN),
     E(EHOSTUNREACH), E(EALREADY),	 E(EINPROGRESS), E(ESTALE),	  E(ECANCELED),
-    E(EDQUOT),	     E(ENOTSUP), /* the same number as EOPNOTSUPP on Linux: read, never written */
+    E(EDQUOT),	     E(ENOTTY),		 E(EOVERFLOW),	 E(ENOEXEC),	  E(ETXTBSY),
+    E(ENETUNREACH),  E(EADDRNOTAVAIL),	 E(EDEADLK),	 E(ENOLCK),	  E(EILSEQ),
+    E(ENOTSUP), /* the same number as EOPNOTSUPP on Linux: read, never written */
 #undef E
 };
 
