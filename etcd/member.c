@@ -384,13 +384,18 @@ static int addresses(struct emember *m, const struct vmfs_conf *conf, char *err,
 			 "reach this one at");
 		return -1;
 	}
+	if (!colon) { /* alive's p9 is how others reach this host's objects' files (step 7) */
+		snprintf(err, errlen,
+			 "etcd: p9 is not set: a host of a cluster serves its 9P door to the other "
+			 "hosts (p9 = ADDR:PORT, 0.0.0.0:PORT for cluster_addr's)");
+		return -1;
+	}
 	/* a door on all addresses is reached at cluster_addr */
-	if (colon && !strncmp(conf->p9, "0.0.0.0:", 8))
-		snprintf(m->p9, sizeof(m->p9), "%s%s", m->addr, colon);
-	else if (*conf->p9)
-		snprintf(m->p9, sizeof(m->p9), "%s", conf->p9);
+	if (!strncmp(conf->p9, "0.0.0.0:", 8))
+		snprintf(m->p9, sizeof(m->p9), strchr(m->addr, ':') ? "[%s]%s" : "%s%s", m->addr,
+			 colon);
 	else
-		snprintf(m->p9, sizeof(m->p9), "%s:0", m->addr); /* no door: port 0 says so */
+		snprintf(m->p9, sizeof(m->p9), "%s", conf->p9);
 	if (*conf->web)
 		snprintf(m->web, sizeof(m->web), "%s://%s/", *conf->web_cert ? "https" : "http",
 			 conf->web);

@@ -139,7 +139,7 @@ ok "h5 died while nobody watched: h1 at its start says down since at least" \
 ok "and the others stopped" all_see 1 "h2" '^down since .* \(stopped\)$'
 
 # etcd unreachable: vmfs serves its tree all the same, says so once, and its hosts/ says why
-printf '[vmfs]\netcd = http://127.0.0.1:1\ncluster_addr = 127.0.0.1\n' >"$T/none.conf"
+printf '[vmfs]\netcd = http://127.0.0.1:1\ncluster_addr = 127.0.0.1\np9 = 127.0.0.1:%s\n' "$(free_port)" >"$T/none.conf"
 vmfs_start --conf "$T/none.conf" || exit 1
 for NAME in "$M"/hosts/*; do [ -d "$NAME" ] && break; done
 NAME=${NAME##*/} # the name vmfs goes by: the one directory of its hosts/
@@ -154,6 +154,10 @@ printf '[vmfs]\netcd = %s\n' "$URLS" >"$T/noaddr.conf"
 out=$(timeout 20 "$VMFS" -f --state "$S" --conf "$T/noaddr.conf" "$M" 2>&1)
 like "$out" 'etcd: cluster_addr is not set: the address other hosts of the cluster reach this one at' \
 	"etcd without cluster_addr (nor a 9P door's address): vmfs does not start, and says why"
+printf '[vmfs]\netcd = %s\ncluster_addr = 10.0.0.1\n' "$URLS" >"$T/nop9.conf"
+out=$(timeout 20 "$VMFS" -f --state "$S" --conf "$T/nop9.conf" "$M" 2>&1)
+like "$out" 'etcd: p9 is not set: a host of a cluster serves its 9P door to the other hosts' \
+	"etcd without a 9P door: vmfs does not start, and says why"
 printf '[vmfs]\netcd = %s\ncluster = no/slash\n' "$URLS" >"$T/bad.conf"
 out=$(timeout 20 "$VMFS" -f --state "$S" --conf "$T/bad.conf" "$M" 2>&1)
 like "$out" 'no/slash' "cluster = no/slash: vmfs does not start, and says why"
