@@ -33,7 +33,7 @@ struct emember {
 	struct etcd *c; /* the membership thread's */
 	char uuid[33];
 	char addr[INET6_ADDRSTRLEN], p9[CREC_HOSTPORT_MAX], web[CREC_URL_MAX + 1];
-	char k_id[CKEY_MAX + 1], k_alive[CKEY_MAX + 1], k_down[CKEY_MAX + 1];
+	char k_id[CKEY_MAX + 1], k_alive[CKEY_MAX + 1], k_down[CKEY_MAX + 1], k_layout[CKEY_MAX + 1];
 	int64_t lease;
 	pthread_t th;
 	bool started;
@@ -137,13 +137,39 @@ static int id_is_ours(const struct emember *m, const struct etcd_kvs *r, int64_t
 	return 1;
 }
 
+/* P/layout: written by the first host; a cluster of a higher layout (or one this vmfs cannot
+ * read) is a newer vmfs's: not joined. 0; 1 refused (why in e); -errno. */
+static int layout_check(struct emember *m, struct err *e)
+{
+	struct crec_layout ours = {.layout = CREC_LAYOUT}, got;
+	struct sbuf v = {0};
+	struct etcd_kv cur;
+	crec_layout_write(&ours, &v);
+	int r = v.oom ? err_set(e, ENOMEM, "etcd: out of memory")
+		      : etcd_claim(m->c, m->k_layout, v.p, v.len, 0, &cur, e);
+	sb_free(&v);
+	if (r)
+		return r == 1 ? 0 : r;
+	char why[256];
+	r = crec_layout_read(cur.value, cur.value_len, &got, why, sizeof(why));
+	etcd_kv_free(&cur);
+	if (r)
+		err_set(e, EPROTO, "%s: %s: cluster %s is not one this vmfs knows", m->k_layout,
+			why, m->ch->cluster);
+	else if (got.layout > CREC_LAYOUT)
+		err_set(e, EPROTO,
+			"cluster %s has layout %llu, this vmfs knows layout %d: a newer vmfs made it",
+			m->ch->cluster, (unsigned long long)got.layout, CREC_LAYOUT);
+	return r || got.layout > CREC_LAYOUT ? 1 : 0;
+}
+
 /* One txn claims the name (absent) and puts alive, deletes down; if the name is there, a
  * second one does the same if it holds our uuid. 0; 1 refused (why in e); -errno. */
 static int join(struct emember *m, struct err *e)
 {
 	int64_t lease;
-	int r = etcd_lease_grant(m->c, MEMBER_TTL_S, &lease, NULL, e);
-	if (r)
+	int r = layout_check(m, e);
+	if (r || (r = etcd_lease_grant(m->c, MEMBER_TTL_S, &lease, NULL, e)))
 		return r;
 	struct sbuf id = {0}, alive = {0};
 	value_of_id(m, &id);
@@ -423,7 +449,8 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 	};
 	if (ckey_hid(m->k_id, sizeof(m->k_id), conf->cluster, v->hostname) < 0 ||
 	    ckey_alive(m->k_alive, sizeof(m->k_alive), conf->cluster, v->hostname) < 0 ||
-	    ckey_down(m->k_down, sizeof(m->k_down), conf->cluster, v->hostname) < 0) {
+	    ckey_down(m->k_down, sizeof(m->k_down), conf->cluster, v->hostname) < 0 ||
+	    ckey_layout(m->k_layout, sizeof(m->k_layout), conf->cluster) < 0) {
 		snprintf(err, errlen, "etcd: cluster %s, host %s: the keys would be too long",
 			 conf->cluster, v->hostname);
 		goto fail;

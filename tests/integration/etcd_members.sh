@@ -67,6 +67,8 @@ ok "and sees the others up" wait_for 3 sees_up 5 "$ALL"
 like "$(cat "$(mnt 1)/host/log")" "etcd: h5 is down since .* \\(lapsed, by h[1-4]\\)" "h1's host/log says h5 went down and who saw it"
 is "$(ETCDCTL_API=3 etcdctl --endpoints "$URLS" get "/vmfs/$ETCD_CLUSTER/down/h5" --print-value-only)" "" \
 	"h5's rejoin deleted P/down/h5"
+like "$(cat "$(mnt 5)/host/log")" 'etcd: resync at revision [0-9]+: [0-9]+ keys, [0-9]+ vanished' \
+	"h5 read the cluster's keys again after its cut"
 
 # h4's vmfs stopped by SIGSTOP (a stalled host): down as well; when it runs again its next
 # renewal finds the lease gone and it joins again by itself
@@ -147,6 +149,17 @@ ok "etcd unreachable: vmfs serves its tree" test -f "$M/version"
 ok "host/log says it cannot join" wait_for 3 grep -q "etcd: cannot join: .*127.0.0.1:1" "$M/host/log"
 ok "its own hosts/ row says it is cut from etcd" wait_for 4 sh -c 'grep -q "^cut from etcd since .*127.0.0.1:1" "$0"' "$M/hosts/$NAME/state"
 is "$(grep -c 'etcd: cannot join' "$M/host/log")" 1 "said once, not at every try"
+vmfs_stop
+
+# a cluster made by a newer vmfs (a higher P/layout) is not joined, in words
+is "$(ETCDCTL_API=3 etcdctl --endpoints "$URLS" get "/vmfs/$ETCD_CLUSTER/layout" --print-value-only)" \
+	"$(printf 'v=1\nlayout=1')" "the first host wrote P/layout"
+printf 'v=1\nlayout=2\n' | ETCDCTL_API=3 etcdctl --endpoints "$URLS" put /vmfs/newer/layout >/dev/null
+printf '[vmfs]\netcd = %s\ncluster = newer\ncluster_addr = 127.0.0.1\np9 = 127.0.0.1:%s\n' "$URLS" "$(free_port)" >"$T/newer.conf"
+vmfs_start --conf "$T/newer.conf" || exit 1
+ok "a cluster of layout 2: not joined, and hosts/ says why" wait_for 3 sh -c \
+	'grep -q "^not a member since .*: cluster newer has layout 2, this vmfs knows layout 1: a newer vmfs made it" "$0"' "$M/hosts/$NAME/state"
+is "$(ETCDCTL_API=3 etcdctl --endpoints "$URLS" get --prefix /vmfs/newer/h/ --keys-only)" "" "and it wrote nothing there"
 vmfs_stop
 
 # a bad key: the start fails, in words
