@@ -43,7 +43,9 @@
 	X(vmfs, etcd, opts, "", "etcd's client URLs, URL[,URL...]: membership by lease (etcd/member.h)") \
 	X(vmfs, etcd_ca, path, "", "the CA file that signed etcd's certificates (https)")         \
 	X(vmfs, etcd_cert, path, "", "this host's client certificate for etcd (PEM)")            \
-	X(vmfs, etcd_key, path, "", "its private key (PEM)")
+	X(vmfs, etcd_key, path, "", "its private key (PEM)")                                    \
+	X(vmfs, etcd_user, opts, "", "etcd's user (RBAC; default with a password file: the host name)") \
+	X(vmfs, etcd_password_file, path, "", "a file (mode 0600) whose first line is its password")
 
 /* What each type is stored as: a string (strdup()ed) or a bool. */
 #define CONF_KIND_path text
