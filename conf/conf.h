@@ -45,7 +45,9 @@
 	X(vmfs, etcd, opts, "", "etcd's client URLs, URL[,URL...]: membership by lease (etcd/member.h)") \
 	X(vmfs, etcd_ca, path, "", "the CA file that signed etcd's certificates (https)")         \
 	X(vmfs, etcd_cert, path, "", "this host's client certificate for etcd (PEM)")            \
-	X(vmfs, etcd_key, path, "", "its private key (PEM)")                                       \
+	X(vmfs, etcd_key, path, "", "its private key (PEM)")                                    \
+	X(vmfs, etcd_user, opts, "", "etcd's user (RBAC; default with a password file: the host name)") \
+	X(vmfs, etcd_password_file, path, "", "a file (mode 0600) whose first line is its password") \
 	X(vmfs, cluster, name, "default", "with etcd: the cluster's name, its keys' prefix /vmfs/NAME/") \
 	X(vmfs, cluster_addr, ip, "", "with etcd: the address other hosts reach this one at (9P door, VXLAN)")
 

@@ -445,6 +445,8 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 	    .ca = *conf->etcd_ca ? conf->etcd_ca : NULL,
 	    .cert = *conf->etcd_cert ? conf->etcd_cert : NULL,
 	    .key = *conf->etcd_key ? conf->etcd_key : NULL,
+	    .user = *conf->etcd_user ? conf->etcd_user : NULL,
+	    .password_file = *conf->etcd_password_file ? conf->etcd_password_file : NULL,
 	    .timeout_ms = 1000, /* two renewals' time: a lease of 2 s survives one slow call */
 	};
 	if (ckey_hid(m->k_id, sizeof(m->k_id), conf->cluster, v->hostname) < 0 ||

@@ -30,7 +30,7 @@ struct down_job {
 
 struct msync {
 	struct etcd_opts o;
-	char *endpoints, *ca, *cert, *key;
+	char *endpoints, *ca, *cert, *key, *user, *password_file; /* o's own copies */
 	struct chosts *ch;
 	struct threadlog *tl;
 	struct loop *loop;
@@ -346,8 +346,11 @@ int msync_new(const struct etcd_opts *o, struct chosts *ch, struct threadlog *tl
 	s->o.ca = s->ca = dup_or_null(o->ca);
 	s->o.cert = s->cert = dup_or_null(o->cert);
 	s->o.key = s->key = dup_or_null(o->key);
+	s->o.user = s->user = dup_or_null(o->user);
+	s->o.password_file = s->password_file = dup_or_null(o->password_file);
 	s->o.timeout_ms = 5000; /* a snapshot's pages, a down record: not the lease's hurry */
-	if (!s->endpoints || (o->ca && !s->ca) || (o->cert && !s->cert) || (o->key && !s->key)) {
+	if (!s->endpoints || (o->ca && !s->ca) || (o->cert && !s->cert) || (o->key && !s->key) ||
+	    (o->user && !s->user) || (o->password_file && !s->password_file)) {
 		msync_free(s);
 		return err_set(e, ENOMEM, "etcd: out of memory");
 	}
@@ -417,6 +420,8 @@ void msync_free(struct msync *s)
 	free(s->ca);
 	free(s->cert);
 	free(s->key);
+	free(s->user);
+	free(s->password_file);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
