@@ -126,8 +126,8 @@ void chosts_set_link(struct chosts *ch, enum chosts_link l, const char *why)
 static const struct ccache_kv *record(struct chosts *ch, enum ckey_kind kind, const char *host)
 {
 	char key[CKEY_MAX + 1];
-	int r = kind == CK_ALIVE  ? ckey_alive(key, sizeof(key), ch->cluster, host)
-		: kind == CK_DOWN ? ckey_down(key, sizeof(key), ch->cluster, host)
+	int r = kind == CK_ALIVE   ? ckey_alive(key, sizeof(key), ch->cluster, host)
+		: kind == CK_DOWN  ? ckey_down(key, sizeof(key), ch->cluster, host)
 		: kind == CK_HINFO ? ckey_hinfo(key, sizeof(key), ch->cluster, host)
 				   : ckey_hid(key, sizeof(key), ch->cluster, host);
 	return r < 0 ? NULL : ccache_get(ch->cache, key);
@@ -182,7 +182,8 @@ void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *ou
 	fmt_time(since, ts);
 	if (l == CL_CUT) {
 		if (h) /* the cache stopped being true at the cut */
-			sb_printf(out, "UNKNOWN since %s: this host is cut from etcd (last known: ", ts);
+			sb_printf(out,
+				  "UNKNOWN since %s: this host is cut from etcd (last known: ", ts);
 		else
 			sb_printf(out, "cut from etcd since %s: %s\n", ts, why);
 		if (h) {
@@ -196,8 +197,8 @@ void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *ou
 		return;
 	}
 	if (!h && (l == CL_JOINING || !ch->synced)) {
-		sb_printf(out, "joining cluster %s since %s%s%s\n", ch->cluster, ts, *why ? ": " : "",
-			  why);
+		sb_printf(out, "joining cluster %s since %s%s%s\n", ch->cluster, ts,
+			  *why ? ": " : "", why);
 		return;
 	}
 	record_state(ch, h ? h->name : ch->self, out);
@@ -284,7 +285,8 @@ void chosts_changed(void *ctx, const char *key, const struct ccache_kv *old,
 		if (now)
 			check(ch, k.kind, key, now);
 		else if (old)
-			evlog_add(ch->log, "etcd: %s's name claim is gone: not listed in hosts/", k.host);
+			evlog_add(ch->log, "etcd: %s's name claim is gone: not listed in hosts/",
+				  k.host);
 		break;
 	}
 	case CK_ALIVE:

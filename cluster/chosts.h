@@ -37,7 +37,7 @@ enum chosts_link {
 	CL_JOINING, /* no lease yet (etcd not reached, or not asked yet) */
 	CL_JOINED,  /* a lease, alive put */
 	CL_REFUSED, /* the name is another machine's: why says so */
-	CL_CUT,     /* no keepalive answered for the TTL: since, why */
+	CL_CUT,	    /* no keepalive answered for the TTL: since, why */
 };
 
 struct chosts {

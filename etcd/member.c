@@ -33,8 +33,10 @@ struct emember {
 	struct etcd *c; /* the membership thread's */
 	char uuid[33];
 	char addr[INET6_ADDRSTRLEN], p9[CREC_HOSTPORT_MAX], web[CREC_URL_MAX + 1];
-	char k_id[CKEY_MAX + 1], k_alive[CKEY_MAX + 1], k_down[CKEY_MAX + 1], k_layout[CKEY_MAX + 1];
+	char k_id[CKEY_MAX + 1], k_alive[CKEY_MAX + 1], k_down[CKEY_MAX + 1],
+	    k_layout[CKEY_MAX + 1];
 	int64_t lease;
+	const char *open_to; /* NULL, or why anyone who reaches etcd can write the cluster */
 	pthread_t th;
 	bool started;
 	struct threadlog tl;  /* the threads' lines for host/log */
@@ -60,10 +62,13 @@ static int uuid_load(int statefd, char out[33], char *err, size_t errlen)
 		for (int i = 0; good && i < 32; i++)
 			good = (buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f');
 		if (!good) {
-			snprintf(err, errlen,
-				 "etcd: STATE/cluster/uuid is not 32 lowercase hex digits and a newline: "
-				 "damaged; remove it to make a new one (the cluster then sees another "
-				 "machine, and refuses this host's name until the old P/h/NAME/id is gone)");
+			snprintf(
+			    err, errlen,
+			    "etcd: STATE/cluster/uuid is not 32 lowercase hex digits and a "
+			    "newline: "
+			    "damaged; remove it to make a new one (the cluster then sees another "
+			    "machine, and refuses this host's name until the old P/h/NAME/id is "
+			    "gone)");
 			return -1;
 		}
 		memcpy(out, buf, 32);
@@ -82,8 +87,8 @@ static int uuid_load(int statefd, char out[33], char *err, size_t errlen)
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 	snprintf(buf, sizeof(buf), "%s\n", out);
-	fd = openat(statefd, "cluster/uuid.new", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
+	fd = openat(statefd, "cluster/uuid.new",
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, buf, 33) != 33 || fsync(fd) ||
 	    renameat(statefd, "cluster/uuid.new", statefd, "cluster/uuid")) {
 		snprintf(err, errlen, "etcd: cannot write STATE/cluster/uuid: %s", strerror(errno));
@@ -157,9 +162,10 @@ static int layout_check(struct emember *m, struct err *e)
 		err_set(e, EPROTO, "%s: %s: cluster %s is not one this vmfs knows", m->k_layout,
 			why, m->ch->cluster);
 	else if (got.layout > CREC_LAYOUT)
-		err_set(e, EPROTO,
-			"cluster %s has layout %llu, this vmfs knows layout %d: a newer vmfs made it",
-			m->ch->cluster, (unsigned long long)got.layout, CREC_LAYOUT);
+		err_set(
+		    e, EPROTO,
+		    "cluster %s has layout %llu, this vmfs knows layout %d: a newer vmfs made it",
+		    m->ch->cluster, (unsigned long long)got.layout, CREC_LAYOUT);
 	return r || got.layout > CREC_LAYOUT ? 1 : 0;
 }
 
@@ -177,7 +183,11 @@ static int join(struct emember *m, struct err *e)
 	struct etcd_cmp absent = {.key = m->k_id, .target = ETCD_VERSION, .result = ETCD_EQUAL};
 	const struct etcd_op up[] = {
 	    {.kind = ETCD_OP_PUT, .key = m->k_id, .value = id.p, .len = id.len},
-	    {.kind = ETCD_OP_PUT, .key = m->k_alive, .value = alive.p, .len = alive.len, .lease = lease},
+	    {.kind = ETCD_OP_PUT,
+	     .key = m->k_alive,
+	     .value = alive.p,
+	     .len = alive.len,
+	     .lease = lease},
 	    {.kind = ETCD_OP_DELETE, .key = m->k_down},
 	};
 	const struct etcd_op read_id = {.kind = ETCD_OP_RANGE, .key = m->k_id};
@@ -189,14 +199,16 @@ static int join(struct emember *m, struct err *e)
 	if (!r && !res.succeeded) {
 		int64_t mod_rev = 0;
 		char why[1024];
-		int ours = id_is_ours(m, res.nranges ? &res.ranges[0] : NULL, &mod_rev, why, sizeof(why));
+		int ours =
+		    id_is_ours(m, res.nranges ? &res.ranges[0] : NULL, &mod_rev, why, sizeof(why));
 		etcd_txn_result_free(&res);
 		memset(&res, 0, sizeof(res));
 		if (ours == 1) {
 			struct etcd_cmp same = {.key = m->k_id, .target = ETCD_MOD, .num = mod_rev};
 			r = etcd_txn(m->c, &same, 1, up + 1, 2, NULL, 0, &res, e);
 			if (!r && !res.succeeded)
-				r = err_set(e, EAGAIN, "%s changed while this host joined: trying again",
+				r = err_set(e, EAGAIN,
+					    "%s changed while this host joined: trying again",
 					    m->k_id);
 		} else {
 			r = ours == 0 ? 1 : -EAGAIN;
@@ -287,8 +299,8 @@ static void *keep(void *arg)
 				threadlog_say(&m->tl,
 					      "joined cluster %s as %s, lease %" PRId64
 					      " (%d s, renewed every %d ms)",
-					      m->ch->cluster, m->v->hostname, m->lease, MEMBER_TTL_S,
-					      MEMBER_RENEW_MS);
+					      m->ch->cluster, m->v->hostname, m->lease,
+					      MEMBER_TTL_S, MEMBER_RENEW_MS);
 				chosts_set_link(m->ch, CL_JOINED, NULL);
 				if (cut) /* the cache missed what happened meanwhile */
 					msync_resync(m->sync);
@@ -349,6 +361,12 @@ static int member_attach(void *self, struct loop *l)
 	struct emember *m = self;
 	if (threadlog_attach(&m->tl, l) || msync_attach(m->sync, l))
 		return -1;
+	if (m->open_to) /* a lab may run so; it is said at every start */
+		evlog_add(&m->v->log,
+			  "etcd: %s: whoever reaches etcd can write cluster %s's keys (see "
+			  "docs/cluster-design.md, Security: TLS with client certificates, and "
+			  "etcd_user, etcd_password_file)",
+			  m->open_to, m->ch->cluster);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -467,6 +485,10 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 		snprintf(err, errlen, "%s", e.why);
 		goto fail;
 	}
+	m->open_to = !o.cert && !o.password_file ? "no client certificate, no password"
+		     : !o.cert			 ? "no TLS client certificate"
+		     : !o.password_file		 ? "no etcd user and password (no RBAC)"
+						 : NULL;
 	v->chosts = m->ch;
 	*out = (struct door){&member_ops, m, -1};
 	return 0;

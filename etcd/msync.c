@@ -19,8 +19,9 @@
 #include "vmfs/loop.h"
 #include "vmfs/threadlog.h"
 
-#define DOWN_QUEUE_MAX 256 /* hosts whose P/down waits to be written; more: the next snapshot's
-			    * scan finds them */
+#define DOWN_QUEUE_MAX                                                                             \
+	256 /* hosts whose P/down waits to be written; more: the next snapshot's                   \
+	     * scan finds them */
 
 struct down_job {
 	char host[NAME_MAX_LEN + 1];
@@ -48,10 +49,7 @@ struct msync {
 	unsigned gone; /* the loop's: keys that vanished at a resync */
 };
 
-static void wake_worker(struct msync *s)
-{
-	pthread_cond_signal(&s->cv);
-}
+static void wake_worker(struct msync *s) { pthread_cond_signal(&s->cv); }
 
 void msync_resync(struct msync *s)
 {
@@ -78,10 +76,7 @@ static void queue_down(struct msync *s, const char *host, bool unseen)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void on_lapse(void *ctx, const char *host)
-{
-	queue_down(ctx, host, false);
-}
+static void on_lapse(void *ctx, const char *host) { queue_down(ctx, host, false); }
 
 /* P/down/H, if nobody wrote it and H did not come back meanwhile: one txn. */
 static void write_down(struct msync *s, const struct down_job *d)
@@ -109,7 +104,8 @@ static void write_down(struct msync *s, const struct down_job *d)
 		threadlog_say(s->tl, "cannot write %s: %s", k_down, e.why);
 	else if (res.succeeded)
 		threadlog_say(s->tl, "%s is down (%s): wrote %s", d->host,
-			      d->unseen ? "found without alive or down" : "its lease lapsed", k_down);
+			      d->unseen ? "found without alive or down" : "its lease lapsed",
+			      k_down);
 	/* else: another host wrote it first, or d->host is back */
 	etcd_txn_result_free(&res);
 	sb_free(&v);
@@ -131,7 +127,8 @@ static void *work(void *arg)
 			int r = kvs ? etcd_range_snapshot(s->w, prefix, 0, kvs, &e)
 				    : err_set(&e, ENOMEM, "out of memory");
 			if (r && r != last)
-				threadlog_say(s->tl, "cannot read %s: %s (trying again)", prefix, e.why);
+				threadlog_say(s->tl, "cannot read %s: %s (trying again)", prefix,
+					      e.why);
 			last = r;
 			pthread_mutex_lock(&s->lock);
 			if (r) {
@@ -220,14 +217,14 @@ static int on_snapshot(void *arg)
 		return 0;
 	struct ccache_kv *kv = calloc(kvs->n ? kvs->n : 1, sizeof(*kv));
 	if (!kv) {
-		evlog_add(s->ch->log, "etcd: out of memory for a snapshot of %zu keys: trying again",
-			  kvs->n);
+		evlog_add(s->ch->log,
+			  "etcd: out of memory for a snapshot of %zu keys: trying again", kvs->n);
 		msync_resync(s);
 		goto out;
 	}
 	for (size_t i = 0; i < kvs->n; i++)
-		kv[i] = (struct ccache_kv){kvs->kv[i].key, kvs->kv[i].value,
-					   kvs->kv[i].value_len, kvs->kv[i].create_revision,
+		kv[i] = (struct ccache_kv){kvs->kv[i].key,	    kvs->kv[i].value,
+					   kvs->kv[i].value_len,    kvs->kv[i].create_revision,
 					   kvs->kv[i].mod_revision, kvs->kv[i].version,
 					   kvs->kv[i].lease};
 	bool first = !s->ch->synced;
@@ -237,8 +234,8 @@ static int on_snapshot(void *arg)
 	s->ch->loading = false;
 	free(kv);
 	if (r) {
-		evlog_add(s->ch->log, "etcd: out of memory for a snapshot of %zu keys: trying again",
-			  kvs->n);
+		evlog_add(s->ch->log,
+			  "etcd: out of memory for a snapshot of %zu keys: trying again", kvs->n);
 		msync_resync(s);
 		goto out;
 	}
@@ -277,10 +274,13 @@ static void apply(struct msync *s, const struct etcd_wbatch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct etcd_kv *k = &b->events[i].kv;
 		ev[i].del = b->events[i].type == ETCD_EV_DELETE;
-		ev[i].kv = (struct ccache_kv){k->key,	       ev[i].del ? "" : k->value,
+		ev[i].kv = (struct ccache_kv){k->key,
+					      ev[i].del ? "" : k->value,
 					      ev[i].del ? 0 : k->value_len,
-					      k->create_revision, k->mod_revision,
-					      k->version,      k->lease};
+					      k->create_revision,
+					      k->mod_revision,
+					      k->version,
+					      k->lease};
 	}
 	if (ccache_apply(s->ch->cache, ev, b->n, changed, s)) {
 		evlog_add(s->ch->log, "etcd: out of memory applying events: reading %s again",
@@ -326,10 +326,7 @@ static int on_watch(void *arg)
 	return 0;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 int msync_new(const struct etcd_opts *o, struct chosts *ch, struct threadlog *tl,
 	      struct msync **out, struct err *e)

@@ -8,8 +8,8 @@
 
 /* What every host writes besides its own P/h/H/: the shared area (docs/cluster-design.md,
  * "Keys"); prefixes end in '/', the others are single keys. */
-static const char *const shared[] = {"ns/",	"nsid/",   "name/",	"cap/",	    "cmd/",
-				     "intent/", "down/",   "forgotten/", "next-ns-id", "layout"};
+static const char *const shared[] = {"ns/",	"nsid/", "name/",      "cap/",	     "cmd/",
+				     "intent/", "down/", "forgotten/", "next-ns-id", "layout"};
 
 static int usage(FILE *err, const char *why)
 {
@@ -42,21 +42,23 @@ int cluster_setup_main(int argc, char **argv, FILE *out, FILE *err)
 		return usage(err, why);
 	if (pwfile && strchr(pwfile, '\''))
 		return usage(err, "the password file's path holds a ': quote it yourself");
-	if (ckey_prefix(p, sizeof(p), cluster) < 0 || ckey_host_prefix(own, sizeof(own), cluster, host) < 0)
+	if (ckey_prefix(p, sizeof(p), cluster) < 0 ||
+	    ckey_host_prefix(own, sizeof(own), cluster, host) < 0)
 		return usage(err, "the cluster's keys would be too long");
 	char role[2 * NAME_MAX_LEN + 8];
 	snprintf(role, sizeof(role), "vmfs-%s-%s", cluster, host);
-	fprintf(out,
-		"# etcd's user and role for host %s of cluster %s: run as etcd's root, e.g. with\n"
-		"# ETCDCTL_API=3 ETCDCTL_ENDPOINTS=URL ETCDCTL_USER=root:PASSWORD in the environment\n",
-		host, cluster);
+	fprintf(
+	    out,
+	    "# etcd's user and role for host %s of cluster %s: run as etcd's root, e.g. with\n"
+	    "# ETCDCTL_API=3 ETCDCTL_ENDPOINTS=URL ETCDCTL_USER=root:PASSWORD in the environment\n",
+	    host, cluster);
 	fprintf(out, "etcdctl role add %s\n", role);
 	fprintf(out, "etcdctl role grant-permission %s read %s --prefix\n", role, p);
 	fprintf(out, "etcdctl role grant-permission %s readwrite %s --prefix\n", role, own);
 	for (size_t i = 0; i < sizeof(shared) / sizeof(*shared); i++) {
 		bool prefix = shared[i][strlen(shared[i]) - 1] == '/';
-		fprintf(out, "etcdctl role grant-permission %s readwrite %s%s%s\n", role, p, shared[i],
-			prefix ? " --prefix" : "");
+		fprintf(out, "etcdctl role grant-permission %s readwrite %s%s%s\n", role, p,
+			shared[i], prefix ? " --prefix" : "");
 	}
 	if (pwfile)
 		fprintf(out, "etcdctl user add %s --interactive=false <'%s'\n", host, pwfile);

@@ -50,6 +50,8 @@ like "$(ETCDCTL_API=3 etcdctl --endpoints "$URLS" get "/vmfs/$ETCD_CLUSTER/h/h2/
 ok "STATE/cluster/uuid is 0600" test "$(stat -c %a "$ETCD_STATE_2/cluster/uuid")" = 600
 is "$(errno_of "$(mnt 1)/hosts/ctl" 'add h9 9p://10.0.0.9:564')" EPERM "hosts/ctl add is refused in cluster mode"
 like "$(cat "$(mnt 1)/host/log")" 'hosts join it by their own vmfs.conf' "in words, in host/log"
+like "$(cat "$(mnt 1)/host/log")" "etcd: no client certificate, no password: whoever reaches etcd can write cluster $ETCD_CLUSTER's keys" \
+	"host/log says the cluster is open to anyone who reaches etcd"
 
 # h5 cut from the network: etcd lets its lease lapse, the first host that sees it writes down
 etcd_cut 5

@@ -35,6 +35,8 @@ up() { grep -q '^up since' "$T/h$1/mnt/hosts/h$2/state" 2>/dev/null; }
 both_up() { up 1 1 && up 1 2 && up 2 1 && up 2 2; }
 ok "both hosts join as their etcd users and see each other up" wait_for 10 both_up
 ok "no permission was refused (h1's host/log)" sh -c '! grep -qi "permission denied" "$0"' "$T/h1/mnt/host/log"
+like "$(cat "$T/h1/mnt/host/log")" "etcd: no TLS client certificate: whoever reaches etcd" \
+	"host/log says what is missing: TLS (a password alone is sent in the clear)"
 
 etcd_cut 2
 ok "h2 cut: h1 writes P/down/h2 (its role may), down (lapsed)" wait_for 6 \

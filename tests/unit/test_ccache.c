@@ -18,8 +18,10 @@ static void note(void *ctx, const char *key, const struct ccache_kv *old,
 	(void)ctx;
 	size_t l = strlen(seen);
 	snprintf(seen + l, sizeof(seen) - l, "%s%s %s%s%s", l ? "; " : "",
-		 !old ? "new" : !now ? "gone" : "changed", key, now ? "=" : "",
-		 now ? now->value : "");
+		 !old	? "new"
+		 : !now ? "gone"
+			: "changed",
+		 key, now ? "=" : "", now ? now->value : "");
 }
 
 static struct ccache_kv kv(const char *key, const char *value, int64_t rev)
@@ -70,10 +72,11 @@ int main(void)
 	struct ccache *c = ccache_new();
 	ok(c && ccache_revision(c) == 0 && ccache_count(c) == 0, "a new cache is empty, at 0");
 
-	const struct ccache_kv snap[] = {
-	    kv("/vmfs/lab/h/h2/id", "v=1\nuuid=b\n", 3), kv("/vmfs/lab/h/h1/id", "v=1\nuuid=a\n", 2),
-	    kv("/vmfs/lab/h/h1/alive", "v=1\nrun=4\n", 5), kv("/vmfs/lab/down/h2", "v=1\n", 6),
-	    kv("/vmfs/lab/h/h10/id", "v=1\nuuid=c\n", 4)};
+	const struct ccache_kv snap[] = {kv("/vmfs/lab/h/h2/id", "v=1\nuuid=b\n", 3),
+					 kv("/vmfs/lab/h/h1/id", "v=1\nuuid=a\n", 2),
+					 kv("/vmfs/lab/h/h1/alive", "v=1\nrun=4\n", 5),
+					 kv("/vmfs/lab/down/h2", "v=1\n", 6),
+					 kv("/vmfs/lab/h/h10/id", "v=1\nuuid=c\n", 4)};
 	seen[0] = 0;
 	ok(ccache_load(c, snap, 5, 9, note, NULL) == 0, "a snapshot loads");
 	ok(ccache_revision(c) == 9 && ccache_count(c) == 5, "the cache is at its revision, 5 keys");
@@ -85,7 +88,9 @@ int main(void)
 	is_str(each(c, "/vmfs/lab/h/h1/"), "/vmfs/lab/h/h1/alive /vmfs/lab/h/h1/id",
 	       "h1/ is not h10/");
 	is_str(each(c, "/vmfs/lab/zz"), "", "a prefix with no key lists nothing");
-	is_str(each(c, ""), "/vmfs/lab/down/h2 /vmfs/lab/h/h1/alive /vmfs/lab/h/h1/id /vmfs/lab/h/h10/id /vmfs/lab/h/h2/id",
+	is_str(each(c, ""),
+	       "/vmfs/lab/down/h2 /vmfs/lab/h/h1/alive /vmfs/lab/h/h1/id /vmfs/lab/h/h10/id "
+	       "/vmfs/lab/h/h2/id",
 	       "\"\" lists everything");
 	int n = 0;
 	ok(ccache_each(c, "", stop_at_second, &n) == 7 && n == 2,
@@ -108,27 +113,35 @@ int main(void)
 	is_str(seen, "gone /vmfs/lab/h/h1/alive; new /vmfs/lab/down/h1=v=1\nwhy=stopped\n",
 	       "what changed is told in order: both events of one revision; not an event the cache "
 	       "had, nor the delete of a key it lacks");
-	ok(!ccache_get(c, "/vmfs/lab/h/h3/id"), "an event at or below the cache's revision is skipped");
-	ok(ccache_revision(c) == 11 && ccache_count(c) == 5, "the cache is at the batch's last revision");
+	ok(!ccache_get(c, "/vmfs/lab/h/h3/id"),
+	   "an event at or below the cache's revision is skipped");
+	ok(ccache_revision(c) == 11 && ccache_count(c) == 5,
+	   "the cache is at the batch's last revision");
 	seen[0] = 0;
 	ccache_apply(c, ev + 2, 1, note, NULL);
 	is_str(seen, "", "the same batch again changes nothing");
 
-	struct ccache_event up = {.kv = {"/vmfs/lab/down/h1", "v=1\nwhy=lapsed\n", 15, 10, 12, 2, 0}};
+	struct ccache_event up = {
+	    .kv = {"/vmfs/lab/down/h1", "v=1\nwhy=lapsed\n", 15, 10, 12, 2, 0}};
 	seen[0] = 0;
 	ccache_apply(c, &up, 1, note, NULL);
-	is_str(seen, "changed /vmfs/lab/down/h1=v=1\nwhy=lapsed\n", "a PUT of a key it has is a change");
+	is_str(seen, "changed /vmfs/lab/down/h1=v=1\nwhy=lapsed\n",
+	       "a PUT of a key it has is a change");
 	g = ccache_get(c, "/vmfs/lab/down/h1");
 	ok(g && g->version == 2 && g->create_rev == 10 && g->mod_rev == 12, "with its new fields");
 
 	/* a resync: the snapshot lacks down/h1 and h10 (gone while the watch was lost) */
-	const struct ccache_kv snap2[] = {
-	    kv("/vmfs/lab/h/h2/id", "v=1\nuuid=b\n", 3), kv("/vmfs/lab/h/h1/id", "v=1\nuuid=a\n", 2),
-	    kv("/vmfs/lab/down/h2", "v=1\n", 6), kv("/vmfs/lab/h/h1/alive", "v=1\nrun=5\n", 20)};
+	const struct ccache_kv snap2[] = {kv("/vmfs/lab/h/h2/id", "v=1\nuuid=b\n", 3),
+					  kv("/vmfs/lab/h/h1/id", "v=1\nuuid=a\n", 2),
+					  kv("/vmfs/lab/down/h2", "v=1\n", 6),
+					  kv("/vmfs/lab/h/h1/alive", "v=1\nrun=5\n", 20)};
 	seen[0] = 0;
 	ccache_load(c, snap2, 4, 30, note, NULL);
-	is_str(seen, "gone /vmfs/lab/down/h1; gone /vmfs/lab/h/h10/id; new /vmfs/lab/h/h1/alive=v=1\nrun=5\n",
-	       "a snapshot that replaces the cache tells what vanished and what is new, not what stayed");
+	is_str(seen,
+	       "gone /vmfs/lab/down/h1; gone /vmfs/lab/h/h10/id; new "
+	       "/vmfs/lab/h/h1/alive=v=1\nrun=5\n",
+	       "a snapshot that replaces the cache tells what vanished and what is new, not what "
+	       "stayed");
 	ok(ccache_revision(c) == 30 && ccache_count(c) == 4, "and the cache is at its revision");
 	ccache_advance(c, 29);
 	ok(ccache_revision(c) == 30, "a progress note never moves the revision back");

@@ -89,8 +89,10 @@ int main(void)
 	   "this host's state before a snapshot: joining");
 
 	struct ccache_kv snap[] = {
-	    {"/vmfs/lab/h/h1/id", "v=1\nuuid=0123456789abcdef0123456789abcdef\njoined=1700000000\n", 0, 2, 2, 1, 0},
-	    {"/vmfs/lab/h/h3/id", "v=1\nuuid=1123456789abcdef0123456789abcdef\njoined=1700000000\n", 0, 3, 3, 1, 0},
+	    {"/vmfs/lab/h/h1/id", "v=1\nuuid=0123456789abcdef0123456789abcdef\njoined=1700000000\n",
+	     0, 2, 2, 1, 0},
+	    {"/vmfs/lab/h/h3/id", "v=1\nuuid=1123456789abcdef0123456789abcdef\njoined=1700000000\n",
+	     0, 3, 3, 1, 0},
 	    {"/vmfs/lab/h/h1/alive", NULL, 0, 4, 4, 1, 7},
 	    {"/vmfs/lab/h/h2/alive", NULL, 0, 5, 5, 1, 8}, /* no id: not a host of the list */
 	    {"/vmfs/lab/down/h3", "v=1\nsince=1700000100\nwhy=stopped\nby=h3\n", 0, 6, 6, 1, 0},
@@ -106,11 +108,14 @@ int main(void)
 	ch->loading = false;
 	ch->synced = true;
 	chosts_set_link(ch, CL_JOINED, NULL);
-	is_str(listed(0), "h1:0 h3:1", "after the snapshot: this host, then every other with an id");
+	is_str(listed(0), "h1:0 h3:1",
+	       "after the snapshot: this host, then every other with an id");
 	is_str(listed(1), "h3:1", "from an index on");
 	ok(!chosts_find(ch, "h2"), "a host without an id is not found");
-	is_str(state(NULL), "up since 2023-11-14T22:14:10Z, run 4\n", "this host: up, from its alive");
-	is_str(state("h3"), "down since 2023-11-14T22:15:00Z (stopped)\n", "a host stopped cleanly");
+	is_str(state(NULL), "up since 2023-11-14T22:14:10Z, run 4\n",
+	       "this host: up, from its alive");
+	is_str(state("h3"), "down since 2023-11-14T22:15:00Z (stopped)\n",
+	       "a host stopped cleanly");
 
 	put("/vmfs/lab/h/h2/id", "v=1\nuuid=2123456789abcdef0123456789abcdef\njoined=1700000000\n");
 	is_str(listed(0), "h1:0 h2:1 h3:2", "a new id: listed in name order");
@@ -122,8 +127,8 @@ int main(void)
 	chosts_info_text(ch, h2, &sb);
 	sb_add(&sb, "", 1);
 	ok(strstr(sb.p, "name h2\n") && strstr(sb.p, "addr 10.0.0.12\n") &&
-		   strstr(sb.p, "p9 10.0.0.12:5640\n") && strstr(sb.p, "run 2\n") &&
-		   strstr(sb.p, "state up since"),
+	       strstr(sb.p, "p9 10.0.0.12:5640\n") && strstr(sb.p, "run 2\n") &&
+	       strstr(sb.p, "state up since"),
 	   "its info: address, 9P door, run, state");
 	sb_free(&sb);
 
@@ -131,7 +136,8 @@ int main(void)
 	is_str(lapsed, "h2", "a DELETE of alive is told as a lapse");
 	is_str(state("h2"), "down (no alive or down record)\n", "until its down record comes");
 	put("/vmfs/lab/down/h2", "v=1\nsince=1700000200\nwhy=lapsed\nby=h1\n");
-	is_str(state("h2"), "down since 2023-11-14T22:16:40Z (lapsed)\n", "then: down since, lapsed");
+	is_str(state("h2"), "down since 2023-11-14T22:16:40Z (lapsed)\n",
+	       "then: down since, lapsed");
 	put("/vmfs/lab/down/h3", "v=1\nsince=1700000300\nwhy=lapsed\nby=h1\nunseen=yes\n");
 	is_str(state("h3"), "down since at least 2023-11-14T22:18:20Z (lapsed)\n",
 	       "found without alive or down: since at least");
@@ -144,7 +150,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/log", dir);
 	const char *text = slurp(path);
 	ok(text && strstr(text, "etcd: /vmfs/lab/h/h2/alive (revision ") &&
-		   strstr(text, "treated as absent"),
+	       strstr(text, "treated as absent"),
 	   "host/log names the key, its revision and why");
 	put("/vmfs/lab/h/h2/alive", "v=2\nwhatever=1\n");
 	is_str(state("h2"), "down since 2023-11-14T22:16:40Z (lapsed)\n",
@@ -160,14 +166,13 @@ int main(void)
 
 	chosts_set_link(ch, CL_CUT, "etcd http://10.0.0.1:2379: no answer");
 	ok(!strncmp(state(NULL), "cut from etcd since ", 20) &&
-		   strstr(state(NULL), ": etcd http://10.0.0.1:2379: no answer\n"),
+	       strstr(state(NULL), ": etcd http://10.0.0.1:2379: no answer\n"),
 	   "cut: this host says so, and why");
 	ok(!strncmp(state("h3"), "UNKNOWN since ", 14) &&
-		   strstr(state("h3"), "this host is cut from etcd (last known: down"),
+	       strstr(state("h3"), "this host is cut from etcd (last known: down"),
 	   "and every other host is UNKNOWN, with what was last known");
 	chosts_set_link(ch, CL_REFUSED, "h1 is taken in cluster lab by another machine (uuid x)");
-	ok(!strncmp(state(NULL), "not a member since ", 19),
-	   "refused: not a member, and why");
+	ok(!strncmp(state(NULL), "not a member since ", 19), "refused: not a member, and why");
 
 	chosts_free(ch);
 	close(dfd);
