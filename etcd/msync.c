@@ -46,6 +46,9 @@ struct msync {
 	struct etcd_kvs *snap; /* taken by the loop */
 	struct down_job downs[DOWN_QUEUE_MAX];
 	size_t ndowns;
+	/* watches the loop is done with: closing one joins its thread, which may be in a call */
+	struct etcd_watch *old[4];
+	size_t nold;
 	unsigned gone; /* the loop's: keys that vanished at a resync */
 };
 
@@ -151,6 +154,13 @@ static void *work(void *arg)
 			}
 			continue;
 		}
+		if (s->nold) {
+			struct etcd_watch *w = s->old[--s->nold];
+			pthread_mutex_unlock(&s->lock);
+			etcd_watch_close(w);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
 		if (s->ndowns) {
 			struct down_job d = s->downs[0];
 			memmove(s->downs, s->downs + 1, --s->ndowns * sizeof(*s->downs));
@@ -177,12 +187,26 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 
 static int on_watch(void *arg);
 
+/* The loop lets go of a watch; the worker closes it. */
+static void retire(struct msync *s, struct etcd_watch *w)
+{
+	pthread_mutex_lock(&s->lock);
+	bool queued = s->nold < sizeof(s->old) / sizeof(*s->old);
+	if (queued) {
+		s->old[s->nold++] = w;
+		wake_worker(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!queued) /* (the worker is stuck: this one waits here) */
+		etcd_watch_close(w);
+}
+
 static void watch_close(struct msync *s)
 {
 	if (!s->watch)
 		return;
 	loop_del_fd(s->loop, etcd_watch_fd(s->watch));
-	etcd_watch_close(s->watch);
+	retire(s, s->watch);
 	s->watch = NULL;
 }
 
@@ -250,8 +274,8 @@ static int on_snapshot(void *arg)
 	    loop_add_fd(s->loop, etcd_watch_fd(s->watch), on_watch, s)) {
 		evlog_add(s->ch->log, "etcd: cannot watch %s: %s: reading it again", s->ch->prefix,
 			  s->watch ? "no room in the loop" : e.why);
-		if (s->watch)
-			etcd_watch_close(s->watch);
+		if (s->watch) /* (not in the loop) */
+			retire(s, s->watch);
 		s->watch = NULL;
 		msync_resync(s);
 	}
@@ -399,6 +423,8 @@ void msync_stop(struct msync *s)
 		etcd_watch_close(s->watch); /* the loop is gone: no loop_del_fd */
 		s->watch = NULL;
 	}
+	while (s->nold) /* the worker has ended */
+		etcd_watch_close(s->old[--s->nold]);
 }
 
 void msync_free(struct msync *s)
