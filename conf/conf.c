@@ -104,6 +104,24 @@ static int set_addr(char **field, const char *value, char *err, size_t errlen)
 	return set_str(field, value);
 }
 
+static int set_name(char **field, const char *value, char *err, size_t errlen)
+{
+	char why[200];
+	if (name_check(value, why, sizeof(why)))
+		return ctl_fail(err, errlen, "%s", why);
+	return set_str(field, value);
+}
+
+static int set_ip(char **field, const char *value, char *err, size_t errlen)
+{
+	char q[120];
+	unsigned char a[sizeof(struct in6_addr)];
+	if (*value && inet_pton(AF_INET, value, a) != 1 && inet_pton(AF_INET6, value, a) != 1)
+		return ctl_fail(err, errlen, "\"%s\" is not an IPv4 or IPv6 address (no port)",
+				ctl_quote(value, strlen(value), q, sizeof(q)));
+	return set_str(field, value);
+}
+
 static int set_opts(char **field, const char *value, char *err, size_t errlen)
 {
 	char q[120];
@@ -156,6 +174,8 @@ static int set_members(char **field, const char *value, char *err, size_t errlen
 #define CONF_SET_addr(field, value, dir, err, errlen) set_addr(&(field), value, err, errlen)
 #define CONF_SET_opts(field, value, dir, err, errlen) set_opts(&(field), value, err, errlen)
 #define CONF_SET_members(field, value, dir, err, errlen) set_members(&(field), value, err, errlen)
+#define CONF_SET_name(field, value, dir, err, errlen) set_name(&(field), value, err, errlen)
+#define CONF_SET_ip(field, value, dir, err, errlen) set_ip(&(field), value, err, errlen)
 
 int conf_set(struct vmfs_conf *c, const char *section, const char *key, const char *value,
 	     const char *dir, char *err, size_t errlen)

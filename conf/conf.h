@@ -14,7 +14,9 @@
  *   ifname  a network interface name (at most 15 bytes, no '/', ':' or blank)
  *   addr    IPV4:PORT
  *   opts    comma-separated options, no empty one
- *   members NAME=URL separated by blanks */
+ *   members NAME=URL separated by blanks
+ *   name    a vmfs name (name_check: letters, digits, ._-)
+ *   ip      an IPv4 or IPv6 address, no port */
 #define VMFS_CONF_KEYS(X)                                                                          \
 	X(vmfs, mountpoint, path, "", "where the tree is mounted (MOUNTPOINT on the command line wins)") \
 	X(vmfs, state, path, "/var/lib/vmfs", "the state directory: namespaces, objects, logs")    \
@@ -43,7 +45,11 @@
 	X(vmfs, etcd, opts, "", "etcd's client URLs, URL[,URL...]: membership by lease (etcd/member.h)") \
 	X(vmfs, etcd_ca, path, "", "the CA file that signed etcd's certificates (https)")         \
 	X(vmfs, etcd_cert, path, "", "this host's client certificate for etcd (PEM)")            \
-	X(vmfs, etcd_key, path, "", "its private key (PEM)")
+	X(vmfs, etcd_key, path, "", "its private key (PEM)")                                    \
+	X(vmfs, etcd_user, opts, "", "etcd's user (RBAC; default with a password file: the host name)") \
+	X(vmfs, etcd_password_file, path, "", "a file (mode 0600) whose first line is its password") \
+	X(vmfs, cluster, name, "default", "with etcd: the cluster's name, its keys' prefix /vmfs/NAME/") \
+	X(vmfs, cluster_addr, ip, "", "with etcd: the address other hosts reach this one at (9P door, VXLAN)")
 
 /* What each type is stored as: a string (strdup()ed) or a bool. */
 #define CONF_KIND_path text
@@ -51,6 +57,8 @@
 #define CONF_KIND_addr text
 #define CONF_KIND_opts text
 #define CONF_KIND_members text
+#define CONF_KIND_name text
+#define CONF_KIND_ip text
 #define CONF_KIND_bool flag
 #define CONF_CAT_(a, b) a##b
 #define CONF_CAT(a, b) CONF_CAT_(a, b)

@@ -17,7 +17,7 @@
  * was written by another host); a refusal says why, with the HTTP status, the gRPC code and
  * the message etcd gave. Errors go in struct err (runtime/err.h): 0 or -errno.
  *
- * The watch is in etcd/watch.h. */
+ * The snapshot and watch are in etcd/watch.h. */
 #ifndef VMFS_ETCD_CLIENT_H
 #define VMFS_ETCD_CLIENT_H
 #include <stdbool.h>
@@ -41,6 +41,12 @@ struct etcd_opts {
 	const char *cert;      /* https: this client's certificate and key (client-cert-auth) */
 	const char *key;
 	int timeout_ms; /* the bound of each call; 0: ETCD_TIMEOUT_MS */
+	/* RBAC: etcd's user (NULL with a password file: the host name), and a file (0600, of
+	 * this process's user) whose first line is its password. Each request carries a token from
+	 * /v3/auth/authenticate, got again from each endpoint it goes to, and when etcd refuses it
+	 * (such a request was not applied: it is sent once more). */
+	const char *user;
+	const char *password_file;
 };
 
 /* One key as etcd holds it. key and value are NUL-terminated (the NUL not counted); a key

@@ -1,6 +1,7 @@
 #include "etcd/transport.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #define ENDPOINTS_MAX 16
 #define URL_MAX 512
+#define TOKEN_MAX 1024
+#define USER_MAX 256
 
 struct etcd {
 	char *url[ENDPOINTS_MAX];
@@ -18,6 +21,9 @@ struct etcd {
 	char *ca, *cert, *key;
 	long timeout_ms;
 	CURL *curl;
+	char *user, *password; /* RBAC: both or neither */
+	char *token;	       /* from authenticate (NULL: none yet; "": etcd has no auth) */
+	size_t token_ep;       /* the endpoint that gave it */
 };
 
 /* curl_global_init is not safe to run twice at once; every handle goes through here */
@@ -52,6 +58,20 @@ static int check_file(const char *what, const char *path, struct err *e)
 	return 0;
 }
 
+static int check_user(const char *u, struct err *e)
+{
+	size_t n = strlen(u);
+	bool printable = n > 0 && n <= USER_MAX;
+	for (size_t i = 0; i < n && printable; i++)
+		printable = (unsigned char)u[i] > ' ' && u[i] != 0x7f;
+	if (!printable)
+		return err_set(e, EINVAL,
+			       "etcd: a user name of 1 to %d characters without spaces or control "
+			       "characters",
+			       USER_MAX);
+	return 0;
+}
+
 int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err *e)
 {
 	pthread_once(&curl_once, curl_init);
@@ -69,6 +89,18 @@ int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err *e)
 		return r;
 	if (o->timeout_ms < 0)
 		return err_set(e, EINVAL, "etcd: a negative timeout");
+	if (o->user && !o->password_file)
+		return err_set(e, EINVAL, "etcd: user %s needs a password file", o->user);
+	char host[HOST_NAME_MAX + 1] = "";
+	const char *user = o->user;
+	if (o->password_file && !user) { /* a host's own user, as the design names them */
+		if (gethostname(host, sizeof(host)))
+			return err_sys(e, errno, "etcd: the host name, for etcd's user");
+		host[HOST_NAME_MAX] = 0;
+		user = host;
+	}
+	if (user && (r = check_user(user, e)))
+		return r;
 	struct etcd *c = calloc(1, sizeof(*c));
 	if (!c)
 		return err_set(e, ENOMEM, "etcd: out of memory");
@@ -92,8 +124,11 @@ int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err *e)
 		p += len + 1;
 	}
 	if ((o->ca && !(c->ca = strdup(o->ca))) || (o->cert && !(c->cert = strdup(o->cert))) ||
-	    (o->key && !(c->key = strdup(o->key))) || !(c->curl = curl_easy_init()))
+	    (o->key && !(c->key = strdup(o->key))) || (user && !(c->user = strdup(user))) ||
+	    !(c->curl = curl_easy_init()))
 		goto nomem;
+	if (o->password_file && (r = etcd_read_password(o->password_file, &c->password, e)))
+		goto fail;
 	*out = c;
 	return 0;
 nomem:
@@ -112,6 +147,12 @@ void etcd_close(struct etcd *c)
 	free(c->ca);
 	free(c->cert);
 	free(c->key);
+	free(c->user);
+	if (c->password) {
+		explicit_bzero(c->password, strlen(c->password));
+		free(c->password);
+	}
+	free(c->token);
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
 	free(c);
@@ -351,87 +392,198 @@ static int setup(struct etcd *c, const char *url, const char *req, long left, st
 	return bad ? -ENOMEM : 0;
 }
 
+/* A note of why endpoint i was not reached, added to tried (for the error if none is). */
+static void note(char *tried, size_t *tlen, size_t cap, const char *why)
+{
+	*tlen += (size_t)snprintf(tried + *tlen, cap - *tlen, "%s%s", *tlen ? "; " : "", why);
+	if (*tlen >= cap)
+		*tlen = cap - 1;
+}
+
+/* One POST of body to endpoint i, with the handle's token if it has one: 0 and *reply, or
+ * -errno and *next if it surely did not reach the endpoint or the endpoint cannot serve (so
+ * another may be asked). *code: etcd's gRPC code of a refusal, else -1. */
+static int post(struct etcd *c, size_t i, const char *path, const char *body, long deadline,
+		json_object **reply, bool *next, int64_t *code, struct err *e)
+{
+	char url[URL_MAX + 64], where[URL_MAX + 80], curlerr[CURL_ERROR_SIZE] = "";
+	snprintf(url, sizeof(url), "%s%s", c->url[i], path);
+	snprintf(where, sizeof(where), "etcd %s", url);
+	*next = false;
+	*code = -1;
+	long left = deadline - now_ms();
+	if (left <= 0)
+		return err_set(e, ETIMEDOUT, "%s: no time left of the %ld ms", where,
+			       c->timeout_ms);
+	struct curl_slist *hdr = NULL;
+	int r = etcd_headers(c, &hdr);
+	struct body b = {0};
+	if (r || setup(c, url, body, left, &b, curlerr, hdr)) {
+		curl_slist_free_all(hdr);
+		return err_set(e, ENOMEM, "%s: cannot set up libcurl", where);
+	}
+	CURLcode rc = curl_easy_perform(c->curl);
+	curl_slist_free_all(hdr);
+	long status = 0;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK) {
+		const char *why = b.too_big  ? "the answer is larger than the most taken"
+				  : *curlerr ? curlerr
+					     : curl_easy_strerror(rc);
+		*next = !b.too_big && not_sent(c->curl, rc);
+		if (*next)
+			r = err_set(e, curl_errno(rc), "%s: %s", c->url[i], why);
+		else
+			r = err_set(e, b.too_big ? EFBIG : curl_errno(rc), "%s: %s%s", where, why,
+				    rc == CURLE_OPERATION_TIMEDOUT
+					? " (the request was sent: it may have been applied)"
+					: "");
+	} else if (status != 200) {
+		r = etcd_refused(where, status, b.buf, b.len, code, e);
+		*next = *code == 14; /* Unavailable: this node cannot serve; another may */
+	} else {
+		r = parse(where, &b, reply, e);
+	}
+	free(b.buf);
+	return r;
+}
+
+/* etcd refused the token (it expired, or this node does not know it) or wanted one: such a
+ * request was not applied, and is sent again once with a new token. */
+static bool auth_refused(int64_t code, const struct err *e)
+{
+	return code == 16 || (code == 3 && strstr(e->why, "etcdserver: user name is empty"));
+}
+
+/* A token for endpoint i, by user and password (an auth refusal is EACCES with etcd's words). */
+static int authenticate(struct etcd *c, size_t i, long deadline, bool *next, struct err *e)
+{
+	const char *where = "etcd /v3/auth/authenticate";
+	etcd_auth_forget(c);
+	json_object *req = json_object_new_object(), *rep, *j;
+	json_object *n = json_object_new_string(c->user), *p = json_object_new_string(c->password);
+	const char *text = NULL;
+	if (req && n && p && !json_object_object_add(req, "name", n)) {
+		n = NULL;
+		if (!json_object_object_add(req, "password", p)) {
+			p = NULL;
+			text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+		}
+	}
+	char *body = text ? strdup(text) : NULL;
+	json_object_put(n);
+	json_object_put(p);
+	json_object_put(req);
+	if (!body)
+		return err_set(e, ENOMEM, "%s: out of memory", where);
+	int64_t code;
+	int r = post(c, i, "/v3/auth/authenticate", body, deadline, &rep, next, &code, e);
+	explicit_bzero(body, strlen(body));
+	free(body);
+	if (r) {
+		if (*next)
+			return r;
+		if (code == 9 && strstr(e->why, "authentication is not enabled")) {
+			/* etcd without auth: the requests go without a token */
+			c->token = strdup("");
+			c->token_ep = i;
+			return c->token ? 0 : err_set(e, ENOMEM, "%s: out of memory", where);
+		}
+		if (code >= 0)
+			r = -EACCES;
+		e->no = -r;
+		return err_wrap(e, "etcd: authenticating as %s", c->user);
+	}
+	const char *t =
+	    json_object_object_get_ex(rep, "token", &j) && json_object_is_type(j, json_type_string)
+		? json_object_get_string(j)
+		: "";
+	size_t len = strlen(t);
+	bool printable = len > 0 && len <= TOKEN_MAX;
+	for (size_t k = 0; k < len && printable; k++)
+		printable = t[k] > ' ' && t[k] < 0x7f;
+	if (!printable)
+		r = err_set(e, EPROTO,
+			    "%s: the answer has no token of 1 to %d printable characters", where,
+			    TOKEN_MAX);
+	else if (!(c->token = strdup(t)))
+		r = err_set(e, ENOMEM, "%s: out of memory", where);
+	c->token_ep = i;
+	json_object_put(rep);
+	return r;
+}
+
+int etcd_headers(struct etcd *c, struct curl_slist **hdr)
+{
+	char auth[TOKEN_MAX + 32];
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json"), *h2 = h;
+	if (h && c->token && *c->token) {
+		snprintf(auth, sizeof(auth), "Authorization: %s", c->token);
+		h2 = curl_slist_append(h, auth);
+	}
+	if (!h2) {
+		curl_slist_free_all(h);
+		return -ENOMEM;
+	}
+	*hdr = h2;
+	return 0;
+}
+
+void etcd_auth_forget(struct etcd *c)
+{
+	free(c->token);
+	c->token = NULL;
+}
+
+int etcd_auth(struct etcd *c, size_t i, long deadline, bool *next, struct err *e)
+{
+	*next = false;
+	if (!c->user || (c->token && c->token_ep == i % c->n))
+		return 0;
+	return authenticate(c, i % c->n, deadline, next, e);
+}
+
 int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **reply,
 	      struct err *e)
 {
 	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	char *body = text ? strdup(text) : NULL;
 	json_object_put(req);
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	if (!body || !hdr) {
-		free(body);
-		curl_slist_free_all(hdr);
+	if (!body)
 		return err_set(e, ENOMEM, "etcd %s: out of memory", path);
-	}
 	long deadline = now_ms() + c->timeout_ms;
 	/* the reasons of the endpoints that were not reached, for the error if none is */
 	char tried[1024] = "";
 	size_t tlen = 0;
 	int r = 0, last_no = EHOSTUNREACH;
+	bool again = true; /* one new token for a request refused for its token */
 	for (size_t k = 0; k < c->n; k++) {
 		size_t i = (c->first + k) % c->n;
-		char url[URL_MAX + 64], where[URL_MAX + 80], curlerr[CURL_ERROR_SIZE] = "";
-		snprintf(url, sizeof(url), "%s%s", c->url[i], path);
-		snprintf(where, sizeof(where), "etcd %s", url);
-		long left = deadline - now_ms();
-		if (left <= 0) {
+		bool next;
+		int64_t code = -1;
+		if (deadline - now_ms() <= 0) {
 			r = err_set(e, ETIMEDOUT, "etcd %s: no endpoint answered within %ld ms%s%s",
 				    path, c->timeout_ms, tlen ? ": " : "", tried);
 			goto out;
 		}
-		struct body b = {0};
-		if (setup(c, url, body, left, &b, curlerr, hdr)) {
-			r = err_set(e, ENOMEM, "%s: cannot set up libcurl", where);
-			goto out;
+		if (!(r = etcd_auth(c, i, deadline, &next, e)))
+			r = post(c, i, path, body, deadline, reply, &next, &code, e);
+		if (r && !next && c->user && again && auth_refused(code, e)) {
+			again = false;
+			etcd_auth_forget(c);
+			k--; /* the same endpoint */
+			continue;
 		}
-		CURLcode rc = curl_easy_perform(c->curl);
-		long status = 0;
-		if (rc == CURLE_OK)
-			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-		if (rc != CURLE_OK) {
-			const char *why = b.too_big  ? "the answer is larger than the most taken"
-					  : *curlerr ? curlerr
-						     : curl_easy_strerror(rc);
-			if (!b.too_big && not_sent(c->curl, rc)) {
-				last_no = curl_errno(rc);
-				tlen +=
-				    (size_t)snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s: %s",
-						     tlen ? "; " : "", c->url[i], why);
-				if (tlen >= sizeof(tried))
-					tlen = sizeof(tried) - 1;
-				free(b.buf);
-				continue;
-			}
-			r = err_set(e, b.too_big ? EFBIG : curl_errno(rc), "%s: %s%s", where, why,
-				    rc == CURLE_OPERATION_TIMEDOUT
-					? " (the request was sent: it may have been applied)"
-					: "");
-			free(b.buf);
-			goto out;
-		}
-		if (status != 200) {
-			int64_t code;
-			r = etcd_refused(where, status, b.buf, b.len, &code, e);
-			free(b.buf);
-			if (code == 14) { /* Unavailable: this node cannot serve; another may */
-				last_no = EHOSTDOWN;
-				tlen += (size_t)snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s",
-							 tlen ? "; " : "", e->why);
-				if (tlen >= sizeof(tried))
-					tlen = sizeof(tried) - 1;
-				continue;
-			}
-			goto out;
-		}
-		r = parse(where, &b, reply, e);
-		free(b.buf);
 		if (!r)
 			c->first = i;
-		goto out;
+		if (!r || !next)
+			goto out;
+		last_no = e->no;
+		note(tried, &tlen, sizeof(tried), e->why);
 	}
 	r = err_set(e, last_no, "etcd %s: no endpoint answered: %s", path, tried);
 out:
 	free(body);
-	curl_slist_free_all(hdr);
 	return r;
 }

@@ -4,6 +4,7 @@
 #define VMFS_ETCD_TRANSPORT_H
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "etcd/client.h"
 
@@ -27,4 +28,15 @@ int etcd_refused(const char *where, long status, const char *buf, size_t len, in
 /* len bytes of s from a peer, for a reason in words: printable ASCII (others as \xNN), at
  * most max of them, "..." if cut; NUL-terminated in dst. */
 void etcd_clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max);
+
+/* The headers of a request: its type, and the token if the handle has one (0, -ENOMEM). */
+int etcd_headers(struct etcd *c, struct curl_slist **hdr);
+/* With a user: makes sure the handle holds a token got from endpoint i (authenticating there
+ * if not); *next if endpoint i was not reached. 0 without a user. */
+int etcd_auth(struct etcd *c, size_t i, long deadline, bool *next, struct err *e);
+/* Drops the token: the next request authenticates again. */
+void etcd_auth_forget(struct etcd *c);
+/* etcd/auth.c: the first line of a password file, which must be a regular file of this
+ * process's user that no one else may read (0600): a new string in *out. */
+int etcd_read_password(const char *path, char **out, struct err *e);
 #endif

@@ -471,10 +471,15 @@ static int stream(struct etcd_watch *w, size_t i, struct err *e)
 {
 	char url[600], curlerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof(url), "%s/v3/watch", etcd_endpoint(w->c, i));
+	bool next;
+	int r = etcd_auth(w->c, i, now_ms() + etcd_timeout_ms(w->c), &next, e);
+	if (r)
+		return r;
 	char *body = request(w);
 	/* hasleader: a node cut off from the others ends the stream rather than go silent */
-	struct curl_slist *h1 = curl_slist_append(NULL, "Content-Type: application/json"),
-			  *hdr = h1 ? curl_slist_append(h1, "Grpc-Metadata-hasleader: true") : NULL;
+	struct curl_slist *h1 = NULL, *hdr = NULL;
+	if (!etcd_headers(w->c, &h1))
+		hdr = curl_slist_append(h1, "Grpc-Metadata-hasleader: true");
 	if (!body || !hdr) {
 		free(body);
 		curl_slist_free_all(h1);
@@ -486,7 +491,6 @@ static int stream(struct etcd_watch *w, size_t i, struct err *e)
 	w->created_by = now_ms() + etcd_timeout_ms(w->c);
 	CURL *h = w->h;
 	curl_easy_reset(h);
-	int r = 0;
 	if (curl_easy_setopt(h, CURLOPT_URL, url) || etcd_curl_tls(w->c, h) ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) ||
 	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) ||
@@ -525,6 +529,8 @@ static int stream(struct etcd_watch *w, size_t i, struct err *e)
 	/* (one that was made and then said something hostile counts as a failure: an endpoint
 	 * that keeps doing so ends in DOWN, with its reason) */
 	r = w->created && !w->failed ? 1 : -(e->no ? e->no : EIO);
+	if (!w->created) /* perhaps for its token: the next stream gets a new one */
+		etcd_auth_forget(w->c);
 out:
 	free(body);
 	curl_slist_free_all(hdr);

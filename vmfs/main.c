@@ -22,6 +22,7 @@
 #include "vmfs/kinds.h"
 #include "cluster/cpub.h"
 #include "etcd/member.h"
+#include "etcd/setup.h"
 #include "mdns/mdns.h"
 #include "p9/door.h"
 #include "web/http.h"
@@ -140,6 +141,8 @@ static void usage(FILE *out)
 		"  --9p-socket PATH  serve it over 9P on a Unix socket: each peer acts as itself\n"
 		"  vmfs 9p-stdio [--9p-socket PATH]  relay stdin and stdout to that socket (for\n"
 		"                  `ssh HOST vmfs 9p-stdio`: acts as the user ssh logged in as)\n"
+		"  vmfs cluster-setup [--cluster NAME] [--password-file FILE] HOST  print the\n"
+		"                  etcdctl commands that make HOST's etcd user and role\n"
 		"  --nfs-export    the mount is exported over NFS (nfs-ganesha): answer EBUSY as EPERM\n"
 		"                  and ETIMEDOUT as EIO, which NFS clients do not retry (docs/export.md)\n"
 		"  --announce      announce the network doors on the LAN (Avahi, mDNS)\n"
@@ -334,6 +337,8 @@ int main(int argc, char **argv)
 	char **joined;
 	if (argc > 1 && !strcmp(argv[1], "9p-stdio"))
 		return p9_stdio_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "cluster-setup"))
+		return cluster_setup_main(argc - 1, argv + 1, stdout, stderr);
 	argc = join_values(argc, argv, &joined);
 	if (argc < 0) {
 		if (errno)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/chosts.h"
 #include "mdns/mdns.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
@@ -132,6 +133,8 @@ static void node_seal(struct vnode *n)
 		key = n->ro->id;
 	else if (n->mb)
 		key = n->mb->slot;
+	else if (n->ch)
+		key = n->ch->slot;
 	else if (n->obj)
 		key = n->obj->slot;
 	else if (n->ns)
@@ -144,7 +147,7 @@ static void node_seal(struct vnode *n)
 uint32_t node_generation(const struct vmfs *v, const struct vnode *n)
 {
 	enum vkind k = n->e->kind;
-	if (n->ro || n->mb || k == VK_IMAGE || k == VK_VLAN)
+	if (n->ro || n->mb || n->ch || k == VK_IMAGE || k == VK_VLAN)
 		return v->m.run; /* numbered per run */
 	/* the ids are never reused; should a lost state/ids or ns.conf give one again,
 	 * the creation time tells the two apart */
@@ -199,6 +202,10 @@ int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
 		out->ns = out->ro ? ns_find(&v->m, out->ro->ns) : NULL;
 		return out->ns ? 0 : -ESTALE;
 	}
+	if (kind_of_member(k) && key && v->chosts) {
+		out->ch = key <= UINT32_MAX ? chosts_slot(v->chosts, key) : NULL;
+		return out->ch ? 0 : -ESTALE;
+	}
 	if (kind_of_member(k) && key) {
 		out->mb = key <= UINT32_MAX ? cluster_slot(&v->cl, key) : NULL;
 		return out->mb ? 0 : -ESTALE;
@@ -235,8 +242,10 @@ static int node_parent(struct vmfs *v, const struct vnode *dir, struct vnode *ou
 		out->obj = dir->obj;
 	if (kind_of_robj(up))
 		out->ro = dir->ro;
-	if (kind_of_member(up))
+	if (kind_of_member(up)) {
 		out->mb = dir->mb;
+		out->ch = dir->ch;
+	}
 	node_seal(out);
 	return 0;
 }
@@ -249,6 +258,10 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->e = vtab_find(VK_MEMBER);
 		if (!strcmp(name, v->hostname))
 			return 0;
+		if (v->chosts) {
+			out->ch = chosts_find(v->chosts, name);
+			return out->ch ? 0 : -ENOENT;
+		}
 		out->mb = cluster_find(&v->cl, name);
 		return out->mb ? 0 : -ENOENT;
 	case VK_NSDIR:
@@ -316,7 +329,7 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 		return node_parent(v, dir, out);
 	if (!S_ISDIR(dir->e->mode))
 		return -ENOTDIR;
-	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ro = dir->ro};
+	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ch = dir->ch, .ro = dir->ro};
 	for (size_t i = 0; i < vtab_len; i++)
 		if (entry_fits(&vtab[i], dir) && !strcmp(vtab[i].name, name)) {
 			out->e = &vtab[i];
@@ -387,12 +400,31 @@ static int robj_name(void *ctx, const char *name)
 	return i >= rn->from && rn->fn(rn->ctx, name, i);
 }
 
+/* With etcd, a host named as a file of hosts/ (ctl) would hide behind it: not listed. */
+struct host_names {
+	int (*fn)(void *ctx, const char *name, size_t idx);
+	void *ctx;
+};
+
+static int host_name(void *ctx, const char *name, size_t idx)
+{
+	struct host_names *hn = ctx;
+	for (size_t i = 0; i < vtab_len; i++)
+		if (vtab[i].parent == VK_HOSTS && vtab[i].name && !strcmp(vtab[i].name, name))
+			return 0;
+	return hn->fn(hn->ctx, name, idx);
+}
+
 /* The run-time children of dir, in order: calls fn(name) until it returns non-zero. */
 static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
 {
 	switch (dir->e->kind) {
 	case VK_HOSTS:
+		if (v->chosts) {
+			struct host_names hn = {fn, ctx};
+			return chosts_names(v->chosts, from, host_name, &hn);
+		}
 		if (from == 0 && fn(ctx, v->hostname, 0))
 			return 1;
 		for (size_t i = from ? from - 1 : 0; i < v->cl.n; i++)

@@ -123,6 +123,7 @@ struct vnode {
 	struct object *obj;
 	int sub;              /* parameter index */
 	struct member *mb;    /* hosts/NAME of a member (NULL: this host) */
+	struct chost *ch;     /* with etcd: hosts/NAME of another host (NULL: this host) */
 	struct robj *ro;      /* a member's object and its files */
 	void *aux;            /* its kind's own: images/'s entry in its table of paths */
 	uint64_t ino;
@@ -152,6 +153,7 @@ struct vmfs {
 	/* The loop has ended: a request woken now is answered, not made to wait again. */
 	bool exiting;
 	struct cluster cl; /* the other hosts (cluster/cluster.h) */
+	struct chosts *chosts; /* with etcd: hosts/ from its records (cluster/chosts.h), or NULL */
 	struct mdns *mdns; /* announcement and discovery (mdns/mdns.h), or NULL */
 };
 

@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "cluster/chosts.h"
 #include "runtime/cgroup.h"
 #include "runtime/net.h"
 #include "runtime/vm.h"
@@ -52,6 +53,10 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	struct sysinfo si;
 	char up[32];
+	if (n->ch) { /* another host's, from its records in etcd */
+		chosts_info_text(v->chosts, n->ch, out);
+		return 0;
+	}
 	if (n->mb) { /* a member's, as it last answered, and how the head reaches it */
 		sb_add(out, n->mb->info.p ? n->mb->info.p : "", n->mb->info.len);
 		member_transport_text(n->mb, out);
@@ -90,6 +95,8 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
+	if (n->ch) /* not published yet (issue 18, step 4) */
+		return 0;
 	if (n->mb) { /* a member's, as it last answered */
 		sb_add(out, n->mb->top.p ? n->mb->top.p : "", n->mb->top.len);
 		return 0;
@@ -107,7 +114,9 @@ int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_member_state(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
-	if (n->mb)
+	if (v->chosts)
+		chosts_state_text(v->chosts, n->ch, out);
+	else if (n->mb)
 		member_state_text(n->mb, out);
 	else
 		sb_puts(out, "up\n"); /* this host answers: it is the one serving this read */
@@ -137,6 +146,13 @@ int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, ch
 		}
 		return net_vxlan(&v->m, (unsigned)vid, strcmp(argv[2], "none") ? argv[2] : "", err,
 				 errlen);
+	}
+	if (v->chosts) { /* hosts join by their own vmfs.conf; one way to make a cluster */
+		snprintf(err, errlen,
+			 "%s: this vmfs is a host of cluster %s on etcd: hosts join it by their own "
+			 "vmfs.conf (etcd, cluster), not by hosts/ctl",
+			 argv[0], v->chosts->cluster);
+		return -EPERM;
 	}
 	if (!strcmp(argv[0], "add") && (!strcmp(argv[1], v->hostname) || !strcmp(argv[1], "localhost"))) {
 		snprintf(err, errlen, "%s is this host", argv[1]);

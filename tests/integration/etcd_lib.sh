@@ -7,6 +7,22 @@
 #   etcd_fake                        a false etcd (tests/tools/fakeetcd.py) in $T/fake, killed
 #                                    at the end; sets ETCD_FAKE_URL; `reply STATUS BODY` sets
 #                                    what it answers
+#   etcd_leader                      the name (e1...) of the node that leads
+# Member hosts, each a vmfs in a network namespace of its own on one bridge the test makes
+# (etcd then listens on the bridge's address, ETCD_HOST, instead of loopback):
+#   etcd_net                         the bridge $ETCD_ID-br with 10.R.0.1/24 (before etcd_start)
+#   etcd_members N URLS [CONF...]    h1..hN: netns $ETCD_ID-hI (eth0 10.R.0.(10+I), veth
+#                                    $ETCD_ID-hI on the bridge), a UTS namespace (host name
+#                                    hI), vmfs -f --state $T/hI/state on $T/hI/mnt with
+#                                    $T/hI/vmfs.conf: etcd = URLS, cluster = $ETCD_CLUSTER,
+#                                    cluster_addr = its address, and CONF lines
+#   etcd_member_start I [NAME]       starts member I again (as host NAME, default hI, with
+#                                    state $ETCD_STATE_I: set it to start a second machine)
+#   etcd_member_stop I               unmounts it as a user does, waits for its exit
+#   etcd_cut I / etcd_restore I      member I's link down (packets lost) / up again
+# ETCD_MNT_I, ETCD_ADDR_I, ETCD_PID_I (its vmfs) per member. All of it goes at the end, on any
+# exit: the members unmounted and their vmfs ended (SIGKILL after 10 s), then the links,
+# namespaces and bridge (found by the names this test made), then etcd.
 # ARGS go to each etcd (TLS: --cert-file ... --client-cert-auth); with ETCD_SCHEME=https the
 # client URLs are https://, and ETCD_CTL_TLS holds etcdctl's flags for the health check.
 # Each node is waited for with `etcdctl endpoint health` and killed through its pid at the
@@ -14,7 +30,12 @@
 ETCD_SCHEME=${ETCD_SCHEME:-http}
 ETCD_CTL_TLS=()
 ETCD_PIDS=()
-EXTRA_CLEANUP="${EXTRA_CLEANUP:+$EXTRA_CLEANUP; }etcd_stop_all"
+ETCD_HOST=127.0.0.1
+ETCD_ID=ve$$
+ETCD_CLUSTER=${ETCD_CLUSTER:-lab}
+ETCD_N=0
+ETCD_NET=
+EXTRA_CLEANUP="${EXTRA_CLEANUP:+$EXTRA_CLEANUP; }etcd_members_down; etcd_stop_all; etcd_net_down"
 
 if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 	echo "not ok 1 - etcd and etcdctl are installed (./setup --deps: etcd-server, etcd-client)"
@@ -39,15 +60,15 @@ etcd_node() {
 	local client peer
 	read -r client peer <"$d/ports"
 	ETCDCTL_API=3 etcd --name "$name" --data-dir "$d/data" \
-		--listen-client-urls "$ETCD_SCHEME://127.0.0.1:$client" \
-		--advertise-client-urls "$ETCD_SCHEME://127.0.0.1:$client" \
-		--listen-peer-urls "http://127.0.0.1:$peer" \
-		--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+		--listen-client-urls "$ETCD_SCHEME://$ETCD_HOST:$client" \
+		--advertise-client-urls "$ETCD_SCHEME://$ETCD_HOST:$client" \
+		--listen-peer-urls "http://$ETCD_HOST:$peer" \
+		--initial-advertise-peer-urls "http://$ETCD_HOST:$peer" \
 		--initial-cluster "$cluster" --initial-cluster-state "$state" \
 		--initial-cluster-token "vmfs-test-$$" "$@" >"$d/log" 2>&1 &
 	echo $! >"$d/pid"
 	ETCD_PIDS+=($!)
-	printf -v "ETCD_URL_$name" '%s://127.0.0.1:%s' "$ETCD_SCHEME" "$client"
+	printf -v "ETCD_URL_$name" '%s://%s:%s' "$ETCD_SCHEME" "$ETCD_HOST" "$client"
 }
 
 etcd_ports() { # etcd_ports NAME: two free ports for NAME, in $T/etcd-NAME/ports
@@ -80,7 +101,7 @@ etcd_start() {
 	etcd_ports "$name"
 	local peer
 	read -r _ peer <"$T/etcd-$name/ports"
-	etcd_node "$name" "$name=http://127.0.0.1:$peer" new "$@"
+	etcd_node "$name" "$name=http://$ETCD_HOST:$peer" new "$@"
 	local v=ETCD_URL_$name
 	etcd_wait "${!v}"
 }
@@ -90,7 +111,7 @@ etcd_cluster3() {
 	for n in e1 e2 e3; do
 		etcd_ports "$n"
 		read -r _ peer <"$T/etcd-$n/ports"
-		cluster="${cluster:+$cluster,}$n=http://127.0.0.1:$peer"
+		cluster="${cluster:+$cluster,}$n=http://$ETCD_HOST:$peer"
 	done
 	for n in e1 e2 e3; do
 		etcd_node "$n" "$cluster" new "$@"
@@ -122,3 +143,129 @@ etcd_fake() {
 }
 
 reply() { printf '%s\n%s' "$1" "$2" >"$T/fake/reply"; }
+
+etcd_leader() { # etcd_leader: the name of the node that leads (its status says so)
+	local n u st
+	for n in e1 e2 e3; do
+		u=ETCD_URL_$n
+		[ -n "${!u:-}" ] || continue
+		st=$(ETCDCTL_API=3 etcdctl --endpoints "${!u}" "${ETCD_CTL_TLS[@]}" --command-timeout 2s \
+			endpoint status -w fields 2>/dev/null) || continue
+		[ -n "$st" ] && [ "$(printf '%s\n' "$st" | sed -n 's/^"MemberID" : //p')" = \
+			"$(printf '%s\n' "$st" | sed -n 's/^"Leader" : //p')" ] && { echo "$n"; return 0; }
+	done
+	return 1
+}
+
+_etcd_free24() { # _etcd_free24 R: no route but the default overlaps 10.R.0.0/24
+	[ -z "$(ip -4 route show table all root "10.$1.0.0/24")" ] &&
+		! ip -4 route show table all match "10.$1.0.0/24" | grep -qv '^default '
+}
+
+etcd_net() {
+	local i r=
+	for i in $(seq 0 149); do
+		r=$((100 + ($$ + 77 + i) % 150))
+		_etcd_free24 "$r" && break
+		r=
+	done
+	[ -n "$r" ] || { echo "not ok - a free 10.R.0.0/24 for the test's bridge"; exit 1; }
+	ip link add "$ETCD_ID-br" type bridge || exit 1
+	ETCD_NET=10.$r.0
+	ip addr add "$ETCD_NET.1/24" dev "$ETCD_ID-br" && ip link set "$ETCD_ID-br" up || exit 1
+	ETCD_HOST=$ETCD_NET.1
+}
+
+etcd_net_down() {
+	[ -n "$ETCD_NET" ] || return 0
+	ip link del "$ETCD_ID-br" 2>/dev/null
+	ETCD_NET=
+}
+
+# etcd_member_start I [NAME]: member I's vmfs (its holder: a UTS namespace, in its netns)
+etcd_member_start() {
+	local i=$1 name=${2:-h$1} d=$T/h$1 st
+	st=ETCD_STATE_$i
+	mkdir -p "$d/mnt" "${!st}"
+	: >"$d/vmfs.pid"
+	# shellcheck disable=SC2016 # for the inner shell
+	unshare --uts -- nsenter --net="/run/netns/$ETCD_ID-h$i" -- sh -c \
+		'hostname "$1" && echo $$ >"$2/vmfs.pid" && exec "$3" -f --state "$4" --conf "$2/vmfs.conf" "$2/mnt"' \
+		_ "$name" "$d" "$VMFS" "${!st}" </dev/null 2>>"$d/vmfs.err" &
+	disown # found through $d/vmfs.pid; a test may kill it (no "Killed" line from bash)
+	local end=$(($(date +%s%3N) + 20000)) p
+	while [ "$(date +%s%3N)" -lt $end ]; do
+		p=$(cat "$d/vmfs.pid" 2>/dev/null)
+		if [ -n "$p" ] && ! kill -0 "$p" 2>/dev/null; then
+			echo "# member h$i's vmfs died at start:"; sed 's/^/#   /' "$d/vmfs.err"
+			return 1
+		fi
+		if [ -n "$p" ] && grep -q " $d/mnt fuse" /proc/mounts && cat "$d/mnt/version" >/dev/null 2>&1; then
+			printf -v "ETCD_PID_$i" %s "$p"
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "# member h$i's vmfs did not mount within 20 s"
+	return 1
+}
+
+etcd_member_stop() { # etcd_member_stop I: as a user unmounts it; its vmfs ends (10 s)
+	local i=$1 p v=ETCD_PID_$1
+	p=${!v:-}
+	fusermount3 -u "$T/h$i/mnt" 2>/dev/null || fusermount3 -uz "$T/h$i/mnt" 2>/dev/null
+	[ -n "$p" ] || return 0
+	local end=$(($(date +%s%3N) + 10000))
+	while kill -0 "$p" 2>/dev/null && ! gone "$p"; do
+		[ "$(date +%s%3N)" -ge $end ] && { kill -KILL "$p" 2>/dev/null; break; }
+		sleep 0.05
+	done
+	printf -v "ETCD_PID_$i" %s ""
+	sanitizer_check "$T/h$i/vmfs.err" "member h$i's vmfs"
+}
+
+etcd_members() { # etcd_members N URLS [CONF...]
+	local n=$1 urls=$2 i d addr
+	shift 2
+	ETCD_N=$n
+	for i in $(seq 1 "$n"); do
+		d=$T/h$i
+		addr=$ETCD_NET.$((10 + i))
+		printf -v "ETCD_ADDR_$i" %s "$addr"
+		printf -v "ETCD_MNT_$i" %s "$d/mnt"
+		printf -v "ETCD_STATE_$i" %s "$d/state"
+		mkdir -p "$d"
+		{
+			printf '[vmfs]\netcd = %s\ncluster = %s\ncluster_addr = %s\n' "$urls" "$ETCD_CLUSTER" "$addr"
+			local l
+			for l in "$@"; do printf '%s\n' "$l"; done
+		} >"$d/vmfs.conf"
+		ip netns add "$ETCD_ID-h$i" || return 1
+		ip link add "$ETCD_ID-h$i" type veth peer name eth0 netns "$ETCD_ID-h$i" || return 1
+		ip link set "$ETCD_ID-h$i" master "$ETCD_ID-br" up || return 1
+		ip -n "$ETCD_ID-h$i" addr add "$addr/24" dev eth0 &&
+			ip -n "$ETCD_ID-h$i" link set eth0 up &&
+			ip -n "$ETCD_ID-h$i" link set lo up || return 1
+	done
+	for i in $(seq 1 "$n"); do
+		etcd_member_start "$i" || return 1
+	done
+}
+
+etcd_cut() { ip link set "$ETCD_ID-h$1" down; }
+etcd_restore() { ip link set "$ETCD_ID-h$1" up; }
+
+etcd_members_down() {
+	local i
+	for i in $(seq 1 "$ETCD_N"); do
+		etcd_restore "$i" 2>/dev/null # a clean stop, not a lapse
+		local v=ETCD_PID_$i
+		[ -n "${!v:-}" ] && kill -CONT "${!v}" 2>/dev/null
+		etcd_member_stop "$i"
+	done
+	for i in $(seq 1 "$ETCD_N"); do
+		ip link del "$ETCD_ID-h$i" 2>/dev/null
+		ip netns del "$ETCD_ID-h$i" 2>/dev/null
+	done
+	ETCD_N=0
+}

@@ -1,5 +1,6 @@
 /* Drives etcd/client.c from the shell, for tests/integration/etcd_client.sh:
- *   etcdtry [--ca F] [--cert F --key F] [--timeout MS] URL[,URL...] CMD ARGS...
+ *   etcdtry [--ca F] [--cert F --key F] [--timeout MS] [--user U --password-file F]
+ *           URL[,URL...] CMD ARGS...
  * CMD: get KEY | range PREFIX | put KEY VALUE [LEASE] | del KEY | delprefix PREFIX |
  *      claim KEY VALUE [LEASE] | cas KEY MODREV VALUE | grant TTL |
  *      keep LEASE SECONDS (a keepalive every 500 ms) | revoke LEASE |
@@ -10,7 +11,8 @@
  *      fill PREFIX N VALUE (puts PREFIX00000 ... with one handle; prints the last revision) |
  *      snapshot PREFIX REV (prints "revision R", then the keys) |
  *      watch PREFIX START N MS (prints events, DOWN, UP, COMPACTED as lines until N events,
- *        COMPACTED or MS milliseconds; exit 1 on the timeout)
+ *        COMPACTED or MS milliseconds; exit 1 on the timeout) |
+ *      twice MS CMD ARGS... (CMD, MS milliseconds of nothing, CMD again: on one handle)
  * Prints what etcd answered, one line per key; on failure "etcdtry: REASON" on stderr, exit 1. */
 #include <errno.h>
 #include <inttypes.h>
@@ -301,6 +303,14 @@ static int run(struct etcd *c, int argc, char **argv, struct err *e)
 		for (size_t i = 0; i < kvs.n; i++)
 			show(&kvs.kv[i]);
 		etcd_kvs_free(&kvs);
+	} else if (!strcmp(cmd, "twice")) {
+		NEED(2);
+		long ms = num(argv[1]);
+		if ((r = run(c, argc - 2, argv + 2, e)))
+			return r;
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+		return run(c, argc - 2, argv + 2, e);
 	} else if (!strcmp(cmd, "txnmany")) {
 		NEED(1);
 		return txn_many(c, (size_t)num(argv[1]), e);
@@ -322,15 +332,19 @@ int main(int argc, char **argv)
 			o.cert = argv[i + 1];
 		else if (!strcmp(argv[i], "--key"))
 			o.key = argv[i + 1];
+		else if (!strcmp(argv[i], "--user"))
+			o.user = argv[i + 1];
+		else if (!strcmp(argv[i], "--password-file"))
+			o.password_file = argv[i + 1];
 		else if (!strcmp(argv[i], "--timeout"))
 			o.timeout_ms = (int)num(argv[i + 1]);
 		else
 			break;
 	}
 	if (argc - i < 2) {
-		fprintf(
-		    stderr,
-		    "usage: etcdtry [--ca F] [--cert F --key F] [--timeout MS] URLS CMD ARGS...\n");
+		fprintf(stderr,
+			"usage: etcdtry [--ca F] [--cert F --key F] [--timeout MS] [--user U "
+			"--password-file F] URLS CMD ARGS...\n");
 		return 2;
 	}
 	o.endpoints = argv[i];
@@ -348,7 +362,7 @@ int main(int argc, char **argv)
 		etcd_close(c);
 	}
 	if (r) {
-		fprintf(stderr, "etcdtry: %s\n", e.why);
+		fprintf(stderr, "etcdtry: %s [%s]\n", e.why, strerrorname_np(e.no));
 		return 1;
 	}
 	return 0;

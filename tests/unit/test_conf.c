@@ -216,6 +216,21 @@ int main(void)
 	free(big);
 	conf_free(&c);
 
+	ok(parse(&c, "[vmfs]\ncluster = lab-1\ncluster_addr = fd00::12\n", err, sizeof(err)) == 0 &&
+		   !strcmp(c.cluster, "lab-1") && !strcmp(c.cluster_addr, "fd00::12"),
+	   "cluster (a name) and cluster_addr (an IPv6 address) are taken (%s)", err);
+	conf_free(&c);
+	conf_defaults(&c);
+	is_str(c.cluster, "default", "cluster defaults to \"default\"");
+	conf_free(&c);
+	refused("[vmfs]\ncluster = a/b\n",
+		"/etc/vmfs/vmfs.conf:2: cluster: \"a/b\" contains '/': names use only letters, "
+		"digits, '.', '_' and '-'",
+		"a cluster that is not a name");
+	refused("[vmfs]\ncluster_addr = 10.0.0.1:564\n",
+		"/etc/vmfs/vmfs.conf:2: cluster_addr: \"10.0.0.1:564\" is not an IPv4 or IPv6 address (no port)",
+		"a cluster_addr with a port");
+
 	conf_defaults(&c);
 	ok(chdir(top) == 0 && conf_load(&c, "conf/vmfs.conf", err, sizeof(err)) == 0,
 	   "the shipped conf/vmfs.conf parses (%s)", err);

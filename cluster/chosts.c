@@ -1,0 +1,324 @@
+#include "cluster/chosts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/ckey.h"
+#include "cluster/crec.h"
+#include "runtime/model.h"
+#include "runtime/util.h"
+
+struct chosts *chosts_new(const char *cluster, const char *self, struct evlog *log)
+{
+	struct chosts *ch = calloc(1, sizeof(*ch));
+	if (!ch || !(ch->cache = ccache_new())) {
+		free(ch);
+		return NULL;
+	}
+	snprintf(ch->cluster, sizeof(ch->cluster), "%s", cluster);
+	snprintf(ch->self, sizeof(ch->self), "%s", self);
+	ckey_prefix(ch->prefix, sizeof(ch->prefix), cluster);
+	ch->log = log;
+	ch->link_since = time(NULL);
+	pthread_mutex_init(&ch->lock, NULL);
+	return ch;
+}
+
+void chosts_free(struct chosts *ch)
+{
+	if (!ch)
+		return;
+	for (size_t i = 0; i < ch->n; i++)
+		free(ch->v[i]);
+	free(ch->v);
+	ccache_free(ch->cache);
+	pthread_mutex_destroy(&ch->lock);
+	free(ch);
+}
+
+/* where name is in v, or would be (*found false) */
+static size_t position(const struct chosts *ch, const char *name, bool *found)
+{
+	size_t lo = 0, hi = ch->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = strcmp(name, ch->v[mid]->name);
+		if (!d) {
+			*found = true;
+			return mid;
+		}
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*found = false;
+	return lo;
+}
+
+static struct chost *entry(struct chosts *ch, const char *name, bool make)
+{
+	bool found;
+	size_t at = position(ch, name, &found);
+	if (found)
+		return ch->v[at];
+	if (!make)
+		return NULL;
+	struct chost *h = calloc(1, sizeof(*h));
+	struct chost **v = h ? realloc(ch->v, (ch->n + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(h);
+		return NULL;
+	}
+	ch->v = v;
+	memmove(v + at + 1, v + at, (ch->n - at) * sizeof(*v));
+	v[at] = h;
+	ch->n++;
+	h->slot = ++ch->next_slot;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	return h;
+}
+
+struct chost *chosts_find(struct chosts *ch, const char *name)
+{
+	struct chost *h = entry(ch, name, false);
+	return h && h->present ? h : NULL;
+}
+
+struct chost *chosts_slot(struct chosts *ch, uint32_t slot)
+{
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->v[i]->slot == slot)
+			return ch->v[i]->present ? ch->v[i] : NULL;
+	return NULL;
+}
+
+int chosts_names(struct chosts *ch, size_t from, int (*fn)(void *ctx, const char *name, size_t idx),
+		 void *ctx)
+{
+	if (from == 0 && fn(ctx, ch->self, 0))
+		return 1;
+	size_t idx = 1;
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct chost *h = ch->v[i];
+		if (!h->present || !strcmp(h->name, ch->self))
+			continue;
+		if (idx >= from && fn(ctx, h->name, idx))
+			return 1;
+		idx++;
+	}
+	return 0;
+}
+
+void chosts_set_link(struct chosts *ch, enum chosts_link l, const char *why)
+{
+	pthread_mutex_lock(&ch->lock);
+	if (ch->link != l)
+		ch->link_since = time(NULL);
+	ch->link = l;
+	snprintf(ch->link_why, sizeof(ch->link_why), "%s", why ? why : "");
+	pthread_mutex_unlock(&ch->lock);
+}
+
+/* A record of host's, read by its kind's reader: the cache's value, or NULL (absent or
+ * refused: a refusal was logged when its event came). */
+static const struct ccache_kv *record(struct chosts *ch, enum ckey_kind kind, const char *host)
+{
+	char key[CKEY_MAX + 1];
+	int r = kind == CK_ALIVE   ? ckey_alive(key, sizeof(key), ch->cluster, host)
+		: kind == CK_DOWN  ? ckey_down(key, sizeof(key), ch->cluster, host)
+		: kind == CK_HINFO ? ckey_hinfo(key, sizeof(key), ch->cluster, host)
+				   : ckey_hid(key, sizeof(key), ch->cluster, host);
+	return r < 0 ? NULL : ccache_get(ch->cache, key);
+}
+
+static bool read_alive(struct chosts *ch, const char *host, struct crec_alive *a)
+{
+	const struct ccache_kv *kv = record(ch, CK_ALIVE, host);
+	char err[256];
+	return kv && crec_alive_read(kv->value, kv->len, a, err, sizeof(err)) == 0;
+}
+
+static bool read_down(struct chosts *ch, const char *host, struct crec_down *d, bool *unseen)
+{
+	const struct ccache_kv *kv = record(ch, CK_DOWN, host);
+	char err[256];
+	if (!kv || crec_down_read(kv->value, kv->len, d, err, sizeof(err)))
+		return false;
+	/* written by a vmfs that found neither alive nor down: it did not see the host go */
+	*unseen = strstr(kv->value, "\nunseen=yes\n") != NULL;
+	return true;
+}
+
+/* "up since T, run N", "down since T (why)", from the records alone */
+static void record_state(struct chosts *ch, const char *host, struct sbuf *out)
+{
+	struct crec_alive a;
+	struct crec_down d;
+	bool unseen;
+	char ts[32];
+	if (read_alive(ch, host, &a)) {
+		fmt_time((time_t)a.started, ts);
+		sb_printf(out, "up since %s, run %llu", ts, (unsigned long long)a.run);
+	} else if (read_down(ch, host, &d, &unseen)) {
+		fmt_time((time_t)d.since, ts);
+		sb_printf(out, "down since %s%s (%s)", unseen ? "at least " : "", ts,
+			  d.why == CREC_DOWN_STOPPED ? "stopped" : "lapsed");
+	} else {
+		sb_puts(out, "down (no alive or down record)");
+	}
+}
+
+void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *out)
+{
+	pthread_mutex_lock(&ch->lock);
+	enum chosts_link l = ch->link;
+	time_t since = ch->link_since;
+	char why[sizeof(ch->link_why)];
+	snprintf(why, sizeof(why), "%s", ch->link_why);
+	pthread_mutex_unlock(&ch->lock);
+	char ts[32];
+	fmt_time(since, ts);
+	if (l == CL_CUT) {
+		if (h) /* the cache stopped being true at the cut */
+			sb_printf(out,
+				  "UNKNOWN since %s: this host is cut from etcd (last known: ", ts);
+		else
+			sb_printf(out, "cut from etcd since %s: %s\n", ts, why);
+		if (h) {
+			record_state(ch, h->name, out);
+			sb_puts(out, ")\n");
+		}
+		return;
+	}
+	if (!h && l == CL_REFUSED) {
+		sb_printf(out, "not a member since %s: %s\n", ts, why);
+		return;
+	}
+	if (!h && (l == CL_JOINING || !ch->synced)) {
+		sb_printf(out, "joining cluster %s since %s%s%s\n", ch->cluster, ts,
+			  *why ? ": " : "", why);
+		return;
+	}
+	record_state(ch, h ? h->name : ch->self, out);
+	sb_puts(out, "\n");
+}
+
+void chosts_info_text(struct chosts *ch, const struct chost *h, struct sbuf *out)
+{
+	struct crec_alive a;
+	struct crec_hinfo hi;
+	char err[256], ts[32];
+	sb_printf(out, "name %s\n", h->name);
+	if (read_alive(ch, h->name, &a)) {
+		fmt_time((time_t)a.started, ts);
+		sb_printf(out, "version vmfs %s\n", a.version);
+		sb_printf(out, "addr %s\n", a.addr);
+		sb_printf(out, "p9 %s\n", a.p9);
+		if (*a.web)
+			sb_printf(out, "web %s\n", a.web);
+		if (a.migrate_lo)
+			sb_printf(out, "migrate %u-%u\n", a.migrate_lo, a.migrate_hi);
+		sb_printf(out, "run %llu\n", (unsigned long long)a.run);
+		sb_printf(out, "started %s\n", ts);
+	}
+	const struct ccache_kv *kv = record(ch, CK_HINFO, h->name);
+	if (kv && !crec_hinfo_read(kv->value, kv->len, &hi, err, sizeof(err))) {
+		sb_printf(out, "cpus %llu\n", (unsigned long long)hi.cpus);
+		sb_printf(out, "memory %.1fG\n", hi.memory / (1024.0 * 1024 * 1024));
+		sb_printf(out, "kvm %s\n", hi.kvm ? "yes" : "no");
+		if (*hi.qemu)
+			sb_printf(out, "qemu %s\n", hi.qemu);
+	}
+	sb_puts(out, "state ");
+	chosts_state_text(ch, h, out);
+}
+
+/* A record refused by its reader is treated as absent; the log says which and why. */
+static bool check(struct chosts *ch, enum ckey_kind kind, const char *key,
+		  const struct ccache_kv *kv)
+{
+	char err[256] = "";
+	int r = 0;
+	union {
+		struct crec_hid id;
+		struct crec_alive alive;
+		struct crec_down down;
+		struct crec_hinfo hinfo;
+	} u;
+	switch (kind) {
+	case CK_HID:
+		r = crec_hid_read(kv->value, kv->len, &u.id, err, sizeof(err));
+		break;
+	case CK_ALIVE:
+		r = crec_alive_read(kv->value, kv->len, &u.alive, err, sizeof(err));
+		break;
+	case CK_DOWN:
+		r = crec_down_read(kv->value, kv->len, &u.down, err, sizeof(err));
+		break;
+	case CK_HINFO:
+		r = crec_hinfo_read(kv->value, kv->len, &u.hinfo, err, sizeof(err));
+		break;
+	default:
+		break;
+	}
+	if (r)
+		evlog_add(ch->log, "etcd: %s (revision %lld): %s: treated as absent", key,
+			  (long long)kv->mod_rev, err);
+	return r == 0;
+}
+
+void chosts_changed(void *ctx, const char *key, const struct ccache_kv *old,
+		    const struct ccache_kv *now)
+{
+	struct chosts *ch = ctx;
+	struct ckey k;
+	if (ckey_parse(ch->cluster, key, &k) == CK_NONE)
+		return;
+	char ts[32];
+	switch (k.kind) {
+	case CK_HID: {
+		struct chost *h = entry(ch, k.host, now != NULL);
+		if (h)
+			h->present = now != NULL;
+		if (now)
+			check(ch, k.kind, key, now);
+		else if (old)
+			evlog_add(ch->log, "etcd: %s's name claim is gone: not listed in hosts/",
+				  k.host);
+		break;
+	}
+	case CK_ALIVE:
+		if (now && check(ch, k.kind, key, now) && !old) {
+			struct crec_alive a;
+			char err[256];
+			crec_alive_read(now->value, now->len, &a, err, sizeof(err));
+			fmt_time((time_t)a.started, ts);
+			evlog_add(ch->log, "etcd: %s is up (run %llu, started %s, at %s)", k.host,
+				  (unsigned long long)a.run, ts, a.addr);
+		} else if (!now) {
+			evlog_add(ch->log, "etcd: %s's lease is gone%s", k.host,
+				  ch->loading ? " (seen at a resync)" : "");
+			if (!ch->loading && ch->lapsed)
+				ch->lapsed(ch->ctx, k.host);
+		}
+		break;
+	case CK_DOWN:
+		if (now && check(ch, k.kind, key, now)) {
+			struct crec_down d;
+			char err[256];
+			crec_down_read(now->value, now->len, &d, err, sizeof(err));
+			fmt_time((time_t)d.since, ts);
+			evlog_add(ch->log, "etcd: %s is down since %s (%s, by %s)", k.host, ts,
+				  d.why == CREC_DOWN_STOPPED ? "stopped" : "lapsed", d.by);
+		}
+		break;
+	case CK_HINFO:
+		if (now)
+			check(ch, k.kind, key, now);
+		break;
+	default:
+		break;
+	}
+}
