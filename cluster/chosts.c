@@ -121,6 +121,16 @@ void chosts_set_link(struct chosts *ch, enum chosts_link l, const char *why)
 	pthread_mutex_unlock(&ch->lock);
 }
 
+enum chosts_link chosts_get_link(struct chosts *ch, char *why, size_t whylen)
+{
+	pthread_mutex_lock(&ch->lock);
+	enum chosts_link l = ch->link;
+	if (why)
+		snprintf(why, whylen, "%s", ch->link_why);
+	pthread_mutex_unlock(&ch->lock);
+	return l;
+}
+
 /* A record of host's, read by its kind's reader: the cache's value, or NULL (absent or
  * refused: a refusal was logged when its event came). */
 static const struct ccache_kv *record(struct chosts *ch, enum ckey_kind kind, const char *host)

@@ -71,6 +71,8 @@ void chosts_changed(void *ctx, const char *key, const struct ccache_kv *old,
 /* From any thread: how this host stands with etcd; since is kept while the state stays. */
 void chosts_set_link(struct chosts *ch, enum chosts_link l, const char *why);
 
+/* From any thread: how this host stands now, and why (if why is not NULL). */
+enum chosts_link chosts_get_link(struct chosts *ch, char *why, size_t whylen);
 /* hosts/NAME: NULL if NAME has no id in the cache (this host is not looked up here). */
 struct chost *chosts_find(struct chosts *ch, const char *name);
 /* The host of an inode's slot, while present. */

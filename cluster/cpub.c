@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "cluster/cpub_int.h"
+#include "cluster/chosts.h"
 #include "conf/conf.h"
+#include "etcd/member.h"
 #include "etcd/client.h"
 #include "runtime/net.h"
 #include "vmfs/door.h"
@@ -236,7 +238,7 @@ static void *run(void *arg)
 {
 	struct cpub *p = arg;
 	struct psnap *cur = NULL;
-	bool failing = false;
+	bool failing = false, refused = false;
 	struct timespec due;
 	bool timed = false;
 	while (due_wait(p, timed ? &due : NULL)) {
@@ -249,6 +251,20 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (!cur)
 			continue;
+		/* only a member publishes: a host refused (its name another machine's, a newer
+		 * cluster) writes nothing, and none writes before its join's txn claimed its name */
+		char why[512];
+		enum chosts_link link =
+		    p->v->chosts ? chosts_get_link(p->v->chosts, why, sizeof(why)) : CL_JOINED;
+		if (link != CL_JOINED) {
+			if (link == CL_REFUSED && !refused)
+				cpub_say(p, 0, "not publishing: this host is not a member (%s)", why);
+			refused = link == CL_REFUSED;
+			timed = true;
+			after_ms(&due, CPUB_RETRY_MS);
+			continue;
+		}
+		refused = false;
 		struct err e;
 		int r = cpub_pass(p, cur, &e);
 		if (r < 0) {
@@ -345,7 +361,7 @@ int cpub_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *ou
 	pthread_mutex_init(&p->lock, NULL);
 	p->v = v;
 	p->statefd = v->m.statefd;
-	snprintf(p->cluster, sizeof(p->cluster), "%s", CPUB_CLUSTER);
+	snprintf(p->cluster, sizeof(p->cluster), "%s", conf->cluster);
 	snprintf(p->host, sizeof(p->host), "%.*s", (int)sizeof(p->host) - 1, v->hostname);
 	char why[700];
 	if (cidmap_load(p->statefd, p->cluster, &p->map, why, sizeof(why))) {
@@ -357,12 +373,7 @@ int cpub_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *ou
 		return -1;
 	}
 	struct err e;
-	const struct etcd_opts o = {
-	    .endpoints = conf->etcd,
-	    .ca = *conf->etcd_ca ? conf->etcd_ca : NULL,
-	    .cert = *conf->etcd_cert ? conf->etcd_cert : NULL,
-	    .key = *conf->etcd_key ? conf->etcd_key : NULL,
-	};
+	const struct etcd_opts o = member_etcd_opts(conf, 0);
 	if (etcd_open(&o, &p->c, &e)) {
 		snprintf(err, errlen, "%s", e.why);
 		cpub_close(p);

@@ -19,8 +19,6 @@
 #define VMFS_CLUSTER_CPUB_H
 #include <stddef.h>
 
-/* The cluster's name (the keys' prefix /vmfs/CLUSTER/) until vmfs.conf has a `cluster` key. */
-#define CPUB_CLUSTER "default"
 #define CPUB_RETRY_MS 1000 /* etcd did not take a pass: again after this */
 #define CPUB_TOP_S 5       /* a namespace's top is put at most this often */
 #define CPUB_TICK_MS 200   /* how often the loop looks whether the model changed */

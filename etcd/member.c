@@ -446,6 +446,19 @@ static int addresses(struct emember *m, const struct vmfs_conf *conf, char *err,
 	return 0;
 }
 
+struct etcd_opts member_etcd_opts(const struct vmfs_conf *conf, int timeout_ms)
+{
+	return (struct etcd_opts){
+	    .endpoints = conf->etcd,
+	    .ca = *conf->etcd_ca ? conf->etcd_ca : NULL,
+	    .cert = *conf->etcd_cert ? conf->etcd_cert : NULL,
+	    .key = *conf->etcd_key ? conf->etcd_key : NULL,
+	    .user = *conf->etcd_user ? conf->etcd_user : NULL,
+	    .password_file = *conf->etcd_password_file ? conf->etcd_password_file : NULL,
+	    .timeout_ms = timeout_ms,
+	};
+}
+
 int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *out, char *err,
 		     size_t errlen)
 {
@@ -458,15 +471,8 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 	pthread_mutex_init(&m->lock, NULL);
 	m->v = v;
 	struct err e;
-	const struct etcd_opts o = {
-	    .endpoints = conf->etcd,
-	    .ca = *conf->etcd_ca ? conf->etcd_ca : NULL,
-	    .cert = *conf->etcd_cert ? conf->etcd_cert : NULL,
-	    .key = *conf->etcd_key ? conf->etcd_key : NULL,
-	    .user = *conf->etcd_user ? conf->etcd_user : NULL,
-	    .password_file = *conf->etcd_password_file ? conf->etcd_password_file : NULL,
-	    .timeout_ms = 1000, /* two renewals' time: a lease of 2 s survives one slow call */
-	};
+	/* two renewals' time: a lease of 2 s survives one slow call */
+	const struct etcd_opts o = member_etcd_opts(conf, 1000);
 	if (ckey_hid(m->k_id, sizeof(m->k_id), conf->cluster, v->hostname) < 0 ||
 	    ckey_alive(m->k_alive, sizeof(m->k_alive), conf->cluster, v->hostname) < 0 ||
 	    ckey_down(m->k_down, sizeof(m->k_down), conf->cluster, v->hostname) < 0 ||

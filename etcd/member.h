@@ -23,12 +23,18 @@
 #define VMFS_ETCD_MEMBER_H
 #include <stddef.h>
 
+#include "etcd/client.h"
+
 #define MEMBER_TTL_S 2
 #define MEMBER_RENEW_MS 500
 
 struct vmfs;
 struct vmfs_conf;
 struct door;
+
+/* How every thread of vmfs reaches the cluster's etcd (vmfs.conf's etcd keys); timeout_ms: the
+ * bound of each call. */
+struct etcd_opts member_etcd_opts(const struct vmfs_conf *conf, int timeout_ms);
 
 /* Checks conf's etcd keys (the endpoints, the TLS files, cluster_addr), reads or makes
  * STATE/cluster/uuid and fills out with the door that keeps the membership while the daemon

@@ -37,7 +37,11 @@ has() { [ -n "$(ectl get --keys-only "$1")" ]; }
 hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
 field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
 
-printf '[vmfs]\netcd = %s\n' "$U" >"$T/vmfs.conf"
+# a host of a cluster serves its 9P door to the others: each vmfs its own port
+P9A=$(free_port) P9B=$(free_port)
+while [ "$P9B" = "$P9A" ]; do P9B=$(free_port); done
+printf '[vmfs]\netcd = %s\ncluster_addr = 127.0.0.1\np9 = 127.0.0.1:%s\n' "$U" "$P9A" >"$T/vmfs.conf"
+printf '[vmfs]\netcd = %s\ncluster_addr = 127.0.0.1\np9 = 127.0.0.1:%s\n' "$U" "$P9B" >"$T/vmfs2.conf"
 vmfs_start --images "$T/images" --conf "$T/vmfs.conf" || exit 1
 H=$(cat "$D/hosts")
 
@@ -119,7 +123,7 @@ unshare_vmfs2() {
 unshare_vmfs2
 "$XWRITE" "$M2/ns/default/ctl" "launch container d1,d2,c2"
 vmfs2_stop
-unshare_vmfs2 --conf "$T/vmfs.conf"
+unshare_vmfs2 --conf "$T/vmfs2.conf"
 ok "host 2 joins: d2 is claimed" wait_for 5 has "$P/name/1/d2"
 is "$(field "$P/name/1/d1" host)" "$H2" "by host 2"
 d1=$(field "$P/name/1/d1" id) d2=$(field "$P/name/1/d2" id)
