@@ -70,6 +70,9 @@ struct etcd_kvs {
 
 /* Checks the options (URLs, readable files) and makes a handle; nothing is sent yet. */
 int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err *e);
+/* With a user: authenticates now (requests do so by themselves when they need to), so that a
+ * wrong password is said at the start: 0, or EACCES with etcd's words. */
+int etcd_authenticate(struct etcd *c, struct err *e);
 void etcd_close(struct etcd *c);
 
 void etcd_kv_free(struct etcd_kv *kv);

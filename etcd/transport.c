@@ -563,6 +563,29 @@ int etcd_auth(struct etcd *c, size_t i, long deadline, bool *next, struct err *e
 	return authenticate(c, i % c->n, deadline, next, e);
 }
 
+int etcd_authenticate(struct etcd *c, struct err *e)
+{
+	if (!c->user)
+		return err_set(e, EINVAL, "etcd: no user to authenticate as");
+	long deadline = now_ms() + c->timeout_ms;
+	char tried[1024] = "";
+	size_t tlen = 0;
+	int last_no = EHOSTUNREACH;
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = (c->first + k) % c->n;
+		bool next;
+		etcd_auth_forget(c);
+		int r = etcd_auth(c, i, deadline, &next, e);
+		if (!r)
+			c->first = i;
+		if (!r || !next)
+			return r;
+		last_no = e->no;
+		note(tried, &tlen, sizeof(tried), e->why);
+	}
+	return err_set(e, last_no, "etcd /v3/auth/authenticate: no endpoint answered: %s", tried);
+}
+
 int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **reply,
 	      struct err *e)
 {
