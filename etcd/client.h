@@ -10,12 +10,16 @@
  * Endpoints are tried in turn, starting with the last that answered, so one etcd node of three
  * down is not an outage. A request goes to the next endpoint only when it surely did not reach
  * the one before (no connection, TLS refused, nothing sent) or that one said it cannot serve
- * (gRPC Unavailable: no leader); a request that was sent and not answered in time fails
- * (ETIMEDOUT) and is not sent again, as it may have been applied: the caller decides.
+ * (gRPC Unavailable to a read, or "no leader" to anything); a request that was sent and not
+ * answered in time fails (ETIMEDOUT) and is not sent again, as it may have been applied, nor
+ * is a write that etcd says timed out or lost its leader (ETIMEDOUT too): the caller decides.
  *
  * Everything etcd answers is checked before use (JSON shape, base64, numbers, sizes: a value
  * was written by another host); a refusal says why, with the HTTP status, the gRPC code and
- * the message etcd gave. Errors go in struct err (runtime/err.h): 0 or -errno.
+ * the message etcd gave. Errors go in struct err (runtime/err.h): 0 or -errno; etcd's gRPC
+ * codes become EACCES (PermissionDenied, Unauthenticated: an RBAC refusal), ENOENT (NotFound:
+ * a lapsed lease), ERANGE (OutOfRange: a compacted revision), EINVAL (InvalidArgument),
+ * EHOSTDOWN (Unavailable), ETIMEDOUT, EEXIST, ENOSPC, EAGAIN, else EIO.
  *
  * The snapshot and watch are in etcd/watch.h. */
 #ifndef VMFS_ETCD_CLIENT_H
@@ -66,6 +70,9 @@ struct etcd_kvs {
 
 /* Checks the options (URLs, readable files) and makes a handle; nothing is sent yet. */
 int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err *e);
+/* With a user: authenticates now (requests do so by themselves when they need to), so that a
+ * wrong password is said at the start: 0, or EACCES with etcd's words. */
+int etcd_authenticate(struct etcd *c, struct err *e);
 void etcd_close(struct etcd *c);
 
 void etcd_kv_free(struct etcd_kv *kv);

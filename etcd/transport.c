@@ -400,6 +400,23 @@ static void note(char *tried, size_t *tlen, size_t cap, const char *why)
 		*tlen = cap - 1;
 }
 
+/* etcd's Unavailable (code 14) is said both by a node that did not take the request (no
+ * leader, not capable) and by one that proposed it and did not see it through in time (request
+ * timed out, leader changed): only the first, or a request that changes nothing, may go to
+ * another node. */
+static bool not_applied(const char *path, const struct err *e)
+{
+	return !strcmp(path, "/v3/kv/range") || !strcmp(path, "/v3/auth/authenticate") ||
+	       strstr(e->why, "etcdserver: no leader") || strstr(e->why, "etcdserver: not capable");
+}
+
+static int may_be_applied(struct err *e)
+{
+	char why[sizeof(e->why)];
+	snprintf(why, sizeof(why), "%s", e->why);
+	return err_set(e, ETIMEDOUT, "%s (the request may have been applied)", why);
+}
+
 /* One POST of body to endpoint i, with the handle's token if it has one: 0 and *reply, or
  * -errno and *next if it surely did not reach the endpoint or the endpoint cannot serve (so
  * another may be asked). *code: etcd's gRPC code of a refusal, else -1. */
@@ -441,7 +458,9 @@ static int post(struct etcd *c, size_t i, const char *path, const char *body, lo
 					: "");
 	} else if (status != 200) {
 		r = etcd_refused(where, status, b.buf, b.len, code, e);
-		*next = *code == 14; /* Unavailable: this node cannot serve; another may */
+		*next = *code == 14 && not_applied(path, e);
+		if (*code == 14 && !*next)
+			r = may_be_applied(e);
 	} else {
 		r = parse(where, &b, reply, e);
 	}
@@ -542,6 +561,29 @@ int etcd_auth(struct etcd *c, size_t i, long deadline, bool *next, struct err *e
 	if (!c->user || (c->token && c->token_ep == i % c->n))
 		return 0;
 	return authenticate(c, i % c->n, deadline, next, e);
+}
+
+int etcd_authenticate(struct etcd *c, struct err *e)
+{
+	if (!c->user)
+		return err_set(e, EINVAL, "etcd: no user to authenticate as");
+	long deadline = now_ms() + c->timeout_ms;
+	char tried[1024] = "";
+	size_t tlen = 0;
+	int last_no = EHOSTUNREACH;
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = (c->first + k) % c->n;
+		bool next;
+		etcd_auth_forget(c);
+		int r = etcd_auth(c, i, deadline, &next, e);
+		if (!r)
+			c->first = i;
+		if (!r || !next)
+			return r;
+		last_no = e->no;
+		note(tried, &tlen, sizeof(tried), e->why);
+	}
+	return err_set(e, last_no, "etcd /v3/auth/authenticate: no endpoint answered: %s", tried);
 }
 
 int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **reply,

@@ -23,6 +23,7 @@ rbac "$ETCD_URLS"
 printf 'h1pw\n' >"$T/pw"
 chmod 600 "$T/pw"
 A=(--user h1 --password-file "$T/pw")
+is "$(try "${A[@]}" "$ETCD_URLS" auth)" "authenticated" "a user authenticates with its password"
 like "$(try "${A[@]}" "$ETCD_URLS" put /vmfs/c/x 1)" '^revision [0-9]+$' "a user's put under its granted prefix"
 like "$(try "${A[@]}" "$ETCD_URLS" get /vmfs/c/x)" '^/vmfs/c/x=1 ' "and its read"
 like "$(try "${A[@]}" "$ETCD_URLS" put /vmfs/other 1)" 'gRPC code 7 \(PermissionDenied\): etcdserver: permission denied \[EACCES\]$' \
@@ -47,6 +48,9 @@ like "$(try "${A[@]}" "$ETCD_URLS" put /vmfs/c/z 1)" '^revision [0-9]+$' "the fi
 # --- the password and its file ---
 printf 'wrong\n' >"$T/bad"
 chmod 600 "$T/bad"
+like "$(try --user h1 --password-file "$T/bad" "$ETCD_URLS" auth)" \
+	'authenticating as h1: .*etcdserver: authentication failed, invalid user ID or password \[EACCES\]$' \
+	"a wrong password: said at authentication, EACCES"
 like "$(try --user h1 --password-file "$T/bad" "$ETCD_URLS" get /vmfs/c/x)" \
 	'authenticating as h1: .*etcdserver: authentication failed, invalid user ID or password \[EACCES\]$' \
 	"a wrong password: EACCES, in etcd's words"

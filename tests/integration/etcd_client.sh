@@ -148,6 +148,12 @@ reply 200 "{$H,\"succeeded\":\"yes\"}"
 like "$(try "$F" txn ok: fail:)" 'succeeded is not a boolean' "a txn answer with a succeeded not boolean: refused"
 reply 200 "{$H,\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":\"L3UveA==\",\"mod_revision\":\"3\",\"create_revision\":\"3\",\"version\":\"1\"}]}}]}"
 like "$(try "$F" txn ok: fail: getp /t/)" 'asked for /t/\.\.\., got /u/x' "a txn range answer with a key outside the prefix: refused"
+reply 503 '{"error":"etcdserver: request timed out","code":14,"message":"etcdserver: request timed out"}'
+like "$(try "$F,$F" put /t/x v)" 'gRPC code 14 \(Unavailable\): etcdserver: request timed out \(the request may have been applied\) \[ETIMEDOUT\]$' \
+	"a write etcd says timed out: not sent to the next endpoint, as it may have been applied"
+like "$(try "$F,$F" get /t/x)" 'no endpoint answered: .*request timed out; .*request timed out' "a read etcd says timed out: the next endpoint is asked"
+reply 503 '{"error":"etcdserver: no leader","code":14,"message":"etcdserver: no leader"}'
+like "$(try "$F,$F" put /t/x v)" 'no endpoint answered: .*no leader; .*no leader' "a write refused for want of a leader: the next endpoint is asked"
 reply hang ""
 start=$SECONDS
 out=$(try --timeout 700 "$F" put /t/x v)

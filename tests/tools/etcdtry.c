@@ -12,7 +12,8 @@
  *      snapshot PREFIX REV (prints "revision R", then the keys) |
  *      watch PREFIX START N MS (prints events, DOWN, UP, COMPACTED as lines until N events,
  *        COMPACTED or MS milliseconds; exit 1 on the timeout) |
- *      twice MS CMD ARGS... (CMD, MS milliseconds of nothing, CMD again: on one handle)
+ *      twice MS CMD ARGS... (CMD, MS milliseconds of nothing, CMD again: on one handle) |
+ *      auth (authenticates with --user and --password-file, and says so)
  * Prints what etcd answered, one line per key; on failure "etcdtry: REASON" on stderr, exit 1. */
 #include <errno.h>
 #include <inttypes.h>
@@ -303,6 +304,10 @@ static int run(struct etcd *c, int argc, char **argv, struct err *e)
 		for (size_t i = 0; i < kvs.n; i++)
 			show(&kvs.kv[i]);
 		etcd_kvs_free(&kvs);
+	} else if (!strcmp(cmd, "auth")) {
+		if ((r = etcd_authenticate(c, e)))
+			return r;
+		printf("authenticated\n");
 	} else if (!strcmp(cmd, "twice")) {
 		NEED(2);
 		long ms = num(argv[1]);
