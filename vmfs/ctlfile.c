@@ -24,7 +24,8 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 			     "tap VLAN ADDR/PREFIX | tap delete VLAN\n");
 		break;
 	case VK_OBJ_CTL:
-		sb_puts(out, "start|stop|pause|resume|kill|restart|flush|commit IMAGE\n");
+		sb_puts(out, "start|stop|pause|resume|kill|restart|flush|commit IMAGE\n"
+			     "migrate-in ADDR | migrate-out ADDR:PORT nbd=ADDR:PORT\n");
 		break;
 	case VK_OBJ_QMP:
 		sb_puts(out, "one QMP command per line, e.g. {\"execute\":\"query-status\"}\n");

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
 #include "runtime/vm.h"
@@ -273,6 +274,8 @@ int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char
 		{"pause", V_PAUSE, 0, 0, "pause"},       {"resume", V_RESUME, 0, 0, "resume"},
 		{"kill", V_KILL, 0, 0, "kill"},          {"restart", V_RESTART, 0, 0, "restart"},
 		{"flush", V_FLUSH, 0, 0, "flush"},       {"commit", -1, 1, 1, "commit IMAGE"},
+		{"migrate-in", -2, 1, 1, "migrate-in ADDR"},
+		{"migrate-out", -3, 2, 2, "migrate-out ADDR:PORT nbd=ADDR:PORT"},
 	};
 	char *argv[4];
 	int argc = ctl_split(line, argv, 4, err, errlen);
@@ -281,6 +284,13 @@ int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char
 	const struct ctl_cmd *c = ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen);
 	if (!c)
 		return -EINVAL;
+	if (c->id == -2 || c->id == -3) {
+		struct err e;
+		err_clear(&e);
+		int r = c->id == -2 ? migrate_in(&v->m, n->obj, argv[1], reply, &e)
+				    : migrate_out(&v->m, n->obj, argv[1], argv[2], reply, &e);
+		return err_result(&e, r, err, errlen);
+	}
 	if (c->id < 0) {
 		int r = name_check(argv[1], err, errlen);
 		return r ? r : vm_commit(&v->m, n->obj, argv[1], err, errlen);

@@ -1,0 +1,47 @@
+/* Live migration of a running VM between two vmfs, the member side of the cluster's
+ * `move NAME HOST` (docs/cluster-design.md, "Drain, move, live migration"): two ctl verbs
+ * of a VM. The destination's `migrate-in ADDR` starts QEMU with -incoming defer, listens on
+ * ADDR for the migration stream and serves each new overlay over NBD; the source's
+ * `migrate-out ADDR:PORT nbd=ADDR:PORT2` mirrors its overlays there, migrates, and ends its
+ * QEMU once QEMU says the migration completed. vmfs's own QMP commands: the user's qmp
+ * filter (runtime/qmp_allow.c) is not involved. */
+#ifndef VMFS_MIGRATE_H
+#define VMFS_MIGRATE_H
+#include <json-c/json.h>
+
+#include "runtime/err.h"
+#include "runtime/lifecycle.h"
+#include "runtime/model.h"
+#include "runtime/util.h"
+
+/* ctl "migrate-in ADDR" of a BUILDING VM: its QEMU started to receive, the ports in reply
+ * ("ok: migrate-in ready: migrate=ADDR:PORT nbd=ADDR:PORT2"). It stays BUILDING until its
+ * QEMU runs the guest (then RUNNING), or its QEMU ends (QUIT or ERROR). */
+int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf *reply,
+	       struct err *e);
+/* ctl "migrate-out ADDR:PORT nbd=ADDR:PORT2" of a RUNNING VM; waits until the migration
+ * ended: then the VM is QUIT ("moved to ADDR:PORT") and reply has the pause, or it failed and
+ * the VM runs on here. */
+int migrate_out(struct model *m, struct object *o, const char *dest, const char *nbd,
+		struct sbuf *reply, struct err *e);
+/* Whether o's QEMU is to be started with -incoming defer (a migrate-in under way). */
+bool migrate_incoming(const struct object *o);
+/* While o receives a migration, every verb but kill and flush is refused: -EBUSY, why in e. */
+int migrate_refuses(const struct object *o, enum verb v, struct err *e);
+/* kill, flush or rmdir of an object receiving a migration: its QEMU ends, it is QUIT. */
+void migrate_in_abort(struct model *m, struct object *o, const char *why);
+/* An event from o's QEMU (runtime/qmon.c): the destination learns the end from them. */
+void migrate_event(struct model *m, struct object *o, const char *name, json_object *msg);
+/* o's QEMU has ended (runtime/qemu.c's vm_check): a migration it received is over. */
+void migrate_in_ended(struct model *m, struct object *o);
+/* Parses "A.B.C.D:PORT" (IPv4, port 1-65535) into addr and port; -EINVAL with why in e. */
+int migrate_parse_hostport(const char *s, char *addr, size_t addrlen, int *port, struct err *e);
+
+/* Between runtime/migrate.c and runtime/migrate_out.c. */
+/* The writable disks of query-block's answer as DEVICE=NODE (virtio0=#block123 ...),
+ * space-separated in out; their number, or -errno with why in e. */
+int migrate_disk_names(const char *query_block, char *out, size_t outlen, struct err *e);
+/* Ends o's QEMU (SIGKILL) and records line as how it ended: o is QUIT (ERROR for a line
+ * starting "error: "). */
+void migrate_end_qemu(struct model *m, struct object *o, const char *line);
+#endif

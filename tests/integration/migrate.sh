@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Live migration of a running VM between two vmfs on this machine (two mounts, two state
+# directories, two images directories with the same names), under TCG: migrate-in on the
+# destination, migrate-out on the source; the guest's memory and disk writes arrive, the
+# source's QEMU is gone, the pause is reported; a migrate-out nobody receives fails and the
+# VM runs on; a migrate-in without the images is refused.
+. "$(dirname "$0")/lib.sh"
+command -v qemu-img >/dev/null || { echo "not ok 1 - qemu-img is installed (./setup --deps: qemu-utils)"; exit 1; }
+use_boot_image
+qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
+mkdir -p "$T/images2" "$T/m2"
+cp "$T/images/vmlinuz" "$T/images/initrd" "$T/images/base.qcow2" "$T/images2/"
+vmfs_start --images "$T/images" || exit 1
+M2=$T/m2
+"$VMFS" -f --state "$T/s2" --images "$T/images2" "$M2" 2>>"$T/vmfs2.err" &
+M2_PID=$!
+# each vmfs ends its own VMs first; then the second one goes; kill_ours catches any QEMU left
+EXTRA_CLEANUP='for d in "$M" "$M2"; do [ -e "$d/ns/default/ctl" ] && echo "kill all" >"$d/ns/default/ctl"; done 2>/dev/null
+	fusermount3 -uz "$M2" 2>/dev/null; kill $M2_PID 2>/dev/null; wait $M2_PID 2>/dev/null; kill_ours "$T"'
+ok "a second vmfs answers" wait_for 30 test -f "$M2/version"
+A=$M/ns/default/vms
+B=$M2/ns/default/vms
+echo tcg >"$M/ns/default/config/accel"
+echo tcg >"$M2/ns/default/config/accel"
+
+ask() { # ask CTL LINE: the answer read back on the same descriptor
+	local out
+	exec 3<>"$1"
+	printf '%s\n' "$2" >&3 2>/dev/null
+	out=$(cat <&3)
+	exec 3>&-
+	printf '%s\n' "$out"
+}
+field() { awk -v k="$2" '$1==k{$1=""; print substr($0,2)}' "$1/info"; }
+config() { # config VMDIR: the same VM on both sides
+	echo vmlinuz >"$1/config/kernel" && echo initrd >"$1/config/initrd" &&
+		echo base.qcow2 >"$1/config/disk"
+}
+
+mkdir "$A/w"
+config "$A/w"
+ok "the source VM starts" "$XWRITE" "$A/w/ctl" start
+ok "it boots to a shell" wait_for 60 console_has "$A/w" "w:/#"
+ok "a marker in its memory and on its disk" console_run "$A/w" "wrote-0" \
+	'echo hello-$((40+2)) >/tmp/x; echo disk-$((6*7)) | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo wrote-$?'
+
+# the destination: a missing image is refused first, with words, and nothing changes
+mkdir "$B/x"
+config "$B/x"
+qemu-img create -q -f qcow2 "$T/images2/only-here.qcow2" 16M
+echo only-here.qcow2 >"$B/x/config/disk"
+rm "$T/images2/only-here.qcow2"
+out=$(ask "$B/x/ctl" "migrate-in 127.0.0.1")
+like "$out" "^error: .*this host has no images/only-here.qcow2" "migrate-in without the image is refused, with the name"
+is "$(cat "$B/x/state")" "BUILDING" "and the VM is as it was"
+is "$(errno_of "$B/x/ctl" "migrate-in 127.0.0.1")" "ENOENT" "(ENOENT)"
+
+mkdir "$B/w"
+config "$B/w"
+out=$(ask "$B/w/ctl" "migrate-in 127.0.0.1")
+like "$out" "^ok: migrate-in ready: migrate=127\.0\.0\.1:[0-9]+ nbd=127\.0\.0\.1:[0-9]+$" "migrate-in answers with its ports"
+mig=$(printf '%s' "$out" | sed -n 's/.*migrate=\([^ ]*\).*/\1/p')
+nbd=$(printf '%s' "$out" | sed -n 's/.*nbd=\([^ ]*\).*/\1/p')
+is "$(cat "$B/w/state")" "BUILDING" "the destination waits, BUILDING"
+dpid=$(cat "$(find "$T/s2" -path "*/w/*" -name qemu.pid | head -1)" 2>/dev/null)
+like "$(tr '\0' ' ' <"/proc/$dpid/cmdline" 2>/dev/null)" " -incoming defer" "its QEMU was started with -incoming defer"
+is "$(errno_of "$B/w/ctl" start)" "EBUSY" "a start meanwhile is refused"
+
+spid=$(field "$A/w" pid)
+t0=$(date +%s%N)
+out=$(ask "$A/w/ctl" "migrate-out $mig nbd=$nbd")
+t1=$(date +%s%N)
+like "$out" "^ok: migrated: paused [0-9]+ ms \(QEMU: [0-9]+ ms\), [0-9.]+ MiB mirrored$" "migrate-out answers with the pause"
+pause=$(printf '%s' "$out" | sed -n 's/.*paused \([0-9]*\) ms.*/\1/p')
+echo "# $out (the whole migrate-out: $(((t1 - t0) / 1000000)) ms)"
+ok "the pause is under 1000 ms under TCG" test "${pause:-99999}" -lt 1000
+ok "the destination runs" wait_for 10 sh -c "grep -qx RUNNING '$B/w/state'"
+is "$(cat "$A/w/state")" "QUIT" "the source is QUIT"
+like "$(grep -a 'RUNNING -> QUIT' "$A/w/log")" "moved to 127\.0\.0\.1:" "its log says where it moved"
+ok "the source's QEMU is gone" gone "$spid"
+grep -aq "migration stream in plain TCP" "$A/w/log" && grep -aq "migration stream in plain TCP" "$B/w/log"
+ok "both logs say the stream was plain TCP" test $? = 0
+# the exact pause from QEMU's own timestamps, in the two logs
+stop=$(sed -n 's/.*stopped at \([0-9.]*\) (QEMU.s STOP event).*/\1/p' "$A/w/log" | tail -1)
+resume=$(sed -n 's/.*resumed at \([0-9.]*\) (QEMU.s RESUME event).*/\1/p' "$B/w/log" | tail -1)
+ok "the logs have QEMU's STOP and RESUME times" test -n "$stop" -a -n "$resume"
+echo "# QEMU's STOP (source) to RESUME (destination): $(awk -v a="$stop" -v b="$resume" 'BEGIN{printf "%.1f", (b-a)*1000}') ms"
+ok "the guest's memory came along" console_run "$B/w" "got-hello-42" 'echo got-$(cat /tmp/x)'
+ok "and its disk" console_run "$B/w" "got-disk-42" 'echo 3 >/proc/sys/vm/drop_caches; echo got-$(head -c 7 /dev/vda)'
+
+# a migrate-out nobody receives: refused with words, the VM runs on
+port=$(free_port)
+out=$(ask "$B/w/ctl" "migrate-out 127.0.0.1:$port nbd=127.0.0.1:$port")
+like "$out" "^error: .*migrate-out to 127\.0\.0\.1:$port: cannot reach the destination's NBD export" "a migrate-out to nobody fails, saying why"
+is "$(cat "$B/w/state")" "RUNNING" "the VM stays RUNNING"
+ok "and answers on its console" console_run "$B/w" "still-9" 'echo still-$((3*3))'
+like "$(errno_of "$B/w/ctl" "migrate-out 127.0.0.1 nbd=127.0.0.1:1")" "EINVAL" "an address without a port is refused"
+done_testing
