@@ -95,4 +95,11 @@ like "$out" "^error: .*migrate-out to 127\.0\.0\.1:$port: cannot reach the desti
 is "$(cat "$B/w/state")" "RUNNING" "the VM stays RUNNING"
 ok "and answers on its console" console_run "$B/w" "still-9" 'echo still-$((3*3))'
 like "$(errno_of "$B/w/ctl" "migrate-out 127.0.0.1 nbd=127.0.0.1:1")" "EINVAL" "an address without a port is refused"
+
+# the second vmfs ends cleanly, and (under SANITIZE=1) without a report
+echo "kill all" >"$M2/ns/default/ctl"
+ok "the second vmfs unmounts" fusermount3 -u "$M2"
+wait $M2_PID
+is "$?" "0" "and exits 0"
+sanitizer_check "$T/vmfs2.err" "the second vmfs"
 done_testing
