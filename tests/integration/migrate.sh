@@ -92,9 +92,40 @@ ok "and its disk" console_run "$B/w" "got-disk-42" 'echo 3 >/proc/sys/vm/drop_ca
 port=$(free_port)
 out=$(ask "$B/w/ctl" "migrate-out 127.0.0.1:$port nbd=127.0.0.1:$port")
 like "$out" "^error: .*migrate-out to 127\.0\.0\.1:$port: cannot reach the destination's NBD export" "a migrate-out to nobody fails, saying why"
+echo "# $out"
 is "$(cat "$B/w/state")" "RUNNING" "the VM stays RUNNING"
 ok "and answers on its console" console_run "$B/w" "still-9" 'echo still-$((3*3))'
 like "$(errno_of "$B/w/ctl" "migrate-out 127.0.0.1 nbd=127.0.0.1:1")" "EINVAL" "an address without a port is refused"
+
+# back to the first vmfs, but to a migration port nobody listens on: the disks are mirrored,
+# the migration fails, the VM runs on; the waiting destination is killed
+echo flush >"$A/w/ctl"
+mkdir "$A/w"
+config "$A/w"
+out=$(ask "$A/w/ctl" "migrate-in 127.0.0.1")
+nbd=$(printf '%s' "$out" | sed -n 's/.*nbd=\([^ ]*\).*/\1/p')
+mig=$(printf '%s' "$out" | sed -n 's/.*migrate=\([^ ]*\).*/\1/p')
+out=$(ask "$B/w/ctl" "migrate-out 127.0.0.1:$port nbd=$nbd")
+like "$out" "^error: .*: the migration failed: .*" "a migration nobody receives fails, with QEMU's words"
+echo "# $out"
+is "$(cat "$B/w/state")" "RUNNING" "the VM stays RUNNING"
+ok "and answers on its console" console_run "$B/w" "again-8" 'echo again-$((4*2))'
+is "$(cat "$A/w/state")" "BUILDING" "the destination still waits"
+apid=$(cat "$(find "$S" -path "*/w/*" -name qemu.pid | head -1)" 2>/dev/null)
+is "$(errno_of "$A/w/ctl" kill)" "" "kill of a VM receiving a migration"
+is "$(cat "$A/w/state")" "QUIT" "ends it: QUIT"
+ok "its QEMU is gone" gone "$apid"
+ok "its log says why" grep -aq "migrate-in from 127.0.0.1 ended: killed" "$A/w/log"
+# and once more, for real: what the failed one added to the source's QEMU is gone
+echo flush >"$A/w/ctl"
+mkdir "$A/w"
+config "$A/w"
+out=$(ask "$A/w/ctl" "migrate-in 127.0.0.1")
+nbd=$(printf '%s' "$out" | sed -n 's/.*nbd=\([^ ]*\).*/\1/p')
+mig=$(printf '%s' "$out" | sed -n 's/.*migrate=\([^ ]*\).*/\1/p')
+like "$(ask "$B/w/ctl" "migrate-out $mig nbd=$nbd")" "^ok: migrated: " "a migration after a failed one works"
+ok "the first vmfs runs it again" wait_for 10 sh -c "grep -qx RUNNING '$A/w/state'"
+ok "with the marker still in its memory" console_run "$A/w" "back-hello-42" 'echo back-$(cat /tmp/x)'
 
 # the second vmfs ends cleanly, and (under SANITIZE=1) without a report
 echo "kill all" >"$M2/ns/default/ctl"
