@@ -206,6 +206,7 @@ int lifecycle_remove_err(struct model *m, struct object *o, struct err *e)
 	lifecycle_start_settle(m, o, false); /* a QEMU half-started would run on, orphaned */
 	vm_job_cancel(m, o, "the VM is being removed");
 	migrate_in_abort(m, o, "removed");
+	migrate_out_stop(m, o);
 	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
 		int r = lifecycle_do_err(m, o, V_KILL, e);
 		if (r)

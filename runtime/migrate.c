@@ -50,7 +50,12 @@ bool migrate_incoming(const struct object *o) { return in_of(o) != NULL; }
 int migrate_refuses(const struct object *o, enum verb v, struct err *e)
 {
 	struct incoming *in = in_of(o);
-	if (!in || in->preparing || v == V_KILL || v == V_FLUSH)
+	if (v == V_KILL || v == V_FLUSH)
+		return 0;
+	if (migrate_out_busy(o))
+		return err_set(e, EBUSY, "%s is migrating out: %s waits until the migration has "
+			       "ended (kill ends the VM here)", o->name, verb_name(v));
+	if (!in || in->preparing)
 		return 0;
 	return err_set(e, EBUSY, "%s is receiving a migration (migrate-in on %s): %s waits until "
 		       "it runs (kill or rmdir end it)", o->name, in->addr, verb_name(v));

@@ -19,11 +19,19 @@
  * QEMU runs the guest (then RUNNING), or its QEMU ends (QUIT or ERROR). */
 int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf *reply,
 	       struct err *e);
-/* ctl "migrate-out ADDR:PORT nbd=ADDR:PORT2" of a RUNNING VM; waits until the migration
- * ended: then the VM is QUIT ("moved to ADDR:PORT") and reply has the pause, or it failed and
- * the VM runs on here. */
+/* ctl "migrate-out ADDR:PORT nbd=ADDR:PORT2" of a RUNNING VM: -EINPROGRESS once it has
+ * begun (in the background; o->job_wq wakes when it has ended), or -errno with why in e. */
 int migrate_out(struct model *m, struct object *o, const char *dest, const char *nbd,
 		struct sbuf *reply, struct err *e);
+/* A migrate-out's outcome, for the write that asked: -EINPROGRESS while it runs; 0 with
+ * "ok: migrated: paused ..." in reply (o is QUIT, "moved to ADDR:PORT"), or -errno with why
+ * (o runs on here); 1 if o has no outcome waiting. */
+int migrate_out_result(struct object *o, struct sbuf *reply, char *err, size_t errlen);
+/* Whether a migrate-out of o is under way. */
+bool migrate_out_busy(const struct object *o);
+/* o is removed or vmfs exits: a migrate-out under way is broken off (and its outcome
+ * dropped); one that has completed still ends the source's QEMU. */
+void migrate_out_stop(struct model *m, struct object *o);
 /* Whether o's QEMU is to be started with -incoming defer (a migrate-in under way). */
 bool migrate_incoming(const struct object *o);
 /* While o receives a migration, every verb but kill and flush is refused: -EBUSY, why in e. */

@@ -759,6 +759,10 @@ int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf 
 			 ostate_name(o->state));
 		return -EBUSY;
 	}
+	if (migrate_out_busy(o)) { /* a cont now could run the guest on both hosts */
+		snprintf(err, errlen, "no QMP: %s is migrating out", o->name);
+		return -EBUSY;
+	}
 	static char out[1 << 20]; /* one command at a time; answers can be long */
 	struct err e;
 	err_clear(&e);

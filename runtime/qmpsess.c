@@ -75,16 +75,14 @@ static int read_line(struct qsess *s, long long deadline, char *line, size_t lin
 	}
 }
 
-static char line_buf[65536]; /* one session's line at a time */
-
 int qsess_wait(struct qsess *s, int timeout_ms, bool (*done)(void *ctx))
 {
 	long long deadline = mono_ms() + timeout_ms;
 	while (!done(s->ctx)) {
-		int r = read_line(s, deadline, line_buf, sizeof(line_buf));
+		int r = read_line(s, deadline, s->line, sizeof(s->line));
 		if (r)
 			return r;
-		json_object *msg = json_tokener_parse(line_buf);
+		json_object *msg = json_tokener_parse(s->line);
 		if (json_object_is_type(msg, json_type_object))
 			event_line(s, msg);
 		json_object_put(msg);
@@ -100,17 +98,17 @@ int qsess_cmd(struct qsess *s, const char *cmd, int timeout_ms, char *reply, siz
 		return err_sys(e, errno, "QMP: cannot send %s", cmd);
 	long long deadline = mono_ms() + timeout_ms;
 	for (;;) {
-		int r = read_line(s, deadline, line_buf, sizeof(line_buf));
+		int r = read_line(s, deadline, s->line, sizeof(s->line));
 		if (r == -ETIMEDOUT)
 			return err_set(e, r, "QEMU did not answer %s within %d ms", cmd, timeout_ms);
 		if (r)
 			return err_set(e, r, "QEMU closed QMP while asked %s", cmd);
-		json_object *msg = json_tokener_parse(line_buf);
+		json_object *msg = json_tokener_parse(s->line);
 		bool ev = json_object_is_type(msg, json_type_object) && event_line(s, msg);
 		json_object_put(msg);
 		if (ev)
 			continue;
-		r = qmp_reply_parse(line_buf, reply, replylen, e->why, sizeof(e->why));
+		r = qmp_reply_parse(s->line, reply, replylen, e->why, sizeof(e->why));
 		if (r <= 0)
 			return r ? err_took(e, r) : 0;
 	}
@@ -131,8 +129,8 @@ int qsess_open(struct qsess *s, int dirfd, int timeout_ms, struct err *e)
 	long long deadline = mono_ms() + timeout_ms;
 	int r;
 	json_object *g = NULL;
-	while (!(r = read_line(s, deadline, line_buf, sizeof(line_buf))) &&
-	       !(g = json_tokener_parse(line_buf)))
+	while (!(r = read_line(s, deadline, s->line, sizeof(s->line))) &&
+	       !(g = json_tokener_parse(s->line)))
 		;
 	bool greeted = !r && json_object_object_get_ex(g, "QMP", NULL);
 	json_object_put(g);

@@ -1,7 +1,8 @@
 /* A QMP connection held for the length of a task (a migration), unlike runtime/qmp.c's one
  * command per connection: the task needs the events QEMU sends between its commands (STOP,
  * BLOCK_JOB_READY, MIGRATION), each with QEMU's timestamp. Every line is parsed with json-c
- * and type-checked: nothing from QEMU is trusted. */
+ * and type-checked: nothing from QEMU is trusted. A session is used by one thread at a time;
+ * sessions are independent (no shared buffer). */
 #ifndef VMFS_QMPSESS_H
 #define VMFS_QMPSESS_H
 #include <json-c/json.h>
@@ -18,6 +19,7 @@ struct qsess {
 	void (*event)(void *ctx, const char *name, json_object *data, long long usec);
 	void *ctx;
 	char buf[65536];
+	char line[65536]; /* the line being read: a session is one thread's */
 };
 
 /* Connects to qmp.sock in dirfd and negotiates capabilities. 0 or -errno (why in e). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/qmp_allow.h"
 #include "runtime/vm.h"
 #include "vmfs/fkind.h"
@@ -249,6 +250,9 @@ static ssize_t ctl_resume(struct vmfs *v, struct vreq *q)
 			sb_printf(&h->reply, "ok: %s %zu\n", verb_name(verb), done);
 	} else if (h->rbatch) {
 		/* members only */
+	} else if (h->n.obj && (r = migrate_out_result(h->n.obj, &h->reply, err, sizeof(err))) != 1) {
+		if (r == -EINPROGRESS)
+			return r;
 	} else if ((r = h->n.obj ? vm_job_result(h->n.obj, err, sizeof(err)) : 0) == -EINPROGRESS) {
 		return r;
 	}

@@ -68,8 +68,17 @@ is "$(errno_of "$B/w/ctl" start)" "EBUSY" "a start meanwhile is refused"
 
 spid=$(field "$A/w" pid)
 t0=$(date +%s%N)
-out=$(ask "$A/w/ctl" "migrate-out $mig nbd=$nbd")
+ask "$A/w/ctl" "migrate-out $mig nbd=$nbd" >"$T/answer" &
+asker=$!
+ok "the migration has begun" wait_for 5 grep -aq "migrate-out to $mig" "$A/w/log"
+# it runs in the background: the source's vmfs answers meanwhile (the kernel holds other
+# writes to the same ctl file), and refuses verbs for the VM
+is "$(cat "$A/w/state")" "RUNNING" "the source's vmfs answers during the migration"
+like "$(errno_of "$M/ns/default/ctl" "pause w")" "EBUSY" "a pause while it migrates out is refused"
+like "$(grep -a "error: " "$M/ns/default/log" | tail -1)" "w is migrating out" "saying why (the namespace's log)"
+wait $asker
 t1=$(date +%s%N)
+out=$(cat "$T/answer")
 like "$out" "^ok: migrated: paused [0-9]+ ms \(QEMU: [0-9]+ ms\), [0-9.]+ MiB mirrored$" "migrate-out answers with the pause"
 pause=$(printf '%s' "$out" | sed -n 's/.*paused \([0-9]*\) ms.*/\1/p')
 echo "# $out (the whole migrate-out: $(((t1 - t0) / 1000000)) ms)"
