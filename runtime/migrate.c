@@ -1,4 +1,4 @@
-/* The destination of a live migration: QEMU started as for a start but with -incoming defer,
+/* The destination of a live migration: QEMU started as for a start but with -incoming defer -S,
  * its overlays new over the same base images and served over NBD for the source's mirror.
  * It learns the end from its own QEMU's events. The source is runtime/migrate_out.c. */
 #include "runtime/migrate.h"
@@ -28,6 +28,8 @@ static struct incoming {
 	char addr[INET_ADDRSTRLEN];
 	bool preparing; /* its QEMU is being started: verbs are the start's to refuse */
 	bool completed; /* QEMU said MIGRATION completed */
+	int exports;    /* NBD exports not yet deleted */
+	char disks[256]; /* the exported devices, space-separated */
 } ins[INCOMING_MAX];
 
 static struct incoming *in_of(const struct object *o)
@@ -200,12 +202,16 @@ static void drop_overlays(struct object *o)
 }
 
 /* After the start: the listeners and the exports. */
-static int listen_all(struct model *m, struct object *o, const char *addr, int *mport,
+static int listen_all(struct model *m, struct object *o, struct incoming *in, int *mport,
 		      int *nport, struct err *e)
 {
+	const char *addr = in->addr;
 	char cmd[1024], reply[16384], disks[1024];
+	/* late-block-activate: the disks are taken at cont, once the exports are gone (both
+	 * writing one overlay is a permission conflict) */
 	int r = qmp_reply(m, o, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
-			  "{\"capabilities\":[{\"capability\":\"events\",\"state\":true}]}}",
+			  "{\"capabilities\":[{\"capability\":\"events\",\"state\":true},"
+			  "{\"capability\":\"late-block-activate\",\"state\":true}]}}",
 			  NULL, 0, e);
 	if (!r && (*mport = free_port(addr, e)) < 0)
 		r = *mport;
@@ -235,6 +241,8 @@ static int listen_all(struct model *m, struct object *o, const char *addr, int *
 			 "\"writable\":true}}", d, node, d);
 		if ((r = qmp_reply(m, o, cmd, NULL, 0, e)))
 			return err_wrap(e, "the NBD export of %s", d);
+		size_t k = strlen(in->disks);
+		snprintf(in->disks + k, sizeof(in->disks) - k, "%s%s", k ? " " : "", d);
 	}
 	return n < 0 ? n : r;
 }
@@ -276,7 +284,7 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf 
 	}
 	in->preparing = false;
 	int mport = 0, nport = 0;
-	if ((r = listen_all(m, o, addr, &mport, &nport, e))) {
+	if ((r = listen_all(m, o, in, &mport, &nport, e))) {
 		char line[ERR_WHY_MAX + 64];
 		err_wrap(e, "migrate-in");
 		snprintf(line, sizeof(line), "error: %s", e->why);
@@ -324,6 +332,35 @@ static void in_running(struct model *m, struct object *o, struct incoming *in, l
 	lifecycle_event(m, o, EV_READY, why);
 }
 
+static void in_cont(struct model *m, struct object *o)
+{
+	struct err e;
+	err_clear(&e);
+	if (qmp_reply(m, o, "{\"execute\":\"cont\"}", NULL, 0, &e))
+		model_error(o->ns, o, "migrate-in", e.why);
+}
+
+/* The migration has come (QEMU -S waits): the exports go first (hard: the source's mirror
+ * has nothing left to write), then cont, once QEMU says they are gone. */
+static void in_unexport(struct model *m, struct object *o, struct incoming *in)
+{
+	char list[sizeof(in->disks)], cmd[256], *save = NULL;
+	snprintf(list, sizeof(list), "%s", in->disks);
+	in->exports = 0;
+	for (char *d = strtok_r(list, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
+		struct err e;
+		err_clear(&e);
+		snprintf(cmd, sizeof(cmd), "{\"execute\":\"block-export-del\",\"arguments\":"
+			 "{\"id\":\"mig-%s\",\"mode\":\"hard\"}}", d);
+		if (qmp_reply(m, o, cmd, NULL, 0, &e))
+			model_error(o->ns, o, "migrate-in", e.why);
+		else
+			in->exports++;
+	}
+	if (!in->exports)
+		in_cont(m, o);
+}
+
 void migrate_event(struct model *m, struct object *o, const char *name, json_object *msg)
 {
 	struct incoming *in = in_of(o);
@@ -334,25 +371,25 @@ void migrate_event(struct model *m, struct object *o, const char *name, json_obj
 	json_object_object_get_ex(msg, "timestamp", &ts);
 	long long sec = qjint(ts, "seconds"), usec = qjint(ts, "microseconds");
 	long long at = sec >= 0 && usec >= 0 && usec < 1000000 ? sec * 1000000 + usec : 0;
-	if (!strcmp(name, "RESUME")) {
+	if (!strcmp(name, "RESUME") && in->completed) {
 		in_running(m, o, in, at);
 		return;
 	}
+	const char *id = !strcmp(name, "BLOCK_EXPORT_DELETED") ? qjstr(data, "id") : NULL;
+	if (id && !strncmp(id, "mig-", 4) && in->completed && in->exports > 0 && !--in->exports)
+		in_cont(m, o);
 	const char *status = !strcmp(name, "MIGRATION") ? qjstr(data, "status") : NULL;
 	if (!status)
 		return;
-	if (!strcmp(status, "completed")) {
-		struct err e;
-		err_clear(&e);
+	if (!strcmp(status, "completed") && !in->completed) {
 		in->completed = true;
-		/* QEMU without -S resumes the guest by itself, its RESUME first; if it did not
-		 * (it comes before completed in QEMU 7.2), cont */
-		if (qmp_reply(m, o, "{\"execute\":\"cont\"}", NULL, 0, &e))
-			model_error(o->ns, o, "migrate-in", e.why);
+		in_unexport(m, o, in);
 	} else if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
 		char why[64];
 		snprintf(why, sizeof(why), "the migration %s (QEMU's MIGRATION event)", status);
 		model_error(o->ns, o, "migrate-in", why);
-		migrate_in_abort(m, o, why);
+		/* its end is the monitor's to see (this runs inside it): the hang-up records it */
+		if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start)
+			kill(o->rt.pid, SIGKILL);
 	}
 }

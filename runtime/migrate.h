@@ -1,6 +1,6 @@
 /* Live migration of a running VM between two vmfs, the member side of the cluster's
  * `move NAME HOST` (docs/cluster-design.md, "Drain, move, live migration"): two ctl verbs
- * of a VM. The destination's `migrate-in ADDR` starts QEMU with -incoming defer, listens on
+ * of a VM. The destination's `migrate-in ADDR` starts QEMU with -incoming defer -S, listens on
  * ADDR for the migration stream and serves each new overlay over NBD; the source's
  * `migrate-out ADDR:PORT nbd=ADDR:PORT2` mirrors its overlays there, migrates, and ends its
  * QEMU once QEMU says the migration completed. vmfs's own QMP commands: the user's qmp
@@ -32,7 +32,7 @@ bool migrate_out_busy(const struct object *o);
 /* o is removed or vmfs exits: a migrate-out under way is broken off (and its outcome
  * dropped); one that has completed still ends the source's QEMU. */
 void migrate_out_stop(struct model *m, struct object *o);
-/* Whether o's QEMU is to be started with -incoming defer (a migrate-in under way). */
+/* Whether o's QEMU is to be started with -incoming defer -S (a migrate-in under way). */
 bool migrate_incoming(const struct object *o);
 /* While o receives a migration, every verb but kill and flush is refused: -EBUSY, why in e. */
 int migrate_refuses(const struct object *o, enum verb v, struct err *e);

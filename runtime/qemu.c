@@ -233,9 +233,10 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 	char *save = NULL;
 	for (char *w = strtok_r(extra, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		qarg(a, "%s", w);
-	if (migrate_incoming(o)) { /* the one difference from the source's command line */
+	if (migrate_incoming(o)) { /* the differences from the source's command line */
 		qarg(a, "-incoming");
 		qarg(a, "defer");
+		qarg(a, "-S"); /* vmfs runs the guest (cont) once the NBD exports are gone */
 	}
 	a->v[a->n] = NULL;
 	if (a->full)
