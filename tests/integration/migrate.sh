@@ -125,6 +125,19 @@ is "$(errno_of "$A/w/ctl" kill)" "" "kill of a VM receiving a migration"
 is "$(cat "$A/w/state")" "QUIT" "ends it: QUIT"
 ok "its QEMU is gone" gone "$apid"
 ok "its log says why" grep -aq "migrate-in from 127.0.0.1 ended: killed" "$A/w/log"
+# a destination whose stream is not a migration: its QEMU ends, the VM is not running, the log
+# says why
+echo flush >"$A/w/ctl"
+mkdir "$A/w"
+config "$A/w"
+out=$(ask "$A/w/ctl" "migrate-in 127.0.0.1")
+mig=$(printf '%s' "$out" | sed -n 's/.*migrate=\([^ ]*\).*/\1/p')
+apid=$(cat "$(find "$S" -path "*/w/*" -name qemu.pid | head -1)" 2>/dev/null)
+printf 'not a migration stream\n' >"/dev/tcp/${mig%:*}/${mig#*:}"
+ok "a stream that is not a migration ends the destination" wait_for 10 sh -c "grep -qxE 'ERROR|QUIT' '$A/w/state'"
+ok "its QEMU is gone" gone "$apid"
+like "$(grep -a -- '-> \(ERROR\|QUIT\)' "$A/w/log" | tail -1)" "QEMU ended: .*migration" "its log says why (QEMU's words)"
+grep -a -- '-> \(ERROR\|QUIT\)' "$A/w/log" | tail -1 | sed 's/^/# /'
 # and once more, for real: what the failed one added to the source's QEMU is gone
 echo flush >"$A/w/ctl"
 mkdir "$A/w"
