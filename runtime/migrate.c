@@ -26,9 +26,9 @@
 static struct incoming {
 	struct object *o; /* held (obj_get) while here */
 	char addr[INET_ADDRSTRLEN];
-	bool preparing; /* its QEMU is being started: verbs are the start's to refuse */
-	bool completed; /* QEMU said MIGRATION completed */
-	int exports;    /* NBD exports not yet deleted */
+	bool preparing;	 /* its QEMU is being started: verbs are the start's to refuse */
+	bool completed;	 /* QEMU said MIGRATION completed */
+	int exports;	 /* NBD exports not yet deleted */
 	char disks[256]; /* the exported devices, space-separated */
 } ins[INCOMING_MAX];
 
@@ -55,12 +55,16 @@ int migrate_refuses(const struct object *o, enum verb v, struct err *e)
 	if (v == V_KILL || v == V_FLUSH)
 		return 0;
 	if (migrate_out_busy(o))
-		return err_set(e, EBUSY, "%s is migrating out: %s waits until the migration has "
-			       "ended (kill ends the VM here)", o->name, verb_name(v));
+		return err_set(e, EBUSY,
+			       "%s is migrating out: %s waits until the migration has "
+			       "ended (kill ends the VM here)",
+			       o->name, verb_name(v));
 	if (!in || in->preparing)
 		return 0;
-	return err_set(e, EBUSY, "%s is receiving a migration (migrate-in on %s): %s waits until "
-		       "it runs (kill or rmdir end it)", o->name, in->addr, verb_name(v));
+	return err_set(e, EBUSY,
+		       "%s is receiving a migration (migrate-in on %s): %s waits until "
+		       "it runs (kill or rmdir end it)",
+		       o->name, in->addr, verb_name(v));
 }
 
 int migrate_parse_hostport(const char *s, char *addr, size_t addrlen, int *port, struct err *e)
@@ -71,7 +75,8 @@ int migrate_parse_hostport(const char *s, char *addr, size_t addrlen, int *port,
 	size_t hl = colon ? (size_t)(colon - s) : 0;
 	long p = colon ? strtol(colon + 1, &end, 10) : 0;
 	if (!colon || hl == 0 || hl >= sizeof(host) || !colon[1] || *end || p < 1 || p > 65535)
-		return err_set(e, EINVAL, "%s is not ADDR:PORT (an IPv4 address and a port 1-65535)", s);
+		return err_set(e, EINVAL,
+			       "%s is not ADDR:PORT (an IPv4 address and a port 1-65535)", s);
 	memcpy(host, s, hl);
 	host[hl] = 0;
 	if (inet_pton(AF_INET, host, &ia) != 1)
@@ -113,13 +118,15 @@ void migrate_end_qemu(struct model *m, struct object *o, const char *line)
 {
 	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start)
 		kill(o->rt.pid, SIGKILL);
-	for (int i = 0; i < 300 && o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start; i++)
+	for (int i = 0; i < 300 && o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start;
+	     i++)
 		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	int dfd = run_open(m, o);
 	if (dfd >= 0) {
 		char text[512];
 		int n = snprintf(text, sizeof(text), "%s\n", line);
-		write_atomic(dfd, "exit", text, n < (int)sizeof(text) ? (size_t)n : sizeof(text) - 1, 0);
+		write_atomic(dfd, "exit", text,
+			     n < (int)sizeof(text) ? (size_t)n : sizeof(text) - 1, 0);
 		close(dfd);
 	}
 	obj_get(o);
@@ -133,8 +140,8 @@ static bool name_ok(const char *s)
 {
 	bool good = *s && strlen(s) < 32;
 	for (const char *p = s; good && *p; p++)
-		good = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		       *p == '-' || *p == '_' || *p == '#' || *p == '.';
+		good = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		       (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '#' || *p == '.';
 	return good;
 }
 
@@ -161,7 +168,8 @@ int migrate_disk_names(const char *query_block, char *out, size_t outlen, struct
 			json_object_put(arr);
 			return err_set(e, EPROTO, "QEMU named a disk in a way vmfs does not use");
 		}
-		k += snprintf(out + k, outlen > k ? outlen - k : 0, "%s%s=%s", n ? " " : "", dev, node);
+		k += snprintf(out + k, outlen > k ? outlen - k : 0, "%s%s=%s", n ? " " : "", dev,
+			      node);
 		n++;
 	}
 	json_object_put(arr);
@@ -173,8 +181,10 @@ static int check_images(struct model *m, struct object *o, struct err *e)
 {
 	static struct vm_disk d[VM_DISKS_MAX];
 	if (!obj_cfg_bool(o, "snapshot"))
-		return err_set(e, EINVAL, "%s has snapshot false (it writes its image): only a VM "
-			       "with overlays is migrated", o->name);
+		return err_set(e, EINVAL,
+			       "%s has snapshot false (it writes its image): only a VM "
+			       "with overlays is migrated",
+			       o->name);
 	int n = vm_disks(m, o, d, VM_DISKS_MAX);
 	char list[8192], *save = NULL;
 	snprintf(list, sizeof(list), "%s", obj_cfg(o, "disk"));
@@ -209,36 +219,44 @@ static int listen_all(struct model *m, struct object *o, struct incoming *in, in
 	char cmd[1024], reply[16384], disks[1024];
 	/* late-block-activate: the disks are taken at cont, once the exports are gone (both
 	 * writing one overlay is a permission conflict) */
-	int r = qmp_reply(m, o, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
+	int r = qmp_reply(m, o,
+			  "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
 			  "{\"capabilities\":[{\"capability\":\"events\",\"state\":true},"
 			  "{\"capability\":\"late-block-activate\",\"state\":true}]}}",
 			  NULL, 0, e);
 	if (!r && (*mport = free_port(addr, e)) < 0)
 		r = *mport;
 	if (!r) {
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"migrate-incoming\",\"arguments\":"
-			 "{\"uri\":\"tcp:%s:%d\"}}", addr, *mport);
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"migrate-incoming\",\"arguments\":"
+			 "{\"uri\":\"tcp:%s:%d\"}}",
+			 addr, *mport);
 		r = qmp_reply(m, o, cmd, NULL, 0, e);
 	}
 	if (!r && (*nport = free_port(addr, e)) < 0)
 		r = *nport;
 	if (!r) {
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
-			 "{\"type\":\"inet\",\"data\":{\"host\":\"%s\",\"port\":\"%d\"}}}}", addr, *nport);
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
+			 "{\"type\":\"inet\",\"data\":{\"host\":\"%s\",\"port\":\"%d\"}}}}",
+			 addr, *nport);
 		r = qmp_reply(m, o, cmd, NULL, 0, e);
 	}
 	if (!r)
 		r = qmp_reply(m, o, "{\"execute\":\"query-block\"}", reply, sizeof(reply), e);
 	int n = r ? r : migrate_disk_names(reply, disks, sizeof(disks), e);
 	char *save = NULL;
-	for (char *d = n > 0 ? strtok_r(disks, " ", &save) : NULL; d; d = strtok_r(NULL, " ", &save)) {
+	for (char *d = n > 0 ? strtok_r(disks, " ", &save) : NULL; d;
+	     d = strtok_r(NULL, " ", &save)) {
 		char *node = strchr(d, '=');
 		if (!node)
 			return err_set(e, EPROTO, "no node name for %s", d);
 		*node++ = 0;
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"block-export-add\",\"arguments\":{"
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"block-export-add\",\"arguments\":{"
 			 "\"type\":\"nbd\",\"id\":\"mig-%s\",\"node-name\":\"%s\",\"name\":\"%s\","
-			 "\"writable\":true}}", d, node, d);
+			 "\"writable\":true}}",
+			 d, node, d);
 		if ((r = qmp_reply(m, o, cmd, NULL, 0, e)))
 			return err_wrap(e, "the NBD export of %s", d);
 		size_t k = strlen(in->disks);
@@ -255,8 +273,10 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf 
 	if (o->type != OT_VM)
 		return err_set(e, EOPNOTSUPP, "%s is a container: only a VM migrates", o->name);
 	if (o->state != ST_BUILDING || o->rt.starting || o->rt.job || in_of(o))
-		return err_set(e, EBUSY, "%s is %s: migrate-in needs a new VM (BUILDING, never "
-			       "started)", o->name, in_of(o) ? "receiving already" : ostate_name(o->state));
+		return err_set(e, EBUSY,
+			       "%s is %s: migrate-in needs a new VM (BUILDING, never "
+			       "started)",
+			       o->name, in_of(o) ? "receiving already" : ostate_name(o->state));
 	if (inet_pton(AF_INET, addr, &ia) != 1)
 		return err_set(e, EINVAL, "%s is not an IPv4 address of this host", addr);
 	int r = check_images(m, o, e);
@@ -271,8 +291,10 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf 
 	obj_get(o);
 	*in = (struct incoming){.o = o, .preparing = true};
 	snprintf(in->addr, sizeof(in->addr), "%s", addr);
-	model_event(o->ns, o, "migrate-in: starting QEMU to receive on %s; migration stream in "
-		    "plain TCP, disks over NBD in plain TCP", addr);
+	model_event(o->ns, o,
+		    "migrate-in: starting QEMU to receive on %s; migration stream in "
+		    "plain TCP, disks over NBD in plain TCP",
+		    addr);
 	r = qemu_backend.start_spawn(m, o, e);
 	if (r >= 0)
 		r = qemu_backend.start_finish(m, o, r, qemu_backend.start_timeout_ms, e);
@@ -292,8 +314,10 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf 
 		migrate_end_qemu(m, o, line);
 		return r;
 	}
-	model_event(o->ns, o, "migrate-in ready: migrate=%s:%d nbd=%s:%d", addr, mport, addr, nport);
-	sb_printf(reply, "ok: migrate-in ready: migrate=%s:%d nbd=%s:%d\n", addr, mport, addr, nport);
+	model_event(o->ns, o, "migrate-in ready: migrate=%s:%d nbd=%s:%d", addr, mport, addr,
+		    nport);
+	sb_printf(reply, "ok: migrate-in ready: migrate=%s:%d nbd=%s:%d\n", addr, mport, addr,
+		  nport);
 	return 0;
 }
 
@@ -325,8 +349,9 @@ static void in_running(struct model *m, struct object *o, struct incoming *in, l
 	if (qmp_reply(m, o, "{\"execute\":\"nbd-server-stop\"}", NULL, 0, &e))
 		model_error(o->ns, o, "migrate-in", e.why);
 	char why[128];
-	snprintf(why, sizeof(why), "migrated in on %s: resumed at %lld.%06lld (QEMU's RESUME event)",
-		 in->addr, usec / 1000000, usec % 1000000);
+	snprintf(why, sizeof(why),
+		 "migrated in on %s: resumed at %lld.%06lld (QEMU's RESUME event)", in->addr,
+		 usec / 1000000, usec % 1000000);
 	in_drop(in);
 	snprintf(o->rt.status, sizeof(o->rt.status), "running");
 	lifecycle_event(m, o, EV_READY, why);
@@ -350,8 +375,10 @@ static void in_unexport(struct model *m, struct object *o, struct incoming *in)
 	for (char *d = strtok_r(list, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
 		struct err e;
 		err_clear(&e);
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"block-export-del\",\"arguments\":"
-			 "{\"id\":\"mig-%s\",\"mode\":\"hard\"}}", d);
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"block-export-del\",\"arguments\":"
+			 "{\"id\":\"mig-%s\",\"mode\":\"hard\"}}",
+			 d);
 		if (qmp_reply(m, o, cmd, NULL, 0, &e))
 			model_error(o->ns, o, "migrate-in", e.why);
 		else

@@ -24,15 +24,15 @@
 #include "runtime/waitq.h"
 
 #define QMP_MS 5000
-#define READY_MS 60000     /* the mirrors' first copy */
-#define MIGRATE_MS 120000  /* the RAM copy, under TCG too */
+#define READY_MS 60000	  /* the mirrors' first copy */
+#define MIGRATE_MS 120000 /* the RAM copy, under TCG too */
 #define DEST_RESUME_MS 5000
 
 struct out {
 	int njobs, nready, nended;
 	bool stopped, job_failed;
 	long long stop_usec;
-	char status[32];  /* the last MIGRATION status */
+	char status[32]; /* the last MIGRATION status */
 	char job_err[256];
 };
 
@@ -50,7 +50,8 @@ static void out_event(void *ctx, const char *name, json_object *data, long long 
 		snprintf(x->status, sizeof(x->status), "%s", qjstr(data, "status"));
 	else if (ours && !strcmp(name, "BLOCK_JOB_READY"))
 		x->nready++;
-	else if (ours && (!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED"))) {
+	else if (ours &&
+		 (!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED"))) {
 		x->nended++;
 		const char *why = qjstr(data, "error");
 		if (why && !x->job_failed) {
@@ -84,20 +85,26 @@ static void mirrors_end(struct qsess *s, struct out *x, const char *disks, int n
 	struct err e;
 	snprintf(list, sizeof(list), "%s", disks);
 	int i = 0;
-	for (char *d = strtok_r(list, " ", &save); d && i < x->njobs; d = strtok_r(NULL, " ", &save), i++) {
+	for (char *d = strtok_r(list, " ", &save); d && i < x->njobs;
+	     d = strtok_r(NULL, " ", &save), i++) {
 		d[strcspn(d, "=")] = 0;
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"block-job-cancel\",\"arguments\":"
-			 "{\"device\":\"mig-%s\",\"force\":%s}}", d, force ? "true" : "false");
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"block-job-cancel\",\"arguments\":"
+			 "{\"device\":\"mig-%s\",\"force\":%s}}",
+			 d, force ? "true" : "false");
 		if (qsess_cmd(s, cmd, QMP_MS, NULL, 0, &e))
 			x->nended++; /* gone already (the destination closed its export) */
 	}
 	qsess_wait(s, QMP_MS, jobs_ended);
 	snprintf(list, sizeof(list), "%s", disks);
 	i = 0;
-	for (char *d = strtok_r(list, " ", &save); d && i < nodes; d = strtok_r(NULL, " ", &save), i++) {
+	for (char *d = strtok_r(list, " ", &save); d && i < nodes;
+	     d = strtok_r(NULL, " ", &save), i++) {
 		d[strcspn(d, "=")] = 0;
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"blockdev-del\",\"arguments\":"
-			 "{\"node-name\":\"mig-nbd-%s\"}}", d);
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"blockdev-del\",\"arguments\":"
+			 "{\"node-name\":\"mig-nbd-%s\"}}",
+			 d);
 		qsess_cmd(s, cmd, QMP_MS, NULL, 0, &e);
 	}
 }
@@ -114,27 +121,35 @@ static int mirrors_start(struct qsess *s, struct out *x, const char *disks, cons
 		if (!node)
 			return err_set(e, EPROTO, "no node name for %s", d);
 		*node++ = 0;
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
-			 "\"nbd\",\"node-name\":\"mig-nbd-%s\",\"server\":{\"type\":\"inet\",\"host\":"
-			 "\"%s\",\"port\":\"%d\"},\"export\":\"%s\"}}", d, naddr, nport, d);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+		    "\"nbd\",\"node-name\":\"mig-nbd-%s\",\"server\":{\"type\":\"inet\",\"host\":"
+		    "\"%s\",\"port\":\"%d\"},\"export\":\"%s\"}}",
+		    d, naddr, nport, d);
 		if (qsess_cmd(s, cmd, QMP_MS, NULL, 0, e))
-			return err_wrap(e, "cannot reach the destination's NBD export of %s at %s:%d",
+			return err_wrap(e,
+					"cannot reach the destination's NBD export of %s at %s:%d",
 					d, naddr, nport);
 		++*nodes;
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"blockdev-mirror\",\"arguments\":{\"job-id\":"
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"blockdev-mirror\",\"arguments\":{\"job-id\":"
 			 "\"mig-%s\",\"device\":\"%s\",\"target\":\"mig-nbd-%s\",\"sync\":\"top\","
-			 "\"copy-mode\":\"write-blocking\"}}", d, node, d);
+			 "\"copy-mode\":\"write-blocking\"}}",
+			 d, node, d);
 		if (qsess_cmd(s, cmd, QMP_MS, NULL, 0, e))
 			return err_wrap(e, "cannot mirror %s", d);
 		x->njobs++;
 	}
 	int r = qsess_wait(s, READY_MS, all_ready);
 	if (r == -ETIMEDOUT)
-		return err_set(e, r, "the disks' mirrors were not in step within %d s", READY_MS / 1000);
+		return err_set(e, r, "the disks' mirrors were not in step within %d s",
+			       READY_MS / 1000);
 	if (r)
 		return err_set(e, r, "QEMU closed QMP during the mirror");
 	if (x->job_failed || x->nended)
-		return err_set(e, EIO, "the mirror of %s", *x->job_err ? x->job_err : "a disk ended");
+		return err_set(e, EIO, "the mirror of %s",
+			       *x->job_err ? x->job_err : "a disk ended");
 	return 0;
 }
 
@@ -167,7 +182,7 @@ static long long dest_resumed(const char *addr, int port)
 struct outjob {
 	struct rtsrc src; /* first: the epoll data points here */
 	struct object *o; /* held */
-	int efd;          /* the thread's end, for the event loop */
+	int efd;	  /* the thread's end, for the event loop */
 	pthread_t th;
 	bool joined;
 	int dfd; /* o's run directory */
@@ -213,7 +228,9 @@ static void out_completed(struct outjob *j, const char *disks, int nodes)
 	}
 	if (!qsess_cmd(s, "{\"execute\":\"query-block-jobs\"}", QMP_MS, ans, sizeof(ans), &e)) {
 		json_object *q = json_tokener_parse(ans);
-		for (size_t i = 0; json_object_is_type(q, json_type_array) && i < json_object_array_length(q); i++) {
+		for (size_t i = 0;
+		     json_object_is_type(q, json_type_array) && i < json_object_array_length(q);
+		     i++) {
 			long long off = qjint(json_object_array_get_idx(q, i), "offset");
 			mirrored += off > 0 ? off : 0;
 		}
@@ -244,8 +261,10 @@ static void *out_main(void *arg)
 	int r = qsess_open(s, j->dfd, QMP_MS, e);
 	if (r)
 		goto end;
-	r = qsess_cmd(s, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
-		      "[{\"capability\":\"events\",\"state\":true}]}}", QMP_MS, NULL, 0, e);
+	r = qsess_cmd(s,
+		      "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
+		      "[{\"capability\":\"events\",\"state\":true}]}}",
+		      QMP_MS, NULL, 0, e);
 	if (!r)
 		r = qsess_cmd(s, "{\"execute\":\"query-block\"}", QMP_MS, ans, sizeof(ans), e);
 	if (!r)
@@ -253,11 +272,15 @@ static void *out_main(void *arg)
 	if (r >= 0)
 		r = mirrors_start(s, x, disks, j->naddr, j->nport, &nodes, e);
 	if (!r)
-		r = qsess_cmd(s, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
-			      "{\"downtime-limit\":300}}", QMP_MS, NULL, 0, e);
+		r = qsess_cmd(s,
+			      "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+			      "{\"downtime-limit\":300}}",
+			      QMP_MS, NULL, 0, e);
 	if (!r) {
-		snprintf(cmd, sizeof(cmd), "{\"execute\":\"migrate\",\"arguments\":{\"uri\":"
-			 "\"tcp:%s:%d\"}}", j->maddr, j->mport);
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"migrate\",\"arguments\":{\"uri\":"
+			 "\"tcp:%s:%d\"}}",
+			 j->maddr, j->mport);
 		r = qsess_cmd(s, cmd, QMP_MS, NULL, 0, e);
 	}
 	if (!r && (r = qsess_wait(s, MIGRATE_MS, migration_ended)) == -ETIMEDOUT) {
@@ -277,7 +300,8 @@ static void *out_main(void *arg)
 		char why[1024] = "";
 		if (!qsess_cmd(s, "{\"execute\":\"query-migrate\"}", QMP_MS, ans, sizeof(ans), e)) {
 			json_object *q = json_tokener_parse(ans);
-			snprintf(why, sizeof(why), "%s", qjstr(q, "error-desc") ? qjstr(q, "error-desc") : "");
+			snprintf(why, sizeof(why), "%s",
+				 qjstr(q, "error-desc") ? qjstr(q, "error-desc") : "");
 			json_object_put(q);
 		}
 		r = err_set(e, EIO, "the migration %s%s%s", x->status, *why ? ": " : "", why);
@@ -286,8 +310,9 @@ static void *out_main(void *arg)
 	mirrors_end(s, x, disks, nodes, true);
 	struct err ignored;
 	/* QEMU's own word, not the events seen: postmigrate means it completed after all */
-	if (x->stopped && !qsess_cmd(s, "{\"execute\":\"query-status\"}", QMP_MS, ans, sizeof(ans),
-				     &ignored) && strstr(ans, "\"paused\"") &&
+	if (x->stopped &&
+	    !qsess_cmd(s, "{\"execute\":\"query-status\"}", QMP_MS, ans, sizeof(ans), &ignored) &&
+	    strstr(ans, "\"paused\"") &&
 	    !qsess_cmd(s, "{\"execute\":\"cont\"}", QMP_MS, NULL, 0, &ignored))
 		j->resumed_here = true;
 	if (!r)
@@ -311,8 +336,10 @@ static void out_finish(struct model *m, struct outjob *j)
 	close(j->efd);
 	close(j->dfd);
 	if (j->completed) {
-		model_event(o->ns, o, "migrate-out: the guest stopped at %lld.%06lld (QEMU's STOP "
-			    "event)", j->x.stop_usec / 1000000, j->x.stop_usec % 1000000);
+		model_event(o->ns, o,
+			    "migrate-out: the guest stopped at %lld.%06lld (QEMU's STOP "
+			    "event)",
+			    j->x.stop_usec / 1000000, j->x.stop_usec % 1000000);
 		model_event(o->ns, o, "migrated to %s: %s", j->dest, j->figures);
 		char line[128];
 		snprintf(line, sizeof(line), "moved to %s", j->dest);
@@ -380,8 +407,10 @@ int migrate_out(struct model *m, struct object *o, const char *dest, const char 
 	char maddr[INET_ADDRSTRLEN + 1], naddr[INET_ADDRSTRLEN + 1];
 	int mport, nport;
 	if (o->type != OT_VM)
-		return err_set(e, EOPNOTSUPP, "%s is a container: stop it first (no live migration "
-			       "of containers)", o->name);
+		return err_set(e, EOPNOTSUPP,
+			       "%s is a container: stop it first (no live migration "
+			       "of containers)",
+			       o->name);
 	if (strncmp(nbd, "nbd=", 4))
 		return err_set(e, EINVAL, "%s: the second argument is nbd=ADDR:PORT", nbd);
 	int r = migrate_parse_hostport(dest, maddr, sizeof(maddr), &mport, e);
@@ -392,8 +421,10 @@ int migrate_out(struct model *m, struct object *o, const char *dest, const char 
 	if (migrate_out_busy(o))
 		return err_set(e, EBUSY, "%s is migrating out already", o->name);
 	if (o->state != ST_RUNNING || o->rt.starting || o->rt.job)
-		return err_set(e, EBUSY, "%s is %s: migrate-out needs it RUNNING (and no start or "
-			       "commit under way)", o->name, ostate_name(o->state));
+		return err_set(e, EBUSY,
+			       "%s is %s: migrate-out needs it RUNNING (and no start or "
+			       "commit under way)",
+			       o->name, ostate_name(o->state));
 	struct outjob **slot = out_slot(o);
 	if (slot)
 		out_free(slot); /* an outcome nobody read (its writer was interrupted) */
@@ -431,8 +462,10 @@ int migrate_out(struct model *m, struct object *o, const char *dest, const char 
 	obj_get(o);
 	j->o = o;
 	*slot = j;
-	model_event(o->ns, o, "migrate-out to %s, disks to NBD at %s:%d; migration stream in "
-		    "plain TCP, disks over NBD in plain TCP", dest, naddr, nport);
+	model_event(o->ns, o,
+		    "migrate-out to %s, disks to NBD at %s:%d; migration stream in "
+		    "plain TCP, disks over NBD in plain TCP",
+		    dest, naddr, nport);
 	(void)reply;
 	return -EINPROGRESS;
 }

@@ -21,7 +21,8 @@ static long long mono_ms(void)
 const char *qjstr(json_object *obj, const char *key)
 {
 	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
 }
@@ -29,7 +30,8 @@ const char *qjstr(json_object *obj, const char *key)
 long long qjint(json_object *obj, const char *key)
 {
 	json_object *v;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
 		return -1;
 	return json_object_get_int64(v);
 }
@@ -46,7 +48,8 @@ static bool event_line(struct qsess *s, json_object *msg)
 	long long sec = qjint(ts, "seconds"), usec = qjint(ts, "microseconds");
 	long long at = sec >= 0 && usec >= 0 && usec < 1000000 ? sec * 1000000 + usec : 0;
 	if (s->event)
-		s->event(s->ctx, name, json_object_is_type(data, json_type_object) ? data : NULL, at);
+		s->event(s->ctx, name, json_object_is_type(data, json_type_object) ? data : NULL,
+			 at);
 	return true;
 }
 
@@ -94,13 +97,15 @@ int qsess_cmd(struct qsess *s, const char *cmd, int timeout_ms, char *reply, siz
 	      struct err *e)
 {
 	size_t len = strlen(cmd);
-	if (send(s->fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len || send(s->fd, "\n", 1, MSG_NOSIGNAL) != 1)
+	if (send(s->fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    send(s->fd, "\n", 1, MSG_NOSIGNAL) != 1)
 		return err_sys(e, errno, "QMP: cannot send %s", cmd);
 	long long deadline = mono_ms() + timeout_ms;
 	for (;;) {
 		int r = read_line(s, deadline, s->line, sizeof(s->line));
 		if (r == -ETIMEDOUT)
-			return err_set(e, r, "QEMU did not answer %s within %d ms", cmd, timeout_ms);
+			return err_set(e, r, "QEMU did not answer %s within %d ms", cmd,
+				       timeout_ms);
 		if (r)
 			return err_set(e, r, "QEMU closed QMP while asked %s", cmd);
 		json_object *msg = json_tokener_parse(s->line);
