@@ -420,3 +420,17 @@ void migrate_event(struct model *m, struct object *o, const char *name, json_obj
 			kill(o->rt.pid, SIGKILL);
 	}
 }
+
+void migrate_status(struct object *o, const char *status)
+{
+	bool moved = !strcmp(status, "postmigrate"), waiting = !strcmp(status, "inmigrate");
+	if ((!moved && !waiting) || migrate_out_busy(o) || in_of(o))
+		return;
+	if (o->rt.pid <= 0 || proc_starttime(o->rt.pid) != o->rt.pid_start)
+		return;
+	model_event(o->ns, o, "QEMU (pid %d) says %s, and no migration of this vmfs is under way "
+		    "(vmfs was restarted meanwhile): ending it, %s", (int)o->rt.pid, status,
+		    moved ? "as the VM runs on the destination" : "as nothing will complete it");
+	o->rt.killing = true; /* recorded as killed KILL by the monitor's hang-up */
+	kill(o->rt.pid, SIGKILL);
+}

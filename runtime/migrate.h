@@ -40,6 +40,10 @@ int migrate_refuses(const struct object *o, enum verb v, struct err *e);
 void migrate_in_abort(struct model *m, struct object *o, const char *why);
 /* An event from o's QEMU (runtime/qmon.c): the destination learns the end from them. */
 void migrate_event(struct model *m, struct object *o, const char *name, json_object *msg);
+/* QEMU's run state of o (runtime/qmon.c): a QEMU whose migration completed (postmigrate) or
+ * that waits for one (inmigrate) with no migration of vmfs's under way is one a killed vmfs
+ * left: it is ended, so that the VM never runs twice. */
+void migrate_status(struct object *o, const char *status);
 /* o's QEMU has ended (runtime/qemu.c's vm_check): a migration it received is over. */
 void migrate_in_ended(struct model *m, struct object *o);
 /* Parses "A.B.C.D:PORT" (IPv4, port 1-65535) into addr and port; -EINVAL with why in e. */

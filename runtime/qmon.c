@@ -99,6 +99,7 @@ static void qmon_status(struct model *m, struct object *o, json_object *ret)
 	if (!status)
 		return;
 	snprintf(o->rt.status, sizeof(o->rt.status), "%s", status);
+	migrate_status(o, status);
 	if (!strcmp(status, "running")) {
 		lifecycle_event(m, o, EV_RESUMED, "QEMU reports it running");
 		return;

@@ -138,6 +138,18 @@ ok "a stream that is not a migration ends the destination" wait_for 10 sh -c "gr
 ok "its QEMU is gone" gone "$apid"
 like "$(grep -a -- '-> \(ERROR\|QUIT\)' "$A/w/log" | tail -1)" "QEMU ended: .*migration" "its log says why (QEMU's words)"
 grep -a -- '-> \(ERROR\|QUIT\)' "$A/w/log" | tail -1 | sed 's/^/# /'
+# a vmfs killed while its VM waits for a migration: restarted, it ends the QEMU nothing will
+# complete (and would end one whose migration completed)
+echo flush >"$A/w/ctl"
+mkdir "$A/w"
+config "$A/w"
+like "$(ask "$A/w/ctl" "migrate-in 127.0.0.1")" "^ok: migrate-in ready" "migrate-in again"
+apid=$(cat "$(find "$S" -path "*/w/*" -name qemu.pid | head -1)" 2>/dev/null)
+vmfs_kill9
+vmfs_start --images "$T/images" || exit 1
+ok "the restarted vmfs ends the QEMU that waited" wait_for 10 gone "$apid"
+ok "the VM is QUIT" wait_for 10 sh -c "grep -qx QUIT '$A/w/state'"
+like "$(grep -a 'says inmigrate' "$A/w/log")" "no migration of this vmfs is under way" "its log says why"
 # and once more, for real: what the failed one added to the source's QEMU is gone
 echo flush >"$A/w/ctl"
 mkdir "$A/w"
