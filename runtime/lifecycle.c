@@ -248,6 +248,7 @@ int lifecycle_fail(struct model *m, struct object *o, struct err *e)
 		e->no = EIO;
 	err_ensure(e, -e->no);
 	run_exit_error(o, e->why);
+	migrate_in_failed(o);
 	lifecycle_event(m, o, EV_START_FAILED, e->why);
 	return -e->no;
 }

@@ -26,10 +26,11 @@
 static struct incoming {
 	struct object *o; /* held (obj_get) while here */
 	char addr[INET_ADDRSTRLEN];
-	bool preparing;	 /* its QEMU is being started: verbs are the start's to refuse */
-	bool completed;	 /* QEMU said MIGRATION completed */
-	int exports;	 /* NBD exports not yet deleted */
-	char disks[256]; /* the exported devices, space-separated */
+	bool preparing;	  /* its QEMU is being started: verbs are the start's to refuse */
+	bool completed;	  /* QEMU said MIGRATION completed */
+	int exports;	  /* NBD exports not yet deleted */
+	char disks[256];  /* the exported devices, space-separated */
+	int mport, nport; /* where it listens, once started */
 } ins[INCOMING_MAX];
 
 static struct incoming *in_of(const struct object *o)
@@ -265,8 +266,7 @@ static int listen_all(struct model *m, struct object *o, struct incoming *in, in
 	return n < 0 ? n : r;
 }
 
-int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf *reply,
-	       struct err *e)
+int migrate_in(struct model *m, struct object *o, const char *addr, struct err *e)
 {
 	struct in_addr ia;
 	struct incoming *in = NULL;
@@ -295,18 +295,17 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf 
 		    "migrate-in: starting QEMU to receive on %s; migration stream in "
 		    "plain TCP, disks over NBD in plain TCP",
 		    addr);
-	r = qemu_backend.start_spawn(m, o, e);
-	if (r >= 0)
-		r = qemu_backend.start_finish(m, o, r, qemu_backend.start_timeout_ms, e);
-	in = in_of(o); /* still ours unless QEMU ended meanwhile */
-	if (r || !in || o->rt.pid <= 0) {
-		if (in)
-			in_drop(in);
-		return r ? r : err_set(e, EIO, "QEMU ended as it started");
-	}
+	return 0;
+}
+
+int migrate_in_started(struct model *m, struct object *o, struct err *e)
+{
+	struct incoming *in = in_of(o);
+	if (!in)
+		return 0;
 	in->preparing = false;
-	int mport = 0, nport = 0;
-	if ((r = listen_all(m, o, in, &mport, &nport, e))) {
+	int r = listen_all(m, o, in, &in->mport, &in->nport, e);
+	if (r) {
 		char line[ERR_WHY_MAX + 64];
 		err_wrap(e, "migrate-in");
 		snprintf(line, sizeof(line), "error: %s", e->why);
@@ -314,11 +313,26 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf 
 		migrate_end_qemu(m, o, line);
 		return r;
 	}
-	model_event(o->ns, o, "migrate-in ready: migrate=%s:%d nbd=%s:%d", addr, mport, addr,
-		    nport);
-	sb_printf(reply, "ok: migrate-in ready: migrate=%s:%d nbd=%s:%d\n", addr, mport, addr,
-		  nport);
+	model_event(o->ns, o, "migrate-in ready: migrate=%s:%d nbd=%s:%d", in->addr, in->mport,
+		    in->addr, in->nport);
 	return 0;
+}
+
+void migrate_in_answer(struct object *o, int r, struct sbuf *reply)
+{
+	struct incoming *in = in_of(o);
+	if (in && in->preparing)
+		in_drop(in); /* its start failed */
+	else if (in && !r)
+		sb_printf(reply, "ok: migrate-in ready: migrate=%s:%d nbd=%s:%d\n", in->addr,
+			  in->mport, in->addr, in->nport);
+}
+
+void migrate_in_failed(struct object *o)
+{
+	struct incoming *in = in_of(o);
+	if (in)
+		in_drop(in);
 }
 
 void migrate_in_abort(struct model *m, struct object *o, const char *why)
@@ -428,8 +442,10 @@ void migrate_status(struct object *o, const char *status)
 		return;
 	if (o->rt.pid <= 0 || proc_starttime(o->rt.pid) != o->rt.pid_start)
 		return;
-	model_event(o->ns, o, "QEMU (pid %d) says %s, and no migration of this vmfs is under way "
-		    "(vmfs was restarted meanwhile): ending it, %s", (int)o->rt.pid, status,
+	model_event(o->ns, o,
+		    "QEMU (pid %d) says %s, and no migration of this vmfs is under way "
+		    "(vmfs was restarted meanwhile): ending it, %s",
+		    (int)o->rt.pid, status,
 		    moved ? "as the VM runs on the destination" : "as nothing will complete it");
 	o->rt.killing = true; /* recorded as killed KILL by the monitor's hang-up */
 	kill(o->rt.pid, SIGKILL);

@@ -14,11 +14,18 @@
 #include "runtime/model.h"
 #include "runtime/util.h"
 
-/* ctl "migrate-in ADDR" of a BUILDING VM: its QEMU started to receive, the ports in reply
- * ("ok: migrate-in ready: migrate=ADDR:PORT nbd=ADDR:PORT2"). It stays BUILDING until its
- * QEMU runs the guest (then RUNNING), or its QEMU ends (QUIT or ERROR). */
-int migrate_in(struct model *m, struct object *o, const char *addr, struct sbuf *reply,
-	       struct err *e);
+/* ctl "migrate-in ADDR" of a BUILDING VM, in three steps. migrate_in checks it and marks it:
+ * its next start (the caller's, lifecycle_do_many's V_START, in the background) is one to
+ * receive; when QEMU is set up, runtime/qemu.c calls migrate_in_started, which has it listen
+ * (a failure ends that QEMU: the start fails); the caller's migrate_in_answer, with the
+ * start's outcome r, puts the ports in reply ("ok: migrate-in ready: migrate=ADDR:PORT
+ * nbd=ADDR:PORT2"). The VM stays BUILDING until its QEMU runs the guest (then RUNNING), or
+ * its QEMU ends (QUIT or ERROR). */
+int migrate_in(struct model *m, struct object *o, const char *addr, struct err *e);
+int migrate_in_started(struct model *m, struct object *o, struct err *e);
+void migrate_in_answer(struct object *o, int r, struct sbuf *reply);
+/* o's start failed (lifecycle_fail): a migrate-in it was for is over. */
+void migrate_in_failed(struct object *o);
 /* ctl "migrate-out ADDR:PORT nbd=ADDR:PORT2" of a RUNNING VM: -EINPROGRESS once it has
  * begun (in the background; o->job_wq wakes when it has ended), or -errno with why in e. */
 int migrate_out(struct model *m, struct object *o, const char *dest, const char *nbd,

@@ -585,7 +585,7 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 		snprintf(o->rt.status, sizeof(o->rt.status), "inmigrate");
 		model_event(o->ns, o, "started (QEMU pid %d, %s) to receive a migration",
 			    (int)o->rt.pid, qemu_accel(m, o));
-		return 0;
+		return migrate_in_started(m, o, e);
 	}
 	/* QEMU answered from its main loop and was not told -S: it runs. Known now, a QEMU
 	 * killed before its monitor's first answer is not taken for a guest's power-off. */

@@ -244,6 +244,8 @@ static ssize_t ctl_resume(struct vmfs *v, struct vreq *q)
 		if (r == -EINPROGRESS)
 			return r;
 		h->batch = NULL;
+		if (h->n.obj)
+			migrate_in_answer(h->n.obj, r, &h->reply); /* a start for a migrate-in */
 		if (!r && h->rbatch)
 			h->rbatch->count += done; /* the answer counts the members' too */
 		else if (!r && h->batch_count)

@@ -284,11 +284,23 @@ int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char
 	const struct ctl_cmd *c = ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen);
 	if (!c)
 		return -EINVAL;
-	if (c->id == -2 || c->id == -3) {
+	if (c->id == -2) {
+		/* a start, in the background as any, of a QEMU to receive */
+		struct err e;
+		struct object *o = n->obj;
+		size_t done;
+		err_clear(&e);
+		int r = err_result(&e, migrate_in(&v->m, o, argv[1], &e), err, errlen);
+		if (!r)
+			r = lifecycle_do_many(&v->m, &o, 1, V_START, &q->wait.batch, &done, err, errlen);
+		if (r != -EINPROGRESS)
+			migrate_in_answer(o, r, reply);
+		return r;
+	}
+	if (c->id == -3) {
 		struct err e;
 		err_clear(&e);
-		int r = c->id == -2 ? migrate_in(&v->m, n->obj, argv[1], reply, &e)
-				    : migrate_out(&v->m, n->obj, argv[1], argv[2], reply, &e);
+		int r = migrate_out(&v->m, n->obj, argv[1], argv[2], reply, &e);
 		return err_result(&e, r, err, errlen);
 	}
 	if (c->id < 0) {
