@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "runtime/backend.h"
+#include "runtime/migrate.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
 #include "runtime/vm.h"
@@ -175,6 +176,8 @@ int lifecycle_legal_err(const struct object *o, enum verb v, struct err *e)
 	if (o->rt.job && v != V_KILL && v != V_FLUSH)
 		return err_set(e, EBUSY, "%s is being committed to an image: %s waits until the "
 			       "copy ends (kill or rmdir cancel it)", o->name, event_names[v]);
+	if (migrate_refuses(o, v, e))
+		return -e->no;
 	return allows(o, (enum lcevent)v, e);
 }
 
@@ -185,6 +188,10 @@ int lifecycle_do_err(struct model *m, struct object *o, enum verb v, struct err 
 	int r = lifecycle_legal_err(o, v, e);
 	if (r)
 		return r;
+	if (v == V_KILL && migrate_incoming(o)) {
+		migrate_in_abort(m, o, "killed");
+		return 0;
+	}
 	enum ostate before = o->state;
 	const struct lcstep *s = lifecycle_step(before, (enum lcevent)v);
 	r = act(m, o, s->action, e);
@@ -198,6 +205,8 @@ int lifecycle_remove_err(struct model *m, struct object *o, struct err *e)
 {
 	lifecycle_start_settle(m, o, false); /* a QEMU half-started would run on, orphaned */
 	vm_job_cancel(m, o, "the VM is being removed");
+	migrate_in_abort(m, o, "removed");
+	migrate_out_stop(m, o);
 	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
 		int r = lifecycle_do_err(m, o, V_KILL, e);
 		if (r)
@@ -239,6 +248,7 @@ int lifecycle_fail(struct model *m, struct object *o, struct err *e)
 		e->no = EIO;
 	err_ensure(e, -e->no);
 	run_exit_error(o, e->why);
+	migrate_in_failed(o);
 	lifecycle_event(m, o, EV_START_FAILED, e->why);
 	return -e->no;
 }

@@ -29,6 +29,7 @@
 #include "runtime/backend.h"
 #include "runtime/backing.h"
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/net.h"
 #include "runtime/netlink.h"
 #include "runtime/qmon.h"
@@ -232,6 +233,11 @@ static int qemu_argv(struct model *m, struct object *o, int dfd, const struct vm
 	char *save = NULL;
 	for (char *w = strtok_r(extra, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		qarg(a, "%s", w);
+	if (migrate_incoming(o)) { /* the differences from the source's command line */
+		qarg(a, "-incoming");
+		qarg(a, "defer");
+		qarg(a, "-S"); /* vmfs runs the guest (cont) once the NBD exports are gone */
+	}
 	a->v[a->n] = NULL;
 	if (a->full)
 		return err_set(e, E2BIG, "QEMU's command line is too long");
@@ -575,6 +581,12 @@ static int vm_start_finish(struct model *m, struct object *o, int pfd, int timeo
 	run_watch(m, o);
 	run_watch_pid(m, o, o->rt.pid, o->rt.pid_start);
 	vm_adopt(m, o);
+	if (migrate_incoming(o)) { /* it runs once the migration has come (runtime/migrate.c) */
+		snprintf(o->rt.status, sizeof(o->rt.status), "inmigrate");
+		model_event(o->ns, o, "started (QEMU pid %d, %s) to receive a migration",
+			    (int)o->rt.pid, qemu_accel(m, o));
+		return migrate_in_started(m, o, e);
+	}
 	/* QEMU answered from its main loop and was not told -S: it runs. Known now, a QEMU
 	 * killed before its monitor's first answer is not taken for a guest's power-off. */
 	snprintf(o->rt.status, sizeof(o->rt.status), "running");
@@ -701,6 +713,7 @@ void vm_check(struct model *m, struct object *o)
 	sb_free(&said);
 	close(dfd);
 	run_reap(m, o);
+	migrate_in_ended(m, o);
 }
 
 void vm_adopt(struct model *m, struct object *o)
@@ -745,6 +758,10 @@ int vm_qmp_user(struct model *m, struct object *o, const char *cmd, struct sbuf 
 	if (o->state != ST_RUNNING && o->state != ST_PAUSED) {
 		snprintf(err, errlen, "no QMP: %s is not running (state %s)", o->name,
 			 ostate_name(o->state));
+		return -EBUSY;
+	}
+	if (migrate_out_busy(o)) { /* a cont now could run the guest on both hosts */
+		snprintf(err, errlen, "no QMP: %s is migrating out", o->name);
 		return -EBUSY;
 	}
 	static char out[1 << 20]; /* one command at a time; answers can be long */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/run.h"
 
 struct qmon {
@@ -98,6 +99,7 @@ static void qmon_status(struct model *m, struct object *o, json_object *ret)
 	if (!status)
 		return;
 	snprintf(o->rt.status, sizeof(o->rt.status), "%s", status);
+	migrate_status(o, status);
 	if (!strcmp(status, "running")) {
 		lifecycle_event(m, o, EV_RESUMED, "QEMU reports it running");
 		return;
@@ -154,6 +156,7 @@ static void qmon_event(struct model *m, struct qmon *q, const char *name, json_o
 	struct object *o = q->o;
 	json_object *data = NULL;
 	json_object_object_get_ex(msg, "data", &data);
+	migrate_event(m, o, name, msg);
 	if (!strcmp(name, "STOP") || !strcmp(name, "RESUME"))
 		qmon_send(q, QUERY_STATUS);
 	else if (!strcmp(name, "SHUTDOWN")) {

@@ -17,6 +17,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/net.h"
 #include "runtime/orphan.h"
 #include "runtime/qmon.h"
@@ -294,6 +295,7 @@ void run_fini(struct model *m)
 				struct object *o = m->nss[i]->objs[t].v[j];
 				lifecycle_start_settle(m, o, false);
 				vm_job_cancel(m, o, "vmfs is exiting");
+				migrate_out_stop(m, o);
 				qmon_detach(m, o);
 				run_unwatch_pid(m, o);
 			}

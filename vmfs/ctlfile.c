@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/qmp_allow.h"
 #include "runtime/vm.h"
 #include "vmfs/fkind.h"
@@ -24,7 +25,8 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 			     "tap VLAN ADDR/PREFIX | tap delete VLAN\n");
 		break;
 	case VK_OBJ_CTL:
-		sb_puts(out, "start|stop|pause|resume|kill|restart|flush|commit IMAGE\n");
+		sb_puts(out, "start|stop|pause|resume|kill|restart|flush|commit IMAGE\n"
+			     "migrate-in ADDR | migrate-out ADDR:PORT nbd=ADDR:PORT\n");
 		break;
 	case VK_OBJ_QMP:
 		sb_puts(out, "one QMP command per line, e.g. {\"execute\":\"query-status\"}\n");
@@ -242,12 +244,17 @@ static ssize_t ctl_resume(struct vmfs *v, struct vreq *q)
 		if (r == -EINPROGRESS)
 			return r;
 		h->batch = NULL;
+		if (h->n.obj)
+			migrate_in_answer(h->n.obj, r, &h->reply); /* a start for a migrate-in */
 		if (!r && h->rbatch)
 			h->rbatch->count += done; /* the answer counts the members' too */
 		else if (!r && h->batch_count)
 			sb_printf(&h->reply, "ok: %s %zu\n", verb_name(verb), done);
 	} else if (h->rbatch) {
 		/* members only */
+	} else if (h->n.obj && (r = migrate_out_result(h->n.obj, &h->reply, err, sizeof(err))) != 1) {
+		if (r == -EINPROGRESS)
+			return r;
 	} else if ((r = h->n.obj ? vm_job_result(h->n.obj, err, sizeof(err)) : 0) == -EINPROGRESS) {
 		return r;
 	}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
 #include "runtime/vm.h"
@@ -273,6 +274,8 @@ int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char
 		{"pause", V_PAUSE, 0, 0, "pause"},       {"resume", V_RESUME, 0, 0, "resume"},
 		{"kill", V_KILL, 0, 0, "kill"},          {"restart", V_RESTART, 0, 0, "restart"},
 		{"flush", V_FLUSH, 0, 0, "flush"},       {"commit", -1, 1, 1, "commit IMAGE"},
+		{"migrate-in", -2, 1, 1, "migrate-in ADDR"},
+		{"migrate-out", -3, 2, 2, "migrate-out ADDR:PORT nbd=ADDR:PORT"},
 	};
 	char *argv[4];
 	int argc = ctl_split(line, argv, 4, err, errlen);
@@ -281,6 +284,25 @@ int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char
 	const struct ctl_cmd *c = ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen);
 	if (!c)
 		return -EINVAL;
+	if (c->id == -2) {
+		/* a start, in the background as any, of a QEMU to receive */
+		struct err e;
+		struct object *o = n->obj;
+		size_t done;
+		err_clear(&e);
+		int r = err_result(&e, migrate_in(&v->m, o, argv[1], &e), err, errlen);
+		if (!r)
+			r = lifecycle_do_many(&v->m, &o, 1, V_START, &q->wait.batch, &done, err, errlen);
+		if (r != -EINPROGRESS)
+			migrate_in_answer(o, r, reply);
+		return r;
+	}
+	if (c->id == -3) {
+		struct err e;
+		err_clear(&e);
+		int r = migrate_out(&v->m, n->obj, argv[1], argv[2], reply, &e);
+		return err_result(&e, r, err, errlen);
+	}
 	if (c->id < 0) {
 		int r = name_check(argv[1], err, errlen);
 		return r ? r : vm_commit(&v->m, n->obj, argv[1], err, errlen);

@@ -242,6 +242,15 @@ console_has() { # console_has OBJDIR TEXT: TEXT is in the console's scrollback
 	timeout 1 cat "$1/console" 2>/dev/null | grep -aq -- "$2"
 }
 
+console_run() { # console_run OBJDIR MARK CMD: types CMD (again, should the shell not have been reading yet) until MARK shows
+	local i
+	for i in 1 2 3 4 5 6; do
+		printf '%s\n' "$3" >"$1/console"
+		wait_for 5 console_has "$1" "$2" && return 0
+	done
+	return 1
+}
+
 
 host_disk() { # "MAJ MIN NAME" of the first block device of the host (disks in /proc/partitions
 	local maj min name n=$T/host-disk f # first, then the rest of /sys/class/block) that root on

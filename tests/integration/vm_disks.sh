@@ -17,14 +17,7 @@ field() { awk -v k="$2" '$1==k{$1=""; print substr($0,2)}' "$V/$1/info"; }
 boots() { # boots VM: the default kernel and initrd with the disks in config/disk
 	echo vmlinuz >"$V/$1/config/kernel" && echo initrd >"$V/$1/config/initrd"
 }
-run_in() { # run_in VM MARK CMD: types CMD (again, should the shell not have been reading yet) until MARK shows
-	local i
-	for i in 1 2 3 4 5 6; do
-		printf '%s\n' "$3" >"$V/$1/console"
-		wait_for 5 console_has "$V/$1" "$2" && return 0
-	done
-	return 1
-}
+run_in() { console_run "$V/$1" "$2" "$3"; } # run_in VM MARK CMD
 
 mkdir "$V/d1"
 boots d1

@@ -1,0 +1,452 @@
+/* The destination of a live migration: QEMU started as for a start but with -incoming defer -S,
+ * its overlays new over the same base images and served over NBD for the source's mirror.
+ * It learns the end from its own QEMU's events. The source is runtime/migrate_out.c. */
+#include "runtime/migrate.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/backend.h"
+#include "runtime/qmon.h"
+#include "runtime/qmp.h"
+#include "runtime/qmpsess.h"
+#include "runtime/run.h"
+#include "runtime/vm.h"
+
+#define QMP_MS 5000
+#define INCOMING_MAX 64
+
+static struct incoming {
+	struct object *o; /* held (obj_get) while here */
+	char addr[INET_ADDRSTRLEN];
+	bool preparing;	  /* its QEMU is being started: verbs are the start's to refuse */
+	bool completed;	  /* QEMU said MIGRATION completed */
+	int exports;	  /* NBD exports not yet deleted */
+	char disks[256];  /* the exported devices, space-separated */
+	int mport, nport; /* where it listens, once started */
+} ins[INCOMING_MAX];
+
+static struct incoming *in_of(const struct object *o)
+{
+	for (size_t i = 0; i < INCOMING_MAX; i++)
+		if (ins[i].o && ins[i].o == o)
+			return &ins[i];
+	return NULL;
+}
+
+static void in_drop(struct incoming *in)
+{
+	struct object *o = in->o;
+	*in = (struct incoming){0};
+	obj_put(o);
+}
+
+bool migrate_incoming(const struct object *o) { return in_of(o) != NULL; }
+
+int migrate_refuses(const struct object *o, enum verb v, struct err *e)
+{
+	struct incoming *in = in_of(o);
+	if (v == V_KILL || v == V_FLUSH)
+		return 0;
+	if (migrate_out_busy(o))
+		return err_set(e, EBUSY,
+			       "%s is migrating out: %s waits until the migration has "
+			       "ended (kill ends the VM here)",
+			       o->name, verb_name(v));
+	if (!in || in->preparing)
+		return 0;
+	return err_set(e, EBUSY,
+		       "%s is receiving a migration (migrate-in on %s): %s waits until "
+		       "it runs (kill or rmdir end it)",
+		       o->name, in->addr, verb_name(v));
+}
+
+int migrate_parse_hostport(const char *s, char *addr, size_t addrlen, int *port, struct err *e)
+{
+	const char *colon = strrchr(s, ':');
+	struct in_addr ia;
+	char host[INET_ADDRSTRLEN + 1], *end;
+	size_t hl = colon ? (size_t)(colon - s) : 0;
+	long p = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || hl == 0 || hl >= sizeof(host) || !colon[1] || *end || p < 1 || p > 65535)
+		return err_set(e, EINVAL,
+			       "%s is not ADDR:PORT (an IPv4 address and a port 1-65535)", s);
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	if (inet_pton(AF_INET, host, &ia) != 1)
+		return err_set(e, EINVAL, "%s: %s is not an IPv4 address", s, host);
+	snprintf(addr, addrlen, "%s", host);
+	*port = (int)p;
+	return 0;
+}
+
+/* A port on addr that nothing holds now, from the kernel's ephemeral range; QEMU is told
+ * it next (a race with another binder costs a failed migrate-in, with QEMU's words). */
+static int free_port(const char *addr, struct err *e)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int r = fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+			getsockname(fd, (struct sockaddr *)&sa, &len) < 0
+		    ? -errno
+		    : ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return r < 0 ? err_sys(e, r, "no port to listen on at %s", addr) : r;
+}
+
+static int qmp_reply(struct model *m, struct object *o, const char *cmd, char *reply,
+		     size_t replylen, struct err *e)
+{
+	int dfd = run_open(m, o);
+	if (dfd < 0)
+		return err_sys(e, dfd, "%s has no run directory", o->name);
+	int r = err_took(e, qmp_run(dfd, cmd, QMP_MS, reply, replylen, e->why, sizeof(e->why)));
+	close(dfd);
+	return r;
+}
+
+void migrate_end_qemu(struct model *m, struct object *o, const char *line)
+{
+	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start)
+		kill(o->rt.pid, SIGKILL);
+	for (int i = 0; i < 300 && o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start;
+	     i++)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	int dfd = run_open(m, o);
+	if (dfd >= 0) {
+		char text[512];
+		int n = snprintf(text, sizeof(text), "%s\n", line);
+		write_atomic(dfd, "exit", text,
+			     n < (int)sizeof(text) ? (size_t)n : sizeof(text) - 1, 0);
+		close(dfd);
+	}
+	obj_get(o);
+	qmon_detach(m, o);
+	run_reap(m, o);
+	obj_put(o);
+}
+
+/* QEMU's device and node names (virtio0, #block123): nothing that needs quoting in JSON. */
+static bool name_ok(const char *s)
+{
+	bool good = *s && strlen(s) < 32;
+	for (const char *p = s; good && *p; p++)
+		good = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		       (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '#' || *p == '.';
+	return good;
+}
+
+int migrate_disk_names(const char *query_block, char *out, size_t outlen, struct err *e)
+{
+	json_object *arr = json_tokener_parse(query_block);
+	int n = 0;
+	size_t k = 0;
+	out[0] = 0;
+	if (!json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		return err_set(e, EPROTO, "QEMU's query-block is not a list");
+	}
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *b = json_object_array_get_idx(arr, i), *ins_, *ro;
+		const char *dev = qjstr(b, "device");
+		if (!dev || !json_object_object_get_ex(b, "inserted", &ins_) ||
+		    !json_object_is_type(ins_, json_type_object))
+			continue;
+		if (json_object_object_get_ex(ins_, "ro", &ro) && json_object_get_boolean(ro))
+			continue; /* a CD-ROM: the same image on both sides, never written */
+		const char *node = qjstr(ins_, "node-name");
+		if (!name_ok(dev) || !node || !name_ok(node)) {
+			json_object_put(arr);
+			return err_set(e, EPROTO, "QEMU named a disk in a way vmfs does not use");
+		}
+		k += snprintf(out + k, outlen > k ? outlen - k : 0, "%s%s=%s", n ? " " : "", dev,
+			      node);
+		n++;
+	}
+	json_object_put(arr);
+	return k < outlen ? n : err_set(e, E2BIG, "too many disks");
+}
+
+/* The images named by config/disk must be here, by the same names; snapshot true. */
+static int check_images(struct model *m, struct object *o, struct err *e)
+{
+	static struct vm_disk d[VM_DISKS_MAX];
+	if (!obj_cfg_bool(o, "snapshot"))
+		return err_set(e, EINVAL,
+			       "%s has snapshot false (it writes its image): only a VM "
+			       "with overlays is migrated",
+			       o->name);
+	int n = vm_disks(m, o, d, VM_DISKS_MAX);
+	char list[8192], *save = NULL;
+	snprintf(list, sizeof(list), "%s", obj_cfg(o, "disk"));
+	char *w = strtok_r(list, " ", &save);
+	for (int i = 0; i < n && w; i++, w = strtok_r(NULL, " ", &save)) {
+		struct stat st;
+		w[strcspn(w, ",")] = 0;
+		if (stat(d[i].image, &st) < 0)
+			return err_sys(e, errno, "this host has no %s%s (the source's disk %d)",
+				       strchr(w, '/') ? "" : "images/", w, i);
+	}
+	return 0;
+}
+
+/* Stale overlays from an earlier life of o would be under the mirror's copy: new ones. */
+static void drop_overlays(struct object *o)
+{
+	for (int i = 0; i < VM_DISKS_MAX; i++) {
+		char name[NAME_MAX_LEN + 40];
+		snprintf(name, sizeof(name), "vms/%s/disk%d.qcow2", o->name, i);
+		unlinkat(o->ns->dirfd, name, 0);
+		strcat(name, ".base");
+		unlinkat(o->ns->dirfd, name, 0);
+	}
+}
+
+/* After the start: the listeners and the exports. */
+static int listen_all(struct model *m, struct object *o, struct incoming *in, int *mport,
+		      int *nport, struct err *e)
+{
+	const char *addr = in->addr;
+	char cmd[1024], reply[16384], disks[1024];
+	/* late-block-activate: the disks are taken at cont, once the exports are gone (both
+	 * writing one overlay is a permission conflict) */
+	int r = qmp_reply(m, o,
+			  "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
+			  "{\"capabilities\":[{\"capability\":\"events\",\"state\":true},"
+			  "{\"capability\":\"late-block-activate\",\"state\":true}]}}",
+			  NULL, 0, e);
+	if (!r && (*mport = free_port(addr, e)) < 0)
+		r = *mport;
+	if (!r) {
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"migrate-incoming\",\"arguments\":"
+			 "{\"uri\":\"tcp:%s:%d\"}}",
+			 addr, *mport);
+		r = qmp_reply(m, o, cmd, NULL, 0, e);
+	}
+	if (!r && (*nport = free_port(addr, e)) < 0)
+		r = *nport;
+	if (!r) {
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
+			 "{\"type\":\"inet\",\"data\":{\"host\":\"%s\",\"port\":\"%d\"}}}}",
+			 addr, *nport);
+		r = qmp_reply(m, o, cmd, NULL, 0, e);
+	}
+	if (!r)
+		r = qmp_reply(m, o, "{\"execute\":\"query-block\"}", reply, sizeof(reply), e);
+	int n = r ? r : migrate_disk_names(reply, disks, sizeof(disks), e);
+	char *save = NULL;
+	for (char *d = n > 0 ? strtok_r(disks, " ", &save) : NULL; d;
+	     d = strtok_r(NULL, " ", &save)) {
+		char *node = strchr(d, '=');
+		if (!node)
+			return err_set(e, EPROTO, "no node name for %s", d);
+		*node++ = 0;
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"block-export-add\",\"arguments\":{"
+			 "\"type\":\"nbd\",\"id\":\"mig-%s\",\"node-name\":\"%s\",\"name\":\"%s\","
+			 "\"writable\":true}}",
+			 d, node, d);
+		if ((r = qmp_reply(m, o, cmd, NULL, 0, e)))
+			return err_wrap(e, "the NBD export of %s", d);
+		size_t k = strlen(in->disks);
+		snprintf(in->disks + k, sizeof(in->disks) - k, "%s%s", k ? " " : "", d);
+	}
+	return n < 0 ? n : r;
+}
+
+int migrate_in(struct model *m, struct object *o, const char *addr, struct err *e)
+{
+	struct in_addr ia;
+	struct incoming *in = NULL;
+	if (o->type != OT_VM)
+		return err_set(e, EOPNOTSUPP, "%s is a container: only a VM migrates", o->name);
+	if (o->state != ST_BUILDING || o->rt.starting || o->rt.job || in_of(o))
+		return err_set(e, EBUSY,
+			       "%s is %s: migrate-in needs a new VM (BUILDING, never "
+			       "started)",
+			       o->name, in_of(o) ? "receiving already" : ostate_name(o->state));
+	if (inet_pton(AF_INET, addr, &ia) != 1)
+		return err_set(e, EINVAL, "%s is not an IPv4 address of this host", addr);
+	int r = check_images(m, o, e);
+	if (r)
+		return r;
+	for (size_t i = 0; i < INCOMING_MAX && !in; i++)
+		if (!ins[i].o)
+			in = &ins[i];
+	if (!in)
+		return err_set(e, EBUSY, "%d migrations are being received already", INCOMING_MAX);
+	drop_overlays(o);
+	obj_get(o);
+	*in = (struct incoming){.o = o, .preparing = true};
+	snprintf(in->addr, sizeof(in->addr), "%s", addr);
+	model_event(o->ns, o,
+		    "migrate-in: starting QEMU to receive on %s; migration stream in "
+		    "plain TCP, disks over NBD in plain TCP",
+		    addr);
+	return 0;
+}
+
+int migrate_in_started(struct model *m, struct object *o, struct err *e)
+{
+	struct incoming *in = in_of(o);
+	if (!in)
+		return 0;
+	in->preparing = false;
+	int r = listen_all(m, o, in, &in->mport, &in->nport, e);
+	if (r) {
+		char line[ERR_WHY_MAX + 64];
+		err_wrap(e, "migrate-in");
+		snprintf(line, sizeof(line), "error: %s", e->why);
+		in_drop(in);
+		migrate_end_qemu(m, o, line);
+		return r;
+	}
+	model_event(o->ns, o, "migrate-in ready: migrate=%s:%d nbd=%s:%d", in->addr, in->mport,
+		    in->addr, in->nport);
+	return 0;
+}
+
+void migrate_in_answer(struct object *o, int r, struct sbuf *reply)
+{
+	struct incoming *in = in_of(o);
+	if (in && in->preparing)
+		in_drop(in); /* its start failed */
+	else if (in && !r)
+		sb_printf(reply, "ok: migrate-in ready: migrate=%s:%d nbd=%s:%d\n", in->addr,
+			  in->mport, in->addr, in->nport);
+}
+
+void migrate_in_failed(struct object *o)
+{
+	struct incoming *in = in_of(o);
+	if (in)
+		in_drop(in);
+}
+
+void migrate_in_abort(struct model *m, struct object *o, const char *why)
+{
+	struct incoming *in = in_of(o);
+	if (!in || in->preparing)
+		return;
+	char line[256];
+	snprintf(line, sizeof(line), "migrate-in from %s ended: %s", in->addr, why);
+	in_drop(in);
+	migrate_end_qemu(m, o, line);
+}
+
+void migrate_in_ended(struct model *m, struct object *o)
+{
+	struct incoming *in = in_of(o);
+	if (in && !in->preparing) {
+		model_event(o->ns, o, "migrate-in: QEMU ended before the guest ran here");
+		in_drop(in);
+	}
+}
+
+/* The guest runs here: the NBD server goes (the source's mirror is done with it). */
+static void in_running(struct model *m, struct object *o, struct incoming *in, long long usec)
+{
+	struct err e;
+	err_clear(&e);
+	if (qmp_reply(m, o, "{\"execute\":\"nbd-server-stop\"}", NULL, 0, &e))
+		model_error(o->ns, o, "migrate-in", e.why);
+	char why[128];
+	snprintf(why, sizeof(why),
+		 "migrated in on %s: resumed at %lld.%06lld (QEMU's RESUME event)", in->addr,
+		 usec / 1000000, usec % 1000000);
+	in_drop(in);
+	snprintf(o->rt.status, sizeof(o->rt.status), "running");
+	lifecycle_event(m, o, EV_READY, why);
+}
+
+static void in_cont(struct model *m, struct object *o)
+{
+	struct err e;
+	err_clear(&e);
+	if (qmp_reply(m, o, "{\"execute\":\"cont\"}", NULL, 0, &e))
+		model_error(o->ns, o, "migrate-in", e.why);
+}
+
+/* The migration has come (QEMU -S waits): the exports go first (hard: the source's mirror
+ * has nothing left to write), then cont, once QEMU says they are gone. */
+static void in_unexport(struct model *m, struct object *o, struct incoming *in)
+{
+	char list[sizeof(in->disks)], cmd[256], *save = NULL;
+	snprintf(list, sizeof(list), "%s", in->disks);
+	in->exports = 0;
+	for (char *d = strtok_r(list, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
+		struct err e;
+		err_clear(&e);
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"block-export-del\",\"arguments\":"
+			 "{\"id\":\"mig-%s\",\"mode\":\"hard\"}}",
+			 d);
+		if (qmp_reply(m, o, cmd, NULL, 0, &e))
+			model_error(o->ns, o, "migrate-in", e.why);
+		else
+			in->exports++;
+	}
+	if (!in->exports)
+		in_cont(m, o);
+}
+
+void migrate_event(struct model *m, struct object *o, const char *name, json_object *msg)
+{
+	struct incoming *in = in_of(o);
+	if (!in || in->preparing)
+		return;
+	json_object *data = NULL, *ts = NULL;
+	json_object_object_get_ex(msg, "data", &data);
+	json_object_object_get_ex(msg, "timestamp", &ts);
+	long long sec = qjint(ts, "seconds"), usec = qjint(ts, "microseconds");
+	long long at = sec >= 0 && usec >= 0 && usec < 1000000 ? sec * 1000000 + usec : 0;
+	if (!strcmp(name, "RESUME") && in->completed) {
+		in_running(m, o, in, at);
+		return;
+	}
+	const char *id = !strcmp(name, "BLOCK_EXPORT_DELETED") ? qjstr(data, "id") : NULL;
+	if (id && !strncmp(id, "mig-", 4) && in->completed && in->exports > 0 && !--in->exports)
+		in_cont(m, o);
+	const char *status = !strcmp(name, "MIGRATION") ? qjstr(data, "status") : NULL;
+	if (!status)
+		return;
+	if (!strcmp(status, "completed") && !in->completed) {
+		in->completed = true;
+		in_unexport(m, o, in);
+	} else if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
+		char why[64];
+		snprintf(why, sizeof(why), "the migration %s (QEMU's MIGRATION event)", status);
+		model_error(o->ns, o, "migrate-in", why);
+		/* its end is the monitor's to see (this runs inside it): the hang-up records it */
+		if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start)
+			kill(o->rt.pid, SIGKILL);
+	}
+}
+
+void migrate_status(struct object *o, const char *status)
+{
+	bool moved = !strcmp(status, "postmigrate"), waiting = !strcmp(status, "inmigrate");
+	if ((!moved && !waiting) || migrate_out_busy(o) || in_of(o))
+		return;
+	if (o->rt.pid <= 0 || proc_starttime(o->rt.pid) != o->rt.pid_start)
+		return;
+	model_event(o->ns, o,
+		    "QEMU (pid %d) says %s, and no migration of this vmfs is under way "
+		    "(vmfs was restarted meanwhile): ending it, %s",
+		    (int)o->rt.pid, status,
+		    moved ? "as the VM runs on the destination" : "as nothing will complete it");
+	o->rt.killing = true; /* recorded as killed KILL by the monitor's hang-up */
+	kill(o->rt.pid, SIGKILL);
+}
