@@ -52,10 +52,10 @@ struct cview_obj {
 
 /* An object's state as the tree shows it. */
 struct cview_state {
-	bool unknown;	   /* UNKNOWN: its host is down, or this host is cut from etcd */
-	enum ostate state; /* the record's (when unknown: the last known) */
-	time_t since;	   /* when it began: the record's since, or the host's down since, or
-			    * this host's cut; 0 if unknown */
+	bool unknown;	     /* UNKNOWN: its host is down, or this host is cut from etcd */
+	enum ostate state;   /* the record's (when unknown: the last known) */
+	time_t since;	     /* when it began: the record's since, or the host's down since, or
+			      * this host's cut; 0 if unknown */
 	bool since_at_least; /* the host went down with nobody to see it */
 	char why[NAME_MAX_LEN + 64]; /* for UNKNOWN: "h4 is down", "this host is cut from etcd" */
 };
@@ -75,8 +75,8 @@ void cview_changed(void *ctx, const char *key, const struct ccache_kv *old,
 const struct cview_ns *cview_ns_find(const struct cview *v, const char *name);
 const struct cview_ns *cview_ns_id(const struct cview *v, uint64_t nsid);
 size_t cview_ns_count(const struct cview *v);
-int cview_ns_names(struct cview *v, size_t from,
-		   int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
+int cview_ns_names(struct cview *v, size_t from, int (*fn)(void *ctx, const char *name, size_t idx),
+		   void *ctx);
 
 /* An object by name or by id in namespace nsid, claimed (o->rec may be NULL: claimed, not
  * listed), or NULL. */
