@@ -223,7 +223,7 @@ int gen_cobj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 }
 
 /* Why another host's object takes no change from here yet. */
-static int refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err, size_t errlen)
+int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err, size_t errlen)
 {
 	const struct cview_obj *o = cobj_of(v, n);
 	if (!o) {
@@ -252,7 +252,7 @@ int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, cha
 	(void)value;
 	char what[64];
 	snprintf(what, sizeof(what), "config/%s", n->sub >= 0 ? params[n->sub].name : "?");
-	return refuse(v, n, what, err, errlen);
+	return cobj_refuse(v, n, what, err, errlen);
 }
 
 int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
@@ -262,7 +262,7 @@ int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, cha
 	char what[64];
 	snprintf(what, sizeof(what), "%.40s", line);
 	what[strcspn(what, " \t")] = 0;
-	return refuse(v, &q->h->n, what, err, errlen);
+	return cobj_refuse(v, &q->h->n, what, err, errlen);
 }
 
 int cobj_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)

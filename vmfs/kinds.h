@@ -81,6 +81,9 @@ int gen_cobj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
 		   size_t errlen);
+/* Why a change to n is not made from here: -EOPNOTSUPP, -EHOSTDOWN, -ENOENT, with words. */
+int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err,
+		size_t errlen);
 int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	     size_t errlen);
 int cobj_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,

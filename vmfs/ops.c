@@ -11,6 +11,7 @@
 #include "runtime/run.h"
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
+#include "vmfs/kinds.h"
 #include "vmfs/vreq.h"
 
 static const struct ftree *tree_of(const struct vnode *n)
@@ -77,6 +78,9 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct
 		break;
 	case VK_OBJ:
 		r = lifecycle_remove(&v->m, n.obj, err, sizeof(err));
+		break;
+	case VK_COBJ: /* another host's: a command to its owner (a later step) */
+		r = cobj_refuse(v, &n, "rmdir", err, sizeof(err));
 		break;
 	default:
 		snprintf(err, sizeof(err), "%s is part of the tree and cannot be removed", name);

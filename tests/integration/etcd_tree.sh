@@ -75,6 +75,13 @@ ino1=$(stat -c %i "$C1/b1")
 ino3=$(stat -c %i "$(D 3)/containers/b1")
 is "$ino1" "$ino3" "b1's inode number is the same on h1 and h3"
 is "$(errno_of "$C1/b1/ctl" start)" EOPNOTSUPP "a command to another host's object: refused for now"
+is "$(errno_of "$C1/b1/config/memory" 512M)" EOPNOTSUPP "a config write too"
+rmdir_errno() { python3 -c 'import errno, os, sys
+try: os.rmdir(sys.argv[1])
+except OSError as e:
+    print("EOPNOTSUPP" if e.errno == errno.EOPNOTSUPP else errno.errorcode[e.errno])' "$1"; }
+is "$(rmdir_errno "$C1/b1")" EOPNOTSUPP "rmdir of it too"
+ok "in words, in the namespace's log" grep -q "rmdir: b1 is on h2: changes to another host's objects are not made from here yet" "$(D 1)/log"
 
 "$XWRITE" "$(D 2)/containers/b1/ctl" start
 ok "b1 started on h2: RUNNING on h1" wait_for 5 state_like 1 b1 '^RUNNING since '
