@@ -21,15 +21,18 @@ const struct cview_obj *cobj_of(struct vmfs *v, const struct vnode *n)
 	return o && o->rec ? o : NULL;
 }
 
-uint64_t cobj_nsid(struct vmfs *v, const struct ns *ns)
+uint64_t cobj_nsid(struct vmfs *v, const struct vnode *n)
 {
-	const struct cview_ns *c = v->cview ? cview_ns_find(v->cview, ns->name) : NULL;
+	if (!n->ns) /* a namespace this host does not have */
+		return n->cid >> OBJ_ID_BITS;
+	const struct cview_ns *c = v->cview ? cview_ns_find(v->cview, n->ns->name) : NULL;
 	return c ? c->rec.id : 0;
 }
 
-int cobj_lookup(struct vmfs *v, const struct ns *ns, int type, const char *name, struct vnode *out)
+int cobj_lookup(struct vmfs *v, const struct vnode *dir, int type, const char *name,
+		struct vnode *out)
 {
-	uint64_t nsid = cobj_nsid(v, ns);
+	uint64_t nsid = cobj_nsid(v, dir);
 	const struct cview_obj *o = nsid ? cview_obj_find(v->cview, nsid, name) : NULL;
 	if (!o || !o->rec || (int)o->claim.type != type || !strcmp(o->claim.host, v->hostname))
 		return -ENOENT;
@@ -50,10 +53,10 @@ static int name_of(void *ctx, const struct cview_obj *o, size_t idx)
 	return c->fn(c->ctx, o->name, c->base + idx);
 }
 
-int cobj_names(struct vmfs *v, const struct ns *ns, int type, size_t base, size_t from,
+int cobj_names(struct vmfs *v, const struct vnode *dir, int type, size_t base, size_t from,
 	       int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
 {
-	uint64_t nsid = cobj_nsid(v, ns);
+	uint64_t nsid = cobj_nsid(v, dir);
 	if (!nsid)
 		return 0;
 	struct names_ctx c = {fn, ctx, base};

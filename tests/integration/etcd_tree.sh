@@ -83,6 +83,18 @@ except OSError as e:
 is "$(rmdir_errno "$C1/b1")" EOPNOTSUPP "rmdir of it too"
 ok "in words, in the namespace's log" grep -q "rmdir: b1 is on h2: changes to another host's objects are not made from here yet" "$(D 1)/log"
 
+# a namespace made on h1 only: every host lists it, its objects, hosts and info
+mkdir "$(mnt 1)/ns/lab"
+"$XWRITE" "$(mnt 1)/ns/lab/ctl" "launch container l1"
+L2=$(mnt 2)/ns/lab
+ok "h2's ns/ lists lab, made on h1" wait_for 5 test -d "$L2"
+ok "its containers/ has h1's l1" wait_for 5 test -d "$L2/containers/l1"
+is "$(cat "$L2/hosts")" h1 "its hosts: h1"
+is "$(awk -F'\t' '$2 == "l1" {print $5}' "$L2/info")" h1 "its info lists l1 on h1"
+like "$(cat "$L2/containers/l1/state")" '^BUILDING since ' "l1's state"
+is "$(stat -c %a "$L2")" "$(stat -c %a "$(mnt 1)/ns/lab")" "lab's mode as on h1"
+ok "mkdir in it on h2: refused" sh -c '! mkdir "$1/containers/x" 2>/dev/null' _ "$L2"
+
 "$XWRITE" "$(D 2)/containers/b1/ctl" start
 ok "b1 started on h2: RUNNING on h1" wait_for 5 state_like 1 b1 '^RUNNING since '
 ok "and in h3's info" wait_for 3 row_is 3 b1 state RUNNING
