@@ -354,7 +354,7 @@ static int by_name_cmp(const void *a, const void *b)
 
 static void list_sort(struct vlist *l)
 {
-	if (!l->dirty)
+	if (!l->dirty || !l->n)
 		return;
 	qsort(l->v, l->n, sizeof(*l->v), by_name_cmp);
 	for (size_t i = 0; i < l->n; i++)
@@ -645,7 +645,8 @@ static void top_changed(struct cview *v, const struct ckey *k, const char *key,
 		}
 		return;
 	}
-	qsort(top.rows, top.n, sizeof(*top.rows), row_cmp);
+	if (top.n) /* (a table without rows has no array) */
+		qsort(top.rows, top.n, sizeof(*top.rows), row_cmp);
 	if (!t) {
 		t = realloc(v->tops, (v->ntops + 1) * sizeof(*t));
 		if (!t) {

@@ -190,6 +190,8 @@ int main(void)
 	put("/vmfs/lab/h/h2/top/1", "v=1\n3=1.0% 100K 2 0 0 0 0\n2=0.0% 50K 1 0 0 0 0\n");
 	is_str(cview_top(view, "h2", 1, 2), "0.0% 50K 1 0 0 0 0", "a top row by id");
 	ok(!cview_top(view, "h2", 1, 7) && !cview_top(view, "h1", 1, 2), "no row: NULL");
+	put("/vmfs/lab/h/h1/top/1", "v=1\n");
+	ok(!cview_top(view, "h1", 1, 1), "a table without rows: none");
 
 	/* h2 goes down: its objects UNKNOWN since its down record, still listed */
 	del("/vmfs/lab/h/h2/alive");
