@@ -211,6 +211,11 @@ int main(void)
 	       r.objs[1].host == 1 && r.objs[1].state == ST_RUNNING,
 	   "objects with id, host and last state");
 	cview_resolve_free(&r);
+	put("/vmfs/lab/name/1/v1", "v=1\nid=2\ntype=kvm\nhost=h2\nctime=1700000000\nmoving=h3\n");
+	ok(!cview_resolve_set(view, 1, &r) && r.nobjs == 4 && r.objs[3].busy &&
+	       !strcmp(r.objs[3].busy, "moving to h3") && !r.objs[1].busy,
+	   "an object whose claim says moving is busy, in words");
+	cview_resolve_free(&r);
 
 	/* back up; then this host cut: every other host's object UNKNOWN since the cut */
 	put("/vmfs/lab/h/h2/alive", alive("10.0.0.12"));
