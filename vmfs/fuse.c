@@ -60,6 +60,7 @@ static struct vfuse {
 	struct parked *interrupted; /* answered after the current request: see on_interrupt */
 	const char *mountpoint;
 	bool notifying; /* between attach and close: the kernel may be told of removals */
+	struct vhandle *open; /* what the kernel holds open (open_track) */
 } F;
 
 static struct vcred req_cred(fuse_req_t req)
@@ -215,6 +216,26 @@ static void open_flags(const struct vhandle *h, struct fuse_file_info *fi)
 	fi->nonseekable = 0;
 }
 
+/* every handle the kernel was given and has not released (F.open) */
+static void open_track(struct vhandle *h)
+{
+	h->open_prev = NULL;
+	h->open_next = F.open;
+	if (F.open)
+		F.open->open_prev = h;
+	F.open = h;
+}
+
+static void open_untrack(struct vhandle *h)
+{
+	if (h->open_prev)
+		h->open_prev->open_next = h->open_next;
+	else if (F.open == h)
+		F.open = h->open_next;
+	if (h->open_next)
+		h->open_next->open_prev = h->open_prev;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vnode n;
@@ -229,6 +250,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	open_flags(q.h, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted meanwhile */
 		vreq_release(&q);
+	else
+		open_track(q.h);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -255,6 +278,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	open_flags(q.h, fi);
 	if (fuse_reply_create(req, &e, fi))
 		vreq_release(&q);
+	else
+		open_track(q.h);
 }
 
 static void write_respond(struct vreq *q, ssize_t n);
@@ -365,6 +390,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct vreq q = req_of(req);
 	q.h = (struct vhandle *)(uintptr_t)fi->fh;
+	open_untrack(q.h);
 	vreq_release(&q);
 	reply_err(req, 0);
 }
@@ -529,6 +555,12 @@ static void fuse_close(void *self)
 	evlog_add(&F.v->log, "unmounting %s", F.mountpoint);
 	fuse_session_unmount(F.se);
 	fuse_session_destroy(F.se);
+	/* releases the kernel had queued when the mount went never come */
+	while (F.open) {
+		struct vreq q = {.v = F.v, .h = F.open};
+		open_untrack(q.h);
+		vreq_release(&q);
+	}
 }
 
 static const struct door_ops fuse_door_ops = {fuse_attach, NULL, fuse_close};

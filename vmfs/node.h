@@ -200,6 +200,9 @@ struct vhandle {
 	void *aux;             /* its kind's own: VF_REMOTE's answer to its last request */
 	struct rbatch *rbatch; /* members' answers this write waits for, after batch */
 	const char *rverb;
+	/* the FUSE door's list of what the kernel holds open: a release the kernel drops at
+	 * unmount (it sends them in the background) is done at the door's close */
+	struct vhandle *open_prev, *open_next;
 };
 
 #define NODE_ROOT_INO 1
