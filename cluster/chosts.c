@@ -283,6 +283,8 @@ void chosts_changed(void *ctx, const char *key, const struct ccache_kv *old,
 		    const struct ccache_kv *now)
 {
 	struct chosts *ch = ctx;
+	if (ch->also)
+		ch->also(ch->also_ctx, key, old, now);
 	struct ckey k;
 	if (ckey_parse(ch->cluster, key, &k) == CK_NONE)
 		return;

@@ -54,10 +54,14 @@ struct chosts {
 	/* a DELETE of P/h/H/alive seen: the owner writes P/down/H */
 	void (*lapsed)(void *ctx, const char *host);
 	void *ctx;
+	/* also told every change (the commands between hosts: cluster/ccmd.h); NULL */
+	ccache_change_fn also;
+	void *also_ctx;
 	pthread_mutex_t lock; /* what follows: the membership thread's word */
 	enum chosts_link link;
 	time_t link_since;
 	char link_why[512];
+	int64_t lease; /* the lease alive is on (0: none): the membership's (member_lease) */
 };
 
 /* NULL without memory. */
