@@ -151,27 +151,6 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 		answer(c, j, j->apply.err, j->apply.reason, j->apply.count);
 }
 
-/* The cluster id -> this host's object name, from the claims (P/name/NSID/NAME that name this
- * host as the owner): the ids a head sends are checked against them. */
-struct idfind {
-	struct ccmd *c;
-	uint64_t id;
-	char name[NAME_MAX_LEN + 1];
-};
-static int find_claim(void *ctx, const struct ccache_kv *kv)
-{
-	struct idfind *f = ctx;
-	struct ckey k;
-	struct crec_claim cl;
-	char why[256];
-	if (ckey_parse(f->c->ch->cluster, kv->key, &k) != CK_CLAIM ||
-	    crec_claim_read(kv->value, kv->len, &cl, why, sizeof(why)) || cl.id != f->id ||
-	    strcmp(cl.host, f->c->ch->self))
-		return 0;
-	snprintf(f->name, sizeof(f->name), "%s", k.name);
-	return 1;
-}
-
 /* Every value is peer input: a command that does not read is not taken (its head cancels
  * it); one that reads but names what this host does not have is taken and refused, so its
  * head says why. */
@@ -198,37 +177,31 @@ static void member_seen(struct ccmd *c, const struct ckey *k, const struct ccach
 			  now->key, j->cmd.from);
 		return mjob_free(j);
 	}
-	char nskey[CKEY_MAX + 1];
-	const struct ccache_kv *nk = ckey_nsid(nskey, sizeof(nskey), c->ch->cluster, j->cmd.ns) < 0
-					 ? NULL
-					 : ccache_get(c->ch->cache, nskey);
-	struct crec_nsid nsid;
+	/* the ids -> this host's objects: the claims that name this host as their owner */
+	struct cview *cv = c->v->cview;
+	const struct cview_ns *cns = NULL;
 	j->pre_err = ccmd_check(&j->cmd, &j->verb, j->pre_reason, sizeof(j->pre_reason));
-	if (!j->pre_err && (!nk || crec_nsid_read(nk->value, nk->len, &nsid, why, sizeof(why)) ||
-			    !ns_find(&c->v->m, nsid.name))) {
+	if (!j->pre_err &&
+	    (!cv || !(cns = cview_ns_id(cv, j->cmd.ns)) || !ns_find(&c->v->m, cns->name))) {
 		j->pre_err = -ENOENT;
 		snprintf(j->pre_reason, sizeof(j->pre_reason),
 			 "namespace id %llu is not one %s has", (unsigned long long)j->cmd.ns,
 			 c->ch->self);
 	}
 	if (!j->pre_err) {
-		snprintf(j->ns, sizeof(j->ns), "%s", nsid.name);
+		snprintf(j->ns, sizeof(j->ns), "%s", cns->name);
 		if (!(j->names = calloc(j->cmd.nids, sizeof(*j->names))))
 			return mjob_free(j);
-		char prefix[CKEY_MAX + 1];
-		ckey_claims_prefix(prefix, sizeof(prefix), c->ch->cluster, j->cmd.ns);
 		for (size_t i = 0; i < j->cmd.nids && !j->pre_err; i++) {
-			struct idfind f = {.c = c, .id = j->cmd.ids[i]};
-			if (ccache_each(c->ch->cache, prefix, find_claim, &f) != 1) {
+			const struct cview_obj *o = cview_obj_id(cv, j->cmd.ns, j->cmd.ids[i]);
+			if (!o || strcmp(o->claim.host, c->ch->self)) {
 				j->pre_err = -ENOENT;
 				snprintf(j->pre_reason, sizeof(j->pre_reason),
 					 "id %llu is no object of %s in namespace %s",
-					 (unsigned long long)f.id, c->ch->self, j->ns);
-			}
-			snprintf(j->names[j->n++], sizeof(*j->names), "%s", f.name);
+					 (unsigned long long)j->cmd.ids[i], c->ch->self, j->ns);
+			} else
+				snprintf(j->names[j->n++], sizeof(*j->names), "%s", o->name);
 		}
-	} else {
-		snprintf(j->ns, sizeof(j->ns), "%s", "");
 	}
 	j->pre_err = -j->pre_err;
 	ccmd_queue(c, j);
@@ -239,6 +212,8 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 {
 	struct ccmd *c = ctx;
 	struct ckey k;
+	if (c->stopping)
+		return;
 	switch (ckey_parse(c->ch->cluster, key, &k)) {
 	case CK_CMD:
 		if (!strcmp(k.tag.host, c->ch->self) && now)
@@ -311,15 +286,15 @@ static int ccmd_attach(void *self, struct loop *l)
 				      "no command from another");
 	else
 		c->started = true;
-	c->ch->also = changed;
-	c->ch->also_ctx = c;
+	if (chosts_listen(c->ch, changed, c))
+		evlog_add(&c->v->log, "cluster: no room to listen to the cache: this host takes no "
+				      "command from another");
 	return 0;
 }
 
 static void ccmd_stop(void *self)
 {
 	struct ccmd *c = self;
-	c->ch->also = NULL;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->cv);

@@ -10,6 +10,7 @@
 #include "cluster/ccmd.h"
 #include "cluster/ccache.h"
 #include "cluster/ckey.h"
+#include "cluster/cview.h"
 #include "cluster/resolve.h"
 #include "etcd/client.h"
 #include "runtime/waitq.h"
@@ -100,8 +101,8 @@ void hcmd_finished(struct hcmd *h);
 /* The door stops: every thread ends now (no more waiting), joined. */
 void hcmd_stop_all(struct ccmd *c);
 
-/* What resolution is given: the namespace's hosts and every host's objects, from the cache
- * and this host's model. To be replaced by the cluster's view of namespaces (cluster/cview.h). */
+/* What resolution is given: the namespace's hosts and the other hosts' objects from the
+ * cluster's view (cluster/cview.h), this host's from its model. */
 struct cview_in {
 	uint64_t nsid; /* 0: not in the cluster yet */
 	struct resolve_host *hosts;
@@ -111,6 +112,7 @@ struct cview_in {
 	char (*onames)[NAME_MAX_LEN + 1];
 	struct object **local; /* objs[i]'s object here, NULL: another host's */
 	size_t nobjs;
+	struct cview_resolve rs; /* the view's part (its busy texts) */
 };
 int ccmd_view(struct ccmd *c, struct ns *ns, struct cview_in *out, char *err, size_t errlen);
 void ccmd_view_free(struct cview_in *in);

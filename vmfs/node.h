@@ -155,6 +155,7 @@ struct vmfs {
 	struct cluster cl; /* the other hosts (cluster/cluster.h) */
 	struct chosts *chosts; /* with etcd: hosts/ from its records (cluster/chosts.h), or NULL */
 	struct ccmd *ccmd; /* with etcd: verbs across hosts (cluster/ccmd.h), or NULL */
+	struct cview *cview;   /* with etcd: the cluster's namespaces and objects (cluster/cview.h) */
 	struct mdns *mdns; /* announcement and discovery (mdns/mdns.h), or NULL */
 };
 
