@@ -52,6 +52,11 @@ bool ccmd_ready(struct ccmd *c);
 int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
 		struct vwait *wait, struct sbuf *reply, char *err, size_t errlen);
 
+/* An object's own ctl on a head that is not its host: the verb on that one object (its id
+ * in the cluster), a command to its host; as ccmd_ns_act. */
+int ccmd_obj_act(struct ccmd *c, struct ns *ns, uint64_t id, enum verb verb, struct vwait *wait,
+		 struct sbuf *reply, char *err, size_t errlen);
+
 /* A head command's outcome: -EINPROGRESS while it goes on; else its answer in reply, 0 or
  * the errno of the write with the sum in err. */
 int hcmd_end(struct hcmd *h, struct sbuf *reply, char *err, size_t errlen);

@@ -471,3 +471,11 @@ int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
 	wait->keep_reply = true;
 	return r;
 }
+
+int ccmd_obj_act(struct ccmd *c, struct ns *ns, uint64_t id, enum verb verb, struct vwait *wait,
+		 struct sbuf *reply, char *err, size_t errlen)
+{
+	char spec[24]; /* named: a state that refuses the verb is EBUSY, as on one host */
+	snprintf(spec, sizeof(spec), "%llu", (unsigned long long)id);
+	return ccmd_ns_act(c, ns, verb, spec, wait, reply, err, errlen);
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/chosts.h"
+#include "cluster/cview.h"
 #include "mdns/mdns.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
@@ -72,6 +73,13 @@ const struct ventry vtab[] = {
 	{VK_ROBJ_FILE,       VK_ROBJ,        NULL,             F | 0666, VF_REMOTE, 0},
 	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_config_lookup, .names = remote_config_names},
 	{VK_ROBJ_PARAM,      VK_ROBJ_CONFIG, NULL,             F | 0666, VF_REMOTE, 0},
+	{VK_COBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_COBJ_CTL,        VK_COBJ,        "ctl",            F | 0666, VF_CTL,    0, NULL, NULL, ctl_cobj},
+	{VK_COBJ_STATE,      VK_COBJ,        "state",          F | 0444, VF_GEN,    0, gen_cobj_state},
+	{VK_COBJ_INFO,       VK_COBJ,        "info",           F | 0444, VF_GEN,    0, gen_cobj_info},
+	{VK_COBJ_TOP,        VK_COBJ,        "top",            F | 0444, VF_GEN,    0, gen_cobj_top},
+	{VK_COBJ_CONFIG,     VK_COBJ,        "config",         D | 0777, VF_DIR,    0, .lookup = cobj_config_lookup, .names = cobj_config_names},
+	{VK_COBJ_PARAM,      VK_COBJ_CONFIG, NULL,             F | 0666, VF_VALUE,  0, gen_cobj_param, set_cobj_param},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
 
@@ -120,6 +128,7 @@ static bool kind_of_ns(enum vkind k) { return k >= VK_NS && k <= VK_VLAN; }
 static bool kind_under_obj(enum vkind k) { return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N; }
 static bool kind_of_obj(enum vkind k) { return k == VK_OBJ || kind_under_obj(k); }
 static bool kind_of_robj(enum vkind k) { return k >= VK_ROBJ && k <= VK_ROBJ_PARAM; }
+static bool kind_of_cobj(enum vkind k) { return k >= VK_COBJ && k <= VK_COBJ_PARAM; }
 static bool kind_of_member(enum vkind k) { return k >= VK_MEMBER && k <= VK_MEMBER_STATE; }
 
 /* Fills in the inode number from what the node refers to. A VLAN's file carries its
@@ -129,7 +138,9 @@ static void node_seal(struct vnode *n)
 	enum vkind k = n->e->kind;
 	uint64_t key = 0;
 	int sub = n->sub;
-	if (n->ro)
+	if (kind_of_cobj(k))
+		key = n->cid;
+	else if (n->ro)
 		key = n->ro->id;
 	else if (n->mb)
 		key = n->mb->slot;
@@ -147,6 +158,10 @@ static void node_seal(struct vnode *n)
 uint32_t node_generation(const struct vmfs *v, const struct vnode *n)
 {
 	enum vkind k = n->e->kind;
+	if (kind_of_cobj(k)) { /* cluster ids are never reused; the claim's time tells apart */
+		const struct cview_obj *o = cobj_of((struct vmfs *)v, n);
+		return o ? (uint32_t)o->claim.ctime : 0;
+	}
 	if (n->ro || n->mb || n->ch || k == VK_IMAGE || k == VK_VLAN)
 		return v->m.run; /* numbered per run */
 	/* the ids are never reused; should a lost state/ids or ns.conf give one again,
@@ -202,6 +217,13 @@ int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
 		out->ns = out->ro ? ns_find(&v->m, out->ro->ns) : NULL;
 		return out->ns ? 0 : -ESTALE;
 	}
+	if (kind_of_cobj(k)) {
+		out->cid = key;
+		const struct cview_obj *o = cobj_of(v, out);
+		const struct cview_ns *c = o ? cview_ns_id(v->cview, o->nsid) : NULL;
+		out->ns = c ? ns_find(&v->m, c->name) : NULL;
+		return out->ns && strcmp(o->claim.host, v->hostname) ? 0 : -ESTALE;
+	}
 	if (kind_of_member(k) && key && v->chosts) {
 		out->ch = key <= UINT32_MAX ? chosts_slot(v->chosts, key) : NULL;
 		return out->ch ? 0 : -ESTALE;
@@ -235,9 +257,13 @@ static int node_parent(struct vmfs *v, const struct vnode *dir, struct vnode *ou
 		return node_from_ino(v, NODE_ROOT_INO, out);
 	if (k == VK_OBJ || k == VK_ROBJ)
 		up = (dir->obj ? (int)dir->obj->type : dir->ro->type) == OT_VM ? VK_NS_VMS : VK_NS_CTS;
+	if (k == VK_COBJ)
+		up = cobj_type(v, dir) == OT_VM ? VK_NS_VMS : VK_NS_CTS;
 	*out = (struct vnode){.e = vtab_find(up)};
-	if (kind_of_ns(up) || kind_of_obj(up) || kind_of_robj(up))
+	if (kind_of_ns(up) || kind_of_obj(up) || kind_of_robj(up) || kind_of_cobj(up))
 		out->ns = dir->ns;
+	if (kind_of_cobj(up))
+		out->cid = dir->cid;
 	if (kind_of_obj(up))
 		out->obj = dir->obj;
 	if (kind_of_robj(up))
@@ -279,6 +305,8 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->e = vtab_find(VK_OBJ);
 		if (out->obj)
 			return 0;
+		if (v->cview)
+			return cobj_lookup(v, dir->ns, type, name, out);
 		out->ro = cluster_robj_find(&v->cl, dir->ns, type, name);
 		out->e = vtab_find(VK_ROBJ);
 		return out->ro ? 0 : -ENOENT;
@@ -329,7 +357,8 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 		return node_parent(v, dir, out);
 	if (!S_ISDIR(dir->e->mode))
 		return -ENOTDIR;
-	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ch = dir->ch, .ro = dir->ro};
+	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ch = dir->ch, .ro = dir->ro,
+			      .cid = dir->cid};
 	for (size_t i = 0; i < vtab_len; i++)
 		if (entry_fits(&vtab[i], dir) && !strcmp(vtab[i].name, name)) {
 			out->e = &vtab[i];
@@ -443,6 +472,8 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 		for (size_t i = from; i < l->n; i++)
 			if (fn(ctx, l->v[i]->name, i))
 				return 1;
+		if (v->cview) /* then other hosts', numbered after the local ones */
+			return cobj_names(v, dir->ns, type, l->n, from, fn, ctx);
 		/* then the members', numbered after the local ones */
 		struct robj_names rn = {fn, ctx, l->n, from};
 		return cluster_robj_names(&v->cl, dir->ns, type, robj_name, &rn);
@@ -517,7 +548,7 @@ int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_f
 		pos++;
 		if (pos <= off)
 			continue;
-		struct vnode child = {.e = &vtab[i], .ns = dir->ns, .obj = dir->obj};
+		struct vnode child = {.e = &vtab[i], .ns = dir->ns, .obj = dir->obj, .cid = dir->cid};
 		node_seal(&child);
 		st = (struct stat){.st_ino = child.ino, .st_mode = vtab[i].mode & S_IFMT};
 		if (fill(ctx, vtab[i].name, &st, pos))

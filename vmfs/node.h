@@ -75,7 +75,14 @@ enum vkind {
 	VK_ROBJ_FILE,  /* one of its files: sub is the index in remote.c's vm_files or ct_files */
 	VK_ROBJ_CONFIG,
 	VK_ROBJ_PARAM, /* sub is the parameter's index */
-	VK_HOSTS_DISCOVERED, /* last: a kind's number is in its nodes' inode numbers */
+	VK_HOSTS_DISCOVERED, /* a kind's number is in its nodes' inode numbers: new ones after */
+	VK_COBJ, /* with etcd: another host's VM or container, from the cluster's view */
+	VK_COBJ_CTL,
+	VK_COBJ_STATE,
+	VK_COBJ_INFO,
+	VK_COBJ_TOP,
+	VK_COBJ_CONFIG,
+	VK_COBJ_PARAM, /* sub is the parameter's index */
 	VK_MAX
 };
 
@@ -125,6 +132,8 @@ struct vnode {
 	struct member *mb;    /* hosts/NAME of a member (NULL: this host) */
 	struct chost *ch;     /* with etcd: hosts/NAME of another host (NULL: this host) */
 	struct robj *ro;      /* a member's object and its files */
+	uint64_t cid;         /* with etcd, another host's object (VK_COBJ*): its namespace's
+			       * cluster id << OBJ_ID_BITS | its cluster id (cluster/cview.h) */
 	void *aux;            /* its kind's own: images/'s entry in its table of paths */
 	uint64_t ino;
 };

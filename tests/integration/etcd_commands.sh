@@ -4,7 +4,8 @@
 # written to one host's ns/default/ctl reaches every host's objects and is answered a line per
 # host; a member cut from etcd is cancelled within the take window (EHOSTDOWN) and applies
 # nothing when it is back; a named object whose state refuses the verb is EBUSY with words; a
-# glob on one host only succeeds; nothing matching is ENOENT. A member checks what it is sent:
+# glob on one host only succeeds; nothing matching is ENOENT; another host's object's own ctl is
+# a command to that host. A member checks what it is sent:
 # a command from no known host is not taken; one naming an object in a state that refuses the
 # verb is answered EBUSY with the member's words, and the answer goes with the command.
 . "$(dirname "$0")/lib.sh"
@@ -135,6 +136,21 @@ errno=ok$" "a glob matching on one host only succeeds"
 out=$(wr "$D1/ctl" "pause nothing*")
 like "$out" "errno=ENOENT$" "nothing matching: ENOENT"
 "$XWRITE" "$D1/ctl" "resume all"
+ok "b1 RUNNING again" wait_for 3 all_in RUNNING "$D2" b1
+sleep 0.5
+
+# another host's object's own ctl: a command to that one host
+B1=$(mnt 1)/ns/default/containers/b1
+out=$(wr "$B1/ctl" stop)
+like "$out" "^h2: ok stop 1
+ok: stop 1
+errno=ok$" "stop through h2's b1's ctl on h1: made by h2"
+ok "b1 stopped on h2" wait_for 5 all_in QUIT "$D2" b1
+ok "h1 sees it" wait_for 3 sh -c 'grep -q "^QUIT" "$0/state"' "$B1"
+out=$(wr "$B1/ctl" pause)
+like "$out" "errno=EBUSY$" "pause of b1 (QUIT) through its ctl on h1: EBUSY"
+like "$out" "b1" "... in words"
+is "$(errno_of "$B1/ctl" "commit x")" EOPNOTSUPP "what is not a verb is refused, with words"
 
 # what a member takes: records written by hand, as a peer could
 NSID=$(ectl get --print-value-only "$P/ns/default" | sed -n 's/^id=//p')
