@@ -313,7 +313,11 @@ static void ccmd_stop(void *self)
 		snprintf(a->reason, sizeof(a->reason), "vmfs stops");
 		a->done(a);
 	}
-	on_poke(c); /* what the threads handed over last */
+	while (c->back) { /* taken, not applied now: vmfs stops (the head says unknown) */
+		struct mjob *j = c->back;
+		c->back = j->next;
+		mjob_free(j);
+	}
 	while (c->todo) {
 		struct mjob *j = c->todo;
 		c->todo = j->next;

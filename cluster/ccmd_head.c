@@ -230,7 +230,16 @@ static void *head(void *arg)
 	pthread_mutex_lock(&c->lock);
 	if (sent || r)
 		wait_parts(h, 1, t0 + CCMD_TAKE_MS);
-	for (size_t i = 0; i < h->np; i++) {
+	else { /* a key of this id was there: not this command's to cancel nor delete */
+		threadlog_say(&c->tl, "command %s: its keys exist already: not sent", h->tagtext);
+		for (size_t i = 0; i < h->np; i++) {
+			struct hpart *p = &h->p[i];
+			p->a = (struct hostans){.kind = HA_UNKNOWN};
+			snprintf(p->a.host, sizeof(p->a.host), "%s", p->host);
+			p->answered = true;
+		}
+	}
+	for (size_t i = 0; i < h->np && (sent || r); i++) {
 		struct hpart *p = &h->p[i];
 		if (p->taken || p->answered)
 			continue;
@@ -257,7 +266,7 @@ static void *head(void *arg)
 	}
 	pthread_mutex_unlock(&c->lock);
 	/* the command keys go (with this host's lease otherwise); the members' answers with them */
-	struct etcd_op *dels = calloc(h->np, sizeof(*dels));
+	struct etcd_op *dels = sent || r ? calloc(h->np, sizeof(*dels)) : NULL;
 	for (size_t i = 0; dels && e && i < h->np; i++)
 		dels[i] = (struct etcd_op){.kind = ETCD_OP_DELETE, .key = h->p[i].key};
 	if (dels && e && etcd_txn(e, NULL, 0, dels, h->np, NULL, 0, &res, &er))
