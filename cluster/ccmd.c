@@ -26,7 +26,7 @@ void ccmd_poke(struct ccmd *c)
 
 bool ccmd_ready(struct ccmd *c)
 {
-	return c && c->ch->synced && chosts_get_link(c->ch, NULL, 0) == CL_JOINED;
+	return c && c->ch->synced;
 }
 
 static void capply_unlink(struct capply *a)

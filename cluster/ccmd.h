@@ -42,8 +42,10 @@ struct hcmd;
 int ccmd_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *out, char *err,
 		   size_t errlen);
 
-/* Whether verbs go across hosts now: a member with a lease and a loaded cache. Otherwise
- * ns/NS/ctl acts on this host's objects only, as without etcd. */
+/* Whether verbs are resolved over every host: the cache has been loaded once. Before, ns/NS/ctl
+ * acts on this host's objects only, as without etcd. While this host is cut from etcd, a verb
+ * that reaches another host is refused (ENOTCONN, with words); one on its own objects only is
+ * applied, and said so in the namespace's log. */
 bool ccmd_ready(struct ccmd *c);
 
 /* The verb on spec over every host of ns. 0 with the answer in reply; -EINPROGRESS with

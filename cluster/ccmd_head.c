@@ -398,20 +398,29 @@ int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
 		ccmd_view_free(&in);
 		return 0;
 	}
-	bool remote = false;
-	for (size_t i = 0; i < res.nparts; i++)
+	bool remote = false, others = false;
+	for (size_t i = 0; i < res.nparts; i++) {
+		others |= res.parts[i].host != in.self;
 		remote |= res.parts[i].host != in.self && !res.parts[i].down;
-	char why[256];
-	if (remote && (!in.nsid || !member_lease(c->ch) || !ccmd_ready(c))) {
-		chosts_get_link(c->ch, why, sizeof(why));
+	}
+	char why[256], since[32];
+	pthread_mutex_lock(&c->ch->lock);
+	fmt_time(c->ch->link_since, since);
+	pthread_mutex_unlock(&c->ch->lock);
+	enum chosts_link link = chosts_get_link(c->ch, why, sizeof(why));
+	if ((others && link != CL_JOINED) || (remote && !member_lease(c->ch))) {
 		snprintf(err, errlen,
-			 "this host is not joined to the cluster's etcd now (%s): a change that "
-			 "spans hosts cannot be made now; this host's guests keep running",
-			 *why ? why : "no lease");
+			 "this host is %s the cluster's etcd%s%s (%s): a change that spans hosts "
+			 "cannot be made now; this host's guests keep running",
+			 link == CL_CUT ? "cut from" : "not joined to", link == CL_CUT ? " since " : "",
+			 link == CL_CUT ? since : "", *why ? why : "no lease");
 		resolve_free(&res);
 		ccmd_view_free(&in);
 		return -ENOTCONN;
 	}
+	if (link != CL_JOINED) /* (its own objects only: published when back) */
+		evlog_add(&ns->log, "cluster: %s %s: applied while cut from etcd", verb_name(verb),
+			  spec);
 	struct hcmd *h = hcmd_new(c, ns, verb, &in, &res);
 	struct object **mine = NULL;
 	r = h ? 0 : -ENOMEM;

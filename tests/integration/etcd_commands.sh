@@ -3,7 +3,8 @@
 # "Commands"): three members, each with containers of its own in namespace default. A verb
 # written to one host's ns/default/ctl reaches every host's objects and is answered a line per
 # host; a member cut from etcd is cancelled within the take window (EHOSTDOWN) and applies
-# nothing when it is back; a named object whose state refuses the verb is EBUSY with words; a
+# nothing when it is back (while cut, it refuses verbs that span hosts, ENOTCONN, and applies
+# those on its own objects); a named object whose state refuses the verb is EBUSY with words; a
 # glob on one host only succeeds; nothing matching is ENOENT; another host's object's own ctl is
 # a command to that host. A member checks what it is sent:
 # a command from no known host is not taken; one naming an object in a state that refuses the
@@ -109,6 +110,17 @@ h2: ok pause 2
 " "h1 and h2 paused"
 ok "h2's are PAUSED" all_in PAUSED "$D2" b1 b2
 ok "h1's log has h3's line" grep -q "cluster: h1\.[0-9]*\.[0-9]* pause: h3: " "$D1/log"
+ok "h3 knows it is cut" wait_for 5 sh -c 'grep -q "^cut from etcd since" "$0/hosts/h3/state"' "$(mnt 3)"
+out=$(wr "$D3/ctl" "pause all")
+like "$out" "errno=ENOTCONN$" "on h3, cut: a verb that spans hosts is refused, ENOTCONN"
+like "$out" "cut from the cluster's etcd since .*: a change that spans hosts cannot be made now; this host's guests keep running" "... with words"
+ok "... and changes nothing" all_in RUNNING "$D3" c1 c2
+out=$(wr "$D3/ctl" "pause c1")
+like "$out" "^h3: ok pause 1
+ok: pause 1
+errno=ok$" "its own object: done"
+ok "h3's log says it was applied while cut" grep -q "cluster: pause c1: applied while cut from etcd" "$D3/log"
+"$XWRITE" "$D3/ctl" "resume c1"
 etcd_restore 3
 ok "h3 back: h1 sees it up" wait_for 10 sh -c 'grep -q "^up since" "$0/hosts/h3/state"' "$(mnt 1)"
 sleep 3
