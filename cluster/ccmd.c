@@ -15,6 +15,7 @@
 #include "vmfs/door.h"
 #include "vmfs/loop.h"
 #include "vmfs/node.h"
+#include "vmfs/slice.h"
 
 void ccmd_poke(struct ccmd *c)
 {
@@ -40,9 +41,39 @@ static void capply_unlink(struct capply *a)
 	a->next = NULL;
 }
 
+/* The next slice of a job: -EINPROGRESS (parked on the slice queue), or its outcome in a. */
+static int job_slice(struct capply *a)
+{
+	struct sbuf reply = {0};
+	char err[HOSTANS_REASON_MAX] = "";
+	slice_begin();
+	int r = nsjob_run(a->c->v, a->job, &reply, err, sizeof(err));
+	if (r == -EINPROGRESS) {
+		sb_free(&reply);
+		waitq_add(slice_wq(), &a->w);
+		return r;
+	}
+	/* "ok: VERB N" */
+	const char *n = reply.p && !r ? strrchr(reply.p, ' ') : NULL;
+	a->count = n ? strtoul(n + 1, NULL, 10) : 0;
+	sb_free(&reply);
+	nsjob_free(a->job);
+	a->job = NULL;
+	a->err = -r;
+	snprintf(a->reason, sizeof(a->reason), "%s", err);
+	return 0;
+}
+
 static void capply_wake(struct waiter *w)
 {
 	struct capply *a = (struct capply *)((char *)w - offsetof(struct capply, w));
+	if (a->job) {
+		if (job_slice(a) == -EINPROGRESS)
+			return;
+		capply_unlink(a);
+		a->done(a);
+		return;
+	}
 	enum verb verb;
 	size_t done = 0;
 	char err[HOSTANS_REASON_MAX] = "";
@@ -59,8 +90,8 @@ static void capply_wake(struct waiter *w)
 	a->done(a);
 }
 
-int capply_run(struct ccmd *c, struct capply *a, struct object **objs, size_t n, enum verb verb,
-	       bool refuse)
+int capply_run(struct ccmd *c, struct capply *a, struct ns *ns, struct object **objs, size_t n,
+	       enum verb verb, bool refuse)
 {
 	a->c = c;
 	a->verb = verb;
@@ -82,11 +113,28 @@ int capply_run(struct ccmd *c, struct capply *a, struct object **objs, size_t n,
 	}
 	size_t done = 0;
 	char err[HOSTANS_REASON_MAX] = "";
-	int r = lifecycle_do_many(&c->v->m, objs, k, verb, &a->batch, &done, err, sizeof(err));
-	a->count = done;
+	int r;
+	a->w.wake = capply_wake;
+	a->batch = NULL;
+	a->job = NULL;
+	if (verb != V_START) { /* flush all of 20,000: in slices, as ns/NS/ctl */
+		if (!(a->job = nsjob_new(ns, verb, objs, k, refuse))) {
+			a->err = ENOMEM;
+			snprintf(a->reason, sizeof(a->reason), "out of memory");
+			return 0;
+		}
+		r = job_slice(a);
+	} else {
+		r = lifecycle_do_many(&c->v->m, objs, k, verb, &a->batch, &done, err, sizeof(err));
+		a->count = done;
+		if (r == -EINPROGRESS)
+			waitq_add(lifecycle_batch_wq(a->batch), &a->w);
+		else {
+			a->err = -r;
+			snprintf(a->reason, sizeof(a->reason), "%s", err);
+		}
+	}
 	if (r == -EINPROGRESS) {
-		a->w.wake = capply_wake;
-		waitq_add(lifecycle_batch_wq(a->batch), &a->w);
 		a->next = c->applies;
 		if (a->next)
 			a->next->prev = &a->next;
@@ -94,9 +142,6 @@ int capply_run(struct ccmd *c, struct capply *a, struct object **objs, size_t n,
 		c->applies = a;
 		return r;
 	}
-	a->batch = NULL;
-	a->err = -r;
-	snprintf(a->reason, sizeof(a->reason), "%s", err);
 	return 0;
 }
 
@@ -145,7 +190,8 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 	}
 	j->apply.done = member_applied;
 	j->apply.arg = j;
-	int r = capply_run(c, &j->apply, objs, j->n, j->verb, j->cmd.unfit == CREC_UNFIT_REFUSE);
+	int r = capply_run(c, &j->apply, ns, objs, j->n, j->verb,
+			   j->cmd.unfit == CREC_UNFIT_REFUSE);
 	free(objs);
 	if (r != -EINPROGRESS)
 		answer(c, j, j->apply.err, j->apply.reason, j->apply.count);
@@ -307,8 +353,11 @@ static void ccmd_stop(void *self)
 		struct capply *a = c->applies;
 		capply_unlink(a);
 		waiter_del(&a->w);
-		lifecycle_batch_abandon(a->batch);
+		if (a->batch)
+			lifecycle_batch_abandon(a->batch);
+		nsjob_free(a->job);
 		a->batch = NULL;
+		a->job = NULL;
 		a->err = EINTR;
 		snprintf(a->reason, sizeof(a->reason), "vmfs stops");
 		a->done(a);

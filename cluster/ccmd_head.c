@@ -441,7 +441,7 @@ int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
 				h->apply.done = self_applied;
 				h->apply.arg = h;
 				hcmd_hold(h);
-				if (capply_run(c, &h->apply, mine, p->n, verb,
+				if (capply_run(c, &h->apply, ns, mine, p->n, verb,
 					       res.unfit == UNFIT_REFUSE) != -EINPROGRESS)
 					self_applied(&h->apply);
 			}

@@ -21,12 +21,13 @@ struct loop;
 struct object;
 struct lcbatch;
 
-/* A verb on this host's objects, as a local ctl line of root: checked, then done; a start
- * waited for on the loop. */
+/* A verb on this host's objects, as a local ctl line of root: checked, then done as
+ * ns/NS/ctl does it (a start waited for on the loop, other verbs in slices). */
 struct capply {
 	struct capply *next, **prev; /* ccmd's pending ones */
 	struct ccmd *c;
-	struct lcbatch *batch;
+	struct lcbatch *batch; /* a start's */
+	struct nsjob *job;     /* any other verb's, in slices (vmfs/slice.h) */
 	struct waiter w;
 	enum verb verb;
 	int err;
@@ -37,8 +38,8 @@ struct capply {
 };
 /* Applies verb to objs[0..n): 0 when done now (a->err, reason, count say how), -EINPROGRESS
  * when a->done is called later. objs is the caller's. */
-int capply_run(struct ccmd *c, struct capply *a, struct object **objs, size_t n, enum verb verb,
-	       bool refuse);
+int capply_run(struct ccmd *c, struct capply *a, struct ns *ns, struct object **objs, size_t n,
+	       enum verb verb, bool refuse);
 
 /* A command this host took, between the worker and the loop. */
 enum mjob_kind { MJ_TAKE, MJ_ANSWER, MJ_UNANSWER };

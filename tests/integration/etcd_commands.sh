@@ -38,7 +38,8 @@ D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
 count() { ectl get --prefix --keys-only "$1" | grep -c .; }
 count_is() { [ "$(count "$2")" = "$1" ]; }
-# wr FILE TEXT: one write, the answer read back on the same descriptor, then errno=NAME (ok)
+# wr FILE TEXT: one write, the answer read back on the same descriptor, then errno=NAME (ok):
+# its lines joined by ';' (grep takes a pattern's lines as patterns of their own)
 wr() {
 	python3 -c '
 import errno, os, sys
@@ -48,8 +49,7 @@ try:
     os.write(fd, sys.argv[2].encode())
 except OSError as x:
     e = errno.errorcode[x.errno]
-sys.stdout.write(os.read(fd, 65536).decode())
-print("errno=" + e)' "$1" "$2"
+print(";".join(os.read(fd, 65536).decode().splitlines() + ["errno=" + e]))' "$1" "$2"
 }
 st() { cat "$1/containers/$2/state" 2>/dev/null; }
 all_in() { # all_in STATE DIR NAME...: each NAME of DIR is in STATE
@@ -65,13 +65,16 @@ ok "every host's 6 objects are published" wait_for 10 count_is 6 "$P/name/"
 ok "... and the records of h2's and h3's" wait_for 10 sh -c '[ "$("$@" "'"$P"'/h/h2/o/" | grep -c .)" = 2 ] && [ "$("$@" "'"$P"'/h/h3/o/" | grep -c .)" = 2 ]' _ \
 	env ETCDCTL_API=3 etcdctl --endpoints "$U" get --prefix --keys-only
 sleep 0.5 # h1's cache follows etcd's watch
+# the answer's lines are in the order of the namespace's hosts (the order they joined it)
+HOSTS=$(ectl get --print-value-only "$P/ns/default" | sed -n 's/^hosts=//p')
+is "$(echo "$HOSTS" | tr ' ' '\n' | sort | tr '\n' ' ')" "h1 h2 h3 " "namespace default spans the 3 hosts"
+each() { # each VERB N: "H: ok VERB N;" for every host, in hosts order
+	local h
+	for h in $HOSTS; do printf '%s: ok %s %s;' "$h" "$1" "$2"; done
+}
 
 out=$(wr "$D1/ctl" "start all")
-like "$out" "^h1: ok start 2
-h2: ok start 2
-h3: ok start 2
-ok: start 6
-errno=ok$" "start all on h1: a line per host, then the sum"
+like "$out" "^$(each start 2)ok: start 6;errno=ok$" "start all on h1: a line per host, then the sum"
 ok "every host's containers run" all_in RUNNING "$D1" a1 a2
 ok "... h2's" all_in RUNNING "$D2" b1 b2
 ok "... h3's" all_in RUNNING "$D3" c1 c2
@@ -80,18 +83,13 @@ ok "nor an answer" wait_for 3 sh -c '! ETCDCTL_API=3 etcdctl --endpoints "$0" ge
 ok "records say RUNNING" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --prefix --print-value-only "$1" | grep -c "^state=RUNNING" | grep -qx 6' "$U" "$P/h/"
 
 out=$(wr "$D1/ctl" "pause all")
-like "$out" "^h1: ok pause 2
-h2: ok pause 2
-h3: ok pause 2
-ok: pause 6
-errno=ok$" "pause all from h1 pauses objects on all 3 hosts"
+like "$out" "^$(each pause 2)ok: pause 6;errno=ok$" "pause all from h1 pauses objects on all 3 hosts"
 ok "h2's are PAUSED on h2" all_in PAUSED "$D2" b1 b2
 ok "h3's on h3" all_in PAUSED "$D3" c1 c2
 ok "h1's on h1" all_in PAUSED "$D1" a1 a2
 ok "h3's log says what it applied, and from whom" grep -q "cluster: command h1\.[0-9]*\.[0-9]* from h1: pause 2 object(s): done" "$D3/log"
 out=$(wr "$D2/ctl" "resume all")
-like "$out" "ok: resume 6
-errno=ok$" "resume all from h2 reaches every host too"
+like "$out" "ok: resume 6;errno=ok$" "resume all from h2 reaches every host too"
 ok "all RUNNING again" wait_for 3 all_in RUNNING "$D1" a1 a2
 ok "... on h3" all_in RUNNING "$D3" c1 c2
 sleep 0.5 # the records of RUNNING reach h1's cache
@@ -101,13 +99,12 @@ etcd_cut 3
 t0=$(date +%s%3N)
 out=$(wr "$D1/ctl" "pause all")
 ms=$(($(date +%s%3N) - t0))
-echo "# answered in $ms ms:"; printf '%s\n' "$out" | sed 's/^/#   /'
+echo "# answered in $ms ms:"; printf '%s\n' "$out" | tr ';' '\n' | sed 's/^/#   /'
 ok "with h3 cut, pause all answers within 3.5 s" test "$ms" -lt 3500
 like "$out" "h3: (not taken within 2\\.0 s: cancelled|down since [^:]*: not sent)" "h3's line: cancelled (or down: not sent)"
 like "$out" "errno=EHOSTDOWN$" "the write fails EHOSTDOWN"
-like "$out" "^h1: ok pause 2
-h2: ok pause 2
-" "h1 and h2 paused"
+like "$out" "(^|;)h1: ok pause 2;" "h1 paused"
+like "$out" "(^|;)h2: ok pause 2;" "h2 paused"
 ok "h2's are PAUSED" all_in PAUSED "$D2" b1 b2
 ok "h1's log has h3's line" grep -q "cluster: h1\.[0-9]*\.[0-9]* pause: h3: " "$D1/log"
 ok "h3 knows it is cut" wait_for 5 sh -c 'grep -q "^cut from etcd since" "$0/hosts/h3/state"' "$(mnt 3)"
@@ -116,9 +113,7 @@ like "$out" "errno=ENOTCONN$" "on h3, cut: a verb that spans hosts is refused, E
 like "$out" "cut from the cluster's etcd since .*: a change that spans hosts cannot be made now; this host's guests keep running" "... with words"
 ok "... and changes nothing" all_in RUNNING "$D3" c1 c2
 out=$(wr "$D3/ctl" "pause c1")
-like "$out" "^h3: ok pause 1
-ok: pause 1
-errno=ok$" "its own object: done"
+like "$out" "^h3: ok pause 1;ok: pause 1;errno=ok$" "its own object: done"
 ok "h3's log says it was applied while cut" grep -q "cluster: pause c1: applied while cut from etcd" "$D3/log"
 "$XWRITE" "$D3/ctl" "resume c1"
 etcd_restore 3
@@ -127,8 +122,7 @@ sleep 3
 ok "h3's objects stay RUNNING: no late pause" all_in RUNNING "$D3" c1 c2
 ok "no command key is left" count_is 0 "$P/cmd/"
 out=$(wr "$D1/ctl" "resume all")
-like "$out" "ok: resume 4
-errno=ok$" "resume all reaches all (h3 has nothing to resume)"
+like "$out" "ok: resume 4;errno=ok$" "resume all reaches all (h3 has nothing to resume)"
 ok "h2's RUNNING" all_in RUNNING "$D2" b1 b2
 
 # a named object whose state refuses the verb
@@ -136,15 +130,13 @@ ok "h2's RUNNING" all_in RUNNING "$D2" b1 b2
 ok "z1 is published" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --prefix --print-value-only "$1" | grep -qx name=z1' "$U" "$P/h/h2/o/"
 sleep 0.5
 out=$(wr "$D1/ctl" "pause z1")
-printf '%s\n' "$out" | sed 's/^/#   /'
+printf '%s\n' "$out" | tr ';' '\n' | sed 's/^/#   /'
 like "$out" "z1" "pause z1 (BUILDING, on h2): the answer names it"
 like "$out" "errno=EBUSY$" "... EBUSY"
 ok "... in h1's log" grep -q "z1" "$D1/log"
 ok "z1 untouched" all_in BUILDING "$D2" z1
 out=$(wr "$D1/ctl" "pause b*")
-like "$out" "^h2: ok pause 2
-ok: pause 2
-errno=ok$" "a glob matching on one host only succeeds"
+like "$out" "^h2: ok pause 2;ok: pause 2;errno=ok$" "a glob matching on one host only succeeds"
 out=$(wr "$D1/ctl" "pause nothing*")
 like "$out" "errno=ENOENT$" "nothing matching: ENOENT"
 "$XWRITE" "$D1/ctl" "resume all"
@@ -154,15 +146,23 @@ sleep 0.5
 # another host's object's own ctl: a command to that one host
 B1=$(mnt 1)/ns/default/containers/b1
 out=$(wr "$B1/ctl" stop)
-like "$out" "^h2: ok stop 1
-ok: stop 1
-errno=ok$" "stop through h2's b1's ctl on h1: made by h2"
+like "$out" "^h2: ok stop 1;ok: stop 1;errno=ok$" "stop through h2's b1's ctl on h1: made by h2"
 ok "b1 stopped on h2" wait_for 5 all_in QUIT "$D2" b1
 ok "h1 sees it" wait_for 3 sh -c 'grep -q "^QUIT" "$0/state"' "$B1"
 out=$(wr "$B1/ctl" pause)
 like "$out" "errno=EBUSY$" "pause of b1 (QUIT) through its ctl on h1: EBUSY"
 like "$out" "b1" "... in words"
 is "$(errno_of "$B1/ctl" "commit x")" EOPNOTSUPP "what is not a verb is refused, with words"
+
+# many objects: a member's part is done in slices, as a local write's
+"$XWRITE" "$D2/ctl" "launch container k[1-300]"
+ok "h1 lists h2's 300 new containers" wait_for 20 sh -c '[ "$(ls "$0" | grep -c "^k")" = 300 ]' "$D1/containers"
+out=$(wr "$D1/ctl" "kill k*")
+like "$out" "^h2: ok kill 300;ok: kill 300;errno=ok$" "kill k* from h1: h2 kills its 300 (BUILDING: QUIT)"
+ok "h1 sees them QUIT" wait_for 10 sh -c '[ "$(grep -c "k[0-9]*	container	QUIT" "$0")" = 300 ]' "$D1/info"
+out=$(wr "$D1/ctl" "flush k*")
+like "$out" "^h2: ok flush 300;ok: flush 300;errno=ok$" "flush k* from h1: h2 flushes its 300"
+ok "they are gone on h2" wait_for 5 sh -c '! ls "$0" | grep -q "^k"' "$D2/containers"
 
 # what a member takes: records written by hand, as a peer could
 NSID=$(ectl get --print-value-only "$P/ns/default" | sed -n 's/^id=//p')
