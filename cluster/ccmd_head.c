@@ -210,6 +210,7 @@ static void *head(void *arg)
 	struct etcd_op *ops = calloc(h->np, sizeof(*ops));
 	struct etcd_txn_result res = {0};
 	int r = !cmp || !ops ? -ENOMEM : etcd_open(&c->o, &e, &er);
+	bool nolease = !r && !lease; /* lapsed since the check: nothing is put off a lease */
 	for (size_t i = 0; !r && i < h->np; i++) {
 		cmp[i] = (struct etcd_cmp){.key = h->p[i].key, .target = ETCD_VERSION, .num = 0};
 		ops[i] = (struct etcd_op){.kind = ETCD_OP_PUT,
@@ -220,7 +221,7 @@ static void *head(void *arg)
 	}
 	/* one txn for every host, each key compared absent: a put sent again makes no second
 	 * command. A put of unknown outcome is cancelled at T like the others. */
-	if (!r && (r = etcd_txn(e, cmp, h->np, ops, h->np, NULL, 0, &res, &er)))
+	if (!r && !nolease && (r = etcd_txn(e, cmp, h->np, ops, h->np, NULL, 0, &res, &er)))
 		threadlog_say(&c->tl, "command %s: the put failed (%s): cancelled at %u ms",
 			      h->tagtext, er.why, CCMD_TAKE_MS);
 	bool sent = !r && res.succeeded;
@@ -231,7 +232,8 @@ static void *head(void *arg)
 	if (sent || r)
 		wait_parts(h, 1, t0 + CCMD_TAKE_MS);
 	else { /* a key of this id was there: not this command's to cancel nor delete */
-		threadlog_say(&c->tl, "command %s: its keys exist already: not sent", h->tagtext);
+		threadlog_say(&c->tl, "command %s: %s: not sent", h->tagtext,
+			      nolease ? "this host's lease has lapsed" : "its keys exist already");
 		for (size_t i = 0; i < h->np; i++) {
 			struct hpart *p = &h->p[i];
 			p->a = (struct hostans){.kind = HA_UNKNOWN};

@@ -14,13 +14,12 @@
 need_root
 use_busybox_image
 
-mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v}"; }
-D1=
-cleanup_objects() {
+mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; }
+cleanup_objects() { # every member's containers, each through its own tree
 	local i d
 	for i in 1 2 3; do
 		d=$(mnt "$i")/ns/default
-		[ -n "$(mnt "$i")" ] && [ -e "$d/ctl" ] || continue
+		if [ -z "$(mnt "$i")" ] || [ ! -e "$d/ctl" ]; then continue; fi
 		timeout 20 sh -c 'echo "kill all" >"$1/ctl"; echo "flush all" >"$1/ctl"' _ "$d" 2>/dev/null
 	done
 }
