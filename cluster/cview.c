@@ -275,6 +275,8 @@ const struct cview_ns *cview_ns_id(const struct cview *v, uint64_t nsid)
 
 size_t cview_ns_count(const struct cview *v) { return v->nns; }
 
+const char *cview_self(const struct cview *v) { return v->self; }
+
 int cview_ns_names(struct cview *v, size_t from, int (*fn)(void *ctx, const char *name, size_t idx),
 		   void *ctx)
 {
@@ -354,7 +356,7 @@ static int by_name_cmp(const void *a, const void *b)
 
 static void list_sort(struct vlist *l)
 {
-	if (!l->dirty)
+	if (!l->dirty || !l->n)
 		return;
 	qsort(l->v, l->n, sizeof(*l->v), by_name_cmp);
 	for (size_t i = 0; i < l->n; i++)
@@ -645,7 +647,8 @@ static void top_changed(struct cview *v, const struct ckey *k, const char *key,
 		}
 		return;
 	}
-	qsort(top.rows, top.n, sizeof(*top.rows), row_cmp);
+	if (top.n) /* (a table without rows has no array) */
+		qsort(top.rows, top.n, sizeof(*top.rows), row_cmp);
 	if (!t) {
 		t = realloc(v->tops, (v->ntops + 1) * sizeof(*t));
 		if (!t) {
@@ -736,79 +739,4 @@ void cview_state_text(struct cview *v, const struct cview_obj *o, struct sbuf *o
 	if (s.unknown)
 		sb_printf(out, ": %s", s.why);
 	sb_puts(out, "\n");
-}
-
-/* ---- resolve's arrays ---- */
-
-struct rs_ctx {
-	struct cview *v;
-	struct cview_resolve *r;
-	size_t capobjs, caphosts;
-	int err;
-};
-
-static long rs_host(struct rs_ctx *c, const char *name)
-{
-	struct cview_resolve *r = c->r;
-	for (size_t i = 0; i < r->nhosts; i++)
-		if (!strcmp(r->hosts[i].name, name))
-			return (long)i;
-	if (r->nhosts == c->caphosts && grow(&r->hosts, &c->caphosts, sizeof(*r->hosts)))
-		return -1;
-	time_t since = 0;
-	bool at_least = false;
-	bool up = !strcmp(name, c->v->self) || cview_host_up(c->v, name, &since, &at_least);
-	r->hosts[r->nhosts] = (struct resolve_host){name, up, since, at_least};
-	return (long)r->nhosts++;
-}
-
-#define BUSY_LEN (NAME_MAX_LEN + 16)
-
-static int rs_obj(void *ctx, const struct cview_obj *o, size_t idx)
-{
-	struct rs_ctx *c = ctx;
-	struct cview_resolve *r = c->r;
-	(void)idx;
-	long h = rs_host(c, o->claim.host);
-	if (h < 0 || (r->nobjs == c->capobjs && grow(&r->objs, &c->capobjs, sizeof(*r->objs)))) {
-		c->err = -ENOMEM;
-		return 1;
-	}
-	const char *busy = NULL;
-	if (*o->claim.moving) {
-		char *b = r->busy_ + r->nobjs * BUSY_LEN;
-		snprintf(b, BUSY_LEN, "moving to %s", o->claim.moving);
-		busy = b;
-	}
-	r->objs[r->nobjs++] = (struct resolve_obj){o->name, o->id, o->rec->state, (size_t)h, busy};
-	return 0;
-}
-
-int cview_resolve_set(struct cview *v, uint64_t nsid, struct cview_resolve *out)
-{
-	*out = (struct cview_resolve){0};
-	struct rs_ctx c = {.v = v, .r = out};
-	size_t n = cview_obj_count(v, nsid);
-	if (!(out->busy_ = calloc(n ? n : 1, BUSY_LEN)))
-		return -ENOMEM;
-	const struct cview_ns *ns = cview_ns_id(v, nsid);
-	for (size_t i = 0; ns && i < ns->rec.nhosts; i++)
-		if (rs_host(&c, ns->rec.hosts[i]) < 0) {
-			cview_resolve_free(out);
-			return -ENOMEM;
-		}
-	cview_objs(v, nsid, -1, NULL, 0, rs_obj, &c);
-	if (c.err) {
-		cview_resolve_free(out);
-		return c.err;
-	}
-	return 0;
-}
-
-void cview_resolve_free(struct cview_resolve *r)
-{
-	free(r->hosts);
-	free(r->objs);
-	free(r->busy_);
-	*r = (struct cview_resolve){0};
 }

@@ -70,6 +70,9 @@ void cview_free(struct cview *v);
 void cview_changed(void *ctx, const char *key, const struct ccache_kv *old,
 		   const struct ccache_kv *now);
 
+/* The host it was made for (this host). */
+const char *cview_self(const struct cview *v);
+
 /* Namespaces: by name, by id (NULL if none); names in name order from index from, until fn
  * returns non-zero (returned), as vtab's names. */
 const struct cview_ns *cview_ns_find(const struct cview *v, const char *name);

@@ -22,15 +22,18 @@ const struct cview_obj *cobj_of(struct vmfs *v, const struct vnode *n)
 	return o && o->rec ? o : NULL;
 }
 
-uint64_t cobj_nsid(struct vmfs *v, const struct ns *ns)
+uint64_t cobj_nsid(struct vmfs *v, const struct vnode *n)
 {
-	const struct cview_ns *c = v->cview ? cview_ns_find(v->cview, ns->name) : NULL;
+	if (!n->ns) /* a namespace this host does not have */
+		return n->cid >> OBJ_ID_BITS;
+	const struct cview_ns *c = v->cview ? cview_ns_find(v->cview, n->ns->name) : NULL;
 	return c ? c->rec.id : 0;
 }
 
-int cobj_lookup(struct vmfs *v, const struct ns *ns, int type, const char *name, struct vnode *out)
+int cobj_lookup(struct vmfs *v, const struct vnode *dir, int type, const char *name,
+		struct vnode *out)
 {
-	uint64_t nsid = cobj_nsid(v, ns);
+	uint64_t nsid = cobj_nsid(v, dir);
 	const struct cview_obj *o = nsid ? cview_obj_find(v->cview, nsid, name) : NULL;
 	if (!o || !o->rec || (int)o->claim.type != type || !strcmp(o->claim.host, v->hostname))
 		return -ENOENT;
@@ -51,10 +54,10 @@ static int name_of(void *ctx, const struct cview_obj *o, size_t idx)
 	return c->fn(c->ctx, o->name, c->base + idx);
 }
 
-int cobj_names(struct vmfs *v, const struct ns *ns, int type, size_t base, size_t from,
+int cobj_names(struct vmfs *v, const struct vnode *dir, int type, size_t base, size_t from,
 	       int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
 {
-	uint64_t nsid = cobj_nsid(v, ns);
+	uint64_t nsid = cobj_nsid(v, dir);
 	if (!nsid)
 		return 0;
 	struct names_ctx c = {fn, ctx, base};
@@ -224,7 +227,7 @@ int gen_cobj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 }
 
 /* Why another host's object takes no change from here yet. */
-static int refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err, size_t errlen)
+int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err, size_t errlen)
 {
 	const struct cview_obj *o = cobj_of(v, n);
 	if (!o) {
@@ -253,7 +256,7 @@ int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, cha
 	(void)value;
 	char what[64];
 	snprintf(what, sizeof(what), "config/%s", n->sub >= 0 ? params[n->sub].name : "?");
-	return refuse(v, n, what, err, errlen);
+	return cobj_refuse(v, n, what, err, errlen);
 }
 
 /* A verb to another host's object is a command to that one host (cluster/ccmd.h), answered
@@ -276,7 +279,7 @@ int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, cha
 	if (verb >= 0 && q->h->n.ns && ccmd_ready(v->ccmd))
 		return ccmd_obj_act(v->ccmd, q->h->n.ns, o->id, verb, &q->wait, reply, err,
 				    errlen);
-	return refuse(v, &q->h->n, what, err, errlen);
+	return cobj_refuse(v, &q->h->n, what, err, errlen);
 }
 
 int cobj_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out)

@@ -65,12 +65,13 @@ int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
 /* vmfs/cobj.c: with etcd, another host's VM or container from the cluster's view */
 struct cview_obj;
 const struct cview_obj *cobj_of(struct vmfs *v, const struct vnode *n);
-/* ns's cluster id (0: not in the view) */
-uint64_t cobj_nsid(struct vmfs *v, const struct ns *ns);
-int cobj_lookup(struct vmfs *v, const struct ns *ns, int type, const char *name,
+/* The cluster id of n's namespace (0: not in the view) */
+uint64_t cobj_nsid(struct vmfs *v, const struct vnode *n);
+/* In vms/ or containers/ (dir): another host's object */
+int cobj_lookup(struct vmfs *v, const struct vnode *dir, int type, const char *name,
 		struct vnode *out);
-/* ns's objects of type on other hosts, numbered from base on */
-int cobj_names(struct vmfs *v, const struct ns *ns, int type, size_t base, size_t from,
+/* ... and their names, of type, numbered from base on */
+int cobj_names(struct vmfs *v, const struct vnode *dir, int type, size_t base, size_t from,
 	       int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
 enum otype cobj_type(struct vmfs *v, const struct vnode *n);
 void cobj_info_row(struct vmfs *v, const struct cview_obj *o, struct sbuf *out);
@@ -81,6 +82,9 @@ int gen_cobj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
 		   size_t errlen);
+/* Why a change to n is not made from here: -EOPNOTSUPP, -EHOSTDOWN, -ENOENT, with words. */
+int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err,
+		size_t errlen);
 int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	     size_t errlen);
 int cobj_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,

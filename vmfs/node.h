@@ -83,6 +83,12 @@ enum vkind {
 	VK_COBJ_TOP,
 	VK_COBJ_CONFIG,
 	VK_COBJ_PARAM, /* sub is the parameter's index */
+	VK_CNS, /* with etcd: a namespace of the cluster that this host does not have (ns NULL) */
+	VK_CNS_INFO,
+	VK_CNS_TOP,
+	VK_CNS_HOSTS,
+	VK_CNS_VMS,
+	VK_CNS_CTS,
 	VK_MAX
 };
 
@@ -133,7 +139,8 @@ struct vnode {
 	struct chost *ch;     /* with etcd: hosts/NAME of another host (NULL: this host) */
 	struct robj *ro;      /* a member's object and its files */
 	uint64_t cid;         /* with etcd, another host's object (VK_COBJ*): its namespace's
-			       * cluster id << OBJ_ID_BITS | its cluster id (cluster/cview.h) */
+			       * cluster id << OBJ_ID_BITS | its cluster id (cluster/cview.h);
+			       * a namespace this host does not have (VK_CNS*): its id << OBJ_ID_BITS */
 	void *aux;            /* its kind's own: images/'s entry in its table of paths */
 	uint64_t ino;
 };

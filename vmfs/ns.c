@@ -58,20 +58,21 @@ static int other_row(void *ctx, const struct cview_obj *o, size_t idx)
 	return 0;
 }
 
-/* info and top with etcd: this host's rows from its model, every other host's from the view */
-static void cluster_table(struct vmfs *v, const struct ns *ns, bool top, struct sbuf *out)
+/* info and top with etcd: this host's rows from its model, every other host's from the view
+ * (n: the namespace's node; one this host does not have has only others' rows) */
+static void cluster_table(struct vmfs *v, const struct vnode *n, bool top, struct sbuf *out)
 {
-	uint64_t nsid = cobj_nsid(v, ns);
+	uint64_t nsid = cobj_nsid(v, n);
 	if (top)
 		sb_puts(out, top_header);
 	else
 		sb_printf(out, "%.*s\tsince\n", (int)sizeof(info_header) - 2, info_header);
-	for (int t = 0; t < 2; t++)
-		for (size_t i = 0; i < ns->objs[t].n; i++) {
+	for (int t = 0; n->ns && t < 2; t++)
+		for (size_t i = 0; i < n->ns->objs[t].n; i++) {
 			if (top)
-				obj_top_row(v, ns->objs[t].v[i], out);
+				obj_top_row(v, n->ns->objs[t].v[i], out);
 			else
-				own_row(v, nsid, ns->objs[t].v[i], out);
+				own_row(v, nsid, n->ns->objs[t].v[i], out);
 		}
 	struct rows_ctx c = {v, out, top};
 	if (nsid)
@@ -81,7 +82,7 @@ static void cluster_table(struct vmfs *v, const struct ns *ns, bool top, struct 
 int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	if (v->cview) {
-		cluster_table(v, n->ns, false, out);
+		cluster_table(v, n, false, out);
 		return 0;
 	}
 	sb_puts(out, info_header);
@@ -95,7 +96,7 @@ int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	if (v->cview) {
-		cluster_table(v, n->ns, true, out);
+		cluster_table(v, n, true, out);
 		return 0;
 	}
 	sb_puts(out, top_header);
@@ -115,6 +116,13 @@ int gen_ns_taps(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
+	if (!n->ns) { /* a namespace this host does not have: its record's */
+		const struct cview_ns *c = v->cview ? cview_ns_id(v->cview, cobj_nsid(v, n)) : NULL;
+		for (size_t i = 0; c && i < c->rec.nhosts; i++)
+			sb_printf(out, "%s%s", i ? " " : "", c->rec.hosts[i]);
+		sb_puts(out, "\n");
+		return 0;
+	}
 	sb_printf(out, "%s\n", *n->ns->hosts ? n->ns->hosts : v->hostname);
 	return 0;
 }

@@ -53,10 +53,10 @@ for i in 1 2 3; do
 done
 ids1="$(col 1 a1 id) $(col 1 a2 id) $(col 1 b1 id) $(col 1 c1 id)"
 like "$ids1" '^[0-9]+ [0-9]+ [0-9]+ [0-9]+$' "h1: every row has an id ($ids1)"
-is "$(printf '%s\n' $ids1 | sort -u | wc -l)" 4 "four different ids"
+is "$(tr ' ' '\n' <<<"$ids1" | sort -u | wc -l)" 4 "four different ids"
+ids_are() { [ "$(col "$1" a1 id) $(col "$1" a2 id) $(col "$1" b1 id) $(col "$1" c1 id)" = "$2" ]; }
 for i in 2 3; do
-	ok "h$i shows the same ids" wait_for 3 sh -c '[ "$1" = "$2" ]' _ \
-		"$(col "$i" a1 id) $(col "$i" a2 id) $(col "$i" b1 id) $(col "$i" c1 id)" "$ids1"
+	ok "h$i shows the same ids" wait_for 3 ids_are "$i" "$ids1"
 done
 is "$(head -n 1 "$(D 2)/info" | awk -F'\t' '{print $NF}')" since "info's last column is since"
 like "$(col 2 a1 since)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "a1's since on h2, from its record"
@@ -75,6 +75,27 @@ ino1=$(stat -c %i "$C1/b1")
 ino3=$(stat -c %i "$(D 3)/containers/b1")
 is "$ino1" "$ino3" "b1's inode number is the same on h1 and h3"
 is "$(errno_of "$C1/b1/ctl" start)" "" "a command to another host's object: made by its host (cluster/ccmd.h)"
+is "$(errno_of "$C1/b1/config/memory" 512M)" EOPNOTSUPP "a config write too"
+rmdir_errno() { python3 -c 'import errno, os, sys
+try: os.rmdir(sys.argv[1])
+except OSError as e:
+    print("EOPNOTSUPP" if e.errno == errno.EOPNOTSUPP else errno.errorcode[e.errno])' "$1"; }
+is "$(rmdir_errno "$C1/b1")" EOPNOTSUPP "rmdir of it too"
+ok "in words, in the namespace's log" grep -q "rmdir: b1 is on h2: changes to another host's objects are not made from here yet" "$(D 1)/log"
+
+# a namespace made on h1 only: every host lists it, its objects, hosts and info
+mkdir "$(mnt 1)/ns/lab"
+"$XWRITE" "$(mnt 1)/ns/lab/ctl" "launch container l1"
+L2=$(mnt 2)/ns/lab
+ok "h2's ns/ lists lab, made on h1" wait_for 5 test -d "$L2"
+ok "its containers/ has h1's l1" wait_for 5 test -d "$L2/containers/l1"
+is "$(cat "$L2/hosts")" h1 "its hosts: h1"
+is "$(awk -F'\t' '$2 == "l1" {print $5}' "$L2/info")" h1 "its info lists l1 on h1"
+like "$(cat "$L2/containers/l1/state")" '^BUILDING since ' "l1's state"
+is "$(stat -c %a "$L2")" "$(stat -c %a "$(mnt 1)/ns/lab")" "lab's mode as on h1"
+like "$(mkdir "$L2/containers/x" 2>&1)" "Operation not supported" "mkdir in it on h2: EOPNOTSUPP"
+ok "... and nothing made" test ! -e "$(mnt 1)/ns/lab/containers/x"
+
 ok "b1 started on h2: RUNNING on h1" wait_for 5 state_like 1 b1 '^RUNNING since '
 ok "and in h3's info" wait_for 3 row_is 3 b1 state RUNNING
 

@@ -190,6 +190,8 @@ int main(void)
 	put("/vmfs/lab/h/h2/top/1", "v=1\n3=1.0% 100K 2 0 0 0 0\n2=0.0% 50K 1 0 0 0 0\n");
 	is_str(cview_top(view, "h2", 1, 2), "0.0% 50K 1 0 0 0 0", "a top row by id");
 	ok(!cview_top(view, "h2", 1, 7) && !cview_top(view, "h1", 1, 2), "no row: NULL");
+	put("/vmfs/lab/h/h1/top/1", "v=1\n");
+	ok(!cview_top(view, "h1", 1, 1), "a table without rows: none");
 
 	/* h2 goes down: its objects UNKNOWN since its down record, still listed */
 	del("/vmfs/lab/h/h2/alive");
@@ -208,6 +210,11 @@ int main(void)
 	ok(r.nobjs == 4 && !strcmp(r.objs[1].name, "c2") && r.objs[1].id == 3 &&
 	       r.objs[1].host == 1 && r.objs[1].state == ST_RUNNING,
 	   "objects with id, host and last state");
+	cview_resolve_free(&r);
+	put("/vmfs/lab/name/1/v1", "v=1\nid=2\ntype=kvm\nhost=h2\nctime=1700000000\nmoving=h3\n");
+	ok(!cview_resolve_set(view, 1, &r) && r.nobjs == 4 && r.objs[3].busy &&
+	       !strcmp(r.objs[3].busy, "moving to h3") && !r.objs[1].busy,
+	   "an object whose claim says moving is busy, in words");
 	cview_resolve_free(&r);
 
 	/* back up; then this host cut: every other host's object UNKNOWN since the cut */
