@@ -30,7 +30,7 @@ etcd_start one
 # shellcheck disable=SC2154 # set by etcd_start
 U=$ETCD_URL_one
 P=/vmfs/$ETCD_CLUSTER
-etcd_members 3 "$U" "p9 = 0.0.0.0:5640" "images = $T/images" ||
+etcd_members 3 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "images = $T/images" ||
 	{ echo "not ok 1 - three members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
 
@@ -134,6 +134,10 @@ like "$out" "z1" "pause z1 (BUILDING, on h2): the answer names it"
 like "$out" "errno=EBUSY$" "... EBUSY"
 ok "... in h1's log" grep -q "z1" "$D1/log"
 ok "z1 untouched" all_in BUILDING "$D2" z1
+# through h1's 9P door (from its own host: p9_peers, as root: p9_user): the errno reaches Rlerror
+p9() { timeout 20 ip netns exec "$ETCD_ID-h1" python3 "$ROOT/tests/tools/p9client.py" --tcp 127.0.0.1:5640 "$@"; }
+like "$(p9 ctl ns/default/ctl "pause z1" | tr '\n' ';')" "^errno $(python3 -c 'import errno; print(errno.EBUSY)'): .*z1 is BUILDING" \
+	"over 9P: Rlerror EBUSY, the words read back"
 out=$(wr "$D1/ctl" "pause b*")
 like "$out" "^h2: ok pause 2;ok: pause 2;errno=ok$" "a glob matching on one host only succeeds"
 out=$(wr "$D1/ctl" "pause nothing*")
