@@ -156,6 +156,17 @@ out=$(wr "$B1/ctl" pause)
 like "$out" "errno=EBUSY$" "pause of b1 (QUIT) through its ctl on h1: EBUSY"
 like "$out" "b1" "... in words"
 is "$(errno_of "$B1/ctl" "commit x")" EOPNOTSUPP "what is not a verb is refused, with words"
+# h1's view behind h2's truth (b1's record says RUNNING): h2 itself refuses, in its words
+NSID=$(ectl get --print-value-only "$P/ns/default" | sed -n 's/^id=//p')
+RB1=$P/h/h2/o/$NSID/$(ectl get --print-value-only "$P/name/$NSID/b1" | sed -n 's/^id=//p')
+v=$(ectl get --print-value-only "$RB1" | sed 's/^state=QUIT$/state=RUNNING/') # (etcdctl adds a newline)
+printf '%s\n' "$v" | ectl put "$RB1" >/dev/null
+ok "h1 now sees b1 RUNNING" wait_for 3 sh -c 'grep -q "^RUNNING" "$0/state"' "$B1"
+out=$(wr "$B1/ctl" pause)
+like "$out" "^h2: EBUSY: b1 is QUIT: pause needs it RUNNING;error: .*;errno=EBUSY$" \
+	"pause through b1's ctl on h1: h2's own refusal, its errno and words"
+ok "... in h1's namespace log" grep -q "pause: h2: EBUSY: b1 is QUIT" "$D1/log"
+ok "b1 still QUIT on h2" all_in QUIT "$D2" b1
 
 # many objects: a member's part is done in slices, as a local write's
 "$XWRITE" "$D2/ctl" "launch container k[1-300]"
@@ -168,7 +179,6 @@ like "$out" "^h2: ok flush 300;ok: flush 300;errno=ok$" "flush k* from h1: h2 fl
 ok "they are gone on h2" wait_for 5 sh -c '! ls "$0" | grep -q "^k"' "$D2/containers"
 
 # what a member takes: records written by hand, as a peer could
-NSID=$(ectl get --print-value-only "$P/ns/default" | sed -n 's/^id=//p')
 Z=$(ectl get --print-value-only "$P/name/$NSID/z1" | sed -n 's/^id=//p')
 rec() { printf 'v=1\nfrom=%s\nns=%s\nverb=%s\nids=%s\nunfit=refuse\ntake-ms=2000\nissued=%s\n' "$1" "$NSID" "$2" "$3" "$(date +%s)"; }
 rec h9 pause "$Z" | ectl put "$P/cmd/h2/h9.1.1" >/dev/null
