@@ -158,8 +158,18 @@ static void wait_parts(struct hcmd *h, int want, int64_t due)
 	}
 }
 
-/* At T: a cancel per part not seen taken; etcd orders it with the take. */
-static void cancel(struct hcmd *h, struct etcd *e, struct hpart *p, unsigned window_ms)
+/* Waits (the lock held) until the monotonic ms deadline, or the door stops. */
+static void pause_until(struct hcmd *h, int64_t due)
+{
+	while (!h->c->stopping && ccmd_now_ms() < due) {
+		struct timespec t = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
+		pthread_cond_timedwait(&h->cv, &h->c->lock, &t);
+	}
+}
+
+/* At T: a cancel per part not seen taken; etcd orders it with the take. False when etcd did
+ * not answer it (the head may be cut: its lease, and the command, go by themselves). */
+static bool cancel(struct hcmd *h, struct etcd *e, struct hpart *p, unsigned window_ms)
 {
 	struct etcd_cmp first = {.key = p->key, .target = ETCD_VERSION, .num = 1};
 	struct etcd_op del = {.kind = ETCD_OP_DELETE, .key = p->key};
@@ -169,11 +179,13 @@ static void cancel(struct hcmd *h, struct etcd *e, struct hpart *p, unsigned win
 	struct hostans a = {.window_ms = window_ms};
 	snprintf(a.host, sizeof(a.host), "%s", p->host);
 	int taken = 0; /* 1: taken by its host */
+	bool confirmed = false;
 	if (!e || etcd_txn(e, &first, 1, &del, 1, &get, 1, &res, &er)) {
 		a.kind = HA_UNKNOWN; /* the cancel was not confirmed */
-	} else if (res.succeeded) {
+	} else if ((confirmed = res.succeeded)) {
 		a.kind = HA_CANCELLED;
 	} else {
+		confirmed = true;
 		struct crec_cmd cmd = {0};
 		char why[256];
 		if (res.nranges && res.ranges[0].n &&
@@ -197,6 +209,7 @@ static void cancel(struct hcmd *h, struct etcd *e, struct hpart *p, unsigned win
 		p->answered = true;
 	}
 	pthread_mutex_unlock(&h->c->lock);
+	return confirmed;
 }
 
 static void *head(void *arg)
@@ -241,12 +254,15 @@ static void *head(void *arg)
 			p->answered = true;
 		}
 	}
+	int64_t unconfirmed = 0; /* when a cancel went unanswered */
 	for (size_t i = 0; i < h->np && (sent || r); i++) {
 		struct hpart *p = &h->p[i];
 		if (p->taken || p->answered)
 			continue;
 		pthread_mutex_unlock(&c->lock);
-		cancel(h, e, p, CCMD_TAKE_MS);
+		/* once etcd has not answered one, the others would wait as long each */
+		if (!cancel(h, unconfirmed ? NULL : e, p, CCMD_TAKE_MS) && !unconfirmed)
+			unconfirmed = ccmd_now_ms();
 		pthread_mutex_lock(&c->lock);
 	}
 	/* taken: its answer comes within the verb's time (at least B after the take) */
@@ -254,6 +270,11 @@ static void *head(void *arg)
 	if (t0 + (int64_t)ccmd_verb_ms(h->verb) > due)
 		due = t0 + ccmd_verb_ms(h->verb);
 	wait_parts(h, 2, due);
+	/* a cancel etcd did not answer: the writer is answered once this host's lease is surely
+	 * gone (its TTL, etcd's expiry check, an election), so that no take of it can still be
+	 * applied after the write has ended; unless the lease was renewed meanwhile */
+	if (unconfirmed)
+		pause_until(h, unconfirmed + MEMBER_TTL_S * 1000 + 500 + 1000);
 	unsigned waited = (unsigned)(ccmd_now_ms() - t0);
 	for (size_t i = 0; i < h->np; i++) {
 		struct hpart *p = &h->p[i];

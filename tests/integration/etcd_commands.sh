@@ -8,7 +8,8 @@
 # glob on one host only succeeds; nothing matching is ENOENT; another host's object's own ctl is
 # a command to that host. A member checks what it is sent:
 # a command from no known host is not taken; one naming an object in a state that refuses the
-# verb is answered EBUSY with the member's words, and the answer goes with the command.
+# verb is answered EBUSY with the member's words, and the answer goes with the command. A head
+# cut from etcd answers "outcome unknown" once its commands are surely gone, none applied.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -198,5 +199,21 @@ ok "the command gone, its answer goes" wait_for 3 count_is 0 "$P/h/h2/ans/"
 rec h1 pause 999999 | ectl put "$P/cmd/h2/h1.999.2" >/dev/null
 ok "an id that is not h2's is answered ENOENT" wait_for 3 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | grep -q "^errno=ENOENT"' "$U" "$P/h/h2/ans/h1.999.2"
 ectl del "$P/cmd/h2/h1.999.2" >/dev/null
+
+# the head cut from etcd: it cannot confirm its cancels; it answers "unknown" once its lease,
+# and the commands on it, are surely gone, and nothing is applied on the others
+etcd_cut 1
+t0=$(date +%s%3N)
+out=$(wr "$D1/ctl" "pause all")
+ms=$(($(date +%s%3N) - t0))
+echo "# h1 cut: answered in $ms ms:"; printf '%s\n' "$out" | tr ';' '\n' | sed 's/^/#   /'
+like "$out" "errno=(ETIMEDOUT|ENOTCONN)$" "pause all from h1, cut: ETIMEDOUT (outcome unknown), or ENOTCONN"
+ok "answered within 12 s (the put, a cancel, the lease)" test "$ms" -lt 12000
+etcd_restore 1
+ok "h1 back" wait_for 10 sh -c 'grep -q "^up since" "$0/hosts/h1/state"' "$(mnt 2)"
+sleep 1
+ok "h2's b2 still RUNNING: nothing applied" all_in RUNNING "$D2" b2
+ok "h3's too" all_in RUNNING "$D3" c1 c2
+ok "no command key is left" wait_for 5 count_is 0 "$P/cmd/"
 
 done_testing
