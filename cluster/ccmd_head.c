@@ -35,10 +35,7 @@ void hcmd_put(struct hcmd *h)
 
 struct waitq *hcmd_wq(struct hcmd *h) { return &h->wq; }
 
-static bool hcmd_done(const struct hcmd *h)
-{
-	return h->self_done && !h->running;
-}
+static bool hcmd_done(const struct hcmd *h) { return h->self_done && !h->running; }
 
 int hcmd_end(struct hcmd *h, struct sbuf *reply, char *err, size_t errlen)
 {
@@ -293,8 +290,9 @@ static void *head(void *arg)
 	for (size_t i = 0; dels && e && i < h->np; i++)
 		dels[i] = (struct etcd_op){.kind = ETCD_OP_DELETE, .key = h->p[i].key};
 	if (dels && e && etcd_txn(e, NULL, 0, dels, h->np, NULL, 0, &res, &er))
-		threadlog_say(&c->tl, "command %s: cannot delete its keys (%s): they go with the "
-				      "lease",
+		threadlog_say(&c->tl,
+			      "command %s: cannot delete its keys (%s): they go with the "
+			      "lease",
 			      h->tagtext, er.why);
 	etcd_txn_result_free(&res);
 	free(dels);
@@ -357,8 +355,8 @@ static int self_objects(const struct cview_in *in, const struct resolve_part *p,
 	qsort(idx, in->nobjs, sizeof(*idx), by_id);
 	for (size_t i = 0; i < p->n; i++) {
 		struct resolve_obj key = {.id = p->ids[i]};
-		const struct resolve_obj *k = &key, **f = bsearch(&k, idx, in->nobjs, sizeof(*idx),
-								  by_id);
+		const struct resolve_obj *k = &key,
+					 **f = bsearch(&k, idx, in->nobjs, sizeof(*idx), by_id);
 		objs[i] = f ? in->local[*f - in->objs] : NULL;
 	}
 	free(idx);
@@ -402,8 +400,8 @@ static struct hcmd *hcmd_new(struct ccmd *c, struct ns *ns, enum verb verb,
 	return h;
 }
 
-int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
-		struct vwait *wait, struct sbuf *reply, char *err, size_t errlen)
+int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec, struct vwait *wait,
+		struct sbuf *reply, char *err, size_t errlen)
 {
 	struct cview_in in;
 	struct resolution res;
@@ -435,8 +433,9 @@ int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
 		snprintf(err, errlen,
 			 "this host is %s the cluster's etcd%s%s (%s): a change that spans hosts "
 			 "cannot be made now; this host's guests keep running",
-			 link == CL_CUT ? "cut from" : "not joined to", link == CL_CUT ? " since " : "",
-			 link == CL_CUT ? since : "", *why ? why : "no lease");
+			 link == CL_CUT ? "cut from" : "not joined to",
+			 link == CL_CUT ? " since " : "", link == CL_CUT ? since : "",
+			 *why ? why : "no lease");
 		resolve_free(&res);
 		ccmd_view_free(&in);
 		return -ENOTCONN;
@@ -472,7 +471,8 @@ int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
 			struct hpart *hp = &h->p[h->np];
 			h->ia[h->np++] = h->na - 1;
 			snprintf(hp->host, sizeof(hp->host), "%s", in.hnames[p->host]);
-			if (ckey_cmd(hp->key, sizeof(hp->key), c->ch->cluster, hp->host, &h->tag) < 0)
+			if (ckey_cmd(hp->key, sizeof(hp->key), c->ch->cluster, hp->host, &h->tag) <
+			    0)
 				r = -ENAMETOOLONG;
 			ccmd_record(c->ch->self, in.nsid, verb, p->ids, p->n,
 				    res.unfit == UNFIT_REFUSE, CCMD_TAKE_MS, (uint64_t)time(NULL),

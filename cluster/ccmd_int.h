@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cluster/ccmd.h"
 #include "cluster/ccache.h"
+#include "cluster/ccmd.h"
 #include "cluster/ckey.h"
 #include "cluster/cview.h"
 #include "cluster/resolve.h"
