@@ -71,8 +71,11 @@ void hcmd_put(struct hcmd *h);
 /* How long a head waits for a taken command's answer: as long as the verb takes locally. */
 unsigned ccmd_verb_ms(enum verb v);
 /* The answer record of host, as the head reports it: done with no errno is HA_DONE, done
- * with one HA_REFUSED (its reason), late HA_LATE; taken: false (no outcome yet). */
+ * with one HA_REFUSED (its reason), late HA_LATE (took_ms from its reason, if it says);
+ * taken: false (no outcome yet). */
 bool ccmd_judge(const char *host, const struct crec_ans *ans, struct hostans *out);
+/* A late answer's reason, which says when the take was answered (ccmd_judge reads it). */
+void ccmd_late_reason(unsigned took_ms, char *out, size_t len);
 /* The command record a head puts for one host. */
 void ccmd_record(const char *from, uint64_t nsid, enum verb verb, const uint64_t *ids, size_t n,
 		 bool refuse, uint64_t take_ms, uint64_t issued, struct sbuf *out);

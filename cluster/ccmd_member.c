@@ -120,8 +120,7 @@ static bool take(struct ccmd *c, struct mjob *j)
 	}
 	if (took > CCMD_B_MS) {
 		char why[128];
-		snprintf(why, sizeof(why), "the take was answered after %.1f s: not applied",
-			 (double)took / 1000);
+		ccmd_late_reason((unsigned)took, why, sizeof(why));
 		threadlog_say(&c->tl, "%s: %s", j->key, why);
 		answer_state(c, j, CREC_ANS_LATE, why, lease);
 		return false;

@@ -18,9 +18,14 @@ bool ccmd_judge(const char *host, const struct crec_ans *ans, struct hostans *ou
 	switch (ans->state) {
 	case CREC_ANS_TAKEN:
 		return false;
-	case CREC_ANS_LATE:
+	case CREC_ANS_LATE: { /* its reason says when the take was answered (ccmd_late_reason) */
+		double secs = 0;
 		out->kind = HA_LATE;
+		if (sscanf(ans->reason, "the take was answered after %lf s", &secs) == 1 &&
+		    secs >= 0 && secs < 600)
+			out->took_ms = (unsigned)(secs * 1000);
 		return true;
+	}
 	case CREC_ANS_DONE:
 		break;
 	}
@@ -72,4 +77,10 @@ int ccmd_check(const struct crec_cmd *c, enum verb *verb, char *why, size_t whyl
 	}
 	*verb = (enum verb)v;
 	return 0;
+}
+
+void ccmd_late_reason(unsigned took_ms, char *out, size_t len)
+{
+	snprintf(out, len, "the take was answered after %.1f s: not applied",
+		 (double)took_ms / 1000);
 }

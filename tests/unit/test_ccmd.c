@@ -97,8 +97,16 @@ int main(void)
 	ok(ccmd_judge("h2", &a, &h) && strlen(h.reason) == sizeof(h.reason) - 1,
 	   "a long reason is cut to what a line keeps");
 	a = (struct crec_ans){.state = CREC_ANS_LATE};
+	ccmd_late_reason(1300, a.reason, sizeof(a.reason));
 	ok(ccmd_judge("h3", &a, &h) && h.kind == HA_LATE && hostans_errno(&h) == EHOSTDOWN,
 	   "late: not applied, EHOSTDOWN");
+	b = (struct sbuf){0};
+	cmdans_line(&h, "pause", &b);
+	is_str(b.p, "h3: the take was answered after 1.3 s: not applied\n",
+	       "when the take was answered, from the member's reason");
+	sb_free(&b);
+	snprintf(a.reason, sizeof(a.reason), "the take was answered after 1e300 s");
+	ok(ccmd_judge("h3", &a, &h) && h.took_ms == 0, "a time beyond bounds is not taken");
 
 	ok(ccmd_verb_ms(V_START) >= 60000 && ccmd_verb_ms(V_PAUSE) > CCMD_B_MS,
 	   "a start is waited for as QEMU is; every verb at least B");
