@@ -228,8 +228,9 @@ void cintent_names(const struct crec_intent *in, char *out, size_t len)
 }
 
 /* Does every object of in have its record on its host? */
-static int all_there(struct etcd *c, const char *cluster, const struct crec_intent *in,
-		     bool *yes, char *err, size_t errlen)
+static int all_there(struct etcd *c, const char *cluster, const char *self,
+		     const struct crec_intent *in, cintent_here_fn here, void *ctx, bool *yes,
+		     char *err, size_t errlen)
 {
 	static __thread char keys[ETCD_TXN_MAX][CKEY_MAX + 1];
 	struct etcd_op ops[ETCD_TXN_MAX];
@@ -245,8 +246,11 @@ static int all_there(struct etcd *c, const char *cluster, const struct crec_inte
 		struct err e;
 		if (etcd_txn(c, NULL, 0, ops, k, NULL, 0, &res, &e))
 			return fail_etcd(&e, err, errlen);
-		for (size_t j = 0; j < res.nranges; j++)
-			*yes &= res.ranges[j].n > 0;
+		for (size_t j = 0; j < res.nranges; j++) {
+			const struct crec_intent_obj *o = &in->objects[i + j];
+			*yes &= res.ranges[j].n > 0 ||
+				(here && !strcmp(o->host, self) && here(ctx, in->ns, o->name));
+		}
 		*yes &= res.nranges == k;
 		etcd_txn_result_free(&res);
 	}
@@ -262,13 +266,14 @@ static const char *phase_name(enum crec_phase p)
 /* Recovers one intent this host runs now. */
 static int recover_one(struct etcd *c, const char *cluster, const char *self,
 		       const struct ckey_tag *tag, const struct crec_intent *in, const char *from,
-		       cintent_say_fn say, void *ctx, char *err, size_t errlen)
+		       cintent_here_fn here, cintent_say_fn say, void *ctx, char *err,
+		       size_t errlen)
 {
 	char names[256], line[1024];
 	cintent_names(in, names, sizeof(names));
 	bool there = false;
 	int r = 0;
-	if (in->phase == CREC_PHASE_CREATING && (r = all_there(c, cluster, in, &there, err, errlen)))
+	if (in->phase == CREC_PHASE_CREATING && (r = all_there(c, cluster, self, in, here, ctx, &there, err, errlen)))
 		return r;
 	if (there) {
 		if ((r = cintent_finish(c, cluster, tag, err, errlen)))
@@ -292,61 +297,62 @@ static int recover_one(struct etcd *c, const char *cluster, const char *self,
 }
 
 /* Whether host has been down CINTENT_DOWN_S: no alive, and a down record that old. */
-static bool down_long(const struct etcd_kvs *all, const char *cluster, const char *host,
-		      uint64_t now)
+static int down_long(struct etcd *c, const char *cluster, const char *host, uint64_t now,
+		     bool *yes, char *err, size_t errlen)
 {
-	bool down = false;
-	for (size_t i = 0; i < all->n; i++) {
-		struct ckey k;
-		int kind = ckey_parse(cluster, all->kv[i].key, &k);
-		if ((kind != CK_ALIVE && kind != CK_DOWN) || strcmp(k.host, host))
-			continue;
-		if (kind == CK_ALIVE)
-			return false;
-		struct crec_down d;
-		char why[300];
-		down = !crec_down_read(all->kv[i].value, all->kv[i].value_len, &d, why, sizeof(why)) &&
-		       d.since + CINTENT_DOWN_S <= now;
-	}
-	return down;
+	char akey[CKEY_MAX + 1], dkey[CKEY_MAX + 1], why[300];
+	*yes = false;
+	if (ckey_alive(akey, sizeof(akey), cluster, host) < 0 ||
+	    ckey_down(dkey, sizeof(dkey), cluster, host) < 0)
+		return 0;
+	const struct etcd_op ops[] = {{.kind = ETCD_OP_RANGE, .key = akey},
+				      {.kind = ETCD_OP_RANGE, .key = dkey}};
+	struct etcd_txn_result res = {0};
+	struct err e;
+	if (etcd_txn(c, NULL, 0, ops, 2, NULL, 0, &res, &e))
+		return fail_etcd(&e, err, errlen);
+	struct crec_down d;
+	if (res.nranges == 2 && !res.ranges[0].n && res.ranges[1].n &&
+	    !crec_down_read(res.ranges[1].kv[0].value, res.ranges[1].kv[0].value_len, &d, why,
+			    sizeof(why)))
+		*yes = d.since + CINTENT_DOWN_S <= now;
+	etcd_txn_result_free(&res);
+	return 0;
 }
 
-int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool others,
-		    uint64_t now, cintent_say_fn say, void *ctx, char *err, size_t errlen)
+/* Takes over an intent of a host that is down: 1 adopted, 0 another host was first. */
+static int adopt(struct etcd *c, const struct etcd_kv *kv, struct crec_intent *in,
+		 const char *self, char *err, size_t errlen)
+{
+	snprintf(in->host, sizeof(in->host), "%s", self);
+	struct sbuf v = {0};
+	struct etcd_kv cur = {0};
+	struct err e;
+	crec_intent_write(in, &v);
+	int a = sb_err(&v) ? -ENOMEM : etcd_cas(c, kv->key, kv->mod_revision, v.p, v.len, 0, &cur, &e);
+	sb_free(&v);
+	if (cur.key)
+		etcd_kv_free(&cur);
+	if (a < 0 && a != -ENOMEM)
+		return fail_etcd(&e, err, errlen);
+	return a;
+}
+
+int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool own,
+		    bool others, uint64_t now, cintent_here_fn here, cintent_say_fn say, void *ctx, char *err,
+		    size_t errlen)
 {
 	char pre[CKEY_MAX + 16];
 	if (ckey_prefix(pre, CKEY_MAX, cluster) < 0)
 		return -EINVAL;
-	size_t pl = strlen(pre);
+	strcat(pre, "intent/");
 	struct etcd_kvs all = {0};
 	struct err e;
-	/* intents, alive and down: the whole prefix would carry every record; these three */
-	const char *parts[] = {"intent/", "down/", "h/"};
-	struct etcd_op ops[3];
-	char keys[3][CKEY_MAX + 16];
-	for (int i = 0; i < 3; i++) {
-		snprintf(keys[i], sizeof(keys[i]), "%.*s%s", (int)pl, pre, parts[i]);
-		ops[i] = (struct etcd_op){.kind = ETCD_OP_RANGE, .key = keys[i],
-					  .prefix = i < 2 || others};
-	}
-	struct etcd_txn_result res = {0};
-	if (etcd_txn(c, NULL, 0, ops, others ? 3 : 1, NULL, 0, &res, &e))
+	if (etcd_range_prefix(c, pre, &all, &e))
 		return fail_etcd(&e, err, errlen);
-	/* one list of the down and alive keys, for down_long */
-	size_t tot = 0;
-	for (size_t i = 1; i < res.nranges; i++)
-		tot += res.ranges[i].n;
-	all.kv = calloc(tot ? tot : 1, sizeof(*all.kv));
-	if (!all.kv) {
-		etcd_txn_result_free(&res);
-		return -ENOMEM;
-	}
-	for (size_t i = 1; i < res.nranges; i++)
-		for (size_t j = 0; j < res.ranges[i].n; j++)
-			all.kv[all.n++] = res.ranges[i].kv[j];
 	int done = 0, r = 0;
-	for (size_t i = 0; res.nranges && i < res.ranges[0].n && r >= 0; i++) {
-		const struct etcd_kv *kv = &res.ranges[0].kv[i];
+	for (size_t i = 0; i < all.n && r >= 0; i++) {
+		const struct etcd_kv *kv = &all.kv[i];
 		struct ckey k;
 		struct crec_intent in;
 		char why[300];
@@ -355,29 +361,21 @@ int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool 
 			continue;
 		char from[NAME_MAX_LEN + 1];
 		snprintf(from, sizeof(from), "%s", in.host);
-		bool mine = !strcmp(in.host, self);
-		if (!mine && others && down_long(&all, cluster, in.host, now)) {
-			/* adopt: host set to this one, on the intent's mod_revision */
-			snprintf(in.host, sizeof(in.host), "%s", self);
-			struct sbuf v = {0};
-			struct etcd_kv cur = {0};
-			crec_intent_write(&in, &v);
-			int a = sb_err(&v) ? -ENOMEM
-					   : etcd_cas(c, kv->key, kv->mod_revision, v.p, v.len, 0, &cur, &e);
-			sb_free(&v);
-			if (cur.key)
-				etcd_kv_free(&cur);
-			mine = a == 1;
-			if (a < 0 && a != -ENOMEM)
-				r = fail_etcd(&e, err, errlen);
+		bool mine = !strcmp(in.host, self), gone = false;
+		if (mine && !own) { /* a launch of this run, under way */
+			crec_intent_free(&in);
+			continue;
 		}
+		if (!mine && others && !(r = down_long(c, cluster, in.host, now, &gone, err, errlen)) &&
+		    gone && (r = adopt(c, kv, &in, self, err, errlen)) == 1)
+			mine = true;
 		if (mine && r >= 0) {
-			r = recover_one(c, cluster, self, &k.tag, &in, from, say, ctx, err, errlen);
+			r = recover_one(c, cluster, self, &k.tag, &in, from, here, say, ctx, err,
+					errlen);
 			done += !r;
 		}
 		crec_intent_free(&in);
 	}
-	free(all.kv);
-	etcd_txn_result_free(&res);
+	etcd_kvs_free(&all);
 	return r < 0 ? r : done;
 }

@@ -8,7 +8,7 @@
  * Recovery: claiming or rollback -> rolled back (each claim that still names this intent is
  * deleted and its host's reservation given back, in chunks; the intent goes last); creating ->
  * finished (the intent deleted) if every object has its record on its host (P/h/H/o/NSID/ID),
- * else rolled back. Ids are never reused: the namespace's counter is not touched.
+ * or, for this host's own, is made here; else rolled back. Ids are never reused: the namespace's counter is not touched.
  *
  * Every call BLOCKS (etcd): from a thread with its own handle. */
 #ifndef VMFS_CLUSTER_CINTENT_H
@@ -39,12 +39,16 @@ int cintent_phase(struct etcd *c, const char *cluster, const struct ckey_tag *ta
 int cintent_finish(struct etcd *c, const char *cluster, const struct ckey_tag *tag, char *err,
 		   size_t errlen);
 
-/* Recovers the intents of host self (at its start: none of them is running), and, if others,
+/* Recovers the intents of host self if own (at its start: none of them is running), and, if others,
  * those of hosts whose P/h/H/alive is absent and whose P/down/H is at least CINTENT_DOWN_S old
  * (adopted first). now: the clock (Unix seconds). Each outcome is said through say. Returns
  * the number recovered, or -errno with err (the others are left for the next call). */
-int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool others,
-		    uint64_t now, cintent_say_fn say, void *ctx, char *err, size_t errlen);
+typedef bool (*cintent_here_fn)(void *ctx, uint64_t nsid, const char *name);
+/* here (may be NULL): whether an object of this host is made here, for a launch of its own cut
+ * after its objects were made and before their records were published. */
+int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool own, bool others,
+		    uint64_t now, cintent_here_fn here, cintent_say_fn say, void *ctx, char *err,
+		    size_t errlen);
 
 /* "k[1-30]"-like summary of an intent's names for log lines: the first few, then "and N more". */
 void cintent_names(const struct crec_intent *in, char *out, size_t len);

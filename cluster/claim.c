@@ -97,16 +97,44 @@ static const struct claim_taken *taken(const struct claim_view *v, const char *n
 	return NULL;
 }
 
-/* The scheduler's hosts and existing objects from the view: sh[nhosts], ex[ntaken]. */
-static void sched_input(const struct claim_view *v, const struct claim_req *rq,
-			struct sched_host *sh, struct sched_existing *ex, size_t *nex)
+/* What sched_place is given: the hosts that may take this launch's objects (all of the
+ * view's, or only this host until commands to others exist), hidx[] mapping them back to the
+ * view's, the objects already claimed on them and the objects to place. */
+struct sin {
+	struct sched_host *sh;
+	size_t nsh, *hidx;
+	struct sched_existing *ex;
+	size_t nex;
+	struct sched_obj *objs;
+};
+
+static void sin_free(struct sin *s)
 {
+	free(s->sh);
+	free(s->hidx);
+	free(s->ex);
+	free(s->objs);
+}
+
+static int sin_make(const struct claim_view *v, const struct claim_req *rq, struct sin *s)
+{
+	*s = (struct sin){0};
+	s->sh = calloc(v->nhosts ? v->nhosts : 1, sizeof(*s->sh));
+	s->hidx = calloc(v->nhosts ? v->nhosts : 1, sizeof(*s->hidx));
+	s->ex = calloc(v->ntaken ? v->ntaken : 1, sizeof(*s->ex));
+	s->objs = calloc(rq->n ? rq->n : 1, sizeof(*s->objs));
+	if (!s->sh || !s->hidx || !s->ex || !s->objs) {
+		sin_free(s);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < v->nhosts; i++) {
 		const struct claim_host *h = &v->hosts[i];
-		bool takes = h->has_info && !h->cap_bad && (!rq->only_self || !strcmp(h->name, rq->self));
-		sh[i] = (struct sched_host){
+		if (rq->only_self && strcmp(h->name, rq->self))
+			continue;
+		s->hidx[s->nsh] = i;
+		s->sh[s->nsh++] = (struct sched_host){
 		    .name = h->name,
-		    .up = h->up && takes,
+		    .up = h->up && h->has_info && !h->cap_bad,
 		    .cpus = h->has_info ? (unsigned)h->info.cpus : 0,
 		    .mem_total = h->has_info ? h->info.memory : 0,
 		    .containers = (unsigned)h->cap.objects,
@@ -118,24 +146,14 @@ static void sched_input(const struct claim_view *v, const struct claim_req *rq,
 		    .mem_ratio = h->has_info ? h->info.mem_ratio / 1000.0 : 0,
 		};
 	}
-	*nex = 0;
 	for (size_t i = 0; i < v->ntaken; i++)
-		for (size_t h = 0; h < v->nhosts; h++)
-			if (!strcmp(v->taken[i].host, v->hosts[h].name))
-				ex[(*nex)++] = (struct sched_existing){v->taken[i].name, h, false, 0};
-}
-
-static int place(const struct claim_view *v, const struct claim_req *rq, size_t *where,
-		 struct sched_host *sh, struct sched_existing *ex, struct sched_obj *objs, char *err,
-		 size_t errlen)
-{
-	size_t nex;
-	sched_input(v, rq, sh, ex, &nex);
+		for (size_t h = 0; h < s->nsh; h++)
+			if (!strcmp(v->taken[i].host, s->sh[h].name))
+				s->ex[s->nex++] = (struct sched_existing){v->taken[i].name, h, false, 0};
 	for (size_t i = 0; i < rq->n; i++)
-		objs[i] = (struct sched_obj){rq->names[i], (unsigned)rq->vcpus, rq->memory, rq->pin,
-					     NULL, false, 0};
-	struct sched_ns sns = {sh, v->nhosts, ex, nex, rq->policy};
-	return sched_place(&sns, objs, rq->n, where, err, errlen);
+		s->objs[i] = (struct sched_obj){rq->names[i], (unsigned)rq->vcpus, rq->memory,
+						rq->pin, NULL, false, 0};
+	return 0;
 }
 
 int claim_place(const struct claim_view *v, const struct claim_req *rq, size_t *where, char *err,
@@ -159,36 +177,40 @@ int claim_place(const struct claim_view *v, const struct claim_req *rq, size_t *
 			 "needs commands: not yet", rq->pin);
 		return -EOPNOTSUPP;
 	}
-	struct sched_host *sh = calloc(v->nhosts ? v->nhosts : 1, sizeof(*sh));
-	struct sched_existing *ex = calloc(v->ntaken ? v->ntaken : 1, sizeof(*ex));
-	struct sched_obj *objs = calloc(rq->n ? rq->n : 1, sizeof(*objs));
-	int r = sh && ex && objs ? place(v, rq, where, sh, ex, objs, err, errlen) : -ENOMEM;
-	free(sh);
-	free(ex);
-	free(objs);
+	struct sin s;
+	int r = sin_make(v, rq, &s);
+	if (r)
+		return r;
+	struct sched_ns sns = {s.sh, s.nsh, s.ex, s.nex, rq->policy};
+	r = sched_place(&sns, s.objs, rq->n, where, err, errlen);
+	for (size_t i = 0; !r && i < rq->n; i++)
+		where[i] = s.hidx[where[i]];
+	sin_free(&s);
 	return r;
 }
 
 void claim_plan(const struct claim_view *v, const struct claim_req *rq, const size_t *where,
 		struct sbuf *out)
 {
-	struct sched_host *sh = calloc(v->nhosts ? v->nhosts : 1, sizeof(*sh));
-	struct sched_existing *ex = calloc(v->ntaken ? v->ntaken : 1, sizeof(*ex));
-	struct sched_obj *objs = calloc(rq->n ? rq->n : 1, sizeof(*objs));
-	if (sh && ex && objs) {
-		size_t nex;
-		sched_input(v, rq, sh, ex, &nex);
-		for (size_t i = 0; i < rq->n; i++)
-			objs[i] = (struct sched_obj){rq->names[i], (unsigned)rq->vcpus, rq->memory,
-						     rq->pin, NULL, false, 0};
-		struct sched_ns sns = {sh, v->nhosts, ex, nex, rq->policy};
-		sched_plan(&sns, objs, rq->n, where, out);
-	} else {
+	struct sin s;
+	size_t *w = calloc(rq->n ? rq->n : 1, sizeof(*w));
+	if (!w || sin_make(v, rq, &s)) {
+		free(w);
 		out->oom = true;
+		return;
 	}
-	free(sh);
-	free(ex);
-	free(objs);
+	for (size_t i = 0; i < rq->n; i++)
+		for (size_t h = 0; h < s.nsh; h++)
+			if (s.hidx[h] == where[i])
+				w[i] = h;
+	struct sched_ns sns = {s.sh, s.nsh, s.ex, s.nex, rq->policy};
+	sched_plan(&sns, s.objs, rq->n, w, out);
+	for (size_t i = 0; rq->only_self && i < v->nhosts; i++)
+		if (strcmp(v->hosts[i].name, rq->self))
+			sb_printf(out, "%s: takes nothing launched here until commands to other "
+				  "hosts exist\n", v->hosts[i].name);
+	sin_free(&s);
+	free(w);
 }
 
 size_t claim_chunk_max(size_t nhosts)
