@@ -55,12 +55,29 @@ static uint64_t size_of(const char *value)
 	return value_size(value, &b, err, sizeof(err)) ? 0 : b;
 }
 
+/* A launch needs this host to be a member with a lease: its claims are the cluster's word. */
+static int joined(struct vmfs *v, char *err, size_t errlen)
+{
+	char why[512];
+	enum chosts_link l = chosts_get_link(v->chosts, why, sizeof(why));
+	if (l == CL_JOINED)
+		return 0;
+	snprintf(err, errlen, "launch: this host is %s (%s): a launch claims its names in the "
+		 "cluster first", l == CL_REFUSED ? "not a member of the cluster" :
+		 l == CL_CUT ? "cut from etcd" : "not joined to the cluster yet",
+		 why[0] ? why : "no lease yet");
+	return l == CL_REFUSED ? -EPERM : l == CL_CUT ? -EHOSTDOWN : -EAGAIN;
+}
+
 /* rq from the local namespace's template: what each object reserves, the policy, the pin. */
 static int req_of(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
 		  struct claim_req *rq, char *pin, char *err, size_t errlen)
 {
 	enum sched_policy pol;
-	int r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
+	int r = joined(v, err, errlen);
+	if (r)
+		return r;
+	r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
 	if (r)
 		return r;
 	static uint64_t seq;

@@ -138,6 +138,21 @@ if grep -q "launch of m" "$M2/host/log"; then
 	echo "# $(grep -h "launch of m" "$M2/host/log" | tail -n 1)"
 fi
 
+# an intent of h2's own, left at claiming while it was stopped: h2 rolls it back at its start
+# (its down record says "since" later than now: no other host takes it first)
+etcd_member_stop 2
+o=$(field "$P/cap/h2" objects) vc=$(field "$P/cap/h2" vcpus) mem=$(field "$P/cap/h2" memory)
+o=${o:-0} vc=${vc:-0} mem=${mem:-0} # none yet if h2 has launched nothing
+printf 'v=1\nsince=%s\nwhy=stopped\nby=h2\n' $(($(date +%s) + 600)) | ectl put "$P/down/h2" >/dev/null
+printf 'v=1\nvcpus=%s\nmemory=%s\nobjects=%s\n' $((vc + 1)) $((mem + (16 << 20))) $((o + 1)) | ectl put "$P/cap/h2" >/dev/null
+printf 'v=1\nid=950\ntype=container\nhost=h2\nintent=h2.1.5\nctime=1\n' | ectl put "$P/name/$NSID/y1" >/dev/null
+printf 'v=1\nhost=h2\nkind=launch\nns=%s\nobjects=y1:950:h2\nphase=claiming\nvcpus=1\nmemory=16777216\n' "$NSID" | ectl put "$P/intent/h2.1.5" >/dev/null
+etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
+ok "h2 restarted: its intent is rolled back" wait_for 5 hasnt "$P/intent/h2.1.5"
+ok "its claim is gone" hasnt "$P/name/$NSID/y1"
+is "$(field "$P/cap/h2" objects),$(field "$P/cap/h2" vcpus),$(field "$P/cap/h2" memory)" "$o,$vc,$mem" "its reservation given back"
+ok "h2's namespace log says so" wait_for 3 grep -q "launch of y1 from h2 (cut at claiming): rolled back by h2; 1 claims given back" "$M2/ns/lab/log"
+
 # hosts: h1 holds objects of ns lab, so it cannot be dropped
 out=$("$XWRITE" "$M2/ns/lab/hosts" "h2")
 is "$out" "EBUSY" "ns/lab/hosts without h1: EBUSY"
