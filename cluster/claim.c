@@ -177,6 +177,12 @@ int claim_place(const struct claim_view *v, const struct claim_req *rq, size_t *
 			 "needs commands: not yet", rq->pin);
 		return -EOPNOTSUPP;
 	}
+	for (size_t h = 0; rq->only_self && h < v->nhosts; h++)
+		if (!strcmp(v->hosts[h].name, rq->self) && (!v->hosts[h].up || !v->hosts[h].has_info)) {
+			snprintf(err, errlen, "launch: this host (%s) has not published its %s in the "
+				 "cluster yet", rq->self, v->hosts[h].up ? "info" : "alive");
+			return -EAGAIN;
+		}
 	struct sin s;
 	int r = sin_make(v, rq, &s);
 	if (r)

@@ -94,7 +94,8 @@ int claim_view_read(const char *cluster, const char *self, const char *ns,
 
 /* Places rq's objects (whose names must not be taken: -EEXIST "k7 exists already in ns/lab
  * (on h3)") on the view's hosts by sched_place with capacity and drain. where[i]: index into
- * v->hosts. -ENOENT if the namespace is not in the cluster; sched_place's errors otherwise. */
+ * v->hosts. -ENOENT if the namespace is not in the cluster; -EAGAIN if only_self and this host
+ * has no alive or info in the view yet (just started); sched_place's errors otherwise. */
 int claim_place(const struct claim_view *v, const struct claim_req *rq, size_t *where, char *err,
 		size_t errlen);
 

@@ -3,7 +3,8 @@
  * on a thread of the launch's own (etcd's calls block; the loop never waits on etcd), then
  * this host's objects are made with the claimed ids on the loop, then the intent is deleted
  * (or, on any failure, everything rolled back) on the thread again. The write waits for it
- * all, as for a launch on members (an rbatch).
+ * all, as for a launch on members (an rbatch). A launch just after the start waits up to
+ * CLAUNCH_WAIT_S for this host to join and publish its namespace and info.
  *
  * Until commands to other hosts exist (P/cmd/H), a launch places only on this host: the other
  * hosts of the namespace take nothing, and a template pinned elsewhere is refused
@@ -26,6 +27,8 @@
 #include "etcd/member.h"
 #include "vmfs/claunch.h"
 #include "vmfs/vreq.h"
+
+#define CLAUNCH_WAIT_S 5 /* a launch just after the start waits this long for the cluster */
 
 enum stage { ST_CLAIM, ST_CREATE, ST_ROLLBACK, ST_FINISH };
 
@@ -74,10 +77,7 @@ static int req_of(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 		  struct claim_req *rq, char *pin, char *err, size_t errlen)
 {
 	enum sched_policy pol;
-	int r = joined(v, err, errlen);
-	if (r)
-		return r;
-	r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
+	int r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
 	if (r)
 		return r;
 	static uint64_t seq;
@@ -156,7 +156,9 @@ int claunch_plan(struct vmfs *v, struct ns *ns, enum otype type, char **names, s
 {
 	struct claim_req rq;
 	char pin[NAME_MAX_LEN + 1];
-	int r = req_of(v, ns, type, names, n, &rq, pin, err, errlen);
+	int r = joined(v, err, errlen);
+	if (!r)
+		r = req_of(v, ns, type, names, n, &rq, pin, err, errlen);
 	struct claim_view view;
 	if (r || (r = view_from_cache(v, &rq, &view, err, errlen)))
 		return r;
@@ -200,7 +202,20 @@ static void *work(void *arg)
 		goto out;
 	}
 	if (j->stage == ST_CLAIM) {
-		j->r = claim_run(c, &j->rq, false, &j->objs, NULL, j->err, sizeof(j->err));
+		/* just started: this host joins and publishes its namespaces and info first */
+		struct timespec t0, now, pause = {0, 250000000};
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			j->r = joined(j->v, j->err, sizeof(j->err));
+			if (!j->r)
+				j->r = claim_run(c, &j->rq, false, &j->objs, NULL, j->err,
+						 sizeof(j->err));
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((j->r != -EAGAIN && j->r != -ENOENT) ||
+			    now.tv_sec - t0.tv_sec >= CLAUNCH_WAIT_S)
+				break;
+			nanosleep(&pause, NULL);
+		}
 		/* claimed: creating now (a cut from here on is finished if all is made) */
 		if (!j->r && cintent_phase(c, j->rq.cluster, &j->rq.intent, CREC_PHASE_CREATING,
 					   rerr, sizeof(rerr))) {
@@ -339,7 +354,11 @@ int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 		return -ENOMEM;
 	j->v = v;
 	j->src.ready = on_ready;
-	int r = req_of(v, ns, type, names, n, &j->rq, j->pin, err, errlen);
+	char why[512];
+	int r = chosts_get_link(v->chosts, why, sizeof(why)) == CL_REFUSED ? joined(v, err, errlen)
+									   : 0;
+	if (!r)
+		r = req_of(v, ns, type, names, n, &j->rq, j->pin, err, errlen);
 	if (r) {
 		free(j);
 		return r;
