@@ -1,5 +1,6 @@
 #include "cluster/chosts.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,14 @@ int chosts_names(struct chosts *ch, size_t from, int (*fn)(void *ctx, const char
 			return 1;
 		idx++;
 	}
+	return 0;
+}
+
+int chosts_listen(struct chosts *ch, ccache_change_fn fn, void *ctx)
+{
+	if (ch->nlisten == CHOSTS_LISTEN_MAX)
+		return -ENOSPC;
+	ch->listen[ch->nlisten++] = (struct chosts_listener){fn, ctx};
 	return 0;
 }
 

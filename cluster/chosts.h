@@ -27,6 +27,8 @@ struct evlog;
 /* A host of the cluster, as hosts/NAME names it: kept (not freed) once seen, so that a
  * node's pointer and slot (its inode numbers) stay valid; present while its id is in the
  * cache. */
+#define CHOSTS_LISTEN_MAX 8
+
 struct chost {
 	uint32_t slot;
 	bool present;
@@ -54,6 +56,12 @@ struct chosts {
 	/* a DELETE of P/h/H/alive seen: the owner writes P/down/H */
 	void (*lapsed)(void *ctx, const char *host);
 	void *ctx;
+	/* told every change after chosts_changed (etcd/msync.c): chosts_listen */
+	struct chosts_listener {
+		ccache_change_fn fn;
+		void *ctx;
+	} listen[CHOSTS_LISTEN_MAX];
+	size_t nlisten;
 	pthread_mutex_t lock; /* what follows: the membership thread's word */
 	enum chosts_link link;
 	time_t link_since;
@@ -67,6 +75,10 @@ void chosts_free(struct chosts *ch);
 /* The ccache callback (ctx: the chosts). */
 void chosts_changed(void *ctx, const char *key, const struct ccache_kv *old,
 		    const struct ccache_kv *now);
+
+/* On the loop's thread, before the cache is fed: fn is told every change of the cache after
+ * chosts_changed (the cluster's view, cluster/cview.h; the commands' taker). 0, or -ENOSPC. */
+int chosts_listen(struct chosts *ch, ccache_change_fn fn, void *ctx);
 
 /* From any thread: how this host stands with etcd; since is kept while the state stays. */
 void chosts_set_link(struct chosts *ch, enum chosts_link l, const char *why);

@@ -16,6 +16,7 @@
 
 #include "cluster/chosts.h"
 #include "cluster/ckey.h"
+#include "cluster/cview.h"
 #include "cluster/crec.h"
 #include "conf/conf.h"
 #include "etcd/client.h"
@@ -29,6 +30,7 @@
 struct emember {
 	struct vmfs *v;
 	struct chosts *ch;
+	struct cview *view;
 	struct msync *sync;
 	struct etcd *c; /* the membership thread's */
 	char uuid[33];
@@ -402,6 +404,9 @@ static void member_close(void *self)
 	etcd_close(m->c);
 	if (m->v->chosts == m->ch)
 		m->v->chosts = NULL;
+	if (m->v->cview == m->view)
+		m->v->cview = NULL;
+	cview_free(m->view);
 	chosts_free(m->ch);
 	threadlog_fini(&m->tl);
 	pthread_mutex_destroy(&m->lock);
@@ -483,7 +488,9 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 	}
 	if (addresses(m, conf, err, errlen) || uuid_load(v->m.statefd, m->uuid, err, errlen))
 		goto fail;
-	if (!(m->ch = chosts_new(conf->cluster, v->hostname, &v->log))) {
+	if (!(m->ch = chosts_new(conf->cluster, v->hostname, &v->log)) ||
+	    !(m->view = cview_new(conf->cluster, v->hostname, m->ch, &v->log)) ||
+	    chosts_listen(m->ch, cview_changed, m->view)) {
 		snprintf(err, errlen, "etcd: out of memory");
 		goto fail;
 	}
@@ -496,6 +503,7 @@ int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *
 		     : !o.password_file		 ? "no etcd user and password (no RBAC)"
 						 : NULL;
 	v->chosts = m->ch;
+	v->cview = m->view;
 	*out = (struct door){&member_ops, m, -1};
 	return 0;
 fail:

@@ -175,7 +175,7 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* counts what a resync removes, then tells chosts */
+/* counts what a resync removes, then tells chosts and its listeners */
 static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 		    const struct ccache_kv *now)
 {
@@ -183,6 +183,8 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	if (old && !now && s->ch->loading && s->gone++ < 5)
 		evlog_add(s->ch->log, "etcd: resync: %s vanished while the watch was away", key);
 	chosts_changed(s->ch, key, old, now);
+	for (size_t i = 0; i < s->ch->nlisten; i++)
+		s->ch->listen[i].fn(s->ch->listen[i].ctx, key, old, now);
 }
 
 static int on_watch(void *arg);

@@ -62,6 +62,36 @@ int remote_config_lookup(struct vmfs *v, const struct vnode *dir, const char *na
 int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
 
+/* vmfs/cobj.c: with etcd, another host's VM or container from the cluster's view */
+struct cview_obj;
+const struct cview_obj *cobj_of(struct vmfs *v, const struct vnode *n);
+/* The cluster id of n's namespace (0: not in the view) */
+uint64_t cobj_nsid(struct vmfs *v, const struct vnode *n);
+/* In vms/ or containers/ (dir): another host's object */
+int cobj_lookup(struct vmfs *v, const struct vnode *dir, int type, const char *name,
+		struct vnode *out);
+/* ... and their names, of type, numbered from base on */
+int cobj_names(struct vmfs *v, const struct vnode *dir, int type, size_t base, size_t from,
+	       int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
+enum otype cobj_type(struct vmfs *v, const struct vnode *n);
+void cobj_info_row(struct vmfs *v, const struct cview_obj *o, struct sbuf *out);
+void cobj_top_row(struct vmfs *v, const struct cview_obj *o, struct sbuf *out);
+int gen_cobj_state(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int gen_cobj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int gen_cobj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int gen_cobj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
+int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
+		   size_t errlen);
+/* Why a change to n is not made from here: -EOPNOTSUPP, -EHOSTDOWN, -ENOENT, with words. */
+int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err,
+		size_t errlen);
+int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
+	     size_t errlen);
+int cobj_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
+		       struct vnode *out);
+int cobj_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
+		      int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
+
 /* vmfs/stats.c: host load, sampled in the background so that top never waits */
 struct hoststats *hoststats_new(void);
 void hoststats_free(struct hoststats *s);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/chosts.h"
+#include "cluster/cview.h"
 #include "mdns/mdns.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
@@ -72,6 +73,19 @@ const struct ventry vtab[] = {
 	{VK_ROBJ_FILE,       VK_ROBJ,        NULL,             F | 0666, VF_REMOTE, 0},
 	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_config_lookup, .names = remote_config_names},
 	{VK_ROBJ_PARAM,      VK_ROBJ_CONFIG, NULL,             F | 0666, VF_REMOTE, 0},
+	{VK_COBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_COBJ_CTL,        VK_COBJ,        "ctl",            F | 0666, VF_CTL,    0, NULL, NULL, ctl_cobj},
+	{VK_COBJ_STATE,      VK_COBJ,        "state",          F | 0444, VF_GEN,    0, gen_cobj_state},
+	{VK_COBJ_INFO,       VK_COBJ,        "info",           F | 0444, VF_GEN,    0, gen_cobj_info},
+	{VK_COBJ_TOP,        VK_COBJ,        "top",            F | 0444, VF_GEN,    0, gen_cobj_top},
+	{VK_COBJ_CONFIG,     VK_COBJ,        "config",         D | 0777, VF_DIR,    0, .lookup = cobj_config_lookup, .names = cobj_config_names},
+	{VK_COBJ_PARAM,      VK_COBJ_CONFIG, NULL,             F | 0666, VF_VALUE,  0, gen_cobj_param, set_cobj_param},
+	{VK_CNS,             VK_NSDIR,       NULL,             D | 0777, VF_DIR,    0},
+	{VK_CNS_INFO,        VK_CNS,         "info",           F | 0444, VF_GEN,    0, gen_ns_info},
+	{VK_CNS_TOP,         VK_CNS,         "top",            F | 0444, VF_GEN,    0, gen_ns_top},
+	{VK_CNS_HOSTS,       VK_CNS,         "hosts",          F | 0444, VF_GEN,    0, gen_ns_hosts},
+	{VK_CNS_VMS,         VK_CNS,         "vms",            D | 0555, VF_DIR,    0},
+	{VK_CNS_CTS,         VK_CNS,         "containers",     D | 0555, VF_DIR,    0},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
 
@@ -120,6 +134,8 @@ static bool kind_of_ns(enum vkind k) { return k >= VK_NS && k <= VK_VLAN; }
 static bool kind_under_obj(enum vkind k) { return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N; }
 static bool kind_of_obj(enum vkind k) { return k == VK_OBJ || kind_under_obj(k); }
 static bool kind_of_robj(enum vkind k) { return k >= VK_ROBJ && k <= VK_ROBJ_PARAM; }
+static bool kind_of_cobj(enum vkind k) { return k >= VK_COBJ && k <= VK_COBJ_PARAM; }
+static bool kind_of_cns(enum vkind k) { return k >= VK_CNS && k <= VK_CNS_CTS; }
 static bool kind_of_member(enum vkind k) { return k >= VK_MEMBER && k <= VK_MEMBER_STATE; }
 
 /* Fills in the inode number from what the node refers to. A VLAN's file carries its
@@ -129,7 +145,9 @@ static void node_seal(struct vnode *n)
 	enum vkind k = n->e->kind;
 	uint64_t key = 0;
 	int sub = n->sub;
-	if (n->ro)
+	if (kind_of_cobj(k) || kind_of_cns(k))
+		key = n->cid;
+	else if (n->ro)
 		key = n->ro->id;
 	else if (n->mb)
 		key = n->mb->slot;
@@ -147,6 +165,10 @@ static void node_seal(struct vnode *n)
 uint32_t node_generation(const struct vmfs *v, const struct vnode *n)
 {
 	enum vkind k = n->e->kind;
+	if (kind_of_cobj(k)) { /* cluster ids are never reused; the claim's time tells apart */
+		const struct cview_obj *o = cobj_of((struct vmfs *)v, n);
+		return o ? (uint32_t)o->claim.ctime : 0;
+	}
 	if (n->ro || n->mb || n->ch || k == VK_IMAGE || k == VK_VLAN)
 		return v->m.run; /* numbered per run */
 	/* the ids are never reused; should a lost state/ids or ns.conf give one again,
@@ -202,6 +224,21 @@ int node_from_ino(struct vmfs *v, uint64_t ino, struct vnode *out)
 		out->ns = out->ro ? ns_find(&v->m, out->ro->ns) : NULL;
 		return out->ns ? 0 : -ESTALE;
 	}
+	if (kind_of_cobj(k)) {
+		out->cid = key;
+		const struct cview_obj *o = cobj_of(v, out);
+		const struct cview_ns *c = o ? cview_ns_id(v->cview, o->nsid) : NULL;
+		if (!c || !strcmp(o->claim.host, v->hostname))
+			return -ESTALE;
+		out->ns = ns_find(&v->m, c->name); /* NULL: one this host does not have */
+		return 0;
+	}
+	if (kind_of_cns(k)) {
+		out->cid = key;
+		const struct cview_ns *c =
+		    v->cview ? cview_ns_id(v->cview, key >> OBJ_ID_BITS) : NULL;
+		return c && !(key & OBJ_ID_MAX) && !ns_find(&v->m, c->name) ? 0 : -ESTALE;
+	}
 	if (kind_of_member(k) && key && v->chosts) {
 		out->ch = key <= UINT32_MAX ? chosts_slot(v->chosts, key) : NULL;
 		return out->ch ? 0 : -ESTALE;
@@ -235,9 +272,17 @@ static int node_parent(struct vmfs *v, const struct vnode *dir, struct vnode *ou
 		return node_from_ino(v, NODE_ROOT_INO, out);
 	if (k == VK_OBJ || k == VK_ROBJ)
 		up = (dir->obj ? (int)dir->obj->type : dir->ro->type) == OT_VM ? VK_NS_VMS : VK_NS_CTS;
+	if (k == VK_COBJ) {
+		bool vm = cobj_type(v, dir) == OT_VM;
+		up = dir->ns ? (vm ? VK_NS_VMS : VK_NS_CTS) : vm ? VK_CNS_VMS : VK_CNS_CTS;
+	}
 	*out = (struct vnode){.e = vtab_find(up)};
-	if (kind_of_ns(up) || kind_of_obj(up) || kind_of_robj(up))
+	if (kind_of_ns(up) || kind_of_obj(up) || kind_of_robj(up) || kind_of_cobj(up))
 		out->ns = dir->ns;
+	if (kind_of_cobj(up))
+		out->cid = dir->cid;
+	if (kind_of_cns(up)) /* its namespace's id alone */
+		out->cid = dir->cid & ~(uint64_t)OBJ_ID_MAX;
 	if (kind_of_obj(up))
 		out->obj = dir->obj;
 	if (kind_of_robj(up))
@@ -264,10 +309,19 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		}
 		out->mb = cluster_find(&v->cl, name);
 		return out->mb ? 0 : -ENOENT;
-	case VK_NSDIR:
+	case VK_NSDIR: {
 		out->ns = ns_find(&v->m, name);
 		out->e = vtab_find(VK_NS);
-		return out->ns ? 0 : -ENOENT;
+		if (out->ns || !v->cview)
+			return out->ns ? 0 : -ENOENT;
+		const struct cview_ns *c = cview_ns_find(v->cview, name);
+		out->e = vtab_find(VK_CNS);
+		out->cid = c ? c->rec.id << OBJ_ID_BITS : 0;
+		return c ? 0 : -ENOENT;
+	}
+	case VK_CNS_VMS:
+	case VK_CNS_CTS:
+		return cobj_lookup(v, dir, dir->e->kind == VK_CNS_VMS ? OT_VM : OT_CT, name, out);
 	case VK_NS_CONFIG:
 		out->sub = param_index(name);
 		out->e = vtab_find(VK_NS_PARAM);
@@ -279,6 +333,8 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 		out->e = vtab_find(VK_OBJ);
 		if (out->obj)
 			return 0;
+		if (v->cview)
+			return cobj_lookup(v, dir, type, name, out);
 		out->ro = cluster_robj_find(&v->cl, dir->ns, type, name);
 		out->e = vtab_find(VK_ROBJ);
 		return out->ro ? 0 : -ENOENT;
@@ -329,7 +385,8 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 		return node_parent(v, dir, out);
 	if (!S_ISDIR(dir->e->mode))
 		return -ENOTDIR;
-	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ch = dir->ch, .ro = dir->ro};
+	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ch = dir->ch, .ro = dir->ro,
+			      .cid = dir->cid};
 	for (size_t i = 0; i < vtab_len; i++)
 		if (entry_fits(&vtab[i], dir) && !strcmp(vtab[i].name, name)) {
 			out->e = &vtab[i];
@@ -380,6 +437,13 @@ int node_getattr(struct vmfs *v, const struct vnode *n, struct stat *st)
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = n->ns ? n->ns->uid : v->owner;
 	st->st_gid = n->ns ? n->ns->gid : v->group;
+	const struct cview_ns *cn =
+	    !n->ns && n->cid && v->cview ? cview_ns_id(v->cview, n->cid >> OBJ_ID_BITS) : NULL;
+	if (cn) { /* a namespace this host does not have: its record's owner and mode */
+		st->st_mode &= ~(mode_t)(0777 & ~cn->rec.mode);
+		st->st_uid = (uid_t)cn->rec.uid;
+		st->st_gid = (gid_t)cn->rec.gid;
+	}
 	st->st_size = fk->size ? fk->size(v, n) : 0;
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
@@ -415,6 +479,19 @@ static int host_name(void *ctx, const char *name, size_t idx)
 	return hn->fn(hn->ctx, name, idx);
 }
 
+struct cns_names {
+	struct vmfs *v;
+	int (*fn)(void *ctx, const char *name, size_t idx);
+	void *ctx;
+	size_t base;
+};
+
+static int cns_name(void *ctx, const char *name, size_t idx)
+{
+	struct cns_names *c = ctx;
+	return ns_find(&c->v->m, name) ? 0 : c->fn(c->ctx, name, c->base + idx);
+}
+
 /* The run-time children of dir, in order: calls fn(name) until it returns non-zero. */
 static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
@@ -431,11 +508,20 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 			if (fn(ctx, v->cl.v[i]->name, i + 1))
 				return 1;
 		return 0;
-	case VK_NSDIR:
+	case VK_NSDIR: {
 		for (size_t i = from; i < v->m.nns; i++)
 			if (fn(ctx, v->m.nss[i]->name, i))
 				return 1;
-		return 0;
+		if (!v->cview) /* then the cluster's that this host does not have */
+			return 0;
+		struct cns_names cn = {v, fn, ctx, v->m.nns};
+		return cview_ns_names(v->cview, from > v->m.nns ? from - v->m.nns : 0, cns_name,
+				      &cn);
+	}
+	case VK_CNS_VMS:
+	case VK_CNS_CTS:
+		return cobj_names(v, dir, dir->e->kind == VK_CNS_VMS ? OT_VM : OT_CT, 0, from, fn,
+				  ctx);
 	case VK_NS_VMS:
 	case VK_NS_CTS: {
 		int type = dir->e->kind == VK_NS_VMS ? OT_VM : OT_CT;
@@ -443,6 +529,8 @@ static int dynamic_names(struct vmfs *v, const struct vnode *dir, size_t from,
 		for (size_t i = from; i < l->n; i++)
 			if (fn(ctx, l->v[i]->name, i))
 				return 1;
+		if (v->cview) /* then other hosts', numbered after the local ones */
+			return cobj_names(v, dir, type, l->n, from, fn, ctx);
 		/* then the members', numbered after the local ones */
 		struct robj_names rn = {fn, ctx, l->n, from};
 		return cluster_robj_names(&v->cl, dir->ns, type, robj_name, &rn);
@@ -517,7 +605,7 @@ int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_f
 		pos++;
 		if (pos <= off)
 			continue;
-		struct vnode child = {.e = &vtab[i], .ns = dir->ns, .obj = dir->obj};
+		struct vnode child = {.e = &vtab[i], .ns = dir->ns, .obj = dir->obj, .cid = dir->cid};
 		node_seal(&child);
 		st = (struct stat){.st_ino = child.ino, .st_mode = vtab[i].mode & S_IFMT};
 		if (fill(ctx, vtab[i].name, &st, pos))

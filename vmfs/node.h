@@ -75,7 +75,20 @@ enum vkind {
 	VK_ROBJ_FILE,  /* one of its files: sub is the index in remote.c's vm_files or ct_files */
 	VK_ROBJ_CONFIG,
 	VK_ROBJ_PARAM, /* sub is the parameter's index */
-	VK_HOSTS_DISCOVERED, /* last: a kind's number is in its nodes' inode numbers */
+	VK_HOSTS_DISCOVERED, /* a kind's number is in its nodes' inode numbers: new ones after */
+	VK_COBJ, /* with etcd: another host's VM or container, from the cluster's view */
+	VK_COBJ_CTL,
+	VK_COBJ_STATE,
+	VK_COBJ_INFO,
+	VK_COBJ_TOP,
+	VK_COBJ_CONFIG,
+	VK_COBJ_PARAM, /* sub is the parameter's index */
+	VK_CNS, /* with etcd: a namespace of the cluster that this host does not have (ns NULL) */
+	VK_CNS_INFO,
+	VK_CNS_TOP,
+	VK_CNS_HOSTS,
+	VK_CNS_VMS,
+	VK_CNS_CTS,
 	VK_MAX
 };
 
@@ -125,6 +138,9 @@ struct vnode {
 	struct member *mb;    /* hosts/NAME of a member (NULL: this host) */
 	struct chost *ch;     /* with etcd: hosts/NAME of another host (NULL: this host) */
 	struct robj *ro;      /* a member's object and its files */
+	uint64_t cid;         /* with etcd, another host's object (VK_COBJ*): its namespace's
+			       * cluster id << OBJ_ID_BITS | its cluster id (cluster/cview.h);
+			       * a namespace this host does not have (VK_CNS*): its id << OBJ_ID_BITS */
 	void *aux;            /* its kind's own: images/'s entry in its table of paths */
 	uint64_t ino;
 };
@@ -154,6 +170,7 @@ struct vmfs {
 	bool exiting;
 	struct cluster cl; /* the other hosts (cluster/cluster.h) */
 	struct chosts *chosts; /* with etcd: hosts/ from its records (cluster/chosts.h), or NULL */
+	struct cview *cview;   /* with etcd: the cluster's namespaces and objects (cluster/cview.h) */
 	struct mdns *mdns; /* announcement and discovery (mdns/mdns.h), or NULL */
 };
 

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <string.h>
 
+#include "cluster/cview.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "runtime/vlan.h"
@@ -16,8 +17,74 @@ static const char info_header[] = "id\tname\ttype\tstate\thost\tuptime\tvcpus\tm
 static const char top_header[] = "name\ttype\tstate\thost\tcpu%\trss\tprocs\trx/s\ttx/s\t"
 				 "disk_rd/s\tdisk_wr/s\n";
 
+/* With etcd: this host's row as its model has it, under the object's cluster id ("-" until
+ * it is claimed), with since from the record it published (while that says the same state). */
+static void own_row(struct vmfs *v, uint64_t nsid, const struct object *o, struct sbuf *out)
+{
+	struct sbuf row = {0};
+	obj_info_row(v, o, &row);
+	const char *tab = row.p ? memchr(row.p, '\t', row.len) : NULL;
+	const struct cview_obj *c = nsid ? cview_obj_find(v->cview, nsid, o->name) : NULL;
+	if (c && strcmp(c->claim.host, v->hostname))
+		c = NULL; /* its name is another host's: not listed in the cluster */
+	if (tab) {
+		if (c)
+			sb_printf(out, "%llu", (unsigned long long)c->id);
+		else
+			sb_puts(out, "-");
+		sb_add(out, tab, row.len - (size_t)(tab - row.p) - 1);
+		char ts[32] = "-";
+		if (c && c->rec && c->rec->state == o->state && c->rec->since)
+			fmt_time((time_t)c->rec->since, ts);
+		sb_printf(out, "\t%s\n", ts);
+	}
+	sb_free(&row);
+}
+
+struct rows_ctx {
+	struct vmfs *v;
+	struct sbuf *out;
+	bool top;
+};
+
+static int other_row(void *ctx, const struct cview_obj *o, size_t idx)
+{
+	struct rows_ctx *c = ctx;
+	(void)idx;
+	if (c->top)
+		cobj_top_row(c->v, o, c->out);
+	else
+		cobj_info_row(c->v, o, c->out);
+	return 0;
+}
+
+/* info and top with etcd: this host's rows from its model, every other host's from the view
+ * (n: the namespace's node; one this host does not have has only others' rows) */
+static void cluster_table(struct vmfs *v, const struct vnode *n, bool top, struct sbuf *out)
+{
+	uint64_t nsid = cobj_nsid(v, n);
+	if (top)
+		sb_puts(out, top_header);
+	else
+		sb_printf(out, "%.*s\tsince\n", (int)sizeof(info_header) - 2, info_header);
+	for (int t = 0; n->ns && t < 2; t++)
+		for (size_t i = 0; i < n->ns->objs[t].n; i++) {
+			if (top)
+				obj_top_row(v, n->ns->objs[t].v[i], out);
+			else
+				own_row(v, nsid, n->ns->objs[t].v[i], out);
+		}
+	struct rows_ctx c = {v, out, top};
+	if (nsid)
+		cview_objs(v->cview, nsid, -1, v->hostname, 0, other_row, &c);
+}
+
 int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
+	if (v->cview) {
+		cluster_table(v, n, false, out);
+		return 0;
+	}
 	sb_puts(out, info_header);
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0; i < n->ns->objs[t].n; i++)
@@ -28,6 +95,10 @@ int gen_ns_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
+	if (v->cview) {
+		cluster_table(v, n, true, out);
+		return 0;
+	}
 	sb_puts(out, top_header);
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0; i < n->ns->objs[t].n; i++)
@@ -45,6 +116,13 @@ int gen_ns_taps(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
+	if (!n->ns) { /* a namespace this host does not have: its record's */
+		const struct cview_ns *c = v->cview ? cview_ns_id(v->cview, cobj_nsid(v, n)) : NULL;
+		for (size_t i = 0; c && i < c->rec.nhosts; i++)
+			sb_printf(out, "%s%s", i ? " " : "", c->rec.hosts[i]);
+		sb_puts(out, "\n");
+		return 0;
+	}
 	sb_printf(out, "%s\n", *n->ns->hosts ? n->ns->hosts : v->hostname);
 	return 0;
 }

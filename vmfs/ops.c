@@ -11,6 +11,7 @@
 #include "runtime/run.h"
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
+#include "vmfs/kinds.h"
 #include "vmfs/vreq.h"
 
 static const struct ftree *tree_of(const struct vnode *n)
@@ -48,6 +49,14 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 		snprintf(what, sizeof(what), "mkdir %s/%s", dir->e->name, name);
 		break;
 	}
+	case VK_CNS_VMS: /* a namespace this host does not have (a later step: launch there) */
+	case VK_CNS_CTS:
+		snprintf(what, sizeof(what), "mkdir %s/%s", dir->e->name, name);
+		snprintf(err, sizeof(err),
+			 "this namespace of the cluster is not on this host: launch on one of its "
+			 "hosts (its file hosts)");
+		r = -EOPNOTSUPP;
+		break;
 	default:
 		snprintf(what, sizeof(what), "mkdir %s", name);
 		snprintf(err, sizeof(err), "directories are made only in ns/, vms/, containers/ and images/");
@@ -77,6 +86,16 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct
 		break;
 	case VK_OBJ:
 		r = lifecycle_remove(&v->m, n.obj, err, sizeof(err));
+		break;
+	case VK_COBJ: /* another host's: a command to its owner (a later step) */
+		r = cobj_refuse(v, &n, "rmdir", err, sizeof(err));
+		break;
+	case VK_CNS: /* removing a cluster namespace is a later step */
+		snprintf(err, sizeof(err),
+			 "ns/%s is a namespace of the cluster that this host does not have: it is "
+			 "not removed from here",
+			 name);
+		r = -EOPNOTSUPP;
 		break;
 	default:
 		snprintf(err, sizeof(err), "%s is part of the tree and cannot be removed", name);

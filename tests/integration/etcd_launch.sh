@@ -28,6 +28,8 @@ count() { ectl get --prefix --keys-only "$1" | grep -c .; }
 count_is() { [ "$(count "$2")" = "$1" ]; }
 modrev() { ectl get "$1" -w fields | sed -n 's/^"ModRevision" : //p'; }
 ask() { "$XWRITE" -r "$1/ns/lab/ctl" "$2"; } # ask MNT CMD: the ctl's answer (or error)
+# made I NAME: host hI made NAME (its state directory: every host's mount lists every host's)
+made() { test -d "$T/h$1/state/ns/lab/containers/$2"; }
 
 both_info() { has "$P/h/h1/info" && has "$P/h/h2/info"; }
 ok "both hosts publish their info" wait_for 10 both_info
@@ -47,7 +49,7 @@ is "$out" "ok: launched 4" "h1: launch container k[1-4]"
 is "$(count "$P/name/$NSID/k")" 4 "4 claims"
 for k in k1 k2 k3 k4; do
 	is "$(field "$P/name/$NSID/$k" host)" h1 "$k is h1's"
-	ok "$k is made on h1" test -d "$M1/ns/lab/containers/$k"
+	ok "$k is made on h1" made 1 "$k"
 done
 ids=$(ectl get --prefix --print-value-only "$P/name/$NSID/k" | sed -n 's/^id=//p' | sort -n | tr '\n' ' ')
 is "$ids" "$next $((next + 1)) $((next + 2)) $((next + 3)) " "ids from the namespace's counter, each its own"
@@ -66,7 +68,7 @@ h1: 6 objects, 6 of $CAP vcpus, " "plan: p1 h1, p2 h1, h1's load after"
 like "$out" "ok: plan 2 \(nothing changed\)$" "and says it changed nothing"
 is "$(count "$P/name/$NSID/p")" 0 "no claim made"
 is "$(modrev "$P/cap/h1"),$(modrev "$P/ns/lab")" "$rev,$nrev" "P/cap/h1 and P/ns/lab untouched"
-ok "nothing made" test ! -e "$M1/ns/lab/containers/p1"
+ok "nothing made" sh -c '! test -e "$0"' "$T/h1/state/ns/lab/containers/p1"
 
 # beyond capacity: ENOSPC with the figures, nothing changes
 out=$(ask "$M1" "launch container q[1-$((CAP - 3))]")
@@ -85,18 +87,19 @@ wait $a $b
 r1=$(cat "$T/r1") r2=$(cat "$T/r2")
 echo "# h1: $r1"
 echo "# h2: $r2"
-if [ "$r1" = "ok: launched 3" ]; then W=h1 L=$M2 WM=$M1 lost=$r2 won=r1,r2,r3 gone=r4; else W=h2 L=$M1 WM=$M2 lost=$r1 won=r2,r3,r4 gone=r1; fi
+if [ "$r1" = "ok: launched 3" ]; then W=h1 L=$M2 w=1 l=2 lost=$r2 won=r1,r2,r3 gone=r4; else W=h2 L=$M1 w=2 l=1 lost=$r1 won=r2,r3,r4 gone=r1; fi
 ok "one launch won ($W)" sh -c '[ "$0" = "ok: launched 3" ] || [ "$1" = "ok: launched 3" ]' "$r1" "$r2"
 like "$lost" "exists already" "the other is refused"
 is "$("$XWRITE" "$L/ns/lab/ctl" "launch container $gone,r3")" EEXIST "EEXIST"
 like "$(grep -h "exists already" "$L/ns/lab/log" | tail -n 1)" "r[234] exists already in ns/lab \(on $W\)" "its log names the winner's host"
 for r in ${won//,/ }; do
 	is "$(field "$P/name/$NSID/$r" host)" "$W" "$r claimed once, by $W"
-	ok "$r made on $W" test -d "$WM/ns/lab/containers/$r"
-	ok "$r not made on the loser" test ! -e "$L/ns/lab/containers/$r"
+	ok "$r made on $W" made $w "$r"
+	ok "$r not made on the loser" sh -c '! test -e "$0"' "$T/h$l/state/ns/lab/containers/$r"
 done
+ok "the loser's mount lists ${won%%,*} as the winner's" wait_for 5 test -d "$L/ns/lab/containers/${won%%,*}"
 ok "$gone (only the loser's) is not claimed" hasnt "$P/name/$NSID/$gone"
-ok "nor made" test ! -e "$L/ns/lab/containers/$gone"
+ok "nor made" sh -c '! test -e "$0"' "$T/h$l/state/ns/lab/containers/$gone"
 is "$(count "$P/intent/")" 0 "no intent left"
 like "$(field "$P/ns/lab" hosts)" "h1" "P/ns/lab's hosts name h1"
 
@@ -131,7 +134,7 @@ etcd_member_stop 2
 etcd_member_start 2 || { echo "not ok - h2 restarts"; exit 1; }
 ok "after h2's restart no intent is left" wait_for 10 count_is 0 "$P/intent/"
 claims=$(count "$P/name/$NSID/m")
-made=$(find "$M2/ns/lab/containers" -maxdepth 1 -name 'm*' | grep -c .)
+made=$(find "$T/h2/state/ns/lab/containers" -mindepth 1 -maxdepth 1 -name 'm*' | grep -c .)
 ok "all or none: $claims claims of $n" sh -c '[ "$0" = 0 ] || [ "$0" = "$1" ]' "$claims" "$n"
 is "$made" "$claims" "and as many made on h2"
 if grep -q "launch of m" "$M2/host/log"; then
