@@ -66,6 +66,7 @@ struct chosts {
 	enum chosts_link link;
 	time_t link_since;
 	char link_why[512];
+	int64_t lease; /* the lease alive is on (0: none): the membership's (member_lease) */
 };
 
 /* NULL without memory. */

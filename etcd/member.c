@@ -47,6 +47,8 @@ struct emember {
 	bool stopping;
 };
 
+static void set_lease(struct chosts *ch, int64_t lease);
+
 /* STATE/cluster/uuid: this machine, whatever its name. Read strictly: a damaged one is not
  * replaced behind the admin's back (a new uuid is another machine to the cluster). */
 static int uuid_load(int statefd, char out[33], char *err, size_t errlen)
@@ -222,11 +224,28 @@ static int join(struct emember *m, struct err *e)
 	sb_free(&alive);
 	if (!r) {
 		m->lease = lease;
+		set_lease(m->ch, lease);
 		return 0;
 	}
 	struct err ignored;
 	etcd_lease_revoke(m->c, lease, &ignored); /* (else it lapses by itself) */
 	return r;
+}
+
+/* The lease others read (member_lease): the commands a head sends are put on it. */
+static void set_lease(struct chosts *ch, int64_t lease)
+{
+	pthread_mutex_lock(&ch->lock);
+	ch->lease = lease;
+	pthread_mutex_unlock(&ch->lock);
+}
+
+int64_t member_lease(struct chosts *ch)
+{
+	pthread_mutex_lock(&ch->lock);
+	int64_t lease = ch->lease;
+	pthread_mutex_unlock(&ch->lock);
+	return lease;
 }
 
 /* A clean stop: alive goes and down says why, in one txn (others see "stopped", not a lapse),
@@ -316,6 +335,7 @@ static void *keep(void *arg)
 				      "joining again",
 				      m->lease, m->k_alive);
 			m->lease = 0;
+			set_lease(m->ch, 0);
 			last = 0;
 			continue;
 		} else if (!r) {
@@ -353,6 +373,7 @@ static void *keep(void *arg)
 		if (now.tv_sec > due.tv_sec + 1) /* behind (a call took its whole timeout) */
 			due = now;
 	} while (pause_until(m, &due));
+	set_lease(m->ch, 0);
 	if (m->lease)
 		leave(m);
 	return NULL;

@@ -22,6 +22,7 @@
 #ifndef VMFS_ETCD_MEMBER_H
 #define VMFS_ETCD_MEMBER_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "etcd/client.h"
 
@@ -42,4 +43,8 @@ struct etcd_opts member_etcd_opts(const struct vmfs_conf *conf, int timeout_ms);
  * other key that cannot be used. etcd itself need not be up. */
 int member_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *out, char *err,
 		     size_t errlen);
+/* From any thread: the lease this host's alive is on, 0 while it has none (not joined, or its
+ * lease lapsed). A head's commands are put on it (docs/cluster-design.md, "Commands"). */
+struct chosts;
+int64_t member_lease(struct chosts *ch);
 #endif

@@ -5,6 +5,7 @@
  * cluster's ids (vnode.cid), which are its inode numbers on every host. */
 #include <string.h>
 
+#include "cluster/ccmd.h"
 #include "cluster/chosts.h"
 #include "cluster/cview.h"
 #include "vmfs/kinds.h"
@@ -258,13 +259,26 @@ int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, cha
 	return cobj_refuse(v, n, what, err, errlen);
 }
 
+/* A verb to another host's object is a command to that one host (cluster/ccmd.h), answered
+ * with its member's errno; the rest is refused with words. */
 int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	     size_t errlen)
 {
-	(void)reply;
 	char what[64];
 	snprintf(what, sizeof(what), "%.40s", line);
 	what[strcspn(what, " \t")] = 0;
+	const struct cview_obj *o = cobj_of(v, &q->h->n);
+	struct cview_state s;
+	if (o)
+		cview_state_of(v->cview, o, &s);
+	char *argv[2];
+	int argc = o && !s.unknown ? ctl_split(line, argv, 2, err, errlen) : 0;
+	if (argc < 0)
+		return argc;
+	int verb = argc == 1 ? verb_parse(argv[0]) : -1;
+	if (verb >= 0 && q->h->n.ns && ccmd_ready(v->ccmd))
+		return ccmd_obj_act(v->ccmd, q->h->n.ns, o->id, verb, &q->wait, reply, err,
+				    errlen);
 	return cobj_refuse(v, &q->h->n, what, err, errlen);
 }
 

@@ -7,6 +7,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/qmp_allow.h"
 #include "runtime/vm.h"
+#include "cluster/ccmd.h"
 #include "vmfs/fkind.h"
 #include "vmfs/vreq.h"
 #include "vmfs/slice.h"
@@ -47,6 +48,8 @@ static void ctl_done(struct vhandle *h)
 	h->sliced = false;
 	rbatch_put(h->rbatch); /* the members' part goes on, unwaited */
 	h->rbatch = NULL;
+	hcmd_put(h->hcmd); /* its hosts' part goes on, unwaited */
+	h->hcmd = NULL;
 	free(h->ctl_text);
 	free(h->ctl_cmd);
 	h->ctl_text = h->ctl_next = h->ctl_cmd = NULL;
@@ -61,6 +64,16 @@ static ssize_t ctl_fail(struct vmfs *v, struct vhandle *h, const char *err, int 
 	node_reject(v, &h->n, what, full);
 	h->reply.len = 0;
 	sb_printf(&h->reply, "error: %s\n", full);
+	ctl_done(h);
+	return r;
+}
+
+/* A failure whose answer is in the reply already (a line per host): it is kept. */
+static ssize_t ctl_fail_answered(struct vmfs *v, struct vhandle *h, const char *err, int r)
+{
+	char what[64];
+	node_relpath(&h->n, what, sizeof(what));
+	node_reject(v, &h->n, what, err[0] ? err : strerror(-r));
 	ctl_done(h);
 	return r;
 }
@@ -133,8 +146,11 @@ static ssize_t ctl_run(struct vmfs *v, struct vreq *q)
 			h->rbatch = q->wait.rbatch;
 			h->rverb = q->wait.rverb;
 			h->job = q->wait.job;
+			h->hcmd = q->wait.hcmd;
 			return r;
 		}
+		if (r && q->wait.keep_reply)
+			return ctl_fail_answered(v, h, err, r);
 		if (r)
 			return ctl_fail(v, h, err, r);
 	}
@@ -227,6 +243,14 @@ static ssize_t ctl_resume(struct vmfs *v, struct vreq *q)
 		h->sliced = false;
 		return ctl_run(v, q);
 	}
+	if (h->hcmd) {
+		r = hcmd_end(h->hcmd, &h->reply, err, sizeof(err));
+		if (r == -EINPROGRESS)
+			return r;
+		hcmd_put(h->hcmd);
+		h->hcmd = NULL;
+		return r ? ctl_fail_answered(v, h, err, r) : ctl_run(v, q);
+	}
 	if (h->job) {
 		r = nsjob_run(v, h->job, &h->reply, err, sizeof(err));
 		if (r == -EINPROGRESS)
@@ -284,6 +308,8 @@ static ssize_t ctl_read(struct vmfs *v, struct vhandle *h, char *buf, size_t siz
 
 static struct waitq *ctl_waitq(struct vmfs *v, struct vhandle *h)
 {
+	if (h->hcmd)
+		return hcmd_wq(h->hcmd);
 	if (h->sliced || h->job)
 		return slice_wq();
 	if (h->batch)

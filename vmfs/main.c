@@ -21,6 +21,7 @@
 #include "vmfs/fuse.h"
 #include "vmfs/kinds.h"
 #include "cluster/cpub.h"
+#include "cluster/ccmd.h"
 #include "etcd/member.h"
 #include "etcd/setup.h"
 #include "mdns/mdns.h"
@@ -387,7 +388,8 @@ int main(int argc, char **argv)
 	if (((*conf.p9 || *conf.p9_socket) &&
 	     p9_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) ||
 	    (*conf.etcd && member_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) ||
-	    (*conf.etcd && cpub_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err)))) {
+	    (*conf.etcd && cpub_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err))) ||
+	    (*conf.etcd && ccmd_door_open(&v, &conf, &doors[ndoors++], err, sizeof(err)))) {
 		fprintf(stderr, "vmfs: %s\n", err);
 		doors_abandon(doors, ndoors - 1); /* the last one did not open */
 		vmfs_fini(&v);

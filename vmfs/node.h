@@ -170,6 +170,7 @@ struct vmfs {
 	bool exiting;
 	struct cluster cl; /* the other hosts (cluster/cluster.h) */
 	struct chosts *chosts; /* with etcd: hosts/ from its records (cluster/chosts.h), or NULL */
+	struct ccmd *ccmd; /* with etcd: verbs across hosts (cluster/ccmd.h), or NULL */
 	struct cview *cview;   /* with etcd: the cluster's namespaces and objects (cluster/cview.h) */
 	struct mdns *mdns; /* announcement and discovery (mdns/mdns.h), or NULL */
 };
@@ -199,6 +200,7 @@ struct vhandle {
 	bool batch_count;
 	void *aux;             /* its kind's own: VF_REMOTE's answer to its last request */
 	struct rbatch *rbatch; /* members' answers this write waits for, after batch */
+	struct hcmd *hcmd;     /* a verb across an etcd cluster's hosts (cluster/ccmd.h) */
 	const char *rverb;
 };
 

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <string.h>
 
+#include "cluster/ccmd.h"
 #include "cluster/cview.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
@@ -341,6 +342,8 @@ static int targets_cluster(struct vmfs *v, struct ns *ns, enum verb verb, const 
 static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spec,
 		  struct vwait *wait, struct sbuf *reply, char *err, size_t errlen)
 {
+	if (ccmd_ready(v->ccmd)) /* an etcd cluster: every host's objects */
+		return ccmd_ns_act(v->ccmd, ns, verb, spec, wait, reply, err, errlen);
 	struct targets t = {0};
 	struct rbatch *b = NULL;
 	int r = ns_spans_members(v, ns) ? targets_cluster(v, ns, verb, spec, &t, &b, err, errlen)

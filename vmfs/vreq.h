@@ -32,6 +32,10 @@ struct vwait {
 	struct rbatch *rbatch;
 	const char *rverb;
 	struct nsjob *job;
+	/* a verb spanning the hosts of an etcd cluster (cluster/ccmd.h): its per-host answer */
+	struct hcmd *hcmd;
+	/* the reply holds the answer already, per host: a failure keeps it */
+	bool keep_reply;
 };
 
 struct vreq {

@@ -1,0 +1,82 @@
+/* Verbs across the hosts of an etcd cluster (docs/cluster-design.md, "Commands"; issue 18,
+ * step 5). A verb of ns/NS/ctl (start stop pause resume kill restart flush) is resolved at the
+ * head over every host's objects (cluster/resolve.h); this host's part is applied here, each
+ * other host's is a command record P/cmd/H/CMD, all put in one txn (each compared absent) on
+ * this host's lease. Each host takes its command within the take window or the head cancels
+ * it; the answer is a line per host (cluster/cmdans.h), read back on the same descriptor, with
+ * one errno for the write.
+ *
+ * As a member this host takes the commands put for it: each is checked as peer input (a
+ * namespace it knows, ids that are its own objects, `from` a known host), taken in one txn
+ * (version 1: nobody took or cancelled it), applied only if that txn was answered within
+ * CCMD_B_MS, as a local ctl line of root, and answered in P/h/SELF/ans/CMD.
+ *
+ * etcd's calls block: a worker thread takes and answers (its own etcd handle), each head
+ * command runs its deadlines on a thread of its own; the loop applies verbs and reads the
+ * cache. */
+#ifndef VMFS_CLUSTER_CCMD_H
+#define VMFS_CLUSTER_CCMD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster/cmdans.h"
+#include "cluster/crec.h"
+#include "runtime/lifecycle.h"
+
+#define CCMD_TAKE_MS 2000 /* T: a command not taken by then is cancelled */
+#define CCMD_B_MS 500	  /* B: a take answered later than this is not applied */
+
+struct vmfs;
+struct vmfs_conf;
+struct door;
+struct ns;
+struct vwait;
+struct sbuf;
+struct waitq;
+struct ccmd;
+struct hcmd;
+
+/* The door that takes this host's commands and sends its heads' (vmfs/door.h); sets v->ccmd.
+ * -1 with err. */
+int ccmd_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *out, char *err,
+		   size_t errlen);
+
+/* Whether verbs are resolved over every host: the cache has been loaded once. Before, ns/NS/ctl
+ * acts on this host's objects only, as without etcd. While this host is cut from etcd, a verb
+ * that reaches another host is refused (ENOTCONN, with words); one on its own objects only is
+ * applied, and said so in the namespace's log. */
+bool ccmd_ready(struct ccmd *c);
+
+/* The verb on spec over every host of ns. 0 with the answer in reply; -EINPROGRESS with
+ * wait->hcmd (hcmd_wq, then hcmd_end); or -errno with err (wait->keep_reply: reply holds the
+ * answer per host). */
+int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
+		struct vwait *wait, struct sbuf *reply, char *err, size_t errlen);
+
+/* An object's own ctl on a head that is not its host: the verb on that one object (its id
+ * in the cluster), a command to its host; as ccmd_ns_act. */
+int ccmd_obj_act(struct ccmd *c, struct ns *ns, uint64_t id, enum verb verb, struct vwait *wait,
+		 struct sbuf *reply, char *err, size_t errlen);
+
+/* A head command's outcome: -EINPROGRESS while it goes on; else its answer in reply, 0 or
+ * the errno of the write with the sum in err. */
+int hcmd_end(struct hcmd *h, struct sbuf *reply, char *err, size_t errlen);
+struct waitq *hcmd_wq(struct hcmd *h);
+/* The writer lets go (NULL: nothing): the command goes on to its end, unwaited. */
+void hcmd_put(struct hcmd *h);
+
+/* Pure parts (cluster/ccmd_rec.c). */
+
+/* How long a head waits for a taken command's answer: as long as the verb takes locally. */
+unsigned ccmd_verb_ms(enum verb v);
+/* The answer record of host, as the head reports it: done with no errno is HA_DONE, done
+ * with one HA_REFUSED (its reason), late HA_LATE; taken: false (no outcome yet). */
+bool ccmd_judge(const char *host, const struct crec_ans *ans, struct hostans *out);
+/* The command record a head puts for one host. */
+void ccmd_record(const char *from, uint64_t nsid, enum verb verb, const uint64_t *ids,
+		 size_t n, bool refuse, uint64_t take_ms, uint64_t issued, struct sbuf *out);
+/* A member's check of a command record against what it knows: 0, or -errno with why. The
+ * verb must be one of ns/NS/ctl's; take-ms at most CCMD_TAKE_MS * 30; at least one id. */
+int ccmd_check(const struct crec_cmd *c, enum verb *verb, char *why, size_t whylen);
+#endif

@@ -1,0 +1,148 @@
+/* The parts of cluster/ccmd.h: ccmd.c the door and the loop's side (the cache's changes,
+ * applying verbs), ccmd_member.c the worker that takes and answers, ccmd_head.c a head's
+ * command and its thread, ccmd_view.c what resolution is given. */
+#ifndef VMFS_CLUSTER_CCMD_INT_H
+#define VMFS_CLUSTER_CCMD_INT_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/ccmd.h"
+#include "cluster/ccache.h"
+#include "cluster/ckey.h"
+#include "cluster/cview.h"
+#include "cluster/resolve.h"
+#include "etcd/client.h"
+#include "runtime/waitq.h"
+#include "vmfs/threadlog.h"
+
+struct chosts;
+struct loop;
+struct object;
+struct lcbatch;
+
+/* A verb on this host's objects, as a local ctl line of root: checked, then done as
+ * ns/NS/ctl does it (a start waited for on the loop, other verbs in slices). */
+struct capply {
+	struct capply *next, **prev; /* ccmd's pending ones */
+	struct ccmd *c;
+	struct lcbatch *batch; /* a start's */
+	struct nsjob *job;     /* any other verb's, in slices (vmfs/slice.h) */
+	struct waiter w;
+	enum verb verb;
+	int err;
+	char reason[HOSTANS_REASON_MAX];
+	size_t count;
+	void (*done)(struct capply *a); /* an applied start, when it ends */
+	void *arg;
+};
+/* Applies verb to objs[0..n): 0 when done now (a->err, reason, count say how), -EINPROGRESS
+ * when a->done is called later. objs is the caller's. */
+int capply_run(struct ccmd *c, struct capply *a, struct ns *ns, struct object **objs, size_t n,
+	       enum verb verb, bool refuse);
+
+/* A command this host took, between the worker and the loop. */
+enum mjob_kind { MJ_TAKE, MJ_ANSWER, MJ_UNANSWER };
+struct mjob {
+	struct mjob *next;
+	enum mjob_kind kind;
+	char key[CKEY_MAX + 1], ans[CKEY_MAX + 1], tag[CKEY_TAG_LEN];
+	struct crec_cmd cmd; /* MJ_TAKE: as read */
+	struct sbuf value;   /* MJ_ANSWER */
+	char ns[NAME_MAX_LEN + 1];
+	char (*names)[NAME_MAX_LEN + 1]; /* its objects here */
+	size_t n;
+	enum verb verb;
+	int pre_err; /* refused at the check: taken and answered so, not applied */
+	char pre_reason[HOSTANS_REASON_MAX];
+	struct capply apply;
+};
+void mjob_free(struct mjob *j);
+
+/* One host's part of a head's command. */
+struct hpart {
+	char host[NAME_MAX_LEN + 1];
+	char key[CKEY_MAX + 1];
+	struct sbuf value;
+	bool taken, answered; /* under the ccmd's lock */
+	struct hostans a;     /* answered: the outcome */
+};
+
+struct hcmd {
+	struct hcmd *next; /* the ccmd's running ones, under its lock */
+	int refs;	   /* the loop's: the writer, the thread, the apply */
+	struct ccmd *c;
+	struct ckey_tag tag;
+	char tagtext[CKEY_TAG_LEN];
+	enum verb verb;
+	struct ns *ns;
+	char (*hosts)[NAME_MAX_LEN + 1];
+	size_t nhosts;
+	struct hostans *a; /* a line per host asked, filled as parts end */
+	size_t na;
+	size_t self; /* index into a of this host's part; SIZE_MAX: none */
+	struct capply apply;
+	bool self_done;
+	struct hpart *p; /* the parts sent, a[ia[i]] each */
+	size_t *ia;
+	size_t np;
+	pthread_t th;
+	bool running;  /* the thread was started and not joined */
+	bool finished; /* the thread is done (under the lock) */
+	bool logged;
+	pthread_cond_t cv;
+	struct waitq wq;
+};
+void hcmd_hold(struct hcmd *h);
+/* The loop: a part's key changed (P/cmd/H/CMD of ours taken, P/h/H/ans/CMD). */
+void hcmd_seen_cmd(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now);
+void hcmd_seen_ans(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now);
+/* The loop: a thread has ended. */
+void hcmd_finished(struct hcmd *h);
+/* The door stops: every thread ends now (no more waiting), joined. */
+void hcmd_stop_all(struct ccmd *c);
+
+/* What resolution is given: the namespace's hosts and the other hosts' objects from the
+ * cluster's view (cluster/cview.h), this host's from its model. */
+struct cview_in {
+	uint64_t nsid; /* 0: not in the cluster yet */
+	struct resolve_host *hosts;
+	char (*hnames)[NAME_MAX_LEN + 1];
+	size_t nhosts, self;
+	struct resolve_obj *objs;
+	char (*onames)[NAME_MAX_LEN + 1];
+	struct object **local; /* objs[i]'s object here, NULL: another host's */
+	size_t nobjs;
+	struct cview_resolve rs; /* the view's part (its busy texts) */
+};
+int ccmd_view(struct ccmd *c, struct ns *ns, struct cview_in *out, char *err, size_t errlen);
+void ccmd_view_free(struct cview_in *in);
+
+struct ccmd {
+	struct vmfs *v;
+	struct chosts *ch;
+	struct etcd_opts o;
+	struct threadlog tl;
+	struct loop *loop;
+	int efd;
+	uint64_t seq;
+	struct etcd *w; /* the worker's */
+	pthread_t th;
+	bool started;
+	struct capply *applies; /* the loop's: applies waited for */
+	pthread_mutex_t lock;	/* what follows */
+	pthread_cond_t cv;
+	bool stopping;
+	struct mjob *todo, **todo_tail; /* for the worker */
+	struct mjob *back;		/* takes in time, for the loop to apply */
+	struct hcmd *heads;		/* running */
+};
+
+/* From any thread: the loop has something (efd). */
+void ccmd_poke(struct ccmd *c);
+/* The worker (ccmd_member.c). */
+void *ccmd_work(void *arg);
+void ccmd_queue(struct ccmd *c, struct mjob *j);
+/* Monotonic milliseconds. */
+int64_t ccmd_now_ms(void);
+#endif

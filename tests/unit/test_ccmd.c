@@ -1,0 +1,106 @@
+/* cluster/ccmd's pure parts: the command record a head puts (read back by a member's reader),
+ * a member's check of what it is sent, and an answer record as the head reports it (its
+ * errno and words reach the writer, a hostile reason escaped). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/ccmd.h"
+#include "tests/unit/tap.h"
+
+static int read_cmd(const struct sbuf *b, struct crec_cmd *c)
+{
+	char why[256];
+	return crec_cmd_read(b->p, b->len, c, why, sizeof(why));
+}
+
+static int check_text(const char *text, enum verb *v, char *why, size_t whylen)
+{
+	struct crec_cmd c;
+	char err[256];
+	int r = crec_cmd_read(text, strlen(text), &c, err, sizeof(err));
+	if (r) {
+		snprintf(why, whylen, "%s", err);
+		return r;
+	}
+	r = ccmd_check(&c, v, why, whylen);
+	crec_cmd_free(&c);
+	return r;
+}
+
+int main(void)
+{
+	/* the record: what a member reads back */
+	const uint64_t ids[] = {3, 17, 4};
+	struct sbuf b = {0};
+	ccmd_record("h1", 2, V_PAUSE, ids, 3, true, CCMD_TAKE_MS, 1796589667, &b);
+	struct crec_cmd c;
+	ok(!b.oom && !read_cmd(&b, &c), "the record reads back");
+	is_str(c.from, "h1", "from");
+	ok(c.ns == 2 && c.nids == 3 && c.ids[0] == 3 && c.ids[1] == 17 && c.ids[2] == 4,
+	   "ns and ids in the order named");
+	is_str(c.verb, "pause", "the verb's word");
+	ok(c.unfit == CREC_UNFIT_REFUSE, "named: refuse");
+	ok(c.take_ms == CCMD_TAKE_MS && c.issued == 1796589667, "take-ms and issued");
+	ok(!*c.taken && !*c.nonce, "nobody has taken it");
+	enum verb v = V_MAX;
+	char why[512] = "";
+	ok(!ccmd_check(&c, &v, why, sizeof(why)) && v == V_PAUSE, "a member takes it: pause");
+	crec_cmd_free(&c);
+	sb_free(&b);
+	b = (struct sbuf){0};
+	ccmd_record("h1", 2, V_FLUSH, ids, 1, false, 2000, 1, &b);
+	ok(!read_cmd(&b, &c) && c.unfit == CREC_UNFIT_SKIP && c.nids == 1, "all or a glob: skip");
+	crec_cmd_free(&c);
+	sb_free(&b);
+
+	/* a member's check: peer input */
+	const char *head = "v=1\nfrom=h1\nns=1\nunfit=skip\ntake-ms=2000\nissued=1\n";
+	char text[512];
+	snprintf(text, sizeof(text), "%sverb=launch\nids=1\n", head);
+	ok(check_text(text, &v, why, sizeof(why)) == -EINVAL && strstr(why, "launch"),
+	   "a verb not of ns/NS/ctl is refused, with words: %s", why);
+	snprintf(text, sizeof(text), "%sverb=stop\n", head);
+	ok(check_text(text, &v, why, sizeof(why)) == -EINVAL && strstr(why, "no ids"),
+	   "no ids: refused (%s)", why);
+	snprintf(text, sizeof(text), "%sverb=stop\nids=1\nargs=x\n", head);
+	ok(check_text(text, &v, why, sizeof(why)) == -EINVAL && strstr(why, "args"),
+	   "args with a verb: refused (%s)", why);
+	snprintf(text, sizeof(text),
+		 "v=1\nfrom=h1\nns=1\nunfit=skip\ntake-ms=600000\nissued=1\nverb=stop\nids=1\n");
+	ok(check_text(text, &v, why, sizeof(why)) == -EINVAL && strstr(why, "take-ms"),
+	   "a take window of 10 minutes: refused (%s)", why);
+	snprintf(text, sizeof(text), "%sverb=kill\nids=5 6\n", head);
+	ok(!check_text(text, &v, why, sizeof(why)) && v == V_KILL, "kill of 2 ids: taken");
+
+	/* an answer as the head reports it */
+	struct crec_ans a = {.state = CREC_ANS_TAKEN};
+	struct hostans h;
+	ok(!ccmd_judge("h2", &a, &h), "taken: no outcome yet");
+	a = (struct crec_ans){.state = CREC_ANS_DONE, .count = 9};
+	ok(ccmd_judge("h2", &a, &h) && h.kind == HA_DONE && h.count == 9 && !strcmp(h.host, "h2"),
+	   "done, no errno: ok, its count");
+	ok(hostans_errno(&h) == 0, "errno 0");
+	a = (struct crec_ans){.state = CREC_ANS_DONE, .err = EBUSY, .count = 1};
+	snprintf(a.reason, sizeof(a.reason), "z1 is BUILDING: pause needs it RUNNING");
+	ok(ccmd_judge("h2", &a, &h) && h.kind == HA_REFUSED && h.err == EBUSY,
+	   "done with EBUSY: refused");
+	b = (struct sbuf){0};
+	cmdans_line(&h, "pause", &b);
+	is_str(b.p, "h2: EBUSY: z1 is BUILDING: pause needs it RUNNING\n",
+	       "the member's errno and words reach the line");
+	sb_free(&b);
+	ok(cmdans_errno(&h, 1) == EBUSY, "and the write's errno");
+	a = (struct crec_ans){.state = CREC_ANS_DONE, .err = EINVAL};
+	memset(a.reason, 'x', sizeof(a.reason) - 1);
+	ok(ccmd_judge("h2", &a, &h) && strlen(h.reason) == sizeof(h.reason) - 1,
+	   "a long reason is cut to what a line keeps");
+	a = (struct crec_ans){.state = CREC_ANS_LATE};
+	ok(ccmd_judge("h3", &a, &h) && h.kind == HA_LATE && hostans_errno(&h) == EHOSTDOWN,
+	   "late: not applied, EHOSTDOWN");
+
+	ok(ccmd_verb_ms(V_START) >= 60000 && ccmd_verb_ms(V_PAUSE) > CCMD_B_MS,
+	   "a start is waited for as QEMU is; every verb at least B");
+	return tap_done();
+}
