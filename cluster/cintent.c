@@ -339,8 +339,8 @@ static int adopt(struct etcd *c, const struct etcd_kv *kv, struct crec_intent *i
 }
 
 int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool own,
-		    bool others, uint64_t now, cintent_here_fn here, cintent_say_fn say, void *ctx, char *err,
-		    size_t errlen)
+		    bool others, uint64_t now, cintent_here_fn here, cintent_say_fn say,
+		    cintent_bad_fn bad, void *ctx, char *err, size_t errlen)
 {
 	char pre[CKEY_MAX + 16];
 	if (ckey_prefix(pre, CKEY_MAX, cluster) < 0)
@@ -356,9 +356,13 @@ int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool 
 		struct ckey k;
 		struct crec_intent in;
 		char why[300];
-		if (ckey_parse(cluster, kv->key, &k) != CK_INTENT ||
-		    crec_intent_read(kv->value, kv->value_len, &in, why, sizeof(why)))
+		if (ckey_parse(cluster, kv->key, &k) != CK_INTENT)
 			continue;
+		if (crec_intent_read(kv->value, kv->value_len, &in, why, sizeof(why))) {
+			if (bad)
+				bad(ctx, kv->key, kv->mod_revision, why);
+			continue;
+		}
 		char from[NAME_MAX_LEN + 1];
 		snprintf(from, sizeof(from), "%s", in.host);
 		bool mine = !strcmp(in.host, self), gone = false;

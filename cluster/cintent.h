@@ -46,9 +46,12 @@ int cintent_finish(struct etcd *c, const char *cluster, const struct ckey_tag *t
 typedef bool (*cintent_here_fn)(void *ctx, uint64_t nsid, const char *name);
 /* here (may be NULL): whether an object of this host is made here, for a launch of its own cut
  * after its objects were made and before their records were published. */
+/* bad (may be NULL): an intent whose value cannot be read (treated as absent: left alone), at
+ * each call; the caller says it once per key and revision. */
+typedef void (*cintent_bad_fn)(void *ctx, const char *key, int64_t rev, const char *why);
 int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool own, bool others,
-		    uint64_t now, cintent_here_fn here, cintent_say_fn say, void *ctx, char *err,
-		    size_t errlen);
+		    uint64_t now, cintent_here_fn here, cintent_say_fn say, cintent_bad_fn bad,
+		    void *ctx, char *err, size_t errlen);
 
 /* "k[1-30]"-like summary of an intent's names for log lines: the first few, then "and N more". */
 void cintent_names(const struct crec_intent *in, char *out, size_t len);

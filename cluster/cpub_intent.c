@@ -36,12 +36,31 @@ static void say(void *ctx, uint64_t nsid, const char *line)
 	cpub_say(c->p, local_ns(c->p, nsid), "%s", line);
 }
 
+/* An intent another host wrote that this vmfs cannot read: said once per key and revision
+ * (the last few remembered: the pass comes every second). */
+static void bad(void *ctx, const char *key, int64_t rev, const char *why)
+{
+	static __thread struct said {
+		char key[CKEY_MAX + 1];
+		int64_t rev;
+	} said[8];
+	static __thread unsigned next;
+	for (size_t i = 0; i < 8; i++)
+		if (said[i].rev == rev && !strcmp(said[i].key, key))
+			return;
+	snprintf(said[next].key, sizeof(said[next].key), "%s", key);
+	said[next].rev = rev;
+	next = (next + 1) % 8;
+	const struct rctx *c = ctx;
+	cpub_say(c->p, 0, "%s: %s: this intent is left alone (treated as absent)", key, why);
+}
+
 int cpub_intents(struct cpub *p, const struct psnap *s, struct err *e)
 {
 	struct rctx c = {p, s};
 	char why[1024];
 	int r = cintent_recover(p->c, p->cluster, p->host, !p->recovered, true,
-				(uint64_t)time(NULL), here, say, &c, why, sizeof(why));
+				(uint64_t)time(NULL), here, say, bad, &c, why, sizeof(why));
 	if (r < 0)
 		return err_set(e, -r, "launch intents: %s", why);
 	p->recovered = true;

@@ -123,6 +123,14 @@ ok "an intent at creating, every object there: finished" wait_for 5 hasnt "$P/in
 ok "k1's claim stays" has "$P/name/$NSID/k1"
 ok "the log says finished" wait_for 3 sh -c 'grep -hq "launch of k1 from h9 (cut at creating): finished by h[12]: every object is on its host" "$0/ns/lab/log" "$1/ns/lab/log"' "$M1" "$M2"
 
+# an intent this vmfs cannot read (peer input): left alone, said once
+printf 'v=1\nhost=h9\n' | ectl put "$P/intent/h9.1.3" >/dev/null
+ok "an unreadable intent: host/log says so" wait_for 3 grep -q "$P/intent/h9.1.3: .*: this intent is left alone (treated as absent)" "$M1/host/log"
+sleep 2
+is "$(grep -c "$P/intent/h9.1.3: " "$M1/host/log")" 1 "once"
+ok "and it is left as it was" has "$P/intent/h9.1.3"
+ectl del "$P/intent/h9.1.3" >/dev/null
+
 # a vmfs killed in the middle of a launch: after its restart all of it or none
 n=$((CAP - 4)) # what h2 still takes, whichever host won above
 "$XWRITE" -r "$M2/ns/lab/ctl" "launch container m[1-$n]" >/dev/null 2>&1 &
