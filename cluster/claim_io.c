@@ -81,19 +81,25 @@ int claim_read(struct etcd *c, const struct claim_req *rq, struct claim_view *v,
 	}
 	size_t k = 0;
 	snprintf(keys[k++], CKEY_MAX + 1, "%s", nkey);
-	ckey_claims_prefix(keys[k], CKEY_MAX + 1, rq->cluster, ns.id);
+	/* (a prefix that cannot be built is refused: an empty one would range every key) */
+	bool bad = ckey_claims_prefix(keys[k], CKEY_MAX + 1, rq->cluster, ns.id) < 0;
 	ops[k++].prefix = true;
 	/* P/cap/: ckey_cap of "" is not a key; the prefix is P/ + "cap/" */
-	int pl = ckey_prefix(keys[k], CKEY_MAX + 1 - 4, rq->cluster);
-	if (pl >= 0)
-		strcat(keys[k], "cap/");
+	bad |= ckey_prefix(keys[k], CKEY_MAX + 1 - 4, rq->cluster) < 0;
+	strcat(keys[k], "cap/");
 	ops[k++].prefix = true;
 	for (size_t h = 0; h < nh; h++) {
 		const char *name = h < ns.nhosts ? ns.hosts[h] : rq->self;
-		ckey_alive(keys[k++], CKEY_MAX + 1, rq->cluster, name);
-		ckey_hinfo(keys[k++], CKEY_MAX + 1, rq->cluster, name);
+		bad |= ckey_alive(keys[k++], CKEY_MAX + 1, rq->cluster, name) < 0;
+		bad |= ckey_hinfo(keys[k++], CKEY_MAX + 1, rq->cluster, name) < 0;
 	}
 	crec_ns_free(&ns);
+	if (bad) {
+		free(keys);
+		free(ops);
+		snprintf(err, errlen, "launch: ns/%s: a key of its view cannot be built", rq->ns);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < k; i++) {
 		ops[i].kind = ETCD_OP_RANGE;
 		ops[i].key = keys[i];
