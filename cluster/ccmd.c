@@ -25,10 +25,7 @@ void ccmd_poke(struct ccmd *c)
 	}
 }
 
-bool ccmd_ready(struct ccmd *c)
-{
-	return c && c->ch->synced;
-}
+bool ccmd_ready(struct ccmd *c) { return c && c->ch->synced; }
 
 static void capply_unlink(struct capply *a)
 {
@@ -155,8 +152,9 @@ static void answer(struct ccmd *c, struct mjob *j, int err, const char *reason, 
 	struct ns *ns = ns_find(&c->v->m, j->ns);
 	if (ns)
 		evlog_add(&ns->log, "cluster: command %s from %s: %s %zu object(s): %s%s%s", j->tag,
-			  j->cmd.from, j->cmd.verb, j->n, err ? crec_errno_name(err) ?: "EIO" : "done",
-			  err ? ": " : "", err ? reason : "");
+			  j->cmd.from, j->cmd.verb, j->n,
+			  err ? crec_errno_name(err) ?: "EIO" : "done", err ? ": " : "",
+			  err ? reason : "");
 	j->kind = MJ_ANSWER;
 	ccmd_queue(c, j);
 }
@@ -181,8 +179,9 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 	for (size_t i = 0; !err && i < j->n; i++)
 		if (!(objs[i] = obj_find_any(ns, j->names[i]))) {
 			err = ENOENT;
-			snprintf(why, sizeof(why), "no VM or container named %s in namespace %s on %s",
-				 j->names[i], j->ns, c->ch->self);
+			snprintf(why, sizeof(why),
+				 "no VM or container named %s in namespace %s on %s", j->names[i],
+				 j->ns, c->ch->self);
 		}
 	if (err) {
 		free(objs);
@@ -190,8 +189,8 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 	}
 	j->apply.done = member_applied;
 	j->apply.arg = j;
-	int r = capply_run(c, &j->apply, ns, objs, j->n, j->verb,
-			   j->cmd.unfit == CREC_UNFIT_REFUSE);
+	int r =
+	    capply_run(c, &j->apply, ns, objs, j->n, j->verb, j->cmd.unfit == CREC_UNFIT_REFUSE);
 	free(objs);
 	if (r != -EINPROGRESS)
 		answer(c, j, j->apply.err, j->apply.reason, j->apply.count);

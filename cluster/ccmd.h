@@ -51,8 +51,8 @@ bool ccmd_ready(struct ccmd *c);
 /* The verb on spec over every host of ns. 0 with the answer in reply; -EINPROGRESS with
  * wait->hcmd (hcmd_wq, then hcmd_end); or -errno with err (wait->keep_reply: reply holds the
  * answer per host). */
-int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
-		struct vwait *wait, struct sbuf *reply, char *err, size_t errlen);
+int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec, struct vwait *wait,
+		struct sbuf *reply, char *err, size_t errlen);
 
 /* An object's own ctl on a head that is not its host: the verb on that one object (its id
  * in the cluster), a command to its host; as ccmd_ns_act. */
@@ -74,8 +74,8 @@ unsigned ccmd_verb_ms(enum verb v);
  * with one HA_REFUSED (its reason), late HA_LATE; taken: false (no outcome yet). */
 bool ccmd_judge(const char *host, const struct crec_ans *ans, struct hostans *out);
 /* The command record a head puts for one host. */
-void ccmd_record(const char *from, uint64_t nsid, enum verb verb, const uint64_t *ids,
-		 size_t n, bool refuse, uint64_t take_ms, uint64_t issued, struct sbuf *out);
+void ccmd_record(const char *from, uint64_t nsid, enum verb verb, const uint64_t *ids, size_t n,
+		 bool refuse, uint64_t take_ms, uint64_t issued, struct sbuf *out);
 /* A member's check of a command record against what it knows: 0, or -errno with why. The
  * verb must be one of ns/NS/ctl's; take-ms at most CCMD_TAKE_MS * 30; at least one id. */
 int ccmd_check(const struct crec_cmd *c, enum verb *verb, char *why, size_t whylen);

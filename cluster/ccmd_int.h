@@ -1,14 +1,14 @@
 /* The parts of cluster/ccmd.h: ccmd.c the door and the loop's side (the cache's changes,
  * applying verbs), ccmd_member.c the worker that takes and answers, ccmd_head.c a head's
- * command and its thread, ccmd_view.c what resolution is given. */
+ * command, ccmd_send.c its thread, ccmd_view.c what resolution is given. */
 #ifndef VMFS_CLUSTER_CCMD_INT_H
 #define VMFS_CLUSTER_CCMD_INT_H
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cluster/ccmd.h"
 #include "cluster/ccache.h"
+#include "cluster/ccmd.h"
 #include "cluster/ckey.h"
 #include "cluster/cview.h"
 #include "cluster/resolve.h"
@@ -97,6 +97,8 @@ void hcmd_hold(struct hcmd *h);
 /* The loop: a part's key changed (P/cmd/H/CMD of ours taken, P/h/H/ans/CMD). */
 void hcmd_seen_cmd(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now);
 void hcmd_seen_ans(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now);
+/* A head command's thread (ccmd_send.c): sends, cancels, collects, deletes. */
+void *hcmd_thread(void *arg);
 /* The loop: a thread has ended. */
 void hcmd_finished(struct hcmd *h);
 /* The door stops: every thread ends now (no more waiting), joined. */

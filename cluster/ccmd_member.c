@@ -113,7 +113,8 @@ static bool take(struct ccmd *c, struct mjob *j)
 		return false;
 	}
 	if (!ok) {
-		threadlog_say(&c->tl, "%s: cancelled by its head (or taken) before this host took it",
+		threadlog_say(&c->tl,
+			      "%s: cancelled by its head (or taken) before this host took it",
 			      j->key);
 		return false;
 	}

@@ -31,12 +31,13 @@ bool ccmd_judge(const char *host, const struct crec_ans *ans, struct hostans *ou
 	}
 	out->kind = HA_REFUSED;
 	out->err = ans->err;
-	snprintf(out->reason, sizeof(out->reason), "%.*s", (int)sizeof(out->reason) - 1, ans->reason);
+	snprintf(out->reason, sizeof(out->reason), "%.*s", (int)sizeof(out->reason) - 1,
+		 ans->reason);
 	return true;
 }
 
-void ccmd_record(const char *from, uint64_t nsid, enum verb verb, const uint64_t *ids,
-		 size_t n, bool refuse, uint64_t take_ms, uint64_t issued, struct sbuf *out)
+void ccmd_record(const char *from, uint64_t nsid, enum verb verb, const uint64_t *ids, size_t n,
+		 bool refuse, uint64_t take_ms, uint64_t issued, struct sbuf *out)
 {
 	struct crec_cmd c = {.ns = nsid,
 			     .ids = (uint64_t *)ids,

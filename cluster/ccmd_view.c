@@ -65,7 +65,8 @@ int ccmd_view(struct ccmd *c, struct ns *ns, struct cview_in *in, char *err, siz
 	if (in->self == SIZE_MAX) {
 		in->self = in->nhosts++;
 		snprintf(in->hnames[in->self], sizeof(*in->hnames), "%s", c->ch->self);
-		in->hosts[in->self] = (struct resolve_host){.name = in->hnames[in->self], .up = true};
+		in->hosts[in->self] =
+		    (struct resolve_host){.name = in->hnames[in->self], .up = true};
 	}
 	for (size_t i = 0; i < r->nobjs; i++) {
 		if (r->objs[i].host >= r->nhosts || r->objs[i].host == in->self)
