@@ -68,6 +68,7 @@ struct cpub {
 	char qemu[CREC_QEMU_MAX + 1], machine[CREC_MACHINE_MAX + 1];
 	bool read;    /* this host's records were read back from etcd */
 	bool checked; /* the claims of every local object were looked at once */
+	bool recovered; /* this host's own launch intents were recovered (cpub_intent.c) */
 	/* the loop's side */
 	uint64_t changes; /* model_changes at the last snapshot */
 	struct timespec snap_at;
@@ -104,6 +105,9 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e);
 /* At the first pass: this host's records in etcd, to keep their since and not put them again;
  * records of objects this host no longer has are deleted (said). */
 int cns_read_back(struct cpub *p, struct err *e);
+/* cpub_intent.c: launch intents left behind, this host's (first pass) and down hosts'. */
+#define CPUB_INTENT_MS 1000 /* a pass at least this often, to see a host down long enough */
+int cpub_intents(struct cpub *p, const struct psnap *s, struct err *e);
 /* The thread's entry of a local namespace's top (made if make), NULL if none (or no memory). */
 struct ptop *top_of(struct cpub *p, uint64_t lns, bool make);
 /* The thread's entry of a local object, NULL if none. */

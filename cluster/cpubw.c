@@ -239,7 +239,8 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 	if (!p->read && (r = cns_read_back(p, e)))
 		return r;
 	p->read = true;
-	if ((r = cns_forget_gone(p, s, e)) || (r = cns_claim_all(p, s, e)))
+	if ((r = cns_forget_gone(p, s, e)) || (r = cns_claim_all(p, s, e)) ||
+	    (r = cpub_intents(p, s, e)))
 		return r;
 	struct batch *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -257,5 +258,5 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 		free(b->val[i]);
 	}
 	free(b);
-	return r ? r : held;
+	return r ? r : held && held < CPUB_INTENT_MS ? held : CPUB_INTENT_MS;
 }

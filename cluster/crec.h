@@ -234,6 +234,8 @@ struct crec_intent {
 	struct crec_intent_obj *objects; /* `objects=k1:17:h2 k2:18:h3`, 1 or more, no name twice */
 	size_t nobjects;
 	enum crec_phase phase; /* claiming, creating, rollback */
+	uint64_t vcpus, memory; /* optional: what each object reserves (a launch's, given back
+				 * to P/cap/H at a rollback) */
 	unsigned unknown;
 };
 void crec_intent_free(struct crec_intent *i);

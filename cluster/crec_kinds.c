@@ -129,6 +129,8 @@ static const struct crec_field fields[] = {
     NUM(intent, "ns", 1, ns, 1, NS_ID_MAX),
     LIST(intent, "objects", FK_IOBJS, 1, objects, nobjects),
     ONE(intent, "phase", FK_CHOICE, 1, phase, phases),
+    NUM(intent, "vcpus", 0, vcpus, 0, MEM_MAX),
+    NUM(intent, "memory", 0, memory, 0, MEM_MAX),
 
     TIME(forgotten, "since", 1, since),
     NAME(forgotten, "by", 1, by),

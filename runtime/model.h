@@ -254,6 +254,11 @@ struct object *obj_find_any(struct ns *ns, const char *name);
  * nothing: the names are checked first, then all written with one sync. */
 int obj_create_many(struct model *m, struct ns *ns, enum otype t, char **names, size_t n,
 		    const struct object *like, char *err, size_t errlen);
+/* The same with the ids a cluster's claims gave (ids[0..n)), taken when each is past the
+ * namespace's counter and the one before; else the counter's (the cluster's id is then mapped
+ * by the publisher, cluster/cidmap.h). */
+int obj_create_many_ids(struct model *m, struct ns *ns, enum otype t, char **names, size_t n,
+			const uint64_t *ids, const struct object *like, char *err, size_t errlen);
 int obj_remove(struct model *m, struct object *o, char *err, size_t errlen);
 int obj_save(struct model *m, struct object *o);
 void obj_get(struct object *o);

@@ -123,13 +123,31 @@ int obj_insert(struct model *m, struct object *o)
 	return 0;
 }
 
+/* Given ids are taken when each is past the namespace's counter and past the one before (ids
+ * are never reused here either); else the counter's. */
+static bool ids_usable(const struct ns *ns, const uint64_t *ids, size_t n)
+{
+	for (size_t i = 0; ids && i < n; i++)
+		if (ids[i] < (i ? ids[i - 1] + 1 : ns->next_id) || ids[i] > OBJ_ID_MAX)
+			return false;
+	return ids && n;
+}
+
 int obj_create_many(struct model *m, struct ns *ns, enum otype t, char **names, size_t n,
 		    const struct object *like, char *err, size_t errlen)
+{
+	return obj_create_many_ids(m, ns, t, names, n, NULL, like, err, errlen);
+}
+
+int obj_create_many_ids(struct model *m, struct ns *ns, enum otype t, char **names, size_t n,
+			const uint64_t *ids, const struct object *like, char *err, size_t errlen)
 {
 	int r = names_free(ns, names, n, err, errlen);
 	if (r)
 		return r;
-	if (n > OBJ_ID_MAX || ns->next_id > OBJ_ID_MAX + 1 - n) {
+	if (!ids_usable(ns, ids, n))
+		ids = NULL;
+	if (!ids && (n > OBJ_ID_MAX || ns->next_id > OBJ_ID_MAX + 1 - n)) {
 		snprintf(err, errlen, "namespace %s has used all its %llu object ids: make another "
 			 "namespace", ns->name, (unsigned long long)OBJ_ID_MAX);
 		return -ENOSPC;
@@ -144,7 +162,7 @@ int obj_create_many(struct model *m, struct ns *ns, enum otype t, char **names, 
 			r = -ENOMEM;
 			break;
 		}
-		o->id = ns->next_id + k;
+		o->id = ids ? ids[k] : ns->next_id + k;
 		r = obj_copy_cfg(o, like ? like->cfg : ns->cfg);
 		if (!r)
 			r = obj_write(o, true);
@@ -154,7 +172,7 @@ int obj_create_many(struct model *m, struct ns *ns, enum otype t, char **names, 
 	if (!r && syncfs(ns->dirfd) < 0)
 		r = -errno;
 	if (!r) {
-		ns->next_id += n;
+		ns->next_id = ids ? ids[n - 1] + 1 : ns->next_id + n;
 		r = ns_save(m, ns);
 	}
 	if (r) {

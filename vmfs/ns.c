@@ -8,6 +8,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "runtime/vlan.h"
+#include "vmfs/claunch.h"
 #include "vmfs/kinds.h"
 #include "vmfs/slice.h"
 #include "vmfs/vreq.h"
@@ -129,7 +130,9 @@ int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int set_ns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen)
 {
-	return ns_hosts_set(&v->m, n->ns, value, err, errlen);
+	/* in a cluster: no host that holds objects of the namespace is dropped */
+	int r = claunch_hosts_check(v, n->ns, value, err, errlen);
+	return r ? r : ns_hosts_set(&v->m, n->ns, value, err, errlen);
 }
 
 int gen_ns_param(struct vmfs *v, const struct vnode *n, struct sbuf *out)
@@ -378,6 +381,19 @@ static int ns_act(struct vmfs *v, struct ns *ns, enum verb verb, const char *spe
 static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struct vwait *wait,
 		     struct sbuf *reply, char *err, size_t errlen)
 {
+	bool plan = !strcmp(argv[0], "plan");
+	if (plan && (argc < 2 || strcmp(argv[1], "launch"))) {
+		snprintf(err, errlen, "usage: plan launch kvm|container NAMES");
+		return -EINVAL;
+	}
+	if (plan && !claunch_on(v)) {
+		snprintf(err, errlen, "plan: needs a cluster on etcd (vmfs.conf's etcd)");
+		return -EOPNOTSUPP;
+	}
+	if (plan) { /* the same words after "plan" */
+		argv++;
+		argc--;
+	}
 	enum otype type;
 	if (!strcmp(argv[1], "kvm") || !strcmp(argv[1], "vm"))
 		type = OT_VM;
@@ -404,6 +420,12 @@ static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struc
 	int r = range_expand(argv[2], &names, &count, err, errlen);
 	if (r)
 		return r;
+	if (plan || (claunch_on(v) && !like)) {
+		r = plan ? claunch_plan(v, ns, type, names, count, reply, err, errlen)
+			 : claunch_start(v, ns, type, names, count, wait, err, errlen);
+		range_free(names);
+		return r;
+	}
 	if (ns_spans_members(v, ns) && !like) {
 		r = ns_launch_placed(v, ns, type, names, count, wait, reply, err, errlen);
 		range_free(names);
@@ -421,6 +443,7 @@ int ctl_ns(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char 
 	const struct vnode *n = &q->h->n;
 	static const struct ctl_cmd cmds[] = {
 		{"launch", -1, 2, 4, "launch kvm|container NAMES [like NAME]"},
+		{"plan", -1, 3, 3, "plan launch kvm|container NAMES"},
 		{"start", V_START, 1, 1, "start all|NAME|GLOB|RANGE"},
 		{"stop", V_STOP, 1, 1, "stop all|NAME|GLOB|RANGE"},
 		{"pause", V_PAUSE, 1, 1, "pause all|NAME|GLOB|RANGE"},

@@ -1,0 +1,241 @@
+/* A launch's claims against etcd (cluster/claim.h's claim_read and claim_run): the view read in
+ * one transaction, then the chunks, each placed from what the view says after the one before. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/claim.h"
+#include "cluster/cintent.h"
+
+static int txn(struct etcd *c, const struct etcd_cmp *cmp, size_t ncmp, const struct etcd_op *ok,
+	       size_t nok, const struct etcd_op *fail, size_t nfail, struct etcd_txn_result *res,
+	       char *err, size_t errlen)
+{
+	struct err e;
+	*res = (struct etcd_txn_result){0};
+	int r = etcd_txn(c, cmp, ncmp, ok, nok, fail, nfail, res, &e);
+	if (r)
+		snprintf(err, errlen, "etcd: %s", e.why);
+	return r;
+}
+
+/* The ranges of a txn's answer as one list (pointers into res). */
+static int flatten(const struct etcd_txn_result *res, struct etcd_kv **out, size_t *n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < res->nranges; i++)
+		total += res->ranges[i].n;
+	*out = calloc(total ? total : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	*n = 0;
+	for (size_t i = 0; i < res->nranges; i++)
+		for (size_t j = 0; j < res->ranges[i].n; j++)
+			(*out)[(*n)++] = res->ranges[i].kv[j];
+	return 0;
+}
+
+int claim_read(struct etcd *c, const struct claim_req *rq, struct claim_view *v, char *err,
+	       size_t errlen)
+{
+	char nkey[CKEY_MAX + 1], why[300];
+	if (ckey_ns(nkey, sizeof(nkey), rq->cluster, rq->ns) < 0) {
+		snprintf(err, errlen, "launch: ns %s: no key", rq->ns);
+		return -EINVAL;
+	}
+	/* the namespace alone first: its id and hosts say what else to read */
+	struct etcd_kv kv;
+	bool found;
+	struct err e;
+	int r = etcd_get(c, nkey, &kv, &found, &e);
+	if (r) {
+		snprintf(err, errlen, "etcd: %s", e.why);
+		return r;
+	}
+	if (!found) {
+		*v = (struct claim_view){0};
+		snprintf(err, errlen, "launch: ns/%s is not in the cluster", rq->ns);
+		return -ENOENT;
+	}
+	struct crec_ns ns;
+	r = crec_ns_read(kv.value, kv.value_len, &ns, why, sizeof(why));
+	etcd_kv_free(&kv);
+	if (r) {
+		snprintf(err, errlen, "launch: %s: %s", nkey, why);
+		return -EBADMSG;
+	}
+	size_t nh = ns.nhosts + 1, nops = 3 + 2 * nh;
+	if (nops > ETCD_TXN_MAX) {
+		crec_ns_free(&ns);
+		snprintf(err, errlen, "launch: ns/%s has too many hosts", rq->ns);
+		return -E2BIG;
+	}
+	char(*keys)[CKEY_MAX + 1] = calloc(nops, sizeof(*keys));
+	struct etcd_op *ops = calloc(nops, sizeof(*ops));
+	if (!keys || !ops) {
+		free(keys);
+		free(ops);
+		crec_ns_free(&ns);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	snprintf(keys[k++], CKEY_MAX + 1, "%s", nkey);
+	/* (a prefix that cannot be built is refused: an empty one would range every key) */
+	bool bad = ckey_claims_prefix(keys[k], CKEY_MAX + 1, rq->cluster, ns.id) < 0;
+	ops[k++].prefix = true;
+	/* P/cap/: ckey_cap of "" is not a key; the prefix is P/ + "cap/" */
+	bad |= ckey_prefix(keys[k], CKEY_MAX + 1 - 4, rq->cluster) < 0;
+	strcat(keys[k], "cap/");
+	ops[k++].prefix = true;
+	for (size_t h = 0; h < nh; h++) {
+		const char *name = h < ns.nhosts ? ns.hosts[h] : rq->self;
+		bad |= ckey_alive(keys[k++], CKEY_MAX + 1, rq->cluster, name) < 0;
+		bad |= ckey_hinfo(keys[k++], CKEY_MAX + 1, rq->cluster, name) < 0;
+	}
+	crec_ns_free(&ns);
+	if (bad) {
+		free(keys);
+		free(ops);
+		snprintf(err, errlen, "launch: ns/%s: a key of its view cannot be built", rq->ns);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < k; i++) {
+		ops[i].kind = ETCD_OP_RANGE;
+		ops[i].key = keys[i];
+	}
+	struct etcd_txn_result res;
+	r = txn(c, NULL, 0, ops, k, NULL, 0, &res, err, errlen);
+	struct etcd_kv *all = NULL;
+	size_t n = 0;
+	if (!r && !(r = flatten(&res, &all, &n)))
+		r = claim_view_read(rq->cluster, rq->self, rq->ns, all, n, res.revision, v);
+	free(all);
+	etcd_txn_result_free(&res);
+	free(keys);
+	free(ops);
+	return r;
+}
+
+/* Which claim of a failed chunk was there: its name and host, from the fail branch's ranges. */
+static bool who_won(const struct etcd_txn_result *res, const char *cluster, char *name,
+		    char *host)
+{
+	for (size_t i = 0; i < res->nranges; i++) {
+		if (!res->ranges[i].n)
+			continue;
+		const struct etcd_kv *kv = &res->ranges[i].kv[0];
+		struct ckey k;
+		struct crec_claim c;
+		char why[300];
+		if (ckey_parse(cluster, kv->key, &k) != CK_CLAIM)
+			continue;
+		snprintf(name, NAME_MAX_LEN + 1, "%s", k.name);
+		if (crec_claim_read(kv->value, kv->value_len, &c, why, sizeof(why)))
+			snprintf(host, NAME_MAX_LEN + 1, "a host whose claim cannot be read");
+		else
+			snprintf(host, NAME_MAX_LEN + 1, "%s", c.host);
+		return true;
+	}
+	return false;
+}
+
+/* Claims what is left of rq (names[0..n)) from a new read; *done grows. 1: a race was lost
+ * (read again), 0: all claimed, <0: failed (err). */
+static int claim_rest(struct etcd *c, const struct claim_req *rq, struct claim_obj *done,
+		      size_t *ndone, int64_t *irev, char *err, size_t errlen)
+{
+	struct claim_req rest = *rq;
+	rest.names = rq->names + *ndone;
+	rest.n = rq->n - *ndone;
+	struct claim_view v;
+	int r = claim_read(c, &rest, &v, err, errlen);
+	if (r)
+		return r;
+	size_t *where = calloc(rest.n ? rest.n : 1, sizeof(*where));
+	struct claim_txn *t = calloc(1, sizeof(*t));
+	r = where && t ? claim_place(&v, &rest, where, err, errlen) : -ENOMEM;
+	size_t i = 0;
+	while (!r && i < rest.n) {
+		/* as many as fit with the hosts this chunk touches: at most every host */
+		size_t k = claim_chunk_max(v.nhosts);
+		if (k > rest.n - i)
+			k = rest.n - i;
+		if ((r = claim_txn_build(t, &v, &rest, rest.names + i, where + i, k, done, *ndone,
+					 *irev)))
+			break;
+		struct etcd_txn_result res;
+		r = txn(c, t->cmp, t->ncmp, t->ok, t->nok, t->fail, t->nfail, &res, err, errlen);
+		if (!r && res.succeeded) {
+			for (size_t j = 0; j < k; j++) {
+				struct claim_obj *o = &done[(*ndone)++];
+				snprintf(o->name, sizeof(o->name), "%s", rest.names[i + j]);
+				o->id = v.ns.next_id + j;
+				snprintf(o->host, sizeof(o->host), "%s", v.hosts[where[i + j]].name);
+			}
+			*irev = res.revision;
+			claim_txn_applied(&v, &rest, where + i, k, res.revision);
+			i += k;
+		} else if (!r) {
+			char name[NAME_MAX_LEN + 1], host[NAME_MAX_LEN + 1];
+			if (who_won(&res, rq->cluster, name, host)) {
+				snprintf(err, errlen, "launch: %s exists already in ns/%s (on %s)", name,
+					 rq->ns, host);
+				r = -EEXIST;
+			} else {
+				r = 1; /* the counter or a reservation moved */
+			}
+		}
+		etcd_txn_result_free(&res);
+		claim_txn_free(t);
+	}
+	free(t);
+	free(where);
+	claim_view_free(&v);
+	return r;
+}
+
+int claim_run(struct etcd *c, const struct claim_req *rq, bool plan, struct claim_obj **out,
+	      struct sbuf *plan_text, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (plan) {
+		struct claim_view v;
+		int r = claim_read(c, rq, &v, err, errlen);
+		if (r)
+			return r;
+		size_t *where = calloc(rq->n ? rq->n : 1, sizeof(*where));
+		r = where ? claim_place(&v, rq, where, err, errlen) : -ENOMEM;
+		if (!r)
+			claim_plan(&v, rq, where, plan_text);
+		free(where);
+		claim_view_free(&v);
+		return r;
+	}
+	struct claim_obj *done = calloc(rq->n ? rq->n : 1, sizeof(*done));
+	if (!done)
+		return -ENOMEM;
+	size_t ndone = 0;
+	int64_t irev = 0;
+	int r = 1;
+	for (int t = 0; t < CLAIM_TRIES && r == 1; t++)
+		r = claim_rest(c, rq, done, &ndone, &irev, err, errlen);
+	if (r == 1) {
+		snprintf(err, errlen, "launch: the cluster is busy placing in ns/%s (%d tries)",
+			 rq->ns, CLAIM_TRIES);
+		r = -EAGAIN;
+	}
+	if (r && irev) { /* the chunks claimed before go back */
+		char rerr[512];
+		if (cintent_rollback(c, rq->cluster, &rq->intent, NULL, rerr, sizeof(rerr)))
+			snprintf(err + strlen(err), errlen - strlen(err),
+				 "; its rollback failed (the intent stays, recovered later): %s",
+				 rerr);
+	}
+	if (r) {
+		free(done);
+		return r;
+	}
+	*out = done;
+	return 0;
+}

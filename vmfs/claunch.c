@@ -1,0 +1,437 @@
+/* `launch` and `plan launch` in a namespace of a cluster on etcd (docs/cluster-design.md,
+ * "Launch and placement"; cluster/claim.h): the claims are made before anything is created,
+ * on a thread of the launch's own (etcd's calls block; the loop never waits on etcd), then
+ * this host's objects are made with the claimed ids on the loop, then the intent is deleted
+ * (or, on any failure, everything rolled back) on the thread again. The write waits for it
+ * all, as for a launch on members (an rbatch). A launch just after the start waits up to
+ * CLAUNCH_WAIT_S for this host to join and publish its namespace and info.
+ *
+ * Until commands to other hosts exist (P/cmd/H), a launch places only on this host: the other
+ * hosts of the namespace take nothing, and a template pinned elsewhere is refused
+ * (EOPNOTSUPP "placing on other hosts needs commands: not yet"). `plan` reads the cache and
+ * changes nothing. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster/chosts.h"
+#include "cluster/claim.h"
+#include "cluster/cintent.h"
+#include "cluster/cluster.h"
+#include "ctl/params.h"
+#include "etcd/member.h"
+#include "vmfs/claunch.h"
+#include "vmfs/vreq.h"
+
+#define CLAUNCH_WAIT_S 5 /* a launch just after the start waits this long for the cluster */
+
+enum stage { ST_CLAIM, ST_CREATE, ST_ROLLBACK, ST_FINISH };
+
+struct cljob {
+	struct rtsrc src; /* first: the model's epoll hands it back */
+	struct vmfs *v;
+	int efd;
+	pthread_t th;
+	enum stage stage;
+	struct claim_req rq;
+	char cluster[NAME_MAX_LEN + 1], self[NAME_MAX_LEN + 1], ns[NAME_MAX_LEN + 1];
+	char pin[NAME_MAX_LEN + 1];
+	char **names;
+	struct ns *lns; /* the local namespace (a reference) */
+	struct claim_obj *objs;
+	int r;		 /* the launch's outcome */
+	char err[1024];	 /* its reason */
+	struct rbatch *b;
+};
+
+bool claunch_on(const struct vmfs *v) { return v->chosts != NULL; }
+
+static uint64_t size_of(const char *value)
+{
+	uint64_t b = 0;
+	char err[128];
+	return value_size(value, &b, err, sizeof(err)) ? 0 : b;
+}
+
+/* A launch needs this host to be a member with a lease: its claims are the cluster's word. */
+static int joined(struct vmfs *v, char *err, size_t errlen)
+{
+	char why[512];
+	enum chosts_link l = chosts_get_link(v->chosts, why, sizeof(why));
+	if (l == CL_JOINED)
+		return 0;
+	snprintf(err, errlen, "launch: this host is %s (%s): a launch claims its names in the "
+		 "cluster first", l == CL_REFUSED ? "not a member of the cluster" :
+		 l == CL_CUT ? "cut from etcd" : "not joined to the cluster yet",
+		 why[0] ? why : "no lease yet");
+	return l == CL_REFUSED ? -EPERM : l == CL_CUT ? -EHOSTDOWN : -EAGAIN;
+}
+
+/* rq from the local namespace's template: what each object reserves, the policy, the pin. */
+static int req_of(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
+		  struct claim_req *rq, char *pin, char *err, size_t errlen)
+{
+	enum sched_policy pol;
+	int r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
+	if (r)
+		return r;
+	static uint64_t seq;
+	snprintf(pin, NAME_MAX_LEN + 1, "%s", ns_param(ns, param_index("host")));
+	*rq = (struct claim_req){
+	    .cluster = v->chosts->cluster,
+	    .self = v->chosts->self,
+	    .ns = ns->name,
+	    .type = type,
+	    .names = names,
+	    .n = n,
+	    .vcpus = strtoull(ns_param(ns, param_index("vcpus")), NULL, 10),
+	    .memory = size_of(ns_param(ns, param_index("memory"))),
+	    .policy = pol,
+	    .pin = *pin ? pin : NULL,
+	    .only_self = true,
+	    .intent = {.run = v->m.run, .seq = ++seq},
+	    .ctime = (uint64_t)time(NULL),
+	};
+	snprintf(rq->intent.host, sizeof(rq->intent.host), "%s", v->chosts->self);
+	return 0;
+}
+
+/* The keys a view is read from, out of the cache (the loop's). */
+struct gather {
+	struct etcd_kv *kv;
+	size_t n, cap;
+};
+
+static int gather_one(void *ctx, const struct ccache_kv *kv)
+{
+	struct gather *g = ctx;
+	if (g->n == g->cap) {
+		size_t nc = g->cap ? 2 * g->cap : 64;
+		struct etcd_kv *nv = realloc(g->kv, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		g->kv = nv;
+		g->cap = nc;
+	}
+	g->kv[g->n++] = (struct etcd_kv){.key = (char *)kv->key, .value = (char *)kv->value,
+					 .value_len = kv->len, .mod_revision = kv->mod_rev};
+	return 0;
+}
+
+/* Every key under P/ that a view reads: the namespace, claims, caps, hosts' alive and info.
+ * (One pass over the prefixes that hold them; the reader keeps what it needs.) */
+static int view_from_cache(struct vmfs *v, const struct claim_req *rq, struct claim_view *view,
+			   char *err, size_t errlen)
+{
+	struct chosts *ch = v->chosts;
+	if (!ch->synced) {
+		snprintf(err, errlen, "launch: the cluster's records are not read yet (etcd: %s)",
+			 "joining");
+		return -EAGAIN;
+	}
+	struct gather g = {0};
+	char key[CKEY_MAX + 16];
+	int r = 0;
+	const char *parts[] = {"ns/", "name/", "cap/", "h/"};
+	for (size_t i = 0; i < 4 && !r; i++) {
+		snprintf(key, sizeof(key), "%s%s", ch->prefix, parts[i]);
+		r = ccache_each(ch->cache, key, gather_one, &g);
+	}
+	if (!r)
+		r = claim_view_read(rq->cluster, rq->self, rq->ns, g.kv, g.n,
+				    ccache_revision(ch->cache), view);
+	free(g.kv);
+	if (r)
+		snprintf(err, errlen, "launch: %s", strerror(-r));
+	return r;
+}
+
+int claunch_plan(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
+		 struct sbuf *reply, char *err, size_t errlen)
+{
+	struct claim_req rq;
+	char pin[NAME_MAX_LEN + 1];
+	int r = joined(v, err, errlen);
+	if (!r)
+		r = req_of(v, ns, type, names, n, &rq, pin, err, errlen);
+	struct claim_view view;
+	if (r || (r = view_from_cache(v, &rq, &view, err, errlen)))
+		return r;
+	size_t *where = calloc(n ? n : 1, sizeof(*where));
+	r = where ? claim_place(&view, &rq, where, err, errlen) : -ENOMEM;
+	if (!r) {
+		claim_plan(&view, &rq, where, reply);
+		sb_printf(reply, "ok: plan %zu (nothing changed)\n", n);
+	}
+	free(where);
+	claim_view_free(&view);
+	return r;
+}
+
+static void job_free(struct cljob *j)
+{
+	if (j->lns)
+		ns_put(j->lns);
+	if (j->names) {
+		for (size_t i = 0; i < j->rq.n; i++)
+			free(j->names[i]);
+		free(j->names);
+	}
+	free(j->objs);
+	rbatch_put(j->b);
+	free(j);
+}
+
+static void *work(void *arg)
+{
+	struct cljob *j = arg;
+	struct etcd_opts o = member_etcd_opts(j->v->conf, 0);
+	struct etcd *c;
+	struct err e;
+	char rerr[512];
+	if (etcd_open(&o, &c, &e)) {
+		if (j->stage == ST_CLAIM) {
+			j->r = -e.no;
+			snprintf(j->err, sizeof(j->err), "launch: etcd: %.900s", e.why);
+		}
+		goto out;
+	}
+	if (j->stage == ST_CLAIM) {
+		/* just started: this host joins and publishes its namespaces and info first */
+		struct timespec t0, now, pause = {0, 250000000};
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			j->r = joined(j->v, j->err, sizeof(j->err));
+			if (!j->r)
+				j->r = claim_run(c, &j->rq, false, &j->objs, NULL, j->err,
+						 sizeof(j->err));
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((j->r != -EAGAIN && j->r != -ENOENT) ||
+			    now.tv_sec - t0.tv_sec >= CLAUNCH_WAIT_S)
+				break;
+			nanosleep(&pause, NULL);
+		}
+		/* claimed: creating now (a cut from here on is finished if all is made) */
+		if (!j->r && cintent_phase(c, j->rq.cluster, &j->rq.intent, CREC_PHASE_CREATING,
+					   rerr, sizeof(rerr))) {
+			snprintf(j->err, sizeof(j->err), "launch: %s", rerr);
+			j->r = -EAGAIN;
+			j->stage = ST_ROLLBACK;
+		}
+	}
+	if (j->stage == ST_ROLLBACK &&
+	    cintent_rollback(c, j->rq.cluster, &j->rq.intent, NULL, rerr, sizeof(rerr)))
+		snprintf(j->err + strlen(j->err), sizeof(j->err) - strlen(j->err),
+			 "; its rollback failed (the intent stays, recovered later): %s", rerr);
+	if (j->stage == ST_FINISH &&
+	    cintent_finish(c, j->rq.cluster, &j->rq.intent, rerr, sizeof(rerr)))
+		snprintf(j->err, sizeof(j->err), "%s", rerr); /* recovered later */
+	etcd_close(c);
+out:;
+	uint64_t one = 1;
+	if (write(j->efd, &one, sizeof(one)) < 0) {
+		/* an eventfd's counter does not overflow at 1 */
+	}
+	return NULL;
+}
+
+static void answer(struct cljob *j)
+{
+	struct rbatch *b = j->b;
+	if (j->r) {
+		b->err = j->r;
+		snprintf(b->why, sizeof(b->why), "%s", j->err);
+	} else {
+		b->count = j->rq.n;
+	}
+	b->pending = 0;
+	waitq_wake_all(&b->wq);
+}
+
+static int run(struct cljob *j, enum stage st);
+
+/* This host's part, made with the claimed ids. */
+static int create_here(struct cljob *j)
+{
+	struct vmfs *v = j->v;
+	size_t n = 0;
+	char **names = calloc(j->rq.n ? j->rq.n : 1, sizeof(*names));
+	uint64_t *ids = calloc(j->rq.n ? j->rq.n : 1, sizeof(*ids));
+	int r = names && ids ? 0 : -ENOMEM;
+	for (size_t i = 0; !r && i < j->rq.n; i++)
+		if (!strcmp(j->objs[i].host, j->self)) {
+			names[n] = j->objs[i].name;
+			ids[n++] = j->objs[i].id;
+		}
+	if (!r && j->lns->gone) {
+		snprintf(j->err, sizeof(j->err), "launch: ns/%s was removed here meanwhile", j->ns);
+		r = -ENOENT;
+	} else if (!r && n) {
+		char err[512];
+		r = obj_create_many_ids(&v->m, j->lns, j->rq.type, names, n, ids, NULL, err,
+					sizeof(err));
+		if (r)
+			snprintf(j->err, sizeof(j->err), "launch: %s", err);
+	}
+	free(names);
+	free(ids);
+	return r;
+}
+
+static void on_ready(struct model *m, struct rtsrc *s)
+{
+	struct cljob *j = (struct cljob *)s;
+	uint64_t n;
+	if (read(j->efd, &n, sizeof(n)) < 0)
+		return;
+	pthread_join(j->th, NULL);
+	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->efd, NULL);
+	close(j->efd);
+	j->efd = -1;
+	enum stage next = ST_CREATE;
+	switch (j->stage) {
+	case ST_CLAIM:
+		if (j->r) {
+			answer(j);
+			job_free(j);
+			return;
+		}
+		if ((j->r = create_here(j)))
+			next = ST_ROLLBACK;
+		else
+			next = ST_FINISH;
+		break;
+	case ST_FINISH:
+		if (j->err[0])
+			evlog_add(&j->lns->log, "cluster: launch of %zu: done, but its intent stays "
+				  "(deleted when recovered): %s", j->rq.n, j->err);
+		j->err[0] = 0;
+		/* fall through */
+	case ST_ROLLBACK:
+	case ST_CREATE:
+		answer(j);
+		job_free(j);
+		return;
+	}
+	if (run(j, next)) {
+		snprintf(j->err, sizeof(j->err), "launch: no thread for the launch's next step "
+			 "(its intent stays, recovered at the next start)");
+		j->r = -EAGAIN;
+		answer(j);
+		job_free(j);
+	}
+}
+
+static int run(struct cljob *j, enum stage st)
+{
+	j->stage = st;
+	j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &j->src};
+	if (j->efd < 0 || epoll_ctl(j->v->m.rtep, EPOLL_CTL_ADD, j->efd, &ev) < 0) {
+		if (j->efd >= 0)
+			close(j->efd);
+		return -errno;
+	}
+	int r = pthread_create(&j->th, NULL, work, j);
+	if (r) {
+		epoll_ctl(j->v->m.rtep, EPOLL_CTL_DEL, j->efd, NULL);
+		close(j->efd);
+		return -r;
+	}
+	return 0;
+}
+
+int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
+		  struct vwait *wait, char *err, size_t errlen)
+{
+	struct cljob *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->v = v;
+	j->src.ready = on_ready;
+	char why[512];
+	int r = chosts_get_link(v->chosts, why, sizeof(why)) == CL_REFUSED ? joined(v, err, errlen)
+									   : 0;
+	if (!r)
+		r = req_of(v, ns, type, names, n, &j->rq, j->pin, err, errlen);
+	if (r) {
+		free(j);
+		return r;
+	}
+	snprintf(j->cluster, sizeof(j->cluster), "%s", j->rq.cluster);
+	snprintf(j->self, sizeof(j->self), "%s", j->rq.self);
+	snprintf(j->ns, sizeof(j->ns), "%s", ns->name);
+	j->rq.cluster = j->cluster;
+	j->rq.self = j->self;
+	j->rq.ns = j->ns;
+	j->rq.pin = j->pin[0] ? j->pin : NULL;
+	j->names = calloc(n ? n : 1, sizeof(*j->names));
+	j->b = rbatch_new();
+	r = j->names && j->b ? 0 : -ENOMEM;
+	for (size_t i = 0; !r && i < n; i++)
+		if (!(j->names[i] = strdup(names[i])))
+			r = -ENOMEM;
+	j->rq.names = j->names;
+	j->lns = ns;
+	ns_get(ns);
+	if (!r && (r = run(j, ST_CLAIM)))
+		snprintf(err, errlen, "launch: no thread for it: %s", strerror(-r));
+	if (r) {
+		job_free(j);
+		return r;
+	}
+	j->b->pending = 1;
+	j->b->refs++; /* the write's */
+	wait->rbatch = j->b;
+	wait->rverb = "launched";
+	return -EINPROGRESS;
+}
+
+int claunch_hosts_check(struct vmfs *v, const struct ns *ns, const char *value, char *err,
+			size_t errlen)
+{
+	struct chosts *ch = v->chosts;
+	if (!ch || !ch->synced)
+		return 0;
+	struct claim_req rq = {.cluster = ch->cluster, .self = ch->self, .ns = ns->name};
+	struct claim_view view;
+	char why[256];
+	if (view_from_cache(v, &rq, &view, why, sizeof(why)))
+		return 0;
+	int r = 0;
+	size_t at = 0;
+	for (size_t h = 0; h < view.nhosts && !r; h++) {
+		const char *name = view.hosts[h].name;
+		size_t nl = strlen(name);
+		bool kept = false;
+		for (const char *p = value; *p;) {
+			p += strspn(p, " \t\n,");
+			size_t l = strcspn(p, " \t\n,");
+			kept |= l == nl && !memcmp(p, name, l);
+			p += l;
+		}
+		size_t held = 0;
+		for (size_t i = 0; i < view.ntaken; i++)
+			held += !strcmp(view.taken[i].host, name);
+		if (kept || !held)
+			continue;
+		at += snprintf(err + at, at < errlen ? errlen - at : 0,
+			       "%s holds %zu object%s of ns/%s (", name, held, held == 1 ? "" : "s",
+			       ns->name);
+		size_t shown = 0;
+		for (size_t i = 0; i < view.ntaken && shown < 3; i++)
+			if (!strcmp(view.taken[i].host, name))
+				at += snprintf(err + at, at < errlen ? errlen - at : 0, "%s%s",
+					       shown++ ? " " : "", view.taken[i].name);
+		at += snprintf(err + at, at < errlen ? errlen - at : 0,
+			       "%s): move or flush them first", held > 3 ? " ..." : "");
+		r = -EBUSY;
+	}
+	claim_view_free(&view);
+	return r;
+}
