@@ -101,11 +101,20 @@ static int ctl_host_check(struct vhandle *h, char **line, char **alt, char *err,
 		return r;
 	}
 	char *argv[8], why[256];
-	auto_free char *copy = h->n.e->kind == VK_NS_CTL ? strdup(*line) : NULL;
-	/* its first word as the namespace's ctl reads it (quotes and all) */
-	if (copy && ctl_split(copy, argv, 8, why, sizeof(why)) > 0 && !strcmp(argv[0], "tap")) {
+	bool ns = h->n.e->kind == VK_NS_CTL, obj = h->n.e->kind == VK_OBJ_CTL;
+	auto_free char *copy = ns || obj ? strdup(*line) : NULL;
+	/* its first word as the ctl reads it (quotes and all) */
+	if (!copy || ctl_split(copy, argv, 8, why, sizeof(why)) <= 0)
+		return 0;
+	if (ns && !strcmp(argv[0], "tap")) {
 		snprintf(err, errlen, "tap: only host root may give the host an interface and an "
 			 "address on a VLAN");
+		return -EPERM;
+	}
+	/* a migration opens ports on the host and sends a VM's memory and disks wherever it
+	 * is told: the cluster's (root's) doing, not a namespace owner's */
+	if (obj && (!strcmp(argv[0], "migrate-in") || !strcmp(argv[0], "migrate-out"))) {
+		snprintf(err, errlen, "%s: only host root may move a VM between hosts", argv[0]);
 		return -EPERM;
 	}
 	return 0;

@@ -139,6 +139,13 @@ is "$(owner "$NXWRITE" "$L/vms/v/qmp" '{"execute":"query-status"}')" "EBUSY" \
 is "$(code -u labrw:rwpw -X POST --data-binary '{"execute":"migrate"}' "$U/ns/lab/vms/v/qmp")" 403 \
 	"qmp migrate from web rw: 403"
 like "$(body)" "migrate: only host root may send it" "... saying why"
+# --- the VM's own migration verbs: ports on the host, its memory sent anywhere: host root only
+is "$(owner "$NXWRITE" "$L/vms/v/ctl" "migrate-in 127.0.0.1")" "EPERM" "ctl migrate-in: EPERM for the owner"
+like "$(tail -1 "$L/log")" "migrate-in: only host root may move a VM between hosts" "... the log says why"
+is "$(owner "$NXWRITE" "$L/vms/v/ctl" "'migrate-out' 127.0.0.1:1 nbd=127.0.0.1:2")" "EPERM" \
+	"ctl migrate-out (quoted): EPERM for the owner"
+is "$(code -u labrw:rwpw -X POST --data-binary "migrate-out 127.0.0.1:1 nbd=127.0.0.1:2" "$U/ns/lab/vms/v/ctl")" 403 \
+	"... web rw: 403"
 is "$(errno_of "$L/vms/v/qmp" '{"execute":"migrate","arguments":{"uri":"exec:id"}}')" "EBUSY" \
 	"host root's migrate passes (EBUSY: v is not running)"
 is "$(other "$NXWRITE" "$L/vms/v/qmp" '{"execute":"query-status"}')" "EACCES" "another user: EACCES (mode)"
