@@ -84,14 +84,14 @@ static struct chost *entry(struct chosts *ch, const char *name, bool make)
 struct chost *chosts_find(struct chosts *ch, const char *name)
 {
 	struct chost *h = entry(ch, name, false);
-	return h && h->present ? h : NULL;
+	return h && h->present && !h->forgotten ? h : NULL;
 }
 
 struct chost *chosts_slot(struct chosts *ch, uint32_t slot)
 {
 	for (size_t i = 0; i < ch->n; i++)
 		if (ch->v[i]->slot == slot)
-			return ch->v[i]->present ? ch->v[i] : NULL;
+			return ch->v[i]->present && !ch->v[i]->forgotten ? ch->v[i] : NULL;
 	return NULL;
 }
 
@@ -103,7 +103,7 @@ int chosts_names(struct chosts *ch, size_t from, int (*fn)(void *ctx, const char
 	size_t idx = 1;
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct chost *h = ch->v[i];
-		if (!h->present || !strcmp(h->name, ch->self))
+		if (!h->present || h->forgotten || !strcmp(h->name, ch->self))
 			continue;
 		if (idx >= from && fn(ctx, h->name, idx))
 			return 1;
@@ -145,10 +145,14 @@ enum chosts_link chosts_get_link(struct chosts *ch, char *why, size_t whylen)
 static const struct ccache_kv *record(struct chosts *ch, enum ckey_kind kind, const char *host)
 {
 	char key[CKEY_MAX + 1];
-	int r = kind == CK_ALIVE   ? ckey_alive(key, sizeof(key), ch->cluster, host)
-		: kind == CK_DOWN  ? ckey_down(key, sizeof(key), ch->cluster, host)
-		: kind == CK_HINFO ? ckey_hinfo(key, sizeof(key), ch->cluster, host)
-				   : ckey_hid(key, sizeof(key), ch->cluster, host);
+	int (*fn)(char *, size_t, const char *, const char *) =
+	    kind == CK_ALIVE	     ? ckey_alive
+	    : kind == CK_DOWN	     ? ckey_down
+	    : kind == CK_HINFO	     ? ckey_hinfo
+	    : kind == CK_CAP	     ? ckey_cap
+	    : kind == CK_FORGOTTEN ? ckey_forgotten
+				     : ckey_hid;
+	int r = fn(key, sizeof(key), ch->cluster, host);
 	return r < 0 ? NULL : ccache_get(ch->cache, key);
 }
 
@@ -170,6 +174,44 @@ static bool read_down(struct chosts *ch, const char *host, struct crec_down *d, 
 	return true;
 }
 
+bool chosts_up(struct chosts *ch, const char *host)
+{
+	struct crec_alive a;
+	return read_alive(ch, host, &a);
+}
+
+bool chosts_forgotten(struct chosts *ch, const char *host, char *why, size_t whylen)
+{
+	const struct ccache_kv *kv = record(ch, CK_FORGOTTEN, host);
+	struct crec_forgotten f;
+	char err[256], ts[32], area[CKEY_MAX + 1];
+	if (!kv)
+		return false;
+	if (crec_forgotten_read(kv->value, kv->len, &f, err, sizeof(err))) {
+		f.since = 0;
+		snprintf(f.by, sizeof(f.by), "?");
+	}
+	fmt_time((time_t)f.since, ts);
+	ckey_host_prefix(area, sizeof(area), ch->cluster, host);
+	snprintf(why, whylen,
+		 "%s was forgotten by %s at %s: it stays out of the cluster until the admin "
+		 "deletes %sforgotten/%s and %s",
+		 host, f.by, ts, ch->prefix, host, area);
+	return true;
+}
+
+/* "; draining since T" when P/cap/H says so */
+static void drain_state(struct chosts *ch, const char *host, struct sbuf *out)
+{
+	const struct ccache_kv *kv = record(ch, CK_CAP, host);
+	struct crec_cap c;
+	char err[256], ts[32];
+	if (kv && !crec_cap_read(kv->value, kv->len, &c, err, sizeof(err)) && c.drain) {
+		fmt_time((time_t)c.drain, ts);
+		sb_printf(out, "; draining since %s", ts);
+	}
+}
+
 /* "up since T, run N", "down since T (why)", from the records alone */
 static void record_state(struct chosts *ch, const char *host, struct sbuf *out)
 {
@@ -187,6 +229,7 @@ static void record_state(struct chosts *ch, const char *host, struct sbuf *out)
 	} else {
 		sb_puts(out, "down (no alive or down record)");
 	}
+	drain_state(ch, host, out);
 }
 
 void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *out)
@@ -265,6 +308,7 @@ static bool check(struct chosts *ch, enum ckey_kind kind, const char *key,
 		struct crec_alive alive;
 		struct crec_down down;
 		struct crec_hinfo hinfo;
+		struct crec_cap cap;
 	} u;
 	switch (kind) {
 	case CK_HID:
@@ -278,6 +322,9 @@ static bool check(struct chosts *ch, enum ckey_kind kind, const char *key,
 		break;
 	case CK_HINFO:
 		r = crec_hinfo_read(kv->value, kv->len, &u.hinfo, err, sizeof(err));
+		break;
+	case CK_CAP:
+		r = crec_cap_read(kv->value, kv->len, &u.cap, err, sizeof(err));
 		break;
 	default:
 		break;
@@ -336,6 +383,32 @@ void chosts_changed(void *ctx, const char *key, const struct ccache_kv *old,
 	case CK_HINFO:
 		if (now)
 			check(ch, k.kind, key, now);
+		break;
+	case CK_FORGOTTEN: {
+		struct chost *h = entry(ch, k.host, now != NULL);
+		if (h)
+			h->forgotten = now != NULL;
+		if (now)
+			evlog_add(ch->log, "etcd: %s is forgotten: its records are ignored", k.host);
+		else if (old)
+			evlog_add(ch->log, "etcd: %s is no longer forgotten", k.host);
+		break;
+	}
+	case CK_CAP:
+		if (now && !check(ch, k.kind, key, now))
+			break;
+		{
+			struct crec_cap was = {0}, is = {0};
+			char err[256];
+			if (old)
+				crec_cap_read(old->value, old->len, &was, err, sizeof(err));
+			if (now)
+				crec_cap_read(now->value, now->len, &is, err, sizeof(err));
+			if (!was.drain != !is.drain)
+				evlog_add(ch->log, "etcd: %s %s", k.host,
+					  is.drain ? "is draining: it takes nothing new"
+						   : "is no longer draining");
+		}
 		break;
 	default:
 		break;

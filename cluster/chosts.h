@@ -32,6 +32,7 @@ struct evlog;
 struct chost {
 	uint32_t slot;
 	bool present;
+	bool forgotten; /* P/forgotten/H exists: hosts/ and everything else ignore it */
 	char name[NAME_MAX_LEN + 1];
 };
 
@@ -86,7 +87,13 @@ void chosts_set_link(struct chosts *ch, enum chosts_link l, const char *why);
 
 /* From any thread: how this host stands now, and why (if why is not NULL). */
 enum chosts_link chosts_get_link(struct chosts *ch, char *why, size_t whylen);
-/* hosts/NAME: NULL if NAME has no id in the cache (this host is not looked up here). */
+/* Whether host is forgotten (P/forgotten/H, cluster/cdrain.h): why then says by whom, when,
+ * and what the admin deletes. */
+bool chosts_forgotten(struct chosts *ch, const char *host, char *why, size_t whylen);
+/* Whether host's alive is in the cache. */
+bool chosts_up(struct chosts *ch, const char *host);
+/* hosts/NAME: NULL if NAME has no id in the cache, or is forgotten (this host is not looked
+ * up here). */
 struct chost *chosts_find(struct chosts *ch, const char *name);
 /* The host of an inode's slot, while present. */
 struct chost *chosts_slot(struct chosts *ch, uint32_t slot);
@@ -94,7 +101,8 @@ struct chost *chosts_slot(struct chosts *ch, uint32_t slot);
  * vtab's names. */
 int chosts_names(struct chosts *ch, size_t from, int (*fn)(void *ctx, const char *name, size_t idx),
 		 void *ctx);
-/* hosts/NAME/state (h NULL: this host) and hosts/NAME/info (of another). */
+/* hosts/NAME/state (h NULL: this host) and hosts/NAME/info (of another); a host draining
+ * (P/cap/H's drain) says so after its up or down words. */
 void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *out);
 void chosts_info_text(struct chosts *ch, const struct chost *h, struct sbuf *out);
 #endif

@@ -173,18 +173,49 @@ static int layout_check(struct emember *m, struct err *e)
 	return r || got.layout > CREC_LAYOUT ? 1 : 0;
 }
 
+/* A host forgotten (hosts/ctl's forget, cluster/cdrain.h) does not rejoin until the admin
+ * has deleted P/forgotten/H: 1 with the words in e; 0; -errno. */
+static int forgotten_check(struct emember *m, char *key, size_t len, struct err *e)
+{
+	struct etcd_kv kv = {0};
+	bool found = false;
+	if (ckey_forgotten(key, len, m->ch->cluster, m->v->hostname) < 0)
+		return err_set(e, EINVAL, "etcd: no key for this host's name");
+	int r = etcd_get(m->c, key, &kv, &found, e);
+	if (r || !found)
+		return r;
+	struct crec_forgotten f = {0};
+	char why[256], ts[32], area[CKEY_MAX + 1];
+	if (crec_forgotten_read(kv.value, kv.value_len, &f, why, sizeof(why)))
+		snprintf(f.by, sizeof(f.by), "?");
+	etcd_kv_free(&kv);
+	fmt_time((time_t)f.since, ts);
+	ckey_host_prefix(area, sizeof(area), m->ch->cluster, m->v->hostname);
+	err_set(e, EPERM,
+		"this host was forgotten by %s at %s (hosts/ctl forget): it does not rejoin until "
+		"the admin deletes %s and %s (etcdctl del %s; etcdctl del --prefix %s)",
+		f.by, ts, key, area, key, area);
+	return 1;
+}
+
 /* One txn claims the name (absent) and puts alive, deletes down; if the name is there, a
  * second one does the same if it holds our uuid. 0; 1 refused (why in e); -errno. */
 static int join(struct emember *m, struct err *e)
 {
 	int64_t lease;
+	char k_forg[CKEY_MAX + 1];
 	int r = layout_check(m, e);
-	if (r || (r = etcd_lease_grant(m->c, MEMBER_TTL_S, &lease, NULL, e)))
+	if (r || (r = forgotten_check(m, k_forg, sizeof(k_forg), e)) ||
+	    (r = etcd_lease_grant(m->c, MEMBER_TTL_S, &lease, NULL, e)))
 		return r;
 	struct sbuf id = {0}, alive = {0};
 	value_of_id(m, &id);
 	value_of_alive(m, &alive);
-	struct etcd_cmp absent = {.key = m->k_id, .target = ETCD_VERSION, .result = ETCD_EQUAL};
+	/* a forget between the check and here fails the txn: the next try says so */
+	struct etcd_cmp absent[] = {
+	    {.key = m->k_id, .target = ETCD_VERSION, .result = ETCD_EQUAL},
+	    {.key = k_forg, .target = ETCD_VERSION, .result = ETCD_EQUAL},
+	};
 	const struct etcd_op up[] = {
 	    {.kind = ETCD_OP_PUT, .key = m->k_id, .value = id.p, .len = id.len},
 	    {.kind = ETCD_OP_PUT,
@@ -199,7 +230,7 @@ static int join(struct emember *m, struct err *e)
 	if (id.oom || alive.oom)
 		r = err_set(e, ENOMEM, "etcd: out of memory");
 	else
-		r = etcd_txn(m->c, &absent, 1, up, 3, &read_id, 1, &res, e);
+		r = etcd_txn(m->c, absent, 2, up, 3, &read_id, 1, &res, e);
 	if (!r && !res.succeeded) {
 		int64_t mod_rev = 0;
 		char why[1024];
@@ -208,8 +239,11 @@ static int join(struct emember *m, struct err *e)
 		etcd_txn_result_free(&res);
 		memset(&res, 0, sizeof(res));
 		if (ours == 1) {
-			struct etcd_cmp same = {.key = m->k_id, .target = ETCD_MOD, .num = mod_rev};
-			r = etcd_txn(m->c, &same, 1, up + 1, 2, NULL, 0, &res, e);
+			struct etcd_cmp same[] = {
+			    {.key = m->k_id, .target = ETCD_MOD, .num = mod_rev},
+			    {.key = k_forg, .target = ETCD_VERSION, .result = ETCD_EQUAL},
+			};
+			r = etcd_txn(m->c, same, 2, up + 1, 2, NULL, 0, &res, e);
 			if (!r && !res.succeeded)
 				r = err_set(e, EAGAIN,
 					    "%s changed while this host joined: trying again",

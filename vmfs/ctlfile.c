@@ -301,7 +301,10 @@ static ssize_t ctl_resume(struct vmfs *v, struct vreq *q)
 			snprintf(err, sizeof(err), "%s", b->why);
 		} else if (!r) {
 			h->reply.len = 0;
-			sb_printf(&h->reply, "ok: %s %lu\n", h->rverb, b->count);
+			if (h->rverb)
+				sb_printf(&h->reply, "ok: %s %lu\n", h->rverb, b->count);
+			else /* the whole answer (cluster/cdrain.h) */
+				sb_puts(&h->reply, b->why);
 		}
 		rbatch_put(b);
 	}

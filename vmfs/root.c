@@ -5,11 +5,13 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "cluster/cdrain.h"
 #include "cluster/chosts.h"
 #include "runtime/cgroup.h"
 #include "runtime/net.h"
 #include "runtime/vm.h"
 #include "vmfs/kinds.h"
+#include "vmfs/vreq.h"
 
 int gen_version(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
@@ -130,6 +132,9 @@ int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, ch
 		{"add", 0, 2, 2, "add NAME PATH|ssh://USER@HOST/PATH|9p://HOST:PORT|9p+ssh://USER@HOST"},
 		{"remove", 1, 1, 1, "remove NAME"},
 		{"vxlan", 2, 2, 2, "vxlan VLAN_ID ADDR[,ADDR...]|none"},
+		{"drain", 3, 1, 1, "drain HOST"},
+		{"undrain", 3, 1, 1, "undrain HOST"},
+		{"forget", 3, 1, 1, "forget HOST"},
 	};
 	char *argv[8];
 	int argc = ctl_split(line, argv, 8, err, errlen);
@@ -146,6 +151,13 @@ int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, ch
 		}
 		return net_vxlan(&v->m, (unsigned)vid, strcmp(argv[2], "none") ? argv[2] : "", err,
 				 errlen);
+	}
+	if (cdrain_verb(argv[0])) {
+		if (v->chosts)
+			return cdrain_start(v, argv, &q->wait, err, errlen);
+		snprintf(err, errlen, "%s: only in a cluster on etcd (vmfs.conf's etcd and cluster)",
+			 argv[0]);
+		return -EOPNOTSUPP;
 	}
 	if (v->chosts) { /* hosts join by their own vmfs.conf; one way to make a cluster */
 		snprintf(err, errlen,

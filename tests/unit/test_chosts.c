@@ -164,6 +164,28 @@ int main(void)
 	is_str(lapsed, "", "a key gone at a resync is not told as a lapse");
 	is_str(listed(0), "h1:0 h3:1", "h2's id gone with it: no longer listed");
 
+	/* drain: said after the up or down words */
+	rev = 50; /* past the resync's revision */
+	put("/vmfs/lab/cap/h3", "v=1\nvcpus=0\nmemory=0\nobjects=0\ndrain=1700000300\n");
+	is_str(state("h3"), "down (no alive or down record); draining since 2023-11-14T22:18:20Z\n",
+	       "a draining host says so after its down words");
+	is_str(state(NULL), "down (no alive or down record)\n", "the others do not");
+	put("/vmfs/lab/cap/h3", "v=1\nvcpus=0\nmemory=0\nobjects=0\n");
+	is_str(state("h3"), "down (no alive or down record)\n", "undrained: no longer");
+
+	/* forgotten: not listed, not found, and why */
+	char why[512];
+	ok(!chosts_forgotten(ch, "h3", why, sizeof(why)), "h3 is not forgotten yet");
+	put("/vmfs/lab/forgotten/h3", "v=1\nsince=1700000400\nby=h1\n");
+	is_str(listed(0), "h1:0", "a forgotten host is not listed");
+	ok(!chosts_find(ch, "h3"), "nor found");
+	ok(chosts_forgotten(ch, "h3", why, sizeof(why)) &&
+	       strstr(why, "h3 was forgotten by h1 at 2023-11-14T22:20:00Z") &&
+	       strstr(why, "/vmfs/lab/forgotten/h3 and /vmfs/lab/h/h3/"),
+	   "chosts_forgotten says by whom, when, and what the admin deletes");
+	del("/vmfs/lab/forgotten/h3");
+	is_str(listed(0), "h1:0 h3:1", "once the admin deleted it: listed again");
+
 	chosts_set_link(ch, CL_CUT, "etcd http://10.0.0.1:2379: no answer");
 	ok(!strncmp(state(NULL), "cut from etcd since ", 20) &&
 	       strstr(state(NULL), ": etcd http://10.0.0.1:2379: no answer\n"),
