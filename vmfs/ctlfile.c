@@ -22,7 +22,8 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 	switch (n->e->kind) {
 	case VK_NS_CTL:
 		sb_puts(out, "launch kvm|container NAMES [like NAME]\n"
-			     "start|stop|pause|resume|kill|restart|flush all|NAME|GLOB|RANGE\n"
+			     "plan launch kvm|container NAMES (a cluster on etcd)\n"
+			     "start|stop|pause|resume|kill|restart|flush all|NAME|GLOB|RANGE|ID\n"
 			     "tap VLAN ADDR/PREFIX | tap delete VLAN\n");
 		break;
 	case VK_OBJ_CTL:
@@ -33,7 +34,9 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 		sb_puts(out, "one QMP command per line, e.g. {\"execute\":\"query-status\"}\n");
 		break;
 	case VK_HOSTS_CTL:
-		sb_puts(out, "add NAME PATH|ssh://USER@HOST/PATH\nremove NAME\n");
+		sb_puts(out, "add NAME PATH|ssh://USER@HOST/PATH|9p://HOST:PORT|9p+ssh://USER@HOST\n"
+			     "remove NAME\nvxlan VLAN_ID ADDR[,ADDR...]|none\n"
+			     "drain|undrain|forget NAME (a cluster on etcd)\n");
 		break;
 	default:
 		break;
