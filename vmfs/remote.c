@@ -380,6 +380,8 @@ static int push_aliases(struct vmfs *v, struct vhandle *h, const char *buf, size
 	return 0;
 }
 
+static ssize_t write_result(struct vmfs *v, struct vhandle *h);
+
 static ssize_t remote_send(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
 {
 	struct rreq *rr = h->aux;
@@ -392,15 +394,13 @@ static ssize_t remote_send(struct vmfs *v, struct vhandle *h, const char *buf, s
 	}
 	rr->size = size;
 	int r = request(v, h, is_ctl(&h->n) ? ROP_CTL : ROP_WRITE, buf, size);
-	return r ? r : -EINPROGRESS;
+	/* answered already (no way to the host): nothing would wake a wait for it */
+	return r ? r : rr->done ? write_result(v, h) : -EINPROGRESS;
 }
 
-static ssize_t remote_write_resume(struct vmfs *v, struct vreq *q)
+static ssize_t write_result(struct vmfs *v, struct vhandle *h)
 {
-	struct vhandle *h = q->h;
 	struct rreq *rr = h->aux;
-	if (!rr->done)
-		return -EINPROGRESS;
 	if (rr->err && rr->out.len) { /* the member's reason, for the head's log too */
 		char why[1024], what[256];
 		snprintf(why, sizeof(why), "%.*s", (int)rr->out.len, rr->out.p);
@@ -409,6 +409,12 @@ static ssize_t remote_write_resume(struct vmfs *v, struct vreq *q)
 		node_reject(v, &h->n, what, strncmp(why, "error: ", 7) ? why : why + 7);
 	}
 	return rr->err ? rr->err : (ssize_t)rr->size;
+}
+
+static ssize_t remote_write_resume(struct vmfs *v, struct vreq *q)
+{
+	struct rreq *rr = q->h->aux;
+	return rr->done ? write_result(v, q->h) : -EINPROGRESS;
 }
 
 static struct waitq *remote_waitq(struct vmfs *v, struct vhandle *h)

@@ -4,7 +4,8 @@
 # served by h2's 9P door (the p9 of its alive record) through h1's bounded workers
 # (cluster/chostw.h). h1 reads c1's log; a start sent from h1 shows in the console read
 # through h1; a follow of it ends when its reader stops; what is typed through h1 runs on
-# h2. With h2 cut, its object's files fail at once with EHOSTDOWN, and h1's log says why.
+# h2. With h2 cut, its object's files fail at once with EHOSTDOWN, and h1's log says why;
+# with h2's vmfs stopped (its lease not yet lapsed), a read fails ETIMEDOUT by its deadline.
 # The doors admit the cluster's hosts because the test's vmfs.conf lists their network in
 # p9_peers (docs/tree.md, "Many hosts").
 . "$(dirname "$0")/lib.sh"
@@ -64,8 +65,20 @@ ok "h2 cut: c1 UNKNOWN on h1" wait_for 10 grep -q '^UNKNOWN since .*: h2 is down
 t0=$(date +%s%N)
 is "$(open_errno "$C/log")" EHOSTDOWN "its log: EHOSTDOWN"
 is "$(open_errno "$C/console")" EHOSTDOWN "its console too"
+is "$(errno_of "$C/console" $'echo x\n')" EHOSTDOWN "typing into it too"
 ms=$((($(date +%s%N) - t0) / 1000000))
 ok "at once (${ms} ms)" test "$ms" -lt 1500
 ok "in words in h1's log" grep -q "c1/log (on h2): unknown since .*: h2 is down" "$D1/log"
 etcd_restore 2
+ok "h2 back: c1 RUNNING on h1" wait_for 15 grep -q '^RUNNING' "$C/state"
+ok "its log reads again through h1" wait_for 5 sh -c 'cat "$1" | grep -q .' _ "$C/log"
+
+# h2 up as far as etcd knows, its vmfs stopped: a read waits no longer than its deadline
+v=ETCD_PID_2
+kill -STOP "${!v}"
+t0=$(date +%s%N)
+is "$(open_errno "$C/console.log")" ETIMEDOUT "h2's vmfs stopped: a read of c1's console.log fails"
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "${!v}"
+ok "within its deadline (${ms} ms)" test "$ms" -lt 13000
 done_testing
