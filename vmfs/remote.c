@@ -14,10 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/ccache.h"
 #include "cluster/chosts.h"
 #include "cluster/chostw.h"
-#include "cluster/ckey.h"
 #include "cluster/crec.h"
 #include "cluster/cview.h"
 #include "runtime/vlan.h"
@@ -170,14 +168,9 @@ static int where(struct vmfs *v, const struct vnode *n, struct rreq *rr)
 /* The door of host, from its alive record ("" if none or unreadable: no way to it). */
 static void door_of(struct vmfs *v, const char *host, char *p9, size_t len)
 {
-	char key[512], err[256];
 	struct crec_alive a;
-	const struct ccache_kv *kv =
-	    v->chosts && ckey_alive(key, sizeof(key), v->chosts->cluster, host) > 0
-		? ccache_get(v->chosts->cache, key)
-		: NULL;
 	*p9 = 0;
-	if (kv && crec_alive_read(kv->value, kv->len, &a, err, sizeof(err)) == 0)
+	if (v->chosts && chosts_alive(v->chosts, host, &a))
 		snprintf(p9, len, "%s", a.p9);
 }
 

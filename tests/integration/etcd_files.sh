@@ -6,8 +6,8 @@
 # through h1; a follow of it ends when its reader stops; what is typed through h1 runs on
 # h2. With h2 cut, its object's files fail at once with EHOSTDOWN, and h1's log says why;
 # with h2's vmfs stopped (its lease not yet lapsed), a read fails ETIMEDOUT by its deadline.
-# The doors admit the cluster's hosts because the test's vmfs.conf lists their network in
-# p9_peers (docs/tree.md, "Many hosts").
+# The doors admit the cluster's hosts by `p9_peers = cluster`: the addr of each host's alive
+# record (docs/tree.md, "Many hosts").
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -28,7 +28,7 @@ etcd_net
 etcd_start one
 # shellcheck disable=SC2154 # set by etcd_start
 U=$ETCD_URL_one
-etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = $ETCD_NET.0/24" \
+etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
 	"images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default
 C=$D1/containers/c1
@@ -56,6 +56,12 @@ is "$(errno_of "$C/console" $'echo hi$((6*7))\n')" "" "type into c1's console th
 ok "it ran on h2: its answer in the console through h1" wait_for 5 console_has "$C" hi42
 ok "... and in h2's own" console_has "$D2/containers/c1" hi42
 ok "console.log read through h1 has it" grep -aq hi42 "$C/console.log"
+
+# p9_peers = cluster admits the hosts, nobody else: this test's own address is refused
+python3 -c 'import socket, sys
+s = socket.create_connection((sys.argv[1], 5640), 2); s.settimeout(2); s.recv(1)' "$ETCD_ADDR_2" 2>/dev/null
+ok "h2's door refuses an address that is no host's" wait_for 3 grep -q \
+	"a connection from $ETCD_HOST:[0-9]*: refused: its address is not in p9_peers" "$(mnt 2)/host/log"
 
 open_errno() { python3 -c 'import errno, sys
 try: open(sys.argv[1]).read()
