@@ -163,6 +163,21 @@ static bool read_alive(struct chosts *ch, const char *host, struct crec_alive *a
 	return kv && crec_alive_read(kv->value, kv->len, a, err, sizeof(err)) == 0;
 }
 
+bool chosts_alive(struct chosts *ch, const char *host, struct crec_alive *a)
+{
+	return read_alive(ch, host, a);
+}
+
+bool chosts_addr_known(struct chosts *ch, const char *addr)
+{
+	struct crec_alive a;
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->v[i]->present && strcmp(ch->v[i]->name, ch->self) &&
+		    read_alive(ch, ch->v[i]->name, &a) && !strcmp(a.addr, addr))
+			return true;
+	return false;
+}
+
 static bool read_down(struct chosts *ch, const char *host, struct crec_down *d, bool *unseen)
 {
 	const struct ccache_kv *kv = record(ch, CK_DOWN, host);

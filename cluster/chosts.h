@@ -101,6 +101,12 @@ struct chost *chosts_slot(struct chosts *ch, uint32_t slot);
  * vtab's names. */
 int chosts_names(struct chosts *ch, size_t from, int (*fn)(void *ctx, const char *name, size_t idx),
 		 void *ctx);
+/* Host's alive record as read (false: none, or one its reader refused). */
+struct crec_alive;
+bool chosts_alive(struct chosts *ch, const char *host, struct crec_alive *a);
+/* Whether addr (as inet_ntop writes it) is the `addr` of another host with an id and an alive
+ * record: `p9_peers = cluster` admits it. */
+bool chosts_addr_known(struct chosts *ch, const char *addr);
 /* hosts/NAME/state (h NULL: this host) and hosts/NAME/info (of another); a host draining
  * (P/cap/H's drain) says so after its up or down words. */
 void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *out);

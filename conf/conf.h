@@ -36,7 +36,7 @@
 	X(vmfs, web_ui, path, "", "the browser pages (default: web/ui beside the vmfs binary)")    \
 	X(vmfs, p9, addr, "", "serve the tree over 9P2000.L on TCP ADDR:PORT, e.g. 127.0.0.1:5640") \
 	X(vmfs, p9_socket, path, "", "serve it over 9P on this Unix socket: each peer acts as its own user") \
-	X(vmfs, p9_peers, opts, "127.0.0.1", "the addresses and networks (A.B.C.D/N) 9P over TCP accepts") \
+	X(vmfs, p9_peers, opts, "127.0.0.1", "the addresses and networks (A.B.C.D/N) 9P over TCP accepts; cluster: the etcd cluster's hosts") \
 	X(vmfs, p9_user, opts, "nobody", "the user every 9P TCP peer acts as (host root only if named so)") \
 	X(vmfs, announce, bool, "false", "announce the network doors on the LAN with Avahi (mDNS)") \
 	X(vmfs, discover, bool, "false", "list what other vmfs announce on the LAN in hosts/discovered") \

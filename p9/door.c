@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cluster/chosts.h"
 #include "conf/conf.h"
 #include "p9/door_int.h"
 #include "vmfs/door.h"
@@ -71,6 +72,10 @@ static int peers_parse(struct p9door *d, const char *list, char *err, size_t err
 		return -ENOMEM;
 	int r = 0;
 	for (char *t = strtok_r(copy, ", \t", &save); t && !r; t = strtok_r(NULL, ", \t", &save)) {
+		if (!strcmp(t, "cluster")) {
+			d->cluster_peers = true;
+			continue;
+		}
 		char *slash = strchr(t, '/'), *end = NULL;
 		long bits = 32;
 		struct in_addr a;
@@ -81,8 +86,8 @@ static int peers_parse(struct p9door *d, const char *list, char *err, size_t err
 		if ((slash && (end == slash + 1 || *end || bits < 0 || bits > 32)) ||
 		    inet_pton(AF_INET, t, &a) != 1) {
 			snprintf(err, errlen,
-				 "9p: p9_peers: \"%.64s%s%.8s\" is not an IPv4 address or "
-				 "network (A.B.C.D or A.B.C.D/N)",
+				 "9p: p9_peers: \"%.64s%s%.8s\" is not an IPv4 address, a "
+				 "network (A.B.C.D or A.B.C.D/N) or cluster",
 				 t, slash ? "/" : "", slash ? slash + 1 : "");
 			r = -EINVAL;
 		} else if (d->npeers == P9_PEERS_MAX) {
@@ -95,7 +100,7 @@ static int peers_parse(struct p9door *d, const char *list, char *err, size_t err
 		}
 	}
 	free(copy);
-	if (!r && !d->npeers) {
+	if (!r && !d->npeers && !d->cluster_peers) {
 		snprintf(err, errlen, "9p: p9_peers is empty: no peer could connect over TCP");
 		r = -EINVAL;
 	}
@@ -142,14 +147,21 @@ static const char *too_many(const struct p9door *d, bool tcp, uint32_t addr, uid
 	return NULL;
 }
 
+/* p9_peers = cluster: the address of another host of the cluster, from its alive record. */
+static bool cluster_peer(const struct p9door *d, const char *ip)
+{
+	return d->cluster_peers && d->v->chosts && chosts_addr_known(d->v->chosts, ip);
+}
+
 static void admit_tcp(struct p9door *d, int fd, const struct sockaddr_in *sa)
 {
 	char who[64], ip[INET_ADDRSTRLEN] = "?";
 	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
 	snprintf(who, sizeof(who), "%s:%u", ip, ntohs(sa->sin_port));
 	uint32_t addr = ntohl(sa->sin_addr.s_addr);
+	bool listed = peer_listed(d, addr) || cluster_peer(d, ip);
 	const char *why = sa->sin_family != AF_INET ? "not an IPv4 peer"
-			  : !peer_listed(d, addr)   ? "its address is not in p9_peers"
+			  : !listed		    ? "its address is not in p9_peers"
 						    : too_many(d, true, addr, 0);
 	struct vcred cred = {.uid = d->tcp_who.uid, .gid = d->tcp_who.gid, .umask = 022};
 	int one = 1; /* a peer gone without a word does not hold its place for ever */
@@ -426,7 +438,13 @@ int p9_door_open(struct vmfs *v, const struct vmfs_conf *c, struct door *out, ch
 	*d = (struct p9door){.v = v, .tcpfd = -1, .unixfd = -1};
 	*err = 0;
 	int r = 0;
-	if (*c->p9 && !(r = peers_parse(d, c->p9_peers, err, errlen)) &&
+	if (*c->p9 && !(r = peers_parse(d, c->p9_peers, err, errlen)) && d->cluster_peers &&
+	    !*c->etcd) {
+		snprintf(err, errlen, "9p: p9_peers: cluster names the hosts of an etcd cluster, and "
+			 "vmfs.conf names no etcd");
+		r = -EINVAL;
+	}
+	if (*c->p9 && !r &&
 	    !(r = user_parse(d, c->p9_user, err, errlen)))
 		r = listen_tcp(d, c->p9, err, errlen);
 	if (!r && *c->p9_socket)

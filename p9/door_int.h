@@ -49,6 +49,7 @@ struct p9door {
 		uint32_t net, mask;
 	} peers[P9_PEERS_MAX];
 	int npeers;
+	bool cluster_peers; /* p9_peers names `cluster`: the hosts of the etcd cluster too */
 	struct who tcp_who; /* p9_user: what TCP peers act as */
 	char tcp_user[64];
 	struct link *links;

@@ -1,7 +1,8 @@
 /* With etcd, another host's VM or container (docs/cluster-design.md, "The tree on every
  * host"): its directory, state, info, top and config/ from its owner's record in the cluster's
- * view (cluster/cview.h), readable while its host is down. Commands and writes to it, and its
- * console, logs and screens, are later steps: refused with words. Its node carries the
+ * view (cluster/cview.h), readable while its host is down. Its verbs are commands to its owner
+ * (cluster/ccmd.h); writes to its config are a later step, refused with words. Its console,
+ * logs and screens are served by its owner's 9P door (vmfs/remote.c). Its node carries the
  * cluster's ids (vnode.cid), which are its inode numbers on every host. */
 #include <string.h>
 

@@ -57,6 +57,11 @@ void imgtab_free(struct imgtab *t);
 int remote_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struct vnode *out);
 int remote_names(struct vmfs *v, const struct vnode *dir, size_t from,
 		 int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
+/* Another host's object's (VK_COBJ) files that its owner's 9P door serves */
+int remote_cobj_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
+		       struct vnode *out);
+int remote_cobj_names(struct vmfs *v, const struct vnode *dir, size_t from,
+		      int (*fn)(void *ctx, const char *name, size_t idx), void *ctx);
 int remote_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
 			 struct vnode *out);
 int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,

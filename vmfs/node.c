@@ -73,7 +73,8 @@ const struct ventry vtab[] = {
 	{VK_ROBJ_FILE,       VK_ROBJ,        NULL,             F | 0666, VF_REMOTE, 0},
 	{VK_ROBJ_CONFIG,     VK_ROBJ,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_config_lookup, .names = remote_config_names},
 	{VK_ROBJ_PARAM,      VK_ROBJ_CONFIG, NULL,             F | 0666, VF_REMOTE, 0},
-	{VK_COBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0},
+	{VK_COBJ,            VK_NONE,        NULL,             D | 0777, VF_DIR,    0, .lookup = remote_cobj_lookup, .names = remote_cobj_names},
+	{VK_COBJ_FILE,       VK_COBJ,        NULL,             F | 0666, VF_REMOTE, 0},
 	{VK_COBJ_CTL,        VK_COBJ,        "ctl",            F | 0666, VF_CTL,    0, NULL, NULL, ctl_cobj},
 	{VK_COBJ_STATE,      VK_COBJ,        "state",          F | 0444, VF_GEN,    0, gen_cobj_state},
 	{VK_COBJ_INFO,       VK_COBJ,        "info",           F | 0444, VF_GEN,    0, gen_cobj_info},
@@ -134,7 +135,10 @@ static bool kind_of_ns(enum vkind k) { return k >= VK_NS && k <= VK_VLAN; }
 static bool kind_under_obj(enum vkind k) { return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N; }
 static bool kind_of_obj(enum vkind k) { return k == VK_OBJ || kind_under_obj(k); }
 static bool kind_of_robj(enum vkind k) { return k >= VK_ROBJ && k <= VK_ROBJ_PARAM; }
-static bool kind_of_cobj(enum vkind k) { return k >= VK_COBJ && k <= VK_COBJ_PARAM; }
+static bool kind_of_cobj(enum vkind k)
+{
+	return (k >= VK_COBJ && k <= VK_COBJ_PARAM) || k == VK_COBJ_FILE;
+}
 static bool kind_of_cns(enum vkind k) { return k >= VK_CNS && k <= VK_CNS_CTS; }
 static bool kind_of_member(enum vkind k) { return k >= VK_MEMBER && k <= VK_MEMBER_STATE; }
 

@@ -89,6 +89,8 @@ enum vkind {
 	VK_CNS_HOSTS,
 	VK_CNS_VMS,
 	VK_CNS_CTS,
+	VK_COBJ_FILE, /* with etcd: another host's object's file served by its owner's 9P door
+		       * (console, console.log, log, screens): sub is its index in remote.c's */
 	VK_MAX
 };
 
@@ -172,6 +174,7 @@ struct vmfs {
 	struct chosts *chosts; /* with etcd: hosts/ from its records (cluster/chosts.h), or NULL */
 	struct ccmd *ccmd; /* with etcd: verbs across hosts (cluster/ccmd.h), or NULL */
 	struct cview *cview;   /* with etcd: the cluster's namespaces and objects (cluster/cview.h) */
+	struct chostw *chostw; /* with etcd: workers to the other hosts' 9P doors, made at first use */
 	struct mdns *mdns; /* announcement and discovery (mdns/mdns.h), or NULL */
 };
 

@@ -3,12 +3,21 @@
  * waits for the answer the way a console read or a start waits: parked, never blocking the
  * loop. What a local file answers, the remote one answers, because the member's vmfs is
  * the one answering; the head adds only the time of the trip. Their kind is fk_remote
- * (vmfs/fkind.h); their directories' rows of vtab name remote_lookup and remote_names. */
+ * (vmfs/fkind.h); their directories' rows of vtab name remote_lookup and remote_names.
+ *
+ * With etcd, another host's object (VK_COBJ, vmfs/cobj.c) has the files its record cannot
+ * give (console, console.log, log, and a VM's screens) served the same way, by its owner's
+ * 9P door at the `p9` of its alive record, through the workers of cluster/chostw.h; while
+ * the view says its owner is down they fail at once with EHOSTDOWN and words. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/chosts.h"
+#include "cluster/chostw.h"
+#include "cluster/crec.h"
+#include "cluster/cview.h"
 #include "runtime/vlan.h"
 #include "vmfs/fkind.h"
 #include "vmfs/vreq.h"
@@ -30,6 +39,11 @@ struct rreq {
 	struct rworker *w;  /* a console's own worker: its reads wait for output */
 	size_t size;        /* a write's size */
 	bool answer;        /* out is a ctl's answer: it reads back even after a refusal */
+	/* where the file is, taken at open (a view's pointers last until its next change) */
+	char rel[1024];           /* its path in the owner's tree */
+	char host[NAME_MAX_LEN + 1];
+	char what[2 * NAME_MAX_LEN + 16]; /* NAME/FILE, NAME/config/PARAM: for the log */
+	char p9[CREC_HOSTPORT_MAX]; /* with etcd: the owner's door */
 };
 
 static const char *const vm_files[] = {"ctl",		 "state", "info", "top",	  "config",
@@ -37,6 +51,11 @@ static const char *const vm_files[] = {"ctl",		 "state", "info", "top",	  "confi
 				       "thumbnail.png", "vnc",   "qmp"};
 static const char *const ct_files[] = {"ctl",     "state",	 "info", "top",
 				       "config", "console", "console.log", "log"};
+
+/* another host's object with etcd: what its record does not hold */
+static const char *const cobj_files[] = {"console", "console.log", "log", "screenshot.png",
+					 "thumbnail.png"};
+#define COBJ_CT_FILES 3 /* a container has no screens */
 
 static const char *const *files_of(int type, size_t *n)
 {
@@ -68,6 +87,32 @@ int remote_names(struct vmfs *v, const struct vnode *dir, size_t from,
 	return 0;
 }
 
+static size_t cobj_nfiles(struct vmfs *v, const struct vnode *dir)
+{
+	return cobj_type(v, dir) == OT_VM ? ARRAY_SIZE(cobj_files) : COBJ_CT_FILES;
+}
+
+int remote_cobj_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
+		       struct vnode *out)
+{
+	for (size_t i = 0; i < cobj_nfiles(v, dir); i++)
+		if (!strcmp(cobj_files[i], name)) {
+			out->sub = (int)i;
+			out->e = vtab_find(VK_COBJ_FILE);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int remote_cobj_names(struct vmfs *v, const struct vnode *dir, size_t from,
+		      int (*fn)(void *ctx, const char *name, size_t idx), void *ctx)
+{
+	for (size_t i = from; i < cobj_nfiles(v, dir); i++)
+		if (fn(ctx, cobj_files[i], i))
+			return 1;
+	return 0;
+}
+
 /* config/ of a member's object: the parameters that apply to its type. */
 int remote_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
 			 struct vnode *out)
@@ -89,21 +134,50 @@ int remote_config_names(struct vmfs *v, const struct vnode *dir, size_t from,
 
 static const char *file_name(const struct vnode *n)
 {
+	if (n->e->kind == VK_COBJ_FILE)
+		return n->sub >= 0 && (size_t)n->sub < ARRAY_SIZE(cobj_files) ? cobj_files[n->sub]
+									 : "?";
 	size_t len;
 	const char *const *f = files_of(n->ro->type, &len);
 	return n->e->kind == VK_ROBJ_PARAM ? params[n->sub].name : f[n->sub];
 }
 
-/* The path of n in the member's tree. */
-static void rel_path(const struct vnode *n, char *out, size_t len)
+/* The path of n in its owner's tree, and the owner. */
+static int where(struct vmfs *v, const struct vnode *n, struct rreq *rr)
 {
-	snprintf(out, len, "ns/%s/%s/%s/%s%s", n->ro->ns, n->ro->type == OT_VM ? "vms" : "containers",
-		 n->ro->name, n->e->kind == VK_ROBJ_PARAM ? "config/" : "", file_name(n));
+	if (n->ro) {
+		snprintf(rr->rel, sizeof(rr->rel), "ns/%s/%s/%s/%s%s", n->ro->ns,
+			 n->ro->type == OT_VM ? "vms" : "containers", n->ro->name,
+			 n->e->kind == VK_ROBJ_PARAM ? "config/" : "", file_name(n));
+		snprintf(rr->host, sizeof(rr->host), "%s", n->ro->mb->name);
+		snprintf(rr->what, sizeof(rr->what), "%s/%s%s", n->ro->name,
+			 n->e->kind == VK_ROBJ_PARAM ? "config/" : "", file_name(n));
+		return 0;
+	}
+	const struct cview_obj *o = cobj_of(v, n);
+	const struct cview_ns *ns = o ? cview_ns_id(v->cview, o->nsid) : NULL;
+	if (!ns)
+		return -ENOENT;
+	snprintf(rr->rel, sizeof(rr->rel), "ns/%s/%s/%s/%s", ns->name,
+		 o->claim.type == OT_VM ? "vms" : "containers", o->name, file_name(n));
+	snprintf(rr->host, sizeof(rr->host), "%s", o->claim.host);
+	snprintf(rr->what, sizeof(rr->what), "%s/%s", o->name, file_name(n));
+	return 0;
+}
+
+/* The door of host, from its alive record ("" if none or unreadable: no way to it). */
+static void door_of(struct vmfs *v, const char *host, char *p9, size_t len)
+{
+	struct crec_alive a;
+	*p9 = 0;
+	if (v->chosts && chosts_alive(v->chosts, host, &a))
+		snprintf(p9, len, "%s", a.p9);
 }
 
 static bool is_console(const struct vnode *n)
 {
-	return n->e->kind == VK_ROBJ_FILE && !strcmp(file_name(n), "console");
+	return (n->e->kind == VK_ROBJ_FILE || n->e->kind == VK_COBJ_FILE) &&
+	       !strcmp(file_name(n), "console");
 }
 
 static bool is_ctl(const struct vnode *n)
@@ -139,11 +213,13 @@ static void req_done(struct rjob *j)
 
 /* Starts op on n's file for h (a new answer replaces the last); a console's reads go to
  * its console.log, which never waits. */
-static int request(struct vhandle *h, enum rop op, const char *data, size_t len)
+static int request(struct vmfs *v, struct vhandle *h, enum rop op, const char *data, size_t len)
 {
 	struct rreq *rr = h->aux;
 	char rel[1024];
-	rel_path(&h->n, rel, sizeof(rel));
+	snprintf(rel, sizeof(rel), "%s", rr->rel);
+	if (!h->n.ro && !rr->w && !v->chostw && !(v->chostw = chostw_new(&v->m)))
+		return -ENOMEM;
 	if (op == ROP_TAIL)
 		strncat(rel, ".log", sizeof(rel) - strlen(rel) - 1);
 	struct rjob *j = rjob_new(op, "", req_done, rr);
@@ -158,25 +234,41 @@ static int request(struct vhandle *h, enum rop op, const char *data, size_t len)
 	if (rr->w) { /* a console's worker */
 		snprintf(j->path, sizeof(j->path), "%s", rel);
 		rworker_submit(rr->w, j, STREAM_MS);
-	} else {
+	} else if (h->n.ro) {
 		member_job(h->n.ro->mb, j, rel, REMOTE_MS);
+	} else {
+		chostw_job(v->chostw, rr->host, rr->p9, j, rel, REMOTE_MS);
 	}
 	return 0;
 }
 
-/* A file of a member that is down: EHOSTDOWN at once, and the log says since when and why. */
-static int member_down(struct vmfs *v, const struct vnode *n)
+/* A file of a host that is down: EHOSTDOWN at once, and the log says since when and why
+ * (false: the host is up as far as this host knows). */
+static bool owner_down(struct vmfs *v, const struct vnode *n, const char *host)
 {
 	char what[256];
 	struct sbuf why = {0};
-	snprintf(what, sizeof(what), "%s/%s (on %s)", n->ro->name, file_name(n), n->ro->mb->name);
-	sb_printf(&why, "%s is ", n->ro->mb->name);
-	member_state_text(n->ro->mb, &why);
+	const struct cview_obj *o = n->ro ? NULL : cobj_of(v, n);
+	struct cview_state s = {0};
+	if (o)
+		cview_state_of(v->cview, o, &s);
+	if (n->ro ? n->ro->mb->state != MS_DOWN : o && !s.unknown)
+		return false;
+	snprintf(what, sizeof(what), "%s/%s (on %s)", n->ro ? n->ro->name : o ? o->name : "?",
+		 file_name(n), host);
+	if (n->ro) {
+		sb_printf(&why, "%s is ", host);
+		member_state_text(n->ro->mb, &why);
+	} else if (o) {
+		char ts[32];
+		fmt_time(s.since, ts);
+		sb_printf(&why, "unknown since %s: %s\n", ts, s.why);
+	}
 	if (why.len)
 		why.p[--why.len] = 0; /* its newline */
-	node_reject(v, n, what, why.p ? why.p : "down");
+	node_reject(v, n, what, why.p ? why.p : "gone");
 	sb_free(&why);
-	return -EHOSTDOWN;
+	return true;
 }
 
 bool remote_is_console(const struct vnode *n)
@@ -193,17 +285,30 @@ static int remote_open(struct vmfs *v, struct vhandle *h, int flags)
 	rr->done = true;
 	waitq_init(&rr->wq);
 	h->aux = rr;
-	if (h->n.ro->mb->state == MS_DOWN)
-		return member_down(v, &h->n);
+	int r = where(v, &h->n, rr);
+	if (r)
+		return r;
+	if (owner_down(v, &h->n, rr->host))
+		return -EHOSTDOWN;
+	if (!h->n.ro)
+		door_of(v, rr->host, rr->p9, sizeof(rr->p9));
 	int acc = h->flags & O_ACCMODE;
 	if (is_console(&h->n) && acc == O_RDONLY) {
 		/* its reads wait for output: a worker of its own, the descriptor kept open */
-		if (!(rr->w = member_worker_new(h->n.ro->mb)))
-			return -ENOMEM;
-		return request(h, ROP_TAIL, NULL, 0);
+		char err[256] = "out of memory";
+		if (!(rr->w = h->n.ro ? member_worker_new(h->n.ro->mb)
+				      : v->chostw || (v->chostw = chostw_new(&v->m))
+					    ? chostw_worker_new(v->chostw, rr->p9, err, sizeof(err))
+					    : NULL)) {
+			char what[300];
+			snprintf(what, sizeof(what), "%s (on %s)", rr->what, rr->host);
+			node_reject(v, &h->n, what, err);
+			return h->n.ro ? -ENOMEM : -EHOSTDOWN;
+		}
+		return request(v, h, ROP_TAIL, NULL, 0);
 	}
 	if (acc == O_RDONLY)
-		return request(h, ROP_READ, NULL, 0);
+		return request(v, h, ROP_READ, NULL, 0);
 	return 0;
 }
 
@@ -221,12 +326,12 @@ static ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t 
 			memmove(rr->out.p, rr->out.p + n, rr->out.len - n);
 			rr->out.len -= n;
 			if (!rr->out.len)
-				request(h, ROP_TAIL, NULL, 0);
+				request(v, h, ROP_TAIL, NULL, 0);
 			return n;
 		}
 		if (rr->out.len)
 			return 0;
-		return request(h, ROP_TAIL, NULL, 0) ? 0 : -EAGAIN;
+		return request(v, h, ROP_TAIL, NULL, 0) ? 0 : -EAGAIN;
 	}
 	if (rr->err && !rr->answer) /* a ctl's answer says why its command was refused */
 		return rr->err;
@@ -268,36 +373,41 @@ static int push_aliases(struct vmfs *v, struct vhandle *h, const char *buf, size
 	return 0;
 }
 
+static ssize_t write_result(struct vmfs *v, struct vhandle *h);
+
 static ssize_t remote_send(struct vmfs *v, struct vhandle *h, const char *buf, size_t size)
 {
-	if (h->n.ro->mb->state == MS_DOWN)
-		return member_down(v, &h->n);
+	struct rreq *rr = h->aux;
+	if (owner_down(v, &h->n, rr->host))
+		return -EHOSTDOWN;
 	if (h->n.e->kind == VK_ROBJ_PARAM && !strcmp(params[h->n.sub].name, "net")) {
 		int r = push_aliases(v, h, buf, size);
 		if (r)
 			return r;
 	}
-	struct rreq *rr = h->aux;
 	rr->size = size;
-	int r = request(h, is_ctl(&h->n) ? ROP_CTL : ROP_WRITE, buf, size);
-	return r ? r : -EINPROGRESS;
+	int r = request(v, h, is_ctl(&h->n) ? ROP_CTL : ROP_WRITE, buf, size);
+	/* answered already (no way to the host): nothing would wake a wait for it */
+	return r ? r : rr->done ? write_result(v, h) : -EINPROGRESS;
 }
 
-static ssize_t remote_write_resume(struct vmfs *v, struct vreq *q)
+static ssize_t write_result(struct vmfs *v, struct vhandle *h)
 {
-	struct vhandle *h = q->h;
 	struct rreq *rr = h->aux;
-	if (!rr->done)
-		return -EINPROGRESS;
 	if (rr->err && rr->out.len) { /* the member's reason, for the head's log too */
 		char why[1024], what[256];
 		snprintf(why, sizeof(why), "%.*s", (int)rr->out.len, rr->out.p);
 		why[strcspn(why, "\n")] = 0;
-		snprintf(what, sizeof(what), "%s/%s (on %s)", h->n.ro->name, file_name(&h->n),
-			 h->n.ro->mb->name);
+		snprintf(what, sizeof(what), "%s (on %s)", rr->what, rr->host);
 		node_reject(v, &h->n, what, strncmp(why, "error: ", 7) ? why : why + 7);
 	}
 	return rr->err ? rr->err : (ssize_t)rr->size;
+}
+
+static ssize_t remote_write_resume(struct vmfs *v, struct vreq *q)
+{
+	struct rreq *rr = q->h->aux;
+	return rr->done ? write_result(v, q->h) : -EINPROGRESS;
 }
 
 static struct waitq *remote_waitq(struct vmfs *v, struct vhandle *h)
@@ -334,8 +444,7 @@ static ssize_t remote_write(struct vmfs *v, struct vreq *q, const char *buf, siz
 		r = -EPERM;
 	}
 	if (r == -EPERM) {
-		snprintf(what, sizeof(what), "%s/%s%s", h->n.ro->name,
-			 h->n.e->kind == VK_ROBJ_PARAM ? "config/" : "", file_name(&h->n));
+		snprintf(what, sizeof(what), "%s", ((struct rreq *)h->aux)->what);
 		node_reject(v, &h->n, what, err);
 	}
 	return r ? r : remote_send(v, h, buf, size);
@@ -346,7 +455,7 @@ static ssize_t remote_write(struct vmfs *v, struct vreq *q, const char *buf, siz
 static mode_t remote_perm(const struct vnode *n)
 {
 	const char *f = file_name(n);
-	for (size_t i = 0; n->e->kind == VK_ROBJ_FILE && i < vtab_len; i++)
+	for (size_t i = 0; n->e->kind != VK_ROBJ_PARAM && i < vtab_len; i++)
 		if (vtab[i].parent == VK_OBJ && !strcmp(vtab[i].name, f))
 			return vtab[i].mode & 0777;
 	return 0777;

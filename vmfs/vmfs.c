@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster/chostw.h"
 #include "runtime/cgroup.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
@@ -147,6 +148,8 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 
 void vmfs_fini(struct vmfs *v)
 {
+	chostw_free(v->chostw);
+	v->chostw = NULL;
 	cluster_close(&v->cl);
 	run_fini(&v->m);
 	net_close(&v->m);

@@ -150,6 +150,9 @@ int main(void)
 	conf_set(&c, "vmfs", "p9_peers", "127.0.0.1 10.0.0.300", "/", err, sizeof(err));
 	ok(p9_door_open(&v, &c, &door, err, sizeof(err)) == -EINVAL && strstr(err, "10.0.0.300"),
 	   "a bad p9_peers entry is refused: %s", err);
+	conf_set(&c, "vmfs", "p9_peers", "cluster", "/", err, sizeof(err));
+	ok(p9_door_open(&v, &c, &door, err, sizeof(err)) == -EINVAL && strstr(err, "no etcd"),
+	   "p9_peers = cluster without etcd is refused: %s", err);
 	conf_set(&c, "vmfs", "p9_peers", "127.0.0.1", "/", err, sizeof(err));
 	conf_set(&c, "vmfs", "p9_user", "no-such-user-here", "/", err, sizeof(err));
 	ok(p9_door_open(&v, &c, &door, err, sizeof(err)) == -EINVAL && strstr(err, "p9_user"),
