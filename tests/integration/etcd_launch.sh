@@ -238,4 +238,14 @@ ok "nothing made on h1" sh -c '! ls "$0"/c* 2>/dev/null | grep -q .' "$T/h1/stat
 ok "h1's log says so" grep -q "cluster: h1\.[0-9]*\.[0-9]* launched: h2: not taken within 5\.0 s: cancelled" "$M1/ns/web/log"
 ok "and that it was rolled back" grep -q "cluster: launch of 4: a host did not make its part: rolled back" "$M1/ns/web/log"
 ok "h2 back: nothing of c made there" sh -c 'sleep 2; ! ls "$0"/c* 2>/dev/null | grep -q .' "$T/h2/state/ns/web/containers"
+
+# a create command put by hand as h1's, for an id no claim gives h2: taken and refused, nothing made
+F=h1.999.1
+printf 'v=1\nfrom=h1\nns=%s\nverb=create\nids=990\nunfit=refuse\nargs=intent=h1.999.1 type=container names=f1\ntake-ms=5000\nissued=1\n' "$WID" | ectl put "$P/cmd/h2/$F" >/dev/null
+ok "h2 answers the forged create" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | grep -q "^state=done"' "$U" "$P/h/h2/ans/$F"
+like "$(val "$P/h/h2/ans/$F")" "errno=EINVAL
+reason=f1 \(id 990\) is not claimed in ns/web for h2 as a container by launch h1\.999\.1" "refused EINVAL: f1 is not claimed for h2 by that launch"
+ok "nothing made" sh -c '! test -e "$0"' "$T/h2/state/ns/web/containers/f1"
+ectl del "$P/cmd/h2/$F" >/dev/null
+ok "its answer goes with the command" wait_for 3 hasnt "$P/h/h2/ans/$F"
 done_testing
