@@ -209,6 +209,15 @@ ids=$(ectl get --prefix --print-value-only "$P/name/$WID/k" | sed -n 's/^id=//p'
 is "$ids" 6 "six ids, one each"
 both_list() { for m in "$M1" "$M2"; do [ "$(ls "$m/ns/web/containers" | tr '\n' ' ')" = "k1 k2 k3 k4 k5 k6 w0 " ] || return 1; done; }
 ok "both hosts' trees list all six" wait_for 5 both_list
+# info_rows MNT: "NAME HOST ID" of web's k rows, from its info's columns by their headers
+info_rows() { awk -F'\t' 'NR == 1 {for (i = 1; i <= NF; i++) h[$i] = i; next}
+	$2 ~ /^k/ {print $2, $h["host"], $h["id"]}' "$1/ns/web/info" | sort; }
+claimed_rows() { for k in k1 k2 k3 k4 k5 k6; do echo "$k $(field "$P/name/$WID/$k" host) $(field "$P/name/$WID/$k" id)"; done; }
+want=$(claimed_rows)
+rows_are() { [ "$(info_rows "$1")" = "$2" ]; }
+for i in 1 2; do
+	ok "h$i's info lists all six with their hosts and ids" wait_for 5 rows_are "$T/h$i/mnt" "$want"
+done
 pub_ids() { for k in k1 k2 k3 k4 k5 k6; do has "$P/h/$(field "$P/name/$WID/$k" host)/o/$WID/$(field "$P/name/$WID/$k" id)" || return 1; done; }
 ok "each is published by its host under its claimed id" wait_for 5 pub_ids
 is "$(count "$P/intent/")" 0 "no intent left"
