@@ -226,10 +226,12 @@ ok "h2's log says it made them, on h1's command" grep -q "cluster: command h1\.[
 # a member refusing (h2 lacks the image of the VM template): all rolled back, its errno and words
 : >"$T/h1/state/images/only1.img"
 echo "only1.img" >"$M1/ns/web/config/disk"
+caps=$(for h in h1 h2; do echo "$(field "$P/cap/$h" objects),$(field "$P/cap/$h" vcpus)"; done)
 out=$(wr "$M1" "launch kvm v[1-4]")
 like "$out" "h2: ENOENT: the template's disk: .*only1\.img: No such file or directory" "h2 refuses: the image is not in its store"
 like "$out" "errno=ENOENT$" "the write fails with h2's errno"
 ok "no claim of v left" count_is 0 "$P/name/$WID/v"
+is "$(for h in h1 h2; do echo "$(field "$P/cap/$h" objects),$(field "$P/cap/$h" vcpus)"; done)" "$caps" "the reservations given back"
 ok "nothing made on h1" sh -c '! ls "$0"/v* 2>/dev/null | grep -q .' "$T/h1/state/ns/web/vms"
 ok "nor on h2" sh -c '! ls "$0"/v* 2>/dev/null | grep -q .' "$T/h2/state/ns/web/vms"
 is "$(count "$P/intent/")" 0 "no intent left"
@@ -238,11 +240,13 @@ echo "" >"$M1/ns/web/config/disk"
 # h2 cut from etcd as the launch begins (its alive still stands): its part is cancelled at the
 # take window, all rolled back, EHOSTDOWN
 etcd_cut 2
+caps=$(for h in h1 h2; do echo "$(field "$P/cap/$h" objects),$(field "$P/cap/$h" vcpus)"; done)
 out=$(wr "$M1" "launch container c[1-4]")
 etcd_restore 2
 like "$out" "h2: not taken within 5\.0 s: cancelled" "h2's part: not taken, cancelled"
 like "$out" "errno=EHOSTDOWN$" "EHOSTDOWN"
 ok "no claim of c left" count_is 0 "$P/name/$WID/c"
+is "$(for h in h1 h2; do echo "$(field "$P/cap/$h" objects),$(field "$P/cap/$h" vcpus)"; done)" "$caps" "the reservations given back"
 ok "nothing made on h1" sh -c '! ls "$0"/c* 2>/dev/null | grep -q .' "$T/h1/state/ns/web/containers"
 ok "h1's log says so" grep -q "cluster: h1\.[0-9]*\.[0-9]* launched: h2: not taken within 5\.0 s: cancelled" "$M1/ns/web/log"
 ok "and that it was rolled back" grep -q "cluster: launch of 4: a host did not make its part: rolled back" "$M1/ns/web/log"
