@@ -17,7 +17,13 @@ etcd_start one
 # shellcheck disable=SC2154 # set by etcd_start
 U=$ETCD_URL_one
 P=/vmfs/$ETCD_CLUSTER
-etcd_members 2 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - two members start"; exit 1; }
+etcd_members 3 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - three members start"; exit 1; }
+for i in 1 2 3; do # web, for the launches across hosts below (made here: while h3 is
+	# stopped the cluster's web shows on it read-only)
+	mkdir "$T/h$i/mnt/ns/web"
+	echo 16M >"$T/h$i/mnt/ns/web/config/memory"
+done
+etcd_member_stop 3 # h3 comes back for the last part only
 M1=$T/h1/mnt M2=$T/h2/mnt
 
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
@@ -179,10 +185,6 @@ ask "$M1" "kill all" >/dev/null
 is "$(tail -n 1 <<<"$(ask "$M1" "flush all")")" "ok: flush $n" "lab flushed on every host"
 ok "lab's claims go" wait_for 5 count_is 0 "$P/name/$NSID/"
 wr() { etcd_wr "$1/ns/web/ctl" "$2"; } # wr MNT CMD: on web's ctl
-for i in 1 2; do
-	mkdir "$T/h$i/mnt/ns/web"
-	echo 16M >"$T/h$i/mnt/ns/web/config/memory"
-done
 ok "ns web is the cluster's" wait_for 5 has "$P/ns/web"
 # a flush does not give the reservations back yet: lab's are given back here, by hand
 for h in h1 h2; do printf 'v=1\nvcpus=0\nmemory=0\nobjects=0\n' | ectl put "$P/cap/$h" >/dev/null; done
@@ -261,4 +263,24 @@ reason=f1 \(id 990\) is not claimed in ns/web for h2 as a container by launch h1
 ok "nothing made" sh -c '! test -e "$0"' "$T/h2/state/ns/web/containers/f1"
 ectl del "$P/cmd/h2/$F" >/dev/null
 ok "its answer goes with the command" wait_for 3 hasnt "$P/h/h2/ans/$F"
+
+# three hosts, h1 full: h2 makes its part, h3 refuses (no image): h2's are killed and flushed
+etcd_member_start 3 || { echo "not ok - h3 starts"; exit 1; }
+M3=$T/h3/mnt
+echo h3 >"$M3/ns/web/config/host"
+is "$(tail -n 1 <<<"$("$XWRITE" -r "$M3/ns/web/ctl" "launch container w3")")" "ok: launched 1" "h3 launches w3 on itself"
+ok "h3 is one of web's hosts" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | grep -q "^hosts=.*h3"' "$U" "$P/ns/web"
+cap1=$(val "$P/cap/h1")
+printf 'v=1\nvcpus=%s\nmemory=0\nobjects=0\n' "$CAP" | ectl put "$P/cap/h1" >/dev/null # h1 full
+: >"$T/h2/state/images/only1.img"
+echo "only1.img" >"$M1/ns/web/config/disk"
+out=$(wr "$M1" "launch kvm u[1-6]")
+like "$out" "(^|;)h2: ok launched [1-5];" "h2 made its part"
+like "$out" "(^|;)h3: ENOENT: the template's disk: .*only1\.img: No such file or directory" "h3 refused"
+like "$out" "errno=ENOENT$" "ENOENT"
+ok "no claim of u left" count_is 0 "$P/name/$WID/u"
+ok "h2's part killed and flushed: nothing of u there" sh -c '! ls "$0"/u* 2>/dev/null | grep -q .' "$T/h2/state/ns/web/vms"
+ok "h2's log: killed, then flushed, on h1's command" sh -c 'grep -q "from h1: kill [1-5] object(s): done" "$0" && grep -q "from h1: flush [1-5] object(s): done" "$0"' "$M2/ns/web/log"
+ok "nothing of u on h3" sh -c '! ls "$0"/u* 2>/dev/null | grep -q .' "$T/h3/state/ns/web/vms"
+printf '%s\n' "$cap1" | ectl put "$P/cap/h1" >/dev/null
 done_testing
