@@ -398,11 +398,13 @@ static int send_others(struct cljob *j, const char *verb)
 /* Anything failed: what was made goes, then the claims (on the thread). */
 static void roll_back(struct cljob *j)
 {
-	remove_here(j);
 	while (j->undoing < 2) {
 		if (send_others(j, ++j->undoing == 1 ? "kill" : "flush") == -EINPROGRESS)
 			return; /* on_sent again */
 	}
+	/* just before the claims go: this host's publisher, seeing them gone first, would delete
+	 * their claims without giving their reservation back */
+	remove_here(j);
 	if (!j->r)
 		j->r = -EIO;
 	if (run(j, ST_ROLLBACK)) {

@@ -6,8 +6,10 @@
 # intent left behind (a launcher cut) is rolled back or finished, by its host at its restart
 # or by another once its host is down, and the namespace's log says which; a vmfs killed in
 # a launch leaves all of it or none; dropping a host that holds objects from ns/NS/hosts is
-# refused with their names. Across hosts: each other host makes its part on a `create` command;
-# the answer is a line per host; a host cut or refusing rolls all of it back.
+# refused with their names. Across hosts (ns web): each other host makes its part on a `create`
+# command, each host's info lists them all; the answer is a line per host; a host cut or
+# refusing rolls all of it back (a third host's part killed and flushed); a forged create is
+# refused.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
