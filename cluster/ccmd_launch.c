@@ -80,9 +80,11 @@ void hcmd_settle(struct hcmd *h, const struct hostans *a, size_t n)
 		h->a = na;
 		h->hosts = hosts;
 		h->na = h->nhosts = n;
-	} else {
+	} else { /* no lines to show: the write fails, whatever was done (the log has it) */
 		free(na);
 		free(hosts);
+		h->fail = ENOMEM;
+		snprintf(h->failwhy, sizeof(h->failwhy), "out of memory for the answer");
 	}
 	h->self_done = true;
 	waitq_wake_all(&h->wq);

@@ -8,9 +8,9 @@
  *
  * The other hosts' objects are made by a `create` command each (cluster/ccmd.h), sent once
  * this host's part is made; all answered ok, the intent goes; anything else rolls the launch
- * back: flush commands for what was made on hosts that answered ok, this host's removed, the
- * claims deleted. The answer is a line per host, then the sum. `plan` reads the cache and
- *  * changes nothing. */
+ * back: kill and flush commands for what was made on hosts that answered ok, this host's
+ * removed, the claims deleted. The answer is a line per host, then the sum. `plan` reads the
+ * cache and changes nothing. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
