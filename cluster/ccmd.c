@@ -143,7 +143,7 @@ int capply_run(struct ccmd *c, struct capply *a, struct ns *ns, struct object **
 }
 
 /* A member's answer to a command it took, put by the worker; said in the namespace's log. */
-static void answer(struct ccmd *c, struct mjob *j, int err, const char *reason, size_t count)
+void ccmd_answer(struct ccmd *c, struct mjob *j, int err, const char *reason, size_t count)
 {
 	struct crec_ans a = {.state = CREC_ANS_DONE, .err = err, .count = count};
 	snprintf(a.reason, sizeof(a.reason), "%s", reason ? reason : "");
@@ -162,14 +162,16 @@ static void answer(struct ccmd *c, struct mjob *j, int err, const char *reason, 
 static void member_applied(struct capply *a)
 {
 	struct mjob *j = a->arg;
-	answer(a->c, j, a->err, a->reason, a->count);
+	ccmd_answer(a->c, j, a->err, a->reason, a->count);
 }
 
 /* A command taken in time: applied as a local ctl line of root. */
 static void member_apply(struct ccmd *c, struct mjob *j)
 {
 	if (j->pre_err)
-		return answer(c, j, j->pre_err, j->pre_reason, 0);
+		return ccmd_answer(c, j, j->pre_err, j->pre_reason, 0);
+	if (j->create)
+		return ccreate_apply(c, j);
 	struct ns *ns = ns_find(&c->v->m, j->ns);
 	struct object **objs = calloc(j->n ? j->n : 1, sizeof(*objs));
 	char why[HOSTANS_REASON_MAX] = "";
@@ -185,7 +187,7 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 		}
 	if (err) {
 		free(objs);
-		return answer(c, j, err, why, 0);
+		return ccmd_answer(c, j, err, why, 0);
 	}
 	j->apply.done = member_applied;
 	j->apply.arg = j;
@@ -193,7 +195,7 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 	    capply_run(c, &j->apply, ns, objs, j->n, j->verb, j->cmd.unfit == CREC_UNFIT_REFUSE);
 	free(objs);
 	if (r != -EINPROGRESS)
-		answer(c, j, j->apply.err, j->apply.reason, j->apply.count);
+		ccmd_answer(c, j, j->apply.err, j->apply.reason, j->apply.count);
 }
 
 /* Every value is peer input: a command that does not read is not taken (its head cancels
@@ -222,6 +224,8 @@ static void member_seen(struct ccmd *c, const struct ckey *k, const struct ccach
 			  now->key, j->cmd.from);
 		return mjob_free(j);
 	}
+	if (!strcmp(j->cmd.verb, CCREATE_VERB))
+		return ccreate_seen(c, j);
 	/* the ids -> this host's objects: the claims that name this host as their owner */
 	struct cview *cv = c->v->cview;
 	const struct cview_ns *cns = NULL;

@@ -20,11 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/ckey.h"
 #include "cluster/cmdans.h"
 #include "cluster/crec.h"
 #include "runtime/lifecycle.h"
+#include "runtime/model.h"
 
 #define CCMD_TAKE_MS 2000 /* T: a command not taken by then is cancelled */
+#define CCMD_CREATE_TAKE_MS 5000 /* a launch's creations */
 #define CCMD_B_MS 500	  /* B: a take answered later than this is not applied */
 
 struct vmfs;
@@ -82,4 +85,44 @@ void ccmd_record(const char *from, uint64_t nsid, enum verb verb, const uint64_t
 /* A member's check of a command record against what it knows: 0, or -errno with why. The
  * verb must be one of ns/NS/ctl's; take-ms at most CCMD_TAKE_MS * 30; at least one id. */
 int ccmd_check(const struct crec_cmd *c, enum verb *verb, char *why, size_t whylen);
+
+/* A launch's `create` command (cluster/ccmd_cargs.c, ccmd_create.c): the objects' names (their
+ * ids are the record's), type, the intent that claimed them, and the template's values (set
+ * ones; the others default). On the wire in the record's args, one line. */
+struct ccreate {
+	struct ckey_tag intent;
+	enum otype type;
+	char **names;
+	size_t n;
+	char *cfg[NPARAMS_MAX];
+};
+void ccreate_args(const struct ccreate *cr, struct sbuf *out);
+/* 0, or -EINVAL/-ENOMEM with why; names are split, not checked. Free with ccreate_free. */
+int ccreate_read(const char *args, struct ccreate *cr, char *why, size_t whylen);
+void ccreate_free(struct ccreate *cr);
+
+/* A launcher's side (cluster/ccmd_launch.c). An hcmd the writer waits on, answered in words
+ * verb ("launched"), whose lines the launch settles at its end. */
+struct hcmd *hcmd_open(struct ccmd *c, struct ns *ns, const char *verb);
+/* One host's part of a send. */
+struct hsend {
+	const char *host;
+	const uint64_t *ids;
+	size_t n;
+	struct sbuf args; /* the caller's */
+};
+/* Sends parts[0..np) as commands verb ("create", "flush") with the take window take_ms, the
+ * answers waited for answer_ms, on a thread of its own: the hcmd (its waitq woken when
+ * hcmd_sent_done), or NULL with -errno in *r. */
+struct hcmd *hcmd_send(struct ccmd *c, struct ns *ns, uint64_t nsid, const char *verb,
+		       bool refuse, const struct hsend *parts, size_t np, unsigned take_ms,
+		       unsigned answer_ms, int *r);
+/* Whether h's sent parts are all settled, and their answers (in the order sent). */
+bool hcmd_sent_done(struct hcmd *h);
+const struct hostans *hcmd_answers(struct hcmd *h, size_t *n);
+void hcmd_hold(struct hcmd *h);
+/* The writer's answer when nothing was asked of any host: the write fails with err, why. */
+void hcmd_fail(struct hcmd *h, int err, const char *why);
+/* The writer's answer: a[0..n) in hosts' order; h ends (its waiters woken). */
+void hcmd_settle(struct hcmd *h, const struct hostans *a, size_t n);
 #endif

@@ -39,11 +39,18 @@ int hcmd_end(struct hcmd *h, struct sbuf *reply, char *err, size_t errlen)
 {
 	if (!hcmd_done(h))
 		return -EINPROGRESS;
+	if (h->fail) {
+		reply->len = 0;
+		sb_printf(reply, "error: %s\n", h->failwhy);
+		snprintf(err, errlen, "%s", h->failwhy);
+		return -h->fail;
+	}
 	const char **names = calloc(h->nhosts ? h->nhosts : 1, sizeof(*names));
 	for (size_t i = 0; names && i < h->nhosts; i++)
 		names[i] = h->hosts[i];
 	reply->len = 0;
-	int r = cmdans_render(h->a, h->na, names, names ? h->nhosts : 0, verb_name(h->verb), reply);
+	const char *vname = h->vname ? h->vname : verb_name(h->verb);
+	int r = cmdans_render(h->a, h->na, names, names ? h->nhosts : 0, vname, reply);
 	free(names);
 	if (reply->oom)
 		return -ENOMEM;
@@ -58,14 +65,31 @@ int hcmd_end(struct hcmd *h, struct sbuf *reply, char *err, size_t errlen)
 			if (h->a[i].kind == HA_DONE)
 				continue;
 			struct sbuf line = {0};
-			cmdans_line(&h->a[i], verb_name(h->verb), &line);
+			cmdans_line(&h->a[i], vname, &line);
 			if (!line.oom && line.len)
-				evlog_add(&h->ns->log, "cluster: %s %s: %.*s", h->tagtext,
-					  verb_name(h->verb), (int)line.len - 1, line.p);
+				evlog_add(&h->ns->log, "cluster: %s %s: %.*s", h->tagtext, vname,
+					  (int)line.len - 1, line.p);
 			sb_free(&line);
 		}
 	}
 	return r;
+}
+
+int hcmd_start(struct hcmd *h)
+{
+	struct ccmd *c = h->c;
+	hcmd_hold(h);
+	pthread_mutex_lock(&c->lock);
+	h->next = c->heads;
+	c->heads = h;
+	h->running = !pthread_create(&h->th, NULL, hcmd_thread, h);
+	if (!h->running)
+		c->heads = h->next;
+	pthread_mutex_unlock(&c->lock);
+	if (h->running)
+		return 0;
+	hcmd_put(h);
+	return -EAGAIN;
 }
 
 static void self_applied(struct capply *a)
@@ -113,8 +137,8 @@ static int self_objects(const struct cview_in *in, const struct resolve_part *p,
 	return 0;
 }
 
-static struct hcmd *hcmd_new(struct ccmd *c, struct ns *ns, enum verb verb,
-			     const struct cview_in *in, const struct resolution *res)
+struct hcmd *hcmd_alloc(struct ccmd *c, struct ns *ns, enum verb verb, size_t nhosts,
+			size_t nparts)
 {
 	struct hcmd *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -136,14 +160,23 @@ static struct hcmd *hcmd_new(struct ccmd *c, struct ns *ns, enum verb verb,
 	h->tag.run = c->v->m.run;
 	h->tag.seq = ++c->seq;
 	ckey_tag_fmt(&h->tag, h->tagtext);
-	h->hosts = calloc(in->nhosts ? in->nhosts : 1, sizeof(*h->hosts));
-	h->a = calloc(res->nparts ? res->nparts : 1, sizeof(*h->a));
-	h->p = calloc(res->nparts ? res->nparts : 1, sizeof(*h->p));
-	h->ia = calloc(res->nparts ? res->nparts : 1, sizeof(*h->ia));
+	h->hosts = calloc(nhosts ? nhosts : 1, sizeof(*h->hosts));
+	h->a = calloc(nparts ? nparts : 1, sizeof(*h->a));
+	h->p = calloc(nparts ? nparts : 1, sizeof(*h->p));
+	h->ia = calloc(nparts ? nparts : 1, sizeof(*h->ia));
 	if (!h->hosts || !h->a || !h->p || !h->ia) {
 		hcmd_put(h);
 		return NULL;
 	}
+	return h;
+}
+
+static struct hcmd *hcmd_new(struct ccmd *c, struct ns *ns, enum verb verb,
+			     const struct cview_in *in, const struct resolution *res)
+{
+	struct hcmd *h = hcmd_alloc(c, ns, verb, in->nhosts, res->nparts);
+	if (!h)
+		return NULL;
 	h->nhosts = in->nhosts;
 	memcpy(h->hosts, in->hnames, in->nhosts * sizeof(*h->hosts));
 	return h;
@@ -233,20 +266,8 @@ int ccmd_ns_act(struct ccmd *c, struct ns *ns, enum verb verb, const char *spec,
 	free(mine);
 	resolve_free(&res);
 	ccmd_view_free(&in);
-	if (!r && h->np) {
-		hcmd_hold(h);
-		pthread_mutex_lock(&c->lock);
-		h->next = c->heads;
-		c->heads = h;
-		h->running = !pthread_create(&h->th, NULL, hcmd_thread, h);
-		if (!h->running)
-			c->heads = h->next;
-		pthread_mutex_unlock(&c->lock);
-		if (!h->running) {
-			hcmd_put(h);
-			r = -EAGAIN;
-		}
-	}
+	if (!r && h->np)
+		r = hcmd_start(h);
 	if (r) {
 		snprintf(err, errlen, "%s", strerror(-r));
 		hcmd_put(h);

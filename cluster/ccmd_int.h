@@ -56,8 +56,17 @@ struct mjob {
 	int pre_err; /* refused at the check: taken and answered so, not applied */
 	char pre_reason[HOSTANS_REASON_MAX];
 	struct capply apply;
+	bool create; /* a launch's creations (cluster/ccmd_create.c) */
+	struct ccreate cr;
 };
 void mjob_free(struct mjob *j);
+/* The member's answer to a command it took, put by the worker; said in the namespace's log. */
+void ccmd_answer(struct ccmd *c, struct mjob *j, int err, const char *reason, size_t count);
+/* A create command read and from a known host: checked against the claims, queued to take. */
+#define CCREATE_VERB "create"
+void ccreate_seen(struct ccmd *c, struct mjob *j);
+/* Taken in time: the template's values checked, the objects made. Answers. */
+void ccreate_apply(struct ccmd *c, struct mjob *j);
 
 /* One host's part of a head's command. */
 struct hpart {
@@ -75,6 +84,10 @@ struct hcmd {
 	struct ckey_tag tag;
 	char tagtext[CKEY_TAG_LEN];
 	enum verb verb;
+	const char *vname;		    /* the answer's word; NULL: verb's */
+	unsigned take_ms, answer_ms;	    /* 0: CCMD_TAKE_MS, the verb's */
+	int fail;			    /* hcmd_fail's */
+	char failwhy[1024];
 	struct ns *ns;
 	char (*hosts)[NAME_MAX_LEN + 1];
 	size_t nhosts;
@@ -94,6 +107,11 @@ struct hcmd {
 	struct waitq wq;
 };
 void hcmd_hold(struct hcmd *h);
+/* A head command for nhosts hosts and nparts parts, nothing in them yet. */
+struct hcmd *hcmd_alloc(struct ccmd *c, struct ns *ns, enum verb verb, size_t nhosts,
+			size_t nparts);
+/* Its thread, for its parts p[0..np): 0 or -EAGAIN. */
+int hcmd_start(struct hcmd *h);
 /* The loop: a part's key changed (P/cmd/H/CMD of ours taken, P/h/H/ans/CMD). */
 void hcmd_seen_cmd(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now);
 void hcmd_seen_ans(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now);

@@ -24,6 +24,7 @@ void mjob_free(struct mjob *j)
 	if (!j)
 		return;
 	crec_cmd_free(&j->cmd);
+	ccreate_free(&j->cr);
 	sb_free(&j->value);
 	free(j->names);
 	free(j);

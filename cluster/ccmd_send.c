@@ -146,6 +146,8 @@ void *hcmd_thread(void *arg)
 	struct etcd *e = NULL;
 	struct err er;
 	int64_t t0 = ccmd_now_ms(), lease = member_lease(c->ch);
+	unsigned take_ms = h->take_ms ? h->take_ms : CCMD_TAKE_MS,
+		 answer_ms = h->answer_ms ? h->answer_ms : ccmd_verb_ms(h->verb);
 	struct etcd_cmp *cmp = calloc(h->np, sizeof(*cmp));
 	struct etcd_op *ops = calloc(h->np, sizeof(*ops));
 	struct etcd_txn_result res = {0};
@@ -163,14 +165,14 @@ void *hcmd_thread(void *arg)
 	 * command. A put of unknown outcome is cancelled at T like the others. */
 	if (!r && !nolease && (r = etcd_txn(e, cmp, h->np, ops, h->np, NULL, 0, &res, &er)))
 		threadlog_say(&c->tl, "command %s: the put failed (%s): cancelled at %u ms",
-			      h->tagtext, er.why, CCMD_TAKE_MS);
+			      h->tagtext, er.why, take_ms);
 	bool sent = !r && res.succeeded;
 	etcd_txn_result_free(&res);
 	free(cmp);
 	free(ops);
 	pthread_mutex_lock(&c->lock);
 	if (sent || r)
-		wait_parts(h, 1, t0 + CCMD_TAKE_MS);
+		wait_parts(h, 1, t0 + take_ms);
 	else { /* a key of this id was there: not this command's to cancel nor delete */
 		threadlog_say(&c->tl, "command %s: %s: not sent", h->tagtext,
 			      nolease ? "this host's lease has lapsed" : "its keys exist already");
@@ -188,14 +190,14 @@ void *hcmd_thread(void *arg)
 			continue;
 		pthread_mutex_unlock(&c->lock);
 		/* once etcd has not answered one, the others would wait as long each */
-		if (!cancel(h, unconfirmed ? NULL : e, p, CCMD_TAKE_MS) && !unconfirmed)
+		if (!cancel(h, unconfirmed ? NULL : e, p, take_ms) && !unconfirmed)
 			unconfirmed = ccmd_now_ms();
 		pthread_mutex_lock(&c->lock);
 	}
 	/* taken: its answer comes within the verb's time (at least B after the take) */
 	int64_t due = ccmd_now_ms() + CCMD_B_MS;
-	if (t0 + (int64_t)ccmd_verb_ms(h->verb) > due)
-		due = t0 + ccmd_verb_ms(h->verb);
+	if (t0 + (int64_t)answer_ms > due)
+		due = t0 + answer_ms;
 	wait_parts(h, 2, due);
 	/* a cancel etcd did not answer: the writer is answered once this host's lease is surely
 	 * gone (its TTL, etcd's expiry check, an election), so that no take of it can still be

@@ -98,7 +98,7 @@ static const struct claim_taken *taken(const struct claim_view *v, const char *n
 }
 
 /* What sched_place is given: the hosts that may take this launch's objects (all of the
- * view's, or only this host until commands to others exist), hidx[] mapping them back to the
+ * view's, or only this host when it sends no commands), hidx[] mapping them back to the
  * view's, the objects already claimed on them and the objects to place. */
 struct sin {
 	struct sched_host *sh;
@@ -173,11 +173,11 @@ int claim_place(const struct claim_view *v, const struct claim_req *rq, size_t *
 		}
 	}
 	if (rq->pin && *rq->pin && rq->only_self && strcmp(rq->pin, rq->self)) {
-		snprintf(err, errlen, "launch: the template pins host %s; placing on other hosts "
-			 "needs commands: not yet", rq->pin);
+		snprintf(err, errlen, "launch: the template pins host %s; this host sends no "
+			 "commands to others (see host/log)", rq->pin);
 		return -EOPNOTSUPP;
 	}
-	for (size_t h = 0; rq->only_self && h < v->nhosts; h++)
+	for (size_t h = 0; h < v->nhosts; h++) /* just started: its alive and info first */
 		if (!strcmp(v->hosts[h].name, rq->self) && (!v->hosts[h].up || !v->hosts[h].has_info)) {
 			snprintf(err, errlen, "launch: this host (%s) has not published its %s in the "
 				 "cluster yet", rq->self, v->hosts[h].up ? "info" : "alive");
@@ -213,8 +213,8 @@ void claim_plan(const struct claim_view *v, const struct claim_req *rq, const si
 	sched_plan(&sns, s.objs, rq->n, w, out);
 	for (size_t i = 0; rq->only_self && i < v->nhosts; i++)
 		if (strcmp(v->hosts[i].name, rq->self))
-			sb_printf(out, "%s: takes nothing launched here until commands to other "
-				  "hosts exist\n", v->hosts[i].name);
+			sb_printf(out, "%s: takes nothing launched here: this host sends no "
+				  "commands to others (see host/log)\n", v->hosts[i].name);
 	sin_free(&s);
 	free(w);
 }

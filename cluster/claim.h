@@ -73,7 +73,7 @@ struct claim_req {
 	uint64_t vcpus, memory; /* each object's, from the template */
 	enum sched_policy policy;
 	const char *pin; /* the template's host, or NULL */
-	bool only_self;	 /* other hosts take nothing (no commands to create there yet) */
+	bool only_self;	 /* other hosts take nothing (this host sends no commands) */
 	struct ckey_tag intent;
 	uint64_t ctime;
 };
@@ -94,7 +94,7 @@ int claim_view_read(const char *cluster, const char *self, const char *ns,
 
 /* Places rq's objects (whose names must not be taken: -EEXIST "k7 exists already in ns/lab
  * (on h3)") on the view's hosts by sched_place with capacity and drain. where[i]: index into
- * v->hosts. -ENOENT if the namespace is not in the cluster; -EAGAIN if only_self and this host
+ * v->hosts. -ENOENT if the namespace is not in the cluster; -EAGAIN if this host
  * has no alive or info in the view yet (just started); sched_place's errors otherwise. */
 int claim_place(const struct claim_view *v, const struct claim_req *rq, size_t *where, char *err,
 		size_t errlen);

@@ -3,13 +3,14 @@
  * on a thread of the launch's own (etcd's calls block; the loop never waits on etcd), then
  * this host's objects are made with the claimed ids on the loop, then the intent is deleted
  * (or, on any failure, everything rolled back) on the thread again. The write waits for it
- * all, as for a launch on members (an rbatch). A launch just after the start waits up to
+ * all (its answer an hcmd's, cluster/ccmd.h). A launch just after the start waits up to
  * CLAUNCH_WAIT_S for this host to join and publish its namespace and info.
  *
- * Until commands to other hosts exist (P/cmd/H), a launch places only on this host: the other
- * hosts of the namespace take nothing, and a template pinned elsewhere is refused
- * (EOPNOTSUPP "placing on other hosts needs commands: not yet"). `plan` reads the cache and
- * changes nothing. */
+ * The other hosts' objects are made by a `create` command each (cluster/ccmd.h), sent once
+ * this host's part is made; all answered ok, the intent goes; anything else rolls the launch
+ * back: kill and flush commands for what was made on hosts that answered ok, this host's
+ * removed, the claims deleted. The answer is a line per host, then the sum. `plan` reads the
+ * cache and changes nothing. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,10 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/ccmd.h"
 #include "cluster/chosts.h"
 #include "cluster/claim.h"
 #include "cluster/cintent.h"
 #include "cluster/cluster.h"
+#include "cluster/cview.h"
 #include "ctl/params.h"
 #include "etcd/member.h"
 #include "vmfs/claunch.h"
@@ -46,7 +49,12 @@ struct cljob {
 	struct claim_obj *objs;
 	int r;		 /* the launch's outcome */
 	char err[1024];	 /* its reason */
-	struct rbatch *b;
+	struct hcmd *out;  /* the writer's answer */
+	struct hcmd *send; /* the creations or flushes on the other hosts, while they go */
+	struct waiter w;
+	struct hostans *ans; /* a line per host that had objects */
+	size_t nans;
+	int undoing; /* a rollback's commands: 1 kill (a new object is BUILDING), 2 flush */
 };
 
 bool claunch_on(const struct vmfs *v) { return v->chosts != NULL; }
@@ -93,7 +101,7 @@ static int req_of(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 	    .memory = size_of(ns_param(ns, param_index("memory"))),
 	    .policy = pol,
 	    .pin = *pin ? pin : NULL,
-	    .only_self = true,
+	    .only_self = !v->ccmd,
 	    .intent = {.run = v->m.run, .seq = ++seq},
 	    .ctime = (uint64_t)time(NULL),
 	};
@@ -183,7 +191,9 @@ static void job_free(struct cljob *j)
 		free(j->names);
 	}
 	free(j->objs);
-	rbatch_put(j->b);
+	free(j->ans);
+	hcmd_put(j->out);
+	hcmd_put(j->send);
 	free(j);
 }
 
@@ -242,45 +252,203 @@ out:;
 
 static void answer(struct cljob *j)
 {
-	struct rbatch *b = j->b;
-	if (j->r) {
-		b->err = j->r;
-		snprintf(b->why, sizeof(b->why), "%s", j->err);
-	} else {
-		b->count = j->rq.n;
-	}
-	b->pending = 0;
-	waitq_wake_all(&b->wq);
+	if (j->nans)
+		hcmd_settle(j->out, j->ans, j->nans);
+	else
+		hcmd_fail(j->out, j->r ? j->r : -EIO, j->err);
 }
 
 static int run(struct cljob *j, enum stage st);
+static void job_free(struct cljob *j);
 
-/* This host's part, made with the claimed ids. */
+/* The hosts that take objects, in the namespace's hosts order: their lines of the answer. */
+static int group(struct cljob *j)
+{
+	const struct cview_ns *cns = j->v->cview ? cview_ns_find(j->v->cview, j->ns) : NULL;
+	size_t n = j->rq.n, k = 0;
+	if (!(j->ans = calloc(n ? n : 1, sizeof(*j->ans))))
+		return -ENOMEM;
+	for (size_t pass = 0; pass < 2; pass++) /* the namespace's hosts, then any other */
+		for (size_t i = 0; i < (pass ? n : cns ? cns->rec.nhosts : 0); i++) {
+			const char *h = pass ? j->objs[i].host : cns->rec.hosts[i];
+			bool seen = false, used = false;
+			for (size_t g = 0; g < k && !seen; g++)
+				seen = !strcmp(j->ans[g].host, h);
+			for (size_t o = 0; o < n && !used; o++)
+				used = !strcmp(j->objs[o].host, h);
+			if (!seen && used)
+				snprintf(j->ans[k++].host, sizeof(j->ans[0].host), "%s", h);
+		}
+	j->nans = k;
+	return 0;
+}
+
+/* The objects of host h: their names and ids (the caller frees both arrays). */
+static size_t part_of(struct cljob *j, const char *h, char ***names, uint64_t **ids)
+{
+	size_t n = 0;
+	*names = calloc(j->rq.n ? j->rq.n : 1, sizeof(**names));
+	*ids = calloc(j->rq.n ? j->rq.n : 1, sizeof(**ids));
+	for (size_t i = 0; *names && *ids && i < j->rq.n; i++)
+		if (!strcmp(j->objs[i].host, h)) {
+			(*names)[n] = j->objs[i].name;
+			(*ids)[n++] = j->objs[i].id;
+		}
+	return *names && *ids ? n : 0;
+}
+
+/* This host's part, made with the claimed ids; its line of the answer. */
 static int create_here(struct cljob *j)
 {
 	struct vmfs *v = j->v;
-	size_t n = 0;
-	char **names = calloc(j->rq.n ? j->rq.n : 1, sizeof(*names));
-	uint64_t *ids = calloc(j->rq.n ? j->rq.n : 1, sizeof(*ids));
+	char **names, err[512] = "";
+	uint64_t *ids;
+	size_t n = part_of(j, j->self, &names, &ids);
 	int r = names && ids ? 0 : -ENOMEM;
-	for (size_t i = 0; !r && i < j->rq.n; i++)
-		if (!strcmp(j->objs[i].host, j->self)) {
-			names[n] = j->objs[i].name;
-			ids[n++] = j->objs[i].id;
-		}
 	if (!r && j->lns->gone) {
-		snprintf(j->err, sizeof(j->err), "launch: ns/%s was removed here meanwhile", j->ns);
+		snprintf(err, sizeof(err), "ns/%s was removed here meanwhile", j->ns);
 		r = -ENOENT;
 	} else if (!r && n) {
-		char err[512];
 		r = obj_create_many_ids(&v->m, j->lns, j->rq.type, names, n, ids, NULL, err,
 					sizeof(err));
-		if (r)
-			snprintf(j->err, sizeof(j->err), "launch: %s", err);
 	}
+	for (size_t g = 0; g < j->nans; g++)
+		if (!strcmp(j->ans[g].host, j->self)) {
+			j->ans[g].kind = r ? HA_REFUSED : HA_DONE;
+			j->ans[g].err = -r;
+			j->ans[g].count = r ? 0 : n;
+			snprintf(j->ans[g].reason, sizeof(j->ans[g].reason), "%s",
+				 err[0] ? err : r ? strerror(-r) : "");
+		}
+	if (r)
+		snprintf(j->err, sizeof(j->err), "launch: %s", err[0] ? err : strerror(-r));
 	free(names);
 	free(ids);
 	return r;
+}
+
+/* A rollback's part here: what this host made goes. */
+static void remove_here(struct cljob *j)
+{
+	for (size_t i = 0; i < j->rq.n; i++) {
+		struct object *o = !strcmp(j->objs[i].host, j->self)
+				       ? obj_find(j->lns, j->rq.type, j->objs[i].name)
+				       : NULL;
+		char err[256];
+		if (o && o->id == j->objs[i].id && obj_remove(&j->v->m, o, err, sizeof(err)))
+			evlog_add(&j->lns->log, "cluster: launch rollback: %s stays here: %s",
+				  j->objs[i].name, err);
+	}
+}
+
+static void on_sent(struct waiter *w);
+
+/* A command to each other host (create), or to each whose creation was answered ok (kill,
+ * flush). */
+static int send_others(struct cljob *j, const char *verb)
+{
+	bool create = !strcmp(verb, "create");
+	const struct cview_ns *cns = j->v->cview ? cview_ns_find(j->v->cview, j->ns) : NULL;
+	struct hsend *parts = calloc(j->nans ? j->nans : 1, sizeof(*parts));
+	char ***names = calloc(j->nans ? j->nans : 1, sizeof(*names));
+	uint64_t **ids = calloc(j->nans ? j->nans : 1, sizeof(*ids));
+	size_t np = 0;
+	int r = parts && names && ids ? 0 : -ENOMEM;
+	if (!r && !cns)
+		r = -ENOENT;
+	for (size_t g = 0; !r && g < j->nans; g++) {
+		if (!strcmp(j->ans[g].host, j->self) || (!create && j->ans[g].kind != HA_DONE))
+			continue;
+		struct hsend *p = &parts[np];
+		p->host = j->ans[g].host;
+		p->n = part_of(j, p->host, &names[np], &ids[np]);
+		p->ids = ids[np];
+		if (create) {
+			struct ccreate cr = {.intent = j->rq.intent, .type = j->rq.type,
+					     .names = names[np], .n = p->n};
+			memcpy(cr.cfg, j->lns->cfg, sizeof(cr.cfg));
+			ccreate_args(&cr, &p->args);
+		}
+		np++;
+		r = p->n ? 0 : -ENOMEM;
+	}
+	if (!r && np) {
+		j->send = hcmd_send(j->v->ccmd, j->lns, cns->rec.id, verb, true, parts, np,
+				    create ? CCMD_CREATE_TAKE_MS : CCMD_TAKE_MS,
+				    create ? 10000 : ccmd_verb_ms(V_FLUSH), &r);
+		if (j->send) {
+			j->w.wake = on_sent;
+			waitq_add(hcmd_wq(j->send), &j->w);
+		}
+	}
+	for (size_t i = 0; parts && names && ids && i < np; i++) {
+		sb_free(&parts[i].args);
+		free(names[i]);
+		free(ids[i]);
+	}
+	free(parts);
+	free(names);
+	free(ids);
+	if (r)
+		snprintf(j->err, sizeof(j->err), "launch: the commands to the other hosts: %s",
+			 strerror(-r));
+	return r ? r : np ? -EINPROGRESS : 0;
+}
+
+/* Anything failed: what was made goes, then the claims (on the thread). */
+static void roll_back(struct cljob *j)
+{
+	while (j->undoing < 2) {
+		if (send_others(j, ++j->undoing == 1 ? "kill" : "flush") == -EINPROGRESS)
+			return; /* on_sent again */
+	}
+	/* just before the claims go: this host's publisher, seeing them gone first, would delete
+	 * their claims without giving their reservation back */
+	remove_here(j);
+	if (!j->r)
+		j->r = -EIO;
+	if (run(j, ST_ROLLBACK)) {
+		snprintf(j->err, sizeof(j->err), "launch: no thread for its rollback (its intent "
+			 "stays, recovered at the next start)");
+		answer(j);
+		job_free(j);
+	}
+}
+
+/* The other hosts' creations (or a rollback's flushes) have ended. */
+static void on_sent(struct waiter *w)
+{
+	struct cljob *j = (struct cljob *)((char *)w - offsetof(struct cljob, w));
+	if (!hcmd_sent_done(j->send)) {
+		waitq_add(hcmd_wq(j->send), &j->w);
+		return;
+	}
+	size_t n;
+	const struct hostans *a = hcmd_answers(j->send, &n);
+	bool all = true;
+	for (size_t i = 0; i < n; i++) {
+		all &= a[i].kind == HA_DONE;
+		if (j->undoing) {
+			if (a[i].kind != HA_DONE)
+				evlog_add(&j->lns->log, "cluster: launch rollback: the %s on %s "
+					  "failed: its objects stay there until its reconcile",
+					  j->undoing == 1 ? "kill" : "flush", a[i].host);
+			continue;
+		}
+		for (size_t g = 0; g < j->nans; g++)
+			if (!strcmp(j->ans[g].host, a[i].host))
+				j->ans[g] = a[i];
+	}
+	hcmd_put(j->send);
+	j->send = NULL;
+	if (j->undoing)
+		return roll_back(j);
+	if (all && !run(j, ST_FINISH))
+		return;
+	j->r = -EIO;
+	evlog_add(&j->lns->log, "cluster: launch of %zu: a host did not make its part: rolled back",
+		  j->rq.n);
+	roll_back(j);
 }
 
 static void on_ready(struct model *m, struct rtsrc *s)
@@ -301,10 +469,23 @@ static void on_ready(struct model *m, struct rtsrc *s)
 			job_free(j);
 			return;
 		}
-		if ((j->r = create_here(j)))
+		if ((j->r = group(j)) || (j->r = create_here(j))) {
+			for (size_t g = 0; g < j->nans; g++) /* nothing was asked of the others */
+				if (!strcmp(j->ans[g].host, j->self))
+					j->ans[0] = j->ans[g];
+			j->nans = j->nans && j->ans[0].kind != HA_DONE;
 			next = ST_ROLLBACK;
-		else
-			next = ST_FINISH;
+			break;
+		}
+		if ((j->r = send_others(j, "create")) == -EINPROGRESS) {
+			j->r = 0;
+			return;
+		}
+		if (j->r) {
+			roll_back(j);
+			return;
+		}
+		next = ST_FINISH;
 		break;
 	case ST_FINISH:
 		if (j->err[0])
@@ -313,6 +494,9 @@ static void on_ready(struct model *m, struct rtsrc *s)
 		j->err[0] = 0;
 		/* fall through */
 	case ST_ROLLBACK:
+		if (j->nans && j->err[0])
+			evlog_add(&j->lns->log, "cluster: launch of %zu: %s", j->rq.n, j->err);
+		/* fall through */
 	case ST_CREATE:
 		answer(j);
 		job_free(j);
@@ -371,8 +555,11 @@ int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 	j->rq.ns = j->ns;
 	j->rq.pin = j->pin[0] ? j->pin : NULL;
 	j->names = calloc(n ? n : 1, sizeof(*j->names));
-	j->b = rbatch_new();
-	r = j->names && j->b ? 0 : -ENOMEM;
+	j->out = v->ccmd ? hcmd_open(v->ccmd, ns, "launched") : NULL;
+	r = j->names && j->out ? 0 : v->ccmd ? -ENOMEM : -EAGAIN;
+	if (r == -EAGAIN)
+		snprintf(err, errlen, "launch: this host takes no part in the cluster's commands "
+			 "(see host/log)");
 	for (size_t i = 0; !r && i < n; i++)
 		if (!(j->names[i] = strdup(names[i])))
 			r = -ENOMEM;
@@ -385,10 +572,8 @@ int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 		job_free(j);
 		return r;
 	}
-	j->b->pending = 1;
-	j->b->refs++; /* the write's */
-	wait->rbatch = j->b;
-	wait->rverb = "launched";
+	hcmd_hold(j->out); /* the write's */
+	wait->hcmd = j->out;
 	return -EINPROGRESS;
 }
 

@@ -38,19 +38,8 @@ D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
 count() { ectl get --prefix --keys-only "$1" | grep -c .; }
 count_is() { [ "$(count "$2")" = "$1" ]; }
-# wr FILE TEXT: one write, the answer read back on the same descriptor, then errno=NAME (ok):
-# its lines joined by ';' (grep takes a pattern's lines as patterns of their own)
-wr() {
-	python3 -c '
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-e = "ok"
-try:
-    os.write(fd, sys.argv[2].encode())
-except OSError as x:
-    e = errno.errorcode[x.errno]
-print(";".join(os.read(fd, 65536).decode().splitlines() + ["errno=" + e]))' "$1" "$2"
-}
+# wr FILE TEXT: etcd_wr (etcd_lib.sh)
+wr() { etcd_wr "$@"; }
 st() { cat "$1/containers/$2/state" 2>/dev/null; }
 all_in() { # all_in STATE DIR NAME...: each NAME of DIR is in STATE
 	local want=$1 d=$2 n
@@ -58,6 +47,7 @@ all_in() { # all_in STATE DIR NAME...: each NAME of DIR is in STATE
 	for n in "$@"; do [ "$(st "$d" "$n")" = "$want" ] || return 1; done
 }
 
+for i in 1 2 3; do echo "h$i" >"$(mnt "$i")/ns/default/config/host"; done # each launches on itself
 "$XWRITE" "$D1/ctl" "launch container a[1-2]"
 "$XWRITE" "$D2/ctl" "launch container b[1-2]"
 "$XWRITE" "$D3/ctl" "launch container c[1-2]"

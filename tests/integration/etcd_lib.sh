@@ -252,6 +252,19 @@ etcd_members() { # etcd_members N URLS [CONF...]
 	done
 }
 
+# etcd_wr FILE TEXT: one write, the answer read back on the same descriptor, then errno=NAME
+# (ok): its lines joined by ';' (grep takes a pattern's lines as patterns of their own)
+etcd_wr() {
+	python3 -c '
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+e = "ok"
+try:
+    os.write(fd, sys.argv[2].encode())
+except OSError as x:
+    e = errno.errorcode[x.errno]
+print(";".join(os.read(fd, 65536).decode().splitlines() + ["errno=" + e]))' "$1" "$2"
+}
 etcd_cut() { ip link set "$ETCD_ID-h$1" down; }
 etcd_restore() { ip link set "$ETCD_ID-h$1" up; }
 

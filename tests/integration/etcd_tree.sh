@@ -41,6 +41,7 @@ for i in 1 2 3; do # each host's image store: STATE/images
 done
 etcd_members 3 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - three members start"; exit 1; }
 
+for i in 1 2 3; do echo "h$i" >"$(D "$i")/config/host"; done # each launches on itself
 "$XWRITE" "$(D 1)/ctl" "launch container a1,a2"
 "$XWRITE" "$(D 2)/ctl" "launch container b1"
 "$XWRITE" "$(D 3)/ctl" "launch container c1"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cluster/ccmd.h"
+#include "ctl/params.h"
 #include "tests/unit/tap.h"
 
 static int read_cmd(const struct sbuf *b, struct crec_cmd *c)
@@ -107,6 +108,46 @@ int main(void)
 	sb_free(&b);
 	snprintf(a.reason, sizeof(a.reason), "the take was answered after 1e300 s");
 	ok(ccmd_judge("h3", &a, &h) && h.took_ms == 0, "a time beyond bounds is not taken");
+
+	/* a create command's args: names, type, intent and the template, one line each way */
+	char *names[] = {"k1", "k2"};
+	struct ccreate cr = {.intent = {.host = "h1", .run = 4, .seq = 2}, .type = OT_VM,
+			     .names = names, .n = 2};
+	int di = param_index("disk"), mi = param_index("memory");
+	cr.cfg[di] = "a b.img,virtio %x";
+	cr.cfg[mi] = "16M";
+	b = (struct sbuf){0};
+	ccreate_args(&cr, &b);
+	ok(!b.oom && !strchr(b.p, '\n') && !strstr(b.p, "a b"), "one line, a value's spaces escaped");
+	struct ccreate rd;
+	ok(!ccreate_read(b.p, &rd, why, sizeof(why)), "it reads back (%s)", why);
+	ok(rd.n == 2 && !strcmp(rd.names[0], "k1") && !strcmp(rd.names[1], "k2"), "the names");
+	ok(rd.type == OT_VM && !strcmp(rd.intent.host, "h1") && rd.intent.run == 4 &&
+	       rd.intent.seq == 2,
+	   "the type and the intent");
+	is_str(rd.cfg[di], "a b.img,virtio %x", "a value with spaces, a comma and a %%");
+	is_str(rd.cfg[mi], "16M", "another");
+	ok(!rd.cfg[param_index("vcpus")], "an unset one stays unset (its default)");
+	ccreate_free(&rd);
+	sb_free(&b);
+	const struct {
+		const char *args, *why;
+	} bad[] = {
+	    {"type=kvm names=a", "needs intent"},
+	    {"intent=h1.1.1 type=lxc names=a", "neither"},
+	    {"intent=h1.1.1 type=kvm names=a cfg.nosuch=1", "no parameter"},
+	    {"intent=h1.1.1 type=kvm names=a cfg.memory=1 cfg.memory=2", "twice"},
+	    {"intent=h1.1.1 type=kvm names=a cfg.memory=%0", "escape"},
+	    {"intent=h1.1.1 type=kvm names=a cfg.memory=%00", "escape"},
+	    {"intent=h1.1.1 type=kvm names=a bogus", "without '='"},
+	    {"intent=h1.1.1 type=kvm names=a names=b", "no word"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = 0;
+		ok(ccreate_read(bad[i].args, &rd, why, sizeof(why)) == -EINVAL &&
+		       strstr(why, bad[i].why),
+		   "refused: %s (%s)", bad[i].args, why);
+	}
 
 	ok(ccmd_verb_ms(V_START) >= 60000 && ccmd_verb_ms(V_PAUSE) > CCMD_B_MS,
 	   "a start is waited for as QEMU is; every verb at least B");

@@ -115,7 +115,7 @@ static void test_view(void)
 	claim_plan(&v, &rq, where, &plan);
 	ok(plan.p && !strncmp(plan.p, "k2 h1\nk3 h1\nk4 h1\n", 18), "the plan's lines: %s", plan.p);
 	ok(plan.p && strstr(plan.p, "\nh1: 3 objects, 3 of 4 vcpus") &&
-	       strstr(plan.p, "\nh2: takes nothing launched here until commands to other hosts exist\n"),
+	       strstr(plan.p, "\nh2: takes nothing launched here: this host sends no commands to others (see host/log)\n"),
 	   "the load after, and why h2 takes nothing");
 	sb_free(&plan);
 	rq.vcpus = 3; /* h1: 4 cpus x 1.0 */
@@ -123,7 +123,7 @@ static void test_view(void)
 	ok(strstr(err, "no host has room for it: h1: 3 of 4 vcpus") != NULL, "with h1's figures");
 	rq.vcpus = 1;
 	rq.pin = "h2";
-	ok(claim_place(&v, &rq, where, err, sizeof(err)) == -EOPNOTSUPP, "pinned elsewhere without commands: %s", err);
+	ok(claim_place(&v, &rq, where, err, sizeof(err)) == -EOPNOTSUPP, "pinned elsewhere, no commands sent from here: %s", err);
 	claim_view_free(&v);
 
 	struct claim_view none;

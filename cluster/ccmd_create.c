@@ -1,0 +1,126 @@
+/* A member's side of a launch's `create` command (cluster/ccmd_int.h). Every part of it is
+ * peer input: the objects must be claimed for this host, with these ids and names, by the
+ * intent the command names, itself the sender's; each template value passes the checks a
+ * local write of it has. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/ccmd_int.h"
+#include "cluster/chosts.h"
+#include "ctl/params.h"
+#include "runtime/model.h"
+#include "vmfs/node.h"
+
+static bool same_tag(const struct ckey_tag *a, const struct ckey_tag *b)
+{
+	return !strcmp(a->host, b->host) && a->run == b->run && a->seq == b->seq;
+}
+
+static int check_claims(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
+{
+	struct cview *cv = c->v->cview;
+	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
+	if (!cns || !ns_find(&c->v->m, cns->name)) {
+		snprintf(why, whylen, "namespace id %llu is not one %s has",
+			 (unsigned long long)j->cmd.ns, c->ch->self);
+		return ENOENT;
+	}
+	snprintf(j->ns, sizeof(j->ns), "%s", cns->name);
+	if (!j->cmd.nids || j->cmd.take_ms > CCMD_TAKE_MS * 30ull) {
+		snprintf(why, whylen, "a create needs ids and a take-ms of at most %u",
+			 CCMD_TAKE_MS * 30);
+		return EINVAL;
+	}
+	int r = ccreate_read(j->cmd.args, &j->cr, why, whylen);
+	if (r)
+		return -r;
+	if (j->cr.n != j->cmd.nids) {
+		snprintf(why, whylen, "%zu names for %zu ids", j->cr.n, j->cmd.nids);
+		return EINVAL;
+	}
+	if (strcmp(j->cr.intent.host, j->cmd.from)) {
+		snprintf(why, whylen, "the intent is %s's, not its sender's (%s)", j->cr.intent.host,
+			 j->cmd.from);
+		return EINVAL;
+	}
+	char itag[CKEY_TAG_LEN];
+	ckey_tag_fmt(&j->cr.intent, itag);
+	for (size_t i = 0; i < j->cr.n; i++) {
+		char e[256];
+		if (name_check(j->cr.names[i], e, sizeof(e))) {
+			snprintf(why, whylen, "a name of the command: %s", e);
+			return EINVAL;
+		}
+		const struct cview_obj *o = cview_obj_id(cv, j->cmd.ns, j->cmd.ids[i]);
+		if (!o || strcmp(o->claim.host, c->ch->self) || strcmp(o->name, j->cr.names[i]) ||
+		    o->claim.type != j->cr.type || !same_tag(&o->claim.intent, &j->cr.intent)) {
+			snprintf(why, whylen,
+				 "%s (id %llu) is not claimed in ns/%s for %s as a %s by launch %s",
+				 j->cr.names[i], (unsigned long long)j->cmd.ids[i], j->ns,
+				 c->ch->self, otype_name(j->cr.type), itag);
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+void ccreate_seen(struct ccmd *c, struct mjob *j)
+{
+	j->create = true;
+	j->pre_err = check_claims(c, j, j->pre_reason, sizeof(j->pre_reason));
+	j->n = j->cr.n;
+	ccmd_queue(c, j);
+}
+
+/* A template value as a local root write of it is checked: its syntax, its files in the
+ * image store; one that reaches the host only if this host's own template has it. */
+static int check_value(struct ccmd *c, struct ns *ns, int i, const char *value, char *why,
+		       size_t whylen)
+{
+	const struct param *p = &params[i];
+	char e[600];
+	int r = param_check(p, value, e, sizeof(e));
+	if (!r)
+		r = model_check_paths(&c->v->m, p, value, e, sizeof(e));
+	if (!r && (!ns->cfg[i] || strcmp(ns->cfg[i], value)) &&
+	    param_host_reaching(ns, i, value, e, sizeof(e)))
+		r = -EPERM;
+	if (r)
+		snprintf(why, whylen, "the template's %s: %.400s", p->name, e);
+	return -r;
+}
+
+void ccreate_apply(struct ccmd *c, struct mjob *j)
+{
+	struct ns *ns = ns_find(&c->v->m, j->ns);
+	char why[HOSTANS_REASON_MAX] = "";
+	int err = 0;
+	if (!ns) {
+		snprintf(why, sizeof(why), "namespace %s is gone from %s", j->ns, c->ch->self);
+		return ccmd_answer(c, j, ENOENT, why, 0);
+	}
+	for (size_t i = 0; !err && i < nparams && i < NPARAMS_MAX; i++)
+		if (j->cr.cfg[i])
+			err = check_value(c, ns, (int)i, j->cr.cfg[i], why, sizeof(why));
+	struct object *like = err ? NULL : calloc(1, sizeof(*like));
+	if (!err && !like) {
+		err = ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+	}
+	if (!err) {
+		/* the launcher's template, as the config the objects are made from */
+		snprintf(like->name, sizeof(like->name), "%.40s's template", j->cmd.from);
+		memcpy(like->cfg, j->cr.cfg, sizeof(like->cfg));
+		char e[HOSTANS_REASON_MAX];
+		int r = obj_create_many_ids(&c->v->m, ns, j->cr.type, j->cr.names, j->cr.n,
+					    j->cmd.ids, like, e, sizeof(e));
+		if (r) {
+			err = -r;
+			snprintf(why, sizeof(why), "%s", e);
+		}
+	}
+	free(like);
+	ccmd_answer(c, j, err, why, err ? 0 : j->cr.n);
+}
