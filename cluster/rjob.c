@@ -104,22 +104,32 @@ static int run_argv(const char *args, size_t len, struct sbuf *out)
 static int tail(struct rworker *w, struct rtrans *t, const char *path, uint64_t deadline,
 		struct sbuf *out, uint64_t *off)
 {
-	char buf[65536];
+	/* on the heap: a poll may (re)make the transport, and spawning ssh under it on the
+	 * worker's 256 KiB stack overflowed it under AddressSanitizer with 64 KiB taken here */
+	enum { TAIL_BUF = 65536 };
+	char *buf = malloc(TAIL_BUF);
+	if (!buf)
+		return -ENOMEM;
+	int r = 0;
 	for (int i = 0; i < 80 && !__atomic_load_n(&w->stop, __ATOMIC_RELAXED); i++) {
 		uint64_t now = now_ms();
 		t->deadline = deadline < now + TAIL_CALL_MS ? deadline : now + TAIL_CALL_MS;
-		ssize_t n = t->ops->pread(t, path, off, buf, sizeof(buf));
-		if (n < 0 && n != -ENOENT) /* a console not made yet is one with nothing yet */
-			return (int)n;
+		ssize_t n = t->ops->pread(t, path, off, buf, TAIL_BUF);
+		if (n < 0 && n != -ENOENT) { /* a console not made yet is one with nothing yet */
+			r = (int)n;
+			break;
+		}
 		if (n > 0) {
 			sb_add(out, buf, n);
 			*off += n;
-			return sb_err(out);
+			r = sb_err(out);
+			break;
 		}
 		struct timespec ts = {0, 250000000};
 		nanosleep(&ts, NULL);
 	}
-	return 0;
+	free(buf);
+	return r;
 }
 
 /* The transport's calls for a job, on the worker's transport (made at its first job). */
