@@ -35,7 +35,8 @@ done
 ok "ns lab is the cluster's" wait_for 5 has "$P/ns/lab"
 NSID=$(field "$P/ns/lab" id)
 ok "h2 maps it" wait_for 5 grep -q "^ns\.[0-9]*=$NSID$" "$T/h2/state/cluster/ids"
-is "$("$XWRITE" -r "$M2/ns/lab/ctl" "launch container a1")" "ok: launched 1" "h2 launches a1"
+is "$("$XWRITE" -r "$M2/ns/lab/ctl" "launch container a1")" "$(printf 'h2: ok launched 1\nok: launched 1')" \
+	"h2 launches a1: a line per host, then the sum"
 ok "h1 lists a1 (h2's)" wait_for 5 test -d "$M1/ns/lab/containers/a1"
 
 # drain
@@ -57,7 +58,8 @@ like "$(hctl "$M1" "undrain h2")" "^ok: h2 undrained" "h1: undrain h2"
 is "$(field "$P/cap/h2" drain)" "" "P/cap/h2's drain is gone"
 ok "h1's hosts/h2/state no longer says draining" wait_for 5 state_not "$M1" draining
 ok "nor h2's" wait_for 5 state_not "$M2" draining
-is "$("$XWRITE" -r "$M2/ns/lab/ctl" "launch container b1")" "ok: launched 1" "h2 takes b1 again"
+is "$("$XWRITE" -r "$M2/ns/lab/ctl" "launch container b1")" "$(printf 'h2: ok launched 1\nok: launched 1')" \
+	"h2 takes b1 again"
 is "$(field "$P/name/$NSID/b1" host)" h2 "b1 is on h2"
 ok "h1 lists b1" wait_for 5 test -d "$M1/ns/lab/containers/b1"
 

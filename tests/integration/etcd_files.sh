@@ -33,7 +33,10 @@ etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default
 C=$D1/containers/c1
 
+# a launch places by config/schedule across the hosts: pinned here, so c1 is h2's
+for i in 1 2; do echo "h$i" >"$(mnt "$i")/ns/default/config/host"; done
 "$XWRITE" "$D2/ctl" "launch container c1"
+ok "c1 is made on h2 (in its state directory)" test -d "$T/h2/state/ns/default/containers/c1"
 ok "h1 lists h2's c1" wait_for 10 test -d "$C"
 is "$(ls "$C" | tr '\n' ' ')" "config console console.log ctl info log state top " \
 	"its files: console, console.log and log beside the record's"
