@@ -157,6 +157,10 @@ etcd_leader() { # etcd_leader: the name of the node that leads (its status says 
 	return 1
 }
 
+etcd_elected() { # etcd_elected: until a live node leads (20 s), as after a kill of the leader
+	wait_for 20 etcd_leader >/dev/null
+}
+
 _etcd_free24() { # _etcd_free24 R: no route but the default overlaps 10.R.0.0/24
 	[ -z "$(ip -4 route show table all root "10.$1.0.0/24")" ] &&
 		! ip -4 route show table all match "10.$1.0.0/24" | grep -qv '^default '
