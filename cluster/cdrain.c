@@ -1,21 +1,18 @@
 #include "cluster/cdrain.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cluster/chosts.h"
 #include "cluster/ckey.h"
 #include "cluster/cluster.h"
 #include "etcd/client.h"
 #include "etcd/member.h"
+#include "runtime/bgjob.h"
 #include "vmfs/node.h"
 #include "vmfs/vreq.h"
 
@@ -25,9 +22,7 @@
 enum cdverb { CD_DRAIN, CD_UNDRAIN, CD_FORGET };
 
 struct cdjob {
-	struct rtsrc src; /* first: the model's epoll hands it back */
-	int efd;
-	pthread_t th;
+	struct bgjob bg; /* first */
 	enum cdverb verb;
 	struct etcd_opts o;
 	char cluster[NAME_MAX_LEN + 1], self[NAME_MAX_LEN + 1], host[NAME_MAX_LEN + 1];
@@ -239,9 +234,9 @@ static int forget(struct cdjob *j, struct etcd *c)
 		   j->host, CDRAIN_TRIES);
 }
 
-static void *work(void *arg)
+static void work(struct bgjob *bg)
 {
-	struct cdjob *j = arg;
+	struct cdjob *j = (struct cdjob *)bg;
 	struct etcd *c;
 	struct err e;
 	if (etcd_open(&j->o, &c, &e)) {
@@ -253,22 +248,11 @@ static void *work(void *arg)
 			drain(j, c);
 		etcd_close(c);
 	}
-	uint64_t one = 1;
-	if (write(j->efd, &one, sizeof(one)) < 0) {
-		/* an eventfd's counter does not overflow at 1 */
-	}
-	return NULL;
 }
 
-static void on_ready(struct model *m, struct rtsrc *s)
+static void done(struct bgjob *bg)
 {
-	struct cdjob *j = (struct cdjob *)s;
-	uint64_t n;
-	if (read(j->efd, &n, sizeof(n)) < 0)
-		return;
-	pthread_join(j->th, NULL);
-	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->efd, NULL);
-	close(j->efd);
+	struct cdjob *j = (struct cdjob *)bg;
 	j->b->err = j->r;
 	j->b->pending = 0;
 	waitq_wake_all(&j->b->wq);
@@ -324,22 +308,12 @@ int cdrain_start(struct vmfs *v, char **argv, struct vwait *wait, char *err, siz
 		free(j);
 		return -ENOMEM;
 	}
-	j->src.ready = on_ready;
 	j->verb = verb;
 	j->o = member_etcd_opts(v->conf, 0);
 	snprintf(j->cluster, sizeof(j->cluster), "%s", v->chosts->cluster);
 	snprintf(j->self, sizeof(j->self), "%s", v->chosts->self);
 	snprintf(j->host, sizeof(j->host), "%s", argv[1]);
-	j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &j->src};
-	if (j->efd < 0 || epoll_ctl(v->m.rtep, EPOLL_CTL_ADD, j->efd, &ev) < 0) {
-		r = -errno;
-	} else if ((r = -pthread_create(&j->th, NULL, work, j))) {
-		epoll_ctl(v->m.rtep, EPOLL_CTL_DEL, j->efd, NULL);
-	}
-	if (r) {
-		if (j->efd >= 0)
-			close(j->efd);
+	if ((r = bgjob_start(&j->bg, &v->m, work, done))) {
 		rbatch_put(j->b);
 		free(j);
 		snprintf(err, errlen, "%s: no thread for it: %s", argv[0], strerror(-r));

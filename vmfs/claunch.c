@@ -12,13 +12,9 @@
  * removed, the claims deleted. The answer is a line per host, then the sum. `plan` reads the
  * cache and changes nothing. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cluster/ccmd.h"
 #include "cluster/chosts.h"
@@ -28,6 +24,7 @@
 #include "cluster/cview.h"
 #include "ctl/params.h"
 #include "etcd/member.h"
+#include "runtime/bgjob.h"
 #include "vmfs/claunch.h"
 #include "vmfs/vreq.h"
 
@@ -36,10 +33,8 @@
 enum stage { ST_CLAIM, ST_CREATE, ST_ROLLBACK, ST_FINISH };
 
 struct cljob {
-	struct rtsrc src; /* first: the model's epoll hands it back */
+	struct bgjob bg; /* first */
 	struct vmfs *v;
-	int efd;
-	pthread_t th;
 	enum stage stage;
 	struct claim_req rq;
 	char cluster[NAME_MAX_LEN + 1], self[NAME_MAX_LEN + 1], ns[NAME_MAX_LEN + 1];
@@ -197,9 +192,9 @@ static void job_free(struct cljob *j)
 	free(j);
 }
 
-static void *work(void *arg)
+static void work(struct bgjob *bg)
 {
-	struct cljob *j = arg;
+	struct cljob *j = (struct cljob *)bg;
 	struct etcd_opts o = member_etcd_opts(j->v->conf, 0);
 	struct etcd *c;
 	struct err e;
@@ -243,11 +238,6 @@ static void *work(void *arg)
 		snprintf(j->err, sizeof(j->err), "%s", rerr); /* recovered later */
 	etcd_close(c);
 out:;
-	uint64_t one = 1;
-	if (write(j->efd, &one, sizeof(one)) < 0) {
-		/* an eventfd's counter does not overflow at 1 */
-	}
-	return NULL;
 }
 
 static void answer(struct cljob *j)
@@ -451,16 +441,9 @@ static void on_sent(struct waiter *w)
 	roll_back(j);
 }
 
-static void on_ready(struct model *m, struct rtsrc *s)
+static void on_ready(struct bgjob *bg)
 {
-	struct cljob *j = (struct cljob *)s;
-	uint64_t n;
-	if (read(j->efd, &n, sizeof(n)) < 0)
-		return;
-	pthread_join(j->th, NULL);
-	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->efd, NULL);
-	close(j->efd);
-	j->efd = -1;
+	struct cljob *j = (struct cljob *)bg;
 	enum stage next = ST_CREATE;
 	switch (j->stage) {
 	case ST_CLAIM:
@@ -514,20 +497,7 @@ static void on_ready(struct model *m, struct rtsrc *s)
 static int run(struct cljob *j, enum stage st)
 {
 	j->stage = st;
-	j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &j->src};
-	if (j->efd < 0 || epoll_ctl(j->v->m.rtep, EPOLL_CTL_ADD, j->efd, &ev) < 0) {
-		if (j->efd >= 0)
-			close(j->efd);
-		return -errno;
-	}
-	int r = pthread_create(&j->th, NULL, work, j);
-	if (r) {
-		epoll_ctl(j->v->m.rtep, EPOLL_CTL_DEL, j->efd, NULL);
-		close(j->efd);
-		return -r;
-	}
-	return 0;
+	return bgjob_start(&j->bg, &j->v->m, work, on_ready);
 }
 
 int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
@@ -537,7 +507,6 @@ int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 	if (!j)
 		return -ENOMEM;
 	j->v = v;
-	j->src.ready = on_ready;
 	char why[512];
 	int r = chosts_get_link(v->chosts, why, sizeof(why)) == CL_REFUSED ? joined(v, err, errlen)
 									   : 0;
