@@ -1,6 +1,7 @@
 #include "cluster/chosts.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,30 +39,11 @@ void chosts_free(struct chosts *ch)
 	free(ch);
 }
 
-/* where name is in v, or would be (*found false) */
-static size_t position(const struct chosts *ch, const char *name, bool *found)
-{
-	size_t lo = 0, hi = ch->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int d = strcmp(name, ch->v[mid]->name);
-		if (!d) {
-			*found = true;
-			return mid;
-		}
-		if (d < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	*found = false;
-	return lo;
-}
 
 static struct chost *entry(struct chosts *ch, const char *name, bool make)
 {
 	bool found;
-	size_t at = position(ch, name, &found);
+	size_t at = name_pos((void *const *)ch->v, ch->n, offsetof(struct chost, name), name, &found);
 	if (found)
 		return ch->v[at];
 	if (!make)

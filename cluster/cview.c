@@ -1,6 +1,7 @@
 #include "cluster/cview.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,29 +240,11 @@ static struct vrec *rec_find(const struct cview *v, const char *host, uint64_t n
 	return NULL;
 }
 
-static size_t ns_pos(const struct cview *v, const char *name, bool *found)
-{
-	size_t lo = 0, hi = v->nns;
-	*found = false;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int d = strcmp(name, v->ns[mid]->name);
-		if (!d) {
-			*found = true;
-			return mid;
-		}
-		if (d < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
 
 const struct cview_ns *cview_ns_find(const struct cview *v, const char *name)
 {
 	bool found;
-	size_t at = ns_pos(v, name, &found);
+	size_t at = name_pos((void *const *)v->ns, v->nns, offsetof(struct cview_ns, name), name, &found);
 	return found ? v->ns[at] : NULL;
 }
 
@@ -546,7 +529,7 @@ static void ns_changed(struct cview *v, const struct ckey *k, const char *key,
 		       const struct ccache_kv *now)
 {
 	bool found;
-	size_t at = ns_pos(v, k->ns, &found);
+	size_t at = name_pos((void *const *)v->ns, v->nns, offsetof(struct cview_ns, name), k->ns, &found);
 	struct crec_ns n;
 	char err[256];
 	if (now && crec_ns_read(now->value, now->len, &n, err, sizeof(err)))

@@ -42,30 +42,10 @@ void *model_slot(struct model *m, uint64_t key, enum slot_kind kind)
 	return slotmap_get(m->slots, key, kind);
 }
 
-/* Sorted arrays of pointers to structs that start with a name at name_off. */
-static size_t plist_pos(void **v, size_t n, size_t name_off, const char *name, bool *found)
-{
-	size_t lo = 0, hi = n;
-	*found = false;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp((char *)v[mid] + name_off, name);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int plist_insert(void ***v, size_t *n, size_t *cap, size_t name_off, void *p)
 {
 	bool found;
-	size_t at = plist_pos(*v, *n, name_off, (char *)p + name_off, &found);
+	size_t at = name_pos(*v, *n, name_off, (char *)p + name_off, &found);
 	if (found)
 		return -EEXIST;
 	if (*n == *cap) {
@@ -85,7 +65,7 @@ static int plist_insert(void ***v, size_t *n, size_t *cap, size_t name_off, void
 static void plist_remove(void **v, size_t *n, size_t name_off, const char *name)
 {
 	bool found;
-	size_t at = plist_pos(v, *n, name_off, name, &found);
+	size_t at = name_pos(v, *n, name_off, name, &found);
 	if (!found)
 		return;
 	memmove(v + at, v + at + 1, (*n - at - 1) * sizeof(*v));
@@ -113,7 +93,7 @@ int nslist_insert(struct model *m, struct ns *ns)
 struct ns *ns_find(struct model *m, const char *name)
 {
 	bool found;
-	size_t at = plist_pos((void **)m->nss, m->nns, NS_OFF, name, &found);
+	size_t at = name_pos((void **)m->nss, m->nns, NS_OFF, name, &found);
 	return found ? m->nss[at] : NULL;
 }
 
@@ -121,7 +101,7 @@ struct object *obj_find(struct ns *ns, enum otype t, const char *name)
 {
 	bool found;
 	struct objlist *l = &ns->objs[t];
-	size_t at = plist_pos((void **)l->v, l->n, OBJ_OFF, name, &found);
+	size_t at = name_pos((void **)l->v, l->n, OBJ_OFF, name, &found);
 	return found ? l->v[at] : NULL;
 }
 

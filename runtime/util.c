@@ -270,3 +270,22 @@ void fmt_duration(long s, char out[32])
 	else
 		snprintf(out, 32, "%lds", s);
 }
+
+size_t name_pos(void *const *v, size_t n, size_t name_off, const char *name, bool *found)
+{
+	size_t lo = 0, hi = n;
+	*found = false;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp((const char *)v[mid] + name_off, name);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,9 @@ void sb_free(struct sbuf *b);
 static inline int sb_err(const struct sbuf *b) { return b->oom ? -ENOMEM : 0; }
 
 /* Writes data to dirfd/name atomically: name.tmp, fsync (when sync), rename. */
+/* In v[0..n), pointers to structs holding a name at name_off sorted by it: where name is, or
+ * would go (*found false). */
+size_t name_pos(void *const *v, size_t n, size_t name_off, const char *name, bool *found);
 int write_atomic(int dirfd, const char *name, const char *data, size_t len, int sync);
 /* Reads a whole small file (at most max bytes) into a NUL-terminated malloc'd buffer. A
  * regular file only (-EISDIR, -EINVAL for a FIFO or device), never blocking on opening it;
