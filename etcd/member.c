@@ -21,6 +21,7 @@
 #include "conf/conf.h"
 #include "etcd/client.h"
 #include "etcd/msync.h"
+#include "runtime/util.h"
 #include "vmfs/door.h"
 #include "vmfs/kinds.h"
 #include "vmfs/loop.h"
@@ -57,30 +58,29 @@ static int uuid_load(int statefd, char out[33], char *err, size_t errlen)
 		snprintf(err, errlen, "etcd: cannot make STATE/cluster: %s", strerror(errno));
 		return -1;
 	}
-	char buf[64];
-	int fd = openat(statefd, "cluster/uuid", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		close(fd);
-		bool good = n == 33 && buf[32] == '\n';
+	auto_close int dfd = openat(statefd, "cluster", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char *text = NULL;
+	size_t n = 0;
+	int r = dfd < 0 ? -errno : read_small(dfd, "uuid", 64, &text, &n);
+	if (!r) {
+		bool good = n == 33 && text[32] == '\n';
 		for (int i = 0; good && i < 32; i++)
-			good = (buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f');
-		if (!good) {
-			snprintf(
-			    err, errlen,
-			    "etcd: STATE/cluster/uuid is not 32 lowercase hex digits and a "
-			    "newline: "
-			    "damaged; remove it to make a new one (the cluster then sees another "
-			    "machine, and refuses this host's name until the old P/h/NAME/id is "
-			    "gone)");
-			return -1;
+			good = (text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f');
+		if (good) {
+			memcpy(out, text, 32);
+			out[32] = 0;
+		} else {
+			snprintf(err, errlen,
+				 "etcd: STATE/cluster/uuid is not 32 lowercase hex digits and a "
+				 "newline: damaged; remove it to make a new one (the cluster then sees "
+				 "another machine, and refuses this host's name until the old "
+				 "P/h/NAME/id is gone)");
 		}
-		memcpy(out, buf, 32);
-		out[32] = 0;
-		return 0;
+		free(text);
+		return good ? 0 : -1;
 	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "etcd: cannot read STATE/cluster/uuid: %s", strerror(errno));
+	if (r != -ENOENT) {
+		snprintf(err, errlen, "etcd: cannot read STATE/cluster/uuid: %s", strerror(-r));
 		return -1;
 	}
 	unsigned char raw[16];
@@ -90,17 +90,12 @@ static int uuid_load(int statefd, char out[33], char *err, size_t errlen)
 	}
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
-	snprintf(buf, sizeof(buf), "%s\n", out);
-	fd = openat(statefd, "cluster/uuid.new",
-		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, buf, 33) != 33 || fsync(fd) ||
-	    renameat(statefd, "cluster/uuid.new", statefd, "cluster/uuid")) {
-		snprintf(err, errlen, "etcd: cannot write STATE/cluster/uuid: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	char line[34];
+	snprintf(line, sizeof(line), "%s\n", out);
+	if ((r = write_atomic(dfd, "uuid", line, 33, 1))) {
+		snprintf(err, errlen, "etcd: cannot write STATE/cluster/uuid: %s", strerror(-r));
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
