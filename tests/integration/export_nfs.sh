@@ -76,9 +76,14 @@ like "$(nfsop rmdir "$(nfs_url ns/nfs1)")" "^error ENOENT .*NFS4ERR_NOENT" "a se
 ok "kill s1" "$XWRITE" "$V/s1/ctl" kill
 H=$M/ns/h/vms
 mkdir "$M/ns/h" && mkdir "$H/zz" "$H/aa"
-restart() {
-	ganesha_stop && vmfs_stop && vmfs_start --nfs-export --images "$T/images" && ganesha_start &&
-		DEV=$(stat -c %d "$M") && nfsop read "$(nfs_url ns/default/info)" >"$T/info.nfs"
+restart() { # each step says if it failed (a failure here once gave nothing else to go on)
+	ganesha_stop || { echo "# restart: ganesha did not stop"; return 1; }
+	vmfs_stop || { echo "# restart: vmfs did not stop cleanly"; return 1; }
+	vmfs_start --nfs-export --images "$T/images" || { echo "# restart: vmfs did not start"; return 1; }
+	ganesha_start || { echo "# restart: ganesha did not start"; return 1; }
+	DEV=$(stat -c %d "$M")
+	nfsop read "$(nfs_url ns/default/info)" >"$T/info.nfs" 2>"$T/info.err" ||
+		{ echo "# restart: the read of info through NFS failed:"; cat "$T/info.nfs" "$T/info.err" | tail -5 | sed 's/^/#   /'; return 1; }
 }
 ok "while ganesha runs, the mount cannot be unmounted (busy)" sh -c "! fusermount3 -u '$M' 2>/dev/null"
 ok "ganesha stops (SIGTERM)" ganesha_stop

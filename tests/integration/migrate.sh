@@ -127,14 +127,17 @@ ok "its QEMU is gone" gone "$apid"
 ok "its log says why" grep -aq "migrate-in from 127.0.0.1 ended: killed" "$A/w/log"
 # a destination whose stream is not a migration: its QEMU ends, the VM is not running, the log
 # says why
-echo flush >"$A/w/ctl"
-mkdir "$A/w"
+ok "flush the killed one" sh -c "echo flush >'$A/w/ctl'"
+ok "make it again" mkdir "$A/w"
 config "$A/w"
 out=$(ask "$A/w/ctl" "migrate-in 127.0.0.1")
+like "$out" "^ok: migrate-in ready" "migrate-in for a stream that is not a migration"
+[ "$TAP_FAIL" = 0 ] || { echo "# $out"; tail -5 "$A/w/log" 2>&1 | sed 's/^/# log: /'; }
 mig=$(printf '%s' "$out" | sed -n 's/.*migrate=\([^ ]*\).*/\1/p')
 apid=$(cat "$(find "$S" -path "*/w/*" -name qemu.pid | head -1)" 2>/dev/null)
 printf 'not a migration stream\n' >"/dev/tcp/${mig%:*}/${mig#*:}"
-ok "a stream that is not a migration ends the destination" wait_for 10 sh -c "grep -qxE 'ERROR|QUIT' '$A/w/state'"
+ok "a stream that is not a migration ends the destination" wait_for 10 sh -c "grep -qxE 'ERROR|QUIT' '$A/w/state'" ||
+	{ echo "# state $(cat "$A/w/state"), QEMU pid ${apid:-none} $(gone "$apid" && echo gone || echo alive)"; tail -5 "$A/w/log" | sed 's/^/# log: /'; }
 ok "its QEMU is gone" gone "$apid"
 like "$(grep -a -- '-> \(ERROR\|QUIT\)' "$A/w/log" | tail -1)" "QEMU ended: .*migration" "its log says why (QEMU's words)"
 grep -a -- '-> \(ERROR\|QUIT\)' "$A/w/log" | tail -1 | sed 's/^/# /'
