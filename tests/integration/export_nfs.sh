@@ -99,7 +99,10 @@ is "$(nfsop read "$(nfs_url ns/default/info)")" "$(cat "$D/info")" "info through
 declare -A INO FH MEM=([aa]=300M [zz]=400M)
 for o in aa zz; do
 	echo "${MEM[$o]}" >"$H/$o/config/memory"
-	read -r "INO[$o]" "FH[$o]" < <(nfsop handle "$(nfs_url ns/h/vms/$o/config/memory)")
+	# (into a file, not read from a process substitution: that client could still be
+	# ending its session when ganesha is asked to stop)
+	nfsop handle "$(nfs_url ns/h/vms/$o/config/memory)" >"$T/handle.$o"
+	read -r "INO[$o]" "FH[$o]" <"$T/handle.$o"
 	"$FHANDLE" save "$H/$o/config/memory" "$T/kh.$o" # the kernel's, inside ganesha's
 done
 if [ "${INO[aa]:-0}" -lt "${INO[zz]:-0}" ]; then gone=aa kept=zz; else gone=zz kept=aa; fi
