@@ -25,6 +25,7 @@ void mjob_free(struct mjob *j)
 		return;
 	crec_cmd_free(&j->cmd);
 	ccreate_free(&j->cr);
+	cconfig_free(&j->cf);
 	sb_free(&j->value);
 	free(j->names);
 	free(j);

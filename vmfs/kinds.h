@@ -85,8 +85,6 @@ int gen_cobj_state(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
-int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
-		   size_t errlen);
 /* Why a change to n is not made from here: -EOPNOTSUPP, -EHOSTDOWN, -ENOENT, with words. */
 int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err,
 		size_t errlen);
