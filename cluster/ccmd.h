@@ -127,6 +127,10 @@ struct hcmd *cconfig_send(struct ccmd *c, struct ns *ns, uint64_t nsid, const ch
 /* A command sent to one host, settled: 0, or its errno (negative) by the design's rule, with
  * its line in why ("h2: EBUSY: c1 is RUNNING: ..."). */
 int hcmd_one_end(struct hcmd *h, char *why, size_t whylen);
+/* A queue woken every CCMD_TICK_MS, for what waits on the cache (a claim to go); NULL if
+ * the loop has no timer for it. */
+#define CCMD_TICK_MS 100
+struct waitq *ccmd_tick(struct ccmd *c);
 
 /* A launcher's side (cluster/ccmd_launch.c). An hcmd the writer waits on, answered in words
  * verb ("launched"), whose lines the launch settles at its end. */

@@ -18,7 +18,6 @@
 #include "vmfs/node.h"
 
 #define CCONFIG_PUBLISH_MS 3000 /* the owner's record waited for, before the answer */
-#define CCONFIG_TICK_MS 100
 #define CCONFIG_ANSWER_MS (CCONFIG_PUBLISH_MS + 2000)
 
 void cconfig_seen(struct ccmd *c, struct mjob *j)
@@ -71,6 +70,7 @@ struct cpending {
 };
 static struct cpending *pending;
 static bool ticking;
+static struct waitq tick_wq = {{&tick_wq.head, &tick_wq.head}};
 
 static bool same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
 
@@ -90,6 +90,7 @@ static bool published(struct cpending *p)
 static int tick(void *arg)
 {
 	(void)arg;
+	waitq_wake_all(&tick_wq);
 	int64_t now = ccmd_now_ms();
 	for (struct cpending **pp = &pending; *pp;) {
 		struct cpending *p = *pp;
@@ -115,6 +116,13 @@ static int tick(void *arg)
 	return 0;
 }
 
+struct waitq *ccmd_tick(struct ccmd *c)
+{
+	if (!ticking && c->loop && !loop_add_timer(c->loop, CCMD_TICK_MS, tick, NULL))
+		ticking = true;
+	return ticking ? &tick_wq : NULL;
+}
+
 void cconfig_apply(struct ccmd *c, struct mjob *j)
 {
 	struct ns *ns = ns_find(&c->v->m, j->ns);
@@ -127,8 +135,10 @@ void cconfig_apply(struct ccmd *c, struct mjob *j)
 		return ccmd_answer(c, j, ENOENT, why, 0);
 	}
 	const char *pname = params[j->cf.param].name;
+	char whose[NAME_MAX_LEN + 16];
+	snprintf(whose, sizeof(whose), "%s/config/", o->name);
 	if (*j->cf.value)
-		err = ccmd_check_value(c, ns, j->cf.param, j->cf.value, why, sizeof(why));
+		err = ccmd_check_value(c, ns, j->cf.param, j->cf.value, whose, why, sizeof(why));
 	char e[HOSTANS_REASON_MAX - 64];
 	int r = err ? 0 : obj_param_set(&c->v->m, o, j->cf.param, j->cf.value, e, sizeof(e));
 	if (r) {
@@ -136,8 +146,7 @@ void cconfig_apply(struct ccmd *c, struct mjob *j)
 		snprintf(why, sizeof(why), "%.64s/config/%.32s: %.380s", o->name, pname, e);
 	}
 	struct cpending *p = err ? NULL : calloc(1, sizeof(*p));
-	if (!err && p && (ticking || !loop_add_timer(c->loop, CCONFIG_TICK_MS, tick, NULL))) {
-		ticking = true;
+	if (!err && p && ccmd_tick(c)) {
 		*p = (struct cpending){pending, c, j, j->cmd.ns, j->cmd.ids[0],
 				       ccmd_now_ms() + CCONFIG_PUBLISH_MS};
 		pending = p;
@@ -182,7 +191,7 @@ int hcmd_one_end(struct hcmd *h, char *why, size_t whylen)
 		return 0;
 	struct sbuf line = {0};
 	if (n)
-		cmdans_line(&a[0], h->vname ? h->vname : "", &line);
+		cmdans_line(&a[0], h->vname ? h->vname : verb_name(h->verb), &line);
 	snprintf(why, whylen, "%.*s", line.len ? (int)line.len - 1 : 0, line.p ? line.p : "");
 	sb_free(&line);
 	return -err;

@@ -74,8 +74,8 @@ void ccreate_seen(struct ccmd *c, struct mjob *j)
 	ccmd_queue(c, j);
 }
 
-int ccmd_check_value(struct ccmd *c, struct ns *ns, int i, const char *value, char *why,
-		     size_t whylen)
+int ccmd_check_value(struct ccmd *c, struct ns *ns, int i, const char *value, const char *whose,
+		     char *why, size_t whylen)
 {
 	const struct param *p = &params[i];
 	char e[600];
@@ -86,7 +86,7 @@ int ccmd_check_value(struct ccmd *c, struct ns *ns, int i, const char *value, ch
 	    param_host_reaching(ns, i, value, e, sizeof(e)))
 		r = -EPERM;
 	if (r)
-		snprintf(why, whylen, "the template's %s: %.400s", p->name, e);
+		snprintf(why, whylen, "%.80s%s: %.400s", whose, p->name, e);
 	return -r;
 }
 
@@ -101,7 +101,8 @@ void ccreate_apply(struct ccmd *c, struct mjob *j)
 	}
 	for (size_t i = 0; !err && i < nparams && i < NPARAMS_MAX; i++)
 		if (j->cr.cfg[i])
-			err = ccmd_check_value(c, ns, (int)i, j->cr.cfg[i], why, sizeof(why));
+			err = ccmd_check_value(c, ns, (int)i, j->cr.cfg[i], "the template's ", why,
+					       sizeof(why));
 	struct object *like = err ? NULL : calloc(1, sizeof(*like));
 	if (!err && !like) {
 		err = ENOMEM;

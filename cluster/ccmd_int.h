@@ -71,9 +71,9 @@ void ccreate_seen(struct ccmd *c, struct mjob *j);
 void ccreate_apply(struct ccmd *c, struct mjob *j);
 /* A value param of the command for ns, checked as a local root write of it is: its syntax,
  * its files in the image store; one that reaches the host only if ns's own template has
- * the same (EPERM). 0, or a positive errno with why. */
-int ccmd_check_value(struct ccmd *c, struct ns *ns, int param, const char *value, char *why,
-		     size_t whylen);
+ * the same (EPERM). 0, or a positive errno with why ("WHOSEPARAM: ..."). */
+int ccmd_check_value(struct ccmd *c, struct ns *ns, int param, const char *value,
+		     const char *whose, char *why, size_t whylen);
 /* A config command read and from a known host (cluster/ccmd_config.c): checked against the
  * claims, queued to take; taken in time, applied as a local root write and answered once
  * this host's record shows it (so the head's cache has it when it sees the answer). */
