@@ -112,6 +112,9 @@ void ccreate_free(struct ccreate *cr);
 struct cconfig {
 	int param; /* index into params */
 	char *value;
+	/* the member's: what the change moves in its reservation (P/cap/H), and its state */
+	int64_t dvcpus, dmemory;
+	bool reserved, give_back;
 };
 void cconfig_args(int param, const char *value, struct sbuf *out);
 /* 0, or -EINVAL/-ENOMEM with why: exactly one word, a parameter of this vmfs, its value no

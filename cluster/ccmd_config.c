@@ -20,6 +20,35 @@
 #define CCONFIG_PUBLISH_MS 3000 /* the owner's record waited for, before the answer */
 #define CCONFIG_ANSWER_MS (CCONFIG_PUBLISH_MS + 2000)
 
+/* vcpus, or memory in bytes, of a value; -1 if it is not one (the apply refuses it). */
+static int64_t figure(int param, const char *value)
+{
+	uint64_t n = 0;
+	char e[128], *end;
+	if (!strcmp(params[param].name, "vcpus")) {
+		n = strtoull(value, &end, 10);
+		return *value && !*end && n < 1u << 20 ? (int64_t)n : -1;
+	}
+	return value_size(value, &n, e, sizeof(e)) || n >> 50 ? -1 : (int64_t)n;
+}
+
+/* What the change moves in this host's reservation (the worker moves it, after the take):
+ * nothing for a parameter other than vcpus and memory, nor for a running object (refused). */
+static void reservation_moves(struct ccmd *c, struct mjob *j)
+{
+	const char *name = params[j->cf.param].name;
+	struct ns *ns = ns_find(&c->v->m, j->ns);
+	struct object *o = ns ? obj_find_any(ns, j->names[0]) : NULL;
+	if ((strcmp(name, "vcpus") && strcmp(name, "memory")) || !o ||
+	    o->state == ST_RUNNING || o->state == ST_PAUSED)
+		return;
+	int64_t was = figure(j->cf.param, obj_param(o, j->cf.param)),
+		now = figure(j->cf.param, *j->cf.value ? j->cf.value : params[j->cf.param].def);
+	if (was < 0 || now < 0)
+		return;
+	*(strcmp(name, "vcpus") ? &j->cf.dmemory : &j->cf.dvcpus) = now - was;
+}
+
 void cconfig_seen(struct ccmd *c, struct mjob *j)
 {
 	struct cview *cv = c->v->cview;
@@ -56,6 +85,8 @@ void cconfig_seen(struct ccmd *c, struct mjob *j)
 	} else {
 		snprintf(j->names[0], sizeof(*j->names), "%s", o->name);
 		j->n = 1;
+		if (*o->claim.intent.host) /* placed by a launch: it holds a reservation */
+			reservation_moves(c, j);
 	}
 	ccmd_queue(c, j);
 }
@@ -130,6 +161,7 @@ void cconfig_apply(struct ccmd *c, struct mjob *j)
 	char why[HOSTANS_REASON_MAX] = "";
 	int err = 0;
 	if (!o) {
+		j->cf.give_back = true;
 		snprintf(why, sizeof(why), "no VM or container named %s in namespace %s on %s",
 			 j->names[0], j->ns, c->ch->self);
 		return ccmd_answer(c, j, ENOENT, why, 0);
@@ -145,6 +177,7 @@ void cconfig_apply(struct ccmd *c, struct mjob *j)
 		err = -r;
 		snprintf(why, sizeof(why), "%.64s/config/%.32s: %.380s", o->name, pname, e);
 	}
+	j->cf.give_back = err != 0;
 	struct cpending *p = err ? NULL : calloc(1, sizeof(*p));
 	if (!err && p && ccmd_tick(c)) {
 		*p = (struct cpending){pending, c, j, j->cmd.ns, j->cmd.ids[0],

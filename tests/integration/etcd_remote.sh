@@ -2,7 +2,8 @@
 # With etcd, changes to another host's object made from here (docs/cluster-design.md, "The
 # tree on every host"): a write of its config/NAME is a `config` command to its owner,
 # applied there as a local root write: h1 sets memory of h2's c1, read back on h1 at once and
-# on h2; a bad value and a change while c1 runs fail on h1 with h2's errno, its words in h1's
+# on h2, and h2's reservation (P/cap/h2) moves with it; a bad value, vcpus beyond h2's
+# capacity (ENOSPC) and a change while c1 runs fail on h1 with h2's errno, its words in h1's
 # log, and change nothing; a write while h2 is cut fails (EHOSTDOWN) and is not applied when
 # h2 is back. rmdir of h2's object from h1 is a flush command to h2: EBUSY while it runs, in
 # h2's words; a stopped one is gone from every host's listing when the rmdir returns; with h2
@@ -35,12 +36,23 @@ for i in 1 2 3; do echo "h$i" >"$(mnt "$i")/ns/default/config/host"; done # each
 ok "h1 lists h2's c1, c2, c3" wait_for 10 test -d "$D1/containers/c3"
 C=$D1/containers/c1
 
-# config: a command to the owner
+# config: a command to the owner; vcpus and memory move h2's reservation
+cap() { # cap FIELD: that field of h2's reservation
+	ETCDCTL_API=3 etcdctl --endpoints "$U" get --print-value-only "/vmfs/$ETCD_CLUSTER/cap/h2" |
+		sed -n "s/^$1=//p"
+}
+mem0=$(cap memory) old=$(numfmt --from=iec "$(cat "$C/config/memory")")
 is "$(errno_of "$C/config/memory" 96M)" "" "h1 sets memory of h2's c1"
+is "$(cap memory)" "$((mem0 + 96 * 1048576 - old))" "h2's reservation moved by the change"
 is "$(cat "$C/config/memory")" 96M "read on h1 right after the write: the new value"
 is "$(cat "$D2/containers/c1/config/memory")" 96M "read on h2: applied there"
 ok "h2's log says from whom" grep -q "cluster: command h1\.[0-9]*\.[0-9]* from h1: config 1 object(s): done" "$D2/log"
 
+vcpus0=$(cap vcpus)
+is "$(errno_of "$C/config/vcpus" 200)" ENOSPC "200 vcpus for c1: beyond h2's capacity, ENOSPC"
+ok "in h2's words in h1's log" grep -q "vcpus: h2: ENOSPC: c1/config/vcpus: h2 holds $vcpus0 vcpus .* it accepts [0-9]* vcpus (cpus x cpu_ratio)" "$D1/log"
+is "$(cat "$D2/containers/c1/config/vcpus")" 1 "... c1's vcpus unchanged on h2"
+is "$(cap vcpus)" "$vcpus0" "... and h2's reservation"
 is "$(errno_of "$C/config/memory" lots)" EINVAL "a bad memory: EINVAL, h2's errno"
 ok "h2's words in h1's log" grep -q "memory: h2: EINVAL: c1/config/memory: .*lots.* is not a size" "$D1/log"
 is "$(cat "$D2/containers/c1/config/memory")" 96M "... nothing changed on h2"
@@ -50,6 +62,7 @@ ok "c1 runs" wait_for 10 grep -q '^RUNNING' "$C/state"
 is "$(errno_of "$C/config/memory" 128M)" EBUSY "memory of a running c1: EBUSY"
 ok "in h2's words in h1's log" grep -q "memory: h2: EBUSY: c1/config/memory: c1 is RUNNING: its config changes only while it is stopped" "$D1/log"
 is "$(cat "$D2/containers/c1/config/memory")" 96M "... nothing changed"
+is "$(cap memory)" "$((mem0 + 96 * 1048576 - old))" "... nor h2's reservation"
 is "$(errno_of "$C/ctl" kill)" "" "kill c1 from h1"
 ok "c1 stops" wait_for 10 grep -q '^QUIT' "$C/state"
 
