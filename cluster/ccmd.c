@@ -172,6 +172,8 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 		return ccmd_answer(c, j, j->pre_err, j->pre_reason, 0);
 	if (j->create)
 		return ccreate_apply(c, j);
+	if (j->config)
+		return cconfig_apply(c, j);
 	struct ns *ns = ns_find(&c->v->m, j->ns);
 	struct object **objs = calloc(j->n ? j->n : 1, sizeof(*objs));
 	char why[HOSTANS_REASON_MAX] = "";
@@ -226,6 +228,8 @@ static void member_seen(struct ccmd *c, const struct ckey *k, const struct ccach
 	}
 	if (!strcmp(j->cmd.verb, CCREATE_VERB))
 		return ccreate_seen(c, j);
+	if (!strcmp(j->cmd.verb, CCONFIG_VERB))
+		return cconfig_seen(c, j);
 	/* the ids -> this host's objects: the claims that name this host as their owner */
 	struct cview *cv = c->v->cview;
 	const struct cview_ns *cns = NULL;

@@ -97,9 +97,43 @@ struct ccreate {
 	char *cfg[NPARAMS_MAX];
 };
 void ccreate_args(const struct ccreate *cr, struct sbuf *out);
+/* A value in args: no space, control byte, '%' nor ',' in it (%XX for each). */
+void cargs_escape(struct sbuf *out, const char *s);
+/* s[0..len) unescaped into a new string; NULL with why on a bad escape or a NUL. */
+char *cargs_unescape(const char *s, size_t len, char *why, size_t whylen);
 /* 0, or -EINVAL/-ENOMEM with why; names are split, not checked. Free with ccreate_free. */
 int ccreate_read(const char *args, struct ccreate *cr, char *why, size_t whylen);
 void ccreate_free(struct ccreate *cr);
+
+/* A `config` command (cluster/ccmd_cfgargs.c, ccmd_config.c): one parameter of one object of
+ * its owner, set as a local root write of config/NAME there. Its args: `cfg.NAME=VALUE`, the
+ * value escaped as a create's (empty: back to the default). */
+#define CCONFIG_VERB "config"
+struct cconfig {
+	int param; /* index into params */
+	char *value;
+	/* the member's: what the change moves in its reservation (P/cap/H), and its state */
+	int64_t dvcpus, dmemory;
+	bool reserved, give_back;
+};
+void cconfig_args(int param, const char *value, struct sbuf *out);
+/* 0, or -EINVAL/-ENOMEM with why: exactly one word, a parameter of this vmfs, its value no
+ * longer than the parameter takes. Free with cconfig_free. */
+int cconfig_read(const char *args, struct cconfig *cf, char *why, size_t whylen);
+void cconfig_free(struct cconfig *cf);
+/* A head's write of config/NAME (params[param]) of object id of ns (nsid), host's: the
+ * command sent (hcmd_wq until hcmd_sent_done, then hcmd_one_end), or NULL with -errno in *r
+ * and why (ENOTCONN while this host is cut from etcd). */
+struct hcmd *cconfig_send(struct ccmd *c, struct ns *ns, uint64_t nsid, const char *host,
+			  uint64_t id, int param, const char *value, int *r, char *why,
+			  size_t whylen);
+/* A command sent to one host, settled: 0, or its errno (negative) by the design's rule, with
+ * its line in why ("h2: EBUSY: c1 is RUNNING: ..."). */
+int hcmd_one_end(struct hcmd *h, char *why, size_t whylen);
+/* A queue woken every CCMD_TICK_MS, for what waits on the cache (a claim to go); NULL if
+ * the loop has no timer for it. */
+#define CCMD_TICK_MS 100
+struct waitq *ccmd_tick(struct ccmd *c);
 
 /* A launcher's side (cluster/ccmd_launch.c). An hcmd the writer waits on, answered in words
  * verb ("launched"), whose lines the launch settles at its end. */

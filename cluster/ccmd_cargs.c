@@ -8,7 +8,7 @@
 #include "cluster/ccmd.h"
 #include "ctl/params.h"
 
-static void put_escaped(struct sbuf *out, const char *s)
+void cargs_escape(struct sbuf *out, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p <= ' ' || *p == '%' || *p == ',' || *p >= 0x7f)
@@ -25,12 +25,12 @@ void ccreate_args(const struct ccreate *cr, struct sbuf *out)
 	for (size_t i = 0; i < cr->n; i++) {
 		if (i)
 			sb_add(out, ",", 1);
-		put_escaped(out, cr->names[i]);
+		cargs_escape(out, cr->names[i]);
 	}
 	for (size_t i = 0; i < nparams && i < NPARAMS_MAX; i++)
 		if (cr->cfg[i]) {
 			sb_printf(out, " cfg.%s=", params[i].name);
-			put_escaped(out, cr->cfg[i]);
+			cargs_escape(out, cr->cfg[i]);
 		}
 }
 
@@ -49,8 +49,7 @@ static int hexval(int c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* s[0..len) unescaped into a new string; NULL with why on a bad escape or a NUL. */
-static char *unescape(const char *s, size_t len, char *why, size_t whylen)
+char *cargs_unescape(const char *s, size_t len, char *why, size_t whylen)
 {
 	char *o = malloc(len + 1), *q = o;
 	if (!o) {
@@ -91,7 +90,7 @@ int ccreate_read(const char *args, struct ccreate *cr, char *why, size_t whylen)
 		}
 		size_t kl = (size_t)(eq - p), vl = l - kl - 1;
 		const char *v = eq + 1;
-		char *text = unescape(v, vl, why, whylen);
+		char *text = cargs_unescape(v, vl, why, whylen);
 		if (!text) {
 			r = -EINVAL;
 			break;
@@ -126,7 +125,7 @@ int ccreate_read(const char *args, struct ccreate *cr, char *why, size_t whylen)
 				size_t nl = strcspn(c, ", ");
 				if (c + nl > v + vl)
 					nl = (size_t)(v + vl - c);
-				if (!(cr->names[cr->n] = unescape(c, nl, why, whylen)))
+				if (!(cr->names[cr->n] = cargs_unescape(c, nl, why, whylen)))
 					r = -EINVAL;
 				else
 					cr->n++;

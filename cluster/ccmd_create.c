@@ -74,10 +74,8 @@ void ccreate_seen(struct ccmd *c, struct mjob *j)
 	ccmd_queue(c, j);
 }
 
-/* A template value as a local root write of it is checked: its syntax, its files in the
- * image store; one that reaches the host only if this host's own template has it. */
-static int check_value(struct ccmd *c, struct ns *ns, int i, const char *value, char *why,
-		       size_t whylen)
+int ccmd_check_value(struct ccmd *c, struct ns *ns, int i, const char *value, const char *whose,
+		     char *why, size_t whylen)
 {
 	const struct param *p = &params[i];
 	char e[600];
@@ -88,7 +86,7 @@ static int check_value(struct ccmd *c, struct ns *ns, int i, const char *value, 
 	    param_host_reaching(ns, i, value, e, sizeof(e)))
 		r = -EPERM;
 	if (r)
-		snprintf(why, whylen, "the template's %s: %.400s", p->name, e);
+		snprintf(why, whylen, "%.80s%s: %.400s", whose, p->name, e);
 	return -r;
 }
 
@@ -103,7 +101,8 @@ void ccreate_apply(struct ccmd *c, struct mjob *j)
 	}
 	for (size_t i = 0; !err && i < nparams && i < NPARAMS_MAX; i++)
 		if (j->cr.cfg[i])
-			err = check_value(c, ns, (int)i, j->cr.cfg[i], why, sizeof(why));
+			err = ccmd_check_value(c, ns, (int)i, j->cr.cfg[i], "the template's ", why,
+					       sizeof(why));
 	struct object *like = err ? NULL : calloc(1, sizeof(*like));
 	if (!err && !like) {
 		err = ENOMEM;

@@ -58,6 +58,8 @@ struct mjob {
 	struct capply apply;
 	bool create; /* a launch's creations (cluster/ccmd_create.c) */
 	struct ccreate cr;
+	bool config; /* a config write (cluster/ccmd_config.c) */
+	struct cconfig cf;
 };
 void mjob_free(struct mjob *j);
 /* The member's answer to a command it took, put by the worker; said in the namespace's log. */
@@ -67,6 +69,21 @@ void ccmd_answer(struct ccmd *c, struct mjob *j, int err, const char *reason, si
 void ccreate_seen(struct ccmd *c, struct mjob *j);
 /* Taken in time: the template's values checked, the objects made. Answers. */
 void ccreate_apply(struct ccmd *c, struct mjob *j);
+/* A value param of the command for ns, checked as a local root write of it is: its syntax,
+ * its files in the image store; one that reaches the host only if ns's own template has
+ * the same (EPERM). 0, or a positive errno with why ("WHOSEPARAM: ..."). */
+int ccmd_check_value(struct ccmd *c, struct ns *ns, int param, const char *value,
+		     const char *whose, char *why, size_t whylen);
+/* A config command read and from a known host (cluster/ccmd_config.c): checked against the
+ * claims, queued to take; taken in time, applied as a local root write and answered once
+ * this host's record shows it (so the head's cache has it when it sees the answer). */
+void cconfig_seen(struct ccmd *c, struct mjob *j);
+void cconfig_apply(struct ccmd *c, struct mjob *j);
+/* The worker's (cluster/ccmd_cfgcap.c): a config change of vcpus or memory, taken, moves this
+ * host's reservation by CAS before it is applied (a refusal, ENOSPC beyond its capacity, is
+ * left in j->pre_err); a refused apply gives it back before the answer is put. */
+void cconfig_reserve(struct ccmd *c, struct mjob *j);
+void cconfig_give_back(struct ccmd *c, struct mjob *j);
 
 /* One host's part of a head's command. */
 struct hpart {

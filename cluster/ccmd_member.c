@@ -25,6 +25,7 @@ void mjob_free(struct mjob *j)
 		return;
 	crec_cmd_free(&j->cmd);
 	ccreate_free(&j->cr);
+	cconfig_free(&j->cf);
 	sb_free(&j->value);
 	free(j->names);
 	free(j);
@@ -134,6 +135,8 @@ static void run(struct ccmd *c, struct mjob *j)
 	switch (j->kind) {
 	case MJ_TAKE:
 		if (take(c, j)) {
+			if (j->config)
+				cconfig_reserve(c, j);
 			pthread_mutex_lock(&c->lock);
 			j->next = c->back;
 			c->back = j;
@@ -143,6 +146,8 @@ static void run(struct ccmd *c, struct mjob *j)
 		}
 		break;
 	case MJ_ANSWER:
+		if (j->config)
+			cconfig_give_back(c, j);
 		put_answer(c, j->key, j->ans, &j->value, member_lease(c->ch));
 		break;
 	case MJ_UNANSWER: {

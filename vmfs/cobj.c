@@ -1,7 +1,7 @@
 /* With etcd, another host's VM or container (docs/cluster-design.md, "The tree on every
  * host"): its directory, state, info, top and config/ from its owner's record in the cluster's
  * view (cluster/cview.h), readable while its host is down. Its verbs are commands to its owner
- * (cluster/ccmd.h); writes to its config are a later step, refused with words. Its console,
+ * (cluster/ccmd.h), and so are writes to its config (vmfs/cobj_config.c). Its console,
  * logs and screens are served by its owner's 9P door (vmfs/remote.c). Its node carries the
  * cluster's ids (vnode.cid), which are its inode numbers on every host. */
 #include <string.h>
@@ -249,15 +249,6 @@ int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *e
 		 "(make them on %s)",
 		 what, o->name, o->claim.host, o->claim.host);
 	return -EOPNOTSUPP;
-}
-
-int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
-		   size_t errlen)
-{
-	(void)value;
-	char what[64];
-	snprintf(what, sizeof(what), "config/%s", n->sub >= 0 ? params[n->sub].name : "?");
-	return cobj_refuse(v, n, what, err, errlen);
 }
 
 /* A verb to another host's object is a command to that one host (cluster/ccmd.h), answered

@@ -53,6 +53,7 @@ struct parked {
 	fuse_req_t req;
 	bool interrupted;
 };
+static void on_interrupt(fuse_req_t req, void *data);
 
 static struct vfuse {
 	struct vmfs *v;
@@ -182,9 +183,28 @@ static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool 
 	reply_err(req, -r);
 }
 
+static void rmdir_respond(struct vreq *q, ssize_t n)
+{
+	struct parked *p = (struct parked *)q;
+	reply_err(p->req, n < 0 ? (int)-n : 0);
+	free(p);
+}
+
+/* Another host's object's rmdir waits for its owner's answer: parked as a write is. */
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	op_remove(req, parent, name, true);
+	struct vnode dir;
+	int r = node_of(parent, &dir);
+	struct parked *p = r ? NULL : calloc(1, sizeof(*p));
+	if (!p) {
+		reply_err(req, r ? -r : ENOMEM);
+		return;
+	}
+	p->req = req;
+	p->q = req_of(req);
+	p->q.respond = rmdir_respond;
+	if (vreq_rmdir_wait(&p->q, &dir, name))
+		fuse_req_interrupt_func(req, on_interrupt, p);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -295,7 +315,8 @@ static void on_interrupt(fuse_req_t req, void *data)
 	/* A write (a ctl command) ends by itself in bounded time: a signal the caller only
 	 * catches to be told something (a shell's SIGCHLD) must not fail it. A read waits for
 	 * output without end, so any signal lets it go. */
-	if (p->q.respond == write_respond && !sigpend_wants_out(fuse_req_ctx(req)->pid))
+	if ((p->q.respond == write_respond || p->q.respond == rmdir_respond) &&
+	    !sigpend_wants_out(fuse_req_ctx(req)->pid))
 		return;
 	p->interrupted = true;
 	waiter_del(&p->q.w);

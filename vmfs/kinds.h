@@ -85,13 +85,19 @@ int gen_cobj_state(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_info(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_cobj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
-int set_cobj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
-		   size_t errlen);
 /* Why a change to n is not made from here: -EOPNOTSUPP, -EHOSTDOWN, -ENOENT, with words. */
 int cobj_refuse(struct vmfs *v, const struct vnode *n, const char *what, char *err,
 		size_t errlen);
 int ctl_cobj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char *err,
 	     size_t errlen);
+/* vmfs/cobj_rmdir.c: rmdir of another host's object n, a flush command to its owner: -errno
+ * with err, or -EINPROGRESS (q->wait.rmdir: wait on cobj_rmdir_wq, then cobj_rmdir_resume
+ * until it is not -EINPROGRESS; cobj_rmdir_abandon if the asker goes). Only for q of
+ * vreq_rmdir_wait: through another, refused with words. */
+int cobj_rmdir(struct vmfs *v, const struct vnode *n, struct vreq *q, char *err, size_t errlen);
+int cobj_rmdir_resume(struct vmfs *v, struct vreq *q);
+struct waitq *cobj_rmdir_wq(struct vreq *q);
+void cobj_rmdir_abandon(struct vreq *q);
 int cobj_config_lookup(struct vmfs *v, const struct vnode *dir, const char *name,
 		       struct vnode *out);
 int cobj_config_names(struct vmfs *v, const struct vnode *dir, size_t from,

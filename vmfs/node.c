@@ -80,7 +80,7 @@ const struct ventry vtab[] = {
 	{VK_COBJ_INFO,       VK_COBJ,        "info",           F | 0444, VF_GEN,    0, gen_cobj_info},
 	{VK_COBJ_TOP,        VK_COBJ,        "top",            F | 0444, VF_GEN,    0, gen_cobj_top},
 	{VK_COBJ_CONFIG,     VK_COBJ,        "config",         D | 0777, VF_DIR,    0, .lookup = cobj_config_lookup, .names = cobj_config_names},
-	{VK_COBJ_PARAM,      VK_COBJ_CONFIG, NULL,             F | 0666, VF_VALUE,  0, gen_cobj_param, set_cobj_param},
+	{VK_COBJ_PARAM,      VK_COBJ_CONFIG, NULL,             F | 0666, VF_CVALUE, 0, gen_cobj_param, NULL},
 	{VK_CNS,             VK_NSDIR,       NULL,             D | 0777, VF_DIR,    0},
 	{VK_CNS_INFO,        VK_CNS,         "info",           F | 0444, VF_GEN,    0, gen_ns_info},
 	{VK_CNS_TOP,         VK_CNS,         "top",            F | 0444, VF_GEN,    0, gen_ns_top},
@@ -104,6 +104,7 @@ static const struct fkind *const fkinds[] = {
 	[VF_SCROLLBACK] = &fk_scrollback,
 	[VF_PASS] = &fk_pass,
 	[VF_REMOTE] = &fk_remote,
+	[VF_CVALUE] = &fk_cvalue,
 };
 
 const struct fkind *fkind_of(const struct ventry *e)

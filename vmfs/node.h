@@ -106,6 +106,7 @@ enum vfile {
 	VF_SCROLLBACK, /* a console's scrollback alone: a growing file, as a log */
 	VF_PASS,   /* images/: a real file of the image store */
 	VF_REMOTE, /* a file of a member's object: read and written through its worker */
+	VF_CVALUE, /* another host's object's config value: a write is a command to its owner */
 };
 
 struct vmfs;

@@ -87,8 +87,9 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct
 	case VK_OBJ:
 		r = lifecycle_remove(&v->m, n.obj, err, sizeof(err));
 		break;
-	case VK_COBJ: /* another host's: a command to its owner (a later step) */
-		r = cobj_refuse(v, &n, "rmdir", err, sizeof(err));
+	case VK_COBJ: /* another host's: a flush command to its owner */
+		if ((r = cobj_rmdir(v, &n, q, err, sizeof(err))) == -EINPROGRESS)
+			return r;
 		break;
 	case VK_CNS: /* removing a cluster namespace is a later step */
 		snprintf(err, sizeof(err),

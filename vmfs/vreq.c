@@ -1,5 +1,6 @@
 /* Requests (vmfs/vreq.h): the waiting of a read or a write, the same for every door. */
 #include "vmfs/vreq.h"
+#include "vmfs/kinds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -198,4 +199,45 @@ void vreq_abandon(struct vreq *q)
 	waiter_del(&q->w);
 	if (q->write)
 		node_write_abandon(q->h);
+	else if (q->wait.rmdir)
+		cobj_rmdir_abandon(q);
+}
+
+static void rmdir_wake(struct waiter *w)
+{
+	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
+	struct vreq *was = vreq_enter(q);
+	int r = cobj_rmdir_resume(q->v, q);
+	vreq_enter(was);
+	struct waitq *wq = r == -EINPROGRESS ? cobj_rmdir_wq(q) : NULL;
+	if (wq && !q->v->exiting) {
+		waitq_add(wq, &q->w);
+		return;
+	}
+	if (r == -EINPROGRESS) {
+		cobj_rmdir_abandon(q);
+		r = -EINTR;
+	}
+	q->respond(q, r);
+}
+
+bool vreq_rmdir_wait(struct vreq *q, const struct vnode *dir, const char *name)
+{
+	q->can_wait = true;
+	struct vreq *was = vreq_enter(q);
+	int r = node_rmdir(q->v, dir, name, q);
+	vreq_enter(was);
+	struct waitq *wq = r == -EINPROGRESS ? cobj_rmdir_wq(q) : NULL;
+	if (wq) {
+		q->later = true;
+		q->w.wake = rmdir_wake;
+		waitq_add(wq, &q->w);
+		return true;
+	}
+	if (r == -EINPROGRESS) {
+		cobj_rmdir_abandon(q);
+		r = -EIO;
+	}
+	q->respond(q, r);
+	return false;
 }

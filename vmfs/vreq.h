@@ -36,6 +36,8 @@ struct vwait {
 	struct hcmd *hcmd;
 	/* the reply holds the answer already, per host: a failure keeps it */
 	bool keep_reply;
+	/* an rmdir of another host's object: its flush and its claim's going (vmfs/cobj_rmdir.c) */
+	struct crmdir *rmdir;
 };
 
 struct vreq {
@@ -49,6 +51,7 @@ struct vreq {
 	struct vwait wait;   /* set by the ctl handler of the command being run */
 	struct waiter w;     /* while it waits: on node_waitq(h) */
 	bool later;          /* it waited: respond comes from the event loop */
+	bool can_wait;       /* an rmdir through vreq_rmdir_wait: it may answer later */
 	/* The reason of the last refusal while it ran (node_reject), for a door that answers
 	 * with words (HTTP); "" if none. */
 	char why[1024];
@@ -79,6 +82,10 @@ int vreq_statfs(struct vreq *q, struct statvfs *st);
 int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
 	       struct vnode *out);
 int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name);
+/* An rmdir that may wait (another host's object: a flush command to its owner, then its
+ * claim's going from the cache): q->respond(q, 0 or -errno) at once or later from the loop;
+ * true when it waits. Through vreq_rmdir such an rmdir is refused, with words. */
+bool vreq_rmdir_wait(struct vreq *q, const struct vnode *dir, const char *name);
 int vreq_unlink(struct vreq *q, const struct vnode *dir, const char *name);
 /* Makes name in dir and opens it (flags: open(2)'s): q->h, released by vreq_release. */
 int vreq_create(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,

@@ -1,0 +1,136 @@
+/* A config change of vcpus or memory moves its host's reservation (docs/cluster-design.md,
+ * "Launch and placement": reservations follow the objects): by CAS on P/cap/SELF, on the
+ * commands' worker (etcd's calls block), before the change is applied; refused ENOSPC, with
+ * the figures, when it would take more than the host accepts (cpus x cpu_ratio, memory x
+ * mem_ratio, from its own P/h/SELF/info). A change refused afterwards gives it back. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/ccmd_int.h"
+#include "cluster/chosts.h"
+
+#define CAS_TRIES 5
+
+/* This host's capacity from its own info: false with why if it cannot be read. */
+static bool capacity(struct ccmd *c, uint64_t *vcpus, uint64_t *memory, char *why, size_t wl)
+{
+	char key[CKEY_MAX + 1];
+	struct etcd_kv kv = {0};
+	struct crec_hinfo in;
+	bool found = false;
+	struct err e;
+	char rw[256];
+	if (ckey_hinfo(key, sizeof(key), c->ch->cluster, c->ch->self) < 0) {
+		snprintf(why, wl, "%s's info key is too long", c->ch->self);
+		return false;
+	}
+	if (etcd_get(c->w, key, &kv, &found, &e)) {
+		snprintf(why, wl, "cannot read %s's capacity: %.200s", c->ch->self, e.why);
+		return false;
+	}
+	bool ok = found && !crec_hinfo_read(kv.value, kv.value_len, &in, rw, sizeof(rw));
+	etcd_kv_free(&kv);
+	if (!ok) {
+		snprintf(why, wl, "%s has no readable info record: its capacity is unknown",
+			 c->ch->self);
+		return false;
+	}
+	*vcpus = in.cpus * in.cpu_ratio / 1000;
+	*memory = (uint64_t)((long double)in.memory * in.mem_ratio / 1000);
+	return true;
+}
+
+static uint64_t moved(uint64_t have, int64_t by)
+{
+	if (by < 0)
+		return have < (uint64_t)-by ? 0 : have - (uint64_t)-by;
+	return have + (uint64_t)by;
+}
+
+/* Moves the reservation by dv vcpus and dm bytes: 0, or a positive errno with why. */
+static int move(struct ccmd *c, int64_t dv, int64_t dm, char *why, size_t wl)
+{
+	char key[CKEY_MAX + 1];
+	if (ckey_cap(key, sizeof(key), c->ch->cluster, c->ch->self) < 0) {
+		snprintf(why, wl, "the reservation's key is too long");
+		return ENAMETOOLONG;
+	}
+	uint64_t lv = 0, lm = 0;
+	if ((dv > 0 || dm > 0) && !capacity(c, &lv, &lm, why, wl))
+		return EAGAIN;
+	for (int t = 0; t < CAS_TRIES; t++) {
+		struct etcd_kv kv = {0};
+		bool found = false;
+		struct err e;
+		struct crec_cap cap = {0};
+		char rw[256];
+		if (etcd_get(c->w, key, &kv, &found, &e)) {
+			snprintf(why, wl, "cannot read %.120s: %.200s", key, e.why);
+			return EAGAIN;
+		}
+		if (found && crec_cap_read(kv.value, kv.value_len, &cap, rw, sizeof(rw))) {
+			snprintf(why, wl, "%.120s: %.200s", key, rw);
+			etcd_kv_free(&kv);
+			return EIO;
+		}
+		int64_t rev = found ? kv.mod_revision : 0;
+		etcd_kv_free(&kv);
+		struct crec_cap now = cap;
+		now.vcpus = moved(cap.vcpus, dv);
+		now.memory = moved(cap.memory, dm);
+		if ((dv > 0 && now.vcpus > lv) || (dm > 0 && now.memory > lm)) {
+			snprintf(why, wl,
+				 "%s holds %" PRIu64 " vcpus and %" PRIu64 " bytes of memory for its "
+				 "objects; it accepts %" PRIu64 " vcpus (cpus x cpu_ratio) and %" PRIu64
+				 " bytes (memory x mem_ratio): %+" PRId64 " vcpus and %+" PRId64
+				 " bytes do not fit",
+				 c->ch->self, cap.vcpus, cap.memory, lv, lm, dv, dm);
+			return ENOSPC;
+		}
+		struct sbuf v = {0};
+		crec_cap_write(&now, &v);
+		int r = v.oom ? -ENOMEM : etcd_cas(c->w, key, rev, v.p, v.len, 0, NULL, &e);
+		sb_free(&v);
+		if (r == 1)
+			return 0;
+		if (r < 0) {
+			snprintf(why, wl, "cannot write %.120s: %.200s", key,
+				 r == -ENOMEM ? "out of memory" : e.why);
+			return EAGAIN;
+		}
+	}
+	snprintf(why, wl, "%s changed under each of %d tries: the cluster is busy placing", key,
+		 CAS_TRIES);
+	return EAGAIN;
+}
+
+void cconfig_reserve(struct ccmd *c, struct mjob *j)
+{
+	if (j->pre_err || (!j->cf.dvcpus && !j->cf.dmemory))
+		return;
+	char why[HOSTANS_REASON_MAX - 64];
+	int r = move(c, j->cf.dvcpus, j->cf.dmemory, why, sizeof(why));
+	if (!r) {
+		j->cf.reserved = true;
+		return;
+	}
+	j->pre_err = r;
+	snprintf(j->pre_reason, sizeof(j->pre_reason), "%.64s/config/%.16s: %.400s", j->names[0],
+		 params[j->cf.param].name, why);
+}
+
+void cconfig_give_back(struct ccmd *c, struct mjob *j)
+{
+	if (!j->cf.reserved || !j->cf.give_back)
+		return;
+	j->cf.reserved = false;
+	char why[HOSTANS_REASON_MAX];
+	if (move(c, -j->cf.dvcpus, -j->cf.dmemory, why, sizeof(why)))
+		threadlog_say(&c->tl,
+			      "%s: config/%s was refused, and its reservation not given back (%s): "
+			      "a vmfs corrects it from the claims at its start",
+			      j->key, params[j->cf.param].name, why);
+}

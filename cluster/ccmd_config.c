@@ -1,0 +1,231 @@
+/* The `config` command (cluster/ccmd.h): a write of config/NAME of another host's object.
+ * The head sends it to the owner, one host, as a verb is sent; the owner checks it as peer
+ * input, applies it as a local root write of that file (the same checks: a refusal carries
+ * its errno and words back) and answers only once its own record in etcd shows the value:
+ * etcd's watch gives the head the record before the answer, so a read right after the write
+ * sees the new value there. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/ccmd_int.h"
+#include "cluster/chosts.h"
+#include "ctl/params.h"
+#include "etcd/member.h"
+#include "runtime/model.h"
+#include "vmfs/loop.h"
+#include "vmfs/node.h"
+
+#define CCONFIG_PUBLISH_MS 3000 /* the owner's record waited for, before the answer */
+#define CCONFIG_ANSWER_MS (CCONFIG_PUBLISH_MS + 2000)
+
+/* vcpus, or memory in bytes, of a value; -1 if it is not one (the apply refuses it). */
+static int64_t figure(int param, const char *value)
+{
+	uint64_t n = 0;
+	char e[128], *end;
+	if (!strcmp(params[param].name, "vcpus")) {
+		n = strtoull(value, &end, 10);
+		return *value && !*end && n < 1u << 20 ? (int64_t)n : -1;
+	}
+	return value_size(value, &n, e, sizeof(e)) || n >> 50 ? -1 : (int64_t)n;
+}
+
+/* What the change moves in this host's reservation (the worker moves it, after the take):
+ * nothing for a parameter other than vcpus and memory, nor for a running object (refused). */
+static void reservation_moves(struct ccmd *c, struct mjob *j)
+{
+	const char *name = params[j->cf.param].name;
+	struct ns *ns = ns_find(&c->v->m, j->ns);
+	struct object *o = ns ? obj_find_any(ns, j->names[0]) : NULL;
+	if ((strcmp(name, "vcpus") && strcmp(name, "memory")) || !o ||
+	    o->state == ST_RUNNING || o->state == ST_PAUSED)
+		return;
+	int64_t was = figure(j->cf.param, obj_param(o, j->cf.param)),
+		now = figure(j->cf.param, *j->cf.value ? j->cf.value : params[j->cf.param].def);
+	if (was < 0 || now < 0)
+		return;
+	*(strcmp(name, "vcpus") ? &j->cf.dmemory : &j->cf.dvcpus) = now - was;
+}
+
+void cconfig_seen(struct ccmd *c, struct mjob *j)
+{
+	struct cview *cv = c->v->cview;
+	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
+	const struct cview_obj *o = NULL;
+	char *why = j->pre_reason;
+	size_t wl = sizeof(j->pre_reason);
+	j->config = true;
+	j->cf.param = -1;
+	if (!(j->names = calloc(1, sizeof(*j->names)))) {
+		mjob_free(j);
+		return;
+	}
+	if (!cns || !ns_find(&c->v->m, cns->name)) {
+		snprintf(why, wl, "namespace id %llu is not one %s has",
+			 (unsigned long long)j->cmd.ns, c->ch->self);
+		j->pre_err = ENOENT;
+	} else if (snprintf(j->ns, sizeof(j->ns), "%s", cns->name), j->cmd.nids != 1 ||
+		   j->cmd.take_ms > CCMD_TAKE_MS * 30ull) {
+		snprintf(why, wl, "a config command names one id, with a take-ms of at most %u",
+			 CCMD_TAKE_MS * 30);
+		j->pre_err = EINVAL;
+	} else if (!(o = cview_obj_id(cv, j->cmd.ns, j->cmd.ids[0])) ||
+		   strcmp(o->claim.host, c->ch->self)) {
+		snprintf(why, wl, "id %llu is no object of %s in namespace %s",
+			 (unsigned long long)j->cmd.ids[0], c->ch->self, j->ns);
+		j->pre_err = ENOENT;
+	} else if (cconfig_read(j->cmd.args, &j->cf, why, wl)) {
+		j->pre_err = EINVAL;
+	} else if (!(params[j->cf.param].applies & otype_mask(o->claim.type))) {
+		snprintf(why, wl, "%s is no parameter of a %s", params[j->cf.param].name,
+			 otype_name(o->claim.type));
+		j->pre_err = EINVAL;
+	} else {
+		snprintf(j->names[0], sizeof(*j->names), "%s", o->name);
+		j->n = 1;
+		if (*o->claim.intent.host) /* placed by a launch: it holds a reservation */
+			reservation_moves(c, j);
+	}
+	ccmd_queue(c, j);
+}
+
+/* Applied, its answer waiting for this host's record to show the value. */
+struct cpending {
+	struct cpending *next;
+	struct ccmd *c;
+	struct mjob *j;
+	uint64_t nsid, id;
+	int64_t due;
+};
+static struct cpending *pending;
+static bool ticking;
+static struct waitq tick_wq = {{&tick_wq.head, &tick_wq.head}};
+
+static bool same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+/* Whether the record in this host's cache has what the model has now (or the object is
+ * gone: nothing more to wait for). */
+static bool published(struct cpending *p)
+{
+	struct ns *ns = ns_find(&p->c->v->m, p->j->ns);
+	struct object *o = ns ? obj_find_any(ns, p->j->names[0]) : NULL;
+	const struct cview_obj *r = p->c->v->cview ? cview_obj_id(p->c->v->cview, p->nsid, p->id)
+						   : NULL;
+	if (!o)
+		return true;
+	return r && r->rec && same(r->rec->cfg[p->j->cf.param], o->cfg[p->j->cf.param]);
+}
+
+static int tick(void *arg)
+{
+	(void)arg;
+	waitq_wake_all(&tick_wq);
+	int64_t now = ccmd_now_ms();
+	for (struct cpending **pp = &pending; *pp;) {
+		struct cpending *p = *pp;
+		bool pub = !p->c->stopping && published(p);
+		if (!pub && now < p->due && !p->c->stopping) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		if (!pub)
+			evlog_add(&p->c->v->log,
+				  "cluster: command %s: config/%s of %s set; its record was not "
+				  "published within %u ms (a read on %s may show the old value a "
+				  "while)",
+				  p->j->tag, params[p->j->cf.param].name, p->j->names[0],
+				  CCONFIG_PUBLISH_MS, p->j->cmd.from);
+		if (p->c->stopping)
+			mjob_free(p->j);
+		else
+			ccmd_answer(p->c, p->j, 0, "", 1);
+		free(p);
+	}
+	return 0;
+}
+
+struct waitq *ccmd_tick(struct ccmd *c)
+{
+	if (!ticking && c->loop && !loop_add_timer(c->loop, CCMD_TICK_MS, tick, NULL))
+		ticking = true;
+	return ticking ? &tick_wq : NULL;
+}
+
+void cconfig_apply(struct ccmd *c, struct mjob *j)
+{
+	struct ns *ns = ns_find(&c->v->m, j->ns);
+	struct object *o = ns ? obj_find_any(ns, j->names[0]) : NULL;
+	char why[HOSTANS_REASON_MAX] = "";
+	int err = 0;
+	if (!o) {
+		j->cf.give_back = true;
+		snprintf(why, sizeof(why), "no VM or container named %s in namespace %s on %s",
+			 j->names[0], j->ns, c->ch->self);
+		return ccmd_answer(c, j, ENOENT, why, 0);
+	}
+	const char *pname = params[j->cf.param].name;
+	char whose[NAME_MAX_LEN + 16];
+	snprintf(whose, sizeof(whose), "%s/config/", o->name);
+	if (*j->cf.value)
+		err = ccmd_check_value(c, ns, j->cf.param, j->cf.value, whose, why, sizeof(why));
+	char e[HOSTANS_REASON_MAX - 64];
+	int r = err ? 0 : obj_param_set(&c->v->m, o, j->cf.param, j->cf.value, e, sizeof(e));
+	if (r) {
+		err = -r;
+		snprintf(why, sizeof(why), "%.64s/config/%.32s: %.380s", o->name, pname, e);
+	}
+	j->cf.give_back = err != 0;
+	struct cpending *p = err ? NULL : calloc(1, sizeof(*p));
+	if (!err && p && ccmd_tick(c)) {
+		*p = (struct cpending){pending, c, j, j->cmd.ns, j->cmd.ids[0],
+				       ccmd_now_ms() + CCONFIG_PUBLISH_MS};
+		pending = p;
+		return;
+	}
+	free(p);
+	ccmd_answer(c, j, err, why, err ? 0 : 1);
+}
+
+/* A head's part. */
+
+struct hcmd *cconfig_send(struct ccmd *c, struct ns *ns, uint64_t nsid, const char *host,
+			  uint64_t id, int param, const char *value, int *r, char *why,
+			  size_t whylen)
+{
+	char lw[256];
+	enum chosts_link link = chosts_get_link(c->ch, lw, sizeof(lw));
+	if (link != CL_JOINED || !member_lease(c->ch)) {
+		snprintf(why, whylen,
+			 "this host is %s the cluster's etcd (%s): the config of %s's object cannot "
+			 "be changed now",
+			 link == CL_CUT ? "cut from" : "not joined to", *lw ? lw : "no lease", host);
+		*r = -ENOTCONN;
+		return NULL;
+	}
+	struct hsend part = {.host = host, .ids = &id, .n = 1};
+	cconfig_args(param, value, &part.args);
+	struct hcmd *h = hcmd_send(c, ns, nsid, CCONFIG_VERB, true, &part, 1, CCMD_TAKE_MS,
+				   CCONFIG_ANSWER_MS, r);
+	sb_free(&part.args);
+	if (!h)
+		snprintf(why, whylen, "cannot send the command: %s", strerror(-*r));
+	return h;
+}
+
+int hcmd_one_end(struct hcmd *h, char *why, size_t whylen)
+{
+	size_t n;
+	const struct hostans *a = hcmd_answers(h, &n);
+	int err = n ? hostans_errno(&a[0]) : EIO;
+	if (!err)
+		return 0;
+	struct sbuf line = {0};
+	if (n)
+		cmdans_line(&a[0], h->vname ? h->vname : verb_name(h->verb), &line);
+	snprintf(why, whylen, "%.*s", line.len ? (int)line.len - 1 : 0, line.p ? line.p : "");
+	sb_free(&line);
+	return -err;
+}
