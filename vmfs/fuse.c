@@ -159,17 +159,44 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		fuse_reply_attr(req, &out, ATTR_TIMEOUT);
 }
 
+/* A mkdir that waits (a launch in a cluster, vmfs/cmkdir.h). It is not interrupted: its
+ * launch ends by itself in bounded time, and its object stays made either way. */
+struct parked_mkdir {
+	struct vreq q; /* first */
+	fuse_req_t req;
+};
+
+static void mkdir_made(struct vreq *q, int r, const struct vnode *n)
+{
+	struct parked_mkdir *p = (struct parked_mkdir *)q;
+	if (r)
+		reply_err(p->req, -r);
+	else
+		reply_entry(p->req, q, n);
+	free(p);
+}
+
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct vnode dir, n;
-	struct vreq q = req_of(req);
+	struct parked_mkdir *p = calloc(1, sizeof(*p));
+	if (!p) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	p->req = req;
+	p->q = req_of(req);
+	p->q.made = mkdir_made;
 	int r = node_of(parent, &dir);
 	if (!r)
-		r = vreq_mkdir(&q, &dir, name, mode, &n);
+		r = vreq_mkdir(&p->q, &dir, name, mode, &n);
+	if (r == -EINPROGRESS)
+		return; /* answered by mkdir_made, maybe already: p is not touched */
 	if (r)
 		reply_err(req, -r);
 	else
-		reply_entry(req, &q, &n);
+		reply_entry(req, &p->q, &n);
+	free(p);
 }
 
 static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool isdir)

@@ -252,6 +252,9 @@ void node_release(struct vmfs *v, struct vhandle *h);
  * q->h. */
 int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
 	       struct vreq *q, struct vnode *out);
+/* A mkdir that returned -EINPROGRESS (q->mk: a launch in a cluster): its outcome, or
+ * -EINPROGRESS with *wq to wait on before asking again. */
+int node_mkdir_resume(struct vmfs *v, struct vreq *q, struct waitq **wq);
 int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q);
 int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q);
 int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,

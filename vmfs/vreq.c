@@ -1,6 +1,8 @@
 /* Requests (vmfs/vreq.h): the waiting of a read or a write, the same for every door. */
 #include "vmfs/vreq.h"
 
+#include "vmfs/cmkdir.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -70,10 +72,48 @@ int vreq_statfs(struct vreq *q, struct statvfs *st)
 	return AS(q, node_statfs(q->v, st));
 }
 
+static void mkdir_wake(struct waiter *w);
+
+/* A mkdir that waits: parked on wq, or answered through q->made (r, or the node made). A
+ * vmfs that exits answers EINTR. */
+static void mkdir_park(struct vreq *q, int r, struct waitq *wq)
+{
+	if (r == -EINPROGRESS && !q->v->exiting) {
+		q->w.wake = mkdir_wake;
+		waitq_add(wq, &q->w);
+		return;
+	}
+	struct vnode dir, n;
+	if (r == -EINPROGRESS)
+		r = -EINTR;
+	if (!r)
+		r = AS(q, node_from_ino(q->v, cmkdir_dir(q->mk), &dir));
+	if (!r)
+		r = AS(q, node_lookup(q->v, &dir, cmkdir_name(q->mk), &n));
+	cmkdir_free(q->mk);
+	q->mk = NULL;
+	q->made(q, r, r ? NULL : &n);
+}
+
+static void mkdir_wake(struct waiter *w)
+{
+	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
+	struct waitq *wq = NULL;
+	int r = AS(q, node_mkdir_resume(q->v, q, &wq));
+	mkdir_park(q, r, wq);
+}
+
 int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
 	       struct vnode *out)
 {
-	return AS(q, node_mkdir(q->v, dir, name, mode, q, out));
+	int r = AS(q, node_mkdir(q->v, dir, name, mode, q, out));
+	if (r != -EINPROGRESS)
+		return r;
+	q->later = true;
+	struct waitq *wq = NULL;
+	r = AS(q, node_mkdir_resume(q->v, q, &wq));
+	mkdir_park(q, r, wq); /* (q may be answered, and gone, after it) */
+	return -EINPROGRESS;
 }
 
 int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name)

@@ -54,6 +54,12 @@ struct vreq {
 	char why[1024];
 	/* The door's answer, called once: bytes read (in data) or written, or -errno. */
 	void (*respond)(struct vreq *q, ssize_t result);
+	/* A door that can answer a mkdir later sets it: a mkdir in a namespace of a cluster on
+	 * etcd is a launch (vmfs/cmkdir.h), answered through made (0 with the node made, or
+	 * -errno) once its object shows here. Without it such a mkdir makes the object on this
+	 * host at once, claimed after by the publisher. */
+	void (*made)(struct vreq *q, int result, const struct vnode *n);
+	struct cmkdir *mk; /* the mkdir it waits for */
 };
 
 /* Opens n for q (flags: open(2)'s) as q's asker: q->h. 0 or -errno. */
@@ -76,6 +82,7 @@ int vreq_readdir(struct vreq *q, const struct vnode *dir, off_t off, node_fill_f
 		 void *ctx);
 int vreq_readlink(struct vreq *q, const struct vnode *n, char *buf, size_t size);
 int vreq_statfs(struct vreq *q, struct statvfs *st);
+/* A mkdir that waits returns -EINPROGRESS: the outcome comes through q->made, later. */
 int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
 	       struct vnode *out);
 int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name);
