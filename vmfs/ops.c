@@ -80,13 +80,26 @@ int node_mkdir_resume(struct vmfs *v, struct vreq *q, struct waitq **wq)
 	char err[1024] = "", what[NAME_MAX_LEN + 32];
 	int r = cmkdir_resume(q->mk, wq, err, sizeof(err));
 	struct vnode dir;
-	if (r && r != -EINPROGRESS) {
+	if (r && r != -EINPROGRESS && !cmkdir_is_lookup(q->mk)) {
 		bool found = !node_from_ino(v, cmkdir_dir(q->mk), &dir);
 		snprintf(what, sizeof(what), "mkdir %s%s%s", found ? dir.e->name : "",
 			 found ? "/" : "", cmkdir_name(q->mk));
 		node_reject(v, found ? &dir : NULL, what, err);
 	}
 	return r;
+}
+
+int node_lookup_ask(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q)
+{
+	switch (dir->e->kind) {
+	case VK_NS_VMS:
+	case VK_NS_CTS:
+	case VK_CNS_VMS:
+	case VK_CNS_CTS:
+		return claunch_on(v) ? cmkdir_ask(v, dir, cobj_nsid(v, dir), name, &q->mk) : -ENOENT;
+	default:
+		return -ENOENT;
+	}
 }
 
 int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q)

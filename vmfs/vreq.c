@@ -47,9 +47,16 @@ int vreq_open(struct vreq *q, const struct vnode *n, int flags)
 	return AS(q, node_open(q->v, n, flags, &q->cred, &q->h));
 }
 
+static void name_park(struct vreq *q, int r, struct waitq *wq);
+
 int vreq_lookup(struct vreq *q, const struct vnode *dir, const char *name, struct vnode *out)
 {
-	return AS(q, node_lookup(q->v, dir, name, out));
+	int r = AS(q, node_lookup(q->v, dir, name, out));
+	if (r != -ENOENT || !q->made || node_lookup_ask(q->v, dir, name, q) != -EINPROGRESS)
+		return r;
+	q->later = true;
+	name_park(q, -EINPROGRESS, cmkdir_wq(q->mk));
+	return -EINPROGRESS;
 }
 
 int vreq_getattr(struct vreq *q, const struct vnode *n, struct stat *st)
@@ -72,14 +79,14 @@ int vreq_statfs(struct vreq *q, struct statvfs *st)
 	return AS(q, node_statfs(q->v, st));
 }
 
-static void mkdir_wake(struct waiter *w);
+static void name_wake(struct waiter *w);
 
-/* A mkdir that waits: parked on wq, or answered through q->made (r, or the node made). A
- * vmfs that exits answers EINTR. */
-static void mkdir_park(struct vreq *q, int r, struct waitq *wq)
+/* A mkdir or a look-up that waits: parked on wq, or answered through q->made (r, or the node
+ * made or found). A vmfs that exits answers EINTR. */
+static void name_park(struct vreq *q, int r, struct waitq *wq)
 {
 	if (r == -EINPROGRESS && !q->v->exiting) {
-		q->w.wake = mkdir_wake;
+		q->w.wake = name_wake;
 		waitq_add(wq, &q->w);
 		return;
 	}
@@ -95,12 +102,12 @@ static void mkdir_park(struct vreq *q, int r, struct waitq *wq)
 	q->made(q, r, r ? NULL : &n);
 }
 
-static void mkdir_wake(struct waiter *w)
+static void name_wake(struct waiter *w)
 {
 	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
 	struct waitq *wq = NULL;
 	int r = AS(q, node_mkdir_resume(q->v, q, &wq));
-	mkdir_park(q, r, wq);
+	name_park(q, r, wq);
 }
 
 int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
@@ -112,7 +119,7 @@ int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t
 	q->later = true;
 	struct waitq *wq = NULL;
 	r = AS(q, node_mkdir_resume(q->v, q, &wq));
-	mkdir_park(q, r, wq); /* (q may be answered, and gone, after it) */
+	name_park(q, r, wq); /* (q may be answered, and gone, after it) */
 	return -EINPROGRESS;
 }
 
