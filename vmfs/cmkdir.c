@@ -178,8 +178,10 @@ int cmkdir_ask(struct vmfs *v, const struct vnode *dir, uint64_t nsid, const cha
 	       struct cmkdir **out)
 {
 	const struct cview_ns *cns = v->cview && v->chosts ? cview_ns_id(v->cview, nsid) : NULL;
-	char why[256];
-	if (!cns || name_check(name, why, sizeof(why)))
+	char why[512];
+	/* (cut from etcd: the get would only time out) */
+	if (!cns || name_check(name, why, sizeof(why)) ||
+	    chosts_get_link(v->chosts, why, sizeof(why)) != CL_JOINED)
 		return -ENOENT;
 	struct cmkdir *mk = calloc(1, sizeof(*mk));
 	if (!mk)
