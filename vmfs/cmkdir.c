@@ -31,13 +31,13 @@
 
 #define CMKDIR_SHOW_MS 3000 /* how long a made object may take to show here */
 #define CMKDIR_POLL_NS 20000000L
-#define CMKDIR_ASK_MS 500	   /* a look-up's get of a claim */
+#define CMKDIR_ASK_MS 500	/* a look-up's get of a claim */
 #define CMKDIR_ASK_SHOW_MS 1000 /* how long a claimed name may take to show after it */
 
 struct cmkdir {
 	struct bgjob bg; /* first */
 	struct vmfs *v;
-	struct hcmd *h; /* the launch's answer, until it ends */
+	struct hcmd *h;	 /* the launch's answer, until it ends */
 	struct waitq wq; /* woken when a poll's sleep ends */
 	uint64_t dir;
 	char ns[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
@@ -159,8 +159,10 @@ int cmkdir_resume(struct cmkdir *mk, struct waitq **wq, char *err, size_t errlen
 	if (mk->lookup && (!mk->claimed || past(&mk->until)))
 		return -ENOENT;
 	if (past(&mk->until)) {
-		snprintf(err, errlen, "%s was launched but has not shown on this host within %d ms "
-			 "(its record is late: see ns/%s/log)", mk->name, CMKDIR_SHOW_MS, mk->ns);
+		snprintf(err, errlen,
+			 "%s was launched but has not shown on this host within %d ms "
+			 "(its record is late: see ns/%s/log)",
+			 mk->name, CMKDIR_SHOW_MS, mk->ns);
 		return -EIO;
 	}
 	int r = bgjob_start(&mk->bg, &mk->v->m, nap, napped);

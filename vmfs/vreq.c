@@ -1,13 +1,14 @@
-/* Requests (vmfs/vreq.h): the waiting of a read or a write, the same for every door. */
+/* Requests (vmfs/vreq.h): the waiting of a read or a write, the same for every door; and of a
+ * mkdir or a look-up in a namespace of a cluster (vmfs/cmkdir.h), for a door that sets made. */
 #include "vmfs/vreq.h"
-
-#include "vmfs/cmkdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "vmfs/cmkdir.h"
 
 static struct vreq *current;
 
