@@ -131,6 +131,10 @@ static int sin_make(const struct claim_view *v, const struct claim_req *rq, stru
 		const struct claim_host *h = &v->hosts[i];
 		if (rq->only_self && strcmp(h->name, rq->self))
 			continue;
+		/* the namespace's hosts take its objects: this host (listed after them when it is
+		 * not one) only while there are none yet, or when the template pins it */
+		if (i >= v->ns.nhosts && v->ns.nhosts && !(rq->pin && !strcmp(rq->pin, h->name)))
+			continue;
 		s->hidx[s->nsh] = i;
 		s->sh[s->nsh++] = (struct sched_host){
 		    .name = h->name,

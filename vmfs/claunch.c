@@ -41,6 +41,7 @@ struct cljob {
 	char pin[NAME_MAX_LEN + 1];
 	char **names;
 	struct ns *lns; /* the local namespace (a reference) */
+	struct object *like; /* `like NAME`: its config, the template (NULL: the namespace's) */
 	struct claim_obj *objs;
 	int r;		 /* the launch's outcome */
 	char err[1024];	 /* its reason */
@@ -76,9 +77,11 @@ static int joined(struct vmfs *v, char *err, size_t errlen)
 }
 
 /* rq from the local namespace's template: what each object reserves, the policy, the pin. */
-static int req_of(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
-		  struct claim_req *rq, char *pin, char *err, size_t errlen)
+static int req_of(struct vmfs *v, struct ns *ns, const struct object *like, enum otype type,
+		  char **names, size_t n, struct claim_req *rq, char *pin, char *err,
+		  size_t errlen)
 {
+	int vc = param_index("vcpus"), mem = param_index("memory");
 	enum sched_policy pol;
 	int r = sched_policy_parse(ns_param(ns, param_index("schedule")), &pol, err, errlen);
 	if (r)
@@ -92,8 +95,8 @@ static int req_of(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 	    .type = type,
 	    .names = names,
 	    .n = n,
-	    .vcpus = strtoull(ns_param(ns, param_index("vcpus")), NULL, 10),
-	    .memory = size_of(ns_param(ns, param_index("memory"))),
+	    .vcpus = strtoull(like ? obj_param(like, vc) : ns_param(ns, vc), NULL, 10),
+	    .memory = size_of(like ? obj_param(like, mem) : ns_param(ns, mem)),
 	    .policy = pol,
 	    .pin = *pin ? pin : NULL,
 	    .only_self = !v->ccmd,
@@ -161,7 +164,7 @@ int claunch_plan(struct vmfs *v, struct ns *ns, enum otype type, char **names, s
 	char pin[NAME_MAX_LEN + 1];
 	int r = joined(v, err, errlen);
 	if (!r)
-		r = req_of(v, ns, type, names, n, &rq, pin, err, errlen);
+		r = req_of(v, ns, NULL, type, names, n, &rq, pin, err, errlen);
 	struct claim_view view;
 	if (r || (r = view_from_cache(v, &rq, &view, err, errlen)))
 		return r;
@@ -187,6 +190,9 @@ static void job_free(struct cljob *j)
 	}
 	free(j->objs);
 	free(j->ans);
+	for (size_t i = 0; j->like && i < NPARAMS_MAX; i++)
+		free(j->like->cfg[i]);
+	free(j->like);
 	hcmd_put(j->out);
 	hcmd_put(j->send);
 	free(j);
@@ -299,7 +305,7 @@ static int create_here(struct cljob *j)
 		snprintf(err, sizeof(err), "ns/%s was removed here meanwhile", j->ns);
 		r = -ENOENT;
 	} else if (!r && n) {
-		r = obj_create_many_ids(&v->m, j->lns, j->rq.type, names, n, ids, NULL, err,
+		r = obj_create_many_ids(&v->m, j->lns, j->rq.type, names, n, ids, j->like, err,
 					sizeof(err));
 	}
 	for (size_t g = 0; g < j->nans; g++)
@@ -356,7 +362,7 @@ static int send_others(struct cljob *j, const char *verb)
 		if (create) {
 			struct ccreate cr = {.intent = j->rq.intent, .type = j->rq.type,
 					     .names = names[np], .n = p->n};
-			memcpy(cr.cfg, j->lns->cfg, sizeof(cr.cfg));
+			memcpy(cr.cfg, j->like ? j->like->cfg : j->lns->cfg, sizeof(cr.cfg));
 			ccreate_args(&cr, &p->args);
 		}
 		np++;
@@ -500,8 +506,35 @@ static int run(struct cljob *j, enum stage st)
 	return bgjob_start(&j->bg, &j->v->m, work, on_ready);
 }
 
+char *const *claunch_like_cfg(struct vmfs *v, const struct ns *ns, enum otype type,
+			      const char *name)
+{
+	const struct cview_ns *cns = v->cview ? cview_ns_find(v->cview, ns->name) : NULL;
+	const struct cview_obj *o = cns ? cview_obj_find(v->cview, cns->rec.id, name) : NULL;
+	return o && o->rec && o->claim.type == type && o->rec->type == type ? o->rec->cfg : NULL;
+}
+
+/* The template of `like NAME`, a copy of its config (NULL without memory). */
+static struct object *like_of(const char *name, char *const *cfg)
+{
+	struct object *o = calloc(1, sizeof(*o));
+	bool oom = !o;
+	for (size_t i = 0; o && i < NPARAMS_MAX; i++)
+		oom |= cfg[i] && !(o->cfg[i] = strdup(cfg[i]));
+	if (o)
+		snprintf(o->name, sizeof(o->name), "%s", name);
+	return oom ? NULL : o;
+}
+
 int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
 		  struct vwait *wait, char *err, size_t errlen)
+{
+	return claunch_start_like(v, ns, type, names, n, NULL, NULL, wait, err, errlen);
+}
+
+int claunch_start_like(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
+		       const char *like, char *const *cfg, struct vwait *wait, char *err,
+		       size_t errlen)
 {
 	struct cljob *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -510,10 +543,12 @@ int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
 	char why[512];
 	int r = chosts_get_link(v->chosts, why, sizeof(why)) == CL_REFUSED ? joined(v, err, errlen)
 									   : 0;
+	if (!r && like && !(j->like = like_of(like, cfg)))
+		r = -ENOMEM;
 	if (!r)
-		r = req_of(v, ns, type, names, n, &j->rq, j->pin, err, errlen);
+		r = req_of(v, ns, j->like, type, names, n, &j->rq, j->pin, err, errlen);
 	if (r) {
-		free(j);
+		job_free(j);
 		return r;
 	}
 	snprintf(j->cluster, sizeof(j->cluster), "%s", j->rq.cluster);

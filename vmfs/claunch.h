@@ -18,6 +18,15 @@ int claunch_plan(struct vmfs *v, struct ns *ns, enum otype type, char **names, s
  * waits (-EINPROGRESS with wait set). */
 int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
 		  struct vwait *wait, char *err, size_t errlen);
+/* The same with `like NAME`: the template is cfg (NAME's config, of this host's object or
+ * from its record), not the namespace's. */
+/* `like NAME` of another host's object: its record's config (valid until the cache's next
+ * change), or NULL when the cache has no such object of that type. */
+char *const *claunch_like_cfg(struct vmfs *v, const struct ns *ns, enum otype type,
+			      const char *name);
+int claunch_start_like(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,
+		       const char *like, char *const *cfg, struct vwait *wait, char *err,
+		       size_t errlen);
 /* A write of ns/NS/hosts that drops a host holding objects of the namespace (its claims in
  * the cache): -EBUSY "h3 holds 12 objects of ns/lab (c1 c2 c3 ...): move or flush them
  * first"; else 0. */

@@ -91,18 +91,6 @@ static void reply_entry(fuse_req_t req, struct vreq *q, const struct vnode *n)
 	fuse_reply_entry(req, &e);
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct vnode dir, n;
-	struct vreq q = req_of(req);
-	int r = node_of(parent, &dir);
-	if (!r)
-		r = vreq_lookup(&q, &dir, name, &n);
-	if (r)
-		reply_err(req, -r);
-	else
-		reply_entry(req, &q, &n);
-}
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
@@ -160,17 +148,71 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		fuse_reply_attr(req, &out, ATTR_TIMEOUT);
 }
 
+/* A mkdir or a look-up that waits (vmfs/cmkdir.h: a launch in a cluster, a name asked of
+ * etcd). It is not interrupted: it ends by itself in bounded time, and a launch's object stays
+ * made either way. */
+struct parked_name {
+	struct vreq q; /* first */
+	fuse_req_t req;
+};
+
+static void name_made(struct vreq *q, int r, const struct vnode *n)
+{
+	struct parked_name *p = (struct parked_name *)q;
+	if (r)
+		reply_err(p->req, -r);
+	else
+		reply_entry(p->req, q, n);
+	free(p);
+}
+
+static struct parked_name *parked_name_new(fuse_req_t req)
+{
+	struct parked_name *p = calloc(1, sizeof(*p));
+	if (!p) {
+		reply_err(req, ENOMEM);
+		return NULL;
+	}
+	p->req = req;
+	p->q = req_of(req);
+	p->q.made = name_made;
+	return p;
+}
+
+/* r from vreq_lookup or vreq_mkdir through p: answered now, or later by name_made. */
+static void name_answer(struct parked_name *p, int r, const struct vnode *n)
+{
+	if (r == -EINPROGRESS)
+		return; /* answered by name_made, maybe already: p is not touched */
+	if (r)
+		reply_err(p->req, -r);
+	else
+		reply_entry(p->req, &p->q, n);
+	free(p);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vnode dir, n;
+	struct parked_name *p = parked_name_new(req);
+	if (!p)
+		return;
+	int r = node_of(parent, &dir);
+	if (!r)
+		r = vreq_lookup(&p->q, &dir, name, &n);
+	name_answer(p, r, &n);
+}
+
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct vnode dir, n;
-	struct vreq q = req_of(req);
+	struct parked_name *p = parked_name_new(req);
+	if (!p)
+		return;
 	int r = node_of(parent, &dir);
 	if (!r)
-		r = vreq_mkdir(&q, &dir, name, mode, &n);
-	if (r)
-		reply_err(req, -r);
-	else
-		reply_entry(req, &q, &n);
+		r = vreq_mkdir(&p->q, &dir, name, mode, &n);
+	name_answer(p, r, &n);
 }
 
 static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool isdir)

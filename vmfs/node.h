@@ -253,6 +253,13 @@ void node_release(struct vmfs *v, struct vhandle *h);
  * q->h. */
 int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode,
 	       struct vreq *q, struct vnode *out);
+/* A mkdir that returned -EINPROGRESS (q->mk: a launch in a cluster), or a look-up that
+ * node_lookup_ask made wait: its outcome, or -EINPROGRESS with *wq to wait on before asking
+ * again. */
+int node_mkdir_resume(struct vmfs *v, struct vreq *q, struct waitq **wq);
+/* A look-up that found nothing in a directory of objects of a namespace of the cluster: asks
+ * etcd whether another host has just made name (-EINPROGRESS, q->mk set), or -ENOENT. */
+int node_lookup_ask(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q);
 int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q);
 int node_unlink(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q);
 int node_create(struct vmfs *v, const struct vnode *dir, const char *name, mode_t mode, int flags,

@@ -404,9 +404,12 @@ static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struc
 		return -EINVAL;
 	}
 	const struct object *like = NULL;
+	char *const *like_cfg = NULL; /* with etcd, NAME may be another host's */
 	if (argc == 5 && !strcmp(argv[3], "like")) {
 		like = obj_find(ns, type, argv[4]);
-		if (!like) {
+		like_cfg = like ? like->cfg : claunch_on(v) ? claunch_like_cfg(v, ns, type, argv[4])
+							   : NULL;
+		if (!like_cfg) {
 			snprintf(err, errlen, "launch: like %s: no %s named %s in namespace %s",
 				 argv[4], type == OT_VM ? "VM" : "container", argv[4], ns->name);
 			return obj_find_any(ns, argv[4]) ? -EINVAL : -ENOENT;
@@ -420,9 +423,10 @@ static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struc
 	int r = range_expand(argv[2], &names, &count, err, errlen);
 	if (r)
 		return r;
-	if (plan || (claunch_on(v) && !like)) {
+	if (plan || claunch_on(v)) {
 		r = plan ? claunch_plan(v, ns, type, names, count, reply, err, errlen)
-			 : claunch_start(v, ns, type, names, count, wait, err, errlen);
+			 : claunch_start_like(v, ns, type, names, count, like_cfg ? argv[4] : NULL,
+					      like_cfg, wait, err, errlen);
 		range_free(names);
 		return r;
 	}

@@ -10,6 +10,8 @@
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
+#include "vmfs/claunch.h"
+#include "vmfs/cmkdir.h"
 #include "vmfs/fkind.h"
 #include "vmfs/kinds.h"
 #include "vmfs/vreq.h"
@@ -43,7 +45,9 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 	case VK_NS_CTS: {
 		char *names[] = {(char *)name, NULL};
 		r = name_check(name, err, sizeof(err));
-		if (!r)
+		if (!r && q->made && claunch_on(v)) /* a launch of one: answered when made */
+			r = cmkdir_start(v, dir, dir_type(dir), name, &q->mk, err, sizeof(err));
+		else if (!r)
 			r = obj_create_many(&v->m, dir->ns, dir_type(dir), names, 1, NULL, err,
 					    sizeof(err));
 		snprintf(what, sizeof(what), "mkdir %s/%s", dir->e->name, name);
@@ -62,11 +66,40 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 		snprintf(err, sizeof(err), "directories are made only in ns/, vms/, containers/ and images/");
 		r = -EPERM;
 	}
+	if (r == -EINPROGRESS)
+		return r;
 	if (r) {
 		node_reject(v, dir, what, err);
 		return r;
 	}
 	return node_lookup(v, dir, name, out);
+}
+
+int node_mkdir_resume(struct vmfs *v, struct vreq *q, struct waitq **wq)
+{
+	char err[1024] = "", what[NAME_MAX_LEN + 32];
+	int r = cmkdir_resume(q->mk, wq, err, sizeof(err));
+	struct vnode dir;
+	if (r && r != -EINPROGRESS && !cmkdir_is_lookup(q->mk)) {
+		bool found = !node_from_ino(v, cmkdir_dir(q->mk), &dir);
+		snprintf(what, sizeof(what), "mkdir %s%s%s", found ? dir.e->name : "",
+			 found ? "/" : "", cmkdir_name(q->mk));
+		node_reject(v, found ? &dir : NULL, what, err);
+	}
+	return r;
+}
+
+int node_lookup_ask(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q)
+{
+	switch (dir->e->kind) {
+	case VK_NS_VMS:
+	case VK_NS_CTS:
+	case VK_CNS_VMS:
+	case VK_CNS_CTS:
+		return claunch_on(v) ? cmkdir_ask(v, dir, cobj_nsid(v, dir), name, &q->mk) : -ENOENT;
+	default:
+		return -ENOENT;
+	}
 }
 
 int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q)

@@ -1,4 +1,5 @@
-/* Requests (vmfs/vreq.h): the waiting of a read or a write, the same for every door. */
+/* Requests (vmfs/vreq.h): the waiting of a read or a write, the same for every door; and of a
+ * mkdir or a look-up in a namespace of a cluster (vmfs/cmkdir.h), for a door that sets made. */
 #include "vmfs/vreq.h"
 #include "vmfs/kinds.h"
 
@@ -7,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "vmfs/cmkdir.h"
 
 static struct vreq *current;
 
@@ -46,9 +49,16 @@ int vreq_open(struct vreq *q, const struct vnode *n, int flags)
 	return AS(q, node_open(q->v, n, flags, &q->cred, &q->h));
 }
 
+static void name_park(struct vreq *q, int r, struct waitq *wq);
+
 int vreq_lookup(struct vreq *q, const struct vnode *dir, const char *name, struct vnode *out)
 {
-	return AS(q, node_lookup(q->v, dir, name, out));
+	int r = AS(q, node_lookup(q->v, dir, name, out));
+	if (r != -ENOENT || !q->made || node_lookup_ask(q->v, dir, name, q) != -EINPROGRESS)
+		return r;
+	q->later = true;
+	name_park(q, -EINPROGRESS, cmkdir_wq(q->mk));
+	return -EINPROGRESS;
 }
 
 int vreq_getattr(struct vreq *q, const struct vnode *n, struct stat *st)
@@ -71,10 +81,48 @@ int vreq_statfs(struct vreq *q, struct statvfs *st)
 	return AS(q, node_statfs(q->v, st));
 }
 
+static void name_wake(struct waiter *w);
+
+/* A mkdir or a look-up that waits: parked on wq, or answered through q->made (r, or the node
+ * made or found). A vmfs that exits answers EINTR. */
+static void name_park(struct vreq *q, int r, struct waitq *wq)
+{
+	if (r == -EINPROGRESS && !q->v->exiting) {
+		q->w.wake = name_wake;
+		waitq_add(wq, &q->w);
+		return;
+	}
+	struct vnode dir, n;
+	if (r == -EINPROGRESS)
+		r = -EINTR;
+	if (!r)
+		r = AS(q, node_from_ino(q->v, cmkdir_dir(q->mk), &dir));
+	if (!r)
+		r = AS(q, node_lookup(q->v, &dir, cmkdir_name(q->mk), &n));
+	cmkdir_free(q->mk);
+	q->mk = NULL;
+	q->made(q, r, r ? NULL : &n);
+}
+
+static void name_wake(struct waiter *w)
+{
+	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
+	struct waitq *wq = NULL;
+	int r = AS(q, node_mkdir_resume(q->v, q, &wq));
+	name_park(q, r, wq);
+}
+
 int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
 	       struct vnode *out)
 {
-	return AS(q, node_mkdir(q->v, dir, name, mode, q, out));
+	int r = AS(q, node_mkdir(q->v, dir, name, mode, q, out));
+	if (r != -EINPROGRESS)
+		return r;
+	q->later = true;
+	struct waitq *wq = NULL;
+	r = AS(q, node_mkdir_resume(q->v, q, &wq));
+	name_park(q, r, wq); /* (q may be answered, and gone, after it) */
+	return -EINPROGRESS;
 }
 
 int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name)

@@ -57,6 +57,14 @@ struct vreq {
 	char why[1024];
 	/* The door's answer, called once: bytes read (in data) or written, or -errno. */
 	void (*respond)(struct vreq *q, ssize_t result);
+	/* A door that can answer a mkdir or a look-up later sets it (vmfs/cmkdir.h): a mkdir in
+	 * a namespace of a cluster on etcd is a launch, answered through made (0 with the node
+	 * made, or -errno) once its object shows here; a look-up there that finds nothing asks
+	 * etcd first (another host may have just made the name). Without it such a mkdir makes
+	 * the object on this host at once, claimed after by the publisher, and a look-up answers
+	 * from the cache alone. */
+	void (*made)(struct vreq *q, int result, const struct vnode *n);
+	struct cmkdir *mk; /* the mkdir it waits for */
 };
 
 /* Opens n for q (flags: open(2)'s) as q's asker: q->h. 0 or -errno. */
@@ -71,7 +79,8 @@ bool vreq_read(struct vreq *q, char *buf, size_t size, off_t off);
  * waits for its command, later. Returns true when it waits (q->later). */
 bool vreq_write(struct vreq *q, const char *buf, size_t size, off_t off);
 /* Names and directories, as q's asker; each makes q the current request while it runs (its
- * refusal's reason: q->why) and returns 0 or -errno, answered at once: none waits. A node
+ * refusal's reason: q->why) and returns 0 or -errno, answered at once: none waits but a mkdir
+ * and a look-up of a door that sets q->made (-EINPROGRESS: answered through it). A node
  * is named by node_from_ino (the root: NODE_ROOT_INO) or found by vreq_lookup. */
 int vreq_lookup(struct vreq *q, const struct vnode *dir, const char *name, struct vnode *out);
 int vreq_getattr(struct vreq *q, const struct vnode *n, struct stat *st);
@@ -79,6 +88,7 @@ int vreq_readdir(struct vreq *q, const struct vnode *dir, off_t off, node_fill_f
 		 void *ctx);
 int vreq_readlink(struct vreq *q, const struct vnode *n, char *buf, size_t size);
 int vreq_statfs(struct vreq *q, struct statvfs *st);
+/* A mkdir that waits returns -EINPROGRESS: the outcome comes through q->made, later. */
 int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t mode,
 	       struct vnode *out);
 int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name);

@@ -32,6 +32,9 @@ for m in "$M1" "$M2"; do
 	mkdir "$m/ns/lab"
 	echo 16M >"$m/ns/lab/config/memory"
 done
+# h2's launches stay on h2 (a launch places over the namespace's hosts, which name only the
+# host that made lab first; a host the template pins takes part too)
+echo h2 >"$M2/ns/lab/config/host"
 ok "ns lab is the cluster's" wait_for 5 has "$P/ns/lab"
 NSID=$(field "$P/ns/lab" id)
 ok "h2 maps it" wait_for 5 grep -q "^ns\.[0-9]*=$NSID$" "$T/h2/state/cluster/ids"

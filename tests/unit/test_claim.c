@@ -134,6 +134,33 @@ static void test_view(void)
 	kvset_free(&s);
 }
 
+/* A launcher that is not one of the namespace's hosts (h1 h2) takes nothing, unless pinned. */
+static void test_not_listed(void)
+{
+	struct kvset s = {0};
+	put_ns(&s, 5);
+	put_host(&s, "h1", 4, 1);
+	put_host(&s, "h2", 4, 1);
+	put_host(&s, "h3", 64, 0);
+	struct claim_view v;
+	ok(claim_view_read(C, "h3", "lab", s.kv, s.n, 50, &v) == 0 && v.nhosts == 3 &&
+	       !strcmp(v.hosts[2].name, "h3"),
+	   "h3 reads the view: listed after the namespace's hosts");
+	char err[256];
+	size_t where[4];
+	struct claim_req rq = req(names_k, 4);
+	rq.self = "h3";
+	ok(claim_place(&v, &rq, where, err, sizeof(err)) == 0 && where[0] < 2 && where[1] < 2 &&
+	       where[2] < 2 && where[3] < 2,
+	   "the emptiest host h3 takes nothing: not one of lab's hosts (%zu %zu %zu %zu)",
+	   where[0], where[1], where[2], where[3]);
+	rq.pin = "h3";
+	ok(claim_place(&v, &rq, where, err, sizeof(err)) == 0 && where[0] == 2 && where[3] == 2,
+	   "pinned to h3 by the template: it takes them");
+	claim_view_free(&v);
+	kvset_free(&s);
+}
+
 static void test_chunk(void)
 {
 	ok(claim_chunk_max(0) == 126 && claim_chunk_max(10) == 116 && claim_chunk_max(126) == 0,
@@ -240,6 +267,7 @@ static void test_chunk(void)
 int main(void)
 {
 	test_view();
+	test_not_listed();
 	test_chunk();
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
