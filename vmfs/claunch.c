@@ -581,13 +581,13 @@ int claunch_start_like(struct vmfs *v, struct ns *ns, enum otype type, char **na
 	return -EINPROGRESS;
 }
 
-int claunch_hosts_check(struct vmfs *v, const struct ns *ns, const char *value, char *err,
+int claunch_hosts_check(struct vmfs *v, const char *ns, const char *value, char *err,
 			size_t errlen)
 {
 	struct chosts *ch = v->chosts;
 	if (!ch || !ch->synced)
 		return 0;
-	struct claim_req rq = {.cluster = ch->cluster, .self = ch->self, .ns = ns->name};
+	struct claim_req rq = {.cluster = ch->cluster, .self = ch->self, .ns = ns};
 	struct claim_view view;
 	char why[256];
 	if (view_from_cache(v, &rq, &view, why, sizeof(why)))
@@ -611,7 +611,7 @@ int claunch_hosts_check(struct vmfs *v, const struct ns *ns, const char *value, 
 			continue;
 		at += snprintf(err + at, at < errlen ? errlen - at : 0,
 			       "%s holds %zu object%s of ns/%s (", name, held, held == 1 ? "" : "s",
-			       ns->name);
+			       ns);
 		size_t shown = 0;
 		for (size_t i = 0; i < view.ntaken && shown < 3; i++)
 			if (!strcmp(view.taken[i].host, name))

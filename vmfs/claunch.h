@@ -30,6 +30,6 @@ int claunch_start_like(struct vmfs *v, struct ns *ns, enum otype type, char **na
 /* A write of ns/NS/hosts that drops a host holding objects of the namespace (its claims in
  * the cache): -EBUSY "h3 holds 12 objects of ns/lab (c1 c2 c3 ...): move or flush them
  * first"; else 0. */
-int claunch_hosts_check(struct vmfs *v, const struct ns *ns, const char *value, char *err,
+int claunch_hosts_check(struct vmfs *v, const char *ns, const char *value, char *err,
 			size_t errlen);
 #endif

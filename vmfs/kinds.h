@@ -21,6 +21,11 @@ int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_ns_taps(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_ns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);
+/* With etcd: a write of ns/NS/hosts is a transaction on its record (cluster/cnshosts.h):
+ * -EINPROGRESS and *wait, or -errno with words. */
+struct rbatch;
+int set_ns_hosts_cluster(struct vmfs *v, const struct vnode *n, const char *value,
+			 struct rbatch **wait, char *err, size_t errlen);
 int gen_ns_param(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_ns_param(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);
 int gen_vlan_range(struct vmfs *v, const struct vnode *n, struct sbuf *out);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cluster/ccmd.h"
+#include "cluster/cnshosts.h"
 #include "cluster/cview.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
@@ -115,10 +116,18 @@ int gen_ns_taps(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	return 0;
 }
 
+/* With etcd, the namespace's record: what every host places by. */
+static const struct cview_ns *ns_record(struct vmfs *v, const struct vnode *n)
+{
+	if (!v->cview)
+		return NULL;
+	return n->ns ? cview_ns_find(v->cview, n->ns->name) : cview_ns_id(v->cview, cobj_nsid(v, n));
+}
+
 int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
-	if (!n->ns) { /* a namespace this host does not have: its record's */
-		const struct cview_ns *c = v->cview ? cview_ns_id(v->cview, cobj_nsid(v, n)) : NULL;
+	const struct cview_ns *c = ns_record(v, n);
+	if (c || !n->ns) { /* !n->ns: a namespace this host does not have */
 		for (size_t i = 0; c && i < c->rec.nhosts; i++)
 			sb_printf(out, "%s%s", i ? " " : "", c->rec.hosts[i]);
 		sb_puts(out, "\n");
@@ -128,10 +137,22 @@ int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	return 0;
 }
 
+int set_ns_hosts_cluster(struct vmfs *v, const struct vnode *n, const char *value,
+			 struct rbatch **wait, char *err, size_t errlen)
+{
+	const struct cview_ns *c = ns_record(v, n);
+	const char *name = n->ns ? n->ns->name : c ? c->name : NULL;
+	if (!name)
+		return -ENOENT;
+	/* the cache's word first, for the refusal's words; the transaction checks again */
+	int r = claunch_hosts_check(v, name, value, err, errlen);
+	return r ? r : cnshosts_start(v, name, value, wait, err, errlen);
+}
+
 int set_ns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen)
 {
 	/* in a cluster: no host that holds objects of the namespace is dropped */
-	int r = claunch_hosts_check(v, n->ns, value, err, errlen);
+	int r = claunch_hosts_check(v, n->ns->name, value, err, errlen);
 	return r ? r : ns_hosts_set(&v->m, n->ns, value, err, errlen);
 }
 

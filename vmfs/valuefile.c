@@ -6,8 +6,10 @@
 #include <limits.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "runtime/imgrights.h"
 #include "vmfs/fkind.h"
+#include "vmfs/kinds.h"
 #include "vmfs/vreq.h"
 
 
@@ -112,6 +114,8 @@ static ssize_t value_write(struct vmfs *v, struct vreq *q, const char *buf, size
 	const struct vcred *c = &q->cred;
 	char err[700];
 	h->wrote = true; /* even a refused write means the O_TRUNC was not a reset */
+	if (h->rbatch)
+		return value_refuse(v, h, "a write on this descriptor is still going on", -EBUSY);
 	if (h->refused) {
 		snprintf(err, sizeof(err), "an earlier write on this descriptor was refused (%.500s): "
 			 "the writes after it are refused too", h->refused_why ? h->refused_why : "");
@@ -130,14 +134,55 @@ static ssize_t value_write(struct vmfs *v, struct vreq *q, const char *buf, size
 		r = !text ? -ENOMEM : value_host_reaching(v, h, text, err, sizeof(err));
 		if (!r)
 			r = image_rights(v, h, text, c, err, sizeof(err));
-		if (!r)
+		if (!r && h->n.e->kind == VK_NS_HOSTS && v->chosts) {
+			/* a transaction on the cluster's record: answered once etcd has */
+			r = set_ns_hosts_cluster(v, &h->n, text, &h->rbatch, err, sizeof(err));
+			if (r == -EINPROGRESS) {
+				h->ctl_size = size;
+				return r;
+			}
+		} else if (!r) {
 			r = h->n.e->set(v, &h->n, text, err, sizeof(err));
+		}
 	}
 	if (r) {
 		h->buf.len = off;
 		return value_refuse(v, h, r == -ENOMEM ? strerror(ENOMEM) : err, r);
 	}
 	return size;
+}
+
+/* The end of a write that waited (ns/NS/hosts with etcd). */
+static ssize_t value_resume(struct vmfs *v, struct vreq *q)
+{
+	struct vhandle *h = q->h;
+	struct rbatch *b = h->rbatch;
+	if (!b)
+		return -EIO;
+	if (b->pending)
+		return -EINPROGRESS;
+	int r = b->err;
+	char why[sizeof(b->why)];
+	snprintf(why, sizeof(why), "%s", b->why);
+	rbatch_put(b);
+	h->rbatch = NULL;
+	if (r) {
+		h->buf.len = 0;
+		return value_refuse(v, h, why, r);
+	}
+	return (ssize_t)h->ctl_size;
+}
+
+static void value_abandon(struct vhandle *h)
+{
+	rbatch_put(h->rbatch); /* the transaction goes on to its end, unwaited */
+	h->rbatch = NULL;
+}
+
+static struct waitq *value_waitq(struct vmfs *v, struct vhandle *h)
+{
+	(void)v;
+	return h->rbatch ? &h->rbatch->wq : NULL;
 }
 
 static int value_open(struct vmfs *v, struct vhandle *h, int flags)
@@ -159,6 +204,8 @@ static ssize_t value_read(struct vmfs *v, struct vhandle *h, char *buf, size_t s
 
 static void value_release(struct vmfs *v, struct vhandle *h)
 {
+	if (h->rbatch)
+		value_abandon(h);
 	if (h->truncated && !h->wrote) {
 		/* `: > config/kernel` opened with O_TRUNC and wrote nothing: back to default */
 		char err[256], what[96];
@@ -189,6 +236,9 @@ const struct fkind fk_value = {
 	.open = value_open,
 	.read = value_read,
 	.write = value_write,
+	.resume = value_resume,
+	.abandon = value_abandon,
+	.waitq = value_waitq,
 	.release = value_release,
 	.size = value_length,
 	.truncate = value_truncate,

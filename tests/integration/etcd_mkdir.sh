@@ -41,9 +41,14 @@ ok "ns default is the cluster's" wait_for 5 has "$P/ns/default"
 NSID=$(field "$P/ns/default" id)
 all_map() { for i in 1 2 3; do grep -q "^ns\.[0-9]*=$NSID$" "$T/h$i/state/cluster/ids" || return 1; done; }
 ok "every host maps it" wait_for 5 all_map
-# default's hosts: h2 and h3 (the record's, as an admin writes it: no host holds objects yet)
-printf '%s\n' "$(val "$P/ns/default" | sed 's/^hosts=.*/hosts=h2 h3/')" | ectl put "$P/ns/default" >/dev/null
-ok "default spans h2 and h3" wait_for 5 sh -c '[ "$(ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | sed -n "s/^hosts=//p")" = "h2 h3" ]' "$U" "$P/ns/default"
+# default's hosts: h2 and h3, written on h1 (no host holds objects yet): a txn on the record
+is "$("$XWRITE" "$T/h1/mnt/ns/default/hosts" "h2 nosuchhost")" "ENOENT" "hosts naming a host the cluster lacks: ENOENT"
+like "$(tail -n 1 "$T/h1/mnt/ns/default/log")" "nosuchhost: no such host in cluster" "the log says which"
+is "$("$XWRITE" "$T/h1/mnt/ns/default/hosts" "h2, h3 h2")" "" "echo 'h2, h3 h2' > ns/default/hosts on h1"
+is "$(sed -n 's/^hosts=//p' <<<"$(val "$P/ns/default")")" "h2 h3" "the record's hosts are h2 h3 (once each)"
+for i in 1 2 3; do
+	ok "h$i reads hosts as h2 h3" wait_for 2 sh -c '[ "$(cat "$0")" = "h2 h3" ]' "$T/h$i/mnt/ns/default/hosts"
+done
 
 # mkdir on h1: placed on h2 or h3, answered once made, listed at once
 for a in a1 a2 a3 a4; do

@@ -1,0 +1,266 @@
+/* ns/NS/hosts with etcd: a transaction on the namespace's record. The record and the
+ * namespace's claims are read at one revision; the write compares the record's revision, and
+ * every claim's transaction changes the record (its next-id), so no object can land on a
+ * dropped host between the check and the write (docs/cluster-design.md). */
+#include "cluster/cnshosts.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/chosts.h"
+#include "cluster/ckey.h"
+#include "cluster/cluster.h"
+#include "cluster/crec.h"
+#include "cluster/cview.h"
+#include "etcd/client.h"
+#include "etcd/member.h"
+#include "runtime/bgjob.h"
+#include "vmfs/node.h"
+
+#define TRIES 5	 /* lost races (a claim meanwhile) before the write gives up (EAGAIN) */
+#define SHOWN 3	 /* objects named in a refusal */
+#define HOSTS_MAX 256
+
+struct nhjob {
+	struct bgjob bg; /* first */
+	struct etcd_opts o;
+	char cluster[NAME_MAX_LEN + 1], ns[NAME_MAX_LEN + 1];
+	uint64_t nsid;
+	char (*hosts)[NAME_MAX_LEN + 1];
+	size_t nhosts;
+	struct rbatch *b;
+};
+
+static int say(struct nhjob *j, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(struct nhjob *j, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(j->b->why, sizeof(j->b->why), fmt, ap);
+	va_end(ap);
+	j->b->err = r;
+	return r;
+}
+
+int cnshosts_parse(const char *value, char (*out)[NAME_MAX_LEN + 1], size_t max, size_t *n,
+		   int (*known)(void *ctx, const char *host, char *why, size_t whylen), void *ctx,
+		   char *err, size_t errlen)
+{
+	*n = 0;
+	for (const char *p = value; *p;) {
+		p += strspn(p, " \t\n,");
+		size_t l = strcspn(p, " \t\n,");
+		if (!l)
+			break;
+		if (l > NAME_MAX_LEN) {
+			snprintf(err, errlen, "%.*s... is not a host name (at most %d bytes)", 32, p,
+				 NAME_MAX_LEN);
+			return -EINVAL;
+		}
+		char name[NAME_MAX_LEN + 1], why[256];
+		memcpy(name, p, l);
+		name[l] = 0;
+		p += l;
+		bool twice = false;
+		for (size_t i = 0; i < *n && !twice; i++)
+			twice = !strcmp(out[i], name);
+		if (twice)
+			continue;
+		int r = known(ctx, name, why, sizeof(why));
+		if (r) {
+			snprintf(err, errlen, "%s: %s", name, why);
+			return r;
+		}
+		if (*n == max) {
+			snprintf(err, errlen, "more than %zu hosts", max);
+			return -E2BIG;
+		}
+		snprintf(out[(*n)++], NAME_MAX_LEN + 1, "%s", name);
+	}
+	if (!*n) {
+		snprintf(err, errlen, "a namespace needs one host at least");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool kept(const struct nhjob *j, const char *host)
+{
+	for (size_t i = 0; i < j->nhosts; i++)
+		if (!strcmp(j->hosts[i], host))
+			return true;
+	return false;
+}
+
+/* The claims on hosts that the new list drops: -EBUSY naming the first such host's. */
+static int dropped(struct nhjob *j, const struct etcd_kvs *claims)
+{
+	const char *host = NULL;
+	size_t held = 0, at = 0;
+	char names[3 * (NAME_MAX_LEN + 1) + 8] = "";
+	for (size_t i = 0; i < claims->n; i++) {
+		struct crec_claim c;
+		char why[128];
+		const struct etcd_kv *kv = &claims->kv[i];
+		if (crec_claim_read(kv->value, kv->value_len, &c, why, sizeof(why)) ||
+		    kept(j, c.host) || (host && strcmp(host, c.host)))
+			continue;
+		host = host ? host : strdup(c.host);
+		if (!host)
+			return say(j, -ENOMEM, "%s", strerror(ENOMEM));
+		const char *name = strrchr(kv->key, '/');
+		if (held++ < SHOWN && name)
+			at += snprintf(names + at, at < sizeof(names) ? sizeof(names) - at : 0,
+				       "%s%s", at ? " " : "", name + 1);
+	}
+	if (!host)
+		return 0;
+	say(j, -EBUSY, "%s holds %zu object%s of ns/%s (%s%s): move or flush them first", host,
+	    held, held == 1 ? "" : "s", j->ns, names, held > SHOWN ? " ..." : "");
+	free((char *)host);
+	return -EBUSY;
+}
+
+/* One read and one compared write: 1 if the write lost a race (read again), 0, or -errno. */
+static int attempt(struct nhjob *j, struct etcd *c)
+{
+	char nskey[ETCD_KEY_MAX], prefix[ETCD_KEY_MAX];
+	struct err e;
+	err_clear(&e);
+	if (ckey_ns(nskey, sizeof(nskey), j->cluster, j->ns) < 0 ||
+	    ckey_claims_prefix(prefix, sizeof(prefix), j->cluster, j->nsid) < 0)
+		return say(j, -EINVAL, "ns/%s: no key for it", j->ns);
+	struct etcd_op rd[2] = {{.kind = ETCD_OP_RANGE, .key = nskey},
+				{.kind = ETCD_OP_RANGE, .key = prefix, .prefix = true}};
+	struct etcd_txn_result res = {0};
+	if (etcd_txn(c, NULL, 0, rd, 2, NULL, 0, &res, &e))
+		return say(j, -e.no, "etcd: %.900s", e.why);
+	int r = 0;
+	struct crec_ns rec = {0};
+	char why[256];
+	if (res.nranges != 2 || res.ranges[0].n != 1)
+		r = say(j, -ENOENT, "ns/%s has no record in the cluster (yet): try again", j->ns);
+	else if (crec_ns_read(res.ranges[0].kv[0].value, res.ranges[0].kv[0].value_len, &rec, why,
+			      sizeof(why)))
+		r = say(j, -EIO, "ns/%s: its record in etcd is damaged: %s", j->ns, why);
+	else if (rec.id != j->nsid)
+		r = say(j, -ESTALE, "ns/%s was removed and made again meanwhile: try again", j->ns);
+	else
+		r = dropped(j, &res.ranges[1]);
+	int64_t rev = r ? 0 : res.ranges[0].kv[0].mod_revision;
+	etcd_txn_result_free(&res);
+	if (r) {
+		crec_ns_free(&rec);
+		return r;
+	}
+	free(rec.hosts);
+	rec.hosts = j->hosts;
+	rec.nhosts = j->nhosts;
+	struct sbuf val = {0};
+	crec_ns_write(&rec, &val);
+	rec.hosts = NULL;
+	crec_ns_free(&rec);
+	if (val.oom) {
+		sb_free(&val);
+		return say(j, -ENOMEM, "%s", strerror(ENOMEM));
+	}
+	struct etcd_cmp cmp = {.key = nskey, .target = ETCD_MOD, .result = ETCD_EQUAL, .num = rev};
+	struct etcd_op put = {.kind = ETCD_OP_PUT, .key = nskey, .value = val.p, .len = val.len};
+	r = etcd_txn(c, &cmp, 1, &put, 1, NULL, 0, &res, &e);
+	sb_free(&val);
+	if (r)
+		return say(j, -e.no, "etcd: %.900s", e.why);
+	r = res.succeeded ? 0 : 1;
+	etcd_txn_result_free(&res);
+	return r;
+}
+
+static void work(struct bgjob *bg)
+{
+	struct nhjob *j = (struct nhjob *)bg;
+	struct etcd *c;
+	struct err e;
+	err_clear(&e);
+	if (etcd_open(&j->o, &c, &e)) {
+		say(j, -e.no, "etcd: %.900s", e.why);
+		return;
+	}
+	int r = 1;
+	for (int i = 0; i < TRIES && r == 1; i++)
+		r = attempt(j, c);
+	if (r == 1)
+		say(j, -EAGAIN, "ns/%s: objects were claimed in it %d times meanwhile: try again",
+		    j->ns, TRIES);
+	etcd_close(c);
+}
+
+static void done(struct bgjob *bg)
+{
+	struct nhjob *j = (struct nhjob *)bg;
+	j->b->pending = 0;
+	waitq_wake_all(&j->b->wq);
+	rbatch_put(j->b);
+	free(j->hosts);
+	free(j);
+}
+
+static int known(void *ctx, const char *host, char *why, size_t whylen)
+{
+	struct chosts *ch = ctx;
+	if (chosts_forgotten(ch, host, why, whylen))
+		return -ENOENT;
+	if (strcmp(host, ch->self) && !chosts_find(ch, host)) {
+		snprintf(why, whylen, "no such host in cluster %s (hosts/ lists them)", ch->cluster);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rbatch **wait,
+		   char *err, size_t errlen)
+{
+	struct chosts *ch = v->chosts;
+	const struct cview_ns *cn = v->cview ? cview_ns_find(v->cview, ns) : NULL;
+	if (!ch->synced || !cn) {
+		snprintf(err, errlen,
+			 "ns/%s is not in the cluster's records yet (this host is joining, or "
+			 "cut from etcd): try again",
+			 ns);
+		return -EAGAIN;
+	}
+	struct nhjob *j = calloc(1, sizeof(*j));
+	if (j)
+		j->hosts = calloc(HOSTS_MAX, sizeof(*j->hosts));
+	if (!j || !j->hosts || !(j->b = rbatch_new())) {
+		if (j)
+			free(j->hosts);
+		free(j);
+		return -ENOMEM;
+	}
+	int r = cnshosts_parse(value, j->hosts, HOSTS_MAX, &j->nhosts, known, ch, err, errlen);
+	if (r) {
+		rbatch_put(j->b);
+		free(j->hosts);
+		free(j);
+		return r;
+	}
+	j->o = member_etcd_opts(v->conf, 0);
+	j->nsid = cn->rec.id;
+	snprintf(j->cluster, sizeof(j->cluster), "%s", ch->cluster);
+	snprintf(j->ns, sizeof(j->ns), "%s", ns);
+	j->b->pending = 1;
+	j->b->refs++; /* the writer's */
+	if ((r = bgjob_start(&j->bg, &v->m, work, done))) {
+		j->b->refs--;
+		rbatch_put(j->b);
+		free(j->hosts);
+		free(j);
+		snprintf(err, errlen, "no thread for it: %s", strerror(-r));
+		return r;
+	}
+	*wait = j->b;
+	return -EINPROGRESS;
+}

@@ -1,0 +1,24 @@
+/* ns/NS/hosts with etcd (docs/cluster-design.md, "The tree on every host"): the namespace's
+ * record P/ns/NAME is what every host places by, so a write of hosts is a transaction on it,
+ * not a change of this host's model. */
+#ifndef VMFS_CNSHOSTS_H
+#define VMFS_CNSHOSTS_H
+#include <stddef.h>
+
+#include "ctl/ctl.h"
+
+struct vmfs;
+struct rbatch;
+
+/* Parses value (names split by blanks or commas) into out, once each, checking each against
+ * the cluster's hosts (known is asked, with ctx): 0 and *n, or -errno with words. */
+int cnshosts_parse(const char *value, char (*out)[NAME_MAX_LEN + 1], size_t max, size_t *n,
+		   int (*known)(void *ctx, const char *host, char *why, size_t whylen), void *ctx,
+		   char *err, size_t errlen);
+
+/* Starts the write of namespace ns's hosts to value: -EINPROGRESS with *wait to wait on
+ * (its err and why are the outcome once pending is 0; rbatch_put it), or -errno with words
+ * when refused before anything is sent. */
+int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rbatch **wait,
+		   char *err, size_t errlen);
+#endif
