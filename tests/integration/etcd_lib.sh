@@ -286,3 +286,14 @@ etcd_members_down() {
 	done
 	ETCD_N=0
 }
+
+# etcd_flush_all: every member's containers and VMs of ns/default killed and flushed, each
+# through its own tree (for a test's EXTRA_CLEANUP, before etcd_members_down)
+etcd_flush_all() {
+	local i d
+	for i in $(seq 1 "$ETCD_N"); do
+		d=$T/h$i/mnt/ns/default
+		grep -q " $T/h$i/mnt fuse" /proc/mounts && [ -e "$d/ctl" ] || continue
+		timeout 20 sh -c 'echo "kill all" >"$1/ctl"; echo "flush all" >"$1/ctl"' _ "$d" 2>/dev/null
+	done
+}
