@@ -109,9 +109,12 @@ static void host_info(const struct vmfs *v, struct crec_hinfo *h)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	h->cpus = cpus > 0 ? (uint64_t)cpus : 1;
 	h->memory = sysinfo(&si) ? 1 : (uint64_t)si.totalram * si.mem_unit;
-	/* the design's defaults until vmfs.conf has cpu_ratio and mem_ratio */
-	h->cpu_ratio = 4000;
-	h->mem_ratio = 1000;
+	/* vmfs.conf's, checked when it was read (the design's defaults 4 and 1 if not) */
+	char err[128];
+	if (value_ratio(v->conf->cpu_ratio, 1, 1000000, &h->cpu_ratio, err, sizeof(err)))
+		h->cpu_ratio = 4000;
+	if (value_ratio(v->conf->mem_ratio, 1, 1000000, &h->mem_ratio, err, sizeof(err)))
+		h->mem_ratio = 1000;
 	h->kvm = v->m.kvm.verdict == KVM_WORKS;
 }
 

@@ -196,31 +196,6 @@ static int url_check(const char *v, size_t size, char *err, size_t errlen)
 	return 0;
 }
 
-static int ratio(const char *v, uint64_t lo, uint64_t hi, uint64_t *out, char *err, size_t errlen)
-{
-	char q[80], whole[16];
-	const char *dot = strchr(v, '.');
-	size_t wn = dot ? (size_t)(dot - v) : strlen(v), fn = dot ? strlen(dot + 1) : 0;
-	uint64_t w, f = 0;
-	if (wn >= sizeof(whole) ||
-	    (dot && (fn < 1 || fn > 3 || strspn(dot + 1, "0123456789") != fn)))
-		return ctl_fail(err, errlen, "\"%s\" is not a ratio (like 4 or 1.5)",
-				ctl_quote(v, strlen(v), q, sizeof(q)));
-	memcpy(whole, v, wn);
-	whole[wn] = 0;
-	if (crec_id(whole, 0, hi / 1000, &w, err, errlen))
-		return -EINVAL;
-	for (size_t i = 0; i < 3; i++)
-		f = f * 10 + (i < fn ? (uint64_t)(dot[1 + i] - '0') : 0);
-	uint64_t x = w * 1000 + f;
-	if (x < lo || x > hi)
-		return ctl_fail(err, errlen, "%s is out of range (%llu.%03llu to %llu.%03llu)", v,
-				(unsigned long long)lo / 1000, (unsigned long long)lo % 1000,
-				(unsigned long long)hi / 1000, (unsigned long long)hi % 1000);
-	*out = x;
-	return 0;
-}
-
 static int choice(const char *v, const char *const *names, int *out, char *err, size_t errlen)
 {
 	char q[80], all[200] = "";
@@ -324,7 +299,7 @@ static int field_read(const struct crec_field *f, const char *v, void *out, char
 		return 0;
 	}
 	case FK_RATIO:
-		return ratio(v, f->lo, f->hi, AT(out, f->off, uint64_t), err, errlen);
+		return value_ratio(v, f->lo, f->hi, AT(out, f->off, uint64_t), err, errlen);
 	case FK_ERRNO:
 		if (!(e = crec_errno_num(v)))
 			return ctl_fail(err, errlen,

@@ -122,6 +122,12 @@ static int set_ip(char **field, const char *value, char *err, size_t errlen)
 	return set_str(field, value);
 }
 
+static int set_ratio(char **field, const char *value, char *err, size_t errlen)
+{
+	uint64_t x;
+	return value_ratio(value, 1, 1000000, &x, err, errlen) ? -EINVAL : set_str(field, value);
+}
+
 static int set_opts(char **field, const char *value, char *err, size_t errlen)
 {
 	char q[120];
@@ -176,6 +182,7 @@ static int set_members(char **field, const char *value, char *err, size_t errlen
 #define CONF_SET_members(field, value, dir, err, errlen) set_members(&(field), value, err, errlen)
 #define CONF_SET_name(field, value, dir, err, errlen) set_name(&(field), value, err, errlen)
 #define CONF_SET_ip(field, value, dir, err, errlen) set_ip(&(field), value, err, errlen)
+#define CONF_SET_ratio(field, value, dir, err, errlen) set_ratio(&(field), value, err, errlen)
 
 int conf_set(struct vmfs_conf *c, const char *section, const char *key, const char *value,
 	     const char *dir, char *err, size_t errlen)

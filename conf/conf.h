@@ -16,7 +16,8 @@
  *   opts    comma-separated options, no empty one
  *   members NAME=URL separated by blanks
  *   name    a vmfs name (name_check: letters, digits, ._-)
- *   ip      an IPv4 or IPv6 address, no port */
+ *   ip      an IPv4 or IPv6 address, no port
+ *   ratio   a decimal like 4 or 1.5 (at most 3 decimals), 0.001 to 1000 */
 #define VMFS_CONF_KEYS(X)                                                                          \
 	X(vmfs, mountpoint, path, "", "where the tree is mounted (MOUNTPOINT on the command line wins)") \
 	X(vmfs, state, path, "/var/lib/vmfs", "the state directory: namespaces, objects, logs")    \
@@ -49,7 +50,9 @@
 	X(vmfs, etcd_user, opts, "", "etcd's user (RBAC; default with a password file: the host name)") \
 	X(vmfs, etcd_password_file, path, "", "a file (mode 0600) whose first line is its password") \
 	X(vmfs, cluster, name, "default", "with etcd: the cluster's name, its keys' prefix /vmfs/NAME/") \
-	X(vmfs, cluster_addr, ip, "", "with etcd: the address other hosts reach this one at (9P door, VXLAN)")
+	X(vmfs, cluster_addr, ip, "", "with etcd: the address other hosts reach this one at (9P door, VXLAN)") \
+	X(vmfs, cpu_ratio, ratio, "4", "with etcd: vcpus this host accepts per CPU (placement's limit)") \
+	X(vmfs, mem_ratio, ratio, "1", "with etcd: memory it accepts per byte of RAM (placement's limit)")
 
 /* What each type is stored as: a string (strdup()ed) or a bool. */
 #define CONF_KIND_path text
@@ -59,6 +62,7 @@
 #define CONF_KIND_members text
 #define CONF_KIND_name text
 #define CONF_KIND_ip text
+#define CONF_KIND_ratio text
 #define CONF_KIND_bool flag
 #define CONF_CAT_(a, b) a##b
 #define CONF_CAT(a, b) CONF_CAT_(a, b)

@@ -44,6 +44,10 @@ size_t ctl_escape(const char *s, size_t n, char *out, size_t len);
 /* A decimal integer within [min, max]. */
 int value_count(const char *s, long min, long max, long *out, char *err, size_t errlen);
 
+/* A ratio like 4 or 1.5 (at most 3 decimals), in thousandths within [lo, hi]. */
+int value_ratio(const char *s, uint64_t lo, uint64_t hi, uint64_t *thousandths, char *err,
+		size_t errlen);
+
 /* true/false, yes/no, on/off, 1/0 (case-insensitive). */
 int value_bool(const char *s, bool *out, char *err, size_t errlen);
 

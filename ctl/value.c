@@ -87,6 +87,27 @@ big:
 	return ctl_fail(err, errlen, "\"%s\" is too large: sizes go up to 16T", q);
 }
 
+int value_ratio(const char *s, uint64_t lo, uint64_t hi, uint64_t *thousandths, char *err,
+		size_t errlen)
+{
+	char q[80];
+	const char *p = s ? s : "", *dot = strchr(p, '.');
+	size_t wn = strspn(p, DIGITS), fn = dot ? strlen(dot + 1) : 0;
+	ctl_quote(p, strlen(p), q, sizeof(q));
+	if (!wn || wn > 9 || (dot ? dot != p + wn : p[wn] != 0) ||
+	    (dot && (fn < 1 || fn > 3 || strspn(dot + 1, DIGITS) != fn)))
+		return ctl_fail(err, errlen, "\"%s\" is not a ratio (like 4 or 1.5)", q);
+	uint64_t x = strtoull(p, NULL, 10) * 1000;
+	for (size_t i = 0; i < 3; i++)
+		x += (i < fn ? (uint64_t)(dot[1 + i] - '0') : 0) * (i == 0 ? 100 : i == 1 ? 10 : 1);
+	if (x < lo || x > hi)
+		return ctl_fail(err, errlen, "%s is out of range (%llu.%03llu to %llu.%03llu)", q,
+				(unsigned long long)lo / 1000, (unsigned long long)lo % 1000,
+				(unsigned long long)hi / 1000, (unsigned long long)hi % 1000);
+	*thousandths = x;
+	return 0;
+}
+
 int value_count(const char *s, long min, long max, long *out, char *err, size_t errlen)
 {
 	const char *p = s ? s : "";

@@ -227,6 +227,23 @@ int main(void)
 		"/etc/vmfs/vmfs.conf:2: cluster: \"a/b\" contains '/': names use only letters, "
 		"digits, '.', '_' and '-'",
 		"a cluster that is not a name");
+	conf_defaults(&c);
+	is_str(c.cpu_ratio, "4", "cpu_ratio's default: 4");
+	is_str(c.mem_ratio, "1", "mem_ratio's default: 1");
+	conf_free(&c);
+	ok(parse(&c, "[vmfs]\ncpu_ratio = 8\nmem_ratio = 1.5\n", err, sizeof(err)) == 0 &&
+		   !strcmp(c.cpu_ratio, "8") && !strcmp(c.mem_ratio, "1.5"),
+	   "cpu_ratio 8 and mem_ratio 1.5 are taken (%s)", err);
+	conf_free(&c);
+	refused("[vmfs]\ncpu_ratio = 1.2345\n",
+		"/etc/vmfs/vmfs.conf:2: cpu_ratio: \"1.2345\" is not a ratio (like 4 or 1.5)",
+		"a ratio with 4 decimals");
+	refused("[vmfs]\nmem_ratio = 0\n",
+		"/etc/vmfs/vmfs.conf:2: mem_ratio: 0 is out of range (0.001 to 1000.000)",
+		"a ratio of 0");
+	refused("[vmfs]\ncpu_ratio = -1\n",
+		"/etc/vmfs/vmfs.conf:2: cpu_ratio: \"-1\" is not a ratio (like 4 or 1.5)",
+		"a negative ratio");
 	refused("[vmfs]\ncluster_addr = 10.0.0.1:564\n",
 		"/etc/vmfs/vmfs.conf:2: cluster_addr: \"10.0.0.1:564\" is not an IPv4 or IPv6 address (no port)",
 		"a cluster_addr with a port");
