@@ -2,10 +2,11 @@
 # Reservations kept exact and a host's reconcile (cluster/creconcile.c, cluster/cns.c): after a
 # launch placed across two hosts, a mkdir and flushes (on the owner, and by a command from the
 # other host), each P/cap/H is the sum of the claims naming H; a P/cap/H put wrong by hand is
-# said and corrected at the next vmfs start (its own and another host's); at a restart, a local
-# object whose claim went is claimed again if a mkdir made it, removed as the stray of a
-# rolled-back launch if a launch made it; a claim whose object's state went is deleted with
-# its reservation, but kept while STATE/damaged/ holds anything. Each with its log words.
+# said and corrected at the next vmfs start (its own and another host's) and at a return after
+# a cut; at a restart, a local object whose claim went is claimed again if a mkdir or a
+# completed launch made it, removed as the stray of a rolled-back launch if its record still
+# carries that launch's tag; a claim whose object's state went is deleted with its
+# reservation, but kept while STATE/damaged/ holds anything. Each with its log words.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -106,6 +107,15 @@ is "$(field "$P/cap/h1" drain)" 12345 "its drain kept"
 like "$(grep "cluster: $P/cap/h2 held" "$M2/host/log")" "held vcpus=99 memory=5 objects=7 but the claims naming h2 sum to vcpus=[0-9]+ memory=[0-9]+ objects=[0-9]+: corrected" "h2's host/log says what it held and what it is now"
 like "$(grep "cluster: $P/cap/h1 held" "$M2/host/log")" "held vcpus=0 memory=0 objects=0 but the claims naming h1 sum to vcpus=$(cut -d, -f2 <<<"$good1") memory=$(cut -d, -f3 <<<"$good1") objects=${good1%%,*}: corrected" "and for h1's"
 ok "nothing more is said of a P/cap that agrees" sh -c '[ "$(grep -c "cap/h[12] held" "$0")" = 2 ]' "$M2/host/log"
+
+# a cut: back, h2 reconciles again (a new lease, a rejoin)
+etcd_cut 2
+ok "h2 knows it is cut" wait_for 10 grep -q "^cut from etcd since" "$M2/hosts/h2/state"
+sleep 1.5 # its publisher sees it too (it looks at least every second)
+printf 'v=1\nvcpus=42\nmemory=0\nobjects=9\n' | ectl put "$P/cap/h2" >/dev/null
+etcd_restore 2
+ok "back, h2 corrects P/cap/h2 again" wait_for 15 exact h2
+ok "and says so" grep -q "cluster: $P/cap/h2 held vcpus=42 memory=0 objects=9 but the claims naming h2 sum to .*: corrected" "$M2/host/log"
 
 # restarts of h2 with claims deleted by hand. A mkdir's object, and a launch's once its launch
 # is done (its record then drops the launch's tag), are claimed again. One whose record still
