@@ -257,9 +257,17 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 		r = held;
 	if (!r)
 		r = flush(p, b, e);
-	/* once every local object's claim was looked at and its record is in */
-	if (!r && p->checked && !p->reconciled && !(r = creconcile_run(p, s, e)))
-		p->reconciled = true;
+	/* once every local object's claim was looked at and its record is in; what etcd's
+	 * answer cannot hold is not tried at every pass (publishing goes on without it) */
+	if (!r && p->checked && !p->reconciled) {
+		r = creconcile_run(p, s, e);
+		if (r == -EFBIG || r == -ENOMEM || r == -EPROTO) {
+			cpub_say(p, 0, "the reconcile is not made (%s): tried again at the next join",
+				 e->why);
+			r = 0;
+		}
+		p->reconciled = !r;
+	}
 	for (size_t i = 0; i < b->n; i++) { /* what a failure left queued */
 		free(b->key[i]);
 		free(b->val[i]);
