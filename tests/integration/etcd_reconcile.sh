@@ -5,18 +5,29 @@
 # said and corrected at the next vmfs start (its own and another host's) and at a return after
 # a cut; at a restart, a local object whose claim went is claimed again if a mkdir or a
 # completed launch made it, removed as the stray of a rolled-back launch if its record still
-# carries that launch's tag; a claim whose object's state went is deleted with its
-# reservation, but kept while STATE/damaged/ holds anything. Each with its log words.
+# carries that launch's tag (kept while it runs, removed at a start once it does not); a claim
+# whose object's state went is deleted with its reservation, but kept while STATE/damaged/
+# holds anything. Each with its log words.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
+use_busybox_image
+cleanup_objects() { # every member's containers, each through its own tree
+	local i d
+	for i in 1 2; do
+		d=$T/h$i/mnt/ns/web
+		[ -e "$d/ctl" ] || continue
+		timeout 20 sh -c 'echo "kill all" >"$1/ctl"' _ "$d" 2>/dev/null
+	done
+}
+EXTRA_CLEANUP="cleanup_objects; $EXTRA_CLEANUP"
 
 etcd_net
 etcd_start one
 # shellcheck disable=SC2154 # set by etcd_start
 U=$ETCD_URL_one
 P=/vmfs/$ETCD_CLUSTER
-etcd_members 2 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - two members start"; exit 1; }
+etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 M1=$T/h1/mnt M2=$T/h2/mnt
 for i in 1 2; do
 	mkdir "$T/h$i/mnt/ns/web"
@@ -165,5 +176,28 @@ ok "with nothing in damaged/, $G's claim is deleted" wait_for 10 hasnt "$P/name/
 ok "h2's log says so" wait_for 3 grep -q "cluster: $G (id $gid) is claimed by this host but is not here (its state is gone): its claim is deleted and its reservation given back" "$M2/host/log"
 ok "its reservation given back: every P/cap is the sum of its claims" wait_for 5 settled
 ok "h1's objects untouched" sh -c 'for k in "$@"; do test -d "$0/$k" || exit 1; done' "$T/h1/state/ns/web/containers" "${ON1[@]}" m1
+# a stray that runs is kept (only the admin kills a guest), said; killed, the next start
+# removes it
+echo h2 >"$M1/ns/web/config/host"
+like "$(wr "$M1" "launch container y1")" "ok: launched 1;errno=ok$" "y1 launched on h2"
+ok "h1 lists it" wait_for 5 test -e "$M1/ns/web/containers/y1/state"
+like "$(wr "$M1" "start y1")" "ok: start 1;errno=ok$" "and starts it"
+ok "y1 runs on h2" wait_for 20 grep -q "^RUNNING" "$M2/ns/web/containers/y1/state"
+YK=$(recof y1)
+ok "y1's launch is done: its record has no tag" wait_for 5 untagged y1
+etcd_member_stop 2
+{ val "$YK" | grep .; echo "intent=h1.78.1"; } | ectl put "$YK" >/dev/null
+ectl del "$P/name/$W/y1" >/dev/null
+etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
+ok "h2 says y1 runs, so it is kept" wait_for 10 grep -q "cluster: y1 is a stray of launch h1.78.1 (rolled back) but it is RUNNING: kept, not listed in the cluster; kill and flush it" "$M2/ns/web/log"
+ok "y1 is still there" test -d "$T/h2/state/ns/web/containers/y1"
+ok "and runs" grep -q "^RUNNING" "$M2/ns/web/containers/y1/state"
+like "$(etcd_wr "$M2/ns/web/containers/y1/ctl" kill)" "errno=ok$" "the admin kills it through its own ctl on h2"
+ok "it stops" wait_for 10 grep -q "^QUIT" "$M2/ns/web/containers/y1/state"
+etcd_member_stop 2
+etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
+ok "at the next start the stray, no longer running, is removed" wait_for 10 sh -c '! test -e "$0"' "$T/h2/state/ns/web/containers/y1"
+ok "web's log says so" grep -q "cluster: y1 removed: a stray of launch h1.78.1 (rolled back)" "$M2/ns/web/log"
+ok "every P/cap is the sum of its claims" wait_for 5 settled
 [ "$TAP_FAIL" = 0 ] || grep -h "cluster" "$M2/host/log" | tail -n 30 | sed "s/^/# /"
 done_testing
