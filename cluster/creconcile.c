@@ -7,8 +7,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cluster/cpub.h"
 #include "cluster/cpub_int.h"
 #include "ctl/params.h"
 
@@ -398,7 +400,9 @@ static int lost_claims(struct cpub *p, const struct psnap *s, struct etcd_txn_re
 		mc.ok = !crec_cap_read(ck->value, ck->value_len, &mc.cap, why, sizeof(why)) &&
 			!mc.cap.unknown;
 	}
-	int keep = -1; /* whether STATE/damaged/ holds anything: looked at when needed */
+	size_t *cand = claims->n ? calloc(claims->n, sizeof(*cand)) : NULL, ncand = 0;
+	if (claims->n && !cand)
+		return err_set(e, ENOMEM, "out of memory");
 	for (size_t i = 0; i < claims->n; i++) {
 		const struct etcd_kv *kv = &claims->kv[i];
 		struct ckey k;
@@ -409,20 +413,42 @@ static int lost_claims(struct cpub *p, const struct psnap *s, struct etcd_txn_re
 		    c.moving[0] || intent_there(intents, p->cluster, &c.intent) ||
 		    here(p, s, k.nsid, k.name) || mapped(p, k.nsid, c.id))
 			continue;
-		if (keep < 0)
-			keep = creconcile_damaged(p->statefd);
+		cand[ncand++] = i;
+	}
+	if (ncand) { /* s may predate an object made just before the claims were read: the model
+		      * as the loop's next ticks see it is looked at too */
+		struct timespec t = {0, (2 * CPUB_TICK_MS + 50) * 1000000L};
+		nanosleep(&t, NULL);
+		pthread_mutex_lock(&p->lock);
+		size_t left = 0;
+		for (size_t j = 0; j < ncand; j++) {
+			struct ckey k;
+			ckey_parse(p->cluster, claims->kv[cand[j]].key, &k);
+			if (!p->next || !here(p, p->next, k.nsid, k.name))
+				cand[left++] = cand[j];
+		}
+		ncand = left;
+		pthread_mutex_unlock(&p->lock);
+	}
+	int keep = ncand ? creconcile_damaged(p->statefd) : 0;
+	int r = 0;
+	for (size_t j = 0; j < ncand && r >= 0; j++) {
+		const struct etcd_kv *kv = &claims->kv[cand[j]];
+		struct ckey k;
+		struct crec_claim c;
+		ckey_parse(p->cluster, kv->key, &k);
+		crec_claim_read(kv->value, kv->value_len, &c, why, sizeof(why));
 		if (keep) {
 			cpub_say(p, cpub_local_ns(p, k.nsid),
 				 "%s (id %llu of cluster namespace %llu) is claimed by this host but is not here; STATE/damaged/ holds state this vmfs could not read, so its claim is kept (look there, then restart)",
 				 k.name, (unsigned long long)c.id, (unsigned long long)k.nsid);
 			continue;
 		}
-		int r = drop_claim(p, &k, kv, &c, hk, &mc, e);
-		if (r < 0)
-			return r;
+		r = drop_claim(p, &k, kv, &c, hk, &mc, e);
 		*changed |= r > 0;
 	}
-	return 0;
+	free(cand);
+	return r < 0 ? r : 0;
 }
 
 static void cap_text(const struct crec_cap *c, char *out, size_t len)

@@ -162,11 +162,17 @@ gid=$(field "$P/name/$W/$G" id)
 etcd_member_stop 2
 rm -rf "$T/h2/state/ns/web/containers/$G"
 mkdir -p "$T/h2/state/damaged/test-left"
+# and a claim for h2 that no map of h2 knows (its create never came, say), with its reservation
+printf 'v=1\nid=990\ntype=container\nhost=h2\nctime=1\n' | ectl put "$P/name/$W/ghost" >/dev/null
+IFS=, read -r o v m <<<"$(cap h2)"
+printf 'v=1\nvcpus=%s\nmemory=%s\nobjects=%s\n' $((v + 1)) $((m + (16 << 20))) $((o + 1)) | ectl put "$P/cap/h2" >/dev/null
 before=$(cap h2)
 etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
 ok "with STATE/damaged/ not empty, h2 says it keeps $G's claim" wait_for 10 grep -q "$G is not here, but STATE/damaged/ holds state this vmfs could not read: its claim and record are kept" "$M2/host/log"
 sleep 2 # passes come every second: none of them deletes it either
 ok "the claim is kept" has "$P/name/$W/$G"
+ok "and says it keeps ghost's" grep -q "cluster: ghost (id 990 of cluster namespace $W) is claimed by this host but is not here; STATE/damaged/ holds state this vmfs could not read, so its claim is kept" "$M2/host/log"
+ok "which is kept" has "$P/name/$W/ghost"
 ok "and its record" has "$P/h/h2/o/$W/$gid"
 is "$(cap h2)" "$before" "and its reservation"
 etcd_member_stop 2
@@ -174,7 +180,9 @@ rmdir "$T/h2/state/damaged/test-left"
 etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
 ok "with nothing in damaged/, $G's claim is deleted" wait_for 10 hasnt "$P/name/$W/$G"
 ok "h2's log says so" wait_for 3 grep -q "cluster: $G (id $gid) is claimed by this host but is not here (its state is gone): its claim is deleted and its reservation given back" "$M2/host/log"
-ok "its reservation given back: every P/cap is the sum of its claims" wait_for 5 settled
+ok "ghost's claim is deleted" wait_for 5 hasnt "$P/name/$W/ghost"
+ok "said" wait_for 3 grep -q "cluster: ghost (id 990 of cluster namespace $W) is claimed by this host but is not here (its state is gone): its claim is deleted and its reservation given back" "$M2/host/log"
+ok "their reservations given back: every P/cap is the sum of its claims" wait_for 5 settled
 ok "h1's objects untouched" sh -c 'for k in "$@"; do test -d "$0/$k" || exit 1; done' "$T/h1/state/ns/web/containers" "${ON1[@]}" m1
 # a stray that runs is kept (only the admin kills a guest), said; killed, the next start
 # removes it
