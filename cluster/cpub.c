@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "etcd/client.h"
+#include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "vmfs/door.h"
 #include "vmfs/loop.h"
@@ -221,7 +222,8 @@ static struct object *local_obj(struct model *m, uint64_t lns, uint64_t local, c
 }
 
 /* In the loop: the strays the thread found go, unless they run (kept, said: only the admin
- * kills a guest); one BUILDING is looked at again at the next tick. */
+ * kills a guest). One BUILDING never started: it is killed first, as a rollback does (flush
+ * does not take it), and looked at again at the next tick if it is still BUILDING. */
 static void strays_remove(struct cpub *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -235,12 +237,18 @@ static void strays_remove(struct cpub *p)
 		struct object *o = local_obj(&p->v->m, v[i].lns, v[i].local, v[i].name);
 		if (!o)
 			continue;
+		char err[256];
+		struct ns *ns = o->ns;
+		if (o->state == ST_BUILDING && lifecycle_do(&p->v->m, o, V_KILL, err, sizeof(err)) &&
+		    !v[i].said) {
+			evlog_add(&ns->log, "cluster: %s, a stray of launch %s (rolled back), cannot be killed yet: %s",
+				  v[i].name, v[i].why, err);
+			v[i].said = true;
+		}
 		if (o->state == ST_BUILDING) {
 			v[left++] = v[i];
 			continue;
 		}
-		char err[256];
-		struct ns *ns = o->ns;
 		if (live(o))
 			evlog_add(&ns->log,
 				  "cluster: %s is a stray of launch %s (rolled back) but it is %s: kept, not listed in the cluster; kill and flush it",

@@ -99,6 +99,7 @@ struct cpub {
 		uint64_t lns, local;
 		char name[NAME_MAX_LEN + 1];
 		char why[CKEY_TAG_LEN];
+		bool said; /* that it cannot be killed yet */
 	} *strays;
 	size_t nstrays;
 };

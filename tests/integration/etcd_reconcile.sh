@@ -133,14 +133,16 @@ ok "and says so" grep -q "cluster: $P/cap/h2 held vcpus=42 memory=0 objects=9 bu
 # has the tag (h2 was cut while that launch ran, and it was rolled back: simulated by putting
 # the tag back into its record while h2 is stopped) is a stray of that launch: removed.
 S=${ON2[2]} X=${ON2[3]}
+echo h2 >"$M1/ns/web/config/host" # web's launches from here on go to h2
+like "$(wr "$M1" "launch container w1")" "ok: launched 1;errno=ok$" "w1 launched on h2 (never started: BUILDING)"
 recof() { echo "$P/h/h2/o/$W/$(field "$P/name/$W/$1" id)"; }
 untagged() { has "$(recof "$1")" && ! val "$(recof "$1")" | grep -q "^intent="; }
 ok "a launch's object's record loses the launch's tag once the launch is done" wait_for 5 untagged "$S"
 ok "m2's never had one" untagged m2
 etcd_member_stop 2
-XK=$(recof "$X")
-{ val "$XK" | grep .; echo "intent=h1.77.1"; } | ectl put "$XK" >/dev/null
-for k in m2 "$S" "$X"; do ectl del "$P/name/$W/$k" >/dev/null; done
+XK=$(recof "$X") WK=$(recof w1)
+for K in "$XK" "$WK"; do { val "$K" | grep .; echo "intent=h1.77.1"; } | ectl put "$K" >/dev/null; done
+for k in m2 "$S" "$X" w1; do ectl del "$P/name/$W/$k" >/dev/null; done
 etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
 claimed() { [ "$(field "$P/name/$W/$1" host)" = h2 ]; }
 for k in m2 "$S"; do
@@ -153,6 +155,8 @@ like "$(grep "$X: made here" "$M2/host/log")" "$X: made here for launch h1\.77\.
 ok "web's log says it was removed" grep -q "cluster: $X removed: a stray of launch h1.77.1 (rolled back)" "$M2/ns/web/log"
 ok "nothing claims $X" hasnt "$P/name/$W/$X"
 ok "its record is gone" wait_for 5 hasnt "$XK"
+ok "w1, a BUILDING stray, is killed and removed too" wait_for 10 sh -c '! test -e "$0"' "$T/h2/state/ns/web/containers/w1"
+ok "web's log says so" grep -q "cluster: w1 removed: a stray of launch h1.77.1 (rolled back)" "$M2/ns/web/log"
 ok "every P/cap is the sum of its claims" wait_for 5 settled
 
 # an object's state gone while h2 was down: its claim deleted with its reservation, unless
@@ -186,7 +190,6 @@ ok "their reservations given back: every P/cap is the sum of its claims" wait_fo
 ok "h1's objects untouched" sh -c 'for k in "$@"; do test -d "$0/$k" || exit 1; done' "$T/h1/state/ns/web/containers" "${ON1[@]}" m1
 # a stray that runs is kept (only the admin kills a guest), said; killed, the next start
 # removes it
-echo h2 >"$M1/ns/web/config/host"
 like "$(wr "$M1" "launch container y1")" "ok: launched 1;errno=ok$" "y1 launched on h2"
 ok "h1 lists it" wait_for 5 test -e "$M1/ns/web/containers/y1/state"
 like "$(wr "$M1" "start y1")" "ok: start 1;errno=ok$" "and starts it"
