@@ -139,6 +139,7 @@ recof() { echo "$P/h/h2/o/$W/$(field "$P/name/$W/$1" id)"; }
 untagged() { has "$(recof "$1")" && ! val "$(recof "$1")" | grep -q "^intent="; }
 ok "a launch's object's record loses the launch's tag once the launch is done" wait_for 5 untagged "$S"
 ok "m2's never had one" untagged m2
+ok "w1's launch is done and its record in" wait_for 5 untagged w1
 etcd_member_stop 2
 XK=$(recof "$X") WK=$(recof w1)
 for K in "$XK" "$WK"; do { val "$K" | grep .; echo "intent=h1.77.1"; } | ectl put "$K" >/dev/null; done
