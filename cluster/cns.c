@@ -9,6 +9,7 @@
 
 #include "cluster/cpub.h"
 #include "cluster/cpub_int.h"
+#include "cluster/creconcile.h"
 #include "etcd/client.h"
 
 #define TRIES 5           /* a transaction that lost a race is made again this often */
@@ -120,52 +121,127 @@ static int txn(struct cpub *p, const struct etcd_cmp *cmp, size_t ncmp, const st
 	return etcd_txn(p->c, cmp, ncmp, ok, nok, fail, nfail, res, e);
 }
 
+/* This host's P/cap/H as it is now: *rev 0 when absent (nothing to give back, nothing to add
+ * to: the start-time sum makes it). -EBADMSG (said) when it cannot be read or holds keys this
+ * vmfs does not know: left alone. */
+static int my_cap(struct cpub *p, char *key, struct crec_cap *cap, int64_t *rev, struct err *e)
+{
+	if (ckey_cap(key, CKEY_MAX + 1, p->cluster, p->host) < 0)
+		return err_set(e, EINVAL, "host %s: no key", p->host);
+	struct etcd_kv kv;
+	bool found;
+	int r = etcd_get(p->c, key, &kv, &found, e);
+	*cap = (struct crec_cap){0};
+	*rev = 0;
+	if (r || !found)
+		return r;
+	char why[300];
+	*rev = kv.mod_revision;
+	r = crec_cap_read(kv.value, kv.value_len, cap, why, sizeof(why));
+	etcd_kv_free(&kv);
+	if (!r && cap->unknown)
+		snprintf(why, sizeof(why), "keys this vmfs does not know (a newer vmfs wrote it)");
+	return r || cap->unknown ? err_set(e, EBADMSG, "%s: %s", key, why) : 0;
+}
+
 /* The claims of one object that went: its record always; its claim if it is still this
- * host's with this id (its name known: it was seen in this run or read back). */
+ * host's with this id (its name known: it was seen in this run or read back), with its
+ * reservation given back in the same txn (a flush, local or by a command, ends here). */
 static int unclaim(struct cpub *p, const struct cidmap_obj *mo, struct err *e)
 {
 	uint64_t cns = cidmap_ns(&p->map, mo->lns);
-	char rkey[CKEY_MAX + 1], ckey[CKEY_MAX + 1];
+	char rkey[CKEY_MAX + 1], ckey[CKEY_MAX + 1], capkey[CKEY_MAX + 1];
 	if (ckey_obj(rkey, sizeof(rkey), p->cluster, p->host, cns, mo->cid) < 0)
 		return err_set(e, EINVAL, "no key for object %llu", (unsigned long long)mo->cid);
 	const struct pobj *po = cpub_obj(p, mo->lns, mo->local);
-	struct etcd_op ops[2] = {{.kind = ETCD_OP_DELETE, .key = rkey}};
-	struct etcd_cmp cmp = {0};
-	size_t nops = 1, ncmp = 0;
-	struct etcd_kv kv = {0};
-	bool found = false;
-	int r;
-	if (po && ckey_claim(ckey, sizeof(ckey), p->cluster, cns, po->name) >= 0) {
-		if ((r = etcd_get(p->c, ckey, &kv, &found, e)))
-			return r;
-		struct crec_claim c;
-		char why[300];
-		if (found && !crec_claim_read(kv.value, kv.value_len, &c, why, sizeof(why)) &&
-		    !strcmp(c.host, p->host) && c.id == mo->cid) {
-			cmp = (struct etcd_cmp){.key = ckey, .target = ETCD_MOD, .num = kv.mod_revision};
-			ncmp = 1;
-			ops[nops++] = (struct etcd_op){.kind = ETCD_OP_DELETE, .key = ckey};
-		}
-	} else {
+	if (!po || ckey_claim(ckey, sizeof(ckey), p->cluster, cns, po->name) < 0) {
 		cpub_say(p, mo->lns,
 			 "object %llu of cluster namespace %llu is gone here; its name is not known, so its claim is left",
 			 (unsigned long long)mo->cid, (unsigned long long)cns);
+		return etcd_delete(p->c, rkey, false, NULL, e);
 	}
-	struct etcd_txn_result res;
-	r = txn(p, &cmp, ncmp, ops, nops, ops, 1, &res, e);
-	etcd_txn_result_free(&res);
-	if (found)
-		etcd_kv_free(&kv);
-	return r;
+	for (int t = 0; t < TRIES; t++) {
+		struct etcd_kv kv = {0};
+		bool found = false;
+		int r = etcd_get(p->c, ckey, &kv, &found, e);
+		if (r)
+			return r;
+		struct crec_claim c;
+		char why[300];
+		bool ours = found && !crec_claim_read(kv.value, kv.value_len, &c, why, sizeof(why)) &&
+			    !strcmp(c.host, p->host) && c.id == mo->cid;
+		int64_t crev = kv.mod_revision;
+		if (found)
+			etcd_kv_free(&kv);
+		struct etcd_op ops[3] = {{.kind = ETCD_OP_DELETE, .key = rkey},
+					 {.kind = ETCD_OP_DELETE, .key = ckey}};
+		struct etcd_cmp cmp[2] = {{.key = ckey, .target = ETCD_MOD, .num = crev}};
+		if (!ours)
+			return etcd_delete(p->c, rkey, false, NULL, e);
+		struct crec_cap cap;
+		int64_t caprev;
+		struct err ce;
+		int cr = my_cap(p, capkey, &cap, &caprev, &ce);
+		if (cr && cr != -EBADMSG) {
+			*e = ce;
+			return cr;
+		}
+		if (cr)
+			cpub_say(p, mo->lns, "%s: its reservation is not given back: %s", po->name, ce.why);
+		struct sbuf val = {0};
+		bool give = !cr && caprev;
+		if (give) {
+			cap.vcpus -= cap.vcpus < po->vcpus ? cap.vcpus : po->vcpus;
+			cap.memory -= cap.memory < po->memory ? cap.memory : po->memory;
+			cap.objects -= cap.objects ? 1 : 0;
+			crec_cap_write(&cap, &val);
+			if (sb_err(&val))
+				return err_set(e, ENOMEM, "out of memory");
+			cmp[1] = (struct etcd_cmp){.key = capkey, .target = ETCD_MOD, .num = caprev};
+			ops[2] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = capkey, .value = val.p,
+						  .len = val.len};
+		}
+		struct etcd_txn_result res;
+		r = txn(p, cmp, give ? 2 : 1, ops, give ? 3 : 2, NULL, 0, &res, e);
+		bool won = !r && res.succeeded;
+		if (!r)
+			etcd_txn_result_free(&res);
+		sb_free(&val);
+		if (won && !po->seen) /* not a flush: it went while vmfs was down */
+			cpub_say(p, mo->lns,
+				 "%s (id %llu) is claimed by this host but is not here (its state is gone): its claim is deleted%s",
+				 po->name, (unsigned long long)mo->cid,
+				 give ? " and its reservation given back" : "");
+		if (r || won)
+			return r;
+		/* the claim or the reservation changed meanwhile (a launch on this host): again */
+	}
+	return err_set(e, EAGAIN, "%s: the cluster is busy: its claim is deleted at a later pass",
+		       po->name);
 }
 
 int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
 {
 	int r = 0;
 	bool dirty = false;
+	int damaged = -1; /* STATE/damaged/ holds anything: looked at when needed */
 	for (size_t i = 0; i < p->map.nobj && !r;) {
 		struct cidmap_obj mo = p->map.obj[i];
 		if (snap_find(s, mo.lns, mo.local)) {
+			i++;
+			continue;
+		}
+		/* gone while vmfs was down (never seen in this run): it may be what the load
+		 * could not read and moved aside; nothing is deleted on unreadable state */
+		struct pobj *po = cpub_obj(p, mo.lns, mo.local);
+		if (po && !po->seen && damaged < 0)
+			damaged = creconcile_damaged(p->statefd);
+		if (po && !po->seen && damaged) {
+			if (!po->kept)
+				cpub_say(p, mo.lns,
+					 "%s is not here, but STATE/damaged/ holds state this vmfs could not read: its claim and record are kept (look there, then restart)",
+					 po->name);
+			po->kept = true;
 			i++;
 			continue;
 		}
@@ -175,9 +251,10 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
 			dirty = true;
 		}
 	}
-	/* objects never claimed (refused) that went */
+	/* objects never claimed (refused) that went; not one kept above (still mapped) */
 	for (size_t i = 0; i < p->nobjs;)
-		if (!snap_find(s, p->objs[i].lns, p->objs[i].local))
+		if (!snap_find(s, p->objs[i].lns, p->objs[i].local) &&
+		    !cidmap_obj(&p->map, p->objs[i].lns, p->objs[i].local))
 			cpub_obj_drop(p, p->objs[i].lns, p->objs[i].local);
 		else
 			i++;
@@ -253,6 +330,8 @@ int cns_read_back(struct cpub *p, struct err *e)
 		if (crec_obj_read(kvs.kv[i].value, kvs.kv[i].value_len, &rec, why, sizeof(why)))
 			continue; /* put again whole at this pass */
 		if (!cpub_obj_add(p, m->lns, m->local, rec.name, &o)) {
+			o->intent = rec.intent;
+			crsize_of(&rec, &o->vcpus, &o->memory);
 			o->state = rec.state;
 			o->since = rec.since;
 			free(o->published);
@@ -358,6 +437,39 @@ static void orphan(struct pobj *o, uint64_t cns, uint64_t cid)
 	o->published = NULL;
 }
 
+/* o was made here for a launch and its claim went, or names another host or id: if that
+ * launch's intent is gone, it was rolled back (a launch is all or nothing), and o is handed to
+ * the loop to remove; while the intent is there (a rollback under way), it waits. 1. */
+static int stray(struct cpub *p, const struct psnap_ns *sn, const struct psnap_obj *so,
+		 struct pobj *o, const struct crec_claim *now)
+{
+	char ikey[CKEY_MAX + 1], tag[CKEY_TAG_LEN];
+	ckey_tag_fmt(&o->intent, tag);
+	struct etcd_kv kv;
+	bool found = true;
+	struct err e;
+	if (ckey_intent(ikey, sizeof(ikey), p->cluster, &o->intent) >= 0 &&
+	    !etcd_get(p->c, ikey, &kv, &found, &e) && found)
+		etcd_kv_free(&kv);
+	if (found) { /* (or etcd did not answer): looked at again at the next pass */
+		p->recheck = true;
+		return 1;
+	}
+	char whose[NAME_MAX_LEN + 64];
+	if (now)
+		snprintf(whose, sizeof(whose), "is now %s's (id %llu)", now->host,
+			 (unsigned long long)now->id);
+	else
+		snprintf(whose, sizeof(whose), "is gone");
+	o->stray = true;
+	cpub_say(p, so->lns,
+		 "%s: made here for launch %s, which was rolled back (its claim in ns %s %s): a stray of that launch, removed here unless it runs",
+		 so->rec.name, tag, sn->name, whose);
+	if (cpub_stray(p, so->lns, so->local, so->rec.name, tag))
+		o->stray = false; /* out of memory: looked at again at the next start */
+	return 1;
+}
+
 /* What a claim read back says of local object so: 0 absent (to claim), 1 settled (this
  * host's: its id mapped; another's: refused, said). *dirty when the map changed. */
 static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
@@ -367,6 +479,22 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 	if (cpub_obj_add(p, so->lns, so->local, so->rec.name, &o))
 		return 1; /* out of memory: left for the next pass */
 	uint64_t mapped = cidmap_obj(&p->map, so->lns, so->local);
+	/* made here for a launch (its claim had the launch's intent): without that claim now,
+	 * it is what the launch's rollback could not remove here */
+	bool launched = mapped && o->intent.host[0];
+	const struct crec_claim *now = NULL;
+	struct crec_claim c;
+	char why[300];
+	bool has = got && got->n;
+	int r = has ? crec_claim_read(got->kv[0].value, got->kv[0].value_len, &c, why, sizeof(why))
+		    : 0;
+	if (has && !r)
+		now = &c;
+	/* a claim that cannot be read, or one being moved: nothing is decided on it */
+	if (launched && has && (r || c.moving[0]))
+		return 1;
+	if (launched && (!now || strcmp(now->host, p->host) || now->id != mapped))
+		return stray(p, sn, so, o, now);
 	if (!got || !got->n) {
 		if (mapped) {
 			cpub_say(p, so->lns, "%s: its claim (id %llu) is gone from the cluster: claimed again",
@@ -377,11 +505,10 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 		}
 		return 0;
 	}
-	struct crec_claim c;
-	char why[300];
 	const struct etcd_kv *kv = &got->kv[0];
-	int r = crec_claim_read(kv->value, kv->value_len, &c, why, sizeof(why));
 	if (!r && !strcmp(c.host, p->host)) {
+		if (mapped != c.id) /* first seen: made for this launch until it is seen done */
+			o->intent = c.intent;
 		if (mapped != c.id) {
 			if (cidmap_set_obj(&p->map, so->lns, so->local, c.id))
 				return 1;
@@ -473,6 +600,21 @@ static int claim_chunk(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 		crec_ns_free(&ns);
 		return err_set(e, ENOSPC, "ns %s has used all its object ids", sn->name);
 	}
+	/* the objects' reservation, added in the same txn: they exist already (made here before
+	 * their claims), so it is taken whatever the host's capacity */
+	char capkey[CKEY_MAX + 1];
+	struct crec_cap cap;
+	int64_t caprev;
+	struct err ce;
+	int cr = my_cap(p, capkey, &cap, &caprev, &ce);
+	if (cr && cr != -EBADMSG) {
+		crec_ns_free(&ns);
+		*e = ce;
+		return cr;
+	}
+	if (cr)
+		cpub_say(p, sn->local, "ns %s: what its new claims reserve is not added: %s",
+			 sn->name, ce.why);
 	struct etcd_cmp cmp[ETCD_TXN_MAX];
 	struct etcd_op ops[ETCD_TXN_MAX];
 	cmp[0] = (struct etcd_cmp){.key = nkey, .target = ETCD_MOD, .num = rev};
@@ -508,10 +650,27 @@ static int claim_chunk(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 	crec_ns_free(&ns);
 	ops[n] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = nkey, .value = nv.p, .len = nv.len};
 	bool oom = sb_err(&nv);
+	size_t nc = n + 1, no = n + 1;
+	struct sbuf cv = {0};
+	if (!cr) {
+		for (size_t i = 0; i < n; i++) {
+			uint64_t vcpus, memory;
+			crsize_of(&todo[i]->rec, &vcpus, &memory);
+			cap.vcpus += vcpus;
+			cap.memory += memory;
+		}
+		cap.objects += n;
+		crec_cap_write(&cap, &cv);
+		oom |= sb_err(&cv) != 0;
+		cmp[nc++] = (struct etcd_cmp){.key = capkey, .target = ETCD_MOD, .num = caprev};
+		ops[no++] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = capkey, .value = cv.p,
+					     .len = cv.len};
+	}
 	for (size_t i = 0; i < n; i++)
 		oom |= sb_err(&vals[i]) != 0;
 	struct etcd_txn_result res;
-	r = oom ? err_set(e, ENOMEM, "out of memory") : txn(p, cmp, n + 1, ops, n + 1, NULL, 0, &res, e);
+	r = oom ? err_set(e, ENOMEM, "out of memory") : txn(p, cmp, nc, ops, no, NULL, 0, &res, e);
+	sb_free(&cv);
 	bool won = !r && res.succeeded;
 	if (!r)
 		etcd_txn_result_free(&res);
@@ -585,6 +744,7 @@ int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e)
 	bool dirty = false, all = true;
 	int r = 0;
 	size_t j = 0;
+	p->recheck = false;
 	for (size_t i = 0; i < s->nns && !r; i++) {
 		const struct psnap_ns *sn = &s->ns[i];
 		uint64_t cns = cidmap_ns(&p->map, sn->local);
@@ -598,7 +758,7 @@ int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e)
 			;
 		for (; !r && j < s->nobj && s->obj[j].lns == sn->local; j++) {
 			const struct pobj *o = cpub_obj(p, sn->local, s->obj[j].local);
-			if (o && o->refused)
+			if (o && (o->refused || o->stray))
 				continue;
 			if (!p->checked || !cidmap_obj(&p->map, sn->local, s->obj[j].local))
 				todo[n++] = &s->obj[j];
@@ -611,7 +771,7 @@ int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e)
 		}
 	}
 	free(todo);
-	if (!r && all)
+	if (!r && all && !p->recheck)
 		p->checked = true;
 	return saved(p, dirty, r, e);
 }

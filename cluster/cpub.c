@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "etcd/client.h"
+#include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "vmfs/door.h"
 #include "vmfs/loop.h"
@@ -196,10 +197,90 @@ static void nslines_flush(struct cpub *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
+int cpub_stray(struct cpub *p, uint64_t lns, uint64_t local, const char *name, const char *tag)
+{
+	pthread_mutex_lock(&p->lock);
+	struct stray *v = realloc(p->strays, (p->nstrays + 1) * sizeof(*v));
+	if (v) {
+		p->strays = v;
+		v[p->nstrays] = (struct stray){.lns = lns, .local = local};
+		snprintf(v[p->nstrays].name, sizeof(v->name), "%s", name);
+		snprintf(v[p->nstrays].why, sizeof(v->why), "%s", tag);
+		p->nstrays++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return v ? 0 : -ENOMEM;
+}
+
+static struct object *local_obj(struct model *m, uint64_t lns, uint64_t local, const char *name)
+{
+	for (size_t i = 0; i < m->nns; i++) {
+		struct ns *ns = m->nss[i];
+		if (ns->gone || ns->id != lns)
+			continue;
+		struct object *o = obj_find_any(ns, name);
+		return o && !o->gone && o->id == local ? o : NULL;
+	}
+	return NULL;
+}
+
+/* In the loop: the strays the thread found go, unless they run (kept, said: only the admin
+ * kills a guest). One BUILDING never started: it is killed first, as a rollback does (flush
+ * does not take it), and looked at again at the next tick if it is still BUILDING. */
+static void strays_remove(struct cpub *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct stray *v = p->strays;
+	size_t n = p->nstrays;
+	p->strays = NULL;
+	p->nstrays = 0;
+	pthread_mutex_unlock(&p->lock);
+	size_t left = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct object *o = local_obj(&p->v->m, v[i].lns, v[i].local, v[i].name);
+		if (!o)
+			continue;
+		char err[256];
+		struct ns *ns = o->ns;
+		if (o->state == ST_BUILDING && lifecycle_do(&p->v->m, o, V_KILL, err, sizeof(err)) &&
+		    !v[i].said) {
+			evlog_add(&ns->log, "cluster: %s, a stray of launch %s (rolled back), cannot be killed yet: %s",
+				  v[i].name, v[i].why, err);
+			v[i].said = true;
+		}
+		if (o->state == ST_BUILDING) {
+			v[left++] = v[i];
+			continue;
+		}
+		if (live(o))
+			evlog_add(&ns->log,
+				  "cluster: %s is a stray of launch %s (rolled back) but it is %s: kept, not listed in the cluster; kill and flush it",
+				  v[i].name, v[i].why, ostate_name(o->state));
+		else if (obj_remove(&p->v->m, o, err, sizeof(err)))
+			evlog_add(&ns->log, "cluster: %s, a stray of launch %s (rolled back), stays: %s",
+				  v[i].name, v[i].why, err);
+		else
+			evlog_add(&ns->log, "cluster: %s removed: a stray of launch %s (rolled back)",
+				  v[i].name, v[i].why);
+	}
+	if (left) {
+		pthread_mutex_lock(&p->lock);
+		struct stray *w = realloc(p->strays, (p->nstrays + left) * sizeof(*w));
+		if (w) {
+			memcpy(&w[p->nstrays], v, left * sizeof(*w));
+			p->strays = w;
+			p->nstrays += left;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	free(v);
+}
+
 static int tick(void *arg)
 {
 	struct cpub *p = arg;
 	nslines_flush(p);
+	strays_remove(p);
 	if (model_changes == p->changes && p->snap_at.tv_sec)
 		return 0;
 	struct psnap *s = snapshot(p);
@@ -241,7 +322,7 @@ static void *run(void *arg)
 {
 	struct cpub *p = arg;
 	struct psnap *cur = NULL;
-	bool failing = false, refused = false;
+	bool failing = false, refused = false, out = false;
 	struct timespec due;
 	bool timed = false;
 	while (due_wait(p, timed ? &due : NULL)) {
@@ -263,11 +344,17 @@ static void *run(void *arg)
 			if (link == CL_REFUSED && !refused)
 				cpub_say(p, 0, "not publishing: this host is not a member (%s)", why);
 			refused = link == CL_REFUSED;
+			out = true;
 			timed = true;
 			after_ms(&due, CPUB_RETRY_MS);
 			continue;
 		}
 		refused = false;
+		if (out) { /* (re)joined: the claims looked at again, and the reconcile */
+			p->checked = false;
+			p->reconciled = false;
+			out = false;
+		}
 		struct err e;
 		int r = cpub_pass(p, cur, &e);
 		if (r < 0) {
@@ -330,6 +417,7 @@ static void cpub_close(void *self)
 	for (size_t i = 0; i < p->nnslines; i++)
 		free(p->nslines[i].text);
 	free(p->nslines);
+	free(p->strays);
 	psnap_free(p->next);
 	for (size_t i = 0; i < p->nobjs; i++)
 		free(p->objs[i].published);

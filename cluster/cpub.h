@@ -13,6 +13,12 @@
  * behaviour changes. A name another host holds leaves the object local and unlisted, said in
  * both logs with that host's name: nothing is renamed or removed.
  *
+ * Reservations (P/cap/H) follow the claims it makes and deletes: each claim adds its object's
+ * vcpus and memory in its txn, and an object that went (a flush) gives them back in the txn
+ * that deletes its claim. At each (re)join it reconciles (cluster/creconcile.h): claims of
+ * this host without their object, strays of rolled-back launches, every host's P/cap/H
+ * against its claims.
+ *
  * Not here: the other hosts' records (the cache, cluster/ccache.c), inode numbers from cluster
  * ids, removing a cluster namespace (a local rmdir only leaves it). */
 #ifndef VMFS_CLUSTER_CPUB_H

@@ -42,6 +42,13 @@ struct pobj {
 	uint64_t since;
 	char *published; /* the record etcd holds (as this host wrote it), NULL: none */
 	bool refused;    /* its name is another host's: it stays local and unlisted */
+	bool stray;	 /* made for a launch rolled back (its claim went): handed to the loop
+			  * to remove, never claimed nor published again */
+	struct ckey_tag intent; /* the launch it was made for (its claim's), published in its
+				 * record: a stray is told by it */
+	uint64_t vcpus, memory; /* what it reserves (its config), given back when it goes */
+	bool seen; /* in a snapshot of this run (else only read back: gone while vmfs was down) */
+	bool kept; /* gone, its claim kept for STATE/damaged/ (said) */
 	uint64_t stale_ns, stale; /* a record of it under an id it no longer has, to delete */
 };
 /* ... and of one local namespace's top. */
@@ -68,7 +75,10 @@ struct cpub {
 	char qemu[CREC_QEMU_MAX + 1], machine[CREC_MACHINE_MAX + 1];
 	bool read;    /* this host's records were read back from etcd */
 	bool checked; /* the claims of every local object were looked at once */
+	bool recheck; /* ... but one waits for a launch's rollback: again at the next pass */
 	bool recovered; /* this host's own launch intents were recovered (cpub_intent.c) */
+	bool reconciled; /* this join's reconcile ran (cluster/creconcile.h); a rejoin clears
+			  * it and checked */
 	/* the loop's side */
 	uint64_t changes; /* model_changes at the last snapshot */
 	struct timespec snap_at;
@@ -85,6 +95,13 @@ struct cpub {
 		char *text;
 	} *nslines;
 	size_t nnslines;
+	struct stray { /* local objects the thread found to be strays, for the loop to remove */
+		uint64_t lns, local;
+		char name[NAME_MAX_LEN + 1];
+		char why[CKEY_TAG_LEN];
+		bool said; /* that it cannot be killed yet */
+	} *strays;
+	size_t nstrays;
 };
 
 /* From the thread: a line for host/log and, if lns is not 0, for that namespace's log. */
@@ -108,6 +125,11 @@ int cns_read_back(struct cpub *p, struct err *e);
 /* cpub_intent.c: launch intents left behind, this host's (first pass) and down hosts'. */
 #define CPUB_INTENT_MS 1000 /* a pass at least this often, to see a host down long enough */
 int cpub_intents(struct cpub *p, const struct psnap *s, struct err *e);
+/* The local namespace mapped to cluster namespace nsid, 0 if none. */
+uint64_t cpub_local_ns(const struct cpub *p, uint64_t nsid);
+/* From the thread: a local object that is a stray (made for launch `tag`, rolled back), for the
+ * loop to remove at its next tick if it is not running (cpub.c). */
+int cpub_stray(struct cpub *p, uint64_t lns, uint64_t local, const char *name, const char *tag);
 /* The thread's entry of a local namespace's top (made if make), NULL if none (or no memory). */
 struct ptop *top_of(struct cpub *p, uint64_t lns, bool make);
 /* The thread's entry of a local object, NULL if none. */

@@ -12,7 +12,7 @@ struct rctx {
 	const struct psnap *s;
 };
 
-static uint64_t local_ns(const struct cpub *p, uint64_t nsid)
+uint64_t cpub_local_ns(const struct cpub *p, uint64_t nsid)
 {
 	for (size_t i = 0; i < p->map.nns; i++)
 		if (p->map.ns[i].cid == nsid)
@@ -23,7 +23,7 @@ static uint64_t local_ns(const struct cpub *p, uint64_t nsid)
 static bool here(void *ctx, uint64_t nsid, const char *name)
 {
 	const struct rctx *c = ctx;
-	uint64_t lns = local_ns(c->p, nsid);
+	uint64_t lns = cpub_local_ns(c->p, nsid);
 	for (size_t i = 0; lns && i < c->s->nobj; i++)
 		if (c->s->obj[i].lns == lns && !strcmp(c->s->obj[i].rec.name, name))
 			return true;
@@ -33,7 +33,7 @@ static bool here(void *ctx, uint64_t nsid, const char *name)
 static void say(void *ctx, uint64_t nsid, const char *line)
 {
 	const struct rctx *c = ctx;
-	cpub_say(c->p, local_ns(c->p, nsid), "%s", line);
+	cpub_say(c->p, cpub_local_ns(c->p, nsid), "%s", line);
 }
 
 /* An intent another host wrote that this vmfs cannot read: said once per key and revision

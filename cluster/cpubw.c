@@ -11,6 +11,7 @@
 #include "cluster/cpub.h"
 #include "cluster/cpub_int.h"
 #include "cluster/cqemu.h"
+#include "cluster/creconcile.h"
 #include "etcd/client.h"
 
 /* A transaction's worth of puts; bytes bounded far below etcd's 1.5 MiB request limit (a
@@ -135,7 +136,9 @@ static int put_records(struct cpub *p, const struct psnap *s, struct batch *b, s
 			if ((r = put(p, b, key, &none, DEL_STALE, so->lns, so->local, e)))
 				return r;
 		}
-		if (o->refused || !cns || !cid)
+		crsize_of(&so->rec, &o->vcpus, &o->memory);
+		o->seen = true;
+		if (o->refused || o->stray || !cns || !cid)
 			continue;
 		if (!o->since || o->state != so->rec.state) {
 			o->state = so->rec.state;
@@ -143,6 +146,7 @@ static int put_records(struct cpub *p, const struct psnap *s, struct batch *b, s
 		}
 		struct crec_obj rec = so->rec; /* borrowed: not freed here */
 		rec.since = o->since;
+		rec.intent = o->intent;
 		struct sbuf text = {0};
 		crec_obj_write(&rec, &text);
 		if (!differs(o->published, &text)) {
@@ -175,7 +179,7 @@ static int put_tops(struct cpub *p, const struct psnap *s, struct batch *b, stru
 		for (; j < s->nobj && s->obj[j].lns == lns; j++) {
 			const struct pobj *o = cpub_obj(p, lns, s->obj[j].local);
 			uint64_t cid = cidmap_obj(&p->map, lns, s->obj[j].local);
-			if (cid && o && !o->refused)
+			if (cid && o && !o->refused && !o->stray)
 				crec_top_row(&text, cid, s->obj[j].figures);
 		}
 		struct ptop *t = cns ? top_of(p, lns, true) : NULL;
@@ -240,7 +244,7 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 		return r;
 	p->read = true;
 	if ((r = cns_forget_gone(p, s, e)) || (r = cns_claim_all(p, s, e)) ||
-	    (r = cpub_intents(p, s, e)))
+	    (r = cpub_intents(p, s, e)) || (r = creconcile_confirm(p, e)))
 		return r;
 	struct batch *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -253,6 +257,17 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 		r = held;
 	if (!r)
 		r = flush(p, b, e);
+	/* once every local object's claim was looked at and its record is in; what etcd's
+	 * answer cannot hold is not tried at every pass (publishing goes on without it) */
+	if (!r && p->checked && !p->reconciled) {
+		r = creconcile_run(p, s, e);
+		if (r == -EFBIG || r == -ENOMEM || r == -EPROTO) {
+			cpub_say(p, 0, "the reconcile is not made (%s): tried again at the next join",
+				 e->why);
+			r = 0;
+		}
+		p->reconciled = !r;
+	}
 	for (size_t i = 0; i < b->n; i++) { /* what a failure left queued */
 		free(b->key[i]);
 		free(b->val[i]);

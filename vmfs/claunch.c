@@ -398,8 +398,8 @@ static void roll_back(struct cljob *j)
 		if (send_others(j, ++j->undoing == 1 ? "kill" : "flush") == -EINPROGRESS)
 			return; /* on_sent again */
 	}
-	/* just before the claims go: this host's publisher, seeing them gone first, would delete
-	 * their claims without giving their reservation back */
+	/* just before the claims go (the rollback's txn gives their reservation back; this
+	 * host's publisher, seeing the objects gone first, would give it back too) */
 	remove_here(j);
 	if (!j->r)
 		j->r = -EIO;

@@ -188,8 +188,8 @@ is "$(tail -n 1 <<<"$(ask "$M1" "flush all")")" "ok: flush $n" "lab flushed on e
 ok "lab's claims go" wait_for 5 count_is 0 "$P/name/$NSID/"
 wr() { etcd_wr "$1/ns/web/ctl" "$2"; } # wr MNT CMD: on web's ctl
 ok "ns web is the cluster's" wait_for 5 has "$P/ns/web"
-# a flush does not give the reservations back yet: lab's are given back here, by hand
-for h in h1 h2; do printf 'v=1\nvcpus=0\nmemory=0\nobjects=0\n' | ectl put "$P/cap/$h" >/dev/null; done
+cap0() { for h in h1 h2; do [ "$(field "$P/cap/$h" objects),$(field "$P/cap/$h" vcpus),$(field "$P/cap/$h" memory)" = 0,0,0 ] || return 1; done; }
+ok "the flush gave lab's reservations back" wait_for 5 cap0
 # h2 holds an object of web: it is one of web's hosts
 echo h2 >"$M2/ns/web/config/host"
 is "$(tail -n 1 <<<"$("$XWRITE" -r "$M2/ns/web/ctl" "launch container w0")")" "ok: launched 1" "h2 launches w0 on itself"
