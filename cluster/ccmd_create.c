@@ -9,6 +9,7 @@
 
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
+#include "cluster/cpub.h"
 #include "ctl/params.h"
 #include "runtime/model.h"
 #include "vmfs/node.h"
@@ -121,5 +122,7 @@ void ccreate_apply(struct ccmd *c, struct mjob *j)
 		}
 	}
 	free(like);
+	if (!err)
+		cpub_kick(); /* the launcher waits for their records */
 	ccmd_answer(c, j, err, why, err ? 0 : j->cr.n);
 }

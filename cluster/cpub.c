@@ -296,6 +296,15 @@ static int tick(void *arg)
 	return 0;
 }
 
+/* The one publisher of this process, for cpub_kick (the loop's, like tick). */
+static struct cpub *kickable;
+
+void cpub_kick(void)
+{
+	if (kickable)
+		tick(kickable);
+}
+
 static bool due_wait(struct cpub *p, const struct timespec *due)
 {
 	pthread_mutex_lock(&p->lock);
@@ -389,6 +398,7 @@ static int cpub_attach(void *self, struct loop *l)
 		evlog_add(&p->v->log, "cluster: cannot start the publisher's thread: nothing is published");
 	else
 		p->started = true;
+	kickable = p;
 	tick(p);
 	return 0;
 }
@@ -396,6 +406,8 @@ static int cpub_attach(void *self, struct loop *l)
 static void cpub_stop(void *self)
 {
 	struct cpub *p = self;
+	if (kickable == p)
+		kickable = NULL;
 	if (p->started) {
 		pthread_mutex_lock(&p->lock);
 		p->stopping = true;
@@ -412,6 +424,8 @@ static void cpub_stop(void *self)
 static void cpub_close(void *self)
 {
 	struct cpub *p = self;
+	if (kickable == p)
+		kickable = NULL;
 	etcd_close(p->c);
 	threadlog_fini(&p->tl);
 	for (size_t i = 0; i < p->nnslines; i++)

@@ -33,6 +33,10 @@ struct vmfs;
 struct vmfs_conf;
 struct door;
 
+/* On the loop: the model changed in a way other hosts wait for (objects made on a command):
+ * hand the publisher its snapshot now, not at the next tick. */
+void cpub_kick(void);
+
 /* Loads STATE/cluster/ids and fills out with the publisher's door (vmfs/door.h). -1 with the
  * reason in err (a damaged map, etcd's options): the start fails, as with a bad key. */
 int cpub_door_open(struct vmfs *v, const struct vmfs_conf *conf, struct door *out, char *err,
