@@ -65,8 +65,10 @@ sum() {
 exact() { [ "$(cap "$1")" = "$(sum "$1")" ]; }
 settled() { [ "$(ectl get --prefix --keys-only "$P/intent/" | grep -c .)" = 0 ] && exact h1 && exact h2; }
 
-# h2 holds an object of web (a mkdir, claimed by its publisher): it is one of web's hosts
+# h2 holds an object of web (a mkdir: a launch of one, pinned to h2): it is one of web's hosts
+echo h2 >"$M2/ns/web/config/host"
 mkdir "$M2/ns/web/containers/m2"
+: >"$M2/ns/web/config/host"
 ok "h2's mkdir is claimed" wait_for 5 has "$P/name/$W/m2"
 ok "h2 is one of web's hosts" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | grep -q "^hosts=.*h2"' "$U" "$P/ns/web"
 ok "what m2 reserves is in P/cap/h2, added in its claim's txn" wait_for 5 exact h2
@@ -82,7 +84,9 @@ ok "h2 publishes ${ON2[0]}" wait_for 5 pub "${ON2[0]}"
 is "$(cap h1)" "$(sum h1)" "P/cap/h1 is the sum of h1's claims ($(cap h1))"
 is "$(cap h2)" "$(sum h2)" "P/cap/h2 is the sum of h2's claims ($(cap h2))"
 
+echo h1 >"$M1/ns/web/config/host" # (web spans h1 and h2: m1 pinned to h1)
 mkdir "$M1/ns/web/containers/m1"
+: >"$M1/ns/web/config/host"
 ok "a mkdir on h1 is claimed" wait_for 5 has "$P/name/$W/m1"
 ok "and reserves too" wait_for 5 exact h1
 
