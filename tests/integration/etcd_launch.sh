@@ -196,6 +196,9 @@ is "$(tail -n 1 <<<"$("$XWRITE" -r "$M2/ns/web/ctl" "launch container w0")")" "o
 ok "h2 is one of web's hosts" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | grep -q "^hosts=.*h2"' "$U" "$P/ns/web"
 WID=$(field "$P/ns/web" id)
 ok "both hosts map it" wait_for 5 sh -c 'grep -q "^ns\.[0-9]*=$0$" "$1/h1/state/cluster/ids" && grep -q "^ns\.[0-9]*=$0$" "$1/h2/state/cluster/ids"' "$WID" "$T"
+# web spans h1 and h2 (whichever host published web first made its record with itself only)
+is "$("$XWRITE" "$M1/ns/web/hosts" "h1 h2")" "" "echo 'h1 h2' > ns/web/hosts on h1"
+ok "h2 reads them" wait_for 2 sh -c '[ "$(cat "$0")" = "h1 h2" ]' "$M2/ns/web/hosts"
 out=$(wr "$M1" "launch container k[1-6]")
 like "$out" "ok: launched 6;errno=ok$" "launch k[1-6] across h1 and h2: ok, the sum"
 like "$out" "(^|;)h1: ok launched [1-5];" "h1's line"
