@@ -76,8 +76,8 @@ void ccreate_seen(struct ccmd *c, struct mjob *j)
 
 /* A template value as a local root write of it is checked: its syntax, its files in the
  * image store; one that reaches the host only if this host's own template has it. */
-static int check_value(struct ccmd *c, struct ns *ns, int i, const char *value, char *why,
-		       size_t whylen)
+int ccreate_check_value(struct ccmd *c, struct ns *ns, int i, const char *value, char *why,
+			size_t whylen)
 {
 	const struct param *p = &params[i];
 	char e[600];
@@ -103,7 +103,7 @@ void ccreate_apply(struct ccmd *c, struct mjob *j)
 	}
 	for (size_t i = 0; !err && i < nparams && i < NPARAMS_MAX; i++)
 		if (j->cr.cfg[i])
-			err = check_value(c, ns, (int)i, j->cr.cfg[i], why, sizeof(why));
+			err = ccreate_check_value(c, ns, (int)i, j->cr.cfg[i], why, sizeof(why));
 	struct object *like = err ? NULL : calloc(1, sizeof(*like));
 	if (!err && !like) {
 		err = ENOMEM;

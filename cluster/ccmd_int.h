@@ -57,6 +57,7 @@ struct mjob {
 	char pre_reason[HOSTANS_REASON_MAX];
 	struct capply apply;
 	bool create; /* a launch's creations (cluster/ccmd_create.c) */
+	bool mig;    /* a live migration's part (cluster/ccmd_migrate.c) */
 	struct ccreate cr;
 };
 void mjob_free(struct mjob *j);
@@ -67,6 +68,9 @@ void ccmd_answer(struct ccmd *c, struct mjob *j, int err, const char *reason, si
 void ccreate_seen(struct ccmd *c, struct mjob *j);
 /* Taken in time: the template's values checked, the objects made. Answers. */
 void ccreate_apply(struct ccmd *c, struct mjob *j);
+/* A template value checked as a local root write of it: 0, or a positive errno with why. */
+int ccreate_check_value(struct ccmd *c, struct ns *ns, int i, const char *value, char *why,
+			size_t whylen);
 
 /* One host's part of a head's command. */
 struct hpart {
@@ -87,6 +91,7 @@ struct hcmd {
 	const char *vname;		    /* the answer's word; NULL: verb's */
 	unsigned take_ms, answer_ms;	    /* 0: CCMD_TAKE_MS, the verb's */
 	int fail;			    /* hcmd_fail's */
+	char *text;			    /* hcmd_ok_text's: the whole answer, when it is ok */
 	char failwhy[1024];
 	struct ns *ns;
 	char (*hosts)[NAME_MAX_LEN + 1];

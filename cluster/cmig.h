@@ -1,0 +1,79 @@
+/* Live migration across the hosts of an etcd cluster (docs/cluster-design.md, "Drain, move,
+ * live migration", steps 1-6): `move NAME HOST` of a running VM.
+ *
+ * The head (any host) writes an intent P/intent/L kind=migrate (objects=NAME:ID:DEST), with
+ * the claim marked moving=DEST; sends DEST a `migrate-in` command (the VM's config, the
+ * source's QEMU version and machine type), which makes the object with the claimed id, holds
+ * it from its publisher and answers with its ports; then the source a `migrate-out` command
+ * to those ports, whose answer waits for the migration. Then one txn commits: the claim's
+ * host=DEST, both P/cap, the namespace's hosts, the intent deleted. Members learn the end from
+ * the intent's deletion (their own cache): the destination releases its object to its
+ * publisher if the claim names it, else kills and removes it; the source removes its copy if
+ * the claim has gone to another host. So a head that dies halfway leaves nothing behind once
+ * its intent is settled (recovery: cmig_recover).
+ *
+ * The streams are plain TCP (said in both logs): TLS for them is not built. */
+#ifndef VMFS_CLUSTER_CMIG_H
+#define VMFS_CLUSTER_CMIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster/ckey.h"
+#include "runtime/model.h"
+
+struct vmfs;
+struct ns;
+struct vwait;
+struct sbuf;
+struct ccmd;
+struct mjob;
+struct etcd;
+
+#define CMIG_IN_VERB "migrate-in"
+#define CMIG_OUT_VERB "migrate-out"
+#define CMIG_IN_MS 90000   /* the destination's QEMU started and listening */
+#define CMIG_OUT_MS 900000 /* the disks mirrored and the memory sent: generous */
+
+/* What the head needs of a live move, as checked by move's entry. */
+struct cmig_req {
+	struct ns *ns; /* on this host (the head) */
+	uint64_t nsid, id;
+	char name[NAME_MAX_LEN + 1];
+	char src[NAME_MAX_LEN + 1], dst[NAME_MAX_LEN + 1];
+	uint64_t vcpus, memory; /* its reservation, moved from P/cap/src to P/cap/dst */
+};
+/* The head's side (cluster/cmig_head.c): 0 with the answer in reply, -EINPROGRESS with
+ * wait->hcmd, or -errno with err. */
+int cmig_start(struct vmfs *v, const struct cmig_req *rq, struct vwait *wait, struct sbuf *reply,
+	       char *err, size_t errlen);
+
+/* The member's side (cluster/ccmd_migrate.c). */
+bool cmig_verb(const char *verb);
+/* A migrate command read, from a known host: checked, queued to take. */
+void cmig_seen(struct ccmd *c, struct mjob *j);
+/* Taken in time: applied; answers (now or later). */
+void cmig_apply(struct ccmd *c, struct mjob *j);
+/* Listens to the cache for the intents' ends (from the commands' door's attach). */
+void cmig_attach(struct ccmd *c);
+/* Whether o is a migration's destination not yet committed: its publisher leaves it alone
+ * (neither claimed nor published: the claim is the source's until the commit). */
+bool cmig_held(const struct object *o);
+
+/* The intent's args between head and members, one line each: pure (cluster/cmig_args.c).
+ * migrate-in: "intent=L qemu=V machine=M " then a create's args (ccreate_args) for the one
+ * VM; migrate-out: "intent=L to=A:P nbd=A:P". */
+struct cmig_in_args {
+	struct ckey_tag intent;
+	char qemu[64], machine[256];
+	const char *create; /* into the caller's text: the rest, for ccreate_read */
+};
+int cmig_in_read(const char *args, struct cmig_in_args *a, char *why, size_t whylen);
+struct cmig_out_args {
+	struct ckey_tag intent;
+	char to[64], nbd[64];
+};
+int cmig_out_read(const char *args, struct cmig_out_args *a, char *why, size_t whylen);
+/* "ok: migrate-in ready: migrate=A:P nbd=A:P" -> its two ADDR:PORTs; -EINVAL if not so. */
+int cmig_ready_read(const char *text, char *mig, size_t miglen, char *nbd, size_t nbdlen);
+#endif
