@@ -358,7 +358,9 @@ static void out_apply(struct ccmd *c, struct mjob *j)
 	struct sbuf reply = {0};
 	struct err e;
 	err_clear(&e);
-	int r = migrate_out(m, o, a.to, a.nbd, &reply, &e);
+	char nbd[sizeof(a.nbd) + 4];
+	snprintf(nbd, sizeof(nbd), "nbd=%s", a.nbd);
+	int r = migrate_out(m, o, a.to, nbd, &reply, &e);
 	sb_free(&reply);
 	if (r == -EINPROGRESS) {
 		h->j = j;
