@@ -58,6 +58,8 @@ struct mjob {
 	struct capply apply;
 	bool create; /* a launch's creations (cluster/ccmd_create.c) */
 	bool mig;    /* a live migration's part (cluster/ccmd_migrate.c) */
+	void (*mig_done)(void *arg, int err, const char *reason); /* its head is this host */
+	void *mig_arg;
 	struct ccreate cr;
 };
 void mjob_free(struct mjob *j);

@@ -30,6 +30,8 @@ static struct hold {
 	struct ccmd *c;
 } holds[HOLDS_MAX];
 
+static void answer(struct ccmd *c, struct mjob *j, int err, const char *reason, size_t count);
+
 static bool same_tag(const struct ckey_tag *a, const struct ckey_tag *b)
 {
 	return !strcmp(a->host, b->host) && a->run == b->run && a->seq == b->seq;
@@ -205,6 +207,15 @@ static void dest_remove(struct ccmd *c, struct object *o, const char *why)
 
 static void in_started(struct waiter *w);
 
+/* The part's outcome: a command's answer, or its head's callback here. */
+static void answer(struct ccmd *c, struct mjob *j, int err, const char *reason, size_t count)
+{
+	if (!j->mig_done)
+		return ccmd_answer(c, j, err, reason, count);
+	j->mig_done(j->mig_arg, err, reason ? reason : "");
+	mjob_free(j);
+}
+
 static void in_apply(struct ccmd *c, struct mjob *j)
 {
 	struct model *m = &c->v->m;
@@ -217,12 +228,12 @@ static void in_apply(struct ccmd *c, struct mjob *j)
 	cmig_in_read(j->cmd.args, &a, why, sizeof(why));
 	if (!ns) {
 		snprintf(why, sizeof(why), "namespace %s is gone from %s", j->ns, c->ch->self);
-		return ccmd_answer(c, j, ENOENT, why, 0);
+		return answer(c, j, ENOENT, why, 0);
 	}
 	if (!own_info(c, &hi, &al)) {
 		snprintf(why, sizeof(why), "%s has not published its info and address yet",
 			 c->ch->self);
-		return ccmd_answer(c, j, EAGAIN, why, 0);
+		return answer(c, j, EAGAIN, why, 0);
 	}
 	if (strcmp(hi.qemu, a.qemu) || (hi.machine[0] && !has_word(hi.machine, a.machine))) {
 		snprintf(why, sizeof(why),
@@ -230,23 +241,23 @@ static void in_apply(struct ccmd *c, struct mjob *j)
 			 "migration needs the same version and machine type",
 			 c->ch->self, hi.qemu[0] ? hi.qemu : "(unknown)", hi.machine,
 			 a.qemu[0] ? a.qemu : "(unknown)", a.machine);
-		return ccmd_answer(c, j, EPROTONOSUPPORT, why, 0);
+		return answer(c, j, EPROTONOSUPPORT, why, 0);
 	}
 	for (size_t i = 0; !err && i < nparams && i < NPARAMS_MAX; i++)
 		if (j->cr.cfg[i])
 			err = ccreate_check_value(c, ns, (int)i, j->cr.cfg[i], why, sizeof(why));
 	if (err)
-		return ccmd_answer(c, j, err, why, 0);
+		return answer(c, j, err, why, 0);
 	struct object *like = calloc(1, sizeof(*like));
 	if (!like)
-		return ccmd_answer(c, j, ENOMEM, "out of memory", 0);
+		return answer(c, j, ENOMEM, "out of memory", 0);
 	snprintf(like->name, sizeof(like->name), "%.28s (the source)", j->cmd.from);
 	memcpy(like->cfg, j->cr.cfg, sizeof(like->cfg));
 	char e[HOSTANS_REASON_MAX];
 	int r = obj_create_many_ids(m, ns, OT_VM, j->cr.names, 1, j->cmd.ids, like, e, sizeof(e));
 	free(like);
 	if (r)
-		return ccmd_answer(c, j, -r, e, 0);
+		return answer(c, j, -r, e, 0);
 	struct object *o = obj_find(ns, OT_VM, j->names[0]);
 	struct hold *h = o ? hold_add(c, o, &a.intent, j->cmd.ns, j->cmd.ids[0], true) : NULL;
 	struct err er;
@@ -270,7 +281,7 @@ static void in_apply(struct ccmd *c, struct mjob *j)
 	}
 	if (o)
 		dest_remove(c, o, "its migrate-in failed");
-	ccmd_answer(c, j, r ? -r : EIO, er.why, 0);
+	answer(c, j, r ? -r : EIO, er.why, 0);
 }
 
 /* The intent went while h's command ran, or before it began: what this side does now. */
@@ -296,7 +307,7 @@ static void in_started(struct waiter *w)
 	h->busy = false;
 	if (!r && reply.len && !reply.oom) {
 		reply.p[strcspn(reply.p, "\n")] = 0;
-		ccmd_answer(c, j, 0, reply.p, 1);
+		answer(c, j, 0, reply.p, 1);
 		if (h->ended)
 			settle(h);
 	} else {
@@ -305,7 +316,7 @@ static void in_started(struct waiter *w)
 		hold_drop(h);
 		dest_remove(c, o, "its migrate-in failed");
 		obj_put(o);
-		ccmd_answer(c, j, r ? -r : EIO, *err ? err : "QEMU did not get ready to receive",
+		answer(c, j, r ? -r : EIO, *err ? err : "QEMU did not get ready to receive",
 			    0);
 	}
 	sb_free(&reply);
@@ -329,12 +340,12 @@ static void out_ended(struct waiter *w)
 	if (!r && reply.len && !reply.oom) {
 		reply.p[strcspn(reply.p, "\n")] = 0;
 		const char *fig = strncmp(reply.p, "ok: migrated: ", 14) ? reply.p : reply.p + 14;
-		ccmd_answer(c, j, 0, fig, 1);
+		answer(c, j, 0, fig, 1);
 		if (h->ended)
 			settle(h);
 	} else {
 		hold_drop(h); /* it runs on here: the source's object is the VM still */
-		ccmd_answer(c, j, r > 0 ? EIO : -r, *err ? err : "the migration failed", 0);
+		answer(c, j, r > 0 ? EIO : -r, *err ? err : "the migration failed", 0);
 	}
 	sb_free(&reply);
 }
@@ -350,11 +361,11 @@ static void out_apply(struct ccmd *c, struct mjob *j)
 	if (!o) {
 		snprintf(why, sizeof(why), "no VM %s in ns/%s on %s", j->names[0], j->ns,
 			 c->ch->self);
-		return ccmd_answer(c, j, ENOENT, why, 0);
+		return answer(c, j, ENOENT, why, 0);
 	}
 	struct hold *h = hold_add(c, o, &a.intent, j->cmd.ns, j->cmd.ids[0], false);
 	if (!h)
-		return ccmd_answer(c, j, EBUSY, "too many migrations under way here", 0);
+		return answer(c, j, EBUSY, "too many migrations under way here", 0);
 	struct sbuf reply = {0};
 	struct err e;
 	err_clear(&e);
@@ -369,13 +380,13 @@ static void out_apply(struct ccmd *c, struct mjob *j)
 		return;
 	}
 	hold_drop(h);
-	ccmd_answer(c, j, r ? -r : EIO, e.why, 0);
+	answer(c, j, r ? -r : EIO, e.why, 0);
 }
 
 void cmig_apply(struct ccmd *c, struct mjob *j)
 {
 	if (j->pre_err)
-		return ccmd_answer(c, j, j->pre_err, j->pre_reason, 0);
+		return answer(c, j, j->pre_err, j->pre_reason, 0);
 	if (!strcmp(j->cmd.verb, CMIG_IN_VERB))
 		return in_apply(c, j);
 	return out_apply(c, j);
@@ -434,4 +445,42 @@ void cmig_attach(struct ccmd *c)
 	if (chosts_listen(c->ch, changed, c))
 		evlog_add(&c->v->log, "cluster: no room to listen to the cache: a live migration "
 				      "to or from this host is not settled when its intent goes");
+}
+
+void cmig_local(struct ccmd *c, struct ns *ns, const char *verb, uint64_t nsid, uint64_t id,
+		const char *name, const char *args, cmig_done_fn done, void *arg)
+{
+	struct mjob *j = calloc(1, sizeof(*j));
+	char why[HOSTANS_REASON_MAX] = "";
+	int r = j ? 0 : ENOMEM;
+	if (j) {
+		j->mig = true;
+		j->mig_done = done;
+		j->mig_arg = arg;
+		j->kind = MJ_TAKE;
+		snprintf(j->cmd.from, sizeof(j->cmd.from), "%s", c->ch->self);
+		snprintf(j->cmd.verb, sizeof(j->cmd.verb), "%s", verb);
+		snprintf(j->ns, sizeof(j->ns), "%s", ns->name);
+		j->cmd.ns = nsid;
+		j->cmd.ids = malloc(sizeof(*j->cmd.ids));
+		j->cmd.args = strdup(args);
+		j->names = calloc(1, sizeof(*j->names));
+		if (!j->cmd.ids || !j->cmd.args || !j->names)
+			r = ENOMEM;
+	}
+	if (!r) {
+		j->cmd.ids[0] = id;
+		j->cmd.nids = j->n = 1;
+		snprintf(j->names[0], sizeof(*j->names), "%s", name);
+	}
+	/* the head checked the claim and wrote the intent itself: its cache may not have them yet */
+	struct cmig_in_args a;
+	if (!r && !strcmp(verb, CMIG_IN_VERB) &&
+	    !(r = -cmig_in_read(j->cmd.args, &a, why, sizeof(why))))
+		r = -ccreate_read(a.create, &j->cr, why, sizeof(why));
+	if (r) {
+		mjob_free(j);
+		return done(arg, r, *why ? why : "out of memory");
+	}
+	cmig_apply(c, j);
 }

@@ -54,6 +54,11 @@ bool cmig_verb(const char *verb);
 void cmig_seen(struct ccmd *c, struct mjob *j);
 /* Taken in time: applied; answers (now or later). */
 void cmig_apply(struct ccmd *c, struct mjob *j);
+/* The same part when the head is this host (no command to itself): applied now, done called
+ * with its outcome (0 and the answer's words, or an errno and why), maybe before it returns. */
+typedef void (*cmig_done_fn)(void *arg, int err, const char *reason);
+void cmig_local(struct ccmd *c, struct ns *ns, const char *verb, uint64_t nsid, uint64_t id,
+		const char *name, const char *args, cmig_done_fn done, void *arg);
 /* Listens to the cache for the intents' ends (from the commands' door's attach). */
 void cmig_attach(struct ccmd *c);
 /* Whether o is a migration's destination not yet committed: its publisher leaves it alone

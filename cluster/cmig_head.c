@@ -327,10 +327,26 @@ static void run(struct cmjob *j, enum stage s)
 }
 
 static void on_sent(struct waiter *w);
+static void got_answer(struct cmjob *j, const struct hostans *got);
+
+/* This host's own part (it is the source or the destination): applied here. */
+static void local_done(void *arg, int err, const char *reason)
+{
+	struct cmjob *j = arg;
+	struct hostans a = {.kind = err ? HA_REFUSED : HA_DONE, .err = err, .count = !err};
+	snprintf(a.host, sizeof(a.host), "%s", j->self);
+	snprintf(a.reason, sizeof(a.reason), "%s", reason);
+	got_answer(j, &a);
+}
 
 static int send_cmd(struct cmjob *j, const char *verb, const char *host, struct sbuf *args,
-		unsigned answer_ms)
+		    unsigned answer_ms)
 {
+	if (!strcmp(host, j->self)) {
+		cmig_local(j->v->ccmd, j->rq.ns, verb, j->rq.nsid, j->rq.id, j->rq.name, args->p,
+			   local_done, j);
+		return 0;
+	}
 	struct hsend part = {.host = host, .ids = &j->rq.id, .n = 1, .args = *args};
 	int r;
 	j->send = hcmd_send(j->v->ccmd, j->rq.ns, j->rq.nsid, verb, true, &part, 1,
@@ -390,23 +406,28 @@ static void on_sent(struct waiter *w)
 	struct hostans got = n ? a[0] : (struct hostans){.kind = HA_UNKNOWN};
 	hcmd_put(j->send);
 	j->send = NULL;
+	got_answer(j, &got);
+}
+
+static void got_answer(struct cmjob *j, const struct hostans *got)
+{
 	char words[HOSTANS_REASON_MAX + 128];
-	answer_words(&got, words, sizeof(words));
+	answer_words(got, words, sizeof(words));
 	if (j->stage == S_IN) {
-		if (got.kind != HA_DONE)
-			return fail(j, -hostans_errno(&got), "%s", words);
-		if (cmig_ready_read(got.reason, j->mig, sizeof(j->mig), j->nbd, sizeof(j->nbd)))
+		if (got->kind != HA_DONE)
+			return fail(j, -hostans_errno(got), "%s", words);
+		if (cmig_ready_read(got->reason, j->mig, sizeof(j->mig), j->nbd, sizeof(j->nbd)))
 			return fail(j, -EPROTO, "%s answered its migrate-in with no ports: %.300s",
-				    j->rq.dst, got.reason);
+				    j->rq.dst, got->reason);
 		j->stage = S_OUT;
 		return send_out(j);
 	}
-	if (got.kind == HA_DONE) {
-		snprintf(j->figures, sizeof(j->figures), "%s", got.reason);
+	if (got->kind == HA_DONE) {
+		snprintf(j->figures, sizeof(j->figures), "%s", got->reason);
 		say(j, "migrated: %s; committing", j->figures);
 		return run(j, S_COMMIT);
 	}
-	if (got.kind == HA_UNKNOWN) { /* it may have completed: recovery looks at both sides */
+	if (got->kind == HA_UNKNOWN) { /* it may have completed: recovery looks at both sides */
 		j->unknown = true;
 		j->r = -ETIMEDOUT;
 		snprintf(j->err, sizeof(j->err),
@@ -416,7 +437,7 @@ static void on_sent(struct waiter *w)
 		hcmd_fail(j->out, j->r, j->err);
 		return job_free(j);
 	}
-	fail(j, -hostans_errno(&got), "%s", words);
+	fail(j, -hostans_errno(got), "%s", words);
 }
 
 static void on_thread(struct bgjob *bg)
@@ -514,13 +535,6 @@ int cmig_start(struct vmfs *v, const struct cmig_req *rq, struct vwait *wait, st
 	if (!v->ccmd || !v->chosts) {
 		snprintf(err, errlen, "move: this host takes no part in the cluster's commands");
 		return -EAGAIN;
-	}
-	if (!strcmp(rq->src, v->chosts->self) || !strcmp(rq->dst, v->chosts->self)) {
-		snprintf(err, errlen,
-			 "move %s %s: a live move is sent from a third host for now (write it on a "
-			 "host that is neither %s nor %s)",
-			 rq->name, rq->dst, rq->src, rq->dst);
-		return -EOPNOTSUPP;
 	}
 	struct cmjob *j = calloc(1, sizeof(*j));
 	if (!j)
