@@ -10,7 +10,7 @@
  * the intent's deletion (their own cache): the destination releases its object to its
  * publisher if the claim names it, else kills and removes it; the source removes its copy if
  * the claim has gone to another host. So a head that dies halfway leaves nothing behind once
- * its intent is settled (recovery: cmig_recover).
+ * its intent is settled (cmig_recover).
  *
  * The streams are plain TCP (said in both logs): TLS for them is not built. */
 #ifndef VMFS_CLUSTER_CMIG_H
@@ -64,6 +64,15 @@ void cmig_attach(struct ccmd *c);
 /* Whether o is a migration's destination not yet committed: its publisher leaves it alone
  * (neither claimed nor published: the claim is the source's until the commit). */
 bool cmig_held(const struct object *o);
+
+/* A migrate intent left by a head that died or restarted, run by self now (cluster/cintent.c):
+ * the claim settled already -> the intent deleted; the source's record says RUNNING or
+ * PAUSED -> aborted (the claim no longer moving, the intent deleted: the destination, seeing
+ * it go, removes its waiting copy); else left as it is. What was done in line. BLOCKS. */
+struct crec_intent;
+int cmig_recover(struct etcd *c, const char *cluster, const char *self, const struct ckey_tag *tag,
+		 const struct crec_intent *in, const char *from, char *line, size_t linelen,
+		 char *err, size_t errlen);
 
 /* The intent's args between head and members, one line each: pure (cluster/cmig_args.c).
  * migrate-in: "intent=L qemu=V machine=M " then a create's args (ccreate_args) for the one
