@@ -407,6 +407,14 @@ static void settle(struct hold *h)
 	if (dest && here)
 		model_event(o->ns, o, "cluster: migration %s committed: this host owns %s now", tag,
 			    o->name);
+	else if (dest && o->state == ST_RUNNING && !migrate_incoming(o))
+		/* the migration completed (the source's QEMU never resumes then), yet the intent
+		 * went without the claim: the only copy of the guest is not killed */
+		evlog_add(&o->ns->log,
+			  "cluster: %s: migration %s ended without its commit, but the guest runs "
+			  "here since it completed: kept, not listed (its name is %s's): see both "
+			  "hosts' logs",
+			  o->name, tag, co ? co->claim.host : "nobody");
 	else if (dest)
 		dest_remove(c, o, "the migration did not complete: its intent went");
 	else if (!here && o->state != ST_RUNNING && o->state != ST_PAUSED) {
