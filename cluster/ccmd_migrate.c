@@ -11,6 +11,8 @@
 #include "cluster/chosts.h"
 #include "cluster/cmig.h"
 #include "ctl/params.h"
+#include "etcd/member.h"
+#include "runtime/bgjob.h"
 #include "runtime/migrate.h"
 #include "vmfs/node.h"
 
@@ -429,13 +431,93 @@ static void settle(struct hold *h)
 	obj_put(o);
 }
 
+/* The destination's own commit, when the head went after the migration completed. */
+struct dcommit {
+	struct bgjob bg; /* first */
+	struct vmfs *v;
+	struct cmig_commit m;
+	char cluster[NAME_MAX_LEN + 1], ns[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
+	char src[NAME_MAX_LEN + 1], dst[NAME_MAX_LEN + 1];
+	int r;
+	char err[1024];
+};
+
+static void dc_work(struct bgjob *bg)
+{
+	struct dcommit *d = (struct dcommit *)bg;
+	struct etcd_opts o = member_etcd_opts(d->v->conf, 0);
+	struct etcd *c;
+	struct err e;
+	if (etcd_open(&o, &c, &e)) {
+		d->r = -EIO;
+		snprintf(d->err, sizeof(d->err), "etcd: %.900s", e.why);
+		return;
+	}
+	for (int i = 0; i < 5 && !(d->r = cmig_commit(c, &d->m, d->err, sizeof(d->err))); i++)
+		;
+	etcd_close(c);
+}
+
+static void dc_done(struct bgjob *bg)
+{
+	struct dcommit *d = (struct dcommit *)bg;
+	struct ns *ns = ns_find(&d->v->m, d->ns);
+	char tag[CKEY_TAG_LEN];
+	ckey_tag_fmt(&d->m.tag, tag);
+	if (ns)
+		evlog_add(&ns->log, "cluster: migration %s of %s from %s: its head %s went after the "
+				    "guest ran here: %s%s",
+			  tag, d->name, d->src, d->m.tag.host,
+			  d->r == 1 ? "committed by this host" : "not committed: ",
+			  d->r == 1 ? "" : d->r ? d->err : "the claim kept changing");
+	free(d);
+}
+
+/* h's migration completed (its guest runs here) and its head is gone: this host commits. */
+static void dest_commit(struct hold *h)
+{
+	struct ccmd *c = h->c;
+	const struct cview_obj *co = c->v->cview ? cview_obj_id(c->v->cview, h->nsid, h->id) : NULL;
+	struct crec_intent in;
+	char why[300];
+	if (!co || intent_of(c, &h->intent, &in, why, sizeof(why)))
+		return;
+	struct dcommit *d = calloc(1, sizeof(*d));
+	if (d) {
+		d->v = c->v;
+		snprintf(d->cluster, sizeof(d->cluster), "%s", c->ch->cluster);
+		snprintf(d->ns, sizeof(d->ns), "%s", h->o->ns->name);
+		snprintf(d->name, sizeof(d->name), "%s", h->o->name);
+		snprintf(d->src, sizeof(d->src), "%s", co->claim.host);
+		snprintf(d->dst, sizeof(d->dst), "%s", c->ch->self);
+		d->m = (struct cmig_commit){.cluster = d->cluster, .tag = h->intent, .nsid = h->nsid,
+					    .id = h->id, .nsname = d->ns, .name = d->name,
+					    .src = d->src, .dst = d->dst, .vcpus = in.vcpus,
+					    .memory = in.memory};
+		if (bgjob_start(&d->bg, &c->v->m, dc_work, dc_done))
+			free(d);
+	}
+	crec_intent_free(&in);
+}
+
 static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 		    const struct ccache_kv *now)
 {
 	struct ccmd *c = ctx;
 	struct ckey k;
 	(void)old;
-	if (now || c->stopping || ckey_parse(c->ch->cluster, key, &k) != CK_INTENT)
+	if (now || c->stopping)
+		return;
+	enum ckey_kind kind = ckey_parse(c->ch->cluster, key, &k);
+	if (kind == CK_ALIVE) /* a head gone: a guest that runs here is committed here */
+		for (size_t i = 0; i < HOLDS_MAX; i++) {
+			struct hold *h = &holds[i];
+			if (h->o && h->c == c && h->dest && !h->busy &&
+			    !strcmp(h->intent.host, k.host) && h->o->state == ST_RUNNING &&
+			    !migrate_incoming(h->o))
+				dest_commit(h);
+		}
+	if (kind != CK_INTENT)
 		return;
 	for (size_t i = 0; i < HOLDS_MAX; i++) {
 		struct hold *h = &holds[i];

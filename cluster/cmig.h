@@ -65,6 +65,18 @@ void cmig_attach(struct ccmd *c);
  * (neither claimed nor published: the claim is the source's until the commit). */
 bool cmig_held(const struct object *o);
 
+/* The commit (cluster/cmig_commit.c): compared on the claim (still the source's), the
+ * intent, both reservations and the namespace; 1 done, 0 a compare failed, -errno with err.
+ * BLOCKS. */
+struct cmig_commit {
+	const char *cluster;
+	struct ckey_tag tag;
+	uint64_t nsid, id;
+	const char *nsname, *name, *src, *dst;
+	uint64_t vcpus, memory;
+};
+int cmig_commit(struct etcd *c, const struct cmig_commit *m, char *err, size_t errlen);
+
 /* A migrate intent left by a head that died or restarted, run by self now (cluster/cintent.c):
  * the claim settled already -> the intent deleted; the source's record says RUNNING or
  * PAUSED -> aborted (the claim no longer moving, the intent deleted: the destination, seeing

@@ -115,7 +115,8 @@ static int begin(struct cmjob *j, struct etcd *c)
 	snprintf(io.name, sizeof(io.name), "%s", j->rq.name);
 	snprintf(io.host, sizeof(io.host), "%s", j->rq.dst);
 	struct crec_intent in = {.kind = CREC_INTENT_MIGRATE, .ns = j->rq.nsid, .objects = &io,
-				 .nobjects = 1, .phase = CREC_PHASE_CREATING};
+				 .nobjects = 1, .phase = CREC_PHASE_CREATING,
+				 .vcpus = j->rq.vcpus, .memory = j->rq.memory};
 	snprintf(in.host, sizeof(in.host), "%s", j->self);
 	struct sbuf cv = {0}, iv = {0};
 	crec_claim_write(&cl, &cv);
@@ -145,110 +146,14 @@ static int begin(struct cmjob *j, struct etcd *c)
 	return r;
 }
 
-/* A key's value read for a txn (found: its revision, else 0). */
-static int read_kv(struct etcd *c, const char *key, struct etcd_kv *kv, bool *found, struct err *e)
-{
-	memset(kv, 0, sizeof(*kv));
-	return etcd_get(c, key, kv, found, e);
-}
-
-/* The commit: the claim's host the destination, both reservations moved, the destination one
- * of the namespace's hosts, the intent deleted. 1 done, 0 a compare failed, -errno. */
+/* The commit (cluster/cmig_commit.c). */
 static int commit_once(struct cmjob *j, struct etcd *c)
 {
-	char ckey[CKEY_MAX + 1], ikey[CKEY_MAX + 1], skey[CKEY_MAX + 1], dkey[CKEY_MAX + 1],
-	    nkey[CKEY_MAX + 1], why[300];
-	const struct cview_ns *cns = NULL;
-	struct crec_claim cl;
-	int64_t rev = 0;
-	int r = claim_now(j, c, ckey, &cl, &rev);
-	if (r)
-		return r;
-	(void)cns;
-	if (ckey_intent(ikey, sizeof(ikey), j->cluster, &j->tag) < 0 ||
-	    ckey_cap(skey, sizeof(skey), j->cluster, j->rq.src) < 0 ||
-	    ckey_cap(dkey, sizeof(dkey), j->cluster, j->rq.dst) < 0 ||
-	    ckey_ns(nkey, sizeof(nkey), j->cluster, j->rq.ns->name) < 0)
-		return -EINVAL;
-	struct etcd_kv sk, dk, nk;
-	bool sf = false, df = false, nf = false;
-	struct err e;
-	if (read_kv(c, skey, &sk, &sf, &e) || read_kv(c, dkey, &dk, &df, &e) ||
-	    read_kv(c, nkey, &nk, &nf, &e)) {
-		r = etcd_fail(j, &e, "the commit's reads");
-		goto out;
-	}
-	struct crec_cap scap = {0}, dcap = {0};
-	struct crec_ns ns = {0};
-	if ((sf && crec_cap_read(sk.value, sk.value_len, &scap, why, sizeof(why))) ||
-	    (df && crec_cap_read(dk.value, dk.value_len, &dcap, why, sizeof(why))) || !nf ||
-	    crec_ns_read(nk.value, nk.value_len, &ns, why, sizeof(why))) {
-		snprintf(j->err, sizeof(j->err), "the commit: a reservation or ns/%s cannot be read%s%s",
-			 j->rq.ns->name, nf ? ": " : "", nf ? why : "");
-		r = -EINVAL;
-		goto out;
-	}
-	/* what the source held goes with the VM (never below zero: a sum corrected at starts) */
-	scap.vcpus -= scap.vcpus < j->rq.vcpus ? scap.vcpus : j->rq.vcpus;
-	scap.memory -= scap.memory < j->rq.memory ? scap.memory : j->rq.memory;
-	scap.objects -= scap.objects ? 1 : 0;
-	dcap.vcpus += j->rq.vcpus;
-	dcap.memory += j->rq.memory;
-	dcap.objects++;
-	bool listed = false;
-	for (size_t i = 0; i < ns.nhosts; i++)
-		listed |= !strcmp(ns.hosts[i], j->rq.dst);
-	char(*hosts)[NAME_MAX_LEN + 1] = listed ? NULL : calloc(ns.nhosts + 1, sizeof(*hosts));
-	if (!listed && hosts) {
-		memcpy(hosts, ns.hosts, ns.nhosts * sizeof(*hosts));
-		snprintf(hosts[ns.nhosts], sizeof(*hosts), "%s", j->rq.dst);
-		free(ns.hosts);
-		ns.hosts = hosts;
-		ns.nhosts++;
-	}
-	snprintf(cl.host, sizeof(cl.host), "%s", j->rq.dst);
-	cl.moving[0] = 0;
-	struct sbuf cv = {0}, sv = {0}, dv = {0}, nv = {0};
-	crec_claim_write(&cl, &cv);
-	crec_cap_write(&scap, &sv);
-	crec_cap_write(&dcap, &dv);
-	crec_ns_write(&ns, &nv);
-	const struct etcd_cmp cmp[] = {
-	    {.key = ckey, .target = ETCD_MOD, .num = rev},
-	    {.key = ikey, .target = ETCD_VERSION, .result = ETCD_GREATER, .num = 0},
-	    {.key = skey, .target = ETCD_MOD, .num = sf ? sk.mod_revision : 0},
-	    {.key = dkey, .target = ETCD_MOD, .num = df ? dk.mod_revision : 0},
-	    {.key = nkey, .target = ETCD_MOD, .num = nk.mod_revision},
-	};
-	/* the claim first: a member that sees the intent go reads the claim as it is now */
-	const struct etcd_op ops[] = {
-	    {.kind = ETCD_OP_PUT, .key = ckey, .value = cv.p, .len = cv.len},
-	    {.kind = ETCD_OP_PUT, .key = skey, .value = sv.p, .len = sv.len},
-	    {.kind = ETCD_OP_PUT, .key = dkey, .value = dv.p, .len = dv.len},
-	    {.kind = ETCD_OP_PUT, .key = nkey, .value = nv.p, .len = nv.len},
-	    {.kind = ETCD_OP_DELETE, .key = ikey},
-	};
-	struct etcd_txn_result res = {0};
-	if (cv.oom || sv.oom || dv.oom || nv.oom || (!listed && !hosts))
-		r = -ENOMEM;
-	else if (etcd_txn(c, cmp, 5, ops, 5, NULL, 0, &res, &e))
-		r = etcd_fail(j, &e, "the commit");
-	else
-		r = res.succeeded;
-	etcd_txn_result_free(&res);
-	sb_free(&cv);
-	sb_free(&sv);
-	sb_free(&dv);
-	sb_free(&nv);
-	crec_ns_free(&ns);
-out:
-	if (sf)
-		etcd_kv_free(&sk);
-	if (df)
-		etcd_kv_free(&dk);
-	if (nf)
-		etcd_kv_free(&nk);
-	return r;
+	const struct cmig_commit m = {.cluster = j->cluster, .tag = j->tag, .nsid = j->rq.nsid,
+				      .id = j->rq.id, .nsname = j->rq.ns->name, .name = j->rq.name,
+				      .src = j->rq.src, .dst = j->rq.dst, .vcpus = j->rq.vcpus,
+				      .memory = j->rq.memory};
+	return cmig_commit(c, &m, j->err, sizeof(j->err));
 }
 
 /* The abort: the claim no longer moving (if it is still the source's), the intent deleted. */
