@@ -9,6 +9,7 @@
 
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
+#include "cluster/cmove_int.h"
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "runtime/lifecycle.h"
@@ -172,6 +173,8 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 		return ccmd_answer(c, j, j->pre_err, j->pre_reason, 0);
 	if (j->create)
 		return ccreate_apply(c, j);
+	if (!strcmp(j->cmd.verb, CMOVE_IN_VERB))
+		return cmove_in_apply(c, j);
 	struct ns *ns = ns_find(&c->v->m, j->ns);
 	struct object **objs = calloc(j->n ? j->n : 1, sizeof(*objs));
 	char why[HOSTANS_REASON_MAX] = "";
@@ -226,6 +229,8 @@ static void member_seen(struct ccmd *c, const struct ckey *k, const struct ccach
 	}
 	if (!strcmp(j->cmd.verb, CCREATE_VERB))
 		return ccreate_seen(c, j);
+	if (!strcmp(j->cmd.verb, CMOVE_IN_VERB))
+		return cmove_in_seen(c, j);
 	/* the ids -> this host's objects: the claims that name this host as their owner */
 	struct cview *cv = c->v->cview;
 	const struct cview_ns *cns = NULL;
@@ -335,7 +340,7 @@ static int ccmd_attach(void *self, struct loop *l)
 				      "no command from another");
 	else
 		c->started = true;
-	if (chosts_listen(c->ch, changed, c))
+	if (chosts_listen(c->ch, changed, c) || cmove_src_listen(c->v))
 		evlog_add(&c->v->log, "cluster: no room to listen to the cache: this host takes no "
 				      "command from another");
 	return 0;
