@@ -139,6 +139,7 @@ struct cview_in {
 	struct resolve_obj *objs;
 	char (*onames)[NAME_MAX_LEN + 1];
 	struct object **local; /* objs[i]'s object here, NULL: another host's */
+	char (*busy)[NAME_MAX_LEN + 16]; /* a local object's busy words (moving away) */
 	size_t nobjs;
 	struct cview_resolve rs; /* the view's part (its busy texts) */
 };
