@@ -398,6 +398,13 @@ static int prepare(struct cmjob *j, char *err, size_t errlen)
 			 j->rq.name, j->rq.dst);
 		return -ENOENT;
 	}
+	if (o->rec->state != ST_RUNNING) {
+		snprintf(err, errlen,
+			 "move %s %s: %s is %s: a live migration moves a running guest (resume it "
+			 "first)",
+			 j->rq.name, j->rq.dst, j->rq.name, ostate_name(o->rec->state));
+		return -EBUSY;
+	}
 	struct crec_hinfo hi[2];
 	const char *host[2] = {j->rq.src, j->rq.dst};
 	for (int i = 0; i < 2; i++) {

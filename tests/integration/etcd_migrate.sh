@@ -81,6 +81,15 @@ ok "h2 keeps no copy of it" wait_for 10 sh -c "! test -e '$T/h2/state/ns/default
 ok "no intent is left" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$ETCD_URL_one' get --prefix /vmfs/$ETCD_CLUSTER/intent/ --keys-only | grep -q ."
 ok "h3 still lists it on h1" grep -qx 'host h1' "$D3/vms/vm/info"
 
+# a paused VM is refused before anything is asked of h2
+"$XWRITE" "$D1/vms/vm/ctl" pause
+ok "h3 sees it PAUSED" wait_for 10 grep -q '^PAUSED' "$D3/vms/vm/state"
+out=$(ask "$D3/ctl" "move vm h2")
+like "$out" "^error: .*move vm h2: vm is PAUSED: a live migration moves a running guest" "a paused VM is refused, saying why"
+like "$out" "errno=EBUSY" "(EBUSY)"
+"$XWRITE" "$D1/vms/vm/ctl" resume
+ok "h3 sees it RUNNING again" wait_for 10 grep -q '^RUNNING' "$D3/vms/vm/state"
+
 # with the image there, but h2 unreachable from h1 (a route that refuses): h2 gets ready, the
 # source cannot mirror to it; the VM runs on, on h1, h2's waiting QEMU ends and its copy goes
 cp "$T/images/base.qcow2" "$T/h2/state/images/"
