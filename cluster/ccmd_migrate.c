@@ -26,6 +26,7 @@ static struct hold {
 	bool dest;	      /* the destination's waiting object (else the source's) */
 	bool busy;	      /* its command is being applied */
 	bool ended;	      /* the intent went while busy: settled at the command's end */
+	bool committing;      /* the destination commits it itself (its head is gone) */
 	struct mjob *j;	      /* busy: the command */
 	struct lcbatch *batch; /* the destination's start */
 	struct waiter w;
@@ -506,18 +507,28 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	struct ccmd *c = ctx;
 	struct ckey k;
 	(void)old;
-	if (now || c->stopping)
+	if (c->stopping)
 		return;
 	enum ckey_kind kind = ckey_parse(c->ch->cluster, key, &k);
-	if (kind == CK_ALIVE) /* a head gone: a guest that runs here is committed here */
+	/* a head gone (or, later, the source's record after the guest left it) while a guest runs
+	 * here: this host commits */
+	if ((kind == CK_ALIVE && !now) || (kind == CK_OBJ && now))
 		for (size_t i = 0; i < HOLDS_MAX; i++) {
 			struct hold *h = &holds[i];
-			if (h->o && h->c == c && h->dest && !h->busy &&
-			    !strcmp(h->intent.host, k.host) && h->o->state == ST_RUNNING &&
-			    !migrate_incoming(h->o))
-				dest_commit(h);
+			char akey[CKEY_MAX + 1];
+			if (!h->o || h->c != c || !h->dest || h->busy || h->committing ||
+			    h->o->state != ST_RUNNING || migrate_incoming(h->o))
+				continue;
+			if (kind == CK_ALIVE ? strcmp(h->intent.host, k.host)
+					     : k.nsid != h->nsid || k.id != h->id ||
+						   ckey_alive(akey, sizeof(akey), c->ch->cluster,
+							      h->intent.host) < 0 ||
+						   ccache_get(c->ch->cache, akey))
+				continue;
+			h->committing = true;
+			dest_commit(h);
 		}
-	if (kind != CK_INTENT)
+	if (kind != CK_INTENT || now)
 		return;
 	for (size_t i = 0; i < HOLDS_MAX; i++) {
 		struct hold *h = &holds[i];
