@@ -80,8 +80,10 @@ int cmig_commit(struct etcd *c, const struct cmig_commit *m, char *err, size_t e
 /* A migrate intent left by a head that died or restarted, run by self now (cluster/cintent.c):
  * the claim settled already -> the intent deleted; the source's record says RUNNING or
  * PAUSED -> aborted (the claim no longer moving, the intent deleted: the destination, seeing
- * it go, removes its waiting copy); else left as it is. What was done in line. BLOCKS. */
+ * it go, removes its waiting copy); else left as it is. What was done in line (empty: nothing
+ * done; an intent of this host's current run, under way, is never touched). BLOCKS. */
 struct crec_intent;
+void cmig_this_run(uint64_t run);
 int cmig_recover(struct etcd *c, const char *cluster, const char *self, const struct ckey_tag *tag,
 		 const struct crec_intent *in, const char *from, char *line, size_t linelen,
 		 char *err, size_t errlen);

@@ -460,6 +460,7 @@ int cmig_start(struct vmfs *v, const struct cmig_req *rq, struct vwait *wait, st
 	snprintf(j->tag.host, sizeof(j->tag.host), "%s", j->self);
 	j->tag.run = v->m.run;
 	j->tag.seq = 1000000000ull + ++seq;
+	cmig_this_run(v->m.run);
 	ckey_tag_fmt(&j->tag, j->tagtext);
 	int r = prepare(j, err, errlen);
 	if (!r && !(j->out = hcmd_open(v->ccmd, rq->ns, "moved")))

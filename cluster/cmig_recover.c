@@ -44,12 +44,21 @@ static int end_intent(struct etcd *c, const char *ikey, const char *ckey, int64_
 	return r;
 }
 
+/* The run of this vmfs once it has begun a migration (0: none): its intents of this run are
+ * under way, never recovered (the first recovery pass may come after the first move). Set on
+ * the loop, read on the publisher's thread. */
+static uint64_t run_now;
+
+void cmig_this_run(uint64_t run) { __atomic_store_n(&run_now, run, __ATOMIC_RELAXED); }
+
 int cmig_recover(struct etcd *c, const char *cluster, const char *self, const struct ckey_tag *tag,
 		 const struct crec_intent *in, const char *from, char *line, size_t linelen,
 		 char *err, size_t errlen)
 {
 	char ikey[CKEY_MAX + 1], ckey[CKEY_MAX + 1], okey[CKEY_MAX + 1], why[300];
 	const struct crec_intent_obj *io = &in->objects[0];
+	if (!strcmp(tag->host, self) && tag->run == __atomic_load_n(&run_now, __ATOMIC_RELAXED))
+		return 0; /* this run's, under way */
 	if (in->nobjects != 1 || ckey_intent(ikey, sizeof(ikey), cluster, tag) < 0 ||
 	    ckey_claim(ckey, sizeof(ckey), cluster, in->ns, io->name) < 0)
 		return -EINVAL;

@@ -4,7 +4,11 @@
 # memory and on its disk). A move to a host that lacks the VM's image is refused with its
 # words, the VM running on h1 as before; with the image there, the move answers with the
 # pause; the VM runs on h2, listed with host h2 on every host, its markers still in memory
-# and on disk, the source's QEMU gone and its copy removed.
+# and on disk, the source's QEMU gone and its copy removed. Then moves written on the source
+# and on the destination; a paused VM refused; a mirror that cannot reach h2 (h2's waiting
+# copy removed). Recovery: a dead head's intent aborted by another host (the source runs);
+# the head killed mid-migration (the destination, where the guest runs, commits); the head
+# stopped before any migrate-out (aborted by another host, the waiting copy removed).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -181,4 +185,31 @@ etcd_member_stop 1
 ok "h1 restarts" etcd_member_start 1
 ok "h1 lists it on h2" wait_for 10 sh -c "grep -qx 'host h2' '$D1/vms/vm/info'"
 ok "no intent is left" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$ETCD_URL_one' get --prefix $P/intent/ --keys-only | grep -q ."
+
+# the head stopped while h3 prepares (its lease lapses; it sends nothing more): the source runs
+# on, so the intent is aborted by a host that adopts it, and h3's waiting copy goes
+spid=$(awk '$1=="pid"{print $2}' "$D2/vms/vm/info")
+etcd_wr "$D1/ctl" "move vm h3" >/dev/null 2>&1 &
+x=$!
+for _ in $(seq 300); do # stopped as soon as its intent is written: before any migrate-out
+	ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL_one" get --prefix "$P/intent/" --keys-only | grep -q . && break
+done
+kill -STOP "$ETCD_PID_1"
+ok "with h1 stopped early, its intent is aborted by another host" wait_for 15 sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$ETCD_URL_one' get --prefix $P/intent/ --keys-only | grep -q ."
+ok "h3's waiting copy is removed" wait_for 10 sh -c "! test -e '$T/h3/state/ns/default/vms/vm'"
+left=x
+for _ in $(seq 50); do
+	left=$(qemu_of "$T/h3/state/ns/default/vms/vm")
+	[ -z "$left" ] && break
+	sleep 0.2
+done
+is "$left" "" "and no QEMU of it runs on h3"
+ok "the VM runs on, on h2, listed so" sh -c "grep -qx 'host h2' '$D3/vms/vm/info' && grep -q '^state RUNNING' '$D3/vms/vm/info' && test -d /proc/$spid"
+ok "a log says why" wait_for 5 sh -c "cat '$D2/log' '$D3/log' | grep -aq 'migration of vm from h2 to h3 (run by h1, cut): aborted by h[23]: QEMU runs on h2'"
+kill -9 "$ETCD_PID_1"
+kill -CONT "$ETCD_PID_1" 2>/dev/null
+wait $x 2>/dev/null
+etcd_member_stop 1
+ok "h1 restarts" etcd_member_start 1
+ok "and lists vm on h2" wait_for 10 sh -c "grep -qx 'host h2' '$D1/vms/vm/info'"
 done_testing
