@@ -9,6 +9,8 @@
 
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
+#include "cluster/cmig.h"
+#include "cluster/cmove_int.h"
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "runtime/lifecycle.h"
@@ -174,6 +176,10 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 		return ccreate_apply(c, j);
 	if (j->config)
 		return cconfig_apply(c, j);
+	if (j->mig)
+		return cmig_apply(c, j);
+	if (!strcmp(j->cmd.verb, CMOVE_IN_VERB))
+		return cmove_in_apply(c, j);
 	struct ns *ns = ns_find(&c->v->m, j->ns);
 	struct object **objs = calloc(j->n ? j->n : 1, sizeof(*objs));
 	char why[HOSTANS_REASON_MAX] = "";
@@ -230,6 +236,10 @@ static void member_seen(struct ccmd *c, const struct ckey *k, const struct ccach
 		return ccreate_seen(c, j);
 	if (!strcmp(j->cmd.verb, CCONFIG_VERB))
 		return cconfig_seen(c, j);
+	if (cmig_verb(j->cmd.verb))
+		return cmig_seen(c, j);
+	if (!strcmp(j->cmd.verb, CMOVE_IN_VERB))
+		return cmove_in_seen(c, j);
 	/* the ids -> this host's objects: the claims that name this host as their owner */
 	struct cview *cv = c->v->cview;
 	const struct cview_ns *cns = NULL;
@@ -339,9 +349,10 @@ static int ccmd_attach(void *self, struct loop *l)
 				      "no command from another");
 	else
 		c->started = true;
-	if (chosts_listen(c->ch, changed, c))
+	if (chosts_listen(c->ch, changed, c) || cmove_src_listen(c->v))
 		evlog_add(&c->v->log, "cluster: no room to listen to the cache: this host takes no "
 				      "command from another");
+	cmig_attach(c);
 	return 0;
 }
 

@@ -157,6 +157,8 @@ const struct hostans *hcmd_answers(struct hcmd *h, size_t *n);
 void hcmd_hold(struct hcmd *h);
 /* The writer's answer when nothing was asked of any host: the write fails with err, why. */
 void hcmd_fail(struct hcmd *h, int err, const char *why);
+/* The writer's answer when it is ok and not a line per host (a live move's): text, as is. */
+void hcmd_ok_text(struct hcmd *h, const char *text);
 /* The writer's answer: a[0..n) in hosts' order; h ends (its waiters woken). */
 void hcmd_settle(struct hcmd *h, const struct hostans *a, size_t n);
 #endif

@@ -25,6 +25,7 @@ void hcmd_put(struct hcmd *h)
 	free(h->ia);
 	free(h->a);
 	free(h->hosts);
+	free(h->text);
 	if (h->ns)
 		ns_put(h->ns);
 	pthread_cond_destroy(&h->cv);
@@ -39,6 +40,11 @@ int hcmd_end(struct hcmd *h, struct sbuf *reply, char *err, size_t errlen)
 {
 	if (!hcmd_done(h))
 		return -EINPROGRESS;
+	if (h->text && !h->fail) {
+		reply->len = 0;
+		sb_puts(reply, h->text);
+		return reply->oom ? -ENOMEM : 0;
+	}
 	if (h->fail) {
 		reply->len = 0;
 		sb_printf(reply, "error: %s\n", h->failwhy);

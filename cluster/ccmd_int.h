@@ -57,6 +57,9 @@ struct mjob {
 	char pre_reason[HOSTANS_REASON_MAX];
 	struct capply apply;
 	bool create; /* a launch's creations (cluster/ccmd_create.c) */
+	bool mig;    /* a live migration's part (cluster/ccmd_migrate.c) */
+	void (*mig_done)(void *arg, int err, const char *reason); /* its head is this host */
+	void *mig_arg;
 	struct ccreate cr;
 	bool config; /* a config write (cluster/ccmd_config.c) */
 	struct cconfig cf;
@@ -104,6 +107,7 @@ struct hcmd {
 	const char *vname;		    /* the answer's word; NULL: verb's */
 	unsigned take_ms, answer_ms;	    /* 0: CCMD_TAKE_MS, the verb's */
 	int fail;			    /* hcmd_fail's */
+	char *text;			    /* hcmd_ok_text's: the whole answer, when it is ok */
 	char failwhy[1024];
 	struct ns *ns;
 	char (*hosts)[NAME_MAX_LEN + 1];
@@ -149,6 +153,7 @@ struct cview_in {
 	struct resolve_obj *objs;
 	char (*onames)[NAME_MAX_LEN + 1];
 	struct object **local; /* objs[i]'s object here, NULL: another host's */
+	char (*busy)[NAME_MAX_LEN + 16]; /* a local object's busy words (moving away) */
 	size_t nobjs;
 	struct cview_resolve rs; /* the view's part (its busy texts) */
 };

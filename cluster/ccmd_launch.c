@@ -97,3 +97,12 @@ void hcmd_fail(struct hcmd *h, int err, const char *why)
 	h->self_done = true;
 	waitq_wake_all(&h->wq);
 }
+
+void hcmd_ok_text(struct hcmd *h, const char *text)
+{
+	free(h->text);
+	if (!(h->text = strdup(text)))
+		return hcmd_fail(h, ENOMEM, "out of memory for the answer");
+	h->self_done = true;
+	waitq_wake_all(&h->wq);
+}

@@ -30,8 +30,10 @@ bool ccmd_judge(const char *host, const struct crec_ans *ans, struct hostans *ou
 		break;
 	}
 	out->count = (unsigned long)ans->count;
-	if (!ans->err) {
+	if (!ans->err) { /* its words kept: a migrate-in's ports, a migration's pause */
 		out->kind = HA_DONE;
+		snprintf(out->reason, sizeof(out->reason), "%.*s", (int)sizeof(out->reason) - 1,
+			 ans->reason);
 		return true;
 	}
 	out->kind = HA_REFUSED;

@@ -9,6 +9,7 @@
 
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
+#include "cluster/cmove_int.h"
 #include "cluster/cview.h"
 #include "runtime/model.h"
 #include "vmfs/node.h"
@@ -20,6 +21,7 @@ void ccmd_view_free(struct cview_in *in)
 	free(in->objs);
 	free(in->onames);
 	free(in->local);
+	free(in->busy);
 	cview_resolve_free(&in->rs);
 	memset(in, 0, sizeof(*in));
 }
@@ -49,7 +51,8 @@ int ccmd_view(struct ccmd *c, struct ns *ns, struct cview_in *in, char *err, siz
 	in->objs = calloc(ocap ? ocap : 1, sizeof(*in->objs));
 	in->onames = calloc(ocap ? ocap : 1, sizeof(*in->onames));
 	in->local = calloc(ocap ? ocap : 1, sizeof(*in->local));
-	if (!in->hosts || !in->hnames || !in->objs || !in->onames || !in->local)
+	in->busy = calloc(ocap ? ocap : 1, sizeof(*in->busy));
+	if (!in->hosts || !in->hnames || !in->objs || !in->onames || !in->local || !in->busy)
 		goto oom;
 	in->self = SIZE_MAX;
 	for (size_t i = 0; i < r->nhosts; i++) {
@@ -86,6 +89,8 @@ int ccmd_view(struct ccmd *c, struct ns *ns, struct cview_in *in, char *err, siz
 			    .state = o->state,
 			    .host = in->self};
 			in->local[k] = o;
+			if (cmove_busy(c->v, o, in->busy[k], sizeof(*in->busy)))
+				in->objs[k].busy = in->busy[k];
 		}
 	for (size_t i = 0; i < in->nobjs; i++)
 		in->objs[i].name = in->onames[i];

@@ -6,6 +6,7 @@
 
 #include "cluster/cintent.h"
 #include "cluster/claim.h"
+#include "cluster/cmig.h"
 
 #define UNDO_CHUNK 60 /* objects a rollback txn takes: their claims and at most as many caps */
 
@@ -273,6 +274,15 @@ static int recover_one(struct etcd *c, const char *cluster, const char *self,
 	cintent_names(in, names, sizeof(names));
 	bool there = false;
 	int r = 0;
+	if (in->kind == CREC_INTENT_MIGRATE) { /* a live move's: cluster/cmig_recover.c */
+		line[0] = 0;
+		if ((r = cmig_recover(c, cluster, self, tag, in, from, line, sizeof(line), err,
+				      errlen)))
+			return r;
+		if (say && line[0])
+			say(ctx, in->ns, line);
+		return 0;
+	}
 	if (in->phase == CREC_PHASE_CREATING && (r = all_there(c, cluster, self, in, here, ctx, &there, err, errlen)))
 		return r;
 	if (there) {

@@ -18,6 +18,7 @@ static const struct {
     {"pause", "pause", "paused"},  {"resume", "resume", "resumed"},
     {"kill", "kill", "killed"},	   {"restart", "restart", "restarted"},
     {"flush", "flush", "flushed"}, {"launch", "launched", "launched"},
+    {"move-in", "moved", "moved"},
 };
 
 static const char *verb_word(const char *verb, bool past)

@@ -13,6 +13,7 @@
 
 #include "cluster/cpub_int.h"
 #include "cluster/chosts.h"
+#include "cluster/cmig.h"
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "etcd/client.h"
@@ -149,8 +150,8 @@ static struct psnap *snapshot(struct cpub *p)
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < ns->objs[t].n; j++) {
 				const struct object *o = ns->objs[t].v[j];
-				if (o->gone || !o->id)
-					continue;
+				if (o->gone || !o->id || cmig_held(o))
+					continue; /* (a migration's destination: the source's) */
 				if (snap_obj(o, &s->obj[s->nobj++])) {
 					psnap_free(s);
 					return NULL;

@@ -468,6 +468,20 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	sb_free(&l.aside.why);
 }
 
+int model_load_obj(struct model *m, struct ns *ns, enum otype t, const char *name)
+{
+	struct idset ids = {0};
+	for (int k = 0; k < 2; k++) /* its id must be no other's */
+		for (size_t i = 0; i < ns->objs[k].n; i++)
+			if (idset_add(&ids, ns->objs[k].v[i])) {
+				free(ids.v);
+				return -ENOMEM;
+			}
+	obj_load(m, ns, &ids, t, name);
+	free(ids.v);
+	return obj_find(ns, t, name) ? 0 : -EIO;
+}
+
 static void ns_load_objs(struct model *m, struct ns *ns, struct idset *ids, enum otype t)
 {
 	struct stat st;

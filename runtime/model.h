@@ -235,6 +235,9 @@ int model_subscribe(struct model *m, model_fn fn, void *ctx);
 int model_open(struct model *m, const char *statedir, const char *imagedir, char *err,
 	       size_t errlen);
 void model_close(struct model *m);
+/* Loads ns's object TYPE/name, made in the state directory since model_open (a cold move's
+ * copy): as at the start, what cannot be read is moved aside and said. 0 when loaded. */
+int model_load_obj(struct model *m, struct ns *ns, enum otype t, const char *name);
 
 struct ns *ns_find(struct model *m, const char *name);
 /* mkdir ns/NAME: uid/gid own it. -EEXIST, -EINVAL (reason in err). */

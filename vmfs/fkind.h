@@ -69,6 +69,7 @@ extern const struct fkind fk_scrollback; /* vmfs/streamfile.c */
 extern const struct fkind fk_pass;   /* vmfs/images.c */
 extern const struct fkind fk_remote; /* vmfs/remote.c */
 extern const struct fkind fk_cvalue; /* vmfs/cobj_config.c */
+extern const struct fkind fk_export; /* cluster/cmove_src.c */
 
 /* The entry of e's kind (vmfs/node.c): never NULL (a directory's has every operation NULL). */
 const struct fkind *fkind_of(const struct ventry *e);

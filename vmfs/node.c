@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/chosts.h"
+#include "cluster/cmove_int.h"
 #include "cluster/cview.h"
 #include "mdns/mdns.h"
 #include "runtime/run.h"
@@ -87,6 +88,7 @@ const struct ventry vtab[] = {
 	{VK_CNS_HOSTS,       VK_CNS,         "hosts",          F | 0444, VF_GEN,    0, gen_ns_hosts},
 	{VK_CNS_VMS,         VK_CNS,         "vms",            D | 0555, VF_DIR,    0},
 	{VK_CNS_CTS,         VK_CNS,         "containers",     D | 0555, VF_DIR,    0},
+	{VK_OBJ_EXPORT,      VK_OBJ,         "export.tar",     F | 0400, VF_EXPORT, ANY},
 };
 const size_t vtab_len = ARRAY_SIZE(vtab);
 
@@ -105,6 +107,7 @@ static const struct fkind *const fkinds[] = {
 	[VF_PASS] = &fk_pass,
 	[VF_REMOTE] = &fk_remote,
 	[VF_CVALUE] = &fk_cvalue,
+	[VF_EXPORT] = &fk_export,
 };
 
 const struct fkind *fkind_of(const struct ventry *e)
@@ -133,7 +136,10 @@ uint64_t node_ino(enum vkind k, uint64_t key, int sub)
 uint64_t node_ino_key(uint64_t ino) { return (ino >> 8) & KEY_MASK; }
 
 static bool kind_of_ns(enum vkind k) { return k >= VK_NS && k <= VK_VLAN; }
-static bool kind_under_obj(enum vkind k) { return k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N; }
+static bool kind_under_obj(enum vkind k)
+{
+	return (k >= VK_OBJ_CTL && k <= VK_OBJ_FIFO_N) || k == VK_OBJ_EXPORT;
+}
 static bool kind_of_obj(enum vkind k) { return k == VK_OBJ || kind_under_obj(k); }
 static bool kind_of_robj(enum vkind k) { return k >= VK_ROBJ && k <= VK_ROBJ_PARAM; }
 static bool kind_of_cobj(enum vkind k)
@@ -368,10 +374,12 @@ static int lookup_dynamic(struct vmfs *v, const struct vnode *dir, const char *n
 	}
 }
 
-static bool entry_fits(const struct ventry *e, const struct vnode *dir)
+static bool entry_fits(struct vmfs *v, const struct ventry *e, const struct vnode *dir)
 {
 	if (e->parent != dir->e->kind || !e->name)
 		return false;
+	if (e->kind == VK_OBJ_EXPORT && !cmove_exporting(v, dir->obj))
+		return false; /* only while the object is moving (cluster/cmove_int.h) */
 	return !e->types || !dir->obj || (e->types & otype_mask(dir->obj->type));
 }
 
@@ -393,7 +401,7 @@ int node_lookup(struct vmfs *v, const struct vnode *dir, const char *name, struc
 	*out = (struct vnode){.ns = dir->ns, .obj = dir->obj, .mb = dir->mb, .ch = dir->ch, .ro = dir->ro,
 			      .cid = dir->cid};
 	for (size_t i = 0; i < vtab_len; i++)
-		if (entry_fits(&vtab[i], dir) && !strcmp(vtab[i].name, name)) {
+		if (entry_fits(v, &vtab[i], dir) && !strcmp(vtab[i].name, name)) {
 			out->e = &vtab[i];
 			node_seal(out);
 			return 0;
@@ -605,7 +613,7 @@ int node_readdir(struct vmfs *v, const struct vnode *dir, off_t off, node_fill_f
 		return 0;
 	off_t pos = 2;
 	for (size_t i = 0; i < vtab_len; i++) {
-		if (!entry_fits(&vtab[i], dir))
+		if (!entry_fits(v, &vtab[i], dir))
 			continue;
 		pos++;
 		if (pos <= off)

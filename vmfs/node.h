@@ -91,6 +91,7 @@ enum vkind {
 	VK_CNS_CTS,
 	VK_COBJ_FILE, /* with etcd: another host's object's file served by its owner's 9P door
 		       * (console, console.log, log, screens): sub is its index in remote.c's */
+	VK_OBJ_EXPORT, /* with etcd: export.tar of an object moving away (cluster/cmove_int.h) */
 	VK_MAX
 };
 
@@ -107,6 +108,7 @@ enum vfile {
 	VF_PASS,   /* images/: a real file of the image store */
 	VF_REMOTE, /* a file of a member's object: read and written through its worker */
 	VF_CVALUE, /* another host's object's config value: a write is a command to its owner */
+	VF_EXPORT, /* a moving object's archive (cluster/cmove_src.c) */
 };
 
 struct vmfs;

@@ -5,6 +5,7 @@
 
 #include "cluster/ccmd.h"
 #include "cluster/cnshosts.h"
+#include "cluster/cmove.h"
 #include "cluster/cview.h"
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
@@ -477,6 +478,7 @@ int ctl_ns(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char 
 		{"restart", V_RESTART, 1, 1, "restart all|NAME|GLOB|RANGE"},
 		{"flush", V_FLUSH, 1, 1, "flush all|NAME|GLOB|RANGE"},
 		{"tap", -2, 2, 2, "tap VLAN ADDR/PREFIX | tap delete VLAN"},
+		{"move", -3, 2, 2, "move NAME HOST"},
 	};
 	char *argv[8];
 	int argc = ctl_split(line, argv, 8, err, errlen);
@@ -493,6 +495,8 @@ int ctl_ns(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char 
 			sb_puts(reply, "ok\n");
 		return r;
 	}
+	if (c->id == -3)
+		return cmove_start(v, n->ns, argc, argv, &q->wait, reply, err, errlen);
 	if (c->id < 0)
 		return ns_launch(v, n->ns, argc, argv, &q->wait, reply, err, errlen);
 	return ns_act(v, n->ns, c->id, argv[1], &q->wait, reply, err, errlen);

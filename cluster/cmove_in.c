@@ -1,0 +1,862 @@
+/* The destination's part of a cold move (cluster/cmove_int.h), on a thread of its own with
+ * its own etcd handle, in this order:
+ *
+ * 1. mark: one txn puts the intent P/intent/M (kind=move, this host) and the claim with
+ *    moving=this host, compared on the claim's revision (still the source's, not moving) and
+ *    the intent absent. From then on the source refuses verbs on it and serves export.tar.
+ * 2. pull export.tar through the source's 9P door (its alive's p9) into .NAME.move.tar beside
+ *    the namespace's objects (a dot name: the loader never takes it);
+ * 3. check every member (cluster/cmove_tar.h), then GNU tar extracts it into .NAME.moving, a
+ *    directory made new and empty for it;
+ * 4. the config read strictly: only known keys, a stopped state, every value as a local root
+ *    write of it is checked (the images it names must be here). Refused: the directory is
+ *    kept aside as .NAME.refused-M, and the answer says so;
+ * 5. commit: one txn moves the claim (host=this host), both reservations, puts the namespace's
+ *    record again (a launch or a hosts write read before it fails its compare) and deletes the
+ *    intent. Then, on the loop, .NAME.moving becomes NAME and the loader loads it.
+ *
+ * Any failure before the commit takes the mark back (claim as it was, intent deleted) and
+ * removes what was copied: the source stays the object's. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster/ccmd_int.h"
+#include "cluster/chosts.h"
+#include "cluster/ckey.h"
+#include "cluster/cluster.h"
+#include "cluster/cmove_int.h"
+#include "cluster/cmove_tar.h"
+#include "cluster/cview.h"
+#include "cluster/rtrans.h"
+#include "ctl/ctl.h"
+#include "ctl/params.h"
+#include "etcd/client.h"
+#include "etcd/member.h"
+#include "runtime/bgjob.h"
+#include "runtime/store.h"
+#include "runtime/vm.h"
+#include "vmfs/node.h"
+#include "vmfs/vreq.h"
+
+#define CMIN_TRIES 5	     /* lost races on the reservations before giving up */
+#define CMIN_APPEAR_MS 20000 /* the source's archive to appear */
+#define CMIN_CHUNK (256 * 1024)
+
+struct cmin {
+	struct bgjob bg; /* first */
+	struct vmfs *v;
+	struct etcd_opts o;
+	char cluster[NAME_MAX_LEN + 1], self[NAME_MAX_LEN + 1];
+	char name[NAME_MAX_LEN + 1], src[NAME_MAX_LEN + 1];
+	char nsname[NAME_MAX_LEN + 1];
+	enum otype type;
+	uint64_t nsid, cid, lid, vcpus, memory;
+	struct ns *ns; /* held */
+	int typefd;    /* ns/NS/vms or containers/ */
+	char tmpdir[NAME_MAX_LEN + 16], tarname[NAME_MAX_LEN + 16];
+	struct ckey_tag tag;
+	char tagtext[CKEY_TAG_LEN];
+	bool marked, committed;
+	uint64_t bytes;
+	int r;
+	char why[1024];
+	/* who waits: the head's own write, or a command's answer */
+	struct rbatch *b;
+	struct ccmd *c;
+	struct mjob *j;
+};
+
+static int say(struct cmin *m, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(struct cmin *m, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, ap);
+	va_end(ap);
+	m->r = r;
+	return r;
+}
+
+void cmove_in_args(const struct cmove_req *rq, struct sbuf *out)
+{
+	sb_printf(out, "name=%s src=%s type=%s", rq->name, rq->src, otype_name(rq->type));
+}
+
+int cmove_in_read(const char *args, char *name, char *src, enum otype *type, char *why,
+		  size_t whylen)
+{
+	char t[16] = "";
+	name[0] = src[0] = 0;
+	if (!args || sscanf(args, "name=%64s src=%64s type=%15s", name, src, t) != 3 ||
+	    strlen(args) > 3 * NAME_MAX_LEN + 32) {
+		snprintf(why, whylen, "a move-in's args are not \"name=N src=H type=T\"");
+		return -EINVAL;
+	}
+	char e[256];
+	if (name_check(name, e, sizeof(e)) || name_check(src, e, sizeof(e))) {
+		snprintf(why, whylen, "a move-in's name or source: %s", e);
+		return -EINVAL;
+	}
+	if (!strcmp(t, "kvm"))
+		*type = OT_VM;
+	else if (!strcmp(t, "container"))
+		*type = OT_CT;
+	else {
+		snprintf(why, whylen, "a move-in's type %s is no type", t);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int get_claim(struct cmin *m, struct etcd *c, char *key, struct crec_claim *cl,
+		     int64_t *rev)
+{
+	struct etcd_kv kv = {0};
+	bool found = false;
+	struct err e;
+	char why[300];
+	ckey_claim(key, CKEY_MAX + 1, m->cluster, m->nsid, m->name);
+	if (etcd_get(c, key, &kv, &found, &e))
+		return say(m, -e.no, "etcd: %.900s", e.why);
+	if (!found)
+		return say(m, -ENOENT, "%s's claim is gone from the cluster", m->name);
+	int r = crec_claim_read(kv.value, kv.value_len, cl, why, sizeof(why));
+	*rev = kv.mod_revision;
+	etcd_kv_free(&kv);
+	if (r)
+		return say(m, -EIO, "%s's claim cannot be read: %s", m->name, why);
+	return 0;
+}
+
+static bool same_tag(const struct ckey_tag *a, const struct ckey_tag *b)
+{
+	return !strcmp(a->host, b->host) && a->run == b->run && a->seq == b->seq;
+}
+
+static int mark(struct cmin *m, struct etcd *c)
+{
+	char ck[CKEY_MAX + 1], ik[CKEY_MAX + 1];
+	struct crec_claim cl;
+	int64_t rev;
+	int r = get_claim(m, c, ck, &cl, &rev);
+	if (r)
+		return r;
+	if (strcmp(cl.host, m->src) || cl.id != m->cid || cl.type != m->type || *cl.moving)
+		return say(m, -EBUSY, "%s changed meanwhile: it is %s's%s%s", m->name, cl.host,
+			   *cl.moving ? ", moving to " : "", cl.moving);
+	ckey_intent(ik, sizeof(ik), m->cluster, &m->tag);
+	struct crec_intent_obj io = {.id = m->cid};
+	snprintf(io.name, sizeof(io.name), "%s", m->name);
+	snprintf(io.host, sizeof(io.host), "%s", m->self);
+	struct crec_intent in = {.kind = CREC_INTENT_MOVE, .ns = m->nsid, .objects = &io,
+				 .nobjects = 1, .phase = CREC_PHASE_CREATING, .vcpus = m->vcpus,
+				 .memory = m->memory};
+	snprintf(in.host, sizeof(in.host), "%s", m->self);
+	snprintf(cl.moving, sizeof(cl.moving), "%s", m->self);
+	cl.intent = m->tag;
+	struct sbuf cv = {0}, iv = {0};
+	crec_claim_write(&cl, &cv);
+	crec_intent_write(&in, &iv);
+	struct etcd_cmp cmp[] = {{.key = ck, .target = ETCD_MOD, .num = rev},
+				 {.key = ik, .target = ETCD_VERSION, .num = 0}};
+	struct etcd_op ops[] = {{.kind = ETCD_OP_PUT, .key = ck, .value = cv.p, .len = cv.len},
+				{.kind = ETCD_OP_PUT, .key = ik, .value = iv.p, .len = iv.len}};
+	struct etcd_txn_result res = {0};
+	struct err e;
+	r = cv.oom || iv.oom ? err_set(&e, ENOMEM, "out of memory")
+			     : etcd_txn(c, cmp, 2, ops, 2, NULL, 0, &res, &e);
+	sb_free(&cv);
+	sb_free(&iv);
+	bool ok = !r && res.succeeded;
+	etcd_txn_result_free(&res);
+	if (r)
+		return say(m, r, "etcd: %.900s", e.why);
+	if (!ok)
+		return say(m, -EAGAIN, "%s's claim changed while it was marked: try again", m->name);
+	m->marked = true;
+	return 0;
+}
+
+/* The mark taken back: the claim as it was (its owner the source), the intent gone. */
+static void unmark(struct cmin *m, struct etcd *c)
+{
+	char ck[CKEY_MAX + 1], ik[CKEY_MAX + 1];
+	struct crec_claim cl;
+	int64_t rev;
+	char keep[sizeof(m->why)];
+	int kr = m->r;
+	memcpy(keep, m->why, sizeof(keep));
+	ckey_intent(ik, sizeof(ik), m->cluster, &m->tag);
+	struct etcd_op ops[2] = {{.kind = ETCD_OP_DELETE, .key = ik}};
+	struct etcd_cmp cmp = {0};
+	struct sbuf cv = {0};
+	size_t n = 1, nc = 0;
+	if (!get_claim(m, c, ck, &cl, &rev) && !strcmp(cl.moving, m->self) &&
+	    same_tag(&cl.intent, &m->tag)) {
+		cl.moving[0] = 0;
+		memset(&cl.intent, 0, sizeof(cl.intent));
+		crec_claim_write(&cl, &cv);
+		cmp = (struct etcd_cmp){.key = ck, .target = ETCD_MOD, .num = rev};
+		nc = 1;
+		ops[n++] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = ck, .value = cv.p, .len = cv.len};
+	}
+	struct etcd_txn_result res = {0};
+	struct err e;
+	if (etcd_txn(c, &cmp, nc, ops, n, NULL, 0, &res, &e))
+		snprintf(keep + strlen(keep), sizeof(keep) - strlen(keep),
+			 "; the move's mark could not be taken back (%.200s): intent %s stays for "
+			 "recovery",
+			 e.why, m->tagtext);
+	etcd_txn_result_free(&res);
+	sb_free(&cv);
+	m->r = kr;
+	memcpy(m->why, keep, sizeof(keep));
+}
+
+/* The source's door: its alive's p9, as a 9P target. */
+static int door_of(struct cmin *m, struct etcd *c, struct rtarget *tg)
+{
+	char k[CKEY_MAX + 1], why[300];
+	struct etcd_kv kv = {0};
+	bool found = false;
+	struct err e;
+	struct crec_alive a;
+	ckey_alive(k, sizeof(k), m->cluster, m->src);
+	if (etcd_get(c, k, &kv, &found, &e))
+		return say(m, -e.no, "etcd: %.900s", e.why);
+	int r = found ? crec_alive_read(kv.value, kv.value_len, &a, why, sizeof(why)) : -ENOENT;
+	if (found)
+		etcd_kv_free(&kv);
+	if (r)
+		return say(m, -EHOSTDOWN, "%s is down (no alive record that reads)", m->src);
+	*tg = (struct rtarget){.kind = RK_9P_TCP};
+	const char *colon = strrchr(a.p9, ':');
+	if (!colon || !*a.p9)
+		return say(m, -EHOSTDOWN, "%s has no 9P door (p9 in its vmfs.conf)", m->src);
+	size_t hl = (size_t)(colon - a.p9);
+	const char *h = a.p9;
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	snprintf(tg->host, sizeof(tg->host), "%.*s", (int)hl, h);
+	snprintf(tg->port, sizeof(tg->port), "%s", colon + 1);
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The source makes no archive of an object that runs (its state changed since the head
+ * looked): said at once rather than at the end of the wait. */
+static int src_stopped(struct cmin *m, struct etcd *c)
+{
+	char k[CKEY_MAX + 1], why[300];
+	struct etcd_kv kv = {0};
+	bool found = false;
+	struct err e;
+	struct crec_obj o;
+	ckey_obj(k, sizeof(k), m->cluster, m->src, m->nsid, m->cid);
+	if (etcd_get(c, k, &kv, &found, &e) || !found)
+		return 0; /* the wait decides */
+	int r = crec_obj_read(kv.value, kv.value_len, &o, why, sizeof(why));
+	etcd_kv_free(&kv);
+	if (r)
+		return 0;
+	enum ostate st = o.state;
+	crec_obj_free(&o);
+	if (st == ST_RUNNING || st == ST_PAUSED)
+		return say(m, -EBUSY, "%s is %s on %s: stop it first", m->name, ostate_name(st),
+			   m->src);
+	return 0;
+}
+
+static int pull(struct cmin *m, struct etcd *c)
+{
+	struct rtarget tg;
+	int r = door_of(m, c, &tg);
+	if (r)
+		return r;
+	char rel[4 * NAME_MAX_LEN];
+	snprintf(rel, sizeof(rel), "ns/%s/%s/%s/export.tar", m->nsname, otype_dir(m->type),
+		 m->name);
+	unlinkat(m->typefd, m->tarname, 0);
+	int fd = openat(m->typefd, m->tarname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			0600);
+	char *buf = malloc(CMIN_CHUNK);
+	struct rtrans *t = buf && fd >= 0 ? r9p_new(&tg) : NULL;
+	if (!t) {
+		r = say(m, fd < 0 ? -errno : -ENOMEM, "%s cannot be made here: %s", m->tarname,
+			fd < 0 ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	uint64_t off = 0;
+	int64_t appear = now_ms() + CMIN_APPEAR_MS;
+	for (;;) {
+		t->deadline = (uint64_t)now_ms() + 30000;
+		uint64_t at = off;
+		ssize_t n = t->ops->pread(t, rel, &at, buf, CMIN_CHUNK);
+		if (n == -ENOENT && !off && now_ms() < appear) {
+			if ((r = src_stopped(m, c)))
+				break;
+			usleep(200000); /* the source makes it once it sees the mark */
+			continue;
+		}
+		if (n < 0) {
+			r = say(m, (int)n, "%s's export.tar through its door (%s:%s): %s%s%s", m->src,
+				tg.host, tg.port, strerror((int)-n), *t->why ? ": " : "", t->why);
+			break;
+		}
+		if (at != off) {
+			r = say(m, -EIO, "%s's export.tar shrank while it was read", m->src);
+			break;
+		}
+		if (!n)
+			break;
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = pwrite(fd, buf + w, (size_t)(n - w), (off_t)(off + (uint64_t)w));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				r = say(m, -errno, "%s: cannot write here: %s", m->tarname, strerror(errno));
+				goto out;
+			}
+			w += k;
+		}
+		off += (uint64_t)n;
+	}
+	m->bytes = off;
+out:
+	if (t)
+		t->ops->free(t);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* GNU tar, as a child, into tmpdir (made new and empty), from the archive checked. */
+static int extract(struct cmin *m)
+{
+	int fd = openat(m->typefd, m->tarname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return say(m, -errno, "%s: %s", m->tarname, strerror(errno));
+	struct ctar_state s = {0};
+	char why[600];
+	int r = ctar_check_fd(fd, &s, why, sizeof(why));
+	ctar_state_free(&s);
+	if (r) {
+		close(fd);
+		return say(m, r == -EIO ? -EIO : -EPERM, "%s's archive refused: %s", m->src, why);
+	}
+	remove_tree(m->typefd, m->tmpdir); /* a crash's leftover: only a move makes that name */
+	if (mkdirat(m->typefd, m->tmpdir, 0700) < 0) {
+		close(fd);
+		return say(m, -errno, "%s: %s", m->tmpdir, strerror(errno));
+	}
+	int dfd = openat(m->typefd, m->tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	pid_t pid = dfd < 0 ? -1 : fork();
+	if (pid == 0) {
+		if (fchdir(dfd) < 0 || dup2(fd, 0) < 0)
+			_exit(126);
+		int nul = open("/dev/null", O_WRONLY);
+		if (nul >= 0)
+			dup2(nul, 1);
+		execlp("tar", "tar", "-x", "--numeric-owner", "--xattrs", "--xattrs-include=*",
+		       "--same-permissions", "--no-overwrite-dir", "-f", "-", (char *)NULL);
+		_exit(127);
+	}
+	int st = 0, e = errno;
+	if (pid > 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (pid < 0)
+		return say(m, -e, "tar cannot be run: %s", strerror(e));
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return say(m, -EIO, "tar -x of %s's archive failed (%s %d)", m->src,
+			   WIFEXITED(st) ? "exit" : "signal",
+			   WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return 0;
+}
+
+struct cfgcheck {
+	struct cmin *m;
+	bool has_id, has_state;
+};
+
+static int cfg_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)
+{
+	struct cfgcheck *cc = arg;
+	unsigned long long x;
+	if (!strcmp(k, "id")) {
+		cc->has_id = true;
+		return store_num(v, 10, 1, OBJ_ID_MAX, &x, err, errlen);
+	}
+	if (!strcmp(k, "ctime"))
+		return store_num(v, 10, 0, (1ull << 63) - 1, &x, err, errlen);
+	if (!strcmp(k, "state")) {
+		enum ostate s;
+		int r = store_state(v, &s, err, errlen);
+		cc->has_state = true;
+		if (!r && (s == ST_RUNNING || s == ST_PAUSED)) {
+			snprintf(err, errlen, "state %s: a moved object is stopped", v);
+			return -EINVAL;
+		}
+		return r;
+	}
+	int i = param_index(k);
+	if (i < 0 || !(params[i].applies & otype_mask(cc->m->type))) {
+		snprintf(err, errlen, "%s: no parameter of a %s", k, otype_name(cc->m->type));
+		return -EINVAL;
+	}
+	char e[600];
+	int r = param_check(&params[i], v, e, sizeof(e));
+	if (!r && (r = model_check_paths(&cc->m->v->m, &params[i], v, e, sizeof(e))))
+		snprintf(err, errlen, "%s has no %s (%s): %.400s", cc->m->self, v, k, e);
+	else if (r)
+		snprintf(err, errlen, "%s: %.500s", k, e);
+	return r;
+}
+
+/* The config read strictly, then its id made the local one this host gave it. */
+static int load_check(struct cmin *m)
+{
+	int dfd = openat(m->typefd, m->tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char *text = NULL, why[900];
+	size_t len = 0;
+	int r = dfd < 0 ? -errno
+			: read_state(dfd, "config", STORE_FILE_MAX, &text, &len, why, sizeof(why));
+	if (dfd < 0)
+		snprintf(why, sizeof(why), "%s", strerror(-r));
+	char *orig = !r ? malloc(len + 1) : NULL;
+	struct cfgcheck cc = {m, false, false};
+	if (!r && !orig) {
+		r = -ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+	}
+	if (!r) {
+		memcpy(orig, text, len);
+		orig[len] = 0;
+		r = store_parse(text, len, cfg_kv, &cc, why, sizeof(why));
+		if (!r && (!cc.has_id || !cc.has_state)) {
+			r = -EINVAL;
+			snprintf(why, sizeof(why), "no %s", cc.has_id ? "state" : "id");
+		}
+	}
+	struct sbuf out = {0};
+	for (char *line = orig, *nl; !r && line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		if (!strncmp(line, "id=", 3))
+			sb_printf(&out, "id=%" PRIu64 "\n", m->lid);
+		else
+			sb_printf(&out, "%.*s\n", (int)n, line);
+	}
+	if (!r && (r = out.oom ? -ENOMEM : write_atomic(dfd, "config", out.p, out.len, 1)))
+		snprintf(why, sizeof(why), "cannot write its config: %s", strerror(-r));
+	sb_free(&out);
+	free(orig);
+	free(text);
+	if (dfd >= 0)
+		close(dfd);
+	if (!r)
+		return 0;
+	char aside[NAME_MAX_LEN + CKEY_TAG_LEN + 16];
+	snprintf(aside, sizeof(aside), ".%s.refused-%s", m->name, m->tagtext);
+	bool kept = !renameat(m->typefd, m->tmpdir, m->typefd, aside);
+	return say(m, r == -ENOMEM ? r : -EINVAL,
+		   "%s's state from %s is refused: config: %s%s%s%s", m->name, m->src, why,
+		   kept ? " (kept aside in " : "", kept ? aside : "", kept ? ")" : "");
+}
+
+struct capkv {
+	char key[CKEY_MAX + 1];
+	struct crec_cap cap;
+	int64_t rev;
+	struct sbuf val;
+};
+
+static int read_cap(struct cmin *m, struct etcd *c, const char *host, struct capkv *ck)
+{
+	struct etcd_kv kv = {0};
+	bool found = false;
+	struct err e;
+	char why[300];
+	ckey_cap(ck->key, sizeof(ck->key), m->cluster, host);
+	ck->cap = (struct crec_cap){0};
+	ck->rev = 0;
+	if (etcd_get(c, ck->key, &kv, &found, &e))
+		return say(m, -e.no, "etcd: %.900s", e.why);
+	int r = found ? crec_cap_read(kv.value, kv.value_len, &ck->cap, why, sizeof(why)) : 0;
+	ck->rev = found ? kv.mod_revision : 0;
+	if (found)
+		etcd_kv_free(&kv);
+	return r ? say(m, -EIO, "%s cannot be read: %s", ck->key, why) : 0;
+}
+
+static uint64_t less(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+static int commit(struct cmin *m, struct etcd *c)
+{
+	char ck[CKEY_MAX + 1], ik[CKEY_MAX + 1], nk[CKEY_MAX + 1];
+	ckey_intent(ik, sizeof(ik), m->cluster, &m->tag);
+	ckey_ns(nk, sizeof(nk), m->cluster, m->nsname);
+	for (int t = 0; t < CMIN_TRIES; t++) {
+		struct crec_claim cl;
+		int64_t crev;
+		int r = get_claim(m, c, ck, &cl, &crev);
+		if (r)
+			return r;
+		if (strcmp(cl.moving, m->self) || strcmp(cl.host, m->src) ||
+		    !same_tag(&cl.intent, &m->tag))
+			return say(m, -EBUSY, "%s's claim changed during the copy (%s's, moving to %s)",
+				   m->name, cl.host, *cl.moving ? cl.moving : "nowhere");
+		struct etcd_kv nkv = {0}, ikv = {0};
+		bool nfound = false, ifound = false;
+		struct err e;
+		struct capkv a = {0}, b = {0};
+		if (etcd_get(c, nk, &nkv, &nfound, &e) || etcd_get(c, ik, &ikv, &ifound, &e))
+			return say(m, -e.no, "etcd: %.900s", e.why);
+		if (!nfound || !ifound) {
+			etcd_kv_free(&nkv);
+			etcd_kv_free(&ikv);
+			return say(m, -ENOENT, "%s is gone meanwhile", nfound ? ik : nk);
+		}
+		if ((r = read_cap(m, c, m->src, &a)) || (r = read_cap(m, c, m->self, &b))) {
+			etcd_kv_free(&nkv);
+			etcd_kv_free(&ikv);
+			return r;
+		}
+		a.cap.vcpus = less(a.cap.vcpus, m->vcpus);
+		a.cap.memory = less(a.cap.memory, m->memory);
+		a.cap.objects = less(a.cap.objects, 1);
+		b.cap.vcpus += m->vcpus;
+		b.cap.memory += m->memory;
+		b.cap.objects++;
+		crec_cap_write(&a.cap, &a.val);
+		crec_cap_write(&b.cap, &b.val);
+		snprintf(cl.host, sizeof(cl.host), "%s", m->self);
+		cl.moving[0] = 0;
+		struct sbuf cv = {0};
+		crec_claim_write(&cl, &cv);
+		struct etcd_cmp cmp[] = {
+		    {.key = ck, .target = ETCD_MOD, .num = crev},
+		    {.key = nk, .target = ETCD_MOD, .num = nkv.mod_revision},
+		    {.key = ik, .target = ETCD_MOD, .num = ikv.mod_revision},
+		    {.key = a.key, .target = ETCD_MOD, .num = a.rev},
+		    {.key = b.key, .target = ETCD_MOD, .num = b.rev},
+		};
+		struct etcd_op ops[] = {
+		    {.kind = ETCD_OP_PUT, .key = ck, .value = cv.p, .len = cv.len},
+		    {.kind = ETCD_OP_PUT, .key = nk, .value = nkv.value, .len = nkv.value_len},
+		    {.kind = ETCD_OP_PUT, .key = a.key, .value = a.val.p, .len = a.val.len},
+		    {.kind = ETCD_OP_PUT, .key = b.key, .value = b.val.p, .len = b.val.len},
+		    {.kind = ETCD_OP_DELETE, .key = ik},
+		};
+		struct etcd_txn_result res = {0};
+		r = cv.oom || a.val.oom || b.val.oom
+			? err_set(&e, ENOMEM, "out of memory")
+			: etcd_txn(c, cmp, 5, ops, 5, NULL, 0, &res, &e);
+		bool ok = !r && res.succeeded;
+		etcd_txn_result_free(&res);
+		sb_free(&cv);
+		sb_free(&a.val);
+		sb_free(&b.val);
+		etcd_kv_free(&nkv);
+		etcd_kv_free(&ikv);
+		if (r) /* it may have landed: the intent's recovery settles it */
+			return say(m, r, "etcd, at the commit: %.900s", e.why);
+		if (ok) {
+			m->committed = true;
+			return 0;
+		}
+	}
+	return say(m, -EAGAIN, "the reservations changed %d times during the commit: try again",
+		   CMIN_TRIES);
+}
+
+static void work(struct bgjob *bg)
+{
+	struct cmin *m = (struct cmin *)bg;
+	struct etcd *c;
+	struct err e;
+	if (etcd_open(&m->o, &c, &e)) {
+		say(m, -e.no, "etcd: %.900s", e.why);
+		return;
+	}
+	if (!mark(m, c) && !pull(m, c) && !extract(m) && !load_check(m))
+		commit(m, c);
+	if (m->marked && !m->committed)
+		unmark(m, c);
+	etcd_close(c);
+	unlinkat(m->typefd, m->tarname, 0);
+	if (!m->committed)
+		remove_tree(m->typefd, m->tmpdir);
+}
+
+/* A VM's overlays name their base by its path in the source's image store (runtime/disk.c's
+ * diskN.qcow2.base): made this host's path of the same image, else the next start would take
+ * the overlay for one of another base and drop it. */
+static void rebase(struct vmfs *v, struct object *o)
+{
+	static struct vm_disk d[VM_DISKS_MAX];
+	if (o->type != OT_VM)
+		return;
+	char dir[NAME_MAX_LEN + 8];
+	snprintf(dir, sizeof(dir), "vms/%s", o->name);
+	int dfd = openat(o->ns->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int n = dfd < 0 ? 0 : vm_disks(&v->m, o, d, VM_DISKS_MAX);
+	for (int i = 0; i < n; i++) {
+		char side[40];
+		struct stat st;
+		snprintf(side, sizeof(side), "disk%d.qcow2.base", i);
+		if (fstatat(dfd, side, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    write_atomic(dfd, side, d[i].image, strlen(d[i].image), 1))
+			model_event(o->ns, o, "disk %d: its base could not be set to %s", i,
+				    d[i].image);
+	}
+	if (dfd >= 0)
+		close(dfd);
+}
+
+/* On the loop: the copy becomes the object, loaded by the state loader. */
+static void settle(struct cmin *m)
+{
+	struct vmfs *v = m->v;
+	struct ns *ns = m->ns;
+	if (renameat2(m->typefd, m->tmpdir, m->typefd, m->name, RENAME_NOREPLACE) < 0) {
+		say(m, -errno,
+		    "moved in the cluster, but %s cannot become ns/%s/%s/%s here: %s (the claim "
+		    "names %s: the copy is in %s)",
+		    m->name, ns->name, otype_dir(m->type), m->name, strerror(errno), m->self,
+		    m->tmpdir);
+		return;
+	}
+	struct object *o = model_load_obj(&v->m, ns, m->type, m->name) ? NULL
+									 : obj_find(ns, m->type, m->name);
+	if (!o) {
+		say(m, -EIO, "moved in the cluster, but the state loader refused %s here (host/log "
+			     "says why; it is kept in damaged/)",
+		    m->name);
+		return;
+	}
+	rebase(v, o);
+	model_event(ns, o, "moved in from %s (cold move %s, %" PRIu64 " bytes of state)", m->src,
+		    m->tagtext, m->bytes);
+	say(m, 0, "moved %s from %s to %s (%" PRIu64 " bytes of state)", m->name, m->src, m->self,
+	    m->bytes);
+}
+
+static void done(struct bgjob *bg)
+{
+	struct cmin *m = (struct cmin *)bg;
+	if (m->committed)
+		settle(m);
+	if (m->r && m->r != -ENOMEM)
+		evlog_add(&m->ns->log, "cluster: move %s from %s to %s: %s", m->name, m->src,
+			  m->self, m->why);
+	if (m->b) {
+		m->b->err = m->r;
+		if (!m->r)
+			snprintf(m->b->why, sizeof(m->b->why), "ok: %.1000s\n", m->why);
+		else
+			snprintf(m->b->why, sizeof(m->b->why), "%s", m->why);
+		m->b->pending = 0;
+		waitq_wake_all(&m->b->wq);
+		rbatch_put(m->b);
+	} else if (m->j)
+		ccmd_answer(m->c, m->j, -m->r, m->r ? m->why : "", m->r ? 0 : 1);
+	close(m->typefd);
+	ns_put(m->ns);
+	free(m);
+}
+
+/* What both ways share, on the loop: this host's checks, the local id, the thread. */
+static int begin(struct vmfs *v, struct cmin *m, struct ns *ns, const struct cview_obj *co,
+		 char *err, size_t errlen)
+{
+	static uint64_t seq;
+	snprintf(m->cluster, sizeof(m->cluster), "%s", v->chosts->cluster);
+	snprintf(m->self, sizeof(m->self), "%s", v->chosts->self);
+	snprintf(m->nsname, sizeof(m->nsname), "%s", ns->name);
+	m->v = v;
+	m->typefd = -1;
+	if (obj_find_any(ns, m->name)) {
+		snprintf(err, errlen, "%s has a VM or container named %s in ns/%s already", m->self,
+			 m->name, ns->name);
+		return -EEXIST;
+	}
+	/* the images it names, from the source's record, before anything is copied */
+	for (size_t i = 0; co->rec && i < nparams && i < NPARAMS_MAX; i++) {
+		char e[600];
+		if (co->rec->cfg[i] &&
+		    model_check_paths(&v->m, &params[i], co->rec->cfg[i], e, sizeof(e))) {
+			snprintf(err, errlen, "%s has no %s (%s of %s): %.400s", m->self,
+				 co->rec->cfg[i], params[i].name, m->name, e);
+			return -ENOENT;
+		}
+	}
+	cmove_figures(ns, NULL, co->rec, &m->vcpus, &m->memory);
+	if (ns->next_id > OBJ_ID_MAX) {
+		snprintf(err, errlen, "ns/%s has used all its object ids here", ns->name);
+		return -ENOSPC;
+	}
+	m->lid = m->cid >= ns->next_id ? m->cid : ns->next_id;
+	ns->next_id = m->lid + 1;
+	int r = ns_save(&v->m, ns);
+	if (r) {
+		snprintf(err, errlen, "cannot save ns/%s: %s", ns->name, strerror(-r));
+		return r;
+	}
+	if ((m->typefd = openat(ns->dirfd, otype_dir(m->type),
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "ns/%s/%s: %s", ns->name, otype_dir(m->type), strerror(errno));
+		return -EIO;
+	}
+	m->tag = (struct ckey_tag){.run = v->m.run, .seq = ++seq};
+	snprintf(m->tag.host, sizeof(m->tag.host), "%s", m->self);
+	ckey_tag_fmt(&m->tag, m->tagtext);
+	snprintf(m->tmpdir, sizeof(m->tmpdir), ".%s.moving", m->name);
+	snprintf(m->tarname, sizeof(m->tarname), ".%s.move.tar", m->name);
+	m->o = member_etcd_opts(v->conf, 0);
+	m->ns = ns;
+	ns_get(ns);
+	if ((r = bgjob_start(&m->bg, &v->m, work, done))) {
+		ns_put(ns);
+		close(m->typefd);
+		snprintf(err, errlen, "no thread for the move: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int cmove_in_local(struct vmfs *v, const struct cmove_req *rq, struct vwait *wait, char *err,
+		   size_t errlen)
+{
+	struct cmin *m = calloc(1, sizeof(*m));
+	const struct cview_obj *co = cview_obj_id(v->cview, rq->nsid, rq->id);
+	if (!m || !(m->b = rbatch_new())) {
+		free(m);
+		return -ENOMEM;
+	}
+	if (!co) {
+		rbatch_put(m->b);
+		free(m);
+		snprintf(err, errlen, "move %s: its claim went meanwhile", rq->name);
+		return -ENOENT;
+	}
+	snprintf(m->name, sizeof(m->name), "%s", rq->name);
+	snprintf(m->src, sizeof(m->src), "%s", rq->src);
+	m->type = rq->type;
+	m->nsid = rq->nsid;
+	m->cid = rq->id;
+	char e[900];
+	int r = begin(v, m, rq->ns, co, e, sizeof(e));
+	if (r) {
+		rbatch_put(m->b);
+		free(m);
+		snprintf(err, errlen, "move %s %s: %s", rq->name, rq->dst, e);
+		return r;
+	}
+	m->b->pending = 1;
+	m->b->refs++; /* the write's */
+	wait->rbatch = m->b;
+	wait->rverb = NULL;
+	return -EINPROGRESS;
+}
+
+/* Peer input: the object must be the source's in this host's view, not moving, with this
+ * id, name and type; the source is the command's sender or another host that is up. */
+static int check_in(struct ccmd *c, struct mjob *j, char *name, char *src, enum otype *type,
+		    char *why, size_t whylen)
+{
+	struct cview *cv = c->v->cview;
+	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
+	int r = cmove_in_read(j->cmd.args, name, src, type, why, whylen);
+	if (r)
+		return -r;
+	if (!cns || !ns_find(&c->v->m, cns->name)) {
+		snprintf(why, whylen, "namespace id %llu is not one %s has",
+			 (unsigned long long)j->cmd.ns, c->ch->self);
+		return ENOENT;
+	}
+	snprintf(j->ns, sizeof(j->ns), "%s", cns->name);
+	const struct cview_obj *o =
+	    j->cmd.nids == 1 ? cview_obj_id(cv, j->cmd.ns, j->cmd.ids[0]) : NULL;
+	if (!o || strcmp(o->name, name) || strcmp(o->claim.host, src) || o->claim.type != *type ||
+	    !strcmp(src, c->ch->self)) {
+		snprintf(why, whylen, "%s is not %s's %s in ns/%s (as this host sees the claims)",
+			 name, src, otype_name(*type), j->ns);
+		return EINVAL;
+	}
+	if (*o->claim.moving) {
+		snprintf(why, whylen, "%s is moving to %s already", name, o->claim.moving);
+		return EBUSY;
+	}
+	if (o->rec && (o->rec->state == ST_RUNNING || o->rec->state == ST_PAUSED)) {
+		snprintf(why, whylen, "%s is %s on %s: stop it first", name,
+			 ostate_name(o->rec->state), src);
+		return EBUSY;
+	}
+	if (!chosts_up(c->ch, src)) {
+		snprintf(why, whylen, "%s is down: nothing can be copied from it", src);
+		return EHOSTDOWN;
+	}
+	return 0;
+}
+
+void cmove_in_seen(struct ccmd *c, struct mjob *j)
+{
+	char name[NAME_MAX_LEN + 1], src[NAME_MAX_LEN + 1];
+	enum otype type;
+	j->pre_err = check_in(c, j, name, src, &type, j->pre_reason, sizeof(j->pre_reason));
+	j->n = 1;
+	ccmd_queue(c, j);
+}
+
+void cmove_in_apply(struct ccmd *c, struct mjob *j)
+{
+	char why[HOSTANS_REASON_MAX] = "", name[NAME_MAX_LEN + 1], src[NAME_MAX_LEN + 1];
+	enum otype type;
+	int err = check_in(c, j, name, src, &type, why, sizeof(why));
+	struct ns *ns = err ? NULL : ns_find(&c->v->m, j->ns);
+	const struct cview_obj *co = ns ? cview_obj_id(c->v->cview, j->cmd.ns, j->cmd.ids[0]) : NULL;
+	struct cmin *m = co ? calloc(1, sizeof(*m)) : NULL;
+	if (!err && !m) {
+		err = ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+	}
+	if (err) {
+		free(m);
+		return ccmd_answer(c, j, err, why, 0);
+	}
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	snprintf(m->src, sizeof(m->src), "%s", src);
+	m->type = type;
+	m->nsid = j->cmd.ns;
+	m->cid = j->cmd.ids[0];
+	m->c = c;
+	m->j = j;
+	int r = begin(c->v, m, ns, co, why, sizeof(why));
+	if (r) {
+		free(m);
+		ccmd_answer(c, j, -r, why, 0);
+	}
+}

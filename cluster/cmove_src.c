@@ -1,0 +1,360 @@
+/* The source's part of a cold move (cluster/cmove_int.h). It follows the claims of its own
+ * objects in the cache:
+ *
+ * - marked moving: GNU tar, a child of this vmfs, archives the object's directory (config,
+ *   log, overlay disks; of run/ only a container's upper/, its own tree) into
+ *   STATE/cluster/export/NSID.ID.tar (`--sparse --numeric-owner --xattrs --format=posix
+ *   --one-file-system`, never following a link: tar does not without -h). Once made, the
+ *   object's directory shows a read-only export.tar, for host root only (the door's root
+ *   peers: p9_user = root; never the HTTP door, never the namespace's owner);
+ * - the claim names the destination now: the archive goes and the object is removed here
+ *   (the destination's copy is the object);
+ * - the mark taken back: the archive goes, the object stays.
+ *
+ * On the loop; the archive is made on a thread of its own (runtime/bgjob.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cluster/chosts.h"
+#include "cluster/ckey.h"
+#include "cluster/cmove_int.h"
+#include "cluster/cmove_tar.h"
+#include "cluster/cview.h"
+#include "runtime/bgjob.h"
+#include "vmfs/fkind.h"
+#include "vmfs/node.h"
+
+#define EXPORT_DIR "cluster/export"
+
+/* An archive made or being made, by the cluster ids of its object. */
+struct cexp {
+	struct bgjob bg; /* first */
+	struct cexp *next;
+	struct vmfs *v;
+	uint64_t nsid, id;
+	char name[NAME_MAX_LEN + 1];
+	char path[PATH_MAX], tmp[PATH_MAX]; /* the archive, and while tar writes it */
+	char objdir[PATH_MAX];
+	bool running, ready, dropped;
+	int r;
+	char why[512];
+};
+
+static struct cexp *exports; /* the loop's */
+
+static struct cexp *find(uint64_t nsid, uint64_t id)
+{
+	for (struct cexp *e = exports; e; e = e->next)
+		if (e->nsid == nsid && e->id == id && !e->dropped)
+			return e;
+	return NULL;
+}
+
+static void unlink_exp(struct cexp *e)
+{
+	for (struct cexp **pp = &exports; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			return;
+		}
+}
+
+/* The names tar is given: the directory's, but run/ only as run/upper (sockets, pids and
+ * mounts of a run are the source's own); files a write left half-made (.NAME.tmp) neither. */
+static int tar_args(const char *dir, char ***argv_out)
+{
+	static const char *const head[] = {"tar",	    "-c",	  "--format=posix",
+					   "--sparse",	    "--numeric-owner", "--xattrs",
+					   "--one-file-system", "-f"};
+	size_t nh = sizeof(head) / sizeof(head[0]);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	size_t cap = nh + 16, n = 0;
+	char **argv = calloc(cap, sizeof(*argv));
+	struct dirent *de;
+	int r = argv ? 0 : -ENOMEM;
+	for (size_t i = 0; argv && i < nh; i++)
+		argv[n++] = (char *)head[i];
+	if (argv)
+		argv[n++] = NULL; /* the archive's path: the caller's */
+	while (!r && (de = readdir(d))) {
+		const char *nm = de->d_name;
+		if (nm[0] == '.')
+			continue;
+		if (n + 4 >= cap) {
+			char **g = realloc(argv, (cap *= 2) * sizeof(*g));
+			if (!g) {
+				r = -ENOMEM;
+				break;
+			}
+			argv = g;
+		}
+		if (!strcmp(nm, "run")) {
+			char up[PATH_MAX];
+			struct stat st;
+			snprintf(up, sizeof(up), "%s/" CTAR_UPPER, dir);
+			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && !(argv[n++] = strdup(CTAR_UPPER)))
+				r = -ENOMEM;
+			continue;
+		}
+		if (!(argv[n++] = strdup(nm)))
+			r = -ENOMEM;
+	}
+	closedir(d);
+	if (argv)
+		argv[n] = NULL;
+	if (r && argv) {
+		for (size_t i = nh + 1; i < n; i++)
+			free(argv[i]);
+		free(argv);
+		return r;
+	}
+	*argv_out = argv;
+	return (int)n;
+}
+
+static void exp_work(struct bgjob *bg)
+{
+	struct cexp *e = (struct cexp *)bg;
+	char **argv = NULL;
+	int n = tar_args(e->objdir, &argv);
+	if (n < 0) {
+		e->r = n;
+		snprintf(e->why, sizeof(e->why), "%.300s: %s", e->objdir, strerror(-n));
+		return;
+	}
+	argv[8] = e->tmp;
+	unlink(e->tmp);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (chdir(e->objdir) < 0)
+			_exit(126);
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0)
+			dup2(nul, 0);
+		execvp("tar", argv);
+		_exit(127);
+	}
+	int st = 0, err = errno;
+	if (pid > 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	for (int i = 9; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		e->r = -EIO;
+		snprintf(e->why, sizeof(e->why), "tar -c of %.300s failed (%s)", e->objdir,
+			 pid < 0 ? strerror(err) : "see vmfs's standard error");
+		unlink(e->tmp);
+		return;
+	}
+	if (rename(e->tmp, e->path) < 0) {
+		e->r = -errno;
+		snprintf(e->why, sizeof(e->why), "%.300s: %s", e->path, strerror(errno));
+	}
+}
+
+static void exp_done(struct bgjob *bg)
+{
+	struct cexp *e = (struct cexp *)bg;
+	e->running = false;
+	if (e->dropped) { /* the move ended while tar ran */
+		unlink(e->path);
+		unlink_exp(e);
+		free(e);
+		return;
+	}
+	e->ready = !e->r;
+	if (e->r)
+		evlog_add(&e->v->log, "cluster: move of %s: its export.tar cannot be made: %s",
+			  e->name, e->why);
+}
+
+static void drop(struct cexp *e)
+{
+	if (e->running) { /* exp_done frees it */
+		e->dropped = true;
+		return;
+	}
+	unlink(e->path);
+	unlink_exp(e);
+	free(e);
+}
+
+static struct ns *local_ns(struct vmfs *v, uint64_t nsid)
+{
+	const struct cview_ns *cns = v->cview ? cview_ns_id(v->cview, nsid) : NULL;
+	return cns ? ns_find(&v->m, cns->name) : NULL;
+}
+
+static void start_export(struct vmfs *v, uint64_t nsid, uint64_t id, const char *name)
+{
+	struct ns *ns = local_ns(v, nsid);
+	struct object *o = ns ? obj_find_any(ns, name) : NULL;
+	if (!o || find(nsid, id))
+		return;
+	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
+		evlog_add(&ns->log, "cluster: %s is marked moving but it runs here: no export.tar "
+				    "(the move fails)",
+			  name);
+		return;
+	}
+	struct cexp *e = calloc(1, sizeof(*e));
+	if (!e)
+		return;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/cluster", v->m.statedir);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/" EXPORT_DIR, v->m.statedir);
+	mkdir(dir, 0700);
+	e->v = v;
+	e->nsid = nsid;
+	e->id = id;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	snprintf(e->path, sizeof(e->path), "%.3000s/%" PRIu64 ".%" PRIu64 ".tar", dir, nsid, id);
+	snprintf(e->tmp, sizeof(e->tmp), "%.3100s.tmp", e->path);
+	snprintf(e->objdir, sizeof(e->objdir), "%s/ns/%s/%s/%s", v->m.statedir, ns->name,
+		 otype_dir(o->type), name);
+	e->running = true;
+	e->next = exports;
+	exports = e;
+	if (bgjob_start(&e->bg, &v->m, exp_work, exp_done)) {
+		evlog_add(&ns->log, "cluster: move of %s: no thread to make its export.tar", name);
+		exports = e->next;
+		free(e);
+		return;
+	}
+	evlog_add(&ns->log, "cluster: %s is moving: its export.tar is being made", name);
+}
+
+/* The claim names another host now: the object is that host's, its copy here goes. */
+static void moved_away(struct vmfs *v, uint64_t nsid, const char *name, const char *to)
+{
+	struct ns *ns = local_ns(v, nsid);
+	struct object *o = ns ? obj_find_any(ns, name) : NULL;
+	if (!o)
+		return;
+	char err[512];
+	if (obj_remove(&v->m, o, err, sizeof(err)))
+		evlog_add(&ns->log, "cluster: %s moved to %s, but its copy here cannot be removed: "
+				    "%s",
+			  name, to, err);
+	else
+		evlog_add(&ns->log, "cluster: %s moved to %s: its copy here is removed", name, to);
+}
+
+static bool claim_of(const struct ccache_kv *kv, struct crec_claim *c)
+{
+	char why[256];
+	return kv && !crec_claim_read(kv->value, kv->len, c, why, sizeof(why));
+}
+
+static void changed(void *ctx, const char *key, const struct ccache_kv *old,
+		    const struct ccache_kv *now)
+{
+	struct vmfs *v = ctx;
+	struct ckey k;
+	if (ckey_parse(v->chosts->cluster, key, &k) != CK_CLAIM)
+		return;
+	struct crec_claim oc, nc;
+	bool had = claim_of(old, &oc), has = claim_of(now, &nc);
+	const char *self = v->chosts->self;
+	bool was_mine = had && !strcmp(oc.host, self), mine = has && !strcmp(nc.host, self);
+	struct cexp *e = find(k.nsid, mine ? nc.id : had ? oc.id : 0);
+	if (mine && *nc.moving) {
+		start_export(v, k.nsid, nc.id, k.name);
+		return;
+	}
+	if (e)
+		drop(e);
+	if (was_mine && *oc.moving && has && !strcmp(nc.host, oc.moving) && nc.id == oc.id)
+		moved_away(v, k.nsid, k.name, nc.host);
+}
+
+int cmove_src_listen(struct vmfs *v) { return chosts_listen(v->chosts, changed, v); }
+
+static const struct cview_obj *claim_here(struct vmfs *v, const struct object *o)
+{
+	if (!v->cview || !v->chosts)
+		return NULL;
+	const struct cview_ns *cns = cview_ns_find(v->cview, o->ns->name);
+	const struct cview_obj *co = cns ? cview_obj_find(v->cview, cns->rec.id, o->name) : NULL;
+	return co && !strcmp(co->claim.host, v->chosts->self) ? co : NULL;
+}
+
+bool cmove_busy(struct vmfs *v, const struct object *o, char *why, size_t whylen)
+{
+	const struct cview_obj *co = claim_here(v, o);
+	if (!co || !*co->claim.moving)
+		return false;
+	snprintf(why, whylen, "moving to %s", co->claim.moving);
+	return true;
+}
+
+void cmove_export_path(struct vmfs *v, const struct object *o, char *out, size_t outlen)
+{
+	const struct cview_obj *co = o ? claim_here(v, o) : NULL;
+	struct cexp *e = co && *co->claim.moving ? find(co->nsid, co->id) : NULL;
+	snprintf(out, outlen, "%s", e && e->ready ? e->path : "");
+}
+
+bool cmove_exporting(struct vmfs *v, const struct object *o)
+{
+	char p[PATH_MAX];
+	cmove_export_path(v, o, p, sizeof(p));
+	return *p;
+}
+
+/* export.tar (vmfs/fkind.h): the archive as it is on disk, for host root only. */
+static int ex_open(struct vmfs *v, struct vhandle *h, int flags)
+{
+	char p[PATH_MAX];
+	if ((flags & O_ACCMODE) != O_RDONLY || !h->host)
+		return -EACCES;
+	cmove_export_path(v, h->n.obj, p, sizeof(p));
+	if (!*p)
+		return -ENOENT;
+	h->fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return h->fd < 0 ? -errno : 0;
+}
+
+static ssize_t ex_read(struct vmfs *v, struct vhandle *h, char *buf, size_t size, off_t off)
+{
+	(void)v;
+	ssize_t n = pread(h->fd, buf, size, off);
+	return n < 0 ? -errno : n;
+}
+
+static void ex_release(struct vmfs *v, struct vhandle *h)
+{
+	(void)v;
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+}
+
+static off_t ex_size(struct vmfs *v, const struct vnode *n)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	cmove_export_path(v, n->obj, p, sizeof(p));
+	return *p && stat(p, &st) == 0 ? st.st_size : 0;
+}
+
+const struct fkind fk_export = {
+	.open = ex_open,
+	.read = ex_read,
+	.release = ex_release,
+	.size = ex_size,
+};
