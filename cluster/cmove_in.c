@@ -66,7 +66,7 @@ struct cmin {
 	char tmpdir[NAME_MAX_LEN + 16], tarname[NAME_MAX_LEN + 16];
 	struct ckey_tag tag;
 	char tagtext[CKEY_TAG_LEN];
-	bool marked, committed;
+	bool marked, placed, committed, unknown;
 	uint64_t bytes;
 	int r;
 	char why[1024];
@@ -513,6 +513,34 @@ static int read_cap(struct cmin *m, struct etcd *c, const char *host, struct cap
 
 static uint64_t less(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
+/* A commit whose answer never came: the claim says whether it landed. Unknown: the copy and
+ * the mark stay as they are (the intent names both), and the answer says so. */
+static int landed(struct cmin *m, struct etcd *c, int r, const char *why)
+{
+	char ck[CKEY_MAX + 1], e[300];
+	snprintf(e, sizeof(e), "%.280s", why);
+	for (int t = 0; t < 3; t++) {
+		struct crec_claim cl;
+		int64_t rev;
+		if (get_claim(m, c, ck, &cl, &rev)) {
+			usleep(500000);
+			continue;
+		}
+		if (!strcmp(cl.host, m->self) && !*cl.moving) {
+			m->committed = true;
+			return 0;
+		}
+		if (!strcmp(cl.host, m->src))
+			return say(m, r, "etcd, at the commit: %.280s (it did not land)", e);
+		break;
+	}
+	m->unknown = true;
+	return say(m, -ETIMEDOUT,
+		   "etcd, at the commit: %.280s: outcome unknown; the copy is kept in %s and intent "
+		   "%s stays",
+		   e, m->name, m->tagtext);
+}
+
 static int commit(struct cmin *m, struct etcd *c)
 {
 	char ck[CKEY_MAX + 1], ik[CKEY_MAX + 1], nk[CKEY_MAX + 1];
@@ -581,8 +609,8 @@ static int commit(struct cmin *m, struct etcd *c)
 		sb_free(&b.val);
 		etcd_kv_free(&nkv);
 		etcd_kv_free(&ikv);
-		if (r) /* it may have landed: the intent's recovery settles it */
-			return say(m, r, "etcd, at the commit: %.900s", e.why);
+		if (r) /* it may have landed: the claim says */
+			return landed(m, c, r, e.why);
 		if (ok) {
 			m->committed = true;
 			return 0;
@@ -590,6 +618,18 @@ static int commit(struct cmin *m, struct etcd *c)
 	}
 	return say(m, -EAGAIN, "the reservations changed %d times during the commit: try again",
 		   CMIN_TRIES);
+}
+
+/* The copy under its own name before the commit: a crash after the commit finds it where the
+ * loader looks (a crash before it leaves a copy whose claim names the source: not listed, and
+ * said at the next start). Never over anything. */
+static int place(struct cmin *m)
+{
+	if (renameat2(m->typefd, m->tmpdir, m->typefd, m->name, RENAME_NOREPLACE) < 0)
+		return say(m, errno == EEXIST ? -EEXIST : -errno, "%s cannot become %s here: %s",
+			   m->tmpdir, m->name, strerror(errno));
+	m->placed = true;
+	return 0;
 }
 
 static void work(struct bgjob *bg)
@@ -601,14 +641,14 @@ static void work(struct bgjob *bg)
 		say(m, -e.no, "etcd: %.900s", e.why);
 		return;
 	}
-	if (!mark(m, c) && !pull(m, c) && !extract(m) && !load_check(m))
+	if (!mark(m, c) && !pull(m, c) && !extract(m) && !load_check(m) && !place(m))
 		commit(m, c);
-	if (m->marked && !m->committed)
+	if (m->marked && !m->committed && !m->unknown)
 		unmark(m, c);
 	etcd_close(c);
 	unlinkat(m->typefd, m->tarname, 0);
-	if (!m->committed)
-		remove_tree(m->typefd, m->tmpdir);
+	if (!m->committed && !m->unknown)
+		remove_tree(m->typefd, m->placed ? m->name : m->tmpdir);
 }
 
 /* A VM's overlays name their base by its path in the source's image store (runtime/disk.c's
@@ -641,14 +681,6 @@ static void settle(struct cmin *m)
 {
 	struct vmfs *v = m->v;
 	struct ns *ns = m->ns;
-	if (renameat2(m->typefd, m->tmpdir, m->typefd, m->name, RENAME_NOREPLACE) < 0) {
-		say(m, -errno,
-		    "moved in the cluster, but %s cannot become ns/%s/%s/%s here: %s (the claim "
-		    "names %s: the copy is in %s)",
-		    m->name, ns->name, otype_dir(m->type), m->name, strerror(errno), m->self,
-		    m->tmpdir);
-		return;
-	}
 	struct object *o = model_load_obj(&v->m, ns, m->type, m->name) ? NULL
 									 : obj_find(ns, m->type, m->name);
 	if (!o) {

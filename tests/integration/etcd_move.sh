@@ -104,6 +104,7 @@ ok "a pattern written into the overlay" \
 	qemu-io -f qcow2 -c "write -P 0x5a 1M 256k" "$S1/vms/v1/disk0.qcow2"
 sum1=$(sha256sum <"$S1/vms/v1/disk0.qcow2")
 ok "v1 is claimed" wait_for 10 on_all v1 h1
+ok "h3 sees it stopped" wait_for 10 grep -Eq '^(QUIT|ERROR)' "$D3/vms/v1/state"
 out=$(ask "$D1" "move v1 h3")
 like "$out" "^h3: ok" "move v1 h3 from h1 ($out)"
 ok "every host lists v1 on h3" wait_for 10 on_all v1 h3
@@ -134,6 +135,37 @@ is "$(cat "$T/move2.out")" "" "the move of c2 ends well"
 ok "c2 is h1's" wait_for 10 on_all c2 h1
 is "$(sha256sum <"$S1/containers/c2/big")" "$sum2" "its 128 MiB came along"
 ok "and no export.tar once it is over" sh -c '! test -e "$1" && [ -z "$(find "$2" -type f)" ]' _ "$D1/containers/c2/export.tar" "$T/h2/state/cluster/export"
+
+# a mark whose move never came (its destination died, its intent rolled back): forged here with
+# etcdctl. While marked, verbs on c2 are EBUSY and its owner shows export.tar to root; once
+# the intent goes, the owner takes the mark back
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
+NSID=$(ectl get --print-value-only "$P/ns/default" | sed -n 's/^id=//p')
+CK=$P/name/$NSID/c2
+claim=$(ectl get --print-value-only "$CK")
+# (values end in a newline: etcdctl takes them from its standard input)
+printf 'v=1\nhost=h3\nkind=move\nns=%s\nobjects=c2:1:h3\nphase=creating\n' "$NSID" |
+	ectl put "$P/intent/h3.1.1" >/dev/null
+{ printf '%s\n' "$claim" | grep -v '^intent='; printf 'moving=h3\nintent=h3.1.1\n'; } | ectl put "$CK" >/dev/null
+moving_busy() { ask "$D2" "kill c2" | grep -q "c2 is moving to h3"; }
+ok "a claim marked moving: kill c2 is refused, in words" wait_for 10 moving_busy
+is "$(errno_of "$D2/ctl" "kill c2")" EBUSY "(EBUSY)"
+like "$(ask "$D1" "kill c2")" "c2 is moving to h3" "on its owner too"
+is "$(errno_of "$D1/containers/c2/ctl" kill)" EBUSY "and through its own ctl there"
+ok "its owner shows export.tar, mode 0400" wait_for 10 sh -c 'test "$(stat -c %a "$1")" = 400' _ "$D1/containers/c2/export.tar"
+ok "which is GNU tar's archive of c2" sh -c 'tar -tf "$1" | grep -qx big' _ "$D1/containers/c2/export.tar"
+ectl del "$P/intent/h3.1.1" >/dev/null
+unmarked() { ! ectl get --print-value-only "$CK" | grep -q '^moving='; }
+ok "the intent gone, the owner takes the mark back" wait_for 10 unmarked
+ok "... and export.tar goes" wait_for 10 sh -c '! test -e "$1"' _ "$D1/containers/c2/export.tar"
+verbs_back() { ! ask "$D2" "kill c2" | grep -q moving; }
+ok "verbs reach c2 again" wait_for 10 verbs_back
+
+# a partial copy (.NAME.moving) left by a move cut short goes at the next start
+etcd_member_stop 2
+mkdir -p "$S2/containers/.c9.moving/run"
+etcd_member_start 2 || echo "# h2 did not start again"
+ok "h2 removes a move's partial copy at its start" wait_for 10 sh -c '! test -e "$1"' _ "$S2/containers/.c9.moving"
 
 # a host down
 etcd_member_stop 3
