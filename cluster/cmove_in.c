@@ -92,13 +92,31 @@ void cmove_in_args(const struct cmove_req *rq, struct sbuf *out)
 	sb_printf(out, "name=%s src=%s type=%s", rq->name, rq->src, otype_name(rq->type));
 }
 
+/* word "KEY=VALUE" of args at *p: VALUE into out (at most NAME_MAX_LEN bytes) */
+static bool arg_word(const char **p, const char *key, char *out, size_t outlen)
+{
+	size_t k = strlen(key), n;
+	if (strncmp(*p, key, k) || (*p)[k] != '=')
+		return false;
+	const char *v = *p + k + 1, *e = strchr(v, ' ');
+	n = e ? (size_t)(e - v) : strlen(v);
+	if (!n || n >= outlen || n > NAME_MAX_LEN)
+		return false;
+	memcpy(out, v, n);
+	out[n] = 0;
+	*p = e ? e + 1 : v + n;
+	return true;
+}
+
 int cmove_in_read(const char *args, char *name, char *src, enum otype *type, char *why,
 		  size_t whylen)
 {
 	char t[16] = "";
+	const char *p = args ? args : "";
 	name[0] = src[0] = 0;
-	if (!args || sscanf(args, "name=%64s src=%64s type=%15s", name, src, t) != 3 ||
-	    strlen(args) > 3 * NAME_MAX_LEN + 32) {
+	if (!arg_word(&p, "name", name, NAME_MAX_LEN + 1) ||
+	    !arg_word(&p, "src", src, NAME_MAX_LEN + 1) || !arg_word(&p, "type", t, sizeof(t)) ||
+	    *p) {
 		snprintf(why, whylen, "a move-in's args are not \"name=N src=H type=T\"");
 		return -EINVAL;
 	}

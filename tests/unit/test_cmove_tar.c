@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cluster/cmove_int.h"
 #include "cluster/cmove_tar.h"
 #include "tap.h"
 
@@ -152,8 +153,39 @@ static void archives(void)
 	}
 }
 
+/* the move-in command's args: peer input */
+static void args(void)
+{
+	char name[NAME_MAX_LEN + 1], src[NAME_MAX_LEN + 1], why[300], big[200];
+	enum otype t = OT_VM;
+	ok(cmove_in_read("name=c1 src=h1 type=container", name, src, &t, why, sizeof(why)) == 0 &&
+	       !strcmp(name, "c1") && !strcmp(src, "h1") && t == OT_CT,
+	   "move-in args read");
+	ok(cmove_in_read("name=v1 src=h2 type=kvm", name, src, &t, why, sizeof(why)) == 0 &&
+	       t == OT_VM,
+	   "a VM's");
+	memset(big, 'a', 100);
+	snprintf(big + 100, sizeof(big) - 100, " src=h1 type=kvm");
+	char line[300];
+	snprintf(line, sizeof(line), "name=%s", big);
+	ok(cmove_in_read(line, name, src, &t, why, sizeof(why)) == -EINVAL, "a name too long");
+	ok(cmove_in_read("name=c1 src=h1 type=disk", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "no such type");
+	ok(cmove_in_read("name=c1 type=kvm src=h1", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "keys out of order");
+	ok(cmove_in_read("name=c1 src=h1 type=kvm extra=1", name, src, &t, why, sizeof(why)) ==
+	       -EINVAL,
+	   "a key more");
+	ok(cmove_in_read("name=../x src=h1 type=kvm", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "a name vmfs does not give (%s)", why);
+	ok(cmove_in_read(NULL, name, src, &t, why, sizeof(why)) == -EINVAL, "no args");
+	ok(cmove_in_read("name= src=h1 type=kvm", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "an empty name");
+}
+
 int main(void)
 {
+	args();
 	members();
 	archives();
 	return tap_done();
