@@ -89,6 +89,11 @@ ok "it runs on h2" wait_for 10 grep -q '^RUNNING' "$D2/containers/c1/state"
 # (a start makes the container's run/ anew, upper/ with it, as on one host: the file was the
 # state as it stood, checked above)
 "$XWRITE" "$D2/containers/c1/ctl" kill
+# written on the destination itself: no command, the same steps
+ok "h3 sees c1 stopped" wait_for 10 grep -Eq '^(QUIT|ERROR)' "$D3/containers/c1/state"
+like "$(ask "$D3" "move c1 h3")" "^ok: moved c1 from h2 to h3" "move c1 h3 written on h3"
+ok "every host lists c1 on h3" wait_for 10 on_all c1 h3
+ok "h2's copy is gone" wait_for 10 sh -c '! test -e "$1"' _ "$S2/containers/c1"
 
 # a stopped VM with a written overlay: h1 -> h3, the write on h1
 mkdir "$D1/vms/v1"
