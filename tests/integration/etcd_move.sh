@@ -155,6 +155,7 @@ ok "a claim marked moving: kill c2 is refused, in words" wait_for 10 moving_busy
 is "$(errno_of "$D2/ctl" "kill c2")" EBUSY "(EBUSY)"
 like "$(ask "$D1" "kill c2")" "c2 is moving to h3" "on its owner too"
 is "$(errno_of "$D1/containers/c2/ctl" kill)" EBUSY "and through its own ctl there"
+like "$(rmdir "$D1/containers/c2" 2>&1)" "busy" "rmdir of it there: EBUSY"
 ok "its owner shows export.tar, mode 0400" wait_for 10 sh -c 'test "$(stat -c %a "$1")" = 400' _ "$D1/containers/c2/export.tar"
 ok "which is GNU tar's archive of c2" sh -c 'tar -tf "$1" | grep -qx big' _ "$D1/containers/c2/export.tar"
 ectl del "$P/intent/h3.1.1" >/dev/null
