@@ -136,8 +136,7 @@ int cmove_in_read(const char *args, char *name, char *src, enum otype *type, cha
 	return 0;
 }
 
-static int get_claim(struct cmin *m, struct etcd *c, char *key, struct crec_claim *cl,
-		     int64_t *rev)
+static int get_claim(struct cmin *m, struct etcd *c, char *key, struct crec_claim *cl, int64_t *rev)
 {
 	struct etcd_kv kv = {0};
 	bool found = false;
@@ -176,8 +175,12 @@ static int mark(struct cmin *m, struct etcd *c)
 	struct crec_intent_obj io = {.id = m->cid};
 	snprintf(io.name, sizeof(io.name), "%s", m->name);
 	snprintf(io.host, sizeof(io.host), "%s", m->self);
-	struct crec_intent in = {.kind = CREC_INTENT_MOVE, .ns = m->nsid, .objects = &io,
-				 .nobjects = 1, .phase = CREC_PHASE_CREATING, .vcpus = m->vcpus,
+	struct crec_intent in = {.kind = CREC_INTENT_MOVE,
+				 .ns = m->nsid,
+				 .objects = &io,
+				 .nobjects = 1,
+				 .phase = CREC_PHASE_CREATING,
+				 .vcpus = m->vcpus,
 				 .memory = m->memory};
 	snprintf(in.host, sizeof(in.host), "%s", m->self);
 	snprintf(cl.moving, sizeof(cl.moving), "%s", m->self);
@@ -200,7 +203,8 @@ static int mark(struct cmin *m, struct etcd *c)
 	if (r)
 		return say(m, r, "etcd: %.900s", e.why);
 	if (!ok)
-		return say(m, -EAGAIN, "%s's claim changed while it was marked: try again", m->name);
+		return say(m, -EAGAIN, "%s's claim changed while it was marked: try again",
+			   m->name);
 	m->marked = true;
 	return 0;
 }
@@ -226,7 +230,8 @@ static void unmark(struct cmin *m, struct etcd *c)
 		crec_claim_write(&cl, &cv);
 		cmp = (struct etcd_cmp){.key = ck, .target = ETCD_MOD, .num = rev};
 		nc = 1;
-		ops[n++] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = ck, .value = cv.p, .len = cv.len};
+		ops[n++] =
+		    (struct etcd_op){.kind = ETCD_OP_PUT, .key = ck, .value = cv.p, .len = cv.len};
 	}
 	struct etcd_txn_result res = {0};
 	struct err e;
@@ -313,8 +318,8 @@ static int pull(struct cmin *m, struct etcd *c)
 	snprintf(rel, sizeof(rel), "ns/%s/%s/%s/export.tar", m->nsname, otype_dir(m->type),
 		 m->name);
 	unlinkat(m->typefd, m->tarname, 0);
-	int fd = openat(m->typefd, m->tarname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0600);
+	int fd =
+	    openat(m->typefd, m->tarname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	char *buf = malloc(CMIN_CHUNK);
 	struct rtrans *t = buf && fd >= 0 ? r9p_new(&tg) : NULL;
 	if (!t) {
@@ -335,8 +340,9 @@ static int pull(struct cmin *m, struct etcd *c)
 			continue;
 		}
 		if (n < 0) {
-			r = say(m, (int)n, "%s's export.tar through its door (%s:%s): %s%s%s", m->src,
-				tg.host, tg.port, strerror((int)-n), *t->why ? ": " : "", t->why);
+			r = say(m, (int)n, "%s's export.tar through its door (%s:%s): %s%s%s",
+				m->src, tg.host, tg.port, strerror((int)-n), *t->why ? ": " : "",
+				t->why);
 			break;
 		}
 		if (at != off) {
@@ -346,11 +352,13 @@ static int pull(struct cmin *m, struct etcd *c)
 		if (!n)
 			break;
 		for (ssize_t w = 0; w < n;) {
-			ssize_t k = pwrite(fd, buf + w, (size_t)(n - w), (off_t)(off + (uint64_t)w));
+			ssize_t k =
+			    pwrite(fd, buf + w, (size_t)(n - w), (off_t)(off + (uint64_t)w));
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0) {
-				r = say(m, -errno, "%s: cannot write here: %s", m->tarname, strerror(errno));
+				r = say(m, -errno, "%s: cannot write here: %s", m->tarname,
+					strerror(errno));
 				goto out;
 			}
 			w += k;
@@ -499,9 +507,9 @@ static int load_check(struct cmin *m)
 	char aside[NAME_MAX_LEN + CKEY_TAG_LEN + 16];
 	snprintf(aside, sizeof(aside), ".%s.refused-%s", m->name, m->tagtext);
 	bool kept = !renameat(m->typefd, m->tmpdir, m->typefd, aside);
-	return say(m, r == -ENOMEM ? r : -EINVAL,
-		   "%s's state from %s is refused: config: %s%s%s%s", m->name, m->src, why,
-		   kept ? " (kept aside in " : "", kept ? aside : "", kept ? ")" : "");
+	return say(m, r == -ENOMEM ? r : -EINVAL, "%s's state from %s is refused: config: %s%s%s%s",
+		   m->name, m->src, why, kept ? " (kept aside in " : "", kept ? aside : "",
+		   kept ? ")" : "");
 }
 
 struct capkv {
@@ -553,10 +561,11 @@ static int landed(struct cmin *m, struct etcd *c, int r, const char *why)
 		break;
 	}
 	m->unknown = true;
-	return say(m, -ETIMEDOUT,
-		   "etcd, at the commit: %.280s: outcome unknown; the copy is kept in %s and intent "
-		   "%s stays",
-		   e, m->name, m->tagtext);
+	return say(
+	    m, -ETIMEDOUT,
+	    "etcd, at the commit: %.280s: outcome unknown; the copy is kept in %s and intent "
+	    "%s stays",
+	    e, m->name, m->tagtext);
 }
 
 static int commit(struct cmin *m, struct etcd *c)
@@ -572,7 +581,8 @@ static int commit(struct cmin *m, struct etcd *c)
 			return r;
 		if (strcmp(cl.moving, m->self) || strcmp(cl.host, m->src) ||
 		    !same_tag(&cl.intent, &m->tag))
-			return say(m, -EBUSY, "%s's claim changed during the copy (%s's, moving to %s)",
+			return say(m, -EBUSY,
+				   "%s's claim changed during the copy (%s's, moving to %s)",
 				   m->name, cl.host, *cl.moving ? cl.moving : "nowhere");
 		struct etcd_kv nkv = {0}, ikv = {0};
 		bool nfound = false, ifound = false;
@@ -699,11 +709,12 @@ static void settle(struct cmin *m)
 {
 	struct vmfs *v = m->v;
 	struct ns *ns = m->ns;
-	struct object *o = model_load_obj(&v->m, ns, m->type, m->name) ? NULL
-									 : obj_find(ns, m->type, m->name);
+	struct object *o =
+	    model_load_obj(&v->m, ns, m->type, m->name) ? NULL : obj_find(ns, m->type, m->name);
 	if (!o) {
-		say(m, -EIO, "moved in the cluster, but the state loader refused %s here (host/log "
-			     "says why; it is kept in damaged/)",
+		say(m, -EIO,
+		    "moved in the cluster, but the state loader refused %s here (host/log "
+		    "says why; it is kept in damaged/)",
 		    m->name);
 		return;
 	}
@@ -777,7 +788,8 @@ static int begin(struct vmfs *v, struct cmin *m, struct ns *ns, const struct cvi
 	}
 	if ((m->typefd = openat(ns->dirfd, otype_dir(m->type),
 				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "ns/%s/%s: %s", ns->name, otype_dir(m->type), strerror(errno));
+		snprintf(err, errlen, "ns/%s/%s: %s", ns->name, otype_dir(m->type),
+			 strerror(errno));
 		return -EIO;
 	}
 	m->tag = (struct ckey_tag){.run = v->m.run, .seq = ++seq};
@@ -887,7 +899,8 @@ void cmove_in_apply(struct ccmd *c, struct mjob *j)
 	enum otype type;
 	int err = check_in(c, j, name, src, &type, why, sizeof(why));
 	struct ns *ns = err ? NULL : ns_find(&c->v->m, j->ns);
-	const struct cview_obj *co = ns ? cview_obj_id(c->v->cview, j->cmd.ns, j->cmd.ids[0]) : NULL;
+	const struct cview_obj *co =
+	    ns ? cview_obj_id(c->v->cview, j->cmd.ns, j->cmd.ids[0]) : NULL;
 	struct cmin *m = co ? calloc(1, sizeof(*m)) : NULL;
 	if (!err && !m) {
 		err = ENOMEM;

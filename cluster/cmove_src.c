@@ -88,9 +88,14 @@ static void unlink_exp(struct cexp *e)
  * mounts of a run are the source's own); files a write left half-made (.NAME.tmp) neither. */
 static int tar_args(const char *dir, char ***argv_out)
 {
-	static const char *const head[] = {"tar",	    "-c",	  "--format=posix",
-					   "--sparse",	    "--numeric-owner", "--xattrs",
-					   "--one-file-system", "-f"};
+	static const char *const head[] = {"tar",
+					   "-c",
+					   "--format=posix",
+					   "--sparse",
+					   "--numeric-owner",
+					   "--xattrs",
+					   "--one-file-system",
+					   "-f"};
 	size_t nh = sizeof(head) / sizeof(head[0]);
 	DIR *d = opendir(dir);
 	if (!d)
@@ -119,7 +124,8 @@ static int tar_args(const char *dir, char ***argv_out)
 			char up[PATH_MAX];
 			struct stat st;
 			snprintf(up, sizeof(up), "%s/" CTAR_UPPER, dir);
-			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && !(argv[n++] = strdup(CTAR_UPPER)))
+			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode) &&
+			    !(argv[n++] = strdup(CTAR_UPPER)))
 				r = -ENOMEM;
 			continue;
 		}
@@ -263,8 +269,9 @@ static void unmark_done(struct bgjob *bg)
 {
 	struct unmark *u = (struct unmark *)bg;
 	if (!u->r)
-		evlog_add(u->log, "cluster: %s: its move's intent went without the move (rolled back): "
-				  "it is no longer marked moving",
+		evlog_add(u->log,
+			  "cluster: %s: its move's intent went without the move (rolled back): "
+			  "it is no longer marked moving",
 			  u->name);
 	else if (u->r != -EALREADY)
 		evlog_add(u->log, "cluster: %s: its stale moving mark cannot be taken back: %s",
@@ -296,8 +303,9 @@ static void start_export(struct vmfs *v, uint64_t nsid, uint64_t id, const char 
 	if (!o || find(nsid, id))
 		return;
 	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
-		evlog_add(&ns->log, "cluster: %s is marked moving but it runs here: no export.tar "
-				    "(the move fails)",
+		evlog_add(&ns->log,
+			  "cluster: %s is marked moving but it runs here: no export.tar "
+			  "(the move fails)",
 			  name);
 		return;
 	}
@@ -339,8 +347,9 @@ static void moved_away(struct vmfs *v, uint64_t nsid, const char *name, const ch
 		return;
 	char err[512];
 	if (obj_remove(&v->m, o, err, sizeof(err)))
-		evlog_add(&ns->log, "cluster: %s moved to %s, but its copy here cannot be removed: "
-				    "%s",
+		evlog_add(&ns->log,
+			  "cluster: %s moved to %s, but its copy here cannot be removed: "
+			  "%s",
 			  name, to, err);
 	else
 		evlog_add(&ns->log, "cluster: %s moved to %s: its copy here is removed", name, to);
@@ -423,7 +432,8 @@ static void remove_partial(struct vmfs *v)
 				if (de->d_name[0] == '.' && (ends_with(de->d_name, ".moving") ||
 							     ends_with(de->d_name, ".move.tar"))) {
 					int r = remove_tree(dirfd(d), de->d_name);
-					evlog_add(&ns->log, "cluster: %s/%s, a cold move's partial copy: %s",
+					evlog_add(&ns->log,
+						  "cluster: %s/%s, a cold move's partial copy: %s",
 						  otype_dir((enum otype)t), de->d_name,
 						  r ? strerror(-r) : "removed");
 				}
@@ -506,8 +516,8 @@ static off_t ex_size(struct vmfs *v, const struct vnode *n)
 }
 
 const struct fkind fk_export = {
-	.open = ex_open,
-	.read = ex_read,
-	.release = ex_release,
-	.size = ex_size,
+    .open = ex_open,
+    .read = ex_read,
+    .release = ex_release,
+    .size = ex_size,
 };

@@ -13,8 +13,8 @@
 #include "cluster/cmove_tar.h"
 #include "tap.h"
 
-static int member(struct ctar_state *s, char type, const char *path, const char *link,
-		  unsigned maj, unsigned min, char *why)
+static int member(struct ctar_state *s, char type, const char *path, const char *link, unsigned maj,
+		  unsigned min, char *why)
 {
 	return ctar_member_check(s, type, path, link, maj, min, why, 300);
 }
@@ -36,7 +36,8 @@ static void members(void)
 	ok(member(&s, '2', "./disk0.qcow2", "/dev/sda", 0, 0, why) == -EPERM &&
 	       strstr(why, "symbolic link outside"),
 	   "a symbolic link outside run/upper: refused (%s)", why);
-	ok(member(&s, '2', "run/upperx/a", "/", 0, 0, why) == -EPERM, "run/upperx is not run/upper");
+	ok(member(&s, '2', "run/upperx/a", "/", 0, 0, why) == -EPERM,
+	   "run/upperx is not run/upper");
 	ok(member(&s, '2', "./run/upper/bin", "/usr/bin", 0, 0, why) == 0,
 	   "a symbolic link in a container's upper directory");
 	ok(member(&s, '0', "./run/upper/bin/sh", "", 0, 0, why) == -EPERM && strstr(why, "below"),
@@ -70,7 +71,8 @@ static int archive(const char *make, char *why, size_t whylen)
 	char cmd[2048];
 	snprintf(cmd, sizeof(cmd),
 		 "set -e; cd %s; rm -rf src a.tar; mkdir src; cd src; %s; "
-		 "tar -c --format=posix --sparse --numeric-owner --xattrs -f ../a.tar .", dir, make);
+		 "tar -c --format=posix --sparse --numeric-owner --xattrs -f ../a.tar .",
+		 dir, make);
 	if (system(cmd) != 0) {
 		snprintf(why, whylen, "tar failed");
 		return -100;
@@ -131,8 +133,10 @@ static void archives(void)
 	if (fd >= 0)
 		close(fd);
 	/* cut short, and a header's bytes changed */
-	snprintf(cmd, sizeof(cmd), "cd %s && head -c 1024 a.tar >c.tar && cp a.tar d.tar && "
-		 "printf 'X' | dd of=d.tar bs=1 seek=10 conv=notrunc 2>/dev/null", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && head -c 1024 a.tar >c.tar && cp a.tar d.tar && "
+		 "printf 'X' | dd of=d.tar bs=1 seek=10 conv=notrunc 2>/dev/null",
+		 dir);
 	made = system(cmd);
 	snprintf(cmd, sizeof(cmd), "%s/c.tar", dir);
 	fd = open(cmd, O_RDONLY);
