@@ -61,8 +61,9 @@ struct cmin {
 	char nsname[NAME_MAX_LEN + 1];
 	enum otype type;
 	uint64_t nsid, cid, lid, vcpus, memory;
-	struct ns *ns; /* held */
-	int typefd;    /* ns/NS/vms or containers/ */
+	char *cfg[NPARAMS_MAX]; /* its values as the source published them */
+	struct ns *ns;		/* held */
+	int typefd;		/* ns/NS/vms or containers/ */
 	char tmpdir[NAME_MAX_LEN + 16], tarname[NAME_MAX_LEN + 16];
 	struct ckey_tag tag;
 	char tagtext[CKEY_TAG_LEN];
@@ -75,6 +76,13 @@ struct cmin {
 	struct ccmd *c;
 	struct mjob *j;
 };
+
+static void cmin_free(struct cmin *m)
+{
+	for (size_t i = 0; i < NPARAMS_MAX; i++)
+		free(m->cfg[i]);
+	free(m);
+}
 
 static int say(struct cmin *m, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int say(struct cmin *m, int r, const char *fmt, ...)
@@ -425,6 +433,7 @@ static int extract(struct cmin *m)
 struct cfgcheck {
 	struct cmin *m;
 	bool has_id, has_state;
+	bool seen[NPARAMS_MAX];
 };
 
 static int cfg_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)
@@ -453,6 +462,13 @@ static int cfg_kv(const char *k, const char *v, void *arg, char *err, size_t err
 		return -EINVAL;
 	}
 	char e[600];
+	if (!cc->m->cfg[i] || strcmp(cc->m->cfg[i], v)) {
+		snprintf(err, errlen,
+			 "%s=%.200s is not what %s published of %s (%.200s): try again", k, v,
+			 cc->m->src, cc->m->name, cc->m->cfg[i] ? cc->m->cfg[i] : "unset");
+		return -EINVAL;
+	}
+	cc->seen[i] = true;
 	int r = param_check(&params[i], v, e, sizeof(e));
 	if (!r && (r = model_check_paths(&cc->m->v->m, &params[i], v, e, sizeof(e))))
 		snprintf(err, errlen, "%s has no %s (%s): %.400s", cc->m->self, v, k, e);
@@ -472,7 +488,7 @@ static int load_check(struct cmin *m)
 	if (dfd < 0)
 		snprintf(why, sizeof(why), "%s", strerror(-r));
 	char *orig = !r ? malloc(len + 1) : NULL;
-	struct cfgcheck cc = {m, false, false};
+	struct cfgcheck cc = {m, false, false, {0}};
 	if (!r && !orig) {
 		r = -ENOMEM;
 		snprintf(why, sizeof(why), "out of memory");
@@ -485,6 +501,12 @@ static int load_check(struct cmin *m)
 			r = -EINVAL;
 			snprintf(why, sizeof(why), "no %s", cc.has_id ? "state" : "id");
 		}
+		for (size_t i = 0; !r && i < NPARAMS_MAX; i++)
+			if (m->cfg[i] && !cc.seen[i]) {
+				r = -EINVAL;
+				snprintf(why, sizeof(why), "no %s, which %s published: try again",
+					 params[i].name, m->src);
+			}
 	}
 	struct sbuf out = {0};
 	for (char *line = orig, *nl; !r && line && *line; line = nl ? nl + 1 : NULL) {
@@ -746,7 +768,7 @@ static void done(struct bgjob *bg)
 		ccmd_answer(m->c, m->j, -m->r, m->r ? m->why : "", m->r ? 0 : 1);
 	close(m->typefd);
 	ns_put(m->ns);
-	free(m);
+	cmin_free(m);
 }
 
 /* What both ways share, on the loop: this host's checks, the local id, the thread. */
@@ -764,14 +786,35 @@ static int begin(struct vmfs *v, struct cmin *m, struct ns *ns, const struct cvi
 			 m->name, ns->name);
 		return -EEXIST;
 	}
-	/* the images it names, from the source's record, before anything is copied */
-	for (size_t i = 0; co->rec && i < nparams && i < NPARAMS_MAX; i++) {
+	if (!co->rec) {
+		snprintf(err, errlen, "%s has published no record of %s yet: try again", m->src,
+			 m->name);
+		return -EAGAIN;
+	}
+	/* its values, from the source's record, before anything is copied: the images it names
+	 * must be here, and a value that reaches the host only if this host's own template has
+	 * it (as a launch's create); the config that arrives must say the same (load_check) */
+	for (size_t i = 0; i < nparams && i < NPARAMS_MAX; i++) {
+		const char *val = co->rec->cfg[i];
 		char e[600];
-		if (co->rec->cfg[i] &&
-		    model_check_paths(&v->m, &params[i], co->rec->cfg[i], e, sizeof(e))) {
-			snprintf(err, errlen, "%s has no %s (%s of %s): %.400s", m->self,
-				 co->rec->cfg[i], params[i].name, m->name, e);
+		if (!val)
+			continue;
+		if (model_check_paths(&v->m, &params[i], val, e, sizeof(e))) {
+			snprintf(err, errlen, "%s has no %s (%s of %s): %.400s", m->self, val,
+				 params[i].name, m->name, e);
 			return -ENOENT;
+		}
+		if ((!ns->cfg[i] || strcmp(ns->cfg[i], val)) &&
+		    param_host_reaching(ns, (int)i, val, e, sizeof(e))) {
+			snprintf(err, errlen,
+				 "%s's %s reaches the host (%.300s): %s takes it only if its own "
+				 "template of ns/%s has it",
+				 m->name, params[i].name, e, m->self, ns->name);
+			return -EPERM;
+		}
+		if (!(m->cfg[i] = strdup(val))) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
 		}
 	}
 	cmove_figures(ns, NULL, co->rec, &m->vcpus, &m->memory);
@@ -833,7 +876,7 @@ int cmove_in_local(struct vmfs *v, const struct cmove_req *rq, struct vwait *wai
 	int r = begin(v, m, rq->ns, co, e, sizeof(e));
 	if (r) {
 		rbatch_put(m->b);
-		free(m);
+		cmin_free(m);
 		snprintf(err, errlen, "move %s %s: %s", rq->name, rq->dst, e);
 		return r;
 	}
@@ -919,7 +962,7 @@ void cmove_in_apply(struct ccmd *c, struct mjob *j)
 	m->j = j;
 	int r = begin(c->v, m, ns, co, why, sizeof(why));
 	if (r) {
-		free(m);
+		cmin_free(m);
 		ccmd_answer(c, j, -r, why, 0);
 	}
 }

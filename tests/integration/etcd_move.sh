@@ -128,6 +128,15 @@ ok "the pattern reads back on h3" \
 is "$(cat "$S3/vms/v1/disk0.qcow2.base")" "$T/images/base.qcow2" \
 	"the overlay's base is h3's image"
 
+# a value that reaches the host goes only where the destination's own template has it
+mkdir "$D1/containers/c3"
+echo true >"$D1/containers/c3/config/privileged"
+priv_seen() { [ "$(cat "$D2/containers/c3/config/privileged" 2>/dev/null)" = true ]; }
+ok "h2 sees c3 privileged" wait_for 10 priv_seen
+like "$(ask "$D1" "move c3 h2")" "h2: EPERM: c3's privileged reaches the host" \
+	"a privileged container to a host whose template is not: refused, in words"
+ok "c3 stays h1's" test -f "$S1/containers/c3/config"
+
 # 128 MiB of state (verbs while it is marked: below, with a mark that stays)
 mkdir "$D2/containers/c2"
 ok "c2 is h2's" wait_for 10 on_all c2 h2
