@@ -22,7 +22,7 @@
 bool cmove_verb(const char *word) { return !strcmp(word, "move"); }
 
 static int no(char *err, size_t errlen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int no(char *err, size_t errlen, int r, const char *fmt, ...)
 {
 	va_list ap;
@@ -32,9 +32,8 @@ static int no(char *err, size_t errlen, int r, const char *fmt, ...)
 	return r;
 }
 
-static const struct ccache_kv *rec(struct vmfs *v, int (*key)(char *, size_t, const char *,
-								const char *),
-				   const char *host)
+static const struct ccache_kv *
+rec(struct vmfs *v, int (*key)(char *, size_t, const char *, const char *), const char *host)
 {
 	char k[CKEY_MAX + 1];
 	if (key(k, sizeof(k), v->chosts->cluster, host) < 0)
@@ -46,8 +45,12 @@ void cmove_figures(struct ns *ns, const struct object *local, const struct crec_
 		   uint64_t *vcpus, uint64_t *memory)
 {
 	int iv = param_index("vcpus"), im = param_index("memory");
-	const char *vv = local ? obj_param(local, iv) : r && r->cfg[iv] ? r->cfg[iv] : ns_param(ns, iv);
-	const char *mv = local ? obj_param(local, im) : r && r->cfg[im] ? r->cfg[im] : ns_param(ns, im);
+	const char *vv = local		   ? obj_param(local, iv)
+			 : r && r->cfg[iv] ? r->cfg[iv]
+					   : ns_param(ns, iv);
+	const char *mv = local		   ? obj_param(local, im)
+			 : r && r->cfg[im] ? r->cfg[im]
+					   : ns_param(ns, im);
 	uint64_t b = 0;
 	char e[128];
 	*vcpus = strtoull(vv, NULL, 10);
@@ -67,9 +70,10 @@ static int room(struct vmfs *v, const struct cmove_req *rq, char *err, size_t er
 			  rq->name, rq->dst, rq->dst, why);
 	if (cap.drain) {
 		fmt_time((time_t)cap.drain, ts);
-		return no(err, errlen, -EBUSY,
-			  "move %s %s: %s is draining since %s: it takes nothing (undrain it first)",
-			  rq->name, rq->dst, rq->dst, ts);
+		return no(
+		    err, errlen, -EBUSY,
+		    "move %s %s: %s is draining since %s: it takes nothing (undrain it first)",
+		    rq->name, rq->dst, rq->dst, ts);
 	}
 	if (!ik || crec_hinfo_read(ik->value, ik->len, &info, why, sizeof(why)))
 		return no(err, errlen, -EAGAIN,
@@ -78,12 +82,13 @@ static int room(struct vmfs *v, const struct cmove_req *rq, char *err, size_t er
 	long double cpus = (long double)info.cpus * info.cpu_ratio / 1000,
 		    mem = (long double)info.memory * info.mem_ratio / 1000;
 	if ((long double)cap.vcpus + rq->vcpus > cpus || (long double)cap.memory + rq->memory > mem)
-		return no(err, errlen, -ENOSPC,
-			  "move %s %s: no room on %s: %llu vcpus and %llu MiB held of %.0Lf and %.0Lf; "
-			  "%s needs %llu and %llu MiB",
-			  rq->name, rq->dst, rq->dst, (unsigned long long)cap.vcpus,
-			  (unsigned long long)(cap.memory >> 20), cpus, mem / (1 << 20), rq->name,
-			  (unsigned long long)rq->vcpus, (unsigned long long)(rq->memory >> 20));
+		return no(
+		    err, errlen, -ENOSPC,
+		    "move %s %s: no room on %s: %llu vcpus and %llu MiB held of %.0Lf and %.0Lf; "
+		    "%s needs %llu and %llu MiB",
+		    rq->name, rq->dst, rq->dst, (unsigned long long)cap.vcpus,
+		    (unsigned long long)(cap.memory >> 20), cpus, mem / (1 << 20), rq->name,
+		    (unsigned long long)rq->vcpus, (unsigned long long)(rq->memory >> 20));
 	return 0;
 }
 
@@ -126,8 +131,9 @@ int cmove_start(struct vmfs *v, struct ns *ns, int argc, char **argv, struct vwa
 			  name, dst, *why ? why : "joining");
 	const struct cview_ns *cns = ch->synced ? cview_ns_find(cv, ns->name) : NULL;
 	if (!cns)
-		return no(err, errlen, -EAGAIN, "move %s %s: ns/%s is not in the cluster yet: try again",
-			  name, dst, ns->name);
+		return no(err, errlen, -EAGAIN,
+			  "move %s %s: ns/%s is not in the cluster yet: try again", name, dst,
+			  ns->name);
 	const struct cview_obj *o = cview_obj_find(cv, cns->rec.id, name);
 	if (!o)
 		return no(err, errlen, -ENOENT, "move %s %s: no VM or container named %s in ns/%s",
@@ -153,14 +159,18 @@ int cmove_start(struct vmfs *v, struct ns *ns, int argc, char **argv, struct vwa
 	if (!cview_host_up(cv, dst, &since, &at_least)) {
 		fmt_time(since, ts);
 		return no(err, errlen, -EHOSTDOWN, "move %s %s: %s is down%s%s%s", name, dst, dst,
-			  since ? " since " : "", since && at_least ? "at least " : "", since ? ts : "");
+			  since ? " since " : "", since && at_least ? "at least " : "",
+			  since ? ts : "");
 	}
 	bool self_src = !strcmp(o->claim.host, ch->self);
 	if (!self_src && !cview_host_up(cv, o->claim.host, &since, &at_least))
 		return no(err, errlen, -EHOSTDOWN,
 			  "move %s %s: its host %s is down: nothing can be copied from it", name,
 			  dst, o->claim.host);
-	struct cmove_req rq = {.ns = ns, .nsid = cns->rec.id, .id = o->id, .type = o->claim.type,
+	struct cmove_req rq = {.ns = ns,
+			       .nsid = cns->rec.id,
+			       .id = o->id,
+			       .type = o->claim.type,
 			       .src_is_self = self_src};
 	snprintf(rq.name, sizeof(rq.name), "%s", name);
 	snprintf(rq.src, sizeof(rq.src), "%s", o->claim.host);
@@ -169,15 +179,15 @@ int cmove_start(struct vmfs *v, struct ns *ns, int argc, char **argv, struct vwa
 	if (self_src) {
 		if (!(rq.local = obj_find_any(ns, name)))
 			return no(err, errlen, -EAGAIN,
-				  "move %s %s: %s is claimed for this host but not made here yet", name,
-				  dst, name);
+				  "move %s %s: %s is claimed for this host but not made here yet",
+				  name, dst, name);
 		st = rq.local->state;
 	} else {
 		struct cview_state s;
 		cview_state_of(cv, o, &s);
 		if (s.unknown || !o->rec)
-			return no(err, errlen, -EHOSTDOWN, "move %s %s: %s is UNKNOWN%s%s", name, dst,
-				  name, *s.why ? ": " : "", s.why);
+			return no(err, errlen, -EHOSTDOWN, "move %s %s: %s is UNKNOWN%s%s", name,
+				  dst, name, *s.why ? ": " : "", s.why);
 		st = s.state;
 	}
 	cmove_figures(ns, rq.local, o->rec, &rq.vcpus, &rq.memory);

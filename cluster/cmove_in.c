@@ -61,12 +61,13 @@ struct cmin {
 	char nsname[NAME_MAX_LEN + 1];
 	enum otype type;
 	uint64_t nsid, cid, lid, vcpus, memory;
-	struct ns *ns; /* held */
-	int typefd;    /* ns/NS/vms or containers/ */
+	char *cfg[NPARAMS_MAX]; /* its values as the source published them */
+	struct ns *ns;		/* held */
+	int typefd;		/* ns/NS/vms or containers/ */
 	char tmpdir[NAME_MAX_LEN + 16], tarname[NAME_MAX_LEN + 16];
 	struct ckey_tag tag;
 	char tagtext[CKEY_TAG_LEN];
-	bool marked, committed;
+	bool marked, placed, committed, unknown;
 	uint64_t bytes;
 	int r;
 	char why[1024];
@@ -75,6 +76,13 @@ struct cmin {
 	struct ccmd *c;
 	struct mjob *j;
 };
+
+static void cmin_free(struct cmin *m)
+{
+	for (size_t i = 0; i < NPARAMS_MAX; i++)
+		free(m->cfg[i]);
+	free(m);
+}
 
 static int say(struct cmin *m, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int say(struct cmin *m, int r, const char *fmt, ...)
@@ -92,13 +100,31 @@ void cmove_in_args(const struct cmove_req *rq, struct sbuf *out)
 	sb_printf(out, "name=%s src=%s type=%s", rq->name, rq->src, otype_name(rq->type));
 }
 
+/* word "KEY=VALUE" of args at *p: VALUE into out (at most NAME_MAX_LEN bytes) */
+static bool arg_word(const char **p, const char *key, char *out, size_t outlen)
+{
+	size_t k = strlen(key), n;
+	if (strncmp(*p, key, k) || (*p)[k] != '=')
+		return false;
+	const char *v = *p + k + 1, *e = strchr(v, ' ');
+	n = e ? (size_t)(e - v) : strlen(v);
+	if (!n || n >= outlen || n > NAME_MAX_LEN)
+		return false;
+	memcpy(out, v, n);
+	out[n] = 0;
+	*p = e ? e + 1 : v + n;
+	return true;
+}
+
 int cmove_in_read(const char *args, char *name, char *src, enum otype *type, char *why,
 		  size_t whylen)
 {
 	char t[16] = "";
+	const char *p = args ? args : "";
 	name[0] = src[0] = 0;
-	if (!args || sscanf(args, "name=%64s src=%64s type=%15s", name, src, t) != 3 ||
-	    strlen(args) > 3 * NAME_MAX_LEN + 32) {
+	if (!arg_word(&p, "name", name, NAME_MAX_LEN + 1) ||
+	    !arg_word(&p, "src", src, NAME_MAX_LEN + 1) || !arg_word(&p, "type", t, sizeof(t)) ||
+	    *p) {
 		snprintf(why, whylen, "a move-in's args are not \"name=N src=H type=T\"");
 		return -EINVAL;
 	}
@@ -118,8 +144,7 @@ int cmove_in_read(const char *args, char *name, char *src, enum otype *type, cha
 	return 0;
 }
 
-static int get_claim(struct cmin *m, struct etcd *c, char *key, struct crec_claim *cl,
-		     int64_t *rev)
+static int get_claim(struct cmin *m, struct etcd *c, char *key, struct crec_claim *cl, int64_t *rev)
 {
 	struct etcd_kv kv = {0};
 	bool found = false;
@@ -158,8 +183,12 @@ static int mark(struct cmin *m, struct etcd *c)
 	struct crec_intent_obj io = {.id = m->cid};
 	snprintf(io.name, sizeof(io.name), "%s", m->name);
 	snprintf(io.host, sizeof(io.host), "%s", m->self);
-	struct crec_intent in = {.kind = CREC_INTENT_MOVE, .ns = m->nsid, .objects = &io,
-				 .nobjects = 1, .phase = CREC_PHASE_CREATING, .vcpus = m->vcpus,
+	struct crec_intent in = {.kind = CREC_INTENT_MOVE,
+				 .ns = m->nsid,
+				 .objects = &io,
+				 .nobjects = 1,
+				 .phase = CREC_PHASE_CREATING,
+				 .vcpus = m->vcpus,
 				 .memory = m->memory};
 	snprintf(in.host, sizeof(in.host), "%s", m->self);
 	snprintf(cl.moving, sizeof(cl.moving), "%s", m->self);
@@ -182,7 +211,8 @@ static int mark(struct cmin *m, struct etcd *c)
 	if (r)
 		return say(m, r, "etcd: %.900s", e.why);
 	if (!ok)
-		return say(m, -EAGAIN, "%s's claim changed while it was marked: try again", m->name);
+		return say(m, -EAGAIN, "%s's claim changed while it was marked: try again",
+			   m->name);
 	m->marked = true;
 	return 0;
 }
@@ -208,7 +238,8 @@ static void unmark(struct cmin *m, struct etcd *c)
 		crec_claim_write(&cl, &cv);
 		cmp = (struct etcd_cmp){.key = ck, .target = ETCD_MOD, .num = rev};
 		nc = 1;
-		ops[n++] = (struct etcd_op){.kind = ETCD_OP_PUT, .key = ck, .value = cv.p, .len = cv.len};
+		ops[n++] =
+		    (struct etcd_op){.kind = ETCD_OP_PUT, .key = ck, .value = cv.p, .len = cv.len};
 	}
 	struct etcd_txn_result res = {0};
 	struct err e;
@@ -295,8 +326,8 @@ static int pull(struct cmin *m, struct etcd *c)
 	snprintf(rel, sizeof(rel), "ns/%s/%s/%s/export.tar", m->nsname, otype_dir(m->type),
 		 m->name);
 	unlinkat(m->typefd, m->tarname, 0);
-	int fd = openat(m->typefd, m->tarname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0600);
+	int fd =
+	    openat(m->typefd, m->tarname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	char *buf = malloc(CMIN_CHUNK);
 	struct rtrans *t = buf && fd >= 0 ? r9p_new(&tg) : NULL;
 	if (!t) {
@@ -317,8 +348,9 @@ static int pull(struct cmin *m, struct etcd *c)
 			continue;
 		}
 		if (n < 0) {
-			r = say(m, (int)n, "%s's export.tar through its door (%s:%s): %s%s%s", m->src,
-				tg.host, tg.port, strerror((int)-n), *t->why ? ": " : "", t->why);
+			r = say(m, (int)n, "%s's export.tar through its door (%s:%s): %s%s%s",
+				m->src, tg.host, tg.port, strerror((int)-n), *t->why ? ": " : "",
+				t->why);
 			break;
 		}
 		if (at != off) {
@@ -328,11 +360,13 @@ static int pull(struct cmin *m, struct etcd *c)
 		if (!n)
 			break;
 		for (ssize_t w = 0; w < n;) {
-			ssize_t k = pwrite(fd, buf + w, (size_t)(n - w), (off_t)(off + (uint64_t)w));
+			ssize_t k =
+			    pwrite(fd, buf + w, (size_t)(n - w), (off_t)(off + (uint64_t)w));
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0) {
-				r = say(m, -errno, "%s: cannot write here: %s", m->tarname, strerror(errno));
+				r = say(m, -errno, "%s: cannot write here: %s", m->tarname,
+					strerror(errno));
 				goto out;
 			}
 			w += k;
@@ -399,6 +433,7 @@ static int extract(struct cmin *m)
 struct cfgcheck {
 	struct cmin *m;
 	bool has_id, has_state;
+	bool seen[NPARAMS_MAX];
 };
 
 static int cfg_kv(const char *k, const char *v, void *arg, char *err, size_t errlen)
@@ -427,6 +462,13 @@ static int cfg_kv(const char *k, const char *v, void *arg, char *err, size_t err
 		return -EINVAL;
 	}
 	char e[600];
+	if (!cc->m->cfg[i] || strcmp(cc->m->cfg[i], v)) {
+		snprintf(err, errlen,
+			 "%s=%.200s is not what %s published of %s (%.200s): try again", k, v,
+			 cc->m->src, cc->m->name, cc->m->cfg[i] ? cc->m->cfg[i] : "unset");
+		return -EINVAL;
+	}
+	cc->seen[i] = true;
 	int r = param_check(&params[i], v, e, sizeof(e));
 	if (!r && (r = model_check_paths(&cc->m->v->m, &params[i], v, e, sizeof(e))))
 		snprintf(err, errlen, "%s has no %s (%s): %.400s", cc->m->self, v, k, e);
@@ -446,7 +488,7 @@ static int load_check(struct cmin *m)
 	if (dfd < 0)
 		snprintf(why, sizeof(why), "%s", strerror(-r));
 	char *orig = !r ? malloc(len + 1) : NULL;
-	struct cfgcheck cc = {m, false, false};
+	struct cfgcheck cc = {m, false, false, {0}};
 	if (!r && !orig) {
 		r = -ENOMEM;
 		snprintf(why, sizeof(why), "out of memory");
@@ -459,6 +501,12 @@ static int load_check(struct cmin *m)
 			r = -EINVAL;
 			snprintf(why, sizeof(why), "no %s", cc.has_id ? "state" : "id");
 		}
+		for (size_t i = 0; !r && i < NPARAMS_MAX; i++)
+			if (m->cfg[i] && !cc.seen[i]) {
+				r = -EINVAL;
+				snprintf(why, sizeof(why), "no %s, which %s published: try again",
+					 params[i].name, m->src);
+			}
 	}
 	struct sbuf out = {0};
 	for (char *line = orig, *nl; !r && line && *line; line = nl ? nl + 1 : NULL) {
@@ -481,9 +529,9 @@ static int load_check(struct cmin *m)
 	char aside[NAME_MAX_LEN + CKEY_TAG_LEN + 16];
 	snprintf(aside, sizeof(aside), ".%s.refused-%s", m->name, m->tagtext);
 	bool kept = !renameat(m->typefd, m->tmpdir, m->typefd, aside);
-	return say(m, r == -ENOMEM ? r : -EINVAL,
-		   "%s's state from %s is refused: config: %s%s%s%s", m->name, m->src, why,
-		   kept ? " (kept aside in " : "", kept ? aside : "", kept ? ")" : "");
+	return say(m, r == -ENOMEM ? r : -EINVAL, "%s's state from %s is refused: config: %s%s%s%s",
+		   m->name, m->src, why, kept ? " (kept aside in " : "", kept ? aside : "",
+		   kept ? ")" : "");
 }
 
 struct capkv {
@@ -513,6 +561,35 @@ static int read_cap(struct cmin *m, struct etcd *c, const char *host, struct cap
 
 static uint64_t less(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
+/* A commit whose answer never came: the claim says whether it landed. Unknown: the copy and
+ * the mark stay as they are (the intent names both), and the answer says so. */
+static int landed(struct cmin *m, struct etcd *c, int r, const char *why)
+{
+	char ck[CKEY_MAX + 1], e[300];
+	snprintf(e, sizeof(e), "%.280s", why);
+	for (int t = 0; t < 3; t++) {
+		struct crec_claim cl;
+		int64_t rev;
+		if (get_claim(m, c, ck, &cl, &rev)) {
+			usleep(500000);
+			continue;
+		}
+		if (!strcmp(cl.host, m->self) && !*cl.moving) {
+			m->committed = true;
+			return 0;
+		}
+		if (!strcmp(cl.host, m->src))
+			return say(m, r, "etcd, at the commit: %.280s (it did not land)", e);
+		break;
+	}
+	m->unknown = true;
+	return say(
+	    m, -ETIMEDOUT,
+	    "etcd, at the commit: %.280s: outcome unknown; the copy is kept in %s and intent "
+	    "%s stays",
+	    e, m->name, m->tagtext);
+}
+
 static int commit(struct cmin *m, struct etcd *c)
 {
 	char ck[CKEY_MAX + 1], ik[CKEY_MAX + 1], nk[CKEY_MAX + 1];
@@ -526,7 +603,8 @@ static int commit(struct cmin *m, struct etcd *c)
 			return r;
 		if (strcmp(cl.moving, m->self) || strcmp(cl.host, m->src) ||
 		    !same_tag(&cl.intent, &m->tag))
-			return say(m, -EBUSY, "%s's claim changed during the copy (%s's, moving to %s)",
+			return say(m, -EBUSY,
+				   "%s's claim changed during the copy (%s's, moving to %s)",
 				   m->name, cl.host, *cl.moving ? cl.moving : "nowhere");
 		struct etcd_kv nkv = {0}, ikv = {0};
 		bool nfound = false, ifound = false;
@@ -581,8 +659,8 @@ static int commit(struct cmin *m, struct etcd *c)
 		sb_free(&b.val);
 		etcd_kv_free(&nkv);
 		etcd_kv_free(&ikv);
-		if (r) /* it may have landed: the intent's recovery settles it */
-			return say(m, r, "etcd, at the commit: %.900s", e.why);
+		if (r) /* it may have landed: the claim says */
+			return landed(m, c, r, e.why);
 		if (ok) {
 			m->committed = true;
 			return 0;
@@ -590,6 +668,18 @@ static int commit(struct cmin *m, struct etcd *c)
 	}
 	return say(m, -EAGAIN, "the reservations changed %d times during the commit: try again",
 		   CMIN_TRIES);
+}
+
+/* The copy under its own name before the commit: a crash after the commit finds it where the
+ * loader looks (a crash before it leaves a copy whose claim names the source: not listed, and
+ * said at the next start). Never over anything. */
+static int place(struct cmin *m)
+{
+	if (renameat2(m->typefd, m->tmpdir, m->typefd, m->name, RENAME_NOREPLACE) < 0)
+		return say(m, errno == EEXIST ? -EEXIST : -errno, "%s cannot become %s here: %s",
+			   m->tmpdir, m->name, strerror(errno));
+	m->placed = true;
+	return 0;
 }
 
 static void work(struct bgjob *bg)
@@ -601,14 +691,14 @@ static void work(struct bgjob *bg)
 		say(m, -e.no, "etcd: %.900s", e.why);
 		return;
 	}
-	if (!mark(m, c) && !pull(m, c) && !extract(m) && !load_check(m))
+	if (!mark(m, c) && !pull(m, c) && !extract(m) && !load_check(m) && !place(m))
 		commit(m, c);
-	if (m->marked && !m->committed)
+	if (m->marked && !m->committed && !m->unknown)
 		unmark(m, c);
 	etcd_close(c);
 	unlinkat(m->typefd, m->tarname, 0);
-	if (!m->committed)
-		remove_tree(m->typefd, m->tmpdir);
+	if (!m->committed && !m->unknown)
+		remove_tree(m->typefd, m->placed ? m->name : m->tmpdir);
 }
 
 /* A VM's overlays name their base by its path in the source's image store (runtime/disk.c's
@@ -641,19 +731,12 @@ static void settle(struct cmin *m)
 {
 	struct vmfs *v = m->v;
 	struct ns *ns = m->ns;
-	if (renameat2(m->typefd, m->tmpdir, m->typefd, m->name, RENAME_NOREPLACE) < 0) {
-		say(m, -errno,
-		    "moved in the cluster, but %s cannot become ns/%s/%s/%s here: %s (the claim "
-		    "names %s: the copy is in %s)",
-		    m->name, ns->name, otype_dir(m->type), m->name, strerror(errno), m->self,
-		    m->tmpdir);
-		return;
-	}
-	struct object *o = model_load_obj(&v->m, ns, m->type, m->name) ? NULL
-									 : obj_find(ns, m->type, m->name);
+	struct object *o =
+	    model_load_obj(&v->m, ns, m->type, m->name) ? NULL : obj_find(ns, m->type, m->name);
 	if (!o) {
-		say(m, -EIO, "moved in the cluster, but the state loader refused %s here (host/log "
-			     "says why; it is kept in damaged/)",
+		say(m, -EIO,
+		    "moved in the cluster, but the state loader refused %s here (host/log "
+		    "says why; it is kept in damaged/)",
 		    m->name);
 		return;
 	}
@@ -685,7 +768,7 @@ static void done(struct bgjob *bg)
 		ccmd_answer(m->c, m->j, -m->r, m->r ? m->why : "", m->r ? 0 : 1);
 	close(m->typefd);
 	ns_put(m->ns);
-	free(m);
+	cmin_free(m);
 }
 
 /* What both ways share, on the loop: this host's checks, the local id, the thread. */
@@ -703,14 +786,35 @@ static int begin(struct vmfs *v, struct cmin *m, struct ns *ns, const struct cvi
 			 m->name, ns->name);
 		return -EEXIST;
 	}
-	/* the images it names, from the source's record, before anything is copied */
-	for (size_t i = 0; co->rec && i < nparams && i < NPARAMS_MAX; i++) {
+	if (!co->rec) {
+		snprintf(err, errlen, "%s has published no record of %s yet: try again", m->src,
+			 m->name);
+		return -EAGAIN;
+	}
+	/* its values, from the source's record, before anything is copied: the images it names
+	 * must be here, and a value that reaches the host only if this host's own template has
+	 * it (as a launch's create); the config that arrives must say the same (load_check) */
+	for (size_t i = 0; i < nparams && i < NPARAMS_MAX; i++) {
+		const char *val = co->rec->cfg[i];
 		char e[600];
-		if (co->rec->cfg[i] &&
-		    model_check_paths(&v->m, &params[i], co->rec->cfg[i], e, sizeof(e))) {
-			snprintf(err, errlen, "%s has no %s (%s of %s): %.400s", m->self,
-				 co->rec->cfg[i], params[i].name, m->name, e);
+		if (!val)
+			continue;
+		if (model_check_paths(&v->m, &params[i], val, e, sizeof(e))) {
+			snprintf(err, errlen, "%s has no %s (%s of %s): %.400s", m->self, val,
+				 params[i].name, m->name, e);
 			return -ENOENT;
+		}
+		if ((!ns->cfg[i] || strcmp(ns->cfg[i], val)) &&
+		    param_host_reaching(ns, (int)i, val, e, sizeof(e))) {
+			snprintf(err, errlen,
+				 "%s's %s reaches the host (%.300s): %s takes it only if its own "
+				 "template of ns/%s has it",
+				 m->name, params[i].name, e, m->self, ns->name);
+			return -EPERM;
+		}
+		if (!(m->cfg[i] = strdup(val))) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
 		}
 	}
 	cmove_figures(ns, NULL, co->rec, &m->vcpus, &m->memory);
@@ -727,7 +831,8 @@ static int begin(struct vmfs *v, struct cmin *m, struct ns *ns, const struct cvi
 	}
 	if ((m->typefd = openat(ns->dirfd, otype_dir(m->type),
 				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "ns/%s/%s: %s", ns->name, otype_dir(m->type), strerror(errno));
+		snprintf(err, errlen, "ns/%s/%s: %s", ns->name, otype_dir(m->type),
+			 strerror(errno));
 		return -EIO;
 	}
 	m->tag = (struct ckey_tag){.run = v->m.run, .seq = ++seq};
@@ -771,7 +876,7 @@ int cmove_in_local(struct vmfs *v, const struct cmove_req *rq, struct vwait *wai
 	int r = begin(v, m, rq->ns, co, e, sizeof(e));
 	if (r) {
 		rbatch_put(m->b);
-		free(m);
+		cmin_free(m);
 		snprintf(err, errlen, "move %s %s: %s", rq->name, rq->dst, e);
 		return r;
 	}
@@ -837,7 +942,8 @@ void cmove_in_apply(struct ccmd *c, struct mjob *j)
 	enum otype type;
 	int err = check_in(c, j, name, src, &type, why, sizeof(why));
 	struct ns *ns = err ? NULL : ns_find(&c->v->m, j->ns);
-	const struct cview_obj *co = ns ? cview_obj_id(c->v->cview, j->cmd.ns, j->cmd.ids[0]) : NULL;
+	const struct cview_obj *co =
+	    ns ? cview_obj_id(c->v->cview, j->cmd.ns, j->cmd.ids[0]) : NULL;
 	struct cmin *m = co ? calloc(1, sizeof(*m)) : NULL;
 	if (!err && !m) {
 		err = ENOMEM;
@@ -856,7 +962,7 @@ void cmove_in_apply(struct ccmd *c, struct mjob *j)
 	m->j = j;
 	int r = begin(c->v, m, ns, co, why, sizeof(why));
 	if (r) {
-		free(m);
+		cmin_free(m);
 		ccmd_answer(c, j, -r, why, 0);
 	}
 }

@@ -29,6 +29,8 @@
 #include "cluster/cmove_int.h"
 #include "cluster/cmove_tar.h"
 #include "cluster/cview.h"
+#include "etcd/client.h"
+#include "etcd/member.h"
 #include "runtime/bgjob.h"
 #include "vmfs/fkind.h"
 #include "vmfs/node.h"
@@ -45,6 +47,20 @@ struct cexp {
 	char path[PATH_MAX], tmp[PATH_MAX]; /* the archive, and while tar writes it */
 	char objdir[PATH_MAX];
 	bool running, ready, dropped;
+	struct ckey_tag tag; /* the intent that marked it */
+	int r;
+	char why[512];
+};
+
+/* A mark whose intent went without the move (its destination died and the intent was rolled
+ * back): taken back by the owner, on a thread (etcd). */
+struct unmark {
+	struct bgjob bg; /* first */
+	struct etcd_opts o;
+	char cluster[NAME_MAX_LEN + 1], self[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
+	uint64_t nsid;
+	struct ckey_tag tag;
+	struct evlog *log;
 	int r;
 	char why[512];
 };
@@ -72,9 +88,14 @@ static void unlink_exp(struct cexp *e)
  * mounts of a run are the source's own); files a write left half-made (.NAME.tmp) neither. */
 static int tar_args(const char *dir, char ***argv_out)
 {
-	static const char *const head[] = {"tar",	    "-c",	  "--format=posix",
-					   "--sparse",	    "--numeric-owner", "--xattrs",
-					   "--one-file-system", "-f"};
+	static const char *const head[] = {"tar",
+					   "-c",
+					   "--format=posix",
+					   "--sparse",
+					   "--numeric-owner",
+					   "--xattrs",
+					   "--one-file-system",
+					   "-f"};
 	size_t nh = sizeof(head) / sizeof(head[0]);
 	DIR *d = opendir(dir);
 	if (!d)
@@ -103,7 +124,8 @@ static int tar_args(const char *dir, char ***argv_out)
 			char up[PATH_MAX];
 			struct stat st;
 			snprintf(up, sizeof(up), "%s/" CTAR_UPPER, dir);
-			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode) && !(argv[n++] = strdup(CTAR_UPPER)))
+			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode) &&
+			    !(argv[n++] = strdup(CTAR_UPPER)))
 				r = -ENOMEM;
 			continue;
 		}
@@ -198,15 +220,92 @@ static struct ns *local_ns(struct vmfs *v, uint64_t nsid)
 	return cns ? ns_find(&v->m, cns->name) : NULL;
 }
 
-static void start_export(struct vmfs *v, uint64_t nsid, uint64_t id, const char *name)
+static bool same_tag(const struct ckey_tag *a, const struct ckey_tag *b)
+{
+	return !strcmp(a->host, b->host) && a->run == b->run && a->seq == b->seq;
+}
+
+static void unmark_work(struct bgjob *bg)
+{
+	struct unmark *u = (struct unmark *)bg;
+	struct etcd *c;
+	struct err e;
+	char key[CKEY_MAX + 1], why[256];
+	struct etcd_kv kv = {0};
+	bool found = false;
+	struct crec_claim cl;
+	ckey_claim(key, sizeof(key), u->cluster, u->nsid, u->name);
+	if (etcd_open(&u->o, &c, &e)) {
+		u->r = -e.no;
+		snprintf(u->why, sizeof(u->why), "etcd: %.400s", e.why);
+		return;
+	}
+	if (etcd_get(c, key, &kv, &found, &e) || !found ||
+	    crec_claim_read(kv.value, kv.value_len, &cl, why, sizeof(why)) ||
+	    strcmp(cl.host, u->self) || !*cl.moving || !same_tag(&cl.intent, &u->tag)) {
+		u->r = -EALREADY; /* settled otherwise meanwhile */
+	} else {
+		int64_t rev = kv.mod_revision;
+		cl.moving[0] = 0;
+		memset(&cl.intent, 0, sizeof(cl.intent));
+		struct sbuf v = {0};
+		crec_claim_write(&cl, &v);
+		struct etcd_cmp cmp = {.key = key, .target = ETCD_MOD, .num = rev};
+		struct etcd_op op = {.kind = ETCD_OP_PUT, .key = key, .value = v.p, .len = v.len};
+		struct etcd_txn_result res = {0};
+		if (etcd_txn(c, &cmp, 1, &op, 1, NULL, 0, &res, &e)) {
+			u->r = -e.no;
+			snprintf(u->why, sizeof(u->why), "etcd: %.400s", e.why);
+		}
+		etcd_txn_result_free(&res);
+		sb_free(&v);
+	}
+	if (found)
+		etcd_kv_free(&kv);
+	etcd_close(c);
+}
+
+static void unmark_done(struct bgjob *bg)
+{
+	struct unmark *u = (struct unmark *)bg;
+	if (!u->r)
+		evlog_add(u->log,
+			  "cluster: %s: its move's intent went without the move (rolled back): "
+			  "it is no longer marked moving",
+			  u->name);
+	else if (u->r != -EALREADY)
+		evlog_add(u->log, "cluster: %s: its stale moving mark cannot be taken back: %s",
+			  u->name, u->why);
+	free(u);
+}
+
+static void start_unmark(struct vmfs *v, const struct cexp *e)
+{
+	struct unmark *u = calloc(1, sizeof(*u));
+	if (!u)
+		return;
+	u->o = member_etcd_opts(v->conf, 0);
+	snprintf(u->cluster, sizeof(u->cluster), "%s", v->chosts->cluster);
+	snprintf(u->self, sizeof(u->self), "%s", v->chosts->self);
+	snprintf(u->name, sizeof(u->name), "%s", e->name);
+	u->nsid = e->nsid;
+	u->tag = e->tag;
+	u->log = &v->log;
+	if (bgjob_start(&u->bg, &v->m, unmark_work, unmark_done))
+		free(u);
+}
+
+static void start_export(struct vmfs *v, uint64_t nsid, uint64_t id, const char *name,
+			 const struct ckey_tag *tag)
 {
 	struct ns *ns = local_ns(v, nsid);
 	struct object *o = ns ? obj_find_any(ns, name) : NULL;
 	if (!o || find(nsid, id))
 		return;
 	if (o->state == ST_RUNNING || o->state == ST_PAUSED) {
-		evlog_add(&ns->log, "cluster: %s is marked moving but it runs here: no export.tar "
-				    "(the move fails)",
+		evlog_add(&ns->log,
+			  "cluster: %s is marked moving but it runs here: no export.tar "
+			  "(the move fails)",
 			  name);
 		return;
 	}
@@ -221,6 +320,7 @@ static void start_export(struct vmfs *v, uint64_t nsid, uint64_t id, const char 
 	e->v = v;
 	e->nsid = nsid;
 	e->id = id;
+	e->tag = *tag;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->path, sizeof(e->path), "%.3000s/%" PRIu64 ".%" PRIu64 ".tar", dir, nsid, id);
 	snprintf(e->tmp, sizeof(e->tmp), "%.3100s.tmp", e->path);
@@ -247,8 +347,9 @@ static void moved_away(struct vmfs *v, uint64_t nsid, const char *name, const ch
 		return;
 	char err[512];
 	if (obj_remove(&v->m, o, err, sizeof(err)))
-		evlog_add(&ns->log, "cluster: %s moved to %s, but its copy here cannot be removed: "
-				    "%s",
+		evlog_add(&ns->log,
+			  "cluster: %s moved to %s, but its copy here cannot be removed: "
+			  "%s",
 			  name, to, err);
 	else
 		evlog_add(&ns->log, "cluster: %s moved to %s: its copy here is removed", name, to);
@@ -260,12 +361,34 @@ static bool claim_of(const struct ccache_kv *kv, struct crec_claim *c)
 	return kv && !crec_claim_read(kv->value, kv->len, c, why, sizeof(why));
 }
 
+/* A mark of the live path (an intent of kind migrate): no archive is made for it. */
+static bool live_move(struct vmfs *v, const struct ckey_tag *tag)
+{
+	char key[CKEY_MAX + 1], why[256];
+	struct crec_intent in;
+	if (ckey_intent(key, sizeof(key), v->chosts->cluster, tag) < 0)
+		return false;
+	const struct ccache_kv *kv = ccache_get(v->chosts->cache, key);
+	if (!kv || crec_intent_read(kv->value, kv->len, &in, why, sizeof(why)))
+		return false;
+	bool live = in.kind == CREC_INTENT_MIGRATE;
+	crec_intent_free(&in);
+	return live;
+}
+
 static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 		    const struct ccache_kv *now)
 {
 	struct vmfs *v = ctx;
 	struct ckey k;
-	if (ckey_parse(v->chosts->cluster, key, &k) != CK_CLAIM)
+	enum ckey_kind kind = ckey_parse(v->chosts->cluster, key, &k);
+	if (kind == CK_INTENT && !now && !v->chosts->loading) {
+		for (struct cexp *e = exports; e; e = e->next)
+			if (!e->dropped && same_tag(&e->tag, &k.tag))
+				start_unmark(v, e);
+		return;
+	}
+	if (kind != CK_CLAIM)
 		return;
 	struct crec_claim oc, nc;
 	bool had = claim_of(old, &oc), has = claim_of(now, &nc);
@@ -273,7 +396,8 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	bool was_mine = had && !strcmp(oc.host, self), mine = has && !strcmp(nc.host, self);
 	struct cexp *e = find(k.nsid, mine ? nc.id : had ? oc.id : 0);
 	if (mine && *nc.moving) {
-		start_export(v, k.nsid, nc.id, k.name);
+		if (!live_move(v, &nc.intent))
+			start_export(v, k.nsid, nc.id, k.name, &nc.intent);
 		return;
 	}
 	if (e)
@@ -282,7 +406,46 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 		moved_away(v, k.nsid, k.name, nc.host);
 }
 
-int cmove_src_listen(struct vmfs *v) { return chosts_listen(v->chosts, changed, v); }
+static bool ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), k = strlen(end);
+	return n > k && !strcmp(s + n - k, end);
+}
+
+/* What a move cut before its copy was placed left at its destination (.NAME.moving,
+ * .NAME.move.tar): never an object's, removed at the start. */
+static void remove_partial(struct vmfs *v)
+{
+	for (size_t i = 0; i < v->m.nns; i++)
+		for (int t = 0; t < 2; t++) {
+			struct ns *ns = v->m.nss[i];
+			int fd = openat(ns->dirfd, otype_dir((enum otype)t),
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+			if (!d) {
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			struct dirent *de;
+			while ((de = readdir(d)))
+				if (de->d_name[0] == '.' && (ends_with(de->d_name, ".moving") ||
+							     ends_with(de->d_name, ".move.tar"))) {
+					int r = remove_tree(dirfd(d), de->d_name);
+					evlog_add(&ns->log,
+						  "cluster: %s/%s, a cold move's partial copy: %s",
+						  otype_dir((enum otype)t), de->d_name,
+						  r ? strerror(-r) : "removed");
+				}
+			closedir(d);
+		}
+}
+
+int cmove_src_listen(struct vmfs *v)
+{
+	remove_partial(v);
+	return chosts_listen(v->chosts, changed, v);
+}
 
 static const struct cview_obj *claim_here(struct vmfs *v, const struct object *o)
 {
@@ -353,8 +516,8 @@ static off_t ex_size(struct vmfs *v, const struct vnode *n)
 }
 
 const struct fkind fk_export = {
-	.open = ex_open,
-	.read = ex_read,
-	.release = ex_release,
-	.size = ex_size,
+    .open = ex_open,
+    .read = ex_read,
+    .release = ex_release,
+    .size = ex_size,
 };

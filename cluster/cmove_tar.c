@@ -65,8 +65,9 @@ int ctar_member_check(struct ctar_state *s, char type, const char *path, const c
 		return r;
 	for (size_t i = 0; i < s->n; i++)
 		if (below(p, s->links[i]) || !strcmp(p, s->links[i])) {
-			snprintf(why, whylen, "%.200s: below (or again at) the symbolic link %.200s",
-				 p, s->links[i]);
+			snprintf(why, whylen,
+				 "%.200s: below (or again at) the symbolic link %.200s", p,
+				 s->links[i]);
 			return -EPERM;
 		}
 	s->members++;
@@ -88,15 +89,17 @@ int ctar_member_check(struct ctar_state *s, char type, const char *path, const c
 		}
 		for (size_t i = 0; i < s->n; i++)
 			if (!strcmp(l, s->links[i]) || below(l, s->links[i])) {
-				snprintf(why, whylen, "%.200s: a hard link through the symbolic link %.200s",
-					 p, s->links[i]);
+				snprintf(why, whylen,
+					 "%.200s: a hard link through the symbolic link %.200s", p,
+					 s->links[i]);
 				return -EPERM;
 			}
 		return 0;
 	case '2':
 		if (!in_upper(p)) {
 			snprintf(why, whylen,
-				 "%.200s: a symbolic link outside a container's " CTAR_UPPER "/", p);
+				 "%.200s: a symbolic link outside a container's " CTAR_UPPER "/",
+				 p);
 			return -EPERM;
 		}
 		if (s->n == s->cap) {
@@ -131,8 +134,8 @@ int ctar_member_check(struct ctar_state *s, char type, const char *path, const c
 	default:
 		break;
 	}
-	snprintf(why, whylen, "%.200s: a member of type '%c' (not one a move makes)",
-		 *p ? p : ".", type > 32 && type < 127 ? type : '?');
+	snprintf(why, whylen, "%.200s: a member of type '%c' (not one a move makes)", *p ? p : ".",
+		 type > 32 && type < 127 ? type : '?');
 	return -EPERM;
 }
 
@@ -226,11 +229,13 @@ static int pax_parse(char *rec, size_t len, struct pending *p, char *why, size_t
 		size_t n = 0, j = i;
 		while (j < len && rec[j] >= '0' && rec[j] <= '9' && n < CTAR_PAX_MAX)
 			n = n * 10 + (size_t)(rec[j++] - '0');
-		if (j == i || j >= len || rec[j] != ' ' || n < 5 || n > len - i || rec[i + n - 1] != '\n') {
+		if (j == i || j >= len || rec[j] != ' ' || n < 5 || n > len - i ||
+		    rec[i + n - 1] != '\n') {
 			snprintf(why, whylen, "a pax header's record at byte %zu does not read", i);
 			return -EINVAL;
 		}
-		char *k = rec + j + 1, *end = rec + i + n - 1, *eq = memchr(k, '=', (size_t)(end - k));
+		char *k = rec + j + 1, *end = rec + i + n - 1,
+		     *eq = memchr(k, '=', (size_t)(end - k));
 		if (!eq) {
 			snprintf(why, whylen, "a pax record without '='");
 			return -EINVAL;
@@ -261,7 +266,8 @@ static int pax_parse(char *rec, size_t len, struct pending *p, char *why, size_t
 		}
 #undef KEY
 		if (r) {
-			snprintf(why, whylen, "a pax record %.*s does not read", (int)(klen > 60 ? 60 : klen), k);
+			snprintf(why, whylen, "a pax record %.*s does not read",
+				 (int)(klen > 60 ? 60 : klen), k);
 			return r == -ENOMEM ? r : -EINVAL;
 		}
 		i += n;
@@ -284,8 +290,10 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 	int r = 0;
 	for (;;) {
 		if ((r = read_at(fd, off, h, sizeof(h)))) {
-			snprintf(why, whylen, "the archive ends at byte %" PRIu64 " without its end "
-				 "blocks: %s", off, r == -ENODATA ? "cut short" : strerror(-r));
+			snprintf(why, whylen,
+				 "the archive ends at byte %" PRIu64 " without its end "
+				 "blocks: %s",
+				 off, r == -ENODATA ? "cut short" : strerror(-r));
 			r = r == -ENODATA ? -EINVAL : -EIO;
 			break;
 		}
@@ -293,15 +301,17 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 		if (!memcmp(h, zero, sizeof(h)))
 			break; /* the end */
 		if (!sum_ok(h) || memcmp(h + 257, "ustar", 5)) {
-			snprintf(why, whylen, "byte %" PRIu64 ": not a tar header (checksum or magic)",
-				 off);
+			snprintf(why, whylen,
+				 "byte %" PRIu64 ": not a tar header (checksum or magic)", off);
 			r = -EINVAL;
 			break;
 		}
 		uint64_t size, major = 0, minor = 0;
 		if (num(h + 124, 12, &size) || num(h + 329, 8, &major) || num(h + 337, 8, &minor)) {
-			snprintf(why, whylen, "byte %" PRIu64 ": a size or device number that does "
-				 "not read", off);
+			snprintf(why, whylen,
+				 "byte %" PRIu64 ": a size or device number that does "
+				 "not read",
+				 off);
 			r = -EINVAL;
 			break;
 		}
@@ -309,8 +319,8 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 		off += 512;
 		if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
 			if (size > CTAR_PAX_MAX) {
-				snprintf(why, whylen, "a header of %" PRIu64 " bytes (at most %u)", size,
-					 CTAR_PAX_MAX);
+				snprintf(why, whylen, "a header of %" PRIu64 " bytes (at most %u)",
+					 size, CTAR_PAX_MAX);
 				r = -EINVAL;
 				break;
 			}

@@ -2,6 +2,7 @@
  * (console, screenshot.png, vnc, qmp). */
 #include <string.h>
 
+#include "cluster/cmove_int.h"
 #include "runtime/lifecycle.h"
 #include "runtime/migrate.h"
 #include "runtime/net.h"
@@ -284,6 +285,12 @@ int ctl_obj(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, char
 	const struct ctl_cmd *c = ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen);
 	if (!c)
 		return -EINVAL;
+	char busy[NAME_MAX_LEN + 16];
+	if (c->id != -2 && c->id != -3 && cmove_busy(v, n->obj, busy, sizeof(busy))) {
+		snprintf(err, errlen, "%s is %s: %s waits until that has ended", n->obj->name, busy,
+			 argv[0]);
+		return -EBUSY; /* a cold move copies it: it must not change meanwhile */
+	}
 	if (c->id == -2) {
 		/* a start, in the background as any, of a QEMU to receive */
 		struct err e;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "cluster/cmove_int.h"
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
@@ -117,9 +118,16 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct
 	case VK_NS:
 		r = ns_remove(&v->m, n.ns, err, sizeof(err));
 		break;
-	case VK_OBJ:
-		r = lifecycle_remove(&v->m, n.obj, err, sizeof(err));
+	case VK_OBJ: {
+		char busy[NAME_MAX_LEN + 16];
+		if (cmove_busy(v, n.obj, busy, sizeof(busy))) { /* a cold move copies it */
+			snprintf(err, sizeof(err), "%s is %s: rmdir waits until that has ended",
+				 n.obj->name, busy);
+			r = -EBUSY;
+		} else
+			r = lifecycle_remove(&v->m, n.obj, err, sizeof(err));
 		break;
+	}
 	case VK_COBJ: /* another host's: a flush command to its owner */
 		if ((r = cobj_rmdir(v, &n, q, err, sizeof(err))) == -EINPROGRESS)
 			return r;

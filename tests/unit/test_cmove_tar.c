@@ -9,11 +9,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cluster/cmove_int.h"
 #include "cluster/cmove_tar.h"
 #include "tap.h"
 
-static int member(struct ctar_state *s, char type, const char *path, const char *link,
-		  unsigned maj, unsigned min, char *why)
+static int member(struct ctar_state *s, char type, const char *path, const char *link, unsigned maj,
+		  unsigned min, char *why)
 {
 	return ctar_member_check(s, type, path, link, maj, min, why, 300);
 }
@@ -35,7 +36,8 @@ static void members(void)
 	ok(member(&s, '2', "./disk0.qcow2", "/dev/sda", 0, 0, why) == -EPERM &&
 	       strstr(why, "symbolic link outside"),
 	   "a symbolic link outside run/upper: refused (%s)", why);
-	ok(member(&s, '2', "run/upperx/a", "/", 0, 0, why) == -EPERM, "run/upperx is not run/upper");
+	ok(member(&s, '2', "run/upperx/a", "/", 0, 0, why) == -EPERM,
+	   "run/upperx is not run/upper");
 	ok(member(&s, '2', "./run/upper/bin", "/usr/bin", 0, 0, why) == 0,
 	   "a symbolic link in a container's upper directory");
 	ok(member(&s, '0', "./run/upper/bin/sh", "", 0, 0, why) == -EPERM && strstr(why, "below"),
@@ -69,7 +71,8 @@ static int archive(const char *make, char *why, size_t whylen)
 	char cmd[2048];
 	snprintf(cmd, sizeof(cmd),
 		 "set -e; cd %s; rm -rf src a.tar; mkdir src; cd src; %s; "
-		 "tar -c --format=posix --sparse --numeric-owner --xattrs -f ../a.tar .", dir, make);
+		 "tar -c --format=posix --sparse --numeric-owner --xattrs -f ../a.tar .",
+		 dir, make);
 	if (system(cmd) != 0) {
 		snprintf(why, whylen, "tar failed");
 		return -100;
@@ -130,8 +133,10 @@ static void archives(void)
 	if (fd >= 0)
 		close(fd);
 	/* cut short, and a header's bytes changed */
-	snprintf(cmd, sizeof(cmd), "cd %s && head -c 1024 a.tar >c.tar && cp a.tar d.tar && "
-		 "printf 'X' | dd of=d.tar bs=1 seek=10 conv=notrunc 2>/dev/null", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && head -c 1024 a.tar >c.tar && cp a.tar d.tar && "
+		 "printf 'X' | dd of=d.tar bs=1 seek=10 conv=notrunc 2>/dev/null",
+		 dir);
 	made = system(cmd);
 	snprintf(cmd, sizeof(cmd), "%s/c.tar", dir);
 	fd = open(cmd, O_RDONLY);
@@ -152,8 +157,39 @@ static void archives(void)
 	}
 }
 
+/* the move-in command's args: peer input */
+static void args(void)
+{
+	char name[NAME_MAX_LEN + 1], src[NAME_MAX_LEN + 1], why[300], big[200];
+	enum otype t = OT_VM;
+	ok(cmove_in_read("name=c1 src=h1 type=container", name, src, &t, why, sizeof(why)) == 0 &&
+	       !strcmp(name, "c1") && !strcmp(src, "h1") && t == OT_CT,
+	   "move-in args read");
+	ok(cmove_in_read("name=v1 src=h2 type=kvm", name, src, &t, why, sizeof(why)) == 0 &&
+	       t == OT_VM,
+	   "a VM's");
+	memset(big, 'a', 100);
+	snprintf(big + 100, sizeof(big) - 100, " src=h1 type=kvm");
+	char line[300];
+	snprintf(line, sizeof(line), "name=%s", big);
+	ok(cmove_in_read(line, name, src, &t, why, sizeof(why)) == -EINVAL, "a name too long");
+	ok(cmove_in_read("name=c1 src=h1 type=disk", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "no such type");
+	ok(cmove_in_read("name=c1 type=kvm src=h1", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "keys out of order");
+	ok(cmove_in_read("name=c1 src=h1 type=kvm extra=1", name, src, &t, why, sizeof(why)) ==
+	       -EINVAL,
+	   "a key more");
+	ok(cmove_in_read("name=../x src=h1 type=kvm", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "a name vmfs does not give (%s)", why);
+	ok(cmove_in_read(NULL, name, src, &t, why, sizeof(why)) == -EINVAL, "no args");
+	ok(cmove_in_read("name= src=h1 type=kvm", name, src, &t, why, sizeof(why)) == -EINVAL,
+	   "an empty name");
+}
+
 int main(void)
 {
+	args();
 	members();
 	archives();
 	return tap_done();
