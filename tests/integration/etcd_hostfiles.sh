@@ -77,6 +77,8 @@ is "$(stat -c %a "$V1/vnc") $(stat -c %a "$V1/qmp")" "$(stat -c %a "$V2/vnc") $(
 	"their modes are h2's own files'"
 is "$(setpriv --reuid=65534 --regid=65534 --clear-groups cat "$V1/vnc" 2>&1 >/dev/null | grep -c denied)" 1 \
 	"another user may not read it through h1"
+is "$(setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'exec 3<>"$1"' _ "$V1/qmp" 2>&1 |
+	grep -c denied)" 1 "nor open its qmp"
 is "$(etcd_wr "$V1/qmp" '{"execute":"query-status"}')" \
 	'{"status":"running","singlestep":false,"running":true};errno=ok' \
 	"qmp through h1: h2's QEMU answers query-status"
