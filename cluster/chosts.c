@@ -294,6 +294,25 @@ void chosts_info_text(struct chosts *ch, const struct chost *h, struct sbuf *out
 	chosts_state_text(ch, h, out);
 }
 
+void chosts_top_text(struct chosts *ch, const struct chost *h, size_t vms, size_t cts,
+		     struct sbuf *out)
+{
+	struct crec_hinfo hi;
+	char err[256];
+	sb_puts(out, "host\tcpu%\tload1\tmem_used\tmem_total\tvms\tcontainers\n");
+	if (!record(ch, CK_ALIVE, h->name)) {
+		sb_printf(out, "%s\t-\t-\t-\t-\t-\t-\n", h->name);
+		return;
+	}
+	sb_printf(out, "%s\t-\t-\t-\t", h->name);
+	const struct ccache_kv *kv = record(ch, CK_HINFO, h->name);
+	if (kv && !crec_hinfo_read(kv->value, kv->len, &hi, err, sizeof(err)))
+		sb_printf(out, "%lluM", (unsigned long long)(hi.memory >> 20));
+	else
+		sb_puts(out, "-");
+	sb_printf(out, "\t%zu\t%zu\n", vms, cts);
+}
+
 /* A record refused by its reader is treated as absent; the log says which and why. */
 static bool check(struct chosts *ch, enum ckey_kind kind, const char *key,
 		  const struct ccache_kv *kv)

@@ -111,4 +111,10 @@ bool chosts_addr_known(struct chosts *ch, const char *addr);
  * (P/cap/H's drain) says so after its up or down words. */
 void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *out);
 void chosts_info_text(struct chosts *ch, const struct chost *h, struct sbuf *out);
+/* hosts/NAME/top of another host: this host's columns. vms and containers are the counts of
+ * the claims naming it (the caller's, from cluster/cview.h), mem_total its info's `memory`;
+ * cpu%, load1 and mem_used are not published by any host: `-`. A host without alive (down)
+ * has every figure `-` (its state says why). */
+void chosts_top_text(struct chosts *ch, const struct chost *h, size_t vms, size_t cts,
+		     struct sbuf *out);
 #endif

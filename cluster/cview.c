@@ -372,6 +372,17 @@ int cview_objs(struct cview *v, uint64_t nsid, int type, const char *skip_host, 
 	return 0;
 }
 
+void cview_host_counts(const struct cview *v, const char *host, size_t count[2])
+{
+	count[0] = count[1] = 0;
+	for (size_t i = 0; i < v->nlists; i++)
+		for (size_t j = 0; j < v->lists[i].n; j++) {
+			const struct cview_obj *o = v->lists[i].v[j];
+			if (!strcmp(o->claim.host, host) && (unsigned)o->claim.type < 2)
+				count[o->claim.type]++;
+		}
+}
+
 /* ---- changes ---- */
 
 /* A record its reader refuses is absent; the log says which, at which revision, and why. */

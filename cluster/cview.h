@@ -95,6 +95,10 @@ int cview_objs(struct cview *v, uint64_t nsid, int type, const char *skip_host, 
 /* How many objects namespace nsid holds (claims, listed or not): what rmdir refuses on. */
 size_t cview_obj_count(const struct cview *v, uint64_t nsid);
 
+/* How many claims (listed or not) of every namespace name host as owner: count[OT_VM],
+ * count[OT_CT]. A walk of every claim: for a read of hosts/H/top, not for a hot path. */
+void cview_host_counts(const struct cview *v, const char *host, size_t count[2]);
+
 /* o's state as shown (now: the time it is asked at). */
 void cview_state_of(struct cview *v, const struct cview_obj *o, struct cview_state *out);
 /* `UNKNOWN since T: h4 is down`, `RUNNING since T` (one line, with the newline). */

@@ -7,7 +7,8 @@
  *
  * With etcd, another host's object (VK_COBJ, vmfs/cobj.c) has the files its record cannot
  * give (console, console.log, log, and a VM's screens) served the same way, by its owner's
- * 9P door at the `p9` of its alive record, through the workers of cluster/chostw.h; while
+ * 9P door at the `p9` of its alive record, through the workers of cluster/chostw.h (a VM's
+ * vnc and qmp too: its door acts as root for us, so qmp is host root's only here); while
  * the view says its owner is down they fail at once with EHOSTDOWN and words. */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,8 @@ struct rreq {
 	struct rworker *w;  /* a console's own worker: its reads wait for output */
 	size_t size;        /* a write's size */
 	bool answer;        /* out is a ctl's answer: it reads back even after a refusal */
+	size_t apos;        /* how much of the answer was read: the descriptor's offset is
+			     * past what was written to it (a transaction file's offset) */
 	/* where the file is, taken at open (a view's pointers last until its next change) */
 	char rel[1024];           /* its path in the owner's tree */
 	char host[NAME_MAX_LEN + 1];
@@ -54,7 +57,7 @@ static const char *const ct_files[] = {"ctl",     "state",	 "info", "top",
 
 /* another host's object with etcd: what its record does not hold */
 static const char *const cobj_files[] = {"console", "console.log", "log", "screenshot.png",
-					 "thumbnail.png"};
+					 "thumbnail.png", "vnc", "qmp"};
 #define COBJ_CT_FILES 3 /* a container has no screens */
 
 static const char *const *files_of(int type, size_t *n)
@@ -183,7 +186,8 @@ static bool is_console(const struct vnode *n)
 static bool is_ctl(const struct vnode *n)
 {
 	const char *f = file_name(n);
-	return n->e->kind == VK_ROBJ_FILE && (!strcmp(f, "ctl") || !strcmp(f, "qmp"));
+	return (n->e->kind == VK_ROBJ_FILE && !strcmp(f, "ctl")) ||
+	       ((n->e->kind == VK_ROBJ_FILE || n->e->kind == VK_COBJ_FILE) && !strcmp(f, "qmp"));
 }
 
 static void rreq_put(struct rreq *rr)
@@ -230,6 +234,7 @@ static int request(struct vmfs *v, struct vhandle *h, enum rop op, const char *d
 	rr->done = false;
 	rr->err = 0;
 	rr->answer = op == ROP_CTL;
+	rr->apos = 0;
 	rr->refs++;
 	if (rr->w) { /* a console's worker */
 		snprintf(j->path, sizeof(j->path), "%s", rel);
@@ -335,6 +340,13 @@ static ssize_t remote_read(struct vmfs *v, struct vhandle *h, char *buf, size_t 
 	}
 	if (rr->err && !rr->answer) /* a ctl's answer says why its command was refused */
 		return rr->err;
+	if (rr->answer) {
+		size_t n = rr->out.len - rr->apos < size ? rr->out.len - rr->apos : size;
+		if (n)
+			memcpy(buf, rr->out.p + rr->apos, n);
+		rr->apos += n;
+		return n;
+	}
 	if (off < 0 || (size_t)off >= rr->out.len)
 		return 0;
 	size_t n = rr->out.len - off < size ? rr->out.len - off : size;

@@ -7,6 +7,7 @@
 
 #include "cluster/cdrain.h"
 #include "cluster/chosts.h"
+#include "cluster/cview.h"
 #include "runtime/cgroup.h"
 #include "runtime/net.h"
 #include "runtime/vm.h"
@@ -97,8 +98,13 @@ int gen_host_info(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 
 int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
-	if (n->ch) /* not published yet (issue 18, step 4) */
+	if (n->ch) { /* another host's, from the claims and its records */
+		size_t count[2] = {0, 0};
+		if (v->cview)
+			cview_host_counts(v->cview, n->ch->name, count);
+		chosts_top_text(v->chosts, n->ch, count[OT_VM], count[OT_CT], out);
 		return 0;
+	}
 	if (n->mb) { /* a member's, as it last answered */
 		sb_add(out, n->mb->top.p ? n->mb->top.p : "", n->mb->top.len);
 		return 0;

@@ -160,6 +160,17 @@ int main(void)
 	ok(cview_obj_find(view, 1, "c3")->rec != NULL,
 	   "a claim that names the record's host joins it");
 	is_str(listed(1, -1), "c1@h1 c2@h2 c3@h1 v1@h2", "now listed");
+	size_t count[2];
+	cview_host_counts(view, "h2", count);
+	ok(count[OT_VM] == 1 && count[OT_CT] == 1, "h2's claims: 1 VM, 1 container");
+	claim(1, "c4", 5, "container", "h2"); /* claimed, no record yet: counted */
+	cview_host_counts(view, "h2", count);
+	ok(count[OT_VM] == 1 && count[OT_CT] == 2, "a claim without a record counts");
+	cview_host_counts(view, "h1", count);
+	ok(count[OT_VM] == 0 && count[OT_CT] == 2, "h1's: 2 containers");
+	cview_host_counts(view, "h9", count);
+	ok(!count[OT_VM] && !count[OT_CT], "a host without claims: none");
+	del("/vmfs/lab/name/1/c4");
 
 	/* hostile: a claim with an id already claimed; a record its reader refuses */
 	claim(1, "evil", 3, "container", "h2");
