@@ -42,10 +42,9 @@ etcd_members 3 "$ETCD_URL_one" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = 
 	{ echo "not ok 1 - three members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
 for d in "$D1" "$D2" "$D3"; do echo tcg >"$d/config/accel"; done
-# the namespace spans the three (a move goes only to a host of it)
-# the namespace spans the three (a move goes only to a host of it): a host that holds an
-# object of it is one of its hosts
-mkdir "$D1/vms/a1" "$D2/vms/a2" "$D3/vms/a3"
+# the namespace spans the three (a move goes only to a host of it), written on h1 once its
+# record is in the cluster (EAGAIN until then)
+ok "echo 'h1 h2 h3' > ns/default/hosts" wait_for 10 sh -c "echo 'h1 h2 h3' >'$D1/hosts'" 2>/dev/null
 spans() {
 	local h
 	h=$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL_one" get --print-value-only "/vmfs/$ETCD_CLUSTER/ns/default" | sed -n 's/^hosts=//p')
@@ -63,7 +62,9 @@ ask() { # ask CTL LINE: the answer read back on the same descriptor, then errno=
 	etcd_wr "$1" "$2" | tr ';' '\n'
 }
 
+echo h1 >"$D1/config/host" # a mkdir is a launch of one: this one on h1
 mkdir "$D1/vms/vm"
+: >"$D1/config/host"
 echo vmlinuz >"$D1/vms/vm/config/kernel" && echo initrd >"$D1/vms/vm/config/initrd" &&
 	echo base.qcow2 >"$D1/vms/vm/config/disk"
 ok "the VM starts on h1" "$XWRITE" "$D1/vms/vm/ctl" start
