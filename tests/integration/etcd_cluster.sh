@@ -13,7 +13,6 @@ need_root
 use_busybox_image
 
 N=5
-mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; }
 EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
 etcd_net

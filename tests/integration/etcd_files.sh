@@ -13,16 +13,7 @@
 need_root
 use_busybox_image
 
-mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; }
-cleanup_objects() {
-	local i d
-	for i in 1 2; do
-		d=$(mnt "$i")/ns/default
-		if [ -z "$(mnt "$i")" ] || [ ! -e "$d/ctl" ]; then continue; fi
-		timeout 20 sh -c 'echo "kill all" >"$1/ctl"; echo "flush all" >"$1/ctl"' _ "$d" 2>/dev/null
-	done
-}
-EXTRA_CLEANUP="cleanup_objects; $EXTRA_CLEANUP"
+EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
 etcd_net
 etcd_start one

@@ -12,17 +12,7 @@ need_root
 use_busybox_image
 use_boot_image
 
-mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; }
-cleanup_objects() {
-	local i d
-	for i in 1 2; do
-		d=$(mnt "$i")/ns/default
-		if [ -z "$(mnt "$i")" ] || [ ! -e "$d/ctl" ]; then continue; fi
-		timeout 20 sh -c 'echo "kill all" >"$1/ctl"; echo "flush all" >"$1/ctl"' _ "$d" 2>/dev/null
-	done
-	kill_ours "$T"
-}
-EXTRA_CLEANUP="cleanup_objects; $EXTRA_CLEANUP"
+EXTRA_CLEANUP="etcd_flush_all; kill_ours \"\$T\"; $EXTRA_CLEANUP"
 
 etcd_net
 etcd_start one

@@ -287,6 +287,8 @@ etcd_members_down() {
 	ETCD_N=0
 }
 
+mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; } # mnt I: member I's mount point
+
 # etcd_flush_all: every member's containers and VMs of ns/default killed and flushed, each
 # through its own tree (for a test's EXTRA_CLEANUP, before etcd_members_down)
 etcd_flush_all() {

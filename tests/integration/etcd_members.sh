@@ -9,7 +9,6 @@
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
 
-mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v}"; }
 state_of() { cat "$(mnt "$1")/hosts/$2/state" 2>/dev/null; } # state_of I H: H as host I sees it
 now_ms() { date +%s%3N; }
 # every host in $2 ("h1 h2") is "up since" on host I

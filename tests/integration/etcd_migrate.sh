@@ -16,17 +16,7 @@ command -v qemu-img >/dev/null || { echo "not ok 1 - qemu-img is installed (./se
 use_boot_image
 qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
 
-mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; }
-cleanup_objects() {
-	local i d
-	for i in 1 2 3; do
-		d=$(mnt "$i")/ns/default
-		if [ -z "$(mnt "$i")" ] || [ ! -e "$d/ctl" ]; then continue; fi
-		timeout 20 sh -c 'echo "kill all" >"$1/ctl"' _ "$d" 2>/dev/null
-	done
-	kill_ours "$T"
-}
-EXTRA_CLEANUP="cleanup_objects; $EXTRA_CLEANUP"
+EXTRA_CLEANUP="etcd_flush_all; kill_ours \"\$T\"; $EXTRA_CLEANUP"
 
 # each host's image store (STATE/images): h2 lacks the disk's base image at first
 for i in 1 2 3; do

@@ -10,7 +10,6 @@
 need_root
 use_busybox_image
 
-mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v}"; }
 D() { printf '%s/ns/default' "$(mnt "$1")"; }
 now_ms() { date +%s%3N; }
 # row I NAME COLUMN: ns/default/info's COLUMN of NAME as host I shows it
