@@ -23,7 +23,7 @@ has() { [ -n "$(ectl get --keys-only "$1")" ]; }
 hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
 count() { ectl get --prefix --keys-only "$1" | grep -c .; }
 count_is() { [ "$(count "$2")" = "$1" ]; }
-run_of_h1() { sed -n 's/.*, run \([0-9]*\).*/\1/p' "$M/hosts/h1/state"; }
+run_of_h1() { field "$P/h/h1/alive" run; } # its join's record: there once a launch is
 
 mkdir "$M/ns/lab"
 echo 16M >"$M/ns/lab/config/memory"
@@ -31,7 +31,7 @@ echo h1 >"$M/ns/lab/config/host"
 ok "ns lab is the cluster's" wait_for 5 has "$P/ns/lab"
 NSID=$(field "$P/ns/lab" id)
 R0=$(run_of_h1)
-ok "hosts/h1/state names its run ($R0)" test -n "$R0"
+ok "h1's alive record names its run ($R0)" test -n "$R0"
 
 # h1 stopped; intents of h1 at claiming planted for runs T-2..T+12 (the next start's run is
 # after the last and at least the clock's seconds), each with its claim and its reservation
