@@ -42,7 +42,8 @@ int cintent_finish(struct etcd *c, const char *cluster, const struct ckey_tag *t
 /* Recovers the intents host self holds from its earlier runs if own (at its start), and, if
  * others, those of hosts whose P/h/H/alive is absent and whose P/down/H is at least
  * CINTENT_DOWN_S old (adopted first). now: the clock (Unix seconds). Each outcome is said
- * through say. Returns the number recovered, or -errno with err (the others are left for the next call). */
+ * through say. Returns the number recovered, or -errno with err (the others are left for the
+ * next call). */
 typedef bool (*cintent_here_fn)(void *ctx, uint64_t nsid, const char *name);
 /* here (may be NULL): whether an object of this host is made here, for a launch of its own cut
  * after its objects were made and before their records were published. */
