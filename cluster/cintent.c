@@ -348,8 +348,14 @@ static int adopt(struct etcd *c, const struct etcd_kv *kv, struct crec_intent *i
 	return a;
 }
 
-int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool own,
-		    bool others, uint64_t now, cintent_here_fn here, cintent_say_fn say,
+bool cintent_own_stale(const char *self, uint64_t run, const struct ckey_tag *tag,
+		       const char *holder)
+{
+	return !strcmp(holder, self) && !(!strcmp(tag->host, self) && tag->run == run);
+}
+
+int cintent_recover(struct etcd *c, const char *cluster, const char *self, uint64_t run,
+		    bool own, bool others, uint64_t now, cintent_here_fn here, cintent_say_fn say,
 		    cintent_bad_fn bad, void *ctx, char *err, size_t errlen)
 {
 	char pre[CKEY_MAX + 16];
@@ -376,7 +382,9 @@ int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool 
 		char from[NAME_MAX_LEN + 1];
 		snprintf(from, sizeof(from), "%s", in.host);
 		bool mine = !strcmp(in.host, self), gone = false;
-		if (mine && !own) { /* a launch of this run, under way */
+		/* this host's intents of its current run are launches under way (one may begin as
+		 * soon as the join is in, before this first pass): only earlier runs' are cut */
+		if (mine && (!own || !cintent_own_stale(self, run, &k.tag, in.host))) {
 			crec_intent_free(&in);
 			continue;
 		}

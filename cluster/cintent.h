@@ -39,19 +39,27 @@ int cintent_phase(struct etcd *c, const char *cluster, const struct ckey_tag *ta
 int cintent_finish(struct etcd *c, const char *cluster, const struct ckey_tag *tag, char *err,
 		   size_t errlen);
 
-/* Recovers the intents of host self if own (at its start: none of them is running), and, if others,
- * those of hosts whose P/h/H/alive is absent and whose P/down/H is at least CINTENT_DOWN_S old
- * (adopted first). now: the clock (Unix seconds). Each outcome is said through say. Returns
- * the number recovered, or -errno with err (the others are left for the next call). */
+/* Recovers the intents host self holds from its earlier runs if own (at its start), and, if
+ * others, those of hosts whose P/h/H/alive is absent and whose P/down/H is at least
+ * CINTENT_DOWN_S old (adopted first). now: the clock (Unix seconds). Each outcome is said
+ * through say. Returns the number recovered, or -errno with err (the others are left for the
+ * next call). */
 typedef bool (*cintent_here_fn)(void *ctx, uint64_t nsid, const char *name);
 /* here (may be NULL): whether an object of this host is made here, for a launch of its own cut
  * after its objects were made and before their records were published. */
 /* bad (may be NULL): an intent whose value cannot be read (treated as absent: left alone), at
  * each call; the caller says it once per key and revision. */
 typedef void (*cintent_bad_fn)(void *ctx, const char *key, int64_t rev, const char *why);
-int cintent_recover(struct etcd *c, const char *cluster, const char *self, bool own, bool others,
-		    uint64_t now, cintent_here_fn here, cintent_say_fn say, cintent_bad_fn bad,
-		    void *ctx, char *err, size_t errlen);
+/* run: this vmfs's run; an intent tagged self.run.* is a launch, move or migration of this
+ * run under way, never recovered here (the first pass may come after the first launch). */
+int cintent_recover(struct etcd *c, const char *cluster, const char *self, uint64_t run, bool own,
+		    bool others, uint64_t now, cintent_here_fn here, cintent_say_fn say,
+		    cintent_bad_fn bad, void *ctx, char *err, size_t errlen);
+
+/* Whether host self, in its run, recovers as its own an intent tagged tag whose host is
+ * holder: held by self (its own or adopted) and not of its current run. */
+bool cintent_own_stale(const char *self, uint64_t run, const struct ckey_tag *tag,
+		       const char *holder);
 
 /* "k[1-30]"-like summary of an intent's names for log lines: the first few, then "and N more". */
 void cintent_names(const struct crec_intent *in, char *out, size_t len);

@@ -1,11 +1,13 @@
-/* The publisher's thread recovers launch intents (cluster/cintent.h): its own at its first pass
- * (nothing of this run is under way yet), and every pass those of hosts down long enough. A
- * pass comes at least every CPUB_INTENT_MS for it. */
+/* The publisher's thread recovers launch intents (cluster/cintent.h): its own of earlier runs
+ * at its first pass (a launch of this run may be under way already: it waits only for the
+ * join), and every pass those of hosts down long enough. A pass comes at least every
+ * CPUB_INTENT_MS for it. */
 #include <string.h>
 #include <time.h>
 
 #include "cluster/cintent.h"
 #include "cluster/cpub_int.h"
+#include "vmfs/node.h"
 
 struct rctx {
 	struct cpub *p;
@@ -59,7 +61,7 @@ int cpub_intents(struct cpub *p, const struct psnap *s, struct err *e)
 {
 	struct rctx c = {p, s};
 	char why[1024];
-	int r = cintent_recover(p->c, p->cluster, p->host, !p->recovered, true,
+	int r = cintent_recover(p->c, p->cluster, p->host, p->v->m.run, !p->recovered, true,
 				(uint64_t)time(NULL), here, say, bad, &c, why, sizeof(why));
 	if (r < 0)
 		return err_set(e, -r, "launch intents: %s", why);
