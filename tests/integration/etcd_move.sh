@@ -104,7 +104,8 @@ echo base.qcow2 >"$D1/vms/v1/config/disk"
 ok "v1 made its overlay on h1" wait_for 20 test -f "$S1/vms/v1/disk0.qcow2"
 "$XWRITE" "$D1/vms/v1/ctl" kill
 ok "v1 is stopped" wait_for 20 grep -Eq '^(QUIT|ERROR)' "$D1/vms/v1/state"
-ok "a pattern written into the overlay" \
+# (its QEMU's lock on the overlay may outlast the state's change by a moment)
+ok "a pattern written into the overlay" wait_for 10 \
 	qemu-io -f qcow2 -c "write -P 0x5a 1M 256k" "$S1/vms/v1/disk0.qcow2"
 sum1=$(sha256sum <"$S1/vms/v1/disk0.qcow2")
 ok "v1 is claimed" wait_for 10 on_all v1 h1

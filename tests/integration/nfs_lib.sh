@@ -76,14 +76,19 @@ ganesha_start() { # in the namespace, in the foreground; waits until the export 
 	return 1
 }
 
-ganesha_stop() { # SIGTERM (ganesha's clean stop), SIGKILL after 10 s
-	[ -n "$GANESHA_PID" ] || return 0
-	local rc=0
-	kill -TERM "$GANESHA_PID" 2>/dev/null
-	for _ in $(seq 100); do gone "$GANESHA_PID" && break; sleep 0.1; done
-	if ! gone "$GANESHA_PID"; then
-		echo "# ganesha still runs 10 s after SIGTERM"
-		kill -9 "$GANESHA_PID" 2>/dev/null
+ganesha_stop() { # SIGTERM (ganesha's clean stop), SIGKILL after 30 s (said in stop.why,
+	[ -n "$GANESHA_PID" ] || return 0 # which the teardown prints: ok swallows output)
+	local rc=0 p=$GANESHA_PID
+	kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 300); do gone "$p" && break; sleep 0.1; done
+	if ! gone "$p"; then
+		{
+			echo "ganesha (pid $p) still runs 30 s after SIGTERM; its threads' states and waits:"
+			for t in /proc/"$p"/task/*; do
+				echo "$(awk '{print $3}' "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+			done | sort | uniq -c
+		} >>"$NFS_DIR/stop.why" 2>&1
+		kill -9 "$p" 2>/dev/null
 		rc=1
 	fi
 	wait "$GANESHA_PID" 2>/dev/null
@@ -98,6 +103,7 @@ nfs_teardown() { # for the cleanup: ganesha first (it holds the mount), then the
 		grep -E 'CRIT|FATAL|MAJ' "$NFS_DIR/ganesha.log" | grep -v -i 'dbus\|krb5\|keytab\|principal' |
 			tail -10 | sed 's/^/#   /'
 	fi
+	[ -s "$NFS_DIR/stop.why" ] && sed 's/^/# /' "$NFS_DIR/stop.why"
 	ip netns del "$NFS_NS" 2>/dev/null
 	return 0
 }
