@@ -8,6 +8,7 @@ NFS_NS=vmfs-nfs-${T##*.}
 NFS_DIR=$T/ganesha
 NFSOP=$ROOT/tests/tools/nfsop.py
 GANESHA_PID=
+GANESHA_START=
 NFS_PSEUDO=/export
 
 nfs_in() { nsenter --net="/run/netns/$NFS_NS" "$@"; } # nfs_in CMD...: CMD in the namespace
@@ -61,9 +62,10 @@ ganesha_start() { # in the namespace, in the foreground; waits until the export 
 		-f "$NFS_DIR/ganesha.conf" -L "$NFS_DIR/ganesha.log" -p "$NFS_DIR/ganesha.pid" \
 		-N NIV_EVENT 2>>"$NFS_DIR/ganesha.err" &
 	GANESHA_PID=$!
+	GANESHA_START=$(proc_start "$GANESHA_PID")
 	local i
 	for i in $(seq 150); do
-		if ! kill -0 "$GANESHA_PID" 2>/dev/null; then
+		if ! ganesha_alive; then
 			echo "# ganesha died at start:"
 			grep -E 'CRIT|FATAL|MAJ' "$NFS_DIR/ganesha.log" | tail -5 | sed 's/^/#   /'
 			GANESHA_PID=
@@ -76,12 +78,20 @@ ganesha_start() { # in the namespace, in the foreground; waits until the export 
 	return 1
 }
 
+# ganesha_alive: our ganesha runs, told by its start time as well as its pid (the shell reaps
+# it as soon as it ends, and on a busy machine its pid is soon another process's; a read of
+# its /proc/PID/stat while it exits can fail, which gone took for "runs" and killed it)
+ganesha_alive() {
+	[ -n "$GANESHA_PID" ] && [ -n "$GANESHA_START" ] &&
+		[ "$(proc_start "$GANESHA_PID")" = "$GANESHA_START" ]
+}
+
 ganesha_stop() { # SIGTERM (ganesha's clean stop), SIGKILL after 30 s (said in stop.why,
 	[ -n "$GANESHA_PID" ] || return 0 # which the teardown prints: ok swallows output)
 	local rc=0 p=$GANESHA_PID
-	kill -TERM "$p" 2>/dev/null
-	for _ in $(seq 300); do gone "$p" && break; sleep 0.1; done
-	if ! gone "$p"; then
+	ganesha_alive && kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 300); do ganesha_alive || break; sleep 0.1; done
+	if ganesha_alive; then
 		{
 			echo "ganesha (pid $p) still runs 30 s after SIGTERM; its threads' states and waits:"
 			for t in /proc/"$p"/task/*; do
