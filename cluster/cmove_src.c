@@ -32,6 +32,7 @@
 #include "etcd/client.h"
 #include "etcd/member.h"
 #include "runtime/bgjob.h"
+#include "runtime/lifecycle.h"
 #include "vmfs/fkind.h"
 #include "vmfs/node.h"
 
@@ -346,7 +347,9 @@ static void moved_away(struct vmfs *v, uint64_t nsid, const char *name, const ch
 	if (!o)
 		return;
 	char err[512];
-	if (obj_remove(&v->m, o, err, sizeof(err)))
+	/* as a flush: what it left outside the state directory (a container's cgroup, its
+	 * mounts) goes too */
+	if (lifecycle_remove(&v->m, o, err, sizeof(err)))
 		evlog_add(&ns->log,
 			  "cluster: %s moved to %s, but its copy here cannot be removed: "
 			  "%s",

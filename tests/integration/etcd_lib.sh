@@ -273,12 +273,21 @@ etcd_cut() { ip link set "$ETCD_ID-h$1" down; }
 etcd_restore() { ip link set "$ETCD_ID-h$1" up; }
 
 etcd_members_down() {
-	local i
+	local i g tops=()
 	for i in $(seq 1 "$ETCD_N"); do
 		etcd_restore "$i" 2>/dev/null # a clean stop, not a lapse
 		local v=ETCD_PID_$i
 		[ -n "${!v:-}" ] && kill -CONT "${!v}" 2>/dev/null
+		tops+=("$(etcd_cgroup_top "$i")")
 		etcd_member_stop "$i"
+	done
+	# what a member's vmfs left in the cgroup trees (found by its own cgroup_top): said, removed
+	for g in "${tops[@]}"; do
+		[ -n "$g" ] && [ "$g" != vmfs ] || continue
+		for g in $(find /sys/fs/cgroup/*/"$g" /sys/fs/cgroup/"$g" -depth -mindepth 1 -type d 2>/dev/null); do
+			echo "# a member's vmfs left the cgroup $g"
+			rmdir "$g" 2>/dev/null
+		done
 	done
 	for i in $(seq 1 "$ETCD_N"); do
 		ip link del "$ETCD_ID-h$i" 2>/dev/null
@@ -288,6 +297,14 @@ etcd_members_down() {
 }
 
 mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; } # mnt I: member I's mount point
+
+# etcd_cgroup_top I: the top of member I's cgroups (its host/info), "" when it does not answer
+etcd_cgroup_top() {
+	local m
+	m=$(mnt "$1")
+	[ -n "$m" ] && grep -q " $m fuse" /proc/mounts || return 0
+	timeout 5 awk '$1=="cgroup_top"{print $2}' "$m/host/info" 2>/dev/null
+}
 
 # etcd_flush_all: every member's containers and VMs of ns/default killed and flushed, each
 # through its own tree (for a test's EXTRA_CLEANUP, before etcd_members_down)

@@ -93,6 +93,8 @@ ok "h3 sees c1 stopped" wait_for 10 grep -Eq '^(QUIT|ERROR)' "$D3/containers/c1/
 like "$(ask "$D3" "move c1 h3")" "^ok: moved c1 from h2 to h3" "move c1 h3 written on h3"
 ok "every host lists c1 on h3" wait_for 10 on_all c1 h3
 ok "h2's copy is gone" wait_for 10 sh -c '! test -e "$1"' _ "$S2/containers/c1"
+CG2=$(etcd_cgroup_top 2)
+ok "and its cgroup on h2 (it ran there)" sh -c '[ -n "$1" ] && ! ls -d /sys/fs/cgroup/*/"$1"/default/c1 /sys/fs/cgroup/"$1"/default/c1 2>/dev/null | grep -q .' _ "$CG2"
 
 # a stopped VM with a written overlay: h1 -> h3, the write on h1
 mkdir "$D1/vms/v1"
