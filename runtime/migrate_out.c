@@ -23,7 +23,7 @@
 #include "runtime/run.h"
 #include "runtime/waitq.h"
 
-#define QMP_MS 5000
+#define QMP_MS 10000 /* as the destination's (runtime/migrate.c): a loaded host answers late */
 #define READY_MS 60000	  /* the mirrors' first copy */
 #define MIGRATE_MS 120000 /* the RAM copy, under TCG too */
 #define DEST_RESUME_MS 5000

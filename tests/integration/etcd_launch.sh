@@ -20,11 +20,15 @@ etcd_start one
 U=$ETCD_URL_one
 P=/vmfs/$ETCD_CLUSTER
 etcd_members 3 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - three members start"; exit 1; }
-for i in 1 2 3; do # web, for the launches across hosts below (made here: while h3 is
-	# stopped the cluster's web shows on it read-only)
-	mkdir "$T/h$i/mnt/ns/web"
-	echo 16M >"$T/h$i/mnt/ns/web/config/memory"
+# web, for the launches across hosts below, made on the three at once: once one host has
+# published it, the others see the cluster's web (read-only) and cannot make their own
+mk_pids=()
+for i in 1 2 3; do
+	mkdir "$T/h$i/mnt/ns/web" &
+	mk_pids+=($!)
 done
+wait "${mk_pids[@]}" # (the members' vmfs are this shell's children too)
+for i in 1 2 3; do echo 16M >"$T/h$i/mnt/ns/web/config/memory"; done
 etcd_member_stop 3 # h3 comes back for the last part only
 M1=$T/h1/mnt M2=$T/h2/mnt
 
