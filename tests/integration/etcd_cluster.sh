@@ -25,10 +25,6 @@ etcd_members $N "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "images = $T/images" |
 ALL="1 2 3 4 5"
 D() { printf '%s/ns/default' "$(mnt "$1")"; } # D I: host I's ns/default
 
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-field() { ectl get --print-value-only "$1" | sed -n "s/^$2=//p"; }
-count() { ectl get --prefix --keys-only "$1" | grep -c .; }
-count_is() { [ "$(count "$2")" = "$1" ]; }
 # st I NAME: its state as host I sees it (a remote one's file says since when after it)
 st() { awk '{print $1; exit}' "$(D "$1")/containers/$2/state" 2>/dev/null; }
 all_in() { # all_in STATE I NAME...: each NAME in STATE on host I

@@ -17,18 +17,11 @@ use_busybox_image
 
 EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
-P=/vmfs/$ETCD_CLUSTER
+etcd_one
 etcd_members 3 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "images = $T/images" ||
 	{ echo "not ok 1 - three members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
 
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-count() { ectl get --prefix --keys-only "$1" | grep -c .; }
-count_is() { [ "$(count "$2")" = "$1" ]; }
 # wr FILE TEXT: etcd_wr (etcd_lib.sh)
 wr() { etcd_wr "$@"; }
 st() { cat "$1/containers/$2/state" 2>/dev/null; }

@@ -8,19 +8,10 @@
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
-P=/vmfs/$ETCD_CLUSTER
+etcd_one
 etcd_members 2 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - two members start"; exit 1; }
 M1=$T/h1/mnt M2=$T/h2/mnt
 
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-val() { ectl get --print-value-only "$1"; }
-field() { val "$1" | sed -n "s/^$2=//p"; }
-has() { [ -n "$(ectl get --keys-only "$1")" ]; }
-hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
 hctl() { "$XWRITE" -r "$1/hosts/ctl" "$2"; } # hctl MNT CMD: the answer (or error)
 hctl_errno() { "$XWRITE" "$1/hosts/ctl" "$2"; }
 state_says() { grep -q "$2" "$1/hosts/h2/state"; }

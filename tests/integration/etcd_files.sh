@@ -15,10 +15,7 @@ use_busybox_image
 
 EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
+etcd_one
 etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
 	"images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default

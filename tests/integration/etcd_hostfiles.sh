@@ -14,10 +14,7 @@ use_boot_image
 
 EXTRA_CLEANUP="etcd_flush_all; kill_ours \"\$T\"; $EXTRA_CLEANUP"
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
+etcd_one
 etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
 	"images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 M1=$(mnt 1) M2=$(mnt 2)

@@ -9,20 +9,9 @@
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
-P=/vmfs/$ETCD_CLUSTER
+etcd_one
 etcd_members 1 "$U" "p9 = 0.0.0.0:5640" "cpu_ratio = 100" || { echo "not ok 1 - h1 starts"; exit 1; }
 M=$T/h1/mnt
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-val() { ectl get --print-value-only "$1"; }
-field() { val "$1" | sed -n "s/^$2=//p"; }
-has() { [ -n "$(ectl get --keys-only "$1")" ]; }
-hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
-count() { ectl get --prefix --keys-only "$1" | grep -c .; }
-count_is() { [ "$(count "$2")" = "$1" ]; }
 run_of_h1() { field "$P/h/h1/alive" run; } # its join's record: there once a launch is
 
 mkdir "$M/ns/lab"

@@ -14,11 +14,7 @@
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
-P=/vmfs/$ETCD_CLUSTER
+etcd_one
 etcd_members 3 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - three members start"; exit 1; }
 # web, for the launches across hosts below, made on the three at once: once one host has
 # published it, the others see the cluster's web (read-only) and cannot make their own
@@ -32,13 +28,6 @@ for i in 1 2 3; do echo 16M >"$T/h$i/mnt/ns/web/config/memory"; done
 etcd_member_stop 3 # h3 comes back for the last part only
 M1=$T/h1/mnt M2=$T/h2/mnt
 
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-val() { ectl get --print-value-only "$1"; }
-field() { val "$1" | sed -n "s/^$2=//p"; }
-has() { [ -n "$(ectl get --keys-only "$1")" ]; }
-hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
-count() { ectl get --prefix --keys-only "$1" | grep -c .; }
-count_is() { [ "$(count "$2")" = "$1" ]; }
 modrev() { ectl get "$1" -w fields | sed -n 's/^"ModRevision" : //p'; }
 ask() { "$XWRITE" -r "$1/ns/lab/ctl" "$2"; } # ask MNT CMD: the ctl's answer (or error)
 # made I NAME: host hI made NAME (its state directory: every host's mount lists every host's)

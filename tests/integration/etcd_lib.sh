@@ -296,7 +296,23 @@ etcd_members_down() {
 	ETCD_N=0
 }
 
+# etcd_one: the bridge and one etcd node on it; U is its URL, P the cluster's key prefix
+etcd_one() {
+	etcd_net && etcd_start one || { echo "not ok 1 - one etcd node starts"; exit 1; }
+	# shellcheck disable=SC2154 # set by etcd_start
+	U=$ETCD_URL_one P=/vmfs/$ETCD_CLUSTER
+}
+
 mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; } # mnt I: member I's mount point
+
+# The cluster's keys as a test reads them, through etcdctl at $U (the test's etcd URL):
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
+val() { ectl get --print-value-only "$1"; }                      # val KEY: its value
+field() { val "$1" | sed -n "s/^$2=//p"; }                       # field KEY NAME: one line of a record
+has() { [ -n "$(ectl get --keys-only "$1")" ]; }                 # has KEY
+hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }               # hasnt KEY
+count() { ectl get --prefix --keys-only "$1" | grep -c .; }      # count PREFIX: keys under it
+count_is() { [ "$(count "$2")" = "$1" ]; }                       # count_is N PREFIX
 
 # etcd_cgroup_top I: the top of member I's cgroups (its host/info), "" when it does not answer
 etcd_cgroup_top() {

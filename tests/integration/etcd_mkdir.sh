@@ -11,19 +11,10 @@
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
-P=/vmfs/$ETCD_CLUSTER
+etcd_one
 etcd_members 3 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - three members start"; exit 1; }
 M1=$T/h1/mnt M2=$T/h2/mnt M3=$T/h3/mnt
 
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-val() { ectl get --print-value-only "$1"; }
-field() { val "$1" | sed -n "s/^$2=//p"; }
-has() { [ -n "$(ectl get --keys-only "$1")" ]; }
-hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
 # mk DIR: mkdir's errno name (ok, EEXIST...), as the caller sees it
 mk() { python3 -c '
 import errno, os, sys

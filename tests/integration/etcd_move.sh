@@ -21,10 +21,7 @@ qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
 
 EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
+etcd_one
 etcd_members 3 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
 	"images = $T/images" || { echo "not ok 1 - three members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
@@ -145,7 +142,6 @@ ok "and no export.tar once it is over" sh -c '! test -e "$1" && [ -z "$(find "$2
 # a mark whose move never came (its destination died, its intent rolled back): forged here with
 # etcdctl. While marked, verbs on c2 are EBUSY and its owner shows export.tar to root; once
 # the intent goes, the owner takes the mark back
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
 NSID=$(ectl get --print-value-only "$P/ns/default" | sed -n 's/^id=//p')
 CK=$P/name/$NSID/c2
 claim=$(ectl get --print-value-only "$CK")

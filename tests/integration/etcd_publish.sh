@@ -30,11 +30,6 @@ vmfs2_stop() {
 }
 EXTRA_CLEANUP="kill_flush_all '$D'; vmfs2_stop; $EXTRA_CLEANUP"
 
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-val() { ectl get --print-value-only "$1"; }
-field() { val "$1" | sed -n "s/^$2=//p"; } # field KEY NAME: one line of a record
-has() { [ -n "$(ectl get --keys-only "$1")" ]; }
-hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
 field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
 
 # a host of a cluster serves its 9P door to the others: each vmfs its own port
@@ -105,7 +100,6 @@ ok "and its record" wait_for 2 hasnt "$P/h/$H/o/1/${ID[c3]}"
 # A launch (`like` too) claims first, within this host's capacity (cpus x its cpu_ratio, 4):
 # its info is put here with ratios of 1000, as an admin's vmfs.conf would give them (vmfs does
 # not put it again: it publishes its info only when its own changes)
-count_is() { [ "$(ectl get --prefix --keys-only "$2" | grep -c .)" = "$1" ]; } # count_is N PREFIX
 printf '%s\n' "$(val "$P/h/$H/info" | sed 's/^cpu_ratio=.*/cpu_ratio=1000/; s/^mem_ratio=.*/mem_ratio=1000/')" | ectl put "$P/h/$H/info" >/dev/null
 sleep 0.5 # the cache follows etcd's watch
 "$XWRITE" "$D/ctl" "launch container k[1-300] like c2"

@@ -22,11 +22,7 @@ cleanup_objects() { # every member's containers, each through its own tree
 }
 EXTRA_CLEANUP="cleanup_objects; $EXTRA_CLEANUP"
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
-P=/vmfs/$ETCD_CLUSTER
+etcd_one
 etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 M1=$T/h1/mnt M2=$T/h2/mnt
 for i in 1 2; do
@@ -34,11 +30,6 @@ for i in 1 2; do
 	echo 16M >"$T/h$i/mnt/ns/web/config/memory"
 done
 
-ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
-val() { ectl get --print-value-only "$1"; }
-field() { val "$1" | sed -n "s/^$2=//p"; }
-has() { [ -n "$(ectl get --keys-only "$1")" ]; }
-hasnt() { [ -z "$(ectl get --keys-only "$1")" ]; }
 wr() { etcd_wr "$1/ns/web/ctl" "$2"; }
 ok "ns web is the cluster's" wait_for 5 has "$P/ns/web"
 W=$(field "$P/ns/web" id)

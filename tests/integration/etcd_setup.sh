@@ -10,10 +10,7 @@ out=$("$VMFS" cluster-setup --cluster a/b h1 2>&1)
 ok "cluster-setup refuses a cluster that is not a name" test $? -eq 2
 like "$out" '"a/b" contains' "and says why"
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
+etcd_one
 ctl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 5s "$@"; }
 ctl user add root --new-user-password rootpw >/dev/null 2>&1
 ctl user grant-role root root >/dev/null 2>&1

@@ -30,10 +30,7 @@ flush_members() {
 }
 EXTRA_CLEANUP="flush_members; $EXTRA_CLEANUP"
 
-etcd_net
-etcd_start one
-# shellcheck disable=SC2154 # set by etcd_start
-U=$ETCD_URL_one
+etcd_one
 for i in 1 2 3; do # each host's image store: STATE/images
 	mkdir -p "$T/h$i/state/images"
 	cp -a "$T/images/busybox" "$T/h$i/state/images/busybox"
