@@ -242,17 +242,10 @@ static void member_seen(struct ccmd *c, const struct ckey *k, const struct ccach
 		return cmove_in_seen(c, j);
 	/* the ids -> this host's objects: the claims that name this host as their owner */
 	struct cview *cv = c->v->cview;
-	const struct cview_ns *cns = NULL;
 	j->pre_err = ccmd_check(&j->cmd, &j->verb, j->pre_reason, sizeof(j->pre_reason));
-	if (!j->pre_err &&
-	    (!cv || !(cns = cview_ns_id(cv, j->cmd.ns)) || !ns_find(&c->v->m, cns->name))) {
-		j->pre_err = -ENOENT;
-		snprintf(j->pre_reason, sizeof(j->pre_reason),
-			 "namespace id %llu is not one %s has", (unsigned long long)j->cmd.ns,
-			 c->ch->self);
-	}
+	if (!j->pre_err)
+		j->pre_err = -ccmd_job_ns(c, j, j->pre_reason, sizeof(j->pre_reason));
 	if (!j->pre_err) {
-		snprintf(j->ns, sizeof(j->ns), "%s", cns->name);
 		if (!(j->names = calloc(j->cmd.nids, sizeof(*j->names))))
 			return mjob_free(j);
 		for (size_t i = 0; i < j->cmd.nids && !j->pre_err; i++) {

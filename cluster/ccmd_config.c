@@ -49,40 +49,47 @@ static void reservation_moves(struct ccmd *c, struct mjob *j)
 	*(strcmp(name, "vcpus") ? &j->cf.dmemory : &j->cf.dvcpus) = now - was;
 }
 
+/* Peer input: one object of this host in a namespace it has, and a parameter of its type. */
+static int config_check(struct ccmd *c, struct mjob *j, const struct cview_obj **out, char *why,
+			size_t wl)
+{
+	const struct cview_obj *o;
+	int r = ccmd_job_ns(c, j, why, wl);
+	if (r)
+		return r;
+	if (j->cmd.nids != 1 || j->cmd.take_ms > CCMD_TAKE_MS * 30ull) {
+		snprintf(why, wl, "a config command names one id, with a take-ms of at most %u",
+			 CCMD_TAKE_MS * 30);
+		return EINVAL;
+	}
+	if (!(o = cview_obj_id(c->v->cview, j->cmd.ns, j->cmd.ids[0])) ||
+	    strcmp(o->claim.host, c->ch->self)) {
+		snprintf(why, wl, "id %llu is no object of %s in namespace %s",
+			 (unsigned long long)j->cmd.ids[0], c->ch->self, j->ns);
+		return ENOENT;
+	}
+	if (cconfig_read(j->cmd.args, &j->cf, why, wl))
+		return EINVAL;
+	if (!(params[j->cf.param].applies & otype_mask(o->claim.type))) {
+		snprintf(why, wl, "%s is no parameter of a %s", params[j->cf.param].name,
+			 otype_name(o->claim.type));
+		return EINVAL;
+	}
+	*out = o;
+	return 0;
+}
+
 void cconfig_seen(struct ccmd *c, struct mjob *j)
 {
-	struct cview *cv = c->v->cview;
-	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
 	const struct cview_obj *o = NULL;
-	char *why = j->pre_reason;
-	size_t wl = sizeof(j->pre_reason);
 	j->config = true;
 	j->cf.param = -1;
 	if (!(j->names = calloc(1, sizeof(*j->names)))) {
 		mjob_free(j);
 		return;
 	}
-	if (!cns || !ns_find(&c->v->m, cns->name)) {
-		snprintf(why, wl, "namespace id %llu is not one %s has",
-			 (unsigned long long)j->cmd.ns, c->ch->self);
-		j->pre_err = ENOENT;
-	} else if (snprintf(j->ns, sizeof(j->ns), "%s", cns->name), j->cmd.nids != 1 ||
-		   j->cmd.take_ms > CCMD_TAKE_MS * 30ull) {
-		snprintf(why, wl, "a config command names one id, with a take-ms of at most %u",
-			 CCMD_TAKE_MS * 30);
-		j->pre_err = EINVAL;
-	} else if (!(o = cview_obj_id(cv, j->cmd.ns, j->cmd.ids[0])) ||
-		   strcmp(o->claim.host, c->ch->self)) {
-		snprintf(why, wl, "id %llu is no object of %s in namespace %s",
-			 (unsigned long long)j->cmd.ids[0], c->ch->self, j->ns);
-		j->pre_err = ENOENT;
-	} else if (cconfig_read(j->cmd.args, &j->cf, why, wl)) {
-		j->pre_err = EINVAL;
-	} else if (!(params[j->cf.param].applies & otype_mask(o->claim.type))) {
-		snprintf(why, wl, "%s is no parameter of a %s", params[j->cf.param].name,
-			 otype_name(o->claim.type));
-		j->pre_err = EINVAL;
-	} else {
+	j->pre_err = config_check(c, j, &o, j->pre_reason, sizeof(j->pre_reason));
+	if (!j->pre_err) {
 		snprintf(j->names[0], sizeof(*j->names), "%s", o->name);
 		j->n = 1;
 		if (*o->claim.intent.host) /* placed by a launch: it holds a reservation */

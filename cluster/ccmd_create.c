@@ -19,7 +19,7 @@ static bool same_tag(const struct ckey_tag *a, const struct ckey_tag *b)
 	return !strcmp(a->host, b->host) && a->run == b->run && a->seq == b->seq;
 }
 
-static int check_claims(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
+int ccmd_job_ns(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
 {
 	struct cview *cv = c->v->cview;
 	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
@@ -29,12 +29,21 @@ static int check_claims(struct ccmd *c, struct mjob *j, char *why, size_t whylen
 		return ENOENT;
 	}
 	snprintf(j->ns, sizeof(j->ns), "%s", cns->name);
+	return 0;
+}
+
+static int check_claims(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
+{
+	struct cview *cv = c->v->cview;
+	int r = ccmd_job_ns(c, j, why, whylen);
+	if (r)
+		return r;
 	if (!j->cmd.nids || j->cmd.take_ms > CCMD_TAKE_MS * 30ull) {
 		snprintf(why, whylen, "a create needs ids and a take-ms of at most %u",
 			 CCMD_TAKE_MS * 30);
 		return EINVAL;
 	}
-	int r = ccreate_read(j->cmd.args, &j->cr, why, whylen);
+	r = ccreate_read(j->cmd.args, &j->cr, why, whylen);
 	if (r)
 		return -r;
 	if (j->cr.n != j->cmd.nids) {

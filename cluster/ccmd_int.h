@@ -75,6 +75,9 @@ void ccreate_apply(struct ccmd *c, struct mjob *j);
 /* A value param of the command for ns, checked as a local root write of it is: its syntax,
  * its files in the image store; one that reaches the host only if ns's own template has
  * the same (EPERM). 0, or a positive errno with why ("WHOSEPARAM: ..."). */
+/* The command's namespace, by its cluster id, if this host has it: its name in j->ns and 0,
+ * or ENOENT (positive, as an answer's) with why. */
+int ccmd_job_ns(struct ccmd *c, struct mjob *j, char *why, size_t whylen);
 int ccmd_check_value(struct ccmd *c, struct ns *ns, int param, const char *value,
 		     const char *whose, char *why, size_t whylen);
 /* A config command read and from a known host (cluster/ccmd_config.c): checked against the

@@ -100,20 +100,16 @@ static int check_common(struct ccmd *c, struct mjob *j, const struct ckey_tag *t
 			char *why, size_t whylen)
 {
 	struct cview *cv = c->v->cview;
-	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
-	if (!cns || !ns_find(&c->v->m, cns->name)) {
-		snprintf(why, whylen, "namespace id %llu is not one %s has",
-			 (unsigned long long)j->cmd.ns, c->ch->self);
-		return ENOENT;
-	}
-	snprintf(j->ns, sizeof(j->ns), "%s", cns->name);
+	int r = ccmd_job_ns(c, j, why, whylen);
+	if (r)
+		return r;
 	if (j->cmd.nids != 1 || j->cmd.take_ms > CCMD_TAKE_MS * 30ull) {
 		snprintf(why, whylen, "a %s needs one id and a take-ms of at most %u", j->cmd.verb,
 			 CCMD_TAKE_MS * 30);
 		return EINVAL;
 	}
 	struct crec_intent in;
-	int r = intent_of(c, t, &in, why, whylen);
+	r = intent_of(c, t, &in, why, whylen);
 	if (r)
 		return -r;
 	const struct cview_obj *o = cview_obj_id(cv, j->cmd.ns, j->cmd.ids[0]);

@@ -893,16 +893,11 @@ static int check_in(struct ccmd *c, struct mjob *j, char *name, char *src, enum 
 		    char *why, size_t whylen)
 {
 	struct cview *cv = c->v->cview;
-	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
 	int r = cmove_in_read(j->cmd.args, name, src, type, why, whylen);
 	if (r)
 		return -r;
-	if (!cns || !ns_find(&c->v->m, cns->name)) {
-		snprintf(why, whylen, "namespace id %llu is not one %s has",
-			 (unsigned long long)j->cmd.ns, c->ch->self);
-		return ENOENT;
-	}
-	snprintf(j->ns, sizeof(j->ns), "%s", cns->name);
+	if ((r = ccmd_job_ns(c, j, why, whylen)))
+		return r;
 	const struct cview_obj *o =
 	    j->cmd.nids == 1 ? cview_obj_id(cv, j->cmd.ns, j->cmd.ids[0]) : NULL;
 	if (!o || strcmp(o->name, name) || strcmp(o->claim.host, src) || o->claim.type != *type ||
