@@ -90,11 +90,13 @@ int ccmd_check_value(struct ccmd *c, struct ns *ns, int i, const char *value, co
 	const struct param *p = &params[i];
 	char e[600];
 	int r = param_check(p, value, e, sizeof(e));
-	if (!r)
-		r = model_check_paths(&c->v->m, p, value, e, sizeof(e));
+	/* host-reaching first: a peer's path is not looked at (stat) unless this host's own
+	 * template has the same */
 	if (!r && (!ns->cfg[i] || strcmp(ns->cfg[i], value)) &&
 	    param_host_reaching(ns, i, value, e, sizeof(e)))
 		r = -EPERM;
+	if (!r)
+		r = model_check_paths(&c->v->m, p, value, e, sizeof(e));
 	if (r)
 		snprintf(why, whylen, "%.80s%s: %.400s", whose, p->name, e);
 	return -r;

@@ -52,14 +52,11 @@ static ssize_t cvalue_write(struct vmfs *v, struct vreq *q, const char *buf, siz
 		r = cobj_refuse(v, &h->n, "write", err, sizeof(err));
 		return cvalue_refuse(v, h, err, r);
 	}
-	/* as value_host_reaching: only host root names what reaches a host; the owner checks
-	 * it again against its own template */
-	char why[600];
-	if (!h->host && !param_check(p, text, why, sizeof(why)) &&
-	    param_host_reaching(h->n.ns, h->n.sub, text, why, sizeof(why))) {
-		snprintf(err, sizeof(err), "only host root may set it, through the mount: %s", why);
-		return cvalue_refuse(v, h, err, -EPERM);
-	}
+	/* the writer's rights, as for a local write (the owner checks the value again, as
+	 * peer input, against its own template) */
+	if ((r = value_host_reaching(v, h, text, err, sizeof(err))) ||
+	    (r = value_image_rights(v, h, text, &q->cred, err, sizeof(err))))
+		return cvalue_refuse(v, h, err, r);
 	h->hcmd = cconfig_send(v->ccmd, h->n.ns, cobj_nsid(v, &h->n), o->claim.host, o->id,
 			       h->n.sub, text, &r, err, sizeof(err));
 	if (!h->hcmd)

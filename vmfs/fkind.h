@@ -85,4 +85,9 @@ char *value_text(const char *buf, size_t len);
 /* A value that reaches the host (ctl/params.h's reach): -EPERM for anyone but host root. */
 int value_host_reaching(struct vmfs *v, struct vhandle *h, const char *text, char *err,
 			size_t errlen);
+/* A value that names images: -EACCES unless its writer could open each through the mount (or,
+ * through the door, read it by their rules); vmfs opens them as root. */
+struct vcred;
+int value_image_rights(struct vmfs *v, struct vhandle *h, const char *text, const struct vcred *c,
+		       char *err, size_t errlen);
 #endif

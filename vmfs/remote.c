@@ -450,12 +450,14 @@ static ssize_t remote_write(struct vmfs *v, struct vreq *q, const char *buf, siz
 	char err[700], what[300];
 	auto_free char *text = value_text(buf, size);
 	int r = !text ? -ENOMEM : value_host_reaching(v, h, text, err, sizeof(err));
+	if (!r)
+		r = value_image_rights(v, h, text, &q->cred, err, sizeof(err));
 	if (!r && !h->host && !strcmp(file_name(&h->n), "qmp")) {
 		snprintf(err, sizeof(err), "only host root may send QMP to an object on another "
 			 "host");
 		r = -EPERM;
 	}
-	if (r == -EPERM) {
+	if (r == -EPERM || r == -EACCES) {
 		snprintf(what, sizeof(what), "%s", ((struct rreq *)h->aux)->what);
 		node_reject(v, &h->n, what, err);
 	}

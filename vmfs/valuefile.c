@@ -19,7 +19,7 @@ int value_host_reaching(struct vmfs *v, struct vhandle *h, const char *text, cha
 	const struct vnode *n = &h->n;
 	char why[600];
 	if (h->host || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM &&
-			n->e->kind != VK_ROBJ_PARAM) || n->sub < 0 ||
+			n->e->kind != VK_ROBJ_PARAM && n->e->kind != VK_COBJ_PARAM) || n->sub < 0 ||
 	    (size_t)n->sub >= nparams || param_check(&params[n->sub], text, why, sizeof(why)) ||
 	    !param_host_reaching(n->ns, n->sub, text, why, sizeof(why)))
 		return 0; /* a bad value is refused for what is wrong with it, by set */
@@ -94,11 +94,16 @@ static int image_right(const char *name, void *arg)
 /* A value that names images (ctl/params.h's PT_PATH, PT_PATHS): only those its writer could
  * open through the mount (or, through the door, read by their rules): vmfs opens them as
  * root, so naming an image must not get round its mode (runtime/imgrights.h). */
-static int image_rights(struct vmfs *v, struct vhandle *h, const char *text, const struct vcred *c,
-			char *err, size_t errlen)
+int value_image_rights(struct vmfs *v, struct vhandle *h, const char *text, const struct vcred *c,
+		       char *err, size_t errlen)
 {
 	const struct vnode *n = &h->n;
-	if (h->host || !c || (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM) ||
+	/* another host's object too (VK_ROBJ_PARAM, VK_COBJ_PARAM): its owner applies the value
+	 * as root, so the writer's rights are checked here, on this host's store of the same
+	 * names (a name this host lacks is refused, saying so) */
+	if (h->host || !c ||
+	    (n->e->kind != VK_OBJ_PARAM && n->e->kind != VK_NS_PARAM &&
+	     n->e->kind != VK_ROBJ_PARAM && n->e->kind != VK_COBJ_PARAM) ||
 	    n->sub < 0 || (size_t)n->sub >= nparams)
 		return 0;
 	const struct param *p = &params[n->sub];
@@ -133,7 +138,7 @@ static ssize_t value_write(struct vmfs *v, struct vreq *q, const char *buf, size
 		auto_free char *text = value_text(h->buf.p, len);
 		r = !text ? -ENOMEM : value_host_reaching(v, h, text, err, sizeof(err));
 		if (!r)
-			r = image_rights(v, h, text, c, err, sizeof(err));
+			r = value_image_rights(v, h, text, c, err, sizeof(err));
 		if (!r && h->n.e->kind == VK_NS_HOSTS && v->chosts) {
 			/* a transaction on the cluster's record: answered once etcd has */
 			r = set_ns_hosts_cluster(v, &h->n, text, &h->rbatch, err, sizeof(err));

@@ -16,7 +16,7 @@ use_busybox_image
 EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
 etcd_one
-etcd_members 3 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
+etcd_members 3 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" "allow_other = true" \
 	"images = $T/images" || { echo "not ok 1 - three members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default
 for i in 1 2 3; do echo "h$i" >"$(mnt "$i")/ns/default/config/host"; done # each launches on itself
@@ -35,6 +35,21 @@ is "$(cap memory)" "$((mem0 + 96 * 1048576 - old))" "h2's reservation moved by t
 is "$(cat "$C/config/memory")" 96M "read on h1 right after the write: the new value"
 is "$(cat "$D2/containers/c1/config/memory")" 96M "read on h2: applied there"
 ok "h2's log says from whom" grep -q "cluster: command h1\.[0-9]*\.[0-9]* from h1: config 1 object(s): done" "$D2/log"
+
+# a user's write names an image it may not read: refused on h1 (h2 would open it as root)
+if command -v setpriv >/dev/null; then
+	chmod 755 "$T" && install -m 0755 "$XWRITE" "$T/xwrite"
+	mkdir -m 0700 "$T/images/rootonly"
+	chmod 0777 "$D1" # h1's default open to the user
+	is "$(setpriv --reuid=65534 --regid=65534 --clear-groups "$T/xwrite" "$C/config/filesystem" rootonly)" \
+		EACCES "a user's filesystem=rootonly (0700 root) for h2's c1, through h1: EACCES"
+	ok "in words in h1's log" grep -q "filesystem: .*rootonly" "$D1/log"
+	isnt_rootonly() { [ "$(cat "$D2/containers/c1/config/filesystem")" != rootonly ]; }
+	ok "h2's c1 unchanged" isnt_rootonly
+	chmod 0755 "$D1"
+else
+	echo "not ok - setpriv (util-linux) is installed"
+fi
 
 vcpus0=$(cap vcpus)
 is "$(errno_of "$C/config/vcpus" 200)" ENOSPC "200 vcpus for c1: beyond h2's capacity, ENOSPC"
