@@ -514,6 +514,28 @@ char *const *claunch_like_cfg(struct vmfs *v, const struct ns *ns, enum otype ty
 	return o && o->rec && o->claim.type == type && o->rec->type == type ? o->rec->cfg : NULL;
 }
 
+int claunch_like_check(const struct ns *ns, const char *name, char *const *cfg, char *err,
+		       size_t errlen)
+{
+	char why[600];
+	for (size_t i = 0; i < nparams && i < NPARAMS_MAX; i++) {
+		if (!cfg[i])
+			continue;
+		int r = param_check(&params[i], cfg[i], why, sizeof(why));
+		if (!r && (!ns->cfg[i] || strcmp(ns->cfg[i], cfg[i])) &&
+		    param_host_reaching(ns, (int)i, cfg[i], why, sizeof(why)))
+			r = -EPERM;
+		if (r) {
+			snprintf(err, errlen,
+				 "launch: like %s (another host's): its %s: %s (a value that reaches "
+				 "the host is copied only if this host's template has the same)",
+				 name, params[i].name, why);
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* The template of `like NAME`, a copy of its config (NULL without memory). */
 static struct object *like_of(const char *name, char *const *cfg)
 {

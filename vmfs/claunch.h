@@ -22,6 +22,11 @@ int claunch_start(struct vmfs *v, struct ns *ns, enum otype type, char **names, 
  * from its record), not the namespace's. */
 /* `like NAME` of another host's object: its record's config (valid until the cache's next
  * change), or NULL when the cache has no such object of that type. */
+/* Another host's config (its record's) as a template here, checked as peer input: each value
+ * as a write of it is, and one that reaches the host only if ns's own template has it
+ * (-EPERM otherwise, with words). */
+int claunch_like_check(const struct ns *ns, const char *name, char *const *cfg, char *err,
+		       size_t errlen);
 char *const *claunch_like_cfg(struct vmfs *v, const struct ns *ns, enum otype type,
 			      const char *name);
 int claunch_start_like(struct vmfs *v, struct ns *ns, enum otype type, char **names, size_t n,

@@ -436,6 +436,9 @@ static int ns_launch(struct vmfs *v, struct ns *ns, int argc, char **argv, struc
 				 argv[4], type == OT_VM ? "VM" : "container", argv[4], ns->name);
 			return obj_find_any(ns, argv[4]) ? -EINVAL : -ENOENT;
 		}
+		int r = like ? 0 : claunch_like_check(ns, argv[4], like_cfg, err, errlen);
+		if (r)
+			return r;
 	} else if (argc != 3) {
 		snprintf(err, errlen, "usage: launch kvm|container NAMES [like NAME]");
 		return -EINVAL;
