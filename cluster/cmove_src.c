@@ -17,9 +17,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,17 +89,16 @@ static void unlink_exp(struct cexp *e)
 
 /* The names tar is given: the directory's, but run/ only as run/upper (sockets, pids and
  * mounts of a run are the source's own); files a write left half-made (.NAME.tmp) neither. */
-static int tar_args(const char *dir, char ***argv_out)
+static int tar_args(const char *dir, const char *archive, char ***argv_out, size_t *fixed)
 {
-	static const char *const head[] = {"tar",
-					   "-c",
-					   "--format=posix",
-					   "--sparse",
-					   "--numeric-owner",
-					   "--xattrs",
-					   "--one-file-system",
-					   "-f"};
+	/* "--": the names came from a peer's archive once (a file named --checkpoint-action=...
+	 * is a name, not an option) */
+	const char *const head[] = {"tar",	    "-c",	   "--format=posix",
+				    "--sparse",	    "--numeric-owner", "--xattrs",
+				    "--one-file-system", "-f",	   archive,
+				    "--"};
 	size_t nh = sizeof(head) / sizeof(head[0]);
+	*fixed = nh;
 	DIR *d = opendir(dir);
 	if (!d)
 		return -errno;
@@ -107,8 +108,6 @@ static int tar_args(const char *dir, char ***argv_out)
 	int r = argv ? 0 : -ENOMEM;
 	for (size_t i = 0; argv && i < nh; i++)
 		argv[n++] = (char *)head[i];
-	if (argv)
-		argv[n++] = NULL; /* the archive's path: the caller's */
 	while (!r && (de = readdir(d))) {
 		const char *nm = de->d_name;
 		if (nm[0] == '.')
@@ -137,7 +136,7 @@ static int tar_args(const char *dir, char ***argv_out)
 	if (argv)
 		argv[n] = NULL;
 	if (r && argv) {
-		for (size_t i = nh + 1; i < n; i++)
+		for (size_t i = nh; i < n; i++)
 			free(argv[i]);
 		free(argv);
 		return r;
@@ -150,16 +149,17 @@ static void exp_work(struct bgjob *bg)
 {
 	struct cexp *e = (struct cexp *)bg;
 	char **argv = NULL;
-	int n = tar_args(e->objdir, &argv);
+	size_t fixed = 0;
+	int n = tar_args(e->objdir, e->tmp, &argv, &fixed);
 	if (n < 0) {
 		e->r = n;
 		snprintf(e->why, sizeof(e->why), "%.300s: %s", e->objdir, strerror(-n));
 		return;
 	}
-	argv[8] = e->tmp;
 	unlink(e->tmp);
 	pid_t pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a vmfs killed -9 leaves no tar writing on */
 		if (chdir(e->objdir) < 0)
 			_exit(126);
 		int nul = open("/dev/null", O_RDWR);
@@ -172,7 +172,7 @@ static void exp_work(struct bgjob *bg)
 	if (pid > 0)
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
-	for (int i = 9; i < n; i++)
+	for (size_t i = fixed; i < (size_t)n; i++)
 		free(argv[i]);
 	free(argv);
 	if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {

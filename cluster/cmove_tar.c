@@ -71,10 +71,14 @@ int ctar_member_check(struct ctar_state *s, char type, const char *path, const c
 			return -EPERM;
 		}
 	s->members++;
+	size_t pl = strlen(path);
+	if (type != '5' && pl && path[pl - 1] == '/') {
+		/* tar makes a directory of it, and takes its data for headers */
+		snprintf(why, whylen, "%.200s: a name ending in / that is not a directory", p);
+		return -EPERM;
+	}
 	switch (type) {
 	case '0':
-	case '\0':
-	case '7':
 		if (!*p)
 			break;
 		return 0;
@@ -287,6 +291,7 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 	unsigned char h[512];
 	uint64_t off = 0;
 	struct pending p = {0};
+	bool pax = false; /* a pax header is pending: the next header is its member's */
 	int r = 0;
 	for (;;) {
 		if ((r = read_at(fd, off, h, sizeof(h)))) {
@@ -300,9 +305,11 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 		static const unsigned char zero[512];
 		if (!memcmp(h, zero, sizeof(h)))
 			break; /* the end */
-		if (!sum_ok(h) || memcmp(h + 257, "ustar", 5)) {
+		/* only what vmfs's own tar (--format=posix) writes: POSIX ustar, no GNU headers
+		 * whose meaning tar and this reading could disagree on */
+		if (!sum_ok(h) || memcmp(h + 257, "ustar\0" "00", 8)) {
 			snprintf(why, whylen,
-				 "byte %" PRIu64 ": not a tar header (checksum or magic)", off);
+				 "byte %" PRIu64 ": not a POSIX tar header (checksum or magic)", off);
 			r = -EINVAL;
 			break;
 		}
@@ -317,7 +324,15 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 		}
 		char type = (char)h[156];
 		off += 512;
-		if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
+		if (type == 'g' || type == 'L' || type == 'K' || (type == 'x' && pax)) {
+			snprintf(why, whylen,
+				 "byte %" PRIu64 ": a %s header (vmfs's archives have none)", off - 512,
+				 type == 'x' ? "second pax" : type == 'g' ? "global pax" : "GNU long-name");
+			r = -EPERM;
+			break;
+		}
+		if (type == 'x') {
+			pax = true;
 			if (size > CTAR_PAX_MAX) {
 				snprintf(why, whylen, "a header of %" PRIu64 " bytes (at most %u)",
 					 size, CTAR_PAX_MAX);
@@ -332,13 +347,7 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 				break;
 			}
 			rec[size] = 0;
-			if (type == 'x')
-				r = pax_parse(rec, size, &p, why, whylen);
-			else if (type == 'L')
-				r = set_str(&p.path, rec, strnlen(rec, size));
-			else if (type == 'K')
-				r = set_str(&p.link, rec, strnlen(rec, size));
-			/* 'g': global records (none that matter to what a member is) */
+			r = pax_parse(rec, size, &p, why, whylen);
 			free(rec);
 			if (r)
 				break;
@@ -360,11 +369,16 @@ int ctar_check_fd(int fd, struct ctar_state *s, char *why, size_t whylen)
 			break;
 		if (p.has_size)
 			size = p.size;
-		if (type == '5' || type == '1' || type == '2' || type == '3' || type == '6')
-			size = 0; /* no data follows, whatever the field says */
+		if (type != '0' && size) {
+			snprintf(why, whylen, "%.200s: %" PRIu64 " bytes of data on a member that has none",
+				 path, size);
+			r = -EPERM;
+			break;
+		}
 		s->bytes += size;
 		off += (size + 511) / 512 * 512;
 		pending_free(&p);
+		pax = false;
 	}
 	pending_free(&p);
 	return r;

@@ -87,6 +87,59 @@ static int archive(const char *make, char *why, size_t whylen)
 	return r;
 }
 
+/* An archive a hostile source wrote (with Python's tarfile: headers GNU tar honours and that
+ * vmfs's own tar never writes); the check's result on it. */
+static int py_archive(const char *body, char *why, size_t whylen)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && python3 -c 'import tarfile, io\n"
+		 "def ent(t, name, typ=tarfile.REGTYPE, data=b\"\", link=\"\"):\n"
+		 "  i = tarfile.TarInfo(name); i.type = typ; i.size = len(data); i.linkname = link\n"
+		 "  t.addfile(i, io.BytesIO(data))\n"
+		 "%s' && test -s e.tar",
+		 dir, body);
+	if (system(cmd) != 0) {
+		snprintf(why, whylen, "python3 failed");
+		return -100;
+	}
+	snprintf(cmd, sizeof(cmd), "%s/e.tar", dir);
+	int fd = open(cmd, O_RDONLY);
+	struct ctar_state s = {0};
+	int r = fd < 0 ? -100 : ctar_check_fd(fd, &s, why, whylen);
+	if (fd >= 0)
+		close(fd);
+	ctar_state_free(&s);
+	return r;
+}
+
+/* The ways a crafted archive could have made tar extract what the check did not see. */
+static void crafted(char *why, size_t whylen)
+{
+	ok(py_archive("t = tarfile.open(\"e.tar\", \"w\", format=tarfile.PAX_FORMAT, "
+		      "pax_headers={\"path\": \"evil\"})\n"
+		      "ent(t, \"run/upper/l\", tarfile.SYMTYPE, link=\"/etc/shadow\"); t.close()",
+		      why, whylen) == -EPERM &&
+	       strstr(why, "global"),
+	   "a global pax header (its path would name the next member): refused (%s)", why);
+	ok(py_archive("t = tarfile.open(\"e.tar\", \"w\", format=tarfile.GNU_FORMAT)\n"
+		      "ent(t, \"config\", data=b\"v=1\"); t.close()",
+		      why, whylen) == -EINVAL &&
+	       strstr(why, "POSIX"),
+	   "an old GNU header (its prefix field is a time to tar): refused (%s)", why);
+	ok(py_archive("t = tarfile.open(\"e.tar\", \"w\", format=tarfile.PAX_FORMAT)\n"
+		      "ent(t, \"evil/\", data=b\"x\" * 600); t.close()",
+		      why, whylen) == -EPERM &&
+	       strstr(why, "ending in /"),
+	   "a file named with a trailing / (tar would read its data as headers): refused (%s)",
+	   why);
+	ok(py_archive("t = tarfile.open(\"e.tar\", \"w\", format=tarfile.PAX_FORMAT)\n"
+		      "ent(t, \"run/upper/d\", tarfile.DIRTYPE, data=b\"x\" * 600); t.close()",
+		      why, whylen) == -EPERM &&
+	       strstr(why, "data on a member"),
+	   "a directory carrying data: refused (%s)", why);
+}
+
 static void archives(void)
 {
 	char why[300] = "";
@@ -152,6 +205,7 @@ static void archives(void)
 	ctar_state_free(&s);
 	if (fd >= 0)
 		close(fd);
+	crafted(why, sizeof(why));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd)) {
 	}
