@@ -11,6 +11,7 @@
 
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
+#include "cluster/cmove_int.h"
 #include "ctl/params.h"
 #include "etcd/member.h"
 #include "runtime/model.h"
@@ -176,8 +177,14 @@ void cconfig_apply(struct ccmd *c, struct mjob *j)
 	const char *pname = params[j->cf.param].name;
 	char whose[NAME_MAX_LEN + 16];
 	snprintf(whose, sizeof(whose), "%s/config/", o->name);
-	if (*j->cf.value)
+	char busy[NAME_MAX_LEN + 16];
+	if (cmove_busy(c->v, o, busy, sizeof(busy))) { /* a cold move copies it */
+		err = EBUSY;
+		snprintf(why, sizeof(why), "%s is %s: its config waits until that has ended",
+			 o->name, busy);
+	} else if (*j->cf.value) {
 		err = ccmd_check_value(c, ns, j->cf.param, j->cf.value, whose, why, sizeof(why));
+	}
 	char e[HOSTANS_REASON_MAX - 64];
 	int r = err ? 0 : obj_param_set(&c->v->m, o, j->cf.param, j->cf.value, e, sizeof(e));
 	if (r) {

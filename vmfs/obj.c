@@ -212,6 +212,12 @@ int gen_obj_param(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 int set_obj_param(struct vmfs *v, const struct vnode *n, const char *value, char *err,
 		  size_t errlen)
 {
+	char busy[NAME_MAX_LEN + 16];
+	if (cmove_busy(v, n->obj, busy, sizeof(busy))) { /* a cold move copies it */
+		snprintf(err, errlen, "%s is %s: its config waits until that has ended",
+			 n->obj->name, busy);
+		return -EBUSY;
+	}
 	return obj_param_set(&v->m, n->obj, n->sub, value, err, errlen);
 }
 
