@@ -137,6 +137,20 @@ static int check_common(struct ccmd *c, struct mjob *j, const struct ckey_tag *t
 	return ok ? r : EINVAL;
 }
 
+/* hostport (ADDR:PORT) is at host's published address: a migrate-out sends a VM's memory and
+ * disks only to the destination its claim names, never where a command says. */
+static bool at_host(struct ccmd *c, const char *host, const char *hostport)
+{
+	char k[CKEY_MAX + 1], e[300];
+	struct crec_alive al;
+	const struct ccache_kv *a =
+	    ckey_alive(k, sizeof(k), c->ch->cluster, host) < 0 ? NULL : ccache_get(c->ch->cache, k);
+	const char *colon = strrchr(hostport, ':');
+	size_t n = colon ? (size_t)(colon - hostport) : 0;
+	return a && !crec_alive_read(a->value, a->len, &al, e, sizeof(e)) && n &&
+	       strlen(al.addr) == n && !strncmp(al.addr, hostport, n);
+}
+
 void cmig_seen(struct ccmd *c, struct mjob *j)
 {
 	j->mig = true;
@@ -165,6 +179,13 @@ void cmig_seen(struct ccmd *c, struct mjob *j)
 		r = -cmig_out_read(j->cmd.args, &a, why, wl);
 		if (!r)
 			r = check_common(c, j, &a.intent, false, why, wl);
+		const struct cview_obj *o =
+		    r ? NULL : cview_obj_id(c->v->cview, j->cmd.ns, j->cmd.ids[0]);
+		if (o && (!at_host(c, o->claim.moving, a.to) || !at_host(c, o->claim.moving, a.nbd))) {
+			snprintf(why, wl, "to=%s nbd=%s: not the address %s publishes (the claim's "
+				 "destination)", a.to, a.nbd, o->claim.moving);
+			r = EPERM;
+		}
 	}
 	j->pre_err = r;
 	ccmd_queue(c, j);

@@ -195,9 +195,12 @@ static void work(struct bgjob *bg)
 	struct etcd *c;
 	struct err e;
 	if (etcd_open(&o, &c, &e)) {
-		int r = etcd_fail(j, &e, "move");
-		if (j->stage == S_BEGIN)
-			j->r = r;
+		if (j->stage == S_ABORT) /* j->err says why it aborts: this is added to it */
+			snprintf(j->err + strlen(j->err), sizeof(j->err) - strlen(j->err),
+				 "; its intent %s stays (not aborted: etcd: %.300s)", j->tagtext,
+				 e.why);
+		else /* neither begun nor committed: said, never answered as moved */
+			j->r = etcd_fail(j, &e, "move");
 		return;
 	}
 	int r = 0;
