@@ -11,6 +11,7 @@
 #include "cluster/cpub_int.h"
 #include "cluster/creconcile.h"
 #include "etcd/client.h"
+#include "vmfs/node.h"
 
 #define TRIES 5           /* a transaction that lost a race is made again this often */
 #define CLAIM_CHUNK 120   /* objects a claim transaction takes (one compare and one put each) */
@@ -235,7 +236,7 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
 		 * could not read and moved aside; nothing is deleted on unreadable state */
 		struct pobj *po = cpub_obj(p, mo.lns, mo.local);
 		if (po && !po->seen && damaged < 0)
-			damaged = creconcile_damaged(p->statefd);
+			damaged = creconcile_damaged(&p->v->m, p->statefd);
 		if (po && !po->seen && damaged) {
 			if (!po->kept)
 				cpub_say(p, mo.lns,

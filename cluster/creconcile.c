@@ -13,6 +13,7 @@
 #include "cluster/cpub.h"
 #include "cluster/cpub_int.h"
 #include "ctl/params.h"
+#include "vmfs/node.h"
 
 void crsize_of(const struct crec_obj *rec, uint64_t *vcpus, uint64_t *memory)
 {
@@ -273,8 +274,10 @@ static const struct etcd_kv *find_kv(const struct etcd_kvs *r, const char *key)
 	return NULL;
 }
 
-bool creconcile_damaged(int statefd)
+bool creconcile_damaged(const struct model *m, int statefd)
 {
+	if (m->load_incomplete)
+		return true;
 	int fd = openat(statefd, "damaged", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno != ENOENT;
@@ -430,7 +433,7 @@ static int lost_claims(struct cpub *p, const struct psnap *s, struct etcd_txn_re
 		ncand = left;
 		pthread_mutex_unlock(&p->lock);
 	}
-	int keep = ncand ? creconcile_damaged(p->statefd) : 0;
+	int keep = ncand ? creconcile_damaged(&p->v->m, p->statefd) : 0;
 	int r = 0;
 	for (size_t j = 0; j < ncand && r >= 0; j++) {
 		const struct etcd_kv *kv = &claims->kv[cand[j]];

@@ -50,9 +50,10 @@ enum crsum_verdict {
 };
 enum crsum_verdict crsum_judge(const struct crsum_host *h, struct crec_cap *want);
 
-/* STATE/damaged/ holds anything (or cannot be read): state this vmfs could not read, which
+/* STATE/damaged/ holds anything (or cannot be read), or m loaded only part of the state
+ * (m->load_incomplete): state this vmfs could not read, which
  * may be an object whose claim would look lost. */
-bool creconcile_damaged(int statefd);
+bool creconcile_damaged(const struct model *m, int statefd);
 
 struct cpub;
 struct psnap;

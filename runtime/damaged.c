@@ -23,6 +23,17 @@ void damage_note(struct model *m, const char *fmt, ...)
 	sb_printf(&m->damage, "%s\n", line);
 }
 
+void damage_left(struct model *m, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	m->load_incomplete = true;
+	damage_note(m, "%s", line);
+}
+
 /* A folder name that says what it held, in characters any shell and tool takes as they are. */
 static void label_of(const char *what, char *out, size_t outlen)
 {
@@ -120,7 +131,7 @@ int damaged_move(struct model *m, int dirfd, const char *name, const char *what,
 	if (r) {
 		if (efd >= 0) /* no entry without the thing it is about */
 			entry_drop(m, entry);
-		damage_note(m, "error: damaged state %s, not loaded and left where it is (moving it "
+		damage_left(m, "error: damaged state %s, not loaded and left where it is (moving it "
 			       "to damaged/ failed: %s): %s", what, strerror(-r), why);
 		return r;
 	}

@@ -18,4 +18,6 @@ int damaged_keep(struct model *m, const char *what, const char *data, size_t len
 		 const char *why, char *where, size_t wherelen);
 /* Adds a line to m->damage (written to host/log once it is open). */
 void damage_note(struct model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, for state left where it is without being loaded: m->load_incomplete is set. */
+void damage_left(struct model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #endif

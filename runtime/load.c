@@ -346,8 +346,10 @@ static void ns_damaged(struct model *m, struct ns *ns, const char *rel, const ch
 	if (damaged_move(m, ns->dirfd, rel, what, why, where, sizeof(where)) == 0)
 		snprintf(text, sizeof(text), "damaged, moved aside to %s in the state directory: %s",
 			 where, why);
-	else
+	else {
 		snprintf(text, sizeof(text), "damaged, not loaded: %s", why);
+		m->load_incomplete = true; /* left where it was */
+	}
 	model_error(ns, NULL, rel, text); /* the log escapes a newline in a bad name */
 }
 
@@ -421,7 +423,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	}
 	struct object *o = obj_alloc(m, ns, t, name), *other;
 	if (!o) {
-		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
+		damage_left(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
 		return;
 	}
 	struct objload l = {o, {obj_required, 0}, {{0}, 0}};
@@ -432,7 +434,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 	if (!orig || (r = store_parse(text, len, obj_kv, &l, err, sizeof(err))) == -ENOMEM) {
 		sb_free(&l.aside.why);
 		obj_put(o);
-		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
+		damage_left(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
 		return;
 	}
 	if (r)
@@ -453,7 +455,7 @@ static void obj_load(struct model *m, struct ns *ns, struct idset *ids, enum oty
 		obj_put(o);
 		if (why[0])
 			return obj_damaged(m, ns, rel, dfd, why, sizeof(why));
-		damage_note(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
+		damage_left(m, "error: state ns/%s/%s not loaded: out of memory", ns->name, rel);
 		return;
 	}
 	idset_add(ids, o); /* out of memory: only this id goes unchecked for duplicates */
@@ -573,7 +575,7 @@ static void ns_load(struct model *m, const char *name)
 	struct ns *ns = ns_alloc(m, name);
 	int r = ns ? ns_open_dir(m, ns, false) : -ENOMEM;
 	if (r) {
-		damage_note(m, "error: state %s not loaded: %s", what, strerror(-r));
+		damage_left(m, "error: state %s not loaded: %s", what, strerror(-r));
 		if (ns) {
 			slotmap_del(m->slots, ns->slot);
 			ns_put(ns);
@@ -598,7 +600,7 @@ static void ns_load(struct model *m, const char *name)
 	}
 	if (why[0]) {
 		if (!(ns = ns_safe(m, ns))) {
-			damage_note(m, "error: state %s not loaded: %s", what, why);
+			damage_left(m, "error: state %s not loaded: %s", what, why);
 			return;
 		}
 		size_t n = strlen(why);
@@ -623,13 +625,13 @@ static void ns_load(struct model *m, const char *name)
 		m->next_ns_id = ns->id + 1;
 	if (ns->id && (r = ns_register(m, ns))) {
 		sb_free(&aside.why);
-		damage_note(m, "error: state %s not loaded: %s", what, strerror(-r));
+		damage_left(m, "error: state %s not loaded: %s", what, strerror(-r));
 		ns_put(ns);
 		return;
 	}
 	if (nslist_insert(m, ns)) {
 		sb_free(&aside.why);
-		damage_note(m, "error: state %s not loaded: out of memory", what);
+		damage_left(m, "error: state %s not loaded: out of memory", what);
 		slotmap_del(m->slots, ns->slot);
 		ns_put(ns);
 		return;

@@ -208,6 +208,10 @@ struct model {
 	/* What model_open found unreadable and moved aside to damaged/ (or removed: a half-made
 	 * directory), a line each: the front end writes it to host/log once that is open. */
 	struct sbuf damage;
+	/* Some state was not loaded and is not in damaged/ either (it stayed where it was: out of
+	 * memory, descriptors, a move aside that failed): nothing may be judged lost by its
+	 * absence (damage_left). Set while loading, read-only after. */
+	bool load_incomplete;
 	/* Told when an object leaves, so a front end can drop what it cached of it. */
 	void (*on_remove)(void *arg, const struct object *o);
 	void *on_remove_arg;
