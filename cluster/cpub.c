@@ -257,7 +257,7 @@ static void strays_remove(struct cpub *p)
 			evlog_add(&ns->log,
 				  "cluster: %s is a stray of launch %s (rolled back) but it is %s: kept, not listed in the cluster; kill and flush it",
 				  v[i].name, v[i].why, ostate_name(o->state));
-		else if (obj_remove(&p->v->m, o, err, sizeof(err)))
+		else if (lifecycle_remove(&p->v->m, o, err, sizeof(err))) /* as a flush: all of it */
 			evlog_add(&ns->log, "cluster: %s, a stray of launch %s (rolled back), stays: %s",
 				  v[i].name, v[i].why, err);
 		else
