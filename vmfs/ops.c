@@ -46,9 +46,16 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 	case VK_NS_CTS: {
 		char *names[] = {(char *)name, NULL};
 		r = name_check(name, err, sizeof(err));
-		if (!r && q->made && claunch_on(v)) /* a launch of one: answered when made */
+		if (!r && q->made && claunch_on(v)) { /* a launch of one: answered when made */
 			r = cmkdir_start(v, dir, dir_type(dir), name, &q->mk, err, sizeof(err));
-		else if (!r)
+		} else if (!r && claunch_on(v)) { /* a door that answers at once (9P, HTTP) */
+			snprintf(err, sizeof(err),
+				 "in a namespace of the cluster a mkdir is a launch, placed and claimed "
+				 "first: make %s through the mount, or write `launch %s %s` to ns/%s/ctl",
+				 name, dir_type(dir) == OT_VM ? "kvm" : "container", name,
+				 dir->ns->name);
+			r = -EOPNOTSUPP;
+		} else if (!r)
 			r = obj_create_many(&v->m, dir->ns, dir_type(dir), names, 1, NULL, err,
 					    sizeof(err));
 		snprintf(what, sizeof(what), "mkdir %s/%s", dir->e->name, name);
