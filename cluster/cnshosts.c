@@ -224,6 +224,14 @@ int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rba
 {
 	struct chosts *ch = v->chosts;
 	const struct cview_ns *cn = v->cview ? cview_ns_find(v->cview, ns) : NULL;
+	char lw[256];
+	enum chosts_link link = chosts_get_link(ch, lw, sizeof(lw));
+	if (link != CL_JOINED) {
+		snprintf(err, errlen, "this host is %s the cluster's etcd (%s): ns/%s/hosts cannot "
+			 "change now", link == CL_CUT ? "cut from" : "not joined to",
+			 *lw ? lw : "not yet", ns);
+		return -ENOTCONN;
+	}
 	if (!ch->synced || !cn) {
 		snprintf(err, errlen,
 			 "ns/%s is not in the cluster's records yet (this host is joining, or "
