@@ -113,11 +113,17 @@ static void nap(struct bgjob *bg)
 	nanosleep(&t, NULL);
 }
 
+/* Look-ups asking etcd at once: any user who may search a directory can ask for names, so
+ * their threads and connections are bounded; beyond, the cache's answer (ENOENT) stands. */
+#define CMKDIR_ASKS_MAX 8
+static int asks; /* (the loop's) */
+
 static void napped(struct bgjob *bg)
 {
 	struct cmkdir *mk = (struct cmkdir *)bg;
 	mk->polling = false;
 	if (mk->asking) {
+		asks--;
 		mk->asking = false;
 		deadline(mk, CMKDIR_ASK_SHOW_MS);
 	}
@@ -182,7 +188,7 @@ int cmkdir_ask(struct vmfs *v, const struct vnode *dir, uint64_t nsid, const cha
 	const struct cview_ns *cns = v->cview && v->chosts ? cview_ns_id(v->cview, nsid) : NULL;
 	char why[512];
 	/* (cut from etcd: the get would only time out) */
-	if (!cns || name_check(name, why, sizeof(why)) ||
+	if (!cns || asks >= CMKDIR_ASKS_MAX || name_check(name, why, sizeof(why)) ||
 	    chosts_get_link(v->chosts, why, sizeof(why)) != CL_JOINED)
 		return -ENOENT;
 	struct cmkdir *mk = calloc(1, sizeof(*mk));
@@ -197,6 +203,7 @@ int cmkdir_ask(struct vmfs *v, const struct vnode *dir, uint64_t nsid, const cha
 		free(mk);
 		return -ENOENT;
 	}
+	asks++;
 	mk->polling = true;
 	*out = mk;
 	return -EINPROGRESS;
