@@ -13,11 +13,16 @@
 #include "vmfs/kinds.h"
 #include "vmfs/vreq.h"
 
+/* As a local value file's (value_refuse): a refused write poisons its descriptor, or a lone
+ * newline after it (`printf bad; echo`) would be a write of "" (the default) of its own. */
 static ssize_t cvalue_refuse(struct vmfs *v, struct vhandle *h, const char *why, int r)
 {
 	char what[96];
 	h->buf.len = 0;
 	node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), why);
+	if (!h->refused_why)
+		h->refused_why = strdup(why);
+	h->refused = r;
 	return r;
 }
 
@@ -29,6 +34,11 @@ static ssize_t cvalue_write(struct vmfs *v, struct vreq *q, const char *buf, siz
 	char err[700];
 	if (!p)
 		return -ENOENT;
+	if (h->refused) {
+		snprintf(err, sizeof(err), "an earlier write on this descriptor was refused (%.500s): "
+			 "the writes after it are refused too", h->refused_why ? h->refused_why : "");
+		return cvalue_refuse(v, h, err, h->refused);
+	}
 	if (h->hcmd)
 		return cvalue_refuse(v, h, "a write on this descriptor is still going on", -EBUSY);
 	if (off < 0 || (size_t)off > h->buf.len)
@@ -78,7 +88,8 @@ static ssize_t cvalue_resume(struct vmfs *v, struct vreq *q)
 	h->hcmd = NULL;
 	if (r)
 		return cvalue_refuse(v, h, why, r);
-	h->buf.len = 0;
+	/* the value stays in h->buf: a write that follows on this descriptor (the newline of
+	 * `printf 512M; echo`) adds to it, as on a local value file */
 	return (ssize_t)h->ctl_size;
 }
 

@@ -35,6 +35,10 @@ is "$(cap memory)" "$((mem0 + 96 * 1048576 - old))" "h2's reservation moved by t
 is "$(cat "$C/config/memory")" 96M "read on h1 right after the write: the new value"
 is "$(cat "$D2/containers/c1/config/memory")" 96M "read on h2: applied there"
 ok "h2's log says from whom" grep -q "cluster: command h1\.[0-9]*\.[0-9]* from h1: config 1 object(s): done" "$D2/log"
+# two writes on one descriptor (the value, then its newline): the value, not the default
+{ printf 64M; echo; } >"$C/config/memory"
+is "$(cat "$D2/containers/c1/config/memory")" 64M "printf 64M; echo into h2's c1's memory from h1: 64M on h2"
+echo 96M >"$C/config/memory" # as it was
 
 # a user's write names an image it may not read: refused on h1 (h2 would open it as root)
 if command -v setpriv >/dev/null; then
