@@ -18,6 +18,7 @@ static const char *const shapes[CK_KINDS] = {
     [CK_NS] = "ns/S",	       [CK_NSID] = "nsid/N",	 [CK_NSCFG] = "ns/S/cfg/P",
     [CK_VLAN] = "ns/S/vlan/A", [CK_CLAIM] = "name/N/M",	 [CK_CAP] = "cap/H",
     [CK_CMD] = "cmd/H/T",      [CK_INTENT] = "intent/T", [CK_FORGOTTEN] = "forgotten/H",
+    [CK_HLOAD] = "h/H/load",
 };
 
 #define SEG_MAX 6 /* the most segments a shape has, and one for a key that has too many */
@@ -282,6 +283,7 @@ HOST_KEY(ckey_hinfo, CK_HINFO)
 HOST_KEY(ckey_down, CK_DOWN)
 HOST_KEY(ckey_cap, CK_CAP)
 HOST_KEY(ckey_forgotten, CK_FORGOTTEN)
+HOST_KEY(ckey_hload, CK_HLOAD)
 
 int ckey_layout(char *buf, size_t len, const char *cluster)
 {

@@ -44,6 +44,7 @@ enum ckey_kind {
 	CK_CMD,	      /* P/cmd/H/CMD               host tag */
 	CK_INTENT,    /* P/intent/ID               tag */
 	CK_FORGOTTEN, /* P/forgotten/H             host */
+	CK_HLOAD,     /* P/h/H/load                host */
 	CK_KINDS
 };
 
@@ -104,6 +105,7 @@ int ckey_cmd(char *buf, size_t len, const char *cluster, const char *host,
 	     const struct ckey_tag *cmd);
 int ckey_intent(char *buf, size_t len, const char *cluster, const struct ckey_tag *id);
 int ckey_forgotten(char *buf, size_t len, const char *cluster, const char *host);
+int ckey_hload(char *buf, size_t len, const char *cluster, const char *host);
 
 /* Prefixes for a watch, a range or a delete of a range, each ending in '/' (so that h1's
  * does not cover h10's): the length, -ENAMETOOLONG or -EINVAL as above. */

@@ -30,7 +30,7 @@
 #define CREC_TIME_MAX 253402300799ull /* 9999-12-31T23:59:59Z */
 
 /* Size limits of a value, in bytes (the design's, plus those it leaves open). */
-#define CREC_SMALL_MAX 512u   /* alive, cap, layout, hid, down, nextns, nsid, vlan, forgotten */
+#define CREC_SMALL_MAX 512u   /* alive, cap, layout, hid, down, nextns, nsid, vlan, forgotten, load */
 #define CREC_RECORD_MAX 4096u /* ns, claim, ans */
 #define CREC_HINFO_MAX 8192u  /* info: its machine list is the long part */
 #define CREC_NSCFG_MAX (PARAM_LIST_MAX + 64u) /* one parameter's value */
@@ -194,10 +194,37 @@ struct crec_claim {
 	unsigned unknown;
 };
 
-/* P/cap/H */
+/* P/cap/H. cfg_pending lists H's objects whose config change (of vcpus or memory) moved this
+ * reservation before their records show it: `cfg-pending=NSID.ID:VCPUS:MEMORY ...` (what each
+ * reserves now), written by H with its run in `cfg-run`, cleared by H once the record shows it
+ * (cluster/ccmd_cfgcap.c). A reconcile sizes those claims by them (cluster/creconcile.h). */
+#define CREC_PENDING_LEN 320 /* the list's bytes, NUL included: the value stays within 512 */
 struct crec_cap {
 	uint64_t vcpus, memory, objects; /* memory in bytes; each 0..2^50 */
 	uint64_t drain;			 /* optional: time it began draining */
+	uint64_t cfg_run;		 /* optional: H's run that wrote cfg_pending */
+	char cfg_pending[CREC_PENDING_LEN]; /* optional: words, none for one object twice */
+	unsigned unknown;
+};
+struct crec_pend {
+	uint64_t nsid, id;     /* 1..NS_ID_MAX, 1..OBJ_ID_MAX */
+	uint64_t vcpus, memory; /* 0..2^20 - 1, 0..2^50 */
+};
+/* cap's cfg_pending into out[0..max): how many, or -EINVAL with why (a word that is not
+ * NSID.ID:VCPUS:MEMORY within bounds, one object twice, more than max). */
+int crec_cap_pending(const struct crec_cap *cap, struct crec_pend *out, size_t max, char *err,
+		     size_t errlen);
+/* Writes p[0..n) as cap's cfg_pending (cfg_run 0 when n is 0; the caller sets it otherwise):
+ * 0, or -ENOSPC when they do not fit in CREC_PENDING_LEN. */
+int crec_cap_set_pending(struct crec_cap *cap, const struct crec_pend *p, size_t n);
+
+/* P/h/H/load: H's own figures of its hosts/H/top, put at most every CPUB_TOP_S and only when
+ * one moved beyond its threshold (cluster/chload.h). */
+struct crec_hload {
+	uint64_t cpu;	   /* cpu% in thousandths: 0..100000 (`cpu=85.3`) */
+	uint64_t load1;	   /* thousandths: 0..999999999999 */
+	uint64_t mem_used; /* `mem-used`, bytes: 0..2^50 */
+	uint64_t at;	   /* time: when H measured them */
 	unsigned unknown;
 };
 
@@ -268,6 +295,7 @@ CREC_KIND(cap);
 CREC_KIND(cmd);
 CREC_KIND(intent);
 CREC_KIND(forgotten);
+CREC_KIND(hload);
 #undef CREC_KIND
 /* The template value needs its parameter (params[] index, from the key). */
 int crec_nscfg_read(int param, const char *text, size_t len, struct crec_nscfg *out, char *err,

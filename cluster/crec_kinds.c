@@ -1,9 +1,13 @@
 /* The record kinds whose fields are all in one table: the design's "Keys" table, a row per
  * field, each row tagged with its kind. Objects, top and the template's values, which have
  * keys of their own making, are in crec_obj.c. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cluster/crec_impl.h"
+#include "ctl/util.h"
 
 enum {
 	T_layout = 1,
@@ -21,6 +25,7 @@ enum {
 	T_cmd,
 	T_intent,
 	T_forgotten,
+	T_hload,
 };
 
 /* Rows: the kind K, its key, then what the field kind needs. */
@@ -112,6 +117,7 @@ static const struct crec_field fields[] = {
     NUM(cap, "memory", 1, memory, 0, MEM_MAX),
     NUM(cap, "objects", 1, objects, 0, MEM_MAX),
     TIME(cap, "drain", 0, drain),
+    NUM(cap, "cfg-run", 0, cfg_run, 0, CKEY_RUN_MAX),
 
     NAME(cmd, "from", 1, from),
     NUM(cmd, "ns", 1, ns, 1, NS_ID_MAX),
@@ -134,11 +140,19 @@ static const struct crec_field fields[] = {
 
     TIME(forgotten, "since", 1, since),
     NAME(forgotten, "by", 1, by),
+
+    {"cpu", FK_RATIO, 1, AT(hload, cpu), 0, 0, 100000, NULL},
+    {"load1", FK_RATIO, 1, AT(hload, load1), 0, 0, 999999999999ull, NULL},
+    NUM(hload, "mem-used", 1, mem_used, 0, MEM_MAX),
+    TIME(hload, "at", 1, at),
 };
 
-#define KIND(K, what, max_)                                                                        \
+#define KIND(K, what, max_) KINDX(K, what, max_, NULL, NULL)
+#define KINDX(K, what, max_, other_, write_other_)                                                 \
 	static const struct crec_kind kind_##K = {what,                                            \
 						  .max = max_,                                     \
+						  .other = other_,                                 \
+						  .write_other = write_other_,                     \
 						  .size = sizeof(struct crec_##K),                 \
 						  .unknown_off =                                   \
 						      offsetof(struct crec_##K, unknown),          \
@@ -159,10 +173,84 @@ KIND(ns, "a namespace", CREC_RECORD_MAX)
 KIND(nsid, "an nsid", CREC_SMALL_MAX)
 KIND(vlan, "a vlan", CREC_SMALL_MAX)
 KIND(claim, "a claim", CREC_RECORD_MAX)
-KIND(cap, "a cap", CREC_SMALL_MAX)
+/* cfg-pending, a list whose words are checked together (no object twice). */
+static int cap_other(void *out, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct crec_cap *c = out;
+	struct crec_pend p[CREC_PENDING_LEN / 8];
+	if (strcmp(key, "cfg-pending"))
+		return 1;
+	size_t n = strlen(value);
+	if (!n || n >= sizeof(c->cfg_pending) || strspn(value, "0123456789.: ") != n ||
+	    value[0] == ' ' || value[n - 1] == ' ' || strstr(value, "  "))
+		return ctl_fail(err, errlen,
+				"not NSID.ID:VCPUS:MEMORY words one space apart, within %zu bytes",
+				sizeof(c->cfg_pending) - 1);
+	memcpy(c->cfg_pending, value, n + 1);
+	int r = crec_cap_pending(c, p, ARRAY_SIZE(p), err, errlen);
+	return r < 0 ? r : 0;
+}
+
+static void cap_write_other(const void *in, struct sbuf *b)
+{
+	const struct crec_cap *c = in;
+	if (c->cfg_pending[0])
+		sb_printf(b, "cfg-pending=%s\n", c->cfg_pending);
+}
+
+KINDX(cap, "a cap", CREC_SMALL_MAX, cap_other, cap_write_other)
 KIND(cmd, "a command", CREC_BIG_MAX)
 KIND(intent, "an intent", CREC_BIG_MAX)
 KIND(forgotten, "a forgotten", CREC_SMALL_MAX)
+KIND(hload, "a load", CREC_SMALL_MAX)
+
+int crec_cap_pending(const struct crec_cap *cap, struct crec_pend *out, size_t max, char *err,
+		     size_t errlen)
+{
+	char buf[CREC_PENDING_LEN], *save = NULL;
+	size_t n = 0;
+	snprintf(buf, sizeof(buf), "%s", cap->cfg_pending);
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		struct crec_pend p;
+		char *dot = strchr(w, '.'), *c1 = dot ? strchr(dot, ':') : NULL,
+		     *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || strchr(c2 + 1, ':') || strchr(dot + 1, '.') || strchr(w, ':') < dot)
+			return ctl_fail(err, errlen, "\"%.60s\" is not NSID.ID:VCPUS:MEMORY", w);
+		*dot = *c1 = *c2 = 0;
+		if (crec_id(w, 1, NS_ID_MAX, &p.nsid, err, errlen) ||
+		    crec_id(dot + 1, 1, OBJ_ID_MAX, &p.id, err, errlen) ||
+		    crec_id(c1 + 1, 0, (1u << 20) - 1, &p.vcpus, err, errlen) ||
+		    crec_id(c2 + 1, 0, MEM_MAX, &p.memory, err, errlen))
+			return -EINVAL;
+		for (size_t j = 0; j < n; j++)
+			if (out[j].nsid == p.nsid && out[j].id == p.id)
+				return ctl_fail(err, errlen, "object %llu.%llu is listed twice",
+						(unsigned long long)p.nsid, (unsigned long long)p.id);
+		if (n == max)
+			return ctl_fail(err, errlen, "more than %zu objects", max);
+		out[n++] = p;
+	}
+	return (int)n;
+}
+
+int crec_cap_set_pending(struct crec_cap *cap, const struct crec_pend *p, size_t n)
+{
+	char buf[CREC_PENDING_LEN];
+	size_t at = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + at, sizeof(buf) - at, "%s%llu.%llu:%llu:%llu", i ? " " : "",
+				 (unsigned long long)p[i].nsid, (unsigned long long)p[i].id,
+				 (unsigned long long)p[i].vcpus, (unsigned long long)p[i].memory);
+		if (w < 0 || (size_t)w >= sizeof(buf) - at)
+			return -ENOSPC;
+		at += (size_t)w;
+	}
+	memcpy(cap->cfg_pending, buf, at + 1);
+	if (!n)
+		cap->cfg_run = 0;
+	return 0;
+}
 
 void crec_ns_free(struct crec_ns *n) { crec_release(&kind_ns, n); }
 void crec_cmd_free(struct crec_cmd *c) { crec_release(&kind_cmd, c); }

@@ -45,6 +45,7 @@ ONE(cap)
 ONE(cmd)
 ONE(intent)
 ONE(forgotten)
+ONE(hload)
 
 static int one_nscfg(const char *text, size_t len, struct sbuf *b)
 {
@@ -69,6 +70,7 @@ static const struct {
     {one_ns, CREC_RECORD_MAX},	  {one_nsid, CREC_SMALL_MAX},	   {one_vlan, CREC_SMALL_MAX},
     {one_claim, CREC_RECORD_MAX}, {one_cap, CREC_SMALL_MAX},	   {one_cmd, CREC_BIG_MAX},
     {one_intent, CREC_BIG_MAX},	  {one_forgotten, CREC_SMALL_MAX}, {one_nscfg, CREC_NSCFG_MAX},
+    {one_hload, CREC_SMALL_MAX},
 };
 
 static void as_key(const uint8_t *data, size_t size)

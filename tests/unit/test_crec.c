@@ -54,6 +54,7 @@ RT(cap)
 RT(cmd)
 RT(intent)
 RT(forgotten)
+RT(hload)
 
 static int rt_nscfg(const char *text, size_t len, struct sbuf *b, unsigned *unknown, int *zero,
 		    char *err, size_t errlen)
@@ -103,13 +104,16 @@ static const struct kind {
     {"claim", rt_claim, CREC_RECORD_MAX,
      "v=1\nid=17\ntype=container\nhost=h2\nintent=h1.3.9\nctime=1765000000\nmoving=h5\n"},
     {"cap", rt_cap, CREC_SMALL_MAX,
-     "v=1\nvcpus=40\nmemory=85899345920\nobjects=30\ndrain=1765000000\n"},
+     "v=1\nvcpus=40\nmemory=85899345920\nobjects=30\ndrain=1765000000\ncfg-run=7\n"
+     "cfg-pending=3.17:4:2147483648 3.18:0:0\n"},
     {"cmd", rt_cmd, CREC_BIG_MAX,
      "v=1\nfrom=h1\nns=3\nverb=start\nids=4 5 17\nunfit=refuse\nargs=a b 'c d'\ntake-ms=2000\n"
      "issued=1765000000\ntaken=h2\nnonce=0badc0de\n"},
     {"intent", rt_intent, CREC_BIG_MAX,
      "v=1\nhost=h1\nkind=launch\nns=3\nobjects=k1:17:h2 k2:18:h3\nphase=creating\n"},
     {"forgotten", rt_forgotten, CREC_SMALL_MAX, "v=1\nsince=1765000000\nby=h1\n"},
+    {"hload", rt_hload, CREC_SMALL_MAX,
+     "v=1\ncpu=85.3\nload1=16.32\nmem-used=840957952\nat=1765000000\n"},
 };
 
 static const struct kind *kind_of(const char *name)
@@ -248,6 +252,14 @@ static const struct refusal {
     {"cap", "memory", "-", "not a number"},
     {"cap", "objects", "", "not a number"},
     {"cap", "drain", "x", "not a number"},
+    {"cap", "cfg-run", "4294967296", "out of range"},
+    {"cap", "cfg-pending", "3.17:4", "not NSID.ID:VCPUS:MEMORY"},
+    {"cap", "cfg-pending", "3.17:4:1 3.17:1:1", "listed twice"},
+    {"cap", "cfg-pending", "0.17:4:1", "out of range"},
+    {"cap", "cfg-pending", "3.17:1048576:1", "out of range"},
+    {"cap", "cfg-pending", "3.17:1:01", "leading zero"},
+    {"cap", "cfg-pending", "3.17:1:1  3.18:1:1", "one space apart"},
+    {"cap", "cfg-pending", "3.17:1:1;", "one space apart"},
     {"cmd", "from", "", "cannot be empty"},
     {"cmd", "ns", "0", "out of range"},
     {"cmd", "verb", "Start", "holds a byte"},
@@ -269,6 +281,12 @@ static const struct refusal {
     {"intent", "phase", "done", "not one of claiming, creating, rollback"},
     {"forgotten", "since", "x", "not a number"},
     {"forgotten", "by", "", "cannot be empty"},
+    {"hload", "cpu", "100.1", "out of range"},
+    {"hload", "cpu", "-1", "not a ratio"},
+    {"hload", "load1", "nan", "not a ratio"},
+    {"hload", "load1", "1e3", "not a ratio"},
+    {"hload", "mem-used", "1125899906842625", "out of range"},
+    {"hload", "at", "x", "not a number"},
 };
 
 /* key's family: "nic.", "cfg." or a top row's id stand for all of their kind */
@@ -320,7 +338,7 @@ static void required(void)
 	    "alive.web", "alive.migrate", "hinfo.qemu", "hinfo.machine", "obj.started",
 	    "obj.pid",	 "obj.error",	  "obj.intent", "obj.nic.2",	 "obj.cfg.vcpus",
 	    "ans.errno", "ans.reason",	  "ans.count",	"claim.intent",	 "claim.moving",
-	    "cap.drain", "cmd.ids",	  "cmd.args",	"cmd.taken",	 "cmd.nonce",
+	    "cap.drain", "cap.cfg-run", "cap.cfg-pending", "cmd.ids",	  "cmd.args",	"cmd.taken",	 "cmd.nonce",
 	    "top.17",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
