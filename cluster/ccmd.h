@@ -112,9 +112,12 @@ void ccreate_free(struct ccreate *cr);
 struct cconfig {
 	int param; /* index into params */
 	char *value;
-	/* the member's: what the change moves in its reservation (P/cap/H), and its state */
+	/* the member's: what the change moves in its reservation (P/cap/H), what the object
+	 * reserves after it (its cfg-pending entry), and its state */
 	int64_t dvcpus, dmemory;
+	uint64_t vcpus, memory;
 	bool reserved, give_back;
+	bool shown; /* applied, and this host's record showed it before the answer */
 };
 void cconfig_args(int param, const char *value, struct sbuf *out);
 /* 0, or -EINVAL/-ENOMEM with why: exactly one word, a parameter of this vmfs, its value no

@@ -2,7 +2,14 @@
  * "Launch and placement": reservations follow the objects): by CAS on P/cap/SELF, on the
  * commands' worker (etcd's calls block), before the change is applied; refused ENOSPC, with
  * the figures, when it would take more than the host accepts (cpus x cpu_ratio, memory x
- * mem_ratio, from its own P/h/SELF/info). A change refused afterwards gives it back. */
+ * mem_ratio, from its own P/h/SELF/info). A change refused afterwards gives it back.
+ *
+ * The same CAS marks the object in P/cap/SELF's cfg-pending with what it reserves now, so
+ * that a reconcile reading before the record shows the change sums by the mark and does not
+ * undo the move (cluster/creconcile.h). The mark goes in the CAS that gives the reservation
+ * back, or, once the record showed the change, in one of its own; a record not seen within the
+ * answer's wait keeps it (it then says what the record will say: harmless, dropped when the
+ * list is next written). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,6 +18,8 @@
 
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
+#include "cluster/creconcile.h"
+#include "vmfs/node.h"
 
 #define CAS_TRIES 5
 
@@ -50,8 +59,46 @@ static uint64_t moved(uint64_t have, int64_t by)
 	return have + (uint64_t)by;
 }
 
-/* Moves the reservation by dv vcpus and dm bytes: 0, or a positive errno with why. */
-static int move(struct ccmd *c, int64_t dv, int64_t dm, char *why, size_t wl)
+enum mark { MARK_SET, MARK_DROP };
+
+/* j's object set in cap's cfg-pending, or dropped from it; entries of another run of this
+ * host (before a restart: stale) go. 0 (*changed if the list moved), or -ENOSPC: full. */
+static int mark(struct ccmd *c, const struct mjob *j, struct crec_cap *cap, enum mark mk,
+		bool *changed)
+{
+	struct crec_pend p[CRSUM_PEND_MAX];
+	char rw[128];
+	uint64_t run = c->v->m.run;
+	int n = cap->cfg_run == run ? crec_cap_pending(cap, p, CRSUM_PEND_MAX, rw, sizeof(rw)) : 0;
+	if (n < 0)
+		n = 0;
+	char was[CREC_PENDING_LEN];
+	snprintf(was, sizeof(was), "%s", cap->cfg_pending);
+	int at = -1;
+	for (int i = 0; i < n && at < 0; i++)
+		if (p[i].nsid == j->cmd.ns && p[i].id == j->cmd.ids[0])
+			at = i;
+	if (mk == MARK_SET) {
+		if (at < 0 && n == CRSUM_PEND_MAX)
+			return -ENOSPC;
+		p[at < 0 ? n++ : at] = (struct crec_pend){j->cmd.ns, j->cmd.ids[0], j->cf.vcpus,
+							  j->cf.memory};
+	} else if (at >= 0) {
+		memmove(&p[at], &p[at + 1], (n - at - 1) * sizeof(*p));
+		n--;
+	}
+	if (crec_cap_set_pending(cap, p, n))
+		return -ENOSPC;
+	if (n)
+		cap->cfg_run = run;
+	*changed = strcmp(was, cap->cfg_pending) != 0;
+	return 0;
+}
+
+/* Moves the reservation by dv vcpus and dm bytes, and sets or drops j's mark: 0, or a positive
+ * errno with why. */
+static int move(struct ccmd *c, struct mjob *j, int64_t dv, int64_t dm, enum mark mk, char *why,
+		size_t wl)
 {
 	char key[CKEY_MAX + 1];
 	if (ckey_cap(key, sizeof(key), c->ch->cluster, c->ch->self) < 0) {
@@ -81,6 +128,16 @@ static int move(struct ccmd *c, int64_t dv, int64_t dm, char *why, size_t wl)
 		struct crec_cap now = cap;
 		now.vcpus = moved(cap.vcpus, dv);
 		now.memory = moved(cap.memory, dm);
+		bool marked = false;
+		if (mark(c, j, &now, mk, &marked)) {
+			snprintf(why, wl,
+				 "%s lists as many config changes under way as it holds: try again "
+				 "once they are published",
+				 key);
+			return EAGAIN;
+		}
+		if (!dv && !dm && !marked)
+			return 0; /* (the mark was gone already) */
 		if ((dv > 0 && now.vcpus > lv) || (dm > 0 && now.memory > lm)) {
 			snprintf(why, wl,
 				 "%s holds %" PRIu64 " vcpus and %" PRIu64 " bytes of memory for its "
@@ -112,7 +169,7 @@ void cconfig_reserve(struct ccmd *c, struct mjob *j)
 	if (j->pre_err || (!j->cf.dvcpus && !j->cf.dmemory))
 		return;
 	char why[HOSTANS_REASON_MAX - 64];
-	int r = move(c, j->cf.dvcpus, j->cf.dmemory, why, sizeof(why));
+	int r = move(c, j, j->cf.dvcpus, j->cf.dmemory, MARK_SET, why, sizeof(why));
 	if (!r) {
 		j->cf.reserved = true;
 		return;
@@ -122,15 +179,19 @@ void cconfig_reserve(struct ccmd *c, struct mjob *j)
 		 params[j->cf.param].name, why);
 }
 
-void cconfig_give_back(struct ccmd *c, struct mjob *j)
+void cconfig_settle(struct ccmd *c, struct mjob *j)
 {
-	if (!j->cf.reserved || !j->cf.give_back)
+	if (!j->cf.reserved || (!j->cf.give_back && !j->cf.shown))
 		return;
 	j->cf.reserved = false;
+	bool back = j->cf.give_back;
 	char why[HOSTANS_REASON_MAX];
-	if (move(c, -j->cf.dvcpus, -j->cf.dmemory, why, sizeof(why)))
+	if (move(c, j, back ? -j->cf.dvcpus : 0, back ? -j->cf.dmemory : 0, MARK_DROP, why,
+		 sizeof(why)))
 		threadlog_say(&c->tl,
-			      "%s: config/%s was refused, and its reservation not given back (%s): "
-			      "a vmfs corrects it from the claims at its start",
+			      back ? "%s: config/%s was refused, and its reservation not given back "
+				     "(%s): a vmfs corrects it from the claims at its start"
+				   : "%s: config/%s is published, but its mark in this host's "
+				     "reservation stays (%s): harmless, it says what the record says",
 			      j->key, params[j->cf.param].name, why);
 }

@@ -12,6 +12,7 @@
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
 #include "cluster/cmove_int.h"
+#include "cluster/creconcile.h"
 #include "ctl/params.h"
 #include "etcd/member.h"
 #include "runtime/model.h"
@@ -48,6 +49,13 @@ static void reservation_moves(struct ccmd *c, struct mjob *j)
 	if (was < 0 || now < 0)
 		return;
 	*(strcmp(name, "vcpus") ? &j->cf.dmemory : &j->cf.dvcpus) = now - was;
+	/* what its record will size it at (cluster/creconcile.h), for the reservation's mark */
+	struct crec_obj rec = {0};
+	int iv = param_index("vcpus"), im = param_index("memory");
+	rec.cfg[iv] = o->cfg[iv];
+	rec.cfg[im] = o->cfg[im];
+	rec.cfg[j->cf.param] = *j->cf.value ? j->cf.value : NULL;
+	crsize_of(&rec, &j->cf.vcpus, &j->cf.memory);
 }
 
 /* Peer input: one object of this host in a namespace it has, and a parameter of its type. */
@@ -139,6 +147,7 @@ static int tick(void *arg)
 			continue;
 		}
 		*pp = p->next;
+		p->j->cf.shown = pub;
 		if (!pub)
 			evlog_add(&p->c->v->log,
 				  "cluster: command %s: config/%s of %s set; its record was not "

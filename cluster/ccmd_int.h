@@ -86,10 +86,11 @@ int ccmd_check_value(struct ccmd *c, struct ns *ns, int param, const char *value
 void cconfig_seen(struct ccmd *c, struct mjob *j);
 void cconfig_apply(struct ccmd *c, struct mjob *j);
 /* The worker's (cluster/ccmd_cfgcap.c): a config change of vcpus or memory, taken, moves this
- * host's reservation by CAS before it is applied (a refusal, ENOSPC beyond its capacity, is
- * left in j->pre_err); a refused apply gives it back before the answer is put. */
+ * host's reservation by CAS before it is applied, marking the object in its cfg-pending (a
+ * refusal, ENOSPC beyond its capacity, is left in j->pre_err); before the answer is put, a
+ * refused apply gives it back and an apply its record shows drops the mark. */
 void cconfig_reserve(struct ccmd *c, struct mjob *j);
-void cconfig_give_back(struct ccmd *c, struct mjob *j);
+void cconfig_settle(struct ccmd *c, struct mjob *j);
 
 /* One host's part of a head's command. */
 struct hpart {

@@ -147,7 +147,7 @@ static void run(struct ccmd *c, struct mjob *j)
 		break;
 	case MJ_ANSWER:
 		if (j->config)
-			cconfig_give_back(c, j);
+			cconfig_settle(c, j);
 		put_answer(c, j->key, j->ans, &j->value, member_lease(c->ch));
 		break;
 	case MJ_UNANSWER: {

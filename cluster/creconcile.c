@@ -143,6 +143,21 @@ static int add_intent(void *ctx, const struct ckey *k, const struct etcd_kv *kv)
 	return r;
 }
 
+static int add_alive(void *ctx, const struct ckey *k, const struct etcd_kv *kv)
+{
+	struct build *b = ctx;
+	struct crec_alive a;
+	char why[256];
+	if (crec_alive_read(kv->value, kv->value_len, &a, why, sizeof(why)))
+		return 0; /* as absent: a pending list of it is not known to be stale */
+	struct crsum_host *h = host_of(b->s, k->host);
+	if (!h)
+		return -ENOMEM;
+	h->alive = true;
+	h->run = a.run;
+	return 0;
+}
+
 static int add_cap(void *ctx, const struct ckey *k, const struct etcd_kv *kv)
 {
 	struct build *b = ctx;
@@ -153,7 +168,23 @@ static int add_cap(void *ctx, const struct ckey *k, const struct etcd_kv *kv)
 	h->has_cap = true;
 	h->cap_rev = kv->mod_revision;
 	h->cap_bad = crec_cap_read(kv->value, kv->value_len, &h->cap, why, sizeof(why)) != 0;
+	struct crec_pend p[CRSUM_PEND_MAX];
+	int n = h->cap_bad ? 0 : crec_cap_pending(&h->cap, p, CRSUM_PEND_MAX, why, sizeof(why));
+	for (int i = 0; i < n; i++)
+		h->pend[h->npend++] = (struct crsum_pend){.p = p[i]};
 	return 0;
+}
+
+/* The entry of h's cfg-pending that sizes object id of nsid, if h is up in the run that wrote
+ * the list. */
+static struct crsum_pend *pending_of(struct crsum_host *h, uint64_t nsid, uint64_t id)
+{
+	if (!h->alive || h->run != h->cap.cfg_run)
+		return NULL;
+	for (size_t i = 0; i < h->npend; i++)
+		if (h->pend[i].p.nsid == nsid && h->pend[i].p.id == id)
+			return &h->pend[i];
+	return NULL;
 }
 
 static int add_claim(void *ctx, const struct ckey *k, const struct etcd_kv *kv)
@@ -182,6 +213,14 @@ static int add_claim(void *ctx, const struct ckey *k, const struct etcd_kv *kv)
 	snprintf(want.host, sizeof(want.host), "%s", c.host);
 	const struct rsz *z =
 	    b->nrs ? bsearch(&want, b->rs, b->nrs, sizeof(*b->rs), rsz_cmp) : NULL;
+	struct crsum_pend *pe = pending_of(h, k->nsid, c.id);
+	if (pe) { /* its reservation moved before its record (maybe) shows it */
+		pe->used = true;
+		pe->shown = z && z->vcpus == pe->p.vcpus && z->memory == pe->p.memory;
+		h->sum.vcpus += pe->p.vcpus;
+		h->sum.memory += pe->p.memory;
+		return 0;
+	}
 	if (!z) {
 		h->unsized++;
 		return 0;
@@ -211,6 +250,8 @@ int crsum_build(const char *cluster, const struct etcd_kvs *r, size_t nr, struct
 	if (!rc && b.ntags)
 		qsort(b.tags, b.ntags, sizeof(*b.tags), tag_cmp);
 	if (!rc)
+		rc = each(cluster, r, nr, CK_ALIVE, add_alive, &b);
+	if (!rc)
 		rc = each(cluster, r, nr, CK_CAP, add_cap, &b);
 	if (!rc)
 		rc = each(cluster, r, nr, CK_CLAIM, add_claim, &b);
@@ -220,8 +261,8 @@ int crsum_build(const char *cluster, const struct etcd_kvs *r, size_t nr, struct
 		crsum_free(out);
 		return rc;
 	}
-	for (size_t i = 0; i < out->n; i++)
-		out->h[i].busy |= b.all_busy;
+	for (size_t i = 0; i < out->n; i++) /* a config change of a host that is down: done? */
+		out->h[i].busy |= b.all_busy || (out->h[i].npend && !out->h[i].alive);
 	if (out->n)
 		qsort(out->h, out->n, sizeof(*out->h), name_cmp);
 	return 0;
@@ -240,6 +281,15 @@ enum crsum_verdict crsum_judge(const struct crsum_host *h, struct crec_cap *want
 	w.memory = h->sum.memory;
 	w.objects = h->sum.objects;
 	w.unknown = 0;
+	/* what stays pending: entries of this run that sized a claim its record does not show
+	 * yet (a subset of a list that fit: it fits) */
+	struct crec_pend keep[CRSUM_PEND_MAX];
+	size_t nk = 0;
+	for (size_t i = 0; readable && i < h->npend; i++)
+		if (h->pend[i].used && !h->pend[i].shown)
+			keep[nk++] = h->pend[i].p;
+	if (crec_cap_set_pending(&w, keep, nk))
+		crec_cap_set_pending(&w, NULL, 0);
 	*want = w;
 	return CRSUM_DISAGREES;
 }

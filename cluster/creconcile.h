@@ -4,6 +4,13 @@
  * defaults). The pure part (crsize_of, crsum_build, crsum_judge) is here so that it can be
  * tested without etcd; creconcile_run does the I/O in the publisher's thread (BLOCKS).
  *
+ * A claim listed in its host's P/cap/H `cfg-pending` (a config change whose reservation moved
+ * before its record shows it: cluster/ccmd_cfgcap.c) is sized by that list, not by its record,
+ * while the host is up in the run that wrote it: a reconcile that reads between the move and
+ * the record agrees with the move instead of undoing it. A list of an earlier run is stale
+ * (ignored, dropped when P/cap/H is rewritten); one of a host that is down is not known to be
+ * either: that host is not judged.
+ *
  * A host is judged only when every claim naming it can be sized (its record is there and
  * read) and nothing is under way on it (no intent lists it, no claim of it names an intent
  * still there or a move): a launch between its claims and its records, or a move, holds a
@@ -22,8 +29,18 @@
  * parameters' defaults, as a launch reserves them from its template. */
 void crsize_of(const struct crec_obj *rec, uint64_t *vcpus, uint64_t *memory);
 
+#define CRSUM_PEND_MAX (CREC_PENDING_LEN / 8) /* more than a list that fits can hold */
+struct crsum_pend {
+	struct crec_pend p;
+	bool used;  /* a claim of the host was sized by it */
+	bool shown; /* ... and its record shows the same figures: the entry is done */
+};
 struct crsum_host {
 	char name[NAME_MAX_LEN + 1];
+	bool alive;   /* P/h/H/alive is there and read */
+	uint64_t run; /* ... its run */
+	struct crsum_pend pend[CRSUM_PEND_MAX]; /* P/cap/H's cfg-pending */
+	size_t npend;
 	struct crec_cap sum; /* of its claims: vcpus, memory, objects */
 	bool has_cap;	     /* P/cap/H is there */
 	bool cap_bad;	     /* ... and could not be read (rewritten whole when judged) */
@@ -39,13 +56,15 @@ struct crsum {
 void crsum_free(struct crsum *s);
 
 /* The sums from the keys of ranges r[0..nr) read at one revision: every claim (P/name/),
- * record (P/h/H/o/), reservation (P/cap/) and intent (P/intent/) among them; other keys are
- * ignored, and so is a claim that cannot be read (its host unknown). 0 or -ENOMEM. */
+ * record (P/h/H/o/), alive (P/h/H/alive), reservation (P/cap/) and intent (P/intent/) among
+ * them; other keys are ignored, and so is a claim that cannot be read (its host unknown). 0 or
+ * -ENOMEM. */
 int crsum_build(const char *cluster, const struct etcd_kvs *r, size_t nr, struct crsum *out);
 
 enum crsum_verdict {
 	CRSUM_AGREES,	 /* P/cap/H is the sum (or absent with nothing claimed) */
-	CRSUM_DISAGREES, /* *want: what it should hold (its drain kept) */
+	CRSUM_DISAGREES, /* *want: what it should hold (its drain kept, and the entries of its
+			  * cfg-pending still under way) */
 	CRSUM_UNKNOWN,	 /* not judged: busy, unsized claims, or keys unknown to this vmfs */
 };
 enum crsum_verdict crsum_judge(const struct crsum_host *h, struct crec_cap *want);
