@@ -7,7 +7,8 @@
 # completed launch made it, removed as the stray of a rolled-back launch if its record still
 # carries that launch's tag (kept while it runs, removed at a start once it does not); a claim
 # whose object's state went is deleted with its reservation, but kept while STATE/damaged/
-# holds anything. Each with its log words.
+# holds anything; a config change's move marked in P/cap/H is kept by a reconcile that reads
+# before the object's record shows it. Each with its log words.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -206,5 +207,27 @@ etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
 ok "at the next start the stray, no longer running, is removed" wait_for 10 sh -c '! test -e "$0"' "$T/h2/state/ns/web/containers/y1"
 ok "web's log says so" grep -q "cluster: y1 removed: a stray of launch h1.78.1 (rolled back)" "$M2/ns/web/log"
 ok "every P/cap is the sum of its claims" wait_for 5 settled
+
+# a config change's window (cluster/ccmd_cfgcap.c): P/cap/h2 moved by the change and the object
+# marked in its cfg-pending, h2's record not showing the change yet: as a config command leaves
+# them between its CAS and the record. A reconcile reading then (h1's, at its start) keeps the
+# move; without the mark it would undo it (the race), as the second start shows.
+run2=$(field "$P/h/h2/alive" run) sid=$(field "$P/name/$W/$S" id)
+IFS=, read -r o v m <<<"$(cap h2)"
+window() { # window MARK: P/cap/h2 as $S's vcpus 1 -> 3 moves it; P/cap/h1 wrong; h1 starts
+	etcd_member_stop 1
+	printf 'v=1\nvcpus=%s\nmemory=%s\nobjects=%s\ncfg-run=%s\n%b' $((v + 2)) "$m" "$o" "$run2" \
+		"$1" | ectl put "$P/cap/h2" >/dev/null
+	printf 'v=1\nvcpus=0\nmemory=0\nobjects=0\n' | ectl put "$P/cap/h1" >/dev/null
+	etcd_member_start 1 || { echo "not ok - h1 starts again"; exit 1; }
+	ok "h1's start corrects P/cap/h1: its reconcile ran" wait_for 10 exact h1
+}
+said=$(grep -c "cap/h2 held" "$M1/host/log")
+window "cfg-pending=$W.$sid:3:$((16 << 20))\n"
+is "$(cap h2)" "$o,$((v + 2)),$m" "P/cap/h2 keeps the config change's move: $S sized by its mark"
+is "$(grep -c "cap/h2 held" "$M1/host/log")" "$said" "h1 says nothing of it"
+window ""
+ok "without the mark, h1's reconcile undoes the move" wait_for 5 exact h2
+ok "and says so" grep -q "cap/h2 held vcpus=$((v + 2)) memory=$m objects=$o but .*: corrected" "$M1/host/log"
 [ "$TAP_FAIL" = 0 ] || grep -h "cluster" "$M2/host/log" | tail -n 30 | sed "s/^/# /"
 done_testing

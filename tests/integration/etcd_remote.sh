@@ -2,7 +2,8 @@
 # With etcd, changes to another host's object made from here (docs/cluster-design.md, "The
 # tree on every host"): a write of its config/NAME is a `config` command to its owner,
 # applied there as a local root write: h1 sets memory of h2's c1, read back on h1 at once and
-# on h2, and h2's reservation (P/cap/h2) moves with it; a bad value, vcpus beyond h2's
+# on h2, and h2's reservation (P/cap/h2) moves with it (its mark of the change gone once c1's
+# record shows it); a bad value, vcpus beyond h2's
 # capacity (ENOSPC) and a change while c1 runs fail on h1 with h2's errno, its words in h1's
 # log, and change nothing; a write while h2 is cut fails (EHOSTDOWN) and is not applied when
 # h2 is back. rmdir of h2's object from h1 is a flush command to h2: EBUSY while it runs, in
@@ -32,6 +33,7 @@ cap() { # cap FIELD: that field of h2's reservation
 mem0=$(cap memory) old=$(numfmt --from=iec "$(cat "$C/config/memory")")
 is "$(errno_of "$C/config/memory" 96M)" "" "h1 sets memory of h2's c1"
 is "$(cap memory)" "$((mem0 + 96 * 1048576 - old))" "h2's reservation moved by the change"
+is "$(cap cfg-pending)" "" "and the change's mark in it is gone: c1's record shows the change"
 is "$(cat "$C/config/memory")" 96M "read on h1 right after the write: the new value"
 is "$(cat "$D2/containers/c1/config/memory")" 96M "read on h2: applied there"
 ok "h2's log says from whom" grep -q "cluster: command h1\.[0-9]*\.[0-9]* from h1: config 1 object(s): done" "$D2/log"
