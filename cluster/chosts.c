@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/chload.h"
 #include "cluster/ckey.h"
 #include "cluster/crec.h"
 #include "runtime/model.h"
@@ -133,6 +134,7 @@ static const struct ccache_kv *record(struct chosts *ch, enum ckey_kind kind, co
 	    : kind == CK_HINFO	     ? ckey_hinfo
 	    : kind == CK_CAP	     ? ckey_cap
 	    : kind == CK_FORGOTTEN ? ckey_forgotten
+	    : kind == CK_HLOAD     ? ckey_hload
 				     : ckey_hid;
 	int r = fn(key, sizeof(key), ch->cluster, host);
 	return r < 0 ? NULL : ccache_get(ch->cache, key);
@@ -294,23 +296,39 @@ void chosts_info_text(struct chosts *ch, const struct chost *h, struct sbuf *out
 	chosts_state_text(ch, h, out);
 }
 
+/* Host's load record, read and sane against its memory (0: not known); false: `-`. */
+static bool read_load(struct chosts *ch, const char *host, uint64_t mem_total,
+		      struct crec_hload *l, char *why, size_t whylen)
+{
+	const struct ccache_kv *kv = record(ch, CK_HLOAD, host);
+	if (!kv) {
+		snprintf(why, whylen, "absent");
+		return false;
+	}
+	return !crec_hload_read(kv->value, kv->len, l, why, whylen) &&
+	       chload_sane(l, mem_total, why, whylen);
+}
+
 void chosts_top_text(struct chosts *ch, const struct chost *h, size_t vms, size_t cts,
 		     struct sbuf *out)
 {
 	struct crec_hinfo hi;
-	char err[256];
-	sb_puts(out, "host\tcpu%\tload1\tmem_used\tmem_total\tvms\tcontainers\n");
+	struct crec_hload l;
+	char err[256], cells[96] = "-\t-\t-", age[32] = "-", mem[32] = "-";
+	sb_puts(out, CHOSTS_TOP_HEAD);
 	if (!record(ch, CK_ALIVE, h->name)) {
-		sb_printf(out, "%s\t-\t-\t-\t-\t-\t-\n", h->name);
+		sb_printf(out, "%s\t-\t-\t-\t-\t-\t-\t-\n", h->name);
 		return;
 	}
-	sb_printf(out, "%s\t-\t-\t-\t", h->name);
 	const struct ccache_kv *kv = record(ch, CK_HINFO, h->name);
-	if (kv && !crec_hinfo_read(kv->value, kv->len, &hi, err, sizeof(err)))
-		sb_printf(out, "%lluM", (unsigned long long)(hi.memory >> 20));
-	else
-		sb_puts(out, "-");
-	sb_printf(out, "\t%zu\t%zu\n", vms, cts);
+	bool info = kv && !crec_hinfo_read(kv->value, kv->len, &hi, err, sizeof(err));
+	if (info)
+		snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(hi.memory >> 20));
+	if (read_load(ch, h->name, info ? hi.memory : 0, &l, err, sizeof(err))) {
+		chload_cells(&l, cells, sizeof(cells));
+		fmt_duration((long)(time(NULL) - (time_t)l.at), age); /* (by this host's clock) */
+	}
+	sb_printf(out, "%s\t%s\t%s\t%zu\t%zu\t%s\n", h->name, cells, mem, vms, cts, age);
 }
 
 /* A record refused by its reader is treated as absent; the log says which and why. */
@@ -325,6 +343,7 @@ static bool check(struct chosts *ch, enum ckey_kind kind, const char *key,
 		struct crec_down down;
 		struct crec_hinfo hinfo;
 		struct crec_cap cap;
+		struct crec_hload load;
 	} u;
 	switch (kind) {
 	case CK_HID:
@@ -342,6 +361,20 @@ static bool check(struct chosts *ch, enum ckey_kind kind, const char *key,
 	case CK_CAP:
 		r = crec_cap_read(kv->value, kv->len, &u.cap, err, sizeof(err));
 		break;
+	case CK_HLOAD: { /* its figures, and against the memory its info says the host has */
+		struct ckey k;
+		struct crec_hinfo hi;
+		const struct ccache_kv *in = ckey_parse(ch->cluster, key, &k) == CK_HLOAD
+						 ? record(ch, CK_HINFO, k.host)
+						 : NULL;
+		uint64_t mem = in && !crec_hinfo_read(in->value, in->len, &hi, err, sizeof(err))
+				   ? hi.memory
+				   : 0;
+		r = crec_hload_read(kv->value, kv->len, &u.load, err, sizeof(err));
+		if (!r && !chload_sane(&u.load, mem, err, sizeof(err)))
+			r = -EINVAL;
+		break;
+	}
 	default:
 		break;
 	}
@@ -397,6 +430,7 @@ void chosts_changed(void *ctx, const char *key, const struct ccache_kv *old,
 		}
 		break;
 	case CK_HINFO:
+	case CK_HLOAD: /* (refused: `-` in hosts/H/top, said once per revision) */
 		if (now)
 			check(ch, k.kind, key, now);
 		break;

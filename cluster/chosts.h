@@ -111,10 +111,14 @@ bool chosts_addr_known(struct chosts *ch, const char *addr);
  * (P/cap/H's drain) says so after its up or down words. */
 void chosts_state_text(struct chosts *ch, const struct chost *h, struct sbuf *out);
 void chosts_info_text(struct chosts *ch, const struct chost *h, struct sbuf *out);
-/* hosts/NAME/top of another host: this host's columns. vms and containers are the counts of
- * the claims naming it (the caller's, from cluster/cview.h), mem_total its info's `memory`;
- * cpu%, load1 and mem_used are not published by any host: `-`. A host without alive (down)
- * has every figure `-` (its state says why). */
+/* hosts/NAME/top in a cluster: a local host/top's columns, and `age`, how long ago the host
+ * measured its figures (this host's own row: 0s). */
+#define CHOSTS_TOP_HEAD "host\tcpu%\tload1\tmem_used\tmem_total\tvms\tcontainers\tage\n"
+/* hosts/NAME/top of another host. vms and containers are the counts of the claims naming it
+ * (the caller's, from cluster/cview.h), mem_total its info's `memory`; cpu%, load1 and
+ * mem_used its P/h/H/load (cluster/chload.h), `-` while it has none or one that its reader or
+ * chload_sane refuses (said in host/log when it came), and age the time since its `at`, by
+ * this host's clock. A host without alive (down) has every figure `-` (its state says why). */
 void chosts_top_text(struct chosts *ch, const struct chost *h, size_t vms, size_t cts,
 		     struct sbuf *out);
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cluster/cpub_int.h"
+#include "cluster/chload.h"
 #include "cluster/chosts.h"
 #include "cluster/cmig.h"
 #include "conf/conf.h"
@@ -20,6 +21,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/net.h"
 #include "vmfs/door.h"
+#include "vmfs/kinds.h"
 #include "vmfs/loop.h"
 #include "vmfs/node.h"
 
@@ -163,7 +165,31 @@ static struct psnap *snapshot(struct cpub *p)
 	if (s->nobj)
 		qsort(s->obj, s->nobj, sizeof(*s->obj), obj_cmp);
 	host_info(p->v, &s->info);
+	s->load = p->load_sent;
 	return s;
+}
+
+/* The host's own figures, measured every CPUB_TOP_S: true when one moved beyond its threshold
+ * (or none was handed over yet), for a snapshot to carry them to the thread. */
+static bool load_moved(struct cpub *p)
+{
+	struct timespec now;
+	struct sysinfo si;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (now.tv_sec - p->load_at.tv_sec) * 1000 +
+		  (now.tv_nsec - p->load_at.tv_nsec) / 1000000;
+	if ((p->load_at.tv_sec && ms < CPUB_TOP_S * 1000) || sysinfo(&si))
+		return false;
+	p->load_at = now;
+	uint64_t total = (uint64_t)si.totalram * si.mem_unit,
+		 avail = (uint64_t)(si.freeram + si.bufferram) * si.mem_unit;
+	struct crec_hload h;
+	chload_make(hoststats_cpu(p->v->stats), si.loads[0] / 65536.0,
+		    total > avail ? total - avail : 0, time(NULL), &h);
+	if (p->load_sent.at && !chload_moved(&p->load_sent, &h, total))
+		return false;
+	p->load_sent = h;
+	return true;
 }
 
 void cpub_say(struct cpub *p, uint64_t lns, const char *fmt, ...)
@@ -282,7 +308,7 @@ static int tick(void *arg)
 	struct cpub *p = arg;
 	nslines_flush(p);
 	strays_remove(p);
-	if (model_changes == p->changes && p->snap_at.tv_sec)
+	if (!load_moved(p) && model_changes == p->changes && p->snap_at.tv_sec)
 		return 0;
 	struct psnap *s = snapshot(p);
 	if (!s)
@@ -441,6 +467,7 @@ static void cpub_close(void *self)
 		free(p->tops[i].published);
 	free(p->tops);
 	free(p->info);
+	free(p->load);
 	cidmap_free(&p->map);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

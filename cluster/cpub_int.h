@@ -31,6 +31,7 @@ struct psnap {
 	struct psnap_obj *obj; /* in (lns, local) order */
 	size_t nobj;
 	struct crec_hinfo info;
+	struct crec_hload load; /* the host's figures last found to have moved (at 0: none yet) */
 };
 void psnap_free(struct psnap *s);
 
@@ -71,6 +72,7 @@ struct cpub {
 	struct ptop *tops;
 	size_t ntops;
 	char *info; /* the P/h/H/info etcd holds, NULL: none yet */
+	char *load; /* ... and P/h/H/load */
 	bool probed; /* QEMU was asked its version and machines (once) */
 	char qemu[CREC_QEMU_MAX + 1], machine[CREC_MACHINE_MAX + 1];
 	bool read;    /* this host's records were read back from etcd */
@@ -82,6 +84,8 @@ struct cpub {
 	/* the loop's side */
 	uint64_t changes; /* model_changes at the last snapshot */
 	struct timespec snap_at;
+	struct crec_hload load_sent; /* the host's figures handed over last (cluster/chload.h) */
+	struct timespec load_at;     /* when they were last measured */
 	/* between them */
 	pthread_t th;
 	bool started;

@@ -18,7 +18,7 @@
  * value grows by a third in base64). */
 #define BATCH_BYTES (768u << 10)
 
-enum pput { PUT_REC, PUT_TOP, PUT_INFO, DEL_STALE };
+enum pput { PUT_REC, PUT_TOP, PUT_INFO, PUT_LOAD, DEL_STALE };
 struct batch {
 	struct etcd_op op[ETCD_TXN_MAX];
 	char *key[ETCD_TXN_MAX], *val[ETCD_TXN_MAX];
@@ -57,6 +57,8 @@ static void taken(struct cpub *p, struct batch *b, size_t i)
 		clock_gettime(CLOCK_MONOTONIC, &t->at);
 	} else if (b->kind[i] == PUT_INFO)
 		slot = &p->info;
+	else if (b->kind[i] == PUT_LOAD)
+		slot = &p->load;
 	if (slot) {
 		free(*slot);
 		*slot = b->val[i];
@@ -210,6 +212,24 @@ static int put_tops(struct cpub *p, const struct psnap *s, struct batch *b, stru
 	return held > INT32_MAX ? INT32_MAX : (int)held;
 }
 
+/* A record of the host's own (info, load): put when text differs from what etcd holds. */
+static int put_host(struct cpub *p, struct batch *b, struct sbuf *text, enum pput kind,
+		    struct err *e)
+{
+	if (!differs(kind == PUT_INFO ? p->info : p->load, text)) {
+		sb_free(text);
+		return 0;
+	}
+	char key[CKEY_MAX + 1];
+	int r = kind == PUT_INFO ? ckey_hinfo(key, sizeof(key), p->cluster, p->host)
+				 : ckey_hload(key, sizeof(key), p->cluster, p->host);
+	if (r < 0) {
+		sb_free(text);
+		return err_set(e, -r, "no key for this host's %s", kind == PUT_INFO ? "info" : "load");
+	}
+	return put(p, b, key, text, kind, 0, 0, e);
+}
+
 static int put_info(struct cpub *p, const struct psnap *s, struct batch *b, struct err *e)
 {
 	struct crec_hinfo h = s->info;
@@ -217,17 +237,11 @@ static int put_info(struct cpub *p, const struct psnap *s, struct batch *b, stru
 	snprintf(h.machine, sizeof(h.machine), "%s", p->machine);
 	struct sbuf text = {0};
 	crec_hinfo_write(&h, &text);
-	if (!differs(p->info, &text)) {
-		sb_free(&text);
-		return 0;
-	}
-	char key[CKEY_MAX + 1];
-	int r = ckey_hinfo(key, sizeof(key), p->cluster, p->host);
-	if (r < 0) {
-		sb_free(&text);
-		return err_set(e, -r, "no key for this host's info");
-	}
-	return put(p, b, key, &text, PUT_INFO, 0, 0, e);
+	int r = put_host(p, b, &text, PUT_INFO, e);
+	if (r || !s->load.at) /* (the loop measures them at its first tick) */
+		return r;
+	crec_hload_write(&s->load, &text);
+	return put_host(p, b, &text, PUT_LOAD, e);
 }
 
 int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)

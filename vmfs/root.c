@@ -113,10 +113,14 @@ int gen_host_top(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 	sysinfo(&si);
 	unsigned long long total = (unsigned long long)si.totalram * si.mem_unit;
 	unsigned long long used = total - (unsigned long long)(si.freeram + si.bufferram) * si.mem_unit;
-	sb_puts(out, "host\tcpu%\tload1\tmem_used\tmem_total\tvms\tcontainers\n");
-	sb_printf(out, "%s\t%.1f\t%.2f\t%lluM\t%lluM\t%llu\t%llu\n", v->hostname,
+	/* hosts/H/top in a cluster: every host's row says how old its figures are */
+	bool aged = v->chosts && n->e->kind == VK_MEMBER_TOP;
+	sb_puts(out, aged ? CHOSTS_TOP_HEAD
+			  : "host\tcpu%\tload1\tmem_used\tmem_total\tvms\tcontainers\n");
+	sb_printf(out, "%s\t%.1f\t%.2f\t%lluM\t%lluM\t%llu\t%llu%s\n", v->hostname,
 		  hoststats_cpu(v->stats), si.loads[0] / 65536.0, used >> 20, total >> 20,
-		  (unsigned long long)v->m.nobjs[OT_VM], (unsigned long long)v->m.nobjs[OT_CT]);
+		  (unsigned long long)v->m.nobjs[OT_VM], (unsigned long long)v->m.nobjs[OT_CT],
+		  aged ? "\t0s" : "");
 	return 0;
 }
 

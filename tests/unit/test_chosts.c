@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster/chosts.h"
@@ -185,6 +186,43 @@ int main(void)
 	   "chosts_forgotten says by whom, when, and what the admin deletes");
 	del("/vmfs/lab/forgotten/h3");
 	is_str(listed(0), "h1:0 h3:1", "once the admin deleted it: listed again");
+
+	/* hosts/h3/top: its published figures with their age; `-` for a refused record */
+	struct chost *h3 = chosts_find(ch, "h3");
+	char tbuf[512], lbuf[256];
+	sb = (struct sbuf){0};
+	chosts_top_text(ch, h3, 1, 2, &sb);
+	snprintf(tbuf, sizeof(tbuf), "%.*s", (int)sb.len, sb.p);
+	sb_free(&sb);
+	is_str(tbuf, CHOSTS_TOP_HEAD "h3\t-\t-\t-\t-\t-\t-\t-\n", "h3 down: every figure -");
+	put("/vmfs/lab/h/h3/alive", alive("10.0.0.13", 5, 1700000500));
+	put("/vmfs/lab/h/h3/info", "v=1\ncpus=4\nmemory=8589934592\ncpu_ratio=4\nmem_ratio=1\nkvm=no\n");
+	snprintf(lbuf, sizeof(lbuf), "v=1\ncpu=12.5\nload1=0.52\nmem-used=840957952\nat=%lld\n",
+		 (long long)time(NULL) - 3);
+	put("/vmfs/lab/h/h3/load", lbuf);
+	sb = (struct sbuf){0};
+	chosts_top_text(ch, h3, 1, 2, &sb);
+	snprintf(tbuf, sizeof(tbuf), "%.*s", (int)sb.len, sb.p);
+	sb_free(&sb);
+	ok(!strcmp(tbuf, CHOSTS_TOP_HEAD "h3\t12.5\t0.52\t802M\t8192M\t1\t2\t3s\n") ||
+	       !strcmp(tbuf, CHOSTS_TOP_HEAD "h3\t12.5\t0.52\t802M\t8192M\t1\t2\t4s\n"),
+	   "h3 up: its cpu%%, load1 and mem_used, 3 s old");
+	put("/vmfs/lab/h/h3/load", "v=1\ncpu=12.5\nload1=0.52\nmem-used=9999999999\nat=1\n");
+	sb = (struct sbuf){0};
+	chosts_top_text(ch, h3, 1, 2, &sb);
+	snprintf(tbuf, sizeof(tbuf), "%.*s", (int)sb.len, sb.p);
+	sb_free(&sb);
+	is_str(tbuf, CHOSTS_TOP_HEAD "h3\t-\t-\t-\t8192M\t1\t2\t-\n",
+	       "more memory in use than h3 has: its figures -");
+	text = slurp(path);
+	ok(text && strstr(text, "etcd: /vmfs/lab/h/h3/load (revision ") &&
+	       strstr(text, "mem-used 9999999999 is more than the host's memory (8589934592): treated as absent"),
+	   "and host/log says why, once");
+	put("/vmfs/lab/h/h3/load", "v=1\ncpu=101\nload1=0.52\nmem-used=1\nat=1\n");
+	text = slurp(path);
+	ok(text && strstr(text, "/vmfs/lab/h/h3/load (revision ") && strstr(text, "cpu: "),
+	   "a cpu%% beyond 100: refused too, said");
+	del("/vmfs/lab/h/h3/alive");
 
 	chosts_set_link(ch, CL_CUT, "etcd http://10.0.0.1:2379: no answer");
 	ok(!strncmp(state(NULL), "cut from etcd since ", 20) &&
