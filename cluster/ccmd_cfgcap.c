@@ -61,8 +61,9 @@ static uint64_t moved(uint64_t have, int64_t by)
 
 enum mark { MARK_SET, MARK_DROP };
 
-/* j's object set in cap's cfg-pending, or dropped from it; entries of another run of this
- * host (before a restart: stale) go. 0 (*changed if the list moved), or -ENOSPC: full. */
+/* j's figure (vcpus or memory) of its object set in cap's cfg-pending, or dropped from it (the
+ * entry with its last figure); entries of another run of this host (before a restart: stale)
+ * go. 0 (*changed if the list moved), or -ENOSPC: full. */
 static int mark(struct ccmd *c, const struct mjob *j, struct crec_cap *cap, enum mark mk,
 		bool *changed)
 {
@@ -78,14 +79,27 @@ static int mark(struct ccmd *c, const struct mjob *j, struct crec_cap *cap, enum
 	for (int i = 0; i < n && at < 0; i++)
 		if (p[i].nsid == j->cmd.ns && p[i].id == j->cmd.ids[0])
 			at = i;
-	if (mk == MARK_SET) {
+	if (mk == MARK_SET) { /* the figure this change sets; another change's stays */
 		if (at < 0 && n == CRSUM_PEND_MAX)
 			return -ENOSPC;
-		p[at < 0 ? n++ : at] = (struct crec_pend){j->cmd.ns, j->cmd.ids[0], j->cf.vcpus,
-							  j->cf.memory};
-	} else if (at >= 0) {
-		memmove(&p[at], &p[at + 1], (n - at - 1) * sizeof(*p));
-		n--;
+		if (at < 0)
+			p[at = n++] = (struct crec_pend){.nsid = j->cmd.ns, .id = j->cmd.ids[0]};
+		if (j->cf.dvcpus) {
+			p[at].vcpus = j->cf.vcpus;
+			p[at].has_vcpus = true;
+		} else {
+			p[at].memory = j->cf.memory;
+			p[at].has_memory = true;
+		}
+	} else if (at >= 0) { /* its figure, unless a later change set another since */
+		if (j->cf.dvcpus && p[at].vcpus == j->cf.vcpus)
+			p[at].has_vcpus = false;
+		if (j->cf.dmemory && p[at].memory == j->cf.memory)
+			p[at].has_memory = false;
+		if (!p[at].has_vcpus && !p[at].has_memory) {
+			memmove(&p[at], &p[at + 1], (n - at - 1) * sizeof(*p));
+			n--;
+		}
 	}
 	if (crec_cap_set_pending(cap, p, n))
 		return -ENOSPC;

@@ -196,7 +196,7 @@ struct crec_claim {
 
 /* P/cap/H. cfg_pending lists H's objects whose config change (of vcpus or memory) moved this
  * reservation before their records show it: `cfg-pending=NSID.ID:VCPUS:MEMORY ...` (what each
- * reserves now), written by H with its run in `cfg-run`, cleared by H once the record shows it
+ * reserves now; `-` for a figure no pending change set: the record's), written by H with its run in `cfg-run`, cleared by H once the record shows it
  * (cluster/ccmd_cfgcap.c). A reconcile sizes those claims by them (cluster/creconcile.h). */
 #define CREC_PENDING_LEN 320 /* the list's bytes, NUL included: the value stays within 512 */
 struct crec_cap {
@@ -207,8 +207,9 @@ struct crec_cap {
 	unsigned unknown;
 };
 struct crec_pend {
-	uint64_t nsid, id;     /* 1..NS_ID_MAX, 1..OBJ_ID_MAX */
-	uint64_t vcpus, memory; /* 0..2^20 - 1, 0..2^50 */
+	uint64_t nsid, id;	   /* 1..NS_ID_MAX, 1..OBJ_ID_MAX */
+	uint64_t vcpus, memory;	   /* 0..2^20 - 1, 0..2^50 */
+	bool has_vcpus, has_memory; /* at least one: the other is written `-` (the record's) */
 };
 /* cap's cfg_pending into out[0..max): how many, or -EINVAL with why (a word that is not
  * NSID.ID:VCPUS:MEMORY within bounds, one object twice, more than max). */

@@ -181,10 +181,10 @@ static int cap_other(void *out, const char *key, const char *value, char *err, s
 	if (strcmp(key, "cfg-pending"))
 		return 1;
 	size_t n = strlen(value);
-	if (!n || n >= sizeof(c->cfg_pending) || strspn(value, "0123456789.: ") != n ||
+	if (!n || n >= sizeof(c->cfg_pending) || strspn(value, "0123456789.:- ") != n ||
 	    value[0] == ' ' || value[n - 1] == ' ' || strstr(value, "  "))
 		return ctl_fail(err, errlen,
-				"not NSID.ID:VCPUS:MEMORY words one space apart, within %zu bytes",
+				"not NSID.ID:VCPUS:MEMORY words (a figure may be -) one space apart, within %zu bytes",
 				sizeof(c->cfg_pending) - 1);
 	memcpy(c->cfg_pending, value, n + 1);
 	int r = crec_cap_pending(c, p, ARRAY_SIZE(p), err, errlen);
@@ -217,11 +217,15 @@ int crec_cap_pending(const struct crec_cap *cap, struct crec_pend *out, size_t m
 		if (!c2 || strchr(c2 + 1, ':') || strchr(dot + 1, '.') || strchr(w, ':') < dot)
 			return ctl_fail(err, errlen, "\"%.60s\" is not NSID.ID:VCPUS:MEMORY", w);
 		*dot = *c1 = *c2 = 0;
+		p = (struct crec_pend){.has_vcpus = strcmp(c1 + 1, "-") != 0,
+				       .has_memory = strcmp(c2 + 1, "-") != 0};
 		if (crec_id(w, 1, NS_ID_MAX, &p.nsid, err, errlen) ||
 		    crec_id(dot + 1, 1, OBJ_ID_MAX, &p.id, err, errlen) ||
-		    crec_id(c1 + 1, 0, (1u << 20) - 1, &p.vcpus, err, errlen) ||
-		    crec_id(c2 + 1, 0, MEM_MAX, &p.memory, err, errlen))
+		    (p.has_vcpus && crec_id(c1 + 1, 0, (1u << 20) - 1, &p.vcpus, err, errlen)) ||
+		    (p.has_memory && crec_id(c2 + 1, 0, MEM_MAX, &p.memory, err, errlen)))
 			return -EINVAL;
+		if (!p.has_vcpus && !p.has_memory)
+			return ctl_fail(err, errlen, "\"%.60s\" sets neither figure", cap->cfg_pending);
 		for (size_t j = 0; j < n; j++)
 			if (out[j].nsid == p.nsid && out[j].id == p.id)
 				return ctl_fail(err, errlen, "object %llu.%llu is listed twice",
@@ -239,9 +243,13 @@ int crec_cap_set_pending(struct crec_cap *cap, const struct crec_pend *p, size_t
 	size_t at = 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(buf + at, sizeof(buf) - at, "%s%llu.%llu:%llu:%llu", i ? " " : "",
-				 (unsigned long long)p[i].nsid, (unsigned long long)p[i].id,
-				 (unsigned long long)p[i].vcpus, (unsigned long long)p[i].memory);
+		char v[24] = "-", m[24] = "-";
+		if (p[i].has_vcpus)
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)p[i].vcpus);
+		if (p[i].has_memory)
+			snprintf(m, sizeof(m), "%llu", (unsigned long long)p[i].memory);
+		int w = snprintf(buf + at, sizeof(buf) - at, "%s%llu.%llu:%s:%s", i ? " " : "",
+				 (unsigned long long)p[i].nsid, (unsigned long long)p[i].id, v, m);
 		if (w < 0 || (size_t)w >= sizeof(buf) - at)
 			return -ENOSPC;
 		at += (size_t)w;

@@ -214,11 +214,15 @@ static int add_claim(void *ctx, const struct ckey *k, const struct etcd_kv *kv)
 	const struct rsz *z =
 	    b->nrs ? bsearch(&want, b->rs, b->nrs, sizeof(*b->rs), rsz_cmp) : NULL;
 	struct crsum_pend *pe = pending_of(h, k->nsid, c.id);
-	if (pe) { /* its reservation moved before its record (maybe) shows it */
+	if (pe && (z || (pe->p.has_vcpus && pe->p.has_memory))) {
+		/* its reservation moved before its record (maybe) shows it: the figures the
+		 * changes set, the record's for the other */
+		const struct crec_pend *q = &pe->p;
 		pe->used = true;
-		pe->shown = z && z->vcpus == pe->p.vcpus && z->memory == pe->p.memory;
-		h->sum.vcpus += pe->p.vcpus;
-		h->sum.memory += pe->p.memory;
+		pe->shown = z && (!q->has_vcpus || z->vcpus == q->vcpus) &&
+			    (!q->has_memory || z->memory == q->memory);
+		h->sum.vcpus += q->has_vcpus ? q->vcpus : z->vcpus;
+		h->sum.memory += q->has_memory ? q->memory : z->memory;
 		return 0;
 	}
 	if (!z) {

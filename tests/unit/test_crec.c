@@ -105,7 +105,7 @@ static const struct kind {
      "v=1\nid=17\ntype=container\nhost=h2\nintent=h1.3.9\nctime=1765000000\nmoving=h5\n"},
     {"cap", rt_cap, CREC_SMALL_MAX,
      "v=1\nvcpus=40\nmemory=85899345920\nobjects=30\ndrain=1765000000\ncfg-run=7\n"
-     "cfg-pending=3.17:4:2147483648 3.18:0:0\n"},
+     "cfg-pending=3.17:4:2147483648 3.18:-:0\n"},
     {"cmd", rt_cmd, CREC_BIG_MAX,
      "v=1\nfrom=h1\nns=3\nverb=start\nids=4 5 17\nunfit=refuse\nargs=a b 'c d'\ntake-ms=2000\n"
      "issued=1765000000\ntaken=h2\nnonce=0badc0de\n"},
@@ -260,6 +260,7 @@ static const struct refusal {
     {"cap", "cfg-pending", "3.17:1:01", "leading zero"},
     {"cap", "cfg-pending", "3.17:1:1  3.18:1:1", "one space apart"},
     {"cap", "cfg-pending", "3.17:1:1;", "one space apart"},
+    {"cap", "cfg-pending", "3.17:-:-", "sets neither figure"},
     {"cmd", "from", "", "cannot be empty"},
     {"cmd", "ns", "0", "out of range"},
     {"cmd", "verb", "Start", "holds a byte"},

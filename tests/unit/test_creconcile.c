@@ -255,6 +255,13 @@ static void test_config_window(void)
 	ok(judge_window(&w, &want, &h) == CRSUM_DISAGREES && want.vcpus == 3 &&
 	       !want.cfg_pending[0],
 	   "a mark of an earlier run of h1 (it restarted) is stale: summed by the records, dropped");
+	w = (struct window){"1", "1G", 7, 5, 7, "2.1:3:-"};
+	ok(judge_window(&w, &want, &h) == CRSUM_AGREES && !h.pend[0].shown,
+	   "a mark of vcpus alone: its vcpus, the record's memory");
+	w = (struct window){"3", "1G", 7, 9, 7, "2.1:3:-"};
+	ok(judge_window(&w, &want, &h) == CRSUM_DISAGREES && h.pend[0].shown &&
+	       !want.cfg_pending[0],
+	   "... done once the record shows that figure");
 	w = (struct window){"1", "256M", 0, 5, 7, o1};
 	ok(judge_window(&w, &want, &h) == CRSUM_UNKNOWN && h.busy,
 	   "h1 down with a mark: whether the change was applied is not known, not judged");
