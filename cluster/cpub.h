@@ -3,7 +3,9 @@
  * cluster namespace (P/ns/NAME, P/nsid/ID; `default` is one for the whole cluster), every local
  * object claimed (P/name/NSID/NAME, its id from the namespace's counter) and its record kept in
  * P/h/H/o/NSID/ID as the object changes; P/h/H/top/NSID at most every 5 s and only when a
- * figure changed; P/h/H/info at start and on change. The local id of each namespace and object
+ * figure changed; P/h/H/info at start and on change; P/h/H/load (this host's own cpu%, load1
+ * and mem_used, measured every CPUB_TOP_S) only when one moved beyond its threshold
+ * (cluster/chload.h). The local id of each namespace and object
  * and its cluster id are kept in STATE/cluster/ids (cluster/cidmap.h).
  *
  * etcd's calls block, so they run on a thread of the publisher's own with its own etcd handle;

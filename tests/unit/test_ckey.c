@@ -43,6 +43,7 @@ static void builders(void)
 	built(ckey_cmd(b, sizeof(b), C, "h2", &T1), b, "/vmfs/lab/cmd/h2/h1.x.3.17", CK_CMD);
 	built(ckey_intent(b, sizeof(b), C, &T1), b, "/vmfs/lab/intent/h1.x.3.17", CK_INTENT);
 	built(ckey_forgotten(b, sizeof(b), C, "h1"), b, "/vmfs/lab/forgotten/h1", CK_FORGOTTEN);
+	built(ckey_hload(b, sizeof(b), C, "h1"), b, "/vmfs/lab/h/h1/load", CK_HLOAD);
 
 	int r = ckey_prefix(b, sizeof(b), C);
 	is_str(b, "/vmfs/lab/", "prefix P/");
