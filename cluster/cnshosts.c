@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cluster/chosts.h"
 #include "cluster/ckey.h"
@@ -26,6 +27,8 @@
 #define TRIES 5	 /* lost races (a claim meanwhile) before the write gives up (EAGAIN) */
 #define SHOWN 3	 /* objects named in a refusal */
 #define HOSTS_MAX 256
+#define CACHE_POLL_MS 10  /* the cache looked at this often ... */
+#define CACHE_WAIT_MS 2000 /* ... at most this long, after the write (then answered anyway) */
 
 struct nhjob {
 	struct bgjob bg; /* first */
@@ -37,6 +40,7 @@ struct nhjob {
 	bool owner; /* a chown or chmod: uid, gid and mode are written, hosts kept */
 	uint64_t uid, gid, mode;
 	int64_t rev; /* the revision of the write, once made */
+	unsigned naps; /* waits for the cache to reach rev */
 	struct vmfs *v;
 	struct rbatch *b;
 };
@@ -213,9 +217,21 @@ static void work(struct bgjob *bg)
 	etcd_close(c);
 }
 
+static void nap(struct bgjob *bg)
+{
+	(void)bg;
+	usleep(CACHE_POLL_MS * 1000);
+}
+
 static void done(struct bgjob *bg)
 {
 	struct nhjob *j = (struct nhjob *)bg;
+	/* read your writes: answered once this host's cache has the record written (the next
+	 * read of hosts, the kernel's attributes of the directory, show it) */
+	if (!j->b->err && j->rev > ccache_revision(j->v->chosts->cache) &&
+	    j->naps++ < CACHE_WAIT_MS / CACHE_POLL_MS && !j->v->exiting &&
+	    !bgjob_start(&j->bg, &j->v->m, nap, done))
+		return;
 	struct ns *ns = j->owner ? ns_find(&j->v->m, j->ns) : NULL;
 	if (ns && ns->gone)
 		ns = NULL;

@@ -41,6 +41,7 @@ is "$("$XWRITE" "$M3/ns/lab/hosts" "h1 h2 h3")" "" "echo 'h1 h2 h3' > ns/lab/hos
 ok "h3 makes lab" wait_for 3 local_ns 3
 ok "... mapped to $NSID" wait_for 3 mapped 3
 is "$(field "$P/ns/lab" hosts)" "h1 h2 h3" "the record names the three"
+is "$(cat "$M3/ns/lab/hosts")" "h1 h2 h3" "h3 reads them when its write returns"
 is "$("$XWRITE" "$M3/ns/lab/hosts" $'\n')" "EINVAL" "an empty hosts: refused"
 
 # dropped while empty: its copy goes; the cluster's lab is still listed there
@@ -96,6 +97,7 @@ ok "ns solo is the cluster's" wait_for 5 has "$P/ns/solo"
 ok "h3 lists solo" wait_for 3 test -d "$M3/ns/solo"
 chmod 0700 "$M3/ns/solo"
 is "$(field "$P/ns/solo" mode)" 0700 "chmod 0700 of solo on h3 (which lacks it): in the record"
+is "$(stat -c %a "$M3/ns/solo")" 700 "... and h3 shows it when chmod returns"
 ok "h1's solo takes it" wait_for 3 sh -c '[ "$(stat -c %a "$0/ns/solo")" = 700 ]' "$M1"
 
 # hostile records: a bad mode, an owner out of range, bits beyond 0777: refused, said, nothing changes
