@@ -4,20 +4,25 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cluster/chosts.h"
 #include "cluster/cview.h"
 #include "vmfs/node.h"
 
+#define OWN_WAIT_S 5
+
 /* what the last pass saw of one namespace of the cluster */
 struct seen {
 	char name[NAME_MAX_LEN + 1];
 	bool listed; /* its record named this host */
+	bool failed; /* it could not be made here (said once) */
 };
 
 static struct {
 	int64_t rev;	 /* the cache's revision at the last pass */
 	int64_t own_rev; /* this host's last owner write: applied from the record only after */
+	struct timespec own_at; /* ... for at most OWN_WAIT_S (an etcd whose revisions went back) */
 	struct seen *v;
 	size_t n;
 } S;
@@ -64,8 +69,10 @@ void cnsjoin_owner_written(struct vmfs *v, const char *name, uint64_t uid, uint6
 			   uint64_t mode, int64_t rev)
 {
 	struct ns *ns = ns_find(&v->m, name);
-	if (rev > S.own_rev)
+	if (rev > S.own_rev) {
 		S.own_rev = rev;
+		clock_gettime(CLOCK_MONOTONIC, &S.own_at);
+	}
 	if (ns && !ns->gone)
 		take_owner(v, ns, uid, gid, mode);
 }
@@ -85,11 +92,11 @@ static void follow(struct vmfs *v, const struct cview_ns *c, struct seen *now)
 		int r = ns_create(&v->m, c->name, (uid_t)c->rec.uid, (gid_t)c->rec.gid,
 				  (mode_t)c->rec.mode, &ns, err, sizeof(err));
 		model_changes++;
-		if (r) {
-			evlog_add(&v->log, "cluster: ns/%s names this host in its hosts, but it cannot be made here: %s",
+		if (r && !(was && was->failed))
+			evlog_add(&v->log, "cluster: ns/%s names this host in its hosts, but it cannot be made here: %s (tried again when the records change)",
 				  c->name, err);
+		if ((now->failed = r != 0))
 			return;
-		}
 		evlog_add(&v->log, "cluster: ns/%s made here: its record names this host in its hosts",
 			  c->name);
 		evlog_add(&ns->log, "cluster: made here: the cluster's record names %s in its hosts",
@@ -138,7 +145,11 @@ void cnsjoin_tick(struct vmfs *v)
 	if (!ch || !v->cview || !ch->synced || chosts_get_link(ch, NULL, 0) != CL_JOINED)
 		return;
 	int64_t rev = ccache_revision(ch->cache);
-	if (rev == S.rev || rev < S.own_rev)
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (rev >= S.own_rev || t.tv_sec - S.own_at.tv_sec > OWN_WAIT_S)
+		S.own_rev = 0;
+	if (rev == S.rev || S.own_rev)
 		return;
 	size_t max = cview_ns_count(v->cview);
 	struct walk w = {v, max ? calloc(max, sizeof(struct seen)) : NULL, 0, max};
