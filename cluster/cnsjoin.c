@@ -139,6 +139,12 @@ static int each(void *ctx, const char *name, size_t idx)
 	return 0;
 }
 
+void cnsjoin_now(struct vmfs *v)
+{
+	S.rev = 0;
+	cnsjoin_tick(v);
+}
+
 void cnsjoin_tick(struct vmfs *v)
 {
 	struct chosts *ch = v->chosts;

@@ -24,6 +24,10 @@ struct vmfs;
 /* On the loop: follow the records if the cache moved since the last call. */
 void cnsjoin_tick(struct vmfs *v);
 
+/* On the loop: follow the records now, whether the cache moved or not (a command for a
+ * namespace the record names this host in, come before the next tick). */
+void cnsjoin_now(struct vmfs *v);
+
 /* On the loop: this host wrote ns's owner and mode into the record at revision rev: its own
  * namespace takes them now. */
 void cnsjoin_owner_written(struct vmfs *v, const char *ns, uint64_t uid, uint64_t gid,
