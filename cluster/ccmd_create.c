@@ -9,6 +9,7 @@
 
 #include "cluster/ccmd_int.h"
 #include "cluster/chosts.h"
+#include "cluster/cnsjoin.h"
 #include "cluster/cpub.h"
 #include "ctl/params.h"
 #include "runtime/model.h"
@@ -23,6 +24,9 @@ int ccmd_job_ns(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
 {
 	struct cview *cv = c->v->cview;
 	const struct cview_ns *cns = cv ? cview_ns_id(cv, j->cmd.ns) : NULL;
+	/* a launch may follow at once the hosts write that named this host: made now */
+	if (cns && !ns_find(&c->v->m, cns->name) && cnsjoin_listed(c->v, cns->name))
+		cnsjoin_now(c->v);
 	if (!cns || !ns_find(&c->v->m, cns->name)) {
 		snprintf(why, whylen, "namespace id %llu is not one %s has",
 			 (unsigned long long)j->cmd.ns, c->ch->self);

@@ -389,7 +389,8 @@ static int claim_ns(struct cpub *p, const struct psnap_ns *sn, uint64_t *cns, st
 		char host[NAME_MAX_LEN + 1];
 		snprintf(host, sizeof(host), "%s", p->host);
 		struct crec_ns n = {.id = next, .hosts = &host, .nhosts = 1, .next_id = 1,
-				    .uid = sn->uid, .gid = sn->gid, .mode = sn->mode, .ctime = sn->ctime};
+				    .uid = sn->uid, .gid = sn->gid, .mode = sn->mode & 0777,
+				    .ctime = sn->ctime};
 		struct crec_nsid ni = {0};
 		snprintf(ni.name, sizeof(ni.name), "%s", sn->name);
 		struct crec_nextns nx = {.next = next + 1};

@@ -1,7 +1,9 @@
-/* ns/NS/hosts with etcd: a transaction on the namespace's record. The record and the
- * namespace's claims are read at one revision; the write compares the record's revision, and
- * every claim's transaction changes the record (its next-id), so no object can land on a
- * dropped host between the check and the write (docs/cluster-design.md). */
+/* ns/NS/hosts, and the owner and mode of ns/NS, with etcd: a transaction on the namespace's
+ * record. The record and the namespace's claims are read at one revision; the write compares
+ * the record's revision, and every claim's transaction changes the record (its next-id), so no
+ * object can land on a dropped host between the check and the write (docs/cluster-design.md).
+ * An owner's change compares the same revision, so it never undoes a hosts write, nor one
+ * another host made at the same instant. */
 #include "cluster/cnshosts.h"
 
 #include <errno.h>
@@ -9,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cluster/chosts.h"
 #include "cluster/ckey.h"
 #include "cluster/cluster.h"
+#include "cluster/cnsjoin.h"
 #include "cluster/crec.h"
 #include "cluster/cview.h"
 #include "etcd/client.h"
@@ -23,6 +27,8 @@
 #define TRIES 5	 /* lost races (a claim meanwhile) before the write gives up (EAGAIN) */
 #define SHOWN 3	 /* objects named in a refusal */
 #define HOSTS_MAX 256
+#define CACHE_POLL_MS 10  /* the cache looked at this often ... */
+#define CACHE_WAIT_MS 2000 /* ... at most this long, after the write (then answered anyway) */
 
 struct nhjob {
 	struct bgjob bg; /* first */
@@ -31,6 +37,11 @@ struct nhjob {
 	uint64_t nsid;
 	char (*hosts)[NAME_MAX_LEN + 1];
 	size_t nhosts;
+	bool owner; /* a chown or chmod: uid, gid and mode are written, hosts kept */
+	uint64_t uid, gid, mode;
+	int64_t rev; /* the revision of the write, once made */
+	unsigned naps; /* waits for the cache to reach rev */
+	struct vmfs *v;
 	struct rbatch *b;
 };
 
@@ -136,19 +147,20 @@ static int attempt(struct nhjob *j, struct etcd *c)
 	struct etcd_op rd[2] = {{.kind = ETCD_OP_RANGE, .key = nskey},
 				{.kind = ETCD_OP_RANGE, .key = prefix, .prefix = true}};
 	struct etcd_txn_result res = {0};
-	if (etcd_txn(c, NULL, 0, rd, 2, NULL, 0, &res, &e))
+	size_t nrd = j->owner ? 1 : 2; /* the claims matter to a hosts write only */
+	if (etcd_txn(c, NULL, 0, rd, nrd, NULL, 0, &res, &e))
 		return say(j, -e.no, "etcd: %.900s", e.why);
 	int r = 0;
 	struct crec_ns rec = {0};
 	char why[256];
-	if (res.nranges != 2 || res.ranges[0].n != 1)
+	if (res.nranges != nrd || res.ranges[0].n != 1)
 		r = say(j, -ENOENT, "ns/%s has no record in the cluster (yet): try again", j->ns);
 	else if (crec_ns_read(res.ranges[0].kv[0].value, res.ranges[0].kv[0].value_len, &rec, why,
 			      sizeof(why)))
 		r = say(j, -EIO, "ns/%s: its record in etcd is damaged: %s", j->ns, why);
 	else if (rec.id != j->nsid)
 		r = say(j, -ESTALE, "ns/%s was removed and made again meanwhile: try again", j->ns);
-	else
+	else if (!j->owner)
 		r = dropped(j, &res.ranges[1]);
 	int64_t rev = r ? 0 : res.ranges[0].kv[0].mod_revision;
 	etcd_txn_result_free(&res);
@@ -156,12 +168,19 @@ static int attempt(struct nhjob *j, struct etcd *c)
 		crec_ns_free(&rec);
 		return r;
 	}
-	free(rec.hosts);
-	rec.hosts = j->hosts;
-	rec.nhosts = j->nhosts;
+	if (j->owner) {
+		rec.uid = j->uid;
+		rec.gid = j->gid;
+		rec.mode = j->mode;
+	} else {
+		free(rec.hosts);
+		rec.hosts = j->hosts;
+		rec.nhosts = j->nhosts;
+	}
 	struct sbuf val = {0};
 	crec_ns_write(&rec, &val);
-	rec.hosts = NULL;
+	if (!j->owner)
+		rec.hosts = NULL; /* (j's) */
 	crec_ns_free(&rec);
 	if (val.oom) {
 		sb_free(&val);
@@ -174,6 +193,7 @@ static int attempt(struct nhjob *j, struct etcd *c)
 	if (r)
 		return say(j, -e.no, "etcd: %.900s", e.why);
 	r = res.succeeded ? 0 : 1;
+	j->rev = res.revision;
 	etcd_txn_result_free(&res);
 	return r;
 }
@@ -192,14 +212,35 @@ static void work(struct bgjob *bg)
 	for (int i = 0; i < TRIES && r == 1; i++)
 		r = attempt(j, c);
 	if (r == 1)
-		say(j, -EAGAIN, "ns/%s: objects were claimed in it %d times meanwhile: try again",
-		    j->ns, TRIES);
+		say(j, -EAGAIN, "ns/%s: its record changed %d times meanwhile: try again", j->ns,
+		    TRIES);
 	etcd_close(c);
+}
+
+static void nap(struct bgjob *bg)
+{
+	(void)bg;
+	usleep(CACHE_POLL_MS * 1000);
 }
 
 static void done(struct bgjob *bg)
 {
 	struct nhjob *j = (struct nhjob *)bg;
+	/* read your writes: answered once this host's cache has the record written (the next
+	 * read of hosts, the kernel's attributes of the directory, show it) */
+	if (!j->b->err && j->rev > ccache_revision(j->v->chosts->cache) &&
+	    j->naps++ < CACHE_WAIT_MS / CACHE_POLL_MS && !j->v->exiting &&
+	    !bgjob_start(&j->bg, &j->v->m, nap, done))
+		return;
+	struct ns *ns = j->owner ? ns_find(&j->v->m, j->ns) : NULL;
+	if (ns && ns->gone)
+		ns = NULL;
+	if (j->owner && !j->b->err) /* here at once: the write's answer shows it */
+		cnsjoin_owner_written(j->v, j->ns, j->uid, j->gid, j->mode, j->rev);
+	else if (j->owner && ns)
+		model_error(ns, NULL, "chown/chmod", j->b->why);
+	else if (j->owner)
+		evlog_add(&j->v->log, "error: chown/chmod ns/%s: %s", j->ns, j->b->why);
 	j->b->pending = 0;
 	waitq_wake_all(&j->b->wq);
 	rbatch_put(j->b);
@@ -219,25 +260,27 @@ static int known(void *ctx, const char *host, char *why, size_t whylen)
 	return 0;
 }
 
-int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rbatch **wait,
-		   char *err, size_t errlen)
+/* A job for ns once this host may write the cluster's records: NULL (err said) if not. */
+static struct nhjob *job_new(struct vmfs *v, const char *ns, int *r, char *err, size_t errlen)
 {
 	struct chosts *ch = v->chosts;
 	const struct cview_ns *cn = v->cview ? cview_ns_find(v->cview, ns) : NULL;
 	char lw[256];
 	enum chosts_link link = chosts_get_link(ch, lw, sizeof(lw));
 	if (link != CL_JOINED) {
-		snprintf(err, errlen, "this host is %s the cluster's etcd (%s): ns/%s/hosts cannot "
+		snprintf(err, errlen, "this host is %s the cluster's etcd (%s): ns/%s cannot "
 			 "change now", link == CL_CUT ? "cut from" : "not joined to",
 			 *lw ? lw : "not yet", ns);
-		return -ENOTCONN;
+		*r = -ENOTCONN;
+		return NULL;
 	}
 	if (!ch->synced || !cn) {
 		snprintf(err, errlen,
 			 "ns/%s is not in the cluster's records yet (this host is joining, or "
 			 "cut from etcd): try again",
 			 ns);
-		return -EAGAIN;
+		*r = -EAGAIN;
+		return NULL;
 	}
 	struct nhjob *j = calloc(1, sizeof(*j));
 	if (j)
@@ -246,29 +289,67 @@ int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rba
 		if (j)
 			free(j->hosts);
 		free(j);
-		return -ENOMEM;
+		*r = -ENOMEM;
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
 	}
-	int r = cnshosts_parse(value, j->hosts, HOSTS_MAX, &j->nhosts, known, ch, err, errlen);
-	if (r) {
-		rbatch_put(j->b);
-		free(j->hosts);
-		free(j);
-		return r;
-	}
+	j->v = v;
 	j->o = member_etcd_opts(v->conf, 0);
 	j->nsid = cn->rec.id;
 	snprintf(j->cluster, sizeof(j->cluster), "%s", ch->cluster);
 	snprintf(j->ns, sizeof(j->ns), "%s", ns);
+	return j;
+}
+
+static void job_free(struct nhjob *j)
+{
+	rbatch_put(j->b);
+	free(j->hosts);
+	free(j);
+}
+
+/* -EINPROGRESS with *wait, or -errno (j freed) */
+static int job_go(struct vmfs *v, struct nhjob *j, struct rbatch **wait, char *err,
+		  size_t errlen)
+{
 	j->b->pending = 1;
 	j->b->refs++; /* the writer's */
-	if ((r = bgjob_start(&j->bg, &v->m, work, done))) {
+	int r = bgjob_start(&j->bg, &v->m, work, done);
+	if (r) {
 		j->b->refs--;
-		rbatch_put(j->b);
-		free(j->hosts);
-		free(j);
+		job_free(j);
 		snprintf(err, errlen, "no thread for it: %s", strerror(-r));
 		return r;
 	}
 	*wait = j->b;
 	return -EINPROGRESS;
+}
+
+int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rbatch **wait,
+		   char *err, size_t errlen)
+{
+	int r;
+	struct nhjob *j = job_new(v, ns, &r, err, errlen);
+	if (!j)
+		return r;
+	if ((r = cnshosts_parse(value, j->hosts, HOSTS_MAX, &j->nhosts, known, v->chosts, err,
+				errlen))) {
+		job_free(j);
+		return r;
+	}
+	return job_go(v, j, wait, err, errlen);
+}
+
+int cnsowner_start(struct vmfs *v, const char *ns, uid_t uid, gid_t gid, mode_t mode,
+		   struct rbatch **wait, char *err, size_t errlen)
+{
+	int r;
+	struct nhjob *j = job_new(v, ns, &r, err, errlen);
+	if (!j)
+		return r;
+	j->owner = true;
+	j->uid = uid;
+	j->gid = gid;
+	j->mode = mode & 0777;
+	return job_go(v, j, wait, err, errlen);
 }

@@ -1,9 +1,11 @@
-/* ns/NS/hosts with etcd (docs/cluster-design.md, "The tree on every host"): the namespace's
- * record P/ns/NAME is what every host places by, so a write of hosts is a transaction on it,
- * not a change of this host's model. */
+/* ns/NS/hosts, owner and mode with etcd (docs/cluster-design.md, "The tree on every host"):
+ * the namespace's record P/ns/NAME is what every host places by and judges rights by, so a
+ * write of hosts, a chown or a chmod is a transaction on it, not a change of this host's model
+ * (each host follows the record: cluster/cnsjoin.h). */
 #ifndef VMFS_CNSHOSTS_H
 #define VMFS_CNSHOSTS_H
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ctl/ctl.h"
 
@@ -21,4 +23,10 @@ int cnshosts_parse(const char *value, char (*out)[NAME_MAX_LEN + 1], size_t max,
  * when refused before anything is sent. */
 int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rbatch **wait,
 		   char *err, size_t errlen);
+
+/* Starts the write of namespace ns's owner and mode (chown, chmod) into its record, as
+ * cnshosts_start; once written, this host's namespace takes them at once (cnsjoin.h), every
+ * other host when its cache has the record. */
+int cnsowner_start(struct vmfs *v, const char *ns, uid_t uid, gid_t gid, mode_t mode,
+		   struct rbatch **wait, char *err, size_t errlen);
 #endif

@@ -15,6 +15,7 @@
 #include "cluster/chload.h"
 #include "cluster/chosts.h"
 #include "cluster/cmig.h"
+#include "cluster/cnsjoin.h"
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "etcd/client.h"
@@ -308,6 +309,7 @@ static int tick(void *arg)
 	struct cpub *p = arg;
 	nslines_flush(p);
 	strays_remove(p);
+	cnsjoin_tick(p->v); /* (before the snapshot: a namespace made is in it) */
 	if (!load_moved(p) && model_changes == p->changes && p->snap_at.tv_sec)
 		return 0;
 	struct psnap *s = snapshot(p);

@@ -158,7 +158,7 @@ struct crec_ns {
 	size_t nhosts;
 	uint64_t next_id;  /* `next-id`: 1..OBJ_ID_MAX + 1 */
 	uint64_t uid, gid; /* 0..UINT32_MAX - 1 */
-	uint64_t mode;	   /* octal, 0..07777 */
+	uint64_t mode;	   /* octal, 0..0777 */
 	uint64_t ctime;	   /* time */
 	unsigned unknown;
 };

@@ -99,7 +99,8 @@ static const struct crec_field fields[] = {
     NUM(ns, "next-id", 1, next_id, 1, OBJ_ID_MAX + 1),
     NUM(ns, "uid", 1, uid, 0, UINT32_MAX - 1),
     NUM(ns, "gid", 1, gid, 0, UINT32_MAX - 1),
-    {"mode", FK_OCT, 1, AT(ns, mode), 0, 0, 07777, NULL},
+    /* permission bits only: a namespace's directory has no set-id or sticky bit */
+    {"mode", FK_OCT, 1, AT(ns, mode), 0, 0, 0777, NULL},
     TIME(ns, "ctime", 1, ctime),
 
     NAME(nsid, "name", 1, name),

@@ -543,8 +543,14 @@ static void ns_changed(struct cview *v, const struct ckey *k, const char *key,
 	size_t at = name_pos((void *const *)v->ns, v->nns, offsetof(struct cview_ns, name), k->ns, &found);
 	struct crec_ns n;
 	char err[256];
-	if (now && crec_ns_read(now->value, now->len, &n, err, sizeof(err)))
+	if (now && crec_ns_read(now->value, now->len, &n, err, sizeof(err))) {
+		if (found) { /* another host's bad write changes nothing: the last good one stays */
+			evlog_add(v->log, "etcd: %s (revision %lld): %s: refused, the namespace's last readable record is kept",
+				  key, (long long)now->mod_rev, err);
+			return;
+		}
 		now = refused(v, key, now, err);
+	}
 	if (!now) {
 		if (found)
 			ns_drop(v, at);

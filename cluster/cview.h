@@ -7,7 +7,8 @@
  * and its key and reason are logged (once per revision: each event is one).
  *
  * - Namespaces: P/ns/NAME, by name and by id (P/ns/NAME's `id`; a second record with an id
- *   already taken is refused and logged).
+ *   already taken is refused and logged). A record that fails its reader where a readable one
+ *   was keeps that one (logged): another host's bad write changes nothing here.
  * - Objects: a claim P/name/NSID/NAME (id, type, host, intent) is an object; it is listed
  *   (o->rec not NULL) when its owner's record P/h/HOST/o/NSID/ID exists, HOST being the
  *   claim's host. A record without a claim, or under another host, is kept but not listed (a

@@ -119,6 +119,31 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, ATTR_TIMEOUT);
 }
 
+/* A setattr that may wait (a namespace of the cluster's owner or mode: its record's
+ * transaction): not interruptible, bounded by etcd's deadlines. */
+struct parked_attr {
+	struct vreq q; /* first */
+	fuse_req_t req;
+	fuse_ino_t ino;
+};
+
+static void attr_respond(struct vreq *q, ssize_t res)
+{
+	struct parked_attr *p = (struct parked_attr *)q;
+	struct vnode n;
+	struct stat st;
+	int r = (int)res;
+	if (!r)
+		r = node_of(p->ino, &n);
+	if (!r)
+		r = vreq_getattr(q, &n, &st);
+	if (r)
+		reply_err(p->req, -r);
+	else
+		fuse_reply_attr(p->req, &st, ATTR_TIMEOUT);
+	free(p);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
@@ -128,8 +153,6 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		   {FUSE_SET_ATTR_GID, NA_GID},     {FUSE_SET_ATTR_SIZE, NA_SIZE},
 		   {FUSE_SET_ATTR_ATIME, NA_ATIME}, {FUSE_SET_ATTR_MTIME, NA_MTIME}};
 	struct vnode n;
-	struct stat out;
-	struct vreq q = req_of(req);
 	int which = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (to_set & map[i].fuse)
@@ -138,14 +161,18 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		which |= NA_ATIME, clock_gettime(CLOCK_REALTIME, &attr->st_atim);
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		which |= NA_MTIME, clock_gettime(CLOCK_REALTIME, &attr->st_mtim);
-	q.h = fi ? (struct vhandle *)(uintptr_t)fi->fh : NULL;
 	int r = node_of(ino, &n);
-	if (!r)
-		r = vreq_setattr(&q, &n, attr, which, &out);
-	if (r)
-		reply_err(req, -r);
-	else
-		fuse_reply_attr(req, &out, ATTR_TIMEOUT);
+	struct parked_attr *p = r ? NULL : calloc(1, sizeof(*p));
+	if (!p) {
+		reply_err(req, r ? -r : ENOMEM);
+		return;
+	}
+	p->req = req;
+	p->ino = ino;
+	p->q = req_of(req);
+	p->q.h = fi ? (struct vhandle *)(uintptr_t)fi->fh : NULL;
+	p->q.respond = attr_respond;
+	vreq_setattr_wait(&p->q, &n, attr, which);
 }
 
 /* A mkdir or a look-up that waits (vmfs/cmkdir.h: a launch in a cluster, a name asked of

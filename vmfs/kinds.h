@@ -21,6 +21,9 @@ int gen_ns_top(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_ns_hosts(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int gen_ns_taps(struct vmfs *v, const struct vnode *n, struct sbuf *out);
 int set_ns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);
+/* ns/NS/hosts of a namespace this host does not have: only a reset comes here (a write is
+ * the cluster's transaction, set_ns_hosts_cluster), refused. */
+int set_cns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen);
 /* With etcd: a write of ns/NS/hosts is a transaction on its record (cluster/cnshosts.h):
  * -EINPROGRESS and *wait, or -errno with words. */
 struct rbatch;

@@ -85,7 +85,7 @@ const struct ventry vtab[] = {
 	{VK_CNS,             VK_NSDIR,       NULL,             D | 0777, VF_DIR,    0},
 	{VK_CNS_INFO,        VK_CNS,         "info",           F | 0444, VF_GEN,    0, gen_ns_info},
 	{VK_CNS_TOP,         VK_CNS,         "top",            F | 0444, VF_GEN,    0, gen_ns_top},
-	{VK_CNS_HOSTS,       VK_CNS,         "hosts",          F | 0444, VF_GEN,    0, gen_ns_hosts},
+	{VK_CNS_HOSTS,       VK_CNS,         "hosts",          F | 0666, VF_VALUE,  0, gen_ns_hosts, set_cns_hosts},
 	{VK_CNS_VMS,         VK_CNS,         "vms",            D | 0555, VF_DIR,    0},
 	{VK_CNS_CTS,         VK_CNS,         "containers",     D | 0555, VF_DIR,    0},
 	{VK_OBJ_EXPORT,      VK_OBJ,         "export.tar",     F | 0400, VF_EXPORT, ANY},

@@ -157,6 +157,13 @@ int set_ns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char 
 	return r ? r : ns_hosts_set(&v->m, n->ns, value, err, errlen);
 }
 
+int set_cns_hosts(struct vmfs *v, const struct vnode *n, const char *value, char *err, size_t errlen)
+{
+	(void)v, (void)n, (void)value;
+	snprintf(err, errlen, "a namespace of the cluster keeps one host at least: write the names");
+	return -EINVAL;
+}
+
 int gen_ns_param(struct vmfs *v, const struct vnode *n, struct sbuf *out)
 {
 	sb_printf(out, "%s\n", ns_param(n->ns, n->sub));

@@ -8,6 +8,9 @@
 #include <sys/statvfs.h>
 
 #include "cluster/cmove_int.h"
+#include "cluster/cnshosts.h"
+#include "cluster/cnsjoin.h"
+#include "cluster/cview.h"
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
 #include "runtime/vlan.h"
@@ -123,7 +126,14 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct
 	snprintf(what, sizeof(what), "rmdir %s", name);
 	switch (n.e->kind) {
 	case VK_NS:
-		r = ns_remove(&v->m, n.ns, err, sizeof(err));
+		if (cnsjoin_listed(v, n.ns->name)) { /* it would be made again at once */
+			snprintf(err, sizeof(err),
+				 "the cluster's record of ns/%s names this host in its hosts: write "
+				 "ns/%s/hosts without %s (its empty namespace then goes from here)",
+				 name, name, v->hostname);
+			r = -EBUSY;
+		} else
+			r = ns_remove(&v->m, n.ns, err, sizeof(err));
 		break;
 	case VK_OBJ: {
 		char busy[NAME_MAX_LEN + 16];
@@ -250,15 +260,37 @@ int node_rename(struct vmfs *v, const struct vnode *dir, const char *name,
 }
 
 /* chown and chmod of a namespace directory: who may use it. The kernel has already checked
- * (default_permissions) that the caller may make the change. */
-static int ns_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which)
+ * (default_permissions) that the caller may make the change. With etcd, a namespace of the
+ * cluster's is changed in its record (every host follows it: cluster/cnsjoin.h), a door that
+ * answers at once refused with words. */
+static int ns_setattr(struct vmfs *v, const struct vnode *n, const struct stat *a, int which,
+		      struct vreq *q)
 {
-	uid_t uid = which & NA_UID ? a->st_uid : n->ns->uid;
-	gid_t gid = which & NA_GID ? a->st_gid : n->ns->gid;
-	mode_t mode = which & NA_MODE ? a->st_mode & 0777 : n->ns->mode;
-	int r = ns_set_owner(&v->m, n->ns, uid, gid, mode);
+	const struct cview_ns *cn = NULL;
+	if (v->cview)
+		cn = n->ns ? cview_ns_find(v->cview, n->ns->name)
+			   : cview_ns_id(v->cview, n->cid >> OBJ_ID_BITS);
+	if (!n->ns && !cn)
+		return -ENOENT;
+	uid_t uid = which & NA_UID ? a->st_uid : n->ns ? n->ns->uid : (uid_t)cn->rec.uid;
+	gid_t gid = which & NA_GID ? a->st_gid : n->ns ? n->ns->gid : (gid_t)cn->rec.gid;
+	mode_t mode = which & NA_MODE ? a->st_mode & 0777 : n->ns ? n->ns->mode : cn->rec.mode;
+	char err[1024];
+	int r;
+	if (cn && v->chosts && !q->can_wait) {
+		snprintf(err, sizeof(err),
+			 "ns/%s is a namespace of the cluster: its owner and mode are a transaction "
+			 "on its record, made through the mount",
+			 cn->name);
+		r = -EOPNOTSUPP;
+	} else if (cn && v->chosts) {
+		r = cnsowner_start(v, cn->name, uid, gid, mode, &q->wait.rbatch, err, sizeof(err));
+		if (r == -EINPROGRESS)
+			return r;
+	} else if ((r = ns_set_owner(&v->m, n->ns, uid, gid, mode)))
+		snprintf(err, sizeof(err), "%s", strerror(-r));
 	if (r)
-		node_reject(v, n, "chown/chmod", strerror(-r));
+		node_reject(v, n, "chown/chmod", err);
 	else
 		evlog_add(&n->ns->log, "owner %u:%u, mode %04o", (unsigned)uid, (unsigned)gid,
 			  (unsigned)mode);
@@ -275,13 +307,13 @@ int node_setattr(struct vmfs *v, const struct vnode *n, const struct stat *attr,
 	if (fk->tree)
 		r = fk->tree->setattr(v, n, attr, which, h);
 	else if (which & (NA_MODE | NA_UID | NA_GID)) {
-		if (n->e->kind != VK_NS) {
+		if (n->e->kind != VK_NS && n->e->kind != VK_CNS) {
 			node_reject(v, n, "chown/chmod",
 				    "owners and modes are set on the namespace directory, and "
 				    "everything inside follows it");
 			return -EPERM;
 		}
-		r = ns_setattr(v, n, attr, which);
+		r = ns_setattr(v, n, attr, which, q);
 	} else if ((which & NA_SIZE) && fk->truncate && attr->st_size == 0) {
 		r = fk->truncate(v, n, h);
 	}

@@ -139,7 +139,7 @@ static ssize_t value_write(struct vmfs *v, struct vreq *q, const char *buf, size
 		r = !text ? -ENOMEM : value_host_reaching(v, h, text, err, sizeof(err));
 		if (!r)
 			r = value_image_rights(v, h, text, c, err, sizeof(err));
-		if (!r && h->n.e->kind == VK_NS_HOSTS && v->chosts) {
+		if (!r && (h->n.e->kind == VK_NS_HOSTS || h->n.e->kind == VK_CNS_HOSTS) && v->chosts) {
 			/* a transaction on the cluster's record: answered once etcd has */
 			r = set_ns_hosts_cluster(v, &h->n, text, &h->rbatch, err, sizeof(err));
 			if (r == -EINPROGRESS) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cluster/cluster.h" /* struct rbatch */
 #include "vmfs/cmkdir.h"
 
 static struct vreq *current;
@@ -151,6 +152,37 @@ int vreq_setattr(struct vreq *q, const struct vnode *n, const struct stat *attr,
 		 struct stat *out)
 {
 	return AS(q, node_setattr(q->v, n, attr, which, q, out));
+}
+
+/* A chown or chmod of a namespace of the cluster: its record's transaction (q->wait.rbatch),
+ * answered when it ends. */
+static void attr_wake(struct waiter *w)
+{
+	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
+	struct rbatch *b = q->wait.rbatch;
+	if (b->pending && !q->v->exiting) {
+		waitq_add(&b->wq, &q->w);
+		return;
+	}
+	int r = b->pending ? -EINTR : b->err;
+	rbatch_put(b);
+	q->wait.rbatch = NULL;
+	q->respond(q, r);
+}
+
+bool vreq_setattr_wait(struct vreq *q, const struct vnode *n, const struct stat *attr, int which)
+{
+	struct stat out;
+	q->can_wait = true;
+	int r = AS(q, node_setattr(q->v, n, attr, which, q, &out));
+	if (r == -EINPROGRESS && q->wait.rbatch) {
+		q->later = true;
+		q->w.wake = attr_wake;
+		attr_wake(&q->w); /* (answered now if it has ended already) */
+		return true;
+	}
+	q->respond(q, r == -EINPROGRESS ? -EIO : r);
+	return false;
 }
 
 int vreq_symlink(struct vreq *q, const char *target, const struct vnode *dir, const char *name,

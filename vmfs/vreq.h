@@ -51,7 +51,7 @@ struct vreq {
 	struct vwait wait;   /* set by the ctl handler of the command being run */
 	struct waiter w;     /* while it waits: on node_waitq(h) */
 	bool later;          /* it waited: respond comes from the event loop */
-	bool can_wait;       /* an rmdir through vreq_rmdir_wait: it may answer later */
+	bool can_wait;       /* an rmdir or setattr through vreq_*_wait: it may answer later */
 	/* The reason of the last refusal while it ran (node_reject), for a door that answers
 	 * with words (HTTP); "" if none. */
 	char why[1024];
@@ -105,6 +105,11 @@ int vreq_rename(struct vreq *q, const struct vnode *dir, const char *name,
 /* which: NA_* (vmfs/node.h); q->h, if set, is the open file it is made through. */
 int vreq_setattr(struct vreq *q, const struct vnode *n, const struct stat *attr, int which,
 		 struct stat *out);
+/* A setattr that may wait (the owner or mode of a namespace of the cluster: a transaction on
+ * its record): q->respond(q, 0 or -errno) at once or later from the loop (then the door
+ * reads the node's attributes); true when it waits. Through vreq_setattr such a change is
+ * refused, with words. */
+bool vreq_setattr_wait(struct vreq *q, const struct vnode *n, const struct stat *attr, int which);
 int vreq_symlink(struct vreq *q, const char *target, const struct vnode *dir, const char *name,
 		 struct vnode *out);
 /* The request being run, which node_reject's reasons go to: a door sets it around each

@@ -237,6 +237,7 @@ static const struct refusal {
     {"ns", "gid", "1e3", "not a number"},
     {"ns", "mode", "0800", "not an octal number"},
     {"ns", "mode", "17777", "out of range"},
+    {"ns", "mode", "4755", "out of range"}, /* a set-id bit: permission bits only */
     {"ns", "ctime", "1.5", "not a number"},
     {"nsid", "name", "", "cannot be empty"},
     {"nscfg", "value", "0", "vcpus"},
