@@ -16,7 +16,9 @@
  *    intent. Then, on the loop, .NAME.moving becomes NAME and the loader loads it.
  *
  * Any failure before the commit takes the mark back (claim as it was, intent deleted) and
- * removes what was copied: the source stays the object's. */
+ * removes what was copied: the source stays the object's. A crash (or a cut) before the commit
+ * leaves the intent to its recovery, which rolls it back (cluster/cmove_recover.c), and the
+ * placed copy, tagged, to this host's publisher at its next start (cluster/cns.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -674,10 +676,19 @@ static int commit(struct cmin *m, struct etcd *c)
 }
 
 /* The copy under its own name before the commit: a crash after the commit finds it where the
- * loader looks (a crash before it leaves a copy whose claim names the source: not listed, and
- * said at the next start). Never over anything. */
+ * loader looks. A crash before it leaves a copy whose claim names the source: it carries the
+ * move's tag (CMOVE_COPY_TAG), by which this host's publisher knows it for the copy of a move
+ * rolled back once the intent is gone, and removes it. Never over anything. */
 static int place(struct cmin *m)
 {
+	int dfd = openat(m->typefd, m->tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	size_t n = strlen(m->tagtext);
+	int r = dfd < 0 ? -errno : write_atomic(dfd, CMOVE_COPY_TAG, m->tagtext, n, 1);
+	if (dfd >= 0)
+		close(dfd);
+	if (r)
+		return say(m, r, "%s: its move's tag cannot be written: %s", m->tmpdir,
+			   strerror(-r));
 	if (renameat2(m->typefd, m->tmpdir, m->typefd, m->name, RENAME_NOREPLACE) < 0)
 		return say(m, errno == EEXIST ? -EEXIST : -errno, "%s cannot become %s here: %s",
 			   m->tmpdir, m->name, strerror(errno));
@@ -744,6 +755,7 @@ static void settle(struct cmin *m)
 		return;
 	}
 	rebase(v, o);
+	cmove_copy_untag(v->m.statefd, ns->name, m->type, m->name);
 	model_event(ns, o, "moved in from %s (cold move %s, %" PRIu64 " bytes of state)", m->src,
 		    m->tagtext, m->bytes);
 	say(m, 0, "moved %s from %s to %s (%" PRIu64 " bytes of state)", m->name, m->src, m->self,
