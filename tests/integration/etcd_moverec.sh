@@ -7,7 +7,9 @@
 #   on h1 (a config write, a start) and h2 holds nothing of it;
 # - h2's link to etcd dropped while it pulls (a blackhole route in its network namespace, put
 #   while its vmfs is stopped by SIGSTOP), so that it places its copy and cannot commit; killed
-#   -9 then: h1 or h3 rolls the move back once h2 is down 2 s; h2, back, removes its copy;
+#   -9 then and restarted at once: its own recovery rolls back, its next pass removes the copy;
+# - the same, h2 left down: h1 or h3 rolls the move back once h2 is down 2 s; h2, back, removes
+#   its copy;
 # - h1's link to etcd dropped once its export.tar is made: h2 commits without h1 seeing it; h1
 #   killed -9 and started again finds c1 on h2 and removes its own copy (the claim untouched),
 #   the archive of its earlier run too; a mark whose intent is gone (forged on p1's claim while
@@ -84,10 +86,36 @@ ok "every host lists c1 on h1" wait_for 10 on_all c1 h1
 usable "after the mover's own rollback" 40M
 ok "(h2 sees its new config)" wait_for 10 grep -qx 40M "$D2/containers/c1/config/memory"
 
-# 2. the mover cut from etcd after it placed its copy, killed; another host rolls back
+# 2. the mover cut from etcd after it placed its copy, killed, back at once: its own recovery
+# rolls back first; its next pass removes the copy (no other host may take the intent: h2's
+# down record, written at the cut, says "since" later than now)
 "$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move2.out" 2>&1 &
 mv=$!
 ok "h2 pulls c1's archive again" wait_for 20 test -s "$S2/containers/.c1.move.tar"
+kill -STOP "$ETCD_PID_2"
+cut_etcd 2
+printf 'v=1\nsince=%s\nwhy=lapsed\nby=h1\n' $(($(date +%s) + 600)) | ectl put "$P/down/h2" >/dev/null
+kill -CONT "$ETCD_PID_2"
+ok "h2 places its copy (it cannot commit: etcd is out of its reach)" wait_for 20 test -f "$S2/containers/c1/config"
+kill -9 "$ETCD_PID_2"
+wait $mv 2>/dev/null
+etcd_member_stop 2
+uncut_etcd 2
+tag=$(ectl get --prefix --keys-only "$P/intent/" | sed -n 's|.*/||p')
+like "$tag" '^h2\.[0-9]+\.[0-9]+$' "its intent is left behind ($tag)"
+ok "the copy is tagged with it" grep -qx "$tag" "$S2/containers/c1/.moved-in"
+etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
+ok "h2 rolls back, then removes its copy: one copy, on h1" wait_for 10 one_copy
+ok "h2's log says it rolled back" grep -q "move $tag of c1 from h1 to h2 (run by h2, cut before its commit): rolled back by h2" "$T/h2/mnt/host/log"
+ok "and that it removed its copy" wait_for 3 grep -q "c1 removed: the copy made here for move $tag (rolled back)" "$D2/log"
+ok "every host lists c1 on h1" wait_for 10 on_all c1 h1
+is "$(errno_of "$D3/containers/c1/config/memory" 44M)" "" "a config write to c1 works"
+
+# 3. the same, but h2 stays down: another host rolls back; h2, back later, removes its copy
+ok "(h2 sees its new config)" wait_for 10 grep -qx 44M "$D2/containers/c1/config/memory"
+"$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move3.out" 2>&1 &
+mv=$!
+ok "h2 pulls c1's archive a third time" wait_for 20 test -s "$S2/containers/.c1.move.tar"
 kill -STOP "$ETCD_PID_2"
 cut_etcd 2
 kill -CONT "$ETCD_PID_2"
@@ -113,14 +141,14 @@ ok "every host lists c1 on h1, once" wait_for 10 on_all c1 h1
 ok "(h2 sees its new config)" wait_for 10 grep -qx 48M "$D2/containers/c1/config/memory"
 is "$(awk -F'\t' '$2 == "c1"' "$D2/info" | grep -c .)" 1 "(one row in h2's info)"
 
-# 3. the source cut from etcd once its archive is made: h2 commits; h1, killed and back,
+# 4. the source cut from etcd once its archive is made: h2 commits; h1, killed and back,
 # removes its copy. Meanwhile (h1 down) p1's claim gets a mark whose intent is gone.
-"$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move3.out" 2>&1 &
+"$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move4.out" 2>&1 &
 mv=$!
 ok "h1 makes c1's export.tar" wait_for 20 sh -c 'ls "$0"/h1/state/cluster/export/*.tar 2>/dev/null | grep -q .' "$T"
 cut_etcd 1
 wait $mv
-is "$(cat "$T/move3.out")" "" "the move ends well"
+is "$(cat "$T/move4.out")" "" "the move ends well"
 ok "the claim names h2" wait_for 10 sh -c '[ "$(ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | sed -n "s/^host=//p")" = h2 ]' "$U" "$CK"
 ok "h1, cut, still has its copy" test -f "$S1/containers/c1/big"
 kill -9 "$ETCD_PID_1"
