@@ -13,7 +13,9 @@
 # - h1's link to etcd dropped once its export.tar is made: h2 commits without h1 seeing it; h1
 #   killed -9 and started again finds c1 on h2 and removes its own copy (the claim untouched),
 #   the archive of its earlier run too; a mark whose intent is gone (forged on p1's claim while
-#   h1 is down) is taken back at that start.
+#   h1 is down) is taken back at that start;
+# - c1 moved back to h1 while h2 (the source now) is cut from etcd: h2 removes its copy once
+#   back in touch (a resync).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -173,4 +175,21 @@ pmark() { ! val "$PK" | grep -q '^moving='; }
 ok "h1 takes back p1's mark, whose intent is gone" wait_for 10 pmark
 ok "and says so" wait_for 3 grep -q "p1 is no longer marked moving to h3" "$D1/log"
 is "$(errno_of "$D1/containers/p1/config/memory" 40M)" "" "p1's config can be written again"
+
+# 5. back to h1, h2 (now the source) cut from etcd once its archive is made: h2 sees the commit
+# only at its resync, and removes its copy then
+"$XWRITE" "$D1/ctl" "move c1 h1" >"$T/move5.out" 2>&1 &
+mv=$!
+ok "h2 makes c1's export.tar" wait_for 20 sh -c 'ls "$0"/h2/state/cluster/export/*.tar 2>/dev/null | grep -q .' "$T"
+cut_etcd 2
+wait $mv
+is "$(cat "$T/move5.out")" "" "the move back to h1 ends well"
+ok "the claim names h1" wait_for 10 sh -c '[ "$(ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | sed -n "s/^host=//p")" = h1 ]' "$U" "$CK"
+ok "h2, cut, still has its copy" test -f "$S2/containers/c1/big"
+uncut_etcd 2
+ok "h2, back in touch, removes its copy" wait_for 15 sh -c '! test -e "$0"' "$S2/containers/c1"
+ok "and says so" wait_for 3 grep -Eq "c1 moved to h1: its copy here is removed|c1 removed: moved to h1 while this host was away" "$D2/log"
+ok "no archive is left on h2" wait_for 5 sh -c '! ls "$0"/h2/state/cluster/export/* 2>/dev/null | grep -q .' "$T"
+is "$(sha256sum <"$S1/containers/c1/big")" "$sum" "h1's copy is whole"
+ok "every host lists c1 on h1" wait_for 10 on_all c1 h1
 done_testing
