@@ -8,6 +8,8 @@
 # - h2's link to etcd dropped while it pulls (a blackhole route in its network namespace, put
 #   while its vmfs is stopped by SIGSTOP), so that it places its copy and cannot commit; killed
 #   -9 then and restarted at once: its own recovery rolls back, its next pass removes the copy;
+# - the same, h2 left running: it gives up its commit, removes its copy, and takes its mark back
+#   once back in touch;
 # - the same, h2 left down: h1 or h3 rolls the move back once h2 is down 2 s; h2, back, removes
 #   its copy;
 # - h1's link to etcd dropped once its export.tar is made: h2 commits without h1 seeing it; h1
@@ -113,11 +115,32 @@ ok "and that it removed its copy" wait_for 3 grep -q "c1 removed: the copy made 
 ok "every host lists c1 on h1" wait_for 10 on_all c1 h1
 is "$(errno_of "$D3/containers/c1/config/memory" 44M)" "" "a config write to c1 works"
 
-# 3. the same, but h2 stays down: another host rolls back; h2, back later, removes its copy
+# 3. the mover cut after placing its copy, left running, no other host allowed to take its
+# intent: it gives up its commit and removes its copy; back in touch, it takes its mark back
 ok "(h2 sees its new config)" wait_for 10 grep -qx 44M "$D2/containers/c1/config/memory"
-"$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move3.out" 2>&1 &
+"$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move2b.out" 2>&1 &
 mv=$!
 ok "h2 pulls c1's archive a third time" wait_for 20 test -s "$S2/containers/.c1.move.tar"
+kill -STOP "$ETCD_PID_2"
+cut_etcd 2
+printf 'v=1\nsince=%s\nwhy=lapsed\nby=h1\n' $(($(date +%s) + 600)) | ectl put "$P/down/h2" >/dev/null
+kill -CONT "$ETCD_PID_2"
+ok "h2 places its copy" wait_for 20 test -f "$S2/containers/c1/config"
+ok "it cannot commit: it removes its copy" wait_for 10 sh -c '! test -e "$0"' "$S2/containers/c1"
+ok "its mark stays while it is cut" sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | grep -qx "moving=h2"' "$U" "$CK"
+uncut_etcd 2
+wait $mv
+ok "back in touch, h2 takes its mark back: one copy, on h1" wait_for 35 one_copy
+ok "its log says so" wait_for 5 grep -Eq "move c1 from h1 to h2: .*the move's mark was taken back at try [0-9]+" "$D2/log"
+ok "every host lists c1 on h1" wait_for 10 on_all c1 h1
+h2_free() { [ -z "$(errno_of "$D2/containers/c1/config/memory" 44M)" ]; }
+ok "h2 writes c1's config again (its cache caught up)" wait_for 10 h2_free
+
+# 4. the same, but h2 killed and left down: another host rolls back; h2, back later, removes
+# its copy
+"$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move3.out" 2>&1 &
+mv=$!
+ok "h2 pulls c1's archive a fourth time" wait_for 20 test -s "$S2/containers/.c1.move.tar"
 kill -STOP "$ETCD_PID_2"
 cut_etcd 2
 kill -CONT "$ETCD_PID_2"
@@ -143,7 +166,7 @@ ok "every host lists c1 on h1, once" wait_for 10 on_all c1 h1
 ok "(h2 sees its new config)" wait_for 10 grep -qx 48M "$D2/containers/c1/config/memory"
 is "$(awk -F'\t' '$2 == "c1"' "$D2/info" | grep -c .)" 1 "(one row in h2's info)"
 
-# 4. the source cut from etcd once its archive is made: h2 commits; h1, killed and back,
+# 5. the source cut from etcd once its archive is made: h2 commits; h1, killed and back,
 # removes its copy. Meanwhile (h1 down) p1's claim gets a mark whose intent is gone.
 "$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move4.out" 2>&1 &
 mv=$!
@@ -176,7 +199,7 @@ ok "h1 takes back p1's mark, whose intent is gone" wait_for 10 pmark
 ok "and says so" wait_for 3 grep -q "p1 is no longer marked moving to h3" "$D1/log"
 is "$(errno_of "$D1/containers/p1/config/memory" 40M)" "" "p1's config can be written again"
 
-# 5. back to h1, h2 (now the source) cut from etcd once its archive is made: h2 sees the commit
+# 6. back to h1, h2 (now the source) cut from etcd once its archive is made: h2 sees the commit
 # only at its resync, and removes its copy then
 "$XWRITE" "$D1/ctl" "move c1 h1" >"$T/move5.out" 2>&1 &
 mv=$!
