@@ -7,6 +7,7 @@
 #include "cluster/cintent.h"
 #include "cluster/claim.h"
 #include "cluster/cmig.h"
+#include "cluster/cmove.h"
 
 #define UNDO_CHUNK 60 /* objects a rollback txn takes: their claims and at most as many caps */
 
@@ -274,10 +275,11 @@ static int recover_one(struct etcd *c, const char *cluster, const char *self,
 	cintent_names(in, names, sizeof(names));
 	bool there = false;
 	int r = 0;
-	if (in->kind == CREC_INTENT_MIGRATE) { /* a live move's: cluster/cmig_recover.c */
+	if (in->kind != CREC_INTENT_LAUNCH) { /* a move's: cluster/cmig_recover.c (live),
+					       * cluster/cmove_recover.c (cold) */
 		line[0] = 0;
-		if ((r = cmig_recover(c, cluster, self, tag, in, from, line, sizeof(line), err,
-				      errlen)))
+		if ((r = (in->kind == CREC_INTENT_MIGRATE ? cmig_recover : cmove_recover)(
+			 c, cluster, self, tag, in, from, line, sizeof(line), err, errlen)))
 			return r;
 		if (say && line[0])
 			say(ctx, in->ns, line);

@@ -5,7 +5,8 @@
  * been down CINTENT_DOWN_S, which it adopts first (a txn on the intent's mod_revision putting
  * itself as host: two hosts never both recover one).
  *
- * Recovery: claiming or rollback -> rolled back (each claim that still names this intent is
+ * Recovery (a move's intents: by cluster/cmig_recover.c, live, and cluster/cmove_recover.c,
+ * cold, which rolls back): claiming or rollback -> rolled back (each claim that still names this intent is
  * deleted and its host's reservation given back, in chunks; the intent goes last); creating ->
  * finished (the intent deleted) if every object has its record on its host (P/h/H/o/NSID/ID),
  * or, for this host's own, is made here; else rolled back. Ids are never reused: the namespace's counter is not touched.

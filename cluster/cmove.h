@@ -24,6 +24,9 @@ struct vmfs;
 struct ns;
 struct vwait;
 struct sbuf;
+struct etcd;
+struct ckey_tag;
+struct crec_intent;
 
 /* What the entry found, for the path that carries the move out. */
 struct cmove_req {
@@ -49,4 +52,24 @@ int cmove_start(struct vmfs *v, struct ns *ns, int argc, char **argv, struct vwa
  * cluster/cmove_live.c (branch lmove); until then it refuses, EOPNOTSUPP. */
 int cmove_live(struct vmfs *v, const struct cmove_req *rq, struct vwait *wait, struct sbuf *reply,
 	       char *err, size_t errlen);
+
+/* A cold move's intent left by its destination (cut, killed or restarted before its commit),
+ * run by self now (its own of an earlier run, or adopted): rolled back (cluster/cmove_recover.c:
+ * each claim it marks unmarked by CAS, the intent deleted). from: who ran it. 0 with the words
+ * for the logs in line, or -errno with err. BLOCKS (etcd). */
+int cmove_recover(struct etcd *c, const char *cluster, const char *self,
+		  const struct ckey_tag *tag, const struct crec_intent *in, const char *from,
+		  char *line, size_t linelen, char *err, size_t errlen);
+
+/* The destination's copy carries its move's tag in this file (a dot name: tar of a later move
+ * skips it, the loader ignores it) from before it takes the object's name until the loop loads
+ * it after the commit: a copy found with it whose claim names another host and whose intent is
+ * gone is a rolled-back move's (cluster/cns.c). */
+#define CMOVE_COPY_TAG ".moved-in"
+/* The tag of object ns/type/name beneath the state directory statefd: 1 (in *tag), 0 none,
+ * -errno unreadable. Any thread. */
+int cmove_copy_tag(int statefd, const char *ns, enum otype type, const char *name,
+		   struct ckey_tag *tag);
+/* ... and removed: the object is this host's. */
+void cmove_copy_untag(int statefd, const char *ns, enum otype type, const char *name);
 #endif

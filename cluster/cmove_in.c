@@ -16,7 +16,9 @@
  *    intent. Then, on the loop, .NAME.moving becomes NAME and the loader loads it.
  *
  * Any failure before the commit takes the mark back (claim as it was, intent deleted) and
- * removes what was copied: the source stays the object's. */
+ * removes what was copied: the source stays the object's. A crash (or a cut) before the commit
+ * leaves the intent to its recovery, which rolls it back (cluster/cmove_recover.c), and the
+ * placed copy, tagged, to this host's publisher at its next start (cluster/cns.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +55,7 @@
 #define CMIN_TRIES 5	     /* lost races on the reservations before giving up */
 #define CMIN_APPEAR_MS 20000 /* the source's archive to appear */
 #define CMIN_CHUNK (256 * 1024)
+#define CMIN_RETRY_MS 30000 /* a commit of unknown outcome, a mark to take back: this long */
 
 struct cmin {
 	struct bgjob bg; /* first */
@@ -219,22 +222,32 @@ static int mark(struct cmin *m, struct etcd *c)
 	return 0;
 }
 
-/* The mark taken back: the claim as it was (its owner the source), the intent gone. */
-static void unmark(struct cmin *m, struct etcd *c)
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The mark taken back once: the claim as it was (its owner the source), the intent gone, in one
+ * txn compared on the claim. 0, or -errno with why (etcd did not answer, or the claim changed
+ * meanwhile). */
+static int unmark_once(struct cmin *m, struct etcd *c, char *why, size_t whylen)
 {
 	char ck[CKEY_MAX + 1], ik[CKEY_MAX + 1];
 	struct crec_claim cl;
 	int64_t rev;
-	char keep[sizeof(m->why)];
-	int kr = m->r;
-	memcpy(keep, m->why, sizeof(keep));
 	ckey_intent(ik, sizeof(ik), m->cluster, &m->tag);
 	struct etcd_op ops[2] = {{.kind = ETCD_OP_DELETE, .key = ik}};
 	struct etcd_cmp cmp = {0};
 	struct sbuf cv = {0};
 	size_t n = 1, nc = 0;
-	if (!get_claim(m, c, ck, &cl, &rev) && !strcmp(cl.moving, m->self) &&
-	    same_tag(&cl.intent, &m->tag)) {
+	int r = get_claim(m, c, ck, &cl, &rev);
+	if (r && r != -ENOENT && r != -EIO) { /* (gone or unreadable: only the intent goes) */
+		snprintf(why, whylen, "%.250s", m->why);
+		return r;
+	}
+	if (!r && !strcmp(cl.moving, m->self) && same_tag(&cl.intent, &m->tag)) {
 		cl.moving[0] = 0;
 		memset(&cl.intent, 0, sizeof(cl.intent));
 		crec_claim_write(&cl, &cv);
@@ -245,13 +258,42 @@ static void unmark(struct cmin *m, struct etcd *c)
 	}
 	struct etcd_txn_result res = {0};
 	struct err e;
-	if (etcd_txn(c, &cmp, nc, ops, n, NULL, 0, &res, &e))
-		snprintf(keep + strlen(keep), sizeof(keep) - strlen(keep),
-			 "; the move's mark could not be taken back (%.200s): intent %s stays for "
-			 "recovery",
-			 e.why, m->tagtext);
+	r = sb_err(&cv) ? -ENOMEM : etcd_txn(c, &cmp, nc, ops, n, NULL, 0, &res, &e);
+	if (r)
+		snprintf(why, whylen, "%.250s", r == -ENOMEM ? "out of memory" : e.why);
+	else if (!res.succeeded)
+		snprintf(why, whylen, "the claim changed meanwhile");
+	r = r ? r : res.succeeded ? 0 : -EAGAIN;
 	etcd_txn_result_free(&res);
 	sb_free(&cv);
+	return r;
+}
+
+/* The mark taken back, tried again for CMIN_RETRY_MS while etcd does not answer (a mover cut
+ * briefly is seen down by no other host: nobody else would recover its intent). Beyond that,
+ * the intent stays for its recovery (by another host once this one is down 2 s, or by this
+ * one at its next start). The answer's words get a line about it. */
+static void unmark(struct cmin *m, struct etcd *c)
+{
+	char keep[sizeof(m->why)], why[300] = "";
+	int kr = m->r, r, tries = 0;
+	memcpy(keep, m->why, sizeof(keep));
+	for (int64_t end = now_ms() + CMIN_RETRY_MS;;) {
+		r = unmark_once(m, c, why, sizeof(why));
+		tries++;
+		if (!r || now_ms() >= end)
+			break;
+		usleep(500000);
+	}
+	size_t at = strlen(keep);
+	if (r)
+		snprintf(keep + at, sizeof(keep) - at,
+			 "; the move's mark could not be taken back (%.200s): intent %s stays for "
+			 "recovery",
+			 why, m->tagtext);
+	else if (tries > 1)
+		snprintf(keep + at, sizeof(keep) - at,
+			 "; the move's mark was taken back at try %d (before: %.200s)", tries, why);
 	m->r = kr;
 	memcpy(m->why, keep, sizeof(keep));
 }
@@ -285,13 +327,6 @@ static int door_of(struct cmin *m, struct etcd *c, struct rtarget *tg)
 	snprintf(tg->host, sizeof(tg->host), "%.*s", (int)hl, h);
 	snprintf(tg->port, sizeof(tg->port), "%s", colon + 1);
 	return 0;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* The source makes no archive of an object that runs (its state changed since the head
@@ -564,16 +599,23 @@ static int read_cap(struct cmin *m, struct etcd *c, const char *host, struct cap
 
 static uint64_t less(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
-/* A commit whose answer never came: the claim says whether it landed. Unknown: the copy and
- * the mark stay as they are (the intent names both), and the answer says so. */
+/* A commit whose answer never came: the claim says whether it landed, asked again for up to
+ * CMIN_RETRY_MS (a cut from etcd: meanwhile another host may roll the move back, once this
+ * one is down 2 s; the claim then names the source, unmarked, and the copy goes at once).
+ * Unknown: the copy and the mark stay as they are (the intent names both; its recovery settles
+ * them), and the answer says so. */
 static int landed(struct cmin *m, struct etcd *c, int r, const char *why)
 {
 	char ck[CKEY_MAX + 1], e[300];
 	snprintf(e, sizeof(e), "%.280s", why);
-	for (int t = 0; t < 3; t++) {
+	for (int64_t end = now_ms() + CMIN_RETRY_MS; now_ms() < end;) {
 		struct crec_claim cl;
 		int64_t rev;
-		if (get_claim(m, c, ck, &cl, &rev)) {
+		int g = get_claim(m, c, ck, &cl, &rev);
+		if (g == -ENOENT) /* (a commit makes it this host's: it did not land) */
+			return say(m, r, "etcd, at the commit: %.280s (it did not land: %s)", e,
+				   "the claim is gone");
+		if (g) {
 			usleep(500000);
 			continue;
 		}
@@ -582,7 +624,10 @@ static int landed(struct cmin *m, struct etcd *c, int r, const char *why)
 			return 0;
 		}
 		if (!strcmp(cl.host, m->src))
-			return say(m, r, "etcd, at the commit: %.280s (it did not land)", e);
+			return say(m, r, "etcd, at the commit: %.280s (it did not land%s)", e,
+				   *cl.moving ? ""
+					      : ": the move was rolled back meanwhile; the copy "
+						"here is removed");
 		break;
 	}
 	m->unknown = true;
@@ -674,10 +719,19 @@ static int commit(struct cmin *m, struct etcd *c)
 }
 
 /* The copy under its own name before the commit: a crash after the commit finds it where the
- * loader looks (a crash before it leaves a copy whose claim names the source: not listed, and
- * said at the next start). Never over anything. */
+ * loader looks. A crash before it leaves a copy whose claim names the source: it carries the
+ * move's tag (CMOVE_COPY_TAG), by which this host's publisher knows it for the copy of a move
+ * rolled back once the intent is gone, and removes it. Never over anything. */
 static int place(struct cmin *m)
 {
+	int dfd = openat(m->typefd, m->tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	size_t n = strlen(m->tagtext);
+	int r = dfd < 0 ? -errno : write_atomic(dfd, CMOVE_COPY_TAG, m->tagtext, n, 1);
+	if (dfd >= 0)
+		close(dfd);
+	if (r)
+		return say(m, r, "%s: its move's tag cannot be written: %s", m->tmpdir,
+			   strerror(-r));
 	if (renameat2(m->typefd, m->tmpdir, m->typefd, m->name, RENAME_NOREPLACE) < 0)
 		return say(m, errno == EEXIST ? -EEXIST : -errno, "%s cannot become %s here: %s",
 			   m->tmpdir, m->name, strerror(errno));
@@ -696,12 +750,13 @@ static void work(struct bgjob *bg)
 	}
 	if (!mark(m, c) && !pull(m, c) && !extract(m) && !load_check(m) && !place(m))
 		commit(m, c);
-	if (m->marked && !m->committed && !m->unknown)
-		unmark(m, c);
-	etcd_close(c);
+	/* the copy goes first: the mark may take a while to take back (etcd cut) */
 	unlinkat(m->typefd, m->tarname, 0);
 	if (!m->committed && !m->unknown)
 		remove_tree(m->typefd, m->placed ? m->name : m->tmpdir);
+	if (m->marked && !m->committed && !m->unknown)
+		unmark(m, c);
+	etcd_close(c);
 }
 
 /* A VM's overlays name their base by its path in the source's image store (runtime/disk.c's
@@ -744,6 +799,7 @@ static void settle(struct cmin *m)
 		return;
 	}
 	rebase(v, o);
+	cmove_copy_untag(v->m.statefd, ns->name, m->type, m->name);
 	model_event(ns, o, "moved in from %s (cold move %s, %" PRIu64 " bytes of state)", m->src,
 		    m->tagtext, m->bytes);
 	say(m, 0, "moved %s from %s to %s (%" PRIu64 " bytes of state)", m->name, m->src, m->self,

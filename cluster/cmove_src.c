@@ -9,7 +9,10 @@
  *   peers: p9_user = root; never the HTTP door, never the namespace's owner);
  * - the claim names the destination now: the archive goes and the object is removed here
  *   (the destination's copy is the object);
- * - the mark taken back: the archive goes, the object stays.
+ * - the mark taken back: the archive goes, the object stays (said);
+ * - seen at a start or a resync, a mark whose intent went while this host was away: taken
+ *   back. (A claim that moved to another host meanwhile is the publisher's to see: cns.c.)
+ *   Archives of an earlier run are removed at the start.
  *
  * On the loop; the archive is made on a thread of its own (runtime/bgjob.h). */
 #include <dirent.h>
@@ -56,7 +59,9 @@ struct cexp {
 };
 
 /* A mark whose intent went without the move (its destination died and the intent was rolled
- * back): taken back by the owner, on a thread (etcd). */
+ * back by a vmfs that left the mark, or this host was away when it went): taken back by the
+ * owner, on a thread (etcd), only if the intent is still absent and the claim still this
+ * host's with that mark. */
 struct unmark {
 	struct bgjob bg; /* first */
 	struct etcd_opts o;
@@ -231,11 +236,12 @@ static void unmark_work(struct bgjob *bg)
 	struct unmark *u = (struct unmark *)bg;
 	struct etcd *c;
 	struct err e;
-	char key[CKEY_MAX + 1], why[256];
+	char key[CKEY_MAX + 1], ikey[CKEY_MAX + 1], why[256];
 	struct etcd_kv kv = {0};
 	bool found = false;
 	struct crec_claim cl;
 	ckey_claim(key, sizeof(key), u->cluster, u->nsid, u->name);
+	ckey_intent(ikey, sizeof(ikey), u->cluster, &u->tag);
 	if (etcd_open(&u->o, &c, &e)) {
 		u->r = -e.no;
 		snprintf(u->why, sizeof(u->why), "etcd: %.400s", e.why);
@@ -251,12 +257,16 @@ static void unmark_work(struct bgjob *bg)
 		memset(&cl.intent, 0, sizeof(cl.intent));
 		struct sbuf v = {0};
 		crec_claim_write(&cl, &v);
-		struct etcd_cmp cmp = {.key = key, .target = ETCD_MOD, .num = rev};
+		/* (a move under way when this host came back has its intent: left to it) */
+		struct etcd_cmp cmp[] = {{.key = key, .target = ETCD_MOD, .num = rev},
+					 {.key = ikey, .target = ETCD_VERSION, .num = 0}};
 		struct etcd_op op = {.kind = ETCD_OP_PUT, .key = key, .value = v.p, .len = v.len};
 		struct etcd_txn_result res = {0};
-		if (etcd_txn(c, &cmp, 1, &op, 1, NULL, 0, &res, &e)) {
+		if (etcd_txn(c, cmp, 2, &op, 1, NULL, 0, &res, &e)) {
 			u->r = -e.no;
 			snprintf(u->why, sizeof(u->why), "etcd: %.400s", e.why);
+		} else if (!res.succeeded) {
+			u->r = -EALREADY;
 		}
 		etcd_txn_result_free(&res);
 		sb_free(&v);
@@ -280,7 +290,8 @@ static void unmark_done(struct bgjob *bg)
 	free(u);
 }
 
-static void start_unmark(struct vmfs *v, const struct cexp *e)
+static void start_unmark(struct vmfs *v, uint64_t nsid, const char *name,
+			 const struct ckey_tag *tag)
 {
 	struct unmark *u = calloc(1, sizeof(*u));
 	if (!u)
@@ -288,9 +299,9 @@ static void start_unmark(struct vmfs *v, const struct cexp *e)
 	u->o = member_etcd_opts(v->conf, 0);
 	snprintf(u->cluster, sizeof(u->cluster), "%s", v->chosts->cluster);
 	snprintf(u->self, sizeof(u->self), "%s", v->chosts->self);
-	snprintf(u->name, sizeof(u->name), "%s", e->name);
-	u->nsid = e->nsid;
-	u->tag = e->tag;
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->nsid = nsid;
+	u->tag = *tag;
 	u->log = &v->log;
 	if (bgjob_start(&u->bg, &v->m, unmark_work, unmark_done))
 		free(u);
@@ -358,6 +369,20 @@ static void moved_away(struct vmfs *v, uint64_t nsid, const char *name, const ch
 		evlog_add(&ns->log, "cluster: %s moved to %s: its copy here is removed", name, to);
 }
 
+/* The mark went, the claim still this host's: the move ended without moving it. */
+static void unmarked(struct vmfs *v, uint64_t nsid, const char *name, const char *to)
+{
+	struct ns *ns = local_ns(v, nsid);
+	if (!ns || !obj_find_any(ns, name))
+		return;
+	evlog_add(&ns->log,
+		  "cluster: %s is no longer marked moving to %s: that move ended without moving it "
+		  "(failed or rolled back); it is this host's",
+		  name, to);
+	evlog_add(&v->log, "cluster: ns %s: %s is no longer marked moving to %s: it stays here",
+		  ns->name, name, to);
+}
+
 static bool claim_of(const struct ccache_kv *kv, struct crec_claim *c)
 {
 	char why[256];
@@ -385,10 +410,11 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	struct vmfs *v = ctx;
 	struct ckey k;
 	enum ckey_kind kind = ckey_parse(v->chosts->cluster, key, &k);
-	if (kind == CK_INTENT && !now && !v->chosts->loading) {
+	/* (also at a resync: an intent that went while the watch was away) */
+	if (kind == CK_INTENT && !now) {
 		for (struct cexp *e = exports; e; e = e->next)
 			if (!e->dropped && same_tag(&e->tag, &k.tag))
-				start_unmark(v, e);
+				start_unmark(v, e->nsid, e->name, &e->tag);
 		return;
 	}
 	if (kind != CK_CLAIM)
@@ -399,12 +425,18 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	bool was_mine = had && !strcmp(oc.host, self), mine = has && !strcmp(nc.host, self);
 	struct cexp *e = find(k.nsid, mine ? nc.id : had ? oc.id : 0);
 	if (mine && *nc.moving) {
+		/* seen at a start or a resync: its intent may have gone while this host was away
+		 * (the unmark looks in etcd: the cache is not loaded yet) */
+		if (v->chosts->loading)
+			start_unmark(v, k.nsid, k.name, &nc.intent);
 		if (!live_move(v, &nc.intent))
 			start_export(v, k.nsid, nc.id, k.name, &nc.intent);
 		return;
 	}
 	if (e)
 		drop(e);
+	if (was_mine && *oc.moving && mine)
+		unmarked(v, k.nsid, k.name, oc.moving);
 	if (was_mine && *oc.moving && has && !strcmp(nc.host, oc.moving) && nc.id == oc.id)
 		moved_away(v, k.nsid, k.name, nc.host);
 }
@@ -444,9 +476,29 @@ static void remove_partial(struct vmfs *v)
 		}
 }
 
+/* Archives of an earlier run: its moves were over or are made again when their marks are
+ * seen (an export is this run's, in `exports`). */
+static void remove_archives(struct vmfs *v)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/" EXPORT_DIR, v->m.statedir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') { /* (NSID.ID.tar and its .tmp: vmfs makes no other) */
+			int r = unlinkat(dirfd(d), de->d_name, 0) ? -errno : 0;
+			evlog_add(&v->log, "cluster: %s/%s, an archive of an earlier run's move: %s",
+				  EXPORT_DIR, de->d_name, r ? strerror(-r) : "removed");
+		}
+	closedir(d);
+}
+
 int cmove_src_listen(struct vmfs *v)
 {
 	remove_partial(v);
+	remove_archives(v);
 	return chosts_listen(v->chosts, changed, v);
 }
 

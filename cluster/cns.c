@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/cmove.h"
 #include "cluster/cpub.h"
 #include "cluster/cpub_int.h"
 #include "cluster/creconcile.h"
@@ -439,21 +440,29 @@ static void orphan(struct pobj *o, uint64_t cns, uint64_t cid)
 	o->published = NULL;
 }
 
+/* Whether intent tag is in etcd: 1 (also when etcd did not answer: decided at a later pass),
+ * or 0. */
+static int intent_there(struct cpub *p, const struct ckey_tag *tag)
+{
+	char ikey[CKEY_MAX + 1];
+	struct etcd_kv kv;
+	bool found = true;
+	struct err e;
+	if (ckey_intent(ikey, sizeof(ikey), p->cluster, tag) >= 0 &&
+	    !etcd_get(p->c, ikey, &kv, &found, &e) && found)
+		etcd_kv_free(&kv);
+	return found;
+}
+
 /* o was made here for a launch and its claim went, or names another host or id: if that
  * launch's intent is gone, it was rolled back (a launch is all or nothing), and o is handed to
  * the loop to remove; while the intent is there (a rollback under way), it waits. 1. */
 static int stray(struct cpub *p, const struct psnap_ns *sn, const struct psnap_obj *so,
 		 struct pobj *o, const struct crec_claim *now)
 {
-	char ikey[CKEY_MAX + 1], tag[CKEY_TAG_LEN];
+	char tag[CKEY_TAG_LEN];
 	ckey_tag_fmt(&o->intent, tag);
-	struct etcd_kv kv;
-	bool found = true;
-	struct err e;
-	if (ckey_intent(ikey, sizeof(ikey), p->cluster, &o->intent) >= 0 &&
-	    !etcd_get(p->c, ikey, &kv, &found, &e) && found)
-		etcd_kv_free(&kv);
-	if (found) { /* (or etcd did not answer): looked at again at the next pass */
+	if (intent_there(p, &o->intent)) { /* (or etcd did not answer): again at the next pass */
 		p->recheck = true;
 		return 1;
 	}
@@ -467,8 +476,55 @@ static int stray(struct cpub *p, const struct psnap_ns *sn, const struct psnap_o
 	cpub_say(p, so->lns,
 		 "%s: made here for launch %s, which was rolled back (its claim in ns %s %s): a stray of that launch, removed here unless it runs",
 		 so->rec.name, tag, sn->name, whose);
-	if (cpub_stray(p, so->lns, so->local, so->rec.name, tag))
+	if (cpub_stray(p, so->lns, so->local, so->rec.name, STRAY_LAUNCH, tag, NULL))
 		o->stray = false; /* out of memory: looked at again at the next start */
+	return 1;
+}
+
+/* o, mapped to the id its claim still has, is now another host's (`now`): the object moved
+ * (its move committed while this host was down or cut, so the loop never saw its claim
+ * change). This copy is no longer the object: its record goes, and the loop removes it as a
+ * flush would unless it runs. The claim is not touched. 1. */
+static int moved_away(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
+		      const struct psnap_obj *so, struct pobj *o, const struct crec_claim *now,
+		      bool *dirty)
+{
+	uint64_t id = cidmap_obj(&p->map, so->lns, so->local);
+	cidmap_drop_obj(&p->map, so->lns, so->local);
+	orphan(o, cns, id);
+	*dirty = true;
+	o->stray = true;
+	cpub_say(p, so->lns,
+		 "%s (id %llu) moved to %s while this host was away (its claim in ns %s names %s): this copy is no longer the object: removed here unless it runs; its claim is left as it is",
+		 so->rec.name, (unsigned long long)id, now->host, sn->name, now->host);
+	if (cpub_stray(p, so->lns, so->local, so->rec.name, STRAY_MOVED, NULL, now->host))
+		o->stray = false;
+	return 1;
+}
+
+/* o is not this host's (its name is `now`'s): if it is the copy a cold move placed here
+ * (cluster/cmove.h's CMOVE_COPY_TAG) and that move's intent is gone, the move was rolled back
+ * before its commit (by this host's own recovery, or another's while it was down): a stray,
+ * removed by the loop. While the intent is there its recovery is under way: looked at again at
+ * the next pass. 0: not a move's copy. */
+static int move_copy(struct cpub *p, const struct psnap_ns *sn, const struct psnap_obj *so,
+		     struct pobj *o, const struct crec_claim *now)
+{
+	struct ckey_tag tag;
+	if (cmove_copy_tag(p->statefd, sn->name, so->rec.type, so->rec.name, &tag) != 1)
+		return 0;
+	if (intent_there(p, &tag)) {
+		p->recheck = true;
+		return 1;
+	}
+	char text[CKEY_TAG_LEN];
+	ckey_tag_fmt(&tag, text);
+	o->stray = true;
+	cpub_say(p, so->lns,
+		 "%s: the copy made here for move %s, which was rolled back (its claim in ns %s is %s's): removed here unless it runs",
+		 so->rec.name, text, sn->name, now->host);
+	if (cpub_stray(p, so->lns, so->local, so->rec.name, STRAY_MOVE, text, NULL))
+		o->stray = false;
 	return 1;
 }
 
@@ -492,6 +548,10 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 		    : 0;
 	if (has && !r)
 		now = &c;
+	if (mapped && now && now->id == mapped && strcmp(now->host, p->host))
+		return moved_away(p, sn, cns, so, o, now, dirty);
+	if (!mapped && now && strcmp(now->host, p->host) && move_copy(p, sn, so, o, now))
+		return 1;
 	/* a claim that cannot be read, or one being moved: nothing is decided on it */
 	if (launched && has && (r || c.moving[0]))
 		return 1;
@@ -509,8 +569,11 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 	}
 	const struct etcd_kv *kv = &got->kv[0];
 	if (!r && !strcmp(c.host, p->host)) {
-		if (mapped != c.id) /* first seen: made for this launch until it is seen done */
+		if (mapped != c.id) { /* first seen: made for this launch until it is seen done;
+				       * a move's copy committed before its tag went, this host's */
 			o->intent = c.intent;
+			cmove_copy_untag(p->statefd, sn->name, so->rec.type, so->rec.name);
+		}
 		if (mapped != c.id) {
 			if (cidmap_set_obj(&p->map, so->lns, so->local, c.id))
 				return 1;

@@ -225,15 +225,17 @@ static void nslines_flush(struct cpub *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
-int cpub_stray(struct cpub *p, uint64_t lns, uint64_t local, const char *name, const char *tag)
+int cpub_stray(struct cpub *p, uint64_t lns, uint64_t local, const char *name,
+	       enum stray_kind kind, const char *tag, const char *to)
 {
 	pthread_mutex_lock(&p->lock);
 	struct stray *v = realloc(p->strays, (p->nstrays + 1) * sizeof(*v));
 	if (v) {
 		p->strays = v;
-		v[p->nstrays] = (struct stray){.lns = lns, .local = local};
+		v[p->nstrays] = (struct stray){.lns = lns, .local = local, .kind = kind};
 		snprintf(v[p->nstrays].name, sizeof(v->name), "%s", name);
-		snprintf(v[p->nstrays].why, sizeof(v->why), "%s", tag);
+		snprintf(v[p->nstrays].why, sizeof(v->why), "%s", tag ? tag : "");
+		snprintf(v[p->nstrays].to, sizeof(v->to), "%s", to ? to : "");
 		p->nstrays++;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -252,6 +254,32 @@ static struct object *local_obj(struct model *m, uint64_t lns, uint64_t local, c
 	return NULL;
 }
 
+/* A line in ns's log and host/log, from the loop. */
+static void cluster_said(struct cpub *p, struct ns *ns, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void cluster_said(struct cpub *p, struct ns *ns, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	evlog_add(&ns->log, "cluster: %s", text);
+	evlog_add(&p->v->log, "cluster: ns %s: %s", ns->name, text);
+}
+
+/* What a stray is, in words: "a stray of launch h1.3.7 (rolled back)". */
+static void stray_what(const struct stray *s, char *out, size_t len)
+{
+	if (s->kind == STRAY_MOVE)
+		snprintf(out, len, "the copy made here for move %s (rolled back)", s->why);
+	else if (s->kind == STRAY_MOVED)
+		snprintf(out, len, "moved to %s while this host was away (its claim names %s)",
+			 s->to, s->to);
+	else
+		snprintf(out, len, "a stray of launch %s (rolled back)", s->why);
+}
+
 /* In the loop: the strays the thread found go, unless they run (kept, said: only the admin
  * kills a guest). One BUILDING never started: it is killed first, as a rollback does (flush
  * does not take it), and looked at again at the next tick if it is still BUILDING. */
@@ -268,28 +296,27 @@ static void strays_remove(struct cpub *p)
 		struct object *o = local_obj(&p->v->m, v[i].lns, v[i].local, v[i].name);
 		if (!o)
 			continue;
-		char err[256];
+		char err[256], what[NAME_MAX_LEN * 2 + CKEY_TAG_LEN + 64];
 		struct ns *ns = o->ns;
+		stray_what(&v[i], what, sizeof(what));
 		if (o->state == ST_BUILDING && lifecycle_do(&p->v->m, o, V_KILL, err, sizeof(err)) &&
 		    !v[i].said) {
-			evlog_add(&ns->log, "cluster: %s, a stray of launch %s (rolled back), cannot be killed yet: %s",
-				  v[i].name, v[i].why, err);
+			evlog_add(&ns->log, "cluster: %s, %s, cannot be killed yet: %s", v[i].name,
+				  what, err);
 			v[i].said = true;
 		}
 		if (o->state == ST_BUILDING) {
 			v[left++] = v[i];
 			continue;
 		}
+		/* (host/log has each line too: these are the thread's findings, acted on) */
 		if (live(o))
-			evlog_add(&ns->log,
-				  "cluster: %s is a stray of launch %s (rolled back) but it is %s: kept, not listed in the cluster; kill and flush it",
-				  v[i].name, v[i].why, ostate_name(o->state));
+			cluster_said(p, ns, "%s is %s but it is %s: kept, not listed in the cluster; kill and flush it",
+				     v[i].name, what, ostate_name(o->state));
 		else if (lifecycle_remove(&p->v->m, o, err, sizeof(err))) /* as a flush: all of it */
-			evlog_add(&ns->log, "cluster: %s, a stray of launch %s (rolled back), stays: %s",
-				  v[i].name, v[i].why, err);
+			cluster_said(p, ns, "%s, %s, stays: %s", v[i].name, what, err);
 		else
-			evlog_add(&ns->log, "cluster: %s removed: a stray of launch %s (rolled back)",
-				  v[i].name, v[i].why);
+			cluster_said(p, ns, "%s removed: %s", v[i].name, what);
 	}
 	if (left) {
 		pthread_mutex_lock(&p->lock);

@@ -60,6 +60,13 @@ struct ptop {
 	bool said; /* why the namespace is not published was said */
 };
 
+/* Why a local object is a stray (removed by the loop unless it runs). */
+enum stray_kind {
+	STRAY_LAUNCH, /* made for a launch that was rolled back */
+	STRAY_MOVE,   /* this host's copy for a cold move that was rolled back */
+	STRAY_MOVED,  /* moved to another host while this one was away (its claim names it) */
+};
+
 struct cpub {
 	struct vmfs *v;
 	struct etcd *c;
@@ -101,8 +108,10 @@ struct cpub {
 	size_t nnslines;
 	struct stray { /* local objects the thread found to be strays, for the loop to remove */
 		uint64_t lns, local;
+		enum stray_kind kind;
 		char name[NAME_MAX_LEN + 1];
-		char why[CKEY_TAG_LEN];
+		char why[CKEY_TAG_LEN];	  /* the launch's or the move's tag */
+		char to[NAME_MAX_LEN + 1]; /* STRAY_MOVED: its host now */
 		bool said; /* that it cannot be killed yet */
 	} *strays;
 	size_t nstrays;
@@ -131,9 +140,11 @@ int cns_read_back(struct cpub *p, struct err *e);
 int cpub_intents(struct cpub *p, const struct psnap *s, struct err *e);
 /* The local namespace mapped to cluster namespace nsid, 0 if none. */
 uint64_t cpub_local_ns(const struct cpub *p, uint64_t nsid);
-/* From the thread: a local object that is a stray (made for launch `tag`, rolled back), for the
- * loop to remove at its next tick if it is not running (cpub.c). */
-int cpub_stray(struct cpub *p, uint64_t lns, uint64_t local, const char *name, const char *tag);
+/* From the thread: a local object that is a stray (kind: made for launch `tag`, rolled back; a
+ * copy for move `tag`, rolled back; moved to host `to`), for the loop to remove at its next
+ * tick if it is not running (cpub.c). */
+int cpub_stray(struct cpub *p, uint64_t lns, uint64_t local, const char *name,
+	       enum stray_kind kind, const char *tag, const char *to);
 /* The thread's entry of a local namespace's top (made if make), NULL if none (or no memory). */
 struct ptop *top_of(struct cpub *p, uint64_t lns, bool make);
 /* The thread's entry of a local object, NULL if none. */
