@@ -14,7 +14,7 @@ use_busybox_image
 EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
 etcd_one
-etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "cpu_ratio = 2" "images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
+etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "cpu_ratio = 2" "images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default
 echo h1 >"$D1/config/host"
 mkdir "$D1/containers/c0" # h1's own, so that its reconcile has P/cap/h1 to judge
@@ -57,6 +57,16 @@ echo >"$C/config/vcpus"
 is "$(cat "$C/config/vcpus")" 1 "an empty line resets it to the default, 1"
 is "$(cap vcpus)" 1 "... and gives the vcpu back"
 is "$(errno_of "$C/config/vcpus" 2)" "" "2 again"
+
+# through h2's 9P door: the same write, parked the same way
+p9() { timeout 20 ip netns exec "$ETCD_ID-h2" python3 "$ROOT/tests/tools/p9client.py" --tcp 127.0.0.1:5640 "$@"; }
+m1=$(cap memory)
+is "$(p9 write ns/default/containers/c1/config/memory 32M)" "" "over 9P: c1's memory set to 32M"
+is "$(cap memory)" "$((m1 - 16 * 1048576))" "... P/cap/h2's memory moved by exactly -16M"
+like "$(p9 write ns/default/containers/c1/config/vcpus "$big")" "^errno $(python3 -c 'import errno; print(errno.ENOSPC)'):" \
+	"over 9P: $big vcpus is ENOSPC"
+is "$(cap vcpus),$(cat "$C/config/vcpus")" 2,2 "... nothing changed"
+is "$(errno_of "$C/config/memory" 48M)" "" "48M again"
 
 # cut: a write that moves the reservation waits for etcd
 etcd_cut 2
