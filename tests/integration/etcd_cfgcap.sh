@@ -85,5 +85,6 @@ printf 'v=1\nvcpus=5\nmemory=0\nobjects=1\n' | ectl put "$P/cap/h1" >/dev/null
 etcd_member_start 1 || { echo "not ok - h1 starts again"; exit 1; }
 ok "h1's reconcile ran at its start (it corrected P/cap/h1)" wait_for 10 grep -q "cap/h1 held" "$(mnt 1)/host/log"
 is "$(grep -c "cap/h2 held" "$(mnt 1)/host/log")" 0 "it found nothing to correct in P/cap/h2"
+is "$(grep -c "cap/h2 held" "$(mnt 2)/host/log")" 0 "nor did h2's own at its return after the cut"
 is "$(cap vcpus),$(cap memory)" "2,$((m0 + 48 * 1048576 - old))" "P/cap/h2 as the writes left it"
 done_testing
