@@ -153,7 +153,7 @@ static ssize_t value_write(struct vmfs *v, struct vreq *q, const char *buf, size
 			    (r = cfgcap_local_start(v, &h->n, text, &h->rbatch, err,
 						    sizeof(err))) == 1)
 				r = h->n.e->set(v, &h->n, text, err, sizeof(err));
-			if (r == -EINPROGRESS) {
+			if (r == -EINPROGRESS && h->rbatch) {
 				h->ctl_size = size;
 				return r;
 			}
