@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cluster/ccmd_int.h"
+#include "cluster/cfgcap.h"
 #include "cluster/chosts.h"
 #include "cluster/cmove_int.h"
 #include "cluster/creconcile.h"
@@ -22,40 +23,19 @@
 #define CCONFIG_PUBLISH_MS 3000 /* the owner's record waited for, before the answer */
 #define CCONFIG_ANSWER_MS (CCONFIG_PUBLISH_MS + 2000)
 
-/* vcpus, or memory in bytes, of a value; -1 if it is not one (the apply refuses it). */
-static int64_t figure(int param, const char *value)
-{
-	uint64_t n = 0;
-	char e[128], *end;
-	if (!strcmp(params[param].name, "vcpus")) {
-		n = strtoull(value, &end, 10);
-		return *value && !*end && n < 1u << 20 ? (int64_t)n : -1;
-	}
-	return value_size(value, &n, e, sizeof(e)) || n >> 50 ? -1 : (int64_t)n;
-}
-
 /* What the change moves in this host's reservation (the worker moves it, after the take):
  * nothing for a parameter other than vcpus and memory, nor for a running object (refused). */
 static void reservation_moves(struct ccmd *c, struct mjob *j)
 {
-	const char *name = params[j->cf.param].name;
 	struct ns *ns = ns_find(&c->v->m, j->ns);
 	struct object *o = ns ? obj_find_any(ns, j->names[0]) : NULL;
-	if ((strcmp(name, "vcpus") && strcmp(name, "memory")) || !o ||
-	    o->state == ST_RUNNING || o->state == ST_PAUSED)
+	struct cfgcap k = {0};
+	if (!o || !cfgcap_of(o, j->cf.param, j->cf.value, &k))
 		return;
-	int64_t was = figure(j->cf.param, obj_param(o, j->cf.param)),
-		now = figure(j->cf.param, *j->cf.value ? j->cf.value : params[j->cf.param].def);
-	if (was < 0 || now < 0)
-		return;
-	*(strcmp(name, "vcpus") ? &j->cf.dmemory : &j->cf.dvcpus) = now - was;
-	/* what its record will size it at (cluster/creconcile.h), for the reservation's mark */
-	struct crec_obj rec = {0};
-	int iv = param_index("vcpus"), im = param_index("memory");
-	rec.cfg[iv] = o->cfg[iv];
-	rec.cfg[im] = o->cfg[im];
-	rec.cfg[j->cf.param] = *j->cf.value ? j->cf.value : NULL;
-	crsize_of(&rec, &j->cf.vcpus, &j->cf.memory);
+	j->cf.dvcpus = k.dvcpus;
+	j->cf.dmemory = k.dmemory;
+	j->cf.vcpus = k.vcpus;
+	j->cf.memory = k.memory;
 }
 
 /* Peer input: one object of this host in a namespace it has, and a parameter of its type. */
@@ -101,8 +81,7 @@ void cconfig_seen(struct ccmd *c, struct mjob *j)
 	if (!j->pre_err) {
 		snprintf(j->names[0], sizeof(*j->names), "%s", o->name);
 		j->n = 1;
-		if (*o->claim.intent.host) /* placed by a launch: it holds a reservation */
-			reservation_moves(c, j);
+		reservation_moves(c, j); /* every claim holds a reservation (the sum's rule) */
 	}
 	ccmd_queue(c, j);
 }

@@ -8,6 +8,7 @@
 
 #include "cluster/cluster.h"
 #include "runtime/imgrights.h"
+#include "vmfs/cfgcap_local.h"
 #include "vmfs/fkind.h"
 #include "vmfs/kinds.h"
 #include "vmfs/vreq.h"
@@ -147,7 +148,15 @@ static ssize_t value_write(struct vmfs *v, struct vreq *q, const char *buf, size
 				return r;
 			}
 		} else if (!r) {
-			r = h->n.e->set(v, &h->n, text, err, sizeof(err));
+			/* vcpus or memory in a cluster: its reservation moves first */
+			if (h->n.e->kind != VK_OBJ_PARAM ||
+			    (r = cfgcap_local_start(v, &h->n, text, &h->rbatch, err,
+						    sizeof(err))) == 1)
+				r = h->n.e->set(v, &h->n, text, err, sizeof(err));
+			if (r == -EINPROGRESS && h->rbatch) {
+				h->ctl_size = size;
+				return r;
+			}
 		}
 	}
 	if (r) {
@@ -207,6 +216,19 @@ static ssize_t value_read(struct vmfs *v, struct vhandle *h, char *buf, size_t s
 	return got;
 }
 
+/* A reset that would move a reservation in the cluster waits for etcd, which a truncate and a
+ * close cannot: refused, saying how (a write waits). */
+static int truncate_waits(struct vmfs *v, const struct vnode *n, char *err, size_t errlen)
+{
+	if (n->e->kind != VK_OBJ_PARAM || !cfgcap_local_moves(v, n, ""))
+		return 0;
+	snprintf(err, errlen,
+		 "in a cluster, config/%s is reset by writing an empty line to it (echo > FILE): "
+		 "the reset moves the object's reservation, which a truncate cannot wait for",
+		 params[n->sub].name);
+	return -EOPNOTSUPP;
+}
+
 static void value_release(struct vmfs *v, struct vhandle *h)
 {
 	if (h->rbatch)
@@ -214,7 +236,8 @@ static void value_release(struct vmfs *v, struct vhandle *h)
 	if (h->truncated && !h->wrote) {
 		/* `: > config/kernel` opened with O_TRUNC and wrote nothing: back to default */
 		char err[256], what[96];
-		if (h->n.e->set(v, &h->n, "", err, sizeof(err)))
+		if (truncate_waits(v, &h->n, err, sizeof(err)) ||
+		    h->n.e->set(v, &h->n, "", err, sizeof(err)))
 			node_reject(v, &h->n, node_relpath(&h->n, what, sizeof(what)), err);
 	}
 }
@@ -227,7 +250,8 @@ static int value_truncate(struct vmfs *v, const struct vnode *n, struct vhandle 
 	int r = 0;
 	if (h)
 		h->truncated = true;
-	else if ((r = n->e->set(v, n, "", err, sizeof(err))))
+	else if ((r = truncate_waits(v, n, err, sizeof(err))) ||
+		 (r = n->e->set(v, n, "", err, sizeof(err))))
 		node_reject(v, n, "truncate", err);
 	return r;
 }

@@ -19,7 +19,8 @@ static const char *errname(int e)
 		 {ENOSPC, "ENOSPC"},   {ENOMEM, "ENOMEM"},   {ENOTEMPTY, "ENOTEMPTY"},
 		 {EOPNOTSUPP, "EOPNOTSUPP"}, {EISDIR, "EISDIR"}, {ENOTDIR, "ENOTDIR"},
 		 {EXDEV, "EXDEV"},     {EAGAIN, "EAGAIN"},   {EIO, "EIO"},
-		 {ENODEV, "ENODEV"},   {EHOSTDOWN, "EHOSTDOWN"}, {ETIMEDOUT, "ETIMEDOUT"}};
+		 {ENODEV, "ENODEV"},   {EHOSTDOWN, "EHOSTDOWN"}, {ETIMEDOUT, "ETIMEDOUT"},
+		 {ENOTCONN, "ENOTCONN"}};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].e == e)
 			return t[i].n;
