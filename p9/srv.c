@@ -50,12 +50,15 @@ struct fid {
 	char *name;
 };
 
-/* A Tread or Twrite that may wait: its vreq first, so respond finds the rest. */
+/* A request that may wait: a Tread or Twrite; a Tmkdir (a launch, in a namespace of a
+ * cluster on etcd), an rmdir (of another host's object) or a Tsetattr (of a namespace of the
+ * cluster), answered when what the mount parks its request for ends (vmfs/vreq.h). Its vreq
+ * first, so respond finds the rest. */
 struct pend {
 	struct vreq q;
 	struct p9_conn *c;
 	struct pend *next;
-	struct fid *fid;
+	struct fid *fid; /* a read's or write's (a clunk of it ends the wait), else NULL */
 	uint16_t tag;
 	uint8_t type;
 };
@@ -168,6 +171,20 @@ static void pend_unlink(struct p9_conn *c, struct pend *p)
 		}
 }
 
+/* p waits no more and is not answered; what it started goes on (vreq_abandon). */
+static void pend_drop(struct p9_conn *c, struct pend *p)
+{
+	vreq_abandon(&p->q);
+	pend_unlink(c, p);
+	free(p);
+}
+
+static void pends_drop_all(struct p9_conn *c)
+{
+	while (c->pend)
+		pend_drop(c, c->pend);
+}
+
 /* What waits on f waits no more (answered EINTR if answer: a clunk under its feet), then
  * its open file closes and it goes. */
 static void fid_drop(struct p9_conn *c, struct fid *f, bool answer)
@@ -176,11 +193,9 @@ static void fid_drop(struct p9_conn *c, struct fid *f, bool answer)
 		next = p->next;
 		if (p->fid != f)
 			continue;
-		vreq_abandon(&p->q);
-		pend_unlink(c, p);
 		if (answer)
 			lerror(c, p->tag, EINTR);
-		free(p);
+		pend_drop(c, p);
 	}
 	if (f->h) {
 		struct vreq q = req(c);
@@ -207,6 +222,7 @@ void p9_conn_free(struct p9_conn *c)
 {
 	if (!c)
 		return;
+	pends_drop_all(c);
 	fids_drop_all(c);
 	free(c->out);
 	free(c);
@@ -283,7 +299,8 @@ static int do_version(struct p9_conn *c, const struct p9_msg *m)
 	uint8_t *out = realloc(c->out, msize);
 	if (!out)
 		return -ENOMEM;
-	/* a new session: what the last one had open goes */
+	/* a new session: what the last one waited for and had open goes */
+	pends_drop_all(c);
 	fids_drop_all(c);
 	c->out = out;
 	c->msize = msize;
@@ -460,7 +477,9 @@ static int do_lcreate(struct p9_conn *c, const struct p9_msg *m)
 	return 0;
 }
 
-static void io_respond(struct vreq *q, ssize_t n)
+/* A pending request's answer: Rlerror, or its R-message (a read's data; the others but
+ * Rmkdir have no fields). */
+static void pend_respond(struct vreq *q, ssize_t n)
 {
 	struct pend *p = (struct pend *)q;
 	struct p9_conn *c = p->c;
@@ -473,6 +492,20 @@ static void io_respond(struct vreq *q, ssize_t n)
 		reply(c, &r);
 	}
 	free(p);
+}
+
+/* m's request as one that may wait (for fid f, or NULL), answered through pend_respond. */
+static struct pend *pend_new(struct p9_conn *c, struct fid *f, const struct p9_msg *m)
+{
+	struct pend *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	*p = (struct pend){.c = c, .next = c->pend, .fid = f, .tag = m->tag, .type = m->type};
+	p->q = req(c);
+	p->q.respond = pend_respond;
+	c->pend = p;
+	c->npend++;
+	return p;
 }
 
 /* Tread and Twrite: through the fid's open file, as a request that may wait. */
@@ -489,16 +522,11 @@ static int do_io(struct p9_conn *c, const struct p9_msg *m)
 		return refuse(c, -EBADF, "a fid not open for %s", write ? "writing" : "reading");
 	if (m->offset > LLONG_MAX)
 		return -EINVAL;
-	struct pend *p = calloc(1, sizeof(*p));
+	struct pend *p = pend_new(c, f, m);
 	if (!p)
 		return -ENOMEM;
-	*p = (struct pend){.c = c, .next = c->pend, .fid = f, .tag = m->tag, .type = m->type};
-	p->q = req(c);
 	p->q.h = f->h;
-	p->q.respond = io_respond;
-	c->pend = p;
-	c->npend++;
-	/* answered through io_respond, now or later: p is not touched after the call */
+	/* answered through pend_respond, now or later: p is not touched after the call */
 	if (write) {
 		vreq_write(&p->q, (const char *)m->data, m->count, m->offset);
 		return 0;
@@ -520,10 +548,9 @@ static int do_flush(struct p9_conn *c, const struct p9_msg *m)
 {
 	for (struct pend *p = c->pend; p; p = p->next)
 		if (p->tag == m->oldtag) {
-			/* the flushed request is never answered: its Rflush says so */
-			vreq_abandon(&p->q);
-			pend_unlink(c, p);
-			free(p);
+			/* the flushed request is never answered: its Rflush says so (a launch, a
+			 * flush or a transaction it started goes on) */
+			pend_drop(c, p);
 			break;
 		}
 	struct p9_msg r = {.type = P9_RFLUSH, .tag = m->tag};
@@ -539,6 +566,18 @@ static int do_clunk(struct p9_conn *c, const struct p9_msg *m)
 	fid_drop(c, f, true);
 	struct p9_msg r = {.type = P9_RCLUNK, .tag = m->tag};
 	reply(c, &r);
+	return 0;
+}
+
+/* An rmdir of name in dir: answered now, or when another host's object's flush and its
+ * claim's going end (vmfs/cobj_rmdir.c), as through the mount. */
+static int rmdir_pend(struct p9_conn *c, const struct p9_msg *m, const struct vnode *dir,
+		      const char *name)
+{
+	struct pend *p = pend_new(c, NULL, m);
+	if (!p)
+		return -ENOMEM;
+	vreq_rmdir_wait(&p->q, dir, name); /* (p is not touched after it) */
 	return 0;
 }
 
@@ -569,8 +608,10 @@ static int do_remove(struct p9_conn *c, const struct p9_msg *m)
 		err = vreq_lookup(&q, &d, name, &n);
 	if (!err && n.ino != ino)
 		err = refuse(c, -ENOENT, "\"%s\" is no longer what the fid named", name);
+	if (!err && dir)
+		return rmdir_pend(c, m, &d, name);
 	if (!err)
-		err = dir ? vreq_rmdir(&q, &d, name) : vreq_unlink(&q, &d, name);
+		err = vreq_unlink(&q, &d, name);
 	if (err)
 		return err;
 	struct p9_msg r = {.type = P9_RREMOVE, .tag = m->tag};
@@ -635,7 +676,7 @@ static int do_setattr(struct p9_conn *c, const struct p9_msg *m)
 	int which = (m->valid & SA_MODE ? NA_MODE : 0) | (m->valid & SA_UID ? NA_UID : 0) |
 		    (m->valid & SA_GID ? NA_GID : 0) | (m->valid & SA_SIZE ? NA_SIZE : 0) |
 		    (m->valid & SA_ATIME ? NA_ATIME : 0) | (m->valid & SA_MTIME ? NA_MTIME : 0);
-	struct stat out, st;
+	struct stat st;
 	q.h = f->h;
 	bool writer = f->h && (f->h->flags & O_ACCMODE) != O_RDONLY;
 	if (which && c->who.uid && !(err = vreq_getattr(&q, &n, &st)) &&
@@ -645,8 +686,14 @@ static int do_setattr(struct p9_conn *c, const struct p9_msg *m)
 		       (unsigned)c->who.uid, (unsigned)st.st_uid, (unsigned)st.st_gid);
 	if (err)
 		return err;
-	if (which && (err = vreq_setattr(&q, &n, &attr, which, &out)))
-		return err;
+	if (which) { /* (a namespace of the cluster's owner or mode: its record's transaction) */
+		struct pend *p = pend_new(c, NULL, m);
+		if (!p)
+			return -ENOMEM;
+		p->q.h = f->h;
+		vreq_setattr_wait(&p->q, &n, &attr, which); /* (p is not touched after it) */
+		return 0;
+	}
 	struct p9_msg r = {.type = P9_RSETATTR, .tag = m->tag};
 	reply(c, &r);
 	return 0;
@@ -726,7 +773,24 @@ static int do_readlink(struct p9_conn *c, const struct p9_msg *m)
 	return 0;
 }
 
-/* Tmkdir and Tsymlink: a new name in a directory, answered with its qid */
+/* A Tmkdir's answer: the qid of n, made. */
+static void mkdir_made(struct vreq *q, int r, const struct vnode *n)
+{
+	struct pend *p = (struct pend *)q;
+	struct p9_conn *c = p->c;
+	struct p9_msg rep = {.type = P9_RMKDIR, .tag = p->tag};
+	pend_unlink(c, p);
+	if (!r)
+		r = node_qid(q, n, &rep.qid);
+	if (r)
+		lerror(c, p->tag, -r);
+	else
+		reply(c, &rep);
+	free(p);
+}
+
+/* Tmkdir and Tsymlink: a new name in a directory, answered with its qid (a Tmkdir that is a
+ * launch, in a namespace of a cluster on etcd, once its object is made and shows here) */
 static int do_make(struct p9_conn *c, const struct p9_msg *m)
 {
 	struct fid *f;
@@ -741,12 +805,18 @@ static int do_make(struct p9_conn *c, const struct p9_msg *m)
 	if (err)
 		return err;
 	if (m->type == P9_TMKDIR) {
-		err = vreq_mkdir(&q, &dir, name, m->mode & 07777, &out);
-	} else {
-		if (p9_str_copy(target, sizeof(target), m->s2))
-			return refuse(c, -ENAMETOOLONG, "a link target too long");
-		err = vreq_symlink(&q, target, &dir, name, &out);
+		struct pend *p = pend_new(c, NULL, m);
+		if (!p)
+			return -ENOMEM;
+		p->q.made = mkdir_made;
+		err = vreq_mkdir(&p->q, &dir, name, m->mode & 07777, &out);
+		if (err != -EINPROGRESS) /* (else answered through mkdir_made, maybe already) */
+			mkdir_made(&p->q, err, &out);
+		return 0;
 	}
+	if (p9_str_copy(target, sizeof(target), m->s2))
+		return refuse(c, -ENAMETOOLONG, "a link target too long");
+	err = vreq_symlink(&q, target, &dir, name, &out);
 	struct p9_msg r = {.type = m->type + 1, .tag = m->tag};
 	if (!err)
 		err = node_qid(&q, &out, &r.qid);
@@ -767,9 +837,10 @@ static int do_unlinkat(struct p9_conn *c, const struct p9_msg *m)
 		err = name_of(c, m->s1, name, sizeof(name));
 	if (!err)
 		err = may(c, &q, &dir, W_OK | X_OK);
+	if (!err && (m->flags & P9_AT_REMOVEDIR))
+		return rmdir_pend(c, m, &dir, name);
 	if (!err)
-		err = m->flags & P9_AT_REMOVEDIR ? vreq_rmdir(&q, &dir, name)
-						 : vreq_unlink(&q, &dir, name);
+		err = vreq_unlink(&q, &dir, name);
 	if (err)
 		return err;
 	struct p9_msg r = {.type = P9_RUNLINKAT, .tag = m->tag};

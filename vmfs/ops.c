@@ -51,7 +51,7 @@ int node_mkdir(struct vmfs *v, const struct vnode *dir, const char *name, mode_t
 		r = name_check(name, err, sizeof(err));
 		if (!r && q->made && claunch_on(v)) { /* a launch of one: answered when made */
 			r = cmkdir_start(v, dir, dir_type(dir), name, &q->mk, err, sizeof(err));
-		} else if (!r && claunch_on(v)) { /* a door that answers at once (9P, HTTP) */
+		} else if (!r && claunch_on(v)) { /* a request that cannot wait (every door sets made) */
 			snprintf(err, sizeof(err),
 				 "in a namespace of the cluster a mkdir is a launch, placed and claimed "
 				 "first: make %s through the mount, or write `launch %s %s` to ns/%s/ctl",

@@ -277,10 +277,17 @@ bool vreq_write(struct vreq *q, const char *buf, size_t size, off_t off)
 void vreq_abandon(struct vreq *q)
 {
 	waiter_del(&q->w);
-	if (q->write)
+	if (q->write) {
 		node_write_abandon(q->h);
-	else if (q->wait.rmdir)
+	} else if (q->wait.rmdir) {
 		cobj_rmdir_abandon(q);
+	} else if (q->mk) { /* a launch goes on by itself: only its waiting goes */
+		cmkdir_free(q->mk);
+		q->mk = NULL;
+	} else if (q->wait.rbatch) { /* a setattr's transaction ends by itself too */
+		rbatch_put(q->wait.rbatch);
+		q->wait.rbatch = NULL;
+	}
 }
 
 static void rmdir_wake(struct waiter *w)

@@ -119,7 +119,8 @@ int vreq_symlink(struct vreq *q, const char *target, const struct vnode *dir, co
 struct vreq *vreq_enter(struct vreq *q);
 /* node_reject's: "what: why" becomes the current request's reason. */
 void vreq_reason(const char *what, const char *why);
-/* A waiting request whose asker went away (an interrupt, a closed connection): it waits no
- * more and is not answered; a write's command goes on, and its end is logged. */
+/* A waiting request whose asker went away (an interrupt, a closed connection, a 9P Tflush):
+ * it waits no more and is not answered; what it started goes on (a write's command, its end
+ * logged; a mkdir's launch; an rmdir's flush; a setattr's transaction). */
 void vreq_abandon(struct vreq *q);
 #endif

@@ -364,20 +364,7 @@ static void serve(struct req *q, const char *url, const char *method)
 	    !authorized(q, method, url, n.e->kind == VK_OBJ_VNC ? AUTH_WRITE : AUTH_READ))
 		return;
 	if (mk || del) {
-		struct vnode made, target;
-		if (mk)
-			r = vreq_mkdir(&q->vq, &n, name, 0777, &made);
-		else if (!(r = vreq_lookup(&q->vq, &n, name, &target)))
-			r = target.e->file == VF_DIR || (target.e->file == VF_PASS &&
-							 target.e->kind == VK_IMAGES)
-				? vreq_rmdir(&q->vq, &n, name)
-				: vreq_unlink(&q->vq, &n, name);
-		if (r) {
-			web_fail(q, -r, NULL);
-			return;
-		}
-		q->status = mk ? MHD_HTTP_CREATED : MHD_HTTP_OK;
-		sb_puts(&q->out, "ok\n");
+		mkrm_serve(q, &n, name, mk);
 		return;
 	}
 	if (is_dir(&n)) {
@@ -457,8 +444,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		handle(q, url, method);
 		if (q->authwait)
 			return MHD_YES; /* parked until a worker has checked the password */
-		if (q->vq.h && !q->stream)
-			return MHD_YES; /* suspended: a start goes on, a member answers; resumed */
+		if ((q->vq.h && !q->stream) || q->name_wait)
+			return MHD_YES; /* suspended: a start goes on, a member answers, a launch
+					 * or a flush goes on; resumed */
 		q->done = true;
 	}
 	if (sb_err(&q->out))
@@ -507,6 +495,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 		/* gone while its start went on: it goes on; a read waits no more */
 		vreq_abandon(&q->vq);
 		vreq_release(&q->vq);
+	} else if (q->name_wait) {
+		vreq_abandon(&q->vq); /* (a launch or a flush goes on) */
 	}
 	free(q->url);
 	if (q->prevp && (*q->prevp = q->next))
@@ -831,7 +821,9 @@ static void web_close(void *self)
 			q->done = true;
 		} else if (!q->stream) {
 			vreq_abandon(&q->vq);
-			vreq_release(&q->vq);
+			if (q->vq.h)
+				vreq_release(&q->vq);
+			q->name_wait = false;
 			web_fail(q, EINTR, "vmfs is exiting: the command goes on without an answer");
 			q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			q->done = true;

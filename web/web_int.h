@@ -90,6 +90,7 @@ struct req {
 	struct auth_proof proof;
 	struct proxy *proxy;       /* a VNC websocket until it is upgraded */
 	bool admin;                /* its user's rule is admin (web/auth.h) */
+	bool name_wait;            /* suspended until its mkdir or rmdir ends (web/mkrm.c) */
 };
 
 /* web/req.c, the helpers every kind of answer uses (http.c is the server, which calls the
@@ -135,6 +136,10 @@ void get_cache_free(struct web *w);
 void stream_console(struct req *q, const struct vnode *n);
 /* Ends followers whose client has gone (checked on the tick). */
 void stream_reap(struct web *w);
+
+/* web/mkrm.c: PUT DIR/NAME/ (mk) and DELETE DIR/NAME, answered now or, for a launch or
+ * another host's object's rmdir, by resuming q's connection when it ends. */
+void mkrm_serve(struct req *q, const struct vnode *dir, const char *name, bool mk);
 
 /* web/vnc.c: a websocket on a VM's vnc, passed through to QEMU's websocket listener. */
 void vnc_upgrade(struct req *q, const struct vnode *n);

@@ -8,6 +8,11 @@
 # with h2's vmfs stopped (its lease not yet lapsed), a read fails ETIMEDOUT by its deadline.
 # The doors admit the cluster's hosts by `p9_peers = cluster`: the addr of each host's alive
 # record (docs/tree.md, "Many hosts").
+# Through the 9P and HTTP doors of h1, what the mount parks is answered when it ends: a mkdir
+# of a container (a launch, placed on h1 or h2), EEXIST for a name held; an rmdir of h2's
+# objects (a flush); a chmod of the namespace (9P: a txn on its record, seen on h2); a Tmkdir
+# leaves the connection's other requests answered, a Tflush of it is answered, and a client
+# gone while it waits leaves the door serving (the launch is made all the same).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -16,8 +21,8 @@ use_busybox_image
 EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
 
 etcd_one
-etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
-	"images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
+etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster 127.0.0.1" \
+	"web = 127.0.0.1:8480" "images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default
 C=$D1/containers/c1
 
@@ -53,6 +58,79 @@ python3 -c 'import socket, sys
 s = socket.create_connection((sys.argv[1], 5640), 2); s.settimeout(2); s.recv(1)' "$ETCD_ADDR_2" 2>/dev/null
 ok "h2's door refuses an address that is no host's" wait_for 3 grep -q \
 	"a connection from $ETCD_HOST:[0-9]*: refused: its address is not in p9_peers" "$(mnt 2)/host/log"
+
+# h1's doors, from inside h1 (loopback)
+in_h1() { ip netns exec "$ETCD_ID-h1" "$@"; }
+p9() { timeout 20 ip netns exec "$ETCD_ID-h1" python3 "$ROOT/tests/tools/p9client.py" --tcp 127.0.0.1:5640 "$@"; }
+WEB=http://127.0.0.1:8480
+web() { # web METHOD PATH: the status, the body in $T/web.out
+	in_h1 curl -s -o "$T/web.out" -w '%{http_code}' --max-time 20 -X "$1" \
+		-H "Authorization: Bearer $(cat "$T/h1/state/web-token")" "$WEB$2"; }
+NSID=$(field "$P/ns/default" id)
+both_list() { for d in "$D1" "$D2"; do ls "$d/containers" | grep -qx "$1" || return 1; done; }
+none_list() { for d in "$D1" "$D2"; do ! ls "$d/containers" | grep -qx "$1" || return 1; done; }
+echo "" >"$D1/config/host" # placed by the schedule, over default's hosts h1 and h2
+is "$("$XWRITE" "$D1/hosts" "h1 h2")" "" "default's hosts are h1 and h2"
+placed() { # placed NAME: made on the host its claim names, h1 or h2
+	local h
+	h=$(field "$P/name/$NSID/$1" host)
+	{ [ "$h" = h1 ] || [ "$h" = h2 ]; } && test -d "$T/$h/state/ns/default/containers/$1"
+}
+is "$(p9 mkpark ns/default/containers/p1 statfs)" "statfs answered first yes" \
+	"9P: a Tmkdir of p1 is held, a Tstatfs meanwhile answered first; then Rmkdir"
+ok "p1 is made on the host its claim names" placed p1
+ok "9P: listed on h1 and h2" wait_for 2 both_list p1
+is "$(p9 mkdir ns/default/containers/p1)" "errno 17: File exists" "9P: mkdir of p1 again: EEXIST"
+like "$(tail -n 1 "$D1/log")" "mkdir containers/p1: .*p1 exists already" "in words in the namespace's log"
+is "$(web PUT /ns/default/containers/w1/)" 201 "HTTP: PUT containers/w1/ answers 201 once made"
+ok "w1 is made on the host its claim names" placed w1
+ok "HTTP: listed on h1 and h2" wait_for 2 both_list w1
+is "$(web PUT /ns/default/containers/w1/)" 409 "HTTP: PUT w1/ again: 409 (EEXIST)"
+like "$(cat "$T/web.out")" "w1 exists already in ns/default" "saying why"
+
+# rmdir of h2's objects from h1's doors: a flush on h2, answered once gone
+echo h2 >"$D1/config/host"
+"$XWRITE" "$D1/ctl" "launch container r[1-3]"
+ok "r1 r2 r3 are h2's" sh -c 'test -d "$0/r1" && test -d "$0/r2" && test -d "$0/r3"' "$T/h2/state/ns/default/containers"
+for r in r1 r2 r3; do # (a flush takes an object QUIT or ERROR)
+	"$XWRITE" "$D2/containers/$r/ctl" start && "$XWRITE" "$D2/containers/$r/ctl" kill
+done
+quit() { for r in r1 r2 r3; do grep -q '^QUIT' "$D1/containers/$r/state" || return 1; done; }
+ok "h1 sees them QUIT" wait_for 10 quit
+is "$(p9 rmdir ns/default/containers/c1)" "errno 16: Device or resource busy" "9P: rmdir of h2's running c1: EBUSY, as through the mount"
+is "$(p9 rmdir ns/default/containers/r1)" "" "9P: rmdir (Tunlinkat) of h2's r1"
+ok "gone from h1's listing when it returns" sh -c '! ls "$0" | grep -qx r1' "$D1/containers"
+ok "gone from h2 too" wait_for 2 none_list r1
+ok "and from h2's state directory" test ! -e "$T/h2/state/ns/default/containers/r1"
+is "$(p9 remove ns/default/containers/r2)" "" "9P: Tremove of h2's r2"
+ok "r2 gone from both" wait_for 2 none_list r2
+is "$(web DELETE /ns/default/containers/r3)" 200 "HTTP: DELETE containers/r3 (h2's)"
+ok "r3 gone from both" wait_for 2 none_list r3
+is "$(web DELETE /ns/default/containers/r3)" 404 "HTTP: DELETE of it again: 404"
+
+# chmod of ns/default through 9P: a txn on its record, applied on h2
+mode0=$(stat -c %a "$D1")
+is "$(p9 chmod ns/default 0750)" "" "9P: chmod 0750 ns/default on h1"
+ok "h2's ns/default is 0750" wait_for 3 sh -c '[ "$(stat -c %a "$0")" = 750 ]' "$D2"
+is "$(p9 chmod ns/default "$mode0")" "" "9P: chmod back to $mode0"
+ok "on h2 too" wait_for 3 sh -c '[ "$(stat -c %a "$0")" = "$1" ]' "$D2" "$mode0"
+
+# a Tflush of a held Tmkdir; clients gone while theirs wait: the doors serve on
+echo "" >"$D1/config/host"
+is "$(p9 mkpark ns/default/containers/p2 flush)" "rflush ok" "9P: a Tflush of a held Tmkdir is answered"
+ok "the launch of p2 goes on: listed on both" wait_for 5 both_list p2
+p9 mkpark ns/default/containers/p3 drop
+ok "9P: a client gone while its Tmkdir waits: p3 is made all the same" wait_for 5 both_list p3
+is "$(p9 ls ns/default/containers | grep -cx p3)" 1 "9P: the door serves the next connection"
+in_h1 python3 -c 'import socket, sys, time
+s = socket.create_connection((sys.argv[1], 8480), 5)
+s.sendall(("PUT /ns/default/containers/w2/ HTTP/1.1\r\nHost: %s:8480\r\nAuthorization: Bearer %s\r\n"
+           "Content-Length: 0\r\n\r\n" % (sys.argv[1], sys.argv[2])).encode())
+time.sleep(0.05)
+s.close()' 127.0.0.1 "$(cat "$T/h1/state/web-token")"
+ok "HTTP: a client gone while its PUT waits: w2 is made all the same" wait_for 5 both_list w2
+is "$(web GET /ns/default/containers/w2/state)" 200 "HTTP: the door serves the next request"
+ok "h1's vmfs is alive" kill -0 "$ETCD_PID_1"
 
 open_errno() { python3 -c 'import errno, sys
 try: open(sys.argv[1]).read()

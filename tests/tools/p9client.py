@@ -12,7 +12,8 @@ which is how a test parks a read and flushes it.
 
 As a command (prints what a shell test compares):
   cat PATH | write PATH TEXT | ctl PATH TEXT | ls PATH | stat PATH | mkdir PATH | rmdir PATH | remove PATH
-  get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
+  chmod PATH MODE | get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
+  mkpark PATH statfs|flush|drop
 PATH is relative to the attached root ('/' or '' is the root itself). A Rlerror prints
 `errno N: strerror` on stdout and exits 1 (ctl prints the answer read back after it).
 """
@@ -430,6 +431,34 @@ def cmd_rmdir(c, a):
         c.clunk(f)
 
 
+def cmd_chmod(c, a):
+    f = c.walkto(a.path)
+    try:
+        c.setattr(f, SETATTR_MODE, mode=int(a.mode, 8))
+    finally:
+        c.clunk(f)
+
+
+def cmd_mkpark(c, a):
+    """A Tmkdir of PATH that the server may hold (a launch), and meanwhile: statfs (a Tstatfs
+    on the same connection: prints `statfs answered first yes|no`, then waits for Rmkdir),
+    flush (a Tflush of it: prints `rflush ok`), or drop (the connection closes at once)."""
+    parent, name = split_parent(a.path)
+    f = c.walkto(parent)
+    tag = c.send(TMKDIR, struct.pack("<I", f) + s(name) + struct.pack("<II", 0o755, 0))
+    if a.then == "drop":
+        c.close()
+        os._exit(0)  # (nothing more on a closed connection: not even the root's clunk)
+    if a.then == "statfs":
+        c.reply(c.send(TSTATFS, struct.pack("<I", c.root)), TSTATFS, timeout=5)
+        print("statfs answered first %s" % ("no" if tag in c.kept else "yes"))
+        c.reply(tag, TMKDIR, timeout=20)
+    else:
+        c.reply(c.send_flush(tag), TFLUSH, timeout=5)
+        print("rflush ok")
+    c.clunk(f)
+
+
 def cmd_remove(c, a):
     c.remove(c.walkto(a.path))  # Tremove clunks the fid, whatever its answer
 
@@ -509,7 +538,8 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="op", required=True)
     for name, args in (("cat", ["path"]), ("write", ["path", "text"]), ("ctl", ["path", "text"]),
                        ("ls", ["path"]), ("stat", ["path"]), ("mkdir", ["path"]),
-                       ("rmdir", ["path"]), ("remove", ["path"]), ("get", ["path", "local"])):
+                       ("rmdir", ["path"]), ("remove", ["path"]), ("get", ["path", "local"]),
+                       ("chmod", ["path", "mode"]), ("mkpark", ["path", "then"])):
         p = sub.add_parser(name)
         for x in args:
             p.add_argument(x)
