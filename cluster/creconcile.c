@@ -580,7 +580,7 @@ int creconcile_confirm(struct cpub *p, struct err *e)
 	struct ckey_tag last = {0}; /* a launch's objects are mostly side by side: asked once */
 	int there = 0;
 	struct pobj *done[ETCD_TXN_MAX]; /* tagged objects whose intent is gone: claims to read */
-	bool ours[ETCD_TXN_MAX];
+	bool ours[ETCD_TXN_MAX], dirty = false;
 	size_t n = 0;
 	for (size_t i = 0; i <= p->nobjs; i++) {
 		struct pobj *o = i < p->nobjs ? &p->objs[i] : NULL;
@@ -600,10 +600,16 @@ int creconcile_confirm(struct cpub *p, struct err *e)
 			if (r < 0)
 				return r;
 			for (size_t j = 0; j < n; j++)
-				if (ours[j])
+				if (ours[j]) {
 					done[j]->intent = (struct ckey_tag){0};
+					cidmap_set_tag(&p->map, done[j]->lns, done[j]->local,
+						       &done[j]->intent);
+					dirty = true;
+				}
 			n = 0;
 		}
 	}
-	return 0;
+	int r = dirty ? cidmap_save(p->statefd, &p->map) : 0;
+	return r ? err_set(e, -r, "cannot write STATE/cluster/" CIDMAP_FILE ": %s", strerror(-r))
+		 : 0;
 }
