@@ -19,6 +19,7 @@
 #include "cluster/ccmd.h"
 #include "cluster/chosts.h"
 #include "cluster/claim.h"
+#include "cluster/cpub.h"
 #include "cluster/cintent.h"
 #include "cluster/cluster.h"
 #include "cluster/cview.h"
@@ -303,6 +304,8 @@ static int create_here(struct cljob *j)
 	} else if (!r && n) {
 		r = obj_create_many_ids(&v->m, j->lns, j->rq.type, names, n, ids, j->like, err,
 					sizeof(err));
+		if (!r)
+			cpub_kick(); /* their records at once, as a member's create does */
 	}
 	for (size_t g = 0; g < j->nans; g++)
 		if (!strcmp(j->ans[g].host, j->self)) {
