@@ -143,13 +143,18 @@ static bool who_won(const struct etcd_txn_result *res, const char *cluster, char
 
 /* The reservation from a new read: 1 a race was lost (read again), 0 reserved (*objs, *irev
  * the intent's revision), <0 failed (err). */
-static int reserve(struct etcd *c, const struct claim_req *rq, struct claim_obj **objs,
-		   uint64_t *nsid, int64_t *irev, char *err, size_t errlen)
+static int reserve(struct etcd *c, const struct claim_req *rq, struct claim_view *given,
+		   struct claim_obj **objs, uint64_t *nsid, int64_t *irev, char *err,
+		   size_t errlen)
 {
 	struct claim_view v;
-	int r = claim_read(c, rq, &v, err, errlen);
-	if (r)
+	int r = 0;
+	if (given) { /* taken over (freed here) */
+		v = *given;
+		*given = (struct claim_view){0};
+	} else if ((r = claim_read(c, rq, &v, err, errlen))) {
 		return r;
+	}
 	size_t *where = calloc(rq->n ? rq->n : 1, sizeof(*where));
 	struct claim_txn *t = calloc(1, sizeof(*t));
 	r = where && t ? claim_place(&v, rq, where, err, errlen) : -ENOMEM;
@@ -310,7 +315,8 @@ static int creating(struct etcd *c, const struct claim_req *rq, const struct cla
 }
 
 int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req *rq, bool plan,
-	      struct claim_obj **out, struct sbuf *plan_text, char *err, size_t errlen)
+	      struct claim_view *first, struct claim_obj **out, struct sbuf *plan_text, char *err,
+	      size_t errlen)
 {
 	*out = NULL;
 	if (plan) {
@@ -331,7 +337,10 @@ int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req 
 	int64_t irev = 0;
 	int r = 1;
 	for (int t = 0; t < CLAIM_TRIES && r == 1; t++)
-		r = reserve(c, rq, &objs, &nsid, &irev, err, errlen);
+		r = reserve(c, rq, !t && first && first->ns_found ? first : NULL, &objs, &nsid,
+			    &irev, err, errlen);
+	if (first)
+		claim_view_free(first);
 	if (r == 1) {
 		snprintf(err, errlen, "launch: the cluster is busy placing in ns/%s (%d tries)",
 			 rq->ns, CLAIM_TRIES);

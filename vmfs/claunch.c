@@ -44,6 +44,7 @@ struct cljob {
 	struct ns *lns; /* the local namespace (a reference) */
 	struct object *like; /* `like NAME`: its config, the template (NULL: the namespace's) */
 	struct claim_obj *objs;
+	struct claim_view view; /* from the cache when the write came (the first try's) */
 	int r;		 /* the launch's outcome */
 	int here_r;	 /* this host's part's (made while the others make theirs) */
 	char err[1024];	 /* its reason */
@@ -191,6 +192,7 @@ static void job_free(struct cljob *j)
 		free(j->names);
 	}
 	free(j->objs);
+	claim_view_free(&j->view);
 	free(j->ans);
 	for (size_t i = 0; j->like && i < NPARAMS_MAX; i++)
 		free(j->like->cfg[i]);
@@ -221,8 +223,8 @@ static void work(struct bgjob *bg)
 		for (;;) {
 			j->r = joined(j->v, j->err, sizeof(j->err));
 			if (!j->r)
-				j->r = claim_run(c, &o, &j->rq, false, &j->objs, NULL, j->err,
-						 sizeof(j->err));
+				j->r = claim_run(c, &o, &j->rq, false, &j->view, &j->objs, NULL,
+						 j->err, sizeof(j->err));
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if ((j->r != -EAGAIN && j->r != -ENOENT) ||
 			    now.tv_sec - t0.tv_sec >= CLAUNCH_WAIT_S)
@@ -597,6 +599,9 @@ int claunch_start_like(struct vmfs *v, struct ns *ns, enum otype type, char **na
 	j->rq.names = j->names;
 	j->lns = ns;
 	ns_get(ns);
+	char verr[256];
+	if (!r && view_from_cache(v, &j->rq, &j->view, verr, sizeof(verr)))
+		j->view = (struct claim_view){0}; /* not synced yet: the thread reads etcd */
 	if (!r && (r = run(j, ST_CLAIM)))
 		snprintf(err, errlen, "launch: no thread for it: %s", strerror(-r));
 	if (r) {
