@@ -176,9 +176,10 @@ int claim_undo_build(struct claim_txn *t, const char *cluster, const struct crec
  * race CLAIM_TRIES times; nothing written), -ENOSPC and the others of claim_place, etcd's
  * errors (after a rollback tried); err says why in words. first (may be NULL; freed here): a
  * view the first try places from instead of reading one (the caller's cache: the
- * reservation's compares catch one that is behind, and the tries after read etcd). Claimed, the intent is put at phase
- * creating (compared on the reservation's revision: no read of it first); refused (the intent
- * changed: adopted by another host) the launch is rolled back, -EAGAIN. */
+ * reservation's compares catch one that is behind, and the tries after read etcd). Claimed,
+ * the intent is put at phase creating (compared on the reservation's revision: no read of it
+ * first); refused (the intent changed: adopted by another host) the launch is rolled back,
+ * -EAGAIN. */
 int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req *rq, bool plan,
 	      struct claim_view *first, struct claim_obj **out, struct sbuf *plan_text, char *err,
 	      size_t errlen);

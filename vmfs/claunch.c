@@ -7,10 +7,10 @@
  * CLAUNCH_WAIT_S for this host to join and publish its namespace and info.
  *
  * The other hosts' objects are made by a `create` command each (cluster/ccmd.h), sent just
- * before this host makes its part (both at once); all answered ok and this host's made, the intent goes; anything else rolls the launch
- * back: kill and flush commands for what was made on hosts that answered ok, this host's
- * removed, the claims deleted. The answer is a line per host, then the sum. `plan` reads the
- * cache and changes nothing. */
+ * before this host makes its part (both at once); all answered ok and this host's part made,
+ * the intent goes; anything else rolls the launch back: kill and flush commands for what was
+ * made on hosts that answered ok, this host's removed, the claims deleted. The answer is a
+ * line per host, then the sum. `plan` reads the cache and changes nothing. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
