@@ -111,7 +111,7 @@ void claim_plan(const struct claim_view *v, const struct claim_req *rq, const si
 /* Objects one chunk takes: a compare each, besides the intent's. */
 #define CLAIM_CHUNK (ETCD_TXN_MAX - 1)
 /* Chunks sent at once, each on a connection of its own. */
-#define CLAIM_PAR 4
+#define CLAIM_PAR 8
 
 /* The arrays of one transaction and what they point into. */
 struct claim_txn {
