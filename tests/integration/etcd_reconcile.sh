@@ -149,7 +149,7 @@ ok "a launch's object's tag goes from h2's map once the launch is done" wait_for
 ok "m2's never had one" untagged m2
 ok "w1's launch is done and its record in" wait_for 5 untagged w1
 etcd_member_stop 2
-XK=$(recof "$X") WK=$(recof w1)
+XK=$(recof "$X")
 for k in "$X" w1; do o=$(oline "$k") && sed -i "/^o\.$o=/a t.$o=h1.77.1" "$ids"; done
 ok "a tag planted for $X in h2's map" tagged "$X"
 ok "and for w1" tagged w1
