@@ -89,9 +89,26 @@ int cidmap_set_obj(struct cidmap *m, uint64_t lns, uint64_t local, uint64_t cid)
 	if (grow((void **)&m->obj, &m->capobj, m->nobj, sizeof(*m->obj)))
 		return -ENOMEM;
 	memmove(&m->obj[i + 1], &m->obj[i], (m->nobj - i) * sizeof(*m->obj));
-	m->obj[i] = (struct cidmap_obj){lns, local, cid};
+	m->obj[i] = (struct cidmap_obj){.lns = lns, .local = local, .cid = cid};
 	m->nobj++;
 	return 0;
+}
+
+int cidmap_set_tag(struct cidmap *m, uint64_t lns, uint64_t local, const struct ckey_tag *tag)
+{
+	size_t i = obj_pos(m, lns, local);
+	if (!(i < m->nobj && !obj_cmp(lns, local, &m->obj[i])))
+		return -ENOENT;
+	m->obj[i].tag = *tag;
+	return 0;
+}
+
+const struct ckey_tag *cidmap_tag(const struct cidmap *m, uint64_t lns, uint64_t local)
+{
+	size_t i = obj_pos(m, lns, local);
+	return i < m->nobj && !obj_cmp(lns, local, &m->obj[i]) && m->obj[i].tag.host[0]
+		   ? &m->obj[i].tag
+		   : NULL;
 }
 
 uint64_t cidmap_ns(const struct cidmap *m, uint64_t local)
@@ -137,9 +154,16 @@ void cidmap_render(const struct cidmap *m, struct sbuf *out)
 	for (size_t i = 0; i < m->nns; i++)
 		sb_printf(out, "ns.%llu=%llu\n", (unsigned long long)m->ns[i].local,
 			  (unsigned long long)m->ns[i].cid);
-	for (size_t i = 0; i < m->nobj; i++)
+	for (size_t i = 0; i < m->nobj; i++) {
 		sb_printf(out, "o.%llu.%llu=%llu\n", (unsigned long long)m->obj[i].lns,
 			  (unsigned long long)m->obj[i].local, (unsigned long long)m->obj[i].cid);
+		if (m->obj[i].tag.host[0]) {
+			char tag[CKEY_TAG_LEN];
+			ckey_tag_fmt(&m->obj[i].tag, tag);
+			sb_printf(out, "t.%llu.%llu=%s\n", (unsigned long long)m->obj[i].lns,
+				  (unsigned long long)m->obj[i].local, tag);
+		}
+	}
 }
 
 struct parse {
@@ -204,6 +228,19 @@ static int map_kv(const char *k, const char *v, void *arg, char *err, size_t err
 		    store_num(v, 10, 1, OBJ_ID_MAX, &x, err, errlen))
 			return -EINVAL;
 		return cidmap_set_obj(p->m, a, b, x) ? ctl_fail(err, errlen, "out of memory") : 0;
+	}
+	if (!strncmp(k, "t.", 2)) {
+		struct ckey_tag t;
+		char why[200];
+		if (key_ids(k + 2, 2, &a, &b, err, errlen))
+			return -EINVAL;
+		if (ckey_tag_parse(v, &t, why, sizeof(why)))
+			return ctl_fail(err, errlen, "%s: %s", k, why);
+		if (cidmap_tag(p->m, a, b))
+			return ctl_fail(err, errlen, "%s: a second tag", k);
+		return cidmap_set_tag(p->m, a, b, &t)
+			   ? ctl_fail(err, errlen, "%s: the tag of an object not mapped (before it)", k)
+			   : 0;
 	}
 	return ctl_fail(err, errlen, "not a key of the cluster's ids");
 }

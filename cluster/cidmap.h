@@ -8,6 +8,11 @@
  *   cluster=NAME          the cluster (key prefix) the ids belong to
  *   ns.LOCAL=CLUSTER      a namespace
  *   o.LOCALNS.LOCAL=ID    an object: its id in the cluster namespace ns.LOCALNS maps to
+ *   t.LOCALNS.LOCAL=TAG   the launch (HOST.RUN.SEQ) that object was made for, until this host
+ *                         has seen that launch done (its intent gone, the claim still its own):
+ *                         a stray of a launch rolled back while this host was away is told by
+ *                         it (kept here, not in the object's record: dropping it then cost a
+ *                         second put of every record of a launch, to every member's watch)
  *
  * Written whole and atomically by cidmap_save; read strictly: a file that is not exactly this
  * (a key twice, an id out of range, an object of an unmapped namespace, two local ids mapped to
@@ -18,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/ckey.h"
 #include "runtime/util.h"
 
 #define CIDMAP_FILE "ids"         /* in STATE/cluster/ */
@@ -28,6 +34,7 @@ struct cidmap_ns {
 };
 struct cidmap_obj {
 	uint64_t lns, local, cid;
+	struct ckey_tag tag; /* host "" when none */
 };
 
 struct cidmap {
@@ -42,6 +49,11 @@ void cidmap_free(struct cidmap *m);
 /* 0, or -ENOMEM; an existing entry of the same local id is replaced. */
 int cidmap_set_ns(struct cidmap *m, uint64_t local, uint64_t cid);
 int cidmap_set_obj(struct cidmap *m, uint64_t lns, uint64_t local, uint64_t cid);
+/* An object's launch tag set (host "" clears it): 0, or -ENOENT if the object is not mapped.
+ * cidmap_set_obj keeps an entry's tag when it only changes its id. */
+int cidmap_set_tag(struct cidmap *m, uint64_t lns, uint64_t local, const struct ckey_tag *tag);
+/* Its tag, NULL if none. */
+const struct ckey_tag *cidmap_tag(const struct cidmap *m, uint64_t lns, uint64_t local);
 /* The cluster id of a local one, 0 if none. */
 uint64_t cidmap_ns(const struct cidmap *m, uint64_t local);
 uint64_t cidmap_obj(const struct cidmap *m, uint64_t lns, uint64_t local);

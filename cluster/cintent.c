@@ -86,7 +86,7 @@ static int undo_chunk(struct etcd *c, const char *cluster, const struct ckey_tag
 	for (size_t i = 0; i < k; i++) {
 		const struct etcd_kvs *cr = &res.ranges[claim_at[i]];
 		struct crec_claim cl;
-		u[i] = (struct claim_undo){.o = &in->objects[i]};
+		u[i] = (struct claim_undo){.o = &in->objects[i], .absent = !cr->n};
 		if (cr->n &&
 		    !crec_claim_read(cr->kv[0].value, cr->kv[0].value_len, &cl, why, sizeof(why)) &&
 		    tag_eq(&cl.intent, tag) && cl.id == in->objects[i].id &&

@@ -223,13 +223,6 @@ void claim_plan(const struct claim_view *v, const struct claim_req *rq, const si
 	free(w);
 }
 
-size_t claim_chunk_max(size_t nhosts)
-{
-	/* each object: one compare, one put; besides: the namespace and the intent (a compare
-	 * and a put each) and a compare and a put per host */
-	return nhosts + 2 >= ETCD_TXN_MAX ? 0 : ETCD_TXN_MAX - 2 - nhosts;
-}
-
 void claim_txn_free(struct claim_txn *t)
 {
 	for (size_t i = 0; i < t->nvals; i++)
@@ -272,80 +265,61 @@ static void cmp_mod(struct claim_txn *t, const char *key, int64_t rev)
 	t->cmp[t->ncmp++] = (struct etcd_cmp){.key = key, .target = ETCD_MOD, .num = rev};
 }
 
-/* The intent's value with objects a[0..na) then b[0..nb). */
+/* The intent's value: objs[0..n) at phase. */
 static int intent_value(struct sbuf *out, const struct claim_req *rq, uint64_t nsid,
-			const struct crec_intent_obj *a, size_t na, const struct crec_intent_obj *b,
-			size_t nb, enum crec_phase phase)
+			const struct claim_obj *objs, size_t n, enum crec_phase phase)
 {
 	struct crec_intent in = {.kind = CREC_INTENT_LAUNCH, .ns = nsid, .phase = phase,
 				 .vcpus = rq->vcpus, .memory = rq->memory};
 	snprintf(in.host, sizeof(in.host), "%s", rq->self);
-	in.objects = calloc(na + nb ? na + nb : 1, sizeof(*in.objects));
+	in.objects = calloc(n ? n : 1, sizeof(*in.objects));
 	if (!in.objects)
 		return -ENOMEM;
-	memcpy(in.objects, a, na * sizeof(*a));
-	if (nb)
-		memcpy(in.objects + na, b, nb * sizeof(*b));
-	in.nobjects = na + nb;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(in.objects[i].name, sizeof(in.objects[i].name), "%s", objs[i].name);
+		in.objects[i].id = objs[i].id;
+		snprintf(in.objects[i].host, sizeof(in.objects[i].host), "%s", objs[i].host);
+	}
+	in.nobjects = n;
 	crec_intent_write(&in, out);
 	free(in.objects);
 	return sb_err(out) ? -ENOMEM : 0;
 }
 
-int claim_txn_build(struct claim_txn *t, const struct claim_view *v, const struct claim_req *rq,
-		    char *const *names, const size_t *where, size_t k, const struct claim_obj *done,
-		    size_t ndone, int64_t intent_rev)
+int claim_reserve_build(struct claim_txn *t, const struct claim_view *v,
+			const struct claim_req *rq, const size_t *where, struct claim_obj **objs)
 {
 	*t = (struct claim_txn){0};
-	bool touched[ETCD_TXN_MAX] = {0};
-	size_t nt = 0;
-	if (v->nhosts > ETCD_TXN_MAX)
+	*objs = NULL;
+	if (v->nhosts + 2 > ETCD_TXN_MAX)
 		return -E2BIG;
-	for (size_t i = 0; i < k; i++) {
-		if (where[i] >= v->nhosts)
-			return -EINVAL;
-		nt += !touched[where[i]];
-		touched[where[i]] = true;
-	}
-	if (k > claim_chunk_max(nt))
-		return -E2BIG;
-	struct crec_intent_obj *io = calloc(ndone + k ? ndone + k : 1, sizeof(*io));
-	if (!io)
+	bool *touched = calloc(v->nhosts ? v->nhosts : 1, sizeof(*touched));
+	struct claim_obj *o = calloc(rq->n ? rq->n : 1, sizeof(*o));
+	if (!touched || !o) {
+		free(touched);
+		free(o);
 		return -ENOMEM;
-	for (size_t i = 0; i < ndone; i++) {
-		snprintf(io[i].name, sizeof(io[i].name), "%s", done[i].name);
-		io[i].id = done[i].id;
-		snprintf(io[i].host, sizeof(io[i].host), "%s", done[i].host);
 	}
 	int r = 0;
-	for (size_t i = 0; i < k && !r; i++) {
-		char *key = key_slot(t);
-		struct sbuf *val = val_slot(t);
-		struct crec_claim c = {.id = v->ns.next_id + i, .type = rq->type, .intent = rq->intent,
-				       .ctime = rq->ctime};
-		snprintf(c.host, sizeof(c.host), "%s", v->hosts[where[i]].name);
-		if (ckey_claim(key, CKEY_MAX + 1, rq->cluster, v->ns.id, names[i]) < 0) {
+	for (size_t i = 0; i < rq->n && !r; i++) {
+		if (where[i] >= v->nhosts) {
 			r = -EINVAL;
 			break;
 		}
-		crec_claim_write(&c, val);
-		t->cmp[t->ncmp++] = (struct etcd_cmp){.key = key, .target = ETCD_VERSION, .num = 0};
-		put(t, key, val);
-		t->fail[t->nfail++] = (struct etcd_op){.kind = ETCD_OP_RANGE, .key = key};
-		struct crec_intent_obj *o = &io[ndone + i];
-		snprintf(o->name, sizeof(o->name), "%s", names[i]);
-		o->id = c.id;
-		snprintf(o->host, sizeof(o->host), "%s", c.host);
+		touched[where[i]] = true;
+		snprintf(o[i].name, sizeof(o[i].name), "%s", rq->names[i]);
+		o[i].id = v->ns.next_id + i;
+		snprintf(o[i].host, sizeof(o[i].host), "%s", v->hosts[where[i]].name);
 	}
-	/* the namespace: its counter past the chunk, and this host one of its hosts if it holds
-	 * objects of it now */
+	/* the namespace: its counter past the launch, and this host one of its hosts if it
+	 * holds objects of it now */
 	char *nkey = r ? NULL : key_slot(t);
 	struct sbuf *nval = r ? NULL : val_slot(t);
 	if (!r && ckey_ns(nkey, CKEY_MAX + 1, rq->cluster, v->ns_name) < 0)
 		r = -EINVAL;
 	if (!r) {
 		struct crec_ns ns = v->ns;
-		ns.next_id += k;
+		ns.next_id += rq->n;
 		char(*hosts)[NAME_MAX_LEN + 1] = calloc(v->nhosts, sizeof(*hosts));
 		if (!hosts) {
 			r = -ENOMEM;
@@ -368,7 +342,7 @@ int claim_txn_build(struct claim_txn *t, const struct claim_view *v, const struc
 		char *key = key_slot(t);
 		struct sbuf *val = val_slot(t);
 		struct crec_cap cap = v->hosts[h].cap;
-		for (size_t i = 0; i < k; i++)
+		for (size_t i = 0; i < rq->n; i++)
 			if (where[i] == h) {
 				cap.vcpus += rq->vcpus;
 				cap.memory += rq->memory;
@@ -387,45 +361,53 @@ int claim_txn_build(struct claim_txn *t, const struct claim_view *v, const struc
 		struct sbuf *val = val_slot(t);
 		if (ckey_intent(key, CKEY_MAX + 1, rq->cluster, &rq->intent) < 0)
 			r = -EINVAL;
-		else if (!(r = intent_value(val, rq, v->ns.id, io, ndone + k, NULL, 0,
-					    CREC_PHASE_CLAIMING))) {
-			if (intent_rev)
-				cmp_mod(t, key, intent_rev);
-			else
-				t->cmp[t->ncmp++] =
-				    (struct etcd_cmp){.key = key, .target = ETCD_CREATE, .num = 0};
+		else if (!(r = intent_value(val, rq, v->ns.id, o, rq->n, CREC_PHASE_CLAIMING))) {
+			t->cmp[t->ncmp++] = (struct etcd_cmp){.key = key, .target = ETCD_CREATE, .num = 0};
 			put(t, key, val);
 		}
 	}
-	free(io);
-	return txn_done(t, r);
+	free(touched);
+	if ((r = txn_done(t, r)))
+		free(o);
+	else
+		*objs = o;
+	return r;
 }
 
-void claim_txn_applied(struct claim_view *v, const struct claim_req *rq, const size_t *where,
-		       size_t k, int64_t rev)
+int claim_creating_value(struct sbuf *out, const struct claim_req *rq, uint64_t nsid,
+			 const struct claim_obj *objs)
 {
-	v->ns.next_id += k;
-	v->ns_rev = rev;
-	for (size_t i = 0; i < k; i++) {
-		struct claim_host *h = &v->hosts[where[i]];
-		h->cap.vcpus += rq->vcpus;
-		h->cap.memory += rq->memory;
-		h->cap.objects++;
-		h->cap_rev = rev;
+	return intent_value(out, rq, nsid, objs, rq->n, CREC_PHASE_CREATING);
+}
+
+int claim_chunk_build(struct claim_txn *t, const struct claim_req *rq, uint64_t nsid,
+		      const struct claim_obj *objs, size_t k, int64_t irev)
+{
+	*t = (struct claim_txn){0};
+	if (k > CLAIM_CHUNK)
+		return -E2BIG;
+	int r = 0;
+	for (size_t i = 0; i < k && !r; i++) {
+		char *key = key_slot(t);
+		struct sbuf *val = val_slot(t);
+		struct crec_claim c = {.id = objs[i].id, .type = rq->type, .intent = rq->intent,
+				       .ctime = rq->ctime};
+		snprintf(c.host, sizeof(c.host), "%s", objs[i].host);
+		if (ckey_claim(key, CKEY_MAX + 1, rq->cluster, nsid, objs[i].name) < 0) {
+			r = -EINVAL;
+			break;
+		}
+		crec_claim_write(&c, val);
+		t->cmp[t->ncmp++] = (struct etcd_cmp){.key = key, .target = ETCD_VERSION, .num = 0};
+		put(t, key, val);
+		t->fail[t->nfail++] = (struct etcd_op){.kind = ETCD_OP_RANGE, .key = key};
 	}
-	/* a host added to the namespace's hosts stays where it is in v->hosts */
-	for (size_t h = v->ns.nhosts; h < v->nhosts; h++)
-		for (size_t i = 0; i < k; i++)
-			if (where[i] == h) {
-				char(*nh)[NAME_MAX_LEN + 1] =
-				    realloc(v->ns.hosts, (v->ns.nhosts + 1) * sizeof(*nh));
-				if (!nh)
-					break;
-				v->ns.hosts = nh;
-				/* keep v->hosts' order: hosts past ns.nhosts are only this one */
-				snprintf(nh[v->ns.nhosts++], NAME_MAX_LEN + 1, "%s", v->hosts[h].name);
-				break;
-			}
+	char *key = r ? NULL : key_slot(t);
+	if (!r && ckey_intent(key, CKEY_MAX + 1, rq->cluster, &rq->intent) < 0)
+		r = -EINVAL;
+	if (!r)
+		cmp_mod(t, key, irev);
+	return txn_done(t, r);
 }
 
 int claim_undo_build(struct claim_txn *t, const char *cluster, const struct crec_intent *in,
@@ -434,23 +416,30 @@ int claim_undo_build(struct claim_txn *t, const char *cluster, const struct crec
 		     const struct crec_intent_obj *rest, size_t left)
 {
 	*t = (struct claim_txn){0};
-	if (k > claim_chunk_max(ncaps))
+	if (k + ncaps + 1 > ETCD_TXN_MAX)
 		return -E2BIG;
+	/* at claiming the launch's reservation holds every object listed, claimed or not */
+	bool all = in->kind == CREC_INTENT_LAUNCH && in->phase == CREC_PHASE_CLAIMING;
 	int r = 0;
 	for (size_t i = 0; i < k && !r; i++) {
-		if (!u[i].ours)
+		if (!u[i].ours && !(all && u[i].absent))
 			continue;
 		char *key = key_slot(t);
 		if (ckey_claim(key, CKEY_MAX + 1, cluster, in->ns, u[i].o->name) < 0)
 			r = -EINVAL;
-		cmp_mod(t, key, u[i].claim_rev);
-		t->ok[t->nok++] = (struct etcd_op){.kind = ETCD_OP_DELETE, .key = key};
+		if (u[i].ours) {
+			cmp_mod(t, key, u[i].claim_rev);
+			t->ok[t->nok++] = (struct etcd_op){.kind = ETCD_OP_DELETE, .key = key};
+		} else { /* not claimed when read: it must not be now (a chunk late) */
+			t->cmp[t->ncmp++] =
+			    (struct etcd_cmp){.key = key, .target = ETCD_VERSION, .num = 0};
+		}
 	}
 	for (size_t h = 0; h < ncaps && !r; h++) {
 		struct crec_cap cap = caps[h].cap;
 		bool any = false;
 		for (size_t i = 0; i < k; i++)
-			if (u[i].ours && !strcmp(u[i].o->host, caps[h].host)) {
+			if ((u[i].ours || all) && !strcmp(u[i].o->host, caps[h].host)) {
 				cap.vcpus -= cap.vcpus < in->vcpus ? cap.vcpus : in->vcpus;
 				cap.memory -= cap.memory < in->memory ? cap.memory : in->memory;
 				cap.objects -= cap.objects ? 1 : 0;
@@ -477,7 +466,7 @@ int claim_undo_build(struct claim_txn *t, const char *cluster, const struct crec
 			struct crec_intent ni = *in;
 			ni.objects = (struct crec_intent_obj *)rest;
 			ni.nobjects = left;
-			ni.phase = CREC_PHASE_ROLLBACK;
+			ni.phase = all ? CREC_PHASE_CLAIMING : CREC_PHASE_ROLLBACK;
 			crec_intent_write(&ni, val);
 			put(t, ikey, val);
 		}

@@ -1,23 +1,28 @@
 /* A launch's claims in a cluster on etcd (docs/cluster-design.md, "Launch and placement", step
- * 3): the names of the new objects claimed, their ids taken from the namespace's next-id, the
- * hosts' reservations (P/cap/H) added, and the intent P/intent/L that lists what is claimed, all
- * in transactions that fit etcd's 128 operations.
+ * 3): the ids of the new objects taken from the namespace's next-id, the hosts' reservations
+ * (P/cap/H) added and the intent P/intent/L listing every object placed, in one transaction;
+ * then the names claimed in chunks that fit etcd's 128 operations, several at once.
  *
- * The pure part (claim_view_read, claim_place, claim_chunk_max, claim_txn_build,
+ * The pure part (claim_view_read, claim_place, claim_reserve_build, claim_chunk_build,
  * claim_undo_build) is here so that it can be tested without etcd; claim_run does the I/O and
  * BLOCKS: call it from a thread of its own with its own etcd handle, never from the loop.
  *
- * A chunk's transaction, for objects o1..ok placed on hosts H1..Hh:
- *   compares: each P/name/NSID/oi absent; P/ns/NAME's mod_revision as read; each P/cap/Hj's
- *             mod_revision as read (0: absent); P/intent/L absent (first chunk) or its
- *             mod_revision after the chunk before;
- *   success:  each claim put (intent=L); P/ns/NAME with next-id moved past the chunk's ids (and
- *             this host added to its hosts if it holds objects of it now); each P/cap/Hj with the
- *             chunk's objects added; P/intent/L listing every object claimed so far;
+ * The reservation, for objects o1..on placed on hosts H1..Hh:
+ *   compares: P/ns/NAME's mod_revision as read; each P/cap/Hj's mod_revision as read (0:
+ *             absent); P/intent/L absent;
+ *   success:  P/ns/NAME with next-id moved past the n ids (and this host added to its hosts if
+ *             it holds objects of it now); each P/cap/Hj with its objects added; P/intent/L
+ *             (phase claiming) listing every object with its id and host.
+ * A compare that fails means another launch won the race: placed again from a new read
+ * (CLAIM_TRIES, then EAGAIN); nothing was written.
+ * A chunk, for objects oi..ok of the intent at revision R (the reservation's):
+ *   compares: each P/name/NSID/oi absent; P/intent/L's mod_revision R;
+ *   success:  each claim put (intent=L);
  *   failure:  a range of each claim key, to say which name was taken, and where.
- * Why: a name taken fails the launch (EEXIST, the chunks before rolled back); a counter or a
- * reservation that moved means another launch won the race, and what is not claimed yet is
- * placed again from a new read (CLAIM_TRIES, then EAGAIN). */
+ * The chunks touch no shared counter, so they go at once (CLAIM_PAR connections); the intent's
+ * compare makes any chunk fail once the intent was rewritten (a rollback, an adoption). A name
+ * taken fails the launch (EEXIST) and the launch is rolled back: at phase claiming every listed
+ * object holds its reservation, claimed or not. */
 #ifndef VMFS_CLUSTER_CLAIM_H
 #define VMFS_CLUSTER_CLAIM_H
 #include <stdbool.h>
@@ -103,9 +108,10 @@ int claim_place(const struct claim_view *v, const struct claim_req *rq, size_t *
 void claim_plan(const struct claim_view *v, const struct claim_req *rq, const size_t *where,
 		struct sbuf *out);
 
-/* Objects one chunk takes when it touches nhosts reservations: what fits 128 compares and 128
- * operations besides the namespace and the intent (0 when nothing fits). */
-size_t claim_chunk_max(size_t nhosts);
+/* Objects one chunk takes: a compare each, besides the intent's. */
+#define CLAIM_CHUNK (ETCD_TXN_MAX - 1)
+/* Chunks sent at once, each on a connection of its own. */
+#define CLAIM_PAR 8
 
 /* The arrays of one transaction and what they point into. */
 struct claim_txn {
@@ -122,24 +128,27 @@ struct claim_txn {
 };
 void claim_txn_free(struct claim_txn *t);
 
-/* One chunk: objs[0..k) (where[i] their hosts in v, ids from v->ns.next_id on), with done[0..
- * ndone) the objects claimed by the chunks before (for the intent's list); intent_rev 0 for the
- * first chunk. v is not changed (claim_txn_applied moves it on once the txn succeeded).
- * 0, -E2BIG (more than the chunk takes), -ENOMEM, -EINVAL (a key that cannot be built). */
-int claim_txn_build(struct claim_txn *t, const struct claim_view *v, const struct claim_req *rq,
-		    char *const *names, const size_t *where, size_t k, const struct claim_obj *done,
-		    size_t ndone, int64_t intent_rev);
+/* The reservation's transaction for rq's n objects (where[i]: their hosts in v, ids from
+ * v->ns.next_id on); *objs (n, the caller frees) says each object's id and host as the intent
+ * lists them. 0, -E2BIG (too many hosts), -ENOMEM, -EINVAL (a key that cannot be built). */
+int claim_reserve_build(struct claim_txn *t, const struct claim_view *v,
+			const struct claim_req *rq, const size_t *where, struct claim_obj **objs);
 
-/* After a chunk's success at revision rev: the view as it is now (next-id, caps and their
- * revisions; this host in hosts). */
-void claim_txn_applied(struct claim_view *v, const struct claim_req *rq, const size_t *where,
-		       size_t k, int64_t rev);
+/* The intent's value once every chunk is in: objs[0..rq->n) at phase creating. */
+int claim_creating_value(struct sbuf *out, const struct claim_req *rq, uint64_t nsid,
+			 const struct claim_obj *objs);
+
+/* One chunk's transaction: the claims of objs[0..k) (k <= CLAIM_CHUNK) in namespace nsid,
+ * the intent compared on irev. 0, -E2BIG, -ENOMEM, -EINVAL. */
+int claim_chunk_build(struct claim_txn *t, const struct claim_req *rq, uint64_t nsid,
+		      const struct claim_obj *objs, size_t k, int64_t irev);
 
 /* An object of an intent whose claim was read for a rollback. */
 struct claim_undo {
 	const struct crec_intent_obj *o;
 	bool ours;	    /* the claim is there, names this intent and this object's host and id */
 	int64_t claim_rev;  /* its mod_revision */
+	bool absent;	    /* no claim of that name when read */
 };
 /* A host's reservation as read for a rollback. */
 struct claim_undo_cap {
@@ -151,20 +160,29 @@ struct claim_undo_cap {
 /* One rollback transaction of intent `in` (key ikey, mod_revision irev): u[0..k) the objects
  * it handles (each claim that is ours deleted, compared on its revision; each host's
  * reservation given back, compared too), and the intent put again with the objects after
- * these (phase rollback) or deleted when none is left (left == 0). rest[0..left): the objects
- * that stay in the intent. */
+ * these or deleted when none is left (left == 0). rest[0..left): the objects that stay in the
+ * intent. A launch's intent at phase claiming reserved every object it lists: those whose
+ * claim is not ours give their reservation back too (their claim compared as read: absent or
+ * another's), and the intent stays at claiming; any other goes to phase rollback. */
 int claim_undo_build(struct claim_txn *t, const char *cluster, const struct crec_intent *in,
 		     const char *ikey, int64_t irev, const struct claim_undo *u, size_t k,
 		     const struct claim_undo_cap *caps, size_t ncaps,
 		     const struct crec_intent_obj *rest, size_t left);
 
-/* The I/O (blocking). Reads the view, places, claims in chunks; on success *out (n objects,
- * the caller frees) and 0. plan: stops before the first txn, *out is the placement and
- * plan_text its text. Failures: -EEXIST (a name taken; the chunks before are rolled back),
- * -EAGAIN (lost the race CLAIM_TRIES times: rolled back), -ENOSPC and the others of
- * claim_place, etcd's errors (after a rollback tried); err says why in words. */
-int claim_run(struct etcd *c, const struct claim_req *rq, bool plan, struct claim_obj **out,
-	      struct sbuf *plan_text, char *err, size_t errlen);
+/* The I/O (blocking). Reads the view, places, reserves, claims in chunks (CLAIM_PAR at once,
+ * each on a connection opened with o; o NULL: one after the other on c); on success *out (n
+ * objects, the caller frees) and 0. plan: stops before the first txn, *out is the placement
+ * and plan_text its text. Failures: -EEXIST (a name taken; rolled back), -EAGAIN (lost the
+ * race CLAIM_TRIES times; nothing written), -ENOSPC and the others of claim_place, etcd's
+ * errors (after a rollback tried); err says why in words. first (may be NULL; freed here): a
+ * view the first try places from instead of reading one (the caller's cache: the
+ * reservation's compares catch one that is behind, and the tries after read etcd). Claimed,
+ * the intent is put at phase creating (compared on the reservation's revision: no read of it
+ * first); refused (the intent changed: adopted by another host) the launch is rolled back,
+ * -EAGAIN. */
+int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req *rq, bool plan,
+	      struct claim_view *first, struct claim_obj **out, struct sbuf *plan_text, char *err,
+	      size_t errlen);
 
 /* The view read in one transaction at one revision (claim_run's first step). */
 int claim_read(struct etcd *c, const struct claim_req *rq, struct claim_view *v, char *err,

@@ -1,6 +1,7 @@
 /* A launch's claims against etcd (cluster/claim.h's claim_read and claim_run): the view read in
- * one transaction, then the chunks, each placed from what the view says after the one before. */
+ * one transaction, the reservation placed from it, then the chunks of claims, several at once. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,51 +141,37 @@ static bool who_won(const struct etcd_txn_result *res, const char *cluster, char
 	return false;
 }
 
-/* Claims what is left of rq (names[0..n)) from a new read; *done grows. 1: a race was lost
- * (read again), 0: all claimed, <0: failed (err). */
-static int claim_rest(struct etcd *c, const struct claim_req *rq, struct claim_obj *done,
-		      size_t *ndone, int64_t *irev, char *err, size_t errlen)
+/* The reservation from a new read: 1 a race was lost (read again), 0 reserved (*objs, *irev
+ * the intent's revision), <0 failed (err). */
+static int reserve(struct etcd *c, const struct claim_req *rq, struct claim_view *given,
+		   struct claim_obj **objs, uint64_t *nsid, int64_t *irev, char *err,
+		   size_t errlen)
 {
-	struct claim_req rest = *rq;
-	rest.names = rq->names + *ndone;
-	rest.n = rq->n - *ndone;
 	struct claim_view v;
-	int r = claim_read(c, &rest, &v, err, errlen);
-	if (r)
+	int r = 0;
+	if (given) { /* taken over (freed here) */
+		v = *given;
+		*given = (struct claim_view){0};
+	} else if ((r = claim_read(c, rq, &v, err, errlen))) {
 		return r;
-	size_t *where = calloc(rest.n ? rest.n : 1, sizeof(*where));
+	}
+	size_t *where = calloc(rq->n ? rq->n : 1, sizeof(*where));
 	struct claim_txn *t = calloc(1, sizeof(*t));
-	r = where && t ? claim_place(&v, &rest, where, err, errlen) : -ENOMEM;
-	size_t i = 0;
-	while (!r && i < rest.n) {
-		/* as many as fit with the hosts this chunk touches: at most every host */
-		size_t k = claim_chunk_max(v.nhosts);
-		if (k > rest.n - i)
-			k = rest.n - i;
-		if ((r = claim_txn_build(t, &v, &rest, rest.names + i, where + i, k, done, *ndone,
-					 *irev)))
-			break;
+	r = where && t ? claim_place(&v, rq, where, err, errlen) : -ENOMEM;
+	if (!r && (r = claim_reserve_build(t, &v, rq, where, objs)))
+		snprintf(err, errlen, "launch: its reservation cannot be built: %s", strerror(-r));
+	if (!r) {
 		struct etcd_txn_result res;
-		r = txn(c, t->cmp, t->ncmp, t->ok, t->nok, t->fail, t->nfail, &res, err, errlen);
+		r = txn(c, t->cmp, t->ncmp, t->ok, t->nok, NULL, 0, &res, err, errlen);
 		if (!r && res.succeeded) {
-			for (size_t j = 0; j < k; j++) {
-				struct claim_obj *o = &done[(*ndone)++];
-				snprintf(o->name, sizeof(o->name), "%s", rest.names[i + j]);
-				o->id = v.ns.next_id + j;
-				snprintf(o->host, sizeof(o->host), "%s", v.hosts[where[i + j]].name);
-			}
 			*irev = res.revision;
-			claim_txn_applied(&v, &rest, where + i, k, res.revision);
-			i += k;
+			*nsid = v.ns.id;
 		} else if (!r) {
-			char name[NAME_MAX_LEN + 1], host[NAME_MAX_LEN + 1];
-			if (who_won(&res, rq->cluster, name, host)) {
-				snprintf(err, errlen, "launch: %s exists already in ns/%s (on %s)", name,
-					 rq->ns, host);
-				r = -EEXIST;
-			} else {
-				r = 1; /* the counter or a reservation moved */
-			}
+			r = 1; /* the counter or a reservation moved */
+		}
+		if (r) {
+			free(*objs);
+			*objs = NULL;
 		}
 		etcd_txn_result_free(&res);
 		claim_txn_free(t);
@@ -195,8 +182,141 @@ static int claim_rest(struct etcd *c, const struct claim_req *rq, struct claim_o
 	return r;
 }
 
-int claim_run(struct etcd *c, const struct claim_req *rq, bool plan, struct claim_obj **out,
-	      struct sbuf *plan_text, char *err, size_t errlen)
+/* The chunks, shared by the threads that send them. */
+struct chunks {
+	const struct claim_req *rq;
+	const struct etcd_opts *o;
+	const struct claim_obj *objs;
+	uint64_t nsid;
+	int64_t irev;
+	pthread_mutex_t mu;
+	size_t next, n; /* the next chunk to send, and how many */
+	int r;		/* the first failure */
+	char err[512];
+};
+
+static void chunks_fail(struct chunks *ch, int r, const char *why)
+{
+	pthread_mutex_lock(&ch->mu);
+	if (!ch->r) {
+		ch->r = r;
+		snprintf(ch->err, sizeof(ch->err), "%s", why);
+	}
+	pthread_mutex_unlock(&ch->mu);
+}
+
+/* Sends chunks until none is left or one failed. */
+static void chunks_send(struct chunks *ch, struct etcd *c)
+{
+	const struct claim_req *rq = ch->rq;
+	struct claim_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return chunks_fail(ch, -ENOMEM, "launch: out of memory");
+	for (;;) {
+		pthread_mutex_lock(&ch->mu);
+		size_t i = ch->r ? ch->n : ch->next++;
+		pthread_mutex_unlock(&ch->mu);
+		if (i >= ch->n)
+			break;
+		size_t at = i * CLAIM_CHUNK, k = rq->n - at < CLAIM_CHUNK ? rq->n - at : CLAIM_CHUNK;
+		char err[512];
+		int r = claim_chunk_build(t, rq, ch->nsid, ch->objs + at, k, ch->irev);
+		if (r) {
+			snprintf(err, sizeof(err), "launch: a chunk cannot be built: %s", strerror(-r));
+			chunks_fail(ch, r, err);
+			break;
+		}
+		struct etcd_txn_result res;
+		r = txn(c, t->cmp, t->ncmp, t->ok, t->nok, t->fail, t->nfail, &res, err, sizeof(err));
+		if (!r && !res.succeeded) {
+			char name[NAME_MAX_LEN + 1], host[NAME_MAX_LEN + 1];
+			if (who_won(&res, rq->cluster, name, host)) {
+				snprintf(err, sizeof(err), "launch: %s exists already in ns/%s (on %s)",
+					 name, rq->ns, host);
+				r = -EEXIST;
+			} else {
+				snprintf(err, sizeof(err), "launch: its intent changed while it "
+					 "claimed (adopted by another host?)");
+				r = -EAGAIN;
+			}
+		}
+		etcd_txn_result_free(&res);
+		claim_txn_free(t);
+		if (r) {
+			chunks_fail(ch, r, err);
+			break;
+		}
+	}
+	free(t);
+}
+
+static void *chunks_thread(void *arg)
+{
+	struct chunks *ch = arg;
+	struct etcd *c;
+	struct err e;
+	if (etcd_open(ch->o, &c, &e)) {
+		char err[512];
+		snprintf(err, sizeof(err), "etcd: %.500s", e.why);
+		chunks_fail(ch, -e.no, err);
+		return NULL;
+	}
+	chunks_send(ch, c);
+	etcd_close(c);
+	return NULL;
+}
+
+/* Every chunk claimed, CLAIM_PAR at once when o is given: 0, or the first failure (err). */
+static int claim_chunks(struct etcd *c, const struct etcd_opts *o, const struct claim_req *rq,
+			const struct claim_obj *objs, uint64_t nsid, int64_t irev, char *err,
+			size_t errlen)
+{
+	struct chunks ch = {.rq = rq, .o = o, .objs = objs, .nsid = nsid, .irev = irev,
+			    .n = (rq->n + CLAIM_CHUNK - 1) / CLAIM_CHUNK};
+	pthread_mutex_init(&ch.mu, NULL);
+	pthread_t th[CLAIM_PAR];
+	size_t nth = 0;
+	while (o && nth + 1 < CLAIM_PAR && nth + 1 < ch.n &&
+	       !pthread_create(&th[nth], NULL, chunks_thread, &ch))
+		nth++;
+	chunks_send(&ch, c);
+	for (size_t i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&ch.mu);
+	if (ch.r)
+		snprintf(err, errlen, "%s", ch.err);
+	return ch.r;
+}
+
+/* All claimed: the intent at phase creating before anything is made. 0, or -errno (err). */
+static int creating(struct etcd *c, const struct claim_req *rq, const struct claim_obj *objs,
+		    uint64_t nsid, int64_t irev, char *err, size_t errlen)
+{
+	char ikey[CKEY_MAX + 1];
+	struct sbuf v = {0};
+	if (ckey_intent(ikey, sizeof(ikey), rq->cluster, &rq->intent) < 0)
+		return -EINVAL;
+	int r = claim_creating_value(&v, rq, nsid, objs);
+	struct etcd_kv cur = {0};
+	struct err e;
+	if (!r && (r = etcd_cas(c, ikey, irev, v.p, v.len, 0, &cur, &e)) < 0)
+		snprintf(err, errlen, "launch: its intent at creating: etcd: %s", e.why);
+	sb_free(&v);
+	if (cur.key)
+		etcd_kv_free(&cur);
+	if (r < 0)
+		return r;
+	if (!r) {
+		snprintf(err, errlen, "launch: its intent changed while it claimed (adopted by "
+			 "another host?)");
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req *rq, bool plan,
+	      struct claim_view *first, struct claim_obj **out, struct sbuf *plan_text, char *err,
+	      size_t errlen)
 {
 	*out = NULL;
 	if (plan) {
@@ -212,30 +332,34 @@ int claim_run(struct etcd *c, const struct claim_req *rq, bool plan, struct clai
 		claim_view_free(&v);
 		return r;
 	}
-	struct claim_obj *done = calloc(rq->n ? rq->n : 1, sizeof(*done));
-	if (!done)
-		return -ENOMEM;
-	size_t ndone = 0;
+	struct claim_obj *objs = NULL;
+	uint64_t nsid = 0;
 	int64_t irev = 0;
 	int r = 1;
 	for (int t = 0; t < CLAIM_TRIES && r == 1; t++)
-		r = claim_rest(c, rq, done, &ndone, &irev, err, errlen);
+		r = reserve(c, rq, !t && first && first->ns_found ? first : NULL, &objs, &nsid,
+			    &irev, err, errlen);
+	if (first)
+		claim_view_free(first);
 	if (r == 1) {
 		snprintf(err, errlen, "launch: the cluster is busy placing in ns/%s (%d tries)",
 			 rq->ns, CLAIM_TRIES);
-		r = -EAGAIN;
+		return -EAGAIN;
 	}
-	if (r && irev) { /* the chunks claimed before go back */
+	if (r)
+		return r;
+	/* every chunk has ended (none can land after the rollback reads the claims) */
+	if (!(r = claim_chunks(c, o, rq, objs, nsid, irev, err, errlen)))
+		r = creating(c, rq, objs, nsid, irev, err, errlen);
+	if (r) {
 		char rerr[512];
 		if (cintent_rollback(c, rq->cluster, &rq->intent, NULL, rerr, sizeof(rerr)))
 			snprintf(err + strlen(err), errlen - strlen(err),
 				 "; its rollback failed (the intent stays, recovered later): %s",
 				 rerr);
-	}
-	if (r) {
-		free(done);
+		free(objs);
 		return r;
 	}
-	*out = done;
+	*out = objs;
 	return 0;
 }

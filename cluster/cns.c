@@ -54,6 +54,9 @@ int cpub_obj_add(struct cpub *p, uint64_t lns, uint64_t local, const char *name,
 		p->objs = v;
 		memmove(&v[i + 1], &v[i], (p->nobjs - i) * sizeof(*v));
 		v[i] = (struct pobj){.lns = lns, .local = local};
+		const struct ckey_tag *t = cidmap_tag(&p->map, lns, local);
+		if (t) /* made for a launch not yet seen done (STATE/cluster/ids says) */
+			v[i].intent = *t;
 		p->nobjs++;
 	}
 	snprintf(p->objs[i].name, sizeof(p->objs[i].name), "%s", name);
@@ -332,7 +335,8 @@ int cns_read_back(struct cpub *p, struct err *e)
 		if (crec_obj_read(kvs.kv[i].value, kvs.kv[i].value_len, &rec, why, sizeof(why)))
 			continue; /* put again whole at this pass */
 		if (!cpub_obj_add(p, m->lns, m->local, rec.name, &o)) {
-			o->intent = rec.intent;
+			if (rec.intent.host[0] && !o->intent.host[0]) /* an older vmfs's record */
+				o->intent = rec.intent;
 			crsize_of(&rec, &o->vcpus, &o->memory);
 			o->state = rec.state;
 			o->since = rec.since;
@@ -575,7 +579,8 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 			cmove_copy_untag(p->statefd, sn->name, so->rec.type, so->rec.name);
 		}
 		if (mapped != c.id) {
-			if (cidmap_set_obj(&p->map, so->lns, so->local, c.id))
+			if (cidmap_set_obj(&p->map, so->lns, so->local, c.id) ||
+			    cidmap_set_tag(&p->map, so->lns, so->local, &c.intent))
 				return 1;
 			if (mapped)
 				orphan(o, cns, mapped);

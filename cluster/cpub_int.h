@@ -86,6 +86,7 @@ struct cpub {
 	bool checked; /* the claims of every local object were looked at once */
 	bool recheck; /* ... but one waits for a launch's rollback: again at the next pass */
 	bool recovered; /* this host's own launch intents were recovered (cpub_intent.c) */
+	struct timespec intents_at; /* when the intents were last looked at (monotonic) */
 	bool reconciled; /* this join's reconcile ran (cluster/creconcile.h); a rejoin clears
 			  * it and checked */
 	/* the loop's side */

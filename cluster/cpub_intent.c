@@ -1,7 +1,8 @@
 /* The publisher's thread recovers launch intents (cluster/cintent.h): its own of earlier runs
  * at its first pass (a launch of this run may be under way already: it waits only for the
- * join), and every pass those of hosts down long enough. A pass comes at least every
- * CPUB_INTENT_MS for it. */
+ * join), and those of hosts down long enough at most every CPUB_INTENT_MS (a host must be
+ * down 2 s first; ranging every intent at every pass made each member fetch a launch's whole
+ * intent at each of its records' passes). A pass comes at least every CPUB_INTENT_MS for it. */
 #include <string.h>
 #include <time.h>
 
@@ -61,10 +62,17 @@ int cpub_intents(struct cpub *p, const struct psnap *s, struct err *e)
 {
 	struct rctx c = {p, s};
 	char why[1024];
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (p->recovered && (now.tv_sec - p->intents_at.tv_sec) * 1000 +
+				    (now.tv_nsec - p->intents_at.tv_nsec) / 1000000 <
+				CPUB_INTENT_MS)
+		return 0;
 	int r = cintent_recover(p->c, p->cluster, p->host, p->v->m.run, !p->recovered, true,
 				(uint64_t)time(NULL), here, say, bad, &c, why, sizeof(why));
 	if (r < 0)
 		return err_set(e, -r, "launch intents: %s", why);
 	p->recovered = true;
+	p->intents_at = now;
 	return 0;
 }

@@ -148,7 +148,7 @@ static int put_records(struct cpub *p, const struct psnap *s, struct batch *b, s
 		}
 		struct crec_obj rec = so->rec; /* borrowed: not freed here */
 		rec.since = o->since;
-		rec.intent = o->intent;
+		rec.intent = (struct ckey_tag){0}; /* kept in STATE/cluster/ids (cidmap.h) */
 		struct sbuf text = {0};
 		crec_obj_write(&rec, &text);
 		if (!differs(o->published, &text)) {

@@ -84,9 +84,9 @@ struct err;
  * host/log and the namespace's log. 0, or -errno with e (etcd failed: again at the next pass). */
 int creconcile_run(struct cpub *p, const struct psnap *s, struct err *e);
 
-/* A local object made for a launch carries the launch's intent tag in its record until the
- * launch is seen done (its intent gone, its claim still this host's): then the tag goes. At a
- * reconcile, an object whose record still has the tag and whose claim went is a stray of that
+/* A local object made for a launch carries the launch's intent tag (in STATE/cluster/ids) until
+ * the launch is seen done (its intent gone, its claim still this host's): then the tag goes. At
+ * a reconcile, an object that still has the tag and whose claim went is a stray of that
  * launch (rolled back while this host was cut or down); one without, whose claim went, is
  * claimed again. 0, or -errno with e. */
 int creconcile_confirm(struct cpub *p, struct err *e);

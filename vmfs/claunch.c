@@ -6,11 +6,11 @@
  * all (its answer an hcmd's, cluster/ccmd.h). A launch just after the start waits up to
  * CLAUNCH_WAIT_S for this host to join and publish its namespace and info.
  *
- * The other hosts' objects are made by a `create` command each (cluster/ccmd.h), sent once
- * this host's part is made; all answered ok, the intent goes; anything else rolls the launch
- * back: kill and flush commands for what was made on hosts that answered ok, this host's
- * removed, the claims deleted. The answer is a line per host, then the sum. `plan` reads the
- * cache and changes nothing. */
+ * The other hosts' objects are made by a `create` command each (cluster/ccmd.h), sent just
+ * before this host makes its part (both at once); all answered ok and this host's part made,
+ * the intent goes; anything else rolls the launch back: kill and flush commands for what was
+ * made on hosts that answered ok, this host's removed, the claims deleted. The answer is a
+ * line per host, then the sum. `plan` reads the cache and changes nothing. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 #include "cluster/ccmd.h"
 #include "cluster/chosts.h"
 #include "cluster/claim.h"
+#include "cluster/cpub.h"
 #include "cluster/cintent.h"
 #include "cluster/cluster.h"
 #include "cluster/cview.h"
@@ -43,7 +44,9 @@ struct cljob {
 	struct ns *lns; /* the local namespace (a reference) */
 	struct object *like; /* `like NAME`: its config, the template (NULL: the namespace's) */
 	struct claim_obj *objs;
+	struct claim_view view; /* from the cache when the write came (the first try's) */
 	int r;		 /* the launch's outcome */
+	int here_r;	 /* this host's part's (made while the others make theirs) */
 	char err[1024];	 /* its reason */
 	struct hcmd *out;  /* the writer's answer */
 	struct hcmd *send; /* the creations or flushes on the other hosts, while they go */
@@ -189,6 +192,7 @@ static void job_free(struct cljob *j)
 		free(j->names);
 	}
 	free(j->objs);
+	claim_view_free(&j->view);
 	free(j->ans);
 	for (size_t i = 0; j->like && i < NPARAMS_MAX; i++)
 		free(j->like->cfg[i]);
@@ -219,21 +223,16 @@ static void work(struct bgjob *bg)
 		for (;;) {
 			j->r = joined(j->v, j->err, sizeof(j->err));
 			if (!j->r)
-				j->r = claim_run(c, &j->rq, false, &j->objs, NULL, j->err,
-						 sizeof(j->err));
+				j->r = claim_run(c, &o, &j->rq, false, &j->view, &j->objs, NULL,
+						 j->err, sizeof(j->err));
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if ((j->r != -EAGAIN && j->r != -ENOENT) ||
 			    now.tv_sec - t0.tv_sec >= CLAUNCH_WAIT_S)
 				break;
 			nanosleep(&pause, NULL);
 		}
-		/* claimed: creating now (a cut from here on is finished if all is made) */
-		if (!j->r && cintent_phase(c, j->rq.cluster, &j->rq.intent, CREC_PHASE_CREATING,
-					   rerr, sizeof(rerr))) {
-			snprintf(j->err, sizeof(j->err), "launch: %s", rerr);
-			j->r = -EAGAIN;
-			j->stage = ST_ROLLBACK;
-		}
+		/* claimed, the intent at creating (claim_run's last step): a cut from here on
+		 * is finished if all is made */
 	}
 	if (j->stage == ST_ROLLBACK &&
 	    cintent_rollback(c, j->rq.cluster, &j->rq.intent, NULL, rerr, sizeof(rerr)))
@@ -307,6 +306,8 @@ static int create_here(struct cljob *j)
 	} else if (!r && n) {
 		r = obj_create_many_ids(&v->m, j->lns, j->rq.type, names, n, ids, j->like, err,
 					sizeof(err));
+		if (!r)
+			cpub_kick(); /* their records at once, as a member's create does */
 	}
 	for (size_t g = 0; g < j->nans; g++)
 		if (!strcmp(j->ans[g].host, j->self)) {
@@ -439,11 +440,11 @@ static void on_sent(struct waiter *w)
 	j->send = NULL;
 	if (j->undoing)
 		return roll_back(j);
-	if (all && !run(j, ST_FINISH))
+	if (all && !j->here_r && !run(j, ST_FINISH))
 		return;
-	j->r = -EIO;
-	evlog_add(&j->lns->log, "cluster: launch of %zu: a host did not make its part: rolled back",
-		  j->rq.n);
+	j->r = j->here_r ? j->here_r : -EIO;
+	evlog_add(&j->lns->log, "cluster: launch of %zu: %s did not make its part: rolled back",
+		  j->rq.n, j->here_r ? "this host" : "a host");
 	roll_back(j);
 }
 
@@ -458,21 +459,27 @@ static void on_ready(struct bgjob *bg)
 			job_free(j);
 			return;
 		}
-		if ((j->r = group(j)) || (j->r = create_here(j))) {
+		if ((j->r = group(j))) {
+			next = ST_ROLLBACK;
+			break;
+		}
+		/* the others asked first: they make their parts while this host makes its own */
+		if ((j->r = send_others(j, "create")) != -EINPROGRESS && j->r) {
+			roll_back(j);
+			return;
+		}
+		bool sent = j->r == -EINPROGRESS;
+		j->r = 0;
+		j->here_r = create_here(j);
+		if (sent)
+			return; /* on_sent */
+		if ((j->r = j->here_r)) {
 			for (size_t g = 0; g < j->nans; g++) /* nothing was asked of the others */
 				if (!strcmp(j->ans[g].host, j->self))
 					j->ans[0] = j->ans[g];
 			j->nans = j->nans && j->ans[0].kind != HA_DONE;
 			next = ST_ROLLBACK;
 			break;
-		}
-		if ((j->r = send_others(j, "create")) == -EINPROGRESS) {
-			j->r = 0;
-			return;
-		}
-		if (j->r) {
-			roll_back(j);
-			return;
 		}
 		next = ST_FINISH;
 		break;
@@ -592,6 +599,9 @@ int claunch_start_like(struct vmfs *v, struct ns *ns, enum otype type, char **na
 	j->rq.names = j->names;
 	j->lns = ns;
 	ns_get(ns);
+	char verr[256];
+	if (!r && view_from_cache(v, &j->rq, &j->view, verr, sizeof(verr)))
+		j->view = (struct claim_view){0}; /* not synced yet: the thread reads etcd */
 	if (!r && (r = run(j, ST_CLAIM)))
 		snprintf(err, errlen, "launch: no thread for it: %s", strerror(-r));
 	if (r) {

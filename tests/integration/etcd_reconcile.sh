@@ -125,20 +125,35 @@ ok "back, h2 corrects P/cap/h2 again" wait_for 15 exact h2
 ok "and says so" grep -q "cluster: $P/cap/h2 held vcpus=42 memory=0 objects=9 but the claims naming h2 sum to .*: corrected" "$M2/host/log"
 
 # restarts of h2 with claims deleted by hand. A mkdir's object, and a launch's once its launch
-# is done (its record then drops the launch's tag), are claimed again. One whose record still
-# has the tag (h2 was cut while that launch ran, and it was rolled back: simulated by putting
-# the tag back into its record while h2 is stopped) is a stray of that launch: removed.
+# is done (h2's STATE/cluster/ids then drops the launch's tag), are claimed again. One that
+# still has the tag (h2 was cut while that launch ran, and it was rolled back: simulated by
+# putting the tag back into h2's map while h2 is stopped) is a stray of that launch: removed.
 S=${ON2[2]} X=${ON2[3]}
 echo h2 >"$M1/ns/web/config/host" # web's launches from here on go to h2
 like "$(wr "$M1" "launch container w1")" "ok: launched 1;errno=ok$" "w1 launched on h2 (never started: BUILDING)"
 recof() { echo "$P/h/h2/o/$W/$(field "$P/name/$W/$1" id)"; }
-untagged() { has "$(recof "$1")" && ! val "$(recof "$1")" | grep -q "^intent="; }
-ok "a launch's object's record loses the launch's tag once the launch is done" wait_for 5 untagged "$S"
+ids=$T/h2/state/cluster/ids
+# oline NAME: "LNS.LOCAL" of NAME's entry in h2's map (the line o.LNS.LOCAL=its id)
+oline() {
+	local l
+	l=$(sed -n "s/^ns\.\([0-9]*\)=$W\$/\1/p" "$ids")
+	sed -n "s/^o\.\($l\.[0-9]*\)=$(field "$P/name/$W/$1" id)\$/\1/p" "$ids"
+}
+# NAME's record is in, without a tag (records never carry it), and h2's map has no tag for it
+untagged() {
+	local o
+	o=$(oline "$1")
+	[ -n "$o" ] && ! grep -q "^t\.$o=" "$ids" && has "$(recof "$1")" && ! val "$(recof "$1")" | grep -q "^intent="
+}
+tagged() { local o; o=$(oline "$1"); [ -n "$o" ] && grep -q "^t\.$o=" "$ids"; }
+ok "a launch's object's tag goes from h2's map once the launch is done" wait_for 5 untagged "$S"
 ok "m2's never had one" untagged m2
 ok "w1's launch is done and its record in" wait_for 5 untagged w1
 etcd_member_stop 2
-XK=$(recof "$X") WK=$(recof w1)
-for K in "$XK" "$WK"; do { val "$K" | grep .; echo "intent=h1.77.1"; } | ectl put "$K" >/dev/null; done
+XK=$(recof "$X")
+for k in "$X" w1; do o=$(oline "$k") && sed -i "/^o\.$o=/a t.$o=h1.77.1" "$ids"; done
+ok "a tag planted for $X in h2's map" tagged "$X"
+ok "and for w1" tagged w1
 for k in m2 "$S" "$X" w1; do ectl del "$P/name/$W/$k" >/dev/null; done
 etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
 claimed() { [ "$(field "$P/name/$W/$1" host)" = h2 ]; }
@@ -191,10 +206,10 @@ like "$(wr "$M1" "launch container y1")" "ok: launched 1;errno=ok$" "y1 launched
 ok "h1 lists it" wait_for 5 test -e "$M1/ns/web/containers/y1/state"
 like "$(wr "$M1" "start y1")" "ok: start 1;errno=ok$" "and starts it"
 ok "y1 runs on h2" wait_for 20 grep -q "^RUNNING" "$M2/ns/web/containers/y1/state"
-YK=$(recof y1)
-ok "y1's launch is done: its record has no tag" wait_for 5 untagged y1
+ok "y1's launch is done: h2's map has no tag for it" wait_for 5 untagged y1
 etcd_member_stop 2
-{ val "$YK" | grep .; echo "intent=h1.78.1"; } | ectl put "$YK" >/dev/null
+o=$(oline y1) && sed -i "/^o\.$o=/a t.$o=h1.78.1" "$ids"
+ok "a tag planted for y1" tagged y1
 ectl del "$P/name/$W/y1" >/dev/null
 etcd_member_start 2 || { echo "not ok - h2 starts again"; exit 1; }
 ok "h2 says y1 runs, so it is kept" wait_for 10 grep -q "cluster: y1 is a stray of launch h1.78.1 (rolled back) but it is RUNNING: kept, not listed in the cluster; kill and flush it" "$M2/ns/web/log"

@@ -51,6 +51,28 @@ int main(void)
 	ok(!m.nobj, "an object dropped");
 	cidmap_free(&m);
 
+	/* a launch's tag: kept with its object until the launch is seen done */
+	const char *tagged = "v=1\ncluster=lab\nns.1=7\no.1.2=41\nt.1.2=h1.3.9\no.1.5=40\n";
+	ok(!parse(tagged, &m, err, sizeof(err)), "a map with a launch's tag is read (%s)", err);
+	const struct ckey_tag *t = cidmap_tag(&m, 1, 2);
+	ok(t && !strcmp(t->host, "h1") && t->run == 3 && t->seq == 9 && !cidmap_tag(&m, 1, 5),
+	   "the tag is its object's only");
+	ok(!cidmap_set_obj(&m, 1, 2, 44) && cidmap_tag(&m, 1, 2), "a new id keeps the tag");
+	b = (struct sbuf){0};
+	cidmap_render(&m, &b);
+	is_str(b.p, "v=1\ncluster=lab\nns.1=7\no.1.2=44\nt.1.2=h1.3.9\no.1.5=40\n",
+	       "rendered after its object's line");
+	sb_free(&b);
+	struct ckey_tag none = {0};
+	ok(!cidmap_set_tag(&m, 1, 2, &none) && !cidmap_tag(&m, 1, 2), "cleared");
+	ok(cidmap_set_tag(&m, 1, 9, &none) == -ENOENT, "an object not mapped has no tag: ENOENT");
+	cidmap_free(&m);
+	refused("v=1\ncluster=lab\nns.1=7\nt.1.2=h1.3.9\no.1.2=41\n", "not mapped",
+		"a tag before its object");
+	refused("v=1\ncluster=lab\nns.1=7\no.1.2=41\nt.1.2=h1.3\n", "t.1.2", "a tag that is not one");
+	refused("v=1\ncluster=lab\nns.1=7\no.1.2=41\nt.1.2=h1.3.9\nt.1.2=h1.3.9\n", "line",
+		"a tag twice");
+
 	refused("", "empty", "an empty file");
 	refused("cluster=lab\nv=1\n", "first line", "v not first");
 	refused("v=2\ncluster=lab\n", "newer vmfs", "v=2");

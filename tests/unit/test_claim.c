@@ -163,8 +163,6 @@ static void test_not_listed(void)
 
 static void test_chunk(void)
 {
-	ok(claim_chunk_max(0) == 126 && claim_chunk_max(10) == 116 && claim_chunk_max(126) == 0,
-	   "a chunk's objects: 128 less the namespace, the intent and a host each");
 	struct kvset s = {0};
 	put_ns(&s, 5);
 	put_host(&s, "h1", 64, 0);
@@ -174,70 +172,70 @@ static void test_chunk(void)
 	struct claim_req rq = req(names_k, 3);
 	size_t where[3] = {0, 1, 0};
 	struct claim_txn *t = calloc(1, sizeof(*t));
-	ok(claim_txn_build(t, &v, &rq, names_k, where, 3, NULL, 0, 0) == 0, "first chunk built");
-	ok(t->ncmp == 3 + 1 + 2 + 1 && t->nok == 3 + 1 + 2 + 1 && t->nfail == 3,
-	   "compares and puts: 3 claims, the namespace, 2 caps, the intent; 3 ranges if it fails");
-	ok(t->cmp[0].target == ETCD_VERSION && t->cmp[0].num == 0 && strstr(t->cmp[0].key, "/name/2/k2"),
-	   "a claim compared absent");
-	ok(t->cmp[3].target == ETCD_MOD && t->cmp[3].num == 40 && strstr(t->cmp[3].key, "/ns/lab"),
+	struct claim_obj *placed;
+	ok(claim_reserve_build(t, &v, &rq, where, &placed) == 0, "the reservation built");
+	ok(t->ncmp == 1 + 2 + 1 && t->nok == 1 + 2 + 1 && t->nfail == 0,
+	   "compares and puts: the namespace, 2 caps, the intent; no claim");
+	ok(t->cmp[0].target == ETCD_MOD && t->cmp[0].num == 40 && strstr(t->cmp[0].key, "/ns/lab"),
 	   "the namespace compared on its revision");
-	ok(t->cmp[4].num == 0 && strstr(t->cmp[4].key, "/cap/h1") && t->cmp[5].num == 42 &&
-	       strstr(t->cmp[5].key, "/cap/h2"),
+	ok(t->cmp[1].num == 0 && strstr(t->cmp[1].key, "/cap/h1") && t->cmp[2].num == 42 &&
+	       strstr(t->cmp[2].key, "/cap/h2"),
 	   "the reservations compared (absent: 0)");
-	ok(t->cmp[6].target == ETCD_CREATE && t->cmp[6].num == 0 && strstr(t->cmp[6].key, "/intent/h1.3.7"),
-	   "the intent absent in the first chunk");
-	struct crec_claim c;
+	ok(t->cmp[3].target == ETCD_CREATE && t->cmp[3].num == 0 && strstr(t->cmp[3].key, "/intent/h1.3.7"),
+	   "the intent absent");
 	char why[256];
-	ok(crec_claim_read(t->ok[1].value, t->ok[1].len, &c, why, sizeof(why)) == 0 && c.id == 6 &&
-	       !strcmp(c.host, "h2") && !strcmp(c.intent.host, "h1") && c.intent.seq == 7,
-	   "k3's claim: id 6 on h2 with the intent");
 	struct crec_ns ns;
-	ok(crec_ns_read(t->ok[3].value, t->ok[3].len, &ns, why, sizeof(why)) == 0 && ns.next_id == 8,
-	   "the counter past the chunk");
+	ok(crec_ns_read(t->ok[0].value, t->ok[0].len, &ns, why, sizeof(why)) == 0 && ns.next_id == 8,
+	   "the counter past the launch's ids");
 	crec_ns_free(&ns);
 	struct crec_cap cap;
-	ok(crec_cap_read(t->ok[5].value, t->ok[5].len, &cap, why, sizeof(why)) == 0 &&
+	ok(crec_cap_read(t->ok[2].value, t->ok[2].len, &cap, why, sizeof(why)) == 0 &&
 	       cap.vcpus == 3 && cap.objects == 2,
 	   "h2's reservation grows by one object");
+	ok(crec_cap_read(t->ok[1].value, t->ok[1].len, &cap, why, sizeof(why)) == 0 &&
+	       cap.vcpus == 2 && cap.objects == 2,
+	   "h1's by two");
 	struct crec_intent in;
-	ok(crec_intent_read(t->ok[6].value, t->ok[6].len, &in, why, sizeof(why)) == 0 &&
+	ok(crec_intent_read(t->ok[3].value, t->ok[3].len, &in, why, sizeof(why)) == 0 &&
 	       in.nobjects == 3 && in.phase == CREC_PHASE_CLAIMING && in.vcpus == 1 &&
 	       !strcmp(in.objects[1].host, "h2") && in.objects[2].id == 7,
-	   "the intent lists what is claimed");
+	   "the intent lists every object placed, at phase claiming");
 	crec_intent_free(&in);
+	ok(placed[1].id == 6 && !strcmp(placed[1].host, "h2") && !strcmp(placed[1].name, "k3"),
+	   "each object's id and host said");
 	claim_txn_free(t);
 
-	claim_txn_applied(&v, &rq, where, 3, 60);
-	ok(v.ns.next_id == 8 && v.ns_rev == 60 && v.hosts[1].cap.objects == 2 && v.hosts[0].cap_rev == 60,
-	   "the view moved on after the chunk");
-	struct claim_obj done[3] = {{"k2", 5, "h1"}, {"k3", 6, "h2"}, {"k4", 7, "h1"}};
-	char *more[] = {"k9"};
-	ok(claim_txn_build(t, &v, &rq, more, where, 1, done, 3, 60) == 0, "a second chunk");
-	ok(t->cmp[t->ncmp - 1].target == ETCD_MOD && t->cmp[t->ncmp - 1].num == 60,
-	   "the intent compared on its revision after the first");
-	ok(crec_intent_read(t->ok[t->nok - 1].value, t->ok[t->nok - 1].len, &in, why, sizeof(why)) == 0 &&
-	       in.nobjects == 4 && in.objects[3].id == 8,
-	   "the intent lists the chunks before too");
-	crec_intent_free(&in);
+	ok(claim_chunk_build(t, &rq, 2, placed + 1, 2, 60) == 0, "a chunk built");
+	ok(t->ncmp == 3 && t->nok == 2 && t->nfail == 2,
+	   "2 claims compared absent and put, the intent compared; their ranges if it fails");
+	ok(t->cmp[0].target == ETCD_VERSION && t->cmp[0].num == 0 && strstr(t->cmp[0].key, "/name/2/k3"),
+	   "a claim compared absent");
+	ok(t->cmp[2].target == ETCD_MOD && t->cmp[2].num == 60 && strstr(t->cmp[2].key, "/intent/h1.3.7"),
+	   "the intent compared on the reservation's revision");
+	struct crec_claim c;
+	ok(crec_claim_read(t->ok[0].value, t->ok[0].len, &c, why, sizeof(why)) == 0 && c.id == 6 &&
+	       !strcmp(c.host, "h2") && !strcmp(c.intent.host, "h1") && c.intent.seq == 7,
+	   "k3's claim: id 6 on h2 with the intent");
 	claim_txn_free(t);
+	free(placed);
 
-	size_t many = 127;
-	char **nm = calloc(many, sizeof(*nm));
-	size_t *w = calloc(many, sizeof(*w));
-	for (size_t i = 0; i < many; i++)
-		nm[i] = "x";
-	ok(claim_txn_build(t, &v, &rq, nm, w, many, NULL, 0, 0) == -E2BIG, "a chunk too big: E2BIG");
-	free(nm);
-	free(w);
+	struct claim_obj *many = calloc(CLAIM_CHUNK + 1, sizeof(*many));
+	for (size_t i = 0; i <= CLAIM_CHUNK; i++)
+		snprintf(many[i].name, sizeof(many[i].name), "x%zu", i);
+	ok(claim_chunk_build(t, &rq, 2, many, CLAIM_CHUNK, 60) == 0 && t->ncmp == ETCD_TXN_MAX,
+	   "a chunk of CLAIM_CHUNK fits 128 compares");
+	claim_txn_free(t);
+	ok(claim_chunk_build(t, &rq, 2, many, CLAIM_CHUNK + 1, 60) == -E2BIG, "a chunk too big: E2BIG");
+	free(many);
 
 	/* rollback: k2 and k4 ours on h1, k3 someone else's now */
-	struct crec_intent ri = {.kind = CREC_INTENT_LAUNCH, .ns = 2, .phase = CREC_PHASE_CLAIMING,
+	struct crec_intent ri = {.kind = CREC_INTENT_LAUNCH, .ns = 2, .phase = CREC_PHASE_CREATING,
 				 .vcpus = 1, .memory = 1 << 20};
 	snprintf(ri.host, sizeof(ri.host), "h1");
 	struct crec_intent_obj objs[3] = {{"k2", 5, "h1"}, {"k3", 6, "h2"}, {"k4", 7, "h1"}};
 	ri.objects = objs;
 	ri.nobjects = 3;
-	struct claim_undo u[2] = {{&objs[0], true, 70}, {&objs[1], false, 0}};
+	struct claim_undo u[2] = {{&objs[0], true, 70, false}, {&objs[1], false, 0, false}};
 	struct claim_undo_cap caps[2] = {{"h1", {.vcpus = 2, .memory = 2 << 20, .objects = 2}, 71},
 					 {"h2", {.vcpus = 3, .objects = 2}, 72}};
 	ok(claim_undo_build(t, C, &ri, "P/intent", 73, u, 2, caps, 2, &objs[2], 1) == 0,
@@ -254,10 +252,36 @@ static void test_chunk(void)
 	   "the intent keeps the rest, phase rollback");
 	crec_intent_free(&in);
 	claim_txn_free(t);
-	struct claim_undo last[1] = {{&objs[2], true, 80}};
+	struct claim_undo last[1] = {{&objs[2], true, 80, false}};
 	ok(claim_undo_build(t, C, &ri, "P/intent", 81, last, 1, caps, 1, NULL, 0) == 0 &&
 	       t->ok[t->nok - 1].kind == ETCD_OP_DELETE && !strcmp(t->ok[t->nok - 1].key, "P/intent"),
 	   "the last chunk deletes the intent");
+	claim_txn_free(t);
+
+	/* at claiming the launch reserved every object: k2 ours, k3 never claimed, k4 another's */
+	ri.phase = CREC_PHASE_CLAIMING;
+	struct claim_undo cu[3] = {{&objs[0], true, 70, false}, {&objs[1], false, 0, true},
+				   {&objs[2], false, 0, false}};
+	struct claim_undo_cap c2[2] = {{"h1", {.vcpus = 2, .memory = 2 << 20, .objects = 2}, 71},
+				       {"h2", {.vcpus = 3, .objects = 2}, 72}};
+	ok(claim_undo_build(t, C, &ri, "P/intent", 90, cu, 2, c2, 2, &objs[2], 1) == 0,
+	   "a rollback chunk at claiming built");
+	ok(t->nok == 4 && t->ok[0].kind == ETCD_OP_DELETE && strstr(t->ok[0].key, "/name/2/k2"),
+	   "k2's claim deleted, both caps and the intent put");
+	ok(t->ncmp == 5 && t->cmp[1].target == ETCD_VERSION && t->cmp[1].num == 0 &&
+	       strstr(t->cmp[1].key, "/name/2/k3"),
+	   "k3, not claimed, compared absent (a chunk late cannot land after)");
+	ok(crec_cap_read(t->ok[2].value, t->ok[2].len, &cap, why, sizeof(why)) == 0 &&
+	       cap.vcpus == 2 && cap.objects == 1,
+	   "h2's reservation for k3 given back though it was never claimed");
+	ok(crec_intent_read(t->ok[3].value, t->ok[3].len, &in, why, sizeof(why)) == 0 &&
+	       in.nobjects == 1 && in.phase == CREC_PHASE_CLAIMING,
+	   "the intent keeps the rest at claiming (they hold their reservation)");
+	crec_intent_free(&in);
+	claim_txn_free(t);
+	ok(claim_undo_build(t, C, &ri, "P/intent", 91, &cu[2], 1, c2, 1, NULL, 0) == 0 &&
+	       t->nok == 2 && t->ncmp == 2 && strstr(t->ok[0].key, "/cap/h1"),
+	   "k4, another's: its claim left alone, h1's reservation given back");
 	claim_txn_free(t);
 	free(t);
 	claim_view_free(&v);
