@@ -78,6 +78,7 @@ static int snap_obj(const struct object *o, struct psnap_obj *out)
 		const struct netnic *n = &o->rt.nics[i];
 		struct crec_nic *c = &r->nic[r->nnic++];
 		snprintf(c->vlan, sizeof(c->vlan), "%s", n->vlan);
+		c->vid = n->vid >= 1 && n->vid <= 4094 ? n->vid : 0;
 		snprintf(c->tap, sizeof(c->tap), "%s", n->dev);
 		snprintf(c->mac, sizeof(c->mac), "%s", n->mac);
 		snprintf(c->ip, sizeof(c->ip), "%.*s", (int)sizeof(c->ip) - 1, n->addr);
