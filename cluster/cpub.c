@@ -16,6 +16,7 @@
 #include "cluster/chosts.h"
 #include "cluster/cmig.h"
 #include "cluster/cnsjoin.h"
+#include "cluster/cvxlan.h"
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "etcd/client.h"
@@ -338,6 +339,7 @@ static int tick(void *arg)
 	nslines_flush(p);
 	strays_remove(p);
 	cnsjoin_tick(p->v); /* (before the snapshot: a namespace made is in it) */
+	cvxlan_tick(p->v);
 	if (!load_moved(p) && model_changes == p->changes && p->snap_at.tv_sec)
 		return 0;
 	struct psnap *s = snapshot(p);

@@ -734,6 +734,15 @@ static int vxlan(struct model *m, unsigned vid, const char *peers, struct err *e
 	return r;
 }
 
+bool net_vxlan_present(const struct model *m, unsigned vid)
+{
+	char dev[16];
+	if (!m->net)
+		return false;
+	snprintf(dev, sizeof(dev), "%sx%u", m->net->prefix, vid);
+	return if_nametoindex(dev) != 0;
+}
+
 int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen)
 {
 	struct err e;
