@@ -31,12 +31,20 @@ struct want {
 	uint64_t nsid;
 };
 
+static bool listed(const char *list, const char *addr)
+{
+	size_t l = strlen(addr);
+	for (const char *p = list; (p = strstr(p, addr)); p += l)
+		if ((p == list || p[-1] == ',') && (p[l] == ',' || !p[l]))
+			return true;
+	return false;
+}
+
 static void add_peer(char *list, const char *addr)
 {
 	size_t l = strlen(addr), n = strlen(list);
-	for (const char *p = list; (p = strstr(p, addr)); p += l)
-		if ((p == list || p[-1] == ',') && (p[l] == ',' || !p[l]))
-			return; /* two objects of one host */
+	if (listed(list, addr))
+		return; /* two objects of one host */
 	if (n + l + 2 < PEERS_LEN)
 		snprintf(list + n, PEERS_LEN - n, "%s%s", n ? "," : "", addr);
 }
@@ -107,9 +115,31 @@ static void sort_peers(char *list)
 		add_peer(list, tok[i]);
 }
 
+/* Each address of list a that b lacks, added (add) or taken off VLAN vid's VXLAN. */
+static int peers_diff(struct vmfs *v, unsigned vid, const char *a, const char *b, bool add,
+		      char *why, size_t whylen)
+{
+	char copy[PEERS_LEN], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", a);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!listed(b, t) && net_vxlan_peer(&v->m, vid, t, add, why, whylen))
+			return -1;
+	return 0;
+}
+
+/* VLAN vid's VXLAN to peers: the flood entries that changed when it is there (the others'
+ * traffic goes on), else made whole (or removed, peers ""). */
 static void make(struct vmfs *v, unsigned vid, const char *peers)
 {
 	char why[512];
+	const char *was = S.made[vid];
+	if (*peers && *was && net_vxlan_present(&v->m, vid) &&
+	    !peers_diff(v, vid, was, peers, false, why, sizeof(why)) &&
+	    !peers_diff(v, vid, peers, was, true, why, sizeof(why))) {
+		evlog_add(&v->log, "cluster: VLAN %u's VXLAN now floods to %s", vid, peers);
+		snprintf(S.made[vid], PEERS_LEN, "%s", peers);
+		return;
+	}
 	if (net_vxlan(&v->m, vid, peers, why, sizeof(why))) {
 		evlog_add(&v->log, "error: cluster: VLAN %u's VXLAN to %s: %s (tried again when the records change)",
 			  vid, *peers ? peers : "none", why);
