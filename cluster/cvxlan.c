@@ -28,7 +28,6 @@ struct want {
 	char (*peers)[PEERS_LEN];
 	struct vmfs *v;
 	const char *self;
-	uint64_t nsid;
 };
 
 static bool listed(const char *list, const char *addr)
@@ -49,24 +48,32 @@ static void add_peer(char *list, const char *addr)
 		snprintf(list + n, PEERS_LEN - n, "%s%s", n ? "," : "", addr);
 }
 
+/* A NIC's VLAN id as its host resolved it, 0 if not said (an alias of an older vmfs). */
+static unsigned nic_vid(const struct crec_nic *n)
+{
+	char *end;
+	unsigned long id = n->vid;
+	if (!id && n->vlan[0] >= '0' && n->vlan[0] <= '9')
+		id = strtoul(n->vlan, &end, 10); /* a number: its own id (checked by the reader) */
+	return id >= 1 && id <= VID_MAX ? (unsigned)id : 0;
+}
+
 /* One object of another host: its NICs' VLANs used here too take its host's address. */
 static int other_obj(void *ctx, const struct cview_obj *o, size_t idx)
 {
 	struct want *w = ctx;
 	(void)idx;
-	if (!o->rec || !o->rec->nnic)
-		return 0; /* NICs are in a record only while the object runs */
+	bool shared = false; /* NICs are in a record only while the object runs */
+	for (size_t i = 0; o->rec && i < o->rec->nnic && !shared; i++)
+		shared = w->here[nic_vid(&o->rec->nic[i])];
 	struct crec_alive a;
 	struct in_addr in;
-	if (!chosts_alive(w->v->chosts, o->claim.host, &a) || inet_pton(AF_INET, a.addr, &in) != 1)
+	if (!shared || !chosts_alive(w->v->chosts, o->claim.host, &a) ||
+	    inet_pton(AF_INET, a.addr, &in) != 1)
 		return 0; /* down, or no IPv4 address to reach it at */
 	for (size_t i = 0; i < o->rec->nnic; i++) {
-		const struct crec_nic *n = &o->rec->nic[i];
-		char *end;
-		unsigned long id = n->vid;
-		if (!id && n->vlan[0] >= '0' && n->vlan[0] <= '9')
-			id = strtoul(n->vlan, &end, 10); /* a number: its own id (checked by the reader) */
-		if (id >= 1 && id <= VID_MAX && w->here[id])
+		unsigned id = nic_vid(&o->rec->nic[i]);
+		if (w->here[id])
 			add_peer(w->peers[id], a.addr);
 	}
 	return 0;
@@ -176,6 +183,8 @@ void cvxlan_tick(struct vmfs *v)
 	local_vlans(&v->m, w->here);
 	cview_ns_names(v->cview, 0, each_ns, w);
 	for (unsigned vid = 1; vid <= VID_MAX; vid++) {
+		if (!w->here[vid] && !S.made[vid][0])
+			continue;
 		char *want = w->peers[vid];
 		if (strchr(want, ','))
 			sort_peers(want);
