@@ -16,6 +16,7 @@
 #include "cluster/chosts.h"
 #include "cluster/cmig.h"
 #include "cluster/cnsjoin.h"
+#include "cluster/cvxlan.h"
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "etcd/client.h"
@@ -78,6 +79,7 @@ static int snap_obj(const struct object *o, struct psnap_obj *out)
 		const struct netnic *n = &o->rt.nics[i];
 		struct crec_nic *c = &r->nic[r->nnic++];
 		snprintf(c->vlan, sizeof(c->vlan), "%s", n->vlan);
+		c->vid = n->vid >= 1 && n->vid <= 4094 ? n->vid : 0;
 		snprintf(c->tap, sizeof(c->tap), "%s", n->dev);
 		snprintf(c->mac, sizeof(c->mac), "%s", n->mac);
 		snprintf(c->ip, sizeof(c->ip), "%.*s", (int)sizeof(c->ip) - 1, n->addr);
@@ -337,6 +339,7 @@ static int tick(void *arg)
 	nslines_flush(p);
 	strays_remove(p);
 	cnsjoin_tick(p->v); /* (before the snapshot: a namespace made is in it) */
+	cvxlan_tick(p->v);
 	if (!load_moved(p) && model_changes == p->changes && p->snap_at.tv_sec)
 		return 0;
 	struct psnap *s = snapshot(p);

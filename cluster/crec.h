@@ -98,12 +98,15 @@ struct crec_top {
 	unsigned unknown; /* lines whose key is not an id, nor v */
 };
 
-/* One NIC of an object record: `nic.N=VLAN TAP MAC IP`, IP "-" when it has none. */
+/* One NIC of an object record: `nic.N=VLAN TAP MAC IP`, IP "-" when it has none, and the
+ * optional `vid.N=ID` after it: the VLAN id its host resolved VLAN to (an alias means
+ * nothing on another host; the VXLANs between hosts go by id, cluster/cvxlan.h). */
 struct crec_nic {
 	char vlan[NAME_MAX_LEN + 1];   /* a name (alias) or a number 1..4094 */
 	char tap[16];		       /* an interface name: [A-Za-z0-9._-], 1..15 bytes */
 	char mac[18];		       /* xx:xx:xx:xx:xx:xx, lowercase */
 	char ip[INET6_ADDRSTRLEN + 4]; /* ADDR/PREFIX, or "" (written "-") */
+	unsigned vid;		       /* optional: 1..4094, 0 when not said */
 };
 
 /* P/h/H/o/NSID/ID: the object as its host has it. Free with crec_obj_free. */

@@ -87,11 +87,13 @@ static int obj_other(void *out, const char *key, const char *value, char *err, s
 			return -ENOMEM;
 		return 0;
 	}
-	if (strncmp(key, "nic.", 4))
+	bool vid = !strncmp(key, "vid.", 4);
+	if (strncmp(key, "nic.", 4) && !vid)
 		return 1;
 	struct crec_nic nic = {{0}};
+	uint64_t id = 0;
 	if (crec_id(key + 4, 0, CREC_NICS_MAX - 1, &n, err, errlen) ||
-	    nic_read(value, &nic, err, errlen))
+	    (vid ? crec_id(value, 1, 4094, &id, err, errlen) : nic_read(value, &nic, err, errlen)))
 		return -EINVAL;
 	if (n >= o->nnic) {
 		struct crec_nic *a = realloc(o->nic, (n + 1) * sizeof(*a));
@@ -101,6 +103,11 @@ static int obj_other(void *out, const char *key, const char *value, char *err, s
 		o->nic = a;
 		o->nnic = n + 1;
 	}
+	if (vid) { /* a vid.N without its nic.N is a gap: obj_finish refuses it */
+		o->nic[n].vid = (unsigned)id;
+		return 0;
+	}
+	nic.vid = o->nic[n].vid; /* (vid.N may come first) */
 	o->nic[n] = nic;
 	return 0;
 }
@@ -134,6 +141,8 @@ static void obj_write_other(const void *in, struct sbuf *b)
 		const struct crec_nic *n = &o->nic[i];
 		sb_printf(b, "nic.%zu=%s %s %s %s\n", i, n->vlan, n->tap, n->mac,
 			  n->ip[0] ? n->ip : "-");
+		if (n->vid)
+			sb_printf(b, "vid.%zu=%u\n", i, n->vid);
 	}
 	store_params(b, "cfg.", o->cfg);
 }

@@ -734,6 +734,30 @@ static int vxlan(struct model *m, unsigned vid, const char *peers, struct err *e
 	return r;
 }
 
+bool net_vxlan_present(const struct model *m, unsigned vid)
+{
+	char dev[16];
+	if (!m->net)
+		return false;
+	snprintf(dev, sizeof(dev), "%sx%u", m->net->prefix, vid);
+	return if_nametoindex(dev) != 0;
+}
+
+int net_vxlan_peer(struct model *m, unsigned vid, const char *peer, bool add, char *why,
+		   size_t whylen)
+{
+	struct err e;
+	char dev[16];
+	err_clear(&e);
+	if (!m->net || !m->net->nl)
+		return err_result(&e, err_set(&e, EOPNOTSUPP, "no networking here: %s", net_mode(m)),
+				  why, whylen);
+	snprintf(dev, sizeof(dev), "%sx%u", m->net->prefix, vid);
+	return err_result(&e, add ? nl_fdb_flood(m->net->nl, dev, peer, &e)
+				  : nl_fdb_unflood(m->net->nl, dev, peer, &e),
+			  why, whylen);
+}
+
 int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen)
 {
 	struct err e;

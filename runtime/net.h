@@ -72,6 +72,12 @@ void net_host_taps_list(const struct model *m, const struct ns *ns, struct sbuf 
 void net_sample(struct object *o);
 /* VLAN vid's bridge joined by VXLAN to peers ("ADDR,ADDR", IPv4), or disjoined (""). */
 int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen);
+/* Whether VLAN vid's VXLAN is here (the last NIC's stop takes it with the bridge). */
+bool net_vxlan_present(const struct model *m, unsigned vid);
+/* One peer (IPv4) added to, or taken off, VLAN vid's VXLAN that is here: the others' traffic
+ * goes on meanwhile. */
+int net_vxlan_peer(struct model *m, unsigned vid, const char *peer, bool add, char *why,
+		   size_t whylen);
 /* The MAC a NIC gets when config/net gives none: stable for the same object and NIC. */
 void net_default_mac(const struct object *o, int i, char out[18]);
 #endif

@@ -528,7 +528,7 @@ int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, struct err *e)
 	return talk(nl, nlh, NULL, NULL, what, e);
 }
 
-int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, struct err *e)
+static int fdb_flood(struct nl *nl, const char *dev, const char *ipv4, bool add, struct err *e)
 {
 	char buf[NL_SEND_SIZE], what[96];
 	unsigned char zero[6] = {0};
@@ -539,8 +539,8 @@ int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, struct err *e
 	if (inet_pton(AF_INET, ipv4, &a) != 1)
 		return err_set(e, EINVAL, "%s: not an IPv4 peer", dev);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
+	nlh->nlmsg_type = add ? RTM_NEWNEIGH : RTM_DELNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_APPEND : 0);
 	struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof *nd);
 	nd->ndm_family = AF_BRIDGE;
 	nd->ndm_ifindex = index;
@@ -550,6 +550,16 @@ int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, struct err *e
 	mnl_attr_put(nlh, NDA_DST, sizeof a, &a);
 	snprintf(what, sizeof what, "flood entry of %s to %s", dev, ipv4);
 	return talk(nl, nlh, NULL, NULL, what, e);
+}
+
+int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, struct err *e)
+{
+	return fdb_flood(nl, dev, ipv4, true, e);
+}
+
+int nl_fdb_unflood(struct nl *nl, const char *dev, const char *ipv4, struct err *e)
+{
+	return fdb_flood(nl, dev, ipv4, false, e);
 }
 
 int nl_link_up(struct nl *nl, const char *name)

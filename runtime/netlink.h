@@ -66,6 +66,8 @@ int nl_tap_open(const char *name, struct err *e);
  * gets its broadcast and unknown traffic (head-end replication: no multicast needed). */
 int nl_vxlan_add(struct nl *nl, const char *name, unsigned vni, struct err *e);
 int nl_fdb_flood(struct nl *nl, const char *dev, const char *ipv4, struct err *e);
+/* ... and nl_fdb_unflood takes it off (the others stay as they are). */
+int nl_fdb_unflood(struct nl *nl, const char *dev, const char *ipv4, struct err *e);
 int nl_vlan_add(struct nl *nl, const char *name, const char *parent, unsigned vid, struct err *e);
 
 /* Removes any link (a veth's peer goes with it). -ENODEV if absent. */

@@ -152,6 +152,13 @@ int ctl_hosts(struct vmfs *v, struct vreq *q, char *line, struct sbuf *reply, ch
 		return argc;
 	if (!ctl_lookup(cmds, ARRAY_SIZE(cmds), argc, argv, err, errlen))
 		return -EINVAL;
+	if (!strcmp(argv[0], "vxlan") && v->chosts) {
+		snprintf(err, errlen,
+			 "vxlan: this vmfs is a host of cluster %s on etcd: each host joins its VLANs "
+			 "to the other hosts' by itself, from their records, not by hosts/ctl",
+			 v->chosts->cluster);
+		return -EPERM;
+	}
 	if (!strcmp(argv[0], "vxlan")) { /* from the head: this VLAN's bridge spans hosts */
 		char *end;
 		unsigned long vid = strtoul(argv[1], &end, 10);

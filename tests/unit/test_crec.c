@@ -89,7 +89,7 @@ static const struct kind {
     {"obj", rt_obj, CREC_OBJ_MAX,
      "v=1\nname=web1\ntype=kvm\nstate=RUNNING\nsince=1765000100\nstarted=1765000000\npid=4242\n"
      "error=disk 2: no such file\nintent=h1.3.9\n"
-     "nic.0=LAN1 tap12 52:54:00:12:34:56 10.0.0.5/24\nnic.1=100 tap13 52:54:00:12:34:57 -\n"
+     "nic.0=LAN1 tap12 52:54:00:12:34:56 10.0.0.5/24\nvid.0=101\nnic.1=100 tap13 52:54:00:12:34:57 -\n"
      "nic.2=LAN2 tap14 52:54:00:12:34:58 fd00::2/64\n"
      "cfg.machine=q35\ncfg.memory=2G\ncfg.vcpus=4\n"},
     {"ans", rt_ans, CREC_RECORD_MAX,
@@ -217,6 +217,8 @@ static const struct refusal {
     {"obj", "nic.0", "LAN1 tap12 52:54:00:12:34:56 10.0.0.5/33", "out of range"},
     {"obj", "nic.0", "LAN1 tap12 52:54:00:12:34:56 10.0.0.5", "ADDR/PREFIX"},
     {"obj", "nic.1", "-x tap13 52:54:00:12:34:57 -", "starts with"},
+    {"obj", "vid.0", "4095", "out of range"},
+    {"obj", "vid.0", "x", "not a number"},
     {"obj", "cfg.vcpus", "0", "vcpus"},
     {"obj", "cfg.memory", "", "empty"},
     {"ans", "state", "gone", "not one of taken, done, late"},
@@ -338,7 +340,7 @@ static void required(void)
 {
 	static const char *const optional[] = {
 	    "alive.web", "alive.migrate", "hinfo.qemu", "hinfo.machine", "obj.started",
-	    "obj.pid",	 "obj.error",	  "obj.intent", "obj.nic.2",	 "obj.cfg.vcpus",
+	    "obj.pid",	 "obj.error",	  "obj.intent", "obj.nic.2",	 "obj.vid.0",	 "obj.cfg.vcpus",
 	    "ans.errno", "ans.reason",	  "ans.count",	"claim.intent",	 "claim.moving",
 	    "cap.drain", "cap.cfg-run", "cap.cfg-pending", "cmd.ids",	  "cmd.args",	"cmd.taken",	 "cmd.nonce",
 	    "top.17",
@@ -479,6 +481,10 @@ static void obj_cases(void)
 	snprintf(text, sizeof(text), "%snic.01=LAN1 tap9 52:54:00:12:34:59 -\n", t);
 	r = run(obj, text, strlen(text), err, &unknown, &zero, &b);
 	ok(r == -EINVAL && strstr(err, "leading zero") && zero, "obj: nic.01: %s", err);
+	/* a VLAN id for a NIC that is not there */
+	snprintf(text, sizeof(text), "%svid.5=10\n", t);
+	r = run(obj, text, strlen(text), err, &unknown, &zero, &b);
+	ok(r == -EINVAL && strstr(err, "is missing") && zero, "obj: vid.5 without nic.5: %s", err);
 	/* a VM's parameter on a container */
 	t = edit(obj, "type", "container", &line);
 	r = run(obj, t, strlen(t), err, &unknown, &zero, &b);

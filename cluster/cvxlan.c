@@ -1,0 +1,196 @@
+/* Each host's own VXLANs in a cluster on etcd (cluster/cvxlan.h). */
+#include "cluster/cvxlan.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/chosts.h"
+#include "cluster/crec.h"
+#include "cluster/cview.h"
+#include "runtime/net.h"
+#include "vmfs/node.h"
+
+#define VID_MAX 4094
+#define PEERS_LEN 1024 /* net_vxlan's list */
+
+/* What this host last made, by VLAN id: "" none. */
+static struct {
+	char (*made)[PEERS_LEN];
+	int64_t rev;
+	uint64_t changes;
+	time_t at;
+} S;
+
+struct want {
+	bool here[VID_MAX + 1];
+	char (*peers)[PEERS_LEN];
+	struct vmfs *v;
+	const char *self;
+};
+
+static bool listed(const char *list, const char *addr)
+{
+	size_t l = strlen(addr);
+	for (const char *p = list; (p = strstr(p, addr)); p += l)
+		if ((p == list || p[-1] == ',') && (p[l] == ',' || !p[l]))
+			return true;
+	return false;
+}
+
+static void add_peer(char *list, const char *addr)
+{
+	size_t l = strlen(addr), n = strlen(list);
+	if (listed(list, addr))
+		return; /* two objects of one host */
+	if (n + l + 2 < PEERS_LEN)
+		snprintf(list + n, PEERS_LEN - n, "%s%s", n ? "," : "", addr);
+}
+
+/* A NIC's VLAN id as its host resolved it, 0 if not said (an alias of an older vmfs). */
+static unsigned nic_vid(const struct crec_nic *n)
+{
+	char *end;
+	unsigned long id = n->vid;
+	if (!id && n->vlan[0] >= '0' && n->vlan[0] <= '9')
+		id = strtoul(n->vlan, &end, 10); /* a number: its own id (checked by the reader) */
+	return id >= 1 && id <= VID_MAX ? (unsigned)id : 0;
+}
+
+/* One object of another host: its NICs' VLANs used here too take its host's address. */
+static int other_obj(void *ctx, const struct cview_obj *o, size_t idx)
+{
+	struct want *w = ctx;
+	(void)idx;
+	bool shared = false; /* NICs are in a record only while the object runs */
+	for (size_t i = 0; o->rec && i < o->rec->nnic && !shared; i++)
+		shared = w->here[nic_vid(&o->rec->nic[i])];
+	struct crec_alive a;
+	struct in_addr in;
+	if (!shared || !chosts_alive(w->v->chosts, o->claim.host, &a) ||
+	    inet_pton(AF_INET, a.addr, &in) != 1)
+		return 0; /* down, or no IPv4 address to reach it at */
+	for (size_t i = 0; i < o->rec->nnic; i++) {
+		unsigned id = nic_vid(&o->rec->nic[i]);
+		if (w->here[id])
+			add_peer(w->peers[id], a.addr);
+	}
+	return 0;
+}
+
+static int each_ns(void *ctx, const char *name, size_t idx)
+{
+	struct want *w = ctx;
+	(void)idx;
+	const struct cview_ns *c = cview_ns_find(w->v->cview, name);
+	if (c)
+		cview_objs(w->v->cview, c->rec.id, -1, w->self, 0, other_obj, w);
+	return 0;
+}
+
+/* The VLAN ids this host's running objects have NICs on. */
+static void local_vlans(const struct model *m, bool here[VID_MAX + 1])
+{
+	for (size_t i = 0; i < m->nns; i++)
+		for (int t = 0; t < 2; t++)
+			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
+				const struct object *o = m->nss[i]->objs[t].v[j];
+				for (int k = 0; o->rt.nics && k < o->rt.nnics; k++)
+					if (o->rt.nics[k].vid >= 1 && o->rt.nics[k].vid <= VID_MAX)
+						here[o->rt.nics[k].vid] = true;
+			}
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The list in one order, whatever order the records were walked in: an unchanged set is
+ * not made again. */
+static void sort_peers(char *list)
+{
+	char copy[PEERS_LEN], *tok[PEERS_LEN / 2], *save = NULL;
+	size_t n = 0;
+	snprintf(copy, sizeof(copy), "%s", list);
+	for (char *t = strtok_r(copy, ",", &save); t && n < PEERS_LEN / 2; t = strtok_r(NULL, ",", &save))
+		tok[n++] = t;
+	qsort(tok, n, sizeof(*tok), addr_cmp);
+	*list = 0;
+	for (size_t i = 0; i < n; i++)
+		add_peer(list, tok[i]);
+}
+
+/* Each address of list a that b lacks, added (add) or taken off VLAN vid's VXLAN. */
+static int peers_diff(struct vmfs *v, unsigned vid, const char *a, const char *b, bool add,
+		      char *why, size_t whylen)
+{
+	char copy[PEERS_LEN], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", a);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!listed(b, t) && net_vxlan_peer(&v->m, vid, t, add, why, whylen))
+			return -1;
+	return 0;
+}
+
+/* VLAN vid's VXLAN to peers: the flood entries that changed when it is there (the others'
+ * traffic goes on), else made whole (or removed, peers ""). */
+static void make(struct vmfs *v, unsigned vid, const char *peers)
+{
+	char why[512];
+	const char *was = S.made[vid];
+	if (*peers && *was && net_vxlan_present(&v->m, vid) &&
+	    !peers_diff(v, vid, was, peers, false, why, sizeof(why)) &&
+	    !peers_diff(v, vid, peers, was, true, why, sizeof(why))) {
+		evlog_add(&v->log, "cluster: VLAN %u's VXLAN now floods to %s", vid, peers);
+		snprintf(S.made[vid], PEERS_LEN, "%s", peers);
+		return;
+	}
+	if (net_vxlan(&v->m, vid, peers, why, sizeof(why))) {
+		evlog_add(&v->log, "error: cluster: VLAN %u's VXLAN to %s: %s (tried again when the records change)",
+			  vid, *peers ? peers : "none", why);
+		S.made[vid][0] = 0;
+		return;
+	}
+	if (*peers)
+		evlog_add(&v->log, "cluster: VLAN %u joined by VXLAN to %s", vid, peers);
+	else if (S.made[vid][0])
+		evlog_add(&v->log, "cluster: VLAN %u's VXLAN removed: no other host up uses it", vid);
+	snprintf(S.made[vid], PEERS_LEN, "%s", peers);
+}
+
+void cvxlan_tick(struct vmfs *v)
+{
+	if (!v->chosts || !v->cview || chosts_get_link(v->chosts, NULL, 0) != CL_JOINED)
+		return;
+	time_t now = time(NULL);
+	int64_t rev = ccache_revision(v->chosts->cache);
+	if (S.made && rev == S.rev && model_changes == S.changes && now - S.at < 5)
+		return;
+	if (!S.made && !(S.made = calloc(VID_MAX + 1, sizeof(*S.made))))
+		return;
+	struct want *w = calloc(1, sizeof(*w));
+	if (!w || !(w->peers = calloc(VID_MAX + 1, sizeof(*w->peers)))) {
+		free(w);
+		return;
+	}
+	S.rev = rev;
+	S.changes = model_changes;
+	S.at = now;
+	w->v = v;
+	w->self = cview_self(v->cview);
+	local_vlans(&v->m, w->here);
+	cview_ns_names(v->cview, 0, each_ns, w);
+	for (unsigned vid = 1; vid <= VID_MAX; vid++) {
+		if (!w->here[vid] && !S.made[vid][0])
+			continue;
+		char *want = w->peers[vid];
+		if (strchr(want, ','))
+			sort_peers(want);
+		if (strcmp(want, S.made[vid]) || (*want && !net_vxlan_present(&v->m, vid)))
+			make(v, vid, want);
+	}
+	free(w->peers);
+	free(w);
+}

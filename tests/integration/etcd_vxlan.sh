@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# VLANs across the hosts of a cluster on etcd (cluster/cvxlan.h): each host joins the VLANs
+# its running objects use to the other hosts up that use them too, from their records and
+# their alive's addr, with no head and no `vxlan` command. A container on VLAN 10 on h1 pings
+# one on VLAN 10 on h2; one on VLAN 20 reaches neither; each host's VXLAN for 10 floods to
+# the others' addresses only (h3's too: it has one on 10), VLAN 20 (used on one host) has
+# none; h3 going down leaves h1's list, the same VXLAN still carrying h1 to h2, and comes
+# back into it; when h2's last NIC on 10 stops, the VXLANs for 10 go from h2 and from the
+# lists; hosts/ctl's vxlan is refused (EPERM, words in the log).
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/integration/etcd_lib.sh"
+need_root
+use_busybox_image
+
+EXTRA_CLEANUP="etcd_flush_all; $EXTRA_CLEANUP"
+
+etcd_one
+etcd_members 3 "$U" "p9 = 0.0.0.0:5640" "p9_user = root" "images = $T/images" ||
+	{ echo "not ok 1 - three members start"; exit 1; }
+D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
+on() { local i=$1; shift; ip netns exec "$ETCD_ID-h$i" "$@"; } # on I CMD...: in hI's netns
+# vxlans I: hI's VXLAN devices, "NAME:VNI" sorted, on one line
+vxlans() {
+	ip -n "$ETCD_ID-h$1" -d -o link show type vxlan 2>/dev/null |
+		sed -n 's/^[0-9]*: \([^:@]*\)[:@].* vxlan id \([0-9]*\) .*/\1:\2/p' | sort | tr '\n' ' '
+}
+# floods I DEV: the addresses hI's DEV floods to, sorted, on one line
+floods() {
+	bridge -n "$ETCD_ID-h$1" fdb show dev "$2" 2>/dev/null |
+		sed -n 's/^00:00:00:00:00:00 dst \([0-9.]*\) .*/\1/p' | sort | tr '\n' ' '
+}
+
+n=0
+answer() { # answer OBJDIR CMD: runs CMD on the console; prints OK or NO (or nothing)
+	echo "$2 && echo SAYS''-OK-$n. || echo SAYS''-NO-$n." >"$1/console"
+	wait_for 20 console_has "$1" "SAYS-[OKN]*-$n\."
+	timeout 1 cat "$1/console" | grep -ao "SAYS-[OKN]*-$n\." | head -1 | cut -d- -f2
+}
+says() { n=$((n + 1)); [ "$(answer "$@")" = OK ]; }
+says_no() { n=$((n + 1)); [ "$(answer "$@")" = NO ]; }
+
+for i in 1 2 3; do echo "h$i" >"$(mnt "$i")/ns/default/config/host"; done # each launches on itself
+ok "h1 launches a1" "$XWRITE" "$D1/ctl" "launch container a1"
+ok "h2 launches b1 b2" "$XWRITE" "$D2/ctl" "launch container b[1-2]"
+ok "h3 launches c1" "$XWRITE" "$D3/ctl" "launch container c1"
+echo "10,10.88.0.1/24" >"$D1/containers/a1/config/net"
+echo "10,10.88.0.2/24" >"$D2/containers/b1/config/net"
+echo "20,10.88.0.3/24" >"$D2/containers/b2/config/net"
+echo "10,10.88.0.4/24" >"$D3/containers/c1/config/net"
+is "$(vxlans 1)$(vxlans 2)$(vxlans 3)" "" "no VXLAN before anything runs"
+ok "h1 starts a1" "$XWRITE" "$D1/ctl" "start a1"
+ok "h2 starts b1 b2" "$XWRITE" "$D2/ctl" "start b[1-2]"
+ok "h3 starts c1" "$XWRITE" "$D3/ctl" "start c1"
+ok "h2's record says b1's VLAN id" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --prefix --print-value-only "$1" | grep -qx "vid.0=10"' "$U" "$P/h/h2/o/"
+
+both() { [ "$(vxlans 1)" = "$1" ] && [ "$(vxlans 2)" = "$2" ]; }
+one10() { # each host has exactly one VXLAN, VLAN 10's
+	local i
+	for i in 1 2 3; do [[ "$(vxlans "$i")" =~ ^[a-z0-9]+x10:10\ $ ]] || return 1; done
+}
+ok "each host has a VXLAN for VLAN 10 (VNI 10), none for 20 (used on h2 only)" wait_for 5 one10
+V1=$(vxlans 1) V2=$(vxlans 2) V3=$(vxlans 3)
+PFX1=${V1%x10:10 } PFX2=${V2%x10:10 } PFX3=${V3%x10:10 }
+A1=$ETCD_ADDR_1 A2=$ETCD_ADDR_2 A3=$ETCD_ADDR_3
+sorted() { printf '%s\n' "$@" | sort | tr '\n' ' '; }
+flood_is() { [ "$(floods "$1" "$2")" = "$3" ]; }
+ok "h1's floods to h2's and h3's cluster_addr only" wait_for 3 flood_is 1 "${PFX1}x10" "$(sorted "$A2" "$A3")"
+ok "h2's to h1's and h3's" wait_for 3 flood_is 2 "${PFX2}x10" "$(sorted "$A1" "$A3")"
+grep 'VXLAN' "$T/h1/mnt/host/log" | sed 's/^/# h1: /'
+
+ok "a1 on h1 pings b1 on h2 over VLAN 10" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.2"
+ok "b1 on h2 pings a1 on h1" says "$D2/containers/b1" "ping -c 1 -W 2 10.88.0.1"
+ok "a1 pings c1 on h3" says "$D1/containers/a1" "ping -c 1 -W 2 10.88.0.4"
+ok "b2 on VLAN 20 (h2) does not reach a1" says_no "$D2/containers/b2" "ping -c 2 -W 1 10.88.0.1"
+
+# h3 goes down: it leaves the others' lists, the VXLAN itself staying (its traffic goes on)
+idx1=$(ip -n "$ETCD_ID-h1" -o link show "${PFX1}x10" | cut -d: -f1)
+etcd_cut 3
+ok "h3 down: h1's VXLAN floods to h2 only" wait_for 10 flood_is 1 "${PFX1}x10" "$A2 "
+ok "... h2's to h1 only" wait_for 3 flood_is 2 "${PFX2}x10" "$A1 "
+is "$(ip -n "$ETCD_ID-h1" -o link show "${PFX1}x10" | cut -d: -f1)" "$idx1" "... the same interface (flood entries changed, not the VXLAN)"
+ok "a1 still reaches b1" says "$D1/containers/a1" "ping -c 1 -W 2 10.88.0.2"
+etcd_restore 3
+ok "h3 back: in h1's list again" wait_for 15 flood_is 1 "${PFX1}x10" "$(sorted "$A2" "$A3")"
+ok "a1 reaches c1 again" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.4"
+
+# hosts/ctl's vxlan is the head's word of a probing cluster: refused here
+out=$(etcd_wr "$T/h1/mnt/hosts/ctl" "vxlan 10 10.1.2.3")
+like "$out" "errno=EPERM" "hosts/ctl vxlan: EPERM"
+ok "... said in words" grep -q "vxlan: this vmfs is a host of cluster $ETCD_CLUSTER on etcd" "$T/h1/mnt/host/log"
+is "$(floods 1 "${PFX1}x10")" "$(sorted "$A2" "$A3")" "... and changed nothing"
+
+# the last NIC on 10 on h2 stops: h2's VXLAN goes with it, and h2 leaves the others' lists
+ok "h2 kills b1" "$XWRITE" "$D2/ctl" "kill b1"
+ok "h2's VXLAN goes" wait_for 5 sh -c '[ -z "$(ip -n "$0" -o link show type vxlan)" ]' "$ETCD_ID-h2"
+ok "h1's floods to h3 only" wait_for 5 flood_is 1 "${PFX1}x10" "$A3 "
+ok "h3 kills c1" "$XWRITE" "$D3/ctl" "kill c1"
+ok "h1's VXLAN goes too: no other host up uses 10" wait_for 5 both "" ""
+ok "h2 starts b1 again" "$XWRITE" "$D2/ctl" "start b1"
+ok "h1 and h2 have theirs again" wait_for 5 both "${PFX1}x10:10 " "${PFX2}x10:10 "
+ok "a1 reaches b1 again" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.2"
+ok "h1 kills a1" "$XWRITE" "$D1/ctl" "kill a1"
+ok "both go again (h1 no longer uses 10)" wait_for 5 both "" ""
+
+# nothing the containers' networks made is left
+ok "kill and flush everything" sh -c '"$0" "$1/ctl" "kill all" && "$0" "$1/ctl" "flush all"' "$XWRITE" "$D1"
+ok "no claim is left" wait_for 10 count_is 0 "$P/name/"
+for i in 1 2 3; do
+	pfx=PFX$i
+	pfx=${!pfx}
+	ok "h$i has no device of vmfs's left" wait_for 5 sh -c '! ip -n "$0" -o link show | grep -q ": $1"' "$ETCD_ID-h$i" "$pfx"
+done
+done_testing
