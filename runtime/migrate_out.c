@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,21 +161,35 @@ static long long now_usec(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* The destination stops its NBD server as its guest resumes (runtime/migrate.c): the
- * source sees the resume as that port closing. 0 if it did not within the time. */
+/* The destination closes its NBD port as its guest resumes (runtime/migrate.c: until then
+ * the port takes connections into a backlog nobody accepts): the source sees the resume as
+ * that port refusing. 0 if it did not within the time. A probe not answered at once (a
+ * backlog full) counts as not yet: it never holds the loop of probes. */
 static long long dest_resumed(const char *addr, int port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	inet_pton(AF_INET, addr, &sa.sin_addr);
 	/* every 5 ms (the pause's precision): the destination is busy resuming meanwhile */
 	for (int i = 0; i < DEST_RESUME_MS / 5; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		long long next = now_usec() + 5000;
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		int r = fd < 0 ? 0 : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		bool refused = fd >= 0 && r < 0 && errno == ECONNREFUSED;
+		if (fd >= 0 && r < 0 && errno == EINPROGRESS) {
+			struct pollfd p = {fd, POLLOUT, 0};
+			int err = 0;
+			socklen_t len = sizeof(err);
+			refused = poll(&p, 1, 5) == 1 &&
+				  !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) &&
+				  err == ECONNREFUSED;
+		}
 		if (fd >= 0)
 			close(fd);
-		if (fd >= 0 && r < 0 && errno == ECONNREFUSED)
+		if (refused)
 			return now_usec();
-		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+		long long left = next - now_usec();
+		if (left > 0)
+			nanosleep(&(struct timespec){0, left * 1000}, NULL);
 	}
 	return 0;
 }
