@@ -55,6 +55,12 @@ static void in_drop(struct incoming *in)
 
 bool migrate_incoming(const struct object *o) { return in_of(o) != NULL; }
 
+bool migrate_in_completed(const struct object *o)
+{
+	const struct incoming *in = in_of(o);
+	return in && in->completed;
+}
+
 int migrate_refuses(const struct object *o, enum verb v, struct err *e)
 {
 	struct incoming *in = in_of(o);
@@ -427,6 +433,7 @@ static void in_running(struct model *m, struct object *o, struct incoming *in, l
 	in_drop(in);
 	snprintf(o->rt.status, sizeof(o->rt.status), "running");
 	lifecycle_event(m, o, EV_READY, why);
+	waitq_wake_all(&o->job_wq);
 }
 
 /* The migration has come (QEMU -S waits): nbd-server-stop (its exports go with it, hard: the

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/qmon.h"
 #include "runtime/qmpsess.h"
 #include "runtime/run.h"
 #include "runtime/waitq.h"
@@ -206,6 +207,8 @@ struct outjob {
 	int mport, nport;
 	/* the thread's outcome */
 	bool completed, resumed_here;
+	bool gone_here; /* QEMU said completed: the guest is the destination's (atomic) */
+	bool finished;	/* the thread has ended (atomic) */
 	int r;
 	struct err e;
 	char figures[160];
@@ -222,6 +225,28 @@ static struct outjob **out_slot(const struct object *o)
 		if (outs[i] && outs[i]->o == o)
 			return &outs[i];
 	return NULL;
+}
+
+bool migrate_out_completed(const struct object *o)
+{
+	struct outjob **j = out_slot(o);
+	return j && __atomic_load_n(&(*j)->gone_here, __ATOMIC_ACQUIRE);
+}
+
+void migrate_out_cancel(struct object *o, const char *why)
+{
+	if (!migrate_out_busy(o) || migrate_out_completed(o))
+		return;
+	int r = qmon_command(o, "{\"execute\":\"migrate_cancel\"}");
+	model_event(o->ns, o, "migrate-out: %s: migrate_cancel %s", why,
+		    r ? "could not be sent" : "sent");
+}
+
+static void tell_loop(struct outjob *j)
+{
+	uint64_t one = 1;
+	if (write(j->efd, &one, sizeof(one)) != sizeof(one))
+		abort(); /* an eventfd takes it: never */
 }
 
 bool migrate_out_busy(const struct object *o)
@@ -308,6 +333,10 @@ static void *out_main(void *arg)
 		err_set(e, r, "QEMU closed QMP during the migration");
 	if (!strcmp(x->status, "completed")) {
 		j->completed = true;
+		/* the loop learns it now, not after the figures and the destination's resume
+		 * (up to 5 s): this host stops saying the guest runs here */
+		__atomic_store_n(&j->gone_here, true, __ATOMIC_RELEASE);
+		tell_loop(j);
 		out_completed(j, disks, nodes);
 		r = 0;
 		goto end;
@@ -336,9 +365,8 @@ static void *out_main(void *arg)
 end:
 	qsess_close(s);
 	j->r = r;
-	uint64_t one = 1;
-	if (write(j->efd, &one, sizeof(one)) != sizeof(one))
-		abort(); /* an eventfd takes it: never */
+	__atomic_store_n(&j->finished, true, __ATOMIC_RELEASE);
+	tell_loop(j);
 	return NULL;
 }
 
@@ -374,8 +402,12 @@ static void out_ready(struct model *m, struct rtsrc *src)
 {
 	struct outjob *j = (struct outjob *)src;
 	uint64_t n;
-	if (read(j->efd, &n, sizeof(n)) == sizeof(n))
-		out_finish(m, j);
+	if (read(j->efd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (__atomic_load_n(&j->finished, __ATOMIC_ACQUIRE))
+		return out_finish(m, j);
+	/* completed: published as no longer running here (cluster/cpub.c) */
+	model_event(j->o->ns, j->o, "migrate-out: completed: the guest is %s's now", j->dest);
 }
 
 static void out_free(struct outjob **slot)
