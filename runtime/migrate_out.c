@@ -230,7 +230,8 @@ static struct outjob **out_slot(const struct object *o)
 bool migrate_out_completed(const struct object *o)
 {
 	struct outjob **j = out_slot(o);
-	return j && __atomic_load_n(&(*j)->gone_here, __ATOMIC_ACQUIRE);
+	/* once joined, o's own state says it (QUIT); an outcome nobody read stays behind */
+	return j && !(*j)->joined && __atomic_load_n(&(*j)->gone_here, __ATOMIC_ACQUIRE);
 }
 
 void migrate_out_cancel(struct object *o, const char *why)

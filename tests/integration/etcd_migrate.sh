@@ -8,7 +8,8 @@
 # and on the destination; a paused VM refused; a mirror that cannot reach h2 (h2's waiting
 # copy removed). Recovery: a dead head's intent aborted by another host (the source runs);
 # the head killed mid-migration (the destination, where the guest runs, commits); the head
-# stopped before any migrate-out (aborted by another host, the waiting copy removed).
+# stopped before any migrate-out (aborted by another host, the waiting copy removed); an abort
+# while the source migrates out (the source cancels: the guest runs on there).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -200,6 +201,35 @@ wait $x 2>/dev/null
 etcd_member_stop 1
 ok "h1 restarts" etcd_member_start 1
 ok "and lists vm on h2" wait_for 10 sh -c "grep -qx 'host h2' '$D1/vms/vm/info'"
+
+# an abort while the source migrates out (a recovery's, as cmig_recover writes it: the claim's
+# mark cleared, the intent deleted): the source cancels, and the guest runs on, on h2. 80 MiB
+# of the guest's memory that is not zeros keeps the stream (QEMU's 32 MiB/s) busy for seconds.
+printf '%s\n' 'dd if=/dev/urandom of=/tmp/r bs=1M count=1 2>/dev/null; i=0; while [ $i -lt 80 ]; do cat /tmp/r; i=$((i+1)); done >/tmp/fill; echo filled-$((2+3))' >"$D2/vms/vm/console"
+ok "the guest fills 80 MiB of its memory" wait_for 60 console_has "$D2/vms/vm" "filled-5"
+spid=$(awk '$1=="pid"{print $2}' "$D2/vms/vm/info")
+outs() { grep -ac "migrate-out to" "$T/h2/state/ns/default/vms/vm/log"; }
+n0=$(outs)
+begun() { [ "$(outs)" -gt "$n0" ]; }
+etcd_wr "$D1/ctl" "move vm h3" >"$T/abort.out" 2>&1 &
+x=$!
+ok "the migration to h3 has begun" wait_for 20 begun
+sleep 1
+ik=$(ectl get --prefix "$P/intent/" --keys-only | grep . | head -1)
+ectl get --print-value-only "$P/name/$NSID/vm" | sed '/^$/d; /^moving=/d' | ectl put "$P/name/$NSID/vm" >/dev/null
+ectl del "$ik" >/dev/null
+wait $x
+grep -a "migrate_cancel" "$T/h2/state/ns/default/vms/vm/log" | sed 's/^/# h2: /'
+out=$(tr ';' '\n' <"$T/abort.out")
+# (the source's migrate_cancel, or h3 ending its waiting QEMU as it saw the intent go: whichever
+# came first)
+like "$out" "^error: move vm h3: h2: [A-Z]+: .*migrate-out to .*: the migration (cancelled|failed)" "the move fails, with the source's words"
+ok "the VM runs on, on h2, its QEMU the same" sh -c "grep -q '^RUNNING' '$D2/vms/vm/state' && test -d /proc/$spid"
+ok "h3's waiting copy is removed" wait_for 10 sh -c "! test -e '$T/h3/state/ns/default/vms/vm'"
+is "$(qemu_left "$T/h3/state/ns/default/vms/vm")" "" "and no QEMU of it runs on h3"
+claim_h2() { local v; v=$(ectl get --print-value-only "$P/name/$NSID/vm"); grep -qx host=h2 <<<"$v" && ! grep -q '^moving=' <<<"$v"; }
+ok "the claim names h2, not moving" claim_h2
+ok "the guest answers on h2" console_run "$D2/vms/vm" "last-hello-42" 'rm -f /tmp/fill /tmp/r; echo last-$(cat /tmp/x)'
 # on a failure: each side's words about the migrations (a destination's QMP trail, its events)
 if [ "$TAP_FAIL" != 0 ]; then
 	for i in 1 2 3; do
