@@ -69,6 +69,7 @@ static struct hold *hold_add(struct ccmd *c, struct object *o, const struct ckey
 static void hold_drop(struct hold *h)
 {
 	struct object *o = h->o;
+	waiter_del(&h->w);
 	*h = (struct hold){0};
 	model_changes++; /* the publisher looks again (a released destination is published) */
 	obj_put(o);
@@ -226,6 +227,7 @@ static void dest_remove(struct ccmd *c, struct object *o, const char *why)
 }
 
 static void in_started(struct waiter *w);
+static void dest_ran(struct waiter *w);
 
 /* The part's outcome: a command's answer, or its head's callback here. */
 static void answer(struct ccmd *c, struct mjob *j, int err, const char *reason, size_t count)
@@ -331,6 +333,10 @@ static void in_started(struct waiter *w)
 		answer(c, j, 0, reply.p, 1);
 		if (h->ended)
 			settle(h);
+		else { /* told when the guest runs here (runtime/migrate.c) */
+			h->w.wake = dest_ran;
+			waitq_add(&h->o->job_wq, &h->w);
+		}
 	} else {
 		struct object *o = h->o;
 		obj_get(o);
@@ -428,9 +434,11 @@ static void settle(struct hold *h)
 	if (dest && here)
 		model_event(o->ns, o, "cluster: migration %s committed: this host owns %s now", tag,
 			    o->name);
-	else if (dest && o->state == ST_RUNNING && !migrate_incoming(o))
+	else if (dest && ((o->state == ST_RUNNING && !migrate_incoming(o)) ||
+			  migrate_in_completed(o)))
 		/* the migration completed (the source's QEMU never resumes then), yet the intent
-		 * went without the claim: the only copy of the guest is not killed */
+		 * went without the claim: the only copy of the guest is not killed, even while it
+		 * is being taken over here */
 		evlog_add(&o->ns->log,
 			  "cluster: %s: migration %s ended without its commit, but the guest runs "
 			  "here since it completed: kept, not listed (its name is %s's): see both "
@@ -519,6 +527,32 @@ static void dest_commit(struct hold *h)
 	crec_intent_free(&in);
 }
 
+/* Whether h's head has no alive in this host's cache. */
+static bool head_gone(struct ccmd *c, const struct hold *h)
+{
+	char akey[CKEY_MAX + 1];
+	return ckey_alive(akey, sizeof(akey), c->ch->cluster, h->intent.host) >= 0 &&
+	       !ccache_get(c->ch->cache, akey);
+}
+
+/* The guest runs here now (or o's jobs moved): if its head went meanwhile, this host
+ * commits (the head's alive may have gone while the guest was being taken over). */
+static void dest_ran(struct waiter *w)
+{
+	struct hold *h = (struct hold *)((char *)w - offsetof(struct hold, w));
+	if (!h->o || h->busy || h->committing)
+		return;
+	if (h->o->state != ST_RUNNING || migrate_incoming(h->o)) {
+		if (!h->o->gone)
+			waitq_add(&h->o->job_wq, &h->w);
+		return;
+	}
+	if (!h->c->stopping && head_gone(h->c, h)) {
+		h->committing = true;
+		dest_commit(h);
+	}
+}
+
 static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 		    const struct ccache_kv *now)
 {
@@ -533,15 +567,11 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	if ((kind == CK_ALIVE && !now) || (kind == CK_OBJ && now))
 		for (size_t i = 0; i < HOLDS_MAX; i++) {
 			struct hold *h = &holds[i];
-			char akey[CKEY_MAX + 1];
 			if (!h->o || h->c != c || !h->dest || h->busy || h->committing ||
 			    h->o->state != ST_RUNNING || migrate_incoming(h->o))
 				continue;
 			if (kind == CK_ALIVE ? strcmp(h->intent.host, k.host)
-					     : k.nsid != h->nsid || k.id != h->id ||
-						   ckey_alive(akey, sizeof(akey), c->ch->cluster,
-							      h->intent.host) < 0 ||
-						   ccache_get(c->ch->cache, akey))
+					     : k.nsid != h->nsid || k.id != h->id || !head_gone(c, h))
 				continue;
 			h->committing = true;
 			dest_commit(h);
@@ -552,9 +582,13 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 		struct hold *h = &holds[i];
 		if (!h->o || h->c != c || !same_tag(&h->intent, &k.tag))
 			continue;
-		if (h->busy)
+		if (h->busy) {
 			h->ended = true;
-		else
+			/* aborted (a recovery found the source running) while the source migrates
+			 * out: it must not complete now (its claim stays the source's) */
+			if (!h->dest)
+				migrate_out_cancel(h->o, "its intent went before it completed");
+		} else
 			settle(h);
 	}
 }

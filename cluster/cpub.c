@@ -21,6 +21,7 @@
 #include "etcd/member.h"
 #include "etcd/client.h"
 #include "runtime/lifecycle.h"
+#include "runtime/migrate.h"
 #include "runtime/net.h"
 #include "vmfs/door.h"
 #include "vmfs/kinds.h"
@@ -38,6 +39,14 @@ void psnap_free(struct psnap *s)
 	free(s->obj);
 	free(s->ns);
 	free(s);
+}
+
+/* A source whose migration completed is QUIT to the cluster at once: its paused QEMU lingers
+ * (the destination's resume is waited for) but never runs the guest again, and a live move's
+ * recovery judges by this record. */
+static enum ostate published_state(const struct object *o)
+{
+	return migrate_out_completed(o) ? ST_QUIT : o->state;
 }
 
 static bool live(const struct object *o)
@@ -64,8 +73,8 @@ static int snap_obj(const struct object *o, struct psnap_obj *out)
 	out->ctime = o->ctime > 0 ? (uint64_t)o->ctime : 0;
 	snprintf(r->name, sizeof(r->name), "%s", o->name);
 	r->type = o->type;
-	r->state = o->state;
-	bool on = live(o) && o->rt.pid > 0;
+	r->state = published_state(o);
+	bool on = (r->state == ST_RUNNING || r->state == ST_PAUSED) && o->rt.pid > 0;
 	r->started = on && o->rt.started > 0 ? (uint64_t)o->rt.started : 0;
 	r->pid = on ? (uint64_t)o->rt.pid : 0;
 	if (o->error && *o->error && !(r->error = one_line(o->error)))

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/backend.h"
+#include "runtime/bgjob.h"
 #include "runtime/qmon.h"
 #include "runtime/qmp.h"
 #include "runtime/qmpsess.h"
@@ -30,8 +32,7 @@ static struct incoming {
 	char addr[INET_ADDRSTRLEN];
 	bool preparing;	  /* its QEMU is being started: verbs are the start's to refuse */
 	bool completed;	  /* QEMU said MIGRATION completed */
-	int exports;	  /* NBD exports not yet deleted */
-	char disks[256];  /* the exported devices, space-separated */
+	int nfd;	  /* this vmfs's copy of the NBD server's listening socket, or -1 */
 	int mport, nport; /* where it listens, once started */
 } ins[INCOMING_MAX];
 
@@ -46,11 +47,19 @@ static struct incoming *in_of(const struct object *o)
 static void in_drop(struct incoming *in)
 {
 	struct object *o = in->o;
+	if (in->nfd >= 0)
+		close(in->nfd);
 	*in = (struct incoming){0};
 	obj_put(o);
 }
 
 bool migrate_incoming(const struct object *o) { return in_of(o) != NULL; }
+
+bool migrate_in_completed(const struct object *o)
+{
+	const struct incoming *in = in_of(o);
+	return in && in->completed;
+}
 
 int migrate_refuses(const struct object *o, enum verb v, struct err *e)
 {
@@ -106,14 +115,47 @@ static int free_port(const char *addr, struct err *e)
 	return r < 0 ? err_sys(e, r, "no port to listen on at %s", addr) : r;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The NBD server's listening socket, made here and handed to QEMU (getfd): this vmfs keeps
+ * a copy, so that the port stays open, accepting nothing, from QEMU's nbd-server-stop (at
+ * MIGRATION completed) until the guest resumes here, when the copy is closed: the source
+ * sees the resume as the port refusing. QEMU never accepts a connection after its stop. */
+static int nbd_listener(const char *addr, int *port, struct err *e)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		int r = err_sys(e, errno, "no port for the NBD server at %s", addr);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
 static int qmp_reply(struct model *m, struct object *o, const char *cmd, char *reply,
 		     size_t replylen, struct err *e)
 {
 	int dfd = run_open(m, o);
 	if (dfd < 0)
 		return err_sys(e, dfd, "%s has no run directory", o->name);
+	long long t0 = mono_ms();
 	int r = err_took(e, qmp_run(dfd, cmd, QMP_MS, reply, replylen, e->why, sizeof(e->why)));
 	close(dfd);
+	/* the object's own log: what a migration that stalls here asked, and what QEMU said */
+	evlog_add(&o->log, "migrate-in: QMP %.120s: %s%s (%lld ms)", cmd, r ? "failed: " : "ok",
+		  r ? e->why : "", mono_ms() - t0);
 	return r;
 }
 
@@ -214,6 +256,36 @@ static void drop_overlays(struct object *o)
 	}
 }
 
+/* QEMU 7.2 (with the fix of CVE-2024-7409) waits in nbd-server-stop, its main loop held, for
+ * every connection to its NBD server to end, and never sees one still negotiating end: it
+ * hangs for good, and the guest with it. Hence max-connections, one per disk: once the
+ * source's mirrors are connected QEMU accepts no other, and the stop finds only theirs. */
+static int nbd_start(struct model *m, struct object *o, int nfd, int ndisks, struct err *e)
+{
+	static struct qsess s; /* the loop's: 128 KiB, not on the stack */
+	char cmd[256];
+	int dfd = run_open(m, o);
+	if (dfd < 0)
+		return err_sys(e, dfd, "%s has no run directory", o->name);
+	s.fd = -1;
+	s.event = NULL;
+	int r = qsess_open(&s, dfd, QMP_MS, e);
+	close(dfd);
+	if (!r)
+		r = qsess_cmd_fd(&s, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"vmfs-nbd\"}}",
+				 nfd, QMP_MS, NULL, 0, e);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
+		 "{\"type\":\"fd\",\"data\":{\"str\":\"vmfs-nbd\"}},\"max-connections\":%d}}",
+		 ndisks > 0 ? ndisks : 1);
+	if (!r)
+		r = qsess_cmd(&s, cmd, QMP_MS, NULL, 0, e);
+	qsess_close(&s);
+	evlog_add(&o->log, "migrate-in: NBD server on a socket of vmfs's, at most %d connection(s): %s%s",
+		  ndisks > 0 ? ndisks : 1, r ? "failed: " : "ok", r ? e->why : "");
+	return r;
+}
+
 /* After the start: the listeners and the exports. */
 static int listen_all(struct model *m, struct object *o, struct incoming *in, int *mport,
 		      int *nport, struct err *e)
@@ -236,18 +308,13 @@ static int listen_all(struct model *m, struct object *o, struct incoming *in, in
 			 addr, *mport);
 		r = qmp_reply(m, o, cmd, NULL, 0, e);
 	}
-	if (!r && (*nport = free_port(addr, e)) < 0)
-		r = *nport;
-	if (!r) {
-		snprintf(cmd, sizeof(cmd),
-			 "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
-			 "{\"type\":\"inet\",\"data\":{\"host\":\"%s\",\"port\":\"%d\"}}}}",
-			 addr, *nport);
-		r = qmp_reply(m, o, cmd, NULL, 0, e);
-	}
 	if (!r)
 		r = qmp_reply(m, o, "{\"execute\":\"query-block\"}", reply, sizeof(reply), e);
 	int n = r ? r : migrate_disk_names(reply, disks, sizeof(disks), e);
+	if (n >= 0 && (in->nfd = nbd_listener(addr, nport, e)) < 0)
+		n = in->nfd;
+	if (n >= 0 && (r = nbd_start(m, o, in->nfd, n, e)))
+		n = r;
 	char *save = NULL;
 	for (char *d = n > 0 ? strtok_r(disks, " ", &save) : NULL; d;
 	     d = strtok_r(NULL, " ", &save)) {
@@ -262,10 +329,8 @@ static int listen_all(struct model *m, struct object *o, struct incoming *in, in
 			 d, node, d);
 		if ((r = qmp_reply(m, o, cmd, NULL, 0, e)))
 			return err_wrap(e, "the NBD export of %s", d);
-		size_t k = strlen(in->disks);
-		snprintf(in->disks + k, sizeof(in->disks) - k, "%s%s", k ? " " : "", d);
 	}
-	return n < 0 ? n : r;
+	return n < 0 ? n : 0;
 }
 
 int migrate_in(struct model *m, struct object *o, const char *addr, struct err *e)
@@ -291,7 +356,7 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct err *
 		return err_set(e, EBUSY, "%d migrations are being received already", INCOMING_MAX);
 	drop_overlays(o);
 	obj_get(o);
-	*in = (struct incoming){.o = o, .preparing = true};
+	*in = (struct incoming){.o = o, .preparing = true, .nfd = -1};
 	snprintf(in->addr, sizeof(in->addr), "%s", addr);
 	model_event(o->ns, o,
 		    "migrate-in: starting QEMU to receive on %s; migration stream in "
@@ -357,13 +422,10 @@ void migrate_in_ended(struct model *m, struct object *o)
 	}
 }
 
-/* The guest runs here: the NBD server goes (the source's mirror is done with it). */
+/* The guest runs here: this vmfs's copy of the NBD listener goes, the port refuses from now
+ * on (what the source waits for). No QMP here: nothing of the loop waits on QEMU. */
 static void in_running(struct model *m, struct object *o, struct incoming *in, long long usec)
 {
-	struct err e;
-	err_clear(&e);
-	if (qmp_reply(m, o, "{\"execute\":\"nbd-server-stop\"}", NULL, 0, &e))
-		model_error(o->ns, o, "migrate-in", e.why);
 	char why[128];
 	snprintf(why, sizeof(why),
 		 "migrated in on %s: resumed at %lld.%06lld (QEMU's RESUME event)", in->addr,
@@ -371,37 +433,109 @@ static void in_running(struct model *m, struct object *o, struct incoming *in, l
 	in_drop(in);
 	snprintf(o->rt.status, sizeof(o->rt.status), "running");
 	lifecycle_event(m, o, EV_READY, why);
+	waitq_wake_all(&o->job_wq);
 }
 
-static void in_cont(struct model *m, struct object *o)
-{
+/* The migration has come (QEMU -S waits): nbd-server-stop (its exports go with it, hard: the
+ * source's mirror has nothing left to write, and the disks are free for cont), then cont,
+ * checked by query-status and sent again while QEMU says paused. On a thread of its own: a
+ * QEMU slow to answer holds no other object's work; RESUME, on the loop, ends it all. */
+#define CONT_TRIES 3
+struct takeover {
+	struct bgjob bg; /* first */
+	struct object *o; /* held */
+	int dfd;
+	int r;
 	struct err e;
-	err_clear(&e);
-	if (qmp_reply(m, o, "{\"execute\":\"cont\"}", NULL, 0, &e))
-		model_error(o->ns, o, "migrate-in", e.why);
+	char trail[1024]; /* what was asked and answered, for o's log */
+	struct qsess s;
+};
+
+static void trail_add(struct takeover *t, const char *what, int r, long long ms)
+{
+	size_t k = strlen(t->trail);
+	snprintf(t->trail + k, sizeof(t->trail) - k, "%s%s %s (%lld ms)", k ? "; " : "", what,
+		 r ? "failed" : "ok", ms);
 }
 
-/* The migration has come (QEMU -S waits): the exports go first (hard: the source's mirror
- * has nothing left to write), then cont, once QEMU says they are gone. */
-static void in_unexport(struct model *m, struct object *o, struct incoming *in)
+static void takeover_work(struct bgjob *b)
 {
-	char list[sizeof(in->disks)], cmd[256], *save = NULL;
-	snprintf(list, sizeof(list), "%s", in->disks);
-	in->exports = 0;
-	for (char *d = strtok_r(list, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
-		struct err e;
-		err_clear(&e);
-		snprintf(cmd, sizeof(cmd),
-			 "{\"execute\":\"block-export-del\",\"arguments\":"
-			 "{\"id\":\"mig-%s\",\"mode\":\"hard\"}}",
-			 d);
-		if (qmp_reply(m, o, cmd, NULL, 0, &e))
-			model_error(o->ns, o, "migrate-in", e.why);
-		else
-			in->exports++;
+	struct takeover *t = (struct takeover *)b;
+	struct err ignored;
+	char ans[512];
+	long long t0 = mono_ms();
+	t->s.fd = -1;
+	int r = qsess_open(&t->s, t->dfd, QMP_MS, &t->e);
+	if (!r) {
+		r = qsess_cmd(&t->s, "{\"execute\":\"nbd-server-stop\"}", QMP_MS, NULL, 0, &t->e);
+		trail_add(t, "nbd-server-stop", r, mono_ms() - t0);
 	}
-	if (!in->exports)
-		in_cont(m, o);
+	for (int i = 0; !r && i < CONT_TRIES; i++) {
+		t0 = mono_ms();
+		int c = qsess_cmd(&t->s, "{\"execute\":\"cont\"}", QMP_MS, NULL, 0, &t->e);
+		trail_add(t, "cont", c, mono_ms() - t0);
+		if (c && c != -EIO) { /* no answer: QEMU is not there to ask again */
+			r = c;
+			break;
+		}
+		int q = qsess_cmd(&t->s, "{\"execute\":\"query-status\"}", QMP_MS, ans, sizeof(ans),
+				  &ignored);
+		json_object *st = q ? NULL : json_tokener_parse(ans);
+		const char *status = qjstr(st, "status");
+		size_t k = strlen(t->trail);
+		snprintf(t->trail + k, sizeof(t->trail) - k, ", QEMU says %s",
+			 status ? status : "nothing");
+		bool again = status && !strcmp(status, "paused");
+		bool runs = status && !strcmp(status, "running");
+		json_object_put(st);
+		if (!again) {
+			r = !c || runs ? 0 : c;
+			break;
+		}
+		r = c ? c : err_set(&t->e, EAGAIN, "QEMU says paused after cont");
+		nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+	}
+	qsess_close(&t->s);
+	t->r = r;
+}
+
+static void takeover_done(struct bgjob *b)
+{
+	struct takeover *t = (struct takeover *)b;
+	struct object *o = t->o;
+	evlog_add(&o->log, "migrate-in: %s", t->trail[0] ? t->trail : "nothing asked");
+	if (t->r && in_of(o))
+		model_error(o->ns, o, "migrate-in", t->e.why);
+	close(t->dfd);
+	obj_put(o);
+	free(t);
+}
+
+static void in_takeover(struct model *m, struct object *o, struct incoming *in)
+{
+	/* QEMU set its backlog to 1: the source's probes wait in this one till the resume */
+	if (in->nfd >= 0)
+		listen(in->nfd, SOMAXCONN);
+	struct takeover *t = calloc(1, sizeof(*t));
+	int dfd = t ? run_open(m, o) : -ENOMEM;
+	int r = dfd < 0 ? dfd : 0;
+	if (!r) {
+		t->o = o;
+		t->dfd = dfd;
+		err_clear(&t->e);
+		obj_get(o);
+		if ((r = bgjob_start(&t->bg, m, takeover_work, takeover_done))) {
+			obj_put(o);
+			close(dfd);
+		}
+	}
+	if (r) {
+		free(t);
+		char why[128];
+		snprintf(why, sizeof(why), "cannot take the guest over: %s: it stays paused",
+			 strerror(-r));
+		model_error(o->ns, o, "migrate-in", why);
+	}
 }
 
 void migrate_event(struct model *m, struct object *o, const char *name, json_object *msg)
@@ -414,19 +548,19 @@ void migrate_event(struct model *m, struct object *o, const char *name, json_obj
 	json_object_object_get_ex(msg, "timestamp", &ts);
 	long long sec = qjint(ts, "seconds"), usec = qjint(ts, "microseconds");
 	long long at = sec >= 0 && usec >= 0 && usec < 1000000 ? sec * 1000000 + usec : 0;
+	const char *status = !strcmp(name, "MIGRATION") ? qjstr(data, "status") : NULL;
+	if (status || !strcmp(name, "RESUME") || !strcmp(name, "STOP"))
+		evlog_add(&o->log, "migrate-in: QEMU's event %s%s%s at %lld.%06lld", name,
+			  status ? " " : "", status ? status : "", at / 1000000, at % 1000000);
 	if (!strcmp(name, "RESUME") && in->completed) {
 		in_running(m, o, in, at);
 		return;
 	}
-	const char *id = !strcmp(name, "BLOCK_EXPORT_DELETED") ? qjstr(data, "id") : NULL;
-	if (id && !strncmp(id, "mig-", 4) && in->completed && in->exports > 0 && !--in->exports)
-		in_cont(m, o);
-	const char *status = !strcmp(name, "MIGRATION") ? qjstr(data, "status") : NULL;
 	if (!status)
 		return;
 	if (!strcmp(status, "completed") && !in->completed) {
 		in->completed = true;
-		in_unexport(m, o, in);
+		in_takeover(m, o, in);
 	} else if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
 		char why[64];
 		snprintf(why, sizeof(why), "the migration %s (QEMU's MIGRATION event)", status);

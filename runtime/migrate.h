@@ -36,11 +36,21 @@ int migrate_out(struct model *m, struct object *o, const char *dest, const char 
 int migrate_out_result(struct object *o, struct sbuf *reply, char *err, size_t errlen);
 /* Whether a migrate-out of o is under way. */
 bool migrate_out_busy(const struct object *o);
+/* o's migrate-out is to end before it completes (its move was aborted): QEMU is told to
+ * cancel the migration (the outcome is then a failure, the guest running on here); nothing
+ * if it completed already. */
+void migrate_out_cancel(struct object *o, const char *why);
+/* Whether o's migrate-out has completed (its QEMU, paused, is ended soon): the guest is the
+ * destination's, whatever o's state says meanwhile. */
+bool migrate_out_completed(const struct object *o);
 /* o is removed or vmfs exits: a migrate-out under way is broken off (and its outcome
  * dropped); one that has completed still ends the source's QEMU. */
 void migrate_out_stop(struct model *m, struct object *o);
 /* Whether o's QEMU is to be started with -incoming defer -S (a migrate-in under way). */
 bool migrate_incoming(const struct object *o);
+/* Whether o's migrate-in has received the whole migration (QEMU said completed): its guest
+ * is this host's to run, even before it does. o->job_wq wakes once it runs. */
+bool migrate_in_completed(const struct object *o);
 /* While o receives a migration, every verb but kill and flush is refused: -EBUSY, why in e. */
 int migrate_refuses(const struct object *o, enum verb v, struct err *e);
 /* kill, flush or rmdir of an object receiving a migration: its QEMU ends, it is QUIT. */

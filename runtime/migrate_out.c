@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/qmon.h"
 #include "runtime/qmpsess.h"
 #include "runtime/run.h"
 #include "runtime/waitq.h"
@@ -160,21 +162,35 @@ static long long now_usec(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* The destination stops its NBD server as its guest resumes (runtime/migrate.c): the
- * source sees the resume as that port closing. 0 if it did not within the time. */
+/* The destination closes its NBD port as its guest resumes (runtime/migrate.c: until then
+ * the port takes connections into a backlog nobody accepts): the source sees the resume as
+ * that port refusing. 0 if it did not within the time. A probe not answered at once (a
+ * backlog full) counts as not yet: it never holds the loop of probes. */
 static long long dest_resumed(const char *addr, int port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	inet_pton(AF_INET, addr, &sa.sin_addr);
 	/* every 5 ms (the pause's precision): the destination is busy resuming meanwhile */
 	for (int i = 0; i < DEST_RESUME_MS / 5; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		long long next = now_usec() + 5000;
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		int r = fd < 0 ? 0 : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		bool refused = fd >= 0 && r < 0 && errno == ECONNREFUSED;
+		if (fd >= 0 && r < 0 && errno == EINPROGRESS) {
+			struct pollfd p = {fd, POLLOUT, 0};
+			int err = 0;
+			socklen_t len = sizeof(err);
+			refused = poll(&p, 1, 5) == 1 &&
+				  !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) &&
+				  err == ECONNREFUSED;
+		}
 		if (fd >= 0)
 			close(fd);
-		if (fd >= 0 && r < 0 && errno == ECONNREFUSED)
+		if (refused)
 			return now_usec();
-		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+		long long left = next - now_usec();
+		if (left > 0)
+			nanosleep(&(struct timespec){0, left * 1000}, NULL);
 	}
 	return 0;
 }
@@ -191,6 +207,8 @@ struct outjob {
 	int mport, nport;
 	/* the thread's outcome */
 	bool completed, resumed_here;
+	bool gone_here; /* QEMU said completed: the guest is the destination's (atomic) */
+	bool finished;	/* the thread has ended (atomic) */
 	int r;
 	struct err e;
 	char figures[160];
@@ -207,6 +225,29 @@ static struct outjob **out_slot(const struct object *o)
 		if (outs[i] && outs[i]->o == o)
 			return &outs[i];
 	return NULL;
+}
+
+bool migrate_out_completed(const struct object *o)
+{
+	struct outjob **j = out_slot(o);
+	/* once joined, o's own state says it (QUIT); an outcome nobody read stays behind */
+	return j && !(*j)->joined && __atomic_load_n(&(*j)->gone_here, __ATOMIC_ACQUIRE);
+}
+
+void migrate_out_cancel(struct object *o, const char *why)
+{
+	if (!migrate_out_busy(o) || migrate_out_completed(o))
+		return;
+	int r = qmon_command(o, "{\"execute\":\"migrate_cancel\"}");
+	model_event(o->ns, o, "migrate-out: %s: migrate_cancel %s", why,
+		    r ? "could not be sent" : "sent");
+}
+
+static void tell_loop(struct outjob *j)
+{
+	uint64_t one = 1;
+	if (write(j->efd, &one, sizeof(one)) != sizeof(one))
+		abort(); /* an eventfd takes it: never */
 }
 
 bool migrate_out_busy(const struct object *o)
@@ -293,6 +334,10 @@ static void *out_main(void *arg)
 		err_set(e, r, "QEMU closed QMP during the migration");
 	if (!strcmp(x->status, "completed")) {
 		j->completed = true;
+		/* the loop learns it now, not after the figures and the destination's resume
+		 * (up to 5 s): this host stops saying the guest runs here */
+		__atomic_store_n(&j->gone_here, true, __ATOMIC_RELEASE);
+		tell_loop(j);
 		out_completed(j, disks, nodes);
 		r = 0;
 		goto end;
@@ -321,9 +366,8 @@ static void *out_main(void *arg)
 end:
 	qsess_close(s);
 	j->r = r;
-	uint64_t one = 1;
-	if (write(j->efd, &one, sizeof(one)) != sizeof(one))
-		abort(); /* an eventfd takes it: never */
+	__atomic_store_n(&j->finished, true, __ATOMIC_RELEASE);
+	tell_loop(j);
 	return NULL;
 }
 
@@ -359,8 +403,12 @@ static void out_ready(struct model *m, struct rtsrc *src)
 {
 	struct outjob *j = (struct outjob *)src;
 	uint64_t n;
-	if (read(j->efd, &n, sizeof(n)) == sizeof(n))
-		out_finish(m, j);
+	if (read(j->efd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (__atomic_load_n(&j->finished, __ATOMIC_ACQUIRE))
+		return out_finish(m, j);
+	/* completed: published as no longer running here (cluster/cpub.c) */
+	model_event(j->o->ns, j->o, "migrate-out: completed: the guest is %s's now", j->dest);
 }
 
 static void out_free(struct outjob **slot)

@@ -240,6 +240,18 @@ static void qmon_ready(struct model *m, struct rtsrc *s)
 	}
 }
 
+int qmon_command(struct object *o, const char *cmd)
+{
+	struct qmon *q = o->rt.qmon;
+	char line[512];
+	int n = snprintf(line, sizeof(line), "%s\n", cmd);
+	if (!q || !q->ready)
+		return -ENOTCONN;
+	if (n < 0 || n >= (int)sizeof(line))
+		return -E2BIG;
+	return send(q->fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL) == n ? 0 : -errno;
+}
+
 void qmon_sample(struct model *m, struct object *o)
 {
 	struct qmon *q = o->rt.qmon;

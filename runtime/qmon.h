@@ -10,6 +10,10 @@
 /* Connects to o's events.sock. Quietly does nothing for a QEMU started without one. */
 int qmon_attach(struct model *m, struct object *o);
 void qmon_detach(struct model *m, struct object *o);
+/* Sends cmd (a JSON command without an id) on o's monitor, not waiting: its answer is
+ * ignored. -ENOTCONN if o has no monitor ready. For a command that must not wait behind a
+ * QMP session another thread holds on qmp.sock (migrate_cancel). */
+int qmon_command(struct object *o, const char *cmd);
 /* Once a second: asks each monitor for block stats (answered when they come). */
 void qmon_sample(struct model *m, struct object *o);
 #endif

@@ -93,13 +93,42 @@ int qsess_wait(struct qsess *s, int timeout_ms, bool (*done)(void *ctx))
 	return 0;
 }
 
+/* cmd and its newline in one message, with fd (if >= 0) as its SCM_RIGHTS: QEMU takes a
+ * passed descriptor from the message that carries the command naming it. */
+static int send_cmd(struct qsess *s, const char *cmd, int fd)
+{
+	size_t len = strlen(cmd);
+	struct iovec iov[2] = {{(void *)cmd, len}, {"\n", 1}};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u = {0};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	if (fd >= 0) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	ssize_t n = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+	return n == (ssize_t)len + 1 ? 0 : n < 0 ? -errno : -EIO;
+}
+
 int qsess_cmd(struct qsess *s, const char *cmd, int timeout_ms, char *reply, size_t replylen,
 	      struct err *e)
 {
-	size_t len = strlen(cmd);
-	if (send(s->fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len ||
-	    send(s->fd, "\n", 1, MSG_NOSIGNAL) != 1)
-		return err_sys(e, errno, "QMP: cannot send %s", cmd);
+	return qsess_cmd_fd(s, cmd, -1, timeout_ms, reply, replylen, e);
+}
+
+int qsess_cmd_fd(struct qsess *s, const char *cmd, int fd, int timeout_ms, char *reply,
+		 size_t replylen, struct err *e)
+{
+	int sr = send_cmd(s, cmd, fd);
+	if (sr)
+		return err_sys(e, sr, "QMP: cannot send %s", cmd);
 	long long deadline = mono_ms() + timeout_ms;
 	for (;;) {
 		int r = read_line(s, deadline, s->line, sizeof(s->line));

@@ -29,6 +29,9 @@ void qsess_close(struct qsess *s);
  * value as JSON text in reply (if given), or -errno (EIO: QEMU's error, in e). */
 int qsess_cmd(struct qsess *s, const char *cmd, int timeout_ms, char *reply, size_t replylen,
 	      struct err *e);
+/* The same with fd passed along (SCM_RIGHTS), as getfd wants it. */
+int qsess_cmd_fd(struct qsess *s, const char *cmd, int fd, int timeout_ms, char *reply,
+		 size_t replylen, struct err *e);
 /* Reads events until done(ctx) is true: 0, or -ETIMEDOUT / -ECONNRESET. */
 int qsess_wait(struct qsess *s, int timeout_ms, bool (*done)(void *ctx));
 /* The value of key in obj as a string or an integer; NULL / -1 when absent or of another

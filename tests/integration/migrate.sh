@@ -2,8 +2,9 @@
 # Live migration of a running VM between two vmfs on this machine (two mounts, two state
 # directories, two images directories with the same names), under TCG: migrate-in on the
 # destination, migrate-out on the source; the guest's memory and disk writes arrive, the
-# source's QEMU is gone, the pause is reported; a migrate-out nobody receives fails and the
-# VM runs on; a migrate-in without the images is refused.
+# source's QEMU is gone, the pause is reported, a stranger connecting to the NBD port
+# throughout changes none of it; a migrate-out nobody receives fails and the VM runs on; a
+# migrate-in without the images is refused.
 . "$(dirname "$0")/lib.sh"
 command -v qemu-img >/dev/null || { echo "not ok 1 - qemu-img is installed (./setup --deps: qemu-utils)"; exit 1; }
 use_boot_image
@@ -68,8 +69,17 @@ is "$(errno_of "$B/w/ctl" start)" "EBUSY" "a start meanwhile is refused"
 
 spid=$(field "$A/w" pid)
 t0=$(date +%s%N)
-ask "$A/w/ctl" "migrate-out $mig nbd=$nbd" >"$T/answer" &
+(ask "$A/w/ctl" "migrate-out $mig nbd=$nbd" >"$T/answer"; : >"$T/answer.done") &
 asker=$!
+# once the source's mirror is connected, a stranger holds connections to the NBD port, one
+# after another, until the end (QEMU 7.2's nbd-server-stop hangs for good, and its guest
+# with it, if it finds one of them still negotiating)
+nbd_held() { ss -tnH state established "( sport = :${nbd#*:} )" | grep -q .; }
+wait_for 20 nbd_held
+(while [ ! -e "$T/answer.done" ]; do
+	{ exec 3<>"/dev/tcp/${nbd%:*}/${nbd#*:}"; } 2>/dev/null && { sleep 0.03; exec 3>&-; }
+done) &
+stranger=$!
 ok "the migration has begun" wait_for 5 grep -aq "migrate-out to $mig" "$A/w/log"
 # it runs in the background: the source's vmfs answers meanwhile (the kernel holds other
 # writes to the same ctl file), and refuses verbs for the VM
@@ -78,6 +88,7 @@ like "$(errno_of "$M/ns/default/ctl" "pause w")" "EBUSY" "a pause while it migra
 like "$(grep -a "error: " "$M/ns/default/log" | tail -1)" "w is migrating out" "saying why (the namespace's log)"
 wait $asker
 t1=$(date +%s%N)
+wait $stranger
 out=$(cat "$T/answer")
 like "$out" "^ok: migrated: paused [0-9]+ ms \(QEMU: [0-9]+ ms\), [0-9.]+ MiB mirrored$" "migrate-out answers with the pause"
 pause=$(printf '%s' "$out" | sed -n 's/.*paused \([0-9]*\) ms.*/\1/p')
