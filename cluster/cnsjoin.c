@@ -17,6 +17,7 @@ struct seen {
 	char name[NAME_MAX_LEN + 1];
 	bool listed; /* its record named this host */
 	bool failed; /* it could not be made here (said once) */
+	bool unmade; /* a record this host's publisher made for a namespace removed here since */
 };
 
 static struct {
@@ -25,6 +26,7 @@ static struct {
 	struct timespec own_at; /* ... for at most OWN_WAIT_S (an etcd whose revisions went back) */
 	struct seen *v;
 	size_t n;
+	bool passed; /* a pass was made in this run */
 } S;
 
 static const struct seen *seen_find(const char *name)
@@ -33,6 +35,11 @@ static const struct seen *seen_find(const char *name)
 		if (!strcmp(S.v[i].name, name))
 			return &S.v[i];
 	return NULL;
+}
+
+static bool names_only(const struct crec_ns *rec, const char *self)
+{
+	return rec->nhosts == 1 && !strcmp(rec->hosts[0], self);
 }
 
 static bool names_self(const struct crec_ns *rec, const char *self)
@@ -88,7 +95,14 @@ static void follow(struct vmfs *v, const struct cview_ns *c, struct seen *now)
 	snprintf(now->name, sizeof(now->name), "%s", c->name);
 	now->listed = names_self(&c->rec, self);
 	char err[512];
-	if (!ns && now->listed) {
+	/* a record first seen that names this host alone, for a namespace this host does not
+	 * have, after the first pass: its publisher claimed it just before an rmdir removed it
+	 * here (it deletes that record: cluster/cns.c); not made again */
+	now->unmade = !ns && S.passed && names_only(&c->rec, self) && (!was || was->unmade);
+	if (now->unmade && !was)
+		evlog_add(&v->log, "cluster: ns/%s: its record names this host alone, but it was removed here: not made again (its record goes)",
+			  c->name);
+	if (!ns && now->listed && !now->unmade) {
 		int r = ns_create(&v->m, c->name, (uid_t)c->rec.uid, (gid_t)c->rec.gid,
 				  (mode_t)c->rec.mode, &ns, err, sizeof(err));
 		model_changes++;
@@ -139,6 +153,30 @@ static int each(void *ctx, const char *name, size_t idx)
 	return 0;
 }
 
+/* The namespaces whose records went since the last pass (an rmdir ns/NS on some host: the
+ * cluster no longer has them): this host's copy goes if it is empty, and stays, said, if not. */
+static void gone(struct vmfs *v)
+{
+	char err[512];
+	for (size_t i = 0; i < S.n; i++) {
+		const char *name = S.v[i].name;
+		struct ns *ns = ns_find(&v->m, name);
+		if (cview_ns_find(v->cview, name) || !ns || ns->gone || !strcmp(name, "default"))
+			continue;
+		size_t held = ns->objs[OT_VM].n + ns->objs[OT_CT].n;
+		if (held) {
+			evlog_add(&v->log, "cluster: ns/%s was removed from the cluster, but %zu of its objects are here: it stays",
+				  name, held);
+		} else if (ns_remove(&v->m, ns, err, sizeof(err))) {
+			evlog_add(&v->log, "cluster: ns/%s was removed from the cluster: %s", name, err);
+		} else {
+			model_changes++;
+			evlog_add(&v->log, "cluster: ns/%s removed here (empty): it was removed from the cluster",
+				  name);
+		}
+	}
+}
+
 void cnsjoin_now(struct vmfs *v)
 {
 	S.rev = 0;
@@ -162,7 +200,9 @@ void cnsjoin_tick(struct vmfs *v)
 	if (max && !w.next)
 		return; /* out of memory: again at the next tick */
 	S.rev = rev;
+	gone(v);
 	cview_ns_names(v->cview, 0, each, &w);
+	S.passed = true;
 	free(S.v);
 	S.v = w.next;
 	S.n = w.n;
