@@ -3,7 +3,8 @@
  * the record's revision, and every claim's transaction changes the record (its next-id), so no
  * object can land on a dropped host between the check and the write (docs/cluster-design.md).
  * An owner's change compares the same revision, so it never undoes a hosts write, nor one
- * another host made at the same instant. */
+ * another host made at the same instant. An rmdir ns/NS deletes the record comparing the same
+ * revision and that no claim of the namespace is left (a compare over their prefix). */
 #include "cluster/cnshosts.h"
 
 #include <errno.h>

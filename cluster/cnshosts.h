@@ -1,4 +1,4 @@
-/* ns/NS/hosts, owner and mode with etcd (docs/cluster-design.md, "The tree on every host"):
+/* ns/NS/hosts, owner, mode and rmdir with etcd (docs/cluster-design.md, "The tree on every host"):
  * the namespace's record P/ns/NAME is what every host places by and judges rights by, so a
  * write of hosts, a chown or a chmod is a transaction on it, not a change of this host's model
  * (each host follows the record: cluster/cnsjoin.h). */

@@ -9,6 +9,11 @@
  *   made on any host: cnsowner_start); rights are judged against them here as everywhere;
  * - a host dropped from a record's `hosts` (named in it before, in this run) removes its local
  *   namespace if it is empty (and not `default`); one that still holds objects keeps it, said.
+ * - a record gone (seen at the last pass: an rmdir ns/NS on some host, cnsrm_start) takes
+ *   this host's copy with it if it is empty (and not `default`); one with objects stays, said;
+ * - a record first seen after the first pass that names this host alone, for a namespace it
+ *   does not have, is one its publisher made just before an rmdir removed the namespace here:
+ *   not made again (the publisher deletes that record: cluster/cns.c).
  *
  * A record's values are peer input: crec_ns_read has checked them (owner and group below
  * 2^32 - 1, a mode of permission bits only), and cview keeps the last readable record when
