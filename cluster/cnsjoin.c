@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cluster/chosts.h"
+#include "cluster/ckey.h"
 #include "cluster/cview.h"
 #include "vmfs/node.h"
 
@@ -27,6 +28,9 @@ static struct {
 	struct seen *v;
 	size_t n;
 	bool passed; /* a pass was made in this run */
+	bool listening; /* told the cache's changes (changed) */
+	char (*gone)[NAME_MAX_LEN + 1]; /* namespaces whose records went, not yet followed */
+	size_t ngone;
 } S;
 
 static const struct seen *seen_find(const char *name)
@@ -153,13 +157,33 @@ static int each(void *ctx, const char *name, size_t idx)
 	return 0;
 }
 
-/* The namespaces whose records went since the last pass (an rmdir ns/NS on some host: the
- * cluster no longer has them): this host's copy goes if it is empty, and stays, said, if not. */
-static void gone(struct vmfs *v)
+/* The cache's changes, on the loop: a namespace's record deleted (an rmdir ns/NS on some host;
+ * or gone while the watch was away) is noted here, whenever it came and went (a record that
+ * lived between two passes counts too), and followed at the next tick. */
+static void changed(void *ctx, const char *key, const struct ccache_kv *old,
+		    const struct ccache_kv *now)
+{
+	struct vmfs *v = ctx;
+	struct ckey k;
+	if (!old || now || ckey_parse(v->chosts->cluster, key, &k) != CK_NS)
+		return;
+	for (size_t i = 0; i < S.ngone; i++)
+		if (!strcmp(S.gone[i], k.ns))
+			return;
+	void *g = realloc(S.gone, (S.ngone + 1) * sizeof(*S.gone));
+	if (!g)
+		return; /* out of memory: this copy stays (said nowhere: as a failed removal) */
+	S.gone = g;
+	snprintf(S.gone[S.ngone++], sizeof(*S.gone), "%s", k.ns);
+}
+
+/* The namespaces whose records went: this host's copy goes if it is empty (and not
+ * `default`); with objects it stays, said. A record made again meanwhile keeps it. */
+static void follow_gone(struct vmfs *v)
 {
 	char err[512];
-	for (size_t i = 0; i < S.n; i++) {
-		const char *name = S.v[i].name;
+	for (size_t i = 0; i < S.ngone; i++) {
+		const char *name = S.gone[i];
 		struct ns *ns = ns_find(&v->m, name);
 		if (cview_ns_find(v->cview, name) || !ns || ns->gone || !strcmp(name, "default"))
 			continue;
@@ -175,6 +199,7 @@ static void gone(struct vmfs *v)
 				  name);
 		}
 	}
+	S.ngone = 0;
 }
 
 void cnsjoin_now(struct vmfs *v)
@@ -188,6 +213,9 @@ void cnsjoin_tick(struct vmfs *v)
 	struct chosts *ch = v->chosts;
 	if (!ch || !v->cview || !ch->synced || chosts_get_link(ch, NULL, 0) != CL_JOINED)
 		return;
+	if (!S.listening)
+		S.listening = !chosts_listen(ch, changed, v);
+	follow_gone(v);
 	int64_t rev = ccache_revision(ch->cache);
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -200,7 +228,6 @@ void cnsjoin_tick(struct vmfs *v)
 	if (max && !w.next)
 		return; /* out of memory: again at the next tick */
 	S.rev = rev;
-	gone(v);
 	cview_ns_names(v->cview, 0, each, &w);
 	S.passed = true;
 	free(S.v);

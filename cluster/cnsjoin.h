@@ -9,8 +9,10 @@
  *   made on any host: cnsowner_start); rights are judged against them here as everywhere;
  * - a host dropped from a record's `hosts` (named in it before, in this run) removes its local
  *   namespace if it is empty (and not `default`); one that still holds objects keeps it, said.
- * - a record gone (seen at the last pass: an rmdir ns/NS on some host, cnsrm_start) takes
- *   this host's copy with it if it is empty (and not `default`); one with objects stays, said;
+ * - a record deleted (the cache tells each deletion, however short the record's life: an
+ *   rmdir ns/NS on some host, cnsrm_start) takes this host's copy with it at the next tick if
+ *   it is empty (and not `default`) and no record of that name is back; one with objects
+ *   stays, said;
  * - a record first seen after the first pass that names this host alone, for a namespace it
  *   does not have, is one its publisher made just before an rmdir removed the namespace here:
  *   not made again (the publisher deletes that record: cluster/cns.c).
