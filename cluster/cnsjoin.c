@@ -46,6 +46,16 @@ static bool names_only(const struct crec_ns *rec, const char *self)
 	return rec->nhosts == 1 && !strcmp(rec->hosts[0], self);
 }
 
+/* Whether ns's record in the cache was never written since it was made. */
+static bool fresh(struct vmfs *v, const char *ns)
+{
+	char key[CKEY_MAX + 1];
+	const struct ccache_kv *kv = ckey_ns(key, sizeof(key), v->chosts->cluster, ns) < 0
+					     ? NULL
+					     : ccache_get(v->chosts->cache, key);
+	return kv && kv->version == 1;
+}
+
 static bool names_self(const struct crec_ns *rec, const char *self)
 {
 	for (size_t h = 0; h < rec->nhosts; h++)
@@ -99,11 +109,12 @@ static void follow(struct vmfs *v, const struct cview_ns *c, struct seen *now)
 	snprintf(now->name, sizeof(now->name), "%s", c->name);
 	now->listed = names_self(&c->rec, self);
 	char err[512];
-	/* a record first seen that names this host alone, for a namespace this host does not
-	 * have, after the first pass: its publisher claimed it just before an rmdir removed it
-	 * here (it deletes that record: cluster/cns.c); not made again */
-	now->unmade = !ns && S.passed && names_only(&c->rec, self) && (!was || was->unmade);
-	if (now->unmade && !was)
+	/* a record never written since it was made (version 1) that names this host alone is
+	 * one this host's publisher made (a claim names its maker only); for a namespace this
+	 * host does not have, after the first pass, it claimed it just before an rmdir removed
+	 * it here (it deletes that record: cluster/cns.c): not made again */
+	now->unmade = !ns && S.passed && names_only(&c->rec, self) && fresh(v, c->name);
+	if (now->unmade && !(was && was->unmade))
 		evlog_add(&v->log, "cluster: ns/%s: its record names this host alone, but it was removed here: not made again (its record goes)",
 			  c->name);
 	if (!ns && now->listed && !now->unmade) {

@@ -13,9 +13,10 @@
  *   rmdir ns/NS on some host, cnsrm_start) takes this host's copy with it at the next tick if
  *   it is empty (and not `default`) and no record of that name is back; one with objects
  *   stays, said;
- * - a record first seen after the first pass that names this host alone, for a namespace it
- *   does not have, is one its publisher made just before an rmdir removed the namespace here:
- *   not made again (the publisher deletes that record: cluster/cns.c).
+ * - a record never written since it was made (version 1) that names this host alone is one
+ *   its publisher made; after the first pass, for a namespace this host does not have, it was
+ *   made just before an rmdir removed the namespace here: not made again (the publisher
+ *   deletes that record: cluster/cns.c).
  *
  * A record's values are peer input: crec_ns_read has checked them (owner and group below
  * 2^32 - 1, a mode of permission bits only), and cview keeps the last readable record when
