@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cluster/chosts.h"
+#include "cluster/cidmap.h"
 #include "cluster/ckey.h"
 #include "cluster/cview.h"
 #include "vmfs/node.h"
@@ -46,13 +47,19 @@ static bool names_only(const struct crec_ns *rec, const char *self)
 	return rec->nhosts == 1 && !strcmp(rec->hosts[0], self);
 }
 
+/* ns's record as the cache holds it (readable or not), or NULL. */
+static const struct ccache_kv *record(struct vmfs *v, const char *ns)
+{
+	char key[CKEY_MAX + 1];
+	return ckey_ns(key, sizeof(key), v->chosts->cluster, ns) < 0
+		       ? NULL
+		       : ccache_get(v->chosts->cache, key);
+}
+
 /* Whether ns's record in the cache was never written since it was made. */
 static bool fresh(struct vmfs *v, const char *ns)
 {
-	char key[CKEY_MAX + 1];
-	const struct ccache_kv *kv = ckey_ns(key, sizeof(key), v->chosts->cluster, ns) < 0
-					     ? NULL
-					     : ccache_get(v->chosts->cache, key);
+	const struct ccache_kv *kv = record(v, ns);
 	return kv && kv->version == 1;
 }
 
@@ -188,29 +195,53 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	snprintf(S.gone[S.ngone++], sizeof(*S.gone), "%s", k.ns);
 }
 
-/* The namespaces whose records went: this host's copy goes if it is empty (and not
- * `default`); with objects it stays, said. A record made again meanwhile keeps it. */
-static void follow_gone(struct vmfs *v)
+/* Local namespace ns, whose record went (why: words for the log): its copy goes if it is
+ * empty (and not `default`); with objects it stays, said. A record there again keeps it. */
+static void drop_copy(struct vmfs *v, struct ns *ns, const char *why)
 {
 	char err[512];
-	for (size_t i = 0; i < S.ngone; i++) {
-		const char *name = S.gone[i];
-		struct ns *ns = ns_find(&v->m, name);
-		if (cview_ns_find(v->cview, name) || !ns || ns->gone || !strcmp(name, "default"))
-			continue;
-		size_t held = ns->objs[OT_VM].n + ns->objs[OT_CT].n;
-		if (held) {
-			evlog_add(&v->log, "cluster: ns/%s was removed from the cluster, but %zu of its objects are here: it stays",
-				  name, held);
-		} else if (ns_remove(&v->m, ns, err, sizeof(err))) {
-			evlog_add(&v->log, "cluster: ns/%s was removed from the cluster: %s", name, err);
-		} else {
-			model_changes++;
-			evlog_add(&v->log, "cluster: ns/%s removed here (empty): it was removed from the cluster",
-				  name);
-		}
+	if (!ns || ns->gone || record(v, ns->name) || !strcmp(ns->name, "default"))
+		return;
+	size_t held = ns->objs[OT_VM].n + ns->objs[OT_CT].n;
+	if (held) {
+		evlog_add(&v->log, "cluster: ns/%s was removed from the cluster%s, but %zu of its objects are here: it stays",
+			  ns->name, why, held);
+	} else if (ns_remove(&v->m, ns, err, sizeof(err))) {
+		evlog_add(&v->log, "cluster: ns/%s was removed from the cluster%s: %s", ns->name, why,
+			  err);
+	} else {
+		model_changes++;
+		evlog_add(&v->log, "cluster: ns/%s removed here (empty): it was removed from the cluster%s",
+			  ns->name, why);
 	}
+}
+
+static void follow_gone(struct vmfs *v)
+{
+	for (size_t i = 0; i < S.ngone; i++)
+		drop_copy(v, ns_find(&v->m, S.gone[i]), "");
 	S.ngone = 0;
+}
+
+/* At the first pass: a local namespace that STATE/cluster/ids maps to a cluster id (it was
+ * the cluster's) but that has no record now was removed from the cluster while this host was
+ * away (no deletion was seen). One never mapped is this host's own, claimed by its publisher
+ * (a host that ran alone and joins keeps every namespace). */
+static void gone_while_away(struct vmfs *v)
+{
+	struct cidmap map = {0};
+	char err[512];
+	if (cidmap_load(v->m.statefd, v->chosts->cluster, &map, err, sizeof(err)))
+		return; /* (the publisher says why, and refuses the start) */
+	struct ns **away = v->m.nns ? calloc(v->m.nns, sizeof(*away)) : NULL;
+	size_t n = 0;
+	for (size_t i = 0; away && i < v->m.nns; i++)
+		if (v->m.nss[i]->id && cidmap_ns(&map, v->m.nss[i]->id))
+			away[n++] = v->m.nss[i]; /* (ns_remove changes nss: collected first) */
+	for (size_t i = 0; i < n; i++)
+		drop_copy(v, away[i], " while this host was away");
+	free(away);
+	cidmap_free(&map);
 }
 
 void cnsjoin_now(struct vmfs *v)
@@ -226,6 +257,8 @@ void cnsjoin_tick(struct vmfs *v)
 		return;
 	if (!S.listening)
 		S.listening = !chosts_listen(ch, changed, v);
+	if (!S.passed)
+		gone_while_away(v);
 	follow_gone(v);
 	int64_t rev = ccache_revision(ch->cache);
 	struct timespec t;

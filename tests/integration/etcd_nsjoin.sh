@@ -165,4 +165,16 @@ ok "h3's host/log says it was removed" grep -q "namespace lab removed (from clus
 ok "rmdir ns/solo on h3, which does not have it" rmdir "$M3/ns/solo"
 ok "... gone from h1 too" wait_for 3 gone_all solo
 
+# removed while a host that has it is down: that host drops its empty copy when it is back
+mkdir "$M1/ns/away"
+ok "ns away is the cluster's" wait_for 5 has "$P/ns/away"
+"$XWRITE" "$M1/ns/away/hosts" "h1 h3"
+AWAY=$(field "$P/ns/away" id)
+ok "h3 makes away and maps it" wait_for 3 grep -q "^ns\.[0-9]*=$AWAY$" "$T/h3/state/cluster/ids"
+etcd_member_stop 3
+ok "rmdir ns/away on h1 while h3 is down" rmdir "$M1/ns/away"
+etcd_member_start 3 || echo "not ok - h3 starts again"
+ok "h3, back, drops its empty copy" wait_for 5 gone_all away
+ok "... said in its host/log" grep -q "cluster: ns/away removed here (empty): it was removed from the cluster while this host was away" "$M3/host/log"
+
 done_testing
