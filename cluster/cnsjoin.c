@@ -226,11 +226,22 @@ static void follow_gone(struct vmfs *v)
 /* At the first pass: a local namespace that STATE/cluster/ids maps to a cluster id (it was
  * the cluster's) but that has no record now was removed from the cluster while this host was
  * away (no deletion was seen). One never mapped is this host's own, claimed by its publisher
- * (a host that ran alone and joins keeps every namespace). */
+ * (a host that ran alone and joins keeps every namespace); so is every one when this host's
+ * name is new in etcd (an etcd made anew: its publisher claims them again). */
 static void gone_while_away(struct vmfs *v)
 {
 	struct cidmap map = {0};
-	char err[512];
+	char err[512], key[CKEY_MAX + 1];
+	/* only if this host's name was claimed in this etcd before this run: an etcd made anew
+	 * (every record absent) removes nothing */
+	const struct ccache_kv *kv = ckey_hid(key, sizeof(key), v->chosts->cluster,
+					      v->chosts->self) < 0
+					     ? NULL
+					     : ccache_get(v->chosts->cache, key);
+	struct crec_hid hid;
+	if (!kv || crec_hid_read(kv->value, kv->len, &hid, err, sizeof(err)) ||
+	    hid.joined >= (uint64_t)v->m.started)
+		return;
 	if (cidmap_load(v->m.statefd, v->chosts->cluster, &map, err, sizeof(err)))
 		return; /* (the publisher says why, and refuses the start) */
 	struct ns **away = v->m.nns ? calloc(v->m.nns, sizeof(*away)) : NULL;
