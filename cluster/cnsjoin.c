@@ -199,20 +199,20 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
  * empty (and not `default`); with objects it stays, said. A record there again keeps it. */
 static void drop_copy(struct vmfs *v, struct ns *ns, const char *why)
 {
-	char err[512];
+	char err[512], name[NAME_MAX_LEN + 1]; /* (ns goes with ns_remove) */
 	if (!ns || ns->gone || record(v, ns->name) || !strcmp(ns->name, "default"))
 		return;
+	snprintf(name, sizeof(name), "%s", ns->name);
 	size_t held = ns->objs[OT_VM].n + ns->objs[OT_CT].n;
 	if (held) {
 		evlog_add(&v->log, "cluster: ns/%s was removed from the cluster%s, but %zu of its objects are here: it stays",
-			  ns->name, why, held);
+			  name, why, held);
 	} else if (ns_remove(&v->m, ns, err, sizeof(err))) {
-		evlog_add(&v->log, "cluster: ns/%s was removed from the cluster%s: %s", ns->name, why,
-			  err);
+		evlog_add(&v->log, "cluster: ns/%s was removed from the cluster%s: %s", name, why, err);
 	} else {
 		model_changes++;
 		evlog_add(&v->log, "cluster: ns/%s removed here (empty): it was removed from the cluster%s",
-			  ns->name, why);
+			  name, why);
 	}
 }
 
