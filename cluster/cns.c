@@ -225,6 +225,54 @@ static int unclaim(struct cpub *p, const struct cidmap_obj *mo, struct err *e)
 		       po->name);
 }
 
+/* Local namespace cns went. If its record names this host alone and no claim of it is
+ * anywhere, the record goes too: it is one this publisher made just before an rmdir removed
+ * the namespace here (the rmdir found no record yet and removed it locally), which would
+ * otherwise stay in the cluster with nothing behind it (cnsjoin does not make it again).
+ * Anything else (another host named, a claim, a record this vmfs cannot read) is left. */
+static void drop_own_record(struct cpub *p, uint64_t cns)
+{
+	char ikey[CKEY_MAX + 1], nkey[CKEY_MAX + 1], pre[CKEY_MAX + 1], below[CKEY_MAX + 2], why[300];
+	struct etcd_kv kv;
+	bool found;
+	struct err e;
+	if (ckey_nsid(ikey, sizeof(ikey), p->cluster, cns) < 0 ||
+	    ckey_claims_prefix(pre, sizeof(pre), p->cluster, cns) < 0 ||
+	    etcd_get(p->c, ikey, &kv, &found, &e) || !found)
+		return;
+	struct crec_nsid ni;
+	int r = crec_nsid_read(kv.value, kv.value_len, &ni, why, sizeof(why));
+	etcd_kv_free(&kv);
+	if (r || ckey_ns(nkey, sizeof(nkey), p->cluster, ni.name) < 0 ||
+	    etcd_get(p->c, nkey, &kv, &found, &e) || !found)
+		return;
+	struct crec_ns n;
+	r = crec_ns_read(kv.value, kv.value_len, &n, why, sizeof(why));
+	int64_t rev = kv.mod_revision;
+	etcd_kv_free(&kv);
+	if (r)
+		return;
+	bool alone = n.id == cns && n.nhosts == 1 && !strcmp(n.hosts[0], p->host);
+	crec_ns_free(&n);
+	snprintf(below, sizeof(below), "%s/", nkey);
+	if (!alone)
+		return;
+	struct etcd_cmp cmp[2] = {
+	    {.key = nkey, .target = ETCD_MOD, .num = rev},
+	    {.key = pre, .target = ETCD_VERSION, .num = 0, .prefix = true}};
+	struct etcd_op del[3] = {{.kind = ETCD_OP_DELETE, .key = nkey},
+				 {.kind = ETCD_OP_DELETE, .key = ikey},
+				 {.kind = ETCD_OP_DELETE, .key = below, .prefix = true}};
+	struct etcd_txn_result res;
+	if (txn(p, cmp, 2, del, 3, NULL, 0, &res, &e))
+		return;
+	if (res.succeeded)
+		cpub_say(p, 0,
+			 "ns %s was removed here as this host made its record, which named only this host and no object: the record is deleted",
+			 ni.name);
+	etcd_txn_result_free(&res);
+}
+
 int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
 {
 	int r = 0;
@@ -264,7 +312,8 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
 		else
 			i++;
 	/* a namespace removed here: its top goes; the cluster's namespace stays (other hosts
-	 * may hold objects in it: removing it is a cluster-wide rmdir, a later step's) */
+	 * may hold objects in it: an rmdir removed it from the cluster first, cnsrm_start),
+	 * but for a record this host made and nothing else has (drop_own_record) */
 	for (size_t i = 0; i < p->map.nns && !r;) {
 		uint64_t lns = p->map.ns[i].local, cns = p->map.ns[i].cid;
 		char key[CKEY_MAX + 1];
@@ -280,6 +329,7 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
 				p->tops[t] = p->tops[--p->ntops];
 				break;
 			}
+		drop_own_record(p, cns);
 		cidmap_drop_ns(&p->map, lns);
 		dirty = true;
 	}

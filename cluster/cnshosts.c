@@ -3,7 +3,8 @@
  * the record's revision, and every claim's transaction changes the record (its next-id), so no
  * object can land on a dropped host between the check and the write (docs/cluster-design.md).
  * An owner's change compares the same revision, so it never undoes a hosts write, nor one
- * another host made at the same instant. */
+ * another host made at the same instant. An rmdir ns/NS deletes the record comparing the same
+ * revision and that no claim of the namespace is left (a compare over their prefix). */
 #include "cluster/cnshosts.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct nhjob {
 	char (*hosts)[NAME_MAX_LEN + 1];
 	size_t nhosts;
 	bool owner; /* a chown or chmod: uid, gid and mode are written, hosts kept */
+	bool remove; /* an rmdir: the record goes, compared on no claim of the namespace */
 	uint64_t uid, gid, mode;
 	int64_t rev; /* the revision of the write, once made */
 	unsigned naps; /* waits for the cache to reach rev */
@@ -135,6 +137,43 @@ static int dropped(struct nhjob *j, const struct etcd_kvs *claims)
 	return -EBUSY;
 }
 
+/* The record, its id's name and its keys below it deleted in one txn that compares the
+ * record's revision and that no claim is under P/name/NSID/ (a launch's claims come first);
+ * its failure branch reads the claims, to say where objects remain. */
+static int remove_attempt(struct nhjob *j, struct etcd *c, const char *nskey,
+			  const char *prefix, int64_t rev)
+{
+	char idkey[ETCD_KEY_MAX], below[ETCD_KEY_MAX + 1];
+	if (ckey_nsid(idkey, sizeof(idkey), j->cluster, j->nsid) < 0 ||
+	    snprintf(below, sizeof(below), "%s/", nskey) >= ETCD_KEY_MAX)
+		return say(j, -EINVAL, "ns/%s: no key for it", j->ns);
+	struct etcd_cmp cmp[2] = {
+	    {.key = nskey, .target = ETCD_MOD, .result = ETCD_EQUAL, .num = rev},
+	    {.key = prefix, .target = ETCD_VERSION, .result = ETCD_EQUAL, .num = 0, .prefix = true}};
+	struct etcd_op del[3] = {{.kind = ETCD_OP_DELETE, .key = nskey},
+				 {.kind = ETCD_OP_DELETE, .key = idkey},
+				 {.kind = ETCD_OP_DELETE, .key = below, .prefix = true}};
+	struct etcd_op rd[2] = {{.kind = ETCD_OP_RANGE, .key = nskey},
+				{.kind = ETCD_OP_RANGE, .key = prefix, .prefix = true}};
+	struct etcd_txn_result res;
+	struct err e;
+	err_clear(&e);
+	if (etcd_txn(c, cmp, 2, del, 3, rd, 2, &res, &e))
+		return say(j, -e.no, "etcd: %.900s", e.why);
+	int r = 0;
+	j->rev = res.revision;
+	if (!res.succeeded && res.nranges == 2 && res.ranges[0].n == 1 &&
+	    res.ranges[0].kv[0].mod_revision == rev)
+		r = dropped(j, &res.ranges[1]); /* (no host is kept: the first that holds any) */
+	else if (!res.succeeded)
+		r = 1; /* the record changed meanwhile: read again */
+	if (!res.succeeded && !r) /* claims this vmfs cannot read */
+		r = say(j, -EBUSY, "ns/%s: the cluster holds claims of it this host cannot read",
+			j->ns);
+	etcd_txn_result_free(&res);
+	return r;
+}
+
 /* One read and one compared write: 1 if the write lost a race (read again), 0, or -errno. */
 static int attempt(struct nhjob *j, struct etcd *c)
 {
@@ -147,7 +186,7 @@ static int attempt(struct nhjob *j, struct etcd *c)
 	struct etcd_op rd[2] = {{.kind = ETCD_OP_RANGE, .key = nskey},
 				{.kind = ETCD_OP_RANGE, .key = prefix, .prefix = true}};
 	struct etcd_txn_result res = {0};
-	size_t nrd = j->owner ? 1 : 2; /* the claims matter to a hosts write only */
+	size_t nrd = j->owner || j->remove ? 1 : 2; /* the claims: a hosts write's, read here */
 	if (etcd_txn(c, NULL, 0, rd, nrd, NULL, 0, &res, &e))
 		return say(j, -e.no, "etcd: %.900s", e.why);
 	int r = 0;
@@ -160,13 +199,13 @@ static int attempt(struct nhjob *j, struct etcd *c)
 		r = say(j, -EIO, "ns/%s: its record in etcd is damaged: %s", j->ns, why);
 	else if (rec.id != j->nsid)
 		r = say(j, -ESTALE, "ns/%s was removed and made again meanwhile: try again", j->ns);
-	else if (!j->owner)
+	else if (!j->owner && !j->remove)
 		r = dropped(j, &res.ranges[1]);
 	int64_t rev = r ? 0 : res.ranges[0].kv[0].mod_revision;
 	etcd_txn_result_free(&res);
-	if (r) {
+	if (r || j->remove) {
 		crec_ns_free(&rec);
-		return r;
+		return r ? r : remove_attempt(j, c, nskey, prefix, rev);
 	}
 	if (j->owner) {
 		rec.uid = j->uid;
@@ -223,6 +262,24 @@ static void nap(struct bgjob *bg)
 	usleep(CACHE_POLL_MS * 1000);
 }
 
+/* An rmdir's end on the loop: this host's copy goes with the record (the others' when their
+ * caches have it: cluster/cnsjoin.h); a refusal is said in the namespace's log. */
+static void removed(struct nhjob *j, struct ns *ns)
+{
+	char err[512];
+	if (!j->b->err && ns && ns_remove(&j->v->m, ns, err, sizeof(err)))
+		say(j, -EBUSY, "ns/%s is removed from the cluster, but its copy here stays: %s",
+		    j->ns, err);
+	else if (!j->b->err)
+		model_changes++;
+	if (j->b->err && ns)
+		model_error(ns, NULL, "rmdir ns", j->b->why);
+	else if (j->b->err)
+		evlog_add(&j->v->log, "error: rmdir ns/%s: %s", j->ns, j->b->why);
+	else
+		evlog_add(&j->v->log, "namespace %s removed (from cluster %s)", j->ns, j->cluster);
+}
+
 static void done(struct bgjob *bg)
 {
 	struct nhjob *j = (struct nhjob *)bg;
@@ -232,10 +289,12 @@ static void done(struct bgjob *bg)
 	    j->naps++ < CACHE_WAIT_MS / CACHE_POLL_MS && !j->v->exiting &&
 	    !bgjob_start(&j->bg, &j->v->m, nap, done))
 		return;
-	struct ns *ns = j->owner ? ns_find(&j->v->m, j->ns) : NULL;
+	struct ns *ns = j->owner || j->remove ? ns_find(&j->v->m, j->ns) : NULL;
 	if (ns && ns->gone)
 		ns = NULL;
-	if (j->owner && !j->b->err) /* here at once: the write's answer shows it */
+	if (j->remove)
+		removed(j, ns);
+	else if (j->owner && !j->b->err) /* here at once: the write's answer shows it */
 		cnsjoin_owner_written(j->v, j->ns, j->uid, j->gid, j->mode, j->rev);
 	else if (j->owner && ns)
 		model_error(ns, NULL, "chown/chmod", j->b->why);
@@ -337,6 +396,16 @@ int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rba
 		job_free(j);
 		return r;
 	}
+	return job_go(v, j, wait, err, errlen);
+}
+
+int cnsrm_start(struct vmfs *v, const char *ns, struct rbatch **wait, char *err, size_t errlen)
+{
+	int r;
+	struct nhjob *j = job_new(v, ns, &r, err, errlen);
+	if (!j)
+		return r;
+	j->remove = true;
 	return job_go(v, j, wait, err, errlen);
 }
 

@@ -1,4 +1,4 @@
-/* ns/NS/hosts, owner and mode with etcd (docs/cluster-design.md, "The tree on every host"):
+/* ns/NS/hosts, owner, mode and rmdir with etcd (docs/cluster-design.md, "The tree on every host"):
  * the namespace's record P/ns/NAME is what every host places by and judges rights by, so a
  * write of hosts, a chown or a chmod is a transaction on it, not a change of this host's model
  * (each host follows the record: cluster/cnsjoin.h). */
@@ -29,4 +29,9 @@ int cnshosts_start(struct vmfs *v, const char *ns, const char *value, struct rba
  * other host when its cache has the record. */
 int cnsowner_start(struct vmfs *v, const char *ns, uid_t uid, gid_t gid, mode_t mode,
 		   struct rbatch **wait, char *err, size_t errlen);
+/* Starts the removal of namespace ns from the cluster (rmdir ns/NS), as cnshosts_start: its
+ * record goes in one txn that compares no claim of it anywhere (EBUSY naming a host that holds
+ * objects otherwise); once this host's cache has that, its own empty copy goes too, and every
+ * other host's when its cache has it (cnsjoin.h). */
+int cnsrm_start(struct vmfs *v, const char *ns, struct rbatch **wait, char *err, size_t errlen);
 #endif

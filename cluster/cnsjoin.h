@@ -9,6 +9,15 @@
  *   made on any host: cnsowner_start); rights are judged against them here as everywhere;
  * - a host dropped from a record's `hosts` (named in it before, in this run) removes its local
  *   namespace if it is empty (and not `default`); one that still holds objects keeps it, said.
+ * - a record deleted (the cache tells each deletion, however short the record's life: an
+ *   rmdir ns/NS on some host, cnsrm_start) takes this host's copy with it at the next tick if
+ *   it is empty (and not `default`) and no record of that name is back; one with objects
+ *   stays, said; at the first pass after a start, so does a local namespace that
+ *   STATE/cluster/ids maps (it was the cluster's) without a record (removed while away);
+ * - a record never written since it was made (version 1) that names this host alone is one
+ *   its publisher made; after the first pass, for a namespace this host does not have, it was
+ *   made just before an rmdir removed the namespace here: not made again (the publisher
+ *   deletes that record: cluster/cns.c).
  *
  * A record's values are peer input: crec_ns_read has checked them (owner and group below
  * 2^32 - 1, a mode of permission bits only), and cview keeps the last readable record when

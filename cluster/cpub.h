@@ -22,7 +22,9 @@
  * against its claims.
  *
  * Not here: the other hosts' records (the cache, cluster/ccache.c), inode numbers from cluster
- * ids, removing a cluster namespace (a local rmdir only leaves it). */
+ * ids, removing a cluster namespace (rmdir ns/NS: cluster/cnshosts.h's cnsrm_start; a
+ * namespace removed here only loses this host's top, but for a record its publisher made just
+ * before: cluster/cns.c). */
 #ifndef VMFS_CLUSTER_CPUB_H
 #define VMFS_CLUSTER_CPUB_H
 #include <stddef.h>

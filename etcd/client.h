@@ -101,6 +101,7 @@ struct etcd_cmp {
 	int64_t num;	   /* VERSION, CREATE, MOD, LEASE (an absent key: version and create 0) */
 	const void *value; /* VALUE: len bytes */
 	size_t len;
+	bool prefix; /* every key starting with key: each must pass (none: compared as absent) */
 };
 enum etcd_opkind { ETCD_OP_PUT, ETCD_OP_DELETE, ETCD_OP_RANGE };
 struct etcd_op {

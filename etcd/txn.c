@@ -14,7 +14,7 @@ static const char *const TXN_PATH = "/v3/kv/txn", *const WHERE = "etcd /v3/kv/tx
 
 static int check_cmp(const struct etcd_cmp *c, struct err *e)
 {
-	int r = gj_check_key(c->key, e);
+	int r = c->prefix ? gj_check_prefix(c->key, e) : gj_check_key(c->key, e);
 	if (r)
 		return r;
 	if ((unsigned)c->target > ETCD_LEASE || (unsigned)c->result > ETCD_GREATER)
@@ -63,7 +63,7 @@ static json_object *cmp_json(const struct etcd_cmp *c)
 					     "lease"};
 	static const char *const results[] = {"EQUAL", "NOT_EQUAL", "LESS", "GREATER"};
 	json_object *o = json_object_new_object();
-	if (!o || gj_add_bytes(o, "key", c->key, strlen(c->key)) ||
+	if (!o || gj_add_range(o, c->key, c->prefix) ||
 	    gj_add_str(o, "target", targets[c->target]) ||
 	    gj_add_str(o, "result", results[c->result]) ||
 	    (c->target == ETCD_VALUE ? gj_add_bytes(o, "value", c->value, c->len)

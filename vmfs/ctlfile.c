@@ -23,6 +23,7 @@ static void ctl_help(const struct vnode *n, struct sbuf *out)
 	case VK_NS_CTL:
 		sb_puts(out, "launch kvm|container NAMES [like NAME]\n"
 			     "plan launch kvm|container NAMES (a cluster on etcd)\n"
+			     "move NAME HOST (a cluster on etcd)\n"
 			     "start|stop|pause|resume|kill|restart|flush all|NAME|GLOB|RANGE|ID\n"
 			     "tap VLAN ADDR/PREFIX | tap delete VLAN\n");
 		break;

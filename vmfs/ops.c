@@ -9,7 +9,6 @@
 
 #include "cluster/cmove_int.h"
 #include "cluster/cnshosts.h"
-#include "cluster/cnsjoin.h"
 #include "cluster/cview.h"
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
@@ -113,6 +112,40 @@ int node_lookup_ask(struct vmfs *v, const struct vnode *dir, const char *name, s
 	}
 }
 
+/* rmdir ns/NAME. With etcd, a namespace the cluster has is removed from the cluster: its
+ * record goes in a txn that compares no claim of it on any host (cnsrm_start), answered when
+ * it ends, this host's copy with it; each other host drops its empty copy when its cache has
+ * the record gone (cluster/cnsjoin.h). A door that answers at once is refused, with words. */
+static int ns_rmdir(struct vmfs *v, const struct vnode *n, const char *name, struct vreq *q,
+		    char *err, size_t errlen)
+{
+	bool ours = v->chosts && v->cview && cview_ns_find(v->cview, name);
+	if (!ours && n->ns)
+		return ns_remove(&v->m, n->ns, err, errlen);
+	if (!ours) {
+		snprintf(err, errlen, "ns/%s is not in the cluster's records now: try again", name);
+		return -EAGAIN;
+	}
+	if (!strcmp(name, "default")) {
+		snprintf(err, errlen, "the default namespace cannot be removed");
+		return -EBUSY;
+	}
+	size_t held = n->ns ? n->ns->objs[OT_VM].n + n->ns->objs[OT_CT].n : 0;
+	if (held) {
+		snprintf(err, errlen, "namespace %s still holds %zu VMs and containers on this host",
+			 name, held);
+		return -ENOTEMPTY;
+	}
+	if (!q->can_wait) {
+		snprintf(err, errlen,
+			 "ns/%s is a namespace of the cluster: its removal is a transaction on its "
+			 "record, made through the mount",
+			 name);
+		return -EOPNOTSUPP;
+	}
+	return cnsrm_start(v, name, &q->wait.rbatch, err, errlen);
+}
+
 int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct vreq *q)
 {
 	model_changes++;
@@ -126,14 +159,9 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct
 	snprintf(what, sizeof(what), "rmdir %s", name);
 	switch (n.e->kind) {
 	case VK_NS:
-		if (cnsjoin_listed(v, n.ns->name)) { /* it would be made again at once */
-			snprintf(err, sizeof(err),
-				 "the cluster's record of ns/%s names this host in its hosts: write "
-				 "ns/%s/hosts without %s (its empty namespace then goes from here)",
-				 name, name, v->hostname);
-			r = -EBUSY;
-		} else
-			r = ns_remove(&v->m, n.ns, err, sizeof(err));
+	case VK_CNS:
+		if ((r = ns_rmdir(v, &n, name, q, err, sizeof(err))) == -EINPROGRESS)
+			return r;
 		break;
 	case VK_OBJ: {
 		char busy[NAME_MAX_LEN + 16];
@@ -148,13 +176,6 @@ int node_rmdir(struct vmfs *v, const struct vnode *dir, const char *name, struct
 	case VK_COBJ: /* another host's: a flush command to its owner */
 		if ((r = cobj_rmdir(v, &n, q, err, sizeof(err))) == -EINPROGRESS)
 			return r;
-		break;
-	case VK_CNS: /* removing a cluster namespace is a later step */
-		snprintf(err, sizeof(err),
-			 "ns/%s is a namespace of the cluster that this host does not have: it is "
-			 "not removed from here",
-			 name);
-		r = -EOPNOTSUPP;
 		break;
 	default:
 		snprintf(err, sizeof(err), "%s is part of the tree and cannot be removed", name);

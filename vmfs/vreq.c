@@ -154,8 +154,8 @@ int vreq_setattr(struct vreq *q, const struct vnode *n, const struct stat *attr,
 	return AS(q, node_setattr(q->v, n, attr, which, q, out));
 }
 
-/* A chown or chmod of a namespace of the cluster: its record's transaction (q->wait.rbatch),
- * answered when it ends. */
+/* A chown, chmod or rmdir of a namespace of the cluster: its record's transaction
+ * (q->wait.rbatch), answered when it ends. */
 static void attr_wake(struct waiter *w)
 {
 	struct vreq *q = (struct vreq *)((char *)w - offsetof(struct vreq, w));
@@ -314,6 +314,12 @@ bool vreq_rmdir_wait(struct vreq *q, const struct vnode *dir, const char *name)
 	struct vreq *was = vreq_enter(q);
 	int r = node_rmdir(q->v, dir, name, q);
 	vreq_enter(was);
+	if (r == -EINPROGRESS && q->wait.rbatch) { /* a namespace of the cluster: attr_wake's */
+		q->later = true;
+		q->w.wake = attr_wake;
+		attr_wake(&q->w);
+		return true;
+	}
 	struct waitq *wq = r == -EINPROGRESS ? cobj_rmdir_wq(q) : NULL;
 	if (wq) {
 		q->later = true;

@@ -93,8 +93,9 @@ int vreq_mkdir(struct vreq *q, const struct vnode *dir, const char *name, mode_t
 	       struct vnode *out);
 int vreq_rmdir(struct vreq *q, const struct vnode *dir, const char *name);
 /* An rmdir that may wait (another host's object: a flush command to its owner, then its
- * claim's going from the cache): q->respond(q, 0 or -errno) at once or later from the loop;
- * true when it waits. Through vreq_rmdir such an rmdir is refused, with words. */
+ * claim's going from the cache; a namespace of the cluster: a transaction on its record):
+ * q->respond(q, 0 or -errno) at once or later from the loop; true when it waits. Through
+ * vreq_rmdir such an rmdir is refused, with words. */
 bool vreq_rmdir_wait(struct vreq *q, const struct vnode *dir, const char *name);
 int vreq_unlink(struct vreq *q, const struct vnode *dir, const char *name);
 /* Makes name in dir and opens it (flags: open(2)'s): q->h, released by vreq_release. */

@@ -108,6 +108,17 @@ is "$(web DELETE /ns/default/containers/r3)" 200 "HTTP: DELETE containers/r3 (h2
 ok "r3 gone from both" wait_for 2 none_list r3
 is "$(web DELETE /ns/default/containers/r3)" 404 "HTTP: DELETE of it again: 404"
 
+# rmdir of a namespace of the cluster (made on h2) through h1's doors: held until its record is gone
+mkdir "$(mnt 2)/ns/d9" "$(mnt 2)/ns/dweb"
+both_ns() { has "$P/ns/d9" && has "$P/ns/dweb" && test -d "$D1/../d9" && test -d "$D1/../dweb"; }
+ok "ns d9 and dweb are the cluster's" wait_for 5 both_ns
+is "$(p9 rmdir ns/d9)" "" "9P: rmdir ns/d9"
+ok "... its record is gone when it returns" hasnt "$P/ns/d9"
+ok "... and h2's copy goes" wait_for 3 test ! -e "$T/h2/state/ns/d9"
+is "$(web DELETE /ns/dweb)" 200 "HTTP: DELETE ns/dweb"
+ok "... its record is gone when it answers" hasnt "$P/ns/dweb"
+ok "... and h2's copy goes" wait_for 3 test ! -e "$T/h2/state/ns/dweb"
+
 # chmod of ns/default through 9P: a txn on its record, applied on h2
 mode0=$(stat -c %a "$D1")
 is "$(p9 chmod ns/default 0750)" "" "9P: chmod 0750 ns/default on h1"

@@ -5,7 +5,9 @@
 # itself (its mkdir meets the cluster's namespace: EEXIST); one dropped while empty loses its
 # copy; chown and chmod on any host are the record's, seen and enforced on every host for a
 # user who is not root; a record another host wrote with a bad mode or owner is refused with a
-# log line and changes nothing.
+# log line and changes nothing. rmdir ns/NS on any host removes it from the cluster when no
+# object of it is claimed anywhere (EBUSY naming the host that holds one otherwise), and every
+# host's copy goes with its record; only root may, and never default.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -45,9 +47,6 @@ is "$(cat "$M3/ns/lab/hosts")" "h1 h2 h3" "h3 reads them when its write returns"
 is "$("$XWRITE" "$M3/ns/lab/hosts" $'\n')" "EINVAL" "an empty hosts: refused"
 
 # dropped while empty: its copy goes; the cluster's lab is still listed there
-rmerr=$(rmdir "$M3/ns/lab" 2>&1)
-like "$rmerr" "Device or resource busy" "rmdir ns/lab on h3 while the record names it: EBUSY"
-ok "... with words in its log" grep -q "names this host in its hosts: write ns/lab/hosts without h3" "$M3/ns/lab/log"
 is "$("$XWRITE" "$M1/ns/lab/hosts" "h1 h2")" "" "h3 dropped (on h1)"
 ok "h3's empty lab goes" wait_for 3 sh -c '! test -e "$0/h3/state/ns/lab"' "$T"
 ok "... said in its host/log" grep -q "cluster: ns/lab removed here (empty)" "$M3/host/log"
@@ -117,5 +116,65 @@ is "$(for m in "$M1" "$M2" "$M3"; do stat -c '%u:%g %a' "$m/ns/lab"; done)" "$be
 ok "lab is still listed on h3" test -d "$M3/ns/lab/containers"
 ok "h3 still holds its lab" local_ns 3
 put_lab "$good"
+
+# rmdir ns/NS: made and removed on one host, at once and once the cluster has it
+gone_all() { # gone_all NS: no host has NS, nor lists it, and the cluster has no record
+	for i in 1 2 3; do ! test -e "$T/h$i/state/ns/$1" && ! test -e "$(mnt "$i")/ns/$1" || return 1; done
+	hasnt "$P/ns/$1"
+}
+mkdir "$M1/ns/tmp1" && rmdir "$M1/ns/tmp1"
+ok "mkdir ns/tmp1; rmdir ns/tmp1 on h1: gone everywhere" wait_for 3 gone_all tmp1
+mkdir "$M1/ns/tmp2"
+ok "ns tmp2 is the cluster's" wait_for 5 has "$P/ns/tmp2"
+ok "rmdir ns/tmp2 on h1, once the cluster has it" rmdir "$M1/ns/tmp2"
+ok "... its record is gone when rmdir returns" hasnt "$P/ns/tmp2"
+ok "... and the other hosts no longer list it" wait_for 3 gone_all tmp2
+sleep 1
+ok "... and it is not made again" gone_all tmp2
+
+# lab spans h1..h3: with one object left, on h2, rmdir is refused on any host, naming h2
+on_h2=$(ls "$T/h2/state/ns/lab/containers")
+keep=$(printf '%s\n' "$on_h2" | head -1)
+others=$(ls "$M1/ns/lab/containers" | grep -vx "$keep" | tr '\n' ' ')
+built() { for k in $others $keep; do grep -q '^QUIT' "$M1/ns/lab/containers/$k/state" || return 1; done; }
+like "$(etcd_wr "$M1/ns/lab/ctl" "kill all")" "errno=ok$" "kill all in lab"
+ok "lab's six are QUIT" wait_for 10 built
+flushed=$(for k in $others; do etcd_wr "$M1/ns/lab/ctl" "flush $k"; done | grep -c "ok: flush 1;errno=ok$")
+is "$flushed" 5 "flush every object of lab but $keep (h2's), one by one on h1"
+ok "... their claims go" wait_for 5 count_is 1 "$P/name/$NSID/"
+rmerr=$(rmdir "$M1/ns/lab" 2>&1)
+like "$rmerr" "Device or resource busy" "rmdir ns/lab on h1 while h2 holds $keep: EBUSY"
+ok "... said in lab's log, naming h2 and $keep" grep -q "rmdir ns.*h2 holds 1 object of ns/lab ($keep)" "$M1/ns/lab/log"
+ok "... the record stays" has "$P/ns/lab"
+like "$(rmdir "$M2/ns/lab" 2>&1)" "Directory not empty" "rmdir ns/lab on h2, which holds $keep: ENOTEMPTY"
+is "$(as "$UA" rmdir "$M3/ns/lab" 2>&1 | grep -c 'Permission denied')" 1 "lab's owner ($UA), not root: EACCES"
+is "$(as "$UB" rmdir "$M1/ns/lab" 2>&1 | grep -c 'Permission denied')" 1 "another user ($UB): EACCES"
+like "$(rmdir "$M2/ns/default" 2>&1)" "Device or resource busy" "rmdir ns/default: EBUSY"
+ok "... said" grep -q "default namespace cannot be removed" "$M2/ns/default/log"
+ok "default is still the cluster's" has "$P/ns/default"
+
+# the last object flushed: rmdir on h3 removes lab from the cluster and from every host
+like "$(etcd_wr "$M1/ns/lab/ctl" "flush $keep")" "errno=ok$" "flush $keep (on h2)"
+ok "... its claim goes" wait_for 5 count_is 0 "$P/name/$NSID/"
+ok "rmdir ns/lab on h3" rmdir "$M3/ns/lab"
+ok "... the record is gone when it returns" hasnt "$P/ns/lab"
+ok "... with its id's record" hasnt "$P/nsid/$NSID"
+ok "... and every host's copy goes" wait_for 3 gone_all lab
+ok "h2's host/log says so" grep -q "cluster: ns/lab removed here (empty): it was removed from the cluster" "$M2/host/log"
+ok "h3's host/log says it was removed" grep -q "namespace lab removed (from cluster" "$M3/host/log"
+ok "rmdir ns/solo on h3, which does not have it" rmdir "$M3/ns/solo"
+ok "... gone from h1 too" wait_for 3 gone_all solo
+
+# removed while a host that has it is down: that host drops its empty copy when it is back
+mkdir "$M1/ns/away"
+ok "ns away is the cluster's" wait_for 5 has "$P/ns/away"
+"$XWRITE" "$M1/ns/away/hosts" "h1 h3"
+AWAY=$(field "$P/ns/away" id)
+ok "h3 makes away and maps it" wait_for 3 grep -q "^ns\.[0-9]*=$AWAY$" "$T/h3/state/cluster/ids"
+etcd_member_stop 3
+ok "rmdir ns/away on h1 while h3 is down" rmdir "$M1/ns/away"
+etcd_member_start 3 || echo "not ok - h3 starts again"
+ok "h3, back, drops its empty copy" wait_for 5 gone_all away
+ok "... said in its host/log" grep -q "cluster: ns/away removed here (empty): it was removed from the cluster while this host was away" "$M3/host/log"
 
 done_testing

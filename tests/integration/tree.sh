@@ -29,6 +29,7 @@ done
 is "$(cat "$M/ns/default/config/memory")" "256M" "memory default"
 is "$(cat "$M/ns/default/config/accel")" "auto" "accel default"
 like "$(cat "$M/ns/default/ctl")" "launch kvm\|container" "reading ctl lists its commands"
+like "$(cat "$M/ns/default/ctl")" "move NAME HOST" "... move among them"
 
 mkdir "$M/ns/default/vms/v1" "$M/ns/default/containers/c1"
 is "$(ls "$M/ns/default/vms/v1" | tr '\n' ' ')" "config console console.log ctl info log qmp screenshot.png state thumbnail.png top vnc " "a VM's files"
