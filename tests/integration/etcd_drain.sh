@@ -19,14 +19,17 @@ state_not() { ! grep -q "$2" "$1/hosts/h2/state"; }
 
 both_info() { has "$P/h/h1/info" && has "$P/h/h2/info"; }
 ok "both hosts publish their info" wait_for 10 both_info
+# lab is made on h1 and spans h2 by its hosts (h2 makes its own copy from the record: a
+# mkdir on h2 too would race h1's record, EEXIST once h2 sees it)
+mkdir "$M1/ns/lab"
+ok "ns lab is the cluster's" wait_for 5 has "$P/ns/lab"
+echo "h1 h2" >"$M1/ns/lab/hosts"
+ok "h2 makes its copy of lab" wait_for 5 test -d "$T/h2/state/ns/lab"
 for m in "$M1" "$M2"; do
-	mkdir "$m/ns/lab"
 	echo 16M >"$m/ns/lab/config/memory"
 done
-# h2's launches stay on h2 (a launch places over the namespace's hosts, which name only the
-# host that made lab first; a host the template pins takes part too)
+# h2's launches stay on h2 (the template of h2's copy pins it)
 echo h2 >"$M2/ns/lab/config/host"
-ok "ns lab is the cluster's" wait_for 5 has "$P/ns/lab"
 NSID=$(field "$P/ns/lab" id)
 ok "h2 maps it" wait_for 5 grep -q "^ns\.[0-9]*=$NSID$" "$T/h2/state/cluster/ids"
 is "$("$XWRITE" -r "$M2/ns/lab/ctl" "launch container a1")" "$(printf 'h2: ok launched 1\nok: launched 1')" \
