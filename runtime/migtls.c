@@ -33,8 +33,8 @@ static int open_checked(int dirfd, const char *name, struct err *e)
 	else if (!S_ISREG(st.st_mode))
 		r = err_set(e, EINVAL, "migrate_tls: %s/%s is not a regular file", tls_dir, name);
 	else if (st.st_uid != 0)
-		r = err_set(e, EACCES, "migrate_tls: %s/%s belongs to uid %u, not to root",
-			    tls_dir, name, (unsigned)st.st_uid);
+		r = err_set(e, EACCES, "migrate_tls: %s/%s belongs to uid %u, not to root", tls_dir,
+			    name, (unsigned)st.st_uid);
 	else if (is_key(name) && (st.st_mode & 077))
 		r = err_set(e, EACCES,
 			    "migrate_tls: %s/%s may be read or written by group or others (mode "
@@ -81,7 +81,8 @@ static int open_dir(struct err *e)
 int migtls_set(const char *dir, struct err *e)
 {
 	tls_dir[0] = 0;
-	snprintf(words, sizeof(words), "migration stream in plain TCP, disks over NBD in plain TCP");
+	snprintf(words, sizeof(words),
+		 "migration stream in plain TCP, disks over NBD in plain TCP");
 	if (!dir || !*dir)
 		return 0;
 	if (dir[0] != '/' || strlen(dir) >= sizeof(tls_dir))
@@ -114,18 +115,23 @@ const char *migtls_words(void)
 	return words[0] ? words : "migration stream in plain TCP, disks over NBD in plain TCP";
 }
 
-static int copy_one(int from_dir, int to_dir, const char *name, uid_t uid, gid_t gid,
-		    struct err *e)
+static int copy_one(int from_dir, int to_dir, const char *name, uid_t uid, gid_t gid, struct err *e)
 {
-	static char buf[TLS_FILE_MAX + 1];
-	int in = open_checked(from_dir, name, e);
-	if (in < 0)
+	/* not static: the source stages on its migration's own thread */
+	char *buf = malloc(TLS_FILE_MAX + 1);
+	int in =
+	    buf ? open_checked(from_dir, name, e) : err_set(e, ENOMEM, "migrate_tls: no memory");
+	if (in < 0) {
+		free(buf);
 		return in;
-	ssize_t n = read(in, buf, sizeof(buf));
+	}
+	ssize_t n = read(in, buf, TLS_FILE_MAX + 1);
 	close(in);
-	if (n < 0 || n > TLS_FILE_MAX)
+	if (n < 0 || n > TLS_FILE_MAX) {
+		free(buf);
 		return err_sys(e, n < 0 ? errno : EFBIG, "migrate_tls: %s/%s cannot be read",
 			       tls_dir, name);
+	}
 	errno = 0;
 	int out = openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int r = out < 0 || fchown(out, uid, gid) < 0 || write(out, buf, (size_t)n) != n
@@ -133,6 +139,7 @@ static int copy_one(int from_dir, int to_dir, const char *name, uid_t uid, gid_t
 		    : 0;
 	if (out >= 0)
 		close(out);
+	free(buf);
 	return r;
 }
 
