@@ -162,7 +162,9 @@ echo kill >"$A/w/ctl"
 echo "kill all" >"$M3/ns/default/ctl"
 ok "the third vmfs unmounts" fusermount3 -u "$M3"
 wait $M3_PID
+is "$?" "0" "and exits 0"
 M3_PID=
+sanitizer_check "$T/vmfs3.err" "the third vmfs"
 
 echo "kill all" >"$M2/ns/default/ctl"
 ok "the second vmfs unmounts" fusermount3 -u "$M2"
