@@ -49,6 +49,7 @@
 	X(vmfs, etcd_key, path, "", "its private key (PEM)")                                    \
 	X(vmfs, etcd_user, opts, "", "etcd's user (RBAC; default with a password file: the host name)") \
 	X(vmfs, etcd_password_file, path, "", "a file (mode 0600) whose first line is its password") \
+	X(vmfs, migrate_tls, path, "", "TLS for live migrations: a root-owned directory of ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem (QEMU's x509 layout)") \
 	X(vmfs, cluster, name, "default", "with etcd: the cluster's name, its keys' prefix /vmfs/NAME/") \
 	X(vmfs, cluster_addr, ip, "", "with etcd: the address other hosts reach this one at (9P door, VXLAN)") \
 	X(vmfs, cpu_ratio, ratio, "4", "with etcd: vcpus this host accepts per CPU (placement's limit)") \

@@ -16,6 +16,7 @@
 
 #include "runtime/backend.h"
 #include "runtime/bgjob.h"
+#include "runtime/migtls.h"
 #include "runtime/qmon.h"
 #include "runtime/qmp.h"
 #include "runtime/qmpsess.h"
@@ -276,14 +277,36 @@ static int nbd_start(struct model *m, struct object *o, int nfd, int ndisks, str
 				 nfd, QMP_MS, NULL, 0, e);
 	snprintf(cmd, sizeof(cmd),
 		 "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":"
-		 "{\"type\":\"fd\",\"data\":{\"str\":\"vmfs-nbd\"}},\"max-connections\":%d}}",
-		 ndisks > 0 ? ndisks : 1);
+		 "{\"type\":\"fd\",\"data\":{\"str\":\"vmfs-nbd\"}},\"max-connections\":%d%s}}",
+		 ndisks > 0 ? ndisks : 1, migtls_on() ? ",\"tls-creds\":\"" MIGTLS_ID "\"" : "");
 	if (!r)
 		r = qsess_cmd(&s, cmd, QMP_MS, NULL, 0, e);
 	qsess_close(&s);
-	evlog_add(&o->log, "migrate-in: NBD server on a socket of vmfs's, at most %d connection(s): %s%s",
-		  ndisks > 0 ? ndisks : 1, r ? "failed: " : "ok", r ? e->why : "");
+	evlog_add(&o->log, "migrate-in: NBD server%s on a socket of vmfs's, at most %d connection(s): %s%s",
+		  migtls_on() ? " (TLS)" : "", ndisks > 0 ? ndisks : 1, r ? "failed: " : "ok",
+		  r ? e->why : "");
 	return r;
+}
+
+/* The destination's credentials (endpoint server, the source's certificate verified), for
+ * the stream and the NBD server alike. */
+static int tls_server(struct model *m, struct object *o, struct err *e)
+{
+	char cmd[512];
+	int dfd = run_open(m, o);
+	if (dfd < 0)
+		return err_sys(e, dfd, "%s has no run directory", o->name);
+	int r = migtls_stage(dfd, true, cmd, sizeof(cmd), e);
+	if (!r)
+		r = qmp_reply(m, o, cmd, NULL, 0, e);
+	migtls_unstage(dfd);
+	close(dfd);
+	if (!r)
+		r = qmp_reply(m, o,
+			      "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+			      "{\"tls-creds\":\"" MIGTLS_ID "\"}}",
+			      NULL, 0, e);
+	return r ? err_wrap(e, "TLS (migrate_tls)") : 0;
 }
 
 /* After the start: the listeners and the exports. */
@@ -299,6 +322,8 @@ static int listen_all(struct model *m, struct object *o, struct incoming *in, in
 			  "{\"capabilities\":[{\"capability\":\"events\",\"state\":true},"
 			  "{\"capability\":\"late-block-activate\",\"state\":true}]}}",
 			  NULL, 0, e);
+	if (!r && migtls_on())
+		r = tls_server(m, o, e);
 	if (!r && (*mport = free_port(addr, e)) < 0)
 		r = *mport;
 	if (!r) {
@@ -359,9 +384,7 @@ int migrate_in(struct model *m, struct object *o, const char *addr, struct err *
 	*in = (struct incoming){.o = o, .preparing = true, .nfd = -1};
 	snprintf(in->addr, sizeof(in->addr), "%s", addr);
 	model_event(o->ns, o,
-		    "migrate-in: starting QEMU to receive on %s; migration stream in "
-		    "plain TCP, disks over NBD in plain TCP",
-		    addr);
+		    "migrate-in: starting QEMU to receive on %s; %s", addr, migtls_words());
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/migtls.h"
 #include "runtime/qmon.h"
 #include "runtime/qmpsess.h"
 #include "runtime/run.h"
@@ -127,8 +128,8 @@ static int mirrors_start(struct qsess *s, struct out *x, const char *disks, cons
 		    cmd, sizeof(cmd),
 		    "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
 		    "\"nbd\",\"node-name\":\"mig-nbd-%s\",\"server\":{\"type\":\"inet\",\"host\":"
-		    "\"%s\",\"port\":\"%d\"},\"export\":\"%s\"}}",
-		    d, naddr, nport, d);
+		    "\"%s\",\"port\":\"%d\"},\"export\":\"%s\"%s}}",
+		    d, naddr, nport, d, migtls_on() ? ",\"tls-creds\":\"" MIGTLS_ID "\"" : "");
 		if (qsess_cmd(s, cmd, QMP_MS, NULL, 0, e))
 			return err_wrap(e,
 					"cannot reach the destination's NBD export of %s at %s:%d",
@@ -290,6 +291,23 @@ static void out_completed(struct outjob *j, const char *disks, int nodes)
 		 qemu, mirrored / 1048576.0);
 }
 
+/* The source's credentials (endpoint client): the destination's certificate is verified
+ * against the CA and its address. One left by an earlier attempt on this QEMU goes first. */
+static int tls_client(struct outjob *j, struct err *e)
+{
+	char cmd[512];
+	struct err ignored;
+	int r = migtls_stage(j->dfd, false, cmd, sizeof(cmd), e);
+	if (!r) {
+		qsess_cmd(&j->s,
+			  "{\"execute\":\"object-del\",\"arguments\":{\"id\":\"" MIGTLS_ID "\"}}",
+			  QMP_MS, NULL, 0, &ignored);
+		r = qsess_cmd(&j->s, cmd, QMP_MS, NULL, 0, e);
+	}
+	migtls_unstage(j->dfd);
+	return r ? err_wrap(e, "TLS (migrate_tls)") : 0;
+}
+
 static void *out_main(void *arg)
 {
 	struct outjob *j = arg;
@@ -311,13 +329,19 @@ static void *out_main(void *arg)
 		r = qsess_cmd(s, "{\"execute\":\"query-block\"}", QMP_MS, ans, sizeof(ans), e);
 	if (!r)
 		r = migrate_disk_names(ans, disks, sizeof(disks), e);
+	if (r >= 0 && migtls_on())
+		r = tls_client(j, e);
 	if (r >= 0)
 		r = mirrors_start(s, x, disks, j->naddr, j->nport, &nodes, e);
-	if (!r)
-		r = qsess_cmd(s,
-			      "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
-			      "{\"downtime-limit\":300}}",
-			      QMP_MS, NULL, 0, e);
+	if (!r) {
+		/* the destination's certificate names the address it was reached at */
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+			 "{\"downtime-limit\":300%s%s%s}}",
+			 migtls_on() ? ",\"tls-creds\":\"" MIGTLS_ID "\",\"tls-hostname\":\"" : "",
+			 migtls_on() ? j->maddr : "", migtls_on() ? "\"" : "");
+		r = qsess_cmd(s, cmd, QMP_MS, NULL, 0, e);
+	}
 	if (!r) {
 		snprintf(cmd, sizeof(cmd),
 			 "{\"execute\":\"migrate\",\"arguments\":{\"uri\":"
@@ -512,9 +536,8 @@ int migrate_out(struct model *m, struct object *o, const char *dest, const char 
 	j->o = o;
 	*slot = j;
 	model_event(o->ns, o,
-		    "migrate-out to %s, disks to NBD at %s:%d; migration stream in "
-		    "plain TCP, disks over NBD in plain TCP",
-		    dest, naddr, nport);
+		    "migrate-out to %s, disks to NBD at %s:%d; %s", dest, naddr, nport,
+		    migtls_words());
 	(void)reply;
 	return -EINPROGRESS;
 }

@@ -25,6 +25,7 @@
 #include "etcd/member.h"
 #include "etcd/setup.h"
 #include "mdns/mdns.h"
+#include "runtime/migtls.h"
 #include "p9/door.h"
 #include "web/http.h"
 
@@ -371,6 +372,11 @@ int main(int argc, char **argv)
 	if ((rc = conf_from_cli(&conf, &cli, &fo)))
 		goto out;
 	rc = 1;
+	struct err tls_e;
+	if (migtls_set(conf.migrate_tls, &tls_e)) {
+		fprintf(stderr, "vmfs: %s\n", tls_e.why);
+		goto out;
+	}
 	/* the lock first: a refused second vmfs must not touch the state (adopt, reap, log) */
 	if ((lockfd = lock_state(conf.state)) < 0)
 		goto out;

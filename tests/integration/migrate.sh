@@ -6,6 +6,7 @@
 # throughout changes none of it; a migrate-out nobody receives fails and the VM runs on; a
 # migrate-in without the images is refused.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/migrate_lib.sh"
 command -v qemu-img >/dev/null || { echo "not ok 1 - qemu-img is installed (./setup --deps: qemu-utils)"; exit 1; }
 use_boot_image
 qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
@@ -24,19 +25,7 @@ B=$M2/ns/default/vms
 echo tcg >"$M/ns/default/config/accel"
 echo tcg >"$M2/ns/default/config/accel"
 
-ask() { # ask CTL LINE: the answer read back on the same descriptor
-	local out
-	exec 3<>"$1"
-	printf '%s\n' "$2" >&3 2>/dev/null
-	out=$(cat <&3)
-	exec 3>&-
-	printf '%s\n' "$out"
-}
 field() { awk -v k="$2" '$1==k{$1=""; print substr($0,2)}' "$1/info"; }
-config() { # config VMDIR: the same VM on both sides
-	echo vmlinuz >"$1/config/kernel" && echo initrd >"$1/config/initrd" &&
-		echo base.qcow2 >"$1/config/disk"
-}
 
 mkdir "$A/w"
 config "$A/w"
