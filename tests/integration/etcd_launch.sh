@@ -16,14 +16,9 @@ need_root
 
 etcd_one
 etcd_members 3 "$U" "p9 = 0.0.0.0:5640" || { echo "not ok 1 - three members start"; exit 1; }
-# web, for the launches across hosts below, made on the three at once: once one host has
-# published it, the others see the cluster's web (read-only) and cannot make their own
-mk_pids=()
-for i in 1 2 3; do
-	mkdir "$T/h$i/mnt/ns/web" &
-	mk_pids+=($!)
-done
-wait "${mk_pids[@]}" # (the members' vmfs are this shell's children too)
+# web, for the launches across hosts below, on the three (etcd_ns_make: made, or joined once
+# another host's web shows)
+for i in 1 2 3; do etcd_ns_make "$i" web || echo "not ok - h$i makes or joins web"; done
 for i in 1 2 3; do echo 16M >"$T/h$i/mnt/ns/web/config/memory"; done
 etcd_member_stop 3 # h3 comes back for the last part only
 M1=$T/h1/mnt M2=$T/h2/mnt
@@ -37,7 +32,7 @@ both_info() { has "$P/h/h1/info" && has "$P/h/h2/info"; }
 ok "both hosts publish their info" wait_for 10 both_info
 CAP=$(($(nproc) * 4)) # vcpus a host takes: cpus x its cpu_ratio (4)
 for i in 1 2; do
-	mkdir "$T/h$i/mnt/ns/lab"
+	etcd_ns_make "$i" lab || echo "not ok - h$i makes or joins lab"
 	echo 16M >"$T/h$i/mnt/ns/lab/config/memory"
 	echo "h$i" >"$T/h$i/mnt/ns/lab/config/host" # each host's launches of lab stay on it
 done

@@ -305,6 +305,18 @@ etcd_one() {
 
 mnt() { local v=ETCD_MNT_$1; printf '%s' "${!v:-}"; } # mnt I: member I's mount point
 
+# etcd_ns_make I NS: member I holds a copy of NS. Made by mkdir there; but once another host has
+# published NS, member I sees the cluster's (its mkdir is EEXIST): then it joins by adding hI to
+# NS's hosts, which makes its copy from the record (the race of two hosts making one namespace)
+etcd_ns_make() {
+	local m=$T/h$1/mnt hs
+	mkdir "$m/ns/$2" 2>/dev/null && return 0
+	[ -d "$T/h$1/state/ns/$2" ] && return 0
+	hs=$(cat "$m/ns/$2/hosts") || return 1
+	printf '%s h%s\n' "$hs" "$1" >"$m/ns/$2/hosts" || return 1
+	wait_for 5 test -d "$T/h$1/state/ns/$2"
+}
+
 # The cluster's keys as a test reads them, through etcdctl at $U (the test's etcd URL):
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$U" --command-timeout 2s "$@"; }
 val() { ectl get --print-value-only "$1"; }                      # val KEY: its value

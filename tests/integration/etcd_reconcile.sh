@@ -27,7 +27,7 @@ etcd_one
 etcd_members 2 "$U" "p9 = 0.0.0.0:5640" "images = $T/images" || { echo "not ok 1 - two members start"; exit 1; }
 M1=$T/h1/mnt M2=$T/h2/mnt
 for i in 1 2; do
-	mkdir "$T/h$i/mnt/ns/web"
+	etcd_ns_make "$i" web || echo "not ok - h$i makes or joins web"
 	echo 16M >"$T/h$i/mnt/ns/web/config/memory"
 done
 
