@@ -102,6 +102,22 @@ is "$(field "$P/ns/solo" mode)" 0700 "chmod 0700 of solo on h3 (which lacks it):
 is "$(stat -c %a "$M3/ns/solo")" 700 "... and h3 shows it when chmod returns"
 ok "h1's solo takes it" wait_for 3 sh -c '[ "$(stat -c %a "$0/ns/solo")" = 700 ]' "$M1"
 
+# a host a cold move copies an object to is one of the namespace's while it does: dropping it is
+# EBUSY (its copy is no object there before the commit). The mark is forged with etcdctl
+mkdir "$M1/ns/solo/containers/s1"
+is "$("$XWRITE" "$M1/ns/solo/hosts" "h1 h2")" "" "solo's hosts: h1 h2 (s1 is h1's)"
+SID=$(field "$P/ns/solo" id)
+SK=$P/name/$SID/s1
+sclaim=$(ectl get --print-value-only "$SK")
+printf 'v=1\nhost=h2\nkind=move\nns=%s\nobjects=s1:1:h2\nphase=creating\n' "$SID" |
+	ectl put "$P/intent/h2.1.1" >/dev/null
+{ printf '%s\n' "$sclaim" | sed '/^$/d; /^intent=/d'; printf 'moving=h2\nintent=h2.1.1\n'; } | ectl put "$SK" >/dev/null
+is "$("$XWRITE" "$M1/ns/solo/hosts" "h1")" EBUSY "dropping h2 while s1's claim says moving to h2: EBUSY"
+like "$(tail -n 2 "$M1/host/log" "$M1/ns/solo/log" 2>/dev/null)" "h2 holds or is receiving 1 object of ns/solo \(s1\): move or flush them first" "... in words"
+is "$(field "$P/ns/solo" hosts)" "h1 h2" "the record still names h2"
+ectl del "$P/intent/h2.1.1" >/dev/null
+printf '%s\n' "$sclaim" | sed '/^$/d' | ectl put "$SK" >/dev/null
+
 # hostile records: a bad mode, an owner out of range, bits beyond 0777: refused, said, nothing changes
 good=$(val "$P/ns/lab")
 before=$(for m in "$M1" "$M2" "$M3"; do stat -c '%u:%g %a' "$m/ns/lab"; done)
