@@ -5,7 +5,7 @@
 # itself (its mkdir meets the cluster's namespace: EEXIST); one dropped while empty loses its
 # copy; chown and chmod on any host are the record's, seen and enforced on every host for a
 # user who is not root; a record another host wrote with a bad mode or owner is refused with a
-# log line and changes nothing.
+# log line and changes nothing (set-id and sticky bits, which an earlier build wrote, are dropped).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -126,12 +126,19 @@ put_lab "$(sed 's/^mode=.*/mode=0999/' <<<"$good")"
 ok "mode=0999: refused, said on h1" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*mode.*refused, the namespace's last readable record is kept" "$M1/host/log"
 put_lab "$(sed 's/^uid=.*/uid=4294967296/' <<<"$good")"
 ok "uid=4294967296: refused, said on h3" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*uid.*refused" "$M3/host/log"
-put_lab "$(sed 's/^mode=.*/mode=4777/' <<<"$good")"
-ok "mode=4777 (a set-id bit): refused, said on h2" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*mode.*refused" "$M2/host/log"
+put_lab "$(sed 's/^mode=.*/mode=17777/' <<<"$good")"
+ok "mode=17777 (beyond 07777): refused, said on h2" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*mode.*refused" "$M2/host/log"
 sleep 1.2 # (the kernel's attributes live 1 s)
 is "$(for m in "$M1" "$M2" "$M3"; do stat -c '%u:%g %a' "$m/ns/lab"; done)" "$before" "owner and mode unchanged on the three"
 ok "lab is still listed on h3" test -d "$M3/ns/lab/containers"
 ok "h3 still holds its lab" local_ns 3
 put_lab "$good"
+
+# a record an earlier build wrote with a set-id bit (mkdir -m 2755): read as 0755, so a chmod
+# of the namespace still works
+put_lab "$(sed 's/^mode=.*/mode=2755/' <<<"$good")"
+chmod 0750 "$M2/ns/lab" 2>"$T/chmod.err"
+is "$(cat "$T/chmod.err")" "" "mode=2755 in the record (an earlier build's): chmod 0750 on h2 works"
+is "$(field "$P/ns/lab" mode)" 0750 "the record says 0750"
 
 done_testing
