@@ -44,6 +44,10 @@ struct cmove_req {
 /* Whether word is the verb here ("move"). */
 bool cmove_verb(const char *word);
 
+/* Whether a cold move into ns runs here (its copy is in ns's dir, no model object yet): a
+ * namespace that no longer names this host is kept meanwhile (cluster/cnsjoin.c). Loop. */
+bool cmove_in_toward(const struct ns *ns);
+
 /* `move NAME HOST` (argv[0] "move", argc 3) on namespace ns, from the loop. */
 int cmove_start(struct vmfs *v, struct ns *ns, int argc, char **argv, struct vwait *wait,
 		struct sbuf *reply, char *err, size_t errlen);

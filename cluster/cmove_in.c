@@ -80,7 +80,19 @@ struct cmin {
 	struct rbatch *b;
 	struct ccmd *c;
 	struct mjob *j;
+	struct cmin *next; /* in running, while its thread runs */
 };
+
+/* The moves running here, on the loop: their copies are no model objects before settle(). */
+static struct cmin *running;
+
+bool cmove_in_toward(const struct ns *ns)
+{
+	for (const struct cmin *m = running; m; m = m->next)
+		if (m->ns == ns)
+			return true;
+	return false;
+}
 
 static void cmin_free(struct cmin *m)
 {
@@ -638,6 +650,24 @@ static int landed(struct cmin *m, struct etcd *c, int r, const char *why)
 	    e, m->name, m->tagtext);
 }
 
+/* 0 when ns's record (compared by the commit) still lists this host: a hosts write that dropped
+ * it meanwhile may have removed the namespace's dir here, and the copy with it. */
+static int still_host(struct cmin *m, const struct etcd_kv *nkv)
+{
+	struct crec_ns ns = {0};
+	char why[256];
+	if (crec_ns_read(nkv->value, nkv->value_len, &ns, why, sizeof(why)))
+		return say(m, -EIO, "ns/%s: its record in etcd is damaged: %s", m->nsname, why);
+	bool listed = false;
+	for (size_t i = 0; i < ns.nhosts; i++)
+		listed |= !strcmp(ns.hosts[i], m->self);
+	crec_ns_free(&ns);
+	return listed ? 0
+		      : say(m, -EBUSY, "%s was dropped from ns/%s's hosts during the copy: "
+				       "the move is rolled back",
+			    m->self, m->nsname);
+}
+
 static int commit(struct cmin *m, struct etcd *c)
 {
 	char ck[CKEY_MAX + 1], ik[CKEY_MAX + 1], nk[CKEY_MAX + 1];
@@ -664,6 +694,11 @@ static int commit(struct cmin *m, struct etcd *c)
 			etcd_kv_free(&nkv);
 			etcd_kv_free(&ikv);
 			return say(m, -ENOENT, "%s is gone meanwhile", nfound ? ik : nk);
+		}
+		if ((r = still_host(m, &nkv))) {
+			etcd_kv_free(&nkv);
+			etcd_kv_free(&ikv);
+			return r;
 		}
 		if ((r = read_cap(m, c, m->src, &a)) || (r = read_cap(m, c, m->self, &b))) {
 			etcd_kv_free(&nkv);
@@ -825,6 +860,11 @@ static void done(struct bgjob *bg)
 		rbatch_put(m->b);
 	} else if (m->j)
 		ccmd_answer(m->c, m->j, -m->r, m->r ? m->why : "", m->r ? 0 : 1);
+	for (struct cmin **p = &running; *p; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
 	close(m->typefd);
 	ns_put(m->ns);
 	cmin_free(m);
@@ -908,6 +948,8 @@ static int begin(struct vmfs *v, struct cmin *m, struct ns *ns, const struct cvi
 		snprintf(err, errlen, "no thread for the move: %s", strerror(-r));
 		return r;
 	}
+	m->next = running;
+	running = m;
 	return 0;
 }
 

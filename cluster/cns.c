@@ -535,18 +535,47 @@ static int stray(struct cpub *p, const struct psnap_ns *sn, const struct psnap_o
 	return 1;
 }
 
+/* 1 when host publishes object cns.id (P/h/H/o/NSID/ID), 0 when not, -1 when etcd did not
+ * answer. */
+static int published(struct cpub *p, const char *host, uint64_t cns, uint64_t id)
+{
+	char key[CKEY_MAX + 1];
+	struct etcd_kv kv;
+	bool found = false;
+	struct err e;
+	if (ckey_obj(key, sizeof(key), p->cluster, host, cns, id) < 0)
+		return 0;
+	if (etcd_get(p->c, key, &kv, &found, &e))
+		return -1;
+	if (found)
+		etcd_kv_free(&kv);
+	return found;
+}
+
 /* o, mapped to the id its claim still has, is now another host's (`now`): the object moved
  * (its move committed while this host was down or cut, so the loop never saw its claim
  * change). This copy is no longer the object: its record goes, and the loop removes it as a
- * flush would unless it runs. The claim is not touched. 1. */
+ * flush would unless it runs, once the new owner publishes it (else the only copy may be this
+ * one: unmapped and said only). The claim is not touched. 1. */
 static int moved_away(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 		      const struct psnap_obj *so, struct pobj *o, const struct crec_claim *now,
 		      bool *dirty)
 {
 	uint64_t id = cidmap_obj(&p->map, so->lns, so->local);
+	int there = published(p, now->host, cns, id);
+	if (there < 0) { /* (etcd did not answer): again at the next pass */
+		p->recheck = true;
+		return 1;
+	}
 	cidmap_drop_obj(&p->map, so->lns, so->local);
 	orphan(o, cns, id);
 	*dirty = true;
+	if (!there) {
+		cpub_say(p, so->lns,
+			 "%s (id %llu): its claim in ns %s names %s, which publishes no record of it: this copy is kept (no longer the cluster's object; flush it once %s has it)",
+			 so->rec.name, (unsigned long long)id, sn->name, now->host, now->host);
+		return 1;
+	}
 	o->stray = true;
 	cpub_say(p, so->lns,
 		 "%s (id %llu) moved to %s while this host was away (its claim in ns %s names %s): this copy is no longer the object: removed here unless it runs; its claim is left as it is",

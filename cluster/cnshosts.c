@@ -108,20 +108,32 @@ static bool kept(const struct nhjob *j, const char *host)
 	return false;
 }
 
-/* The claims on hosts that the new list drops: -EBUSY naming the first such host's. */
+/* The host a claim ties to the namespace that the new list drops, or NULL: its owner, else the
+ * host a cold move copies it to (that copy is no model object until the move settles). */
+static const char *tied(const struct nhjob *j, const struct crec_claim *c)
+{
+	if (!kept(j, c->host))
+		return c->host;
+	return c->moving[0] && !kept(j, c->moving) ? c->moving : NULL;
+}
+
+/* The claims on (or moving to) hosts that the new list drops: -EBUSY naming the first such. */
 static int dropped(struct nhjob *j, const struct etcd_kvs *claims)
 {
 	const char *host = NULL;
 	size_t held = 0, at = 0;
+	bool getting = false;
 	char names[3 * (NAME_MAX_LEN + 1) + 8] = "";
 	for (size_t i = 0; i < claims->n; i++) {
 		struct crec_claim c;
 		char why[128];
 		const struct etcd_kv *kv = &claims->kv[i];
+		const char *who = NULL;
 		if (crec_claim_read(kv->value, kv->value_len, &c, why, sizeof(why)) ||
-		    kept(j, c.host) || (host && strcmp(host, c.host)))
+		    !(who = tied(j, &c)) || (host && strcmp(host, who)))
 			continue;
-		host = host ? host : strdup(c.host);
+		host = host ? host : strdup(who);
+		getting |= who != c.host;
 		if (!host)
 			return say(j, -ENOMEM, "%s", strerror(ENOMEM));
 		const char *name = strrchr(kv->key, '/');
@@ -131,7 +143,8 @@ static int dropped(struct nhjob *j, const struct etcd_kvs *claims)
 	}
 	if (!host)
 		return 0;
-	say(j, -EBUSY, "%s holds %zu object%s of ns/%s (%s%s): move or flush them first", host,
+	say(j, -EBUSY, "%s %s %zu object%s of ns/%s (%s%s): move or flush them first", host,
+	    getting ? "holds or is receiving" : "holds",
 	    held, held == 1 ? "" : "s", j->ns, names, held > SHOWN ? " ..." : "");
 	free((char *)host);
 	return -EBUSY;

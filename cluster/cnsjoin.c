@@ -9,6 +9,7 @@
 #include "cluster/chosts.h"
 #include "cluster/cidmap.h"
 #include "cluster/ckey.h"
+#include "cluster/cmove.h"
 #include "cluster/cview.h"
 #include "vmfs/node.h"
 
@@ -143,7 +144,11 @@ static void follow(struct vmfs *v, const struct cview_ns *c, struct seen *now)
 		return;
 	if (!now->listed && was && was->listed && strcmp(c->name, "default")) {
 		size_t held = ns->objs[OT_VM].n + ns->objs[OT_CT].n;
-		if (held) {
+		if (cmove_in_toward(ns)) { /* (looked at again once it ends) */
+			now->listed = true;
+			evlog_add(&v->log, "cluster: ns/%s no longer names this host in its hosts, but a move into it runs here: it stays",
+				  c->name);
+		} else if (held) {
 			evlog_add(&v->log, "cluster: ns/%s no longer names this host in its hosts, but %zu of its objects are here: it stays",
 				  c->name, held);
 		} else if (ns_remove(&v->m, ns, err, sizeof(err))) {

@@ -159,7 +159,7 @@ static struct psnap *snapshot(struct cpub *p)
 		snprintf(n->name, sizeof(n->name), "%s", ns->name);
 		n->uid = ns->uid;
 		n->gid = ns->gid;
-		n->mode = ns->mode & 07777;
+		n->mode = ns->mode & 0777; /* (a record's mode: permission bits only) */
 		n->ctime = ns->ctime > 0 ? (uint64_t)ns->ctime : 0;
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < ns->objs[t].n; j++) {

@@ -99,8 +99,9 @@ static const struct crec_field fields[] = {
     NUM(ns, "next-id", 1, next_id, 1, OBJ_ID_MAX + 1),
     NUM(ns, "uid", 1, uid, 0, UINT32_MAX - 1),
     NUM(ns, "gid", 1, gid, 0, UINT32_MAX - 1),
-    /* permission bits only: a namespace's directory has no set-id or sticky bit */
-    {"mode", FK_OCT, 1, AT(ns, mode), 0, 0, 0777, NULL},
+    /* permission bits only: a namespace's directory has no set-id or sticky bit. Read up to
+     * 07777 and masked (crec_ns_read): an earlier build published mkdir -m 2775's bits */
+    {"mode", FK_OCT, 1, AT(ns, mode), 0, 0, 07777, NULL},
     TIME(ns, "ctime", 1, ctime),
 
     NAME(nsid, "name", 1, name),
@@ -150,6 +151,9 @@ static const struct crec_field fields[] = {
 
 #define KIND(K, what, max_) KINDX(K, what, max_, NULL, NULL)
 #define KINDX(K, what, max_, other_, write_other_)                                                 \
+	KIND_TABLE(K, what, max_, other_, write_other_)                                            \
+	CREC_WRAP(K)
+#define KIND_TABLE(K, what, max_, other_, write_other_)                                            \
 	static const struct crec_kind kind_##K = {what,                                            \
 						  .max = max_,                                     \
 						  .other = other_,                                 \
@@ -160,8 +164,7 @@ static const struct crec_field fields[] = {
 						  .f = fields,                                     \
 						  .nf = ARRAY_SIZE(fields),                        \
 						  .tag = T_##K,                                    \
-						  .text_off = -1};                                 \
-	CREC_WRAP(K)
+						  .text_off = -1};
 
 KIND(layout, "a layout", CREC_SMALL_MAX)
 KIND(hid, "an id", CREC_SMALL_MAX)
@@ -170,7 +173,22 @@ KIND(hinfo, "an info", CREC_HINFO_MAX)
 KIND(ans, "an answer", CREC_RECORD_MAX)
 KIND(down, "a down", CREC_SMALL_MAX)
 KIND(nextns, "a next-ns-id", CREC_SMALL_MAX)
-KIND(ns, "a namespace", CREC_RECORD_MAX)
+KIND_TABLE(ns, "a namespace", CREC_RECORD_MAX, NULL, NULL)
+
+int crec_ns_read(const char *text, size_t len, struct crec_ns *out, char *err, size_t errlen)
+{
+	int r = crec_read(&kind_ns, text, len, out, err, errlen);
+	if (!r)
+		out->mode &= 0777;
+	return r;
+}
+
+void crec_ns_write(const struct crec_ns *in, struct sbuf *out)
+{
+	struct crec_ns n = *in; /* (strict: only permission bits ever go out) */
+	n.mode &= 0777;
+	crec_write(&kind_ns, &n, out);
+}
 KIND(nsid, "an nsid", CREC_SMALL_MAX)
 KIND(vlan, "a vlan", CREC_SMALL_MAX)
 KIND(claim, "a claim", CREC_RECORD_MAX)

@@ -18,14 +18,16 @@
 /* What this host last made, by VLAN id: "" none. */
 static struct {
 	char (*made)[PEERS_LEN];
+	bool said_full[VID_MAX + 1]; /* the log said its peers overflow the list */
 	int64_t rev;
 	uint64_t changes;
 	time_t at;
 } S;
 
+/* peers only for the VLANs used here: a tick allocates no more than they need */
 struct want {
-	bool here[VID_MAX + 1];
-	char (*peers)[PEERS_LEN];
+	bool here[VID_MAX + 1], full[VID_MAX + 1];
+	char *peers[VID_MAX + 1];
 	struct vmfs *v;
 	const char *self;
 };
@@ -39,13 +41,16 @@ static bool listed(const char *list, const char *addr)
 	return false;
 }
 
-static void add_peer(char *list, const char *addr)
+/* false when the list is full: addr is left out */
+static bool add_peer(char *list, const char *addr)
 {
 	size_t l = strlen(addr), n = strlen(list);
 	if (listed(list, addr))
-		return; /* two objects of one host */
-	if (n + l + 2 < PEERS_LEN)
-		snprintf(list + n, PEERS_LEN - n, "%s%s", n ? "," : "", addr);
+		return true; /* two objects of one host */
+	if (n + l + 2 >= PEERS_LEN)
+		return false;
+	snprintf(list + n, PEERS_LEN - n, "%s%s", n ? "," : "", addr);
+	return true;
 }
 
 /* A NIC's VLAN id as its host resolved it, 0 if not said (an alias of an older vmfs). */
@@ -73,8 +78,14 @@ static int other_obj(void *ctx, const struct cview_obj *o, size_t idx)
 		return 0; /* down, or no IPv4 address to reach it at */
 	for (size_t i = 0; i < o->rec->nnic; i++) {
 		unsigned id = nic_vid(&o->rec->nic[i]);
-		if (w->here[id])
-			add_peer(w->peers[id], a.addr);
+		if (!w->here[id] || !w->peers[id] || add_peer(w->peers[id], a.addr))
+			continue;
+		w->full[id] = true;
+		if (!S.said_full[id]) /* (said once: the records change often) */
+			evlog_add(&w->v->log,
+				  "error: cluster: VLAN %u: more hosts use it than its VXLAN's list holds (%d bytes): %s (and maybe others) left out, so this host does not reach their objects on it",
+				  id, PEERS_LEN, a.addr);
+		S.said_full[id] = true;
 	}
 	return 0;
 }
@@ -171,26 +182,32 @@ void cvxlan_tick(struct vmfs *v)
 	if (!S.made && !(S.made = calloc(VID_MAX + 1, sizeof(*S.made))))
 		return;
 	struct want *w = calloc(1, sizeof(*w));
-	if (!w || !(w->peers = calloc(VID_MAX + 1, sizeof(*w->peers)))) {
-		free(w);
+	if (!w)
 		return;
-	}
-	S.rev = rev;
-	S.changes = model_changes;
-	S.at = now;
 	w->v = v;
 	w->self = cview_self(v->cview);
 	local_vlans(&v->m, w->here);
+	bool oom = false;
+	for (unsigned vid = 1; vid <= VID_MAX; vid++)
+		oom |= w->here[vid] && !(w->peers[vid] = calloc(1, PEERS_LEN));
+	if (oom) /* (again at the next tick) */
+		goto out;
+	S.rev = rev;
+	S.changes = model_changes;
+	S.at = now;
 	cview_ns_names(v->cview, 0, each_ns, w);
 	for (unsigned vid = 1; vid <= VID_MAX; vid++) {
+		S.said_full[vid] &= w->full[vid]; /* (said again if it overflows again) */
 		if (!w->here[vid] && !S.made[vid][0])
 			continue;
-		char *want = w->peers[vid];
+		char none[1] = "", *want = w->peers[vid] ? w->peers[vid] : none;
 		if (strchr(want, ','))
 			sort_peers(want);
 		if (strcmp(want, S.made[vid]) || (*want && !net_vxlan_present(&v->m, vid)))
 			make(v, vid, want);
 	}
-	free(w->peers);
+out:
+	for (unsigned vid = 1; vid <= VID_MAX; vid++)
+		free(w->peers[vid]);
 	free(w);
 }

@@ -61,6 +61,7 @@ struct pend {
 	struct fid *fid; /* a read's or write's (a clunk of it ends the wait), else NULL */
 	uint16_t tag;
 	uint8_t type;
+	bool flushed; /* a held one (no fid) whose Tflush was answered: its end is not */
 };
 
 struct p9_conn {
@@ -75,6 +76,8 @@ struct p9_conn {
 	int nfids;
 	struct pend *pend;
 	int npend;
+	int nheld; /* of them, those with no fid: each may hold a thread until its work ends */
+	bool said_held; /* the log said that P9_HELD_MAX were reached */
 	uint8_t *out; /* msize bytes: one reply at a time */
 	char why[256];
 };
@@ -167,6 +170,7 @@ static void pend_unlink(struct p9_conn *c, struct pend *p)
 		if (*pp == p) {
 			*pp = p->next;
 			c->npend--;
+			c->nheld -= !p->fid;
 			return;
 		}
 }
@@ -484,9 +488,9 @@ static void pend_respond(struct vreq *q, ssize_t n)
 	struct pend *p = (struct pend *)q;
 	struct p9_conn *c = p->c;
 	pend_unlink(c, p);
-	if (n < 0) {
+	if (n < 0 && !p->flushed) {
 		lerror(c, p->tag, -n);
-	} else {
+	} else if (!p->flushed) {
 		struct p9_msg r = {.type = p->type + 1, .tag = p->tag, .count = n};
 		r.data = (const uint8_t *)q->data;
 		reply(c, &r);
@@ -494,18 +498,37 @@ static void pend_respond(struct vreq *q, ssize_t n)
 	free(p);
 }
 
-/* m's request as one that may wait (for fid f, or NULL), answered through pend_respond. */
+/* m's request as one that may wait (for fid f, or NULL), answered through pend_respond; NULL
+ * when out of memory or (no fid) P9_HELD_MAX wait already: pend_fail says which. */
 static struct pend *pend_new(struct p9_conn *c, struct fid *f, const struct p9_msg *m)
 {
-	struct pend *p = calloc(1, sizeof(*p));
+	struct pend *p = f || c->nheld < P9_HELD_MAX ? calloc(1, sizeof(*p)) : NULL;
 	if (!p)
 		return NULL;
+	c->nheld += !f;
 	*p = (struct pend){.c = c, .next = c->pend, .fid = f, .tag = m->tag, .type = m->type};
 	p->q = req(c);
 	p->q.respond = pend_respond;
 	c->pend = p;
 	c->npend++;
 	return p;
+}
+
+/* Why pend_new gave NULL (no fid): the cap (EAGAIN, in words) or memory. */
+static int pend_fail(struct p9_conn *c)
+{
+	if (c->nheld < P9_HELD_MAX)
+		return -ENOMEM;
+	if (!c->said_held) /* (once a connection: a flood would fill the log) */
+		evlog_add(&c->v->log,
+			  "9p: a peer (uid %u) has %d mkdir, rmdir or setattr requests waiting on "
+			  "one connection: further ones are refused EAGAIN until one ends",
+			  (unsigned)c->cred.uid, P9_HELD_MAX);
+	c->said_held = true;
+	return refuse(c, -EAGAIN,
+		      "%d mkdir, rmdir or setattr requests of this connection wait already: "
+		      "try again once one is answered",
+		      P9_HELD_MAX);
 }
 
 /* Tread and Twrite: through the fid's open file, as a request that may wait. */
@@ -547,10 +570,14 @@ static int do_io(struct p9_conn *c, const struct p9_msg *m)
 static int do_flush(struct p9_conn *c, const struct p9_msg *m)
 {
 	for (struct pend *p = c->pend; p; p = p->next)
-		if (p->tag == m->oldtag) {
+		if (p->tag == m->oldtag && !p->flushed) {
 			/* the flushed request is never answered: its Rflush says so (a launch, a
-			 * flush or a transaction it started goes on) */
-			pend_drop(c, p);
+			 * flush or a transaction it started goes on, and a held one counts in
+			 * nheld until it ends: flushing frees no room for another thread) */
+			if (p->fid)
+				pend_drop(c, p);
+			else
+				p->flushed = true;
 			break;
 		}
 	struct p9_msg r = {.type = P9_RFLUSH, .tag = m->tag};
@@ -576,7 +603,7 @@ static int rmdir_pend(struct p9_conn *c, const struct p9_msg *m, const struct vn
 {
 	struct pend *p = pend_new(c, NULL, m);
 	if (!p)
-		return -ENOMEM;
+		return pend_fail(c);
 	vreq_rmdir_wait(&p->q, dir, name); /* (p is not touched after it) */
 	return 0;
 }
@@ -689,7 +716,7 @@ static int do_setattr(struct p9_conn *c, const struct p9_msg *m)
 	if (which) { /* (a namespace of the cluster's owner or mode: its record's transaction) */
 		struct pend *p = pend_new(c, NULL, m);
 		if (!p)
-			return -ENOMEM;
+			return pend_fail(c);
 		p->q.h = f->h;
 		vreq_setattr_wait(&p->q, &n, &attr, which); /* (p is not touched after it) */
 		return 0;
@@ -782,9 +809,9 @@ static void mkdir_made(struct vreq *q, int r, const struct vnode *n)
 	pend_unlink(c, p);
 	if (!r)
 		r = node_qid(q, n, &rep.qid);
-	if (r)
+	if (r && !p->flushed)
 		lerror(c, p->tag, -r);
-	else
+	else if (!p->flushed)
 		reply(c, &rep);
 	free(p);
 }
@@ -807,7 +834,7 @@ static int do_make(struct p9_conn *c, const struct p9_msg *m)
 	if (m->type == P9_TMKDIR) {
 		struct pend *p = pend_new(c, NULL, m);
 		if (!p)
-			return -ENOMEM;
+			return pend_fail(c);
 		p->q.made = mkdir_made;
 		err = vreq_mkdir(&p->q, &dir, name, m->mode & 07777, &out);
 		if (err != -EINPROGRESS) /* (else answered through mkdir_made, maybe already) */

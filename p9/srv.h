@@ -18,6 +18,9 @@
 #define P9_MAXMSIZE (128 * 1024)
 /* fids a connection may hold at once: a client cannot make vmfs allocate without end */
 #define P9_MAXFIDS 4096
+/* mkdir, rmdir and setattr requests of a connection that wait at once (each may hold a
+ * thread and an etcd connection until it ends, flushed or not): beyond it EAGAIN, in words */
+#define P9_HELD_MAX 16
 
 struct p9_conn;
 

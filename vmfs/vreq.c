@@ -176,6 +176,9 @@ bool vreq_setattr_wait(struct vreq *q, const struct vnode *n, const struct stat 
 	q->can_wait = true;
 	int r = AS(q, node_setattr(q->v, n, attr, which, q, &out));
 	if (r == -EINPROGRESS && q->wait.rbatch) {
+		/* the open file was node_setattr's only: a clunk or release may free it while
+		 * the record's transaction runs */
+		q->h = NULL;
 		q->later = true;
 		q->w.wake = attr_wake;
 		attr_wake(&q->w); /* (answered now if it has ended already) */

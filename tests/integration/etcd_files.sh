@@ -125,6 +125,13 @@ is "$(p9 chmod ns/default 0750)" "" "9P: chmod 0750 ns/default on h1"
 ok "h2's ns/default is 0750" wait_for 3 sh -c '[ "$(stat -c %a "$0")" = 750 ]' "$D2"
 is "$(p9 chmod ns/default "$mode0")" "" "9P: chmod back to $mode0"
 ok "on h2 too" wait_for 3 sh -c '[ "$(stat -c %a "$0")" = "$1" ]' "$D2" "$mode0"
+# a peer that pipelines chmods: at most 16 wait on one connection (each holds a thread and an
+# etcd connection), the rest are EAGAIN at once, said once in the log
+many=$(p9 chmodmany ns/default "$mode0" 40)
+like "$many" "^ok ([0-9]+) eagain ([0-9]+) other 0 first_eagain ([0-9]+)$" "9P: 40 chmods in one write: each answered ($many)"
+is "$(awk '{print ($8 >= 16 && $2 >= 1)}' <<<"$many")" 1 "... those beyond 16 refused EAGAIN at once (the 16 taken may race each other: EAGAIN too)"
+ok "... said in h1's host/log" grep -q "9p: a peer (uid [0-9]*) has 16 mkdir, rmdir or setattr requests waiting on one connection" "$(mnt 1)/host/log"
+is "$(stat -c %a "$D1")" "$mode0" "the mode is still $mode0"
 
 # a Tflush of a held Tmkdir; clients gone while theirs wait: the doors serve on
 echo "" >"$D1/config/host"

@@ -17,7 +17,9 @@
 #   the archive of its earlier run too; a mark whose intent is gone (forged on p1's claim while
 #   h1 is down) is taken back at that start;
 # - c1 moved back to h1 while h2 (the source now) is cut from etcd: h2 removes its copy once
-#   back in touch (a resync).
+#   back in touch (a resync);
+# - p1's claim forged to name h3 (which publishes no record of it) while h1 is down: h1 keeps
+#   its copy, said.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -215,4 +217,14 @@ ok "and says so" wait_for 3 grep -Eq "c1 moved to h1: its copy here is removed|c
 ok "no archive is left on h2" wait_for 5 sh -c '! ls "$0"/h2/state/cluster/export/* 2>/dev/null | grep -q .' "$T"
 is "$(sha256sum <"$S1/containers/c1/big")" "$sum" "h1's copy is whole"
 ok "every host lists c1 on h1" wait_for 10 on_all c1 h1
+
+# 7. a claim that names another host with the same id while that host publishes no record of
+# it (forged while h1 is down): h1, back, keeps its copy of p1 (it may be the only one), said
+etcd_member_stop 1
+{ val "$PK" | grep . | sed 's/^host=.*/host=h3/'; } | ectl put "$PK" >/dev/null
+etcd_member_start 1 || { echo "not ok - h1 starts again"; exit 1; }
+said_kept() { grep -Eq "p1 \(id [0-9]+\): its claim in ns default names h3, which publishes no record of it: this copy is kept" "$(mnt 1)/host/log"; }
+ok "h1, back, says p1's claim names h3, which has no record of it" wait_for 10 said_kept
+sleep 1
+ok "and keeps its copy of p1" test -d "$S1/containers/p1"
 done_testing

@@ -5,7 +5,8 @@
 # itself (its mkdir meets the cluster's namespace: EEXIST); one dropped while empty loses its
 # copy; chown and chmod on any host are the record's, seen and enforced on every host for a
 # user who is not root; a record another host wrote with a bad mode or owner is refused with a
-# log line and changes nothing. rmdir ns/NS on any host removes it from the cluster when no
+# log line and changes nothing (set-id and sticky bits, which an earlier build wrote, are
+# dropped). rmdir ns/NS on any host removes it from the cluster when no
 # object of it is claimed anywhere (EBUSY naming the host that holds one otherwise), and every
 # host's copy goes with its record; only root may, and never default.
 . "$(dirname "$0")/lib.sh"
@@ -101,6 +102,26 @@ is "$(field "$P/ns/solo" mode)" 0700 "chmod 0700 of solo on h3 (which lacks it):
 is "$(stat -c %a "$M3/ns/solo")" 700 "... and h3 shows it when chmod returns"
 ok "h1's solo takes it" wait_for 3 sh -c '[ "$(stat -c %a "$0/ns/solo")" = 700 ]' "$M1"
 
+# a host a cold move copies an object to is one of the namespace's while it does: dropping it is
+# EBUSY (its copy is no object there before the commit). The mark is forged with etcdctl
+mkdir "$M1/ns/solo/containers/s1"
+is "$("$XWRITE" "$M1/ns/solo/hosts" "h1 h2")" "" "solo's hosts: h1 h2 (s1 is h1's)"
+SID=$(field "$P/ns/solo" id)
+SK=$P/name/$SID/s1
+sclaim=$(ectl get --print-value-only "$SK")
+printf 'v=1\nhost=h2\nkind=move\nns=%s\nobjects=s1:1:h2\nphase=creating\n' "$SID" |
+	ectl put "$P/intent/h2.1.1" >/dev/null
+{ printf '%s\n' "$sclaim" | sed '/^$/d; /^intent=/d'; printf 'moving=h2\nintent=h2.1.1\n'; } | ectl put "$SK" >/dev/null
+is "$("$XWRITE" "$M1/ns/solo/hosts" "h1")" EBUSY "dropping h2 while s1's claim says moving to h2: EBUSY"
+like "$(tail -n 2 "$M1/host/log" "$M1/ns/solo/log" 2>/dev/null)" "h2 holds or is receiving 1 object of ns/solo \(s1\): move or flush them first" "... in words"
+is "$(field "$P/ns/solo" hosts)" "h1 h2" "the record still names h2"
+ectl del "$P/intent/h2.1.1" >/dev/null
+printf '%s\n' "$sclaim" | sed '/^$/d' | ectl put "$SK" >/dev/null
+like "$(etcd_wr "$M1/ns/solo/ctl" "kill s1")" "errno=ok$" "s1 killed (its claim as it was)"
+ok "s1 is QUIT" wait_for 10 grep -q '^QUIT' "$M1/ns/solo/containers/s1/state"
+ok "s1 removed (rmdir on h1), solo empty again" rmdir "$M1/ns/solo/containers/s1"
+ok "... its claim goes" wait_for 5 hasnt "$SK"
+
 # hostile records: a bad mode, an owner out of range, bits beyond 0777: refused, said, nothing changes
 good=$(val "$P/ns/lab")
 before=$(for m in "$M1" "$M2" "$M3"; do stat -c '%u:%g %a' "$m/ns/lab"; done)
@@ -109,12 +130,20 @@ put_lab "$(sed 's/^mode=.*/mode=0999/' <<<"$good")"
 ok "mode=0999: refused, said on h1" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*mode.*refused, the namespace's last readable record is kept" "$M1/host/log"
 put_lab "$(sed 's/^uid=.*/uid=4294967296/' <<<"$good")"
 ok "uid=4294967296: refused, said on h3" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*uid.*refused" "$M3/host/log"
-put_lab "$(sed 's/^mode=.*/mode=4777/' <<<"$good")"
-ok "mode=4777 (a set-id bit): refused, said on h2" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*mode.*refused" "$M2/host/log"
+put_lab "$(sed 's/^mode=.*/mode=17777/' <<<"$good")"
+ok "mode=17777 (beyond 07777): refused, said on h2" wait_for 3 grep -q "etcd: $P/ns/lab (revision [0-9]*): .*mode.*refused" "$M2/host/log"
 sleep 1.2 # (the kernel's attributes live 1 s)
 is "$(for m in "$M1" "$M2" "$M3"; do stat -c '%u:%g %a' "$m/ns/lab"; done)" "$before" "owner and mode unchanged on the three"
 ok "lab is still listed on h3" test -d "$M3/ns/lab/containers"
 ok "h3 still holds its lab" local_ns 3
+put_lab "$good"
+
+# a record an earlier build wrote with a set-id bit (mkdir -m 2755): read as 0755, so a chmod
+# of the namespace still works
+put_lab "$(sed 's/^mode=.*/mode=2755/' <<<"$good")"
+chmod 0750 "$M2/ns/lab" 2>"$T/chmod.err"
+is "$(cat "$T/chmod.err")" "" "mode=2755 in the record (an earlier build's): chmod 0750 on h2 works"
+is "$(field "$P/ns/lab" mode)" 0750 "the record says 0750"
 put_lab "$good"
 
 # rmdir ns/NS: made and removed on one host, at once and once the cluster has it

@@ -12,7 +12,7 @@ which is how a test parks a read and flushes it.
 
 As a command (prints what a shell test compares):
   cat PATH | write PATH TEXT | ctl PATH TEXT | ls PATH | stat PATH | mkdir PATH | rmdir PATH | remove PATH
-  chmod PATH MODE | get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
+  chmod PATH MODE | chmodmany PATH MODE N | get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
   mkpark PATH statfs|flush|drop
 PATH is relative to the attached root ('/' or '' is the root itself). A Rlerror prints
 `errno N: strerror` on stdout and exits 1 (ctl prints the answer read back after it).
@@ -439,6 +439,28 @@ def cmd_chmod(c, a):
         c.clunk(f)
 
 
+def cmd_chmodmany(c, a):
+    """N Tsetattr of PATH's mode at once, in one write (a peer that pipelines): prints
+    `ok K eagain E other O first_eagain F` once all are answered, F the EAGAINs that came
+    before any other answer (a server's refusals at once, not its transactions' races)."""
+    f = c.walkto(a.path)
+    body = struct.pack("<IIIIIQQQQQ", f, SETATTR_MODE, int(a.mode, 8), 0, 0, 0, 0, 0, 0, 0)
+    tags = [(c.next_tag + i) % NOTAG for i in range(int(a.n))]
+    c.next_tag = (c.next_tag + len(tags)) % NOTAG
+    c.t.send(b"".join(struct.pack("<IBH", 7 + len(body), TSETATTR, t) + body for t in tags))
+    n = {"ok": 0, "eagain": 0, "other": 0}
+    first, leading = 0, True
+    for _ in tags:
+        _, typ, body = c._frame()
+        err = Buf(body).u32() if typ == RLERROR else 0
+        kind = "ok" if not err else "eagain" if err == errnomod.EAGAIN else "other"
+        n[kind] += 1
+        leading = leading and kind == "eagain"
+        first += leading
+    print("ok %d eagain %d other %d first_eagain %d" % (n["ok"], n["eagain"], n["other"], first))
+    c.clunk(f)
+
+
 def cmd_mkpark(c, a):
     """A Tmkdir of PATH that the server may hold (a launch), and meanwhile: statfs (a Tstatfs
     on the same connection: prints `statfs answered first yes|no`, then waits for Rmkdir),
@@ -539,7 +561,8 @@ def main(argv=None):
     for name, args in (("cat", ["path"]), ("write", ["path", "text"]), ("ctl", ["path", "text"]),
                        ("ls", ["path"]), ("stat", ["path"]), ("mkdir", ["path"]),
                        ("rmdir", ["path"]), ("remove", ["path"]), ("get", ["path", "local"]),
-                       ("chmod", ["path", "mode"]), ("mkpark", ["path", "then"])):
+                       ("chmod", ["path", "mode"]), ("chmodmany", ["path", "mode", "n"]),
+                       ("mkpark", ["path", "then"])):
         p = sub.add_parser(name)
         for x in args:
             p.add_argument(x)

@@ -124,8 +124,8 @@ int main(void)
 	   "a namespace by name, with its owner");
 	ok(cview_ns_id(view, 2) && !strcmp(cview_ns_id(view, 2)->name, "lab"), "a namespace by id");
 	ok(!cview_ns_find(view, "dup"), "the refused one is absent");
-	/* hostile: lab's record rewritten with a set-id mode: the last readable one stays */
-	put("/vmfs/lab/ns/lab", "v=1\nid=2\nhosts=h2\nnext-id=1\nuid=0\ngid=0\nmode=4777\n"
+	/* hostile: lab's record rewritten with a mode beyond 07777: the last readable one stays */
+	put("/vmfs/lab/ns/lab", "v=1\nid=2\nhosts=h2\nnext-id=1\nuid=0\ngid=0\nmode=17777\n"
 				"ctime=1700000000\n");
 	ok(cview_ns_find(view, "lab") && cview_ns_find(view, "lab")->rec.uid == 1000 &&
 	       cview_ns_find(view, "lab")->rec.mode == 0750,
