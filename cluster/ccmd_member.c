@@ -134,6 +134,8 @@ static void run(struct ccmd *c, struct mjob *j)
 {
 	switch (j->kind) {
 	case MJ_TAKE:
+		if (j->claims_unread && !j->pre_err)
+			j->pre_err = ccreate_claims_read(c, j, j->pre_reason, sizeof(j->pre_reason));
 		if (take(c, j)) {
 			if (j->config)
 				cconfig_reserve(c, j);
