@@ -396,6 +396,8 @@ static void ccmd_close(void *self)
 	struct ccmd *c = self;
 	if (c->v->ccmd == c)
 		c->v->ccmd = NULL;
+	if (c->early) /* (never stopped: the loop is gone) */
+		etcd_watch_close(c->early);
 	etcd_close(c->w);
 	if (c->efd >= 0)
 		close(c->efd);
