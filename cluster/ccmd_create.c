@@ -120,9 +120,10 @@ int ccreate_claims_read(struct ccmd *c, struct mjob *j, char *why, size_t whylen
 		}
 		struct etcd_txn_result res = {0};
 		struct err e;
-		if (etcd_txn(c->w, NULL, 0, ops, n, NULL, 0, &res, &e) || res.nranges != n) {
+		int r = etcd_txn(c->w, NULL, 0, ops, n, NULL, 0, &res, &e);
+		if (r || res.nranges != n) {
 			snprintf(why, whylen, "the claims could not be read from etcd: %s",
-				 res.nranges != n ? "a short answer" : e.why);
+				 r ? e.why : "a short answer");
 			err = EIO;
 		}
 		for (size_t i = 0; !err && i < n; i++) {
