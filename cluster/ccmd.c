@@ -209,13 +209,14 @@ static void member_apply(struct ccmd *c, struct mjob *j)
 /* Every value is peer input: a command that does not read is not taken (its head cancels
  * it); one that reads but names what this host does not have is taken and refused, so its
  * head says why. */
-static void member_seen(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now)
+void ccmd_member_seen(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now)
 {
 	struct mjob *j = calloc(1, sizeof(*j));
 	char why[HOSTANS_REASON_MAX];
 	if (!j)
 		return;
 	j->kind = MJ_TAKE;
+	j->rev = now->mod_rev;
 	snprintf(j->key, sizeof(j->key), "%s", now->key);
 	ckey_tag_fmt(&k->tag, j->tag);
 	if (ckey_ans(j->ans, sizeof(j->ans), c->ch->cluster, c->ch->self, &k->tag) < 0 ||
@@ -276,8 +277,9 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 			hcmd_seen_cmd(c, &k, now);
 		if (strcmp(k.host, c->ch->self) || c->ch->loading)
 			break; /* a resync's commands are from before: none is applied */
-		if (now && !old && now->version == 1)
-			member_seen(c, &k, now);
+		if (now && !old && now->version == 1 &&
+		    ccmd_seen_once(c, now->key, now->create_rev))
+			ccmd_member_seen(c, &k, now);
 		else if (!now) { /* its head is done with it: the answer goes */
 			struct mjob *j = calloc(1, sizeof(*j));
 			if (j && ckey_ans(j->ans, sizeof(j->ans), c->ch->cluster, c->ch->self,
@@ -346,6 +348,7 @@ static int ccmd_attach(void *self, struct loop *l)
 		evlog_add(&c->v->log, "cluster: no room to listen to the cache: this host takes no "
 				      "command from another");
 	cmig_attach(c);
+	ccmd_early_open(c);
 	return 0;
 }
 
@@ -356,6 +359,7 @@ static void ccmd_stop(void *self)
 	c->stopping = true;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->lock);
+	ccmd_early_close(c);
 	if (c->started)
 		pthread_join(c->th, NULL);
 	c->started = false;
@@ -392,6 +396,8 @@ static void ccmd_close(void *self)
 	struct ccmd *c = self;
 	if (c->v->ccmd == c)
 		c->v->ccmd = NULL;
+	if (c->early) /* (never stopped: the loop is gone) */
+		etcd_watch_close(c->early);
 	etcd_close(c->w);
 	if (c->efd >= 0)
 		close(c->efd);

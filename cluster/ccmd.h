@@ -97,6 +97,11 @@ struct ccreate {
 	char *cfg[NPARAMS_MAX];
 };
 void ccreate_args(const struct ccreate *cr, struct sbuf *out);
+/* A claim read (from the cache or etcd) names this create's object: that id, owned by self,
+ * of cr's type, claimed by cr's intent. (The name is the claim's key.) */
+struct crec_claim;
+bool ccreate_claim_ok(const struct crec_claim *cl, uint64_t id, const char *self,
+		      const struct ccreate *cr);
 /* A value in args: no space, control byte, '%' nor ',' in it (%XX for each). */
 void cargs_escape(struct sbuf *out, const char *s);
 /* s[0..len) unescaped into a new string; NULL with why on a bad escape or a NUL. */

@@ -11,6 +11,7 @@
 #include "cluster/chosts.h"
 #include "cluster/cnsjoin.h"
 #include "cluster/cpub.h"
+#include "cluster/crec.h"
 #include "ctl/params.h"
 #include "runtime/model.h"
 #include "vmfs/node.h"
@@ -36,6 +37,23 @@ int ccmd_job_ns(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
 	return 0;
 }
 
+bool ccreate_claim_ok(const struct crec_claim *cl, uint64_t id, const char *self,
+		      const struct ccreate *cr)
+{
+	return cl->id == id && !strcmp(cl->host, self) && cl->type == cr->type &&
+	       same_tag(&cl->intent, &cr->intent);
+}
+
+static int claim_refused(struct ccmd *c, struct mjob *j, size_t i, char *why, size_t whylen)
+{
+	char itag[CKEY_TAG_LEN];
+	ckey_tag_fmt(&j->cr.intent, itag);
+	snprintf(why, whylen, "%s (id %llu) is not claimed in ns/%s for %s as a %s by launch %s",
+		 j->cr.names[i], (unsigned long long)j->cmd.ids[i], j->ns, c->ch->self,
+		 otype_name(j->cr.type), itag);
+	return EINVAL;
+}
+
 static int check_claims(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
 {
 	struct cview *cv = c->v->cview;
@@ -59,8 +77,10 @@ static int check_claims(struct ccmd *c, struct mjob *j, char *why, size_t whylen
 			 j->cmd.from);
 		return EINVAL;
 	}
-	char itag[CKEY_TAG_LEN];
-	ckey_tag_fmt(&j->cr.intent, itag);
+	/* a cache at or past the command's revision has every claim put before it; one behind
+	 * (the command came by the watch of this host's commands first) may lack some: those
+	 * are read from etcd by the worker before the take */
+	bool behind = ccache_revision(c->ch->cache) < j->rev;
 	for (size_t i = 0; i < j->cr.n; i++) {
 		char e[256];
 		if (name_check(j->cr.names[i], e, sizeof(e))) {
@@ -68,16 +88,59 @@ static int check_claims(struct ccmd *c, struct mjob *j, char *why, size_t whylen
 			return EINVAL;
 		}
 		const struct cview_obj *o = cview_obj_id(cv, j->cmd.ns, j->cmd.ids[i]);
-		if (!o || strcmp(o->claim.host, c->ch->self) || strcmp(o->name, j->cr.names[i]) ||
-		    o->claim.type != j->cr.type || !same_tag(&o->claim.intent, &j->cr.intent)) {
-			snprintf(why, whylen,
-				 "%s (id %llu) is not claimed in ns/%s for %s as a %s by launch %s",
-				 j->cr.names[i], (unsigned long long)j->cmd.ids[i], j->ns,
-				 c->ch->self, otype_name(j->cr.type), itag);
-			return EINVAL;
-		}
+		if (o && !strcmp(o->name, j->cr.names[i]) &&
+		    ccreate_claim_ok(&o->claim, j->cmd.ids[i], c->ch->self, &j->cr))
+			continue;
+		if (!behind)
+			return claim_refused(c, j, i, why, whylen);
+		j->claims_unread = true;
 	}
 	return 0;
+}
+
+/* The worker's: every claim of the command read from etcd (ranges, up to CLAIMS_TXN a txn),
+ * each a peer's value, checked as the cache's would be. 0, or a positive errno with why. */
+#define CLAIMS_TXN 120
+int ccreate_claims_read(struct ccmd *c, struct mjob *j, char *why, size_t whylen)
+{
+	char(*keys)[CKEY_MAX + 1] = calloc(CLAIMS_TXN, sizeof(*keys));
+	struct etcd_op *ops = calloc(CLAIMS_TXN, sizeof(*ops));
+	int err = 0;
+	if (!keys || !ops) {
+		snprintf(why, whylen, "out of memory reading the claims");
+		err = ENOMEM;
+	}
+	for (size_t at = 0; !err && at < j->cr.n; at += CLAIMS_TXN) {
+		size_t n = j->cr.n - at < CLAIMS_TXN ? j->cr.n - at : CLAIMS_TXN;
+		for (size_t i = 0; i < n; i++) {
+			if (ckey_claim(keys[i], sizeof(keys[i]), c->ch->cluster, j->cmd.ns,
+				       j->cr.names[at + i]) < 0)
+				return free(keys), free(ops), claim_refused(c, j, at + i, why, whylen);
+			ops[i] = (struct etcd_op){.kind = ETCD_OP_RANGE, .key = keys[i]};
+		}
+		struct etcd_txn_result res = {0};
+		struct err e;
+		int r = etcd_txn(c->w, NULL, 0, ops, n, NULL, 0, &res, &e);
+		if (r || res.nranges != n) {
+			snprintf(why, whylen, "the claims could not be read from etcd: %s",
+				 r ? e.why : "a short answer");
+			err = EIO;
+		}
+		for (size_t i = 0; !err && i < n; i++) {
+			struct crec_claim cl;
+			char e2[256];
+			const struct etcd_kvs *kv = &res.ranges[i];
+			if (kv->n != 1 ||
+			    crec_claim_read(kv->kv[0].value, kv->kv[0].value_len, &cl, e2,
+					    sizeof(e2)) ||
+			    !ccreate_claim_ok(&cl, j->cmd.ids[at + i], c->ch->self, &j->cr))
+				err = claim_refused(c, j, at + i, why, whylen);
+		}
+		etcd_txn_result_free(&res);
+	}
+	free(keys);
+	free(ops);
+	return err;
 }
 
 void ccreate_seen(struct ccmd *c, struct mjob *j)

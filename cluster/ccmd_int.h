@@ -13,6 +13,7 @@
 #include "cluster/cview.h"
 #include "cluster/resolve.h"
 #include "etcd/client.h"
+#include "etcd/watch.h"
 #include "runtime/waitq.h"
 #include "vmfs/threadlog.h"
 
@@ -61,6 +62,8 @@ struct mjob {
 	void (*mig_done)(void *arg, int err, const char *reason); /* its head is this host */
 	void *mig_arg;
 	struct ccreate cr;
+	int64_t rev;	     /* the command's mod revision */
+	bool claims_unread;  /* a create whose claims the cache lacks: read from etcd first */
 	bool config; /* a config write (cluster/ccmd_config.c) */
 	struct cconfig cf;
 };
@@ -70,6 +73,9 @@ void ccmd_answer(struct ccmd *c, struct mjob *j, int err, const char *reason, si
 /* A create command read and from a known host: checked against the claims, queued to take. */
 #define CCREATE_VERB "create"
 void ccreate_seen(struct ccmd *c, struct mjob *j);
+/* The worker's, for a create whose claims_unread: the claims read from etcd in transactions
+ * of ranges and checked as the cache's are. 0, or a positive errno with why. */
+int ccreate_claims_read(struct ccmd *c, struct mjob *j, char *why, size_t whylen);
 /* Taken in time: the template's values checked, the objects made. Answers. */
 void ccreate_apply(struct ccmd *c, struct mjob *j);
 /* A value param of the command for ns, checked as a local root write of it is: its syntax,
@@ -164,6 +170,13 @@ struct cview_in {
 int ccmd_view(struct ccmd *c, struct ns *ns, struct cview_in *out, char *err, size_t errlen);
 void ccmd_view_free(struct cview_in *in);
 
+/* A command seen by either watch (cluster/ccmd_early.c). */
+#define CCMD_SEEN 64
+struct ccmd_seen {
+	char key[CKEY_MAX + 1];
+	int64_t crev;
+};
+
 struct ccmd {
 	struct vmfs *v;
 	struct chosts *ch;
@@ -182,7 +195,20 @@ struct ccmd {
 	struct mjob *todo, **todo_tail; /* for the worker */
 	struct mjob *back;		/* takes in time, for the loop to apply */
 	struct hcmd *heads;		/* running */
+	struct etcd_watch *early;	/* the loop's: this host's commands (ccmd_early.c) */
+	struct ccmd_seen seen[CCMD_SEEN];
+	size_t seen_next;
 };
+
+/* The loop's: a command to this host read and judged (checked, queued to take). */
+void ccmd_member_seen(struct ccmd *c, const struct ckey *k, const struct ccache_kv *now);
+/* The loop's: true the first time a command (its key and create revision) is seen by either
+ * watch, false after. */
+bool ccmd_seen_once(struct ccmd *c, const char *key, int64_t crev);
+/* The watch of this host's own commands, which takes a create before the cache's watch has
+ * carried the claims ahead of it; none (said in the log) if it cannot be opened. */
+void ccmd_early_open(struct ccmd *c);
+void ccmd_early_close(struct ccmd *c);
 
 /* From any thread: the loop has something (efd). */
 void ccmd_poke(struct ccmd *c);

@@ -134,6 +134,12 @@ static void run(struct ccmd *c, struct mjob *j)
 {
 	switch (j->kind) {
 	case MJ_TAKE:
+		if (j->claims_unread && !j->pre_err) {
+			j->pre_err = ccreate_claims_read(c, j, j->pre_reason, sizeof(j->pre_reason));
+			threadlog_say(&c->tl, "%s: its %zu claims read from etcd (this host's cache "
+					      "was behind it): %s",
+				      j->key, j->cr.n, j->pre_err ? j->pre_reason : "as sent");
+		}
 		if (take(c, j)) {
 			if (j->config)
 				cconfig_reserve(c, j);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cluster/ccmd.h"
+#include "cluster/crec.h"
 #include "ctl/params.h"
 #include "tests/unit/tap.h"
 
@@ -129,6 +130,21 @@ int main(void)
 	is_str(rd.cfg[mi], "16M", "another");
 	ok(!rd.cfg[param_index("vcpus")], "an unset one stays unset (its default)");
 	ccreate_free(&rd);
+
+	/* a member's check of each claim a create names (from its cache or read from etcd) */
+	struct crec_claim cl = {.id = 7, .type = OT_VM, .host = "h2",
+				.intent = {.host = "h1", .run = 4, .seq = 2}};
+	ok(ccreate_claim_ok(&cl, 7, "h2", &cr), "a claim of that id, for this host, by the intent");
+	ok(!ccreate_claim_ok(&cl, 8, "h2", &cr), "another id: refused");
+	ok(!ccreate_claim_ok(&cl, 7, "h3", &cr), "another host's: refused");
+	cl.intent.seq = 3;
+	ok(!ccreate_claim_ok(&cl, 7, "h2", &cr), "another launch's: refused");
+	cl.intent.seq = 2;
+	cl.type = OT_CT;
+	ok(!ccreate_claim_ok(&cl, 7, "h2", &cr), "another type: refused");
+	cl.type = OT_VM;
+	cl.intent.host[0] = 0;
+	ok(!ccreate_claim_ok(&cl, 7, "h2", &cr), "a claim of no launch: refused");
 	sb_free(&b);
 	const struct {
 		const char *args, *why;
