@@ -132,6 +132,10 @@ like "$out" "^error: .*no port for the migration stream at 127\.0\.0\.1: every p
 	"with both taken, it fails before the stream"
 is "$(cat "$B/z/state")" "ERROR" "the VM it was for does not run"
 ok "and its log says why" grep -aq "every port of migrate_ports ($P-$((P + 1))) is taken" "$B/z/log"
+echo flush >"$B/z/ctl"
+mkdir "$B/z"
+config "$B/z"
+like "$(errno_of "$B/z/ctl" "migrate-in 127.0.0.1")" "^(EADDRINUSE|Address already in use)$" "(EADDRINUSE)"
 is "$(cat "$B/w/state")" "RUNNING" "the guest runs on where it was"
 for h in $HOLDERS; do kill $h; wait $h; done 2>/dev/null
 HOLDERS=
