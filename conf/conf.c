@@ -128,6 +128,29 @@ static int set_ratio(char **field, const char *value, char *err, size_t errlen)
 	return value_ratio(value, 1, 1000000, &x, err, errlen) ? -EINVAL : set_str(field, value);
 }
 
+int conf_ports(const char *value, unsigned *lo, unsigned *hi, char *err, size_t errlen)
+{
+	char q[120];
+	const char *dash = strchr(value, '-');
+	uint64_t a = 0, b = 0;
+	*lo = *hi = 0;
+	if (!*value)
+		return 0;
+	if (!dash || ctl_uint(value, (size_t)(dash - value), &a) ||
+	    ctl_uint(dash + 1, strlen(dash + 1), &b) || a < 1 || b > 65535 || a > b)
+		return ctl_fail(err, errlen, "\"%s\" is not LO-HI, two ports from 1 to 65535 with "
+				"LO <= HI, as in 49152-49215", ctl_quote(value, strlen(value), q, sizeof(q)));
+	*lo = (unsigned)a;
+	*hi = (unsigned)b;
+	return 0;
+}
+
+static int set_ports(char **field, const char *value, char *err, size_t errlen)
+{
+	unsigned lo, hi;
+	return conf_ports(value, &lo, &hi, err, errlen) ? -EINVAL : set_str(field, value);
+}
+
 static int set_opts(char **field, const char *value, char *err, size_t errlen)
 {
 	char q[120];
@@ -183,6 +206,7 @@ static int set_members(char **field, const char *value, char *err, size_t errlen
 #define CONF_SET_name(field, value, dir, err, errlen) set_name(&(field), value, err, errlen)
 #define CONF_SET_ip(field, value, dir, err, errlen) set_ip(&(field), value, err, errlen)
 #define CONF_SET_ratio(field, value, dir, err, errlen) set_ratio(&(field), value, err, errlen)
+#define CONF_SET_ports(field, value, dir, err, errlen) set_ports(&(field), value, err, errlen)
 
 int conf_set(struct vmfs_conf *c, const char *section, const char *key, const char *value,
 	     const char *dir, char *err, size_t errlen)

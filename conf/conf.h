@@ -17,7 +17,8 @@
  *   members NAME=URL separated by blanks
  *   name    a vmfs name (name_check: letters, digits, ._-)
  *   ip      an IPv4 or IPv6 address, no port
- *   ratio   a decimal like 4 or 1.5 (at most 3 decimals), 0.001 to 1000 */
+ *   ratio   a decimal like 4 or 1.5 (at most 3 decimals), 0.001 to 1000
+ *   ports   LO-HI, two ports 1-65535 with LO <= HI (conf_ports reads it) */
 #define VMFS_CONF_KEYS(X)                                                                          \
 	X(vmfs, mountpoint, path, "", "where the tree is mounted (MOUNTPOINT on the command line wins)") \
 	X(vmfs, state, path, "/var/lib/vmfs", "the state directory: namespaces, objects, logs")    \
@@ -50,6 +51,7 @@
 	X(vmfs, etcd_user, opts, "", "etcd's user (RBAC; default with a password file: the host name)") \
 	X(vmfs, etcd_password_file, path, "", "a file (mode 0600) whose first line is its password") \
 	X(vmfs, migrate_tls, path, "", "TLS for live migrations: a root-owned directory of ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem (QEMU's x509 layout)") \
+	X(vmfs, migrate_ports, ports, "", "the TCP ports a destination listens on for a migration and its disks' NBD, LO-HI, two for each migration (none: the kernel's ephemeral ports)") \
 	X(vmfs, cluster, name, "default", "with etcd: the cluster's name, its keys' prefix /vmfs/NAME/") \
 	X(vmfs, cluster_addr, ip, "", "with etcd: the address other hosts reach this one at (9P door, VXLAN)") \
 	X(vmfs, cpu_ratio, ratio, "4", "with etcd: vcpus this host accepts per CPU (placement's limit)") \
@@ -64,6 +66,7 @@
 #define CONF_KIND_name text
 #define CONF_KIND_ip text
 #define CONF_KIND_ratio text
+#define CONF_KIND_ports text
 #define CONF_KIND_bool flag
 #define CONF_CAT_(a, b) a##b
 #define CONF_CAT(a, b) CONF_CAT_(a, b)
@@ -96,6 +99,8 @@ int conf_parse(struct vmfs_conf *c, const char *text, size_t len, const char *na
 int conf_set(struct vmfs_conf *c, const char *section, const char *key, const char *value,
 	     const char *dir, char *err, size_t errlen);
 void conf_free(struct vmfs_conf *c);
+/* A ports value, LO-HI, into lo and hi ("" is 0-0: none set). -EINVAL with why in err. */
+int conf_ports(const char *value, unsigned *lo, unsigned *hi, char *err, size_t errlen);
 /* Prints the keys with their defaults and help, for --help. */
 void conf_usage(FILE *out);
 #endif

@@ -21,6 +21,7 @@
 #include "conf/conf.h"
 #include "etcd/client.h"
 #include "etcd/msync.h"
+#include "runtime/migrate.h"
 #include "runtime/util.h"
 #include "vmfs/door.h"
 #include "vmfs/kinds.h"
@@ -113,6 +114,10 @@ static void value_of_alive(const struct emember *m, struct sbuf *out)
 	snprintf(a.addr, sizeof(a.addr), "%s", m->addr);
 	snprintf(a.p9, sizeof(a.p9), "%s", m->p9);
 	snprintf(a.web, sizeof(a.web), "%s", m->web);
+	unsigned lo, hi;
+	migrate_ports(&lo, &hi);
+	a.migrate_lo = (uint16_t)lo;
+	a.migrate_hi = (uint16_t)hi;
 	crec_alive_write(&a, out);
 }
 

@@ -99,21 +99,57 @@ int migrate_parse_hostport(const char *s, char *addr, size_t addrlen, int *port,
 	return 0;
 }
 
-/* A port on addr that nothing holds now, from the kernel's ephemeral range; QEMU is told
- * it next (a race with another binder costs a failed migrate-in, with QEMU's words). */
+static unsigned ports_lo, ports_hi; /* vmfs.conf migrate_ports; 0-0: the kernel's choice */
+
+void migrate_ports_set(unsigned lo, unsigned hi)
+{
+	ports_lo = lo;
+	ports_hi = hi;
+}
+
+void migrate_ports(unsigned *lo, unsigned *hi)
+{
+	*lo = ports_lo;
+	*hi = ports_hi;
+}
+
+/* A listening socket on addr, on the first port of migrate_ports that nothing holds (so that
+ * a firewall may be opened for the range alone), else on one the kernel picks. */
+static int listener(const char *addr, const char *what, int *port, struct err *e)
+{
+	unsigned p = ports_lo;
+	int r;
+	do {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
+		socklen_t len = sizeof(sa);
+		inet_pton(AF_INET, addr, &sa.sin_addr);
+		int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && !setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) &&
+		    !bind(fd, (struct sockaddr *)&sa, sizeof(sa)) && !listen(fd, SOMAXCONN) &&
+		    !getsockname(fd, (struct sockaddr *)&sa, &len)) {
+			*port = ntohs(sa.sin_port);
+			return fd;
+		}
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+	} while (r == -EADDRINUSE && ports_lo && p++ < ports_hi);
+	if (r == -EADDRINUSE && ports_lo)
+		return err_set(e, EADDRINUSE,
+			       "no port for %s at %s: every port of migrate_ports (%u-%u) is taken",
+			       what, addr, ports_lo, ports_hi);
+	return err_sys(e, r, "no port for %s at %s", what, addr);
+}
+
+/* The migration stream's port: QEMU binds it next, once this socket is closed (a race with
+ * another binder costs a failed migrate-in, with QEMU's words). */
 static int free_port(const char *addr, struct err *e)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int r = fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-			getsockname(fd, (struct sockaddr *)&sa, &len) < 0
-		    ? -errno
-		    : ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return r < 0 ? err_sys(e, r, "no port to listen on at %s", addr) : r;
+	int port, fd = listener(addr, "the migration stream", &port, e);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return port;
 }
 
 static long long mono_ms(void)
@@ -129,20 +165,7 @@ static long long mono_ms(void)
  * sees the resume as the port refusing. QEMU never accepts a connection after its stop. */
 static int nbd_listener(const char *addr, int *port, struct err *e)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		int r = err_sys(e, errno, "no port for the NBD server at %s", addr);
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	*port = ntohs(sa.sin_port);
-	return fd;
+	return listener(addr, "the NBD server", port, e);
 }
 
 static int qmp_reply(struct model *m, struct object *o, const char *cmd, char *reply,

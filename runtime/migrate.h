@@ -21,6 +21,10 @@
  * start's outcome r, puts the ports in reply ("ok: migrate-in ready: migrate=ADDR:PORT
  * nbd=ADDR:PORT2"). The VM stays BUILDING until its QEMU runs the guest (then RUNNING), or
  * its QEMU ends (QUIT or ERROR). */
+/* vmfs.conf migrate_ports, LO-HI (0-0: none): a destination listens on the first free ports
+ * of it, for the stream and for NBD; with none on the kernel's ephemeral ones. */
+void migrate_ports_set(unsigned lo, unsigned hi);
+void migrate_ports(unsigned *lo, unsigned *hi);
 int migrate_in(struct model *m, struct object *o, const char *addr, struct err *e);
 int migrate_in_started(struct model *m, struct object *o, struct err *e);
 void migrate_in_answer(struct object *o, int r, struct sbuf *reply);

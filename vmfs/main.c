@@ -25,6 +25,7 @@
 #include "etcd/member.h"
 #include "etcd/setup.h"
 #include "mdns/mdns.h"
+#include "runtime/migrate.h"
 #include "runtime/migtls.h"
 #include "p9/door.h"
 #include "web/http.h"
@@ -377,6 +378,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmfs: %s\n", tls_e.why);
 		goto out;
 	}
+	unsigned plo, phi;
+	if (conf_ports(conf.migrate_ports, &plo, &phi, err, sizeof(err))) {
+		fprintf(stderr, "vmfs: migrate_ports: %s\n", err);
+		goto out;
+	}
+	migrate_ports_set(plo, phi);
 	/* the lock first: a refused second vmfs must not touch the state (adopt, reap, log) */
 	if ((lockfd = lock_state(conf.state)) < 0)
 		goto out;

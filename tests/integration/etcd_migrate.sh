@@ -29,7 +29,8 @@ cp "$T/images/base.qcow2" "$T/h1/state/images/"
 etcd_net
 etcd_start one
 # shellcheck disable=SC2154 # set by etcd_start
-etcd_members 3 "$ETCD_URL_one" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" ||
+etcd_members 3 "$ETCD_URL_one" "p9 = 0.0.0.0:5640" "p9_user = root" "p9_peers = cluster" \
+	"migrate_ports = 41000-41001" ||
 	{ echo "not ok 1 - three members start"; exit 1; }
 D1=$(mnt 1)/ns/default D2=$(mnt 2)/ns/default D3=$(mnt 3)/ns/default
 for d in "$D1" "$D2" "$D3"; do echo tcg >"$d/config/accel"; done
@@ -42,6 +43,7 @@ spans() {
 	for w in h1 h2 h3; do grep -qw "$w" <<<"$h" || return 1; done
 }
 ok "ns/default's hosts are the three" wait_for 10 spans
+ok "h3 shows h2's migrate_ports, from its alive" grep -qx "migrate 41000-41001" "$(mnt 3)/hosts/h2/info"
 
 qemu_of() { # qemu_of DIR: pids of processes whose command line names DIR (this test's own)
 	local p
@@ -102,7 +104,7 @@ ip -n "$ETCD_ID-h1" route add prohibit "$ETCD_ADDR_2/32"
 out=$(ask "$D3/ctl" "move vm h2")
 ip -n "$ETCD_ID-h1" route del prohibit "$ETCD_ADDR_2/32"
 echo "$out" | sed 's/^/# /'
-like "$out" "^error: move vm h2: h1: [A-Z]+: .*migrate-out to $ETCD_ADDR_2:[0-9]+: " "a migration that cannot reach h2 fails, with the source's words"
+like "$out" "^error: move vm h2: h1: [A-Z]+: .*migrate-out to $ETCD_ADDR_2:4100[01]: " "a migration that cannot reach h2 fails, with the source's words (h2 listened on its migrate_ports)"
 is "$(cat "$D1/vms/vm/state" | cut -d' ' -f1)" "RUNNING" "the VM runs on, on h1"
 ok "its QEMU is the same" test -d "/proc/$spid"
 ok "h2's waiting copy is removed" wait_for 10 sh -c "! test -e '$T/h2/state/ns/default/vms/vm'"

@@ -4,7 +4,8 @@
 # destination, migrate-out on the source; the guest's memory and disk writes arrive, the
 # source's QEMU is gone, the pause is reported, a stranger connecting to the NBD port
 # throughout changes none of it; a migrate-out nobody receives fails and the VM runs on; a
-# migrate-in without the images is refused.
+# migrate-in without the images is refused. The destination's vmfs.conf sets migrate_ports to
+# two ports: its listeners are on them, and a range the test holds fails with words.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate_lib.sh"
 command -v qemu-img >/dev/null || { echo "not ok 1 - qemu-img is installed (./setup --deps: qemu-utils)"; exit 1; }
@@ -14,11 +15,19 @@ mkdir -p "$T/images2" "$T/m2"
 cp "$T/images/vmlinuz" "$T/images/initrd" "$T/images/base.qcow2" "$T/images2/"
 vmfs_start --images "$T/images" || exit 1
 M2=$T/m2
-"$VMFS" -f --state "$T/s2" --images "$T/images2" "$M2" 2>>"$T/vmfs2.err" &
+# two ports in a row nothing listens on, for the destination's migrate_ports
+for i in $(seq 20); do
+	P=$(free_port)
+	(exec 3<>"/dev/tcp/127.0.0.1/$((P + 1))") 2>/dev/null || break
+done
+printf '[vmfs]\nmigrate_ports = %d-%d\n' "$P" $((P + 1)) >"$T/vmfs2.conf"
+HOLDERS=
+"$VMFS" -f --conf "$T/vmfs2.conf" --state "$T/s2" --images "$T/images2" "$M2" 2>>"$T/vmfs2.err" &
 M2_PID=$!
 # each vmfs ends its own VMs first; then the second one goes; kill_ours catches any QEMU left
 EXTRA_CLEANUP='for d in "$M" "$M2"; do [ -e "$d/ns/default/ctl" ] && echo "kill all" >"$d/ns/default/ctl"; done 2>/dev/null
-	fusermount3 -uz "$M2" 2>/dev/null; kill $M2_PID 2>/dev/null; wait $M2_PID 2>/dev/null; kill_ours "$T"'
+	fusermount3 -uz "$M2" 2>/dev/null; kill $M2_PID 2>/dev/null; wait $M2_PID 2>/dev/null; kill_ours "$T"
+	for h in $HOLDERS; do kill $h; wait $h; done 2>/dev/null'
 ok "a second vmfs answers" wait_for 30 test -f "$M2/version"
 A=$M/ns/default/vms
 B=$M2/ns/default/vms
@@ -52,6 +61,8 @@ like "$out" "^ok: migrate-in ready: migrate=127\.0\.0\.1:[0-9]+ nbd=127\.0\.0\.1
 mig=$(printf '%s' "$out" | sed -n 's/.*migrate=\([^ ]*\).*/\1/p')
 nbd=$(printf '%s' "$out" | sed -n 's/.*nbd=\([^ ]*\).*/\1/p')
 is "$(cat "$B/w/state")" "BUILDING" "the destination waits, BUILDING"
+ok "its stream and NBD ports are the two of its migrate_ports ($P-$((P + 1)))" \
+	test "$(printf '%s\n' "${mig#*:}" "${nbd#*:}" | sort -n | tr '\n' ' ')" = "$P $((P + 1)) "
 dpid=$(cat "$(find "$T/s2" -path "*/w/*" -name qemu.pid | head -1)" 2>/dev/null)
 like "$(tr '\0' ' ' <"/proc/$dpid/cmdline" 2>/dev/null)" " -incoming defer" "its QEMU was started with -incoming defer"
 is "$(errno_of "$B/w/ctl" start)" "EBUSY" "a start meanwhile is refused"
@@ -96,6 +107,38 @@ ok "the logs have QEMU's STOP and RESUME times" test -n "$stop" -a -n "$resume"
 echo "# QEMU's STOP (source) to RESUME (destination): $(awk -v a="$stop" -v b="$resume" 'BEGIN{printf "%.1f", (b-a)*1000}') ms"
 ok "the guest's memory came along" console_run "$B/w" "got-hello-42" 'echo got-$(cat /tmp/x)'
 ok "and its disk" console_run "$B/w" "got-disk-42" 'echo 3 >/proc/sys/vm/drop_caches; echo got-$(head -c 7 /dev/vda)'
+
+# the destination's ports taken by the test's own listeners: migrate-in fails with words, the
+# VM it was for does not run, the guest stays where it is
+hold() { # hold PORT: a listener of the test's own on loopback
+	python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); print("up",flush=True); time.sleep(60)' "$1" >"$T/hold.$1" &
+	HOLDERS="$HOLDERS $!"
+	wait_for 5 grep -q up "$T/hold.$1"
+}
+mkdir "$B/z"
+config "$B/z"
+ok "the test holds the second port of the range" hold $((P + 1))
+out=$(ask "$B/z/ctl" "migrate-in 127.0.0.1")
+like "$out" "^error: .*no port for the NBD server at 127\.0\.0\.1: every port of migrate_ports \($P-$((P + 1))\) is taken" \
+	"with one port of two free, migrate-in fails: no port for NBD, in words"
+is "$(cat "$B/z/state")" "ERROR" "the VM it was for does not run: ERROR"
+echo flush >"$B/z/ctl"
+mkdir "$B/z"
+config "$B/z"
+ok "the test holds the first one too" hold "$P"
+out=$(ask "$B/z/ctl" "migrate-in 127.0.0.1")
+like "$out" "^error: .*no port for the migration stream at 127\.0\.0\.1: every port of migrate_ports \($P-$((P + 1))\) is taken" \
+	"with both taken, it fails before the stream"
+is "$(cat "$B/z/state")" "ERROR" "the VM it was for does not run"
+ok "and its log says why" grep -aq "every port of migrate_ports ($P-$((P + 1))) is taken" "$B/z/log"
+echo flush >"$B/z/ctl"
+mkdir "$B/z"
+config "$B/z"
+like "$(errno_of "$B/z/ctl" "migrate-in 127.0.0.1")" "^(EADDRINUSE|Address already in use)$" "(EADDRINUSE)"
+is "$(cat "$B/w/state")" "RUNNING" "the guest runs on where it was"
+for h in $HOLDERS; do kill $h; wait $h; done 2>/dev/null
+HOLDERS=
 
 # a migrate-out nobody receives: refused with words, the VM runs on
 port=$(free_port)

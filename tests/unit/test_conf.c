@@ -244,6 +244,32 @@ int main(void)
 	refused("[vmfs]\ncpu_ratio = -1\n",
 		"/etc/vmfs/vmfs.conf:2: cpu_ratio: \"-1\" is not a ratio (like 4 or 1.5)",
 		"a negative ratio");
+	unsigned lo = 1, hi = 1;
+	ok(parse(&c, "[vmfs]\nmigrate_ports = 49152-49153\n", err, sizeof(err)) == 0 &&
+		   !conf_ports(c.migrate_ports, &lo, &hi, err, sizeof(err)) && lo == 49152 &&
+		   hi == 49153,
+	   "migrate_ports 49152-49153 is taken (%s)", err);
+	conf_free(&c);
+	conf_defaults(&c);
+	ok(!conf_ports(c.migrate_ports, &lo, &hi, err, sizeof(err)) && lo == 0 && hi == 0,
+	   "migrate_ports' default: none (the kernel's ephemeral ports)");
+	conf_free(&c);
+	refused("[vmfs]\nmigrate_ports = 5000-4000\n",
+		"/etc/vmfs/vmfs.conf:2: migrate_ports: \"5000-4000\" is not LO-HI, two ports from 1 "
+		"to 65535 with LO <= HI, as in 49152-49215",
+		"a port range upside down");
+	refused("[vmfs]\nmigrate_ports = 0-10\n",
+		"/etc/vmfs/vmfs.conf:2: migrate_ports: \"0-10\" is not LO-HI, two ports from 1 to "
+		"65535 with LO <= HI, as in 49152-49215",
+		"a port range from port 0");
+	refused("[vmfs]\nmigrate_ports = 4000-70000\n",
+		"/etc/vmfs/vmfs.conf:2: migrate_ports: \"4000-70000\" is not LO-HI, two ports from 1 "
+		"to 65535 with LO <= HI, as in 49152-49215",
+		"a port range past 65535");
+	refused("[vmfs]\nmigrate_ports = 4000\n",
+		"/etc/vmfs/vmfs.conf:2: migrate_ports: \"4000\" is not LO-HI, two ports from 1 to "
+		"65535 with LO <= HI, as in 49152-49215",
+		"a single port");
 	refused("[vmfs]\ncluster_addr = 10.0.0.1:564\n",
 		"/etc/vmfs/vmfs.conf:2: cluster_addr: \"10.0.0.1:564\" is not an IPv4 or IPv6 address (no port)",
 		"a cluster_addr with a port");
