@@ -1,7 +1,8 @@
 /* A namespace's VLAN aliases in the cluster (cluster/cpub_int.h, cvlan_sync): the first host
  * to have an alias claims P/ns/NAME/vlan/ALIAS with its id, so every host can tell whether its
- * own id for the alias is the cluster's. The claim's txn compares the key absent and no alias
- * of the namespace holding the same value, so two aliases never claim one id. */
+ * own id for the alias is the cluster's. The claim's txn compares the key absent and the
+ * namespace's aliases unchanged since they were read (none holding the id), so two aliases
+ * never claim one id. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,10 @@ static uint64_t cluster_id(const struct cpub *p, const struct etcd_kvs *kvs, con
 	return found;
 }
 
-static int claim(struct cpub *p, const char *key, const char *prefix, unsigned id, bool *won,
-		 struct err *e)
+/* Puts key's id=N if key is absent and no alias of the namespace changed since rev (when the
+ * caller saw none holding N). (A VALUE compare on a prefix fails when no key is there: etcd.) */
+static int claim(struct cpub *p, const char *key, const char *prefix, int64_t rev, unsigned id,
+		 bool *won, struct err *e)
 {
 	struct crec_vlan v = {.id = id};
 	struct sbuf text = {0};
@@ -65,8 +68,8 @@ static int claim(struct cpub *p, const char *key, const char *prefix, unsigned i
 	}
 	const struct etcd_cmp cmp[] = {
 	    {.key = key, .target = ETCD_CREATE, .num = 0},
-	    {.key = prefix, .target = ETCD_VALUE, .result = ETCD_NOT_EQUAL, .value = text.p,
-	     .len = text.len, .prefix = true},
+	    {.key = prefix, .target = ETCD_MOD, .result = ETCD_LESS, .num = rev + 1,
+	     .prefix = true},
 	};
 	const struct etcd_op op = {.kind = ETCD_OP_PUT, .key = key, .value = text.p,
 				   .len = text.len};
@@ -96,14 +99,14 @@ static int sync_ns(struct cpub *p, const struct psnap_ns *sn, struct err *e)
 			if (r)
 				return r;
 			uint64_t cid = cluster_id(p, &kvs, a->name, a->id, holder, sizeof(holder));
+			int64_t rev = kvs.revision;
 			etcd_kvs_free(&kvs);
 			if (cid == a->id)
 				break;
 			if (cid) {
 				cpub_say(p, sn->local,
-					 "vlan alias %s: this host has id %u, the cluster's is %llu: guests on other hosts do not meet this host's on it; write %llu to vlans/%s while no NIC uses it",
-					 a->name, a->id, (unsigned long long)cid,
-					 (unsigned long long)cid, a->name);
+					 "vlan alias %s: this host has id %u, the cluster's is %llu: guests on other hosts do not meet this host's on it; it takes the cluster's at the next start of an object on it while none runs on it",
+					 a->name, a->id, (unsigned long long)cid);
 				break;
 			}
 			if (*holder) {
@@ -113,7 +116,7 @@ static int sync_ns(struct cpub *p, const struct psnap_ns *sn, struct err *e)
 				break;
 			}
 			bool won = false;
-			if ((r = claim(p, key, pre, a->id, &won, e)))
+			if ((r = claim(p, key, pre, rev, a->id, &won, e)))
 				return r;
 			if (won) {
 				cpub_say(p, sn->local, "vlan alias %s claimed in the cluster: id %u",
