@@ -4,6 +4,7 @@
  * namespace's aliases unchanged since they were read (none holding the id), so two aliases
  * never claim one id. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,13 @@ static uint64_t sum_of(const struct psnap *s)
 	return h ? h : 1;
 }
 
-/* The cluster's id for alias among kvs (checked: a bad key or value is said and skipped), 0 if
- * none; *holder the alias holding id `want` (if any other does). */
-static uint64_t cluster_id(const struct cpub *p, const struct etcd_kvs *kvs, const char *alias, unsigned want, char *holder, size_t hlen)
+#define BAD_RECORD UINT64_MAX
+
+/* The cluster's id for alias among kvs, 0 if none, BAD_RECORD if its record is bad (said in
+ * the namespace's log; another alias's bad record is not one); *holder the other alias holding
+ * id `want`, if any. */
+static uint64_t cluster_id(struct cpub *p, uint64_t lns, const struct etcd_kvs *kvs,
+			   const char *alias, unsigned want, char *holder, size_t hlen)
 {
 	uint64_t found = 0;
 	*holder = '\0';
@@ -43,10 +48,20 @@ static uint64_t cluster_id(const struct cpub *p, const struct etcd_kvs *kvs, con
 		struct ckey k;
 		struct crec_vlan v;
 		char why[200];
-		if (ckey_parse(p->cluster, kvs->kv[i].key, &k) != CK_VLAN ||
-		    crec_vlan_read(kvs->kv[i].value, kvs->kv[i].value_len, &v, why, sizeof(why)))
-			continue; /* (a key or value not of an alias, or a bad id: not one) */
-		if (!strcmp(k.alias, alias))
+		if (ckey_parse(p->cluster, kvs->kv[i].key, &k) != CK_VLAN)
+			continue;
+		bool mine = !strcmp(k.alias, alias);
+		if (crec_vlan_read(kvs->kv[i].value, kvs->kv[i].value_len, &v, why, sizeof(why))) {
+			if (mine) {
+				cpub_say(p, lns,
+					 "vlan alias %s: the cluster's record %s is bad (%s): this "
+					 "host keeps its id",
+					 alias, kvs->kv[i].key, why);
+				return BAD_RECORD;
+			}
+			continue;
+		}
+		if (mine)
 			found = v.id;
 		else if (v.id == want)
 			snprintf(holder, hlen, "%s", k.alias);
@@ -68,11 +83,14 @@ static int claim(struct cpub *p, const char *key, const char *prefix, int64_t re
 	}
 	const struct etcd_cmp cmp[] = {
 	    {.key = key, .target = ETCD_CREATE, .num = 0},
-	    {.key = prefix, .target = ETCD_MOD, .result = ETCD_LESS, .num = rev + 1,
+	    {.key = prefix,
+	     .target = ETCD_MOD,
+	     .result = ETCD_LESS,
+	     .num = rev + 1,
 	     .prefix = true},
 	};
-	const struct etcd_op op = {.kind = ETCD_OP_PUT, .key = key, .value = text.p,
-				   .len = text.len};
+	const struct etcd_op op = {
+	    .kind = ETCD_OP_PUT, .key = key, .value = text.p, .len = text.len};
 	struct etcd_txn_result res = {0};
 	int r = etcd_txn(p->c, cmp, 2, &op, 1, NULL, 0, &res, e);
 	*won = !r && res.succeeded;
@@ -88,7 +106,8 @@ static int sync_ns(struct cpub *p, const struct psnap_ns *sn, struct err *e)
 	if (!sn->nvl)
 		return 0;
 	if (ckey_vlan_prefix(pre, sizeof(pre), p->cluster, sn->name) < 0)
-		return 0; /* (a name the cluster's keys cannot hold: the namespace is not published) */
+		return 0; /* (a name the cluster's keys cannot hold: the namespace is not published)
+			   */
 	for (size_t j = 0; j < sn->nvl; j++) {
 		const struct psnap_vlan *a = &sn->vl[j];
 		if (ckey_vlan(key, sizeof(key), p->cluster, sn->name, a->name) < 0)
@@ -98,20 +117,25 @@ static int sync_ns(struct cpub *p, const struct psnap_ns *sn, struct err *e)
 			int r = etcd_range_prefix(p->c, pre, &kvs, e);
 			if (r)
 				return r;
-			uint64_t cid = cluster_id(p, &kvs, a->name, a->id, holder, sizeof(holder));
+			uint64_t cid =
+			    cluster_id(p, sn->local, &kvs, a->name, a->id, holder, sizeof(holder));
 			int64_t rev = kvs.revision;
 			etcd_kvs_free(&kvs);
-			if (cid == a->id)
+			if (cid == a->id || cid == BAD_RECORD)
 				break;
 			if (cid) {
 				cpub_say(p, sn->local,
-					 "vlan alias %s: this host has id %u, the cluster's is %llu: guests on other hosts do not meet this host's on it; it takes the cluster's at the next start of an object on it while none runs on it",
+					 "vlan alias %s: this host has id %u, the cluster's is "
+					 "%llu: guests on other hosts do not meet this host's on "
+					 "it; it takes the cluster's at the next start of an "
+					 "object on it while none runs on it",
 					 a->name, a->id, (unsigned long long)cid);
 				break;
 			}
 			if (*holder) {
 				cpub_say(p, sn->local,
-					 "vlan alias %s: not claimed in the cluster, whose alias %s has its id %u",
+					 "vlan alias %s: not claimed in the cluster, whose alias "
+					 "%s has its id %u",
 					 a->name, holder, a->id);
 				break;
 			}
@@ -119,8 +143,9 @@ static int sync_ns(struct cpub *p, const struct psnap_ns *sn, struct err *e)
 			if ((r = claim(p, key, pre, rev, a->id, &won, e)))
 				return r;
 			if (won) {
-				cpub_say(p, sn->local, "vlan alias %s claimed in the cluster: id %u",
-					 a->name, a->id);
+				cpub_say(p, sn->local,
+					 "vlan alias %s claimed in the cluster: id %u", a->name,
+					 a->id);
 				break;
 			}
 			if (t + 1 >= TRIES)

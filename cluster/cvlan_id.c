@@ -1,9 +1,9 @@
 /* The cluster's id of a VLAN alias, from the cache of P/ (cluster/cvlan.h). */
-#include "cluster/cvlan.h"
 #include "cluster/ccache.h"
 #include "cluster/chosts.h"
 #include "cluster/ckey.h"
 #include "cluster/crec.h"
+#include "cluster/cvlan.h"
 #include "runtime/model.h"
 #include "vmfs/node.h"
 

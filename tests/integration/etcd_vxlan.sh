@@ -136,6 +136,14 @@ ok "h3 starts lc" "$XWRITE" "$D3/ctl" "start lc"
 is "$(cat "$D3/vlans/LAN1")" 102 "h3's LAN1 took the cluster's id at lc's start"
 ok "... said in its log" grep -q "vlans/LAN1 = 102, the cluster's (was 444)" "$D3/log"
 ok "lc on h3 pings la on h1" says "$D3/containers/lc" "ping -c 2 -W 2 10.89.0.1"
+# a bad claim in etcd (another host's writing is checked): not taken, said
+ok "a bad claim of LAN3 is put in etcd" sh -c 'printf "v=1\nid=9999\n" | ETCDCTL_API=3 etcdctl --endpoints "$0" put "$1"' "$U" "$P/ns/default/vlan/LAN3"
+sleep 1
+ok "h2 launches ld" "$XWRITE" "$D2/ctl" "launch container ld"
+echo "LAN3,10.89.2.1/24" >"$D2/containers/ld/config/net"
+like "$(cat "$D2/vlans/LAN3")" "^[1-9][0-9]*$" "h2's LAN3 gets an id of its own"
+ok "... not the bad one" test "$(cat "$D2/vlans/LAN3")" != 9999
+ok "h2 says the cluster's record is bad" wait_for 5 grep -q "vlan alias LAN3: the cluster's record .* is bad (.*out of range.*): this host keeps its id" "$D2/log"
 
 # nothing the containers' networks made is left
 ok "kill and flush everything" sh -c '"$0" "$1/ctl" "kill all" && "$0" "$1/ctl" "flush all"' "$XWRITE" "$D1"
