@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "etcd/member.h"
 #include "etcd/client.h"
+#include "runtime/vlan.h"
 #include "runtime/lifecycle.h"
 #include "runtime/migrate.h"
 #include "runtime/net.h"
@@ -36,6 +37,8 @@ void psnap_free(struct psnap *s)
 		return;
 	for (size_t i = 0; i < s->nobj; i++)
 		crec_obj_free(&s->obj[i].rec);
+	for (size_t i = 0; i < s->nns; i++)
+		free(s->ns[i].vl);
 	free(s->obj);
 	free(s->ns);
 	free(s);
@@ -161,6 +164,15 @@ static struct psnap *snapshot(struct cpub *p)
 		n->gid = ns->gid;
 		n->mode = ns->mode & 0777; /* (a record's mode: permission bits only) */
 		n->ctime = ns->ctime > 0 ? (uint64_t)ns->ctime : 0;
+		if (ns->nvlans && !(n->vl = calloc(ns->nvlans, sizeof(*n->vl)))) {
+			psnap_free(s);
+			return NULL;
+		}
+		for (size_t j = 0; j < ns->nvlans; j++) {
+			snprintf(n->vl[j].name, sizeof(n->vl[j].name), "%s", ns->vlans[j].name);
+			n->vl[j].id = ns->vlans[j].id;
+		}
+		n->nvl = ns->nvlans;
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < ns->objs[t].n; j++) {
 				const struct object *o = ns->objs[t].v[j];

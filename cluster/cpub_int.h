@@ -14,10 +14,16 @@
 struct etcd;
 
 /* The model as the loop saw it at one moment: copies, so the thread never reads the model. */
+struct psnap_vlan {
+	char name[NAME_MAX_LEN + 1];
+	unsigned id;
+};
 struct psnap_ns {
 	uint64_t local;
 	char name[NAME_MAX_LEN + 1];
 	uint64_t uid, gid, mode, ctime;
+	struct psnap_vlan *vl; /* its VLAN aliases */
+	size_t nvl;
 };
 struct psnap_obj {
 	uint64_t lns, local;
@@ -87,6 +93,7 @@ struct cpub {
 	bool recheck; /* ... but one waits for a launch's rollback: again at the next pass */
 	bool recovered; /* this host's own launch intents were recovered (cpub_intent.c) */
 	struct timespec intents_at; /* when the intents were last looked at (monotonic) */
+	uint64_t vlans_sum; /* the aliases last held against the cluster's (cvlan.c), 0: none yet */
 	bool reconciled; /* this join's reconcile ran (cluster/creconcile.h); a rejoin clears
 			  * it and checked */
 	/* the loop's side */
@@ -136,6 +143,11 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e);
 /* At the first pass: this host's records in etcd, to keep their since and not put them again;
  * records of objects this host no longer has are deleted (said). */
 int cns_read_back(struct cpub *p, struct err *e);
+/* cvlan.c. Each local VLAN alias against P/ns/NAME/vlan/ALIAS: one the cluster lacks is
+ * claimed with this host's id (unless another alias of the namespace has that id); one whose
+ * cluster id differs from this host's is said in the namespace's log. Done again only when
+ * the aliases changed (or a pass failed). */
+int cvlan_sync(struct cpub *p, const struct psnap *s, struct err *e);
 /* cpub_intent.c: launch intents left behind, this host's (first pass) and down hosts'. */
 #define CPUB_INTENT_MS 1000 /* a pass at least this often, to see a host down long enough */
 int cpub_intents(struct cpub *p, const struct psnap *s, struct err *e);

@@ -258,7 +258,8 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 		return r;
 	p->read = true;
 	if ((r = cns_forget_gone(p, s, e)) || (r = cns_claim_all(p, s, e)) ||
-	    (r = cpub_intents(p, s, e)) || (r = creconcile_confirm(p, e)))
+	    (r = cpub_intents(p, s, e)) || (r = creconcile_confirm(p, e)) ||
+	    (r = cvlan_sync(p, s, e)))
 		return r;
 	struct batch *b = calloc(1, sizeof(*b));
 	if (!b)

@@ -186,6 +186,11 @@ struct model {
 	/* 0 if a namespace may name this host in its hosts (this host, a member) */
 	int (*host_check)(void *arg, const char *name);
 	void *host_check_arg;
+	/* The id ns's VLAN alias has in the cluster this host is of (cluster/cvlan.h), 0: none
+	 * (no cluster, or no host claimed it yet). runtime/vlan.c gives a new alias that id, and
+	 * an alias no running NIC uses takes it at the next start of an object on it. */
+	unsigned (*vlan_cluster)(void *arg, const struct ns *ns, const char *alias);
+	void *vlan_cluster_arg;
 	char *statedir, *imagedir;
 	const char *mountpoint; /* never looked at from inside: it would ask us */
 	char *shim;      /* the vmfs-shim binary */

@@ -204,6 +204,7 @@ static int nics_resolve(struct model *m, struct object *o, struct netnic *nics, 
 		struct netnic *nic = &nics[n];
 		memset(nic, 0, sizeof(*nic));
 		snprintf(nic->vlan, sizeof(nic->vlan), "%s", spec.vlan);
+		vlan_adopt(m, o->ns, o, spec.vlan);
 		const struct vlan_alias *a = vlan_find(o->ns, spec.vlan);
 		nic->vid = a ? a->id : (unsigned)strtoul(spec.vlan, NULL, 10);
 		if (!nic->vid)

@@ -162,15 +162,31 @@ struct claim {
 	struct err *e;
 };
 
+/* Whether id is no alias's on this host and no NIC's by number. */
+static bool id_free(const struct model *m, unsigned id)
+{
+	const struct ns *owner;
+	return !id_owner(m, id, &owner) && !id_bare_user(m, NULL, id);
+}
+
+static unsigned cluster_id(const struct model *m, const struct ns *ns, const char *alias)
+{
+	unsigned id = m->vlan_cluster ? m->vlan_cluster(m->vlan_cluster_arg, ns, alias) : 0;
+	return id <= VLAN_ID_MAX ? id : 0;
+}
+
 static int claim_one(void *arg, const char *alias)
 {
 	struct claim *c = arg;
 	if (vlan_find(c->ns, alias))
 		return 0;
-	const struct ns *owner;
+	unsigned cid = cluster_id(c->m, c->ns, alias); /* the cluster's word first */
+	if (cid && id_free(c->m, cid)) {
+		c->added = true;
+		return vlan_add(c->ns, alias, cid, false) ? 0 : -ENOMEM;
+	}
 	for (long id = c->lo; id <= c->hi; id++)
-		if (!vlan_by_id(c->ns, id) && !id_owner(c->m, id, &owner) &&
-		    !id_bare_user(c->m, NULL, id)) {
+		if (!vlan_by_id(c->ns, id) && id_free(c->m, id)) {
 			c->added = true;
 			return vlan_add(c->ns, alias, id, false) ? 0 : -ENOMEM;
 		}
@@ -194,6 +210,46 @@ int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e)
 	for (size_t i = before; i < ns->nvlans; i++)
 		evlog_add(&ns->log, "vlans/%s = %u (allocated)", ns->vlans[i].name, ns->vlans[i].id);
 	return 0;
+}
+
+static bool live_on(const struct ns *ns, const struct object *skip, const char *alias)
+{
+	int net = param_index("net");
+	for (int t = 0; t < 2; t++)
+		for (size_t j = 0; j < ns->objs[t].n; j++) {
+			const struct object *o = ns->objs[t].v[j];
+			if (o != skip && (o->state == ST_RUNNING || o->state == ST_PAUSED) &&
+			    net_aliases(obj_param(o, net), same_alias, (void *)alias))
+				return true;
+		}
+	return false;
+}
+
+void vlan_adopt(struct model *m, struct ns *ns, const struct object *starting, const char *alias)
+{
+	struct vlan_alias *a = (struct vlan_alias *)vlan_find(ns, alias);
+	unsigned cid = a ? cluster_id(m, ns, alias) : 0;
+	if (!cid || cid == a->id)
+		return;
+	if (live_on(ns, starting, alias) || !id_free(m, cid)) {
+		evlog_add(&ns->log, "vlans/%s stays %u (the cluster's is %u): %s", alias, a->id, cid,
+			  live_on(ns, starting, alias) ? "a running NIC is on it"
+						       : "another VLAN of this host has that id");
+		return;
+	}
+	unsigned was = a->id;
+	bool pinned = a->pinned;
+	a->id = cid;
+	a->pinned = false;
+	int r = ns_save(m, ns);
+	if (r < 0) {
+		a->id = was;
+		a->pinned = pinned;
+		evlog_add(&ns->log, "vlans/%s stays %u (the cluster's is %u): cannot save: %s",
+			  alias, was, cid, strerror(-r));
+		return;
+	}
+	evlog_add(&ns->log, "vlans/%s = %u, the cluster's (was %u)", alias, cid, was);
 }
 
 int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen)

@@ -26,6 +26,10 @@ bool vlan_in_use(const struct ns *ns, const char *alias);
  * still on (err, errlen) (runtime/err.h). */
 int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e);
 int vlan_claim_net(struct model *m, struct ns *ns, const char *net, char *err, size_t errlen);
+/* An object on alias starts: if the cluster's id for it (m->vlan_cluster) is not this host's
+ * and no running object of ns but `starting` has a NIC on it, the alias takes the cluster's id
+ * (when no other alias holds it here), said in ns's log. Never fails the start. */
+void vlan_adopt(struct model *m, struct ns *ns, const struct object *starting, const char *alias);
 /* vlans/ALIAS written: creates or re-pins it. -EINVAL (not 1-4094), -EBUSY (taken). */
 int vlan_pin(struct model *m, struct ns *ns, const char *alias, const char *value, char *err,
 	     size_t errlen);

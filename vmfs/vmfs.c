@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cluster/chostw.h"
+#include "cluster/cvlan.h"
 #include "runtime/cgroup.h"
 #include "runtime/net.h"
 #include "runtime/run.h"
@@ -142,6 +143,8 @@ int vmfs_init(struct vmfs *v, struct vmfs_conf *conf, char *err, size_t errlen)
 		return r;
 	v->m.host_check = host_check;
 	v->m.host_check_arg = v;
+	v->m.vlan_cluster = cvlan_cluster_id; /* (0 while this host is not on etcd) */
+	v->m.vlan_cluster_arg = v;
 	members_from_conf(v, conf->members);
 	return 0;
 }

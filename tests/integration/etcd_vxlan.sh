@@ -102,6 +102,49 @@ ok "a1 reaches b1 again" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.2"
 ok "h1 kills a1" "$XWRITE" "$D1/ctl" "kill a1"
 ok "both go again (h1 no longer uses 10)" wait_for 5 both "" ""
 
+# VLAN aliases are the cluster's (P/ns/NAME/vlan/ALIAS): h1 holds 101 for H1ONLY, so its
+# LAN1 gets 102 and claims it; h2, whose lowest free id is 101, takes 102 for LAN1 too
+lanid() { field "$P/ns/default/vlan/$1" id; }
+lanid_is() { [ "$(lanid "$1")" = "$2" ]; }
+echo 101 >"$D1/vlans/H1ONLY"
+ok "h1's pinned alias is claimed in the cluster" wait_for 5 lanid_is H1ONLY 101
+ok "h1 launches la" "$XWRITE" "$D1/ctl" "launch container la"
+ok "h2 launches lb" "$XWRITE" "$D2/ctl" "launch container lb"
+ok "h3 launches lc" "$XWRITE" "$D3/ctl" "launch container lc"
+echo "LAN1,10.89.0.1/24" >"$D1/containers/la/config/net"
+is "$(cat "$D1/vlans/LAN1")" 102 "h1's LAN1 is its lowest free id"
+ok "h1's LAN1 is claimed in the cluster" wait_for 5 lanid_is LAN1 102
+sleep 1 # (h2's cache of etcd follows by its watch)
+echo "LAN1,10.89.0.2/24" >"$D2/containers/lb/config/net"
+is "$(cat "$D2/vlans/LAN1")" 102 "h2's LAN1 takes the cluster's id, not its lowest free (101)"
+ok "h1 starts la" "$XWRITE" "$D1/ctl" "start la"
+ok "h2 starts lb" "$XWRITE" "$D2/ctl" "start lb"
+ok "la on h1 pings lb on h2 over LAN1" says "$D1/containers/la" "ping -c 2 -W 2 10.89.0.2"
+ok "lb pings la" says "$D2/containers/lb" "ping -c 1 -W 2 10.89.0.1"
+# an alias made on h2 first: h1 takes its id
+echo 333 >"$D2/vlans/LAN2"
+ok "h2's LAN2 is claimed" wait_for 5 lanid_is LAN2 333
+sleep 1
+echo "LAN2,10.89.1.1/24" >"$D1/containers/a1/config/net" # (a1 stopped)
+is "$(cat "$D1/vlans/LAN2")" 333 "h1's new LAN2 takes h2's id"
+# h3 pinned LAN1 to another id by hand: said, and at lc's start its LAN1 becomes the cluster's
+echo 444 >"$D3/vlans/LAN1"
+ok "h3 says its LAN1 is not the cluster's" wait_for 5 grep -q "vlan alias LAN1: this host has id 444, the cluster's is 102" "$D3/log"
+is "$(lanid LAN1)" 102 "... and the cluster's stays"
+echo "LAN1,10.89.0.3/24" >"$D3/containers/lc/config/net"
+ok "h3 starts lc" "$XWRITE" "$D3/ctl" "start lc"
+is "$(cat "$D3/vlans/LAN1")" 102 "h3's LAN1 took the cluster's id at lc's start"
+ok "... said in its log" grep -q "vlans/LAN1 = 102, the cluster's (was 444)" "$D3/log"
+ok "lc on h3 pings la on h1" says "$D3/containers/lc" "ping -c 2 -W 2 10.89.0.1"
+# a bad claim in etcd (another host's writing is checked): not taken, said
+ok "a bad claim of LAN3 is put in etcd" sh -c 'printf "v=1\nid=9999\n" | ETCDCTL_API=3 etcdctl --endpoints "$0" put "$1"' "$U" "$P/ns/default/vlan/LAN3"
+sleep 1
+ok "h2 launches ld" "$XWRITE" "$D2/ctl" "launch container ld"
+echo "LAN3,10.89.2.1/24" >"$D2/containers/ld/config/net"
+like "$(cat "$D2/vlans/LAN3")" "^[1-9][0-9]*$" "h2's LAN3 gets an id of its own"
+ok "... not the bad one" test "$(cat "$D2/vlans/LAN3")" != 9999
+ok "h2 says the cluster's record is bad" wait_for 5 grep -q "vlan alias LAN3: the cluster's record .* is bad (.*out of range.*): this host keeps its id" "$D2/log"
+
 # nothing the containers' networks made is left
 ok "kill and flush everything" sh -c '"$0" "$1/ctl" "kill all" && "$0" "$1/ctl" "flush all"' "$XWRITE" "$D1"
 ok "no claim is left" wait_for 10 count_is 0 "$P/name/"
