@@ -50,7 +50,11 @@ static int undo_chunk(struct etcd *c, const char *cluster, const struct ckey_tag
 		      const struct crec_intent *in, const char *ikey, int64_t *irev, size_t k,
 		      unsigned *given, char *err, size_t errlen)
 {
-	static __thread char keys[2 * UNDO_CHUNK][CKEY_MAX + 1];
+	CKEY_SCRATCH(keys, 2 * UNDO_CHUNK);
+	if (!keys) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	struct etcd_op ops[2 * UNDO_CHUNK];
 	struct claim_undo u[UNDO_CHUNK];
 	struct claim_undo_cap caps[UNDO_CHUNK];
@@ -234,7 +238,11 @@ static int all_there(struct etcd *c, const char *cluster, const char *self,
 		     const struct crec_intent *in, cintent_here_fn here, void *ctx, bool *yes,
 		     char *err, size_t errlen)
 {
-	static __thread char keys[ETCD_TXN_MAX][CKEY_MAX + 1];
+	CKEY_SCRATCH(keys, ETCD_TXN_MAX);
+	if (!keys) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	struct etcd_op ops[ETCD_TXN_MAX];
 	*yes = true;
 	for (size_t i = 0; i < in->nobjects && *yes; i += ETCD_TXN_MAX) {

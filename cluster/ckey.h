@@ -9,6 +9,7 @@
 #define VMFS_CKEY_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "ctl/ctl.h" /* NAME_MAX_LEN */
 
@@ -16,6 +17,19 @@
  * tag of a 63-byte host and two 20-digit numbers) fits with room; a longer key from a watch
  * is CK_NONE. */
 #define CKEY_MAX 320
+
+/* An array of n keys for one transaction, on the heap and freed when it goes out of scope
+ * (NULL when out of memory). Not a static per-thread array: glibc carves static TLS out of
+ * every thread's stack, and a few of these (41 KiB each) overflowed a member's 256 KiB
+ * workers. */
+static inline void ckey_scratch_free(void *p)
+{
+	free(*(void **)p);
+}
+#define CKEY_SCRATCH(name, n)                                                                  \
+	char(*name)[CKEY_MAX + 1] __attribute__((cleanup(ckey_scratch_free))) =                 \
+		malloc((size_t)(n) * sizeof(*name))
+
 /* The longest parameter name in a P/ns/NAME/cfg/PARAM key. */
 #define CKEY_PARAM_MAX 32
 /* Bounds of a tag's numbers: RUN (a host's start number) and SEQ (a counter). */

@@ -690,7 +690,9 @@ static int settle_one(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 static int look(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 		const struct psnap_obj **todo, size_t n, size_t *left, bool *dirty, struct err *e)
 {
-	static __thread char keys[ETCD_TXN_MAX][CKEY_MAX + 1];
+	CKEY_SCRATCH(keys, ETCD_TXN_MAX);
+	if (!keys)
+		return err_set(e, ENOMEM, "%s", strerror(ENOMEM));
 	struct etcd_op ops[ETCD_TXN_MAX];
 	*left = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -717,8 +719,10 @@ static int look(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 static int claim_chunk(struct cpub *p, const struct psnap_ns *sn, uint64_t cns,
 		       const struct psnap_obj **todo, size_t n, bool *dirty, struct err *e)
 {
-	static __thread char keys[ETCD_TXN_MAX][CKEY_MAX + 1];
-	static __thread struct sbuf vals[ETCD_TXN_MAX];
+	CKEY_SCRATCH(keys, ETCD_TXN_MAX);
+	if (!keys)
+		return err_set(e, ENOMEM, "%s", strerror(ENOMEM));
+	struct sbuf vals[ETCD_TXN_MAX];
 	char nkey[CKEY_MAX + 1], why[300];
 	if (ckey_ns(nkey, sizeof(nkey), p->cluster, sn->name) < 0)
 		return err_set(e, EINVAL, "namespace %s: no key", sn->name);

@@ -596,7 +596,9 @@ static int intent_in(struct cpub *p, const struct ckey_tag *tag, struct err *e)
 static int still_ours(struct cpub *p, struct pobj *const *objs, size_t n, bool *ours,
 		      struct err *e)
 {
-	static __thread char keys[ETCD_TXN_MAX][CKEY_MAX + 1];
+	CKEY_SCRATCH(keys, ETCD_TXN_MAX);
+	if (!keys)
+		return err_set(e, ENOMEM, "%s", strerror(ENOMEM));
 	struct etcd_op ops[ETCD_TXN_MAX];
 	uint64_t cid[ETCD_TXN_MAX];
 	size_t k = 0, at[ETCD_TXN_MAX];
