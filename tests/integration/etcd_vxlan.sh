@@ -99,6 +99,24 @@ ok "h1's VXLAN goes too: no other host up uses 10" wait_for 5 both "" ""
 ok "h2 starts b1 again" "$XWRITE" "$D2/ctl" "start b1"
 ok "h1 and h2 have theirs again" wait_for 5 both "${PFX1}x10:10 " "${PFX2}x10:10 "
 ok "a1 reaches b1 again" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.2"
+# tenants apart: namespace `other` (on h3 only) runs VLAN id 10 too; h1 and h2 run 10 in
+# `default`: the same number is another VLAN, so h3 is in no list of theirs and not reached
+M3=$(mnt 3)
+mkdir "$(mnt 1)/ns/other"
+ok "ns other is the cluster's" wait_for 5 has "$P/ns/other"
+echo h3 >"$(mnt 1)/ns/other/hosts"
+ok "h3 makes its copy of other" wait_for 5 test -d "$T/h3/state/ns/other"
+echo h3 >"$M3/ns/other/config/host"
+ok "h3 launches o1 in other" "$XWRITE" "$M3/ns/other/ctl" "launch container o1"
+echo "10,10.88.0.9/24" >"$M3/ns/other/containers/o1/config/net"
+ok "h3 starts o1 (other's VLAN 10)" "$XWRITE" "$M3/ns/other/ctl" "start o1"
+ok "h3's record says o1's VLAN id" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --prefix --print-value-only "$1" | grep -qx "vid.0=10"' "$U" "$P/h/h3/o/"
+sleep 2 # (a tick of each host after the record)
+ok "h1's VXLAN for 10 floods to h2 only, not to h3 (another namespace's 10)" flood_is 1 "${PFX1}x10" "$A2 "
+ok "... h2's to h1 only" flood_is 2 "${PFX2}x10" "$A1 "
+is "$(vxlans 3)" "" "h3 has no VXLAN: no other host runs other's VLAN 10"
+ok "a1 (default, h1) does not reach o1 (other, h3)" says_no "$D1/containers/a1" "ping -c 2 -W 1 10.88.0.9"
+ok "h3 kills and flushes o1" sh -c '"$0" "$1/ctl" "kill o1" && "$0" "$1/ctl" "flush o1"' "$XWRITE" "$M3/ns/other"
 ok "h1 kills a1" "$XWRITE" "$D1/ctl" "kill a1"
 ok "both go again (h1 no longer uses 10)" wait_for 5 both "" ""
 
