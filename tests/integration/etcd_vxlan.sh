@@ -163,6 +163,13 @@ like "$(cat "$D2/vlans/LAN3")" "^[1-9][0-9]*$" "h2's LAN3 gets an id of its own"
 ok "... not the bad one" test "$(cat "$D2/vlans/LAN3")" != 9999
 ok "h2 says the cluster's record is bad" wait_for 5 grep -q "vlan alias LAN3: the cluster's record .* is bad (.*out of range.*): this host keeps its id" "$D2/log"
 
+# a claim that is a VLAN id but outside the namespace's vlans/range (101-4094 here): not taken
+ok "a claim of LAN4 below the range is put in etcd" sh -c 'printf "v=1\nid=50\n" | ETCDCTL_API=3 etcdctl --endpoints "$0" put "$1"' "$U" "$P/ns/default/vlan/LAN4"
+sleep 1
+echo "LAN4,10.89.3.1/24" >"$D2/containers/ld/config/net"
+ok "h2's LAN4 is not the claim's 50" sh -c 'id=$(cat "$0/vlans/LAN4") && [ "$id" -ge 101 ]' "$D2"
+ok "... said in the namespace's log" grep -q "vlan alias LAN4: the cluster's id 50 is outside vlans/range 101-4094: not taken" "$D2/log"
+
 # nothing the containers' networks made is left
 ok "kill and flush everything" sh -c '"$0" "$1/ctl" "kill all" && "$0" "$1/ctl" "flush all"' "$XWRITE" "$D1"
 ok "no claim is left" wait_for 10 count_is 0 "$P/name/"
