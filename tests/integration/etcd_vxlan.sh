@@ -170,6 +170,17 @@ echo "LAN4,10.89.3.1/24" >"$D2/containers/ld/config/net"
 ok "h2's LAN4 is not the claim's 50" sh -c 'id=$(cat "$0/vlans/LAN4") && [ "$id" -ge 101 ]' "$D2"
 ok "... said in the namespace's log" grep -q "vlan alias LAN4: the cluster's id 50 is outside vlans/range 101-4094: not taken" "$D2/log"
 
+# an alias with a tap on it keeps its id at a start (its device bears the id), said
+echo 555 >"$D1/vlans/LAN5"
+ok "h1's LAN5 is claimed" wait_for 5 lanid_is LAN5 555
+echo 556 >"$D2/vlans/LAN5"
+ok "h2 taps LAN5" "$XWRITE" "$D2/ctl" "tap LAN5 10.89.5.9/24"
+echo "LAN5,10.89.5.1/24" >"$D2/containers/ld/config/net"
+ok "h2 starts ld on LAN5" "$XWRITE" "$D2/ctl" "start ld"
+is "$(cat "$D2/vlans/LAN5")" 556 "h2's LAN5 stays 556: a tap is on it"
+ok "... said in its log" grep -q "vlans/LAN5 stays 556 (the cluster's is 555): a tap of the namespace is on it" "$D2/log"
+ok "h2 kills ld, deletes its tap" sh -c '"$0" "$1/ctl" "kill ld" && "$0" "$1/ctl" "tap delete LAN5"' "$XWRITE" "$D2"
+
 # nothing the containers' networks made is left
 ok "kill and flush everything" sh -c '"$0" "$1/ctl" "kill all" && "$0" "$1/ctl" "flush all"' "$XWRITE" "$D1"
 ok "no claim is left" wait_for 10 count_is 0 "$P/name/"
