@@ -19,14 +19,19 @@
 static struct {
 	char (*made)[PEERS_LEN];
 	bool said_full[VID_MAX + 1]; /* the log said its peers overflow the list */
+	bool said_owner[VID_MAX + 1]; /* the log said its local namespace is not known */
 	int64_t rev;
 	uint64_t changes;
 	time_t at;
 } S;
 
 /* peers only for the VLANs used here: a tick allocates no more than they need */
+#define OWNER_NONE UINT64_MAX /* used here, but by no one namespace of the cluster known */
 struct want {
 	bool here[VID_MAX + 1], full[VID_MAX + 1];
+	/* the cluster namespace (its NSID) whose NICs use the VLAN here: only NICs of that
+	 * namespace on other hosts are peered, or two tenants with one numeric id share L2 */
+	uint64_t owner[VID_MAX + 1];
 	char *peers[VID_MAX + 1];
 	struct vmfs *v;
 	const char *self;
@@ -63,6 +68,13 @@ static unsigned nic_vid(const struct crec_nic *n)
 	return id >= 1 && id <= VID_MAX ? (unsigned)id : 0;
 }
 
+/* Whether a NIC of another host's object in namespace nsid is on VLAN id of this host:
+ * the same id in the same namespace, never the same number of another tenant. */
+static bool same_lan(const struct want *w, unsigned id, uint64_t nsid)
+{
+	return id && w->here[id] && w->owner[id] != OWNER_NONE && w->owner[id] == nsid;
+}
+
 /* One object of another host: its NICs' VLANs used here too take its host's address. */
 static int other_obj(void *ctx, const struct cview_obj *o, size_t idx)
 {
@@ -70,7 +82,7 @@ static int other_obj(void *ctx, const struct cview_obj *o, size_t idx)
 	(void)idx;
 	bool shared = false; /* NICs are in a record only while the object runs */
 	for (size_t i = 0; o->rec && i < o->rec->nnic && !shared; i++)
-		shared = w->here[nic_vid(&o->rec->nic[i])];
+		shared = same_lan(w, nic_vid(&o->rec->nic[i]), o->nsid);
 	struct crec_alive a;
 	struct in_addr in;
 	if (!shared || !chosts_alive(w->v->chosts, o->claim.host, &a) ||
@@ -78,7 +90,7 @@ static int other_obj(void *ctx, const struct cview_obj *o, size_t idx)
 		return 0; /* down, or no IPv4 address to reach it at */
 	for (size_t i = 0; i < o->rec->nnic; i++) {
 		unsigned id = nic_vid(&o->rec->nic[i]);
-		if (!w->here[id] || !w->peers[id] || add_peer(w->peers[id], a.addr))
+		if (!same_lan(w, id, o->nsid) || !w->peers[id] || add_peer(w->peers[id], a.addr))
 			continue;
 		w->full[id] = true;
 		if (!S.said_full[id]) /* (said once: the records change often) */
@@ -100,17 +112,39 @@ static int each_ns(void *ctx, const char *name, size_t idx)
 	return 0;
 }
 
-/* The VLAN ids this host's running objects have NICs on. */
-static void local_vlans(const struct model *m, bool here[VID_MAX + 1])
+/* The VLAN ids this host's running objects have NICs on, each with its cluster namespace:
+ * OWNER_NONE when that is not known or two namespaces here use one id (a bridge shared). */
+static void local_vlans(struct want *w, const struct model *m)
 {
-	for (size_t i = 0; i < m->nns; i++)
+	for (size_t i = 0; i < m->nns; i++) {
+		const struct cview_ns *c = cview_ns_find(w->v->cview, m->nss[i]->name);
+		uint64_t nsid = c ? c->rec.id : OWNER_NONE;
 		for (int t = 0; t < 2; t++)
 			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
 				const struct object *o = m->nss[i]->objs[t].v[j];
-				for (int k = 0; o->rt.nics && k < o->rt.nnics; k++)
-					if (o->rt.nics[k].vid >= 1 && o->rt.nics[k].vid <= VID_MAX)
-						here[o->rt.nics[k].vid] = true;
+				for (int k = 0; o->rt.nics && k < o->rt.nnics; k++) {
+					unsigned vid = o->rt.nics[k].vid;
+					if (vid < 1 || vid > VID_MAX)
+						continue;
+					bool other = w->here[vid] && w->owner[vid] != nsid;
+					w->here[vid] = true;
+					w->owner[vid] = other ? OWNER_NONE : nsid;
+				}
 			}
+	}
+}
+
+/* A VLAN whose namespace is not known is peered with nobody: said once while it lasts. */
+static void say_unowned(struct want *w)
+{
+	for (unsigned vid = 1; vid <= VID_MAX; vid++) {
+		bool unowned = w->here[vid] && w->owner[vid] == OWNER_NONE;
+		if (unowned && !S.said_owner[vid])
+			evlog_add(&w->v->log,
+				  "error: cluster: VLAN %u: used here by no one namespace of the cluster (two namespaces, or one etcd does not list): its VXLAN is peered with no other host, so tenants stay apart",
+				  vid);
+		S.said_owner[vid] = unowned;
+	}
 }
 
 static int addr_cmp(const void *a, const void *b)
@@ -186,7 +220,8 @@ void cvxlan_tick(struct vmfs *v)
 		return;
 	w->v = v;
 	w->self = cview_self(v->cview);
-	local_vlans(&v->m, w->here);
+	local_vlans(w, &v->m);
+	say_unowned(w);
 	bool oom = false;
 	for (unsigned vid = 1; vid <= VID_MAX; vid++)
 		oom |= w->here[vid] && !(w->peers[vid] = calloc(1, PEERS_LEN));

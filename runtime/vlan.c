@@ -169,9 +169,27 @@ static bool id_free(const struct model *m, unsigned id)
 	return !id_owner(m, id, &owner) && !id_bare_user(m, NULL, id);
 }
 
-static unsigned cluster_id(const struct model *m, const struct ns *ns, const char *alias)
+/* The namespace's vlans/range, or 101 up when it has none (or a bad one). */
+static void ns_range(const struct ns *ns, long *lo, long *hi)
+{
+	char why[128];
+	*lo = 101;
+	*hi = VLAN_ID_MAX;
+	value_vlan_range(ns->vlan_range, lo, hi, why, sizeof(why));
+}
+
+/* The cluster's id of alias (another host's word): 0 if none, or outside the namespace's
+ * range, which an id this host allocates would never be (said in the namespace's log). */
+static unsigned cluster_id(struct model *m, struct ns *ns, const char *alias)
 {
 	unsigned id = m->vlan_cluster ? m->vlan_cluster(m->vlan_cluster_arg, ns, alias) : 0;
+	long lo, hi;
+	ns_range(ns, &lo, &hi);
+	if (id && (id > VLAN_ID_MAX || id < lo || id > hi)) {
+		evlog_add(&ns->log, "vlan alias %s: the cluster's id %u is outside vlans/range %ld-%ld: not taken",
+			  alias, id, lo, hi);
+		return 0;
+	}
 	return id <= VLAN_ID_MAX ? id : 0;
 }
 
@@ -197,8 +215,7 @@ static int claim_one(void *arg, const char *alias)
 int vlan_claim(struct model *m, struct ns *ns, const char *net, struct err *e)
 {
 	struct claim c = {m, ns, 101, VLAN_ID_MAX, false, e};
-	char why[128];
-	value_vlan_range(ns->vlan_range, &c.lo, &c.hi, why, sizeof(why)); /* loaded: it reads */
+	ns_range(ns, &c.lo, &c.hi); /* loaded: it reads */
 	size_t before = ns->nvlans;
 	int r = net_aliases(net, claim_one, &c);
 	if (!r && c.added && (r = ns_save(m, ns)) < 0)
@@ -218,7 +235,8 @@ static bool live_on(const struct ns *ns, const struct object *skip, const char *
 	for (int t = 0; t < 2; t++)
 		for (size_t j = 0; j < ns->objs[t].n; j++) {
 			const struct object *o = ns->objs[t].v[j];
-			if (o != skip && (o->state == ST_RUNNING || o->state == ST_PAUSED) &&
+			if (o != skip &&
+			    (o->state == ST_RUNNING || o->state == ST_PAUSED || o->rt.starting) &&
 			    net_aliases(obj_param(o, net), same_alias, (void *)alias))
 				return true;
 		}
@@ -231,6 +249,11 @@ void vlan_adopt(struct model *m, struct ns *ns, const struct object *starting, c
 	unsigned cid = a ? cluster_id(m, ns, alias) : 0;
 	if (!cid || cid == a->id)
 		return;
+	if (net_tap_names(ns, alias)) { /* its device bears the id, as pin refuses */
+		evlog_add(&ns->log, "vlans/%s stays %u (the cluster's is %u): a tap of the namespace is on it",
+			  alias, a->id, cid);
+		return;
+	}
 	if (live_on(ns, starting, alias) || !id_free(m, cid)) {
 		evlog_add(&ns->log, "vlans/%s stays %u (the cluster's is %u): %s", alias, a->id, cid,
 			  live_on(ns, starting, alias) ? "a running NIC is on it"

@@ -99,6 +99,24 @@ ok "h1's VXLAN goes too: no other host up uses 10" wait_for 5 both "" ""
 ok "h2 starts b1 again" "$XWRITE" "$D2/ctl" "start b1"
 ok "h1 and h2 have theirs again" wait_for 5 both "${PFX1}x10:10 " "${PFX2}x10:10 "
 ok "a1 reaches b1 again" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.2"
+# tenants apart: namespace `other` (on h3 only) runs VLAN id 10 too; h1 and h2 run 10 in
+# `default`: the same number is another VLAN, so h3 is in no list of theirs and not reached
+M3=$(mnt 3)
+mkdir "$(mnt 1)/ns/other"
+ok "ns other is the cluster's" wait_for 5 has "$P/ns/other"
+echo h3 >"$(mnt 1)/ns/other/hosts"
+ok "h3 makes its copy of other" wait_for 5 test -d "$T/h3/state/ns/other"
+echo h3 >"$M3/ns/other/config/host"
+ok "h3 launches o1 in other" "$XWRITE" "$M3/ns/other/ctl" "launch container o1"
+echo "10,10.88.0.9/24" >"$M3/ns/other/containers/o1/config/net"
+ok "h3 starts o1 (other's VLAN 10)" "$XWRITE" "$M3/ns/other/ctl" "start o1"
+ok "h3's record says o1's VLAN id" wait_for 5 sh -c 'ETCDCTL_API=3 etcdctl --endpoints "$0" get --prefix --print-value-only "$1" | grep -qx "vid.0=10"' "$U" "$P/h/h3/o/"
+sleep 2 # (a tick of each host after the record)
+ok "h1's VXLAN for 10 floods to h2 only, not to h3 (another namespace's 10)" flood_is 1 "${PFX1}x10" "$A2 "
+ok "... h2's to h1 only" flood_is 2 "${PFX2}x10" "$A1 "
+is "$(vxlans 3)" "" "h3 has no VXLAN: no other host runs other's VLAN 10"
+ok "a1 (default, h1) does not reach o1 (other, h3)" says_no "$D1/containers/a1" "ping -c 2 -W 1 10.88.0.9"
+ok "h3 kills and flushes o1" sh -c '"$0" "$1/ctl" "kill o1" && "$0" "$1/ctl" "flush o1"' "$XWRITE" "$M3/ns/other"
 ok "h1 kills a1" "$XWRITE" "$D1/ctl" "kill a1"
 ok "both go again (h1 no longer uses 10)" wait_for 5 both "" ""
 
@@ -144,6 +162,24 @@ echo "LAN3,10.89.2.1/24" >"$D2/containers/ld/config/net"
 like "$(cat "$D2/vlans/LAN3")" "^[1-9][0-9]*$" "h2's LAN3 gets an id of its own"
 ok "... not the bad one" test "$(cat "$D2/vlans/LAN3")" != 9999
 ok "h2 says the cluster's record is bad" wait_for 5 grep -q "vlan alias LAN3: the cluster's record .* is bad (.*out of range.*): this host keeps its id" "$D2/log"
+
+# a claim that is a VLAN id but outside the namespace's vlans/range (101-4094 here): not taken
+ok "a claim of LAN4 below the range is put in etcd" sh -c 'printf "v=1\nid=50\n" | ETCDCTL_API=3 etcdctl --endpoints "$0" put "$1"' "$U" "$P/ns/default/vlan/LAN4"
+sleep 1
+echo "LAN4,10.89.3.1/24" >"$D2/containers/ld/config/net"
+ok "h2's LAN4 is not the claim's 50" sh -c 'id=$(cat "$0/vlans/LAN4") && [ "$id" -ge 101 ]' "$D2"
+ok "... said in the namespace's log" grep -q "vlan alias LAN4: the cluster's id 50 is outside vlans/range 101-4094: not taken" "$D2/log"
+
+# an alias with a tap on it keeps its id at a start (its device bears the id), said
+echo 555 >"$D1/vlans/LAN5"
+ok "h1's LAN5 is claimed" wait_for 5 lanid_is LAN5 555
+echo 556 >"$D2/vlans/LAN5"
+ok "h2 taps LAN5" "$XWRITE" "$D2/ctl" "tap LAN5 10.89.5.9/24"
+echo "LAN5,10.89.5.1/24" >"$D2/containers/ld/config/net"
+ok "h2 starts ld on LAN5" "$XWRITE" "$D2/ctl" "start ld"
+is "$(cat "$D2/vlans/LAN5")" 556 "h2's LAN5 stays 556: a tap is on it"
+ok "... said in its log" grep -q "vlans/LAN5 stays 556 (the cluster's is 555): a tap of the namespace is on it" "$D2/log"
+ok "h2 kills ld, deletes its tap" sh -c '"$0" "$1/ctl" "kill ld" && "$0" "$1/ctl" "tap delete LAN5"' "$XWRITE" "$D2"
 
 # nothing the containers' networks made is left
 ok "kill and flush everything" sh -c '"$0" "$1/ctl" "kill all" && "$0" "$1/ctl" "flush all"' "$XWRITE" "$D1"
