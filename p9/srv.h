@@ -21,6 +21,9 @@
 /* mkdir, rmdir and setattr requests of a connection that wait at once (each may hold a
  * thread and an etcd connection until it ends, flushed or not): beyond it EAGAIN, in words */
 #define P9_HELD_MAX 16
+/* the same for all connections together, counted until the work ends (a Tversion, a Tflush
+ * or a closed connection frees no room): a peer cannot reconnect its way past the cap */
+#define P9_HELD_ALL_MAX 64
 
 struct p9_conn;
 
