@@ -79,6 +79,7 @@ struct p9_conn {
 	int nheld; /* of them, those with no fid: each may hold a thread until its work ends */
 	bool said_held; /* the log said that P9_HELD_MAX were reached */
 	bool closed;	/* the peer is gone: c lives on, answering nothing, till its held work ends */
+	struct p9_conn *next_closed, **prev_closed; /* on closed_conns while closed */
 	uint8_t *out; /* msize bytes: one reply at a time */
 	char why[256];
 };
@@ -167,6 +168,8 @@ static int fid_new(struct p9_conn *c, uint32_t id, uint64_t ino, uint8_t qtype)
 
 /* held requests of every connection, the closed ones' too, whose work has not ended */
 static int held_all;
+/* the closed connections whose held work has not ended */
+static struct p9_conn *closed_conns;
 
 static void pend_unlink(struct p9_conn *c, struct pend *p)
 {
@@ -238,6 +241,11 @@ static void pends_orphan(struct p9_conn *c)
 
 static void conn_destroy(struct p9_conn *c)
 {
+	if (c->prev_closed) {
+		*c->prev_closed = c->next_closed;
+		if (c->next_closed)
+			c->next_closed->prev_closed = c->prev_closed;
+	}
 	pends_drop_all(c);
 	fids_drop_all(c);
 	free(c->out);
@@ -261,7 +269,21 @@ void p9_conn_free(struct p9_conn *c)
 	}
 	pends_orphan(c);
 	c->closed = true;
-	conn_reap(c);
+	if (!c->pend) {
+		conn_destroy(c);
+		return;
+	}
+	c->next_closed = closed_conns;
+	c->prev_closed = &closed_conns;
+	if (closed_conns)
+		closed_conns->prev_closed = &c->next_closed;
+	closed_conns = c;
+}
+
+void p9_conns_closed_free(void)
+{
+	while (closed_conns)
+		conn_destroy(closed_conns);
 }
 
 /* ---- what a node is, in 9P's words ---- */
