@@ -391,6 +391,7 @@ static void door_free(struct p9door *d)
 		*l->why = 0; /* vmfs ends: no error */
 		link_close(l);
 	}
+	p9_conns_closed_free();
 	struct stat st;
 	/* the socket only if it is still the one made: another may have replaced it */
 	if (*d->sock && !lstat(d->sock, &st) && st.st_dev == d->sock_dev &&

@@ -78,6 +78,8 @@ struct p9_conn {
 	int npend;
 	int nheld; /* of them, those with no fid: each may hold a thread until its work ends */
 	bool said_held; /* the log said that P9_HELD_MAX were reached */
+	bool closed;	/* the peer is gone: c lives on, answering nothing, till its held work ends */
+	struct p9_conn *next_closed, **prev_closed; /* on closed_conns while closed */
 	uint8_t *out; /* msize bytes: one reply at a time */
 	char why[256];
 };
@@ -164,6 +166,11 @@ static int fid_new(struct p9_conn *c, uint32_t id, uint64_t ino, uint8_t qtype)
 	return 0;
 }
 
+/* held requests of every connection, the closed ones' too, whose work has not ended */
+static int held_all;
+/* the closed connections whose held work has not ended */
+static struct p9_conn *closed_conns;
+
 static void pend_unlink(struct p9_conn *c, struct pend *p)
 {
 	for (struct pend **pp = &c->pend; *pp; pp = &(*pp)->next)
@@ -171,6 +178,7 @@ static void pend_unlink(struct p9_conn *c, struct pend *p)
 			*pp = p->next;
 			c->npend--;
 			c->nheld -= !p->fid;
+			held_all -= !p->fid;
 			return;
 		}
 }
@@ -222,14 +230,60 @@ static void fids_drop_all(struct p9_conn *c)
 		fid_drop(c, c->fids, false);
 }
 
-void p9_conn_free(struct p9_conn *c)
+/* The held requests (no fid) are answered no more but wait on, counted in nheld until their
+ * work ends; the others go with their fids. */
+static void pends_orphan(struct p9_conn *c)
 {
-	if (!c)
-		return;
+	fids_drop_all(c);
+	for (struct pend *p = c->pend; p; p = p->next)
+		p->flushed = true;
+}
+
+static void conn_destroy(struct p9_conn *c)
+{
+	if (c->prev_closed) {
+		*c->prev_closed = c->next_closed;
+		if (c->next_closed)
+			c->next_closed->prev_closed = c->prev_closed;
+	}
 	pends_drop_all(c);
 	fids_drop_all(c);
 	free(c->out);
 	free(c);
+}
+
+/* After a held request's end: a closed connection with nothing left goes. */
+static void conn_reap(struct p9_conn *c)
+{
+	if (c->closed && !c->pend)
+		conn_destroy(c);
+}
+
+void p9_conn_free(struct p9_conn *c)
+{
+	if (!c)
+		return;
+	if (c->v->exiting) { /* nothing will end the waits: what they started goes on alone */
+		conn_destroy(c);
+		return;
+	}
+	pends_orphan(c);
+	c->closed = true;
+	if (!c->pend) {
+		conn_destroy(c);
+		return;
+	}
+	c->next_closed = closed_conns;
+	c->prev_closed = &closed_conns;
+	if (closed_conns)
+		closed_conns->prev_closed = &c->next_closed;
+	closed_conns = c;
+}
+
+void p9_conns_closed_free(void)
+{
+	while (closed_conns)
+		conn_destroy(closed_conns);
 }
 
 /* ---- what a node is, in 9P's words ---- */
@@ -303,9 +357,9 @@ static int do_version(struct p9_conn *c, const struct p9_msg *m)
 	uint8_t *out = realloc(c->out, msize);
 	if (!out)
 		return -ENOMEM;
-	/* a new session: what the last one waited for and had open goes */
-	pends_drop_all(c);
-	fids_drop_all(c);
+	/* a new session: what the last one waited for and had open goes (its held work, never
+	 * answered now, still counts till it ends) */
+	pends_orphan(c);
 	c->out = out;
 	c->msize = msize;
 	bool ours = m->s1.len == strlen(P9_VERSION) && !memcmp(m->s1.s, P9_VERSION, m->s1.len);
@@ -496,16 +550,19 @@ static void pend_respond(struct vreq *q, ssize_t n)
 		reply(c, &r);
 	}
 	free(p);
+	conn_reap(c);
 }
 
 /* m's request as one that may wait (for fid f, or NULL), answered through pend_respond; NULL
  * when out of memory or (no fid) P9_HELD_MAX wait already: pend_fail says which. */
 static struct pend *pend_new(struct p9_conn *c, struct fid *f, const struct p9_msg *m)
 {
-	struct pend *p = f || c->nheld < P9_HELD_MAX ? calloc(1, sizeof(*p)) : NULL;
+	bool room = c->nheld < P9_HELD_MAX && held_all < P9_HELD_ALL_MAX;
+	struct pend *p = f || room ? calloc(1, sizeof(*p)) : NULL;
 	if (!p)
 		return NULL;
 	c->nheld += !f;
+	held_all += !f;
 	*p = (struct pend){.c = c, .next = c->pend, .fid = f, .tag = m->tag, .type = m->type};
 	p->q = req(c);
 	p->q.respond = pend_respond;
@@ -517,6 +574,18 @@ static struct pend *pend_new(struct p9_conn *c, struct fid *f, const struct p9_m
 /* Why pend_new gave NULL (no fid): the cap (EAGAIN, in words) or memory. */
 static int pend_fail(struct p9_conn *c)
 {
+	if (c->nheld < P9_HELD_MAX && held_all >= P9_HELD_ALL_MAX) {
+		if (!c->said_held)
+			evlog_add(&c->v->log,
+				  "9p: %d mkdir, rmdir or setattr requests wait on all connections: "
+				  "further ones of uid %u are refused EAGAIN until one ends",
+				  P9_HELD_ALL_MAX, (unsigned)c->cred.uid);
+		c->said_held = true;
+		return refuse(c, -EAGAIN,
+			      "%d mkdir, rmdir or setattr requests of all connections wait already: "
+			      "try again once one is answered",
+			      P9_HELD_ALL_MAX);
+	}
 	if (c->nheld < P9_HELD_MAX)
 		return -ENOMEM;
 	if (!c->said_held) /* (once a connection: a flood would fill the log) */
@@ -814,6 +883,7 @@ static void mkdir_made(struct vreq *q, int r, const struct vnode *n)
 	else if (!p->flushed)
 		reply(c, &rep);
 	free(p);
+	conn_reap(c);
 }
 
 /* Tmkdir and Tsymlink: a new name in a directory, answered with its qid (a Tmkdir that is a

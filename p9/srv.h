@@ -21,6 +21,9 @@
 /* mkdir, rmdir and setattr requests of a connection that wait at once (each may hold a
  * thread and an etcd connection until it ends, flushed or not): beyond it EAGAIN, in words */
 #define P9_HELD_MAX 16
+/* the same for all connections together, counted until the work ends (a Tversion, a Tflush
+ * or a closed connection frees no room): a peer cannot reconnect its way past the cap */
+#define P9_HELD_ALL_MAX 64
 
 struct p9_conn;
 
@@ -44,6 +47,10 @@ uint32_t p9_conn_msize(const struct p9_conn *c);
 const char *p9_conn_why(const struct p9_conn *c);
 /* Requests still waiting. */
 int p9_conn_waiting(const struct p9_conn *c);
-/* Abandons what waits, closes every fid's open file and frees c. */
+/* Closes every fid's open file; what waits is answered no more. A held request (mkdir,
+ * rmdir, setattr) waits on, counted against the caps, and c goes with the last of them. */
 void p9_conn_free(struct p9_conn *c);
+/* At vmfs's end: the closed connections still waiting for their held work go (the work goes on
+ * alone, unanswered). */
+void p9_conns_closed_free(void);
 #endif

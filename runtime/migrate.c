@@ -541,6 +541,17 @@ static void takeover_work(struct bgjob *b)
 		r = c ? c : err_set(&t->e, EAGAIN, "QEMU says paused after cont");
 		nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
 	}
+	if (migtls_on() && t->s.fd >= 0) {
+		/* the NBD server is stopped and the stream over: the key need not stay */
+		struct err de;
+		t0 = mono_ms();
+		int d = migtls_drop(&t->s, &de);
+		trail_add(t, "object-del " MIGTLS_ID, d, mono_ms() - t0);
+		if (d) {
+			size_t k = strlen(t->trail);
+			snprintf(t->trail + k, sizeof(t->trail) - k, " (%.200s)", de.why);
+		}
+	}
 	qsess_close(&t->s);
 	t->r = r;
 }

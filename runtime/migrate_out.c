@@ -213,6 +213,8 @@ struct outjob {
 	int r;
 	struct err e;
 	char figures[160];
+	bool tls_dropped;   /* the credentials were deleted from QEMU, or tried */
+	char tls_left[160]; /* why their deletion failed */
 	struct out x;
 	struct qsess s;
 };
@@ -388,6 +390,13 @@ static void *out_main(void *arg)
 	if (!r)
 		r = -EIO;
 end:
+	if (migtls_on() && s->fd >= 0) {
+		/* the stream and the mirrors have ended: QEMU need not keep the key */
+		struct err de;
+		if (migtls_drop(s, &de))
+			snprintf(j->tls_left, sizeof(j->tls_left), "%.150s", de.why);
+		j->tls_dropped = true;
+	}
 	qsess_close(s);
 	j->r = r;
 	__atomic_store_n(&j->finished, true, __ATOMIC_RELEASE);
@@ -404,6 +413,9 @@ static void out_finish(struct model *m, struct outjob *j)
 	epoll_ctl(m->rtep, EPOLL_CTL_DEL, j->efd, NULL);
 	close(j->efd);
 	close(j->dfd);
+	if (j->tls_dropped)
+		model_event(o->ns, o, "migrate-out: object-del " MIGTLS_ID ": %s%s",
+			    j->tls_left[0] ? "failed: " : "ok", j->tls_left);
 	if (j->completed) {
 		model_event(o->ns, o,
 			    "migrate-out: the guest stopped at %lld.%06lld (QEMU's STOP "

@@ -1,5 +1,6 @@
 /* The migration's TLS files: checked at start and at each use, staged for QEMU's user. */
 #include "runtime/migtls.h"
+#include "runtime/qmpsess.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -189,4 +190,20 @@ int migtls_stage(int rundfd, bool server, char *cmd, size_t cmdlen, struct err *
 		 "\"verify-peer\":true}}",
 		 server ? "server" : "client");
 	return 0;
+}
+
+#define QMP_DROP_MS 10000 /* as the migration's own commands: a loaded host answers late */
+
+int migtls_drop(struct qsess *s, struct err *e)
+{
+	/* the parameter names the object: reset first, lest a later migration find it gone */
+	int r = qsess_cmd(s,
+			  "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+			  "{\"tls-creds\":\"\"}}",
+			  QMP_DROP_MS, NULL, 0, e);
+	struct err ignored;
+	int d = qsess_cmd(s,
+			  "{\"execute\":\"object-del\",\"arguments\":{\"id\":\"" MIGTLS_ID "\"}}",
+			  QMP_DROP_MS, NULL, 0, r ? &ignored : e);
+	return r ? r : d;
 }

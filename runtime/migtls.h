@@ -27,4 +27,9 @@ const char *migtls_words(void);
 int migtls_stage(int rundfd, bool server, char *cmd, size_t cmdlen, struct err *e);
 /* The copies go (QEMU holds what it loaded). */
 void migtls_unstage(int rundfd);
+struct qsess;
+/* Once the migration has ended (and the NBD server or mirrors with it): the migration
+ * parameter tls-creds is reset and the object deleted, so that QEMU no longer holds the key
+ * for the guest's life. 0 or -errno with why in e. */
+int migtls_drop(struct qsess *s, struct err *e);
 #endif

@@ -81,6 +81,31 @@ move() { # move SRC_VMDIR DST_VMDIR: a new DST receives (an old one flushed); SR
 	esac
 }
 
+qom_objects() { # qom_objects STATEDIR: the ids in /objects of the one QEMU running under it, and its
+	# migration parameter tls-creds
+	local sock
+	sock=$(find "$1" -name qmp.sock -type s 2>/dev/null | head -1)
+	[ -n "$sock" ] || { echo "no-qmp-socket"; return; }
+	python3 - "$sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def ask(cmd):
+    f.write(json.dumps(cmd) + "\n"); f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "return" in m or "error" in m:
+            return m
+f.readline()
+ask({"execute": "qmp_capabilities"})
+names = [o["name"] for o in ask({"execute": "qom-list", "arguments": {"path": "/objects"}}).get("return", [])]
+params = ask({"execute": "query-migrate-parameters"}).get("return", {})
+print(" ".join(names), "tls-creds=%s" % params.get("tls-creds", "?"))
+PY
+}
+
 mkdir "$A/w"
 config "$A/w"
 ok "the source VM starts" "$XWRITE" "$A/w/ctl" start
@@ -118,6 +143,11 @@ ok "the guest's memory came along (its console answers)" console_run "$B/w" "got
 grep -aq "migrate-out to $mig.*migration stream in TLS, disks over NBD in TLS" "$A/w/log" &&
 	grep -aq "migrate-in: starting QEMU.*migration stream in TLS, disks over NBD in TLS" "$B/w/log"
 ok "both logs say the stream and the disks were in TLS" test $? = 0
+ok "the destination's log says the credentials left its QEMU" grep -aq "migrate-in: .*nbd-server-stop ok.*object-del vmfs-mig-tls ok" "$B/w/log"
+objs=$(qom_objects "$T/s2")
+echo "# its objects: $objs"
+like "$objs" "tls-creds=$" "the destination's QEMU has its migration parameter tls-creds reset"
+ok "and holds no TLS credentials once the guest runs" sh -c '! printf %s "$1" | grep -qE "vmfs-mig-tls|no-qmp-socket"' - "$objs"
 ok "no copy of the keys is left in QEMU's directories" test -z "$(find "$S" "$T/s2" -name '*-key.pem' 2>/dev/null)"
 
 # a destination that trusts another CA only (its own certificate is that CA's, which the
@@ -131,6 +161,10 @@ like "$out" "^error: .*migrate-out to 127\.0\.0\.1:[0-9]+: cannot reach the dest
 echo "# $out"
 is "$(cat "$B/w/state")" "RUNNING" "the guest stays RUNNING on the source"
 ok "and answers on its console" console_run "$B/w" "still-9" 'echo still-$((3*3))'
+ok "the failed source's log says the credentials left its QEMU" grep -aq "migrate-out: object-del vmfs-mig-tls: ok" "$B/w/log"
+objs=$(qom_objects "$T/s2")
+echo "# its objects: $objs"
+ok "the source's QEMU, running on, holds no TLS credentials" sh -c '! printf %s "$1" | grep -qE "vmfs-mig-tls|no-qmp-socket"' - "$objs"
 echo kill >"$A/w/ctl"
 
 # a destination in plain TCP: the source in TLS does not talk to it

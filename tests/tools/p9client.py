@@ -12,7 +12,7 @@ which is how a test parks a read and flushes it.
 
 As a command (prints what a shell test compares):
   cat PATH | write PATH TEXT | ctl PATH TEXT | ls PATH | stat PATH | mkdir PATH | rmdir PATH | remove PATH
-  chmod PATH MODE | chmodmany PATH MODE N | get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
+  chmod PATH MODE | chmodmany PATH MODE N | chmodversion PATH MODE N | get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
   mkpark PATH statfs|flush|drop
 PATH is relative to the attached root ('/' or '' is the root itself). A Rlerror prints
 `errno N: strerror` on stdout and exits 1 (ctl prints the answer read back after it).
@@ -461,6 +461,44 @@ def cmd_chmodmany(c, a):
     c.clunk(f)
 
 
+def cmd_chmodversion(c, a):
+    """N Tsetattr of PATH's mode, a Tversion, Tattach and Twalk of a new session, N more, all
+    in one write: prints `second ok K eagain E other O`, the second N's answers (the first
+    N's held ones, never answered after the Tversion, still count against the cap)."""
+    names = [n for n in a.path.split("/") if n][:16]
+    n = int(a.n)
+
+    def frame(typ, tag, body):
+        return struct.pack("<IBH", 7 + len(body), typ, tag) + body
+
+    def setattrs(f, tags):
+        body = struct.pack("<IIIIIQQQQQ", f, SETATTR_MODE, int(a.mode, 8), 0, 0, 0, 0, 0, 0, 0)
+        return b"".join(frame(TSETATTR, t, body) for t in tags)
+
+    f = c.walkto(a.path)
+    tags1 = [(c.next_tag + i) % NOTAG for i in range(n)]
+    tags2 = [(c.next_tag + n + 3 + i) % NOTAG for i in range(n)]
+    root2, f2 = c.fid(), c.fid()
+    out = setattrs(f, tags1)
+    out += frame(TVERSION, NOTAG, struct.pack("<I", MSIZE) + s(VERSION))
+    out += frame(TATTACH, tags1[-1] + 1, struct.pack("<II", root2, NOFID) + s(a.uname) + s(a.aname)
+                 + struct.pack("<I", a.n_uname))
+    out += frame(TWALK, tags1[-1] + 2, struct.pack("<IIH", root2, f2, len(names)) + b"".join(s(x) for x in names))
+    out += setattrs(f2, tags2)
+    c.t.send(out)
+    got = {"ok": 0, "eagain": 0, "other": 0}
+    left = set(tags2)
+    while left:
+        tag, typ, body = c._frame()
+        if tag not in left:
+            continue
+        left.discard(tag)
+        err = Buf(body).u32() if typ == RLERROR else 0
+        got["ok" if not err else "eagain" if err == errnomod.EAGAIN else "other"] += 1
+    print("second ok %d eagain %d other %d" % (got["ok"], got["eagain"], got["other"]))
+    c.root = root2  # the old session's fids are gone
+
+
 def cmd_mkpark(c, a):
     """A Tmkdir of PATH that the server may hold (a launch), and meanwhile: statfs (a Tstatfs
     on the same connection: prints `statfs answered first yes|no`, then waits for Rmkdir),
@@ -562,6 +600,7 @@ def main(argv=None):
                        ("ls", ["path"]), ("stat", ["path"]), ("mkdir", ["path"]),
                        ("rmdir", ["path"]), ("remove", ["path"]), ("get", ["path", "local"]),
                        ("chmod", ["path", "mode"]), ("chmodmany", ["path", "mode", "n"]),
+                       ("chmodversion", ["path", "mode", "n"]),
                        ("mkpark", ["path", "then"])):
         p = sub.add_parser(name)
         for x in args:
