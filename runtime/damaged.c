@@ -12,26 +12,29 @@
 
 #include "ctl/util.h"
 
-void damage_note(struct model *m, const char *fmt, ...)
+static void vnote(struct model *m, const char *fmt, va_list ap)
 {
 	char line[2048];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	fprintf(stderr, "vmfs: %s\n", line);
 	sb_printf(&m->damage, "%s\n", line);
 }
 
-void damage_left(struct model *m, const char *fmt, ...)
+void damage_note(struct model *m, const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vnote(m, fmt, ap);
 	va_end(ap);
+}
+
+void damage_left(struct model *m, const char *fmt, ...)
+{
+	va_list ap;
 	m->load_incomplete = true;
-	damage_note(m, "%s", line);
+	va_start(ap, fmt);
+	vnote(m, fmt, ap);
+	va_end(ap);
 }
 
 /* A folder name that says what it held, in characters any shell and tool takes as they are. */
