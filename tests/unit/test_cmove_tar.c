@@ -65,6 +65,20 @@ static void members(void)
 
 static char dir[] = "/tmp/test_cmove_tar.XXXXXX";
 
+/* The check's result on dir/NAME (-100: it could not be opened). */
+static int check_file(const char *name, char *why, size_t whylen)
+{
+	char path[1100];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDONLY);
+	struct ctar_state s = {0};
+	int r = fd < 0 ? -100 : ctar_check_fd(fd, &s, why, whylen);
+	if (fd >= 0)
+		close(fd);
+	ctar_state_free(&s);
+	return r;
+}
+
 /* tar as the source runs it, of what sh made in dir/src; the check's result on the archive */
 static int archive(const char *make, char *why, size_t whylen)
 {
@@ -77,14 +91,7 @@ static int archive(const char *make, char *why, size_t whylen)
 		snprintf(why, whylen, "tar failed");
 		return -100;
 	}
-	snprintf(cmd, sizeof(cmd), "%s/a.tar", dir);
-	int fd = open(cmd, O_RDONLY);
-	struct ctar_state s = {0};
-	int r = fd < 0 ? -100 : ctar_check_fd(fd, &s, why, whylen);
-	if (fd >= 0)
-		close(fd);
-	ctar_state_free(&s);
-	return r;
+	return check_file("a.tar", why, whylen);
 }
 
 /* An archive a hostile source wrote (with Python's tarfile: headers GNU tar honours and that
@@ -103,14 +110,7 @@ static int py_archive(const char *body, char *why, size_t whylen)
 		snprintf(why, whylen, "python3 failed");
 		return -100;
 	}
-	snprintf(cmd, sizeof(cmd), "%s/e.tar", dir);
-	int fd = open(cmd, O_RDONLY);
-	struct ctar_state s = {0};
-	int r = fd < 0 ? -100 : ctar_check_fd(fd, &s, why, whylen);
-	if (fd >= 0)
-		close(fd);
-	ctar_state_free(&s);
-	return r;
+	return check_file("e.tar", why, whylen);
 }
 
 /* The ways a crafted archive could have made tar extract what the check did not see. */
