@@ -269,12 +269,6 @@ static void work(struct bgjob *bg)
 	etcd_close(c);
 }
 
-static void nap(struct bgjob *bg)
-{
-	(void)bg;
-	usleep(CACHE_POLL_MS * 1000);
-}
-
 /* An rmdir's end on the loop: this host's copy goes with the record (the others' when their
  * caches have it: cluster/cnsjoin.h); a refusal is said in the namespace's log. */
 static void removed(struct nhjob *j, struct ns *ns)
@@ -300,7 +294,7 @@ static void done(struct bgjob *bg)
 	 * read of hosts, the kernel's attributes of the directory, show it) */
 	if (!j->b->err && j->rev > ccache_revision(j->v->chosts->cache) &&
 	    j->naps++ < CACHE_WAIT_MS / CACHE_POLL_MS && !j->v->exiting &&
-	    !bgjob_start(&j->bg, &j->v->m, nap, done))
+	    !bgjob_after(&j->bg, &j->v->m, CACHE_POLL_MS, done))
 		return;
 	struct ns *ns = j->owner || j->remove ? ns_find(&j->v->m, j->ns) : NULL;
 	if (ns && ns->gone)
