@@ -1,7 +1,8 @@
 # vmfs — plain Makefile. Everything but main() goes into libvmfs.a, which the
 # daemon and the unit tests both link, so tests exercise the very same code.
 CC      ?= cc
-PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd gnutls avahi-client libcurl
+PKGS    := fuse3 inih json-c libpng libmnl libmicrohttpd gnutls avahi-client libcurl \
+	libprotobuf-c
 CFLAGS  ?= -O2 -g
 # What the compiler gets: the user's CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS with the project's
 # (preprocessor flags: the project's first). The user's are left as given, so a make that a
@@ -21,7 +22,7 @@ endif
 
 LIB_SRC := $(wildcard ctl/*.c conf/*.c runtime/*.c vmfs/*.c web/*.c p9/*.c cluster/*.c mdns/*.c etcd/*.c)
 LIB_SRC := $(filter-out vmfs/main.c,$(LIB_SRC))
-LIB_OBJ := $(LIB_SRC:.c=.o)
+LIB_OBJ := $(LIB_SRC:.c=.o) etcd/pb/etcd.pb-c.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
@@ -73,6 +74,12 @@ runtime/shim/gen/seccomp_gen: runtime/shim/gen/seccomp_gen.c $(BUILD_FLAGS)
 runtime/shim/seccomp_bpf.h: runtime/shim/gen/seccomp_gen
 	runtime/shim/gen/seccomp_gen >$@.tmp && mv $@.tmp $@
 runtime/shim/seccomp.o: runtime/shim/seccomp_bpf.h
+
+# etcd's gRPC messages (the part vmfs uses), packed and unpacked by libprotobuf-c: the code
+# made from etcd/pb/etcd.proto at build time; every etcd/ object includes its header.
+etcd/pb/etcd.pb-c.c etcd/pb/etcd.pb-c.h &: etcd/pb/etcd.proto
+	protoc-c --proto_path=etcd/pb --c_out=etcd/pb $<
+$(filter etcd/%,$(LIB_OBJ)) tests/tools/etcdtry: etcd/pb/etcd.pb-c.h
 
 # Writes the HTTP door's password file; its source is not in web/ itself, whose files all go
 # into the library.

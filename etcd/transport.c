@@ -166,7 +166,11 @@ long etcd_timeout_ms(const struct etcd *c) { return c->timeout_ms; }
 
 int etcd_curl_tls(const struct etcd *c, CURL *h)
 {
+	/* gRPC is HTTP/2 only: at once on http:// (etcd tells it from HTTP/1 by its first
+	 * bytes), by ALPN on https:// */
 	int bad = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
+		  curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+				   (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE) ||
 		  curl_easy_setopt(h, CURLOPT_NOPROXY, "*") ||
 		  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
 		  (c->ca && curl_easy_setopt(h, CURLOPT_CAINFO, c->ca)) ||
@@ -536,17 +540,27 @@ static int authenticate(struct etcd *c, size_t i, long deadline, bool *next, str
 int etcd_headers(struct etcd *c, struct curl_slist **hdr)
 {
 	char auth[TOKEN_MAX + 32];
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json"), *h2 = h;
-	if (h && c->token && *c->token) {
-		snprintf(auth, sizeof(auth), "Authorization: %s", c->token);
-		h2 = curl_slist_append(h, auth);
+	/* (no Expect: 100-continue, which would hold a large txn back a second) */
+	const char *fixed[] = {"Content-Type: application/grpc", "TE: trailers", "Expect:"};
+	struct curl_slist *h = NULL;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		struct curl_slist *n = curl_slist_append(h, fixed[i]);
+		if (!n)
+			goto nomem;
+		h = n;
 	}
-	if (!h2) {
-		curl_slist_free_all(h);
-		return -ENOMEM;
+	if (c->token && *c->token) { /* gRPC metadata "token", as etcd's own clients send it */
+		snprintf(auth, sizeof(auth), "token: %s", c->token);
+		struct curl_slist *n = curl_slist_append(h, auth);
+		if (!n)
+			goto nomem;
+		h = n;
 	}
-	*hdr = h2;
+	*hdr = h;
 	return 0;
+nomem:
+	curl_slist_free_all(h);
+	return -ENOMEM;
 }
 
 void etcd_auth_forget(struct etcd *c)

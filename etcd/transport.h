@@ -29,7 +29,8 @@ int etcd_refused(const char *where, long status, const char *buf, size_t len, in
  * most max of them, "..." if cut; NUL-terminated in dst. */
 void etcd_clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max);
 
-/* The headers of a request: its type, and the token if the handle has one (0, -ENOMEM). */
+/* The headers of a gRPC request: its type, TE: trailers, and the token if the handle has one
+ * (0, -ENOMEM). */
 int etcd_headers(struct etcd *c, struct curl_slist **hdr);
 /* With a user: makes sure the handle holds a token got from endpoint i (authenticating there
  * if not); *next if endpoint i was not reached. 0 without a user. */
