@@ -1,4 +1,4 @@
-/* etcd's KV and lease calls over transport.c: the requests as the gateway's JSON, and every
+/* etcd's KV and lease calls over transport.c: the requests as etcd's gRPC messages, and every
  * field of an answer checked before it is used (client.h). */
 #include "etcd/client.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etcd/gwjson.h"
+#include "etcd/grpc.h"
 #include "etcd/transport.h"
 
 void etcd_kv_free(struct etcd_kv *kv)
@@ -34,25 +34,38 @@ void etcd_kvs_free(struct etcd_kvs *kvs)
 
 #define NOMEM(path) err_set(e, ENOMEM, "etcd %s: out of memory", path)
 
+/* A range's answer as kvs (where: the call). */
+static int range_call(struct etcd *c, const PbRangeRequest *rq, struct etcd_kvs *out,
+		      struct err *e)
+{
+	ProtobufCMessage *m;
+	int r = etcd_rpc(c, GRPC_RANGE, &rq->base, &etcdserverpb__range_response__descriptor, &m,
+			 e);
+	if (r)
+		return r;
+	r = grpc_range((const PbRangeResponse *)m, out, "etcd " GRPC_RANGE, e);
+	if (!r && !out->revision) {
+		etcd_kvs_free(out);
+		r = err_set(e, EPROTO, "etcd %s: the answer has no header", GRPC_RANGE);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	return r;
+}
+
 int etcd_get(struct etcd *c, const char *key, struct etcd_kv *kv, bool *found, struct err *e)
 {
-	const char *p = "/v3/kv/range";
-	int r = gj_check_key(key, e);
+	int r = grpc_check_key(key, e);
 	if (r)
 		return r;
-	json_object *req = gj_range_req(key), *rep;
-	if (!req)
-		return NOMEM(p);
-	if ((r = etcd_call(c, p, req, &rep, e)))
-		return r;
+	PbRangeRequest rq = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	grpc_range_req(&rq, key, false, NULL);
 	struct etcd_kvs kvs;
-	r = gj_parse_range(rep, &kvs, "etcd /v3/kv/range", e);
-	json_object_put(rep);
-	if (r)
+	if ((r = range_call(c, &rq, &kvs, e)))
 		return r;
 	if (kvs.n > 1 || (kvs.n == 1 && strcmp(kvs.kv[0].key, key))) {
 		etcd_kvs_free(&kvs);
-		return err_set(e, EPROTO, "etcd /v3/kv/range: asked for %s, got another key", key);
+		return err_set(e, EPROTO, "etcd %s: asked for %s, got another key", GRPC_RANGE,
+			       key);
 	}
 	*found = kvs.n == 1;
 	if (*found) {
@@ -65,23 +78,18 @@ int etcd_get(struct etcd *c, const char *key, struct etcd_kv *kv, bool *found, s
 
 int etcd_range_prefix(struct etcd *c, const char *prefix, struct etcd_kvs *out, struct err *e)
 {
-	const char *p = "/v3/kv/range";
-	int r = gj_check_prefix(prefix, e);
+	int r = grpc_check_prefix(prefix, e);
 	if (r)
 		return r;
-	json_object *req = json_object_new_object(), *rep;
-	if (!req || gj_add_range(req, prefix, true)) {
-		json_object_put(req);
-		return NOMEM(p);
-	}
-	if ((r = etcd_call(c, p, req, &rep, e)))
+	uint8_t end[ETCD_KEY_MAX + 1];
+	PbRangeRequest rq = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	grpc_range_req(&rq, prefix, true, end);
+	if ((r = range_call(c, &rq, out, e)))
 		return r;
-	r = gj_parse_range(rep, out, "etcd /v3/kv/range", e);
-	json_object_put(rep);
 	size_t n = strlen(prefix);
 	for (size_t i = 0; !r && i < out->n; i++)
 		if (strncmp(out->kv[i].key, prefix, n)) {
-			r = err_set(e, EPROTO, "etcd /v3/kv/range: asked for %s..., got %.80s",
+			r = err_set(e, EPROTO, "etcd %s: asked for %s..., got %.80s", GRPC_RANGE,
 				    prefix, out->kv[i].key);
 			etcd_kvs_free(out);
 		}
@@ -91,18 +99,19 @@ int etcd_range_prefix(struct etcd *c, const char *prefix, struct etcd_kvs *out, 
 int etcd_put(struct etcd *c, const char *key, const void *value, size_t len, int64_t lease,
 	     int64_t *revision, struct err *e)
 {
-	const char *p = "/v3/kv/put";
 	int r;
-	if ((r = gj_check_key(key, e)) || (r = gj_check_value(len, e)))
+	if ((r = grpc_check_key(key, e)) || (r = grpc_check_value(len, e)))
 		return r;
-	json_object *req = gj_put_req(key, value, len, lease), *rep;
-	if (!req)
-		return NOMEM(p);
-	if ((r = etcd_call(c, p, req, &rep, e)))
+	PbPutRequest rq = ETCDSERVERPB__PUT_REQUEST__INIT;
+	rq.key = grpc_bytes(key, strlen(key));
+	rq.value = grpc_bytes(value, len);
+	rq.lease = lease;
+	ProtobufCMessage *m;
+	if ((r = etcd_rpc(c, GRPC_PUT, &rq.base, &etcdserverpb__put_response__descriptor, &m, e)))
 		return r;
 	int64_t rev;
-	r = gj_header_revision(rep, &rev, "etcd /v3/kv/put", e);
-	json_object_put(rep);
+	r = grpc_header_revision(((PbPutResponse *)m)->header, &rev, "etcd " GRPC_PUT, e);
+	protobuf_c_message_free_unpacked(m, NULL);
 	if (!r && revision)
 		*revision = rev;
 	return r;
@@ -110,117 +119,94 @@ int etcd_put(struct etcd *c, const char *key, const void *value, size_t len, int
 
 int etcd_delete(struct etcd *c, const char *key, bool prefix, int64_t *deleted, struct err *e)
 {
-	const char *p = "/v3/kv/deleterange";
-	int r = gj_check_key(key, e);
+	int r = grpc_check_key(key, e);
 	if (r)
 		return r;
-	json_object *req = json_object_new_object(), *rep;
-	if (!req || gj_add_range(req, key, prefix)) {
-		json_object_put(req);
-		return NOMEM(p);
-	}
-	if ((r = etcd_call(c, p, req, &rep, e)))
+	uint8_t end[ETCD_KEY_MAX + 1];
+	PbRangeRequest range = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	grpc_range_req(&range, key, prefix, end);
+	PbDeleteRangeRequest rq = ETCDSERVERPB__DELETE_RANGE_REQUEST__INIT;
+	rq.key = range.key;
+	rq.range_end = range.range_end;
+	ProtobufCMessage *m;
+	if ((r = etcd_rpc(c, GRPC_DELETE, &rq.base, &etcdserverpb__delete_range_response__descriptor,
+			  &m, e)))
 		return r;
-	int64_t n, rev;
-	if (!(r = gj_header_revision(rep, &rev, "etcd /v3/kv/deleterange", e)))
-		r = gj_get_i64(rep, "deleted", 0, &n, "etcd /v3/kv/deleterange", e);
-	json_object_put(rep);
+	const PbDeleteRangeResponse *rep = (const void *)m;
+	int64_t rev;
+	if (!(r = grpc_header_revision(rep->header, &rev, "etcd " GRPC_DELETE, e)) &&
+	    rep->deleted < 0)
+		r = err_set(e, EPROTO, "etcd %s: deleted %" PRId64 " keys", GRPC_DELETE,
+			    (int64_t)rep->deleted);
 	if (!r && deleted)
-		*deleted = n;
+		*deleted = rep->deleted;
+	protobuf_c_message_free_unpacked(m, NULL);
 	return r;
-}
-
-/* Calls path with {name: "v"}, the lease calls' one argument. */
-static int call_number(struct etcd *c, const char *path, const char *name, int64_t v,
-		       json_object **rep, struct err *e)
-{
-	json_object *req = json_object_new_object();
-	if (!req || gj_add_i64(req, name, v)) {
-		json_object_put(req);
-		return NOMEM(path);
-	}
-	return etcd_call(c, path, req, rep, e);
-}
-
-/* A lease answer may carry an "error" of its own (LeaseGrantResponse) */
-static int lease_error(json_object *o, const char *where, struct err *e)
-{
-	json_object *j;
-	if (!json_object_object_get_ex(o, "error", &j) || json_object_is_type(j, json_type_null))
-		return 0;
-	if (!json_object_is_type(j, json_type_string))
-		return err_set(e, EPROTO, "%s: error is not a string", where);
-	if (!json_object_get_string_len(j))
-		return 0;
-	return err_set(e, EIO, "%s: etcd says: %.200s", where, json_object_get_string(j));
 }
 
 int etcd_lease_grant(struct etcd *c, int64_t ttl, int64_t *id, int64_t *granted, struct err *e)
 {
-	const char *p = "/v3/lease/grant", *where = "etcd /v3/lease/grant";
+	const char *where = "etcd " GRPC_LEASE_GRANT;
 	if (ttl <= 0)
 		return err_set(e, EINVAL, "etcd: a lease of %" PRId64 " s", ttl);
-	json_object *rep;
-	int r = call_number(c, p, "TTL", ttl, &rep, e);
+	Etcdserverpb__LeaseGrantRequest rq = ETCDSERVERPB__LEASE_GRANT_REQUEST__INIT;
+	rq.ttl = ttl;
+	ProtobufCMessage *m;
+	int r = etcd_rpc(c, GRPC_LEASE_GRANT, &rq.base,
+			 &etcdserverpb__lease_grant_response__descriptor, &m, e);
 	if (r)
 		return r;
-	int64_t gid, gttl;
-	if (!(r = lease_error(rep, where, e)) && !(r = gj_get_i64(rep, "ID", 1, &gid, where, e)) &&
-	    !(r = gj_get_i64(rep, "TTL", 1, &gttl, where, e))) {
-		if (gid == 0 || gttl == 0)
-			r = err_set(e, EPROTO, "%s: the answer has no lease id or TTL", where);
+	const Etcdserverpb__LeaseGrantResponse *rep = (const void *)m;
+	char text[256];
+	if (rep->error && *rep->error) { /* LeaseGrantResponse's error of its own */
+		etcd_clean(text, sizeof(text), rep->error, strlen(rep->error), 200);
+		r = err_set(e, EIO, "%s: etcd says: %s", where, text);
+	} else if (rep->id <= 0 || rep->ttl <= 0) {
+		r = err_set(e, EPROTO, "%s: the answer has no lease id or TTL", where);
+	} else {
+		*id = rep->id;
+		if (granted)
+			*granted = rep->ttl;
 	}
-	json_object_put(rep);
-	if (r)
-		return r;
-	*id = gid;
-	if (granted)
-		*granted = gttl;
-	return 0;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return r;
 }
 
 int etcd_lease_keepalive(struct etcd *c, int64_t id, int64_t *ttl, struct err *e)
 {
-	const char *p = "/v3/lease/keepalive", *where = "etcd /v3/lease/keepalive";
-	json_object *rep, *res;
-	int r = call_number(c, p, "ID", id, &rep, e);
+	const char *where = "etcd " GRPC_LEASE_KEEPALIVE;
+	/* a stream each way: one request, then the end of ours; etcd answers it, then ends */
+	Etcdserverpb__LeaseKeepAliveRequest rq = ETCDSERVERPB__LEASE_KEEP_ALIVE_REQUEST__INIT;
+	rq.id = id;
+	ProtobufCMessage *m;
+	int r = etcd_rpc(c, GRPC_LEASE_KEEPALIVE, &rq.base,
+			 &etcdserverpb__lease_keep_alive_response__descriptor, &m, e);
 	if (r)
 		return r;
-	/* a stream's one message: {"result": ...} or {"error": {code, message}} */
-	int64_t gid, gttl;
-	if (json_object_object_get_ex(rep, "error", &res)) {
-		json_object *m;
-		const char *msg = json_object_object_get_ex(res, "message", &m) &&
-					  json_object_is_type(m, json_type_string)
-				      ? json_object_get_string(m)
-				      : "(no message)";
-		r = err_set(e, EIO, "%s: etcd says: %.200s", where, msg);
-	} else if (!json_object_object_get_ex(rep, "result", &res) ||
-		   !json_object_is_type(res, json_type_object)) {
-		r = err_set(e, EPROTO, "%s: the answer has no result", where);
-	} else if (!(r = gj_get_i64(res, "ID", 0, &gid, where, e)) &&
-		   !(r = gj_get_i64(res, "TTL", 0, &gttl, where, e))) {
-		if (gid != id)
-			r = err_set(e, EPROTO, "%s: renewed lease %" PRId64 ", not %" PRId64, where,
-				    gid, id);
-		else if (gttl == 0)
-			r = err_set(e, ENOENT, "%s: lease %" PRId64 " has lapsed", where, id);
-	}
-	json_object_put(rep);
-	if (!r && ttl)
-		*ttl = gttl;
+	const Etcdserverpb__LeaseKeepAliveResponse *rep = (const void *)m;
+	if (rep->id != id)
+		r = err_set(e, EPROTO, "%s: renewed lease %" PRId64 ", not %" PRId64, where,
+			    (int64_t)rep->id, id);
+	else if (rep->ttl <= 0)
+		r = err_set(e, ENOENT, "%s: lease %" PRId64 " has lapsed", where, id);
+	else if (ttl)
+		*ttl = rep->ttl;
+	protobuf_c_message_free_unpacked(m, NULL);
 	return r;
 }
 
 int etcd_lease_revoke(struct etcd *c, int64_t id, struct err *e)
 {
-	const char *p = "/v3/lease/revoke";
-	json_object *rep;
-	int r = call_number(c, p, "ID", id, &rep, e);
+	Etcdserverpb__LeaseRevokeRequest rq = ETCDSERVERPB__LEASE_REVOKE_REQUEST__INIT;
+	rq.id = id;
+	ProtobufCMessage *m;
+	int r = etcd_rpc(c, GRPC_LEASE_REVOKE, &rq.base,
+			 &etcdserverpb__lease_revoke_response__descriptor, &m, e);
 	if (r)
 		return r;
 	int64_t rev;
-	r = gj_header_revision(rep, &rev, "etcd /v3/lease/revoke", e);
-	json_object_put(rep);
+	r = grpc_header_revision(((Etcdserverpb__LeaseRevokeResponse *)m)->header, &rev,
+				 "etcd " GRPC_LEASE_REVOKE, e);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return r;
 }

@@ -1,6 +1,6 @@
-/* A client of etcd's own v3 API through its JSON gateway (POST /v3/kv/..., /v3/lease/...;
- * keys and values in base64, 64-bit numbers as strings), over libcurl and json-c: the store
- * where hosts of a cluster keep their shared state (issue 18).
+/* A client of etcd's own v3 gRPC API (KV, Lease, Watch, Auth), HTTP/2 over libcurl with the
+ * messages of etcd/pb/etcd.proto packed and unpacked by libprotobuf-c: the store where hosts
+ * of a cluster keep their shared state (issue 18).
  *
  * Every call BLOCKS for up to the handle's timeout (the whole call, all endpoints together):
  * call it from a worker thread (as cluster/rjob.c runs a member's jobs), never from vmfs's main
@@ -14,12 +14,13 @@
  * answered in time fails (ETIMEDOUT) and is not sent again, as it may have been applied, nor
  * is a write that etcd says timed out or lost its leader (ETIMEDOUT too): the caller decides.
  *
- * Everything etcd answers is checked before use (JSON shape, base64, numbers, sizes: a value
- * was written by another host); a refusal says why, with the HTTP status, the gRPC code and
- * the message etcd gave. Errors go in struct err (runtime/err.h): 0 or -errno; etcd's gRPC
- * codes become EACCES (PermissionDenied, Unauthenticated: an RBAC refusal), ENOENT (NotFound:
- * a lapsed lease), ERANGE (OutOfRange: a compacted revision), EINVAL (InvalidArgument),
- * EHOSTDOWN (Unavailable), ETIMEDOUT, EEXIST, ENOSPC, EAGAIN, else EIO.
+ * Everything etcd answers is checked before use (the message's shape, sizes, NUL bytes,
+ * revisions: a value was written by another host); a refusal says why, with the gRPC code and
+ * the message etcd gave (or the HTTP status, from something that is not etcd's gRPC). Errors
+ * go in struct err (runtime/err.h): 0 or -errno; etcd's gRPC codes become EACCES
+ * (PermissionDenied, Unauthenticated: an RBAC refusal), ENOENT (NotFound: a lapsed lease),
+ * ERANGE (OutOfRange: a compacted revision), EINVAL (InvalidArgument), EHOSTDOWN
+ * (Unavailable), ETIMEDOUT, EEXIST, ENOSPC, EAGAIN, else EIO.
  *
  * The snapshot and watch are in etcd/watch.h. */
 #ifndef VMFS_ETCD_CLIENT_H
@@ -47,7 +48,7 @@ struct etcd_opts {
 	int timeout_ms; /* the bound of each call; 0: ETCD_TIMEOUT_MS */
 	/* RBAC: etcd's user (NULL with a password file: the host name), and a file (0600, of
 	 * this process's user) whose first line is its password. Each request carries a token from
-	 * /v3/auth/authenticate, got again from each endpoint it goes to, and when etcd refuses it
+	 * Auth/Authenticate, got again from each endpoint it goes to, and when etcd refuses it
 	 * (such a request was not applied: it is sent once more). */
 	const char *user;
 	const char *password_file;

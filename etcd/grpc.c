@@ -260,9 +260,13 @@ int grpc_range(const PbRangeResponse *in, struct etcd_kvs *out, const char *wher
 	       struct err *e)
 {
 	memset(out, 0, sizeof(*out));
-	int r = grpc_header_revision(in->header, &out->revision, where, e);
-	if (r || !in->n_kvs)
-		return r;
+	int r;
+	if (in->header && in->header->revision < 0) /* (a txn's inner answers may have none) */
+		return err_set(e, EPROTO, "%s: the header's revision is %" PRId64, where,
+			       (int64_t)in->header->revision);
+	out->revision = in->header ? in->header->revision : 0;
+	if (!in->n_kvs)
+		return 0;
 	if (!(out->kv = calloc(in->n_kvs, sizeof(*out->kv))))
 		return err_set(e, ENOMEM, "%s: out of memory", where);
 	for (size_t i = 0; i < in->n_kvs; i++) {
@@ -318,4 +322,13 @@ size_t grpc_prefix_end(const char *prefix, uint8_t *end)
 	}
 	end[n - 1]++;
 	return n;
+}
+
+void grpc_range_req(PbRangeRequest *rq, const char *key, bool prefix, uint8_t *end)
+{
+	size_t n = strlen(key);
+	/* "" starts at "\0": every key */
+	rq->key = n ? grpc_bytes(key, n) : grpc_bytes("", 1);
+	if (prefix)
+		rq->range_end = grpc_bytes(end, grpc_prefix_end(key, end));
 }

@@ -86,8 +86,8 @@ int grpc_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t
  * and version of 1 or more, not changed before it was made. */
 int grpc_kv(const PbKeyValue *in, bool deleted, struct etcd_kv *kv, const char *where,
 	    struct err *e);
-/* A RangeResponse's kvs, which must be in strictly rising key order; header.revision (which
- * must be there) in out->revision. */
+/* A RangeResponse's kvs, which must be in strictly rising key order; header.revision in
+ * out->revision (0 without a header: a txn's inner answer). */
 int grpc_range(const PbRangeResponse *in, struct etcd_kvs *out, const char *where,
 	       struct err *e);
 /* The header's revision, which must be there and not negative. */
@@ -99,6 +99,14 @@ int grpc_header_revision(const Etcdserverpb__ResponseHeader *h, int64_t *rev, co
 int grpc_check_key(const char *key, struct err *e);
 int grpc_check_prefix(const char *prefix, struct err *e);
 int grpc_check_value(size_t len, struct err *e);
+/* n bytes at p as a bytes field (not copied: p must outlive the message) */
+static inline ProtobufCBinaryData grpc_bytes(const void *p, size_t n)
+{
+	return (ProtobufCBinaryData){.len = n, .data = (uint8_t *)p};
+}
+/* rq's key (and with prefix, its range_end, in end: ETCD_KEY_MAX + 1 bytes) for one key or
+ * every key that starts with it ("": every key) */
+void grpc_range_req(PbRangeRequest *rq, const char *key, bool prefix, uint8_t *end);
 /* The end of the range of every key that starts with prefix (""; every key: "\0"), in end
  * (ETCD_KEY_MAX + 1 bytes): its length. */
 size_t grpc_prefix_end(const char *prefix, uint8_t *end);

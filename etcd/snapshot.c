@@ -5,26 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etcd/gwjson.h"
+#include "etcd/grpc.h"
 #include "etcd/transport.h"
 #include "etcd/watch.h"
 
-static const char *const WHERE = "etcd /v3/kv/range";
+static const char *const WHERE = "etcd " GRPC_RANGE;
 
 /* One page: from start (slen bytes) to the end of prefix, at rev, at most ETCD_PAGE keys. */
 static int page(struct etcd *c, const char *prefix, const char *start, size_t slen, int64_t rev,
 		struct etcd_kvs *pg, bool *more, struct err *e)
 {
-	char end[ETCD_KEY_MAX + 1];
-	size_t en = gj_prefix_end(prefix, end);
-	json_object *req = json_object_new_object(), *rep, *j;
-	if (!req || gj_add_bytes(req, "key", start, slen) ||
-	    gj_add_bytes(req, "range_end", end, en) || (rev && gj_add_i64(req, "revision", rev)) ||
-	    gj_add_i64(req, "limit", ETCD_PAGE)) {
-		json_object_put(req);
-		return err_set(e, ENOMEM, "%s: out of memory", WHERE);
-	}
-	int r = etcd_call(c, "/v3/kv/range", req, &rep, e);
+	uint8_t end[ETCD_KEY_MAX + 1];
+	PbRangeRequest rq = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	rq.key = grpc_bytes(start, slen);
+	rq.range_end = grpc_bytes(end, grpc_prefix_end(prefix, end));
+	rq.revision = rev;
+	rq.limit = ETCD_PAGE;
+	ProtobufCMessage *m;
+	int r = etcd_rpc(c, GRPC_RANGE, &rq.base, &etcdserverpb__range_response__descriptor, &m, e);
 	if (r == -ERANGE)
 		return err_wrap(e,
 				"a snapshot of %s at revision %" PRId64
@@ -32,15 +30,14 @@ static int page(struct etcd *c, const char *prefix, const char *start, size_t sl
 				prefix, rev);
 	if (r)
 		return r;
-	*more = false;
-	if (json_object_object_get_ex(rep, "more", &j)) {
-		if (!json_object_is_type(j, json_type_boolean))
-			r = err_set(e, EPROTO, "%s: more is not a boolean", WHERE);
-		*more = json_object_get_boolean(j);
+	const PbRangeResponse *rep = (const void *)m;
+	*more = rep->more;
+	r = grpc_range(rep, pg, WHERE, e);
+	if (!r && pg->revision < 1) {
+		etcd_kvs_free(pg);
+		r = err_set(e, EPROTO, "%s: the answer has no header", WHERE);
 	}
-	if (!r)
-		r = gj_parse_range(rep, pg, WHERE, e);
-	json_object_put(rep);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return r;
 }
 
@@ -85,7 +82,7 @@ int etcd_range_snapshot(struct etcd *c, const char *prefix, int64_t rev, struct 
 			struct err *e)
 {
 	memset(out, 0, sizeof(*out));
-	int r = gj_check_prefix(prefix, e);
+	int r = grpc_check_prefix(prefix, e);
 	if (r)
 		return r;
 	if (rev < 0)

@@ -1,5 +1,7 @@
 #include "etcd/transport.h"
 
+#include "etcd/grpc.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -24,6 +26,11 @@ struct etcd {
 	char *user, *password; /* RBAC: both or neither */
 	char *token;	       /* from authenticate (NULL: none yet; "": etcd has no auth) */
 	size_t token_ep;       /* the endpoint that gave it */
+	/* The last call went over HTTP/2 and its connection stays: the next asks for plain
+	 * HTTP/2 (libcurl reuses that connection), not for prior knowledge, which libcurl 7.88
+	 * mishandles on a connection it reuses ("Error in the HTTP2 framing layer", curl issue
+	 * 10634, fixed in 8.0). */
+	bool h2_live;
 };
 
 /* curl_global_init is not safe to run twice at once; every handle goes through here */
@@ -179,34 +186,29 @@ int etcd_curl_tls(const struct etcd *c, CURL *h)
 	return bad ? -ENOMEM : 0;
 }
 
-struct body {
-	char *buf;
-	size_t len, cap;
+/* An answer as it comes: its messages cut out of the stream, its gRPC status from the
+ * headers and trailers. */
+struct answer {
+	struct grpc_frames f;
+	struct grpc_status st;
 	bool too_big;
 };
 
 static size_t take(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct body *b = arg;
+	struct answer *a = arg;
 	size_t n = size * nmemb;
-	if (n > ETCD_REPLY_MAX - b->len) {
-		b->too_big = true;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *nb = realloc(b->buf, cap);
-		if (!nb)
-			return 0;
-		b->buf = nb;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = 0;
-	return n;
+	int r = grpc_frames_add(&a->f, data, n);
+	if (r == -EFBIG)
+		a->too_big = true;
+	return r ? 0 : n; /* 0: curl stops with CURLE_WRITE_ERROR */
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct answer *a = arg;
+	grpc_status_line(&a->st, data, size * nmemb);
+	return size * nmemb;
 }
 
 static long now_ms(void)
@@ -214,59 +216,6 @@ static long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-/* gRPC's status codes, as etcd's gateway gives them in "code" */
-static const char *grpc_name(int64_t code)
-{
-	static const char *names[] = {
-	    "OK",
-	    "Canceled",
-	    "Unknown",
-	    "InvalidArgument",
-	    "DeadlineExceeded",
-	    "NotFound",
-	    "AlreadyExists",
-	    "PermissionDenied",
-	    "ResourceExhausted",
-	    "FailedPrecondition",
-	    "Aborted",
-	    "OutOfRange",
-	    "Unimplemented",
-	    "Internal",
-	    "Unavailable",
-	    "DataLoss",
-	    "Unauthenticated",
-	};
-	return code >= 0 && code < (int64_t)(sizeof(names) / sizeof(names[0])) ? names[code] : "?";
-}
-
-static int grpc_errno(int64_t code)
-{
-	switch (code) {
-	case 3:
-		return EINVAL;
-	case 11: /* OutOfRange: a revision compacted or not there yet */
-		return ERANGE;
-	case 4:
-		return ETIMEDOUT;
-	case 5:
-		return ENOENT;
-	case 6:
-		return EEXIST;
-	case 7:
-	case 16:
-		return EACCES;
-	case 8:
-		return ENOSPC;
-	case 9:
-	case 10:
-		return EAGAIN;
-	case 14:
-		return EHOSTDOWN;
-	default:
-		return EIO;
-	}
 }
 
 /* s (from a peer) for a reason in words: printable ASCII only, at most max characters */
@@ -285,66 +234,43 @@ void etcd_clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
 	dst[o] = 0;
 }
 
-/* An answer that is not HTTP 200: etcd's {"error","code","message"} if it has that shape. */
-int etcd_refused(const char *where, long status, const char *buf, size_t len, int64_t *code,
+int etcd_refused(const char *where, long status, const struct grpc_status *st, int64_t *code,
 		 struct err *e)
 {
-	json_tokener *tok = json_tokener_new();
-	json_object *j =
-	    tok && len && len < INT32_MAX ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
-	if (tok)
-		json_tokener_free(tok);
-	json_object *jc, *jm;
-	char text[512];
 	*code = -1;
-	if (j && json_object_is_type(j, json_type_object) &&
-	    json_object_object_get_ex(j, "code", &jc) && json_object_is_type(jc, json_type_int) &&
-	    json_object_object_get_ex(j, "message", &jm) &&
-	    json_object_is_type(jm, json_type_string)) {
-		*code = json_object_get_int64(jc);
-		etcd_clean(text, sizeof(text), json_object_get_string(jm),
-			   (size_t)json_object_get_string_len(jm), 300);
-		json_object_put(j);
-		return err_set(e, grpc_errno(*code), "%s: HTTP %ld, gRPC code %lld (%s): %s", where,
-			       status, (long long)*code, grpc_name(*code), text);
+	if (status == 200 && st->seen) {
+		*code = st->code;
+		return err_set(e, grpc_code_errno(st->code), "%s: gRPC code %d (%s): %s", where,
+			       st->code, grpc_code_name(st->code),
+			       st->message[0] ? st->message : "(no message)");
 	}
-	json_object_put(j);
-	etcd_clean(text, sizeof(text), buf ? buf : "", len, 200);
-	return err_set(e, status == 404 ? ENOSYS : EIO,
-		       "%s: HTTP %ld and not an etcd error: \"%s\"%s", where, status, text,
-		       status == 404 ? " (is this etcd 3.4 or later?)" : "");
+	if (status == 200)
+		return err_set(e, EPROTO, "%s: the answer has no gRPC status", where);
+	return err_set(e, status == 404 || status == 415 ? ENOSYS : EIO,
+		       "%s: HTTP %ld%s%s%s", where, status, st->message[0] ? ": " : "",
+		       st->message, !st->is_grpc ? " (not etcd's gRPC API: is this etcd 3.4 or later?)"
+						 : "");
 }
 
-/* The answer (HTTP 200) as a JSON object. */
-static int parse(const char *where, const struct body *b, json_object **reply, struct err *e)
+/* An answer with status OK: exactly one message, unpacked as desc's. */
+static int parse(const char *where, struct answer *a, const ProtobufCMessageDescriptor *desc,
+		 ProtobufCMessage **reply, struct err *e)
 {
-	if (!b->len)
-		return err_set(e, EPROTO, "%s: an empty answer", where);
-	if (b->len > INT32_MAX || strlen(b->buf) != b->len)
-		return err_set(e, EPROTO, "%s: the answer holds a NUL byte", where);
-	json_tokener *tok = json_tokener_new();
-	if (!tok)
-		return err_set(e, ENOMEM, "%s: out of memory", where);
-	json_object *j = json_tokener_parse_ex(tok, b->buf, (int)b->len);
-	enum json_tokener_error je = json_tokener_get_error(tok);
-	size_t used = (size_t)json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!j || je != json_tokener_success) {
-		char text[256];
-		etcd_clean(text, sizeof(text), b->buf, b->len, 80);
-		json_object_put(j);
-		return err_set(e, EPROTO, "%s: the answer is not JSON (%s): \"%s\"", where,
-			       je == json_tokener_continue ? "it ends early"
-							   : json_tokener_error_desc(je),
-			       text);
+	const uint8_t *m;
+	size_t len;
+	char why[160];
+	int r = grpc_frames_next(&a->f, &m, &len, why, sizeof(why));
+	if (r < 0)
+		return err_set(e, EPROTO, "%s: %s", where, why);
+	if (r == 0)
+		return err_set(e, EPROTO, "%s: the answer holds no whole message", where);
+	if ((r = grpc_unpack(desc, m, len, reply, where, e)))
+		return r;
+	if (grpc_frames_pending(&a->f)) {
+		protobuf_c_message_free_unpacked(*reply, NULL);
+		*reply = NULL;
+		return err_set(e, EPROTO, "%s: the answer holds more than one message", where);
 	}
-	while (used < b->len && strchr(" \t\r\n", b->buf[used]))
-		used++;
-	if (used != b->len || !json_object_is_type(j, json_type_object)) {
-		json_object_put(j);
-		return err_set(e, EPROTO, "%s: the answer is not one JSON object", where);
-	}
-	*reply = j;
 	return 0;
 }
 
@@ -375,8 +301,8 @@ static int curl_errno(CURLcode rc)
 	}
 }
 
-static int setup(struct etcd *c, const char *url, const char *req, long left, struct body *b,
-		 char *curlerr, struct curl_slist *hdr)
+static int setup(struct etcd *c, const char *url, const uint8_t *req, size_t len, long left,
+		 struct answer *a, char *curlerr, struct curl_slist *hdr)
 {
 	CURL *h = c->curl;
 	curl_easy_reset(h);
@@ -388,10 +314,12 @@ static int setup(struct etcd *c, const char *url, const char *req, long left, st
 		  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left) ||
 		  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect < left ? connect : left) ||
 		  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req) ||
-		  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req)) ||
+		  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len) ||
 		  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) ||
 		  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take) ||
-		  curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
+		  curl_easy_setopt(h, CURLOPT_WRITEDATA, a) ||
+		  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) ||
+		  curl_easy_setopt(h, CURLOPT_HEADERDATA, a) ||
 		  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
 	return bad ? -ENOMEM : 0;
 }
@@ -410,7 +338,7 @@ static void note(char *tried, size_t *tlen, size_t cap, const char *why)
  * another node. */
 static bool not_applied(const char *path, const struct err *e)
 {
-	return !strcmp(path, "/v3/kv/range") || !strcmp(path, "/v3/auth/authenticate") ||
+	return !strcmp(path, GRPC_RANGE) || !strcmp(path, GRPC_AUTHENTICATE) ||
 	       strstr(e->why, "etcdserver: no leader") || strstr(e->why, "etcdserver: not capable");
 }
 
@@ -421,11 +349,12 @@ static int may_be_applied(struct err *e)
 	return err_set(e, ETIMEDOUT, "%s (the request may have been applied)", why);
 }
 
-/* One POST of body to endpoint i, with the handle's token if it has one: 0 and *reply, or
- * -errno and *next if it surely did not reach the endpoint or the endpoint cannot serve (so
- * another may be asked). *code: etcd's gRPC code of a refusal, else -1. */
-static int post(struct etcd *c, size_t i, const char *path, const char *body, long deadline,
-		json_object **reply, bool *next, int64_t *code, struct err *e)
+/* One call of path with req (framed) at endpoint i, with the handle's token if it has one:
+ * 0 and *reply, or -errno and *next if it surely did not reach the endpoint or the endpoint
+ * cannot serve (so another may be asked). *code: etcd's gRPC code of a refusal, else -1. */
+static int post(struct etcd *c, size_t i, const char *path, const uint8_t *req, size_t len,
+		long deadline, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **reply,
+		bool *next, int64_t *code, struct err *e)
 {
 	char url[URL_MAX + 64], where[URL_MAX + 80], curlerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof(url), "%s%s", c->url[i], path);
@@ -438,37 +367,60 @@ static int post(struct etcd *c, size_t i, const char *path, const char *body, lo
 			       c->timeout_ms);
 	struct curl_slist *hdr = NULL;
 	int r = etcd_headers(c, &hdr);
-	struct body b = {0};
-	if (r || setup(c, url, body, left, &b, curlerr, hdr)) {
+	struct answer a = {0};
+	if (r || setup(c, url, req, len, left, &a, curlerr, hdr)) {
 		curl_slist_free_all(hdr);
 		return err_set(e, ENOMEM, "%s: cannot set up libcurl", where);
 	}
+	bool reuse = c->h2_live;
+	if (reuse)
+		curl_easy_setopt(c->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
 	CURLcode rc = curl_easy_perform(c->curl);
-	curl_slist_free_all(hdr);
-	long status = 0;
-	if (rc == CURLE_OK)
+	long status = 0, version = 0;
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c->curl, CURLINFO_HTTP_VERSION, &version);
+	}
+	c->h2_live = rc == CURLE_OK && version == CURL_HTTP_VERSION_2_0;
+	if (reuse && rc == CURLE_OK && !c->h2_live) {
+		/* the connection had gone: a new one spoke HTTP/1.1 (asking to upgrade), which
+		 * etcd's HTTP/1 side answers without applying anything (it has no such path):
+		 * again, at once in HTTP/2 on a new connection */
+		grpc_frames_free(&a.f);
+		a = (struct answer){0};
+		curl_easy_setopt(c->curl, CURLOPT_HTTP_VERSION,
+				 (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
+		rc = curl_easy_perform(c->curl);
+		status = version = 0;
+		if (rc == CURLE_OK) {
+			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+			curl_easy_getinfo(c->curl, CURLINFO_HTTP_VERSION, &version);
+		}
+		c->h2_live = rc == CURLE_OK && version == CURL_HTTP_VERSION_2_0;
+	}
+	curl_slist_free_all(hdr);
 	if (rc != CURLE_OK) {
-		const char *why = b.too_big  ? "the answer is larger than the most taken"
+		const char *why = a.too_big  ? "the answer is larger than the most taken"
 				  : *curlerr ? curlerr
 					     : curl_easy_strerror(rc);
-		*next = !b.too_big && not_sent(c->curl, rc);
+		*next = !a.too_big && not_sent(c->curl, rc);
 		if (*next)
 			r = err_set(e, curl_errno(rc), "%s: %s", c->url[i], why);
 		else
-			r = err_set(e, b.too_big ? EFBIG : curl_errno(rc), "%s: %s%s", where, why,
+			r = err_set(e, a.too_big ? EFBIG : curl_errno(rc), "%s: %s%s", where, why,
 				    rc == CURLE_OPERATION_TIMEDOUT
 					? " (the request was sent: it may have been applied)"
 					: "");
-	} else if (status != 200) {
-		r = etcd_refused(where, status, b.buf, b.len, code, e);
+	} else if (status != 200 || !a.st.seen || a.st.code != 0) {
+		r = etcd_refused(where, status, &a.st, code, e);
 		*next = *code == 14 && not_applied(path, e);
 		if (*code == 14 && !*next)
 			r = may_be_applied(e);
 	} else {
-		r = parse(where, &b, reply, e);
+		r = parse(where, &a, desc, reply, e);
 	}
-	free(b.buf);
+	grpc_frames_free(&a.f);
 	return r;
 }
 
@@ -482,27 +434,20 @@ static bool auth_refused(int64_t code, const struct err *e)
 /* A token for endpoint i, by user and password (an auth refusal is EACCES with etcd's words). */
 static int authenticate(struct etcd *c, size_t i, long deadline, bool *next, struct err *e)
 {
-	const char *where = "etcd /v3/auth/authenticate";
+	const char *where = "etcd " GRPC_AUTHENTICATE;
 	etcd_auth_forget(c);
-	json_object *req = json_object_new_object(), *rep, *j;
-	json_object *n = json_object_new_string(c->user), *p = json_object_new_string(c->password);
-	const char *text = NULL;
-	if (req && n && p && !json_object_object_add(req, "name", n)) {
-		n = NULL;
-		if (!json_object_object_add(req, "password", p)) {
-			p = NULL;
-			text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-		}
-	}
-	char *body = text ? strdup(text) : NULL;
-	json_object_put(n);
-	json_object_put(p);
-	json_object_put(req);
-	if (!body)
+	Etcdserverpb__AuthenticateRequest req = ETCDSERVERPB__AUTHENTICATE_REQUEST__INIT;
+	req.name = c->user;
+	req.password = c->password;
+	uint8_t *body;
+	size_t len;
+	if (grpc_pack(&req.base, &body, &len))
 		return err_set(e, ENOMEM, "%s: out of memory", where);
 	int64_t code;
-	int r = post(c, i, "/v3/auth/authenticate", body, deadline, &rep, next, &code, e);
-	explicit_bzero(body, strlen(body));
+	ProtobufCMessage *m = NULL;
+	int r = post(c, i, GRPC_AUTHENTICATE, body, len, deadline,
+		     &etcdserverpb__authenticate_response__descriptor, &m, next, &code, e);
+	explicit_bzero(body, len);
 	free(body);
 	if (r) {
 		if (*next)
@@ -518,13 +463,11 @@ static int authenticate(struct etcd *c, size_t i, long deadline, bool *next, str
 		e->no = -r;
 		return err_wrap(e, "etcd: authenticating as %s", c->user);
 	}
-	const char *t =
-	    json_object_object_get_ex(rep, "token", &j) && json_object_is_type(j, json_type_string)
-		? json_object_get_string(j)
-		: "";
-	size_t len = strlen(t);
-	bool printable = len > 0 && len <= TOKEN_MAX;
-	for (size_t k = 0; k < len && printable; k++)
+	const Etcdserverpb__AuthenticateResponse *rep = (void *)m;
+	const char *t = rep->token ? rep->token : "";
+	size_t tlen = strlen(t);
+	bool printable = tlen > 0 && tlen <= TOKEN_MAX;
+	for (size_t k = 0; k < tlen && printable; k++)
 		printable = t[k] > ' ' && t[k] < 0x7f;
 	if (!printable)
 		r = err_set(e, EPROTO,
@@ -533,7 +476,7 @@ static int authenticate(struct etcd *c, size_t i, long deadline, bool *next, str
 	else if (!(c->token = strdup(t)))
 		r = err_set(e, ENOMEM, "%s: out of memory", where);
 	c->token_ep = i;
-	json_object_put(rep);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return r;
 }
 
@@ -597,22 +540,24 @@ int etcd_authenticate(struct etcd *c, struct err *e)
 		last_no = e->no;
 		note(tried, &tlen, sizeof(tried), e->why);
 	}
-	return err_set(e, last_no, "etcd /v3/auth/authenticate: no endpoint answered: %s", tried);
+	return err_set(e, last_no, "etcd %s: no endpoint answered: %s", GRPC_AUTHENTICATE, tried);
 }
 
-int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **reply,
-	      struct err *e)
+int etcd_rpc(struct etcd *c, const char *path, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **reply, struct err *e)
 {
-	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	char *body = text ? strdup(text) : NULL;
-	json_object_put(req);
-	if (!body)
-		return err_set(e, ENOMEM, "etcd %s: out of memory", path);
+	uint8_t *body;
+	size_t len;
+	*reply = NULL;
+	int r = grpc_pack(req, &body, &len);
+	if (r)
+		return err_set(e, -r, "etcd %s: %s", path,
+			       r == -EFBIG ? "the request is too large" : "out of memory");
 	long deadline = now_ms() + c->timeout_ms;
 	/* the reasons of the endpoints that were not reached, for the error if none is */
 	char tried[1024] = "";
 	size_t tlen = 0;
-	int r = 0, last_no = EHOSTUNREACH;
+	int last_no = EHOSTUNREACH;
 	bool again = true; /* one new token for a request refused for its token */
 	for (size_t k = 0; k < c->n; k++) {
 		size_t i = (c->first + k) % c->n;
@@ -624,7 +569,7 @@ int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **
 			goto out;
 		}
 		if (!(r = etcd_auth(c, i, deadline, &next, e)))
-			r = post(c, i, path, body, deadline, reply, &next, &code, e);
+			r = post(c, i, path, body, len, deadline, desc, reply, &next, &code, e);
 		if (r && !next && c->user && again && auth_refused(code, e)) {
 			again = false;
 			etcd_auth_forget(c);

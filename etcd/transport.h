@@ -1,18 +1,19 @@
-/* Inside etcd/: one request to etcd's JSON gateway over the handle's endpoints (client.h says
- * when the next endpoint is tried), its answer parsed and checked to be a JSON object. */
+/* Inside etcd/: one call of etcd's gRPC API over the handle's endpoints (client.h says when the
+ * next endpoint is tried), its answer unpacked. */
 #ifndef VMFS_ETCD_TRANSPORT_H
 #define VMFS_ETCD_TRANSPORT_H
 #include <curl/curl.h>
-#include <json-c/json.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 
 #include "etcd/client.h"
 
-/* POSTs req (json, consumed) to path ("/v3/kv/range") and returns its answer in *reply (an
- * object, to json_object_put). An answer that is not HTTP 200 is an error that says etcd's
- * status, code and message. */
-int etcd_call(struct etcd *c, const char *path, json_object *req, json_object **reply,
-	      struct err *e);
+struct grpc_status;
+/* Calls path (GRPC_RANGE...) with req and returns its answer, unpacked as desc's message, in
+ * *reply (to protobuf_c_message_free_unpacked). An answer whose gRPC status is not OK is an
+ * error that says etcd's code and message. */
+int etcd_rpc(struct etcd *c, const char *path, const ProtobufCMessage *req,
+	     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **reply, struct err *e);
 
 /* The handle's endpoints (URLs without a trailing '/'), the i-th of them (modulo their
  * number), and its bound of one call. */
@@ -21,9 +22,9 @@ const char *etcd_endpoint(const struct etcd *c, size_t i);
 long etcd_timeout_ms(const struct etcd *c);
 /* Sets h's protocols, no proxy, no signals, and the handle's TLS files: 0 or -ENOMEM. */
 int etcd_curl_tls(const struct etcd *c, CURL *h);
-/* An answer that is not HTTP 200 as an error in e: etcd's status, gRPC code (in *code, -1 if
- * the body is not etcd's {"error","code","message"}) and message. Returns -errno. */
-int etcd_refused(const char *where, long status, const char *buf, size_t len, int64_t *code,
+/* An answer whose HTTP status is not 200 or whose gRPC status is not OK as an error in e: the
+ * gRPC code (in *code, -1 if there is none) and etcd's message. Returns -errno. */
+int etcd_refused(const char *where, long status, const struct grpc_status *st, int64_t *code,
 		 struct err *e);
 /* len bytes of s from a peer, for a reason in words: printable ASCII (others as \xNN), at
  * most max of them, "..." if cut; NUL-terminated in dst. */

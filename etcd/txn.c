@@ -1,5 +1,5 @@
 /* etcd's transaction (client.h: etcd_txn) and the two built on it, the claim and the
- * compare-and-swap: the request as the gateway's TxnRequest, the answer checked to hold one
+ * compare-and-swap: the request as etcd's TxnRequest, the answer checked to hold one
  * response of the kind asked for each operation of the branch that ran. */
 #include <errno.h>
 #include <inttypes.h>
@@ -7,14 +7,14 @@
 #include <string.h>
 
 #include "etcd/client.h"
-#include "etcd/gwjson.h"
+#include "etcd/grpc.h"
 #include "etcd/transport.h"
 
-static const char *const TXN_PATH = "/v3/kv/txn", *const WHERE = "etcd /v3/kv/txn";
+static const char *const WHERE = "etcd " GRPC_TXN;
 
 static int check_cmp(const struct etcd_cmp *c, struct err *e)
 {
-	int r = c->prefix ? gj_check_prefix(c->key, e) : gj_check_key(c->key, e);
+	int r = c->prefix ? grpc_check_prefix(c->key, e) : grpc_check_key(c->key, e);
 	if (r)
 		return r;
 	if ((unsigned)c->target > ETCD_LEASE || (unsigned)c->result > ETCD_GREATER)
@@ -22,7 +22,7 @@ static int check_cmp(const struct etcd_cmp *c, struct err *e)
 			       "etcd txn: a compare of %s with an unknown target or result",
 			       c->key);
 	if (c->target == ETCD_VALUE)
-		return gj_check_value(c->len, e);
+		return grpc_check_value(c->len, e);
 	if (c->num < 0)
 		return err_set(e, EINVAL, "etcd txn: a compare of %s with %" PRId64, c->key,
 			       c->num);
@@ -34,7 +34,7 @@ static int check_op(const struct etcd_op *o, struct err *e)
 	int r;
 	switch (o->kind) {
 	case ETCD_OP_PUT:
-		if ((r = gj_check_key(o->key, e)) || (r = gj_check_value(o->len, e)))
+		if ((r = grpc_check_key(o->key, e)) || (r = grpc_check_value(o->len, e)))
 			return r;
 		if (o->lease < 0 || (o->ignore_lease && o->lease))
 			return err_set(e, EINVAL, "etcd txn: a put of %s with lease %" PRId64 "%s",
@@ -43,7 +43,7 @@ static int check_op(const struct etcd_op *o, struct err *e)
 		return 0;
 	case ETCD_OP_DELETE:
 	case ETCD_OP_RANGE:
-		return o->prefix ? gj_check_prefix(o->key, e) : gj_check_key(o->key, e);
+		return o->prefix ? grpc_check_prefix(o->key, e) : grpc_check_key(o->key, e);
 	}
 	return err_set(e, EINVAL, "etcd txn: an operation of unknown kind %d", (int)o->kind);
 }
@@ -56,98 +56,147 @@ static int check_list(const char *what, size_t n, struct err *e)
 	return 0;
 }
 
-static json_object *cmp_json(const struct etcd_cmp *c)
+/* The request's parts, in one allocation's arrays (the message points into them). */
+struct built {
+	PbTxnRequest req;
+	PbCompare *cmp, **pcmp;
+	PbRequestOp *ops, **pops;
+	PbRangeRequest *rr; /* each op's range, put or delete request (one of them used) */
+	PbPutRequest *put;
+	PbDeleteRangeRequest *del;
+	uint8_t (*end)[ETCD_KEY_MAX + 1]; /* the range ends of prefixes */
+};
+
+static void built_free(struct built *b)
 {
-	static const char *const targets[] = {"VERSION", "CREATE", "MOD", "VALUE", "LEASE"};
-	static const char *const fields[] = {"version", "create_revision", "mod_revision", "value",
-					     "lease"};
-	static const char *const results[] = {"EQUAL", "NOT_EQUAL", "LESS", "GREATER"};
-	json_object *o = json_object_new_object();
-	if (!o || gj_add_range(o, c->key, c->prefix) ||
-	    gj_add_str(o, "target", targets[c->target]) ||
-	    gj_add_str(o, "result", results[c->result]) ||
-	    (c->target == ETCD_VALUE ? gj_add_bytes(o, "value", c->value, c->len)
-				     : gj_add_i64(o, fields[c->target], c->num))) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	free(b->cmp);
+	free(b->pcmp);
+	free(b->ops);
+	free(b->pops);
+	free(b->rr);
+	free(b->put);
+	free(b->del);
+	free(b->end);
 }
 
-static json_object *op_json(const struct etcd_op *op)
+static int build(struct built *b, const struct etcd_cmp *cmp, size_t ncmp,
+		 const struct etcd_op *ok, size_t nok, const struct etcd_op *fail, size_t nfail)
 {
-	json_object *o = json_object_new_object(), *in = NULL;
-	const char *name = "request_range";
-	if (!o)
-		return NULL;
-	if (op->kind == ETCD_OP_PUT) {
-		name = "request_put";
-		in = gj_put_req(op->key, op->value, op->len, op->lease);
-		if (in && op->ignore_lease &&
-		    json_object_object_add(in, "ignore_lease", json_object_new_boolean(1))) {
-			json_object_put(in);
-			in = NULL;
+	static const Etcdserverpb__Compare__CompareResult results[] = {
+	    ETCDSERVERPB__COMPARE__COMPARE_RESULT__EQUAL,
+	    ETCDSERVERPB__COMPARE__COMPARE_RESULT__NOT_EQUAL,
+	    ETCDSERVERPB__COMPARE__COMPARE_RESULT__LESS,
+	    ETCDSERVERPB__COMPARE__COMPARE_RESULT__GREATER};
+	size_t nops = nok + nfail, nprefix = 0;
+	for (size_t i = 0; i < ncmp; i++)
+		nprefix += cmp[i].prefix;
+	for (size_t i = 0; i < nops; i++)
+		nprefix += (i < nok ? &ok[i] : &fail[i - nok])->prefix;
+	*b = (struct built){.req = ETCDSERVERPB__TXN_REQUEST__INIT};
+	b->cmp = calloc(ncmp + 1, sizeof(*b->cmp));
+	b->pcmp = calloc(ncmp + 1, sizeof(*b->pcmp));
+	b->ops = calloc(nops + 1, sizeof(*b->ops));
+	b->pops = calloc(nops + 1, sizeof(*b->pops));
+	b->rr = calloc(nops + 1, sizeof(*b->rr));
+	b->put = calloc(nops + 1, sizeof(*b->put));
+	b->del = calloc(nops + 1, sizeof(*b->del));
+	b->end = calloc(nprefix + 1, sizeof(*b->end));
+	if (!b->cmp || !b->pcmp || !b->ops || !b->pops || !b->rr || !b->put || !b->del || !b->end)
+		return -ENOMEM;
+	size_t pe = 0;
+	for (size_t i = 0; i < ncmp; i++) {
+		const struct etcd_cmp *c = &cmp[i];
+		PbCompare *m = &b->cmp[i];
+		etcdserverpb__compare__init(m);
+		PbRangeRequest range = ETCDSERVERPB__RANGE_REQUEST__INIT;
+		grpc_range_req(&range, c->key, c->prefix, c->prefix ? b->end[pe++] : NULL);
+		m->key = range.key;
+		m->range_end = range.range_end;
+		m->target = (Etcdserverpb__Compare__CompareTarget)c->target; /* the same numbers */
+		m->result = results[c->result];
+		switch (c->target) {
+		case ETCD_VERSION:
+			m->target_union_case = ETCDSERVERPB__COMPARE__TARGET_UNION_VERSION;
+			m->version = c->num;
+			break;
+		case ETCD_CREATE:
+			m->target_union_case = ETCDSERVERPB__COMPARE__TARGET_UNION_CREATE_REVISION;
+			m->create_revision = c->num;
+			break;
+		case ETCD_MOD:
+			m->target_union_case = ETCDSERVERPB__COMPARE__TARGET_UNION_MOD_REVISION;
+			m->mod_revision = c->num;
+			break;
+		case ETCD_VALUE:
+			m->target_union_case = ETCDSERVERPB__COMPARE__TARGET_UNION_VALUE;
+			m->value = grpc_bytes(c->value, c->len);
+			break;
+		case ETCD_LEASE:
+			m->target_union_case = ETCDSERVERPB__COMPARE__TARGET_UNION_LEASE;
+			m->lease = c->num;
+			break;
 		}
-	} else {
-		if (op->kind == ETCD_OP_DELETE)
-			name = "request_delete_range";
-		in = json_object_new_object();
-		if (in && gj_add_range(in, op->key, op->prefix)) {
-			json_object_put(in);
-			in = NULL;
+		b->pcmp[i] = m;
+	}
+	for (size_t i = 0; i < nops; i++) {
+		const struct etcd_op *op = i < nok ? &ok[i] : &fail[i - nok];
+		PbRequestOp *m = &b->ops[i];
+		etcdserverpb__request_op__init(m);
+		if (op->kind == ETCD_OP_PUT) {
+			PbPutRequest *p = &b->put[i];
+			etcdserverpb__put_request__init(p);
+			p->key = grpc_bytes(op->key, strlen(op->key));
+			p->value = grpc_bytes(op->value, op->len);
+			p->lease = op->lease;
+			p->ignore_lease = op->ignore_lease;
+			m->request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT;
+			m->request_put = p;
+		} else {
+			PbRangeRequest *rr = &b->rr[i];
+			etcdserverpb__range_request__init(rr);
+			grpc_range_req(rr, op->key, op->prefix, op->prefix ? b->end[pe++] : NULL);
+			if (op->kind == ETCD_OP_RANGE) {
+				m->request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_RANGE;
+				m->request_range = rr;
+			} else {
+				PbDeleteRangeRequest *d = &b->del[i];
+				etcdserverpb__delete_range_request__init(d);
+				d->key = rr->key;
+				d->range_end = rr->range_end;
+				m->request_case =
+				    ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_DELETE_RANGE;
+				m->request_delete_range = d;
+			}
 		}
+		b->pops[i] = m;
 	}
-	if (!gj_adopt(o, name, in)) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_object *build(const struct etcd_cmp *cmp, size_t ncmp, const struct etcd_op *ok,
-			  size_t nok, const struct etcd_op *fail, size_t nfail)
-{
-	json_object *req = json_object_new_object(), *a[3];
-	bool built = req != NULL;
-	for (int k = 0; k < 3; k++)
-		built &= (a[k] = json_object_new_array()) != NULL;
-	for (size_t i = 0; built && i < ncmp; i++) {
-		json_object *j = cmp_json(&cmp[i]);
-		built = j && !json_object_array_add(a[0], j);
-		if (!built)
-			json_object_put(j);
-	}
-	for (size_t i = 0; built && i < nok + nfail; i++) {
-		json_object *j = op_json(i < nok ? &ok[i] : &fail[i - nok]);
-		built = j && !json_object_array_add(a[i < nok ? 1 : 2], j);
-		if (!built)
-			json_object_put(j);
-	}
-	static const char *const names[] = {"compare", "success", "failure"};
-	for (int k = 0; k < 3; k++)
-		built &= req && gj_adopt(req, names[k], a[k]);
-	if (!built) {
-		json_object_put(req);
-		return NULL;
-	}
-	return req;
+	b->req.n_compare = ncmp;
+	b->req.compare = b->pcmp;
+	b->req.n_success = nok;
+	b->req.success = b->pops;
+	b->req.n_failure = nfail;
+	b->req.failure = b->pops + nok;
+	return 0;
 }
 
 /* The answer to op (one of responses[]): its kind, and for a range its keys, which must be
  * the ones asked for. */
-static int parse_one(json_object *j, const struct etcd_op *op, struct etcd_kvs *kvs, struct err *e)
+static int parse_one(const PbResponseOp *j, const struct etcd_op *op, struct etcd_kvs *kvs,
+		     struct err *e)
 {
 	static const char *const names[] = {"response_put", "response_delete_range",
 					    "response_range"};
-	json_object *in;
-	if (!json_object_is_type(j, json_type_object) ||
-	    !json_object_object_get_ex(j, names[op->kind], &in) ||
-	    !json_object_is_type(in, json_type_object) || json_object_object_length(j) != 1)
+	static const Etcdserverpb__ResponseOp__ResponseCase cases[] = {
+	    ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_PUT,
+	    ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_DELETE_RANGE,
+	    ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_RANGE};
+	if (!j || j->response_case != cases[op->kind] ||
+	    (op->kind == ETCD_OP_RANGE && !j->response_range))
 		return err_set(e, EPROTO, "%s: the answer to the operation on %.80s is not a %s",
 			       WHERE, op->key, names[op->kind]);
 	if (op->kind != ETCD_OP_RANGE)
 		return 0;
-	int r = gj_parse_range(in, kvs, WHERE, e);
+	int r = grpc_range(j->response_range, kvs, WHERE, e);
 	if (r)
 		return r;
 	size_t n = strlen(op->key);
@@ -162,29 +211,19 @@ static int parse_one(json_object *j, const struct etcd_op *op, struct etcd_kvs *
 	return 0;
 }
 
-static int parse(json_object *rep, const struct etcd_op *ok, size_t nok, const struct etcd_op *fail,
-		 size_t nfail, struct etcd_txn_result *res, struct err *e)
+static int parse(const PbTxnResponse *rep, const struct etcd_op *ok, size_t nok,
+		 const struct etcd_op *fail, size_t nfail, struct etcd_txn_result *res,
+		 struct err *e)
 {
-	json_object *j, *resps = NULL;
-	int r = gj_header_revision(rep, &res->revision, WHERE, e);
+	int r = grpc_header_revision(rep->header, &res->revision, WHERE, e);
 	if (r)
 		return r;
-	if (json_object_object_get_ex(rep, "succeeded", &j)) {
-		if (!json_object_is_type(j, json_type_boolean))
-			return err_set(e, EPROTO, "%s: succeeded is not a boolean", WHERE);
-		res->succeeded = json_object_get_boolean(j);
-	}
+	res->succeeded = rep->succeeded;
 	const struct etcd_op *ops = res->succeeded ? ok : fail;
-	size_t nops = res->succeeded ? nok : nfail, n = 0, nranges = 0;
-	/* (proto3's JSON leaves out an empty list) */
-	if (json_object_object_get_ex(rep, "responses", &resps) &&
-	    !json_object_is_type(resps, json_type_null)) {
-		if (!json_object_is_type(resps, json_type_array))
-			return err_set(e, EPROTO, "%s: responses is not a list", WHERE);
-		n = json_object_array_length(resps);
-	}
-	if (n != nops)
-		return err_set(e, EPROTO, "%s: %zu responses to %zu operations", WHERE, n, nops);
+	size_t nops = res->succeeded ? nok : nfail, nranges = 0;
+	if (rep->n_responses != nops)
+		return err_set(e, EPROTO, "%s: %zu responses to %zu operations", WHERE,
+			       rep->n_responses, nops);
 	for (size_t i = 0; i < nops; i++)
 		nranges += ops[i].kind == ETCD_OP_RANGE;
 	if (nranges && !(res->ranges = calloc(nranges, sizeof(*res->ranges))))
@@ -193,8 +232,7 @@ static int parse(json_object *rep, const struct etcd_op *ok, size_t nok, const s
 		struct etcd_kvs *kvs =
 		    ops[i].kind == ETCD_OP_RANGE ? &res->ranges[res->nranges] : NULL;
 		struct etcd_kvs none;
-		if ((r = parse_one(json_object_array_get_idx(resps, i), &ops[i], kvs ? kvs : &none,
-				   e)))
+		if ((r = parse_one(rep->responses[i], &ops[i], kvs ? kvs : &none, e)))
 			return r;
 		res->nranges += kvs != NULL;
 	}
@@ -217,13 +255,18 @@ int etcd_txn(struct etcd *c, const struct etcd_cmp *cmp, size_t ncmp, const stru
 	for (size_t i = 0; i < nok + nfail; i++)
 		if ((r = check_op(i < nok ? &ok[i] : &fail[i - nok], e)))
 			return r;
-	json_object *req = build(cmp, ncmp, ok, nok, fail, nfail), *rep;
-	if (!req)
-		return err_set(e, ENOMEM, "%s: out of memory", WHERE);
-	if ((r = etcd_call(c, TXN_PATH, req, &rep, e)))
+	struct built b;
+	ProtobufCMessage *rep;
+	if (build(&b, cmp, ncmp, ok, nok, fail, nfail))
+		r = err_set(e, ENOMEM, "%s: out of memory", WHERE);
+	else
+		r = etcd_rpc(c, GRPC_TXN, &b.req.base, &etcdserverpb__txn_response__descriptor,
+			     &rep, e);
+	built_free(&b);
+	if (r)
 		return r;
-	r = parse(rep, ok, nok, fail, nfail, res, e);
-	json_object_put(rep);
+	r = parse((const PbTxnResponse *)rep, ok, nok, fail, nfail, res, e);
+	protobuf_c_message_free_unpacked(rep, NULL);
 	if (r)
 		etcd_txn_result_free(res);
 	return r;
