@@ -31,6 +31,7 @@ struct etcd {
 	 * mishandles on a connection it reuses ("Error in the HTTP2 framing layer", curl issue
 	 * 10634, fixed in 8.0). */
 	bool h2_live;
+	size_t h2_ep; /* the endpoint it is with */
 };
 
 /* curl_global_init is not safe to run twice at once; every handle goes through here */
@@ -372,9 +373,12 @@ static int post(struct etcd *c, size_t i, const char *path, const uint8_t *req, 
 		curl_slist_free_all(hdr);
 		return err_set(e, ENOMEM, "%s: cannot set up libcurl", where);
 	}
-	bool reuse = c->h2_live;
+	bool reuse = c->h2_live && c->h2_ep == i;
 	if (reuse)
 		curl_easy_setopt(c->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
+	else /* (prior knowledge never on a connection libcurl kept) */
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
+	c->h2_ep = i;
 	CURLcode rc = curl_easy_perform(c->curl);
 	long status = 0, version = 0;
 	if (rc == CURLE_OK) {
