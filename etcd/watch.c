@@ -225,11 +225,16 @@ static void compacted(struct etcd_watch *w, int64_t compact, const char *said)
 			 "etcd watch of %.80s: etcd has compacted its history up to revision "
 			 "%" PRId64 ", and revision %" PRId64 " was needed: range again",
 			 w->prefix, compact, w->next_rev);
-	else
+	else if (w->next_rev)
 		snprintf(why, sizeof(why),
 			 "etcd watch of %.80s: etcd says revision %" PRId64
 			 " is out of range (%.200s): range again",
 			 w->prefix, w->next_rev, said);
+	else
+		snprintf(why, sizeof(why),
+			 "etcd watch of %.80s: etcd says its start is out of range (%.200s): range "
+			 "again",
+			 w->prefix, said);
 	push_status(w, ETCD_W_COMPACTED, compact, why);
 }
 
