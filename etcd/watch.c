@@ -1,7 +1,8 @@
-/* etcd_watch (watch.h): one stream of the gateway's POST /v3/watch at a time on a thread of
- * the watch's own, its messages (one JSON object a line) checked and their events queued for
- * the taker, who is woken through an eventfd. When a stream ends the thread opens the next
- * endpoint's from the revision after the last event queued, so the taker sees every event once. */
+/* etcd_watch (watch.h): one gRPC stream of etcd's Watch/Watch at a time on a thread of the
+ * watch's own: one framed WatchRequest creates the watch, then each framed WatchResponse is
+ * checked and its events queued for the taker, who is woken through an eventfd. When a stream
+ * ends the thread opens the next endpoint's from the revision after the last event queued, so
+ * the taker sees every event once. */
 #include "etcd/watch.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcd/gwjson.h"
+#include "etcd/grpc.h"
 #include "etcd/transport.h"
 
 #define WHY_MAX 512
@@ -57,8 +58,9 @@ struct etcd_watch {
 	/* the stream under way */
 	long status, created_by;
 	bool created, failed;
-	char *line;
-	size_t len, cap;
+	int64_t watch_id; /* etcd's, once created */
+	struct grpc_status gst;
+	struct grpc_frames frames;
 	char errbody[ERRBODY_MAX];
 	size_t errlen;
 	struct err serr; /* why it ended, when failed */
@@ -145,72 +147,30 @@ static void push_status(struct etcd_watch *w, enum etcd_wstatus st, int64_t comp
 		w->ended = true;
 }
 
-/* --- one message of the stream --- */
+/* --- one response of the stream --- */
 
-static int get_bool(json_object *o, const char *name, bool *v, struct err *e)
-{
-	json_object *j;
-	*v = false;
-	if (!json_object_object_get_ex(o, name, &j) || json_object_is_type(j, json_type_null))
-		return 0;
-	if (!json_object_is_type(j, json_type_boolean))
-		return err_set(e, EPROTO, "etcd watch: %s is not a boolean", name);
-	*v = json_object_get_boolean(j);
-	return 0;
-}
-
-static const char *get_text(json_object *o, const char *name)
-{
-	json_object *j;
-	if (json_object_object_get_ex(o, name, &j) && json_object_is_type(j, json_type_string))
-		return json_object_get_string(j);
-	return NULL;
-}
-
-/* {"error": ...} in the stream: etcd's reason, in words */
-static int stream_error(json_object *j, struct err *e)
-{
-	char text[WHY_MAX / 2];
-	const char *m = json_object_is_type(j, json_type_string)   ? json_object_get_string(j)
-			: json_object_is_type(j, json_type_object) ? get_text(j, "message")
-								   : NULL;
-	if (!m)
-		m = "(no message)";
-	etcd_clean(text, sizeof(text), m, strlen(m), 200);
-	return err_set(e, EIO, "etcd watch: etcd says: %s", text);
-}
-
-static int one_event(struct etcd_watch *w, json_object *j, struct etcd_event *ev, int64_t *last,
+static int one_event(struct etcd_watch *w, const PbEvent *pe, struct etcd_event *ev, int64_t *last,
 		     struct err *e)
 {
-	json_object *kv;
 	const char *where = "etcd watch";
-	if (!json_object_is_type(j, json_type_object))
-		return err_set(e, EPROTO, "%s: an event is not an object", where);
-	const char *type = "PUT";
-	if (json_object_object_get_ex(j, "type", &kv) && !json_object_is_type(kv, json_type_null) &&
-	    !(type = get_text(j, "type")))
-		return err_set(e, EPROTO, "%s: an event's type is not a string", where);
-	if (strcmp(type, "PUT") && strcmp(type, "DELETE"))
-		return err_set(e, EPROTO, "%s: an event of type %.20s", where, type);
-	ev->type = *type == 'P' ? ETCD_EV_PUT : ETCD_EV_DELETE;
-	if (!json_object_object_get_ex(j, "kv", &kv))
-		return err_set(e, EPROTO, "%s: an event without its key", where);
-	int r = gj_parse_kv(kv, &ev->kv, where, e);
+	if (!pe)
+		return err_set(e, EPROTO, "%s: an empty event", where);
+	if (pe->type != ETCDSERVERPB__EVENT__EVENT_TYPE__PUT &&
+	    pe->type != ETCDSERVERPB__EVENT__EVENT_TYPE__DELETE)
+		return err_set(e, EPROTO, "%s: an event of type %d", where, (int)pe->type);
+	ev->type = pe->type == ETCDSERVERPB__EVENT__EVENT_TYPE__PUT ? ETCD_EV_PUT : ETCD_EV_DELETE;
+	int r = grpc_kv(pe->kv, ev->type == ETCD_EV_DELETE, &ev->kv, where, e);
 	if (r)
 		return r;
 	struct etcd_kv *k = &ev->kv;
 	if (strncmp(k->key, w->prefix, strlen(w->prefix)))
-		r = err_set(e, EPROTO, "%s of %s: an event of %.80s", where, w->prefix, k->key);
+		r = err_set(e, EPROTO, "%s of %.80s: an event of %.80s", where, w->prefix, k->key);
 	else if (k->mod_revision < *last || k->mod_revision < w->next_rev)
 		r = err_set(e, EPROTO,
 			    "%s: an event of %.80s at revision %" PRId64 ", after %" PRId64
 			    " was handed over",
 			    where, k->key, k->mod_revision,
 			    *last > w->next_rev - 1 ? *last : w->next_rev - 1);
-	else if (ev->type == ETCD_EV_PUT && (!k->version || !k->create_revision))
-		r = err_set(e, EPROTO, "%s: a put of %.80s without version or create_revision",
-			    where, k->key);
 	if (r) {
 		etcd_kv_free(k);
 		return r;
@@ -221,11 +181,9 @@ static int one_event(struct etcd_watch *w, json_object *j, struct etcd_event *ev
 	return 0;
 }
 
-static int events(struct etcd_watch *w, json_object *a, struct err *e)
+static int events(struct etcd_watch *w, const PbWatchResponse *m, struct err *e)
 {
-	if (!json_object_is_type(a, json_type_array))
-		return err_set(e, EPROTO, "etcd watch: events is not a list");
-	size_t n = json_object_array_length(a);
+	size_t n = m->n_events;
 	if (!n)
 		return 0;
 	if (!w->created)
@@ -236,15 +194,22 @@ static int events(struct etcd_watch *w, json_object *a, struct err *e)
 		return err_set(e, ENOMEM, "etcd watch: out of memory");
 	}
 	int64_t last = 0;
-	for (size_t i = 0; i < n; i++) {
-		int r = one_event(w, json_object_array_get_idx(a, i), &it->ev[i], &last, e);
-		if (r) {
-			free_events(it->ev, it->n);
-			free(it);
-			return r;
-		}
+	int r = 0;
+	for (size_t i = 0; i < n && !r; i++) {
+		if ((r = one_event(w, m->events[i], &it->ev[i], &last, e)))
+			break;
 		it->n++;
 		it->bytes += sizeof(*it->ev) + strlen(it->ev[i].kv.key) + it->ev[i].kv.value_len;
+	}
+	/* etcd sends a batch at the revision of its last event, or later */
+	if (!r && m->header && m->header->revision > 0 && last > m->header->revision)
+		r = err_set(e, EPROTO,
+			    "etcd watch: an event at revision %" PRId64 " in an answer at %" PRId64,
+			    last, (int64_t)m->header->revision);
+	if (r) {
+		free_events(it->ev, it->n);
+		free(it);
+		return r;
 	}
 	it->status = ETCD_W_EVENTS;
 	push(w, it);
@@ -252,111 +217,90 @@ static int events(struct etcd_watch *w, json_object *a, struct err *e)
 	return 0;
 }
 
-/* One line of the stream: 0, or -errno to end it (w->ended: for good). */
-static int message(struct etcd_watch *w, const char *s, size_t n, struct err *e)
+static void compacted(struct etcd_watch *w, int64_t compact, const char *said)
 {
-	if (n > INT32_MAX || memchr(s, 0, n))
-		return err_set(e, EPROTO, "etcd watch: a message holds a NUL byte");
-	json_tokener *tok = json_tokener_new();
-	if (!tok)
-		return err_set(e, ENOMEM, "etcd watch: out of memory");
-	json_object *j = json_tokener_parse_ex(tok, s, (int)n), *res, *x;
-	size_t used = (size_t)json_tokener_get_parse_end(tok);
-	bool whole = json_tokener_get_error(tok) == json_tokener_success;
-	json_tokener_free(tok);
-	while (whole && used < n && strchr(" \t\r", s[used]))
-		used++;
-	int r = 0;
-	if (!j || !whole || used != n || !json_object_is_type(j, json_type_object)) {
-		char text[128];
-		etcd_clean(text, sizeof(text), s, n, 60);
-		r = err_set(e, EPROTO, "etcd watch: a message that is not one JSON object: \"%s\"",
-			    text);
-		goto out;
-	}
-	if (json_object_object_get_ex(j, "error", &x)) {
-		r = stream_error(x, e);
-		goto out;
-	}
-	if (!json_object_object_get_ex(j, "result", &res) ||
-	    !json_object_is_type(res, json_type_object)) {
-		r = err_set(e, EPROTO, "etcd watch: a message without a result");
-		goto out;
-	}
-	bool created, canceled;
-	int64_t compact, rev = 0;
-	if ((r = get_bool(res, "created", &created, e)) ||
-	    (r = get_bool(res, "canceled", &canceled, e)) ||
-	    (r = gj_get_i64(res, "compact_revision", 0, &compact, "etcd watch", e)))
-		goto out;
-	if (json_object_object_get_ex(res, "header", &x) &&
-	    (!json_object_is_type(x, json_type_object) ||
-	     (r = gj_get_i64(x, "revision", 0, &rev, "etcd watch", e)))) {
-		r = r ? r : err_set(e, EPROTO, "etcd watch: header is not an object");
-		goto out;
-	}
-	if (created) {
-		if (w->created) {
-			r = err_set(e, EPROTO, "etcd watch: made twice on one stream");
-			goto out;
-		}
-		w->created = true;
-		if (!w->next_rev) /* from now: a later stream goes on from here */
-			w->next_rev = rev + 1;
-		if (w->down) {
-			w->down = false;
-			push_status(w, ETCD_W_UP, 0, "");
-		}
-	}
-	if (compact) {
-		char why[WHY_MAX];
-		snprintf(
-		    why, sizeof(why),
-		    "etcd watch of %.80s: etcd has compacted its history up to revision %" PRId64
-		    ", and revision %" PRId64 " was needed: range again",
-		    w->prefix, compact, w->next_rev);
-		push_status(w, ETCD_W_COMPACTED, compact, why);
+	char why[WHY_MAX];
+	if (compact)
+		snprintf(why, sizeof(why),
+			 "etcd watch of %.80s: etcd has compacted its history up to revision "
+			 "%" PRId64 ", and revision %" PRId64 " was needed: range again",
+			 w->prefix, compact, w->next_rev);
+	else if (w->next_rev)
+		snprintf(why, sizeof(why),
+			 "etcd watch of %.80s: etcd says revision %" PRId64
+			 " is out of range (%.200s): range again",
+			 w->prefix, w->next_rev, said);
+	else
+		snprintf(why, sizeof(why),
+			 "etcd watch of %.80s: etcd says its start is out of range (%.200s): range "
+			 "again",
+			 w->prefix, said);
+	push_status(w, ETCD_W_COMPACTED, compact, why);
+}
+
+/* One WatchResponse: 0, or -errno to end the stream (w->ended: for good). */
+static int message(struct etcd_watch *w, const uint8_t *p, size_t len, struct err *e)
+{
+	ProtobufCMessage *pm;
+	int r =
+	    grpc_unpack(&etcdserverpb__watch_response__descriptor, p, len, &pm, "etcd watch", e);
+	if (r)
+		return r;
+	const PbWatchResponse *m = (const PbWatchResponse *)pm;
+	if (m->fragment) {
+		/* (its parts would each look like a whole batch and split a revision) */
+		r = err_set(e, EPROTO,
+			    "etcd watch: a response in fragments, which were not asked for");
+	} else if (m->compact_revision < 0) {
+		r = err_set(e, EPROTO, "etcd watch: compact revision %" PRId64,
+			    (int64_t)m->compact_revision);
+	} else if (m->compact_revision > 0) {
+		compacted(w, m->compact_revision, "");
 		r = -ECANCELED;
-		goto out;
-	}
-	if (canceled) {
+	} else if (m->canceled) {
 		char text[WHY_MAX / 2];
-		const char *m = get_text(res, "cancel_reason");
-		etcd_clean(text, sizeof(text), m ? m : "(no reason)", m ? strlen(m) : 11, 200);
+		const char *why =
+		    m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "(no reason)";
+		etcd_clean(text, sizeof(text), why, strlen(why), 200);
 		r = err_set(e, EIO, "etcd watch: etcd canceled it: %s", text);
-		goto out;
+	} else if (m->created) {
+		int64_t rev = 0;
+		if (w->created)
+			r = err_set(e, EPROTO, "etcd watch: made twice on one stream");
+		else if (!w->next_rev) /* from now: a later stream goes on from here */
+			r = grpc_header_revision(m->header, &rev, "etcd watch", e);
+		if (!r) {
+			w->created = true;
+			w->watch_id = m->watch_id;
+			if (rev)
+				w->next_rev = rev + 1;
+			if (w->down) {
+				w->down = false;
+				push_status(w, ETCD_W_UP, 0, "");
+			}
+		}
+	} else if (w->created && m->watch_id != w->watch_id) {
+		r = err_set(e, EPROTO,
+			    "etcd watch: an answer of watch %" PRId64 " on the stream of %" PRId64,
+			    (int64_t)m->watch_id, w->watch_id);
 	}
-	if (json_object_object_get_ex(res, "events", &x) && !json_object_is_type(x, json_type_null))
-		r = events(w, x, e);
-out:
-	json_object_put(j);
+	if (!r)
+		r = events(w, m, e);
+	protobuf_c_message_free_unpacked(pm, NULL);
 	return r;
 }
 
 /* --- the stream --- */
 
-static bool take_line(struct etcd_watch *w, const char *p, size_t n)
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
-	if (n > ETCD_REPLY_MAX - w->len) {
-		err_set(&w->serr, EFBIG, "etcd watch: a message longer than %d bytes",
-			ETCD_REPLY_MAX);
-		return false;
-	}
-	if (w->len + n + 1 > w->cap) {
-		size_t cap = w->cap ? w->cap : 4096;
-		while (cap < w->len + n + 1)
-			cap *= 2;
-		char *nb = realloc(w->line, cap);
-		if (!nb) {
-			err_set(&w->serr, ENOMEM, "etcd watch: out of memory");
-			return false;
-		}
-		w->line = nb;
-		w->cap = cap;
-	}
-	memcpy(w->line + w->len, p, n);
-	w->len += n;
-	return true;
+	struct etcd_watch *w = arg;
+	size_t n = size * nmemb;
+	if (stopping(w))
+		return 0;
+	/* (trailers come this way too: grpc-status when the stream ends) */
+	grpc_status_line(&w->gst, data, n);
+	return n;
 }
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
@@ -367,25 +311,36 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 		return 0;
 	if (!w->status)
 		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->status);
-	if (w->status != 200) { /* etcd's refusal, for the reason */
+	if (w->status != 200) { /* not gRPC's answer (a proxy's?): its body, for the reason */
 		size_t k = n < ERRBODY_MAX - w->errlen ? n : ERRBODY_MAX - w->errlen;
 		memcpy(w->errbody + w->errlen, data, k);
 		w->errlen += k;
 		return n;
 	}
-	for (size_t at = 0; at < n;) {
-		char *nl = memchr(data + at, '\n', n - at);
-		size_t k = nl ? (size_t)(nl - (data + at)) : n - at;
-		if (!take_line(w, data + at, k))
-			goto fail;
-		at += k + (nl != NULL);
-		if (!nl)
+	if (!w->gst.is_grpc) {
+		err_set(&w->serr, EPROTO,
+			"etcd watch: the answer is not gRPC's (application/grpc)");
+		goto fail;
+	}
+	int r = grpc_frames_add(&w->frames, data, n);
+	if (r) {
+		err_set(&w->serr, -r,
+			r == -EFBIG ? "etcd watch: a message longer than the most taken"
+				    : "etcd watch: out of memory");
+		goto fail;
+	}
+	for (;;) {
+		const uint8_t *msg;
+		size_t len;
+		char why[200];
+		r = grpc_frames_next(&w->frames, &msg, &len, why, sizeof(why));
+		if (!r)
 			break;
-		bool blank = true;
-		for (size_t i = 0; i < w->len && blank; i++)
-			blank = strchr(" \t\r", w->line[i]) != NULL;
-		int r = blank ? 0 : message(w, w->line, w->len, &w->serr);
-		w->len = 0;
+		if (r < 0) {
+			err_set(&w->serr, EPROTO, "etcd watch: %s", why);
+			goto fail;
+		}
+		r = message(w, msg, len, &w->serr);
 		if (w->ended)
 			return 0;
 		if (r)
@@ -449,20 +404,53 @@ static int on_close(void *arg, curl_socket_t fd)
 	return r;
 }
 
-static char *request(struct etcd_watch *w)
+/* The stream's one request, framed: create a watch of the prefix from next_rev (0: now).
+ * (etcd goes on streaming after the request body ends.) */
+static int request(const struct etcd_watch *w, uint8_t **body, size_t *len)
 {
-	json_object *req = json_object_new_object(), *cr = json_object_new_object();
-	char *s = NULL;
-	if (req && cr && !gj_add_range(cr, w->prefix, true) &&
-	    (!w->next_rev || !gj_add_i64(cr, "start_revision", w->next_rev)) &&
-	    gj_adopt(req, "create_request", cr)) {
-		cr = NULL;
-		const char *t = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-		s = t ? strdup(t) : NULL;
+	uint8_t end[ETCD_KEY_MAX + 1], every = 0;
+	size_t n = strlen(w->prefix);
+	PbWatchCreateRequest cr = ETCDSERVERPB__WATCH_CREATE_REQUEST__INIT;
+	PbWatchRequest req = ETCDSERVERPB__WATCH_REQUEST__INIT;
+	/* every key: from "\0" (etcd takes no empty key) to the end, "\0" */
+	cr.key.data = n ? (uint8_t *)w->prefix : &every;
+	cr.key.len = n ? n : 1;
+	cr.range_end.len = grpc_prefix_end(w->prefix, end);
+	cr.range_end.data = end;
+	cr.start_revision = w->next_rev;
+	req.request_union_case = ETCDSERVERPB__WATCH_REQUEST__REQUEST_UNION_CREATE_REQUEST;
+	req.create_request = &cr;
+	return grpc_pack(&req.base, body, len);
+}
+
+/* Why a stream that said nothing hostile ended, in e (-errno); a compacted start ends the
+ * watch (w->ended). */
+static int ended(struct etcd_watch *w, const char *where, CURLcode rc, const char *curlerr,
+		 struct err *e)
+{
+	const struct grpc_status *g = &w->gst;
+	if (w->status && w->status != 200) {
+		char text[256];
+		etcd_clean(text, sizeof(text), w->errbody, w->errlen, 200);
+		return err_set(e, w->status == 404 ? ENOSYS : EIO,
+			       "%s: HTTP %ld, not a gRPC answer: \"%s\"", where, w->status, text);
 	}
-	json_object_put(cr);
-	json_object_put(req);
-	return s;
+	if (g->seen && g->code == 11) { /* OutOfRange: the start revision is compacted */
+		compacted(w, 0, *g->message ? g->message : "no reason given");
+		return -ECANCELED;
+	}
+	if (g->seen && g->code)
+		return err_set(e, grpc_code_errno(g->code), "%s: etcd says %s (gRPC code %d): %s",
+			       where, grpc_code_name(g->code), g->code,
+			       *g->message ? g->message : "no reason given");
+	if (rc != CURLE_OK)
+		return err_set(e, EIO, "%s: %s", where,
+			       *curlerr ? curlerr : curl_easy_strerror(rc));
+	if (grpc_frames_pending(&w->frames))
+		return err_set(e, EPROTO, "%s: the stream ended within a message (%zu bytes)",
+			       where, grpc_frames_pending(&w->frames));
+	return err_set(e, EIO, "%s: etcd ended the stream%s", where,
+		       g->seen ? "" : " without a gRPC status");
 }
 
 /* One stream from endpoint i: 1 if it was made (and has ended since), else -errno; either
@@ -470,31 +458,39 @@ static char *request(struct etcd_watch *w)
 static int stream(struct etcd_watch *w, size_t i, struct err *e)
 {
 	char url[600], curlerr[CURL_ERROR_SIZE] = "";
-	snprintf(url, sizeof(url), "%s/v3/watch", etcd_endpoint(w->c, i));
+	snprintf(url, sizeof(url), "%s%s", etcd_endpoint(w->c, i), GRPC_WATCH);
 	bool next;
 	int r = etcd_auth(w->c, i, now_ms() + etcd_timeout_ms(w->c), &next, e);
 	if (r)
 		return r;
-	char *body = request(w);
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	if ((r = request(w, &body, &blen)))
+		return err_set(e, -r, "etcd watch: cannot make its request");
 	/* hasleader: a node cut off from the others ends the stream rather than go silent */
 	struct curl_slist *h1 = NULL, *hdr = NULL;
 	if (!etcd_headers(w->c, &h1))
-		hdr = curl_slist_append(h1, "Grpc-Metadata-hasleader: true");
-	if (!body || !hdr) {
+		hdr = curl_slist_append(h1, "hasleader: true");
+	if (!hdr) {
 		free(body);
 		curl_slist_free_all(h1);
 		return err_set(e, ENOMEM, "etcd watch: out of memory");
 	}
 	w->status = 0;
-	w->len = w->errlen = 0;
+	w->errlen = 0;
 	w->created = w->failed = false;
+	w->gst = (struct grpc_status){0};
+	w->frames.len = w->frames.used = 0;
 	w->created_by = now_ms() + etcd_timeout_ms(w->c);
 	CURL *h = w->h;
 	curl_easy_reset(h);
 	if (curl_easy_setopt(h, CURLOPT_URL, url) || etcd_curl_tls(w->c, h) ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen) ||
 	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) ||
 	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, etcd_timeout_ms(w->c)) ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) ||
+	    curl_easy_setopt(h, CURLOPT_HEADERDATA, w) ||
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, w) ||
 	    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) ||
@@ -518,13 +514,8 @@ static int stream(struct etcd_watch *w, size_t i, struct err *e)
 	if (w->failed) {
 		*e = w->serr;
 		err_wrap(e, "%s", url);
-	} else if (w->status && w->status != 200) {
-		int64_t code;
-		etcd_refused(where, w->status, w->errbody, w->errlen, &code, e);
-	} else if (rc != CURLE_OK) {
-		err_set(e, EIO, "%s: %s", where, *curlerr ? curlerr : curl_easy_strerror(rc));
 	} else {
-		err_set(e, EIO, "%s: etcd ended the stream", where);
+		ended(w, where, rc, curlerr, e);
 	}
 	/* (one that was made and then said something hostile counts as a failure: an endpoint
 	 * that keeps doing so ends in DOWN, with its reason) */
@@ -586,7 +577,7 @@ static void *run(void *arg)
 int etcd_watch_open(const struct etcd_opts *o, const char *prefix, int64_t start_revision,
 		    struct etcd_watch **out, struct err *e)
 {
-	int r = gj_check_prefix(prefix, e);
+	int r = grpc_check_prefix(prefix, e);
 	if (r)
 		return r;
 	if (start_revision < 0)
@@ -709,7 +700,7 @@ void etcd_watch_close(struct etcd_watch *w)
 	etcd_close(w->c);
 	if (w->efd >= 0)
 		close(w->efd);
-	free(w->line);
+	grpc_frames_free(&w->frames);
 	free(w->prefix);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
