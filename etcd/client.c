@@ -43,11 +43,11 @@ static int range_call(struct etcd *c, const PbRangeRequest *rq, struct etcd_kvs 
 			 e);
 	if (r)
 		return r;
-	r = grpc_range((const PbRangeResponse *)m, out, "etcd " GRPC_RANGE, e);
-	if (!r && !out->revision) {
-		etcd_kvs_free(out);
-		r = err_set(e, EPROTO, "etcd %s: the answer has no header", GRPC_RANGE);
-	}
+	const PbRangeResponse *rep = (const PbRangeResponse *)m;
+	int64_t rev;
+	memset(out, 0, sizeof(*out));
+	if (!(r = grpc_header_revision(rep->header, &rev, "etcd " GRPC_RANGE, e)))
+		r = grpc_range(rep, out, "etcd " GRPC_RANGE, e);
 	protobuf_c_message_free_unpacked(m, NULL);
 	return r;
 }
