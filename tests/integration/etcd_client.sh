@@ -84,7 +84,7 @@ is "$(try "$U" range /t/x/)" "" "and the keys are gone"
 like "$(try "$U" txnmany 128)" '^succeeded ' "txn: 128 compares and 128 puts (etcd's limit)"
 is "$(try "$U" range /t/many/ | wc -l)" 128 "all made"
 like "$(try "$U" txnmany 129)" '129 compares \(at most 128' "txn: 129 compares refused before sending, with words"
-like "$(try "$U" txn ok: put /t/y 1 put /t/y 2 fail:)" 'HTTP 400, gRPC code 3 \(InvalidArgument\): etcdserver: duplicate key given in txn request' \
+like "$(try "$U" txn ok: put /t/y 1 put /t/y 2 fail:)" "etcd $U/etcdserverpb.KV/Txn: gRPC code 3 \\(InvalidArgument\\): etcdserver: duplicate key given in txn request \\[EINVAL\\]" \
 	"txn: etcd's refusal (a key put twice) in its words"
 
 # --- leases ---
@@ -100,7 +100,7 @@ lease=$(try "$U" grant 60)
 try "$U" put /t/hosts/h2 addr "$lease" >/dev/null
 is "$(try "$U" revoke "$lease")" "revoked" "a lease is revoked"
 is "$(try "$U" get /t/hosts/h2)" "absent" "and its key goes at once"
-like "$(try "$U" revoke "$lease")" 'HTTP 404, gRPC code 5 \(NotFound\): etcdserver: requested lease not found' \
+like "$(try "$U" revoke "$lease")" "etcd $U/etcdserverpb.Lease/LeaseRevoke: gRPC code 5 \\(NotFound\\): etcdserver: requested lease not found \\[ENOENT\\]" \
 	"revoking it again: etcd's status, code and message"
 
 # --- endpoints ---
@@ -204,10 +204,10 @@ is "$(try "${TLS[@]}" "$V" claim /t/tls ok)" "created" "TLS: with the CA and a c
 like "$(try "${TLS[@]}" "$V" get /t/tls)" '^/t/tls=ok ' "TLS: and a read"
 out=$(try --ca "$P/ca.crt" "$V" get /t/tls)
 # (TLS 1.3: etcd refuses the certificate after the handshake, once the request is sent)
-like "$out" "(etcd $V/v3/kv/range: .*TLS|no endpoint answered: $V: )" "TLS: without a client certificate: refused, naming the endpoint"
+like "$out" "(etcd $V/etcdserverpb.KV/Range: .*TLS|no endpoint answered: $V: )" "TLS: without a client certificate: refused, naming the endpoint"
 ok "TLS: and no value read" sh -c '! printf %s "$1" | grep -q /t/tls=' _ "$out"
 out=$(try --ca "$P/ca.crt" --cert "$P/stranger.crt" --key "$P/stranger.key" "$V" get /t/tls)
-like "$out" "(etcd $V/v3/kv/range: .*TLS|no endpoint answered: $V: )" "TLS: a client certificate from another CA: refused"
+like "$out" "(etcd $V/etcdserverpb.KV/Range: .*TLS|no endpoint answered: $V: )" "TLS: a client certificate from another CA: refused"
 ok "TLS: and no value read either" sh -c '! printf %s "$1" | grep -q /t/tls=' _ "$out"
 out=$(try --cert "$P/client.crt" --key "$P/client.key" "$V" get /t/tls)
 like "$out" "no endpoint answered: $V: .*(certificate|verif|issuer)" "TLS: etcd's certificate checked against the system's CAs only: refused, saying why"
