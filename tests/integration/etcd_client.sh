@@ -112,52 +112,91 @@ like "$(try "ftp://127.0.0.1:$dead" get /t/x)" 'is not http://HOST:PORT or https
 like "$(try "http://127.0.0.1:$dead,$U" get /t/names/c1)" '^/t/names/c1=host3 ' "a dead endpoint first in the list: the next one answers"
 
 # --- garbage from a false etcd ---
+# (its answers as protobuf fields [NUMBER, KIND, VALUE]: etcd/pb/etcd.proto's numbers)
 etcd_fake
 # shellcheck disable=SC2154 # set by etcd_fake
 F=$ETCD_FAKE_URL
-H='"header":{"revision":"5"}'
-reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGk=\",\"create_revision\":\"2\",\"mod_revision\":\"3\",\"version\":\"2\"}],\"count\":\"1\"}"
+H='[1,"m",[[3,"v",5]]]' # a ResponseHeader at revision 5
+kv() {                  # kv KEY VALUE CREATE MOD VERSION: a KeyValue's fields
+	printf '[[1,"b","%s"],[5,"b","%s"],[2,"v",%s],[3,"v",%s],[4,"v",%s]]' "$@"
+}
+one() { # one FIELD... [-- SPEC MEMBERS]: every answer is one message of these fields
+	local f=() IFS=,
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do f+=("$1") && shift; done
+	shift
+	reply "{\"messages\":[[${f[*]}]]${1:+,$1}}"
+}
+asked() { # asked N: the false etcd got N requests since the last asked
+	local n
+	n=$(wc -l <"$T/fake/requests")
+	: >"$T/fake/requests"
+	[ "$n" = "$1" ] || { echo "# $n requests, not $1" && return 1; }
+}
+: >"$T/fake/requests"
+one "$H" "[2,\"m\",$(kv /t/x hi 2 3 2)]" '[4,"v",1]'
 like "$(try "$F" get /t/x)" '^/t/x=hi mod=3 version=2 lease=0$' "the false etcd, well-formed: read as etcd would be"
-reply 200 "{$H,\"kvs\":[{\"key\":"
-like "$(try "$F" get /t/x)" 'the answer is not JSON \(it ends early\)' "an answer cut short: refused, saying so"
-reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGk*\",\"mod_revision\":\"3\"}]}"
-like "$(try "$F" get /t/x)" 'value is not base64: aGk\*' "a value that is not base64: refused, saying which"
-reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGl=\",\"mod_revision\":\"3\"}]}"
-like "$(try "$F" get /t/x)" 'value is not base64' "base64 with bits left over in its padding: refused"
-reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveA==\",\"value\":\"aGk=\",\"create_revision\":\"1\",\"mod_revision\":\"3x\",\"version\":\"1\"}]}"
-like "$(try "$F" get /t/x)" 'mod_revision is not a 64-bit number: "3x"' "a revision that is not a number: refused"
-reply 200 "{$H,\"kvs\":[{\"key\":\"L3QveQ==\",\"value\":\"aGk=\",\"create_revision\":\"1\",\"mod_revision\":\"3\",\"version\":\"1\"}]}"
-like "$(try "$F" get /t/x)" 'asked for /t/x, got another key' "an answer about another key: refused"
-reply 200 "{$H,\"kvs\":[{\"key\":\"L3QAeA==\",\"value\":\"aGk=\",\"create_revision\":\"1\",\"mod_revision\":\"3\",\"version\":\"1\"}]}"
+one "$H" "[2,\"m\",$(kv /t/x hi 2 3 2)]" -- '"cut":3'
+like "$(try "$F" get /t/x)" 'Range: the answer holds no whole message \[EPROTO\]' "an answer cut short: refused, saying so"
+one "$H" -- '"longer":4'
+like "$(try "$F" get /t/x)" 'the answer holds no whole message' "a frame that says it is longer than the body: refused"
+one "$H" -- '"flag":1'
+like "$(try "$F" get /t/x)" 'a message with flags 0x01 \(compressed: none was asked for\)' "a compressed message (none was asked for): refused"
+reply '{"raw":"0000000003ffffff"}'
+like "$(try "$F" get /t/x)" 'the answer \(3 bytes\) is not a RangeResponse \[EPROTO\]' "bytes that are not the message: refused"
+one '[1,"v",5]'
+like "$(try "$F" put /t/x v)" 'the answer \(2 bytes\) is not a PutResponse' "a header of the wrong wire type: refused"
+reply "{\"messages\":[[$H],[$H]]}"
+like "$(try "$F" put /t/x v)" 'the answer holds more than one message' "two messages in a unary call's answer: refused"
+one "$H" "[2,\"m\",$(kv '/t\u0000x' hi 1 3 1)]"
 like "$(try "$F" range /t)" 'a key is empty or holds a NUL byte' "a key with a NUL byte: refused"
-reply 200 '[1,2]'
-like "$(try "$F" put /t/x v)" 'the answer is not one JSON object' "an answer that is not an object: refused"
-reply 500 '<html>oops</html>'
-like "$(try "$F" put /t/x v)" 'HTTP 500 and not an etcd error: "<html>oops</html>"' "an HTTP error that is not etcd's: its status and text"
-reply 200 "{$H,\"ID\":\"-4\",\"TTL\":\"2\"}"
-like "$(try "$F" grant 2)" 'ID is -4, below 1' "a negative lease id: refused"
-reply 200 "{$H}"
+one "$H" "[2,\"m\",$(kv /t/y hi 1 3 1)]"
+like "$(try "$F" get /t/x)" 'asked for /t/x, got another key' "an answer about another key: refused"
+one "$H" "[2,\"m\",$(kv /t/b 1 1 3 1)]" "[2,\"m\",$(kv /t/a 1 1 3 1)]"
+like "$(try "$F" range /t/)" 'the keys are not in order' "a range's keys out of order: refused"
+one '[1,"m",[[3,"v",-1]]]'
+like "$(try "$F" get /t/x)" "the header's revision is -1" "a negative revision (10 bytes of varint): refused"
+one '[1,"m",[]]'
+like "$(try "$F" put /t/x v)" "the header's revision is 0" "a write at revision 0: refused"
+like "$(try "$F" get /t/x)" "the header's revision is 0" "a read at revision 0: refused"
+one "$H" "[2,\"m\",$(kv /t/x hi 5 3 1)]"
+like "$(try "$F" get /t/x)" 'key /t/x was changed \(3\) before it was made \(5\)' "a mod_revision below the create_revision: refused"
+one "$H" "[2,\"m\",$(kv /t/x hi 1 -3 1)]"
+like "$(try "$F" get /t/x)" 'key /t/x has a revision, version or lease out of range \(1, -3, 1, 0\)' "a negative mod_revision: refused"
+one "$H" '[2,"v",-4]' '[3,"v",2]'
+like "$(try "$F" grant 2)" 'LeaseGrant: the answer has no lease id or TTL' "a negative lease id: refused"
+one "$H" '[3,"v",2]'
 like "$(try "$F" grant 2)" 'the answer has no lease id or TTL' "a grant without an id: refused"
-reply 200 "{\"result\":{$H,\"ID\":\"7\",\"TTL\":\"2\"}}"
-like "$(try "$F" keep 8 1)" 'renewed lease 7, not 8' "a keepalive answer for another lease: refused"
-reply 200 "{$H,\"succeeded\":true,\"responses\":[]}"
-like "$(try "$F" txn ok: put /t/x v fail:)" '0 responses to 1 operations' "a txn answer without its response: refused"
-reply 200 "{$H,\"succeeded\":true,\"responses\":[{\"response_range\":{}}]}"
+one "$H" '[2,"v",7]' '[3,"v",2]'
+like "$(try "$F" keep 8 1)" 'LeaseKeepAlive: renewed lease 7, not 8' "a keepalive answer for another lease: refused"
+one "$H" '[2,"v",8]'
+like "$(try "$F" keep 8 1)" 'lease 8 has lapsed \[ENOENT\]$' "a keepalive answer with TTL 0: the lease lapsed (ENOENT)"
+one "$H" '[2,"v",1]'
+like "$(try "$F" txn ok: put /t/x v fail:)" 'Txn: 0 responses to 1 operations' "a txn answer without its response: refused"
+one "$H" '[2,"v",1]' '[3,"m",[[1,"m",[]]]]'
 like "$(try "$F" txn ok: put /t/x v fail:)" 'the answer to the operation on /t/x is not a response_put' "a txn answer of another kind: refused"
-reply 200 "{$H,\"succeeded\":\"yes\"}"
-like "$(try "$F" txn ok: fail:)" 'succeeded is not a boolean' "a txn answer with a succeeded not boolean: refused"
-reply 200 "{$H,\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":\"L3UveA==\",\"mod_revision\":\"3\",\"create_revision\":\"3\",\"version\":\"1\"}]}}]}"
+one "$H" "[3,\"m\",[[1,\"m\",[[2,\"m\",$(kv /u/x '' 3 3 1)]]]]]"
 like "$(try "$F" txn ok: fail: getp /t/)" 'asked for /t/\.\.\., got /u/x' "a txn range answer with a key outside the prefix: refused"
-reply 503 '{"error":"etcdserver: request timed out","code":14,"message":"etcdserver: request timed out"}'
-like "$(try "$F,$F" put /t/x v)" 'gRPC code 14 \(Unavailable\): etcdserver: request timed out \(the request may have been applied\) \[ETIMEDOUT\]$' \
-	"a write etcd says timed out: not sent to the next endpoint, as it may have been applied"
+reply '{"grpc_status":3,"grpc_message":"etcdserver: 100% wrong\n\u00e9"}'
+like "$(try "$F" put /t/x v)" 'gRPC code 3 \(InvalidArgument\): etcdserver: 100% wrong\\x0a\\xc3\\xa9 \[EINVAL\]$' \
+	"etcd's message percent-decoded, its bytes outside printable ASCII shown as \\xNN"
+reply '{"grpc_status":null}'
+like "$(try "$F" put /t/x v)" 'the answer has no gRPC status' "an answer without grpc-status: refused"
+: >"$T/fake/requests"
+reply '{"trailers_only":true,"grpc_status":14,"grpc_message":"etcdserver: request timed out"}'
+like "$(try "$F,$F" put /t/x v)" 'Put: gRPC code 14 \(Unavailable\): etcdserver: request timed out \(the request may have been applied\) \[ETIMEDOUT\]$' \
+	"a write etcd says timed out: an error that says it may have been applied"
+ok "and not sent to the next endpoint" asked 1
 like "$(try "$F,$F" get /t/x)" 'no endpoint answered: .*request timed out; .*request timed out' "a read etcd says timed out: the next endpoint is asked"
-reply 503 '{"error":"etcdserver: no leader","code":14,"message":"etcdserver: no leader"}'
+ok "both were asked" asked 2
+reply '{"grpc_status":14,"grpc_message":"etcdserver: no leader"}'
 like "$(try "$F,$F" put /t/x v)" 'no endpoint answered: .*no leader; .*no leader' "a write refused for want of a leader: the next endpoint is asked"
-reply hang ""
+ok "both were asked" asked 2
+reply '{"status":500,"content_type":"text/html","text":"<html>oops</html>","grpc_status":null}'
+like "$(try "$F" put /t/x v)" "Put: HTTP 500 \\(not etcd's gRPC API" "an HTTP error that is not gRPC: its status, and that it is not etcd's API"
+reply '{"hang":true}'
 start=$SECONDS
 out=$(try --timeout 700 "$F" put /t/x v)
-like "$out" 'timed out.*\(the request was sent: it may have been applied\)' "an etcd that does not answer: the call ends at its timeout, saying the request may have been applied"
+like "$out" 'timed out.*\(the request was sent: it may have been applied\) \[ETIMEDOUT\]' "an etcd that does not answer: the call ends at its timeout, saying the request may have been applied"
 ok "within about its timeout (700 ms)" test $((SECONDS - start)) -le 2
 
 # --- three nodes, one down ---

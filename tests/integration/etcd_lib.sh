@@ -4,9 +4,11 @@
 #   etcd_start NAME [ARGS...]        one node, its data in $T/etcd-NAME; sets ETCD_URL_NAME
 #   etcd_cluster3 [ARGS...]          three nodes e1 e2 e3 of one cluster; sets ETCD_URLS
 #   etcd_kill NAME                   kills one node (through its pid, as it was started)
-#   etcd_fake                        a false etcd (tests/tools/fakeetcd.py) in $T/fake, killed
-#                                    at the end; sets ETCD_FAKE_URL; `reply STATUS BODY` sets
-#                                    what it answers
+#   etcd_fake                        a false etcd speaking gRPC (tests/tools/fakeetcd.mjs,
+#                                    Node) in $T/fake, killed at the end; sets ETCD_FAKE_URL;
+#                                    `reply JSON` sets what it answers to every request (the
+#                                    JSON spec at the head of fakeetcd.mjs: HTTP status, gRPC
+#                                    status and message, the messages as protobuf fields...)
 #   etcd_leader                      the name (e1...) of the node that leads
 # Member hosts, each a vmfs in a network namespace of its own on one bridge the test makes
 # (etcd then listens on the bridge's address, ETCD_HOST, instead of loopback):
@@ -135,14 +137,14 @@ etcd_kill() { # etcd_kill NAME: SIGKILL to that node, as a crash
 
 etcd_fake() {
 	mkdir -p "$T/fake"
-	python3 "$ROOT/tests/tools/fakeetcd.py" "$T/fake" 2>"$T/fake/err" &
+	node "$ROOT/tests/tools/fakeetcd.mjs" "$T/fake" 2>"$T/fake/err" &
 	EXTRA_CLEANUP="kill $! 2>/dev/null; $EXTRA_CLEANUP"
 	wait_for 5 test -s "$T/fake/port"
 	# shellcheck disable=SC2034 # for the test that sourced this
 	ETCD_FAKE_URL=http://127.0.0.1:$(cat "$T/fake/port")
 }
 
-reply() { printf '%s\n%s' "$1" "$2" >"$T/fake/reply"; }
+reply() { printf '%s\n' "$1" >"$T/fake/reply"; }
 
 etcd_leader() { # etcd_leader: the name of the node that leads (its status says so)
 	local n u st
