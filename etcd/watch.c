@@ -517,9 +517,11 @@ static int stream(struct etcd_watch *w, size_t i, struct err *e)
 	} else {
 		ended(w, where, rc, curlerr, e);
 	}
-	/* (one that was made and then said something hostile counts as a failure: an endpoint
-	 * that keeps doing so ends in DOWN, with its reason) */
-	r = w->created && !w->failed ? 1 : -(e->no ? e->no : EIO);
+	/* (one that was made and then said something hostile, or ended with etcd's refusal
+	 * or within a message, counts as a failure: an endpoint that keeps doing so ends in
+	 * DOWN, with its reason) */
+	bool bad_end = (w->gst.seen && w->gst.code) || grpc_frames_pending(&w->frames);
+	r = w->created && !w->failed && !bad_end ? 1 : -(e->no ? e->no : EIO);
 	if (!w->created) /* perhaps for its token: the next stream gets a new one */
 		etcd_auth_forget(w->c);
 out:

@@ -89,55 +89,48 @@ PUT /w/x=2 rev=$((rev + 1))" "node back: UP, then the event, from where it was"
 etcd_stop_all
 
 # --- a false etcd's stream ---
+# (WatchResponse: header 1 {revision 3}, created 3, events 11 {type 1, kv 2 {key 1,
+# create_revision 2, mod_revision 3, version 4, value 5}}: etcd/pb/etcd.proto)
 etcd_fake
 # shellcheck disable=SC2154 # set by etcd_fake
 F=$ETCD_FAKE_URL
-C='{"result":{"header":{"revision":"5"},"created":true}}'
-ev() { printf '{"result":{"header":{"revision":"9"},"events":[%s]}}' "$1"; }
-KV='"kv":{"key":"L3cveA==","create_revision":"6","mod_revision":"6","version":"1","value":"aGk="}'
-reply 200 "$C
-$(ev "{$KV}")
-"
+C='[[1,"m",[[3,"v",5]]],[3,"v",1]]'
+KV='[1,"b","/w/x"],[2,"v",6],[3,"v",6],[4,"v",1],[5,"b","hi"]'
+ev() { printf '[[1,"m",[[3,"v",9]]],[11,"m",[%s]]]' "$1"; } # one response, one event's fields
+stream() { local IFS=,; reply "{\"messages\":[$*]}"; }     # responses, then the stream ends
+stream "$C" "$(ev "[2,\"m\",[$KV]]")"
 like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^PUT /w/x=hi rev=6$' "the false etcd's stream, well-formed: read as etcd's"
-reply 200 "$C
-$(ev "{\"type\":\"EXPIRE\",$KV}")
-"
-like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*an event of type EXPIRE' "an event of an unknown type: the stream refused, DOWN says why"
-reply 200 "$C
-$(ev "{$KV}")
-"
+stream "$C" "$(ev "[1,\"v\",2],[2,\"m\",[$KV]]")"
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*an event of type 2' "an event of an unknown type: the stream refused, DOWN says why"
+stream "$C" "$(ev "[2,\"m\",[$KV]]")"
 like "$(try "$F" watch /v/ 6 1 5000 | head -1)" '^DOWN .*etcd watch of /v/: an event of /w/x' "an event of a key outside the prefix: refused"
 like "$(try "$F" watch /w/ 7 1 5000 | head -1)" '^DOWN .*an event of /w/x at revision 6, after 6 was handed over' "an event from before the revision asked for: refused"
-reply 200 "$(ev "{$KV}")
-"
+stream "$(ev "[2,\"m\",[$KV]]")"
 like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*events before the watch was made' "events before the created message: refused"
-reply 200 "$C
-{\"result\":{\"events\":[{\"kv\":{\"key\":\"L3cveA==\",\"mod_revision\":\"7\",\"create_revision\":\"6\",\"version\":\"1\"}},{$KV}]}}
-"
+stream "$C" "[[1,\"m\",[[3,\"v\",9]]],[11,\"m\",[[2,\"m\",[[1,\"b\",\"/w/x\"],[2,\"v\",6],[3,\"v\",7],[4,\"v\",1]]]]],[11,\"m\",[[2,\"m\",[$KV]]]]]"
 like "$(try "$F" watch /w/ 6 2 5000 | head -1)" '^DOWN .*at revision 6, after 7' "events out of revision order: refused"
-reply 200 "$C
-{\"result\":{\"events\":[{\"kv\":{\"key\":\"L3cveA==\",\"value\":\"*\"}}]}}
-"
-like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*not base64' "a key not base64: refused"
-reply 200 "$C
-{\"result\":
-"
-like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*a message that is not one JSON object' "a message cut short: refused"
-reply 200 "$C
-{\"error\":{\"grpc_code\":14,\"message\":\"etcdserver: no leader\"}}
-"
-like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*etcd says: etcdserver: no leader' "etcd's error in the stream: its words"
+stream "$C" "$(ev '[2,"m",[[1,"b","/w/\u0000x"],[2,"v",6],[3,"v",6],[4,"v",1]]]')"
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*a key is empty or holds a NUL byte' "a key holding a NUL byte: refused"
+reply "{\"messages\":[$C,$(ev "[2,\"m\",[$KV]]")],\"cut\":3}"
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN ' "a message cut short: the stream refused"
+reply "{\"raw\":\"00000000050a03ffffff\"}"
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*is not a WatchResponse' "bytes that are not a WatchResponse: refused"
+stream "$C" '[[1,"m",[[3,"v",9]]],[7,"v",1]]'
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*fragment' "a fragment (never asked for): refused"
+reply "{\"messages\":[$C],\"grpc_status\":14,\"grpc_message\":\"etcdserver: no leader\"}"
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*etcd says Unavailable \(gRPC code 14\): etcdserver: no leader' "etcd's error at the stream's end: its words"
 python3 - "$T/fake/reply" <<'PY'
-import sys
-ev = ",".join('{"kv":{"key":"L3cveA==","create_revision":"6","mod_revision":"%d","version":"1"}}' % (6 + i)
-              for i in range(65537))
-open(sys.argv[1], "w").write('200\n{"result":{"header":{"revision":"5"},"created":true}}\n'
-                             '{"result":{"events":[%s]}}\n' % ev)
+import json, sys
+kv = lambda i: [[1, "b", "/w/x"], [2, "v", 6], [3, "v", 6 + i], [4, "v", 1]]
+events = [[11, "m", [[2, "m", kv(i)]]] for i in range(65537)]
+json.dump({"messages": [[[1, "m", [[3, "v", 5]]], [3, "v", 1]], events]}, open(sys.argv[1], "w"))
 PY
 like "$(try "$F" watch /w/ 6 1 10000 | head -1)" '^COMPACTED 0 etcd watch of /w/: more than 65536 events or 67108864 bytes waited to be taken; they were dropped: range again$' \
 	"more events than the queue holds: COMPACTED, so the taker ranges again"
-reply 400 '{"error":"bad","code":3,"message":"bad request"}'
-like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*HTTP 400, gRPC code 3 \(InvalidArgument\): bad request' "a refused watch: etcd's status and words"
+reply '{"trailers_only":true,"grpc_status":3,"grpc_message":"bad request"}'
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*InvalidArgument \(gRPC code 3\): bad request' "a refused watch: etcd's code and words"
+reply '{"status":500,"content_type":"text/html","text":"<html>oops</html>"}'
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*500' "an HTTP error that is not gRPC: its status"
 
 # --- three nodes, the watch's node killed ---
 # shellcheck disable=SC2119 # no arguments for the nodes
