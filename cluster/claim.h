@@ -179,10 +179,11 @@ int claim_undo_build(struct claim_txn *t, const char *cluster, const struct crec
  * reservation's compares catch one that is behind, and the tries after read etcd). Claimed,
  * the intent is put at phase creating (compared on the reservation's revision: no read of it
  * first); refused (the intent changed: adopted by another host) the launch is rolled back,
- * -EAGAIN. */
+ * -EAGAIN. *nsid (if not NULL): the namespace's id the claims were made under (the caller's
+ * own view of the cluster may not hold the namespace yet, just after its start). */
 int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req *rq, bool plan,
-	      struct claim_view *first, struct claim_obj **out, struct sbuf *plan_text, char *err,
-	      size_t errlen);
+	      struct claim_view *first, struct claim_obj **out, uint64_t *nsid,
+	      struct sbuf *plan_text, char *err, size_t errlen);
 
 /* The view read in one transaction at one revision (claim_run's first step). */
 int claim_read(struct etcd *c, const struct claim_req *rq, struct claim_view *v, char *err,

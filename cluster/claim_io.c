@@ -315,8 +315,8 @@ static int creating(struct etcd *c, const struct claim_req *rq, const struct cla
 }
 
 int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req *rq, bool plan,
-	      struct claim_view *first, struct claim_obj **out, struct sbuf *plan_text, char *err,
-	      size_t errlen)
+	      struct claim_view *first, struct claim_obj **out, uint64_t *nsid_out,
+	      struct sbuf *plan_text, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (plan) {
@@ -361,5 +361,7 @@ int claim_run(struct etcd *c, const struct etcd_opts *o, const struct claim_req 
 		return r;
 	}
 	*out = objs;
+	if (nsid_out)
+		*nsid_out = nsid;
 	return 0;
 }

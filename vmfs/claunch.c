@@ -44,6 +44,7 @@ struct cljob {
 	struct ns *lns; /* the local namespace (a reference) */
 	struct object *like; /* `like NAME`: its config, the template (NULL: the namespace's) */
 	struct claim_obj *objs;
+	uint64_t nsid; /* the namespace's id in the cluster, from the claims */
 	struct claim_view view; /* from the cache when the write came (the first try's) */
 	int r;		 /* the launch's outcome */
 	int here_r;	 /* this host's part's (made while the others make theirs) */
@@ -223,7 +224,7 @@ static void work(struct bgjob *bg)
 		for (;;) {
 			j->r = joined(j->v, j->err, sizeof(j->err));
 			if (!j->r)
-				j->r = claim_run(c, &o, &j->rq, false, &j->view, &j->objs, NULL,
+				j->r = claim_run(c, &o, &j->rq, false, &j->view, &j->objs, &j->nsid, NULL,
 						 j->err, sizeof(j->err));
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if ((j->r != -EAGAIN && j->r != -ENOENT) ||
@@ -345,14 +346,11 @@ static void on_sent(struct waiter *w);
 static int send_others(struct cljob *j, const char *verb)
 {
 	bool create = !strcmp(verb, "create");
-	const struct cview_ns *cns = j->v->cview ? cview_ns_find(j->v->cview, j->ns) : NULL;
 	struct hsend *parts = calloc(j->nans ? j->nans : 1, sizeof(*parts));
 	char ***names = calloc(j->nans ? j->nans : 1, sizeof(*names));
 	uint64_t **ids = calloc(j->nans ? j->nans : 1, sizeof(*ids));
 	size_t np = 0;
 	int r = parts && names && ids ? 0 : -ENOMEM;
-	if (!r && !cns)
-		r = -ENOENT;
 	for (size_t g = 0; !r && g < j->nans; g++) {
 		if (!strcmp(j->ans[g].host, j->self) || (!create && j->ans[g].kind != HA_DONE))
 			continue;
@@ -370,7 +368,7 @@ static int send_others(struct cljob *j, const char *verb)
 		r = p->n ? 0 : -ENOMEM;
 	}
 	if (!r && np) {
-		j->send = hcmd_send(j->v->ccmd, j->lns, cns->rec.id, verb, true, parts, np,
+		j->send = hcmd_send(j->v->ccmd, j->lns, j->nsid, verb, true, parts, np,
 				    create ? CCMD_CREATE_TAKE_MS : CCMD_TAKE_MS,
 				    create ? 10000 : ccmd_verb_ms(V_FLUSH), &r);
 		if (j->send) {
