@@ -21,8 +21,8 @@ ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRC := $(wildcard ctl/*.c conf/*.c runtime/*.c vmfs/*.c web/*.c p9/*.c cluster/*.c mdns/*.c etcd/*.c)
-LIB_SRC := $(filter-out vmfs/main.c,$(LIB_SRC))
-LIB_OBJ := $(LIB_SRC:.c=.o) etcd/pb/etcd.pb-c.o
+LIB_SRC := $(filter-out vmfs/main.c,$(LIB_SRC)) etcd/pb/etcd.pb-c.c
+LIB_OBJ := $(LIB_SRC:.c=.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:.c=)
 
@@ -156,6 +156,8 @@ $(FUZZ_DIR)/obj/%.o: %.c $(FUZZ_FLAGS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
+$(filter $(FUZZ_DIR)/obj/etcd/%,$(FUZZ_OBJ)): etcd/pb/etcd.pb-c.h
+
 $(FUZZ_DIR)/libvmfs.a: $(FUZZ_OBJ)
 	$(AR) rcs $@ $^
 
@@ -175,7 +177,7 @@ DEPS := $(LIB_OBJ:.o=.d) $(SHIM_SRC:.c=.d) vmfs/main.d web/passwd/vmfs-passwd.d 
 clean:
 	rm -rf build
 	rm -f $(LIB_OBJ) $(SHIM_SRC:.c=.o) vmfs/main.o libvmfs.a vmfs/vmfs vmfs/vmfs-shim $(UNIT_BIN) $(TOOLS) $(BENCH_BIN)
-	rm -f runtime/shim/gen/seccomp_gen runtime/shim/seccomp_bpf.h
+	rm -f runtime/shim/gen/seccomp_gen runtime/shim/seccomp_bpf.h etcd/pb/etcd.pb-c.c etcd/pb/etcd.pb-c.h
 	rm -f web/passwd/vmfs-passwd.o vmfs/vmfs-passwd
 	rm -f $(DEPS) $(BUILD_FLAGS)
 

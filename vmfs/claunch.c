@@ -463,6 +463,9 @@ static void on_ready(struct bgjob *bg)
 		}
 		/* the others asked first: they make their parts while this host makes its own */
 		if ((j->r = send_others(j, "create")) != -EINPROGRESS && j->r) {
+			/* nothing was asked of anyone: the answer is the failure, not a line per
+			 * host (a line not filled in reads as done) */
+			j->nans = 0;
 			roll_back(j);
 			return;
 		}
