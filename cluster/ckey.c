@@ -5,6 +5,7 @@
 #include "cluster/ckey.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,21 +126,32 @@ static int part_take(char c, const char *s, struct ckey *k)
 	return -EINVAL;
 }
 
-/* Whether segments seg[0..n) have the shape. */
+/* Whether segments seg[0..n) have the shape (walked in place: a key of a watch is parsed by
+ * every host for every change, several times). */
 static int shape_take(const char *shape, char **seg, size_t n, struct ckey *k)
 {
-	char buf[32];
 	size_t i = 0;
-	snprintf(buf, sizeof(buf), "%s", shape);
-	for (char *save = NULL, *w = strtok_r(buf, "/", &save); w;
-	     w = strtok_r(NULL, "/", &save), i++) {
+	for (const char *w = shape; *w; i++) {
+		size_t len = strcspn(w, "/");
 		if (i >= n)
 			return -EINVAL;
-		int part = w[0] >= 'A' && w[0] <= 'Z' && !w[1];
-		if (part ? part_take(w[0], seg[i], k) : strcmp(w, seg[i]))
+		int part = len == 1 && w[0] >= 'A' && w[0] <= 'Z';
+		if (part ? part_take(w[0], seg[i], k)
+			 : strncmp(w, seg[i], len) || seg[i][len])
 			return -EINVAL;
+		w += len + (w[len] == '/');
 	}
 	return i == n ? 0 : -EINVAL;
+}
+
+/* Whether a shape can fit: as many segments, the same first word (every shape starts with
+ * one), before its parts are taken. */
+static bool shape_may(const char *shape, char **seg, size_t n)
+{
+	size_t first = strcspn(shape, "/"), segs = 1;
+	for (const char *c = shape; *c; c++)
+		segs += *c == '/';
+	return segs == n && !strncmp(shape, seg[0], first) && !seg[0][first];
 }
 
 int ckey_parse(const char *cluster, const char *key, struct ckey *out)
@@ -166,11 +178,12 @@ int ckey_parse(const char *cluster, const char *key, struct ckey *out)
 		if (!*seg[i])
 			return CK_NONE;
 	for (int kind = CK_NONE + 1; kind < CK_KINDS; kind++) {
-		struct ckey k = {.kind = kind};
-		if (!shape_take(shapes[kind], seg, nseg, &k)) {
-			*out = k;
+		if (!shape_may(shapes[kind], seg, nseg))
+			continue;
+		out->kind = kind;
+		if (!shape_take(shapes[kind], seg, nseg, out))
 			return kind;
-		}
+		memset(out, 0, sizeof(*out)); /* (a part taken before the one that failed) */
 	}
 	return CK_NONE;
 }
