@@ -193,7 +193,24 @@ struct answer {
 	struct grpc_frames f;
 	struct grpc_status st;
 	bool too_big;
+	/* The request's body, handed to libcurl by a read function without a seek one: libcurl
+	 * cannot send it again by itself (it does so for a POST on a reused connection that
+	 * died before an answer, which could apply a txn twice). handed: some of it went out,
+	 * so the request may have reached etcd. */
+	const uint8_t *body;
+	size_t len, off;
+	bool handed;
 };
+
+static size_t give(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct answer *a = arg;
+	size_t n = size * nmemb < a->len - a->off ? size * nmemb : a->len - a->off;
+	memcpy(buf, a->body + a->off, n);
+	a->off += n;
+	a->handed |= n > 0;
+	return n;
+}
 
 static size_t take(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -275,13 +292,11 @@ static int parse(const char *where, struct answer *a, const ProtobufCMessageDesc
 	return 0;
 }
 
-/* Whether a failed transfer surely did not reach the endpoint (so another may be asked). */
-static bool not_sent(CURL *h, CURLcode rc)
+/* Whether a failed transfer surely did not reach the endpoint (so another may be asked):
+ * nothing of its body went out (etcd applies nothing without it). */
+static bool not_sent(const struct answer *a, CURLcode rc)
 {
-	long sent = 0;
-	if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT)
-		return true;
-	return curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
+	return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT || !a->handed;
 }
 
 static int curl_errno(CURLcode rc)
@@ -302,8 +317,8 @@ static int curl_errno(CURLcode rc)
 	}
 }
 
-static int setup(struct etcd *c, const char *url, const uint8_t *req, size_t len, long left,
-		 struct answer *a, char *curlerr, struct curl_slist *hdr)
+static int setup(struct etcd *c, const char *url, long left, struct answer *a, char *curlerr,
+		 struct curl_slist *hdr)
 {
 	CURL *h = c->curl;
 	curl_easy_reset(h);
@@ -314,8 +329,13 @@ static int setup(struct etcd *c, const char *url, const uint8_t *req, size_t len
 	int bad = curl_easy_setopt(h, CURLOPT_URL, url) || etcd_curl_tls(c, h) ||
 		  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left) ||
 		  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect < left ? connect : left) ||
-		  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req) ||
-		  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len) ||
+		  curl_easy_setopt(h, CURLOPT_POST, 1L) ||
+		  curl_easy_setopt(h, CURLOPT_READFUNCTION, give) ||
+		  curl_easy_setopt(h, CURLOPT_READDATA, a) ||
+		  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->len) ||
+		  /* one connection kept: a new one closes the last (an HTTP/1.1 one that asked
+		   * to upgrade, below, would else be picked again and again) */
+		  curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L) ||
 		  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) ||
 		  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take) ||
 		  curl_easy_setopt(h, CURLOPT_WRITEDATA, a) ||
@@ -368,8 +388,8 @@ static int post(struct etcd *c, size_t i, const char *path, const uint8_t *req, 
 			       c->timeout_ms);
 	struct curl_slist *hdr = NULL;
 	int r = etcd_headers(c, &hdr);
-	struct answer a = {0};
-	if (r || setup(c, url, req, len, left, &a, curlerr, hdr)) {
+	struct answer a = {.body = req, .len = len};
+	if (r || setup(c, url, left, &a, curlerr, hdr)) {
 		curl_slist_free_all(hdr);
 		return err_set(e, ENOMEM, "%s: cannot set up libcurl", where);
 	}
@@ -391,10 +411,12 @@ static int post(struct etcd *c, size_t i, const char *path, const uint8_t *req, 
 		 * etcd's HTTP/1 side answers without applying anything (it has no such path):
 		 * again, at once in HTTP/2 on a new connection */
 		grpc_frames_free(&a.f);
-		a = (struct answer){0};
+		a = (struct answer){.body = req, .len = len};
+		left = deadline - now_ms();
 		curl_easy_setopt(c->curl, CURLOPT_HTTP_VERSION,
 				 (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
 		rc = curl_easy_perform(c->curl);
 		status = version = 0;
 		if (rc == CURLE_OK) {
@@ -408,12 +430,12 @@ static int post(struct etcd *c, size_t i, const char *path, const uint8_t *req, 
 		const char *why = a.too_big  ? "the answer is larger than the most taken"
 				  : *curlerr ? curlerr
 					     : curl_easy_strerror(rc);
-		*next = !a.too_big && not_sent(c->curl, rc);
+		*next = !a.too_big && not_sent(&a, rc);
 		if (*next)
 			r = err_set(e, curl_errno(rc), "%s: %s", c->url[i], why);
 		else
 			r = err_set(e, a.too_big ? EFBIG : curl_errno(rc), "%s: %s%s", where, why,
-				    rc == CURLE_OPERATION_TIMEDOUT
+				    a.handed && !a.too_big
 					? " (the request was sent: it may have been applied)"
 					: "");
 	} else if (status != 200 || !a.st.seen || a.st.code != 0) {
