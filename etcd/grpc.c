@@ -36,7 +36,8 @@ int grpc_frames_add(struct grpc_frames *f, const void *p, size_t n)
 		f->len -= f->used;
 		f->used = 0;
 	}
-	if (n > ETCD_REPLY_MAX + 5 - f->len)
+	/* (what is held: the rest of one message, and the start of the next in the same chunk) */
+	if (n > 2 * ((size_t)ETCD_REPLY_MAX + 5) - f->len)
 		return -EFBIG;
 	if (f->len + n > f->cap) {
 		size_t cap = f->cap ? f->cap : 16384;
@@ -177,10 +178,35 @@ int grpc_code_errno(int code)
 	}
 }
 
+/* What unpacking may allocate: a hostile answer of many empty entries (2 bytes each on the
+ * wire, a hundred in memory) would else cost gigabytes; etcd's own answers need about twice
+ * their size. */
+struct budget {
+	size_t left;
+};
+
+static void *budget_alloc(void *data, size_t size)
+{
+	struct budget *b = data;
+	if (size > b->left)
+		return NULL; /* unpacking fails: the answer is refused */
+	b->left -= size;
+	return malloc(size);
+}
+
+static void budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
 int grpc_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
 		ProtobufCMessage **out, const char *where, struct err *e)
 {
-	*out = protobuf_c_message_unpack(desc, NULL, len, p);
+	struct budget b = {.left = 8 * len + (1 << 20)};
+	ProtobufCAllocator a = {.alloc = budget_alloc, .free = budget_free, .allocator_data = &b};
+	/* (freed with protobuf_c_message_free_unpacked(m, NULL): the same free) */
+	*out = protobuf_c_message_unpack(desc, &a, len, p);
 	if (!*out)
 		return err_set(e, EPROTO, "%s: the answer (%zu bytes) is not a %s", where, len,
 			       desc->short_name);
@@ -221,7 +247,8 @@ int grpc_kv(const PbKeyValue *in, bool deleted, struct etcd_kv *kv, const char *
 	kv->mod_revision = in->mod_revision;
 	kv->version = in->version;
 	kv->lease = in->lease;
-	if (kv->mod_revision < 1 || kv->lease < 0 ||
+	/* (INT64_MAX is refused: the revision after it is asked for next) */
+	if (kv->mod_revision < 1 || kv->mod_revision == INT64_MAX || kv->lease < 0 ||
 	    (!deleted && (kv->create_revision < 1 || kv->version < 1))) {
 		r = err_set(e, EPROTO,
 			    "%s: key %.80s has a revision, version or lease out of range (%" PRId64
@@ -249,7 +276,7 @@ int grpc_header_revision(const Etcdserverpb__ResponseHeader *h, int64_t *rev, co
 	*rev = 0;
 	if (!h)
 		return err_set(e, EPROTO, "%s: the answer has no header", where);
-	if (h->revision < 1)
+	if (h->revision < 1 || h->revision == INT64_MAX)
 		return err_set(e, EPROTO, "%s: the header's revision is %" PRId64, where,
 			       (int64_t)h->revision);
 	*rev = h->revision;

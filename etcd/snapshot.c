@@ -35,7 +35,8 @@ static int page(struct etcd *c, const char *prefix, const char *start, size_t sl
 	r = grpc_range(rep, pg, WHERE, e);
 	if (!r && pg->revision < 1) {
 		etcd_kvs_free(pg);
-		r = err_set(e, EPROTO, "%s: the answer has no header", WHERE);
+		r = err_set(e, EPROTO, "%s: the answer has no header, or its revision is %" PRId64,
+			    WHERE, pg->revision);
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	return r;

@@ -124,8 +124,8 @@ static void framing(void)
 	ok(!grpc_frames_add(&f, most, sizeof(most)) &&
 	       grpc_frames_next(&f, &m, &len, why, sizeof(why)) == 0,
 	   "one of ETCD_REPLY_MAX bytes is waited for");
-	ok(grpc_frames_add(&f, most, (size_t)ETCD_REPLY_MAX + 1) == -EFBIG,
-	   "bytes beyond one whole message's worth are refused before they are copied");
+	ok(grpc_frames_add(&f, most, 2 * ((size_t)ETCD_REPLY_MAX + 5)) == -EFBIG,
+	   "bytes beyond two whole messages' worth are refused before they are copied");
 	grpc_frames_free(&f);
 	free(a);
 	free(b);

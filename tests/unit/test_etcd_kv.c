@@ -2,6 +2,7 @@
  * every field is peer input, packed here as a false etcd would and unpacked as the client
  * does. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,23 @@ int main(void)
 		       &e) == -EPROTO &&
 	       strstr(e.why, "is not a"),
 	   "bytes that are not the message: refused (%s)", e.why);
+
+	/* a hostile answer: a million empty kvs, 2 bytes each on the wire */
+	size_t nk = 1000000;
+	uint8_t *many = malloc(2 * nk);
+	for (size_t i = 0; many && i < nk; i++) {
+		many[2 * i] = 0x12; /* field 2 (kvs), length-delimited */
+		many[2 * i + 1] = 0;
+	}
+	ok(many && grpc_unpack(&etcdserverpb__range_response__descriptor, many, 2 * nk, &m, "test",
+			       &e) == -EPROTO,
+	   "an answer that would take many times its size in memory: refused");
+	free(many);
+	h.revision = INT64_MAX;
+	ok(grpc_header_revision(&h, &rev, "test", &e) == -EPROTO,
+	   "a header's revision of INT64_MAX (none can follow it): refused");
+	k[1] = kv_of("/c", 2, "x", 1, INT64_MAX, 1);
+	ok(through(k + 1, 1, 9, &out, &e) == -EPROTO, "a mod_revision of INT64_MAX: refused");
 
 	uint8_t end[ETCD_KEY_MAX + 1];
 	ok(grpc_prefix_end("/a/", end) == 3 && !memcmp(end, "/a0", 3), "a prefix's end: its last byte raised");
