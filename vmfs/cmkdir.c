@@ -2,8 +2,8 @@
  * NAME` (docs/cluster-design.md, "The tree on every host"): placed, claimed first, created on
  * its host (vmfs/claunch.c). The FUSE reply waits for the launch's answer, then for the object
  * to show on this host with its record (the record is in etcd then, so every other host can
- * find it), at most CMKDIR_SHOW_MS: a record comes through the watch, so the wait polls on a
- * short sleep off the loop.
+ * find it), at most CMKDIR_SHOW_MS: a record comes through the watch, so the wait looks again
+ * every CMKDIR_POLL_MS, on a timer of the loop (no thread per look).
  *
  * The look-up in etcd before ENOENT (read-your-writes): a name the cache does not have may
  * have been made on another host a moment ago. One get of its claim, bounded by CMKDIR_ASK_MS,
@@ -30,7 +30,7 @@
 #include "vmfs/vreq.h"
 
 #define CMKDIR_SHOW_MS 3000 /* how long a made object may take to show here */
-#define CMKDIR_POLL_NS 20000000L
+#define CMKDIR_POLL_MS 20
 #define CMKDIR_ASK_MS 500	/* a look-up's get of a claim */
 #define CMKDIR_ASK_SHOW_MS 1000 /* how long a claimed name may take to show after it */
 
@@ -38,13 +38,13 @@ struct cmkdir {
 	struct bgjob bg; /* first */
 	struct vmfs *v;
 	struct hcmd *h;	 /* the launch's answer, until it ends */
-	struct waitq wq; /* woken when a poll's sleep ends */
+	struct waitq wq; /* woken when a look's wait, or the get of a claim, ends */
 	uint64_t dir;
 	char ns[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
 	struct timespec until;
 	bool polling, freed;
 	bool lookup;  /* a look-up's, not a mkdir's */
-	bool asking;  /* the get of the claim runs (else the thread naps) */
+	bool asking;  /* the get of the claim runs on a thread (else a timer waits) */
 	bool claimed; /* its answer */
 	char key[CKEY_MAX + 1];
 };
@@ -92,25 +92,21 @@ static bool shown(struct cmkdir *mk)
 	       !node_lookup(v, &dir, mk->name, &n);
 }
 
-static void nap(struct bgjob *bg)
+/* The look-up's get of the claim (on its thread). */
+static void ask(struct bgjob *bg)
 {
 	struct cmkdir *mk = (struct cmkdir *)bg;
-	if (mk->asking) {
-		struct etcd_opts o = member_etcd_opts(mk->v->conf, CMKDIR_ASK_MS);
-		struct etcd *c;
-		struct etcd_kv kv;
-		struct err e;
-		bool found = false;
-		if (!etcd_open(&o, &c, &e)) {
-			if (!etcd_get(c, mk->key, &kv, &found, &e) && found)
-				etcd_kv_free(&kv);
-			etcd_close(c);
-		}
-		mk->claimed = found; /* (etcd not reached: as if absent) */
-		return;
+	struct etcd_opts o = member_etcd_opts(mk->v->conf, CMKDIR_ASK_MS);
+	struct etcd *c;
+	struct etcd_kv kv;
+	struct err e;
+	bool found = false;
+	if (!etcd_open(&o, &c, &e)) {
+		if (!etcd_get(c, mk->key, &kv, &found, &e) && found)
+			etcd_kv_free(&kv);
+		etcd_close(c);
 	}
-	struct timespec t = {0, CMKDIR_POLL_NS};
-	nanosleep(&t, NULL);
+	mk->claimed = found; /* (etcd not reached: as if absent) */
 }
 
 /* Look-ups asking etcd at once: any user who may search a directory can ask for names, so
@@ -171,9 +167,9 @@ int cmkdir_resume(struct cmkdir *mk, struct waitq **wq, char *err, size_t errlen
 			 mk->name, CMKDIR_SHOW_MS, mk->ns);
 		return -EIO;
 	}
-	int r = bgjob_start(&mk->bg, &mk->v->m, nap, napped);
+	int r = bgjob_after(&mk->bg, &mk->v->m, CMKDIR_POLL_MS, napped);
 	if (r) {
-		snprintf(err, errlen, "%s was launched; no thread to wait for it here: %s",
+		snprintf(err, errlen, "%s was launched; no timer to wait for it here: %s",
 			 mk->name, strerror(-r));
 		return r;
 	}
@@ -199,7 +195,7 @@ int cmkdir_ask(struct vmfs *v, const struct vnode *dir, uint64_t nsid, const cha
 	snprintf(mk->ns, sizeof(mk->ns), "%s", cns->name);
 	snprintf(mk->name, sizeof(mk->name), "%s", name);
 	if (ckey_claim(mk->key, sizeof(mk->key), v->chosts->cluster, nsid, name) < 0 ||
-	    bgjob_start(&mk->bg, &v->m, nap, napped)) {
+	    bgjob_start(&mk->bg, &v->m, ask, napped)) {
 		free(mk);
 		return -ENOENT;
 	}
