@@ -72,7 +72,8 @@ usable() {
 # 1. the mover killed while it copies; at once back: it rolls back its own move
 "$XWRITE" "$D2/ctl" "move c1 h2" >"$T/move1.out" 2>&1 &
 mv=$!
-ok "h2 pulls c1's archive" wait_for 20 test -s "$S2/containers/.c1.move.tar"
+# (h2 stopped the moment its copy starts: a fast machine moves 48 MiB before a look at etcd)
+ok "h2 pulls c1's archive" wait_for 20 sh -c 'test -s "$0" && kill -STOP "$1"' "$S2/containers/.c1.move.tar" "$ETCD_PID_2"
 ok "c1's claim is marked moving to h2" sh -c '[ "$(ETCDCTL_API=3 etcdctl --endpoints "$0" get --print-value-only "$1" | sed -n "s/^moving=//p")" = h2 ]' "$U" "$CK"
 kill -9 "$ETCD_PID_2"
 # (no other host may take its intent first: h2's down record says "since" later than now)
