@@ -179,8 +179,8 @@ int grpc_code_errno(int code)
 }
 
 /* What unpacking may allocate: a hostile answer of many empty entries (2 bytes each on the
- * wire, a hundred in memory) would else cost gigabytes; etcd's own answers need about twice
- * their size. */
+ * wire, about a hundred in memory) would else cost several gigabytes; etcd's own answers need
+ * 2 to 10 times their size (a watch's events of short keys and no values: about 9). */
 struct budget {
 	size_t left;
 };
@@ -203,7 +203,7 @@ static void budget_free(void *data, void *p)
 int grpc_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
 		ProtobufCMessage **out, const char *where, struct err *e)
 {
-	struct budget b = {.left = 8 * len + (1 << 20)};
+	struct budget b = {.left = 16 * len + (1 << 20)};
 	ProtobufCAllocator a = {.alloc = budget_alloc, .free = budget_free, .allocator_data = &b};
 	/* (freed with protobuf_c_message_free_unpacked(m, NULL): the same free) */
 	*out = protobuf_c_message_unpack(desc, &a, len, p);
