@@ -197,6 +197,8 @@ ok "every host lists c1 on h2" wait_for 10 on_all c1 h2
 is "$(errno_of "$D1/containers/c1/ctl" start)" "" "c1 starts (from h1's tree: a command to h2)"
 ok "it runs on h2" wait_for 10 grep -q '^RUNNING' "$D2/containers/c1/state"
 "$XWRITE" "$D2/containers/c1/ctl" kill
+# (a cold move takes a stopped object only: the move below must not race the kill)
+ok "(stopped again, h1 sees it)" wait_for 10 grep -Eq '^(QUIT|ERROR)' "$D1/containers/c1/state"
 pmark() { ! val "$PK" | grep -q '^moving='; }
 ok "h1 takes back p1's mark, whose intent is gone" wait_for 10 pmark
 ok "and says so" wait_for 3 grep -q "p1 is no longer marked moving to h3" "$D1/log"
