@@ -252,8 +252,8 @@ void etcd_clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
 	dst[o] = 0;
 }
 
-int etcd_refused(const char *where, long status, const struct grpc_status *st, int64_t *code,
-		 struct err *e)
+int etcd_refused(const char *where, long status, const struct grpc_status *st,
+		 const void *body, size_t len, int64_t *code, struct err *e)
 {
 	*code = -1;
 	if (status == 200 && st->seen) {
@@ -264,10 +264,11 @@ int etcd_refused(const char *where, long status, const struct grpc_status *st, i
 	}
 	if (status == 200)
 		return err_set(e, EPROTO, "%s: the answer has no gRPC status", where);
+	char text[256];
+	etcd_clean(text, sizeof(text), body ? body : "", body ? len : 0, 200);
 	return err_set(e, status == 404 || status == 415 ? ENOSYS : EIO,
-		       "%s: HTTP %ld%s%s%s", where, status, st->message[0] ? ": " : "",
-		       st->message, !st->is_grpc ? " (not etcd's gRPC API: is this etcd 3.4 or later?)"
-						 : "");
+		       "%s: HTTP %ld, not a gRPC answer: \"%s\"%s", where, status, text,
+		       !st->is_grpc ? " (not etcd's gRPC API: is this etcd 3.4 or later?)" : "");
 }
 
 /* An answer with status OK: exactly one message, unpacked as desc's. */
@@ -439,7 +440,7 @@ static int post(struct etcd *c, size_t i, const char *path, const uint8_t *req, 
 					? " (the request was sent: it may have been applied)"
 					: "");
 	} else if (status != 200 || !a.st.seen || a.st.code != 0) {
-		r = etcd_refused(where, status, &a.st, code, e);
+		r = etcd_refused(where, status, &a.st, a.f.buf, a.f.len, code, e);
 		*next = *code == 14 && not_applied(path, e);
 		if (*code == 14 && !*next)
 			r = may_be_applied(e);

@@ -23,9 +23,11 @@ long etcd_timeout_ms(const struct etcd *c);
 /* Sets h's protocols, no proxy, no signals, and the handle's TLS files: 0 or -ENOMEM. */
 int etcd_curl_tls(const struct etcd *c, CURL *h);
 /* An answer whose HTTP status is not 200 or whose gRPC status is not OK as an error in e: the
- * gRPC code (in *code, -1 if there is none) and etcd's message. Returns -errno. */
-int etcd_refused(const char *where, long status, const struct grpc_status *st, int64_t *code,
-		 struct err *e);
+ * gRPC code (in *code, -1 if there is none) and etcd's message; what is not gRPC's, its HTTP
+ * status and the start of its body (len bytes at body, from the peer). Returns -errno. The
+ * unary calls' and the watch's words alike. */
+int etcd_refused(const char *where, long status, const struct grpc_status *st,
+		 const void *body, size_t len, int64_t *code, struct err *e);
 /* len bytes of s from a peer, for a reason in words: printable ASCII (others as \xNN), at
  * most max of them, "..." if cut; NUL-terminated in dst. */
 void etcd_clean(char *dst, size_t dstlen, const char *s, size_t len, size_t max);

@@ -429,20 +429,15 @@ static int ended(struct etcd_watch *w, const char *where, CURLcode rc, const cha
 		 struct err *e)
 {
 	const struct grpc_status *g = &w->gst;
-	if (w->status && w->status != 200) {
-		char text[256];
-		etcd_clean(text, sizeof(text), w->errbody, w->errlen, 200);
-		return err_set(e, w->status == 404 ? ENOSYS : EIO,
-			       "%s: HTTP %ld, not a gRPC answer: \"%s\"", where, w->status, text);
-	}
+	int64_t code;
+	if (w->status && w->status != 200)
+		return etcd_refused(where, w->status, g, w->errbody, w->errlen, &code, e);
 	if (g->seen && g->code == 11) { /* OutOfRange: the start revision is compacted */
 		compacted(w, 0, *g->message ? g->message : "no reason given");
 		return -ECANCELED;
 	}
 	if (g->seen && g->code)
-		return err_set(e, grpc_code_errno(g->code), "%s: etcd says %s (gRPC code %d): %s",
-			       where, grpc_code_name(g->code), g->code,
-			       *g->message ? g->message : "no reason given");
+		return etcd_refused(where, w->status, g, NULL, 0, &code, e);
 	if (rc != CURLE_OK)
 		return err_set(e, EIO, "%s: %s", where,
 			       *curlerr ? curlerr : curl_easy_strerror(rc));

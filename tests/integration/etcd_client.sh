@@ -192,7 +192,7 @@ reply '{"grpc_status":14,"grpc_message":"etcdserver: no leader"}'
 like "$(try "$F,$F" put /t/x v)" 'no endpoint answered: .*no leader; .*no leader' "a write refused for want of a leader: the next endpoint is asked"
 ok "both were asked" asked 2
 reply '{"status":500,"content_type":"text/html","text":"<html>oops</html>","grpc_status":null}'
-like "$(try "$F" put /t/x v)" "Put: HTTP 500 \\(not etcd's gRPC API" "an HTTP error that is not gRPC: its status, and that it is not etcd's API"
+like "$(try "$F" put /t/x v)" "Put: HTTP 500, not a gRPC answer: \"<html>oops</html>\" \\(not etcd's gRPC API" "an HTTP error that is not gRPC: its status, its words, and that it is not etcd's API"
 reply '{"hang":true}'
 start=$SECONDS
 out=$(try --timeout 700 "$F" put /t/x v)

@@ -118,7 +118,7 @@ like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*is not a WatchResponse'
 stream "$C" '[[1,"m",[[3,"v",9]]],[7,"v",1]]'
 like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*fragment' "a fragment (never asked for): refused"
 reply "{\"messages\":[$C],\"grpc_status\":14,\"grpc_message\":\"etcdserver: no leader\"}"
-like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*etcd says Unavailable \(gRPC code 14\): etcdserver: no leader' "etcd's error at the stream's end: its words"
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*gRPC code 14 \(Unavailable\): etcdserver: no leader' "etcd's error at the stream's end: its words"
 python3 - "$T/fake/reply" <<'PY'
 import json, sys
 kv = lambda i: [[1, "b", "/w/x"], [2, "v", 6], [3, "v", 6 + i], [4, "v", 1]]
@@ -128,7 +128,7 @@ PY
 like "$(try "$F" watch /w/ 6 1 10000 | head -1)" '^COMPACTED 0 etcd watch of /w/: more than 65536 events or 67108864 bytes waited to be taken; they were dropped: range again$' \
 	"more events than the queue holds: COMPACTED, so the taker ranges again"
 reply '{"trailers_only":true,"grpc_status":3,"grpc_message":"bad request"}'
-like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*InvalidArgument \(gRPC code 3\): bad request' "a refused watch: etcd's code and words"
+like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*gRPC code 3 \(InvalidArgument\): bad request' "a refused watch: etcd's code and words"
 reply '{"status":500,"content_type":"text/html","text":"<html>oops</html>"}'
 like "$(try "$F" watch /w/ 6 1 5000 | head -1)" '^DOWN .*500' "an HTTP error that is not gRPC: its status"
 
