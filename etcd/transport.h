@@ -20,7 +20,8 @@ int etcd_rpc(struct etcd *c, const char *path, const ProtobufCMessage *req,
 size_t etcd_endpoints(const struct etcd *c);
 const char *etcd_endpoint(const struct etcd *c, size_t i);
 long etcd_timeout_ms(const struct etcd *c);
-/* Sets h's protocols, no proxy, no signals, and the handle's TLS files: 0 or -ENOMEM. */
+/* Sets h's protocols (HTTP/2, by prior knowledge on http://), no proxy, no signals, and the
+ * handle's TLS files: 0 or -ENOMEM. */
 int etcd_curl_tls(const struct etcd *c, CURL *h);
 /* An answer whose HTTP status is not 200 or whose gRPC status is not OK as an error in e: the
  * gRPC code (in *code, -1 if there is none) and etcd's message; what is not gRPC's, its HTTP
