@@ -78,7 +78,6 @@ etcd_ports() { # etcd_ports NAME: two free ports for NAME, in $T/etcd-NAME/ports
 	local a b
 	a=$(free_port)
 	b=$(free_port)
-	while [ "$b" = "$a" ]; do b=$(free_port); done
 	echo "$a $b" >"$T/etcd-$1/ports"
 }
 

@@ -34,7 +34,6 @@ field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
 
 # a host of a cluster serves its 9P door to the others: each vmfs its own port
 P9A=$(free_port) P9B=$(free_port)
-while [ "$P9B" = "$P9A" ]; do P9B=$(free_port); done
 printf '[vmfs]\netcd = %s\ncluster_addr = 127.0.0.1\np9 = 127.0.0.1:%s\n' "$U" "$P9A" >"$T/vmfs.conf"
 printf '[vmfs]\netcd = %s\ncluster_addr = 127.0.0.1\np9 = 127.0.0.1:%s\n' "$U" "$P9B" >"$T/vmfs2.conf"
 vmfs_start --images "$T/images" --conf "$T/vmfs.conf" || exit 1

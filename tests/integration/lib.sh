@@ -204,12 +204,17 @@ web_vmfs_start() { # web_vmfs_start ARGS...: vmfs_start ARGS --web 127.0.0.1:POR
 }
 
 free_port() { # free_port: a TCP port on loopback that nothing listens on, below the
-	# ephemeral range (32768-60999), where a client's source port could take it first
+	# ephemeral range (32768-60999), where a client's source port could take it first.
+	# Ports already handed out in this test are skipped: a test that takes several before
+	# starting anything (three etcd nodes' peer ports) got the same one twice in CI.
 	local p i
 	for i in $(seq 50); do
 		p=$((20000 + RANDOM % 12000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+		grep -qx "$p" "$T/ports.given" 2>/dev/null && continue
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		break
 	done
+	echo "$p" >>"$T/ports.given"
 	echo "$p"
 }
 
