@@ -3,8 +3,8 @@
  * One job per write, on bgjob's threads (etcd's calls block) and the loop in turns: reserve
  * (CAS on P/cap/SELF, the object marked in cfg-pending), apply on the loop (set_obj_param: the
  * same checks as on one host), then either give back (the apply refused) or wait for this
- * host's record to show the value (polled off the loop, as a mkdir's record is) and drop the
- * mark. The write is answered at the end: its reservation is exact and its record in etcd.
+ * host's record to show the value (the cache looked at on a loop timer, as a mkdir's record
+ * is) and drop the mark. The write is answered at the end: its reservation is exact and its record in etcd.
  *
  * Cut from etcd (or not joined yet), such a write is refused ENOTCONN: it changes a
  * reservation, which the cluster places by (docs/cluster-design.md, "A host that loses etcd"). */
@@ -29,7 +29,7 @@
 
 #define CALL_MS 3000	     /* each etcd call's bound */
 #define PUBLISH_MS 3000	     /* the record waited for, as a config command's owner waits */
-#define POLL_NS 20000000L    /* between two looks at the cache */
+#define POLL_MS 20	     /* between two looks at the cache */
 
 enum phase { RESERVE, WAIT, SETTLE };
 
@@ -94,8 +94,7 @@ static void work(struct bgjob *bg)
 			j->w = NULL;
 		}
 		return;
-	case WAIT:
-		nanosleep(&(struct timespec){0, POLL_NS}, NULL);
+	case WAIT: /* (a timer's: no work) */
 		return;
 	case SETTLE:
 		h = host_of(j);
@@ -128,7 +127,9 @@ static void finish(struct lcjob *j)
 static void next(struct lcjob *j, enum phase ph)
 {
 	j->phase = ph;
-	int r = bgjob_start(&j->bg, &j->v->m, work, done);
+	/* WAIT looks at this host's cache, which the loop keeps: a timer, not a thread per look */
+	int r = ph == WAIT ? bgjob_after(&j->bg, &j->v->m, POLL_MS, done)
+			   : bgjob_start(&j->bg, &j->v->m, work, done);
 	if (!r)
 		return;
 	evlog_add(&j->v->log,
