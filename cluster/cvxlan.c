@@ -20,6 +20,10 @@ static struct {
 	char (*made)[PEERS_LEN];
 	bool said_full[VID_MAX + 1]; /* the log said its peers overflow the list */
 	bool said_owner[VID_MAX + 1]; /* the log said its local namespace is not known */
+	/* a VXLAN found at this run's first tick: an earlier run (killed -9, its objects running
+	 * on) made it with the peers it knew then, which S.made does not say: made again whole,
+	 * or removed if nothing here wants it */
+	bool found[VID_MAX + 1];
 	int64_t rev;
 	uint64_t changes;
 	time_t at;
@@ -200,6 +204,9 @@ static void make(struct vmfs *v, unsigned vid, const char *peers)
 	}
 	if (*peers)
 		evlog_add(&v->log, "cluster: VLAN %u joined by VXLAN to %s", vid, peers);
+	else if (S.found[vid])
+		evlog_add(&v->log, "cluster: VLAN %u's VXLAN, left by an earlier run, removed: no other "
+			  "host up uses it", vid);
 	else if (S.made[vid][0])
 		evlog_add(&v->log, "cluster: VLAN %u's VXLAN removed: no other host up uses it", vid);
 	snprintf(S.made[vid], PEERS_LEN, "%s", peers);
@@ -213,8 +220,12 @@ void cvxlan_tick(struct vmfs *v)
 	int64_t rev = ccache_revision(v->chosts->cache);
 	if (S.made && rev == S.rev && model_changes == S.changes && now - S.at < 5)
 		return;
-	if (!S.made && !(S.made = calloc(VID_MAX + 1, sizeof(*S.made))))
-		return;
+	if (!S.made) {
+		if (!(S.made = calloc(VID_MAX + 1, sizeof(*S.made))))
+			return;
+		for (unsigned vid = 1; vid <= VID_MAX; vid++)
+			S.found[vid] = net_vxlan_present(&v->m, vid);
+	}
 	struct want *w = calloc(1, sizeof(*w));
 	if (!w)
 		return;
@@ -233,13 +244,14 @@ void cvxlan_tick(struct vmfs *v)
 	cview_ns_names(v->cview, 0, each_ns, w);
 	for (unsigned vid = 1; vid <= VID_MAX; vid++) {
 		S.said_full[vid] &= w->full[vid]; /* (said again if it overflows again) */
-		if (!w->here[vid] && !S.made[vid][0])
+		if (!w->here[vid] && !S.made[vid][0] && !S.found[vid])
 			continue;
 		char none[1] = "", *want = w->peers[vid] ? w->peers[vid] : none;
 		if (strchr(want, ','))
 			sort_peers(want);
-		if (strcmp(want, S.made[vid]) || (*want && !net_vxlan_present(&v->m, vid)))
+		if (S.found[vid] || strcmp(want, S.made[vid]) || (*want && !net_vxlan_present(&v->m, vid)))
 			make(v, vid, want);
+		S.found[vid] = false;
 	}
 out:
 	for (unsigned vid = 1; vid <= VID_MAX; vid++)

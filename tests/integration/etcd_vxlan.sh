@@ -6,7 +6,8 @@
 # the others' addresses only (h3's too: it has one on 10), VLAN 20 (used on one host) has
 # none; h3 going down leaves h1's list, the same VXLAN still carrying h1 to h2, and comes
 # back into it; when h2's last NIC on 10 stops, the VXLANs for 10 go from h2 and from the
-# lists; hosts/ctl's vxlan is refused (EPERM, words in the log).
+# lists; a VXLAN that h1's vmfs, killed -9, left is found and removed at its restart when
+# nothing wants it any more; hosts/ctl's vxlan is refused (EPERM, words in the log).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/integration/etcd_lib.sh"
 need_root
@@ -96,6 +97,22 @@ ok "h2's VXLAN goes" wait_for 5 sh -c '[ -z "$(ip -n "$0" -o link show type vxla
 ok "h1's floods to h3 only" wait_for 5 flood_is 1 "${PFX1}x10" "$A3 "
 ok "h3 kills c1" "$XWRITE" "$D3/ctl" "kill c1"
 ok "h1's VXLAN goes too: no other host up uses 10" wait_for 5 both "" ""
+ok "h2 starts b1 again" "$XWRITE" "$D2/ctl" "start b1"
+ok "h1 and h2 have theirs again" wait_for 5 both "${PFX1}x10:10 " "${PFX2}x10:10 "
+ok "a1 reaches b1 again" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.2"
+# h1's vmfs killed -9: its VXLAN stays (a1 runs on); b1 stops meanwhile, so the restarted h1
+# must find the VXLAN the dead run made and remove it (no other host up uses 10 then)
+p1=$ETCD_PID_1
+kill -9 "$p1"
+ok "h1's vmfs is gone" wait_for 5 gone "$p1"
+fusermount3 -uz "$T/h1/mnt" 2>/dev/null
+ok "h2 kills b1 while h1's vmfs is dead" "$XWRITE" "$D2/ctl" "kill b1"
+ok "h2's VXLAN goes" wait_for 5 sh -c '[ -z "$(ip -n "$0" -o link show type vxlan)" ]' "$ETCD_ID-h2"
+is "$(floods 1 "${PFX1}x10")" "$A2 " "h1's VXLAN stays, flooding to h2 (no vmfs to change it)"
+ok "h1's vmfs starts again" etcd_member_start 1
+ok "... a1 still runs" wait_for 10 grep -q "^RUNNING" "$D1/containers/a1/state"
+ok "h1 removed the VXLAN its dead run made" wait_for 10 both "" ""
+ok "... said in its log" grep -q "VLAN 10's VXLAN, left by an earlier run, removed" "$T/h1/mnt/host/log"
 ok "h2 starts b1 again" "$XWRITE" "$D2/ctl" "start b1"
 ok "h1 and h2 have theirs again" wait_for 5 both "${PFX1}x10:10 " "${PFX2}x10:10 "
 ok "a1 reaches b1 again" says "$D1/containers/a1" "ping -c 2 -W 2 10.88.0.2"
