@@ -30,6 +30,7 @@
 #define HOSTS_MAX 256
 #define CACHE_POLL_MS 10  /* the cache looked at this often ... */
 #define CACHE_WAIT_MS 2000 /* ... at most this long, after the write (then answered anyway) */
+#define CLAIM_WAIT_MS 3000 /* a namespace made here a moment ago: its claim awaited this long */
 
 struct nhjob {
 	struct bgjob bg; /* first */
@@ -41,6 +42,7 @@ struct nhjob {
 	bool owner; /* a chown or chmod: uid, gid and mode are written, hosts kept */
 	bool remove; /* an rmdir: the record goes, compared on no claim of the namespace */
 	uint64_t uid, gid, mode;
+	bool unclaimed; /* made here, not yet in the records: the publisher's claim awaited */
 	int64_t rev; /* the revision of the write, once made */
 	unsigned naps; /* waits for the cache to reach rev */
 	struct vmfs *v;
@@ -340,7 +342,11 @@ static struct nhjob *job_new(struct vmfs *v, const char *ns, int *r, char *err, 
 		*r = -ENOTCONN;
 		return NULL;
 	}
-	if (!ch->synced || !cn) {
+	/* `mkdir ns/lab; echo 'h1 h2' > ns/lab/hosts`: the mkdir returns before the publisher's
+	 * thread has claimed lab in etcd; such a write waits for the claim (job_go) */
+	const struct ns *here = ns_find(&v->m, ns);
+	bool unclaimed = ch->synced && !cn && here && !here->gone;
+	if (!ch->synced || (!cn && !unclaimed)) {
 		snprintf(err, errlen,
 			 "ns/%s is not in the cluster's records yet (this host is joining, or "
 			 "cut from etcd): try again",
@@ -361,7 +367,8 @@ static struct nhjob *job_new(struct vmfs *v, const char *ns, int *r, char *err, 
 	}
 	j->v = v;
 	j->o = member_etcd_opts(v->conf, 0);
-	j->nsid = cn->rec.id;
+	j->unclaimed = unclaimed;
+	j->nsid = cn ? cn->rec.id : 0;
 	snprintf(j->cluster, sizeof(j->cluster), "%s", ch->cluster);
 	snprintf(j->ns, sizeof(j->ns), "%s", ns);
 	return j;
@@ -374,13 +381,39 @@ static void job_free(struct nhjob *j)
 	free(j);
 }
 
+/* On the loop, while a namespace made here waits for its claim: the write goes once this
+ * host's view has it, or fails EAGAIN after CLAIM_WAIT_MS (a claim refused is in the log). */
+static void claimed(struct bgjob *bg)
+{
+	struct nhjob *j = (struct nhjob *)bg;
+	const struct cview_ns *cn = j->v->cview ? cview_ns_find(j->v->cview, j->ns) : NULL;
+	int r;
+	if (cn) {
+		j->nsid = cn->rec.id;
+		j->unclaimed = false;
+		j->naps = 0;
+		if (!(r = bgjob_start(&j->bg, &j->v->m, work, done)))
+			return;
+		say(j, r, "no thread for it: %s", strerror(-r));
+	} else if (j->naps++ < CLAIM_WAIT_MS / CACHE_POLL_MS && !j->v->exiting &&
+		   !(r = bgjob_after(&j->bg, &j->v->m, CACHE_POLL_MS, claimed)))
+		return;
+	else
+		say(j, -EAGAIN,
+		    "ns/%s, made here, is not in the cluster's records after %d ms (host/log says "
+		    "why if its claim was refused): try again",
+		    j->ns, CLAIM_WAIT_MS);
+	done(bg);
+}
+
 /* -EINPROGRESS with *wait, or -errno (j freed) */
 static int job_go(struct vmfs *v, struct nhjob *j, struct rbatch **wait, char *err,
 		  size_t errlen)
 {
 	j->b->pending = 1;
 	j->b->refs++; /* the writer's */
-	int r = bgjob_start(&j->bg, &v->m, work, done);
+	int r = j->unclaimed ? bgjob_after(&j->bg, &v->m, 0, claimed)
+			     : bgjob_start(&j->bg, &v->m, work, done);
 	if (r) {
 		j->b->refs--;
 		job_free(j);

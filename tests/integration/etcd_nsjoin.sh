@@ -153,6 +153,14 @@ gone_all() { # gone_all NS: no host has NS, nor lists it, and the cluster has no
 }
 mkdir "$M1/ns/tmp1" && rmdir "$M1/ns/tmp1"
 ok "mkdir ns/tmp1; rmdir ns/tmp1 on h1: gone everywhere" wait_for 3 gone_all tmp1
+# hosts written the moment mkdir returns, before h1's publisher has claimed the namespace in
+# etcd: the write waits for the claim rather than failing EAGAIN
+mkdir "$M1/ns/quick"
+is "$("$XWRITE" "$M1/ns/quick/hosts" "h1 h2" 2>&1)" "" "mkdir ns/quick; echo 'h1 h2' > ns/quick/hosts at once"
+ok "... the record names both (read on h3)" wait_for 3 sh -c '[ "$(cat "$0/ns/quick/hosts")" = "h1 h2" ]' "$M3"
+ok "h2 makes quick" wait_for 3 test -d "$T/h2/state/ns/quick"
+ok "rmdir ns/quick on h1" rmdir "$M1/ns/quick"
+ok "... gone everywhere" wait_for 3 gone_all quick
 mkdir "$M1/ns/tmp2"
 ok "ns tmp2 is the cluster's" wait_for 5 has "$P/ns/tmp2"
 ok "rmdir ns/tmp2 on h1, once the cluster has it" rmdir "$M1/ns/tmp2"
