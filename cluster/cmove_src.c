@@ -389,6 +389,21 @@ static bool claim_of(const struct ccache_kv *kv, struct crec_claim *c)
 	return kv && !crec_claim_read(kv->value, kv->len, c, why, sizeof(why));
 }
 
+/* Whether a claim's value may name host (its line host=HOST): false only when it cannot, so
+ * that the claims of other hosts, a launch's thousand, are not parsed here for nothing. */
+static bool may_name(const struct ccache_kv *kv, const char *host)
+{
+	char line[NAME_MAX_LEN + 8];
+	int n = snprintf(line, sizeof(line), "\nhost=%s", host);
+	if (!kv || n < 0 || (size_t)n >= sizeof(line))
+		return kv != NULL;
+	for (const char *p = kv->value, *end = kv->value + kv->len;
+	     (p = memmem(p, (size_t)(end - p), line, (size_t)n)); p += n)
+		if (p + n == end || p[n] == '\n')
+			return true;
+	return false;
+}
+
 /* A mark of the live path (an intent of kind migrate): no archive is made for it. */
 static bool live_move(struct vmfs *v, const struct ckey_tag *tag)
 {
@@ -419,9 +434,12 @@ static void changed(void *ctx, const char *key, const struct ccache_kv *old,
 	}
 	if (kind != CK_CLAIM)
 		return;
+	const char *self = v->chosts->self;
+	/* what follows acts on a claim that names this host, before or now, or on an export */
+	if (!exports && !may_name(old, self) && !may_name(now, self))
+		return;
 	struct crec_claim oc, nc;
 	bool had = claim_of(old, &oc), has = claim_of(now, &nc);
-	const char *self = v->chosts->self;
 	bool was_mine = had && !strcmp(oc.host, self), mine = has && !strcmp(nc.host, self);
 	struct cexp *e = find(k.nsid, mine ? nc.id : had ? oc.id : 0);
 	if (mine && *nc.moving) {
