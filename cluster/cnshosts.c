@@ -387,8 +387,12 @@ static void claimed(struct bgjob *bg)
 {
 	struct nhjob *j = (struct nhjob *)bg;
 	const struct cview_ns *cn = j->v->cview ? cview_ns_find(j->v->cview, j->ns) : NULL;
+	const struct ns *here = ns_find(&j->v->m, j->ns);
 	int r;
-	if (cn) {
+	if (!here || here->gone) /* removed here meanwhile: a claim landing late is not revived */
+		say(j, -ENOENT, "ns/%s was removed here while its hosts write waited for its claim",
+		    j->ns);
+	else if (cn) {
 		j->nsid = cn->rec.id;
 		j->unclaimed = false;
 		j->naps = 0;

@@ -185,7 +185,8 @@ static int peers_diff(struct vmfs *v, unsigned vid, const char *a, const char *b
 
 /* VLAN vid's VXLAN to peers: the flood entries that changed when it is there (the others'
  * traffic goes on), else made whole (or removed, peers ""). */
-static void make(struct vmfs *v, unsigned vid, const char *peers)
+/* 0, or -1 when it failed (said): a VXLAN found at the start is then tried again */
+static int make(struct vmfs *v, unsigned vid, const char *peers)
 {
 	char why[512];
 	const char *was = S.made[vid];
@@ -194,13 +195,13 @@ static void make(struct vmfs *v, unsigned vid, const char *peers)
 	    !peers_diff(v, vid, peers, was, true, why, sizeof(why))) {
 		evlog_add(&v->log, "cluster: VLAN %u's VXLAN now floods to %s", vid, peers);
 		snprintf(S.made[vid], PEERS_LEN, "%s", peers);
-		return;
+		return 0;
 	}
 	if (net_vxlan(&v->m, vid, peers, why, sizeof(why))) {
 		evlog_add(&v->log, "error: cluster: VLAN %u's VXLAN to %s: %s (tried again when the records change)",
 			  vid, *peers ? peers : "none", why);
 		S.made[vid][0] = 0;
-		return;
+		return -1;
 	}
 	if (*peers)
 		evlog_add(&v->log, "cluster: VLAN %u joined by VXLAN to %s", vid, peers);
@@ -210,11 +211,15 @@ static void make(struct vmfs *v, unsigned vid, const char *peers)
 	else if (S.made[vid][0])
 		evlog_add(&v->log, "cluster: VLAN %u's VXLAN removed: no other host up uses it", vid);
 	snprintf(S.made[vid], PEERS_LEN, "%s", peers);
+	return 0;
 }
 
 void cvxlan_tick(struct vmfs *v)
 {
-	if (!v->chosts || !v->cview || chosts_get_link(v->chosts, NULL, 0) != CL_JOINED)
+	/* (joined comes before the first snapshot is loaded: an empty cache would say no peer
+	 * uses anything, and a VXLAN found at the start would be removed under running guests) */
+	if (!v->chosts || !v->cview || chosts_get_link(v->chosts, NULL, 0) != CL_JOINED ||
+	    !v->chosts->synced)
 		return;
 	time_t now = time(NULL);
 	int64_t rev = ccache_revision(v->chosts->cache);
@@ -252,9 +257,10 @@ void cvxlan_tick(struct vmfs *v)
 		char none[1] = "", *want = w->peers[vid] ? w->peers[vid] : none;
 		if (strchr(want, ','))
 			sort_peers(want);
-		if (S.found[vid] || strcmp(want, S.made[vid]) || (*want && !net_vxlan_present(&v->m, vid)))
-			make(v, vid, want);
-		S.found[vid] = false;
+		if ((S.found[vid] || strcmp(want, S.made[vid]) ||
+		     (*want && !net_vxlan_present(&v->m, vid))) &&
+		    !make(v, vid, want))
+			S.found[vid] = false;
 	}
 out:
 	for (unsigned vid = 1; vid <= VID_MAX; vid++)
