@@ -27,6 +27,7 @@ static struct hold {
 	bool busy;	      /* its command is being applied */
 	bool ended;	      /* the intent went while busy: settled at the command's end */
 	bool committing;      /* the destination commits it itself (its head is gone) */
+	bool deferred;	      /* its intent went mid-stream: QEMU's outcome awaited */
 	struct mjob *j;	      /* busy: the command */
 	struct lcbatch *batch; /* the destination's start */
 	struct waiter w;
@@ -420,10 +421,34 @@ void cmig_apply(struct ccmd *c, struct mjob *j)
 }
 
 /* The intent is gone: the claim says how the migration ended. */
+static void dest_outcome(struct waiter *w)
+{
+	struct hold *h = (struct hold *)((char *)w - offsetof(struct hold, w));
+	if (h->o && !h->busy)
+		settle(h);
+}
+
 static void settle(struct hold *h)
 {
 	struct ccmd *c = h->c;
 	struct object *o = h->o;
+	/* the intent went (a recovery's abort) while the stream still runs here: the source may
+	 * complete before its cancel lands, and then this copy is the guest's only one (the
+	 * source never resumes after a completion); killing it on the intent's word alone lost
+	 * the guest (CI). QEMU's own end decides: failed, removed; completed, kept. */
+	if (h->dest && migrate_incoming(o) && !migrate_in_completed(o) &&
+	    migrate_in_streaming(&c->v->m, o)) {
+		if (!h->deferred)
+			evlog_add(&o->ns->log,
+				  "cluster: %s: its migration's intent went while the stream still "
+				  "runs here: removed if the stream fails, kept if it completes",
+				  o->name);
+		h->deferred = true;
+		waiter_del(&h->w);
+		h->w.wake = dest_outcome;
+		waitq_add(&o->job_wq, &h->w);
+		return;
+	}
 	const struct cview_obj *co = c->v->cview ? cview_obj_id(c->v->cview, h->nsid, h->id) : NULL;
 	bool here = co && !strcmp(co->claim.host, c->ch->self);
 	char tag[CKEY_TAG_LEN], e[512];

@@ -183,6 +183,28 @@ static int qmp_reply(struct model *m, struct object *o, const char *cmd, char *r
 	return r;
 }
 
+bool migrate_in_streaming(struct model *m, struct object *o)
+{
+	struct incoming *in = in_of(o);
+	if (!in || in->preparing)
+		return false;
+	if (in->completed)
+		return true;
+	/* QEMU's word now: its MIGRATION event may still be on its way to the loop */
+	char reply[4096];
+	struct err e;
+	err_clear(&e);
+	if (qmp_reply(m, o, "{\"execute\":\"query-migrate\"}", reply, sizeof(reply), &e))
+		return false;
+	json_object *r = json_tokener_parse(reply);
+	const char *st = r ? qjstr(r, "status") : NULL;
+	bool going = st && (!strcmp(st, "active") || !strcmp(st, "completed") ||
+			    !strcmp(st, "device") || !strcmp(st, "pre-switchover") ||
+			    !strncmp(st, "postcopy", 8));
+	json_object_put(r);
+	return going;
+}
+
 void migrate_end_qemu(struct model *m, struct object *o, const char *line)
 {
 	if (o->rt.pid > 0 && proc_starttime(o->rt.pid) == o->rt.pid_start)
@@ -465,6 +487,7 @@ void migrate_in_ended(struct model *m, struct object *o)
 	if (in && !in->preparing) {
 		model_event(o->ns, o, "migrate-in: QEMU ended before the guest ran here");
 		in_drop(in);
+		waitq_wake_all(&o->job_wq); /* (a destination that waits for its outcome) */
 	}
 }
 
