@@ -420,7 +420,7 @@ void cmig_apply(struct ccmd *c, struct mjob *j)
 	return out_apply(c, j);
 }
 
-/* The intent is gone: the claim says how the migration ended. */
+/* A destination's QEMU said more (its migration's event, its end): settled again. */
 static void dest_outcome(struct waiter *w)
 {
 	struct hold *h = (struct hold *)((char *)w - offsetof(struct hold, w));
@@ -428,6 +428,7 @@ static void dest_outcome(struct waiter *w)
 		settle(h);
 }
 
+/* The intent is gone: the claim says how the migration ended. */
 static void settle(struct hold *h)
 {
 	struct ccmd *c = h->c;
