@@ -436,13 +436,16 @@ static void settle(struct hold *h)
 	/* the intent went (a recovery's abort) while the stream still runs here: the source may
 	 * complete before its cancel lands, and then this copy is the guest's only one (the
 	 * source never resumes after a completion); killing it on the intent's word alone lost
-	 * the guest (CI). QEMU's own end decides: failed, removed; completed, kept. */
+	 * the guest (CI). QEMU's own end decides: failed, removed; completed, kept. A QEMU that
+	 * does not answer (loading the stream's end) is waited for too: its events, its end or
+	 * an abort here wake this again. */
 	if (h->dest && migrate_incoming(o) && !migrate_in_completed(o) &&
 	    migrate_in_streaming(&c->v->m, o)) {
 		if (!h->deferred)
 			evlog_add(&o->ns->log,
 				  "cluster: %s: its migration's intent went while the stream still "
-				  "runs here: removed if the stream fails, kept if it completes",
+				  "runs here (or QEMU did not say): removed if the stream fails, kept "
+				  "if it completes",
 				  o->name);
 		h->deferred = true;
 		waiter_del(&h->w);

@@ -183,24 +183,30 @@ static int qmp_reply(struct model *m, struct object *o, const char *cmd, char *r
 	return r;
 }
 
-bool migrate_in_streaming(struct model *m, struct object *o)
+int migrate_in_streaming(struct model *m, struct object *o)
 {
 	struct incoming *in = in_of(o);
 	if (!in || in->preparing)
-		return false;
+		return 0;
 	if (in->completed)
-		return true;
+		return 1;
 	/* QEMU's word now: its MIGRATION event may still be on its way to the loop */
 	char reply[4096];
 	struct err e;
 	err_clear(&e);
 	if (qmp_reply(m, o, "{\"execute\":\"query-migrate\"}", reply, sizeof(reply), &e))
-		return false;
+		return -1; /* (slow while it loads the stream's end: not a "no") */
 	json_object *r = json_tokener_parse(reply);
-	const char *st = r ? qjstr(r, "status") : NULL;
-	bool going = st && (!strcmp(st, "active") || !strcmp(st, "completed") ||
-			    !strcmp(st, "device") || !strcmp(st, "pre-switchover") ||
-			    !strncmp(st, "postcopy", 8));
+	if (!json_object_is_type(r, json_type_object)) {
+		json_object_put(r);
+		return -1;
+	}
+	/* no status: QEMU 7.2's incoming state is none (nothing came yet) */
+	const char *st = qjstr(r, "status");
+	int going = !st || !strcmp(st, "none") || !strcmp(st, "setup") || !strcmp(st, "failed") ||
+			    !strcmp(st, "cancelled") || !strcmp(st, "cancelling")
+			? 0
+			: 1;
 	json_object_put(r);
 	return going;
 }
@@ -479,6 +485,7 @@ void migrate_in_abort(struct model *m, struct object *o, const char *why)
 	snprintf(line, sizeof(line), "migrate-in from %s ended: %s", in->addr, why);
 	in_drop(in);
 	migrate_end_qemu(m, o, line);
+	waitq_wake_all(&o->job_wq); /* (a destination that waits for its outcome) */
 }
 
 void migrate_in_ended(struct model *m, struct object *o)
@@ -641,6 +648,7 @@ void migrate_event(struct model *m, struct object *o, const char *name, json_obj
 	if (!strcmp(status, "completed") && !in->completed) {
 		in->completed = true;
 		in_takeover(m, o, in);
+		waitq_wake_all(&o->job_wq); /* (a destination that waits for its outcome) */
 	} else if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
 		char why[64];
 		snprintf(why, sizeof(why), "the migration %s (QEMU's MIGRATION event)", status);

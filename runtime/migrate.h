@@ -56,8 +56,9 @@ bool migrate_incoming(const struct object *o);
  * is this host's to run, even before it does. o->job_wq wakes once it runs. */
 bool migrate_in_completed(const struct object *o);
 /* Whether o's incoming migration has data flowing or is done, by QEMU's query-migrate now (a
- * QMP call on the loop, bounded): its end is then QEMU's to decide, not a guess's. */
-bool migrate_in_streaming(struct model *m, struct object *o);
+ * QMP call on the loop, bounded): 1 yes (its end is then QEMU's to decide, not a guess's),
+ * 0 no (nothing came, or it failed), -1 QEMU did not say. */
+int migrate_in_streaming(struct model *m, struct object *o);
 /* While o receives a migration, every verb but kill and flush is refused: -EBUSY, why in e. */
 int migrate_refuses(const struct object *o, enum verb v, struct err *e);
 /* kill, flush or rmdir of an object receiving a migration: its QEMU ends, it is QUIT. */
