@@ -210,6 +210,8 @@ struct outjob {
 	bool completed, resumed_here;
 	bool gone_here; /* QEMU said completed: the guest is the destination's (atomic) */
 	bool finished;	/* the thread has ended (atomic) */
+	bool cancelled; /* the loop's migrate_out_cancel came (atomic): QEMU ignores a
+			 * migrate_cancel sent before its migrate, so the thread checks this */
 	int r;
 	struct err e;
 	char figures[160];
@@ -241,6 +243,7 @@ void migrate_out_cancel(struct object *o, const char *why)
 {
 	if (!migrate_out_busy(o) || migrate_out_completed(o))
 		return;
+	__atomic_store_n(&(*out_slot(o))->cancelled, true, __ATOMIC_RELEASE);
 	int r = qmon_command(o, "{\"execute\":\"migrate_cancel\"}");
 	model_event(o->ns, o, "migrate-out: %s: migrate_cancel %s", why,
 		    r ? "could not be sent" : "sent");
@@ -344,12 +347,19 @@ static void *out_main(void *arg)
 			 migtls_on() ? j->maddr : "", migtls_on() ? "\"" : "");
 		r = qsess_cmd(s, cmd, QMP_MS, NULL, 0, e);
 	}
+	if (!r && __atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
+		r = err_set(e, ECANCELED, "the migration cancelled before its stream began");
 	if (!r) {
 		snprintf(cmd, sizeof(cmd),
 			 "{\"execute\":\"migrate\",\"arguments\":{\"uri\":"
 			 "\"tcp:%s:%d\"}}",
 			 j->maddr, j->mport);
 		r = qsess_cmd(s, cmd, QMP_MS, NULL, 0, e);
+	}
+	/* a cancel that came while migrate was on its way met no migration yet: sent again */
+	if (!r && __atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE)) {
+		struct err ce;
+		qsess_cmd(s, "{\"execute\":\"migrate_cancel\"}", QMP_MS, NULL, 0, &ce);
 	}
 	if (!r && (r = qsess_wait(s, MIGRATE_MS, migration_ended)) == -ETIMEDOUT) {
 		qsess_cmd(s, "{\"execute\":\"migrate_cancel\"}", QMP_MS, NULL, 0, e);
