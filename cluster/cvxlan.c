@@ -184,8 +184,8 @@ static int peers_diff(struct vmfs *v, unsigned vid, const char *a, const char *b
 }
 
 /* VLAN vid's VXLAN to peers: the flood entries that changed when it is there (the others'
- * traffic goes on), else made whole (or removed, peers ""). */
-/* 0, or -1 when it failed (said): a VXLAN found at the start is then tried again */
+ * traffic goes on), else made whole (or removed, peers ""). 0, or -1 when it failed (said):
+ * a VXLAN found at the start is then tried again. */
 static int make(struct vmfs *v, unsigned vid, const char *peers)
 {
 	char why[512];
@@ -206,8 +206,8 @@ static int make(struct vmfs *v, unsigned vid, const char *peers)
 	if (*peers)
 		evlog_add(&v->log, "cluster: VLAN %u joined by VXLAN to %s", vid, peers);
 	else if (S.found[vid])
-		evlog_add(&v->log, "cluster: VLAN %u's VXLAN, left by an earlier run, removed: no other "
-			  "host up uses it", vid);
+		evlog_add(&v->log, "cluster: VLAN %u's VXLAN, left by an earlier run, removed: no "
+			  "host up uses the VLAN with this one", vid);
 	else if (S.made[vid][0])
 		evlog_add(&v->log, "cluster: VLAN %u's VXLAN removed: no other host up uses it", vid);
 	snprintf(S.made[vid], PEERS_LEN, "%s", peers);
@@ -228,8 +228,7 @@ void cvxlan_tick(struct vmfs *v)
 	if (!S.made) {
 		if (!(S.made = calloc(VID_MAX + 1, sizeof(*S.made))))
 			return;
-		for (unsigned vid = 1; vid <= VID_MAX; vid++)
-			S.found[vid] = net_vxlan_present(&v->m, vid);
+		net_vxlans_present(&v->m, S.found, VID_MAX);
 	}
 	/* one kept for every tick: a fresh calloc of its 74 KB faulted its pages in again at each
 	 * tick of a launch (the heap's top given back in between) */

@@ -744,6 +744,28 @@ bool net_vxlan_present(const struct model *m, unsigned vid)
 	return if_nametoindex(dev) != 0;
 }
 
+struct vxlans {
+	const struct net *n;
+	bool *present;
+	unsigned max;
+};
+
+static void vxlan_one(void *arg, const char *name, const char *kind)
+{
+	struct vxlans *x = arg;
+	unsigned vid = 0;
+	(void)kind;
+	if (dev_kind(x->n, name, &vid) == 'x' && vid >= 1 && vid <= x->max)
+		x->present[vid] = true;
+}
+
+void net_vxlans_present(const struct model *m, bool *present, unsigned max)
+{
+	struct vxlans x = {m->net, present, max};
+	if (m->net && m->net->nl)
+		nl_links(m->net->nl, m->net->prefix, vxlan_one, &x);
+}
+
 int net_vxlan_peer(struct model *m, unsigned vid, const char *peer, bool add, char *why,
 		   size_t whylen)
 {

@@ -74,6 +74,9 @@ void net_sample(struct object *o);
 int net_vxlan(struct model *m, unsigned vid, const char *peers, char *why, size_t whylen);
 /* Whether VLAN vid's VXLAN is here (the last NIC's stop takes it with the bridge). */
 bool net_vxlan_present(const struct model *m, unsigned vid);
+/* present[VID] set for each VLAN 1..max whose VXLAN of this vmfs's prefix is here (one link
+ * dump, not a look per id). */
+void net_vxlans_present(const struct model *m, bool *present, unsigned max);
 /* One peer (IPv4) added to, or taken off, VLAN vid's VXLAN that is here: the others' traffic
  * goes on meanwhile. */
 int net_vxlan_peer(struct model *m, unsigned vid, const char *peer, bool add, char *why,
