@@ -437,7 +437,7 @@ static int ended(struct etcd_watch *w, const char *where, CURLcode rc, const cha
 		return -ECANCELED;
 	}
 	if (g->seen && g->code)
-		return etcd_refused(where, w->status, g, NULL, 0, &code, e);
+		return etcd_refused(where, 200, g, NULL, 0, &code, e); /* (status 200 or not seen) */
 	if (rc != CURLE_OK)
 		return err_set(e, EIO, "%s: %s", where,
 			       *curlerr ? curlerr : curl_easy_strerror(rc));
