@@ -56,6 +56,12 @@ static void in_drop(struct incoming *in)
 
 bool migrate_incoming(const struct object *o) { return in_of(o) != NULL; }
 
+bool migrate_in_receiving(const struct object *o)
+{
+	const struct incoming *in = in_of(o);
+	return in && !in->preparing;
+}
+
 bool migrate_in_completed(const struct object *o)
 {
 	const struct incoming *in = in_of(o);

@@ -52,6 +52,9 @@ bool migrate_out_completed(const struct object *o);
 void migrate_out_stop(struct model *m, struct object *o);
 /* Whether o's QEMU is to be started with -incoming defer -S (a migrate-in under way). */
 bool migrate_incoming(const struct object *o);
+/* Whether o's QEMU has been started to receive a migration (prepared; its end is noticed
+ * like a running one's). */
+bool migrate_in_receiving(const struct object *o);
 /* Whether o's migrate-in has received the whole migration (QEMU said completed): its guest
  * is this host's to run, even before it does. o->job_wq wakes once it runs. */
 bool migrate_in_completed(const struct object *o);

@@ -210,12 +210,16 @@ static void vm_sample(struct model *m, struct object *o)
 	qmon_sample(m, o);
 }
 
+/* One event a call: a source's handler may free another ready source (a QEMU's monitor hanging
+ * up ends its object, and with it the object's pidfd and console sources), which a batch of
+ * events taken before would still point at. */
 void run_sources(struct model *m)
 {
-	struct epoll_event ev[16];
-	int n = epoll_wait(m->rtep, ev, 16, 0);
-	for (int i = 0; i < n; i++) {
-		struct rtsrc *s = ev[i].data.ptr;
+	for (int i = 0; i < 16; i++) {
+		struct epoll_event ev;
+		if (epoll_wait(m->rtep, &ev, 1, 0) != 1)
+			return;
+		struct rtsrc *s = ev.data.ptr;
 		s->ready(m, s);
 	}
 }
@@ -245,7 +249,8 @@ void run_tick(struct model *m)
 			for (size_t j = 0; j < m->nss[i]->objs[t].n; j++) {
 				struct object *o = m->nss[i]->objs[t].v[j];
 				lifecycle_start_settle(m, o, true); /* one that is past its deadline */
-				if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+				bool incoming = o->type == OT_VM && migrate_in_receiving(o);
+				if (o->state != ST_RUNNING && o->state != ST_PAUSED && !incoming)
 					continue;
 				if (o->type == OT_VM)
 					vm_check(m, o);
@@ -380,7 +385,10 @@ static void pid_ended(struct model *m, struct rtsrc *s)
 {
 	struct object *o = (struct object *)((char *)s - offsetof(struct object, rt.pid_src));
 	run_unwatch_pid(m, o);
-	if (o->state != ST_RUNNING && o->state != ST_PAUSED)
+	/* a QEMU that receives a migration is BUILDING: its end (a failed stream) is noticed
+	 * here too, not only by its monitor's hang-up, which may come before QEMU is gone */
+	bool incoming = o->type == OT_VM && migrate_in_receiving(o);
+	if (o->state != ST_RUNNING && o->state != ST_PAUSED && !incoming)
 		return;
 	if (o->type == OT_VM)
 		vm_check(m, o); /* with a monitor, its hang-up decides (at the same time) */
