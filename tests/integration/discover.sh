@@ -221,6 +221,11 @@ ok "its row leaves B's hosts/discovered" \
 	wait_for 15 sh -c "! grep -qF '${ADDR[a]}' '$T/mnt2/hosts/discovered'"
 is "$(cat "$T/mnt2/hosts/discovered")" "host	service	address	port	version	url" \
 	"B's hosts/discovered: the header alone"
+if [ "$TAP_FAIL" != 0 ]; then # what B's avahi-daemon still holds, and what each daemon said
+	in_ns b timeout 5 avahi-browse -apct 2>&1 | sed 's/^/# B avahi cache: /'
+	grep discovery: "$T/mnt2/host/log" | tail -n 8 | sed 's/^/# B: /'
+	for n in a b; do tail -n 15 "$T/$n/avahi.log" | sed "s/^/# $n avahi: /"; done
+fi
 ok "B's vmfs stops" as_b vmfs_stop
 
 # no D-Bus at all: a line in host/log, and the tree is served
