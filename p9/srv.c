@@ -168,6 +168,48 @@ static int fid_new(struct p9_conn *c, uint32_t id, uint64_t ino, uint8_t qtype)
 
 /* held requests of every connection, the closed ones' too, whose work has not ended */
 static int held_all;
+/* the same by uid: each uid with one held (so at most P9_HELD_ALL_MAX of them) */
+static struct {
+	uid_t uid;
+	int n;
+} held_by[P9_HELD_ALL_MAX];
+
+static int *held_of(uid_t uid)
+{
+	int *free_slot = NULL;
+	for (size_t i = 0; i < P9_HELD_ALL_MAX; i++) {
+		if (held_by[i].n && held_by[i].uid == uid)
+			return &held_by[i].n;
+		if (!held_by[i].n && !free_slot) {
+			free_slot = &held_by[i].n;
+			held_by[i].uid = uid;
+		}
+	}
+	return free_slot;
+}
+
+/* Which cap a new held request of c meets: 0 none, else the cap's number. */
+static int held_cap(const struct p9_conn *c)
+{
+	if (c->nheld >= P9_HELD_MAX)
+		return P9_HELD_MAX;
+	/* (no slot: every one is some uid's, which the cap of all stops before) */
+	const int *n = held_of(c->cred.uid);
+	if (n && *n >= P9_HELD_UID_MAX)
+		return -P9_HELD_UID_MAX; /* (negative: the uid's, not the connection's) */
+	if (!n || held_all >= (c->cred.uid ? P9_HELD_ALL_MAX - P9_HELD_ROOT_KEEP : P9_HELD_ALL_MAX))
+		return P9_HELD_ALL_MAX;
+	return 0;
+}
+
+static void held_add(struct p9_conn *c, int d)
+{
+	int *n = held_of(c->cred.uid); /* (found: held_cap found it, or one is held) */
+	c->nheld += d;
+	held_all += d;
+	if (n)
+		*n += d;
+}
 /* the closed connections whose held work has not ended */
 static struct p9_conn *closed_conns;
 
@@ -177,8 +219,8 @@ static void pend_unlink(struct p9_conn *c, struct pend *p)
 		if (*pp == p) {
 			*pp = p->next;
 			c->npend--;
-			c->nheld -= !p->fid;
-			held_all -= !p->fid;
+			if (!p->fid)
+				held_add(c, -1);
 			return;
 		}
 }
@@ -557,12 +599,11 @@ static void pend_respond(struct vreq *q, ssize_t n)
  * when out of memory or (no fid) P9_HELD_MAX wait already: pend_fail says which. */
 static struct pend *pend_new(struct p9_conn *c, struct fid *f, const struct p9_msg *m)
 {
-	bool room = c->nheld < P9_HELD_MAX && held_all < P9_HELD_ALL_MAX;
-	struct pend *p = f || room ? calloc(1, sizeof(*p)) : NULL;
+	struct pend *p = f || !held_cap(c) ? calloc(1, sizeof(*p)) : NULL;
 	if (!p)
 		return NULL;
-	c->nheld += !f;
-	held_all += !f;
+	if (!f)
+		held_add(c, 1);
 	*p = (struct pend){.c = c, .next = c->pend, .fid = f, .tag = m->tag, .type = m->type};
 	p->q = req(c);
 	p->q.respond = pend_respond;
@@ -571,33 +612,28 @@ static struct pend *pend_new(struct p9_conn *c, struct fid *f, const struct p9_m
 	return p;
 }
 
-/* Why pend_new gave NULL (no fid): the cap (EAGAIN, in words) or memory. */
+/* Why pend_new gave NULL (no fid): a cap (EAGAIN, in words, said once a connection in the
+ * log: a flood would fill it) or memory. */
 static int pend_fail(struct p9_conn *c)
 {
-	if (c->nheld < P9_HELD_MAX && held_all >= P9_HELD_ALL_MAX) {
-		if (!c->said_held)
-			evlog_add(&c->v->log,
-				  "9p: %d mkdir, rmdir or setattr requests wait on all connections: "
-				  "further ones of uid %u are refused EAGAIN until one ends",
-				  P9_HELD_ALL_MAX, (unsigned)c->cred.uid);
-		c->said_held = true;
-		return refuse(c, -EAGAIN,
-			      "%d mkdir, rmdir or setattr requests of all connections wait already: "
-			      "try again once one is answered",
-			      P9_HELD_ALL_MAX);
-	}
-	if (c->nheld < P9_HELD_MAX)
+	int cap = held_cap(c);
+	const char *whose = cap == P9_HELD_MAX		 ? "this connection"
+			    : cap == -P9_HELD_UID_MAX	 ? "this user (all its connections)"
+			    : c->cred.uid		 ? "all users but root"
+							 : "all connections";
+	int n = abs(cap) - (cap == P9_HELD_ALL_MAX && c->cred.uid ? P9_HELD_ROOT_KEEP : 0);
+	if (!cap)
 		return -ENOMEM;
-	if (!c->said_held) /* (once a connection: a flood would fill the log) */
+	if (!c->said_held)
 		evlog_add(&c->v->log,
-			  "9p: a peer (uid %u) has %d mkdir, rmdir or setattr requests waiting on "
-			  "one connection: further ones are refused EAGAIN until one ends",
-			  (unsigned)c->cred.uid, P9_HELD_MAX);
+			  "9p: %d mkdir, rmdir or setattr requests of %s wait: further ones of uid "
+			  "%u are refused EAGAIN until one ends",
+			  n, whose, (unsigned)c->cred.uid);
 	c->said_held = true;
 	return refuse(c, -EAGAIN,
-		      "%d mkdir, rmdir or setattr requests of this connection wait already: "
-		      "try again once one is answered",
-		      P9_HELD_MAX);
+		      "%d mkdir, rmdir or setattr requests of %s wait already: try again once one "
+		      "is answered",
+		      n, whose);
 }
 
 /* Tread and Twrite: through the fid's open file, as a request that may wait. */

@@ -21,9 +21,14 @@
 /* mkdir, rmdir and setattr requests of a connection that wait at once (each may hold a
  * thread and an etcd connection until it ends, flushed or not): beyond it EAGAIN, in words */
 #define P9_HELD_MAX 16
+/* the same for all connections of one uid together (a local user may open many) */
+#define P9_HELD_UID_MAX 16
 /* the same for all connections together, counted until the work ends (a Tversion, a Tflush
  * or a closed connection frees no room): a peer cannot reconnect its way past the cap */
 #define P9_HELD_ALL_MAX 64
+/* of those, kept for root's (the cluster's members, the admin): other users together may
+ * not fill the cap */
+#define P9_HELD_ROOT_KEEP 16
 
 struct p9_conn;
 

@@ -130,12 +130,18 @@ ok "on h2 too" wait_for 3 sh -c '[ "$(stat -c %a "$0")" = "$1" ]' "$D2" "$mode0"
 many=$(p9 chmodmany ns/default "$mode0" 40)
 like "$many" "^ok ([0-9]+) eagain ([0-9]+) other 0 first_eagain ([0-9]+)$" "9P: 40 chmods in one write: each answered ($many)"
 is "$(awk '{print ($8 >= 16 && $2 >= 1)}' <<<"$many")" 1 "... those beyond 16 refused EAGAIN at once (the 16 taken may race each other: EAGAIN too)"
-ok "... said in h1's host/log" grep -q "9p: a peer (uid [0-9]*) has 16 mkdir, rmdir or setattr requests waiting on one connection" "$(mnt 1)/host/log"
+ok "... said in h1's host/log" grep -q "9p: 16 mkdir, rmdir or setattr requests of this connection wait: further ones of uid [0-9]* are refused EAGAIN" "$(mnt 1)/host/log"
 # a new session (Tversion) does not free the cap: the first 16, never answered now, count
 # till their transactions end, so the next 40 in the same write are all refused at once
 is "$(p9 chmodversion ns/default "$mode0" 40)" "second ok 0 eagain 40 other 0" \
 	"9P: 40 chmods, a Tversion, 40 more in one write: the second 40 all EAGAIN"
 is "$(stat -c %a "$D1")" "$mode0" "the mode is still $mode0"
+# the cap is the user's too: a second connection of the same uid gets no more room
+two=$(p9 chmodtwo ns/default "$mode0" 40)
+like "$two" "^first ok [0-9]+ eagain [0-9]+ other 0 first_eagain [0-9]+; second ok [0-9]+ eagain [0-9]+ other 0 first_eagain [0-9]+$" \
+	"9P: 40 chmods on each of two connections of one uid: each answered ($two)"
+is "$(awk '{print ($NF >= 30)}' <<<"$two")" 1 \
+	"... the second connection's refused at once: the first's fill the uid's 16"
 
 # a Tflush of a held Tmkdir; clients gone while theirs wait: the doors serve on
 echo "" >"$D1/config/host"

@@ -12,7 +12,8 @@ which is how a test parks a read and flushes it.
 
 As a command (prints what a shell test compares):
   cat PATH | write PATH TEXT | ctl PATH TEXT | ls PATH | stat PATH | mkdir PATH | rmdir PATH | remove PATH
-  chmod PATH MODE | chmodmany PATH MODE N | chmodversion PATH MODE N | get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
+  chmod PATH MODE | chmodmany PATH MODE N | chmodversion PATH MODE N | chmodtwo PATH MODE N
+  get PATH LOCALFILE | flushtest PATH MS | follow PATH SECONDS
   mkpark PATH statfs|flush|drop
 PATH is relative to the attached root ('/' or '' is the root itself). A Rlerror prints
 `errno N: strerror` on stdout and exits 1 (ctl prints the answer read back after it).
@@ -461,6 +462,47 @@ def cmd_chmodmany(c, a):
     c.clunk(f)
 
 
+def _chmods(c, f, mode, n):
+    """N Tsetattr of fid f's mode, in one write; their tags."""
+    body = struct.pack("<IIIIIQQQQQ", f, SETATTR_MODE, int(mode, 8), 0, 0, 0, 0, 0, 0, 0)
+    tags = [(c.next_tag + i) % NOTAG for i in range(n)]
+    c.next_tag = (c.next_tag + len(tags)) % NOTAG
+    c.t.send(b"".join(struct.pack("<IBH", 7 + len(body), TSETATTR, t) + body for t in tags))
+    return tags
+
+
+def _tally(c, tags):
+    """The answers to tags, as chmodmany prints them."""
+    n = {"ok": 0, "eagain": 0, "other": 0}
+    first, leading = 0, True
+    for _ in tags:
+        _, typ, body = c._frame()
+        err = Buf(body).u32() if typ == RLERROR else 0
+        kind = "ok" if not err else "eagain" if err == errnomod.EAGAIN else "other"
+        n[kind] += 1
+        leading = leading and kind == "eagain"
+        first += leading
+    return "ok %d eagain %d other %d first_eagain %d" % (n["ok"], n["eagain"], n["other"], first)
+
+
+def cmd_chmodtwo(c, a):
+    """N Tsetattr of PATH's mode on this connection, then N on a second one of the same user,
+    each in one write, back to back: prints `first ...; second ...`, each as chmodmany does
+    (the held cap is the user's, not each connection's)."""
+    c2 = Client(tcp(a.tcp) if a.tcp else unix(a.unix))
+    try:
+        c2.connect(a.uname, a.aname, a.n_uname)
+        f1, f2 = c.walkto(a.path), c2.walkto(a.path)
+        t1 = _chmods(c, f1, a.mode, int(a.n))
+        t2 = _chmods(c2, f2, a.mode, int(a.n))
+        print("first %s; second %s" % (_tally(c, t1), _tally(c2, t2)))
+        c.clunk(f1)
+        c2.clunk(f2)
+        c2.clunk(c2.root)
+    finally:
+        c2.close()
+
+
 def cmd_chmodversion(c, a):
     """N Tsetattr of PATH's mode, a Tversion, Tattach and Twalk of a new session, N more, all
     in one write: prints `second ok K eagain E other O`, the second N's answers (the first
@@ -601,6 +643,7 @@ def main(argv=None):
                        ("rmdir", ["path"]), ("remove", ["path"]), ("get", ["path", "local"]),
                        ("chmod", ["path", "mode"]), ("chmodmany", ["path", "mode", "n"]),
                        ("chmodversion", ["path", "mode", "n"]),
+                       ("chmodtwo", ["path", "mode", "n"]),
                        ("mkpark", ["path", "then"])):
         p = sub.add_parser(name)
         for x in args:
