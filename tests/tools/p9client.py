@@ -440,28 +440,6 @@ def cmd_chmod(c, a):
         c.clunk(f)
 
 
-def cmd_chmodmany(c, a):
-    """N Tsetattr of PATH's mode at once, in one write (a peer that pipelines): prints
-    `ok K eagain E other O first_eagain F` once all are answered, F the EAGAINs that came
-    before any other answer (a server's refusals at once, not its transactions' races)."""
-    f = c.walkto(a.path)
-    body = struct.pack("<IIIIIQQQQQ", f, SETATTR_MODE, int(a.mode, 8), 0, 0, 0, 0, 0, 0, 0)
-    tags = [(c.next_tag + i) % NOTAG for i in range(int(a.n))]
-    c.next_tag = (c.next_tag + len(tags)) % NOTAG
-    c.t.send(b"".join(struct.pack("<IBH", 7 + len(body), TSETATTR, t) + body for t in tags))
-    n = {"ok": 0, "eagain": 0, "other": 0}
-    first, leading = 0, True
-    for _ in tags:
-        _, typ, body = c._frame()
-        err = Buf(body).u32() if typ == RLERROR else 0
-        kind = "ok" if not err else "eagain" if err == errnomod.EAGAIN else "other"
-        n[kind] += 1
-        leading = leading and kind == "eagain"
-        first += leading
-    print("ok %d eagain %d other %d first_eagain %d" % (n["ok"], n["eagain"], n["other"], first))
-    c.clunk(f)
-
-
 def _chmods(c, f, mode, n):
     """N Tsetattr of fid f's mode, in one write; their tags."""
     body = struct.pack("<IIIIIQQQQQ", f, SETATTR_MODE, int(mode, 8), 0, 0, 0, 0, 0, 0, 0)
@@ -483,6 +461,15 @@ def _tally(c, tags):
         leading = leading and kind == "eagain"
         first += leading
     return "ok %d eagain %d other %d first_eagain %d" % (n["ok"], n["eagain"], n["other"], first)
+
+
+def cmd_chmodmany(c, a):
+    """N Tsetattr of PATH's mode at once, in one write (a peer that pipelines): prints
+    `ok K eagain E other O first_eagain F` once all are answered, F the EAGAINs that came
+    before any other answer (a server's refusals at once, not its transactions' races)."""
+    f = c.walkto(a.path)
+    print(_tally(c, _chmods(c, f, a.mode, int(a.n))))
+    c.clunk(f)
 
 
 def cmd_chmodtwo(c, a):
