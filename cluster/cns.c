@@ -926,5 +926,17 @@ int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e)
 	free(todo);
 	if (!r && all && !p->recheck)
 		p->checked = true;
-	return saved(p, dirty, r, e);
+	/* written after the pass's records went (cns_map_save): its fsync, one a pass on every
+	 * member at once, kept a launch's records back from the cluster; the map is etcd's
+	 * claims as this host last read them, read again if it was lost */
+	p->map_dirty |= dirty;
+	return r;
+}
+
+int cns_map_save(struct cpub *p, struct err *e)
+{
+	int r = p->map_dirty ? save(p, e) : 0;
+	if (!r)
+		p->map_dirty = false;
+	return r;
 }

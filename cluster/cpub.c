@@ -497,6 +497,9 @@ static void cpub_stop(void *self)
 		pthread_cond_destroy(&p->cv);
 		p->started = false;
 	}
+	struct err e; /* what a failed last pass left unwritten (the thread is gone: ours) */
+	if (cns_map_save(p, &e))
+		cpub_say(p, 0, "%s", e.why);
 	threadlog_flush(&p->tl);
 	nslines_flush(p);
 }

@@ -272,6 +272,8 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 		r = held;
 	if (!r)
 		r = flush(p, b, e);
+	if (!r)
+		r = cns_map_save(p, e);
 	/* once every local object's claim was looked at and its record is in; what etcd's
 	 * answer cannot hold is not tried at every pass (publishing goes on without it) */
 	if (!r && p->checked && !p->reconciled) {

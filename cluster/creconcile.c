@@ -666,6 +666,8 @@ int creconcile_confirm(struct cpub *p, struct err *e)
 		}
 	}
 	int r = dirty ? cidmap_save(p->statefd, &p->map) : 0;
+	if (dirty && !r)
+		p->map_dirty = false; /* (what the pass left to write is written too) */
 	return r ? err_set(e, -r, "cannot write STATE/cluster/" CIDMAP_FILE ": %s", strerror(-r))
 		 : 0;
 }
