@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl/util.h"
 #include "runtime/model.h"
@@ -336,7 +337,7 @@ int cidmap_load(int statefd, const char *cluster, struct cidmap *out, char *err,
 	return r;
 }
 
-int cidmap_save(int statefd, const struct cidmap *m)
+int cidmap_save(int statefd, const struct cidmap *m, bool sync)
 {
 	if (mkdirat(statefd, "cluster", 0700) && errno != EEXIST)
 		return -errno;
@@ -345,8 +346,21 @@ int cidmap_save(int statefd, const struct cidmap *m)
 		return -errno;
 	struct sbuf b = {0};
 	cidmap_render(m, &b);
-	int r = sb_err(&b) ? -ENOMEM : write_atomic(dfd, CIDMAP_FILE, b.p, b.len, 1);
+	int r = sb_err(&b) ? -ENOMEM : write_atomic(dfd, CIDMAP_FILE, b.p, b.len, sync);
 	sb_free(&b);
+	close(dfd);
+	return r;
+}
+
+int cidmap_sync(int statefd)
+{
+	int dfd = openat(statefd, "cluster", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int fd = openat(dfd, CIDMAP_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int r = fd < 0 || fsync(fd) < 0 || fsync(dfd) < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
 	close(dfd);
 	return r;
 }

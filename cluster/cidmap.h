@@ -20,6 +20,7 @@
  * never removed: the admin decides (it is set aside by hand, and the next start claims again). */
 #ifndef VMFS_CLUSTER_CIDMAP_H
 #define VMFS_CLUSTER_CIDMAP_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,9 @@ int cidmap_parse(char *text, size_t len, const char *cluster, struct cidmap *out
 /* STATE/cluster/ids from statefd (the state directory): an absent file is an empty map; any
  * other fault -errno with the reason (beginning with the file's path) in err. */
 int cidmap_load(int statefd, const char *cluster, struct cidmap *out, char *err, size_t errlen);
-/* Makes STATE/cluster (0700) if need be and writes the file atomically, synced. */
-int cidmap_save(int statefd, const struct cidmap *m);
+/* Makes STATE/cluster (0700) if need be and writes the file atomically: synced if sync, else
+ * as a rename the kernel holds (a kill of vmfs keeps it, a power cut may not). */
+int cidmap_save(int statefd, const struct cidmap *m, bool sync);
+/* The file as it is, synced (its directory too: the rename that put it there). */
+int cidmap_sync(int statefd);
 #endif

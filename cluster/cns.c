@@ -100,17 +100,20 @@ static bool snap_has_ns(const struct psnap *s, uint64_t lns)
 	return false;
 }
 
-static int save(struct cpub *p, struct err *e)
+static int save(struct cpub *p, bool sync, struct err *e)
 {
-	int r = cidmap_save(p->statefd, &p->map);
+	int r = cidmap_save(p->statefd, &p->map, sync);
+	if (!r)
+		p->map_unsynced = !sync;
 	return r ? err_set(e, -r, "cannot write STATE/cluster/" CIDMAP_FILE ": %s", strerror(-r)) : 0;
 }
 
-/* r, or the map's save's failure when r is 0 and the map changed */
-static int saved(struct cpub *p, bool dirty, int r, struct err *e)
+/* r, or the map's save's failure when r is 0 and the map changed (written at once, synced
+ * if sync) */
+static int saved(struct cpub *p, bool dirty, bool sync, int r, struct err *e)
 {
 	struct err se;
-	int sr = dirty ? save(p, &se) : 0;
+	int sr = dirty ? save(p, sync, &se) : 0;
 	if (sr && !r) {
 		*e = se;
 		r = sr;
@@ -333,7 +336,7 @@ int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e)
 		cidmap_drop_ns(&p->map, lns);
 		dirty = true;
 	}
-	return saved(p, dirty, r, e);
+	return saved(p, dirty, true, r, e);
 }
 
 /* The map's objects by cluster ids, to find whose a record read back is. */
@@ -926,17 +929,16 @@ int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e)
 	free(todo);
 	if (!r && all && !p->recheck)
 		p->checked = true;
-	/* written after the pass's records went (cns_map_save): its fsync, one a pass on every
-	 * member at once, kept a launch's records back from the cluster; the map is etcd's
-	 * claims as this host last read them, read again if it was lost */
-	p->map_dirty |= dirty;
-	return r;
+	/* written now (a kill of vmfs keeps it: a launch's tag is not etcd's to give back once
+	 * its claim went in a rollback), synced once the pass's records went (cns_map_sync): the
+	 * fsync, one a pass on every member at once, held a launch's records back */
+	return saved(p, dirty, false, r, e);
 }
 
-int cns_map_save(struct cpub *p, struct err *e)
+int cns_map_sync(struct cpub *p, struct err *e)
 {
-	int r = p->map_dirty ? save(p, e) : 0;
+	int r = p->map_unsynced ? cidmap_sync(p->statefd) : 0;
 	if (!r)
-		p->map_dirty = false;
-	return r;
+		p->map_unsynced = false;
+	return r ? err_set(e, -r, "cannot sync STATE/cluster/" CIDMAP_FILE ": %s", strerror(-r)) : 0;
 }

@@ -498,7 +498,7 @@ static void cpub_stop(void *self)
 		p->started = false;
 	}
 	struct err e; /* what a failed last pass left unwritten (the thread is gone: ours) */
-	if (cns_map_save(p, &e))
+	if (cns_map_sync(p, &e))
 		cpub_say(p, 0, "%s", e.why);
 	threadlog_flush(&p->tl);
 	nslines_flush(p);

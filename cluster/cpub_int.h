@@ -94,7 +94,7 @@ struct cpub {
 	bool recovered; /* this host's own launch intents were recovered (cpub_intent.c) */
 	struct timespec intents_at; /* when the intents were last looked at (monotonic) */
 	uint64_t vlans_sum; /* the aliases last held against the cluster's (cvlan.c), 0: none yet */
-	bool map_dirty;  /* the map changed since STATE/cluster/ids was last written */
+	bool map_unsynced; /* STATE/cluster/ids was written but not synced (cns_map_sync) */
 	bool reconciled; /* this join's reconcile ran (cluster/creconcile.h); a rejoin clears
 			  * it and checked */
 	/* the loop's side */
@@ -138,8 +138,8 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e);
  * every object of s not yet mapped its claim; a name another host holds leaves the object
  * refused (said once). The map is saved when it changed. */
 int cns_claim_all(struct cpub *p, const struct psnap *s, struct err *e);
-/* The map written to STATE/cluster/ids (synced) if it changed: 0, or -errno with why in e. */
-int cns_map_save(struct cpub *p, struct err *e);
+/* STATE/cluster/ids synced if cns_claim_all wrote it unsynced: 0, or -errno with why in e. */
+int cns_map_sync(struct cpub *p, struct err *e);
 /* The objects mapped but not in s (removed here): their records and claims go, and their
  * entries. Namespaces no longer in s leave the map (the cluster's namespace stays). */
 int cns_forget_gone(struct cpub *p, const struct psnap *s, struct err *e);

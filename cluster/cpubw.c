@@ -273,7 +273,7 @@ int cpub_pass(struct cpub *p, const struct psnap *s, struct err *e)
 	if (!r)
 		r = flush(p, b, e);
 	if (!r)
-		r = cns_map_save(p, e);
+		r = cns_map_sync(p, e);
 	/* once every local object's claim was looked at and its record is in; what etcd's
 	 * answer cannot hold is not tried at every pass (publishing goes on without it) */
 	if (!r && p->checked && !p->reconciled) {

@@ -665,9 +665,9 @@ int creconcile_confirm(struct cpub *p, struct err *e)
 			n = 0;
 		}
 	}
-	int r = dirty ? cidmap_save(p->statefd, &p->map) : 0;
+	int r = dirty ? cidmap_save(p->statefd, &p->map, true) : 0;
 	if (dirty && !r)
-		p->map_dirty = false; /* (what the pass left to write is written too) */
+		p->map_unsynced = false; /* (what the pass wrote is synced with it) */
 	return r ? err_set(e, -r, "cannot write STATE/cluster/" CIDMAP_FILE ": %s", strerror(-r))
 		 : 0;
 }

@@ -208,6 +208,8 @@ int link_open(struct p9door *d, int fd, const struct vcred *cred, const struct w
 		return e;
 	}
 	p9_conn_set_groups(l->c, w->groups, w->ngroups);
+	if (tcp)
+		p9_conn_set_tcp_peer(l->c, addr);
 	l->next = d->links;
 	d->links = l;
 	d->nlinks++;

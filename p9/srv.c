@@ -67,6 +67,7 @@ struct pend {
 struct p9_conn {
 	struct vmfs *v;
 	struct vcred cred;
+	uint64_t peer;	/* whose the held cap counts (p9_conn_set_tcp_peer): a uid, or TCP_PEER | addr */
 	struct who who; /* cred's uid and gid, with the peer's groups */
 	p9_send_fn send;
 	void *ctx;
@@ -92,6 +93,7 @@ struct p9_conn *p9_conn_new(struct vmfs *v, const struct vcred *cred, p9_send_fn
 	*c =
 	    (struct p9_conn){.v = v, .cred = *cred, .send = send, .ctx = ctx, .msize = P9_MINMSIZE};
 	c->who = (struct who){.uid = cred->uid, .gid = cred->gid};
+	c->peer = cred->uid;
 	c->out = malloc(c->msize);
 	if (!c->out) {
 		free(c);
@@ -166,23 +168,27 @@ static int fid_new(struct p9_conn *c, uint32_t id, uint64_t ino, uint8_t qtype)
 	return 0;
 }
 
+#define TCP_PEER (1ull << 32)
+
+void p9_conn_set_tcp_peer(struct p9_conn *c, uint32_t addr) { c->peer = TCP_PEER | addr; }
+
 /* held requests of every connection, the closed ones' too, whose work has not ended */
 static int held_all;
-/* the same by uid: each uid with one held (so at most P9_HELD_ALL_MAX of them) */
+/* the same by peer: each with one held (so at most P9_HELD_ALL_MAX of them) */
 static struct {
-	uid_t uid;
+	uint64_t peer;
 	int n;
 } held_by[P9_HELD_ALL_MAX];
 
-static int *held_of(uid_t uid)
+static int *held_of(uint64_t peer)
 {
 	int *free_slot = NULL;
 	for (size_t i = 0; i < P9_HELD_ALL_MAX; i++) {
-		if (held_by[i].n && held_by[i].uid == uid)
+		if (held_by[i].n && held_by[i].peer == peer)
 			return &held_by[i].n;
 		if (!held_by[i].n && !free_slot) {
 			free_slot = &held_by[i].n;
-			held_by[i].uid = uid;
+			held_by[i].peer = peer;
 		}
 	}
 	return free_slot;
@@ -193,10 +199,10 @@ static int held_cap(const struct p9_conn *c)
 {
 	if (c->nheld >= P9_HELD_MAX)
 		return P9_HELD_MAX;
-	/* (no slot: every one is some uid's, which the cap of all stops before) */
-	const int *n = held_of(c->cred.uid);
-	if (n && *n >= P9_HELD_UID_MAX)
-		return -P9_HELD_UID_MAX; /* (negative: the uid's, not the connection's) */
+	/* (no slot: every one is some peer's, which the cap of all stops before) */
+	const int *n = held_of(c->peer);
+	if (c->peer && n && *n >= P9_HELD_PEER_MAX) /* (local root's: the caps of all only) */
+		return -P9_HELD_PEER_MAX; /* (negative: the peer's, not the connection's) */
 	if (!n || held_all >= (c->cred.uid ? P9_HELD_ALL_MAX - P9_HELD_ROOT_KEEP : P9_HELD_ALL_MAX))
 		return P9_HELD_ALL_MAX;
 	return 0;
@@ -204,7 +210,7 @@ static int held_cap(const struct p9_conn *c)
 
 static void held_add(struct p9_conn *c, int d)
 {
-	int *n = held_of(c->cred.uid); /* (found: held_cap found it, or one is held) */
+	int *n = held_of(c->peer); /* (found: held_cap found it, or one is held) */
 	c->nheld += d;
 	held_all += d;
 	if (n)
@@ -617,10 +623,12 @@ static struct pend *pend_new(struct p9_conn *c, struct fid *f, const struct p9_m
 static int pend_fail(struct p9_conn *c)
 {
 	int cap = held_cap(c);
-	const char *whose = cap == P9_HELD_MAX		 ? "this connection"
-			    : cap == -P9_HELD_UID_MAX	 ? "this user (all its connections)"
-			    : c->cred.uid		 ? "all users but root"
-							 : "all connections";
+	const char *whose = "this connection";
+	if (cap == P9_HELD_ALL_MAX)
+		whose = c->cred.uid ? "all users but root" : "all connections";
+	else if (cap == -P9_HELD_PEER_MAX)
+		whose = c->peer & TCP_PEER ? "this peer's address (all its connections)"
+					   : "this user (all its connections)";
 	int n = abs(cap) - (cap == P9_HELD_ALL_MAX && c->cred.uid ? P9_HELD_ROOT_KEEP : 0);
 	if (!cap)
 		return -ENOMEM;

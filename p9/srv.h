@@ -21,8 +21,9 @@
 /* mkdir, rmdir and setattr requests of a connection that wait at once (each may hold a
  * thread and an etcd connection until it ends, flushed or not): beyond it EAGAIN, in words */
 #define P9_HELD_MAX 16
-/* the same for all connections of one uid together (a local user may open many) */
-#define P9_HELD_UID_MAX 16
+/* the same for all connections of one peer together: a local uid (who may open many; root's
+ * are not capped so), or a TCP peer's address (whatever p9_user it acts as) */
+#define P9_HELD_PEER_MAX 16
 /* the same for all connections together, counted until the work ends (a Tversion, a Tflush
  * or a closed connection frees no room): a peer cannot reconnect its way past the cap */
 #define P9_HELD_ALL_MAX 64
@@ -37,6 +38,9 @@ typedef void (*p9_send_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 /* A connection acting as cred (the peer's: the door's, never what Tattach says). */
 struct p9_conn *p9_conn_new(struct vmfs *v, const struct vcred *cred, p9_send_fn send, void *ctx);
+/* Whose the held cap counts c's requests as (P9_HELD_PEER_MAX): a TCP peer's IPv4 address
+ * (a connection's peer is its cred's uid until this is called). */
+void p9_conn_set_tcp_peer(struct p9_conn *c, uint32_t addr);
 /* The peer's supplementary groups (cred gives its uid and gid), for the checks of the mode
  * bits the kernel makes for a user of the mount (p9/perm.h); at most WHO_GROUPS_MAX kept. */
 void p9_conn_set_groups(struct p9_conn *c, const gid_t *groups, int n);

@@ -78,7 +78,7 @@ static void console_drain(struct model *m, struct rtsrc *s)
 	while ((n = recv(o->rt.console_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 		;
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-		console_close(o); /* QEMU went away; the next write connects again */
+		console_close(m, o); /* QEMU went away; the next write connects again */
 }
 
 static int console_connect(struct model *m, struct object *o)
@@ -127,13 +127,17 @@ ssize_t console_write(struct model *m, struct object *o, const char *buf, size_t
 			return n;
 		if (errno == EAGAIN)
 			return -EAGAIN;
-		console_close(o); /* the shim restarted or went away: connect again once */
+		console_close(m, o); /* the shim restarted or went away: connect again once */
 	}
 	return -EIO;
 }
 
-void console_close(struct object *o)
+void console_close(struct model *m, struct object *o)
 {
+	/* out of the epoll set first: a child forked meanwhile (before its exec) holds the
+	 * socket open, and the set would go on reporting a source that may be freed */
+	if (o->rt.console_fd >= 0 && o->type == OT_VM && m->rtep >= 0)
+		epoll_ctl(m->rtep, EPOLL_CTL_DEL, o->rt.console_fd, NULL);
 	if (o->rt.console_fd >= 0)
 		close(o->rt.console_fd);
 	o->rt.console_fd = -1;

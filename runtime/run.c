@@ -123,7 +123,7 @@ bool run_reap(struct model *m, struct object *o)
 	text[strcspn(text, "\n")] = 0;
 	run_unwatch(m, o);
 	run_unwatch_pid(m, o);
-	console_close(o);
+	console_close(m, o);
 	qmon_detach(m, o);
 	o->rt.vnc_display = -1;
 	exit_set(o, "", text);

@@ -85,7 +85,7 @@ ssize_t console_read_at(struct model *m, struct object *o, char *buf, size_t siz
 off_t console_size(struct model *m, struct object *o);
 /* Types into run/console.sock; -EBUSY if nothing runs. */
 ssize_t console_write(struct model *m, struct object *o, const char *buf, size_t size);
-void console_close(struct object *o);
+void console_close(struct model *m, struct object *o);
 /* The last line with text in the console log, without terminal controls; "-" if none. */
 void console_last_line(struct model *m, const struct object *o, char *out, size_t outlen);
 #endif

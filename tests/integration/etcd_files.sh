@@ -136,12 +136,12 @@ ok "... said in h1's host/log" grep -q "9p: 16 mkdir, rmdir or setattr requests 
 is "$(p9 chmodversion ns/default "$mode0" 40)" "second ok 0 eagain 40 other 0" \
 	"9P: 40 chmods, a Tversion, 40 more in one write: the second 40 all EAGAIN"
 is "$(stat -c %a "$D1")" "$mode0" "the mode is still $mode0"
-# the cap is the user's too: a second connection of the same uid gets no more room
+# the cap is the peer's too: a second connection from the same address gets no more room
 two=$(p9 chmodtwo ns/default "$mode0" 40)
 like "$two" "^first ok [0-9]+ eagain [0-9]+ other 0 first_eagain [0-9]+; second ok [0-9]+ eagain [0-9]+ other 0 first_eagain [0-9]+$" \
-	"9P: 40 chmods on each of two connections of one uid: each answered ($two)"
+	"9P: 40 chmods on each of two connections from one address: each answered ($two)"
 is "$(awk '{print ($NF >= 30)}' <<<"$two")" 1 \
-	"... the second connection's refused at once: the first's fill the uid's 16"
+	"... the second connection's refused at once: the first's fill the address's 16"
 
 # a Tflush of a held Tmkdir; clients gone while theirs wait: the doors serve on
 echo "" >"$D1/config/host"

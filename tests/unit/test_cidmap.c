@@ -96,7 +96,7 @@ int main(void)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 	ok(!cidmap_load(fd, "lab", &m, err, sizeof(err)) && !m.nns, "no file: an empty map");
 	ok(!cidmap_set_ns(&m, 1, 5) && !cidmap_set_obj(&m, 1, 3, 9), "entries set");
-	ok(!cidmap_save(fd, &m), "saved");
+	ok(!cidmap_save(fd, &m, true), "saved");
 	cidmap_free(&m);
 	ok(!cidmap_load(fd, "lab", &m, err, sizeof(err)) && cidmap_obj(&m, 1, 3) == 9,
 	   "and loaded back");
