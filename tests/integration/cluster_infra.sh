@@ -98,7 +98,8 @@ echo "# teardown of 3 members: $(($(ms) - t)) ms"
 is "$(ip netns list | grep -c "^$CLUSTER_ID-")" "0" "no netns left"
 is "$(ip -o link show | grep -c ": $CLUSTER_ID-")" "0" "no veth or bridge left"
 left=
-for p in $pids $sshfs_pid; do gone "$p" || left+="$p "; done
+# (the head's sshfs ends once the kernel has dropped its mount: give it the moment it takes)
+for p in $pids $sshfs_pid; do wait_for 5 gone "$p" || left+="$p "; done
 is "$left" "" "holders, vmfs, sshd and sshfs are gone"
 is "$(pgrep -f -- "$T" | tr '\n' ' ')" "" "no process names the test directory"
 left=
